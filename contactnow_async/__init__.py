@@ -1,0 +1,77 @@
+"""contactnow_async: an asyncio client for the 8x8 ContactNow API v2.
+
+The public names are all here; everything in an underscored module is private.
+"""
+
+from __future__ import annotations
+
+from ._client import ContactNow, Region, resend_is_safe
+from ._clock import Clock, ScaledClock, SystemClock, VirtualClock
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    ContactNowError,
+    HTTPStatusError,
+    RateLimitError,
+    RequestTimeout,
+    ResponseFormatError,
+    TokenError,
+    TransportError,
+    WriteError,
+)
+from ._models import (
+    Agent,
+    AgentInput,
+    Call,
+    LiveAgent,
+    QueueAssignment,
+    StatusLogEntry,
+    Token,
+    WriteResult,
+)
+from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
+from ._wire import Envelope
+from .resources.live import LiveSnapshot
+from .watch import AgentEvent, AgentStream, AgentWatcher, Health, HealthEvent, Subscription
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "APIError",
+    "Agent",
+    "AgentEvent",
+    "AgentInput",
+    "AgentStream",
+    "AgentWatcher",
+    "AuthenticationError",
+    "Call",
+    "Clock",
+    "ContactNow",
+    "ContactNowError",
+    "Envelope",
+    "FileTokenStore",
+    "HTTPStatusError",
+    "Health",
+    "HealthEvent",
+    "LiveAgent",
+    "LiveSnapshot",
+    "MemoryTokenStore",
+    "QueueAssignment",
+    "RateLimitError",
+    "Region",
+    "RequestTimeout",
+    "ResponseFormatError",
+    "ScaledClock",
+    "StatusLogEntry",
+    "Subscription",
+    "SystemClock",
+    "Token",
+    "TokenError",
+    "TokenStore",
+    "TransportError",
+    "VirtualClock",
+    "WriteError",
+    "WriteResult",
+    "__version__",
+    "resend_is_safe",
+]

@@ -1,0 +1,126 @@
+"""Clocks: where the library reads the time and waits for it.
+
+Everything that schedules (the token manager's proactive refresh, the watcher's
+ticks, the simulator's scenario) reads time from a :class:`Clock`, so tests and
+benchmarks can run hours of contact-centre life in seconds with a
+:class:`VirtualClock`, and the demo can run the simulator faster than real time
+with a :class:`ScaledClock`.
+
+A clock's ``now()`` is a unix timestamp (seconds, float) that never goes
+backwards.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol, runtime_checkable
+
+import anyio
+import anyio.lowlevel
+
+__all__ = ["Clock", "ScaledClock", "SystemClock", "VirtualClock"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """What the library needs from a clock."""
+
+    def now(self) -> float:
+        """Return the current unix time in seconds; never goes backwards."""
+        ...
+
+    async def sleep_until(self, deadline: float) -> None:
+        """Wait until ``now() >= deadline`` (returns at once for a past deadline)."""
+        ...
+
+
+class SystemClock:
+    """Real time: unix time anchored once, then advanced by the monotonic clock.
+
+    Anchoring makes ``now()`` immune to the wall clock being stepped (NTP, an
+    operator) while the process runs, which a token deadline must not follow.
+    """
+
+    __slots__ = ("_mono0", "_wall0")
+
+    def __init__(self) -> None:
+        self._wall0 = time.time()
+        self._mono0 = time.monotonic()
+
+    def now(self) -> float:
+        return self._wall0 + (time.monotonic() - self._mono0)
+
+    async def sleep_until(self, deadline: float) -> None:
+        await anyio.sleep(max(0.0, deadline - self.now()))
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+class ScaledClock:
+    """Real time sped up ``speed`` times, starting at ``start`` (default: now).
+
+    The demo runs the simulator on one: ``speed=10`` lives ten simulated seconds
+    per real second.
+    """
+
+    __slots__ = ("_mono0", "_start", "speed")
+
+    def __init__(self, speed: float = 1.0, *, start: float | None = None) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, got {speed!r}")
+        self.speed = float(speed)
+        self._start = time.time() if start is None else float(start)
+        self._mono0 = time.monotonic()
+
+    def now(self) -> float:
+        return self._start + (time.monotonic() - self._mono0) * self.speed
+
+    async def sleep_until(self, deadline: float) -> None:
+        await anyio.sleep(max(0.0, (deadline - self.now()) / self.speed))
+
+    def __repr__(self) -> str:
+        return f"ScaledClock(speed={self.speed!r})"
+
+
+class VirtualClock:
+    """A clock that moves only when told to, or when someone sleeps on it.
+
+    ``advance(seconds)`` moves it forward. ``sleep_until(deadline)`` jumps it to
+    the deadline at once (like trio's autojump clock): a watcher polling every
+    second on a virtual clock makes 20,000 polls as fast as the machine allows.
+    Thread-safe, so a simulator served by uvicorn in a thread can share it.
+    """
+
+    __slots__ = ("_lock", "_now")
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self._now = float(start)
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward by ``seconds`` (>= 0) and return the new time."""
+        if seconds < 0:
+            raise ValueError(f"a clock cannot go backwards (advance({seconds!r}))")
+        with self._lock:
+            self._now += seconds
+            return self._now
+
+    def set(self, when: float) -> float:
+        """Move the clock forward to ``when`` (no-op if already later)."""
+        with self._lock:
+            self._now = max(self._now, float(when))
+            return self._now
+
+    async def sleep_until(self, deadline: float) -> None:
+        self.set(deadline)
+        # A checkpoint, so a loop sleeping on a virtual clock still lets other
+        # tasks run and can be cancelled.
+        await anyio.lowlevel.checkpoint()
+
+    def __repr__(self) -> str:
+        return f"VirtualClock(now={self._now!r})"

@@ -1,0 +1,124 @@
+"""Every error the library raises.
+
+The tree::
+
+    ContactNowError                 anything raised by this library
+    ├── APIError                    the API answered ``success: false`` (.error, .envelope)
+    │   ├── AuthenticationError     ``Authentication failure``: wrong username or password
+    │   ├── TokenError              the token was refused again after one fresh token
+    │   └── WriteError              a write reported ``bad > 0`` records (.result)
+    ├── TransportError              the request or its reply was lost on the network
+    │   └── RequestTimeout          a timeout (connect, read, write or pool)
+    ├── HTTPStatusError             an HTTP error status (.status_code)
+    │   └── RateLimitError          HTTP 429 (.retry_after)
+    └── ResponseFormatError         the body is not a ContactNow envelope (HTML, truncated, ...)
+
+Messages say what happened and what to do. They never contain a password or a
+token: URLs are shown without their query string and body snippets are redacted.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._models import WriteResult
+    from ._wire import Envelope
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "ContactNowError",
+    "HTTPStatusError",
+    "RateLimitError",
+    "RequestTimeout",
+    "ResponseFormatError",
+    "TokenError",
+    "TransportError",
+    "WriteError",
+]
+
+
+class ContactNowError(Exception):
+    """Base class of every error raised by contactnow_async."""
+
+
+class APIError(ContactNowError):
+    """The API answered ``success: false``; ``error`` holds its text."""
+
+    def __init__(self, message: str, *, error: str | None = None, envelope: Envelope | None = None):
+        super().__init__(message)
+        self.error = error
+        self.envelope = envelope
+
+
+class AuthenticationError(APIError):
+    """The API refused the username or password (``Authentication failure``).
+
+    Never retried: check the API credentials 8x8 support issued.
+    """
+
+
+class TokenError(APIError):
+    """The API refused the token, and refused the fresh one fetched to replace it too."""
+
+
+class WriteError(APIError):
+    """A create or update reported records it could not write (``bad > 0``).
+
+    ``result`` is the :class:`~contactnow_async.WriteResult`: ``total`` records
+    were written, ``bad`` were not.
+    """
+
+    def __init__(self, message: str, *, result: WriteResult, envelope: Envelope | None = None):
+        super().__init__(message, error=result.error, envelope=envelope)
+        self.result = result
+
+
+class TransportError(ContactNowError):
+    """The request or its reply was lost on the network (connection refused, reset, ...).
+
+    ``sent`` tells whether the request may have reached the server: when it is
+    true, a create may have been done even though no reply arrived.
+    """
+
+    def __init__(self, message: str, *, sent: bool = True):
+        super().__init__(message)
+        self.sent = sent
+
+
+class RequestTimeout(TransportError):
+    """No reply within the configured timeout."""
+
+
+class HTTPStatusError(ContactNowError):
+    """The server answered with an HTTP error status instead of an envelope."""
+
+    def __init__(self, message: str, *, status_code: int):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class RateLimitError(HTTPStatusError):
+    """The server throttled the request (HTTP 429); ``retry_after`` is in seconds, if given."""
+
+    def __init__(self, message: str, *, status_code: int = 429, retry_after: float | None = None):
+        super().__init__(message, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class ResponseFormatError(ContactNowError):
+    """The reply body is not a ContactNow envelope: HTML, empty, truncated, wrong shape or too big."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        content_type: str | None = None,
+        snippet: str = "",
+    ):
+        super().__init__(message)
+        self.status_code = status_code
+        self.content_type = content_type
+        self.snippet = snippet

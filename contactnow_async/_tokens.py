@@ -1,0 +1,256 @@
+"""Where the token is kept, shared and refreshed.
+
+One :class:`TokenManager` per client hands the same token to every coroutine.
+It refreshes:
+
+- proactively, ``margin`` seconds before the token's deadline on the local
+  clock (the deadline comes from ``expire`` and the reply's ``Date`` header, so
+  a skewed local clock does not matter);
+- reactively, when a reply says ``Expired token``/``Invalid token``/``Unknown
+  token``: the caller hands back the token that failed and gets a new one.
+
+Either way a refresh is *single flight*: however many calls need a token at
+once, one ``token.php?action=get`` is made and every caller waits for it (and
+shares its failure, if it fails).
+
+Stores keep the token between runs, because the vendor asks clients not to
+fetch tokens needlessly: :class:`MemoryTokenStore` (default) and
+:class:`FileTokenStore`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import anyio
+import anyio.to_thread
+
+from ._clock import Clock
+from ._models import Token
+
+__all__ = ["FileTokenStore", "MemoryTokenStore", "TokenManager", "TokenStore"]
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """Somewhere to keep tokens between calls, keyed by base URL and username."""
+
+    async def load(self, key: str) -> Token | None:
+        """Return the stored token for ``key``, or None."""
+        ...
+
+    async def save(self, key: str, token: Token) -> None:
+        """Store ``token`` under ``key``."""
+        ...
+
+    async def delete(self, key: str, token: Token) -> None:
+        """Forget ``token`` under ``key``, if it is still the one stored."""
+        ...
+
+
+class MemoryTokenStore:
+    """Tokens kept in this process only (the default)."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, Token] = {}
+
+    async def load(self, key: str) -> Token | None:
+        return self._tokens.get(key)
+
+    async def save(self, key: str, token: Token) -> None:
+        self._tokens[key] = token
+
+    async def delete(self, key: str, token: Token) -> None:
+        if self._tokens.get(key) == token:
+            del self._tokens[key]
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenStore(<{len(self._tokens)} tokens>)"
+
+
+class FileTokenStore:
+    """Tokens kept in a JSON file, so a restarted process reuses its token.
+
+    The file is written atomically (a temporary file renamed over it) with mode
+    0600, holds one token per base URL and username, and a corrupt or unreadable
+    file is treated as empty (the next save replaces it).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    async def load(self, key: str) -> Token | None:
+        entry = (await anyio.to_thread.run_sync(self._read)).get(key)
+        if not isinstance(entry, dict):
+            return None
+        try:
+            return Token(
+                value=str(entry["value"]),
+                expires_at=int(entry["expires_at"]),
+                clock_offset=float(entry.get("clock_offset", 0.0)),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    async def save(self, key: str, token: Token) -> None:
+        def update() -> None:
+            entries = self._read()
+            entries[key] = {
+                "value": token.value,
+                "expires_at": token.expires_at,
+                "clock_offset": token.clock_offset,
+            }
+            self._write(entries)
+
+        await anyio.to_thread.run_sync(update)
+
+    async def delete(self, key: str, token: Token) -> None:
+        def update() -> None:
+            entries = self._read()
+            entry = entries.get(key)
+            if isinstance(entry, dict) and entry.get("value") == token.value:
+                del entries[key]
+                self._write(entries)
+
+        await anyio.to_thread.run_sync(update)
+
+    def _read(self) -> dict[str, object]:
+        try:
+            entries = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return entries if isinstance(entries, dict) else {}
+
+    def _write(self, entries: dict[str, object]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                json.dump(entries, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def __repr__(self) -> str:
+        return f"FileTokenStore({str(self.path)!r})"
+
+
+class _Flight:
+    """One token fetch that many callers wait on."""
+
+    __slots__ = ("done", "error", "token")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.token: Token | None = None
+        self.error: BaseException | None = None
+
+
+class TokenManager:
+    """Hands one shared token to every caller and refreshes it single-flight.
+
+    ``fetch`` makes the ``token.php?action=get`` request; the manager decides
+    when. ``fetches`` counts the tokens fetched (a test and a benchmark read it).
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[Token]],
+        *,
+        store: TokenStore,
+        key: str,
+        clock: Clock,
+        margin: float = 60.0,
+    ) -> None:
+        self._fetch = fetch
+        self._store = store
+        self._key = key
+        self._clock = clock
+        self.margin = margin
+        self._token: Token | None = None
+        self._flight: _Flight | None = None
+        self._store_checked = False
+        self.fetches = 0
+
+    @property
+    def current(self) -> Token | None:
+        """The token held now, fresh or not (None before the first call)."""
+        return self._token
+
+    async def token(self) -> Token:
+        """Return a token valid for more than ``margin`` seconds, fetching one if needed."""
+        token = self._token
+        if token is not None and token.is_fresh(self._clock.now(), self.margin):
+            return token
+        return await self._refresh(stale=token)
+
+    async def refresh(self, *, stale: Token | None) -> Token:
+        """Replace ``stale`` (the token a reply refused) with a new one.
+
+        If another caller already replaced it, that newer token is returned and
+        nothing is fetched: every call that hit the same refused token shares
+        one refresh.
+        """
+        return await self._refresh(stale=stale, refused=True)
+
+    async def invalidate(self) -> None:
+        """Forget the current token (here and in the store)."""
+        token, self._token = self._token, None
+        if token is not None:
+            await self._store.delete(self._key, token)
+
+    async def _refresh(self, *, stale: Token | None, refused: bool = False) -> Token:
+        while True:
+            current = self._token
+            if current is not None and current != stale:
+                if current.is_fresh(self._clock.now(), self.margin):
+                    return current
+            flight = self._flight
+            if flight is None:
+                return await self._lead(stale=stale, refused=refused)
+            await flight.done.wait()
+            if flight.token is not None:
+                return flight.token
+            if flight.error is not None:
+                raise flight.error
+            # The leader was cancelled before it finished: take over.
+
+    async def _lead(self, *, stale: Token | None, refused: bool) -> Token:
+        flight = self._flight = _Flight()
+        try:
+            token = await self._from_store(stale=stale, refused=refused)
+            if token is None:
+                self.fetches += 1
+                token = await self._fetch()
+                await self._store.save(self._key, token)
+            self._token = flight.token = token
+            return token
+        except Exception as exc:
+            flight.error = exc
+            raise
+        finally:
+            self._flight = None
+            flight.done.set()
+
+    async def _from_store(self, *, stale: Token | None, refused: bool) -> Token | None:
+        """A fresh token another process (or an earlier run) left in the store, if any."""
+        stored = await self._store.load(self._key)
+        if stored is None or not stored.is_fresh(self._clock.now(), self.margin):
+            return None
+        if refused and stale is not None and stored.value == stale.value:
+            await self._store.delete(self._key, stored)
+            return None
+        if stale is not None and stored.value == stale.value:
+            return None
+        return stored

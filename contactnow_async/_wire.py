@@ -1,0 +1,332 @@
+"""The wire layer: where a reply body is decoded and a payload is encoded.
+
+Every ContactNow script answers with the same envelope, in JSON (default) or
+XML (``format=xml``). :func:`decode` turns either into one :class:`Envelope`;
+:func:`encode_payload` turns records into the raw POST body the API expects
+(a JSON array, or ``<dxi><agent>...</agent></dxi>``).
+
+XML quirks handled here and nowhere else: ``1``/``0`` booleans, one list item
+vs many, empty elements (``<phone/>`` is empty, ``<call/>`` an empty list),
+``ISO-8859-1`` declarations. Anything that is not an envelope (HTML error page,
+empty, truncated, another shape) raises :class:`ResponseFormatError` with a
+short, redacted snippet.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+from xml.parsers.expat import ExpatError
+
+import attrs
+import xmltodict
+
+from ._errors import ResponseFormatError
+from ._redact import redact_text
+
+__all__ = ["Envelope", "Format", "decode", "encode_payload"]
+
+Format = Literal["json", "xml"]
+
+_SNIPPET = 200
+_TRUE = frozenset({"1", "true", "True", "TRUE", "yes"})
+_FALSE = frozenset({"0", "false", "False", "FALSE", "no", ""})
+# The vendor's ajax page prints JSON with bare keys ({success: true, ...}). If a
+# server ever does that for real, quote the keys rather than fail.
+_BARE_KEY = re.compile(r'([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:')
+
+
+@attrs.frozen
+class Envelope:
+    """The decoded reply every ContactNow script sends.
+
+    All fields are optional in the API; ``list`` is always a tuple of records
+    (dicts of the record's fields as sent, scalars as strings). ``raw`` is the
+    whole decoded body, for fields the docs do not list.
+    """
+
+    success: bool
+    account_id: str | None = None
+    total: int | None = None
+    bad: int | None = None
+    key: str | None = None
+    error: str | None = None
+    list: tuple[dict[str, Any], ...] = ()
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+
+def decode(
+    content: bytes,
+    *,
+    status_code: int | None = None,
+    content_type: str | None = None,
+    secrets: Iterable[str] = (),
+) -> Envelope:
+    """Decode a JSON or XML reply body into an :class:`Envelope`.
+
+    The format is told by the body itself (``{`` or ``<``), so a server that
+    ignores ``format=`` is still understood.
+    """
+    stripped = content.lstrip()
+    if stripped[:1] == b"{":
+        body = _load_json(content, status_code, content_type, secrets)
+    elif stripped[:1] == b"<":
+        body = _load_xml(content, status_code, content_type, secrets)
+    else:
+        reason = "an empty body" if not stripped else "a body that is neither JSON nor XML"
+        raise _format_error(reason, content, status_code, content_type, secrets)
+    return _envelope(body, content, status_code, content_type, secrets)
+
+
+def _load_json(
+    content: bytes, status_code: int | None, content_type: str | None, secrets: Iterable[str]
+) -> dict[str, Any]:
+    try:
+        body = json.loads(content)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        try:
+            text = content.decode("utf-8", "replace")
+            body = json.loads(_BARE_KEY.sub(r'\1"\2":', text))
+        except (ValueError, RecursionError):
+            raise _format_error(
+                "a JSON body that does not parse (truncated?)",
+                content,
+                status_code,
+                content_type,
+                secrets,
+            ) from None
+    if not isinstance(body, dict):
+        raise _format_error("JSON that is not an object", content, status_code, content_type, secrets)
+    return body
+
+
+def _load_xml(
+    content: bytes, status_code: int | None, content_type: str | None, secrets: Iterable[str]
+) -> dict[str, Any]:
+    head = content.lstrip()[:200].lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        raise _format_error("an HTML page", content, status_code, content_type, secrets)
+    try:
+        # expat reads the encoding declaration (ISO-8859-1 included) itself.
+        # Whitespace is kept so that " Joe" in XML is " Joe" as in JSON; the
+        # indentation between elements is dropped by _tidy.
+        doc = _tidy(xmltodict.parse(content, disable_entities=True, strip_whitespace=False))
+    except (ExpatError, ValueError, LookupError, RecursionError):
+        raise _format_error(
+            "an XML body that does not parse (truncated?)",
+            content,
+            status_code,
+            content_type,
+            secrets,
+        ) from None
+    if "result" not in doc:
+        raise _format_error(
+            "XML whose root is not <result>", content, status_code, content_type, secrets
+        )
+    root = doc["result"] or {}  # <result/> is an empty envelope
+    if not isinstance(root, dict):
+        raise _format_error(
+            "XML whose root is not <result>", content, status_code, content_type, secrets
+        )
+    return {key: value for key, value in root.items() if not key.startswith("@")}
+
+
+def _tidy(node: Any) -> Any:
+    """Drop indentation xmltodict kept: whitespace-only text beside child elements,
+    and whitespace-only content of an element (``<list>\n</list>`` is empty)."""
+    if isinstance(node, dict):
+        tidy = {
+            key: _tidy(value)
+            for key, value in node.items()
+            if not (key == "#text" and isinstance(value, str) and not value.strip())
+        }
+        return tidy or None
+    if isinstance(node, list):
+        return [_tidy(item) for item in node]
+    if isinstance(node, str) and node and not node.strip() and "\n" in node:
+        return None  # layout: an element holding only a line break and indentation
+    return node
+
+
+def _envelope(
+    body: dict[str, Any],
+    content: bytes,
+    status_code: int | None,
+    content_type: str | None,
+    secrets: Iterable[str],
+) -> Envelope:
+    if "success" not in body:
+        raise _format_error(
+            "a body without a 'success' field", content, status_code, content_type, secrets
+        )
+    try:
+        return Envelope(
+            success=_boolean(body["success"]),
+            account_id=_text(body.get("account_id")),
+            total=_integer(body.get("total")),
+            bad=_integer(body.get("bad")),
+            key=_text(body.get("key")),
+            error=_text(body.get("error")),
+            list=_records(body.get("list")),
+            raw=body,
+        )
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _format_error(
+            f"an envelope of the wrong shape ({exc})", content, status_code, content_type, secrets
+        ) from None
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, str):
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+    raise ValueError(f"success is {value!r}, not a boolean")
+
+
+def _integer(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise TypeError("a count cannot be a boolean")
+    return int(value)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    return str(value)
+
+
+def _records(value: Any) -> tuple[dict[str, Any], ...]:
+    """Normalise ``list`` to a tuple of records, whatever the format did to it."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, list):
+        items = value
+    elif isinstance(value, dict):
+        # XML: <list><agent>..</agent></list> -> {"agent": {...} or [{...}, ...]}
+        # Several record types under one <list> are kept in document order per type.
+        items = []
+        for name, child in value.items():
+            if name.startswith("@"):  # an attribute of <list>, not a record
+                continue
+            items.extend(child if isinstance(child, list) else [child])
+    else:
+        raise TypeError(f"list is a {type(value).__name__}")
+    records: list[dict[str, Any]] = []
+    for item in items:
+        if item is None:  # <agent/>: an empty record
+            records.append({})
+        elif isinstance(item, dict):
+            records.append(item)
+        else:
+            raise TypeError(f"a list item is a {type(item).__name__}, not a record")
+    return tuple(records)
+
+
+def xml_list(value: Any) -> list[Any]:
+    """Normalise a nested XML list field (``<call/>``, ``<call><item>..</item></call>``).
+
+    JSON already gives a list; XML gives None for an empty element, or a dict
+    holding one child name whose value is one item or many.
+    """
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (inner,) = value.values()
+            if isinstance(inner, list):
+                return inner
+            if isinstance(inner, dict) or inner is None:
+                return [inner or {}]
+        return [value]
+    return [value]
+
+
+def _format_error(
+    reason: str,
+    content: bytes,
+    status_code: int | None,
+    content_type: str | None,
+    secrets: Iterable[str],
+) -> ResponseFormatError:
+    secrets = tuple(secrets)
+    # Redact a wider window, then cut: a secret straddling the cut is hidden whole.
+    window = _SNIPPET + max((len(secret) for secret in secrets), default=0) + 64
+    snippet = redact_text(content[:window].decode("utf-8", "replace"), secrets)[:_SNIPPET]
+    where = f"HTTP {status_code}" if status_code is not None else "the reply"
+    ctype = content_type or "no content type"
+    return ResponseFormatError(
+        f"{where} ({ctype}) carried {reason}, not a ContactNow envelope: {snippet!r}",
+        status_code=status_code,
+        content_type=content_type,
+        snippet=snippet,
+    )
+
+
+def encode_payload(
+    records: Sequence[Mapping[str, Any]], *, format: Format, record_name: str
+) -> tuple[bytes, str]:
+    """Encode records as the raw POST body: a JSON array, or ``<dxi>`` XML.
+
+    Returns the body and its content type. A single record is still an array
+    (the vendor's wrapper wraps it in ``[...]`` too). ``None`` values are left out.
+    """
+    clean = [
+        {key: _wire_scalar(value) for key, value in record.items() if value is not None}
+        for record in records
+    ]
+    if format == "xml":
+        return _xml_payload(clean, record_name), "application/xml"
+    return json.dumps(clean, separators=(",", ":")).encode("utf-8"), "application/json"
+
+
+# Characters XML 1.0 cannot carry, not even escaped.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+
+
+def _xml_payload(records: list[dict[str, str]], record_name: str) -> bytes:
+    """``<dxi><agent><name>..</name></agent>..</dxi>``, every text escaped.
+
+    A carriage return is sent as ``&#13;``: a parser turns a literal one into a
+    line feed. Text XML cannot carry at all (most control characters) is
+    refused rather than sent as a document the server cannot parse.
+    """
+    parts = ['<?xml version="1.0" encoding="utf-8"?>\n<dxi>']
+    for name in (record_name, *(key for record in records for key in record)):
+        if not _XML_NAME.match(name) or name.lower().startswith("xml"):
+            raise ValueError(f"{name!r} cannot be an XML element name")
+    for record in records:
+        parts.append(f"<{record_name}>")
+        for key, value in record.items():
+            bad = _NOT_XML.search(value)
+            if bad:
+                raise ValueError(
+                    f"field {key!r} holds {bad.group()!r}, a character XML cannot carry; "
+                    "use format='json' or remove it"
+                )
+            parts.append(f"<{key}>{value.translate(_XML_ESCAPES)}</{key}>")
+        parts.append(f"</{record_name}>")
+    parts.append("</dxi>\n")
+    return "".join(parts).encode("utf-8")
+
+
+def _wire_scalar(value: Any) -> str:
+    """The API sends every scalar as a string; send them the same way."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)

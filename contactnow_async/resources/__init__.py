@@ -1,0 +1,1 @@
+"""One module per endpoint group: each turns typed arguments into a ``request()`` call."""

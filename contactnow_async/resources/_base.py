@@ -1,0 +1,126 @@
+"""What every endpoint group shares: the client, and turning inputs into records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from .._errors import ResponseFormatError, WriteError
+from .._models import WriteResult
+from .._wire import Envelope
+
+if TYPE_CHECKING:
+    from .._client import ContactNow
+
+
+class _HasRecord(Protocol):
+    def to_record(self) -> dict[str, Any]: ...
+
+
+RecordInput = Mapping[str, Any] | _HasRecord
+T = TypeVar("T")
+
+
+class Resource:
+    """An endpoint group bound to a client."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: ContactNow) -> None:
+        self._client = client
+
+
+def to_records(items: Iterable[RecordInput], *, what: str) -> list[dict[str, Any]]:
+    """Attrs input objects or plain mappings -> wire records; refuses an empty batch."""
+    if isinstance(items, Mapping) or hasattr(items, "to_record"):
+        raise TypeError(f"{what} takes a list of records, not one record: wrap it in [...]")
+    records = []
+    for item in items:
+        if isinstance(item, Mapping):
+            records.append(dict(item))
+        elif hasattr(item, "to_record"):
+            records.append(item.to_record())
+        else:
+            # Not {item!r}: a record may hold an agent's password or pin.
+            raise TypeError(
+                f"{what}: a record must be a mapping or an input object, "
+                f"not a {type(item).__name__}"
+            )
+    if not records:
+        raise ValueError(f"{what}: no records given")
+    return records
+
+
+def fields_of(record: Mapping[str, Any]) -> str:
+    """A record's field names for an error message (its values may be secrets)."""
+    return "{" + ", ".join(sorted(map(str, record))) + "}"
+
+
+def build(
+    model: Callable[[Mapping[str, Any]], T], envelope: Envelope, *, what: str
+) -> list[T]:
+    """Turn the envelope's records into models; a record of the wrong shape is a
+    :class:`ResponseFormatError` (not a bare ``ValueError`` from ``int()``)."""
+    models = []
+    for record in envelope.list:
+        try:
+            models.append(model(record))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise record_error(what, record, exc) from None
+    return models
+
+
+def record_error(what: str, record: Mapping[str, Any], exc: Exception) -> ResponseFormatError:
+    """The error for a record a model cannot be built from (values left out: secrets)."""
+    return ResponseFormatError(
+        f"{what}: a record of the wrong shape ({exc}); its fields are {fields_of(record)}",
+        snippet=fields_of(record),
+    )
+
+
+def write_result(envelope: Envelope, *, what: str) -> WriteResult:
+    """The envelope of a create/update as a :class:`WriteResult`; raises if ``bad > 0``."""
+    result = WriteResult(
+        success=envelope.success,
+        total=envelope.total or 0,
+        bad=envelope.bad or 0,
+        key=envelope.key,
+        account_id=envelope.account_id,
+        error=envelope.error,
+        raw=envelope.raw,
+    )
+    if result.bad:
+        raise WriteError(
+            f"{what}: {result.bad} record(s) refused, {result.total} written"
+            + (f" ({result.error})" if result.error else ""),
+            result=result,
+            envelope=envelope,
+        )
+    return result
+
+
+def unix_time(value: int | float | datetime | None, *, name: str) -> int | None:
+    """Accept a unix time or an aware datetime; refuse a naive one (whose zone is a guess)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"{name} is a naive datetime; give it a timezone (e.g. UTC)")
+        return int(value.timestamp())
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a unix time or a datetime, not {value!r}")
+    return int(value)
+
+
+def id_list(value: str | int | Iterable[str | int] | None, *, name: str) -> str | None:
+    """One id or several, as the API's comma-separated list."""
+    if value is None:
+        return None
+    if isinstance(value, (str, int)):
+        ids = [str(value)]
+    else:
+        ids = [str(item) for item in value]
+    if not ids or any(not item or "," in item for item in ids):
+        raise ValueError(f"{name} must be one or more non-empty ids, got {value!r}")
+    return ",".join(ids)

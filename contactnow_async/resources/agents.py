@@ -1,0 +1,59 @@
+"""``database.php method=agents``: agent records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .._models import AGENT_FIELDS, Agent, WriteResult
+from ._base import RecordInput, Resource, build, fields_of, to_records, write_result
+
+
+class Agents(Resource):
+    """Create, read and update agent records."""
+
+    __slots__ = ()
+
+    async def read(self, **filters: str | int | None) -> list[Agent]:
+        """Return the agents matching every filter (any documented agent field).
+
+        ``agent_id=`` is accepted for ``agentid=``. Example: ``read(name="Joe Blogs")``.
+        """
+        params: dict[str, Any] = {}
+        for name, value in filters.items():
+            field = "agentid" if name == "agent_id" else name
+            if field not in AGENT_FIELDS:
+                raise TypeError(f"agents.read() got an unknown filter {name!r}")
+            if value is not None:
+                params[field] = value
+        envelope = await self._client.request(
+            "database", method="agents", action="read", params=params
+        )
+        return build(Agent.from_record, envelope, what="agents.read")
+
+    async def create(self, agents: Iterable[RecordInput]) -> WriteResult:
+        """Create agents; ``key`` of the result is the new agent's id.
+
+        **Not idempotent**: the API adds a duplicate on every create, so this is
+        never resent once the request may have reached the server. A lost reply
+        raises :class:`~contactnow_async.TransportError` with ``sent=True``:
+        read the agents back before trying again.
+        """
+        records = to_records(agents, what="agents.create")
+        envelope = await self._client.request(
+            "database", method="agents", action="create", payload=records, record_name="agent"
+        )
+        return write_result(envelope, what="agents.create")
+
+    async def update(self, agents: Iterable[RecordInput]) -> WriteResult:
+        """Update agents: each record names its ``agentid`` and the fields to change."""
+        records = to_records(agents, what="agents.update")
+        for record in records:
+            if not record.get("agentid"):
+                raise ValueError(
+                    f"agents.update: every record needs an agentid, got one with {fields_of(record)}"
+                )
+        envelope = await self._client.request(
+            "database", method="agents", action="update", payload=records, record_name="agent"
+        )
+        return write_result(envelope, what="agents.update")

@@ -1,0 +1,144 @@
+"""``ajax.php method=agents``: every agent's live status, paged until complete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .._models import LiveAgent
+from ._base import Resource, record_error
+
+# A server that ignores ``start`` would page forever; no real centre is this big.
+_MAX_PAGES = 10_000
+
+
+class LiveSnapshot(Mapping[str, LiveAgent]):
+    """Every agent's live status at one poll, by agent id.
+
+    Built lazily: the decoded rows are kept and a :class:`LiveAgent` is made the
+    first time an agent is looked up, so a poll of 50,000 agents where three
+    changed builds three models, not 50,000.
+
+    ``complete`` is False when the snapshot came in pages that did not add up
+    (the ``total`` changed between pages, or fewer distinct agents than
+    ``total`` arrived): an agent missing from an incomplete snapshot may simply
+    have been skipped by the paging, so the watcher does not call it gone.
+    """
+
+    __slots__ = ("_agents", "complete", "pages", "rows", "srvtime", "total")
+
+    def __init__(
+        self,
+        rows: dict[str, Mapping[str, Any]],
+        *,
+        total: int | None = None,
+        complete: bool = True,
+        pages: int = 1,
+    ) -> None:
+        self.rows = rows
+        self.total = len(rows) if total is None else total
+        self.complete = complete
+        self.pages = pages
+        self._agents: dict[str, LiveAgent] = {}
+        srvtime = 0
+        for row in rows.values():
+            srvtime = _int(row.get("srvtime"))
+            break
+        self.srvtime = srvtime
+
+    def __getitem__(self, agent_id: str) -> LiveAgent:
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            record = self.rows[agent_id]
+            try:
+                agent = LiveAgent.from_record(record)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise record_error("live.agents", record, exc) from None
+            self._agents[agent_id] = agent
+        return agent
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __contains__(self, agent_id: object) -> bool:
+        return agent_id in self.rows
+
+    def __repr__(self) -> str:
+        state = "complete" if self.complete else "incomplete"
+        return f"<LiveSnapshot {len(self.rows)} agents, {state}, {self.pages} page(s)>"
+
+
+class Live(Resource):
+    """Read the live status of agents (``ajax.php``)."""
+
+    __slots__ = ()
+
+    async def agents(
+        self,
+        *,
+        include_offline: bool = False,
+        agent: str | int | None = None,
+        page_size: int | None = None,
+    ) -> list[LiveAgent]:
+        """Return the live status of every logged-in agent (and offline ones if asked)."""
+        snapshot = await self.snapshot(
+            include_offline=include_offline, agent=agent, page_size=page_size
+        )
+        return list(snapshot.values())
+
+    async def snapshot(
+        self,
+        *,
+        include_offline: bool = False,
+        agent: str | int | None = None,
+        page_size: int | None = None,
+    ) -> LiveSnapshot:
+        """Read every page until ``total`` agents are in hand; see :class:`LiveSnapshot`.
+
+        ``page_size`` asks for pages of that many rows (``limit``/``start``);
+        without it the server's own page size is followed, if it has one.
+        """
+        if page_size is not None and page_size < 1:
+            raise ValueError("page_size must be >= 1")
+        params: dict[str, Any] = {"mode": "all" if include_offline else None, "agent": agent}
+        if page_size is not None:
+            params["limit"] = page_size
+            params["start"] = 0
+        rows: dict[str, Mapping[str, Any]] = {}
+        totals: set[int] = set()
+        offset = 0
+        pages = 0
+        while True:
+            envelope = await self._client.request(
+                "ajax", method="agents", action="read", params=params
+            )
+            pages += 1
+            known = len(rows)
+            for record in envelope.list:
+                # An agent seen on two pages (statuses moved the order) keeps the later row.
+                rows[str(record.get("uid") or "")] = record
+            if envelope.total is not None:
+                totals.add(envelope.total)
+            offset += len(envelope.list)
+            total = envelope.total
+            if total is None or offset >= total or not envelope.list or pages >= _MAX_PAGES:
+                break
+            if pages > 1 and len(rows) == known:
+                # A page of agents already seen: the server ignores ``start`` (or
+                # everything moved). Paging on would only repeat it; stop, incomplete.
+                break
+            params["start"] = offset
+            params["limit"] = page_size or len(envelope.list)
+        final_total = total if total is not None else len(rows)
+        complete = len(totals) <= 1 and len(rows) >= final_total
+        return LiveSnapshot(rows, total=final_total, complete=complete, pages=pages)
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

@@ -1,0 +1,49 @@
+"""``database.php method=priority``: agent-to-queue assignments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .._models import QueueAssignment, WriteResult
+from ._base import RecordInput, Resource, build, fields_of, to_records, write_result
+
+_REQUIRED = ("agentid", "qid", "level")
+
+
+class Priorities(Resource):
+    """Create, read and update which queues an agent takes calls from, and at what level."""
+
+    __slots__ = ()
+
+    async def read(
+        self, *, agent: str | int | None = None, queue: str | int | None = None
+    ) -> list[QueueAssignment]:
+        """Return the assignments of one agent, one queue, both, or all."""
+        params: dict[str, Any] = {"agent": agent, "qid": queue}
+        envelope = await self._client.request(
+            "database", method="priority", action="read", params=params
+        )
+        return build(QueueAssignment.from_record, envelope, what="priorities.read")
+
+    async def create(self, assignments: Iterable[RecordInput]) -> WriteResult:
+        """Assign agents to queues. Idempotent: an existing pair gives ``total`` 0."""
+        return await self._write("create", assignments)
+
+    async def update(self, assignments: Iterable[RecordInput]) -> WriteResult:
+        """Change the level of existing assignments."""
+        return await self._write("update", assignments)
+
+    async def _write(self, action: str, assignments: Iterable[RecordInput]) -> WriteResult:
+        what = f"priorities.{action}"
+        records = to_records(assignments, what=what)
+        for record in records:
+            missing = [name for name in _REQUIRED if record.get(name) in (None, "")]
+            if missing:
+                raise ValueError(
+                    f"{what}: a record lacks {', '.join(missing)} (it has {fields_of(record)})"
+                )
+        envelope = await self._client.request(
+            "database", method="priority", action=action, payload=records, record_name="priority"
+        )
+        return write_result(envelope, what=what)

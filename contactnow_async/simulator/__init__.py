@@ -1,0 +1,104 @@
+"""A faithful fake ContactNow API v2 server, with a contact centre that moves.
+
+::
+
+    from contactnow_async.simulator import Simulator, VirtualClock, serve
+
+    clock = VirtualClock()
+    sim = Simulator(username="demo", password="demo", agents=25, seed=1, clock=clock)
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        ...                                   # in process
+    async with serve(sim) as base_url:        # or over 127.0.0.1 (needs uvicorn)
+        ...
+
+The simulator follows the vendor's documents. Where they are silent it picks
+one behaviour, listed here so a client's tolerance can be tested against it:
+
+Tokens
+    Data endpoints answer ``Unknown token`` for a missing or never-issued token,
+    ``Invalid token`` for a token used from another address than the one that
+    got it, and ``{"success": false, "error": "Expired token", "expire": -1}``
+    once its ``expire`` has passed (or after :meth:`Simulator.expire_tokens`).
+    ``token.php?action=validate`` answers ``Invalid token`` for an unknown or
+    foreign token (as documented) and the same expired reply. A token error
+    changes nothing. The lifetime, "11 h 59 s", is read literally:
+    39,659 seconds (:data:`DEFAULT_TOKEN_LIFETIME`). Every reply carries a
+    ``Date`` header from the simulator's clock.
+Arguments and payloads
+    Query and form arguments are merged, form fields winning (PHP's
+    ``$_REQUEST``); forms may be urlencoded or multipart. A POST body starting
+    with ``[``, ``{`` or ``<`` is the create/update payload whatever its
+    Content-Type (the vendor's PHP wrapper posts its JSON array as curl's
+    default form type): a JSON array, one JSON object, ``<dxi><agent>..``,
+    ``<dxi><priority>..`` or the flat ``<dxi><agentid>..</agentid>..</dxi>``
+    (one record). A form or query field ``data`` holding JSON or XML text is
+    also taken as the payload when the body is not one.
+Replies
+    JSON replies carry strings for every scalar except ``success`` (bool) and
+    ``total``, ``bad``, ``key``, ``expire`` (ints); ``phone`` and
+    ``auth_reports`` are ``null`` when empty, as in the documented agents read.
+    Keys are quoted (the ajax document's unquoted keys are taken for an
+    artefact). XML replies are ``<?xml version="1.0" encoding="utf-8"?>`` with
+    root ``<result>``, ``1``/``0`` for success, list items named ``<agent>``,
+    ``<status_log>`` or ``<priority>``, empty values as empty elements
+    (``<phone/>``, ``<list/>``). An ajax ``call`` list is ``<call/>`` when empty
+    and ``<call><item><callid>..</callid><qid>..</qid><cli>..</cli>
+    <direction>in</direction></item></call>`` while on a call (the JSON
+    ``call`` is ``[]`` or ``[{"callid": .., "qid": .., "cli": .., "direction": ..}]``).
+    Unknown scripts, methods and actions, unreadable payloads and non-integer
+    ``uid``/``tstart``/``tstop``/``start``/``limit`` answer HTTP 200 with
+    ``success: false`` and an ``error`` text.
+Writes
+    An agents create ignores any ``agentid`` and counts a record without a
+    ``name`` or with a non-scalar value as ``bad``; ``key`` is the id of the
+    last agent created (0 if none). Created agents are offline (``Home``) for
+    ever and write one status_log row when created. Updates count an unknown
+    ``agentid`` as bad. A priority create skips an existing (agentid, qid)
+    pair (success, ``total`` 0); its ``key`` is the new assignment's id.
+The scenario
+    Each scenario agent moves ``offline -> wait -> call -> wrap -> wait``, with
+    ``wait -> break -> wait`` (statuscode ``Lunch``, ``Training`` or
+    ``Comfort``) and ``wait -> offline`` (statuscode ``Home``); ``wait``,
+    ``call`` and ``wrap`` have an empty statuscode. Dwell times are exponential
+    (:class:`Dwell`). At construction every agent gets a random status that
+    began at the clock's start, and one status_log row for it, so the log
+    alone implies the live state at every time. A status_log row becomes
+    visible ``log_delay`` seconds after its transition.
+
+Faults are described in :class:`FaultKind`'s module; see :class:`Faults`.
+"""
+
+from __future__ import annotations
+
+from contactnow_async._clock import Clock, ScaledClock, SystemClock, VirtualClock
+
+from ._app import (
+    DEFAULT_TOKEN_LIFETIME,
+    RequestRecord,
+    SimulatedDisconnect,
+    Simulator,
+    SimulatorTransport,
+    Stats,
+)
+from ._faults import Fault, FaultKind, Faults
+from ._scenario import Dwell
+from ._serve import run, serve
+
+__all__ = [
+    "DEFAULT_TOKEN_LIFETIME",
+    "Clock",
+    "Dwell",
+    "Fault",
+    "FaultKind",
+    "Faults",
+    "RequestRecord",
+    "ScaledClock",
+    "SimulatedDisconnect",
+    "Simulator",
+    "SimulatorTransport",
+    "Stats",
+    "SystemClock",
+    "VirtualClock",
+    "run",
+    "serve",
+]

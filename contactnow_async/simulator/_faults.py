@@ -1,0 +1,198 @@
+"""Faults the simulator can inject: slow replies, HTTP errors, lost connections, bad bodies.
+
+What each :class:`FaultKind` does to a request, and whether the request was
+processed (state changed) before the fault:
+
+=============  ==========  ==========================================================
+kind           processed?  what the client sees
+=============  ==========  ==========================================================
+latency        yes         the normal reply, ``latency`` seconds late (a real sleep)
+http_500/502   no          that HTTP status with a short text body
+http_503       no          HTTP 503 with a short text body
+http_429       no          HTTP 429 with a ``Retry-After: <retry_after>`` header
+drop_before    no          the connection breaks after the status line and headers
+drop_after     yes         the same broken connection, but the work was done
+truncated      yes         HTTP 200, the first half of the real body (with a matching
+                           Content-Length: a complete HTTP reply with a cut body)
+malformed      yes         HTTP 200, a garbage body
+html           no          an HTML error page, HTTP ``html_status`` (200 by default)
+=============  ==========  ==========================================================
+
+"Processed" follows where the fault sits: an overloaded gateway (5xx, 429, an
+HTML error page) or a connection lost on the way in rejects the request before
+the API sees it; a connection lost on the way out, or a body mangled on the way
+back, leaves the server's work done.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import threading
+from collections.abc import Iterable
+
+import attrs
+
+__all__ = ["Fault", "FaultKind", "Faults"]
+
+
+class FaultKind(str, enum.Enum):
+    """What goes wrong with a request."""
+
+    LATENCY = "latency"
+    HTTP_500 = "http_500"
+    HTTP_502 = "http_502"
+    HTTP_503 = "http_503"
+    HTTP_429 = "http_429"
+    DROP_BEFORE = "drop_before"
+    DROP_AFTER = "drop_after"
+    TRUNCATED = "truncated"
+    MALFORMED = "malformed"
+    HTML = "html"
+
+
+#: Kinds that leave the server's state untouched, safe for any client to retry.
+SAFE_KINDS = (
+    FaultKind.HTTP_500,
+    FaultKind.HTTP_502,
+    FaultKind.HTTP_503,
+    FaultKind.HTTP_429,
+    FaultKind.DROP_BEFORE,
+)
+
+
+@attrs.frozen
+class Fault:
+    """One fault to apply to one request."""
+
+    kind: FaultKind
+    latency: float = 0.0
+    retry_after: int = 1
+    html_status: int = 200
+
+
+@attrs.define
+class _Rule:
+    fault: Fault
+    script: str | None
+    method: str | None
+    action: str | None
+    times: int
+
+    def matches(self, script: str, method: str, action: str) -> bool:
+        return (
+            (self.script is None or self.script == script)
+            and (self.method is None or self.method == method)
+            and (self.action is None or self.action == action)
+        )
+
+
+@attrs.define
+class _Rate:
+    rate: float
+    kinds: tuple[FaultKind, ...]
+    script: str | None
+    method: str | None
+    latency: float
+    rng: random.Random
+
+
+class Faults:
+    """The fault plan of one simulator: queued faults first, then a random rate."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: list[_Rule] = []
+        self._rate: _Rate | None = None
+        #: How many faults were applied, per kind.
+        self.applied: dict[FaultKind, int] = {}
+
+    def inject(
+        self,
+        kind: FaultKind | str,
+        *,
+        script: str | None = None,
+        method: str | None = None,
+        action: str | None = None,
+        times: int = 1,
+        latency: float = 0.0,
+        retry_after: int = 1,
+        html_status: int = 200,
+    ) -> None:
+        """Queue a fault for the next ``times`` requests matching script/method/action.
+
+        ``script`` is the name without ``.php`` (``"database"``); None matches
+        anything. Queued faults apply in the order they were queued.
+        """
+        if times < 1:
+            raise ValueError(f"times must be at least 1, got {times!r}")
+        fault = Fault(
+            kind=FaultKind(kind),
+            latency=float(latency),
+            retry_after=int(retry_after),
+            html_status=int(html_status),
+        )
+        with self._lock:
+            self._queue.append(_Rule(fault, script, method, action, times))
+
+    def set_rate(
+        self,
+        rate: float,
+        kinds: Iterable[FaultKind | str] = SAFE_KINDS,
+        *,
+        script: str | None = None,
+        method: str | None = None,
+        seed: int = 0,
+        latency: float = 0.05,
+    ) -> None:
+        """Fail a random ``rate`` (0..1) of matching requests with one of ``kinds``.
+
+        Replaces any previous rate; the draws come from ``random.Random(seed)``,
+        so a run is repeatable when requests arrive in the same order. The
+        default kinds change nothing on the server (safe to retry).
+        """
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"rate must be between 0 and 1, got {rate!r}")
+        chosen = tuple(FaultKind(kind) for kind in kinds)
+        if not chosen:
+            raise ValueError("set_rate needs at least one fault kind")
+        with self._lock:
+            self._rate = _Rate(rate, chosen, script, method, float(latency), random.Random(seed))
+
+    def clear(self) -> None:
+        """Forget every queued fault and the random rate."""
+        with self._lock:
+            self._queue.clear()
+            self._rate = None
+
+    @property
+    def pending(self) -> int:
+        """Return how many queued faults are still to apply."""
+        with self._lock:
+            return sum(rule.times for rule in self._queue)
+
+    def take(self, script: str, method: str, action: str) -> Fault | None:
+        """Return the fault for this request, if any, and count it as used."""
+        with self._lock:
+            fault = self._take_locked(script, method, action)
+            if fault is not None:
+                self.applied[fault.kind] = self.applied.get(fault.kind, 0) + 1
+            return fault
+
+    def _take_locked(self, script: str, method: str, action: str) -> Fault | None:
+        for position, rule in enumerate(self._queue):
+            if rule.matches(script, method, action):
+                rule.times -= 1
+                if rule.times == 0:
+                    del self._queue[position]
+                return rule.fault
+        rate = self._rate
+        if rate is None or rate.rate == 0.0:
+            return None
+        if rate.script is not None and rate.script != script:
+            return None
+        if rate.method is not None and rate.method != method:
+            return None
+        if rate.rng.random() >= rate.rate:
+            return None
+        return Fault(kind=rate.rng.choice(rate.kinds), latency=rate.latency)

@@ -1,0 +1,398 @@
+"""The scenario engine: agents moving through statuses, and the status log they write.
+
+Each scenario agent has its own random stream (SplitMix64 seeded from the seed
+and the agent's index) and its next transition waits in one heap keyed by
+``(time, index)``. Popping the heap in that order makes the transition sequence,
+the log uids and the call ids a function of the seed alone: catching up in one
+big step or in a thousand small ones gives the same history.
+
+A SplitMix64 state is one integer, where a :class:`random.Random` carries 2.5 kB
+of Mersenne Twister state: 50,000 agents stay a few megabytes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import math
+from collections.abc import Iterable, Iterator
+
+import attrs
+
+__all__ = [
+    "AGENT_FIELDS",
+    "BREAK",
+    "CALL",
+    "OFFLINE",
+    "WAIT",
+    "WRAP",
+    "Dwell",
+    "LiveAgent",
+    "LogRow",
+    "Scenario",
+]
+
+OFFLINE = "offline"
+WAIT = "wait"
+CALL = "call"
+WRAP = "wrap"
+BREAK = "break"
+
+#: The 21 documented agent record fields, in the documented order.
+AGENT_FIELDS = (
+    "agentid",
+    "name",
+    "moh",
+    "userfield",
+    "filter",
+    "pin",
+    "username",
+    "password",
+    "phone",
+    "customer",
+    "default_status",
+    "agent_version",
+    "last_broadcast_msg",
+    "selfserve_id",
+    "aod",
+    "aod_lock",
+    "audio_id",
+    "auth_level",
+    "auth_admin",
+    "auth_supervisor",
+    "auth_reports",
+)
+#: Fields the documented read reply shows as ``null`` when empty.
+NULLABLE_AGENT_FIELDS = frozenset({"phone", "auth_reports"})
+
+FIRST_AGENT_UID = 1_226_353  # the uid of the documented ajax example
+FIRST_LOG_UID = 12_345_678_901  # the uid of the documented status_log example
+FIRST_CALLID = 90_000_001
+QUEUES = ("1007", "1008", "1009")
+BREAK_CODES = ("Lunch", "Training", "Comfort")
+OFFLINE_CODE = "Home"  # the documented offline statuscode
+
+#: One status_log row: (uid, time, agent, status, subcode, callid).
+LogRow = tuple[int, float, str, str, str, str]
+
+_MASK = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+_TWO64 = float(1 << 64)
+
+
+def _mix(x: int) -> int:
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"Dwell.{attribute.name} must be a positive number of seconds")
+
+
+@attrs.frozen
+class Dwell:
+    """Mean seconds an agent stays in each status; dwell times are exponential."""
+
+    wait: float = attrs.field(default=60.0, converter=float, validator=_positive)
+    call: float = attrs.field(default=180.0, converter=float, validator=_positive)
+    wrap: float = attrs.field(default=30.0, converter=float, validator=_positive)
+    break_: float = attrs.field(default=600.0, converter=float, validator=_positive)
+    offline: float = attrs.field(default=1800.0, converter=float, validator=_positive)
+
+    @classmethod
+    def uniform(cls, mean: float) -> Dwell:
+        """Return a Dwell with the same mean for every status (tests use tiny ones)."""
+        return cls(wait=mean, call=mean, wrap=mean, break_=mean, offline=mean)
+
+    def mean(self, status: str) -> float:
+        """Return the mean dwell of ``status``."""
+        if status == BREAK:
+            return self.break_
+        return float(getattr(self, status))
+
+
+class LiveAgent:
+    """One agent's live status, as ``ajax.php`` shows it (compact: slots, no dict)."""
+
+    __slots__ = (
+        "call",
+        "index",
+        "queues",
+        "record",
+        "rng",
+        "since",
+        "status",
+        "statuscode",
+        "uid",
+    )
+
+    def __init__(
+        self,
+        *,
+        uid: str,
+        index: int,
+        status: str,
+        statuscode: str,
+        since: float,
+        rng: int,
+        queues: tuple[str, ...] = (),
+        record: dict[str, str | None] | None = None,
+    ) -> None:
+        self.uid = uid
+        # -1 for agents created through the API: they never move.
+        self.index = index
+        self.status = status
+        self.statuscode = statuscode
+        self.since = since
+        # (callid, qid, cli, direction) while on a call.
+        self.call: tuple[str, str, str, str] | None = None
+        self.rng = rng
+        self.queues = queues
+        # None: the scenario's default record, built on demand.
+        self.record = record
+
+    def draw(self) -> float:
+        """Return the agent's next uniform number in [0, 1)."""
+        self.rng = (self.rng + _GOLDEN) & _MASK
+        return _mix(self.rng) / _TWO64
+
+
+def default_record(index: int, uid: str) -> dict[str, str | None]:
+    """Return the agent record of scenario agent ``index``."""
+    number = index + 1
+    return {
+        "agentid": uid,
+        "name": f"Agent {number}",
+        "moh": "none",
+        "userfield": "",
+        "filter": "0",
+        "pin": f"{(number * 7919) % 1_000_000:06d}",
+        "username": f"agent{number}",
+        "password": f"Pa$$w0rd{number}",
+        "phone": None,
+        "customer": "0",
+        "default_status": "wrap",
+        "agent_version": "2",
+        "last_broadcast_msg": "",
+        "selfserve_id": "0",
+        "aod": "no",
+        "aod_lock": "0",
+        "audio_id": "0",
+        "auth_level": "agent",
+        "auth_admin": "N",
+        "auth_supervisor": "N",
+        "auth_reports": None,
+    }
+
+
+class Scenario:
+    """Scenario agents, their live state and the status log, advanced lazily.
+
+    Not thread-safe: the :class:`~contactnow_async.simulator.Simulator` holds
+    its lock around every call.
+    """
+
+    def __init__(
+        self,
+        *,
+        agents: int,
+        seed: int,
+        start: float,
+        dwell: Dwell,
+        log_retention: int | None,
+    ) -> None:
+        self.dwell = dwell
+        self.now = start
+        self.log_retention = log_retention
+        self.transitions = 0
+        self.agents: list[LiveAgent] = []
+        self.by_uid: dict[str, LiveAgent] = {}
+        self._log: list[LogRow] = []
+        self._log_head = 0  # rows before it are purged (compacted now and then)
+        self._next_log_uid = FIRST_LOG_UID
+        self._next_callid = FIRST_CALLID
+        self._next_agent_uid = FIRST_AGENT_UID + agents
+        self._heap: list[tuple[float, int]] = []
+        # (agentid, qid) -> [priority id, level]
+        self.priorities: dict[tuple[str, str], list[str]] = {}
+        self._next_priority_id = 1
+
+        base = _mix((seed * _GOLDEN + 1) & _MASK)
+        for index in range(agents):
+            uid = str(FIRST_AGENT_UID + index)
+            agent = LiveAgent(
+                uid=uid,
+                index=index,
+                status=OFFLINE,
+                statuscode=OFFLINE_CODE,
+                since=start,
+                rng=_mix(base ^ _mix(index + 1)),
+            )
+            agent.queues = tuple(q for q in QUEUES if agent.draw() < 0.5) or (QUEUES[index % 3],)
+            for qid in agent.queues:
+                self.add_priority(uid, qid, str(int(agent.draw() * 11) * 10))
+            self.agents.append(agent)
+            self.by_uid[uid] = agent
+            self._enter_initial(agent)
+            # One row per agent for its initial status, so the log alone implies
+            # the live state at every time.
+            self._write(agent, start)
+            heapq.heappush(self._heap, (start + self._dwell(agent), index))
+
+    # -- the scenario ------------------------------------------------------
+
+    def _enter_initial(self, agent: LiveAgent) -> None:
+        u = agent.draw()
+        if u < 0.3:
+            self._enter(agent, OFFLINE)
+        elif u < 0.65:
+            self._enter(agent, WAIT)
+        elif u < 0.9:
+            self._enter(agent, CALL)
+        elif u < 0.95:
+            self._enter(agent, WRAP)
+        else:
+            self._enter(agent, BREAK)
+
+    def _enter(self, agent: LiveAgent, status: str) -> None:
+        agent.status = status
+        agent.call = None
+        if status == OFFLINE:
+            agent.statuscode = OFFLINE_CODE
+        elif status == BREAK:
+            agent.statuscode = BREAK_CODES[int(agent.draw() * len(BREAK_CODES))]
+        elif status == CALL:
+            agent.statuscode = ""
+            callid = str(self._next_callid)
+            self._next_callid += 1
+            qid = agent.queues[int(agent.draw() * len(agent.queues))]
+            cli = f"07700900{int(agent.draw() * 1000):03d}"
+            direction = "in" if agent.draw() < 0.8 else "out"
+            agent.call = (callid, qid, cli, direction)
+        else:
+            agent.statuscode = ""
+
+    def _next_status(self, agent: LiveAgent) -> str:
+        if agent.status == WAIT:
+            u = agent.draw()
+            if u < 0.75:
+                return CALL
+            return BREAK if u < 0.88 else OFFLINE
+        if agent.status == CALL:
+            return WRAP
+        return WAIT  # from wrap, break and offline
+
+    def _dwell(self, agent: LiveAgent) -> float:
+        return -self.dwell.mean(agent.status) * math.log1p(-agent.draw())
+
+    def _write(self, agent: LiveAgent, when: float) -> None:
+        agent.since = when
+        callid = agent.call[0] if agent.call is not None else "0"
+        self._log.append(
+            (self._next_log_uid, when, agent.uid, agent.status, agent.statuscode, callid)
+        )
+        self._next_log_uid += 1
+        if self.log_retention is not None:
+            kept = len(self._log) - self._log_head
+            if kept > self.log_retention:
+                self._log_head += kept - self.log_retention
+                if self._log_head > 4096 and self._log_head * 2 > len(self._log):
+                    del self._log[: self._log_head]
+                    self._log_head = 0
+
+    def advance(self, now: float) -> None:
+        """Play every transition due at or before ``now``."""
+        if now <= self.now:
+            return
+        heap = self._heap
+        agents = self.agents
+        while heap and heap[0][0] <= now:
+            when, index = heap[0]
+            agent = agents[index]
+            self._enter(agent, self._next_status(agent))
+            self._write(agent, when)
+            self.transitions += 1
+            heapq.heapreplace(heap, (when + self._dwell(agent), index))
+        self.now = now
+
+    # -- agents created through the API ------------------------------------
+
+    def create_agent(self, record: dict[str, str | None]) -> LiveAgent:
+        """Add an agent record; it is offline for ever and writes one log row."""
+        uid = str(self._next_agent_uid)
+        self._next_agent_uid += 1
+        record["agentid"] = uid
+        agent = LiveAgent(
+            uid=uid,
+            index=-1,
+            status=OFFLINE,
+            statuscode=OFFLINE_CODE,
+            since=self.now,
+            rng=0,
+            record=record,
+        )
+        self.by_uid[uid] = agent
+        self._write(agent, self.now)
+        return agent
+
+    def record(self, agent: LiveAgent) -> dict[str, str | None]:
+        """Return the agent record of ``agent`` (not a copy for created ones)."""
+        if agent.record is not None:
+            return agent.record
+        return default_record(agent.index, agent.uid)
+
+    def name(self, agent: LiveAgent) -> str | None:
+        """Return the agent's name without building its whole record."""
+        if agent.record is not None:
+            return agent.record["name"]
+        return f"Agent {agent.index + 1}"
+
+    def iter_agents(self) -> Iterator[LiveAgent]:
+        """Yield every agent in uid order (created agents have the highest uids)."""
+        return iter(self.by_uid.values())
+
+    # -- queue assignments -------------------------------------------------
+
+    def add_priority(self, agentid: str, qid: str, level: str) -> int | None:
+        """Add a queue assignment; return its id, or None if the pair exists."""
+        if (agentid, qid) in self.priorities:
+            return None
+        priority_id = self._next_priority_id
+        self._next_priority_id += 1
+        self.priorities[(agentid, qid)] = [str(priority_id), level]
+        return priority_id
+
+    # -- the status log ----------------------------------------------------
+
+    def log_rows(
+        self,
+        *,
+        visible_before: float | None,
+        uid_low: int | None = None,
+        uid_high: int | None = None,
+        agents: Iterable[str] | None = None,
+        tstart: int | None = None,
+        tstop: int | None = None,
+    ) -> list[LogRow]:
+        """Return the retained rows matching the filters, in uid order."""
+        log = self._log
+        lo, hi = self._log_head, len(log)
+        if visible_before is not None:
+            # Times only grow with uids, so the visible rows are a prefix.
+            hi = bisect.bisect_right(log, visible_before, lo, hi, key=lambda r: r[1])
+        if uid_low is not None:
+            lo = bisect.bisect_left(log, uid_low, lo, hi, key=lambda r: r[0])
+        if uid_high is not None:
+            hi = bisect.bisect_right(log, uid_high, lo, hi, key=lambda r: r[0])
+        if tstart is not None:
+            lo = bisect.bisect_left(log, tstart, lo, hi, key=lambda r: int(r[1]))
+        if tstop is not None:
+            hi = bisect.bisect_right(log, tstop, lo, hi, key=lambda r: int(r[1]))
+        if lo >= hi:
+            return []
+        if agents is None:
+            return log[lo:hi]
+        wanted = frozenset(agents)
+        return [row for row in log[lo:hi] if row[2] in wanted]

@@ -1,0 +1,151 @@
+"""Serve a simulator over a real socket with uvicorn (the optional ``sim`` extra)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import AsyncIterator
+from types import ModuleType
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from contactnow_async._clock import Clock, ScaledClock, SystemClock
+
+from ._app import SimulatedDisconnect, Simulator
+
+__all__ = ["run", "serve"]
+
+_INSTALL_HINT = "the simulator server needs uvicorn: pip install 'contactnow-async[sim]'"
+
+
+def _uvicorn() -> ModuleType:
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise ImportError(_INSTALL_HINT) from exc
+    _quiet_simulated_disconnects()
+    return uvicorn
+
+
+class _DropSimulatedDisconnects(logging.Filter):
+    """Keep uvicorn from logging a traceback for every connection a fault drops on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], SimulatedDisconnect))
+
+
+_FILTER = _DropSimulatedDisconnects()
+
+
+def _quiet_simulated_disconnects() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP, or asyncio does not set TCP_NODELAY on accepted
+    # connections, and Nagle's algorithm holds each reply's body 40 ms.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _config(uvicorn: ModuleType, sim: Simulator, **options: Any) -> Any:
+    # date_header=False: the simulator sends its own Date, from its clock,
+    # because clients derive token deadlines from Date and expire.
+    return uvicorn.Config(
+        sim,
+        http="h11",
+        loop="asyncio",
+        ws="none",
+        lifespan="on",
+        log_level="warning",
+        date_header=False,
+        server_header=False,
+        **options,
+    )
+
+
+def _base_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+@contextlib.asynccontextmanager
+async def serve(sim: Simulator, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Serve ``sim`` on ``host:port`` (0: any free port) and yield its base URL.
+
+    uvicorn runs in a thread with its own asyncio loop, so the caller may run
+    asyncio or trio. Leaving the block stops the server and waits for it.
+
+    Raises ImportError without uvicorn, OSError if the address is taken.
+    """
+    uvicorn = _uvicorn()
+    sock = _bind(host, port)
+    bound_port = int(sock.getsockname()[1])
+    # log_config=None: leave the caller's logging configuration alone.
+    server = uvicorn.Server(_config(uvicorn, sim, log_config=None))
+    thread = threading.Thread(
+        target=server.run,
+        kwargs={"sockets": [sock]},
+        name=f"contactnow-simulator-{bound_port}",
+        daemon=True,
+    )
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the simulator server stopped while starting (see the log)")
+            await anyio.sleep(0.001)
+        yield _base_url(host, bound_port)
+    finally:
+        server.should_exit = True
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(thread.join)
+        sock.close()
+
+
+def run(
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    agents: int = 25,
+    username: str = "demo",
+    password: str = "demo",  # noqa: S107 - the demo account of a fake server
+    seed: int = 1,
+    speed: float = 1.0,
+) -> None:
+    """Serve a new simulator until Ctrl-C (the ``contactnow simulate`` command).
+
+    ``speed`` > 1 runs the contact centre faster than real time. Prints one line
+    with the base URL and the username (never the password).
+    """
+    uvicorn = _uvicorn()
+    clock: Clock = SystemClock() if speed == 1 else ScaledClock(speed)
+    sim = Simulator(username=username, password=password, agents=agents, seed=seed, clock=clock)
+    sock = _bind(host, port)
+    url = _base_url(host, int(sock.getsockname()[1]))
+    server = uvicorn.Server(_config(uvicorn, sim))
+    print(
+        f"ContactNow simulator at {url} username={username} agents={agents} speed={speed:g}"
+        " (Ctrl-C to stop)",
+        flush=True,
+    )
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it handled; stopping is what was asked
+    finally:
+        sock.close()

@@ -1,0 +1,194 @@
+"""The simulator's side of the wire: read arguments and payloads, write JSON and XML replies."""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import TypeAlias
+from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape
+
+import xmltodict
+
+__all__ = [
+    "PayloadError",
+    "Reply",
+    "parse_arguments",
+    "parse_payload",
+    "render_json",
+    "render_xml",
+]
+
+#: A reply value: scalars, None, lists of row dicts (``list``) or call dicts (``call``).
+Value: TypeAlias = "str | int | bool | Sequence[Mapping[str, Value]] | None"
+Reply = Mapping[str, Value]
+
+#: Element names of list items in XML replies, by method.
+ITEM_ELEMENTS = {"agents": "agent", "status_log": "status_log", "priority": "priority"}
+
+# Characters XML 1.0 cannot carry at all, not even escaped.
+_REPLACEMENT = "\ufffd"
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+class PayloadError(ValueError):
+    """The payload is neither a JSON array/object nor ``<dxi>`` XML."""
+
+
+def parse_arguments(
+    query_string: bytes, body: bytes, content_type: str
+) -> tuple[dict[str, str], bytes | None]:
+    """Return the merged query and form arguments, and the raw payload if any.
+
+    A body starting with ``[``, ``{`` or ``<`` is a payload whatever its
+    Content-Type says: the vendor's PHP wrapper posts its JSON array with curl's
+    default ``application/x-www-form-urlencoded``. Otherwise the body is a form
+    (urlencoded or multipart); form fields win over query arguments, as in
+    PHP's ``$_REQUEST``. A form field ``data`` holding JSON or XML text is taken
+    as the payload when the body is not one.
+    """
+    arguments = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+    payload: bytes | None = None
+    stripped = body.lstrip()
+    if stripped[:1] in (b"[", b"{", b"<"):
+        payload = body
+    elif body:
+        if content_type.lower().startswith("multipart/form-data"):
+            arguments.update(_parse_multipart(body, content_type))
+        else:
+            arguments.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    if payload is None and arguments.get("data", "").lstrip()[:1] in ("[", "{", "<"):
+        payload = arguments["data"].encode("utf-8")
+    return arguments, payload
+
+
+def _parse_multipart(body: bytes, content_type: str) -> dict[str, str]:
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    fields: dict[str, str] = {}
+    if not message.is_multipart():
+        return fields
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            content = part.get_payload(decode=True)
+            if isinstance(content, bytes):
+                fields[name] = content.decode("utf-8", "replace")
+    return fields
+
+
+def parse_payload(payload: bytes) -> list[object]:
+    """Return the records of a create/update payload (each a dict, or junk).
+
+    Accepted: a JSON array of objects, one JSON object, ``<dxi><agent>..</agent></dxi>``
+    (or ``<priority>``, repeated for many) and the flat ``<dxi><agentid>..</agentid></dxi>``
+    form the vendor documents for updates (one record).
+    """
+    text = payload.decode("utf-8", "replace").strip()
+    if text.startswith("<"):
+        return _parse_xml(text)
+    try:
+        decoded = json.loads(text)
+    except ValueError as exc:
+        raise PayloadError("invalid JSON payload") from exc
+    if isinstance(decoded, dict):
+        return [decoded]
+    if isinstance(decoded, list):
+        return decoded
+    raise PayloadError("the payload is not a JSON array or object")
+
+
+def _parse_xml(text: str) -> list[object]:
+    try:
+        document = xmltodict.parse(text, disable_entities=True)
+    except Exception as exc:  # expat's errors and xmltodict's own: all mean "not XML"
+        raise PayloadError("invalid XML payload") from exc
+    if list(document) != ["dxi"]:
+        raise PayloadError("an XML payload's root element must be <dxi>")
+    inner = document["dxi"]
+    if inner is None:
+        return []
+    if not isinstance(inner, dict):
+        raise PayloadError("the <dxi> element holds no records")
+    keys = list(inner)
+    if len(keys) == 1 and keys[0] in ("agent", "priority"):
+        records = inner[keys[0]]
+        if isinstance(records, list):
+            return [{} if record is None else record for record in records]
+        return [{} if records is None else records]
+    return [inner]
+
+
+def text_value(value: object) -> str | None:
+    """Return a payload value as the API stores it, or raise TypeError for junk."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else ""
+    if isinstance(value, (str, int)):
+        return str(value)
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return repr(value)
+    raise TypeError(f"not a scalar: {type(value).__name__}")
+
+
+def render_json(reply: Reply) -> bytes:
+    """Return ``reply`` as the JSON body."""
+    return json.dumps(reply, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def render_xml(reply: Reply, *, item: str) -> bytes:
+    """Return ``reply`` as the XML body; list items are ``<item>`` elements.
+
+    Booleans become ``1``/``0``, None and empty strings empty elements
+    (``<phone/>``). An ajax ``call`` list renders as ``<call/>`` when empty and
+    as ``<call><item><callid>..</callid>..</item></call>`` otherwise.
+    """
+    parts = ['<?xml version="1.0" encoding="utf-8"?>\n<result>']
+    for key, value in reply.items():
+        if key == "list" and isinstance(value, list):
+            if not value:
+                parts.append("<list/>")
+                continue
+            parts.append("<list>")
+            for row in value:
+                parts.append(f"<{item}>")
+                _render_fields(parts, row)
+                parts.append(f"</{item}>")
+            parts.append("</list>")
+        else:
+            _render_scalar(parts, key, value)
+    parts.append("</result>\n")
+    return "".join(parts).encode("utf-8")
+
+
+def _render_fields(parts: list[str], row: Mapping[str, Value]) -> None:
+    for key, value in row.items():
+        if isinstance(value, list):
+            if not value:
+                parts.append(f"<{key}/>")
+                continue
+            parts.append(f"<{key}>")
+            for entry in value:
+                parts.append("<item>")
+                _render_fields(parts, entry)
+                parts.append("</item>")
+            parts.append(f"</{key}>")
+        else:
+            _render_scalar(parts, key, value)
+
+
+def _render_scalar(parts: list[str], key: str, value: Value) -> None:
+    if isinstance(value, bool):
+        text = "1" if value else "0"
+    elif value is None:
+        text = ""
+    else:
+        text = str(value)
+    if text:
+        parts.append(f"<{key}>{escape(_NOT_XML.sub(_REPLACEMENT, text))}</{key}>")
+    else:
+        parts.append(f"<{key}/>")

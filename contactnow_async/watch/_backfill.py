@@ -1,0 +1,204 @@
+"""Gap-free mode: turn ``status_log`` rows after a uid cursor into events.
+
+Polling ``ajax.php`` only shows the state at each poll; a status that lasted
+less than the interval is never seen. The log has every transition, so in
+backfill mode the log rows *are* the events, in uid order, each exactly once:
+
+- the cursor is the last uid handed out; the next read asks for ``uid >= cursor+1``;
+  a row the log has not written yet is read on a later pass, never skipped;
+- each row is enriched with what the live snapshot knows (the agent's name,
+  the current call when the row is the agent's current status);
+- when the watcher starts without ``since_uid``, each agent's state comes from
+  the first snapshot and the log rows that led to it are recognised and skipped,
+  so the first events are real changes, not a replay of the snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .._models import Call, LiveAgent, StatusLogEntry, utc
+from ..resources.live import LiveSnapshot
+from ._events import AgentEvent
+
+if TYPE_CHECKING:
+    from .._client import ContactNow
+
+
+class LogCursor:
+    """Reads the status log after ``uid`` and decides which rows are new events."""
+
+    def __init__(
+        self, client: ContactNow, *, since_uid: int | None, grace: float = 300.0
+    ) -> None:
+        self._client = client
+        self.grace = grace
+        self.uid = since_uid  # last uid turned into an event (or skipped as known)
+        # Each agent's state as the events so far left it.
+        self._state: dict[str, LiveAgent] = {}
+        # Agents whose state came from a snapshot, not from a log row yet:
+        # rows up to that state are history the snapshot already showed.
+        self._baseline: set[str] = set()
+        # Started without since_uid: rows before the first snapshot's server time
+        # for agents it did not list (offline, say) are history too.
+        self._horizon: int | None = None
+
+    @property
+    def started(self) -> bool:
+        """True once the cursor has a position in the log."""
+        return self.uid is not None
+
+    def adopt_snapshot(self, snapshot: LiveSnapshot) -> None:
+        """Take each agent's state from the first snapshot (start without ``since_uid``)."""
+        for agent_id in snapshot.rows:
+            self._state[agent_id] = snapshot[agent_id]
+            self._baseline.add(agent_id)
+        self._horizon = snapshot.srvtime or int(self._client.clock.now())
+
+    def explains(self, snapshot: LiveSnapshot) -> bool:
+        """Whether the events so far account for every agent's state in ``snapshot``."""
+        for agent_id, row in snapshot.rows.items():
+            known = self._state.get(agent_id)
+            if known is None:
+                if row.get("status") != "offline":
+                    return False
+            elif str(known.time) != str(row.get("time")) or known.status != row.get("status"):
+                return False
+        return True
+
+    async def read(
+        self,
+        snapshot: LiveSnapshot | None,
+        *,
+        observed_at: datetime,
+        lookback: float,
+    ) -> list[AgentEvent]:
+        """Read the log after the cursor and return the new transitions as events."""
+        if self.uid is None:
+            # First read without since_uid: a window before the first snapshot, so
+            # rows written late for transitions the snapshot shows are recognised.
+            srvtime = snapshot.srvtime if snapshot is not None and snapshot.srvtime else None
+            start = int((srvtime or self._client.clock.now()) - lookback)
+            rows = await self._client.status_log.read(tstart=start)
+        else:
+            rows = await self._client.status_log.read(uid=self.uid + 1)
+        return self.events(rows, snapshot, observed_at=observed_at)
+
+    def events(
+        self,
+        rows: Sequence[StatusLogEntry],
+        snapshot: LiveSnapshot | None,
+        *,
+        observed_at: datetime,
+    ) -> list[AgentEvent]:
+        """Turn log rows (any order) into events; rows at or before the cursor are ignored.
+
+        Stops early (the cursor before the row) at a row that cannot be told
+        apart yet from the history behind a snapshot-given state: it is read
+        again on the next pass, when the log has caught up.
+        """
+        cursor = self.uid
+        fresh = sorted(
+            (row for row in rows if cursor is None or row.uid > cursor), key=lambda row: row.uid
+        )
+        if not fresh:
+            return []
+        horizon = self._horizon
+        matches = self._baseline_matches(fresh) if self._baseline else {}
+        live_rows: Mapping[str, Mapping[str, object]] = snapshot.rows if snapshot else {}
+        srvtime = snapshot.srvtime if snapshot is not None else 0
+        events: list[AgentEvent] = []
+        for index, row in enumerate(fresh):
+            agent_id = row.agent_id
+            if horizon is not None and row.uts < horizon:
+                self.uid = row.uid  # before the first snapshot: it already shows this
+                continue
+            if agent_id in self._baseline:
+                known = self._state[agent_id]
+                last_match = matches.get(agent_id, -1)
+                if index <= last_match:
+                    if index == last_match:
+                        self._baseline.discard(agent_id)  # the row of the known state itself
+                    self.uid = row.uid
+                    continue
+                if row.uts <= known.time and not self._grace_over():
+                    break  # history or news? wait until the log shows the known state's row
+                self._baseline.discard(agent_id)
+            self.uid = row.uid
+            before = self._state.get(agent_id)
+            after = self._after(row, before, snapshot, live_rows, srvtime)
+            self._state[agent_id] = after
+            events.append(
+                AgentEvent(
+                    kind="changed" if before is not None else "appeared",
+                    agent_id=agent_id,
+                    before=before,
+                    after=after,
+                    changed_at=utc(row.uts),
+                    observed_at=observed_at,
+                    source="status_log",
+                    log_uid=row.uid,
+                    previous_duration=float(row.uts - before.time)
+                    if before is not None and row.uts >= before.time
+                    else None,
+                    id=f"log:{row.uid}",
+                )
+            )
+        return events
+
+    def _baseline_matches(self, rows: Sequence[StatusLogEntry]) -> dict[str, int]:
+        """For each snapshot-given agent, the index of the last row that *is* its known state."""
+        matches: dict[str, int] = {}
+        for index, row in enumerate(rows):
+            if row.agent_id in self._baseline:
+                known = self._state[row.agent_id]
+                if (
+                    row.uts == known.time
+                    and row.status == known.status
+                    and row.subcode == known.statuscode
+                ):
+                    matches[row.agent_id] = index
+        return matches
+
+    def _grace_over(self) -> bool:
+        """A known state's row that never shows up stops holding the cursor after a while."""
+        horizon = self._horizon
+        return horizon is None or self._client.clock.now() > horizon + self.grace
+
+    @staticmethod
+    def _after(
+        row: StatusLogEntry,
+        before: LiveAgent | None,
+        snapshot: LiveSnapshot | None,
+        live_rows: Mapping[str, Mapping[str, object]],
+        srvtime: int,
+    ) -> LiveAgent:
+        """The agent's state the row describes, with the snapshot's name and call."""
+        live = live_rows.get(row.agent_id)
+        current = (
+            snapshot[row.agent_id]
+            if snapshot is not None and live is not None
+            else None
+        )
+        if current is not None and current.time == row.uts and current.status == row.status:
+            calls = current.calls
+        elif row.call_id is not None:
+            calls = (Call(call_id=row.call_id),)
+        else:
+            calls = ()
+        source = current or before
+        return LiveAgent(
+            agent_id=row.agent_id,
+            name=source.name if source is not None else "",
+            status=row.status,
+            statuscode=row.subcode,
+            time=row.uts,
+            srvtime=max(srvtime, row.uts),
+            moh=source.moh if source is not None else "",
+            ccname=source.ccname if source is not None else "",
+            customer=source.customer if source is not None else "",
+            calls=calls,
+            raw=row.raw,
+        )

@@ -1,0 +1,145 @@
+"""A fake ContactNow API for ``httpx.MockTransport``, and a client factory around it."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeAlias
+
+import anyio.lowlevel
+import httpx
+
+from contactnow_async import ContactNow, VirtualClock
+
+USERNAME = "api-user"
+PASSWORD = "Pw-9f2c-SECRET-qx"
+BASE_URL = "https://api.test/"
+
+Reply: TypeAlias = "httpx.Response | Mapping[str, Any]"
+Route: TypeAlias = Callable[[httpx.Request], "Reply | Awaitable[Reply]"]
+
+
+def json_reply(body: Mapping[str, Any], *, status: int = 200, **headers: str) -> httpx.Response:
+    """A JSON reply as the API sends it."""
+    return httpx.Response(
+        status,
+        content=json.dumps(body).encode(),
+        headers={"content-type": "application/json", **headers},
+    )
+
+
+def script_of(request: httpx.Request) -> str:
+    """``database`` for ``.../database.php``."""
+    return request.url.path.rsplit("/", 1)[-1].removesuffix(".php")
+
+
+class FakeAPI:
+    """A ContactNow API in a ``MockTransport`` handler: tokens, token checks, routes.
+
+    ``routes`` maps ``(script, method, action)`` to a function of the request
+    returning a reply (a mapping is sent as JSON). Every request is recorded in
+    ``requests``; ``token_gets`` counts ``token.php?action=get``.
+    """
+
+    def __init__(
+        self,
+        routes: Mapping[tuple[str, str | None, str], Route] | None = None,
+        *,
+        clock: VirtualClock | None = None,
+        lifetime: int = 43_259,
+        server_skew: float = 0.0,
+    ) -> None:
+        self.routes: dict[tuple[str, str | None, str], Route] = dict(routes or {})
+        self.clock = clock
+        self.lifetime = lifetime
+        self.server_skew = server_skew
+        self.requests: list[httpx.Request] = []
+        self.token_gets = 0
+        self.issued: list[str] = []
+        self.valid: set[str] = set()
+        self.fail_token_get: Callable[[], httpx.Response] | None = None
+
+    def server_now(self) -> float:
+        now = self.clock.now() if self.clock is not None else 1_700_000_000.0
+        return now + self.server_skew
+
+    def expire_all(self) -> None:
+        """Every token issued so far now answers ``Expired token``."""
+        self.valid.clear()
+
+    def calls(self, script: str, method: str | None = None, action: str | None = None) -> int:
+        """How many requests hit this script/method/action."""
+        return sum(
+            1
+            for request in self.requests
+            if script_of(request) == script
+            and (method is None or request.url.params.get("method") == method)
+            and (action is None or request.url.params.get("action") == action)
+        )
+
+    def _headers(self) -> dict[str, str]:
+        return {"date": email.utils.formatdate(self.server_now(), usegmt=True)}
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        await anyio.lowlevel.checkpoint()  # let every concurrent caller pile up
+        self.requests.append(request)
+        script = script_of(request)
+        params = request.url.params
+        if script == "token":
+            return await self._token(request)
+        if params.get("token") not in self.valid:
+            return json_reply(
+                {"success": False, "error": "Expired token", "expire": -1}, **self._headers()
+            )
+        route = self.routes.get((script, params.get("method"), params.get("action", "")))
+        if route is None:
+            return json_reply({"success": False, "error": "Unknown method"})
+        reply = route(request)
+        if not isinstance(reply, (httpx.Response, Mapping)):
+            reply = await reply
+        return reply if isinstance(reply, httpx.Response) else json_reply(reply)
+
+    async def _token(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        if params.get("action") == "validate":
+            if params.get("token") in self.valid:
+                expire = int(self.server_now()) + self.lifetime
+                return json_reply({"success": True, "expire": expire}, **self._headers())
+            return json_reply({"success": False, "error": "Invalid token"})
+        self.token_gets += 1
+        await anyio.lowlevel.checkpoint()
+        if self.fail_token_get is not None:
+            return self.fail_token_get()
+        if params.get("username") != USERNAME or params.get("password") != PASSWORD:
+            return json_reply({"success": False, "error": "Authentication failure"})
+        token = secrets.token_hex(20)
+        self.issued.append(token)
+        self.valid.add(token)
+        expire = int(self.server_now()) + self.lifetime
+        return json_reply({"success": True, "token": token, "expire": expire}, **self._headers())
+
+
+def client_for(
+    handler: Callable[[httpx.Request], Any], **options: Any
+) -> tuple[ContactNow, httpx.AsyncClient]:
+    """A client on a MockTransport; the caller closes the returned httpx client."""
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    options.setdefault("username", USERNAME)
+    options.setdefault("password", PASSWORD)
+    options.setdefault("base_url", BASE_URL)
+    options.setdefault("retry_backoff", 0)
+    return ContactNow(http_client=http, **options), http
+
+
+def agents_list(*records: Mapping[str, Any]) -> Route:
+    """A route answering a list of records."""
+
+    def route(request: httpx.Request) -> Reply:
+        return {"success": True, "total": len(records), "list": list(records)}
+
+    return route
+
+
+AGENT_ROW: dict[str, Any] = {"agentid": "550423", "name": "Joe Blogs", "password": "Pa$$w0rd"}

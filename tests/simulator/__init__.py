@@ -1,0 +1,1 @@
+"""Tests of the simulator, written from the vendor's documents."""

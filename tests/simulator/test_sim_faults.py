@@ -1,0 +1,203 @@
+"""Faults behave as documented, in process (``sim.transport()``) and over uvicorn."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from contactnow_async.simulator import FaultKind, Simulator, VirtualClock, serve
+
+from .sim_helpers import api_params, json_of
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("in_process", id="in_process"),
+        pytest.param("uvicorn", id="uvicorn", marks=pytest.mark.integration),
+    ]
+)
+async def api(
+    request: pytest.FixtureRequest, sim: Simulator, anyio_backend: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A plain httpx client to the simulator, in process or over a real socket."""
+    if request.param == "in_process":
+        async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+            yield http
+    else:
+        async with serve(sim) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+            yield http
+
+
+def agent_count(sim: Simulator) -> int:
+    return len(sim.live_agents(include_offline=True))
+
+
+async def create(api: httpx.AsyncClient, token: str, name: str = "Faulty") -> httpx.Response:
+    return await api.post(
+        "database.php",
+        params=api_params(token, "agents", "create"),
+        content=json.dumps([{"name": name}]),
+    )
+
+
+async def test_latency(api: httpx.AsyncClient, sim: Simulator, token: str) -> None:
+    sim.faults.inject(FaultKind.LATENCY, latency=0.05)
+    started = time.monotonic()
+    response = await create(api, token)
+    elapsed = time.monotonic() - started
+    assert json_of(response)["total"] == 1
+    assert elapsed >= 0.045  # a lower bound only: the sleep happened
+    assert agent_count(sim) == 21
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [(FaultKind.HTTP_500, 500), (FaultKind.HTTP_502, 502), (FaultKind.HTTP_503, 503)],
+)
+async def test_http_errors_change_nothing(
+    api: httpx.AsyncClient, sim: Simulator, token: str, kind: FaultKind, status: int
+) -> None:
+    sim.faults.inject(kind)
+    response = await create(api, token)
+    assert response.status_code == status
+    assert agent_count(sim) == 20
+    assert sim.requests[-1].status_code == status
+    assert sim.requests[-1].fault is kind
+    # The fault was used up: the next request is answered normally.
+    assert json_of(await create(api, token))["total"] == 1
+
+
+async def test_http_429_has_retry_after(api: httpx.AsyncClient, sim: Simulator, token: str) -> None:
+    sim.faults.inject(FaultKind.HTTP_429, retry_after=7)
+    response = await api.get("ajax.php", params=api_params(token, "agents", "read"))
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "7"
+
+
+async def test_drop_before_changes_nothing(
+    api: httpx.AsyncClient, sim: Simulator, token: str
+) -> None:
+    sim.faults.inject(FaultKind.DROP_BEFORE, script="database", method="agents", action="create")
+    with pytest.raises(httpx.RemoteProtocolError):
+        await create(api, token)
+    assert agent_count(sim) == 20
+    assert sim.requests[-1].status_code == 0
+    assert sim.stats.count("database", "agents", "create") == 1
+
+
+async def test_drop_after_changes_state(api: httpx.AsyncClient, sim: Simulator, token: str) -> None:
+    sim.faults.inject(FaultKind.DROP_AFTER)
+    with pytest.raises(httpx.RemoteProtocolError):
+        await create(api, token, name="Dropped")
+    assert agent_count(sim) == 21
+    assert sim.live_agents()[-1]["name"] == "Dropped"
+
+
+async def test_truncated_reply(api: httpx.AsyncClient, sim: Simulator, token: str) -> None:
+    params = api_params(token, "agents", "read", mode="all")
+    full = (await api.get("ajax.php", params=params)).content
+    sim.faults.inject(FaultKind.TRUNCATED)
+    response = await api.get("ajax.php", params=params)
+    assert response.status_code == 200
+    assert response.content == full[: len(full) // 2]
+    with pytest.raises(json.JSONDecodeError):
+        response.json()
+
+
+async def test_truncated_write_is_processed(
+    api: httpx.AsyncClient, sim: Simulator, token: str
+) -> None:
+    sim.faults.inject(FaultKind.TRUNCATED)
+    response = await create(api, token)
+    assert response.status_code == 200
+    assert agent_count(sim) == 21
+
+
+async def test_malformed_reply(api: httpx.AsyncClient, sim: Simulator, token: str) -> None:
+    sim.faults.inject(FaultKind.MALFORMED)
+    response = await api.get("ajax.php", params=api_params(token, "agents", "read"))
+    assert response.status_code == 200
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(response.content.decode("utf-8", "replace"))
+
+
+@pytest.mark.parametrize("status", [200, 500])
+async def test_html_error_page(
+    api: httpx.AsyncClient, sim: Simulator, token: str, status: int
+) -> None:
+    sim.faults.inject(FaultKind.HTML, html_status=status)
+    response = await create(api, token)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<html>" in response.text
+    assert agent_count(sim) == 20
+
+
+async def test_fault_filters_and_times(api: httpx.AsyncClient, sim: Simulator, token: str) -> None:
+    sim.faults.inject(
+        FaultKind.HTTP_503, script="database", method="agents", action="read", times=2
+    )
+    assert sim.faults.pending == 2
+    ajax = await api.get("ajax.php", params=api_params(token, "agents", "read"))
+    assert ajax.status_code == 200
+    reads = [
+        (await api.get("database.php", params=api_params(token, "agents", "read"))).status_code
+        for _ in range(3)
+    ]
+    assert reads == [503, 503, 200]
+    assert sim.faults.pending == 0
+
+
+async def test_rate(api: httpx.AsyncClient, sim: Simulator, token: str) -> None:
+    sim.faults.set_rate(0.3, kinds=(FaultKind.HTTP_503, FaultKind.HTTP_500), seed=5)
+    statuses = [
+        (await api.get("token.php", params={"action": "validate", "token": token})).status_code
+        for _ in range(200)
+    ]
+    failed = sum(status != 200 for status in statuses)
+    assert 0.2 * 200 <= failed <= 0.4 * 200
+    assert set(statuses) <= {200, 500, 503}
+    assert {500, 503} <= set(statuses)
+    assert sim.stats.faults == failed
+    sim.faults.clear()
+    after = [
+        (await api.get("token.php", params={"action": "validate", "token": token})).status_code
+        for _ in range(20)
+    ]
+    assert after == [200] * 20
+
+
+async def test_rate_is_repeatable(clock: VirtualClock, anyio_backend: str) -> None:
+    outcomes = []
+    for _ in range(2):
+        sim = Simulator(clock=clock, agents=1)
+        sim.faults.set_rate(0.5, seed=11, script="ajax")
+        async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+            run = []
+            for _ in range(30):
+                try:
+                    run.append((await http.get("ajax.php")).status_code)
+                except httpx.RemoteProtocolError:
+                    run.append(0)
+            # A script the rate does not cover is never hit.
+            assert (await http.get("token.php")).status_code == 200
+        outcomes.append(run)
+    assert outcomes[0] == outcomes[1]
+    assert len(set(outcomes[0])) > 1
+
+
+def test_fault_arguments_are_checked(sim: Simulator) -> None:
+    with pytest.raises(ValueError, match="times"):
+        sim.faults.inject(FaultKind.HTTP_500, times=0)
+    with pytest.raises(ValueError, match="rate"):
+        sim.faults.set_rate(1.5)
+    with pytest.raises(ValueError, match="kind"):
+        sim.faults.set_rate(0.5, kinds=())
+    with pytest.raises(ValueError, match="bogus"):
+        sim.faults.inject("bogus")

@@ -1,0 +1,170 @@
+"""The scenario: deterministic, and the live state always equals what the log implies."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import httpx
+import pytest
+
+from contactnow_async.simulator import Dwell, Simulator, VirtualClock
+
+from .sim_helpers import START, api_params, json_of
+
+
+def advance_in_steps(sim: Simulator, clock: VirtualClock, steps: list[float]) -> None:
+    for step in steps:
+        clock.advance(step)
+        sim.catch_up()
+
+
+def test_same_seed_same_history_whatever_the_catch_up_pattern() -> None:
+    histories = []
+    for pattern in ([3600.0], [0.5] * 7200, [random.Random(9).uniform(0, 30) for _ in range(100)]):
+        clock = VirtualClock(START)
+        sim = Simulator(agents=40, seed=3, clock=clock, dwell=Dwell.uniform(20))
+        advance_in_steps(sim, clock, pattern)
+        clock.set(START + 3600)
+        histories.append((sim.status_log(), sim.live_agents(), sim.transitions))
+    assert histories[0][2] > 1000
+    assert histories[0] == histories[1] == histories[2]
+
+
+def test_different_seeds_differ() -> None:
+    logs = []
+    for seed in (1, 2):
+        clock = VirtualClock(START)
+        sim = Simulator(agents=10, seed=seed, clock=clock)
+        clock.advance(3600)
+        logs.append(sim.status_log())
+    assert logs[0] != logs[1]
+
+
+def test_the_log_opens_with_one_row_per_agent() -> None:
+    clock = VirtualClock(START)
+    sim = Simulator(agents=15, seed=4, clock=clock)
+    rows = sim.status_log()
+    assert [row["agent"] for row in rows] == sim.agent_ids
+    assert {row["uts"] for row in rows} == {str(int(START))}
+    assert sim.transitions == 0
+
+
+def test_statuses_and_codes_follow_the_documented_shape() -> None:
+    clock = VirtualClock(START)
+    sim = Simulator(agents=30, seed=5, clock=clock, dwell=Dwell.uniform(10))
+    clock.advance(3600)
+    rows = sim.status_log()
+    seen = {(row["status"], row["subcode"]) for row in rows}
+    assert {status for status, _ in seen} == {"offline", "wait", "call", "wrap", "break"}
+    assert {code for status, code in seen if status == "offline"} == {"Home"}
+    assert {code for status, code in seen if status == "break"} == {"Lunch", "Training", "Comfort"}
+    previous: dict[str, str] = {}
+    allowed = {
+        "offline": {"wait"},
+        "wait": {"call", "break", "offline"},
+        "call": {"wrap"},
+        "wrap": {"wait"},
+        "break": {"wait"},
+    }
+    for row in rows:
+        if row["agent"] in previous:
+            assert row["status"] in allowed[previous[row["agent"]]], row
+        previous[row["agent"]] = row["status"]
+    callids = [row["callid"] for row in rows if row["status"] == "call"]
+    assert len(callids) == len(set(callids))
+
+
+def implied_by_log(rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+    latest: dict[str, dict[str, str]] = {}
+    for row in rows:
+        latest[row["agent"]] = row
+    return latest
+
+
+@pytest.mark.anyio
+async def test_live_state_equals_the_log_at_every_time(anyio_backend: str) -> None:
+    clock = VirtualClock(START)
+    sim = Simulator(agents=25, seed=6, clock=clock, dwell=Dwell.uniform(15))
+    token = sim.issue_token()
+    transport = httpx.ASGITransport(app=sim)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sim/") as http:
+        # An agent created through the API is part of the same story.
+        await http.post(
+            "database.php",
+            params=api_params(token, "agents", "create"),
+            content=json.dumps([{"name": "Static"}]),
+        )
+        for step in (0, 1, 7, 30, 45.5, 300, 900):
+            clock.advance(step)
+            live = json_of(
+                await http.get("ajax.php", params=api_params(token, "agents", "read", mode="all"))
+            )["list"]
+            log = json_of(
+                await http.get("database.php", params=api_params(token, "status_log", "read"))
+            )["list"]
+            implied = implied_by_log(log)
+            assert len(live) == len(implied) == 26
+            for row in live:
+                last = implied[row["uid"]]
+                assert row["status"] == last["status"]
+                assert row["statuscode"] == last["subcode"]
+                assert row["time"] == last["uts"]
+                callid = row["call"][0]["callid"] if row["call"] else "0"
+                assert callid == last["callid"]
+    assert sim.transitions > 100
+
+
+def test_log_delay_hides_recent_rows_in_uid_order() -> None:
+    clock = VirtualClock(START)
+    sim = Simulator(agents=20, seed=8, clock=clock, dwell=Dwell.uniform(5), log_delay=30)
+    clock.advance(600)
+    visible = sim.status_log()
+    everything = sim.status_log(visible_only=False)
+    assert len(everything) > len(visible) > 20
+    assert everything[: len(visible)] == visible  # a prefix: visible in uid order
+    now = clock.now()
+    assert all(int(row["uts"]) <= now - 30 for row in visible)
+    assert int(everything[len(visible)]["uts"]) >= int(now - 30)
+    clock.advance(30)
+    assert sim.status_log()[: len(everything)] == everything
+
+
+def test_log_retention_keeps_the_newest_rows() -> None:
+    clock = VirtualClock(START)
+    kept = Simulator(agents=20, seed=9, clock=clock, dwell=Dwell.uniform(2), log_retention=500)
+    full = Simulator(agents=20, seed=9, clock=clock, dwell=Dwell.uniform(2))
+    clock.advance(3600)
+    all_rows = full.status_log()
+    assert len(all_rows) > 5000
+    assert kept.status_log() == all_rows[-500:]
+
+
+def test_dwell() -> None:
+    assert Dwell.uniform(3) == Dwell(wait=3, call=3, wrap=3, break_=3, offline=3)
+    assert Dwell().mean("break") == Dwell().break_
+    with pytest.raises(ValueError, match="wait"):
+        Dwell(wait=0)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"agents": -1}, "agents"),
+        ({"agents": 50_001}, "agents"),
+        ({"token_lifetime": 0}, "token_lifetime"),
+        ({"log_delay": -1}, "log_delay"),
+        ({"log_retention": 0}, "log_retention"),
+        ({"ajax_page_limit": 0}, "ajax_page_limit"),
+    ],
+)
+def test_options_are_checked(options: dict[str, int], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Simulator(**options)  # type: ignore[arg-type]  # the values are right, mypy sees a dict
+
+
+def test_no_agents() -> None:
+    sim = Simulator(agents=0, clock=VirtualClock(START))
+    assert sim.live_agents() == []
+    assert sim.status_log() == []
+    assert sim.agent_ids == []

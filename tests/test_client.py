@@ -1,0 +1,457 @@
+"""The client: lifecycle, options, what goes on the wire, endpoint arguments, live paging."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import pytest
+
+from _helpers import AGENT_ROW, PASSWORD, USERNAME, FakeAPI, agents_list, client_for
+from contactnow_async import (
+    AgentInput,
+    APIError,
+    ContactNow,
+    QueueAssignment,
+    Region,
+    ResponseFormatError,
+    WriteError,
+)
+
+pytestmark = pytest.mark.anyio
+
+READ = ("database", "agents", "read")
+
+
+# --- lifecycle --------------------------------------------------------------------------
+
+
+async def test_async_with_returns_the_client_and_closing_twice_is_harmless() -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api)
+    async with http:
+        async with cn as entered:
+            assert entered is cn
+            assert not cn.is_closed
+        assert cn.is_closed
+        await cn.aclose()
+        with pytest.raises(RuntimeError, match="closed"):
+            await cn.agents.read()
+        with pytest.raises(RuntimeError, match="closed"):
+            await cn.tokens.get()
+        with pytest.raises(RuntimeError, match="closed"):
+            async with cn:
+                pass
+        # The user's own http client is not closed by the library.
+        assert not http.is_closed
+    assert http.is_closed
+
+
+async def test_the_client_closes_the_pool_it_made() -> None:
+    cn = ContactNow(username=USERNAME, password=PASSWORD)
+    async with cn:
+        pass
+    assert cn._http.is_closed
+
+
+# --- options ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"username": ""}, "username and password"),
+        ({"password": ""}, "username and password"),
+        ({"format": "yaml"}, "format"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"max_concurrency": 0}, "max_concurrency"),
+        ({"base_url": "ftp://example.com/"}, "base_url"),
+        ({"base_url": "https://example.com/?token=x"}, "query"),
+        ({"base_url": "not a url"}, "base_url"),
+        ({"region": "mars"}, "region"),
+        ({"timeout": -1}, "timeout"),
+        ({"token_margin": -5}, "token_margin"),
+        ({"retry_backoff": -1}, "retry_backoff"),
+        ({"max_response_bytes": 0}, "max_response_bytes"),
+    ],
+)
+def test_bad_options_raise_value_error(options: dict[str, Any], message: str) -> None:
+    options = {"username": USERNAME, "password": PASSWORD, **options}
+    with pytest.raises(ValueError, match=message):
+        ContactNow(**options)
+
+
+def test_regions() -> None:
+    eu = ContactNow(username=USERNAME, password=PASSWORD)
+    assert eu.base_url == "https://api-106.dxi.eu/"
+    us = ContactNow(username=USERNAME, password=PASSWORD, region=Region.US)
+    assert us.base_url == "https://api.contactnow.8x8.com/api/"
+    local = ContactNow(username=USERNAME, password=PASSWORD, base_url="http://127.0.0.1:8080")
+    assert local.base_url == "http://127.0.0.1:8080/"
+    assert PASSWORD not in repr(eu)
+
+
+async def test_the_us_region_keeps_the_api_prefix() -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    http = httpx.AsyncClient(transport=httpx.MockTransport(api))
+    cn = ContactNow(
+        username=USERNAME, password=PASSWORD, region=Region.US, http_client=http, retry_backoff=0
+    )
+    async with http, cn:
+        await cn.agents.read()
+    urls = {str(request.url.copy_with(query=None)) for request in api.requests}
+    assert urls == {
+        "https://api.contactnow.8x8.com/api/token.php",
+        "https://api.contactnow.8x8.com/api/database.php",
+    }
+
+
+async def test_campaign_is_sent_on_every_call() -> None:
+    api = FakeAPI(
+        {
+            READ: agents_list(AGENT_ROW),
+            ("database", "priority", "create"): lambda request: {"success": True, "total": 1},
+            ("ajax", "agents", "read"): lambda request: {"success": True, "list": []},
+        }
+    )
+    cn, http = client_for(api, campaign="4242")
+    async with http, cn:
+        await cn.agents.read()
+        await cn.priorities.create([{"agentid": "1", "qid": "2", "level": 3}])
+        await cn.live.agents()
+    api_calls = [r for r in api.requests if not r.url.path.endswith("token.php")]
+    assert len(api_calls) == 3
+    assert all(request.url.params.get("campaign") == "4242" for request in api_calls)
+
+
+async def test_request_arguments_on_the_wire() -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api)
+    async with http, cn:
+        await cn.agents.read(name="Joe Blogs", agent_id=550423)
+    token_get, read = api.requests
+    assert token_get.method == "GET"
+    assert token_get.url.params["action"] == "get"
+    assert read.method == "GET"
+    assert dict(read.url.params) == {
+        "action": "read",
+        "format": "json",
+        "raw": "1",
+        "method": "agents",
+        "name": "Joe Blogs",
+        "agentid": "550423",
+        "token": api.issued[0],
+    }
+
+
+async def test_unknown_agent_filter_is_refused() -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(TypeError, match="colour"):
+            await cn.agents.read(colour="blue")
+    assert api.requests == []
+
+
+async def test_create_sends_a_json_array_body() -> None:
+    bodies: list[bytes] = []
+
+    def create(request: httpx.Request) -> dict[str, object]:
+        bodies.append(request.content)
+        assert request.method == "POST"
+        return {"success": True, "total": 1, "bad": 0, "key": 7}
+
+    api = FakeAPI({("database", "agents", "create"): create})
+    cn, http = client_for(api)
+    async with http, cn:
+        await cn.agents.create([{"name": "Ann", "username": "ann"}])
+        await cn.agents.create([AgentInput(name="Bob", password="pw", aod="no")])
+    assert json.loads(bodies[0]) == [{"name": "Ann", "username": "ann"}]
+    assert json.loads(bodies[1]) == [{"name": "Bob", "password": "pw", "aod": "no"}]
+
+
+async def test_xml_format_sends_dxi_payloads() -> None:
+    bodies: list[bytes] = []
+
+    def write(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        assert request.url.params["format"] == "xml"
+        return httpx.Response(
+            200,
+            content=b"<result><success>1</success><total>1</total><bad>0</bad><key>9</key></result>",
+        )
+
+    api = FakeAPI({("database", "agents", "create"): write, ("database", "priority", "create"): write})
+    cn, http = client_for(api, format="xml")
+    async with http, cn:
+        assert (await cn.agents.create([{"name": "A&B <x>"}])).key == "9"
+        await cn.priorities.create([QueueAssignment(agent_id="1", queue_id="2", level=100)])
+    agent = ET.fromstring(bodies[0])
+    assert agent.tag == "dxi"
+    assert agent.findtext("agent/name") == "A&B <x>"
+    priority = ET.fromstring(bodies[1])
+    assert [(child.tag, child.text) for child in priority.find("priority") or []] == [
+        ("agentid", "1"),
+        ("qid", "2"),
+        ("level", "100"),
+    ]
+
+
+async def test_write_input_is_checked_before_sending() -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(TypeError, match="wrap it"):
+            await cn.agents.create({"name": "Ann"})  # type: ignore[arg-type]  # the mistake tested
+        with pytest.raises(ValueError, match="no records"):
+            await cn.agents.create([])
+        with pytest.raises(ValueError, match="agentid"):
+            await cn.agents.update([{"name": "x", "password": "agent-secret"}])
+        with pytest.raises(ValueError, match="level"):
+            await cn.priorities.create([{"agentid": "1", "qid": "2", "pin": "agent-secret"}])
+    assert api.requests == []
+
+
+async def test_agent_secrets_are_not_echoed_in_input_errors() -> None:
+    cn, http = client_for(FakeAPI())
+    async with http, cn:
+        with pytest.raises(ValueError) as info:
+            await cn.agents.update([{"name": "x", "password": "agent-secret"}])
+        assert "agent-secret" not in str(info.value)
+        with pytest.raises(ValueError) as info:
+            await cn.priorities.create([{"agentid": "1", "qid": "", "pin": "agent-secret"}])
+        assert "agent-secret" not in str(info.value)
+
+
+async def test_write_with_bad_records_raises_write_error() -> None:
+    api = FakeAPI(
+        {
+            ("database", "agents", "update"): lambda request: {
+                "success": True,
+                "total": 1,
+                "bad": 1,
+                "error": "agentid 9 not found",
+            }
+        }
+    )
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(WriteError) as info:
+            await cn.agents.update([{"agentid": "1", "name": "a"}, {"agentid": "9", "name": "b"}])
+    assert info.value.result.total == 1
+    assert info.value.result.bad == 1
+    assert "agentid 9 not found" in str(info.value)
+
+
+async def test_api_error_carries_text_and_envelope() -> None:
+    api = FakeAPI({READ: lambda request: {"success": False, "error": "Unknown method"}})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(APIError) as info:
+            await cn.agents.read()
+    assert info.value.error == "Unknown method"
+    assert info.value.envelope is not None
+    assert info.value.envelope.success is False
+
+
+async def test_the_generic_request_returns_the_envelope() -> None:
+    api = FakeAPI(
+        {
+            ("ecnow", "ecnow_datasets", "read"): lambda request: {
+                "success": True,
+                "total": 1,
+                "list": [{"dataset": "1", "table": request.url.params["table"]}],
+            }
+        }
+    )
+    cn, http = client_for(api)
+    async with http, cn:
+        envelope = await cn.request(
+            "ecnow", method="ecnow_datasets", action="read", params={"table": "X", "skip": None}
+        )
+    assert envelope.list == ({"dataset": "1", "table": "X"},)
+    assert "skip" not in api.requests[-1].url.params
+
+
+async def test_a_record_of_the_wrong_shape_is_a_format_error() -> None:
+    api = FakeAPI(
+        {
+            ("database", "status_log", "read"): lambda request: {
+                "success": True,
+                "list": [{"uid": "not-a-number", "uts": "1", "agent": "1", "status": "x"}],
+            },
+            ("ajax", "agents", "read"): lambda request: {
+                "success": True,
+                "list": [{"uid": "1", "time": {"nested": "x"}}],
+            },
+        }
+    )
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError, match="uid"):
+            await cn.status_log.read()
+        with pytest.raises(ResponseFormatError, match="time"):
+            await cn.live.agents()
+
+
+# --- status_log filters ---------------------------------------------------------------
+
+
+def _status_log_params(api: FakeAPI) -> dict[str, str]:
+    request = api.requests[-1]
+    return {
+        key: value
+        for key, value in request.url.params.items()
+        if key in ("uid", "agent", "tstart", "tstop")
+    }
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"uid": 1000}, {"uid": "1000"}),
+        ({"uid_range": (1000, 2000)}, {"uid": "1000:2000"}),
+        ({"agent": ["1", 2]}, {"agent": "1,2"}),
+        ({"agent": "1234"}, {"agent": "1234"}),
+        ({"tstart": 1_700_000_000, "tstop": 1_700_003_600.9}, {"tstart": "1700000000", "tstop": "1700003600"}),
+        (
+            {
+                "tstart": datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc),
+                "tstop": datetime(2023, 11, 14, 23, 13, 20, tzinfo=timezone(timedelta(hours=1))),
+            },
+            {"tstart": "1700000000", "tstop": "1700000000"},
+        ),
+    ],
+)
+async def test_status_log_filters(filters: dict[str, Any], expected: Mapping[str, str]) -> None:
+    rows = [
+        {"uid": "3", "uts": "30", "agent": "1", "status": "wrap", "subcode": "", "callid": "0"},
+        {"uid": "2", "uts": "20", "agent": "1", "status": "call", "subcode": "", "callid": "5"},
+    ]
+    api = FakeAPI({("database", "status_log", "read"): agents_list(*rows)})
+    cn, http = client_for(api)
+    async with http, cn:
+        result = await cn.status_log.read(**filters)
+    assert _status_log_params(api) == expected
+    assert [row.uid for row in result] == [2, 3]  # in uid order
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"tstart": datetime(2023, 11, 14, 22, 13, 20)},  # naive: the zone is a guess
+        {"uid": 5, "uid_range": (1, 2)},
+        {"uid_range": (9, 1)},
+        {"agent": []},
+        {"agent": "1,2"},
+    ],
+)
+async def test_status_log_refuses_bad_filters(filters: dict[str, Any]) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError):  # noqa: PT011 -- each case has its own message
+            await cn.status_log.read(**filters)
+    assert api.requests == []
+
+
+# --- live paging ----------------------------------------------------------------------
+
+
+def live_row(uid: int, status: str = "wait") -> dict[str, Any]:
+    return {"uid": str(uid), "name": f"Agent {uid}", "status": status, "time": "100",
+            "srvtime": "160", "call": []}  # fmt: skip
+
+
+class PagingServer:
+    """ajax.php answering ``limit``/``start`` pages of ``agents`` (changeable between pages)."""
+
+    def __init__(self, agents: list[dict[str, Any]], *, page: int, honour_start: bool = True):
+        self.agents = agents
+        self.page = page
+        self.honour_start = honour_start
+        self.requests: list[dict[str, str]] = []
+        self.before_page: list[Any] = []
+
+    def __call__(self, request: httpx.Request) -> dict[str, Any]:
+        params = dict(request.url.params)
+        self.requests.append(params)
+        if self.before_page:
+            self.before_page.pop(0)(self)
+        limit = int(params.get("limit", self.page))
+        start = int(params.get("start", 0)) if self.honour_start else 0
+        rows = self.agents[start : start + min(limit, self.page)]
+        return {"success": True, "total": len(self.agents), "list": rows}
+
+
+async def _snapshot(server: PagingServer, **options: Any) -> Any:
+    api = FakeAPI({("ajax", "agents", "read"): server})
+    cn, http = client_for(api)
+    async with http, cn:
+        return await cn.live.snapshot(**options)
+
+
+@pytest.mark.parametrize("page_size", [None, 7, 100])
+async def test_live_pages_until_total(page_size: int | None) -> None:
+    server = PagingServer([live_row(n) for n in range(25)], page=10)
+    snapshot = await _snapshot(server, page_size=page_size, include_offline=True)
+    assert sorted(snapshot, key=int) == [str(n) for n in range(25)]
+    assert snapshot.complete
+    assert snapshot.total == 25
+    assert snapshot["3"].time_in_status == 60
+    assert all(request["mode"] == "all" for request in server.requests)
+    expected_pages = {None: 3, 7: 4, 100: 3}[page_size]
+    assert len(server.requests) == snapshot.pages == expected_pages
+
+
+async def test_live_agents_returns_every_page() -> None:
+    server = PagingServer([live_row(n) for n in range(12)], page=5)
+    api = FakeAPI({("ajax", "agents", "read"): server})
+    cn, http = client_for(api)
+    async with http, cn:
+        agents = await cn.live.agents()
+    assert [agent.agent_id for agent in agents] == [str(n) for n in range(12)]
+    assert "mode" not in server.requests[0]
+
+
+async def test_a_server_that_ignores_start_ends_incomplete() -> None:
+    server = PagingServer([live_row(n) for n in range(10_000)], page=10, honour_start=False)
+    snapshot = await _snapshot(server)
+    assert not snapshot.complete
+    assert len(snapshot) == 10
+    assert len(server.requests) <= 3  # noticed at once, not after 1,000 identical pages
+
+
+async def test_a_total_that_changes_between_pages_is_incomplete() -> None:
+    server = PagingServer([live_row(n) for n in range(20)], page=10)
+    server.before_page = [lambda s: None, lambda s: s.agents.append(live_row(99))]
+    snapshot = await _snapshot(server)
+    assert not snapshot.complete
+
+
+async def test_an_agent_on_two_pages_is_kept_once() -> None:
+    agents = [live_row(n) for n in range(20)]
+    server = PagingServer(agents, page=10)
+
+    def move(s: PagingServer) -> None:
+        # Agent 0 changes status and sorts to the end between the two pages.
+        moved = s.agents.pop(0)
+        s.agents.append(dict(moved, status="call"))
+
+    server.before_page = [lambda s: None, move]
+    snapshot = await _snapshot(server)
+    assert list(snapshot).count("0") == 1
+    assert snapshot["0"].status == "call"  # the later row wins
+    # Agent 10 slid onto page one after it was read: skipped, so not complete.
+    assert "10" not in snapshot
+    assert not snapshot.complete
+
+
+async def test_live_single_agent_argument() -> None:
+    server = PagingServer([live_row(5)], page=10)
+    await _snapshot(server, agent=5)
+    assert server.requests[0]["agent"] == "5"

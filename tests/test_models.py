@@ -1,0 +1,223 @@
+"""Models: the same data in JSON and in XML gives equal models (invariant 3)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import timezone
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contactnow_async import (
+    Agent,
+    AgentInput,
+    Call,
+    LiveAgent,
+    QueueAssignment,
+    StatusLogEntry,
+    Token,
+)
+from contactnow_async._wire import decode
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    )
+
+
+def _xml_value(name: str, value: Any) -> str:
+    """One field the way the API writes XML: ``None``/``""``/``[]`` as an empty element."""
+    if value is None or value in ("", []):
+        return f"<{name}/>"
+    if isinstance(value, list):
+        items = "".join(f"<item>{_xml_fields(item)}</item>" for item in value)
+        return f"<{name}>{items}</{name}>"
+    return f"<{name}>{_escape(str(value))}</{name}>"
+
+
+def _xml_fields(record: Mapping[str, Any]) -> str:
+    return "\n    ".join(_xml_value(name, value) for name, value in record.items())
+
+
+def as_json(rows: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"success": True, "total": len(rows), "list": rows}).encode()
+
+
+def as_xml(rows: list[dict[str, Any]], item: str) -> bytes:
+    body = "".join(f"\n  <{item}>\n    {_xml_fields(row)}\n  </{item}>" for row in rows)
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<result>\n  <success>1</success>\n'
+        f"  <total>{len(rows)}</total>\n  <list>{body}\n  </list>\n</result>\n"
+    ).encode()
+
+
+def both(rows: list[dict[str, Any]], item: str) -> tuple[tuple[dict[str, Any], ...], ...]:
+    return decode(as_json(rows)).list, decode(as_xml(rows, item)).list
+
+
+AGENT_ROW = {
+    "agentid": "550423",
+    "name": "Joe Blogs",
+    "moh": "none",
+    "userfield": "",
+    "filter": "0",
+    "pin": "123456",
+    "username": "Joe",
+    "password": "Pa$$w0rd",
+    "phone": None,
+    "customer": "0",
+    "default_status": "wrap",
+    "agent_version": "2",
+    "last_broadcast_msg": "",
+    "selfserve_id": "0",
+    "aod": "no",
+    "aod_lock": "0",
+    "audio_id": "0",
+    "auth_level": "admin",
+    "auth_admin": "N",
+    "auth_supervisor": "N",
+    "auth_reports": None,
+}
+
+
+def test_agent_json_equals_xml_phone_null_vs_empty_element() -> None:
+    json_rows, xml_rows = both([AGENT_ROW], "agent")
+    from_json = [Agent.from_record(row) for row in json_rows]
+    from_xml = [Agent.from_record(row) for row in xml_rows]
+    assert from_json == from_xml
+    assert from_xml == from_json
+    assert from_json[0].phone == from_xml[0].phone == ""
+    assert from_json[0].name == "Joe Blogs"
+    # Not vacuous: a different name makes them differ.
+    other = dict(AGENT_ROW, name="Ann")
+    assert Agent.from_record(decode(as_xml([other], "agent")).list[0]) != from_json[0]
+
+
+CALLS = {
+    "none": [],
+    "one": [{"callid": "9001", "number": "0123"}],
+    "two": [{"callid": "9001", "number": "0123"}, {"callid": "9002", "number": "0456"}],
+}
+
+
+@pytest.mark.parametrize("calls", CALLS.values(), ids=list(CALLS))
+def test_live_agent_json_equals_xml(calls: list[dict[str, str]]) -> None:
+    row = {
+        "uid": "1226353",
+        "name": "Administrator",
+        "moh": "none",
+        "status": "call" if calls else "offline",
+        "statuscode": "Home",
+        "time": "1550245970",
+        "srvtime": "1550247582",
+        "ccname": "Ion_Test",
+        "customer": "0",
+        "call": calls,
+    }
+    json_rows, xml_rows = both([row], "agent")
+    from_json = LiveAgent.from_record(json_rows[0])
+    from_xml = LiveAgent.from_record(xml_rows[0])
+    assert from_json == from_xml
+    assert from_xml == from_json
+    assert [call.call_id for call in from_json.calls] == [call["callid"] for call in calls]
+    assert from_json.call_id == (calls[0]["callid"] if calls else None)
+    assert from_json.time_in_status == 1550247582 - 1550245970
+
+
+def test_live_agent_call_as_repeated_elements() -> None:
+    # A server could also repeat <call> per call; one and many are both lists.
+    body = (
+        b"<result><success>1</success><list><agent><uid>1</uid><name>A</name>"
+        b"<status>call</status><call><callid>5</callid></call></agent></list></result>"
+    )
+    assert LiveAgent.from_record(decode(body).list[0]).calls == (Call(call_id="5"),)
+    body2 = body.replace(
+        b"<call><callid>5</callid></call>",
+        b"<call><callid>5</callid></call><call><callid>6</callid></call>",
+    )
+    live = LiveAgent.from_record(decode(body2).list[0])
+    assert live.calls == (Call(call_id="5"), Call(call_id="6"))
+
+
+def test_status_log_entry_json_equals_xml() -> None:
+    rows = [
+        {"uid": "12345678901", "uts": "1234567890", "agent": "1234567", "status": "offline",
+         "subcode": "", "callid": "0"},
+        {"uid": "12345678902", "uts": "1234567899", "agent": "1234567", "status": "call",
+         "subcode": "Sales", "callid": "777"},
+    ]  # fmt: skip
+    json_rows, xml_rows = both(rows, "status_log")
+    from_json = [StatusLogEntry.from_record(row) for row in json_rows]
+    from_xml = [StatusLogEntry.from_record(row) for row in xml_rows]
+    assert from_json == from_xml
+    assert from_xml == from_json
+    assert from_json[1].uid == 12345678902
+    assert from_json[1].call_id == "777"
+    assert from_json[0].at.tzinfo is timezone.utc
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_queue_assignment_json_equals_xml_one_or_many(count: int) -> None:
+    rows = [{"agentid": "1234", "qid": str(1000 + n), "level": str(n * 50)} for n in range(count)]
+    json_rows, xml_rows = both(rows, "priority")
+    from_json = [QueueAssignment.from_record(row) for row in json_rows]
+    from_xml = [QueueAssignment.from_record(row) for row in xml_rows]
+    assert len(from_json) == count
+    assert from_json == from_xml
+    assert from_xml == from_json
+    assert [assignment.level for assignment in from_json] == [n * 50 for n in range(count)]
+
+
+# Names a real agent could have, but not made only of a line break and indentation
+# (the XML layout the decoder must drop).
+names = st.text(
+    st.characters(
+        blacklist_categories=("Cs",),
+        blacklist_characters="".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
+        + "\ufffe\uffff",
+    ),
+    max_size=30,
+).filter(lambda text: text.strip() != "" or "\n" not in text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=names, status=names, agent=st.integers(0, 10**12).map(str))
+def test_any_text_gives_equal_models_from_json_and_xml(name: str, status: str, agent: str) -> None:
+    agent_row = dict(AGENT_ROW, name=name, agentid=agent, userfield=status)
+    json_rows, xml_rows = both([agent_row], "agent")
+    assert Agent.from_record(json_rows[0]) == Agent.from_record(xml_rows[0])
+    assert Agent.from_record(xml_rows[0]).name == name
+    live_row = {"uid": agent, "name": name, "status": status, "time": "1", "srvtime": "5",
+                "call": []}  # fmt: skip
+    json_rows, xml_rows = both([live_row], "agent")
+    assert LiveAgent.from_record(json_rows[0]) == LiveAgent.from_record(xml_rows[0])
+    log_row = {"uid": "1", "uts": "2", "agent": agent, "status": status, "subcode": name,
+               "callid": "0"}  # fmt: skip
+    json_rows, xml_rows = both([log_row], "status_log")
+    assert StatusLogEntry.from_record(json_rows[0]) == StatusLogEntry.from_record(xml_rows[0])
+
+
+def test_models_are_frozen_and_keep_raw() -> None:
+    agent = Agent.from_record({"agentid": "1", "name": "A", "undocumented": "kept"})
+    assert agent.raw["undocumented"] == "kept"
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        agent.name = "B"  # type: ignore[misc]  # the point: frozen
+
+
+def test_agent_input_to_record_uses_api_names_and_drops_none() -> None:
+    record = AgentInput(agent_id="550423", name="John Dow", password="pw").to_record()
+    assert record == {"agentid": "550423", "name": "John Dow", "password": "pw"}
+    assert "pw" not in repr(AgentInput(password="pw"))
+
+
+def test_token_deadline_follows_the_server_clock() -> None:
+    token = Token(value="t" * 40, expires_at=10_000, clock_offset=600.0)
+    assert token.local_deadline() == 9_400
+    assert token.is_fresh(9_339, margin=60)
+    assert not token.is_fresh(9_341, margin=60)
+    assert "t" * 40 not in repr(token)

@@ -1,0 +1,294 @@
+"""Retries: transient faults are retried only where a resend cannot duplicate work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+
+from _helpers import AGENT_ROW, FakeAPI, agents_list, client_for, json_reply
+from contactnow_async import (
+    HTTPStatusError,
+    RateLimitError,
+    RequestTimeout,
+    ResponseFormatError,
+    TransportError,
+    resend_is_safe,
+)
+
+pytestmark = pytest.mark.anyio
+
+CREATE = ("database", "agents", "create")
+READ = ("database", "agents", "read")
+CREATED = {"success": True, "account_id": "10278", "total": 1, "bad": 0, "key": 550423}
+NEW_AGENT = [{"name": "Ann", "username": "ann", "password": "pw"}]
+
+
+def processed_then(error: type[httpx.TransportError], reply: dict[str, object]) -> Callable[
+    [httpx.Request], dict[str, object]
+]:
+    """The server does the work, then the connection dies before the reply (first time only)."""
+    state = {"calls": 0}
+
+    def route(request: httpx.Request) -> dict[str, object]:
+        state["calls"] += 1
+        if state["calls"] == 1:
+            raise error("connection reset by peer", request=request)
+        return reply
+
+    return route
+
+
+@pytest.mark.parametrize("error", [httpx.ReadError, httpx.RemoteProtocolError])
+async def test_a_lost_create_reply_is_never_resent(error: type[httpx.TransportError]) -> None:
+    api = FakeAPI({CREATE: processed_then(error, CREATED)})
+    cn, http = client_for(api, max_retries=5)
+    async with http, cn:
+        with pytest.raises(TransportError) as info:
+            await cn.agents.create(NEW_AGENT)
+    assert api.calls(*CREATE) == 1
+    assert info.value.sent is True
+    assert not isinstance(info.value, RequestTimeout)
+
+
+@pytest.mark.parametrize("error", [httpx.ReadError, httpx.RemoteProtocolError])
+async def test_the_same_fault_on_a_read_is_retried(error: type[httpx.TransportError]) -> None:
+    api = FakeAPI({READ: processed_then(error, {"success": True, "list": [AGENT_ROW]})})
+    cn, http = client_for(api)
+    async with http, cn:
+        (agent,) = await cn.agents.read()
+    assert agent.agent_id == "550423"
+    assert api.calls(*READ) == 2
+
+
+async def test_a_create_that_never_connected_is_retried() -> None:
+    calls = 0
+
+    def route(request: httpx.Request) -> dict[str, object]:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            raise httpx.ConnectError("connection refused", request=request)
+        return CREATED
+
+    api = FakeAPI({CREATE: route})
+    cn, http = client_for(api, max_retries=2)
+    async with http, cn:
+        result = await cn.agents.create(NEW_AGENT)
+    assert result.key == "550423"
+    assert calls == 3
+
+
+async def test_a_connect_error_that_persists_says_nothing_was_sent() -> None:
+    def route(request: httpx.Request) -> dict[str, object]:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    api = FakeAPI({CREATE: route})
+    cn, http = client_for(api, max_retries=3)
+    async with http, cn:
+        with pytest.raises(TransportError) as info:
+            await cn.agents.create(NEW_AGENT)
+    assert info.value.sent is False
+    assert api.calls(*CREATE) == 4
+
+
+async def test_a_read_timeout_on_create_is_not_retried() -> None:
+    api = FakeAPI({CREATE: processed_then(httpx.ReadTimeout, CREATED)})
+    cn, http = client_for(api, max_retries=3)
+    async with http, cn:
+        with pytest.raises(RequestTimeout) as info:
+            await cn.agents.create(NEW_AGENT)
+    assert info.value.sent is True
+    assert api.calls(*CREATE) == 1
+
+
+async def test_a_pool_timeout_on_create_is_retried() -> None:
+    api = FakeAPI({CREATE: processed_then(httpx.PoolTimeout, CREATED)})
+    cn, http = client_for(api, max_retries=1)
+    async with http, cn:
+        assert (await cn.agents.create(NEW_AGENT)).key == "550423"
+    assert api.calls(*CREATE) == 2
+
+
+@pytest.mark.parametrize(
+    ("method", "action", "payload"),
+    [
+        ("priority", "create", [{"agentid": "1", "qid": "2", "level": 100}]),
+        ("priority", "update", [{"agentid": "1", "qid": "2", "level": 50}]),
+        ("agents", "update", [{"agentid": "1", "name": "New"}]),
+    ],
+)
+async def test_idempotent_writes_are_retried_after_a_lost_reply(
+    method: str, action: str, payload: list[dict[str, object]]
+) -> None:
+    reply = {"success": True, "total": 0, "bad": 0, "key": 0}
+    api = FakeAPI({("database", method, action): processed_then(httpx.ReadError, reply)})
+    cn, http = client_for(api)
+    async with http, cn:
+        group = cn.priorities if method == "priority" else cn.agents
+        result = await getattr(group, action)(payload)
+    assert result.success
+    assert api.calls("database", method, action) == 2
+
+
+def status_then_ok(status: int, reply: dict[str, object], **headers: str) -> Callable[
+    [httpx.Request], httpx.Response
+]:
+    state = {"calls": 0}
+
+    def route(request: httpx.Request) -> httpx.Response:
+        state["calls"] += 1
+        if state["calls"] == 1:
+            return httpx.Response(status, content=b"<html>busy</html>", headers=headers)
+        return json_reply(reply)
+
+    return route
+
+
+async def test_429_with_retry_after_is_honoured_even_for_create() -> None:
+    api = FakeAPI({CREATE: status_then_ok(429, CREATED, **{"retry-after": "0"})})
+    cn, http = client_for(api)
+    async with http, cn:
+        assert (await cn.agents.create(NEW_AGENT)).key == "550423"
+    assert api.calls(*CREATE) == 2
+
+
+async def test_429_with_a_long_retry_after_is_raised() -> None:
+    api = FakeAPI({READ: status_then_ok(429, {"success": True}, **{"retry-after": "3600"})})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(RateLimitError) as info:
+            await cn.agents.read()
+    assert info.value.retry_after == 3600
+    assert info.value.status_code == 429
+    assert api.calls(*READ) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_5xx_is_retried_for_reads(status: int) -> None:
+    api = FakeAPI({READ: status_then_ok(status, {"success": True, "list": [AGENT_ROW]})})
+    cn, http = client_for(api)
+    async with http, cn:
+        assert len(await cn.agents.read()) == 1
+    assert api.calls(*READ) == 2
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_5xx_is_not_retried_for_agent_creates(status: int) -> None:
+    api = FakeAPI({CREATE: status_then_ok(status, CREATED)})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(HTTPStatusError) as info:
+            await cn.agents.create(NEW_AGENT)
+    assert info.value.status_code == status
+    assert api.calls(*CREATE) == 1
+
+
+@pytest.mark.parametrize("max_retries", [0, 1, 3])
+async def test_max_retries_is_respected(max_retries: int) -> None:
+    api = FakeAPI({READ: lambda request: httpx.Response(503, content=b"busy")})
+    cn, http = client_for(api, max_retries=max_retries)
+    async with http, cn:
+        with pytest.raises(HTTPStatusError):
+            await cn.agents.read()
+    assert api.calls(*READ) == max_retries + 1
+
+
+async def test_retry_backoff_is_jittered_and_capped() -> None:
+    api = FakeAPI()
+    cn, http = client_for(api, retry_backoff=1.0, retry_backoff_max=4.0)
+    async with http, cn:
+        delays = [cn._backoff(attempt, None) for attempt in range(10) for _ in range(20)]
+        assert all(delay is not None and 0 <= delay <= 4.0 for delay in delays)
+        assert len(set(delays)) > 1
+        assert cn._backoff(0, 2.5) == pytest.approx(2.5, abs=1.0)
+        assert (cn._backoff(0, 2.5) or 0) >= 2.5
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"<!DOCTYPE html><html><body>Maintenance</body></html>", "text/html"),
+        (b'{"success":true,"list":[{"agentid":"55', "application/json"),
+        (b"", "application/json"),
+        (b"Fatal error: Uncaught exception in /var/www/database.php", "text/plain"),
+        (b'["not", "an", "envelope"]', "application/json"),
+    ],
+)
+async def test_a_body_that_is_not_an_envelope_raises_format_error(
+    body: bytes, content_type: str
+) -> None:
+    api = FakeAPI(
+        {READ: lambda request: httpx.Response(200, content=body, headers={"content-type": content_type})}
+    )
+    cn, http = client_for(api, max_retries=1)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError) as info:
+            await cn.agents.read()
+    assert info.value.status_code == 200
+    assert info.value.content_type == content_type
+    assert info.value.snippet == body[:200].decode()
+    assert content_type in str(info.value)
+    assert api.calls(*READ) == 2  # a garbled read is retried once, then raised
+
+
+async def test_a_garbled_create_reply_is_not_retried() -> None:
+    api = FakeAPI({CREATE: lambda request: httpx.Response(200, content=b"<html>")})
+    cn, http = client_for(api, max_retries=3)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError):
+            await cn.agents.create(NEW_AGENT)
+    assert api.calls(*CREATE) == 1
+
+
+# Under trio, leaving a streamed body early abandons httpx's own nested body
+# generators (aiter_raw, BoundAsyncStream, ...), which trio reports as ResourceWarning
+# when they are collected; the library closes the one it holds (aclosing).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("declare_length", [True, False])
+async def test_a_body_over_the_cap_is_refused(declare_length: bool) -> None:
+    big = b'{"success":true,"list":[' + b'{"agentid":"1"},' * 1000 + b'{"agentid":"2"}]}'
+
+    def route(request: httpx.Request) -> httpx.Response:
+        if declare_length:
+            return httpx.Response(200, content=big)
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(big), 4000):
+                yield big[start : start + 4000]
+
+        return httpx.Response(200, content=chunks())  # no Content-Length: streamed
+
+    api = FakeAPI({READ: route})
+    cn, http = client_for(api, max_response_bytes=10_000, max_retries=0)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError, match="max_response_bytes"):
+            await cn.agents.read()
+    cn, http = client_for(api, max_response_bytes=len(big), max_retries=0)
+    async with http, cn:
+        assert len(await cn.agents.read()) == 1001
+
+
+def test_resend_is_safe_rule() -> None:
+    assert resend_is_safe("database", "agents", "read")
+    assert resend_is_safe("ajax", "agents", "read")
+    assert resend_is_safe("database", "priority", "create")
+    assert resend_is_safe("database", "priority", "update")
+    assert resend_is_safe("database", "agents", "update")
+    assert not resend_is_safe("database", "agents", "create")
+    assert not resend_is_safe("ecnow", "ecnow_records", "create")
+    assert not resend_is_safe("database", "outcomecodes", "update")
+
+
+async def test_the_generic_request_can_declare_a_write_idempotent() -> None:
+    route = processed_then(httpx.ReadError, {"success": True, "total": 1})
+    api = FakeAPI({("ecnow", "ecnow_records", "update"): route})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(TransportError):
+            await cn.request("ecnow", method="ecnow_records", action="update", payload=[{"id": 1}])
+        assert api.calls("ecnow") == 1
+        envelope = await cn.request(
+            "ecnow", method="ecnow_records", action="update", payload=[{"id": 1}], idempotent=True
+        )
+        assert envelope.total == 1

@@ -1,0 +1,347 @@
+"""The token manager: single flight, proactive and reactive refresh, stores."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from _helpers import AGENT_ROW, BASE_URL, FakeAPI, agents_list, client_for, json_reply
+from contactnow_async import (
+    APIError,
+    AuthenticationError,
+    FileTokenStore,
+    MemoryTokenStore,
+    Token,
+    TokenError,
+    TokenStore,
+    VirtualClock,
+)
+
+pytestmark = pytest.mark.anyio
+
+READ = ("database", "agents", "read")
+
+
+async def _many_reads(cn_read: object, count: int) -> list[object]:
+    results: list[object] = []
+
+    async def one() -> None:
+        results.append(await cn_read())  # type: ignore[operator]  # a bound coroutine method
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(count):
+            tg.start_soon(one)
+    return results
+
+
+async def test_a_thousand_concurrent_reads_on_a_cold_client_fetch_one_token() -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api)
+    async with http, cn:
+        results = await _many_reads(cn.agents.read, 1000)
+    assert len(results) == 1000
+    assert api.token_gets == 1
+    assert api.calls("database", "agents", "read") == 1000
+    assert cn.tokens.fetches == 1
+
+
+async def test_an_expiry_mid_run_makes_exactly_one_refresh() -> None:
+    reads = 0
+
+    def route(request: httpx.Request) -> dict[str, object]:
+        nonlocal reads
+        reads += 1
+        if reads == 300:
+            api.expire_all()  # the server forgets the token while 700 calls are under way
+        return {"success": True, "total": 1, "list": [AGENT_ROW]}
+
+    api = FakeAPI({READ: route})
+    cn, http = client_for(api)
+    async with http, cn:
+        assert len(await _many_reads(cn.agents.read, 1000)) == 1000
+        assert api.token_gets == 2  # the first, and exactly one refresh
+        old = api.issued[0]
+        refused = [r for r in api.requests if r.url.params.get("token") == old]
+        assert len(refused) > 300  # the expiry really hit calls in flight
+        # A forced expiry between two bursts: again exactly one refresh.
+        api.expire_all()
+        assert len(await _many_reads(cn.agents.read, 1000)) == 1000
+        assert api.token_gets == 3
+
+
+async def test_a_failing_token_fetch_is_shared_by_every_waiter() -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    api.fail_token_get = lambda: json_reply({"success": False, "error": "Service down"})
+    cn, http = client_for(api, max_retries=0)
+    errors: list[BaseException] = []
+
+    async def one() -> None:
+        try:
+            await cn.agents.read()
+        except APIError as exc:
+            errors.append(exc)
+
+    async with http, cn:
+        async with anyio.create_task_group() as tg:
+            for _ in range(50):
+                tg.start_soon(one)
+        assert api.token_gets == 1
+        assert len(errors) == 50
+        assert all("Service down" in str(error) for error in errors)
+        # The failure is not cached: the next call tries again, and succeeds.
+        api.fail_token_get = None
+        assert len(await cn.agents.read()) == 1
+        assert api.token_gets == 2
+
+
+async def test_a_cancelled_leader_does_not_leave_waiters_hanging() -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    first_fetch_started = anyio.Event()
+    never = anyio.Event()
+    inner_token = api._token
+
+    async def token_route(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("action") == "get" and not first_fetch_started.is_set():
+            first_fetch_started.set()
+            await never.wait()  # the leader's fetch hangs until it is cancelled
+        return await inner_token(request)
+
+    api._token = token_route  # type: ignore[method-assign]  # wrap the fake's token endpoint
+    cn, http = client_for(api)
+    done: list[int] = []
+
+    async def waiter() -> None:
+        await cn.agents.read()
+        done.append(1)
+
+    async with http, cn:
+        with anyio.fail_after(30):  # a hang guard, not a timing assertion
+            async with anyio.create_task_group() as tg:
+                leader_scope = anyio.CancelScope()
+
+                async def leader() -> None:
+                    with leader_scope:
+                        await cn.agents.read()
+
+                tg.start_soon(leader)
+                await first_fetch_started.wait()
+                for _ in range(20):
+                    tg.start_soon(waiter)
+                for _ in range(10):
+                    await anyio.lowlevel.checkpoint()
+                leader_scope.cancel()
+    assert leader_scope.cancelled_caught
+    assert len(done) == 20
+    assert api.calls("token", None, "get") == 2  # the abandoned fetch and one replacement
+
+
+async def test_authentication_failure_raises_at_once_without_retry() -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, password="wrong-password", max_retries=5)
+    async with http, cn:
+        with pytest.raises(AuthenticationError) as info:
+            await cn.agents.read()
+        assert len(api.requests) == 1
+        assert info.value.error == "Authentication failure"
+        assert "wrong-password" not in str(info.value)
+
+
+async def test_concurrent_calls_share_one_authentication_failure() -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, password="wrong-password")
+    failures: list[AuthenticationError] = []
+
+    async def one() -> None:
+        try:
+            await cn.agents.read()
+        except AuthenticationError as exc:
+            failures.append(exc)
+
+    async with http, cn:
+        async with anyio.create_task_group() as tg:
+            for _ in range(30):
+                tg.start_soon(one)
+    assert len(failures) == 30
+    assert len(api.requests) == 1
+
+
+@pytest.mark.parametrize("skew", [0.0, 600.0, -600.0])
+async def test_proactive_refresh_one_minute_before_the_server_expiry(skew: float) -> None:
+    clock = VirtualClock(1_700_000_000)
+    # The server's clock is `skew` seconds ahead of ours; its Date header says so.
+    api = FakeAPI({READ: agents_list(AGENT_ROW)}, clock=clock, lifetime=3600, server_skew=skew)
+    cn, http = client_for(api, clock=clock)
+    async with http, cn:
+        await cn.agents.read()
+        assert api.token_gets == 1
+        # The token dies at local time start + 3600 whatever the skew.
+        clock.advance(3600 - 61)
+        await cn.agents.read()
+        assert api.token_gets == 1  # still 61 s left: reused
+        clock.advance(2)  # 59 s left on the server's clock
+        await cn.agents.read()
+        assert api.token_gets == 2
+        await cn.agents.read()
+        assert api.token_gets == 2
+        reads = [r for r in api.requests if r.url.path.endswith("database.php")]
+        assert [r.url.params["token"] for r in reads] == [api.issued[0]] * 2 + [api.issued[1]] * 2
+
+
+async def test_reactive_refresh_resends_once() -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api)
+    async with http, cn:
+        await cn.agents.read()
+        api.expire_all()
+        assert len(await cn.agents.read()) == 1
+        assert api.token_gets == 2
+        assert api.calls("database", "agents", "read") == 3  # 1 + refused + resent
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        {"success": False, "error": "Expired token", "expire": -1},
+        {"success": False, "error": "Invalid token"},
+        {"success": False, "error": "Unknown token"},
+        {"success": False, "error": "something else", "expire": -1},
+    ],
+)
+async def test_a_second_token_refusal_raises_token_error(refusal: dict[str, object]) -> None:
+    api = FakeAPI({READ: lambda request: refusal})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(TokenError):
+            await cn.agents.read()
+        assert api.token_gets == 2
+        assert api.calls("database", "agents", "read") == 2  # sent, resent once: no loop
+
+
+async def test_a_token_refusal_on_create_is_resent_once() -> None:
+    # A refused token means nothing was done: even a create may be resent.
+    seen: list[str] = []
+
+    def create(request: httpx.Request) -> dict[str, object]:
+        seen.append(request.url.params["token"])
+        if len(seen) == 1:
+            return {"success": False, "error": "Expired token", "expire": -1}
+        return {"success": True, "total": 1, "bad": 0, "key": 42}
+
+    api = FakeAPI({("database", "agents", "create"): create})
+    cn, http = client_for(api)
+    async with http, cn:
+        result = await cn.agents.create([{"name": "Ann"}])
+    assert result.key == "42"
+    assert len(seen) == 2
+    assert seen[0] != seen[1]
+
+
+async def test_validate_and_refresh() -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api)
+    async with http, cn:
+        token = await cn.tokens.get()
+        assert (await cn.tokens.validate()).value == token.value
+        api.expire_all()
+        with pytest.raises(TokenError):
+            await cn.tokens.validate()
+        new = await cn.tokens.refresh()
+        assert new.value != token.value
+        assert api.token_gets == 2
+
+
+# --- stores -----------------------------------------------------------------------------
+
+
+async def test_file_store_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, token_store=FileTokenStore(path))
+    async with http, cn:
+        await cn.agents.read()
+    assert api.token_gets == 1
+    # A new process: a new client on the same file.
+    cn2, http2 = client_for(api, token_store=FileTokenStore(path))
+    async with http2, cn2:
+        await cn2.agents.read()
+        assert cn2.tokens.fetches == 0
+    assert api.token_gets == 1
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["tokens.json"]  # no temp file left
+
+
+async def test_file_store_refetches_when_the_stored_token_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, token_store=FileTokenStore(path))
+    async with http, cn:
+        await cn.agents.read()
+    api.expire_all()
+    cn2, http2 = client_for(api, token_store=FileTokenStore(path))
+    async with http2, cn2:
+        await cn2.agents.read()
+    assert api.token_gets == 2
+    stored = json.loads(path.read_text())
+    (entry,) = stored.values()
+    assert entry["value"] == api.issued[-1]
+
+
+async def test_file_store_is_keyed_by_base_url_and_username(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path / "tokens.json")
+    one = Token(value="a" * 40, expires_at=2_000_000_000)
+    two = Token(value="b" * 40, expires_at=2_000_000_000)
+    await store.save(f"{BASE_URL}|ann", one)
+    await store.save(f"{BASE_URL}|bob", two)
+    assert await store.load(f"{BASE_URL}|ann") == one
+    assert await store.load(f"{BASE_URL}|bob") == two
+    assert len(json.loads((tmp_path / "tokens.json").read_text())) == 2
+    await store.delete(f"{BASE_URL}|ann", two)  # not the stored one: kept
+    assert await store.load(f"{BASE_URL}|ann") == one
+    await store.delete(f"{BASE_URL}|ann", one)
+    assert await store.load(f"{BASE_URL}|ann") is None
+
+
+async def test_two_usernames_on_one_file_keep_two_entries(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    for username in ("api-user", "other-user"):
+        cn, http = client_for(api, token_store=FileTokenStore(path), username=username)
+        async with http, cn:
+            try:
+                await cn.agents.read()
+            except AuthenticationError:
+                pass  # the fake knows one username; the entry test is below
+    await FileTokenStore(path).save(f"{BASE_URL}|other-user", Token("c" * 40, 2_000_000_000))
+    keys = sorted(json.loads(path.read_text()))
+    assert keys == [f"{BASE_URL}|api-user", f"{BASE_URL}|other-user"]
+
+
+@pytest.mark.parametrize("junk", [b"{not json", b"[1,2,3]", b"\xff\xfe\x00", b'{"k": 5}', b""])
+async def test_a_corrupt_file_is_ignored_and_replaced(tmp_path: Path, junk: bytes) -> None:
+    path = tmp_path / "tokens.json"
+    path.write_bytes(junk)
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, token_store=FileTokenStore(path))
+    async with http, cn:
+        await cn.agents.read()
+    assert api.token_gets == 1
+    entries = json.loads(path.read_text())
+    assert entries[f"{BASE_URL}|api-user"]["value"] == api.issued[0]
+
+
+async def test_memory_store_is_shared_between_clients() -> None:
+    store = MemoryTokenStore()
+    assert isinstance(store, TokenStore)
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    for _ in range(3):
+        cn, http = client_for(api, token_store=store)
+        async with http, cn:
+            await cn.agents.read()
+    assert api.token_gets == 1
+    assert api.issued[0] not in repr(store)

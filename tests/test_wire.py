@@ -1,0 +1,240 @@
+"""The wire layer: decoding envelopes, encoding payloads."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contactnow_async import Envelope, ResponseFormatError
+from contactnow_async._wire import decode, encode_payload
+
+# Text XML 1.0 can carry: no control characters but tab/newline/CR, no surrogates.
+xml_text = st.text(
+    st.characters(
+        blacklist_categories=("Cs",),
+        blacklist_characters="".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
+        + "\ufffe\uffff",
+    )
+)
+
+
+def test_json_and_xml_envelopes_decode_alike() -> None:
+    from_json = decode(
+        b'{"success":true,"account_id":"10278","total":1,"bad":0,"key":550423,"error":null}'
+    )
+    from_xml = decode(
+        b"<result><success>1</success><account_id>10278</account_id><total>1</total>"
+        b"<bad>0</bad><key>550423</key><error/></result>"
+    )
+    assert from_json == from_xml == Envelope(
+        success=True, account_id="10278", total=1, bad=0, key="550423", error=None
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "success"),
+    [
+        (b'{"success":false,"error":"x"}', False),
+        (b"<result><success>0</success></result>", False),
+        (b"<result><success>1</success></result>", True),
+        (b"<result><success>true</success></result>", True),
+    ],
+)
+def test_success_booleans(body: bytes, success: bool) -> None:
+    assert decode(body).success is success
+
+
+def test_one_xml_item_and_many_are_both_lists() -> None:
+    one = decode(b"<result><success>1</success><list><agent><agentid>1</agentid></agent></list></result>")
+    many = decode(
+        b"<result><success>1</success><list><agent><agentid>1</agentid></agent>"
+        b"<agent><agentid>2</agentid></agent></list></result>"
+    )
+    assert one.list == ({"agentid": "1"},)
+    assert many.list == ({"agentid": "1"}, {"agentid": "2"})
+
+
+def test_empty_list_elements() -> None:
+    assert decode(b"<result><success>1</success><list/></result>").list == ()
+    assert decode(b"<result><success>1</success><list>\n  </list></result>").list == ()
+    assert decode(b'{"success":true,"list":[]}').list == ()
+
+
+def test_bare_key_json_fallback() -> None:
+    envelope = decode(b'{success: true, total: 1, list: [{uid: "1", call: [ ]}]}')
+    assert envelope.success is True
+    assert envelope.list == ({"uid": "1", "call": []},)
+
+
+def test_iso_8859_1_declaration() -> None:
+    body = '<?xml version="1.0" encoding="ISO-8859-1"?><result><success>1</success>'
+    body += "<error>Zo\u00eb</error></result>"
+    assert decode(body.encode("latin-1")).error == "Zo\u00eb"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", "HTML"),
+        (b"<html><body>oops</body></html>", "HTML"),
+        (b'{"success":true,"tot', "does not parse"),
+        (b"<result><success>1</success>", "does not parse"),
+        (b"[1, 2]", "neither JSON nor XML"),
+        (b'{"total": 1}', "success"),
+        (b"<other><success>1</success></other>", "root"),
+        (b'{"success":"maybe"}', "wrong shape"),
+        (b'{"success":true,"total":"many"}', "wrong shape"),
+        (b'{"success":true,"list":"nope"}', "wrong shape"),
+        (b'{"success":true,"list":[1,2]}', "wrong shape"),
+        (b'{"success":true,"total":1e999}', "wrong shape"),
+        (b'{"success":true,"list":' + b"[" * 100_000 + b"]" * 100_000 + b"}", ""),
+        (b"plain text", "neither JSON nor XML"),
+    ],
+)
+def test_not_an_envelope(body: bytes, reason: str) -> None:
+    with pytest.raises(ResponseFormatError) as info:
+        decode(body, status_code=502, content_type="text/html")
+    assert reason in str(info.value)
+    assert info.value.status_code == 502
+    assert info.value.content_type == "text/html"
+    assert "HTTP 502" in str(info.value)
+    assert "text/html" in str(info.value)
+
+
+def test_snippet_is_short_and_redacted() -> None:
+    secret_token = "f" * 40
+    body = b"<html>" + b"x" * 180 + b"token=" + secret_token.encode() + b" pw hunter2" + b"y" * 500
+    with pytest.raises(ResponseFormatError) as info:
+        decode(body, secrets=["hunter2"])
+    text = str(info.value) + info.value.snippet
+    assert "hunter2" not in text
+    assert "ffffffff" not in text  # not even a prefix of the token
+    assert len(info.value.snippet) <= 220
+
+
+@pytest.mark.parametrize("cut", range(150, 215, 3))
+def test_a_secret_across_the_snippet_cut_is_not_leaked(cut: int) -> None:
+    password = "Sup3rS3cretPassw0rd!"
+    body = b"<html>" + b"x" * cut + password.encode() + b"</html>"
+    with pytest.raises(ResponseFormatError) as info:
+        decode(body, secrets=[password])
+    for size in range(6, len(password) + 1):
+        assert password[:size] not in info.value.snippet
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_random_bytes_decode_or_raise_format_error(body: bytes) -> None:
+    try:
+        envelope = decode(body)
+    except ResponseFormatError:
+        return
+    assert isinstance(envelope, Envelope)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from([b"{", b"<result>", b"<?xml version='1.0'?><result>", b'{"success":']),
+    st.binary(max_size=200),
+)
+def test_prefixed_random_bytes_decode_or_raise_format_error(prefix: bytes, tail: bytes) -> None:
+    # The prefixes steer the random tails into the JSON and XML parsers.
+    try:
+        envelope = decode(prefix + tail)
+    except ResponseFormatError:
+        return
+    assert isinstance(envelope, Envelope)
+
+
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["success", "total", "bad", "key", "error", "account_id", "list"]),
+        st.recursive(
+            json_scalars,
+            lambda children: st.lists(children, max_size=3)
+            | st.dictionaries(st.text(max_size=3), children, max_size=3),
+            max_leaves=8,
+        ),
+    )
+)
+def test_random_json_shapes_decode_or_raise_format_error(body: dict[str, object]) -> None:
+    try:
+        envelope = decode(json.dumps(body).encode())
+    except ResponseFormatError:
+        return
+    assert isinstance(envelope, Envelope)
+
+
+# --- payloads ---------------------------------------------------------------------------
+
+
+def test_a_single_record_is_still_a_json_array() -> None:
+    body, content_type = encode_payload(
+        [{"agentid": "550423", "name": "John Dow"}], format="json", record_name="agent"
+    )
+    assert content_type == "application/json"
+    assert json.loads(body) == [{"agentid": "550423", "name": "John Dow"}]
+    assert body.startswith(b"[")
+
+
+def test_json_payload_values_are_strings_and_none_is_left_out() -> None:
+    body, _ = encode_payload(
+        [{"agentid": "1", "qid": 7, "level": 100, "phone": None}, {"agentid": "2", "aod": True}],
+        format="json",
+        record_name="priority",
+    )
+    assert json.loads(body) == [
+        {"agentid": "1", "qid": "7", "level": "100"},
+        {"agentid": "2", "aod": "1"},
+    ]
+
+
+def test_xml_payload_is_dxi_with_one_element_per_record() -> None:
+    body, content_type = encode_payload(
+        [{"name": "Ann", "username": "ann"}, {"name": "Bob"}], format="xml", record_name="agent"
+    )
+    assert content_type == "application/xml"
+    root = ET.fromstring(body)
+    assert root.tag == "dxi"
+    assert [child.tag for child in root] == ["agent", "agent"]
+    assert root[0].findtext("name") == "Ann"
+    assert root[0].findtext("username") == "ann"
+    assert root[1].findtext("name") == "Bob"
+
+
+def test_xml_payload_escapes_markup() -> None:
+    body, _ = encode_payload([{"name": "A&B <x>"}], format="xml", record_name="agent")
+    assert b"A&amp;B &lt;x&gt;" in body
+    assert ET.fromstring(body).findtext("agent/name") == "A&B <x>"
+
+
+def test_xml_payload_refuses_text_xml_cannot_carry() -> None:
+    with pytest.raises(ValueError, match="XML"):
+        encode_payload([{"name": "bell\x07"}], format="xml", record_name="agent")
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=xml_text)
+def test_names_survive_a_json_round_trip(name: str) -> None:
+    body, _ = encode_payload([{"name": name}], format="json", record_name="agent")
+    assert json.loads(body) == [{"name": name}]
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=xml_text | st.sampled_from(["A&B <x>", "'\"", "]]>", " lead", "trail ", "a\r\nb"]))
+def test_names_survive_an_xml_round_trip(name: str) -> None:
+    body, _ = encode_payload([{"name": name, "agentid": "1"}], format="xml", record_name="agent")
+    agent = ET.fromstring(body).find("agent")
+    assert agent is not None
+    assert (agent.findtext("name") or "") == name
+    assert agent.findtext("agentid") == "1"

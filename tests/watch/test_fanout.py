@@ -1,0 +1,79 @@
+"""Subscribers: bounded buffers and their overflow policies."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import anyio
+import pytest
+
+from contactnow_async import AgentEvent, AuthenticationError, LiveAgent
+from contactnow_async.watch import Subscription
+
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def event(agent_id: str, n: int) -> AgentEvent:
+    after = LiveAgent(agent_id=agent_id, name="", status="wait", time=n)
+    return AgentEvent(
+        kind="changed", agent_id=agent_id, before=None, after=after,
+        changed_at=NOW, observed_at=NOW, id=f"{agent_id}:{n}",
+    )  # fmt: skip
+
+
+async def drain(sub: Subscription[AgentEvent]) -> list[str]:
+    sub.finish()
+    return [e.id async for e in sub]
+
+
+@pytest.mark.anyio
+async def test_drop_oldest_keeps_the_newest_and_counts_the_rest() -> None:
+    sub: Subscription[AgentEvent] = Subscription(buffer=3, overflow="drop_oldest", include_health=False)
+    await sub.publish([event("1", n) for n in range(10)])
+    assert sub.dropped == 7
+    assert await drain(sub) == ["1:7", "1:8", "1:9"]
+
+
+@pytest.mark.anyio
+async def test_coalesce_holds_at_most_one_event_per_agent() -> None:
+    sub: Subscription[AgentEvent] = Subscription(buffer=2, overflow="coalesce", include_health=False)
+    for n in range(5):
+        await sub.publish([event("a", n), event("b", n), event("c", n)])
+        assert sub.pending <= 3
+    assert sub.dropped == 12
+    assert sorted(await drain(sub)) == ["a:4", "b:4", "c:4"]
+
+
+@pytest.mark.anyio
+async def test_block_applies_backpressure_and_loses_nothing() -> None:
+    sub: Subscription[AgentEvent] = Subscription(buffer=2, overflow="block", include_health=False)
+    got: list[str] = []
+
+    async def produce() -> None:
+        await sub.publish([event("1", n) for n in range(50)])
+        sub.finish()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(produce)
+        async for item in sub:
+            assert sub.pending <= 2
+            got.append(item.id)
+    assert got == [f"1:{n}" for n in range(50)]
+    assert sub.dropped == 0
+
+
+@pytest.mark.anyio
+async def test_a_finished_subscription_raises_the_watchers_error() -> None:
+    sub: Subscription[AgentEvent] = Subscription(buffer=2, overflow="block", include_health=False)
+    await sub.publish([event("1", 1)])
+    sub.finish(AuthenticationError("refused"))
+    assert (await sub.__anext__()).id == "1:1"  # buffered events come first
+    with pytest.raises(AuthenticationError):
+        await sub.__anext__()
+
+
+def test_bad_options_are_refused() -> None:
+    with pytest.raises(ValueError, match="overflow"):
+        Subscription(buffer=2, overflow="spill", include_health=False)  # type: ignore[arg-type]  # the point of the test
+    with pytest.raises(ValueError, match="buffer"):
+        Subscription(buffer=0, overflow="block", include_health=False)

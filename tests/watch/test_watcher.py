@@ -1,0 +1,291 @@
+"""The watcher against the simulator, on a virtual clock (no real seconds slept)."""
+
+from __future__ import annotations
+
+import gc
+import random
+import tracemalloc
+from typing import Any
+
+import anyio
+import pytest
+
+from contactnow_async import AgentEvent, AuthenticationError, HealthEvent
+from contactnow_async.simulator import Dwell, FaultKind, Simulator, VirtualClock
+
+from ._support import AjaxSpy, client_on, collect, event_rows, log_rows, until
+
+pytestmark = pytest.mark.anyio
+
+
+def first_uid(sim: Simulator) -> int:
+    return int(sim.status_log(visible_only=False)[0]["uid"])
+
+
+def simulator(**options: Any) -> Simulator:
+    options.setdefault("agents", 40)
+    options.setdefault("seed", 7)
+    return Simulator(username="watch", password="secret", clock=VirtualClock(), **options)
+
+
+def expected_poll_events(snapshots: list[dict[str, tuple[str, str, str]]]) -> list[tuple[str, str, Any]]:
+    """Differences between consecutive snapshots, computed independently of the library."""
+    expected: list[tuple[str, str, Any]] = []
+    previous: dict[str, tuple[str, str, str]] | None = None
+    for current in snapshots:
+        base = previous or {}
+        for uid, state in current.items():
+            if uid not in base:
+                expected.append(("appeared", uid, state))
+            elif base[uid] != state:
+                expected.append(("changed", uid, state))
+        expected.extend(("disappeared", uid, None) for uid in base if uid not in current)
+        previous = current
+    return expected
+
+
+def as_tuples(events: list[AgentEvent]) -> list[tuple[str, str, Any]]:
+    return [
+        (
+            e.kind,
+            e.agent_id,
+            None if e.after is None else (e.after.status, e.after.statuscode, str(e.after.time)),
+        )
+        for e in events
+    ]
+
+
+async def run_plain(
+    sim: Simulator, polls: int, *, include_offline: bool = False, **client_options: Any
+) -> tuple[list[AgentEvent], AjaxSpy, int]:
+    spy = AjaxSpy(sim.transport())
+    events: list[AgentEvent] = []
+    async with client_on(sim, transport=spy, **client_options) as cn, anyio.create_task_group() as tg:
+        async with cn.watch_agents(
+            interval=1.0, include_offline=include_offline, buffer=1_000_000
+        ) as stream:
+            tg.start_soon(collect, stream.subscription, events)
+            await until(lambda: stream.health.polls >= polls)
+            good = stream.health.polls - stream.health.failures
+    return events, spy, good
+
+
+async def test_plain_mode_emits_every_snapshot_difference_exactly_once() -> None:
+    sim = simulator(dwell=Dwell.uniform(5.0))  # a mean dwell of 5 intervals
+    events, spy, good = await run_plain(sim, polls=300)
+    expected = expected_poll_events(spy.snapshots[:good])
+    assert len(expected) > 1_000  # enough life to mean something
+    assert as_tuples(events) == expected
+    assert len({e.id for e in events}) == len(events)
+    changed = [e for e in events if e.kind == "changed"]
+    assert all(e.previous_duration is not None and e.previous_duration >= 0 for e in changed)
+
+
+async def test_failed_polls_emit_nothing_and_the_stream_recovers() -> None:
+    sim = simulator(dwell=Dwell.uniform(5.0))
+    kinds = [FaultKind.HTTP_500, FaultKind.MALFORMED, FaultKind.TRUNCATED, FaultKind.HTML,
+             FaultKind.DROP_BEFORE, FaultKind.HTTP_503]  # fmt: skip
+    sim.faults.set_rate(0.2, kinds, script="ajax", seed=11)
+    events, spy, good = await run_plain(sim, polls=300, include_offline=True, max_retries=0)
+    assert 30 < 300 - good < 100, "about a fifth of the polls should have failed"
+    # Events are exactly the differences between consecutive *good* snapshots:
+    # no agent vanished or reappeared because a poll failed (offline agents are
+    # listed, so nobody ever leaves for real).
+    assert as_tuples(events) == expected_poll_events(spy.snapshots[:good])
+    assert not [e for e in events if e.kind == "disappeared"]
+
+
+async def test_health_is_observable_and_can_be_streamed() -> None:
+    sim = simulator(agents=3)
+    async with client_on(sim, max_retries=0) as cn:
+        from contactnow_async import AgentWatcher
+
+        async with AgentWatcher(cn, interval=1.0) as watcher:
+            assert watcher.health.healthy and watcher.health.polls == 1
+            feed = watcher.subscribe(include_health=True, initial=False)
+            sim.faults.inject(FaultKind.HTTP_500, script="ajax", times=2)
+            seen: list[HealthEvent] = []
+            async for item in feed:
+                if isinstance(item, HealthEvent):
+                    seen.append(item)
+                    if item.healthy:
+                        break
+    assert [e.health.consecutive_failures for e in seen] == [1, 2, 0]
+    assert seen[0].health.last_error is not None and "500" in seen[0].health.last_error
+    assert seen[-1].health.failures == 2
+
+
+@pytest.mark.parametrize("log_delay", [0.0, 2.0], ids=["log-at-once", "log-2-intervals-late"])
+async def test_backfill_delivers_every_transition_exactly_once_in_order(log_delay: float) -> None:
+    # A mean dwell of 0.2 intervals: most transitions happen between two polls.
+    sim = simulator(agents=50, dwell=Dwell.uniform(0.2), log_delay=log_delay)
+    events: list[AgentEvent] = []
+    base = first_uid(sim)
+    async with client_on(sim) as cn, anyio.create_task_group() as tg:
+        async with cn.watch_agents(
+            interval=1.0, backfill=True, since_uid=0, buffer=1_000_000
+        ) as stream:
+            tg.start_soon(collect, stream.subscription, events)
+            await until(lambda: (stream.log_uid or 0) >= base + 10_500)
+            cursor = stream.log_uid
+    got = event_rows(events)
+    want = [row for row in log_rows(sim) if row[0] <= (cursor or 0)]
+    assert len(want) >= 10_000
+    assert got == want  # 0 lost, 0 duplicated, 0 out of order
+    assert sim.transitions >= 10_000
+
+
+async def test_backfill_without_since_uid_starts_at_the_first_snapshot() -> None:
+    sim = simulator(agents=30, dwell=Dwell.uniform(0.5), log_delay=1.5)
+    sim.clock.advance(500)  # some history before the watcher starts
+    start = int(sim.now())
+    events: list[AgentEvent] = []
+    async with client_on(sim) as cn, anyio.create_task_group() as tg:
+        async with cn.watch_agents(interval=1.0, backfill=True, buffer=1_000_000) as stream:
+            tg.start_soon(collect, stream.subscription, events)
+            await until(lambda: (stream.log_uid or 0) > 0 and sim.now() > start + 200)
+            cursor = stream.log_uid or 0
+    initial = [e for e in events if e.source == "poll"]
+    assert {e.kind for e in initial} == {"appeared"} and len(initial) == len(sim.live_agents(include_offline=False))
+    got = event_rows(events)
+    uids = [row[0] for row in got]
+    assert uids == sorted(set(uids))
+    rows = {row[0]: row for row in log_rows(sim)}
+    assert all(rows[uid] == row for uid, row in zip(uids, got, strict=True))
+    # Everything after the first snapshot's second is there; nothing from before it.
+    after_start = [row for row in log_rows(sim) if start < row[4] and row[0] <= cursor]
+    assert set(after_start) <= set(got)
+    assert all(row[4] >= start for row in got)
+
+
+async def test_restart_with_since_uid_continues_without_gap_or_duplicate() -> None:
+    sim = simulator(agents=30, dwell=Dwell.uniform(0.3), log_delay=1.0)
+    stop_after = random.Random(5).randint(1_000, 3_000)
+    first: list[AgentEvent] = []
+    async with client_on(sim) as cn:
+        async with cn.watch_agents(interval=1.0, backfill=True, since_uid=0) as stream:
+            async for event in stream:
+                first.append(event)
+                if event.source == "status_log" and len(first) >= stop_after:
+                    break
+    saved = first[-1].log_uid
+    assert saved is not None
+    sim.clock.advance(30)  # the automation was down for a while
+    second: list[AgentEvent] = []
+    async with client_on(sim) as cn, anyio.create_task_group() as tg:
+        async with cn.watch_agents(
+            interval=1.0, backfill=True, since_uid=saved, buffer=1_000_000
+        ) as stream:
+            tg.start_soon(collect, stream.subscription, second)
+            await until(lambda: (stream.log_uid or 0) >= saved + 2_000)
+            cursor = stream.log_uid or 0
+    got = event_rows(first) + event_rows(second)
+    assert got == [row for row in log_rows(sim) if row[0] <= cursor]
+
+
+async def test_backfill_survives_failing_polls() -> None:
+    sim = simulator(agents=20, dwell=Dwell.uniform(0.3))
+    sim.faults.set_rate(0.2, [FaultKind.HTTP_500, FaultKind.MALFORMED, FaultKind.TRUNCATED], seed=3)
+    events: list[AgentEvent] = []
+    async with client_on(sim, max_retries=0) as cn, anyio.create_task_group() as tg:
+        async with cn.watch_agents(
+            interval=1.0, backfill=True, since_uid=0, buffer=1_000_000
+        ) as stream:
+            tg.start_soon(collect, stream.subscription, events)
+            await until(
+                lambda: (stream.log_uid or 0) >= first_uid(sim) + 3_000
+                and stream.health.failures >= 10
+            )
+            cursor = stream.log_uid or 0
+    assert event_rows(events) == [row for row in log_rows(sim) if row[0] <= cursor]
+
+
+async def test_a_subscriber_that_never_reads_does_not_delay_another() -> None:
+    sim = simulator(agents=200, dwell=Dwell.uniform(3.0))
+    from contactnow_async import AgentWatcher
+
+    delays: list[float] = []
+    async with client_on(sim) as cn, AgentWatcher(cn, interval=1.0) as watcher:
+        stalled = watcher.subscribe(overflow="drop_oldest", buffer=50)
+        wallboard = watcher.subscribe(overflow="coalesce")
+        reader = watcher.subscribe(overflow="drop_oldest", buffer=100_000)
+        count = 0
+        async for event in reader:
+            delays.append(sim.now() - event.observed_at.timestamp())
+            assert wallboard.pending <= len(watcher.snapshot) + 200  # one per agent at most
+            count += 1
+            if count >= 3_000:
+                break
+        assert reader.dropped == 0
+        assert stalled.dropped > 0 and stalled.pending == 50
+        agent_ids = [e.agent_id async for e in _drain(wallboard)]
+        assert len(agent_ids) == len(set(agent_ids))  # coalesce: one pending event per agent
+    delays.sort()
+    print(f"\ndelivery delay with a stalled subscriber (virtual s): median {delays[len(delays) // 2]:.1f}, max {delays[-1]:.1f}")
+    assert delays[-1] <= 1.0  # no event waited for the stalled subscriber beyond one poll
+
+
+async def _drain(subscription: Any) -> Any:
+    subscription.finish()
+    async for event in subscription:
+        yield event
+
+
+async def test_cancelling_the_consumer_leaves_no_task_running() -> None:
+    sim = simulator(agents=10, dwell=Dwell.uniform(1.0))
+    before = len(anyio.get_running_tasks())
+    async with client_on(sim) as cn:
+        with anyio.move_on_after(0.2) as scope:
+            async with cn.watch_agents(interval=1.0, backfill=True) as stream:
+                async for _ in stream:
+                    pass  # the virtual clock runs on until the scope's real deadline
+        assert scope.cancelled_caught
+    await anyio.sleep(0)
+    assert len(anyio.get_running_tasks()) == before
+
+
+async def test_a_refused_password_ends_the_stream_with_the_error() -> None:
+    sim = simulator(agents=2)
+    sim_password_wrong = Simulator(username="watch", password="other", clock=VirtualClock())
+    async with client_on(sim_password_wrong) as cn:
+        with pytest.raises(AuthenticationError):
+            async with cn.watch_agents(interval=1.0) as stream:
+                async for _ in stream:
+                    pass
+    assert sim.transitions >= 0
+
+
+async def test_paged_snapshots_of_a_moving_centre_invent_no_arrivals_or_departures() -> None:
+    # ajax.php answers 7 rows at a time while statuses move between pages.
+    sim = simulator(agents=60, dwell=Dwell.uniform(2.0), ajax_page_limit=7)
+    events: list[AgentEvent] = []
+    async with client_on(sim) as cn, anyio.create_task_group() as tg:
+        async with cn.watch_agents(interval=1.0, include_offline=True, buffer=1_000_000) as stream:
+            tg.start_soon(collect, stream.subscription, events)
+            await until(lambda: stream.health.polls >= 100)
+            assert stream.snapshot.pages == 9
+    # With offline agents included nobody leaves the list: every agent appears once, never goes.
+    appeared = [e.agent_id for e in events if e.kind == "appeared"]
+    assert sorted(appeared) == sorted(sim.agent_ids)
+    assert not [e for e in events if e.kind == "disappeared"]
+
+
+@pytest.mark.slow
+async def test_memory_stays_flat_over_many_polls() -> None:
+    sim = simulator(agents=300, dwell=Dwell.uniform(30.0), log_retention=20_000, record_requests=False)
+    async with client_on(sim) as cn:
+        from contactnow_async import AgentWatcher
+
+        async with AgentWatcher(cn, interval=1.0, backfill=True) as watcher:
+            sub = watcher.subscribe(overflow="drop_oldest", buffer=1_000)
+            tracemalloc.start()
+            await until(lambda: watcher.health.polls >= 200)
+            gc.collect()
+            warm = tracemalloc.get_traced_memory()[0]
+            await until(lambda: watcher.health.polls >= 1_000, limit=5_000_000)
+            gc.collect()
+            end = tracemalloc.get_traced_memory()[0]
+            tracemalloc.stop()
+            assert sub.pending <= 1_000
+    print(f"\ntraced memory after warm-up {warm / 1e6:.2f} MB, after 800 more polls {end / 1e6:.2f} MB")
+    assert end - warm < 1_000_000  # bounded: a leak of even 1 kB per poll would show
