@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
+import attrs
 import httpx
 
 from ._clock import Clock, SystemClock
@@ -43,7 +44,7 @@ from ._errors import (
     TransportError,
 )
 from ._models import Token
-from ._redact import install_httpx_log_filter, redact_url
+from ._redact import install_httpx_log_filter, redact_text, redact_url
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore
 from ._wire import Envelope, Format, decode, encode_payload
 from .resources.agents import Agents
@@ -427,10 +428,15 @@ class ContactNow:
                 content,
                 status_code=response.status_code,
                 content_type=content_type_in,
-                secrets=self._secrets(),
+                secrets=self._secrets(args),
             )
         except ResponseFormatError as exc:
             raise _Fault(exc, reached_server=True, retry_after=None) from None
+        if envelope.error:
+            # An error text that echoes what was sent must not carry it into messages.
+            error = redact_text(envelope.error, self._secrets(args))
+            if error != envelope.error:
+                envelope = attrs.evolve(envelope, error=error)
         if response.status_code >= 400 and envelope.success:
             raise HTTPStatusError(
                 f"{script}.php answered HTTP {response.status_code} with a success envelope",
@@ -486,9 +492,16 @@ class ContactNow:
             ) from exc
         return response, b"".join(chunks)
 
-    def _secrets(self) -> tuple[str, ...]:
+    def _secrets(self, args: Mapping[str, Any] = {}) -> tuple[str, ...]:  # noqa: B006 -- read only
+        """What a reply must not echo: the password, the current token and the one sent."""
+        found = [self._password]
         current = self._token_manager.current
-        return (self._password,) if current is None else (self._password, current.value)
+        if current is not None:
+            found.append(current.value)
+        sent = args.get("token")
+        if isinstance(sent, str) and sent:
+            found.append(sent)
+        return tuple(found)
 
 
 def _normalise_base_url(base_url: str) -> str:

@@ -15,7 +15,10 @@ shares its failure, if it fails).
 
 Stores keep the token between runs, because the vendor asks clients not to
 fetch tokens needlessly: :class:`MemoryTokenStore` (default) and
-:class:`FileTokenStore`.
+:class:`FileTokenStore`. A store shared between processes may also have a
+``lock(key)`` method returning an async context manager (see
+:class:`TokenStore`): the manager then holds it around "look in the store,
+fetch if still missing", so N processes make one fetch between them.
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ class TokenStore(Protocol):
     async def delete(self, key: str, token: Token) -> None:
         """Forget ``token`` under ``key``, if it is still the one stored."""
         ...
+
+    # Optional, not part of the protocol's required surface (a store without it
+    # still matches): ``def lock(self, key: str) -> AbstractAsyncContextManager[object]``,
+    # a lock shared with every process using the store. The manager holds it
+    # around "look in the store again, fetch if still missing, save".
 
 
 class MemoryTokenStore:
@@ -231,9 +239,16 @@ class TokenManager:
         try:
             token = await self._from_store(stale=stale, refused=refused)
             if token is None:
-                self.fetches += 1
-                token = await self._fetch()
-                await self._store.save(self._key, token)
+                lock = getattr(self._store, "lock", None)
+                if lock is None:
+                    token = await self._fetch_and_save()
+                else:
+                    # A store shared between processes serialises the fetch: the
+                    # first holder fetches, the others find its token once inside.
+                    async with lock(self._key):
+                        token = await self._from_store(stale=stale, refused=refused)
+                        if token is None:
+                            token = await self._fetch_and_save()
             self._token = flight.token = token
             return token
         except Exception as exc:
@@ -242,6 +257,12 @@ class TokenManager:
         finally:
             self._flight = None
             flight.done.set()
+
+    async def _fetch_and_save(self) -> Token:
+        self.fetches += 1
+        token = await self._fetch()
+        await self._store.save(self._key, token)
+        return token
 
     async def _from_store(self, *, stale: Token | None, refused: bool) -> Token | None:
         """A fresh token another process (or an earlier run) left in the store, if any."""

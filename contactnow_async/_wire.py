@@ -38,6 +38,10 @@ _FALSE = frozenset({"0", "false", "False", "FALSE", "no", ""})
 _BARE_KEY = re.compile(r'([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:')
 
 
+def _count_records(records: tuple[dict[str, Any], ...]) -> str:
+    return f"<{len(records)} records>"
+
+
 @attrs.frozen
 class Envelope:
     """The decoded reply every ContactNow script sends.
@@ -53,7 +57,8 @@ class Envelope:
     bad: int | None = None
     key: str | None = None
     error: str | None = None
-    list: tuple[dict[str, Any], ...] = ()
+    # The records are not shown in a repr: they may hold agents' passwords and pins.
+    list: tuple[dict[str, Any], ...] = attrs.field(default=(), repr=_count_records)
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
 

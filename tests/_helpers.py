@@ -50,11 +50,13 @@ class FakeAPI:
         clock: VirtualClock | None = None,
         lifetime: int = 43_259,
         server_skew: float = 0.0,
+        new_token: Callable[[], str] = lambda: secrets.token_hex(20),
     ) -> None:
         self.routes: dict[tuple[str, str | None, str], Route] = dict(routes or {})
         self.clock = clock
         self.lifetime = lifetime
         self.server_skew = server_skew
+        self.new_token = new_token
         self.requests: list[httpx.Request] = []
         self.token_gets = 0
         self.issued: list[str] = []
@@ -114,7 +116,7 @@ class FakeAPI:
             return self.fail_token_get()
         if params.get("username") != USERNAME or params.get("password") != PASSWORD:
             return json_reply({"success": False, "error": "Authentication failure"})
-        token = secrets.token_hex(20)
+        token = self.new_token()
         self.issued.append(token)
         self.valid.add(token)
         expire = int(self.server_now()) + self.lifetime

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from _helpers import AGENT_ROW, PASSWORD, USERNAME, FakeAPI, agents_list, client_for
+from tests._helpers import AGENT_ROW, PASSWORD, USERNAME, FakeAPI, agents_list, client_for
 from contactnow_async import (
     AgentInput,
     APIError,

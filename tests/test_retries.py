@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from _helpers import AGENT_ROW, FakeAPI, agents_list, client_for, json_reply
+from tests._helpers import AGENT_ROW, FakeAPI, agents_list, client_for, json_reply
 from contactnow_async import (
     HTTPStatusError,
     RateLimitError,

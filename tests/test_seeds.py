@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from _helpers import PASSWORD, USERNAME, client_for, script_of
+from tests._helpers import PASSWORD, USERNAME, client_for, script_of
 from contactnow_async import (
     Agent,
     ContactNow,

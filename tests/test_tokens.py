@@ -11,7 +11,7 @@ import anyio
 import httpx
 import pytest
 
-from _helpers import AGENT_ROW, BASE_URL, FakeAPI, agents_list, client_for, json_reply
+from tests._helpers import AGENT_ROW, BASE_URL, FakeAPI, agents_list, client_for, json_reply
 from contactnow_async import (
     APIError,
     AuthenticationError,

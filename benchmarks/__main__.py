@@ -1,0 +1,63 @@
+"""``python -m benchmarks [--quick] [--json results.json] [--only NAME ...]``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+
+import anyio
+
+from ._common import Row, machine, table
+
+#: Every benchmark module, in the order of the issue.
+MODULES = (
+    "request_overhead",
+    "vendor_style",
+    "poll_cost",
+    "token_flight",
+    "fanout",
+    "soak",
+    "import_cost",
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, done in under a minute")
+    parser.add_argument("--json", metavar="PATH", help="also write the machine and rows as JSON")
+    parser.add_argument(
+        "--only", nargs="+", choices=MODULES, metavar="NAME", help=f"run only these: {MODULES}"
+    )
+    options = parser.parse_args(argv)
+    info = machine()
+    print(f"date: {info['date']}")
+    print(f"machine: {info['machine']}")
+    print(f"python: {info['python']}")
+    print(f"versions: {info['versions']}")
+    print(f"mode: {'quick' if options.quick else 'full'}", flush=True)
+    rows: list[Row] = []
+    durations: dict[str, float] = {}
+    for name in options.only or MODULES:
+        module = importlib.import_module(f"benchmarks.{name}")
+        started = time.perf_counter()
+        rows.extend(anyio.run(module.run, options.quick))
+        durations[name] = time.perf_counter() - started
+        print(f"# {name}: {durations[name]:.1f}s", file=sys.stderr, flush=True)
+    print()
+    print(table(rows))
+    if options.json:
+        with open(options.json, "w", encoding="utf-8") as out:
+            json.dump(
+                {"machine": info, "quick": options.quick, "durations": durations,
+                 "rows": [r.as_dict() for r in rows]},
+                out,
+                indent=2,
+            )  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""What every benchmark shares: rows, statistics, the table, the machine, a served simulator."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import importlib.metadata
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any
+
+import attrs
+
+USERNAME = "bench"
+PASSWORD = "bench-password"  # noqa: S105 -- the simulator's account, not a secret
+
+
+@attrs.frozen
+class Row:
+    """One line of the table: a figure, its spread over repeats, and its target."""
+
+    benchmark: str
+    measure: str
+    median: float
+    low: float
+    high: float
+    unit: str
+    target: str = ""
+    met: bool | None = None  # None: no target
+    runs: int = 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+def row(
+    benchmark: str,
+    measure: str,
+    values: Sequence[float],
+    unit: str,
+    *,
+    target: str = "",
+    check: Callable[[float], bool] | None = None,
+) -> Row:
+    """A row from repeated values: median, min, max; ``check`` judges the median."""
+    median = statistics.median(values)
+    return Row(
+        benchmark=benchmark,
+        measure=measure,
+        median=median,
+        low=min(values),
+        high=max(values),
+        unit=unit,
+        target=target,
+        met=None if check is None else check(median),
+        runs=len(values),
+    )
+
+
+async def interleave(
+    first: Callable[[], Awaitable[float]],
+    second: Callable[[], Awaitable[float]],
+    repeats: int,
+) -> list[tuple[float, float]]:
+    """Run both sides ``repeats`` times, alternating which goes first: [(first, second)]."""
+    pairs = []
+    for index in range(repeats):
+        if index % 2 == 0:
+            a = await first()
+            b = await second()
+        else:
+            b = await second()
+            a = await first()
+        pairs.append((a, b))
+    return pairs
+
+
+def _fmt(value: float) -> str:
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 100:
+        return f"{value:.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    if magnitude >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def table(rows: Sequence[Row]) -> str:
+    """The markdown table of every row."""
+    lines = [
+        "| benchmark | measure | median | min | max | unit | runs | target | met |",
+        "|---|---|---:|---:|---:|---|---:|---|---|",
+    ]
+    for r in rows:
+        met = "" if r.met is None else ("yes" if r.met else "**no**")
+        lines.append(
+            f"| {r.benchmark} | {r.measure} | {_fmt(r.median)} | {_fmt(r.low)} | "
+            f"{_fmt(r.high)} | {r.unit} | {r.runs} | {r.target} | {met} |"
+        )
+    return "\n".join(lines)
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def machine() -> dict[str, str]:
+    """The machine and the versions of everything measured."""
+    versions = {}
+    for name in ("contactnow-async", "httpx", "httpcore", "h11", "anyio", "attrs", "xmltodict", "uvicorn"):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{_cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "versions": ", ".join(f"{name} {version}" for name, version in versions.items()),
+    }
+
+
+@contextlib.contextmanager
+def served_simulator(*, agents: int = 25) -> Iterator[str]:
+    """A simulator served by uvicorn in a separate process; yields its base URL.
+
+    A separate process, not ``serve()``'s thread: the server's CPU then does not
+    share the client's GIL, so the client's own cost is what differs between
+    the two sides of a comparison (both talk to this same server).
+    """
+    process = subprocess.Popen(  # noqa: S603 -- our own interpreter and module
+        [sys.executable, "-m", "benchmarks._server", "--agents", str(agents)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"(http://\S+)", line)
+        if match is None:
+            raise RuntimeError(f"the benchmark server did not start: {line!r}")
+        yield match.group(1)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def now() -> float:
+    return time.perf_counter()

@@ -1,0 +1,49 @@
+"""A simulator served by uvicorn in its own process: ``python -m benchmarks._server``.
+
+Prints one line with the base URL, then serves until terminated. Configured as
+``contactnow_async.simulator.serve`` configures uvicorn (h11, TCP_NODELAY via
+``IPPROTO_TCP``, the simulator's own ``Date``), with request recording off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+
+import uvicorn
+
+from contactnow_async.simulator import Simulator
+
+from ._common import PASSWORD, USERNAME
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--agents", type=int, default=25)
+    options = parser.parse_args()
+    sim = Simulator(
+        username=USERNAME, password=PASSWORD, agents=options.agents, seed=1, record_requests=False
+    )
+    # IPPROTO_TCP: or asyncio leaves Nagle on for accepted connections (40 ms stalls).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        sim,
+        http="h11",
+        loop="asyncio",
+        ws="none",
+        lifespan="on",
+        log_level="warning",
+        date_header=False,
+        server_header=False,
+        backlog=4096,
+    )
+    server = uvicorn.Server(config)
+    print(f"serving http://127.0.0.1:{port}/", flush=True)
+    server.run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""3. Watcher poll cost vs size: decode + snapshot + diff + events vs decoding alone.
+
+For 1,000, 10,000 and 50,000 agents and both formats, the simulator renders
+the ``ajax.php`` reply (``mode=all``) twice, 5 virtual seconds apart, so the
+second state has real changes. Then, per poll, the library's real path runs on
+the second body: ``cn.live.snapshot()`` through an ``httpx.MockTransport``
+that answers with the pre-rendered bytes (request building, body read,
+``_wire.decode``, ``LiveSnapshot``), then ``watch._diff.diff`` against the
+first state's snapshot (built once, untimed), which makes the events. The
+baseline decodes the same bytes alone: ``json.loads`` or ``xmltodict.parse``.
+Figures: library / baseline time, and library microseconds per agent by size.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from datetime import datetime, timezone
+
+import httpx
+import xmltodict
+
+from contactnow_async import ContactNow
+from contactnow_async.resources.live import LiveSnapshot
+from contactnow_async.simulator import Simulator, VirtualClock
+from contactnow_async.watch._diff import diff
+
+from ._common import PASSWORD, USERNAME, Row, interleave, now, row
+
+NAME = "3 poll cost"
+TARGETS = {"json": 1.5, "xml": 1.2}
+
+
+async def render(agents: int, fmt: str) -> tuple[bytes, bytes]:
+    """Two consecutive ajax.php replies of ``agents`` agents (5 s apart)."""
+    clock = VirtualClock()
+    sim = Simulator(
+        username=USERNAME, password=PASSWORD, agents=agents, clock=clock, record_requests=False
+    )
+    token = sim.issue_token()
+    params = {"method": "agents", "action": "read", "format": fmt, "mode": "all", "token": token}
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        first = (await http.get("ajax.php", params=params)).content
+        clock.advance(5)
+        second = (await http.get("ajax.php", params=params)).content
+    return first, second
+
+
+def mock_client(fmt: str, bodies: dict[str, bytes]) -> ContactNow:
+    """A client whose transport answers ajax.php with ``bodies['ajax']``."""
+    token_reply = (
+        b'<?xml version="1.0"?><result><success>1</success><token>t</token>'
+        b"<expire>4102444800</expire></result>"
+        if fmt == "xml"
+        else b'{"success":true,"token":"t","expire":4102444800}'
+    )
+    content_type = "text/xml" if fmt == "xml" else "application/json"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        content = token_reply if request.url.path.endswith("token.php") else bodies["ajax"]
+        return httpx.Response(200, content=content, headers={"content-type": content_type})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return ContactNow(
+        username=USERNAME, password=PASSWORD, base_url="http://sim/", format=fmt,  # type: ignore[arg-type]  # "json" or "xml"
+        http_client=http,
+    )  # fmt: skip
+
+
+async def measure(agents: int, fmt: str, repeats: int) -> tuple[list[tuple[float, float]], int]:
+    first, second = await render(agents, fmt)
+    bodies = {"ajax": first}
+    cn = mock_client(fmt, bodies)
+    observed_at = datetime.now(timezone.utc)
+    async with cn:
+        previous: LiveSnapshot = await cn.live.snapshot(include_offline=True)
+        assert len(previous) == agents
+        bodies["ajax"] = second
+        events_seen = 0
+
+        async def library() -> float:
+            nonlocal events_seen
+            gc.collect()
+            started = now()
+            current = await cn.live.snapshot(include_offline=True)
+            events, _ = diff(previous, current, observed_at=observed_at)
+            elapsed = now() - started
+            events_seen = len(events)
+            return elapsed
+
+        parse = json.loads if fmt == "json" else xmltodict.parse
+
+        async def baseline() -> float:
+            gc.collect()
+            started = now()
+            decoded = parse(second)
+            elapsed = now() - started
+            del decoded  # freed after the clock stopped, as the library's snapshot is
+            return elapsed
+
+        pairs = await interleave(library, baseline, repeats)
+    return pairs, events_seen
+
+
+async def run(quick: bool) -> list[Row]:
+    sizes = (1000, 10_000) if quick else (1000, 10_000, 50_000)
+    rows = []
+    for fmt in ("json", "xml"):
+        per_agent: dict[int, float] = {}
+        for agents in sizes:
+            repeats = 3 if quick else (5 if agents >= 50_000 else 9)
+            pairs, events = await measure(agents, fmt, repeats)
+            target = TARGETS[fmt]
+            rows.append(
+                row(
+                    NAME,
+                    f"{fmt.upper()} {agents:,} agents ({events} events): library / decode alone",
+                    [lib / base for lib, base in pairs],
+                    "x",
+                    target=f"<= {target}",
+                    check=lambda r, target=target: r <= target,  # type: ignore[misc]  # bound default
+                )
+            )
+            micros = [lib / agents * 1e6 for lib, _ in pairs]
+            rows.append(row(NAME, f"{fmt.upper()} {agents:,} agents: library per agent", micros, "µs"))
+            per_agent[agents] = sorted(micros)[len(micros) // 2]
+        largest = max(sizes)
+        growth = per_agent[largest] / per_agent[1000]
+        rows.append(
+            row(
+                NAME,
+                f"{fmt.upper()} growth: per-agent cost at {largest:,} / at 1,000",
+                [growth],
+                "x",
+                target="<= 1.5 (linear)",
+                check=lambda g: g <= 1.5,
+            )
+        )
+    return rows

@@ -1,0 +1,169 @@
+"""What every command shares: configuration, errors and exit codes, time parsing."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import traceback
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+import anyio
+import attrs
+import click
+
+from .. import (
+    APIError,
+    AuthenticationError,
+    ContactNow,
+    ContactNowError,
+    FileTokenStore,
+    Region,
+    ScaledClock,
+)
+
+T = TypeVar("T")
+
+#: Exit codes, documented in the README.
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+EXIT_API = 4
+EXIT_NETWORK = 5
+EXIT_INTERRUPTED = 130
+
+SIM_USERNAME = "demo"
+SIM_PASSWORD = "demo"  # noqa: S105 -- the embedded simulator's own demo account
+
+
+@attrs.define
+class Settings:
+    """The group's options, resolved against the environment."""
+
+    username: str | None = None
+    password: str | None = None
+    region: str | None = None
+    base_url: str | None = None
+    token_file: str | None = None
+    wire_format: str = "json"
+    simulate: bool = False
+    sim_agents: int = 25
+    sim_speed: float = 10.0
+    debug: bool = False
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> None:
+    """Print one clear line on stderr and exit with ``code``."""
+    click.echo(f"contactnow: error: {message}", err=True)
+    raise SystemExit(code)
+
+
+def run(settings: Settings, entry: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run an async command; turn every error into one line and an exit code."""
+    if settings.debug:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    try:
+        return anyio.run(entry)
+    except KeyboardInterrupt:
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except ContactNowError as exc:
+        if settings.debug:
+            traceback.print_exc()
+        if isinstance(exc, AuthenticationError):
+            code = EXIT_AUTH
+        elif isinstance(exc, APIError):
+            code = EXIT_API
+        else:
+            code = EXIT_NETWORK
+        fail(str(exc), code)
+    except ValueError as exc:
+        if settings.debug:
+            traceback.print_exc()
+        fail(str(exc), EXIT_USAGE)
+    raise AssertionError("unreachable")  # pragma: no cover -- fail() always exits
+
+
+@asynccontextmanager
+async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNow]:
+    """A client for the configured account, or for an embedded simulator (``--simulate``)."""
+    if settings.simulate:
+        from ..simulator import Simulator, serve
+
+        sim = Simulator(
+            username=SIM_USERNAME,
+            password=SIM_PASSWORD,
+            agents=settings.sim_agents,
+            seed=1,
+            clock=ScaledClock(settings.sim_speed),
+        )
+        async with (
+            serve(sim) as base_url,
+            ContactNow(
+                base_url=base_url,
+                username=SIM_USERNAME,
+                password=SIM_PASSWORD,
+                format=_format(settings),
+                **options,
+            ) as client,
+        ):
+            yield client
+        return
+    username = settings.username or os.environ.get("CONTACTNOW_USERNAME")
+    password = settings.password or os.environ.get("CONTACTNOW_PASSWORD")
+    if not username:
+        fail("no API username: set CONTACTNOW_USERNAME (or pass --username, or --simulate)")
+    if not password:
+        fail("no API password: set CONTACTNOW_PASSWORD (or use --simulate)")
+    base_url = settings.base_url or os.environ.get("CONTACTNOW_BASE_URL")
+    region_name = (settings.region or os.environ.get("CONTACTNOW_REGION") or "eu").upper()
+    if region_name not in Region.__members__:
+        fail(f"unknown region {region_name.lower()!r}: CONTACTNOW_REGION is eu or us")
+    store = FileTokenStore(settings.token_file) if settings.token_file else None
+    assert username is not None and password is not None  # noqa: S101 -- fail() exited otherwise
+    async with ContactNow(
+        username=username,
+        password=password,
+        region=Region[region_name],
+        base_url=base_url,
+        format=_format(settings),
+        token_store=store,
+        **options,
+    ) as client:
+        yield client
+
+
+def _format(settings: Settings) -> Any:
+    return settings.wire_format
+
+
+_RELATIVE = re.compile(r"^-?(\d+(?:\.\d+)?)\s*([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def parse_time(text: str, *, now: datetime | None = None) -> datetime:
+    """A time from the command line: unix seconds, ISO 8601, ``now``, or ``90m`` / ``2h`` ago.
+
+    Raises ``click.BadParameter`` with what is accepted.
+    """
+    text = text.strip()
+    moment = now or datetime.now(timezone.utc)
+    if text == "now":
+        return moment
+    if re.fullmatch(r"\d{9,11}(\.\d+)?", text):
+        return datetime.fromtimestamp(float(text), tz=timezone.utc)
+    match = _RELATIVE.match(text)
+    if match:
+        return moment - timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a time: use unix seconds, ISO 8601 (2026-11-23T09:00:00Z), "
+            "'now', or an age like 90m, 2h, 1d"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

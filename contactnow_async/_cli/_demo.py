@@ -1,0 +1,210 @@
+"""``contactnow demo``: a live wallboard over the embedded simulator, or one line per event."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from contextlib import nullcontext
+from typing import Any
+
+import anyio
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .. import AgentEvent, AgentWatcher, ContactNow, LiveAgent, ScaledClock
+from ..simulator import Dwell, FaultKind, Simulator, serve
+from ._common import SIM_PASSWORD, SIM_USERNAME
+
+#: The wallboard's groups: a status belongs to the first group whose names hold it.
+GROUPS: tuple[tuple[str, frozenset[str], str], ...] = (
+    ("available", frozenset({"wait", "available", "idle", "ready"}), "green"),
+    ("on call", frozenset({"call", "talk", "ringing", "dialling"}), "bold cyan"),
+    ("wrap", frozenset({"wrap", "wrapup"}), "yellow"),
+    ("break", frozenset({"break", "away", "pause", "lunch"}), "magenta"),
+    ("offline", frozenset({"offline", "loggedout"}), "dim"),
+)
+_FEED = 8
+_DEMO_FAULTS = (
+    FaultKind.HTTP_500,
+    FaultKind.HTTP_503,
+    FaultKind.MALFORMED,
+    FaultKind.TRUNCATED,
+    FaultKind.DROP_BEFORE,
+)
+
+
+def group_of(status: str) -> tuple[str, str]:
+    """The wallboard group and colour of a status (unknown statuses are their own group)."""
+    for name, members, style in GROUPS:
+        if status.lower() in members:
+            return name, style
+    return status, "white"
+
+
+def clock_text(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02}:{rest % 60:02}" if hours else f"{rest // 60:02}:{rest % 60:02}"
+
+
+def event_line(event: AgentEvent) -> str:
+    """One plain line for an event (the demo's output when stdout is not a terminal)."""
+    agent = event.after or event.before
+    name = agent.name if agent is not None and agent.name else event.agent_id
+    before = event.before.status if event.before is not None else "-"
+    after = event.after.status if event.after is not None else "-"
+    code = (
+        f" ({event.after.statuscode})" if event.after is not None and event.after.statuscode else ""
+    )
+    when = event.changed_at.strftime("%H:%M:%S")
+    return f"{when} {event.kind:<11} {name} [{event.agent_id}] {before} -> {after}{code}"
+
+
+async def run_demo(
+    *,
+    agents: int,
+    speed: float,
+    interval: float,
+    backfill: bool,
+    duration: float | None,
+    faults: float,
+    console: Console,
+) -> None:
+    """Start the simulator on 127.0.0.1, watch it over HTTP, show what changes."""
+    sim = Simulator(
+        username=SIM_USERNAME,
+        password=SIM_PASSWORD,
+        agents=agents,
+        seed=1,
+        clock=ScaledClock(speed),
+        dwell=Dwell(),
+        record_requests=False,
+        log_retention=200_000,
+    )
+    if faults:
+        sim.faults.set_rate(faults, _DEMO_FAULTS, seed=1)
+    deadline = anyio.move_on_after(duration) if duration else nullcontext()
+    async with (
+        serve(sim) as base_url,
+        ContactNow(
+            base_url=base_url,
+            username=SIM_USERNAME,
+            password=SIM_PASSWORD,
+            max_retries=0 if faults else 2,
+            retry_backoff=0.1,
+        ) as client,
+    ):
+        with deadline:
+            async with AgentWatcher(
+                client, interval=interval, include_offline=True, backfill=backfill
+            ) as watcher:
+                events = watcher.subscribe(overflow="drop_oldest", buffer=10_000)
+                if console.is_terminal:
+                    await _wallboard(watcher, events, console, speed=speed, url=base_url)
+                else:
+                    async for event in events:
+                        console.print(
+                            event_line(event), markup=False, highlight=False, soft_wrap=True
+                        )
+
+
+async def _wallboard(
+    watcher: AgentWatcher, events: Any, console: Console, *, speed: float, url: str
+) -> None:
+    feed: deque[AgentEvent] = deque(maxlen=_FEED)
+    seen = {"snapshot": watcher.snapshot, "at": time.monotonic()}
+
+    def render() -> Group:
+        snapshot = watcher.snapshot
+        if snapshot is not seen["snapshot"]:
+            seen["snapshot"], seen["at"] = snapshot, time.monotonic()
+        elapsed = (time.monotonic() - float(seen["at"])) * speed  # type: ignore[arg-type]  # "at" is a float
+        agents = sorted(snapshot.values(), key=lambda a: (a.name, a.agent_id))
+        return Group(
+            _header(agents, elapsed, url),
+            _agents_table(agents, elapsed, console.size.height - _FEED - 12),
+            _feed(feed),
+            _health(watcher),
+        )
+
+    with Live(render(), console=console, auto_refresh=False, screen=True) as live:
+        async with anyio.create_task_group() as tg:
+
+            async def tick() -> None:
+                while True:
+                    live.update(render(), refresh=True)
+                    await anyio.sleep(1.0)
+
+            tg.start_soon(tick)
+            async for event in events:
+                feed.appendleft(event)
+                live.update(render(), refresh=True)
+            tg.cancel_scope.cancel()
+
+
+def _header(agents: list[LiveAgent], elapsed: float, url: str) -> Panel:
+    counts = {name: 0 for name, _, _ in GROUPS}
+    longest_wait = 0.0
+    for agent in agents:
+        group, _ = group_of(agent.status)
+        counts[group] = counts.get(group, 0) + 1
+        if group == "available":
+            longest_wait = max(longest_wait, agent.time_in_status + elapsed)
+    text = Text()
+    for name, _, style in GROUPS:
+        text.append(f" {name} ", style=f"reverse {style}")
+        text.append(f" {counts.get(name, 0)}   ")
+    text.append(f"longest wait {clock_text(longest_wait)}", style="bold")
+    return Panel(text, title="contactnow demo", subtitle=f"simulator at {url}", expand=True)
+
+
+def _agents_table(agents: list[LiveAgent], elapsed: float, room: int) -> Table:
+    table = Table(expand=True, show_edge=False, pad_edge=False)
+    table.add_column("agent")
+    table.add_column("status")
+    table.add_column("code")
+    table.add_column("in status", justify="right")
+    table.add_column("call")
+    shown = agents[: max(room, 5)]
+    for agent in shown:
+        _, style = group_of(agent.status)
+        table.add_row(
+            agent.name or agent.agent_id,
+            Text(agent.status, style=style),
+            agent.statuscode,
+            clock_text(agent.time_in_status + elapsed),
+            agent.call_id or "",
+        )
+    if len(agents) > len(shown):
+        table.caption = f"{len(agents) - len(shown)} more agents not shown (enlarge the terminal)"
+    return table
+
+
+def _feed(feed: deque[AgentEvent]) -> Panel:
+    lines = Text()
+    for event in feed:
+        _, style = group_of(event.after.status if event.after else "offline")
+        lines.append(event_line(event) + "\n", style=style)
+    return Panel(lines or Text("waiting for the first change..."), title="latest changes")
+
+
+def _health(watcher: AgentWatcher) -> Text:
+    health = watcher.health
+    text = Text()
+    if health.last_success is not None:
+        ago = time.time() - health.last_success.timestamp()
+        text.append(
+            f"last good poll {max(ago, 0):.1f}s ago", style="green" if health.healthy else "yellow"
+        )
+    text.append(f"  polls {health.polls}  failures {health.failures}")
+    if health.consecutive_failures:
+        text.append(
+            f"  failing now ({health.consecutive_failures} in a row): {health.last_error}",
+            style="red",
+        )
+    if watcher.backfill:
+        text.append(f"  log uid {watcher.log_uid}")
+    return text

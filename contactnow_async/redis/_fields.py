@@ -1,0 +1,52 @@
+"""One stream entry per event: the fields the relay writes and readers parse.
+
+Fields of an entry (all strings, as Redis stores them):
+
+``event``
+    the event as JSON, the same document as one line of ``contactnow watch --json``
+    (:func:`contactnow_async.watch._json.event_to_json`);
+``log_uid``
+    the status_log uid the event came from (absent for poll events), so a reader
+    can deduplicate without parsing the JSON;
+``fence``
+    the fencing token of the relay leader that published it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..watch._events import AgentEvent
+from ..watch._json import event_from_json, event_to_json
+
+__all__ = ["event_from_fields", "event_to_fields"]
+
+
+def event_to_fields(event: AgentEvent, *, fence: int | None = None) -> dict[str, str]:
+    """The stream entry fields for ``event`` (see the module docstring)."""
+    fields = {"event": event_to_json(event)}
+    if event.log_uid is not None:
+        fields["log_uid"] = str(event.log_uid)
+    if fence is not None:
+        fields["fence"] = str(fence)
+    return fields
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def event_from_fields(fields: Mapping[str, str] | Mapping[bytes, bytes]) -> AgentEvent:
+    """Rebuild the event of one stream entry.
+
+    Raises ValueError for an entry without an ``event`` field (not written by the relay).
+    """
+    text: dict[str, str] = {_text(key): _text(value) for key, value in fields.items()}
+    try:
+        document = text["event"]
+    except KeyError:
+        raise ValueError(
+            f"stream entry has no 'event' field (fields: {sorted(text)}): "
+            "not written by RedisStreamRelay"
+        ) from None
+    return event_from_json(document)

@@ -1,0 +1,235 @@
+"""The relay: a lease-holding watcher that appends every event to a Redis Stream."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ..watch import AgentEvent, AgentWatcher
+from ._fields import event_to_fields
+from ._lease import LeaseLost, RedisLease
+
+if TYPE_CHECKING:
+    from .._client import ContactNow
+
+__all__ = ["RedisStreamRelay", "run_relay"]
+
+logger = logging.getLogger("contactnow_async.redis")
+
+# Append a batch of events if, and only if, the caller's lease is current, and
+# move the cursor (the last published log uid) with them, atomically.
+# KEYS: lease, stream, cursor. ARGV: lease value, maxlen (0: none), fence,
+# then (log uid or "", fields JSON) per event. An event whose uid is at or
+# below the cursor is skipped, so no uid is ever appended twice.
+# Returns the number appended, or -1 when the lease is not the caller's.
+_PUBLISH = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local cursor = redis.call('GET', KEYS[3])
+local last = cursor and tonumber(cursor) or -1
+local moved = nil
+local maxlen = tonumber(ARGV[2])
+local appended = 0
+for i = 4, #ARGV, 2 do
+  local uid = ARGV[i]
+  if uid == '' or tonumber(uid) > last then
+    local fields = cjson.decode(ARGV[i + 1])
+    if maxlen > 0 then
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', unpack(fields))
+    else
+      redis.call('XADD', KEYS[2], '*', unpack(fields))
+    end
+    appended = appended + 1
+    if uid ~= '' then
+      last = tonumber(uid)
+      moved = uid
+    end
+  end
+end
+if moved then redis.call('SET', KEYS[3], moved) end
+return appended
+"""
+
+
+class RedisStreamRelay:
+    """Publishes watcher events to the Redis Stream ``stream``, guarded by ``lease``.
+
+    Every append checks the lease inside Redis (see :class:`RedisLease`) and
+    moves the cursor ``<stream>:cursor`` (the last published status_log uid) in
+    the same atomic step. :meth:`run` is the whole relay: wait for the lease,
+    resume the watcher from the cursor, publish, step down when the lease is
+    lost, wait again.
+
+    ``maxlen`` bounds the stream (``XADD MAXLEN ~``: Redis trims whole nodes,
+    so the stream may hold somewhat more); None keeps everything.
+    ``batch`` is the most events appended in one script call.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        stream: str,
+        *,
+        lease: RedisLease,
+        maxlen: int | None = 1_000_000,
+        batch: int = 500,
+    ) -> None:
+        if maxlen is not None and maxlen < 1:
+            raise ValueError("maxlen must be >= 1 (or None for an unbounded stream)")
+        if batch < 1:
+            raise ValueError("batch must be >= 1")
+        self.redis = redis
+        self.stream = stream
+        self.lease = lease
+        self.maxlen = maxlen
+        self.batch = batch
+        self.cursor_key = f"{stream}:cursor"
+        self.published = 0
+        self._publish = redis.register_script(_PUBLISH)
+
+    async def cursor(self) -> int | None:
+        """The last status_log uid published to the stream (None before any)."""
+        value = await self.redis.get(self.cursor_key)
+        return None if value is None else int(value)
+
+    async def publish(self, events: Sequence[AgentEvent]) -> int:
+        """Append ``events`` (in order) while the lease is ours; return how many were new.
+
+        Events at or below the cursor are skipped (already published).
+        Raises LeaseLost, appending nothing, if the lease is no longer ours.
+        """
+        appended = 0
+        value = self.lease.value
+        fence = self.lease.fence
+        for start in range(0, len(events), self.batch):
+            args: list[Any] = [value, self.maxlen or 0, fence]
+            for event in events[start : start + self.batch]:
+                fields = event_to_fields(event, fence=fence)
+                flat = [item for pair in fields.items() for item in pair]
+                args += ["" if event.log_uid is None else str(event.log_uid), _json_list(flat)]
+            result = int(
+                await self._publish(keys=[self.lease.key, self.stream, self.cursor_key], args=args)
+            )
+            if result < 0:
+                self.lease.fence = None
+                raise LeaseLost(f"lease {self.lease.key!r} moved on: fence {fence} may not publish")
+            appended += result
+        self.published += appended
+        return appended
+
+    async def run(
+        self,
+        client: ContactNow,
+        *,
+        backfill: bool = True,
+        since_uid: int | None = None,
+        retry: float = 1.0,
+        **watcher_options: Any,
+    ) -> None:
+        """Relay for ever: hold the lease, watch, publish; on losing it, wait for it again.
+
+        The watcher resumes after the cursor in Redis, or after ``since_uid``
+        when the stream has no cursor yet (None: from now on). Redis errors are
+        logged and retried every ``retry`` seconds; a refused password
+        (AuthenticationError) ends the relay. ``watcher_options`` go to
+        :class:`~contactnow_async.AgentWatcher` (``interval``, ``page_size``, ...).
+        """
+        while True:
+            try:
+                fence = await self.lease.acquire()
+                logger.info("relay %s leads with fence %d", self.lease.owner, fence)
+                await self._lead(client, backfill=backfill, since_uid=since_uid, **watcher_options)
+            except LeaseLost as exc:
+                logger.warning("relay %s steps down: %s", self.lease.owner, exc)
+            except (RedisError, OSError) as exc:
+                logger.warning("relay %s: Redis error, retrying: %s", self.lease.owner, exc)
+                await anyio.sleep(retry)
+            finally:
+                try:
+                    await self.lease.release()
+                except (RedisError, OSError):
+                    pass  # it expires on its own
+
+    async def _lead(
+        self,
+        client: ContactNow,
+        *,
+        backfill: bool,
+        since_uid: int | None,
+        **watcher_options: Any,
+    ) -> None:
+        """Watch and publish until the lease is lost (raises LeaseLost)."""
+        resume = await self.cursor() if backfill else None
+        if resume is None:
+            resume = since_uid if backfill else None
+        watcher_options.setdefault("initial_events", False)
+        watcher = AgentWatcher(client, backfill=backfill, since_uid=resume, **watcher_options)
+        subscription = watcher.subscribe(overflow="block", initial=False)
+        lost = False
+        async with anyio.create_task_group() as group:
+
+            async def keep() -> None:
+                nonlocal lost
+                await self.lease.keep()
+                lost = True
+                group.cancel_scope.cancel()
+
+            group.start_soon(keep)
+            started = time.monotonic()
+            async with watcher:
+                logger.info(
+                    "relay %s: watching from uid %s (first poll %.3f s)",
+                    self.lease.owner,
+                    resume,
+                    time.monotonic() - started,
+                )
+                async for event in subscription:
+                    events = [event]
+                    while subscription.pending:
+                        events.append(await subscription.__anext__())
+                    await self.publish(events)
+            group.cancel_scope.cancel()
+        if lost:
+            raise LeaseLost(f"lease {self.lease.key!r} could not be renewed")
+
+
+def _json_list(items: list[str]) -> str:
+    import json
+
+    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+
+
+async def run_relay(
+    *,
+    redis_url: str,
+    stream: str,
+    client: ContactNow,
+    backfill: bool = True,
+    lease_ttl: float = 10.0,
+    maxlen: int | None = 1_000_000,
+    since_uid: int | None = None,
+    interval: float = 2.0,
+    owner: str | None = None,
+    **watcher_options: Any,
+) -> None:
+    """Run a lease-holding relay of ``client``'s agent events into ``stream`` until cancelled.
+
+    The ``contactnow relay`` command and ``python -m contactnow_async.redis relay``
+    call this. Start it on K hosts: one polls and publishes, the others wait to
+    take over within about ``lease_ttl`` seconds. See :class:`RedisStreamRelay`.
+    """
+    redis = Redis.from_url(redis_url)
+    try:
+        lease = RedisLease(redis, stream, ttl=lease_ttl, owner=owner)
+        relay = RedisStreamRelay(redis, stream, lease=lease, maxlen=maxlen)
+        await relay.run(
+            client, backfill=backfill, since_uid=since_uid, interval=interval, **watcher_options
+        )
+    finally:
+        with anyio.CancelScope(shield=True):
+            await redis.aclose()

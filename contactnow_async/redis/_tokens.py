@@ -1,0 +1,143 @@
+"""The token kept in Redis, shared by every process on one egress address."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from redis.asyncio import Redis
+
+from .._models import Token
+
+__all__ = ["RedisTokenStore"]
+
+# Forget a token only if it is still the one stored (another process may have
+# replaced it since this one read it).
+_DELETE_IF_VALUE = """
+if redis.call('HGET', KEYS[1], 'value') == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+_RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class RedisTokenStore:
+    """A :class:`~contactnow_async.TokenStore` in Redis: one token per egress address.
+
+    ::
+
+        redis = Redis.from_url("redis://127.0.0.1:6379/0")
+        cn = ContactNow(username=..., password=..., token_store=RedisTokenStore(redis))
+
+    The API binds a token to the address that fetched it, so the Redis key holds
+    the base URL, the username *and* ``egress``, the identity of the address
+    this process reaches the API from (default: the host name). Processes
+    behind one NAT address may share a token by setting the same ``egress``;
+    hosts behind different addresses must not.
+
+    The store has a ``lock(key)`` the token manager holds around a fetch
+    (``SET NX PX``): however many processes start cold at once, one fetches and
+    the others wait and read its token. ``lock_ttl`` bounds how long a crashed
+    holder blocks the others; ``lock_wait`` how long a process waits before
+    raising TimeoutError.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        egress: str | None = None,
+        prefix: str = "contactnow:token:",
+        lock_ttl: float = 60.0,
+        lock_wait: float = 120.0,
+    ) -> None:
+        if lock_ttl <= 0 or lock_wait <= 0:
+            raise ValueError("lock_ttl and lock_wait must be positive seconds")
+        self.redis = redis
+        self.egress = egress if egress is not None else socket.gethostname()
+        self.prefix = prefix
+        self.lock_ttl = lock_ttl
+        self.lock_wait = lock_wait
+        self._delete_if_value = redis.register_script(_DELETE_IF_VALUE)
+        self._release_lock = redis.register_script(_RELEASE_LOCK)
+
+    def redis_key(self, key: str) -> str:
+        """The Redis key of the token the client calls ``key`` (base URL and username)."""
+        return f"{self.prefix}{self.egress}|{key}"
+
+    async def load(self, key: str) -> Token | None:
+        entry = await self.redis.hgetall(self.redis_key(key))
+        if not entry:
+            return None
+        fields = {_text(name): _text(value) for name, value in entry.items()}
+        try:
+            return Token(
+                value=fields["value"],
+                expires_at=int(fields["expires_at"]),
+                clock_offset=float(fields.get("clock_offset", "0")),
+            )
+        except (KeyError, ValueError):
+            return None  # a damaged entry is no token: the next save replaces it
+
+    async def save(self, key: str, token: Token) -> None:
+        name = self.redis_key(key)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(name)
+            pipe.hset(
+                name,
+                mapping={
+                    "value": token.value,
+                    "expires_at": str(token.expires_at),
+                    "clock_offset": repr(token.clock_offset),
+                },
+            )
+            # Housekeeping only (the manager judges freshness itself): a token
+            # past its expiry on Redis' clock goes away on its own.
+            if token.expires_at > time.time():
+                pipe.expireat(name, token.expires_at)
+            await pipe.execute()
+
+    async def delete(self, key: str, token: Token) -> None:
+        await self._delete_if_value(keys=[self.redis_key(key)], args=[token.value])
+
+    @asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        """Hold the cross-process lock around fetching the token for ``key``.
+
+        Raises TimeoutError after ``lock_wait`` seconds without getting it.
+        """
+        name = self.redis_key(key) + ":lock"
+        holder = secrets.token_hex(16)
+        deadline = time.monotonic() + self.lock_wait
+        delay = 0.005
+        while not await self.redis.set(name, holder, nx=True, px=int(self.lock_ttl * 1000)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"waited {self.lock_wait:g} s for another process to fetch the ContactNow "
+                    f"token (lock {name!r}); is one stuck? the lock expires on its own"
+                )
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        try:
+            yield
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._release_lock(keys=[name], args=[holder])
+
+    def __repr__(self) -> str:
+        return f"RedisTokenStore(egress={self.egress!r}, prefix={self.prefix!r})"
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value

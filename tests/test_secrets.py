@@ -1,0 +1,220 @@
+"""Invariant 6: no password or token text in any log line, exception message or repr."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import secrets
+import traceback
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from tests._helpers import PASSWORD, FakeAPI, client_for, json_reply
+from contactnow_async import (
+    Agent,
+    AgentInput,
+    ContactNowError,
+    FileTokenStore,
+    Token,
+)
+from contactnow_async._wire import decode
+
+pytestmark = pytest.mark.anyio
+
+WRONG_PASSWORD = "Wr0ng-Pa55w0rd-zz"
+AGENT_PASSWORD = "Agent-Pa55-77q"
+
+
+class Collect(logging.Handler):
+    """Every record, fully formatted (message, arguments and traceback)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.records: list[logging.LogRecord] = []
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def all_logs() -> Iterator[Collect]:
+    handler = Collect()
+    root = logging.getLogger()
+    loggers = [root, *(logging.getLogger(name) for name in ("httpx", "httpcore", "contactnow_async"))]
+    levels = [logger.level for logger in loggers]
+    root.addHandler(handler)
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def exception_texts(error: BaseException) -> list[str]:
+    texts = ["".join(traceback.format_exception(error))]
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        texts += [str(current), repr(current), *map(repr, current.args)]
+        snippet = getattr(current, "snippet", None)
+        if isinstance(snippet, str):
+            texts.append(snippet)
+        pending += [current.__cause__, current.__context__]
+    return texts
+
+
+TOKEN_STYLES: dict[str, Callable[[], str]] = {
+    "hex": lambda: secrets.token_hex(20),
+    "opaque": lambda: "tok_" + secrets.token_urlsafe(18),
+}
+
+
+@pytest.mark.parametrize("style", list(TOKEN_STYLES))
+async def test_a_run_full_of_failures_leaks_no_secret(style: str, all_logs: Collect) -> None:
+    failures: list[BaseException] = []
+    counter = itertools.count()
+
+    def echo_body(request: httpx.Request) -> httpx.Response:
+        token = request.url.params["token"]
+        bodies = [
+            # HTML error pages and garbage echoing what they were sent, in every shape.
+            f"<html><body>{'x' * 170}{token} {PASSWORD}</body></html>",
+            f"<html>token={token}&password={PASSWORD}</html>",
+            f'{{"success":true,"token":"{token}","password":"{PASSWORD}","list":[',
+            f"Fatal error: {request.url} {PASSWORD}",
+            f"{token}{PASSWORD}" * 20,
+        ]
+        return httpx.Response(
+            200, content=bodies[next(counter) % len(bodies)].encode(), headers={"x": "y"}
+        )
+
+    def api_error_echo(request: httpx.Request) -> dict[str, object]:
+        token = request.url.params["token"]
+        return {"success": False, "error": f"Bad request {token} for {PASSWORD}"}
+
+    faults = itertools.cycle(
+        [httpx.ReadTimeout("timed out"), httpx.ReadError("Connection reset by peer"),
+         httpx.ConnectError("[Errno 111] Connection refused"),
+         httpx.RemoteProtocolError("Server disconnected without sending a response.")]
+    )  # fmt: skip
+
+    def fault(request: httpx.Request) -> httpx.Response:
+        error = next(faults)
+        raise type(error)(str(error), request=request)
+
+    api = FakeAPI(
+        {
+            ("database", "agents", "read"): echo_body,
+            ("database", "agents", "create"): fault,
+            ("database", "priority", "read"): lambda request: httpx.Response(500, content=b"oops"),
+            ("database", "status_log", "read"): api_error_echo,
+            ("ajax", "agents", "read"): lambda request: {
+                "success": False, "error": "Invalid token", "expire": -1,
+            },
+        },
+        new_token=TOKEN_STYLES[style],
+    )
+
+    async def attempt(call: Callable[[], object]) -> None:
+        try:
+            await call()  # type: ignore[misc]  # each call is a coroutine function
+        except ContactNowError as exc:
+            failures.append(exc)
+
+    cn, http = client_for(api, max_retries=1)
+    async with http, cn:
+        for _ in range(5):
+            await attempt(cn.agents.read)
+        for _ in range(4):
+            await attempt(lambda: cn.agents.create([AgentInput(name="A", password=AGENT_PASSWORD)]))
+        await attempt(cn.priorities.read)
+        await attempt(cn.status_log.read)
+        await attempt(cn.live.agents)  # refused twice: TokenError
+        api.expire_all()
+        await attempt(cn.tokens.validate)
+        await attempt(lambda: cn.agents.read(password=AGENT_PASSWORD))
+        client_repr = repr(cn)
+        token = await cn.tokens.get()
+    bad, bad_http = client_for(api, password=WRONG_PASSWORD)
+    async with bad_http, bad:
+        await attempt(bad.agents.read)
+
+    assert len(failures) >= 14
+    assert api.token_gets >= 3
+    agent = Agent.from_record({"agentid": "1", "name": "A", "password": AGENT_PASSWORD,
+                               "pin": "9911"})  # fmt: skip
+    token_envelope = decode(
+        f'{{"success":true,"token":"{token.value}","expire":1,"list":[{{"password":"{PASSWORD}"}}]}}'.encode()
+    )
+    texts = [
+        *all_logs.lines,
+        *(text for failure in failures for text in exception_texts(failure)),
+        client_repr,
+        repr(token),
+        str(token),
+        repr(agent),
+        str(agent),
+        repr(AgentInput(password=AGENT_PASSWORD, pin="9911")),
+        repr(token_envelope),
+        repr(FileTokenStore("/tmp/x.json")),
+    ]
+    secret_values = [PASSWORD, WRONG_PASSWORD, AGENT_PASSWORD, "9911", *api.issued]
+    leaks = [(secret, text) for text in texts for secret in secret_values if secret in text]
+    assert not leaks, "\n".join(f"{secret!r} in {text[-400:]!r}" for secret, text in leaks)
+    # The run really was full of the things that could leak.
+    assert any("ResponseFormatError" in text for text in texts)
+    assert any("TokenError" in text for text in texts)
+    assert any("AuthenticationError" in text for text in texts)
+    assert any("RequestTimeout" in text for text in texts)
+    assert any(record.name == "httpx" for record in all_logs.records)
+
+
+async def test_one_debug_line_per_request(all_logs: Collect) -> None:
+    calls = itertools.count()
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if next(calls) % 2 == 0:
+            return httpx.Response(503, content=b"busy")
+        return json_reply({"success": True, "list": []})
+
+    api = FakeAPI({("database", "agents", "read"): flaky})
+    cn, http = client_for(api)
+    async with http, cn:
+        for _ in range(3):
+            await cn.agents.read()
+    lines = [
+        record.getMessage()
+        for record in all_logs.records
+        if record.name == "contactnow_async" and record.levelno == logging.DEBUG
+        and " status=" in record.getMessage()
+    ]  # fmt: skip
+    assert len(lines) == len(api.requests) == 7  # 1 token get + 3 x (503, then 200)
+    pattern = re.compile(
+        r"^(?P<script>\w+)\.php method=(?P<method>\w+) action=(?P<action>\w+) "
+        r"status=(?P<status>\d+) duration=[\d.]+ms attempt=(?P<attempt>\d+)$"
+    )
+    parsed = [pattern.match(line) for line in lines]
+    assert all(parsed), lines
+    assert [(m["script"], m["status"], m["attempt"]) for m in parsed if m] == [
+        ("token", "200", "1"),
+        *[("database", "503", "1"), ("database", "200", "2")] * 3,
+    ]
+
+
+def test_token_repr_and_str_hide_the_value() -> None:
+    token = Token(value="f00d" * 10, expires_at=1)
+    assert "f00d" not in repr(token)
+    assert "f00d" not in str(token)
