@@ -40,10 +40,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mode: {'quick' if options.quick else 'full'}", flush=True)
     rows: list[Row] = []
     durations: dict[str, float] = {}
+    failed: list[str] = []
     for name in options.only or MODULES:
-        module = importlib.import_module(f"benchmarks.{name}")
         started = time.perf_counter()
-        rows.extend(anyio.run(module.run, options.quick))
+        try:
+            module = importlib.import_module(f"benchmarks.{name}")
+            rows.extend(anyio.run(module.run, options.quick))
+        except Exception as exc:  # noqa: BLE001 -- one broken benchmark must not hide the others
+            failed.append(name)
+            print(f"# {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            rows.append(Row(benchmark=name, measure=f"FAILED: {type(exc).__name__}", median=0.0,
+                            low=0.0, high=0.0, unit="", met=False, runs=0))  # fmt: skip
         durations[name] = time.perf_counter() - started
         print(f"# {name}: {durations[name]:.1f}s", file=sys.stderr, flush=True)
     print()
@@ -56,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                 out,
                 indent=2,
             )  # fmt: skip
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

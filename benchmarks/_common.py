@@ -137,15 +137,16 @@ def machine() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def served_simulator(*, agents: int = 25) -> Iterator[str]:
+def served_simulator(*, agents: int = 25, latency: float = 0.0) -> Iterator[str]:
     """A simulator served by uvicorn in a separate process; yields its base URL.
 
     A separate process, not ``serve()``'s thread: the server's CPU then does not
     share the client's GIL, so the client's own cost is what differs between
-    the two sides of a comparison (both talk to this same server).
+    the two sides of a comparison (both talk to this same server). ``latency``
+    delays every ``database.php`` reply (a stand-in for the network).
     """
     process = subprocess.Popen(  # noqa: S603 -- our own interpreter and module
-        [sys.executable, "-m", "benchmarks._server", "--agents", str(agents)],
+        [sys.executable, "-m", "benchmarks._server", "--agents", str(agents), "--latency", str(latency)],
         stdout=subprocess.PIPE,
         text=True,
     )

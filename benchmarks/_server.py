@@ -12,7 +12,7 @@ import socket
 
 import uvicorn
 
-from contactnow_async.simulator import Simulator
+from contactnow_async.simulator import FaultKind, Simulator
 
 from ._common import PASSWORD, USERNAME
 
@@ -20,10 +20,14 @@ from ._common import PASSWORD, USERNAME
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agents", type=int, default=25)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each data call")
     options = parser.parse_args()
     sim = Simulator(
         username=USERNAME, password=PASSWORD, agents=options.agents, seed=1, record_requests=False
     )
+    if options.latency:
+        # A stand-in for the network between a client and the real API.
+        sim.faults.set_rate(1.0, [FaultKind.LATENCY], script="database", latency=options.latency)
     # IPPROTO_TCP: or asyncio leaves Nagle on for accepted connections (40 ms stalls).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -77,7 +77,7 @@ async def measure(base_url: str, *, calls: int, concurrency: int, repeats: int) 
 
 
 async def run(quick: bool) -> list[Row]:
-    calls = 300 if quick else 2000
+    calls = 200 if quick else 2000
     repeats = 3 if quick else 7
     rows = []
     with served_simulator() as base_url:

@@ -17,15 +17,16 @@ Every typed call (``cn.agents.read``, ``cn.live.agents``, ...) ends up in
 from __future__ import annotations
 
 import contextlib
+import datetime
 import email.utils
 import enum
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import anyio
 import attrs
@@ -180,7 +181,9 @@ class ContactNow:
         )
         self._limiter: anyio.CapacityLimiter | None = None
         self._closed = False
-        self.token_store: TokenStore = token_store if token_store is not None else MemoryTokenStore()
+        self.token_store: TokenStore = (
+            token_store if token_store is not None else MemoryTokenStore()
+        )
         self._token_manager = TokenManager(
             self._fetch_token,
             store=self.token_store,
@@ -347,7 +350,7 @@ class ContactNow:
         while True:
             try:
                 return await self._send(script, method, action, args, body, content_type, attempt)
-            except _Fault as fault:
+            except _Fault as fault:  # noqa: PERF203 -- one try per attempt is the retry loop
                 retryable = safe or not fault.reached_server
                 if not retryable or attempt >= self.max_retries:
                     raise fault.error from fault.__cause__
@@ -365,7 +368,7 @@ class ContactNow:
         """Exponential backoff with full jitter, at least ``Retry-After`` (None: give up)."""
         if retry_after is not None and retry_after > _MAX_RETRY_AFTER:
             return None
-        delay = random.uniform(0, min(self.retry_backoff_max, self.retry_backoff * 2**attempt))  # noqa: S311 -- jitter, not a secret
+        delay = random.uniform(0, min(self.retry_backoff_max, self.retry_backoff * 2**attempt))
         return max(delay, retry_after or 0.0)
 
     async def _send(
@@ -451,14 +454,18 @@ class ContactNow:
             response = await self._http.send(request, stream=True)
             try:
                 declared = response.headers.get("content-length")
-                if declared is not None and declared.isdigit():
-                    if int(declared) > self.max_response_bytes:
-                        raise _too_big(where, response, int(declared), self.max_response_bytes)
+                if (
+                    declared is not None
+                    and declared.isdigit()
+                    and int(declared) > self.max_response_bytes
+                ):
+                    raise _too_big(where, response, int(declared), self.max_response_bytes)
                 chunks = []
                 size = 0
                 # aclosing: leaving the loop early (too big) must close the generator
                 # here, not in the garbage collector (trio warns about that).
-                async with contextlib.aclosing(response.aiter_bytes()) as body:
+                body = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())  # it is one
+                async with contextlib.aclosing(body):
                     async for chunk in body:
                         size += len(chunk)
                         if size > self.max_response_bytes:
@@ -490,9 +497,25 @@ class ContactNow:
                 reached_server=True,
                 retry_after=None,
             ) from exc
+        except httpx.DecodingError as exc:  # a body whose Content-Encoding lies
+            raise _Fault(
+                ResponseFormatError(
+                    f"the reply from {where} could not be decoded: {_describe(exc)}",
+                    status_code=response.status_code,
+                    content_type=response.headers.get("content-type"),
+                ),
+                reached_server=True,
+                retry_after=None,
+            ) from exc
+        except httpx.RequestError as exc:  # anything else httpx raises (redirect loops, ...)
+            raise _Fault(
+                TransportError(f"the request to {where} failed: {_describe(exc)}", sent=True),
+                reached_server=True,
+                retry_after=None,
+            ) from exc
         return response, b"".join(chunks)
 
-    def _secrets(self, args: Mapping[str, Any] = {}) -> tuple[str, ...]:  # noqa: B006 -- read only
+    def _secrets(self, args: Mapping[str, Any] = {}) -> tuple[str, ...]:
         """What a reply must not echo: the password, the current token and the one sent."""
         found = [self._password]
         current = self._token_manager.current
@@ -569,6 +592,9 @@ def _http_date(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return email.utils.parsedate_to_datetime(value).timestamp()
+        when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # "-0000": UTC by RFC 5322, not the local zone
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()

@@ -108,7 +108,7 @@ class RateLimitError(HTTPStatusError):
 
 
 class ResponseFormatError(ContactNowError):
-    """The reply body is not a ContactNow envelope: HTML, empty, truncated, wrong shape or too big."""
+    """The reply body is not a ContactNow envelope: HTML, empty, truncated, wrong shape, too big."""
 
     def __init__(
         self,

@@ -37,7 +37,6 @@ AGENT_FIELDS = (
 )  # fmt: skip
 
 
-
 def _s(value: Any) -> str:
     """A scalar as text; ``null`` and empty XML elements both become ``""``."""
     return "" if value is None else str(value)

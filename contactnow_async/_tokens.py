@@ -27,9 +27,10 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import anyio
 import anyio.to_thread
@@ -90,8 +91,15 @@ class FileTokenStore:
     file is treated as empty (the next save replaces it).
     """
 
+    # Saves run in worker threads: two clients of one file in this process must
+    # not lose an entry between one's read and the other's rename.
+    _locks: ClassVar[dict[Path, threading.Lock]] = {}
+    _locks_guard: ClassVar[threading.Lock] = threading.Lock()
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        with self._locks_guard:
+            self._lock = self._locks.setdefault(self.path.absolute(), threading.Lock())
 
     async def load(self, key: str) -> Token | None:
         entry = (await anyio.to_thread.run_sync(self._read)).get(key)
@@ -108,23 +116,25 @@ class FileTokenStore:
 
     async def save(self, key: str, token: Token) -> None:
         def update() -> None:
-            entries = self._read()
-            entries[key] = {
-                "value": token.value,
-                "expires_at": token.expires_at,
-                "clock_offset": token.clock_offset,
-            }
-            self._write(entries)
+            with self._lock:
+                entries = self._read()
+                entries[key] = {
+                    "value": token.value,
+                    "expires_at": token.expires_at,
+                    "clock_offset": token.clock_offset,
+                }
+                self._write(entries)
 
         await anyio.to_thread.run_sync(update)
 
     async def delete(self, key: str, token: Token) -> None:
         def update() -> None:
-            entries = self._read()
-            entry = entries.get(key)
-            if isinstance(entry, dict) and entry.get("value") == token.value:
-                del entries[key]
-                self._write(entries)
+            with self._lock:
+                entries = self._read()
+                entry = entries.get(key)
+                if isinstance(entry, dict) and entry.get("value") == token.value:
+                    del entries[key]
+                    self._write(entries)
 
         await anyio.to_thread.run_sync(update)
 
@@ -221,9 +231,12 @@ class TokenManager:
     async def _refresh(self, *, stale: Token | None, refused: bool = False) -> Token:
         while True:
             current = self._token
-            if current is not None and current != stale:
-                if current.is_fresh(self._clock.now(), self.margin):
-                    return current
+            if (
+                current is not None
+                and current != stale
+                and current.is_fresh(self._clock.now(), self.margin)
+            ):
+                return current
             flight = self._flight
             if flight is None:
                 return await self._lead(stale=stale, refused=refused)

@@ -35,7 +35,7 @@ _TRUE = frozenset({"1", "true", "True", "TRUE", "yes"})
 _FALSE = frozenset({"0", "false", "False", "FALSE", "no", ""})
 # The vendor's ajax page prints JSON with bare keys ({success: true, ...}). If a
 # server ever does that for real, quote the keys rather than fail.
-_BARE_KEY = re.compile(r'([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:')
+_BARE_KEY = re.compile(r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:")
 
 
 def _count_records(records: tuple[dict[str, Any], ...]) -> str:
@@ -103,7 +103,9 @@ def _load_json(
                 secrets,
             ) from None
     if not isinstance(body, dict):
-        raise _format_error("JSON that is not an object", content, status_code, content_type, secrets)
+        raise _format_error(
+            "JSON that is not an object", content, status_code, content_type, secrets
+        )
     return body
 
 
@@ -142,11 +144,18 @@ def _tidy(node: Any) -> Any:
     """Drop indentation xmltodict kept: whitespace-only text beside child elements,
     and whitespace-only content of an element (``<list>\n</list>`` is empty)."""
     if isinstance(node, dict):
-        tidy = {
-            key: _tidy(value)
-            for key, value in node.items()
-            if not (key == "#text" and isinstance(value, str) and not value.strip())
-        }
+        tidy = {}
+        for key, value in node.items():
+            if isinstance(value, str):
+                # Text leaves (most of a reply) are tidied here, not by a call each.
+                if not value.strip():
+                    if key == "#text":
+                        continue
+                    if value and "\n" in value:
+                        value = None
+                tidy[key] = value
+            else:
+                tidy[key] = _tidy(value)
         return tidy or None
     if isinstance(node, list):
         return [_tidy(item) for item in node]
@@ -228,6 +237,8 @@ def _records(value: Any) -> tuple[dict[str, Any], ...]:
             items.extend(child if isinstance(child, list) else [child])
     else:
         raise TypeError(f"list is a {type(value).__name__}")
+    if set(map(type, items)) == {dict}:
+        return tuple(items)  # the usual reply, checked in C rather than per record
     records: list[dict[str, Any]] = []
     for item in items:
         if item is None:  # <agent/>: an empty record

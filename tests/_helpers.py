@@ -21,12 +21,14 @@ Reply: TypeAlias = "httpx.Response | Mapping[str, Any]"
 Route: TypeAlias = Callable[[httpx.Request], "Reply | Awaitable[Reply]"]
 
 
-def json_reply(body: Mapping[str, Any], *, status: int = 200, **headers: str) -> httpx.Response:
+def json_reply(
+    body: Mapping[str, Any], *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> httpx.Response:
     """A JSON reply as the API sends it."""
     return httpx.Response(
         status,
         content=json.dumps(body).encode(),
-        headers={"content-type": "application/json", **headers},
+        headers={"content-type": "application/json", **(headers or {})},
     )
 
 
@@ -93,7 +95,7 @@ class FakeAPI:
             return await self._token(request)
         if params.get("token") not in self.valid:
             return json_reply(
-                {"success": False, "error": "Expired token", "expire": -1}, **self._headers()
+                {"success": False, "error": "Expired token", "expire": -1}, headers=self._headers()
             )
         route = self.routes.get((script, params.get("method"), params.get("action", "")))
         if route is None:
@@ -108,7 +110,7 @@ class FakeAPI:
         if params.get("action") == "validate":
             if params.get("token") in self.valid:
                 expire = int(self.server_now()) + self.lifetime
-                return json_reply({"success": True, "expire": expire}, **self._headers())
+                return json_reply({"success": True, "expire": expire}, headers=self._headers())
             return json_reply({"success": False, "error": "Invalid token"})
         self.token_gets += 1
         await anyio.lowlevel.checkpoint()
@@ -120,7 +122,9 @@ class FakeAPI:
         self.issued.append(token)
         self.valid.add(token)
         expire = int(self.server_now()) + self.lifetime
-        return json_reply({"success": True, "token": token, "expire": expire}, **self._headers())
+        return json_reply(
+            {"success": True, "token": token, "expire": expire}, headers=self._headers()
+        )
 
 
 def client_for(

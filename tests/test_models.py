@@ -177,7 +177,7 @@ def test_queue_assignment_json_equals_xml_one_or_many(count: int) -> None:
 # (the XML layout the decoder must drop).
 names = st.text(
     st.characters(
-        blacklist_categories=("Cs",),
+        blacklist_categories=["Cs"],
         blacklist_characters="".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
         + "\ufffe\uffff",
     ),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 
 import httpx
 import pytest
 
-from tests._helpers import AGENT_ROW, FakeAPI, agents_list, client_for, json_reply
 from contactnow_async import (
     HTTPStatusError,
     RateLimitError,
@@ -16,6 +15,7 @@ from contactnow_async import (
     TransportError,
     resend_is_safe,
 )
+from tests._helpers import AGENT_ROW, FakeAPI, client_for, json_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -25,13 +25,13 @@ CREATED = {"success": True, "account_id": "10278", "total": 1, "bad": 0, "key": 
 NEW_AGENT = [{"name": "Ann", "username": "ann", "password": "pw"}]
 
 
-def processed_then(error: type[httpx.TransportError], reply: dict[str, object]) -> Callable[
-    [httpx.Request], dict[str, object]
-]:
+def processed_then(
+    error: type[httpx.TransportError], reply: Mapping[str, object]
+) -> Callable[[httpx.Request], Mapping[str, object]]:
     """The server does the work, then the connection dies before the reply (first time only)."""
     state = {"calls": 0}
 
-    def route(request: httpx.Request) -> dict[str, object]:
+    def route(request: httpx.Request) -> Mapping[str, object]:
         state["calls"] += 1
         if state["calls"] == 1:
             raise error("connection reset by peer", request=request)
@@ -132,9 +132,9 @@ async def test_idempotent_writes_are_retried_after_a_lost_reply(
     assert api.calls("database", method, action) == 2
 
 
-def status_then_ok(status: int, reply: dict[str, object], **headers: str) -> Callable[
-    [httpx.Request], httpx.Response
-]:
+def status_then_ok(
+    status: int, reply: dict[str, object], **headers: str
+) -> Callable[[httpx.Request], httpx.Response]:
     state = {"calls": 0}
 
     def route(request: httpx.Request) -> httpx.Response:
@@ -220,7 +220,11 @@ async def test_a_body_that_is_not_an_envelope_raises_format_error(
     body: bytes, content_type: str
 ) -> None:
     api = FakeAPI(
-        {READ: lambda request: httpx.Response(200, content=body, headers={"content-type": content_type})}
+        {
+            READ: lambda request: httpx.Response(
+                200, content=body, headers={"content-type": content_type}
+            )
+        }
     )
     cn, http = client_for(api, max_retries=1)
     async with http, cn:
@@ -253,6 +257,7 @@ async def test_a_body_over_the_cap_is_refused(declare_length: bool) -> None:
     def route(request: httpx.Request) -> httpx.Response:
         if declare_length:
             return httpx.Response(200, content=big)
+
         async def chunks() -> AsyncIterator[bytes]:
             for start in range(0, len(big), 4000):
                 yield big[start : start + 4000]

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tests._helpers import PASSWORD, FakeAPI, client_for, json_reply
 from contactnow_async import (
     Agent,
     AgentInput,
@@ -21,6 +20,7 @@ from contactnow_async import (
     Token,
 )
 from contactnow_async._wire import decode
+from tests._helpers import PASSWORD, FakeAPI, client_for, json_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -46,7 +46,10 @@ class Collect(logging.Handler):
 def all_logs() -> Iterator[Collect]:
     handler = Collect()
     root = logging.getLogger()
-    loggers = [root, *(logging.getLogger(name) for name in ("httpx", "httpcore", "contactnow_async"))]
+    loggers = [
+        root,
+        *(logging.getLogger(name) for name in ("httpx", "httpcore", "contactnow_async")),
+    ]
     levels = [logger.level for logger in loggers]
     root.addHandler(handler)
     for logger in loggers:
@@ -55,7 +58,7 @@ def all_logs() -> Iterator[Collect]:
         yield handler
     finally:
         root.removeHandler(handler)
-        for logger, level in zip(loggers, levels):
+        for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
 
 
@@ -122,7 +125,9 @@ async def test_a_run_full_of_failures_leaks_no_secret(style: str, all_logs: Coll
             ("database", "priority", "read"): lambda request: httpx.Response(500, content=b"oops"),
             ("database", "status_log", "read"): api_error_echo,
             ("ajax", "agents", "read"): lambda request: {
-                "success": False, "error": "Invalid token", "expire": -1,
+                "success": False,
+                "error": "Invalid token",
+                "expire": -1,
             },
         },
         new_token=TOKEN_STYLES[style],

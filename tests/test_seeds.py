@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from tests._helpers import PASSWORD, USERNAME, client_for, script_of
 from contactnow_async import (
     Agent,
     ContactNow,
@@ -25,6 +24,7 @@ from contactnow_async import (
     VirtualClock,
     WriteResult,
 )
+from tests._helpers import PASSWORD, USERNAME, client_for, script_of
 
 pytestmark = pytest.mark.anyio
 
@@ -34,8 +34,8 @@ TOKEN = "0123456789abcdef0123456789abcdef01234567"
 
 AJAX_ENVELOPE_JSON = b"""{"success":true}"""
 AJAX_ENVELOPE_XML = b"""<?xml version="1.0" encoding="ISO-8859-1"?>
-<result> 
-    <success>1</success> 
+<result>\x20
+    <success>1</success>\x20
 </result>"""
 AJAX_AGENTS_JSON = b"""{success: true,
 total: 1,
@@ -75,10 +75,10 @@ AJAX_AGENTS_XML = b"""<result>
 
 AGENTS_ENVELOPE_JSON = b"""{"success":true,"account_id":"10278","total":1,"bad":0,"key":0}"""
 AGENTS_ENVELOPE_XML = b"""<result>
-    <success>1</success> 
-    <account_id>1234</account_id> 
+    <success>1</success>\x20
+    <account_id>1234</account_id>\x20
     <total>1</total>
-    <bad>0</bad> 
+    <bad>0</bad>\x20
     <key>0</key>
 </result>"""
 AGENTS_CREATE_JSON = b"""{"success":true,"account_id":"10278","total":1,"bad":0,"key":550423}"""
@@ -129,7 +129,7 @@ AGENTS_READ_XML = b"""<?xml version="1.0" encoding="utf-8" ?>
             <pin>123456</pin>
             <username>Joe</username>
             <password>Pa$$w0rd</password>
-            <phone/>    
+            <phone/>   \x20
             <customer>0</customer>
             <default_status>wrap</default_status>
             <agent_version>2</agent_version>
@@ -190,10 +190,10 @@ STATUS_LOG_XML = b"""<result>
 
 PRIORITY_ENVELOPE_JSON = b"""{"success":true,"account_id":"10278","total":1,"bad":0,"key":0}"""
 PRIORITY_ENVELOPE_XML = b"""<result>
-    <success>1</success> 
-    <account_id>1234</account_id> 
+    <success>1</success>\x20
+    <account_id>1234</account_id>\x20
     <total>1</total>
-    <bad>0</bad> 
+    <bad>0</bad>\x20
     <key>0</key>
 </result>"""
 PRIORITY_CREATE_JSON = b"""{"success":true,"account_id":"10278","total":1,"bad":0,"key":550423}"""
@@ -435,7 +435,9 @@ async def test_generic_envelope_seeds(body: bytes, fmt: str, account: str) -> No
         assert result == WriteResult(success=True, total=1, bad=0, key="0", account_id=account)
 
 
-@pytest.mark.parametrize(("body", "fmt"), [(AJAX_ENVELOPE_JSON, "json"), (AJAX_ENVELOPE_XML, "xml")])
+@pytest.mark.parametrize(
+    ("body", "fmt"), [(AJAX_ENVELOPE_JSON, "json"), (AJAX_ENVELOPE_XML, "xml")]
+)
 async def test_minimal_envelope_seed(body: bytes, fmt: str) -> None:
     async with _client(body, fmt) as cn:
         envelope = await cn.request("ajax", method="agents", action="read")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -11,7 +12,6 @@ import anyio
 import httpx
 import pytest
 
-from tests._helpers import AGENT_ROW, BASE_URL, FakeAPI, agents_list, client_for, json_reply
 from contactnow_async import (
     APIError,
     AuthenticationError,
@@ -22,6 +22,7 @@ from contactnow_async import (
     TokenStore,
     VirtualClock,
 )
+from tests._helpers import AGENT_ROW, BASE_URL, FakeAPI, agents_list, client_for, json_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -163,10 +164,9 @@ async def test_concurrent_calls_share_one_authentication_failure() -> None:
         except AuthenticationError as exc:
             failures.append(exc)
 
-    async with http, cn:
-        async with anyio.create_task_group() as tg:
-            for _ in range(30):
-                tg.start_soon(one)
+    async with http, cn, anyio.create_task_group() as tg:
+        for _ in range(30):
+            tg.start_soon(one)
     assert len(failures) == 30
     assert len(api.requests) == 1
 
@@ -273,7 +273,7 @@ async def test_file_store_survives_a_restart(tmp_path: Path) -> None:
         assert cn2.tokens.fetches == 0
     assert api.token_gets == 1
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert [p.name for p in tmp_path.iterdir()] == ["tokens.json"]  # no temp file left
+    assert os.listdir(tmp_path) == ["tokens.json"]  # no temp file left
 
 
 async def test_file_store_refetches_when_the_stored_token_is_refused(tmp_path: Path) -> None:
@@ -313,10 +313,9 @@ async def test_two_usernames_on_one_file_keep_two_entries(tmp_path: Path) -> Non
     for username in ("api-user", "other-user"):
         cn, http = client_for(api, token_store=FileTokenStore(path), username=username)
         async with http, cn:
-            try:
+            # The fake knows one username; the entry test is below.
+            with contextlib.suppress(AuthenticationError):
                 await cn.agents.read()
-            except AuthenticationError:
-                pass  # the fake knows one username; the entry test is below
     await FileTokenStore(path).save(f"{BASE_URL}|other-user", Token("c" * 40, 2_000_000_000))
     keys = sorted(json.loads(path.read_text()))
     assert keys == [f"{BASE_URL}|api-user", f"{BASE_URL}|other-user"]
@@ -345,3 +344,17 @@ async def test_memory_store_is_shared_between_clients() -> None:
             await cn.agents.read()
     assert api.token_gets == 1
     assert api.issued[0] not in repr(store)
+
+
+async def test_concurrent_saves_to_one_file_lose_no_entry(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    stores = [FileTokenStore(path) for _ in range(20)]
+
+    async def save(n: int) -> None:
+        await stores[n].save(f"{BASE_URL}|user{n}", Token(f"{n:040x}", 2_000_000_000))
+
+    async with anyio.create_task_group() as tg:
+        for n in range(20):
+            tg.start_soon(save, n)
+    assert len(json.loads(path.read_text())) == 20
+    assert os.listdir(tmp_path) == ["tokens.json"]

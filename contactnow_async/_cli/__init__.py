@@ -8,6 +8,7 @@ a reply that is not the API's), 130 interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -24,7 +25,16 @@ from .. import Agent, QueueAssignment, StatusLogEntry, __version__
 from .._models import AGENT_FIELDS
 from ..analytics import time_in_status
 from ..watch._json import event_to_json
-from ._common import EXIT_USAGE, Settings, connect, fail, parse_time, run
+from ._common import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    Settings,
+    connect,
+    fail,
+    parse_time,
+    run,
+)
 from ._demo import event_line, run_demo
 
 console = Console(highlight=False)
@@ -145,14 +155,8 @@ def simulate(**options: Any) -> None:
     """Serve the ContactNow simulator (for your own tests and wallboards)."""
     from ..simulator import run as run_simulator
 
-    try:
-        run_simulator(
-            options.pop("host"),
-            options.pop("port"),
-            **options,
-        )
-    except KeyboardInterrupt:
-        pass
+    with contextlib.suppress(KeyboardInterrupt):
+        run_simulator(options.pop("host"), options.pop("port"), **options)
 
 
 @cli.command()
@@ -205,6 +209,31 @@ class _forever:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+@cli.command()
+@click.option("--redis", "redis_url", required=True, help="Redis URL, e.g. redis://127.0.0.1:6379/0.")
+@click.option("--stream", default="contactnow:agents", show_default=True, help="The Redis Stream to append to.")
+@click.option("--backfill", is_flag=True, help="Gap-free: status_log rows, with a cursor in Redis.")
+@click.option("--since-uid", type=click.IntRange(min=0), default=None, help="Start after this status_log uid when Redis has no cursor.")
+@click.option("--lease-ttl", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Failover time: seconds a dead leader keeps the lease.")
+@click.option("--maxlen", type=click.IntRange(min=0), default=1_000_000, show_default=True, help="Approximate stream length cap (0: unbounded).")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
+@click.pass_obj
+def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **options: Any) -> None:
+    """Relay agent events into a Redis Stream; run on several hosts, one leads (asyncio only)."""
+    try:
+        from ..redis import run_relay
+    except ImportError:
+        fail("the relay needs the 'redis' extra: pip install 'contactnow-async[redis]'")
+
+    async def main() -> None:
+        async with connect(settings) as client:
+            await run_relay(
+                redis_url=redis_url, stream=stream, client=client, maxlen=maxlen or None, **options
+            )
+
+    run(settings, main)
 
 
 # -- token ---------------------------------------------------------------------
@@ -350,9 +379,8 @@ def _field_options(args: Sequence[str]) -> dict[str, str]:
         key, _, inline = flag[2:].partition("=")
         key = key.replace("-", "_")
         if key not in AGENT_FIELDS_PUBLIC or key == "agent_id":
-            fail(
-                f"unknown agent field --{key}; fields: {', '.join(f for f in AGENT_FIELDS_PUBLIC if f != 'agent_id')}"
-            )
+            known = ", ".join(f for f in AGENT_FIELDS_PUBLIC if f != "agent_id")
+            fail(f"unknown agent field --{key}; fields: {known}")
         if not inline:
             if not items:
                 fail(f"--{key} needs a value")
@@ -511,8 +539,26 @@ def priorities_set(settings: Settings, agent: str, queue: str, level: int) -> No
 
 
 def main() -> None:
-    """Entry point of the ``contactnow`` console script."""
-    cli(prog_name="contactnow")
+    """Entry point of the ``contactnow`` console script.
+
+    click's own errors (a bad flag, a missing argument) become one
+    ``contactnow: error:`` line too, with the usage exit code.
+    """
+    try:
+        code = cli.main(prog_name="contactnow", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # `contactnow` alone: the help, as click prints it
+        raise SystemExit(exc.exit_code) from None
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "contactnow"
+        fail(f"{exc.format_message()} (see '{where} --help')", EXIT_USAGE)
+    except click.ClickException as exc:
+        fail(exc.format_message(), exc.exit_code)
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            fail("interrupted", EXIT_INTERRUPTED)
+        fail("aborted", EXIT_ERROR)
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["cli", "main"]

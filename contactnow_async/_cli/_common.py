@@ -10,7 +10,7 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import anyio
 import attrs
@@ -57,7 +57,7 @@ class Settings:
     debug: bool = False
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> None:
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print one clear line on stderr and exit with ``code``."""
     click.echo(f"contactnow: error: {message}", err=True)
     raise SystemExit(code)
@@ -119,17 +119,16 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
         fail("no API username: set CONTACTNOW_USERNAME (or pass --username, or --simulate)")
     if not password:
         fail("no API password: set CONTACTNOW_PASSWORD (or use --simulate)")
-    base_url = settings.base_url or os.environ.get("CONTACTNOW_BASE_URL")
+    api_url = settings.base_url or os.environ.get("CONTACTNOW_BASE_URL")
     region_name = (settings.region or os.environ.get("CONTACTNOW_REGION") or "eu").upper()
     if region_name not in Region.__members__:
         fail(f"unknown region {region_name.lower()!r}: CONTACTNOW_REGION is eu or us")
     store = FileTokenStore(settings.token_file) if settings.token_file else None
-    assert username is not None and password is not None  # noqa: S101 -- fail() exited otherwise
     async with ContactNow(
         username=username,
         password=password,
         region=Region[region_name],
-        base_url=base_url,
+        base_url=api_url,
         format=_format(settings),
         token_store=store,
         **options,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from contextlib import nullcontext
@@ -42,6 +43,15 @@ def group_of(status: str) -> tuple[str, str]:
         if status.lower() in members:
             return name, style
     return status, "white"
+
+
+def _natural_order(agent: LiveAgent) -> tuple[Any, ...]:
+    """Agent 2 before Agent 10: names compared with their numbers as numbers."""
+    parts = re.split(r"(\d+)", agent.name or agent.agent_id)
+    return (
+        tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold()) for part in parts),
+        agent.agent_id,
+    )
 
 
 def clock_text(seconds: float) -> str:
@@ -122,7 +132,7 @@ async def _wallboard(
         if snapshot is not seen["snapshot"]:
             seen["snapshot"], seen["at"] = snapshot, time.monotonic()
         elapsed = (time.monotonic() - float(seen["at"])) * speed  # type: ignore[arg-type]  # "at" is a float
-        agents = sorted(snapshot.values(), key=lambda a: (a.name, a.agent_id))
+        agents = sorted(snapshot.values(), key=_natural_order)
         return Group(
             _header(agents, elapsed, url),
             _agents_table(agents, elapsed, console.size.height - _FEED - 12),

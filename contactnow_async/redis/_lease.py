@@ -146,9 +146,10 @@ class RedisLease:
         """
         while True:
             await anyio.sleep(self.renew_every)
+            fence = self.fence
             try:
                 if not await self.renew():
-                    logger.warning("lease %r lost (fence %s)", self.key, self.fence)
+                    logger.warning("lease %r lost (fence %s)", self.key, fence)
                     return
             except (RedisError, OSError) as exc:
                 if time.monotonic() >= self._valid_until:

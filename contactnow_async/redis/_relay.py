@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ..watch import AgentEvent, AgentWatcher
-from ._fields import event_to_fields
+from ..watch._json import event_to_json
 from ._lease import LeaseLost, RedisLease
 
 if TYPE_CHECKING:
@@ -25,9 +26,10 @@ logger = logging.getLogger("contactnow_async.redis")
 # Append a batch of events if, and only if, the caller's lease is current, and
 # move the cursor (the last published log uid) with them, atomically.
 # KEYS: lease, stream, cursor. ARGV: lease value, maxlen (0: none), fence,
-# then (log uid or "", fields JSON) per event. An event whose uid is at or
+# then (log uid or "", event JSON) per event. An event whose uid is at or
 # below the cursor is skipped, so no uid is ever appended twice.
 # Returns the number appended, or -1 when the lease is not the caller's.
+# The fields written are those of event_to_fields().
 _PUBLISH = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local cursor = redis.call('GET', KEYS[3])
@@ -37,12 +39,18 @@ local maxlen = tonumber(ARGV[2])
 local appended = 0
 for i = 4, #ARGV, 2 do
   local uid = ARGV[i]
+  local entry = {'event', ARGV[i + 1]}
+  if uid ~= '' then
+    entry[3] = 'log_uid'
+    entry[4] = uid
+  end
+  entry[#entry + 1] = 'fence'
+  entry[#entry + 1] = ARGV[3]
   if uid == '' or tonumber(uid) > last then
-    local fields = cjson.decode(ARGV[i + 1])
     if maxlen > 0 then
-      redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', unpack(fields))
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', unpack(entry))
     else
-      redis.call('XADD', KEYS[2], '*', unpack(fields))
+      redis.call('XADD', KEYS[2], '*', unpack(entry))
     end
     appended = appended + 1
     if uid ~= '' then
@@ -109,9 +117,7 @@ class RedisStreamRelay:
         for start in range(0, len(events), self.batch):
             args: list[Any] = [value, self.maxlen or 0, fence]
             for event in events[start : start + self.batch]:
-                fields = event_to_fields(event, fence=fence)
-                flat = [item for pair in fields.items() for item in pair]
-                args += ["" if event.log_uid is None else str(event.log_uid), _json_list(flat)]
+                args += ["" if event.log_uid is None else str(event.log_uid), event_to_json(event)]
             result = int(
                 await self._publish(keys=[self.lease.key, self.stream, self.cursor_key], args=args)
             )
@@ -144,16 +150,14 @@ class RedisStreamRelay:
                 fence = await self.lease.acquire()
                 logger.info("relay %s leads with fence %d", self.lease.owner, fence)
                 await self._lead(client, backfill=backfill, since_uid=since_uid, **watcher_options)
-            except LeaseLost as exc:
+            except LeaseLost as exc:  # noqa: PERF203 -- one try per leadership, not per event
                 logger.warning("relay %s steps down: %s", self.lease.owner, exc)
             except (RedisError, OSError) as exc:
                 logger.warning("relay %s: Redis error, retrying: %s", self.lease.owner, exc)
                 await anyio.sleep(retry)
             finally:
-                try:
+                with contextlib.suppress(RedisError, OSError):  # it expires on its own
                     await self.lease.release()
-                except (RedisError, OSError):
-                    pass  # it expires on its own
 
     async def _lead(
         self,
@@ -170,38 +174,50 @@ class RedisStreamRelay:
         watcher_options.setdefault("initial_events", False)
         watcher = AgentWatcher(client, backfill=backfill, since_uid=resume, **watcher_options)
         subscription = watcher.subscribe(overflow="block", initial=False)
-        lost = False
+        outcome: list[Exception] = []
+
         async with anyio.create_task_group() as group:
 
-            async def keep() -> None:
-                nonlocal lost
-                await self.lease.keep()
-                lost = True
+            def stop(reason: Exception) -> None:
+                if not outcome:
+                    outcome.append(reason)
                 group.cancel_scope.cancel()
 
+            async def keep() -> None:
+                await self.lease.keep()
+                stop(LeaseLost(f"lease {self.lease.key!r} could not be renewed"))
+
+            async def pump() -> None:
+                # Started before the watcher, so a first poll with more events
+                # than the subscription's buffer (a long backlog) is drained.
+                try:
+                    async for event in subscription:
+                        events = [event]
+                        while subscription.pending:
+                            events.append(await subscription.__anext__())
+                        await self.publish(events)
+                except Exception as exc:
+                    stop(exc)
+
             group.start_soon(keep)
+            group.start_soon(pump)
             started = time.monotonic()
-            async with watcher:
-                logger.info(
-                    "relay %s: watching from uid %s (first poll %.3f s)",
-                    self.lease.owner,
-                    resume,
-                    time.monotonic() - started,
-                )
-                async for event in subscription:
-                    events = [event]
-                    while subscription.pending:
-                        events.append(await subscription.__anext__())
-                    await self.publish(events)
-            group.cancel_scope.cancel()
-        if lost:
-            raise LeaseLost(f"lease {self.lease.key!r} could not be renewed")
-
-
-def _json_list(items: list[str]) -> str:
-    import json
-
-    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+            # Errors leave the task group as themselves, not in an exception group.
+            try:
+                async with watcher:
+                    logger.info(
+                        "relay %s: watching after uid %s (first poll took %.3f s)",
+                        self.lease.owner,
+                        resume,
+                        time.monotonic() - started,
+                    )
+                    await anyio.sleep_forever()
+            except Exception as exc:
+                stop(exc)
+        if outcome:
+            raise outcome[0]
+        # sleep_forever only ends by cancellation, and a cancelled relay does not get here.
+        raise LeaseLost(f"lease {self.lease.key!r}: relay stopped")  # pragma: no cover -- see above
 
 
 async def run_relay(

@@ -57,16 +57,14 @@ def fields_of(record: Mapping[str, Any]) -> str:
     return "{" + ", ".join(sorted(map(str, record))) + "}"
 
 
-def build(
-    model: Callable[[Mapping[str, Any]], T], envelope: Envelope, *, what: str
-) -> list[T]:
+def build(model: Callable[[Mapping[str, Any]], T], envelope: Envelope, *, what: str) -> list[T]:
     """Turn the envelope's records into models; a record of the wrong shape is a
     :class:`ResponseFormatError` (not a bare ``ValueError`` from ``int()``)."""
     models = []
     for record in envelope.list:
         try:
             models.append(model(record))
-        except (TypeError, ValueError, OverflowError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # noqa: PERF203 -- names the record
             raise record_error(what, record, exc) from None
     return models
 

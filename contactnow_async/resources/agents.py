@@ -51,7 +51,8 @@ class Agents(Resource):
         for record in records:
             if not record.get("agentid"):
                 raise ValueError(
-                    f"agents.update: every record needs an agentid, got one with {fields_of(record)}"
+                    "agents.update: every record needs an agentid, "
+                    f"got one with {fields_of(record)}"
                 )
         envelope = await self._client.request(
             "database", method="agents", action="update", payload=records, record_name="agent"

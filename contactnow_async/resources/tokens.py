@@ -60,6 +60,8 @@ class Tokens(Resource):
                 envelope=envelope,
             )
         expire = envelope.raw.get("expire")
-        return token if expire in (None, "") else Token(
-            value=token.value, expires_at=int(expire), clock_offset=token.clock_offset
+        return (
+            token
+            if expire in (None, "")
+            else Token(value=token.value, expires_at=int(expire), clock_offset=token.clock_offset)
         )

@@ -8,6 +8,8 @@ back between two polls, and is a change too. An agent missing from an
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -41,6 +43,46 @@ def appeared(agent: LiveAgent, observed_at: datetime) -> AgentEvent:
     )
 
 
+_STATE = operator.itemgetter("status", "time", "statuscode")
+
+
+def _changed_in_place(
+    before_rows: Mapping[str, Mapping[str, Any]], current_rows: Mapping[str, Mapping[str, Any]]
+) -> list[str] | None:
+    """The ids whose state differs, when both polls list the same agents in the same order.
+
+    The common poll, compared without a Python-level loop per agent (the
+    comparison :func:`state_key` makes, in C); None when the agents or their
+    order differ, or a row lacks a state field: then :func:`diff` walks the rows.
+    """
+    if len(before_rows) != len(current_rows) or list(before_rows) != list(current_rows):
+        return None
+    try:
+        differs = map(
+            operator.ne, map(_STATE, before_rows.values()), map(_STATE, current_rows.values())
+        )
+        return list(itertools.compress(current_rows, differs))
+    except KeyError:
+        return None
+
+
+def _changed(
+    previous: LiveSnapshot, current: LiveSnapshot, agent_id: str, observed_at: datetime
+) -> AgentEvent:
+    before = previous[agent_id]
+    after = current[agent_id]
+    return AgentEvent(
+        kind="changed",
+        agent_id=agent_id,
+        before=before,
+        after=after,
+        changed_at=utc(after.time),
+        observed_at=observed_at,
+        previous_duration=float(after.time - before.time) if after.time >= before.time else None,
+        id=poll_event_id(after),
+    )
+
+
 def diff(
     previous: LiveSnapshot | None,
     current: LiveSnapshot,
@@ -59,39 +101,31 @@ def diff(
             return [], current
         return [appeared(current[agent_id], observed_at) for agent_id in current.rows], current
 
-    events: list[AgentEvent] = []
     before_rows = previous.rows
-    for agent_id, row in current.rows.items():
+    current_rows = current.rows
+    changed = _changed_in_place(before_rows, current_rows)
+    if changed is not None:
+        # The same agents in the same order (the usual poll): nobody came or went.
+        return [_changed(previous, current, agent_id, observed_at) for agent_id in changed], current
+
+    events: list[AgentEvent] = []
+    matched = 0
+    for agent_id, row in current_rows.items():
         old = before_rows.get(agent_id)
         if old is None:
             events.append(appeared(current[agent_id], observed_at))
-        elif (
+            continue
+        matched += 1
+        if (
             old.get("status") != row.get("status")
             or old.get("time") != row.get("time")
             or old.get("statuscode") != row.get("statuscode")
         ):
-            before = previous[agent_id]
-            after = current[agent_id]
-            events.append(
-                AgentEvent(
-                    kind="changed",
-                    agent_id=agent_id,
-                    before=before,
-                    after=after,
-                    changed_at=utc(after.time),
-                    observed_at=observed_at,
-                    previous_duration=float(after.time - before.time)
-                    if after.time >= before.time
-                    else None,
-                    id=poll_event_id(after),
-                )
-            )
+            events.append(_changed(previous, current, agent_id, observed_at))
 
-    if len(before_rows) == len(current.rows) and not events:
-        return events, current  # nobody came or went (a membership change would show above)
-    missing = [agent_id for agent_id in before_rows if agent_id not in current.rows]
-    if not missing:
-        return events, current
+    if matched == len(before_rows):
+        return events, current  # every agent of the previous poll is still here
+    missing = [agent_id for agent_id in before_rows if agent_id not in current_rows]
     if not current.complete:
         rows = dict(current.rows)
         for agent_id in missing:

@@ -289,3 +289,22 @@ async def test_memory_stays_flat_over_many_polls() -> None:
             assert sub.pending <= 1_000
     print(f"\ntraced memory after warm-up {warm / 1e6:.2f} MB, after 800 more polls {end / 1e6:.2f} MB")
     assert end - warm < 1_000_000  # bounded: a leak of even 1 kB per poll would show
+
+
+@pytest.mark.integration
+async def test_backfill_over_a_real_socket_matches_the_log() -> None:
+    from contactnow_async import ContactNow
+    from contactnow_async.simulator import serve
+
+    sim = simulator(agents=20, dwell=Dwell.uniform(0.5), log_delay=1.0)
+    events: list[AgentEvent] = []
+    async with serve(sim) as base_url, ContactNow(
+        base_url=base_url, username="watch", password="secret", clock=sim.clock
+    ) as cn, anyio.create_task_group() as tg:
+        async with cn.watch_agents(
+            interval=1.0, backfill=True, since_uid=0, buffer=1_000_000
+        ) as stream:
+            tg.start_soon(collect, stream.subscription, events)
+            await until(lambda: (stream.log_uid or 0) >= first_uid(sim) + 1_000)
+            cursor = stream.log_uid or 0
+    assert event_rows(events) == [row for row in log_rows(sim) if row[0] <= cursor]

@@ -1,0 +1,414 @@
+"""Every everyday command against a simulator served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import PASSWORD, CliInvoker, Outcome, Served, assert_no_secret, subprocess_env
+
+pytestmark = pytest.mark.integration
+
+
+def _ok(outcome: Outcome) -> Outcome:
+    assert outcome.code == 0, outcome
+    return outcome
+
+
+def _agents(invoke: CliInvoker, served: Served, *args: str) -> list[dict[str, str]]:
+    out = _ok(invoke(["agents", "list", "--json", *args], env=served.env()))
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def _agent_id(invoke: CliInvoker, served: Served, name: str) -> str:
+    (found,) = _agents(invoke, served, "--name", name)
+    return found["agent_id"]
+
+
+# -- token ------------------------------------------------------------------------
+
+
+def test_token_get_is_masked_by_default(invoke: CliInvoker, served: Served) -> None:
+    before = served.sim.stats.token_gets
+    out = _ok(invoke(["token", "get"], env=served.env()))
+    assert served.sim.stats.token_gets == before + 1
+    first, second = out.stdout.splitlines()
+    assert first.startswith("token ")
+    assert "--show to print" in first
+    assert second.startswith("expires 20")
+    shown = _ok(invoke(["token", "get", "--show"], env=served.env())).stdout.splitlines()[0]
+    value = shown.removeprefix("token ")
+    assert len(value) >= 20
+    assert value.isalnum()
+    assert value not in out.stdout  # the masked run printed no whole token
+    assert f"({len(value)} chars" in first
+
+
+def test_token_get_json(invoke: CliInvoker, served: Served) -> None:
+    data = json.loads(_ok(invoke(["token", "get", "--json"], env=served.env())).stdout)
+    assert set(data) == {"token", "expires_at"}
+    assert "--show" in data["token"]
+
+
+def test_token_validate(invoke: CliInvoker, served: Served) -> None:
+    before = served.sim.stats.token_validates
+    out = _ok(invoke(["token", "validate"], env=served.env()))
+    assert out.stdout.startswith("valid until 20")
+    assert served.sim.stats.token_validates == before + 1
+
+
+def test_token_file_is_reused_across_runs(
+    invoke: CliInvoker, served: Served, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "token.json"
+    args = ["--token-file", str(token_file), "agents", "list", "--name", "Agent 1"]
+    before = served.sim.stats.token_gets
+    _ok(invoke(args, env=served.env()))
+    assert served.sim.stats.token_gets == before + 1
+    assert token_file.exists()
+    assert PASSWORD not in token_file.read_text()
+    out = _ok(invoke(args, env=served.env()))
+    assert "Agent 1" in out.stdout
+    assert served.sim.stats.token_gets == before + 1  # the second run reused the file's token
+
+
+# -- agents -----------------------------------------------------------------------
+
+
+def test_agents_list_table(invoke: CliInvoker, served: Served) -> None:
+    out = _ok(invoke(["agents", "list"], env=served.env()))
+    header = out.stdout.splitlines()[0]
+    for column in ("agent_id", "name", "username", "default_status"):
+        assert column in header
+    for n in range(1, 11):
+        assert f"Agent {n} " in out.stdout
+
+
+def test_agents_list_by_name(invoke: CliInvoker, served: Served) -> None:
+    out = _ok(invoke(["agents", "list", "--name", "Agent 3"], env=served.env()))
+    assert "Agent 3" in out.stdout
+    assert "Agent 4" not in out.stdout
+    assert "Agent 1 " not in out.stdout
+
+
+def test_agents_list_json(invoke: CliInvoker, served: Served) -> None:
+    found = _agents(invoke, served)
+    names = {agent["name"] for agent in found}
+    assert {f"Agent {n}" for n in range(1, 11)} <= names
+    for agent in found:
+        assert agent["agent_id"].isdigit()
+        assert "password" not in agent
+        assert "pin" not in agent
+
+
+def test_agents_create_reads_the_password_from_stdin(invoke: CliInvoker, served: Served) -> None:
+    secret = "agent-Pw-71x"
+    out = _ok(
+        invoke(
+            ["agents", "create", "--name", "Ann", "--username", "ann", "--password-stdin"],
+            env=served.env(),
+            input=secret + "\n",
+        )
+    )
+    assert out.stdout.startswith("created agent ")
+    assert secret not in out.output
+    new_id = out.stdout.split()[2]
+    (ann,) = _agents(invoke, served, "--name", "Ann")
+    assert ann["agent_id"] == new_id
+    assert ann["username"] == "ann"
+    table = _ok(invoke(["agents", "list", "--name", "Ann"], env=served.env())).stdout
+    assert "Ann" in table
+    assert new_id in table
+    # the simulator keeps the password it was sent
+    sim_agent = next(a for a in served.sim.requests if a.action == "create" and b"ann" in a.body)
+    assert secret.encode() in sim_agent.body
+
+
+def test_agents_create_refuses_an_empty_password(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(
+        ["agents", "create", "--name", "Nobody", "--username", "nobody", "--password-stdin"],
+        env=served.env(),
+        input="\n",
+    )
+    assert out.code == 2
+    assert out.stderr.startswith("contactnow: error: ")
+    assert _agents(invoke, served, "--name", "Nobody") == []
+
+
+def test_agents_update(invoke: CliInvoker, served: Served) -> None:
+    agent_id = _agent_id(invoke, served, "Agent 5")
+    out = _ok(invoke(["agents", "update", agent_id, "--name", "John Dow"], env=served.env()))
+    assert out.stdout.startswith(f"updated agent {agent_id}")
+    (john,) = _agents(invoke, served, "--name", "John Dow")
+    assert john["agent_id"] == agent_id
+    out = _ok(
+        invoke(
+            ["agents", "update", agent_id, "--name=Agent 5", "--phone", "0123"], env=served.env()
+        )
+    )
+    (back,) = _agents(invoke, served, "--name", "Agent 5")
+    assert back["phone"] == "0123"
+
+
+# -- status log ---------------------------------------------------------------------
+
+
+def test_status_log_rows(invoke: CliInvoker, served: Served) -> None:
+    out = _ok(invoke(["status-log", "--since", "1h", "--until", "now"], env=served.env()))
+    header = out.stdout.splitlines()[0]
+    for column in ("uid", "time", "agent", "status"):
+        assert column in header
+    agent_id = _agent_id(invoke, served, "Agent 2")
+    assert agent_id in out.stdout  # every agent has a row for its first status
+
+
+def test_status_log_json(invoke: CliInvoker, served: Served) -> None:
+    out = _ok(invoke(["status-log", "--json"], env=served.env()))
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(rows) >= 10
+    assert set(rows[0]) == {"uid", "uts", "agent", "status", "subcode", "callid"}
+    uids = [row["uid"] for row in rows]
+    assert uids == sorted(set(uids))  # ascending, each once
+
+
+def test_status_log_for_one_agent(invoke: CliInvoker, served: Served) -> None:
+    agent_id = _agent_id(invoke, served, "Agent 2")
+    out = _ok(invoke(["status-log", "--json", "--agent", agent_id], env=served.env()))
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert rows
+    assert {row["agent"] for row in rows} == {agent_id}
+
+
+def test_status_log_summary(invoke: CliInvoker, served: Served) -> None:
+    rows = [
+        json.loads(line)
+        for line in _ok(invoke(["status-log", "--json"], env=served.env())).stdout.splitlines()
+    ]
+    begin = min(row["uts"] for row in rows)  # the simulator's start: every agent has a row
+    window = ["--since", str(begin), "--until", str(begin + 600)]
+    table = _ok(invoke(["status-log", "--summary", *window], env=served.env())).stdout
+    assert table.splitlines()[0].split()[0] == "agent"
+    data = json.loads(
+        _ok(invoke(["status-log", "--summary", "--json", *window], env=served.env())).stdout
+    )
+    agent_ids = {row["agent"] for row in rows}
+    assert len(agent_ids) >= 10
+    assert set(data) == agent_ids
+    for agent_id, spent in data.items():
+        first = min(row["uts"] for row in rows if row["agent"] == agent_id)
+        assert all(seconds > 0 for seconds in spent.values())
+        # from its first row to the window's end, split between statuses
+        assert sum(spent.values()) == begin + 600 - first
+    one = sorted(data)[0]
+    assert one in table
+    assert f"{sum(data[one].values()):.0f}" != ""
+
+
+def test_status_log_iso_and_unix_times(invoke: CliInvoker, served: Served) -> None:
+    now = int(time.time())
+    out = _ok(
+        invoke(
+            ["status-log", "--json", "--since", str(now - 3600), "--until", "now"], env=served.env()
+        )
+    )
+    assert out.stdout.strip()
+    iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600))
+    out2 = _ok(invoke(["status-log", "--json", "--since", iso], env=served.env()))
+    assert out2.stdout.strip()
+
+
+def test_status_log_until_before_since(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(["status-log", "--since", "now", "--until", "1h"], env=served.env())
+    assert out.code == 2
+    assert out.stderr.startswith("contactnow: error: --until")
+
+
+# -- priorities ----------------------------------------------------------------------
+
+
+def test_priorities_list(invoke: CliInvoker, served: Served) -> None:
+    out = _ok(invoke(["priorities", "list"], env=served.env()))
+    assert (
+        out.stdout.split()[:3] == ["agent", "┃", "queue"] or "queue" in out.stdout.splitlines()[0]
+    )
+    rows = [
+        json.loads(line)
+        for line in _ok(
+            invoke(["priorities", "list", "--json"], env=served.env())
+        ).stdout.splitlines()
+    ]
+    assert rows
+    assert set(rows[0]) == {"agent_id", "queue_id", "level"}
+    queue = rows[0]["queue_id"]
+    by_queue = _ok(invoke(["priorities", "list", "--json", "--queue", queue], env=served.env()))
+    assert {json.loads(line)["queue_id"] for line in by_queue.stdout.splitlines()} == {queue}
+
+
+def test_priorities_set_assigns_then_updates(invoke: CliInvoker, served: Served) -> None:
+    agent_id = _agent_id(invoke, served, "Agent 9")
+    # start from no assignment to queue 1007
+    listed = _ok(invoke(["priorities", "list", "--json", "--agent", agent_id], env=served.env()))
+    queues = {json.loads(line)["queue_id"] for line in listed.stdout.splitlines()}
+    queue = next(q for q in ("1007", "1008", "1009", "4242") if q not in queues)
+    first = _ok(invoke(["priorities", "set", agent_id, queue, "50"], env=served.env()))
+    assert first.stdout.startswith(f"assigned agent {agent_id} to queue {queue} at level 50")
+    second = _ok(invoke(["priorities", "set", agent_id, queue, "70"], env=served.env()))
+    assert second.stdout.startswith(f"updated agent {agent_id} to queue {queue} at level 70")
+    listed = _ok(invoke(["priorities", "list", "--json", "--agent", agent_id], env=served.env()))
+    levels = {
+        json.loads(line)["queue_id"]: json.loads(line)["level"]
+        for line in listed.stdout.splitlines()
+    }
+    assert str(levels[queue]) == "70"
+
+
+# -- wire format -----------------------------------------------------------------------
+
+
+def test_format_xml(invoke: CliInvoker, served: Served) -> None:
+    out = _ok(invoke(["--format", "xml", "agents", "list", "--name", "Agent 3"], env=served.env()))
+    assert "Agent 3" in out.stdout
+    assert "agent3" in out.stdout
+    last = served.sim.requests[-1]
+    assert last.script == "database"
+    assert last.action == "read"
+    assert last.args.get("format") == "xml"
+
+
+# -- simulate --------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_simulate_serves_the_api(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "contactnow_async",
+            "simulate",
+            "--port",
+            str(port),
+            "--agents",
+            "3",
+            "--username",
+            "u1",
+            "--password",
+            "simulate-Pw-9",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in banner
+        assert "username=u1" in banner
+        assert "simulate-Pw-9" not in banner
+        reply = httpx.get(
+            f"http://127.0.0.1:{port}/token.php",
+            params={"action": "get", "username": "u1", "password": "simulate-Pw-9"},
+            timeout=10,
+        )
+        body = reply.json()
+        assert body["success"] is True
+        assert body["token"]
+        refused = httpx.get(
+            f"http://127.0.0.1:{port}/token.php",
+            params={"action": "get", "username": "u1", "password": "nope"},
+            timeout=10,
+        ).json()
+        assert refused["success"] is False
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=15)
+    assert "simulate-Pw-9" not in out + err
+    assert "Traceback" not in err
+
+
+def test_simulate_with_an_embedded_simulator(invoke: CliInvoker) -> None:
+    out = _ok(invoke(["--simulate", "--sim-agents", "4", "agents", "list", "--json"]))
+    assert len(out.stdout.splitlines()) == 4
+    assert_no_secret(out)
+
+
+def test_agents_create_prompts_without_echo(invoke: CliInvoker, served: Served) -> None:
+    secret = "prompted-Pw-55"
+    out = _ok(
+        invoke(
+            ["agents", "create", "--name", "Bea", "--username", "bea", "--json"],
+            env=served.env(),
+            input=f"{secret}\n{secret}\n",
+        )
+    )
+    assert "Agent password" in out.output
+    assert secret not in out.output  # hidden input: never echoed
+    created = json.loads(out.stdout.splitlines()[-1])
+    assert created["total"] == 1
+    (bea,) = _agents(invoke, served, "--name", "Bea")
+    assert bea["agent_id"] == str(created["agent_id"])
+
+
+# -- watch -----------------------------------------------------------------------------
+
+
+def test_watch_against_a_served_simulator(invoke: CliInvoker, served: Served) -> None:
+    agent_id = _agent_id(invoke, served, "Agent 4")
+    out = _ok(
+        invoke(
+            ["watch", "--json", "--include-offline", "--agent", agent_id, "--duration", "1"],
+            env=served.env(),
+        )
+    )
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    assert events  # the first poll shows the agent
+    assert {event["agent_id"] for event in events} == {agent_id}
+    assert events[0]["kind"] == "appeared"
+    plain = _ok(invoke(["watch", "--include-offline", "--duration", "1"], env=served.env()))
+    assert f"Agent 4 [{agent_id}]" in plain.stdout
+    assert "appeared" in plain.stdout
+
+
+def test_watch_backfill_resumes_after_a_uid(invoke: CliInvoker, served: Served) -> None:
+    rows = [
+        json.loads(line)
+        for line in _ok(invoke(["status-log", "--json"], env=served.env())).stdout.splitlines()
+    ]
+    since = rows[0]["uid"]
+    out = _ok(
+        invoke(
+            ["watch", "--json", "--since-uid", str(since), "--duration", "1.5"],
+            env=served.env(),
+        )
+    )
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    uids = [event["log_uid"] for event in events if event["log_uid"] is not None]
+    assert uids
+    assert min(uids) > since
+
+
+def test_flags_override_the_environment(invoke: CliInvoker, served: Served) -> None:
+    env = served.env(CONTACTNOW_USERNAME="nobody", CONTACTNOW_BASE_URL="http://127.0.0.1:1/")
+    out = _ok(
+        invoke(["--username", "ops", "--base-url", served.base_url, "token", "validate"], env=env)
+    )
+    assert out.stdout.startswith("valid until")
+
+
+def test_the_secret_check_can_fail() -> None:
+    with pytest.raises(AssertionError, match="password printed"):
+        assert_no_secret(Outcome(code=0, stdout="", stderr=f"login ops:{PASSWORD}\n"))

@@ -1,0 +1,170 @@
+"""Bad input: one clear ``contactnow: error:`` line and the documented exit code.
+
+Exit codes (contactnow_async/_cli/__init__.py): 2 usage, 3 authentication,
+4 API error, 5 network.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import (
+    PASSWORD,
+    WRONG_PASSWORD,
+    CliInvoker,
+    Served,
+    assert_one_error,
+    run_subprocess,
+)
+
+pytestmark = pytest.mark.integration
+
+UNREACHABLE = "http://127.0.0.1:1/"
+
+
+def test_unknown_agent_is_an_api_error(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(["agents", "update", "999999", "--name", "X"], env=served.env())
+    line = assert_one_error(out, 4)
+    assert "refused" in line
+    assert out.stdout == ""
+
+
+def test_missing_username(invoke: CliInvoker) -> None:
+    out = invoke(["agents", "list"], env={"CONTACTNOW_PASSWORD": PASSWORD})
+    line = assert_one_error(out, 2)
+    assert "CONTACTNOW_USERNAME" in line
+
+
+def test_missing_credentials(invoke: CliInvoker) -> None:
+    out = invoke(["token", "get"])
+    line = assert_one_error(out, 2)
+    assert "CONTACTNOW_USERNAME" in line
+
+
+def test_missing_password(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(["agents", "list"], env=served.env(CONTACTNOW_PASSWORD=None))
+    line = assert_one_error(out, 2)
+    assert "CONTACTNOW_PASSWORD" in line
+
+
+def test_wrong_password(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(["agents", "list"], env=served.env(CONTACTNOW_PASSWORD=WRONG_PASSWORD))
+    line = assert_one_error(out, 3)
+    assert "'ops'" in line  # names the username, never the password
+
+
+def test_wrong_password_given_as_a_flag(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(["--password", WRONG_PASSWORD, "token", "validate"], env=served.env())
+    assert_one_error(out, 3)
+
+
+def test_malformed_time(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(["status-log", "--since", "yesterdayish"], env=served.env())
+    line = assert_one_error(out, 2)
+    assert "'yesterdayish' is not a time" in line
+
+
+def test_malformed_until(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(["status-log", "--until", "2026-13-45"], env=served.env())
+    assert_one_error(out, 2)
+
+
+def test_unreachable_host(invoke: CliInvoker) -> None:
+    out = invoke(
+        ["agents", "list"],
+        env={
+            "CONTACTNOW_USERNAME": "ops",
+            "CONTACTNOW_PASSWORD": PASSWORD,
+            "CONTACTNOW_BASE_URL": UNREACHABLE,
+        },
+    )
+    line = assert_one_error(out, 5)
+    assert "127.0.0.1:1" in line
+
+
+def test_unknown_field(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(["agents", "update", "1", "--colour", "red"], env=served.env())
+    line = assert_one_error(out, 2)
+    assert "--colour" in line
+    assert "name" in line
+
+
+def test_field_without_a_value(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(["agents", "update", "1", "--name"], env=served.env())
+    assert "--name needs a value" in assert_one_error(out, 2)
+
+
+def test_nothing_to_update(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(["agents", "update", "1"], env=served.env())
+    assert_one_error(out, 2)
+
+
+def test_unknown_region(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(
+        ["agents", "list"],
+        env=served.env(CONTACTNOW_BASE_URL=None, CONTACTNOW_REGION="mars"),
+    )
+    line = assert_one_error(out, 2)
+    assert "CONTACTNOW_REGION" in line
+
+
+# The console script's own door: click's usage errors are one line too.
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--region", "mars", "agents", "list"],
+        ["agents", "lst"],
+        ["priorities", "set", "1", "1007", "high"],
+        ["agents", "create", "--name", "X"],
+        ["--no-such-flag", "agents", "list"],
+    ],
+    ids=["bad-choice", "no-such-command", "bad-level", "missing-option", "no-such-flag"],
+)
+def test_usage_errors_are_one_line(args: list[str], served: Served) -> None:
+    out = run_subprocess(args, env=served.env())
+    line = assert_one_error(out, 2)
+    assert "--help" in line
+    assert out.stdout == ""
+
+
+# --debug: the traceback and the debug log, still without the password.
+
+
+def test_debug_shows_the_traceback_without_the_password(served: Served) -> None:
+    out = run_subprocess(
+        ["--debug", "agents", "list"], env=served.env(CONTACTNOW_PASSWORD=WRONG_PASSWORD)
+    )
+    assert out.code == 3
+    assert "Traceback" in out.stderr
+    assert "AuthenticationError" in out.stderr
+    assert "DEBUG" in out.stderr  # the debug log is on
+    assert out.stderr.splitlines()[-1].startswith("contactnow: error: ")
+    # run_subprocess checked the output for both passwords
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--debug", "token", "get"],
+        ["--debug", "token", "validate"],
+        ["--debug", "agents", "list", "--name", "Agent 1"],
+        ["--debug", "agents", "update", "999999", "--name", "X"],
+        ["--debug", "--format", "xml", "status-log", "--since", "5m"],
+        ["--debug", "--password", PASSWORD, "priorities", "list"],
+    ],
+    ids=["token-get", "token-validate", "agents-list", "update-unknown", "xml-log", "flag"],
+)
+def test_debug_runs_never_print_the_password(args: list[str], served: Served) -> None:
+    out = run_subprocess(args, env=served.env())
+    assert out.code in (0, 4), out
+    assert "DEBUG" in out.stderr
+
+
+def test_debug_unreachable_host(served: Served) -> None:
+    out = run_subprocess(
+        ["--debug", "token", "get"], env=served.env(CONTACTNOW_BASE_URL=UNREACHABLE)
+    )
+    assert out.code == 5
+    assert "Traceback" in out.stderr

@@ -1,0 +1,126 @@
+"""A real redis-server on 127.0.0.1 for the Redis tests, started once per session.
+
+redis-server must be on PATH (Debian: ``apt-get install -y redis-server``).
+Without it the Redis tests are skipped locally, and fail in CI (``CI=true``),
+where a missing server is a broken setup, not a reason to pass.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import cast
+
+import anyio
+import pytest
+from redis.asyncio import Redis
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _start(binary: str, directory: Path) -> tuple[subprocess.Popen[bytes], int]:
+    for _attempt in range(5):  # the free port may be taken between probe and bind
+        port = _free_port()
+        server = subprocess.Popen(
+            [
+                binary,
+                "--bind", "127.0.0.1",
+                "--port", str(port),
+                "--dir", str(directory),
+                "--save", "",
+                "--appendonly", "no",
+                "--daemonize", "no",
+                "--loglevel", "warning",
+                "--logfile", str(directory / "redis.log"),
+            ],
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and server.poll() is None:
+            if _ping(port):
+                return server, port
+            time.sleep(0.02)
+        server.kill()
+        server.wait()
+    log = (directory / "redis.log").read_text(errors="replace")[-2000:]
+    raise RuntimeError(f"redis-server did not start on 127.0.0.1; its log ends:\n{log}")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a redis-server started for this test session, stopped at its end."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        reason = "redis-server is not on PATH (apt-get install -y redis-server)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: CI must run the Redis tests")
+        pytest.skip(reason)
+    server, port = _start(binary, tmp_path_factory.mktemp("redis"))
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """redis-py's asyncio API is asyncio only: these tests do not run under trio."""
+    return "asyncio"
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A client on an emptied database."""
+    client = Redis.from_url(redis_url)
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, within: float, every: float = 0.01
+) -> None:
+    """Wait until ``check()`` is true: another process's progress, seen in Redis.
+
+    Raises TimeoutError after ``within`` seconds.
+    """
+    with anyio.fail_after(within):
+        while not await check():  # noqa: ASYNC110 -- another process's state: no event to await
+            await anyio.sleep(every)
+
+
+async def stream_entries(redis: Redis, stream: str) -> list[tuple[str, dict[bytes, bytes]]]:
+    """Every entry of ``stream``, oldest first (a client without decode_responses)."""
+    raw = cast("list[tuple[bytes, dict[bytes, bytes]]]", await redis.xrange(stream))
+    return [(entry_id.decode(), fields) for entry_id, fields in raw]
+
+
+def text(value: object) -> str:
+    """A Redis reply as text (bytes decoded)."""
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,143 @@
+"""Consumer groups on the relay's stream: at least once, a dead reader's entries claimed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+import anyio
+import pytest
+from redis.asyncio import Redis
+
+from contactnow_async import AgentEvent, LiveAgent
+from contactnow_async.redis import RedisLease, RedisStreamRelay, StreamReader
+
+from .conftest import REPO, eventually, stream_entries, text
+
+pytestmark = [pytest.mark.redis, pytest.mark.anyio]
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def event(uid: int) -> AgentEvent:
+    after = LiveAgent(agent_id=str(uid % 9), name="", status="wait", time=1_700_000_000 + uid)
+    return AgentEvent(
+        kind="changed",
+        agent_id=after.agent_id,
+        before=None,
+        after=after,
+        changed_at=T0,
+        observed_at=T0,
+        source="status_log",
+        log_uid=uid,
+        id=f"log:{uid}",
+    )
+
+
+async def publish(redis: Redis, stream: str, uids: range) -> None:
+    lease = RedisLease(redis, stream, ttl=5.0)
+    await lease.acquire()
+    try:
+        await RedisStreamRelay(redis, stream, lease=lease).publish([event(u) for u in uids])
+    finally:
+        await lease.release()
+
+
+def reader(redis_url: str, consumer: str, *options: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.redis._procs", "reader", redis_url, "s", "g", consumer,
+         *options],
+        cwd=REPO,
+    )  # fmt: skip
+
+
+async def processed(redis: Redis) -> list[dict[str, Any]]:
+    return [json.loads(item) for item in await redis.lrange("test:processed", 0, -1)]
+
+
+async def handled(redis: Redis, count: int) -> bool:
+    return len(await processed(redis)) >= count
+
+
+async def all_done(redis: Redis, count: int) -> bool:
+    """Every uid handled by someone and nothing pending in the group."""
+    if (await redis.xpending("s", "g"))["pending"]:
+        return False
+    return len({record["uid"] for record in await processed(redis)}) >= count
+
+
+@pytest.mark.slow
+async def test_three_readers_process_everything_and_claim_a_dead_ones(
+    redis: Redis, redis_url: str
+) -> None:
+    uids = range(1, 1501)
+    await publish(redis, "s", uids)
+    await StreamReader(redis, "s", group="g", consumer="setup").create_group()
+    # The slow reader takes a batch of 50 and handles one entry every 50 ms,
+    # acknowledging at the end of the batch: killed mid-batch, it leaves pending entries.
+    readers = [reader(redis_url, "slow", "--count", "50", "--delay", "0.05")]
+    try:
+        await eventually(lambda: handled(redis, 3), within=10)
+        readers += [
+            reader(redis_url, name, "--claim-idle", "0.5", "--delay", "0.002")
+            for name in ("fast-1", "fast-2")
+        ]
+        await anyio.sleep(0.1)
+        readers[0].send_signal(signal.SIGKILL)
+        readers[0].wait()
+        pending = await redis.xpending_range("s", "g", "-", "+", 1000, consumername="slow")
+        orphaned = {text(entry["message_id"]) for entry in pending}
+        assert orphaned  # killed mid-batch: read, not acknowledged
+        await eventually(lambda: all_done(redis, len(uids)), within=30, every=0.05)
+    finally:
+        for process in readers:
+            process.kill()
+            process.wait()
+    records = await processed(redis)
+    assert {r["uid"] for r in records} == set(uids)  # every event at least once
+    claimed = {r["id"] for r in records if r["claimed"] and r["consumer"] != "slow"}
+    assert orphaned <= claimed, "the dead reader's pending entries were not claimed"
+    by_consumer = {r["consumer"] for r in records}
+    assert by_consumer == {"slow", "fast-1", "fast-2"}
+
+
+async def test_reader_drops_duplicates_and_replays_its_own_pending(redis: Redis) -> None:
+    await publish(redis, "s", range(1, 4))
+    # A uid appended twice (by hand: the relay never does) is handed out once.
+    await redis.xadd(
+        "s", {"event": (await stream_entries(redis, "s"))[0][1][b"event"], "log_uid": "1"}
+    )
+    await redis.xadd("s", {"junk": "1"})
+    first = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, count=3)
+    await first.create_group()
+    await first.create_group()  # exists already: fine
+    entries = await first.read()
+    assert [e.event.log_uid for e in entries] == [1, 2, 3]
+    assert all(e.fence == 1 for e in entries)
+    await first.ack(entries[0])
+    # The same consumer restarted: its unacknowledged entries come back first.
+    again = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
+    assert [e.event.log_uid for e in await again.read()] == [2, 3]
+    assert [e.event.log_uid for e in await again.read()] == [1]  # new to this reader
+    assert await again.read() == []
+    pending = await redis.xpending("s", "g")
+    assert (
+        pending["pending"] == 3
+    )  # 2 and 3 and the late 1 wait for acks; duplicates and junk acked
+
+
+async def test_one_reader_drops_a_duplicate_uid(redis: Redis) -> None:
+    await publish(redis, "s", range(1, 3))
+    await redis.xadd(
+        "s", {"event": (await stream_entries(redis, "s"))[0][1][b"event"], "log_uid": "1"}
+    )
+    only = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
+    await only.create_group()
+    entries = await only.read()
+    assert [e.event.log_uid for e in entries] == [1, 2]
+    await only.ack(*entries)
+    assert (await redis.xpending("s", "g"))["pending"] == 0  # the duplicate was acknowledged

@@ -1,0 +1,227 @@
+"""The relay, its lease and fencing, against a real redis-server and a served simulator."""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timezone
+
+import anyio
+import pytest
+from redis.asyncio import Redis
+
+from contactnow_async import AgentEvent, LiveAgent
+from contactnow_async.redis import (
+    LeaseLost,
+    RedisLease,
+    RedisStreamRelay,
+    event_from_fields,
+    event_to_fields,
+)
+from contactnow_async.simulator import Dwell, ScaledClock, Simulator, serve
+
+from .conftest import REPO, eventually, stream_entries, text
+
+pytestmark = [pytest.mark.redis, pytest.mark.anyio]
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def event(uid: int, status: str = "wait") -> AgentEvent:
+    after = LiveAgent(agent_id="7", name="Ann", status=status, time=1_700_000_000 + uid)
+    return AgentEvent(
+        kind="changed",
+        agent_id="7",
+        before=None,
+        after=after,
+        changed_at=T0,
+        observed_at=T0,
+        source="status_log",
+        log_uid=uid,
+        id=f"log:{uid}",
+    )
+
+
+def test_fields_round_trip() -> None:
+    original = event(12, "call")
+    fields = event_to_fields(original, fence=3)
+    assert fields["log_uid"] == "12"
+    assert fields["fence"] == "3"
+    assert event_from_fields(fields) == original
+    encoded = {key.encode(): value.encode() for key, value in fields.items()}
+    assert event_from_fields(encoded) == original
+    with pytest.raises(ValueError, match="no 'event' field"):
+        event_from_fields({"x": "1"})
+
+
+async def test_one_holder_and_a_paused_holder_cannot_publish(redis: Redis) -> None:
+    first = RedisLease(redis, "s", ttl=0.3, owner="first")
+    second = RedisLease(redis, "s", ttl=0.3, owner="second")
+    relay_first = RedisStreamRelay(redis, "s", lease=first, maxlen=None)
+    relay_second = RedisStreamRelay(redis, "s", lease=second, maxlen=None)
+    assert await first.try_acquire() == 1
+    assert await second.try_acquire() is None
+    assert await relay_first.publish([event(1), event(2)]) == 2
+    assert await first.renew()
+    # "first" pauses (no renewal) past its TTL; "second" takes over.
+    with anyio.fail_after(2):
+        assert await second.acquire() == 2
+    assert await relay_second.cursor() == 2
+    assert await relay_second.publish([event(2), event(3)]) == 1  # uid 2 is already there
+    with pytest.raises(LeaseLost, match="fence 1 may not publish"):
+        await relay_first.publish([event(4)])
+    assert not await first.renew()
+    entries = await stream_entries(redis, "s")
+    assert [(int(f[b"log_uid"]), int(f[b"fence"])) for _, f in entries] == [(1, 1), (2, 1), (3, 2)]
+    assert await relay_first.cursor() == 3
+    await second.release()
+    assert await redis.get("s:lease") is None
+
+
+class Replicas:
+    """Relay replicas as child processes: ``python -m contactnow_async.redis relay``."""
+
+    def __init__(self, redis_url: str, base_url: str, stream: str, ttl: float) -> None:
+        self.command = [
+            sys.executable, "-m", "contactnow_async.redis", "relay",
+            "--redis", redis_url, "--stream", stream, "--backfill",
+            "--base-url", base_url, "--lease-ttl", str(ttl), "--interval", "0.05",
+            "--since-uid", "0", "--maxlen", "0",
+        ]  # fmt: skip
+        self.env = dict(os.environ, CONTACTNOW_USERNAME="demo", CONTACTNOW_PASSWORD="demo")
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+
+    def spawn(self) -> None:
+        process = subprocess.Popen(self.command, cwd=REPO, env=self.env)
+        self.processes[process.pid] = process
+
+    def signal(self, pid: int, signum: int) -> None:
+        os.kill(pid, signum)
+        if signum == signal.SIGKILL:
+            self.processes.pop(pid).wait()
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.kill()
+            process.wait()
+        self.processes.clear()
+
+
+async def lease_holder(redis: Redis, stream: str) -> tuple[int, int] | None:
+    """(fence, pid) of the replica holding the lease, or None."""
+    value = await redis.get(f"{stream}:lease")
+    if value is None:
+        return None
+    fence, _host, pid, _suffix = text(value).split(":")
+    return int(fence), int(pid)
+
+
+async def cursor(redis: Redis, stream: str) -> int:
+    return int(await redis.get(f"{stream}:cursor") or 0)
+
+
+async def cursor_above(redis: Redis, stream: str, uid: int) -> bool:
+    return await cursor(redis, stream) > uid
+
+
+async def new_holder(redis: Redis, stream: str, fence: int) -> bool:
+    holder = await lease_holder(redis, stream)
+    return holder is not None and holder[0] != fence
+
+
+async def transitions(sim: Simulator, target: int) -> bool:
+    return sim.transitions >= target
+
+
+@pytest.mark.slow
+async def test_replicas_fail_over_without_gap_or_duplicate(redis: Redis, redis_url: str) -> None:
+    ttl, stream, target = 1.0, "agents", 20_000
+    rng = random.Random(20_000)
+    # 100 agents changing every simulated second at 10x: about 1,000 transitions a second.
+    sim = Simulator(
+        username="demo",
+        password="demo",
+        agents=100,
+        seed=11,
+        clock=ScaledClock(10.0),
+        dwell=Dwell.uniform(1.0),
+    )
+    failovers: list[tuple[str, float, float]] = []
+    async with serve(sim) as base_url:
+        replicas = Replicas(redis_url, base_url, stream, ttl)
+        try:
+            for _ in range(3):
+                replicas.spawn()
+            await eventually(lambda: cursor_above(redis, stream, 0), within=20)
+            disruptions = ["SIGKILL"] * 5 + ["SIGSTOP"]
+            for how in disruptions:
+                await anyio.sleep(rng.uniform(0.3, 2.0))
+                holder = await lease_holder(redis, stream)
+                assert holder is not None
+                fence, pid = holder
+                stopped = time.monotonic()
+                if how == "SIGKILL":
+                    replicas.signal(pid, signal.SIGKILL)
+                    replicas.spawn()  # keep three replicas
+                else:
+                    replicas.signal(pid, signal.SIGSTOP)  # a leader paused, not dead
+                await eventually(
+                    functools.partial(new_holder, redis, stream, fence), within=10, every=0.002
+                )
+                taken = time.monotonic() - stopped
+                at_takeover = await cursor(redis, stream)
+                await eventually(
+                    functools.partial(cursor_above, redis, stream, at_takeover),
+                    within=10,
+                    every=0.002,
+                )
+                publishing = time.monotonic() - stopped
+                failovers.append((how, taken, publishing))
+                if how == "SIGSTOP":
+                    replicas.signal(pid, signal.SIGCONT)  # wakes up as a stale leader
+            await eventually(lambda: transitions(sim, target), within=60, every=0.05)
+            log = sim.status_log()
+            last = int(log[-1]["uid"])
+            await eventually(lambda: cursor_above(redis, stream, last - 1), within=20)
+        finally:
+            replicas.stop()
+    for how, taken, publishing in failovers:
+        print(  # the acceptance asks for the failover times (seen with -s)
+            f"failover after {how}: lease taken over in {taken:.3f} s, "
+            f"publishing again after {publishing:.3f} s (lease TTL {ttl} s)"
+        )
+    lease = RedisLease(redis, stream, ttl=ttl)
+    for _how, taken, _publishing in failovers:
+        assert taken <= ttl + lease.poll + 0.3
+
+    entries = await stream_entries(redis, stream)
+    published = [(int(f[b"fence"]), event_from_fields(f)) for _, f in entries]
+    uids = [e.log_uid for _, e in published]
+    assert None not in uids
+    counts = Counter(uids)
+    assert not [uid for uid, n in counts.items() if n > 1], "a uid was published twice"
+    assert uids == sorted(uids)  # type: ignore[type-var]  # no None, checked above
+    fences = [fence for fence, _ in published]
+    assert fences == sorted(fences), "an older leader published after a newer one"
+    assert len(set(fences)) >= 7  # the first leader, then one per disruption
+
+    end = uids[-1]
+    assert end is not None
+    assert end >= last
+    expected = {int(row["uid"]): row for row in sim.status_log() if int(row["uid"]) <= end}
+    assert set(uids) == set(expected), "the stream is not the status log"
+    for _fence, published_event in published:
+        assert published_event.log_uid is not None
+        row = expected[published_event.log_uid]
+        assert published_event.agent_id == row["agent"]
+        assert published_event.after is not None
+        assert published_event.after.status == row["status"]
+        assert published_event.after.statuscode == row["subcode"]
+        assert int(published_event.changed_at.timestamp()) == int(row["uts"])
+    assert sim.transitions >= target

@@ -1,0 +1,133 @@
+"""RedisTokenStore against a real redis-server: one token between processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import anyio
+import pytest
+from redis.asyncio import Redis
+
+from contactnow_async import ContactNow, Token
+from contactnow_async.redis import RedisTokenStore
+from contactnow_async.simulator import Simulator, serve
+
+from .conftest import REPO, eventually, text
+
+pytestmark = [pytest.mark.redis, pytest.mark.anyio]
+
+
+async def ready(redis: Redis, count: int) -> bool:
+    return int(await redis.get("test:ready") or 0) >= count
+
+
+def start_tokens_process(redis_url: str, base_url: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.redis._procs", "tokens", redis_url, base_url],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def communicate(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    return process.communicate(timeout=30)
+
+
+async def test_four_cold_processes_make_one_token_request(redis: Redis, redis_url: str) -> None:
+    sim = Simulator(username="demo", password="demo", agents=5, seed=3)
+    async with serve(sim) as base_url:
+        processes = [start_tokens_process(redis_url, base_url) for _ in range(4)]
+        try:
+            await eventually(lambda: ready(redis, 4), within=20)
+            await redis.set("test:go", "1")  # all four start their calls at once
+            outputs = [await anyio.to_thread.run_sync(communicate, p) for p in processes]
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    for process, (_out, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, err.decode()
+    fetches = [json.loads(out)["fetches"] for out, _ in outputs]
+    assert sim.stats.token_gets == 1
+    assert sorted(fetches) == [0, 0, 0, 1]
+    assert sim.stats.count("ajax", "agents", "read") == 20
+
+
+async def test_a_refused_token_is_replaced_once_for_all(redis: Redis) -> None:
+    sim = Simulator(username="demo", password="demo", agents=3, seed=3)
+    async with serve(sim) as base_url:
+        clients = [
+            ContactNow(
+                username="demo",
+                password="demo",
+                base_url=base_url,
+                token_store=RedisTokenStore(redis, egress="one-address"),
+            )
+            for _ in range(4)
+        ]
+        try:
+            for client in clients:
+                await client.live.agents()
+            assert sim.stats.token_gets == 1
+            sim.expire_tokens()
+            async with anyio.create_task_group() as group:
+                for client in clients:
+                    group.start_soon(client.live.agents)
+            assert sim.stats.token_gets == 2
+        finally:
+            for client in clients:
+                await client.aclose()
+
+
+async def test_egress_addresses_never_share_a_token(redis: Redis) -> None:
+    sim = Simulator(username="demo", password="demo", agents=3, seed=3)
+    async with serve(sim) as base_url:
+        for egress in ("host-a", "host-b", "host-a"):
+            store = RedisTokenStore(redis, egress=egress)
+            async with ContactNow(
+                username="demo", password="demo", base_url=base_url, token_store=store
+            ) as client:
+                await client.live.agents()
+    assert sim.stats.token_gets == 2
+    keys = sorted(text(key) for key in await redis.keys("contactnow:token:*"))
+    assert keys == [
+        f"contactnow:token:host-a|{base_url}|demo",
+        f"contactnow:token:host-b|{base_url}|demo",
+    ]
+
+
+async def test_store_round_trip_and_compare_and_delete(redis: Redis) -> None:
+    store = RedisTokenStore(redis, egress="e", prefix="t:")
+    token = Token(value="a" * 40, expires_at=4_000_000_000, clock_offset=-1.5)
+    assert await store.load("k") is None
+    await store.save("k", token)
+    assert await store.load("k") == token
+    assert await redis.ttl("t:e|k") > 0
+    await store.delete("k", Token(value="b" * 40, expires_at=4_000_000_000))
+    assert await store.load("k") == token  # another token: not ours to delete
+    await store.delete("k", token)
+    assert await store.load("k") is None
+    assert "a" * 40 not in repr(store)
+
+
+async def test_lock_waits_for_its_holder_and_times_out(redis: Redis) -> None:
+    store = RedisTokenStore(redis, egress="e", lock_wait=0.2)
+    order: list[str] = []
+
+    async def second() -> None:
+        async with store.lock("k"):
+            order.append("second")
+
+    async with anyio.create_task_group() as group, store.lock("k"):
+        group.start_soon(second)
+        await anyio.sleep(0.05)
+        order.append("first")
+    assert order == ["first", "second"]
+    async with store.lock("k"):
+        with pytest.raises(TimeoutError, match="another process"):
+            async with store.lock("k"):
+                pass  # pragma: no cover -- never entered
