@@ -78,7 +78,7 @@ async def measure(base_url: str, *, calls: int, concurrency: int, repeats: int) 
 
 async def run(quick: bool) -> list[Row]:
     calls = 200 if quick else 2000
-    repeats = 3 if quick else 7
+    repeats = 2 if quick else 7
     rows = []
     with served_simulator() as base_url:
         for concurrency in (1, 50):

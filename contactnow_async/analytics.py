@@ -35,7 +35,7 @@ def time_in_status(
     """
     low = unix_time(start, name="start")
     high = unix_time(stop, name="stop")
-    assert low is not None and high is not None  # noqa: S101 -- unix_time returns int for non-None
+    assert low is not None and high is not None  # unix_time returns an int for a non-None time
     if high < low:
         raise ValueError(f"stop ({high}) is before start ({low})")
     by_agent: dict[str, list[StatusLogEntry]] = {}

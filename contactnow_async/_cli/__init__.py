@@ -212,12 +212,36 @@ class _forever:
 
 
 @cli.command()
-@click.option("--redis", "redis_url", required=True, help="Redis URL, e.g. redis://127.0.0.1:6379/0.")
-@click.option("--stream", default="contactnow:agents", show_default=True, help="The Redis Stream to append to.")
+@click.option(
+    "--redis", "redis_url", required=True, help="Redis URL, e.g. redis://127.0.0.1:6379/0."
+)
+@click.option(
+    "--stream",
+    default="contactnow:agents",
+    show_default=True,
+    help="The Redis Stream to append to.",
+)
 @click.option("--backfill", is_flag=True, help="Gap-free: status_log rows, with a cursor in Redis.")
-@click.option("--since-uid", type=click.IntRange(min=0), default=None, help="Start after this status_log uid when Redis has no cursor.")
-@click.option("--lease-ttl", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Failover time: seconds a dead leader keeps the lease.")
-@click.option("--maxlen", type=click.IntRange(min=0), default=1_000_000, show_default=True, help="Approximate stream length cap (0: unbounded).")
+@click.option(
+    "--since-uid",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Start after this status_log uid when Redis has no cursor.",
+)
+@click.option(
+    "--lease-ttl",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Failover time: seconds a dead leader keeps the lease.",
+)
+@click.option(
+    "--maxlen",
+    type=click.IntRange(min=0),
+    default=1_000_000,
+    show_default=True,
+    help="Approximate stream length cap (0: unbounded).",
+)
 @click.option("--interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
 @click.pass_obj
 def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **options: Any) -> None:

@@ -58,7 +58,9 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError:
         sock.close()
         raise
-    sock.set_inheritable(True)
+    # Listening now queues early connections instead of refusing them while
+    # uvicorn starts (it calls listen() again, harmlessly).
+    sock.listen(128)
     return sock
 
 

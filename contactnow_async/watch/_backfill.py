@@ -30,9 +30,7 @@ if TYPE_CHECKING:
 class LogCursor:
     """Reads the status log after ``uid`` and decides which rows are new events."""
 
-    def __init__(
-        self, client: ContactNow, *, since_uid: int | None, grace: float = 300.0
-    ) -> None:
+    def __init__(self, client: ContactNow, *, since_uid: int | None, grace: float = 300.0) -> None:
         self._client = client
         self.grace = grace
         self.uid = since_uid  # last uid turned into an event (or skipped as known)
@@ -177,11 +175,7 @@ class LogCursor:
     ) -> LiveAgent:
         """The agent's state the row describes, with the snapshot's name and call."""
         live = live_rows.get(row.agent_id)
-        current = (
-            snapshot[row.agent_id]
-            if snapshot is not None and live is not None
-            else None
-        )
+        current = snapshot[row.agent_id] if snapshot is not None and live is not None else None
         if current is not None and current.time == row.uts and current.status == row.status:
             calls = current.calls
         elif row.call_id is not None:

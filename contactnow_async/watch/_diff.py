@@ -19,7 +19,6 @@ from ..resources.live import LiveSnapshot
 from ._events import AgentEvent
 
 
-
 def state_key(row: Mapping[str, Any]) -> tuple[Any, Any, Any]:
     """What makes two live rows of one agent the same status."""
     return (row.get("status"), row.get("statuscode"), row.get("time"))

@@ -91,7 +91,9 @@ class AgentWatcher:
         self._cursor = LogCursor(client, since_uid=since_uid) if backfill else None
         self._snapshot: LiveSnapshot | None = None
         self._health = Health()
-        self._subscribers: list[Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]] = []
+        self._subscribers: list[
+            Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]
+        ] = []
         self._task_group: anyio.abc.TaskGroup | None = None
         self._stopped = False
         self._polls_since_log = 0
@@ -150,9 +152,7 @@ class AgentWatcher:
         ``include_health=True`` also delivers :class:`HealthEvent` s.
         """
         subscription: Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]
-        subscription = Subscription(
-            buffer=buffer, overflow=overflow, include_health=include_health
-        )
+        subscription = Subscription(buffer=buffer, overflow=overflow, include_health=include_health)
         if self._stopped:
             subscription.finish()
         elif initial and self._snapshot is not None and self.initial_events:
@@ -223,9 +223,11 @@ class AgentWatcher:
                 else:
                     failures = self._health.consecutive_failures
                     backoff = min(self.max_backoff, self.interval * 2 ** min(failures, 16))
-                    tick = deadline = now + backoff * random.uniform(0.5, 1.0)  # noqa: S311 -- jitter
+                    tick = deadline = now + backoff * random.uniform(
+                        0.5, 1.0
+                    )  # jitter, not a secret
                 if self.jitter:
-                    tick += random.uniform(0, self.jitter * self.interval)  # noqa: S311 -- jitter
+                    tick += random.uniform(0, self.jitter * self.interval)  # jitter, not a secret
                 await self.clock.sleep_until(tick)
         except AuthenticationError as exc:
             # Polling can never succeed with a refused password: tell every reader.
@@ -305,7 +307,9 @@ class AgentWatcher:
             last_error=f"{type(exc).__name__}: {exc}",
         )
         logger.warning(
-            "poll failed (%d in a row): %s", self._health.consecutive_failures, self._health.last_error
+            "poll failed (%d in a row): %s",
+            self._health.consecutive_failures,
+            self._health.last_error,
         )
 
     async def _publish_health(self) -> None:
@@ -334,9 +338,7 @@ class AgentStream:
     the overflow policy discarded.
     """
 
-    def __init__(
-        self, watcher: AgentWatcher, subscription: Subscription[AgentEvent]
-    ) -> None:
+    def __init__(self, watcher: AgentWatcher, subscription: Subscription[AgentEvent]) -> None:
         self.watcher = watcher
         self.subscription = subscription
 

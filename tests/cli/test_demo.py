@@ -99,7 +99,7 @@ def _frames(screen: str) -> list[str]:
 
 def _agent_rows(frame: str) -> dict[str, tuple[str, ...]]:
     """``{agent name: (status, code, call)}`` in one frame of the wallboard."""
-    rows = {}
+    rows: dict[str, tuple[str, ...]] = {}
     for line in frame.splitlines():
         cells = [cell.strip() for cell in line.split("│")]
         if len(cells) == 5 and re.fullmatch(r"Agent \d+", cells[0]):

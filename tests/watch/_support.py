@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx
 
 from contactnow_async import AgentEvent, ContactNow, Subscription
@@ -67,7 +68,7 @@ async def until(predicate: Any, *, limit: int = 200_000) -> None:
     for _ in range(limit):
         if predicate():
             return
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
     raise AssertionError("the watcher did not get there")
 
 

@@ -77,7 +77,9 @@ def test_an_incomplete_snapshot_never_makes_agents_disappear() -> None:
     assert base["1"].status == "call" and base["2"].status == "wait"
     assert not base.complete
     # When they show up again unchanged, nothing is emitted for them.
-    events, _ = diff(base, snap(row("1", status="call", time=200), row("2"), row("3")), observed_at=NOW)
+    events, _ = diff(
+        base, snap(row("1", status="call", time=200), row("2"), row("3")), observed_at=NOW
+    )
     assert events == []
 
 
@@ -92,7 +94,9 @@ snapshots = st.dictionaries(st.sampled_from([str(i) for i in range(8)]), states,
 
 
 @given(st.lists(snapshots, min_size=2, max_size=6))
-def test_replaying_events_rebuilds_every_snapshot(sequence: list[dict[str, dict[str, Any]]]) -> None:
+def test_replaying_events_rebuilds_every_snapshot(
+    sequence: list[dict[str, dict[str, Any]]],
+) -> None:
     """Events applied to the previous state give the next; no event without a difference."""
     previous = None
     known: dict[str, tuple[str, str, int]] = {}

@@ -28,7 +28,9 @@ async def drain(sub: Subscription[AgentEvent]) -> list[str]:
 
 @pytest.mark.anyio
 async def test_drop_oldest_keeps_the_newest_and_counts_the_rest() -> None:
-    sub: Subscription[AgentEvent] = Subscription(buffer=3, overflow="drop_oldest", include_health=False)
+    sub: Subscription[AgentEvent] = Subscription(
+        buffer=3, overflow="drop_oldest", include_health=False
+    )
     await sub.publish([event("1", n) for n in range(10)])
     assert sub.dropped == 7
     assert await drain(sub) == ["1:7", "1:8", "1:9"]
@@ -36,7 +38,9 @@ async def test_drop_oldest_keeps_the_newest_and_counts_the_rest() -> None:
 
 @pytest.mark.anyio
 async def test_coalesce_holds_at_most_one_event_per_agent() -> None:
-    sub: Subscription[AgentEvent] = Subscription(buffer=2, overflow="coalesce", include_health=False)
+    sub: Subscription[AgentEvent] = Subscription(
+        buffer=2, overflow="coalesce", include_health=False
+    )
     for n in range(5):
         await sub.publish([event("a", n), event("b", n), event("c", n)])
         assert sub.pending <= 3

@@ -8,6 +8,7 @@ import tracemalloc
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from contactnow_async import AgentEvent, AuthenticationError, HealthEvent
@@ -16,6 +17,11 @@ from contactnow_async.simulator import Dwell, FaultKind, Simulator, VirtualClock
 from ._support import AjaxSpy, client_on, collect, event_rows, log_rows, until
 
 pytestmark = pytest.mark.anyio
+
+
+def virtual(sim: Simulator) -> VirtualClock:
+    assert isinstance(sim.clock, VirtualClock)
+    return sim.clock
 
 
 def first_uid(sim: Simulator) -> int:
@@ -28,7 +34,9 @@ def simulator(**options: Any) -> Simulator:
     return Simulator(username="watch", password="secret", clock=VirtualClock(), **options)
 
 
-def expected_poll_events(snapshots: list[dict[str, tuple[str, str, str]]]) -> list[tuple[str, str, Any]]:
+def expected_poll_events(
+    snapshots: list[dict[str, tuple[str, str, str]]],
+) -> list[tuple[str, str, Any]]:
     """Differences between consecutive snapshots, computed independently of the library."""
     expected: list[tuple[str, str, Any]] = []
     previous: dict[str, tuple[str, str, str]] | None = None
@@ -60,13 +68,14 @@ async def run_plain(
 ) -> tuple[list[AgentEvent], AjaxSpy, int]:
     spy = AjaxSpy(sim.transport())
     events: list[AgentEvent] = []
-    async with client_on(sim, transport=spy, **client_options) as cn, anyio.create_task_group() as tg:
-        async with cn.watch_agents(
-            interval=1.0, include_offline=include_offline, buffer=1_000_000
-        ) as stream:
-            tg.start_soon(collect, stream.subscription, events)
-            await until(lambda: stream.health.polls >= polls)
-            good = stream.health.polls - stream.health.failures
+    async with (
+        client_on(sim, transport=spy, **client_options) as cn,
+        anyio.create_task_group() as tg,
+        cn.watch_agents(interval=1.0, include_offline=include_offline, buffer=1_000_000) as stream,
+    ):
+        tg.start_soon(collect, stream.subscription, events)
+        await until(lambda: stream.health.polls >= polls)
+        good = stream.health.polls - stream.health.failures
     return events, spy, good
 
 
@@ -121,13 +130,14 @@ async def test_backfill_delivers_every_transition_exactly_once_in_order(log_dela
     sim = simulator(agents=50, dwell=Dwell.uniform(0.2), log_delay=log_delay)
     events: list[AgentEvent] = []
     base = first_uid(sim)
-    async with client_on(sim) as cn, anyio.create_task_group() as tg:
-        async with cn.watch_agents(
-            interval=1.0, backfill=True, since_uid=0, buffer=1_000_000
-        ) as stream:
-            tg.start_soon(collect, stream.subscription, events)
-            await until(lambda: (stream.log_uid or 0) >= base + 10_500)
-            cursor = stream.log_uid
+    async with (
+        client_on(sim) as cn,
+        anyio.create_task_group() as tg,
+        cn.watch_agents(interval=1.0, backfill=True, since_uid=0, buffer=1_000_000) as stream,
+    ):
+        tg.start_soon(collect, stream.subscription, events)
+        await until(lambda: (stream.log_uid or 0) >= base + 10_500)
+        cursor = stream.log_uid
     got = event_rows(events)
     want = [row for row in log_rows(sim) if row[0] <= (cursor or 0)]
     assert len(want) >= 10_000
@@ -137,7 +147,7 @@ async def test_backfill_delivers_every_transition_exactly_once_in_order(log_dela
 
 async def test_backfill_without_since_uid_starts_at_the_first_snapshot() -> None:
     sim = simulator(agents=30, dwell=Dwell.uniform(0.5), log_delay=1.5)
-    sim.clock.advance(500)  # some history before the watcher starts
+    virtual(sim).advance(500)  # some history before the watcher starts
     start = int(sim.now())
     events: list[AgentEvent] = []
     async with client_on(sim) as cn, anyio.create_task_group() as tg:
@@ -146,7 +156,9 @@ async def test_backfill_without_since_uid_starts_at_the_first_snapshot() -> None
             await until(lambda: (stream.log_uid or 0) > 0 and sim.now() > start + 200)
             cursor = stream.log_uid or 0
     initial = [e for e in events if e.source == "poll"]
-    assert {e.kind for e in initial} == {"appeared"} and len(initial) == len(sim.live_agents(include_offline=False))
+    assert {e.kind for e in initial} == {"appeared"} and len(initial) == len(
+        sim.live_agents(include_offline=False)
+    )
     got = event_rows(events)
     uids = [row[0] for row in got]
     assert uids == sorted(set(uids))
@@ -170,15 +182,16 @@ async def test_restart_with_since_uid_continues_without_gap_or_duplicate() -> No
                     break
     saved = first[-1].log_uid
     assert saved is not None
-    sim.clock.advance(30)  # the automation was down for a while
+    virtual(sim).advance(30)  # the automation was down for a while
     second: list[AgentEvent] = []
-    async with client_on(sim) as cn, anyio.create_task_group() as tg:
-        async with cn.watch_agents(
-            interval=1.0, backfill=True, since_uid=saved, buffer=1_000_000
-        ) as stream:
-            tg.start_soon(collect, stream.subscription, second)
-            await until(lambda: (stream.log_uid or 0) >= saved + 2_000)
-            cursor = stream.log_uid or 0
+    async with (
+        client_on(sim) as cn,
+        anyio.create_task_group() as tg,
+        cn.watch_agents(interval=1.0, backfill=True, since_uid=saved, buffer=1_000_000) as stream,
+    ):
+        tg.start_soon(collect, stream.subscription, second)
+        await until(lambda: (stream.log_uid or 0) >= saved + 2_000)
+        cursor = stream.log_uid or 0
     got = event_rows(first) + event_rows(second)
     assert got == [row for row in log_rows(sim) if row[0] <= cursor]
 
@@ -193,8 +206,9 @@ async def test_backfill_survives_failing_polls() -> None:
         ) as stream:
             tg.start_soon(collect, stream.subscription, events)
             await until(
-                lambda: (stream.log_uid or 0) >= first_uid(sim) + 3_000
-                and stream.health.failures >= 10
+                lambda: (
+                    (stream.log_uid or 0) >= first_uid(sim) + 3_000 and stream.health.failures >= 10
+                )
             )
             cursor = stream.log_uid or 0
     assert event_rows(events) == [row for row in log_rows(sim) if row[0] <= cursor]
@@ -221,7 +235,8 @@ async def test_a_subscriber_that_never_reads_does_not_delay_another() -> None:
         agent_ids = [e.agent_id async for e in _drain(wallboard)]
         assert len(agent_ids) == len(set(agent_ids))  # coalesce: one pending event per agent
     delays.sort()
-    print(f"\ndelivery delay with a stalled subscriber (virtual s): median {delays[len(delays) // 2]:.1f}, max {delays[-1]:.1f}")
+    median, worst = delays[len(delays) // 2], delays[-1]
+    print(f"\ndelivery delay beside a stalled subscriber: {median:.1f} s median, {worst:.1f} s max")
     assert delays[-1] <= 1.0  # no event waited for the stalled subscriber beyond one poll
 
 
@@ -240,19 +255,21 @@ async def test_cancelling_the_consumer_leaves_no_task_running() -> None:
                 async for _ in stream:
                     pass  # the virtual clock runs on until the scope's real deadline
         assert scope.cancelled_caught
-    await anyio.sleep(0)
+    await anyio.lowlevel.checkpoint()
     assert len(anyio.get_running_tasks()) == before
 
 
 async def test_a_refused_password_ends_the_stream_with_the_error() -> None:
-    sim = simulator(agents=2)
-    sim_password_wrong = Simulator(username="watch", password="other", clock=VirtualClock())
-    async with client_on(sim_password_wrong) as cn:
-        with pytest.raises(AuthenticationError):
-            async with cn.watch_agents(interval=1.0) as stream:
-                async for _ in stream:
-                    pass
-    assert sim.transitions >= 0
+    wrong_password = Simulator(username="watch", password="other", clock=VirtualClock())
+
+    async def consume() -> None:
+        async with client_on(wrong_password) as cn, cn.watch_agents(interval=1.0) as stream:
+            async for _ in stream:
+                pass
+
+    with pytest.raises(AuthenticationError):
+        await consume()
+    assert wrong_password.stats.token_gets == 1  # refused once, never retried
 
 
 async def test_paged_snapshots_of_a_moving_centre_invent_no_arrivals_or_departures() -> None:
@@ -272,7 +289,10 @@ async def test_paged_snapshots_of_a_moving_centre_invent_no_arrivals_or_departur
 
 @pytest.mark.slow
 async def test_memory_stays_flat_over_many_polls() -> None:
-    sim = simulator(agents=300, dwell=Dwell.uniform(30.0), log_retention=20_000, record_requests=False)
+    # The simulator shares this process: keep its own history at a steady size.
+    sim = simulator(
+        agents=300, dwell=Dwell.uniform(30.0), log_retention=1_000, record_requests=False
+    )
     async with client_on(sim) as cn:
         from contactnow_async import AgentWatcher
 
@@ -287,7 +307,7 @@ async def test_memory_stays_flat_over_many_polls() -> None:
             end = tracemalloc.get_traced_memory()[0]
             tracemalloc.stop()
             assert sub.pending <= 1_000
-    print(f"\ntraced memory after warm-up {warm / 1e6:.2f} MB, after 800 more polls {end / 1e6:.2f} MB")
+    print(f"\ntraced memory: {warm / 1e6:.2f} MB after warm-up, {end / 1e6:.2f} MB 800 polls later")
     assert end - warm < 1_000_000  # bounded: a leak of even 1 kB per poll would show
 
 
@@ -298,13 +318,13 @@ async def test_backfill_over_a_real_socket_matches_the_log() -> None:
 
     sim = simulator(agents=20, dwell=Dwell.uniform(0.5), log_delay=1.0)
     events: list[AgentEvent] = []
-    async with serve(sim) as base_url, ContactNow(
-        base_url=base_url, username="watch", password="secret", clock=sim.clock
-    ) as cn, anyio.create_task_group() as tg:
-        async with cn.watch_agents(
-            interval=1.0, backfill=True, since_uid=0, buffer=1_000_000
-        ) as stream:
-            tg.start_soon(collect, stream.subscription, events)
-            await until(lambda: (stream.log_uid or 0) >= first_uid(sim) + 1_000)
-            cursor = stream.log_uid or 0
+    async with (
+        serve(sim) as base_url,
+        ContactNow(base_url=base_url, username="watch", password="secret", clock=sim.clock) as cn,
+        anyio.create_task_group() as tg,
+        cn.watch_agents(interval=1.0, backfill=True, since_uid=0, buffer=1_000_000) as stream,
+    ):
+        tg.start_soon(collect, stream.subscription, events)
+        await until(lambda: (stream.log_uid or 0) >= first_uid(sim) + 1_000)
+        cursor = stream.log_uid or 0
     assert event_rows(events) == [row for row in log_rows(sim) if row[0] <= cursor]
