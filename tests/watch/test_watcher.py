@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import random
 import tracemalloc
 from typing import Any
 
 import anyio
 import anyio.lowlevel
+import httpx
 import pytest
 
 from contactnow_async import AgentEvent, AuthenticationError, HealthEvent
@@ -328,3 +330,47 @@ async def test_backfill_over_a_real_socket_matches_the_log() -> None:
         await until(lambda: (stream.log_uid or 0) >= first_uid(sim) + 1_000)
         cursor = stream.log_uid or 0
     assert event_rows(events) == [row for row in log_rows(sim) if row[0] <= cursor]
+
+
+class _SlowAjax(httpx.AsyncBaseTransport):
+    """Every 5th live read takes 2.5 intervals of virtual time; counts overlapping polls."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.inner = sim.transport()
+        self.clock = virtual(sim)
+        self.reads = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.started: list[float] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/ajax.php"):
+            return await self.inner.handle_async_request(request)
+        self.reads += 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        self.started.append(self.clock.now())
+        try:
+            if self.reads % 5 == 0:
+                self.clock.advance(2.5)
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_ticks_are_fixed_rate_and_a_slow_poll_delays_the_next_without_overlap() -> None:
+    sim = simulator(agents=5)
+    slow = _SlowAjax(sim)
+    t0 = sim.now()
+    async with client_on(sim, transport=slow) as cn:
+        from contactnow_async import AgentWatcher
+
+        async with AgentWatcher(cn, interval=1.0) as watcher:
+            await until(lambda: watcher.health.polls >= 40)
+    assert slow.max_in_flight == 1
+    offsets = [round(t - t0, 6) for t in slow.started]
+    # Polls start on the grid t0 + k; after a slow poll the next starts as soon as it
+    # ends (no burst to catch up), and the grid carries on from there without drift.
+    gaps = [b - a for a, b in itertools.pairwise(offsets)]
+    assert all(gap == 1.0 or gap == 2.5 for gap in gaps), gaps
+    assert gaps.count(2.5) == (len(offsets) - 1) // 5  # one per slow poll that has a successor
