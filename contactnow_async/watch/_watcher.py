@@ -6,6 +6,7 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, overload
 
@@ -296,14 +297,14 @@ class AgentWatcher:
             await self._publish(events)
         return True
 
-    def _record_failure(self, observed_at: object, exc: ContactNowError) -> None:
+    def _record_failure(self, observed_at: datetime, exc: ContactNowError) -> None:
         health = self._health
         self._health = attrs.evolve(
             health,
             polls=health.polls + 1,
             failures=health.failures + 1,
             consecutive_failures=health.consecutive_failures + 1,
-            last_attempt=utc(self.clock.now()),
+            last_attempt=observed_at,
             last_error=f"{type(exc).__name__}: {exc}",
         )
         logger.warning(
