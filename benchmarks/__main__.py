@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             module = importlib.import_module(f"benchmarks.{name}")
             rows.extend(anyio.run(module.run, options.quick))
-        except Exception as exc:  # noqa: BLE001 -- one broken benchmark must not hide the others
+        except Exception as exc:
             failed.append(name)
             print(f"# {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             rows.append(Row(benchmark=name, measure=f"FAILED: {type(exc).__name__}", median=0.0,

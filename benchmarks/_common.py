@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 USERNAME = "bench"
-PASSWORD = "bench-password"  # noqa: S105 -- the simulator's account, not a secret
+PASSWORD = "bench-password"
 
 
 @attrs.frozen
@@ -112,25 +112,35 @@ def table(rows: Sequence[Row]) -> str:
 
 
 def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown CPU"
 
 
 def machine() -> dict[str, str]:
     """The machine and the versions of everything measured."""
     versions = {}
-    for name in ("contactnow-async", "httpx", "httpcore", "h11", "anyio", "attrs", "xmltodict", "uvicorn"):
+    for name in (
+        "contactnow-async",
+        "httpx",
+        "httpcore",
+        "h11",
+        "anyio",
+        "attrs",
+        "xmltodict",
+        "uvicorn",
+    ):
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{_cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        "machine": (
+            f"{_cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+        ),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "versions": ", ".join(f"{name} {version}" for name, version in versions.items()),
     }
@@ -145,8 +155,16 @@ def served_simulator(*, agents: int = 25, latency: float = 0.0) -> Iterator[str]
     the two sides of a comparison (both talk to this same server). ``latency``
     delays every ``database.php`` reply (a stand-in for the network).
     """
-    process = subprocess.Popen(  # noqa: S603 -- our own interpreter and module
-        [sys.executable, "-m", "benchmarks._server", "--agents", str(agents), "--latency", str(latency)],
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks._server",
+            "--agents",
+            str(agents),
+            "--latency",
+            str(latency),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

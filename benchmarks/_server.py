@@ -20,7 +20,9 @@ from ._common import PASSWORD, USERNAME
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agents", type=int, default=25)
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each data call")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds added to each data call"
+    )
     options = parser.parse_args()
     sim = Simulator(
         username=USERNAME, password=PASSWORD, agents=options.agents, seed=1, record_requests=False

@@ -12,7 +12,9 @@ Figures: microseconds per delivered event (publish + read), and the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
+from typing import Any
 
 from contactnow_async import AgentEvent
 from contactnow_async.resources.live import LiveSnapshot
@@ -25,7 +27,7 @@ NAME = "5 fan-out"
 
 
 def events_for(agents: int) -> list[AgentEvent]:
-    rows = {
+    rows: dict[str, Mapping[str, Any]] = {
         str(uid): {"uid": str(uid), "name": f"Agent {uid}", "status": "wait", "statuscode": "",
                    "time": "1700000000", "srvtime": "1700000100", "call": []}
         for uid in range(1000, 1000 + agents)
@@ -66,9 +68,16 @@ async def run(quick: bool) -> list[Row]:
             return await deliver(events, 100, overflow)
 
         pairs = await interleave(one, hundred, repeats)
-        rows.append(row(NAME, f"{overflow}: 1 subscriber, per event", [a * 1e6 for a, _ in pairs], "µs"))
         rows.append(
-            row(NAME, f"{overflow}: 100 subscribers, per event each", [b * 1e6 for _, b in pairs], "µs")
+            row(NAME, f"{overflow}: 1 subscriber, per event", [a * 1e6 for a, _ in pairs], "µs")
+        )
+        rows.append(
+            row(
+                NAME,
+                f"{overflow}: 100 subscribers, per event each",
+                [b * 1e6 for _, b in pairs],
+                "µs",
+            )
         )
         rows.append(
             row(

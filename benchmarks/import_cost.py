@@ -19,7 +19,7 @@ NAME = "7 import cost"
 
 def _time(code: str) -> float:
     started = now()
-    subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603 -- our interpreter
+    subprocess.run([sys.executable, "-c", code], check=True)
     return now() - started
 
 
@@ -39,7 +39,7 @@ async def run(quick: bool) -> list[Row]:
         row(
             NAME,
             "contactnow_async / httpx",
-            [lib / base for lib, base in zip(nets["library"], nets["httpx"])],
+            [lib / base for lib, base in zip(nets["library"], nets["httpx"], strict=True)],
             "x",
         ),
     ]

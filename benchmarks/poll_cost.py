@@ -122,7 +122,9 @@ async def run(quick: bool) -> list[Row]:
                 )
             )
             micros = [lib / agents * 1e6 for lib, _ in pairs]
-            rows.append(row(NAME, f"{fmt.upper()} {agents:,} agents: library per agent", micros, "µs"))
+            rows.append(
+                row(NAME, f"{fmt.upper()} {agents:,} agents: library per agent", micros, "µs")
+            )
             per_agent[agents] = sorted(micros)[len(micros) // 2]
         largest = max(sizes)
         growth = per_agent[largest] / per_agent[1000]

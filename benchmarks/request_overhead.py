@@ -45,15 +45,26 @@ async def workers(calls: int, concurrency: int, call: object) -> float:
     return now() - started
 
 
-async def measure(base_url: str, *, calls: int, concurrency: int, repeats: int) -> list[tuple[float, float]]:
+async def measure(
+    base_url: str, *, calls: int, concurrency: int, repeats: int
+) -> list[tuple[float, float]]:
     """[(library seconds, baseline seconds)] for ``calls`` calls at ``concurrency``."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits) as http, ContactNow(
-        username=USERNAME, password=PASSWORD, base_url=base_url, max_concurrency=concurrency
-    ) as cn:
+    async with (
+        httpx.AsyncClient(limits=limits) as http,
+        ContactNow(
+            username=USERNAME, password=PASSWORD, base_url=base_url, max_concurrency=concurrency
+        ) as cn,
+    ):
         token = await fetch_token(http, base_url)
         url = f"{base_url}database.php"
-        params = {"action": "read", "format": "json", "raw": "1", "method": "agents", "token": token}
+        params = {
+            "action": "read",
+            "format": "json",
+            "raw": "1",
+            "method": "agents",
+            "token": token,
+        }
 
         async def baseline_call() -> None:
             reply = await http.get(url, params=params)
@@ -95,9 +106,19 @@ async def run(quick: bool) -> list[Row]:
                 )
             )
             rows.append(
-                row(NAME, f"library calls/s, C={concurrency}", [calls / lib for lib, _ in pairs], "calls/s")
+                row(
+                    NAME,
+                    f"library calls/s, C={concurrency}",
+                    [calls / lib for lib, _ in pairs],
+                    "calls/s",
+                )
             )
             rows.append(
-                row(NAME, f"httpx calls/s, C={concurrency}", [calls / base for _, base in pairs], "calls/s")
+                row(
+                    NAME,
+                    f"httpx calls/s, C={concurrency}",
+                    [calls / base for _, base in pairs],
+                    "calls/s",
+                )
             )
     return rows

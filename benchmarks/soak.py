@@ -7,8 +7,9 @@ polls back to back, one virtual second apart. One subscriber
 (``drop_oldest``) is drained by a reader task, as a consumer would.
 ``tracemalloc`` traces (1 frame) for the whole run. Memory is read after the
 warm-up (200 polls; 20 in --quick) and at the end: traced bytes and RSS.
-The full run stops after 13 minutes if 20,000 polls
-have not been made by then; the row says how many were. Figures: traced and RSS growth from warm-up to end, and polls per second.
+The full run stops after 13 minutes if 20,000 polls have not been made by
+then; the row says how many were. Figures: traced and RSS growth from
+warm-up to end, and polls per second.
 """
 
 from __future__ import annotations
@@ -52,36 +53,44 @@ async def soak(polls: int, agents: int, *, warmup: int, budget: float) -> dict[s
     )  # fmt: skip
     figures: dict[str, float] = {}
     delivered = 0
-    async with httpx.AsyncClient(transport=sim.transport()) as http, ContactNow(
-        username=USERNAME, password=PASSWORD, base_url="http://sim/", http_client=http, clock=clock
-    ) as cn:
-        async with AgentWatcher(cn, interval=1.0) as watcher:
-            subscription = watcher.subscribe(overflow="drop_oldest", buffer=10_000)
+    async with (
+        httpx.AsyncClient(transport=sim.transport()) as http,
+        ContactNow(
+            username=USERNAME,
+            password=PASSWORD,
+            base_url="http://sim/",
+            http_client=http,
+            clock=clock,
+        ) as cn,
+        AgentWatcher(cn, interval=1.0) as watcher,
+    ):
+        subscription = watcher.subscribe(overflow="drop_oldest", buffer=10_000)
 
-            async def read() -> None:
-                nonlocal delivered
-                async for _ in subscription:
-                    delivered += 1
+        async def read() -> None:
+            nonlocal delivered
+            async for _ in subscription:
+                delivered += 1
 
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(read)
-                while watcher.health.polls < warmup:
-                    await anyio.sleep(0.01)
-                gc.collect()
-                figures["warm_traced"] = tracemalloc.get_traced_memory()[0] / 2**20
-                figures["warm_rss"] = _rss_mib()
-                figures["warm_polls"] = watcher.health.polls
-                started = now()
-                while watcher.health.polls < polls and now() - started < budget:
-                    await anyio.sleep(0.01)
-                elapsed = now() - started
-                done = watcher.health.polls
-                gc.collect()
-                figures["end_traced"] = tracemalloc.get_traced_memory()[0] / 2**20
-                figures["end_rss"] = _rss_mib()
-                figures["polls_per_s"] = (done - figures["warm_polls"]) / elapsed
-                figures["polls"] = done
-                tg.cancel_scope.cancel()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(read)
+            while watcher.health.polls < warmup:  # noqa: ASYNC110 -- a count, not an event
+                await anyio.sleep(0.01)
+            gc.collect()
+            figures["warm_traced"] = tracemalloc.get_traced_memory()[0] / 2**20
+            figures["warm_rss"] = _rss_mib()
+            figures["warm_polls"] = watcher.health.polls
+            started = now()
+            deadline = started + budget
+            while watcher.health.polls < polls and now() < deadline:  # noqa: ASYNC110 -- a count
+                await anyio.sleep(0.01)
+            elapsed = now() - started
+            done = watcher.health.polls
+            gc.collect()
+            figures["end_traced"] = tracemalloc.get_traced_memory()[0] / 2**20
+            figures["end_rss"] = _rss_mib()
+            figures["polls_per_s"] = (done - figures["warm_polls"]) / elapsed
+            figures["polls"] = done
+            tg.cancel_scope.cancel()
     figures["delivered"] = delivered
     figures["failures"] = watcher.health.failures
     return figures
@@ -110,5 +119,10 @@ async def run(quick: bool) -> list[Row]:
         row(NAME, "traced memory after warm-up", [figures["warm_traced"]], "MiB"),
         row(NAME, "RSS growth, warm-up -> end", [figures["end_rss"] - figures["warm_rss"]], "MiB"),
         row(NAME, "RSS after warm-up", [figures["warm_rss"]], "MiB"),
-        row(NAME, "polls per second (virtual clock, tracemalloc on)", [figures["polls_per_s"]], "polls/s"),
+        row(
+            NAME,
+            "polls per second (virtual clock, tracemalloc on)",
+            [figures["polls_per_s"]],
+            "polls/s",
+        ),
     ]

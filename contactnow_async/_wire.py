@@ -237,8 +237,6 @@ def _records(value: Any) -> tuple[dict[str, Any], ...]:
             items.extend(child if isinstance(child, list) else [child])
     else:
         raise TypeError(f"list is a {type(value).__name__}")
-    if set(map(type, items)) == {dict}:
-        return tuple(items)  # the usual reply, checked in C rather than per record
     records: list[dict[str, Any]] = []
     for item in items:
         if item is None:  # <agent/>: an empty record

@@ -30,7 +30,7 @@ BENCHMARKS = (
 @pytest.mark.integration
 def test_quick_benchmarks_print_the_table(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
-    done = subprocess.run(  # noqa: S603 -- our own interpreter and package
+    done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--json", str(results)],
         cwd=ROOT,
         capture_output=True,

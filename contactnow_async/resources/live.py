@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .._models import LiveAgent
@@ -118,7 +117,9 @@ class Live(Resource):
             )
             pages += 1
             known = len(rows)
-            _add_rows(rows, envelope.list)
+            for record in envelope.list:
+                # An agent seen on two pages (statuses moved the order) keeps the later row.
+                rows[str(record.get("uid") or "")] = record
             if envelope.total is not None:
                 totals.add(envelope.total)
             offset += len(envelope.list)
@@ -134,24 +135,6 @@ class Live(Resource):
         final_total = total if total is not None else len(rows)
         complete = len(totals) <= 1 and len(rows) >= final_total
         return LiveSnapshot(rows, total=final_total, complete=complete, pages=pages)
-
-
-_UID = operator.itemgetter("uid")
-
-
-def _add_rows(rows: dict[str, Mapping[str, Any]], records: Sequence[Mapping[str, Any]]) -> None:
-    """Key each record by its ``uid``; an agent seen twice (on two pages) keeps the later row."""
-    try:
-        uids = list(map(_UID, records))
-    except KeyError:
-        uids = None
-    if uids is not None and all(uids) and set(map(type, uids)) <= {str}:
-        rows.update(
-            zip(uids, records, strict=True)
-        )  # the usual reply: every uid a non-empty string
-        return
-    for record in records:
-        rows[str(record.get("uid") or "")] = record
 
 
 def _int(value: Any) -> int:

@@ -11,7 +11,7 @@ A subscriber that is not ``block`` never delays the poller or anyone else.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Generic, Literal, TypeVar
@@ -50,7 +50,9 @@ class Subscription(Generic[EventT]):
         self.delivered = 0
         # coalesce keeps {agent_id: event} in arrival order; others a plain deque.
         self._queue: deque[AgentEvent | HealthEvent] = deque()
-        self._latest: dict[str, AgentEvent] = {}
+        # An OrderedDict: taking the oldest from a plain dict emptied from the front
+        # costs a scan over the deleted slots (a drain of n events was O(n^2)).
+        self._latest: OrderedDict[str, AgentEvent] = OrderedDict()
         self._readable = anyio.Event()
         self._writable = anyio.Event()
         self._closed = False
@@ -150,8 +152,7 @@ class Subscription(Generic[EventT]):
         if self._queue:
             return self._queue.popleft()
         if self._latest:
-            agent_id = next(iter(self._latest))
-            return self._latest.pop(agent_id)
+            return self._latest.popitem(last=False)[1]
         return None
 
     async def __aenter__(self) -> Subscription[EventT]:
