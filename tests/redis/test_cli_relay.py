@@ -1,0 +1,46 @@
+"""`contactnow relay`: the command wires the relay to a client and a Redis stream."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+from redis.asyncio import Redis
+
+from contactnow_async.redis import event_from_fields
+
+from .conftest import REPO, eventually, stream_entries
+
+pytestmark = [pytest.mark.redis, pytest.mark.anyio]
+
+
+async def test_the_relay_command_publishes_gap_free_events_and_stops_on_ctrl_c(
+    redis: Redis, redis_url: str
+) -> None:
+    stream = "cli:agents"
+    command = [
+        sys.executable, "-m", "contactnow_async", "--simulate", "--sim-speed", "20",
+        "relay", "--redis", redis_url, "--stream", stream, "--backfill",
+        "--since-uid", "0", "--lease-ttl", "2", "--interval", "0.2",
+    ]  # fmt: skip
+    relay = subprocess.Popen(  # noqa: ASYNC220 -- starting it does not block; the wait is below
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+
+        async def enough() -> bool:
+            return await redis.xlen(stream) >= 40
+
+        await eventually(enough, within=60, every=0.05)
+    finally:
+        relay.send_signal(signal.SIGINT)
+        _, err = relay.communicate(timeout=30)
+    assert relay.returncode == 130, err.decode()
+    assert b"Traceback" not in err
+    events = [event_from_fields(fields) for _, fields in await stream_entries(redis, stream)]
+    uids = [event.log_uid for event in events]
+    assert None not in uids and len(uids) == len(set(uids))
+    assert uids == sorted(uids)  # type: ignore[type-var]  # no None, checked above
+    assert {event.source for event in events} == {"status_log"}
