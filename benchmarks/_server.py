@@ -8,11 +8,11 @@ Prints one line with the base URL, then serves until terminated. Configured as
 from __future__ import annotations
 
 import argparse
-import socket
 
 import uvicorn
 
 from contactnow_async.simulator import FaultKind, Simulator
+from contactnow_async.simulator._serve import _bind, _config
 
 from ._common import PASSWORD, USERNAME
 
@@ -30,22 +30,10 @@ def main() -> None:
     if options.latency:
         # A stand-in for the network between a client and the real API.
         sim.faults.set_rate(1.0, [FaultKind.LATENCY], script="database", latency=options.latency)
-    # IPPROTO_TCP: or asyncio leaves Nagle on for accepted connections (40 ms stalls).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    # The same socket and uvicorn settings as simulator.serve(), so both measure alike.
+    sock = _bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        sim,
-        http="h11",
-        loop="asyncio",
-        ws="none",
-        lifespan="on",
-        log_level="warning",
-        date_header=False,
-        server_header=False,
-        backlog=4096,
-    )
+    config = _config(uvicorn, sim, backlog=4096)
     server = uvicorn.Server(config)
     print(f"serving http://127.0.0.1:{port}/", flush=True)
     server.run(sockets=[sock])
