@@ -19,11 +19,6 @@ from ..resources.live import LiveSnapshot
 from ._events import AgentEvent
 
 
-def state_key(row: Mapping[str, Any]) -> tuple[Any, Any, Any]:
-    """What makes two live rows of one agent the same status."""
-    return (row.get("status"), row.get("statuscode"), row.get("time"))
-
-
 def poll_event_id(agent: LiveAgent) -> str:
     """A stable id for a poll event: the agent and when and how its status began."""
     return f"{agent.agent_id}:{agent.time}:{agent.status}:{agent.statuscode}"
@@ -42,6 +37,7 @@ def appeared(agent: LiveAgent, observed_at: datetime) -> AgentEvent:
     )
 
 
+# What makes two live rows of one agent the same status.
 _STATE = operator.itemgetter("status", "time", "statuscode")
 
 
@@ -50,8 +46,8 @@ def _changed_in_place(
 ) -> list[str] | None:
     """The ids whose state differs, when both polls list the same agents in the same order.
 
-    The common poll, compared without a Python-level loop per agent (the
-    comparison :func:`state_key` makes, in C); None when the agents or their
+    The common poll, compared without a Python-level loop per agent (``_STATE``
+    tuples compared in C); None when the agents or their
     order differ, or a row lacks a state field: then :func:`diff` walks the rows.
     """
     if len(before_rows) != len(current_rows) or list(before_rows) != list(current_rows):
