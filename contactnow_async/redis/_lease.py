@@ -32,7 +32,8 @@ end
 return 0
 """
 
-_RELEASE = """
+# Delete a key only if it still holds our value: releases a lease, or the token lock.
+RELEASE_IF_HELD = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -91,7 +92,7 @@ class RedisLease:
         self._valid_until = 0.0  # monotonic: the lease is surely ours before this
         self._acquire = redis.register_script(_ACQUIRE)
         self._renew = redis.register_script(_RENEW)
-        self._release = redis.register_script(_RELEASE)
+        self._release = redis.register_script(RELEASE_IF_HELD)
 
     @property
     def value(self) -> str:

@@ -12,6 +12,7 @@ import anyio
 from redis.asyncio import Redis
 
 from .._models import Token
+from ._lease import RELEASE_IF_HELD
 
 __all__ = ["RedisTokenStore"]
 
@@ -19,13 +20,6 @@ __all__ = ["RedisTokenStore"]
 # replaced it since this one read it).
 _DELETE_IF_VALUE = """
 if redis.call('HGET', KEYS[1], 'value') == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
-_RELEASE_LOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
@@ -70,7 +64,7 @@ class RedisTokenStore:
         self.lock_ttl = lock_ttl
         self.lock_wait = lock_wait
         self._delete_if_value = redis.register_script(_DELETE_IF_VALUE)
-        self._release_lock = redis.register_script(_RELEASE_LOCK)
+        self._release_lock = redis.register_script(RELEASE_IF_HELD)
 
     def redis_key(self, key: str) -> str:
         """The Redis key of the token the client calls ``key`` (base URL and username)."""
