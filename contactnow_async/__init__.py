@@ -32,7 +32,15 @@ from ._models import (
 from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
 from ._wire import Envelope
 from .resources.live import LiveSnapshot
-from .watch import AgentEvent, AgentStream, AgentWatcher, Health, HealthEvent, Subscription
+from .watch import (
+    AgentEvent,
+    AgentStream,
+    AgentWatcher,
+    Health,
+    HealthEvent,
+    Subscription,
+    WatchOptions,
+)
 
 __version__ = "0.1.0.dev0"
 
@@ -70,6 +78,7 @@ __all__ = [
     "TokenStore",
     "TransportError",
     "VirtualClock",
+    "WatchOptions",
     "WriteError",
     "WriteResult",
     "__version__",

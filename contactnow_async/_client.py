@@ -26,7 +26,7 @@ import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, cast, overload
 
 import anyio
 import attrs
@@ -55,7 +55,9 @@ from .resources.status_log import StatusLog
 from .resources.tokens import Tokens
 
 if TYPE_CHECKING:
-    from .watch import AgentStream
+    from typing_extensions import Unpack
+
+    from .watch import AgentEvent, AgentStream, HealthEvent, Overflow, WatchOptions
 
 __all__ = ["ContactNow", "Region", "resend_is_safe"]
 
@@ -230,17 +232,52 @@ class ContactNow:
         if self._closed:
             raise RuntimeError("this ContactNow client is closed; create a new one")
 
-    def watch_agents(self, **options: Any) -> AbstractAsyncContextManager[AgentStream]:
+    @overload
+    def watch_agents(
+        self,
+        *,
+        overflow: Overflow = ...,
+        buffer: int = ...,
+        include_health: Literal[False] = ...,
+        **options: Unpack[WatchOptions],
+    ) -> AbstractAsyncContextManager[AgentStream[AgentEvent]]: ...
+
+    @overload
+    def watch_agents(
+        self,
+        *,
+        overflow: Overflow = ...,
+        buffer: int = ...,
+        include_health: Literal[True],
+        **options: Unpack[WatchOptions],
+    ) -> AbstractAsyncContextManager[AgentStream[AgentEvent | HealthEvent]]: ...
+
+    def watch_agents(
+        self,
+        *,
+        overflow: Overflow = "block",
+        buffer: int = 10_000,
+        include_health: bool = False,
+        **options: Unpack[WatchOptions],
+    ) -> (
+        AbstractAsyncContextManager[AgentStream[AgentEvent]]
+        | AbstractAsyncContextManager[AgentStream[AgentEvent | HealthEvent]]
+    ):
         """Watch every agent's live status: ``async with cn.watch_agents() as stream``.
 
         Yields an :class:`~contactnow_async.AgentStream`, an async iterator of
-        :class:`~contactnow_async.AgentEvent`. Takes the options of
-        :class:`~contactnow_async.AgentWatcher` plus ``overflow`` and ``buffer``
-        for the stream's own buffer.
+        :class:`~contactnow_async.AgentEvent` (and of
+        :class:`~contactnow_async.HealthEvent` with ``include_health=True``).
+        Takes the keywords of :class:`~contactnow_async.AgentWatcher` plus
+        ``overflow`` and ``buffer`` for the stream's own buffer.
         """
         from .watch import watch_agents
 
-        return watch_agents(self, **options)
+        if include_health:
+            return watch_agents(
+                self, overflow=overflow, buffer=buffer, include_health=True, **options
+            )
+        return watch_agents(self, overflow=overflow, buffer=buffer, **options)
 
     async def request(
         self,

@@ -7,7 +7,7 @@ subscribers' buffers, :mod:`._watcher` the poll loop.
 
 from ._events import AgentEvent, EventKind, EventSource, Health, HealthEvent
 from ._fanout import Overflow, Subscription
-from ._watcher import AgentStream, AgentWatcher, watch_agents
+from ._watcher import AgentStream, AgentWatcher, WatchOptions, watch_agents
 
 __all__ = [
     "AgentEvent",
@@ -19,5 +19,6 @@ __all__ = [
     "HealthEvent",
     "Overflow",
     "Subscription",
+    "WatchOptions",
     "watch_agents",
 ]

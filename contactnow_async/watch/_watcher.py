@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, overload
+from typing import TYPE_CHECKING, Generic, Literal, TypedDict, overload
 
 import anyio
 import anyio.abc
@@ -21,14 +21,34 @@ from ..resources.live import LiveSnapshot
 from ._backfill import LogCursor
 from ._diff import appeared, diff
 from ._events import AgentEvent, Health, HealthEvent
-from ._fanout import Overflow, Subscription, SubscriptionClosed
+from ._fanout import EventT, Overflow, Subscription, SubscriptionClosed
 
 if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+
+    from typing_extensions import Unpack
+
     from .._client import ContactNow
 
 logger = logging.getLogger("contactnow_async.watch")
 
 _EMPTY = LiveSnapshot({})
+
+
+class WatchOptions(TypedDict, total=False):
+    """The :class:`AgentWatcher` keywords ``cn.watch_agents()`` passes on, typed."""
+
+    interval: float
+    jitter: float
+    include_offline: bool
+    page_size: int | None
+    initial_events: bool
+    backfill: bool
+    since_uid: int | None
+    log_every: int
+    log_lookback: float
+    max_backoff: float
+    clock: Clock | None
 
 
 class AgentWatcher:
@@ -331,17 +351,18 @@ class AgentWatcher:
             self._subscribers = [s for s in self._subscribers if not s.closed]
 
 
-class AgentStream:
+class AgentStream(Generic[EventT]):
     """One watcher and one subscription, as ``cn.watch_agents()`` gives them.
 
-    ``async for event in stream`` yields :class:`AgentEvent` s; ``snapshot``,
-    ``health`` and ``log_uid`` come from the watcher; ``dropped`` counts events
-    the overflow policy discarded.
+    ``async for event in stream`` yields :class:`AgentEvent` s (and
+    :class:`HealthEvent` s when asked with ``include_health=True``);
+    ``snapshot``, ``health`` and ``log_uid`` come from the watcher; ``dropped``
+    counts events the overflow policy discarded.
     """
 
-    def __init__(self, watcher: AgentWatcher, subscription: Subscription[AgentEvent]) -> None:
+    def __init__(self, watcher: AgentWatcher, subscription: Subscription[EventT]) -> None:
         self.watcher = watcher
-        self.subscription = subscription
+        self.subscription: Subscription[EventT] = subscription
 
     @property
     def snapshot(self) -> LiveSnapshot:
@@ -363,24 +384,60 @@ class AgentStream:
         """Events the overflow policy discarded."""
         return self.subscription.dropped
 
-    def __aiter__(self) -> AsyncIterator[AgentEvent]:
+    def __aiter__(self) -> AsyncIterator[EventT]:
         return self.subscription.__aiter__()
 
-    async def __anext__(self) -> AgentEvent:
+    async def __anext__(self) -> EventT:
         return await self.subscription.__anext__()
 
 
-@asynccontextmanager
-async def watch_agents(
+@overload
+def watch_agents(
+    client: ContactNow,
+    *,
+    overflow: Overflow = ...,
+    buffer: int = ...,
+    include_health: Literal[False] = ...,
+    **options: Unpack[WatchOptions],
+) -> AbstractAsyncContextManager[AgentStream[AgentEvent]]: ...
+
+
+@overload
+def watch_agents(
+    client: ContactNow,
+    *,
+    overflow: Overflow = ...,
+    buffer: int = ...,
+    include_health: Literal[True],
+    **options: Unpack[WatchOptions],
+) -> AbstractAsyncContextManager[AgentStream[AgentEvent | HealthEvent]]: ...
+
+
+def watch_agents(
     client: ContactNow,
     *,
     overflow: Overflow = "block",
     buffer: int = 10_000,
-    **options: object,
-) -> AsyncIterator[AgentStream]:
+    include_health: bool = False,
+    **options: Unpack[WatchOptions],
+) -> (
+    AbstractAsyncContextManager[AgentStream[AgentEvent]]
+    | AbstractAsyncContextManager[AgentStream[AgentEvent | HealthEvent]]
+):
     """Run an :class:`AgentWatcher` with one subscriber: see ``ContactNow.watch_agents``."""
-    watcher = AgentWatcher(client, **options)  # type: ignore[arg-type]  # options are AgentWatcher's keywords, checked there
+    watcher = AgentWatcher(client, **options)
     # Subscribe before the first poll so the stream gets the initial events itself.
-    subscription = watcher.subscribe(overflow=overflow, buffer=buffer, initial=False)
+    if include_health:
+        return _streaming(
+            watcher,
+            watcher.subscribe(overflow=overflow, buffer=buffer, include_health=True, initial=False),
+        )
+    return _streaming(watcher, watcher.subscribe(overflow=overflow, buffer=buffer, initial=False))
+
+
+@asynccontextmanager
+async def _streaming(
+    watcher: AgentWatcher, subscription: Subscription[EventT]
+) -> AsyncIterator[AgentStream[EventT]]:
     async with watcher:
         yield AgentStream(watcher, subscription)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import itertools
 import random
 import tracemalloc
@@ -13,7 +14,13 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-from contactnow_async import AgentEvent, AuthenticationError, HealthEvent
+from contactnow_async import (
+    AgentEvent,
+    AgentWatcher,
+    AuthenticationError,
+    HealthEvent,
+    WatchOptions,
+)
 from contactnow_async.simulator import Dwell, FaultKind, Simulator, VirtualClock
 
 from ._support import AjaxSpy, client_on, collect, event_rows, log_rows, until
@@ -109,8 +116,6 @@ async def test_failed_polls_emit_nothing_and_the_stream_recovers() -> None:
 async def test_health_is_observable_and_can_be_streamed() -> None:
     sim = simulator(agents=3)
     async with client_on(sim, max_retries=0) as cn:
-        from contactnow_async import AgentWatcher
-
         async with AgentWatcher(cn, interval=1.0) as watcher:
             assert watcher.health.healthy and watcher.health.polls == 1
             feed = watcher.subscribe(include_health=True, initial=False)
@@ -124,6 +129,47 @@ async def test_health_is_observable_and_can_be_streamed() -> None:
     assert [e.health.consecutive_failures for e in seen] == [1, 2, 0]
     assert seen[0].health.last_error is not None and "500" in seen[0].health.last_error
     assert seen[-1].health.failures == 2
+
+
+async def test_watch_agents_streams_health_changes_when_asked() -> None:
+    sim = simulator(agents=3)
+    async with (
+        client_on(sim, max_retries=0) as cn,
+        cn.watch_agents(interval=1.0, include_offline=True, include_health=True) as stream,
+    ):
+        sim.faults.inject(FaultKind.HTTP_500, script="ajax", times=1)
+        kinds: list[str] = []
+        health: list[HealthEvent] = []
+        async for item in stream:
+            if isinstance(item, HealthEvent):
+                health.append(item)
+                if item.healthy:
+                    break
+            else:
+                kinds.append(item.kind)
+    assert kinds[:3] == ["appeared"] * 3, "the first poll shows everyone, then health"
+    assert [e.health.consecutive_failures for e in health] == [1, 0]
+
+
+async def test_a_stream_without_include_health_never_yields_health() -> None:
+    sim = simulator(agents=3)
+    async with client_on(sim, max_retries=0) as cn, cn.watch_agents(interval=1.0) as stream:
+        sim.faults.inject(FaultKind.HTTP_500, script="ajax", times=2)
+        seen: list[object] = []
+        while stream.health.failures < 2 or not stream.health.healthy:
+            seen.append(await stream.__anext__())
+    assert seen and all(isinstance(e, AgentEvent) for e in seen)
+
+
+def test_watch_options_are_exactly_the_watchers_keywords() -> None:
+    # ``cn.watch_agents(**options)`` is typed by WatchOptions: it must not drift
+    # from what AgentWatcher accepts.
+    keywords = [
+        name
+        for name, p in inspect.signature(AgentWatcher).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    assert list(WatchOptions.__annotations__) == keywords
 
 
 @pytest.mark.parametrize("log_delay", [0.0, 2.0], ids=["log-at-once", "log-2-intervals-late"])
@@ -218,7 +264,6 @@ async def test_backfill_survives_failing_polls() -> None:
 
 async def test_a_subscriber_that_never_reads_does_not_delay_another() -> None:
     sim = simulator(agents=200, dwell=Dwell.uniform(3.0))
-    from contactnow_async import AgentWatcher
 
     delays: list[float] = []
     async with client_on(sim) as cn, AgentWatcher(cn, interval=1.0) as watcher:
@@ -296,8 +341,6 @@ async def test_memory_stays_flat_over_many_polls() -> None:
         agents=300, dwell=Dwell.uniform(30.0), log_retention=1_000, record_requests=False
     )
     async with client_on(sim) as cn:
-        from contactnow_async import AgentWatcher
-
         async with AgentWatcher(cn, interval=1.0, backfill=True) as watcher:
             sub = watcher.subscribe(overflow="drop_oldest", buffer=1_000)
             tracemalloc.start()
@@ -363,8 +406,6 @@ async def test_ticks_are_fixed_rate_and_a_slow_poll_delays_the_next_without_over
     slow = _SlowAjax(sim)
     t0 = sim.now()
     async with client_on(sim, transport=slow) as cn:
-        from contactnow_async import AgentWatcher
-
         async with AgentWatcher(cn, interval=1.0) as watcher:
             await until(lambda: watcher.health.polls >= 40)
     assert slow.max_in_flight == 1
