@@ -147,13 +147,14 @@ def machine() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def served_simulator(*, agents: int = 25, latency: float = 0.0) -> Iterator[str]:
+def served_simulator(*, agents: int = 25, latency: float = 0.0, rtt: float = 0.0) -> Iterator[str]:
     """A simulator served by uvicorn in a separate process; yields its base URL.
 
     A separate process, not ``serve()``'s thread: the server's CPU then does not
     share the client's GIL, so the client's own cost is what differs between
     the two sides of a comparison (both talk to this same server). ``latency``
-    delays every ``database.php`` reply (a stand-in for the network).
+    delays every ``database.php`` reply (a stand-in for the network); ``rtt``
+    models the network instead, handshakes included (``_server.NetworkModel``).
     """
     process = subprocess.Popen(
         [
@@ -164,6 +165,8 @@ def served_simulator(*, agents: int = 25, latency: float = 0.0) -> Iterator[str]
             str(agents),
             "--latency",
             str(latency),
+            "--rtt",
+            str(rtt),
         ],
         stdout=subprocess.PIPE,
         text=True,

@@ -3,12 +3,18 @@
 Prints one line with the base URL, then serves until terminated. Configured as
 ``contactnow_async.simulator.serve`` configures uvicorn (h11, TCP_NODELAY via
 ``IPPROTO_TCP``, the simulator's own ``Date``), with request recording off.
+
+``--rtt`` puts a model of the network between the client and the API in
+front of the simulator (:class:`NetworkModel`).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import OrderedDict
+from typing import Any
 
+import anyio
 import uvicorn
 
 from contactnow_async.simulator import FaultKind, Simulator
@@ -17,11 +23,49 @@ from contactnow_async.simulator._serve import _bind, _config
 from ._common import PASSWORD, USERNAME
 
 
+class NetworkModel:
+    """Delay each reply as a network with round-trip time ``rtt`` would.
+
+    A request on a kept-alive connection costs one round trip. The first
+    request on a new connection also pays the handshakes the real API (HTTPS)
+    requires before it: TCP (one round trip) and TLS 1.3 (one more), so
+    ``handshake_rtts`` = 2 (TLS 1.2 would be 3). A new connection is a client
+    port not seen among the last 16,384; a port the OS reuses within that
+    window is mistaken for a kept-alive connection, which only flatters the
+    client that opens a connection per call.
+    """
+
+    def __init__(self, app: Any, *, rtt: float, handshake_rtts: int = 2) -> None:
+        self.app = app
+        self.rtt = rtt
+        self.handshake_rtts = handshake_rtts
+        self.connections = 0
+        self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            delay = self.rtt
+            peer = tuple(scope.get("client") or ("", 0))
+            if peer in self._seen:
+                self._seen.move_to_end(peer)
+            else:
+                self.connections += 1
+                self._seen[peer] = None
+                if len(self._seen) > 16_384:
+                    self._seen.popitem(last=False)
+                delay += self.handshake_rtts * self.rtt
+            await anyio.sleep(delay)
+        await self.app(scope, receive, send)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agents", type=int, default=25)
     parser.add_argument(
         "--latency", type=float, default=0.0, help="seconds added to each data call"
+    )
+    parser.add_argument(
+        "--rtt", type=float, default=0.0, help="network round trip (see NetworkModel)"
     )
     options = parser.parse_args()
     sim = Simulator(
@@ -33,7 +77,8 @@ def main() -> None:
     # The same socket and uvicorn settings as simulator.serve(), so both measure alike.
     sock = _bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    config = _config(uvicorn, sim, backlog=4096)
+    app: Any = NetworkModel(sim, rtt=options.rtt) if options.rtt else sim
+    config = _config(uvicorn, app, backlog=4096)
     server = uvicorn.Server(config)
     print(f"serving http://127.0.0.1:{port}/", flush=True)
     server.run(sockets=[sock])
