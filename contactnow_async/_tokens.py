@@ -222,6 +222,17 @@ class TokenManager:
         """
         return await self._refresh(stale=stale, refused=True)
 
+    async def renew(self) -> Token:
+        """Fetch a new token now, whatever the state of the one held or stored.
+
+        Single flight like every refresh: callers that renew at once share one
+        fetch. A fresh token in the store is replaced too, not handed back.
+        """
+        stale = self._token
+        if stale is None:
+            stale = await self._store.load(self._key)
+        return await self._refresh(stale=stale, refused=True)
+
     async def invalidate(self) -> None:
         """Forget the current token (here and in the store)."""
         token, self._token = self._token, None

@@ -276,6 +276,34 @@ async def test_file_store_survives_a_restart(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == ["tokens.json"]  # no temp file left
 
 
+async def test_refresh_on_a_new_client_replaces_the_stored_token(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, token_store=FileTokenStore(path))
+    async with http, cn:
+        old = await cn.tokens.get()
+    cn2, http2 = client_for(api, token_store=FileTokenStore(path))
+    async with http2, cn2:
+        # Nothing held yet, a fresh token stored: refresh() still fetches a new one.
+        new = await cn2.tokens.refresh()
+        assert cn2.tokens.fetches == 1
+        assert (await cn2.tokens.get()) == new
+    assert new.value != old.value
+    assert api.token_gets == 2
+    (entry,) = json.loads(path.read_text()).values()
+    assert entry["value"] == new.value
+
+
+async def test_concurrent_refreshes_share_one_fetch() -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api)
+    async with http, cn:
+        await cn.tokens.get()
+        tokens = await _many_reads(cn.tokens.refresh, 20)
+    assert len({t.value for t in tokens}) == 1  # type: ignore[attr-defined]  # Tokens
+    assert api.token_gets == 2
+
+
 async def test_file_store_refetches_when_the_stored_token_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "tokens.json"
     api = FakeAPI({READ: agents_list(AGENT_ROW)})

@@ -35,7 +35,7 @@ class Tokens(Resource):
     async def refresh(self) -> Token:
         """Fetch a new token now, whatever the current one's state."""
         self._client._check_open()
-        return await self._manager.refresh(stale=self._manager.current)
+        return await self._manager.renew()
 
     async def validate(self) -> Token:
         """Ask ``token.php?action=validate`` whether the current token is valid.
