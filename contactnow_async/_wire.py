@@ -36,6 +36,7 @@ _FALSE = frozenset({"0", "false", "False", "FALSE", "no", ""})
 # The vendor's ajax page prints JSON with bare keys ({success: true, ...}). If a
 # server ever does that for real, quote the keys rather than fail.
 _BARE_KEY = re.compile(r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:")
+_JUST_DICTS = frozenset({dict})
 
 
 def _count_records(records: tuple[dict[str, Any], ...]) -> str:
@@ -226,6 +227,8 @@ def _records(value: Any) -> tuple[dict[str, Any], ...]:
     if value is None or value == "":
         return ()
     if isinstance(value, list):
+        if set(map(type, value)) <= _JUST_DICTS:
+            return tuple(value)  # the usual JSON list, every item a record already
         items = value
     elif isinstance(value, dict):
         # XML: <list><agent>..</agent></list> -> {"agent": {...} or [{...}, ...]}

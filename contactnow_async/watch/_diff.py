@@ -39,17 +39,60 @@ def appeared(agent: LiveAgent, observed_at: datetime) -> AgentEvent:
 
 # What makes two live rows of one agent the same status.
 _STATE = operator.itemgetter("status", "time", "statuscode")
+_SEP = "\x00"
+# Kept on a snapshot whose rows cannot be signed, so that they are not tried twice.
+_UNSIGNED: tuple[str, list[str]] = ("", [])
 
 
-def _changed_in_place(
-    before_rows: Mapping[str, Mapping[str, Any]], current_rows: Mapping[str, Mapping[str, Any]]
-) -> list[str] | None:
+def _sign(rows: Mapping[str, Mapping[str, Any]]) -> tuple[str, list[str]]:
+    """The agent ids as one string, and each row's ``_STATE`` as one string
+    (``status\\0time\\0statuscode``), in row order; or ``_UNSIGNED``.
+
+    Unsigned when a row lacks a state field, or a value is not text (a JSON
+    number: the text would make 5 equal "5"; an empty XML element), or an id
+    or a value holds a NUL (the text would not tell where one ends).
+    """
+    try:
+        states = list(map(_SEP.join, map(_STATE, rows.values())))
+        ids = _SEP.join(rows)
+    except (KeyError, TypeError):
+        return _UNSIGNED
+    # Only the joins' own separators: no id or value holds one.
+    if ids.count(_SEP) != len(rows) - 1 or "".join(states).count(_SEP) != 2 * len(states):
+        return _UNSIGNED
+    return ids, states
+
+
+def _signed(snapshot: LiveSnapshot) -> tuple[str, list[str]] | None:
+    """:func:`_sign` of the snapshot's rows, made once and kept on it (None: unsigned).
+
+    A poll's snapshot is the current one of this diff and the previous one of
+    the next, so a poll compares its strings with the previous poll's strings,
+    not with its rows again: those are long out of the CPU's caches by then, one
+    string compares several times faster than a tuple of three, and the order of
+    10,000 ids is one string comparison.
+    """
+    if snapshot._signed is None:
+        snapshot._signed = _sign(snapshot.rows)
+    return None if snapshot._signed is _UNSIGNED else snapshot._signed
+
+
+def _changed_in_place(previous: LiveSnapshot, current: LiveSnapshot) -> list[str] | None:
     """The ids whose state differs, when both polls list the same agents in the same order.
 
-    The common poll, compared without a Python-level loop per agent (``_STATE``
-    tuples compared in C); None when the agents or their
-    order differ, or a row lacks a state field: then :func:`diff` walks the rows.
+    The common poll, compared without a Python-level loop per agent (strings from
+    :func:`_signed`, or ``_STATE`` tuples, compared in C); None when the agents
+    or their order differ, or a row lacks a state field: then :func:`diff` walks
+    the rows.
     """
+    before = _signed(previous)
+    after = _signed(current) if before is not None else None
+    if before is not None and after is not None:
+        if before[0] != after[0]:
+            return None
+        return list(itertools.compress(current.rows, map(operator.ne, before[1], after[1])))
+    before_rows = previous.rows
+    current_rows = current.rows
     if len(before_rows) != len(current_rows) or list(before_rows) != list(current_rows):
         return None
     try:
@@ -98,7 +141,7 @@ def diff(
 
     before_rows = previous.rows
     current_rows = current.rows
-    changed = _changed_in_place(before_rows, current_rows)
+    changed = _changed_in_place(previous, current)
     if changed is not None:
         # The same agents in the same order (the usual poll): nobody came or went.
         return [_changed(previous, current, agent_id, observed_at) for agent_id in changed], current

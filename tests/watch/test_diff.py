@@ -83,6 +83,27 @@ def test_an_incomplete_snapshot_never_makes_agents_disappear() -> None:
     assert events == []
 
 
+def test_states_that_only_join_alike_are_still_told_apart() -> None:
+    """The usual poll is compared as one string per row; where that text would
+    hide a difference (a NUL inside a value, a number and its text), or the
+    order changed, the rows are compared as before."""
+    # Both join to "wait\0" "5\0" "5\0" "", with the NUL in another field.
+    before = snap(row("1", status="wait\x005", time=5), row("2"))
+    after = snap(row("1", time=5, code="5\x00"), row("2"))
+    events, _ = diff(before, after, observed_at=NOW)
+    assert [(e.kind, e.agent_id) for e in events] == [("changed", "1")]
+    numeric = {**row("1"), "time": 5}  # the number 5, not the text "5"
+    events, _ = diff(snap(row("1", time=5), row("2")), snap(numeric, row("2")), observed_at=NOW)
+    assert [(e.kind, e.agent_id) for e in events] == [("changed", "1")]
+    # The same rows in another order: same agents, nothing changed.
+    events, _ = diff(snap(row("1"), row("2")), snap(row("2"), row("1")), observed_at=NOW)
+    assert events == []
+    # A signed snapshot stays signed from one diff to the next.
+    one, two, three = snap(row("1"), row("2")), snap(row("1"), row("2", "call")), snap(row("1"))
+    assert [e.agent_id for e in diff(one, two, observed_at=NOW)[0]] == ["2"]
+    assert [e.kind for e in diff(two, three, observed_at=NOW)[0]] == ["disappeared"]
+
+
 states = st.fixed_dictionaries(
     {
         "status": st.sampled_from(["wait", "call", "wrap", "break", "offline"]),
