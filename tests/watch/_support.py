@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -63,13 +64,17 @@ async def collect(subscription: Subscription[AgentEvent], into: list[AgentEvent]
         into.append(event)
 
 
-async def until(predicate: Any, *, limit: int = 200_000) -> None:
-    """Let the watcher run (it jumps the virtual clock) until ``predicate()`` holds."""
-    for _ in range(limit):
-        if predicate():
-            return
+async def until(predicate: Any, *, patience: float = 300.0) -> None:
+    """Let the watcher run (it jumps the virtual clock) until ``predicate()`` holds.
+
+    Gives up after ``patience`` real seconds: a guard against a hang, never a
+    measure of speed (a loaded machine may take long to serve a real socket).
+    """
+    give_up = time.monotonic() + patience
+    while not predicate():
+        if time.monotonic() > give_up:
+            raise AssertionError("the watcher did not get there")
         await anyio.lowlevel.checkpoint()
-    raise AssertionError("the watcher did not get there")
 
 
 def log_rows(sim: Simulator) -> list[tuple[int, str, str, str, int]]:
