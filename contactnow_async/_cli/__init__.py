@@ -3,7 +3,8 @@
 Exit codes: 0 ok, 1 unexpected error, 2 usage (bad flag, missing credentials,
 malformed time), 3 authentication refused, 4 API error (the API said no: an
 unknown agent, a refused record), 5 network (unreachable, timeout, HTTP error,
-a reply that is not the API's), 130 interrupted.
+a reply that is not the API's), 130 interrupted, 141 stdout closed by its reader
+(``| head``: the output stops there, quietly).
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ import contextlib
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import anyio
 import click
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from .. import Agent, QueueAssignment, StatusLogEntry, __version__
 from .._models import AGENT_FIELDS
@@ -28,16 +29,21 @@ from ..watch._json import event_to_json
 from ._common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
+    EXIT_NETWORK,
     EXIT_USAGE,
+    OutputConsole,
     Settings,
+    broken_pipe_guard,
     connect,
     fail,
     parse_time,
+    printable,
     run,
+    tolerate_unencodable_output,
 )
 from ._demo import event_line, run_demo
 
-console = Console(highlight=False)
+console = OutputConsole(highlight=False)
 #: Agent attributes, named as on the Agent model (the wire's agentid is agent_id).
 AGENT_FIELDS_PUBLIC = ("agent_id", *AGENT_FIELDS[1:])
 
@@ -49,11 +55,53 @@ def _emit_json(data: Any) -> None:
 def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     table = Table(*columns, show_edge=False, pad_edge=False)
     for row in rows:
-        table.add_row(*(str(value) for value in row))
+        # Text, not str: a name such as "[/]" or "[red]x" is data, not rich markup.
+        table.add_row(*(Text(printable(value)) for value in row))
     console.print(table)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Group(click.Group):
+    """The top-level group: a closed stdout (``| head``) ends any command quietly.
+
+    Here rather than around ``cli.main``: click turns a broken pipe into exit 1 itself.
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        with broken_pipe_guard():  # --help, --version
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with broken_pipe_guard():
+            return super().invoke(ctx)
+
+
+#: The group's own options, named in the error when given after a command.
+_GROUP_OPTIONS = frozenset(
+    {
+        "--username",
+        "--password",
+        "--region",
+        "--base-url",
+        "--token-file",
+        "--format",
+        "--simulate",
+        "--sim-agents",
+        "--sim-speed",
+        "--debug",
+    }
+)
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="contactnow")
 @click.option("--username", help="API username (default: $CONTACTNOW_USERNAME).")
 @click.option(
@@ -155,8 +203,14 @@ def simulate(**options: Any) -> None:
     """Serve the ContactNow simulator (for your own tests and wallboards)."""
     from ..simulator import run as run_simulator
 
-    with contextlib.suppress(KeyboardInterrupt):
-        run_simulator(options.pop("host"), options.pop("port"), **options)
+    host, port = options.pop("host"), options.pop("port")
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            run_simulator(host, port, **options)
+    except BrokenPipeError:
+        raise  # the banner's reader went away: the group's guard ends quietly
+    except OSError as exc:  # the port is taken, or the host is not this machine's
+        fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", EXIT_NETWORK)
 
 
 @cli.command()
@@ -400,12 +454,12 @@ def _field_options(args: Sequence[str]) -> dict[str, str]:
         flag = items.pop(0)
         if not flag.startswith("--"):
             fail(f"unexpected argument {flag!r}: fields are given as --field value")
-        key, _, inline = flag[2:].partition("=")
+        key, equals, inline = flag[2:].partition("=")
         key = key.replace("-", "_")
         if key not in AGENT_FIELDS_PUBLIC or key == "agent_id":
             known = ", ".join(f for f in AGENT_FIELDS_PUBLIC if f != "agent_id")
             fail(f"unknown agent field --{key}; fields: {known}")
-        if not inline:
+        if not equals:  # --phone= is an empty value, not "take the next argument"
             if not items:
                 fail(f"--{key} needs a value")
             inline = items.pop(0)
@@ -437,10 +491,13 @@ def status_log(
     as_json: bool,
 ) -> None:
     """Read agent status history (reads a long window in hourly pieces, with progress)."""
+    now = datetime.now(timezone.utc)
     try:
-        start, stop = parse_time(since), parse_time(until_)
+        start, stop = parse_time(since, now=now), parse_time(until_, now=now)
     except click.BadParameter as exc:
         fail(exc.message, EXIT_USAGE)
+    if start > now:
+        fail(f"--since ({start.isoformat()}) is in the future")
     if stop < start:
         fail(f"--until ({stop.isoformat()}) is before --since ({start.isoformat()})")
 
@@ -488,17 +545,21 @@ def status_log(
 async def _read_window(
     client: Any, agent_ids: Sequence[str], start: datetime, stop: datetime
 ) -> list[StatusLogEntry]:
-    """Read [start, stop] an hour at a time; a progress bar when stderr is a terminal."""
+    """Read [start, stop] an hour at a time; a progress bar when stderr is a terminal.
+
+    What lies in the future (``--until`` tomorrow) is one read, not one per hour.
+    """
     pieces: list[tuple[datetime, datetime]] = []
     cursor = start
+    hourly_until = min(stop, datetime.now(timezone.utc))
     while cursor < stop:
-        end = min(cursor + timedelta(hours=1), stop)
+        end = min(cursor + timedelta(hours=1), stop) if cursor < hourly_until else stop
         pieces.append((cursor, end))
         cursor = end
     if not pieces:
         pieces.append((start, stop))
     rows: dict[int, StatusLogEntry] = {}
-    progress_console = Console(stderr=True)
+    progress_console = OutputConsole(stderr=True)
     with Progress(
         console=progress_console, disable=not progress_console.is_terminal, transient=True
     ) as progress:
@@ -566,23 +627,46 @@ def main() -> None:
     """Entry point of the ``contactnow`` console script.
 
     click's own errors (a bad flag, a missing argument) become one
-    ``contactnow: error:`` line too, with the usage exit code.
+    ``contactnow: error:`` line too, with the usage exit code. A closed stdout
+    (``contactnow ... | head``) ends the command quietly with exit code 141.
     """
+    tolerate_unencodable_output()
+    with broken_pipe_guard():
+        code = _main()
+        sys.stdout.flush()  # here, where a closed pipe is still caught
+    raise SystemExit(code)
+
+
+def _main() -> int:
     try:
         code = cli.main(prog_name="contactnow", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
         exc.show()  # `contactnow` alone: the help, as click prints it
-        raise SystemExit(exc.exit_code) from None
+        return exc.exit_code
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx is not None else "contactnow"
-        fail(f"{exc.format_message()} (see '{where} --help')", EXIT_USAGE)
+        message = exc.format_message()
+        if isinstance(exc, click.NoSuchOption) and exc.option_name in _GROUP_OPTIONS:
+            # `contactnow agents list --simulate`: say where the option goes.
+            option = exc.option_name
+            given = option if option in ("--simulate", "--debug") else f"{option} VALUE"
+            command = where.partition(" ")[2]
+            message = (
+                f"no such option {option!r} for '{where}': contactnow's own options go "
+                f"before the command: contactnow {given} {command} ..."
+            )
+        fail(f"{message} (see '{where} --help')", EXIT_USAGE)
     except click.ClickException as exc:
         fail(exc.format_message(), exc.exit_code)
     except click.Abort as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):
+        # click.prompt raises Abort "from None": the cause is in __context__.
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
             fail("interrupted", EXIT_INTERRUPTED)
+        if isinstance(cause, EOFError):
+            fail("no input: stdin ended at a prompt (scripts: --password-stdin)", EXIT_USAGE)
         fail("aborted", EXIT_ERROR)
-    raise SystemExit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0
 
 
 __all__ = ["cli", "main"]

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import codecs
+import errno
+import io
 import logging
 import os
 import re
 import sys
 import traceback
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+import unicodedata
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any, NoReturn, TypeVar
 
 import anyio
 import attrs
 import click
+from rich.console import Console
 
 from .. import (
     APIError,
@@ -36,6 +41,9 @@ EXIT_AUTH = 3
 EXIT_API = 4
 EXIT_NETWORK = 5
 EXIT_INTERRUPTED = 130
+#: 128 + SIGPIPE: stdout's reader went away (``contactnow ... | head``), as a shell reports
+#: for coreutils; nothing is printed.
+EXIT_BROKEN_PIPE = 141
 
 SIM_USERNAME = "demo"
 SIM_PASSWORD = "demo"  # noqa: S105 -- the embedded simulator's own demo account
@@ -61,6 +69,97 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print one clear line on stderr and exit with ``code``."""
     click.echo(f"contactnow: error: {message}", err=True)
     raise SystemExit(code)
+
+
+def is_broken_pipe(exc: BaseException) -> bool:
+    """A BrokenPipeError, or an exception group (from a task group) holding one."""
+    if isinstance(exc, BrokenPipeError):
+        return True
+    inner = getattr(exc, "exceptions", None)  # BaseExceptionGroup, without needing 3.11
+    return isinstance(inner, tuple) and any(
+        isinstance(one, BaseException) and is_broken_pipe(one) for one in inner
+    )
+
+
+def stop_on_broken_pipe() -> NoReturn:
+    """stdout's reader went away: end quietly with ``EXIT_BROKEN_PIPE``.
+
+    Python's recipe (the ``signal`` module's "Note on SIGPIPE"): point stdout at
+    devnull, so the interpreter's last flush of what is still buffered cannot fail
+    again with "Exception ignored ... BrokenPipeError".
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real stdout (click's CliRunner)
+        pass
+    raise SystemExit(EXIT_BROKEN_PIPE)
+
+
+@contextmanager
+def broken_pipe_guard() -> Iterator[None]:
+    """Turn a closed stdout (``| head``) anywhere in the block into a quiet exit."""
+    try:
+        yield
+    except BaseException as exc:
+        if is_broken_pipe(exc):
+            stop_on_broken_pipe()
+        raise
+
+
+class OutputConsole(Console):
+    """A rich console that reports a closed stdout as BrokenPipeError.
+
+    rich's own handler exits with status 1 (as a SystemExit raised inside whatever
+    task printed); the command's guard decides instead (``EXIT_BROKEN_PIPE``).
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
+def _json_escape(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: what stdout cannot encode becomes ``\\uXXXX`` (valid in JSON)."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    escaped = []
+    for char in exc.object[exc.start : exc.end]:
+        code = ord(char)
+        if code > 0xFFFF:  # a surrogate pair, as JSON spells it
+            code -= 0x10000
+            escaped.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            escaped.append(f"\\u{code:04x}")
+    return "".join(escaped), exc.end
+
+
+codecs.register_error("contactnow.json-escape", _json_escape)
+
+
+def tolerate_unencodable_output() -> None:
+    """Let stdout print any name: what its encoding lacks (a cp1252 or latin-1 locale, a
+    lone surrogate from the API) is escaped as ``\\uXXXX`` instead of raising."""
+    if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.errors == "strict":
+        sys.stdout.reconfigure(errors="contactnow.json-escape")
+
+
+def printable(value: object) -> str:
+    """``str(value)`` with control characters (newlines, terminal escapes) and lone
+    surrogates escaped, so that a name from the API cannot break a table or a line, or
+    send commands to the terminal."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(
+        char.encode("unicode_escape", "backslashreplace").decode("ascii")
+        if unicodedata.category(char) in ("Cc", "Cs")
+        else char
+        for char in text
+    )
 
 
 def run(settings: Settings, entry: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -153,11 +252,14 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
     moment = now or datetime.now(timezone.utc)
     if text == "now":
         return moment
-    if re.fullmatch(r"\d{9,11}(\.\d+)?", text):
-        return datetime.fromtimestamp(float(text), tz=timezone.utc)
-    match = _RELATIVE.match(text)
-    if match:
-        return moment - timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    try:
+        if re.fullmatch(r"\d{9,11}(\.\d+)?", text):
+            return datetime.fromtimestamp(float(text), tz=timezone.utc)
+        match = _RELATIVE.match(text)
+        if match:
+            return moment - timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    except (OverflowError, OSError, ValueError):  # 999999999w ago: before year 1
+        raise click.BadParameter(f"{text!r} is out of range") from None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from .. import AgentEvent, AgentWatcher, ContactNow, LiveAgent, ScaledClock
 from ..simulator import Dwell, FaultKind, Simulator, serve
-from ._common import SIM_PASSWORD, SIM_USERNAME
+from ._common import SIM_PASSWORD, SIM_USERNAME, printable
 
 #: The wallboard's groups: a status belongs to the first group whose names hold it.
 GROUPS: tuple[tuple[str, frozenset[str], str], ...] = (
@@ -61,7 +61,11 @@ def clock_text(seconds: float) -> str:
 
 
 def event_line(event: AgentEvent) -> str:
-    """One plain line for an event (the demo's output when stdout is not a terminal)."""
+    """One plain line for an event (the demo's output when stdout is not a terminal).
+
+    Names and statuses come from the API: a newline or a terminal escape in them is
+    printed escaped (``\\n``, ``\\x1b``), so an event is always one harmless line.
+    """
     agent = event.after or event.before
     name = agent.name if agent is not None and agent.name else event.agent_id
     before = event.before.status if event.before is not None else "-"
@@ -70,7 +74,7 @@ def event_line(event: AgentEvent) -> str:
         f" ({event.after.statuscode})" if event.after is not None and event.after.statuscode else ""
     )
     when = event.changed_at.strftime("%H:%M:%S")
-    return f"{when} {event.kind:<11} {name} [{event.agent_id}] {before} -> {after}{code}"
+    return printable(f"{when} {event.kind:<11} {name} [{event.agent_id}] {before} -> {after}{code}")
 
 
 async def run_demo(

@@ -76,6 +76,8 @@ def _config(uvicorn: ModuleType, sim: Simulator, **options: Any) -> Any:
         log_level="warning",
         date_header=False,
         server_header=False,
+        # Stopping never waits on a request forever (a client gone mid-request).
+        timeout_graceful_shutdown=5,
         **options,
     )
 

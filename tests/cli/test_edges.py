@@ -1,0 +1,242 @@
+"""Sharp edges a demanding operator hits: odd names from the API, odd times, odd input."""
+
+from __future__ import annotations
+
+import json
+import queue
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import click
+import pytest
+
+from contactnow_async.simulator import Simulator
+
+from .conftest import (
+    PASSWORD,
+    USERNAME,
+    CliInvoker,
+    Outcome,
+    Served,
+    _serve_in_thread,
+    assert_no_secret,
+    assert_one_error,
+    run_subprocess,
+    subprocess_env,
+)
+
+pytestmark = pytest.mark.integration
+
+#: Names an account may hold: rich markup, a terminal escape, a newline, and what a
+#: cp1252 or latin-1 stdout cannot encode.
+ODD_NAMES = ("[/]", "[bold red]Boss", "Esc\x1b[31mRED", "New\nLine", "Zoë ✓ 名前 😀")
+
+
+@pytest.fixture(scope="module")
+def odd() -> Iterator[Served]:
+    """A simulator of its own (the session's keeps its ten agents), with ODD_NAMES."""
+    sim = Simulator(username=USERNAME, password=PASSWORD, agents=2, seed=3)
+    urls: queue.Queue[str | BaseException] = queue.Queue()
+    stop = threading.Event()
+    thread = _serve_in_thread(sim, urls, stop)
+    got = urls.get(timeout=30)
+    if isinstance(got, BaseException):  # pragma: no cover
+        raise got
+    served = Served(sim=sim, base_url=got)
+    invoke = CliInvoker()
+    for n, name in enumerate(ODD_NAMES):
+        out = invoke(
+            ["agents", "create", "--name", name, "--username", f"odd{n}", "--password-stdin"],
+            env=served.env(),
+            input="odd-Pw-1\n",
+        )
+        assert out.code == 0, out
+    yield served
+    stop.set()
+    thread.join(timeout=30)
+
+
+def test_odd_names_in_a_table(invoke: CliInvoker, odd: Served) -> None:
+    out = invoke(["agents", "list"], env=odd.env(COLUMNS="200"))
+    assert out.code == 0, out  # "[/]" was a MarkupError traceback
+    assert "\x1b" not in out.stdout  # no terminal escape from the API reaches the terminal
+    for shown in ("[/]", "[bold red]Boss", "Esc\\x1b[31mRED", "New\\nLine", "Zoë ✓ 名前 😀"):
+        assert shown in out.stdout
+    assert len(out.stdout.splitlines()) == 2 + 2 + len(ODD_NAMES)  # one line per agent
+
+
+def test_odd_names_in_json_are_kept(invoke: CliInvoker, odd: Served) -> None:
+    out = invoke(["agents", "list", "--json"], env=odd.env())
+    assert out.code == 0, out
+    names = [json.loads(line)["name"] for line in out.stdout.splitlines()]
+    assert set(ODD_NAMES) <= set(names)
+
+
+def test_odd_names_in_watch_lines(invoke: CliInvoker, odd: Served) -> None:
+    out = invoke(["watch", "--include-offline", "--duration", "1"], env=odd.env())
+    assert out.code == 0, out
+    lines = out.stdout.splitlines()
+    assert len(lines) == 2 + len(ODD_NAMES)  # one line per event, even for "New\nLine"
+    assert "\x1b" not in out.stdout
+    assert any("New\\nLine [" in line for line in lines)
+    assert any("[bold red]Boss [" in line for line in lines)
+
+
+def _run_encoded(args: list[str], served: Served, encoding: str) -> Outcome:
+    """Run the command with stdout in ``encoding``, and read it back in that encoding."""
+    done = subprocess.run(
+        [sys.executable, "-m", "contactnow_async", *args],
+        env=subprocess_env(**served.env(PYTHONIOENCODING=encoding, PYTHONUTF8="0", COLUMNS="200")),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    out = Outcome(
+        code=done.returncode,
+        stdout=done.stdout.decode(encoding),
+        stderr=done.stderr.decode(encoding, "replace"),
+    )
+    assert_no_secret(out)
+    return out
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_a_stdout_that_cannot_encode_a_name(odd: Served, encoding: str) -> None:
+    # A latin-1 locale, or Windows (cp1252) with the output redirected to a file: no
+    # traceback, the JSON stays valid and loses nothing, the rest escapes what it cannot print.
+    out = _run_encoded(["agents", "list", "--json"], odd, encoding)
+    assert out.code == 0, out  # was a UnicodeEncodeError traceback
+    names = [json.loads(line)["name"] for line in out.stdout.splitlines()]
+    assert set(ODD_NAMES) <= set(names)
+    table = _run_encoded(["agents", "list"], odd, encoding)
+    assert table.code == 0, table
+    assert "Zoë \\u2713 \\u540d\\u524d \\ud83d\\ude00" in table.stdout
+    watched = _run_encoded(["watch", "--include-offline", "--duration", "1"], odd, encoding)
+    assert watched.code == 0, watched  # was "error: 'latin-1' codec can't ..." with exit 2
+    assert "Zoë \\u2713 \\u540d\\u524d \\ud83d\\ude00 [" in watched.stdout
+    assert watched.stderr == ""
+
+
+# -- times -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("since", ["999999999w", "99999999999999999999d"])
+def test_a_time_out_of_range(invoke: CliInvoker, served: Served, since: str) -> None:
+    out = invoke(["status-log", "--since", since], env=served.env())
+    line = assert_one_error(out, 2)  # was an OverflowError traceback
+    assert "out of range" in line
+
+
+def test_since_in_the_future(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(
+        ["status-log", "--since", "2099-01-01T00:00:00Z", "--until", "2099-01-02"],
+        env=served.env(),
+    )
+    line = assert_one_error(out, 2)
+    assert "--since (2099-01-01T00:00:00+00:00) is in the future" in line
+
+
+def test_until_in_the_future_is_not_read_hour_by_hour(invoke: CliInvoker, served: Served) -> None:
+    before = served.sim.stats.count("database", "status_log")
+    out = invoke(
+        ["status-log", "--json", "--since", "2h", "--until", "2099-01-01"], env=served.env()
+    )
+    assert out.code == 0, out
+    assert out.stdout.strip()
+    # two past hours and one read for the rest (it was some 640,000 hourly reads)
+    assert served.sim.stats.count("database", "status_log") - before <= 4
+
+
+def test_empty_window(invoke: CliInvoker, served: Served) -> None:
+    window = ["--since", "2001-01-01T00:00:00Z", "--until", "2001-01-01T00:30:00Z"]
+    assert invoke(["status-log", "--json", *window], env=served.env()).stdout == ""
+    summary = invoke(["status-log", "--summary", "--json", *window], env=served.env())
+    assert json.loads(summary.stdout) == {}
+
+
+# -- agents update ------------------------------------------------------------------
+
+
+def test_update_with_an_empty_value(invoke: CliInvoker, served: Served) -> None:
+    (agent,) = [
+        json.loads(line)
+        for line in invoke(
+            ["agents", "list", "--json", "--name", "Agent 6"], env=served.env()
+        ).stdout.splitlines()
+    ]
+    agent_id = agent["agent_id"]
+    assert invoke(["agents", "update", agent_id, "--phone", "0456"], env=served.env()).code == 0
+    # --phone= clears the field; it used to take the next argument as the value
+    out = invoke(["agents", "update", agent_id, "--phone=", "--userfield=x"], env=served.env())
+    assert out.code == 0, out
+    (after,) = [
+        json.loads(line)
+        for line in invoke(
+            ["agents", "list", "--json", "--name", "Agent 6"], env=served.env()
+        ).stdout.splitlines()
+    ]
+    assert after["phone"] == ""
+    assert after["userfield"] == "x"
+
+
+# -- the group's options after the command, prompts, the simulate command -------------
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["agents", "list", "--simulate", "--json"], "contactnow --simulate agents list"),
+        (["watch", "--json", "--simulate"], "contactnow --simulate watch"),
+        (["token", "get", "--format", "xml"], "contactnow --format VALUE token get"),
+    ],
+)
+def test_a_group_option_after_the_command(args: list[str], hint: str) -> None:
+    out = run_subprocess(args)
+    line = assert_one_error(out, 2)
+    assert hint in line
+    assert "--help" in line
+
+
+@pytest.mark.parametrize(
+    ("cause", "code", "message"),
+    [(KeyboardInterrupt, 130, "interrupted"), (EOFError, 2, "--password-stdin")],
+)
+def test_the_password_prompt_interrupted_or_at_end_of_input(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    cause: type[BaseException],
+    code: int,
+    message: str,
+) -> None:
+    # What click.prompt does on Ctrl-C or end of input: Abort "from None".
+    def prompt(*args: object, **kwargs: object) -> str:
+        try:
+            raise cause
+        except cause:
+            raise click.Abort() from None
+
+    from contactnow_async._cli import main
+
+    monkeypatch.setattr(click, "prompt", prompt)
+    monkeypatch.setattr(
+        sys, "argv", ["contactnow", "agents", "create", "--name", "X", "--username", "x"]
+    )
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == code
+    err = capsys.readouterr().err
+    assert err.startswith("contactnow: error: ")
+    assert message in err
+
+
+def test_simulate_on_a_taken_port() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        out = run_subprocess(["simulate", "--port", str(port)])
+    line = assert_one_error(out, 5)  # was an OSError traceback
+    assert f"127.0.0.1:{port}" in line
