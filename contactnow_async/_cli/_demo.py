@@ -186,9 +186,9 @@ def _agents_table(agents: list[LiveAgent], elapsed: float, room: int) -> Table:
     for agent in shown:
         _, style = group_of(agent.status)
         table.add_row(
-            agent.name or agent.agent_id,
-            Text(agent.status, style=style),
-            agent.statuscode,
+            Text(printable(agent.name or agent.agent_id)),  # data, not rich markup
+            Text(printable(agent.status), style=style),
+            Text(printable(agent.statuscode)),
             clock_text(agent.time_in_status + elapsed),
             agent.call_id or "",
         )
@@ -199,7 +199,8 @@ def _agents_table(agents: list[LiveAgent], elapsed: float, room: int) -> Table:
 
 def _feed(feed: deque[AgentEvent]) -> Panel:
     lines = Text()
-    for event in feed:
+    # Newest first by when the status began: one poll sees its changes in row order.
+    for event in sorted(feed, key=lambda e: e.changed_at, reverse=True):
         _, style = group_of(event.after.status if event.after else "offline")
         lines.append(event_line(event) + "\n", style=style)
     return Panel(lines or Text("waiting for the first change..."), title="latest changes")

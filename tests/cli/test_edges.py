@@ -240,3 +240,35 @@ def test_simulate_on_a_taken_port() -> None:
         out = run_subprocess(["simulate", "--port", str(port)])
     line = assert_one_error(out, 5)  # was an OSError traceback
     assert f"127.0.0.1:{port}" in line
+
+
+def test_the_demo_feed_lists_changes_newest_first_and_names_as_data() -> None:
+    from datetime import datetime, timezone
+    from io import StringIO
+
+    from rich.console import Console
+
+    from contactnow_async import AgentEvent, LiveAgent
+    from contactnow_async._cli._demo import _agents_table, _feed
+
+    def event(agent_id: str, name: str, began: int) -> AgentEvent:
+        after = LiveAgent(agent_id=agent_id, name=name, status="wait", time=began)
+        return AgentEvent(
+            kind="changed",
+            agent_id=agent_id,
+            before=None,
+            after=after,
+            changed_at=datetime.fromtimestamp(began, tz=timezone.utc),
+            observed_at=datetime.fromtimestamp(began + 5, tz=timezone.utc),
+            id=f"{agent_id}:{began}",
+        )
+
+    # One poll delivers its changes in row order, not in time order.
+    feed = [event("1", "Early", 1_700_000_000), event("2", "[red]Late", 1_700_000_030)]
+    out = StringIO()
+    console = Console(file=out, width=100, color_system=None)
+    console.print(_feed(feed))  # type: ignore[arg-type]  # any iterable of events will do
+    console.print(_agents_table([e.after for e in feed if e.after], 0.0, 10))
+    text = out.getvalue()
+    assert text.index("[red]Late") < text.index("Early")  # newest first, brackets kept
+    assert text.count("[red]Late") == 2  # the table shows the name as data too
