@@ -12,7 +12,9 @@ caps every client at the same rate; with 10 ms added to every
 network that charges no handshake); and behind ``_server.NetworkModel`` with a
 10 ms round trip, where a new connection also pays the TCP and TLS 1.3
 handshakes (two round trips) the real API's HTTPS requires before its first
-request. Figure: vendor time per call / library time per call.
+request. Figure: vendor time per call / library time per call. Beside it, the
+ceiling of any client built on httpx: a minimal hand-written pooled httpx loop
+at C=50 (``json.loads`` only), against the same server in the same run.
 """
 
 from __future__ import annotations
@@ -38,10 +40,14 @@ NETWORKS = (
 )
 
 
+Pairs = list[tuple[float, float]]
+
+
 async def compare(
     base_url: str, token_file: Path, *, library_calls: int, vendor_calls: int, repeats: int
-) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """[(vendor s/call, library s/call)] for Connection: close, then a new client per call."""
+) -> tuple[Pairs, Pairs, Pairs]:
+    """[(vendor s/call, library s/call)] for Connection: close, then a new client per
+    call; then [(plain pooled httpx s/call, library s/call)]."""
     concurrency = 50
     async with httpx.AsyncClient() as http:
         token_file.write_text(await fetch_token(http, base_url), encoding="utf-8")  # noqa: ASYNC240 -- the vendor way, on purpose
@@ -60,6 +66,9 @@ async def compare(
         return (now() - started) / vendor_calls
 
     close_client = httpx.AsyncClient(headers={"Connection": "close"})
+    pooled = httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    )
 
     async def vendor_connection_close() -> float:
         started = now()
@@ -70,6 +79,7 @@ async def compare(
 
     async with (
         close_client,
+        pooled,
         ContactNow(
             username=USERNAME, password=PASSWORD, base_url=base_url, max_concurrency=concurrency
         ) as cn,
@@ -78,14 +88,25 @@ async def compare(
         async def call() -> None:
             await cn.agents.read()
 
+        pooled_params = params()  # read once: a pooled client keeps its token
+
+        async def plain_call() -> None:
+            reply = await pooled.get(url, params=pooled_params)
+            assert json.loads(reply.content)["success"]
+
         await workers(concurrency * 2, concurrency, call)
+        await workers(concurrency * 2, concurrency, plain_call)
 
         async def library() -> float:
             return await workers(library_calls, concurrency, call) / library_calls
 
+        async def plain() -> float:
+            return await workers(library_calls, concurrency, plain_call) / library_calls
+
         closes = await interleave(vendor_connection_close, library, repeats)
         fresh = await interleave(vendor_new_client, library, repeats)
-    return closes, fresh
+        ceiling = await interleave(plain, library, repeats)
+    return closes, fresh, ceiling
 
 
 async def run(quick: bool) -> list[Row]:
@@ -96,7 +117,7 @@ async def run(quick: bool) -> list[Row]:
         for where, latency, rtt in NETWORKS:
             slow = latency or rtt
             with served_simulator(latency=latency, rtt=rtt) as base_url:
-                closes, fresh = await compare(
+                closes, fresh, ceiling = await compare(
                     base_url,
                     token_file,
                     library_calls=200 if quick else 2000,
@@ -135,6 +156,22 @@ async def run(quick: bool) -> list[Row]:
                     f"{where}: vendor calls/s (Connection: close)",
                     [1 / v for v, _ in closes],
                     "calls/s",
+                )
+            )
+            rows.append(
+                row(
+                    NAME,
+                    f"{where}: plain pooled httpx calls/s, C=50 (the httpx ceiling)",
+                    [1 / p for p, _ in ceiling],
+                    "calls/s",
+                )
+            )
+            rows.append(
+                row(
+                    NAME,
+                    f"{where}: library / plain pooled httpx time, C=50",
+                    [lib / p for p, lib in ceiling],
+                    "x",
                 )
             )
     return rows
