@@ -24,9 +24,8 @@ import logging
 import random
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, cast, overload
+from typing import Any, Final, cast
 
 import anyio
 import attrs
@@ -53,11 +52,7 @@ from .resources.live import Live
 from .resources.priorities import Priorities
 from .resources.status_log import StatusLog
 from .resources.tokens import Tokens
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from .watch import AgentEvent, AgentStream, HealthEvent, Overflow, WatchOptions
+from .watch._watcher import watch_agents as _watch_agents
 
 __all__ = ["ContactNow", "Region", "resend_is_safe"]
 
@@ -232,52 +227,8 @@ class ContactNow:
         if self._closed:
             raise RuntimeError("this ContactNow client is closed; create a new one")
 
-    @overload
-    def watch_agents(
-        self,
-        *,
-        overflow: Overflow = ...,
-        buffer: int = ...,
-        include_health: Literal[False] = ...,
-        **options: Unpack[WatchOptions],
-    ) -> AbstractAsyncContextManager[AgentStream[AgentEvent]]: ...
-
-    @overload
-    def watch_agents(
-        self,
-        *,
-        overflow: Overflow = ...,
-        buffer: int = ...,
-        include_health: Literal[True],
-        **options: Unpack[WatchOptions],
-    ) -> AbstractAsyncContextManager[AgentStream[AgentEvent | HealthEvent]]: ...
-
-    def watch_agents(
-        self,
-        *,
-        overflow: Overflow = "block",
-        buffer: int = 10_000,
-        include_health: bool = False,
-        **options: Unpack[WatchOptions],
-    ) -> (
-        AbstractAsyncContextManager[AgentStream[AgentEvent]]
-        | AbstractAsyncContextManager[AgentStream[AgentEvent | HealthEvent]]
-    ):
-        """Watch every agent's live status: ``async with cn.watch_agents() as stream``.
-
-        Yields an :class:`~contactnow_async.AgentStream`, an async iterator of
-        :class:`~contactnow_async.AgentEvent` (and of
-        :class:`~contactnow_async.HealthEvent` with ``include_health=True``).
-        Takes the keywords of :class:`~contactnow_async.AgentWatcher` plus
-        ``overflow`` and ``buffer`` for the stream's own buffer.
-        """
-        from .watch import watch_agents
-
-        if include_health:
-            return watch_agents(
-                self, overflow=overflow, buffer=buffer, include_health=True, **options
-            )
-        return watch_agents(self, overflow=overflow, buffer=buffer, **options)
+    #: ``async with cn.watch_agents() as stream``: see :func:`contactnow_async.watch.watch_agents`.
+    watch_agents = _watch_agents
 
     async def request(
         self,

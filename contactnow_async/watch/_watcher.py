@@ -424,7 +424,14 @@ def watch_agents(
     AbstractAsyncContextManager[AgentStream[AgentEvent]]
     | AbstractAsyncContextManager[AgentStream[AgentEvent | HealthEvent]]
 ):
-    """Run an :class:`AgentWatcher` with one subscriber: see ``ContactNow.watch_agents``."""
+    """Watch every agent's live status: ``async with cn.watch_agents() as stream``.
+
+    Runs an :class:`AgentWatcher` with one subscriber and yields an
+    :class:`AgentStream`, an async iterator of :class:`AgentEvent` (and of
+    :class:`HealthEvent` with ``include_health=True``). Takes the keywords of
+    :class:`AgentWatcher` plus ``overflow`` and ``buffer`` for the stream's own
+    buffer. Also bound as the method ``ContactNow.watch_agents``.
+    """
     watcher = AgentWatcher(client, **options)
     # Subscribe before the first poll so the stream gets the initial events itself.
     if include_health:
