@@ -3,6 +3,7 @@ that check every output for the password."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import subprocess
@@ -84,9 +85,11 @@ def assert_one_error(outcome: Outcome, code: int) -> str:
     return line
 
 
-def _serve_in_thread(
-    sim: Simulator, urls: queue.Queue[str | BaseException], stop: threading.Event
-) -> threading.Thread:
+@contextlib.contextmanager
+def served_in_thread(sim: Simulator) -> Iterator[Served]:
+    """``sim`` served on 127.0.0.1 by a thread of its own, for the whole block."""
+    urls: queue.Queue[str | BaseException] = queue.Queue()
+    stop = threading.Event()
 
     async def main() -> None:
         try:
@@ -99,22 +102,21 @@ def _serve_in_thread(
 
     thread = threading.Thread(target=anyio.run, args=(main,), daemon=True, name="cli-sim")
     thread.start()
-    return thread
+    got = urls.get(timeout=30)
+    if isinstance(got, BaseException):  # pragma: no cover
+        raise got
+    try:
+        yield Served(sim=sim, base_url=got)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="session")
 def served() -> Iterator[Served]:
     """``Simulator(username="ops", password="s3cret-pass", agents=10, seed=2)`` on 127.0.0.1."""
-    sim = Simulator(username=USERNAME, password=PASSWORD, agents=10, seed=2)
-    urls: queue.Queue[str | BaseException] = queue.Queue()
-    stop = threading.Event()
-    thread = _serve_in_thread(sim, urls, stop)
-    got = urls.get(timeout=30)
-    if isinstance(got, BaseException):  # pragma: no cover
-        raise got
-    yield Served(sim=sim, base_url=got)
-    stop.set()
-    thread.join(timeout=30)
+    with served_in_thread(Simulator(username=USERNAME, password=PASSWORD, agents=10, seed=2)) as it:
+        yield it
 
 
 @pytest.fixture

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import queue
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 
 import click
@@ -21,10 +19,10 @@ from .conftest import (
     CliInvoker,
     Outcome,
     Served,
-    _serve_in_thread,
     assert_no_secret,
     assert_one_error,
     run_subprocess,
+    served_in_thread,
     subprocess_env,
 )
 
@@ -39,24 +37,16 @@ ODD_NAMES = ("[/]", "[bold red]Boss", "Esc\x1b[31mRED", "New\nLine", "Zoë ✓ �
 def odd() -> Iterator[Served]:
     """A simulator of its own (the session's keeps its ten agents), with ODD_NAMES."""
     sim = Simulator(username=USERNAME, password=PASSWORD, agents=2, seed=3)
-    urls: queue.Queue[str | BaseException] = queue.Queue()
-    stop = threading.Event()
-    thread = _serve_in_thread(sim, urls, stop)
-    got = urls.get(timeout=30)
-    if isinstance(got, BaseException):  # pragma: no cover
-        raise got
-    served = Served(sim=sim, base_url=got)
-    invoke = CliInvoker()
-    for n, name in enumerate(ODD_NAMES):
-        out = invoke(
-            ["agents", "create", "--name", name, "--username", f"odd{n}", "--password-stdin"],
-            env=served.env(),
-            input="odd-Pw-1\n",
-        )
-        assert out.code == 0, out
-    yield served
-    stop.set()
-    thread.join(timeout=30)
+    with served_in_thread(sim) as served:
+        invoke = CliInvoker()
+        for n, name in enumerate(ODD_NAMES):
+            out = invoke(
+                ["agents", "create", "--name", name, "--username", f"odd{n}", "--password-stdin"],
+                env=served.env(),
+                input="odd-Pw-1\n",
+            )
+            assert out.code == 0, out
+        yield served
 
 
 def test_odd_names_in_a_table(invoke: CliInvoker, odd: Served) -> None:
