@@ -81,23 +81,6 @@ class _Group(click.Group):
             return super().invoke(ctx)
 
 
-#: The group's own options, named in the error when given after a command.
-_GROUP_OPTIONS = frozenset(
-    {
-        "--username",
-        "--password",
-        "--region",
-        "--base-url",
-        "--token-file",
-        "--format",
-        "--simulate",
-        "--sim-agents",
-        "--sim-speed",
-        "--debug",
-    }
-)
-
-
 @click.group(
     cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -637,6 +620,16 @@ def main() -> None:
     raise SystemExit(code)
 
 
+def _group_options() -> dict[str, bool]:
+    """The group's own options (``--simulate``, ...) and whether each is a flag, named in
+    the error when given after a command."""
+    return {
+        name: isinstance(param, click.Option) and param.is_flag
+        for param in cli.params
+        for name in param.opts
+    }
+
+
 def _main() -> int:
     try:
         code = cli.main(prog_name="contactnow", standalone_mode=False)
@@ -646,10 +639,11 @@ def _main() -> int:
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx is not None else "contactnow"
         message = exc.format_message()
-        if isinstance(exc, click.NoSuchOption) and exc.option_name in _GROUP_OPTIONS:
+        group_options = _group_options()
+        if isinstance(exc, click.NoSuchOption) and exc.option_name in group_options:
             # `contactnow agents list --simulate`: say where the option goes.
             option = exc.option_name
-            given = option if option in ("--simulate", "--debug") else f"{option} VALUE"
+            given = option if group_options[option] else f"{option} VALUE"
             command = where.partition(" ")[2]
             message = (
                 f"no such option {option!r} for '{where}': contactnow's own options go "
