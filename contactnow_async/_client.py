@@ -1,60 +1,46 @@
-"""The client: configuration, ``request()``, and the retry and token policy.
+"""The client: its options, its lifecycle, and ``request()``.
 
 Every typed call (``cn.agents.read``, ``cn.live.agents``, ...) ends up in
-:meth:`ContactNow.request`, which does, in order:
+:meth:`ContactNow.request`, which:
 
-1. take the shared token from the :class:`~contactnow_async._tokens.TokenManager`;
-2. wait for a slot in the concurrency limiter;
-3. send through the pooled ``httpx.AsyncClient`` and read the body (capped);
-4. decode it (:func:`~contactnow_async._wire.decode`);
-5. on a token error, fetch one new token (shared) and resend once: a refused
+1. takes the shared token from the :class:`~contactnow_async._tokens.TokenManager`
+   (where a token is fetched, kept and refreshed);
+2. builds one :class:`~contactnow_async._transport.ApiRequest` and hands it to the
+   :class:`~contactnow_async._transport.Transport` (limiter, httpx exchange,
+   deadlines, decoding, retries where a resend cannot duplicate work);
+3. on a token error, fetches one new token (shared) and resends once: a refused
    token means nothing was done, so this is safe even for creates;
-6. on a transient fault (network, timeout, 429, 5xx, a garbled body), retry with
-   exponential backoff and full jitter, honouring ``Retry-After``, **only where a
-   resend cannot duplicate work** (see :func:`resend_is_safe`).
+4. raises :class:`APIError` for ``success: false``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime
-import email.utils
 import enum
 import logging
-import random
-import time
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
-import anyio
 import attrs
 import httpx
 
 from ._clock import Clock, SystemClock
-from ._errors import (
-    APIError,
-    AuthenticationError,
-    ContactNowError,
-    HTTPStatusError,
-    RateLimitError,
-    RequestTimeout,
-    ResponseFormatError,
-    TokenError,
-    TransportError,
-)
-from ._models import Token
-from ._redact import install_httpx_log_filter, redact_text, redact_url
+from ._errors import APIError, AuthenticationError, ResponseFormatError, TokenError
+from ._models import Token, token_expiry
+from ._redact import install_httpx_log_filter
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore
-from ._wire import Envelope, Format, decode, encode_payload
+from ._transport import ApiRequest, Reply, RetryPolicy, Transport
+from ._wire import Envelope, Format, encode_payload
 from .resources.agents import Agents
 from .resources.live import Live
 from .resources.priorities import Priorities
 from .resources.status_log import StatusLog
 from .resources.tokens import Tokens
-from .watch._watcher import watch_agents as _watch_agents
 
-__all__ = ["ContactNow", "Region", "resend_is_safe"]
+if TYPE_CHECKING:
+    from .watch import watch_agents as _watch_agents
+
+__all__ = ["ClientOptions", "ContactNow", "Region", "resend_is_safe"]
 
 logger = logging.getLogger("contactnow_async")
 
@@ -62,8 +48,6 @@ logger = logging.getLogger("contactnow_async")
 TOKEN_ERRORS: Final = frozenset({"Expired token", "Invalid token", "Unknown token"})
 AUTHENTICATION_FAILURE: Final = "Authentication failure"
 DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
-# A server asking us to wait longer than this is not a blip: raise, let the caller decide.
-_MAX_RETRY_AFTER: Final = 60.0
 
 
 class Region(str, enum.Enum):
@@ -90,13 +74,47 @@ def resend_is_safe(script: str, method: str | None, action: str) -> bool:
     return script == "database" and method == "agents" and action == "update"
 
 
-class _Fault(Exception):
-    """A failed attempt: the public error, and whether it may be retried."""
+@attrs.frozen(kw_only=True)
+class ClientOptions:
+    """What a :class:`ContactNow` was built with; read-only, as ``cn.options``.
 
-    def __init__(self, error: ContactNowError, *, reached_server: bool, retry_after: float | None):
-        self.error = error
-        self.reached_server = reached_server
-        self.retry_after = retry_after
+    The transport and the token manager are made from these once, so changing
+    one later could not take effect: they are frozen instead of silently ignored.
+    """
+
+    base_url: str
+    username: str
+    format: Format = "json"
+    timeout: float | httpx.Timeout = 30.0
+    deadline: float | None = None
+    max_retries: int = 2
+    max_concurrency: int = 20
+    token_margin: float = 60.0
+    campaign: str | None = None
+    retry_backoff: float = 0.5
+    retry_backoff_max: float = 10.0
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+
+    @property
+    def attempt_timeout(self) -> float | None:
+        """The bound on one attempt, start to last byte (None: httpx's per-read timeouts only)."""
+        if isinstance(self.timeout, httpx.Timeout):
+            parts = [self.timeout.connect, self.timeout.write, self.timeout.read]
+            if any(part is None for part in parts):
+                return None
+            return float(sum(part for part in parts if part is not None))
+        return float(self.timeout)
+
+    @property
+    def call_deadline(self) -> float | None:
+        """The bound on one call across its retries: ``deadline``, or one derived from
+        ``timeout`` (every attempt at its bound, every backoff at its ceiling)."""
+        if self.deadline is not None:
+            return self.deadline
+        attempt = self.attempt_timeout
+        if attempt is None:
+            return None
+        return attempt * (self.max_retries + 1) + self.retry_backoff_max * self.max_retries
 
 
 class ContactNow:
@@ -111,8 +129,29 @@ class ContactNow:
     ``base_url`` overrides ``region`` (point it at the simulator in tests).
     ``http_client`` is used as given and not closed by :meth:`aclose`.
     ``campaign`` (the contact centre id) is sent as ``campaign=`` on every call.
-    ``clock`` is where token deadlines are read (a virtual clock in tests).
+    ``clock`` is where token deadlines and retry backoff are read (a virtual
+    clock in tests). ``timeout`` bounds one attempt from connecting to the last
+    byte (not only each read); ``deadline`` bounds a call across its retries
+    (default: every attempt at ``timeout`` plus every backoff at its ceiling).
+    The options are read-only afterwards: see :attr:`options`.
     """
+
+    __slots__ = (
+        "_closed",
+        "_http",
+        "_own_http",
+        "_password",
+        "_token_manager",
+        "_transport",
+        "agents",
+        "clock",
+        "live",
+        "options",
+        "priorities",
+        "status_log",
+        "token_store",
+        "tokens",
+    )
 
     def __init__(
         self,
@@ -123,6 +162,7 @@ class ContactNow:
         base_url: str | None = None,
         format: Format = "json",
         timeout: float | httpx.Timeout = 30.0,
+        deadline: float | None = None,
         max_retries: int = 2,
         max_concurrency: int = 20,
         token_store: TokenStore | None = None,
@@ -144,6 +184,8 @@ class ContactNow:
             raise ValueError("max_concurrency must be >= 1")
         if isinstance(timeout, (int, float)) and (isinstance(timeout, bool) or timeout <= 0):
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        if deadline is not None and not deadline > 0:
+            raise ValueError(f"deadline must be a positive number of seconds, not {deadline!r}")
         if token_margin < 0:
             raise ValueError(f"token_margin must be >= 0 seconds, not {token_margin!r}")
         if retry_backoff < 0 or retry_backoff_max < 0:
@@ -158,16 +200,21 @@ class ContactNow:
                     f"region must be Region.EU or Region.US, not {region!r} "
                     "(or give base_url for another host)"
                 ) from None
-        self.base_url = _normalise_base_url(base_url if base_url is not None else region.value)
-        self.username = username
+        self.options = options = ClientOptions(
+            base_url=_normalise_base_url(base_url if base_url is not None else region.value),
+            username=username,
+            format=format,
+            timeout=timeout,
+            deadline=deadline,
+            max_retries=max_retries,
+            max_concurrency=max_concurrency,
+            token_margin=token_margin,
+            campaign=campaign,
+            retry_backoff=retry_backoff,
+            retry_backoff_max=retry_backoff_max,
+            max_response_bytes=max_response_bytes,
+        )
         self._password = password
-        self.format: Format = format
-        self.max_retries = max_retries
-        self.max_concurrency = max_concurrency
-        self.campaign = campaign
-        self.retry_backoff = retry_backoff
-        self.retry_backoff_max = retry_backoff_max
-        self.max_response_bytes = max_response_bytes
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._own_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
@@ -176,7 +223,18 @@ class ContactNow:
                 max_connections=max_concurrency, max_keepalive_connections=max_concurrency
             ),
         )
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._transport = Transport(
+            self._http,
+            base_url=options.base_url,
+            clock=self.clock,
+            retry=RetryPolicy(
+                max_retries=max_retries, backoff=retry_backoff, backoff_max=retry_backoff_max
+            ),
+            max_concurrency=max_concurrency,
+            max_response_bytes=max_response_bytes,
+            timeout=options.attempt_timeout,
+            deadline=options.call_deadline,
+        )
         self._closed = False
         self.token_store: TokenStore = (
             token_store if token_store is not None else MemoryTokenStore()
@@ -184,7 +242,7 @@ class ContactNow:
         self._token_manager = TokenManager(
             self._fetch_token,
             store=self.token_store,
-            key=f"{self.base_url}|{username}",
+            key=f"{options.base_url}|{username}",
             clock=self.clock,
             margin=token_margin,
         )
@@ -193,7 +251,27 @@ class ContactNow:
         self.status_log = StatusLog(self)
         self.priorities = Priorities(self)
         self.live = Live(self)
-        self.tokens = Tokens(self, self._token_manager)
+        self.tokens = Tokens(self, self._token_manager, self._send_token_request)
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL, ending in ``/``."""
+        return self.options.base_url
+
+    @property
+    def username(self) -> str:
+        """The API username."""
+        return self.options.username
+
+    @property
+    def format(self) -> Format:
+        """``"json"`` or ``"xml"``: what the client asks the API to answer in."""
+        return self.options.format
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """When and after how long a failed attempt is tried again."""
+        return self._transport.retry
 
     def __repr__(self) -> str:
         return f"<ContactNow base_url={self.base_url!r} username={self.username!r}>"
@@ -227,8 +305,20 @@ class ContactNow:
         if self._closed:
             raise RuntimeError("this ContactNow client is closed; create a new one")
 
-    #: ``async with cn.watch_agents() as stream``: see :func:`contactnow_async.watch.watch_agents`.
-    watch_agents = _watch_agents
+    if TYPE_CHECKING:
+        #: ``async with cn.watch_agents() as stream``: see
+        #: :func:`contactnow_async.watch.watch_agents` (its overloads type this method).
+        watch_agents = _watch_agents
+    else:
+
+        def watch_agents(self, **options):
+            """``async with cn.watch_agents() as stream``: see
+            :func:`contactnow_async.watch.watch_agents`."""
+            # The watcher sits above the client; it is imported when first used,
+            # so importing the client never loads it.
+            from .watch import watch_agents
+
+            return watch_agents(self, **options)
 
     async def request(
         self,
@@ -253,12 +343,11 @@ class ContactNow:
         Raises :class:`APIError` when the API answers ``success: false``.
         """
         self._check_open()
-        safe = resend_is_safe(script, method, action) if idempotent is None else idempotent
         args: dict[str, Any] = {"action": action, "format": self.format, "raw": "1"}
         if method is not None:
             args["method"] = method
-        if self.campaign is not None:
-            args["campaign"] = self.campaign
+        if self.options.campaign is not None:
+            args["campaign"] = self.options.campaign
         if params:
             args.update({key: value for key, value in params.items() if value is not None})
         body: bytes | None = None
@@ -267,14 +356,22 @@ class ContactNow:
             body, content_type = encode_payload(
                 payload, format=self.format, record_name=record_name or method or "record"
             )
-
+        call = ApiRequest(
+            script,
+            method,
+            action,
+            params=args,
+            body=body,
+            content_type=content_type,
+            idempotent=resend_is_safe(script, method, action) if idempotent is None else idempotent,
+        )
         token = await self._token_manager.token()
         resent_for_token = False
         while True:
-            args["token"] = token.value
-            envelope, _ = await self._send_with_retries(
-                script, method, action, args, body, content_type, safe=safe
+            sent = attrs.evolve(
+                call, params={**call.params, "token": token.value}, secrets=self._secrets(token)
             )
+            envelope = (await self._transport.send(sent)).envelope
             if _is_token_error(envelope):
                 if resent_for_token:
                     raise TokenError(
@@ -292,17 +389,25 @@ class ContactNow:
                 raise _api_error(script, method, action, envelope)
             return envelope
 
+    async def _send_token_request(self, action: str, params: Mapping[str, Any]) -> Reply:
+        """Send a ``token.php`` request (never with a client token of its own)."""
+        self._check_open()
+        request = ApiRequest(
+            "token",
+            None,
+            action,
+            params={"action": action, "format": self.format, **params},
+            idempotent=True,
+            secrets=self._secrets(None, extra=tuple(str(v) for v in params.values())),
+        )
+        return await self._transport.send(request)
+
     async def _fetch_token(self) -> Token:
         """``token.php?action=get``: the only place a token is fetched."""
-        args = {
-            "action": "get",
-            "username": self.username,
-            "password": self._password,
-            "format": self.format,
-        }
-        envelope, date = await self._send_with_retries(
-            "token", None, "get", args, None, None, safe=True
+        reply = await self._send_token_request(
+            "get", {"username": self.username, "password": self._password}
         )
+        envelope = reply.envelope
         if not envelope.success:
             if envelope.error == AUTHENTICATION_FAILURE:
                 raise AuthenticationError(
@@ -313,206 +418,27 @@ class ContactNow:
                 )
             raise _api_error("token", None, "get", envelope)
         value = envelope.raw.get("token")
-        expire = envelope.raw.get("expire")
-        if not value or expire in (None, ""):
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value):
             raise ResponseFormatError(
-                "token.php answered success without a token or an expire time",
-                content_type=None,
+                "token.php answered success without a token", content_type=None
             )
         local_now = self.clock.now()
-        server_now = date if date is not None else local_now
-        return Token(value=str(value), expires_at=int(expire), clock_offset=server_now - local_now)
+        server_now = reply.server_date if reply.server_date is not None else local_now
+        return Token(
+            value=str(value),
+            expires_ts=token_expiry(envelope.raw.get("expire")),
+            clock_offset=server_now - local_now,
+        )
 
-    async def _send_with_retries(
-        self,
-        script: str,
-        method: str | None,
-        action: str,
-        args: Mapping[str, Any],
-        body: bytes | None,
-        content_type: str | None,
-        *,
-        safe: bool,
-    ) -> tuple[Envelope, float | None]:
-        attempt = 0
-        while True:
-            try:
-                return await self._send(script, method, action, args, body, content_type, attempt)
-            except _Fault as fault:  # noqa: PERF203 -- one try per attempt is the retry loop
-                retryable = safe or not fault.reached_server
-                if not retryable or attempt >= self.max_retries:
-                    raise fault.error from fault.__cause__
-                delay = self._backoff(attempt, fault.retry_after)
-                if delay is None:
-                    raise fault.error from fault.__cause__
-                logger.debug(
-                    "%s.php %s/%s attempt %d failed (%s); retrying in %.2fs",
-                    script, method, action, attempt + 1, type(fault.error).__name__, delay,
-                )  # fmt: skip
-                attempt += 1
-                await anyio.sleep(delay)
-
-    def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
-        """Exponential backoff with full jitter, at least ``Retry-After`` (None: give up)."""
-        if retry_after is not None and retry_after > _MAX_RETRY_AFTER:
-            return None
-        delay = random.uniform(0, min(self.retry_backoff_max, self.retry_backoff * 2**attempt))
-        return max(delay, retry_after or 0.0)
-
-    async def _send(
-        self,
-        script: str,
-        method: str | None,
-        action: str,
-        args: Mapping[str, Any],
-        body: bytes | None,
-        content_type: str | None,
-        attempt: int,
-    ) -> tuple[Envelope, float | None]:
-        url = f"{self.base_url}{script}.php"
-        if body is None:
-            request = self._http.build_request("GET", url, params=args)
-        else:
-            headers = {"Content-Type": content_type} if content_type else None
-            request = self._http.build_request(
-                "POST", url, params=args, content=body, headers=headers
-            )
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.max_concurrency)
-        started = time.perf_counter()
-        status: int | str = "-"
-        try:
-            async with self._limiter:
-                response, content = await self._exchange(request)
-            status = response.status_code
-        finally:
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "%s.php method=%s action=%s status=%s duration=%.1fms attempt=%d",
-                    script, method, action, status,
-                    (time.perf_counter() - started) * 1000, attempt + 1,
-                )  # fmt: skip
-        content_type_in = response.headers.get("content-type")
-        if response.status_code == 429:
-            retry_after = _retry_after(response.headers.get("retry-after"))
-            raise _Fault(
-                RateLimitError(
-                    f"{script}.php throttled the request (HTTP 429"
-                    + (f", retry after {retry_after:g}s)" if retry_after is not None else ")"),
-                    retry_after=retry_after,
-                ),
-                reached_server=False,  # a throttled request was refused, not processed
-                retry_after=retry_after,
-            )
-        if response.status_code >= 500 or response.status_code in (408,):
-            raise _Fault(
-                HTTPStatusError(
-                    f"{script}.php answered HTTP {response.status_code} "
-                    f"({response.reason_phrase}); the API or a proxy in front of it failed",
-                    status_code=response.status_code,
-                ),
-                reached_server=True,
-                retry_after=_retry_after(response.headers.get("retry-after")),
-            )
-        try:
-            envelope = decode(
-                content,
-                status_code=response.status_code,
-                content_type=content_type_in,
-                secrets=self._secrets(args),
-            )
-        except ResponseFormatError as exc:
-            raise _Fault(exc, reached_server=True, retry_after=None) from None
-        if envelope.error:
-            # An error text that echoes what was sent must not carry it into messages.
-            error = redact_text(envelope.error, self._secrets(args))
-            if error != envelope.error:
-                envelope = attrs.evolve(envelope, error=error)
-        if response.status_code >= 400 and envelope.success:
-            raise HTTPStatusError(
-                f"{script}.php answered HTTP {response.status_code} with a success envelope",
-                status_code=response.status_code,
-            )
-        return envelope, _http_date(response.headers.get("date"))
-
-    async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
-        """Send and read the body, mapping httpx's errors to whether the server got it."""
-        where = redact_url(request.url)
-        try:
-            response = await self._http.send(request, stream=True)
-            try:
-                declared = response.headers.get("content-length")
-                if (
-                    declared is not None
-                    and declared.isdigit()
-                    and int(declared) > self.max_response_bytes
-                ):
-                    raise _too_big(where, response, int(declared), self.max_response_bytes)
-                chunks = []
-                size = 0
-                # aclosing: leaving the loop early (too big) must close the generator
-                # here, not in the garbage collector (trio warns about that).
-                body = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())  # it is one
-                async with contextlib.aclosing(body):
-                    async for chunk in body:
-                        size += len(chunk)
-                        if size > self.max_response_bytes:
-                            raise _too_big(where, response, size, self.max_response_bytes)
-                        chunks.append(chunk)
-            finally:
-                await response.aclose()
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            # The request never left: resending cannot duplicate anything.
-            error_cls = TransportError if isinstance(exc, httpx.ConnectError) else RequestTimeout
-            raise _Fault(
-                error_cls(f"could not connect to {where}: {_describe(exc)}", sent=False),
-                reached_server=False,
-                retry_after=None,
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise _Fault(
-                RequestTimeout(f"no reply from {where} in time: {_describe(exc)}", sent=True),
-                reached_server=True,
-                retry_after=None,
-            ) from exc
-        except httpx.TransportError as exc:
-            raise _Fault(
-                TransportError(
-                    f"the connection to {where} failed after the request was sent: "
-                    f"{_describe(exc)}",
-                    sent=True,
-                ),
-                reached_server=True,
-                retry_after=None,
-            ) from exc
-        except httpx.DecodingError as exc:  # a body whose Content-Encoding lies
-            raise _Fault(
-                ResponseFormatError(
-                    f"the reply from {where} could not be decoded: {_describe(exc)}",
-                    status_code=response.status_code,
-                    content_type=response.headers.get("content-type"),
-                ),
-                reached_server=True,
-                retry_after=None,
-            ) from exc
-        except httpx.RequestError as exc:  # anything else httpx raises (redirect loops, ...)
-            raise _Fault(
-                TransportError(f"the request to {where} failed: {_describe(exc)}", sent=True),
-                reached_server=True,
-                retry_after=None,
-            ) from exc
-        return response, b"".join(chunks)
-
-    def _secrets(self, args: Mapping[str, Any] = {}) -> tuple[str, ...]:
+    def _secrets(self, sent: Token | None, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
         """What a reply must not echo: the password, the current token and the one sent."""
-        found = [self._password]
+        found = [self._password, *extra]
         current = self._token_manager.current
         if current is not None:
             found.append(current.value)
-        sent = args.get("token")
-        if isinstance(sent, str) and sent:
-            found.append(sent)
-        return tuple(found)
+        if sent is not None:
+            found.append(sent.value)
+        return tuple(secret for secret in found if secret)
 
 
 def _normalise_base_url(base_url: str) -> str:
@@ -545,44 +471,3 @@ def _api_error(script: str, method: str | None, action: str, envelope: Envelope)
         error=envelope.error,
         envelope=envelope,
     )
-
-
-def _too_big(where: str, response: httpx.Response, size: int, cap: int) -> _Fault:
-    return _Fault(
-        ResponseFormatError(
-            f"the reply from {where} is larger than max_response_bytes ({size} > {cap}); "
-            "narrow the request or raise the cap",
-            status_code=response.status_code,
-            content_type=response.headers.get("content-type"),
-        ),
-        reached_server=True,
-        retry_after=None,
-    )
-
-
-def _describe(exc: Exception) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {redact_url(text)}" if text else type(exc).__name__
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        when = _http_date(value)
-        return None if when is None else max(0.0, when - time.time())
-
-
-def _http_date(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000": UTC by RFC 5322, not the local zone
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when.timestamp()

@@ -1,9 +1,12 @@
 """Typed records for every documented row type.
 
-Identifiers (agent ids, queue ids, call ids) stay strings, as the API sends
-them. Counts, levels, log uids and unix times are ints; times are also offered
-as timezone-aware UTC datetimes. Every model keeps the record it was built from
-in ``raw`` (left out of equality and repr), so a field the docs do not list is
+One naming rule holds for every model (the concept table is ``docs/fields.md``):
+attributes are readable snake_case, one name per concept whatever the script
+calls it (``agent_id`` is ``agentid``, ``uid`` or ``agent`` on the wire), and
+``raw`` keeps the wire record untouched. Identifiers stay strings, as the API
+sends them; counts, levels and log ids are ints; a moment is an int of unix
+seconds named ``*_ts`` with an aware UTC datetime beside it named ``*_at``.
+``raw`` is left out of equality and repr, so a field the docs do not list is
 never lost and JSON and XML replies of the same data compare equal.
 """
 
@@ -15,10 +18,12 @@ from typing import Any
 
 import attrs
 
+from ._errors import ResponseFormatError
 from ._wire import xml_list
 
 __all__ = [
     "AGENT_FIELDS",
+    "AGENT_WIRE_NAMES",
     "Agent",
     "AgentInput",
     "Call",
@@ -27,9 +32,10 @@ __all__ = [
     "StatusLogEntry",
     "Token",
     "WriteResult",
+    "token_expiry",
 ]
 
-#: The agent record's fields, in the order the docs list them.
+#: The agent record's fields as the API names them, in the order the docs list them.
 AGENT_FIELDS = (
     "agentid", "name", "moh", "userfield", "filter", "pin", "username", "password", "phone",
     "customer", "default_status", "agent_version", "last_broadcast_msg", "selfserve_id", "aod",
@@ -51,7 +57,10 @@ def _i(value: Any, name: str, default: int = 0) -> int:
         return default
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, (str, float)) and not isinstance(value, bool):
+    if isinstance(value, float):
+        if value.is_integer():  # not NaN, not infinite, no fraction
+            return int(value)
+    elif isinstance(value, str):
         try:
             return int(value)
         except (ValueError, OverflowError):
@@ -71,14 +80,28 @@ def utc(timestamp: int | float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=timezone.utc)
 
 
+#: Agent attributes whose wire name differs (``AgentInput`` and mapping inputs use it).
+AGENT_WIRE_NAMES: dict[str, str] = {
+    "agent_id": "agentid",
+    "user_field": "userfield",
+    "last_broadcast_message": "last_broadcast_msg",
+}
+_AGENT_ATTRIBUTES = {wire: name for name, wire in AGENT_WIRE_NAMES.items()}
+
+
+def agent_attribute(wire: str) -> str:
+    """The attribute name of an agent field given by its wire name."""
+    return _AGENT_ATTRIBUTES.get(wire, wire)
+
+
 @attrs.frozen
 class Agent:
-    """An agent record from ``database.php method=agents`` (``agentid`` is ``agent_id``)."""
+    """An agent record from ``database.php method=agents``."""
 
     agent_id: str
     name: str = ""
     moh: str = ""
-    userfield: str = ""
+    user_field: str = ""
     filter: str = ""
     pin: str = attrs.field(default="", repr=False)
     username: str = ""
@@ -87,7 +110,7 @@ class Agent:
     customer: str = ""
     default_status: str = ""
     agent_version: str = ""
-    last_broadcast_msg: str = ""
+    last_broadcast_message: str = ""
     selfserve_id: str = ""
     aod: str = ""
     aod_lock: str = ""
@@ -100,8 +123,8 @@ class Agent:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Agent:
-        values = {name: _s(record.get(name)) for name in AGENT_FIELDS[1:]}
-        return cls(agent_id=_s(record.get("agentid")), **values, raw=record)
+        values = {agent_attribute(wire): _s(record.get(wire)) for wire in AGENT_FIELDS}
+        return cls(**values, raw=record)
 
 
 @attrs.frozen(kw_only=True)
@@ -114,7 +137,7 @@ class AgentInput:
     agent_id: str | None = None
     name: str | None = None
     moh: str | None = None
-    userfield: str | None = None
+    user_field: str | None = None
     filter: str | None = None
     pin: str | None = attrs.field(default=None, repr=False)
     username: str | None = None
@@ -123,7 +146,7 @@ class AgentInput:
     customer: str | None = None
     default_status: str | None = None
     agent_version: str | None = None
-    last_broadcast_msg: str | None = None
+    last_broadcast_message: str | None = None
     selfserve_id: str | None = None
     aod: str | None = None
     aod_lock: str | None = None
@@ -135,9 +158,12 @@ class AgentInput:
 
     def to_record(self) -> dict[str, Any]:
         """The record as the API names its fields."""
-        record = attrs.asdict(self)
-        record["agentid"] = record.pop("agent_id")
-        return {name: record[name] for name in AGENT_FIELDS if record[name] is not None}
+        values = attrs.asdict(self)
+        return {
+            wire: values[agent_attribute(wire)]
+            for wire in AGENT_FIELDS
+            if values[agent_attribute(wire)] is not None
+        }
 
 
 @attrs.frozen
@@ -157,20 +183,22 @@ class Call:
 
 @attrs.frozen
 class LiveAgent:
-    """One agent's live status from ``ajax.php method=agents`` (``uid`` is ``agent_id``).
+    """One agent's live status from ``ajax.php method=agents``.
 
-    ``time`` is the unix time the current status began and ``srvtime`` the
-    server's clock when it answered, so ``time_in_status`` needs no local clock.
+    ``started_ts`` is the unix time the current status began (wire ``time``) and
+    ``server_ts`` the server's clock when it answered (``srvtime``), so
+    ``time_in_status`` needs no local clock. ``sub_status`` is the wire
+    ``statuscode``, the same concept as the status log's ``subcode``.
     """
 
     agent_id: str
     name: str
     status: str
-    statuscode: str = ""
-    time: int = 0
-    srvtime: int = 0
+    sub_status: str = ""
+    started_ts: int = 0
+    server_ts: int = 0
     moh: str = ""
-    ccname: str = ""
+    centre_name: str = ""
     customer: str = ""
     calls: tuple[Call, ...] = ()
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
@@ -181,11 +209,11 @@ class LiveAgent:
             agent_id=_s(record.get("uid")),
             name=_s(record.get("name")),
             status=_s(record.get("status")),
-            statuscode=_s(record.get("statuscode")),
-            time=_i(record.get("time"), "time"),
-            srvtime=_i(record.get("srvtime"), "srvtime"),
+            sub_status=_s(record.get("statuscode")),
+            started_ts=_i(record.get("time"), "time"),
+            server_ts=_i(record.get("srvtime"), "srvtime"),
             moh=_s(record.get("moh")),
-            ccname=_s(record.get("ccname")),
+            centre_name=_s(record.get("ccname")),
             customer=_s(record.get("customer")),
             calls=tuple(Call.from_record(item) for item in xml_list(record.get("call"))),
             raw=record,
@@ -194,12 +222,12 @@ class LiveAgent:
     @property
     def time_in_status(self) -> int:
         """Seconds in the current status when the server answered (``srvtime - time``)."""
-        return self.srvtime - self.time
+        return self.server_ts - self.started_ts
 
     @property
     def started_at(self) -> datetime:
-        """When the current status began."""
-        return utc(self.time)
+        """When the current status began (``started_ts`` as a UTC datetime)."""
+        return utc(self.started_ts)
 
     @property
     def call_id(self) -> str | None:
@@ -209,37 +237,38 @@ class LiveAgent:
 
 @attrs.frozen
 class StatusLogEntry:
-    """One row of ``database.php method=status_log``: an agent entered ``status`` at ``uts``."""
+    """One row of ``database.php method=status_log``: an agent entered ``status`` at
+    ``started_ts``.
 
-    uid: int
-    uts: int
+    ``log_id`` is the row's ``uid`` (unique, increasing: the backfill cursor);
+    ``call_id`` is None when the row is not about a call (wire ``callid`` "0").
+    """
+
+    log_id: int
+    started_ts: int
     agent_id: str
     status: str
-    subcode: str = ""
-    callid: str = "0"
+    sub_status: str = ""
+    call_id: str | None = None
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> StatusLogEntry:
+        call_id = _s(record.get("callid"))
         return cls(
-            uid=_i(record.get("uid"), "uid"),
-            uts=_i(record.get("uts"), "uts"),
+            log_id=_i(record.get("uid"), "uid"),
+            started_ts=_i(record.get("uts"), "uts"),
             agent_id=_s(record.get("agent")),
             status=_s(record.get("status")),
-            subcode=_s(record.get("subcode")),
-            callid=_s(record.get("callid")) or "0",
+            sub_status=_s(record.get("subcode")),
+            call_id=None if call_id in ("", "0") else call_id,
             raw=record,
         )
 
     @property
-    def at(self) -> datetime:
-        """When the change happened."""
-        return utc(self.uts)
-
-    @property
-    def call_id(self) -> str | None:
-        """The call id, or None when the row is not about a call (``callid`` "0")."""
-        return None if self.callid in ("", "0") else self.callid
+    def started_at(self) -> datetime:
+        """When the agent entered the status (``started_ts`` as a UTC datetime)."""
+        return utc(self.started_ts)
 
 
 @attrs.frozen
@@ -284,6 +313,30 @@ class WriteResult:
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
 
+#: The latest unix time a datetime can hold (9999-12-31T23:59:59Z).
+MAX_UNIX_TIME = 253_402_300_799
+
+
+def token_expiry(value: Any) -> int:
+    """``expire`` from ``token.php`` as unix seconds.
+
+    Takes an int or its text (``"1800000000"``, ``"1800000000.0"``); anything else,
+    or a time a datetime cannot hold, is a :class:`ResponseFormatError` that
+    shows the value's type, not the value.
+    """
+    try:
+        expire = _i(value, "expire", default=-2)
+    except ValueError:
+        expire = -2
+    if expire == -2 or not -1 <= expire <= MAX_UNIX_TIME:
+        shown = type(value).__name__ if not isinstance(value, (int, str)) else repr(value)[:40]
+        raise ResponseFormatError(
+            f"token.php answered an expire time that is not a unix time ({shown})",
+            content_type=None,
+        )
+    return expire
+
+
 def _hidden(_: str) -> str:
     return "<redacted>"
 
@@ -292,24 +345,24 @@ def _hidden(_: str) -> str:
 class Token:
     """An API token and when it expires.
 
-    ``expires_at`` is the unix time the API gave (``expire``), on the server's
+    ``expires_ts`` is the unix time the API gave (``expire``), on the server's
     clock; ``clock_offset`` is the server's clock minus ours when the token was
     fetched, so a client whose clock is minutes off still refreshes in time.
     The value never appears in a repr.
     """
 
     value: str = attrs.field(repr=_hidden)
-    expires_at: int
+    expires_ts: int
     clock_offset: float = 0.0
 
     @property
-    def expires_at_datetime(self) -> datetime:
-        """``expires_at`` as a UTC datetime (server clock)."""
-        return utc(self.expires_at)
+    def expires_at(self) -> datetime:
+        """When the token expires (``expires_ts`` as a UTC datetime, server clock)."""
+        return utc(self.expires_ts)
 
     def local_deadline(self) -> float:
         """When the token expires, on the local clock."""
-        return self.expires_at - self.clock_offset
+        return self.expires_ts - self.clock_offset
 
     def is_fresh(self, now: float, margin: float) -> bool:
         """True if the token is valid for longer than ``margin`` seconds at local time ``now``."""

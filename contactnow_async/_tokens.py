@@ -108,7 +108,7 @@ class FileTokenStore:
         try:
             return Token(
                 value=str(entry["value"]),
-                expires_at=int(entry["expires_at"]),
+                expires_ts=int(entry["expires_at"]),
                 clock_offset=float(entry.get("clock_offset", 0.0)),
             )
         except (KeyError, TypeError, ValueError):
@@ -120,7 +120,7 @@ class FileTokenStore:
                 entries = self._read()
                 entries[key] = {
                     "value": token.value,
-                    "expires_at": token.expires_at,
+                    "expires_at": token.expires_ts,
                     "clock_offset": token.clock_offset,
                 }
                 self._write(entries)
@@ -173,6 +173,14 @@ class _Flight:
         self.done = anyio.Event()
         self.token: Token | None = None
         self.error: BaseException | None = None
+
+
+def _own_copy(error: BaseException) -> BaseException:
+    """A new exception of the same type, message and attributes as ``error``."""
+    copy = type(error).__new__(type(error))
+    copy.__dict__.update(error.__dict__)
+    copy.args = error.args
+    return copy
 
 
 class TokenManager:
@@ -255,7 +263,9 @@ class TokenManager:
             if flight.token is not None:
                 return flight.token
             if flight.error is not None:
-                raise flight.error
+                # Each waiter raises its own copy, chained from the shared error:
+                # re-raising one object from many tasks grows its traceback each time.
+                raise _own_copy(flight.error) from flight.error
             # The leader was cancelled before it finished: take over.
 
     async def _lead(self, *, stale: Token | None, refused: bool) -> Token:

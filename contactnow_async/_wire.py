@@ -47,9 +47,9 @@ def _count_records(records: tuple[dict[str, Any], ...]) -> str:
 class Envelope:
     """The decoded reply every ContactNow script sends.
 
-    All fields are optional in the API; ``list`` is always a tuple of records
-    (dicts of the record's fields as sent, scalars as strings). ``raw`` is the
-    whole decoded body, for fields the docs do not list.
+    All fields are optional in the API; ``records`` (the wire ``list``) is always
+    a tuple of records (dicts of the record's fields as sent, scalars as
+    strings). ``raw`` is the whole decoded body, for fields the docs do not list.
     """
 
     success: bool
@@ -59,7 +59,7 @@ class Envelope:
     key: str | None = None
     error: str | None = None
     # The records are not shown in a repr: they may hold agents' passwords and pins.
-    list: tuple[dict[str, Any], ...] = attrs.field(default=(), repr=_count_records)
+    records: tuple[dict[str, Any], ...] = attrs.field(default=(), repr=_count_records)
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
 
@@ -184,7 +184,7 @@ def _envelope(
             bad=_integer(body.get("bad")),
             key=_text(body.get("key")),
             error=_text(body.get("error")),
-            list=_records(body.get("list")),
+            records=_records(body.get("list")),
             raw=body,
         )
     except (TypeError, ValueError, OverflowError) as exc:

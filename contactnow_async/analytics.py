@@ -39,14 +39,14 @@ def time_in_status(
     if high < low:
         raise ValueError(f"stop ({high}) is before start ({low})")
     by_agent: dict[str, list[StatusLogEntry]] = {}
-    for row in sorted(rows, key=lambda row: row.uid):
+    for row in sorted(rows, key=lambda row: row.log_id):
         by_agent.setdefault(row.agent_id, []).append(row)
     totals: dict[str, dict[str, float]] = {}
     for agent_id, agent_rows in by_agent.items():
         spent: dict[str, float] = {}
         for index, row in enumerate(agent_rows):
-            until = agent_rows[index + 1].uts if index + 1 < len(agent_rows) else high
-            seconds = min(until, high) - max(row.uts, low)
+            until = agent_rows[index + 1].started_ts if index + 1 < len(agent_rows) else high
+            seconds = min(until, high) - max(row.started_ts, low)
             if seconds > 0:
                 spent[row.status] = spent.get(row.status, 0.0) + seconds
         if spent:

@@ -11,7 +11,7 @@ from contactnow_async.analytics import time_in_status
 
 
 def row(uid: int, uts: int, agent: str, status: str) -> StatusLogEntry:
-    return StatusLogEntry(uid=uid, uts=uts, agent_id=agent, status=status)
+    return StatusLogEntry(log_id=uid, started_ts=uts, agent_id=agent, status=status)
 
 
 def test_intervals_are_clipped_to_the_window_and_the_last_runs_to_stop() -> None:

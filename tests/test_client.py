@@ -276,7 +276,7 @@ async def test_the_generic_request_returns_the_envelope() -> None:
         envelope = await cn.request(
             "ecnow", method="ecnow_datasets", action="read", params={"table": "X", "skip": None}
         )
-    assert envelope.list == ({"dataset": "1", "table": "X"},)
+    assert envelope.records == ({"dataset": "1", "table": "X"},)
     assert "skip" not in api.requests[-1].url.params
 
 
@@ -343,7 +343,7 @@ async def test_status_log_filters(filters: dict[str, Any], expected: Mapping[str
     async with http, cn:
         result = await cn.status_log.read(**filters)
     assert _status_log_params(api) == expected
-    assert [row.uid for row in result] == [2, 3]  # in uid order
+    assert [row.log_id for row in result] == [2, 3]  # in uid order
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ async def cn(sim: Simulator) -> AsyncIterator[ContactNow]:
 
 async def test_every_endpoint_against_the_simulator(cn: ContactNow, sim: Simulator) -> None:
     token = await cn.tokens.get()
-    assert token.expires_at > sim.now()
+    assert token.expires_ts > sim.now()
     assert (await cn.tokens.validate()).value == token.value
 
     created = await cn.agents.create([{"name": "Ann Example", "username": "ann", "password": "x"}])
@@ -61,10 +61,10 @@ async def test_every_endpoint_against_the_simulator(cn: ContactNow, sim: Simulat
 
     rows = await cn.status_log.read()
     assert rows
-    low, high = rows[0].uid, rows[min(4, len(rows) - 1)].uid
+    low, high = rows[0].log_id, rows[min(4, len(rows) - 1)].log_id
     ranged = await cn.status_log.read(uid_range=(low, high))
     assert ranged
-    assert all(low <= row.uid <= high for row in ranged)
+    assert all(low <= row.log_id <= high for row in ranged)
 
     everyone = await cn.live.agents(include_offline=True)
     online = await cn.live.agents()

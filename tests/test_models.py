@@ -57,7 +57,7 @@ def as_xml(rows: list[dict[str, Any]], item: str) -> bytes:
 
 
 def both(rows: list[dict[str, Any]], item: str) -> tuple[tuple[dict[str, Any], ...], ...]:
-    return decode(as_json(rows)).list, decode(as_xml(rows, item)).list
+    return decode(as_json(rows)).records, decode(as_xml(rows, item)).records
 
 
 AGENT_ROW = {
@@ -95,7 +95,7 @@ def test_agent_json_equals_xml_phone_null_vs_empty_element() -> None:
     assert from_json[0].name == "Joe Blogs"
     # Not vacuous: a different name makes them differ.
     other = dict(AGENT_ROW, name="Ann")
-    assert Agent.from_record(decode(as_xml([other], "agent")).list[0]) != from_json[0]
+    assert Agent.from_record(decode(as_xml([other], "agent")).records[0]) != from_json[0]
 
 
 CALLS = {
@@ -135,12 +135,12 @@ def test_live_agent_call_as_repeated_elements() -> None:
         b"<result><success>1</success><list><agent><uid>1</uid><name>A</name>"
         b"<status>call</status><call><callid>5</callid></call></agent></list></result>"
     )
-    assert LiveAgent.from_record(decode(body).list[0]).calls == (Call(call_id="5"),)
+    assert LiveAgent.from_record(decode(body).records[0]).calls == (Call(call_id="5"),)
     body2 = body.replace(
         b"<call><callid>5</callid></call>",
         b"<call><callid>5</callid></call><call><callid>6</callid></call>",
     )
-    live = LiveAgent.from_record(decode(body2).list[0])
+    live = LiveAgent.from_record(decode(body2).records[0])
     assert live.calls == (Call(call_id="5"), Call(call_id="6"))
 
 
@@ -156,9 +156,9 @@ def test_status_log_entry_json_equals_xml() -> None:
     from_xml = [StatusLogEntry.from_record(row) for row in xml_rows]
     assert from_json == from_xml
     assert from_xml == from_json
-    assert from_json[1].uid == 12345678902
+    assert from_json[1].log_id == 12345678902
     assert from_json[1].call_id == "777"
-    assert from_json[0].at.tzinfo is timezone.utc
+    assert from_json[0].started_at.tzinfo is timezone.utc
 
 
 @pytest.mark.parametrize("count", [1, 2, 3])
@@ -216,7 +216,7 @@ def test_agent_input_to_record_uses_api_names_and_drops_none() -> None:
 
 
 def test_token_deadline_follows_the_server_clock() -> None:
-    token = Token(value="t" * 40, expires_at=10_000, clock_offset=600.0)
+    token = Token(value="t" * 40, expires_ts=10_000, clock_offset=600.0)
     assert token.local_deadline() == 9_400
     assert token.is_fresh(9_339, margin=60)
     assert not token.is_fresh(9_341, margin=60)

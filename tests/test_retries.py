@@ -199,11 +199,13 @@ async def test_retry_backoff_is_jittered_and_capped() -> None:
     api = FakeAPI()
     cn, http = client_for(api, retry_backoff=1.0, retry_backoff_max=4.0)
     async with http, cn:
-        delays = [cn._backoff(attempt, None) for attempt in range(10) for _ in range(20)]
+        policy = cn.retry
+        delays = [policy.delay(attempt, None) for attempt in range(10) for _ in range(20)]
         assert all(delay is not None and 0 <= delay <= 4.0 for delay in delays)
         assert len(set(delays)) > 1
-        assert cn._backoff(0, 2.5) == pytest.approx(2.5, abs=1.0)
-        assert (cn._backoff(0, 2.5) or 0) >= 2.5
+        assert policy.delay(0, 2.5) == pytest.approx(2.5, abs=1.0)
+        assert (policy.delay(0, 2.5) or 0) >= 2.5
+        assert policy.delay(0, 61.0) is None  # a minute's wait is not a blip: raise
 
 
 @pytest.mark.parametrize(

@@ -220,6 +220,6 @@ async def test_one_debug_line_per_request(all_logs: Collect) -> None:
 
 
 def test_token_repr_and_str_hide_the_value() -> None:
-    token = Token(value="f00d" * 10, expires_at=1)
+    token = Token(value="f00d" * 10, expires_ts=1)
     assert "f00d" not in repr(token)
     assert "f00d" not in str(token)

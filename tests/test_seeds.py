@@ -273,7 +273,7 @@ JOE = Agent(
     agent_id="550423",
     name="Joe Blogs",
     moh="none",
-    userfield="",
+    user_field="",
     filter="0",
     pin="123456",
     username="Joe",
@@ -282,7 +282,7 @@ JOE = Agent(
     customer="0",
     default_status="wrap",
     agent_version="2",
-    last_broadcast_msg="",
+    last_broadcast_message="",
     selfserve_id="0",
     aod="no",
     aod_lock="0",
@@ -314,11 +314,11 @@ async def test_live_agents_seed(body: bytes, fmt: str, name: str) -> None:
             agent_id="1226353",
             name=name,
             status="offline",
-            statuscode="Home",
-            time=1550245970,
-            srvtime=srvtime,
+            sub_status="Home",
+            started_ts=1550245970,
+            server_ts=srvtime,
             moh="none",
-            ccname="Ion_Test",
+            centre_name="Ion_Test",
             customer="0",
             calls=(),
         )
@@ -333,16 +333,16 @@ async def test_status_log_seed(body: bytes, fmt: str) -> None:
         rows = await cn.status_log.read(agent="1234567")
         assert rows == [
             StatusLogEntry(
-                uid=12345678901,
-                uts=1234567890,
+                log_id=12345678901,
+                started_ts=1234567890,
                 agent_id="1234567",
                 status="offline",
-                subcode="",
-                callid="0",
+                sub_status="",
+                call_id=None,
             )
         ]
         assert rows[0].call_id is None
-        assert rows[0].at.timestamp() == 1234567890
+        assert rows[0].started_at.timestamp() == 1234567890
 
 
 async def test_priorities_read_seed_json() -> None:
@@ -430,7 +430,7 @@ async def test_generic_envelope_seeds(body: bytes, fmt: str, account: str) -> No
             0,
             "0",
         )
-        assert envelope.list == ()
+        assert envelope.records == ()
         result = await cn.agents.update([{"agentid": "1", "name": "x"}])
         assert result == WriteResult(success=True, total=1, bad=0, key="0", account_id=account)
 
@@ -443,7 +443,7 @@ async def test_minimal_envelope_seed(body: bytes, fmt: str) -> None:
         envelope = await cn.request("ajax", method="agents", action="read")
         assert envelope.success is True
         assert envelope.total is None
-        assert envelope.list == ()
+        assert envelope.records == ()
         assert await cn.live.agents() == []
 
 
@@ -474,11 +474,11 @@ async def test_token_get_and_validate_seeds() -> None:
     async with http, cn:
         token = await cn.tokens.get()
         assert token.value == TOKEN
-        assert token.expires_at == 1700043259
-        assert token.expires_at_datetime.timestamp() == 1700043259
+        assert token.expires_ts == 1700043259
+        assert token.expires_at.timestamp() == 1700043259
         validated = await cn.tokens.validate()
         assert validated.value == TOKEN
-        assert validated.expires_at == 1700043000
+        assert validated.expires_ts == 1700043000
         assert cn.tokens.fetches == 1
 
 

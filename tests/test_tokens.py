@@ -76,6 +76,13 @@ async def test_an_expiry_mid_run_makes_exactly_one_refresh() -> None:
         assert api.token_gets == 3
 
 
+def _traceback_depth(error: BaseException) -> int:
+    depth, tb = 0, error.__traceback__
+    while tb is not None:
+        depth, tb = depth + 1, tb.tb_next
+    return depth
+
+
 async def test_a_failing_token_fetch_is_shared_by_every_waiter() -> None:
     api = FakeAPI({READ: agents_list(AGENT_ROW)})
     api.fail_token_get = lambda: json_reply({"success": False, "error": "Service down"})
@@ -95,6 +102,15 @@ async def test_a_failing_token_fetch_is_shared_by_every_waiter() -> None:
         assert api.token_gets == 1
         assert len(errors) == 50
         assert all("Service down" in str(error) for error in errors)
+        # Each waiter has its own exception, chained from the leader's: one object
+        # re-raised by 49 tasks would grow its traceback with every raise.
+        assert len({id(error) for error in errors}) == 50
+        assert all(type(error) is APIError for error in errors)
+        shared = [error for error in errors if error.__cause__ is None]
+        assert len(shared) == 1
+        assert all(error.__cause__ is shared[0] for error in errors if error is not shared[0])
+        depths = {_traceback_depth(error) for error in errors if error is not shared[0]}
+        assert len(depths) == 1  # the same short traceback for every waiter
         # The failure is not cached: the next call tries again, and succeeds.
         api.fail_token_get = None
         assert len(await cn.agents.read()) == 1
@@ -322,8 +338,8 @@ async def test_file_store_refetches_when_the_stored_token_is_refused(tmp_path: P
 
 async def test_file_store_is_keyed_by_base_url_and_username(tmp_path: Path) -> None:
     store = FileTokenStore(tmp_path / "tokens.json")
-    one = Token(value="a" * 40, expires_at=2_000_000_000)
-    two = Token(value="b" * 40, expires_at=2_000_000_000)
+    one = Token(value="a" * 40, expires_ts=2_000_000_000)
+    two = Token(value="b" * 40, expires_ts=2_000_000_000)
     await store.save(f"{BASE_URL}|ann", one)
     await store.save(f"{BASE_URL}|bob", two)
     assert await store.load(f"{BASE_URL}|ann") == one

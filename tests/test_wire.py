@@ -58,20 +58,20 @@ def test_one_xml_item_and_many_are_both_lists() -> None:
         b"<result><success>1</success><list><agent><agentid>1</agentid></agent>"
         b"<agent><agentid>2</agentid></agent></list></result>"
     )
-    assert one.list == ({"agentid": "1"},)
-    assert many.list == ({"agentid": "1"}, {"agentid": "2"})
+    assert one.records == ({"agentid": "1"},)
+    assert many.records == ({"agentid": "1"}, {"agentid": "2"})
 
 
 def test_empty_list_elements() -> None:
-    assert decode(b"<result><success>1</success><list/></result>").list == ()
-    assert decode(b"<result><success>1</success><list>\n  </list></result>").list == ()
-    assert decode(b'{"success":true,"list":[]}').list == ()
+    assert decode(b"<result><success>1</success><list/></result>").records == ()
+    assert decode(b"<result><success>1</success><list>\n  </list></result>").records == ()
+    assert decode(b'{"success":true,"list":[]}').records == ()
 
 
 def test_bare_key_json_fallback() -> None:
     envelope = decode(b'{success: true, total: 1, list: [{uid: "1", call: [ ]}]}')
     assert envelope.success is True
-    assert envelope.list == ({"uid": "1", "call": []},)
+    assert envelope.records == ({"uid": "1", "call": []},)
 
 
 def test_iso_8859_1_declaration() -> None:

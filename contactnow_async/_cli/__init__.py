@@ -22,10 +22,9 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from .. import Agent, QueueAssignment, StatusLogEntry, __version__
-from .._models import AGENT_FIELDS
+from .. import Agent, QueueAssignment, StatusLogEntry, __version__, events
+from .._models import AGENT_FIELDS, AGENT_WIRE_NAMES, agent_attribute
 from ..analytics import time_in_status
-from ..watch._json import event_to_json
 from ._common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -45,7 +44,7 @@ from ._demo import event_line, run_demo
 
 console = OutputConsole(highlight=False)
 #: Agent attributes, named as on the Agent model (the wire's agentid is agent_id).
-AGENT_FIELDS_PUBLIC = ("agent_id", *AGENT_FIELDS[1:])
+AGENT_FIELDS_PUBLIC = tuple(agent_attribute(wire) for wire in AGENT_FIELDS)
 
 
 def _emit_json(data: Any) -> None:
@@ -202,10 +201,12 @@ def simulate(**options: Any) -> None:
 )
 @click.option("--backfill", is_flag=True, help="Every transition, gap-free, from status_log.")
 @click.option(
+    "--since-log-id",
     "--since-uid",
+    "since_log_id",
     type=click.IntRange(min=0),
     default=None,
-    help="Resume the status log after this uid (implies --backfill).",
+    help="Resume the status log after this log id (implies --backfill).",
 )
 @click.option("--agent", "agents", multiple=True, help="Only this agent id (repeatable).")
 @click.option("--interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
@@ -223,7 +224,7 @@ def watch(
     **options: Any,
 ) -> None:
     """Stream agent status changes (JSON lines with --json, for jq and friends)."""
-    if options["since_uid"] is not None:
+    if options["since_log_id"] is not None:
         options["backfill"] = True
     wanted = frozenset(agents)
 
@@ -234,7 +235,7 @@ def watch(
                     async for event in stream:
                         if wanted and event.agent_id not in wanted:
                             continue
-                        click.echo(event_to_json(event) if as_json else event_line(event))
+                        click.echo(events.to_json(event) if as_json else event_line(event))
                         sys.stdout.flush()
 
     run(settings, main)
@@ -260,10 +261,12 @@ class _forever:
 )
 @click.option("--backfill", is_flag=True, help="Gap-free: status_log rows, with a cursor in Redis.")
 @click.option(
+    "--since-log-id",
     "--since-uid",
+    "since_log_id",
     type=click.IntRange(min=0),
     default=None,
-    help="Start after this status_log uid when Redis has no cursor.",
+    help="Start after this status_log id when Redis has no cursor.",
 )
 @click.option(
     "--lease-ttl",
@@ -319,9 +322,9 @@ def token_get(settings: Settings, show: bool, as_json: bool) -> None:
             got = await client.tokens.get()
         value = got.value if show else f"{got.value[:4]}…({len(got.value)} chars, --show to print)"
         if as_json:
-            _emit_json({"token": value, "expires_at": got.expires_at_datetime.isoformat()})
+            _emit_json({"token": value, "expires_at": got.expires_at.isoformat()})
         else:
-            click.echo(f"token {value}\nexpires {got.expires_at_datetime.isoformat()}")
+            click.echo(f"token {value}\nexpires {got.expires_at.isoformat()}")
 
     run(settings, main)
 
@@ -334,7 +337,7 @@ def token_validate(settings: Settings) -> None:
     async def main() -> None:
         async with connect(settings) as client:
             checked = await client.tokens.validate()
-        click.echo(f"valid until {checked.expires_at_datetime.isoformat()}")
+        click.echo(f"valid until {checked.expires_at.isoformat()}")
 
     run(settings, main)
 
@@ -424,7 +427,8 @@ def agents_update(ctx: click.Context, agent_id: str) -> None:
 
     async def main() -> Any:
         async with connect(settings) as client:
-            return await client.agents.update([{"agentid": agent_id, **fields}])
+            wire = {AGENT_WIRE_NAMES.get(key, key): value for key, value in fields.items()}
+            return await client.agents.update([{"agentid": agent_id, **wire}])
 
     result = run(settings, main)
     click.echo(f"updated agent {agent_id} ({result.total} record)")
@@ -438,7 +442,7 @@ def _field_options(args: Sequence[str]) -> dict[str, str]:
         if not flag.startswith("--"):
             fail(f"unexpected argument {flag!r}: fields are given as --field value")
         key, equals, inline = flag[2:].partition("=")
-        key = key.replace("-", "_")
+        key = agent_attribute(key.replace("-", "_"))  # the wire name is accepted too
         if key not in AGENT_FIELDS_PUBLIC or key == "agent_id":
             known = ", ".join(f for f in AGENT_FIELDS_PUBLIC if f != "agent_id")
             fail(f"unknown agent field --{key}; fields: {known}")
@@ -507,19 +511,26 @@ def status_log(
         for row in rows:
             _emit_json(
                 {
-                    "uid": row.uid,
-                    "uts": row.uts,
-                    "agent": row.agent_id,
+                    "log_id": row.log_id,
+                    "started_ts": row.started_ts,
+                    "agent_id": row.agent_id,
                     "status": row.status,
-                    "subcode": row.subcode,
-                    "callid": row.callid,
+                    "sub_status": row.sub_status,
+                    "call_id": row.call_id,
                 }
             )
     else:
         _table(
-            ["uid", "time", "agent", "status", "subcode", "call"],
+            ["log id", "started", "agent", "status", "sub-status", "call"],
             [
-                [r.uid, r.at.isoformat(), r.agent_id, r.status, r.subcode, r.call_id or ""]
+                [
+                    r.log_id,
+                    r.started_at.isoformat(),
+                    r.agent_id,
+                    r.status,
+                    r.sub_status,
+                    r.call_id or "",
+                ]
                 for r in rows
             ],
         )
@@ -551,7 +562,7 @@ async def _read_window(
             for row in await client.status_log.read(
                 agent=list(agent_ids) or None, tstart=low, tstop=high
             ):
-                rows[row.uid] = row  # the pieces share their edges: keep each row once
+                rows[row.log_id] = row  # the pieces share their edges: keep each row once
             progress.advance(task)
     return [rows[uid] for uid in sorted(rows)]
 

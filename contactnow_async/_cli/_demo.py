@@ -71,7 +71,7 @@ def event_line(event: AgentEvent) -> str:
     before = event.before.status if event.before is not None else "-"
     after = event.after.status if event.after is not None else "-"
     code = (
-        f" ({event.after.statuscode})" if event.after is not None and event.after.statuscode else ""
+        f" ({event.after.sub_status})" if event.after is not None and event.after.sub_status else ""
     )
     when = event.changed_at.strftime("%H:%M:%S")
     return printable(f"{when} {event.kind:<11} {name} [{event.agent_id}] {before} -> {after}{code}")
@@ -188,7 +188,7 @@ def _agents_table(agents: list[LiveAgent], elapsed: float, room: int) -> Table:
         table.add_row(
             Text(printable(agent.name or agent.agent_id)),  # data, not rich markup
             Text(printable(agent.status), style=style),
-            Text(printable(agent.statuscode)),
+            Text(printable(agent.sub_status)),
             clock_text(agent.time_in_status + elapsed),
             agent.call_id or "",
         )
@@ -221,5 +221,5 @@ def _health(watcher: AgentWatcher) -> Text:
             style="red",
         )
     if watcher.backfill:
-        text.append(f"  log uid {watcher.log_uid}")
+        text.append(f"  log id {watcher.log_id}")
     return text

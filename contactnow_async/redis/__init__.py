@@ -11,7 +11,7 @@ under trio.
 - :class:`RedisStreamRelay` / :func:`run_relay`: a lease-holding watcher
   appending every event to a stream, with the backfill cursor in Redis.
 - :class:`StreamReader`: consumer groups, events back as
-  :class:`~contactnow_async.AgentEvent` s, duplicates dropped by ``log_uid``,
+  :class:`~contactnow_async.AgentEvent` s, duplicates dropped by ``log_id``,
   a dead consumer's pending entries claimed.
 
 The entry fields are documented in :func:`event_to_fields`.

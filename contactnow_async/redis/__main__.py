@@ -72,7 +72,7 @@ async def _relay(args: argparse.Namespace) -> None:
         "backfill": args.backfill,
         "lease_ttl": args.lease_ttl,
         "maxlen": args.maxlen or None,
-        "since_uid": args.since_uid,
+        "since_log_id": args.since_uid,
         "interval": args.interval,
         "owner": args.owner,
     }

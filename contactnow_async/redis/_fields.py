@@ -4,8 +4,8 @@ Fields of an entry (all strings, as Redis stores them):
 
 ``event``
     the event as JSON, the same document as one line of ``contactnow watch --json``
-    (:func:`contactnow_async.watch._json.event_to_json`);
-``log_uid``
+    (:func:`contactnow_async.events.to_json`);
+``log_id``
     the status_log uid the event came from (absent for poll events), so a reader
     can deduplicate without parsing the JSON;
 ``fence``
@@ -16,17 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .. import events
 from ..watch._events import AgentEvent
-from ..watch._json import event_from_json, event_to_json
 
 __all__ = ["event_from_fields", "event_to_fields"]
 
 
 def event_to_fields(event: AgentEvent, *, fence: int | None = None) -> dict[str, str]:
     """The stream entry fields for ``event`` (see the module docstring)."""
-    fields = {"event": event_to_json(event)}
-    if event.log_uid is not None:
-        fields["log_uid"] = str(event.log_uid)
+    fields = {"event": events.to_json(event)}
+    if event.log_id is not None:
+        fields["log_id"] = str(event.log_id)
     if fence is not None:
         fields["fence"] = str(fence)
     return fields
@@ -49,4 +49,4 @@ def event_from_fields(fields: Mapping[str, str] | Mapping[bytes, bytes]) -> Agen
             f"stream entry has no 'event' field (fields: {sorted(text)}): "
             "not written by RedisStreamRelay"
         ) from None
-    return event_from_json(document)
+    return events.from_json(document)

@@ -53,8 +53,8 @@ class StreamReader:
     after a restart (this consumer's own pending entries come first) or to
     another consumer of the group once it has been pending ``claim_idle``
     seconds (``XAUTOCLAIM``: its consumer is taken for dead). So handle events
-    idempotently, by ``event.log_uid``. The reader itself drops (and
-    acknowledges) an entry whose ``log_uid`` it has already returned, among the
+    idempotently, by ``event.log_id``. The reader itself drops (and
+    acknowledges) an entry whose ``log_id`` it has already returned, among the
     last ``remember`` uids.
 
     ``count`` is the most entries one read returns, ``block`` how long (seconds)
@@ -190,7 +190,7 @@ class StreamReader:
                 logger.warning("skipping stream entry %s of %r: %s", entry_id, self.stream, exc)
                 drop.append(entry_id)
                 continue
-            uid = event.log_uid
+            uid = event.log_id
             if uid is not None:
                 if uid in self._seen:
                     drop.append(entry_id)

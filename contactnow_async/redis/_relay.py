@@ -12,8 +12,8 @@ import anyio
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from ..events import to_json as event_to_json
 from ..watch import AgentEvent, AgentWatcher
-from ..watch._json import event_to_json
 from ._lease import LeaseLost, RedisLease
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ for i = 4, #ARGV, 2 do
   local uid = ARGV[i]
   local entry = {'event', ARGV[i + 1]}
   if uid ~= '' then
-    entry[3] = 'log_uid'
+    entry[3] = 'log_id'
     entry[4] = uid
   end
   entry[#entry + 1] = 'fence'
@@ -117,7 +117,7 @@ class RedisStreamRelay:
         for start in range(0, len(events), self.batch):
             args: list[Any] = [value, self.maxlen or 0, fence]
             for event in events[start : start + self.batch]:
-                args += ["" if event.log_uid is None else str(event.log_uid), event_to_json(event)]
+                args += ["" if event.log_id is None else str(event.log_id), event_to_json(event)]
             result = int(
                 await self._publish(keys=[self.lease.key, self.stream, self.cursor_key], args=args)
             )
@@ -133,13 +133,13 @@ class RedisStreamRelay:
         client: ContactNow,
         *,
         backfill: bool = True,
-        since_uid: int | None = None,
+        since_log_id: int | None = None,
         retry: float = 1.0,
         **watcher_options: Any,
     ) -> None:
         """Relay for ever: hold the lease, watch, publish; on losing it, wait for it again.
 
-        The watcher resumes after the cursor in Redis, or after ``since_uid``
+        The watcher resumes after the cursor in Redis, or after ``since_log_id``
         when the stream has no cursor yet (None: from now on). Redis errors are
         logged and retried every ``retry`` seconds; a refused password
         (AuthenticationError) ends the relay. ``watcher_options`` go to
@@ -149,7 +149,9 @@ class RedisStreamRelay:
             try:
                 fence = await self.lease.acquire()
                 logger.info("relay %s leads with fence %d", self.lease.owner, fence)
-                await self._lead(client, backfill=backfill, since_uid=since_uid, **watcher_options)
+                await self._lead(
+                    client, backfill=backfill, since_log_id=since_log_id, **watcher_options
+                )
             except LeaseLost as exc:  # noqa: PERF203 -- one try per leadership, not per event
                 logger.warning("relay %s steps down: %s", self.lease.owner, exc)
             except (RedisError, OSError) as exc:
@@ -164,15 +166,15 @@ class RedisStreamRelay:
         client: ContactNow,
         *,
         backfill: bool,
-        since_uid: int | None,
+        since_log_id: int | None,
         **watcher_options: Any,
     ) -> None:
         """Watch and publish until the lease is lost (raises LeaseLost)."""
         resume = await self.cursor() if backfill else None
         if resume is None:
-            resume = since_uid if backfill else None
+            resume = since_log_id if backfill else None
         watcher_options.setdefault("initial_events", False)
-        watcher = AgentWatcher(client, backfill=backfill, since_uid=resume, **watcher_options)
+        watcher = AgentWatcher(client, backfill=backfill, since_log_id=resume, **watcher_options)
         subscription = watcher.subscribe(overflow="block", initial=False)
         outcome: list[Exception] = []
 
@@ -228,7 +230,7 @@ async def run_relay(
     backfill: bool = True,
     lease_ttl: float = 10.0,
     maxlen: int | None = 1_000_000,
-    since_uid: int | None = None,
+    since_log_id: int | None = None,
     interval: float = 2.0,
     owner: str | None = None,
     **watcher_options: Any,
@@ -244,7 +246,11 @@ async def run_relay(
         lease = RedisLease(redis, stream, ttl=lease_ttl, owner=owner)
         relay = RedisStreamRelay(redis, stream, lease=lease, maxlen=maxlen)
         await relay.run(
-            client, backfill=backfill, since_uid=since_uid, interval=interval, **watcher_options
+            client,
+            backfill=backfill,
+            since_log_id=since_log_id,
+            interval=interval,
+            **watcher_options,
         )
     finally:
         with anyio.CancelScope(shield=True):

@@ -78,7 +78,7 @@ class RedisTokenStore:
         try:
             return Token(
                 value=fields["value"],
-                expires_at=int(fields["expires_at"]),
+                expires_ts=int(fields["expires_at"]),
                 clock_offset=float(fields.get("clock_offset", "0")),
             )
         except (KeyError, ValueError):
@@ -92,14 +92,14 @@ class RedisTokenStore:
                 name,
                 mapping={
                     "value": token.value,
-                    "expires_at": str(token.expires_at),
+                    "expires_at": str(token.expires_ts),
                     "clock_offset": repr(token.clock_offset),
                 },
             )
             # Housekeeping only (the manager judges freshness itself): a token
             # past its expiry on Redis' clock goes away on its own.
-            if token.expires_at > time.time():
-                pipe.expireat(name, token.expires_at)
+            if token.expires_ts > time.time():
+                pipe.expireat(name, token.expires_ts)
             await pipe.execute()
 
     async def delete(self, key: str, token: Token) -> None:

@@ -61,7 +61,7 @@ def build(model: Callable[[Mapping[str, Any]], T], envelope: Envelope, *, what: 
     """Turn the envelope's records into models; a record of the wrong shape is a
     :class:`ResponseFormatError` (not a bare ``ValueError`` from ``int()``)."""
     models = []
-    for record in envelope.list:
+    for record in envelope.records:
         try:
             models.append(model(record))
         except (TypeError, ValueError, OverflowError) as exc:  # noqa: PERF203 -- names the record

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .._models import AGENT_FIELDS, Agent, WriteResult
+from .._models import AGENT_FIELDS, AGENT_WIRE_NAMES, Agent, WriteResult
 from ._base import RecordInput, Resource, build, fields_of, to_records, write_result
 
 
@@ -17,11 +17,12 @@ class Agents(Resource):
     async def read(self, **filters: str | int | None) -> list[Agent]:
         """Return the agents matching every filter (any documented agent field).
 
-        ``agent_id=`` is accepted for ``agentid=``. Example: ``read(name="Joe Blogs")``.
+        A filter is named by its wire name or its attribute name (``agentid=`` or
+        ``agent_id=``). Example: ``read(name="Joe Blogs")``.
         """
         params: dict[str, Any] = {}
         for name, value in filters.items():
-            field = "agentid" if name == "agent_id" else name
+            field = AGENT_WIRE_NAMES.get(name, name)
             if field not in AGENT_FIELDS:
                 raise TypeError(f"agents.read() got an unknown filter {name!r}")
             if value is not None:

@@ -25,7 +25,7 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
     have been skipped by the paging, so the watcher does not call it gone.
     """
 
-    __slots__ = ("_agents", "_signed", "complete", "pages", "rows", "srvtime", "total")
+    __slots__ = ("_agents", "_signed", "complete", "pages", "rows", "server_ts", "total")
 
     def __init__(
         self,
@@ -46,7 +46,7 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
         for row in rows.values():
             srvtime = _int(row.get("srvtime"))
             break
-        self.srvtime = srvtime
+        self.server_ts = srvtime
 
     def __getitem__(self, agent_id: str) -> LiveAgent:
         agent = self._agents.get(agent_id)
@@ -119,21 +119,21 @@ class Live(Resource):
             )
             pages += 1
             known = len(rows)
-            for record in envelope.list:
+            for record in envelope.records:
                 # An agent seen on two pages (statuses moved the order) keeps the later row.
                 rows[str(record.get("uid") or "")] = record
             if envelope.total is not None:
                 totals.add(envelope.total)
-            offset += len(envelope.list)
+            offset += len(envelope.records)
             total = envelope.total
-            if total is None or offset >= total or not envelope.list or pages >= _MAX_PAGES:
+            if total is None or offset >= total or not envelope.records or pages >= _MAX_PAGES:
                 break
             if pages > 1 and len(rows) == known:
                 # A page of agents already seen: the server ignores ``start`` (or
                 # everything moved). Paging on would only repeat it; stop, incomplete.
                 break
             params["start"] = offset
-            params["limit"] = page_size or len(envelope.list)
+            params["limit"] = page_size or len(envelope.records)
         final_total = total if total is not None else len(rows)
         complete = len(totals) <= 1 and len(rows) >= final_total
         return LiveSnapshot(rows, total=final_total, complete=complete, pages=pages)

@@ -52,4 +52,4 @@ class StatusLog(Resource):
 
 
 def _by_uid(row: StatusLogEntry) -> int:
-    return row.uid
+    return row.log_id

@@ -8,7 +8,7 @@ backfill mode the log rows *are* the events, in uid order, each exactly once:
   a row the log has not written yet is read on a later pass, never skipped;
 - each row is enriched with what the live snapshot knows (the agent's name,
   the current call when the row is the agent's current status);
-- when the watcher starts without ``since_uid``, each agent's state comes from
+- when the watcher starts without ``since_log_id``, each agent's state comes from
   the first snapshot and the log rows that led to it are recognised and skipped,
   so the first events are real changes, not a replay of the snapshot.
 """
@@ -30,30 +30,32 @@ if TYPE_CHECKING:
 class LogCursor:
     """Reads the status log after ``uid`` and decides which rows are new events."""
 
-    def __init__(self, client: ContactNow, *, since_uid: int | None, grace: float = 300.0) -> None:
+    def __init__(
+        self, client: ContactNow, *, since_log_id: int | None, grace: float = 300.0
+    ) -> None:
         self._client = client
         self.grace = grace
-        self.uid = since_uid  # last uid turned into an event (or skipped as known)
+        self.log_id = since_log_id  # last uid turned into an event (or skipped as known)
         # Each agent's state as the events so far left it.
         self._state: dict[str, LiveAgent] = {}
         # Agents whose state came from a snapshot, not from a log row yet:
         # rows up to that state are history the snapshot already showed.
         self._baseline: set[str] = set()
-        # Started without since_uid: rows before the first snapshot's server time
+        # Started without since_log_id: rows before the first snapshot's server time
         # for agents it did not list (offline, say) are history too.
         self._horizon: int | None = None
 
     @property
     def started(self) -> bool:
         """True once the cursor has a position in the log."""
-        return self.uid is not None
+        return self.log_id is not None
 
     def adopt_snapshot(self, snapshot: LiveSnapshot) -> None:
-        """Take each agent's state from the first snapshot (start without ``since_uid``)."""
+        """Take each agent's state from the first snapshot (start without ``since_log_id``)."""
         for agent_id in snapshot.rows:
             self._state[agent_id] = snapshot[agent_id]
             self._baseline.add(agent_id)
-        self._horizon = snapshot.srvtime or int(self._client.clock.now())
+        self._horizon = snapshot.server_ts or int(self._client.clock.now())
 
     def explains(self, snapshot: LiveSnapshot) -> bool:
         """Whether the events so far account for every agent's state in ``snapshot``."""
@@ -62,7 +64,7 @@ class LogCursor:
             if known is None:
                 if row.get("status") != "offline":
                     return False
-            elif str(known.time) != str(row.get("time")) or known.status != row.get("status"):
+            elif str(known.started_ts) != str(row.get("time")) or known.status != row.get("status"):
                 return False
         return True
 
@@ -74,14 +76,14 @@ class LogCursor:
         lookback: float,
     ) -> list[AgentEvent]:
         """Read the log after the cursor and return the new transitions as events."""
-        if self.uid is None:
-            # First read without since_uid: a window before the first snapshot, so
+        if self.log_id is None:
+            # First read without since_log_id: a window before the first snapshot, so
             # rows written late for transitions the snapshot shows are recognised.
-            srvtime = snapshot.srvtime if snapshot is not None and snapshot.srvtime else None
+            srvtime = snapshot.server_ts if snapshot is not None and snapshot.server_ts else None
             start = int((srvtime or self._client.clock.now()) - lookback)
             rows = await self._client.status_log.read(tstart=start)
         else:
-            rows = await self._client.status_log.read(uid=self.uid + 1)
+            rows = await self._client.status_log.read(uid=self.log_id + 1)
         return self.events(rows, snapshot, observed_at=observed_at)
 
     def events(
@@ -97,21 +99,22 @@ class LogCursor:
         apart yet from the history behind a snapshot-given state: it is read
         again on the next pass, when the log has caught up.
         """
-        cursor = self.uid
+        cursor = self.log_id
         fresh = sorted(
-            (row for row in rows if cursor is None or row.uid > cursor), key=lambda row: row.uid
+            (row for row in rows if cursor is None or row.log_id > cursor),
+            key=lambda row: row.log_id,
         )
         if not fresh:
             return []
         horizon = self._horizon
         matches = self._baseline_matches(fresh) if self._baseline else {}
         live_rows: Mapping[str, Mapping[str, object]] = snapshot.rows if snapshot else {}
-        srvtime = snapshot.srvtime if snapshot is not None else 0
+        srvtime = snapshot.server_ts if snapshot is not None else 0
         events: list[AgentEvent] = []
         for index, row in enumerate(fresh):
             agent_id = row.agent_id
-            if horizon is not None and row.uts < horizon:
-                self.uid = row.uid  # before the first snapshot: it already shows this
+            if horizon is not None and row.started_ts < horizon:
+                self.log_id = row.log_id  # before the first snapshot: it already shows this
                 continue
             if agent_id in self._baseline:
                 known = self._state[agent_id]
@@ -119,12 +122,12 @@ class LogCursor:
                 if index <= last_match:
                     if index == last_match:
                         self._baseline.discard(agent_id)  # the row of the known state itself
-                    self.uid = row.uid
+                    self.log_id = row.log_id
                     continue
-                if row.uts <= known.time and not self._grace_over():
+                if row.started_ts <= known.started_ts and not self._grace_over():
                     break  # history or news? wait until the log shows the known state's row
                 self._baseline.discard(agent_id)
-            self.uid = row.uid
+            self.log_id = row.log_id
             before = self._state.get(agent_id)
             after = self._after(row, before, snapshot, live_rows, srvtime)
             self._state[agent_id] = after
@@ -134,14 +137,14 @@ class LogCursor:
                     agent_id=agent_id,
                     before=before,
                     after=after,
-                    changed_at=utc(row.uts),
+                    changed_at=utc(row.started_ts),
                     observed_at=observed_at,
                     source="status_log",
-                    log_uid=row.uid,
-                    previous_duration=float(row.uts - before.time)
-                    if before is not None and row.uts >= before.time
+                    log_id=row.log_id,
+                    previous_duration=float(row.started_ts - before.started_ts)
+                    if before is not None and row.started_ts >= before.started_ts
                     else None,
-                    id=f"log:{row.uid}",
+                    id=f"log:{row.log_id}",
                 )
             )
         return events
@@ -153,9 +156,9 @@ class LogCursor:
             if row.agent_id in self._baseline:
                 known = self._state[row.agent_id]
                 if (
-                    row.uts == known.time
+                    row.started_ts == known.started_ts
                     and row.status == known.status
-                    and row.subcode == known.statuscode
+                    and row.sub_status == known.sub_status
                 ):
                     matches[row.agent_id] = index
         return matches
@@ -176,7 +179,11 @@ class LogCursor:
         """The agent's state the row describes, with the snapshot's name and call."""
         live = live_rows.get(row.agent_id)
         current = snapshot[row.agent_id] if snapshot is not None and live is not None else None
-        if current is not None and current.time == row.uts and current.status == row.status:
+        if (
+            current is not None
+            and current.started_ts == row.started_ts
+            and current.status == row.status
+        ):
             calls = current.calls
         elif row.call_id is not None:
             calls = (Call(call_id=row.call_id),)
@@ -187,11 +194,11 @@ class LogCursor:
             agent_id=row.agent_id,
             name=source.name if source is not None else "",
             status=row.status,
-            statuscode=row.subcode,
-            time=row.uts,
-            srvtime=max(srvtime, row.uts),
+            sub_status=row.sub_status,
+            started_ts=row.started_ts,
+            server_ts=max(srvtime, row.started_ts),
             moh=source.moh if source is not None else "",
-            ccname=source.ccname if source is not None else "",
+            centre_name=source.centre_name if source is not None else "",
             customer=source.customer if source is not None else "",
             calls=calls,
             raw=row.raw,

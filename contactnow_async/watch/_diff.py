@@ -21,7 +21,7 @@ from ._events import AgentEvent
 
 def poll_event_id(agent: LiveAgent) -> str:
     """A stable id for a poll event: the agent and when and how its status began."""
-    return f"{agent.agent_id}:{agent.time}:{agent.status}:{agent.statuscode}"
+    return f"{agent.agent_id}:{agent.started_ts}:{agent.status}:{agent.sub_status}"
 
 
 def appeared(agent: LiveAgent, observed_at: datetime) -> AgentEvent:
@@ -31,7 +31,7 @@ def appeared(agent: LiveAgent, observed_at: datetime) -> AgentEvent:
         agent_id=agent.agent_id,
         before=None,
         after=agent,
-        changed_at=utc(agent.time),
+        changed_at=utc(agent.started_ts),
         observed_at=observed_at,
         id=poll_event_id(agent),
     )
@@ -114,9 +114,11 @@ def _changed(
         agent_id=agent_id,
         before=before,
         after=after,
-        changed_at=utc(after.time),
+        changed_at=utc(after.started_ts),
         observed_at=observed_at,
-        previous_duration=float(after.time - before.time) if after.time >= before.time else None,
+        previous_duration=float(after.started_ts - before.started_ts)
+        if after.started_ts >= before.started_ts
+        else None,
         id=poll_event_id(after),
     )
 
@@ -180,7 +182,7 @@ def diff(
                 after=None,
                 changed_at=observed_at,
                 observed_at=observed_at,
-                id=f"{agent_id}:{before.time}:gone",
+                id=f"{agent_id}:{before.started_ts}:gone",
             )
         )
     return events, current

@@ -21,7 +21,7 @@ class AgentEvent:
     (``None`` for an agent that appeared or disappeared). ``changed_at`` is when
     the new status began, on the server's clock; ``observed_at`` when this
     watcher saw it. ``source`` tells whether a poll diff or a ``status_log`` row
-    produced it (``log_uid`` is that row's uid). ``previous_duration`` is the
+    produced it (``log_id`` is that row's uid). ``previous_duration`` is the
     number of seconds the agent spent in the previous status, where known.
     ``id`` is stable across runs and replicas, for deduplication.
     """
@@ -33,7 +33,7 @@ class AgentEvent:
     changed_at: datetime
     observed_at: datetime
     source: EventSource = "poll"
-    log_uid: int | None = None
+    log_id: int | None = None
     previous_duration: float | None = None
     id: str = ""
 

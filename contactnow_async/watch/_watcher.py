@@ -44,7 +44,7 @@ class WatchOptions(TypedDict, total=False):
     page_size: int | None
     initial_events: bool
     backfill: bool
-    since_uid: int | None
+    since_log_id: int | None
     log_every: int
     log_lookback: float
     max_backoff: float
@@ -69,7 +69,7 @@ class AgentWatcher:
     random to each tick), ``include_offline``, ``page_size`` (``ajax.php`` paging),
     ``initial_events`` (the first poll emits ``appeared`` for everyone),
     ``backfill`` (events from ``status_log``: every transition exactly once),
-    ``since_uid`` (resume the log after this uid), ``log_every`` (read the log
+    ``since_log_id`` (resume the log after this uid), ``log_every`` (read the log
     at least every K polls even when nothing seemed to change), ``max_backoff``
     (seconds between polls while failing), ``clock`` (default: the client's).
     """
@@ -84,7 +84,7 @@ class AgentWatcher:
         page_size: int | None = None,
         initial_events: bool = True,
         backfill: bool = False,
-        since_uid: int | None = None,
+        since_log_id: int | None = None,
         log_every: int = 5,
         log_lookback: float = 120.0,
         max_backoff: float = 60.0,
@@ -94,8 +94,8 @@ class AgentWatcher:
             raise ValueError(f"interval must be positive, got {interval!r}")
         if not 0 <= jitter < 1:
             raise ValueError("jitter is a fraction of the interval in [0, 1)")
-        if since_uid is not None and not backfill:
-            raise ValueError("since_uid resumes the status log: it needs backfill=True")
+        if since_log_id is not None and not backfill:
+            raise ValueError("since_log_id resumes the status log: it needs backfill=True")
         if log_every < 1:
             raise ValueError("log_every must be >= 1")
         self.client = client
@@ -109,7 +109,7 @@ class AgentWatcher:
         self.log_lookback = log_lookback
         self.max_backoff = max(max_backoff, self.interval)
         self.clock: Clock = clock if clock is not None else client.clock
-        self._cursor = LogCursor(client, since_uid=since_uid) if backfill else None
+        self._cursor = LogCursor(client, since_log_id=since_log_id) if backfill else None
         self._snapshot: LiveSnapshot | None = None
         self._health = Health()
         self._subscribers: list[
@@ -133,9 +133,9 @@ class AgentWatcher:
         return self._health
 
     @property
-    def log_uid(self) -> int | None:
+    def log_id(self) -> int | None:
         """The backfill cursor: the last status_log uid turned into an event."""
-        return None if self._cursor is None else self._cursor.uid
+        return None if self._cursor is None else self._cursor.log_id
 
     @overload
     def subscribe(
@@ -356,7 +356,7 @@ class AgentStream(Generic[EventT]):
 
     ``async for event in stream`` yields :class:`AgentEvent` s (and
     :class:`HealthEvent` s when asked with ``include_health=True``);
-    ``snapshot``, ``health`` and ``log_uid`` come from the watcher; ``dropped``
+    ``snapshot``, ``health`` and ``log_id`` come from the watcher; ``dropped``
     counts events the overflow policy discarded.
     """
 
@@ -375,9 +375,9 @@ class AgentStream(Generic[EventT]):
         return self.watcher.health
 
     @property
-    def log_uid(self) -> int | None:
+    def log_id(self) -> int | None:
         """The backfill cursor (the last status_log uid delivered to the stream)."""
-        return self.watcher.log_uid
+        return self.watcher.log_id
 
     @property
     def dropped(self) -> int:

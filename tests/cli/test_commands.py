@@ -163,7 +163,7 @@ def test_agents_update(invoke: CliInvoker, served: Served) -> None:
 def test_status_log_rows(invoke: CliInvoker, served: Served) -> None:
     out = _ok(invoke(["status-log", "--since", "1h", "--until", "now"], env=served.env()))
     header = out.stdout.splitlines()[0]
-    for column in ("uid", "time", "agent", "status"):
+    for column in ("log id", "started", "agent", "status"):
         assert column in header
     agent_id = _agent_id(invoke, served, "Agent 2")
     assert agent_id in out.stdout  # every agent has a row for its first status
@@ -173,8 +173,8 @@ def test_status_log_json(invoke: CliInvoker, served: Served) -> None:
     out = _ok(invoke(["status-log", "--json"], env=served.env()))
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(rows) >= 10
-    assert set(rows[0]) == {"uid", "uts", "agent", "status", "subcode", "callid"}
-    uids = [row["uid"] for row in rows]
+    assert set(rows[0]) == {"log_id", "started_ts", "agent_id", "status", "sub_status", "call_id"}
+    uids = [row["log_id"] for row in rows]
     assert uids == sorted(set(uids))  # ascending, each once
 
 
@@ -183,7 +183,7 @@ def test_status_log_for_one_agent(invoke: CliInvoker, served: Served) -> None:
     out = _ok(invoke(["status-log", "--json", "--agent", agent_id], env=served.env()))
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert rows
-    assert {row["agent"] for row in rows} == {agent_id}
+    assert {row["agent_id"] for row in rows} == {agent_id}
 
 
 def test_status_log_summary(invoke: CliInvoker, served: Served) -> None:
@@ -191,18 +191,18 @@ def test_status_log_summary(invoke: CliInvoker, served: Served) -> None:
         json.loads(line)
         for line in _ok(invoke(["status-log", "--json"], env=served.env())).stdout.splitlines()
     ]
-    begin = min(row["uts"] for row in rows)  # the simulator's start: every agent has a row
+    begin = min(row["started_ts"] for row in rows)  # the simulator's start: every agent has a row
     window = ["--since", str(begin), "--until", str(begin + 600)]
     table = _ok(invoke(["status-log", "--summary", *window], env=served.env())).stdout
     assert table.splitlines()[0].split()[0] == "agent"
     data = json.loads(
         _ok(invoke(["status-log", "--summary", "--json", *window], env=served.env())).stdout
     )
-    agent_ids = {row["agent"] for row in rows}
+    agent_ids = {row["agent_id"] for row in rows}
     assert len(agent_ids) >= 10
     assert set(data) == agent_ids
     for agent_id, spent in data.items():
-        first = min(row["uts"] for row in rows if row["agent"] == agent_id)
+        first = min(row["started_ts"] for row in rows if row["agent_id"] == agent_id)
         assert all(seconds > 0 for seconds in spent.values())
         # from its first row to the window's end, split between statuses
         assert sum(spent.values()) == begin + 600 - first
@@ -388,7 +388,7 @@ def test_watch_backfill_resumes_after_a_uid(invoke: CliInvoker, served: Served) 
         json.loads(line)
         for line in _ok(invoke(["status-log", "--json"], env=served.env())).stdout.splitlines()
     ]
-    since = rows[0]["uid"]
+    since = rows[0]["log_id"]
     out = _ok(
         invoke(
             ["watch", "--json", "--since-uid", str(since), "--duration", "1.5"],
@@ -396,7 +396,7 @@ def test_watch_backfill_resumes_after_a_uid(invoke: CliInvoker, served: Served) 
         )
     )
     events = [json.loads(line) for line in out.stdout.splitlines()]
-    uids = [event["log_uid"] for event in events if event["log_uid"] is not None]
+    uids = [event["log_id"] for event in events if event["log_id"] is not None]
     assert uids
     assert min(uids) > since
 

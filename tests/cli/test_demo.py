@@ -35,7 +35,7 @@ EVENT_KEYS = {
     "changed_at",
     "observed_at",
     "source",
-    "log_uid",
+    "log_id",
     "previous_duration",
     "before",
     "after",

@@ -169,7 +169,7 @@ def test_update_with_an_empty_value(invoke: CliInvoker, served: Served) -> None:
         ).stdout.splitlines()
     ]
     assert after["phone"] == ""
-    assert after["userfield"] == "x"
+    assert after["user_field"] == "x"
 
 
 # -- the group's options after the command, prompts, the simulate command -------------
@@ -242,7 +242,7 @@ def test_the_demo_feed_lists_changes_newest_first_and_names_as_data() -> None:
     from contactnow_async._cli._demo import _agents_table, _feed
 
     def event(agent_id: str, name: str, began: int) -> AgentEvent:
-        after = LiveAgent(agent_id=agent_id, name=name, status="wait", time=began)
+        after = LiveAgent(agent_id=agent_id, name=name, status="wait", started_ts=began)
         return AgentEvent(
             kind="changed",
             agent_id=agent_id,

@@ -72,7 +72,14 @@ def test_status_log_json_into_head_1() -> None:
     got, code, err = _read_lines_then_close(
         ["--simulate", "--sim-agents", "2000", "status-log", "--json"], 1
     )
-    assert set(json.loads(got[0])) == {"uid", "uts", "agent", "status", "subcode", "callid"}
+    assert set(json.loads(got[0])) == {
+        "log_id",
+        "started_ts",
+        "agent_id",
+        "status",
+        "sub_status",
+        "call_id",
+    }
     _assert_quiet(code, err)
 
 

@@ -59,7 +59,7 @@ async def reader(args: argparse.Namespace) -> None:
                     json.dumps(
                         {
                             "consumer": args.consumer,
-                            "uid": entry.event.log_uid,
+                            "uid": entry.event.log_id,
                             "id": entry.id,
                             "claimed": entry.claimed,
                         }

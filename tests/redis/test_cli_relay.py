@@ -40,7 +40,7 @@ async def test_the_relay_command_publishes_gap_free_events_and_stops_on_ctrl_c(
     assert relay.returncode == 130, err.decode()
     assert b"Traceback" not in err
     events = [event_from_fields(fields) for _, fields in await stream_entries(redis, stream)]
-    uids = [event.log_uid for event in events]
+    uids = [event.log_id for event in events]
     assert None not in uids and len(uids) == len(set(uids))
     assert uids == sorted(uids)  # type: ignore[type-var]  # no None, checked above
     assert {event.source for event in events} == {"status_log"}

@@ -24,7 +24,7 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def event(uid: int) -> AgentEvent:
-    after = LiveAgent(agent_id=str(uid % 9), name="", status="wait", time=1_700_000_000 + uid)
+    after = LiveAgent(agent_id=str(uid % 9), name="", status="wait", started_ts=1_700_000_000 + uid)
     return AgentEvent(
         kind="changed",
         agent_id=after.agent_id,
@@ -33,7 +33,7 @@ def event(uid: int) -> AgentEvent:
         changed_at=T0,
         observed_at=T0,
         source="status_log",
-        log_uid=uid,
+        log_id=uid,
         id=f"log:{uid}",
     )
 
@@ -109,20 +109,20 @@ async def test_reader_drops_duplicates_and_replays_its_own_pending(redis: Redis)
     await publish(redis, "s", range(1, 4))
     # A uid appended twice (by hand: the relay never does) is handed out once.
     await redis.xadd(
-        "s", {"event": (await stream_entries(redis, "s"))[0][1][b"event"], "log_uid": "1"}
+        "s", {"event": (await stream_entries(redis, "s"))[0][1][b"event"], "log_id": "1"}
     )
     await redis.xadd("s", {"junk": "1"})
     first = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, count=3)
     await first.create_group()
     await first.create_group()  # exists already: fine
     entries = await first.read()
-    assert [e.event.log_uid for e in entries] == [1, 2, 3]
+    assert [e.event.log_id for e in entries] == [1, 2, 3]
     assert all(e.fence == 1 for e in entries)
     await first.ack(entries[0])
     # The same consumer restarted: its unacknowledged entries come back first.
     again = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
-    assert [e.event.log_uid for e in await again.read()] == [2, 3]
-    assert [e.event.log_uid for e in await again.read()] == [1]  # new to this reader
+    assert [e.event.log_id for e in await again.read()] == [2, 3]
+    assert [e.event.log_id for e in await again.read()] == [1]  # new to this reader
     assert await again.read() == []
     pending = await redis.xpending("s", "g")
     assert (
@@ -133,11 +133,11 @@ async def test_reader_drops_duplicates_and_replays_its_own_pending(redis: Redis)
 async def test_one_reader_drops_a_duplicate_uid(redis: Redis) -> None:
     await publish(redis, "s", range(1, 3))
     await redis.xadd(
-        "s", {"event": (await stream_entries(redis, "s"))[0][1][b"event"], "log_uid": "1"}
+        "s", {"event": (await stream_entries(redis, "s"))[0][1][b"event"], "log_id": "1"}
     )
     only = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
     await only.create_group()
     entries = await only.read()
-    assert [e.event.log_uid for e in entries] == [1, 2]
+    assert [e.event.log_id for e in entries] == [1, 2]
     await only.ack(*entries)
     assert (await redis.xpending("s", "g"))["pending"] == 0  # the duplicate was acknowledged

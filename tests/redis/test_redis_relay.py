@@ -34,7 +34,7 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def event(uid: int, status: str = "wait") -> AgentEvent:
-    after = LiveAgent(agent_id="7", name="Ann", status=status, time=1_700_000_000 + uid)
+    after = LiveAgent(agent_id="7", name="Ann", status=status, started_ts=1_700_000_000 + uid)
     return AgentEvent(
         kind="changed",
         agent_id="7",
@@ -43,7 +43,7 @@ def event(uid: int, status: str = "wait") -> AgentEvent:
         changed_at=T0,
         observed_at=T0,
         source="status_log",
-        log_uid=uid,
+        log_id=uid,
         id=f"log:{uid}",
     )
 
@@ -51,7 +51,7 @@ def event(uid: int, status: str = "wait") -> AgentEvent:
 def test_fields_round_trip() -> None:
     original = event(12, "call")
     fields = event_to_fields(original, fence=3)
-    assert fields["log_uid"] == "12"
+    assert fields["log_id"] == "12"
     assert fields["fence"] == "3"
     assert event_from_fields(fields) == original
     encoded = {key.encode(): value.encode() for key, value in fields.items()}
@@ -78,7 +78,7 @@ async def test_one_holder_and_a_paused_holder_cannot_publish(redis: Redis) -> No
         await relay_first.publish([event(4)])
     assert not await first.renew()
     entries = await stream_entries(redis, "s")
-    assert [(int(f[b"log_uid"]), int(f[b"fence"])) for _, f in entries] == [(1, 1), (2, 1), (3, 2)]
+    assert [(int(f[b"log_id"]), int(f[b"fence"])) for _, f in entries] == [(1, 1), (2, 1), (3, 2)]
     assert await relay_first.cursor() == 3
     await second.release()
     assert await redis.get("s:lease") is None
@@ -203,7 +203,7 @@ async def test_replicas_fail_over_without_gap_or_duplicate(redis: Redis, redis_u
 
     entries = await stream_entries(redis, stream)
     published = [(int(f[b"fence"]), event_from_fields(f)) for _, f in entries]
-    uids = [e.log_uid for _, e in published]
+    uids = [e.log_id for _, e in published]
     assert None not in uids
     counts = Counter(uids)
     assert not [uid for uid, n in counts.items() if n > 1], "a uid was published twice"
@@ -218,11 +218,11 @@ async def test_replicas_fail_over_without_gap_or_duplicate(redis: Redis, redis_u
     expected = {int(row["uid"]): row for row in sim.status_log() if int(row["uid"]) <= end}
     assert set(uids) == set(expected), "the stream is not the status log"
     for _fence, published_event in published:
-        assert published_event.log_uid is not None
-        row = expected[published_event.log_uid]
+        assert published_event.log_id is not None
+        row = expected[published_event.log_id]
         assert published_event.agent_id == row["agent"]
         assert published_event.after is not None
         assert published_event.after.status == row["status"]
-        assert published_event.after.statuscode == row["subcode"]
+        assert published_event.after.sub_status == row["subcode"]
         assert int(published_event.changed_at.timestamp()) == int(row["uts"])
     assert sim.transitions >= target

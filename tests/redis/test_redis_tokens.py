@@ -102,12 +102,12 @@ async def test_egress_addresses_never_share_a_token(redis: Redis) -> None:
 
 async def test_store_round_trip_and_compare_and_delete(redis: Redis) -> None:
     store = RedisTokenStore(redis, egress="e", prefix="t:")
-    token = Token(value="a" * 40, expires_at=4_000_000_000, clock_offset=-1.5)
+    token = Token(value="a" * 40, expires_ts=4_000_000_000, clock_offset=-1.5)
     assert await store.load("k") is None
     await store.save("k", token)
     assert await store.load("k") == token
     assert await redis.ttl("t:e|k") > 0
-    await store.delete("k", Token(value="b" * 40, expires_at=4_000_000_000))
+    await store.delete("k", Token(value="b" * 40, expires_ts=4_000_000_000))
     assert await store.load("k") == token  # another token: not ours to delete
     await store.delete("k", token)
     assert await store.load("k") is None

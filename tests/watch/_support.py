@@ -90,6 +90,6 @@ def event_rows(events: list[AgentEvent]) -> list[tuple[int, str, str, str, int]]
     for e in events:
         if e.source != "status_log":
             continue
-        assert e.after is not None and e.log_uid is not None
-        rows.append((e.log_uid, e.agent_id, e.after.status, e.after.statuscode, e.after.time))
+        assert e.after is not None and e.log_id is not None
+        rows.append((e.log_id, e.agent_id, e.after.status, e.after.sub_status, e.after.started_ts))
     return rows

@@ -53,7 +53,7 @@ def test_status_statuscode_and_start_time_are_each_a_change() -> None:
     assert (first.before.status, first.after.status) == ("wait", "call")
     assert first.previous_duration == 50.0
     assert first.changed_at == datetime.fromtimestamp(150, tz=timezone.utc)
-    assert first.source == "poll" and first.log_uid is None
+    assert first.source == "poll" and first.log_id is None
     assert first.id == "1:150:call:"
 
 
@@ -130,7 +130,7 @@ def test_replaying_events_rebuilds_every_snapshot(
             if event.after is None:
                 del known[event.agent_id]
             else:
-                state = (event.after.status, event.after.statuscode, event.after.time)
+                state = (event.after.status, event.after.sub_status, event.after.started_ts)
                 assert known.get(event.agent_id) != state, "an event without a difference"
                 known[event.agent_id] = state
         assert known == {uid: (s["status"], s["code"], s["time"]) for uid, s in raw.items()}

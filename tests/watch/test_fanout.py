@@ -14,7 +14,7 @@ NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def event(agent_id: str, n: int) -> AgentEvent:
-    after = LiveAgent(agent_id=agent_id, name="", status="wait", time=n)
+    after = LiveAgent(agent_id=agent_id, name="", status="wait", started_ts=n)
     return AgentEvent(
         kind="changed", agent_id=agent_id, before=None, after=after,
         changed_at=NOW, observed_at=NOW, id=f"{agent_id}:{n}",

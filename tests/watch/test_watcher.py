@@ -66,7 +66,9 @@ def as_tuples(events: list[AgentEvent]) -> list[tuple[str, str, Any]]:
         (
             e.kind,
             e.agent_id,
-            None if e.after is None else (e.after.status, e.after.statuscode, str(e.after.time)),
+            None
+            if e.after is None
+            else (e.after.status, e.after.sub_status, str(e.after.started_ts)),
         )
         for e in events
     ]
@@ -181,11 +183,11 @@ async def test_backfill_delivers_every_transition_exactly_once_in_order(log_dela
     async with (
         client_on(sim) as cn,
         anyio.create_task_group() as tg,
-        cn.watch_agents(interval=1.0, backfill=True, since_uid=0, buffer=1_000_000) as stream,
+        cn.watch_agents(interval=1.0, backfill=True, since_log_id=0, buffer=1_000_000) as stream,
     ):
         tg.start_soon(collect, stream.subscription, events)
-        await until(lambda: (stream.log_uid or 0) >= base + 10_500)
-        cursor = stream.log_uid
+        await until(lambda: (stream.log_id or 0) >= base + 10_500)
+        cursor = stream.log_id
     got = event_rows(events)
     want = [row for row in log_rows(sim) if row[0] <= (cursor or 0)]
     assert len(want) >= 10_000
@@ -201,8 +203,8 @@ async def test_backfill_without_since_uid_starts_at_the_first_snapshot() -> None
     async with client_on(sim) as cn, anyio.create_task_group() as tg:
         async with cn.watch_agents(interval=1.0, backfill=True, buffer=1_000_000) as stream:
             tg.start_soon(collect, stream.subscription, events)
-            await until(lambda: (stream.log_uid or 0) > 0 and sim.now() > start + 200)
-            cursor = stream.log_uid or 0
+            await until(lambda: (stream.log_id or 0) > 0 and sim.now() > start + 200)
+            cursor = stream.log_id or 0
     initial = [e for e in events if e.source == "poll"]
     assert {e.kind for e in initial} == {"appeared"} and len(initial) == len(
         sim.live_agents(include_offline=False)
@@ -223,23 +225,25 @@ async def test_restart_with_since_uid_continues_without_gap_or_duplicate() -> No
     stop_after = random.Random(5).randint(1_000, 3_000)
     first: list[AgentEvent] = []
     async with client_on(sim) as cn:
-        async with cn.watch_agents(interval=1.0, backfill=True, since_uid=0) as stream:
+        async with cn.watch_agents(interval=1.0, backfill=True, since_log_id=0) as stream:
             async for event in stream:
                 first.append(event)
                 if event.source == "status_log" and len(first) >= stop_after:
                     break
-    saved = first[-1].log_uid
+    saved = first[-1].log_id
     assert saved is not None
     virtual(sim).advance(30)  # the automation was down for a while
     second: list[AgentEvent] = []
     async with (
         client_on(sim) as cn,
         anyio.create_task_group() as tg,
-        cn.watch_agents(interval=1.0, backfill=True, since_uid=saved, buffer=1_000_000) as stream,
+        cn.watch_agents(
+            interval=1.0, backfill=True, since_log_id=saved, buffer=1_000_000
+        ) as stream,
     ):
         tg.start_soon(collect, stream.subscription, second)
-        await until(lambda: (stream.log_uid or 0) >= saved + 2_000)
-        cursor = stream.log_uid or 0
+        await until(lambda: (stream.log_id or 0) >= saved + 2_000)
+        cursor = stream.log_id or 0
     got = event_rows(first) + event_rows(second)
     assert got == [row for row in log_rows(sim) if row[0] <= cursor]
 
@@ -250,15 +254,15 @@ async def test_backfill_survives_failing_polls() -> None:
     events: list[AgentEvent] = []
     async with client_on(sim, max_retries=0) as cn, anyio.create_task_group() as tg:
         async with cn.watch_agents(
-            interval=1.0, backfill=True, since_uid=0, buffer=1_000_000
+            interval=1.0, backfill=True, since_log_id=0, buffer=1_000_000
         ) as stream:
             tg.start_soon(collect, stream.subscription, events)
             await until(
                 lambda: (
-                    (stream.log_uid or 0) >= first_uid(sim) + 3_000 and stream.health.failures >= 10
+                    (stream.log_id or 0) >= first_uid(sim) + 3_000 and stream.health.failures >= 10
                 )
             )
-            cursor = stream.log_uid or 0
+            cursor = stream.log_id or 0
     assert event_rows(events) == [row for row in log_rows(sim) if row[0] <= cursor]
 
 
@@ -367,11 +371,11 @@ async def test_backfill_over_a_real_socket_matches_the_log() -> None:
         serve(sim) as base_url,
         ContactNow(base_url=base_url, username="watch", password="secret", clock=sim.clock) as cn,
         anyio.create_task_group() as tg,
-        cn.watch_agents(interval=1.0, backfill=True, since_uid=0, buffer=1_000_000) as stream,
+        cn.watch_agents(interval=1.0, backfill=True, since_log_id=0, buffer=1_000_000) as stream,
     ):
         tg.start_soon(collect, stream.subscription, events)
-        await until(lambda: (stream.log_uid or 0) >= first_uid(sim) + 1_000)
-        cursor = stream.log_uid or 0
+        await until(lambda: (stream.log_id or 0) >= first_uid(sim) + 1_000)
+        cursor = stream.log_id or 0
     assert event_rows(events) == [row for row in log_rows(sim) if row[0] <= cursor]
 
 

@@ -1,15 +1,19 @@
-"""The event JSON format: one object per event, the same in ``contactnow watch --json``
-and in the Redis stream relay.
+"""The stable event JSON format: one object per agent event, the same in
+``contactnow watch --json``, the Redis stream relay and any consumer of them.
 
-Stable keys (documented in the README)::
+Keys (documented in the README; named by the rule of ``docs/fields.md``)::
 
     {"id": "log:12345", "kind": "changed", "agent_id": "1234",
      "changed_at": "2026-11-23T10:00:00Z", "observed_at": "2026-11-23T10:00:01.250000Z",
-     "source": "status_log", "log_uid": 12345, "previous_duration": 42.0,
+     "source": "status_log", "log_id": 12345, "previous_duration": 42.0,
      "before": {...agent...} | null, "after": {...agent...} | null}
 
-An agent is ``{"agent_id", "name", "status", "statuscode", "time", "srvtime", "calls"}``
-with ``time``/``srvtime`` unix seconds and ``calls`` a list of call ids.
+An agent is ``{"agent_id", "name", "status", "sub_status", "started_ts",
+"server_ts", "calls"}`` with the ``*_ts`` in unix seconds and ``calls`` a list
+of call ids.
+
+Use :func:`to_json` / :func:`from_json` for one line of JSON, and
+:func:`to_dict` / :func:`from_dict` to embed events in a document of your own.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from .._models import Call, LiveAgent
-from ._events import AgentEvent
+from ._models import Call, LiveAgent
+from .watch._events import AgentEvent
 
-__all__ = ["event_from_dict", "event_from_json", "event_to_dict", "event_to_json"]
+__all__ = ["from_dict", "from_json", "to_dict", "to_json"]
 
 
 def _iso(moment: datetime) -> str:
@@ -35,9 +39,9 @@ def _agent_to_dict(agent: LiveAgent | None) -> dict[str, Any] | None:
         "agent_id": agent.agent_id,
         "name": agent.name,
         "status": agent.status,
-        "statuscode": agent.statuscode,
-        "time": agent.time,
-        "srvtime": agent.srvtime,
+        "sub_status": agent.sub_status,
+        "started_ts": agent.started_ts,
+        "server_ts": agent.server_ts,
         "calls": [call.call_id for call in agent.calls],
     }
 
@@ -49,14 +53,14 @@ def _agent_from_dict(data: dict[str, Any] | None) -> LiveAgent | None:
         agent_id=str(data["agent_id"]),
         name=str(data.get("name", "")),
         status=str(data["status"]),
-        statuscode=str(data.get("statuscode", "")),
-        time=int(data.get("time", 0)),
-        srvtime=int(data.get("srvtime", 0)),
+        sub_status=str(data.get("sub_status", "")),
+        started_ts=int(data.get("started_ts", 0)),
+        server_ts=int(data.get("server_ts", 0)),
         calls=tuple(Call(call_id=str(call_id)) for call_id in data.get("calls", ())),
     )
 
 
-def event_to_dict(event: AgentEvent) -> dict[str, Any]:
+def to_dict(event: AgentEvent) -> dict[str, Any]:
     """The event as a JSON-ready dict (see the module docstring for the keys)."""
     return {
         "id": event.id,
@@ -65,20 +69,20 @@ def event_to_dict(event: AgentEvent) -> dict[str, Any]:
         "changed_at": _iso(event.changed_at),
         "observed_at": _iso(event.observed_at),
         "source": event.source,
-        "log_uid": event.log_uid,
+        "log_id": event.log_id,
         "previous_duration": event.previous_duration,
         "before": _agent_to_dict(event.before),
         "after": _agent_to_dict(event.after),
     }
 
 
-def event_to_json(event: AgentEvent) -> str:
+def to_json(event: AgentEvent) -> str:
     """The event as one line of JSON."""
-    return json.dumps(event_to_dict(event), separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(to_dict(event), separators=(",", ":"), ensure_ascii=False)
 
 
-def event_from_dict(data: dict[str, Any]) -> AgentEvent:
-    """Rebuild an event from :func:`event_to_dict`'s output."""
+def from_dict(data: dict[str, Any]) -> AgentEvent:
+    """Rebuild an event from :func:`to_dict`'s output."""
     return AgentEvent(
         kind=data["kind"],
         agent_id=str(data["agent_id"]),
@@ -87,7 +91,7 @@ def event_from_dict(data: dict[str, Any]) -> AgentEvent:
         changed_at=datetime.fromisoformat(data["changed_at"].replace("Z", "+00:00")),
         observed_at=datetime.fromisoformat(data["observed_at"].replace("Z", "+00:00")),
         source=data.get("source", "poll"),
-        log_uid=None if data.get("log_uid") is None else int(data["log_uid"]),
+        log_id=None if data.get("log_id") is None else int(data["log_id"]),
         previous_duration=None
         if data.get("previous_duration") is None
         else float(data["previous_duration"]),
@@ -95,6 +99,6 @@ def event_from_dict(data: dict[str, Any]) -> AgentEvent:
     )
 
 
-def event_from_json(text: str | bytes) -> AgentEvent:
-    """Rebuild an event from one line of :func:`event_to_json`."""
-    return event_from_dict(json.loads(text))
+def from_json(text: str | bytes) -> AgentEvent:
+    """Rebuild an event from one line of :func:`to_json`."""
+    return from_dict(json.loads(text))

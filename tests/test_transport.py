@@ -1,0 +1,115 @@
+"""The transport layer: frozen options, deadlines, and the retry sleep on the injected clock."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import httpx
+import pytest
+
+from contactnow_async import ContactNow, HTTPStatusError, RequestTimeout, VirtualClock
+from contactnow_async._transport import RetryPolicy
+from tests._helpers import AGENT_ROW, FakeAPI, agents_list, client_for
+
+pytestmark = pytest.mark.anyio
+
+READ = ("database", "agents", "read")
+
+
+def test_options_are_read_only_after_construction() -> None:
+    cn = ContactNow(username="u", password="p", base_url="http://127.0.0.1:9/", max_concurrency=3)
+    assert cn.options.max_concurrency == 3
+    for name, value in [
+        ("max_concurrency", 50),
+        ("max_retries", 9),
+        ("format", "xml"),
+        ("base_url", "http://127.0.0.1:1/"),
+        ("campaign", "x"),
+        ("timeout", 1.0),
+    ]:
+        with pytest.raises(AttributeError):
+            setattr(cn, name, value)
+    with pytest.raises(AttributeError):
+        cn.options.max_concurrency = 50  # type: ignore[misc]  # frozen: that is the point
+
+
+def test_the_call_deadline_defaults_to_every_attempt_and_backoff_at_its_bound() -> None:
+    cn = ContactNow(
+        username="u",
+        password="p",
+        base_url="http://127.0.0.1:9/",
+        timeout=5.0,
+        max_retries=2,
+        retry_backoff_max=4.0,
+    )
+    assert cn.options.attempt_timeout == 5.0
+    assert cn.options.call_deadline == 5.0 * 3 + 4.0 * 2
+    explicit = ContactNow(username="u", password="p", base_url="http://127.0.0.1:9/", deadline=7)
+    assert explicit.options.call_deadline == 7
+    with pytest.raises(ValueError, match="deadline"):
+        ContactNow(username="u", password="p", base_url="http://127.0.0.1:9/", deadline=0)
+
+
+def test_the_retry_policy_gives_up_on_a_long_retry_after() -> None:
+    policy = RetryPolicy(max_retries=3, backoff=1.0, backoff_max=2.0)
+    assert policy.delay(0, 61.0) is None
+    assert policy.delay(40, None) is not None  # a huge attempt number does not overflow
+    assert 0 <= (policy.delay(40, None) or 0) <= 2.0
+
+
+async def test_the_retry_sleep_is_on_the_injected_clock() -> None:
+    """Backoff of tens of seconds passes at once on a virtual clock, and moves it."""
+    attempts = []
+
+    def busy_then_fine(request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        if len(attempts) < 3:
+            return httpx.Response(503, headers={"Retry-After": "20"}, content=b"busy")
+        return httpx.Response(200, json={"success": True, "list": [AGENT_ROW]})
+
+    clock = VirtualClock()
+    api = FakeAPI({READ: busy_then_fine})
+    cn, http = client_for(api, clock=clock, max_retries=2, deadline=None, timeout=5.0)
+    started_virtual, started_real = clock.now(), time.monotonic()
+    async with http, cn:
+        (agent,) = await cn.agents.read()
+    assert agent.agent_id == AGENT_ROW["agentid"]
+    assert len(attempts) == 3
+    assert clock.now() - started_virtual >= 40  # two Retry-After waits, on the virtual clock
+    assert time.monotonic() - started_real < 30  # not slept for real
+
+
+async def test_one_attempt_is_bounded_in_total_not_per_read() -> None:
+    """A reply that never completes ends at ``timeout``, however the bytes trickle."""
+
+    async def hanging(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(60)
+        raise AssertionError("unreachable")  # pragma: no cover -- cancelled first
+
+    cn, http = client_for(FakeAPI({READ: hanging}), timeout=0.2, deadline=30, max_retries=0)
+    async with http, cn:
+        with anyio.fail_after(10):  # a guard: the bound under test is 0.2 s
+            with pytest.raises(RequestTimeout, match=r"timeout=0\.2s"):
+                await cn.agents.read()
+
+
+async def test_the_call_deadline_stops_retries() -> None:
+    """Retries stop when the next backoff would pass the call's deadline."""
+    calls = []
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(503, headers={"Retry-After": "2"}, content=b"busy")
+
+    cn, http = client_for(FakeAPI({READ: busy}), max_retries=10, deadline=1.0)
+    async with http, cn:
+        with pytest.raises(HTTPStatusError):
+            await cn.agents.read()
+    assert len(calls) == 1  # the 2 s wait would pass the 1 s deadline: raised at once
+
+
+async def test_a_good_reply_is_unaffected_by_the_bounds() -> None:
+    cn, http = client_for(FakeAPI({READ: agents_list(AGENT_ROW)}), timeout=5.0, deadline=5.0)
+    async with http, cn:
+        assert len(await cn.agents.read()) == 1
