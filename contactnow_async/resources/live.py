@@ -25,7 +25,7 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
     have been skipped by the paging, so the watcher does not call it gone.
     """
 
-    __slots__ = ("_agents", "_signed", "complete", "pages", "rows", "server_ts", "total")
+    __slots__ = ("_agents", "complete", "pages", "rows", "server_ts", "total")
 
     def __init__(
         self,
@@ -40,8 +40,6 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
         self.complete = complete
         self.pages = pages
         self._agents: dict[str, LiveAgent] = {}
-        # The ids and each row's state as strings, kept for the watcher's diff (watch._diff).
-        self._signed: tuple[str, list[str]] | None = None
         srvtime = 0
         for row in rows.values():
             srvtime = _int(row.get("srvtime"))

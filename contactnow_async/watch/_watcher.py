@@ -19,7 +19,7 @@ from .._errors import AuthenticationError, ContactNowError
 from .._models import utc
 from ..resources.live import LiveSnapshot
 from ._backfill import LogCursor
-from ._diff import appeared, diff
+from ._diff import PollDiff, appeared
 from ._events import AgentEvent, Health, HealthEvent
 from ._fanout import EventT, Overflow, Subscription, SubscriptionClosed
 
@@ -110,7 +110,7 @@ class AgentWatcher:
         self.max_backoff = max(max_backoff, self.interval)
         self.clock: Clock = clock if clock is not None else client.clock
         self._cursor = LogCursor(client, since_log_id=since_log_id) if backfill else None
-        self._snapshot: LiveSnapshot | None = None
+        self._diff = PollDiff(initial_events=initial_events)
         self._health = Health()
         self._subscribers: list[
             Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]
@@ -125,7 +125,8 @@ class AgentWatcher:
     @property
     def snapshot(self) -> LiveSnapshot:
         """Every agent's state at the last good poll (empty before the first)."""
-        return self._snapshot if self._snapshot is not None else _EMPTY
+        snapshot = self._diff.snapshot
+        return snapshot if snapshot is not None else _EMPTY
 
     @property
     def health(self) -> Health:
@@ -176,9 +177,9 @@ class AgentWatcher:
         subscription = Subscription(buffer=buffer, overflow=overflow, include_health=include_health)
         if self._stopped:
             subscription.finish()
-        elif initial and self._snapshot is not None and self.initial_events:
+        elif initial and self._diff.snapshot is not None and self.initial_events:
             now = utc(self.clock.now())
-            current = self._snapshot
+            current = self._diff.snapshot
             subscription.prefill(appeared(current[agent_id], now) for agent_id in current.rows)
         self._subscribers.append(subscription)
         return subscription
@@ -268,15 +269,11 @@ class AgentWatcher:
             current = await self.client.live.snapshot(
                 include_offline=self.include_offline, page_size=self.page_size
             )
-            events, baseline = diff(
-                self._snapshot,
-                current,
-                observed_at=observed_at,
-                initial_events=self.initial_events,
-            )
+            result = self._diff.compare(current, observed_at=observed_at)
+            events = result.events
             cursor = self._cursor
             if cursor is not None:
-                first = self._snapshot is None
+                first = self._diff.snapshot is None
                 if first and not cursor.started:
                     cursor.adopt_snapshot(current)
                 saw_change = bool(events) and not first
@@ -303,7 +300,7 @@ class AgentWatcher:
             await self._publish_health()
             return False
         recovered = self._health.consecutive_failures > 0
-        self._snapshot = baseline
+        self._diff.advance(result)
         self._health = attrs.evolve(
             self._health,
             polls=self._health.polls + 1,
