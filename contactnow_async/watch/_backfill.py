@@ -28,12 +28,29 @@ if TYPE_CHECKING:
 
 
 class LogCursor:
-    """Reads the status log after ``uid`` and decides which rows are new events."""
+    """Reads the status log after ``uid``, decides which rows are new events, and when
+    a poll needs a read.
+
+    ``log_every``: read at least every K polls even when nothing seemed to change;
+    ``lookback``: seconds of log before the first snapshot read on a start without
+    ``since_log_id``; ``grace``: seconds a snapshot-given state's own row may take to
+    show up in the log before it stops holding the cursor.
+    """
 
     def __init__(
-        self, client: ContactNow, *, since_log_id: int | None, grace: float = 300.0
+        self,
+        client: ContactNow,
+        *,
+        since_log_id: int | None,
+        log_every: int = 5,
+        lookback: float = 120.0,
+        grace: float = 300.0,
     ) -> None:
+        if log_every < 1:
+            raise ValueError("log_every must be >= 1")
         self._client = client
+        self.log_every = log_every
+        self.lookback = lookback
         self.grace = grace
         self.log_id = since_log_id  # last uid turned into an event (or skipped as known)
         # Each agent's state as the events so far left it.
@@ -44,6 +61,9 @@ class LogCursor:
         # Started without since_log_id: rows before the first snapshot's server time
         # for agents it did not list (offline, say) are history too.
         self._horizon: int | None = None
+        # The poll of the last good read, and whether the log accounted for its snapshot.
+        self._read_at: int | None = None
+        self._unexplained = False
 
     @property
     def started(self) -> bool:
@@ -57,6 +77,18 @@ class LogCursor:
             self._baseline.add(agent_id)
         self._horizon = snapshot.server_ts or int(self._client.clock.now())
 
+    def due(self, poll: int, *, changed: bool) -> bool:
+        """Whether poll number ``poll`` needs a log read.
+
+        Yes until a read succeeded, after a poll that saw a change, while the log
+        has not accounted for the last read's snapshot (a row written late), and
+        every ``log_every`` polls: a status that came and went between two polls
+        changes nothing a poll can see.
+        """
+        if self._read_at is None or changed or self._unexplained:
+            return True
+        return poll - self._read_at >= self.log_every
+
     def explains(self, snapshot: LiveSnapshot) -> bool:
         """Whether the events so far account for every agent's state in ``snapshot``."""
         for agent_id, row in snapshot.rows.items():
@@ -69,22 +101,21 @@ class LogCursor:
         return True
 
     async def read(
-        self,
-        snapshot: LiveSnapshot | None,
-        *,
-        observed_at: datetime,
-        lookback: float,
+        self, snapshot: LiveSnapshot, *, poll: int, observed_at: datetime
     ) -> list[AgentEvent]:
-        """Read the log after the cursor and return the new transitions as events."""
+        """Read the log after the cursor for poll number ``poll`` and return the new
+        transitions as events."""
         if self.log_id is None:
             # First read without since_log_id: a window before the first snapshot, so
             # rows written late for transitions the snapshot shows are recognised.
-            srvtime = snapshot.server_ts if snapshot is not None and snapshot.server_ts else None
-            start = int((srvtime or self._client.clock.now()) - lookback)
-            rows = await self._client.status_log.read(tstart=start)
+            srvtime = snapshot.server_ts or self._client.clock.now()
+            rows = await self._client.status_log.read(tstart=int(srvtime - self.lookback))
         else:
             rows = await self._client.status_log.read(uid=self.log_id + 1)
-        return self.events(rows, snapshot, observed_at=observed_at)
+        events = self.events(rows, snapshot, observed_at=observed_at)
+        self._read_at = poll
+        self._unexplained = not self.explains(snapshot)
+        return events
 
     def events(
         self,

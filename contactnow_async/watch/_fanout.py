@@ -171,3 +171,40 @@ class Subscription(Generic[EventT]):
             f"<Subscription overflow={self.overflow} buffer={self.buffer} "
             f"pending={self.pending} dropped={self.dropped}>"
         )
+
+
+class Fanout:
+    """A watcher's subscriptions, and the one way events reach them."""
+
+    def __init__(self) -> None:
+        self._subscriptions: list[Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]]
+        self._subscriptions = []
+        self.finished = False
+
+    def add(
+        self, subscription: Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]
+    ) -> None:
+        """Deliver to ``subscription`` from now on (it ends at once if the fan-out has)."""
+        if self.finished:
+            subscription.finish()
+        self._subscriptions.append(subscription)
+
+    async def publish(self, events: list[AgentEvent] | list[HealthEvent]) -> None:
+        """Hand ``events`` to every subscription, in order; forget the closed ones."""
+        closed = False
+        for subscription in self._subscriptions:
+            if subscription.closed:
+                closed = True
+                continue
+            try:
+                await subscription.publish(events)
+            except SubscriptionClosed:
+                closed = True
+        if closed:
+            self._subscriptions = [s for s in self._subscriptions if not s.closed]
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """End every subscription after what it holds; ``error`` is raised to its reader."""
+        self.finished = True
+        for subscription in self._subscriptions:
+            subscription.finish(error)
