@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .._models import LiveAgent
+from .._models import LiveAgent, unix_seconds
 from ._base import Resource, record_error
 
 # A server that ignores ``start`` would page forever; no real centre is this big.
@@ -42,7 +43,9 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
         self._agents: dict[str, LiveAgent] = {}
         srvtime = 0
         for row in rows.values():
-            srvtime = _int(row.get("srvtime"))
+            # Unknown (0) when out of range: building that row's agent raises the record error.
+            with contextlib.suppress(ValueError):
+                srvtime = unix_seconds(row.get("srvtime"), "srvtime")
             break
         self.server_ts = srvtime
 
@@ -135,10 +138,3 @@ class Live(Resource):
         final_total = total if total is not None else len(rows)
         complete = len(totals) <= 1 and len(rows) >= final_total
         return LiveSnapshot(rows, total=final_total, complete=complete, pages=pages)
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0

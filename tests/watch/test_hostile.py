@@ -1,0 +1,106 @@
+"""The watcher against a hostile centre (issue 12): no hang, no crash, no invented event.
+
+Every test here failed on the code before its fix (hung, raised, or emitted what
+it must not). The virtual clock jumps, so a test takes milliseconds; the
+``fail_after`` guards only bound a hang and are never reached when the code works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import pytest
+
+from contactnow_async import (
+    AgentEvent,
+    HealthEvent,
+    LiveAgent,
+    ResponseFormatError,
+    StatusLogEntry,
+)
+
+from ._hostile import HANG_GUARD, T0, Centre, client_of, live_row, log_row
+
+pytestmark = pytest.mark.anyio
+
+
+def state(agent: LiveAgent | None) -> tuple[str, str, int] | None:
+    return None if agent is None else (agent.status, agent.sub_status, agent.started_ts)
+
+
+# --- a time the datetime cannot hold is a record error ----------------------------------
+
+OUT_OF_RANGE = [T0 * 1000, str(T0 * 1000), 10**15, -(10**15), -1, 253_402_300_800]
+
+
+@pytest.mark.parametrize("when", OUT_OF_RANGE)
+def test_an_out_of_range_unix_time_is_refused_at_model_build(when: object) -> None:
+    with pytest.raises(ValueError, match="time"):
+        LiveAgent.from_record(live_row(1, time=when))
+    with pytest.raises(ValueError, match="uts"):
+        StatusLogEntry.from_record(log_row(1, "1", "wait", when))
+
+
+def test_the_edges_of_the_unix_time_range_are_accepted() -> None:
+    assert LiveAgent.from_record(live_row(1, time=0)).started_at.year == 1970
+    latest = LiveAgent.from_record(live_row(1, time=253_402_300_799))
+    assert latest.started_at.year == 9999
+    assert LiveAgent.from_record(live_row(1, time=None)).started_ts == 0
+
+
+@pytest.mark.parametrize("when", [T0 * 1000, 10**15])
+async def test_live_and_status_log_reads_raise_a_record_error(when: int) -> None:
+    centre = Centre(
+        lambda n: [live_row(1), live_row(2, time=when)],
+        lambda n, params: [log_row(1, "2", "wait", when)],
+    )
+    async with client_of(centre) as cn:
+        with pytest.raises(ResponseFormatError, match="time"):
+            await cn.live.agents()
+        with pytest.raises(ResponseFormatError, match="uts"):
+            await cn.status_log.read(uid=1)
+
+
+@pytest.mark.parametrize("when", [T0 * 1000, str(T0 * 1000), 10**15, -(10**15)])
+async def test_a_live_time_out_of_range_fails_the_poll_and_says_so(when: object) -> None:
+    def live(n: int) -> list[dict[str, Any]]:
+        # Polls 2 and 3 send agent 2's time in milliseconds (or worse); from poll 4
+        # agent 1 really changes.
+        return [
+            live_row(1, "call" if n >= 4 else "wait", time=T0 + 60 if n >= 4 else T0),
+            live_row(2, time=when if n in (2, 3) else T0),
+        ]
+
+    seen: list[AgentEvent | HealthEvent] = []
+    async with client_of(Centre(live)) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with cn.watch_agents(interval=1.0, include_health=True) as stream:
+                async for item in stream:
+                    seen.append(item)
+                    if isinstance(item, AgentEvent) and item.kind == "changed":
+                        break
+    health = [item.health for item in seen if isinstance(item, HealthEvent)]
+    assert [h.consecutive_failures for h in health] == [1, 2, 0]
+    assert health[0].last_error is not None and "ResponseFormatError" in health[0].last_error
+    changed = [item for item in seen if isinstance(item, AgentEvent) and item.kind == "changed"]
+    assert [(e.agent_id, e.status) for e in changed] == [("1", "call")]
+
+
+async def test_a_status_log_time_out_of_range_fails_the_poll_and_says_so() -> None:
+    def log(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return [log_row(1, "1", "wait", T0 * 1000 if n == 1 else T0)]
+
+    seen: list[AgentEvent | HealthEvent] = []
+    async with client_of(Centre(lambda n: [live_row(1)], log)) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with cn.watch_agents(
+                interval=1.0, include_health=True, backfill=True, since_log_id=0
+            ) as stream:
+                async for item in stream:
+                    seen.append(item)
+                    if isinstance(item, AgentEvent) and item.log_id == 1:
+                        break
+    health = [item.health.consecutive_failures for item in seen if isinstance(item, HealthEvent)]
+    assert health == [1, 0]
