@@ -2,8 +2,12 @@
 
 A change is a difference in ``status``, ``statuscode`` or the status start
 ``time``: the same status with a new start time means the agent left and came
-back between two polls, and is a change too. An agent missing from an
-*incomplete* snapshot (pages that did not add up) is not called gone.
+back between two polls, and is a change too. The same state in another wire
+form (``1700000000``, ``"1700000000"`` or ``"1700000000.0"``; ``null`` or ``""``)
+is no change: rows whose raw state differs are compared again as models, whose
+fields are normalised, so an event's ``before`` and ``after`` always differ.
+An agent missing from an *incomplete* snapshot (pages that did not add up) is
+not called gone.
 
 :class:`PollDiff` owns its baseline, the last good snapshot with each row's
 state as one string, so a poll compares its strings with the previous poll's
@@ -173,9 +177,16 @@ def _changed_in_place(previous: Baseline, current: Baseline) -> list[str] | None
 
 def _changed(
     previous: LiveSnapshot, current: LiveSnapshot, agent_id: str, observed_at: datetime
-) -> AgentEvent:
+) -> AgentEvent | None:
+    """The event for an agent whose raw state differs; None when only the wire form did."""
     before = previous[agent_id]
     after = current[agent_id]
+    if (
+        before.status == after.status
+        and before.started_ts == after.started_ts
+        and before.sub_status == after.sub_status
+    ):
+        return None
     return AgentEvent(
         kind="changed",
         agent_id=agent_id,
@@ -197,15 +208,16 @@ def _diff(previous: Baseline, current: Baseline, observed_at: datetime) -> DiffR
     changed = _changed_in_place(previous, current)
     if changed is not None:
         # The same agents in the same order (the usual poll): nobody came or went.
-        events = [
-            _changed(before_snapshot, current_snapshot, agent_id, observed_at)
+        in_place = [
+            event
             for agent_id in changed
+            if (event := _changed(before_snapshot, current_snapshot, agent_id, observed_at))
         ]
-        return DiffResult(events, current)
+        return DiffResult(in_place, current)
 
     before_rows = before_snapshot.rows
     current_rows = current_snapshot.rows
-    events = []
+    events: list[AgentEvent] = []
     matched = 0
     for agent_id, row in current_rows.items():
         old = before_rows.get(agent_id)
@@ -217,8 +229,8 @@ def _diff(previous: Baseline, current: Baseline, observed_at: datetime) -> DiffR
             old.get("status") != row.get("status")
             or old.get("time") != row.get("time")
             or old.get("statuscode") != row.get("statuscode")
-        ):
-            events.append(_changed(before_snapshot, current_snapshot, agent_id, observed_at))
+        ) and (event := _changed(before_snapshot, current_snapshot, agent_id, observed_at)):
+            events.append(event)
 
     if matched == len(before_rows):
         return DiffResult(events, current)  # every agent of the previous poll is still here

@@ -104,3 +104,39 @@ async def test_a_status_log_time_out_of_range_fails_the_poll_and_says_so() -> No
                         break
     health = [item.health.consecutive_failures for item in seen if isinstance(item, HealthEvent)]
     assert health == [1, 0]
+
+
+# --- the same state in another wire form is no change -----------------------------------
+
+# One state (wait, no sub-status, since T0) as a server may spell it from one reply to the next.
+WIRE_FORMS: list[tuple[object, object]] = [
+    (str(T0), ""),
+    (T0, None),
+    (f"{T0}.0", ""),
+    (float(T0), None),
+]
+
+
+async def test_a_state_in_another_wire_form_emits_no_change() -> None:
+    def live(n: int) -> list[dict[str, Any]]:
+        rows = []
+        for uid in range(4):
+            time, code = WIRE_FORMS[(n + uid) % len(WIRE_FORMS)]
+            if uid == 1 and n >= 12:  # the one real change, after 11 polls of forms
+                rows.append(live_row(uid, "call", time=T0 + 50))
+            else:
+                rows.append(live_row(uid, "wait", time=time, code=code))
+        return rows
+
+    changed: list[AgentEvent] = []
+    async with client_of(Centre(live)) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with cn.watch_agents(interval=1.0) as stream:
+                async for event in stream:
+                    if event.kind == "changed":
+                        changed.append(event)
+                        if event.status == "call":
+                            break
+    assert [(e.agent_id, state(e.before), state(e.after)) for e in changed] == [
+        ("1", ("wait", "", T0), ("call", "", T0 + 50))
+    ]
