@@ -17,13 +17,15 @@ strings, made when that poll was diffed.
 from __future__ import annotations
 
 import itertools
+import logging
 import operator
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 import attrs
 
+from .._errors import ResponseFormatError
 from .._models import LiveAgent, utc
 from ..resources.live import LiveSnapshot
 from ._events import AgentEvent
@@ -45,6 +47,36 @@ def appeared(agent: LiveAgent, observed_at: datetime) -> AgentEvent:
         observed_at=observed_at,
         id=poll_event_id(agent),
     )
+
+
+logger = logging.getLogger("contactnow_async.watch")
+
+
+class Appearances:
+    """An ``appeared`` event per agent of a snapshot, each made when it is read.
+
+    What a subscriber that joins late starts with: the whole picture, at no cost
+    up front however large the centre. An agent whose row is a record error (a
+    field no model can hold) is left out with a warning: there is no state to show.
+    """
+
+    __slots__ = ("observed_at", "snapshot")
+
+    def __init__(self, snapshot: LiveSnapshot, observed_at: datetime) -> None:
+        self.snapshot = snapshot
+        self.observed_at = observed_at
+
+    def __len__(self) -> int:
+        return len(self.snapshot)
+
+    def __iter__(self) -> Iterator[AgentEvent]:
+        for agent_id in self.snapshot.rows:
+            try:
+                agent = self.snapshot[agent_id]
+            except ResponseFormatError as exc:
+                logger.warning("agent %r left out of a new subscriber's picture: %s", agent_id, exc)
+                continue
+            yield appeared(agent, self.observed_at)
 
 
 # What makes two live rows of one agent the same status.

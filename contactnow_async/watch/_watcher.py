@@ -22,7 +22,7 @@ from .._errors import AuthenticationError, ContactNowError
 from .._models import utc
 from ..resources.live import LiveSnapshot
 from ._backfill import LogCursor
-from ._diff import appeared
+from ._diff import Appearances
 from ._events import AgentEvent, Health, HealthEvent
 from ._fanout import Fanout, Overflow, Subscription
 from ._health import HealthTracker
@@ -203,13 +203,17 @@ class AgentWatcher:
         event per agent of the current snapshot (unless ``initial=False``), so
         every subscriber sees the whole picture, then the changes.
         ``include_health=True`` also delivers :class:`HealthEvent` s.
+
+        What a subscriber starts with (that picture, or the first poll's events
+        for one that subscribed before ``async with``) is never held against its
+        ``buffer``: a ``block`` subscriber gets all of it, then the changes, with
+        backpressure from then on.
         """
         subscription: Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]
         subscription = Subscription(buffer=buffer, overflow=overflow, include_health=include_health)
         current = self._poller.snapshot
         if initial and current is not None and self.initial_events and not self._fanout.finished:
-            now = utc(self.clock.now())
-            subscription.prefill(appeared(current[agent_id], now) for agent_id in current.rows)
+            subscription.prefill(Appearances(current, utc(self.clock.now())))
         self._fanout.add(subscription)
         return subscription
 
@@ -250,7 +254,7 @@ class AgentWatcher:
         try:
             deadline = self.clock.now()
             while True:
-                ok = await self._poll_once()
+                ok = await self._poll_once(starting=not started)
                 if not started:
                     started = True
                     task_status.started()
@@ -272,8 +276,13 @@ class AgentWatcher:
             if not started:
                 task_status.started()
 
-    async def _poll_once(self) -> bool:
-        """One poll, its health and its publishing; True if the poll succeeded."""
+    async def _poll_once(self, *, starting: bool) -> bool:
+        """One poll, its health and its publishing; True if the poll succeeded.
+
+        The poll made while ``async with`` is ``starting`` hands its events over
+        without waiting (nobody can read before it returns): a ``block`` buffer
+        smaller than the centre would stall it for ever.
+        """
         observed_at = utc(self.clock.now())
         try:
             events = await self._poller.poll(observed_at=observed_at)
@@ -285,7 +294,9 @@ class AgentWatcher:
             return False
         if self._health.succeeded(observed_at):
             await self._publish_health()
-        if events:
+        if starting:
+            self._fanout.prefill(events)
+        elif events:
             await self._fanout.publish(events)
         return True
 

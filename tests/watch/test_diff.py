@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from contactnow_async import AgentEvent, LiveSnapshot
-from contactnow_async.watch._diff import PollDiff
+from contactnow_async.watch._diff import Appearances, PollDiff
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -144,6 +145,17 @@ def test_the_same_state_in_another_wire_form_is_no_change() -> None:
         assert step(differ, snap(row("2"), form)) == []  # rows walked (order changed)
     moved = {**row("1"), "time": 5, "status": "call"}
     assert [(e.kind, e.agent_id) for e in step(differ, snap(moved, row("2")))] == [("changed", "1")]
+
+
+def test_a_late_subscribers_picture_is_made_as_read_and_skips_an_unreadable_row(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Agent 2's state is fine but its srvtime is in microseconds: no model holds it.
+    current = snap(row("1"), {**row("2"), "srvtime": "1700000000000000"}, row("3"))
+    picture = Appearances(current, NOW)
+    assert len(picture) == 3
+    assert [(e.kind, e.agent_id) for e in picture] == [("appeared", "1"), ("appeared", "3")]
+    assert "'2' left out" in caplog.text
 
 
 states = st.fixed_dictionaries(

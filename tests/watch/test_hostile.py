@@ -15,6 +15,7 @@ import pytest
 
 from contactnow_async import (
     AgentEvent,
+    AgentWatcher,
     HealthEvent,
     LiveAgent,
     ResponseFormatError,
@@ -28,6 +29,55 @@ pytestmark = pytest.mark.anyio
 
 def state(agent: LiveAgent | None) -> tuple[str, str, int] | None:
     return None if agent is None else (agent.status, agent.sub_status, agent.started_ts)
+
+
+# --- entering never deadlocks; block loses nothing --------------------------------------
+
+
+@pytest.mark.parametrize(("agents", "buffer"), [(11, 10), (400, 1)])
+async def test_entering_never_deadlocks_on_a_centre_larger_than_the_buffer(
+    agents: int, buffer: int
+) -> None:
+    centre = Centre(lambda n: [live_row(uid) for uid in range(agents)])
+    async with client_of(centre) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with cn.watch_agents(interval=1.0, buffer=buffer) as stream:
+                got = [await stream.__anext__() for _ in range(agents)]
+                assert stream.dropped == 0
+    assert [(e.kind, e.agent_id) for e in got] == [("appeared", str(u)) for u in range(agents)]
+
+
+async def test_a_first_log_read_longer_than_the_buffer_does_not_deadlock() -> None:
+    statuses = ["wait", "call", "wrap"]
+    log = [log_row(uid, "1", statuses[uid % 3], T0 + uid) for uid in range(1, 31)]
+    centre = Centre(
+        lambda n: [live_row(1, "wait", time=T0 + 30)],
+        lambda n, params: [row for row in log if int(row["uid"]) >= int(params["uid"])],
+    )
+    async with client_of(centre) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with cn.watch_agents(
+                interval=1.0, backfill=True, since_log_id=0, buffer=5
+            ) as stream:
+                got = [await stream.__anext__() for _ in range(31)]
+    assert got[0].kind == "appeared"
+    assert [e.log_id for e in got[1:]] == list(range(1, 31))
+
+
+async def test_a_block_subscriber_that_joins_after_entering_loses_nothing() -> None:
+    # The README's pattern: subscribe inside ``async with AgentWatcher(...)``.
+    def live(n: int) -> list[dict[str, Any]]:
+        return [live_row(u, "call" if u == 7 and n >= 3 else "wait") for u in range(50)]
+
+    centre = Centre(live)
+    async with client_of(centre) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with AgentWatcher(cn, interval=1.0) as watcher:
+                subscription = watcher.subscribe(buffer=5)
+                got = [await subscription.__anext__() for _ in range(51)]
+                assert subscription.dropped == 0
+    assert [(e.kind, e.agent_id) for e in got[:50]] == [("appeared", str(u)) for u in range(50)]
+    assert (got[50].kind, got[50].agent_id, got[50].status) == ("changed", "7", "call")
 
 
 # --- a time the datetime cannot hold is a record error ----------------------------------
