@@ -6,6 +6,9 @@ backfill mode the log rows *are* the events, in uid order, each exactly once:
 
 - the cursor is the last uid handed out; the next read asks for ``uid >= cursor+1``;
   a row the log has not written yet is read on a later pass, never skipped;
+- a row at or before the cursor (a server that went back) or a uid twice in one
+  reply is dropped, logged at WARNING and counted (``Health.log_rows_dropped``):
+  each uid becomes one event at most, in increasing order;
 - each row is enriched with what the live snapshot knows (the agent's name,
   the current call when the row is the agent's current status);
 - when the watcher starts without ``since_log_id``, each agent's state comes from
@@ -15,6 +18,7 @@ backfill mode the log rows *are* the events, in uid order, each exactly once:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -25,6 +29,8 @@ from ._events import AgentEvent
 
 if TYPE_CHECKING:
     from .._client import ContactNow
+
+logger = logging.getLogger("contactnow_async.watch")
 
 
 class LogCursor:
@@ -64,6 +70,8 @@ class LogCursor:
         # The poll of the last good read, and whether the log accounted for its snapshot.
         self._read_at: int | None = None
         self._unexplained = False
+        #: Rows dropped because their uid was not after the last one seen (see the module doc).
+        self.dropped = 0
 
     @property
     def started(self) -> bool:
@@ -124,17 +132,14 @@ class LogCursor:
         *,
         observed_at: datetime,
     ) -> list[AgentEvent]:
-        """Turn log rows (any order) into events; rows at or before the cursor are ignored.
+        """Turn log rows (any order) into events, each uid once, in uid order.
 
-        Stops early (the cursor before the row) at a row that cannot be told
-        apart yet from the history behind a snapshot-given state: it is read
-        again on the next pass, when the log has caught up.
+        Rows at or before the cursor, and a uid's second row, are dropped and
+        counted in ``dropped``. Stops early (the cursor before the row) at a row
+        that cannot be told apart yet from the history behind a snapshot-given
+        state: it is read again on the next pass, when the log has caught up.
         """
-        cursor = self.log_id
-        fresh = sorted(
-            (row for row in rows if cursor is None or row.log_id > cursor),
-            key=lambda row: row.log_id,
-        )
+        fresh = self._fresh(rows)
         if not fresh:
             return []
         horizon = self._horizon
@@ -179,6 +184,29 @@ class LogCursor:
                 )
             )
         return events
+
+    def _fresh(self, rows: Sequence[StatusLogEntry]) -> list[StatusLogEntry]:
+        """The rows after the cursor, one per uid, in uid order; the others are counted."""
+        cursor = self.log_id
+        fresh: list[StatusLogEntry] = []
+        behind = twice = 0
+        for row in sorted(rows, key=_by_log_id):
+            if cursor is not None and row.log_id <= cursor:
+                behind += 1
+            elif fresh and row.log_id == fresh[-1].log_id:
+                twice += 1
+            else:
+                fresh.append(row)
+        if behind or twice:
+            self.dropped += behind + twice
+            logger.warning(
+                "status_log answered %d row(s) at or before uid %s and %d uid(s) twice: "
+                "dropped (each uid is handed out once, in order)",
+                behind,
+                cursor,
+                twice,
+            )
+        return fresh
 
     def _baseline_matches(self, rows: Sequence[StatusLogEntry]) -> dict[str, int]:
         """For each snapshot-given agent, the index of the last row that *is* its known state."""
@@ -234,3 +262,7 @@ class LogCursor:
             calls=calls,
             raw=row.raw,
         )
+
+
+def _by_log_id(row: StatusLogEntry) -> int:
+    return row.log_id

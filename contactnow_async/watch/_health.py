@@ -20,8 +20,11 @@ class HealthTracker:
     def __init__(self) -> None:
         self.health = Health()
 
-    def succeeded(self, observed_at: datetime) -> bool:
-        """Record a good poll; True when it ends a run of failures (polling recovered)."""
+    def succeeded(self, observed_at: datetime, *, log_rows_dropped: int = 0) -> bool:
+        """Record a good poll; True when it ends a run of failures (polling recovered).
+
+        ``log_rows_dropped``: the backfill cursor's count so far.
+        """
         health = self.health
         self.health = attrs.evolve(
             health,
@@ -29,6 +32,7 @@ class HealthTracker:
             consecutive_failures=0,
             last_success=observed_at,
             last_attempt=observed_at,
+            log_rows_dropped=log_rows_dropped,
         )
         return health.consecutive_failures > 0
 

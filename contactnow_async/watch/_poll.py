@@ -43,6 +43,11 @@ class Poller:
         """Every agent's state at the last good poll (None before the first)."""
         return self.diff.snapshot
 
+    @property
+    def log_rows_dropped(self) -> int:
+        """Status log rows the backfill cursor dropped (a uid twice, or going back)."""
+        return 0 if self.cursor is None else self.cursor.dropped
+
     async def poll(self, *, observed_at: datetime) -> list[AgentEvent]:
         """Poll once and return the events to publish."""
         self.polls += 1

@@ -292,7 +292,7 @@ class AgentWatcher:
             self._health.failed(observed_at, exc)
             await self._publish_health()
             return False
-        if self._health.succeeded(observed_at):
+        if self._health.succeeded(observed_at, log_rows_dropped=self._poller.log_rows_dropped):
             await self._publish_health()
         if starting:
             self._fanout.prefill(events)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from contactnow_async import LiveSnapshot
+from contactnow_async import LiveSnapshot, StatusLogEntry
 from contactnow_async.watch._backfill import LogCursor
 
 from ._hostile import T0, Centre, client_of, live_row, log_row
@@ -44,3 +44,19 @@ async def test_the_cursor_says_when_a_poll_needs_a_log_read() -> None:
 def test_log_every_must_be_positive() -> None:
     with pytest.raises(ValueError, match="log_every"):
         LogCursor(None, since_log_id=0, log_every=0)  # type: ignore[arg-type]  # refused before use
+
+
+def test_each_uid_becomes_one_event_and_a_row_going_back_is_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cursor = LogCursor(None, since_log_id=10)  # type: ignore[arg-type]  # events() reads nothing
+    rows = [
+        StatusLogEntry.from_record(log_row(uid, "1", status, T0 + uid))
+        for uid, status in [(12, "call"), (11, "wait"), (12, "call"), (9, "wrap")]
+    ]
+    events = cursor.events(rows, None, observed_at=NOW)
+    assert [(e.log_id, e.id) for e in events] == [(11, "log:11"), (12, "log:12")]
+    assert cursor.dropped == 2 and cursor.log_id == 12
+    assert "1 row(s) at or before uid 10 and 1 uid(s) twice" in caplog.text
+    assert cursor.events(rows, None, observed_at=NOW) == []  # all of them behind the cursor now
+    assert cursor.dropped == 6

@@ -7,6 +7,7 @@ it must not). The virtual clock jumps, so a test takes milliseconds; the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -190,3 +191,34 @@ async def test_a_state_in_another_wire_form_emits_no_change() -> None:
     assert [(e.agent_id, state(e.before), state(e.after)) for e in changed] == [
         ("1", ("wait", "", T0), ("call", "", T0 + 50))
     ]
+
+
+# --- backfill: each log row exactly once ------------------------------------------------
+
+
+async def test_backfill_drops_duplicate_and_backward_uids_and_counts_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rows = {uid: log_row(uid, "1", status, T0 + uid)
+            for uid, status in [(1, "wait"), (2, "call"), (3, "wrap"), (4, "wait")]}  # fmt: skip
+    # The first reply has uid 2 twice; the second goes back to uid 2 before giving 4.
+    replies = [[1, 2, 2, 3], [2, 4]]
+
+    def log(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return [rows[uid] for uid in replies[n - 1]] if n <= len(replies) else []
+
+    got: list[AgentEvent] = []
+    caplog.set_level(logging.WARNING, logger="contactnow_async.watch")
+    async with client_of(Centre(lambda n: [live_row(1, "wait", time=T0 + 4)], log)) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with cn.watch_agents(interval=1.0, backfill=True, since_log_id=0) as stream:
+                async for event in stream:
+                    got.append(event)
+                    if event.log_id == 4:
+                        break
+                health = stream.health
+    assert [e.log_id for e in got if e.source == "status_log"] == [1, 2, 3, 4]
+    assert len({e.id for e in got}) == len(got)
+    assert health.log_rows_dropped == 2
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("status_log" in r.getMessage() for r in warnings)
