@@ -28,12 +28,14 @@ class Poller:
         *,
         include_offline: bool,
         page_size: int | None,
+        max_pages: int,
         initial_events: bool,
         cursor: LogCursor | None,
     ) -> None:
         self._client = client
         self.include_offline = include_offline
         self.page_size = page_size
+        self.max_pages = max_pages
         self.diff = PollDiff(initial_events=initial_events)
         self.cursor = cursor
         self.polls = 0
@@ -52,7 +54,9 @@ class Poller:
         """Poll once and return the events to publish."""
         self.polls += 1
         current = await self._client.live.snapshot(
-            include_offline=self.include_offline, page_size=self.page_size
+            include_offline=self.include_offline,
+            page_size=self.page_size,
+            max_pages=self.max_pages,
         )
         result = self.diff.compare(current, observed_at=observed_at)
         events = result.events

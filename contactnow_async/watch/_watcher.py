@@ -20,7 +20,7 @@ import anyio.abc
 from .._clock import Clock
 from .._errors import AuthenticationError, ContactNowError
 from .._models import utc
-from ..resources.live import LiveSnapshot
+from ..resources.live import DEFAULT_MAX_PAGES, LiveSnapshot
 from ._backfill import LogCursor
 from ._diff import Appearances
 from ._events import AgentEvent, Health, HealthEvent
@@ -43,6 +43,7 @@ class WatchOptions(TypedDict, total=False):
     jitter: float
     include_offline: bool
     page_size: int | None
+    max_pages: int
     initial_events: bool
     backfill: bool
     since_log_id: int | None
@@ -67,7 +68,8 @@ class AgentWatcher:
 
     Options: ``interval`` (seconds between polls, fixed-rate: a slow poll delays
     the next, never overlaps it), ``jitter`` (a fraction of the interval added at
-    random to each tick), ``include_offline``, ``page_size`` (``ajax.php`` paging),
+    random to each tick), ``include_offline``, ``page_size`` and ``max_pages``
+    (``ajax.php`` paging: rows per page, and pages per poll at most),
     ``initial_events`` (the first poll emits ``appeared`` for everyone),
     ``backfill`` (events from ``status_log``: every transition exactly once),
     ``since_log_id`` (resume the log after this uid), ``log_every`` (read the log
@@ -83,6 +85,7 @@ class AgentWatcher:
         jitter: float = 0.0,
         include_offline: bool = False,
         page_size: int | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
         initial_events: bool = True,
         backfill: bool = False,
         since_log_id: int | None = None,
@@ -99,6 +102,8 @@ class AgentWatcher:
             raise ValueError("since_log_id resumes the status log: it needs backfill=True")
         if log_every < 1:
             raise ValueError("log_every must be >= 1")
+        if max_pages < 1:
+            raise ValueError("max_pages must be >= 1")
         cursor = (
             LogCursor(client, since_log_id=since_log_id, log_every=log_every, lookback=log_lookback)
             if backfill
@@ -116,6 +121,7 @@ class AgentWatcher:
             client,
             include_offline=include_offline,
             page_size=page_size,
+            max_pages=max_pages,
             initial_events=initial_events,
             cursor=cursor,
         )
@@ -134,6 +140,11 @@ class AgentWatcher:
     def page_size(self) -> int | None:
         """The ``ajax.php`` page size asked for (None: the server's)."""
         return self._poller.page_size
+
+    @property
+    def max_pages(self) -> int:
+        """The most ``ajax.php`` pages one poll reads (then its snapshot is incomplete)."""
+        return self._poller.max_pages
 
     @property
     def backfill(self) -> bool:

@@ -222,3 +222,36 @@ async def test_backfill_drops_duplicate_and_backward_uids_and_counts_them(
     assert health.log_rows_dropped == 2
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert any("status_log" in r.getMessage() for r in warnings)
+
+
+# --- paging is bounded --------------------------------------------------------------------
+
+
+def endless(n: int) -> list[dict[str, Any]]:
+    """A page of one agent never seen before, whatever ``start`` asked for."""
+    return [live_row(n)]
+
+
+async def test_a_centre_claiming_a_billion_agents_costs_a_bounded_number_of_pages() -> None:
+    centre = Centre(endless, total=10**9)
+    async with client_of(centre) as cn:
+        snapshot = await cn.live.snapshot()
+        assert centre.live_reads == snapshot.pages == 100
+        assert not snapshot.complete
+        centre.live_reads = 0
+        snapshot = await cn.live.snapshot(max_pages=5)
+        assert centre.live_reads == snapshot.pages == len(snapshot) == 5
+        assert len(await cn.live.agents(max_pages=3)) == 3
+        with pytest.raises(ValueError, match="max_pages"):
+            await cn.live.snapshot(max_pages=0)
+
+
+async def test_the_watcher_takes_max_pages_and_calls_nobody_gone() -> None:
+    centre = Centre(endless, total=10**9)
+    async with client_of(centre) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with cn.watch_agents(interval=1.0, max_pages=4) as stream:
+                got = [await stream.__anext__() for _ in range(8)]
+                assert stream.snapshot.pages == 4 and not stream.snapshot.complete
+    # Every poll reads 4 new agents; the ones it did not read again are not gone.
+    assert {e.kind for e in got} == {"appeared"}
