@@ -6,8 +6,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from contactnow_async import AgentEvent, LiveSnapshot
 from contactnow_async.watch._diff import Appearances, PollDiff
@@ -156,35 +154,3 @@ def test_a_late_subscribers_picture_is_made_as_read_and_skips_an_unreadable_row(
     assert len(picture) == 3
     assert [(e.kind, e.agent_id) for e in picture] == [("appeared", "1"), ("appeared", "3")]
     assert "'2' left out" in caplog.text
-
-
-states = st.fixed_dictionaries(
-    {
-        "status": st.sampled_from(["wait", "call", "wrap", "break", "offline"]),
-        "code": st.sampled_from(["", "Lunch", "Home"]),
-        "time": st.integers(0, 5),
-    }
-)
-snapshots = st.dictionaries(st.sampled_from([str(i) for i in range(8)]), states, max_size=8)
-
-
-@given(st.lists(snapshots, min_size=2, max_size=6))
-def test_replaying_events_rebuilds_every_snapshot(
-    sequence: list[dict[str, dict[str, Any]]],
-) -> None:
-    """Events applied to the previous state give the next; no event without a difference."""
-    differ = PollDiff()
-    known: dict[str, tuple[str, str, int]] = {}
-    for raw in sequence:
-        current = snap(*(row(uid, s["status"], s["time"], s["code"]) for uid, s in raw.items()))
-        events = step(differ, current)
-        ids = [e.agent_id for e in events]
-        assert len(ids) == len(set(ids)), "an agent got two events from one poll"
-        for event in events:
-            if event.after is None:
-                del known[event.agent_id]
-            else:
-                state = (event.after.status, event.after.sub_status, event.after.started_ts)
-                assert known.get(event.agent_id) != state, "an event without a difference"
-                known[event.agent_id] = state
-        assert known == {uid: (s["status"], s["code"], s["time"]) for uid, s in raw.items()}
