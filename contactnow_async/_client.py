@@ -442,9 +442,15 @@ class ContactNow:
 
 
 def _normalise_base_url(base_url: str) -> str:
-    url = httpx.URL(base_url)
+    try:
+        url = httpx.URL(base_url)
+        port = url.port
+    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+        raise ValueError(f"base_url is not a valid URL ({exc}): {base_url!r}") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"base_url's port must be 1 to 65535, not {port}")
     if url.query:
         raise ValueError("base_url must not carry a query string")
     text = str(url)

@@ -37,6 +37,7 @@ _FALSE = frozenset({"0", "false", "False", "FALSE", "no", ""})
 # server ever does that for real, quote the keys rather than fail.
 _BARE_KEY = re.compile(r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:")
 _JUST_DICTS = frozenset({dict})
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _count_records(records: tuple[dict[str, Any], ...]) -> str:
@@ -75,6 +76,8 @@ def decode(
     The format is told by the body itself (``{`` or ``<``), so a server that
     ignores ``format=`` is still understood.
     """
+    if content.startswith(_UTF8_BOM):  # some PHP stacks put one before the JSON
+        content = content[len(_UTF8_BOM) :]
     stripped = content.lstrip()
     if stripped[:1] == b"{":
         body = _load_json(content, status_code, content_type, secrets)

@@ -1,0 +1,114 @@
+"""Undo a reply's ``Content-Encoding`` under a size cap, whatever the stack of encodings.
+
+httpx decodes a whole network chunk at once, so 2 KB of ``gzip, gzip`` can
+inflate to gigabytes before anyone counts the bytes. Here every stage inflates
+at most :data:`PIECE` bytes at a time and the decoded total is counted as it
+grows: memory stays within the cap plus a constant per stage.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from typing import Final
+
+__all__ = ["ACCEPT_ENCODING", "BodyDecoder", "EncodingError", "TooLarge"]
+
+#: What the client asks for: the encodings this module can undo.
+ACCEPT_ENCODING: Final = "gzip, deflate"
+#: The most one stage inflates in one step.
+PIECE: Final = 64 * 1024
+# A stack deeper than this is an attack, not a server.
+_MAX_STAGES: Final = 4
+
+
+class EncodingError(Exception):
+    """The body does not decode as its ``Content-Encoding`` says."""
+
+
+class TooLarge(Exception):
+    """The decoded body passed the cap; ``size`` is how far it got."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+class _Inflate:
+    """One gzip or deflate stage, inflating in bounded pieces."""
+
+    __slots__ = ("_kind", "_started", "_z")
+
+    def __init__(self, kind: str) -> None:
+        self._kind = kind
+        self._z = zlib.decompressobj(16 + zlib.MAX_WBITS if kind == "gzip" else zlib.MAX_WBITS)
+        self._started = False
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while data:
+            try:
+                out = self._z.decompress(data, PIECE)
+            except zlib.error as exc:
+                if self._kind == "deflate" and not self._started:
+                    # "deflate" is often sent raw, without the zlib header (as httpx allows).
+                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._started = True
+                    continue
+                raise EncodingError(f"{self._kind}: {exc}") from None
+            self._started = True
+            if out:
+                yield out
+            data = self._z.unconsumed_tail
+
+    def flush(self) -> Iterator[bytes]:
+        try:
+            tail = self._z.flush(PIECE)
+        except zlib.error as exc:  # pragma: no cover -- flush after a valid stream does not fail
+            raise EncodingError(f"{self._kind}: {exc}") from None
+        if tail:
+            yield tail
+
+
+class BodyDecoder:
+    """Decodes a body through its encodings (the last applied is undone first), capped.
+
+    Feed raw chunks with :meth:`feed`, then call :meth:`finish`; ``bytes(decoder)``
+    is the decoded body. Raises :class:`TooLarge` past ``cap`` decoded bytes and
+    :class:`EncodingError` for an unknown encoding or a body that does not decode.
+    """
+
+    def __init__(self, content_encoding: str | None, *, cap: int) -> None:
+        names = [
+            name.strip().lower() for name in (content_encoding or "").split(",") if name.strip()
+        ]
+        names = [name for name in names if name != "identity"]
+        if len(names) > _MAX_STAGES:
+            raise EncodingError(f"{len(names)} stacked content encodings")
+        for name in names:
+            if name not in ("gzip", "x-gzip", "deflate"):
+                raise EncodingError(f"unsupported content encoding {name[:40]!r}")
+        self._stages = [_Inflate("deflate" if n == "deflate" else "gzip") for n in reversed(names)]
+        self._cap = cap
+        self._size = 0
+        self._parts: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> None:
+        """Decode one raw chunk."""
+        self._push(0, chunk)
+
+    def finish(self) -> bytes:
+        """Flush every stage and return the decoded body."""
+        for index, stage in enumerate(self._stages):
+            for piece in stage.flush():
+                self._push(index + 1, piece)
+        return b"".join(self._parts)
+
+    def _push(self, index: int, data: bytes) -> None:
+        if index == len(self._stages):
+            self._size += len(data)
+            if self._size > self._cap:
+                raise TooLarge(self._size)
+            self._parts.append(data)
+            return
+        for piece in self._stages[index].feed(data):
+            self._push(index + 1, piece)
