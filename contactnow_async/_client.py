@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
@@ -25,12 +26,12 @@ import attrs
 import httpx
 
 from ._clock import Clock, SystemClock
-from ._errors import APIError, AuthenticationError, ResponseFormatError, TokenError
-from ._models import Token, token_expiry
+from ._errors import APIError, AuthenticationError, ResponseFormatError, TokenError, WriteError
+from ._models import Token, WriteResult, token_expiry
 from ._redact import install_httpx_log_filter
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore
 from ._transport import ApiRequest, Reply, RetryPolicy, Transport
-from ._wire import Envelope, Format, encode_payload
+from ._wire import Envelope, Format, encode_payload, php_params
 from .resources.agents import Agents
 from .resources.live import Live
 from .resources.priorities import Priorities
@@ -48,6 +49,9 @@ logger = logging.getLogger("contactnow_async")
 TOKEN_ERRORS: Final = frozenset({"Expired token", "Invalid token", "Unknown token"})
 AUTHENTICATION_FAILURE: Final = "Authentication failure"
 DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+#: A read whose filters would make the query string longer than this goes as a POST form.
+MAX_QUERY_CHARS: Final = 2000
+FORM: Final = "application/x-www-form-urlencoded"
 
 
 class Region(str, enum.Enum):
@@ -59,13 +63,14 @@ class Region(str, enum.Enum):
     """app.contactnow.8x8.com: the United States."""
 
 
-def resend_is_safe(script: str, method: str | None, action: str) -> bool:
+def resend_is_safe(script: str, method: str | None, action: str | None) -> bool:
     """Whether resending this request after it may have been processed is harmless.
 
     Reads change nothing; ``priority`` creates are documented as idempotent (an
     existing assignment is not duplicated); updates set the same fields again.
     ``agents`` creates are not: the API adds a duplicate agent on every create.
-    Anything else not a read (the generic scripts) is assumed unsafe.
+    Anything else not a read (the generic scripts, a call without ``action``) is
+    assumed unsafe.
     """
     if action in ("read", "validate", "get"):
         return True
@@ -251,7 +256,9 @@ class ContactNow:
         self.status_log = StatusLog(self)
         self.priorities = Priorities(self)
         self.live = Live(self)
-        self.tokens = Tokens(self, self._token_manager, self._send_token_request)
+        self.tokens = Tokens(
+            self, self._token_manager, send=self._send_token_request, fetch=self._fetch_token
+        )
 
     @property
     def base_url(self) -> str:
@@ -325,7 +332,7 @@ class ContactNow:
         script: str,
         *,
         method: str | None = None,
-        action: str,
+        action: str | None = None,
         params: Mapping[str, Any] | None = None,
         payload: Sequence[Mapping[str, Any]] | None = None,
         record_name: str | None = None,
@@ -333,34 +340,50 @@ class ContactNow:
     ) -> Envelope:
         """Call ``<script>.php`` with a token and return the decoded envelope.
 
-        The escape hatch for every script the typed groups do not cover yet
-        (``ecnow``, ``reporting``, ``outcomecodes``, ...). ``payload`` records are
-        sent as the raw POST body (a JSON array, or ``<dxi><record_name>`` XML).
+        The escape hatch for every script the typed groups do not cover
+        (``click2dial``, ...). ``params`` are encoded as PHP reads them: nested
+        mappings and lists become arrays (``search={"FirstName": "john"}`` is
+        ``search[FirstName]=john``, ``x=[1, 2]`` is ``x[]=1&x[]=2``). A read whose
+        query string would pass about 2,000 characters is sent as a POST form, as
+        the vendor's PHP wrapper does. ``payload`` records are sent as the raw
+        POST body (a JSON array, or ``<dxi><record_name>`` XML).
+
         ``idempotent`` says whether a resend after the server may have processed
         the request is harmless; by default only reads and the documented
-        idempotent writes are (:func:`resend_is_safe`).
+        idempotent writes are (:func:`resend_is_safe`), and a call without
+        ``action`` (``reporting.php`` is documented with ``method`` only) is a
+        write unless you say ``idempotent=True``.
 
-        Raises :class:`APIError` when the API answers ``success: false``.
+        Raises :class:`APIError` when the API answers ``success: false``, and
+        :class:`WriteError` when a write reports ``bad > 0`` refused records.
         """
         self._check_open()
-        args: dict[str, Any] = {"action": action, "format": self.format, "raw": "1"}
+        base: list[tuple[str, str]] = []
+        if action is not None:
+            base.append(("action", action))
         if method is not None:
-            args["method"] = method
+            base.append(("method", method))
+        base += [("format", self.format), ("raw", "1")]
         if self.options.campaign is not None:
-            args["campaign"] = self.options.campaign
-        if params:
-            args.update({key: value for key, value in params.items() if value is not None})
+            base.append(("campaign", self.options.campaign))
+        fields = php_params(params or {})
         body: bytes | None = None
         content_type: str | None = None
         if payload is not None:
             body, content_type = encode_payload(
                 payload, format=self.format, record_name=record_name or method or "record"
             )
+            query = base + fields
+        elif len(urllib.parse.urlencode(fields)) > MAX_QUERY_CHARS:
+            body, content_type = urllib.parse.urlencode(fields).encode("ascii"), FORM
+            query = base
+        else:
+            query = base + fields
         call = ApiRequest(
             script,
             method,
             action,
-            params=args,
+            params=tuple(query),
             body=body,
             content_type=content_type,
             idempotent=resend_is_safe(script, method, action) if idempotent is None else idempotent,
@@ -369,7 +392,7 @@ class ContactNow:
         resent_for_token = False
         while True:
             sent = attrs.evolve(
-                call, params={**call.params, "token": token.value}, secrets=self._secrets(token)
+                call, params=(*call.params, ("token", token.value)), secrets=self._secrets(token)
             )
             envelope = (await self._transport.send(sent)).envelope
             if _is_token_error(envelope):
@@ -386,7 +409,9 @@ class ContactNow:
                 token = await self._token_manager.refresh(stale=token)
                 continue
             if not envelope.success:
-                raise _api_error(script, method, action, envelope)
+                raise _api_error(call.describe(), envelope)
+            if envelope.bad and payload is not None:
+                raise _write_error(call.describe(), envelope)
             return envelope
 
     async def _send_token_request(self, action: str, params: Mapping[str, Any]) -> Reply:
@@ -396,16 +421,17 @@ class ContactNow:
             "token",
             None,
             action,
-            params={"action": action, "format": self.format, **params},
+            params=(("action", action), ("format", self.format), *php_params(params)),
             idempotent=True,
-            secrets=self._secrets(None, extra=tuple(str(v) for v in params.values())),
+            secrets=self._secrets(None),
         )
         return await self._transport.send(request)
 
-    async def _fetch_token(self) -> Token:
-        """``token.php?action=get``: the only place a token is fetched."""
+    async def _fetch_token(self, address: str | None = None) -> Token:
+        """``token.php?action=get``: the only place a token is fetched (for ``address``,
+        another IP, when given)."""
         reply = await self._send_token_request(
-            "get", {"username": self.username, "password": self._password}
+            "get", {"username": self.username, "password": self._password, "address": address}
         )
         envelope = reply.envelope
         if not envelope.success:
@@ -416,7 +442,7 @@ class ContactNow:
                     error=envelope.error,
                     envelope=envelope,
                 )
-            raise _api_error("token", None, "get", envelope)
+            raise _api_error("token.php action=get", envelope)
         value = envelope.raw.get("token")
         if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value):
             raise ResponseFormatError(
@@ -466,8 +492,7 @@ def _is_token_error(envelope: Envelope) -> bool:
     return str(envelope.raw.get("expire")) == "-1"
 
 
-def _api_error(script: str, method: str | None, action: str, envelope: Envelope) -> APIError:
-    what = f"{script}.php" + (f" method={method}" if method else "") + f" action={action}"
+def _api_error(what: str, envelope: Envelope) -> APIError:
     if envelope.error == AUTHENTICATION_FAILURE:
         return AuthenticationError(
             f"{what}: Authentication failure", error=envelope.error, envelope=envelope
@@ -475,5 +500,15 @@ def _api_error(script: str, method: str | None, action: str, envelope: Envelope)
     return APIError(
         f"{what} failed: {envelope.error or 'no error text given'}",
         error=envelope.error,
+        envelope=envelope,
+    )
+
+
+def _write_error(what: str, envelope: Envelope) -> WriteError:
+    result = WriteResult.from_envelope(envelope)
+    return WriteError(
+        f"{what}: {result.bad} record(s) refused, {result.total} written"
+        + (f" ({result.error})" if result.error else ""),
+        result=result,
         envelope=envelope,
     )

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from ._errors import ResponseFormatError
-from ._wire import xml_list
+from ._wire import Envelope, xml_list
 
 __all__ = [
     "AGENT_FIELDS",
@@ -302,6 +302,8 @@ class WriteResult:
     """What a create or update reports: ``total`` records written, ``bad`` refused.
 
     ``key`` is the id of the created record (creates only; ``"0"`` otherwise).
+    ``info`` is the API's note on the write, where it gives one (``ecnow``
+    records: "Record is LIVE on the dialer.").
     """
 
     success: bool
@@ -310,7 +312,23 @@ class WriteResult:
     key: str | None = None
     account_id: str | None = None
     error: str | None = None
+    info: str | None = None
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+    @classmethod
+    def from_envelope(cls, envelope: Envelope) -> WriteResult:
+        """The write's figures from its reply envelope."""
+        info = envelope.raw.get("info")
+        return cls(
+            success=envelope.success,
+            total=envelope.total or 0,
+            bad=envelope.bad or 0,
+            key=envelope.key,
+            account_id=envelope.account_id,
+            error=envelope.error,
+            info=None if info is None or isinstance(info, (dict, list)) else str(info),
+            raw=envelope.raw,
+        )
 
 
 #: The latest unix time a datetime can hold (9999-12-31T23:59:59Z).

@@ -25,8 +25,8 @@ import logging
 import math
 import random
 import time
-from collections.abc import AsyncGenerator, Mapping
-from typing import Any, cast
+from collections.abc import AsyncGenerator
+from typing import cast
 
 import anyio
 import attrs
@@ -54,8 +54,8 @@ logger = logging.getLogger("contactnow_async")
 class ApiRequest:
     """One call to ``<script>.php``, built once and sent as often as the policy allows.
 
-    ``params`` is the query string (token, format and filters included);
-    ``body`` the raw POST body, if any. ``idempotent`` says whether a resend
+    ``params`` is the query string as ``(name, value)`` pairs (token, format and
+    filters included); ``body`` the raw POST body, if any. ``idempotent`` says whether a resend
     after the server may have processed the request is harmless. ``secrets`` are
     what a reply must not echo into an error message.
     """
@@ -63,7 +63,7 @@ class ApiRequest:
     script: str
     method: str | None
     action: str | None
-    params: Mapping[str, Any] = attrs.field(repr=False)
+    params: tuple[tuple[str, str], ...] = attrs.field(repr=False)
     body: bytes | None = attrs.field(default=None, repr=False)
     content_type: str | None = None
     idempotent: bool = False

@@ -26,7 +26,7 @@ import xmltodict
 from ._errors import ResponseFormatError
 from ._redact import redact_text
 
-__all__ = ["Envelope", "Format", "decode", "encode_payload"]
+__all__ = ["Envelope", "Format", "decode", "encode_payload", "php_params"]
 
 Format = Literal["json", "xml"]
 
@@ -294,6 +294,34 @@ def _format_error(
         content_type=content_type,
         snippet=snippet,
     )
+
+
+def php_params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Query or form fields as PHP reads them: nested mappings and lists become arrays.
+
+    ``{"search": {"FirstName": "john"}}`` is ``search[FirstName]=john``; a list of
+    scalars ``{"x": [1, 2]}`` is ``x[]=1&x[]=2``, and a list of mappings is indexed
+    (``x[0][a]=1``). ``None`` values are left out; ``True``/``False`` are ``1``/``0``.
+    """
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        _php_flatten(str(key), value, pairs)
+    return pairs
+
+
+def _php_flatten(key: str, value: Any, pairs: list[tuple[str, str]]) -> None:
+    if value is None:
+        return
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            _php_flatten(f"{key}[{name}]", item, pairs)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        for index, item in enumerate(items):
+            nested = isinstance(item, (Mapping, list, tuple, set, frozenset))
+            _php_flatten(f"{key}[{index}]" if nested else f"{key}[]", item, pairs)
+    else:
+        pairs.append((key, _wire_scalar(value)))
 
 
 def encode_payload(
