@@ -21,9 +21,9 @@ from ._scenario import (
     NULLABLE_AGENT_FIELDS,
     OFFLINE,
     Dwell,
-    LiveAgent,
     LogRow,
     Scenario,
+    SimAgent,
     default_record,
 )
 from ._wire import (
@@ -615,7 +615,7 @@ class Simulator:
         rows = [self._live_row(agent, srvtime) for agent in page]
         return {"success": True, "total": len(matching), "list": rows}
 
-    def _live_row(self, agent: LiveAgent, srvtime: str) -> dict[str, Value]:
+    def _live_row(self, agent: SimAgent, srvtime: str) -> dict[str, Value]:
         record = agent.record
         call: list[dict[str, Value]] = []
         if agent.call is not None:
