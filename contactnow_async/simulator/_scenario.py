@@ -27,9 +27,9 @@ __all__ = [
     "WAIT",
     "WRAP",
     "Dwell",
-    "LiveAgent",
     "LogRow",
     "Scenario",
+    "SimAgent",
 ]
 
 OFFLINE = "offline"
@@ -113,8 +113,12 @@ class Dwell:
         return float(getattr(self, status))
 
 
-class LiveAgent:
-    """One agent's live status, as ``ajax.php`` shows it (compact: slots, no dict)."""
+class SimAgent:
+    """One scenario agent's live status, as ``ajax.php`` shows it (compact: slots, no dict).
+
+    Not the client's :class:`contactnow_async.LiveAgent`: this is the simulator's
+    own mutable state, from which its replies are rendered.
+    """
 
     __slots__ = (
         "call",
@@ -207,8 +211,8 @@ class Scenario:
         self.now = start
         self.log_retention = log_retention
         self.transitions = 0
-        self.agents: list[LiveAgent] = []
-        self.by_uid: dict[str, LiveAgent] = {}
+        self.agents: list[SimAgent] = []
+        self.by_uid: dict[str, SimAgent] = {}
         self._log: list[LogRow] = []
         self._log_head = 0  # rows before it are purged (compacted now and then)
         self._next_log_uid = FIRST_LOG_UID
@@ -222,7 +226,7 @@ class Scenario:
         base = _mix((seed * _GOLDEN + 1) & _MASK)
         for index in range(agents):
             uid = str(FIRST_AGENT_UID + index)
-            agent = LiveAgent(
+            agent = SimAgent(
                 uid=uid,
                 index=index,
                 status=OFFLINE,
@@ -243,7 +247,7 @@ class Scenario:
 
     # -- the scenario ------------------------------------------------------
 
-    def _enter_initial(self, agent: LiveAgent) -> None:
+    def _enter_initial(self, agent: SimAgent) -> None:
         u = agent.draw()
         if u < 0.3:
             self._enter(agent, OFFLINE)
@@ -256,7 +260,7 @@ class Scenario:
         else:
             self._enter(agent, BREAK)
 
-    def _enter(self, agent: LiveAgent, status: str) -> None:
+    def _enter(self, agent: SimAgent, status: str) -> None:
         agent.status = status
         agent.call = None
         if status == OFFLINE:
@@ -274,7 +278,7 @@ class Scenario:
         else:
             agent.statuscode = ""
 
-    def _next_status(self, agent: LiveAgent) -> str:
+    def _next_status(self, agent: SimAgent) -> str:
         if agent.status == WAIT:
             u = agent.draw()
             if u < 0.75:
@@ -284,10 +288,10 @@ class Scenario:
             return WRAP
         return WAIT  # from wrap, break and offline
 
-    def _dwell(self, agent: LiveAgent) -> float:
+    def _dwell(self, agent: SimAgent) -> float:
         return -self.dwell.mean(agent.status) * math.log1p(-agent.draw())
 
-    def _write(self, agent: LiveAgent, when: float) -> None:
+    def _write(self, agent: SimAgent, when: float) -> None:
         agent.since = when
         callid = agent.call[0] if agent.call is not None else "0"
         self._log.append(
@@ -319,12 +323,12 @@ class Scenario:
 
     # -- agents created through the API ------------------------------------
 
-    def create_agent(self, record: dict[str, str | None]) -> LiveAgent:
+    def create_agent(self, record: dict[str, str | None]) -> SimAgent:
         """Add an agent record; it is offline for ever and writes one log row."""
         uid = str(self._next_agent_uid)
         self._next_agent_uid += 1
         record["agentid"] = uid
-        agent = LiveAgent(
+        agent = SimAgent(
             uid=uid,
             index=-1,
             status=OFFLINE,
@@ -337,19 +341,19 @@ class Scenario:
         self._write(agent, self.now)
         return agent
 
-    def record(self, agent: LiveAgent) -> dict[str, str | None]:
+    def record(self, agent: SimAgent) -> dict[str, str | None]:
         """Return the agent record of ``agent`` (not a copy for created ones)."""
         if agent.record is not None:
             return agent.record
         return default_record(agent.index, agent.uid)
 
-    def name(self, agent: LiveAgent) -> str | None:
+    def name(self, agent: SimAgent) -> str | None:
         """Return the agent's name without building its whole record."""
         if agent.record is not None:
             return agent.record["name"]
         return f"Agent {agent.index + 1}"
 
-    def iter_agents(self) -> Iterator[LiveAgent]:
+    def iter_agents(self) -> Iterator[SimAgent]:
         """Yield every agent in uid order (created agents have the highest uids)."""
         return iter(self.by_uid.values())
 

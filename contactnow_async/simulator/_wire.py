@@ -11,9 +11,11 @@ from typing import TypeAlias
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
+import attrs
 import xmltodict
 
 __all__ = [
+    "BinaryReply",
     "PayloadError",
     "Reply",
     "parse_arguments",
@@ -26,9 +28,6 @@ __all__ = [
 Value: TypeAlias = "str | int | bool | Sequence[Mapping[str, Value]] | None"
 Reply = Mapping[str, Value]
 
-#: Element names of list items in XML replies, by method.
-ITEM_ELEMENTS = {"agents": "agent", "status_log": "status_log", "priority": "priority"}
-
 # Characters XML 1.0 cannot carry at all, not even escaped.
 _REPLACEMENT = "\ufffd"
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -36,6 +35,14 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 class PayloadError(ValueError):
     """The payload is neither a JSON array/object nor ``<dxi>`` XML."""
+
+
+@attrs.frozen
+class BinaryReply:
+    """A reply sent as it is, whatever ``format`` asks: a recording, a file."""
+
+    content: bytes
+    content_type: str = "application/octet-stream"
 
 
 def parse_arguments(
