@@ -29,6 +29,17 @@ from ._models import (
     Token,
     WriteResult,
 )
+from ._models_ecnow import (
+    CampaignField,
+    Dataset,
+    DatasetInput,
+    DatasetStatus,
+    OutcomeCode,
+    Queue,
+    QueueType,
+    Record,
+    RecordInput,
+)
 from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
 from ._wire import Envelope
 from .resources.live import LiveSnapshot
@@ -53,9 +64,13 @@ __all__ = [
     "AgentWatcher",
     "AuthenticationError",
     "Call",
+    "CampaignField",
     "Clock",
     "ContactNow",
     "ContactNowError",
+    "Dataset",
+    "DatasetInput",
+    "DatasetStatus",
     "Envelope",
     "FileTokenStore",
     "HTTPStatusError",
@@ -64,8 +79,13 @@ __all__ = [
     "LiveAgent",
     "LiveSnapshot",
     "MemoryTokenStore",
+    "OutcomeCode",
+    "Queue",
     "QueueAssignment",
+    "QueueType",
     "RateLimitError",
+    "Record",
+    "RecordInput",
     "Region",
     "RequestTimeout",
     "ResponseFormatError",

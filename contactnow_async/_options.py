@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import timezone, tzinfo
 from typing import Final
 
 import attrs
@@ -34,14 +35,19 @@ def resend_is_safe(script: str, method: str | None, action: str | None) -> bool:
     """Whether resending this request after it may have been processed is harmless.
 
     Reads change nothing; ``priority`` creates are documented as idempotent (an
-    existing assignment is not duplicated); updates set the same fields again.
-    ``agents`` creates are not: the API adds a duplicate agent on every create.
+    existing assignment is not duplicated); agent and dataset updates set the
+    same fields again. Creates of agents, datasets and records are not: each
+    one adds a new row. A record update is not either, as far as this rule can
+    tell: its ``notes_append`` adds a line each time it is sent
+    (``cn.records.update`` declares the updates without one idempotent itself).
     Anything else not a read (the generic scripts, a call without ``action``) is
     assumed unsafe.
     """
     if action in ("read", "validate", "get"):
         return True
     if script == "database" and method == "priority" and action in ("create", "update"):
+        return True
+    if script == "ecnow" and method == "ecnow_datasets" and action == "update":
         return True
     return script == "database" and method == "agents" and action == "update"
 
@@ -66,6 +72,8 @@ class ClientOptions:
     retry_backoff: float = 0.5
     retry_backoff_max: float = 10.0
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    #: The zone ``ecnow`` record dates ("YYYY-MM-DD HH:MM:SS", no zone) are read and written in.
+    record_tz: tzinfo = timezone.utc
 
     @property
     def attempt_timeout(self) -> float | None:
