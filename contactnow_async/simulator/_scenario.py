@@ -19,8 +19,9 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
+from ._agent_records import default_record
+
 __all__ = [
-    "AGENT_FIELDS",
     "BREAK",
     "CALL",
     "OFFLINE",
@@ -37,33 +38,6 @@ WAIT = "wait"
 CALL = "call"
 WRAP = "wrap"
 BREAK = "break"
-
-#: The 21 documented agent record fields, in the documented order.
-AGENT_FIELDS = (
-    "agentid",
-    "name",
-    "moh",
-    "userfield",
-    "filter",
-    "pin",
-    "username",
-    "password",
-    "phone",
-    "customer",
-    "default_status",
-    "agent_version",
-    "last_broadcast_msg",
-    "selfserve_id",
-    "aod",
-    "aod_lock",
-    "audio_id",
-    "auth_level",
-    "auth_admin",
-    "auth_supervisor",
-    "auth_reports",
-)
-#: Fields the documented read reply shows as ``null`` when empty.
-NULLABLE_AGENT_FIELDS = frozenset({"phone", "auth_reports"})
 
 FIRST_AGENT_UID = 1_226_353  # the uid of the documented ajax example
 FIRST_LOG_UID = 12_345_678_901  # the uid of the documented status_log example
@@ -161,34 +135,6 @@ class SimAgent:
         """Return the agent's next uniform number in [0, 1)."""
         self.rng = (self.rng + _GOLDEN) & _MASK
         return _mix(self.rng) / _TWO64
-
-
-def default_record(index: int, uid: str) -> dict[str, str | None]:
-    """Return the agent record of scenario agent ``index``."""
-    number = index + 1
-    return {
-        "agentid": uid,
-        "name": f"Agent {number}",
-        "moh": "none",
-        "userfield": "",
-        "filter": "0",
-        "pin": f"{(number * 7919) % 1_000_000:06d}",
-        "username": f"agent{number}",
-        "password": f"Pa$$w0rd{number}",
-        "phone": None,
-        "customer": "0",
-        "default_status": "wrap",
-        "agent_version": "2",
-        "last_broadcast_msg": "",
-        "selfserve_id": "0",
-        "aod": "no",
-        "aod_lock": "0",
-        "audio_id": "0",
-        "auth_level": "agent",
-        "auth_admin": "N",
-        "auth_supervisor": "N",
-        "auth_reports": None,
-    }
 
 
 class Scenario:

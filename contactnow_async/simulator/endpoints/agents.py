@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from .._agent_records import AGENT_FIELDS, NULLABLE_AGENT_FIELDS, default_record
 from .._asgi import Request
-from .._scenario import AGENT_FIELDS, NULLABLE_AGENT_FIELDS, default_record
 from .._wire import Reply, text_value
 from ._conventions import error, payload_records, write_result
 from ._registry import SimState, endpoint
