@@ -16,10 +16,13 @@ import bisect
 import heapq
 import math
 from collections.abc import Iterable, Iterator
+from datetime import timezone, tzinfo
 
 import attrs
 
 from ._agent_records import default_record
+from ._campaigns import OUTBOUND_TEAMS, CampaignDb
+from ._dialler import DIAL_DELAY, Dialler
 
 __all__ = [
     "BREAK",
@@ -96,7 +99,9 @@ class SimAgent:
 
     __slots__ = (
         "call",
+        "due",
         "index",
+        "lead",
         "queues",
         "record",
         "rng",
@@ -126,6 +131,10 @@ class SimAgent:
         self.since = since
         # (callid, qid, cli, direction) while on a call.
         self.call: tuple[str, str, str, str] | None = None
+        # When the next transition is due (a heap entry at another time is stale).
+        self.due = math.inf
+        # The record the dialler reserved for this agent, or is on a call with.
+        self.lead: int | None = None
         self.rng = rng
         self.queues = queues
         # None: the scenario's default record, built on demand.
@@ -152,6 +161,7 @@ class Scenario:
         start: float,
         dwell: Dwell,
         log_retention: int | None,
+        record_tz: tzinfo = timezone.utc,
     ) -> None:
         self.dwell = dwell
         self.now = start
@@ -168,6 +178,8 @@ class Scenario:
         # (agentid, qid) -> [priority id, level]
         self.priorities: dict[tuple[str, str], list[str]] = {}
         self._next_priority_id = 1
+        self.campaigns = CampaignDb(record_tz=record_tz, start=start)
+        self.dialler = Dialler(self.campaigns, self.priorities)
 
         base = _mix((seed * _GOLDEN + 1) & _MASK)
         for index in range(agents):
@@ -189,7 +201,13 @@ class Scenario:
             # One row per agent for its initial status, so the log alone implies
             # the live state at every time.
             self._write(agent, start)
-            heapq.heappush(self._heap, (start + self._dwell(agent), index))
+            agent.due = start + self._dwell(agent)
+            heapq.heappush(self._heap, (agent.due, index))
+        # Outbound queues' teams, after the random draws so the history does not change.
+        for agent in self.agents:
+            for qid, (modulus, remainder, level) in OUTBOUND_TEAMS.items():
+                if agent.index % modulus == remainder:
+                    self.add_priority(agent.uid, qid, level)
 
     # -- the scenario ------------------------------------------------------
 
@@ -217,6 +235,9 @@ class Scenario:
             agent.statuscode = ""
             callid = str(self._next_callid)
             self._next_callid += 1
+            if agent.lead is not None:
+                agent.call = self.dialler.dial(agent.lead, callid)
+                return
             qid = agent.queues[int(agent.draw() * len(agent.queues))]
             cli = f"07700900{int(agent.draw() * 1000):03d}"
             direction = "in" if agent.draw() < 0.8 else "out"
@@ -224,8 +245,13 @@ class Scenario:
         else:
             agent.statuscode = ""
 
-    def _next_status(self, agent: SimAgent) -> str:
+    def _next_status(self, agent: SimAgent, when: float) -> str:
         if agent.status == WAIT:
+            if agent.lead is not None:
+                if self.dialler.still_diallable(agent.lead, when):
+                    return CALL
+                self.dialler.release(agent.lead)
+                agent.lead = None
             u = agent.draw()
             if u < 0.75:
                 return CALL
@@ -236,6 +262,11 @@ class Scenario:
 
     def _dwell(self, agent: SimAgent) -> float:
         return -self.dwell.mean(agent.status) * math.log1p(-agent.draw())
+
+    def _pause(self, agent: SimAgent, when: float) -> float:
+        """Seconds an agent entering wait waits: a dial soon if a record is there for it."""
+        agent.lead = self.dialler.reserve(agent.uid, when)
+        return DIAL_DELAY if agent.lead is not None else self._dwell(agent)
 
     def _write(self, agent: SimAgent, when: float) -> None:
         agent.since = when
@@ -258,14 +289,50 @@ class Scenario:
             return
         heap = self._heap
         agents = self.agents
-        while heap and heap[0][0] <= now:
+        dialler = self.dialler
+        diallable = self.campaigns.open  # one set, changed in place
+        wake = dialler.next_wake
+        while True:
+            if wake <= now and (not heap or wake <= heap[0][0]):
+                # A callback falls due (before any transition at its time): offer it.
+                dialler.pop_wakes(wake)
+                self.offer(wake)
+                wake = dialler.next_wake
+                continue
+            if not heap or heap[0][0] > now:
+                break
             when, index = heap[0]
             agent = agents[index]
-            self._enter(agent, self._next_status(agent))
+            if when != agent.due:  # rescheduled by a dial: a stale entry
+                heapq.heappop(heap)
+                continue
+            if agent.lead is not None and agent.call is not None:
+                dialler.finish(
+                    agent.lead, agent_uid=agent.uid, callid=agent.call[0], when=when, u=agent.draw()
+                )
+                agent.lead = None
+                wake = dialler.next_wake
+            self._enter(agent, self._next_status(agent, when))
             self._write(agent, when)
             self.transitions += 1
-            heapq.heapreplace(heap, (when + self._dwell(agent), index))
+            if diallable and agent.status == WAIT:
+                agent.due = when + self._pause(agent, when)
+            else:
+                agent.due = when + self._dwell(agent)
+            heapq.heapreplace(heap, (agent.due, index))
         self.now = now
+
+    def offer(self, now: float) -> None:
+        """Give the records now diallable to agents in wait, longest waiting first."""
+        if not self.campaigns.open:
+            return
+        waiting = [a for a in self.agents if a.status == WAIT and a.lead is None]
+        waiting.sort(key=lambda agent: (agent.since, agent.index))
+        for agent in waiting:
+            agent.lead = self.dialler.reserve(agent.uid, now)
+            if agent.lead is not None and now + DIAL_DELAY < agent.due:
+                agent.due = now + DIAL_DELAY
+                heapq.heappush(self._heap, (agent.due, agent.index))
 
     # -- agents created through the API ------------------------------------
 
