@@ -180,6 +180,22 @@ class Call:
         call_id = record.get("callid") or record.get("id") or record.get("uid") or ""
         return cls(call_id=_s(call_id), raw=record)
 
+    @property
+    def record_id(self) -> str | None:
+        """The ``ecnow`` record a dialled call is about (wire ``urn``, as the CDR names
+        it), where the row says; None otherwise."""
+        return _raw_text(self.raw, "urn")
+
+    @property
+    def table(self) -> str | None:
+        """The campaign table of :attr:`record_id` (wire ``qtable``), where the row says."""
+        return _raw_text(self.raw, "qtable")
+
+
+def _raw_text(raw: Mapping[str, Any], name: str) -> str | None:
+    value = raw.get(name)
+    return None if value in (None, "", "0") or isinstance(value, (dict, list)) else str(value)
+
 
 @attrs.frozen
 class LiveAgent:
