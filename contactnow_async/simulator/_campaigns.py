@@ -334,13 +334,9 @@ class CampaignDb:
         self.add_dataset("2002", status=LIVE, priority=10, description="Web leads")
         old.notes = live.notes = "Loaded by Importer 2.1"
         record_id = FIRST_SEEDED_RECORD_ID
-        csv = {"sourcefile": "01234567890 SMS Broadcast test.csv"}
-        self.add_record(
-            old,
-            {"MobilePhone": "01234567890", "outcomecode": "100", **csv},
-            start,
-            seeded=record_id,
-        )
+        expired = {"MobilePhone": "01234567890", "outcomecode": "100", "loaddate": "2015-01-23"}
+        expired["sourcefile"] = "01234567890 SMS Broadcast test.csv"
+        self.add_record(old, expired, start, seeded=record_id)
         for n, code in enumerate(("510456", "510457"), start=1):
             values = {"HomePhone": f"0161496000{n}", "FirstName": "Jon", "outcomecode": code}
             values["ProcessDate"] = self.format_time(start - 86_400 * n)
