@@ -5,7 +5,7 @@ The public names are all here; everything in an underscored module is private.
 
 from __future__ import annotations
 
-from ._client import ContactNow, Region, resend_is_safe
+from ._client import ContactNow, resend_is_safe
 from ._clock import Clock, ScaledClock, SystemClock, VirtualClock
 from ._errors import (
     APIError,
@@ -29,7 +29,9 @@ from ._models import (
     Token,
     WriteResult,
 )
+from ._options import ClientOptions, Region
 from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
+from ._transport import RetryPolicy
 from ._wire import Envelope
 from .resources.live import LiveSnapshot
 from .watch import (
@@ -53,6 +55,7 @@ __all__ = [
     "AgentWatcher",
     "AuthenticationError",
     "Call",
+    "ClientOptions",
     "Clock",
     "ContactNow",
     "ContactNowError",
@@ -69,6 +72,7 @@ __all__ = [
     "Region",
     "RequestTimeout",
     "ResponseFormatError",
+    "RetryPolicy",
     "ScaledClock",
     "StatusLogEntry",
     "Subscription",
