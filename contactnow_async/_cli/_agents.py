@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
+import attrs
 import click
 
-from .. import Agent
-from .._models import AGENT_FIELDS
-from ._common import Settings, connect, emit_json, fail, print_table, run
+from .. import Agent, AgentInput
+from ._common import EXIT_USAGE, Settings, connect, emit_json, fail, print_table, run
 
-#: Agent attributes, named as on the Agent model (the wire's agentid is agent_id).
-AGENT_FIELDS_PUBLIC = ("agent_id", *AGENT_FIELDS[1:])
+#: What ``agents list --json`` prints: the Agent model's attributes but its secrets and
+#: ``raw`` (both kept out of its repr).
+_LISTED = tuple(field.name for field in attrs.fields(Agent) if field.repr)
 
 _AGENT_COLUMNS = ("agent_id", "name", "username", "phone", "default_status", "auth_level")
 
@@ -40,13 +41,7 @@ def agents_list(
     found = run(settings, main)
     if as_json:
         for agent in found:
-            emit_json(
-                {
-                    field: getattr(agent, field)
-                    for field in AGENT_FIELDS_PUBLIC
-                    if field not in ("password", "pin")
-                }
-            )
+            emit_json({name: getattr(agent, name) for name in _LISTED})
     else:
         print_table(_AGENT_COLUMNS, [[getattr(a, c) for c in _AGENT_COLUMNS] for a in found])
 
@@ -83,41 +78,53 @@ def agents_create(
         click.echo(f"created agent {result.key}")
 
 
-@agents.command(
-    "update", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
-)
+def _flag(name: str) -> str:
+    """The command-line flag of a model attribute: ``user_field`` is ``--user-field``."""
+    return "--" + name.replace("_", "-")
+
+
+#: What ``agents update`` can set: every AgentInput attribute but the key, so a field
+#: added to the model is a flag here without a change to the command.
+_FIELDS = tuple(field for field in attrs.fields(AgentInput) if field.name != "agent_id")
+
+
+def _field_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add an option for each agent field to ``agents update``."""
+    for field in reversed(_FIELDS):
+        words = field.name.replace("_", " ")
+        command = click.option(
+            _flag(field.name), field.name, metavar="VALUE", help=f"New {words} ('' clears it)."
+        )(command)
+    return command
+
+
+class _UpdateCommand(click.Command):
+    """``agents update``: its usage errors name the agent fields, in one line."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            flags = ", ".join(_flag(f.name) for f in _FIELDS)
+            fail(f"unknown agent field {exc.option_name}; fields: {flags}", EXIT_USAGE)
+        except click.BadOptionUsage as exc:  # a field flag last, without its value
+            fail(f"{exc.option_name} needs a value", EXIT_USAGE)
+
+
+@agents.command("update", cls=_UpdateCommand)
 @click.argument("agent_id")
-@click.pass_context
-def agents_update(ctx: click.Context, agent_id: str) -> None:
+@_field_options
+@click.pass_obj
+def agents_update(settings: Settings, /, agent_id: str, **given: Any) -> None:
     """Update fields of agent AGENT_ID: `agents update 550423 --name "John Dow"`."""
-    settings: Settings = ctx.obj
-    fields = _field_options(ctx.args)
+    fields = {name: value for name, value in given.items() if value is not None}
     if not fields:
         fail("nothing to update: pass fields, e.g. --name 'John Dow' --phone 0123")
+    update = AgentInput(agent_id=agent_id, **fields)
 
     async def main() -> Any:
         async with connect(settings) as client:
-            return await client.agents.update([{"agentid": agent_id, **fields}])
+            return await client.agents.update([update])
 
     result = run(settings, main)
     click.echo(f"updated agent {agent_id} ({result.total} record)")
-
-
-def _field_options(args: Sequence[str]) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    items = list(args)
-    while items:
-        flag = items.pop(0)
-        if not flag.startswith("--"):
-            fail(f"unexpected argument {flag!r}: fields are given as --field value")
-        key, equals, inline = flag[2:].partition("=")
-        key = key.replace("-", "_")
-        if key not in AGENT_FIELDS_PUBLIC or key == "agent_id":
-            known = ", ".join(f for f in AGENT_FIELDS_PUBLIC if f != "agent_id")
-            fail(f"unknown agent field --{key}; fields: {known}")
-        if not equals:  # --phone= is an empty value, not "take the next argument"
-            if not items:
-                fail(f"--{key} needs a value")
-            inline = items.pop(0)
-        fields[key] = inline
-    return fields
