@@ -83,18 +83,61 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _is_secret(field: attrs.Attribute[Any]) -> bool:
+    """Whether a field holds a secret: the models keep those out of their repr."""
+    return not field.repr
+
+
 #: What ``agents update`` can set: every AgentInput attribute but the key, so a field
 #: added to the model is a flag here without a change to the command.
 _FIELDS = tuple(field for field in attrs.fields(AgentInput) if field.name != "agent_id")
+_SECRETS = tuple(field for field in _FIELDS if _is_secret(field))
+
+
+def _secret_refusal(field: attrs.Attribute[Any]) -> str:
+    """The one-line refusal of a secret given as a flag's value, with what to use instead."""
+    flag = _flag(field.name)
+    return (
+        f"{flag} is not taken from a flag (it would show in ps and the shell history): "
+        f"use {flag}-prompt to type it unseen, or {flag}-stdin to read it from stdin"
+    )
+
+
+def _refuse_secret(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Refuse a secret given as a flag's value, before anything is read or sent."""
+    if value is not None:
+        field = next(f for f in _SECRETS if f.name == param.name)
+        fail(_secret_refusal(field), EXIT_USAGE)
 
 
 def _field_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Add an option for each agent field to ``agents update``."""
+    """Add an option for each agent field to ``agents update``.
+
+    A secret gets ``--F-prompt`` and ``--F-stdin``; its plain ``--F`` is kept, hidden,
+    only to be refused with a message that says what to use instead.
+    """
     for field in reversed(_FIELDS):
-        words = field.name.replace("_", " ")
-        command = click.option(
-            _flag(field.name), field.name, metavar="VALUE", help=f"New {words} ('' clears it)."
-        )(command)
+        flag, words = _flag(field.name), field.name.replace("_", " ")
+        if _is_secret(field):
+            command = click.option(
+                f"{flag}-stdin",
+                f"{field.name}_stdin",
+                is_flag=True,
+                help=f"Read the agent's new {words} from stdin.",
+            )(command)
+            command = click.option(
+                f"{flag}-prompt",
+                f"{field.name}_prompt",
+                is_flag=True,
+                help=f"Ask for the agent's new {words} (never echoed).",
+            )(command)
+            command = click.option(
+                flag, field.name, hidden=True, expose_value=False, callback=_refuse_secret
+            )(command)
+        else:
+            command = click.option(
+                flag, field.name, metavar="VALUE", help=f"New {words} ('' clears it)."
+            )(command)
     return command
 
 
@@ -105,10 +148,15 @@ class _UpdateCommand(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.NoSuchOption as exc:
-            flags = ", ".join(_flag(f.name) for f in _FIELDS)
-            fail(f"unknown agent field {exc.option_name}; fields: {flags}", EXIT_USAGE)
+            flags = [
+                f"{_flag(f.name)}-prompt, {_flag(f.name)}-stdin" if _is_secret(f) else _flag(f.name)
+                for f in _FIELDS
+            ]
+            message = f"unknown agent field {exc.option_name}; fields: {', '.join(flags)}"
+            fail(message, EXIT_USAGE)
         except click.BadOptionUsage as exc:  # a field flag last, without its value
-            fail(f"{exc.option_name} needs a value", EXIT_USAGE)
+            secret = next((f for f in _SECRETS if _flag(f.name) == exc.option_name), None)
+            fail(_secret_refusal(secret) if secret else f"{exc.option_name} needs a value")
 
 
 @agents.command("update", cls=_UpdateCommand)
@@ -116,8 +164,22 @@ class _UpdateCommand(click.Command):
 @_field_options
 @click.pass_obj
 def agents_update(settings: Settings, /, agent_id: str, **given: Any) -> None:
-    """Update fields of agent AGENT_ID: `agents update 550423 --name "John Dow"`."""
-    fields = {name: value for name, value in given.items() if value is not None}
+    """Update fields of agent AGENT_ID: `agents update 550423 --name "John Dow"`.
+
+    A password or pin is never a flag's value: --password-prompt asks for it,
+    --password-stdin reads it from stdin (one line).
+    """
+    fields = {f.name: given[f.name] for f in _FIELDS if not _is_secret(f)}
+    stdin_readers = [_flag(f.name) + "-stdin" for f in _SECRETS if given[f"{f.name}_stdin"]]
+    if len(stdin_readers) > 1:
+        fail(f"only one secret can come from stdin: {' and '.join(stdin_readers)} were given")
+    for secret in _SECRETS:
+        fields[secret.name] = _read_secret(
+            secret,
+            from_stdin=given[f"{secret.name}_stdin"],
+            prompt=given[f"{secret.name}_prompt"],
+        )
+    fields = {name: value for name, value in fields.items() if value is not None}
     if not fields:
         fail("nothing to update: pass fields, e.g. --name 'John Dow' --phone 0123")
     update = AgentInput(agent_id=agent_id, **fields)
@@ -128,3 +190,19 @@ def agents_update(settings: Settings, /, agent_id: str, **given: Any) -> None:
 
     result = run(settings, main)
     click.echo(f"updated agent {agent_id} ({result.total} record)")
+
+
+def _read_secret(field: attrs.Attribute[Any], *, from_stdin: bool, prompt: bool) -> str | None:
+    """A secret field's new value from stdin or a hidden prompt, or None when not asked."""
+    flag, words = _flag(field.name), field.name.replace("_", " ")
+    if from_stdin and prompt:
+        fail(f"{flag}-stdin and {flag}-prompt are two ways to give one value: pick one")
+    if from_stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+    elif prompt:
+        value = click.prompt(f"Agent {words}", hide_input=True, confirmation_prompt=True)
+    else:
+        return None
+    if not value:
+        fail(f"the agent {words} is empty")
+    return value
