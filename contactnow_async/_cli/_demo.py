@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from contextlib import nullcontext
 from typing import Any
 
 import anyio
@@ -133,7 +132,7 @@ async def run_demo(
     )
     if faults:
         sim.faults.set_rate(faults, _DEMO_FAULTS, seed=1)
-    deadline = anyio.move_on_after(duration) if duration else nullcontext()
+    deadline = anyio.move_on_after(duration)  # None: no deadline; 0: stop at once
     async with (
         serve(sim) as base_url,
         ContactNow(

@@ -46,7 +46,7 @@ def watch(
 
     async def main() -> None:
         async with connect(settings) as client:
-            with anyio.move_on_after(duration) if duration else _forever():
+            with anyio.move_on_after(duration):  # None: no deadline; 0: stop at once
                 async with client.watch_agents(**options) as stream:
                     async for event in stream:
                         if wanted and event.agent_id not in wanted:
@@ -55,11 +55,3 @@ def watch(
                         sys.stdout.flush()
 
     run(settings, main)
-
-
-class _forever:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

@@ -282,3 +282,32 @@ def test_ctrl_c_stops_watch() -> None:
             proc.wait()
     assert proc.returncode == 130, err.decode()
     assert b"Traceback" not in err
+
+
+def test_demo_with_duration_zero_stops_at_once() -> None:
+    # It ran forever: 0 was taken for "no --duration". Without the fix the timeout fails it.
+    done = subprocess.run(
+        [*DEMO, "--duration", "0"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+def test_demo_with_a_negative_duration() -> None:
+    done = subprocess.run(
+        [*DEMO, "--duration", "-0.5"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("contactnow: error: ")
+    assert "--duration" in done.stderr
+    assert done.stdout == ""
