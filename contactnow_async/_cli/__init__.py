@@ -13,6 +13,7 @@ one holds the group with its options, and turns click's errors into exit codes.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -38,10 +39,15 @@ from ._watch import watch
 
 
 class _Group(click.Group):
-    """The top-level group: a closed stdout (``| head``) ends any command quietly.
+    """The top-level group: its options go before or after the command, and a closed
+    stdout (``| head``) ends any command quietly.
 
-    Here rather than around ``cli.main``: click turns a broken pipe into exit 1 itself.
+    The pipe guard is here rather than around ``cli.main``: click turns a broken pipe
+    into exit 1 itself.
     """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _hoist_group_options(self, ctx, args))
 
     def make_context(
         self,
@@ -56,6 +62,57 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         with broken_pipe_guard():
             return super().invoke(ctx)
+
+
+def _arity(params: Iterable[click.Parameter]) -> dict[str, int]:
+    """Each option name of ``params``, and how many values follow it on the command line."""
+    return {
+        name: 0 if param.is_flag or param.count else param.nargs
+        for param in params
+        if isinstance(param, click.Option)
+        for name in (*param.opts, *param.secondary_opts)
+    }
+
+
+def _hoist_group_options(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
+    """``args`` with the group's options that follow the command moved before it.
+
+    ``contactnow watch --json --simulate`` is read as ``contactnow --simulate watch --json``
+    (as kubectl and gh do). The group's options are read from its own parameters. A
+    command's option of the same name stays the command's (``agents list --username``);
+    an option's value is never taken for an option or a command; nothing after ``--``
+    moves.
+    """
+    group_options = _arity(group.get_params(ctx))
+    at = 0  # past the group's options given before the command, and their values
+    while at < len(args) and args[at].startswith("-") and args[at] != "--":
+        name, equals, _ = args[at].partition("=")
+        at += 1 if equals else 1 + group_options.get(name, 0)
+    if at >= len(args) or args[at] == "--":
+        return args
+    command: click.Command | None = group.get_command(ctx, args[at])
+    kept, moved = args[: at + 1], []
+    index = at + 1
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            kept += args[index:]
+            break
+        name, equals, _ = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        its_options = _arity(command.get_params(ctx)) if command is not None else {}
+        if name in its_options or name not in group_options:
+            taken = 1 + (0 if equals else its_options.get(name, 0))
+            if isinstance(command, click.Group) and not arg.startswith("-"):
+                command = command.get_command(ctx, arg)  # a subcommand: its options next
+            kept += args[index : index + taken]
+        else:
+            taken = 1 + (0 if equals else group_options[name])
+            if index + taken > len(args) and not ctx.resilient_parsing:
+                # Moved before the command, it would take the command's name as its value.
+                raise click.BadOptionUsage(name, f"Option '{name}' requires an argument.", ctx)
+            moved += args[index : index + taken]
+        index += taken
+    return [*kept[:at], *moved, *kept[at:]]
 
 
 @click.group(
@@ -143,16 +200,6 @@ def main() -> None:
     raise SystemExit(code)
 
 
-def _group_options() -> dict[str, bool]:
-    """The group's own options (``--simulate``, ...) and whether each is a flag, named in
-    the error when given after a command."""
-    return {
-        name: isinstance(param, click.Option) and param.is_flag
-        for param in cli.params
-        for name in param.opts
-    }
-
-
 def _main() -> int:
     try:
         code = cli.main(prog_name="contactnow", standalone_mode=False)
@@ -161,18 +208,7 @@ def _main() -> int:
         return exc.exit_code
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx is not None else "contactnow"
-        message = exc.format_message()
-        group_options = _group_options()
-        if isinstance(exc, click.NoSuchOption) and exc.option_name in group_options:
-            # `contactnow agents list --simulate`: say where the option goes.
-            option = exc.option_name
-            given = option if group_options[option] else f"{option} VALUE"
-            command = where.partition(" ")[2]
-            message = (
-                f"no such option {option!r} for '{where}': contactnow's own options go "
-                f"before the command: contactnow {given} {command} ..."
-            )
-        fail(f"{message} (see '{where} --help')", EXIT_USAGE)
+        fail(f"{exc.format_message()} (see '{where} --help')", EXIT_USAGE)
     except click.ClickException as exc:
         fail(exc.format_message(), exc.exit_code)
     except click.Abort as exc:
