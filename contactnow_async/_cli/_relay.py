@@ -41,6 +41,9 @@ from ._common import Settings, connect, fail, run
     help="Approximate stream length cap (0: unbounded).",
 )
 @click.option("--interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
+@click.option(
+    "--owner", default=None, help="This replica's name in the lease (default: host:pid:random)."
+)
 @click.pass_obj
 def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **options: Any) -> None:
     """Relay agent events into a Redis Stream; run on several hosts, one leads (asyncio only)."""
