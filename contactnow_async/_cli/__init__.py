@@ -172,6 +172,7 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
     Start with `contactnow demo`. Credentials come from CONTACTNOW_USERNAME,
     CONTACTNOW_PASSWORD and CONTACTNOW_REGION (eu, us) or CONTACTNOW_BASE_URL.
+    These options go before the command or after it: `contactnow watch --simulate`.
     """
     ctx.obj = Settings(**options)
 
