@@ -1,17 +1,18 @@
-"""What every command shares: configuration, errors and exit codes, time parsing."""
+"""What every command shares: configuration, errors and exit codes, output, time parsing."""
 
 from __future__ import annotations
 
 import codecs
 import errno
 import io
+import json
 import logging
 import os
 import re
 import sys
 import traceback
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any, NoReturn, TypeVar
@@ -20,6 +21,8 @@ import anyio
 import attrs
 import click
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from .. import (
     APIError,
@@ -160,6 +163,24 @@ def printable(value: object) -> str:
         else char
         for char in text
     )
+
+
+#: Where commands print tables and the demo its wallboard.
+console = OutputConsole(highlight=False)
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as one line of JSON."""
+    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print ``rows`` under ``columns`` as a plain table."""
+    table = Table(*columns, show_edge=False, pad_edge=False)
+    for row in rows:
+        # Text, not str: a name such as "[/]" or "[red]x" is data, not rich markup.
+        table.add_row(*(Text(printable(value)) for value in row))
+    console.print(table)
 
 
 def run(settings: Settings, entry: Callable[[], Coroutine[Any, Any, T]]) -> T:
