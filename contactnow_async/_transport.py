@@ -392,6 +392,7 @@ class Transport:
                 ),
                 reached_server=True,
                 retry_after=None,
+                transient=False,  # a server that lies about its encoding lies again
             ) from None
 
     def _retry_after(self, value: str | None) -> float | None:
@@ -431,6 +432,7 @@ def _too_big(where: str, response: httpx.Response, size: int, cap: int) -> _Faul
         ),
         reached_server=True,
         retry_after=None,
+        transient=False,  # the same request would bring the same reply
     )
 
 

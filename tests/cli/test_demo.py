@@ -28,6 +28,7 @@ EVENT_LINE = re.compile(
     r"^\d\d:\d\d:\d\d (appeared|changed|disappeared)\s+(.+?) \[(\d+)\] (\S+) -> (\S+)"
 )
 DEMO = [sys.executable, "-m", "contactnow_async", "demo"]
+AGENT_KEYS = {"agent_id", "name", "status", "sub_status", "started_ts", "server_ts", "calls"}
 EVENT_KEYS = {
     "id",
     "kind",
@@ -257,9 +258,7 @@ def test_watch_json_piped_into_python() -> None:
         assert event["observed_at"].endswith("Z")
         agent = event["after"] or event["before"]
         assert agent["agent_id"] == event["agent_id"]
-        assert {"agent_id", "name", "status", "sub_status", "started_ts", "server_ts", "calls"} == set(
-            agent
-        )
+        assert set(agent) == AGENT_KEYS
     assert {event["kind"] for event in events} >= {"appeared"}
     assert len({event["id"] for event in events}) == len(events)
 

@@ -111,9 +111,7 @@ async def _create(cn: ContactNow) -> object:
     return await cn.agents.create([{"name": "Ann Example", "username": "ann", "password": "x"}])
 
 
-@pytest.mark.parametrize(
-    ("call", "attempts"), [(_read, 3), (_create, 1)], ids=["read-retried", "create-once"]
-)
+@pytest.mark.parametrize(("call", "attempts"), [(_read, 1), (_create, 1)], ids=["read", "create"])
 async def test_a_lying_gzip_header_on_a_plain_body(
     call: Callable[[ContactNow], Awaitable[object]], attempts: int
 ) -> None:
@@ -123,6 +121,7 @@ async def test_a_lying_gzip_header_on_a_plain_body(
             with pytest.raises(ResponseFormatError, match="decode") as info:
                 await call(cn)
     assert type(info.value) is ResponseFormatError
+    # A server that lies about its encoding lies again: not retried, even for a read.
     assert len(server.data_requests) == attempts
 
 
