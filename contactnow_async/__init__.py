@@ -5,7 +5,7 @@ The public names are all here; everything in an underscored module is private.
 
 from __future__ import annotations
 
-from ._client import ContactNow, Region, resend_is_safe
+from ._client import ContactNow, resend_is_safe
 from ._clock import Clock, ScaledClock, SystemClock, VirtualClock
 from ._errors import (
     APIError,
@@ -37,10 +37,11 @@ from ._models_ecnow import (
     OutcomeCode,
     Queue,
     QueueType,
-    Record,
-    RecordInput,
 )
+from ._models_records import Record, RecordInput
+from ._options import ClientOptions, Region
 from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
+from ._transport import RetryPolicy
 from ._wire import Envelope
 from .resources.live import LiveSnapshot
 from .watch import (
@@ -65,6 +66,7 @@ __all__ = [
     "AuthenticationError",
     "Call",
     "CampaignField",
+    "ClientOptions",
     "Clock",
     "ContactNow",
     "ContactNowError",
@@ -89,6 +91,7 @@ __all__ = [
     "Region",
     "RequestTimeout",
     "ResponseFormatError",
+    "RetryPolicy",
     "ScaledClock",
     "StatusLogEntry",
     "Subscription",

@@ -149,9 +149,7 @@ class ContactNow:
         if retry_backoff < 0 or retry_backoff_max < 0:
             raise ValueError("retry_backoff and retry_backoff_max must be >= 0 seconds")
         if not isinstance(record_tz, tzinfo):
-            raise TypeError(
-                f"record_tz must be a tzinfo (timezone.utc, a ZoneInfo), not {record_tz!r}"
-            )
+            raise TypeError(f"record_tz must be a tzinfo (say timezone.utc), not {record_tz!r}")
         if max_response_bytes < 1:
             raise ValueError(f"max_response_bytes must be >= 1, not {max_response_bytes!r}")
         if base_url is None:

@@ -37,14 +37,23 @@ class TooLarge(Exception):
 class _Inflate:
     """One gzip or deflate stage, inflating in bounded pieces."""
 
-    __slots__ = ("_kind", "_started", "_z")
+    __slots__ = ("_head", "_kind", "_started", "_z")
 
     def __init__(self, kind: str) -> None:
         self._kind = kind
         self._z = zlib.decompressobj(16 + zlib.MAX_WBITS if kind == "gzip" else zlib.MAX_WBITS)
         self._started = False
+        self._head = b""
 
     def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._kind == "deflate" and not self._started:
+            # zlib's header is two bytes: with fewer, a raw stream is not told apart yet
+            # (and a network chunk, or an outer stage's piece, may be one byte long).
+            data = self._head + data
+            if len(data) < 2:
+                self._head = data
+                return
+            self._head = b""
         while data:
             try:
                 out = self._z.decompress(data, PIECE)
@@ -61,6 +70,8 @@ class _Inflate:
             data = self._z.unconsumed_tail
 
     def flush(self) -> Iterator[bytes]:
+        if self._head:
+            raise EncodingError(f"{self._kind}: a stream of one byte")
         try:
             tail = self._z.flush(PIECE)
         except zlib.error as exc:  # pragma: no cover -- flush after a valid stream does not fail

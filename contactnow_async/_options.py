@@ -1,4 +1,4 @@
-"""What a client is built with: the regions, the frozen options, and the resend rule."""
+"""What a client is built with: the API hosts, the frozen options, and the resend rule."""
 
 from __future__ import annotations
 
@@ -98,6 +98,7 @@ class ClientOptions:
 
 
 def normalise_base_url(base_url: str) -> str:
+    """``base_url`` checked (http(s), a host, a valid port, no query) and ending in ``/``."""
     try:
         url = httpx.URL(base_url)
         port = url.port

@@ -369,12 +369,17 @@ class Transport:
             return response.content
         try:
             decoder = BodyDecoder(response.headers.get("content-encoding"), cap=cap)
-            # aclosing: leaving the loop early (too big) must close the generator
-            # here, not in the garbage collector (trio warns about that).
+            # Leaving the loop early (too big, undecodable) must finish the stream's
+            # generators here, not in the garbage collector (trio warns about that):
+            # aclosing finishes the outermost, _wind_down the ones beneath it.
             raw = cast("AsyncGenerator[bytes, None]", response.aiter_raw())  # it is one
             async with contextlib.aclosing(raw):
-                async for chunk in raw:
-                    decoder.feed(chunk)
+                try:
+                    async for chunk in raw:
+                        decoder.feed(chunk)
+                except (TooLarge, EncodingError):
+                    await _wind_down(raw)
+                    raise
             return decoder.finish()
         except TooLarge as exc:
             raise _too_big(where, response, exc.size, cap) from None
@@ -387,6 +392,7 @@ class Transport:
                 ),
                 reached_server=True,
                 retry_after=None,
+                transient=False,  # a server that lies about its encoding lies again
             ) from None
 
     def _retry_after(self, value: str | None) -> float | None:
@@ -402,6 +408,20 @@ class Transport:
         return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
+async def _wind_down(raw: AsyncGenerator[bytes, None]) -> None:
+    """Run every async generator under a half-read reply to its end.
+
+    Closing ``raw`` closes only the outermost: httpx and httpcore stack several
+    more beneath it, and trio warns about each the garbage collector finds
+    unfinished. A cancellation raised at the innermost one's next checkpoint
+    unwinds them all (each closes its part of the connection on the way out).
+    """
+    with anyio.CancelScope() as scope, contextlib.suppress(Exception):
+        scope.cancel()
+        async for _ in raw:  # only what httpcore holds already: the first checkpoint ends it
+            pass
+
+
 def _too_big(where: str, response: httpx.Response, size: int, cap: int) -> _Fault:
     return _Fault(
         ResponseFormatError(
@@ -412,6 +432,7 @@ def _too_big(where: str, response: httpx.Response, size: int, cap: int) -> _Faul
         ),
         reached_server=True,
         retry_after=None,
+        transient=False,  # the same request would bring the same reply
     )
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from .._models import WriteResult
-from .._models_ecnow import Record, format_record_time
+from .._models_records import Record, format_record_time
 from ._base import RecordInput as _Input
 from ._base import Resource, build, id_list, to_records, write_result
 

@@ -28,6 +28,7 @@ EVENT_LINE = re.compile(
     r"^\d\d:\d\d:\d\d (appeared|changed|disappeared)\s+(.+?) \[(\d+)\] (\S+) -> (\S+)"
 )
 DEMO = [sys.executable, "-m", "contactnow_async", "demo"]
+AGENT_KEYS = {"agent_id", "name", "status", "sub_status", "started_ts", "server_ts", "calls"}
 EVENT_KEYS = {
     "id",
     "kind",
@@ -257,9 +258,7 @@ def test_watch_json_piped_into_python() -> None:
         assert event["observed_at"].endswith("Z")
         agent = event["after"] or event["before"]
         assert agent["agent_id"] == event["agent_id"]
-        assert {"agent_id", "name", "status", "statuscode", "time", "srvtime", "calls"} == set(
-            agent
-        )
+        assert set(agent) == AGENT_KEYS
     assert {event["kind"] for event in events} >= {"appeared"}
     assert len({event["id"] for event in events}) == len(events)
 
@@ -282,3 +281,32 @@ def test_ctrl_c_stops_watch() -> None:
             proc.wait()
     assert proc.returncode == 130, err.decode()
     assert b"Traceback" not in err
+
+
+def test_demo_with_duration_zero_stops_at_once() -> None:
+    # It ran forever: 0 was taken for "no --duration". Without the fix the timeout fails it.
+    done = subprocess.run(
+        [*DEMO, "--duration", "0"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+def test_demo_with_a_negative_duration() -> None:
+    done = subprocess.run(
+        [*DEMO, "--duration", "-0.5"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("contactnow: error: ")
+    assert "--duration" in done.stderr
+    assert done.stdout == ""

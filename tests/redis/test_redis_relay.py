@@ -85,11 +85,11 @@ async def test_one_holder_and_a_paused_holder_cannot_publish(redis: Redis) -> No
 
 
 class Replicas:
-    """Relay replicas as child processes: ``python -m contactnow_async.redis relay``."""
+    """Relay replicas as child processes: ``contactnow relay``."""
 
     def __init__(self, redis_url: str, base_url: str, stream: str, ttl: float) -> None:
         self.command = [
-            sys.executable, "-m", "contactnow_async.redis", "relay",
+            sys.executable, "-m", "contactnow_async", "relay",
             "--redis", redis_url, "--stream", stream, "--backfill",
             "--base-url", base_url, "--lease-ttl", str(ttl), "--interval", "0.05",
             "--since-uid", "0", "--maxlen", "0",
