@@ -103,11 +103,7 @@ class Records(Resource):
         """
         wire = self._wire_records("create", records)
         for index, record in enumerate(wire):
-            missing = []
-            if _blank(record.get("dataset")):
-                missing.append("dataset")
-            if all(_blank(record.get(phone)) for phone in PHONES):
-                missing.append("one of HomePhone, WorkPhone or MobilePhone")
+            missing = lacks(record)
             if missing:
                 raise ValueError(f"records.create: record {index} lacks {' and '.join(missing)}")
         envelope = await self._client.request(
@@ -152,6 +148,17 @@ class Records(Resource):
             ):
                 record["callback"] = format_record_time(record["callback"], tz, "callback")
         return wire
+
+
+def lacks(record: Mapping[str, Any]) -> list[str]:
+    """What a record to create lacks of what the API needs: ``dataset``, and ``one of
+    HomePhone, WorkPhone or MobilePhone``; empty when it has both."""
+    missing = []
+    if _blank(record.get("dataset")):
+        missing.append("dataset")
+    if all(_blank(record.get(phone)) for phone in PHONES):
+        missing.append("one of HomePhone, WorkPhone or MobilePhone")
+    return missing
 
 
 def _blank(value: Any) -> bool:
