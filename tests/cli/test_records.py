@@ -11,6 +11,15 @@ from .conftest import CliInvoker, Served, assert_one_error
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture(autouse=True)
+def _loud_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables print to the CLI's shared rich console, which an earlier in-process test of a
+    closed pipe (tests/cli/test_pipes.py) leaves quiet for the rest of the process."""
+    from contactnow_async._cli import _common
+
+    monkeypatch.setattr(_common.console, "quiet", False)
+
 LEADS_CSV = """\
 dataset,MobilePhone,FirstName,LastName,Testy
 351,07700900201,Ann,Csv,from csv
