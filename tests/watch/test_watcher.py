@@ -23,7 +23,7 @@ from contactnow_async import (
 )
 from contactnow_async.simulator import Dwell, FaultKind, Simulator, VirtualClock
 
-from ._support import AjaxSpy, client_on, collect, event_rows, log_rows, until
+from ._support import AjaxSpy, TickingClock, client_on, collect, event_rows, log_rows, until
 
 pytestmark = pytest.mark.anyio
 
@@ -40,7 +40,7 @@ def first_uid(sim: Simulator) -> int:
 def simulator(**options: Any) -> Simulator:
     options.setdefault("agents", 40)
     options.setdefault("seed", 7)
-    return Simulator(username="watch", password="secret", clock=VirtualClock(), **options)
+    return Simulator(username="watch", password="secret", clock=TickingClock(), **options)
 
 
 def expected_poll_events(
@@ -83,7 +83,7 @@ async def run_plain(
         cn.watch_agents(interval=1.0, include_offline=include_offline, buffer=1_000_000) as stream,
     ):
         tg.start_soon(collect, stream.subscription, events)
-        await until(lambda: stream.health.polls >= polls)
+        await until(sim.clock, lambda: stream.health.polls >= polls)
         good = stream.health.polls - stream.health.failures
     return events, spy, good
 
@@ -184,7 +184,7 @@ async def test_backfill_delivers_every_transition_exactly_once_in_order(log_dela
         cn.watch_agents(interval=1.0, backfill=True, since_uid=0, buffer=1_000_000) as stream,
     ):
         tg.start_soon(collect, stream.subscription, events)
-        await until(lambda: (stream.log_uid or 0) >= base + 10_500)
+        await until(sim.clock, lambda: (stream.log_uid or 0) >= base + 10_500)
         cursor = stream.log_uid
     got = event_rows(events)
     want = [row for row in log_rows(sim) if row[0] <= (cursor or 0)]
@@ -201,7 +201,7 @@ async def test_backfill_without_since_uid_starts_at_the_first_snapshot() -> None
     async with client_on(sim) as cn, anyio.create_task_group() as tg:
         async with cn.watch_agents(interval=1.0, backfill=True, buffer=1_000_000) as stream:
             tg.start_soon(collect, stream.subscription, events)
-            await until(lambda: (stream.log_uid or 0) > 0 and sim.now() > start + 200)
+            await until(sim.clock, lambda: (stream.log_uid or 0) > 0 and sim.now() > start + 200)
             cursor = stream.log_uid or 0
     initial = [e for e in events if e.source == "poll"]
     assert {e.kind for e in initial} == {"appeared"} and len(initial) == len(
@@ -238,7 +238,7 @@ async def test_restart_with_since_uid_continues_without_gap_or_duplicate() -> No
         cn.watch_agents(interval=1.0, backfill=True, since_uid=saved, buffer=1_000_000) as stream,
     ):
         tg.start_soon(collect, stream.subscription, second)
-        await until(lambda: (stream.log_uid or 0) >= saved + 2_000)
+        await until(sim.clock, lambda: (stream.log_uid or 0) >= saved + 2_000)
         cursor = stream.log_uid or 0
     got = event_rows(first) + event_rows(second)
     assert got == [row for row in log_rows(sim) if row[0] <= cursor]
@@ -254,9 +254,10 @@ async def test_backfill_survives_failing_polls() -> None:
         ) as stream:
             tg.start_soon(collect, stream.subscription, events)
             await until(
+                sim.clock,
                 lambda: (
                     (stream.log_uid or 0) >= first_uid(sim) + 3_000 and stream.health.failures >= 10
-                )
+                ),
             )
             cursor = stream.log_uid or 0
     assert event_rows(events) == [row for row in log_rows(sim) if row[0] <= cursor]
@@ -326,7 +327,7 @@ async def test_paged_snapshots_of_a_moving_centre_invent_no_arrivals_or_departur
     async with client_on(sim) as cn, anyio.create_task_group() as tg:
         async with cn.watch_agents(interval=1.0, include_offline=True, buffer=1_000_000) as stream:
             tg.start_soon(collect, stream.subscription, events)
-            await until(lambda: stream.health.polls >= 100)
+            await until(sim.clock, lambda: stream.health.polls >= 100)
             assert stream.snapshot.pages == 9
     # With offline agents included nobody leaves the list: every agent appears once, never goes.
     appeared = [e.agent_id for e in events if e.kind == "appeared"]
@@ -344,10 +345,10 @@ async def test_memory_stays_flat_over_many_polls() -> None:
         async with AgentWatcher(cn, interval=1.0, backfill=True) as watcher:
             sub = watcher.subscribe(overflow="drop_oldest", buffer=1_000)
             tracemalloc.start()
-            await until(lambda: watcher.health.polls >= 200)
+            await until(sim.clock, lambda: watcher.health.polls >= 200)
             gc.collect()
             warm = tracemalloc.get_traced_memory()[0]
-            await until(lambda: watcher.health.polls >= 1_000)
+            await until(sim.clock, lambda: watcher.health.polls >= 1_000)
             gc.collect()
             end = tracemalloc.get_traced_memory()[0]
             tracemalloc.stop()
@@ -370,7 +371,7 @@ async def test_backfill_over_a_real_socket_matches_the_log() -> None:
         cn.watch_agents(interval=1.0, backfill=True, since_uid=0, buffer=1_000_000) as stream,
     ):
         tg.start_soon(collect, stream.subscription, events)
-        await until(lambda: (stream.log_uid or 0) >= first_uid(sim) + 1_000)
+        await until(sim.clock, lambda: (stream.log_uid or 0) >= first_uid(sim) + 1_000)
         cursor = stream.log_uid or 0
     assert event_rows(events) == [row for row in log_rows(sim) if row[0] <= cursor]
 
@@ -407,7 +408,7 @@ async def test_ticks_are_fixed_rate_and_a_slow_poll_delays_the_next_without_over
     t0 = sim.now()
     async with client_on(sim, transport=slow) as cn:
         async with AgentWatcher(cn, interval=1.0) as watcher:
-            await until(lambda: watcher.health.polls >= 40)
+            await until(sim.clock, lambda: watcher.health.polls >= 40)
     assert slow.max_in_flight == 1
     offsets = [round(t - t0, 6) for t in slow.started]
     # Polls start on the grid t0 + k; after a slow poll the next starts as soon as it
