@@ -347,9 +347,10 @@ def _memory() -> tuple[int, int]:
 
 @pytest.mark.slow
 async def test_memory_stays_flat_over_many_polls() -> None:
-    # The simulator shares this process: keep its own history at a steady size.
+    # About ten transitions a poll. The simulator shares this process: keep its own
+    # history at a steady size.
     sim = simulator(
-        agents=300, dwell=Dwell.uniform(30.0), log_retention=1_000, record_requests=False
+        agents=100, dwell=Dwell.uniform(10.0), log_retention=1_000, record_requests=False
     )
     async with client_on(sim) as cn:
         async with AgentWatcher(cn, interval=1.0, backfill=True) as watcher:
