@@ -209,7 +209,7 @@ async def test_replicas_fail_over_without_gap_or_duplicate(redis: Redis, redis_u
         finally:
             replicas.stop()
     for how, taken, publishing in failovers:
-        print(  # the acceptance asks for the failover times (seen with -s)
+        print(  # the acceptance asks for the failover times (seen with -n 0 -s)
             f"failover after {how}: lease taken over in {taken:.3f} s, "
             f"publishing again after {publishing:.3f} s (lease TTL {ttl} s)"
         )
