@@ -1,4 +1,4 @@
-"""Undo a reply's ``Content-Encoding`` under a size cap, whatever the stack of encodings.
+"""Read a reply's body and undo its ``Content-Encoding`` under a size cap, whatever the stack.
 
 httpx decodes a whole network chunk at once, so 2 KB of ``gzip, gzip`` can
 inflate to gigabytes before anyone counts the bytes. Here every stage inflates
