@@ -18,22 +18,19 @@ decides what a refused one means (:mod:`contactnow_async._client`).
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import email.utils
 import logging
 import math
 import random
 import time
-from collections.abc import AsyncGenerator
-from typing import cast
 
 import anyio
 import attrs
 import httpx
 
 from ._clock import Clock
-from ._encoding import ACCEPT_ENCODING, BodyDecoder, EncodingError, TooLarge
+from ._encoding import ACCEPT_ENCODING, EncodingError, TooLarge, read_body
 from ._errors import (
     ContactNowError,
     HTTPStatusError,
@@ -359,28 +356,8 @@ class Transport:
 
     async def _read_capped(self, response: httpx.Response, where: str) -> bytes:
         cap = self.max_response_bytes
-        declared = response.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > cap:
-            raise _too_big(where, response, int(declared), cap)
-        if response.is_stream_consumed:
-            # An in-memory reply (httpx.MockTransport): httpx read and decoded it already.
-            if len(response.content) > cap:
-                raise _too_big(where, response, len(response.content), cap)
-            return response.content
         try:
-            decoder = BodyDecoder(response.headers.get("content-encoding"), cap=cap)
-            # Leaving the loop early (too big, undecodable) must finish the stream's
-            # generators here, not in the garbage collector (trio warns about that):
-            # aclosing finishes the outermost, _wind_down the ones beneath it.
-            raw = cast("AsyncGenerator[bytes, None]", response.aiter_raw())  # it is one
-            async with contextlib.aclosing(raw):
-                try:
-                    async for chunk in raw:
-                        decoder.feed(chunk)
-                except (TooLarge, EncodingError):
-                    await _wind_down(raw)
-                    raise
-            return decoder.finish()
+            return await read_body(response, cap=cap)
         except TooLarge as exc:
             raise _too_big(where, response, exc.size, cap) from None
         except EncodingError as exc:
@@ -406,20 +383,6 @@ class Transport:
             when = _http_date(value)
             return None if when is None else max(0.0, when - self._clock.now())
         return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-async def _wind_down(raw: AsyncGenerator[bytes, None]) -> None:
-    """Run every async generator under a half-read reply to its end.
-
-    Closing ``raw`` closes only the outermost: httpx and httpcore stack several
-    more beneath it, and trio warns about each the garbage collector finds
-    unfinished. A cancellation raised at the innermost one's next checkpoint
-    unwinds them all (each closes its part of the connection on the way out).
-    """
-    with anyio.CancelScope() as scope, contextlib.suppress(Exception):
-        scope.cancel()
-        async for _ in raw:  # only what httpcore holds already: the first checkpoint ends it
-            pass
 
 
 def _too_big(where: str, response: httpx.Response, size: int, cap: int) -> _Fault:

@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from contactnow_async.simulator import Simulator, VirtualClock, serve
+from contactnow_async.simulator import Simulator, VirtualClock
 
+from .._stage import Stage
 from .sim_helpers import DOC_AGENT
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -94,9 +95,9 @@ class PhpWrapper:
         return await self.api("database", method, action, data)
 
 
-async def test_php_wrapper_session(clock: VirtualClock) -> None:
+async def test_php_wrapper_session(clock: VirtualClock, stage: Stage) -> None:
     sim = Simulator(username="demo", password="demo", agents=12, seed=21, clock=clock)
-    async with serve(sim) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+    async with stage.showing(sim) as base_url, httpx.AsyncClient(base_url=base_url) as http:
         php = PhpWrapper(http)
 
         created = await php.api("database", "agents", "create", DOC_AGENT)
