@@ -1,5 +1,6 @@
 """The README's automation example, run as written against the simulator served by
-uvicorn on 127.0.0.1: a lead in a LIVE dataset, an agent's call with it, its outcome."""
+uvicorn on 127.0.0.1 (the session's stage, tests/_stage.py): a lead in a LIVE dataset, an
+agent's call with it, its outcome."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import Any
 import pytest
 
 from contactnow_async import ContactNow, Record
-from contactnow_async.simulator import Simulator, VirtualClock, serve
+from contactnow_async.simulator import Simulator, VirtualClock
 
-pytest.importorskip("uvicorn")  # serve() runs the simulator under uvicorn
+from ._stage import Stage
+
+pytest.importorskip("uvicorn")  # the stage serves the simulator with uvicorn
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
@@ -32,12 +35,12 @@ def readme_example() -> Callable[..., Awaitable[Record]]:
     return function
 
 
-async def test_the_readme_automation(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_the_readme_automation(capsys: pytest.CaptureFixture[str], stage: Stage) -> None:
     call_one_lead = readme_example()
     clock = VirtualClock(1_700_000_000)
     sim = Simulator(username="u", password="p", agents=20, seed=3, clock=clock)
     async with (
-        serve(sim) as base_url,
+        stage.showing(sim) as base_url,
         ContactNow(username="u", password="p", base_url=base_url, clock=clock) as cn,
     ):
         record = await call_one_lead(cn, table="Willtest", phone="07700900123")

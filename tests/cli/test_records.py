@@ -20,6 +20,7 @@ def _loud_console(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(_common.console, "quiet", False)
 
+
 LEADS_CSV = """\
 dataset,MobilePhone,FirstName,LastName,Testy
 351,07700900201,Ann,Csv,from csv

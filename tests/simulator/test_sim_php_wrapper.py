@@ -158,11 +158,11 @@ DOC_LEAD = {
 }  # fmt: skip
 
 
-async def test_php_wrapper_ecnow_session(clock: VirtualClock) -> None:
+async def test_php_wrapper_ecnow_session(clock: VirtualClock, stage: Stage) -> None:
     """The vendor's ecnow and database calls, as ECNOW.md, DATABASE.md, index.php and
     wait-for-lead-and-push.php make them."""
     sim = Simulator(username="demo", password="demo", agents=12, seed=21, clock=clock)
-    async with serve(sim) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+    async with stage.showing(sim) as base_url, httpx.AsyncClient(base_url=base_url) as http:
         php = PhpWrapper(http)
 
         tables = await php.api_ecnow("campaign_tables", "read")
