@@ -31,6 +31,7 @@ from contactnow_async import (
 )
 from contactnow_async._wire import Format
 from tests._helpers import FakeAPI, Route, client_for, json_reply
+from tests.test_retries import processed_then
 
 pytestmark = pytest.mark.anyio
 
@@ -395,18 +396,6 @@ async def test_an_unknown_record_update_is_a_write_error(fmt: Format) -> None:
         with pytest.raises(WriteError, match=r"Record id \[2499265\] does not exist\.") as info:
             await cn.records.update([{"id": 2499265, "dataset": 3, "outcomecode": 510456}])
     assert (info.value.result.total, info.value.result.bad) == (0, 1)
-
-
-def processed_then(error: type[httpx.TransportError], reply: Mapping[str, Any]) -> Route:
-    calls = {"n": 0}
-
-    def route(request: httpx.Request) -> Mapping[str, Any]:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise error("the connection broke", request=request)
-        return reply
-
-    return route
 
 
 async def test_a_record_create_is_resent_only_when_provably_not_sent() -> None:

@@ -88,8 +88,10 @@ The campaign database (``ecnow.php``, ``database.php`` queues and outcome codes)
     form: a create without ``dataset`` or without a phone, an unknown dataset, an
     EXPIRED dataset or record (``Bad argument: dataset [350] is EXPIRED``), an
     unknown table or outcome code, a read without one of its required filters.
-    Fields a write names that the campaign does not have are ignored; field names
-    ignore case, as MySQL's do. ``search[field]`` matches like SQL ``LIKE
+    Fields a write names that the campaign does not have are ignored, and so are the
+    system's own (``id``, ``datasetid``, ``ProcessType``, ``ProcessDate``, ``notes``:
+    use ``notes_append``, ``loaddate``, ``sourcefile``); field names ignore case, as
+    MySQL's do. ``search[field]`` matches like SQL ``LIKE
     '%value%'``, ignoring case (``type=exact``: the whole value).
     A ``filter`` argument (agents, queues) is a plain value or an SQL-like
     condition on the field: ``!= 999``, ``NOT IN (999, 505050)``, ``> 0``.

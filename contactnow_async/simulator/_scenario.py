@@ -6,6 +6,10 @@ and the agent's index) and its next transition waits in one heap keyed by
 the log uids and the call ids a function of the seed alone: catching up in one
 big step or in a thousand small ones gives the same history.
 
+A dialler (:mod:`._dialler`) gives agents entering ``wait`` the campaign
+database's LIVE records (:mod:`._campaigns`): a dial reschedules the agent's
+next transition, so a heap entry whose time is not the agent's ``due`` is stale.
+
 A SplitMix64 state is one integer, where a :class:`random.Random` carries 2.5 kB
 of Mersenne Twister state: 50,000 agents stay a few megabytes.
 """

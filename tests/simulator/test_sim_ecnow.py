@@ -5,8 +5,10 @@ plain httpx as the vendor's documents describe them (no part of the client libra
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -479,8 +481,6 @@ async def test_a_live_lead_is_dialled_by_a_waiting_agent(
 
 
 def _date(when: int) -> str:
-    import time
-
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(when))
 
 
@@ -554,8 +554,6 @@ def _history(steps: list[float]) -> tuple[Any, ...]:
                 sim.catch_up()
             records = await api.rows("ecnow", "ecnow_records", dataset="351")
         return sim.status_log(), sim.live_agents(), records
-
-    import anyio
 
     return anyio.run(run)
 
