@@ -21,7 +21,7 @@ from contactnow_async.resources.live import LiveSnapshot
 from contactnow_async.watch._diff import PollDiff
 from contactnow_async.watch._fanout import OVERFLOW_POLICIES, Overflow, Subscription
 
-from ._common import Row, interleave, now, row
+from ._common import Mode, Row, interleave, now, row
 
 NAME = "5 fan-out"
 
@@ -53,10 +53,13 @@ async def deliver(events: list[AgentEvent], subscribers: int, overflow: Overflow
     return (now() - started) / (len(events) * subscribers)
 
 
-async def run(quick: bool) -> list[Row]:
-    agents = 10_000
-    events = events_for(agents if not quick else 2000)
-    repeats = 3 if quick else 5
+#: (agents, repeats) by mode
+SIZES: dict[Mode, tuple[int, int]] = {"full": (10_000, 5), "quick": (2000, 3), "smoke": (200, 1)}
+
+
+async def run(mode: Mode) -> list[Row]:
+    agents, repeats = SIZES[mode]
+    events = events_for(agents)
     rows = []
     for overflow in OVERFLOW_POLICIES:
 

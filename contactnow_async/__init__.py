@@ -5,7 +5,7 @@ The public names are all here; everything in an underscored module is private.
 
 from __future__ import annotations
 
-from ._client import ContactNow, Region, resend_is_safe
+from ._client import ContactNow, resend_is_safe
 from ._clock import Clock, ScaledClock, SystemClock, VirtualClock
 from ._errors import (
     APIError,
@@ -29,7 +29,19 @@ from ._models import (
     Token,
     WriteResult,
 )
+from ._models_ecnow import (
+    CampaignField,
+    Dataset,
+    DatasetInput,
+    DatasetStatus,
+    OutcomeCode,
+    Queue,
+    QueueType,
+)
+from ._models_records import Record, RecordInput
+from ._options import ClientOptions, Region
 from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
+from ._transport import RetryPolicy
 from ._wire import Envelope
 from .resources.live import LiveSnapshot
 from .watch import (
@@ -53,9 +65,14 @@ __all__ = [
     "AgentWatcher",
     "AuthenticationError",
     "Call",
+    "CampaignField",
+    "ClientOptions",
     "Clock",
     "ContactNow",
     "ContactNowError",
+    "Dataset",
+    "DatasetInput",
+    "DatasetStatus",
     "Envelope",
     "FileTokenStore",
     "HTTPStatusError",
@@ -64,11 +81,17 @@ __all__ = [
     "LiveAgent",
     "LiveSnapshot",
     "MemoryTokenStore",
+    "OutcomeCode",
+    "Queue",
     "QueueAssignment",
+    "QueueType",
     "RateLimitError",
+    "Record",
+    "RecordInput",
     "Region",
     "RequestTimeout",
     "ResponseFormatError",
+    "RetryPolicy",
     "ScaledClock",
     "StatusLogEntry",
     "Subscription",

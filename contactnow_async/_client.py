@@ -15,9 +15,10 @@ Every typed call (``cn.agents.read``, ``cn.live.agents``, ...) ends up in
 
 from __future__ import annotations
 
-import enum
 import logging
+import urllib.parse
 from collections.abc import Mapping, Sequence
+from datetime import timezone, tzinfo
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -27,13 +28,26 @@ import httpx
 from ._clock import Clock, SystemClock
 from ._errors import APIError, AuthenticationError, ResponseFormatError, TokenError
 from ._models import Token, token_expiry
+from ._options import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ClientOptions,
+    Region,
+    normalise_base_url,
+    resend_is_safe,
+)
 from ._redact import install_httpx_log_filter
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore
 from ._transport import ApiRequest, Reply, RetryPolicy, Transport
-from ._wire import Envelope, Format, encode_payload
+from ._wire import Envelope, Format, encode_payload, php_params
+from .resources._base import write_result
 from .resources.agents import Agents
+from .resources.campaigns import Campaigns
+from .resources.datasets import Datasets
 from .resources.live import Live
+from .resources.outcome_codes import OutcomeCodes
 from .resources.priorities import Priorities
+from .resources.queues import Queues
+from .resources.records import Records
 from .resources.status_log import StatusLog
 from .resources.tokens import Tokens
 
@@ -47,74 +61,9 @@ logger = logging.getLogger("contactnow_async")
 #: The error texts that mean "this token is no good" on any endpoint.
 TOKEN_ERRORS: Final = frozenset({"Expired token", "Invalid token", "Unknown token"})
 AUTHENTICATION_FAILURE: Final = "Authentication failure"
-DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
-
-
-class Region(str, enum.Enum):
-    """The ContactNow API hosts (see the vendor's table of web login URLs)."""
-
-    EU = "https://api-106.dxi.eu/"
-    """app.easycontactnow.com: Europe and the rest of the world."""
-    US = "https://api.contactnow.8x8.com/api/"
-    """app.contactnow.8x8.com: the United States."""
-
-
-def resend_is_safe(script: str, method: str | None, action: str) -> bool:
-    """Whether resending this request after it may have been processed is harmless.
-
-    Reads change nothing; ``priority`` creates are documented as idempotent (an
-    existing assignment is not duplicated); updates set the same fields again.
-    ``agents`` creates are not: the API adds a duplicate agent on every create.
-    Anything else not a read (the generic scripts) is assumed unsafe.
-    """
-    if action in ("read", "validate", "get"):
-        return True
-    if script == "database" and method == "priority" and action in ("create", "update"):
-        return True
-    return script == "database" and method == "agents" and action == "update"
-
-
-@attrs.frozen(kw_only=True)
-class ClientOptions:
-    """What a :class:`ContactNow` was built with; read-only, as ``cn.options``.
-
-    The transport and the token manager are made from these once, so changing
-    one later could not take effect: they are frozen instead of silently ignored.
-    """
-
-    base_url: str
-    username: str
-    format: Format = "json"
-    timeout: float | httpx.Timeout = 30.0
-    deadline: float | None = None
-    max_retries: int = 2
-    max_concurrency: int = 20
-    token_margin: float = 60.0
-    campaign: str | None = None
-    retry_backoff: float = 0.5
-    retry_backoff_max: float = 10.0
-    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-
-    @property
-    def attempt_timeout(self) -> float | None:
-        """The bound on one attempt, start to last byte (None: httpx's per-read timeouts only)."""
-        if isinstance(self.timeout, httpx.Timeout):
-            parts = [self.timeout.connect, self.timeout.write, self.timeout.read]
-            if any(part is None for part in parts):
-                return None
-            return float(sum(part for part in parts if part is not None))
-        return float(self.timeout)
-
-    @property
-    def call_deadline(self) -> float | None:
-        """The bound on one call across its retries: ``deadline``, or one derived from
-        ``timeout`` (every attempt at its bound, every backoff at its ceiling)."""
-        if self.deadline is not None:
-            return self.deadline
-        attempt = self.attempt_timeout
-        if attempt is None:
-            return None
-        return attempt * (self.max_retries + 1) + self.retry_backoff_max * self.max_retries
+#: A read whose filters would make the query string longer than this goes as a POST form.
+MAX_QUERY_CHARS: Final = 2000
+FORM: Final = "application/x-www-form-urlencoded"
 
 
 class ContactNow:
@@ -133,6 +82,9 @@ class ContactNow:
     clock in tests). ``timeout`` bounds one attempt from connecting to the last
     byte (not only each read); ``deadline`` bounds a call across its retries
     (default: every attempt at ``timeout`` plus every backoff at its ceiling).
+    ``record_tz`` is the zone of the contact centre's record dates (``ecnow``
+    callbacks, process dates), which the API sends without one: UTC unless
+    you say otherwise (``ZoneInfo("Europe/London")``).
     The options are read-only afterwards: see :attr:`options`.
     """
 
@@ -144,10 +96,15 @@ class ContactNow:
         "_token_manager",
         "_transport",
         "agents",
+        "campaigns",
         "clock",
+        "datasets",
         "live",
         "options",
+        "outcome_codes",
         "priorities",
+        "queues",
+        "records",
         "status_log",
         "token_store",
         "tokens",
@@ -173,6 +130,7 @@ class ContactNow:
         retry_backoff: float = 0.5,
         retry_backoff_max: float = 10.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        record_tz: tzinfo = timezone.utc,
     ) -> None:
         if not username or not password:
             raise ValueError("username and password are required (the API credentials 8x8 issued)")
@@ -190,6 +148,8 @@ class ContactNow:
             raise ValueError(f"token_margin must be >= 0 seconds, not {token_margin!r}")
         if retry_backoff < 0 or retry_backoff_max < 0:
             raise ValueError("retry_backoff and retry_backoff_max must be >= 0 seconds")
+        if not isinstance(record_tz, tzinfo):
+            raise TypeError(f"record_tz must be a tzinfo (say timezone.utc), not {record_tz!r}")
         if max_response_bytes < 1:
             raise ValueError(f"max_response_bytes must be >= 1, not {max_response_bytes!r}")
         if base_url is None:
@@ -201,7 +161,7 @@ class ContactNow:
                     "(or give base_url for another host)"
                 ) from None
         self.options = options = ClientOptions(
-            base_url=_normalise_base_url(base_url if base_url is not None else region.value),
+            base_url=normalise_base_url(base_url if base_url is not None else region.value),
             username=username,
             format=format,
             timeout=timeout,
@@ -213,6 +173,7 @@ class ContactNow:
             retry_backoff=retry_backoff,
             retry_backoff_max=retry_backoff_max,
             max_response_bytes=max_response_bytes,
+            record_tz=record_tz,
         )
         self._password = password
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -251,7 +212,14 @@ class ContactNow:
         self.status_log = StatusLog(self)
         self.priorities = Priorities(self)
         self.live = Live(self)
-        self.tokens = Tokens(self, self._token_manager, self._send_token_request)
+        self.datasets = Datasets(self)
+        self.records = Records(self)
+        self.campaigns = Campaigns(self)
+        self.queues = Queues(self)
+        self.outcome_codes = OutcomeCodes(self)
+        self.tokens = Tokens(
+            self, self._token_manager, send=self._send_token_request, fetch=self._fetch_token
+        )
 
     @property
     def base_url(self) -> str:
@@ -325,7 +293,7 @@ class ContactNow:
         script: str,
         *,
         method: str | None = None,
-        action: str,
+        action: str | None = None,
         params: Mapping[str, Any] | None = None,
         payload: Sequence[Mapping[str, Any]] | None = None,
         record_name: str | None = None,
@@ -333,34 +301,50 @@ class ContactNow:
     ) -> Envelope:
         """Call ``<script>.php`` with a token and return the decoded envelope.
 
-        The escape hatch for every script the typed groups do not cover yet
-        (``ecnow``, ``reporting``, ``outcomecodes``, ...). ``payload`` records are
-        sent as the raw POST body (a JSON array, or ``<dxi><record_name>`` XML).
+        The escape hatch for every script the typed groups do not cover
+        (``click2dial``, ...). ``params`` are encoded as PHP reads them: nested
+        mappings and lists become arrays (``search={"FirstName": "john"}`` is
+        ``search[FirstName]=john``, ``x=[1, 2]`` is ``x[]=1&x[]=2``). A read whose
+        query string would pass about 2,000 characters is sent as a POST form, as
+        the vendor's PHP wrapper does. ``payload`` records are sent as the raw
+        POST body (a JSON array, or ``<dxi><record_name>`` XML).
+
         ``idempotent`` says whether a resend after the server may have processed
         the request is harmless; by default only reads and the documented
-        idempotent writes are (:func:`resend_is_safe`).
+        idempotent writes are (:func:`resend_is_safe`), and a call without
+        ``action`` (``reporting.php`` is documented with ``method`` only) is a
+        write unless you say ``idempotent=True``.
 
-        Raises :class:`APIError` when the API answers ``success: false``.
+        Raises :class:`APIError` when the API answers ``success: false``, and
+        :class:`WriteError` when a write reports ``bad > 0`` refused records.
         """
         self._check_open()
-        args: dict[str, Any] = {"action": action, "format": self.format, "raw": "1"}
+        base: list[tuple[str, str]] = []
+        if action is not None:
+            base.append(("action", action))
         if method is not None:
-            args["method"] = method
+            base.append(("method", method))
+        base += [("format", self.format), ("raw", "1")]
         if self.options.campaign is not None:
-            args["campaign"] = self.options.campaign
-        if params:
-            args.update({key: value for key, value in params.items() if value is not None})
+            base.append(("campaign", self.options.campaign))
+        fields = php_params(params or {})
         body: bytes | None = None
         content_type: str | None = None
         if payload is not None:
             body, content_type = encode_payload(
                 payload, format=self.format, record_name=record_name or method or "record"
             )
+            query = base + fields
+        elif len(urllib.parse.urlencode(fields)) > MAX_QUERY_CHARS:
+            body, content_type = urllib.parse.urlencode(fields).encode("ascii"), FORM
+            query = base
+        else:
+            query = base + fields
         call = ApiRequest(
             script,
             method,
             action,
-            params=args,
+            params=tuple(query),
             body=body,
             content_type=content_type,
             idempotent=resend_is_safe(script, method, action) if idempotent is None else idempotent,
@@ -369,7 +353,7 @@ class ContactNow:
         resent_for_token = False
         while True:
             sent = attrs.evolve(
-                call, params={**call.params, "token": token.value}, secrets=self._secrets(token)
+                call, params=(*call.params, ("token", token.value)), secrets=self._secrets(token)
             )
             envelope = (await self._transport.send(sent)).envelope
             if _is_token_error(envelope):
@@ -386,7 +370,9 @@ class ContactNow:
                 token = await self._token_manager.refresh(stale=token)
                 continue
             if not envelope.success:
-                raise _api_error(script, method, action, envelope)
+                raise _api_error(call.describe(), envelope)
+            if envelope.bad and payload is not None:
+                write_result(envelope, what=call.describe())  # raises WriteError
             return envelope
 
     async def _send_token_request(self, action: str, params: Mapping[str, Any]) -> Reply:
@@ -396,16 +382,17 @@ class ContactNow:
             "token",
             None,
             action,
-            params={"action": action, "format": self.format, **params},
+            params=(("action", action), ("format", self.format), *php_params(params)),
             idempotent=True,
-            secrets=self._secrets(None, extra=tuple(str(v) for v in params.values())),
+            secrets=self._secrets(None),
         )
         return await self._transport.send(request)
 
-    async def _fetch_token(self) -> Token:
-        """``token.php?action=get``: the only place a token is fetched."""
+    async def _fetch_token(self, address: str | None = None) -> Token:
+        """``token.php?action=get``: the only place a token is fetched (for ``address``,
+        another IP, when given)."""
         reply = await self._send_token_request(
-            "get", {"username": self.username, "password": self._password}
+            "get", {"username": self.username, "password": self._password, "address": address}
         )
         envelope = reply.envelope
         if not envelope.success:
@@ -416,7 +403,7 @@ class ContactNow:
                     error=envelope.error,
                     envelope=envelope,
                 )
-            raise _api_error("token", None, "get", envelope)
+            raise _api_error("token.php action=get", envelope)
         value = envelope.raw.get("token")
         if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value):
             raise ResponseFormatError(
@@ -441,17 +428,6 @@ class ContactNow:
         return tuple(secret for secret in found if secret)
 
 
-def _normalise_base_url(base_url: str) -> str:
-    url = httpx.URL(base_url)
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
-    if url.query:
-        raise ValueError("base_url must not carry a query string")
-    text = str(url)
-    # Script names are joined onto the path (the US host lives under /api/).
-    return text if text.endswith("/") else text + "/"
-
-
 def _is_token_error(envelope: Envelope) -> bool:
     if envelope.success:
         return False
@@ -460,8 +436,7 @@ def _is_token_error(envelope: Envelope) -> bool:
     return str(envelope.raw.get("expire")) == "-1"
 
 
-def _api_error(script: str, method: str | None, action: str, envelope: Envelope) -> APIError:
-    what = f"{script}.php" + (f" method={method}" if method else "") + f" action={action}"
+def _api_error(what: str, envelope: Envelope) -> APIError:
     if envelope.error == AUTHENTICATION_FAILURE:
         return AuthenticationError(
             f"{what}: Authentication failure", error=envelope.error, envelope=envelope

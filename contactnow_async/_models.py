@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from ._errors import ResponseFormatError
-from ._wire import xml_list
+from ._wire import Envelope, xml_list
 
 __all__ = [
     "AGENT_FIELDS",
@@ -197,6 +197,22 @@ class Call:
         call_id = record.get("callid") or record.get("id") or record.get("uid") or ""
         return cls(call_id=_s(call_id), raw=record)
 
+    @property
+    def record_id(self) -> str | None:
+        """The ``ecnow`` record a dialled call is about (wire ``urn``, as the CDR names
+        it), where the row says; None otherwise."""
+        return _raw_text(self.raw, "urn")
+
+    @property
+    def table(self) -> str | None:
+        """The campaign table of :attr:`record_id` (wire ``qtable``), where the row says."""
+        return _raw_text(self.raw, "qtable")
+
+
+def _raw_text(raw: Mapping[str, Any], name: str) -> str | None:
+    value = raw.get(name)
+    return None if value in (None, "", "0") or isinstance(value, (dict, list)) else str(value)
+
 
 @attrs.frozen
 class LiveAgent:
@@ -319,6 +335,8 @@ class WriteResult:
     """What a create or update reports: ``total`` records written, ``bad`` refused.
 
     ``key`` is the id of the created record (creates only; ``"0"`` otherwise).
+    ``info`` is the API's note on the write, where it gives one (``ecnow``
+    records: "Record is LIVE on the dialer.").
     """
 
     success: bool
@@ -327,7 +345,23 @@ class WriteResult:
     key: str | None = None
     account_id: str | None = None
     error: str | None = None
+    info: str | None = None
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+    @classmethod
+    def from_envelope(cls, envelope: Envelope) -> WriteResult:
+        """The write's figures from its reply envelope."""
+        info = envelope.raw.get("info")
+        return cls(
+            success=envelope.success,
+            total=envelope.total or 0,
+            bad=envelope.bad or 0,
+            key=envelope.key,
+            account_id=envelope.account_id,
+            error=envelope.error,
+            info=None if info is None or isinstance(info, (dict, list)) else str(info),
+            raw=envelope.raw,
+        )
 
 
 def token_expiry(value: Any) -> int:

@@ -7,10 +7,12 @@ snippet goes through :func:`redact_text` first.
 
 from __future__ import annotations
 
+import html
+import json
 import logging
 import re
+import urllib.parse
 from collections.abc import Iterable
-from typing import Any
 
 import httpx
 
@@ -19,6 +21,7 @@ REDACTED = "<redacted>"
 # A ContactNow token is 40 hex digits; anything that long and hex is hidden too.
 _TOKENISH = re.compile(r"\b[0-9a-fA-F]{32,}\b")
 _SECRET_PARAMS = re.compile(r"(?i)\b(token|password|pass|pin)=([^&\s\"'<>]*)")
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
 _SECRET_FIELDS = re.compile(r'(?i)("?(?:token|password)"?\s*[:=]\s*"?)([^",}<\s]*)')
 
 
@@ -28,39 +31,85 @@ def redact_url(url: httpx.URL | str) -> str:
     return text.split("?", 1)[0]
 
 
+def _variants(secret: str) -> set[str]:
+    """The forms a secret takes when a server echoes it: as sent in a query string
+    (percent- or ``+``-encoded, in either case), HTML-escaped, or inside JSON text."""
+    in_json = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms = {
+        secret,
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote(secret),
+        urllib.parse.quote_plus(secret),
+        html.escape(secret),
+        html.escape(secret, quote=False),
+        # The API is PHP: htmlspecialchars writes ' as &#039;, json_encode / as \/.
+        html.escape(secret).replace("&#x27;", "&#039;"),
+        *in_json,
+        *(form.replace("/", "\\/") for form in in_json),
+    }
+    # %2F and %2f are the same byte: a server may echo either case.
+    forms |= {_PERCENT.sub(lambda m: m.group(0).lower(), form) for form in forms if "%" in form}
+    return {form for form in forms if form}
+
+
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """Hide known secrets, token-like hex strings and ``token=``/``password=`` values."""
+    """Hide known secrets (in any form they are echoed in), token-like hex strings and
+    ``token=``/``password=`` values."""
+    forms: set[str] = set()
     for secret in secrets:
         if secret:
-            text = text.replace(secret, REDACTED)
+            forms |= _variants(secret)
+    for form in sorted(forms, key=len, reverse=True):  # longest first: no half-hidden forms
+        text = text.replace(form, REDACTED)
     text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     text = _SECRET_FIELDS.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     return _TOKENISH.sub(REDACTED, text)
 
 
-class _RedactHttpxURLs(logging.Filter):
-    """Rewrite httpx's own "HTTP Request: GET <url>" records so the query is hidden."""
+class _RedactRequestLogs(logging.Filter):
+    """Hide the query (where the token and password travel) in httpx's and httpcore's
+    records: httpx logs each URL, httpcore each header, a redirect's Location included."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and record.args:
-            record.args = tuple(_redact_arg(arg) for arg in record.args)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record is logging's own to report, not ours
+            return True
+        redacted = redact_text(_QUERY_IN_URL.sub(_cut_query, message))
+        if redacted != message:
+            record.msg, record.args = redacted, None
         return True
 
 
-def _redact_arg(arg: Any) -> Any:
-    if isinstance(arg, httpx.URL):
-        return redact_url(arg)
-    if isinstance(arg, str) and "?" in arg and "=" in arg:
-        return redact_text(arg)
-    return arg
+# A URL's query inside a log line (bytes reprs included): everything after "?" up
+# to a quote, a space or the end.
+_QUERY_IN_URL = re.compile(r"(https?://[^\s'\"?]*)\?[^\s'\"]*")
 
+
+def _cut_query(match: re.Match[str]) -> str:
+    return f"{match.group(1)}?{REDACTED}"
+
+
+#: Every logger a request of ours passes through. A filter on a parent logger does
+#: not see its children's records, so each is named.
+REQUEST_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
 
 _installed = False
 
 
 def install_httpx_log_filter() -> None:
-    """Attach the URL filter to httpx's logger once (httpx logs every URL at INFO)."""
+    """Attach the redacting filter to httpx's and httpcore's loggers, once."""
     global _installed
     if not _installed:
-        logging.getLogger("httpx").addFilter(_RedactHttpxURLs())
+        log_filter = _RedactRequestLogs()
+        for name in REQUEST_LOGGERS:
+            logging.getLogger(name).addFilter(log_filter)
         _installed = True

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 import threading
@@ -36,6 +37,7 @@ import anyio
 import anyio.to_thread
 
 from ._clock import Clock
+from ._errors import TokenError
 from ._models import Token
 
 __all__ = ["FileTokenStore", "MemoryTokenStore", "TokenManager", "TokenStore"]
@@ -164,6 +166,10 @@ class FileTokenStore:
         return f"FileTokenStore({str(self.path)!r})"
 
 
+#: Tokens in a row that expire within the margin before :class:`TokenError` is raised.
+MAX_SHORT_FETCHES = 3
+
+
 class _Flight:
     """One token fetch that many callers wait on."""
 
@@ -208,6 +214,11 @@ class TokenManager:
         self._flight: _Flight | None = None
         self._store_checked = False
         self.fetches = 0
+        # Tokens that came back already inside the margin (expire in the past, -1, a
+        # lifetime shorter than the margin, a Date header far ahead): each is used for
+        # what it is worth until _hold_until, so calls do not fetch one token each.
+        self._short_fetches = 0
+        self._hold_until = -math.inf
 
     @property
     def current(self) -> Token | None:
@@ -217,8 +228,10 @@ class TokenManager:
     async def token(self) -> Token:
         """Return a token valid for more than ``margin`` seconds, fetching one if needed."""
         token = self._token
-        if token is not None and token.is_fresh(self._clock.now(), self.margin):
-            return token
+        if token is not None:
+            now = self._clock.now()
+            if token.is_fresh(now, self.margin) or now < self._hold_until:
+                return token
         return await self._refresh(stale=token)
 
     async def refresh(self, *, stale: Token | None) -> Token:
@@ -295,6 +308,21 @@ class TokenManager:
     async def _fetch_and_save(self) -> Token:
         self.fetches += 1
         token = await self._fetch()
+        now = self._clock.now()
+        if token.is_fresh(now, self.margin):
+            self._short_fetches, self._hold_until = 0, -math.inf
+        else:
+            self._short_fetches += 1
+            if self._short_fetches > MAX_SHORT_FETCHES:
+                self._short_fetches, self._hold_until = 0, -math.inf
+                raise TokenError(
+                    f"token.php issued {MAX_SHORT_FETCHES + 1} tokens in a row that expire "
+                    f"within {self.margin:g}s of being fetched (expire {token.expires_ts}, "
+                    f"server clock {token.clock_offset:+.0f}s from ours): is the API's clock "
+                    "or its Date header wrong?"
+                )
+            # Back off: hold this token 1, 2, 4 s before asking for another.
+            self._hold_until = now + min(60.0, 2.0 ** (self._short_fetches - 1))
         await self._store.save(self._key, token)
         return token
 

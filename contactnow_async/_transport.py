@@ -18,21 +18,19 @@ decides what a refused one means (:mod:`contactnow_async._client`).
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import email.utils
 import logging
 import math
 import random
 import time
-from collections.abc import AsyncGenerator, Mapping
-from typing import Any, cast
 
 import anyio
 import attrs
 import httpx
 
 from ._clock import Clock
+from ._encoding import ACCEPT_ENCODING, EncodingError, TooLarge, read_body
 from ._errors import (
     ContactNowError,
     HTTPStatusError,
@@ -53,8 +51,8 @@ logger = logging.getLogger("contactnow_async")
 class ApiRequest:
     """One call to ``<script>.php``, built once and sent as often as the policy allows.
 
-    ``params`` is the query string (token, format and filters included);
-    ``body`` the raw POST body, if any. ``idempotent`` says whether a resend
+    ``params`` is the query string as ``(name, value)`` pairs (token, format and
+    filters included); ``body`` the raw POST body, if any. ``idempotent`` says whether a resend
     after the server may have processed the request is harmless. ``secrets`` are
     what a reply must not echo into an error message.
     """
@@ -62,7 +60,7 @@ class ApiRequest:
     script: str
     method: str | None
     action: str | None
-    params: Mapping[str, Any] = attrs.field(repr=False)
+    params: tuple[tuple[str, str], ...] = attrs.field(repr=False)
     body: bytes | None = attrs.field(default=None, repr=False)
     content_type: str | None = None
     idempotent: bool = False
@@ -113,12 +111,21 @@ class RetryPolicy:
 
 
 class _Fault(Exception):
-    """A failed attempt: the public error, and whether the server may have processed it."""
+    """A failed attempt: the public error, whether the server may have processed it,
+    and whether trying again could go differently (``transient``)."""
 
-    def __init__(self, error: ContactNowError, *, reached_server: bool, retry_after: float | None):
+    def __init__(
+        self,
+        error: ContactNowError,
+        *,
+        reached_server: bool,
+        retry_after: float | None,
+        transient: bool = True,
+    ):
         self.error = error
         self.reached_server = reached_server
         self.retry_after = retry_after
+        self.transient = transient
 
 
 class Transport:
@@ -161,7 +168,7 @@ class Transport:
             try:
                 return await self._attempt(request, http_request, attempt, give_up_at)
             except _Fault as fault:  # noqa: PERF203 -- one try per attempt is the retry loop
-                retryable = request.idempotent or not fault.reached_server
+                retryable = fault.transient and (request.idempotent or not fault.reached_server)
                 if not retryable or attempt >= self.retry.max_retries:
                     raise fault.error from fault.__cause__
                 delay = self.retry.delay(attempt, fault.retry_after)
@@ -176,9 +183,12 @@ class Transport:
 
     def _build(self, request: ApiRequest) -> httpx.Request:
         url = f"{self._base_url}{request.script}.php"
+        # Only what _encoding can undo under the size cap (not br or zstd, even if installed).
+        headers = {"Accept-Encoding": ACCEPT_ENCODING}
         if request.body is None:
-            return self._http.build_request("GET", url, params=request.params)
-        headers = {"Content-Type": request.content_type} if request.content_type else None
+            return self._http.build_request("GET", url, params=request.params, headers=headers)
+        if request.content_type:
+            headers["Content-Type"] = request.content_type
         return self._http.build_request(
             "POST", url, params=request.params, content=request.body, headers=headers
         )
@@ -255,15 +265,31 @@ class Transport:
                 reached_server=True,
                 retry_after=self._retry_after(response.headers.get("retry-after")),
             )
+        status = response.status_code
+        if 300 <= status < 400:
+            location = response.headers.get("location")
+            raise _Fault(
+                HTTPStatusError(
+                    f"{what} answered a redirect (HTTP {status}) to "
+                    f"{redact_url(location) if location else 'nowhere (no Location)'}; the API "
+                    "does not redirect its calls: check base_url (http or https, the /api/ path)",
+                    status_code=status,
+                ),
+                reached_server=True,
+                retry_after=None,
+                transient=False,
+            )
         try:
             envelope = decode(
                 content,
-                status_code=response.status_code,
+                status_code=status,
                 content_type=response.headers.get("content-type"),
                 secrets=request.secrets,
             )
         except ResponseFormatError as exc:
-            raise _Fault(exc, reached_server=True, retry_after=None) from None
+            # A garbled 200 may be a proxy's blip; a 204 or a 4xx page says the same again.
+            transient = 200 <= status < 300 and status != 204
+            raise _Fault(exc, reached_server=True, retry_after=None, transient=transient) from None
         if envelope.error:
             # An error text that echoes what was sent must not carry it into messages.
             error = redact_text(envelope.error, request.secrets)
@@ -330,21 +356,21 @@ class Transport:
 
     async def _read_capped(self, response: httpx.Response, where: str) -> bytes:
         cap = self.max_response_bytes
-        declared = response.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > cap:
-            raise _too_big(where, response, int(declared), cap)
-        chunks = []
-        size = 0
-        # aclosing: leaving the loop early (too big) must close the generator
-        # here, not in the garbage collector (trio warns about that).
-        body = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())  # it is one
-        async with contextlib.aclosing(body):
-            async for chunk in body:
-                size += len(chunk)
-                if size > cap:
-                    raise _too_big(where, response, size, cap)
-                chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            return await read_body(response, cap=cap)
+        except TooLarge as exc:
+            raise _too_big(where, response, exc.size, cap) from None
+        except EncodingError as exc:
+            raise _Fault(
+                ResponseFormatError(
+                    f"the reply from {where} does not decode as its Content-Encoding says ({exc})",
+                    status_code=response.status_code,
+                    content_type=response.headers.get("content-type"),
+                ),
+                reached_server=True,
+                retry_after=None,
+                transient=False,  # a server that lies about its encoding lies again
+            ) from None
 
     def _retry_after(self, value: str | None) -> float | None:
         """``Retry-After`` in seconds (a number, or an HTTP date read on our clock)."""
@@ -369,6 +395,7 @@ def _too_big(where: str, response: httpx.Response, size: int, cap: int) -> _Faul
         ),
         reached_server=True,
         retry_after=None,
+        transient=False,  # the same request would bring the same reply
     )
 
 

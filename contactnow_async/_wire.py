@@ -26,7 +26,7 @@ import xmltodict
 from ._errors import ResponseFormatError
 from ._redact import redact_text
 
-__all__ = ["Envelope", "Format", "decode", "encode_payload"]
+__all__ = ["Envelope", "Format", "decode", "encode_payload", "php_params"]
 
 Format = Literal["json", "xml"]
 
@@ -37,6 +37,7 @@ _FALSE = frozenset({"0", "false", "False", "FALSE", "no", ""})
 # server ever does that for real, quote the keys rather than fail.
 _BARE_KEY = re.compile(r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:")
 _JUST_DICTS = frozenset({dict})
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _count_records(records: tuple[dict[str, Any], ...]) -> str:
@@ -75,6 +76,8 @@ def decode(
     The format is told by the body itself (``{`` or ``<``), so a server that
     ignores ``format=`` is still understood.
     """
+    if content.startswith(_UTF8_BOM):  # some PHP stacks put one before the JSON
+        content = content[len(_UTF8_BOM) :]
     stripped = content.lstrip()
     if stripped[:1] == b"{":
         body = _load_json(content, status_code, content_type, secrets)
@@ -90,10 +93,17 @@ def _load_json(
     content: bytes, status_code: int | None, content_type: str | None, secrets: Iterable[str]
 ) -> dict[str, Any]:
     try:
-        body = json.loads(content)
+        # Strictly: json.loads(bytes) lets encoded lone surrogates through, and a
+        # lenient decode would turn a mangled name into U+FFFD and carry on.
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _format_error(
+            "a JSON body that is not valid UTF-8", content, status_code, content_type, secrets
+        ) from None
+    try:
+        body = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         try:
-            text = content.decode("utf-8", "replace")
             body = json.loads(_BARE_KEY.sub(r'\1"\2":', text))
         except (ValueError, RecursionError):
             raise _format_error(
@@ -291,6 +301,34 @@ def _format_error(
         content_type=content_type,
         snippet=snippet,
     )
+
+
+def php_params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Query or form fields as PHP reads them: nested mappings and lists become arrays.
+
+    ``{"search": {"FirstName": "john"}}`` is ``search[FirstName]=john``; a list of
+    scalars ``{"x": [1, 2]}`` is ``x[]=1&x[]=2``, and a list of mappings is indexed
+    (``x[0][a]=1``). ``None`` values are left out; ``True``/``False`` are ``1``/``0``.
+    """
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        _php_flatten(str(key), value, pairs)
+    return pairs
+
+
+def _php_flatten(key: str, value: Any, pairs: list[tuple[str, str]]) -> None:
+    if value is None:
+        return
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            _php_flatten(f"{key}[{name}]", item, pairs)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        for index, item in enumerate(items):
+            nested = isinstance(item, (Mapping, list, tuple, set, frozenset))
+            _php_flatten(f"{key}[{index}]" if nested else f"{key}[]", item, pairs)
+    else:
+        pairs.append((key, _wire_scalar(value)))
 
 
 def encode_payload(

@@ -1,25 +1,30 @@
-"""What every command shares: configuration, errors and exit codes, time parsing."""
+"""What every command shares: configuration, errors and exit codes, output, time parsing."""
 
 from __future__ import annotations
 
 import codecs
 import errno
 import io
+import json
 import logging
 import os
 import re
 import sys
+import tempfile
 import traceback
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import anyio
 import attrs
 import click
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from .. import (
     APIError,
@@ -162,6 +167,24 @@ def printable(value: object) -> str:
     )
 
 
+#: Where commands print tables and the demo its wallboard.
+console = OutputConsole(highlight=False)
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as one line of JSON."""
+    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print ``rows`` under ``columns`` as a plain table."""
+    table = Table(*columns, show_edge=False, pad_edge=False)
+    for row in rows:
+        # Text, not str: a name such as "[/]" or "[red]x" is data, not rich markup.
+        table.add_row(*(Text(printable(value)) for value in row))
+    console.print(table)
+
+
 def run(settings: Settings, entry: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run an async command; turn every error into one line and an exit code."""
     if settings.debug:
@@ -222,7 +245,10 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
     region_name = (settings.region or os.environ.get("CONTACTNOW_REGION") or "eu").upper()
     if region_name not in Region.__members__:
         fail(f"unknown region {region_name.lower()!r}: CONTACTNOW_REGION is eu or us")
-    store = FileTokenStore(settings.token_file) if settings.token_file else None
+    store = None
+    if settings.token_file:
+        _check_writable(settings.token_file)  # before a token is fetched, not after
+        store = FileTokenStore(settings.token_file)
     async with ContactNow(
         username=username,
         password=password,
@@ -233,6 +259,20 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
         **options,
     ) as client:
         yield client
+
+
+def _check_writable(token_file: str) -> None:
+    """Fail with one line if the token file cannot be written (tried, not guessed)."""
+    path = Path(token_file).expanduser()
+    if path.is_dir():
+        fail(f"--token-file {token_file}: is a directory; give a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        fail(f"--token-file {token_file}: cannot write there ({exc.strerror or exc})")
 
 
 def _format(settings: Settings) -> Any:

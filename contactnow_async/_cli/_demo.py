@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from contextlib import nullcontext
 from typing import Any
 
 import anyio
+import click
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
@@ -17,7 +17,7 @@ from rich.text import Text
 
 from .. import AgentEvent, AgentWatcher, ContactNow, LiveAgent, ScaledClock
 from ..simulator import Dwell, FaultKind, Simulator, serve
-from ._common import SIM_PASSWORD, SIM_USERNAME, printable
+from ._common import SIM_PASSWORD, SIM_USERNAME, Settings, console, printable, run
 
 #: The wallboard's groups: a status belongs to the first group whose names hold it.
 GROUPS: tuple[tuple[str, frozenset[str], str], ...] = (
@@ -77,6 +77,38 @@ def event_line(event: AgentEvent) -> str:
     return printable(f"{when} {event.kind:<11} {name} [{event.agent_id}] {before} -> {after}{code}")
 
 
+@click.command()
+@click.option("--agents", type=click.IntRange(1, 50_000), default=25, show_default=True)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0.01),
+    default=10.0,
+    show_default=True,
+    help="Simulated seconds per second.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.05),
+    default=1.0,
+    show_default=True,
+    help="Seconds between polls.",
+)
+@click.option("--backfill", is_flag=True, help="Gap-free events from status_log.")
+@click.option(
+    "--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds."
+)
+@click.option(
+    "--faults",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fail this share of requests, to show resilience.",
+)
+@click.pass_obj
+def demo(settings: Settings, /, **options: Any) -> None:
+    """A live wallboard of a simulated contact centre (no account needed)."""
+    run(settings, lambda: run_demo(console=console, **options))
+
+
 async def run_demo(
     *,
     agents: int,
@@ -100,7 +132,7 @@ async def run_demo(
     )
     if faults:
         sim.faults.set_rate(faults, _DEMO_FAULTS, seed=1)
-    deadline = anyio.move_on_after(duration) if duration else nullcontext()
+    deadline = anyio.move_on_after(duration)  # None: no deadline; 0: stop at once
     async with (
         serve(sim) as base_url,
         ContactNow(

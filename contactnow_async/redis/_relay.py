@@ -237,9 +237,9 @@ async def run_relay(
 ) -> None:
     """Run a lease-holding relay of ``client``'s agent events into ``stream`` until cancelled.
 
-    The ``contactnow relay`` command and ``python -m contactnow_async.redis relay``
-    call this. Start it on K hosts: one polls and publishes, the others wait to
-    take over within about ``lease_ttl`` seconds. See :class:`RedisStreamRelay`.
+    The ``contactnow relay`` command calls this. Start it on K hosts: one polls and
+    publishes, the others wait to take over within about ``lease_ttl`` seconds. See
+    :class:`RedisStreamRelay`.
     """
     redis = Redis.from_url(redis_url)
     try:

@@ -79,15 +79,7 @@ def record_error(what: str, record: Mapping[str, Any], exc: Exception) -> Respon
 
 def write_result(envelope: Envelope, *, what: str) -> WriteResult:
     """The envelope of a create/update as a :class:`WriteResult`; raises if ``bad > 0``."""
-    result = WriteResult(
-        success=envelope.success,
-        total=envelope.total or 0,
-        bad=envelope.bad or 0,
-        key=envelope.key,
-        account_id=envelope.account_id,
-        error=envelope.error,
-        raw=envelope.raw,
-    )
+    result = WriteResult.from_envelope(envelope)
     if result.bad:
         raise WriteError(
             f"{what}: {result.bad} record(s) refused, {result.total} written"

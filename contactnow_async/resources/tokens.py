@@ -16,17 +16,22 @@ if TYPE_CHECKING:
 
 #: Sends one ``token.php`` request: ``(action, params) -> Reply``.
 TokenRequest = Callable[[str, Mapping[str, Any]], Awaitable[Reply]]
+#: Fetches a new token from ``token.php?action=get`` (for another address, if given).
+TokenFetch = Callable[[str | None], Awaitable[Token]]
 
 
 class Tokens(Resource):
     """The client's token: get it, check it with the API, or replace it."""
 
-    __slots__ = ("_manager", "_send")
+    __slots__ = ("_fetch", "_manager", "_send")
 
-    def __init__(self, client: ContactNow, manager: TokenManager, send: TokenRequest) -> None:
+    def __init__(
+        self, client: ContactNow, manager: TokenManager, *, send: TokenRequest, fetch: TokenFetch
+    ) -> None:
         super().__init__(client)
         self._manager = manager
         self._send = send
+        self._fetch = fetch
 
     @property
     def fetches(self) -> int:
@@ -37,9 +42,19 @@ class Tokens(Resource):
         if self._client.is_closed:
             raise RuntimeError("this ContactNow client is closed; create a new one")
 
-    async def get(self) -> Token:
-        """Return the shared token, fetching one if none is fresh."""
+    async def get(self, *, address: str | None = None) -> Token:
+        """Return the shared token, fetching one if none is fresh.
+
+        ``address`` asks ``token.php`` for a token bound to another IP address
+        (tokens are bound to the address that fetched them): for a token handed
+        to a process on another host, say through a shared store. Such a token
+        is fetched every time, and is not this client's shared token.
+        """
         self._check_open()
+        if address is not None:
+            if not address.strip() or any(char in address for char in "&?#/ "):
+                raise ValueError(f"address must be an IP address, not {address!r}")
+            return await self._fetch(address)
         return await self._manager.token()
 
     async def refresh(self) -> Token:

@@ -1,42 +1,42 @@
-"""The simulator: a ContactNow API v2 server as an ASGI application."""
+"""The simulator: a ContactNow API v2 server as an ASGI application.
+
+:class:`Simulator` owns the state (the scenario, the issued tokens, the fault
+plan, the request log) and runs each request through three parts:
+:mod:`._asgi` reads it and writes the reply (faults strike there),
+:mod:`.endpoints` finds the handler for its script and method, and the
+handler answers from the scenario.
+"""
 
 from __future__ import annotations
 
 import collections
-import secrets
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
-from email.utils import formatdate
-from typing import Any
+from datetime import timezone, tzinfo
 
-import anyio
 import attrs
 import httpx
 
 from contactnow_async._clock import Clock, SystemClock
 
+from ._asgi import (
+    Receive,
+    Request,
+    Response,
+    Scope,
+    Send,
+    SimulatedDisconnect,
+    lifespan,
+    read_request,
+    respond,
+    response_for,
+)
 from ._faults import Fault, FaultKind, Faults
-from ._scenario import (
-    AGENT_FIELDS,
-    NULLABLE_AGENT_FIELDS,
-    OFFLINE,
-    Dwell,
-    LiveAgent,
-    LogRow,
-    Scenario,
-    default_record,
-)
-from ._wire import (
-    ITEM_ELEMENTS,
-    PayloadError,
-    Reply,
-    Value,
-    parse_arguments,
-    parse_payload,
-    render_json,
-    render_xml,
-    text_value,
-)
+from ._scenario import OFFLINE, Dwell, Scenario
+from ._tokens import IssuedTokens
+from ._wire import Value
+from .endpoints import ENDPOINTS, SimState
+from .endpoints.ajax import live_row
+from .endpoints.status_log import log_row
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME",
@@ -50,43 +50,6 @@ __all__ = [
 #: The documented token lifetime, "11 h 59 s", read literally.
 DEFAULT_TOKEN_LIFETIME = 11 * 3600 + 59.0
 MAX_AGENTS = 50_000
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-Headers = list[tuple[bytes, bytes]]
-
-_SCRIPTS = frozenset({"token", "database", "ajax"})
-# Documented scripts the simulator does not model: they check the token, then
-# answer "Unknown method" like an unknown method of a modelled script.
-_UNMODELLED_SCRIPTS = frozenset({"ecnow", "reporting", "recording", "click2dial", "agent"})
-_UNPROCESSED = frozenset(
-    {
-        FaultKind.HTTP_500,
-        FaultKind.HTTP_502,
-        FaultKind.HTTP_503,
-        FaultKind.HTTP_429,
-        FaultKind.DROP_BEFORE,
-        FaultKind.HTML,
-    }
-)
-_STATUS_TEXT = {
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    429: "Too Many Requests",
-}
-_MALFORMED = b'{"success":tru\x00\xff<result><list>[{"uid":"12'
-_HTML_PAGE = (
-    b"<!DOCTYPE html>\n<html><head><title>Error</title></head>"
-    b"<body><h1>Internal Server Error</h1><p>The server encountered an internal error "
-    b"and was unable to complete your request.</p></body></html>\n"
-)
-
-
-class SimulatedDisconnect(Exception):
-    """Raised by the ASGI app to break the connection without a complete reply."""
 
 
 @attrs.frozen
@@ -124,12 +87,6 @@ class Stats:
             for (s, m, a), n in self.calls.items()
             if s == script and method in (None, m) and action in (None, a)
         )
-
-
-@attrs.define
-class _Token:
-    address: str
-    expire: int  # -1 once expire_tokens() ran
 
 
 class SimulatorTransport(httpx.AsyncBaseTransport):
@@ -184,6 +141,7 @@ class Simulator:
         address_header: str | None = None,
         record_requests: bool = True,
         request_log_size: int = 100_000,
+        record_tz: tzinfo = timezone.utc,
     ) -> None:
         if not 0 <= agents <= MAX_AGENTS:
             raise ValueError(f"agents must be between 0 and {MAX_AGENTS}, got {agents!r}")
@@ -208,7 +166,7 @@ class Simulator:
         self.faults = Faults()
         self.stats = Stats()
         self._lock = threading.RLock()
-        self._tokens: dict[str, _Token] = {}
+        self._tokens = IssuedTokens()
         self._requests: collections.deque[RequestRecord] = collections.deque(
             maxlen=request_log_size
         )
@@ -218,6 +176,7 @@ class Simulator:
             start=self.clock.now(),
             dwell=Dwell() if dwell is None else dwell,
             log_retention=log_retention,
+            record_tz=record_tz,
         )
 
     def __repr__(self) -> str:
@@ -244,13 +203,13 @@ class Simulator:
     def issue_token(self, address: str = "127.0.0.1") -> str:
         """Return a new token bound to ``address``, as ``token.php?action=get`` would."""
         with self._lock:
-            return self._issue_token(address)[0]
+            now = self.clock.now()
+            return self._tokens.issue(address, now=now, lifetime=self.token_lifetime)[0]
 
     def expire_tokens(self) -> None:
         """Make every token issued so far answer ``Expired token`` from now on."""
         with self._lock:
-            for token in self._tokens.values():
-                token.expire = -1
+            self._tokens.expire_all()
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -274,15 +233,16 @@ class Simulator:
         with self._lock:
             self._scenario.advance(self.clock.now())
             visible = self.clock.now() - self.log_delay if visible_only else None
-            return [_log_row(row) for row in self._scenario.log_rows(visible_before=visible)]
+            return [log_row(row) for row in self._scenario.log_rows(visible_before=visible)]
 
     def live_agents(self, *, include_offline: bool = True) -> list[dict[str, Value]]:
         """Return the live rows exactly as ``ajax.php method=agents`` renders them."""
         with self._lock:
             self._scenario.advance(self.clock.now())
+            state = self._state()
             srvtime = str(int(self.clock.now()))
             return [
-                self._live_row(agent, srvtime)
+                live_row(state, agent, srvtime)
                 for agent in self._scenario.iter_agents()
                 if include_offline or agent.status != OFFLINE
             ]
@@ -291,442 +251,70 @@ class Simulator:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
         elif scope["type"] == "http":
             await self._http(scope, receive, send)
         # Websockets are not part of API v2: the connection is refused by returning.
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive)
-        headers = {
-            key.decode("latin-1").lower(): value.decode("latin-1")
-            for key, value in scope.get("headers", [])
-        }
-        client = scope.get("client")
-        address = str(client[0]) if client else ""
-        if self.address_header is not None and self.address_header in headers:
-            address = headers[self.address_header].strip()
-        path: str = scope.get("path", "")
-        leaf = path.rsplit("/", 1)[-1]
-        script = leaf[:-4] if leaf.endswith(".php") else leaf
-        args, payload = parse_arguments(
-            scope.get("query_string", b""), body, headers.get("content-type", "")
+        request = await read_request(scope, receive, address_header=self.address_header)
+        fault = self.faults.take(request.script, request.method, request.action)
+        self._count(request, fault)
+        await respond(
+            send,
+            fault=fault,
+            process=lambda: self._process(request),
+            record=lambda status_code: self._record(request, fault, status_code),
+            now=self.now,
         )
-        method = args.get("method", "")
-        action = args.get("action", "")
-        http_method: str = scope.get("method", "GET")
 
-        fault = self.faults.take(script, method, action)
+    def _count(self, request: Request, fault: Fault | None) -> None:
         with self._lock:
             self.stats.requests += 1
-            key = (script, method, action)
+            key = (request.script, request.method, request.action)
             self.stats.calls[key] = self.stats.calls.get(key, 0) + 1
-            if script == "token" and action == "get":
+            if request.script == "token" and request.action == "get":
                 self.stats.token_gets += 1
-            elif script == "token" and action == "validate":
+            elif request.script == "token" and request.action == "validate":
                 self.stats.token_validates += 1
             if fault is not None:
                 self.stats.faults += 1
 
-        def record(status_code: int) -> None:
-            if self.record_requests:
-                entry = RequestRecord(
-                    time=self.clock.now(),
-                    http_method=http_method,
-                    script=script,
-                    method=method,
-                    action=action,
-                    args=args,
-                    body=body,
-                    client=address,
-                    status_code=status_code,
-                    fault=None if fault is None else fault.kind,
-                )
-                with self._lock:
-                    self._requests.append(entry)
+    def _record(self, request: Request, fault: Fault | None, status_code: int) -> None:
+        if self.record_requests:
+            entry = RequestRecord(
+                time=self.clock.now(),
+                http_method=request.http_method,
+                script=request.script,
+                method=request.method,
+                action=request.action,
+                args=request.args,
+                body=request.body,
+                client=request.address,
+                status_code=status_code,
+                fault=None if fault is None else fault.kind,
+            )
+            with self._lock:
+                self._requests.append(entry)
 
-        if fault is not None and fault.kind is FaultKind.LATENCY:
-            await anyio.sleep(fault.latency)
-        if fault is not None and fault.kind in _UNPROCESSED:
-            if fault.kind is FaultKind.DROP_BEFORE:
-                record(0)
-                await self._drop(send, b"")
-            status, extra, content = self._fault_reply(fault)
-            record(status)
-            await self._send(send, status, extra, content)
-            return
-
-        status, extra, content = self._process(script, args, payload, address)
-        if fault is not None:
-            if fault.kind is FaultKind.DROP_AFTER:
-                record(0)
-                await self._drop(send, content[: len(content) // 2])
-            elif fault.kind is FaultKind.TRUNCATED:
-                content = content[: len(content) // 2]
-            elif fault.kind is FaultKind.MALFORMED:
-                content = _MALFORMED
-        record(status)
-        await self._send(send, status, extra, content)
-
-    def _fault_reply(self, fault: Fault) -> tuple[int, Headers, bytes]:
-        if fault.kind is FaultKind.HTML:
-            return fault.html_status, [(b"content-type", b"text/html; charset=utf-8")], _HTML_PAGE
-        status = 429 if fault.kind is FaultKind.HTTP_429 else int(fault.kind.value[5:])
-        extra: Headers = [(b"content-type", b"text/plain; charset=utf-8")]
-        if status == 429:
-            extra.append((b"retry-after", str(fault.retry_after).encode("ascii")))
-        return status, extra, f"{status} {_STATUS_TEXT[status]}\n".encode()
-
-    async def _send(self, send: Send, status: int, extra: Headers, content: bytes) -> None:
-        headers: Headers = [
-            *extra,
-            (b"content-length", str(len(content)).encode("ascii")),
-            (b"date", formatdate(self.clock.now(), usegmt=True).encode("ascii")),
-            (b"server", b"contactnow-simulator"),
-        ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content, "more_body": False})
-
-    async def _drop(self, send: Send, partial: bytes) -> None:
-        # Promise more bytes than will ever come, then break off: under uvicorn
-        # the socket closes mid-body; in process SimulatorTransport maps it.
-        headers: Headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(partial) + 4096).encode("ascii")),
-            (b"date", formatdate(self.clock.now(), usegmt=True).encode("ascii")),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        if partial:
-            await send({"type": "http.response.body", "body": partial, "more_body": True})
-        raise SimulatedDisconnect("simulated connection drop")
-
-    # -- the API -----------------------------------------------------------
-
-    def _process(
-        self, script: str, args: dict[str, str], payload: bytes | None, address: str
-    ) -> tuple[int, Headers, bytes]:
-        method = args.get("method", "")
+    def _process(self, request: Request) -> Response:
         with self._lock:
             self._scenario.advance(self.clock.now())
-            reply = self._dispatch(script, method, args.get("action", ""), args, payload, address)
-        if args.get("format", "").lower() == "xml":
-            content = render_xml(reply, item=ITEM_ELEMENTS.get(method, "item"))
-            return 200, [(b"content-type", b"text/xml; charset=utf-8")], content
-        return 200, [(b"content-type", b"application/json; charset=utf-8")], render_json(reply)
+            reply, item = ENDPOINTS.dispatch(request, self._state())
+        return response_for(reply, request=request, item=item)
 
-    def _dispatch(
-        self,
-        script: str,
-        method: str,
-        action: str,
-        args: dict[str, str],
-        payload: bytes | None,
-        address: str,
-    ) -> Reply:
-        if script == "token":
-            return self._token(action, args, address)
-        if script not in _SCRIPTS and script not in _UNMODELLED_SCRIPTS:
-            return _error("Unknown script")
-        refused = self._check_token(args.get("token", ""), address)
-        if refused is not None:
-            return refused
-        try:
-            if script == "database":
-                if method == "agents":
-                    return self._agents(action, args, payload)
-                if method == "priority":
-                    return self._priority(action, args, payload)
-                if method == "status_log":
-                    return self._status_log(action, args)
-            elif script == "ajax" and method == "agents":
-                return self._ajax_agents(action, args)
-        except PayloadError as exc:
-            return _error(f"Invalid payload: {exc}")
-        except _BadArgument as exc:
-            return _error(str(exc))
-        return _error("Unknown method")
-
-    # token.php
-
-    def _issue_token(self, address: str) -> tuple[str, int]:
-        token = secrets.token_hex(20)
-        expire = int(self.clock.now() + self.token_lifetime)
-        self._tokens[token] = _Token(address=address, expire=expire)
-        return token, expire
-
-    def _token(self, action: str, args: dict[str, str], address: str) -> Reply:
-        if action == "get":
-            username = args.get("username", "")
-            password = args.get("password", "")
-            if not (
-                secrets.compare_digest(username.encode(), self.username.encode())
-                and secrets.compare_digest(password.encode(), self._password.encode())
-            ):
-                return _error("Authentication failure")
-            token, expire = self._issue_token(address)
-            return {"success": True, "token": token, "expire": expire}
-        if action == "validate":
-            entry = self._tokens.get(args.get("token", ""))
-            if entry is None or entry.address != address:
-                return _error("Invalid token")
-            if self._expired(entry):
-                return {"success": False, "error": "Expired token", "expire": -1}
-            return {"success": True, "expire": entry.expire}
-        return _error("Unknown action")
-
-    def _expired(self, entry: _Token) -> bool:
-        return entry.expire == -1 or self.clock.now() >= entry.expire
-
-    def _check_token(self, token: str, address: str) -> Reply | None:
-        entry = self._tokens.get(token)
-        if entry is None:
-            return _error("Unknown token")
-        if entry.address != address:
-            return _error("Invalid token")
-        if self._expired(entry):
-            return {"success": False, "error": "Expired token", "expire": -1}
-        return None
-
-    # database.php method=agents
-
-    def _agents(self, action: str, args: dict[str, str], payload: bytes | None) -> Reply:
-        scenario = self._scenario
-        if action == "read":
-            filters = {name: args[name] for name in AGENT_FIELDS if name in args}
-            rows: list[dict[str, str | None]] = []
-            for agent in scenario.iter_agents():
-                if "agentid" in filters and agent.uid != filters["agentid"]:
-                    continue
-                record = scenario.record(agent)
-                if all((record[name] or "") == value for name, value in filters.items()):
-                    rows.append(dict(record))
-            return {"success": True, "total": len(rows), "list": rows}
-        if action not in ("create", "update"):
-            return _error("Unknown action")
-        records = _records(payload)
-        total = bad = key = 0
-        for item in records:
-            values = _agent_values(item)
-            if values is None:
-                bad += 1
-                continue
-            if action == "create":
-                if not values.get("name"):
-                    bad += 1
-                    continue
-                created: dict[str, str | None] = {
-                    name: None if name in NULLABLE_AGENT_FIELDS else "" for name in AGENT_FIELDS
-                }
-                created.update(values)
-                key = int(scenario.create_agent(created).uid)
-                total += 1
-            else:
-                target = scenario.by_uid.get(values.pop("agentid", None) or "")
-                if target is None:
-                    bad += 1
-                    continue
-                if target.record is None:
-                    target.record = default_record(target.index, target.uid)
-                target.record.update(values)
-                total += 1
-        return self._written(total, bad, key)
-
-    # database.php method=priority
-
-    def _priority(self, action: str, args: dict[str, str], payload: bytes | None) -> Reply:
-        scenario = self._scenario
-        if action == "read":
-            agents = _id_list(args.get("agent", ""))
-            qid = args.get("qid", "")
-            rows = [
-                {"agentid": agentid, "qid": queue, "level": entry[1]}
-                for (agentid, queue), entry in scenario.priorities.items()
-                if (agents is None or agentid in agents) and (not qid or queue == qid)
-            ]
-            return {"success": True, "total": len(rows), "list": rows}
-        if action not in ("create", "update"):
-            return _error("Unknown action")
-        total = bad = key = 0
-        for item in _records(payload):
-            values = _priority_values(item)
-            if values is None:
-                bad += 1
-                continue
-            agentid, qid, level = values
-            if action == "create":
-                created = scenario.add_priority(agentid, qid, level)
-                if created is not None:
-                    key = created
-                    total += 1
-            else:
-                entry = scenario.priorities.get((agentid, qid))
-                if entry is None:
-                    bad += 1
-                    continue
-                entry[1] = level
-                total += 1
-        return self._written(total, bad, key)
-
-    # database.php method=status_log
-
-    def _status_log(self, action: str, args: dict[str, str]) -> Reply:
-        if action != "read":
-            return _error("Unknown action")
-        uid_low = uid_high = None
-        uid = args.get("uid", "").strip()
-        if uid:
-            low, _, high = uid.partition(":")
-            uid_low = _int_argument("uid", low) if low.strip() else None
-            if ":" in uid and high.strip():
-                uid_high = _int_argument("uid", high)
-        tstart = args.get("tstart", "").strip()
-        tstop = args.get("tstop", "").strip()
-        rows = self._scenario.log_rows(
-            visible_before=self.clock.now() - self.log_delay,
-            uid_low=uid_low,
-            uid_high=uid_high,
-            agents=_id_list(args.get("agent", "")),
-            tstart=_int_argument("tstart", tstart) if tstart else None,
-            tstop=_int_argument("tstop", tstop) if tstop else None,
+    def _state(self) -> SimState:
+        # Built per request from the attributes, so a setting changed on a
+        # running simulator (sim.log_delay = 5.0) applies from the next request.
+        return SimState(
+            scenario=self._scenario,
+            tokens=self._tokens,
+            clock=self.clock,
+            username=self.username,
+            password=self._password,
+            token_lifetime=self.token_lifetime,
+            log_delay=self.log_delay,
+            ajax_page_limit=self.ajax_page_limit,
+            account_id=self.account_id,
+            ccname=self.ccname,
         )
-        return {"success": True, "total": len(rows), "list": [_log_row(row) for row in rows]}
-
-    # ajax.php method=agents
-
-    def _ajax_agents(self, action: str, args: dict[str, str]) -> Reply:
-        if action != "read":
-            return _error("Unknown action")
-        include_offline = args.get("mode", "").strip().lower() == "all"
-        wanted = _id_list(args.get("agent", ""))
-        start_text = args.get("start", "").strip()
-        limit_text = args.get("limit", "").strip()
-        start = max(0, _int_argument("start", start_text)) if start_text else 0
-        limit = max(0, _int_argument("limit", limit_text)) if limit_text else None
-        if self.ajax_page_limit is not None:
-            limit = self.ajax_page_limit if limit is None else min(limit, self.ajax_page_limit)
-        matching = [
-            agent
-            for agent in self._scenario.iter_agents()
-            if (include_offline or agent.status != OFFLINE)
-            and (wanted is None or agent.uid in wanted)
-        ]
-        page = matching[start:] if limit is None else matching[start : start + limit]
-        srvtime = str(int(self.clock.now()))
-        rows = [self._live_row(agent, srvtime) for agent in page]
-        return {"success": True, "total": len(matching), "list": rows}
-
-    def _live_row(self, agent: LiveAgent, srvtime: str) -> dict[str, Value]:
-        record = agent.record
-        call: list[dict[str, Value]] = []
-        if agent.call is not None:
-            callid, qid, cli, direction = agent.call
-            call.append({"callid": callid, "qid": qid, "cli": cli, "direction": direction})
-        return {
-            "uid": agent.uid,
-            "name": self._scenario.name(agent),
-            "moh": "none" if record is None else record["moh"],
-            "status": agent.status,
-            "statuscode": agent.statuscode,
-            "time": str(int(agent.since)),
-            "srvtime": srvtime,
-            "ccname": self.ccname,
-            "customer": "0" if record is None else record["customer"],
-            "call": call,
-        }
-
-    def _written(self, total: int, bad: int, key: int) -> Reply:
-        return {
-            "success": True,
-            "account_id": self.account_id,
-            "total": total,
-            "bad": bad,
-            "key": key,
-        }
-
-
-class _BadArgument(ValueError):
-    """An argument the simulator cannot read (answered with success false)."""
-
-
-def _error(text: str) -> Reply:
-    return {"success": False, "error": text}
-
-
-def _int_argument(name: str, text: str) -> int:
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise _BadArgument(f"Invalid {name}: expected an integer") from None
-
-
-def _id_list(text: str) -> frozenset[str] | None:
-    ids = frozenset(part.strip() for part in text.split(",") if part.strip())
-    return ids or None
-
-
-def _records(payload: bytes | None) -> list[object]:
-    if payload is None or not payload.strip():
-        raise PayloadError("no records: send a JSON array or <dxi> XML as the POST body")
-    return parse_payload(payload)
-
-
-def _agent_values(item: object) -> dict[str, str | None] | None:
-    """Return the known agent fields of a payload record, or None for a bad record."""
-    if not isinstance(item, dict):
-        return None
-    values: dict[str, str | None] = {}
-    for name, value in item.items():
-        if name not in AGENT_FIELDS:
-            continue  # the API ignores fields it does not know
-        try:
-            text = text_value(value)
-        except TypeError:
-            return None
-        values[name] = "" if text is None and name not in NULLABLE_AGENT_FIELDS else text
-    return values
-
-
-def _priority_values(item: object) -> tuple[str, str, str] | None:
-    if not isinstance(item, dict):
-        return None
-    try:
-        agentid, qid, level = (text_value(item.get(name)) for name in ("agentid", "qid", "level"))
-    except TypeError:
-        return None
-    if not (agentid and qid and level):
-        return None
-    return agentid, qid, level
-
-
-def _log_row(row: LogRow) -> dict[str, str]:
-    uid, when, agent, status, subcode, callid = row
-    return {
-        "uid": str(uid),
-        "uts": str(int(when)),
-        "agent": agent,
-        "status": status,
-        "subcode": subcode,
-        "callid": callid,
-    }
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break  # http.disconnect: the client went away; answer whatever was read
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

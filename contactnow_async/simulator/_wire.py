@@ -11,9 +11,11 @@ from typing import TypeAlias
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
+import attrs
 import xmltodict
 
 __all__ = [
+    "BinaryReply",
     "PayloadError",
     "Reply",
     "parse_arguments",
@@ -26,9 +28,6 @@ __all__ = [
 Value: TypeAlias = "str | int | bool | Sequence[Mapping[str, Value]] | None"
 Reply = Mapping[str, Value]
 
-#: Element names of list items in XML replies, by method.
-ITEM_ELEMENTS = {"agents": "agent", "status_log": "status_log", "priority": "priority"}
-
 # Characters XML 1.0 cannot carry at all, not even escaped.
 _REPLACEMENT = "\ufffd"
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -36,6 +35,14 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 class PayloadError(ValueError):
     """The payload is neither a JSON array/object nor ``<dxi>`` XML."""
+
+
+@attrs.frozen
+class BinaryReply:
+    """A reply sent as it is, whatever ``format`` asks: a recording, a file."""
+
+    content: bytes
+    content_type: str = "application/octet-stream"
 
 
 def parse_arguments(
@@ -84,8 +91,9 @@ def parse_payload(payload: bytes) -> list[object]:
     """Return the records of a create/update payload (each a dict, or junk).
 
     Accepted: a JSON array of objects, one JSON object, ``<dxi><agent>..</agent></dxi>``
-    (or ``<priority>``, repeated for many) and the flat ``<dxi><agentid>..</agentid></dxi>``
-    form the vendor documents for updates (one record).
+    (or ``<priority>``, ``<record>``, ``<dataset>``: any one element name holding
+    fields, repeated for many) and the flat ``<dxi><agentid>..</agentid></dxi>`` form
+    the vendor documents for updates (one record).
     """
     text = payload.decode("utf-8", "replace").strip()
     if text.startswith("<"):
@@ -114,7 +122,10 @@ def _parse_xml(text: str) -> list[object]:
     if not isinstance(inner, dict):
         raise PayloadError("the <dxi> element holds no records")
     keys = list(inner)
-    if len(keys) == 1 and keys[0] in ("agent", "priority"):
+    # <dxi><agent>..</agent></dxi> (any record element holding fields), else one flat record.
+    if len(keys) == 1 and (
+        keys[0] in ("agent", "priority") or isinstance(inner[keys[0]], (dict, list))
+    ):
         records = inner[keys[0]]
         if isinstance(records, list):
             return [{} if record is None else record for record in records]

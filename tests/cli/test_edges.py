@@ -159,8 +159,10 @@ def test_update_with_an_empty_value(invoke: CliInvoker, served: Served) -> None:
     ]
     agent_id = agent["agent_id"]
     assert invoke(["agents", "update", agent_id, "--phone", "0456"], env=served.env()).code == 0
-    # --phone= clears the field; it used to take the next argument as the value
-    out = invoke(["agents", "update", agent_id, "--phone=", "--userfield=x"], env=served.env())
+    # --phone= clears the field; it used to take the next argument as the value.
+    # The flag and the JSON key follow the model's name for the field (docs/fields.md).
+    update = ["agents", "update", agent_id, "--phone=", "--user-field=x"]
+    out = invoke(update, env=served.env())
     assert out.code == 0, out
     (after,) = [
         json.loads(line)
@@ -176,17 +178,58 @@ def test_update_with_an_empty_value(invoke: CliInvoker, served: Served) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "hint"),
+    "args",
     [
-        (["agents", "list", "--simulate", "--json"], "contactnow --simulate agents list"),
-        (["watch", "--json", "--simulate"], "contactnow --simulate watch"),
-        (["token", "get", "--format", "xml"], "contactnow --format VALUE token get"),
+        ["--simulate", "--sim-agents", "3", "agents", "list", "--json"],
+        ["agents", "list", "--simulate", "--json", "--sim-agents", "3"],
+        ["agents", "--simulate", "list", "--sim-agents=3", "--json"],
+        ["--sim-agents", "3", "agents", "list", "--json", "--simulate"],
     ],
+    ids=["before", "after", "between", "both"],
 )
-def test_a_group_option_after_the_command(args: list[str], hint: str) -> None:
+def test_the_group_options_before_or_after_the_command(invoke: CliInvoker, args: list[str]) -> None:
+    out = invoke(args)  # was "contactnow's own options go before the command", exit 2
+    assert out.code == 0, out
+    assert [json.loads(line)["name"] for line in out.stdout.splitlines()] == [
+        "Agent 1",
+        "Agent 2",
+        "Agent 3",
+    ]
+
+
+def test_a_command_option_of_the_same_name_stays_the_commands(invoke: CliInvoker) -> None:
+    # agents list --username filters by the agent's username; contactnow --username is
+    # the API's. Given after `agents list`, it is the command's.
+    args = ["agents", "list", "--json", "--simulate", "--username", "agent2"]
+    out = invoke(args)
+    assert out.code == 0, out
+    assert [json.loads(line)["username"] for line in out.stdout.splitlines()] == ["agent2"]
+
+
+def test_values_are_not_taken_for_options_or_commands(invoke: CliInvoker) -> None:
+    # "--simulate" is the name looked for; "agents" is a (simulated away) base URL.
+    args = ["agents", "list", "--name", "--simulate", "--simulate", "--base-url", "agents"]
+    out = invoke([*args, "--json"])
+    assert out.code == 0, out
+    assert out.stdout == ""  # no agent is named "--simulate"
+    token = invoke(["token", "get", "--json", "--simulate", "--format", "xml"])
+    assert token.code == 0, token
+    assert set(json.loads(token.stdout)) == {"token", "expires_at"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["agents", "update", "1", "--name", "X", "--", "--simulate"], "(--simulate)"),
+        (["watch", "--json", "--format"], "'--format' requires an argument"),
+        (["agents", "list", "--sim-agents", "many", "--simulate"], "'--sim-agents'"),
+    ],
+    ids=["after-double-dash", "no-value", "bad-value"],
+)
+def test_group_options_after_the_command_that_are_wrong(args: list[str], message: str) -> None:
     out = run_subprocess(args)
     line = assert_one_error(out, 2)
-    assert hint in line
+    assert message in line
     assert "--help" in line
 
 

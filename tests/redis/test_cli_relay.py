@@ -21,9 +21,9 @@ async def test_the_relay_command_publishes_gap_free_events_and_stops_on_ctrl_c(
 ) -> None:
     stream = "cli:agents"
     command = [
-        sys.executable, "-m", "contactnow_async", "--simulate", "--sim-speed", "20",
+        sys.executable, "-m", "contactnow_async", "--simulate", "--sim-speed", "200",
         "relay", "--redis", redis_url, "--stream", stream, "--backfill",
-        "--since-uid", "0", "--lease-ttl", "2", "--interval", "0.2",
+        "--since-uid", "0", "--lease-ttl", "2", "--interval", "0.2", "--owner", "relay-1",
     ]  # fmt: skip
     relay = subprocess.Popen(  # noqa: ASYNC220 -- starting it does not block; the wait is below
         command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -34,6 +34,7 @@ async def test_the_relay_command_publishes_gap_free_events_and_stops_on_ctrl_c(
             return await redis.xlen(stream) >= 40
 
         await eventually(enough, within=60, every=0.05)
+        assert await redis.get(f"{stream}:lease") == b"1:relay-1"  # "<fence>:<owner>"
     finally:
         relay.send_signal(signal.SIGINT)
         _, err = relay.communicate(timeout=30)

@@ -1,0 +1,63 @@
+"""``contactnow relay``: agent events into a Redis Stream, one leader among replicas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ._common import Settings, connect, fail, run
+
+
+@click.command()
+@click.option(
+    "--redis", "redis_url", required=True, help="Redis URL, e.g. redis://127.0.0.1:6379/0."
+)
+@click.option(
+    "--stream",
+    default="contactnow:agents",
+    show_default=True,
+    help="The Redis Stream to append to.",
+)
+@click.option("--backfill", is_flag=True, help="Gap-free: status_log rows, with a cursor in Redis.")
+@click.option(
+    "--since-log-id",
+    "--since-uid",
+    "since_log_id",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Start after this status_log id when Redis has no cursor.",
+)
+@click.option(
+    "--lease-ttl",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Failover time: seconds a dead leader keeps the lease.",
+)
+@click.option(
+    "--maxlen",
+    type=click.IntRange(min=0),
+    default=1_000_000,
+    show_default=True,
+    help="Approximate stream length cap (0: unbounded).",
+)
+@click.option("--interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
+@click.option(
+    "--owner", default=None, help="This replica's name in the lease (default: host:pid:random)."
+)
+@click.pass_obj
+def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **options: Any) -> None:
+    """Relay agent events into a Redis Stream; run on several hosts, one leads (asyncio only)."""
+    try:
+        from ..redis import run_relay
+    except ImportError:
+        fail("the relay needs the 'redis' extra: pip install 'contactnow-async[redis]'")
+
+    async def main() -> None:
+        async with connect(settings) as client:
+            await run_relay(
+                redis_url=redis_url, stream=stream, client=client, maxlen=maxlen or None, **options
+            )
+
+    run(settings, main)

@@ -1,0 +1,32 @@
+"""``contactnow simulate``: serve the ContactNow simulator over HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import click
+
+from ._common import EXIT_NETWORK, fail
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65_535), default=8080, show_default=True)
+@click.option("--agents", type=click.IntRange(0, 50_000), default=50, show_default=True)
+@click.option("--username", default="demo", show_default=True)
+@click.option("--password", default="demo", show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--speed", type=click.FloatRange(min=0.01), default=1.0, show_default=True)
+def simulate(**options: Any) -> None:
+    """Serve the ContactNow simulator (for your own tests and wallboards)."""
+    from ..simulator import run as run_simulator
+
+    host, port = options.pop("host"), options.pop("port")
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            run_simulator(host, port, **options)
+    except BrokenPipeError:
+        raise  # the banner's reader went away: the group's guard ends quietly
+    except OSError as exc:  # the port is taken, or the host is not this machine's
+        fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", EXIT_NETWORK)

@@ -1,0 +1,59 @@
+"""``contactnow watch``: agent status changes as lines, or JSON lines."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import anyio
+import click
+
+from ..events import to_json as event_to_json
+from ._common import Settings, connect, run
+from ._demo import event_line
+
+
+@click.command()
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object per line (documented format)."
+)
+@click.option("--backfill", is_flag=True, help="Every transition, gap-free, from status_log.")
+@click.option(
+    "--since-log-id",
+    "--since-uid",
+    "since_log_id",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Resume the status log after this log id (implies --backfill).",
+)
+@click.option("--agent", "agents", multiple=True, help="Only this agent id (repeatable).")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
+@click.option("--include-offline", is_flag=True, help="Also list offline agents.")
+@click.option(
+    "--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds."
+)
+@click.pass_obj
+def watch(
+    settings: Settings,
+    /,
+    as_json: bool,
+    agents: tuple[str, ...],
+    duration: float | None,
+    **options: Any,
+) -> None:
+    """Stream agent status changes (JSON lines with --json, for jq and friends)."""
+    if options["since_log_id"] is not None:
+        options["backfill"] = True
+    wanted = frozenset(agents)
+
+    async def main() -> None:
+        async with connect(settings) as client:
+            with anyio.move_on_after(duration):  # None: no deadline; 0: stop at once
+                async with client.watch_agents(**options) as stream:
+                    async for event in stream:
+                        if wanted and event.agent_id not in wanted:
+                            continue
+                        click.echo(event_to_json(event) if as_json else event_line(event))
+                        sys.stdout.flush()
+
+    run(settings, main)

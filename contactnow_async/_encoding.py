@@ -1,0 +1,169 @@
+"""Read a reply's body and undo its ``Content-Encoding`` under a size cap, whatever the stack.
+
+httpx decodes a whole network chunk at once, so 2 KB of ``gzip, gzip`` can
+inflate to gigabytes before anyone counts the bytes. Here every stage inflates
+at most :data:`PIECE` bytes at a time and the decoded total is counted as it
+grows: memory stays within the cap plus a constant per stage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zlib
+from collections.abc import AsyncGenerator, Iterator
+from typing import Final, cast
+
+import anyio
+import httpx
+
+__all__ = ["ACCEPT_ENCODING", "BodyDecoder", "EncodingError", "TooLarge", "read_body"]
+
+#: What the client asks for: the encodings this module can undo.
+ACCEPT_ENCODING: Final = "gzip, deflate"
+#: The most one stage inflates in one step.
+PIECE: Final = 64 * 1024
+# A stack deeper than this is an attack, not a server.
+_MAX_STAGES: Final = 4
+
+
+class EncodingError(Exception):
+    """The body does not decode as its ``Content-Encoding`` says."""
+
+
+class TooLarge(Exception):
+    """The decoded body passed the cap; ``size`` is how far it got."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+class _Inflate:
+    """One gzip or deflate stage, inflating in bounded pieces."""
+
+    __slots__ = ("_head", "_kind", "_started", "_z")
+
+    def __init__(self, kind: str) -> None:
+        self._kind = kind
+        self._z = zlib.decompressobj(16 + zlib.MAX_WBITS if kind == "gzip" else zlib.MAX_WBITS)
+        self._started = False
+        self._head = b""
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._kind == "deflate" and not self._started:
+            # zlib's header is two bytes: with fewer, a raw stream is not told apart yet
+            # (and a network chunk, or an outer stage's piece, may be one byte long).
+            data = self._head + data
+            if len(data) < 2:
+                self._head = data
+                return
+            self._head = b""
+        while data:
+            try:
+                out = self._z.decompress(data, PIECE)
+            except zlib.error as exc:
+                if self._kind == "deflate" and not self._started:
+                    # "deflate" is often sent raw, without the zlib header (as httpx allows).
+                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._started = True
+                    continue
+                raise EncodingError(f"{self._kind}: {exc}") from None
+            self._started = True
+            if out:
+                yield out
+            data = self._z.unconsumed_tail
+
+    def flush(self) -> Iterator[bytes]:
+        if self._head:
+            raise EncodingError(f"{self._kind}: a stream of one byte")
+        try:
+            tail = self._z.flush(PIECE)
+        except zlib.error as exc:  # pragma: no cover -- flush after a valid stream does not fail
+            raise EncodingError(f"{self._kind}: {exc}") from None
+        if tail:
+            yield tail
+
+
+class BodyDecoder:
+    """Decodes a body through its encodings (the last applied is undone first), capped.
+
+    Feed raw chunks with :meth:`feed`, then call :meth:`finish`; ``bytes(decoder)``
+    is the decoded body. Raises :class:`TooLarge` past ``cap`` decoded bytes and
+    :class:`EncodingError` for an unknown encoding or a body that does not decode.
+    """
+
+    def __init__(self, content_encoding: str | None, *, cap: int) -> None:
+        names = [
+            name.strip().lower() for name in (content_encoding or "").split(",") if name.strip()
+        ]
+        names = [name for name in names if name != "identity"]
+        if len(names) > _MAX_STAGES:
+            raise EncodingError(f"{len(names)} stacked content encodings")
+        for name in names:
+            if name not in ("gzip", "x-gzip", "deflate"):
+                raise EncodingError(f"unsupported content encoding {name[:40]!r}")
+        self._stages = [_Inflate("deflate" if n == "deflate" else "gzip") for n in reversed(names)]
+        self._cap = cap
+        self._size = 0
+        self._parts: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> None:
+        """Decode one raw chunk."""
+        self._push(0, chunk)
+
+    def finish(self) -> bytes:
+        """Flush every stage and return the decoded body."""
+        for index, stage in enumerate(self._stages):
+            for piece in stage.flush():
+                self._push(index + 1, piece)
+        return b"".join(self._parts)
+
+    def _push(self, index: int, data: bytes) -> None:
+        if index == len(self._stages):
+            self._size += len(data)
+            if self._size > self._cap:
+                raise TooLarge(self._size)
+            self._parts.append(data)
+            return
+        for piece in self._stages[index].feed(data):
+            self._push(index + 1, piece)
+
+
+async def read_body(response: httpx.Response, *, cap: int) -> bytes:
+    """Read and decode a streamed reply's body; :class:`TooLarge` past ``cap`` decoded
+    bytes (or a declared length past it), :class:`EncodingError` if it does not decode."""
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        raise TooLarge(int(declared))
+    if response.is_stream_consumed:
+        # An in-memory reply (httpx.MockTransport): httpx read and decoded it already.
+        if len(response.content) > cap:
+            raise TooLarge(len(response.content))
+        return response.content
+    decoder = BodyDecoder(response.headers.get("content-encoding"), cap=cap)
+    # Leaving the loop early (too big, undecodable) must finish the stream's
+    # generators here, not in the garbage collector (trio warns about that):
+    # aclosing finishes the outermost, _wind_down the ones beneath it.
+    raw = cast("AsyncGenerator[bytes, None]", response.aiter_raw())  # it is one
+    async with contextlib.aclosing(raw):
+        try:
+            async for chunk in raw:
+                decoder.feed(chunk)
+        except (TooLarge, EncodingError):
+            await _wind_down(raw)
+            raise
+    return decoder.finish()
+
+
+async def _wind_down(raw: AsyncGenerator[bytes, None]) -> None:
+    """Run every async generator under a half-read reply to its end.
+
+    Closing ``raw`` closes only the outermost: httpx and httpcore stack several
+    more beneath it, and trio warns about each the garbage collector finds
+    unfinished. A cancellation raised at the innermost one's next checkpoint
+    unwinds them all (each closes its part of the connection on the way out).
+    """
+    with anyio.CancelScope() as scope, contextlib.suppress(Exception):
+        scope.cancel()
+        async for _ in raw:  # only what httpcore holds already: the first checkpoint ends it
+            pass

@@ -1,0 +1,115 @@
+"""What a client is built with: the API hosts, the frozen options, and the resend rule."""
+
+from __future__ import annotations
+
+import enum
+from datetime import timezone, tzinfo
+from typing import Final
+
+import attrs
+import httpx
+
+from ._wire import Format
+
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "ClientOptions",
+    "Region",
+    "normalise_base_url",
+    "resend_is_safe",
+]
+
+DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+
+
+class Region(str, enum.Enum):
+    """The ContactNow API hosts (see the vendor's table of web login URLs)."""
+
+    EU = "https://api-106.dxi.eu/"
+    """app.easycontactnow.com: Europe and the rest of the world."""
+    US = "https://api.contactnow.8x8.com/api/"
+    """app.contactnow.8x8.com: the United States."""
+
+
+def resend_is_safe(script: str, method: str | None, action: str | None) -> bool:
+    """Whether resending this request after it may have been processed is harmless.
+
+    Reads change nothing; ``priority`` creates are documented as idempotent (an
+    existing assignment is not duplicated); agent and dataset updates set the
+    same fields again. Creates of agents, datasets and records are not: each
+    one adds a new row. A record update is not either, as far as this rule can
+    tell: its ``notes_append`` adds a line each time it is sent
+    (``cn.records.update`` declares the updates without one idempotent itself).
+    Anything else not a read (the generic scripts, a call without ``action``) is
+    assumed unsafe.
+    """
+    if action in ("read", "validate", "get"):
+        return True
+    if script == "database" and method == "priority" and action in ("create", "update"):
+        return True
+    if script == "ecnow" and method == "ecnow_datasets" and action == "update":
+        return True
+    return script == "database" and method == "agents" and action == "update"
+
+
+@attrs.frozen(kw_only=True)
+class ClientOptions:
+    """What a :class:`ContactNow` was built with; read-only, as ``cn.options``.
+
+    The transport and the token manager are made from these once, so changing
+    one later could not take effect: they are frozen instead of silently ignored.
+    """
+
+    base_url: str
+    username: str
+    format: Format = "json"
+    timeout: float | httpx.Timeout = 30.0
+    deadline: float | None = None
+    max_retries: int = 2
+    max_concurrency: int = 20
+    token_margin: float = 60.0
+    campaign: str | None = None
+    retry_backoff: float = 0.5
+    retry_backoff_max: float = 10.0
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    #: The zone ``ecnow`` record dates ("YYYY-MM-DD HH:MM:SS", no zone) are read and written in.
+    record_tz: tzinfo = timezone.utc
+
+    @property
+    def attempt_timeout(self) -> float | None:
+        """The bound on one attempt, start to last byte (None: httpx's per-read timeouts only)."""
+        if isinstance(self.timeout, httpx.Timeout):
+            parts = [self.timeout.connect, self.timeout.write, self.timeout.read]
+            if any(part is None for part in parts):
+                return None
+            return float(sum(part for part in parts if part is not None))
+        return float(self.timeout)
+
+    @property
+    def call_deadline(self) -> float | None:
+        """The bound on one call across its retries: ``deadline``, or one derived from
+        ``timeout`` (every attempt at its bound, every backoff at its ceiling)."""
+        if self.deadline is not None:
+            return self.deadline
+        attempt = self.attempt_timeout
+        if attempt is None:
+            return None
+        return attempt * (self.max_retries + 1) + self.retry_backoff_max * self.max_retries
+
+
+def normalise_base_url(base_url: str) -> str:
+    """``base_url`` checked (http(s), a host, a valid port, no query) and ending in ``/``."""
+    try:
+        url = httpx.URL(base_url)
+        port = url.port
+    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+        raise ValueError(f"base_url is not a valid URL ({exc}): {base_url!r}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"base_url's port must be 1 to 65535, not {port}")
+    if url.query:
+        raise ValueError("base_url must not carry a query string")
+    text = str(url)
+    # Script names are joined onto the path (the US host lives under /api/).
+    return text if text.endswith("/") else text + "/"

@@ -1,0 +1,81 @@
+"""``database.php?method=agents``: read, create and update agent records."""
+
+from __future__ import annotations
+
+from .._agent_records import AGENT_FIELDS, NULLABLE_AGENT_FIELDS, default_record
+from .._asgi import Request
+from .._wire import Reply, text_value
+from ._conventions import error, filter_matches, payload_records, write_result
+from ._registry import SimState, endpoint
+
+__all__ = ["agents"]
+
+
+@endpoint("database", "agents", item="agent")
+def agents(request: Request, state: SimState) -> Reply:
+    """Answer ``read`` (filtered by any record field), ``create`` and ``update``."""
+    if request.action == "read":
+        return _read(request, state)
+    if request.action not in ("create", "update"):
+        return error("Unknown action")
+    scenario = state.scenario
+    total = bad = key = 0
+    for item in payload_records(request.payload):
+        values = _agent_values(item)
+        if values is None:
+            bad += 1
+            continue
+        if request.action == "create":
+            if not values.get("name"):
+                bad += 1
+                continue
+            created: dict[str, str | None] = {
+                name: None if name in NULLABLE_AGENT_FIELDS else "" for name in AGENT_FIELDS
+            }
+            created.update(values)
+            key = int(scenario.create_agent(created).uid)
+            total += 1
+        else:
+            target = scenario.by_uid.get(values.pop("agentid", None) or "")
+            if target is None:
+                bad += 1
+                continue
+            if target.record is None:
+                target.record = default_record(target.index, target.uid)
+            target.record.update(values)
+            total += 1
+    return write_result(account_id=state.account_id, total=total, bad=bad, key=key)
+
+
+def _read(request: Request, state: SimState) -> Reply:
+    scenario = state.scenario
+    filters = {name: request.args[name] for name in AGENT_FIELDS if name in request.args}
+    rows: list[dict[str, str | None]] = []
+    for agent in scenario.iter_agents():
+        if "agentid" in filters and agent.uid != filters["agentid"]:
+            continue
+        record = scenario.record(agent)
+        if all(_matches(name, record[name] or "", value) for name, value in filters.items()):
+            rows.append(dict(record))
+    return {"success": True, "total": len(rows), "list": rows}
+
+
+def _matches(name: str, value: str, wanted: str) -> bool:
+    # ``filter`` takes the vendor's expressions (``!= 999``); other fields compare as text.
+    return filter_matches(value, wanted) if name == "filter" else value == wanted
+
+
+def _agent_values(item: object) -> dict[str, str | None] | None:
+    """Return the known agent fields of a payload record, or None for a bad record."""
+    if not isinstance(item, dict):
+        return None
+    values: dict[str, str | None] = {}
+    for name, value in item.items():
+        if name not in AGENT_FIELDS:
+            continue  # the API ignores fields it does not know
+        try:
+            text = text_value(value)
+        except TypeError:
+            return None
+        values[name] = "" if text is None and name not in NULLABLE_AGENT_FIELDS else text
+    return values

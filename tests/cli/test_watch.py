@@ -1,0 +1,60 @@
+"""``contactnow watch``: how long it runs, and the group's options on either side of it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import CliInvoker, Served, assert_one_error, run_subprocess
+
+pytestmark = pytest.mark.integration
+
+
+def test_duration_zero_stops_at_once(served: Served) -> None:
+    # It ran forever: 0 was taken for "no --duration". Without the fix the timeout fails it.
+    out = run_subprocess(
+        ["watch", "--json", "--include-offline", "--duration", "0"], env=served.env(), timeout=30
+    )
+    assert out.code == 0, out
+    assert out.stdout == ""  # stopped before the first poll's events
+    assert out.stderr == ""
+
+
+def test_a_negative_duration_is_a_usage_error(served: Served) -> None:
+    out = run_subprocess(["watch", "--duration", "-1"], env=served.env())
+    assert "--duration" in assert_one_error(out, 2)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [
+            "--simulate",
+            "--sim-agents",
+            "3",
+            "watch",
+            "--json",
+            "--include-offline",
+            "--duration",
+            "1",
+        ],
+        [
+            "watch",
+            "--json",
+            "--simulate",
+            "--include-offline",
+            "--sim-agents",
+            "3",
+            "--duration",
+            "1",
+        ],
+    ],
+    ids=["before", "after"],
+)
+def test_simulate_before_or_after_the_command(invoke: CliInvoker, args: list[str]) -> None:
+    out = invoke(args)  # after the command it was a usage error
+    assert out.code == 0, out
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    appeared = {event["agent_id"] for event in events if event["kind"] == "appeared"}
+    assert len(appeared) == 3  # every simulated agent, on the first poll
