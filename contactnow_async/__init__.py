@@ -22,8 +22,6 @@ from ._errors import (
 from ._models import (
     Agent,
     AgentInput,
-    Call,
-    LiveAgent,
     QueueAssignment,
     StatusLogEntry,
     Token,
@@ -38,6 +36,7 @@ from ._models_ecnow import (
     Queue,
     QueueType,
 )
+from ._models_live import Call, LiveAgent
 from ._models_records import Record, RecordInput
 from ._options import ClientOptions, Region
 from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore

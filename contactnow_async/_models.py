@@ -19,15 +19,13 @@ from typing import Any
 import attrs
 
 from ._errors import ResponseFormatError
-from ._wire import Envelope, xml_list
+from ._wire import Envelope
 
 __all__ = [
     "AGENT_FIELDS",
     "AGENT_WIRE_NAMES",
     "Agent",
     "AgentInput",
-    "Call",
-    "LiveAgent",
     "QueueAssignment",
     "StatusLogEntry",
     "Token",
@@ -181,91 +179,6 @@ class AgentInput:
             for wire in AGENT_FIELDS
             if values[agent_attribute(wire)] is not None
         }
-
-
-@attrs.frozen
-class Call:
-    """A call an agent is on, as listed in a live status row (fields undocumented)."""
-
-    call_id: str
-    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
-
-    @classmethod
-    def from_record(cls, record: Any) -> Call:
-        if not isinstance(record, Mapping):
-            return cls(call_id=_s(record), raw={"value": record})
-        call_id = record.get("callid") or record.get("id") or record.get("uid") or ""
-        return cls(call_id=_s(call_id), raw=record)
-
-    @property
-    def record_id(self) -> str | None:
-        """The ``ecnow`` record a dialled call is about (wire ``urn``, as the CDR names
-        it), where the row says; None otherwise."""
-        return _raw_text(self.raw, "urn")
-
-    @property
-    def table(self) -> str | None:
-        """The campaign table of :attr:`record_id` (wire ``qtable``), where the row says."""
-        return _raw_text(self.raw, "qtable")
-
-
-def _raw_text(raw: Mapping[str, Any], name: str) -> str | None:
-    value = raw.get(name)
-    return None if value in (None, "", "0") or isinstance(value, (dict, list)) else str(value)
-
-
-@attrs.frozen
-class LiveAgent:
-    """One agent's live status from ``ajax.php method=agents``.
-
-    ``started_ts`` is the unix time the current status began (wire ``time``) and
-    ``server_ts`` the server's clock when it answered (``srvtime``), so
-    ``time_in_status`` needs no local clock. ``sub_status`` is the wire
-    ``statuscode``, the same concept as the status log's ``subcode``.
-    """
-
-    agent_id: str
-    name: str
-    status: str
-    sub_status: str = ""
-    started_ts: int = 0
-    server_ts: int = 0
-    moh: str = ""
-    centre_name: str = ""
-    customer: str = ""
-    calls: tuple[Call, ...] = ()
-    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> LiveAgent:
-        return cls(
-            agent_id=_s(record.get("uid")),
-            name=_s(record.get("name")),
-            status=_s(record.get("status")),
-            sub_status=_s(record.get("statuscode")),
-            started_ts=unix_seconds(record.get("time"), "time"),
-            server_ts=unix_seconds(record.get("srvtime"), "srvtime"),
-            moh=_s(record.get("moh")),
-            centre_name=_s(record.get("ccname")),
-            customer=_s(record.get("customer")),
-            calls=tuple(Call.from_record(item) for item in xml_list(record.get("call"))),
-            raw=record,
-        )
-
-    @property
-    def time_in_status(self) -> int:
-        """Seconds in the current status when the server answered (``srvtime - time``)."""
-        return self.server_ts - self.started_ts
-
-    @property
-    def started_at(self) -> datetime:
-        """When the current status began (``started_ts`` as a UTC datetime)."""
-        return utc(self.started_ts)
-
-    @property
-    def call_id(self) -> str | None:
-        """The id of the current call, or None when not on a call."""
-        return self.calls[0].call_id if self.calls else None
 
 
 @attrs.frozen

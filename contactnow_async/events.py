@@ -22,7 +22,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from ._models import Call, LiveAgent
+from ._models_live import Call, LiveAgent
 from .watch._events import AgentEvent
 
 __all__ = ["from_dict", "from_json", "to_dict", "to_json"]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import operator
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .._models import LiveAgent, unix_seconds
+from .._models import unix_seconds
+from .._models_live import LiveAgent, live_agents
 from ._base import Resource, record_error
 
 logger = logging.getLogger("contactnow_async")
@@ -59,11 +61,18 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
         if agent is None:
             record = self.rows[agent_id]
             try:
-                agent = LiveAgent.from_record(record)
+                (agent,) = live_agents((record,))
             except (TypeError, ValueError, OverflowError) as exc:
                 raise record_error("live.agents", record, exc) from None
             self._agents[agent_id] = agent
         return agent
+
+    def agents(self) -> list[LiveAgent]:
+        """Every agent as a model, in row order, built in one pass (none is kept)."""
+        try:
+            return live_agents(self.rows.values())
+        except (TypeError, ValueError, OverflowError):
+            return list(self.values())  # raises the record error, naming the row
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.rows)
@@ -77,6 +86,23 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
     def __repr__(self) -> str:
         state = "complete" if self.complete else "incomplete"
         return f"<LiveSnapshot {len(self.rows)} agents, {state}, {self.pages} page(s)>"
+
+
+_UID = operator.itemgetter("uid")
+_JUST_TEXT = frozenset({str})
+
+
+def _key_by_uid(records: tuple[dict[str, Any], ...], rows: dict[str, Mapping[str, Any]]) -> None:
+    """Add ``records`` to ``rows`` by agent id (a missing or empty ``uid`` is ``""``)."""
+    try:
+        uids = list(map(_UID, records))
+    except KeyError:
+        uids = None
+    if uids is not None and set(map(type, uids)) <= _JUST_TEXT:
+        rows.update(zip(uids, records, strict=True))  # the usual page: all text, keyed in C
+        return
+    for record in records:
+        rows[str(record.get("uid") or "")] = record
 
 
 class Live(Resource):
@@ -96,7 +122,7 @@ class Live(Resource):
         snapshot = await self.snapshot(
             include_offline=include_offline, agent=agent, page_size=page_size, max_pages=max_pages
         )
-        return list(snapshot.values())
+        return snapshot.agents()
 
     async def snapshot(
         self,
@@ -131,9 +157,8 @@ class Live(Resource):
             )
             pages += 1
             known = len(rows)
-            for record in envelope.records:
-                # An agent seen on two pages (statuses moved the order) keeps the later row.
-                rows[str(record.get("uid") or "")] = record
+            # An agent seen on two pages (statuses moved the order) keeps the later row.
+            _key_by_uid(envelope.records, rows)
             if envelope.total is not None:
                 totals.add(envelope.total)
             offset += len(envelope.records)

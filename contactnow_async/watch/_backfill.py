@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .._models import Call, LiveAgent, StatusLogEntry, utc
+from .._models import StatusLogEntry, utc
+from .._models_live import Call, LiveAgent
 from ..resources.live import LiveSnapshot
 from ._events import AgentEvent
 

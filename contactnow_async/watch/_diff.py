@@ -26,7 +26,8 @@ from typing import Any
 import attrs
 
 from .._errors import ResponseFormatError
-from .._models import LiveAgent, utc
+from .._models import utc
+from .._models_live import LiveAgent
 from ..resources.live import LiveSnapshot
 from ._events import AgentEvent
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 import attrs
 
-from .._models import LiveAgent
+from .._models_live import LiveAgent
 
 EventKind = Literal["appeared", "changed", "disappeared"]
 EventSource = Literal["poll", "status_log"]
