@@ -16,19 +16,28 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 from xml.parsers.expat import ExpatError
 
 import attrs
-import xmltodict
 
+from . import _xml
 from ._errors import ResponseFormatError
 from ._redact import redact_text
 
-__all__ = ["Envelope", "Format", "decode", "encode_payload", "php_params"]
+__all__ = [
+    "Envelope",
+    "Format",
+    "JsonDecoder",
+    "decode",
+    "encode_payload",
+    "php_params",
+    "set_json_decoder",
+]
 
 Format = Literal["json", "xml"]
+JsonDecoder = Literal["auto", "orjson", "stdlib"]
 
 _SNIPPET = 200
 _TRUE = frozenset({"1", "true", "True", "TRUE", "yes"})
@@ -78,7 +87,7 @@ def decode(
     """
     if content.startswith(_UTF8_BOM):  # some PHP stacks put one before the JSON
         content = content[len(_UTF8_BOM) :]
-    stripped = content.lstrip()
+    stripped = content[:64].lstrip() or content.lstrip()  # not a copy of a large body
     if stripped[:1] == b"{":
         body = _load_json(content, status_code, content_type, secrets)
     elif stripped[:1] == b"<":
@@ -89,9 +98,62 @@ def decode(
     return _envelope(body, content, status_code, content_type, secrets)
 
 
+# The JSON decoder in use: orjson.loads, or None for the standard library's.
+# Looked up when the first JSON reply is decoded, not at import.
+_fast_loads: Callable[[bytes], Any] | None = None
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19  # the shortest integer that may not fit in 64 bits
+_looked_up = False
+
+
+def set_json_decoder(decoder: JsonDecoder) -> None:
+    """Decode JSON with ``orjson`` (the ``[speed]`` extra), the standard library, or
+    ``"auto"`` (the default: orjson when it is installed). For tests and benchmarks."""
+    global _fast_loads, _looked_up  # one switch per process
+    if decoder not in ("auto", "orjson", "stdlib"):
+        raise ValueError(f"decoder must be 'auto', 'orjson' or 'stdlib', not {decoder!r}")
+    _fast_loads = None
+    _looked_up = decoder == "stdlib"
+    if decoder == "orjson":
+        import orjson  # raises ImportError without the [speed] extra
+
+        _fast_loads = orjson.loads
+
+
+def json_decoder() -> str:
+    """``"orjson"`` or ``"stdlib"``: what decodes the next JSON reply."""
+    return "stdlib" if _orjson_loads() is None else "orjson"
+
+
+def _orjson_loads() -> Callable[[bytes], Any] | None:
+    global _fast_loads, _looked_up  # one switch per process
+    if not _looked_up:
+        _looked_up = True
+        try:
+            import orjson
+        except ImportError:
+            _fast_loads = None
+        else:
+            _fast_loads = orjson.loads
+    return _fast_loads
+
+
 def _load_json(
     content: bytes, status_code: int | None, content_type: str | None, secrets: Iterable[str]
 ) -> dict[str, Any]:
+    loads = _fast_loads if _looked_up else _orjson_loads()
+    # orjson is as strict as the path below (UTF-8, no lone surrogates) or
+    # stricter (NaN): whatever it refuses, the standard library reads or refuses
+    # as before, so both decoders give one answer. It reads an integer past 64
+    # bits as a float, though: a body with 19 digits in a row goes the slow way.
+    if loads is not None and _LONG_NUMBER not in content.translate(_DIGITS_AS_ZERO):
+        try:
+            fast = loads(content)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            if isinstance(fast, dict):
+                return fast
     try:
         # Strictly: json.loads(bytes) lets encoded lone surrogates through, and a
         # lenient decode would turn a mangled name into U+FFFD and carry on.
@@ -123,14 +185,12 @@ def _load_json(
 def _load_xml(
     content: bytes, status_code: int | None, content_type: str | None, secrets: Iterable[str]
 ) -> dict[str, Any]:
-    head = content.lstrip()[:200].lower()
+    head = (content[:256].lstrip() or content.lstrip())[:200].lower()
     if head.startswith((b"<!doctype html", b"<html")):
         raise _format_error("an HTML page", content, status_code, content_type, secrets)
     try:
         # expat reads the encoding declaration (ISO-8859-1 included) itself.
-        # Whitespace is kept so that " Joe" in XML is " Joe" as in JSON; the
-        # indentation between elements is dropped by _tidy.
-        doc = _tidy(xmltodict.parse(content, disable_entities=True, strip_whitespace=False))
+        doc = _xml.parse(content)
     except (ExpatError, ValueError, LookupError, RecursionError):
         raise _format_error(
             "an XML body that does not parse (truncated?)",
@@ -149,30 +209,6 @@ def _load_xml(
             "XML whose root is not <result>", content, status_code, content_type, secrets
         )
     return {key: value for key, value in root.items() if not key.startswith("@")}
-
-
-def _tidy(node: Any) -> Any:
-    """Drop indentation xmltodict kept: whitespace-only text beside child elements,
-    and whitespace-only content of an element (``<list>\n</list>`` is empty)."""
-    if isinstance(node, dict):
-        tidy = {}
-        for key, value in node.items():
-            if isinstance(value, str):
-                # Text leaves (most of a reply) are tidied here, not by a call each.
-                if not value.strip():
-                    if key == "#text":
-                        continue
-                    if value and "\n" in value:
-                        value = None
-                tidy[key] = value
-            else:
-                tidy[key] = _tidy(value)
-        return tidy or None
-    if isinstance(node, list):
-        return [_tidy(item) for item in node]
-    if isinstance(node, str) and node and not node.strip() and "\n" in node:
-        return None  # layout: an element holding only a line break and indentation
-    return node
 
 
 def _envelope(

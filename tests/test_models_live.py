@@ -1,0 +1,173 @@
+"""Live agents built fast: the same models as the plain reading of a row, from either
+JSON decoder (the standard library's, or orjson from the ``[speed]`` extra)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contactnow_async import Call, Envelope, LiveAgent, ResponseFormatError
+from contactnow_async._models import _s, unix_seconds
+from contactnow_async._models_live import live_agents
+from contactnow_async._wire import decode, json_decoder, set_json_decoder, xml_list
+from tests._helpers import FakeAPI, client_for
+
+pytest.importorskip("orjson", reason="the [speed] extra (orjson) is part of [test]")
+
+
+@pytest.fixture(params=["stdlib", "orjson"])
+def decoder(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each JSON decoder in turn, whatever is installed; back to automatic after."""
+    set_json_decoder(request.param)
+    try:
+        yield str(request.param)
+    finally:
+        set_json_decoder("auto")
+
+
+def plain(record: Mapping[str, Any]) -> LiveAgent:
+    """A row read field by field through attrs' own __init__: the definition."""
+    return LiveAgent(
+        agent_id=_s(record.get("uid")),
+        name=_s(record.get("name")),
+        status=_s(record.get("status")),
+        sub_status=_s(record.get("statuscode")),
+        started_ts=unix_seconds(record.get("time"), "time"),
+        server_ts=unix_seconds(record.get("srvtime"), "srvtime"),
+        moh=_s(record.get("moh")),
+        centre_name=_s(record.get("ccname")),
+        customer=_s(record.get("customer")),
+        calls=tuple(Call.from_record(item) for item in xml_list(record.get("call"))),
+        raw=record,
+    )
+
+
+_times = st.one_of(
+    st.integers(-5, 2**64),
+    st.integers(0, 253_402_300_799).map(str),
+    st.sampled_from(["", "1700000000.0", "1e3", " 17 ", "1_700", "x", "NaN", "-1"]),
+    st.floats(allow_nan=False),
+    st.none(),
+    st.booleans(),
+)
+_values = st.one_of(
+    st.text(max_size=5), st.integers(-(2**70), 2**70), st.none(), st.booleans(), st.floats()
+)
+_calls = st.one_of(
+    st.lists(
+        st.one_of(
+            st.dictionaries(st.sampled_from(["callid", "id", "uid", "qid"]), _values), _values
+        ),
+        max_size=2,
+    ),
+    _values,
+)
+_rows = st.fixed_dictionaries(
+    {},
+    optional={
+        "uid": _values,
+        "name": _values,
+        "status": _values,
+        "statuscode": _values,
+        "time": _times,
+        "srvtime": _times,
+        "moh": _values,
+        "ccname": _values,
+        "customer": _values,
+        "call": _calls,
+        "extra": _values,
+    },
+)
+
+
+def _outcome(build: Any, rows: list[dict[str, Any]]) -> Any:
+    try:
+        return build(rows)
+    except (TypeError, ValueError) as exc:
+        return type(exc), str(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_rows, max_size=4))
+def test_the_fast_build_gives_the_plain_models(rows: list[dict[str, Any]]) -> None:
+    assert _outcome(live_agents, rows) == _outcome(lambda rows: [plain(r) for r in rows], rows)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_rows, max_size=4), st.sampled_from([b"", b" ", b"\n"]))
+def test_both_json_decoders_give_equal_models(rows: list[dict[str, Any]], pad: bytes) -> None:
+    body = pad + json.dumps({"success": True, "total": len(rows), "list": rows}).encode() + pad
+    outcomes: list[tuple[object, object]] = []
+    for name in ("stdlib", "orjson"):  # the two literals of JsonDecoder
+        set_json_decoder(name)
+        try:
+            envelope = decode(body)
+            outcomes.append((envelope, _outcome(live_agents, list(envelope.records))))
+        except ResponseFormatError as exc:
+            outcomes.append((ResponseFormatError, str(exc)))
+        finally:
+            set_json_decoder("auto")
+    assert outcomes[0] == outcomes[1]
+    first, second = outcomes[0][0], outcomes[1][0]
+    if isinstance(first, Envelope) and isinstance(second, Envelope):
+        assert first.raw == second.raw
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"success":true,"list":[{"uid":"1","time":NaN}]}',  # the stdlib reads NaN
+        b'{"success":true,"total":123456789012345678901234567890,"list":[]}',
+        b'{"success":true,"list":[{"uid":"\\ud800"}]}',  # a lone surrogate, escaped
+        b"{success: true, list: []}",  # bare keys: the stdlib path's repair
+        b'{"success":true,"list":[{"uid":"\xed\xa0\x80"}]}',  # an encoded surrogate
+        b'{"success":true,"list":[{"uid":"1","uid":"2"}]}',
+    ],
+)
+def test_what_orjson_refuses_reads_as_the_stdlib_reads_it(body: bytes) -> None:
+    outcomes: list[object] = []
+    for name in ("stdlib", "orjson"):  # the two literals of JsonDecoder
+        set_json_decoder(name)
+        try:
+            outcomes.append(decode(body).records)
+        except ResponseFormatError as exc:
+            outcomes.append(str(exc))
+        finally:
+            set_json_decoder("auto")
+    assert outcomes[0] == outcomes[1]
+
+
+LIVE = ("ajax", "agents", "read")
+ROWS: list[dict[str, Any]] = [
+    {"uid": "1", "name": "Ann", "status": "ready", "statuscode": "", "time": "1700000000",
+     "srvtime": "1700000005", "ccname": "C", "call": []},
+    {"uid": "2", "name": "Bo", "status": "call", "time": 1700000001, "srvtime": 1700000005,
+     "call": [{"callid": "9", "urn": "5"}]},
+]  # fmt: skip
+
+
+@pytest.mark.anyio
+async def test_live_agents_read_with_each_decoder(decoder: str) -> None:
+    assert json_decoder() == decoder
+    api = FakeAPI({LIVE: lambda request: {"success": True, "total": 2, "list": ROWS}})
+    cn, http = client_for(api)
+    async with http, cn:
+        agents = await cn.live.agents(include_offline=True)
+    assert agents == [plain(row) for row in ROWS]
+    assert agents[1].calls[0].record_id == "5"
+    assert agents[0].raw == ROWS[0]
+
+
+@pytest.mark.anyio
+async def test_a_time_out_of_range_is_a_record_error(decoder: str) -> None:
+    row = {**ROWS[0], "time": "1700000000000"}  # milliseconds
+    api = FakeAPI({LIVE: lambda request: {"success": True, "total": 1, "list": [row]}})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError, match="'time' is not a unix time"):
+            await cn.live.agents(include_offline=True)

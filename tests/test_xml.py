@@ -1,0 +1,91 @@
+"""The XML reader: the same dicts as ``xmltodict`` (tidied), whatever the document."""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.parsers.expat import ExpatError
+
+import pytest
+import xmltodict
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contactnow_async._xml import parse, tidy
+
+_names = st.sampled_from(["result", "list", "agent", "uid", "name", "call", "item", "a:b"])
+_text = st.text(st.sampled_from(list("ab <>&\n\t\r é€\"'")), max_size=6)
+_attributes = st.dictionaries(st.sampled_from(["id", "type"]), _text, max_size=2)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_between = st.sampled_from(["", "\n  ", " ", "x", "<!-- note -->", "<![CDATA[<c>]]>"])
+
+
+@st.composite
+def _element(draw: st.DrawFn, depth: int = 0) -> str:
+    name = draw(_names)
+    attributes = "".join(
+        f' {key}="{_escape(value)}"'
+        for key, value in draw(st.one_of(st.just({}), _attributes)).items()
+    )
+    if depth >= 3 or draw(st.booleans()):
+        text = draw(_text)
+        return f"<{name}{attributes}>{_escape(text)}</{name}>" if text else f"<{name}{attributes}/>"
+    parts = []
+    for _ in range(draw(st.integers(0, 4))):
+        parts.append(
+            draw(st.sampled_from(["", "\n  ", " ", "x", "<!-- note -->", "<![CDATA[<c>]]>"]))
+        )
+        parts.append(draw(_element(depth + 1)))
+    parts.append(draw(st.sampled_from(["", "\n", " y "])))
+    return f"<{name}{attributes}>{''.join(parts)}</{name}>"
+
+
+def _reference(content: bytes) -> Any:
+    return tidy(xmltodict.parse(content, disable_entities=True, strip_whitespace=False))
+
+
+def _outcome(read: Any, content: bytes) -> Any:
+    try:
+        return read(content)
+    except (ExpatError, ValueError) as exc:
+        return type(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_element(), st.sampled_from(['<?xml version="1.0" encoding="utf-8"?>\n', ""]))
+def test_the_reader_gives_what_xmltodict_gives(element: str, declaration: str) -> None:
+    content = (declaration + element).encode()
+    assert _outcome(parse, content) == _outcome(_reference, content)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"<result><list><agent><uid>1</uid></agent><agent><uid>2</uid></agent></list></result>",
+        b"<result>\n  <list>\n  </list>\n  <name> Joe </name><phone/></result>",
+        b'<result><list count="2"><agent id="1">x</agent></list></result>',  # xmltodict's path
+        b'<?xml version="1.0" encoding="ISO-8859-1"?><result><name>\xe9</name></result>',
+        b"<result>text<a>1</a>more</result>",
+        b"<result/>",
+    ],
+)
+def test_examples_read_alike(content: bytes) -> None:
+    assert parse(content) == _reference(content)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"<!DOCTYPE r [<!ENTITY a 'aaaa'>]><result>&a;</result>",
+        b"<result><a></result>",
+        b"",
+        b'<?xml version="1.0" encoding="UTF-16"?><result/>',
+    ],
+)
+def test_what_xmltodict_refuses_is_refused_alike(content: bytes) -> None:
+    assert _outcome(parse, content) == _outcome(_reference, content)
+    assert _outcome(parse, content) in (ExpatError, ValueError)
