@@ -5,6 +5,9 @@ The public names are all here; everything in an underscored module is private.
 
 from __future__ import annotations
 
+import importlib
+import typing
+
 from ._client import ContactNow, resend_is_safe
 from ._clock import Clock, ScaledClock, SystemClock, VirtualClock
 from ._errors import (
@@ -43,15 +46,29 @@ from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
 from ._transport import RetryPolicy
 from ._wire import Envelope
 from .resources.live import LiveSnapshot
-from .watch import (
-    AgentEvent,
-    AgentStream,
-    AgentWatcher,
-    Health,
-    HealthEvent,
-    Subscription,
-    WatchOptions,
-)
+
+if typing.TYPE_CHECKING:
+    from .watch import (
+        AgentEvent,
+        AgentStream,
+        AgentWatcher,
+        Health,
+        HealthEvent,
+        Subscription,
+        WatchOptions,
+    )
+
+#: Public names whose modules are imported when a name is first used (PEP 562):
+#: the watcher is the one large part a plain API client never runs.
+_LAZY = {
+    "AgentEvent": "watch",
+    "AgentStream": "watch",
+    "AgentWatcher": "watch",
+    "Health": "watch",
+    "HealthEvent": "watch",
+    "Subscription": "watch",
+    "WatchOptions": "watch",
+}
 
 __version__ = "0.1.0.dev0"
 
@@ -106,3 +123,16 @@ __all__ = [
     "__version__",
     "resend_is_safe",
 ]
+
+
+def __getattr__(name: str) -> typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # found here from now on, without this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
