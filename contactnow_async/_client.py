@@ -15,6 +15,7 @@ Every typed call (``cn.agents.read``, ``cn.live.agents``, ...) ends up in
 
 from __future__ import annotations
 
+import functools
 import logging
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,7 @@ import httpx
 
 from ._clock import Clock, SystemClock
 from ._errors import APIError, AuthenticationError, ResponseFormatError, TokenError
+from ._http import Wire, check_wire, own_http_client
 from ._models import Token, token_expiry
 from ._options import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -76,7 +78,8 @@ class ContactNow:
             agents = await cn.agents.read(name="Joe Blogs")
 
     ``base_url`` overrides ``region`` (point it at the simulator in tests).
-    ``http_client`` is used as given and not closed by :meth:`aclose`.
+    ``http_client`` is used as given and not closed by :meth:`aclose`; else ``transport``
+    says what the client's own runs on (``"auto"``; ``"httpx"`` opts out of aiohttp).
     ``campaign`` (the contact centre id) is sent as ``campaign=`` on every call.
     ``clock`` is where token deadlines and retry backoff are read (a virtual
     clock in tests). ``timeout`` bounds one attempt from connecting to the last
@@ -90,7 +93,6 @@ class ContactNow:
 
     __slots__ = (
         "_closed",
-        "_http",
         "_own_http",
         "_password",
         "_token_manager",
@@ -131,6 +133,7 @@ class ContactNow:
         retry_backoff_max: float = 10.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         record_tz: tzinfo = timezone.utc,
+        transport: Wire = "auto",
     ) -> None:
         if not username or not password:
             raise ValueError("username and password are required (the API credentials 8x8 issued)")
@@ -150,6 +153,7 @@ class ContactNow:
             raise ValueError("retry_backoff and retry_backoff_max must be >= 0 seconds")
         if not isinstance(record_tz, tzinfo):
             raise TypeError(f"record_tz must be a tzinfo (say timezone.utc), not {record_tz!r}")
+        check_wire(transport, own=http_client is None)
         if max_response_bytes < 1:
             raise ValueError(f"max_response_bytes must be >= 1, not {max_response_bytes!r}")
         if base_url is None:
@@ -174,18 +178,16 @@ class ContactNow:
             retry_backoff_max=retry_backoff_max,
             max_response_bytes=max_response_bytes,
             record_tz=record_tz,
+            transport=transport,
         )
         self._password = password
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._own_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=timeout,
-            limits=httpx.Limits(
-                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
-            ),
-        )
         self._transport = Transport(
-            self._http,
+            http_client
+            or functools.partial(
+                own_http_client, transport, timeout=timeout, max_connections=max_concurrency
+            ),
             base_url=options.base_url,
             clock=self.clock,
             retry=RetryPolicy(
@@ -262,7 +264,7 @@ class ContactNow:
             return
         self._closed = True
         if self._own_http:
-            await self._http.aclose()
+            await self._transport.aclose()
 
     @property
     def is_closed(self) -> bool:

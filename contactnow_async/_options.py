@@ -9,6 +9,7 @@ from typing import Final
 import attrs
 import httpx
 
+from ._http import Wire
 from ._wire import Format
 
 __all__ = [
@@ -74,6 +75,8 @@ class ClientOptions:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     #: The zone ``ecnow`` record dates ("YYYY-MM-DD HH:MM:SS", no zone) are read and written in.
     record_tz: tzinfo = timezone.utc
+    #: What the client's own http_client runs on: "auto", "httpx" or "aiohttp".
+    transport: Wire = "auto"
 
     @property
     def attempt_timeout(self) -> float | None:

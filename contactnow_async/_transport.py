@@ -24,6 +24,7 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable
 
 import anyio
 import attrs
@@ -131,6 +132,8 @@ class _Fault(Exception):
 class Transport:
     """Sends :class:`ApiRequest` s over one ``httpx.AsyncClient``: see the module docstring.
 
+    ``http`` is the client, or a function that makes it at the first request.
+
     ``timeout`` bounds one attempt from connecting to the last byte read (httpx's
     own timeouts bound each read too); ``deadline`` bounds the whole call, its
     retries and their backoff included. None means no bound of that kind.
@@ -138,7 +141,7 @@ class Transport:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: httpx.AsyncClient | Callable[[], httpx.AsyncClient],
         *,
         base_url: str,
         clock: Clock,
@@ -148,7 +151,9 @@ class Transport:
         timeout: float | None,
         deadline: float | None,
     ) -> None:
-        self._http = http
+        # A client, or how to make one at the first request (where the event loop is known).
+        self._http = http if isinstance(http, httpx.AsyncClient) else None
+        self._make_http = None if isinstance(http, httpx.AsyncClient) else http
         self._base_url = base_url
         self._clock = clock
         self.retry = retry
@@ -158,6 +163,19 @@ class Transport:
         self.deadline = deadline
         # Made on first use: an anyio limiter belongs to the event loop that runs it.
         self._limiter: anyio.CapacityLimiter | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The httpx client requests go through (made now if it is made on first use)."""
+        if self._http is None:
+            assert self._make_http is not None
+            self._http = self._make_http()
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the httpx client, if one was made or given."""
+        if self._http is not None:
+            await self._http.aclose()
 
     async def send(self, request: ApiRequest) -> Reply:
         """Send ``request``, retrying what may be retried; raise the public error otherwise."""
@@ -186,10 +204,10 @@ class Transport:
         # Only what _encoding can undo under the size cap (not br or zstd, even if installed).
         headers = {"Accept-Encoding": ACCEPT_ENCODING}
         if request.body is None:
-            return self._http.build_request("GET", url, params=request.params, headers=headers)
+            return self.http.build_request("GET", url, params=request.params, headers=headers)
         if request.content_type:
             headers["Content-Type"] = request.content_type
-        return self._http.build_request(
+        return self.http.build_request(
             "POST", url, params=request.params, content=request.body, headers=headers
         )
 
@@ -307,7 +325,7 @@ class Transport:
         where = redact_url(request.url)
         response: httpx.Response | None = None
         try:
-            response = await self._http.send(request, stream=True)
+            response = await self.http.send(request, stream=True)
             try:
                 content = await self._read_capped(response, where)
             finally:

@@ -54,8 +54,8 @@ async def test_async_with_returns_the_client_and_closing_twice_is_harmless() -> 
 async def test_the_client_closes_the_pool_it_made() -> None:
     cn = ContactNow(username=USERNAME, password=PASSWORD)
     async with cn:
-        pass
-    assert cn._http.is_closed
+        http = cn._transport.http  # made at the first request, or here
+    assert http.is_closed
 
 
 # --- options ----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from contactnow_async import ContactNow
 __all__ = [
     "PASSWORD",
     "USERNAME",
+    "WIRE",
     "Behaviour",
     "HostileServer",
     "Peer",
@@ -306,17 +307,25 @@ def serve(behaviour: Behaviour) -> Iterator[HostileServer]:
 _TLS = ssl.create_default_context()
 
 
+#: What :func:`client` runs on: set for each test by the ``wire`` fixture (conftest).
+WIRE = {"transport": "httpx"}
+
+
 @contextlib.asynccontextmanager
 async def client(server: HostileServer, **options: Any) -> AsyncIterator[ContactNow]:
     """A client of ``server`` with the test credentials; no backoff unless asked.
 
-    Its httpx client is made here as ContactNow makes its own (``timeout``, no
-    redirects followed), unless ``http_client`` is given.
+    On plain httpx its httpx client is made here as ContactNow makes its own
+    (``timeout``, no redirects followed), unless ``http_client`` is given; on
+    aiohttp the client makes its own (``transport="aiohttp"``), as with the
+    ``[speed]`` extra.
     """
     options.setdefault("retry_backoff", 0)
     options.setdefault("timeout", 5.0)
     async with contextlib.AsyncExitStack() as stack:
-        if "http_client" not in options:
+        if WIRE["transport"] == "aiohttp" and "http_client" not in options:
+            options["transport"] = "aiohttp"
+        elif "http_client" not in options:
             options["http_client"] = await stack.enter_async_context(
                 httpx.AsyncClient(timeout=options["timeout"], verify=_TLS)
             )

@@ -5,8 +5,12 @@ from __future__ import annotations
 import logging
 import struct
 import zlib
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from tests.hostile._server import WIRE
 
 # Each set to DEBUG, not just the root: any of them may have a level of its own.
 LOGGERS = (
@@ -56,3 +60,33 @@ def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     for name in LOGGERS:
         caplog.set_level(logging.DEBUG, logger=name)
     return caplog
+
+
+@pytest.fixture(params=["httpx", "aiohttp"], autouse=True)
+def wire(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every hostile client test over plain httpx, and over aiohttp (the ``[speed]``
+    wire) on asyncio; the other pairs are deselected below."""
+    if request.param == "aiohttp":
+        pytest.importorskip("httpx_aiohttp", reason="the [speed] extra is part of [test]")
+    WIRE["transport"] = request.param
+    try:
+        yield str(request.param)
+    finally:
+        WIRE["transport"] = "httpx"
+
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop aiohttp runs of tests that are not async, or run on trio (aiohttp cannot)."""
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        on_aiohttp = HERE in item.path.parents and params.get("wire") == "aiohttp"
+        (drop if on_aiohttp and params.get("anyio_backend") != "asyncio" else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

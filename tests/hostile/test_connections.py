@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import socket
 from collections.abc import Awaitable, Callable
 
 import anyio
@@ -86,3 +87,16 @@ async def test_a_body_shorter_than_it_says_is_a_typed_error(
             with pytest.raises((TransportError, ResponseFormatError)):
                 await cn.agents.read()
     assert len(server.data_requests) == 3  # a read: retried, each attempt ends
+
+
+async def test_a_refused_connection_says_nothing_was_sent() -> None:
+    with socket.socket() as probe:  # a port nothing listens on once this closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = type("Closed", (), {"base_url": f"http://127.0.0.1:{port}/"})()
+    with anyio.fail_after(GUARD):
+        async with client(server, max_retries=1) as cn:  # client() reads only base_url
+            with pytest.raises(TransportError, match="could not connect") as info:
+                await create_agent(cn)
+    assert type(info.value) is TransportError
+    assert info.value.sent is False

@@ -23,7 +23,7 @@ async def redirect_to_secrets(request: Request, peer: Peer) -> None:
 
 
 async def test_a_redirect_is_raised_once_and_its_query_never_shown(
-    debug_logs: pytest.LogCaptureFixture,
+    debug_logs: pytest.LogCaptureFixture, wire: str
 ) -> None:
     with serve(redirect_to_secrets) as server, anyio.fail_after(GUARD):
         async with client(server, max_retries=2) as cn:
@@ -37,8 +37,9 @@ async def test_a_redirect_is_raised_once_and_its_query_never_shown(
     texts = [str(error), repr(error), debug_logs.text]
     texts += [record.getMessage() for record in debug_logs.records]
     assert not [(secret, text) for secret in secrets for text in texts if secret in text]
-    # Not vacuous: httpcore did log the reply's headers, Location included.
-    assert any("Location" in record.getMessage() for record in debug_logs.records)
+    # Not vacuous: httpcore did log the reply's headers, Location included (aiohttp logs none).
+    if wire == "httpx":
+        assert any("Location" in record.getMessage() for record in debug_logs.records)
 
 
 @pytest.mark.parametrize(
