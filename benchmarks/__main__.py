@@ -21,6 +21,9 @@ MODULES = (
     "fanout",
     "soak",
     "import_cost",
+    "typed_read",
+    "speed_wire",
+    "event_latency",
 )
 
 

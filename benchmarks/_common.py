@@ -135,6 +135,9 @@ def machine() -> dict[str, str]:
         "attrs",
         "xmltodict",
         "uvicorn",
+        "orjson",
+        "aiohttp",
+        "httpx-aiohttp",
     ):
         try:
             versions[name] = importlib.metadata.version(name)
@@ -151,29 +154,34 @@ def machine() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def served_simulator(*, agents: int = 25, latency: float = 0.0, rtt: float = 0.0) -> Iterator[str]:
+def served_simulator(
+    *, agents: int = 25, latency: float = 0.0, rtt: float = 0.0, stamps: bool = False
+) -> Iterator[str]:
     """A simulator served by uvicorn in a separate process; yields its base URL.
 
     A separate process, not ``serve()``'s thread: the server's CPU then does not
     share the client's GIL, so the client's own cost is what differs between
     the two sides of a comparison (both talk to this same server). ``latency``
     delays every ``database.php`` reply (a stand-in for the network); ``rtt``
-    models the network instead, handshakes included (``_server.NetworkModel``).
+    models the network instead, handshakes included (``_server.NetworkModel``);
+    ``stamps`` serves each change's wall-clock time (``_server.Stamps``).
     """
+    args = ["--agents", str(agents), "--latency", str(latency), "--rtt", str(rtt)]
+    with _served("benchmarks._server", *args, *(["--stamps"] if stamps else [])) as base_url:
+        yield base_url
+
+
+@contextlib.contextmanager
+def served_canned() -> Iterator[str]:
+    """The canned-reply server (``_canned``) in a separate process; yields its base URL."""
+    with _served("benchmarks._canned") as base_url:
+        yield base_url
+
+
+@contextlib.contextmanager
+def _served(module: str, *args: str) -> Iterator[str]:
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks._server",
-            "--agents",
-            str(agents),
-            "--latency",
-            str(latency),
-            "--rtt",
-            str(rtt),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-m", module, *args], stdout=subprocess.PIPE, text=True
     )
     try:
         assert process.stdout is not None

@@ -12,6 +12,7 @@ never lost and JSON and XML replies of the same data compare equal.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -138,8 +139,33 @@ class Agent:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Agent:
-        values = {agent_attribute(wire): _s(record.get(wire)) for wire in AGENT_FIELDS}
-        return cls(**values, raw=record)
+        # A read of 25 agents a call makes this the hot path of every agents.read():
+        # the fields in one C call, one type check for all, the slots set directly.
+        try:
+            values = _agent_fields(record)
+        except KeyError:
+            values = tuple(map(record.get, AGENT_FIELDS))
+        kinds = set(map(type, values))
+        if not _JUST_TEXT.issuperset(kinds):
+            if _TEXT_OR_NULL.issuperset(kinds):  # null (None) is "": swapped in C
+                values = tuple(map(_NULL_AS_EMPTY.get, values, values))
+            else:
+                values = tuple(map(_s, values))
+        agent = object.__new__(cls)
+        for set_field, value in zip(_AGENT_SLOTS, values, strict=True):
+            set_field(agent, value)
+        _set_agent_raw(agent, record)
+        return agent
+
+
+_agent_fields = operator.itemgetter(*AGENT_FIELDS)
+_JUST_TEXT = frozenset({str})
+_TEXT_OR_NULL = frozenset({str, type(None)})
+_NULL_AS_EMPTY = {None: ""}
+# Each slot's own descriptor (in AGENT_FIELDS order): setting through it skips the
+# frozen __setattr__.
+_AGENT_SLOTS = tuple(getattr(Agent, agent_attribute(wire)).__set__ for wire in AGENT_FIELDS)
+_set_agent_raw = Agent.__dict__["raw"].__set__
 
 
 @attrs.frozen(kw_only=True)

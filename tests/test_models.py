@@ -21,6 +21,7 @@ from contactnow_async import (
     StatusLogEntry,
     Token,
 )
+from contactnow_async._models import AGENT_FIELDS, _s, agent_attribute
 from contactnow_async._wire import decode
 
 
@@ -221,3 +222,22 @@ def test_token_deadline_follows_the_server_clock() -> None:
     assert token.is_fresh(9_339, margin=60)
     assert not token.is_fresh(9_341, margin=60)
     assert "t" * 40 not in repr(token)
+
+
+_agent_values = st.one_of(st.text(max_size=4), st.integers(), st.none(), st.booleans())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from([*AGENT_FIELDS, "extra"]), _agent_values, max_size=len(AGENT_FIELDS)
+    )
+)
+def test_the_fast_agent_build_reads_each_field_as_text(record: dict[str, object]) -> None:
+    agent = Agent.from_record(record)
+    plain = Agent(
+        **{agent_attribute(wire): _s(record.get(wire)) for wire in AGENT_FIELDS}, raw=record
+    )
+    assert agent == plain
+    assert agent.raw is record
+    assert repr(agent) == repr(plain)

@@ -1,0 +1,137 @@
+"""9. The ``[speed]`` wire: 300 reads at C=20 vs raw aiohttp and vs the vendor's style.
+
+Against the canned-reply server (:mod:`benchmarks._canned`, its own process),
+each side makes 300 ``database.php`` agent reads (25 agents a reply):
+
+- the library with the ``[speed]`` extra, as it runs by default on asyncio
+  (``transport="auto"``: httpx's API over aiohttp; orjson decoding), C=20;
+- raw aiohttp, what a user would write by hand: one ``ClientSession`` with a
+  pool of 20, ``await response.read()`` and ``json.loads``, C=20;
+- the library on plain httpx (``transport="httpx"``), C=20, for reference;
+- the vendor's PHP wrapper's style (see ``vendor_style``): sequential, a new
+  connection per call (``Connection: close``), the token re-read from a file
+  per call.
+
+Warm pools; the sides take turns, each repeat in a rotated order. Figures:
+library time / raw aiohttp time (target <= 1.2), and library throughput /
+vendor-style throughput (target >= 2).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+
+from contactnow_async import ContactNow
+from contactnow_async._http import chosen
+
+from ._common import PASSWORD, USERNAME, Mode, Row, now, row, served_canned
+from .request_overhead import fetch_token, workers
+
+NAME = "9 [speed] wire"
+CALLS = 300
+CONCURRENCY = 20
+#: repeats by mode
+REPEATS: dict[Mode, int] = {"full": 9, "quick": 3, "smoke": 1}
+
+
+def speed_installed() -> bool:
+    try:
+        import aiohttp  # noqa: F401 -- only whether it is there
+        import orjson  # noqa: F401 -- only whether it is there
+    except ImportError:
+        return False
+    return True
+
+
+async def measure(base_url: str, repeats: int) -> dict[str, list[float]]:
+    """Seconds for CALLS calls, per side, per repeat."""
+    import aiohttp
+
+    url = f"{base_url}database.php"
+    with tempfile.TemporaryDirectory() as tmp:
+        token_file = Path(tmp) / "token"
+        async with httpx.AsyncClient() as http:
+            token = await fetch_token(http, base_url)
+        token_file.write_text(token, encoding="utf-8")
+        params = {"action": "read", "format": "json", "raw": "1", "method": "agents",
+                  "token": token}  # fmt: skip
+        connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+        async with (
+            aiohttp.ClientSession(connector=connector) as session,
+            httpx.AsyncClient(headers={"Connection": "close"}) as close_client,
+            ContactNow(username=USERNAME, password=PASSWORD, base_url=base_url,
+                       max_concurrency=CONCURRENCY) as fast,
+            ContactNow(username=USERNAME, password=PASSWORD, base_url=base_url,
+                       max_concurrency=CONCURRENCY, transport="httpx") as plain,
+        ):  # fmt: skip
+
+            async def aiohttp_call() -> None:
+                async with session.get(url, params=params) as reply:
+                    assert json.loads(await reply.read())["success"]
+
+            async def fast_call() -> None:
+                await fast.agents.read()
+
+            async def plain_call() -> None:
+                await plain.agents.read()
+
+            async def vendor_call() -> None:
+                token = token_file.read_text(encoding="utf-8").strip()  # per call, as PHP does
+                reply = await close_client.get(url, params={**params, "token": token})
+                assert json.loads(reply.content)["success"]
+
+            def timed(
+                call: Callable[[], Awaitable[None]], concurrency: int
+            ) -> Callable[[], Awaitable[float]]:
+                async def side() -> float:
+                    return await workers(CALLS, concurrency, call)
+
+                return side
+
+            sides = {
+                "library": timed(fast_call, CONCURRENCY),
+                "aiohttp": timed(aiohttp_call, CONCURRENCY),
+                "library-httpx": timed(plain_call, CONCURRENCY),
+                "vendor": timed(vendor_call, 1),
+            }
+            for call in (fast_call, aiohttp_call, plain_call):  # warm the pools
+                await workers(CONCURRENCY * 2, CONCURRENCY, call)
+            assert chosen("auto") == "aiohttp"
+            times: dict[str, list[float]] = {name: [] for name in sides}
+            order = list(sides)
+            for index in range(repeats):
+                for name in order[index % 4 :] + order[: index % 4]:
+                    started = now()
+                    await sides[name]()
+                    times[name].append(now() - started)
+    return times
+
+
+async def run(mode: Mode) -> list[Row]:
+    if not speed_installed():
+        return [row(NAME, "skipped: the [speed] extra is not installed", [0.0], "")]
+    with served_canned() as base_url:
+        times = await measure(base_url, REPEATS[mode])
+    lib, raw, plain, vendor = (
+        times[name] for name in ("library", "aiohttp", "library-httpx", "vendor")
+    )
+    return [
+        row(NAME, f"{CALLS} reads at C={CONCURRENCY}: library ([speed]) / raw aiohttp time",
+            [a / b for a, b in zip(lib, raw, strict=True)], "x", target="<= 1.2",
+            check=lambda r: r <= 1.2),
+        row(NAME, f"{CALLS} reads: library ([speed], C={CONCURRENCY}) / vendor style throughput",
+            [v / a for a, v in zip(lib, vendor, strict=True)], "x", target=">= 2",
+            check=lambda r: r >= 2),
+        row(NAME, f"{CALLS} reads at C={CONCURRENCY}: library on plain httpx / raw aiohttp time",
+            [a / b for a, b in zip(plain, raw, strict=True)], "x"),
+        row(NAME, "library ([speed]) calls/s", [CALLS / t for t in lib], "calls/s"),
+        row(NAME, "raw aiohttp calls/s", [CALLS / t for t in raw], "calls/s"),
+        row(NAME, "library on plain httpx calls/s", [CALLS / t for t in plain], "calls/s"),
+        row(NAME, "vendor style calls/s (sequential, Connection: close)",
+            [CALLS / t for t in vendor], "calls/s"),
+    ]  # fmt: skip
