@@ -1,7 +1,10 @@
 """9. The ``[speed]`` wire: 300 reads at C=20 vs raw aiohttp and vs the vendor's style.
 
-Against the canned-reply server (:mod:`benchmarks._canned`, its own process),
-each side makes 300 ``database.php`` agent reads (25 agents a reply):
+Against two servers, each in its own process: the simulator on uvicorn (what
+the issue measured, ``contactnow simulate``: its CPU caps every client near
+1,700 calls/s) and the canned-reply server (:mod:`benchmarks._canned`, which
+caps nothing, so the clients' own costs show), each side makes 300
+``database.php`` agent reads (25 agents a reply):
 
 - the library with the ``[speed]`` extra, as it runs by default on asyncio
   (``transport="auto"``: httpx's API over aiohttp; orjson decoding), C=20;
@@ -29,7 +32,7 @@ import httpx
 from contactnow_async import ContactNow
 from contactnow_async._http import chosen
 
-from ._common import PASSWORD, USERNAME, Mode, Row, now, row, served_canned
+from ._common import PASSWORD, USERNAME, Mode, Row, now, row, served_canned, served_simulator
 from .request_overhead import fetch_token, workers
 
 NAME = "9 [speed] wire"
@@ -115,23 +118,31 @@ async def measure(base_url: str, repeats: int) -> dict[str, list[float]]:
 async def run(mode: Mode) -> list[Row]:
     if not speed_installed():
         return [row(NAME, "skipped: the [speed] extra is not installed", [0.0], "")]
-    with served_canned() as base_url:
-        times = await measure(base_url, REPEATS[mode])
+    rows = []
+    for where, serve in (("simulator", served_simulator), ("canned server", served_canned)):
+        with serve() as base_url:
+            times = await measure(base_url, REPEATS[mode])
+        rows += _rows(where, times)
+    return rows
+
+
+def _rows(where: str, times: dict[str, list[float]]) -> list[Row]:
     lib, raw, plain, vendor = (
         times[name] for name in ("library", "aiohttp", "library-httpx", "vendor")
     )
     return [
-        row(NAME, f"{CALLS} reads at C={CONCURRENCY}: library ([speed]) / raw aiohttp time",
+        row(NAME, f"{where}: {CALLS} reads at C={CONCURRENCY}, library ([speed]) / raw aiohttp",
             [a / b for a, b in zip(lib, raw, strict=True)], "x", target="<= 1.2",
             check=lambda r: r <= 1.2),
-        row(NAME, f"{CALLS} reads: library ([speed], C={CONCURRENCY}) / vendor style throughput",
+        row(NAME, f"{where}: library ([speed], C={CONCURRENCY}) / vendor style throughput",
             [v / a for a, v in zip(lib, vendor, strict=True)], "x", target=">= 2",
             check=lambda r: r >= 2),
-        row(NAME, f"{CALLS} reads at C={CONCURRENCY}: library on plain httpx / raw aiohttp time",
+        row(NAME, f"{where}: library on plain httpx / raw aiohttp time, C={CONCURRENCY}",
             [a / b for a, b in zip(plain, raw, strict=True)], "x"),
-        row(NAME, "library ([speed]) calls/s", [CALLS / t for t in lib], "calls/s"),
-        row(NAME, "raw aiohttp calls/s", [CALLS / t for t in raw], "calls/s"),
-        row(NAME, "library on plain httpx calls/s", [CALLS / t for t in plain], "calls/s"),
-        row(NAME, "vendor style calls/s (sequential, Connection: close)",
+        row(NAME, f"{where}: library ([speed]) calls/s", [CALLS / t for t in lib], "calls/s"),
+        row(NAME, f"{where}: raw aiohttp calls/s", [CALLS / t for t in raw], "calls/s"),
+        row(NAME, f"{where}: library on plain httpx calls/s", [CALLS / t for t in plain],
+            "calls/s"),
+        row(NAME, f"{where}: vendor style calls/s (sequential, Connection: close)",
             [CALLS / t for t in vendor], "calls/s"),
     ]  # fmt: skip

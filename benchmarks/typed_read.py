@@ -1,0 +1,88 @@
+"""8. Typed live read: ``await cn.live.agents()`` vs ``httpx`` + ``json.loads`` of the same body.
+
+The simulator renders one ``ajax.php`` reply of 10,000 agents (``mode=all``);
+an ``httpx.MockTransport`` serves those bytes to both sides. The baseline is
+what a user writes without us: ``await http.get(...)`` and ``json.loads`` of
+``response.content``. The library's side is the whole typed read: request,
+body, envelope, paging check, one ``LiveAgent`` per row. Measured with the
+standard library's JSON decoder (the default install), and with orjson (the
+``[speed]`` extra) where installed. Figures: library time / baseline time.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+
+import httpx
+
+from contactnow_async._wire import set_json_decoder
+
+from ._common import Mode, Row, interleave, now, row
+from .poll_cost import mock_client, render
+
+NAME = "8 typed read"
+#: (agents, repeats) by mode
+SIZES: dict[Mode, tuple[int, int]] = {"full": (10_000, 15), "quick": (10_000, 5), "smoke": (500, 1)}
+TARGETS = {"stdlib": 1.5, "orjson": 1.0}
+
+
+def _orjson_installed() -> bool:
+    try:
+        import orjson  # noqa: F401 -- only whether it is there
+    except ImportError:
+        return False
+    return True
+
+
+async def run(mode: Mode) -> list[Row]:
+    agents, repeats = SIZES[mode]
+    _, body = await render(agents, "json")
+    decoders = ["stdlib", "orjson"] if _orjson_installed() else ["stdlib"]
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    )
+    rows = []
+    async with http, mock_client("json", {"ajax": body}) as cn:
+
+        async def baseline() -> float:
+            gc.collect()
+            started = now()
+            reply = await http.get("http://sim/ajax.php")
+            decoded = json.loads(reply.content)
+            elapsed = now() - started
+            assert len(decoded["list"]) == agents
+            return elapsed
+
+        for decoder in decoders:
+            set_json_decoder(decoder)  # type: ignore[arg-type]  # one of the two literals
+            try:
+
+                async def library() -> float:
+                    gc.collect()
+                    started = now()
+                    typed = await cn.live.agents(include_offline=True)
+                    elapsed = now() - started
+                    assert len(typed) == agents
+                    return elapsed
+
+                await library()  # warm: the token, the first URL
+                pairs = await interleave(library, baseline, repeats)
+            finally:
+                set_json_decoder("auto")
+            target = TARGETS[decoder]
+            label = "standard library json" if decoder == "stdlib" else "orjson ([speed])"
+            rows.append(
+                row(NAME, f"{agents:,} agents, {label}: library / httpx + json.loads",
+                    [lib / base for lib, base in pairs], "x", target=f"<= {target}",
+                    check=lambda r, target=target: r <= target)  # type: ignore[misc]  # bound default
+            )  # fmt: skip
+            rows.append(
+                row(NAME, f"{agents:,} agents, {label}: library per agent",
+                    [lib / agents * 1e6 for lib, _ in pairs], "µs")
+            )  # fmt: skip
+        rows.append(
+            row(NAME, f"{agents:,} agents: httpx + json.loads per agent",
+                [base / agents * 1e6 for _, base in pairs], "µs")
+        )  # fmt: skip
+    return rows
