@@ -155,7 +155,12 @@ def machine() -> dict[str, str]:
 
 @contextlib.contextmanager
 def served_simulator(
-    *, agents: int = 25, latency: float = 0.0, rtt: float = 0.0, stamps: bool = False
+    *,
+    agents: int = 25,
+    latency: float = 0.0,
+    rtt: float = 0.0,
+    stamps: bool = False,
+    dwell: float = 0.0,
 ) -> Iterator[str]:
     """A simulator served by uvicorn in a separate process; yields its base URL.
 
@@ -164,9 +169,11 @@ def served_simulator(
     the two sides of a comparison (both talk to this same server). ``latency``
     delays every ``database.php`` reply (a stand-in for the network); ``rtt``
     models the network instead, handshakes included (``_server.NetworkModel``);
-    ``stamps`` serves each change's wall-clock time (``_server.Stamps``).
+    ``stamps`` serves each change's wall-clock time (``_server.Stamps``); ``dwell``
+    sets every status's mean dwell (seconds).
     """
     args = ["--agents", str(agents), "--latency", str(latency), "--rtt", str(rtt)]
+    args += ["--dwell", str(dwell)]
     with _served("benchmarks._server", *args, *(["--stamps"] if stamps else [])) as base_url:
         yield base_url
 

@@ -5,19 +5,22 @@ Prints one line with the base URL, then serves until terminated. Configured as
 ``IPPROTO_TCP``, the simulator's own ``Date``), with request recording off.
 
 ``--rtt`` puts a model of the network between the client and the API in
-front of the simulator (:class:`NetworkModel`).
+front of the simulator (:class:`NetworkModel`). ``--stamps`` serves each
+status change with its wall-clock time (:class:`Stamps`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import urllib.parse
 from collections import OrderedDict
 from typing import Any
 
 import anyio
 import uvicorn
 
-from contactnow_async.simulator import FaultKind, Simulator
+from contactnow_async.simulator import Dwell, FaultKind, Simulator
 from contactnow_async.simulator._serve import _bind, _config
 
 from ._common import PASSWORD, USERNAME
@@ -58,6 +61,35 @@ class NetworkModel:
         await self.app(scope, receive, send)
 
 
+class Stamps:
+    """``GET /bench/changes?after=UID``: every status change after that log uid, as
+    JSON ``[[uid, wall-clock time, agent, status, subcode], ...]``.
+
+    The scenario plays a change at its own moment on the simulator's clock (wall
+    time here), whenever a request makes it catch up: that moment is the change's
+    stamp, as precise as a float, where the API's ``time`` is whole seconds.
+    """
+
+    def __init__(self, app: Any, sim: Simulator) -> None:
+        self.app = app
+        self.sim = sim
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/bench/changes":
+            await self.app(scope, receive, send)
+            return
+        query = dict(urllib.parse.parse_qsl(scope["query_string"].decode()))
+        after = int(query.get("after", "0"))
+        sim = self.sim
+        with sim._lock:  # the benchmark's own window on the scenario
+            sim._scenario.advance(sim.clock.now())
+            rows = sim._scenario.log_rows(visible_before=None, uid_low=after + 1)
+        body = json.dumps([list(r[:5]) for r in rows]).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agents", type=int, default=25)
@@ -67,9 +99,18 @@ def main() -> None:
     parser.add_argument(
         "--rtt", type=float, default=0.0, help="network round trip (see NetworkModel)"
     )
+    parser.add_argument("--stamps", action="store_true", help="serve /bench/changes (Stamps)")
+    parser.add_argument(
+        "--dwell", type=float, default=0.0, help="mean seconds in every status (default: varied)"
+    )
     options = parser.parse_args()
     sim = Simulator(
-        username=USERNAME, password=PASSWORD, agents=options.agents, seed=1, record_requests=False
+        username=USERNAME,
+        password=PASSWORD,
+        agents=options.agents,
+        seed=1,
+        record_requests=False,
+        dwell=Dwell.uniform(options.dwell) if options.dwell else None,
     )
     if options.latency:
         # A stand-in for the network between a client and the real API.
@@ -78,6 +119,8 @@ def main() -> None:
     sock = _bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     app: Any = NetworkModel(sim, rtt=options.rtt) if options.rtt else sim
+    if options.stamps:
+        app = Stamps(app, sim)
     config = _config(uvicorn, app, backlog=4096)
     server = uvicorn.Server(config)
     print(f"serving http://127.0.0.1:{port}/", flush=True)

@@ -119,7 +119,8 @@ async def run(mode: Mode) -> list[Row]:
     if not speed_installed():
         return [row(NAME, "skipped: the [speed] extra is not installed", [0.0], "")]
     rows = []
-    for where, serve in (("simulator", served_simulator), ("canned server", served_canned)):
+    servers = (("simulator", served_simulator), ("canned server", served_canned))
+    for where, serve in servers[1:] if mode == "smoke" else servers:  # smoke: one server
         with serve() as base_url:
             times = await measure(base_url, REPEATS[mode])
         rows += _rows(where, times)

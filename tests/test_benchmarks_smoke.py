@@ -25,6 +25,9 @@ BENCHMARKS = (
     "5 fan-out",
     "6 soak",
     "7 import cost",
+    "8 typed read",
+    "9 [speed] wire",
+    "10 event latency",
 )
 
 

@@ -1,0 +1,104 @@
+"""10. Event latency: from a status change in the simulator to its delivery to a subscriber.
+
+The simulator serves 1,000 agents from its own process (uvicorn, as ``contactnow
+simulate``) on the wall clock, and stamps each change with the moment it
+happened (``_server.Stamps``: the scenario's own time, a float; the API's
+``time`` is whole seconds). A watcher (``interval=0.5``, no jitter) streams
+events to one subscriber, which notes the wall-clock time of each delivery.
+Afterwards every change is matched with its event: by log uid in backfill mode,
+by agent, start second and status in poll mode (a change overtaken by another
+of the same agent before the next poll has no event of its own, and is not
+counted). Latency = delivery time - change time, on the one machine's clock.
+
+Poll mode sees a change at the first poll after it: latency is spread over one
+interval, plus the poll's own time. Backfill mode reads the status log when a
+poll saw a change, one more request. Target: poll-mode p99 <= interval + 25 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+import anyio
+import httpx
+
+from contactnow_async import ContactNow
+
+from ._common import PASSWORD, USERNAME, Mode, Row, row, served_simulator
+
+NAME = "10 event latency"
+AGENTS = 1000
+INTERVAL = 0.5
+LIMIT_MS = INTERVAL * 1000 + 25
+#: seconds of watching per mode, by mode
+SECONDS: dict[Mode, float] = {"full": 30.0, "quick": 8.0, "smoke": 1.6}
+#: mean seconds in each status, by mode: ~17 changes a second among 1,000 agents
+#: (smoke: ~200, so that its one second sees some)
+DWELL: dict[Mode, float] = {"full": 60.0, "quick": 60.0, "smoke": 5.0}
+
+
+async def _changes(base_url: str, after: int) -> list[list[object]]:
+    async with httpx.AsyncClient() as http:
+        reply = await http.get(f"{base_url}bench/changes", params={"after": after})
+        return list(json.loads(reply.content))
+
+
+async def watch(base_url: str, *, backfill: bool, seconds: float) -> list[float]:
+    """Latencies (seconds) of the changes seen while watching for ``seconds``."""
+    delivered: dict[tuple[object, ...], float] = {}
+    async with ContactNow(username=USERNAME, password=PASSWORD, base_url=base_url) as cn:
+        log = await _changes(base_url, 0)
+        first_uid = int(str(log[-1][0])) if log else 0
+        started = time.time()
+        with anyio.move_on_after(seconds):
+            async with cn.watch_agents(
+                interval=INTERVAL, jitter=0.0, include_offline=True, backfill=backfill
+            ) as stream:
+                async for event in stream:
+                    at = time.time()
+                    after = event.after
+                    if event.log_id is not None:
+                        delivered.setdefault(("uid", event.log_id), at)
+                    elif after is not None:
+                        seen = (after.agent_id, after.started_ts, after.status, after.sub_status)
+                        delivered.setdefault(seen, at)
+        ended = time.time()
+    latencies = []
+    for uid, when, agent, status, subcode in await _changes(base_url, first_uid):
+        moment = float(str(when))
+        if not started + INTERVAL < moment < ended - INTERVAL:  # after the first poll, in time
+            continue
+        key = ("uid", uid) if backfill else (agent, int(moment), status, subcode)
+        if key in delivered:
+            latencies.append(delivered[key] - moment)
+    return latencies
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def run(mode: Mode) -> list[Row]:
+    seconds = SECONDS[mode]
+    rows = []
+    with served_simulator(agents=AGENTS, stamps=True, dwell=DWELL[mode]) as base_url:
+        for backfill in (False, True):
+            latencies = await watch(base_url, backfill=backfill, seconds=seconds)
+            if not latencies:
+                raise RuntimeError(f"no change was matched with an event in {seconds}s")
+            ms = [latency * 1000 for latency in latencies]
+            what = "backfill" if backfill else "poll"
+            p99 = _percentile(ms, 0.99)
+            rows.append(
+                row(NAME, f"{what} mode, {AGENTS:,} agents, interval={INTERVAL}: p50",
+                    [statistics.median(ms)], "ms")
+            )  # fmt: skip
+            rows.append(
+                row(NAME, f"{what} mode: p99 ({len(ms)} changes)", [p99], "ms",
+                    target=f"<= {LIMIT_MS:g}" if not backfill else "",
+                    check=(lambda p: p <= LIMIT_MS) if not backfill else None)
+            )  # fmt: skip
+    return rows
