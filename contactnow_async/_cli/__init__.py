@@ -32,6 +32,7 @@ from ._common import (
 from ._demo import demo
 from ._priorities import priorities
 from ._relay import relay
+from ._serve import serve
 from ._simulate import simulate
 from ._status_log import status_log
 from ._token import token
@@ -181,6 +182,7 @@ cli.add_command(agents)
 cli.add_command(demo)
 cli.add_command(priorities)
 cli.add_command(relay)
+cli.add_command(serve)
 cli.add_command(simulate)
 cli.add_command(status_log)
 cli.add_command(token)
