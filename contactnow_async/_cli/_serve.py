@@ -85,6 +85,9 @@ def serve(
             err=True,
         )
 
+    # Bound first: a taken port fails before any simulator or poller starts.
+    sock = _bind(host, port)
+
     async def main() -> None:
         async with AsyncExitStack() as stack:
             clock: Clock | None = None
@@ -113,9 +116,12 @@ def serve(
                 notes.append(
                     f"browsers need the token in ${TOKEN_VARIABLE}: add #token=... to the URL"
                 )
-            await _serve(wallboard, host, port, notes)
+            await _serve(wallboard, sock, host, notes)
 
-    run(settings, main)
+    try:
+        run(settings, main)
+    finally:
+        sock.close()
 
 
 def _is_loopback(host: str) -> bool:
@@ -168,7 +174,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _serve(wallboard: Any, host: str, port: int, notes: list[str]) -> None:
+async def _serve(wallboard: Any, sock: socket.socket, host: str, notes: list[str]) -> None:
     """Serve ``wallboard`` until Ctrl-C; print its URL once it is up."""
     import uvicorn
 
@@ -189,7 +195,6 @@ async def _serve(wallboard: Any, host: str, port: int, notes: list[str]) -> None
             wallboard.close_streams()
             await super().shutdown(sockets=sockets)
 
-    sock = _bind(host, port)
     bound = int(sock.getsockname()[1])
     wildcard = host in ("0.0.0.0", "::", "[::]")  # noqa: S104 -- naming it, not binding it
     shown = "127.0.0.1" if wildcard else host.strip("[]")
@@ -205,9 +210,6 @@ async def _serve(wallboard: Any, host: str, port: int, notes: list[str]) -> None
         timeout_graceful_shutdown=5,
     )
     server = Server(config)
-    try:
-        await server.serve(sockets=[sock])
-    finally:
-        sock.close()
+    await server.serve(sockets=[sock])
     if not server.started:
         fail("the wallboard did not start (see the log above)", EXIT_NETWORK)
