@@ -67,10 +67,14 @@ class Wallboard:
     ) -> None:
         self.source = source
         self.clock: Clock = clock if clock is not None else source.clock
-        self.board = Board(parse_id=source.parse_id, retain=retain, buffer=buffer)
+        self.board = Board(
+            parse_id=source.parse_id,
+            retain=retain,
+            buffer=buffer,
+            heartbeat=heartbeat,
+            write_timeout=write_timeout,
+        )
         self.guard = Guard(auth_token, stream_ttl=stream_token_ttl)
-        self.heartbeat = heartbeat
-        self.write_timeout = write_timeout
         self._running = False
         origins = list(cors_origins)
         middleware = []
@@ -115,6 +119,7 @@ class Wallboard:
         await group.__aenter__()
         try:
             await group.start(self._run_source)
+            group.start_soon(self.board.keep)
         except BaseException as exc:
             self._running = False
             group.cancel_scope.cancel()
@@ -231,8 +236,6 @@ class Wallboard:
                 viewer,
                 source=self.source,
                 resume=resume,
-                heartbeat=self.heartbeat,
-                write_timeout=self.write_timeout,
                 headers={
                     "content-type": "text/event-stream; charset=utf-8",
                     "cache-control": "no-store",

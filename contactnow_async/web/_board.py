@@ -24,6 +24,7 @@ begin.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, NamedTuple
@@ -31,6 +32,10 @@ from typing import Any, Literal, NamedTuple
 import anyio
 
 logger = logging.getLogger("contactnow_async.web")
+
+#: The comment a quiet stream gets: it keeps proxies from closing an idle
+#: connection, and makes a dead one show.
+HEARTBEAT = b": heartbeat\n\n"
 
 #: Why a stream ends with ``event: reset``: the browser refetches the snapshot.
 ResetReason = Literal["unknown", "expired", "lagging"]
@@ -64,7 +69,18 @@ class Viewer:
     one it came from).
     """
 
-    __slots__ = ("_ready", "agents", "buffer", "closed", "floor", "limit", "reset")
+    __slots__ = (
+        "_ready",
+        "agents",
+        "buffer",
+        "cancel",
+        "closed",
+        "floor",
+        "last_write",
+        "limit",
+        "reset",
+        "writing_since",
+    )
 
     def __init__(
         self, *, limit: int, agents: frozenset[str] | None = None, floor: Any = None
@@ -76,6 +92,10 @@ class Viewer:
         self.closed = False
         self.reset: ResetReason | None = None
         self._ready = anyio.Event()
+        # Kept by the stream writing this viewer, read by Board.keep().
+        self.cancel: Callable[[], object] | None = None
+        self.last_write = time.monotonic()
+        self.writing_since: float | None = None
 
     def offer(self, entry: Entry) -> None:
         """Buffer ``entry`` for this viewer (the publisher's side: never awaits)."""
@@ -105,6 +125,12 @@ class Viewer:
         self.closed = True
         self._ready.set()
 
+    def beat(self) -> None:
+        """Queue a heartbeat comment, if nothing else is waiting to be written."""
+        if not self.closed and not self.buffer:
+            self.buffer.append(HEARTBEAT)
+            self._ready.set()
+
     def add(self, frames: list[bytes], *, first: bool = False) -> None:
         """Buffer a backlog (``first``: before what is buffered); it widens the limit."""
         if not frames or self.closed:
@@ -116,11 +142,20 @@ class Viewer:
             self.buffer.extend(frames)
         self._ready.set()
 
-    def take(self) -> list[bytes]:
-        """Every buffered frame, oldest first; the buffer is left empty."""
-        frames = list(self.buffer)
-        self.buffer.clear()
-        if not self.closed:
+    def take(self, budget: int = 65_536) -> list[bytes]:
+        """The oldest buffered frames, up to ``budget`` bytes (at least one frame).
+
+        One write stays small: a slow client's server-side buffers then hold one
+        write's worth, and the rest waits here as references to shared frames.
+        """
+        buffer = self.buffer
+        frames: list[bytes] = []
+        size = 0
+        while buffer and (not frames or size + len(buffer[0]) <= budget):
+            frame = buffer.popleft()
+            frames.append(frame)
+            size += len(frame)
+        if not buffer and not self.closed:
             self._ready = anyio.Event()
         return frames
 
@@ -134,17 +169,29 @@ class Board:
 
     ``parse_id`` turns an SSE id into its ordered key (None: not an id of this
     source). ``retain`` is how many events are kept for resuming, ``buffer``
-    how many frames a viewer may fall behind by.
+    how many frames a viewer may fall behind by, ``heartbeat`` the seconds of
+    quiet before a stream gets a comment, ``write_timeout`` the seconds one write
+    may wait for a client (see :meth:`keep`).
     """
 
     def __init__(
-        self, *, parse_id: Callable[[str], Any], retain: int = 10_000, buffer: int = 10_000
+        self,
+        *,
+        parse_id: Callable[[str], Any],
+        retain: int = 10_000,
+        buffer: int = 10_000,
+        heartbeat: float = 15.0,
+        write_timeout: float = 30.0,
     ) -> None:
         if retain < 1 or buffer < 1:
             raise ValueError("retain and buffer must be >= 1")
+        if heartbeat <= 0 or write_timeout <= 0:
+            raise ValueError("heartbeat and write_timeout are positive seconds")
         self.parse_id = parse_id
         self.retain = retain
         self.buffer = buffer
+        self.heartbeat = heartbeat
+        self.write_timeout = write_timeout
         self.agents: dict[str, dict[str, Any]] = {}
         self.cursor: str | None = None
         self.cursor_key: Any = None
@@ -255,6 +302,26 @@ class Board:
         """Forget a viewer whose stream ended."""
         viewer.close()
         self.viewers.discard(viewer)
+
+    async def keep(self) -> None:
+        """Run for ever: a heartbeat for every viewer quiet for ``heartbeat`` seconds, and
+        the end of every stream whose write has waited ``write_timeout`` seconds.
+
+        One task and one pass over the viewers a few times per period, rather than two
+        timers per viewer per write: with a thousand browsers, those timers cost more
+        than the writes they guard.
+        """
+        while True:
+            heartbeat, write_timeout = self.heartbeat, self.write_timeout
+            await anyio.sleep(max(0.005, min(heartbeat, write_timeout) / 4))
+            now = time.monotonic()
+            for viewer in list(self.viewers):
+                since = viewer.writing_since
+                if since is not None:
+                    if now - since > write_timeout and viewer.cancel is not None:
+                        viewer.cancel()
+                elif now - viewer.last_write >= heartbeat:
+                    viewer.beat()
 
     def close(self) -> None:
         """End every viewer's stream (shutdown): browsers reconnect and resume elsewhere."""

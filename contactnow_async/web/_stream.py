@@ -9,17 +9,17 @@ What the stream writes:
 
 - ``retry: 2000`` first (the browser's reconnection delay, in milliseconds);
 - the viewer's frames, batched into one write per wake-up;
-- a ``: heartbeat`` comment after ``heartbeat`` seconds without a write (it keeps
-  proxies from closing an idle connection, and lets the server notice a dead one);
+- a ``: heartbeat`` comment after a quiet while (queued by :meth:`Board.keep`);
 - ``event: reset`` with ``{"reason": ...}`` and the end of the stream when the
   browser must refetch ``/snapshot``: its id is unknown or older than the window,
   or it fell behind (its buffer filled up). A write that a client does not take
-  within ``write_timeout`` seconds ends the connection without more ado.
+  in time ends the connection without more ado (:meth:`Board.keep` cancels it).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
@@ -34,7 +34,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 RETRY = b"retry: 2000\n\n"
-HEARTBEAT = b": heartbeat\n\n"
 
 
 def reset_frame(reason: str) -> bytes:
@@ -52,21 +51,18 @@ class EventStream:
         *,
         source: Source,
         resume: Resume | None,
-        heartbeat: float,
-        write_timeout: float,
         headers: Mapping[str, str],
     ) -> None:
         self.board = board
         self.viewer = viewer
         self.source = source
         self.resume = resume
-        self.heartbeat = heartbeat
-        self.write_timeout = write_timeout
         self.headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             async with anyio.create_task_group() as group:
+                self.viewer.cancel = group.cancel_scope.cancel
                 group.start_soon(self._watch_disconnect, receive, group.cancel_scope)
                 await self._write(send)
                 group.cancel_scope.cancel()
@@ -81,34 +77,25 @@ class EventStream:
                 scope.cancel()
                 return
 
-    async def _send(self, send: Send, body: bytes, *, more: bool = True) -> bool:
-        """Write ``body``; False when the client did not take it in time."""
-        with anyio.move_on_after(self.write_timeout):
-            await send({"type": "http.response.body", "body": body, "more_body": more})
-            return True
-        return False
+    async def _send(self, send: Send, body: bytes, *, more: bool = True) -> None:
+        viewer = self.viewer
+        viewer.writing_since = time.monotonic()  # Board.keep() ends a write stuck too long
+        await send({"type": "http.response.body", "body": body, "more_body": more})
+        viewer.writing_since = None
+        viewer.last_write = time.monotonic()
 
     async def _write(self, send: Send) -> None:
         viewer = self.viewer
         await send({"type": "http.response.start", "status": 200, "headers": self.headers})
-        if not await self._send(send, RETRY):
-            return
+        await self._send(send, RETRY)
         if self.resume is not None:
             await self.source.resolve(self.board, viewer, self.resume)
         while True:
-            with anyio.move_on_after(self.heartbeat):
-                await viewer.wait()
-            frames = viewer.take()
-            if frames:
-                body = b"".join(frames)
-            elif viewer.closed:
-                body = b""
-            else:
-                body = HEARTBEAT
+            await viewer.wait()
+            body = b"".join(viewer.take())
             if viewer.reset is not None:
                 body += reset_frame(viewer.reset)
             if viewer.closed and not viewer.buffer:
                 await self._send(send, body, more=False)
                 return
-            if not await self._send(send, body):
-                return
+            await self._send(send, body)

@@ -164,3 +164,21 @@ def test_a_board_drops_what_a_browser_from_a_replica_ahead_already_has() -> None
     for uid in range(101, 106):
         board.publish(Entry(uid, str(uid), "1", f"{uid}".encode()), "1", None)
     assert list(viewer.buffer) == [b"104", b"105"]
+
+
+def test_one_write_takes_at_most_its_budget_and_leaves_the_rest_buffered() -> None:
+    board = Board(parse_id=int)
+    board.seed({}, cursor="0")
+    viewer, _ = board.join(None)
+    frame = b"x" * 1000
+    for uid in range(1, 101):
+        board.publish(Entry(uid, str(uid), "1", frame), "1", None)
+    assert [len(viewer.take(budget=10_000)) for _ in range(3)] == [10, 10, 10]
+    assert len(viewer.take(budget=10)) == 1  # one frame at least, however large
+    assert len(viewer.buffer) == 69
+
+
+def test_a_board_refuses_settings_that_cannot_work() -> None:
+    for settings in ({"retain": 0}, {"buffer": 0}, {"heartbeat": 0}, {"write_timeout": -1}):
+        with pytest.raises(ValueError, match=r">= 1|positive"):
+            Board(parse_id=int, **settings)
