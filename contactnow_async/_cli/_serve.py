@@ -159,12 +159,21 @@ async def _client(settings: Settings) -> AsyncIterator[tuple[ContactNow, Clock |
         yield client, sim.clock
 
 
+#: Each connection's kernel send buffer. Linux grows it to megabytes for a client that
+#: reads nothing, all held for that client; 64 KiB (the kernel doubles it) still lets a
+#: reader on a 100 ms link take over a megabyte a second, and a stuck one soon shows
+#: as a stuck write, which the wallboard ends.
+SEND_BUFFER = 64 * 1024
+
+
 def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; its connections inherit ``SEND_BUFFER``."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted connections only then, and an
     # event must not wait 40 ms behind Nagle's algorithm.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
     try:
         sock.bind((host.strip("[]"), port))
     except OSError as exc:
