@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -164,16 +165,24 @@ async def _client(settings: Settings) -> AsyncIterator[tuple[ContactNow, Clock |
 #: reader on a 100 ms link take over a megabyte a second, and a stuck one soon shows
 #: as a stuck write, which the wallboard ends.
 SEND_BUFFER = 64 * 1024
+#: Linux ends a connection whose sent data has waited this long (milliseconds) for an
+#: acknowledgement, or to be sent at all into a window the client keeps shut: a browser
+#: gone without a word, or one that stopped reading. The server then lets its buffers
+#: go (after ending a stuck stream it could only wait for them to drain).
+USER_TIMEOUT_MS = 30_000
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port``; its connections inherit ``SEND_BUFFER``."""
+    """A listening socket on ``host:port``; its connections inherit ``SEND_BUFFER`` and,
+    on Linux, ``USER_TIMEOUT_MS``."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted connections only then, and an
     # event must not wait 40 ms behind Nagle's algorithm.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+    if hasattr(socket, "TCP_USER_TIMEOUT"):  # Linux
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, USER_TIMEOUT_MS)
     try:
         sock.bind((host.strip("[]"), port))
     except OSError as exc:
@@ -181,6 +190,15 @@ def _bind(host: str, port: int) -> socket.socket:
         fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", EXIT_NETWORK)
     sock.listen(1024)
     return sock
+
+
+class QuietEndedStreams(logging.Filter):
+    """Drops uvicorn's error line for a response left incomplete: the wallboard leaves a
+    stream so only when its client took nothing for the write timeout (it logs that
+    itself), and a thousand frozen browsers would make a thousand error lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "ASGI callable returned without completing response."
 
 
 async def _serve(wallboard: Any, sock: socket.socket, host: str, notes: list[str]) -> None:
@@ -219,6 +237,7 @@ async def _serve(wallboard: Any, sock: socket.socket, host: str, notes: list[str
         timeout_graceful_shutdown=5,
     )
     server = Server(config)
+    logging.getLogger("uvicorn.error").addFilter(QuietEndedStreams())
     await server.serve(sockets=[sock])
     if not server.started:
         fail("the wallboard did not start (see the log above)", EXIT_NETWORK)

@@ -319,7 +319,11 @@ class Board:
                 since = viewer.writing_since
                 if since is not None:
                     if now - since > write_timeout and viewer.cancel is not None:
+                        logger.info(
+                            "ending a stream whose client took nothing for %g s", write_timeout
+                        )
                         viewer.cancel()
+                        viewer.cancel = None
                 elif now - viewer.last_write >= heartbeat:
                     viewer.beat()
 
