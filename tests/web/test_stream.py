@@ -182,3 +182,21 @@ def test_a_board_refuses_settings_that_cannot_work() -> None:
     for settings in ({"retain": 0}, {"buffer": 0}, {"heartbeat": 0}, {"write_timeout": -1}):
         with pytest.raises(ValueError, match=r">= 1|positive"):
             Board(parse_id=int, **settings)
+
+
+async def test_mounted_under_a_prefix_in_a_starlette_app_with_its_lifespan() -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    source = HandSource()
+    wallboard = board_of(source)
+    app = Starlette(routes=[Mount("/wallboard", app=wallboard)], lifespan=wallboard.lifespan)
+    async with wallboard.lifespan(), client_for(app) as http:
+        snapshot = (await http.get("/wallboard/snapshot")).json()
+        assert snapshot["cursor"] == "100"
+        page = await http.get("/wallboard/")
+        assert page.status_code == 200
+        assert 'getJSON("snapshot")' in page.text  # relative: the page works under any prefix
+        moved = await http.get("/wallboard", follow_redirects=False)
+        assert moved.status_code == 307
+        assert moved.headers["location"].endswith("/wallboard/")
