@@ -21,6 +21,7 @@ MODULES = (
     "fanout",
     "soak",
     "import_cost",
+    "sse_load",
 )
 
 

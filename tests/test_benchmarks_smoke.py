@@ -23,6 +23,7 @@ BENCHMARKS = (
     "5 fan-out",
     "6 soak",
     "7 import cost",
+    "8 sse load",
 )
 
 
