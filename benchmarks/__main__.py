@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--json results.json] [--only NAME ...]``."""
+"""``python -m benchmarks [--quick | --smoke] [--json results.json] [--only NAME ...]``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 
 import anyio
 
-from ._common import Row, machine, table
+from ._common import Mode, Row, machine, table
 
 #: Every benchmark module, in the order of the issue.
 MODULES = (
@@ -27,18 +27,25 @@ MODULES = (
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small sizes, done in under a minute")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="small sizes, done in under a minute")
+    sizes.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one repeat, one network model, tiny sizes: checks that every benchmark runs",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the machine and rows as JSON")
     parser.add_argument(
         "--only", nargs="+", choices=MODULES, metavar="NAME", help=f"run only these: {MODULES}"
     )
     options = parser.parse_args(argv)
+    mode: Mode = "smoke" if options.smoke else "quick" if options.quick else "full"
     info = machine()
     print(f"date: {info['date']}")
     print(f"machine: {info['machine']}")
     print(f"python: {info['python']}")
     print(f"versions: {info['versions']}")
-    print(f"mode: {'quick' if options.quick else 'full'}", flush=True)
+    print(f"mode: {mode}", flush=True)
     rows: list[Row] = []
     durations: dict[str, float] = {}
     failed: list[str] = []
@@ -46,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         try:
             module = importlib.import_module(f"benchmarks.{name}")
-            rows.extend(anyio.run(module.run, options.quick))
+            rows.extend(anyio.run(module.run, mode))
         except Exception as exc:
             failed.append(name)
             print(f"# {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
@@ -59,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if options.json:
         with open(options.json, "w", encoding="utf-8") as out:
             json.dump(
-                {"machine": info, "quick": options.quick, "durations": durations,
+                {"machine": info, "mode": mode, "quick": mode == "quick", "durations": durations,
                  "rows": [r.as_dict() for r in rows]},
                 out,
                 indent=2,

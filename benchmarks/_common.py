@@ -13,11 +13,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 USERNAME = "bench"
+
+Mode = Literal["full", "quick", "smoke"]
+"""How much to run: ``full`` (the published figures), ``quick`` (smaller sizes, under a
+minute), ``smoke`` (one repeat, one network model, tiny sizes: only that it runs)."""
 PASSWORD = "bench-password"
 
 

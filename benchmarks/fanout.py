@@ -18,10 +18,10 @@ from typing import Any
 
 from contactnow_async import AgentEvent
 from contactnow_async.resources.live import LiveSnapshot
-from contactnow_async.watch._diff import diff
+from contactnow_async.watch._diff import PollDiff
 from contactnow_async.watch._fanout import OVERFLOW_POLICIES, Overflow, Subscription
 
-from ._common import Row, interleave, now, row
+from ._common import Mode, Row, interleave, now, row
 
 NAME = "5 fan-out"
 
@@ -32,8 +32,7 @@ def events_for(agents: int) -> list[AgentEvent]:
                    "time": "1700000000", "srvtime": "1700000100", "call": []}
         for uid in range(1000, 1000 + agents)
     }  # fmt: skip
-    events, _ = diff(None, LiveSnapshot(rows), observed_at=datetime.now(timezone.utc))
-    return events
+    return PollDiff().compare(LiveSnapshot(rows), observed_at=datetime.now(timezone.utc)).events
 
 
 async def deliver(events: list[AgentEvent], subscribers: int, overflow: Overflow) -> float:
@@ -54,10 +53,13 @@ async def deliver(events: list[AgentEvent], subscribers: int, overflow: Overflow
     return (now() - started) / (len(events) * subscribers)
 
 
-async def run(quick: bool) -> list[Row]:
-    agents = 10_000
-    events = events_for(agents if not quick else 2000)
-    repeats = 3 if quick else 5
+#: (agents, repeats) by mode
+SIZES: dict[Mode, tuple[int, int]] = {"full": (10_000, 5), "quick": (2000, 3), "smoke": (200, 1)}
+
+
+async def run(mode: Mode) -> list[Row]:
+    agents, repeats = SIZES[mode]
+    events = events_for(agents)
     rows = []
     for overflow in OVERFLOW_POLICIES:
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from ._common import Row, now, row
+from ._common import Mode, Row, now, row
 
 NAME = "7 import cost"
 
@@ -23,8 +23,12 @@ def _time(code: str) -> float:
     return now() - started
 
 
-async def run(quick: bool) -> list[Row]:
-    repeats = 4 if quick else 15
+#: rounds of three interpreters by mode
+REPEATS: dict[Mode, int] = {"full": 15, "quick": 4, "smoke": 1}
+
+
+async def run(mode: Mode) -> list[Row]:
+    repeats = REPEATS[mode]
     codes = {"bare": "pass", "httpx": "import httpx", "library": "import contactnow_async"}
     order = list(codes)
     nets: dict[str, list[float]] = {"httpx": [], "library": []}

@@ -5,9 +5,10 @@ the ``ajax.php`` reply (``mode=all``) twice, 5 virtual seconds apart, so the
 second state has real changes. Then, per poll, the library's real path runs on
 the second body: ``cn.live.snapshot()`` through an ``httpx.MockTransport``
 that answers with the pre-rendered bytes (request building, body read,
-``_wire.decode``, ``LiveSnapshot``), then ``watch._diff.diff`` against the
-first state's snapshot (built once, untimed), which makes the events. The
-baseline decodes the same bytes alone: ``json.loads`` or ``xmltodict.parse``.
+``_wire.decode``, ``LiveSnapshot``), then ``watch._diff.PollDiff.compare``
+against the first state's snapshot (the diff's baseline, taken once, untimed),
+which makes the events. The baseline decodes the same bytes alone:
+``json.loads`` or ``xmltodict.parse``.
 Figures: library / baseline time, and library microseconds per agent by size.
 """
 
@@ -23,9 +24,9 @@ import xmltodict
 from contactnow_async import ContactNow
 from contactnow_async.resources.live import LiveSnapshot
 from contactnow_async.simulator import Simulator, VirtualClock
-from contactnow_async.watch._diff import diff
+from contactnow_async.watch._diff import PollDiff
 
-from ._common import PASSWORD, USERNAME, Row, interleave, now, row
+from ._common import PASSWORD, USERNAME, Mode, Row, interleave, now, row
 
 NAME = "3 poll cost"
 TARGETS = {"json": 1.5, "xml": 1.2}
@@ -75,6 +76,8 @@ async def measure(agents: int, fmt: str, repeats: int) -> tuple[list[tuple[float
     async with cn:
         previous: LiveSnapshot = await cn.live.snapshot(include_offline=True)
         assert len(previous) == agents
+        differ = PollDiff(initial_events=False)  # no models built ahead of the timed polls
+        differ.advance(differ.compare(previous, observed_at=observed_at))
         bodies["ajax"] = second
         events_seen = 0
 
@@ -83,7 +86,7 @@ async def measure(agents: int, fmt: str, repeats: int) -> tuple[list[tuple[float
             gc.collect()
             started = now()
             current = await cn.live.snapshot(include_offline=True)
-            events, _ = diff(previous, current, observed_at=observed_at)
+            events = differ.compare(current, observed_at=observed_at).events
             elapsed = now() - started
             events_seen = len(events)
             return elapsed
@@ -102,13 +105,29 @@ async def measure(agents: int, fmt: str, repeats: int) -> tuple[list[tuple[float
     return pairs, events_seen
 
 
-async def run(quick: bool) -> list[Row]:
-    sizes = (1000, 10_000) if quick else (1000, 10_000, 50_000)
+#: agent counts by mode; the smallest is the base of the growth row
+SIZES: dict[Mode, tuple[int, ...]] = {
+    "full": (1000, 10_000, 50_000),
+    "quick": (1000, 10_000),
+    "smoke": (100, 500),
+}
+
+
+def repeats_for(mode: Mode, agents: int) -> int:
+    if mode == "smoke":
+        return 1
+    if mode == "quick":
+        return 3
+    return 5 if agents >= 50_000 else 9
+
+
+async def run(mode: Mode) -> list[Row]:
+    sizes = SIZES[mode]
     rows = []
     for fmt in ("json", "xml"):
         per_agent: dict[int, float] = {}
         for agents in sizes:
-            repeats = 3 if quick else (5 if agents >= 50_000 else 9)
+            repeats = repeats_for(mode, agents)
             pairs, events = await measure(agents, fmt, repeats)
             target = TARGETS[fmt]
             rows.append(
@@ -126,12 +145,12 @@ async def run(quick: bool) -> list[Row]:
                 row(NAME, f"{fmt.upper()} {agents:,} agents: library per agent", micros, "µs")
             )
             per_agent[agents] = sorted(micros)[len(micros) // 2]
-        largest = max(sizes)
-        growth = per_agent[largest] / per_agent[1000]
+        smallest, largest = min(sizes), max(sizes)
+        growth = per_agent[largest] / per_agent[smallest]
         rows.append(
             row(
                 NAME,
-                f"{fmt.upper()} growth: per-agent cost at {largest:,} / at 1,000",
+                f"{fmt.upper()} growth: per-agent cost at {largest:,} / at {smallest:,}",
                 [growth],
                 "x",
                 target="<= 1.5 (linear)",

@@ -17,7 +17,7 @@ import httpx
 
 from contactnow_async import ContactNow
 
-from ._common import PASSWORD, USERNAME, Row, interleave, now, row, served_simulator
+from ._common import PASSWORD, USERNAME, Mode, Row, interleave, now, row, served_simulator
 
 NAME = "1 request overhead"
 
@@ -87,9 +87,12 @@ async def measure(
         return await interleave(library, baseline, repeats)
 
 
-async def run(quick: bool) -> list[Row]:
-    calls = 200 if quick else 2000
-    repeats = 2 if quick else 7
+#: (calls, repeats) by mode; calls is a multiple of every concurrency
+SIZES: dict[Mode, tuple[int, int]] = {"full": (2000, 7), "quick": (200, 2), "smoke": (50, 1)}
+
+
+async def run(mode: Mode) -> list[Row]:
+    calls, repeats = SIZES[mode]
     rows = []
     with served_simulator() as base_url:
         for concurrency in (1, 50):

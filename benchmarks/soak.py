@@ -6,7 +6,7 @@ The simulator runs in process (``sim.transport()``) with
 polls back to back, one virtual second apart. One subscriber
 (``drop_oldest``) is drained by a reader task, as a consumer would.
 ``tracemalloc`` traces (1 frame) for the whole run. Memory is read after the
-warm-up (200 polls; 20 in --quick) and at the end: traced bytes and RSS.
+warm-up (200 polls; 20 in --quick, 5 in --smoke) and at the end: traced bytes and RSS.
 The full run stops after 13 minutes if 20,000 polls have not been made by
 then; the row says how many were. Figures: traced and RSS growth from
 warm-up to end, and polls per second.
@@ -25,7 +25,7 @@ import httpx
 from contactnow_async import AgentWatcher, ContactNow, VirtualClock
 from contactnow_async.simulator import Simulator
 
-from ._common import PASSWORD, USERNAME, Row, now, row
+from ._common import PASSWORD, USERNAME, Mode, Row, now, row
 
 NAME = "6 soak"
 AGENTS = 5000
@@ -96,14 +96,19 @@ async def soak(polls: int, agents: int, *, warmup: int, budget: float) -> dict[s
     return figures
 
 
-async def run(quick: bool) -> list[Row]:
-    polls = 100 if quick else FULL_POLLS
-    agents = 1000 if quick else AGENTS
+#: (polls, agents, warm-up polls, budget in seconds) by mode
+SIZES: dict[Mode, tuple[int, int, int, float]] = {
+    "full": (FULL_POLLS, AGENTS, 200, FULL_BUDGET),
+    "quick": (100, 1000, 20, 10.0),
+    "smoke": (20, 100, 5, 10.0),
+}
+
+
+async def run(mode: Mode) -> list[Row]:
+    polls, agents, warmup, budget = SIZES[mode]
     tracemalloc.start(1)
     try:
-        figures = await soak(
-            polls, agents, warmup=20 if quick else 200, budget=10.0 if quick else FULL_BUDGET
-        )
+        figures = await soak(polls, agents, warmup=warmup, budget=budget)
     finally:
         tracemalloc.stop()
     what = f"{agents:,} agents, {int(figures['polls']):,} polls"

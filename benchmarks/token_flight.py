@@ -16,7 +16,7 @@ import anyio
 from contactnow_async import ContactNow
 from contactnow_async.simulator import Simulator, serve
 
-from ._common import PASSWORD, USERNAME, Row, interleave, now, row
+from ._common import PASSWORD, USERNAME, Mode, Row, interleave, now, row
 
 NAME = "4 token single flight"
 
@@ -29,9 +29,12 @@ async def burst(cn: ContactNow, calls: int) -> float:
     return now() - started
 
 
-async def run(quick: bool) -> list[Row]:
-    calls = 200 if quick else 1000
-    repeats = 3 if quick else 5
+#: (calls, repeats) by mode
+SIZES: dict[Mode, tuple[int, int]] = {"full": (1000, 5), "quick": (200, 3), "smoke": (20, 1)}
+
+
+async def run(mode: Mode) -> list[Row]:
+    calls, repeats = SIZES[mode]
     sim = Simulator(username=USERNAME, password=PASSWORD, agents=25, record_requests=False)
     token_gets: list[float] = []
     async with serve(sim) as base_url:

@@ -27,7 +27,7 @@ import httpx
 
 from contactnow_async import ContactNow
 
-from ._common import PASSWORD, USERNAME, Row, interleave, now, row, served_simulator
+from ._common import PASSWORD, USERNAME, Mode, Row, interleave, now, row, served_simulator
 from .request_overhead import fetch_token, workers
 
 NAME = "2 vendor style"
@@ -109,19 +109,28 @@ async def compare(
     return closes, fresh, ceiling
 
 
-async def run(quick: bool) -> list[Row]:
-    repeats = 2 if quick else 5
+#: (repeats, library calls, vendor calls over loopback, vendor calls behind a delay) by mode
+SIZES: dict[Mode, tuple[int, int, int, int]] = {
+    "full": (5, 2000, 300, 100),
+    "quick": (2, 200, 30, 10),
+    "smoke": (1, 50, 5, 5),
+}
+
+
+async def run(mode: Mode) -> list[Row]:
+    repeats, library_calls, fast_vendor_calls, slow_vendor_calls = SIZES[mode]
+    networks = NETWORKS[:1] if mode == "smoke" else NETWORKS  # smoke: loopback only
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         token_file = Path(tmp) / "token"
-        for where, latency, rtt in NETWORKS:
+        for where, latency, rtt in networks:
             slow = latency or rtt
             with served_simulator(latency=latency, rtt=rtt) as base_url:
                 closes, fresh, ceiling = await compare(
                     base_url,
                     token_file,
-                    library_calls=200 if quick else 2000,
-                    vendor_calls=(10 if quick else 100) if slow else (30 if quick else 300),
+                    library_calls=library_calls,
+                    vendor_calls=slow_vendor_calls if slow else fast_vendor_calls,
                     repeats=repeats,
                 )
             rows.append(

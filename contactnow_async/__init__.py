@@ -29,6 +29,16 @@ from ._models import (
     Token,
     WriteResult,
 )
+from ._models_ecnow import (
+    CampaignField,
+    Dataset,
+    DatasetInput,
+    DatasetStatus,
+    OutcomeCode,
+    Queue,
+    QueueType,
+)
+from ._models_records import Record, RecordInput
 from ._options import ClientOptions, Region
 from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
 from ._transport import RetryPolicy
@@ -55,10 +65,14 @@ __all__ = [
     "AgentWatcher",
     "AuthenticationError",
     "Call",
+    "CampaignField",
     "ClientOptions",
     "Clock",
     "ContactNow",
     "ContactNowError",
+    "Dataset",
+    "DatasetInput",
+    "DatasetStatus",
     "Envelope",
     "FileTokenStore",
     "HTTPStatusError",
@@ -67,8 +81,13 @@ __all__ = [
     "LiveAgent",
     "LiveSnapshot",
     "MemoryTokenStore",
+    "OutcomeCode",
+    "Queue",
     "QueueAssignment",
+    "QueueType",
     "RateLimitError",
+    "Record",
+    "RecordInput",
     "Region",
     "RequestTimeout",
     "ResponseFormatError",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import urllib.parse
 from collections.abc import Mapping, Sequence
+from datetime import timezone, tzinfo
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,16 +26,28 @@ import attrs
 import httpx
 
 from ._clock import Clock, SystemClock
-from ._errors import APIError, AuthenticationError, ResponseFormatError, TokenError, WriteError
-from ._models import Token, WriteResult, token_expiry
-from ._options import DEFAULT_MAX_RESPONSE_BYTES, ClientOptions, Region, normalise_base_url
+from ._errors import APIError, AuthenticationError, ResponseFormatError, TokenError
+from ._models import Token, token_expiry
+from ._options import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ClientOptions,
+    Region,
+    normalise_base_url,
+    resend_is_safe,
+)
 from ._redact import install_httpx_log_filter
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore
 from ._transport import ApiRequest, Reply, RetryPolicy, Transport
 from ._wire import Envelope, Format, encode_payload, php_params
+from .resources._base import write_result
 from .resources.agents import Agents
+from .resources.campaigns import Campaigns
+from .resources.datasets import Datasets
 from .resources.live import Live
+from .resources.outcome_codes import OutcomeCodes
 from .resources.priorities import Priorities
+from .resources.queues import Queues
+from .resources.records import Records
 from .resources.status_log import StatusLog
 from .resources.tokens import Tokens
 
@@ -53,22 +66,6 @@ MAX_QUERY_CHARS: Final = 2000
 FORM: Final = "application/x-www-form-urlencoded"
 
 
-def resend_is_safe(script: str, method: str | None, action: str | None) -> bool:
-    """Whether resending this request after it may have been processed is harmless.
-
-    Reads change nothing; ``priority`` creates are documented as idempotent (an
-    existing assignment is not duplicated); updates set the same fields again.
-    ``agents`` creates are not: the API adds a duplicate agent on every create.
-    Anything else not a read (the generic scripts, a call without ``action``) is
-    assumed unsafe.
-    """
-    if action in ("read", "validate", "get"):
-        return True
-    if script == "database" and method == "priority" and action in ("create", "update"):
-        return True
-    return script == "database" and method == "agents" and action == "update"
-
-
 class ContactNow:
     """An asyncio (and trio) client for the 8x8 ContactNow API v2.
 
@@ -85,6 +82,9 @@ class ContactNow:
     clock in tests). ``timeout`` bounds one attempt from connecting to the last
     byte (not only each read); ``deadline`` bounds a call across its retries
     (default: every attempt at ``timeout`` plus every backoff at its ceiling).
+    ``record_tz`` is the zone of the contact centre's record dates (``ecnow``
+    callbacks, process dates), which the API sends without one: UTC unless
+    you say otherwise (``ZoneInfo("Europe/London")``).
     The options are read-only afterwards: see :attr:`options`.
     """
 
@@ -96,10 +96,15 @@ class ContactNow:
         "_token_manager",
         "_transport",
         "agents",
+        "campaigns",
         "clock",
+        "datasets",
         "live",
         "options",
+        "outcome_codes",
         "priorities",
+        "queues",
+        "records",
         "status_log",
         "token_store",
         "tokens",
@@ -125,6 +130,7 @@ class ContactNow:
         retry_backoff: float = 0.5,
         retry_backoff_max: float = 10.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        record_tz: tzinfo = timezone.utc,
     ) -> None:
         if not username or not password:
             raise ValueError("username and password are required (the API credentials 8x8 issued)")
@@ -142,6 +148,8 @@ class ContactNow:
             raise ValueError(f"token_margin must be >= 0 seconds, not {token_margin!r}")
         if retry_backoff < 0 or retry_backoff_max < 0:
             raise ValueError("retry_backoff and retry_backoff_max must be >= 0 seconds")
+        if not isinstance(record_tz, tzinfo):
+            raise TypeError(f"record_tz must be a tzinfo (say timezone.utc), not {record_tz!r}")
         if max_response_bytes < 1:
             raise ValueError(f"max_response_bytes must be >= 1, not {max_response_bytes!r}")
         if base_url is None:
@@ -165,6 +173,7 @@ class ContactNow:
             retry_backoff=retry_backoff,
             retry_backoff_max=retry_backoff_max,
             max_response_bytes=max_response_bytes,
+            record_tz=record_tz,
         )
         self._password = password
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -203,6 +212,11 @@ class ContactNow:
         self.status_log = StatusLog(self)
         self.priorities = Priorities(self)
         self.live = Live(self)
+        self.datasets = Datasets(self)
+        self.records = Records(self)
+        self.campaigns = Campaigns(self)
+        self.queues = Queues(self)
+        self.outcome_codes = OutcomeCodes(self)
         self.tokens = Tokens(
             self, self._token_manager, send=self._send_token_request, fetch=self._fetch_token
         )
@@ -358,7 +372,7 @@ class ContactNow:
             if not envelope.success:
                 raise _api_error(call.describe(), envelope)
             if envelope.bad and payload is not None:
-                raise _write_error(call.describe(), envelope)
+                write_result(envelope, what=call.describe())  # raises WriteError
             return envelope
 
     async def _send_token_request(self, action: str, params: Mapping[str, Any]) -> Reply:
@@ -430,15 +444,5 @@ def _api_error(what: str, envelope: Envelope) -> APIError:
     return APIError(
         f"{what} failed: {envelope.error or 'no error text given'}",
         error=envelope.error,
-        envelope=envelope,
-    )
-
-
-def _write_error(what: str, envelope: Envelope) -> WriteError:
-    result = WriteResult.from_envelope(envelope)
-    return WriteError(
-        f"{what}: {result.bad} record(s) refused, {result.total} written"
-        + (f" ({result.error})" if result.error else ""),
-        result=result,
         envelope=envelope,
     )

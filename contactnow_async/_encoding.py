@@ -1,4 +1,4 @@
-"""Undo a reply's ``Content-Encoding`` under a size cap, whatever the stack of encodings.
+"""Read a reply's body and undo its ``Content-Encoding`` under a size cap, whatever the stack.
 
 httpx decodes a whole network chunk at once, so 2 KB of ``gzip, gzip`` can
 inflate to gigabytes before anyone counts the bytes. Here every stage inflates
@@ -8,11 +8,15 @@ grows: memory stays within the cap plus a constant per stage.
 
 from __future__ import annotations
 
+import contextlib
 import zlib
-from collections.abc import Iterator
-from typing import Final
+from collections.abc import AsyncGenerator, Iterator
+from typing import Final, cast
 
-__all__ = ["ACCEPT_ENCODING", "BodyDecoder", "EncodingError", "TooLarge"]
+import anyio
+import httpx
+
+__all__ = ["ACCEPT_ENCODING", "BodyDecoder", "EncodingError", "TooLarge", "read_body"]
 
 #: What the client asks for: the encodings this module can undo.
 ACCEPT_ENCODING: Final = "gzip, deflate"
@@ -37,14 +41,23 @@ class TooLarge(Exception):
 class _Inflate:
     """One gzip or deflate stage, inflating in bounded pieces."""
 
-    __slots__ = ("_kind", "_started", "_z")
+    __slots__ = ("_head", "_kind", "_started", "_z")
 
     def __init__(self, kind: str) -> None:
         self._kind = kind
         self._z = zlib.decompressobj(16 + zlib.MAX_WBITS if kind == "gzip" else zlib.MAX_WBITS)
         self._started = False
+        self._head = b""
 
     def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._kind == "deflate" and not self._started:
+            # zlib's header is two bytes: with fewer, a raw stream is not told apart yet
+            # (and a network chunk, or an outer stage's piece, may be one byte long).
+            data = self._head + data
+            if len(data) < 2:
+                self._head = data
+                return
+            self._head = b""
         while data:
             try:
                 out = self._z.decompress(data, PIECE)
@@ -61,6 +74,8 @@ class _Inflate:
             data = self._z.unconsumed_tail
 
     def flush(self) -> Iterator[bytes]:
+        if self._head:
+            raise EncodingError(f"{self._kind}: a stream of one byte")
         try:
             tail = self._z.flush(PIECE)
         except zlib.error as exc:  # pragma: no cover -- flush after a valid stream does not fail
@@ -112,3 +127,43 @@ class BodyDecoder:
             return
         for piece in self._stages[index].feed(data):
             self._push(index + 1, piece)
+
+
+async def read_body(response: httpx.Response, *, cap: int) -> bytes:
+    """Read and decode a streamed reply's body; :class:`TooLarge` past ``cap`` decoded
+    bytes (or a declared length past it), :class:`EncodingError` if it does not decode."""
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        raise TooLarge(int(declared))
+    if response.is_stream_consumed:
+        # An in-memory reply (httpx.MockTransport): httpx read and decoded it already.
+        if len(response.content) > cap:
+            raise TooLarge(len(response.content))
+        return response.content
+    decoder = BodyDecoder(response.headers.get("content-encoding"), cap=cap)
+    # Leaving the loop early (too big, undecodable) must finish the stream's
+    # generators here, not in the garbage collector (trio warns about that):
+    # aclosing finishes the outermost, _wind_down the ones beneath it.
+    raw = cast("AsyncGenerator[bytes, None]", response.aiter_raw())  # it is one
+    async with contextlib.aclosing(raw):
+        try:
+            async for chunk in raw:
+                decoder.feed(chunk)
+        except (TooLarge, EncodingError):
+            await _wind_down(raw)
+            raise
+    return decoder.finish()
+
+
+async def _wind_down(raw: AsyncGenerator[bytes, None]) -> None:
+    """Run every async generator under a half-read reply to its end.
+
+    Closing ``raw`` closes only the outermost: httpx and httpcore stack several
+    more beneath it, and trio warns about each the garbage collector finds
+    unfinished. A cancellation raised at the innermost one's next checkpoint
+    unwinds them all (each closes its part of the connection on the way out).
+    """
+    with anyio.CancelScope() as scope, contextlib.suppress(Exception):
+        scope.cancel()
+        async for _ in raw:  # only what httpcore holds already: the first checkpoint ends it
+            pass

@@ -1,8 +1,9 @@
-"""What a client is built with: the API hosts, and the frozen options."""
+"""What a client is built with: the API hosts, the frozen options, and the resend rule."""
 
 from __future__ import annotations
 
 import enum
+from datetime import timezone, tzinfo
 from typing import Final
 
 import attrs
@@ -10,7 +11,13 @@ import httpx
 
 from ._wire import Format
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "ClientOptions", "Region", "normalise_base_url"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "ClientOptions",
+    "Region",
+    "normalise_base_url",
+    "resend_is_safe",
+]
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 
@@ -22,6 +29,27 @@ class Region(str, enum.Enum):
     """app.easycontactnow.com: Europe and the rest of the world."""
     US = "https://api.contactnow.8x8.com/api/"
     """app.contactnow.8x8.com: the United States."""
+
+
+def resend_is_safe(script: str, method: str | None, action: str | None) -> bool:
+    """Whether resending this request after it may have been processed is harmless.
+
+    Reads change nothing; ``priority`` creates are documented as idempotent (an
+    existing assignment is not duplicated); agent and dataset updates set the
+    same fields again. Creates of agents, datasets and records are not: each
+    one adds a new row. A record update is not either, as far as this rule can
+    tell: its ``notes_append`` adds a line each time it is sent
+    (``cn.records.update`` declares the updates without one idempotent itself).
+    Anything else not a read (the generic scripts, a call without ``action``) is
+    assumed unsafe.
+    """
+    if action in ("read", "validate", "get"):
+        return True
+    if script == "database" and method == "priority" and action in ("create", "update"):
+        return True
+    if script == "ecnow" and method == "ecnow_datasets" and action == "update":
+        return True
+    return script == "database" and method == "agents" and action == "update"
 
 
 @attrs.frozen(kw_only=True)
@@ -44,6 +72,8 @@ class ClientOptions:
     retry_backoff: float = 0.5
     retry_backoff_max: float = 10.0
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    #: The zone ``ecnow`` record dates ("YYYY-MM-DD HH:MM:SS", no zone) are read and written in.
+    record_tz: tzinfo = timezone.utc
 
     @property
     def attempt_timeout(self) -> float | None:

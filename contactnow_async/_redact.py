@@ -34,6 +34,7 @@ def redact_url(url: httpx.URL | str) -> str:
 def _variants(secret: str) -> set[str]:
     """The forms a secret takes when a server echoes it: as sent in a query string
     (percent- or ``+``-encoded, in either case), HTML-escaped, or inside JSON text."""
+    in_json = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
     forms = {
         secret,
         urllib.parse.quote(secret, safe=""),
@@ -41,8 +42,10 @@ def _variants(secret: str) -> set[str]:
         urllib.parse.quote_plus(secret),
         html.escape(secret),
         html.escape(secret, quote=False),
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
+        # The API is PHP: htmlspecialchars writes ' as &#039;, json_encode / as \/.
+        html.escape(secret).replace("&#x27;", "&#039;"),
+        *in_json,
+        *(form.replace("/", "\\/") for form in in_json),
     }
     # %2F and %2f are the same byte: a server may echo either case.
     forms |= {_PERCENT.sub(lambda m: m.group(0).lower(), form) for form in forms if "%" in form}

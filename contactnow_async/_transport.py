@@ -18,22 +18,19 @@ decides what a refused one means (:mod:`contactnow_async._client`).
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import email.utils
 import logging
 import math
 import random
 import time
-from collections.abc import AsyncGenerator
-from typing import cast
 
 import anyio
 import attrs
 import httpx
 
 from ._clock import Clock
-from ._encoding import ACCEPT_ENCODING, BodyDecoder, EncodingError, TooLarge
+from ._encoding import ACCEPT_ENCODING, EncodingError, TooLarge, read_body
 from ._errors import (
     ContactNowError,
     HTTPStatusError,
@@ -359,23 +356,8 @@ class Transport:
 
     async def _read_capped(self, response: httpx.Response, where: str) -> bytes:
         cap = self.max_response_bytes
-        declared = response.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > cap:
-            raise _too_big(where, response, int(declared), cap)
-        if response.is_stream_consumed:
-            # An in-memory reply (httpx.MockTransport): httpx read and decoded it already.
-            if len(response.content) > cap:
-                raise _too_big(where, response, len(response.content), cap)
-            return response.content
         try:
-            decoder = BodyDecoder(response.headers.get("content-encoding"), cap=cap)
-            # aclosing: leaving the loop early (too big) must close the generator
-            # here, not in the garbage collector (trio warns about that).
-            raw = cast("AsyncGenerator[bytes, None]", response.aiter_raw())  # it is one
-            async with contextlib.aclosing(raw):
-                async for chunk in raw:
-                    decoder.feed(chunk)
-            return decoder.finish()
+            return await read_body(response, cap=cap)
         except TooLarge as exc:
             raise _too_big(where, response, exc.size, cap) from None
         except EncodingError as exc:
@@ -387,6 +369,7 @@ class Transport:
                 ),
                 reached_server=True,
                 retry_after=None,
+                transient=False,  # a server that lies about its encoding lies again
             ) from None
 
     def _retry_after(self, value: str | None) -> float | None:
@@ -412,6 +395,7 @@ def _too_big(where: str, response: httpx.Response, size: int, cap: int) -> _Faul
         ),
         reached_server=True,
         retry_after=None,
+        transient=False,  # the same request would bring the same reply
     )
 
 

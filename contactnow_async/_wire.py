@@ -93,10 +93,17 @@ def _load_json(
     content: bytes, status_code: int | None, content_type: str | None, secrets: Iterable[str]
 ) -> dict[str, Any]:
     try:
-        body = json.loads(content)
+        # Strictly: json.loads(bytes) lets encoded lone surrogates through, and a
+        # lenient decode would turn a mangled name into U+FFFD and carry on.
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _format_error(
+            "a JSON body that is not valid UTF-8", content, status_code, content_type, secrets
+        ) from None
+    try:
+        body = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         try:
-            text = content.decode("utf-8", "replace")
             body = json.loads(_BARE_KEY.sub(r'\1"\2":', text))
         except (ValueError, RecursionError):
             raise _format_error(

@@ -1,4 +1,7 @@
-"""The client against the simulator served by uvicorn on 127.0.0.1 (asyncio and trio)."""
+"""The client against the simulator served by uvicorn on 127.0.0.1 (asyncio and trio).
+
+Each test has a simulator of its own, on the session's one server (tests/_stage.py).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,11 @@ import anyio
 import pytest
 
 from contactnow_async import ContactNow, QueueAssignment, TransportError
-from contactnow_async.simulator import Simulator, VirtualClock, serve
+from contactnow_async.simulator import Simulator, VirtualClock
 
-pytest.importorskip("uvicorn")  # serve() runs the simulator under uvicorn
+from ._stage import Stage
+
+pytest.importorskip("uvicorn")  # the stage serves the simulator with uvicorn
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
@@ -30,9 +35,9 @@ def sim() -> Simulator:
 
 
 @pytest.fixture
-async def cn(sim: Simulator) -> AsyncIterator[ContactNow]:
+async def cn(sim: Simulator, stage: Stage) -> AsyncIterator[ContactNow]:
     async with (
-        serve(sim) as base_url,
+        stage.showing(sim) as base_url,
         ContactNow(
             username=USERNAME, password=PASSWORD, base_url=base_url, retry_backoff=0
         ) as client,
@@ -74,9 +79,9 @@ async def test_every_endpoint_against_the_simulator(cn: ContactNow, sim: Simulat
     assert sim.stats.token_gets == 1
 
 
-async def test_xml_format_against_the_simulator(sim: Simulator) -> None:
+async def test_xml_format_against_the_simulator(sim: Simulator, stage: Stage) -> None:
     async with (
-        serve(sim) as base_url,
+        stage.showing(sim) as base_url,
         ContactNow(username=USERNAME, password=PASSWORD, base_url=base_url, format="xml") as cn,
     ):
         created = await cn.agents.create([{"name": "A&B <x>", "username": "ab"}])

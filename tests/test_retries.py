@@ -267,10 +267,11 @@ async def test_a_body_over_the_cap_is_refused(declare_length: bool) -> None:
         return httpx.Response(200, content=chunks())  # no Content-Length: streamed
 
     api = FakeAPI({READ: route})
-    cn, http = client_for(api, max_response_bytes=10_000, max_retries=0)
+    cn, http = client_for(api, max_response_bytes=10_000, max_retries=3)
     async with http, cn:
         with pytest.raises(ResponseFormatError, match="max_response_bytes"):
             await cn.agents.read()
+    assert api.calls(*READ) == 1  # the same request would bring the same reply: not retried
     cn, http = client_for(api, max_response_bytes=len(big), max_retries=0)
     async with http, cn:
         assert len(await cn.agents.read()) == 1001

@@ -29,8 +29,10 @@ from ._common import (
     fail,
     tolerate_unencodable_output,
 )
+from ._datasets import datasets
 from ._demo import demo
 from ._priorities import priorities
+from ._records import records
 from ._relay import relay
 from ._serve import serve
 from ._simulate import simulate
@@ -179,8 +181,10 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
 
 cli.add_command(agents)
+cli.add_command(datasets)
 cli.add_command(demo)
 cli.add_command(priorities)
+cli.add_command(records)
 cli.add_command(relay)
 cli.add_command(serve)
 cli.add_command(simulate)

@@ -10,11 +10,13 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import traceback
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import anyio
@@ -243,7 +245,10 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
     region_name = (settings.region or os.environ.get("CONTACTNOW_REGION") or "eu").upper()
     if region_name not in Region.__members__:
         fail(f"unknown region {region_name.lower()!r}: CONTACTNOW_REGION is eu or us")
-    store = FileTokenStore(settings.token_file) if settings.token_file else None
+    store = None
+    if settings.token_file:
+        _check_writable(settings.token_file)  # before a token is fetched, not after
+        store = FileTokenStore(settings.token_file)
     async with ContactNow(
         username=username,
         password=password,
@@ -254,6 +259,20 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
         **options,
     ) as client:
         yield client
+
+
+def _check_writable(token_file: str) -> None:
+    """Fail with one line if the token file cannot be written (tried, not guessed)."""
+    path = Path(token_file).expanduser()
+    if path.is_dir():
+        fail(f"--token-file {token_file}: is a directory; give a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        fail(f"--token-file {token_file}: cannot write there ({exc.strerror or exc})")
 
 
 def _format(settings: Settings) -> Any:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -23,6 +24,9 @@ from ._common import (
     run,
 )
 
+#: The longest window read without --yes, in days.
+MAX_WINDOW_DAYS = 31
+
 
 @click.command("status-log")
 @click.option("--agent", "agent_ids", multiple=True, help="Only this agent id (repeatable).")
@@ -35,6 +39,12 @@ from ._common import (
 @click.option("--until", "until_", default="now", show_default=True, help="End, same forms.")
 @click.option("--summary", is_flag=True, help="Time in each status per agent instead of rows.")
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--yes",
+    "long_window",
+    is_flag=True,
+    help=f"Read a window longer than {MAX_WINDOW_DAYS} days (one request per hour of it).",
+)
 @click.pass_obj
 def status_log(
     settings: Settings,
@@ -43,8 +53,12 @@ def status_log(
     until_: str,
     summary: bool,
     as_json: bool,
+    long_window: bool,
 ) -> None:
-    """Read agent status history (reads a long window in hourly pieces, with progress)."""
+    """Read agent status history (reads a long window in hourly pieces, with progress).
+
+    A window longer than 31 days is refused unless --yes: it is read one hour per request.
+    """
     now = datetime.now(timezone.utc)
     try:
         start, stop = parse_time(since, now=now), parse_time(until_, now=now)
@@ -54,6 +68,14 @@ def status_log(
         fail(f"--since ({start.isoformat()}) is in the future")
     if stop < start:
         fail(f"--until ({stop.isoformat()}) is before --since ({start.isoformat()})")
+    hours = _piece_count(start, stop, now)
+    if min(stop, now) - start > timedelta(days=MAX_WINDOW_DAYS) and not long_window:
+        fail(
+            f"--since {since} is {(min(stop, now) - start).days} days back: that is {hours:,} "
+            f"hourly requests. Narrow the window, or add --yes to read more than "
+            f"{MAX_WINDOW_DAYS} days",
+            EXIT_USAGE,
+        )
 
     async def main() -> list[StatusLogEntry]:
         async with connect(settings) as client:
@@ -103,32 +125,47 @@ def status_log(
         )
 
 
+def _pieces(start: datetime, stop: datetime, now: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """[start, stop] in hourly pieces, made as they are read (a century is not a list).
+
+    What lies in the future (``--until`` tomorrow) is one piece, not one per hour.
+    """
+    cursor = start
+    hourly_until = min(stop, now)
+    if cursor >= stop:
+        yield start, stop
+        return
+    while cursor < stop:
+        end = min(cursor + timedelta(hours=1), stop) if cursor < hourly_until else stop
+        yield cursor, end
+        cursor = end
+
+
+def _piece_count(start: datetime, stop: datetime, now: datetime) -> int:
+    """How many pieces :func:`_pieces` yields, by arithmetic."""
+    hourly_until = min(stop, now)
+    if start >= stop:
+        return 1
+    hourly = max(0, math.ceil((hourly_until - start) / timedelta(hours=1)))
+    reached = start + hourly * timedelta(hours=1)
+    return hourly + (1 if reached < stop else 0)
+
+
 async def _read_window(
     client: Any, agent_ids: Sequence[str], start: datetime, stop: datetime
 ) -> list[StatusLogEntry]:
-    """Read [start, stop] an hour at a time; a progress bar when stderr is a terminal.
-
-    What lies in the future (``--until`` tomorrow) is one read, not one per hour.
-    """
-    pieces: list[tuple[datetime, datetime]] = []
-    cursor = start
-    hourly_until = min(stop, datetime.now(timezone.utc))
-    while cursor < stop:
-        end = min(cursor + timedelta(hours=1), stop) if cursor < hourly_until else stop
-        pieces.append((cursor, end))
-        cursor = end
-    if not pieces:
-        pieces.append((start, stop))
+    """Read [start, stop] an hour at a time, with a progress bar when stderr is a terminal."""
+    now = datetime.now(timezone.utc)
     rows: dict[int, StatusLogEntry] = {}
     progress_console = OutputConsole(stderr=True)
     with Progress(
         console=progress_console, disable=not progress_console.is_terminal, transient=True
     ) as progress:
-        task = progress.add_task("reading status_log", total=len(pieces))
-        for low, high in pieces:
+        task = progress.add_task("reading status_log", total=_piece_count(start, stop, now))
+        for low, high in _pieces(start, stop, now):
             for row in await client.status_log.read(
                 agent=list(agent_ids) or None, tstart=low, tstop=high
             ):
                 rows[row.log_id] = row  # the pieces share their edges: keep each row once
             progress.advance(task)
-    return [rows[uid] for uid in sorted(rows)]
+    return [rows[log_id] for log_id in sorted(rows)]

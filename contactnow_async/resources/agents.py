@@ -19,6 +19,11 @@ class Agents(Resource):
 
         A filter is named by its wire name or its attribute name (``agentid=`` or
         ``agent_id=``). Example: ``read(name="Joe Blogs")``.
+
+        ``filter=`` is passed as given, and the API reads it as an expression on the
+        agent's ``filter`` field, as the vendor's own code uses it: ``"!= 999"``
+        leaves out deleted agents (999 marks one), ``"NOT IN (999, 505050)"`` also
+        the default PBX agent; a plain value (``"0"``) matches that value.
         """
         params: dict[str, Any] = {}
         for name, value in filters.items():

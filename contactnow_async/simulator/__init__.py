@@ -64,6 +64,48 @@ The scenario
     began at the clock's start, and one status_log row for it, so the log
     alone implies the live state at every time. A status_log row becomes
     visible ``log_delay`` seconds after its transition.
+The campaign database (``ecnow.php``, ``database.php`` queues and outcome codes)
+    Three campaign tables, ``APItestcampaign``, ``BradOutbound`` and ``Willtest``,
+    each with the 28 standard record fields and its own (``Willtest`` has the
+    documented ``appointment``, ``Customer_Email``, ``flgid``, ``Testy`` and
+    ``ThisIsATimeField``: 33 fields, as in the documented reply). Queues 1007-1009
+    are inbound (the scenario's calls), 2001 and 2002 outbound for ``Willtest`` and
+    ``APItestcampaign``, 3001-3005 one of each other type, and 1099 a deleted
+    inbound queue (``filter`` 999). Scenario agents with an even index take calls
+    from queue 2001 (level 100), every third from 2002 (level 50). Datasets: 350
+    (EXPIRED, record 411 as documented), 351 (LIVE, two completed records), 352
+    (HOLD, priority 50, three new ones) and 353 (``APItestcampaign``, LIVE, empty);
+    created datasets count from 354, created records from 2499265 (the documented
+    key). Outcome codes 100-109 are the system's (``mode=system``); 501638 and
+    510456 are the documented ones, with 510457 and 510458.
+    Record dates are written in ``record_tz`` (UTC by default). A record's
+    ``ProcessType`` follows from its outcome, callback and dataset: ``New
+    Prospect`` (never worked), ``NEEDSMOREWORK`` (a non-complete outcome or a
+    callback), ``COMPLETE`` (a complete outcome), with ``HOLD: `` in front while its
+    dataset is on HOLD, and ``EXPIRED`` once its dataset is. The documented errors
+    are answered as documented (``Record id [N] does not exist.``, as ``bad`` 1 with
+    ``success`` 1); the undocumented ones in the documented ``Bad argument: xyz``
+    form: a create without ``dataset`` or without a phone, an unknown dataset, an
+    EXPIRED dataset or record (``Bad argument: dataset [350] is EXPIRED``), an
+    unknown table or outcome code, a read without one of its required filters.
+    Fields a write names that the campaign does not have are ignored, and so are the
+    system's own (``id``, ``datasetid``, ``ProcessType``, ``ProcessDate``, ``notes``:
+    use ``notes_append``, ``loaddate``, ``sourcefile``); field names ignore case, as
+    MySQL's do. ``search[field]`` matches like SQL ``LIKE
+    '%value%'``, ignoring case (``type=exact``: the whole value).
+    A ``filter`` argument (agents, queues) is a plain value or an SQL-like
+    condition on the field: ``!= 999``, ``NOT IN (999, 505050)``, ``> 0``.
+The dialler
+    A record is dialled while its dataset is LIVE, it is ``New Prospect`` or
+    ``NEEDSMOREWORK``, has a phone and its callback is due, by an agent in ``wait``
+    assigned to the dataset's outbound queue (longest waiting first; among records,
+    the highest queue level, then dataset priority, then the earliest callback and
+    lowest id). The agent connects 5 seconds later. The call's ajax ``call`` row
+    also carries ``urn`` (the record id) and ``qtable`` (its campaign table), the
+    names the CDR uses; its status_log rows carry its ``callid``. When the call
+    ends the record gets an outcome, its ``ProcessDate``, ``ProcessType`` and a
+    line in ``notes``; a non-complete outcome sets a callback an hour later, when
+    it is dialled again (:mod:`._dialler`).
 
 Faults are described in :class:`FaultKind`'s module; see :class:`Faults`.
 """

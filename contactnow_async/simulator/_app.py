@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import threading
+from datetime import timezone, tzinfo
 
 import attrs
 import httpx
@@ -140,6 +141,7 @@ class Simulator:
         address_header: str | None = None,
         record_requests: bool = True,
         request_log_size: int = 100_000,
+        record_tz: tzinfo = timezone.utc,
     ) -> None:
         if not 0 <= agents <= MAX_AGENTS:
             raise ValueError(f"agents must be between 0 and {MAX_AGENTS}, got {agents!r}")
@@ -174,6 +176,7 @@ class Simulator:
             start=self.clock.now(),
             dwell=Dwell() if dwell is None else dwell,
             log_retention=log_retention,
+            record_tz=record_tz,
         )
 
     def __repr__(self) -> str:

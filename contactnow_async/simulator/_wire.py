@@ -91,8 +91,9 @@ def parse_payload(payload: bytes) -> list[object]:
     """Return the records of a create/update payload (each a dict, or junk).
 
     Accepted: a JSON array of objects, one JSON object, ``<dxi><agent>..</agent></dxi>``
-    (or ``<priority>``, repeated for many) and the flat ``<dxi><agentid>..</agentid></dxi>``
-    form the vendor documents for updates (one record).
+    (or ``<priority>``, ``<record>``, ``<dataset>``: any one element name holding
+    fields, repeated for many) and the flat ``<dxi><agentid>..</agentid></dxi>`` form
+    the vendor documents for updates (one record).
     """
     text = payload.decode("utf-8", "replace").strip()
     if text.startswith("<"):
@@ -121,7 +122,10 @@ def _parse_xml(text: str) -> list[object]:
     if not isinstance(inner, dict):
         raise PayloadError("the <dxi> element holds no records")
     keys = list(inner)
-    if len(keys) == 1 and keys[0] in ("agent", "priority"):
+    # <dxi><agent>..</agent></dxi> (any record element holding fields), else one flat record.
+    if len(keys) == 1 and (
+        keys[0] in ("agent", "priority") or isinstance(inner[keys[0]], (dict, list))
+    ):
         records = inner[keys[0]]
         if isinstance(records, list):
             return [{} if record is None else record for record in records]

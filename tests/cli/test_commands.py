@@ -291,31 +291,33 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_simulate_serves_the_api(tmp_path: Path) -> None:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "contactnow_async",
-            "simulate",
-            "--port",
-            str(port),
-            "--agents",
-            "3",
-            "--username",
-            "u1",
-            "--password",
-            "simulate-Pw-9",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=subprocess_env(),
-    )
-    try:
+def _simulate_on_a_free_port(*args: str) -> tuple[subprocess.Popen[str], int, str]:
+    """``contactnow simulate --port N ARGS`` on a free port: the process, N, its banner."""
+    for _attempt in range(5):
+        port = _free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "contactnow_async", "simulate", "--port", str(port), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=subprocess_env(),
+        )
         assert proc.stdout is not None
         banner = proc.stdout.readline()
+        if banner:
+            return proc, port, banner
+        # No banner: the port was taken between the probe and the bind (by another
+        # test's connection, or another pytest-xdist worker's). Try another.
+        _, err = proc.communicate(timeout=15)
+        assert proc.returncode == 5 and "cannot serve" in err, err
+    raise AssertionError("no free port for contactnow simulate in 5 attempts")
+
+
+def test_simulate_serves_the_api(tmp_path: Path) -> None:
+    proc, port, banner = _simulate_on_a_free_port(
+        "--agents", "3", "--username", "u1", "--password", "simulate-Pw-9"
+    )
+    try:
         assert f"http://127.0.0.1:{port}/" in banner
         assert "username=u1" in banner
         assert "simulate-Pw-9" not in banner

@@ -28,6 +28,7 @@ EVENT_LINE = re.compile(
     r"^\d\d:\d\d:\d\d (appeared|changed|disappeared)\s+(.+?) \[(\d+)\] (\S+) -> (\S+)"
 )
 DEMO = [sys.executable, "-m", "contactnow_async", "demo"]
+AGENT_KEYS = {"agent_id", "name", "status", "sub_status", "started_ts", "server_ts", "calls"}
 EVENT_KEYS = {
     "id",
     "kind",
@@ -109,7 +110,9 @@ def _agent_rows(frame: str) -> dict[str, tuple[str, ...]]:
 
 
 def test_demo_in_a_terminal_shows_a_changing_wallboard() -> None:
-    code, screen = _run_in_pty([*DEMO, "--duration", "5", "--speed", "30"])
+    # 120 simulated seconds per second, polled 5 times a second: dozens of redraws and
+    # changes in 2 seconds.
+    code, screen = _run_in_pty([*DEMO, "--duration", "2", "--speed", "120", "--interval", "0.2"])
     assert code == 0, screen[-2000:]
     _assert_terminal_restored(screen)
     assert re.search(r"\x1b\[(?:\d+;)*3[0-8][;m]", screen)  # colours on a terminal
@@ -159,7 +162,7 @@ def test_ctrl_c_in_a_terminal_restores_it() -> None:
 
 def test_demo_piped_prints_one_line_per_event() -> None:
     done = subprocess.run(
-        [*DEMO, "--duration", "4", "--speed", "30"],
+        [*DEMO, "--duration", "1.5", "--speed", "120", "--interval", "0.2"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -207,7 +210,7 @@ def test_ctrl_c_stops_the_demo_cleanly() -> None:
 
 
 def test_watch_json_piped_into_python() -> None:
-    # contactnow --simulate watch --json --duration 3 | python -c '...json.loads...'
+    # contactnow --simulate watch --json --duration 1.5 | python -c '...json.loads...'
     writer = subprocess.Popen(
         [
             sys.executable,
@@ -217,7 +220,9 @@ def test_watch_json_piped_into_python() -> None:
             "watch",
             "--json",
             "--duration",
-            "3",
+            "1.5",
+            "--interval",
+            "0.5",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -257,9 +262,7 @@ def test_watch_json_piped_into_python() -> None:
         assert event["observed_at"].endswith("Z")
         agent = event["after"] or event["before"]
         assert agent["agent_id"] == event["agent_id"]
-        assert {"agent_id", "name", "status", "sub_status", "started_ts", "server_ts", "calls"} == set(
-            agent
-        )
+        assert set(agent) == AGENT_KEYS
     assert {event["kind"] for event in events} >= {"appeared"}
     assert len({event["id"] for event in events}) == len(events)
 

@@ -168,3 +168,46 @@ def test_debug_unreachable_host(served: Served) -> None:
     )
     assert out.code == 5
     assert "Traceback" in out.stderr
+
+
+# -- careless input the hostile-input review found (each was a traceback or a hang) -----
+
+
+@pytest.mark.parametrize("since", ["1970-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "400d"])
+def test_a_status_log_window_past_31_days_needs_yes(
+    invoke: CliInvoker, served: Served, since: str
+) -> None:
+    before = served.sim.stats.requests
+    out = invoke(["status-log", "--since", since], env=served.env())
+    line = assert_one_error(out, 2)
+    assert "--yes" in line and "hourly requests" in line
+    assert served.sim.stats.requests == before  # refused before a single request
+
+
+def test_a_status_log_window_past_31_days_is_read_with_yes(
+    invoke: CliInvoker, served: Served
+) -> None:
+    out = invoke(["status-log", "--since", "33d", "--yes", "--json"], env=served.env())
+    assert out.code == 0, out
+    assert out.stdout.strip()  # the simulator's history is read, hour by hour
+
+
+def test_an_unwritable_token_file_is_refused_before_a_token_is_fetched(
+    invoke: CliInvoker, served: Served
+) -> None:
+    gets = served.sim.stats.token_gets
+    out = invoke(["--token-file", "/proc/nope/tok", "token", "get"], env=served.env())
+    line = assert_one_error(out, 2)
+    assert "/proc/nope/tok" in line and "cannot write" in line
+    assert served.sim.stats.token_gets == gets
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://[::1", "http://\N{SNOWMAN}.invalid/", "http://127.0.0.1:99999/"]
+)
+def test_a_malformed_base_url_is_one_line(
+    invoke: CliInvoker, served: Served, base_url: str
+) -> None:
+    out = invoke(["agents", "list"], env=served.env(CONTACTNOW_BASE_URL=base_url))
+    line = assert_one_error(out, 2)
+    assert "base_url" in line

@@ -18,7 +18,9 @@ from typing import cast
 
 import anyio
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,13 +31,19 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _ping(port: int) -> bool:
+def _serves(port: int, pid: int) -> bool:
+    """Whether redis-server process ``pid`` answers on ``port``.
+
+    Not just any server: under pytest-xdist each worker starts its own, and a server
+    that lost the race for a port must not be mistaken for the one that won it.
+    """
+    client = SyncRedis(host="127.0.0.1", port=port, socket_timeout=0.2)
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
+        return int(client.info("server")["process_id"]) == pid
+    except RedisError:
         return False
+    finally:
+        client.close()
 
 
 def _start(binary: str, directory: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -56,7 +64,7 @@ def _start(binary: str, directory: Path) -> tuple[subprocess.Popen[bytes], int]:
         )  # fmt: skip
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and server.poll() is None:
-            if _ping(port):
+            if _serves(port, server.pid):
                 return server, port
             time.sleep(0.02)
         server.kill()

@@ -21,7 +21,7 @@ async def test_the_relay_command_publishes_gap_free_events_and_stops_on_ctrl_c(
 ) -> None:
     stream = "cli:agents"
     command = [
-        sys.executable, "-m", "contactnow_async", "--simulate", "--sim-speed", "20",
+        sys.executable, "-m", "contactnow_async", "--simulate", "--sim-speed", "200",
         "relay", "--redis", redis_url, "--stream", stream, "--backfill",
         "--since-uid", "0", "--lease-ttl", "2", "--interval", "0.2", "--owner", "relay-1",
     ]  # fmt: skip

@@ -74,7 +74,7 @@ async def all_done(redis: Redis, count: int) -> bool:
 async def test_three_readers_process_everything_and_claim_a_dead_ones(
     redis: Redis, redis_url: str
 ) -> None:
-    uids = range(1, 1501)
+    uids = range(1, 601)
     await publish(redis, "s", uids)
     await StreamReader(redis, "s", group="g", consumer="setup").create_group()
     # The slow reader takes a batch of 50 and handles one entry every 50 ms,

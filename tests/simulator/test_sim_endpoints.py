@@ -83,13 +83,19 @@ def test_the_simulator_answers_the_documented_endpoints() -> None:
             ("database", "agents"),
             ("database", "priority"),
             ("database", "status_log"),
+            ("database", "queues"),
+            ("database", "outcomecodes"),
             ("ajax", "agents"),
+            ("ecnow", "ecnow_datasets"),
+            ("ecnow", "ecnow_records"),
+            ("ecnow", "campaign_tables"),
+            ("ecnow", "campaign_fields"),
         ]
     }
     assert all(endpoint is not None for endpoint in found.values())
-    assert ENDPOINTS.find("database", "queues") is None
+    assert ENDPOINTS.find("database", "cdr_log") is None
     assert ENDPOINTS.find("ajax", "status_log") is None
-    assert ENDPOINTS.find("ecnow", "ecnow_datasets") is None
+    assert ENDPOINTS.find("ecnow", "ecnow_data") is None
 
 
 def test_a_handler_answers_its_script_and_method(registry: Registry) -> None:

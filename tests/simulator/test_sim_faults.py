@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from contactnow_async.simulator import FaultKind, Simulator, VirtualClock, serve
+from contactnow_async.simulator import FaultKind, Simulator, VirtualClock
 
+from .._stage import Stage
 from .sim_helpers import api_params, json_of
 
 pytestmark = pytest.mark.anyio
@@ -30,7 +31,8 @@ async def api(
         async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
             yield http
     else:
-        async with serve(sim) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        stage: Stage = request.getfixturevalue("stage")  # uvicorn on 127.0.0.1
+        async with stage.showing(sim) as base_url, httpx.AsyncClient(base_url=base_url) as http:
             yield http
 
 

@@ -1,10 +1,9 @@
-"""Scale: 5,000 agents, a simulated hour in 100 steps, read in full over uvicorn each step."""
+"""Scale: 5,000 agents, a simulated hour in 20 steps, read in full over uvicorn each step."""
 
 from __future__ import annotations
 
 import statistics
 import time
-import tracemalloc
 
 import httpx
 import pytest
@@ -14,36 +13,38 @@ from contactnow_async.simulator import Simulator, VirtualClock, serve
 from .sim_helpers import START, api_params
 
 AGENTS = 5_000
+STEPS = 20  # of three simulated minutes: about 5,000 transitions between two reads
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """asyncio only: what scales here is the server, which runs on uvicorn's asyncio loop
+    in a thread of its own whatever the test's backend (the client is plain httpx)."""
+    return "asyncio"
 
 
 @pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.anyio
-async def test_five_thousand_agents_for_an_hour(anyio_backend: str) -> None:
-    tracemalloc.start()
-    try:
-        clock = VirtualClock(START)
-        sim = Simulator(agents=AGENTS, seed=13, clock=clock, log_retention=200_000)
-        token = sim.issue_token()
-        timings: list[float] = []
-        async with serve(sim) as base_url, httpx.AsyncClient(base_url=base_url) as http:
-            params = api_params(token, "agents", "read", mode="all")
-            for _ in range(100):
-                clock.advance(36)
-                started = time.perf_counter()
-                response = await http.get("ajax.php", params=params)
-                timings.append(time.perf_counter() - started)
-                reply = response.json()
-                assert reply["success"] is True
-                assert reply["total"] == len(reply["list"]) == AGENTS
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+async def test_five_thousand_agents_for_an_hour() -> None:
+    clock = VirtualClock(START)
+    sim = Simulator(agents=AGENTS, seed=13, clock=clock, log_retention=200_000)
+    token = sim.issue_token()
+    timings: list[float] = []
+    async with serve(sim) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        params = api_params(token, "agents", "read", mode="all")
+        for _ in range(STEPS):
+            clock.advance(3600 / STEPS)
+            started = time.perf_counter()
+            response = await http.get("ajax.php", params=params)
+            timings.append(time.perf_counter() - started)
+            reply = response.json()
+            assert reply["success"] is True
+            assert reply["total"] == len(reply["list"]) == AGENTS
     assert sim.transitions > AGENTS
     print(
         f"\n{AGENTS} agents, {sim.transitions} transitions in a simulated hour: ajax read "
-        f"median {statistics.median(timings) * 1000:.1f} ms, max {max(timings) * 1000:.1f} ms, "
-        f"tracemalloc peak {peak / 1e6:.1f} MB"
+        f"median {statistics.median(timings) * 1000:.1f} ms, max {max(timings) * 1000:.1f} ms"
     )
 
 

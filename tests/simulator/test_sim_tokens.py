@@ -8,8 +8,9 @@ from email.utils import parsedate_to_datetime
 import httpx
 import pytest
 
-from contactnow_async.simulator import DEFAULT_TOKEN_LIFETIME, Simulator, VirtualClock, serve
+from contactnow_async.simulator import DEFAULT_TOKEN_LIFETIME, Simulator, VirtualClock
 
+from .._stage import Stage
 from .sim_helpers import START, api_params, json_of
 
 pytestmark = pytest.mark.anyio
@@ -163,8 +164,10 @@ async def test_date_header_in_process(http: httpx.AsyncClient, clock: VirtualClo
 
 
 @pytest.mark.integration
-async def test_date_header_and_address_over_uvicorn(sim: Simulator, clock: VirtualClock) -> None:
-    async with serve(sim) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+async def test_date_header_and_address_over_uvicorn(
+    sim: Simulator, clock: VirtualClock, stage: Stage
+) -> None:
+    async with stage.showing(sim) as base_url, httpx.AsyncClient(base_url=base_url) as http:
         assert base_url.startswith("http://127.0.0.1:")
         got = await get_token(http)
         assert got["expire"] == int(START + DEFAULT_TOKEN_LIFETIME)

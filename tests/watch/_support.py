@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import anyio.lowlevel
 import httpx
 
-from contactnow_async import AgentEvent, ContactNow, Subscription
+from contactnow_async import AgentEvent, Clock, ContactNow, Subscription, VirtualClock
 from contactnow_async.simulator import Simulator
 
 
@@ -64,17 +63,51 @@ async def collect(subscription: Subscription[AgentEvent], into: list[AgentEvent]
         into.append(event)
 
 
-async def until(predicate: Any, *, patience: float = 300.0) -> None:
+class TickingClock(VirtualClock):
+    """A virtual clock that wakes :func:`until` each time the watcher sleeps on it.
+
+    The watcher sleeps on its clock once per poll, after it has updated its health
+    and cursor: the moment a predicate on them can have changed. Only sleeps in the
+    thread that made the clock wake anyone (a simulator served by uvicorn in
+    another thread reads the same clock).
+    """
+
+    __slots__ = ("_thread", "_ticked")
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        super().__init__(start)
+        self._thread = threading.get_ident()
+        self._ticked: anyio.Event | None = None
+
+    async def sleep_until(self, deadline: float) -> None:
+        self.set(deadline)
+        ticked = self._ticked
+        if ticked is not None and threading.get_ident() == self._thread:
+            self._ticked = None
+            ticked.set()
+        await super().sleep_until(deadline)
+
+    async def tick(self) -> None:
+        """Wait until someone in this thread sleeps on the clock."""
+        if self._ticked is None:
+            self._ticked = anyio.Event()
+        await self._ticked.wait()
+
+
+async def until(clock: Clock, predicate: Callable[[], bool], *, patience: float = 300.0) -> None:
     """Let the watcher run (it jumps the virtual clock) until ``predicate()`` holds.
 
-    Gives up after ``patience`` real seconds: a guard against a hang, never a
-    measure of speed (a loaded machine may take long to serve a real socket).
+    Checks after each of the watcher's sleeps on ``clock`` (a :class:`TickingClock`),
+    so the test sleeps in between: no spin competes with the watcher, or with a
+    server in another thread, for the interpreter. Gives up after ``patience`` real
+    seconds: a guard against a hang, never a measure of speed.
     """
-    give_up = time.monotonic() + patience
-    while not predicate():
-        if time.monotonic() > give_up:
-            raise AssertionError("the watcher did not get there")
-        await anyio.lowlevel.checkpoint()
+    assert isinstance(clock, TickingClock), "until() needs the simulator on a TickingClock"
+    with anyio.move_on_after(patience):
+        while not predicate():
+            await clock.tick()
+        return
+    raise AssertionError("the watcher did not get there")
 
 
 def log_rows(sim: Simulator) -> list[tuple[int, str, str, str, int]]:

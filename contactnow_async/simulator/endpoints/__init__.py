@@ -29,7 +29,18 @@ that is not an envelope (``recording.php``). :mod:`._registry` has the rules.
 from __future__ import annotations
 
 # Importing a module registers its endpoints in ENDPOINTS.
-from . import agents, ajax, priority, status_log, token  # noqa: F401 - imported to register
+from . import (  # noqa: F401 - imported to register
+    agents,
+    ajax,
+    campaigns,
+    datasets,
+    outcomecodes,
+    priority,
+    queues,
+    records,
+    status_log,
+    token,
+)
 from ._registry import ENDPOINTS, Registry, SimState
 
 __all__ = ["ENDPOINTS", "Registry", "SimState"]

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
 from .._wire import PayloadError, Reply, parse_payload
 
-__all__ = ["BadArgument", "error", "id_list", "int_argument", "payload_records", "write_result"]
+__all__ = [
+    "BadArgument",
+    "Refused",
+    "ecnow_write_result",
+    "error",
+    "filter_matches",
+    "id_list",
+    "int_argument",
+    "known_table",
+    "payload_records",
+    "write_each",
+    "write_result",
+]
+
+T = TypeVar("T")
+_EXPRESSION = re.compile(r"\s*(not\s+in|in|!=|<>|>=|<=|=|>|<)\s*(.*)\Z", re.IGNORECASE | re.DOTALL)
 
 
 class BadArgument(ValueError):
     """An argument the simulator cannot read (answered with success false)."""
+
+
+class Refused(ValueError):
+    """A record of a write that the API counts as ``bad``; the text is the reply's ``error``."""
 
 
 def error(text: str) -> Reply:
@@ -19,6 +42,51 @@ def error(text: str) -> Reply:
 def write_result(*, account_id: str, total: int, bad: int, key: int) -> Reply:
     """Return the reply of a create or update: records written, records refused, last id."""
     return {"success": True, "account_id": account_id, "total": total, "bad": bad, "key": key}
+
+
+def ecnow_write_result(
+    *, total: int, bad: int, key: int | None = None, info: str = "", failure: str = ""
+) -> Reply:
+    """The reply of an ``ecnow.php`` create or update, as documented: records written and
+    refused, the last new record's ``key``, the dialler ``info``, the last refusal's ``error``."""
+    reply: dict[str, str | int | bool] = {"success": True, "total": total, "bad": bad}
+    if key is not None:
+        reply["key"] = key
+    if info:
+        reply["info"] = info
+    if failure:
+        reply["error"] = failure
+    return reply
+
+
+def write_each(items: Iterable[object], write: Callable[[object], T]) -> tuple[list[T], int, str]:
+    """Write each payload record; return what the writes returned, how many were
+    refused (:class:`Refused`: counted ``bad``) and the last refusal's text."""
+    done: list[T] = []
+    bad = 0
+    failure = ""
+    for item in items:
+        outcome = _attempt(write, item)
+        if isinstance(outcome, Refused):
+            bad += 1
+            failure = str(outcome)
+        else:
+            done.append(outcome)
+    return done, bad, failure
+
+
+def _attempt(write: Callable[[object], T], item: object) -> T | Refused:
+    try:
+        return write(item)
+    except Refused as exc:
+        return exc
+
+
+def known_table(tables: Iterable[str], table: str) -> str:
+    """``table`` if it is one of the account's campaign tables; raises BadArgument otherwise."""
+    if table not in tables:
+        raise BadArgument(f"Bad argument: table [{table}] does not exist.")
+    return table
 
 
 def int_argument(name: str, text: str) -> int:
@@ -40,3 +108,50 @@ def payload_records(payload: bytes | None) -> list[object]:
     if payload is None or not payload.strip():
         raise PayloadError("no records: send a JSON array or <dxi> XML as the POST body")
     return parse_payload(payload)
+
+
+def filter_matches(value: str, expression: str) -> bool:
+    """Whether a field's value passes a ``filter`` argument, as the vendor's code writes them.
+
+    A plain value is compared for equality (``filter=0``); otherwise the text is an
+    SQL-like condition on the field: ``!= 999``, ``= 0``, ``> 5`` or
+    ``NOT IN (999, 505050)`` / ``IN (1, 2)``. Numbers compare as numbers. Raises
+    BadArgument for an ``IN`` without its parenthesised list.
+    """
+    match = _EXPRESSION.match(expression)
+    if match is None or not expression.strip():
+        return value == expression
+    operator = " ".join(match.group(1).lower().split())
+    operand = match.group(2).strip()
+    if operator in ("in", "not in"):
+        if not (operand.startswith("(") and operand.endswith(")")):
+            raise BadArgument("Bad argument: filter")
+        items = [_unquote(item) for item in operand[1:-1].split(",") if item.strip()]
+        found = any(_compare(value, item) == 0 for item in items)
+        return found if operator == "in" else not found
+    order = _compare(value, _unquote(operand))
+    return {
+        "=": order == 0,
+        "!=": order != 0,
+        "<>": order != 0,
+        ">": order > 0,
+        "<": order < 0,
+        ">=": order >= 0,
+        "<=": order <= 0,
+    }[operator]
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def _compare(value: str, operand: str) -> int:
+    """-1, 0 or 1: as numbers when both are, as text otherwise."""
+    try:
+        left, right = float(value), float(operand)
+    except ValueError:
+        return (value > operand) - (value < operand)
+    return (left > right) - (left < right)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from .._agent_records import AGENT_FIELDS, NULLABLE_AGENT_FIELDS, default_record
 from .._asgi import Request
-from .._scenario import AGENT_FIELDS, NULLABLE_AGENT_FIELDS, default_record
 from .._wire import Reply, text_value
-from ._conventions import error, payload_records, write_result
+from ._conventions import error, filter_matches, payload_records, write_result
 from ._registry import SimState, endpoint
 
 __all__ = ["agents"]
@@ -55,9 +55,14 @@ def _read(request: Request, state: SimState) -> Reply:
         if "agentid" in filters and agent.uid != filters["agentid"]:
             continue
         record = scenario.record(agent)
-        if all((record[name] or "") == value for name, value in filters.items()):
+        if all(_matches(name, record[name] or "", value) for name, value in filters.items()):
             rows.append(dict(record))
     return {"success": True, "total": len(rows), "list": rows}
+
+
+def _matches(name: str, value: str, wanted: str) -> bool:
+    # ``filter`` takes the vendor's expressions (``!= 999``); other fields compare as text.
+    return filter_matches(value, wanted) if name == "filter" else value == wanted
 
 
 def _agent_values(item: object) -> dict[str, str | None] | None:

@@ -1,0 +1,311 @@
+"""``contactnow records``: read records with filters, create them from a CSV or JSON-lines file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import tzinfo
+from typing import Any
+
+import anyio
+import anyio.abc
+import attrs
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from .. import (
+    AuthenticationError,
+    ContactNow,
+    ContactNowError,
+    Record,
+    TransportError,
+    WriteError,
+)
+from ..resources.records import lacks
+from ._common import (
+    EXIT_API,
+    Settings,
+    connect,
+    emit_json,
+    fail,
+    parse_time,
+    print_table,
+    printable,
+    run,
+)
+
+#: What ``records read --json`` prints: the model's attributes but ``raw``.
+_LISTED = tuple(field.name for field in attrs.fields(Record) if field.name != "raw")
+
+
+def _zone(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tzinfo | None:
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"{value!r} is not a time zone (say Europe/London)") from None
+
+
+_record_tz = click.option(
+    "--record-tz",
+    callback=_zone,
+    metavar="ZONE",
+    help="The zone of the centre's record dates, e.g. Europe/London (default: UTC).",
+)
+
+
+@click.group()
+def records() -> None:
+    """Read and create the records (leads) of a campaign."""
+
+
+@records.command("read")
+@click.option("--table", help="The campaign table.")
+@click.option("--dataset", help="A dataset id.")
+@click.option("--id", "ids", multiple=True, help="A record id (repeat for several).")
+@click.option("--outcome", "outcomes", multiple=True, help="An outcome code (repeatable).")
+@click.option("--agent", help="Records assigned to this agent.")
+@click.option("--ddi", help="Records with this phone number in any phone field.")
+@click.option(
+    "--search",
+    "searches",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Values containing VALUE (repeatable; FIELD 'phone' searches the three phones).",
+)
+@click.option("--exact", is_flag=True, help="--search matches whole values.")
+@click.option(
+    "--mode",
+    type=click.Choice(["active", "live", "callbacks", "live-callbacks", "unexpired"]),
+    help="Where the records stand on the dialler.",
+)
+@click.option(
+    "--timetype",
+    type=click.Choice(["callback", "processdate"]),
+    help="Pick records by their callback or process date, with --since/--until.",
+)
+@click.option("--since", help="From this TIME (with --timetype).")
+@click.option("--until", help="Up to this TIME (with --timetype).")
+@_record_tz
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def records_read(
+    settings: Settings,
+    table: str | None,
+    dataset: str | None,
+    ids: tuple[str, ...],
+    outcomes: tuple[str, ...],
+    agent: str | None,
+    ddi: str | None,
+    searches: tuple[str, ...],
+    exact: bool,
+    mode: Any,
+    timetype: Any,
+    since: str | None,
+    until: str | None,
+    record_tz: tzinfo | None,
+    as_json: bool,
+) -> None:
+    """Read records; give at least one of --table, --dataset, --id, --outcome, --agent,
+    --ddi or --search."""
+    search: dict[str, str] = {}
+    for item in searches:
+        field, equals, value = item.partition("=")
+        if not equals or not field.strip():
+            fail(f"--search {item!r}: give FIELD=VALUE")
+        search[field.strip()] = value
+    if (since or until) and timetype is None:
+        fail("--since/--until need --timetype callback or processdate")
+    filters: dict[str, Any] = {
+        "table": table,
+        "dataset": dataset,
+        "id": list(ids) or None,
+        "outcome": list(outcomes) or None,
+        "agent": agent,
+        "ddi": ddi,
+        "search": search or None,
+        "exact": exact,
+        "mode": mode,
+        "timetype": timetype,
+        "tstart": parse_time(since) if since else None,
+        "tstop": parse_time(until) if until else None,
+    }
+
+    async def main() -> list[Record]:
+        async with connect(settings, **_zone_option(record_tz)) as client:
+            return await client.records.read(**filters)
+
+    found = run(settings, main)
+    if as_json:
+        for record in found:
+            emit_json({name: getattr(record, name) for name in _LISTED})
+        return
+    print_table(
+        ["id", "dataset", "name", "phone", "outcome", "process type", "callback"],
+        [
+            [
+                r.record_id,
+                r.dataset_id or "",
+                f"{r.first_name} {r.last_name}".strip(),
+                (r.phones or ("",))[0],
+                r.outcome_id or "",
+                r.process_type,
+                r.callback_at.isoformat() if r.callback_at else "",
+            ]
+            for r in found
+        ],
+    )
+
+
+@records.command("create")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--dataset", help="The dataset of rows that name none.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 50),
+    default=8,
+    show_default=True,
+    help="Records sent at once.",
+)
+@_record_tz
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per row.")
+@click.pass_obj
+def records_create(
+    settings: Settings,
+    file: io.TextIOBase,
+    dataset: str | None,
+    concurrency: int,
+    record_tz: tzinfo | None,
+    as_json: bool,
+) -> None:
+    """Create a record from each row of FILE: CSV with a header row of field names
+    (HomePhone, FirstName, dataset, ...), or JSON lines (one object per line); - is stdin.
+
+    Each row is sent on its own, so a bad row (no dataset, no phone, refused by the API)
+    is reported and never stops the others. Not idempotent: a row whose reply was lost
+    may have been created; read it back before sending it again. Exit code 4 if any
+    row failed.
+    """
+    rows = list(_rows(file, dataset))
+    results: dict[int, dict[str, Any]] = {}
+    stderr = Console(stderr=True)
+    progress = Progress(
+        TextColumn("creating records"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=stderr,
+        transient=True,
+        disable=not stderr.is_terminal,
+    )
+    task = progress.add_task("records", total=len(rows))
+
+    refused: list[AuthenticationError] = []
+
+    async def create_one(client: ContactNow, line: int, record: dict[str, Any] | str) -> None:
+        """Create one row's record; its outcome goes in ``results``, whatever it is."""
+        try:
+            if isinstance(record, str):
+                raise ValueError(record)
+            created = await client.records.create([record])
+            results[line] = {"line": line, "record_id": created.key, "info": created.info}
+        except AuthenticationError as exc:
+            refused.append(exc)  # every row would fail the same way: stop them all
+            groups[0].cancel_scope.cancel()
+            return
+        except TransportError as exc:
+            note = " (it may have been created: check before sending it again)"
+            results[line] = {"line": line, "error": str(exc) + (note if exc.sent else "")}
+        except WriteError as exc:  # the API's own words for the row: "Bad argument: ..."
+            results[line] = {"line": line, "error": exc.result.error or str(exc)}
+        except (ContactNowError, ValueError) as exc:
+            results[line] = {"line": line, "error": str(exc)}
+        progress.advance(task)
+
+    groups: list[anyio.abc.TaskGroup] = []
+
+    async def main() -> None:
+        limit = anyio.CapacityLimiter(concurrency)
+
+        async def limited(client: ContactNow, line: int, record: dict[str, Any] | str) -> None:
+            async with limit:
+                await create_one(client, line, record)
+
+        async with (
+            connect(settings, **_zone_option(record_tz)) as client,
+            anyio.create_task_group() as tg,
+        ):
+            groups.append(tg)
+            for line, record in rows:
+                tg.start_soon(limited, client, line, record)
+        if refused:
+            raise refused[0]
+
+    with progress:
+        run(settings, main)
+    failed = [results[line] for line in sorted(results) if "error" in results[line]]
+    if as_json:
+        for line in sorted(results):
+            emit_json(results[line])
+    else:
+        click.echo(f"created {len(results) - len(failed)} of {len(rows)} records")
+        for result in failed:
+            click.echo(f"line {result['line']}: {printable(result['error'])}", err=True)
+    if failed:
+        raise SystemExit(EXIT_API)
+
+
+def _zone_option(record_tz: tzinfo | None) -> dict[str, Any]:
+    return {} if record_tz is None else {"record_tz": record_tz}
+
+
+def _rows(file: io.TextIOBase, dataset: str | None) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """``(line, record)`` for each row; a row that cannot be a record is ``(line, why)``."""
+    text = file.read()
+    if text.lstrip()[:1] == "{":
+        rows = _json_lines(text)
+    else:
+        rows = _csv_rows(text)
+    for line, record in rows:
+        if isinstance(record, dict):
+            record = {key: value for key, value in record.items() if value not in (None, "")}
+            if dataset and "dataset" not in record:
+                record["dataset"] = dataset
+            record = _checked(record)
+        yield line, record
+
+
+def _json_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    for line, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            decoded = json.loads(raw)
+        except ValueError:
+            yield line, "not a JSON object (one record per line)"
+            continue
+        yield line, decoded if isinstance(decoded, dict) else "not a JSON object"
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames or any(not (name or "").strip() for name in reader.fieldnames):
+        fail("the CSV file needs a header row of field names (HomePhone, FirstName, ...)")
+    for row in reader:
+        if None in row:
+            yield reader.line_num, "more values than the header names"
+            continue
+        yield reader.line_num, {key.strip(): value for key, value in row.items()}
+
+
+def _checked(record: dict[str, Any]) -> dict[str, Any] | str:
+    """The record, or why it cannot be sent (what records.create would refuse)."""
+    missing = lacks(record)
+    if "dataset" in missing:
+        missing[missing.index("dataset")] = "a dataset (a column, or --dataset)"
+    return f"lacks {' and '.join(missing)}" if missing else record

@@ -1,0 +1,93 @@
+"""``ecnow.php method=ecnow_datasets``: the datasets that group a campaign's records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .._models import WriteResult
+from .._models_ecnow import Dataset, DatasetStatus
+from ._base import RecordInput, Resource, build, fields_of, id_list, to_records, write_result
+
+_STATUSES = frozenset(status.value for status in DatasetStatus.__members__.values())
+
+
+class Datasets(Resource):
+    """Create, read and update datasets: their status (HOLD, LIVE, EXPIRED) and priority."""
+
+    __slots__ = ()
+
+    async def read(
+        self,
+        *,
+        queue: str | int | Iterable[str | int] | None = None,
+        dataset: str | int | None = None,
+        state: DatasetStatus | str | None = None,
+        table: str | None = None,
+        description: str | None = None,
+    ) -> list[Dataset]:
+        """Return the datasets matching every filter: ``queue`` (one queue id or several),
+        ``dataset`` (its id), ``state`` (``"LIVE"``...), ``table`` (the campaign table)."""
+        params: dict[str, Any] = {
+            "qid": id_list(queue, name="queue"),
+            "dataset": dataset,
+            "state": None if state is None else str(state),
+            "table": table,
+            "description": description,
+        }
+        envelope = await self._client.request(
+            "ecnow", method="ecnow_datasets", action="read", params=params
+        )
+        return build(Dataset.from_record, envelope, what="datasets.read")
+
+    async def create(self, datasets: Iterable[RecordInput]) -> WriteResult:
+        """Create datasets (mappings with ``qid``, ``d_status``, ``d_priority``,
+        ``description``..., or :class:`DatasetInput`); ``key`` is the new dataset's id.
+
+        **Not idempotent**: each create adds a dataset, so it is never resent once
+        the request may have reached the server.
+        """
+        return await self._write("create", datasets)
+
+    async def update(self, datasets: Iterable[RecordInput]) -> WriteResult:
+        """Update datasets: each names its ``dataset`` and the fields to change.
+
+        Setting ``d_status`` to ``"LIVE"`` puts the dataset's records on the dialler,
+        ``"HOLD"`` takes them off, ``"EXPIRED"`` closes them for good. An
+        ``EXPIRED`` dataset refuses every edit (a :class:`WriteError`).
+        """
+        return await self._write("update", datasets)
+
+    async def set_status(self, dataset: str | int, status: DatasetStatus | str) -> WriteResult:
+        """Set one dataset's status: ``set_status(351, "LIVE")``."""
+        return await self.update([{"dataset": dataset, "d_status": str(status)}])
+
+    async def _write(self, action: str, datasets: Iterable[RecordInput]) -> WriteResult:
+        what = f"datasets.{action}"
+        records = to_records(datasets, what=what)
+        for record in records:
+            _check(record, action=action, what=what)
+        envelope = await self._client.request(
+            "ecnow", method="ecnow_datasets", action=action, payload=records, record_name="dataset"
+        )
+        return write_result(envelope, what=what)
+
+
+def _check(record: dict[str, Any], *, action: str, what: str) -> None:
+    if action == "update" and record.get("dataset") in (None, ""):
+        raise ValueError(f"{what}: every record needs a dataset, got one with {fields_of(record)}")
+    status = record.get("d_status")
+    if status is not None:
+        record["d_status"] = str(status)
+        if record["d_status"] not in _STATUSES:
+            raise ValueError(
+                f"{what}: d_status must be one of {', '.join(sorted(_STATUSES))}, not {status!r}"
+            )
+    priority = record.get("d_priority")
+    if priority is not None:
+        try:
+            level = int(priority)
+        except (TypeError, ValueError):
+            level = -1
+        if isinstance(priority, bool) or not 0 <= level <= 90:
+            raise ValueError(f"{what}: d_priority must be a whole number 0 to 90, not {priority!r}")

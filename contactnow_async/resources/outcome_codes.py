@@ -1,0 +1,30 @@
+"""``database.php method=outcomecodes``: how a call can end, and what that does to its record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .._models_ecnow import OutcomeCode
+from ._base import Resource, build, id_list
+
+
+class OutcomeCodes(Resource):
+    """Read the outcome codes: which close a record (``complete``), which are sales."""
+
+    __slots__ = ()
+
+    async def read(
+        self,
+        *,
+        outcome: str | int | Iterable[str | int] | None = None,
+        system: bool = False,
+    ) -> list[OutcomeCode]:
+        """Return the outcome codes (only ``outcome``, one id or several, if given);
+        ``system=True`` returns only the dialler's own system codes."""
+        envelope = await self._client.request(
+            "database",
+            method="outcomecodes",
+            action="read",
+            params={"uid": id_list(outcome, name="outcome"), "mode": "system" if system else None},
+        )
+        return build(OutcomeCode.from_record, envelope, what="outcome_codes.read")

@@ -1,0 +1,165 @@
+"""``ecnow.php method=ecnow_records``: the records (leads) the dialler calls."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any, Literal
+
+from .._models import WriteResult
+from .._models_records import Record, format_record_time
+from ._base import RecordInput as _Input
+from ._base import Resource, build, id_list, to_records, write_result
+
+Mode = Literal["active", "live", "callbacks", "live-callbacks", "unexpired"]
+TimeType = Literal["callback", "processdate"]
+Moment = datetime | date | int | float | str
+
+PHONES = ("HomePhone", "WorkPhone", "MobilePhone")
+_MODES = frozenset({"active", "live", "callbacks", "live-callbacks", "unexpired"})
+_TIME_TYPES = frozenset({"callback", "processdate"})
+
+
+class Records(Resource):
+    """Create, read and update the records of a campaign.
+
+    Record dates are read and written in the client's ``record_tz`` (UTC unless
+    given): a ``callback`` may be an aware datetime, a unix time or
+    ``"YYYY-MM-DD HH:MM:SS"`` text.
+    """
+
+    __slots__ = ()
+
+    async def read(
+        self,
+        *,
+        table: str | None = None,
+        dataset: str | int | None = None,
+        id: str | int | Iterable[str | int] | None = None,
+        outcome: str | int | Iterable[str | int] | None = None,
+        agent: str | int | None = None,
+        ddi: str | None = None,
+        search: Mapping[str, Any] | None = None,
+        exact: bool = False,
+        mode: Mode | None = None,
+        timetype: TimeType | None = None,
+        tstart: Moment | None = None,
+        tstop: Moment | None = None,
+    ) -> list[Record]:
+        """Return the records matching every filter; at least one of ``table``,
+        ``dataset``, ``id``, ``outcome``, ``agent``, ``ddi`` or ``search`` is needed.
+
+        ``search`` maps field names to values (``{"FirstName": "john"}``; ``"phone"``
+        searches the three phone fields; an ``"id"`` in it overrides the rest); it
+        matches values containing the text, or equal to it with ``exact=True``.
+        ``ddi`` matches any of the three phones. ``mode`` picks records by where
+        they stand on the dialler: ``active`` (new or to call again, on hold or
+        not), ``live`` (to dial now), ``callbacks``, ``live-callbacks``,
+        ``unexpired``. ``timetype`` (``callback`` or ``processdate``) with
+        ``tstart``/``tstop`` picks by that date.
+        """
+        if all(value is None for value in (table, dataset, id, outcome, agent, ddi, search)):
+            raise ValueError(
+                "records.read needs one of table, dataset, id, outcome, agent, ddi or search"
+            )
+        if mode is not None and mode not in _MODES:
+            raise ValueError(f"mode must be one of {', '.join(sorted(_MODES))}, not {mode!r}")
+        if (tstart is not None or tstop is not None) and timetype not in _TIME_TYPES:
+            raise ValueError("tstart/tstop need timetype='callback' or timetype='processdate'")
+        tz = self._client.options.record_tz
+        params: dict[str, Any] = {
+            "table": table,
+            "dataset": dataset,
+            "id": id_list(id, name="id"),
+            "outcome": id_list(outcome, name="outcome"),
+            "agent": agent,
+            "ddi": ddi,
+            "search": dict(search) if search else None,
+            "type": "exact" if exact and search else None,
+            "mode": mode,
+            "timetype": timetype,
+            "tstart": None if tstart is None else format_record_time(tstart, tz, "tstart"),
+            "tstop": None if tstop is None else format_record_time(tstop, tz, "tstop"),
+        }
+        envelope = await self._client.request(
+            "ecnow", method="ecnow_records", action="read", params=params
+        )
+        return build(functools.partial(Record.from_record, tz=tz), envelope, what="records.read")
+
+    async def create(self, records: Iterable[_Input]) -> WriteResult:
+        """Add records to datasets; ``key`` is the last new record's id and ``info``
+        tells whether it is on the dialler ("Record is LIVE on the dialer.").
+
+        Each record (a mapping with the documented wire names, or a
+        :class:`RecordInput`) needs ``dataset`` and one of ``HomePhone``,
+        ``WorkPhone``, ``MobilePhone``: a ValueError says which record lacks them,
+        before anything is sent.
+
+        **Not idempotent**: every create adds records, so this is never resent
+        once the request may have reached the server. A lost reply raises
+        :class:`~contactnow_async.TransportError` with ``sent=True``: read the
+        records back (``read(ddi=...)``) before trying again.
+        """
+        wire = self._wire_records("create", records)
+        for index, record in enumerate(wire):
+            missing = lacks(record)
+            if missing:
+                raise ValueError(f"records.create: record {index} lacks {' and '.join(missing)}")
+        envelope = await self._client.request(
+            "ecnow", method="ecnow_records", action="create", payload=wire, record_name="record"
+        )
+        return write_result(envelope, what="records.create")
+
+    async def update(self, records: Iterable[_Input]) -> WriteResult:
+        """Change records: each names its ``id`` and ``dataset`` and the fields to set.
+
+        An ``outcomecode`` whose outcome is complete takes the record off the
+        dialler; ``notes_append`` adds a line to its notes. An unknown id (or one
+        not in that dataset) raises :class:`WriteError` ("Record id [N] does not
+        exist."). Updates without ``notes_append`` are resent after a transient
+        fault (they set the same fields again); with it they are not.
+        """
+        wire = self._wire_records("update", records)
+        for index, record in enumerate(wire):
+            missing = [name for name in ("id", "dataset") if _blank(record.get(name))]
+            if missing:
+                raise ValueError(f"records.update: record {index} lacks {' and '.join(missing)}")
+        envelope = await self._client.request(
+            "ecnow",
+            method="ecnow_records",
+            action="update",
+            payload=wire,
+            record_name="record",
+            idempotent=not any("notes_append" in record for record in wire),
+        )
+        return write_result(envelope, what="records.update")
+
+    def _wire_records(self, action: str, records: Iterable[_Input]) -> list[dict[str, Any]]:
+        """Inputs as wire records, every date written in ``record_tz``."""
+        tz = self._client.options.record_tz
+        wire = to_records(records, what=f"records.{action}")
+        for record in wire:
+            for name, value in record.items():
+                if isinstance(value, (datetime, date)):
+                    record[name] = format_record_time(value, tz, name)
+            if isinstance(record.get("callback"), (int, float)) and not isinstance(
+                record["callback"], bool
+            ):
+                record["callback"] = format_record_time(record["callback"], tz, "callback")
+        return wire
+
+
+def lacks(record: Mapping[str, Any]) -> list[str]:
+    """What a record to create lacks of what the API needs: ``dataset``, and ``one of
+    HomePhone, WorkPhone or MobilePhone``; empty when it has both."""
+    missing = []
+    if _blank(record.get("dataset")):
+        missing.append("dataset")
+    if all(_blank(record.get(phone)) for phone in PHONES):
+        missing.append("one of HomePhone, WorkPhone or MobilePhone")
+    return missing
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())

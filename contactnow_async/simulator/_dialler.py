@@ -1,0 +1,143 @@
+"""The dialler: which record an agent in ``wait`` dials next, and what a finished call
+does to the record.
+
+A record is dialled when its dataset is LIVE, its ProcessType is ``New
+Prospect`` or ``NEEDSMOREWORK``, it has a phone and its callback (if any) is
+due, by an agent in ``wait`` assigned (``priority``) to the dataset's outbound
+queue. Among the records an agent could dial it takes the one on the queue it
+is assigned to at the highest level, then the highest dataset priority, then
+the earliest callback, then the lowest id. The record is reserved for that
+agent, who connects to it :data:`DIAL_DELAY` seconds later. When the call
+ends the agent's random stream picks an outcome (:data:`CALL_OUTCOMES`): the
+record gets its ``outcomecode``, ``ProcessDate`` and a line in its ``notes``; a
+non-complete outcome sets a callback :data:`CALLBACK_DELAY` seconds later and
+the record is dialled again once it is due.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+from ._campaigns import PHONES, CampaignDb
+
+__all__ = ["CALLBACK_DELAY", "CALL_OUTCOMES", "DIAL_DELAY", "Dialler"]
+
+#: Seconds from reserving a record for an agent to the agent's call with it.
+DIAL_DELAY = 5.0
+#: Seconds from a non-complete outcome to the record's callback.
+CALLBACK_DELAY = 3600.0
+#: The outcomes of dialled calls and their cumulative chances.
+CALL_OUTCOMES = (
+    ("510456", 0.3),  # Sales Completed (complete)
+    ("501638", 0.55),  # Need more information
+    ("510457", 0.8),  # Not interested (complete)
+    ("103", 0.9),  # Answer machine
+    ("101", 1.0),  # No answer
+)
+
+
+class Dialler:
+    """Reserves records for waiting agents and writes the outcome of their calls."""
+
+    def __init__(self, db: CampaignDb, priorities: dict[tuple[str, str], list[str]]) -> None:
+        self.db = db
+        self._priorities = priorities
+        #: Record id -> uid of the agent dialling it (reserved, or on the call).
+        self.reserved: dict[int, str] = {}
+        self._wakes: list[tuple[float, int]] = []
+
+    @property
+    def next_wake(self) -> float:
+        """When the next callback falls due (infinity when none is pending)."""
+        return self._wakes[0][0] if self._wakes else math.inf
+
+    def pop_wakes(self, now: float) -> None:
+        """Forget the callbacks due by ``now`` (their records are now diallable)."""
+        while self._wakes and self._wakes[0][0] <= now:
+            heapq.heappop(self._wakes)
+
+    def pick(self, agent_uid: str, now: float) -> int | None:
+        """The record ``agent_uid`` would dial at ``now``, or None."""
+        best: tuple[tuple[int, int, float, int], int] | None = None
+        for record_id in self.db.open:
+            if record_id in self.reserved:
+                continue
+            record = self.db.records[record_id]
+            dataset = self.db.datasets[int(record["datasetid"])]
+            entry = self._priorities.get((agent_uid, dataset.qid))
+            if entry is None:
+                continue
+            if record["Agent_Specific"] == "1" and record["AgentRef"] != agent_uid:
+                continue
+            due = self.db.parse_time(record["callback"]) or 0.0
+            if due > now:
+                continue
+            key = (-_level(entry[1]), -dataset.priority, due, record_id)
+            if best is None or key < best[0]:
+                best = (key, record_id)
+        return None if best is None else best[1]
+
+    def reserve(self, agent_uid: str, now: float) -> int | None:
+        """Reserve the record ``agent_uid`` dials next; return its id, or None."""
+        if not self.db.open:
+            return None
+        record_id = self.pick(agent_uid, now)
+        if record_id is not None:
+            self.reserved[record_id] = agent_uid
+        return record_id
+
+    def still_diallable(self, record_id: int, now: float) -> bool:
+        """Whether a reserved record may still be dialled (it was not closed meanwhile)."""
+        record = self.db.records[record_id]
+        due = self.db.parse_time(record["callback"]) or 0.0
+        return record_id in self.db.open and due <= now
+
+    def release(self, record_id: int) -> None:
+        """Drop a reservation."""
+        self.reserved.pop(record_id, None)
+
+    def dial(self, record_id: int, callid: str) -> tuple[str, str, str, str]:
+        """The call an agent makes to a reserved record: (callid, qid, cli, direction)."""
+        record = self.db.records[record_id]
+        dataset = self.db.datasets[int(record["datasetid"])]
+        number = next(record[phone] for phone in PHONES if record[phone])
+        return callid, dataset.qid, number, "out"
+
+    def table_of(self, record_id: int) -> str:
+        """The campaign table of a record (the ``qtable`` of its call)."""
+        return self.db.table_of(self.db.records[record_id])
+
+    def finish(self, record_id: int, *, agent_uid: str, callid: str, when: float, u: float) -> None:
+        """Write the outcome of the call ``callid`` to its record (``u``: a uniform draw)."""
+        self.release(record_id)
+        record = self.db.records[record_id]
+        code = next(code for code, upto in CALL_OUTCOMES if u < upto)
+        outcome = self.db.outcomes[code]
+        stamp = self.db.format_time(when)
+        record["outcomecode"] = code
+        record["ProcessDate"] = stamp
+        if outcome.complete:
+            record["callback"] = "0000-00-00 00:00:00"
+        else:
+            record["callback"] = self.db.format_time(when + CALLBACK_DELAY)
+            record["Call_Back_Notes"] = outcome.description
+        self.db.append_note(
+            record,
+            f"{stamp} Call {callid} by agent {agent_uid}: outcome {code} ({outcome.description})",
+        )
+        if self.db.settle(record_id) != "EXPIRED" and not outcome.complete:
+            heapq.heappush(self._wakes, (when + CALLBACK_DELAY, record_id))
+
+    def schedule(self, record_id: int) -> None:
+        """Wake the dialler when a record's future callback falls due."""
+        due = self.db.parse_time(self.db.records[record_id]["callback"])
+        if due is not None and record_id in self.db.open:
+            heapq.heappush(self._wakes, (due, record_id))
+
+
+def _level(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 0

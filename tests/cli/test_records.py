@@ -1,0 +1,158 @@
+"""``contactnow records`` and ``contactnow datasets`` against the served simulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import CliInvoker, Served, assert_one_error
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _loud_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables print to the CLI's shared rich console, which an earlier in-process test of a
+    closed pipe (tests/cli/test_pipes.py) leaves quiet for the rest of the process."""
+    from contactnow_async._cli import _common
+
+    monkeypatch.setattr(_common.console, "quiet", False)
+
+
+LEADS_CSV = """\
+dataset,MobilePhone,FirstName,LastName,Testy
+351,07700900201,Ann,Csv,from csv
+,07700900202,No,Dataset,
+351,,No,Phone,
+350,07700900203,Expired,Dataset,
+352,07700900204,Held,Lead,
+351,07700900205,Too,Many,values,here
+"""
+
+
+def test_records_create_from_csv_reports_each_bad_row(
+    invoke: CliInvoker, served: Served, tmp_path: Path
+) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text(LEADS_CSV, encoding="utf-8")
+    out = invoke(["records", "create", str(leads)], env=served.env())
+    assert out.code == 4, out
+    assert out.stdout.strip() == "created 2 of 6 records"
+    assert out.error_lines == [
+        "line 3: lacks a dataset (a column, or --dataset)",
+        "line 4: lacks one of HomePhone, WorkPhone or MobilePhone",
+        "line 5: Bad argument: dataset [350] is EXPIRED",
+        "line 7: more values than the header names",
+    ]
+    listed = invoke(
+        ["records", "read", "--json", "--table", "Willtest", "--search", "LastName=csv"],
+        env=served.env(),
+    )
+    assert listed.code == 0, listed
+    (ann,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert (ann["first_name"], ann["dataset_id"], ann["fields"]["Testy"]) == (
+        "Ann",
+        "351",
+        "from csv",
+    )
+
+
+def test_records_create_from_json_lines_on_stdin(invoke: CliInvoker, served: Served) -> None:
+    lines = "\n".join(
+        [
+            json.dumps({"HomePhone": "01614960301", "FirstName": "Jay", "LastName": "Lines"}),
+            "not json",
+            "",
+            json.dumps({"dataset": 9999, "HomePhone": "01614960302"}),
+            json.dumps(["a", "list"]),
+        ]
+    )
+    out = invoke(
+        ["records", "create", "-", "--dataset", "352", "--json"], env=served.env(), input=lines
+    )
+    assert out.code == 4, out
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [row["line"] for row in rows] == [1, 2, 4, 5]
+    created = rows[0]
+    assert created["info"] == "Record NOT live on the dialer."
+    assert [row["error"] for row in rows[1:]] == [
+        "not a JSON object (one record per line)",
+        "Bad argument: dataset [9999] does not exist.",
+        "not a JSON object",
+    ]
+    found = invoke(["records", "read", "--id", created["record_id"], "--json"], env=served.env())
+    (record,) = [json.loads(line) for line in found.stdout.splitlines()]
+    assert (record["last_name"], record["dataset_id"]) == ("Lines", "352")
+
+
+def test_records_read_filters_and_table(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(
+        ["records", "read", "--table", "Willtest", "--outcome", "510456", "--outcome", "510457"],
+        env=served.env(),
+    )
+    assert out.code == 0, out
+    assert "COMPLETE" in out.stdout
+    assert "412" in out.stdout and "413" in out.stdout
+    window = invoke(
+        [
+            "records", "read", "--json", "--table", "Willtest", "--timetype", "processdate",
+            "--since", "30d", "--until", "now", "--record-tz", "Europe/London",
+        ],
+        env=served.env(),
+    )  # fmt: skip
+    assert window.code == 0, window
+    assert {json.loads(line)["record_id"] for line in window.stdout.splitlines()} >= {"412", "413"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["records", "read", "--mode", "live"], "needs one of table, dataset"),
+        (["records", "read", "--table", "T", "--search", "nofield"], "give FIELD=VALUE"),
+        (["records", "read", "--table", "T", "--since", "1h"], "need --timetype"),
+        (["records", "read", "--table", "Nope"], "Bad argument: table [Nope] does not exist."),
+    ],
+)
+def test_records_read_errors(
+    invoke: CliInvoker, served: Served, args: list[str], message: str
+) -> None:
+    line = assert_one_error(invoke(args, env=served.env()), 4 if "Nope" in args else 2)
+    assert message in line
+
+
+def test_datasets_list_and_set_status(invoke: CliInvoker, served: Served) -> None:
+    out = invoke(["datasets", "list", "--json", "--table", "Willtest"], env=served.env())
+    assert out.code == 0, out
+    rows = {row["dataset_id"]: row for row in map(json.loads, out.stdout.splitlines())}
+    assert rows["350"]["status"] == "EXPIRED"
+    assert rows["351"]["description"] == "MyNumber"
+    table = invoke(["datasets", "list", "--state", "live"], env=served.env())
+    assert "MyNumber" in table.stdout and "Old leads" not in table.stdout
+
+    assert invoke(["datasets", "set-status", "353", "hold"], env=served.env()).stdout == (
+        "dataset 353 is HOLD\n"
+    )
+    held = invoke(["datasets", "list", "--json", "--queue", "2002"], env=served.env())
+    assert json.loads(held.stdout)["status"] == "HOLD"
+    refused = assert_one_error(
+        invoke(["datasets", "set-status", "353", "EXPIRED"], env=served.env()), 2
+    )
+    assert "add --yes" in refused
+    assert invoke(["datasets", "set-status", "353", "live"], env=served.env()).code == 0
+    expired = assert_one_error(
+        invoke(["datasets", "set-status", "350", "live"], env=served.env()), 4
+    )
+    assert "dataset [350] is EXPIRED" in expired
+
+
+def test_records_create_with_wrong_credentials_stops_at_once(
+    invoke: CliInvoker, served: Served, tmp_path: Path
+) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text("dataset,HomePhone\n351,1\n351,2\n351,3\n", encoding="utf-8")
+    out = invoke(
+        ["records", "create", str(leads)], env=served.env(CONTACTNOW_PASSWORD="wr0ng-passw0rd")
+    )
+    assert_one_error(out, 3)

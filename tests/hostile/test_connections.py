@@ -1,0 +1,88 @@
+"""Connections cut after the request was sent, and bodies shorter than they say."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Awaitable, Callable
+
+import anyio
+import pytest
+
+from contactnow_async import ContactNow, ResponseFormatError, TransportError
+from tests.hostile._server import Peer, Request, client, reply, serve
+
+pytestmark = pytest.mark.anyio
+
+GUARD = 10
+AGENTS = b'{"success":true,"total":1,"list":[{"agentid":"1","name":"Joe"}]}'
+
+
+async def read_then_reset(request: Request, peer: Peer) -> None:
+    peer.reset()
+
+
+async def read_then_close(request: Request, peer: Peer) -> None:
+    await peer.close()
+
+
+async def read_agents(cn: ContactNow) -> object:
+    return await cn.agents.read()
+
+
+async def create_agent(cn: ContactNow) -> object:
+    return await cn.agents.create([{"name": "Ann Example", "username": "ann", "password": "x"}])
+
+
+@pytest.mark.parametrize("cut", [read_then_reset, read_then_close], ids=["reset", "close"])
+@pytest.mark.parametrize(
+    ("call", "attempts"),
+    [(read_agents, 3), (create_agent, 1)],
+    ids=["read-is-retried", "create-is-never-resent"],
+)
+async def test_a_connection_cut_after_the_request_was_read(
+    cut: Callable[[Request, Peer], Awaitable[None]],
+    call: Callable[[ContactNow], Awaitable[object]],
+    attempts: int,
+) -> None:
+    with serve(cut) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=2) as cn:
+            with pytest.raises(TransportError, match="after the request was sent") as info:
+                await call(cn)
+    assert type(info.value) is TransportError
+    assert info.value.sent is True
+    assert len(server.data_requests) == attempts
+
+
+async def short_body_then_close(request: Request, peer: Peer) -> None:
+    await peer.send(reply(200, AGENTS[:10], headers=[("Content-Length", "1000")]))
+
+
+async def short_body_then_reset(request: Request, peer: Peer) -> None:
+    await peer.send(reply(200, AGENTS[:10], headers=[("Content-Length", "1000")]))
+    peer.reset()
+
+
+async def short_chunk_then_close(request: Request, peer: Peer) -> None:
+    head = reply(200, headers=[("Transfer-Encoding", "chunked")], declare_length=False)
+    await peer.send(head + b"3e8\r\n" + AGENTS[:10])  # a 1000-byte chunk, 10 bytes of it
+
+
+async def gzip_cut_short(request: Request, peer: Peer) -> None:
+    # No length at all: the body ends where the connection does, inside the gzip stream.
+    body = gzip.compress(AGENTS)[:-12]
+    headers = [("Content-Encoding", "gzip")]
+    await peer.send(reply(200, body, headers=headers, declare_length=False))
+
+
+@pytest.mark.parametrize(
+    "behaviour",
+    [short_body_then_close, short_body_then_reset, short_chunk_then_close, gzip_cut_short],
+)
+async def test_a_body_shorter_than_it_says_is_a_typed_error(
+    behaviour: Callable[[Request, Peer], Awaitable[None]],
+) -> None:
+    with serve(behaviour) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=2) as cn:
+            with pytest.raises((TransportError, ResponseFormatError)):
+                await cn.agents.read()
+    assert len(server.data_requests) == 3  # a read: retried, each attempt ends

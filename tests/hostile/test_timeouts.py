@@ -1,0 +1,53 @@
+"""A reply that never ends: bounded by ``timeout`` per attempt and ``deadline`` per call."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from contactnow_async import RequestTimeout, ResponseFormatError
+from tests.hostile._server import Peer, Request, client, reply, serve
+
+pytestmark = pytest.mark.anyio
+
+#: Every test ends within this, whatever the client does: a hang fails, it does not block.
+GUARD = 10
+
+
+async def slow_drip(request: Request, peer: Peer) -> None:
+    """Headers, then one body byte every 0.3 s, for as long as the client listens."""
+    await peer.send(reply(200, headers=[("Content-Length", "100000")]))
+    await peer.drip(b" " * 100_000, every=0.3)
+
+
+async def test_a_slow_drip_ends_at_the_attempt_timeout() -> None:
+    with serve(slow_drip) as server, anyio.fail_after(GUARD):
+        async with client(server, timeout=1, max_retries=0) as cn:
+            # One attempt: its timeout and the call's derived deadline are both 1 s.
+            with pytest.raises(RequestTimeout, match=r"timeout=1s|deadline of 1s") as info:
+                await cn.agents.read()
+    assert info.value.sent is True
+    assert len(server.data_requests) == 1
+
+
+async def test_a_slow_drip_with_retries_ends_at_the_call_deadline() -> None:
+    # Attempt 1 ends at its 0.4 s timeout, attempt 2 at the call's deadline, 0.7 s.
+    with serve(slow_drip) as server, anyio.fail_after(GUARD):
+        async with client(server, timeout=0.4, max_retries=5, deadline=0.7) as cn:
+            with pytest.raises(RequestTimeout, match=r"deadline of 0\.7s"):
+                await cn.agents.read()
+    assert len(server.data_requests) == 2
+
+
+async def test_a_declared_length_over_the_cap_is_refused_before_the_body() -> None:
+    async def headers_then_nothing(request: Request, peer: Peer) -> None:
+        await peer.send(reply(200, headers=[("Content-Length", "10000000")]))
+        await peer.wait_for_client_to_leave()  # reading the body would hang: none comes
+
+    with serve(headers_then_nothing) as server, anyio.fail_after(GUARD):
+        async with client(server, max_response_bytes=1_000_000, max_retries=0) as cn:
+            with pytest.raises(
+                ResponseFormatError, match=r"max_response_bytes \(10000000 > 1000000\)"
+            ):
+                await cn.agents.read()
+    assert len(server.data_requests) == 1

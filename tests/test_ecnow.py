@@ -1,0 +1,576 @@
+"""The campaign database resources through ``MockTransport``: what goes on the wire, in
+JSON and XML, and what the documented replies become (datasets, records, campaigns,
+queues, outcome codes)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from xml.sax.saxutils import escape
+
+import httpx
+import pytest
+
+from contactnow_async import (
+    CampaignField,
+    ContactNow,
+    Dataset,
+    DatasetInput,
+    DatasetStatus,
+    OutcomeCode,
+    Queue,
+    QueueType,
+    Record,
+    RecordInput,
+    ResponseFormatError,
+    TransportError,
+    WriteError,
+    resend_is_safe,
+)
+from contactnow_async._wire import Format
+from tests._helpers import FakeAPI, Route, client_for, json_reply
+from tests.test_retries import processed_then
+
+pytestmark = pytest.mark.anyio
+
+FORMATS = [pytest.param("json", id="json"), pytest.param("xml", id="xml")]
+
+# -- the documented replies (ECNOW.md, DATABASE.md, index.php) ------------------------
+
+DOC_DATASET = {
+    "dataset": "351", "qid": "75674454", "d_status": "LIVE", "d_priority": "0",
+    "notes": "Loaded by Importer 2.1", "callbacks": "none", "crm_account": "0",
+    "crm_campaign": "", "description": "MyNumber", "locked": "0",
+}  # fmt: skip
+DOC_RECORD = {
+    "Address1": "", "Address2": "", "Address3": "", "Address4": "", "Address5": "",
+    "Address6": "", "AgentRef": "0", "Agent_Specific": "", "appointment": "",
+    "callback": "0000-00-00 00:00:00", "Call_Back_Notes": "", "Call_Back_Sametime": "",
+    "Customer_Email": "", "datasetid": "3", "FirstName": "", "flgid": "", "HomePhone": "",
+    "id": "411", "LastName": "", "loaddate": "2015-01-23", "MobilePhone": "01234567890",
+    "notes": "", "outcomecode": "100", "Postcode": "", "ProcessDate": "0000-00-00 00:00:00",
+    "ProcessType": "EXPIRED", "sourcefile": "01234567890 SMS Broadcast test.csv", "Testy": "",
+    "ThisIsATimeField": "", "Title": "", "URN": "", "VENDOR_URN": "", "WorkPhone": "",
+}  # fmt: skip
+DOC_FIELD = {
+    "position": "1", "table": "Willtest", "name": "id", "size": "200", "standard_field": "1",
+    "group_name": "system", "type": "int", "prompt": "id", "readonly": "Y", "search": "yes",
+    "hidden": "N", "hidden_on_script": "N", "order": "0", "picklist": "", "required": "N",
+}  # fmt: skip
+DOC_QUEUE = {
+    "qid": "504025", "type": "outbound", "description": "William Outbound",
+    "callerid": "01234567890", "campaignid": "500650", "announce": "0", "monitor": "1",
+    "amd": "1", "level": "100", "key": "0", "sequential": "0", "redirect": "", "max_wait": "0",
+    "sametime": "0", "autohangup": "0", "tod": "0", "announce_jump": "0",
+    "max_wait_redirect": "", "filter": "0", "tpt_record": "1", "alt_redirect": "",
+    "redirect_id": "0", "announce_vm": "0", "aod_ringtime": "30", "aod_maxdial": "1",
+    "aod_passthru": "1", "stop_monitor": "1", "numbers": "01234567890,01234567892",
+}  # fmt: skip
+DOC_OUTCOMES = [
+    {"outcome": "510456", "description": "Sales Completed", "complete": "Y", "dmc": "Y",
+     "sale": "Y", "do_not_call": "N", "answerphone": "0"},
+    {"outcome": "501638", "description": "Need more information", "complete": "N", "dmc": "Y",
+     "sale": "Y", "do_not_call": "N", "answerphone": "0"},
+]  # fmt: skip
+
+DATASETS = ("ecnow", "ecnow_datasets")
+RECORDS = ("ecnow", "ecnow_records")
+
+
+def xml_body(reply: Mapping[str, Any], item: str) -> bytes:
+    """``reply`` as the API's XML: ``<result>``, ``1``/``0``, list rows as ``<item>``."""
+
+    def element(name: str, value: Any) -> str:
+        if isinstance(value, bool):
+            value = int(value)
+        if value is None or value == "":
+            return f"<{name}/>"
+        return f"<{name}>{escape(str(value))}</{name}>"
+
+    parts = ["<?xml version='1.0' encoding='utf-8'?><result>"]
+    for key, value in reply.items():
+        if key == "list":
+            rows = "".join(
+                f"<{item}>" + "".join(element(k, v) for k, v in row.items()) + f"</{item}>"
+                for row in value
+            )
+            parts.append(f"<list>{rows}</list>")
+        else:
+            parts.append(element(key, value))
+    parts.append("</result>")
+    return "".join(parts).encode()
+
+
+def answer(reply: Mapping[str, Any], item: str = "item") -> Route:
+    """A route answering ``reply`` in the format the request asks for."""
+
+    def route(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("format") == "xml":
+            return httpx.Response(200, content=xml_body(reply, item))
+        return json_reply(reply)
+
+    return route
+
+
+def rows(*records: Mapping[str, Any]) -> dict[str, Any]:
+    return {"success": True, "total": len(records), "list": list(records)}
+
+
+def sent(api: FakeAPI, script: str, method: str) -> httpx.Request:
+    """The last request to ``script``/``method``."""
+    return next(
+        r
+        for r in reversed(api.requests)
+        if r.url.path.endswith(f"/{script}.php") and r.url.params.get("method") == method
+    )
+
+
+def params(request: httpx.Request) -> dict[str, str]:
+    """Query and form fields of a request, token and envelope options left out."""
+    fields = dict(request.url.params)
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        fields.update(httpx.QueryParams(request.content.decode()))
+    for name in ("token", "format", "raw", "method", "action"):
+        fields.pop(name, None)
+    return fields
+
+
+def body_records(request: httpx.Request, item: str) -> list[dict[str, str]]:
+    """The records of a create/update body, JSON or ``<dxi>`` XML."""
+    content = request.content.decode()
+    if content.startswith("["):
+        decoded: list[dict[str, str]] = json.loads(content)
+        return decoded
+    import xmltodict
+
+    inner = xmltodict.parse(content)["dxi"][item]
+    return inner if isinstance(inner, list) else [inner]
+
+
+async def call_with(
+    routes: Mapping[Any, Route],
+    call: Callable[[ContactNow], Awaitable[Any]],
+    *,
+    format: Format = "json",
+    **options: Any,
+) -> tuple[Any, FakeAPI]:
+    api = FakeAPI(routes)
+    cn, http = client_for(api, format=format, **options)
+    async with http, cn:
+        return await call(cn), api
+
+
+# -- datasets -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_datasets_read_the_documented_reply(fmt: Format) -> None:
+    reply = rows(DOC_DATASET, {**DOC_DATASET, "dataset": "352", "d_status": "ARCHIVED"})
+    datasets, api = await call_with(
+        {(*DATASETS, "read"): answer(reply, "dataset")},
+        lambda cn: cn.datasets.read(queue=[75674454, "2001"], state="LIVE", table="Willtest"),
+        format=fmt,
+    )
+    assert params(sent(api, *DATASETS)) == {
+        "qid": "75674454,2001",
+        "state": "LIVE",
+        "table": "Willtest",
+    }
+    first, second = datasets
+    assert first == Dataset(
+        dataset_id="351", queue_id="75674454", status=DatasetStatus.LIVE, priority=0,
+        notes="Loaded by Importer 2.1", description="MyNumber", callbacks="none",
+        crm_account="0", crm_campaign="", locked=False, record_count=None,
+    )  # fmt: skip
+    assert first.raw["d_status"] == "LIVE"
+    # An undocumented status is a member of the open enum, not an error.
+    assert second.status == "ARCHIVED"
+    assert isinstance(second.status, DatasetStatus)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_dataset_writes_send_the_documented_records(fmt: Format) -> None:
+    ok = {"success": True, "total": 1, "bad": 0, "key": 354}
+    routes = {(*DATASETS, "create"): answer(ok), (*DATASETS, "update"): answer(ok)}
+
+    async def writes(cn: ContactNow) -> list[Any]:
+        return [
+            await cn.datasets.create(
+                [DatasetInput(queue_id="2001", description="June", priority=90)]
+            ),
+            await cn.datasets.update([{"dataset": 354, "d_priority": 10}]),
+            await cn.datasets.set_status(354, DatasetStatus.LIVE),
+        ]
+
+    (created, *_), api = await call_with(routes, writes, format=fmt)
+    assert created.key == "354"
+    bodies = [body_records(r, "dataset") for r in api.requests if r.method == "POST"]
+    assert bodies == [
+        [{"qid": "2001", "d_priority": "90", "description": "June"}],
+        [{"dataset": "354", "d_priority": "10"}],
+        [{"dataset": "354", "d_status": "LIVE"}],
+    ]
+    assert all(r.url.params["method"] == "ecnow_datasets" for r in api.requests[1:])
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"d_status": "LIVE"}, "needs a dataset"),
+        ({"dataset": 1, "d_status": "PAUSED"}, "d_status must be one of"),
+        ({"dataset": 1, "d_priority": 91}, "d_priority must be"),
+        ({"dataset": 1, "d_priority": "high"}, "d_priority must be"),
+    ],
+)
+async def test_dataset_updates_are_checked_before_sending(
+    record: dict[str, Any], message: str
+) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match=message):
+            await cn.datasets.update([record])
+    assert api.calls("ecnow") == 0
+
+
+# -- records --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_records_read_the_documented_record(fmt: Format) -> None:
+    (record,), _ = await call_with(
+        {(*RECORDS, "read"): answer(rows(DOC_RECORD), "record")},
+        lambda cn: cn.records.read(table="Willtest"),
+        format=fmt,
+    )
+    assert record == Record(
+        record_id="411", dataset_id="3", agent_id=None, outcome_id="100",
+        mobile_phone="01234567890", process_type="EXPIRED", callback_ts=None, processed_ts=None,
+        loaded_ts=int(datetime(2015, 1, 23, tzinfo=timezone.utc).timestamp()),
+        source_file="01234567890 SMS Broadcast test.csv",
+        fields={"appointment": "", "Customer_Email": "", "flgid": "", "Testy": "",
+                "ThisIsATimeField": ""},
+    )  # fmt: skip
+    assert record.callback_at is None
+    assert record.processed_at is None
+    assert record.phones == ("01234567890",)
+    assert record.raw["ProcessType"] == "EXPIRED"
+
+
+async def test_record_dates_are_read_and_written_in_record_tz() -> None:
+    paris = timezone(timedelta(hours=1))
+    row = {"id": "1", "datasetid": "3", "callback": "2017-12-10 10:00:00", "ProcessDate": ""}
+    routes = {(*RECORDS, "read"): answer(rows(row))}
+
+    async def read(cn: ContactNow) -> Any:
+        return await cn.records.read(
+            dataset=3,
+            timetype="callback",
+            tstart=date(2017, 12, 1),
+            tstop=datetime(2017, 12, 31, 22, 59, 59, tzinfo=timezone.utc),
+        )
+
+    (record,), api = await call_with(routes, read, record_tz=paris)
+    assert record.callback_at == datetime(2017, 12, 10, 9, 0, tzinfo=timezone.utc)
+    assert record.processed_ts is None
+    assert params(sent(api, *RECORDS)) == {
+        "dataset": "3",
+        "timetype": "callback",
+        "tstart": "2017-12-01 00:00:00",
+        "tstop": "2017-12-31 23:59:59",  # 22:59:59 UTC is 23:59:59 in the record zone
+    }
+    (utc_record,), _ = await call_with(routes, lambda cn: cn.records.read(dataset=3))
+    assert utc_record.callback_at == datetime(2017, 12, 10, 10, 0, tzinfo=timezone.utc)
+
+
+async def test_records_read_sends_search_as_a_php_array() -> None:
+    _, api = await call_with(
+        {(*RECORDS, "read"): answer(rows())},
+        lambda cn: cn.records.read(
+            table="Willtest", search={"FirstName": "john", "phone": "0123"}, exact=True, mode="live"
+        ),
+    )
+    assert params(sent(api, *RECORDS)) == {
+        "table": "Willtest",
+        "search[FirstName]": "john",
+        "search[phone]": "0123",
+        "type": "exact",
+        "mode": "live",
+    }
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({}, "needs one of table, dataset"),
+        ({"table": "T", "mode": "everything"}, "mode must be one of"),
+        ({"table": "T", "tstart": "2017-11-01"}, "need timetype"),
+        ({"table": "T", "timetype": "callback", "tstart": datetime(2017, 1, 1)}, "naive"),
+    ],
+)
+async def test_records_read_is_checked_before_sending(
+    filters: dict[str, Any], message: str
+) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match=message):
+            await cn.records.read(**filters)
+    assert api.calls("ecnow") == 0
+
+
+async def test_a_long_agent_list_read_goes_as_a_post_form() -> None:
+    many = [str(1_000_000 + n) for n in range(300)]
+    _, api = await call_with(
+        {(*RECORDS, "read"): answer(rows())}, lambda cn: cn.records.read(outcome=many)
+    )
+    request = sent(api, *RECORDS)
+    assert request.method == "POST"
+    assert "outcome" not in request.url.params
+    assert params(request)["outcome"] == ",".join(many)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_records_create_sends_the_documented_lead(fmt: Format) -> None:
+    created = {"success": True, "total": 1, "bad": 0, "key": 2499265,
+               "info": "Record NOT live on the dialer."}  # fmt: skip
+    lead = RecordInput(
+        dataset_id=3,
+        mobile_phone="01234567890",
+        first_name="Jon",
+        callback=datetime(2017, 12, 10, 10, 0, tzinfo=timezone.utc),
+        agent_id=503314,
+        outcome_id=109,
+        callback_notes="This is a note for agent to see",
+        notes_append="Add a log",
+        fields={"Testy": "yes"},
+    )
+    result, api = await call_with(
+        {(*RECORDS, "create"): answer(created)},
+        lambda cn: cn.records.create([lead, {"dataset": 3, "HomePhone": "0161", "Title": "Mr."}]),
+        format=fmt,
+    )
+    assert (result.key, result.info) == ("2499265", "Record NOT live on the dialer.")
+    assert body_records(sent(api, *RECORDS), "record") == [
+        {"dataset": "3", "MobilePhone": "01234567890", "FirstName": "Jon",
+         "callback": "2017-12-10 10:00:00", "AgentRef": "503314", "outcomecode": "109",
+         "Call_Back_Notes": "This is a note for agent to see", "notes_append": "Add a log",
+         "Testy": "yes"},
+        {"dataset": "3", "HomePhone": "0161", "Title": "Mr."},
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"MobilePhone": "0123"}, "record 1 lacks dataset"),
+        ({"dataset": 3, "HomePhone": " ", "WorkPhone": ""}, "one of HomePhone, WorkPhone"),
+        ({}, "lacks dataset and one of HomePhone"),
+    ],
+)
+async def test_records_create_needs_a_dataset_and_a_phone(
+    record: dict[str, Any], message: str
+) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match=message):
+            await cn.records.create([{"dataset": 3, "MobilePhone": "1"}, record])
+        with pytest.raises(ValueError, match="lacks id and dataset"):
+            await cn.records.update([{"FirstName": "x"}])
+        one: Any = {"dataset": 3, "MobilePhone": "1"}  # one record, not a list: the mistake
+        with pytest.raises(TypeError, match="a list of records"):
+            await cn.records.create(one)
+    assert api.calls("ecnow") == 0
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_an_unknown_record_update_is_a_write_error(fmt: Format) -> None:
+    failed = {"success": True, "total": 0, "bad": 1,
+              "error": "Record id [2499265] does not exist."}  # fmt: skip
+    api = FakeAPI({(*RECORDS, "update"): answer(failed)})
+    cn, http = client_for(api, format=fmt)
+    async with http, cn:
+        with pytest.raises(WriteError, match=r"Record id \[2499265\] does not exist\.") as info:
+            await cn.records.update([{"id": 2499265, "dataset": 3, "outcomecode": 510456}])
+    assert (info.value.result.total, info.value.result.bad) == (0, 1)
+
+
+async def test_a_record_create_is_resent_only_when_provably_not_sent() -> None:
+    ok = {"success": True, "total": 1, "bad": 0, "key": 7}
+    lead = [{"dataset": 3, "MobilePhone": "0123"}]
+    api = FakeAPI({(*RECORDS, "create"): processed_then(httpx.ReadError, ok)})
+    cn, http = client_for(api, max_retries=3)
+    async with http, cn:
+        with pytest.raises(TransportError) as info:
+            await cn.records.create(lead)
+    assert info.value.sent is True
+    assert api.calls(*RECORDS, "create") == 1
+    api = FakeAPI({(*RECORDS, "create"): processed_then(httpx.ConnectError, ok)})
+    cn, http = client_for(api, max_retries=3)
+    async with http, cn:
+        assert (await cn.records.create(lead)).key == "7"
+    assert api.calls(*RECORDS, "create") == 2
+
+
+async def test_a_record_update_is_resent_unless_it_appends_notes() -> None:
+    ok = {"success": True, "total": 1, "bad": 0}
+    cases: list[tuple[dict[str, Any], bool]] = [
+        ({"id": 1, "dataset": 3, "outcomecode": 510456}, True),
+        ({"id": 1, "dataset": 3, "notes_append": "called"}, False),
+    ]
+    for update, resent in cases:
+        api = FakeAPI({(*RECORDS, "update"): processed_then(httpx.ReadError, ok)})
+        cn, http = client_for(api)
+        async with http, cn:
+            if resent:
+                assert (await cn.records.update([update])).total == 1
+            else:
+                with pytest.raises(TransportError):
+                    await cn.records.update([update])
+        assert api.calls(*RECORDS, "update") == (2 if resent else 1)
+
+
+def test_the_resend_rule_of_the_campaign_database() -> None:
+    assert resend_is_safe("ecnow", "ecnow_records", "read")
+    assert resend_is_safe("ecnow", "campaign_fields", "read")
+    assert resend_is_safe("database", "queues", "read")
+    assert resend_is_safe("ecnow", "ecnow_datasets", "update")
+    assert not resend_is_safe("ecnow", "ecnow_datasets", "create")
+    assert not resend_is_safe("ecnow", "ecnow_records", "create")
+    assert not resend_is_safe("ecnow", "ecnow_records", "update")
+
+
+# -- campaigns, queues, outcome codes -------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_campaign_tables_and_fields(fmt: Format) -> None:
+    tables = rows({"name": "APItestcampaign"}, {"name": "BradOutbound"}, {"name": "Willtest"})
+    routes = {
+        ("ecnow", "campaign_tables", "read"): answer(tables, "table"),
+        ("ecnow", "campaign_fields", "read"): answer(rows(DOC_FIELD), "field"),
+    }
+
+    async def read(cn: ContactNow) -> Any:
+        return await cn.campaigns.tables(), await cn.campaigns.fields("Willtest", name="id")
+
+    (names, fields), api = await call_with(routes, read, format=fmt)
+    assert names == ["APItestcampaign", "BradOutbound", "Willtest"]
+    assert params(sent(api, "ecnow", "campaign_fields")) == {"table": "Willtest", "name": "id"}
+    assert fields == [
+        CampaignField(
+            name="id", table="Willtest", position=1, size=200, standard=True, group="system",
+            type="int", prompt="id", readonly=True, search=True, hidden=False,
+            hidden_on_script=False, required=False, order=0, picklist="",
+        )
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_queues_read(fmt: Format) -> None:
+    queues, api = await call_with(
+        {("database", "queues", "read"): answer(rows(DOC_QUEUE, {**DOC_QUEUE, "type": "fax"}))},
+        lambda cn: cn.queues.read(
+            type=[QueueType.OUTBOUND, "inbound"], table="Willtest", filter="!= 999"
+        ),
+        format=fmt,
+    )
+    assert params(sent(api, "database", "queues")) == {
+        "type": "outbound,inbound",
+        "table": "Willtest",
+        "filter": "!= 999",
+    }
+    assert queues[0] == Queue(
+        queue_id="504025", type=QueueType.OUTBOUND, description="William Outbound",
+        caller_id="01234567890", campaign_id="500650", level=100, redirect="", max_wait=0,
+        filter="0", numbers=("01234567890", "01234567892"),
+    )  # fmt: skip
+    assert queues[0].raw["aod_ringtime"] == "30"
+    assert queues[1].type == "fax"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_outcome_codes_read(fmt: Format) -> None:
+    codes, api = await call_with(
+        {("database", "outcomecodes", "read"): answer(rows(*DOC_OUTCOMES), "outcomecode")},
+        lambda cn: cn.outcome_codes.read(outcome=[510456, 501638], system=True),
+        format=fmt,
+    )
+    assert params(sent(api, "database", "outcomecodes")) == {
+        "uid": "510456,501638",
+        "mode": "system",
+    }
+    assert codes == [
+        OutcomeCode("510456", "Sales Completed", complete=True, sale=True, dmc=True),
+        OutcomeCode("501638", "Need more information", complete=False, sale=True, dmc=True),
+    ]
+
+
+async def test_agents_read_passes_the_filter_expression_as_given() -> None:
+    _, api = await call_with(
+        {("database", "agents", "read"): answer(rows())},
+        lambda cn: cn.agents.read(filter="NOT IN (999, 505050)"),
+    )
+    assert params(sent(api, "database", "agents")) == {"filter": "NOT IN (999, 505050)"}
+
+
+# -- hostile replies: a ResponseFormatError, never another exception ------------------
+
+HTML = b"<!DOCTYPE html><html><body><h1>Maintenance</h1></body></html>"
+READS: dict[str, tuple[tuple[str, str, str], Callable[[ContactNow], Awaitable[Any]]]] = {
+    "datasets": ((*DATASETS, "read"), lambda cn: cn.datasets.read()),
+    "records": ((*RECORDS, "read"), lambda cn: cn.records.read(table="T")),
+    "tables": (("ecnow", "campaign_tables", "read"), lambda cn: cn.campaigns.tables()),
+    "fields": (("ecnow", "campaign_fields", "read"), lambda cn: cn.campaigns.fields("T")),
+    "queues": (("database", "queues", "read"), lambda cn: cn.queues.read()),
+    "outcomes": (("database", "outcomecodes", "read"), lambda cn: cn.outcome_codes.read()),
+}
+#: A row of each read with a field of the wrong type (a nested object, text for a number).
+WRONG_ROWS: dict[str, dict[str, Any]] = {
+    "datasets": {**DOC_DATASET, "d_priority": "high"},
+    "records": {**DOC_RECORD, "callback": "next tuesday"},
+    "tables": {"name": {"nested": "x"}},
+    "fields": {**DOC_FIELD, "readonly": "perhaps"},
+    "queues": {**DOC_QUEUE, "qid": ["504025"]},
+    "outcomes": {**DOC_OUTCOMES[0], "complete": "maybe"},
+}
+HOSTILE: dict[str, Callable[[str], httpx.Response]] = {
+    "html": lambda name: httpx.Response(200, content=HTML, headers={"content-type": "text/html"}),
+    "truncated": lambda name: httpx.Response(200, content=b'{"success":true,"list":[{"datas'),
+    "truncated xml": lambda name: httpx.Response(200, content=b"<result><success>1</success><li"),
+    "null success": lambda name: json_reply({"success": None, "list": []}),
+    "list of scalars": lambda name: json_reply({"success": True, "list": ["1", 2]}),
+    "list is text": lambda name: json_reply({"success": True, "list": 7}),
+    "wrong types": lambda name: json_reply(rows(WRONG_ROWS[name])),
+    "null row": lambda name: json_reply({"success": True, "list": [None]}),
+}
+
+
+@pytest.mark.parametrize("hostile", list(HOSTILE))
+@pytest.mark.parametrize("name", list(READS))
+async def test_hostile_replies_raise_response_format_error(name: str, hostile: str) -> None:
+    key, call = READS[name]
+    api = FakeAPI({key: lambda request: HOSTILE[hostile](name)})
+    cn, http = client_for(api, max_retries=0)
+    async with http, cn:
+        if hostile == "null row" and name not in ("tables",):
+            # A null record is an empty one: every field empty, not an error.
+            assert len(await call(cn)) == 1
+            return
+        with pytest.raises(ResponseFormatError):
+            await call(cn)
+
+
+@pytest.mark.parametrize("name", list(READS))
+async def test_null_fields_read_as_empty(name: str) -> None:
+    key, call = READS[name]
+    row = dict.fromkeys(WRONG_ROWS[name])
+    if name == "tables":
+        row = {"name": "Willtest"}
+    api = FakeAPI({key: lambda request: json_reply(rows(row))})
+    cn, http = client_for(api)
+    async with http, cn:
+        assert len(await call(cn)) == 1
