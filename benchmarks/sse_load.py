@@ -44,7 +44,7 @@ from urllib.parse import parse_qsl
 import anyio
 import attrs
 
-from ._common import Row, row
+from ._common import Mode, Row, row
 
 NAME = "8 sse load"
 SPEED = 2.0
@@ -67,7 +67,7 @@ class Plan:
     tail: float
 
 
-PLANS = {
+PLANS: dict[Mode, Plan] = {
     "full": Plan(1000, 1000, 3, 10.0, 1000, 45.0, 2, 2.0, 1.0),
     "quick": Plan(200, 1000, 1, 4.0, 200, 12.0, 1, 1.5, 1.0),
     "smoke": Plan(20, 100, 1, 0.5, 20, 0.5, 1, 0.5, 0.3),
@@ -75,13 +75,6 @@ PLANS = {
 #: The slow case's board: a 200-event buffer, a 5 s write timeout (not 10,000 and 30 s).
 SLOW_SETTINGS = {"buffer": 200, "write_timeout": 5.0}
 _ID = re.compile(rb"\nid: ([0-9]+)\n")
-
-
-def _mode(mode: object) -> str:
-    """``run``'s argument: a mode name, or the older ``quick`` flag (True / False)."""
-    if isinstance(mode, bool):
-        return "quick" if mode else "full"
-    return str(mode)
 
 
 # -- the server process -----------------------------------------------------------------
@@ -350,9 +343,9 @@ async def _slow(port: int, pid: int, plan: Plan) -> dict[str, float]:
     }
 
 
-async def run(mode: object) -> list[Row]:
-    """The rows of benchmark 8 (``mode``: full, quick or smoke; or the old quick flag)."""
-    plan = PLANS[_mode(mode)]
+async def run(mode: Mode) -> list[Row]:
+    """The rows of benchmark 8."""
+    plan = PLANS[mode]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
     simulate = [sys.executable, "-m", "contactnow_async", "simulate", "--port", "0"]
