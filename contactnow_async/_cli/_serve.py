@@ -24,10 +24,12 @@ TOKEN_VARIABLE = "CONTACTNOW_WEB_TOKEN"  # noqa: S105 -- the variable's name, no
 @click.option(
     "--host",
     default=None,
-    help="Address to listen on (default: 127.0.0.1; another needs $CONTACTNOW_WEB_TOKEN).",
+    help="Address to listen on (default: 127.0.0.1; another one warns without a token).",
 )
 @click.option("--port", type=click.IntRange(0, 65_535), default=8000, show_default=True)
-@click.option("--redis", "redis_url", default=None, help="Serve the stream a relay writes.")
+@click.option(
+    "--redis", "redis_url", default=None, help="Serve the stream `contactnow relay` writes."
+)
 @click.option(
     "--stream",
     default=None,

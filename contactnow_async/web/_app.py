@@ -31,7 +31,7 @@ from ._board import Board
 from ._sources import Source, WatcherSource
 from ._stream import EventStream, Receive, Scope, Send
 
-_NO_STORE = {"cache-control": "no-store"}
+_NO_STORE = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
 
 
 class _Stream(Response):
@@ -172,7 +172,6 @@ class Wallboard:
             headers={
                 **_NO_STORE,
                 "content-security-policy": policy,
-                "x-content-type-options": "nosniff",
                 "referrer-policy": "no-referrer",
             },
         )
