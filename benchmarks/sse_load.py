@@ -2,7 +2,7 @@
 
 Three processes on 127.0.0.1:
 
-- the simulator: ``contactnow simulate`` with 1,000 agents at 2x speed (about 20
+- the simulator: ``contactnow simulate`` with 1,000 agents at 2x speed (about 16
   status changes a second);
 - the wallboard (``python -m benchmarks.sse_load serve``): an ``AgentWatcher`` in
   backfill mode polling every 0.5 s, ``wallboard_app``, uvicorn, as ``contactnow
@@ -421,7 +421,7 @@ async def run(mode: Mode) -> list[Row]:
                 f"slow case: RSS growth at peak, a second wave of {plan.slow:,}",
                 [wave["rss_peak"] - rss_before_slow],
                 "MiB",
-                target="<= first wave",
+                target="<= first wave + 1",
                 check=lambda value: value <= stalled["rss_peak"] - rss_before_slow + 1,
             )
         )
