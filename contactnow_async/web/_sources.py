@@ -156,8 +156,9 @@ class WatcherSource:
             group.start_soon(pump)
             try:
                 async with watcher:
-                    # No await from here to seeded = True: what the first poll
-                    # published is all in `early` or still in the subscription.
+                    # What the first poll published goes to `early`, in order, whether
+                    # the pump took it or this drain does; from the seed on (no await
+                    # between it and the replay below) the pump publishes directly.
                     while subscription.pending:
                         early.append(await subscription.__anext__())
                     snapshot = watcher.snapshot
