@@ -115,9 +115,14 @@ class RedisStreamSource:
 
     async def _range(
         self, client: Redis, start: str, end: str = "+"
-    ) -> list[tuple[Entry, dict[str, Any]]]:
+    ) -> tuple[list[tuple[Entry, dict[str, Any]]], str | None, bool]:
+        """Up to ``batch`` entries from ``start`` to ``end``, the id of the last one read
+        (None: none), and whether there may be more. Entries the relay did not write are
+        skipped (and logged), but counted as read."""
         raw: Any = await client.xrange(self.stream, min=start, max=end, count=self.batch)
-        return self._decode(raw or ())
+        raw = raw or []
+        last = _text(raw[-1][0]) if raw else None
+        return self._decode(raw), last, len(raw) >= self.batch
 
     async def run(self, board: Board, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         """Fold the retained stream into the board, then follow it until cancelled."""
@@ -140,27 +145,26 @@ class RedisStreamSource:
             try:
                 agents: dict[str, dict[str, Any]] = {}
                 retained: deque[Entry] = deque(maxlen=board.retain)
-                start, last = "-", "0-0"
-                while True:
-                    batch = await self._range(client, start)
-                    if batch:
-                        last = batch[-1][0].id
+                start, last, more = "-", "0-0", True
+                while more:
+                    batch, read, more = await self._range(client, start)
                     for entry, document in batch:
                         if document["after"] is None:
                             agents.pop(entry.agent_id, None)
                         else:
                             agents[entry.agent_id] = document["after"]
                         retained.append(entry)
-                    if len(batch) < self.batch:
-                        break
-                    start = f"({batch[-1][0].id}"
+                    if read is not None:
+                        start = f"({read}"
+                        last = read
                 await self._check_lease(client, force=True)
                 self._succeeded()
             except (RedisError, OSError) as exc:
                 self._failed(exc)
                 await anyio.sleep(self.retry)
                 continue
-            board.seed(agents, cursor=last, entries=retained)  # "0-0": before any entry
+            # The cursor is the last entry read, one the relay wrote or not ("0-0": none).
+            board.seed(agents, cursor=last, entries=retained)
             return last
 
     async def _follow(self, client: Redis, board: Board, last: str) -> None:
@@ -169,7 +173,8 @@ class RedisStreamSource:
                 raw: Any = await client.xread(
                     {self.stream: last}, count=self.batch, block=max(1, int(self.block * 1000))
                 )
-                for _stream, entries in raw or ():
+                streams = raw.items() if isinstance(raw, Mapping) else raw or ()
+                for _stream, entries in streams:
                     for entry, document in self._decode(entries):
                         board.publish(entry, entry.agent_id, document["after"])
                     if entries:
@@ -231,16 +236,14 @@ class RedisStreamSource:
             viewer.fail("expired")
             return
         backlog: list[Entry] = []
-        start = f"({key[0]}-{key[1]}"
-        while True:
-            batch = await self._range(client, start, end)
+        start, more = f"({key[0]}-{key[1]}", True
+        while more:
+            batch, read, more = await self._range(client, start, end)
+            start = f"({read}"
             backlog.extend(entry for entry, _ in batch)
             if len(backlog) > board.buffer:
                 viewer.fail("expired")  # more than a browser may hold: the snapshot is cheaper
                 return
-            if len(batch) < self.batch:
-                break
-            start = f"({batch[-1][0].id}"
         # Checked after reading: Redis only ever removes more, so if every entry after
         # the id is there now, the reads above saw them all.
         info: Any = await client.xinfo_stream(self.stream)

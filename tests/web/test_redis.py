@@ -138,3 +138,33 @@ async def test_lost_or_unknown_ids_reset_and_no_relay_means_unhealthy(
         health = await http.get("/healthz")
         assert health.status_code == 503  # events are readable, but no relay leads
         assert health.json()["relay_leading"] is False
+
+
+async def test_entries_the_relay_did_not_write_are_skipped_and_paging_goes_past_them(
+    redis: Redis, redis_url: str
+) -> None:
+    stream = "web:paged"
+
+    async def append(uid: int, status: str) -> None:
+        document = {"id": f"log:{uid}", "kind": "changed", "agent_id": str(uid % 3), "log_id": uid}
+        document |= {"changed_at": "2026-01-01T00:00:00Z", "observed_at": "2026-01-01T00:00:00Z"}
+        after = {"agent_id": str(uid % 3), "name": "", "status": status, "sub_status": ""}
+        await redis.xadd(stream, {"event": json.dumps(document | {"after": after}), "log_id": uid})
+
+    for uid in range(1, 8):
+        await append(uid, "wait")
+        if uid in (3, 6):
+            await redis.xadd(stream, {"note": "not the relay's"})
+    web = wallboard_app(RedisStreamSource(redis_url, stream, block=0.02, batch=3))
+    async with web.lifespan(), client_for(web) as http:
+        snapshot = (await http.get("/snapshot")).json()
+        assert sorted(a["agent_id"] for a in snapshot["agents"]) == ["0", "1", "2"]
+        ids = [entry_id for entry_id, _ in await stream_entries(redis, stream)]
+        assert snapshot["cursor"] == ids[-1]
+        async with open_events(web, headers={"Last-Event-ID": "0-0"}) as events:
+            frames = await events.take(7)  # read from Redis, three entries at a time
+            assert [json.loads(f.data)["log_id"] for f in frames] == list(range(1, 8))
+            await redis.xadd(stream, {"note": "not the relay's either"})
+            await append(8, "call")
+            (frame,) = await events.take(1)
+            assert json.loads(frame.data)["log_id"] == 8
