@@ -86,7 +86,8 @@ class Reports(Resource):
         strict: bool = True,
         **filters: FilterValue,
     ) -> list[ReportRow]:
-        """Return ``calls``: one :class:`ReportRow` per group of ``group_by`` with ``fields``.
+        """Return ``calls``: one :class:`ReportRow` per group of ``group_by`` with ``fields``
+        (and the ``group_by`` fields, asked for too so that each row names its group).
 
         ``cutoff`` (seconds) is the service-level target ``nc_ans_le``/``_gt`` and
         ``nc_que_le``/``_gt`` count against (the row keeps it as ``row.cutoff``, which
@@ -94,6 +95,7 @@ class Reports(Resource):
         """
         names = _names(fields, CALLS_FIELDS, what="calls field", strict=strict)
         groups = _names(group_by, GROUP_FIELDS, what="group_by field", strict=strict)
+        names += [name for name in groups if name not in names]  # each row names its group
         if cutoff is not None and (isinstance(cutoff, bool) or int(cutoff) < 0):
             raise ValueError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
         params = {
