@@ -95,9 +95,9 @@ def _rows(rows: list[dict[str, str | int | float | None]]) -> list[Mapping[str, 
 def _range(args: Mapping[str, str]) -> tuple[int, int]:
     text = args.get("range", "").strip().removeprefix("range=")  # the docs' "range=range=..."
     low, colon, high = text.partition(":")
-    try:
-        start, stop = int(low), int(high)
-    except ValueError:
+    try:  # JavaScript's Date.getTime() / 1000 may carry a fraction: whole seconds count
+        start, stop = int(float(low)), int(float(high))
+    except (ValueError, OverflowError):
         raise BadArgument("Bad argument: range") from None
     if not colon or stop < start:
         raise BadArgument("Bad argument: range")
