@@ -118,15 +118,18 @@ def report_calls(
 
     async def main() -> list[ReportRow]:
         async with connect(settings) as client:
-            return await client.reports.calls(
-                _names(fields),
-                start=start,
-                stop=stop,
-                group_by=_names(group_by),
-                cutoff=cutoff,
-                strict=not loose,
-                **filters,
-            )
+            try:
+                return await client.reports.calls(
+                    _names(fields),
+                    start=start,
+                    stop=stop,
+                    group_by=_names(group_by),
+                    cutoff=cutoff,
+                    strict=not loose,
+                    **filters,
+                )
+            except TypeError as exc:  # a filter the documents do not list
+                fail(str(exc), EXIT_USAGE)
 
     rows = run(settings, main)
     columns = list(dict.fromkeys(name for row in rows for name in row))
@@ -207,9 +210,12 @@ async def _read_cdr(
     """Print each row as it comes (--json, --csv) or keep them for a table."""
     kept: list[CdrRow] = []
     progress_console = OutputConsole(stderr=True)
-    pages = client.reports.cdr(
-        names, start=start, stop=stop, page_size=page_size, strict=not loose, **filters
-    )
+    try:
+        pages = client.reports.cdr(
+            names, start=start, stop=stop, page_size=page_size, strict=not loose, **filters
+        )
+    except TypeError as exc:  # a filter the documents do not list
+        fail(str(exc), EXIT_USAGE)
     if as_csv:
         click.echo(_csv_line(names))
     with Progress(
