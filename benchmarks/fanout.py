@@ -18,7 +18,7 @@ from typing import Any
 
 from contactnow_async import AgentEvent
 from contactnow_async.resources.live import LiveSnapshot
-from contactnow_async.watch._diff import diff
+from contactnow_async.watch._diff import PollDiff
 from contactnow_async.watch._fanout import OVERFLOW_POLICIES, Overflow, Subscription
 
 from ._common import Mode, Row, interleave, now, row
@@ -32,8 +32,7 @@ def events_for(agents: int) -> list[AgentEvent]:
                    "time": "1700000000", "srvtime": "1700000100", "call": []}
         for uid in range(1000, 1000 + agents)
     }  # fmt: skip
-    events, _ = diff(None, LiveSnapshot(rows), observed_at=datetime.now(timezone.utc))
-    return events
+    return PollDiff().compare(LiveSnapshot(rows), observed_at=datetime.now(timezone.utc)).events
 
 
 async def deliver(events: list[AgentEvent], subscribers: int, overflow: Overflow) -> float:

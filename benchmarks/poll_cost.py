@@ -5,9 +5,10 @@ the ``ajax.php`` reply (``mode=all``) twice, 5 virtual seconds apart, so the
 second state has real changes. Then, per poll, the library's real path runs on
 the second body: ``cn.live.snapshot()`` through an ``httpx.MockTransport``
 that answers with the pre-rendered bytes (request building, body read,
-``_wire.decode``, ``LiveSnapshot``), then ``watch._diff.diff`` against the
-first state's snapshot (built once, untimed), which makes the events. The
-baseline decodes the same bytes alone: ``json.loads`` or ``xmltodict.parse``.
+``_wire.decode``, ``LiveSnapshot``), then ``watch._diff.PollDiff.compare``
+against the first state's snapshot (the diff's baseline, taken once, untimed),
+which makes the events. The baseline decodes the same bytes alone:
+``json.loads`` or ``xmltodict.parse``.
 Figures: library / baseline time, and library microseconds per agent by size.
 """
 
@@ -23,7 +24,7 @@ import xmltodict
 from contactnow_async import ContactNow
 from contactnow_async.resources.live import LiveSnapshot
 from contactnow_async.simulator import Simulator, VirtualClock
-from contactnow_async.watch._diff import diff
+from contactnow_async.watch._diff import PollDiff
 
 from ._common import PASSWORD, USERNAME, Mode, Row, interleave, now, row
 
@@ -75,6 +76,8 @@ async def measure(agents: int, fmt: str, repeats: int) -> tuple[list[tuple[float
     async with cn:
         previous: LiveSnapshot = await cn.live.snapshot(include_offline=True)
         assert len(previous) == agents
+        differ = PollDiff(initial_events=False)  # no models built ahead of the timed polls
+        differ.advance(differ.compare(previous, observed_at=observed_at))
         bodies["ajax"] = second
         events_seen = 0
 
@@ -83,7 +86,7 @@ async def measure(agents: int, fmt: str, repeats: int) -> tuple[list[tuple[float
             gc.collect()
             started = now()
             current = await cn.live.snapshot(include_offline=True)
-            events, _ = diff(previous, current, observed_at=observed_at)
+            events = differ.compare(current, observed_at=observed_at).events
             elapsed = now() - started
             events_seen = len(events)
             return elapsed

@@ -75,6 +75,23 @@ def _i(value: Any, name: str, default: int = 0) -> int:
     raise ValueError(f"field {name!r} is not a whole number")
 
 
+#: The latest unix time a datetime can hold (9999-12-31T23:59:59Z).
+MAX_UNIX_TIME = 253_402_300_799
+
+
+def unix_seconds(value: Any, name: str) -> int:
+    """A moment as an int of unix seconds, from 1970 to the end of 9999; ``null``/empty is 0.
+
+    Raises ValueError naming the field (not its value) for anything else: a time
+    in milliseconds, say, is a year no datetime can hold, so every ``*_at`` of
+    the model would raise later, far from the reply that sent it.
+    """
+    seconds = _i(value, name)
+    if not 0 <= seconds <= MAX_UNIX_TIME:
+        raise ValueError(f"field {name!r} is not a unix time in seconds (1970 to 9999)")
+    return seconds
+
+
 def utc(timestamp: int | float) -> datetime:
     """A unix time as a timezone-aware UTC datetime."""
     return datetime.fromtimestamp(timestamp, tz=timezone.utc)
@@ -226,8 +243,8 @@ class LiveAgent:
             name=_s(record.get("name")),
             status=_s(record.get("status")),
             sub_status=_s(record.get("statuscode")),
-            started_ts=_i(record.get("time"), "time"),
-            server_ts=_i(record.get("srvtime"), "srvtime"),
+            started_ts=unix_seconds(record.get("time"), "time"),
+            server_ts=unix_seconds(record.get("srvtime"), "srvtime"),
             moh=_s(record.get("moh")),
             centre_name=_s(record.get("ccname")),
             customer=_s(record.get("customer")),
@@ -273,7 +290,7 @@ class StatusLogEntry:
         call_id = _s(record.get("callid"))
         return cls(
             log_id=_i(record.get("uid"), "uid"),
-            started_ts=_i(record.get("uts"), "uts"),
+            started_ts=unix_seconds(record.get("uts"), "uts"),
             agent_id=_s(record.get("agent")),
             status=_s(record.get("status")),
             sub_status=_s(record.get("subcode")),
@@ -345,10 +362,6 @@ class WriteResult:
             info=None if info is None or isinstance(info, (dict, list)) else str(info),
             raw=envelope.raw,
         )
-
-
-#: The latest unix time a datetime can hold (9999-12-31T23:59:59Z).
-MAX_UNIX_TIME = 253_402_300_799
 
 
 def token_expiry(value: Any) -> int:

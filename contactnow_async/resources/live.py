@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .._models import LiveAgent
+from .._models import LiveAgent, unix_seconds
 from ._base import Resource, record_error
 
-# A server that ignores ``start`` would page forever; no real centre is this big.
-_MAX_PAGES = 10_000
+logger = logging.getLogger("contactnow_async")
+
+#: Pages one snapshot reads at most unless told otherwise: a server that claims a
+#: ``total`` of 10**9 and sends new agents on every page must not cost a poll
+#: thousands of requests (100 pages of 500 rows are 50,000 agents).
+DEFAULT_MAX_PAGES = 100
 
 
 class LiveSnapshot(Mapping[str, LiveAgent]):
@@ -25,7 +31,7 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
     have been skipped by the paging, so the watcher does not call it gone.
     """
 
-    __slots__ = ("_agents", "_signed", "complete", "pages", "rows", "server_ts", "total")
+    __slots__ = ("_agents", "complete", "pages", "rows", "server_ts", "total")
 
     def __init__(
         self,
@@ -40,11 +46,11 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
         self.complete = complete
         self.pages = pages
         self._agents: dict[str, LiveAgent] = {}
-        # The ids and each row's state as strings, kept for the watcher's diff (watch._diff).
-        self._signed: tuple[str, list[str]] | None = None
         srvtime = 0
         for row in rows.values():
-            srvtime = _int(row.get("srvtime"))
+            # Unknown (0) when out of range: building that row's agent raises the record error.
+            with contextlib.suppress(ValueError):
+                srvtime = unix_seconds(row.get("srvtime"), "srvtime")
             break
         self.server_ts = srvtime
 
@@ -84,10 +90,11 @@ class Live(Resource):
         include_offline: bool = False,
         agent: str | int | None = None,
         page_size: int | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
     ) -> list[LiveAgent]:
         """Return the live status of every logged-in agent (and offline ones if asked)."""
         snapshot = await self.snapshot(
-            include_offline=include_offline, agent=agent, page_size=page_size
+            include_offline=include_offline, agent=agent, page_size=page_size, max_pages=max_pages
         )
         return list(snapshot.values())
 
@@ -97,14 +104,19 @@ class Live(Resource):
         include_offline: bool = False,
         agent: str | int | None = None,
         page_size: int | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
     ) -> LiveSnapshot:
         """Read every page until ``total`` agents are in hand; see :class:`LiveSnapshot`.
 
         ``page_size`` asks for pages of that many rows (``limit``/``start``);
         without it the server's own page size is followed, if it has one.
+        ``max_pages`` bounds the requests: paging stops there, or at a page that
+        adds no agent not seen already, and the snapshot is then incomplete.
         """
         if page_size is not None and page_size < 1:
             raise ValueError("page_size must be >= 1")
+        if max_pages < 1:
+            raise ValueError("max_pages must be >= 1")
         params: dict[str, Any] = {"mode": "all" if include_offline else None, "agent": agent}
         if page_size is not None:
             params["limit"] = page_size
@@ -126,9 +138,18 @@ class Live(Resource):
                 totals.add(envelope.total)
             offset += len(envelope.records)
             total = envelope.total
-            if total is None or offset >= total or not envelope.records or pages >= _MAX_PAGES:
+            if total is None or offset >= total or not envelope.records:
                 break
-            if pages > 1 and len(rows) == known:
+            if pages >= max_pages:
+                logger.warning(
+                    "ajax.php: stopped after max_pages=%d pages with %d of %d agents; "
+                    "the snapshot is incomplete (raise max_pages for a centre this big)",
+                    max_pages,
+                    len(rows),
+                    total,
+                )
+                break
+            if len(rows) == known:
                 # A page of agents already seen: the server ignores ``start`` (or
                 # everything moved). Paging on would only repeat it; stop, incomplete.
                 break
@@ -137,10 +158,3 @@ class Live(Resource):
         final_total = total if total is not None else len(rows)
         complete = len(totals) <= 1 and len(rows) >= final_total
         return LiveSnapshot(rows, total=final_total, complete=complete, pages=pages)
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0

@@ -6,6 +6,9 @@ backfill mode the log rows *are* the events, in uid order, each exactly once:
 
 - the cursor is the last uid handed out; the next read asks for ``uid >= cursor+1``;
   a row the log has not written yet is read on a later pass, never skipped;
+- a row at or before the cursor (a server that went back) or a uid twice in one
+  reply is dropped, logged at WARNING and counted (``Health.log_rows_dropped``):
+  each uid becomes one event at most, in increasing order;
 - each row is enriched with what the live snapshot knows (the agent's name,
   the current call when the row is the agent's current status);
 - when the watcher starts without ``since_log_id``, each agent's state comes from
@@ -15,6 +18,7 @@ backfill mode the log rows *are* the events, in uid order, each exactly once:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -26,14 +30,33 @@ from ._events import AgentEvent
 if TYPE_CHECKING:
     from .._client import ContactNow
 
+logger = logging.getLogger("contactnow_async.watch")
+
 
 class LogCursor:
-    """Reads the status log after ``uid`` and decides which rows are new events."""
+    """Reads the status log after ``uid``, decides which rows are new events, and when
+    a poll needs a read.
+
+    ``log_every``: read at least every K polls even when nothing seemed to change;
+    ``lookback``: seconds of log before the first snapshot read on a start without
+    ``since_log_id``; ``grace``: seconds a snapshot-given state's own row may take to
+    show up in the log before it stops holding the cursor.
+    """
 
     def __init__(
-        self, client: ContactNow, *, since_log_id: int | None, grace: float = 300.0
+        self,
+        client: ContactNow,
+        *,
+        since_log_id: int | None,
+        log_every: int = 5,
+        lookback: float = 120.0,
+        grace: float = 300.0,
     ) -> None:
+        if log_every < 1:
+            raise ValueError("log_every must be >= 1")
         self._client = client
+        self.log_every = log_every
+        self.lookback = lookback
         self.grace = grace
         self.log_id = since_log_id  # last uid turned into an event (or skipped as known)
         # Each agent's state as the events so far left it.
@@ -44,6 +67,11 @@ class LogCursor:
         # Started without since_log_id: rows before the first snapshot's server time
         # for agents it did not list (offline, say) are history too.
         self._horizon: int | None = None
+        # The poll of the last good read, and whether the log accounted for its snapshot.
+        self._read_at: int | None = None
+        self._unexplained = False
+        #: Rows dropped because their uid was not after the last one seen (see the module doc).
+        self.dropped = 0
 
     @property
     def started(self) -> bool:
@@ -57,6 +85,18 @@ class LogCursor:
             self._baseline.add(agent_id)
         self._horizon = snapshot.server_ts or int(self._client.clock.now())
 
+    def due(self, poll: int, *, changed: bool) -> bool:
+        """Whether poll number ``poll`` needs a log read.
+
+        Yes until a read succeeded, after a poll that saw a change, while the log
+        has not accounted for the last read's snapshot (a row written late), and
+        every ``log_every`` polls: a status that came and went between two polls
+        changes nothing a poll can see.
+        """
+        if self._read_at is None or changed or self._unexplained:
+            return True
+        return poll - self._read_at >= self.log_every
+
     def explains(self, snapshot: LiveSnapshot) -> bool:
         """Whether the events so far account for every agent's state in ``snapshot``."""
         for agent_id, row in snapshot.rows.items():
@@ -69,22 +109,21 @@ class LogCursor:
         return True
 
     async def read(
-        self,
-        snapshot: LiveSnapshot | None,
-        *,
-        observed_at: datetime,
-        lookback: float,
+        self, snapshot: LiveSnapshot, *, poll: int, observed_at: datetime
     ) -> list[AgentEvent]:
-        """Read the log after the cursor and return the new transitions as events."""
+        """Read the log after the cursor for poll number ``poll`` and return the new
+        transitions as events."""
         if self.log_id is None:
             # First read without since_log_id: a window before the first snapshot, so
             # rows written late for transitions the snapshot shows are recognised.
-            srvtime = snapshot.server_ts if snapshot is not None and snapshot.server_ts else None
-            start = int((srvtime or self._client.clock.now()) - lookback)
-            rows = await self._client.status_log.read(tstart=start)
+            srvtime = snapshot.server_ts or self._client.clock.now()
+            rows = await self._client.status_log.read(tstart=int(srvtime - self.lookback))
         else:
             rows = await self._client.status_log.read(uid=self.log_id + 1)
-        return self.events(rows, snapshot, observed_at=observed_at)
+        events = self.events(rows, snapshot, observed_at=observed_at)
+        self._read_at = poll
+        self._unexplained = not self.explains(snapshot)
+        return events
 
     def events(
         self,
@@ -93,17 +132,14 @@ class LogCursor:
         *,
         observed_at: datetime,
     ) -> list[AgentEvent]:
-        """Turn log rows (any order) into events; rows at or before the cursor are ignored.
+        """Turn log rows (any order) into events, each uid once, in uid order.
 
-        Stops early (the cursor before the row) at a row that cannot be told
-        apart yet from the history behind a snapshot-given state: it is read
-        again on the next pass, when the log has caught up.
+        Rows at or before the cursor, and a uid's second row, are dropped and
+        counted in ``dropped``. Stops early (the cursor before the row) at a row
+        that cannot be told apart yet from the history behind a snapshot-given
+        state: it is read again on the next pass, when the log has caught up.
         """
-        cursor = self.log_id
-        fresh = sorted(
-            (row for row in rows if cursor is None or row.log_id > cursor),
-            key=lambda row: row.log_id,
-        )
+        fresh = self._fresh(rows)
         if not fresh:
             return []
         horizon = self._horizon
@@ -148,6 +184,29 @@ class LogCursor:
                 )
             )
         return events
+
+    def _fresh(self, rows: Sequence[StatusLogEntry]) -> list[StatusLogEntry]:
+        """The rows after the cursor, one per uid, in uid order; the others are counted."""
+        cursor = self.log_id
+        fresh: list[StatusLogEntry] = []
+        behind = twice = 0
+        for row in sorted(rows, key=_by_log_id):
+            if cursor is not None and row.log_id <= cursor:
+                behind += 1
+            elif fresh and row.log_id == fresh[-1].log_id:
+                twice += 1
+            else:
+                fresh.append(row)
+        if behind or twice:
+            self.dropped += behind + twice
+            logger.warning(
+                "status_log answered %d row(s) at or before uid %s and %d uid(s) twice: "
+                "dropped (each uid is handed out once, in order)",
+                behind,
+                cursor,
+                twice,
+            )
+        return fresh
 
     def _baseline_matches(self, rows: Sequence[StatusLogEntry]) -> dict[str, int]:
         """For each snapshot-given agent, the index of the last row that *is* its known state."""
@@ -203,3 +262,7 @@ class LogCursor:
             calls=calls,
             raw=row.raw,
         )
+
+
+def _by_log_id(row: StatusLogEntry) -> int:
+    return row.log_id

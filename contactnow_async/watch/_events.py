@@ -45,7 +45,12 @@ class AgentEvent:
 
 @attrs.frozen
 class Health:
-    """How the watcher's polling is going."""
+    """How the watcher's polling is going.
+
+    ``log_rows_dropped`` counts status_log rows the backfill cursor dropped
+    because their uid was not after the last one it handed out: a server that
+    sent a uid twice, or went back (each is also logged at WARNING).
+    """
 
     polls: int = 0
     failures: int = 0
@@ -53,6 +58,7 @@ class Health:
     last_success: datetime | None = None
     last_attempt: datetime | None = None
     last_error: str | None = None
+    log_rows_dropped: int = 0
 
     @property
     def healthy(self) -> bool:

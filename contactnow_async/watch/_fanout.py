@@ -7,14 +7,21 @@
   are counted in ``dropped``. Health events are never coalesced.
 
 A subscriber that is not ``block`` never delays the poller or anyone else.
+
+The events a subscriber *starts* with (the first poll's, which happens inside
+``async with``, before anyone can read; or the whole picture for one that joins
+later) are a backlog handed over without waiting: ``block`` keeps it outside its
+buffer and delivers it first, read lazily, so entering never waits for a reader
+and nothing is lost however large the centre; the other policies treat it as
+any other events.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 import anyio
 
@@ -24,6 +31,14 @@ Overflow = Literal["block", "drop_oldest", "coalesce"]
 OVERFLOW_POLICIES: tuple[Overflow, ...] = ("block", "drop_oldest", "coalesce")
 
 EventT = TypeVar("EventT", AgentEvent, "AgentEvent | HealthEvent")
+
+
+class Backlog(Protocol):
+    """Events a subscriber starts with: anything sized and iterable (a list, a lazy view)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[AgentEvent]: ...
 
 
 class SubscriptionClosed(Exception):
@@ -53,6 +68,9 @@ class Subscription(Generic[EventT]):
         # An OrderedDict: taking the oldest from a plain dict emptied from the front
         # costs a scan over the deleted slots (a drain of n events was O(n^2)).
         self._latest: OrderedDict[str, AgentEvent] = OrderedDict()
+        # block's backlog: read before the buffer, outside its bound (see the module doc).
+        self._backlog: deque[Iterator[AgentEvent]] = deque()
+        self._backlog_left = 0
         self._readable = anyio.Event()
         self._writable = anyio.Event()
         self._closed = False
@@ -60,8 +78,8 @@ class Subscription(Generic[EventT]):
 
     @property
     def pending(self) -> int:
-        """Events buffered and not yet read."""
-        return len(self._queue) + len(self._latest)
+        """Events buffered (or in the backlog) and not yet read."""
+        return len(self._queue) + len(self._latest) + self._backlog_left
 
     @property
     def closed(self) -> bool:
@@ -74,46 +92,62 @@ class Subscription(Generic[EventT]):
         """Buffer events by this subscriber's policy (awaits only for ``block``)."""
         if self._closed:
             return
-        overflow = self.overflow
+        if self.overflow != "block":
+            if self._buffer(events):
+                self._readable.set()
+            return
+        added = False
+        for event in events:
+            if isinstance(event, HealthEvent) and not self.include_health:
+                continue
+            while len(self._queue) >= self.buffer:
+                if added:
+                    self._readable.set()
+                if self._closed:
+                    raise SubscriptionClosed
+                self._writable = anyio.Event()
+                await self._writable.wait()
+            self._queue.append(event)
+            added = True
+        if added:
+            self._readable.set()
+
+    def prefill(self, events: Backlog) -> None:
+        """Hand over the events this subscriber starts with, without waiting.
+
+        ``block`` keeps them outside its buffer, to deliver first; the other
+        policies buffer them as they buffer anything (dropping or coalescing).
+        """
+        if self._closed or not len(events):
+            return
+        if self.overflow == "block":
+            self._backlog.append(iter(events))
+            self._backlog_left += len(events)
+        else:
+            self._buffer(events)
+        self._readable.set()
+
+    def _buffer(self, events: Iterable[AgentEvent | HealthEvent]) -> bool:
+        """Buffer events for ``drop_oldest`` or ``coalesce`` (never waits); True if any was."""
+        coalesce = self.overflow == "coalesce"
         added = False
         for event in events:
             if isinstance(event, HealthEvent):
                 if not self.include_health:
                     continue
-            elif overflow == "coalesce":
+            elif coalesce:
                 if event.agent_id in self._latest:
                     del self._latest[event.agent_id]  # re-insert: keep arrival order
                     self.dropped += 1
                 self._latest[event.agent_id] = event
                 added = True
                 continue
-            if overflow == "block":
-                while len(self._queue) >= self.buffer:
-                    if added:
-                        self._readable.set()
-                    if self._closed:
-                        raise SubscriptionClosed
-                    self._writable = anyio.Event()
-                    await self._writable.wait()
-            elif len(self._queue) >= self.buffer:
-                self._queue.popleft()
-                self.dropped += 1
-            self._queue.append(event)
-            added = True
-        if added:
-            self._readable.set()
-
-    def prefill(self, events: Iterable[AgentEvent]) -> None:
-        """Buffer a new subscriber's first events without waiting (drops the oldest if full)."""
-        for event in events:
-            if self.overflow == "coalesce":
-                self._latest[event.agent_id] = event
-                continue
             if len(self._queue) >= self.buffer:
                 self._queue.popleft()
                 self.dropped += 1
             self._queue.append(event)
-        self._readable.set()
+            added = True
+        return added
 
     def finish(self, error: BaseException | None = None) -> None:
         """End the subscription (after what is buffered); ``error`` is raised to the reader."""
@@ -129,6 +163,8 @@ class Subscription(Generic[EventT]):
         """Stop receiving; buffered events are discarded."""
         self._queue.clear()
         self._latest.clear()
+        self._backlog.clear()
+        self._backlog_left = 0
         self.finish()
 
     def __aiter__(self) -> Subscription[EventT]:
@@ -149,10 +185,24 @@ class Subscription(Generic[EventT]):
             await self._readable.wait()
 
     def _pop(self) -> AgentEvent | HealthEvent | None:
+        if self._backlog:
+            event = self._from_backlog()
+            if event is not None:
+                return event
         if self._queue:
             return self._queue.popleft()
         if self._latest:
             return self._latest.popitem(last=False)[1]
+        return None
+
+    def _from_backlog(self) -> AgentEvent | None:
+        while self._backlog:
+            event = next(self._backlog[0], None)
+            if event is not None:
+                self._backlog_left -= 1
+                return event
+            self._backlog.popleft()
+        self._backlog_left = 0  # all read (a lazy backlog may have yielded fewer)
         return None
 
     async def __aenter__(self) -> Subscription[EventT]:
@@ -171,3 +221,45 @@ class Subscription(Generic[EventT]):
             f"<Subscription overflow={self.overflow} buffer={self.buffer} "
             f"pending={self.pending} dropped={self.dropped}>"
         )
+
+
+class Fanout:
+    """A watcher's subscriptions, and the one way events reach them."""
+
+    def __init__(self) -> None:
+        self._subscriptions: list[Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]]
+        self._subscriptions = []
+        self.finished = False
+
+    def add(
+        self, subscription: Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]
+    ) -> None:
+        """Deliver to ``subscription`` from now on (it ends at once if the fan-out has)."""
+        if self.finished:
+            subscription.finish()
+        self._subscriptions.append(subscription)
+
+    async def publish(self, events: list[AgentEvent] | list[HealthEvent]) -> None:
+        """Hand ``events`` to every subscription, in order; forget the closed ones."""
+        closed = False
+        for subscription in self._subscriptions:
+            if subscription.closed:
+                closed = True
+                continue
+            try:
+                await subscription.publish(events)
+            except SubscriptionClosed:
+                closed = True
+        if closed:
+            self._subscriptions = [s for s in self._subscriptions if not s.closed]
+
+    def prefill(self, events: list[AgentEvent]) -> None:
+        """Hand every subscription the events it starts with (see :meth:`Subscription.prefill`)."""
+        for subscription in self._subscriptions:
+            subscription.prefill(events)
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """End every subscription after what it holds; ``error`` is raised to its reader."""
+        self.finished = True
+        for subscription in self._subscriptions:
+            subscription.finish(error)

@@ -1,33 +1,34 @@
-"""The poller: ticks, polls, diffs, backfills, and publishes to subscribers."""
+"""The watcher: ticks, and on each tick a poll, its health, and the publishing.
+
+Each part lives with its role: :mod:`._poll` makes a poll's events (the diff,
+and the status log when :mod:`._backfill` says a read is due), :mod:`._health`
+keeps the health, :mod:`._fanout` hands events to the subscribers. This module
+only runs them at a fixed rate in a task group it owns.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import datetime
+from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Literal, TypedDict, overload
+from typing import TYPE_CHECKING, Literal, TypedDict, overload
 
 import anyio
 import anyio.abc
-import attrs
 
 from .._clock import Clock
 from .._errors import AuthenticationError, ContactNowError
 from .._models import utc
-from ..resources.live import LiveSnapshot
+from ..resources.live import DEFAULT_MAX_PAGES, LiveSnapshot
 from ._backfill import LogCursor
-from ._diff import appeared, diff
+from ._diff import Appearances
 from ._events import AgentEvent, Health, HealthEvent
-from ._fanout import EventT, Overflow, Subscription, SubscriptionClosed
+from ._fanout import Fanout, Overflow, Subscription
+from ._health import HealthTracker
+from ._poll import Poller
 
 if TYPE_CHECKING:
-    from contextlib import AbstractAsyncContextManager
-
-    from typing_extensions import Unpack
-
     from .._client import ContactNow
 
 logger = logging.getLogger("contactnow_async.watch")
@@ -42,6 +43,7 @@ class WatchOptions(TypedDict, total=False):
     jitter: float
     include_offline: bool
     page_size: int | None
+    max_pages: int
     initial_events: bool
     backfill: bool
     since_log_id: int | None
@@ -66,7 +68,8 @@ class AgentWatcher:
 
     Options: ``interval`` (seconds between polls, fixed-rate: a slow poll delays
     the next, never overlaps it), ``jitter`` (a fraction of the interval added at
-    random to each tick), ``include_offline``, ``page_size`` (``ajax.php`` paging),
+    random to each tick), ``include_offline``, ``page_size`` and ``max_pages``
+    (``ajax.php`` paging: rows per page, and pages per poll at most),
     ``initial_events`` (the first poll emits ``appeared`` for everyone),
     ``backfill`` (events from ``status_log``: every transition exactly once),
     ``since_log_id`` (resume the log after this uid), ``log_every`` (read the log
@@ -82,6 +85,7 @@ class AgentWatcher:
         jitter: float = 0.0,
         include_offline: bool = False,
         page_size: int | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
         initial_events: bool = True,
         backfill: bool = False,
         since_log_id: int | None = None,
@@ -98,44 +102,83 @@ class AgentWatcher:
             raise ValueError("since_log_id resumes the status log: it needs backfill=True")
         if log_every < 1:
             raise ValueError("log_every must be >= 1")
+        if max_pages < 1:
+            raise ValueError("max_pages must be >= 1")
+        cursor = (
+            LogCursor(client, since_log_id=since_log_id, log_every=log_every, lookback=log_lookback)
+            if backfill
+            else None
+        )
         self.client = client
         self.interval = float(interval)
         self.jitter = jitter
-        self.include_offline = include_offline
-        self.page_size = page_size
         self.initial_events = initial_events
-        self.backfill = backfill
-        self.log_every = log_every
-        self.log_lookback = log_lookback
+        self._log_every = log_every
+        self._log_lookback = log_lookback
         self.max_backoff = max(max_backoff, self.interval)
         self.clock: Clock = clock if clock is not None else client.clock
-        self._cursor = LogCursor(client, since_log_id=since_log_id) if backfill else None
-        self._snapshot: LiveSnapshot | None = None
-        self._health = Health()
-        self._subscribers: list[
-            Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]
-        ] = []
-        self._task_group: anyio.abc.TaskGroup | None = None
-        self._stopped = False
-        self._polls_since_log = 0
-        self._unexplained = False
+        self._poller = Poller(
+            client,
+            include_offline=include_offline,
+            page_size=page_size,
+            max_pages=max_pages,
+            initial_events=initial_events,
+            cursor=cursor,
+        )
+        self._health = HealthTracker()
+        self._fanout = Fanout()
+        self._exit_stack: AsyncExitStack | None = None
+
+    # -- the options it runs with -----------------------------------------------
+
+    @property
+    def include_offline(self) -> bool:
+        """Whether offline agents are polled too."""
+        return self._poller.include_offline
+
+    @property
+    def page_size(self) -> int | None:
+        """The ``ajax.php`` page size asked for (None: the server's)."""
+        return self._poller.page_size
+
+    @property
+    def max_pages(self) -> int:
+        """The most ``ajax.php`` pages one poll reads (then its snapshot is incomplete)."""
+        return self._poller.max_pages
+
+    @property
+    def backfill(self) -> bool:
+        """Whether the events come from ``status_log`` (every transition exactly once)."""
+        return self._poller.cursor is not None
+
+    @property
+    def log_every(self) -> int:
+        """In backfill mode, the log is read at least every this many polls."""
+        return self._log_every
+
+    @property
+    def log_lookback(self) -> float:
+        """Seconds of log read before the first snapshot (backfill without ``since_log_id``)."""
+        return self._log_lookback
 
     # -- what a consumer reads -------------------------------------------------
 
     @property
     def snapshot(self) -> LiveSnapshot:
         """Every agent's state at the last good poll (empty before the first)."""
-        return self._snapshot if self._snapshot is not None else _EMPTY
+        snapshot = self._poller.snapshot
+        return snapshot if snapshot is not None else _EMPTY
 
     @property
     def health(self) -> Health:
         """Last success, consecutive failures and last error of the polling."""
-        return self._health
+        return self._health.health
 
     @property
     def log_id(self) -> int | None:
         """The backfill cursor: the last status_log uid turned into an event."""
-        return None if self._cursor is None else self._cursor.log_id
+        cursor = self._poller.cursor
+        return None if cursor is None else cursor.log_id
 
     @overload
     def subscribe(
@@ -171,34 +214,33 @@ class AgentWatcher:
         event per agent of the current snapshot (unless ``initial=False``), so
         every subscriber sees the whole picture, then the changes.
         ``include_health=True`` also delivers :class:`HealthEvent` s.
+
+        What a subscriber starts with (that picture, or the first poll's events
+        for one that subscribed before ``async with``) is never held against its
+        ``buffer``: a ``block`` subscriber gets all of it, then the changes, with
+        backpressure from then on.
         """
         subscription: Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]
         subscription = Subscription(buffer=buffer, overflow=overflow, include_health=include_health)
-        if self._stopped:
-            subscription.finish()
-        elif initial and self._snapshot is not None and self.initial_events:
-            now = utc(self.clock.now())
-            current = self._snapshot
-            subscription.prefill(appeared(current[agent_id], now) for agent_id in current.rows)
-        self._subscribers.append(subscription)
+        current = self._poller.snapshot
+        if initial and current is not None and self.initial_events and not self._fanout.finished:
+            subscription.prefill(Appearances(current, utc(self.clock.now())))
+        self._fanout.add(subscription)
         return subscription
 
     # -- lifecycle ---------------------------------------------------------------
 
     async def __aenter__(self) -> AgentWatcher:
-        if self._task_group is not None:
+        if self._exit_stack is not None:
             raise RuntimeError("this AgentWatcher is already running")
-        if self._stopped:
+        if self._fanout.finished:
             raise RuntimeError("an AgentWatcher runs once; create a new one")
-        task_group = anyio.create_task_group()
-        await task_group.__aenter__()
-        self._task_group = task_group
-        try:
+        async with AsyncExitStack() as stack:
+            task_group = await stack.enter_async_context(anyio.create_task_group())
+            # Unwound last in, first out: the poller is cancelled, then awaited.
+            stack.callback(task_group.cancel_scope.cancel)
             await task_group.start(self._run)
-        except BaseException as exc:
-            task_group.cancel_scope.cancel()
-            await task_group.__aexit__(type(exc), exc, exc.__traceback__)
-            raise
+            self._exit_stack = stack.pop_all()
         return self
 
     async def __aexit__(
@@ -206,22 +248,14 @@ class AgentWatcher:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool | None:
-        task_group, self._task_group = self._task_group, None
-        self._finish(None)
-        if task_group is None:
-            return None
-        task_group.cancel_scope.cancel()
-        # The poller never raises (it hands its errors to the subscribers), so the
-        # task group is left without the body's exception: that one propagates as
-        # itself, not wrapped in an exception group.
-        await task_group.__aexit__(None, None, None)
-        return None
-
-    def _finish(self, error: BaseException | None) -> None:
-        self._stopped = True
-        for subscription in self._subscribers:
-            subscription.finish(error)
+    ) -> None:
+        stack, self._exit_stack = self._exit_stack, None
+        self._fanout.finish()
+        if stack is not None:
+            # The poller never raises (it hands its errors to the subscribers), so the
+            # task group is left without the body's exception: that one propagates as
+            # itself, not wrapped in an exception group.
+            await stack.aclose()
 
     # -- the poll loop -------------------------------------------------------------
 
@@ -231,7 +265,7 @@ class AgentWatcher:
         try:
             deadline = self.clock.now()
             while True:
-                ok = await self._poll_once()
+                ok = await self._poll_once(starting=not started)
                 if not started:
                     started = True
                     task_status.started()
@@ -242,209 +276,41 @@ class AgentWatcher:
                         deadline = now
                     tick = deadline
                 else:
-                    failures = self._health.consecutive_failures
-                    backoff = min(self.max_backoff, self.interval * 2 ** min(failures, 16))
-                    tick = deadline = now + backoff * random.uniform(
-                        0.5, 1.0
-                    )  # jitter, not a secret
+                    tick = deadline = now + self._health.backoff(self.interval, self.max_backoff)
                 if self.jitter:
                     tick += random.uniform(0, self.jitter * self.interval)  # jitter, not a secret
                 await self.clock.sleep_until(tick)
         except AuthenticationError as exc:
             # Polling can never succeed with a refused password: tell every reader.
             logger.error("watcher stopped: %s", exc)
-            self._finish(exc)
-            if not started:
-                task_status.started()
-        except SubscriptionClosed:
+            self._fanout.finish(exc)
             if not started:
                 task_status.started()
 
-    async def _poll_once(self) -> bool:
-        """One poll (and log read in backfill mode); True if it succeeded."""
-        observed = self.clock.now()
-        observed_at = utc(observed)
+    async def _poll_once(self, *, starting: bool) -> bool:
+        """One poll, its health and its publishing; True if the poll succeeded.
+
+        The poll made while ``async with`` is ``starting`` hands its events over
+        without waiting (nobody can read before it returns): a ``block`` buffer
+        smaller than the centre would stall it for ever.
+        """
+        observed_at = utc(self.clock.now())
         try:
-            current = await self.client.live.snapshot(
-                include_offline=self.include_offline, page_size=self.page_size
-            )
-            events, baseline = diff(
-                self._snapshot,
-                current,
-                observed_at=observed_at,
-                initial_events=self.initial_events,
-            )
-            cursor = self._cursor
-            if cursor is not None:
-                first = self._snapshot is None
-                if first and not cursor.started:
-                    cursor.adopt_snapshot(current)
-                saw_change = bool(events) and not first
-                self._polls_since_log += 1
-                if (
-                    first
-                    or saw_change
-                    or self._unexplained
-                    or self._polls_since_log >= self.log_every
-                ):
-                    log_events = await cursor.read(
-                        current, observed_at=observed_at, lookback=self.log_lookback
-                    )
-                    self._polls_since_log = 0
-                    self._unexplained = not cursor.explains(current)
-                    # The log rows are the events; a first poll still shows everyone.
-                    events = [e for e in events if first and e.kind == "appeared"] + log_events
-                else:
-                    events = []
+            events = await self._poller.poll(observed_at=observed_at)
         except AuthenticationError:
             raise
         except ContactNowError as exc:
-            self._record_failure(observed_at, exc)
+            self._health.failed(observed_at, exc)
             await self._publish_health()
             return False
-        recovered = self._health.consecutive_failures > 0
-        self._snapshot = baseline
-        self._health = attrs.evolve(
-            self._health,
-            polls=self._health.polls + 1,
-            consecutive_failures=0,
-            last_success=observed_at,
-            last_attempt=observed_at,
-        )
-        if recovered:
+        if self._health.succeeded(observed_at, log_rows_dropped=self._poller.log_rows_dropped):
             await self._publish_health()
-        if events:
-            await self._publish(events)
+        if starting:
+            self._fanout.prefill(events)
+        elif events:
+            await self._fanout.publish(events)
         return True
 
-    def _record_failure(self, observed_at: datetime, exc: ContactNowError) -> None:
-        health = self._health
-        self._health = attrs.evolve(
-            health,
-            polls=health.polls + 1,
-            failures=health.failures + 1,
-            consecutive_failures=health.consecutive_failures + 1,
-            last_attempt=observed_at,
-            last_error=f"{type(exc).__name__}: {exc}",
-        )
-        logger.warning(
-            "poll failed (%d in a row): %s",
-            self._health.consecutive_failures,
-            self._health.last_error,
-        )
-
     async def _publish_health(self) -> None:
-        event = HealthEvent(health=self._health, observed_at=utc(self.clock.now()))
-        await self._publish([event])
-
-    async def _publish(self, events: list[AgentEvent] | list[HealthEvent]) -> None:
-        closed = False
-        for subscription in self._subscribers:
-            if subscription.closed:
-                closed = True
-                continue
-            try:
-                await subscription.publish(events)
-            except SubscriptionClosed:
-                closed = True
-        if closed:
-            self._subscribers = [s for s in self._subscribers if not s.closed]
-
-
-class AgentStream(Generic[EventT]):
-    """One watcher and one subscription, as ``cn.watch_agents()`` gives them.
-
-    ``async for event in stream`` yields :class:`AgentEvent` s (and
-    :class:`HealthEvent` s when asked with ``include_health=True``);
-    ``snapshot``, ``health`` and ``log_id`` come from the watcher; ``dropped``
-    counts events the overflow policy discarded.
-    """
-
-    def __init__(self, watcher: AgentWatcher, subscription: Subscription[EventT]) -> None:
-        self.watcher = watcher
-        self.subscription: Subscription[EventT] = subscription
-
-    @property
-    def snapshot(self) -> LiveSnapshot:
-        """Every agent's state at the last good poll."""
-        return self.watcher.snapshot
-
-    @property
-    def health(self) -> Health:
-        """How polling goes: last success, consecutive failures, last error."""
-        return self.watcher.health
-
-    @property
-    def log_id(self) -> int | None:
-        """The backfill cursor (the last status_log uid delivered to the stream)."""
-        return self.watcher.log_id
-
-    @property
-    def dropped(self) -> int:
-        """Events the overflow policy discarded."""
-        return self.subscription.dropped
-
-    def __aiter__(self) -> AsyncIterator[EventT]:
-        return self.subscription.__aiter__()
-
-    async def __anext__(self) -> EventT:
-        return await self.subscription.__anext__()
-
-
-@overload
-def watch_agents(
-    client: ContactNow,
-    *,
-    overflow: Overflow = ...,
-    buffer: int = ...,
-    include_health: Literal[False] = ...,
-    **options: Unpack[WatchOptions],
-) -> AbstractAsyncContextManager[AgentStream[AgentEvent]]: ...
-
-
-@overload
-def watch_agents(
-    client: ContactNow,
-    *,
-    overflow: Overflow = ...,
-    buffer: int = ...,
-    include_health: Literal[True],
-    **options: Unpack[WatchOptions],
-) -> AbstractAsyncContextManager[AgentStream[AgentEvent | HealthEvent]]: ...
-
-
-def watch_agents(
-    client: ContactNow,
-    *,
-    overflow: Overflow = "block",
-    buffer: int = 10_000,
-    include_health: bool = False,
-    **options: Unpack[WatchOptions],
-) -> (
-    AbstractAsyncContextManager[AgentStream[AgentEvent]]
-    | AbstractAsyncContextManager[AgentStream[AgentEvent | HealthEvent]]
-):
-    """Watch every agent's live status: ``async with cn.watch_agents() as stream``.
-
-    Runs an :class:`AgentWatcher` with one subscriber and yields an
-    :class:`AgentStream`, an async iterator of :class:`AgentEvent` (and of
-    :class:`HealthEvent` with ``include_health=True``). Takes the keywords of
-    :class:`AgentWatcher` plus ``overflow`` and ``buffer`` for the stream's own
-    buffer. Also bound as the method ``ContactNow.watch_agents``.
-    """
-    watcher = AgentWatcher(client, **options)
-    # Subscribe before the first poll so the stream gets the initial events itself.
-    if include_health:
-        return _streaming(
-            watcher,
-            watcher.subscribe(overflow=overflow, buffer=buffer, include_health=True, initial=False),
-        )
-    return _streaming(watcher, watcher.subscribe(overflow=overflow, buffer=buffer, initial=False))
-
-
-@asynccontextmanager
-async def _streaming(
-    watcher: AgentWatcher, subscription: Subscription[EventT]
-) -> AsyncIterator[AgentStream[EventT]]:
-    async with watcher:
-        yield AgentStream(watcher, subscription)
+        event = HealthEvent(health=self._health.health, observed_at=utc(self.clock.now()))
+        await self._fanout.publish([event])

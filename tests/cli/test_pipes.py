@@ -72,6 +72,7 @@ def test_status_log_json_into_head_1() -> None:
     got, code, err = _read_lines_then_close(
         ["--simulate", "--sim-agents", "2000", "status-log", "--json"], 1
     )
+    assert got[0], (code, err.decode("utf-8", "replace"))  # nothing printed: say why
     assert set(json.loads(got[0])) == {
         "log_id",
         "started_ts",

@@ -81,3 +81,36 @@ def test_bad_options_are_refused() -> None:
         Subscription(buffer=2, overflow="spill", include_health=False)  # type: ignore[arg-type]  # the point of the test
     with pytest.raises(ValueError, match="buffer"):
         Subscription(buffer=0, overflow="block", include_health=False)
+
+
+@pytest.mark.anyio
+async def test_block_takes_its_starting_events_outside_the_buffer_and_loses_nothing() -> None:
+    sub: Subscription[AgentEvent] = Subscription(buffer=2, overflow="block", include_health=False)
+    sub.prefill([event("1", n) for n in range(5)])  # never waits, whatever the buffer
+    assert sub.pending == 5
+    got: list[str] = []
+
+    async def produce() -> None:
+        await sub.publish([event("2", n) for n in range(5)])  # waits for the reader
+        sub.finish()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(produce)
+        async for item in sub:
+            got.append(item.id)
+    assert got == [f"1:{n}" for n in range(5)] + [f"2:{n}" for n in range(5)]
+    assert sub.dropped == 0
+
+
+@pytest.mark.anyio
+async def test_the_other_policies_take_starting_events_as_any_others() -> None:
+    oldest: Subscription[AgentEvent] = Subscription(
+        buffer=2, overflow="drop_oldest", include_health=False
+    )
+    oldest.prefill([event("1", n) for n in range(5)])
+    assert (oldest.dropped, await drain(oldest)) == (3, ["1:3", "1:4"])
+    latest: Subscription[AgentEvent] = Subscription(
+        buffer=2, overflow="coalesce", include_health=False
+    )
+    latest.prefill([event("a", 1), event("b", 1), event("a", 2)])
+    assert (latest.dropped, await drain(latest)) == (1, ["b:1", "a:2"])

@@ -1,0 +1,75 @@
+"""One poll: read the live snapshot, diff it, read the status log when due."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ..resources.live import LiveSnapshot
+from ._backfill import LogCursor
+from ._diff import PollDiff
+from ._events import AgentEvent
+
+if TYPE_CHECKING:
+    from .._client import ContactNow
+
+
+class Poller:
+    """Makes a poll's events: the diff's in poll mode, the log's in backfill mode.
+
+    A poll either succeeds, returning its events with the diff's baseline
+    moved on, or raises (a :class:`~contactnow_async.ContactNowError`) having
+    changed nothing: no event is invented from an error.
+    """
+
+    def __init__(
+        self,
+        client: ContactNow,
+        *,
+        include_offline: bool,
+        page_size: int | None,
+        max_pages: int,
+        initial_events: bool,
+        cursor: LogCursor | None,
+    ) -> None:
+        self._client = client
+        self.include_offline = include_offline
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.diff = PollDiff(initial_events=initial_events)
+        self.cursor = cursor
+        self.polls = 0
+
+    @property
+    def snapshot(self) -> LiveSnapshot | None:
+        """Every agent's state at the last good poll (None before the first)."""
+        return self.diff.snapshot
+
+    @property
+    def log_rows_dropped(self) -> int:
+        """Status log rows the backfill cursor dropped (a uid twice, or going back)."""
+        return 0 if self.cursor is None else self.cursor.dropped
+
+    async def poll(self, *, observed_at: datetime) -> list[AgentEvent]:
+        """Poll once and return the events to publish."""
+        self.polls += 1
+        current = await self._client.live.snapshot(
+            include_offline=self.include_offline,
+            page_size=self.page_size,
+            max_pages=self.max_pages,
+        )
+        result = self.diff.compare(current, observed_at=observed_at)
+        events = result.events
+        cursor = self.cursor
+        if cursor is not None:
+            first = self.diff.snapshot is None
+            if first and not cursor.started:
+                cursor.adopt_snapshot(current)
+            if cursor.due(self.polls, changed=bool(events) and not first):
+                log_events = await cursor.read(current, poll=self.polls, observed_at=observed_at)
+                # The log rows are the events; a first poll still shows everyone.
+                events = (events if first else []) + log_events
+            else:
+                events = []
+        self.diff.advance(result)
+        return events

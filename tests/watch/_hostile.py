@@ -1,0 +1,71 @@
+"""A misbehaving contact centre in process: ``ajax.php`` and ``status_log`` from callables."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from contactnow_async import ContactNow, VirtualClock
+from tests._helpers import FakeAPI, client_for
+
+T0 = 1_700_000_000
+
+#: A bound on a test that used to hang: never reached when the code works.
+HANG_GUARD = 20.0
+
+LiveRows = Callable[[int], list[dict[str, Any]]]
+LogRows = Callable[[int, Mapping[str, str]], list[dict[str, Any]]]
+
+
+def live_row(
+    uid: int | str, status: str = "wait", time: object = T0, code: object = ""
+) -> dict[str, Any]:
+    """An ``ajax.php`` agent row; ``time`` and ``code`` are sent as given (any wire form)."""
+    return {"uid": str(uid), "name": f"Agent {uid}", "status": status, "statuscode": code,
+            "time": time, "srvtime": str(T0 + 100), "call": []}  # fmt: skip
+
+
+def log_row(uid: int, agent: str, status: str, uts: object) -> dict[str, Any]:
+    """A ``status_log`` row."""
+    return {"uid": str(uid), "agent": agent, "status": status, "subcode": "", "uts": uts,
+            "callid": "0"}  # fmt: skip
+
+
+class Centre:
+    """Answers the n-th ``ajax.php`` read with ``live(n)`` and the n-th status log read
+    with ``log(n, params)`` (both counted from 1)."""
+
+    def __init__(self, live: LiveRows, log: LogRows | None = None, *, total: int | None = None):
+        self.live = live
+        self.log = log or (lambda n, params: [])
+        self.total = total
+        self.live_reads = 0
+        self.log_reads = 0
+
+    def ajax(self, request: httpx.Request) -> dict[str, Any]:
+        self.live_reads += 1
+        rows = self.live(self.live_reads)
+        total = len(rows) if self.total is None else self.total
+        return {"success": True, "total": total, "list": rows}
+
+    def status_log(self, request: httpx.Request) -> dict[str, Any]:
+        self.log_reads += 1
+        rows = self.log(self.log_reads, dict(request.url.params))
+        return {"success": True, "total": len(rows), "list": rows}
+
+
+@asynccontextmanager
+async def client_of(centre: Centre) -> AsyncIterator[ContactNow]:
+    """A client of ``centre`` on a virtual clock, without retries."""
+    api = FakeAPI(
+        {
+            ("ajax", "agents", "read"): centre.ajax,
+            ("database", "status_log", "read"): centre.status_log,
+        }
+    )
+    cn, http = client_for(api, clock=VirtualClock(T0 + 100), max_retries=0)
+    async with http, cn:
+        yield cn

@@ -1,0 +1,62 @@
+"""The backfill cursor: when a poll reads the status log, and which rows become events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from contactnow_async import LiveSnapshot, StatusLogEntry
+from contactnow_async.watch._backfill import LogCursor
+
+from ._hostile import T0, Centre, client_of, live_row, log_row
+
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.anyio
+async def test_the_cursor_says_when_a_poll_needs_a_log_read() -> None:
+    log = [log_row(1, "1", "wait", T0)]
+
+    def read(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return [row for row in log if int(row["uid"]) >= int(params["uid"])]
+
+    async with client_of(Centre(lambda n: [live_row(1)], read)) as cn:
+        cursor = LogCursor(cn, since_log_id=0, log_every=3)
+        assert cursor.due(1, changed=False), "no read yet"
+        events = await cursor.read(await cn.live.snapshot(), poll=1, observed_at=NOW)
+        assert [e.log_id for e in events] == [1]
+        assert not cursor.due(2, changed=False)
+        assert cursor.due(2, changed=True), "the poll saw a change"
+        assert not cursor.due(3, changed=False)
+        assert cursor.due(4, changed=False), "every log_every polls"
+        # A state whose row the log has not written yet: read on every poll until it has.
+        moved = LiveSnapshot({"1": live_row(1, "call", time=T0 + 5)})
+        assert await cursor.read(moved, poll=4, observed_at=NOW) == []
+        assert cursor.due(5, changed=False)
+        log.append(log_row(2, "1", "call", T0 + 5))
+        assert [e.log_id for e in await cursor.read(moved, poll=5, observed_at=NOW)] == [2]
+        assert not cursor.due(6, changed=False)
+
+
+def test_log_every_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="log_every"):
+        LogCursor(None, since_log_id=0, log_every=0)  # type: ignore[arg-type]  # refused before use
+
+
+def test_each_uid_becomes_one_event_and_a_row_going_back_is_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cursor = LogCursor(None, since_log_id=10)  # type: ignore[arg-type]  # events() reads nothing
+    rows = [
+        StatusLogEntry.from_record(log_row(uid, "1", status, T0 + uid))
+        for uid, status in [(12, "call"), (11, "wait"), (12, "call"), (9, "wrap")]
+    ]
+    events = cursor.events(rows, None, observed_at=NOW)
+    assert [(e.log_id, e.id) for e in events] == [(11, "log:11"), (12, "log:12")]
+    assert cursor.dropped == 2 and cursor.log_id == 12
+    assert "1 row(s) at or before uid 10 and 1 uid(s) twice" in caplog.text
+    assert cursor.events(rows, None, observed_at=NOW) == []  # all of them behind the cursor now
+    assert cursor.dropped == 6

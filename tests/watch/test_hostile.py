@@ -1,0 +1,257 @@
+"""The watcher against a hostile centre (issue 12): no hang, no crash, no invented event.
+
+Every test here failed on the code before its fix (hung, raised, or emitted what
+it must not). The virtual clock jumps, so a test takes milliseconds; the
+``fail_after`` guards only bound a hang and are never reached when the code works.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import pytest
+
+from contactnow_async import (
+    AgentEvent,
+    AgentWatcher,
+    HealthEvent,
+    LiveAgent,
+    ResponseFormatError,
+    StatusLogEntry,
+)
+
+from ._hostile import HANG_GUARD, T0, Centre, client_of, live_row, log_row
+
+pytestmark = pytest.mark.anyio
+
+
+def state(agent: LiveAgent | None) -> tuple[str, str, int] | None:
+    return None if agent is None else (agent.status, agent.sub_status, agent.started_ts)
+
+
+# --- entering never deadlocks; block loses nothing --------------------------------------
+
+
+@pytest.mark.parametrize(("agents", "buffer"), [(11, 10), (400, 1)])
+async def test_entering_never_deadlocks_on_a_centre_larger_than_the_buffer(
+    agents: int, buffer: int
+) -> None:
+    centre = Centre(lambda n: [live_row(uid) for uid in range(agents)])
+    async with client_of(centre) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with cn.watch_agents(interval=1.0, buffer=buffer) as stream:
+                got = [await stream.__anext__() for _ in range(agents)]
+                assert stream.dropped == 0
+    assert [(e.kind, e.agent_id) for e in got] == [("appeared", str(u)) for u in range(agents)]
+
+
+async def test_a_first_log_read_longer_than_the_buffer_does_not_deadlock() -> None:
+    statuses = ["wait", "call", "wrap"]
+    log = [log_row(uid, "1", statuses[uid % 3], T0 + uid) for uid in range(1, 31)]
+    centre = Centre(
+        lambda n: [live_row(1, "wait", time=T0 + 30)],
+        lambda n, params: [row for row in log if int(row["uid"]) >= int(params["uid"])],
+    )
+    async with client_of(centre) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with cn.watch_agents(
+                interval=1.0, backfill=True, since_log_id=0, buffer=5
+            ) as stream:
+                got = [await stream.__anext__() for _ in range(31)]
+    assert got[0].kind == "appeared"
+    assert [e.log_id for e in got[1:]] == list(range(1, 31))
+
+
+async def test_a_block_subscriber_that_joins_after_entering_loses_nothing() -> None:
+    # The README's pattern: subscribe inside ``async with AgentWatcher(...)``.
+    def live(n: int) -> list[dict[str, Any]]:
+        return [live_row(u, "call" if u == 7 and n >= 3 else "wait") for u in range(50)]
+
+    centre = Centre(live)
+    async with client_of(centre) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with AgentWatcher(cn, interval=1.0) as watcher:
+                subscription = watcher.subscribe(buffer=5)
+                got = [await subscription.__anext__() for _ in range(51)]
+                assert subscription.dropped == 0
+    assert [(e.kind, e.agent_id) for e in got[:50]] == [("appeared", str(u)) for u in range(50)]
+    assert (got[50].kind, got[50].agent_id, got[50].status) == ("changed", "7", "call")
+
+
+# --- a time the datetime cannot hold is a record error ----------------------------------
+
+OUT_OF_RANGE = [T0 * 1000, str(T0 * 1000), 10**15, -(10**15), -1, 253_402_300_800]
+
+
+@pytest.mark.parametrize("when", OUT_OF_RANGE)
+def test_an_out_of_range_unix_time_is_refused_at_model_build(when: object) -> None:
+    with pytest.raises(ValueError, match="time"):
+        LiveAgent.from_record(live_row(1, time=when))
+    with pytest.raises(ValueError, match="uts"):
+        StatusLogEntry.from_record(log_row(1, "1", "wait", when))
+
+
+def test_the_edges_of_the_unix_time_range_are_accepted() -> None:
+    assert LiveAgent.from_record(live_row(1, time=0)).started_at.year == 1970
+    latest = LiveAgent.from_record(live_row(1, time=253_402_300_799))
+    assert latest.started_at.year == 9999
+    assert LiveAgent.from_record(live_row(1, time=None)).started_ts == 0
+
+
+@pytest.mark.parametrize("when", [T0 * 1000, 10**15])
+async def test_live_and_status_log_reads_raise_a_record_error(when: int) -> None:
+    centre = Centre(
+        lambda n: [live_row(1), live_row(2, time=when)],
+        lambda n, params: [log_row(1, "2", "wait", when)],
+    )
+    async with client_of(centre) as cn:
+        with pytest.raises(ResponseFormatError, match="time"):
+            await cn.live.agents()
+        with pytest.raises(ResponseFormatError, match="uts"):
+            await cn.status_log.read(uid=1)
+
+
+@pytest.mark.parametrize("when", [T0 * 1000, str(T0 * 1000), 10**15, -(10**15)])
+async def test_a_live_time_out_of_range_fails_the_poll_and_says_so(when: object) -> None:
+    def live(n: int) -> list[dict[str, Any]]:
+        # Polls 2 and 3 send agent 2's time in milliseconds (or worse); from poll 4
+        # agent 1 really changes.
+        return [
+            live_row(1, "call" if n >= 4 else "wait", time=T0 + 60 if n >= 4 else T0),
+            live_row(2, time=when if n in (2, 3) else T0),
+        ]
+
+    seen: list[AgentEvent | HealthEvent] = []
+    async with client_of(Centre(live)) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with cn.watch_agents(interval=1.0, include_health=True) as stream:
+                async for item in stream:
+                    seen.append(item)
+                    if isinstance(item, AgentEvent) and item.kind == "changed":
+                        break
+    health = [item.health for item in seen if isinstance(item, HealthEvent)]
+    assert [h.consecutive_failures for h in health] == [1, 2, 0]
+    assert health[0].last_error is not None and "ResponseFormatError" in health[0].last_error
+    changed = [item for item in seen if isinstance(item, AgentEvent) and item.kind == "changed"]
+    assert [(e.agent_id, e.status) for e in changed] == [("1", "call")]
+
+
+async def test_a_status_log_time_out_of_range_fails_the_poll_and_says_so() -> None:
+    def log(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return [log_row(1, "1", "wait", T0 * 1000 if n == 1 else T0)]
+
+    seen: list[AgentEvent | HealthEvent] = []
+    async with client_of(Centre(lambda n: [live_row(1)], log)) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with cn.watch_agents(
+                interval=1.0, include_health=True, backfill=True, since_log_id=0
+            ) as stream:
+                async for item in stream:
+                    seen.append(item)
+                    if isinstance(item, AgentEvent) and item.log_id == 1:
+                        break
+    health = [item.health.consecutive_failures for item in seen if isinstance(item, HealthEvent)]
+    assert health == [1, 0]
+
+
+# --- the same state in another wire form is no change -----------------------------------
+
+# One state (wait, no sub-status, since T0) as a server may spell it from one reply to the next.
+WIRE_FORMS: list[tuple[object, object]] = [
+    (str(T0), ""),
+    (T0, None),
+    (f"{T0}.0", ""),
+    (float(T0), None),
+]
+
+
+async def test_a_state_in_another_wire_form_emits_no_change() -> None:
+    def live(n: int) -> list[dict[str, Any]]:
+        rows = []
+        for uid in range(4):
+            time, code = WIRE_FORMS[(n + uid) % len(WIRE_FORMS)]
+            if uid == 1 and n >= 12:  # the one real change, after 11 polls of forms
+                rows.append(live_row(uid, "call", time=T0 + 50))
+            else:
+                rows.append(live_row(uid, "wait", time=time, code=code))
+        return rows
+
+    changed: list[AgentEvent] = []
+    async with client_of(Centre(live)) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with cn.watch_agents(interval=1.0) as stream:
+                async for event in stream:
+                    if event.kind == "changed":
+                        changed.append(event)
+                        if event.status == "call":
+                            break
+    assert [(e.agent_id, state(e.before), state(e.after)) for e in changed] == [
+        ("1", ("wait", "", T0), ("call", "", T0 + 50))
+    ]
+
+
+# --- backfill: each log row exactly once ------------------------------------------------
+
+
+async def test_backfill_drops_duplicate_and_backward_uids_and_counts_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rows = {uid: log_row(uid, "1", status, T0 + uid)
+            for uid, status in [(1, "wait"), (2, "call"), (3, "wrap"), (4, "wait")]}  # fmt: skip
+    # The first reply has uid 2 twice; the second goes back to uid 2 before giving 4.
+    replies = [[1, 2, 2, 3], [2, 4]]
+
+    def log(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return [rows[uid] for uid in replies[n - 1]] if n <= len(replies) else []
+
+    got: list[AgentEvent] = []
+    caplog.set_level(logging.WARNING, logger="contactnow_async.watch")
+    async with client_of(Centre(lambda n: [live_row(1, "wait", time=T0 + 4)], log)) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with cn.watch_agents(interval=1.0, backfill=True, since_log_id=0) as stream:
+                async for event in stream:
+                    got.append(event)
+                    if event.log_id == 4:
+                        break
+                health = stream.health
+    assert [e.log_id for e in got if e.source == "status_log"] == [1, 2, 3, 4]
+    assert len({e.id for e in got}) == len(got)
+    assert health.log_rows_dropped == 2
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("status_log" in r.getMessage() for r in warnings)
+
+
+# --- paging is bounded --------------------------------------------------------------------
+
+
+def endless(n: int) -> list[dict[str, Any]]:
+    """A page of one agent never seen before, whatever ``start`` asked for."""
+    return [live_row(n)]
+
+
+async def test_a_centre_claiming_a_billion_agents_costs_a_bounded_number_of_pages() -> None:
+    centre = Centre(endless, total=10**9)
+    async with client_of(centre) as cn:
+        snapshot = await cn.live.snapshot()
+        assert centre.live_reads == snapshot.pages == 100
+        assert not snapshot.complete
+        centre.live_reads = 0
+        snapshot = await cn.live.snapshot(max_pages=5)
+        assert centre.live_reads == snapshot.pages == len(snapshot) == 5
+        assert len(await cn.live.agents(max_pages=3)) == 3
+        with pytest.raises(ValueError, match="max_pages"):
+            await cn.live.snapshot(max_pages=0)
+
+
+async def test_the_watcher_takes_max_pages_and_calls_nobody_gone() -> None:
+    centre = Centre(endless, total=10**9)
+    async with client_of(centre) as cn:
+        with anyio.fail_after(HANG_GUARD):
+            async with cn.watch_agents(interval=1.0, max_pages=4) as stream:
+                got = [await stream.__anext__() for _ in range(8)]
+                assert stream.snapshot.pages == 4 and not stream.snapshot.complete
+    # Every poll reads 4 new agents; the ones it did not read again are not gone.
+    assert {e.kind for e in got} == {"appeared"}
