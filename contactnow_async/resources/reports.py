@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import functools
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -141,7 +141,7 @@ class Reports(Resource):
             "range": _range(start, stop),
             **_filters(filters, _CDR_FILTERS, strict=strict, what="reports.cdr"),
         }
-        return _CdrPages(self, params, int(page_size))
+        return _CdrPages(self._page, params, int(page_size))
 
     async def cdr_list(
         self,
@@ -193,8 +193,13 @@ class _CdrPages:
     """The pages of one ``cdr`` read, fetched as iteration needs them (a class, not an async
     generator: one left half-read holds nothing to finalise)."""
 
-    def __init__(self, reports: Reports, params: dict[str, Any], page_size: int) -> None:
-        self._reports = reports
+    def __init__(
+        self,
+        fetch: Callable[[dict[str, Any]], Awaitable[Envelope]],
+        params: dict[str, Any],
+        page_size: int,
+    ) -> None:
+        self._fetch_page = fetch
         self._params = params
         self._page_size = page_size
         self._offset = 0
@@ -216,7 +221,7 @@ class _CdrPages:
 
     async def _fetch(self) -> None:
         params = {**self._params, "limit": self._page_size, "start": self._offset}
-        envelope = await self._reports._page(params)
+        envelope = await self._fetch_page(params)
         page = build(CdrRow.from_record, envelope, what="reports.cdr")
         self._offset += len(page)
         total = self.total = envelope.total
