@@ -51,12 +51,15 @@ def _positive(_instance: object, attribute: attrs.Attribute[float], value: float
 
 @attrs.frozen
 class Dwell:
-    """Mean seconds an agent stays in each status; dwell times are exponential.
+    """Mean seconds of the scenario's exponential dwell times.
 
-    ``wait`` also sets the pace of inbound callers (each agent is offered about one
-    call per ``wait + call + wrap`` seconds, times ``OFFERED_LOAD``);
-    ``call`` is how long a caller stays on the line; ``patience`` how long a queued
-    caller waits before giving up (abandoning).
+    ``wrap``, ``break_`` and ``offline`` are how long an agent stays in each. ``call``
+    is how long a caller stays on the line. ``wait`` sets the pace of inbound callers:
+    each agent brings its queues ``OFFERED_LOAD`` (0.6) callers per ``wait + call +
+    wrap`` seconds. An agent left waiting without a call leaves for a break or goes
+    offline after ``LEAVE_AFTER`` (8) times ``wait`` on average. ``patience`` is how long a queued
+    caller waits before giving up (an abandoned call). :meth:`uniform` leaves
+    ``patience`` at its default.
     """
 
     wait: float = attrs.field(default=60.0, converter=float, validator=_positive)
@@ -72,7 +75,7 @@ class Dwell:
         return cls(wait=mean, call=mean, wrap=mean, break_=mean, offline=mean)
 
     def mean(self, status: str) -> float:
-        """Return the mean dwell of ``status``."""
+        """Return the mean dwell of ``status`` (``wait``: until the agent leaves it unasked)."""
         if status == BREAK:
             return self.break_
         if status == WAIT:
