@@ -347,3 +347,25 @@ def test_a_caller_goes_to_the_highest_level_then_the_agent_waiting_longest() -> 
     agents[0].since = 120.0  # agent 0 moved since it was pushed: its entry is stale
     picked = [waiting.pick("1007") for _ in range(4)]
     assert [agent.uid if agent else None for agent in picked] == ["2", "3", "1", None]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_control_and_recordings_round_trip_in_either_format(
+    fmt: Format, tmp_path: Path
+) -> None:
+    sim, _ = an_hour_on(agents=10)
+    async with client_of(sim, fmt) as cn:
+        agents = await cn.live.agents(include_offline=True)
+        offline = next(agent for agent in agents if agent.status == "offline")
+        on_call = next(agent for agent in agents if agent.call_id)
+        with pytest.raises(BadArgumentError, match=r"agent \[\d+\] is offline") as refused:
+            await cn.control.ready(offline.agent_id)
+        assert (await cn.control.hangup(on_call.agent_id)).success
+        assert on_call.call_id is not None
+        saved = await cn.recordings.download(on_call.call_id, tmp_path / "call.wav")
+        with pytest.raises(BadArgumentError, match="has no recording"):
+            await cn.recordings.download("1", tmp_path / "none.wav")
+        after = {agent.agent_id: agent for agent in await cn.live.agents(include_offline=True)}
+    assert refused.value.argument == "agent"
+    assert after[on_call.agent_id].status == "wrap"
+    assert saved.size == len((tmp_path / "call.wav").read_bytes()) > 44
