@@ -21,6 +21,7 @@ MODULES = (
     "fanout",
     "soak",
     "import_cost",
+    "sse_load",
     "typed_read",
     "speed_wire",
     "event_latency",

@@ -1,4 +1,4 @@
-"""10. Event latency: from a status change in the simulator to its delivery to a subscriber.
+"""11. Event latency: from a status change in the simulator to its delivery to a subscriber.
 
 The simulator serves 1,000 agents from its own process (uvicorn, as ``contactnow
 simulate``) on the wall clock, and stamps each change with the moment it
@@ -28,7 +28,7 @@ from contactnow_async import ContactNow
 
 from ._common import PASSWORD, USERNAME, Mode, Row, row, served_simulator
 
-NAME = "10 event latency"
+NAME = "11 event latency"
 AGENTS = 1000
 INTERVAL = 0.5
 LIMIT_MS = INTERVAL * 1000 + 25

@@ -1,4 +1,4 @@
-"""9. The ``[speed]`` wire: 300 reads at C=20 vs raw aiohttp and vs the vendor's style.
+"""10. The ``[speed]`` wire: 300 reads at C=20 vs raw aiohttp and vs the vendor's style.
 
 Against two servers, each in its own process: the simulator on uvicorn (what
 the issue measured, ``contactnow simulate``: its CPU caps every client near
@@ -35,7 +35,7 @@ from contactnow_async._http import chosen
 from ._common import PASSWORD, USERNAME, Mode, Row, now, row, served_canned, served_simulator
 from .request_overhead import fetch_token, workers
 
-NAME = "9 [speed] wire"
+NAME = "10 [speed] wire"
 CALLS = 300
 CONCURRENCY = 20
 #: repeats by mode

@@ -1,4 +1,4 @@
-"""8. Typed live read: ``await cn.live.agents()`` vs ``httpx`` + ``json.loads`` of the same body.
+"""9. Typed live read: ``await cn.live.agents()`` vs ``httpx`` + ``json.loads`` of the same body.
 
 The simulator renders one ``ajax.php`` reply of 10,000 agents (``mode=all``);
 an ``httpx.MockTransport`` serves those bytes to both sides. The baseline is
@@ -21,7 +21,7 @@ from contactnow_async._wire import set_json_decoder
 from ._common import Mode, Row, interleave, now, row
 from .poll_cost import mock_client, render
 
-NAME = "8 typed read"
+NAME = "9 typed read"
 #: (agents, repeats) by mode
 SIZES: dict[Mode, tuple[int, int]] = {"full": (10_000, 15), "quick": (10_000, 5), "smoke": (500, 1)}
 TARGETS = {"stdlib": 1.5, "orjson": 1.0}

@@ -13,6 +13,7 @@ from ._clock import Clock, ScaledClock, SystemClock, VirtualClock
 from ._errors import (
     APIError,
     AuthenticationError,
+    BadArgumentError,
     ContactNowError,
     HTTPStatusError,
     RateLimitError,
@@ -41,6 +42,7 @@ from ._models_ecnow import (
 )
 from ._models_live import Call, LiveAgent
 from ._models_records import Record, RecordInput
+from ._models_reports import AgentSession, CdrRow, Recording, ReportRow
 from ._options import ClientOptions, Region
 from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
 from ._transport import RetryPolicy
@@ -77,11 +79,14 @@ __all__ = [
     "Agent",
     "AgentEvent",
     "AgentInput",
+    "AgentSession",
     "AgentStream",
     "AgentWatcher",
     "AuthenticationError",
+    "BadArgumentError",
     "Call",
     "CampaignField",
+    "CdrRow",
     "ClientOptions",
     "Clock",
     "ContactNow",
@@ -104,7 +109,9 @@ __all__ = [
     "RateLimitError",
     "Record",
     "RecordInput",
+    "Recording",
     "Region",
+    "ReportRow",
     "RequestTimeout",
     "ResponseFormatError",
     "RetryPolicy",

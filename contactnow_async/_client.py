@@ -27,29 +27,37 @@ import attrs
 import httpx
 
 from ._clock import Clock, SystemClock
-from ._errors import APIError, AuthenticationError, ResponseFormatError, TokenError
+from ._downloads import download
+from ._errors import AuthenticationError, ResponseFormatError, TokenError
+from ._exchange import Fetched, Sink
 from ._http import Wire, check_wire, own_http_client
 from ._models import Token, token_expiry
 from ._options import (
+    DEFAULT_MAX_DOWNLOAD_BYTES,
     DEFAULT_MAX_RESPONSE_BYTES,
     ClientOptions,
     Region,
+    check_options,
     normalise_base_url,
     resend_is_safe,
 )
 from ._redact import install_httpx_log_filter
+from ._refusals import AUTHENTICATION_FAILURE, api_error, is_token_error
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore
 from ._transport import ApiRequest, Reply, RetryPolicy, Transport
 from ._wire import Envelope, Format, encode_payload, php_params
 from .resources._base import write_result
 from .resources.agents import Agents
 from .resources.campaigns import Campaigns
+from .resources.control import Control
 from .resources.datasets import Datasets
 from .resources.live import Live
 from .resources.outcome_codes import OutcomeCodes
 from .resources.priorities import Priorities
 from .resources.queues import Queues
+from .resources.recordings import Recordings
 from .resources.records import Records
+from .resources.reports import Reports
 from .resources.status_log import StatusLog
 from .resources.tokens import Tokens
 
@@ -60,9 +68,6 @@ __all__ = ["ClientOptions", "ContactNow", "Region", "resend_is_safe"]
 
 logger = logging.getLogger("contactnow_async")
 
-#: The error texts that mean "this token is no good" on any endpoint.
-TOKEN_ERRORS: Final = frozenset({"Expired token", "Invalid token", "Unknown token"})
-AUTHENTICATION_FAILURE: Final = "Authentication failure"
 #: A read whose filters would make the query string longer than this goes as a POST form.
 MAX_QUERY_CHARS: Final = 2000
 FORM: Final = "application/x-www-form-urlencoded"
@@ -87,7 +92,9 @@ class ContactNow:
     (default: every attempt at ``timeout`` plus every backoff at its ceiling).
     ``record_tz`` is the zone of the contact centre's record dates (``ecnow``
     callbacks, process dates), which the API sends without one: UTC unless
-    you say otherwise (``ZoneInfo("Europe/London")``).
+    you say otherwise (``ZoneInfo("Europe/London")``). ``max_response_bytes``
+    caps a reply's decoded body; ``max_download_bytes`` (512 MiB) a downloaded
+    file (a recording) instead.
     The options are read-only afterwards: see :attr:`options`.
     """
 
@@ -100,13 +107,16 @@ class ContactNow:
         "agents",
         "campaigns",
         "clock",
+        "control",
         "datasets",
         "live",
         "options",
         "outcome_codes",
         "priorities",
         "queues",
+        "recordings",
         "records",
+        "reports",
         "status_log",
         "token_store",
         "tokens",
@@ -132,30 +142,12 @@ class ContactNow:
         retry_backoff: float = 0.5,
         retry_backoff_max: float = 10.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
         record_tz: tzinfo = timezone.utc,
         transport: Wire = "auto",
     ) -> None:
         if not username or not password:
             raise ValueError("username and password are required (the API credentials 8x8 issued)")
-        if format not in ("json", "xml"):
-            raise ValueError(f"format must be 'json' or 'xml', not {format!r}")
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
-        if max_concurrency < 1:
-            raise ValueError("max_concurrency must be >= 1")
-        if isinstance(timeout, (int, float)) and (isinstance(timeout, bool) or timeout <= 0):
-            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-        if deadline is not None and not deadline > 0:
-            raise ValueError(f"deadline must be a positive number of seconds, not {deadline!r}")
-        if token_margin < 0:
-            raise ValueError(f"token_margin must be >= 0 seconds, not {token_margin!r}")
-        if retry_backoff < 0 or retry_backoff_max < 0:
-            raise ValueError("retry_backoff and retry_backoff_max must be >= 0 seconds")
-        if not isinstance(record_tz, tzinfo):
-            raise TypeError(f"record_tz must be a tzinfo (say timezone.utc), not {record_tz!r}")
-        check_wire(transport, own=http_client is None)
-        if max_response_bytes < 1:
-            raise ValueError(f"max_response_bytes must be >= 1, not {max_response_bytes!r}")
         if base_url is None:
             try:
                 region = Region(region)
@@ -177,9 +169,12 @@ class ContactNow:
             retry_backoff=retry_backoff,
             retry_backoff_max=retry_backoff_max,
             max_response_bytes=max_response_bytes,
+            max_download_bytes=max_download_bytes,
             record_tz=record_tz,
             transport=transport,
         )
+        check_options(options)
+        check_wire(transport, own=http_client is None)
         self._password = password
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._own_http = http_client is None
@@ -219,6 +214,9 @@ class ContactNow:
         self.campaigns = Campaigns(self)
         self.queues = Queues(self)
         self.outcome_codes = OutcomeCodes(self)
+        self.reports = Reports(self)
+        self.control = Control(self)
+        self.recordings = Recordings(self, download=self._download)
         self.tokens = Tokens(
             self, self._token_manager, send=self._send_token_request, fetch=self._fetch_token
         )
@@ -327,8 +325,8 @@ class ContactNow:
         if method is not None:
             base.append(("method", method))
         base += [("format", self.format), ("raw", "1")]
-        if self.options.campaign is not None:
-            base.append(("campaign", self.options.campaign))
+        if self.options.campaign is not None and "campaign" not in (params or {}):
+            base.append(("campaign", self.options.campaign))  # a reporting filter wins
         fields = php_params(params or {})
         body: bytes | None = None
         content_type: str | None = None
@@ -358,7 +356,7 @@ class ContactNow:
                 call, params=(*call.params, ("token", token.value)), secrets=self._secrets(token)
             )
             envelope = (await self._transport.send(sent)).envelope
-            if _is_token_error(envelope):
+            if is_token_error(envelope):
                 if resent_for_token:
                     raise TokenError(
                         f"{script}.php refused a freshly fetched token ({envelope.error}); "
@@ -372,10 +370,27 @@ class ContactNow:
                 token = await self._token_manager.refresh(stale=token)
                 continue
             if not envelope.success:
-                raise _api_error(call.describe(), envelope)
+                raise api_error(call.describe(), envelope)
             if envelope.bad and payload is not None:
                 write_result(envelope, what=call.describe())  # raises WriteError
             return envelope
+
+    async def _download(
+        self, script: str, params: Mapping[str, Any], to: Sink, *, cap: int
+    ) -> Fetched:
+        """Fetch ``<script>.php``'s file into ``to``: see :func:`._downloads.download`."""
+        self._check_open()
+        fields = [("format", self.format), ("raw", "1"), *php_params(params)]
+        if self.options.campaign is not None:
+            fields.append(("campaign", self.options.campaign))
+        return await download(
+            ApiRequest(script, None, None, params=tuple(fields), idempotent=True),
+            to,
+            cap=cap,
+            transport=self._transport,
+            tokens=self._token_manager,
+            secrets=self._secrets,
+        )
 
     async def _send_token_request(self, action: str, params: Mapping[str, Any]) -> Reply:
         """Send a ``token.php`` request (never with a client token of its own)."""
@@ -405,7 +420,7 @@ class ContactNow:
                     error=envelope.error,
                     envelope=envelope,
                 )
-            raise _api_error("token.php action=get", envelope)
+            raise api_error("token.php action=get", envelope)
         value = envelope.raw.get("token")
         if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value):
             raise ResponseFormatError(
@@ -428,23 +443,3 @@ class ContactNow:
         if sent is not None:
             found.append(sent.value)
         return tuple(secret for secret in found if secret)
-
-
-def _is_token_error(envelope: Envelope) -> bool:
-    if envelope.success:
-        return False
-    if envelope.error in TOKEN_ERRORS:
-        return True
-    return str(envelope.raw.get("expire")) == "-1"
-
-
-def _api_error(what: str, envelope: Envelope) -> APIError:
-    if envelope.error == AUTHENTICATION_FAILURE:
-        return AuthenticationError(
-            f"{what}: Authentication failure", error=envelope.error, envelope=envelope
-        )
-    return APIError(
-        f"{what} failed: {envelope.error or 'no error text given'}",
-        error=envelope.error,
-        envelope=envelope,
-    )

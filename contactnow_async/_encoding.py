@@ -4,19 +4,31 @@ httpx decodes a whole network chunk at once, so 2 KB of ``gzip, gzip`` can
 inflate to gigabytes before anyone counts the bytes. Here every stage inflates
 at most :data:`PIECE` bytes at a time and the decoded total is counted as it
 grows: memory stays within the cap plus a constant per stage.
+
+:func:`read_body` keeps the body (an envelope); :func:`read_file` hands a file
+(a recording) to a writer piece by piece, and keeps the body only if it turns out
+to be an envelope (an error in place of the file).
 """
 
 from __future__ import annotations
 
 import contextlib
 import zlib
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Final, cast
 
 import anyio
 import httpx
 
-__all__ = ["ACCEPT_ENCODING", "BodyDecoder", "EncodingError", "TooLarge", "read_body"]
+__all__ = [
+    "ACCEPT_ENCODING",
+    "BodyDecoder",
+    "EncodingError",
+    "FileTooLarge",
+    "TooLarge",
+    "read_body",
+    "read_file",
+]
 
 #: What the client asks for: the encodings this module can undo.
 ACCEPT_ENCODING: Final = "gzip, deflate"
@@ -87,12 +99,20 @@ class _Inflate:
 class BodyDecoder:
     """Decodes a body through its encodings (the last applied is undone first), capped.
 
-    Feed raw chunks with :meth:`feed`, then call :meth:`finish`; ``bytes(decoder)``
-    is the decoded body. Raises :class:`TooLarge` past ``cap`` decoded bytes and
-    :class:`EncodingError` for an unknown encoding or a body that does not decode.
+    Feed raw chunks with :meth:`feed`, then call :meth:`finish`, which returns the
+    decoded body; with ``out``, each decoded piece goes there instead (and
+    :meth:`finish` returns ``b""``). Raises :class:`TooLarge` past ``cap`` decoded
+    bytes and :class:`EncodingError` for an unknown encoding or a body that does
+    not decode.
     """
 
-    def __init__(self, content_encoding: str | None, *, cap: int) -> None:
+    def __init__(
+        self,
+        content_encoding: str | None,
+        *,
+        cap: int,
+        out: Callable[[bytes], None] | None = None,
+    ) -> None:
         names = [
             name.strip().lower() for name in (content_encoding or "").split(",") if name.strip()
         ]
@@ -106,6 +126,12 @@ class BodyDecoder:
         self._cap = cap
         self._size = 0
         self._parts: list[bytes] = []
+        self._out = out if out is not None else self._parts.append
+
+    @property
+    def size(self) -> int:
+        """Decoded bytes so far."""
+        return self._size
 
     def feed(self, chunk: bytes) -> None:
         """Decode one raw chunk."""
@@ -123,7 +149,8 @@ class BodyDecoder:
             self._size += len(data)
             if self._size > self._cap:
                 raise TooLarge(self._size)
-            self._parts.append(data)
+            if data:
+                self._out(data)
             return
         for piece in self._stages[index].feed(data):
             self._push(index + 1, piece)
@@ -153,6 +180,80 @@ async def read_body(response: httpx.Response, *, cap: int) -> bytes:
             await _wind_down(raw)
             raise
     return decoder.finish()
+
+
+class FileTooLarge(TooLarge):
+    """The file passed its own cap (not the envelope's)."""
+
+
+class _Sniff:
+    """Decoded pieces of a reply that should be a file: passed on to ``write`` once the
+    first bytes show a file (up to ``cap`` bytes), kept if they show an envelope (up to
+    ``envelope_cap``)."""
+
+    def __init__(self, write: Callable[[bytes], None], *, cap: int, envelope_cap: int) -> None:
+        self._write = write
+        self._cap = cap
+        self._envelope_cap = envelope_cap
+        self.kept: list[bytes] = []
+        self.size = 0
+        self.is_file: bool | None = None  # None: not told yet
+
+    def __call__(self, piece: bytes) -> None:
+        self.size += len(piece)
+        if self.is_file is None:
+            self.kept.append(piece)
+            head = b"".join(self.kept).lstrip()
+            if not head:
+                return
+            self.is_file = head[:1] not in (b"{", b"<")
+            if self.is_file:
+                piece = b"".join(self.kept)
+                self.kept.clear()
+        elif not self.is_file:
+            self.kept.append(piece)
+        if self.is_file:
+            if self.size > self._cap:
+                raise FileTooLarge(self.size)
+            self._write(piece)
+        elif self.size > self._envelope_cap:
+            raise TooLarge(self.size)
+
+
+async def read_file(
+    response: httpx.Response, *, cap: int, envelope_cap: int, write: Callable[[bytes], None]
+) -> int | bytes:
+    """Read a reply that should be a file, handing its decoded bytes to ``write``.
+
+    Returns the file's size, or the body itself when it is an envelope (it starts
+    with ``{`` or ``<``, or is empty: an error in place of the file), read under
+    ``envelope_cap``. Raises :class:`FileTooLarge` past ``cap`` bytes of file (or a
+    declared length past both caps), :class:`TooLarge` past ``envelope_cap`` bytes of
+    envelope and :class:`EncodingError` for a body that does not decode.
+    """
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max(cap, envelope_cap):
+        raise FileTooLarge(int(declared))
+    sniff = _Sniff(write, cap=cap, envelope_cap=envelope_cap)
+    if response.is_stream_consumed:
+        # An in-memory reply (httpx.MockTransport): httpx read and decoded it already.
+        content = response.content
+        for start in range(0, len(content), PIECE):
+            sniff(content[start : start + PIECE])
+    else:
+        decoder = BodyDecoder(
+            response.headers.get("content-encoding"), cap=max(cap, envelope_cap), out=sniff
+        )
+        raw = cast("AsyncGenerator[bytes, None]", response.aiter_raw())  # it is one
+        async with contextlib.aclosing(raw):
+            try:
+                async for chunk in raw:
+                    decoder.feed(chunk)
+                decoder.finish()
+            except (TooLarge, EncodingError):
+                await _wind_down(raw)
+                raise
+    return sniff.size if sniff.is_file else b"".join(sniff.kept)
 
 
 async def _wind_down(raw: AsyncGenerator[bytes, None]) -> None:

@@ -5,6 +5,7 @@ The tree::
     ContactNowError                 anything raised by this library
     ├── APIError                    the API answered ``success: false`` (.error, .envelope)
     │   ├── AuthenticationError     ``Authentication failure``: wrong username or password
+    │   ├── BadArgumentError        ``Bad argument: xyz``: the API refused ``xyz`` (.argument)
     │   ├── TokenError              the token was refused again after one fresh token
     │   └── WriteError              a write reported ``bad > 0`` records (.result)
     ├── TransportError              the request or its reply was lost on the network
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "BadArgumentError",
     "ContactNowError",
     "HTTPStatusError",
     "RateLimitError",
@@ -57,6 +59,26 @@ class AuthenticationError(APIError):
 
     Never retried: check the API credentials 8x8 support issued.
     """
+
+
+class BadArgumentError(APIError):
+    """The API refused an argument: ``Bad argument: xyz``, its documented error form.
+
+    ``argument`` is the argument it names (``"agent"`` for ``Bad argument: agent
+    [1234] is offline``). Nothing was done: fix the argument, or the state it
+    refers to, before trying again.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        argument: str,
+        error: str | None = None,
+        envelope: Envelope | None = None,
+    ):
+        super().__init__(message, error=error, envelope=envelope)
+        self.argument = argument
 
 
 class TokenError(APIError):

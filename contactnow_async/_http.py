@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from typing import Literal
 
 import httpx
 
-__all__ = ["Wire", "check_wire", "own_http_client"]
+__all__ = ["UrlCache", "Wire", "check_wire", "own_http_client"]
 
 Wire = Literal["auto", "httpx", "aiohttp"]
 
@@ -81,3 +83,28 @@ def own_http_client(
             timeout=timeout, limits=limits, transport=AiohttpWire(limits=limits)
         )
     return httpx.AsyncClient(timeout=timeout, limits=limits)
+
+
+class UrlCache:
+    """Request URLs, their query encoded here as httpx encodes ``params=`` (urlencode).
+
+    httpx parses a URL string character by character, twice when it merges
+    ``params=`` in. A poll or a repeated read sends the same URL again: it is
+    parsed once and kept (an ``httpx.URL`` is immutable); the few kept are
+    forgotten together when there are ``size`` of them.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._urls: dict[str, httpx.URL] = {}
+
+    def url(self, base: str, params: Sequence[tuple[str, str]]) -> httpx.URL:
+        """``base`` with the query string of ``params``."""
+        query = urllib.parse.urlencode(params)
+        text = f"{base}?{query}" if query else base
+        url = self._urls.get(text)
+        if url is None:
+            if len(self._urls) >= self._size:
+                self._urls.clear()
+            url = self._urls[text] = httpx.URL(text)
+        return url

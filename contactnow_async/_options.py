@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import random
 from datetime import timezone, tzinfo
 from typing import Final
 
@@ -13,14 +14,19 @@ from ._http import Wire
 from ._wire import Format
 
 __all__ = [
+    "DEFAULT_MAX_DOWNLOAD_BYTES",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "ClientOptions",
     "Region",
+    "RetryPolicy",
+    "check_options",
     "normalise_base_url",
     "resend_is_safe",
 ]
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+#: The largest file (a call recording) a download writes; an hour of 8 kHz WAV is 58 MB.
+DEFAULT_MAX_DOWNLOAD_BYTES: Final = 512 * 1024 * 1024
 
 
 class Region(str, enum.Enum):
@@ -54,6 +60,32 @@ def resend_is_safe(script: str, method: str | None, action: str | None) -> bool:
 
 
 @attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """When a failed attempt is tried again, and after how long.
+
+    Exponential backoff with full jitter: attempt ``n`` waits a random time in
+    ``[0, min(backoff_max, backoff * 2**n)]``, and at least what ``Retry-After``
+    asks. A server asking for more than ``max_retry_after`` seconds is not a
+    blip: the error is raised for the caller to decide.
+    """
+
+    max_retries: int = 2
+    backoff: float = 0.5
+    backoff_max: float = 10.0
+    max_retry_after: float = 60.0
+
+    def delay(
+        self, attempt: int, retry_after: float | None, *, rng: random.Random | None = None
+    ) -> float | None:
+        """Seconds to wait before retry number ``attempt + 1``, or None to give up."""
+        if retry_after is not None and retry_after > self.max_retry_after:
+            return None
+        ceiling = min(self.backoff_max, self.backoff * 2 ** min(attempt, 64))
+        delay = (rng or random).uniform(0, ceiling)
+        return max(delay, retry_after or 0.0)
+
+
+@attrs.frozen(kw_only=True)
 class ClientOptions:
     """What a :class:`ContactNow` was built with; read-only, as ``cn.options``.
 
@@ -73,6 +105,7 @@ class ClientOptions:
     retry_backoff: float = 0.5
     retry_backoff_max: float = 10.0
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
     #: The zone ``ecnow`` record dates ("YYYY-MM-DD HH:MM:SS", no zone) are read and written in.
     record_tz: tzinfo = timezone.utc
     #: What the client's own http_client runs on: "auto", "httpx" or "aiohttp".
@@ -98,6 +131,30 @@ class ClientOptions:
         if attempt is None:
             return None
         return attempt * (self.max_retries + 1) + self.retry_backoff_max * self.max_retries
+
+
+def check_options(options: ClientOptions) -> None:
+    """Refuse an option out of range with a ValueError (a TypeError for a wrong type)."""
+    format, timeout, deadline = options.format, options.timeout, options.deadline
+    if format not in ("json", "xml"):
+        raise ValueError(f"format must be 'json' or 'xml', not {format!r}")
+    if options.max_retries < 0:
+        raise ValueError("max_retries must be >= 0")
+    if options.max_concurrency < 1:
+        raise ValueError("max_concurrency must be >= 1")
+    if isinstance(timeout, (int, float)) and (isinstance(timeout, bool) or timeout <= 0):
+        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    if deadline is not None and not deadline > 0:
+        raise ValueError(f"deadline must be a positive number of seconds, not {deadline!r}")
+    if options.token_margin < 0:
+        raise ValueError(f"token_margin must be >= 0 seconds, not {options.token_margin!r}")
+    if options.retry_backoff < 0 or options.retry_backoff_max < 0:
+        raise ValueError("retry_backoff and retry_backoff_max must be >= 0 seconds")
+    if not isinstance(options.record_tz, tzinfo):
+        raise TypeError(f"record_tz must be a tzinfo (say timezone.utc), not {options.record_tz!r}")
+    for name in ("max_response_bytes", "max_download_bytes"):
+        if getattr(options, name) < 1:
+            raise ValueError(f"{name} must be >= 1, not {getattr(options, name)!r}")
 
 
 def normalise_base_url(base_url: str) -> str:

@@ -5,7 +5,9 @@ For every request it owns, in order:
 1. the deadline of the whole call, across its retries (``deadline``);
 2. a slot in the concurrency limiter (``max_concurrency``);
 3. the httpx exchange, bounded by the deadline of one attempt (``timeout``),
-   with the body read under the size cap (``max_response_bytes``);
+   with the body read under the size cap (``max_response_bytes``), or, for a
+   download (:meth:`Transport.download`), a file streamed to a sink under its own
+   cap (``max_download_bytes``) unless an envelope came in its place;
 4. the mapping of httpx's errors to ours, and whether the server may have
    received the request (``sent``);
 5. decoding the body (:func:`~contactnow_async._wire.decode`);
@@ -22,17 +24,15 @@ import datetime
 import email.utils
 import logging
 import math
-import random
 import time
-import urllib.parse
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import anyio
 import attrs
 import httpx
 
 from ._clock import Clock
-from ._encoding import ACCEPT_ENCODING, EncodingError, TooLarge, read_body
+from ._encoding import ACCEPT_ENCODING, EncodingError, FileTooLarge, TooLarge, read_body, read_file
 from ._errors import (
     ContactNowError,
     HTTPStatusError,
@@ -41,79 +41,17 @@ from ._errors import (
     ResponseFormatError,
     TransportError,
 )
+from ._exchange import ApiRequest, Fetched, Reply, Sink
+from ._http import UrlCache
+from ._options import RetryPolicy
 from ._redact import redact_text, redact_url
-from ._wire import Envelope, decode
+from ._wire import decode
 
-__all__ = ["ApiRequest", "Reply", "RetryPolicy", "Transport"]
+__all__ = ["ApiRequest", "Fetched", "Reply", "RetryPolicy", "Sink", "Transport"]
+
+Read = Callable[[httpx.Response, str], Awaitable["bytes | int"]]
 
 logger = logging.getLogger("contactnow_async")
-
-
-@attrs.frozen
-class ApiRequest:
-    """One call to ``<script>.php``, built once and sent as often as the policy allows.
-
-    ``params`` is the query string as ``(name, value)`` pairs (token, format and
-    filters included); ``body`` the raw POST body, if any. ``idempotent`` says whether a resend
-    after the server may have processed the request is harmless. ``secrets`` are
-    what a reply must not echo into an error message.
-    """
-
-    script: str
-    method: str | None
-    action: str | None
-    params: tuple[tuple[str, str], ...] = attrs.field(repr=False)
-    body: bytes | None = attrs.field(default=None, repr=False)
-    content_type: str | None = None
-    idempotent: bool = False
-    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
-
-    def describe(self) -> str:
-        """``database.php method=agents action=read``, for messages and logs."""
-        what = f"{self.script}.php"
-        if self.method:
-            what += f" method={self.method}"
-        if self.action:
-            what += f" action={self.action}"
-        return what
-
-
-@attrs.frozen
-class Reply:
-    """A decoded reply, and the server's clock (the ``Date`` header) when it was sent."""
-
-    envelope: Envelope
-    server_date: float | None = None
-
-
-@attrs.frozen(kw_only=True)
-class RetryPolicy:
-    """When a failed attempt is tried again, and after how long.
-
-    Exponential backoff with full jitter: attempt ``n`` waits a random time in
-    ``[0, min(backoff_max, backoff * 2**n)]``, and at least what ``Retry-After``
-    asks. A server asking for more than ``max_retry_after`` seconds is not a
-    blip: the error is raised for the caller to decide.
-    """
-
-    max_retries: int = 2
-    backoff: float = 0.5
-    backoff_max: float = 10.0
-    max_retry_after: float = 60.0
-
-    def delay(
-        self, attempt: int, retry_after: float | None, *, rng: random.Random | None = None
-    ) -> float | None:
-        """Seconds to wait before retry number ``attempt + 1``, or None to give up."""
-        if retry_after is not None and retry_after > self.max_retry_after:
-            return None
-        ceiling = min(self.backoff_max, self.backoff * 2 ** min(attempt, 64))
-        delay = (rng or random).uniform(0, ceiling)
-        return max(delay, retry_after or 0.0)
-
-
-#: URLs kept parsed (each is a few hundred bytes); the cache starts afresh when full.
-_URLS_KEPT = 64
 
 
 class _Fault(Exception):
@@ -159,6 +97,7 @@ class Transport:
         # A client, or how to make one at the first request (where the event loop is known).
         self._http = http if isinstance(http, httpx.AsyncClient) else None
         self._make_http = None if isinstance(http, httpx.AsyncClient) else http
+        self._urls = UrlCache()
         self._base_url = base_url
         self._clock = clock
         self.retry = retry
@@ -166,7 +105,6 @@ class Transport:
         self.max_response_bytes = max_response_bytes
         self.timeout = timeout
         self.deadline = deadline
-        self._urls: dict[str, httpx.URL] = {}
         # Made on first use: an anyio limiter belongs to the event loop that runs it.
         self._limiter: anyio.CapacityLimiter | None = None
 
@@ -185,18 +123,62 @@ class Transport:
 
     async def send(self, request: ApiRequest) -> Reply:
         """Send ``request``, retrying what may be retried; raise the public error otherwise."""
+
+        async def read(response: httpx.Response, where: str) -> bytes:
+            return await self._read_capped(response, where)
+
+        reply = await self._retrying(request, read)
+        assert isinstance(reply, Reply)  # read() always gives the body
+        return reply
+
+    async def download(self, request: ApiRequest, sink: Sink, *, cap: int) -> Reply | Fetched:
+        """Send ``request`` for a file, streamed to ``sink`` under ``cap`` bytes (not
+        ``max_response_bytes``): :class:`Fetched`, or the :class:`Reply` of the envelope
+        the server sent instead (an error, most often). A reply that is neither, or a
+        file past ``cap``, raises :class:`ResponseFormatError`."""
+
+        async def read(response: httpx.Response, where: str) -> bytes | int:
+            status = response.status_code
+            if not 200 <= status < 300 or status == 204:
+                return await self._read_capped(response, where)  # an error page or envelope
+            try:
+                return await read_file(
+                    response, cap=cap, envelope_cap=self.max_response_bytes, write=sink.write
+                )
+            except FileTooLarge as exc:
+                raise _Fault(
+                    ResponseFormatError(
+                        f"the file from {where} is larger than max_download_bytes "
+                        f"({exc.size} > {cap}); raise the limit to fetch it",
+                        status_code=status,
+                        content_type=response.headers.get("content-type"),
+                    ),
+                    reached_server=True,
+                    retry_after=None,
+                    transient=False,
+                ) from None
+            except TooLarge as exc:
+                raise _too_big(where, response, exc.size, self.max_response_bytes) from None
+            except EncodingError as exc:
+                raise _undecodable(where, response, exc) from None
+
+        return await self._retrying(request, read, rewind=sink.rewind)
+
+    async def _retrying(
+        self, request: ApiRequest, read: Read, *, rewind: Callable[[], bool] = lambda: True
+    ) -> Reply | Fetched:
         http_request = self._build(request)
         give_up_at = math.inf if self.deadline is None else anyio.current_time() + self.deadline
         attempt = 0
         while True:
             try:
-                return await self._attempt(request, http_request, attempt, give_up_at)
+                return await self._attempt(request, http_request, attempt, give_up_at, read)
             except _Fault as fault:  # noqa: PERF203 -- one try per attempt is the retry loop
                 retryable = fault.transient and (request.idempotent or not fault.reached_server)
                 if not retryable or attempt >= self.retry.max_retries:
                     raise fault.error from fault.__cause__
                 delay = self.retry.delay(attempt, fault.retry_after)
-                if delay is None or anyio.current_time() + delay >= give_up_at:
+                if delay is None or anyio.current_time() + delay >= give_up_at or not rewind():
                     raise fault.error from fault.__cause__
                 logger.debug(
                     "%s attempt %d failed (%s); retrying in %.2fs",
@@ -206,17 +188,7 @@ class Transport:
                 await self._clock.sleep_until(self._clock.now() + delay)
 
     def _build(self, request: ApiRequest) -> httpx.Request:
-        # The query encoded here as httpx encodes params= (urlencode), in half the
-        # time: httpx would parse the URL twice to merge them.
-        query = urllib.parse.urlencode(request.params)
-        text = f"{self._base_url}{request.script}.php" + (f"?{query}" if query else "")
-        # httpx parses a URL string character by character; a poll or a repeated read
-        # sends the same URL again, parsed once (httpx.URL is immutable).
-        url = self._urls.get(text)
-        if url is None:
-            if len(self._urls) >= _URLS_KEPT:
-                self._urls.clear()
-            url = self._urls[text] = httpx.URL(text)
+        url = self._urls.url(f"{self._base_url}{request.script}.php", request.params)
         # Only what _encoding can undo under the size cap (not br or zstd, even if installed).
         headers = {"Accept-Encoding": ACCEPT_ENCODING}
         if request.body is None:
@@ -226,8 +198,13 @@ class Transport:
         return self.http.build_request("POST", url, content=request.body, headers=headers)
 
     async def _attempt(
-        self, request: ApiRequest, http_request: httpx.Request, attempt: int, give_up_at: float
-    ) -> Reply:
+        self,
+        request: ApiRequest,
+        http_request: httpx.Request,
+        attempt: int,
+        give_up_at: float,
+        read: Read,
+    ) -> Reply | Fetched:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.max_concurrency)
         started = time.perf_counter()
@@ -235,7 +212,7 @@ class Transport:
         try:
             with anyio.move_on_after(give_up_at - anyio.current_time()) as call_scope:
                 async with self._limiter:
-                    response, content = await self._bounded_exchange(http_request)
+                    response, content = await self._bounded_exchange(http_request, read)
                 status = response.status_code
             if call_scope.cancelled_caught:
                 raise _Fault(
@@ -254,13 +231,17 @@ class Transport:
                     request.script, request.method, request.action, status,
                     (time.perf_counter() - started) * 1000, attempt + 1,
                 )  # fmt: skip
+        if isinstance(content, int):
+            return Fetched(content, response.headers.get("content-type"))
         return self._interpret(request, response, content)
 
-    async def _bounded_exchange(self, http_request: httpx.Request) -> tuple[httpx.Response, bytes]:
+    async def _bounded_exchange(
+        self, http_request: httpx.Request, read: Read
+    ) -> tuple[httpx.Response, bytes | int]:
         if self.timeout is None:
-            return await self._exchange(http_request)
+            return await self._exchange(http_request, read)
         with anyio.move_on_after(self.timeout) as attempt_scope:
-            return await self._exchange(http_request)
+            return await self._exchange(http_request, read)
         assert attempt_scope.cancelled_caught  # only a timeout leaves the block without return
         where = redact_url(http_request.url)
         raise _Fault(
@@ -334,14 +315,16 @@ class Transport:
             )
         return Reply(envelope, _http_date(response.headers.get("date")))
 
-    async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+    async def _exchange(
+        self, request: httpx.Request, read: Read
+    ) -> tuple[httpx.Response, bytes | int]:
         """Send and read the body, mapping httpx's errors to whether the server got it."""
         where = redact_url(request.url)
         response: httpx.Response | None = None
         try:
             response = await self.http.send(request, stream=True)
             try:
-                content = await self._read_capped(response, where)
+                content = await read(response, where)
             finally:
                 await response.aclose()
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -393,16 +376,7 @@ class Transport:
         except TooLarge as exc:
             raise _too_big(where, response, exc.size, cap) from None
         except EncodingError as exc:
-            raise _Fault(
-                ResponseFormatError(
-                    f"the reply from {where} does not decode as its Content-Encoding says ({exc})",
-                    status_code=response.status_code,
-                    content_type=response.headers.get("content-type"),
-                ),
-                reached_server=True,
-                retry_after=None,
-                transient=False,  # a server that lies about its encoding lies again
-            ) from None
+            raise _undecodable(where, response, exc) from None
 
     def _retry_after(self, value: str | None) -> float | None:
         """``Retry-After`` in seconds (a number, or an HTTP date read on our clock)."""
@@ -428,6 +402,19 @@ def _too_big(where: str, response: httpx.Response, size: int, cap: int) -> _Faul
         reached_server=True,
         retry_after=None,
         transient=False,  # the same request would bring the same reply
+    )
+
+
+def _undecodable(where: str, response: httpx.Response, exc: EncodingError) -> _Fault:
+    return _Fault(
+        ResponseFormatError(
+            f"the reply from {where} does not decode as its Content-Encoding says ({exc})",
+            status_code=response.status_code,
+            content_type=response.headers.get("content-type"),
+        ),
+        reached_server=True,
+        retry_after=None,
+        transient=False,  # a server that lies about its encoding lies again
     )
 
 

@@ -1,4 +1,5 @@
-"""Time in status, from status_log rows (the vendor's stated use of the log).
+"""Wallboard figures: time in status (from status_log rows, the vendor's stated use of
+the log), service level and average handle time (from report or CDR rows).
 
 ::
 
@@ -6,9 +7,16 @@
     per_agent = time_in_status(rows, start, stop)
     per_agent["1234"]["call"]   # seconds agent 1234 spent on calls in [start, stop)
 
-Each row says an agent *entered* a status at ``uts``; the status lasts until
-that agent's next row. Intervals are clipped to the window: a status that began
-before ``start`` counts from ``start`` (pass rows from before the window to
+    queues = await cn.reports.calls(
+        ["qid", "nc_ans", "nc_ans_le", "nc_ans_gt", "nc_que_le", "nc_que_gt", "sec_call"],
+        start=start, stop=stop, group_by=["qid"], cutoff=20, qtype="inbound",
+    )
+    service_level(queues, 20)      # 0.83: answered within 20 s, of the calls that counted
+    average_handle_time(queues)    # 212.4 seconds of talk per answered call
+
+Each status_log row says an agent *entered* a status at ``uts``; the status lasts
+until that agent's next row. Intervals are clipped to the window: a status that
+began before ``start`` counts from ``start`` (pass rows from before the window to
 know it), and the last status of each agent runs until ``stop``.
 """
 
@@ -18,9 +26,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from ._models import StatusLogEntry
+from ._models_reports import CdrRow, ReportRow
 from .resources._base import unix_time
 
-__all__ = ["time_in_status"]
+__all__ = ["average_handle_time", "service_level", "time_in_status"]
 
 
 def time_in_status(
@@ -52,3 +61,60 @@ def time_in_status(
         if spent:
             totals[agent_id] = spent
     return totals
+
+
+def service_level(
+    rows: Iterable[ReportRow] | Iterable[CdrRow],
+    cutoff: int | float,
+    *,
+    short_abandons: bool = False,
+) -> float | None:
+    """The share of inbound calls answered within ``cutoff`` seconds, from 0 to 1.
+
+    Of the calls that count: those answered, and those abandoned after the cutoff
+    (a caller who gave up sooner could not have been served in time; with
+    ``short_abandons=True`` they count against the level too). None when no call
+    counts. ``rows`` are ``reports.calls`` rows asked for with this ``cutoff`` and
+    the fields ``nc_ans_le``, ``nc_ans_gt``, ``nc_que_gt`` (and ``nc_que_le``), or
+    inbound CDR rows (``queue_time`` and the answer time, or ``result``, asked for).
+    A report row counted against another cutoff raises ValueError.
+    """
+    within = counted = 0
+    for row in rows:
+        if isinstance(row, ReportRow):
+            if row.cutoff is None or row.cutoff != cutoff:
+                raise ValueError(
+                    f"this report row was counted against cutoff={row.cutoff!r}, not {cutoff!r}:"
+                    f" ask reports.calls(..., cutoff={cutoff!r})"
+                )
+            within += row.count("nc_ans_le")
+            counted += row.count("nc_ans_le") + row.count("nc_ans_gt") + row.count("nc_que_gt")
+            counted += row.count("nc_que_le") if short_abandons else 0
+        elif (row.dial_type or row.direction) == "in":
+            if row.answered:
+                counted += 1
+                within += row.queue_time <= cutoff
+            elif row.queue_time > cutoff or short_abandons:
+                counted += 1
+    return within / counted if counted else None
+
+
+def average_handle_time(
+    rows: Iterable[ReportRow] | Iterable[CdrRow], *, wrap_time: float = 0.0
+) -> float | None:
+    """Seconds an answered call takes an agent on average: talk time (plus ``wrap_time``,
+    the agents' total wrap seconds for those calls, if given) over the calls answered.
+
+    ``rows`` are ``reports.calls`` rows with ``sec_call`` and ``nc_ans``, or CDR rows
+    (their answer and disconnect times). None when no call was answered.
+    """
+    talk = 0.0
+    answered = 0
+    for row in rows:
+        if isinstance(row, ReportRow):
+            talk += row.number("sec_call")
+            answered += row.count("nc_ans")
+        elif row.answered:
+            talk += row.talk_time
+            answered += 1
+    return (talk + wrap_time) / answered if answered else None

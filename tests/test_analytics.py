@@ -1,4 +1,5 @@
-"""time_in_status: each row opens a status that lasts until the agent's next row."""
+"""time_in_status (each row opens a status that lasts until the agent's next row),
+service_level and average_handle_time (from report rows or CDR rows)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from contactnow_async import StatusLogEntry
-from contactnow_async.analytics import time_in_status
+from contactnow_async import CdrRow, ReportRow, StatusLogEntry
+from contactnow_async.analytics import average_handle_time, service_level, time_in_status
 
 
 def row(uid: int, uts: int, agent: str, status: str) -> StatusLogEntry:
@@ -44,3 +45,64 @@ def test_datetimes_are_accepted_and_a_reversed_window_refused() -> None:
         time_in_status(rows, 60, 0)
     with pytest.raises(ValueError, match="naive"):
         time_in_status(rows, datetime(2026, 1, 1), 60)
+
+
+# -- service level and average handle time --------------------------------------------
+
+
+def report(cutoff: int | None = 20, **figures: float) -> ReportRow:
+    return ReportRow({"qid": "1007", **figures}, cutoff=cutoff)
+
+
+def cdr(queue_time: float, *, answered: bool, talk: int = 60, dial_type: str = "in") -> CdrRow:
+    return CdrRow(
+        call_id="1",
+        dial_type=dial_type,
+        direction="in" if dial_type == "in" else "out",
+        queue_time=queue_time,
+        result="Answered" if answered else "Abandoned",
+        answered_ts=1000 if answered else None,
+        disconnected_ts=1000 + talk if answered else 1000,
+    )
+
+
+def test_service_level_from_report_rows() -> None:
+    rows = [
+        report(nc_ans_le=8, nc_ans_gt=1, nc_que_le=3, nc_que_gt=1),
+        report(nc_ans_le=0, nc_ans_gt=0, nc_que_le=0, nc_que_gt=0),
+    ]
+    assert service_level(rows, 20) == 0.8  # 8 of 10; the 3 short abandons do not count
+    assert service_level(rows, 20, short_abandons=True) == 8 / 13
+    assert service_level([report(nc_ans_le=0)], 20) is None  # no call: no level
+    with pytest.raises(ValueError, match="cutoff=30"):
+        service_level(rows, 30)  # counted against 20 seconds
+    with pytest.raises(ValueError, match="cutoff=None"):
+        service_level([report(None, nc_ans_le=1)], 20)
+
+
+def test_service_level_from_cdr_rows_matches_the_report_figures() -> None:
+    calls = [
+        cdr(5, answered=True),
+        cdr(20, answered=True),
+        cdr(21, answered=True),
+        cdr(3, answered=False),  # gave up before the cutoff: not counted
+        cdr(40, answered=False),
+        cdr(90, answered=True, dial_type="out"),  # not an inbound call
+    ]
+    assert service_level(calls, 20) == 2 / 4
+    assert service_level(calls, 20, short_abandons=True) == 2 / 5
+    figures = report(nc_ans_le=2, nc_ans_gt=1, nc_que_le=1, nc_que_gt=1)
+    assert service_level([figures], 20) == service_level(calls, 20)
+
+
+def test_average_handle_time() -> None:
+    rows = [report(sec_call=600.0, nc_ans=4), report(sec_call=300.0, nc_ans=2)]
+    assert average_handle_time(rows) == 150.0
+    assert average_handle_time(rows, wrap_time=120.0) == 170.0
+    assert average_handle_time([report(sec_call=0.0, nc_ans=0)]) is None
+    calls = [
+        cdr(0, answered=True, talk=100),
+        cdr(0, answered=True, talk=50),
+        cdr(9, answered=False),
+    ]
+    assert average_handle_time(calls) == 75.0

@@ -25,9 +25,10 @@ BENCHMARKS = (
     "5 fan-out",
     "6 soak",
     "7 import cost",
-    "8 typed read",
-    "9 [speed] wire",
-    "10 event latency",
+    "8 sse load",
+    "9 typed read",
+    "10 [speed] wire",
+    "11 event latency",
 )
 
 

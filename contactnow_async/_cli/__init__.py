@@ -34,6 +34,8 @@ from ._demo import demo
 from ._priorities import priorities
 from ._records import records
 from ._relay import relay
+from ._report import report
+from ._serve import serve
 from ._simulate import simulate
 from ._status_log import status_log
 from ._token import token
@@ -185,6 +187,8 @@ cli.add_command(demo)
 cli.add_command(priorities)
 cli.add_command(records)
 cli.add_command(relay)
+cli.add_command(report)
+cli.add_command(serve)
 cli.add_command(simulate)
 cli.add_command(status_log)
 cli.add_command(token)

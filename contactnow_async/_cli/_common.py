@@ -308,3 +308,15 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
             "'now', or an age like 90m, 2h, 1d"
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def since_log_id_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--since-log-id N`` (``--since-uid`` still accepted): where the status log resumes."""
+    return click.option(
+        "--since-log-id",
+        "--since-uid",
+        "since_log_id",
+        type=click.IntRange(min=0),
+        default=None,
+        help=help,
+    )

@@ -1,10 +1,19 @@
-"""``contactnow demo``: a live wallboard over the embedded simulator, or one line per event."""
+"""``contactnow demo``: a live wallboard over the embedded simulator, or one line per event.
+
+The wallboard shows the agents (polled every ``--interval`` by a watcher) and, above
+them, the inbound queues: calls today, answered, abandoned and the service level at
+``--cutoff`` seconds from ``reports.calls``, refreshed every ``--queue-interval``
+seconds (reports are heavier than a live poll), and the longest an available agent
+of each queue has waited now (API v2 shows a caller in a queue only once the call has
+ended, in the CDR: the live wait it can show is the agents').
+"""
 
 from __future__ import annotations
 
 import re
 import time
 from collections import deque
+from datetime import datetime, timezone
 from typing import Any
 
 import anyio
@@ -15,7 +24,16 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .. import AgentEvent, AgentWatcher, ContactNow, LiveAgent, ScaledClock
+from .. import (
+    AgentEvent,
+    AgentWatcher,
+    ContactNow,
+    ContactNowError,
+    LiveAgent,
+    ReportRow,
+    ScaledClock,
+)
+from ..analytics import service_level
 from ..simulator import Dwell, FaultKind, Simulator, serve
 from ._common import SIM_PASSWORD, SIM_USERNAME, Settings, console, printable, run
 
@@ -35,6 +53,10 @@ _DEMO_FAULTS = (
     FaultKind.TRUNCATED,
     FaultKind.DROP_BEFORE,
 )
+#: What the queue panel asks ``reports.calls`` for, per inbound queue.
+QUEUE_FIGURES = (
+    "qid", "qnm", "nc_all", "nc_ans", "oc_abdn", "nc_ans_le", "nc_ans_gt", "nc_que_gt",
+)  # fmt: skip
 
 
 def group_of(status: str) -> tuple[str, str]:
@@ -103,6 +125,20 @@ def event_line(event: AgentEvent) -> str:
     default=0.0,
     help="Fail this share of requests, to show resilience.",
 )
+@click.option(
+    "--queue-interval",
+    type=click.FloatRange(min=1),
+    default=20.0,
+    show_default=True,
+    help="Seconds between refreshes of the queue panel (reports.calls).",
+)
+@click.option(
+    "--cutoff",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Service-level cutoff in seconds.",
+)
 @click.pass_obj
 def demo(settings: Settings, /, **options: Any) -> None:
     """A live wallboard of a simulated contact centre (no account needed)."""
@@ -118,6 +154,8 @@ async def run_demo(
     duration: float | None,
     faults: float,
     console: Console,
+    queue_interval: float = 20.0,
+    cutoff: int = 20,
 ) -> None:
     """Start the simulator on 127.0.0.1, watch it over HTTP, show what changes."""
     sim = Simulator(
@@ -149,7 +187,16 @@ async def run_demo(
             ) as watcher:
                 events = watcher.subscribe(overflow="drop_oldest", buffer=10_000)
                 if console.is_terminal:
-                    await _wallboard(watcher, events, console, speed=speed, url=base_url)
+                    panel = QueuePanel(client, sim, cutoff=cutoff)
+                    await _wallboard(
+                        watcher,
+                        events,
+                        console,
+                        speed=speed,
+                        url=base_url,
+                        panel=panel,
+                        queue_interval=queue_interval,
+                    )
                 else:
                     async for event in events:
                         console.print(
@@ -157,8 +204,80 @@ async def run_demo(
                         )
 
 
+class QueuePanel:
+    """The inbound queues' figures today, from ``reports.calls``, and their agents' wait."""
+
+    def __init__(self, client: ContactNow, sim: Simulator, *, cutoff: int) -> None:
+        self.client = client
+        self.sim = sim
+        self.cutoff = cutoff
+        self.rows: list[ReportRow] = []
+        self.queues_of: dict[str, set[str]] = {}  # agent id -> its queue ids
+        self.error = ""
+
+    async def refresh(self) -> None:
+        """Read today's figures (midnight UTC on the centre's clock until now)."""
+        now = self.sim.now()
+        midnight = datetime.fromtimestamp(now, tz=timezone.utc).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        try:
+            self.rows = await self.client.reports.calls(
+                QUEUE_FIGURES,
+                start=midnight,
+                stop=int(now),
+                group_by=["qid"],
+                cutoff=self.cutoff,
+                qtype="inbound",
+            )
+            queues_of: dict[str, set[str]] = {}
+            for assignment in await self.client.priorities.read():
+                queues_of.setdefault(assignment.agent_id, set()).add(assignment.queue_id)
+            self.queues_of = queues_of
+            self.error = ""
+        except ContactNowError as exc:  # keep the last figures; say why they are old
+            self.error = f"refresh failed: {type(exc).__name__}"
+
+    def render(self, agents: list[LiveAgent], elapsed: float) -> Table:
+        table = Table(expand=True, show_edge=False, pad_edge=False)
+        title = f"queues today (service level: answered within {self.cutoff}s)"
+        table.title = f"{title}  [{self.error}]" if self.error else title
+        for column in ("queue", "calls", "answered", "abandoned", "service level"):
+            table.add_column(column, justify="left" if column == "queue" else "right")
+        table.add_column("longest wait now", justify="right")
+        for row in self.rows:
+            level = service_level([row], self.cutoff)
+            table.add_row(
+                Text(printable(f"{row.text('qid')} {row.text('qnm')}")),
+                str(row.count("nc_all")),
+                str(row.count("nc_ans")),
+                str(row.count("oc_abdn")),
+                "-" if level is None else f"{level:.0%}",
+                self._longest_wait(row.text("qid"), agents, elapsed),
+            )
+        if not self.rows:
+            table.caption = "no calls yet today" if not self.error else None
+        return table
+
+    def _longest_wait(self, qid: str, agents: list[LiveAgent], elapsed: float) -> str:
+        waits = [
+            agent.time_in_status + elapsed
+            for agent in agents
+            if group_of(agent.status)[0] == "available"
+            and qid in self.queues_of.get(agent.agent_id, ())
+        ]
+        return clock_text(max(waits)) if waits else "-"
+
+
 async def _wallboard(
-    watcher: AgentWatcher, events: Any, console: Console, *, speed: float, url: str
+    watcher: AgentWatcher,
+    events: Any,
+    console: Console,
+    *,
+    speed: float,
+    url: str,
+    panel: QueuePanel,
+    queue_interval: float,
 ) -> None:
     feed: deque[AgentEvent] = deque(maxlen=_FEED)
     seen = {"snapshot": watcher.snapshot, "at": time.monotonic()}
@@ -169,9 +288,11 @@ async def _wallboard(
             seen["snapshot"], seen["at"] = snapshot, time.monotonic()
         elapsed = (time.monotonic() - float(seen["at"])) * speed  # type: ignore[arg-type]  # "at" is a float
         agents = sorted(snapshot.values(), key=_natural_order)
+        queues = panel.render(agents, elapsed)
         return Group(
             _header(agents, elapsed, url),
-            _agents_table(agents, elapsed, console.size.height - _FEED - 12),
+            queues,
+            _agents_table(agents, elapsed, console.size.height - _FEED - 14 - queues.row_count),
             _feed(feed),
             _health(watcher),
         )
@@ -184,7 +305,14 @@ async def _wallboard(
                     live.update(render(), refresh=True)
                     await anyio.sleep(1.0)
 
+            async def refresh_queues() -> None:
+                while True:
+                    await panel.refresh()
+                    live.update(render(), refresh=True)
+                    await anyio.sleep(queue_interval)
+
             tg.start_soon(tick)
+            tg.start_soon(refresh_queues)
             async for event in events:
                 feed.appendleft(event)
                 live.update(render(), refresh=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ._common import Settings, connect, fail, run
+from ._common import Settings, connect, fail, run, since_log_id_option
 
 
 @click.command()
@@ -20,14 +20,7 @@ from ._common import Settings, connect, fail, run
     help="The Redis Stream to append to.",
 )
 @click.option("--backfill", is_flag=True, help="Gap-free: status_log rows, with a cursor in Redis.")
-@click.option(
-    "--since-log-id",
-    "--since-uid",
-    "since_log_id",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Start after this status_log id when Redis has no cursor.",
-)
+@since_log_id_option("Start after this status_log id when Redis has no cursor.")
 @click.option(
     "--lease-ttl",
     type=click.FloatRange(min=0.1),

@@ -9,7 +9,7 @@ import anyio
 import click
 
 from ..events import to_json as event_to_json
-from ._common import Settings, connect, run
+from ._common import Settings, connect, run, since_log_id_option
 from ._demo import event_line
 
 
@@ -18,14 +18,7 @@ from ._demo import event_line
     "--json", "as_json", is_flag=True, help="One JSON object per line (documented format)."
 )
 @click.option("--backfill", is_flag=True, help="Every transition, gap-free, from status_log.")
-@click.option(
-    "--since-log-id",
-    "--since-uid",
-    "since_log_id",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Resume the status log after this log id (implies --backfill).",
-)
+@since_log_id_option("Resume the status log after this log id (implies --backfill).")
 @click.option("--agent", "agents", multiple=True, help="Only this agent id (repeatable).")
 @click.option("--interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
 @click.option("--include-offline", is_flag=True, help="Also list offline agents.")

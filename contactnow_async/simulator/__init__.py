@@ -64,6 +64,31 @@ The scenario
     began at the clock's start, and one status_log row for it, so the log
     alone implies the live state at every time. A status_log row becomes
     visible ``log_delay`` seconds after its transition.
+Calls
+    Callers arrive at the inbound queues 1007-1009 (a Poisson stream each, at a
+    pace set by ``Dwell`` and the agents assigned to the queue) and wait in line.
+    An agent in ``wait`` assigned to the queue (``priority``) takes the caller at
+    once: the highest level first, then the agent waiting longest; an agent
+    becoming free takes the caller who has waited longest on its queues. A
+    caller gives up after a patience drawn from ``Dwell.patience``: an abandoned
+    call, ``aid`` 0. Every call, inbound, dialled or dialled by hand
+    (``agent.php manual_dial``), shows in the agent's ajax ``call`` while it
+    lasts and in its status_log rows (``callid``), and becomes a CDR row when it
+    ends (``reporting.php cdr``; kept like the status log: ``cdr_retention``,
+    by default ``log_retention``). An answered call has a recording
+    (``recording.php?callid=``: a short WAV tone). When an inbound or manual call
+    ends the agent gives it an outcome (a sale, need more information, not
+    interested, call back), unless ``agent.php disposition`` gave one.
+``reporting.php``
+    ``calls`` is computed from the CDR rows as REPORTING.md defines each figure
+    (the readings where it is silent are in ``_reports``); ``cdr`` lists the rows,
+    paged by ``start``/``limit``; ``agents`` lists login sessions from the status
+    log. See :mod:`.endpoints.reporting`.
+``agent.php``
+    Every documented action moves the agent and writes its status_log row (ready
+    to wait, pause to a break, wrap with its subcode, logout to offline...); an
+    action the agent's status does not allow answers ``Bad argument: agent [N]
+    is offline`` (or on a call, or has no call). See :mod:`.endpoints.agent_control`.
 The campaign database (``ecnow.php``, ``database.php`` queues and outcome codes)
     Three campaign tables, ``APItestcampaign``, ``BradOutbound`` and ``Willtest``,
     each with the 28 standard record fields and its own (``Willtest`` has the

@@ -135,6 +135,7 @@ class Simulator:
         dwell: Dwell | None = None,
         log_delay: float = 0.0,
         log_retention: int | None = None,
+        cdr_retention: int | None = None,
         ajax_page_limit: int | None = None,
         account_id: str = "10278",
         ccname: str = "Demo_Centre",
@@ -151,6 +152,8 @@ class Simulator:
             raise ValueError(f"log_delay cannot be negative, got {log_delay!r}")
         if log_retention is not None and log_retention < 1:
             raise ValueError(f"log_retention must be at least 1, got {log_retention!r}")
+        if cdr_retention is not None and cdr_retention < 1:
+            raise ValueError(f"cdr_retention must be at least 1, got {cdr_retention!r}")
         if ajax_page_limit is not None and ajax_page_limit < 1:
             raise ValueError(f"ajax_page_limit must be at least 1, got {ajax_page_limit!r}")
         self.clock: Clock = SystemClock() if clock is None else clock
@@ -177,6 +180,8 @@ class Simulator:
             dwell=Dwell() if dwell is None else dwell,
             log_retention=log_retention,
             record_tz=record_tz,
+            # The CDR is kept like the status log unless told otherwise.
+            cdr_retention=log_retention if cdr_retention is None else cdr_retention,
         )
 
     def __repr__(self) -> str:

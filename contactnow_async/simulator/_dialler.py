@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 import math
 
+from ._calls import SimCall
 from ._campaigns import PHONES, CampaignDb
 
 __all__ = ["CALLBACK_DELAY", "CALL_OUTCOMES", "DIAL_DELAY", "Dialler"]
@@ -97,22 +98,54 @@ class Dialler:
         """Drop a reservation."""
         self.reserved.pop(record_id, None)
 
-    def dial(self, record_id: int, callid: str) -> tuple[str, str, str, str]:
-        """The call an agent makes to a reserved record: (callid, qid, cli, direction)."""
+    def dial(self, record_id: int, callid: str, when: float) -> SimCall:
+        """The call ``callid`` an agent connects to a reserved record at ``when``; it
+        rang for :data:`DIAL_DELAY` seconds before."""
         record = self.db.records[record_id]
         dataset = self.db.datasets[int(record["datasetid"])]
         number = next(record[phone] for phone in PHONES if record[phone])
-        return callid, dataset.qid, number, "out"
+        call = SimCall(
+            callid=callid,
+            qid=dataset.qid,
+            cli=self.db.queues[dataset.qid]["callerid"],
+            ddi=number,
+            ctype="out",
+            dtype="out",
+            tm_init=when - DIAL_DELAY,
+            record=record_id,
+            dsid=str(dataset.dataset),
+        )
+        call.sec_ring = DIAL_DELAY
+        return call
 
     def table_of(self, record_id: int) -> str:
         """The campaign table of a record (the ``qtable`` of its call)."""
         return self.db.table_of(self.db.records[record_id])
 
-    def finish(self, record_id: int, *, agent_uid: str, callid: str, when: float, u: float) -> None:
-        """Write the outcome of the call ``callid`` to its record (``u``: a uniform draw)."""
+    def finish(
+        self,
+        record_id: int,
+        *,
+        agent_uid: str,
+        callid: str,
+        when: float,
+        u: float,
+        code: str | None = None,
+    ) -> str:
+        """Write the outcome of the call ``callid`` to its record and return its code:
+        ``code`` (an agent's disposition) if given, else one drawn with ``u``."""
         self.release(record_id)
+        if code is None:
+            code = next(code for code, upto in CALL_OUTCOMES if u < upto)
+        self.apply_outcome(record_id, code, agent_uid=agent_uid, callid=callid, when=when)
+        return code
+
+    def apply_outcome(
+        self, record_id: int, code: str, *, agent_uid: str, callid: str, when: float
+    ) -> None:
+        """Give a record the outcome ``code`` of call ``callid``: its ProcessDate, a line
+        in its notes, a callback an hour later unless the outcome is complete."""
         record = self.db.records[record_id]
-        code = next(code for code, upto in CALL_OUTCOMES if u < upto)
         outcome = self.db.outcomes[code]
         stamp = self.db.format_time(when)
         record["outcomecode"] = code

@@ -1,32 +1,48 @@
-"""The scenario engine: agents moving through statuses, and the status log they write.
+"""The scenario engine: agents moving through statuses, the calls they take, and the books.
 
-Each scenario agent has its own random stream (SplitMix64 seeded from the seed
-and the agent's index) and its next transition waits in one heap keyed by
-``(time, index)``. Popping the heap in that order makes the transition sequence,
-the log uids and the call ids a function of the seed alone: catching up in one
-big step or in a thousand small ones gives the same history.
+Three timetables drive it: each scenario agent's next transition (one heap keyed
+by ``(time, index)``), the inbound switch's arrivals and give-ups
+(:class:`~._calls.Switch`), and the dialler's callbacks falling due
+(:mod:`._dialler`). Events are played in time order (callbacks, then the switch,
+then agents, at equal times), each owner drawing from its own random stream
+(:mod:`._rng`), so the history, the log uids and the call ids are a function of
+the seed alone: catching up in one big step or in a thousand small ones gives
+the same history.
 
-A dialler (:mod:`._dialler`) gives agents entering ``wait`` the campaign
-database's LIVE records (:mod:`._campaigns`): a dial reschedules the agent's
-next transition, so a heap entry whose time is not the agent's ``due`` is stale.
-
-A SplitMix64 state is one integer, where a :class:`random.Random` carries 2.5 kB
-of Mersenne Twister state: 50,000 agents stay a few megabytes.
+An agent in ``wait`` takes, in order: a caller already queued on an inbound
+queue it is assigned to (``priority``), the waiting longest; else a record the
+dialler reserves for it; else it waits for a caller to arrive (an arriving
+caller goes to the waiting agent with the highest level on that queue, then the
+one waiting longest), until it leaves for a break or goes offline. A call ends
+when the caller hangs up (an exponential dwell) or an ``agent.php`` action ends
+it (:mod:`._control`); it then becomes a CDR row (:class:`~._calls.Cdr`).
 """
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import timezone, tzinfo
 
-import attrs
-
 from ._agent_records import default_record
+from ._agent_state import (
+    BREAK,
+    BREAK_CODES,
+    CALL,
+    OFFLINE,
+    OFFLINE_CODE,
+    WAIT,
+    WRAP,
+    Dwell,
+    SimAgent,
+    Waiting,
+)
+from ._calls import ABANDONED, ANSWERED, ARRIVE, NO_ANSWER, Cdr, SimCall, Switch
 from ._campaigns import OUTBOUND_TEAMS, CampaignDb
 from ._dialler import DIAL_DELAY, Dialler
+from ._rng import exponential, stream
+from ._statuslog import LogRow, StatusLog
 
 __all__ = [
     "BREAK",
@@ -40,118 +56,23 @@ __all__ = [
     "SimAgent",
 ]
 
-OFFLINE = "offline"
-WAIT = "wait"
-CALL = "call"
-WRAP = "wrap"
-BREAK = "break"
-
 FIRST_AGENT_UID = 1_226_353  # the uid of the documented ajax example
-FIRST_LOG_UID = 12_345_678_901  # the uid of the documented status_log example
 FIRST_CALLID = 90_000_001
 QUEUES = ("1007", "1008", "1009")
-BREAK_CODES = ("Lunch", "Training", "Comfort")
-OFFLINE_CODE = "Home"  # the documented offline statuscode
-
-#: One status_log row: (uid, time, agent, status, subcode, callid).
-LogRow = tuple[int, float, str, str, str, str]
-
-_MASK = (1 << 64) - 1
-_GOLDEN = 0x9E3779B97F4A7C15
-_TWO64 = float(1 << 64)
-
-
-def _mix(x: int) -> int:
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
-    return x ^ (x >> 31)
-
-
-def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"Dwell.{attribute.name} must be a positive number of seconds")
-
-
-@attrs.frozen
-class Dwell:
-    """Mean seconds an agent stays in each status; dwell times are exponential."""
-
-    wait: float = attrs.field(default=60.0, converter=float, validator=_positive)
-    call: float = attrs.field(default=180.0, converter=float, validator=_positive)
-    wrap: float = attrs.field(default=30.0, converter=float, validator=_positive)
-    break_: float = attrs.field(default=600.0, converter=float, validator=_positive)
-    offline: float = attrs.field(default=1800.0, converter=float, validator=_positive)
-
-    @classmethod
-    def uniform(cls, mean: float) -> Dwell:
-        """Return a Dwell with the same mean for every status (tests use tiny ones)."""
-        return cls(wait=mean, call=mean, wrap=mean, break_=mean, offline=mean)
-
-    def mean(self, status: str) -> float:
-        """Return the mean dwell of ``status``."""
-        if status == BREAK:
-            return self.break_
-        return float(getattr(self, status))
-
-
-class SimAgent:
-    """One scenario agent's live status, as ``ajax.php`` shows it (compact: slots, no dict).
-
-    Not the client's :class:`contactnow_async.LiveAgent`: this is the simulator's
-    own mutable state, from which its replies are rendered.
-    """
-
-    __slots__ = (
-        "call",
-        "due",
-        "index",
-        "lead",
-        "queues",
-        "record",
-        "rng",
-        "since",
-        "status",
-        "statuscode",
-        "uid",
-    )
-
-    def __init__(
-        self,
-        *,
-        uid: str,
-        index: int,
-        status: str,
-        statuscode: str,
-        since: float,
-        rng: int,
-        queues: tuple[str, ...] = (),
-        record: dict[str, str | None] | None = None,
-    ) -> None:
-        self.uid = uid
-        # -1 for agents created through the API: they never move.
-        self.index = index
-        self.status = status
-        self.statuscode = statuscode
-        self.since = since
-        # (callid, qid, cli, direction) while on a call.
-        self.call: tuple[str, str, str, str] | None = None
-        # When the next transition is due (a heap entry at another time is stale).
-        self.due = math.inf
-        # The record the dialler reserved for this agent, or is on a call with.
-        self.lead: int | None = None
-        self.rng = rng
-        self.queues = queues
-        # None: the scenario's default record, built on demand.
-        self.record = record
-
-    def draw(self) -> float:
-        """Return the agent's next uniform number in [0, 1)."""
-        self.rng = (self.rng + _GOLDEN) & _MASK
-        return _mix(self.rng) / _TWO64
+#: Callers offered to each agent, as a share of what it could take waiting ``wait``
+#: seconds between calls: a little less than the agents on shift can answer.
+OFFERED_LOAD = 0.6
+#: The outcomes agents give the inbound and manual calls they end, with cumulative chances.
+CALL_OUTCOMES = (
+    ("510456", 0.2),  # Sales Completed
+    ("501638", 0.5),  # Need more information
+    ("510457", 0.8),  # Not interested
+    ("109", 1.0),  # Call back
+)
 
 
 class Scenario:
-    """Scenario agents, their live state and the status log, advanced lazily.
+    """Scenario agents, their calls, the status log and the CDR, advanced lazily.
 
     Not thread-safe: the :class:`~contactnow_async.simulator.Simulator` holds
     its lock around every call.
@@ -166,16 +87,17 @@ class Scenario:
         dwell: Dwell,
         log_retention: int | None,
         record_tz: tzinfo = timezone.utc,
+        cdr_retention: int | None = None,
     ) -> None:
         self.dwell = dwell
         self.now = start
-        self.log_retention = log_retention
         self.transitions = 0
         self.agents: list[SimAgent] = []
         self.by_uid: dict[str, SimAgent] = {}
-        self._log: list[LogRow] = []
-        self._log_head = 0  # rows before it are purged (compacted now and then)
-        self._next_log_uid = FIRST_LOG_UID
+        self.log = StatusLog(log_retention)
+        self.cdr = Cdr(cdr_retention)
+        #: Calls in progress (queued or connected), by callid.
+        self.active: dict[str, SimCall] = {}
         self._next_callid = FIRST_CALLID
         self._next_agent_uid = FIRST_AGENT_UID + agents
         self._heap: list[tuple[float, int]] = []
@@ -184,8 +106,10 @@ class Scenario:
         self._next_priority_id = 1
         self.campaigns = CampaignDb(record_tz=record_tz, start=start)
         self.dialler = Dialler(self.campaigns, self.priorities)
+        self.waiting = Waiting(QUEUES, self.agents, self.priorities)
+        self.log_rows = self.log.rows
 
-        base = _mix((seed * _GOLDEN + 1) & _MASK)
+        share = dict.fromkeys(QUEUES, 0.0)
         for index in range(agents):
             uid = str(FIRST_AGENT_UID + index)
             agent = SimAgent(
@@ -194,17 +118,18 @@ class Scenario:
                 status=OFFLINE,
                 statuscode=OFFLINE_CODE,
                 since=start,
-                rng=_mix(base ^ _mix(index + 1)),
+                rng=stream(seed, 1, index),
             )
             agent.queues = tuple(q for q in QUEUES if agent.draw() < 0.5) or (QUEUES[index % 3],)
             for qid in agent.queues:
                 self.add_priority(uid, qid, str(int(agent.draw() * 11) * 10))
+                share[qid] += 1 / len(agent.queues)
             self.agents.append(agent)
             self.by_uid[uid] = agent
-            self._enter_initial(agent)
+            self._enter_initial(agent, start)
             # One row per agent for its initial status, so the log alone implies
             # the live state at every time.
-            self._write(agent, start)
+            self._write(agent, start, transition=False)
             agent.due = start + self._dwell(agent)
             heapq.heappush(self._heap, (agent.due, index))
         # Outbound queues' teams, after the random draws so the history does not change.
@@ -212,16 +137,25 @@ class Scenario:
             for qid, (modulus, remainder, level) in OUTBOUND_TEAMS.items():
                 if agent.index % modulus == remainder:
                     self.add_priority(agent.uid, qid, level)
+            if agent.status == WAIT:
+                self.waiting.push(agent)
+        cycle = dwell.wait + dwell.call + dwell.wrap
+        rates = {qid: OFFERED_LOAD * share[qid] / cycle for qid in QUEUES}
+        self.switch = Switch(seed=seed, start=start, rates=rates, patience=dwell.patience)
 
     # -- the scenario ------------------------------------------------------
 
-    def _enter_initial(self, agent: SimAgent) -> None:
+    def _enter_initial(self, agent: SimAgent, start: float) -> None:
         u = agent.draw()
         if u < 0.3:
             self._enter(agent, OFFLINE)
         elif u < 0.65:
             self._enter(agent, WAIT)
         elif u < 0.9:
+            qid = agent.queues[int(agent.draw() * len(agent.queues))]
+            call = self._inbound_call(qid, f"07700900{int(agent.draw() * 1000):03d}", start)
+            call.connect(agent.uid, start)
+            agent.call = call
             self._enter(agent, CALL)
         elif u < 0.95:
             self._enter(agent, WRAP)
@@ -230,101 +164,217 @@ class Scenario:
 
     def _enter(self, agent: SimAgent, status: str) -> None:
         agent.status = status
-        agent.call = None
         if status == OFFLINE:
             agent.statuscode = OFFLINE_CODE
         elif status == BREAK:
             agent.statuscode = BREAK_CODES[int(agent.draw() * len(BREAK_CODES))]
-        elif status == CALL:
-            agent.statuscode = ""
-            callid = str(self._next_callid)
-            self._next_callid += 1
-            if agent.lead is not None:
-                agent.call = self.dialler.dial(agent.lead, callid)
-                return
-            qid = agent.queues[int(agent.draw() * len(agent.queues))]
-            cli = f"07700900{int(agent.draw() * 1000):03d}"
-            direction = "in" if agent.draw() < 0.8 else "out"
-            agent.call = (callid, qid, cli, direction)
         else:
             agent.statuscode = ""
 
-    def _next_status(self, agent: SimAgent, when: float) -> str:
-        if agent.status == WAIT:
-            if agent.lead is not None:
-                if self.dialler.still_diallable(agent.lead, when):
-                    return CALL
-                self.dialler.release(agent.lead)
-                agent.lead = None
-            u = agent.draw()
-            if u < 0.75:
-                return CALL
-            return BREAK if u < 0.88 else OFFLINE
-        if agent.status == CALL:
-            return WRAP
-        return WAIT  # from wrap, break and offline
-
     def _dwell(self, agent: SimAgent) -> float:
-        return -self.dwell.mean(agent.status) * math.log1p(-agent.draw())
+        return exponential(self.dwell.mean(agent.status), agent.draw())
 
-    def _pause(self, agent: SimAgent, when: float) -> float:
-        """Seconds an agent entering wait waits: a dial soon if a record is there for it."""
-        agent.lead = self.dialler.reserve(agent.uid, when)
-        return DIAL_DELAY if agent.lead is not None else self._dwell(agent)
-
-    def _write(self, agent: SimAgent, when: float) -> None:
+    def _write(self, agent: SimAgent, when: float, *, transition: bool = True) -> None:
         agent.since = when
-        callid = agent.call[0] if agent.call is not None else "0"
-        self._log.append(
-            (self._next_log_uid, when, agent.uid, agent.status, agent.statuscode, callid)
+        callid = agent.call.callid if agent.call is not None else "0"
+        self.log.append(when, agent.uid, agent.status, agent.statuscode, callid)
+        if transition:
+            self.transitions += 1
+
+    def _schedule(self, agent: SimAgent, due: float) -> None:
+        agent.due = due
+        if agent.index >= 0:
+            heapq.heappush(self._heap, (due, agent.index))
+
+    def new_callid(self) -> str:
+        """Allocate the next call id."""
+        callid = str(self._next_callid)
+        self._next_callid += 1
+        return callid
+
+    def _inbound_call(self, qid: str, cli: str, when: float) -> SimCall:
+        numbers = self.campaigns.queues[qid]["numbers"]
+        call = SimCall(
+            callid=self.new_callid(),
+            qid=qid,
+            cli=cli,
+            ddi=numbers.split(",")[0],
+            ctype="in",
+            dtype="in",
+            tm_init=when,
         )
-        self._next_log_uid += 1
-        if self.log_retention is not None:
-            kept = len(self._log) - self._log_head
-            if kept > self.log_retention:
-                self._log_head += kept - self.log_retention
-                if self._log_head > 4096 and self._log_head * 2 > len(self._log):
-                    del self._log[: self._log_head]
-                    self._log_head = 0
+        self.active[call.callid] = call
+        return call
 
     def advance(self, now: float) -> None:
-        """Play every transition due at or before ``now``."""
+        """Play every event due at or before ``now``."""
         if now <= self.now:
             return
         heap = self._heap
         agents = self.agents
         dialler = self.dialler
-        diallable = self.campaigns.open  # one set, changed in place
-        wake = dialler.next_wake
+        switch = self.switch
         while True:
-            if wake <= now and (not heap or wake <= heap[0][0]):
+            wake = dialler.next_wake
+            ring = switch.next_time
+            turn = heap[0][0] if heap else math.inf
+            if wake <= now and wake <= ring and wake <= turn:
                 # A callback falls due (before any transition at its time): offer it.
                 dialler.pop_wakes(wake)
                 self.offer(wake)
-                wake = dialler.next_wake
-                continue
-            if not heap or heap[0][0] > now:
-                break
-            when, index = heap[0]
-            agent = agents[index]
-            if when != agent.due:  # rescheduled by a dial: a stale entry
-                heapq.heappop(heap)
-                continue
-            if agent.lead is not None and agent.call is not None:
-                dialler.finish(
-                    agent.lead, agent_uid=agent.uid, callid=agent.call[0], when=when, u=agent.draw()
-                )
-                agent.lead = None
-                wake = dialler.next_wake
-            self._enter(agent, self._next_status(agent, when))
-            self._write(agent, when)
-            self.transitions += 1
-            if diallable and agent.status == WAIT:
-                agent.due = when + self._pause(agent, when)
+            elif ring <= now and ring <= turn:
+                self._switch_event()
+            elif turn <= now:
+                when, index = heapq.heappop(heap)
+                agent = agents[index]
+                if when == agent.due:  # else rescheduled meanwhile: a stale entry
+                    self._due(agent, when)
             else:
-                agent.due = when + self._dwell(agent)
-            heapq.heapreplace(heap, (agent.due, index))
+                break
         self.now = now
+
+    def _switch_event(self) -> None:
+        when, kind, key = self.switch.pop()
+        if kind == ARRIVE:
+            self.switch.next_arrival(key, when)
+            cli = f"07700{int(self.switch.draw(key) * 1_000_000):06d}"
+            call = self._inbound_call(key, cli, when)
+            agent = self.waiting.pick(key)
+            if agent is not None:
+                self._connect(agent, call, when)
+            else:
+                self.switch.queue(call, when)
+            return
+        waiting = self.switch.queued(key)  # GIVE_UP
+        if waiting is not None and waiting.gives_up_at == when:
+            self.switch.take(waiting)
+            waiting.end(when, ABANDONED)
+            self._finish(waiting)
+
+    def _due(self, agent: SimAgent, when: float) -> None:
+        """The agent's own next transition, due at ``when``."""
+        if agent.status == CALL:
+            self.hang_up(agent, when, then=WRAP)
+        elif agent.status == WAIT:
+            if agent.lead is not None:
+                if self.dialler.still_diallable(agent.lead, when):
+                    self._connect(
+                        agent, self.dialler.dial(agent.lead, self.new_callid(), when), when
+                    )
+                    return
+                self.dialler.release(agent.lead)
+                agent.lead = None
+                self._keep_waiting(agent, when)
+                return
+            self._enter(agent, BREAK if agent.draw() < 0.5 else OFFLINE)
+            self._write(agent, when)
+            self._schedule(agent, when + self._dwell(agent))
+        else:
+            self.available(agent, when)
+
+    def available(self, agent: SimAgent, when: float) -> None:
+        """The agent enters ``wait`` at ``when`` and takes what comes (see the module)."""
+        self._enter(agent, WAIT)
+        self._write(agent, when)
+        call = self.switch.first_waiting(self.waiting.queues_of(agent))
+        if call is not None:
+            self.switch.take(call)
+            self._connect(agent, call, when)
+            return
+        self._keep_waiting(agent, when)
+
+    def _keep_waiting(self, agent: SimAgent, when: float) -> None:
+        """A waiting agent's next step: a record to dial soon, or callers to come."""
+        if self.campaigns.open and agent.index >= 0:
+            agent.lead = self.dialler.reserve(agent.uid, when)
+        if agent.lead is not None:
+            self._schedule(agent, when + DIAL_DELAY)
+            return
+        self._schedule(agent, when + self._dwell(agent))
+        self.waiting.push(agent)
+
+    def _connect(self, agent: SimAgent, call: SimCall, when: float) -> None:
+        """Put the agent on ``call`` from ``when``."""
+        if not call.tm_answ:
+            call.connect(agent.uid, when)
+        self.active[call.callid] = call
+        agent.call = call
+        self._enter(agent, CALL)
+        self._write(agent, when)
+        self._schedule(agent, when + self._dwell(agent))
+
+    def hang_up(
+        self, agent: SimAgent, when: float, *, then: str, code: str | None = None
+    ) -> SimCall:
+        """End the agent's call at ``when``; the agent goes on to ``then`` (wrap, with
+        statuscode ``code`` if given, or wait)."""
+        call = agent.call
+        assert call is not None  # only agents on a call hang up
+        if agent.lead is not None:
+            outcome = self.dialler.finish(
+                agent.lead,
+                agent_uid=agent.uid,
+                callid=call.callid,
+                when=when,
+                u=agent.draw(),
+                code=call.outcome,
+            )
+            agent.lead = None
+        else:
+            u = agent.draw()
+            outcome = call.outcome or next(code for code, upto in CALL_OUTCOMES if u < upto)
+        call.outcome = outcome
+        call.end(when, NO_ANSWER if call.dtype == "out" and outcome == "101" else ANSWERED)
+        call.wrapped = then == WRAP
+        self._finish(call)
+        agent.call = None
+        if then == WRAP:
+            self._enter(agent, WRAP)
+            if code:
+                agent.statuscode = code
+            self._write(agent, when)
+            self._schedule(agent, when + self._dwell(agent))
+        else:
+            self.available(agent, when)
+        return call
+
+    def _finish(self, call: SimCall) -> None:
+        self.active.pop(call.callid, None)
+        self.cdr.add(call)
+
+    def move(self, agent: SimAgent, status: str, when: float, *, code: str | None = None) -> None:
+        """Put the agent in ``status`` (not ``call``) at ``when``, with ``code`` if given."""
+        if agent.lead is not None and agent.call is None:
+            self.dialler.release(agent.lead)
+            agent.lead = None
+        self._enter(agent, status)
+        if code is not None:
+            agent.statuscode = code
+        self._write(agent, when)
+        self._schedule(agent, when + self._dwell(agent))
+
+    def recode(self, agent: SimAgent, code: str, when: float) -> None:
+        """Change the agent's statuscode at ``when`` (a new status_log row, same status)."""
+        agent.statuscode = code
+        self._write(agent, when)
+
+    def dial(self, agent: SimAgent, ddi: str, qid: str, when: float) -> SimCall:
+        """The agent dials ``ddi`` by hand at ``when`` (through outbound queue ``qid``)."""
+        if agent.lead is not None:
+            self.dialler.release(agent.lead)
+            agent.lead = None
+        callerid = self.campaigns.queues[qid]["callerid"] if qid != "0" else ""
+        call = SimCall(
+            callid=self.new_callid(),
+            qid=qid,
+            cli=callerid,
+            ddi=ddi,
+            ctype="out",
+            dtype="man",
+            tm_init=when,
+        )
+        self._connect(agent, call, when)
+        return call
 
     def offer(self, now: float) -> None:
         """Give the records now diallable to agents in wait, longest waiting first."""
@@ -335,8 +385,7 @@ class Scenario:
         for agent in waiting:
             agent.lead = self.dialler.reserve(agent.uid, now)
             if agent.lead is not None and now + DIAL_DELAY < agent.due:
-                agent.due = now + DIAL_DELAY
-                heapq.heappush(self._heap, (agent.due, agent.index))
+                self._schedule(agent, now + DIAL_DELAY)
 
     # -- agents created through the API ------------------------------------
 
@@ -355,7 +404,7 @@ class Scenario:
             record=record,
         )
         self.by_uid[uid] = agent
-        self._write(agent, self.now)
+        self._write(agent, self.now, transition=False)
         return agent
 
     def record(self, agent: SimAgent) -> dict[str, str | None]:
@@ -383,37 +432,7 @@ class Scenario:
         priority_id = self._next_priority_id
         self._next_priority_id += 1
         self.priorities[(agentid, qid)] = [str(priority_id), level]
+        agent = self.by_uid.get(agentid)
+        if agent is not None and qid in self.waiting.qids and agent.status == WAIT:
+            self.waiting.push(agent)  # a waiting agent takes the new queue's callers at once
         return priority_id
-
-    # -- the status log ----------------------------------------------------
-
-    def log_rows(
-        self,
-        *,
-        visible_before: float | None,
-        uid_low: int | None = None,
-        uid_high: int | None = None,
-        agents: Iterable[str] | None = None,
-        tstart: int | None = None,
-        tstop: int | None = None,
-    ) -> list[LogRow]:
-        """Return the retained rows matching the filters, in uid order."""
-        log = self._log
-        lo, hi = self._log_head, len(log)
-        if visible_before is not None:
-            # Times only grow with uids, so the visible rows are a prefix.
-            hi = bisect.bisect_right(log, visible_before, lo, hi, key=lambda r: r[1])
-        if uid_low is not None:
-            lo = bisect.bisect_left(log, uid_low, lo, hi, key=lambda r: r[0])
-        if uid_high is not None:
-            hi = bisect.bisect_right(log, uid_high, lo, hi, key=lambda r: r[0])
-        if tstart is not None:
-            lo = bisect.bisect_left(log, tstart, lo, hi, key=lambda r: int(r[1]))
-        if tstop is not None:
-            hi = bisect.bisect_right(log, tstop, lo, hi, key=lambda r: int(r[1]))
-        if lo >= hi:
-            return []
-        if agents is None:
-            return log[lo:hi]
-        wanted = frozenset(agents)
-        return [row for row in log[lo:hi] if row[2] in wanted]

@@ -24,8 +24,9 @@ __all__ = [
     "render_xml",
 ]
 
-#: A reply value: scalars, None, lists of row dicts (``list``) or call dicts (``call``).
-Value: TypeAlias = "str | int | bool | Sequence[Mapping[str, Value]] | None"
+#: A reply value: scalars (a float is a JSON number: ``reporting.php`` figures), None,
+#: lists of row dicts (``list``) or call dicts (``call``).
+Value: TypeAlias = "str | int | float | bool | Sequence[Mapping[str, Value]] | None"
 Reply = Mapping[str, Value]
 
 # Characters XML 1.0 cannot carry at all, not even escaped.

@@ -122,6 +122,9 @@ def test_demo_in_a_terminal_shows_a_changing_wallboard() -> None:
     for group in ("available", "on call", "wrap", "break", "offline"):
         assert group in text
     assert "longest wait" in text
+    # The queue panel, from reports.calls: one row per inbound queue once calls have ended.
+    assert "queues today (service level: answered within 20s)" in text
+    assert re.search(r"1007 Sales Inbound\s*│\s*\d+\s*│\s*\d+\s*│\s*\d+\s*│\s*(\d+%|-)", text)
     assert "latest changes" in text
     assert "Agent 1 " in text
     assert "Agent 9 " in text

@@ -45,11 +45,14 @@ def live_row(state: SimState, agent: SimAgent, srvtime: str) -> dict[str, Value]
     record = agent.record
     call: list[dict[str, Value]] = []
     if agent.call is not None:
-        callid, qid, cli, direction = agent.call
-        call.append({"callid": callid, "qid": qid, "cli": cli, "direction": direction})
-        if agent.lead is not None:  # a dialled record: its id and table, as the CDR names them
-            call[0]["urn"] = str(agent.lead)
-            call[0]["qtable"] = state.scenario.dialler.table_of(agent.lead)
+        live = agent.call
+        number = live.cli if live.ctype == "in" else live.ddi
+        call.append(
+            {"callid": live.callid, "qid": live.qid, "cli": number, "direction": live.ctype}
+        )
+        if live.record is not None:  # a dialled record: its id and table, as the CDR names them
+            call[0]["urn"] = str(live.record)
+            call[0]["qtable"] = state.scenario.dialler.table_of(live.record)
     return {
         "uid": agent.uid,
         "name": state.scenario.name(agent),

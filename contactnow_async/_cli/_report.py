@@ -1,0 +1,253 @@
+"""``contactnow report``: grouped call figures (``calls``) and call detail records (``cdr``)."""
+
+from __future__ import annotations
+
+__all__ = ["report"]
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from .. import CdrRow, ContactNow, ReportRow
+from .._models_reports import CDR_ATTRIBUTES
+from ..resources.reports import CDR_FIELDS
+from ._common import (
+    EXIT_USAGE,
+    OutputConsole,
+    Settings,
+    connect,
+    emit_json,
+    fail,
+    parse_time,
+    print_table,
+    run,
+)
+
+#: The columns of ``report cdr`` as a table (all of them with --csv or --json).
+_CDR_TABLE = ("callid", "tm_init", "qid", "aid", "cres", "sec_que", "sec_dur", "ocid")
+
+
+def _names(values: Sequence[str]) -> list[str]:
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def _filters(items: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip() or not value.strip():
+            fail(f"--filter {item!r}: give NAME=VALUE (queue=1007, agent=1234,5678)", EXIT_USAGE)
+        found[name.strip()] = value.strip()
+    return found
+
+
+def _window(since: str, until: str) -> tuple[datetime, datetime]:
+    now = datetime.now(timezone.utc)
+    try:
+        start, stop = parse_time(since, now=now), parse_time(until, now=now)
+    except click.BadParameter as exc:
+        fail(exc.message, EXIT_USAGE)
+    if stop < start:
+        fail(f"--until ({stop.isoformat()}) is before --since ({start.isoformat()})")
+    return start, stop
+
+
+def _csv_line(values: Iterable[Any]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(["" if v is None else v for v in values])
+    return out.getvalue()
+
+
+_since = click.option(
+    "--since", default="1d", show_default=True, help="Start: unix, ISO 8601, now, or an age (2h)."
+)
+_until = click.option(
+    "--until", "until_", default="now", show_default=True, help="End, same forms."
+)
+_filter = click.option(
+    "--filter",
+    "filter_items",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An API filter: campaign, queue, qtype, ctype, agent, dataset, outcome, ddi, cli, "
+    "urn, team (repeatable; VALUE may be a comma list).",
+)
+_strict = click.option(
+    "--no-strict", "loose", is_flag=True, help="Send names the documentation does not list."
+)
+
+
+@click.group()
+def report() -> None:
+    """Reports: grouped call figures (calls) and call detail records (cdr)."""
+
+
+@report.command("calls")
+@click.option("--fields", "fields", multiple=True, required=True, help="Comma list of fields.")
+@click.option("--group-by", "group_by", multiple=True, required=True, help="Comma list.")
+@_since
+@_until
+@click.option("--cutoff", type=click.IntRange(min=0), help="Service-level cutoff in seconds.")
+@_filter
+@_strict
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per row.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@click.pass_obj
+def report_calls(
+    settings: Settings,
+    fields: tuple[str, ...],
+    group_by: tuple[str, ...],
+    since: str,
+    until_: str,
+    cutoff: int | None,
+    filter_items: tuple[str, ...],
+    loose: bool,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """Grouped call figures (reporting.php calls): --fields qid,nc_all,nc_ans --group-by qid."""
+    if as_json and as_csv:
+        fail("--json and --csv: pick one")
+    start, stop = _window(since, until_)
+    filters = _filters(filter_items)
+
+    async def main() -> list[ReportRow]:
+        async with connect(settings) as client:
+            try:
+                return await client.reports.calls(
+                    _names(fields),
+                    start=start,
+                    stop=stop,
+                    group_by=_names(group_by),
+                    cutoff=cutoff,
+                    strict=not loose,
+                    **filters,
+                )
+            except TypeError as exc:  # a filter the documents do not list
+                fail(str(exc), EXIT_USAGE)
+
+    rows = run(settings, main)
+    columns = list(dict.fromkeys(name for row in rows for name in row))
+    if as_json:
+        for row in rows:
+            emit_json(dict(row))
+    elif as_csv:
+        click.echo(_csv_line(columns))
+        for row in rows:
+            click.echo(_csv_line(row.get(name) for name in columns))
+    else:
+        print_table(columns, [[_shown(row.get(name)) for name in columns] for row in rows])
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    return "" if value is None else str(value)
+
+
+@report.command("cdr")
+@click.option("--fields", "fields", multiple=True, help="Comma list (default: every field).")
+@_since
+@_until
+@_filter
+@click.option("--page-size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@_strict
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per call.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row, fields as sent.")
+@click.pass_obj
+def report_cdr(
+    settings: Settings,
+    fields: tuple[str, ...],
+    since: str,
+    until_: str,
+    filter_items: tuple[str, ...],
+    page_size: int,
+    loose: bool,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """Call detail records (reporting.php cdr), read a page at a time with progress on a
+    terminal; --csv and --json print each call as it is read."""
+    if as_json and as_csv:
+        fail("--json and --csv: pick one")
+    start, stop = _window(since, until_)
+    filters = _filters(filter_items)
+    names = _names(fields) or list(CDR_FIELDS)
+    if "callid" not in names:
+        names.insert(0, "callid")  # the API is asked for it anyway: a row is named by it
+
+    async def main() -> list[CdrRow]:
+        async with connect(settings) as client:
+            return await _read_cdr(
+                client, names, start, stop, page_size, filters, loose=loose, as_json=as_json,
+                as_csv=as_csv,
+            )  # fmt: skip
+
+    rows = run(settings, main)
+    if not (as_json or as_csv):
+        print_table(
+            list(_CDR_TABLE), [[_shown(row.raw.get(name)) for name in _CDR_TABLE] for row in rows]
+        )
+
+
+async def _read_cdr(
+    client: ContactNow,
+    names: list[str],
+    start: datetime,
+    stop: datetime,
+    page_size: int,
+    filters: Mapping[str, str],
+    *,
+    loose: bool,
+    as_json: bool,
+    as_csv: bool,
+) -> list[CdrRow]:
+    """Print each row as it comes (--json, --csv) or keep them for a table."""
+    kept: list[CdrRow] = []
+    progress_console = OutputConsole(stderr=True)
+    try:
+        pages = client.reports.cdr(
+            names, start=start, stop=stop, page_size=page_size, strict=not loose, **filters
+        )
+    except TypeError as exc:  # a filter the documents do not list
+        fail(str(exc), EXIT_USAGE)
+    if as_csv:
+        click.echo(_csv_line(names))
+    with Progress(
+        TextColumn("reading the CDR"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=progress_console,
+        disable=not progress_console.is_terminal,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("cdr", total=None)
+        async for row in pages:
+            if as_csv:
+                click.echo(_csv_line(row.raw.get(name) for name in names))
+            elif as_json:
+                emit_json(
+                    {
+                        CDR_ATTRIBUTES.get(name, name): _json_value(
+                            getattr(row, CDR_ATTRIBUTES[name])
+                            if name in CDR_ATTRIBUTES
+                            else row.raw.get(name)
+                        )
+                        for name in names
+                    }
+                )
+            else:
+                kept.append(row)
+            progress.update(task, advance=1, total=getattr(pages, "total", None))
+    return kept
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return str(value) if value is not None and not isinstance(value, (int, float, str)) else value

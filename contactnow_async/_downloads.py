@@ -1,0 +1,149 @@
+"""Files from the API (``recording.php``): where their bytes go, and what an envelope in
+their place means.
+
+A download is a read: it is resent after a transient fault, if what it writes to
+can start again (:meth:`FileSink.rewind`). To a path it writes a temporary file in
+the same directory and renames it over the path once the whole file is there, so
+the path never holds half a recording; to a binary file object it writes as the
+bytes come. An envelope sent instead of the file raises what :meth:`ContactNow.request`
+would raise for it (a refused token is replaced once, as there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import anyio.to_thread
+import attrs
+
+from ._errors import ResponseFormatError, TokenError
+from ._exchange import ApiRequest, Fetched, Sink
+from ._models import Token
+from ._refusals import api_error, is_token_error
+from ._tokens import TokenManager
+from ._transport import Transport
+
+__all__ = ["FileSink", "PathSink", "download"]
+
+
+async def download(
+    request: ApiRequest,
+    to: Sink,
+    *,
+    cap: int,
+    transport: Transport,
+    tokens: TokenManager,
+    secrets: Callable[[Token], tuple[str, ...]],
+) -> Fetched:
+    """Send ``request`` (its token added) for a file streamed into ``to`` under ``cap`` bytes."""
+    token = await tokens.token()
+    for attempt in range(2):
+        sent = attrs.evolve(
+            request, params=(*request.params, ("token", token.value)), secrets=secrets(token)
+        )
+        got = await transport.download(sent, to, cap=cap)
+        if isinstance(got, Fetched):
+            return got
+        envelope = got.envelope
+        if is_token_error(envelope):
+            if attempt == 0:
+                token = await tokens.refresh(stale=token)
+                continue
+            raise TokenError(
+                f"{request.script}.php refused a freshly fetched token ({envelope.error})",
+                error=envelope.error,
+                envelope=envelope,
+            )
+        if envelope.success:
+            raise ResponseFormatError(
+                f"{request.script}.php answered an envelope without an error, not a file",
+                content_type=None,
+            )
+        raise api_error(request.describe(), envelope)
+    raise AssertionError("unreachable")  # pragma: no cover -- the loop returns or raises
+
+
+class FileSink:
+    """Writes to a binary file object the caller owns (and closes)."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self._file = file
+        self.written = 0
+        try:
+            self._start: int | None = file.tell() if file.seekable() else None
+        except (OSError, ValueError):
+            self._start = None
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self.written += len(data)
+
+    def rewind(self) -> bool:
+        """Go back to where the download began; False if the file cannot seek."""
+        if not self.written:
+            return True
+        if self._start is None:
+            return False
+        self._file.seek(self._start)
+        self._file.truncate()
+        self.written = 0
+        return True
+
+
+class PathSink(FileSink):
+    """Writes to a temporary file beside ``path``, renamed over it by :meth:`commit`."""
+
+    def __init__(self, path: Path, temp: IO[bytes]) -> None:
+        super().__init__(temp)
+        self.path = path
+        self.temp = temp
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str]) -> PathSink:
+        """A sink for ``path`` (its directory must exist)."""
+        target = Path(path)
+
+        def make() -> IO[bytes]:
+            if target.is_dir():
+                raise IsADirectoryError(f"{target} is a directory: give a file path")
+            # Closed by commit() or discard(), not by a with block: it outlives this call.
+            return tempfile.NamedTemporaryFile(
+                mode="w+b",
+                dir=target.parent,
+                prefix=f".{target.name}.",
+                suffix=".part",
+                delete=False,
+            )
+
+        return cls(target, await anyio.to_thread.run_sync(make))
+
+    async def commit(self) -> None:
+        """Put the finished file in place (atomically: a rename in one directory)."""
+
+        def finish() -> None:
+            self.temp.flush()
+            os.fsync(self.temp.fileno())
+            self.temp.close()
+            os.replace(self.temp.name, self.path)
+
+        await anyio.to_thread.run_sync(finish)
+
+    async def discard(self) -> None:
+        """Remove the temporary file (the download failed); the path is untouched."""
+
+        def remove() -> None:
+            self.temp.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.temp.name)
+
+        await anyio.to_thread.run_sync(remove)
+
+
+def is_binary_file(value: Any) -> bool:
+    """Whether ``value`` looks like a binary file object (it has ``write``, not a path)."""
+    return hasattr(value, "write") and not isinstance(value, (str, bytes, os.PathLike))

@@ -1,0 +1,65 @@
+"""What goes into the transport and what comes out: a request, a decoded reply, a file."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import attrs
+
+from ._wire import Envelope
+
+__all__ = ["ApiRequest", "Fetched", "Reply", "Sink"]
+
+
+@attrs.frozen
+class ApiRequest:
+    """One call to ``<script>.php``, built once and sent as often as the policy allows.
+
+    ``params`` is the query string as ``(name, value)`` pairs (token, format and
+    filters included); ``body`` the raw POST body, if any. ``idempotent`` says whether a resend
+    after the server may have processed the request is harmless. ``secrets`` are
+    what a reply must not echo into an error message.
+    """
+
+    script: str
+    method: str | None
+    action: str | None
+    params: tuple[tuple[str, str], ...] = attrs.field(repr=False)
+    body: bytes | None = attrs.field(default=None, repr=False)
+    content_type: str | None = None
+    idempotent: bool = False
+    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
+
+    def describe(self) -> str:
+        """``database.php method=agents action=read``, for messages and logs."""
+        what = f"{self.script}.php"
+        if self.method:
+            what += f" method={self.method}"
+        if self.action:
+            what += f" action={self.action}"
+        return what
+
+
+@attrs.frozen
+class Reply:
+    """A decoded reply, and the server's clock (the ``Date`` header) when it was sent."""
+
+    envelope: Envelope
+    server_date: float | None = None
+
+
+@attrs.frozen
+class Fetched:
+    """A file the server sent (not an envelope): its size in bytes and content type."""
+
+    size: int
+    content_type: str | None = None
+
+
+class Sink(Protocol):
+    """Where a download's bytes go: written in order; ``rewind`` before a retry
+    (False: it cannot start again, and the download is not retried)."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def rewind(self) -> bool: ...

@@ -1,0 +1,47 @@
+"""What a ``success: false`` envelope means: a refused token, or which error to raise."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from ._errors import APIError, AuthenticationError, BadArgumentError
+from ._wire import Envelope
+
+__all__ = ["AUTHENTICATION_FAILURE", "TOKEN_ERRORS", "api_error", "is_token_error"]
+
+#: The error texts that mean "this token is no good" on any endpoint.
+TOKEN_ERRORS: Final = frozenset({"Expired token", "Invalid token", "Unknown token"})
+AUTHENTICATION_FAILURE: Final = "Authentication failure"
+# "Bad argument: xyz", "Bad argument: dataset [350] is EXPIRED", "Bad argument: one of ..."
+_BAD_ARGUMENT = re.compile(r"\s*Bad argument\s*:\s*([A-Za-z_][\w.\-]*)", re.IGNORECASE)
+
+
+def is_token_error(envelope: Envelope) -> bool:
+    """Whether the API refused the token (nothing was done: safe to resend once)."""
+    if envelope.success:
+        return False
+    if envelope.error in TOKEN_ERRORS:
+        return True
+    return str(envelope.raw.get("expire")) == "-1"
+
+
+def api_error(what: str, envelope: Envelope) -> APIError:
+    """The error to raise for a refusal of ``what`` (``database.php method=agents ...``)."""
+    text = envelope.error
+    if text == AUTHENTICATION_FAILURE:
+        return AuthenticationError(f"{what}: Authentication failure", error=text, envelope=envelope)
+    bad = _BAD_ARGUMENT.match(text or "")
+    if bad is not None:
+        argument = bad.group(1)
+        if argument.lower() == "one":  # "Bad argument: one of table, dataset ... is required"
+            argument = (text or "").split(":", 1)[1].strip()
+        return BadArgumentError(
+            f"{what} refused the argument {argument!r}: {text}",
+            argument=argument,
+            error=text,
+            envelope=envelope,
+        )
+    return APIError(
+        f"{what} failed: {text or 'no error text given'}", error=text, envelope=envelope
+    )

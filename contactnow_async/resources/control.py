@@ -1,0 +1,159 @@
+"""``agent.php``: agent call control (ready, pause, wrap, hang up, log out, dial...).
+
+The actions are the vendor's support article's ("ContactNow: Using Agent.php API
+Endpoint to Manage Agent Actions"). Each is a write: it is sent once and resent
+only when it provably never reached the server (a connection refused, an HTTP 429
+refusal); a lost reply raises :class:`~contactnow_async.TransportError` with
+``sent=True``: read the agent's live status before acting again. A refusal in the
+documented form (``{"success": false, "error": "Bad argument: agent"}``) raises
+:class:`~contactnow_async.BadArgumentError`, whose ``argument`` names what was refused.
+
+The agent is sent as ``agent`` and as ``agentid``: the article's text and its
+example URL each use one. The article does not list the arguments of
+``agent_dial``, ``manual_dial``, ``disposition`` and ``callback``: the ones taken
+here are the API's names elsewhere (``phone``, ``ddi``, ``qid``, ``callid``,
+``outcome``, ``callback``, ``notes``), and any extra keyword is sent as given.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from .._models import WriteResult
+from .._models_records import format_record_time
+from ._base import Resource
+
+__all__ = ["Control"]
+
+AgentId = str | int
+Extra = str | int | None
+
+
+class Control(Resource):
+    """Move an agent: one coroutine per documented ``agent.php`` action.
+
+    Each returns the reply as a :class:`~contactnow_async.WriteResult` (the API
+    documents only ``success``) and raises
+    :class:`~contactnow_async.BadArgumentError` for a move the agent's state
+    forbids (``ready`` for an agent logged out, ``hangup`` without a call).
+    """
+
+    __slots__ = ()
+
+    async def ready(self, agent: AgentId) -> WriteResult:
+        """Make the agent available (``wait``): after wrap, or back from a break."""
+        return await self._act("ready", _agent(agent))
+
+    async def pause(self, agent: AgentId) -> WriteResult:
+        """Pause the agent: no calls until :meth:`unpause` (a break)."""
+        return await self._act("pause", _agent(agent))
+
+    async def unpause(self, agent: AgentId) -> WriteResult:
+        """End the agent's pause: available again."""
+        return await self._act("unpause", _agent(agent))
+
+    async def wrap(self, agent: AgentId, subcode: str | None = None) -> WriteResult:
+        """End the agent's call and put it in wrap, with ``subcode`` if given (or give an
+        agent already in wrap its ``subcode``)."""
+        return await self._act("wrap", {**_agent(agent), "subcode": subcode})
+
+    async def hangup(self, agent: AgentId) -> WriteResult:
+        """Hang up the agent's call; the agent goes on to wrap."""
+        return await self._act("hangup", _agent(agent))
+
+    async def hangup_ready(self, agent: AgentId) -> WriteResult:
+        """Hang up the agent's call and make it available at once, without wrap
+        (``hangupready``)."""
+        return await self._act("hangupready", _agent(agent))
+
+    async def logout(self, agent: AgentId) -> WriteResult:
+        """Log the agent out (``offline``)."""
+        return await self._act("logout", _agent(agent))
+
+    async def park(self, agent: AgentId) -> WriteResult:
+        """Park (hold) the agent's call."""
+        return await self._act("park", _agent(agent))
+
+    async def unpark(self, agent: AgentId) -> WriteResult:
+        """Take the agent's parked call back."""
+        return await self._act("unpark", _agent(agent))
+
+    async def unpark_tpt(self, agent: AgentId) -> WriteResult:
+        """Take the agent's call back from a third-party transfer (``unpark_tpt``)."""
+        return await self._act("unpark_tpt", _agent(agent))
+
+    async def agent_dial(
+        self, agent: AgentId | None = None, *, phone: str | None = None, **extra: Extra
+    ) -> WriteResult:
+        """Log an agent in by ringing its phone: name the agent, or the ``phone``."""
+        if agent is None and phone is None and not extra:
+            raise ValueError("agent_dial needs the agent, or the phone to ring")
+        params = _agent(agent) if agent is not None else {}
+        return await self._act("agent_dial", {**params, "phone": phone, **extra})
+
+    async def manual_dial(
+        self, agent: AgentId, ddi: str, *, queue: str | int | None = None, **extra: Extra
+    ) -> WriteResult:
+        """Have the agent dial ``ddi`` by hand (through outbound ``queue`` if given)."""
+        if not str(ddi).strip():
+            raise ValueError("manual_dial needs the number to dial (ddi)")
+        params = {**_agent(agent), "ddi": str(ddi).strip(), "qid": queue}
+        return await self._act("manual_dial", {**params, **extra})
+
+    async def disposition(
+        self,
+        call_id: str | int,
+        outcome: str | int,
+        *,
+        agent: AgentId | None = None,
+        **extra: Extra,
+    ) -> WriteResult:
+        """Give call ``call_id`` the outcome code ``outcome`` (its record's too, for a
+        dialled call); a call still going keeps it for when it ends."""
+        params = {"callid": _id(call_id, "call_id"), "outcome": _id(outcome, "outcome")}
+        if agent is not None:
+            params.update(_agent(agent))
+        return await self._act("disposition", {**params, **extra})
+
+    async def callback(
+        self,
+        call_id: str | int,
+        when: datetime | date | int | float | str,
+        *,
+        agent: AgentId | None = None,
+        notes: str | None = None,
+        **extra: Extra,
+    ) -> WriteResult:
+        """Call the record of dialled call ``call_id`` back at ``when`` (an aware datetime,
+        unix seconds or ``"YYYY-MM-DD HH:MM:SS"``, sent in the client's ``record_tz``);
+        with ``agent``, that agent's own callback."""
+        params: dict[str, Any] = {
+            "callid": _id(call_id, "call_id"),
+            "callback": format_record_time(when, self._client.options.record_tz, "when"),
+            "notes": notes,
+        }
+        if agent is not None:
+            params.update(_agent(agent))
+        return await self._act("callback", {**params, **extra})
+
+    async def _act(self, action: str, params: dict[str, Any]) -> WriteResult:
+        envelope = await self._client.request(
+            "agent", action=action, params=params, idempotent=False
+        )
+        return WriteResult.from_envelope(envelope)
+
+
+def _id(value: str | int, name: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"{name} must be an id (text or a number), not {value!r}")
+    text = str(value).strip()
+    if not text or "," in text:
+        raise ValueError(f"{name} must be one id, not {value!r}")
+    return text
+
+
+def _agent(agent: AgentId) -> dict[str, Any]:
+    """The agent, as both names the article uses."""
+    agent_id = _id(agent, "agent")
+    return {"agent": agent_id, "agentid": agent_id}

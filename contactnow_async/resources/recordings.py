@@ -1,0 +1,83 @@
+"""``recording.php``: download a call's recording to a file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from typing import IO, TYPE_CHECKING
+
+import anyio
+
+from .._downloads import FileSink, PathSink, is_binary_file
+from .._exchange import Fetched
+from .._models_reports import Recording
+from ._base import Resource
+
+if TYPE_CHECKING:
+    from .._client import ContactNow
+
+__all__ = ["Recordings"]
+
+
+class Recordings(Resource):
+    """Download call recordings (``recording.php``, whose reply is audio, not an envelope)."""
+
+    __slots__ = ("_download",)
+
+    def __init__(
+        self,
+        client: ContactNow,
+        *,
+        download: Callable[..., Awaitable[Fetched]],
+    ) -> None:
+        super().__init__(client)
+        self._download = download
+
+    async def download(
+        self,
+        callid: str | int,
+        to: str | os.PathLike[str] | IO[bytes],
+        *,
+        max_bytes: int | None = None,
+    ) -> Recording:
+        """Save the recording of call ``callid`` to ``to``: a path, or a binary file object.
+
+        To a path it is written atomically: to a temporary file beside it, renamed over
+        the path once complete, so the path never holds a partial recording (a failure
+        leaves it as it was). To a file object the bytes are written as they come, from
+        its current position; it stays open. Returns a :class:`~contactnow_async.Recording`
+        with the byte count and the content type the server gave.
+
+        ``max_bytes`` caps the file (default: the client's ``max_download_bytes``,
+        512 MiB); ``max_response_bytes`` does not apply, but an error envelope in place
+        of the audio is read under it and raises as any call would
+        (:class:`~contactnow_async.BadArgumentError` for a call without a recording,
+        ``APIError``, ``TokenError``). A reply that is neither audio nor an envelope
+        (an HTML page) raises :class:`~contactnow_async.ResponseFormatError`. The
+        vendor documents neither the arguments nor the format: the call is named by
+        ``callid``, as the CDR names it.
+        """
+        call_id = str(callid).strip()
+        if isinstance(callid, bool) or not call_id or "," in call_id:
+            raise ValueError(f"callid must be one call id, not {callid!r}")
+        cap = self._client.options.max_download_bytes if max_bytes is None else max_bytes
+        if isinstance(cap, bool) or cap < 1:
+            raise ValueError(f"max_bytes must be >= 1, not {max_bytes!r}")
+        params = {"callid": call_id}
+        if is_binary_file(to):
+            file = to
+            assert not isinstance(file, (str, os.PathLike))  # is_binary_file said so
+            fetched = await self._download("recording", params, FileSink(file), cap=cap)
+            return Recording(call_id, fetched.size, fetched.content_type)
+        if not isinstance(to, (str, os.PathLike)):
+            raise TypeError(f"to must be a path or a binary file object, not {to!r}")
+        sink = await PathSink.open(to)
+        try:
+            fetched = await self._download("recording", params, sink, cap=cap)
+            with anyio.CancelScope(shield=True):
+                await sink.commit()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await sink.discard()
+            raise
+        return Recording(call_id, fetched.size, fetched.content_type, str(sink.path))

@@ -1,0 +1,287 @@
+"""``reporting.php``: grouped call figures (``calls``), call detail records (``cdr``) and
+login sessions (``agents``)."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from .._models_reports import AgentSession, CdrRow, ReportRow
+from .._wire import Envelope
+from ._base import Resource, build, unix_time
+
+__all__ = ["CALLS_FIELDS", "CDR_FIELDS", "FILTERS", "GROUP_FIELDS", "Reports"]
+
+Moment = int | float | datetime
+FilterValue = str | int | Iterable[str | int] | None
+
+#: The grouping fields of ``calls`` (REPORTING.md: "can be used as grouping").
+GROUP_FIELDS: Final = frozenset(
+    {
+        "qtable", "qtype", "qid", "qnm", "aid", "anm", "dsid", "dsnm", "urn", "ddi", "cli",
+        "tid", "tnm", "has_aid", "PT1H", "P1D", "P1W", "P1M", "date", "day", "hour", "min_10",
+        "dest", "dcode", "ctype", "dtype", "cres", "is_mob", "ocid", "ocnm", "ocis_cmpl",
+        "ocis_cmpli", "ocis_sale", "ocis_dmc",
+    }
+)  # fmt: skip
+#: Every field ``calls`` documents: the grouping fields, the figures, and the ones the
+#: vendor's own ReportingExamples.js asks for beyond the table (``sec_talk_all``,
+#: ``sec_talk``, ``sec_tpt``, ``oc_cbck``, ``callid_max``).
+CALLS_FIELDS: Final = GROUP_FIELDS | frozenset(
+    {
+        "nc_all", "nc_in", "nc_out", "nc_out_all", "nc_sms_out", "nc_man", "nc_tpt", "nc_dtpt",
+        "nc_wait", "nc_wrap", "nc_con", "nc_ans", "nc_ans_in", "nc_ans_man", "nc_que",
+        "nc_ans_le", "nc_ans_gt", "nc_que_le", "nc_que_gt", "sec_dur", "sec_call", "sec_ans",
+        "oc_abdn", "oc_ama", "oc_amd", "oc_dead", "oc_noansw", "oc_sale", "oc_cmpl", "oc_cmpli",
+        "oc_ncmpl", "oc_dmc", "cost_cust", "bill_cust", "bill_dur",
+        "sec_talk_all", "sec_talk", "sec_tpt", "oc_cbck", "callid_max",
+    }
+)  # fmt: skip
+#: The fields of ``cdr``, in the documented order.
+CDR_FIELDS: Final = (
+    "callid", "qtable", "qtype", "qid", "qnm", "aid", "anm", "dsid", "dsnm", "urn", "ddi",
+    "cli", "cres", "ocid", "ocnm", "flags", "carrier", "ctag", "tag", "dest", "dcode", "ctype",
+    "dtype", "sms_msg", "sec_dur", "sec_ring", "sec_que", "tm_init", "tm_answ", "tm_disc",
+    "oc_sale", "oc_cmpl", "oc_cmpli", "oc_ncmpl", "oc_dmc", "cost_cust", "bill_cust",
+    "bill_dur", "ivr_key", "sec_key", "orig_qnm",
+)  # fmt: skip
+#: The filters both methods document (``cdr`` also takes ``callid`` and ``sort``).
+FILTERS: Final = (
+    "campaign", "queue", "qtype", "ctype", "agent", "dataset", "outcome", "ddi", "cli", "urn",
+    "team",
+)  # fmt: skip
+_CDR_FILTERS: Final = (*FILTERS, "callid", "sort")
+_AGENT_FIELDS: Final = ("aid", "anm", "tm_login", "tm_logout", "tm_first", "tm_last")
+
+
+class Reports(Resource):
+    """Read the contact centre's reports: KPIs for a wallboard, CDR for a data warehouse.
+
+    Times are unix seconds or aware datetimes, sent as ``range=start:stop`` (UTC,
+    inclusive); a call belongs to the window it started in. Filters are the API's own
+    names (``queue=1007``, ``agent=[1, 2]``, ``ctype="in"``); a list is sent as a comma
+    list. Field names are checked against the documented tables: an unknown one is a
+    ValueError naming the close matches; ``strict=False`` sends names (and filters)
+    the documents do not list yet.
+    """
+
+    __slots__ = ()
+
+    CALLS_FIELDS = CALLS_FIELDS
+    GROUP_FIELDS = GROUP_FIELDS
+    CDR_FIELDS = CDR_FIELDS
+
+    async def calls(
+        self,
+        fields: Sequence[str] | str,
+        *,
+        start: Moment,
+        stop: Moment,
+        group_by: Sequence[str] | str,
+        cutoff: int | None = None,
+        strict: bool = True,
+        **filters: FilterValue,
+    ) -> list[ReportRow]:
+        """Return ``calls``: one :class:`ReportRow` per group of ``group_by`` with ``fields``
+        (and the ``group_by`` fields, asked for too so that each row names its group).
+
+        ``cutoff`` (seconds) is the service-level target ``nc_ans_le``/``_gt`` and
+        ``nc_que_le``/``_gt`` count against (the row keeps it as ``row.cutoff``, which
+        :func:`~contactnow_async.analytics.service_level` checks).
+        """
+        names = _names(fields, CALLS_FIELDS, what="calls field", strict=strict)
+        groups = _names(group_by, GROUP_FIELDS, what="group_by field", strict=strict)
+        names += [name for name in groups if name not in names]  # each row names its group
+        if cutoff is not None and (isinstance(cutoff, bool) or int(cutoff) < 0):
+            raise ValueError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
+        params = {
+            "fields": ",".join(names),
+            "range": _range(start, stop),
+            "groupby": ",".join(groups),
+            "cutoff": None if cutoff is None else int(cutoff),
+            **_filters(filters, FILTERS, strict=strict, what="reports.calls"),
+        }
+        envelope = await self._client.request(
+            "reporting", method="calls", params=params, idempotent=True
+        )
+        model = functools.partial(
+            ReportRow.from_record, cutoff=None if cutoff is None else int(cutoff)
+        )
+        return build(model, envelope, what="reports.calls")
+
+    def cdr(
+        self,
+        fields: Sequence[str] | str,
+        *,
+        start: Moment,
+        stop: Moment,
+        page_size: int = 1000,
+        strict: bool = True,
+        **filters: FilterValue,
+    ) -> AsyncIterator[CdrRow]:
+        """Iterate the call detail records of the window, one :class:`CdrRow` per call.
+
+        Reads ``page_size`` rows a request (``limit``/``start``) until the window is
+        read, holding one page at a time. ``callid`` is always asked for (a row is
+        named by it). A window still filling (``stop`` in the future) may shift
+        between pages: a row already yielded on the page before is not yielded again.
+        ``sort`` is passed to the API as given.
+        """
+        names = _names(fields, frozenset(CDR_FIELDS), what="cdr field", strict=strict)
+        if "callid" not in names:
+            names.insert(0, "callid")
+        if isinstance(page_size, bool) or not 1 <= int(page_size) <= 100_000:
+            raise ValueError(f"page_size must be 1 to 100,000 rows, not {page_size!r}")
+        params = {
+            "fields": ",".join(names),
+            "range": _range(start, stop),
+            **_filters(filters, _CDR_FILTERS, strict=strict, what="reports.cdr"),
+        }
+        return _CdrPages(self._page, params, int(page_size))
+
+    async def cdr_list(
+        self,
+        fields: Sequence[str] | str,
+        *,
+        start: Moment,
+        stop: Moment,
+        page_size: int = 1000,
+        strict: bool = True,
+        **filters: FilterValue,
+    ) -> list[CdrRow]:
+        """Return every call detail record of the window (for small windows: see :meth:`cdr`)."""
+        pages = self.cdr(
+            fields, start=start, stop=stop, page_size=page_size, strict=strict, **filters
+        )
+        return [row async for row in pages]
+
+    async def agents(
+        self,
+        *,
+        start: Moment,
+        stop: Moment,
+        agent: str | int | Iterable[str | int] | None = None,
+        logged_in_only: bool = True,
+    ) -> list[AgentSession]:
+        """Return agents' login sessions in the window (``method=agents``).
+
+        **Only third-party code shows this method** (REPORTING.md does not list it):
+        ``aid, anm, tm_login, tm_logout, tm_first, tm_last``, asked for with
+        ``isset=tm_login`` (sessions that logged in within the window; set
+        ``logged_in_only=False`` to leave it out). The API may refuse it.
+        """
+        params = {
+            "fields": ",".join(_AGENT_FIELDS),
+            "range": _range(start, stop),
+            "agent": _value(agent, "agent"),
+            "isset": "tm_login" if logged_in_only else None,
+        }
+        envelope = await self._client.request(
+            "reporting", method="agents", params=params, idempotent=True
+        )
+        return build(AgentSession.from_record, envelope, what="reports.agents")
+
+    async def _page(self, params: dict[str, Any]) -> Envelope:
+        return await self._client.request("reporting", method="cdr", params=params, idempotent=True)
+
+
+class _CdrPages:
+    """The pages of one ``cdr`` read, fetched as iteration needs them (a class, not an async
+    generator: one left half-read holds nothing to finalise)."""
+
+    def __init__(
+        self,
+        fetch: Callable[[dict[str, Any]], Awaitable[Envelope]],
+        params: dict[str, Any],
+        page_size: int,
+    ) -> None:
+        self._fetch_page = fetch
+        self._params = params
+        self._page_size = page_size
+        self._offset = 0
+        self._rows: deque[CdrRow] = deque()
+        self._seen: frozenset[str] = frozenset()  # the call ids of the page before
+        self._done = False
+        #: How many rows the window holds, as the last page said (None before the first).
+        self.total: int | None = None
+
+    def __aiter__(self) -> _CdrPages:
+        return self
+
+    async def __anext__(self) -> CdrRow:
+        while not self._rows:
+            if self._done:
+                raise StopAsyncIteration
+            await self._fetch()
+        return self._rows.popleft()
+
+    async def _fetch(self) -> None:
+        params = {**self._params, "limit": self._page_size, "start": self._offset}
+        envelope = await self._fetch_page(params)
+        page = build(CdrRow.from_record, envelope, what="reports.cdr")
+        self._offset += len(page)
+        total = self.total = envelope.total
+        if len(page) < self._page_size or (total is not None and self._offset >= total):
+            self._done = True
+        self._rows = deque(row for row in page if row.call_id not in self._seen)
+        self._seen = frozenset(row.call_id for row in page)
+
+
+def _names(
+    given: Sequence[str] | str, known: frozenset[str], *, what: str, strict: bool
+) -> list[str]:
+    parts = given.split(",") if isinstance(given, str) else list(given)
+    names = [str(name).strip() for name in parts if str(name).strip()]
+    if not names:
+        raise ValueError(f"give at least one {what}")
+    if strict:
+        for name in names:
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+                hint = f"did you mean {', '.join(close)}? " if close else ""
+                raise ValueError(
+                    f"unknown {what} {name!r}: {hint}(strict=False, or --no-strict, sends "
+                    "a name the documentation does not list)"
+                )
+    return names
+
+
+def _range(start: Moment, stop: Moment) -> str:
+    low, high = unix_time(start, name="start"), unix_time(stop, name="stop")
+    assert low is not None and high is not None  # unix_time returns an int for a time
+    if high < low:
+        raise ValueError(f"stop ({high}) is before start ({low})")
+    return f"{low}:{high}"
+
+
+def _value(value: FilterValue, name: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        items = [str(value)]
+    elif isinstance(value, Iterable):
+        items = [str(item) for item in value]
+    else:
+        raise TypeError(f"filter {name} must be a value or a list of values, not {value!r}")
+    if not items or any(not item for item in items):
+        raise ValueError(f"filter {name} must name one or more values, got {value!r}")
+    return ",".join(items)
+
+
+def _filters(
+    given: dict[str, FilterValue], known: tuple[str, ...], *, strict: bool, what: str
+) -> dict[str, str | None]:
+    if strict:
+        for name in given:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+                hint = f" (did you mean {', '.join(close)}?)" if close else ""
+                raise TypeError(
+                    f"{what}() got an unknown filter {name!r}{hint}; the documented ones are "
+                    f"{', '.join(known)} (strict=False sends it anyway)"
+                )
+    return {name: _value(value, name) for name, value in given.items()}

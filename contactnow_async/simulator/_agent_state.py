@@ -1,0 +1,196 @@
+"""A scenario agent's own state, the dwell times it draws from, and the agents in wait.
+
+Agents waiting for inbound callers are kept per inbound queue in a heap ordered
+as an arriving caller picks them: the highest ``priority`` level first, then the
+agent waiting longest. Entries go stale when the agent moves (its status or the
+start of its wait changed, it got a record to dial, it lost the assignment) and
+are dropped when met.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable
+
+import attrs
+
+from ._calls import SimCall
+from ._rng import next_uniform
+
+__all__ = [
+    "BREAK",
+    "BREAK_CODES",
+    "CALL",
+    "LEAVE_AFTER",
+    "OFFLINE",
+    "OFFLINE_CODE",
+    "WAIT",
+    "WRAP",
+    "Dwell",
+    "SimAgent",
+    "Waiting",
+]
+
+OFFLINE = "offline"
+WAIT = "wait"
+CALL = "call"
+WRAP = "wrap"
+BREAK = "break"
+
+BREAK_CODES = ("Lunch", "Training", "Comfort")
+OFFLINE_CODE = "Home"  # the documented offline statuscode
+#: An agent in wait leaves (break or offline) after this many ``wait`` means without a call.
+LEAVE_AFTER = 8.0
+
+
+def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"Dwell.{attribute.name} must be a positive number of seconds")
+
+
+@attrs.frozen
+class Dwell:
+    """Mean seconds of the scenario's exponential dwell times.
+
+    ``wrap``, ``break_`` and ``offline`` are how long an agent stays in each. ``call``
+    is how long a caller stays on the line. ``wait`` sets the pace of inbound callers:
+    each agent brings its queues ``OFFERED_LOAD`` (0.6) callers per ``wait + call +
+    wrap`` seconds. An agent left waiting without a call leaves for a break or goes
+    offline after ``LEAVE_AFTER`` (8) times ``wait`` on average. ``patience`` is how long a queued
+    caller waits before giving up (an abandoned call). :meth:`uniform` leaves
+    ``patience`` at its default.
+    """
+
+    wait: float = attrs.field(default=60.0, converter=float, validator=_positive)
+    call: float = attrs.field(default=180.0, converter=float, validator=_positive)
+    wrap: float = attrs.field(default=30.0, converter=float, validator=_positive)
+    break_: float = attrs.field(default=600.0, converter=float, validator=_positive)
+    offline: float = attrs.field(default=1800.0, converter=float, validator=_positive)
+    patience: float = attrs.field(default=120.0, converter=float, validator=_positive)
+
+    @classmethod
+    def uniform(cls, mean: float) -> Dwell:
+        """Return a Dwell with the same mean for every status (tests use tiny ones)."""
+        return cls(wait=mean, call=mean, wrap=mean, break_=mean, offline=mean)
+
+    def mean(self, status: str) -> float:
+        """Return the mean dwell of ``status`` (``wait``: until the agent leaves it unasked)."""
+        if status == BREAK:
+            return self.break_
+        if status == WAIT:
+            return self.wait * LEAVE_AFTER
+        return float(getattr(self, status))
+
+
+class SimAgent:
+    """One scenario agent's live status, as ``ajax.php`` shows it (compact: slots, no dict).
+
+    Not the client's :class:`contactnow_async.LiveAgent`: this is the simulator's
+    own mutable state, from which its replies are rendered.
+    """
+
+    __slots__ = (
+        "call",
+        "due",
+        "index",
+        "lead",
+        "queues",
+        "record",
+        "rng",
+        "since",
+        "status",
+        "statuscode",
+        "uid",
+    )
+
+    def __init__(
+        self,
+        *,
+        uid: str,
+        index: int,
+        status: str,
+        statuscode: str,
+        since: float,
+        rng: int,
+        queues: tuple[str, ...] = (),
+        record: dict[str, str | None] | None = None,
+    ) -> None:
+        self.uid = uid
+        # -1 for agents created through the API: they never move.
+        self.index = index
+        self.status = status
+        self.statuscode = statuscode
+        self.since = since
+        #: The call the agent is on.
+        self.call: SimCall | None = None
+        # When the next transition is due (a heap entry at another time is stale).
+        self.due = math.inf
+        # The record the dialler reserved for this agent, or is on a call with.
+        self.lead: int | None = None
+        self.rng = rng
+        self.queues = queues
+        # None: the scenario's default record, built on demand.
+        self.record = record
+
+    def draw(self) -> float:
+        """Return the agent's next uniform number in [0, 1)."""
+        self.rng, u = next_uniform(self.rng)
+        return u
+
+
+class Waiting:
+    """The agents in wait, per inbound queue, in the order callers take them."""
+
+    def __init__(
+        self,
+        qids: Iterable[str],
+        agents: list[SimAgent],
+        priorities: dict[tuple[str, str], list[str]],
+    ) -> None:
+        self.qids = tuple(qids)
+        self._agents = agents
+        self._priorities = priorities
+        self._heaps: dict[str, list[tuple[int, float, int]]] = {qid: [] for qid in self.qids}
+
+    def queues_of(self, agent: SimAgent) -> list[str]:
+        """The inbound queues ``agent`` is assigned to now (none for created agents)."""
+        if agent.index < 0:
+            return []
+        return [qid for qid in self.qids if (agent.uid, qid) in self._priorities]
+
+    def push(self, agent: SimAgent) -> None:
+        """``agent`` waits for callers from now (``agent.since``)."""
+        for qid in self.queues_of(agent):
+            heap = self._heaps[qid]
+            level = _level(self._priorities[(agent.uid, qid)][1])
+            heapq.heappush(heap, (-level, agent.since, agent.index))
+            if len(heap) > 2 * len(self._agents) + 64:  # mostly stale: keep the live ones
+                heap[:] = [entry for entry in heap if self._valid(entry, qid)]
+                heapq.heapify(heap)
+
+    def pick(self, qid: str) -> SimAgent | None:
+        """The waiting agent who takes the next caller of ``qid`` (now taken out), or None."""
+        heap = self._heaps[qid]
+        while heap:
+            entry = heapq.heappop(heap)
+            if self._valid(entry, qid):
+                return self._agents[entry[2]]
+        return None
+
+    def _valid(self, entry: tuple[int, float, int], qid: str) -> bool:
+        agent = self._agents[entry[2]]
+        return (
+            agent.status == WAIT
+            and agent.since == entry[1]
+            and agent.lead is None
+            and agent.call is None
+            and (agent.uid, qid) in self._priorities
+        )
+
+
+def _level(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 0

@@ -1,0 +1,62 @@
+"""A live wallboard for browsers: agent events over SSE that resume without a gap.
+
+The ``web`` extra (``pip install 'contactnow-async[web]'``)::
+
+    from fastapi import FastAPI
+    from contactnow_async import AgentWatcher, ContactNow
+    from contactnow_async.web import wallboard_app
+
+    wallboard = wallboard_app(AgentWatcher(ContactNow(...), backfill=True))
+    app = FastAPI(lifespan=wallboard.lifespan)
+    app.mount("/wallboard", wallboard)
+
+Endpoints (relative to where it is mounted):
+
+``GET /``
+    the page: a table of agents with their time in status, counts per status.
+``GET /events``
+    Server-Sent Events: ``event: agent``, ``data:`` the event JSON of
+    :mod:`contactnow_async.events`, ``id:`` the status_log uid (a watcher) or the
+    stream entry id (Redis). ``Last-Event-ID`` (or ``?last_event_id=``) resumes
+    after that event with no gap and no duplicate while it is within the retained
+    window; otherwise, or when the browser falls behind, ``event: reset`` (refetch
+    the snapshot) ends the stream. ``?agent=ID`` (repeatable) filters.
+``GET /snapshot``
+    ``{"cursor", "server_ts", "clock_speed", "source", "agents": [...]}``: resume
+    the events from ``cursor``.
+``GET /healthz``
+    the source's health; 200 while events flow, 503 while it is failing.
+``GET /stream-token``
+    a short-lived token for the EventSource URL (see ``_auth.py``).
+
+With ``auth_token``, every endpoint but the page and ``/healthz`` needs
+``Authorization: Bearer <token>`` or ``?access_token=``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+try:
+    import starlette  # noqa: F401 -- fail early, with the install hint
+except ImportError as exc:  # pragma: no cover -- the extra is installed in the tests
+    raise ImportError(
+        "contactnow_async.web needs Starlette: pip install 'contactnow-async[web]'"
+    ) from exc
+
+from ._app import Wallboard, wallboard_app
+from ._sources import Source, WatcherSource
+
+if TYPE_CHECKING:
+    from ._redis import RedisStreamSource
+
+__all__ = ["RedisStreamSource", "Source", "Wallboard", "WatcherSource", "wallboard_app"]
+
+
+def __getattr__(name: str) -> Any:
+    # The Redis source needs the redis extra: imported when asked for, not before.
+    if name == "RedisStreamSource":
+        from ._redis import RedisStreamSource
+
+        return RedisStreamSource
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

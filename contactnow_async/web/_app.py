@@ -1,0 +1,321 @@
+"""The wallboard's ASGI app: routes, auth, CORS and the lifespan that runs the source.
+
+Starlette does the plumbing (routing, requests, CORS); ``_stream.py`` writes the
+event stream itself, ``_board.py`` holds the state, ``_auth.py`` checks tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.resources
+import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from functools import cached_property
+from typing import Any
+
+import anyio
+import anyio.abc
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from .._clock import Clock
+from ..watch import AgentWatcher
+from ._auth import Guard
+from ._board import Board
+from ._sources import Source, WatcherSource
+from ._stream import EventStream, Receive, Scope, Send
+
+_NO_STORE = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
+
+
+class _Stream(Response):
+    """Starlette's view of an :class:`EventStream` (a response it only calls)."""
+
+    def __init__(self, stream: EventStream) -> None:  # no body, no headers of its own
+        self.stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.stream(scope, receive, send)
+
+
+class Wallboard:
+    """A live wallboard as an ASGI app: made by :func:`wallboard_app`.
+
+    Mount it in your own app (``app.mount("/wallboard", wallboard)``) with its
+    :meth:`lifespan` as your app's, or serve it alone (it runs its own lifespan).
+    The lifespan runs the source: until it has started, every endpoint answers 503.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        auth_token: str | None = None,
+        cors_origins: Iterable[str] = (),
+        retain: int = 10_000,
+        buffer: int = 10_000,
+        heartbeat: float = 15.0,
+        write_timeout: float = 30.0,
+        stream_token_ttl: float = 600.0,
+        clock: Clock | None = None,
+    ) -> None:
+        self.source = source
+        self.clock: Clock = clock if clock is not None else source.clock
+        self.board = Board(
+            parse_id=source.parse_id,
+            retain=retain,
+            buffer=buffer,
+            heartbeat=heartbeat,
+            write_timeout=write_timeout,
+        )
+        self.guard = Guard(auth_token, stream_ttl=stream_token_ttl)
+        self._running = False
+        origins = list(cors_origins)
+        middleware = []
+        if origins:
+            middleware.append(
+                Middleware(
+                    CORSMiddleware,
+                    allow_origins=origins,
+                    allow_methods=["GET"],
+                    allow_headers=["authorization", "last-event-id"],
+                )
+            )
+        self.app = Starlette(
+            routes=[
+                Route("/", self.page, methods=["GET"]),
+                Route("/snapshot", self.snapshot, methods=["GET"]),
+                Route("/events", self.events, methods=["GET"]),
+                Route("/healthz", self.healthz, methods=["GET"]),
+                Route("/stream-token", self.stream_token, methods=["GET"]),
+            ],
+            middleware=middleware,
+            lifespan=self.lifespan,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"<Wallboard source={self.source.kind} viewers={len(self.board.viewers)}>"
+
+    @asynccontextmanager
+    async def lifespan(self, app: object = None) -> AsyncIterator[None]:
+        """Run the source for the block: ``FastAPI(lifespan=wallboard.lifespan)``.
+
+        Entered, the board is seeded (the first poll is done); left, every
+        browser's stream ends (browsers reconnect and resume) and the source stops.
+        """
+        if self._running:
+            raise RuntimeError("this wallboard is already running")
+        self._running = True
+        group = anyio.create_task_group()
+        await group.__aenter__()
+        try:
+            await group.start(self._run_source)
+            group.start_soon(self.board.keep)
+        except BaseException as exc:
+            self._running = False
+            group.cancel_scope.cancel()
+            await group.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        try:
+            yield
+        finally:
+            self.board.started = False  # from now on every endpoint says 503
+            self.close_streams()
+            group.cancel_scope.cancel()
+            # The body's own exception (if any) propagates as itself, not in a group:
+            # the source task never raises, it reports trouble through health().
+            await group.__aexit__(None, None, None)
+            self._running = False
+
+    async def _run_source(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        await self.source.run(self.board, task_status=task_status)
+
+    def close_streams(self) -> None:
+        """End every browser's stream now; they reconnect and resume where they were.
+
+        Servers wait for open responses before shutting down: call this when yours
+        starts to (``contactnow serve`` does), or give it a graceful-shutdown timeout.
+        """
+        self.board.close()
+
+    # -- endpoints ---------------------------------------------------------------
+
+    def _refusal(self, request: Request) -> Response | None:
+        if not self.board.started:
+            return JSONResponse(
+                {"error": "the wallboard is not running: give your app wallboard.lifespan"},
+                status_code=503,
+                headers=_NO_STORE,
+            )
+        if not self.guard.allows(request.headers, request.query_params):
+            return JSONResponse(
+                {"error": "a valid access token is needed (Authorization: Bearer ...)"},
+                status_code=401,
+                headers={**_NO_STORE, "www-authenticate": "Bearer"},
+            )
+        return None
+
+    async def page(self, request: Request) -> Response:
+        """``GET /``: the page (no data and no secret in it: it asks for both)."""
+        html, policy = self._page
+        return HTMLResponse(
+            html,
+            headers={
+                **_NO_STORE,
+                "content-security-policy": policy,
+                "referrer-policy": "no-referrer",
+            },
+        )
+
+    @cached_property
+    def _page(self) -> tuple[str, str]:
+        html = importlib.resources.files(__package__).joinpath("wallboard.html").read_text("utf-8")
+        hashes = {
+            kind: " ".join(
+                f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
+                for body in re.findall(rf"<{kind}>(.*?)</{kind}>", html, re.DOTALL)
+            )
+            for kind in ("script", "style")
+        }
+        policy = (
+            f"default-src 'none'; script-src {hashes['script']}; style-src {hashes['style']}; "
+            "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        )
+        return html, policy
+
+    async def snapshot(self, request: Request) -> Response:
+        """``GET /snapshot``: every agent's state, and the cursor to resume the events from."""
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        board = self.board
+        clock = self.clock
+        return JSONResponse(
+            {
+                "cursor": board.cursor,
+                "server_ts": clock.now(),
+                # A sped-up simulator's clock (ScaledClock) runs faster: the page ticks with it.
+                "clock_speed": float(getattr(clock, "speed", 1.0)),
+                "source": self.source.kind,
+                "agents": list(board.agents.values()),
+            },
+            headers=_NO_STORE,
+        )
+
+    async def events(self, request: Request) -> Response:
+        """``GET /events``: the SSE stream, resumed after ``Last-Event-ID`` (header first)."""
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        last_event_id = request.headers.get("last-event-id") or request.query_params.get(
+            "last_event_id"
+        )
+        wanted = {
+            agent_id.strip()
+            for value in request.query_params.getlist("agent")
+            for agent_id in value.split(",")
+            if agent_id.strip()
+        }
+        viewer, resume = self.board.join(
+            last_event_id.strip() if last_event_id else None,
+            agents=frozenset(wanted) if wanted else None,
+        )
+        return _Stream(
+            EventStream(
+                self.board,
+                viewer,
+                source=self.source,
+                resume=resume,
+                headers={
+                    "content-type": "text/event-stream; charset=utf-8",
+                    "cache-control": "no-store",
+                    "x-accel-buffering": "no",  # nginx: pass each event on at once
+                },
+            )
+        )
+
+    async def healthz(self, request: Request) -> Response:
+        """``GET /healthz``: 200 while events flow, 503 while the source is failing.
+
+        Open to load balancers; the last error's text only with the token.
+        """
+        healthy, details = self.source.health()
+        healthy = healthy and self.board.started
+        if not self.guard.allows(request.headers, request.query_params):
+            details.pop("last_error", None)
+        body: dict[str, Any] = {
+            "healthy": healthy,
+            "source": self.source.kind,
+            "started": self.board.started,
+            "cursor": self.board.cursor,
+            "agents": len(self.board.agents),
+            "viewers": len(self.board.viewers),
+            **details,
+        }
+        return JSONResponse(body, status_code=200 if healthy else 503, headers=_NO_STORE)
+
+    async def stream_token(self, request: Request) -> Response:
+        """``GET /stream-token``: a short-lived token for an EventSource URL (None: no auth)."""
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        minted = self.guard.mint()
+        if minted is None:
+            return JSONResponse({"access_token": None, "expires_ts": None}, headers=_NO_STORE)
+        token, expires_ts = minted
+        return JSONResponse({"access_token": token, "expires_ts": expires_ts}, headers=_NO_STORE)
+
+
+def wallboard_app(
+    source: AgentWatcher | Source,
+    *,
+    auth_token: str | None = None,
+    cors_origins: Iterable[str] = (),
+    retain: int = 10_000,
+    buffer: int = 10_000,
+    heartbeat: float = 15.0,
+    write_timeout: float = 30.0,
+    stream_token_ttl: float = 600.0,
+    clock: Clock | None = None,
+) -> Wallboard:
+    """A live wallboard of ``source`` as an ASGI app (see :class:`Wallboard`).
+
+    ``source`` is an :class:`~contactnow_async.AgentWatcher` created with
+    ``backfill=True`` (the wallboard runs it), or a
+    :class:`~contactnow_async.web.RedisStreamSource` (the stream ``contactnow
+    relay`` writes: any number of replicas share one poller).
+
+    ``auth_token``: the bearer token every data endpoint requires (None: none);
+    read it from the environment, never a command line. ``cors_origins``: the
+    origins allowed to call from other pages (none by default). ``retain``:
+    events kept for browsers that reconnect. ``buffer``: events a browser may fall
+    behind by before its stream is reset. ``heartbeat``: seconds of quiet before
+    a comment is sent. ``write_timeout``: seconds a client may take to accept one
+    write. ``stream_token_ttl``: seconds a ``/stream-token`` token is good for.
+    ``clock``: the contact centre's clock, which the page's time in status ticks
+    by (default: the source's; a simulator's own clock when it runs sped up).
+
+    Raises ValueError for a watcher without backfill, or an empty ``auth_token``.
+    """
+    if isinstance(source, AgentWatcher):
+        source = WatcherSource(source, buffer=buffer)
+    return Wallboard(
+        source,
+        auth_token=auth_token,
+        cors_origins=cors_origins,
+        retain=retain,
+        buffer=buffer,
+        heartbeat=heartbeat,
+        write_timeout=write_timeout,
+        stream_token_ttl=stream_token_ttl,
+        clock=clock,
+    )

@@ -1,0 +1,88 @@
+"""Who may read the wallboard: one bearer token, compared in constant time.
+
+The token goes in an ``Authorization: Bearer`` header, or in ``?access_token=``
+where no header can be set (a browser's ``EventSource``). The page never puts the
+token itself in a URL, where proxies and access logs keep it: it asks
+``/stream-token`` (with the header) for a **stream token**, ``s1.<expires_ts>.<mac>``
+with ``mac`` an HMAC-SHA256 of the expiry keyed by the token, and opens the
+stream with that. A stream token is refused (401) once expired; it cannot be
+turned back into the token.
+
+Every comparison is :func:`hmac.compare_digest` on bytes: how long a refusal
+takes says nothing about how much of a guess was right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Callable, Mapping
+
+_STREAM_TOKEN = re.compile(r"s1\.([0-9]{1,12})\.([0-9a-f]{64})")
+
+
+class Guard:
+    """Checks the bearer token of a request; ``token=None`` lets everyone in.
+
+    ``stream_ttl`` is how long a stream token is good for (seconds); ``clock``
+    gives unix time (the wall clock: a stream token outlives no process restart
+    in meaning, only in time).
+    """
+
+    def __init__(
+        self,
+        token: str | None,
+        *,
+        stream_ttl: float = 600.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if token is not None and not token.strip():
+            raise ValueError("auth_token is empty: give a real secret, or None for no auth")
+        self._token = None if token is None else token.encode("utf-8")
+        self.stream_ttl = stream_ttl
+        self.clock = clock
+
+    @property
+    def required(self) -> bool:
+        """True when requests must carry the token."""
+        return self._token is not None
+
+    def __repr__(self) -> str:
+        return f"<Guard required={self.required}>"  # never the token
+
+    def allows(self, headers: Mapping[str, str], query: Mapping[str, str]) -> bool:
+        """Whether the request's header or ``access_token`` carries a good token."""
+        if self._token is None:
+            return True
+        scheme, _, presented = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            presented = query.get("access_token", "")
+        return self.check(presented.strip())
+
+    def check(self, presented: str) -> bool:
+        """Whether ``presented`` is the token or an unexpired stream token."""
+        token = self._token
+        if token is None:
+            return True
+        if not presented:
+            return False
+        match = _STREAM_TOKEN.fullmatch(presented)
+        if match is None:
+            return hmac.compare_digest(presented.encode("utf-8"), token)
+        expires_ts = int(match.group(1))
+        good = hmac.compare_digest(match.group(2).encode("ascii"), self._mac(expires_ts))
+        return good and expires_ts > self.clock()
+
+    def mint(self) -> tuple[str, int] | None:
+        """A new stream token and its expiry (unix seconds); None without a token."""
+        if self._token is None:
+            return None
+        expires_ts = int(self.clock() + self.stream_ttl)
+        return f"s1.{expires_ts}.{self._mac(expires_ts).decode('ascii')}", expires_ts
+
+    def _mac(self, expires_ts: int) -> bytes:
+        assert self._token is not None
+        message = f"contactnow-wallboard-stream:{expires_ts}".encode("ascii")
+        return hmac.new(self._token, message, hashlib.sha256).hexdigest().encode("ascii")

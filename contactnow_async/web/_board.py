@@ -1,0 +1,333 @@
+"""The wallboard's state: every agent's status, the retained events, the viewers.
+
+A source (an :class:`~contactnow_async.AgentWatcher`, a Redis Stream) seeds the
+board once and then publishes each event with its id. The board keeps:
+
+- ``agents``: each agent's current state (the documented agent JSON), the fold
+  of every event so far: what ``/snapshot`` serves, with ``cursor``, the id of
+  the last event folded in, so a browser that resumes from it misses nothing;
+- ``entries``: the last ``retain`` events, already encoded as SSE frames (one
+  bytes object per event, shared by every viewer): the retained window that a
+  reconnecting browser is served from;
+- the viewers: each connected browser's bounded buffer. Publishing never
+  awaits; a viewer whose buffer is full is marked lagging and closed (the
+  stream then sends ``event: reset``), so one slow browser never holds memory or
+  delays another.
+
+Ids are ordered: a source turns an id into a comparable key (a status_log uid,
+a stream entry id as ``(ms, seq)``), and "the events after id X" are those with
+a larger key. Publishing and resuming are synchronous steps of one event loop,
+so a viewer joins at an exact position: its backlog ends where its live events
+begin.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, NamedTuple
+
+import anyio
+
+logger = logging.getLogger("contactnow_async.web")
+
+#: The comment a quiet stream gets: it keeps proxies from closing an idle
+#: connection, and makes a dead one show.
+HEARTBEAT = b": heartbeat\n\n"
+
+#: Why a stream ends with ``event: reset``: the browser refetches the snapshot.
+ResetReason = Literal["unknown", "expired", "lagging"]
+
+
+class Entry(NamedTuple):
+    """One retained event: its ordered key, its SSE id, its agent and its SSE frame."""
+
+    key: Any
+    id: str
+    agent_id: str
+    frame: bytes
+
+
+class Resume(NamedTuple):
+    """A resume the board leaves to its source: the id is older than the retained
+    window (``"before"``) or newer than anything the board has seen (``"after"``).
+    ``upto`` is the board's cursor when the viewer joined: its live events follow it."""
+
+    where: Literal["before", "after"]
+    key: Any
+    upto: str | None
+
+
+class Viewer:
+    """One connected browser: a bounded buffer of SSE frames, filled by the board.
+
+    ``limit`` bounds the frames waiting to be written (a backlog on joining adds
+    its own length). ``agents`` (None: all) filters by agent id; ``floor`` drops
+    events at or below a key the browser already has (a replica behind the
+    one it came from).
+    """
+
+    __slots__ = (
+        "_ready",
+        "agents",
+        "buffer",
+        "cancel",
+        "closed",
+        "floor",
+        "last_write",
+        "limit",
+        "reset",
+        "writing_since",
+    )
+
+    def __init__(
+        self, *, limit: int, agents: frozenset[str] | None = None, floor: Any = None
+    ) -> None:
+        self.limit = limit
+        self.agents = agents
+        self.floor = floor
+        self.buffer: deque[bytes] = deque()
+        self.closed = False
+        self.reset: ResetReason | None = None
+        self._ready = anyio.Event()
+        # Kept by the stream writing this viewer, read by Board.keep().
+        self.cancel: Callable[[], object] | None = None
+        self.last_write = time.monotonic()
+        self.writing_since: float | None = None
+
+    def offer(self, entry: Entry) -> None:
+        """Buffer ``entry`` for this viewer (the publisher's side: never awaits)."""
+        if self.closed:
+            return
+        if self.agents is not None and entry.agent_id not in self.agents:
+            return
+        if self.floor is not None:
+            if entry.key <= self.floor:
+                return
+            self.floor = None  # keys only grow: every later event is past it too
+        if len(self.buffer) >= self.limit:
+            self.fail("lagging")
+            return
+        self.buffer.append(entry.frame)
+        self._ready.set()
+
+    def fail(self, reason: ResetReason) -> None:
+        """End this stream with ``event: reset`` (buffered frames are dropped)."""
+        if not self.closed:
+            self.buffer.clear()
+            self.reset = reason
+            self.close()
+
+    def close(self) -> None:
+        """End this stream after what is buffered."""
+        self.closed = True
+        self._ready.set()
+
+    def beat(self) -> None:
+        """Queue a heartbeat comment, if nothing else is waiting to be written."""
+        if not self.closed and not self.buffer:
+            self.buffer.append(HEARTBEAT)
+            self._ready.set()
+
+    def add(self, frames: list[bytes], *, first: bool = False) -> None:
+        """Buffer a backlog (``first``: before what is buffered); it widens the limit."""
+        if not frames or self.closed:
+            return
+        self.limit += len(frames)
+        if first:
+            self.buffer.extendleft(reversed(frames))
+        else:
+            self.buffer.extend(frames)
+        self._ready.set()
+
+    def take(self, budget: int = 65_536) -> list[bytes]:
+        """The oldest buffered frames, up to ``budget`` bytes (at least one frame).
+
+        One write stays small: a slow client's server-side buffers then hold one
+        write's worth, and the rest waits here as references to shared frames.
+        """
+        buffer = self.buffer
+        frames: list[bytes] = []
+        size = 0
+        while buffer and (not frames or size + len(buffer[0]) <= budget):
+            frame = buffer.popleft()
+            frames.append(frame)
+            size += len(frame)
+        if not buffer and not self.closed:
+            self._ready = anyio.Event()
+        return frames
+
+    async def wait(self) -> None:
+        """Wait until there is something to write, or the stream ended."""
+        await self._ready.wait()
+
+
+class Board:
+    """The state a wallboard serves; see the module docstring.
+
+    ``parse_id`` turns an SSE id into its ordered key (None: not an id of this
+    source). ``retain`` is how many events are kept for resuming, ``buffer``
+    how many frames a viewer may fall behind by, ``heartbeat`` the seconds of
+    quiet before a stream gets a comment, ``write_timeout`` the seconds one write
+    may wait for a client (see :meth:`keep`).
+    """
+
+    def __init__(
+        self,
+        *,
+        parse_id: Callable[[str], Any],
+        retain: int = 10_000,
+        buffer: int = 10_000,
+        heartbeat: float = 15.0,
+        write_timeout: float = 30.0,
+    ) -> None:
+        if retain < 1 or buffer < 1:
+            raise ValueError("retain and buffer must be >= 1")
+        if heartbeat <= 0 or write_timeout <= 0:
+            raise ValueError("heartbeat and write_timeout are positive seconds")
+        self.parse_id = parse_id
+        self.retain = retain
+        self.buffer = buffer
+        self.heartbeat = heartbeat
+        self.write_timeout = write_timeout
+        self.agents: dict[str, dict[str, Any]] = {}
+        self.cursor: str | None = None
+        self.cursor_key: Any = None
+        self.entries: deque[Entry] = deque()
+        # A resume after any key >= this is served in full from ``entries``.
+        self.covered_from: Any = None
+        self.viewers: set[Viewer] = set()
+        self.started = False
+        self.published = 0
+
+    # -- the source's side ---------------------------------------------------------
+
+    def seed(
+        self,
+        agents: Mapping[str, dict[str, Any]],
+        *,
+        cursor: str | None,
+        entries: Iterable[Entry] = (),
+        covered_from: Any = None,
+    ) -> None:
+        """Start from ``agents`` at ``cursor``; ``entries`` are the retained events up to it."""
+        self.agents = dict(agents)
+        self.entries = deque(entries)
+        while len(self.entries) > self.retain:
+            covered_from = self.entries.popleft().key
+        self.cursor = cursor
+        self.cursor_key = None if cursor is None else self.parse_id(cursor)
+        self.covered_from = covered_from if covered_from is not None else self.cursor_key
+        self.started = True
+
+    def publish(self, entry: Entry | None, agent_id: str, after: dict[str, Any] | None) -> None:
+        """Fold one event into the state; retain it and hand it to every viewer.
+
+        ``entry`` is None for an event without an id (it changes the state, and
+        cannot be resumed from). An event at or below the cursor is folded in
+        and not sent again.
+        """
+        if after is None:
+            self.agents.pop(agent_id, None)
+        else:
+            self.agents[agent_id] = after
+        if entry is None:
+            return
+        if self.cursor_key is not None and entry.key <= self.cursor_key:
+            logger.debug(
+                "event %s is at or below the cursor %s: folded in only", entry.id, self.cursor
+            )
+            return
+        self.cursor, self.cursor_key = entry.id, entry.key
+        self.published += 1
+        if len(self.entries) >= self.retain:
+            self.covered_from = self.entries.popleft().key
+        self.entries.append(entry)
+        for viewer in self.viewers:
+            viewer.offer(entry)
+
+    # -- the viewers' side ---------------------------------------------------------
+
+    def join(
+        self, last_event_id: str | None, *, agents: frozenset[str] | None = None
+    ) -> tuple[Viewer, Resume | None]:
+        """A new viewer, resumed after ``last_event_id`` when it is within the window.
+
+        Returns the viewer and what is left for its source to decide (None when
+        the board decided alone; see :class:`Resume`). The viewer is registered
+        at once, so live events after the cursor are buffered while the source
+        decides.
+        """
+        viewer = Viewer(limit=self.buffer, agents=agents)
+        self.viewers.add(viewer)
+        if last_event_id is None:
+            return viewer, None
+        key = self.parse_id(last_event_id)
+        if key is None:
+            viewer.fail("unknown")
+            return viewer, None
+        if self.cursor_key is None or key > self.cursor_key:
+            viewer.floor = key
+            return viewer, Resume("after", key, self.cursor)
+        if key == self.cursor_key:
+            return viewer, None
+        first = self.entries[0].key if self.entries else None
+        if (self.covered_from is not None and key >= self.covered_from) or (
+            first is not None and key >= first
+        ):
+            viewer.add(
+                [e.frame for e in self._after(key) if agents is None or e.agent_id in agents]
+            )
+            return viewer, None
+        return viewer, Resume("before", key, self.cursor)
+
+    def _after(self, key: Any) -> list[Entry]:
+        """The retained entries after ``key``, oldest first (scanned from the newest)."""
+        found: list[Entry] = []
+        for entry in reversed(self.entries):
+            if entry.key <= key:
+                break
+            found.append(entry)
+        found.reverse()
+        return found
+
+    def prepend(self, viewer: Viewer, entries: Iterable[Entry]) -> None:
+        """Put a backlog the source read (older than anything buffered) before the rest."""
+        agents = viewer.agents
+        viewer.add([e.frame for e in entries if agents is None or e.agent_id in agents], first=True)
+
+    def leave(self, viewer: Viewer) -> None:
+        """Forget a viewer whose stream ended."""
+        viewer.close()
+        self.viewers.discard(viewer)
+
+    async def keep(self) -> None:
+        """Run for ever: a heartbeat for every viewer quiet for ``heartbeat`` seconds, and
+        the end of every stream whose write has waited ``write_timeout`` seconds.
+
+        One task and one pass over the viewers a few times per period, rather than two
+        timers per viewer per write: with a thousand browsers, those timers cost more
+        than the writes they guard.
+        """
+        while True:
+            heartbeat, write_timeout = self.heartbeat, self.write_timeout
+            await anyio.sleep(max(0.005, min(heartbeat, write_timeout) / 4))
+            now = time.monotonic()
+            for viewer in list(self.viewers):
+                since = viewer.writing_since
+                if since is not None:
+                    if now - since > write_timeout and viewer.cancel is not None:
+                        logger.info(
+                            "ending a stream whose client took nothing for %g s", write_timeout
+                        )
+                        viewer.cancel()
+                        viewer.cancel = None
+                elif now - viewer.last_write >= heartbeat:
+                    viewer.beat()
+
+    def close(self) -> None:
+        """End every viewer's stream (shutdown): browsers reconnect and resume elsewhere."""
+        for viewer in list(self.viewers):
+            viewer.close()

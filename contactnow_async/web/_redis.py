@@ -1,0 +1,285 @@
+"""The Redis Stream that ``contactnow relay`` writes, as a wallboard's source.
+
+Every web replica reads the whole stream (``XREAD``, no consumer group: each
+replica needs every event) with one task, and fans it out to its own browsers.
+The SSE id is the stream entry id, the same on every replica, so a browser that
+reconnects to another replica resumes where it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import anyio
+import anyio.abc
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from .. import events
+from .._clock import Clock, SystemClock
+from ..redis import event_from_fields
+from ._board import Board, Entry, Resume, Viewer
+from ._sources import iso, sse_frame
+
+logger = logging.getLogger("contactnow_async.web")
+
+_ENTRY_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+StreamKey = tuple[int, int]
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+class RedisStreamSource:
+    """The events ``contactnow relay`` appends to ``stream``, read by one task per replica.
+
+    ``redis`` is a URL (the source opens and closes its own client) or a
+    ``redis.asyncio.Redis`` (yours to close). On start the source reads the whole
+    retained stream to know every agent's last state (an agent with no event in
+    the stream is not on the board until its next change), then follows it with
+    ``XREAD`` (``block`` seconds per read, ``batch`` entries at most). A
+    browser's resume older than the board's window is served from the stream
+    itself while Redis still holds everything after it.
+
+    Health: Redis reads succeed, and a relay holds the lease ``<stream>:lease``
+    (someone is polling ContactNow). asyncio only, as redis-py's asyncio API is.
+    """
+
+    kind = "redis"
+
+    def __init__(
+        self,
+        redis: str | Redis,
+        stream: str = "contactnow:agents",
+        *,
+        block: float = 1.0,
+        batch: int = 1000,
+        retry: float = 1.0,
+        clock: Clock | None = None,
+    ) -> None:
+        if batch < 1:
+            raise ValueError("batch must be >= 1")
+        self.redis = redis
+        self.stream = stream
+        self.lease_key = f"{stream}:lease"
+        self.block = block
+        self.batch = batch
+        self.retry = retry
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._client: Redis | None = None
+        self._consecutive_failures = 0
+        self._last_success: datetime | None = None
+        self._last_error: str | None = None
+        self._relay_leading = False
+        self._lease_checked = 0.0
+
+    @staticmethod
+    def parse_id(text: str) -> StreamKey | None:
+        """A stream entry id ``<ms>-<seq>`` as ``(ms, seq)``, or None."""
+        match = _ENTRY_ID.fullmatch(text)
+        return None if match is None else (int(match.group(1)), int(match.group(2)))
+
+    def _entry(
+        self, entry_id: str, fields: Mapping[Any, Any]
+    ) -> tuple[Entry, dict[str, Any]] | None:
+        """A stream entry as a board entry and its event document (None: not the relay's)."""
+        key = self.parse_id(entry_id)
+        try:
+            event = event_from_fields(fields)
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.warning("skipping stream entry %s of %r: %s", entry_id, self.stream, exc)
+            return None
+        if key is None:  # pragma: no cover -- Redis makes every entry id
+            return None
+        document = events.to_dict(event)
+        # Encoded again rather than passed on: the frame is known to be one line.
+        frame = sse_frame(events.to_json(event), entry_id)
+        return Entry(key, entry_id, event.agent_id, frame), document
+
+    def _decode(self, raw: Sequence[Any]) -> list[tuple[Entry, dict[str, Any]]]:
+        decoded = []
+        for entry_id, fields in raw:
+            if fields is None:  # trimmed away between reads
+                continue
+            one = self._entry(_text(entry_id), fields)
+            if one is not None:
+                decoded.append(one)
+        return decoded
+
+    async def _range(
+        self, client: Redis, start: str, end: str = "+"
+    ) -> tuple[list[tuple[Entry, dict[str, Any]]], str | None, bool]:
+        """Up to ``batch`` entries from ``start`` to ``end``, the id of the last one read
+        (None: none), and whether there may be more. Entries the relay did not write are
+        skipped (and logged), but counted as read."""
+        raw: Any = await client.xrange(self.stream, min=start, max=end, count=self.batch)
+        raw = raw or []
+        last = _text(raw[-1][0]) if raw else None
+        return self._decode(raw), last, len(raw) >= self.batch
+
+    async def run(self, board: Board, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        """Fold the retained stream into the board, then follow it until cancelled."""
+        own = isinstance(self.redis, str)
+        client = Redis.from_url(self.redis) if isinstance(self.redis, str) else self.redis
+        self._client = client
+        try:
+            last = await self._seed(client, board)
+            task_status.started()
+            await self._follow(client, board, last)
+        finally:
+            self._client = None
+            if own:
+                with anyio.CancelScope(shield=True):
+                    await client.aclose()
+
+    async def _seed(self, client: Redis, board: Board) -> str:
+        """Read the whole stream into the board (retrying while Redis is away); the last id."""
+        while True:
+            try:
+                agents: dict[str, dict[str, Any]] = {}
+                retained: deque[Entry] = deque(maxlen=board.retain)
+                start, last, more = "-", "0-0", True
+                while more:
+                    batch, read, more = await self._range(client, start)
+                    for entry, document in batch:
+                        if document["after"] is None:
+                            agents.pop(entry.agent_id, None)
+                        else:
+                            agents[entry.agent_id] = document["after"]
+                        retained.append(entry)
+                    if read is not None:
+                        start = f"({read}"
+                        last = read
+                await self._check_lease(client, force=True)
+                self._succeeded()
+            except (RedisError, OSError) as exc:
+                self._failed(exc)
+                await anyio.sleep(self.retry)
+                continue
+            # The cursor is the last entry read, one the relay wrote or not ("0-0": none).
+            board.seed(agents, cursor=last, entries=retained)
+            return last
+
+    async def _follow(self, client: Redis, board: Board, last: str) -> None:
+        while True:
+            try:
+                raw: Any = await client.xread(
+                    {self.stream: last}, count=self.batch, block=max(1, int(self.block * 1000))
+                )
+                streams = raw.items() if isinstance(raw, Mapping) else raw or ()
+                for _stream, entries in streams:
+                    for entry, document in self._decode(entries):
+                        board.publish(entry, entry.agent_id, document["after"])
+                    if entries:
+                        last = _text(entries[-1][0])
+                await self._check_lease(client)
+                self._succeeded()
+            except (RedisError, OSError) as exc:  # noqa: PERF203 -- one try per read, not per entry
+                self._failed(exc)
+                await anyio.sleep(self.retry)
+
+    async def _check_lease(self, client: Redis, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._lease_checked >= self.block:
+            self._lease_checked = now
+            self._relay_leading = bool(await client.exists(self.lease_key))
+
+    def _succeeded(self) -> None:
+        self._consecutive_failures = 0
+        self._last_success = datetime.now(timezone.utc)
+
+    def _failed(self, exc: Exception) -> None:
+        self._consecutive_failures += 1
+        self._last_error = f"{type(exc).__name__}: {exc}"
+        logger.warning(
+            "reading %r failed (%d in a row): %s",
+            self.stream,
+            self._consecutive_failures,
+            self._last_error,
+        )
+
+    async def resolve(self, board: Board, viewer: Viewer, resume: Resume) -> None:
+        """An id older than the window: read what follows it from the stream, if
+        Redis still has all of it. An id newer than this replica has read: fine if
+        the stream has it (the board drops events up to it)."""
+        client = self._client
+        where, key, upto = resume
+        if client is None:
+            viewer.fail("unknown")
+            return
+        try:
+            if where == "after":
+                tail: Any = await client.xrevrange(self.stream, count=1)
+                newest = self.parse_id(_text(tail[0][0])) if tail else None
+                if newest is None or key > newest:
+                    viewer.fail("unknown")
+                return
+            await self._backfill(client, board, viewer, key, upto)
+        except (RedisError, OSError) as exc:  # cannot tell: the browser starts over
+            logger.warning("resuming from the stream %r failed: %s", self.stream, exc)
+            viewer.fail("expired")
+
+    async def _backfill(
+        self, client: Redis, board: Board, viewer: Viewer, key: StreamKey, upto: str | None
+    ) -> None:
+        """Put the entries after ``key`` up to ``upto`` (where the viewer's live events
+        begin) before the viewer's buffer, or reset it if Redis lost some of them."""
+        end = upto
+        if end is None:  # pragma: no cover -- a started board always has a cursor
+            viewer.fail("expired")
+            return
+        backlog: list[Entry] = []
+        start, more = f"({key[0]}-{key[1]}", True
+        while more:
+            batch, read, more = await self._range(client, start, end)
+            start = f"({read}"
+            backlog.extend(entry for entry, _ in batch)
+            if len(backlog) > board.buffer:
+                viewer.fail("expired")  # more than a browser may hold: the snapshot is cheaper
+                return
+        # Checked after reading: Redis only ever removes more, so if every entry after
+        # the id is there now, the reads above saw them all.
+        info: Any = await client.xinfo_stream(self.stream)
+        if not self._complete_after(key, info):
+            viewer.fail("expired")
+            return
+        board.prepend(viewer, backlog)
+
+    def _complete_after(self, key: StreamKey, info: Mapping[str, Any]) -> bool:
+        """Whether Redis still holds every entry after ``key`` (from ``XINFO STREAM``).
+
+        Trimming removes the oldest entries and XDEL any entry: if nothing was ever
+        removed (Redis 7 counts what was added), every entry is there; otherwise only
+        a resume from the first entry on, with nothing deleted after it, is whole.
+        """
+        deleted = self.parse_id(_text(info.get("max-deleted-entry-id") or b"0-0"))
+        if deleted is not None and key < deleted:
+            return False
+        added = info.get("entries-added")
+        if added is not None and int(added) == int(info.get("length", -1)):
+            return True
+        first = info.get("first-entry")
+        first_key = self.parse_id(_text(first[0])) if first else None
+        return first_key is not None and key >= first_key
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Redis reads succeed, and a relay leads (holds ``<stream>:lease``)."""
+        healthy = (
+            self._last_success is not None
+            and self._consecutive_failures == 0
+            and self._relay_leading
+        )
+        return healthy, {
+            "stream": self.stream,
+            "relay_leading": self._relay_leading,
+            "consecutive_failures": self._consecutive_failures,
+            "last_success_at": iso(self._last_success),
+            "last_error": self._last_error,
+        }

@@ -1,0 +1,190 @@
+"""Where a wallboard's events come from: a source seeds the board, then publishes.
+
+- :class:`WatcherSource`: an in-process :class:`~contactnow_async.AgentWatcher`
+  in backfill mode; the SSE id is the event's status_log uid.
+- :class:`~contactnow_async.web.RedisStreamSource` (``_redis.py``): the stream
+  ``contactnow relay`` writes; the SSE id is the stream entry id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import anyio
+import anyio.abc
+
+from .. import events
+from .._clock import Clock
+from .._models_live import LiveAgent
+from ..watch import AgentEvent, AgentWatcher, Health
+from ._board import Board, Entry, Resume, Viewer
+
+logger = logging.getLogger("contactnow_async.web")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_UID = re.compile(r"[0-9]{1,18}")
+
+
+class Source(Protocol):
+    """What :func:`~contactnow_async.web.wallboard_app` needs from an event source."""
+
+    kind: str
+    clock: Clock
+
+    def parse_id(self, text: str) -> Any:
+        """The ordered key of an SSE id of this source, or None if it is not one."""
+        ...
+
+    async def run(self, board: Board, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        """Seed ``board``, report started, then publish every event until cancelled."""
+        ...
+
+    async def resolve(self, board: Board, viewer: Viewer, resume: Resume) -> None:
+        """Finish a resume the board could not serve alone (or reset the viewer)."""
+        ...
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Whether events are flowing, and the details as JSON-ready values."""
+        ...
+
+
+def sse_frame(event_json: str, event_id: str | None) -> bytes:
+    """One ``event: agent`` SSE frame (the event JSON is one line: it has no newline)."""
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: agent\ndata: {event_json}\n\n".encode()
+
+
+def agent_json(agent: LiveAgent) -> dict[str, Any]:
+    """``agent`` as the documented agent object of the event JSON."""
+    # Through events.to_dict, so the snapshot's agents and the events' agents are
+    # one format, whatever keys the event JSON grows.
+    event = AgentEvent(
+        kind="appeared",
+        agent_id=agent.agent_id,
+        before=None,
+        after=agent,
+        changed_at=_EPOCH,
+        observed_at=_EPOCH,
+    )
+    after: dict[str, Any] = events.to_dict(event)["after"]
+    return after
+
+
+def iso(moment: datetime | None) -> str | None:
+    """An aware datetime as ISO 8601 UTC with a ``Z``, as the event JSON writes them."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def health_json(health: Health) -> dict[str, Any]:
+    """A watcher's :class:`~contactnow_async.Health` as JSON-ready values."""
+    return {
+        "polls": health.polls,
+        "failures": health.failures,
+        "consecutive_failures": health.consecutive_failures,
+        "last_success_at": iso(health.last_success),
+        "last_attempt_at": iso(health.last_attempt),
+        "last_error": health.last_error,
+    }
+
+
+class WatcherSource:
+    """An :class:`~contactnow_async.AgentWatcher` in backfill mode, run by the wallboard.
+
+    The wallboard enters the watcher (``async with``) in its lifespan and leaves
+    it at shutdown: do not enter it yourself (other consumers may subscribe to it).
+    Events are read through a ``block`` subscription of ``buffer`` events, so the
+    board sees every one; the board never awaits a browser, so the poller never
+    waits on one either.
+    """
+
+    kind = "watcher"
+
+    def __init__(self, watcher: AgentWatcher, *, buffer: int = 10_000) -> None:
+        if not watcher.backfill:
+            raise ValueError(
+                "the wallboard resumes browsers from status_log uids: "
+                "create the AgentWatcher with backfill=True"
+            )
+        self.watcher = watcher
+        self.clock: Clock = watcher.clock
+        self.buffer = buffer
+        self.error: str | None = None
+
+    @staticmethod
+    def parse_id(text: str) -> int | None:
+        """A status_log uid, or None."""
+        return int(text) if _UID.fullmatch(text) else None
+
+    @staticmethod
+    def _publish(board: Board, event: AgentEvent) -> None:
+        event_id = None if event.log_id is None else str(event.log_id)
+        entry = None
+        if event_id is not None:
+            entry = Entry(
+                event.log_id, event_id, event.agent_id, sse_frame(events.to_json(event), event_id)
+            )
+        board.publish(
+            entry, event.agent_id, None if event.after is None else agent_json(event.after)
+        )
+
+    async def run(self, board: Board, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        """Run the watcher; seed the board from its first poll; publish what follows."""
+        watcher = self.watcher
+        # Subscribed before the first poll, and drained by a task started before it,
+        # so a first poll with more events than the buffer cannot block on us.
+        subscription = watcher.subscribe(overflow="block", buffer=self.buffer, initial=False)
+        early: list[AgentEvent] = []
+        seeded = False
+
+        async def pump() -> None:
+            try:
+                async for event in subscription:
+                    if seeded:
+                        self._publish(board, event)
+                    else:
+                        early.append(event)
+            except Exception as exc:  # an AuthenticationError: the watcher has stopped
+                self.error = f"{type(exc).__name__}: {exc}"
+                logger.error("the wallboard's watcher stopped: %s", self.error)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(pump)
+            try:
+                async with watcher:
+                    # What the first poll published goes to `early`, in order, whether
+                    # the pump took it or this drain does; from the seed on (no await
+                    # between it and the replay below) the pump publishes directly.
+                    while subscription.pending:
+                        early.append(await subscription.__anext__())
+                    snapshot = watcher.snapshot
+                    agents = {agent_id: agent_json(snapshot[agent_id]) for agent_id in snapshot}
+                    log_id = watcher.log_id
+                    board.seed(agents, cursor=str(log_id or 0))  # "0": before any row
+                    seeded = True
+                    for event in early:
+                        if event.log_id is not None:  # the first poll's snapshot has the rest
+                            self._publish(board, event)
+                    early.clear()
+                    task_status.started()
+                    await anyio.sleep_forever()
+            finally:
+                subscription.close()
+                group.cancel_scope.cancel()
+
+    async def resolve(self, board: Board, viewer: Viewer, resume: Resume) -> None:
+        """The board's window is all a watcher retains: anything outside it resets."""
+        viewer.fail("expired" if resume.where == "before" else "unknown")
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """The watcher's polling health (failing for good once it stopped on an error)."""
+        health = self.watcher.health
+        details = health_json(health)
+        details["log_id"] = self.watcher.log_id
+        if self.error is not None:
+            details["last_error"] = self.error
+        return health.healthy and self.error is None, details

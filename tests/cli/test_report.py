@@ -1,0 +1,112 @@
+"""``contactnow report calls`` and ``contactnow report cdr`` against a served simulator that
+has lived an hour (a virtual clock, so the hour is fixed)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from contactnow_async.simulator import Simulator, VirtualClock
+
+from .conftest import PASSWORD, USERNAME, CliInvoker, Served, assert_one_error, served_in_thread
+
+pytestmark = pytest.mark.integration
+
+START = 1_700_000_000
+WINDOW = ["--since", str(START), "--until", str(START + 3600)]
+
+
+@pytest.fixture(autouse=True)
+def _loud_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables print to the CLI's shared rich console, which an earlier in-process test of a
+    closed pipe (tests/cli/test_pipes.py) leaves quiet for the rest of the process."""
+    from contactnow_async._cli import _common
+
+    monkeypatch.setattr(_common.console, "quiet", False)
+
+
+@pytest.fixture(scope="module")
+def an_hour() -> Iterator[Served]:
+    clock = VirtualClock(START)
+    sim = Simulator(username=USERNAME, password=PASSWORD, agents=10, seed=2, clock=clock)
+    clock.advance(3600)
+    with served_in_thread(sim) as served:
+        yield served
+
+
+def test_report_calls_as_json_csv_and_a_table(invoke: CliInvoker, an_hour: Served) -> None:
+    args = ["report", "calls", "--fields", "nc_all,nc_ans", "--fields", "sec_dur"]
+    args += ["--group-by", "qid", "--cutoff", "20", *WINDOW]
+    as_json = invoke([*args, "--json"], env=an_hour.env())
+    assert as_json.code == 0, as_json
+    rows = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [row["qid"] for row in rows] == ["1007", "1008", "1009"]
+    assert all(type(row["nc_all"]) is int and type(row["sec_dur"]) is float for row in rows)
+    as_csv = invoke([*args, "--csv"], env=an_hour.env())
+    table = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert [int(row["nc_all"]) for row in table] == [row["nc_all"] for row in rows]
+    shown = invoke(args, env=an_hour.env())
+    assert shown.code == 0 and "nc_ans" in shown.stdout and "1008" in shown.stdout
+    queue = invoke([*args, "--json", "--filter", "queue=1008"], env=an_hour.env())
+    assert [json.loads(line)["qid"] for line in queue.stdout.splitlines()] == ["1008"]
+
+
+def test_report_cdr_as_csv_agrees_with_calls(invoke: CliInvoker, an_hour: Served) -> None:
+    out = invoke(
+        ["report", "cdr", "--csv", "--fields", "qid,cres,sec_que", "--page-size", "7", *WINDOW],
+        env=an_hour.env(),
+    )
+    assert out.code == 0, out
+    calls = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert list(calls[0]) == ["callid", "qid", "cres", "sec_que"]
+    assert len({row["callid"] for row in calls}) == len(calls) > 20
+    totals = invoke(
+        ["report", "calls", "--json", "--fields", "nc_all", "--group-by", "qid", *WINDOW],
+        env=an_hour.env(),
+    )
+    by_queue = {row["qid"]: row["nc_all"] for row in map(json.loads, totals.stdout.splitlines())}
+    assert by_queue == {
+        qid: sum(row["qid"] == qid for row in calls) for qid in {row["qid"] for row in calls}
+    }
+    as_json = invoke(
+        [
+            "report",
+            "cdr",
+            "--json",
+            "--fields",
+            "aid,tm_init",
+            "--filter",
+            "qtype=inbound",
+            *WINDOW,
+        ],
+        env=an_hour.env(),
+    )
+    first = json.loads(as_json.stdout.splitlines()[0])
+    assert set(first) == {"call_id", "agent_id", "initiated_ts"}  # the Python names
+    table = invoke(["report", "cdr", *WINDOW], env=an_hour.env())
+    assert table.code == 0 and "callid" in table.stdout and "Answered" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["calls", "--fields", "nc_al", "--group-by", "qid"], 2, "did you mean nc_all"),
+        (["calls", "--fields", "nc_all", "--group-by", "qid", "--json", "--csv"], 2, "pick one"),
+        (
+            ["calls", "--fields", "nc_all", "--group-by", "qid", "--filter", "queue"],
+            2,
+            "NAME=VALUE",
+        ),
+        (["calls", "--fields", "nc_all", "--group-by", "qid", "--since", "soon"], 2, "not a time"),
+        (["cdr", "--fields", "callid", "--filter", "quue=1"], 2, "did you mean queue"),
+    ],
+)
+def test_report_errors(
+    invoke: CliInvoker, an_hour: Served, args: list[str], code: int, message: str
+) -> None:
+    out = invoke(["report", *args], env=an_hour.env())
+    assert message in assert_one_error(out, code)

@@ -1,0 +1,280 @@
+"""``agent.php`` in the simulator: each action moves the agent and writes its status_log row,
+an impossible one answers the documented refusal, and a watcher sees the move."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from contactnow_async import BadArgumentError
+from contactnow_async.simulator import Dwell, Simulator, VirtualClock
+
+from ..watch._support import TickingClock, client_on
+from .sim_helpers import START, api_params, json_of
+
+pytestmark = pytest.mark.anyio
+
+
+def centre(**options: Any) -> tuple[Simulator, VirtualClock]:
+    clock = VirtualClock(START)
+    # Seed 9 at 15 minutes: agents in every status.
+    sim = Simulator(username="demo", password="demo", agents=40, seed=9, clock=clock, **options)
+    clock.advance(900)
+    return sim, clock
+
+
+def agent_in(sim: Simulator, status: str, *, code: str | None = None) -> str:
+    return next(
+        str(row["uid"])
+        for row in sim.live_agents()
+        if row["status"] == status and (code is None or row["statuscode"] == code)
+    )
+
+
+def live(sim: Simulator, uid: str) -> dict[str, Any]:
+    return next(dict(row) for row in sim.live_agents() if row["uid"] == uid)
+
+
+def last_row(sim: Simulator, uid: str) -> dict[str, str]:
+    return [row for row in sim.status_log() if row["agent"] == uid][-1]
+
+
+async def act(sim: Simulator, action: str, **args: str) -> dict[str, Any]:
+    token = sim.issue_token()
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        response = await http.get(
+            "agent.php", params={"token": token, "action": action, "raw": "1", **args}
+        )
+    reply: dict[str, Any] = json_of(response)
+    return reply
+
+
+@pytest.mark.parametrize(
+    ("start", "action", "status", "code"),
+    [
+        ("wrap", "ready", "wait", ""),
+        ("break", "ready", "wait", ""),
+        ("break", "unpause", "wait", ""),
+        ("wait", "pause", "break", "Paused"),
+        ("wrap", "pause", "break", "Paused"),
+        ("wait", "logout", "offline", "Home"),
+        ("break", "logout", "offline", "Home"),
+        ("offline", "agent_dial", "wait", ""),
+    ],
+)
+async def test_a_move_writes_the_agents_status_log_row(
+    start: str, action: str, status: str, code: str
+) -> None:
+    sim, _ = centre(dwell=Dwell.uniform(600))  # nobody else moves meanwhile
+    uid = agent_in(sim, start)
+    log_before = len(sim.status_log())
+    assert await act(sim, action, agentid=uid) == {"success": True}
+    now = live(sim, uid)
+    assert (now["status"], now["statuscode"], now["time"]) == (status, code, str(int(sim.now())))
+    row = last_row(sim, uid)
+    assert (row["status"], row["subcode"], row["uts"]) == (status, code, now["time"])
+    assert len(sim.status_log()) == log_before + 1
+
+
+async def test_call_actions_end_or_hold_the_call_and_the_books_follow() -> None:
+    sim, clock = centre(dwell=Dwell.uniform(600))
+    on_call = [str(row["uid"]) for row in sim.live_agents() if row["status"] == "call"]
+    assert len(on_call) >= 3
+    first, second, third = on_call[:3]
+    callid = live(sim, first)["call"][0]["callid"]
+
+    assert await act(sim, "park", agent=first) == {"success": True}
+    parked = last_row(sim, first)
+    assert (parked["status"], parked["subcode"], parked["callid"]) == ("call", "Parked", callid)
+    assert (await act(sim, "park", agent=first))["error"].endswith("has parked the call already")
+    assert await act(sim, "unpark_tpt", agent=first) == {"success": True}
+    assert last_row(sim, first)["subcode"] == ""
+    assert (await act(sim, "unpark", agent=first))["error"].endswith("has no parked call")
+
+    assert await act(sim, "disposition", callid=callid, outcome="510456") == {"success": True}
+    assert await act(sim, "wrap", agent=first, subcode="Sale") == {"success": True}
+    wrapped = last_row(sim, first)
+    assert (wrapped["status"], wrapped["subcode"]) == ("wrap", "Sale")
+    assert await act(sim, "wrap", agent=first, subcode="Callback") == {"success": True}
+    assert last_row(sim, first)["subcode"] == "Callback"
+
+    assert await act(sim, "hangup", agent=second) == {"success": True}
+    assert live(sim, second)["status"] == "wrap"
+    assert await act(sim, "hangupready", agent=third) == {"success": True}
+    assert live(sim, third)["status"] in ("wait", "call")  # a queued caller comes at once
+
+    token = sim.issue_token()
+    clock.advance(1)
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        cdr = json_of(
+            await http.get(
+                "reporting.php",
+                params={
+                    "token": token,
+                    "method": "cdr",
+                    "fields": "callid,aid,ocid,cres",
+                    "range": f"{int(START)}:{int(sim.now())}",
+                    "agent": first,
+                },
+            )
+        )["list"]
+    assert {"callid": callid, "aid": first, "ocid": "510456", "cres": "Answered"} in cdr
+
+
+async def test_a_manual_call_goes_on_the_books_as_one() -> None:
+    sim, _ = centre(dwell=Dwell.uniform(600))
+    uid = agent_in(sim, "wait")
+    reply = await act(sim, "manual_dial", agent=uid, ddi="01614960001", qid="2002")
+    assert reply == {"success": True}
+    call = live(sim, uid)["call"][0]
+    assert (live(sim, uid)["status"], call["cli"], call["direction"]) == (
+        "call",
+        "01614960001",
+        "out",
+    )
+    assert await act(sim, "hangupready", agent=uid) == {"success": True}
+    token = sim.issue_token()
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        (row,) = json_of(
+            await http.get(
+                "reporting.php",
+                params={
+                    "token": token,
+                    "method": "cdr",
+                    "fields": "aid,ddi,ctype,dtype,qid",
+                    "range": f"{int(START)}:{int(sim.now())}",
+                    "callid": call["callid"],
+                },
+            )
+        )["list"]
+    assert row == {"aid": uid, "ddi": "01614960001", "ctype": "out", "dtype": "man", "qid": "2002"}
+
+
+async def test_a_dialled_calls_record_takes_the_disposition_and_the_callback() -> None:
+    clock = VirtualClock(START)
+    sim = Simulator(agents=4, seed=2, clock=clock, dwell=Dwell.uniform(600))
+    token = sim.issue_token()
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        created = json_of(
+            await http.post(
+                "ecnow.php",
+                params=api_params(token, "ecnow_records", "create"),
+                content=b'[{"dataset": 351, "HomePhone": "01614960099"}]',
+            )
+        )
+        record = str(created["key"])
+        while not any(
+            row["call"] and row["call"][0].get("urn") == record
+            for row in list[Any](sim.live_agents())
+        ):
+            clock.advance(5)
+        rows: list[Any] = sim.live_agents()
+        agent = next(row for row in rows if row["call"] and row["call"][0].get("urn") == record)
+        callid: str = agent["call"][0]["callid"]
+        assert await act(sim, "hangup", agent=str(agent["uid"])) == {"success": True}
+        assert await act(sim, "disposition", callid=callid, outcome="501638") == {"success": True}
+        assert await act(
+            sim, "callback", callid=callid, callback="2030-01-02 09:00:00", agent=str(agent["uid"])
+        ) == {"success": True}
+        (row,) = json_of(
+            await http.get(
+                "ecnow.php", params=api_params(token, "ecnow_records", "read", id=record)
+            )
+        )["list"]
+    assert (row["outcomecode"], row["callback"]) == ("501638", "2030-01-02 09:00:00")
+    assert (row["AgentRef"], row["Agent_Specific"]) == (str(agent["uid"]), "1")
+    assert f"Call {callid} by agent {agent['uid']}: outcome 501638" in row["notes"]
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "args", "error"),
+    [
+        ("offline", "ready", {}, "is offline"),
+        ("offline", "hangup", {}, "is offline"),
+        ("wait", "hangup", {}, "has no call to hang up"),
+        ("wait", "unpark", {}, "has no call to unpark"),
+        ("call", "pause", {}, "is on a call"),
+        ("call", "logout", {}, "is on a call"),
+        ("wrap", "unpause", {}, "is in wrap, not break"),
+        ("call", "manual_dial", {"ddi": "0161"}, "is on a call"),
+        ("wait", "manual_dial", {"ddi": "call me"}, "Bad argument: ddi"),
+        ("wait", "manual_dial", {"ddi": "0161", "qid": "1007"}, "not an outbound queue"),
+    ],
+)
+async def test_an_impossible_action_answers_the_documented_form(
+    status: str, action: str, args: dict[str, str], error: str
+) -> None:
+    sim, _ = centre(dwell=Dwell.uniform(600))
+    uid = agent_in(sim, status)
+    log_before = sim.status_log()
+    reply = await act(sim, action, agent=uid, **args)
+    assert reply["success"] is False and reply["error"].startswith("Bad argument: ")
+    assert error in reply["error"]
+    assert sim.status_log() == log_before  # nothing moved
+
+
+@pytest.mark.parametrize(
+    ("action", "args", "error"),
+    [
+        ("ready", {}, "Bad argument: agent"),
+        ("ready", {"agent": "1", "agentid": "2"}, "Bad argument: agent"),
+        ("ready", {"agent": "999"}, "Bad argument: agent [999] does not exist."),
+        ("disposition", {"outcome": "101"}, "Bad argument: callid"),
+        ("disposition", {"callid": "1", "outcome": "101"}, "is no agent's call"),
+        ("callback", {"callid": "", "callback": "x"}, "Bad argument: callid"),
+        ("agent_dial", {"phone": "000"}, "is no agent's phone"),
+        ("transfer", {"agent": "1"}, "Unknown action"),
+    ],
+)
+async def test_arguments_the_simulator_refuses(
+    action: str, args: dict[str, str], error: str
+) -> None:
+    sim, _ = centre()
+    reply = await act(sim, action, **args)
+    assert reply["success"] is False and error in reply["error"]
+
+
+async def test_a_created_agent_is_offline_for_ever() -> None:
+    sim, _ = centre()
+    token = sim.issue_token()
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        key = json_of(
+            await http.post(
+                "database.php",
+                params=api_params(token, "agents", "create"),
+                content=b'[{"name": "Static"}]',
+            )
+        )["key"]
+    assert (await act(sim, "ready", agent=str(key)))["error"].endswith("is offline")
+    assert (await act(sim, "agent_dial", agent=str(key)))["error"].endswith("can ring")
+
+
+async def test_ready_on_an_agent_in_wrap_reaches_the_watcher_within_one_poll() -> None:
+    clock = TickingClock(START)
+    sim = Simulator(
+        username="watch",
+        password="secret",
+        agents=40,
+        seed=5,
+        clock=clock,
+        dwell=Dwell.uniform(600),
+    )
+    clock.advance(900)
+    async with client_on(sim) as cn, cn.watch_agents(interval=1.0) as stream:
+        wrap = next(agent for agent in stream.snapshot.values() if agent.status == "wrap")
+        assert (await cn.control.ready(wrap.agent_id)).success
+        moved_at = sim.now()
+        assert (await cn.control.unpause(wrap.agent_id)).success  # in wait already: no move
+        with pytest.raises(BadArgumentError) as refused:
+            await cn.control.hangup(wrap.agent_id)
+        async for event in stream:
+            if event.agent_id == wrap.agent_id and event.kind == "changed":
+                break
+    assert refused.value.argument == "agent"
+    assert event.before is not None and event.after is not None
+    assert (event.before.status, event.after.status) == ("wrap", "wait")
+    assert event.changed_at.timestamp() == int(moved_at)
+    # Seen by the first poll after the move: polls are 1 second apart on this clock.
+    assert moved_at <= event.observed_at.timestamp() <= moved_at + 1.0

@@ -1,0 +1,371 @@
+"""The simulator's books agree: CDR, status_log, live calls and reporting.php's figures,
+read through the client (JSON and XML) and as the vendor's own examples ask."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from contactnow_async import BadArgumentError, CdrRow, ContactNow
+from contactnow_async._wire import Format
+from contactnow_async.simulator import Dwell, Simulator, VirtualClock
+from contactnow_async.simulator._agent_state import SimAgent, Waiting
+
+from .._stage import Stage
+from .sim_helpers import START, json_of
+
+pytestmark = pytest.mark.anyio
+
+HOUR = 3600
+FORMATS = [pytest.param("json", id="json"), pytest.param("xml", id="xml")]
+#: ReportingExamples.js, fetchCalls: every field it asks for, grouped by qtable,qnm.
+JS_CALLS_FIELDS = (
+    "qtable,qtype,qid,qnm,aid,anm,dsid,dsnm,urn,ddi,cli,tid,tnm,has_aid,PT1H,P1D,P1W,P1M,date,"
+    "day,hour,min_10,dest,dcode,ctype,dtype,cres,is_mob,nc_all,nc_in,nc_out,nc_out_all,"
+    "nc_sms_out,nc_man,nc_tpt,nc_dtpt,nc_wait,nc_wrap,nc_con,nc_ans,nc_ans_in,nc_ans_man,nc_que,"
+    "nc_ans_le,nc_ans_gt,nc_que_le,nc_que_gt,sec_dur,sec_talk_all,sec_talk,sec_tpt,sec_call,"
+    "sec_ans,ocid,ocnm,ocis_cmpl,ocis_cmpli,ocis_sale,ocis_dmc,oc_abdn,oc_cbck,oc_ama,oc_amd,"
+    "oc_dead,oc_noansw,oc_sale,oc_cmpl,oc_cmpli,oc_ncmpl,oc_dmc,cost_cust,bill_cust,bill_dur,"
+    "callid_max"
+)
+#: ReportingExamples.js, fetchCDR.
+JS_CDR_FIELDS = (
+    "callid,urn,qid,qnm,qtype,qtable,cres,aid,anm,dsid,ocid,ocnm,ddi,cli,flags,carrier,ctag,tag,"
+    "dest,dcode,ctype,dtype,sms_msg,sec_dur,sec_ring,sec_que,tm_init,tm_answ,tm_disc,oc_sale,"
+    "oc_cmpl,oc_cmpli,oc_ncmpl,oc_dmc,cost_cust,bill_cust,bill_dur,ivr_key,sec_key,orig_qnm"
+)
+
+
+def an_hour_on(agents: int = 20, **options: Any) -> tuple[Simulator, VirtualClock]:
+    clock = VirtualClock(START)
+    sim = Simulator(
+        username="u", password="s3cret-pw", agents=agents, seed=3, clock=clock, **options
+    )
+    clock.advance(HOUR)
+    return sim, clock
+
+
+@contextlib.asynccontextmanager
+async def client_of(sim: Simulator, fmt: Format = "json") -> AsyncIterator[ContactNow]:
+    async with (
+        httpx.AsyncClient(transport=sim.transport()) as http,
+        ContactNow(
+            username="u", password="s3cret-pw", base_url="http://sim/", http_client=http, format=fmt
+        ) as cn,
+    ):
+        yield cn
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_calls_counts_equal_the_cdrs_over_a_simulated_hour(fmt: Format) -> None:
+    sim, _ = an_hour_on()
+    async with client_of(sim, fmt) as cn:
+        rows = await cn.reports.calls(
+            ["nc_all", "nc_ans"], start=START, stop=START + HOUR, group_by=["qid"]
+        )
+        cdr = await cn.reports.cdr_list(
+            ["qid", "cres", "tm_answ"], start=START, stop=START + HOUR, page_size=40
+        )
+    assert len(cdr) > 100
+    by_queue = {row.text("qid"): (row.count("nc_all"), row.count("nc_ans")) for row in rows}
+    assert by_queue == {
+        qid: (
+            sum(1 for call in cdr if call.queue_id == qid),
+            sum(1 for call in cdr if call.queue_id == qid and call.answered),
+        )
+        for qid in {call.queue_id for call in cdr}
+    }
+    assert sum(n for n, _ in by_queue.values()) == len(cdr) == len({c.call_id for c in cdr})
+
+
+async def test_every_answered_call_is_in_its_agents_status_log() -> None:
+    sim, _ = an_hour_on()
+    async with client_of(sim) as cn:
+        cdr = await cn.reports.cdr_list(
+            ["aid", "cres", "tm_answ", "tm_disc"], start=START, stop=START + HOUR
+        )
+    log = sim.status_log()
+    answered = [call for call in cdr if call.answered]
+    assert len(answered) > 100 and any(not call.answered for call in cdr)
+    for call in answered:
+        rows = [row for row in log if row["callid"] == call.call_id]
+        assert rows, call
+        assert {row["agent"] for row in rows} == {call.agent_id}
+        assert rows[0]["status"] == "call" and int(rows[0]["uts"]) == call.answered_ts
+    for call in cdr:
+        if not call.answered:  # abandoned in the queue: no agent, no log row
+            assert call.agent_id is None
+            assert all(row["callid"] != call.call_id for row in log)
+
+
+async def test_every_figure_follows_the_table_from_the_cdr() -> None:
+    sim, _ = an_hour_on(agents=12, dwell=Dwell(patience=40))
+    cutoff = 15
+    figures = [
+        "nc_all", "nc_in", "nc_out", "nc_man", "nc_ans", "nc_ans_in", "nc_que", "nc_wait",
+        "nc_wrap", "nc_ans_le", "nc_ans_gt", "nc_que_le", "nc_que_gt", "sec_dur", "sec_call",
+        "oc_abdn", "oc_sale", "oc_cmpli", "oc_ncmpl",
+    ]  # fmt: skip
+    async with client_of(sim) as cn:
+        rows = await cn.reports.calls(
+            ["aid", "P1D", *figures],
+            start=START,
+            stop=START + HOUR,
+            group_by=["aid", "P1D"],
+            cutoff=cutoff,
+        )
+        cdr = await cn.reports.cdr_list(
+            "aid,cres,ctype,dtype,sec_dur,sec_que,tm_answ,tm_disc,oc_sale,oc_cmpli,oc_ncmpl",
+            start=START,
+            stop=START + HOUR,
+        )
+    abandoned = [c for c in cdr if c.result == "Abandoned"]
+    assert abandoned and any(c.queue_time > cutoff for c in abandoned)
+    assert any(c.queue_time > cutoff for c in cdr if c.answered)
+
+    def expected(calls: list[CdrRow]) -> dict[str, float]:
+        inbound = [c for c in calls if c.dial_type == "in"]
+        return {
+            "nc_all": len(calls),
+            "nc_in": sum(c.direction == "in" for c in calls),
+            "nc_out": sum(c.dial_type == "out" for c in calls),
+            "nc_man": sum(c.dial_type == "man" for c in calls),
+            "nc_ans": sum(c.answered for c in calls),
+            "nc_ans_in": sum(c.answered for c in inbound),
+            "nc_que": sum(not c.answered for c in inbound),
+            "nc_wait": sum(c.queue_time > 0 for c in calls),
+            "nc_wrap": sum(c.answered for c in calls),  # every answered call was wrapped
+            "nc_ans_le": sum(c.answered and c.queue_time <= cutoff for c in inbound),
+            "nc_ans_gt": sum(c.answered and c.queue_time > cutoff for c in inbound),
+            "nc_que_le": sum(not c.answered and c.queue_time <= cutoff for c in inbound),
+            "nc_que_gt": sum(not c.answered and c.queue_time > cutoff for c in inbound),
+            "sec_dur": round(sum(c.duration for c in calls), 3),
+            "oc_abdn": sum(c.result == "Abandoned" for c in calls),
+            "oc_sale": sum(c.sale for c in calls),
+            "oc_cmpli": sum(c.complete for c in calls),
+            "oc_ncmpl": sum(c.incomplete for c in calls),
+        }
+
+    groups: dict[str, list[CdrRow]] = {}
+    for call in cdr:
+        groups.setdefault(call.agent_id or "0", []).append(call)
+    assert {row.text("aid") for row in rows} == set(groups)
+    for row in rows:
+        calls = groups[row.text("aid")]
+        got = {name: row[name] for name in expected(calls)}
+        assert got == pytest.approx(expected(calls)), row.text("aid")
+        assert row.text("P1D") == "2023-11-14"
+        talk = sum(c.talk_time for c in calls)
+        assert abs(row.number("sec_call") - talk) <= len(calls)  # whole seconds on the wire
+
+
+async def test_live_calls_become_cdr_rows_with_the_same_id() -> None:
+    sim, clock = an_hour_on(agents=10)
+    live: list[Any] = sim.live_agents()
+    on_call: dict[str, str] = {row["call"][0]["callid"]: row["uid"] for row in live if row["call"]}
+    assert on_call
+    clock.advance(4 * HOUR)  # every one of those calls has ended
+    async with client_of(sim) as cn:
+        cdr = await cn.reports.cdr_list("aid,tm_init,tm_disc", start=START, stop=START + HOUR)
+    ended = {call.call_id: call for call in cdr}
+    for callid, agent in on_call.items():
+        call = ended[callid]
+        assert call.agent_id == agent
+        assert call.initiated_ts is not None and call.disconnected_ts is not None
+        assert call.initiated_ts <= START + HOUR <= call.disconnected_ts
+
+
+async def test_the_vendors_examples_get_the_documented_shapes() -> None:
+    sim, _ = an_hour_on()
+    token = sim.issue_token()
+    agent = sim.agent_ids[0]
+    # As the example computes it: Date.getTime() / 1000, which may carry a fraction.
+    base = {"token": token, "format": "json", "range": f"{START + 0.25}:{START + HOUR}"}
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        calls = json_of(
+            await http.get(
+                "reporting.php",
+                params={
+                    **base,
+                    "method": "calls",
+                    "fields": JS_CALLS_FIELDS,
+                    "groupby": "qtable,qnm",
+                    "agent": agent,
+                },
+            )
+        )
+        nobody = json_of(
+            await http.get(
+                "reporting.php",
+                params={
+                    **base,
+                    "method": "calls",
+                    "fields": JS_CALLS_FIELDS,
+                    "groupby": "qtable,qnm",
+                    "agent": "503314",
+                },
+            )
+        )
+        cdr = json_of(
+            await http.get(
+                "reporting.php",
+                params={**base, "method": "cdr", "fields": JS_CDR_FIELDS, "agent": agent},
+            )
+        )
+    assert nobody == {"success": True, "total": 0, "list": []}
+    assert calls["success"] is True and calls["total"] == len(calls["list"]) >= 1
+    for row in calls["list"]:
+        assert list(row) == ["ccid", "ccnm", *JS_CALLS_FIELDS.split(",")]
+        assert row["aid"] == agent
+        for name, value in row.items():
+            if name.startswith(("nc_", "oc_")) or name == "bill_dur":
+                assert type(value) is int, name  # JSON numbers, as documented
+            elif name.startswith(("sec_", "cost_", "bill_")):
+                assert type(value) is float, name
+            else:
+                assert value is None or type(value) is str, name
+    assert cdr["total"] == len(cdr["list"]) >= 1
+    for row in cdr["list"]:
+        assert list(row) == JS_CDR_FIELDS.split(",")
+        assert all(value is None or type(value) is str for value in row.values())
+        assert row["ctag"] is row["tag"] is row["sms_msg"] is row["ivr_key"] is None
+        assert float(row["sec_dur"]) >= 0 and row["tm_init"].isdigit()
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"method": "calls", "range": "1:2", "groupby": "qid"}, "Bad argument: fields"),
+        ({"method": "calls", "fields": "nc_all", "groupby": "qid"}, "Bad argument: range"),
+        ({"method": "calls", "fields": "nc_all", "range": "2:1", "groupby": "q"},
+         "Bad argument: range"),
+        ({"method": "calls", "fields": "nc_all", "range": "1:2"}, "Bad argument: groupby"),
+        ({"method": "calls", "fields": "nc_all", "range": "1:2", "groupby": "nc_all"},
+         "Bad argument: groupby [nc_all]"),
+        ({"method": "cdr", "fields": "callid", "range": "1:2", "limit": "-1"},
+         "Bad argument: limit"),
+        ({"method": "cdr", "fields": "callid", "range": "1:2", "sort": "nope"},
+         "Bad argument: sort"),
+        ({"method": "totals", "fields": "nc_all", "range": "1:2"}, "Unknown method"),
+    ],
+)  # fmt: skip
+async def test_reporting_refusals(params: dict[str, str], error: str) -> None:
+    sim, _ = an_hour_on(agents=2)
+    token = sim.issue_token()
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        reply = json_of(await http.get("reporting.php", params={"token": token, **params}))
+    assert reply == {"success": False, "error": error}
+
+
+async def test_filters_and_an_unknown_field() -> None:
+    sim, _ = an_hour_on()
+    async with client_of(sim) as cn:
+        everything = await cn.reports.cdr_list("qid,ctype,aid", start=START, stop=START + HOUR)
+        queue = await cn.reports.cdr_list(
+            "qid", start=START, stop=START + HOUR, queue=["1007", "1008"], ctype="in"
+        )
+        table = await cn.reports.calls(
+            "nc_all,qtable", start=START, stop=START + HOUR, group_by="qtable", campaign="Willtest"
+        )
+        odd = await cn.reports.calls(
+            ["nc_all", "nc_future"], start=START, stop=START + HOUR, group_by="qid", strict=False
+        )
+    assert {c.call_id for c in queue} == {
+        c.call_id for c in everything if c.queue_id in ("1007", "1008")
+    }
+    assert [row.text("qtable") for row in table] == ["Willtest"]
+    assert all(row["nc_future"] == 0 for row in odd)  # null: the simulator does not know it
+
+
+async def test_the_cdr_is_deterministic_and_kept_like_the_log() -> None:
+    async def read(sim: Simulator) -> list[CdrRow]:
+        async with client_of(sim) as cn:
+            return await cn.reports.cdr_list(cn.reports.CDR_FIELDS, start=START, stop=START + HOUR)
+        raise AssertionError("unreachable")
+
+    one_step, _ = an_hour_on()
+    clock = VirtualClock(START)
+    steps = Simulator(username="u", password="s3cret-pw", agents=20, seed=3, clock=clock)
+    for _ in range(360):
+        clock.advance(10)
+        steps.catch_up()
+    kept, _ = an_hour_on(cdr_retention=50)
+    everything = await read(one_step)
+    assert everything == await read(steps)
+    newest = await read(kept)
+    assert len(newest) == 50 and set(newest) <= set(everything)
+
+
+async def test_a_recording_for_each_answered_call_over_a_real_socket(
+    stage: Stage, tmp_path: Path
+) -> None:
+    sim, _ = an_hour_on(agents=6)
+    async with (
+        stage.showing(sim) as base_url,
+        ContactNow(username="u", password="s3cret-pw", base_url=base_url) as cn,
+    ):
+        cdr = await cn.reports.cdr_list("aid,cres,tm_answ,tm_disc", start=START, stop=START + HOUR)
+        answered = next(call for call in cdr if call.answered)
+        saved = await cn.recordings.download(answered.call_id, tmp_path / "call.wav")
+        buffer = io.BytesIO()
+        again = await cn.recordings.download(answered.call_id, buffer)
+        lost = [call for call in cdr if not call.answered]
+        if lost:
+            with pytest.raises(BadArgumentError, match="has no recording"):
+                await cn.recordings.download(lost[0].call_id, tmp_path / "lost.wav")
+        live = next(agent for agent in await cn.live.agents() if agent.call_id)
+        assert live.call_id is not None
+        with pytest.raises(BadArgumentError, match="still in progress"):
+            await cn.recordings.download(live.call_id, tmp_path / "live.wav")
+    assert saved.content_type == "audio/wav" and saved.size == again.size
+    assert (tmp_path / "call.wav").read_bytes() == buffer.getvalue()
+    with wave.open(str(tmp_path / "call.wav")) as audio:
+        seconds = audio.getnframes() / audio.getframerate()
+        assert (audio.getnchannels(), audio.getsampwidth(), audio.getframerate()) == (1, 2, 8000)
+    assert 0.25 <= seconds <= 3.0
+    assert [path.name async for path in anyio.Path(tmp_path).iterdir()] == ["call.wav"]
+
+
+def test_a_caller_goes_to_the_highest_level_then_the_agent_waiting_longest() -> None:
+    agents = [
+        SimAgent(uid=str(n), index=n, status="wait", statuscode="", since=since, rng=n)
+        for n, since in enumerate([100.0, 50.0, 80.0, 10.0])
+    ]
+    levels = {"0": "100", "1": "50", "2": "100", "3": "50"}
+    priorities = {(uid, "1007"): ["1", level] for uid, level in levels.items()}
+    waiting = Waiting(["1007"], agents, priorities)
+    for agent in agents:
+        waiting.push(agent)
+    agents[0].since = 120.0  # agent 0 moved since it was pushed: its entry is stale
+    picked = [waiting.pick("1007") for _ in range(4)]
+    assert [agent.uid if agent else None for agent in picked] == ["2", "3", "1", None]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_control_and_recordings_round_trip_in_either_format(
+    fmt: Format, tmp_path: Path
+) -> None:
+    sim, _ = an_hour_on(agents=10)
+    async with client_of(sim, fmt) as cn:
+        agents = await cn.live.agents(include_offline=True)
+        offline = next(agent for agent in agents if agent.status == "offline")
+        on_call = next(agent for agent in agents if agent.call_id)
+        with pytest.raises(BadArgumentError, match=r"agent \[\d+\] is offline") as refused:
+            await cn.control.ready(offline.agent_id)
+        assert (await cn.control.hangup(on_call.agent_id)).success
+        assert on_call.call_id is not None
+        saved = await cn.recordings.download(on_call.call_id, tmp_path / "call.wav")
+        with pytest.raises(BadArgumentError, match="has no recording"):
+            await cn.recordings.download("1", tmp_path / "none.wav")
+        after = {agent.agent_id: agent for agent in await cn.live.agents(include_offline=True)}
+    assert refused.value.argument == "agent"
+    assert after[on_call.agent_id].status == "wrap"
+    assert saved.size == len((tmp_path / "call.wav").read_bytes()) > 44

@@ -1,0 +1,213 @@
+"""``cn.recordings.download`` through ``MockTransport``: audio to a path (atomically) or a file
+object, its own size limit, and every reply that is not audio."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from contactnow_async import (
+    APIError,
+    BadArgumentError,
+    Recording,
+    ResponseFormatError,
+    TokenError,
+)
+from contactnow_async._downloads import FileSink
+from contactnow_async._wire import Format
+from tests._helpers import FakeAPI, client_for, json_reply
+from tests.test_ecnow import FORMATS
+
+pytestmark = pytest.mark.anyio
+
+RECORDING = ("recording", None, "")
+AUDIO = b"RIFF\x24\x00\x01\x00WAVEfmt " + bytes(range(256)) * 300  # ~77 kB, not text
+REFUSED = {"success": False, "error": "Bad argument: callid [42] has no recording"}
+XML_REFUSED = (
+    b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<result><success>0</success>'
+    b"<error>Bad argument: callid [42] has no recording</error></result>"
+)
+
+
+def audio(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, content=AUDIO, headers={"content-type": "audio/wav"})
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.iterdir())
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_download_to_a_path_and_to_a_file_object(tmp_path: Path, fmt: Format) -> None:
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api, format=fmt, campaign="10278")
+    target = tmp_path / "call.wav"
+    target.write_bytes(b"old")
+    buffer = io.BytesIO(b"head:")
+    buffer.seek(0, io.SEEK_END)
+    async with http, cn:
+        saved = await cn.recordings.download(90000001, target)
+        written = await cn.recordings.download("90000001", buffer)
+    assert saved == Recording("90000001", len(AUDIO), "audio/wav", str(target))
+    assert written == Recording("90000001", len(AUDIO), "audio/wav", None)
+    assert target.read_bytes() == AUDIO
+    assert buffer.getvalue() == b"head:" + AUDIO and not buffer.closed
+    assert leftovers(tmp_path) == ["call.wav"]  # no temporary file left behind
+    request = api.requests[-1]
+    assert request.url.path == "/recording.php"
+    query = dict(request.url.params)
+    assert "method" not in query and "action" not in query
+    assert (query["callid"], query["format"], query["campaign"]) == ("90000001", fmt, "10278")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(lambda request: json_reply(REFUSED), id="json"),
+        pytest.param(lambda request: httpx.Response(200, content=XML_REFUSED), id="xml"),
+        pytest.param(lambda request: json_reply(REFUSED, status=404), id="json-404"),
+    ],
+)
+async def test_an_error_envelope_in_place_of_audio_raises_and_leaves_the_path(
+    tmp_path: Path, reply: Any
+) -> None:
+    api = FakeAPI({RECORDING: reply})
+    cn, http = client_for(api)
+    target = tmp_path / "call.wav"
+    target.write_bytes(b"old")
+    async with http, cn:
+        with pytest.raises(BadArgumentError) as info:
+            await cn.recordings.download(42, target)
+    assert info.value.argument == "callid"
+    assert target.read_bytes() == b"old"
+    assert leftovers(tmp_path) == ["call.wav"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        pytest.param(
+            httpx.Response(200, content=b"<!DOCTYPE html><html>Oops</html>"),
+            ResponseFormatError,
+            id="html",
+        ),
+        pytest.param(httpx.Response(200, content=b""), ResponseFormatError, id="empty"),
+        pytest.param(httpx.Response(200, content=b'{"success":tru'), ResponseFormatError, id="cut"),
+        pytest.param(json_reply({"success": True}), ResponseFormatError, id="success-no-file"),
+        pytest.param(json_reply({"success": False, "error": "Nope"}), APIError, id="api-error"),
+        pytest.param(httpx.Response(404, content=b"Not Found"), ResponseFormatError, id="404"),
+    ],
+)
+async def test_replies_that_are_not_audio(
+    tmp_path: Path, reply: httpx.Response, error: type[Exception]
+) -> None:
+    api = FakeAPI({RECORDING: lambda request: reply})
+    cn, http = client_for(api, max_retries=0)
+    async with http, cn:
+        with pytest.raises(error):
+            await cn.recordings.download(1, tmp_path / "x.wav")
+    assert leftovers(tmp_path) == []
+
+
+async def test_a_file_over_its_limit_is_refused_whatever_max_response_bytes(
+    tmp_path: Path,
+) -> None:
+    api = FakeAPI({RECORDING: audio})
+    # max_response_bytes is far below the audio: it caps envelopes, not files.
+    cn, http = client_for(api, max_response_bytes=1024, max_download_bytes=len(AUDIO))
+    async with http, cn:
+        assert (await cn.recordings.download(1, tmp_path / "ok.wav")).size == len(AUDIO)
+        with pytest.raises(ResponseFormatError, match="max_download_bytes"):
+            await cn.recordings.download(1, tmp_path / "big.wav", max_bytes=len(AUDIO) - 1)
+        with pytest.raises(ValueError, match="max_bytes"):
+            await cn.recordings.download(1, tmp_path / "no.wav", max_bytes=0)
+    assert leftovers(tmp_path) == ["ok.wav"]
+    assert api.calls("recording") == 2  # a file too big is not fetched again
+
+
+async def test_gzip_encoded_audio_is_decoded(tmp_path: Path) -> None:
+    def packed(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "audio/wav", "content-encoding": "gzip"}
+        return httpx.Response(200, content=gzip.compress(AUDIO), headers=headers)
+
+    api = FakeAPI({RECORDING: packed})
+    cn, http = client_for(api)
+    async with http, cn:
+        await cn.recordings.download(1, tmp_path / "a.wav")
+    assert (tmp_path / "a.wav").read_bytes() == AUDIO
+
+
+async def test_a_refused_token_is_replaced_once(tmp_path: Path) -> None:
+    state = {"refuse": False}
+
+    def route(request: httpx.Request) -> httpx.Response:
+        if state["refuse"]:  # bound to another address: refused however fresh
+            return json_reply({"success": False, "error": "Invalid token"})
+        return audio(request)
+
+    api = FakeAPI({RECORDING: route})
+    cn, http = client_for(api)
+    async with http, cn:
+        await cn.recordings.download(1, tmp_path / "a.wav")
+        api.expire_all()
+        await cn.recordings.download(1, tmp_path / "b.wav")
+        state["refuse"] = True
+        with pytest.raises(TokenError):
+            await cn.recordings.download(1, tmp_path / "c.wav")
+    assert api.token_gets == 3
+    assert leftovers(tmp_path) == ["a.wav", "b.wav"]
+
+
+async def test_a_transient_fault_is_retried_from_the_start(tmp_path: Path) -> None:
+    state = {"calls": 0}
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        state["calls"] += 1
+        if state["calls"] == 1:
+            return httpx.Response(503, content=b"busy")
+        return audio(request)
+
+    api = FakeAPI({RECORDING: flaky})
+    cn, http = client_for(api)
+    async with http, cn:
+        await cn.recordings.download(1, tmp_path / "a.wav")
+    assert (tmp_path / "a.wav").read_bytes() == AUDIO
+    assert state["calls"] == 2
+
+
+def test_a_file_sink_rewinds_only_where_it_can() -> None:
+    seekable = io.BytesIO(b"keep")
+    seekable.seek(4)
+    sink = FileSink(seekable)
+    sink.write(b"partial")
+    assert sink.rewind() and seekable.getvalue() == b"keep"
+
+    class Pipe(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            return len(data)
+
+    pipe = FileSink(Pipe())  # type: ignore[arg-type]  # a raw stream: no seek
+    assert pipe.rewind()  # nothing written yet: starting again is free
+    pipe.write(b"x")
+    assert not pipe.rewind()
+
+
+async def test_arguments_are_checked(tmp_path: Path) -> None:
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match="callid"):
+            await cn.recordings.download("", tmp_path / "a.wav")
+        with pytest.raises(TypeError, match="path or a binary file"):
+            await cn.recordings.download(1, 42)  # type: ignore[arg-type]  # the point
+        with pytest.raises(IsADirectoryError):
+            await cn.recordings.download(1, tmp_path)
+    assert api.calls("recording") == 0

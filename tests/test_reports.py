@@ -1,0 +1,400 @@
+"""``cn.reports`` through ``MockTransport``: what goes on the wire, in JSON and XML, what the
+documented replies (REPORTING.md, ReportingExamples.js) become, and hostile replies."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+import pytest
+
+from contactnow_async import (
+    AgentSession,
+    BadArgumentError,
+    CdrRow,
+    ContactNow,
+    QueueType,
+    ReportRow,
+    ResponseFormatError,
+)
+from contactnow_async._wire import Format
+from tests._helpers import FakeAPI, client_for, json_reply
+from tests.test_ecnow import FORMATS, HOSTILE, answer, call_with, params, rows, sent
+
+pytestmark = pytest.mark.anyio
+
+CALLS = ("reporting", "calls", "")
+CDR = ("reporting", "cdr", "")
+AGENTS = ("reporting", "agents", "")
+START, STOP = 1_493_593_200, 1_509_580_799
+
+#: The documented calls row (ReportingExamples.js, fetchCalls), figures as JSON numbers.
+DOC_CALLS_ROW: dict[str, Any] = {
+    "ccid": "315", "ccnm": "ECONStaff", "qtable": "APItestcampaign", "qtype": "outbound",
+    "qid": "719718", "qnm": "API-DDI", "aid": "503314", "anm": "Christian Davies", "dsid": "0",
+    "dsnm": None, "urn": "0", "ddi": "01234567890", "cli": "01234567890", "tid": "2000059307",
+    "tnm": "Team Coco", "has_aid": "1", "PT1H": "2017-08-21_10-00-00", "P1D": "2017-08-21",
+    "P1W": "2017-08-20", "P1M": "2017-08", "date": "2017-08-21", "day": "Monday", "hour": "10",
+    "min_10": "30", "dest": "Landline Standard", "dcode": "442", "ctype": "out", "dtype": "man",
+    "cres": "TPT", "is_mob": "0", "nc_all": 10, "nc_in": 0, "nc_out": 0, "nc_out_all": 0,
+    "nc_sms_out": 0, "nc_man": 10, "nc_tpt": 0, "nc_dtpt": 0, "nc_wait": 10, "nc_wrap": 10,
+    "nc_con": 8, "nc_ans": 0, "nc_ans_in": 0, "nc_ans_man": 8, "nc_que": 0, "nc_ans_le": 0,
+    "nc_ans_gt": 0, "nc_que_le": 0, "nc_que_gt": 0, "sec_dur": 25.597082138062,
+    "sec_talk_all": 25.59, "sec_talk": 0, "sec_tpt": 25.59, "sec_call": 28, "sec_ans": 0,
+    "ocid": "101", "ocnm": "Answer Machine (Agent)", "ocis_cmpl": "0", "ocis_cmpli": "0",
+    "ocis_sale": "0", "ocis_dmc": "0", "oc_abdn": 0, "oc_cbck": 0, "oc_ama": 4, "oc_amd": 0,
+    "oc_dead": 0, "oc_noansw": 2, "oc_sale": 0, "oc_cmpl": 0, "oc_cmpli": 0, "oc_ncmpl": 10,
+    "oc_dmc": 0, "cost_cust": 0.008, "bill_cust": 0.008, "bill_dur": 30,
+}  # fmt: skip
+#: The documented cdr row (REPORTING.md / ReportingExamples.js, fetchCDR): all strings.
+DOC_CDR_ROW: dict[str, Any] = {
+    "callid": "707228882", "urn": "2428765", "qid": "504016",
+    "qnm": "Christian Inbound Testing - Do not unassign", "qtype": "inbound",
+    "qtable": "SomeTest", "cres": "Answered", "aid": "503314", "anm": "William Davies",
+    "dsid": "0", "ocid": "5013337", "ocnm": "DNC Complete", "ddi": "01234567890",
+    "cli": "01234567891", "flags": "recorded,processed", "carrier": "bt-ix", "ctag": None,
+    "tag": None, "dest": "44 Landline Standard", "dcode": "44123456", "ctype": "out",
+    "dtype": "out", "sms_msg": None, "sec_dur": "105.026", "sec_ring": "0.000", "sec_que": "80",
+    "tm_init": "1501080575", "tm_answ": "1501080655", "tm_disc": "1501080680", "oc_sale": "1",
+    "oc_cmpl": "0", "oc_cmpli": "1", "oc_ncmpl": "0", "oc_dmc": "1", "cost_cust": "0.045",
+    "bill_cust": "0.0450", "bill_dur": "106.0000", "ivr_key": None, "sec_key": None,
+    "orig_qnm": "William Inbound Testing - Do not unassign",
+}  # fmt: skip
+FIGURES = [name for name in DOC_CALLS_ROW if name.startswith(("nc_", "oc_", "sec_", "cost_"))]
+
+
+# -- calls ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_calls_sends_the_documented_request_and_types_the_documented_row(
+    fmt: Format,
+) -> None:
+    fields = [name for name in DOC_CALLS_ROW if name not in ("ccid", "ccnm")]
+    result, api = await call_with(
+        {CALLS: answer(rows(DOC_CALLS_ROW))},
+        lambda cn: cn.reports.calls(
+            fields,
+            start=datetime.fromtimestamp(START, tz=timezone.utc),
+            stop=STOP,
+            group_by=["qtable", "qnm"],
+            cutoff=20,
+            agent=503314,
+            queue=["719718", 504016],
+        ),
+        format=fmt,
+        campaign="315",
+    )
+    request = sent(api, "reporting", "calls")
+    assert "action" not in request.url.params
+    assert params(request) == {
+        "fields": ",".join(fields),
+        "range": f"{START}:{STOP}",
+        "groupby": "qtable,qnm",
+        "cutoff": "20",
+        "agent": "503314",
+        "queue": "719718,504016",
+        "campaign": "315",  # the client's contact centre, as on every call
+    }
+    (row,) = result
+    assert isinstance(row, ReportRow)
+    assert row.cutoff == 20
+    assert row["nc_all"] == 10 and isinstance(row["nc_all"], int)
+    assert row["sec_call"] == 28.0 and isinstance(row["sec_call"], float)
+    assert row["sec_dur"] == pytest.approx(25.597082138062)
+    assert row["qid"] == "719718" and row["dsnm"] == ""  # null group key: empty text
+    assert row.count("oc_ama") == 4 and row.number("cost_cust") == 0.008
+    assert row.text("P1W") == "2017-08-20" and row.text("nothing") == ""
+    assert all(
+        type(row[name]) is (int if name[:3] in ("nc_", "oc_") else float) for name in FIGURES
+    )
+    assert dict(row.raw)["nc_all"] in (10, "10")  # a JSON number, or XML text
+    with pytest.raises(TypeError):
+        row.count("qnm")
+    with pytest.raises(TypeError):
+        row.number("anm")
+
+
+async def test_json_and_xml_rows_are_equal() -> None:
+    def call(cn: ContactNow) -> Awaitable[list[ReportRow]]:
+        return cn.reports.calls(["nc_all", "qid"], start=START, stop=STOP, group_by="qid")
+
+    json_rows, _ = await call_with({CALLS: answer(rows(DOC_CALLS_ROW))}, call, format="json")
+    xml_rows, _ = await call_with({CALLS: answer(rows(DOC_CALLS_ROW))}, call, format="xml")
+    assert json_rows == xml_rows
+    assert json_rows[0] == dict(json_rows[0])  # a mapping like any other
+
+
+async def test_a_reporting_campaign_filter_replaces_the_clients_campaign() -> None:
+    _, api = await call_with(
+        {CALLS: answer(rows())},
+        lambda cn: cn.reports.calls(
+            "nc_all", start=START, stop=STOP, group_by="qtable", campaign="Willtest"
+        ),
+        campaign="315",
+    )
+    assert sent(api, "reporting", "calls").url.params.get_list("campaign") == ["Willtest"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"fields": ["nc_al"]}, ValueError, "did you mean nc_all"),
+        ({"group_by": ["nc_all"]}, ValueError, "unknown group_by field 'nc_all'"),
+        ({"group_by": ["qnam"]}, ValueError, "did you mean qnm"),
+        ({"fields": []}, ValueError, "at least one"),
+        ({"start": STOP, "stop": START}, ValueError, "before start"),
+        ({"start": datetime(2026, 1, 1)}, ValueError, "naive"),
+        ({"cutoff": -1}, ValueError, "cutoff"),
+        ({"quene": "1007"}, TypeError, "did you mean queue"),
+        ({"agent": []}, ValueError, "one or more"),
+    ],
+)
+async def test_calls_checks_its_arguments_before_sending(
+    kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    arguments: dict[str, Any] = {
+        "fields": ["nc_all"], "start": START, "stop": STOP, "group_by": ["qid"], **kwargs
+    }  # fmt: skip
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(error, match=match):
+            await cn.reports.calls(**arguments)
+    assert api.calls("reporting") == 0
+
+
+async def test_strict_false_sends_names_the_docs_do_not_list() -> None:
+    row = {"qid": "1007", "nc_new": "3", "sec_new": "1.5", "shiny": 7}
+    result, api = await call_with(
+        {CALLS: answer(rows(row))},
+        lambda cn: cn.reports.calls(
+            ["nc_new", "sec_new", "shiny"],
+            start=START,
+            stop=STOP,
+            group_by=["qid", "tier"],
+            strict=False,
+            tier="gold",
+        ),
+    )
+    assert params(sent(api, "reporting", "calls"))["groupby"] == "qid,tier"
+    assert params(sent(api, "reporting", "calls"))["tier"] == "gold"
+    assert dict(result[0]) == {"qid": "1007", "nc_new": 3, "sec_new": 1.5, "shiny": "7"}
+
+
+async def test_a_bad_argument_reply_names_the_argument() -> None:
+    refused = {"success": False, "error": "Bad argument: groupby [nc_all]"}
+    api = FakeAPI({CALLS: lambda request: refused})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(BadArgumentError) as info:
+            await cn.reports.calls(["qid"], start=START, stop=STOP, group_by=["qid"])
+    assert info.value.argument == "groupby"
+    assert info.value.error == "Bad argument: groupby [nc_all]"
+
+
+# -- cdr ------------------------------------------------------------------------------
+
+
+def paged(total: int, *, shift_once_at: int | None = None) -> Callable[[httpx.Request], Any]:
+    """A cdr route answering ``limit``/``start`` pages of ``total`` rows (callid 1..total).
+
+    ``shift_once_at``: before that offset is read, one new call lands at the front of
+    the window (the rows move one place later), as in a window still filling.
+    """
+    state = {"shifted": 0}
+
+    def route(request: httpx.Request) -> Any:
+        query = request.url.params
+        start, limit = int(query["start"]), int(query["limit"])
+        if shift_once_at is not None and start >= shift_once_at:
+            state["shifted"] = 1
+        ids = ["0", *map(str, range(1, total + 1))] if state["shifted"] else None
+        ids = ids or [str(n) for n in range(1, total + 1)]
+        page = [{**DOC_CDR_ROW, "callid": callid} for callid in ids[start : start + limit]]
+        return {"success": True, "total": len(ids), "list": page}
+
+    return route
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_cdr_reads_every_page_and_types_the_documented_row(fmt: Format) -> None:
+    route = paged(25)
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        response = answer(route(request))(request)
+        assert isinstance(response, httpx.Response)
+        return response
+
+    found, api = await call_with(
+        {CDR: reply},
+        lambda cn: cn.reports.cdr_list(
+            list(dict.fromkeys(["urn", "sec_dur", "tm_init", *cn.reports.CDR_FIELDS[1:]])),
+            start=START,
+            stop=STOP,
+            page_size=10,
+            agent=503314,
+            sort="callid",
+        ),
+        format=fmt,
+    )
+    assert [row.call_id for row in found] == [str(n) for n in range(1, 26)]
+    pages = [r for r in api.requests if r.url.path.endswith("/reporting.php")]
+    assert [(r.url.params["start"], r.url.params["limit"]) for r in pages] == [
+        ("0", "10"), ("10", "10"), ("20", "10")
+    ]  # fmt: skip
+    query = params(pages[0])
+    assert query["fields"].split(",")[:4] == ["callid", "urn", "sec_dur", "tm_init"]
+    assert (query["agent"], query["sort"], query["range"]) == (
+        "503314",
+        "callid",
+        f"{START}:{STOP}",
+    )
+    row = found[0]
+    assert isinstance(row, CdrRow)
+    assert row.record_id == "2428765" and row.queue_type is QueueType.INBOUND
+    assert row.duration == 105.026 and row.queue_time == 80.0 and row.ring_time == 0.0
+    assert row.initiated_at == datetime(2017, 7, 26, 14, 49, 35, tzinfo=timezone.utc)
+    assert row.answered_ts == 1501080655 and row.talk_time == 25.0
+    assert row.dataset_id is None and row.agent_id == "503314"
+    assert row.tag_id is None and row.tag is None and row.sms_message is None
+    assert row.ivr_key is None and row.key_time is None
+    assert row.flags == ("recorded", "processed") and row.recorded and row.answered
+    assert (row.sale, row.complete, row.complete_excluding_sale, row.dmc) == (
+        True,
+        True,
+        False,
+        True,
+    )
+    assert (row.cost, row.bill, row.bill_duration) == (0.045, 0.045, 106.0)
+
+
+async def test_cdr_holds_one_page_and_skips_a_row_a_shifting_window_repeats() -> None:
+    api = FakeAPI({CDR: paged(7, shift_once_at=3)})
+    cn, http = client_for(api)
+    async with http, cn:
+        pages = cn.reports.cdr(["callid"], start=START, stop=STOP, page_size=3)
+        got = [row.call_id async for row in pages]
+    # Row 3 moved from the first page to the second: yielded once, not twice.
+    assert got == ["1", "2", "3", "4", "5", "6", "7"]
+    assert api.calls("reporting") == 3
+
+
+async def test_cdr_checks_its_arguments_when_called() -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match="did you mean sec_dur"):
+            cn.reports.cdr(["sec_durr"], start=START, stop=STOP)
+        with pytest.raises(ValueError, match="page_size"):
+            cn.reports.cdr(["callid"], start=START, stop=STOP, page_size=0)
+        with pytest.raises(TypeError, match="unknown filter 'groupby'"):
+            cn.reports.cdr(["callid"], start=START, stop=STOP, groupby="qid")
+    assert api.calls("reporting") == 0
+
+
+async def test_an_unanswered_call_has_no_answer_time() -> None:
+    row = {**DOC_CDR_ROW, "aid": "0", "tm_answ": "0", "cres": "Abandoned", "flags": ""}
+    found, _ = await call_with(
+        {CDR: answer(rows(row))}, lambda cn: cn.reports.cdr_list("callid", start=0, stop=1)
+    )
+    (call,) = found
+    assert (call.agent_id, call.answered_ts, call.answered_at, call.answered) == (
+        None, None, None, False
+    )  # fmt: skip
+    assert call.talk_time == 0.0 and not call.recorded
+
+
+# -- agents (third-party) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_agents_sessions(fmt: Format) -> None:
+    session = {
+        "aid": "503314", "anm": "Christian", "tm_login": "1501080000", "tm_logout": "0",
+        "tm_first": "1501080575", "tm_last": "1501080680",
+    }  # fmt: skip
+    found, api = await call_with(
+        {AGENTS: answer(rows(session))},
+        lambda cn: cn.reports.agents(start=START, stop=STOP, agent=[503314, 1]),
+        format=fmt,
+    )
+    assert params(sent(api, "reporting", "agents")) == {
+        "fields": "aid,anm,tm_login,tm_logout,tm_first,tm_last",
+        "range": f"{START}:{STOP}",
+        "agent": "503314,1",
+        "isset": "tm_login",
+    }
+    assert found == [
+        AgentSession(
+            agent_id="503314",
+            agent_name="Christian",
+            login_ts=1501080000,
+            logout_ts=None,
+            first_activity_ts=1501080575,
+            last_activity_ts=1501080680,
+        )
+    ]
+    assert found[0].logout_at is None and found[0].login_at is not None
+
+
+# -- hostile replies ------------------------------------------------------------------
+
+REPORT_READS: dict[str, tuple[tuple[str, str, str], Callable[[ContactNow], Awaitable[Any]]]] = {
+    "calls": (CALLS, lambda cn: cn.reports.calls("nc_all", start=0, stop=1, group_by="qid")),
+    "cdr": (CDR, lambda cn: cn.reports.cdr_list("sec_dur,tm_init", start=0, stop=1)),
+    "agents": (AGENTS, lambda cn: cn.reports.agents(start=0, stop=1)),
+}
+REPORT_WRONG: dict[str, Mapping[str, Any]] = {
+    "calls": {"qid": "1007", "nc_all": "ten"},
+    "cdr": {**DOC_CDR_ROW, "tm_init": "yesterday"},
+    "agents": {"aid": "1", "tm_login": {"at": 1}},
+}
+MORE_WRONG: dict[str, list[Mapping[str, Any]]] = {
+    "calls": [{"nc_all": True}, {"sec_dur": "fast"}, {"cost_cust": "nan"}, {"qid": ["1007"]}],
+    "cdr": [{"sec_dur": "fast"}, {"aid": {"id": 1}}, {"oc_sale": "yes"}, {"sec_key": "soon"}],
+    "agents": [{"tm_logout": "later"}, {"anm": ["x"]}],
+}
+
+
+@pytest.mark.parametrize("hostile", [h for h in HOSTILE if h != "wrong types"])
+@pytest.mark.parametrize("name", list(REPORT_READS))
+async def test_hostile_replies_raise_response_format_error(name: str, hostile: str) -> None:
+    key, call = REPORT_READS[name]
+    api = FakeAPI({key: lambda request: HOSTILE[hostile]("datasets")})
+    cn, http = client_for(api, max_retries=0)
+    async with http, cn:
+        if hostile == "null row":
+            assert len(await call(cn)) == 1  # a null record is an empty one
+            return
+        with pytest.raises(ResponseFormatError):
+            await call(cn)
+
+
+@pytest.mark.parametrize("name", list(REPORT_READS))
+async def test_wrong_types_raise_response_format_error(name: str) -> None:
+    key, call = REPORT_READS[name]
+    for wrong in [REPORT_WRONG[name], *MORE_WRONG[name]]:
+
+        def reply(request: httpx.Request, wrong: Mapping[str, Any] = wrong) -> httpx.Response:
+            return json_reply(rows(wrong))
+
+        api = FakeAPI({key: reply})
+        cn, http = client_for(api, max_retries=0)
+        async with http, cn:
+            with pytest.raises(ResponseFormatError):
+                await call(cn)
+
+
+@pytest.mark.parametrize("name", list(REPORT_READS))
+async def test_nulls_read_as_empty(name: str) -> None:
+    key, call = REPORT_READS[name]
+    row = dict.fromkeys({"calls": DOC_CALLS_ROW, "cdr": DOC_CDR_ROW, "agents": ["aid"]}[name])
+    api = FakeAPI({key: lambda request: json_reply(rows(row))})
+    cn, http = client_for(api)
+    async with http, cn:
+        (found,) = await call(cn)
+    if name == "calls":
+        assert found["nc_all"] == 0 and found["sec_dur"] == 0.0 and found["qid"] == ""

@@ -1,0 +1,7 @@
+"""The wallboard's tests share the Redis tests' redis-server fixture."""
+
+from __future__ import annotations
+
+from ..redis.conftest import redis, redis_url
+
+__all__ = ["redis", "redis_url"]

@@ -1,0 +1,146 @@
+"""Auth, CORS and what the page carries: 401 for a missing, wrong or expired token,
+comparisons in constant time, no cross-origin access unless listed, no secret on the page."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+
+import pytest
+
+from contactnow_async.web import Wallboard
+from contactnow_async.web import _auth as auth
+
+from ._sse import client_for, open_events
+from ._support import HandSource
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "wallboard-T0ken-for-tests"
+
+
+def guarded(**options: object) -> Wallboard:
+    return Wallboard(HandSource(), auth_token=TOKEN, **options)  # type: ignore[arg-type]  # a Source
+
+
+async def test_missing_wrong_or_expired_tokens_get_401() -> None:
+    wallboard = guarded()
+    expired = auth.Guard(TOKEN, stream_ttl=-1).mint()
+    assert expired is not None
+    forged = auth.Guard("another-token", stream_ttl=600).mint()
+    assert forged is not None
+    async with wallboard.lifespan(), client_for(wallboard) as http:
+        for path in ("/snapshot", "/events", "/stream-token"):
+            for headers, params in (
+                ({}, {}),
+                ({"authorization": "Bearer wrong"}, {}),
+                ({"authorization": f"Basic {TOKEN}"}, {}),
+                ({}, {"access_token": TOKEN[:-1]}),
+                ({}, {"access_token": expired[0]}),  # a stream token past its expiry
+                ({}, {"access_token": forged[0]}),  # minted with another secret
+                ({}, {"access_token": expired[0].replace("s1.", "s1.9")}),  # expiry edited
+            ):
+                reply = await http.get(path, headers=headers, params=params)
+                assert reply.status_code == 401, (path, headers, params)
+                assert reply.headers["www-authenticate"] == "Bearer"
+                assert TOKEN not in reply.text
+
+
+async def test_the_token_in_a_header_or_the_query_or_a_stream_token_lets_in() -> None:
+    wallboard = guarded()
+    async with wallboard.lifespan(), client_for(wallboard) as http:
+        bearer = {"authorization": f"Bearer {TOKEN}"}
+        assert (await http.get("/snapshot", headers=bearer)).status_code == 200
+        assert (await http.get("/snapshot", params={"access_token": TOKEN})).status_code == 200
+        grant = (await http.get("/stream-token", headers=bearer)).json()
+        assert grant["access_token"].startswith("s1.")
+        assert TOKEN not in grant["access_token"]
+        async with open_events(wallboard, query={"access_token": grant["access_token"]}) as stream:
+            assert stream.status == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+        assert (await http.get("/")).status_code == 200  # the page itself holds no data
+
+
+async def test_without_a_token_everything_is_open_and_no_stream_token_is_made() -> None:
+    wallboard = Wallboard(HandSource())  # type: ignore[arg-type]  # a Source
+    async with wallboard.lifespan(), client_for(wallboard) as http:
+        assert (await http.get("/snapshot")).status_code == 200
+        assert (await http.get("/stream-token")).json() == {
+            "access_token": None,
+            "expires_ts": None,
+        }
+
+
+def test_every_comparison_is_hmac_compare_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[object, object]] = []
+    real: Callable[[bytes, bytes], bool] = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)  # the module _auth calls it through
+    guard = auth.Guard(TOKEN)
+    minted = guard.mint()
+    assert minted is not None
+    assert guard.check(TOKEN)
+    assert not guard.check("x" * len(TOKEN))
+    assert guard.check(minted[0])
+    assert not guard.check(minted[0][:-1] + ("0" if minted[0][-1] != "0" else "1"))
+    assert len(calls) == 4  # each check, right or wrong, went through compare_digest
+    assert all(type(a) is bytes and type(b) is bytes for a, b in calls)
+    # And its answer is the answer: nothing else (an ==) decides.
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: False)
+    assert not guard.check(TOKEN)
+    assert not guard.check(minted[0])
+
+
+def test_an_empty_token_is_refused_and_no_repr_shows_the_token() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        Wallboard(HandSource(), auth_token=" ")  # type: ignore[arg-type]  # a Source
+    wallboard = guarded()
+    assert TOKEN not in repr(wallboard)
+    assert TOKEN not in repr(wallboard.guard)
+
+
+async def test_no_cors_unless_origins_are_listed() -> None:
+    preflight = {
+        "origin": "https://ops.example",
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "authorization",
+    }
+    closed = Wallboard(HandSource())  # type: ignore[arg-type]  # a Source
+    async with closed.lifespan(), client_for(closed) as http:
+        reply = await http.get("/snapshot", headers={"origin": "https://ops.example"})
+        assert "access-control-allow-origin" not in reply.headers
+        assert (await http.options("/snapshot", headers=preflight)).status_code == 405
+    listed = guarded(cors_origins=["https://ops.example"])
+    async with listed.lifespan(), client_for(listed) as http:
+        reply = await http.options("/events", headers=preflight)
+        assert reply.status_code == 200
+        assert reply.headers["access-control-allow-origin"] == "https://ops.example"
+        assert "authorization" in reply.headers["access-control-allow-headers"].lower()
+        reply = await http.get(
+            "/snapshot",
+            headers={"origin": "https://ops.example", "authorization": f"Bearer {TOKEN}"},
+        )
+        assert reply.headers["access-control-allow-origin"] == "https://ops.example"
+        other = await http.get("/snapshot", headers={"origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+async def test_the_page_carries_no_secret_and_runs_only_its_own_script() -> None:
+    wallboard = guarded()
+    async with wallboard.lifespan(), client_for(wallboard) as http:
+        reply = await http.get("/", headers={"authorization": f"Bearer {TOKEN}"})
+    page = reply.text
+    assert reply.headers["content-type"].startswith("text/html")
+    assert TOKEN not in page
+    assert "password" not in page.replace('type="password"', "").replace(
+        'autocomplete="current-password"', ""
+    )
+    policy = reply.headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert "script-src 'sha256-" in policy and "unsafe-inline" not in policy
+    assert reply.headers["referrer-policy"] == "no-referrer"
+    assert "new EventSource(" in page and "textContent" in page and "innerHTML" not in page

@@ -1,0 +1,135 @@
+"""The page in a real browser: headless Chromium (Debian's ``chromium`` and
+``chromium-driver``, driven by selenium) against ``contactnow --simulate serve``.
+
+Set ``CONTACTNOW_WALLBOARD_SCREENSHOT=docs/wallboard.png`` to save the page as the
+README shows it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
+
+from ._served import REPO, serving
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+#: Chromium's flags for a root user on a closed network (no sandbox, no calls home).
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,900",
+)
+
+STATUSES = """return Object.fromEntries([...document.querySelectorAll('#agents tbody tr')]
+    .map((row) => [row.dataset.agentId, row.dataset.status]))"""
+
+COUNTS = """return [
+    [...document.querySelectorAll('#counts .count b')]
+        .reduce((n, b) => n + Number(b.textContent), 0),
+    document.querySelectorAll('#agents tbody tr').length,
+    document.getElementById('agent-total').textContent]"""
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[WebDriver]:
+    """A headless Chromium, or a skip saying what to install (a failure in CI)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if browser is None or driver is None:
+        reason = (
+            "chromium and chromium-driver are not installed "
+            "(apt-get install -y chromium chromium-driver)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: CI must run the browser test")
+        pytest.skip(reason)
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in FLAGS:
+        options.add_argument(flag)
+    with tempfile.TemporaryDirectory(prefix="wallboard-chromium-") as profile:
+        options.add_argument(f"--user-data-dir={profile}")
+        session = webdriver.Chrome(options=options, service=Service(driver))
+        try:
+            yield session
+        finally:
+            session.quit()
+
+
+def statuses(page: WebDriver) -> dict[str, str]:
+    return cast("dict[str, str]", page.execute_script(STATUSES))
+
+
+def until(page: WebDriver, seconds: float, check: Any) -> Any:
+    return WebDriverWait(page, seconds, poll_frequency=0.05).until(check)
+
+
+def test_the_page_shows_the_agents_and_a_status_changing(chromium: WebDriver) -> None:
+    with serving() as served:
+        chromium.get(served.url)
+        until(chromium, 20, lambda page: len(statuses(page)) > 0)
+        first = statuses(chromium)
+        # At 60 simulated seconds a second, a few simulated minutes are a few seconds.
+        until(
+            chromium,
+            20,
+            lambda page: any(statuses(page).get(a, s) != s for a, s in first.items()),
+        )
+        assert chromium.find_element(By.ID, "connection").get_attribute("data-state") == "live"
+        counted, rows, total = chromium.execute_script(COUNTS)  # one moment: events re-render
+        assert counted == rows
+        assert total == f"{rows} agents"
+        # Time in status ticks in the page, at the simulator's pace.
+        clock = chromium.find_element(By.CSS_SELECTOR, "#agents tbody tr td.time")
+        before = clock.text
+        until(chromium, 5, lambda _: clock.text != before)
+        assert not chromium.find_element(By.ID, "queues").is_displayed()  # no made-up KPIs
+        assert not chromium.find_element(By.ID, "login").is_displayed()  # no token to ask for
+        screenshot = os.environ.get("CONTACTNOW_WALLBOARD_SCREENSHOT")
+        if screenshot:
+            chromium.save_screenshot(str(REPO / Path(screenshot)))
+
+
+def test_with_a_token_the_page_asks_for_it_and_streams_with_a_stream_token(
+    chromium: WebDriver,
+) -> None:
+    token = "browser-T0ken-for-tests"
+    with serving(token=token) as served:
+        assert any("CONTACTNOW_WEB_TOKEN" in line for line in served.banner)
+        assert all(token not in line for line in served.banner)
+        chromium.get(served.url + "#token=" + token)
+        until(chromium, 20, lambda page: len(statuses(page)) > 0)
+        assert chromium.execute_script("return location.hash") == ""  # not left in the bar
+        until(
+            chromium,
+            10,
+            lambda page: (
+                page.find_element(By.ID, "connection").get_attribute("data-state") == "live"
+            ),
+        )
+        # A new visitor, without the token: the page asks for it, and then works.
+        chromium.execute_script("sessionStorage.clear()")
+        chromium.get(served.url)
+        login = chromium.find_element(By.ID, "login")
+        until(chromium, 10, lambda _: login.is_displayed())
+        chromium.find_element(By.ID, "token").send_keys(token)
+        login.submit()
+        until(chromium, 20, lambda page: len(statuses(page)) > 0)

@@ -1,0 +1,118 @@
+"""``contactnow serve``: what it refuses, where it listens, and the wallboard over a real
+socket (uvicorn on 127.0.0.1): resume by header, heartbeat-free streaming, Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from ._served import serving
+
+pytestmark = pytest.mark.integration
+
+
+def invoke(*args: str, token: str | None = None) -> tuple[int, str, str]:
+    from contactnow_async._cli import cli
+
+    env = {"CONTACTNOW_WEB_TOKEN": token}
+    result = CliRunner().invoke(cli, list(args), env=env, prog_name="contactnow")
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "token", "message"),
+    [
+        (("serve", "--stream", "s"), None, "give --redis too"),
+        (("--simulate", "serve", "--redis", "redis://127.0.0.1:1/0"), None, "pick one"),
+        (("--simulate", "serve"), " ", "CONTACTNOW_WEB_TOKEN is set but empty"),
+    ],
+)
+def test_serve_refuses_what_cannot_work(
+    args: tuple[str, ...], token: str | None, message: str
+) -> None:
+    code, _, stderr = invoke(*args, token=token)
+    assert code == 2
+    assert message in stderr
+
+
+def test_another_host_without_a_token_is_served_with_a_warning() -> None:
+    # 192.0.2.1 (TEST-NET-1) is nobody's address: the bind fails after the warning,
+    # so nothing listens beyond 127.0.0.1.
+    code, _, stderr = invoke("--simulate", "serve", "--host", "192.0.2.1", "--port", "0")
+    lines = stderr.splitlines()
+    assert lines[0].startswith(
+        "contactnow: warning: serving on 192.0.2.1 without CONTACTNOW_WEB_TOKEN"
+    )
+    assert code == 5
+    assert "cannot serve on 192.0.2.1:0" in lines[1]
+    code, _, stderr = invoke(
+        "--simulate", "serve", "--host", "192.0.2.1", "--port", "0", token="a-secret"
+    )
+    assert "warning" not in stderr
+    assert code == 5
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[str]:
+    with serving() as running:
+        yield running.url
+
+
+def test_the_wallboard_over_a_socket_resumes_from_the_last_event_id_header(served: str) -> None:
+    with httpx.Client(base_url=served, timeout=20) as http:
+        assert http.get("/healthz").json()["healthy"] is True
+        snapshot = http.get("/snapshot").json()
+        assert snapshot["clock_speed"] == 60.0  # the simulator's pace, for the page's clock
+        assert (
+            "access-control-allow-origin"
+            not in http.get("/snapshot", headers={"origin": "https://elsewhere.example"}).headers
+        )
+        first = read_events(http, {"Last-Event-ID": snapshot["cursor"]}, 3)
+        again = read_events(http, {"Last-Event-ID": first[0][0]}, 2)
+    assert [event_id for event_id, _ in again] == [event_id for event_id, _ in first[1:]]
+    assert all(json.loads(data)["log_id"] == int(event_id) for event_id, data in first)
+
+
+def read_events(http: httpx.Client, headers: dict[str, str], count: int) -> list[tuple[str, str]]:
+    """The first ``count`` (id, data) pairs of ``/events``."""
+    events: list[tuple[str, str]] = []
+    event_id = ""
+    with http.stream("GET", "/events", headers=headers) as reply:
+        assert reply.headers["content-type"].startswith("text/event-stream")
+        for line in reply.iter_lines():
+            if line.startswith("id: "):
+                event_id = line[4:]
+            elif line.startswith("data: "):
+                events.append((event_id, line[6:]))
+                if len(events) == count:
+                    break
+    return events
+
+
+def test_ctrl_c_ends_the_open_streams_and_the_server_promptly() -> None:
+    with serving() as running:
+        ended = threading.Event()
+        opened = threading.Event()
+
+        def listen() -> None:
+            with (
+                contextlib.suppress(httpx.HTTPError),
+                httpx.stream("GET", running.url + "events", timeout=30) as reply,
+            ):
+                opened.set()
+                for _ in reply.iter_lines():
+                    pass
+            ended.set()
+
+        threading.Thread(target=listen, daemon=True).start()
+        assert opened.wait(20)
+        running.process.send_signal(signal.SIGINT)
+        assert running.process.wait(timeout=10) == 130  # as every command on Ctrl-C
+        assert ended.wait(5)  # the stream ended; uvicorn did not wait on it

@@ -1,0 +1,170 @@
+"""The Redis Stream source: web replicas that share one relay, and a browser that
+moves between them and still misses nothing and sees nothing twice."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import pytest
+from redis.asyncio import Redis
+
+from contactnow_async import VirtualClock
+from contactnow_async.redis import RedisLease, RedisStreamRelay
+from contactnow_async.simulator import Dwell, Simulator
+from contactnow_async.web import RedisStreamSource, Wallboard, wallboard_app
+
+from ..redis.conftest import stream_entries
+from ._sse import Frame, client_for, last_id, open_events
+from ._support import client_on, event_rows, log_rows
+
+pytestmark = [pytest.mark.redis, pytest.mark.anyio]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """redis-py's asyncio API is asyncio only: so is the Redis source."""
+    return "asyncio"
+
+
+def parse(entry_id: str) -> tuple[int, int]:
+    key = RedisStreamSource.parse_id(entry_id)
+    assert key is not None, entry_id
+    return key
+
+
+def replica(redis_url: str, stream: str, *, retain: int = 10_000) -> Wallboard:
+    return wallboard_app(RedisStreamSource(redis_url, stream, block=0.02), retain=retain)
+
+
+@asynccontextmanager
+async def relaying(redis: Redis, stream: str) -> AsyncIterator[Simulator]:
+    """A relay of a busy simulated centre into ``stream``, from the log's current end."""
+    sim = Simulator(
+        username="demo",
+        password="secret",
+        agents=10,
+        seed=5,
+        clock=VirtualClock(),
+        dwell=Dwell.uniform(5),
+    )
+    since = log_rows(sim)[-1][0]
+    relay = RedisStreamRelay(redis, stream, lease=RedisLease(redis, stream, ttl=5), maxlen=None)
+    async with client_on(sim) as client, anyio.create_task_group() as group:
+        run = functools.partial(relay.run, backfill=True, since_log_id=since, interval=1.0)
+        group.start_soon(run, client)
+        yield sim
+        group.cancel_scope.cancel()
+
+
+async def test_a_browser_switching_replicas_misses_nothing_and_sees_nothing_twice(
+    redis: Redis, redis_url: str
+) -> None:
+    stream = "web:agents"
+    async with relaying(redis, stream) as sim:
+        since = log_rows(sim)[-1][0]
+        # A small window on each replica: a long absence is served from the stream itself.
+        a, b = replica(redis_url, stream, retain=15), replica(redis_url, stream, retain=15)
+        async with a.lifespan(), b.lifespan(), client_for(a) as http:
+            assert (await http.get("/healthz")).json()["relay_leading"] is True
+            seen: list[Frame] = []
+            async with open_events(a, headers={"Last-Event-ID": "0-0"}) as stream_a:
+                seen += await stream_a.take(20)  # from the stream's start
+            async with open_events(b) as elsewhere:
+                await elsewhere.take(40)  # the centre moves on while the browser is away
+            async with open_events(b, headers={"Last-Event-ID": last_id(seen)}) as stream_b:
+                seen += await stream_b.take(20)  # older than B's window: read from Redis
+            async with open_events(a, headers={"Last-Event-ID": last_id(seen)}) as stream_a:
+                seen += await stream_a.take(20)  # within A's window
+            final = (await http.get("/healthz")).json()
+            assert final["healthy"] is True
+    ids = [parse(frame.id or "") for frame in seen]
+    assert ids == sorted(set(ids)), "an event twice, or out of order"
+    last_uid = json.loads(seen[-1].data)["log_id"]
+    window = [row for row in log_rows(sim) if since < row[0] <= last_uid]
+    assert event_rows(seen) == window  # the union is the status log: no gap, no duplicate
+    assert len(window) == 60
+
+
+async def test_the_snapshot_is_the_stream_folded_and_its_cursor_resumes(
+    redis: Redis, redis_url: str
+) -> None:
+    stream = "web:snapshot"
+    async with relaying(redis, stream):
+        web = replica(redis_url, stream)
+        async with web.lifespan(), client_for(web) as http:
+            async with open_events(web) as events:
+                await events.take(30)
+            snapshot = (await http.get("/snapshot")).json()
+            entries = await stream_entries(redis, stream)
+            entries = [(i, f) for i, f in entries if parse(i) <= parse(snapshot["cursor"])]
+            assert entries[-1][0] == snapshot["cursor"]
+            last = {}
+            for _, fields in entries:
+                event = json.loads(fields[b"event"])
+                last[event["agent_id"]] = event["after"]
+            folded = {agent_id: after for agent_id, after in last.items() if after is not None}
+            assert {a["agent_id"]: a for a in snapshot["agents"]} == folded
+            async with open_events(web, headers={"Last-Event-ID": snapshot["cursor"]}) as events:
+                first = await events.take(1)
+            assert first[0].id is not None and first[0].id > snapshot["cursor"]
+
+
+async def test_lost_or_unknown_ids_reset_and_no_relay_means_unhealthy(
+    redis: Redis, redis_url: str
+) -> None:
+    stream = "web:trimmed"
+    for uid in range(1, 11):
+        document = {"id": f"log:{uid}", "kind": "changed", "agent_id": "7", "log_id": uid}
+        document |= {"changed_at": "2026-01-01T00:00:00Z", "observed_at": "2026-01-01T00:00:00Z"}
+        document |= {"source": "status_log", "before": None, "previous_duration": None}
+        document["after"] = {"agent_id": "7", "name": "Ann", "status": "wait", "sub_status": ""}
+        await redis.xadd(stream, {"event": json.dumps(document), "log_id": str(uid)})
+    ids = [entry_id for entry_id, _ in await stream_entries(redis, stream)]
+    web = replica(redis_url, stream, retain=3)
+    async with web.lifespan(), client_for(web) as http:
+        async with open_events(web, headers={"Last-Event-ID": ids[2]}) as events:
+            frames = await events.take(7)  # older than the window, still in Redis
+            assert [f.id for f in frames] == ids[3:]
+        await redis.xtrim(stream, maxlen=4, approximate=False)  # what MAXLEN does, in time
+        for last_event_id, reason in ((ids[2], "expired"), ("99999999999999-0", "unknown")):
+            async with open_events(web, headers={"Last-Event-ID": last_event_id}) as events:
+                frame = await events.next()
+                assert frame is not None and frame.event == "reset"
+                assert json.loads(frame.data) == {"reason": reason}
+        health = await http.get("/healthz")
+        assert health.status_code == 503  # events are readable, but no relay leads
+        assert health.json()["relay_leading"] is False
+
+
+async def test_entries_the_relay_did_not_write_are_skipped_and_paging_goes_past_them(
+    redis: Redis, redis_url: str
+) -> None:
+    stream = "web:paged"
+
+    async def append(uid: int, status: str) -> None:
+        document = {"id": f"log:{uid}", "kind": "changed", "agent_id": str(uid % 3), "log_id": uid}
+        document |= {"changed_at": "2026-01-01T00:00:00Z", "observed_at": "2026-01-01T00:00:00Z"}
+        after = {"agent_id": str(uid % 3), "name": "", "status": status, "sub_status": ""}
+        await redis.xadd(stream, {"event": json.dumps(document | {"after": after}), "log_id": uid})
+
+    for uid in range(1, 8):
+        await append(uid, "wait")
+        if uid in (3, 6):
+            await redis.xadd(stream, {"note": "not the relay's"})
+    web = wallboard_app(RedisStreamSource(redis_url, stream, block=0.02, batch=3))
+    async with web.lifespan(), client_for(web) as http:
+        snapshot = (await http.get("/snapshot")).json()
+        assert sorted(a["agent_id"] for a in snapshot["agents"]) == ["0", "1", "2"]
+        ids = [entry_id for entry_id, _ in await stream_entries(redis, stream)]
+        assert snapshot["cursor"] == ids[-1]
+        async with open_events(web, headers={"Last-Event-ID": "0-0"}) as events:
+            frames = await events.take(7)  # read from Redis, three entries at a time
+            assert [json.loads(f.data)["log_id"] for f in frames] == list(range(1, 8))
+            await redis.xadd(stream, {"note": "not the relay's either"})
+            await append(8, "call")
+            (frame,) = await events.take(1)
+            assert json.loads(frame.data)["log_id"] == 8

@@ -1,0 +1,135 @@
+"""Invariant 10 against an in-process watcher: a browser that reconnects with
+Last-Event-ID misses nothing and sees nothing twice; outside the window, a reset."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from contactnow_async import AgentWatcher, VirtualClock
+from contactnow_async.simulator import Dwell, Simulator
+from contactnow_async.web import wallboard_app
+
+from ._sse import Frame, client_for, last_id, open_events
+from ._support import client_on, event_rows, let_pass, log_rows
+
+pytestmark = pytest.mark.anyio
+
+
+def busy_centre(agents: int = 10) -> Simulator:
+    """A centre where an agent changes status every few simulated seconds."""
+    return Simulator(
+        username="demo",
+        password="secret",
+        agents=agents,
+        seed=3,
+        clock=VirtualClock(),
+        dwell=Dwell.uniform(5),
+    )
+
+
+async def test_reconnecting_with_last_event_id_misses_nothing_and_repeats_nothing() -> None:
+    sim = busy_centre()
+    async with client_on(sim) as client:
+        watcher = AgentWatcher(client, backfill=True, interval=1.0)
+        wallboard = wallboard_app(watcher)
+        async with wallboard.lifespan(), client_for(wallboard) as http:
+            snapshot = (await http.get("/snapshot")).json()
+            start = snapshot["cursor"]
+            assert {a["agent_id"] for a in snapshot["agents"]} <= set(sim.agent_ids)
+            seen: list[Frame] = []
+            # The page's first connection: the snapshot's cursor in the query.
+            async with open_events(wallboard, query={"last_event_id": start}) as stream:
+                seen += await stream.take(25)
+            await let_pass(watcher, 40)  # the centre moves on while the browser is away
+            # The browser's own reconnection: the Last-Event-ID header wins over the query.
+            async with open_events(
+                wallboard, query={"last_event_id": start}, headers={"Last-Event-ID": last_id(seen)}
+            ) as stream:
+                seen += await stream.take(25)
+                assert stream.retry == 2000
+            await let_pass(watcher, 10)
+            async with open_events(wallboard, headers={"Last-Event-ID": last_id(seen)}) as stream:
+                seen += await stream.take(10)
+            assert wallboard.board.viewers == set()  # every stream that ended left the board
+
+    ids = [int(frame.id or 0) for frame in seen]
+    assert ids == sorted(set(ids)), "an event twice, or out of order"
+    window = [row for row in log_rows(sim) if int(start) < row[0] <= ids[-1]]
+    assert event_rows(seen) == window  # the union is the status log: no gap, no duplicate
+    assert len(window) == 60
+
+
+async def test_the_snapshot_and_its_cursor_agree_with_the_events_after_it() -> None:
+    sim = busy_centre()
+    async with client_on(sim) as client:
+        watcher = AgentWatcher(client, backfill=True, interval=1.0)
+        wallboard = wallboard_app(watcher)
+        async with wallboard.lifespan(), client_for(wallboard) as http:
+            await let_pass(watcher, 20)
+            first = (await http.get("/snapshot")).json()
+            async with open_events(wallboard, headers={"Last-Event-ID": first["cursor"]}) as stream:
+                frames = await stream.take(15)
+            later = (await http.get("/snapshot")).json()
+    # The snapshot folded with the events after its cursor is a later snapshot's state,
+    # for every agent those events touched.
+    board = {a["agent_id"]: a for a in first["agents"]}
+    for frame in frames:
+        event = json.loads(frame.data)
+        board[event["agent_id"]] = event["after"]
+    now = {a["agent_id"]: a for a in later["agents"]}
+    last_uid = int(frames[-1].id or 0)
+    touched_later = {
+        r[1] for r in log_rows(sim) if r[0] > last_uid and r[0] <= int(later["cursor"])
+    }
+    for agent_id, state in board.items():
+        if agent_id not in touched_later:
+            assert now[agent_id] == state
+
+
+async def test_an_id_older_than_the_window_or_unknown_gets_a_reset() -> None:
+    sim = busy_centre()
+    async with client_on(sim) as client:
+        watcher = AgentWatcher(client, backfill=True, interval=1.0)
+        wallboard = wallboard_app(watcher, retain=5)
+        async with wallboard.lifespan():
+            start = wallboard.board.cursor
+            assert start is not None
+            await let_pass(watcher, 12)  # more than the 5 retained
+            for last_event_id, reason in (
+                (start, "expired"),  # a real id, no longer retained
+                ("not-an-id", "unknown"),
+                (str(10**17), "unknown"),  # from the future: not this log's
+            ):
+                async with open_events(
+                    wallboard, headers={"Last-Event-ID": last_event_id}
+                ) as stream:
+                    frame = await stream.next()
+                    assert frame is not None
+                    assert (frame.event, json.loads(frame.data), frame.id) == (
+                        "reset",
+                        {"reason": reason},
+                        None,
+                    )
+                    assert await stream.next() is None  # and the stream ends
+
+
+async def test_a_watcher_without_backfill_is_refused() -> None:
+    sim = busy_centre()
+    async with client_on(sim) as client:
+        with pytest.raises(ValueError, match="backfill=True"):
+            wallboard_app(AgentWatcher(client))
+
+
+async def test_a_refused_password_makes_the_health_fail_with_the_reason() -> None:
+    sim = busy_centre()
+    async with client_on(sim, password="wrong-pass") as client:
+        wallboard = wallboard_app(AgentWatcher(client, backfill=True, interval=1.0))
+        async with wallboard.lifespan(), client_for(wallboard) as http:
+            reply = await http.get("/healthz")
+            body = reply.json()
+            assert reply.status_code == 503
+            assert body["healthy"] is False
+            assert "AuthenticationError" in body["last_error"]
+            assert "wrong-pass" not in reply.text

@@ -1,0 +1,202 @@
+"""The event stream and the board, driven by hand: the window, filters, slow clients,
+heartbeats, disconnects and shutdown, the snapshot and the health."""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+import pytest
+
+from contactnow_async.web import Wallboard
+from contactnow_async.web._board import Board, Entry
+
+from ._sse import client_for, open_events
+from ._support import HandSource
+
+pytestmark = pytest.mark.anyio
+
+
+def board_of(source: HandSource, **options: float) -> Wallboard:
+    return Wallboard(source, **options)  # type: ignore[arg-type]  # HandSource is a Source
+
+
+async def test_a_resume_within_the_window_starts_right_after_the_id() -> None:
+    source = HandSource()
+    wallboard = board_of(source, retain=4)
+    async with wallboard.lifespan():
+        ids = [source.publish("1", status) for status in ("call", "wrap", "wait", "call", "wrap")]
+        # Retained: the last 4; a resume after the first of them gets the other 3.
+        async with open_events(wallboard, headers={"Last-Event-ID": ids[1]}) as stream:
+            frames = await stream.take(3)
+            assert [f.id for f in frames] == ids[2:]
+            later = source.publish("2", "call")
+            assert [f.id for f in await stream.take(1)] == [later]
+        async with open_events(wallboard, headers={"Last-Event-ID": ids[0]}) as stream:
+            frame = await stream.next()  # ids[0] itself fell out of the window
+            assert frame is not None and frame.event == "reset"
+            assert json.loads(frame.data) == {"reason": "expired"}
+
+
+async def test_agent_filters_pass_only_those_agents() -> None:
+    source = HandSource(agents=("1", "2", "3"))
+    wallboard = board_of(source)
+    async with wallboard.lifespan():
+        start = wallboard.board.cursor
+        assert start is not None
+        for agent_id in ("1", "2", "3", "1"):
+            source.publish(agent_id, "call")
+        for query in ({"agent": ["1", "3"]}, {"agent": "1,3"}):
+            async with open_events(
+                wallboard, query=query, headers={"Last-Event-ID": start}
+            ) as stream:
+                frames = await stream.take(3)
+                assert [json.loads(f.data)["agent_id"] for f in frames] == ["1", "3", "1"]
+
+
+async def test_a_client_that_falls_behind_gets_a_reset_and_is_closed() -> None:
+    source = HandSource()
+    wallboard = board_of(source, buffer=3)
+    async with wallboard.lifespan():
+        async with (
+            open_events(wallboard, buffered=False) as slow,  # takes nothing until read
+            open_events(wallboard) as fast,
+        ):
+            ids = [source.publish("1", status) for status in ("call", "wrap")]
+            assert [f.id for f in await fast.take(2)] == ids
+            ids = [source.publish("1", status) for status in ("wait", "call")]
+            frame = await slow.next()
+            assert frame is not None and frame.event == "reset"
+            assert json.loads(frame.data) == {"reason": "lagging"}
+            assert await slow.next() is None  # closed, holding nothing
+            assert [f.id for f in await fast.take(2)] == ids  # the others go on
+        assert wallboard.board.viewers == set()
+
+
+async def test_a_client_that_takes_nothing_is_dropped_after_the_write_timeout() -> None:
+    source = HandSource()
+    wallboard = board_of(source, write_timeout=0.05)
+    async with wallboard.lifespan():
+        async with open_events(wallboard, buffered=False) as stuck:
+            source.publish("1", "call")
+            await anyio.sleep(0.2)  # the timeout under test is the server's wall clock
+            assert wallboard.board.viewers == set()
+            assert await stuck.next() is None  # nothing was taken, and nothing more comes
+
+
+async def test_a_quiet_stream_sends_heartbeat_comments() -> None:
+    source = HandSource()
+    wallboard = board_of(source, heartbeat=0.02)
+    async with wallboard.lifespan(), open_events(wallboard) as stream:
+        assert await stream.heartbeat() == "heartbeat"
+        event_id = source.publish("2", "call")
+        assert [f.id for f in await stream.take(1)] == [event_id]
+
+
+async def test_disconnects_and_shutdown_leave_nothing_running() -> None:
+    source = HandSource()
+    wallboard = board_of(source)
+    async with wallboard.lifespan():
+        async with open_events(wallboard), open_events(wallboard):
+            assert len(wallboard.board.viewers) == 2
+        assert wallboard.board.viewers == set()  # both clients went away
+        async with open_events(wallboard) as stream:
+            wallboard.close_streams()  # what `contactnow serve` does when stopping
+            assert await stream.next() is None  # ended without a reset: the browser resumes
+        assert wallboard.board.viewers == set()
+    async with client_for(wallboard) as http:
+        for path in ("/snapshot", "/events", "/healthz"):
+            reply = await http.get(path)
+            assert reply.status_code == 503, path  # not running: says so
+        assert "lifespan" in (await http.get("/snapshot")).json()["error"]
+
+
+async def test_the_lifespan_runs_once_at_a_time_and_lets_errors_through_as_they_are() -> None:
+    wallboard = board_of(HandSource())
+    async with wallboard.lifespan():
+        with pytest.raises(RuntimeError, match="already running"):
+            async with wallboard.lifespan():
+                pass  # pragma: no cover -- refused before
+    with pytest.raises(KeyError, match="mine"):
+        async with wallboard.lifespan():
+            raise KeyError("mine")
+
+
+async def test_the_snapshot_has_every_agent_and_the_cursor() -> None:
+    source = HandSource(agents=("1", "2"))
+    wallboard = board_of(source)
+    async with wallboard.lifespan(), client_for(wallboard) as http:
+        source.publish("2", "call")
+        reply = await http.get("/snapshot")
+        assert reply.headers["cache-control"] == "no-store"
+        body = reply.json()
+        assert body["cursor"] == "101"
+        assert body["source"] == "hand"
+        assert body["server_ts"] == source.clock.now()
+        assert body["clock_speed"] == 1.0
+        assert {a["agent_id"]: a["status"] for a in body["agents"]} == {"1": "wait", "2": "call"}
+
+
+async def test_healthz_says_200_or_503_and_keeps_errors_for_token_holders() -> None:
+    source = HandSource()
+    wallboard = board_of(source)
+    async with wallboard.lifespan(), client_for(wallboard) as http:
+        reply = await http.get("/healthz")
+        assert (reply.status_code, reply.json()["healthy"]) == (200, True)
+        source.healthy = False
+        reply = await http.get("/healthz")
+        assert (reply.status_code, reply.json()["healthy"]) == (503, False)
+        assert reply.json()["last_error"] == source.error  # no token configured: all of it
+    guarded = Wallboard(source, auth_token="t0ken-for-tests")  # type: ignore[arg-type]  # a Source
+    async with guarded.lifespan(), client_for(guarded) as http:
+        reply = await http.get("/healthz")
+        assert reply.status_code == 503
+        assert "last_error" not in reply.json()  # a load balancer needs no error text
+        reply = await http.get("/healthz", headers={"authorization": "Bearer t0ken-for-tests"})
+        assert reply.json()["last_error"] == source.error
+
+
+def test_a_board_drops_what_a_browser_from_a_replica_ahead_already_has() -> None:
+    board = Board(parse_id=int)
+    board.seed({}, cursor="100")
+    viewer, resume = board.join("103")
+    assert resume is not None and (resume.where, resume.key, resume.upto) == ("after", 103, "100")
+    for uid in range(101, 106):
+        board.publish(Entry(uid, str(uid), "1", f"{uid}".encode()), "1", None)
+    assert list(viewer.buffer) == [b"104", b"105"]
+
+
+def test_one_write_takes_at_most_its_budget_and_leaves_the_rest_buffered() -> None:
+    board = Board(parse_id=int)
+    board.seed({}, cursor="0")
+    viewer, _ = board.join(None)
+    frame = b"x" * 1000
+    for uid in range(1, 101):
+        board.publish(Entry(uid, str(uid), "1", frame), "1", None)
+    assert [len(viewer.take(budget=10_000)) for _ in range(3)] == [10, 10, 10]
+    assert len(viewer.take(budget=10)) == 1  # one frame at least, however large
+    assert len(viewer.buffer) == 69
+
+
+def test_a_board_refuses_settings_that_cannot_work() -> None:
+    for settings in ({"retain": 0}, {"buffer": 0}, {"heartbeat": 0}, {"write_timeout": -1}):
+        with pytest.raises(ValueError, match=r">= 1|positive"):
+            Board(parse_id=int, **settings)
+
+
+async def test_mounted_under_a_prefix_in_a_starlette_app_with_its_lifespan() -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    source = HandSource()
+    wallboard = board_of(source)
+    app = Starlette(routes=[Mount("/wallboard", app=wallboard)], lifespan=wallboard.lifespan)
+    async with wallboard.lifespan(), client_for(app) as http:
+        snapshot = (await http.get("/wallboard/snapshot")).json()
+        assert snapshot["cursor"] == "100"
+        page = await http.get("/wallboard/")
+        assert page.status_code == 200
+        assert 'getJSON("snapshot")' in page.text  # relative: the page works under any prefix
+        moved = await http.get("/wallboard", follow_redirects=False)
+        assert moved.status_code == 307
+        assert moved.headers["location"].endswith("/wallboard/")
