@@ -31,18 +31,7 @@ from ._models import (
     Token,
     WriteResult,
 )
-from ._models_ecnow import (
-    CampaignField,
-    Dataset,
-    DatasetInput,
-    DatasetStatus,
-    OutcomeCode,
-    Queue,
-    QueueType,
-)
 from ._models_live import Call, LiveAgent
-from ._models_records import Record, RecordInput
-from ._models_reports import AgentSession, CdrRow, Recording, ReportRow
 from ._options import ClientOptions, Region
 from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
 from ._transport import RetryPolicy
@@ -50,6 +39,17 @@ from ._wire import Envelope
 from .resources.live import LiveSnapshot
 
 if typing.TYPE_CHECKING:
+    from ._models_ecnow import (
+        CampaignField,
+        Dataset,
+        DatasetInput,
+        DatasetStatus,
+        OutcomeCode,
+        Queue,
+        QueueType,
+    )
+    from ._models_records import Record, RecordInput
+    from ._models_reports import AgentSession, CdrRow, Recording, ReportRow
     from .watch import (
         AgentEvent,
         AgentStream,
@@ -60,9 +60,23 @@ if typing.TYPE_CHECKING:
         WatchOptions,
     )
 
-#: Public names whose modules are imported when a name is first used (PEP 562):
-#: the watcher is the one large part a plain API client never runs.
+#: Public names whose modules are imported when a name is first used (PEP 562): the
+#: watcher, and the models of the endpoint groups a client makes when first used.
 _LAZY = {
+    **dict.fromkeys(
+        [
+            "CampaignField",
+            "Dataset",
+            "DatasetInput",
+            "DatasetStatus",
+            "OutcomeCode",
+            "Queue",
+            "QueueType",
+        ],
+        "_models_ecnow",
+    ),
+    **dict.fromkeys(["Record", "RecordInput"], "_models_records"),
+    **dict.fromkeys(["AgentSession", "CdrRow", "Recording", "ReportRow"], "_models_reports"),
     "AgentEvent": "watch",
     "AgentStream": "watch",
     "AgentWatcher": "watch",

@@ -3,8 +3,7 @@
 Every typed call (``cn.agents.read``, ``cn.live.agents``, ...) ends up in
 :meth:`ContactNow.request`, which:
 
-1. takes the shared token from the :class:`~contactnow_async._tokens.TokenManager`
-   (where a token is fetched, kept and refreshed);
+1. takes the shared token from the :class:`~contactnow_async._tokens.TokenManager`;
 2. builds one :class:`~contactnow_async._transport.ApiRequest` and hands it to the
    :class:`~contactnow_async._transport.Transport` (limiter, httpx exchange,
    deadlines, decoding, retries where a resend cannot duplicate work);
@@ -46,22 +45,23 @@ from ._refusals import AUTHENTICATION_FAILURE, api_error, is_token_error
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore
 from ._transport import ApiRequest, Reply, RetryPolicy, Transport
 from ._wire import Envelope, Format, encode_payload, php_params
+from .resources import make_group
 from .resources._base import write_result
 from .resources.agents import Agents
-from .resources.campaigns import Campaigns
-from .resources.control import Control
-from .resources.datasets import Datasets
 from .resources.live import Live
-from .resources.outcome_codes import OutcomeCodes
 from .resources.priorities import Priorities
-from .resources.queues import Queues
-from .resources.recordings import Recordings
-from .resources.records import Records
-from .resources.reports import Reports
 from .resources.status_log import StatusLog
 from .resources.tokens import Tokens
 
 if TYPE_CHECKING:
+    from .resources.campaigns import Campaigns
+    from .resources.control import Control
+    from .resources.datasets import Datasets
+    from .resources.outcome_codes import OutcomeCodes
+    from .resources.queues import Queues
+    from .resources.recordings import Recordings
+    from .resources.records import Records
+    from .resources.reports import Reports
     from .watch import watch_agents as _watch_agents
 
 __all__ = ["ClientOptions", "ContactNow", "Region", "resend_is_safe"]
@@ -94,8 +94,7 @@ class ContactNow:
     callbacks, process dates), which the API sends without one: UTC unless
     you say otherwise (``ZoneInfo("Europe/London")``). ``max_response_bytes``
     caps a reply's decoded body; ``max_download_bytes`` (512 MiB) a downloaded
-    file (a recording) instead.
-    The options are read-only afterwards: see :attr:`options`.
+    file (a recording) instead. The options are read-only afterwards: see :attr:`options`.
     """
 
     __slots__ = (
@@ -209,14 +208,6 @@ class ContactNow:
         self.status_log = StatusLog(self)
         self.priorities = Priorities(self)
         self.live = Live(self)
-        self.datasets = Datasets(self)
-        self.records = Records(self)
-        self.campaigns = Campaigns(self)
-        self.queues = Queues(self)
-        self.outcome_codes = OutcomeCodes(self)
-        self.reports = Reports(self)
-        self.control = Control(self)
-        self.recordings = Recordings(self, download=self._download)
         self.tokens = Tokens(
             self, self._token_manager, send=self._send_token_request, fetch=self._fetch_token
         )
@@ -277,7 +268,20 @@ class ContactNow:
         #: ``async with cn.watch_agents() as stream``: see
         #: :func:`contactnow_async.watch.watch_agents` (its overloads type this method).
         watch_agents = _watch_agents
+        datasets: Datasets  # these groups: made at first use, by __getattr__ (below)
+        records: Records
+        campaigns: Campaigns
+        queues: Queues
+        outcome_codes: OutcomeCodes
+        reports: Reports
+        control: Control
+        recordings: Recordings
     else:
+
+        def __getattr__(self, name):  # only for a name with no value: an empty slot
+            group = make_group(self, name, download=self._download)
+            object.__setattr__(self, name, group)
+            return group
 
         def watch_agents(self, **options):
             """``async with cn.watch_agents() as stream``: see

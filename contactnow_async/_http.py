@@ -10,7 +10,6 @@ A client given its own ``http_client`` uses that, whatever it is.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import urllib.parse
 import urllib.request
@@ -45,6 +44,8 @@ def _on_asyncio() -> bool:
     try:
         import sniffio  # trio and anyio set it; trio requires it
     except ImportError:  # pragma: no cover -- without sniffio, trio is not installed either
+        import asyncio  # only here: importing it costs more than the rest of this module
+
         try:
             asyncio.get_running_loop()
         except RuntimeError:
