@@ -5,7 +5,8 @@ them, the inbound queues: calls today, answered, abandoned and the service level
 ``--cutoff`` seconds from ``reports.calls``, refreshed every ``--queue-interval``
 seconds (reports are heavier than a live poll), and the longest an available agent
 of each queue has waited now (API v2 shows a caller in a queue only once the call has
-ended, in the CDR: the live wait it can show is the agents').
+ended, in the CDR: the live wait it can show is the agents'). ``contactnow_async.kpis``
+defines these figures, for the web wallboard too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from datetime import datetime, timezone
 from typing import Any
 
 import anyio
@@ -28,18 +28,16 @@ from .. import (
     AgentEvent,
     AgentWatcher,
     ContactNow,
-    ContactNowError,
     LiveAgent,
-    ReportRow,
     ScaledClock,
 )
-from ..analytics import service_level
+from ..kpis import AVAILABLE, QueueKpis
 from ..simulator import Dwell, FaultKind, Simulator, serve
 from ._common import SIM_PASSWORD, SIM_USERNAME, Settings, console, printable, run
 
 #: The wallboard's groups: a status belongs to the first group whose names hold it.
 GROUPS: tuple[tuple[str, frozenset[str], str], ...] = (
-    ("available", frozenset({"wait", "available", "idle", "ready"}), "green"),
+    ("available", AVAILABLE, "green"),
     ("on call", frozenset({"call", "talk", "ringing", "dialling"}), "bold cyan"),
     ("wrap", frozenset({"wrap", "wrapup"}), "yellow"),
     ("break", frozenset({"break", "away", "pause", "lunch"}), "magenta"),
@@ -53,10 +51,6 @@ _DEMO_FAULTS = (
     FaultKind.TRUNCATED,
     FaultKind.DROP_BEFORE,
 )
-#: What the queue panel asks ``reports.calls`` for, per inbound queue.
-QUEUE_FIGURES = (
-    "qid", "qnm", "nc_all", "nc_ans", "oc_abdn", "nc_ans_le", "nc_ans_gt", "nc_que_gt",
-)  # fmt: skip
 
 
 def group_of(status: str) -> tuple[str, str]:
@@ -187,7 +181,7 @@ async def run_demo(
             ) as watcher:
                 events = watcher.subscribe(overflow="drop_oldest", buffer=10_000)
                 if console.is_terminal:
-                    panel = QueuePanel(client, sim, cutoff=cutoff)
+                    panel = QueuePanel(QueueKpis(client, cutoff=cutoff, clock=sim.clock))
                     await _wallboard(
                         watcher,
                         events,
@@ -205,68 +199,39 @@ async def run_demo(
 
 
 class QueuePanel:
-    """The inbound queues' figures today, from ``reports.calls``, and their agents' wait."""
+    """The inbound queues' figures today and their agents' wait (:mod:`..kpis` defines them)."""
 
-    def __init__(self, client: ContactNow, sim: Simulator, *, cutoff: int) -> None:
-        self.client = client
-        self.sim = sim
-        self.cutoff = cutoff
-        self.rows: list[ReportRow] = []
-        self.queues_of: dict[str, set[str]] = {}  # agent id -> its queue ids
-        self.error = ""
+    def __init__(self, kpis: QueueKpis) -> None:
+        self.kpis = kpis
 
     async def refresh(self) -> None:
-        """Read today's figures (midnight UTC on the centre's clock until now)."""
-        now = self.sim.now()
-        midnight = datetime.fromtimestamp(now, tz=timezone.utc).replace(
-            hour=0, minute=0, second=0, microsecond=0
-        )
-        try:
-            self.rows = await self.client.reports.calls(
-                QUEUE_FIGURES,
-                start=midnight,
-                stop=int(now),
-                group_by=["qid"],
-                cutoff=self.cutoff,
-                qtype="inbound",
-            )
-            queues_of: dict[str, set[str]] = {}
-            for assignment in await self.client.priorities.read():
-                queues_of.setdefault(assignment.agent_id, set()).add(assignment.queue_id)
-            self.queues_of = queues_of
-            self.error = ""
-        except ContactNowError as exc:  # keep the last figures; say why they are old
-            self.error = f"refresh failed: {type(exc).__name__}"
+        """Read today's figures; a failed read keeps the last ones, marked in the title."""
+        await self.kpis.refresh()
 
-    def render(self, agents: list[LiveAgent], elapsed: float) -> Table:
+    def render(self, agents: list[LiveAgent], now: float) -> Table:
+        """The table, with each queue's longest wait at ``now`` (the centre's time)."""
+        kpis = self.kpis
         table = Table(expand=True, show_edge=False, pad_edge=False)
-        title = f"queues today (service level: answered within {self.cutoff}s)"
-        table.title = f"{title}  [{self.error}]" if self.error else title
+        title = f"queues today (service level: answered within {kpis.cutoff}s)"
+        table.title = f"{title}  [refresh failed: {kpis.error}]" if kpis.stale else title
         for column in ("queue", "calls", "answered", "abandoned", "service level"):
             table.add_column(column, justify="left" if column == "queue" else "right")
         table.add_column("longest wait now", justify="right")
-        for row in self.rows:
-            level = service_level([row], self.cutoff)
+        since = kpis.waiting_since((a.agent_id, a.status, a.started_ts) for a in agents)
+        for queue in kpis.queues or ():
+            level = queue.service_level
+            began = since.get(queue.queue_id)
             table.add_row(
-                Text(printable(f"{row.text('qid')} {row.text('qnm')}")),
-                str(row.count("nc_all")),
-                str(row.count("nc_ans")),
-                str(row.count("oc_abdn")),
+                Text(printable(f"{queue.queue_id} {queue.name}")),
+                str(queue.calls),
+                str(queue.answered),
+                str(queue.abandoned),
                 "-" if level is None else f"{level:.0%}",
-                self._longest_wait(row.text("qid"), agents, elapsed),
+                "-" if began is None else clock_text(now - began),
             )
-        if not self.rows:
-            table.caption = "no calls yet today" if not self.error else None
+        if not kpis.queues:
+            table.caption = "no calls yet today" if not kpis.stale else None
         return table
-
-    def _longest_wait(self, qid: str, agents: list[LiveAgent], elapsed: float) -> str:
-        waits = [
-            agent.time_in_status + elapsed
-            for agent in agents
-            if group_of(agent.status)[0] == "available"
-            and qid in self.queues_of.get(agent.agent_id, ())
-        ]
-        return clock_text(max(waits)) if waits else "-"
 
 
 async def _wallboard(
@@ -288,7 +253,7 @@ async def _wallboard(
             seen["snapshot"], seen["at"] = snapshot, time.monotonic()
         elapsed = (time.monotonic() - float(seen["at"])) * speed  # type: ignore[arg-type]  # "at" is a float
         agents = sorted(snapshot.values(), key=_natural_order)
-        queues = panel.render(agents, elapsed)
+        queues = panel.render(agents, snapshot.server_ts + elapsed)
         return Group(
             _header(agents, elapsed, url),
             queues,

@@ -1,4 +1,9 @@
-"""``contactnow serve``: the wallboard in a browser, served by uvicorn."""
+"""``contactnow serve``: the wallboard in a browser, served by uvicorn.
+
+With a client (an account, or ``--simulate``) the page also shows the queue KPIs, read
+from the reports every ``--queue-interval`` seconds of the centre's clock; ``--redis``
+has one only when API credentials are set (the relay polls, not the web replicas).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import click
 
 from .. import AgentWatcher, ContactNow, ScaledClock
 from .._clock import Clock
+from ..kpis import QueueKpis
 from ._common import EXIT_NETWORK, SIM_PASSWORD, SIM_USERNAME, Settings, connect, fail, run
 
 #: Where the bearer token comes from: the environment only (a flag shows in ps).
@@ -44,6 +50,20 @@ TOKEN_VARIABLE = "CONTACTNOW_WEB_TOKEN"  # noqa: S105 -- the variable's name, no
 )
 @click.option("--include-offline", is_flag=True, help="Also list offline agents at start.")
 @click.option(
+    "--queue-interval",
+    type=click.FloatRange(min=1),
+    default=20.0,
+    show_default=True,
+    help="Seconds (of the centre's clock) between reads of the queue KPIs.",
+)
+@click.option(
+    "--cutoff",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Service-level cutoff in seconds.",
+)
+@click.option(
     "--cors-origin",
     "cors_origins",
     multiple=True,
@@ -59,12 +79,15 @@ def serve(
     stream: str | None,
     interval: float,
     include_offline: bool,
+    queue_interval: float,
+    cutoff: int,
     cors_origins: tuple[str, ...],
 ) -> None:
     """Serve a live wallboard page with agent events over SSE (needs the 'web' extra).
 
     The token browsers must give comes from $CONTACTNOW_WEB_TOKEN; without it the
-    server listens on 127.0.0.1 only, unless --host says otherwise.
+    server listens on 127.0.0.1 only, unless --host says otherwise. The queue KPIs
+    need a client: with --redis, only when API credentials are set.
     """
     try:
         import uvicorn  # noqa: F401 -- only checking the extra is installed
@@ -96,24 +119,38 @@ def serve(
             clock: Clock | None = None
             notes: list[str] = []
             source: Any
+            client: ContactNow | None = None
             if redis_url is not None:
                 from ..web import RedisStreamSource
 
                 source = RedisStreamSource(redis_url, stream or "contactnow:agents")
                 notes.append(f"events from the Redis stream {source.stream!r}")
+                if _has_credentials(settings):
+                    client = await stack.enter_async_context(connect(settings))
+                    await client.tokens.get()  # a refused password fails here
             else:
-                client, clock = await stack.enter_async_context(_client(settings))
-                await client.tokens.get()  # a refused password fails here, not in the page
+                polled, clock = await stack.enter_async_context(_client(settings))
+                await polled.tokens.get()  # a refused password fails here, not in the page
                 source = AgentWatcher(
-                    client, backfill=True, interval=interval, include_offline=include_offline
+                    polled, backfill=True, interval=interval, include_offline=include_offline
                 )
+                client = polled
                 if settings.simulate:
                     notes.append(
                         f"a simulated centre of {settings.sim_agents} agents "
                         f"at {settings.sim_speed:g}x speed"
                     )
+            kpis = None
+            if client is not None:
+                kpis = QueueKpis(client, every=queue_interval, cutoff=cutoff, clock=clock)
+                notes.append(
+                    f"queue KPIs from the reports every {queue_interval:g} s "
+                    f"(service level at {cutoff} s)"
+                )
+            else:
+                notes.append("no queue KPIs: no API credentials to read the reports with")
             wallboard = wallboard_app(
-                source, auth_token=token, cors_origins=cors_origins, clock=clock
+                source, auth_token=token, cors_origins=cors_origins, clock=clock, kpis=kpis
             )
             if token is not None:
                 notes.append(
@@ -125,6 +162,13 @@ def serve(
         run(settings, main)
     finally:
         sock.close()
+
+
+def _has_credentials(settings: Settings) -> bool:
+    """Whether an API username and password are configured (flags or environment)."""
+    username = settings.username or os.environ.get("CONTACTNOW_USERNAME")
+    password = settings.password or os.environ.get("CONTACTNOW_PASSWORD")
+    return bool(username and password)
 
 
 def _is_loopback(host: str) -> bool:

@@ -79,7 +79,10 @@ def status_log(
 
     async def main() -> list[StatusLogEntry]:
         async with connect(settings) as client:
-            return await _read_window(client, agent_ids, start, stop)
+            # "now" is when the read starts, not when the command did: connecting (or
+            # starting --simulate's simulator) may take a second that has rows in it.
+            high = max(stop, datetime.now(timezone.utc)) if until_ == "now" else stop
+            return await _read_window(client, agent_ids, start, high)
 
     rows = run(settings, main)
     if summary:

@@ -13,7 +13,8 @@ The ``web`` extra (``pip install 'contactnow-async[web]'``)::
 Endpoints (relative to where it is mounted):
 
 ``GET /``
-    the page: a table of agents with their time in status, counts per status.
+    the page: a table of agents with their time in status, counts per status, and
+    the queue KPIs when the wallboard has them.
 ``GET /events``
     Server-Sent Events: ``event: agent``, ``data:`` the event JSON of
     :mod:`contactnow_async.events`, ``id:`` the status_log uid (a watcher) or the
@@ -24,6 +25,10 @@ Endpoints (relative to where it is mounted):
 ``GET /snapshot``
     ``{"cursor", "server_ts", "clock_speed", "source", "agents": [...]}``: resume
     the events from ``cursor``.
+``GET /kpis``
+    the queue KPIs of ``wallboard_app(..., kpis=QueueKpis(client))`` (404 without):
+    calls today, answered, abandoned, service level, longest wait; ``/events`` sends
+    ``event: kpis`` with the same JSON when they change (see ``_kpis.py``).
 ``GET /healthz``
     the source's health; 200 while events flow, 503 while it is failing.
 ``GET /stream-token``
@@ -44,13 +49,21 @@ except ImportError as exc:  # pragma: no cover -- the extra is installed in the 
         "contactnow_async.web needs Starlette: pip install 'contactnow-async[web]'"
     ) from exc
 
+from ..kpis import QueueKpis
 from ._app import Wallboard, wallboard_app
 from ._sources import Source, WatcherSource
 
 if TYPE_CHECKING:
     from ._redis import RedisStreamSource
 
-__all__ = ["RedisStreamSource", "Source", "Wallboard", "WatcherSource", "wallboard_app"]
+__all__ = [
+    "QueueKpis",
+    "RedisStreamSource",
+    "Source",
+    "Wallboard",
+    "WatcherSource",
+    "wallboard_app",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -25,9 +25,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .._clock import Clock
+from ..kpis import QueueKpis
 from ..watch import AgentWatcher
 from ._auth import Guard
 from ._board import Board
+from ._kpis import KpiFeed
 from ._sources import Source, WatcherSource
 from ._stream import EventStream, Receive, Scope, Send
 
@@ -49,7 +51,8 @@ class Wallboard:
 
     Mount it in your own app (``app.mount("/wallboard", wallboard)``) with its
     :meth:`lifespan` as your app's, or serve it alone (it runs its own lifespan).
-    The lifespan runs the source: until it has started, every endpoint answers 503.
+    The lifespan runs the source (and the queue KPIs' refreshes, given ``kpis``): until
+    the source has started, every endpoint answers 503.
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class Wallboard:
         write_timeout: float = 30.0,
         stream_token_ttl: float = 600.0,
         clock: Clock | None = None,
+        kpis: QueueKpis | None = None,
     ) -> None:
         self.source = source
         self.clock: Clock = clock if clock is not None else source.clock
@@ -75,6 +79,7 @@ class Wallboard:
             write_timeout=write_timeout,
         )
         self.guard = Guard(auth_token, stream_ttl=stream_token_ttl)
+        self.kpis = None if kpis is None else KpiFeed(kpis, self.board)
         self._running = False
         origins = list(cors_origins)
         middleware = []
@@ -91,6 +96,7 @@ class Wallboard:
             routes=[
                 Route("/", self.page, methods=["GET"]),
                 Route("/snapshot", self.snapshot, methods=["GET"]),
+                Route("/kpis", self.queue_kpis, methods=["GET"]),
                 Route("/events", self.events, methods=["GET"]),
                 Route("/healthz", self.healthz, methods=["GET"]),
                 Route("/stream-token", self.stream_token, methods=["GET"]),
@@ -109,8 +115,9 @@ class Wallboard:
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:
         """Run the source for the block: ``FastAPI(lifespan=wallboard.lifespan)``.
 
-        Entered, the board is seeded (the first poll is done); left, every
-        browser's stream ends (browsers reconnect and resume) and the source stops.
+        Entered, the board is seeded (the first poll is done) and the queue KPIs'
+        first read has begun; left, every browser's stream ends (browsers reconnect and
+        resume), and the source and the KPIs' refreshes stop.
         """
         if self._running:
             raise RuntimeError("this wallboard is already running")
@@ -120,6 +127,8 @@ class Wallboard:
         try:
             await group.start(self._run_source)
             group.start_soon(self.board.keep)
+            if self.kpis is not None:
+                group.start_soon(self.kpis.run)
         except BaseException as exc:
             self._running = False
             group.cancel_scope.cancel()
@@ -132,7 +141,8 @@ class Wallboard:
             self.close_streams()
             group.cancel_scope.cancel()
             # The body's own exception (if any) propagates as itself, not in a group:
-            # the source task never raises, it reports trouble through health().
+            # the source task never raises, it reports trouble through health(); nor
+            # do the KPIs' refreshes (a failed one marks the figures stale).
             await group.__aexit__(None, None, None)
             self._running = False
 
@@ -229,6 +239,8 @@ class Wallboard:
             last_event_id.strip() if last_event_id else None,
             agents=frozenset(wanted) if wanted else None,
         )
+        if self.kpis is not None and self.kpis.frame is not None:
+            viewer.add([self.kpis.frame], first=True)  # the figures now, then what changes
         return _Stream(
             EventStream(
                 self.board,
@@ -242,6 +254,19 @@ class Wallboard:
                 },
             )
         )
+
+    async def queue_kpis(self, request: Request) -> Response:
+        """``GET /kpis``: the queue KPIs (see ``_kpis.py``); 404 when the wallboard has none."""
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
+        if self.kpis is None:
+            return JSONResponse(
+                {"error": "this wallboard has no queue KPIs (wallboard_app(kpis=QueueKpis(...)))"},
+                status_code=404,
+                headers=_NO_STORE,
+            )
+        return JSONResponse(self.kpis.document(), headers=_NO_STORE)
 
     async def healthz(self, request: Request) -> Response:
         """``GET /healthz``: 200 while events flow, 503 while the source is failing.
@@ -286,6 +311,7 @@ def wallboard_app(
     write_timeout: float = 30.0,
     stream_token_ttl: float = 600.0,
     clock: Clock | None = None,
+    kpis: QueueKpis | None = None,
 ) -> Wallboard:
     """A live wallboard of ``source`` as an ASGI app (see :class:`Wallboard`).
 
@@ -303,6 +329,8 @@ def wallboard_app(
     write. ``stream_token_ttl``: seconds a ``/stream-token`` token is good for.
     ``clock``: the contact centre's clock, which the page's time in status ticks
     by (default: the source's; a simulator's own clock when it runs sped up).
+    ``kpis``: a :class:`~contactnow_async.kpis.QueueKpis` the wallboard refreshes and
+    serves (``GET /kpis``, ``event: kpis``); without it the page shows no queue panel.
 
     Raises ValueError for a watcher without backfill, or an empty ``auth_token``.
     """
@@ -318,4 +346,5 @@ def wallboard_app(
         write_timeout=write_timeout,
         stream_token_ttl=stream_token_ttl,
         clock=clock,
+        kpis=kpis,
     )

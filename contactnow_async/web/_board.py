@@ -12,7 +12,8 @@ board once and then publishes each event with its id. The board keeps:
 - the viewers: each connected browser's bounded buffer. Publishing never
   awaits; a viewer whose buffer is full is marked lagging and closed (the
   stream then sends ``event: reset``), so one slow browser never holds memory or
-  delays another.
+  delays another. Frames without an id (``event: kpis``) are broadcast to every
+  viewer alike, bounded the same way, and not retained.
 
 Ids are ordered: a source turns an id into a comparable key (a status_log uid,
 a stream entry id as ``(ms, seq)``), and "the events after id X" are those with
@@ -113,6 +114,16 @@ class Viewer:
         self.buffer.append(entry.frame)
         self._ready.set()
 
+    def send(self, frame: bytes) -> None:
+        """Buffer a frame for every viewer alike (no filter, no floor; never awaits)."""
+        if self.closed:
+            return
+        if len(self.buffer) >= self.limit:
+            self.fail("lagging")
+            return
+        self.buffer.append(frame)
+        self._ready.set()
+
     def fail(self, reason: ResetReason) -> None:
         """End this stream with ``event: reset`` (buffered frames are dropped)."""
         if not self.closed:
@@ -201,6 +212,8 @@ class Board:
         self.viewers: set[Viewer] = set()
         self.started = False
         self.published = 0
+        #: Called after every change to ``agents`` (the queue KPIs' longest wait follows them).
+        self.on_change: Callable[[], object] | None = None
 
     # -- the source's side ---------------------------------------------------------
 
@@ -221,6 +234,8 @@ class Board:
         self.cursor_key = None if cursor is None else self.parse_id(cursor)
         self.covered_from = covered_from if covered_from is not None else self.cursor_key
         self.started = True
+        if self.on_change is not None:
+            self.on_change()
 
     def publish(self, entry: Entry | None, agent_id: str, after: dict[str, Any] | None) -> None:
         """Fold one event into the state; retain it and hand it to every viewer.
@@ -233,6 +248,8 @@ class Board:
             self.agents.pop(agent_id, None)
         else:
             self.agents[agent_id] = after
+        if self.on_change is not None:
+            self.on_change()
         if entry is None:
             return
         if self.cursor_key is not None and entry.key <= self.cursor_key:
@@ -247,6 +264,12 @@ class Board:
         self.entries.append(entry)
         for viewer in self.viewers:
             viewer.offer(entry)
+
+    def broadcast(self, frame: bytes) -> None:
+        """Hand every viewer a frame without an id (``event: kpis``): not retained, not
+        filtered by agent; a viewer with no room left is lagging, as for an event."""
+        for viewer in self.viewers:
+            viewer.send(frame)
 
     # -- the viewers' side ---------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""``contactnow --simulate serve`` in a child process, on 127.0.0.1, as a user runs it."""
+"""``contactnow --simulate serve`` (or ``contactnow serve --redis``) in a child process, on
+127.0.0.1, as a user runs it."""
 
 from __future__ import annotations
 
@@ -37,13 +38,16 @@ def _env(token: str | None) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def serving(*args: str, token: str | None = None) -> Iterator[Served]:
+def serving(*args: str, token: str | None = None, simulate: bool = True) -> Iterator[Served]:
     """Run ``contactnow --simulate serve --port 0 ARGS``; yield once it printed its URL.
 
-    Leaving the block sends Ctrl-C (SIGINT) and waits for the process.
+    ``simulate=False``: ``contactnow serve --port 0 ARGS`` (with ``--redis``: no API
+    credentials are in its environment). Leaving the block sends Ctrl-C (SIGINT) and
+    waits for the process.
     """
-    command = [sys.executable, "-m", "contactnow_async", "--simulate", *DEMO, "serve"]
-    command += ["--port", "0", "--interval", "0.2", *args]
+    command = [sys.executable, "-m", "contactnow_async"]
+    command += ["--simulate", *DEMO, "serve", "--interval", "0.2"] if simulate else ["serve"]
+    command += ["--port", "0", *args]
     process = subprocess.Popen(
         command,
         cwd=REPO,

@@ -12,7 +12,7 @@ import anyio
 import anyio.abc
 import httpx
 
-from contactnow_async import AgentWatcher, ContactNow, VirtualClock
+from contactnow_async import AgentWatcher, Clock, ContactNow, VirtualClock
 from contactnow_async.simulator import Simulator
 from contactnow_async.web import WatcherSource
 from contactnow_async.web._board import Board, Entry, Resume, Viewer
@@ -136,3 +136,27 @@ class HandSource:
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         return self.healthy, {"last_error": self.error}
+
+
+class SteppedClock:
+    """Another clock's time, and sleeps that last until the test calls :meth:`step`.
+
+    A loop paced by it (the queue KPIs' refreshes) runs once per step, on the
+    simulator's time, instead of spinning as it would on a VirtualClock.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._woken: anyio.Event | None = None
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    async def sleep_until(self, deadline: float) -> None:
+        self._woken = anyio.Event()
+        await self._woken.wait()
+
+    def step(self) -> None:
+        """End the sleep under way (the loop then runs once more)."""
+        assert self._woken is not None, "nothing is sleeping on this clock"
+        self._woken.set()

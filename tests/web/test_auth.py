@@ -30,7 +30,7 @@ async def test_missing_wrong_or_expired_tokens_get_401() -> None:
     forged = auth.Guard("another-token", stream_ttl=600).mint()
     assert forged is not None
     async with wallboard.lifespan(), client_for(wallboard) as http:
-        for path in ("/snapshot", "/events", "/stream-token"):
+        for path in ("/snapshot", "/events", "/stream-token", "/kpis"):
             for headers, params in (
                 ({}, {}),
                 ({"authorization": "Bearer wrong"}, {}),

@@ -1,5 +1,6 @@
 """The page in a real browser: headless Chromium (Debian's ``chromium`` and
-``chromium-driver``, driven by selenium) against ``contactnow --simulate serve``.
+``chromium-driver``, driven by selenium) against ``contactnow --simulate serve``, and
+against ``contactnow serve --redis`` without API credentials (no queue panel).
 
 Set ``CONTACTNOW_WALLBOARD_SCREENSHOT=docs/wallboard.png`` to save the page as the
 README shows it.
@@ -8,12 +9,15 @@ README shows it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -47,6 +51,10 @@ COUNTS = """return [
     document.querySelectorAll('#agents tbody tr').length,
     document.getElementById('agent-total').textContent]"""
 
+QUEUES = """return document.getElementById('queues').hidden ? null
+    : [...document.querySelectorAll('#queue-rows tr')].map((row) =>
+        [...row.cells].map((cell) => cell.textContent))"""
+
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[WebDriver]:
@@ -78,6 +86,11 @@ def statuses(page: WebDriver) -> dict[str, str]:
     return cast("dict[str, str]", page.execute_script(STATUSES))
 
 
+def queue_rows(page: WebDriver) -> list[list[str]]:
+    """The queue panel's rows as their cells' text (none while the panel is hidden)."""
+    return cast("list[list[str]]", page.execute_script(QUEUES) or [])
+
+
 def until(page: WebDriver, seconds: float, check: Any) -> Any:
     return WebDriverWait(page, seconds, poll_frequency=0.05).until(check)
 
@@ -101,11 +114,47 @@ def test_the_page_shows_the_agents_and_a_status_changing(chromium: WebDriver) ->
         clock = chromium.find_element(By.CSS_SELECTOR, "#agents tbody tr td.time")
         before = clock.text
         until(chromium, 5, lambda _: clock.text != before)
-        assert not chromium.find_element(By.ID, "queues").is_displayed()  # no made-up KPIs
         assert not chromium.find_element(By.ID, "login").is_displayed()  # no token to ask for
+        # The queue KPIs, read from the reports: a row per inbound queue with calls today
+        # (the simulated centre's three, within a few simulated minutes).
+        shown = until(chromium, 20, lambda page: len(queue_rows(page)) == 3 and queue_rows(page))
+        served_kpis = httpx.get(served.url + "kpis", timeout=10).json()
+        assert served_kpis["stale"] is False
+        assert [row[0] for row in shown] == [
+            f"{q['queue_id']} {q['name']}" for q in served_kpis["queues"]
+        ]
+        for name, calls, answered, abandoned, level, wait in shown:
+            assert re.fullmatch(r"\d+ .+ Inbound", name), name
+            assert int(answered) + int(abandoned) <= int(calls), (calls, answered, abandoned)
+            assert re.fullmatch(r"\d{1,3}%|-", level), level
+            assert re.fullmatch(r"(\d+:)?\d\d:\d\d|-", wait), wait
+        note = chromium.find_element(By.ID, "queue-note").text
+        assert "answered within 20 s" in note and "stale" not in note
         screenshot = os.environ.get("CONTACTNOW_WALLBOARD_SCREENSHOT")
-        if screenshot:
+        if screenshot:  # for the README: a busier morning than the test needs
+            until(chromium, 60, lambda page: sum(int(row[1]) for row in queue_rows(page)) >= 15)
             chromium.save_screenshot(str(REPO / Path(screenshot)))
+
+
+@pytest.mark.redis
+def test_a_redis_board_without_api_credentials_shows_no_queue_panel(
+    chromium: WebDriver, redis_url: str
+) -> None:
+    stream = f"wallboard-test:{uuid.uuid4().hex}"
+    with serving("--redis", redis_url, "--stream", stream, simulate=False) as served:
+        assert any("no queue KPIs" in line for line in served.banner)
+        assert httpx.get(served.url + "kpis", timeout=10).status_code == 404
+        chromium.get(served.url)
+        until(
+            chromium,
+            10,
+            lambda page: (
+                page.find_element(By.ID, "connection").get_attribute("data-state") == "live"
+            ),
+        )
+        assert chromium.find_element(By.ID, "empty").is_displayed()  # no agent yet
+        assert not chromium.find_element(By.ID, "queues").is_displayed()  # no made-up KPIs
+        chromium.get("about:blank")  # the stream ends before the server does
 
 
 def test_with_a_token_the_page_asks_for_it_and_streams_with_a_stream_token(

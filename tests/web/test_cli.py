@@ -74,6 +74,9 @@ def test_the_wallboard_over_a_socket_resumes_from_the_last_event_id_header(serve
             "access-control-allow-origin"
             not in http.get("/snapshot", headers={"origin": "https://elsewhere.example"}).headers
         )
+        kpis = http.get("/kpis").json()  # a client, so queue KPIs (figures once read)
+        assert kpis["cutoff"] == 20
+        assert kpis["queues"] is None or len(kpis["queues"]) <= 3
         first = read_events(http, {"Last-Event-ID": snapshot["cursor"]}, 3)
         again = read_events(http, {"Last-Event-ID": first[0][0]}, 2)
     assert [event_id for event_id, _ in again] == [event_id for event_id, _ in first[1:]]
@@ -81,18 +84,23 @@ def test_the_wallboard_over_a_socket_resumes_from_the_last_event_id_header(serve
 
 
 def read_events(http: httpx.Client, headers: dict[str, str], count: int) -> list[tuple[str, str]]:
-    """The first ``count`` (id, data) pairs of ``/events``."""
+    """The first ``count`` (id, data) pairs of ``/events``' agent events (the queue KPIs'
+    ``event: kpis`` frames between them have no id, and are skipped)."""
     events: list[tuple[str, str]] = []
-    event_id = ""
+    event_id, kind = "", ""
     with http.stream("GET", "/events", headers=headers) as reply:
         assert reply.headers["content-type"].startswith("text/event-stream")
         for line in reply.iter_lines():
             if line.startswith("id: "):
                 event_id = line[4:]
-            elif line.startswith("data: "):
+            elif line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: ") and kind == "agent":
                 events.append((event_id, line[6:]))
                 if len(events) == count:
                     break
+            elif not line:
+                event_id, kind = "", ""
     return events
 
 

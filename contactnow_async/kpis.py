@@ -1,0 +1,200 @@
+"""Queue KPIs for a wallboard: what ``contactnow demo`` shows in a terminal and the web
+wallboard in a browser, defined once here.
+
+::
+
+    kpis = QueueKpis(cn, every=20.0, cutoff=20)
+    await kpis.refresh()        # False (and kpis.stale) when the read failed
+    for queue in kpis.queues or ():   # None until a read has succeeded
+        queue.queue_id, queue.name, queue.calls, queue.answered, queue.abandoned
+        queue.service_level      # 0.83, or None while no call counts
+    kpis.waiting_since((a.agent_id, a.status, a.started_ts) for a in agents)
+    # {"1007": 1700003725, ...}: when each queue's longest wait now began
+
+The definitions, per inbound queue (``reports.calls`` grouped by ``qid``, with
+``qtype=inbound``, over today: from midnight UTC on the centre's clock until now):
+
+- calls today: ``nc_all``; answered: ``nc_ans``; abandoned: ``oc_abdn``;
+- service level: :func:`~contactnow_async.analytics.service_level` at ``cutoff``
+  (answered within the cutoff, of the calls answered or abandoned after it);
+- longest wait now: the longest an agent assigned to the queue (``priorities``) and in an
+  available status (:data:`AVAILABLE`) has been in that status. API v2 shows a caller in
+  a queue only once the call has ended, in the CDR: the live wait it can show is the
+  agents'.
+
+A queue with no call today has no row in the report, so it is not listed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Final
+
+import attrs
+
+from ._clock import Clock
+from ._errors import ContactNowError
+from ._models_reports import ReportRow
+from .analytics import service_level
+
+if TYPE_CHECKING:
+    from ._client import ContactNow
+
+__all__ = ["AVAILABLE", "QUEUE_FIGURES", "QueueFigures", "QueueKpis", "is_available"]
+
+logger = logging.getLogger("contactnow_async.kpis")
+
+#: What the KPIs ask ``reports.calls`` for, per inbound queue.
+QUEUE_FIGURES: Final = (
+    "qid", "qnm", "nc_all", "nc_ans", "oc_abdn", "nc_ans_le", "nc_ans_gt", "nc_que_gt",
+)  # fmt: skip
+#: The statuses of an agent available for a call (the wallboards' "available" group).
+AVAILABLE: Final = frozenset({"wait", "available", "idle", "ready"})
+
+
+def is_available(status: str) -> bool:
+    """Whether ``status`` (any case) is one of :data:`AVAILABLE`."""
+    return status.lower() in AVAILABLE
+
+
+@attrs.frozen
+class QueueFigures:
+    """One inbound queue's figures today (see the module docstring for what each is)."""
+
+    queue_id: str
+    name: str
+    calls: int
+    answered: int
+    abandoned: int
+    service_level: float | None
+
+    @classmethod
+    def from_row(cls, row: ReportRow, cutoff: int) -> QueueFigures:
+        """The figures of one ``reports.calls`` row of :data:`QUEUE_FIGURES` at ``cutoff``."""
+        return cls(
+            queue_id=row.text("qid"),
+            name=row.text("qnm"),
+            calls=row.count("nc_all"),
+            answered=row.count("nc_ans"),
+            abandoned=row.count("oc_abdn"),
+            service_level=service_level([row], cutoff),
+        )
+
+
+def midnight_utc(now: float) -> int:
+    """The unix time of the midnight (UTC) that began the day of ``now``."""
+    day = datetime.fromtimestamp(now, tz=timezone.utc).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    return int(day.timestamp())
+
+
+class QueueKpis:
+    """The inbound queues' KPIs today, read from ``reports.calls`` and ``priorities``.
+
+    :meth:`refresh` reads them once; :meth:`run` every ``every`` seconds of ``clock``
+    (default: the client's; give a simulator's clock to follow its day and pace). A
+    failed read keeps the last good figures and marks them ``stale`` (``error`` names
+    what failed); nothing is ever made up: ``queues`` stays None until a read succeeds.
+    ``cutoff`` is the service level's target in seconds.
+
+    ``contactnow_async.web.wallboard_app(source, kpis=QueueKpis(cn))`` runs one in the
+    wallboard's lifespan and sends its figures to the page.
+    """
+
+    def __init__(
+        self,
+        client: ContactNow,
+        *,
+        every: float = 20.0,
+        cutoff: int = 20,
+        clock: Clock | None = None,
+    ) -> None:
+        if not every > 0:
+            raise ValueError(f"every must be a positive number of seconds, not {every!r}")
+        if isinstance(cutoff, bool) or int(cutoff) < 0:
+            raise ValueError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
+        self.client = client
+        self.every = float(every)
+        self.cutoff = int(cutoff)
+        self.clock: Clock = clock if clock is not None else client.clock
+        #: Each queue's figures at the last good read (None before the first).
+        self.queues: tuple[QueueFigures, ...] | None = None
+        #: Agent id -> the ids of the queues it is assigned to, at the last good read.
+        self.queues_of: Mapping[str, frozenset[str]] = {}
+        #: The window the figures count: from ``start_ts`` (midnight) to ``read_ts``.
+        self.start_ts: int | None = None
+        self.read_ts: int | None = None
+        #: True after a failed read: the figures are the last good ones (or None).
+        self.stale = False
+        #: What the last read failed with (an exception's type name), None after a good one.
+        self.error: str | None = None
+
+    def __repr__(self) -> str:
+        queues = "unread" if self.queues is None else f"{len(self.queues)} queues"
+        return f"<QueueKpis {queues} cutoff={self.cutoff}{' stale' if self.stale else ''}>"
+
+    async def refresh(self) -> bool:
+        """Read today's figures and assignments; True when both were read.
+
+        On failure (any exception: the API's, the network's, a reply that is not the
+        API's) the figures stay as they were, ``stale`` is set and ``error`` says why.
+        """
+        now = self.clock.now()
+        start, stop = midnight_utc(now), int(now)
+        client = self.client
+        try:
+            rows = await client.reports.calls(
+                QUEUE_FIGURES,
+                start=start,
+                stop=stop,
+                group_by=["qid"],
+                cutoff=self.cutoff,
+                qtype="inbound",
+            )
+            assignments = await client.priorities.read()
+            queues = tuple(QueueFigures.from_row(row, self.cutoff) for row in rows)
+        except Exception as exc:  # a wallboard keeps its last figures, whatever failed
+            if not isinstance(exc, ContactNowError):
+                logger.exception("reading the queue KPIs failed unexpectedly")
+            else:
+                logger.warning("reading the queue KPIs failed: %s", type(exc).__name__)
+            self.stale = True
+            self.error = type(exc).__name__
+            return False
+        queues_of: dict[str, set[str]] = {}
+        for assignment in assignments:
+            queues_of.setdefault(assignment.agent_id, set()).add(assignment.queue_id)
+        self.queues = queues
+        self.queues_of = {agent_id: frozenset(ids) for agent_id, ids in queues_of.items()}
+        self.start_ts, self.read_ts = start, stop
+        self.stale, self.error = False, None
+        return True
+
+    async def run(self, on_refresh: Callable[[], object] | None = None) -> None:
+        """Refresh now and then every ``every`` seconds of the clock, until cancelled;
+        ``on_refresh`` is called after each read, good or not."""
+        while True:
+            await self.refresh()
+            if on_refresh is not None:
+                on_refresh()
+            await self.clock.sleep_until(self.clock.now() + self.every)
+
+    def waiting_since(self, agents: Iterable[tuple[str, str, float]]) -> dict[str, float]:
+        """When each queue's longest wait now began, from ``(agent_id, status, started_ts)``.
+
+        The earliest ``started_ts`` of the queue's agents (as assigned at the last good
+        read) in an available status; a queue none of whose agents is available is left
+        out. The wait is the centre's time now less it.
+        """
+        since: dict[str, float] = {}
+        queues_of = self.queues_of
+        for agent_id, status, started_ts in agents:
+            if not is_available(status):
+                continue
+            for queue_id in queues_of.get(agent_id, ()):
+                if queue_id not in since or started_ts < since[queue_id]:
+                    since[queue_id] = started_ts
+        return since

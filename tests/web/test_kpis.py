@@ -1,0 +1,243 @@
+"""The queue KPIs: figures equal to what the reports say for their window, delivered by
+``GET /kpis`` and ``event: kpis``; a failed refresh keeps the last figures, marked stale;
+the refreshes run in the lifespan and stop with it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import pytest
+
+from contactnow_async import ContactNow, VirtualClock
+from contactnow_async.analytics import service_level
+from contactnow_async.kpis import AVAILABLE, QUEUE_FIGURES, QueueKpis
+from contactnow_async.simulator import Simulator
+from contactnow_async.web import Wallboard
+from contactnow_async.web._sources import agent_json
+
+from ._sse import EventReader, client_for, open_events
+from ._support import HandSource, SteppedClock, client_on
+
+pytestmark = pytest.mark.anyio
+
+MIDNIGHT = 1_700_006_400  # 2023-11-15T00:00:00Z
+TOKEN = "kpis-T0ken-for-tests"
+
+
+def centre(at: float = MIDNIGHT + 8 * 3600) -> Simulator:
+    """A centre that opened at 08:00 UTC and has run for three hours."""
+    clock = VirtualClock(at)
+    sim = Simulator(username="demo", password="secret", agents=15, seed=4, clock=clock)
+    clock.advance(3 * 3600)
+    return sim
+
+
+async def next_kpis(stream: EventReader) -> dict[str, Any]:
+    """The next ``event: kpis`` document on the stream (agent events are skipped)."""
+    with anyio.fail_after(10):
+        while True:
+            frame = await stream.next()
+            assert frame is not None, "the stream ended"
+            if frame.event == "kpis":
+                assert frame.id is None  # Last-Event-ID stays the last agent event's
+                document: dict[str, Any] = json.loads(frame.data)
+                return document
+
+
+@asynccontextmanager
+async def board_on(
+    sim: Simulator, cn: ContactNow, **options: Any
+) -> AsyncIterator[tuple[Wallboard, HandSource, SteppedClock]]:
+    """A wallboard of ``sim``'s agents as they are now, with KPIs refreshed per step."""
+    source = HandSource(agents=())
+    source.agents = {a.agent_id: agent_json(a) for a in await cn.live.agents()}
+    stepped = SteppedClock(sim.clock)
+    wallboard = Wallboard(source, kpis=QueueKpis(cn, clock=stepped), **options)  # type: ignore[arg-type]  # HandSource is a Source
+    async with wallboard.lifespan():
+        yield wallboard, source, stepped
+
+
+async def test_the_kpis_are_what_reports_calls_and_the_cdr_say_for_their_window() -> None:
+    sim = centre()
+    async with client_on(sim) as cn:
+        kpis = QueueKpis(cn, cutoff=20)
+        assert await kpis.refresh()
+        stop = int(sim.clock.now())
+        assert (kpis.start_ts, kpis.read_ts) == (MIDNIGHT, stop)
+        rows = await cn.reports.calls(
+            QUEUE_FIGURES,
+            start=MIDNIGHT,
+            stop=stop,
+            group_by="qid",
+            cutoff=20,
+            qtype="inbound",
+        )
+        cdr = await cn.reports.cdr_list(
+            "qid,qtype,ctype,dtype,cres,sec_que,tm_answ",
+            start=MIDNIGHT,
+            stop=stop,
+            qtype="inbound",
+        )
+        assignments = await cn.priorities.read()
+    assert kpis.queues is not None
+    assert [q.queue_id for q in kpis.queues] == [row.text("qid") for row in rows]
+    assert len(kpis.queues) == 3
+    for queue, row in zip(kpis.queues, rows, strict=True):
+        assert (queue.calls, queue.answered, queue.abandoned) == (
+            row["nc_all"],
+            row["nc_ans"],
+            row["oc_abdn"],
+        )
+        assert queue.service_level == service_level([row], 20)
+        # ... and the report is the CDR's: each call of the window, counted once.
+        calls = [call for call in cdr if call.queue_id == queue.queue_id]
+        assert queue.calls == len(calls) > 0
+        assert queue.answered == sum(call.answered for call in calls)
+        assert queue.abandoned == sum(call.result == "Abandoned" for call in calls)
+        assert queue.service_level == pytest.approx(service_level(calls, 20))
+    assert {(a, q) for a, qs in kpis.queues_of.items() for q in qs} == {
+        (a.agent_id, a.queue_id) for a in assignments
+    }
+
+
+async def test_the_wallboard_serves_the_kpis_with_each_queues_longest_wait() -> None:
+    sim = centre()
+    async with client_on(sim) as cn, board_on(sim, cn) as (wallboard, source, _):
+        assignments = await cn.priorities.read()
+        async with open_events(wallboard) as stream, client_for(wallboard) as http:
+            first = await next_kpis(stream)
+            served = (await http.get("/kpis")).json()
+            assert served == first
+            assert (first["cutoff"], first["start_ts"], first["stale"], first["error"]) == (
+                20,
+                MIDNIGHT,
+                False,
+                None,
+            )
+            kpis = wallboard.kpis
+            assert kpis is not None and kpis.kpis.queues is not None
+            figures = [
+                [q.queue_id, q.name, q.calls, q.answered, q.abandoned, q.service_level]
+                for q in kpis.kpis.queues
+            ]
+            assert [
+                [q[k] for k in ("queue_id", "name", "calls", "answered", "abandoned")]
+                + [q["service_level"]]
+                for q in first["queues"]
+            ] == figures
+
+            def since(queue_id: str) -> int | None:
+                """The longest wait's start as the page should see it, worked out here."""
+                members = {a.agent_id for a in assignments if a.queue_id == queue_id}
+                starts = [
+                    agent["started_ts"]
+                    for agent_id, agent in wallboard.board.agents.items()
+                    if agent_id in members and agent["status"] in AVAILABLE
+                ]
+                return min(starts, default=None)
+
+            assert [q["longest_wait_since"] for q in first["queues"]] == [
+                since(q["queue_id"]) for q in first["queues"]
+            ]
+            # An agent of queue 1007 starts to wait (since long ago): its longest wait moves.
+            member = next(a.agent_id for a in assignments if a.queue_id == "1007")
+            source.publish(member, "wait")
+            moved = await next_kpis(stream)
+            by_queue = {q["queue_id"]: q for q in moved["queues"]}
+            waiting = wallboard.board.agents[member]["started_ts"]
+            assert waiting < sim.clock.now() - 3 * 3600  # longer than anyone else
+            assert by_queue["1007"]["longest_wait_since"] == waiting
+            assert [q["longest_wait_since"] for q in moved["queues"]] == [
+                since(q["queue_id"]) for q in moved["queues"]
+            ]
+        # A stream that opens now gets the figures first.
+        async with open_events(wallboard) as late:
+            assert await next_kpis(late) == moved
+
+
+async def test_a_failed_refresh_keeps_the_last_figures_and_marks_them_stale() -> None:
+    sim = centre()
+    async with client_on(sim) as cn, board_on(sim, cn) as (wallboard, _, stepped):
+        async with open_events(wallboard) as stream, client_for(wallboard) as http:
+            good = await next_kpis(stream)
+            assert isinstance(sim.clock, VirtualClock)
+            sim.faults.inject("http_503", script="reporting", times=50)
+            sim.clock.advance(600)  # the centre moves on: the figures would have changed
+            stepped.step()
+            stale = await next_kpis(stream)
+            assert stale["stale"] is True
+            assert stale["error"] and "secret" not in stale["error"]
+            assert (stale["queues"], stale["read_ts"]) == (good["queues"], good["read_ts"])
+            assert (await http.get("/kpis")).json() == stale
+            sim.faults.clear()
+            stepped.step()
+            fresh = await next_kpis(stream)
+            assert (fresh["stale"], fresh["error"]) == (False, None)
+            assert fresh["read_ts"] == int(sim.clock.now()) > good["read_ts"]
+            assert fresh["queues"] != good["queues"]
+
+
+async def test_before_a_good_read_there_are_no_figures_only_the_failure() -> None:
+    sim = centre()
+    sim.faults.inject("http_503", script="reporting", times=50)
+    async with client_on(sim) as cn, board_on(sim, cn) as (wallboard, _, _):
+        async with open_events(wallboard) as stream, client_for(wallboard) as http:
+            document = await next_kpis(stream)
+            assert document["queues"] is None  # the page shows no panel
+            assert document["stale"] is True
+            assert (await http.get("/kpis")).json() == document
+
+
+async def test_the_refreshes_run_in_the_lifespan_and_stop_with_it() -> None:
+    sim = centre()
+    async with client_on(sim) as cn:
+        before = len(anyio.get_running_tasks())
+        async with board_on(sim, cn) as (wallboard, _, _):
+            async with open_events(wallboard) as stream:
+                await next_kpis(stream)
+                assert len(anyio.get_running_tasks()) > before
+        assert len(anyio.get_running_tasks()) == before
+        assert wallboard.board.on_change is None
+
+
+async def test_kpis_need_the_token_and_a_board_without_them_has_none() -> None:
+    sim = centre()
+    async with (
+        client_on(sim) as cn,
+        board_on(sim, cn, auth_token=TOKEN) as (wallboard, _, _),
+        client_for(wallboard) as http,
+    ):
+        for headers in ({}, {"authorization": "Bearer wrong"}):
+            reply = await http.get("/kpis", headers=headers)
+            assert reply.status_code == 401
+            assert "queues" not in reply.text
+        async with open_events(wallboard, query={"access_token": TOKEN}) as stream:
+            document = await next_kpis(stream)
+        reply = await http.get("/kpis", headers={"authorization": f"Bearer {TOKEN}"})
+        assert reply.status_code == 200
+        assert reply.json() == document
+        assert len(document["queues"]) == 3
+    bare = Wallboard(HandSource())  # type: ignore[arg-type]  # a Source
+    async with bare.lifespan(), client_for(bare) as http:
+        reply = await http.get("/kpis")
+        assert reply.status_code == 404  # the page then shows no panel
+        source = bare.source
+        async with open_events(bare) as stream:
+            event_id = source.publish("1", "call")  # type: ignore[attr-defined]  # HandSource
+            frame = await stream.next()
+            assert frame is not None and (frame.event, frame.id) == ("agent", event_id)
+
+
+async def test_queue_kpis_check_their_arguments() -> None:
+    async with client_on(centre()) as cn:
+        with pytest.raises(ValueError, match="every"):
+            QueueKpis(cn, every=0)
+        with pytest.raises(ValueError, match="cutoff"):
+            QueueKpis(cn, cutoff=-1)
+        unread = QueueKpis(cn)
+        assert unread.queues is None  # nothing before the first read, never made up
+        assert "unread" in repr(unread)
