@@ -33,10 +33,10 @@ AGENTS = 1000
 INTERVAL = 0.5
 LIMIT_MS = INTERVAL * 1000 + 25
 #: seconds of watching per mode, by mode
-SECONDS: dict[Mode, float] = {"full": 30.0, "quick": 8.0, "smoke": 1.6}
+SECONDS: dict[Mode, float] = {"full": 30.0, "quick": 8.0, "smoke": 1.2}
 #: mean seconds in each status, by mode: ~17 changes a second among 1,000 agents
 #: (smoke: ~200, so that its one second sees some)
-DWELL: dict[Mode, float] = {"full": 60.0, "quick": 60.0, "smoke": 5.0}
+DWELL: dict[Mode, float] = {"full": 60.0, "quick": 60.0, "smoke": 1.0}
 
 
 async def _changes(base_url: str, after: int) -> list[list[object]]:
