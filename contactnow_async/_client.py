@@ -339,8 +339,8 @@ class ContactNow:
                 payload, format=self.format, record_name=record_name or method or "record"
             )
             query = base + fields
-        elif len(urllib.parse.urlencode(fields)) > MAX_QUERY_CHARS:
-            body, content_type = urllib.parse.urlencode(fields).encode("ascii"), FORM
+        elif fields and len(form := urllib.parse.urlencode(fields)) > MAX_QUERY_CHARS:
+            body, content_type = form.encode("ascii"), FORM
             query = base
         else:
             query = base + fields

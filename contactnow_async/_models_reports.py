@@ -19,8 +19,9 @@ from typing import Any
 
 import attrs
 
-from ._models import _i, _s, utc
-from ._models_ecnow import QueueType
+from ._models import _i, utc
+from ._models_ecnow import QueueType, _id
+from ._models_ecnow import _t as _text
 
 __all__ = [
     "CDR_ATTRIBUTES",
@@ -62,12 +63,6 @@ def _number(value: Any, name: str) -> float:
     if not math.isfinite(number):
         raise ValueError(f"field {name!r} is not a finite number")
     return number
-
-
-def _text(value: Any, name: str) -> str:
-    if isinstance(value, (dict, list)):
-        raise ValueError(f"field {name!r} is not a scalar")
-    return _s(value)
 
 
 def _figure(value: Any, name: str) -> Figure:
@@ -140,11 +135,6 @@ class ReportRow(Mapping[str, Figure]):
     def text(self, name: str) -> str:
         """A group key or another text field; ``""`` when the row does not have it."""
         return str(self._values.get(name, ""))
-
-
-def _id(value: Any, name: str) -> str | None:
-    text = _text(value, name)
-    return None if text in ("", "0") else text
 
 
 def _moment(value: Any, name: str) -> int | None:
