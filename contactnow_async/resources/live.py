@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import operator
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .._models import unix_seconds
@@ -25,7 +25,10 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
 
     Built lazily: the decoded rows are kept and a :class:`LiveAgent` is made the
     first time an agent is looked up, so a poll of 50,000 agents where three
-    changed builds three models, not 50,000.
+    changed builds three models, not 50,000. A snapshot read in one page keeps
+    that page's records as they came and keys them by agent id (:attr:`rows`)
+    when first asked: a watcher's poll that finds the same agents in the same
+    order as the last one compares the records in place and never needs the keys.
 
     ``complete`` is False when the snapshot came in pages that did not add up
     (the ``total`` changed between pages, or fewer distinct agents than
@@ -33,38 +36,126 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
     have been skipped by the paging, so the watcher does not call it gone.
     """
 
-    __slots__ = ("_agents", "complete", "pages", "rows", "server_ts", "total")
+    __slots__ = ("_agents", "_complete", "_keyed", "_records", "_rows", "_server_ts", "_unique",
+                 "pages", "total")  # fmt: skip
 
     def __init__(
         self,
-        rows: dict[str, Mapping[str, Any]],
+        rows: dict[str, Mapping[str, Any]] | None = None,
         *,
         total: int | None = None,
         complete: bool = True,
         pages: int = 1,
+        page: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
-        self.rows = rows
-        self.total = len(rows) if total is None else total
-        self.complete = complete
+        """``rows`` by agent id; or ``page``, one page's records as they came (then
+        ``total`` is the server's count, and the snapshot is complete when that many
+        distinct agents came: the snapshot :meth:`Live.snapshot` makes of one page)."""
+        self._rows = rows
+        # The records in order: the page as it came, or rows' values (made when asked).
+        self._records: tuple[Mapping[str, Any], ...] | None = None
+        self._unique: bool | None = True  # whether _records hold one row per agent
+        self._keyed = False  # whether _records are the page, each one's id its uid
+        self._complete: bool | None = complete
         self.pages = pages
         self._agents: dict[str, LiveAgent] = {}
-        srvtime = 0
-        for row in rows.values():
-            # Unknown (0) when out of range: building that row's agent raises the record error.
-            with contextlib.suppress(ValueError):
-                srvtime = unix_seconds(row.get("srvtime"), "srvtime")
-            break
-        self.server_ts = srvtime
+        self._server_ts: int | None = None
+        if page is not None:
+            self._records = tuple(page)
+            self._unique = None  # not known until keyed, or shown by a diff
+            self._keyed = True
+            self._complete = None  # len(self) >= total, when asked
+            if total is None:
+                total = len(self.rows)
+        elif rows is None:
+            raise TypeError("LiveSnapshot takes rows or a page")
+        elif total is None:
+            total = len(rows)
+        self.total = total
 
-    def __getitem__(self, agent_id: str) -> LiveAgent:
+    @property
+    def rows(self) -> dict[str, Mapping[str, Any]]:
+        """The decoded rows by agent id, in the order the agents first came."""
+        rows = self._rows
+        if rows is None:
+            rows = {}
+            assert self._records is not None
+            _key_by_uid(self._records, rows)
+            self._rows = rows
+            if self._unique is None:
+                self._unique = len(rows) == len(self._records)
+        return rows
+
+    @property
+    def complete(self) -> bool:
+        """Whether every agent the server counted is here (see the class)."""
+        if self._complete is None:
+            self._complete = len(self) >= self.total
+        return self._complete
+
+    @property
+    def server_ts(self) -> int:
+        """The server's clock (``srvtime`` of the first row); 0 when unknown."""
+        if self._server_ts is None:
+            srvtime = 0
+            for row in self.records() if self.unique() else self.rows.values():
+                # Unknown (0) when out of range: building that row's agent raises the record error.
+                with contextlib.suppress(ValueError):
+                    srvtime = unix_seconds(row.get("srvtime"), "srvtime")
+                break
+            self._server_ts = srvtime
+        return self._server_ts
+
+    def records(self) -> tuple[Mapping[str, Any], ...]:
+        """The records as they came: the page's (an agent may be there twice, see
+        :meth:`unique`), or :attr:`rows`' values."""
+        if self._records is None:
+            self._records = tuple(self.rows.values())
+        return self._records
+
+    def keyed(self) -> bool:
+        """Whether :meth:`records` are the page as it came: each one's agent id is its
+        ``uid``, where that is text (otherwise :attr:`rows`' keys are the ids)."""
+        return self._keyed
+
+    def unique(self) -> bool:
+        """Whether :meth:`records` are one per agent, so in the order of :attr:`rows`
+        (keys them to tell, unless known)."""
+        if self._unique is None:
+            self._unique = len(self.rows) == len(self.records())
+        return self._unique
+
+    def same_agents(self) -> None:
+        """Say that :meth:`records` hold, position for position, the agents of a
+        snapshot whose records are :meth:`unique` (a diff found so): these are too."""
+        self._unique = True
+
+    def agent(self, agent_id: str, record: Mapping[str, Any]) -> LiveAgent:
+        """The agent of ``record`` (this snapshot's row for ``agent_id``), made once."""
         agent = self._agents.get(agent_id)
         if agent is None:
-            record = self.rows[agent_id]
             try:
                 (agent,) = live_agents((record,))
             except (TypeError, ValueError, OverflowError) as exc:
                 raise record_error("live.agents", record, exc) from None
             self._agents[agent_id] = agent
+        return agent
+
+    def agents_of(self, agent_ids: list[str], records: list[Mapping[str, Any]]) -> list[LiveAgent]:
+        """The agents of this snapshot's ``records`` (one per id of ``agent_ids``), each
+        made once, the missing ones in one pass; TypeError, ValueError or OverflowError
+        (not the record error: :meth:`agent` names the row) for a row no model can hold."""
+        made = self._agents
+        missing = [index for index, agent_id in enumerate(agent_ids) if agent_id not in made]
+        if missing:
+            built = live_agents([records[index] for index in missing])
+            made.update(zip([agent_ids[index] for index in missing], built, strict=True))
+        return [made[agent_id] for agent_id in agent_ids]
+
+    def __getitem__(self, agent_id: str) -> LiveAgent:
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            agent = self.agent(agent_id, self.rows[agent_id])
         return agent
 
     def agents(self) -> list[LiveAgent]:
@@ -78,6 +169,8 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
         return iter(self.rows)
 
     def __len__(self) -> int:
+        if self._unique and self._records is not None:
+            return len(self._records)
         return len(self.rows)
 
     def __contains__(self, agent_id: object) -> bool:
@@ -85,14 +178,14 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
 
     def __repr__(self) -> str:
         state = "complete" if self.complete else "incomplete"
-        return f"<LiveSnapshot {len(self.rows)} agents, {state}, {self.pages} page(s)>"
+        return f"<LiveSnapshot {len(self)} agents, {state}, {self.pages} page(s)>"
 
 
 _UID = operator.itemgetter("uid")
 _JUST_TEXT = frozenset({str})
 
 
-def _key_by_uid(records: tuple[dict[str, Any], ...], rows: dict[str, Mapping[str, Any]]) -> None:
+def _key_by_uid(records: Sequence[Mapping[str, Any]], rows: dict[str, Mapping[str, Any]]) -> None:
     """Add ``records`` to ``rows`` by agent id (a missing or empty ``uid`` is ``""``)."""
     try:
         uids = list(map(_UID, records))
@@ -156,13 +249,16 @@ class Live(Resource):
                 "ajax", method="agents", action="read", params=params
             )
             pages += 1
+            total = envelope.total
+            if pages == 1 and total is not None and len(envelope.records) >= max(total, 1):
+                # Every agent in one page (the usual poll): keyed by uid when first needed.
+                return LiveSnapshot(page=envelope.records, total=total)
             known = len(rows)
             # An agent seen on two pages (statuses moved the order) keeps the later row.
             _key_by_uid(envelope.records, rows)
             if envelope.total is not None:
                 totals.add(envelope.total)
             offset += len(envelope.records)
-            total = envelope.total
             if total is None or offset >= total or not envelope.records:
                 break
             if pages >= max_pages:

@@ -82,39 +82,55 @@ class Appearances:
 
 # What makes two live rows of one agent the same status.
 _STATE = operator.itemgetter("status", "time", "statuscode")
+# An agent and its status: what one position of two polls' records must share.
+_KEYED_STATE = operator.itemgetter("uid", "status", "time", "statuscode")
 _SEP = "\x00"
 
-Signature = tuple[str, list[str]]
+Signature = list[str]
 
 
-def _sign(rows: Mapping[str, Mapping[str, Any]]) -> Signature | None:
-    """The agent ids as one string, and each row's ``_STATE`` as one string
-    (``status\\0time\\0statuscode``), in row order; or None (unsigned).
+def _sign(snapshot: LiveSnapshot) -> Signature | None:
+    """Each agent's id and ``_STATE`` as one string (``id\\0status\\0time\\0statuscode``),
+    in the order of the snapshot's records; or None (unsigned).
 
-    Unsigned when a row lacks a state field, or a value is not text (a JSON
-    number: the text would make 5 equal "5"; an empty XML element), or an id
-    or a value holds a NUL (the text would not tell where one ends).
+    Unsigned when a record lacks a state field, or a value is not text (a JSON
+    number: the text would make 5 equal "5"; an empty XML element), or a value
+    holds a NUL (the text would not tell where one ends).
     """
     try:
-        states = list(map(_SEP.join, map(_STATE, rows.values())))
-        ids = _SEP.join(rows)
+        if snapshot.keyed():  # the records as they came; each one's uid is its id
+            parts = map(_KEYED_STATE, snapshot.records())
+        else:
+            rows = snapshot.rows
+            parts = map(operator.add, zip(rows), map(_STATE, rows.values()))
+        signature = list(map(_SEP.join, parts))
     except (KeyError, TypeError):
         return None
-    # Only the joins' own separators: no id or value holds one.
-    if ids.count(_SEP) != len(rows) - 1 or "".join(states).count(_SEP) != 2 * len(states):
+    # Only the joins' own separators: no value holds one.
+    if signature and _SEP.join(signature).count(_SEP) != 4 * len(signature) - 1:
         return None
-    return ids, states
+    return signature
+
+
+def _ids_at(snapshot: LiveSnapshot, positions: list[int]) -> list[Any]:
+    """The ids of the agents at ``positions`` of the snapshot's records."""
+    if snapshot.keyed():
+        records = snapshot.records()
+        return [records[position]["uid"] for position in positions]
+    ids = list(snapshot.rows)
+    return [ids[position] for position in positions]
 
 
 class Baseline:
-    """A snapshot the next poll is diffed against, and its rows' states as strings.
+    """A snapshot the next poll is diffed against, and its records' states as strings.
 
     The strings are made once, when first needed: a poll's snapshot is the
     current one of this diff and the baseline of the next, so a poll compares
     its strings with the previous poll's strings, not with its rows again: those
-    are long out of the CPU's caches by then, one string compares several times
-    faster than a tuple of three, and the order of 10,000 ids is one string
-    comparison.
+    are long out of the CPU's caches by then, and one string compares several
+    times faster than a tuple of four. Each string holds the agent's id too, so
+    the comparison also tells whether both polls list the same agents in the
+    same order, without keying either by id.
     """
 
     __slots__ = ("_signature", "_signed", "snapshot")
@@ -125,9 +141,10 @@ class Baseline:
         self._signed = False
 
     def signature(self) -> Signature | None:
-        """:func:`_sign` of the snapshot's rows, made on first use (None: unsigned)."""
+        """:func:`_sign` of the snapshot's records as they came, made on first use
+        (None: unsigned)."""
         if not self._signed:
-            self._signature = _sign(self.snapshot.rows)
+            self._signature = _sign(self.snapshot)
             self._signed = True
         return self._signature
 
@@ -180,21 +197,35 @@ class PollDiff:
         self._baseline = result.baseline
 
 
-def _changed_in_place(previous: Baseline, current: Baseline) -> list[str] | None:
-    """The ids whose state differs, when both polls list the same agents in the same order.
+Change = tuple[str, Mapping[str, Any], Mapping[str, Any]]
+
+
+def _changed_in_place(previous: Baseline, current: Baseline) -> list[Change] | None:
+    """The agents whose state differs (id, previous row, current row), when both polls
+    list the same agents in the same order.
 
     The common poll, compared without a Python-level loop per agent (the
-    baselines' strings, or ``_STATE`` tuples, compared in C); None when the agents
-    or their order differ, or a row lacks a state field: then :func:`_diff` walks
-    the rows.
+    baselines' strings compared in C; then only the positions that differ are
+    looked at, for an agent that moved), and without keying either snapshot by
+    id. None when the agents or their order differ, or a row lacks a state
+    field: then :func:`_diff` walks the rows by id.
     """
     before = previous.signature()
     after = current.signature() if before is not None else None
     if before is not None and after is not None:
-        if before[0] != after[0]:
+        if len(before) != len(after) or not previous.snapshot.unique():
             return None
-        differs = map(operator.ne, before[1], after[1])
-        return list(itertools.compress(current.snapshot.rows, differs))
+        positions = list(itertools.compress(range(len(after)), map(operator.ne, before, after)))
+        changed = _ids_at(current.snapshot, positions)
+        if changed != _ids_at(previous.snapshot, positions):
+            return None  # an agent moved, came or went
+        current.snapshot.same_agents()  # one record per agent, as in the previous poll
+        old = previous.snapshot.records()
+        new = current.snapshot.records()
+        return [
+            (agent_id, old[position], new[position])
+            for agent_id, position in zip(changed, positions, strict=True)
+        ]
     before_rows = previous.snapshot.rows
     current_rows = current.snapshot.rows
     if len(before_rows) != len(current_rows) or list(before_rows) != list(current_rows):
@@ -203,17 +234,23 @@ def _changed_in_place(previous: Baseline, current: Baseline) -> list[str] | None
         differs = map(
             operator.ne, map(_STATE, before_rows.values()), map(_STATE, current_rows.values())
         )
-        return list(itertools.compress(current_rows, differs))
+        changed = list(itertools.compress(current_rows, differs))
     except KeyError:
         return None
+    return [(agent_id, before_rows[agent_id], current_rows[agent_id]) for agent_id in changed]
 
 
 def _changed(
     previous: LiveSnapshot, current: LiveSnapshot, agent_id: str, observed_at: datetime
 ) -> AgentEvent | None:
     """The event for an agent whose raw state differs; None when only the wire form did."""
-    before = previous[agent_id]
-    after = current[agent_id]
+    return _event(previous[agent_id], current[agent_id], agent_id, observed_at)
+
+
+def _event(
+    before: LiveAgent, after: LiveAgent, agent_id: str, observed_at: datetime
+) -> AgentEvent | None:
+    """The ``changed`` event from ``before`` to ``after``; None when they are the same state."""
     if (
         before.status == after.status
         and before.started_ts == after.started_ts
@@ -241,10 +278,21 @@ def _diff(previous: Baseline, current: Baseline, observed_at: datetime) -> DiffR
     changed = _changed_in_place(previous, current)
     if changed is not None:
         # The same agents in the same order (the usual poll): nobody came or went.
+        ids = [agent_id for agent_id, _, _ in changed]
+        try:
+            befores = before_snapshot.agents_of(ids, [old for _, old, _ in changed])
+            afters = current_snapshot.agents_of(ids, [new for _, _, new in changed])
+        except (TypeError, ValueError, OverflowError):
+            # A row no model can hold: agent by agent, for the error the first one raises.
+            befores = []
+            afters = []
+            for agent_id, old_row, new_row in changed:
+                befores.append(before_snapshot.agent(agent_id, old_row))
+                afters.append(current_snapshot.agent(agent_id, new_row))
         in_place = [
             event
-            for agent_id in changed
-            if (event := _changed(before_snapshot, current_snapshot, agent_id, observed_at))
+            for event in map(_event, befores, afters, ids, itertools.repeat(observed_at))
+            if event is not None
         ]
         return DiffResult(in_place, current)
 
