@@ -1,0 +1,179 @@
+"""A snapshot of one page, keyed by uid only when asked, and the diff's in-place fast path.
+
+Both must give what keying the page at once gives: the same rows, counts and server
+time, and the same events (or the same record error) from a diff, whatever odd rows
+the page holds: uids that are not text, nulls, missing fields, an agent twice, NULs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contactnow_async import LiveSnapshot, ResponseFormatError
+from contactnow_async.resources import live
+from contactnow_async.watch._diff import PollDiff
+
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = 1_700_000_000
+MISSING = object()
+
+many = settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+
+uids = st.one_of(
+    st.sampled_from(["1", "2", "3", "4", ""]),
+    st.sampled_from([1, 2, None, 2.0, "a\x00b"]),
+    st.just(MISSING),
+)
+texts = st.one_of(
+    st.sampled_from(["wait", "call", "", "Lunch"]),
+    st.sampled_from([None, 5, "x\x00", [], {}]),
+    st.just(MISSING),
+)
+times = st.one_of(
+    st.sampled_from([str(T0), str(T0 + 1), f"{T0}.0", "", "abc"]),
+    st.sampled_from([T0, T0 + 1, float(T0), None, -1, 10**20]),
+    st.just(MISSING),
+)
+
+
+def record(uid: Any, status: Any, time: Any, code: Any, calls: Any) -> dict[str, Any]:
+    row = {"uid": uid, "name": "n", "status": status, "time": time, "statuscode": code,
+           "srvtime": str(T0 + 9), "call": calls}  # fmt: skip
+    return {key: value for key, value in row.items() if value is not MISSING}
+
+
+odd_rows = st.builds(
+    record, uids, texts, times, texts, st.sampled_from([[], None, [{"callid": "9"}]])
+)
+good_rows = st.builds(
+    record,
+    st.sampled_from(["1", "2", "3", "4", "5"]),
+    st.sampled_from(["wait", "call"]),
+    st.sampled_from([str(T0), str(T0 + 1), f"{T0}.0"]),
+    st.sampled_from(["", "L"]),
+    st.just([]),
+)
+pages = st.lists(st.one_of(good_rows, good_rows, good_rows, odd_rows), min_size=1, max_size=6)
+
+
+def keyed(records: list[dict[str, Any]], total: int) -> LiveSnapshot:
+    """The snapshot keyed at once, as the paging loop keys pages."""
+    rows: dict[str, Mapping[str, Any]] = {}
+    live._key_by_uid(records, rows)
+    return LiveSnapshot(rows, total=total, complete=len(rows) >= total)
+
+
+def outcome(differ: PollDiff, snapshot: LiveSnapshot) -> object:
+    try:
+        result = differ.compare(snapshot, observed_at=NOW)
+    except ResponseFormatError as exc:
+        return ("error", str(exc))
+    differ.advance(result)
+    return result.events
+
+
+@many
+@given(pages, st.integers(0, 3))
+def test_a_page_snapshot_is_the_keyed_snapshot(records: list[dict[str, Any]], short: int) -> None:
+    total = max(len(records) - short, 1)
+    page = LiveSnapshot(page=records, total=total)
+    at_once = keyed(records, total)
+    assert (page.total, page.complete, page.server_ts) == (
+        at_once.total, at_once.complete, at_once.server_ts
+    )  # fmt: skip
+    assert len(page) == len(at_once)
+    assert list(page.rows.items()) == list(at_once.rows.items())
+    assert list(page) == list(at_once)
+
+
+@many
+@given(st.lists(st.tuples(pages, st.integers(0, 3)), min_size=1, max_size=6), st.booleans())
+def test_page_snapshots_give_the_keyed_snapshots_events(
+    polls: list[tuple[list[dict[str, Any]], int]], initial: bool
+) -> None:
+    by_page, at_once = PollDiff(initial_events=initial), PollDiff(initial_events=initial)
+    for records, short in polls:
+        total = max(len(records) - short, 1)
+        expected = outcome(at_once, keyed(records, total))
+        assert outcome(by_page, LiveSnapshot(page=records, total=total)) == expected
+
+
+edits = st.lists(
+    st.tuples(
+        st.integers(0, 5),
+        st.sampled_from(["status", "time", "statuscode", "uid"]),
+        st.one_of(texts, times, uids),
+    ),
+    max_size=3,
+)
+
+
+@many
+@given(pages, st.lists(edits, min_size=1, max_size=5))
+def test_the_in_place_path_gives_the_keyed_snapshots_events(
+    first: list[dict[str, Any]], polls: list[list[tuple[int, str, Any]]]
+) -> None:
+    """The same page again and again, a few fields changed each time (the usual poll)."""
+    by_page, at_once = PollDiff(), PollDiff()
+    records = first
+    for changes in [[], *polls]:
+        records = [dict(row) for row in records]
+        for position, field, value in changes:
+            if position < len(records):
+                if value is MISSING:
+                    records[position].pop(field, None)
+                else:
+                    records[position][field] = value
+        expected = outcome(at_once, keyed(records, len(records)))
+        assert outcome(by_page, LiveSnapshot(page=records, total=len(records))) == expected
+
+
+def test_a_poll_of_the_same_agents_keys_no_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [record(str(uid), "wait", str(T0), "", []) for uid in range(50)]
+    differ = PollDiff(initial_events=False)
+    differ.advance(differ.compare(LiveSnapshot(page=rows, total=50), observed_at=NOW))
+    keyings: list[int] = []
+    key_by_uid = live._key_by_uid
+
+    def counted(records: Any, into: dict[str, Mapping[str, Any]]) -> None:
+        keyings.append(len(records))
+        key_by_uid(records, into)
+
+    monkeypatch.setattr(live, "_key_by_uid", counted)
+    differ.compare(LiveSnapshot(page=rows, total=50), observed_at=NOW)  # the baseline: keyed once
+    assert len(keyings) == 1
+    for poll in range(3):
+        moved = [dict(row) for row in rows]
+        moved[poll]["status"] = "call"
+        current = LiveSnapshot(page=moved, total=50)
+        result = differ.compare(current, observed_at=NOW)
+        differ.advance(result)
+        assert [(event.agent_id, event.status) for event in result.events] == [(str(poll), "call")]
+        rows = moved
+    assert len(keyings) == 1  # no poll keyed its page
+    assert len(current) == 50 and current.complete
+    assert current["2"].status == "call"  # made by the diff
+    assert len(keyings) == 1
+    assert current["10"].status == "wait"
+    assert len(keyings) == 2  # a lookup of another agent keys the page
+
+
+def test_an_agent_twice_in_a_page_keeps_its_later_row_and_first_place() -> None:
+    first = record("1", "wait", str(T0), "", [])
+    first["srvtime"] = str(T0 + 1)
+    again = record("1", "call", str(T0), "", [])
+    page = LiveSnapshot(page=[first, record("2", "wait", str(T0), "", []), again], total=3)
+    assert list(page) == ["1", "2"] and page["1"].status == "call"
+    assert len(page) == 2 and not page.complete
+    assert page.server_ts == T0 + 9  # the first row's: agent 1's later one
+
+
+def test_a_snapshot_needs_rows_or_a_page() -> None:
+    with pytest.raises(TypeError):
+        LiveSnapshot()
