@@ -62,7 +62,7 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
         self._server_ts: int | None = None
         if page is not None:
             self._records = tuple(page)
-            self._unique = None  # not known until keyed, or shown by a diff
+            self._unique = None  # not known until keyed
             self._keyed = True
             self._complete = None  # len(self) >= total, when asked
             if total is None:
@@ -98,7 +98,7 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
         """The server's clock (``srvtime`` of the first row); 0 when unknown."""
         if self._server_ts is None:
             srvtime = 0
-            for row in self.records() if self.unique() else self.rows.values():
+            for row in self.rows.values():
                 # Unknown (0) when out of range: building that row's agent raises the record error.
                 with contextlib.suppress(ValueError):
                     srvtime = unix_seconds(row.get("srvtime"), "srvtime")
@@ -113,7 +113,7 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
             self._records = tuple(self.rows.values())
         return self._records
 
-    def keyed(self) -> bool:
+    def from_page(self) -> bool:
         """Whether :meth:`records` are the page as it came: each one's agent id is its
         ``uid``, where that is text (otherwise :attr:`rows`' keys are the ids)."""
         return self._keyed
@@ -125,13 +125,9 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
             self._unique = len(self.rows) == len(self.records())
         return self._unique
 
-    def same_agents(self) -> None:
-        """Say that :meth:`records` hold, position for position, the agents of a
-        snapshot whose records are :meth:`unique` (a diff found so): these are too."""
-        self._unique = True
-
     def agent(self, agent_id: str, record: Mapping[str, Any]) -> LiveAgent:
-        """The agent of ``record`` (this snapshot's row for ``agent_id``), made once."""
+        """The agent of ``record``, which must be this snapshot's row of ``agent_id``
+        (``rows[agent_id]``, found without keying the page), made once."""
         agent = self._agents.get(agent_id)
         if agent is None:
             try:
@@ -142,9 +138,10 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
         return agent
 
     def agents_of(self, agent_ids: list[str], records: list[Mapping[str, Any]]) -> list[LiveAgent]:
-        """The agents of this snapshot's ``records`` (one per id of ``agent_ids``), each
-        made once, the missing ones in one pass; TypeError, ValueError or OverflowError
-        (not the record error: :meth:`agent` names the row) for a row no model can hold."""
+        """The agents of ``records``, which must be this snapshot's rows of ``agent_ids``
+        (as for :meth:`agent`), each made once, the missing ones in one pass; TypeError,
+        ValueError or OverflowError (not the record error: :meth:`agent` names the row)
+        for a row no model can hold."""
         made = self._agents
         missing = [index for index, agent_id in enumerate(agent_ids) if agent_id not in made]
         if missing:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import logging
 import operator
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -83,7 +83,8 @@ class Appearances:
 # What makes two live rows of one agent the same status.
 _STATE = operator.itemgetter("status", "time", "statuscode")
 # An agent and its status: what one position of two polls' records must share.
-_KEYED_STATE = operator.itemgetter("uid", "status", "time", "statuscode")
+_KEYED_FIELDS = ("uid", "status", "time", "statuscode")
+_KEYED_STATE = operator.itemgetter(*_KEYED_FIELDS)
 _SEP = "\x00"
 
 Signature = list[str]
@@ -98,8 +99,9 @@ def _sign(snapshot: LiveSnapshot) -> Signature | None:
     holds a NUL (the text would not tell where one ends).
     """
     try:
-        if snapshot.keyed():  # the records as they came; each one's uid is its id
-            parts = map(_KEYED_STATE, snapshot.records())
+        if snapshot.from_page():  # the records as they came; each one's uid is its id
+            records = snapshot.records()
+            parts = map(_getter(records[0]) if records else _KEYED_STATE, records)
         else:
             rows = snapshot.rows
             parts = map(operator.add, zip(rows), map(_STATE, rows.values()))
@@ -112,9 +114,17 @@ def _sign(snapshot: LiveSnapshot) -> Signature | None:
     return signature
 
 
+def _getter(record: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """``_KEYED_STATE`` with the field names as ``record`` holds them: a decoder makes
+    each key once per body, so a lookup of the very same string is quicker (the same
+    result: a key's equal is found as well)."""
+    own = {name: name for name in record if name.__class__ is str}
+    return operator.itemgetter(*[own.get(name, name) for name in _KEYED_FIELDS])
+
+
 def _ids_at(snapshot: LiveSnapshot, positions: list[int]) -> list[Any]:
     """The ids of the agents at ``positions`` of the snapshot's records."""
-    if snapshot.keyed():
+    if snapshot.from_page():
         records = snapshot.records()
         return [records[position]["uid"] for position in positions]
     ids = list(snapshot.rows)
@@ -133,12 +143,14 @@ class Baseline:
     same order, without keying either by id.
     """
 
-    __slots__ = ("_signature", "_signed", "snapshot")
+    __slots__ = ("_signature", "_signed", "snapshot", "unique")
 
     def __init__(self, snapshot: LiveSnapshot) -> None:
         self.snapshot = snapshot
         self._signature: Signature | None = None
         self._signed = False
+        # Whether the snapshot's records are one per agent (None: not known yet).
+        self.unique: bool | None = None
 
     def signature(self) -> Signature | None:
         """:func:`_sign` of the snapshot's records as they came, made on first use
@@ -213,13 +225,17 @@ def _changed_in_place(previous: Baseline, current: Baseline) -> list[Change] | N
     before = previous.signature()
     after = current.signature() if before is not None else None
     if before is not None and after is not None:
-        if len(before) != len(after) or not previous.snapshot.unique():
+        if len(before) != len(after):
+            return None
+        if previous.unique is None:
+            previous.unique = previous.snapshot.unique()  # keys the page: once per baseline
+        if not previous.unique:
             return None
         positions = list(itertools.compress(range(len(after)), map(operator.ne, before, after)))
         changed = _ids_at(current.snapshot, positions)
         if changed != _ids_at(previous.snapshot, positions):
             return None  # an agent moved, came or went
-        current.snapshot.same_agents()  # one record per agent, as in the previous poll
+        current.unique = True  # one record per agent, as in the previous poll
         old = previous.snapshot.records()
         new = current.snapshot.records()
         return [

@@ -157,11 +157,11 @@ def test_a_poll_of_the_same_agents_keys_no_page(monkeypatch: pytest.MonkeyPatch)
         assert [(event.agent_id, event.status) for event in result.events] == [(str(poll), "call")]
         rows = moved
     assert len(keyings) == 1  # no poll keyed its page
-    assert len(current) == 50 and current.complete
     assert current["2"].status == "call"  # made by the diff
     assert len(keyings) == 1
     assert current["10"].status == "wait"
     assert len(keyings) == 2  # a lookup of another agent keys the page
+    assert len(current) == 50 and current.complete
 
 
 def test_an_agent_twice_in_a_page_keeps_its_later_row_and_first_place() -> None:
