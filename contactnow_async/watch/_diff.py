@@ -287,6 +287,67 @@ def _event(
     )
 
 
+# Each event slot's own descriptor: setting through it skips the frozen __setattr__.
+_EVENT_SLOT = {
+    field.name: getattr(AgentEvent, field.name).__set__ for field in attrs.fields(AgentEvent)
+}
+
+
+def _changed_events(
+    befores: list[LiveAgent],
+    afters: list[LiveAgent],
+    agent_ids: list[str],
+    observed_at: datetime,
+    *,
+    # Bound once as defaults, so the loop reads them as locals.
+    _new: Any = object.__new__,
+    _set_kind: Any = _EVENT_SLOT["kind"],
+    _set_agent_id: Any = _EVENT_SLOT["agent_id"],
+    _set_before: Any = _EVENT_SLOT["before"],
+    _set_after: Any = _EVENT_SLOT["after"],
+    _set_changed_at: Any = _EVENT_SLOT["changed_at"],
+    _set_observed_at: Any = _EVENT_SLOT["observed_at"],
+    _set_source: Any = _EVENT_SLOT["source"],
+    _set_log_id: Any = _EVENT_SLOT["log_id"],
+    _set_previous_duration: Any = _EVENT_SLOT["previous_duration"],
+    _set_id: Any = _EVENT_SLOT["id"],
+) -> list[AgentEvent]:
+    """:func:`_event` for each agent, in one loop: the same events, each made with
+    ``object.__new__`` and its slots set as attrs' ``__init__`` sets them (a test holds
+    the two equal), and one ``changed_at`` per start time (many agents share one)."""
+    events: list[AgentEvent] = []
+    append = events.append
+    moments: dict[int, datetime] = {}
+    for before, after, agent_id in zip(befores, afters, agent_ids, strict=True):
+        started = after.started_ts
+        status = after.status
+        sub_status = after.sub_status
+        if (
+            before.status == status
+            and before.started_ts == started
+            and before.sub_status == sub_status
+        ):
+            continue
+        changed_at = moments.get(started)
+        if changed_at is None:
+            changed_at = moments[started] = utc(started)
+        event = _new(AgentEvent)
+        _set_kind(event, "changed")
+        _set_agent_id(event, agent_id)
+        _set_before(event, before)
+        _set_after(event, after)
+        _set_changed_at(event, changed_at)
+        _set_observed_at(event, observed_at)
+        _set_source(event, "poll")
+        _set_log_id(event, None)
+        _set_previous_duration(
+            event, float(started - before.started_ts) if started >= before.started_ts else None
+        )
+        _set_id(event, f"{after.agent_id}:{started}:{status}:{sub_status}")  # poll_event_id
+        append(event)
+    return events
+
+
 def _diff(previous: Baseline, current: Baseline, observed_at: datetime) -> DiffResult:
     """The events between two baselines, and the next baseline."""
     before_snapshot = previous.snapshot
@@ -305,12 +366,7 @@ def _diff(previous: Baseline, current: Baseline, observed_at: datetime) -> DiffR
             for agent_id, old_row, new_row in changed:
                 befores.append(before_snapshot.agent(agent_id, old_row))
                 afters.append(current_snapshot.agent(agent_id, new_row))
-        in_place = [
-            event
-            for event in map(_event, befores, afters, ids, itertools.repeat(observed_at))
-            if event is not None
-        ]
-        return DiffResult(in_place, current)
+        return DiffResult(_changed_events(befores, afters, ids, observed_at), current)
 
     before_rows = before_snapshot.rows
     current_rows = current_snapshot.rows

@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contactnow_async import LiveSnapshot, ResponseFormatError
+from contactnow_async import AgentEvent, LiveAgent, LiveSnapshot, ResponseFormatError
 from contactnow_async.resources import live
+from contactnow_async.watch import _diff
 from contactnow_async.watch._diff import PollDiff
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -177,3 +179,31 @@ def test_an_agent_twice_in_a_page_keeps_its_later_row_and_first_place() -> None:
 def test_a_snapshot_needs_rows_or_a_page() -> None:
     with pytest.raises(TypeError):
         LiveSnapshot()
+
+
+agent_states = st.tuples(
+    st.sampled_from(["1", "2", "x"]),
+    st.sampled_from(["wait", "call"]),
+    st.integers(T0 - 2, T0 + 2),
+    st.sampled_from(["", "Lunch"]),
+)
+
+
+@many
+@given(st.lists(st.tuples(agent_states, agent_states), max_size=8))
+def test_the_in_place_events_are_those_event_makes_one_by_one(
+    pairs: list[tuple[tuple[str, str, int, str], tuple[str, str, int, str]]],
+) -> None:
+    def agent(uid: str, status: str, time: int, code: str) -> LiveAgent:
+        return LiveAgent.from_record(record(uid, status, str(time), code, []))
+
+    befores = [agent(*before) for before, _ in pairs]
+    afters = [agent(*after) for _, after in pairs]
+    ids = [after[0] for _, after in pairs]
+    made = _diff._changed_events(befores, afters, ids, NOW)
+    one_by_one = [_diff._event(*four, NOW) for four in zip(befores, afters, ids, strict=True)]
+    expected = [event for event in one_by_one if event is not None]
+    assert made == expected
+    for event, alone in zip(made, expected, strict=True):
+        assert attrs.asdict(event, recurse=False) == attrs.asdict(alone, recurse=False)
+        assert type(event) is AgentEvent and event.changed_at.tzinfo is timezone.utc
