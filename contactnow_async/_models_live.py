@@ -104,91 +104,163 @@ def _calls(value: Any) -> tuple[Call, ...]:
     return tuple(Call.from_record(item) for item in xml_list(value))
 
 
+def _general(record: Mapping[str, Any]) -> LiveAgent:
+    """One row by the general rules, through attrs' own ``__init__``: the definition
+    :func:`live_agents` must match, and its path for any row out of the ordinary."""
+    get = record.get
+    return LiveAgent(
+        agent_id=_s(get("uid")),
+        name=_s(get("name")),
+        status=_s(get("status")),
+        sub_status=_s(get("statuscode")),
+        started_ts=unix_seconds(get("time"), "time"),
+        server_ts=unix_seconds(get("srvtime"), "srvtime"),
+        moh=_s(get("moh")),
+        centre_name=_s(get("ccname")),
+        customer=_s(get("customer")),
+        calls=_calls(get("call")),
+        raw=record,
+    )
+
+
+class _NewLiveAgent(LiveAgent):
+    """A :class:`LiveAgent` being built: the same slots, but plain ``setattr``.
+
+    CPython stores into a slot of a class with the ordinary ``__setattr__`` in a
+    few nanoseconds (a frozen class's goes through its descriptor, ~40 ns a
+    field). :func:`live_agents` fills the slots of one of these, then makes it a
+    :class:`LiveAgent` (``__class__`` assignment: the layouts are the same), so
+    no instance of this class leaves the module.
+    """
+
+    __slots__ = ()
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__
+
+
+class _NewCall(Call):
+    """A :class:`Call` being built (see :class:`_NewLiveAgent`)."""
+
+    __slots__ = ()
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__
+
+
 #: The wire fields of a live row, in the order :func:`live_agents` unpacks them.
 _FIELDS = ("uid", "name", "status", "statuscode", "time", "srvtime", "moh", "ccname", "customer",
            "call")  # fmt: skip
-# Each slot's own descriptor: setting through it skips the frozen __setattr__.
-_AGENT = {field.name: getattr(LiveAgent, field.name).__set__ for field in attrs.fields(LiveAgent)}
-_CALL = {field.name: getattr(Call, field.name).__set__ for field in attrs.fields(Call)}
+_fields = operator.itemgetter(*_FIELDS)
+
+
+def _getter(records: list[Any] | tuple[Any, ...]) -> Any:
+    """An ``itemgetter`` of :data:`_FIELDS` keyed by the first row's own key objects.
+
+    A decoder gives every row the same key strings; looking them up by those
+    very objects spares a string comparison per field and row (any row still
+    reads right: keys equal to these are found too).
+    """
+    first = records[0] if records else None
+    if first.__class__ is not dict:
+        return _fields
+    own = {key: key for key in first}
+    return operator.itemgetter(*[own.get(name, name) for name in _FIELDS])
 
 
 def live_agents(
     records: Iterable[Mapping[str, Any]],
     *,
     # Bound once as defaults, so the loop reads them as locals.
-    _fields: Any = operator.itemgetter(*_FIELDS),
     _new: Any = object.__new__,
+    _type: type[type] = type,
     _str: type[str] = str,
     _int: type[int] = int,
+    _list: type[list[Any]] = list,
+    _dict: type[dict[str, Any]] = dict,
     _max: int = MAX_UNIX_TIME,
-    _set_agent_id: Any = _AGENT["agent_id"],
-    _set_name: Any = _AGENT["name"],
-    _set_status: Any = _AGENT["status"],
-    _set_sub_status: Any = _AGENT["sub_status"],
-    _set_started_ts: Any = _AGENT["started_ts"],
-    _set_server_ts: Any = _AGENT["server_ts"],
-    _set_moh: Any = _AGENT["moh"],
-    _set_centre_name: Any = _AGENT["centre_name"],
-    _set_customer: Any = _AGENT["customer"],
-    _set_calls: Any = _AGENT["calls"],
-    _set_raw: Any = _AGENT["raw"],
-    _set_call_id: Any = _CALL["call_id"],
-    _set_call_raw: Any = _CALL["raw"],
+    _building: Any = _NewLiveAgent,
+    _built: type[LiveAgent] = LiveAgent,
+    _building_call: Any = _NewCall,
+    _built_call: type[Call] = Call,
 ) -> list[LiveAgent]:
     """A :class:`LiveAgent` per wire row, in order; ``raw`` is each row itself.
 
-    Raises ValueError (naming the field, not its value) for a time that is not
-    unix seconds from 1970 to 9999, as :meth:`LiveAgent.from_record` does.
+    The usual row (every field there, text, the times whole unix seconds in
+    range, ``call`` a list) is built inline; any other row goes through
+    :func:`_general`, which gives the same model or raises the same error
+    (ValueError naming the field, not its value, for a time that is not unix
+    seconds from 1970 to 9999), as :meth:`LiveAgent.from_record` does.
     """
+    if records.__class__ is not _list and records.__class__ is not tuple:
+        records = _list(records)
+    fields = _getter(records)
     agents: list[LiveAgent] = []
     append = agents.append
+    # The last time read and its int, for each of the two times: every row of a
+    # reply has the same srvtime (the server's clock when it answered).
+    started_text = server_text = None
+    started_ts = server_ts = 0
     for record in records:
         try:
-            uid, name, status, code, started, server, moh, centre, customer, calls = _fields(record)
-        except KeyError:  # a field missing: None, as .get() gives
-            uid, name, status, code, started, server, moh, centre, customer, calls = map(
-                record.get, _FIELDS
-            )
-        agent = _new(LiveAgent)
-        _set_agent_id(agent, uid if uid.__class__ is _str else _s(uid))
-        _set_name(agent, name if name.__class__ is _str else _s(name))
-        _set_status(agent, status if status.__class__ is _str else _s(status))
-        _set_sub_status(agent, code if code.__class__ is _str else _s(code))
-        if started.__class__ is _str:
+            uid, name, status, code, started, server, moh, centre, customer, calls = fields(record)
+        except KeyError:  # a field missing
+            append(_general(record))
+            continue
+        if not (
+            _type(uid) is _type(name) is _type(status) is _type(code) is _type(moh)
+            is _type(centre) is _type(customer) is _type(started) is _type(server) is _str
+        ):  # fmt: skip
+            append(_general(record))
+            continue
+        if started != started_text:
             try:
-                started = _int(started)
+                started_ts = _int(started)
             except ValueError:
-                started = unix_seconds(started, "time")
-        if started.__class__ is not _int or not 0 <= started <= _max:
-            started = unix_seconds(started, "time")  # the general rule: converts or raises
-        _set_started_ts(agent, started)
-        if server.__class__ is _str:
+                started_ts = -1
+            if not 0 <= started_ts <= _max:
+                started_text = None
+                append(_general(record))  # raises, or reads "1700000000.0"
+                continue
+            started_text = started
+        if server != server_text:
             try:
-                server = _int(server)
+                server_ts = _int(server)
             except ValueError:
-                server = unix_seconds(server, "srvtime")
-        if server.__class__ is not _int or not 0 <= server <= _max:
-            server = unix_seconds(server, "srvtime")
-        _set_server_ts(agent, server)
-        _set_moh(agent, moh if moh.__class__ is _str else _s(moh))
-        _set_centre_name(agent, centre if centre.__class__ is _str else _s(centre))
-        _set_customer(agent, customer if customer.__class__ is _str else _s(customer))
-        if calls.__class__ is not list:
-            _set_calls(agent, _calls(calls))
-        elif not calls:
-            _set_calls(agent, ())
+                server_ts = -1
+            if not 0 <= server_ts <= _max:
+                server_text = None
+                append(_general(record))
+                continue
+            server_text = server
+        if _type(calls) is _list:
+            if not calls:
+                calls = ()
+            else:
+                built = []
+                for item in calls:
+                    if _type(item) is _dict:
+                        call = _new(_building_call)
+                        call_id = item.get("callid") or item.get("id") or item.get("uid") or ""
+                        call.call_id = call_id if _type(call_id) is _str else _s(call_id)
+                        call.raw = item
+                        call.__class__ = _built_call
+                    else:
+                        call = Call.from_record(item)
+                    built.append(call)
+                calls = tuple(built)
         else:
-            built = []
-            for item in calls:
-                if item.__class__ is dict:
-                    call = _new(Call)
-                    call_id = item.get("callid") or item.get("id") or item.get("uid") or ""
-                    _set_call_id(call, call_id if call_id.__class__ is _str else _s(call_id))
-                    _set_call_raw(call, item)
-                else:
-                    call = Call.from_record(item)
-                built.append(call)
-            _set_calls(agent, tuple(built))
-        _set_raw(agent, record)
+            calls = _calls(calls)
+        agent = _new(_building)
+        agent.agent_id = uid
+        agent.name = name
+        agent.status = status
+        agent.sub_status = code
+        agent.started_ts = started_ts
+        agent.server_ts = server_ts
+        agent.moh = moh
+        agent.centre_name = centre
+        agent.customer = customer
+        agent.calls = calls
+        agent.raw = record
+        agent.__class__ = _built
         append(agent)
     return agents
