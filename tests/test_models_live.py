@@ -98,6 +98,39 @@ def test_the_fast_build_gives_the_plain_models(rows: list[dict[str, Any]]) -> No
     assert _outcome(live_agents, rows) == _outcome(lambda rows: [plain(r) for r in rows], rows)
 
 
+_usual = st.fixed_dictionaries(
+    {
+        "uid": st.integers(0, 10**9).map(str),
+        "name": st.text(max_size=3),
+        "status": st.sampled_from(["call", "ready"]),
+        "statuscode": st.text(max_size=2),
+        # Few distinct times, so a row often repeats the one before it (the fast
+        # build reuses that row's int) and an odd row sits between two usual ones.
+        "time": st.sampled_from(["1700000000", "1700000001", "1700000000.0", " 1700000000"]),
+        "srvtime": st.sampled_from(["1700000005", "1700000005", "99999999999999", "x"]),
+        "moh": st.text(max_size=2),
+        "ccname": st.text(max_size=2),
+        "customer": st.text(max_size=2),
+        "call": st.lists(
+            st.fixed_dictionaries({"callid": st.sampled_from(["1", 2, None])}), max_size=2
+        ),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_usual, _usual, _rows), max_size=8))
+def test_usual_and_odd_rows_mixed_give_the_plain_models(rows: list[dict[str, Any]]) -> None:
+    built = _outcome(live_agents, rows)
+    assert built == _outcome(lambda rows: [plain(r) for r in rows], rows)
+    if isinstance(built, list):  # every model of the fast build is the public class itself
+        assert all(type(agent) is LiveAgent for agent in built)
+        assert all(type(call) is Call for agent in built for call in agent.calls)
+        assert [agent.raw for agent in built] == rows
+        assert all(agent.raw is row for agent, row in zip(built, rows, strict=True))
+        assert [hash(agent) for agent in built] == [hash(plain(row)) for row in rows]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(_rows, max_size=4), st.sampled_from([b"", b" ", b"\n"]))
 def test_both_json_decoders_give_equal_models(rows: list[dict[str, Any]], pad: bytes) -> None:
