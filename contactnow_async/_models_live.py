@@ -175,6 +175,7 @@ def live_agents(
     _str: type[str] = str,
     _int: type[int] = int,
     _list: type[list[Any]] = list,
+    _tuple: type[tuple[Any, ...]] = tuple,
     _dict: type[dict[str, Any]] = dict,
     _max: int = MAX_UNIX_TIME,
     _building: Any = _NewLiveAgent,
@@ -231,24 +232,23 @@ def live_agents(
                 append(_general(record))
                 continue
             server_text = server
-        if _type(calls) is _list:
-            if not calls:
-                calls = ()
-            else:
-                built = []
-                for item in calls:
-                    if _type(item) is _dict:
-                        call = _new(_building_call)
-                        call_id = item.get("callid") or item.get("id") or item.get("uid") or ""
-                        call.call_id = call_id if _type(call_id) is _str else _s(call_id)
-                        call.raw = item
-                        call.__class__ = _built_call
-                    else:
-                        call = Call.from_record(item)
-                    built.append(call)
-                calls = tuple(built)
-        else:
+        if _type(calls) is not _list:
             calls = _calls(calls)
+        elif not calls:
+            calls = ()
+        else:
+            built = []
+            for item in calls:
+                if _type(item) is _dict:
+                    call = _new(_building_call)
+                    call_id = item.get("callid") or item.get("id") or item.get("uid") or ""
+                    call.call_id = call_id if _type(call_id) is _str else _s(call_id)
+                    call.raw = item
+                    call.__class__ = _built_call
+                else:
+                    call = Call.from_record(item)
+                built.append(call)
+            calls = _tuple(built)
         agent = _new(_building)
         agent.agent_id = uid
         agent.name = name
