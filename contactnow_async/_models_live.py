@@ -152,14 +152,14 @@ _FIELDS = ("uid", "name", "status", "statuscode", "time", "srvtime", "moh", "ccn
 _fields = operator.itemgetter(*_FIELDS)
 
 
-def _getter(records: list[Any] | tuple[Any, ...]) -> Any:
+def _getter(records: Iterable[Any]) -> Any:
     """An ``itemgetter`` of :data:`_FIELDS` keyed by the first row's own key objects.
 
     A decoder gives every row the same key strings; looking them up by those
     very objects spares a string comparison per field and row (any row still
     reads right: keys equal to these are found too).
     """
-    first = records[0] if records else None
+    first = next(iter(records), None)
     if first.__class__ is not dict:
         return _fields
     own = {key: key for key in first}
@@ -191,7 +191,7 @@ def live_agents(
     (ValueError naming the field, not its value, for a time that is not unix
     seconds from 1970 to 9999), as :meth:`LiveAgent.from_record` does.
     """
-    if records.__class__ is not _list and records.__class__ is not tuple:
+    if iter(records) is records:  # an iterator: read once, so kept
         records = _list(records)
     fields = _getter(records)
     agents: list[LiveAgent] = []
