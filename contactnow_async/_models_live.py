@@ -2,13 +2,13 @@
 
 A poll of a large centre reads tens of thousands of rows, so
 :func:`live_agents` builds :class:`LiveAgent` s without attrs' ``__init__``:
-each frozen instance is made with ``object.__new__`` and its slots are set
-through their descriptors, with every conversion inline (a text field that is
-text already costs one type check). The rules are those of the rest of the
+each is made as a :class:`_NewLiveAgent` (the same slots, ordinary
+``setattr``: CPython stores into such a slot in a few nanoseconds), filled, and
+then given its public class, with every conversion inline (a text field that
+is text already costs one type check). The rules are those of the rest of the
 models (``_s``, :func:`~contactnow_async._models.unix_seconds`): a value that is
-not plain text or a whole number takes the same slow path, which gives the
-same value or raises the same error.
-"""
+not plain text or a whole number takes them, which give the same value or
+raise the same error."""
 
 from __future__ import annotations
 
@@ -104,25 +104,6 @@ def _calls(value: Any) -> tuple[Call, ...]:
     return tuple(Call.from_record(item) for item in xml_list(value))
 
 
-def _general(record: Mapping[str, Any]) -> LiveAgent:
-    """One row by the general rules, through attrs' own ``__init__``: the definition
-    :func:`live_agents` must match, and its path for any row out of the ordinary."""
-    get = record.get
-    return LiveAgent(
-        agent_id=_s(get("uid")),
-        name=_s(get("name")),
-        status=_s(get("status")),
-        sub_status=_s(get("statuscode")),
-        started_ts=unix_seconds(get("time"), "time"),
-        server_ts=unix_seconds(get("srvtime"), "srvtime"),
-        moh=_s(get("moh")),
-        centre_name=_s(get("ccname")),
-        customer=_s(get("customer")),
-        calls=_calls(get("call")),
-        raw=record,
-    )
-
-
 class _NewLiveAgent(LiveAgent):
     """A :class:`LiveAgent` being built: the same slots, but plain ``setattr``.
 
@@ -185,11 +166,12 @@ def live_agents(
 ) -> list[LiveAgent]:
     """A :class:`LiveAgent` per wire row, in order; ``raw`` is each row itself.
 
-    The usual row (every field there, text, the times whole unix seconds in
-    range, ``call`` a list) is built inline; any other row goes through
-    :func:`_general`, which gives the same model or raises the same error
-    (ValueError naming the field, not its value, for a time that is not unix
-    seconds from 1970 to 9999), as :meth:`LiveAgent.from_record` does.
+    Every value is read by the rules of the rest of the models (``_s``,
+    :func:`~contactnow_async._models.unix_seconds`): the usual one (text, a time
+    of plain digits in range, ``call`` a list of dicts) inline, any other through
+    those rules, which give the same value or raise the same error (ValueError
+    naming the field, not its value, for a time that is not unix seconds from
+    1970 to 9999), as :meth:`LiveAgent.from_record` does.
     """
     if iter(records) is records:  # an iterator: read once, so kept
         records = _list(records)
@@ -203,35 +185,42 @@ def live_agents(
     for record in records:
         try:
             uid, name, status, code, started, server, moh, centre, customer, calls = fields(record)
-        except KeyError:  # a field missing
-            append(_general(record))
-            continue
+        except KeyError:  # a field missing: None, as .get() gives
+            uid, name, status, code, started, server, moh, centre, customer, calls = map(
+                record.get, _FIELDS
+            )
         if not (
             _type(uid) is _type(name) is _type(status) is _type(code) is _type(moh)
-            is _type(centre) is _type(customer) is _type(started) is _type(server) is _str
+            is _type(centre) is _type(customer) is _str
         ):  # fmt: skip
-            append(_general(record))
-            continue
-        if started != started_text:
-            try:
-                started_ts = _int(started)
-            except ValueError:
-                started_ts = -1
-            if not 0 <= started_ts <= _max:
-                started_text = None
-                append(_general(record))  # raises, or reads "1700000000.0"
-                continue
-            started_text = started
-        if server != server_text:
-            try:
-                server_ts = _int(server)
-            except ValueError:
-                server_ts = -1
-            if not 0 <= server_ts <= _max:
-                server_text = None
-                append(_general(record))
-                continue
-            server_text = server
+            # Null (XML's empty element) is "", anything else its text: never an error.
+            uid, name, status, code, moh, centre, customer = map(
+                _s, (uid, name, status, code, moh, centre, customer)
+            )
+        # A time is read as unix_seconds() reads it; the text of the last one read is
+        # kept with its int (every row of a reply has the same srvtime).
+        if _type(started) is not _str or started != started_text:
+            started_text = None
+            if _type(started) is _str:
+                try:
+                    started_ts = _int(started)
+                except ValueError:
+                    started_ts = -1
+                if 0 <= started_ts <= _max:
+                    started_text = started
+            if started_text is None:  # not plain digits: the general rule converts or raises
+                started_ts = unix_seconds(started, "time")
+        if _type(server) is not _str or server != server_text:
+            server_text = None
+            if _type(server) is _str:
+                try:
+                    server_ts = _int(server)
+                except ValueError:
+                    server_ts = -1
+                if 0 <= server_ts <= _max:
+                    server_text = server
+            if server_text is None:
+                server_ts = unix_seconds(server, "srvtime")
         if _type(calls) is not _list:
             calls = _calls(calls)
         elif not calls:

@@ -103,16 +103,21 @@ _usual = st.fixed_dictionaries(
         "uid": st.integers(0, 10**9).map(str),
         "name": st.text(max_size=3),
         "status": st.sampled_from(["call", "ready"]),
-        "statuscode": st.text(max_size=2),
+        "statuscode": st.one_of(st.text(max_size=2), st.none()),  # XML: <statuscode/>
         # Few distinct times, so a row often repeats the one before it (the fast
         # build reuses that row's int) and an odd row sits between two usual ones.
         "time": st.sampled_from(["1700000000", "1700000001", "1700000000.0", " 1700000000"]),
-        "srvtime": st.sampled_from(["1700000005", "1700000005", "99999999999999", "x"]),
+        "srvtime": st.sampled_from(
+            [*["1700000005"] * 8, "1700000006", 1700000005, "99999999999999", "x"]
+        ),
         "moh": st.text(max_size=2),
         "ccname": st.text(max_size=2),
         "customer": st.text(max_size=2),
-        "call": st.lists(
-            st.fixed_dictionaries({"callid": st.sampled_from(["1", 2, None])}), max_size=2
+        "call": st.one_of(
+            st.lists(
+                st.fixed_dictionaries({"callid": st.sampled_from(["1", 2, None])}), max_size=2
+            ),
+            st.none(),  # XML: <call/>
         ),
     }
 )
