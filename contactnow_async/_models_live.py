@@ -225,6 +225,14 @@ def live_agents(
             calls = _calls(calls)
         elif not calls:
             calls = ()
+        elif len(calls) == 1 and _type(calls[0]) is _dict:  # the usual call: one
+            item = calls[0]
+            call = _new(_building_call)
+            call_id = item.get("callid") or item.get("id") or item.get("uid") or ""
+            call.call_id = call_id if _type(call_id) is _str else _s(call_id)
+            call.raw = item
+            call.__class__ = _built_call
+            calls = (call,)
         else:
             built = []
             for item in calls:
