@@ -175,7 +175,8 @@ def live_agents(
     """
     if iter(records) is records:  # an iterator: read once, so kept
         records = _list(records)
-    fields = _getter(records)
+    # A few rows (a poll's changed agents, one at a time) are not worth a getter of their own.
+    fields = _getter(records) if operator.length_hint(records) > 32 else _fields
     agents: list[LiveAgent] = []
     append = agents.append
     # The last time read and its int, for each of the two times: every row of a

@@ -136,6 +136,19 @@ def test_usual_and_odd_rows_mixed_give_the_plain_models(rows: list[dict[str, Any
         assert [hash(agent) for agent in built] == [hash(plain(row)) for row in rows]
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(_usual, _usual, _rows), min_size=33, max_size=40))
+def test_a_long_page_read_by_its_first_rows_keys_gives_the_plain_models(
+    rows: list[dict[str, Any]],
+) -> None:
+    # Past 32 rows the fields are looked up by the first row's own key objects,
+    # whatever that row lacks; a row with other keys (or fewer) still reads right.
+    assert _outcome(live_agents, rows) == _outcome(lambda rows: [plain(r) for r in rows], rows)
+    assert _outcome(live_agents, iter(rows)) == _outcome(live_agents, rows)
+    by_uid = dict(enumerate(rows))
+    assert _outcome(live_agents, by_uid.values()) == _outcome(live_agents, rows)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(_rows, max_size=4), st.sampled_from([b"", b" ", b"\n"]))
 def test_both_json_decoders_give_equal_models(rows: list[dict[str, Any]], pad: bytes) -> None:
