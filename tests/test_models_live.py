@@ -85,7 +85,7 @@ _rows = st.fixed_dictionaries(
 )
 
 
-def _outcome(build: Any, rows: list[dict[str, Any]]) -> Any:
+def _outcome(build: Any, rows: Any) -> Any:
     try:
         return build(rows)
     except (TypeError, ValueError) as exc:
