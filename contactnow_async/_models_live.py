@@ -179,10 +179,8 @@ def live_agents(
     fields = _getter(records) if operator.length_hint(records) > 32 else _fields
     agents: list[LiveAgent] = []
     append = agents.append
-    # The last time read and its int, for each of the two times: every row of a
-    # reply has the same srvtime (the server's clock when it answered).
-    started_text = server_text = None
-    started_ts = server_ts = 0
+    server_text = None
+    server_ts = 0
     for record in records:
         try:
             uid, name, status, code, started, server, moh, centre, customer, calls = fields(record)
@@ -198,19 +196,18 @@ def live_agents(
             uid, name, status, code, moh, centre, customer = map(
                 _s, (uid, name, status, code, moh, centre, customer)
             )
-        # A time is read as unix_seconds() reads it; the text of the last one read is
-        # kept with its int (every row of a reply has the same srvtime).
-        if _type(started) is not _str or started != started_text:
-            started_text = None
-            if _type(started) is _str:
-                try:
-                    started_ts = _int(started)
-                except ValueError:
-                    started_ts = -1
-                if 0 <= started_ts <= _max:
-                    started_text = started
-            if started_text is None:  # not plain digits: the general rule converts or raises
-                started_ts = unix_seconds(started, "time")
+        # A time is read as unix_seconds() reads it: plain digits inline, else its rule.
+        if _type(started) is _str:
+            try:
+                started_ts = _int(started)
+            except ValueError:
+                started_ts = -1
+        else:
+            started_ts = -1
+        if not 0 <= started_ts <= _max:  # not plain digits: the general rule converts or raises
+            started_ts = unix_seconds(started, "time")
+        # srvtime (the server's clock when it answered) is the same in every row of a
+        # reply: the text of the last one read is kept with its int.
         if _type(server) is not _str or server != server_text:
             server_text = None
             if _type(server) is _str:

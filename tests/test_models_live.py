@@ -104,7 +104,7 @@ _usual = st.fixed_dictionaries(
         "name": st.text(max_size=3),
         "status": st.sampled_from(["call", "ready"]),
         "statuscode": st.one_of(st.text(max_size=2), st.none()),  # XML: <statuscode/>
-        # Few distinct times, so a row often repeats the one before it (the fast
+        # Few distinct times, so a row often repeats the srvtime before it (the fast
         # build reuses that row's int) and an odd row sits between two usual ones.
         "time": st.sampled_from(["1700000000", "1700000001", "1700000000.0", " 1700000000"]),
         "srvtime": st.sampled_from(
