@@ -137,7 +137,6 @@ def machine() -> dict[str, str]:
         "uvicorn",
         "orjson",
         "aiohttp",
-        "httpx-aiohttp",
     ):
         try:
             versions[name] = importlib.metadata.version(name)

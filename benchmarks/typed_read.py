@@ -7,15 +7,22 @@ what a user writes without us: ``await http.get(...)`` and ``json.loads`` of
 body, envelope, paging check, one ``LiveAgent`` per row. Measured with the
 standard library's JSON decoder (the default install), and with orjson (the
 ``[speed]`` extra) where installed. Figures: library time / baseline time.
+
+Also the per-row cost of ``Agent.from_record`` (25 of them a ``cn.agents.read()``),
+beside attrs' own ``Agent(*values)`` of the same text for scale: the best of a few
+``timeit`` repeats each, as the machine is shared.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import timeit
+from typing import Any
 
 import httpx
 
+from contactnow_async._models import AGENT_FIELDS, Agent
 from contactnow_async._wire import set_json_decoder
 
 from ._common import Mode, Row, interleave, now, row
@@ -25,6 +32,30 @@ NAME = "9 typed read"
 #: (agents, repeats) by mode
 SIZES: dict[Mode, tuple[int, int]] = {"full": (10_000, 15), "quick": (10_000, 5), "smoke": (500, 1)}
 TARGETS = {"stdlib": 1.5, "orjson": 1.0}
+#: (rows a repeat, repeats) for Agent.from_record, by mode
+AGENT_SIZES: dict[Mode, tuple[int, int]] = {
+    "full": (20_000, 15),
+    "quick": (20_000, 7),
+    "smoke": (200, 1),
+}
+
+
+def agent_rows(mode: Mode) -> list[Row]:
+    """``Agent.from_record`` and ``Agent(*values)`` per row, µs: one value per repeat, each
+    the best of 5 timeit runs (an agents.read() row: every field text)."""
+    number, repeats = AGENT_SIZES[mode]
+    record = {wire: f"{wire}-{index}" for index, wire in enumerate(AGENT_FIELDS)}
+    values: tuple[Any, ...] = tuple(record.values())
+    built, plain = [], []
+    for _ in range(repeats):
+        built.append(min(timeit.repeat(lambda: Agent.from_record(record), number=number, repeat=5)))
+        plain.append(min(timeit.repeat(lambda: Agent(*values), number=number, repeat=5)))
+    return [
+        row(NAME, "Agent.from_record per agent (21 text fields)",
+            [t / number * 1e6 for t in built], "µs"),
+        row(NAME, "attrs Agent(*values) per agent, for scale",
+            [t / number * 1e6 for t in plain], "µs"),
+    ]  # fmt: skip
 
 
 def _orjson_installed() -> bool:
@@ -85,4 +116,4 @@ async def run(mode: Mode) -> list[Row]:
             row(NAME, f"{agents:,} agents: httpx + json.loads per agent",
                 [base / agents * 1e6 for _, base in pairs], "µs")
         )  # fmt: skip
-    return rows
+    return rows + agent_rows(mode)

@@ -1,10 +1,11 @@
-"""The ``[speed]`` wire: httpx's API over aiohttp (``httpx-aiohttp``'s transport).
+"""The ``[speed]`` wire: an httpx transport that sends over aiohttp.
 
-httpx-aiohttp maps aiohttp's errors to httpx's loosely: a connection reset
-after the request was sent, or a read timeout, comes out as a connect
-timeout, which would tell the transport nothing was sent, and a create could
-be sent twice. :class:`AiohttpWire` maps them again, from the aiohttp error
-behind each, as httpx itself would raise them:
+:class:`AiohttpWire` is an ``httpx.AsyncBaseTransport``: the client's own pool
+keeps httpx's request and response types (the transport layer reads the same
+``httpx.Response`` whichever wire carried it) while aiohttp does the I/O. It
+maps aiohttp's errors to httpx's as httpx itself would raise them, because
+the transport decides from the error class whether the request may have
+reached the server, and so whether a write may be sent again:
 
 - could not connect (refused, DNS, TLS handshake): ``ConnectError``, not sent;
 - no connection in time (connecting, or waiting for the pool): ``ConnectTimeout``, not sent;
@@ -14,21 +15,23 @@ behind each, as httpx itself would raise them:
 - anything else aiohttp raises: ``TransportError``, sent (the safe assumption).
 
 aiohttp's own resend of a GET whose connection failed is turned off: whether
-to send again is the transport's rule (only where a resend cannot duplicate work).
-
-The body is read raw (no decompression: ``_encoding`` undoes the
-Content-Encoding under the size cap), in the chunks aiohttp hands over.
+to send again is the transport's rule (only where a resend cannot duplicate
+work). The session keeps no cookies (the API sets none) and follows no
+redirect (the transport refuses them). The body is read raw, in the chunks
+aiohttp hands over: ``_encoding`` undoes the Content-Encoding under the size cap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport
+import yarl
 
 __all__ = ["AiohttpWire"]
 
@@ -53,39 +56,65 @@ def _as_httpx(exc: BaseException) -> httpx.TransportError:
 
 @contextlib.contextmanager
 def _mapped() -> Iterator[None]:
-    """Re-raise httpx-aiohttp's and aiohttp's errors as :func:`_as_httpx` says."""
+    """Re-raise aiohttp's errors as :func:`_as_httpx` says."""
     try:
         yield
-    except httpx.TransportError as exc:
-        cause = exc.__cause__
-        if isinstance(cause, (aiohttp.ClientError, asyncio.TimeoutError)):
-            raise _as_httpx(cause) from cause
-        raise
-    except aiohttp.ClientError as exc:
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         raise _as_httpx(exc) from exc
 
 
-class _MappedStream(httpx.AsyncByteStream):
-    """A reply's body, its errors mapped."""
+class _Body(httpx.AsyncByteStream):
+    """A reply's body as aiohttp hands it over, its errors mapped."""
 
-    def __init__(self, stream: httpx.AsyncByteStream) -> None:
-        self._stream = stream
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        content = self._response.content
         with _mapped():
-            async for chunk in self._stream:
+            while chunk := await content.readany():
                 yield chunk
 
     async def aclose(self) -> None:
-        with _mapped():
-            await self._stream.aclose()
+        # release() hands a fully read connection back to the pool, and closes
+        # one whose body was not read to the end (it cannot be reused).
+        self._response.release()
 
 
-class AiohttpWire(AiohttpTransport):
-    """httpx-aiohttp's transport, its errors mapped as httpx's own (module docstring)."""
+def _timeout(extensions: dict[str, Any]) -> aiohttp.ClientTimeout:
+    """httpx's per-phase timeouts (``request.extensions["timeout"]``) as aiohttp's."""
+    phases = extensions.get("timeout") or {}
+    return aiohttp.ClientTimeout(
+        total=None,
+        connect=phases.get("pool"),  # waiting for a pooled connection, and connecting
+        sock_connect=phases.get("connect"),
+        sock_read=phases.get("read"),
+    )
 
-    def get_client(self) -> aiohttp.ClientSession:
-        session = super().get_client()
+
+class AiohttpWire(httpx.AsyncBaseTransport):
+    """httpx's transport interface over one ``aiohttp.ClientSession`` (module docstring).
+
+    The session is made at the first request, inside the running event loop.
+    """
+
+    def __init__(self, *, limits: httpx.Limits, tls: ssl.SSLContext) -> None:
+        self._limits = limits
+        self._tls = tls
+        self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, yarl.URL] = {}
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._limits.max_connections or 0,
+            keepalive_timeout=self._limits.keepalive_expiry or 0,
+            ssl=self._tls,
+        )
+        session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,  # every request names its own headers: none added
+        )
         # aiohttp sends a GET again, once, when the connection fails after it was
         # sent: a resend behind the transport's back, and a GET is not always a
         # read (agent.php actions are GETs). The transport alone decides (the
@@ -93,9 +122,37 @@ class AiohttpWire(AiohttpTransport):
         session._retry_connection = False
         return session
 
+    def _url(self, url: httpx.URL) -> yarl.URL:
+        """The request URL as aiohttp's (httpx encoded it already: not encoded again)."""
+        text = str(url)
+        parsed = self._urls.get(text)
+        if parsed is None:
+            if len(self._urls) >= 64:
+                self._urls.clear()
+            parsed = self._urls[text] = yarl.URL(text, encoded=True)
+        return parsed
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._session is None:
+            self._session = self._open()
+        body = request.content or None  # the transport sends bytes, never a stream
         with _mapped():
-            response = await super().handle_async_request(request)
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _MappedStream(response.stream)
-        return response
+            response = await self._session.request(
+                request.method,
+                self._url(request.url),
+                headers=request.headers.multi_items(),
+                data=body,
+                allow_redirects=False,
+                timeout=_timeout(request.extensions),
+            )
+        return httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=_Body(response),
+            request=request,
+            extensions={"reason_phrase": (response.reason or "").encode("latin-1", "replace")},
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -1,16 +1,23 @@
 """The client's own ``http_client``: plain httpx, or httpx over aiohttp (the ``[speed]`` extra).
 
-``transport="auto"`` (the default) takes aiohttp when ``httpx-aiohttp`` is
-installed, the client runs on asyncio, and the environment names no proxy
+``transport="auto"`` (the default) takes aiohttp when it is installed (the
+``[speed]`` extra), the client runs on asyncio, and the environment names no proxy
 (aiohttp would not read ``HTTPS_PROXY`` as httpx does); otherwise plain httpx.
 The choice is made at the first request, where the event loop is known.
 ``"httpx"`` never takes aiohttp; ``"aiohttp"`` always does, and refuses trio.
 A client given its own ``http_client`` uses that, whatever it is.
+
+The client's own pool is sent to straight (:class:`Pool`): its requests go to
+the httpx transport underneath, past ``AsyncClient.send`` (auth, redirects,
+cookies, event hooks: the pool uses none of them), unless the environment
+names a proxy, which only ``AsyncClient`` routes to.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import ssl
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
@@ -18,7 +25,9 @@ from typing import Literal
 
 import httpx
 
-__all__ = ["UrlCache", "Wire", "check_wire", "own_http_client"]
+from ._encoding import ACCEPT_ENCODING
+
+__all__ = ["Pool", "UrlCache", "Wire", "check_wire", "own_http_client"]
 
 Wire = Literal["auto", "httpx", "aiohttp"]
 
@@ -33,11 +42,11 @@ def check_wire(wire: Wire, *, own: bool) -> None:
     if wire != "auto" and not own:
         raise ValueError("transport chooses the client's own http_client: give one or the other")
     if wire == "aiohttp" and not _speed_installed():
-        raise ImportError(f"transport='aiohttp' needs httpx-aiohttp: {_SPEED}")
+        raise ImportError(f"transport='aiohttp' needs aiohttp: {_SPEED}")
 
 
 def _speed_installed() -> bool:
-    return importlib.util.find_spec("httpx_aiohttp") is not None
+    return importlib.util.find_spec("aiohttp") is not None
 
 
 def _on_asyncio() -> bool:
@@ -70,20 +79,79 @@ def chosen(wire: Wire) -> Literal["httpx", "aiohttp"]:
     return "httpx"
 
 
-def own_http_client(
-    wire: Wire, *, timeout: float | httpx.Timeout, max_connections: int
-) -> httpx.AsyncClient:
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context (certifi's CA bundle), made once per process and
+    shared by every client's own pool: loading the bundle takes tens of milliseconds."""
+    return httpx.create_ssl_context()
+
+
+class Pool:
+    """Where requests go: an ``httpx.AsyncClient``, or straight to its transport.
+
+    ``direct`` is the transport of the client's own pool (None for a client the
+    caller gave, whose hooks, auth, cookies and mounts must apply): a request
+    for it is built here, with the client's default headers and ``timeout``,
+    and handed to the transport as ``AsyncClient.send`` would hand it.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        direct: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> None:
+        self.client = client
+        self._direct = direct
+        self._timeout = (timeout or client.timeout).as_dict()
+        # The headers of each kind of request (GET, or a POST of one content type),
+        # made once: httpx copies a Headers object without parsing it again.
+        self._headers: dict[str | None, httpx.Headers] = {}
+
+    def build(self, url: httpx.URL, body: bytes | None, content_type: str | None) -> httpx.Request:
+        """A GET of ``url``, or a POST of ``body`` (of ``content_type``) to it."""
+        method = "GET" if body is None else "POST"
+        # Only what _encoding can undo under the size cap (not br or zstd, even if installed).
+        extra = {"Accept-Encoding": ACCEPT_ENCODING}
+        if content_type:
+            extra["Content-Type"] = content_type
+        if self._direct is None:
+            return self.client.build_request(method, url, content=body, headers=extra)
+        headers = self._headers.get(content_type)
+        if headers is None:
+            headers = self._headers[content_type] = httpx.Headers(self.client.headers)
+            headers.update(extra)
+        return httpx.Request(
+            method, url, headers=headers, content=body, extensions={"timeout": self._timeout}
+        )
+
+    async def send(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``; the response's body is left to stream."""
+        if self._direct is None:
+            return await self.client.send(request, stream=True)
+        return await self._direct.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def own_http_client(wire: Wire, *, timeout: float | httpx.Timeout, max_connections: int) -> Pool:
     """The pool a client makes for itself: keep-alive connections up to ``max_connections``."""
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
+    transport: httpx.AsyncBaseTransport
     if chosen(wire) == "aiohttp":
         from ._aiohttp import AiohttpWire  # aiohttp is imported only when it is used
 
-        return httpx.AsyncClient(
-            timeout=timeout, limits=limits, transport=AiohttpWire(limits=limits)
-        )
-    return httpx.AsyncClient(timeout=timeout, limits=limits)
+        transport = AiohttpWire(limits=limits, tls=tls_context())
+    else:
+        transport = httpx.AsyncHTTPTransport(limits=limits, verify=tls_context())
+    client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
+    # A proxy named in the environment is mounted on the client: then go through it.
+    direct = None if urllib.request.getproxies() else transport
+    return Pool(client, direct=direct)
 
 
 class UrlCache:
@@ -91,21 +159,28 @@ class UrlCache:
 
     httpx parses a URL string character by character, twice when it merges
     ``params=`` in. A poll or a repeated read sends the same URL again: it is
-    parsed once and kept (an ``httpx.URL`` is immutable); the few kept are
-    forgotten together when there are ``size`` of them.
+    encoded and parsed once and kept by its parts (an ``httpx.URL`` is
+    immutable); the few kept are forgotten together when there are ``size``.
     """
 
     def __init__(self, size: int = 64) -> None:
         self._size = size
-        self._urls: dict[str, httpx.URL] = {}
+        self._urls: dict[tuple[str, Sequence[tuple[str, str]]], httpx.URL] = {}
 
     def url(self, base: str, params: Sequence[tuple[str, str]]) -> httpx.URL:
         """``base`` with the query string of ``params``."""
-        query = urllib.parse.urlencode(params)
-        text = f"{base}?{query}" if query else base
-        url = self._urls.get(text)
+        key = (base, params)
+        try:
+            url = self._urls.get(key)
+        except TypeError:  # parameters that cannot be a key (a list): not kept
+            return httpx.URL(_with_query(base, params))
         if url is None:
             if len(self._urls) >= self._size:
                 self._urls.clear()
-            url = self._urls[text] = httpx.URL(text)
+            url = self._urls[key] = httpx.URL(_with_query(base, params))
         return url
+
+
+def _with_query(base: str, params: Sequence[tuple[str, str]]) -> str:
+    query = urllib.parse.urlencode(params)
+    return f"{base}?{query}" if query else base

@@ -2,13 +2,13 @@
 
 A poll of a large centre reads tens of thousands of rows, so
 :func:`live_agents` builds :class:`LiveAgent` s without attrs' ``__init__``:
-each frozen instance is made with ``object.__new__`` and its slots are set
-through their descriptors, with every conversion inline (a text field that is
-text already costs one type check). The rules are those of the rest of the
+each is made as a :class:`_NewLiveAgent` (the same slots, ordinary
+``setattr``: CPython stores into such a slot in a few nanoseconds), filled, and
+then given its public class, with every conversion inline (a text field that
+is text already costs one type check). The rules are those of the rest of the
 models (``_s``, :func:`~contactnow_async._models.unix_seconds`): a value that is
-not plain text or a whole number takes the same slow path, which gives the
-same value or raises the same error.
-"""
+not plain text or a whole number takes them, which give the same value or
+raise the same error."""
 
 from __future__ import annotations
 
@@ -104,91 +104,158 @@ def _calls(value: Any) -> tuple[Call, ...]:
     return tuple(Call.from_record(item) for item in xml_list(value))
 
 
+class _NewLiveAgent(LiveAgent):
+    """A :class:`LiveAgent` being built: the same slots, but plain ``setattr``.
+
+    CPython stores into a slot of a class with the ordinary ``__setattr__`` in a
+    few nanoseconds (a frozen class's goes through its descriptor, ~40 ns a
+    field). :func:`live_agents` fills the slots of one of these, then makes it a
+    :class:`LiveAgent` (``__class__`` assignment: the layouts are the same), so
+    no instance of this class leaves the module.
+    """
+
+    __slots__ = ()
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__
+
+
+class _NewCall(Call):
+    """A :class:`Call` being built (see :class:`_NewLiveAgent`)."""
+
+    __slots__ = ()
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__
+
+
 #: The wire fields of a live row, in the order :func:`live_agents` unpacks them.
 _FIELDS = ("uid", "name", "status", "statuscode", "time", "srvtime", "moh", "ccname", "customer",
            "call")  # fmt: skip
-# Each slot's own descriptor: setting through it skips the frozen __setattr__.
-_AGENT = {field.name: getattr(LiveAgent, field.name).__set__ for field in attrs.fields(LiveAgent)}
-_CALL = {field.name: getattr(Call, field.name).__set__ for field in attrs.fields(Call)}
+_fields = operator.itemgetter(*_FIELDS)
+
+
+def _getter(records: Iterable[Any]) -> Any:
+    """An ``itemgetter`` of :data:`_FIELDS` keyed by the first row's own key objects.
+
+    A decoder gives every row the same key strings; looking them up by those
+    very objects spares a string comparison per field and row (any row still
+    reads right: keys equal to these are found too).
+    """
+    first = next(iter(records), None)
+    if first.__class__ is not dict:
+        return _fields
+    own = {key: key for key in first}
+    return operator.itemgetter(*[own.get(name, name) for name in _FIELDS])
 
 
 def live_agents(
     records: Iterable[Mapping[str, Any]],
     *,
     # Bound once as defaults, so the loop reads them as locals.
-    _fields: Any = operator.itemgetter(*_FIELDS),
     _new: Any = object.__new__,
+    _type: type[type] = type,
     _str: type[str] = str,
     _int: type[int] = int,
+    _list: type[list[Any]] = list,
+    _tuple: type[tuple[Any, ...]] = tuple,
+    _dict: type[dict[str, Any]] = dict,
     _max: int = MAX_UNIX_TIME,
-    _set_agent_id: Any = _AGENT["agent_id"],
-    _set_name: Any = _AGENT["name"],
-    _set_status: Any = _AGENT["status"],
-    _set_sub_status: Any = _AGENT["sub_status"],
-    _set_started_ts: Any = _AGENT["started_ts"],
-    _set_server_ts: Any = _AGENT["server_ts"],
-    _set_moh: Any = _AGENT["moh"],
-    _set_centre_name: Any = _AGENT["centre_name"],
-    _set_customer: Any = _AGENT["customer"],
-    _set_calls: Any = _AGENT["calls"],
-    _set_raw: Any = _AGENT["raw"],
-    _set_call_id: Any = _CALL["call_id"],
-    _set_call_raw: Any = _CALL["raw"],
+    _building: Any = _NewLiveAgent,
+    _built: type[LiveAgent] = LiveAgent,
+    _building_call: Any = _NewCall,
+    _built_call: type[Call] = Call,
 ) -> list[LiveAgent]:
     """A :class:`LiveAgent` per wire row, in order; ``raw`` is each row itself.
 
-    Raises ValueError (naming the field, not its value) for a time that is not
-    unix seconds from 1970 to 9999, as :meth:`LiveAgent.from_record` does.
+    Every value is read by the rules of the rest of the models (``_s``,
+    :func:`~contactnow_async._models.unix_seconds`): the usual one (text, a time
+    of plain digits in range, ``call`` a list of dicts) inline, any other through
+    those rules, which give the same value or raise the same error (ValueError
+    naming the field, not its value, for a time that is not unix seconds from
+    1970 to 9999), as :meth:`LiveAgent.from_record` does.
     """
+    if iter(records) is records:  # an iterator: read once, so kept
+        records = _list(records)
+    # A few rows (a poll's changed agents, one at a time) are not worth a getter of their own.
+    fields = _getter(records) if operator.length_hint(records) > 32 else _fields
     agents: list[LiveAgent] = []
     append = agents.append
+    server_text = None
+    server_ts = 0
     for record in records:
         try:
-            uid, name, status, code, started, server, moh, centre, customer, calls = _fields(record)
+            uid, name, status, code, started, server, moh, centre, customer, calls = fields(record)
         except KeyError:  # a field missing: None, as .get() gives
             uid, name, status, code, started, server, moh, centre, customer, calls = map(
                 record.get, _FIELDS
             )
-        agent = _new(LiveAgent)
-        _set_agent_id(agent, uid if uid.__class__ is _str else _s(uid))
-        _set_name(agent, name if name.__class__ is _str else _s(name))
-        _set_status(agent, status if status.__class__ is _str else _s(status))
-        _set_sub_status(agent, code if code.__class__ is _str else _s(code))
-        if started.__class__ is _str:
+        if not (
+            _type(uid) is _type(name) is _type(status) is _type(code) is _type(moh)
+            is _type(centre) is _type(customer) is _str
+        ):  # fmt: skip
+            # Null (XML's empty element) is "", anything else its text: never an error.
+            uid, name, status, code, moh, centre, customer = map(
+                _s, (uid, name, status, code, moh, centre, customer)
+            )
+        # A time is read as unix_seconds() reads it: plain digits inline, else its rule.
+        if _type(started) is _str:
             try:
-                started = _int(started)
+                started_ts = _int(started)
             except ValueError:
-                started = unix_seconds(started, "time")
-        if started.__class__ is not _int or not 0 <= started <= _max:
-            started = unix_seconds(started, "time")  # the general rule: converts or raises
-        _set_started_ts(agent, started)
-        if server.__class__ is _str:
-            try:
-                server = _int(server)
-            except ValueError:
-                server = unix_seconds(server, "srvtime")
-        if server.__class__ is not _int or not 0 <= server <= _max:
-            server = unix_seconds(server, "srvtime")
-        _set_server_ts(agent, server)
-        _set_moh(agent, moh if moh.__class__ is _str else _s(moh))
-        _set_centre_name(agent, centre if centre.__class__ is _str else _s(centre))
-        _set_customer(agent, customer if customer.__class__ is _str else _s(customer))
-        if calls.__class__ is not list:
-            _set_calls(agent, _calls(calls))
+                started_ts = -1
+        else:
+            started_ts = -1
+        if not 0 <= started_ts <= _max:  # not plain digits: the general rule converts or raises
+            started_ts = unix_seconds(started, "time")
+        # srvtime (the server's clock when it answered) is the same in every row of a
+        # reply: the text of the last one read is kept with its int.
+        if _type(server) is not _str or server != server_text:
+            server_text = None
+            if _type(server) is _str:
+                try:
+                    server_ts = _int(server)
+                except ValueError:
+                    server_ts = -1
+                if 0 <= server_ts <= _max:
+                    server_text = server
+            if server_text is None:
+                server_ts = unix_seconds(server, "srvtime")
+        if _type(calls) is not _list:
+            calls = _calls(calls)
         elif not calls:
-            _set_calls(agent, ())
+            calls = ()
+        elif len(calls) == 1 and _type(calls[0]) is _dict:  # the usual call: one
+            item = calls[0]
+            call = _new(_building_call)
+            call_id = item.get("callid") or item.get("id") or item.get("uid") or ""
+            call.call_id = call_id if _type(call_id) is _str else _s(call_id)
+            call.raw = item
+            call.__class__ = _built_call
+            calls = (call,)
         else:
             built = []
             for item in calls:
-                if item.__class__ is dict:
-                    call = _new(Call)
+                if _type(item) is _dict:
+                    call = _new(_building_call)
                     call_id = item.get("callid") or item.get("id") or item.get("uid") or ""
-                    _set_call_id(call, call_id if call_id.__class__ is _str else _s(call_id))
-                    _set_call_raw(call, item)
+                    call.call_id = call_id if _type(call_id) is _str else _s(call_id)
+                    call.raw = item
+                    call.__class__ = _built_call
                 else:
                     call = Call.from_record(item)
                 built.append(call)
-            _set_calls(agent, tuple(built))
-        _set_raw(agent, record)
+            calls = _tuple(built)
+        agent = _new(_building)
+        agent.agent_id = uid
+        agent.name = name
+        agent.status = status
+        agent.sub_status = code
+        agent.started_ts = started_ts
+        agent.server_ts = server_ts
+        agent.moh = moh
+        agent.centre_name = centre
+        agent.customer = customer
+        agent.calls = calls
+        agent.raw = record
+        agent.__class__ = _built
         append(agent)
     return agents

@@ -32,7 +32,7 @@ import attrs
 import httpx
 
 from ._clock import Clock
-from ._encoding import ACCEPT_ENCODING, EncodingError, FileTooLarge, TooLarge, read_body, read_file
+from ._encoding import EncodingError, FileTooLarge, TooLarge, read_body, read_file
 from ._errors import (
     ContactNowError,
     HTTPStatusError,
@@ -42,7 +42,7 @@ from ._errors import (
     TransportError,
 )
 from ._exchange import ApiRequest, Fetched, Reply, Sink
-from ._http import UrlCache
+from ._http import Pool, UrlCache
 from ._options import RetryPolicy
 from ._redact import redact_text, redact_url
 from ._wire import decode
@@ -84,7 +84,7 @@ class Transport:
 
     def __init__(
         self,
-        http: httpx.AsyncClient | Callable[[], httpx.AsyncClient],
+        http: httpx.AsyncClient | Callable[[], Pool],
         *,
         base_url: str,
         clock: Clock,
@@ -94,9 +94,10 @@ class Transport:
         timeout: float | None,
         deadline: float | None,
     ) -> None:
-        # A client, or how to make one at the first request (where the event loop is known).
-        self._http = http if isinstance(http, httpx.AsyncClient) else None
-        self._make_http = None if isinstance(http, httpx.AsyncClient) else http
+        # A client, or how to make the client's own pool at the first request
+        # (where the event loop is known).
+        self._pool = Pool(http) if isinstance(http, httpx.AsyncClient) else None
+        self._make_pool = None if isinstance(http, httpx.AsyncClient) else http
         self._urls = UrlCache()
         self._base_url = base_url
         self._clock = clock
@@ -109,17 +110,22 @@ class Transport:
         self._limiter: anyio.CapacityLimiter | None = None
 
     @property
+    def pool(self) -> Pool:
+        """Where requests go (the client's own pool is made now if not made yet)."""
+        if self._pool is None:
+            assert self._make_pool is not None
+            self._pool = self._make_pool()
+        return self._pool
+
+    @property
     def http(self) -> httpx.AsyncClient:
         """The httpx client requests go through (made now if it is made on first use)."""
-        if self._http is None:
-            assert self._make_http is not None
-            self._http = self._make_http()
-        return self._http
+        return self.pool.client
 
     async def aclose(self) -> None:
         """Close the httpx client, if one was made or given."""
-        if self._http is not None:
-            await self._http.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
 
     async def send(self, request: ApiRequest) -> Reply:
         """Send ``request``, retrying what may be retried; raise the public error otherwise."""
@@ -189,13 +195,7 @@ class Transport:
 
     def _build(self, request: ApiRequest) -> httpx.Request:
         url = self._urls.url(f"{self._base_url}{request.script}.php", request.params)
-        # Only what _encoding can undo under the size cap (not br or zstd, even if installed).
-        headers = {"Accept-Encoding": ACCEPT_ENCODING}
-        if request.body is None:
-            return self.http.build_request("GET", url, headers=headers)
-        if request.content_type:
-            headers["Content-Type"] = request.content_type
-        return self.http.build_request("POST", url, content=request.body, headers=headers)
+        return self.pool.build(url, request.body, request.content_type)
 
     async def _attempt(
         self,
@@ -209,21 +209,19 @@ class Transport:
             self._limiter = anyio.CapacityLimiter(self.max_concurrency)
         started = time.perf_counter()
         status: int | str = "-"
+        attempt_ends = math.inf
         try:
-            with anyio.move_on_after(give_up_at - anyio.current_time()) as call_scope:
+            # One cancel scope for both bounds: the call's deadline from the start
+            # (waiting for a slot included), the attempt's timeout once it has one.
+            with anyio.CancelScope(deadline=give_up_at) as scope:
                 async with self._limiter:
-                    response, content = await self._bounded_exchange(http_request, read)
+                    if self.timeout is not None:
+                        attempt_ends = anyio.current_time() + self.timeout
+                        scope.deadline = min(give_up_at, attempt_ends)
+                    response, content = await self._exchange(http_request, read)
                 status = response.status_code
-            if call_scope.cancelled_caught:
-                raise _Fault(
-                    RequestTimeout(
-                        f"{request.describe()} did not finish within the deadline of "
-                        f"{self.deadline:g}s (retries included)",
-                        sent=True,
-                    ),
-                    reached_server=True,
-                    retry_after=None,
-                )
+            if scope.cancelled_caught:
+                raise self._timed_out(request, http_request, call=attempt_ends >= give_up_at)
         finally:
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
@@ -235,24 +233,19 @@ class Transport:
             return Fetched(content, response.headers.get("content-type"))
         return self._interpret(request, response, content)
 
-    async def _bounded_exchange(
-        self, http_request: httpx.Request, read: Read
-    ) -> tuple[httpx.Response, bytes | int]:
-        if self.timeout is None:
-            return await self._exchange(http_request, read)
-        with anyio.move_on_after(self.timeout) as attempt_scope:
-            return await self._exchange(http_request, read)
-        assert attempt_scope.cancelled_caught  # only a timeout leaves the block without return
-        where = redact_url(http_request.url)
-        raise _Fault(
-            RequestTimeout(
-                f"no complete reply from {where} within timeout={self.timeout:g}s "
-                "(the whole attempt, not each read)",
-                sent=True,
-            ),
-            reached_server=True,
-            retry_after=None,
-        )
+    def _timed_out(self, request: ApiRequest, http_request: httpx.Request, *, call: bool) -> _Fault:
+        """The fault of an attempt cut short by the call's deadline or its own timeout."""
+        if call:
+            message = (
+                f"{request.describe()} did not finish within the deadline of "
+                f"{self.deadline:g}s (retries included)"
+            )
+        else:
+            message = (
+                f"no complete reply from {redact_url(http_request.url)} within "
+                f"timeout={self.timeout:g}s (the whole attempt, not each read)"
+            )
+        return _Fault(RequestTimeout(message, sent=True), reached_server=True, retry_after=None)
 
     def _interpret(self, request: ApiRequest, response: httpx.Response, content: bytes) -> Reply:
         """Turn an HTTP reply into a :class:`Reply`, or the fault it stands for."""
@@ -322,7 +315,7 @@ class Transport:
         where = redact_url(request.url)
         response: httpx.Response | None = None
         try:
-            response = await self.http.send(request, stream=True)
+            response = await self.pool.send(request)
             try:
                 content = await read(response, where)
             finally:

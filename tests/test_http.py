@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import types
+from typing import Any
 
 import httpx
 import pytest
 
 from contactnow_async import ContactNow
-from contactnow_async._http import chosen
+from contactnow_async._http import chosen, tls_context
 from tests._helpers import PASSWORD, USERNAME
+from tests.hostile._server import PASSWORD as HOSTILE_PASSWORD
+from tests.hostile._server import USERNAME as HOSTILE_USER
+from tests.hostile._server import HostileServer, answering, serve
 
 aiohttp = pytest.importorskip("aiohttp", reason="the [speed] extra is part of [test]")
 _aiohttp_wire = pytest.importorskip("contactnow_async._aiohttp")
@@ -58,6 +63,8 @@ def test_the_transport_option_is_checked() -> None:
     assert cn.options.transport == "httpx"
 
 
+AGENTS_BODY = b'{"success":true,"total":1,"list":[{"agentid":"1","name":"Joe"}]}'
+
 _KEY = types.SimpleNamespace(host="127.0.0.1", port=1, ssl=False)
 
 
@@ -83,3 +90,111 @@ def test_aiohttp_errors_say_what_httpx_would(
     assert never_sent is isinstance(
         error, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
     )
+
+
+# -- the client's own pool: sent straight to its transport, with the right headers --
+
+
+def _own(server: HostileServer, wire: str, **options: Any) -> ContactNow:
+    return ContactNow(
+        username=HOSTILE_USER,
+        password=HOSTILE_PASSWORD,
+        base_url=server.base_url,
+        transport=wire,  # type: ignore[arg-type]  # one of the literals
+        retry_backoff=0,
+        **options,
+    )
+
+
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+@pytest.mark.parametrize("wire", ["httpx", "aiohttp"])
+async def test_the_own_pool_sends_straight_to_its_transport(
+    wire: str, anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if wire == "aiohttp" and anyio_backend != "asyncio":
+        pytest.skip("aiohttp runs on asyncio only")
+    _no_proxy(monkeypatch)
+
+    async def send(*args: object, **kwargs: object) -> httpx.Response:
+        raise AssertionError("the own pool went through AsyncClient.send")
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", send)
+    with serve(answering(AGENTS_BODY)) as server:
+        async with _own(server, wire) as cn:
+            agents = await cn.agents.read()
+            await cn.agents.create([{"name": "Ann", "username": "ann", "password": "pw"}])
+    assert [agent.agent_id for agent in agents] == ["1"]
+    read, create = server.data_requests
+    for request in (read, create):
+        assert request.headers["accept-encoding"] == "gzip, deflate"  # what _encoding undoes
+        assert request.headers["user-agent"].startswith("python-httpx/")  # the same on both wires
+        assert request.headers["host"] == f"127.0.0.1:{server.port}"
+    assert read.method == "GET"
+    assert "content-type" not in read.headers
+    assert (create.method, create.headers["content-type"]) == ("POST", "application/json")
+    assert json.loads(create.body) == [{"name": "Ann", "username": "ann", "password": "pw"}]
+
+
+async def test_a_proxy_in_the_environment_goes_through_the_httpx_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _no_proxy(monkeypatch)
+    with serve(answering(AGENTS_BODY)) as server:
+        # httpx routes (or not: it may bypass loopback) what goes through AsyncClient.
+        monkeypatch.setenv("HTTP_PROXY", server.base_url)
+        sent: list[str] = []
+        real_send = httpx.AsyncClient.send
+
+        async def send(self: httpx.AsyncClient, request: httpx.Request, **kwargs: Any) -> Any:
+            sent.append(request.url.path)
+            return await real_send(self, request, **kwargs)
+
+        monkeypatch.setattr(httpx.AsyncClient, "send", send)
+        async with _own(server, "httpx") as cn:
+            await cn.agents.read()
+    assert sent == ["/token.php", "/database.php"]
+
+
+async def test_a_given_client_keeps_its_hooks_and_cookies() -> None:
+    seen: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        seen.append(request.url.path)
+
+    with serve(answering(AGENTS_BODY, headers=[("Set-Cookie", "lb=7; Path=/")])) as server:
+        async with (
+            httpx.AsyncClient(event_hooks={"request": [hook]}) as http,
+            ContactNow(
+                username=HOSTILE_USER,
+                password=HOSTILE_PASSWORD,
+                base_url=server.base_url,
+                http_client=http,
+            ) as cn,
+        ):
+            await cn.agents.read()
+            await cn.agents.read()
+    assert seen == ["/token.php", "/database.php", "/database.php"]
+    assert server.data_requests[1].headers.get("cookie") == "lb=7"  # the caller's jar
+
+
+@pytest.mark.parametrize("wire", ["httpx", "aiohttp"])
+async def test_the_own_pool_keeps_no_cookies(
+    wire: str, anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if wire == "aiohttp" and anyio_backend != "asyncio":
+        pytest.skip("aiohttp runs on asyncio only")
+    _no_proxy(monkeypatch)
+    with serve(answering(AGENTS_BODY, headers=[("Set-Cookie", "lb=7; Path=/")])) as server:
+        async with _own(server, wire) as cn:
+            await cn.agents.read()
+            await cn.agents.read()
+    assert [request.headers.get("cookie") for request in server.data_requests] == [None, None]
+
+
+def test_the_tls_context_is_made_once() -> None:
+    assert tls_context() is tls_context()

@@ -26,7 +26,6 @@ LAZY = (
     "xmltodict",
     "orjson",
     "aiohttp",
-    "httpx_aiohttp",
     "redis",
     "uvicorn",
 )

@@ -224,7 +224,15 @@ def test_token_deadline_follows_the_server_clock() -> None:
     assert "t" * 40 not in repr(token)
 
 
-_agent_values = st.one_of(st.text(max_size=4), st.integers(), st.none(), st.booleans())
+_agent_values = st.one_of(
+    st.text(max_size=4),
+    st.integers(-(2**70), 2**70),
+    st.none(),
+    st.booleans(),
+    st.floats(),
+    st.dictionaries(st.text(max_size=2), st.text(max_size=2), max_size=1),
+    st.lists(st.text(max_size=2), max_size=1),
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -241,3 +249,15 @@ def test_the_fast_agent_build_reads_each_field_as_text(record: dict[str, object]
     assert agent == plain
     assert agent.raw is record
     assert repr(agent) == repr(plain)
+    assert hash(agent) == hash(plain)
+    assert type(agent) is Agent  # the fast build's own class never leaves it
+    assert all(type(getattr(agent, field.name)) is str for field in attrs.fields(Agent)[:-1])
+
+
+def test_a_subclass_of_agent_reads_through_its_own_class() -> None:
+    class Mine(Agent):
+        pass
+
+    mine = Mine.from_record({"agentid": 7, "name": None, "phone": "1"})
+    assert type(mine) is Mine
+    assert (mine.agent_id, mine.name, mine.phone, mine.moh) == ("7", "", "1", "")

@@ -85,7 +85,7 @@ _rows = st.fixed_dictionaries(
 )
 
 
-def _outcome(build: Any, rows: list[dict[str, Any]]) -> Any:
+def _outcome(build: Any, rows: Any) -> Any:
     try:
         return build(rows)
     except (TypeError, ValueError) as exc:
@@ -96,6 +96,57 @@ def _outcome(build: Any, rows: list[dict[str, Any]]) -> Any:
 @given(st.lists(_rows, max_size=4))
 def test_the_fast_build_gives_the_plain_models(rows: list[dict[str, Any]]) -> None:
     assert _outcome(live_agents, rows) == _outcome(lambda rows: [plain(r) for r in rows], rows)
+
+
+_usual = st.fixed_dictionaries(
+    {
+        "uid": st.integers(0, 10**9).map(str),
+        "name": st.text(max_size=3),
+        "status": st.sampled_from(["call", "ready"]),
+        "statuscode": st.one_of(st.text(max_size=2), st.none()),  # XML: <statuscode/>
+        # Few distinct times, so a row often repeats the srvtime before it (the fast
+        # build reuses that row's int) and an odd row sits between two usual ones.
+        "time": st.sampled_from(["1700000000", "1700000001", "1700000000.0", " 1700000000"]),
+        "srvtime": st.sampled_from(
+            [*["1700000005"] * 8, "1700000006", 1700000005, "99999999999999", "x"]
+        ),
+        "moh": st.text(max_size=2),
+        "ccname": st.text(max_size=2),
+        "customer": st.text(max_size=2),
+        "call": st.one_of(
+            st.lists(
+                st.fixed_dictionaries({"callid": st.sampled_from(["1", 2, None])}), max_size=2
+            ),
+            st.none(),  # XML: <call/>
+        ),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_usual, _usual, _rows), max_size=8))
+def test_usual_and_odd_rows_mixed_give_the_plain_models(rows: list[dict[str, Any]]) -> None:
+    built = _outcome(live_agents, rows)
+    assert built == _outcome(lambda rows: [plain(r) for r in rows], rows)
+    if isinstance(built, list):  # every model of the fast build is the public class itself
+        assert all(type(agent) is LiveAgent for agent in built)
+        assert all(type(call) is Call for agent in built for call in agent.calls)
+        assert [agent.raw for agent in built] == rows
+        assert all(agent.raw is row for agent, row in zip(built, rows, strict=True))
+        assert [hash(agent) for agent in built] == [hash(plain(row)) for row in rows]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(_usual, _usual, _rows), min_size=33, max_size=40))
+def test_a_long_page_read_by_its_first_rows_keys_gives_the_plain_models(
+    rows: list[dict[str, Any]],
+) -> None:
+    # Past 32 rows the fields are looked up by the first row's own key objects,
+    # whatever that row lacks; a row with other keys (or fewer) still reads right.
+    assert _outcome(live_agents, rows) == _outcome(lambda rows: [plain(r) for r in rows], rows)
+    assert _outcome(live_agents, iter(rows)) == _outcome(live_agents, rows)
+    by_uid = dict(enumerate(rows))
+    assert _outcome(live_agents, by_uid.values()) == _outcome(live_agents, rows)
 
 
 @settings(max_examples=200, deadline=None)

@@ -308,23 +308,23 @@ _TLS = ssl.create_default_context()
 
 
 #: What :func:`client` runs on: set for each test by the ``wire`` fixture (conftest).
-WIRE = {"transport": "httpx"}
+WIRE = {"transport": "given"}
 
 
 @contextlib.asynccontextmanager
 async def client(server: HostileServer, **options: Any) -> AsyncIterator[ContactNow]:
     """A client of ``server`` with the test credentials; no backoff unless asked.
 
-    On plain httpx its httpx client is made here as ContactNow makes its own
-    (``timeout``, no redirects followed), unless ``http_client`` is given; on
-    aiohttp the client makes its own (``transport="aiohttp"``), as with the
-    ``[speed]`` extra.
+    The wire (``WIRE``): ``given``, an httpx client made here (``timeout``, no
+    redirects followed) and passed as ``http_client``; ``httpx`` or ``aiohttp``,
+    the client's own pool on that wire (``transport=``). A test that passes its
+    own ``http_client`` keeps it.
     """
     options.setdefault("retry_backoff", 0)
     options.setdefault("timeout", 5.0)
     async with contextlib.AsyncExitStack() as stack:
-        if WIRE["transport"] == "aiohttp" and "http_client" not in options:
-            options["transport"] = "aiohttp"
+        if WIRE["transport"] != "given" and "http_client" not in options:
+            options["transport"] = WIRE["transport"]
         elif "http_client" not in options:
             options["http_client"] = await stack.enter_async_context(
                 httpx.AsyncClient(timeout=options["timeout"], verify=_TLS)

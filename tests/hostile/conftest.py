@@ -62,31 +62,36 @@ def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     return caplog
 
 
-@pytest.fixture(params=["httpx", "aiohttp"], autouse=True)
+@pytest.fixture(params=["given", "httpx", "aiohttp"], autouse=True)
 def wire(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every hostile client test over plain httpx, and over aiohttp (the ``[speed]``
-    wire) on asyncio; the other pairs are deselected below."""
+    """Every hostile client test over an httpx client of the caller's own
+    (``given``), the client's own pool on plain httpx, and on aiohttp (the
+    ``[speed]`` wire) on asyncio; the other pairs are deselected below."""
     if request.param == "aiohttp":
-        pytest.importorskip("httpx_aiohttp", reason="the [speed] extra is part of [test]")
+        pytest.importorskip("aiohttp", reason="the [speed] extra is part of [test]")
     WIRE["transport"] = request.param
     try:
         yield str(request.param)
     finally:
-        WIRE["transport"] = "httpx"
+        WIRE["transport"] = "given"
 
 
 HERE = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drop aiohttp runs of tests that are not async, or run on trio (aiohttp cannot)."""
+    """Drop aiohttp runs of tests that are not async, or run on trio (aiohttp cannot),
+    and own-pool runs of tests that are not async (they make no client)."""
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
         callspec = getattr(item, "callspec", None)
         params = callspec.params if callspec is not None else {}
-        on_aiohttp = HERE in item.path.parents and params.get("wire") == "aiohttp"
-        (drop if on_aiohttp and params.get("anyio_backend") != "asyncio" else keep).append(item)
+        wire, backend = params.get("wire"), params.get("anyio_backend")
+        dropped = HERE in item.path.parents and (
+            (wire == "aiohttp" and backend != "asyncio") or (wire == "httpx" and backend is None)
+        )
+        (drop if dropped else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
