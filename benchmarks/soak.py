@@ -58,9 +58,10 @@ def _traced_mib() -> tuple[float, float]:
     snapshot = tracemalloc.take_snapshot()
     client = snapshot.filter_traces([tracemalloc.Filter(False, _SERVER)])
     server = snapshot.filter_traces([tracemalloc.Filter(True, _SERVER)])
-    return tuple(  # type: ignore[return-value]  # two sums
+    client_mib, server_mib = (
         sum(stat.size for stat in part.statistics("filename")) / 2**20 for part in (client, server)
     )
+    return client_mib, server_mib
 
 
 async def soak(polls: int, agents: int, *, warmup: int, budget: float) -> dict[str, float]:
