@@ -95,8 +95,8 @@ async def soak(polls: int, agents: int, *, warmup: int, budget: float) -> dict[s
             while watcher.health.polls < warmup:  # noqa: ASYNC110 -- a count, not an event
                 await anyio.sleep(0.01)
             gc.collect()
+            figures["warm_rss"] = _rss_mib()  # before the snapshot, which takes memory itself
             figures["warm_traced"], figures["warm_server"] = _traced_mib()
-            figures["warm_rss"] = _rss_mib()
             figures["warm_polls"] = watcher.health.polls
             started = now()
             deadline = started + budget
@@ -105,8 +105,8 @@ async def soak(polls: int, agents: int, *, warmup: int, budget: float) -> dict[s
             elapsed = now() - started
             done = watcher.health.polls
             gc.collect()
+            figures["end_rss"] = _rss_mib()  # before the snapshot, which takes memory itself
             figures["end_traced"], figures["end_server"] = _traced_mib()
-            figures["end_rss"] = _rss_mib()
             figures["polls_per_s"] = (done - figures["warm_polls"]) / elapsed
             figures["polls"] = done
             tg.cancel_scope.cancel()
