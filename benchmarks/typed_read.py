@@ -42,17 +42,24 @@ AGENT_SIZES: dict[Mode, tuple[int, int]] = {
 
 def agent_rows(mode: Mode) -> list[Row]:
     """``Agent.from_record`` and ``Agent(*values)`` per row, µs: one value per repeat, each
-    the best of 5 timeit runs (an agents.read() row: every field text)."""
+    the best of 5 timeit runs (an agents.read() row: every field text; and one with two
+    nulls, as the simulator's rows and the vendor's examples have)."""
     number, repeats = AGENT_SIZES[mode]
     record = {wire: f"{wire}-{index}" for index, wire in enumerate(AGENT_FIELDS)}
+    nulls = {**record, "phone": None, "auth_reports": None}
     values: tuple[Any, ...] = tuple(record.values())
-    built, plain = [], []
+    built, with_nulls, plain = [], [], []
     for _ in range(repeats):
         built.append(min(timeit.repeat(lambda: Agent.from_record(record), number=number, repeat=5)))
+        with_nulls.append(
+            min(timeit.repeat(lambda: Agent.from_record(nulls), number=number, repeat=5))
+        )
         plain.append(min(timeit.repeat(lambda: Agent(*values), number=number, repeat=5)))
     return [
         row(NAME, "Agent.from_record per agent (21 text fields)",
             [t / number * 1e6 for t in built], "µs"),
+        row(NAME, "Agent.from_record per agent (19 text fields, 2 nulls)",
+            [t / number * 1e6 for t in with_nulls], "µs"),
         row(NAME, "attrs Agent(*values) per agent, for scale",
             [t / number * 1e6 for t in plain], "µs"),
     ]  # fmt: skip
