@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import anyio
 import httpx
@@ -92,6 +93,60 @@ async def test_one_attempt_is_bounded_in_total_not_per_read() -> None:
         with anyio.fail_after(10):  # a guard: the bound under test is 0.2 s
             with pytest.raises(RequestTimeout, match=r"timeout=0\.2s"):
                 await cn.agents.read()
+
+
+async def test_waiting_for_a_slot_counts_against_the_deadline_not_the_timeout() -> None:
+    """One cancel scope bounds both: the attempt's timeout starts once it has a slot."""
+    first = True
+
+    async def first_hangs(request: httpx.Request) -> Any:
+        nonlocal first
+        if first:
+            first = False
+            await anyio.sleep(60)  # holds the only slot until its 0.3 s timeout
+        await anyio.sleep(0.15)  # had the wait for the slot counted, 0.3 s would pass here
+        return agents_list(AGENT_ROW)(request)
+
+    cn, http = client_for(
+        FakeAPI({READ: first_hangs}), timeout=0.3, deadline=5, max_retries=0, max_concurrency=1
+    )
+    outcomes: list[object] = []
+
+    async def read() -> None:
+        try:
+            outcomes.append(len(await cn.agents.read()))
+        except RequestTimeout as exc:
+            outcomes.append(str(exc))
+
+    async with http, cn:
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read)
+                await anyio.sleep(0.05)  # the first has its token and holds the slot
+                tg.start_soon(read)
+    # The second waited ~0.25 s for the slot and was answered 0.15 s after it had it:
+    # its own timeout (0.3 s) started with the slot, not with the call.
+    assert len(outcomes) == 2
+    assert "timeout=0.3s" in str(outcomes[0])
+    assert outcomes[1] == 1
+
+    # A deadline shorter than the timeout: it ends both calls, the second while it has
+    # had the slot for less than its timeout, and each says it was the deadline.
+    async def hangs(request: httpx.Request) -> Any:
+        await anyio.sleep(60)
+
+    cn, http = client_for(
+        FakeAPI({READ: hangs}), timeout=0.3, deadline=0.2, max_retries=0, max_concurrency=1
+    )
+    outcomes.clear()
+    async with http, cn:
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read)
+                await anyio.sleep(0.05)
+                tg.start_soon(read)
+    assert len(outcomes) == 2
+    assert all("deadline of 0.2s" in str(outcome) for outcome in outcomes)
 
 
 async def test_the_call_deadline_stops_retries() -> None:
