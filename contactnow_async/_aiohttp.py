@@ -102,7 +102,6 @@ class AiohttpWire(httpx.AsyncBaseTransport):
         self._limits = limits
         self._tls = tls
         self._session: aiohttp.ClientSession | None = None
-        self._urls: dict[str, yarl.URL] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -122,16 +121,6 @@ class AiohttpWire(httpx.AsyncBaseTransport):
         session._retry_connection = False
         return session
 
-    def _url(self, url: httpx.URL) -> yarl.URL:
-        """The request URL as aiohttp's (httpx encoded it already: not encoded again)."""
-        text = str(url)
-        parsed = self._urls.get(text)
-        if parsed is None:
-            if len(self._urls) >= 64:
-                self._urls.clear()
-            parsed = self._urls[text] = yarl.URL(text, encoded=True)
-        return parsed
-
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._session is None:
             self._session = self._open()
@@ -139,7 +128,7 @@ class AiohttpWire(httpx.AsyncBaseTransport):
         with _mapped():
             response = await self._session.request(
                 request.method,
-                self._url(request.url),
+                yarl.URL(str(request.url), encoded=True),  # httpx encoded it already
                 headers=request.headers.multi_items(),
                 data=body,
                 allow_redirects=False,

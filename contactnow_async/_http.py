@@ -20,7 +20,6 @@ import importlib.util
 import ssl
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
 from typing import Literal
 
 import httpx
@@ -30,6 +29,8 @@ from ._encoding import ACCEPT_ENCODING
 __all__ = ["Pool", "UrlCache", "Wire", "check_wire", "own_http_client"]
 
 Wire = Literal["auto", "httpx", "aiohttp"]
+#: A request's query, as :class:`~contactnow_async._exchange.ApiRequest` holds it.
+Params = tuple[tuple[str, str], ...]
 
 _SPEED = "pip install 'contactnow-async[speed]'"
 
@@ -91,20 +92,16 @@ class Pool:
 
     ``direct`` is the transport of the client's own pool (None for a client the
     caller gave, whose hooks, auth, cookies and mounts must apply): a request
-    for it is built here, with the client's default headers and ``timeout``,
-    and handed to the transport as ``AsyncClient.send`` would hand it.
+    for it is built here, with the client's default headers and timeout, and
+    handed to the transport as ``AsyncClient.send`` would hand it.
     """
 
     def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        direct: httpx.AsyncBaseTransport | None = None,
-        timeout: httpx.Timeout | None = None,
+        self, client: httpx.AsyncClient, *, direct: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self.client = client
         self._direct = direct
-        self._timeout = (timeout or client.timeout).as_dict()
+        self._timeout = client.timeout.as_dict()
         # The headers of each kind of request (GET, or a POST of one content type),
         # made once: httpx copies a Headers object without parsing it again.
         self._headers: dict[str | None, httpx.Headers] = {}
@@ -112,16 +109,14 @@ class Pool:
     def build(self, url: httpx.URL, body: bytes | None, content_type: str | None) -> httpx.Request:
         """A GET of ``url``, or a POST of ``body`` (of ``content_type``) to it."""
         method = "GET" if body is None else "POST"
-        # Only what _encoding can undo under the size cap (not br or zstd, even if installed).
-        extra = {"Accept-Encoding": ACCEPT_ENCODING}
-        if content_type:
-            extra["Content-Type"] = content_type
         if self._direct is None:
-            return self.client.build_request(method, url, content=body, headers=extra)
+            return self.client.build_request(
+                method, url, content=body, headers=_our_headers(content_type)
+            )
         headers = self._headers.get(content_type)
         if headers is None:
             headers = self._headers[content_type] = httpx.Headers(self.client.headers)
-            headers.update(extra)
+            headers.update(_our_headers(content_type))
         return httpx.Request(
             method, url, headers=headers, content=body, extensions={"timeout": self._timeout}
         )
@@ -134,6 +129,14 @@ class Pool:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _our_headers(content_type: str | None) -> dict[str, str]:
+    # Only what _encoding can undo under the size cap (not br or zstd, even if installed).
+    headers = {"Accept-Encoding": ACCEPT_ENCODING}
+    if content_type:
+        headers["Content-Type"] = content_type
+    return headers
 
 
 def own_http_client(wire: Wire, *, timeout: float | httpx.Timeout, max_connections: int) -> Pool:
@@ -165,22 +168,15 @@ class UrlCache:
 
     def __init__(self, size: int = 64) -> None:
         self._size = size
-        self._urls: dict[tuple[str, Sequence[tuple[str, str]]], httpx.URL] = {}
+        self._urls: dict[tuple[str, Params], httpx.URL] = {}
 
-    def url(self, base: str, params: Sequence[tuple[str, str]]) -> httpx.URL:
+    def url(self, base: str, params: Params) -> httpx.URL:
         """``base`` with the query string of ``params``."""
         key = (base, params)
-        try:
-            url = self._urls.get(key)
-        except TypeError:  # parameters that cannot be a key (a list): not kept
-            return httpx.URL(_with_query(base, params))
+        url = self._urls.get(key)
         if url is None:
             if len(self._urls) >= self._size:
                 self._urls.clear()
-            url = self._urls[key] = httpx.URL(_with_query(base, params))
+            query = urllib.parse.urlencode(params)
+            url = self._urls[key] = httpx.URL(f"{base}?{query}" if query else base)
         return url
-
-
-def _with_query(base: str, params: Sequence[tuple[str, str]]) -> str:
-    query = urllib.parse.urlencode(params)
-    return f"{base}?{query}" if query else base

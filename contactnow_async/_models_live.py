@@ -13,7 +13,7 @@ raise the same error."""
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -101,7 +101,20 @@ class LiveAgent:
 
 
 def _calls(value: Any) -> tuple[Call, ...]:
-    return tuple(Call.from_record(item) for item in xml_list(value))
+    return tuple(map(_call, xml_list(value)))
+
+
+def _call(item: Any, _new: Any = object.__new__) -> Call:
+    """One call of a live row: a dict built as :func:`live_agents` builds an agent
+    (see :class:`_NewLiveAgent`), anything else by :meth:`Call.from_record`."""
+    if item.__class__ is not dict:
+        return Call.from_record(item)
+    call = _new(_NewCall)
+    call_id = item.get("callid") or item.get("id") or item.get("uid") or ""
+    call.call_id = call_id if call_id.__class__ is str else _s(call_id)
+    call.raw = item
+    call.__class__ = Call
+    return call  # type: ignore[no-any-return]  # a Call now
 
 
 class _NewLiveAgent(LiveAgent):
@@ -133,18 +146,15 @@ _FIELDS = ("uid", "name", "status", "statuscode", "time", "srvtime", "moh", "ccn
 _fields = operator.itemgetter(*_FIELDS)
 
 
-def _getter(records: Iterable[Any]) -> Any:
-    """An ``itemgetter`` of :data:`_FIELDS` keyed by the first row's own key objects.
+def own_keys_getter(record: Any, names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """An ``itemgetter`` of ``names`` keyed by ``record``'s own key objects.
 
-    A decoder gives every row the same key strings; looking them up by those
-    very objects spares a string comparison per field and row (any row still
-    reads right: keys equal to these are found too).
+    A decoder gives every row of a body the same key strings; looking them up
+    by those very objects spares a string comparison per field and row (any
+    row still reads right: keys equal to these are found too).
     """
-    first = next(iter(records), None)
-    if first.__class__ is not dict:
-        return _fields
-    own = {key: key for key in first}
-    return operator.itemgetter(*[own.get(name, name) for name in _FIELDS])
+    own = {key: key for key in record} if record.__class__ is dict else {}
+    return operator.itemgetter(*[own.get(name, name) for name in names])
 
 
 def live_agents(
@@ -157,12 +167,9 @@ def live_agents(
     _int: type[int] = int,
     _list: type[list[Any]] = list,
     _tuple: type[tuple[Any, ...]] = tuple,
-    _dict: type[dict[str, Any]] = dict,
     _max: int = MAX_UNIX_TIME,
     _building: Any = _NewLiveAgent,
     _built: type[LiveAgent] = LiveAgent,
-    _building_call: Any = _NewCall,
-    _built_call: type[Call] = Call,
 ) -> list[LiveAgent]:
     """A :class:`LiveAgent` per wire row, in order; ``raw`` is each row itself.
 
@@ -176,7 +183,11 @@ def live_agents(
     if iter(records) is records:  # an iterator: read once, so kept
         records = _list(records)
     # A few rows (a poll's changed agents, one at a time) are not worth a getter of their own.
-    fields = _getter(records) if operator.length_hint(records) > 32 else _fields
+    fields = (
+        own_keys_getter(next(iter(records), None), _FIELDS)
+        if operator.length_hint(records) > 32
+        else _fields
+    )
     agents: list[LiveAgent] = []
     append = agents.append
     server_text = None
@@ -221,29 +232,12 @@ def live_agents(
                 server_ts = unix_seconds(server, "srvtime")
         if _type(calls) is not _list:
             calls = _calls(calls)
-        elif not calls:
-            calls = ()
-        elif len(calls) == 1 and _type(calls[0]) is _dict:  # the usual call: one
-            item = calls[0]
-            call = _new(_building_call)
-            call_id = item.get("callid") or item.get("id") or item.get("uid") or ""
-            call.call_id = call_id if _type(call_id) is _str else _s(call_id)
-            call.raw = item
-            call.__class__ = _built_call
-            calls = (call,)
+        elif len(calls) == 1:  # the usual call: one
+            calls = (_call(calls[0]),)
+        elif calls:
+            calls = _tuple(map(_call, calls))
         else:
-            built = []
-            for item in calls:
-                if _type(item) is _dict:
-                    call = _new(_building_call)
-                    call_id = item.get("callid") or item.get("id") or item.get("uid") or ""
-                    call.call_id = call_id if _type(call_id) is _str else _s(call_id)
-                    call.raw = item
-                    call.__class__ = _built_call
-                else:
-                    call = Call.from_record(item)
-                built.append(call)
-            calls = _tuple(built)
+            calls = ()
         agent = _new(_building)
         agent.agent_id = uid
         agent.name = name

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import logging
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ import attrs
 
 from .._errors import ResponseFormatError
 from .._models import utc
-from .._models_live import LiveAgent
+from .._models_live import LiveAgent, own_keys_getter
 from ..resources.live import LiveSnapshot
 from ._events import AgentEvent
 
@@ -84,7 +84,6 @@ class Appearances:
 _STATE = operator.itemgetter("status", "time", "statuscode")
 # An agent and its status: what one position of two polls' records must share.
 _KEYED_FIELDS = ("uid", "status", "time", "statuscode")
-_KEYED_STATE = operator.itemgetter(*_KEYED_FIELDS)
 _SEP = "\x00"
 
 Signature = list[str]
@@ -101,7 +100,7 @@ def _sign(snapshot: LiveSnapshot) -> Signature | None:
     try:
         if snapshot.from_page():  # the records as they came; each one's uid is its id
             records = snapshot.records()
-            parts = map(_getter(records[0]) if records else _KEYED_STATE, records)
+            parts = map(own_keys_getter(records[0] if records else None, _KEYED_FIELDS), records)
         else:
             rows = snapshot.rows
             parts = map(operator.add, zip(rows), map(_STATE, rows.values()))
@@ -112,14 +111,6 @@ def _sign(snapshot: LiveSnapshot) -> Signature | None:
     if signature and _SEP.join(signature).count(_SEP) != 4 * len(signature) - 1:
         return None
     return signature
-
-
-def _getter(record: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
-    """``_KEYED_STATE`` with the field names as ``record`` holds them: a decoder makes
-    each key once per body, so a lookup of the very same string is quicker (the same
-    result: a key's equal is found as well)."""
-    own = {name: name for name in record if name.__class__ is str}
-    return operator.itemgetter(*[own.get(name, name) for name in _KEYED_FIELDS])
 
 
 def _ids_at(snapshot: LiveSnapshot, positions: list[int]) -> list[Any]:
@@ -343,7 +334,7 @@ def _changed_events(
         _set_previous_duration(
             event, float(started - before.started_ts) if started >= before.started_ts else None
         )
-        _set_id(event, f"{after.agent_id}:{started}:{status}:{sub_status}")  # poll_event_id
+        _set_id(event, poll_event_id(after))
         append(event)
     return events
 
