@@ -70,6 +70,16 @@ class Settings:
     debug: bool = False
 
 
+#: ``--cutoff``: the answer time the queue KPIs' service level counts (demo, serve).
+cutoff_option = click.option(
+    "--cutoff",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Service-level cutoff in seconds.",
+)
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print one clear line on stderr and exit with ``code``."""
     click.echo(f"contactnow: error: {message}", err=True)

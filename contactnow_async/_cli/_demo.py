@@ -33,7 +33,15 @@ from .. import (
 )
 from ..kpis import AVAILABLE, QueueKpis
 from ..simulator import Dwell, FaultKind, Simulator, serve
-from ._common import SIM_PASSWORD, SIM_USERNAME, Settings, console, printable, run
+from ._common import (
+    SIM_PASSWORD,
+    SIM_USERNAME,
+    Settings,
+    console,
+    cutoff_option,
+    printable,
+    run,
+)
 
 #: The wallboard's groups: a status belongs to the first group whose names hold it.
 GROUPS: tuple[tuple[str, frozenset[str], str], ...] = (
@@ -126,13 +134,7 @@ def event_line(event: AgentEvent) -> str:
     show_default=True,
     help="Seconds between refreshes of the queue panel (reports.calls).",
 )
-@click.option(
-    "--cutoff",
-    type=click.IntRange(min=0),
-    default=20,
-    show_default=True,
-    help="Service-level cutoff in seconds.",
-)
+@cutoff_option
 @click.pass_obj
 def demo(settings: Settings, /, **options: Any) -> None:
     """A live wallboard of a simulated contact centre (no account needed)."""

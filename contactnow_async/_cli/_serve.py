@@ -20,7 +20,16 @@ import click
 from .. import AgentWatcher, ContactNow, ScaledClock
 from .._clock import Clock
 from ..kpis import QueueKpis
-from ._common import EXIT_NETWORK, SIM_PASSWORD, SIM_USERNAME, Settings, connect, fail, run
+from ._common import (
+    EXIT_NETWORK,
+    SIM_PASSWORD,
+    SIM_USERNAME,
+    Settings,
+    connect,
+    cutoff_option,
+    fail,
+    run,
+)
 
 #: Where the bearer token comes from: the environment only (a flag shows in ps).
 TOKEN_VARIABLE = "CONTACTNOW_WEB_TOKEN"  # noqa: S105 -- the variable's name, not a secret
@@ -56,13 +65,7 @@ TOKEN_VARIABLE = "CONTACTNOW_WEB_TOKEN"  # noqa: S105 -- the variable's name, no
     show_default=True,
     help="Seconds (of the centre's clock) between reads of the queue KPIs.",
 )
-@click.option(
-    "--cutoff",
-    type=click.IntRange(min=0),
-    default=20,
-    show_default=True,
-    help="Service-level cutoff in seconds.",
-)
+@cutoff_option
 @click.option(
     "--cors-origin",
     "cors_origins",
