@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from ._gc import LARGE_ROWS, paused_for
 from ._models import MAX_UNIX_TIME, _s, unix_seconds, utc
 from ._wire import xml_list
 
@@ -157,8 +158,29 @@ def own_keys_getter(record: Any, names: tuple[str, ...]) -> Callable[[Any], tupl
     return operator.itemgetter(*[own.get(name, name) for name in names])
 
 
-def live_agents(
+def live_agents(records: Iterable[Mapping[str, Any]]) -> list[LiveAgent]:
+    """A :class:`LiveAgent` per wire row, in order; ``raw`` is each row itself.
+
+    Every value is read by the rules of the rest of the models (``_s``,
+    :func:`~contactnow_async._models.unix_seconds`): the usual one (text, a time
+    of plain digits in range, ``call`` a list of dicts) inline, any other through
+    those rules, which give the same value or raise the same error (ValueError
+    naming the field, not its value, for a time that is not unix seconds from
+    1970 to 9999), as :meth:`LiveAgent.from_record` does. Many rows are built
+    with the garbage collector paused (see :mod:`._gc`).
+    """
+    if iter(records) is records:  # an iterator: read once, so kept
+        records = list(records)
+    count = operator.length_hint(records)
+    # A few rows (a poll's changed agents, one at a time) are not worth a getter of their own.
+    fields = own_keys_getter(next(iter(records), None), _FIELDS) if count > 32 else _fields
+    with paused_for(count >= LARGE_ROWS):
+        return _live_agents(records, fields)
+
+
+def _live_agents(
     records: Iterable[Mapping[str, Any]],
+    fields: Callable[[Any], tuple[Any, ...]],
     *,
     # Bound once as defaults, so the loop reads them as locals.
     _new: Any = object.__new__,
@@ -171,23 +193,7 @@ def live_agents(
     _building: Any = _NewLiveAgent,
     _built: type[LiveAgent] = LiveAgent,
 ) -> list[LiveAgent]:
-    """A :class:`LiveAgent` per wire row, in order; ``raw`` is each row itself.
-
-    Every value is read by the rules of the rest of the models (``_s``,
-    :func:`~contactnow_async._models.unix_seconds`): the usual one (text, a time
-    of plain digits in range, ``call`` a list of dicts) inline, any other through
-    those rules, which give the same value or raise the same error (ValueError
-    naming the field, not its value, for a time that is not unix seconds from
-    1970 to 9999), as :meth:`LiveAgent.from_record` does.
-    """
-    if iter(records) is records:  # an iterator: read once, so kept
-        records = _list(records)
-    # A few rows (a poll's changed agents, one at a time) are not worth a getter of their own.
-    fields = (
-        own_keys_getter(next(iter(records), None), _FIELDS)
-        if operator.length_hint(records) > 32
-        else _fields
-    )
+    """:func:`live_agents`' loop, reading each row's fields with ``fields``."""
     agents: list[LiveAgent] = []
     append = agents.append
     server_text = None

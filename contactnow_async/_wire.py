@@ -24,6 +24,7 @@ import attrs
 
 from . import _xml
 from ._errors import ResponseFormatError
+from ._gc import LARGE_BODY, paused_for
 from ._redact import redact_text
 
 __all__ = [
@@ -88,14 +89,15 @@ def decode(
     if content.startswith(_UTF8_BOM):  # some PHP stacks put one before the JSON
         content = content[len(_UTF8_BOM) :]
     stripped = content[:64].lstrip() or content.lstrip()  # not a copy of a large body
-    if stripped[:1] == b"{":
-        body = _load_json(content, status_code, content_type, secrets)
-    elif stripped[:1] == b"<":
-        body = _load_xml(content, status_code, content_type, secrets)
-    else:
-        reason = "an empty body" if not stripped else "a body that is neither JSON nor XML"
-        raise _format_error(reason, content, status_code, content_type, secrets)
-    return _envelope(body, content, status_code, content_type, secrets)
+    with paused_for(len(content) >= LARGE_BODY):  # see _gc
+        if stripped[:1] == b"{":
+            body = _load_json(content, status_code, content_type, secrets)
+        elif stripped[:1] == b"<":
+            body = _load_xml(content, status_code, content_type, secrets)
+        else:
+            reason = "an empty body" if not stripped else "a body that is neither JSON nor XML"
+            raise _format_error(reason, content, status_code, content_type, secrets)
+        return _envelope(body, content, status_code, content_type, secrets)
 
 
 # The JSON decoder in use: orjson.loads, or None for the standard library's.

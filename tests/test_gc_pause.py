@@ -1,0 +1,113 @@
+"""The collector is paused while a large reply is decoded and its models built (see _gc),
+and always left as it was found: on, off, or after an error."""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from contactnow_async import ResponseFormatError, _models_live
+from contactnow_async._gc import LARGE_BODY, LARGE_ROWS, paused_for
+from contactnow_async._models_live import live_agents
+from contactnow_async._wire import decode
+
+
+@pytest.fixture(autouse=True)
+def _collector_restored() -> Iterator[None]:
+    was = gc.isenabled()
+    yield
+    if was:
+        gc.enable()
+    else:  # pragma: no cover -- pytest runs with the collector on
+        gc.disable()
+
+
+def _row(index: int) -> dict[str, object]:
+    return {"uid": str(index), "name": f"Agent {index}", "status": "READY", "time": "1700000000",
+            "srvtime": "1700000100", "call": []}  # fmt: skip
+
+
+def _body(rows: int) -> bytes:
+    return json.dumps(
+        {"success": True, "total": rows, "list": [_row(i) for i in range(rows)]}
+    ).encode()
+
+
+def test_paused_inside_and_restored_after() -> None:
+    with paused_for(True):
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with paused_for(False):
+        assert gc.isenabled()
+
+
+def test_an_application_that_turned_it_off_finds_it_off() -> None:
+    gc.disable()
+    with paused_for(True):
+        assert not gc.isenabled()
+    assert not gc.isenabled()
+
+
+def test_restored_after_an_error() -> None:
+    with pytest.raises(RuntimeError), paused_for(True):
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+
+
+def test_a_large_body_is_decoded_paused_and_the_collector_comes_back() -> None:
+    body = _body(LARGE_BODY // 100)
+    assert len(body) >= LARGE_BODY
+    seen: list[bool] = []
+    original = json.loads
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    json.loads = spy  # type: ignore[assignment]
+    try:
+        from contactnow_async._wire import set_json_decoder
+
+        set_json_decoder("stdlib")
+        envelope = decode(body)
+        small = decode(_body(3))
+    finally:
+        json.loads = original
+        set_json_decoder("auto")
+    assert seen == [False, True]  # the large one paused, the small one not
+    assert len(envelope.records) == LARGE_BODY // 100 and len(small.records) == 3
+    assert gc.isenabled()
+
+
+def test_a_truncated_large_body_raises_with_the_collector_back_on() -> None:
+    body = _body(LARGE_BODY // 100)[:-10]
+    with pytest.raises(ResponseFormatError):
+        decode(body)
+    assert gc.isenabled()
+
+
+def test_many_rows_are_built_paused_and_few_are_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    loop = _models_live._live_agents
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return loop(*args, **kwargs)
+
+    monkeypatch.setattr(_models_live, "_live_agents", spy)
+    assert len(live_agents([_row(i) for i in range(LARGE_ROWS)])) == LARGE_ROWS
+    assert len(live_agents([_row(i) for i in range(3)])) == 3
+    assert seen == [False, True]
+    assert gc.isenabled()
+
+
+def test_a_bad_row_among_many_raises_with_the_collector_back_on() -> None:
+    rows = [_row(i) for i in range(LARGE_ROWS)]
+    rows[-1]["time"] = "1700000000000"  # milliseconds: out of range
+    with pytest.raises(ValueError, match="time"):
+        live_agents(rows)
+    assert gc.isenabled()
