@@ -3,8 +3,9 @@
 For 1,000, 10,000 and 50,000 agents and both formats, the simulator renders
 the ``ajax.php`` reply (``mode=all``) twice, 5 virtual seconds apart, so the
 second state has real changes. Then, per poll, the library's real path runs on
-the second body: ``cn.live.snapshot()`` through an ``httpx.MockTransport``
-that answers with the pre-rendered bytes (request building, body read,
+the second body: ``cn.live.snapshot()`` through an ``httpx.MockTransport`` given as the
+client's ``transport`` (its own pool's path, as a default client's) that
+answers with the pre-rendered bytes (request building, body read,
 ``_wire.decode``, ``LiveSnapshot``), then ``watch._diff.PollDiff.compare``
 against the first state's snapshot (the diff's baseline, taken once, untimed),
 which makes the events. The baseline decodes the same bytes alone:
@@ -71,10 +72,10 @@ def mock_client(fmt: str, bodies: dict[str, bytes]) -> ContactNow:
         content = token_reply if request.url.path.endswith("token.php") else bodies["ajax"]
         return httpx.Response(200, content=content, headers={"content-type": content_type})
 
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    # The client's own pool over the mock (as a default client runs, past AsyncClient.send).
     return ContactNow(
         username=USERNAME, password=PASSWORD, base_url="http://sim/", format=fmt,  # type: ignore[arg-type]  # "json" or "xml"
-        http_client=http,
+        transport=httpx.MockTransport(handler),
     )  # fmt: skip
 
 

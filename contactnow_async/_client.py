@@ -84,7 +84,9 @@ class ContactNow:
 
     ``base_url`` overrides ``region`` (point it at the simulator in tests).
     ``http_client`` is used as given and not closed by :meth:`aclose`; else ``transport``
-    says what the client's own runs on (``"auto"``; ``"httpx"`` opts out of aiohttp).
+    says what the client's own runs on (``"auto"``; ``"httpx"`` opts out of aiohttp; an
+    ``httpx.AsyncBaseTransport``, such as ``httpx.MockTransport`` in a test, is sent
+    through, and closed with the client).
     ``campaign`` (the contact centre id) is sent as ``campaign=`` on every call.
     ``clock`` is where token deadlines and retry backoff are read (a virtual
     clock in tests). ``timeout`` bounds one attempt from connecting to the last

@@ -5,7 +5,9 @@
 (aiohttp would not read ``HTTPS_PROXY`` as httpx does); otherwise plain httpx.
 The choice is made at the first request, where the event loop is known.
 ``"httpx"`` never takes aiohttp; ``"aiohttp"`` always does, and refuses trio.
-A client given its own ``http_client`` uses that, whatever it is.
+An ``httpx.AsyncBaseTransport`` instance is the one the own pool sends through
+(``httpx.MockTransport`` in a test: the client's own path, with no network). A
+client given its own ``http_client`` uses that, whatever it is.
 
 The client's own pool is sent to straight (:class:`Pool`): its requests go to
 the httpx transport underneath, past ``AsyncClient.send`` (auth, redirects,
@@ -28,7 +30,9 @@ from ._encoding import ACCEPT_ENCODING
 
 __all__ = ["Pool", "UrlCache", "Wire", "check_wire", "own_http_client"]
 
-Wire = Literal["auto", "httpx", "aiohttp"]
+WireName = Literal["auto", "httpx", "aiohttp"]
+#: What the client's own pool runs on: a name, or an httpx transport to send through.
+Wire = WireName | httpx.AsyncBaseTransport
 #: A request's query, as :class:`~contactnow_async._exchange.ApiRequest` holds it.
 Params = tuple[tuple[str, str], ...]
 
@@ -38,8 +42,17 @@ _SPEED = "pip install 'contactnow-async[speed]'"
 def check_wire(wire: Wire, *, own: bool) -> None:
     """Refuse an unknown ``transport``, one chosen beside a given ``http_client``
     (``own`` false), or ``"aiohttp"`` without the extra installed."""
+    if isinstance(wire, httpx.AsyncBaseTransport):
+        if not own:
+            raise ValueError(
+                "transport chooses the client's own http_client: give one or the other"
+            )
+        return
     if wire not in ("auto", "httpx", "aiohttp"):
-        raise ValueError(f"transport must be 'auto', 'httpx' or 'aiohttp', not {wire!r}")
+        raise ValueError(
+            "transport must be 'auto', 'httpx', 'aiohttp' or an httpx.AsyncBaseTransport,"
+            f" not {wire!r}"
+        )
     if wire != "auto" and not own:
         raise ValueError("transport chooses the client's own http_client: give one or the other")
     if wire == "aiohttp" and not _speed_installed():
@@ -67,7 +80,7 @@ def _on_asyncio() -> bool:
         return False
 
 
-def chosen(wire: Wire) -> Literal["httpx", "aiohttp"]:
+def chosen(wire: WireName) -> Literal["httpx", "aiohttp"]:
     """What ``wire`` means here and now (called inside the running event loop)."""
     if wire == "httpx":
         return "httpx"
@@ -144,6 +157,10 @@ def own_http_client(wire: Wire, *, timeout: float | httpx.Timeout, max_connectio
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
+    if isinstance(wire, httpx.AsyncBaseTransport):
+        # The caller's transport takes every request: no proxy from the environment.
+        client = httpx.AsyncClient(timeout=timeout, transport=wire, trust_env=False)
+        return Pool(client, direct=wire)
     transport: httpx.AsyncBaseTransport
     if chosen(wire) == "aiohttp":
         from ._aiohttp import AiohttpWire  # aiohttp is imported only when it is used

@@ -108,7 +108,8 @@ class ClientOptions:
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
     #: The zone ``ecnow`` record dates ("YYYY-MM-DD HH:MM:SS", no zone) are read and written in.
     record_tz: tzinfo = timezone.utc
-    #: What the client's own http_client runs on: "auto", "httpx" or "aiohttp".
+    #: What the client's own http_client runs on: "auto", "httpx", "aiohttp", or the
+    #: ``httpx.AsyncBaseTransport`` it sends through.
     transport: Wire = "auto"
 
     @property

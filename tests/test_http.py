@@ -198,3 +198,41 @@ async def test_the_own_pool_keeps_no_cookies(
 
 def test_the_tls_context_is_made_once() -> None:
     assert tls_context() is tls_context()
+
+
+async def test_an_httpx_transport_given_takes_every_request_straight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")  # not for the given transport
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:3128")
+    seen: list[str] = []
+    closed: list[bool] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path.endswith("token.php"):
+            return httpx.Response(200, json={"success": True, "token": "t", "expire": 4102444800})
+        return httpx.Response(200, json={"success": True, "total": 0, "list": []})
+
+    class Mock(httpx.MockTransport):
+        async def aclose(self) -> None:
+            closed.append(True)
+
+    mock = Mock(handler)
+    sent_through_client = []
+
+    async def hook(request: httpx.Request) -> None:  # pragma: no cover -- must not run
+        sent_through_client.append(request)
+
+    cn = ContactNow(username=USERNAME, password=PASSWORD, base_url="http://sim/", transport=mock)
+    assert cn.options.transport is mock
+    async with cn:
+        cn._transport.http.event_hooks["request"].append(hook)
+        assert await cn.agents.read() == []
+    assert seen == ["/token.php", "/database.php"]
+    assert sent_through_client == []  # past AsyncClient.send, to the transport itself
+    assert closed == [True]
+    with pytest.raises(ValueError, match="give one or the other"):
+        ContactNow(
+            username=USERNAME, password=PASSWORD, transport=mock, http_client=httpx.AsyncClient()
+        )
