@@ -31,14 +31,16 @@ import tempfile
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 import anyio
 import anyio.to_thread
 
 from ._clock import Clock
 from ._errors import TokenError
-from ._models import Token
+
+if TYPE_CHECKING:
+    from ._models import Token
 
 __all__ = ["FileTokenStore", "MemoryTokenStore", "TokenManager", "TokenStore"]
 
@@ -104,6 +106,8 @@ class FileTokenStore:
             self._lock = self._locks.setdefault(self.path.absolute(), threading.Lock())
 
     async def load(self, key: str) -> Token | None:
+        from ._models import Token  # at the first load: the models are not needed at import
+
         entry = (await anyio.to_thread.run_sync(self._read)).get(key)
         if not isinstance(entry, dict):
             return None
