@@ -23,22 +23,19 @@ from ._errors import (
     TransportError,
     WriteError,
 )
-from ._models import (
-    Agent,
-    AgentInput,
-    QueueAssignment,
-    StatusLogEntry,
-    Token,
-    WriteResult,
-)
-from ._models_live import Call, LiveAgent
 from ._options import ClientOptions, Region
 from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
 from ._transport import RetryPolicy
-from ._wire import Envelope
-from .resources.live import LiveSnapshot
 
 if typing.TYPE_CHECKING:
+    from ._models import (
+        Agent,
+        AgentInput,
+        QueueAssignment,
+        StatusLogEntry,
+        Token,
+        WriteResult,
+    )
     from ._models_ecnow import (
         CampaignField,
         Dataset,
@@ -48,8 +45,11 @@ if typing.TYPE_CHECKING:
         Queue,
         QueueType,
     )
+    from ._models_live import Call, LiveAgent
     from ._models_records import Record, RecordInput
     from ._models_reports import AgentSession, CdrRow, Recording, ReportRow
+    from ._wire import Envelope
+    from .resources.live import LiveSnapshot
     from .watch import (
         AgentEvent,
         AgentStream,
@@ -61,8 +61,16 @@ if typing.TYPE_CHECKING:
     )
 
 #: Public names whose modules are imported when a name is first used (PEP 562): the
-#: watcher, and the models of the endpoint groups a client makes when first used.
+#: watcher, the models (each group's are imported with it, when a client first uses
+#: it), and the envelope. Importing the package loads only what a client needs to exist.
 _LAZY = {
+    **dict.fromkeys(
+        ["Agent", "AgentInput", "QueueAssignment", "StatusLogEntry", "Token", "WriteResult"],
+        "_models",
+    ),
+    **dict.fromkeys(["Call", "LiveAgent"], "_models_live"),
+    "LiveSnapshot": "resources.live",
+    "Envelope": "_wire",
     **dict.fromkeys(
         [
             "CampaignField",

@@ -26,11 +26,8 @@ import attrs
 import httpx
 
 from ._clock import Clock, SystemClock
-from ._downloads import download
 from ._errors import AuthenticationError, ResponseFormatError, TokenError
-from ._exchange import Fetched, Sink
 from ._http import Wire, check_wire, own_http_client
-from ._models import Token, token_expiry
 from ._options import (
     DEFAULT_MAX_DOWNLOAD_BYTES,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -45,23 +42,11 @@ from ._refusals import AUTHENTICATION_FAILURE, api_error, is_token_error
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore
 from ._transport import ApiRequest, Reply, RetryPolicy, Transport
 from ._wire import Envelope, Format, encode_payload, php_params
-from .resources import make_group
-from .resources._base import write_result
-from .resources.agents import Agents
-from .resources.live import Live
-from .resources.priorities import Priorities
-from .resources.status_log import StatusLog
-from .resources.tokens import Tokens
+from .resources import Groups
 
 if TYPE_CHECKING:
-    from .resources.campaigns import Campaigns
-    from .resources.control import Control
-    from .resources.datasets import Datasets
-    from .resources.outcome_codes import OutcomeCodes
-    from .resources.queues import Queues
-    from .resources.recordings import Recordings
-    from .resources.records import Records
-    from .resources.reports import Reports
+    from ._exchange import Fetched, Sink
+    from ._models import Token
     from .watch import watch_agents as _watch_agents
 
 __all__ = ["ClientOptions", "ContactNow", "Region", "resend_is_safe"]
@@ -73,7 +58,7 @@ MAX_QUERY_CHARS: Final = 2000
 FORM: Final = "application/x-www-form-urlencoded"
 
 
-class ContactNow:
+class ContactNow(Groups):
     """An asyncio (and trio) client for the 8x8 ContactNow API v2.
 
     Use it as an async context manager; one client shares one token and one
@@ -206,13 +191,6 @@ class ContactNow:
             margin=token_margin,
         )
         install_httpx_log_filter()
-        self.agents = Agents(self)
-        self.status_log = StatusLog(self)
-        self.priorities = Priorities(self)
-        self.live = Live(self)
-        self.tokens = Tokens(
-            self, self._token_manager, send=self._send_token_request, fetch=self._fetch_token
-        )
 
     @property
     def base_url(self) -> str:
@@ -270,20 +248,7 @@ class ContactNow:
         #: ``async with cn.watch_agents() as stream``: see
         #: :func:`contactnow_async.watch.watch_agents` (its overloads type this method).
         watch_agents = _watch_agents
-        datasets: Datasets  # these groups: made at first use, by __getattr__ (below)
-        records: Records
-        campaigns: Campaigns
-        queues: Queues
-        outcome_codes: OutcomeCodes
-        reports: Reports
-        control: Control
-        recordings: Recordings
     else:
-
-        def __getattr__(self, name):  # only for a name with no value: an empty slot
-            group = make_group(self, name, download=self._download)
-            object.__setattr__(self, name, group)
-            return group
 
         def watch_agents(self, **options):
             """``async with cn.watch_agents() as stream``: see
@@ -378,6 +343,8 @@ class ContactNow:
             if not envelope.success:
                 raise api_error(call.describe(), envelope)
             if envelope.bad and payload is not None:
+                from .resources._base import write_result  # a refused write: rare
+
                 write_result(envelope, what=call.describe())  # raises WriteError
             return envelope
 
@@ -385,6 +352,8 @@ class ContactNow:
         self, script: str, params: Mapping[str, Any], to: Sink, *, cap: int
     ) -> Fetched:
         """Fetch ``<script>.php``'s file into ``to``: see :func:`._downloads.download`."""
+        from ._downloads import download  # imported at the first download, not with the client
+
         self._check_open()
         fields = [("format", self.format), ("raw", "1"), *php_params(params)]
         if self.options.campaign is not None:
@@ -414,6 +383,8 @@ class ContactNow:
     async def _fetch_token(self, address: str | None = None) -> Token:
         """``token.php?action=get``: the only place a token is fetched (for ``address``,
         another IP, when given)."""
+        from ._models import Token, token_expiry  # at the first token, not at import
+
         reply = await self._send_token_request(
             "get", {"username": self.username, "password": self._password, "address": address}
         )

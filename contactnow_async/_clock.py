@@ -17,7 +17,6 @@ import time
 from typing import Protocol, runtime_checkable
 
 import anyio
-import anyio.lowlevel
 
 __all__ = ["Clock", "ScaledClock", "SystemClock", "VirtualClock"]
 
@@ -119,7 +118,10 @@ class VirtualClock:
     async def sleep_until(self, deadline: float) -> None:
         self.set(deadline)
         # A checkpoint, so a loop sleeping on a virtual clock still lets other
-        # tasks run and can be cancelled.
+        # tasks run and can be cancelled. anyio.lowlevel is imported here, not at
+        # import: only a virtual clock (tests, the simulator) needs it.
+        import anyio.lowlevel
+
         await anyio.lowlevel.checkpoint()
 
     def __repr__(self) -> str:

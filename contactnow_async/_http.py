@@ -18,7 +18,6 @@ names a proxy, which only ``AsyncClient`` routes to.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import ssl
 import urllib.parse
 import urllib.request
@@ -60,6 +59,8 @@ def check_wire(wire: Wire, *, own: bool) -> None:
 
 
 def _speed_installed() -> bool:
+    import importlib.util  # only a client that may run on aiohttp asks: not at import
+
     return importlib.util.find_spec("aiohttp") is not None
 
 

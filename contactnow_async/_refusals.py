@@ -14,7 +14,8 @@ __all__ = ["AUTHENTICATION_FAILURE", "TOKEN_ERRORS", "api_error", "is_token_erro
 TOKEN_ERRORS: Final = frozenset({"Expired token", "Invalid token", "Unknown token"})
 AUTHENTICATION_FAILURE: Final = "Authentication failure"
 # "Bad argument: xyz", "Bad argument: dataset [350] is EXPIRED", "Bad argument: one of ..."
-_BAD_ARGUMENT = re.compile(r"\s*Bad argument\s*:\s*([A-Za-z_][\w.\-]*)", re.IGNORECASE)
+# Compiled (and cached by re) at the first refusal, not at import.
+_BAD_ARGUMENT = r"(?i)\s*Bad argument\s*:\s*([A-Za-z_][\w.\-]*)"
 
 
 def is_token_error(envelope: Envelope) -> bool:
@@ -31,7 +32,7 @@ def api_error(what: str, envelope: Envelope) -> APIError:
     text = envelope.error
     if text == AUTHENTICATION_FAILURE:
         return AuthenticationError(f"{what}: Authentication failure", error=text, envelope=envelope)
-    bad = _BAD_ARGUMENT.match(text or "")
+    bad = re.match(_BAD_ARGUMENT, text or "")
     if bad is not None:
         argument = bad.group(1)
         if argument.lower() == "one":  # "Bad argument: one of table, dataset ... is required"

@@ -31,14 +31,15 @@ import tempfile
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import anyio
-import anyio.to_thread
 
 from ._clock import Clock
 from ._errors import TokenError
-from ._models import Token
+
+if TYPE_CHECKING:
+    from ._models import Token
 
 __all__ = ["FileTokenStore", "MemoryTokenStore", "TokenManager", "TokenStore"]
 
@@ -85,6 +86,17 @@ class MemoryTokenStore:
         return f"MemoryTokenStore(<{len(self._tokens)} tokens>)"
 
 
+T = TypeVar("T")
+
+
+async def _in_thread(work: Callable[[], T]) -> T:
+    """Run ``work`` in a worker thread; anyio.to_thread is imported at the first file
+    access, not with the client (a client without a FileTokenStore never needs it)."""
+    import anyio.to_thread
+
+    return await anyio.to_thread.run_sync(work)
+
+
 class FileTokenStore:
     """Tokens kept in a JSON file, so a restarted process reuses its token.
 
@@ -104,7 +116,9 @@ class FileTokenStore:
             self._lock = self._locks.setdefault(self.path.absolute(), threading.Lock())
 
     async def load(self, key: str) -> Token | None:
-        entry = (await anyio.to_thread.run_sync(self._read)).get(key)
+        from ._models import Token  # at the first load: the models are not needed at import
+
+        entry = (await _in_thread(self._read)).get(key)
         if not isinstance(entry, dict):
             return None
         try:
@@ -127,7 +141,7 @@ class FileTokenStore:
                 }
                 self._write(entries)
 
-        await anyio.to_thread.run_sync(update)
+        await _in_thread(update)
 
     async def delete(self, key: str, token: Token) -> None:
         def update() -> None:
@@ -138,7 +152,7 @@ class FileTokenStore:
                     del entries[key]
                     self._write(entries)
 
-        await anyio.to_thread.run_sync(update)
+        await _in_thread(update)
 
     def _read(self) -> dict[str, object]:
         try:

@@ -18,11 +18,9 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
-from xml.parsers.expat import ExpatError
 
 import attrs
 
-from . import _xml
 from ._errors import ResponseFormatError
 from ._gc import LARGE_BODY, paused_for
 from ._redact import redact_text
@@ -44,8 +42,9 @@ _SNIPPET = 200
 _TRUE = frozenset({"1", "true", "True", "TRUE", "yes"})
 _FALSE = frozenset({"0", "false", "False", "FALSE", "no", ""})
 # The vendor's ajax page prints JSON with bare keys ({success: true, ...}). If a
-# server ever does that for real, quote the keys rather than fail.
-_BARE_KEY = re.compile(r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:")
+# server ever does that for real, quote the keys rather than fail. Like the other
+# patterns here, compiled (and cached by re) when first used, not at import.
+_BARE_KEY = r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:"
 _JUST_DICTS = frozenset({dict})
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -168,7 +167,7 @@ def _load_json(
         body = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         try:
-            body = json.loads(_BARE_KEY.sub(r'\1"\2":', text))
+            body = json.loads(re.sub(_BARE_KEY, r'\1"\2":', text))
         except (ValueError, RecursionError):
             raise _format_error(
                 "a JSON body that does not parse (truncated?)",
@@ -190,6 +189,11 @@ def _load_xml(
     head = (content[:256].lstrip() or content.lstrip())[:200].lower()
     if head.startswith((b"<!doctype html", b"<html")):
         raise _format_error("an HTML page", content, status_code, content_type, secrets)
+    # The XML reader (and expat) are imported at the first XML reply, not with the client.
+    from xml.parsers.expat import ExpatError
+
+    from . import _xml
+
     try:
         # expat reads the encoding declaration (ISO-8859-1 included) itself.
         doc = _xml.parse(content)
@@ -389,7 +393,7 @@ def encode_payload(
 # Characters XML 1.0 cannot carry, not even escaped. Compiled when first needed:
 # the class of every code point takes milliseconds, at every import otherwise.
 _NOT_XML = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
-_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
+_XML_NAME = r"[A-Za-z_][A-Za-z0-9_.-]*\Z"
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 
 
@@ -402,7 +406,7 @@ def _xml_payload(records: list[dict[str, str]], record_name: str) -> bytes:
     """
     parts = ['<?xml version="1.0" encoding="utf-8"?>\n<dxi>']
     for name in (record_name, *(key for record in records for key in record)):
-        if not _XML_NAME.match(name) or name.lower().startswith("xml"):
+        if not re.match(_XML_NAME, name) or name.lower().startswith("xml"):
             raise ValueError(f"{name!r} cannot be an XML element name")
     for record in records:
         parts.append(f"<{record_name}>")

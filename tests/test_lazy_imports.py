@@ -1,4 +1,9 @@
-"""``import contactnow_async`` loads the client only: the rest is imported when used."""
+"""``import contactnow_async`` loads the client only: the rest is imported when used.
+
+Importing the package, or making a client, loads what a client needs to exist; each
+endpoint group (and its models) at its first use, the download machinery at the first
+download, the XML reader at the first XML reply.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import sys
 import pytest
 
 import contactnow_async
+from contactnow_async.resources import GROUPS
 
 #: What a plain ``import contactnow_async`` must not load.
 LAZY = (
@@ -23,6 +29,19 @@ LAZY = (
     "contactnow_async.resources.reports",
     "contactnow_async.resources.records",
     "contactnow_async.resources.recordings",
+    "contactnow_async.resources._base",
+    "contactnow_async.resources.agents",
+    "contactnow_async.resources.live",
+    "contactnow_async.resources.priorities",
+    "contactnow_async.resources.status_log",
+    "contactnow_async.resources.tokens",
+    "contactnow_async._models",
+    "contactnow_async._models_live",
+    "contactnow_async._downloads",
+    "contactnow_async._xml",
+    "xml.parsers.expat",
+    "anyio.lowlevel",
+    "anyio.to_thread",
     "xmltodict",
     "orjson",
     "aiohttp",
@@ -44,6 +63,65 @@ def _modules_after(code: str) -> set[str]:
 def test_importing_the_package_loads_none_of_the_optional_parts() -> None:
     loaded = _modules_after("import contactnow_async")
     assert [name for name in LAZY if name in loaded] == []
+
+
+def test_importing_the_package_has_no_side_effects() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import logging, threading, contactnow_async\n"
+            "print(threading.active_count(), logging.getLogger().handlers,"
+            " logging.getLogger('httpx').filters)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert (out.stdout.strip(), out.stderr) == ("1 [] []", "")
+
+
+MAKE_A_CLIENT = (
+    "from contactnow_async import ContactNow\n"
+    "cn = ContactNow(username='u', password='p', base_url='http://127.0.0.1:1/')\n"
+)
+
+
+def test_making_a_client_loads_none_of_the_groups_or_models() -> None:
+    loaded = _modules_after(MAKE_A_CLIENT)
+    assert [name for name in LAZY if name in loaded] == []
+
+
+def test_the_first_use_of_a_group_loads_that_group_and_its_models_only() -> None:
+    loaded = _modules_after(MAKE_A_CLIENT + "cn.agents")
+    assert {"contactnow_async.resources.agents", "contactnow_async._models"} <= loaded
+    assert "contactnow_async.resources.live" not in loaded
+    assert "contactnow_async._models_live" not in loaded
+    assert "contactnow_async._downloads" not in loaded
+
+
+@pytest.mark.parametrize("name", sorted(GROUPS))
+def test_every_group_is_made_once_at_its_first_use(name: str) -> None:
+    cn = contactnow_async.ContactNow(username="u", password="p")
+    group = getattr(cn, name)
+    module, cls, _ = GROUPS[name]
+    assert type(group).__name__ == cls
+    assert type(group).__module__ == f"contactnow_async.resources.{module}"
+    assert getattr(cn, name) is group
+
+
+@pytest.mark.parametrize("name", sorted(contactnow_async._LAZY))
+def test_every_lazy_name_resolves_to_its_module(name: str) -> None:
+    value = getattr(contactnow_async, name)
+    assert value is getattr(contactnow_async, name)
+    assert name in contactnow_async.__all__
+    assert name in dir(contactnow_async)
+
+
+def test_a_star_import_still_gives_every_public_name() -> None:
+    namespace: dict[str, object] = {}
+    exec("from contactnow_async import *", namespace)  # noqa: S102 -- the import is the test
+    assert set(contactnow_async.__all__) <= set(namespace)
 
 
 def test_a_lazy_name_imports_its_module_when_used() -> None:
