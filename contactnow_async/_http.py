@@ -121,6 +121,13 @@ class Pool:
             method, url, headers=headers, content=body, extensions={"timeout": self._timeout}
         )
 
+    @property
+    def waits_on_the_network(self) -> bool:
+        """Whether every send waits for a reply from the network (the client's own
+        transport): then a call needs no schedule point of its own to let others run.
+        A client the caller gave may answer from memory (``httpx.MockTransport``)."""
+        return self._direct is not None
+
     async def send(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; the response's body is left to stream."""
         if self._direct is None:

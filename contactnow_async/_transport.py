@@ -28,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import anyio
+import anyio.lowlevel
 import attrs
 import httpx
 
@@ -205,24 +206,47 @@ class Transport:
         give_up_at: float,
         read: Read,
     ) -> Reply | Fetched:
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.max_concurrency)
+        limiter = self._limiter
+        if limiter is None:
+            limiter = self._limiter = anyio.CapacityLimiter(self.max_concurrency)
         started = time.perf_counter()
         status: int | str = "-"
         attempt_ends = math.inf
+        # A free slot is taken at once, not with ``async with`` (its checkpoints cost
+        # a pass of the event loop): then the scope starts with both bounds set.
+        try:
+            limiter.acquire_nowait()
+        except anyio.WouldBlock:
+            has_slot = False
+        else:
+            has_slot = True
+            if self.timeout is not None:
+                attempt_ends = anyio.current_time() + self.timeout
         try:
             # One cancel scope for both bounds: the call's deadline from the start
             # (waiting for a slot included), the attempt's timeout once it has one.
-            with anyio.CancelScope(deadline=give_up_at) as scope:
-                async with self._limiter:
+            with anyio.CancelScope(deadline=min(give_up_at, attempt_ends)) as scope:
+                if has_slot:
+                    # What the limiter's checkpoints did: a call in a cancelled scope
+                    # (or past its deadline) ends here, before anything is sent; and
+                    # other tasks run, unless the send itself waits on the network.
+                    if self.pool.waits_on_the_network:
+                        await anyio.lowlevel.checkpoint_if_cancelled()
+                    else:
+                        await anyio.lowlevel.checkpoint()
+                else:
+                    await limiter.acquire()
+                    has_slot = True
                     if self.timeout is not None:
                         attempt_ends = anyio.current_time() + self.timeout
                         scope.deadline = min(give_up_at, attempt_ends)
-                    response, content = await self._exchange(http_request, read)
+                response, content = await self._exchange(http_request, read)
                 status = response.status_code
             if scope.cancelled_caught:
                 raise self._timed_out(request, http_request, call=attempt_ends >= give_up_at)
         finally:
+            if has_slot:
+                limiter.release()
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s.php method=%s action=%s status=%s duration=%.1fms attempt=%d",
