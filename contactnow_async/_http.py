@@ -94,10 +94,19 @@ class Pool:
     caller gave, whose hooks, auth, cookies and mounts must apply): a request
     for it is built here, with the client's default headers and timeout, and
     handed to the transport as ``AsyncClient.send`` would hand it.
+
+    A GET (no body) for ``direct`` is built once per URL and sent again as it is:
+    the two transports only read a request, and a poll or a repeated read sends
+    the same URL (the same ``httpx.URL`` object, from :class:`UrlCache`) again.
+    The few kept are forgotten together when there are ``size``.
     """
 
     def __init__(
-        self, client: httpx.AsyncClient, *, direct: httpx.AsyncBaseTransport | None = None
+        self,
+        client: httpx.AsyncClient,
+        *,
+        direct: httpx.AsyncBaseTransport | None = None,
+        size: int = 64,
     ) -> None:
         self.client = client
         self._direct = direct
@@ -105,6 +114,10 @@ class Pool:
         # The headers of each kind of request (GET, or a POST of one content type),
         # made once: httpx copies a Headers object without parsing it again.
         self._headers: dict[str | None, httpx.Headers] = {}
+        # GETs by the id of their URL; the URL is kept beside it, so an id is
+        # never one of a URL since forgotten (its object is alive while kept here).
+        self._gets: dict[int, tuple[httpx.URL, httpx.Request]] = {}
+        self._size = size
 
     def build(self, url: httpx.URL, body: bytes | None, content_type: str | None) -> httpx.Request:
         """A GET of ``url``, or a POST of ``body`` (of ``content_type``) to it."""
@@ -113,13 +126,23 @@ class Pool:
             return self.client.build_request(
                 method, url, content=body, headers=_our_headers(content_type)
             )
+        plain_get = body is None and content_type is None
+        if plain_get:
+            kept = self._gets.get(id(url))
+            if kept is not None and kept[0] is url:
+                return kept[1]
         headers = self._headers.get(content_type)
         if headers is None:
             headers = self._headers[content_type] = httpx.Headers(self.client.headers)
             headers.update(_our_headers(content_type))
-        return httpx.Request(
+        request = httpx.Request(
             method, url, headers=headers, content=body, extensions={"timeout": self._timeout}
         )
+        if plain_get:
+            if len(self._gets) >= self._size:
+                self._gets.clear()
+            self._gets[id(url)] = (url, request)
+        return request
 
     @property
     def waits_on_the_network(self) -> bool:

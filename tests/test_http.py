@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from contactnow_async import ContactNow
-from contactnow_async._http import chosen, tls_context
+from contactnow_async._http import Pool, UrlCache, chosen, tls_context
 from tests._helpers import PASSWORD, USERNAME
 from tests.hostile._server import PASSWORD as HOSTILE_PASSWORD
 from tests.hostile._server import USERNAME as HOSTILE_USER
@@ -198,3 +198,32 @@ async def test_the_own_pool_keeps_no_cookies(
 
 def test_the_tls_context_is_made_once() -> None:
     assert tls_context() is tls_context()
+
+
+# -- what the own pool makes once and sends again --
+
+
+def test_the_own_pool_builds_a_get_once_per_url_and_a_post_every_time() -> None:
+    transport = httpx.AsyncHTTPTransport()
+    pool = Pool(httpx.AsyncClient(transport=transport), direct=transport, size=2)
+    urls = UrlCache()
+    first = urls.url("http://127.0.0.1:1/database.php", (("token", "a"),))
+    again = urls.url("http://127.0.0.1:1/database.php", (("token", "a"),))
+    new_token = urls.url("http://127.0.0.1:1/database.php", (("token", "b"),))
+    assert again is first
+    get = pool.build(first, None, None)
+    assert pool.build(again, None, None) is get
+    other = pool.build(new_token, None, None)
+    assert other is not get and other.url == new_token
+    assert (get.method, get.url) == ("GET", first)
+    # An equal URL that is another object is built anew (kept by identity), not confused.
+    assert pool.build(httpx.URL(str(first)), None, None) is not get
+    assert pool.build(first, None, None) is not get  # size 2: forgotten together
+    post = pool.build(first, b"[]", "application/json")
+    assert post is not pool.build(first, b"[]", "application/json")
+    assert post.method == "POST" and post.headers["content-type"] == "application/json"
+    # A client the caller gave builds through it every time (its hooks may change it).
+    given = Pool(httpx.AsyncClient())
+    assert given.build(first, None, None) is not given.build(first, None, None)
+    assert given.waits_on_the_network is False and pool.waits_on_the_network is True
+
