@@ -20,9 +20,6 @@ decides what a refused one means (:mod:`contactnow_async._client`).
 
 from __future__ import annotations
 
-import datetime
-import email.utils
-import functools
 import logging
 import math
 import time
@@ -33,7 +30,7 @@ import anyio.lowlevel
 import attrs
 import httpx
 
-from ._clock import Clock
+from ._clock import Clock, http_date
 from ._encoding import EncodingError, FileTooLarge, TooLarge, read_body, read_file
 from ._errors import (
     ContactNowError,
@@ -331,7 +328,7 @@ class Transport:
                 f"{what} answered HTTP {response.status_code} with a success envelope",
                 status_code=response.status_code,
             )
-        return Reply(envelope, _http_date(response.headers.get("date")))
+        return Reply(envelope, http_date(response.headers.get("date")))
 
     async def _exchange(
         self, request: httpx.Request, read: Read
@@ -404,7 +401,7 @@ class Transport:
         try:
             seconds = float(value)
         except ValueError:
-            when = _http_date(value)
+            when = http_date(value)
             return None if when is None else max(0.0, when - self._clock.now())
         return max(0.0, seconds) if math.isfinite(seconds) else None
 
@@ -439,18 +436,3 @@ def _undecodable(where: str, response: httpx.Response, exc: EncodingError) -> _F
 def _describe(exc: Exception) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {redact_url(text)}" if text else type(exc).__name__
-
-
-@functools.lru_cache(maxsize=16)
-def _http_date(value: str | None) -> float | None:
-    """An HTTP date as a timestamp (None if it is not one). Kept by its text: every
-    reply's ``Date`` changes once a second, and parsing one costs ~4 us."""
-    if not value:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000": UTC by RFC 5322, not the local zone
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when.timestamp()

@@ -171,7 +171,7 @@ async def test_a_good_reply_is_unaffected_by_the_bounds() -> None:
 
 
 def test_an_http_date_is_read_once_per_text_and_each_text_as_itself() -> None:
-    from contactnow_async._transport import _http_date
+    from contactnow_async._clock import http_date as _http_date
 
     first = _http_date("Tue, 15 Nov 1994 08:12:31 GMT")
     assert first == 784887151.0
