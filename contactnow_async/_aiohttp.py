@@ -18,7 +18,8 @@ aiohttp's own resend of a GET whose connection failed is turned off: whether
 to send again is the transport's rule (only where a resend cannot duplicate
 work). The session keeps no cookies (the API sets none) and follows no
 redirect (the transport refuses them). The body is read raw, in the chunks
-aiohttp hands over: ``_encoding`` undoes the Content-Encoding under the size cap.
+aiohttp hands over, or in one read when the reply declares its length within the
+size cap (``_Body.read_whole``): ``_encoding`` undoes the Content-Encoding under the cap.
 """
 
 from __future__ import annotations
@@ -75,21 +76,38 @@ class _Body(httpx.AsyncByteStream):
             while chunk := await content.readany():
                 yield chunk
 
+    async def read_whole(self) -> bytes:
+        """The whole raw body at once (``_encoding.read_body`` calls it only for a
+        reply that declares its length, within the size cap)."""
+        with _mapped():
+            return await self._response.read()
+
     async def aclose(self) -> None:
         # release() hands a fully read connection back to the pool, and closes
         # one whose body was not read to the end (it cannot be reused).
         self._response.release()
 
 
+#: ``ClientTimeout`` objects by the phases they were made from (immutable: shared).
+_timeouts: dict[tuple[Any, Any, Any], aiohttp.ClientTimeout] = {}
+
+
 def _timeout(extensions: dict[str, Any]) -> aiohttp.ClientTimeout:
-    """httpx's per-phase timeouts (``request.extensions["timeout"]``) as aiohttp's."""
+    """httpx's per-phase timeouts (``request.extensions["timeout"]``) as aiohttp's,
+    made once for each set of values (a client sends the same ones every time)."""
     phases = extensions.get("timeout") or {}
-    return aiohttp.ClientTimeout(
-        total=None,
-        connect=phases.get("pool"),  # waiting for a pooled connection, and connecting
-        sock_connect=phases.get("connect"),
-        sock_read=phases.get("read"),
-    )
+    key = (phases.get("pool"), phases.get("connect"), phases.get("read"))
+    timeout = _timeouts.get(key)
+    if timeout is None:
+        if len(_timeouts) >= 32:  # pragma: no cover -- 32 clients with their own timeouts
+            _timeouts.clear()
+        timeout = _timeouts[key] = aiohttp.ClientTimeout(
+            total=None,
+            connect=key[0],  # waiting for a pooled connection, and connecting
+            sock_connect=key[1],
+            sock_read=key[2],
+        )
+    return timeout
 
 
 class AiohttpWire(httpx.AsyncBaseTransport):

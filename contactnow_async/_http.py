@@ -108,17 +108,35 @@ class Pool:
     caller gave, whose hooks, auth, cookies and mounts must apply): a request
     for it is built here, with the client's default headers and timeout, and
     handed to the transport as ``AsyncClient.send`` would hand it.
+
+    A GET (no body) for ``direct`` is built once per URL and sent again as it is
+    when the transport is ``ours`` (httpx's or the aiohttp wire, made by
+    :func:`own_http_client`: both only read a request): a poll or a repeated read
+    sends the same URL (the same ``httpx.URL`` object, from :class:`UrlCache`)
+    again. The few kept are forgotten together when there are ``size``. A
+    transport the caller gave (``transport=``) gets a new request every time,
+    as it may change one, and may answer from memory.
     """
 
     def __init__(
-        self, client: httpx.AsyncClient, *, direct: httpx.AsyncBaseTransport | None = None
+        self,
+        client: httpx.AsyncClient,
+        *,
+        direct: httpx.AsyncBaseTransport | None = None,
+        ours: bool = True,
+        size: int = 64,
     ) -> None:
         self.client = client
         self._direct = direct
+        self._ours = direct is not None and ours
         self._timeout = client.timeout.as_dict()
         # The headers of each kind of request (GET, or a POST of one content type),
         # made once: httpx copies a Headers object without parsing it again.
         self._headers: dict[str | None, httpx.Headers] = {}
+        # GETs by the id of their URL; the URL is kept beside it, so an id is
+        # never one of a URL since forgotten (its object is alive while kept here).
+        self._gets: dict[int, tuple[httpx.URL, httpx.Request]] = {}
+        self._size = size
 
     def build(self, url: httpx.URL, body: bytes | None, content_type: str | None) -> httpx.Request:
         """A GET of ``url``, or a POST of ``body`` (of ``content_type``) to it."""
@@ -127,13 +145,31 @@ class Pool:
             return self.client.build_request(
                 method, url, content=body, headers=_our_headers(content_type)
             )
+        plain_get = body is None and content_type is None and self._ours
+        if plain_get:
+            kept = self._gets.get(id(url))
+            if kept is not None and kept[0] is url:
+                return kept[1]
         headers = self._headers.get(content_type)
         if headers is None:
             headers = self._headers[content_type] = httpx.Headers(self.client.headers)
             headers.update(_our_headers(content_type))
-        return httpx.Request(
+        request = httpx.Request(
             method, url, headers=headers, content=body, extensions={"timeout": self._timeout}
         )
+        if plain_get:
+            if len(self._gets) >= self._size:
+                self._gets.clear()
+            self._gets[id(url)] = (url, request)
+        return request
+
+    @property
+    def waits_on_the_network(self) -> bool:
+        """Whether every send waits for a reply from the network (the client's own
+        transport): then a call needs no schedule point of its own to let others run.
+        A client or transport the caller gave may answer from memory
+        (``httpx.MockTransport``)."""
+        return self._ours
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; the response's body is left to stream."""
@@ -161,7 +197,7 @@ def own_http_client(wire: Wire, *, timeout: float | httpx.Timeout, max_connectio
     if isinstance(wire, httpx.AsyncBaseTransport):
         # The caller's transport takes every request: no proxy from the environment.
         client = httpx.AsyncClient(timeout=timeout, transport=wire, trust_env=False)
-        return Pool(client, direct=wire)
+        return Pool(client, direct=wire, ours=False)
     transport: httpx.AsyncBaseTransport
     if chosen(wire) == "aiohttp":
         from ._aiohttp import AiohttpWire  # aiohttp is imported only when it is used

@@ -20,8 +20,6 @@ decides what a refused one means (:mod:`contactnow_async._client`).
 
 from __future__ import annotations
 
-import datetime
-import email.utils
 import logging
 import math
 import time
@@ -31,7 +29,7 @@ import anyio
 import attrs
 import httpx
 
-from ._clock import Clock
+from ._clock import Clock, http_date
 from ._encoding import EncodingError, FileTooLarge, TooLarge, read_body, read_file
 from ._errors import (
     ContactNowError,
@@ -205,24 +203,49 @@ class Transport:
         give_up_at: float,
         read: Read,
     ) -> Reply | Fetched:
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.max_concurrency)
+        limiter = self._limiter
+        if limiter is None:
+            limiter = self._limiter = anyio.CapacityLimiter(self.max_concurrency)
         started = time.perf_counter()
         status: int | str = "-"
         attempt_ends = math.inf
+        # A free slot is taken at once, not with ``async with`` (its checkpoints cost
+        # a pass of the event loop): then the scope starts with both bounds set.
+        try:
+            limiter.acquire_nowait()
+        except anyio.WouldBlock:
+            has_slot = False
+        else:
+            has_slot = True
+            if self.timeout is not None:
+                attempt_ends = anyio.current_time() + self.timeout
         try:
             # One cancel scope for both bounds: the call's deadline from the start
             # (waiting for a slot included), the attempt's timeout once it has one.
-            with anyio.CancelScope(deadline=give_up_at) as scope:
-                async with self._limiter:
+            with anyio.CancelScope(deadline=min(give_up_at, attempt_ends)) as scope:
+                if has_slot:
+                    # What the limiter's checkpoints did: a call in a cancelled scope
+                    # (or past its deadline) ends here, before anything is sent; and
+                    # other tasks run, unless the send itself waits on the network.
+                    import anyio.lowlevel  # loaded by the first call, not the import
+
+                    if self.pool.waits_on_the_network:
+                        await anyio.lowlevel.checkpoint_if_cancelled()
+                    else:
+                        await anyio.lowlevel.checkpoint()
+                else:
+                    await limiter.acquire()
+                    has_slot = True
                     if self.timeout is not None:
                         attempt_ends = anyio.current_time() + self.timeout
                         scope.deadline = min(give_up_at, attempt_ends)
-                    response, content = await self._exchange(http_request, read)
+                response, content = await self._exchange(http_request, read)
                 status = response.status_code
             if scope.cancelled_caught:
                 raise self._timed_out(request, http_request, call=attempt_ends >= give_up_at)
         finally:
+            if has_slot:
+                limiter.release()
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s.php method=%s action=%s status=%s duration=%.1fms attempt=%d",
@@ -306,7 +329,7 @@ class Transport:
                 f"{what} answered HTTP {response.status_code} with a success envelope",
                 status_code=response.status_code,
             )
-        return Reply(envelope, _http_date(response.headers.get("date")))
+        return Reply(envelope, http_date(response.headers.get("date")))
 
     async def _exchange(
         self, request: httpx.Request, read: Read
@@ -379,7 +402,7 @@ class Transport:
         try:
             seconds = float(value)
         except ValueError:
-            when = _http_date(value)
+            when = http_date(value)
             return None if when is None else max(0.0, when - self._clock.now())
         return max(0.0, seconds) if math.isfinite(seconds) else None
 
@@ -414,15 +437,3 @@ def _undecodable(where: str, response: httpx.Response, exc: EncodingError) -> _F
 def _describe(exc: Exception) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {redact_url(text)}" if text else type(exc).__name__
-
-
-def _http_date(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000": UTC by RFC 5322, not the local zone
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when.timestamp()

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from contactnow_async import ContactNow
-from contactnow_async._http import chosen, tls_context
+from contactnow_async._encoding import TooLarge, read_body
+from contactnow_async._http import Pool, UrlCache, chosen, tls_context
 from tests._helpers import PASSWORD, USERNAME
 from tests.hostile._server import PASSWORD as HOSTILE_PASSWORD
 from tests.hostile._server import USERNAME as HOSTILE_USER
@@ -229,6 +230,12 @@ async def test_an_httpx_transport_given_takes_every_request_straight(
     async with cn:
         cn._transport.http.event_hooks["request"].append(hook)
         assert await cn.agents.read() == []
+        # Not ours: it may change a request and answer from memory, so no GET is kept
+        # and every call is a schedule point of its own.
+        pool = cn._transport.pool
+        assert pool.waits_on_the_network is False
+        url = httpx.URL("http://sim/database.php")
+        assert pool.build(url, None, None) is not pool.build(url, None, None)
     assert seen == ["/token.php", "/database.php"]
     assert sent_through_client == []  # past AsyncClient.send, to the transport itself
     assert closed == [True]
@@ -236,3 +243,93 @@ async def test_an_httpx_transport_given_takes_every_request_straight(
         ContactNow(
             username=USERNAME, password=PASSWORD, transport=mock, http_client=httpx.AsyncClient()
         )
+
+
+# -- what the own pool makes once and sends again --
+
+
+def test_the_own_pool_builds_a_get_once_per_url_and_a_post_every_time() -> None:
+    transport = httpx.AsyncHTTPTransport()
+    pool = Pool(httpx.AsyncClient(transport=transport), direct=transport, size=2)
+    urls = UrlCache()
+    first = urls.url("http://127.0.0.1:1/database.php", (("token", "a"),))
+    again = urls.url("http://127.0.0.1:1/database.php", (("token", "a"),))
+    new_token = urls.url("http://127.0.0.1:1/database.php", (("token", "b"),))
+    assert again is first
+    get = pool.build(first, None, None)
+    assert pool.build(again, None, None) is get
+    other = pool.build(new_token, None, None)
+    assert other is not get and other.url == new_token
+    assert (get.method, get.url) == ("GET", first)
+    # An equal URL that is another object is built anew (kept by identity), not confused.
+    assert pool.build(httpx.URL(str(first)), None, None) is not get
+    assert pool.build(first, None, None) is not get  # size 2: forgotten together
+    post = pool.build(first, b"[]", "application/json")
+    assert post is not pool.build(first, b"[]", "application/json")
+    assert post.method == "POST" and post.headers["content-type"] == "application/json"
+    # A client the caller gave builds through it every time (its hooks may change it).
+    given = Pool(httpx.AsyncClient())
+    assert given.build(first, None, None) is not given.build(first, None, None)
+    assert given.waits_on_the_network is False and pool.waits_on_the_network is True
+
+
+def test_aiohttp_timeouts_are_made_once_for_each_set_of_values() -> None:
+    five = httpx.Timeout(5.0).as_dict()
+    made = _aiohttp_wire._timeout({"timeout": five})
+    assert _aiohttp_wire._timeout({"timeout": dict(five)}) is made
+    assert (made.total, made.connect, made.sock_connect, made.sock_read) == (None, 5, 5, 5)
+    other = _aiohttp_wire._timeout({"timeout": httpx.Timeout(5.0, read=2.0, pool=1.0).as_dict()})
+    assert (other.connect, other.sock_connect, other.sock_read) == (1.0, 5.0, 2.0)
+    none = _aiohttp_wire._timeout({})
+    assert (none.connect, none.sock_connect, none.sock_read) == (None, None, None)
+
+
+class _Stream(httpx.AsyncByteStream):
+    """Chunks, and ``read_whole`` for the same bytes: which one was used."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.used: list[str] = []
+
+    async def __aiter__(self) -> Any:
+        self.used.append("chunks")
+        for start in range(0, len(self.body), 7):
+            yield self.body[start : start + 7]
+
+    async def read_whole(self) -> bytes:
+        self.used.append("whole")
+        return self.body
+
+
+@pytest.mark.parametrize("encoding", [None, "gzip", "deflate, gzip"])
+@pytest.mark.parametrize("declared", [True, False])
+async def test_a_body_of_declared_length_is_read_whole_and_still_capped(
+    encoding: str | None, declared: bool
+) -> None:
+    import gzip
+    import zlib
+
+    plain = AGENTS_BODY * 20
+    raw = {None: plain, "gzip": gzip.compress(plain)}.get(encoding)
+    if raw is None:
+        raw = gzip.compress(zlib.compress(plain))
+    headers = [("Content-Encoding", encoding)] if encoding else []
+    if declared:
+        headers.append(("Content-Length", str(len(raw))))
+
+    def response() -> tuple[httpx.Response, _Stream]:
+        stream = _Stream(raw)
+        return httpx.Response(200, headers=headers, stream=stream), stream
+
+    got, stream = response()
+    assert await read_body(got, cap=len(plain)) == plain
+    assert stream.used == (["whole"] if declared else ["chunks"])
+    # The cap holds on the decoded bytes either way (the raw ones are fewer when encoded).
+    got, stream = response()
+    if encoding is None and declared:
+        with pytest.raises(TooLarge):  # the declared length says it, before any read
+            await read_body(got, cap=len(plain) - 1)
+        assert stream.used == []
+    else:
+        with pytest.raises(TooLarge):
+            await read_body(got, cap=len(plain) - 1)

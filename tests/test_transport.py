@@ -168,3 +168,16 @@ async def test_a_good_reply_is_unaffected_by_the_bounds() -> None:
     cn, http = client_for(FakeAPI({READ: agents_list(AGENT_ROW)}), timeout=5.0, deadline=5.0)
     async with http, cn:
         assert len(await cn.agents.read()) == 1
+
+
+def test_an_http_date_is_read_once_per_text_and_each_text_as_itself() -> None:
+    from contactnow_async._clock import http_date as _http_date
+
+    first = _http_date("Tue, 15 Nov 1994 08:12:31 GMT")
+    assert first == 784887151.0
+    assert _http_date("Tue, 15 Nov 1994 08:12:32 GMT") == first + 1  # a second later
+    assert _http_date("Tue, 15 Nov 1994 08:12:31 -0000") == first  # no zone: UTC
+    assert _http_date("Tue, 15 Nov 1994 08:12:31 GMT") == first
+    assert _http_date("not a date") is None
+    assert _http_date(None) is None
+    assert _http_date.cache_info().hits >= 1

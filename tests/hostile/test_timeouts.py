@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 import anyio
+import anyio.to_thread
 import pytest
 
 from contactnow_async import RequestTimeout, ResponseFormatError
@@ -51,3 +54,50 @@ async def test_a_declared_length_over_the_cap_is_refused_before_the_body() -> No
             ):
                 await cn.agents.read()
     assert len(server.data_requests) == 1
+
+
+async def test_a_call_in_a_cancelled_scope_sends_nothing() -> None:
+    """A free slot is taken without a pass of the event loop, but a call made where
+    it is already cancelled still ends before its request is written."""
+
+    async def agents(request: Request, peer: Peer) -> None:
+        await peer.send(reply(200, b'{"success":true,"total":0,"list":[]}'))
+
+    with serve(agents) as server, anyio.fail_after(GUARD):
+        async with client(server) as cn:
+            await cn.agents.read()  # the token is fetched and kept
+            with anyio.CancelScope() as scope:
+                scope.cancel()
+                await cn.agents.create([{"name": "Ann", "username": "ann", "password": "x"}])
+            assert scope.cancelled_caught
+            await anyio.sleep(0.2)  # time for a request that was sent to arrive
+    assert [request.params.get("action") for request in server.data_requests] == ["read"]
+
+
+async def test_a_slot_comes_back_from_a_call_cancelled_with_it_or_waiting_for_it() -> None:
+    """max_concurrency=1: the call holding the slot and the one waiting for it are
+    both cancelled; the next call has the slot."""
+    answered = 0
+    first_sent = threading.Event()  # set in the server's thread
+
+    async def first_hangs(request: Request, peer: Peer) -> None:
+        nonlocal answered
+        answered += 1
+        if answered == 1:
+            first_sent.set()
+            await peer.wait_for_client_to_leave()
+        else:
+            await peer.send(reply(200, b'{"success":true,"total":0,"list":[]}'))
+
+    with serve(first_hangs) as server, anyio.fail_after(GUARD):
+        async with client(server, max_concurrency=1) as cn:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(cn.agents.read)  # holds the slot: no reply comes
+                assert await anyio.to_thread.run_sync(first_sent.wait, GUARD)
+                with anyio.move_on_after(0.2) as waiting:
+                    await cn.agents.read()  # waits for the slot until cancelled
+                assert waiting.cancelled_caught
+                tg.cancel_scope.cancel()  # the call holding the slot
+            with anyio.fail_after(2):  # a slot kept by either would hang here
+                assert await cn.agents.read() == []
+    assert len(server.data_requests) == 2
