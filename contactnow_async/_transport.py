@@ -227,12 +227,13 @@ class Transport:
                     # What the limiter's checkpoints did: a call in a cancelled scope
                     # (or past its deadline) ends here, before anything is sent; and
                     # other tasks run, unless the send itself waits on the network.
-                    import anyio.lowlevel  # loaded by the first call, not the import
+                    # Loaded by the first call, not the import.
+                    from anyio.lowlevel import checkpoint, checkpoint_if_cancelled
 
                     if self.pool.waits_on_the_network:
-                        await anyio.lowlevel.checkpoint_if_cancelled()
+                        await checkpoint_if_cancelled()
                     else:
-                        await anyio.lowlevel.checkpoint()
+                        await checkpoint()
                 else:
                     await limiter.acquire()
                     has_slot = True
