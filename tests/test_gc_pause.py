@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from contactnow_async import ResponseFormatError, _models_live
+from contactnow_async import ResponseFormatError, _models_live, _wire
 from contactnow_async._gc import LARGE_BODY, LARGE_ROWS, paused_for
 from contactnow_async._models_live import live_agents
 from contactnow_async._wire import decode
@@ -58,9 +58,20 @@ def test_restored_after_an_error() -> None:
     assert gc.isenabled()
 
 
+# The decoder's threshold, lowered for these tests (the real one is megabytes).
+SMALL_LARGE_BODY = 64 * 1024
+
+
+@pytest.fixture
+def _low_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert LARGE_BODY >= SMALL_LARGE_BODY
+    monkeypatch.setattr(_wire, "LARGE_BODY", SMALL_LARGE_BODY)
+
+
+@pytest.mark.usefixtures("_low_threshold")
 def test_a_large_body_is_decoded_paused_and_the_collector_comes_back() -> None:
-    body = _body(LARGE_BODY // 100)
-    assert len(body) >= LARGE_BODY
+    body = _body(SMALL_LARGE_BODY // 100)
+    assert len(body) >= SMALL_LARGE_BODY
     seen: list[bool] = []
     original = json.loads
 
@@ -79,12 +90,13 @@ def test_a_large_body_is_decoded_paused_and_the_collector_comes_back() -> None:
         json.loads = original
         set_json_decoder("auto")
     assert seen == [False, True]  # the large one paused, the small one not
-    assert len(envelope.records) == LARGE_BODY // 100 and len(small.records) == 3
+    assert len(envelope.records) == SMALL_LARGE_BODY // 100 and len(small.records) == 3
     assert gc.isenabled()
 
 
+@pytest.mark.usefixtures("_low_threshold")
 def test_a_truncated_large_body_raises_with_the_collector_back_on() -> None:
-    body = _body(LARGE_BODY // 100)[:-10]
+    body = _body(SMALL_LARGE_BODY // 100)[:-10]
     with pytest.raises(ResponseFormatError):
         decode(body)
     assert gc.isenabled()
