@@ -305,7 +305,12 @@ class ContactNow(Groups):
                 payload, format=self.format, record_name=record_name or method or "record"
             )
             query = base + fields
-        elif fields and len(form := urllib.parse.urlencode(fields)) > MAX_QUERY_CHARS:
+        elif (
+            # Encoded, a character is 12 at most (4 UTF-8 bytes, each %XX): short filters are
+            # not encoded here only to be measured (the URL cache encodes a query once).
+            sum(len(name) + len(value) + 2 for name, value in fields) * 12 > MAX_QUERY_CHARS
+            and len(form := urllib.parse.urlencode(fields)) > MAX_QUERY_CHARS
+        ):
             body, content_type = form.encode("ascii"), FORM
             query = base
         else:

@@ -332,6 +332,25 @@ async def test_a_long_agent_list_read_goes_as_a_post_form() -> None:
     assert params(request)["outcome"] == ",".join(many)
 
 
+@pytest.mark.parametrize(
+    ("ddi", "method"),
+    [
+        ("1" * 2000, "POST"),  # plain text past the limit (ddi= and 2,000)
+        ("1" * 1990, "GET"),  # plain text within it (the query's own fields aside)
+        ("é" * 200, "GET"),  # 200 characters, 1,200 once encoded: within
+        ("é" * 340, "POST"),  # 340 characters, 2,040 once encoded (2 UTF-8 bytes each): past it
+        ("€" * 230, "POST"),  # 230 characters, 2,070 once encoded (3 UTF-8 bytes each)
+    ],
+)
+async def test_the_encoded_query_length_decides_get_or_post_form(ddi: str, method: str) -> None:
+    _, api = await call_with(
+        {(*RECORDS, "read"): answer(rows())}, lambda cn: cn.records.read(ddi=ddi)
+    )
+    request = sent(api, *RECORDS)
+    assert request.method == method
+    assert params(request)["ddi"] == ddi
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_records_create_sends_the_documented_lead(fmt: Format) -> None:
     created = {"success": True, "total": 1, "bad": 0, "key": 2499265,
