@@ -13,7 +13,7 @@ import pytest
 from contactnow_async import ResponseFormatError, _models_live, _wire
 from contactnow_async._gc import LARGE_BODY, LARGE_ROWS, paused_for
 from contactnow_async._models_live import live_agents
-from contactnow_async._wire import decode
+from contactnow_async._wire import decode, set_json_decoder
 
 
 @pytest.fixture(autouse=True)
@@ -69,25 +69,24 @@ def _low_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("_low_threshold")
-def test_a_large_body_is_decoded_paused_and_the_collector_comes_back() -> None:
+def test_a_large_body_is_decoded_paused_and_the_collector_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     body = _body(SMALL_LARGE_BODY // 100)
     assert len(body) >= SMALL_LARGE_BODY
     seen: list[bool] = []
     original = json.loads
 
-    def spy(*args: object, **kwargs: object) -> object:
+    def spy(*args: Any, **kwargs: Any) -> Any:
         seen.append(gc.isenabled())
-        return original(*args, **kwargs)  # type: ignore[arg-type]
+        return original(*args, **kwargs)
 
-    json.loads = spy  # type: ignore[assignment]
+    monkeypatch.setattr(json, "loads", spy)
+    set_json_decoder("stdlib")
     try:
-        from contactnow_async._wire import set_json_decoder
-
-        set_json_decoder("stdlib")
         envelope = decode(body)
         small = decode(_body(3))
     finally:
-        json.loads = original
         set_json_decoder("auto")
     assert seen == [False, True]  # the large one paused, the small one not
     assert len(envelope.records) == SMALL_LARGE_BODY // 100 and len(small.records) == 3
