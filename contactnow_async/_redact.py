@@ -18,11 +18,13 @@ import httpx
 
 REDACTED = "<redacted>"
 
-# A ContactNow token is 40 hex digits; anything that long and hex is hidden too.
-_TOKENISH = re.compile(r"\b[0-9a-fA-F]{32,}\b")
-_SECRET_PARAMS = re.compile(r"(?i)\b(token|password|pass|pin)=([^&\s\"'<>]*)")
-_PERCENT = re.compile(r"%[0-9A-F]{2}")
-_SECRET_FIELDS = re.compile(r'(?i)("?(?:token|password)"?\s*[:=]\s*"?)([^",}<\s]*)')
+# The patterns are used on error and log paths only: compiled there, at first use (re
+# keeps them), not at import. A ContactNow token is 40 hex digits; anything that long
+# and hex is hidden too.
+_TOKENISH = r"\b[0-9a-fA-F]{32,}\b"
+_PARAMS_TO_HIDE = r"(?i)\b(token|password|pass|pin)=([^&\s\"'<>]*)"
+_PERCENT = r"%[0-9A-F]{2}"
+_FIELDS_TO_HIDE = r'(?i)("?(?:token|password)"?\s*[:=]\s*"?)([^",}<\s]*)'
 
 
 def redact_url(url: httpx.URL | str) -> str:
@@ -48,7 +50,7 @@ def _variants(secret: str) -> set[str]:
         *(form.replace("/", "\\/") for form in in_json),
     }
     # %2F and %2f are the same byte: a server may echo either case.
-    forms |= {_PERCENT.sub(lambda m: m.group(0).lower(), form) for form in forms if "%" in form}
+    forms |= {re.sub(_PERCENT, lambda m: m.group(0).lower(), form) for form in forms if "%" in form}
     return {form for form in forms if form}
 
 
@@ -61,9 +63,9 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
             forms |= _variants(secret)
     for form in sorted(forms, key=len, reverse=True):  # longest first: no half-hidden forms
         text = text.replace(form, REDACTED)
-    text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
-    text = _SECRET_FIELDS.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
-    return _TOKENISH.sub(REDACTED, text)
+    text = re.sub(_PARAMS_TO_HIDE, lambda m: f"{m.group(1)}={REDACTED}", text)
+    text = re.sub(_FIELDS_TO_HIDE, lambda m: f"{m.group(1)}{REDACTED}", text)
+    return re.sub(_TOKENISH, REDACTED, text)
 
 
 class _RedactRequestLogs(logging.Filter):
@@ -75,7 +77,7 @@ class _RedactRequestLogs(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken record is logging's own to report, not ours
             return True
-        redacted = redact_text(_QUERY_IN_URL.sub(_cut_query, message))
+        redacted = redact_text(re.sub(_QUERY_IN_URL, _cut_query, message))
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
@@ -83,7 +85,7 @@ class _RedactRequestLogs(logging.Filter):
 
 # A URL's query inside a log line (bytes reprs included): everything after "?" up
 # to a quote, a space or the end.
-_QUERY_IN_URL = re.compile(r"(https?://[^\s'\"?]*)\?[^\s'\"]*")
+_QUERY_IN_URL = r"(https?://[^\s'\"?]*)\?[^\s'\"]*"
 
 
 def _cut_query(match: re.Match[str]) -> str:
