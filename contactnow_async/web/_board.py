@@ -337,18 +337,22 @@ class Board:
         while True:
             heartbeat, write_timeout = self.heartbeat, self.write_timeout
             await anyio.sleep(max(0.005, min(heartbeat, write_timeout) / 4))
-            now = time.monotonic()
-            for viewer in list(self.viewers):
-                since = viewer.writing_since
-                if since is not None:
-                    if now - since > write_timeout and viewer.cancel is not None:
-                        logger.info(
-                            "ending a stream whose client took nothing for %g s", write_timeout
-                        )
-                        viewer.cancel()
-                        viewer.cancel = None
-                elif now - viewer.last_write >= heartbeat:
-                    viewer.beat()
+            self._tend(heartbeat, write_timeout)
+
+    def _tend(self, heartbeat: float, write_timeout: float) -> None:
+        """One pass of :meth:`keep`: a call of its own, so that no local outlives it (a
+        loop variable left in ``keep`` held the last viewer, and what its ended stream
+        kept, until a later pass met a viewer)."""
+        now = time.monotonic()
+        for viewer in list(self.viewers):
+            since = viewer.writing_since
+            if since is not None:
+                if now - since > write_timeout and viewer.cancel is not None:
+                    logger.info("ending a stream whose client took nothing for %g s", write_timeout)
+                    viewer.cancel()
+                    viewer.cancel = None
+            elif now - viewer.last_write >= heartbeat:
+                viewer.beat()
 
     def close(self) -> None:
         """End every viewer's stream (shutdown): browsers reconnect and resume elsewhere."""

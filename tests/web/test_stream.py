@@ -3,13 +3,15 @@ heartbeats, disconnects and shutdown, the snapshot and the health."""
 
 from __future__ import annotations
 
+import gc
 import json
 
 import anyio
 import pytest
 
 from contactnow_async.web import Wallboard
-from contactnow_async.web._board import Board, Entry
+from contactnow_async.web._board import Board, Entry, Viewer
+from contactnow_async.web._stream import EventStream
 
 from ._sse import client_for, open_events
 from ._support import HandSource
@@ -82,6 +84,36 @@ async def test_a_client_that_takes_nothing_is_dropped_after_the_write_timeout() 
             await anyio.sleep(0.2)  # the timeout under test is the server's wall clock
             assert wallboard.board.viewers == set()
             assert await stuck.next() is None  # nothing was taken, and nothing more comes
+
+
+async def test_ended_streams_leave_no_viewer_or_stream_alive() -> None:
+    # A thousand frozen browsers ended and let go must hold no memory: each stream's
+    # objects are gone once it ended, however it ended (the write timeout, lagging, a
+    # disconnect), with the board's heartbeat pass run over them meanwhile.
+    source = HandSource()
+    wallboard = board_of(source, buffer=2, write_timeout=0.05, heartbeat=0.02)
+
+    def alive() -> int:  # a Viewer has slots and no weakref: counted among gc's objects
+        gc.collect()
+        return sum(isinstance(o, (Viewer, EventStream)) for o in gc.get_objects())
+
+    before = alive()
+    async with wallboard.lifespan():
+        async with open_events(wallboard, buffered=False) as stuck:
+            assert alive() == before + 2
+            source.publish("1", "call")
+            await anyio.sleep(0.2)  # dropped after the write timeout
+            assert await stuck.next() is None
+        async with open_events(wallboard, buffered=False) as lagging:
+            for status in ("wrap", "wait", "call"):
+                source.publish("1", status)
+            while await lagging.next() is not None:  # the reset (or the write timeout)
+                pass
+        async with open_events(wallboard) as left:
+            await left.heartbeat()
+        await anyio.sleep(0.1)  # Board.keep() passes over no viewer at all
+        assert wallboard.board.viewers == set()
+        assert alive() == before
 
 
 async def test_a_quiet_stream_sends_heartbeat_comments() -> None:
