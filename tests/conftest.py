@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from ._stage import Stage, staged
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: two workers a core. Many tests wait more than they compute (a
+    subprocess, a real socket, a browser, a timeout that must pass in real time), so
+    one worker a core leaves the cores idle a quarter of the run (on 2 cores: 98 s at
+    two workers, 71 s at four)."""
+    return 2 * (os.cpu_count() or 1)
 
 
 @pytest.fixture(
