@@ -191,13 +191,13 @@ def _our_headers(content_type: str | None) -> dict[str, str]:
 
 def own_http_client(wire: Wire, *, timeout: float | httpx.Timeout, max_connections: int) -> Pool:
     """The pool a client makes for itself: keep-alive connections up to ``max_connections``."""
-    limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
-    )
     if isinstance(wire, httpx.AsyncBaseTransport):
         # The caller's transport takes every request: no proxy from the environment.
         client = httpx.AsyncClient(timeout=timeout, transport=wire, trust_env=False)
         return Pool(client, direct=wire, ours=False)
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
     transport: httpx.AsyncBaseTransport
     if chosen(wire) == "aiohttp":
         from ._aiohttp import AiohttpWire  # aiohttp is imported only when it is used

@@ -37,6 +37,19 @@ def _body(rows: int) -> bytes:
     ).encode()
 
 
+def _collector_seen_by(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[bool]:
+    """Whether the collector was on at each call of ``owner.name`` (wrapped for the test)."""
+    seen: list[bool] = []
+    original = getattr(owner, name)
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+    return seen
+
+
 def test_paused_inside_and_restored_after() -> None:
     with paused_for(True):
         assert not gc.isenabled()
@@ -74,14 +87,7 @@ def test_a_large_body_is_decoded_paused_and_the_collector_comes_back(
 ) -> None:
     body = _body(SMALL_LARGE_BODY // 100)
     assert len(body) >= SMALL_LARGE_BODY
-    seen: list[bool] = []
-    original = json.loads
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        seen.append(gc.isenabled())
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(json, "loads", spy)
+    seen = _collector_seen_by(monkeypatch, json, "loads")
     set_json_decoder("stdlib")
     try:
         envelope = decode(body)
@@ -102,14 +108,7 @@ def test_a_truncated_large_body_raises_with_the_collector_back_on() -> None:
 
 
 def test_many_rows_are_built_paused_and_few_are_not(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[bool] = []
-    loop = _models_live._live_agents
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        seen.append(gc.isenabled())
-        return loop(*args, **kwargs)
-
-    monkeypatch.setattr(_models_live, "_live_agents", spy)
+    seen = _collector_seen_by(monkeypatch, _models_live, "_live_agents")
     assert len(live_agents([_row(i) for i in range(LARGE_ROWS)])) == LARGE_ROWS
     assert len(live_agents([_row(i) for i in range(3)])) == 3
     assert seen == [False, True]

@@ -26,9 +26,7 @@ pytestmark = pytest.mark.anyio
 async def test_auto_takes_aiohttp_on_asyncio_and_httpx_on_trio(
     anyio_backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
+    _no_proxy(monkeypatch)
     assert chosen("auto") == ("aiohttp" if anyio_backend == "asyncio" else "httpx")
     assert chosen("httpx") == "httpx"
     cn = ContactNow(username=USERNAME, password=PASSWORD, base_url="http://127.0.0.1:1/")
@@ -113,20 +111,28 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name.lower(), raising=False)
 
 
-@pytest.mark.parametrize("wire", ["httpx", "aiohttp"])
-async def test_the_own_pool_sends_straight_to_its_transport(
-    wire: str, anyio_backend: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture(params=["httpx", "aiohttp"])
+def own_wire(
+    request: pytest.FixtureRequest, anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Each wire the client's own pool can run on here, with no proxy in the environment."""
+    wire = str(request.param)
     if wire == "aiohttp" and anyio_backend != "asyncio":
         pytest.skip("aiohttp runs on asyncio only")
     _no_proxy(monkeypatch)
+    return wire
+
+
+async def test_the_own_pool_sends_straight_to_its_transport(
+    own_wire: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
 
     async def send(*args: object, **kwargs: object) -> httpx.Response:
         raise AssertionError("the own pool went through AsyncClient.send")
 
     monkeypatch.setattr(httpx.AsyncClient, "send", send)
     with serve(answering(AGENTS_BODY)) as server:
-        async with _own(server, wire) as cn:
+        async with _own(server, own_wire) as cn:
             agents = await cn.agents.read()
             await cn.agents.create([{"name": "Ann", "username": "ann", "password": "pw"}])
     assert [agent.agent_id for agent in agents] == ["1"]
@@ -183,15 +189,9 @@ async def test_a_given_client_keeps_its_hooks_and_cookies() -> None:
     assert server.data_requests[1].headers.get("cookie") == "lb=7"  # the caller's jar
 
 
-@pytest.mark.parametrize("wire", ["httpx", "aiohttp"])
-async def test_the_own_pool_keeps_no_cookies(
-    wire: str, anyio_backend: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if wire == "aiohttp" and anyio_backend != "asyncio":
-        pytest.skip("aiohttp runs on asyncio only")
-    _no_proxy(monkeypatch)
+async def test_the_own_pool_keeps_no_cookies(own_wire: str) -> None:
     with serve(answering(AGENTS_BODY, headers=[("Set-Cookie", "lb=7; Path=/")])) as server:
-        async with _own(server, wire) as cn:
+        async with _own(server, own_wire) as cn:
             await cn.agents.read()
             await cn.agents.read()
     assert [request.headers.get("cookie") for request in server.data_requests] == [None, None]
