@@ -7,7 +7,6 @@ snippet goes through :func:`redact_text` first.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
@@ -36,6 +35,8 @@ def redact_url(url: httpx.URL | str) -> str:
 def _variants(secret: str) -> set[str]:
     """The forms a secret takes when a server echoes it: as sent in a query string
     (percent- or ``+``-encoded, in either case), HTML-escaped, or inside JSON text."""
+    import html  # here, not at import: secrets are redacted on error and log paths only
+
     in_json = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
     forms = {
         secret,

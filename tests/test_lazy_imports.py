@@ -40,6 +40,7 @@ LAZY = (
     "contactnow_async._downloads",
     "contactnow_async._xml",
     "xml.parsers.expat",
+    "html",
     "anyio.lowlevel",
     "anyio.to_thread",
     "xmltodict",
@@ -50,9 +51,21 @@ LAZY = (
 )
 
 
+#: httpx imports its command line (click, rich, pygments, and through them html, ...) when
+#: those are installed, as beside our [cli] extra: marked absent, the modules loaded
+#: are the library's own, as a core install loads them.
+AS_THE_CORE_INSTALLS = (
+    "import sys; sys.modules.update(dict.fromkeys(('click', 'rich', 'pygments')))"
+)
+
+
 def _modules_after(code: str) -> set[str]:
     out = subprocess.run(
-        [sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        [
+            sys.executable,
+            "-c",
+            f"{AS_THE_CORE_INSTALLS}\n{code}\nimport json; print(json.dumps(sorted(sys.modules)))",
+        ],
         capture_output=True,
         text=True,
         check=True,

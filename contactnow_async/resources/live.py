@@ -156,8 +156,18 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
         return agent
 
     def agents(self) -> list[LiveAgent]:
-        """Every agent as a model, in row order, built in one pass (none is kept)."""
+        """Every agent as a model, in row order, built in one pass (none is kept).
+
+        A page not keyed yet is built as it came, and kept when its agent ids are
+        one per row (the usual page): that spares keying it, which costs as much
+        as a fifth of decoding it. An agent twice is built again from :attr:`rows`.
+        """
         try:
+            if self._rows is None and self._records is not None and self._unique is not False:
+                agents = live_agents(self._records)
+                if len(set(map(_AGENT_ID, agents))) == len(agents):
+                    self._unique = True  # the keys are the agent ids: one row per agent
+                    return agents
             return live_agents(self.rows.values())
         except (TypeError, ValueError, OverflowError):
             return list(self.values())  # raises the record error, naming the row
@@ -179,11 +189,13 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
 
 
 _UID = operator.itemgetter("uid")
+_AGENT_ID = operator.attrgetter("agent_id")
 _JUST_TEXT = frozenset({str})
 
 
 def _key_by_uid(records: Sequence[Mapping[str, Any]], rows: dict[str, Mapping[str, Any]]) -> None:
-    """Add ``records`` to ``rows`` by agent id (a missing or empty ``uid`` is ``""``)."""
+    """Add ``records`` to ``rows`` by agent id: the ``uid`` as its :class:`LiveAgent`'s
+    ``agent_id`` reads it (text as it is, a missing or null one ``""``, else its text)."""
     try:
         uids = list(map(_UID, records))
     except KeyError:
@@ -192,7 +204,8 @@ def _key_by_uid(records: Sequence[Mapping[str, Any]], rows: dict[str, Mapping[st
         rows.update(zip(uids, records, strict=True))  # the usual page: all text, keyed in C
         return
     for record in records:
-        rows[str(record.get("uid") or "")] = record
+        uid = record.get("uid")
+        rows["" if uid is None else str(uid)] = record
 
 
 class Live(Resource):

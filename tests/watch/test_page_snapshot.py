@@ -29,7 +29,7 @@ many = settings(max_examples=400, deadline=None, suppress_health_check=list(Heal
 
 uids = st.one_of(
     st.sampled_from(["1", "2", "3", "4", ""]),
-    st.sampled_from([1, 2, None, 2.0, "a\x00b"]),
+    st.sampled_from([0, 1, 2, None, 2.0, "a\x00b"]),
     st.just(MISSING),
 )
 texts = st.one_of(
@@ -92,6 +92,28 @@ def test_a_page_snapshot_is_the_keyed_snapshot(records: list[dict[str, Any]], sh
     assert len(page) == len(at_once)
     assert list(page.rows.items()) == list(at_once.rows.items())
     assert list(page) == list(at_once)
+
+
+def built(snapshot: LiveSnapshot) -> object:
+    try:
+        return snapshot.agents()
+    except ResponseFormatError as exc:
+        return ("error", str(exc))
+
+
+@many
+@given(pages, st.integers(0, 3))
+def test_a_page_snapshot_builds_the_keyed_snapshots_agents(
+    records: list[dict[str, Any]], short: int
+) -> None:
+    """``agents()`` of a page builds it as it came when its ids are one per row."""
+    total = max(len(records) - short, 1)
+    page = LiveSnapshot(page=records, total=total)
+    agents = built(page)
+    assert agents == built(keyed(records, total))
+    if isinstance(agents, list):
+        assert [agent.agent_id for agent in agents] == list(page)  # each under its own id
+        assert [agent.raw for agent in agents] == list(page.rows.values())
 
 
 @many
