@@ -74,13 +74,15 @@ REPEATS: dict[Mode, int] = {"full": 15, "quick": 4, "smoke": 1}
 
 async def run(mode: Mode) -> list[Row]:
     repeats = REPEATS[mode]
-    settings = list(SETTINGS) if _cli_installed() else ["core install"]
+    # --smoke (only that it runs): the target's setting, read from source (no warm-up).
+    smoke = mode == "smoke"
+    settings = list(SETTINGS) if _cli_installed() and not smoke else ["core install"]
     runs = [(setting, name) for setting in settings for name in CODES]
     nets: dict[tuple[str, str], list[float]] = {key: [] for key in runs if key[1] != "bare"}
     with tempfile.TemporaryDirectory(prefix="import-cost-pyc-") as cache:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env["PYTHONPYCACHEPREFIX"] = cache
-        for setting, name in runs:  # untimed: fills the bytecode cache
+        for setting, name in [] if smoke else runs:  # untimed: fills the bytecode cache
             _time(SETTINGS[setting] + CODES[name], env)
         for index in range(repeats):
             shift = index % len(runs)
