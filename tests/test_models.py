@@ -23,6 +23,7 @@ from contactnow_async import (
 )
 from contactnow_async._models import AGENT_FIELDS, _s, agent_attribute
 from contactnow_async._wire import decode
+from tests._helpers import examples
 
 
 def _escape(text: str) -> str:
@@ -186,7 +187,7 @@ names = st.text(
 ).filter(lambda text: text.strip() != "" or "\n" not in text)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(name=names, status=names, agent=st.integers(0, 10**12).map(str))
 def test_any_text_gives_equal_models_from_json_and_xml(name: str, status: str, agent: str) -> None:
     agent_row = dict(AGENT_ROW, name=name, agentid=agent, userfield=status)
@@ -235,7 +236,7 @@ _agent_values = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from([*AGENT_FIELDS, "extra"]), _agent_values, max_size=len(AGENT_FIELDS)

@@ -19,6 +19,7 @@ from contactnow_async import Envelope, ResponseFormatError
 from contactnow_async._encoding import BodyDecoder, EncodingError, TooLarge
 from contactnow_async._models import MAX_UNIX_TIME, token_expiry
 from contactnow_async._wire import decode, xml_list
+from tests._helpers import examples
 
 # --- the envelope decoder: JSON and XML alike, and nothing but ResponseFormatError ------
 
@@ -91,7 +92,7 @@ def _shape(envelope: Envelope) -> list[dict[str, Any]]:
     ]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(_records)
 def test_json_and_xml_renderings_of_the_same_records_decode_alike(
     records: list[dict[str, Any]],
@@ -117,7 +118,7 @@ _prefixes = st.sampled_from(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(_prefixes, st.binary(max_size=300))
 def test_any_bytes_decode_or_raise_only_a_format_error(prefix: bytes, tail: bytes) -> None:
     try:
@@ -149,7 +150,7 @@ _json_values = st.recursive(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(_json_values)
 def test_an_expire_is_a_unix_time_in_range_or_a_format_error(value: object) -> None:
     wire = json.loads(json.dumps(value))  # as it arrives (NaN and Infinity included)
@@ -192,7 +193,7 @@ def _decode(content_encoding: str, chunks: list[bytes], cap: int) -> bytes:
     return decoder.finish()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     st.binary(max_size=2000) | st.integers(0, 300_000).map(bytes),  # and some that inflate far
     st.lists(st.sampled_from(sorted(_ENCODERS)), max_size=3),
@@ -216,7 +217,7 @@ def test_a_stack_of_encodings_decodes_to_the_body_or_too_large(
         assert _decode(header, chunks, cap) == body
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     st.binary(max_size=500),
     st.lists(st.sampled_from(["gzip", "deflate", "x-gzip", "identity", "br", "GZip"]), max_size=5)

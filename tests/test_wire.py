@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from contactnow_async import Envelope, ResponseFormatError
 from contactnow_async._wire import decode, encode_payload
+from tests._helpers import examples
 
 # Text XML 1.0 can carry: no control characters but tab/newline/CR, no surrogates.
 xml_text = st.text(
@@ -132,7 +133,7 @@ def test_a_secret_across_the_snippet_cut_is_not_leaked(cut: int) -> None:
         assert password[:size] not in info.value.snippet
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=400))
 def test_random_bytes_decode_or_raise_format_error(body: bytes) -> None:
     try:
@@ -142,7 +143,7 @@ def test_random_bytes_decode_or_raise_format_error(body: bytes) -> None:
     assert isinstance(envelope, Envelope)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(
     st.sampled_from([b"{", b"<result>", b"<?xml version='1.0'?><result>", b'{"success":']),
     st.binary(max_size=200),
@@ -159,7 +160,7 @@ def test_prefixed_random_bytes_decode_or_raise_format_error(prefix: bytes, tail:
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from(["success", "total", "bad", "key", "error", "account_id", "list"]),
@@ -229,14 +230,14 @@ def test_xml_payload_refuses_text_xml_cannot_carry() -> None:
         encode_payload([{"name": "bell\x07"}], format="xml", record_name="agent")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(name=xml_text)
 def test_names_survive_a_json_round_trip(name: str) -> None:
     body, _ = encode_payload([{"name": name}], format="json", record_name="agent")
     assert json.loads(body) == [{"name": name}]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(name=xml_text | st.sampled_from(["A&B <x>", "'\"", "]]>", " lead", "trail ", "a\r\nb"]))
 def test_names_survive_an_xml_round_trip(name: str) -> None:
     body, _ = encode_payload([{"name": name, "agentid": "1"}], format="xml", record_name="agent")

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contactnow_async._xml import parse, tidy
+from tests._helpers import examples
 
 _names = st.sampled_from(["result", "list", "agent", "uid", "name", "call", "item", "a:b"])
 _text = st.text(st.sampled_from(list("ab <>&\n\t\r é€\"'")), max_size=6)
@@ -55,7 +56,7 @@ def _outcome(read: Any, content: bytes) -> Any:
         return type(exc)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(_element(), st.sampled_from(['<?xml version="1.0" encoding="utf-8"?>\n', ""]))
 def test_the_reader_gives_what_xmltodict_gives(element: str, declaration: str) -> None:
     content = (declaration + element).encode()

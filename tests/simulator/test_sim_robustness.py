@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contactnow_async.simulator import Simulator, VirtualClock
+from tests._helpers import examples
 
 from .sim_helpers import START, children, xml_root
 
@@ -48,7 +49,7 @@ async def send(request: httpx.Request) -> httpx.Response:
         return await http.send(request)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     script=names,
     method=words,
@@ -96,7 +97,7 @@ def _xml_safe(text: str) -> bool:
 xml_text = st.text(st.characters(exclude_categories=["Cs"]), min_size=1).filter(_xml_safe)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(name=xml_text)
 def test_any_name_round_trips_through_json_and_xml(name: str) -> None:
     created = anyio.run(

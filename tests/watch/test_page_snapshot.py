@@ -20,12 +20,13 @@ from contactnow_async import AgentEvent, LiveAgent, LiveSnapshot, ResponseFormat
 from contactnow_async.resources import live
 from contactnow_async.watch import _diff
 from contactnow_async.watch._diff import PollDiff
+from tests._helpers import examples
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 T0 = 1_700_000_000
 MISSING = object()
 
-many = settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+many = settings(max_examples=examples(400), deadline=None, suppress_health_check=list(HealthCheck))
 
 uids = st.one_of(
     st.sampled_from(["1", "2", "3", "4", ""]),

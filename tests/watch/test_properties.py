@@ -22,13 +22,14 @@ from contactnow_async import LiveAgent, LiveSnapshot, ResponseFormatError, Statu
 from contactnow_async.simulator import VirtualClock
 from contactnow_async.watch._backfill import LogCursor
 from contactnow_async.watch._diff import PollDiff
+from tests._helpers import examples
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 T0 = 1_700_000_000
 
 State = tuple[str, str, int]  # status, sub-status, start time
 
-quick = settings(max_examples=150, deadline=None)
+quick = settings(max_examples=examples(150), deadline=None)
 
 uids = st.sampled_from([str(n) for n in range(6)])
 states = st.tuples(
