@@ -25,6 +25,7 @@ as the environment is, where they are installed, for comparison (no target).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -64,8 +65,8 @@ def _time(code: str, env: dict[str, str]) -> float:
 
 
 def _cli_installed() -> bool:
-    code = "import importlib.util, sys; sys.exit(importlib.util.find_spec('click') is None)"
-    return subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+    """Whether httpx would find its command line here (the children run this interpreter)."""
+    return importlib.util.find_spec(HTTPX_CLI[0]) is not None
 
 
 #: rounds of interpreters by mode

@@ -159,8 +159,8 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
         """Every agent as a model, in row order, built in one pass (none is kept).
 
         A page not keyed yet is built as it came, and kept when its agent ids are
-        one per row (the usual page): that spares keying it, which costs as much
-        as a fifth of decoding it. An agent twice is built again from :attr:`rows`.
+        one per row (the usual page), without keying it first. A page with an agent
+        twice is built again from :attr:`rows`, where each agent's later row won.
         """
         try:
             if self._rows is None and self._records is not None and self._unique is not False:
