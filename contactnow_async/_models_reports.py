@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from ._models import _i, utc
+from ._models import _i, unix_seconds, utc
 from ._models_ecnow import QueueType, _id
 from ._models_ecnow import _t as _text
 
@@ -138,11 +138,9 @@ class ReportRow(Mapping[str, Figure]):
 
 
 def _moment(value: Any, name: str) -> int | None:
-    """A ``tm_*`` unix time; None for null, empty or ``"0"`` (not answered)."""
-    if value is None or value == "":
-        return None
-    stamp = _i(value, name)
-    return stamp or None
+    """A ``tm_*`` unix time; None for null, empty or ``"0"`` (not answered). One no
+    datetime can hold (milliseconds, say) is refused here, not at its ``*_at``."""
+    return unix_seconds(value, name) or None
 
 
 def _optional_text(value: Any, name: str) -> str | None:

@@ -354,8 +354,17 @@ REPORT_WRONG: dict[str, Mapping[str, Any]] = {
 }
 MORE_WRONG: dict[str, list[Mapping[str, Any]]] = {
     "calls": [{"nc_all": True}, {"sec_dur": "fast"}, {"cost_cust": "nan"}, {"qid": ["1007"]}],
-    "cdr": [{"sec_dur": "fast"}, {"aid": {"id": 1}}, {"oc_sale": "yes"}, {"sec_key": "soon"}],
-    "agents": [{"tm_logout": "later"}, {"anm": ["x"]}],
+    "cdr": [
+        {"sec_dur": "fast"},
+        {"aid": {"id": 1}},
+        {"oc_sale": "yes"},
+        {"sec_key": "soon"},
+        # Milliseconds, or a year no datetime holds: refused with the reply, not at .*_at.
+        {"tm_init": "1501080575000"},
+        {"tm_disc": "-5"},
+        {"tm_answ": 1e300},
+    ],
+    "agents": [{"tm_logout": "later"}, {"anm": ["x"]}, {"tm_login": "1501080575000"}],
 }
 
 
