@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -280,6 +281,42 @@ async def test_cdr_holds_one_page_and_skips_a_row_a_shifting_window_repeats() ->
     # Row 3 moved from the first page to the second: yielded once, not twice.
     assert got == ["1", "2", "3", "4", "5", "6", "7"]
     assert api.calls("reporting") == 3
+
+
+@pytest.mark.parametrize("total", [None, 9, 10**9], ids=["no-total", "total-9", "total-1e9"])
+async def test_cdr_refuses_a_server_that_answers_the_same_page_again(total: int | None) -> None:
+    # A server that ignores start: the first page, full, for every offset.
+    page = [{**DOC_CDR_ROW, "callid": str(n)} for n in range(3)]
+    api = FakeAPI(
+        {CDR: lambda request: json_reply({"success": True, "total": total, "list": page})}
+    )
+    cn, http = client_for(api, max_retries=0)
+    async with http, cn:
+        pages = cn.reports.cdr(["callid"], start=START, stop=STOP, page_size=3)
+        with anyio.fail_after(5), pytest.raises(ResponseFormatError, match="start=3"):
+            [row async for row in pages]
+    # Neither looping for ever nor ending quietly with a third of the window.
+    assert api.calls("reporting") == 2
+
+
+async def test_cdr_reads_on_while_the_window_fills_by_a_whole_page() -> None:
+    # Three calls land at the front between the first two pages: the second page repeats
+    # the first, but the window grew, so the read goes on.
+    state = {"ids": [str(n) for n in range(3, 9)]}
+
+    def route(request: httpx.Request) -> httpx.Response:
+        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
+        if start and state["ids"][0] != "0":
+            state["ids"] = ["0", "1", "2", *state["ids"]]
+        ids = state["ids"]
+        page = [{"callid": callid} for callid in ids[start : start + limit]]
+        return json_reply({"success": True, "total": len(ids), "list": page})
+
+    api = FakeAPI({CDR: route})
+    cn, http = client_for(api)
+    async with http, cn:
+        got = [row.call_id async for row in cn.reports.cdr("callid", start=0, stop=1, page_size=3)]
+    assert got == ["3", "4", "5", "6", "7", "8"]
 
 
 async def test_cdr_checks_its_arguments_when_called() -> None:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from datetime import datetime
 from typing import Any, Final
 
+from .._errors import ResponseFormatError
 from .._models_reports import AgentSession, CdrRow, ReportRow
 from .._wire import Envelope
 from ._base import Resource, build, unix_time
@@ -129,6 +130,8 @@ class Reports(Resource):
         read, holding one page at a time. ``callid`` is always asked for (a row is
         named by it). A window still filling (``stop`` in the future) may shift
         between pages: a row already yielded on the page before is not yielded again.
+        A page that repeats the one before while the window did not grow (a server
+        that ignores ``start``) raises :class:`~contactnow_async.ResponseFormatError`.
         ``sort`` is passed to the API as given.
         """
         names = _names(fields, frozenset(CDR_FIELDS), what="cdr field", strict=strict)
@@ -223,11 +226,22 @@ class _CdrPages:
         params = {**self._params, "limit": self._page_size, "start": self._offset}
         envelope = await self._fetch_page(params)
         page = build(CdrRow.from_record, envelope, what="reports.cdr")
+        before, total = self.total, envelope.total
+        grew = before is not None and total is not None and total > before
+        rows = deque(row for row in page if row.call_id not in self._seen)
+        if page and not rows and not grew:
+            # Nothing new, and no new calls in the window to have pushed the rows on: the
+            # server ignores start. Reading on would loop, or end with rows never read.
+            raise ResponseFormatError(
+                f"reports.cdr: the page at start={self._offset} repeats the page before "
+                "(the server does not page); read a narrower window, or with a page_size "
+                "above its calls"
+            )
         self._offset += len(page)
-        total = self.total = envelope.total
+        self.total = total
         if len(page) < self._page_size or (total is not None and self._offset >= total):
             self._done = True
-        self._rows = deque(row for row in page if row.call_id not in self._seen)
+        self._rows = rows
         self._seen = frozenset(row.call_id for row in page)
 
 
