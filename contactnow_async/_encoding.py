@@ -203,24 +203,44 @@ class FileTooLarge(TooLarge):
     """The file passed its own cap (not the envelope's)."""
 
 
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+
+
+def _names_no_file(content_type: str | None) -> bool:
+    """Whether a content type says a page or an envelope (text, JSON, XML), never audio."""
+    media = (content_type or "").partition(";")[0].strip().lower()
+    return media.startswith("text/") or media.endswith(("json", "xml"))
+
+
 class _Sniff:
     """Decoded pieces of a reply that should be a file: passed on to ``write`` once the
     first bytes show a file (up to ``cap`` bytes), kept if they show an envelope (up to
-    ``envelope_cap``)."""
+    ``envelope_cap``): ``{`` or ``<`` first, after any byte-order mark and white space,
+    as :func:`~._wire.decode` reads it."""
 
-    def __init__(self, write: Callable[[bytes], None], *, cap: int, envelope_cap: int) -> None:
+    def __init__(
+        self,
+        write: Callable[[bytes], None],
+        *,
+        cap: int,
+        envelope_cap: int,
+        is_file: bool | None = None,
+    ) -> None:
         self._write = write
         self._cap = cap
         self._envelope_cap = envelope_cap
         self.kept: list[bytes] = []
         self.size = 0
-        self.is_file: bool | None = None  # None: not told yet
+        self.is_file = is_file  # None: not told yet
 
     def __call__(self, piece: bytes) -> None:
         self.size += len(piece)
         if self.is_file is None:
             self.kept.append(piece)
-            head = b"".join(self.kept).lstrip()
+            head = b"".join(self.kept)
+            if _UTF8_BOM.startswith(head):  # empty, or a mark not all here yet
+                return
+            head = head.removeprefix(_UTF8_BOM).lstrip()
             if not head:
                 return
             self.is_file = head[:1] not in (b"{", b"<")
@@ -243,7 +263,8 @@ async def read_file(
     """Read a reply that should be a file, handing its decoded bytes to ``write``.
 
     Returns the file's size, or the body itself when it is an envelope (it starts
-    with ``{`` or ``<``, or is empty: an error in place of the file), read under
+    with ``{`` or ``<``, or is empty, or its content type names text, JSON or XML:
+    an error in place of the file), read under
     ``envelope_cap``. Raises :class:`FileTooLarge` past ``cap`` bytes of file (or a
     declared length past both caps), :class:`TooLarge` past ``envelope_cap`` bytes of
     envelope and :class:`EncodingError` for a body that does not decode.
@@ -251,7 +272,10 @@ async def read_file(
     declared = response.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max(cap, envelope_cap):
         raise FileTooLarge(int(declared))
-    sniff = _Sniff(write, cap=cap, envelope_cap=envelope_cap)
+    # A reply whose content type names a page or an envelope is read as one, whatever
+    # its first byte (an error page in plain text is not a recording).
+    no_file = _names_no_file(response.headers.get("content-type"))
+    sniff = _Sniff(write, cap=cap, envelope_cap=envelope_cap, is_file=False if no_file else None)
     if response.is_stream_consumed:
         # An in-memory reply (httpx.MockTransport): httpx read and decoded it already.
         content = response.content

@@ -19,6 +19,7 @@ from contactnow_async import (
     TokenError,
 )
 from contactnow_async._downloads import FileSink
+from contactnow_async._encoding import _Sniff
 from contactnow_async._wire import Format
 from tests._helpers import FakeAPI, client_for, json_reply
 from tests.test_ecnow import FORMATS
@@ -101,6 +102,34 @@ async def test_an_error_envelope_in_place_of_audio_raises_and_leaves_the_path(
         pytest.param(json_reply({"success": True}), ResponseFormatError, id="success-no-file"),
         pytest.param(json_reply({"success": False, "error": "Nope"}), APIError, id="api-error"),
         pytest.param(httpx.Response(404, content=b"Not Found"), ResponseFormatError, id="404"),
+        # A byte-order mark before the envelope (some PHP stacks send one), or a reply
+        # whose content type says it is a page or an envelope: never saved as audio.
+        pytest.param(
+            httpx.Response(200, content=b"\xef\xbb\xbf" + XML_REFUSED),
+            BadArgumentError,
+            id="bom-xml",
+        ),
+        pytest.param(
+            httpx.Response(
+                200,
+                content=b'\xef\xbb\xbf{"success":false,"error":"Bad argument: callid"}',
+                headers={"content-type": "application/json"},
+            ),
+            BadArgumentError,
+            id="bom-json",
+        ),
+        pytest.param(
+            httpx.Response(
+                200, content=b"Service unavailable", headers={"content-type": "text/html"}
+            ),
+            ResponseFormatError,
+            id="text-html",
+        ),
+        pytest.param(
+            httpx.Response(200, content=b"null", headers={"content-type": "application/json"}),
+            ResponseFormatError,
+            id="json-null",
+        ),
     ],
 )
 async def test_replies_that_are_not_audio(
@@ -198,6 +227,18 @@ def test_a_file_sink_rewinds_only_where_it_can() -> None:
     assert pipe.rewind()  # nothing written yet: starting again is free
     pipe.write(b"x")
     assert not pipe.rewind()
+
+
+def test_a_byte_order_mark_split_across_pieces_still_shows_an_envelope() -> None:
+    written: list[bytes] = []
+    sniff = _Sniff(written.append, cap=1 << 20, envelope_cap=1 << 20)
+    for piece in (b"\xef", b"\xbb", b"\xbf \n", b'{"success":false}'):
+        sniff(piece)
+    assert sniff.is_file is False and not written
+    audio = _Sniff(written.append, cap=1 << 20, envelope_cap=1 << 20)
+    for piece in (b"\xef", b"\xbbRIFF"):  # not a mark after all: audio, every byte kept
+        audio(piece)
+    assert audio.is_file is True and written == [b"\xef\xbbRIFF"]
 
 
 async def test_arguments_are_checked(tmp_path: Path) -> None:
