@@ -247,8 +247,12 @@ async def test_arguments_are_checked(tmp_path: Path) -> None:
     async with http, cn:
         with pytest.raises(ValueError, match="callid"):
             await cn.recordings.download("", tmp_path / "a.wav")
+        for wrong in (None, 1.5, ["1"], b"1"):  # not sent as "None", "1.5", "['1']"...
+            with pytest.raises(TypeError, match="callid"):
+                await cn.recordings.download(wrong, tmp_path / "a.wav")  # type: ignore[arg-type]  # the point
         with pytest.raises(TypeError, match="path or a binary file"):
             await cn.recordings.download(1, 42)  # type: ignore[arg-type]  # the point
         with pytest.raises(IsADirectoryError):
             await cn.recordings.download(1, tmp_path)
     assert api.calls("recording") == 0
+    assert leftovers(tmp_path) == []

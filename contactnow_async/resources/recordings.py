@@ -57,8 +57,10 @@ class Recordings(Resource):
         vendor documents neither the arguments nor the format: the call is named by
         ``callid``, as the CDR names it.
         """
+        if isinstance(callid, bool) or not isinstance(callid, (str, int)):
+            raise TypeError(f"callid must be a call id (text or a number), not {callid!r}")
         call_id = str(callid).strip()
-        if isinstance(callid, bool) or not call_id or "," in call_id:
+        if not call_id or "," in call_id:
             raise ValueError(f"callid must be one call id, not {callid!r}")
         cap = self._client.options.max_download_bytes if max_bytes is None else max_bytes
         if isinstance(cap, bool) or cap < 1:
