@@ -175,6 +175,9 @@ async def test_a_dialled_calls_record_takes_the_disposition_and_the_callback() -
         callid: str = agent["call"][0]["callid"]
         assert await act(sim, "hangup", agent=str(agent["uid"])) == {"success": True}
         assert await act(sim, "disposition", callid=callid, outcome="501638") == {"success": True}
+        for beyond in ("999999999999", "9" * 400):  # unix times no record date can hold
+            refused = await act(sim, "callback", callid=callid, callback=beyond)
+            assert refused == {"success": False, "error": "Bad argument: callback"}
         assert await act(
             sim, "callback", callid=callid, callback="2030-01-02 09:00:00", agent=str(agent["uid"])
         ) == {"success": True}

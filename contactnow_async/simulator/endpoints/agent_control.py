@@ -252,12 +252,13 @@ def _callback(request: Request, state: SimState) -> None:
     text = request.args.get("callback", "").strip()
     try:
         due = float(text) if text.replace(".", "", 1).isdigit() else db.parse_time(text)
-    except ValueError:
-        due = None
-    if due is None:
+        when = None if due is None else db.format_time(due)
+    except (ValueError, OverflowError):  # not a date, or a unix time past any record date
+        when = None
+    if when is None:
         raise BadArgument("Bad argument: callback")
     record = db.records[call.record]
-    record["callback"] = db.format_time(due)
+    record["callback"] = when
     owner = request.args.get("agent", "").strip() or request.args.get("agentid", "").strip()
     if owner:
         if owner not in scenario.by_uid:
