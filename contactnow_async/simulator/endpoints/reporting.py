@@ -50,14 +50,13 @@ def reporting(request: Request, state: SimState) -> Reply:
         return _agents(args, state, start, stop)
     fields = _names(args, "fields")
     db = state.scenario.campaigns
-    cutoff = args.get("cutoff", "").strip()
     ctx = ReportContext(
         db=db,
         agent_name=lambda uid: _agent_name(state, uid),
         tz=db.tz,
         ccid=state.account_id,
         ccnm=state.ccname,
-        cutoff=float(int_argument("cutoff", cutoff)) if cutoff else 20.0,
+        cutoff=_cutoff(args),
     )
     filters = {}
     for name in sorted(filter_names()):
@@ -119,6 +118,17 @@ def _count(args: Mapping[str, str], name: str) -> int | None:
     if value < 0:
         raise BadArgument(f"Bad argument: {name}")
     return value
+
+
+def _cutoff(args: Mapping[str, str]) -> float:
+    """``cutoff``: whole seconds from 0 (20 when not given)."""
+    seconds = _count(args, "cutoff")
+    if seconds is None:
+        return 20.0
+    try:
+        return float(seconds)
+    except OverflowError:  # more digits than a float holds
+        raise BadArgument("Bad argument: cutoff") from None
 
 
 def _sortable(value: object) -> tuple[int, float, str]:
