@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -100,6 +101,8 @@ def unix_time(value: int | float | datetime | None, *, name: str) -> int | None:
         return int(value.timestamp())
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a unix time or a datetime, not {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):  # int() would raise bare
+        raise ValueError(f"{name} must be a finite unix time, not {value!r}")
     return int(value)
 
 

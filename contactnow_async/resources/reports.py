@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
@@ -97,7 +98,7 @@ class Reports(Resource):
         names = _names(fields, CALLS_FIELDS, what="calls field", strict=strict)
         groups = _names(group_by, GROUP_FIELDS, what="group_by field", strict=strict)
         names += [name for name in groups if name not in names]  # each row names its group
-        if cutoff is not None and (isinstance(cutoff, bool) or int(cutoff) < 0):
+        if cutoff is not None and (isinstance(cutoff, bool) or not 0 <= cutoff < math.inf):
             raise ValueError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
         params = {
             "fields": ",".join(names),
