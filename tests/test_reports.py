@@ -150,6 +150,8 @@ async def test_a_reporting_campaign_filter_replaces_the_clients_campaign() -> No
         ({"start": datetime(2026, 1, 1)}, ValueError, "naive"),
         ({"cutoff": -1}, ValueError, "cutoff"),
         ({"cutoff": float("inf")}, ValueError, "cutoff"),
+        ({"cutoff": float("nan")}, ValueError, "cutoff"),
+        ({"cutoff": "20"}, TypeError, "cutoff must be a number of seconds, not '20'"),
         ({"stop": float("inf")}, ValueError, "stop must be a finite"),
         ({"start": float("nan")}, ValueError, "start must be a finite"),
         ({"quene": "1007"}, TypeError, "did you mean queue"),

@@ -98,8 +98,11 @@ class Reports(Resource):
         names = _names(fields, CALLS_FIELDS, what="calls field", strict=strict)
         groups = _names(group_by, GROUP_FIELDS, what="group_by field", strict=strict)
         names += [name for name in groups if name not in names]  # each row names its group
-        if cutoff is not None and (isinstance(cutoff, bool) or not 0 <= cutoff < math.inf):
-            raise ValueError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
+        if cutoff is not None:
+            if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)):
+                raise TypeError(f"cutoff must be a number of seconds, not {cutoff!r}")
+            if not 0 <= cutoff < math.inf:
+                raise ValueError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
         params = {
             "fields": ",".join(names),
             "range": _range(start, stop),
