@@ -159,14 +159,15 @@ class Wallboard:
 
     # -- endpoints ---------------------------------------------------------------
 
-    def _refusal(self, request: Request) -> Response | None:
+    def _refusal(self, request: Request, *, stream: bool = True) -> Response | None:
+        """The 503 or 401 a request gets, or None (``stream=False``: no stream token)."""
         if not self.board.started:
             return JSONResponse(
                 {"error": "the wallboard is not running: give your app wallboard.lifespan"},
                 status_code=503,
                 headers=_NO_STORE,
             )
-        if not self.guard.allows(request.headers, request.query_params):
+        if not self.guard.allows(request.headers, request.query_params, stream=stream):
             return JSONResponse(
                 {"error": "a valid access token is needed (Authorization: Bearer ...)"},
                 status_code=401,
@@ -289,8 +290,12 @@ class Wallboard:
         return JSONResponse(body, status_code=200 if healthy else 503, headers=_NO_STORE)
 
     async def stream_token(self, request: Request) -> Response:
-        """``GET /stream-token``: a short-lived token for an EventSource URL (None: no auth)."""
-        refused = self._refusal(request)
+        """``GET /stream-token``: a short-lived token for an EventSource URL (None: no auth).
+
+        Only for the token itself: a stream token that could mint the next one would
+        never expire.
+        """
+        refused = self._refusal(request, stream=False)
         if refused is not None:
             return refused
         minted = self.guard.mint()

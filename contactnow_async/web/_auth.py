@@ -6,7 +6,8 @@ token itself in a URL, where proxies and access logs keep it: it asks
 ``/stream-token`` (with the header) for a **stream token**, ``s1.<expires_ts>.<mac>``
 with ``mac`` an HMAC-SHA256 of the expiry keyed by the token, and opens the
 stream with that. A stream token is refused (401) once expired; it cannot be
-turned back into the token.
+turned back into the token, nor mint another (``/stream-token`` needs the token
+itself), so one that leaked from a log is good until its expiry and no longer.
 
 Every comparison is :func:`hmac.compare_digest` on bytes: how long a refusal
 takes says nothing about how much of a guess was right.
@@ -52,23 +53,26 @@ class Guard:
     def __repr__(self) -> str:
         return f"<Guard required={self.required}>"  # never the token
 
-    def allows(self, headers: Mapping[str, str], query: Mapping[str, str]) -> bool:
-        """Whether the request's header or ``access_token`` carries a good token."""
+    def allows(
+        self, headers: Mapping[str, str], query: Mapping[str, str], *, stream: bool = True
+    ) -> bool:
+        """Whether the request's header or ``access_token`` carries a good token
+        (``stream=False``: the token itself, not a stream token)."""
         if self._token is None:
             return True
         scheme, _, presented = headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
             presented = query.get("access_token", "")
-        return self.check(presented.strip())
+        return self.check(presented.strip(), stream=stream)
 
-    def check(self, presented: str) -> bool:
-        """Whether ``presented`` is the token or an unexpired stream token."""
+    def check(self, presented: str, *, stream: bool = True) -> bool:
+        """Whether ``presented`` is the token or (``stream``) an unexpired stream token."""
         token = self._token
         if token is None:
             return True
         if not presented:
             return False
-        match = _STREAM_TOKEN.fullmatch(presented)
+        match = _STREAM_TOKEN.fullmatch(presented) if stream else None
         if match is None:
             return hmac.compare_digest(presented.encode("utf-8"), token)
         expires_ts = int(match.group(1))

@@ -144,3 +144,21 @@ async def test_the_page_carries_no_secret_and_runs_only_its_own_script() -> None
     assert "script-src 'sha256-" in policy and "unsafe-inline" not in policy
     assert reply.headers["referrer-policy"] == "no-referrer"
     assert "new EventSource(" in page and "textContent" in page and "innerHTML" not in page
+
+
+async def test_a_stream_token_cannot_mint_another() -> None:
+    # A stream token travels in a URL, where proxies and access logs keep it: one that
+    # leaked must die at its expiry, not renew itself for ever.
+    wallboard = guarded()
+    async with wallboard.lifespan(), client_for(wallboard) as http:
+        bearer = {"authorization": f"Bearer {TOKEN}"}
+        grant = (await http.get("/stream-token", headers=bearer)).json()
+        for headers, params in (
+            ({}, {"access_token": grant["access_token"]}),
+            ({"authorization": f"Bearer {grant['access_token']}"}, {}),
+        ):
+            reply = await http.get("/stream-token", headers=headers, params=params)
+            assert reply.status_code == 401, (headers, params)
+            assert "access_token" not in reply.json()
+        async with open_events(wallboard, query={"access_token": grant["access_token"]}) as stream:
+            assert stream.status == 200  # what it is for still works
