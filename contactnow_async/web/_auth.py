@@ -27,6 +27,8 @@ _STREAM_TOKEN = re.compile(r"s1\.([0-9]{1,12})\.([0-9a-f]{64})")
 class Guard:
     """Checks the bearer token of a request; ``token=None`` lets everyone in.
 
+    Whitespace around ``token`` is not part of it, as it is not of a presented one.
+
     ``stream_ttl`` is how long a stream token is good for (seconds); ``clock``
     gives unix time (the wall clock: a stream token outlives no process restart
     in meaning, only in time).
@@ -41,7 +43,9 @@ class Guard:
     ) -> None:
         if token is not None and not token.strip():
             raise ValueError("auth_token is empty: give a real secret, or None for no auth")
-        self._token = None if token is None else token.encode("utf-8")
+        # Stripped as a presented token is (a secret read from a file ends in a newline):
+        # otherwise no request could ever match it.
+        self._token = None if token is None else token.strip().encode("utf-8")
         self.stream_ttl = stream_ttl
         self.clock = clock
 

@@ -162,3 +162,16 @@ async def test_a_stream_token_cannot_mint_another() -> None:
             assert "access_token" not in reply.json()
         async with open_events(wallboard, query={"access_token": grant["access_token"]}) as stream:
             assert stream.status == 200  # what it is for still works
+
+
+async def test_a_token_set_with_a_trailing_newline_still_lets_its_holder_in() -> None:
+    # A secret read from a file or an env file often ends in a newline; what a request
+    # presents is stripped, so the configured token is too, or nobody could ever match it.
+    wallboard = Wallboard(HandSource(), auth_token=f" {TOKEN}\n")  # type: ignore[arg-type]  # a Source
+    async with wallboard.lifespan(), client_for(wallboard) as http:
+        bearer = {"authorization": f"Bearer {TOKEN}"}
+        assert (await http.get("/snapshot", headers=bearer)).status_code == 200
+        assert (await http.get("/snapshot", params={"access_token": TOKEN})).status_code == 200
+        grant = (await http.get("/stream-token", headers=bearer)).json()
+        assert wallboard.guard.check(grant["access_token"])
+        assert (await http.get("/snapshot")).status_code == 401
