@@ -34,6 +34,11 @@ from ._sources import Source, WatcherSource
 from ._stream import EventStream, Receive, Scope, Send
 
 _NO_STORE = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
+_EVENT_STREAM = {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-store",
+    "x-accel-buffering": "no",  # nginx: pass each event on at once
+}
 
 
 class _Stream(Response):
@@ -227,6 +232,10 @@ class Wallboard:
         refused = self._refusal(request)
         if refused is not None:
             return refused
+        if request.method == "HEAD":  # headers only: a stream would hold a viewer for nothing
+            head = Response(headers=_EVENT_STREAM)
+            del head.headers["content-length"]  # the GET's length is not 0: it has none
+            return head
         last_event_id = request.headers.get("last-event-id") or request.query_params.get(
             "last_event_id"
         )
@@ -248,11 +257,7 @@ class Wallboard:
                 viewer,
                 source=self.source,
                 resume=resume,
-                headers={
-                    "content-type": "text/event-stream; charset=utf-8",
-                    "cache-control": "no-store",
-                    "x-accel-buffering": "no",  # nginx: pass each event on at once
-                },
+                headers=_EVENT_STREAM,
             )
         )
 

@@ -129,10 +129,12 @@ async def open_events(
     headers: Mapping[str, str] | None = None,
     path: str = "/events",
     buffered: bool = True,
+    method: str = "GET",
 ) -> AsyncIterator[EventReader]:
     """``GET /events`` on ``app`` in process; yields the reader once headers are in.
 
     ``buffered=False``: every write waits until the test reads it (a slow client).
+    ``method``: another request method (``HEAD``).
     """
     send_stream, receive_stream = anyio.create_memory_object_stream[dict[str, Any]](
         float("inf") if buffered else 0
@@ -142,7 +144,7 @@ async def open_events(
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),

@@ -143,6 +143,20 @@ async def test_disconnects_and_shutdown_leave_nothing_running() -> None:
         assert "lifespan" in (await http.get("/snapshot")).json()["error"]
 
 
+async def test_head_on_the_events_answers_the_headers_and_ends() -> None:
+    # A HEAD never reads a body: a stream behind it would hold a viewer, and the
+    # connection, until the client hung up.
+    source = HandSource()
+    wallboard = board_of(source)
+    async with wallboard.lifespan():
+        with anyio.fail_after(5):
+            async with open_events(wallboard, method="HEAD") as head:
+                assert head.status == 200
+                assert head.headers["content-type"].startswith("text/event-stream")
+                assert wallboard.board.viewers == set()
+                assert await head.next() is None
+
+
 async def test_the_lifespan_runs_once_at_a_time_and_lets_errors_through_as_they_are() -> None:
     wallboard = board_of(HandSource())
     async with wallboard.lifespan():
