@@ -120,8 +120,9 @@ class Wallboard:
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:
         """Run the source for the block: ``FastAPI(lifespan=wallboard.lifespan)``.
 
-        Entered, the board is seeded (the first poll is done) and the queue KPIs'
-        first read has begun; left, every browser's stream ends (browsers reconnect and
+        Entered, the board is seeded (the first poll is done; a Redis source that could
+        not read the stream yet seeds it once it can, with 503s until then) and the queue
+        KPIs' first read has begun; left, every browser's stream ends (browsers reconnect and
         resume), and the source and the KPIs' refreshes stop.
         """
         if self._running:
@@ -167,11 +168,12 @@ class Wallboard:
     def _refusal(self, request: Request, *, stream: bool = True) -> Response | None:
         """The 503 or 401 a request gets, or None (``stream=False``: no stream token)."""
         if not self.board.started:
-            return JSONResponse(
-                {"error": "the wallboard is not running: give your app wallboard.lifespan"},
-                status_code=503,
-                headers=_NO_STORE,
+            reason = (
+                "the wallboard's source has not started yet: see /healthz"
+                if self._running
+                else "the wallboard is not running: give your app wallboard.lifespan"
             )
+            return JSONResponse({"error": reason}, status_code=503, headers=_NO_STORE)
         if not self.guard.allows(request.headers, request.query_params, stream=stream):
             return JSONResponse(
                 {"error": "a valid access token is needed (Authorization: Bearer ...)"},

@@ -125,13 +125,17 @@ class RedisStreamSource:
         return self._decode(raw), last, len(raw) >= self.batch
 
     async def run(self, board: Board, *, task_status: anyio.abc.TaskStatus[None]) -> None:
-        """Fold the retained stream into the board, then follow it until cancelled."""
+        """Fold the retained stream into the board, then follow it until cancelled.
+
+        Started once the first read is done, good or not: while Redis is away the
+        wallboard is up with an unseeded board (503s; ``/healthz`` says why), rather
+        than holding up, and so keeping from stopping, the server that runs it.
+        """
         own = isinstance(self.redis, str)
         client = Redis.from_url(self.redis) if isinstance(self.redis, str) else self.redis
         self._client = client
         try:
-            last = await self._seed(client, board)
-            task_status.started()
+            last = await self._seed(client, board, task_status)
             await self._follow(client, board, last)
         finally:
             self._client = None
@@ -139,8 +143,14 @@ class RedisStreamSource:
                 with anyio.CancelScope(shield=True):
                     await client.aclose()
 
-    async def _seed(self, client: Redis, board: Board) -> str:
-        """Read the whole stream into the board (retrying while Redis is away); the last id."""
+    async def _seed(
+        self, client: Redis, board: Board, task_status: anyio.abc.TaskStatus[None]
+    ) -> str:
+        """Read the whole stream into the board (retrying while Redis is away); the last id.
+
+        ``task_status`` is told after the first try, whether it seeded the board or failed.
+        """
+        started = False
         while True:
             try:
                 agents: dict[str, dict[str, Any]] = {}
@@ -161,10 +171,15 @@ class RedisStreamSource:
                 self._succeeded()
             except (RedisError, OSError) as exc:
                 self._failed(exc)
+                if not started:
+                    started = True
+                    task_status.started()
                 await anyio.sleep(self.retry)
                 continue
             # The cursor is the last entry read, one the relay wrote or not ("0-0": none).
             board.seed(agents, cursor=last, entries=retained)
+            if not started:
+                task_status.started()
             return last
 
     async def _follow(self, client: Redis, board: Board, last: str) -> None:

@@ -39,7 +39,11 @@ class Source(Protocol):
         ...
 
     async def run(self, board: Board, *, task_status: anyio.abc.TaskStatus[None]) -> None:
-        """Seed ``board``, report started, then publish every event until cancelled."""
+        """Seed ``board``, report started, then publish every event until cancelled.
+
+        A source may report started after a first try that failed, and seed later:
+        meanwhile every endpoint answers 503.
+        """
         ...
 
     async def resolve(self, board: Board, viewer: Viewer, resume: Resume) -> None:

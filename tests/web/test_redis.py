@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import anyio
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from contactnow_async import VirtualClock
 from contactnow_async.redis import RedisLease, RedisStreamRelay
@@ -168,3 +169,35 @@ async def test_entries_the_relay_did_not_write_are_skipped_and_paging_goes_past_
             await append(8, "call")
             (frame,) = await events.take(1)
             assert json.loads(frame.data)["log_id"] == 8
+
+
+async def test_a_replica_starts_while_redis_is_away_and_says_so_until_it_is_back(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A lifespan that waited for Redis would keep the server from starting, and from
+    # stopping: uvicorn waits out a lifespan's startup whatever signal it gets.
+    client = Redis.from_url(redis_url)
+    away = anyio.Event()
+    real_xrange = client.xrange
+
+    async def xrange(*args: object, **kwargs: object) -> object:
+        if not away.is_set():
+            raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+        return await real_xrange(*args, **kwargs)  # type: ignore[arg-type]  # passed through
+
+    monkeypatch.setattr(client, "xrange", xrange)
+    web = wallboard_app(RedisStreamSource(client, "web:away", block=0.02, retry=0.01))
+    async with client:
+        with anyio.fail_after(2):
+            async with web.lifespan(), client_for(web) as http:
+                health = await http.get("/healthz")
+                assert health.status_code == 503
+                assert health.json()["consecutive_failures"] >= 1
+                refused = await http.get("/snapshot")
+                assert refused.status_code == 503
+                assert "/healthz" in refused.json()["error"]
+                seeded = anyio.Event()
+                web.board.on_change = seeded.set  # called when the board is seeded
+                away.set()  # Redis is back
+                await seeded.wait()
+                assert (await http.get("/snapshot")).json()["cursor"] == "0-0"
