@@ -385,6 +385,40 @@ async def test_an_xml_payload_creates_records(
     assert (await api.record(reply["key"] - 1))["FirstName"] == "A&B"
 
 
+@pytest.mark.parametrize(
+    ("method", "action", "item", "error"),
+    [
+        ("ecnow_records", "create", {"dataset": "\u00b2", "MobilePhone": "1"},
+         "Bad argument: dataset [\u00b2] does not exist."),
+        ("ecnow_records", "create", {"dataset": "\u0663\u0665\u0661", "MobilePhone": "1"},
+         "Bad argument: dataset [\u0663\u0665\u0661] does not exist."),
+        ("ecnow_records", "create", {"dataset": "9" * 5000, "MobilePhone": "1"},
+         f"Bad argument: dataset [{'9' * 5000}] does not exist."),
+        ("ecnow_records", "create", {"dataset": 351, "MobilePhone": "1", "AgentRef": "\u00b2"},
+         "Bad argument: AgentRef"),
+        ("ecnow_records", "update", {"id": "\u00b2", "dataset": 351},
+         "Record id [\u00b2] does not exist."),
+        ("ecnow_records", "update", {"id": "4" * 5000, "dataset": 351},
+         f"Record id [{'4' * 5000}] does not exist."),
+        ("ecnow_datasets", "update", {"dataset": "\u00b2", "d_status": "LIVE"},
+         "Bad argument: dataset [\u00b2] does not exist."),
+        ("ecnow_datasets", "create", {"qid": 2001, "d_priority": "\u00b2"},
+         "Bad argument: d_priority must be 0 to 90"),
+        ("ecnow_datasets", "create", {"qid": 2001, "d_priority": "\u0661\u0660"},
+         "Bad argument: d_priority must be 0 to 90"),
+        ("ecnow_datasets", "create", {"qid": 2001, "d_priority": "0" * 5000},
+         "Bad argument: d_priority must be 0 to 90"),
+    ],
+)  # fmt: skip
+async def test_a_number_int_cannot_read_is_refused_not_a_crash(
+    api: Api, method: str, action: str, item: dict[str, Any], error: str
+) -> None:
+    # str.isdigit() is true for "\u00b2" and Arabic-Indic digits, and int() refuses
+    # 4,300 digits and more: such an id or priority is refused like any other bad one.
+    reply = await api.write("ecnow", method, action, [item])
+    assert (reply["success"], reply["total"], reply["bad"], reply["error"]) == (True, 0, 1, error)
+
+
 # -- datasets: writes ---------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "int_argument",
     "known_table",
     "payload_records",
+    "whole_number",
     "write_each",
     "write_result",
 ]
@@ -95,6 +96,19 @@ def int_argument(name: str, text: str) -> int:
         return int(text.strip())
     except ValueError:
         raise BadArgument(f"Invalid {name}: expected an integer") from None
+
+
+def whole_number(text: str) -> int | None:
+    """``text`` as a non-negative integer if it is one in ASCII digits, else None.
+
+    Not ``str.isdigit`` alone: it is true for ``²`` and Arabic-Indic digits, which
+    ``int`` refuses or reads as a number MySQL would not, and ``int`` refuses 4,300
+    digits and more. No id, count or level of the API has more than 20 digits.
+    """
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 20:
+        return None
+    return int(text)
 
 
 def id_list(text: str) -> frozenset[str] | None:

@@ -12,6 +12,7 @@ from ._conventions import (
     id_list,
     known_table,
     payload_records,
+    whole_number,
     write_each,
 )
 from ._registry import SimState, endpoint
@@ -90,13 +91,11 @@ def _settings(values: dict[str, str]) -> tuple[str | None, int | None]:
     status = values.get("d_status")
     if status is not None and status.upper() not in STATUSES:
         raise Refused("Bad argument: d_status must be HOLD, LIVE or EXPIRED")
-    priority = values.get("d_priority")
-    if priority is not None and not (priority.isdigit() and 0 <= int(priority) <= 90):
+    text = values.get("d_priority")
+    priority = None if text is None else whole_number(text)
+    if text is not None and (priority is None or priority > 90):
         raise Refused("Bad argument: d_priority must be 0 to 90")
-    return (
-        None if status is None else status.upper(),
-        None if priority is None else int(priority),
-    )
+    return None if status is None else status.upper(), priority
 
 
 def _create(state: SimState, values: dict[str, str]) -> SimDataset:
@@ -114,7 +113,7 @@ def _create(state: SimState, values: dict[str, str]) -> SimDataset:
 def _update(state: SimState, values: dict[str, str]) -> int:
     db = state.scenario.campaigns
     number = values.get("dataset", "")
-    dataset = db.datasets.get(int(number)) if number.isdigit() else None
+    dataset = db.datasets.get(whole_number(number) or 0)
     if dataset is None:
         raise Refused(f"Bad argument: dataset [{number}] does not exist.")
     if dataset.status == EXPIRED:

@@ -16,6 +16,7 @@ from ._conventions import (
     id_list,
     known_table,
     payload_records,
+    whole_number,
     write_each,
 )
 from ._registry import SimState, endpoint
@@ -69,7 +70,7 @@ def _create(state: SimState, item: object) -> tuple[int, str]:
     number = values.get("dataset", "").strip()
     if not number:
         raise Refused("Bad argument: dataset is required")
-    dataset = db.datasets.get(int(number)) if number.isdigit() else None
+    dataset = db.datasets.get(whole_number(number) or 0)  # no dataset or record is 0
     if dataset is None:
         raise Refused(f"Bad argument: dataset [{number}] does not exist.")
     if dataset.status == EXPIRED:
@@ -85,7 +86,7 @@ def _update(state: SimState, item: object) -> tuple[int, str]:
     db = state.scenario.campaigns
     values = _scalars(item)
     number = values.get("id", "").strip()
-    record = db.records.get(int(number)) if number.isdigit() else None
+    record = db.records.get(whole_number(number) or 0)
     # The dataset is mandatory: a record asked for in another dataset "does not exist".
     if record is None or values.get("dataset", "").strip() != record["datasetid"]:
         raise Refused(f"Record id [{number}] does not exist.")
@@ -143,7 +144,7 @@ def _writable(db: CampaignDb, dataset: SimDataset, values: Mapping[str, str]) ->
         elif name in ("Agent_Specific", "Call_Back_Sametime"):
             text = "1" if text.strip().lower() in _TRUE else ""
         elif name == "AgentRef":
-            if text.strip() and not text.strip().isdigit():
+            if text.strip() and whole_number(text) is None:
                 raise Refused("Bad argument: AgentRef")
             text = text.strip() or "0"
         fields[name] = text
