@@ -203,8 +203,12 @@ class CampaignDb:
     # -- time --------------------------------------------------------------
 
     def format_time(self, when: float) -> str:
-        """A unix time as a record date in the account's zone."""
-        return datetime.fromtimestamp(int(when), tz=self.tz).strftime("%Y-%m-%d %H:%M:%S")
+        """A unix time as a record date in the account's zone.
+
+        Raises ValueError (or OverflowError) for a time no datetime can hold.
+        """
+        moment = datetime.fromtimestamp(int(when), tz=self.tz).replace(tzinfo=None)
+        return moment.isoformat(sep=" ")  # not strftime: its %Y writes the year 999 as "999"
 
     def parse_time(self, text: str, *, end_of_day: bool = False) -> float | None:
         """A record date (or ``YYYY-MM-DD``) as a unix time; None for the zero date.

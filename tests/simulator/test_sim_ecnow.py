@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta, timezone
 from typing import Any
 
 import anyio
@@ -338,6 +339,31 @@ async def test_a_refused_lead_is_bad_and_the_others_are_written(
     reply = await api.write("ecnow", "ecnow_records", "create", [good, lead, good])
     assert reply["success"] is True
     assert (reply["total"], reply["bad"], reply["error"]) == (2, 1, error)
+
+
+async def test_a_callback_before_the_year_1000_is_kept_as_written(
+    api: Api, clock: VirtualClock
+) -> None:
+    # strftime("%Y") writes the year 999 as "999": a record stored so could not be read
+    # back, and the dialler, reading every open record's callback, failed every request.
+    key = await api.create({"dataset": 351, "HomePhone": "1", "callback": "0999-01-01 10:00:00"})
+    assert (await api.record(key))["callback"] == "0999-01-01 10:00:00"
+    clock.advance(60)
+    assert (await api.read("ajax", "agents"))["success"] is True
+
+
+@pytest.mark.parametrize(
+    ("callback", "hours"),
+    [("0001-01-01 00:00:00", 14), ("9999-12-31 23:59:59", -12)],  # UTC: the year 0, 10000
+)
+async def test_a_callback_a_datetime_cannot_hold_is_refused(callback: str, hours: int) -> None:
+    zone = timezone(timedelta(hours=hours))
+    sim = Simulator(agents=1, seed=1, clock=VirtualClock(START), record_tz=zone)
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        api = Api(http, sim.issue_token())
+        lead = {"dataset": 351, "HomePhone": "1", "callback": callback}
+        reply = await api.write("ecnow", "ecnow_records", "create", [lead])
+    assert (reply["total"], reply["bad"], reply["error"]) == (0, 1, "Bad argument: callback")
 
 
 async def test_update_as_documented(api: Api) -> None:

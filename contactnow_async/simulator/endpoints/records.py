@@ -136,9 +136,9 @@ def _writable(db: CampaignDb, dataset: SimDataset, values: Mapping[str, str]) ->
         if name == "callback":
             try:
                 due = db.parse_time(text)
-            except ValueError:
+                text = ZERO_DATE if due is None else db.format_time(due)
+            except (ValueError, OverflowError):  # not a date, or not one a datetime holds
                 raise Refused("Bad argument: callback") from None
-            text = ZERO_DATE if due is None else db.format_time(due)
         elif name == "outcomecode" and text.strip() and text.strip() not in db.outcomes:
             raise Refused(f"Bad argument: outcomecode [{text}] does not exist.")
         elif name in ("Agent_Specific", "Call_Back_Sametime"):
