@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from ._models import utc
+from ._models import MAX_UNIX_TIME, utc
 from ._models_ecnow import _flag, _id, _t
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 _ZERO_DATES = frozenset({"", "0000-00-00 00:00:00", "0000-00-00"})
+_FIRST_UNIX_TIME = -62_135_596_800  # 0001-01-01T00:00:00Z, the first a datetime holds
 
 
 def parse_record_time(value: Any, tz: tzinfo, name: str) -> int | None:
@@ -48,26 +49,39 @@ def parse_record_time(value: Any, tz: tzinfo, name: str) -> int | None:
         raise ValueError(f"field {name!r} is not a YYYY-MM-DD HH:MM:SS date") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return int(moment.timestamp())
+    seconds = int(moment.timestamp())
+    if not _FIRST_UNIX_TIME <= seconds <= MAX_UNIX_TIME:
+        # Its *_at would raise later, far from the reply that sent it.
+        raise ValueError(f"field {name!r} is a date no UTC datetime can hold")
+    return seconds
 
 
 def format_record_time(value: datetime | date | int | float | str, tz: tzinfo, name: str) -> str:
     """A moment as the API writes record dates: ``"YYYY-MM-DD HH:MM:SS"`` in ``tz``.
 
     Takes an aware datetime, a unix time, a date (that day, 00:00:00) or text (sent as
-    given). A naive datetime is refused: its zone would be a guess.
+    given). A naive datetime is refused: its zone would be a guess; so is a moment
+    no date in ``tz`` can hold (a ValueError naming ``name``).
     """
     if isinstance(value, str):
         return value
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError(f"{name} is a naive datetime; give it a timezone (e.g. UTC)")
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, date):
-        return value.strftime("%Y-%m-%d 00:00:00")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    elif isinstance(value, date):
+        return f"{value.isoformat()} 00:00:00"
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a datetime, a date, a unix time or text, not {value!r}")
-    return datetime.fromtimestamp(value, tz=tz).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        moment = (
+            value.astimezone(tz)
+            if isinstance(value, datetime)
+            else datetime.fromtimestamp(value, tz=tz)
+        )
+    except (OverflowError, OSError, ValueError):  # NaN, or past the year 9999 in tz
+        raise ValueError(f"{name} is not a moment a record date can hold") from None
+    # Not strftime: its %Y writes the year 999 as "999".
+    return moment.replace(tzinfo=None, microsecond=0).isoformat(sep=" ")
 
 
 def _at(timestamp: int | None) -> datetime | None:

@@ -285,6 +285,57 @@ async def test_record_dates_are_read_and_written_in_record_tz() -> None:
     assert utc_record.callback_at == datetime(2017, 12, 10, 10, 0, tzinfo=timezone.utc)
 
 
+@pytest.mark.parametrize(
+    ("callback", "hours"),
+    [("9999-12-31 23:59:59", -5), ("0001-01-01 00:00:00", 9)],  # in UTC: 10000, the year 0
+)
+async def test_a_record_date_no_utc_datetime_holds_is_a_format_error(
+    callback: str, hours: int
+) -> None:
+    # Read, not refused, it made a Record whose callback_at raised a bare ValueError.
+    row = {"id": "1", "datasetid": "3", "callback": callback}
+    with pytest.raises(ResponseFormatError, match="'callback'"):
+        await call_with(
+            {(*RECORDS, "read"): answer(rows(row))},
+            lambda cn: cn.records.read(dataset=3),
+            record_tz=timezone(timedelta(hours=hours)),
+        )
+
+
+@pytest.mark.parametrize(
+    ("callback", "wire"),
+    [
+        (datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "0999-01-02 03:04:05"),
+        (date(999, 1, 2), "0999-01-02 00:00:00"),
+        (-30_610_310_400, "0999-12-31 00:00:00"),
+    ],
+)
+async def test_record_dates_before_the_year_1000_are_written_with_four_digits(
+    callback: Any, wire: str
+) -> None:
+    ok = {"success": True, "total": 1, "bad": 0, "key": 5}
+    _, api = await call_with(
+        {(*RECORDS, "create"): answer(ok)},
+        lambda cn: cn.records.create([{"dataset": 3, "HomePhone": "1", "callback": callback}]),
+    )
+    assert body_records(sent(api, *RECORDS), "record")[0]["callback"] == wire
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [1e20, -1e20, float("nan"), float("inf"), datetime.max.replace(tzinfo=timezone.utc)],
+)
+async def test_a_callback_no_record_date_can_hold_is_a_value_error(callback: Any) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api, record_tz=timezone(timedelta(hours=1)))
+    async with http, cn:
+        with pytest.raises(ValueError, match="callback"):
+            await cn.records.create([{"dataset": 3, "HomePhone": "1", "callback": callback}])
+        with pytest.raises(ValueError, match="tstart"):
+            await cn.records.read(dataset=3, timetype="callback", tstart=callback)
+    assert api.calls("ecnow") == 0
+
+
 async def test_records_read_sends_search_as_a_php_array() -> None:
     _, api = await call_with(
         {(*RECORDS, "read"): answer(rows())},
