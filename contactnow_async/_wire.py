@@ -370,7 +370,7 @@ def _php_flatten(key: str, value: Any, pairs: list[tuple[str, str]]) -> None:
             nested = isinstance(item, (Mapping, list, tuple, set, frozenset))
             _php_flatten(f"{key}[{index}]" if nested else f"{key}[]", item, pairs)
     else:
-        pairs.append((key, _wire_scalar(value)))
+        pairs.append((key, _wire_scalar(value, key)))
 
 
 def encode_payload(
@@ -380,9 +380,10 @@ def encode_payload(
 
     Returns the body and its content type. A single record is still an array
     (the vendor's wrapper wraps it in ``[...]`` too). ``None`` values are left out.
+    Raises ValueError for a field holding a mapping or a list: records are flat.
     """
     clean = [
-        {key: _wire_scalar(value) for key, value in record.items() if value is not None}
+        {str(key): _field(str(key), value) for key, value in record.items() if value is not None}
         for record in records
     ]
     if format == "xml":
@@ -423,8 +424,24 @@ def _xml_payload(records: list[dict[str, str]], record_name: str) -> bytes:
     return "".join(parts).encode("utf-8")
 
 
-def _wire_scalar(value: Any) -> str:
-    """The API sends every scalar as a string; send them the same way."""
+def _field(name: str, value: Any) -> str:
+    """A record's field as the API sends it; not Python's text of a dict or a list."""
+    if isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        raise ValueError(
+            f"field {name!r} holds a {type(value).__name__}; "
+            "a record's fields are text, numbers or booleans"
+        )
+    return _wire_scalar(value, name)
+
+
+def _wire_scalar(value: Any, name: str) -> str:
+    """The API sends every scalar as a string; send them the same way (bytes as their
+    UTF-8 text, as PHP sends its byte strings; not ``"b'...'"``)."""
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"field {name!r} holds bytes that are not UTF-8") from None
     return str(value)

@@ -457,6 +457,56 @@ async def test_records_create_needs_a_dataset_and_a_phone(
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+async def test_record_fields_given_as_bytes_go_as_their_text(fmt: Format) -> None:
+    ok = {"success": True, "total": 1, "bad": 0, "key": 5}
+    lead = {"dataset": 3, "HomePhone": b"0161", "FirstName": "Zo\u00eb".encode()}
+    _, api = await call_with(
+        {(*RECORDS, "create"): answer(ok)}, lambda cn: cn.records.create([lead]), format=fmt
+    )
+    # Not "b'0161'", Python's text of the bytes.
+    assert body_records(sent(api, *RECORDS), "record") == [
+        {"dataset": "3", "HomePhone": "0161", "FirstName": "Zo\u00eb"}
+    ]
+
+
+async def test_a_field_named_by_a_number_is_its_text() -> None:
+    ok = {"success": True, "total": 1, "bad": 0, "key": 5}
+    lead: Any = {"dataset": 3, "HomePhone": "1", 7: "x"}  # a name a type checker refuses
+    _, api = await call_with(
+        {(*RECORDS, "create"): answer(ok)}, lambda cn: cn.records.create([lead])
+    )
+    assert body_records(sent(api, *RECORDS), "record") == [
+        {"dataset": "3", "HomePhone": "1", "7": "x"}
+    ]
+    api = FakeAPI()
+    cn, http = client_for(api, format="xml")
+    async with http, cn:  # was a TypeError from inside re
+        with pytest.raises(ValueError, match="'7' cannot be an XML element name"):
+            await cn.records.create([lead])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"a": 1}, "field 'Extra' holds a dict"),
+        (["a", "b"], "field 'Extra' holds a list"),
+        (b"\xff\xfe", "field 'Extra' holds bytes that are not UTF-8"),
+    ],
+)
+async def test_a_record_field_that_is_no_scalar_is_refused_before_sending(
+    fmt: Format, value: Any, message: str
+) -> None:
+    # It went out as Python's text of it ("{'a': 1}") and was written to the lead.
+    api = FakeAPI()
+    cn, http = client_for(api, format=fmt)
+    async with http, cn:
+        with pytest.raises(ValueError, match=message):
+            await cn.records.create([{"dataset": 3, "HomePhone": "1", "Extra": value}])
+    assert api.calls("ecnow") == 0
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 async def test_an_unknown_record_update_is_a_write_error(fmt: Format) -> None:
     failed = {"success": True, "total": 0, "bad": 1,
               "error": "Record id [2499265] does not exist."}  # fmt: skip

@@ -33,6 +33,9 @@ from contactnow_async._wire import php_params
         ({"filter": "NOT IN (999, 505050)"}, [("filter", "NOT IN (999, 505050)")]),
         ({"n": 1.5, "k": 0}, [("n", "1.5"), ("k", "0")]),
         ({1: "one"}, [("1", "one")]),
+        # PHP strings are bytes: bytes go as their text, not as Python's "b'...'".
+        ({"ddi": b"0123", "name": "caf\u00e9".encode()}, [("ddi", "0123"), ("name", "caf\u00e9")]),
+        ({"x": [b"a", bytearray(b"b")]}, [("x[]", "a"), ("x[]", "b")]),
     ],
 )
 def test_php_params(params: dict[Any, Any], fields: list[tuple[str, str]]) -> None:
@@ -43,3 +46,10 @@ def test_php_params_survive_urlencoding() -> None:
     # What goes on the wire: brackets and spaces percent-encoded, as PHP decodes them.
     encoded = urlencode(php_params({"search": {"First Name": "jo&hn"}, "x": [1]}))
     assert encoded == "search%5BFirst+Name%5D=jo%26hn&x%5B%5D=1"
+
+
+def test_php_params_refuse_bytes_that_are_not_utf8() -> None:
+    with pytest.raises(
+        ValueError, match=r"field 'search\[FirstName\]' holds bytes that are not UTF-8"
+    ):
+        php_params({"search": {"FirstName": b"\xff"}})
