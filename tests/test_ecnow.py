@@ -359,6 +359,12 @@ async def test_records_read_sends_search_as_a_php_array() -> None:
         ({"table": "T", "mode": "everything"}, "mode must be one of"),
         ({"table": "T", "tstart": "2017-11-01"}, "need timetype"),
         ({"table": "T", "timetype": "callback", "tstart": datetime(2017, 1, 1)}, "naive"),
+        # An empty search is no filter: it was sent as a read of nothing in particular.
+        ({"search": {}}, "needs one of table, dataset"),
+        ({"search": {"FirstName": None}}, "needs one of table, dataset"),
+        # search maps a field to a value: a nested one went out as search[FirstName][a]=b.
+        ({"search": {"FirstName": {"a": "b"}}}, "search 'FirstName' must be a value"),
+        ({"table": "T", "search": {"phone": ["0161", "0207"]}}, "search 'phone' must be a value"),
     ],
 )
 async def test_records_read_is_checked_before_sending(

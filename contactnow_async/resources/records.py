@@ -59,7 +59,14 @@ class Records(Resource):
         ``unexpired``. ``timetype`` (``callback`` or ``processdate``) with
         ``tstart``/``tstop`` picks by that date.
         """
-        if all(value is None for value in (table, dataset, id, outcome, agent, ddi, search)):
+        # None is left out on the wire: a search of nothing but None is no filter.
+        wanted = {str(name): value for name, value in (search or {}).items() if value is not None}
+        for name, value in wanted.items():
+            if isinstance(value, (Mapping, list, tuple, set, frozenset)):
+                raise ValueError(
+                    f"search {name!r} must be a value to match, not a {type(value).__name__}"
+                )
+        if not wanted and all(v is None for v in (table, dataset, id, outcome, agent, ddi)):
             raise ValueError(
                 "records.read needs one of table, dataset, id, outcome, agent, ddi or search"
             )
@@ -75,8 +82,8 @@ class Records(Resource):
             "outcome": id_list(outcome, name="outcome"),
             "agent": agent,
             "ddi": ddi,
-            "search": dict(search) if search else None,
-            "type": "exact" if exact and search else None,
+            "search": wanted or None,
+            "type": "exact" if exact and wanted else None,
             "mode": mode,
             "timetype": timetype,
             "tstart": None if tstart is None else format_record_time(tstart, tz, "tstart"),
