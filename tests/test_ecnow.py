@@ -200,7 +200,7 @@ async def test_dataset_writes_send_the_documented_records(fmt: Format) -> None:
             await cn.datasets.create(
                 [DatasetInput(queue_id="2001", description="June", priority=90)]
             ),
-            await cn.datasets.update([{"dataset": 354, "d_priority": 10}]),
+            await cn.datasets.update([{"dataset": 354, "d_priority": 10.0}]),
             await cn.datasets.set_status(354, DatasetStatus.LIVE),
         ]
 
@@ -222,6 +222,9 @@ async def test_dataset_writes_send_the_documented_records(fmt: Format) -> None:
         ({"dataset": 1, "d_status": "PAUSED"}, "d_status must be one of"),
         ({"dataset": 1, "d_priority": 91}, "d_priority must be"),
         ({"dataset": 1, "d_priority": "high"}, "d_priority must be"),
+        ({"dataset": 1, "d_priority": 45.7}, "d_priority must be"),  # int() made it 45: passed
+        ({"dataset": 1, "d_priority": float("nan")}, "d_priority must be"),
+        ({"dataset": 1, "d_priority": float("inf")}, "d_priority must be"),  # was OverflowError
     ],
 )
 async def test_dataset_updates_are_checked_before_sending(

@@ -87,7 +87,11 @@ def _check(record: dict[str, Any], *, action: str, what: str) -> None:
     if priority is not None:
         try:
             level = int(priority)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             level = -1
-        if isinstance(priority, bool) or not 0 <= level <= 90:
+        # A bool is no priority, and int() makes 45.7 a 45.
+        if isinstance(priority, bool) or (isinstance(priority, float) and level != priority):
+            level = -1
+        if not 0 <= level <= 90:
             raise ValueError(f"{what}: d_priority must be a whole number 0 to 90, not {priority!r}")
+        record["d_priority"] = level  # 45.0 goes as "45", not "45.0"
