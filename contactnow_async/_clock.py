@@ -139,7 +139,7 @@ def http_date(value: str | None) -> float | None:
         return None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # Overflow: a year of 20 digits
         return None
     if when.tzinfo is None:  # "-0000": UTC by RFC 5322, not the local zone
         when = when.replace(tzinfo=datetime.timezone.utc)

@@ -181,3 +181,30 @@ def test_an_http_date_is_read_once_per_text_and_each_text_as_itself() -> None:
     assert _http_date("not a date") is None
     assert _http_date(None) is None
     assert _http_date.cache_info().hits >= 1
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ("date", "Mon, 01 Jan 99999999999999999999 00:00:00 GMT"),
+        ("date", "Mon, 01 Jan 2024 00:00:00 +99999999999999999999"),
+        ("retry-after", "Mon, 01 Jan 2024 00:00:99999999999999999999 GMT"),
+    ],
+    ids=["date-year", "date-zone", "retry-after-seconds"],
+)
+async def test_a_date_too_large_for_python_is_no_date(header: tuple[str, str]) -> None:
+    """A hostile ``Date`` or ``Retry-After`` is ignored, not an OverflowError from every call."""
+    status = 503 if header[0] == "retry-after" else 200
+    calls = []
+
+    def hostile(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if status == 503 and len(calls) == 1:
+            return httpx.Response(503, headers=[header], content=b"busy")
+        body = b'{"success": true, "total": 0, "list": []}'
+        return httpx.Response(200, headers=[header], content=body)
+
+    cn, http = client_for(FakeAPI({READ: hostile}), retry_backoff=0)
+    async with http, cn:
+        assert await cn.agents.read() == []
+    assert len(calls) == (2 if status == 503 else 1)
