@@ -25,21 +25,31 @@ size cap (``_Body.read_whole``): ``_encoding`` undoes the Content-Encoding under
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import httpx
 import yarl
 
+from ._redact import redact_query, redact_text
+
 __all__ = ["AiohttpWire"]
 
 
+#: What aiohttp raises for a failed request or reply (mapped by :func:`_as_httpx`).
+_FAILURES = (aiohttp.ClientError, asyncio.TimeoutError)
+
+
 def _as_httpx(exc: BaseException) -> httpx.TransportError:
-    """The httpx error that says what ``exc`` (aiohttp's) says about the request."""
-    message = str(exc) or type(exc).__name__
+    """The httpx error that says what ``exc`` (aiohttp's) says about the request.
+
+    aiohttp's texts name the whole URL, query (token, password) included: the
+    message is redacted, and the caller raises it outside its ``except`` block,
+    so ``exc`` is not chained to it either (a traceback would print it).
+    """
+    message = redact_text(redact_query(str(exc))) or type(exc).__name__
     if isinstance(exc, aiohttp.ClientConnectorError):
         return httpx.ConnectError(message)
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
@@ -55,15 +65,6 @@ def _as_httpx(exc: BaseException) -> httpx.TransportError:
     return httpx.TransportError(message)
 
 
-@contextlib.contextmanager
-def _mapped() -> Iterator[None]:
-    """Re-raise aiohttp's errors as :func:`_as_httpx` says."""
-    try:
-        yield
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-        raise _as_httpx(exc) from exc
-
-
 class _Body(httpx.AsyncByteStream):
     """A reply's body as aiohttp hands it over, its errors mapped."""
 
@@ -72,15 +73,25 @@ class _Body(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         content = self._response.content
-        with _mapped():
-            while chunk := await content.readany():
-                yield chunk
+        while True:
+            try:
+                chunk = await content.readany()
+            except _FAILURES as exc:
+                error = _as_httpx(exc)
+                break
+            if not chunk:
+                return
+            yield chunk
+        raise error  # outside the except block: aiohttp's error is not its context
 
     async def read_whole(self) -> bytes:
         """The whole raw body at once (``_encoding.read_body`` calls it only for a
         reply that declares its length, within the size cap)."""
-        with _mapped():
+        try:
             return await self._response.read()
+        except _FAILURES as exc:
+            error = _as_httpx(exc)
+        raise error
 
     async def aclose(self) -> None:
         # release() hands a fully read connection back to the pool, and closes
@@ -143,7 +154,7 @@ class AiohttpWire(httpx.AsyncBaseTransport):
         if self._session is None:
             self._session = self._open()
         body = request.content or None  # the transport sends bytes, never a stream
-        with _mapped():
+        try:
             response = await self._session.request(
                 request.method,
                 yarl.URL(str(request.url), encoded=True),  # httpx encoded it already
@@ -152,13 +163,17 @@ class AiohttpWire(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 timeout=_timeout(request.extensions),
             )
-        return httpx.Response(
-            response.status,
-            headers=response.raw_headers,
-            stream=_Body(response),
-            request=request,
-            extensions={"reason_phrase": (response.reason or "").encode("latin-1", "replace")},
-        )
+        except _FAILURES as exc:
+            error = _as_httpx(exc)
+        else:
+            return httpx.Response(
+                response.status,
+                headers=response.raw_headers,
+                stream=_Body(response),
+                request=request,
+                extensions={"reason_phrase": (response.reason or "").encode("latin-1", "replace")},
+            )
+        raise error  # outside the except block: aiohttp's error is not its context
 
     async def aclose(self) -> None:
         if self._session is not None:

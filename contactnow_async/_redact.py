@@ -32,6 +32,11 @@ def redact_url(url: httpx.URL | str) -> str:
     return text.split("?", 1)[0]
 
 
+def redact_query(text: str) -> str:
+    """Hide the query of every URL inside ``text`` (an error's or a log line's)."""
+    return re.sub(_QUERY_IN_URL, _cut_query, text)
+
+
 def _variants(secret: str) -> set[str]:
     """The forms a secret takes when a server echoes it: as sent in a query string
     (percent- or ``+``-encoded, in either case), HTML-escaped, or inside JSON text."""
@@ -78,7 +83,7 @@ class _RedactRequestLogs(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken record is logging's own to report, not ours
             return True
-        redacted = redact_text(re.sub(_QUERY_IN_URL, _cut_query, message))
+        redacted = redact_text(redact_query(message))
         if redacted != message:
             record.msg, record.args = redacted, None
         return True

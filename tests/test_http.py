@@ -91,6 +91,14 @@ def test_aiohttp_errors_say_what_httpx_would(
     )
 
 
+def test_aiohttp_error_texts_lose_the_query_of_the_url_they_name() -> None:
+    url = "http://127.0.0.1:1/token.php?action=get&username=u&password=Pw-secret-9"
+    found = _aiohttp_wire._as_httpx(
+        aiohttp.ConnectionTimeoutError(f"Connection timeout to host {url}")
+    )
+    assert str(found) == "Connection timeout to host http://127.0.0.1:1/token.php?<redacted>"
+
+
 # -- the client's own pool: sent straight to its transport, with the right headers --
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import socket
+import traceback
 from collections.abc import Awaitable, Callable
 
 import anyio
@@ -100,3 +101,24 @@ async def test_a_refused_connection_says_nothing_was_sent() -> None:
                 await create_agent(cn)
     assert type(info.value) is TransportError
     assert info.value.sent is False
+
+
+async def not_http(request: Request, peer: Peer) -> None:
+    await peer.send(b"garbage\r\n\r\n")
+
+
+async def test_a_reply_that_is_not_http_shows_no_token_anywhere() -> None:
+    """The URL (the token in its query) is in aiohttp's error text: nothing of it may
+    reach the error's message, its chain, or a traceback printed from it."""
+    with serve(not_http) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=0) as cn:
+            with pytest.raises(TransportError, match="after the request was sent") as info:
+                await cn.agents.read()
+    (token,) = server.tokens
+    shown = ["".join(traceback.format_exception(info.value))]
+    current: BaseException | None = info.value
+    while current is not None:
+        shown += [str(current), repr(current)]
+        current = current.__cause__ or current.__context__
+    assert "database.php" in shown[0]  # not vacuous: the URL is shown, without its query
+    assert token not in "\n".join(shown)
