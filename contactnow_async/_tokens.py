@@ -102,7 +102,8 @@ class FileTokenStore:
 
     The file is written atomically (a temporary file renamed over it) with mode
     0600, holds one token per base URL and username, and a corrupt or unreadable
-    file is treated as empty (the next save replaces it).
+    file is treated as empty (the next save replaces it), as is an entry whose
+    times are out of range.
     """
 
     # Saves run in worker threads: two clients of one file in this process must
@@ -116,19 +117,22 @@ class FileTokenStore:
             self._lock = self._locks.setdefault(self.path.absolute(), threading.Lock())
 
     async def load(self, key: str) -> Token | None:
-        from ._models import Token  # at the first load: the models are not needed at import
+        # At the first load: the models are not needed at import.
+        from ._models import MAX_UNIX_TIME, Token
 
         entry = (await _in_thread(self._read)).get(key)
         if not isinstance(entry, dict):
             return None
         try:
-            return Token(
-                value=str(entry["value"]),
-                expires_ts=int(entry["expires_at"]),
-                clock_offset=float(entry.get("clock_offset", 0.0)),
-            )
-        except (KeyError, TypeError, ValueError):
+            value = str(entry["value"])
+            expires_ts = int(entry["expires_at"])
+            clock_offset = float(entry.get("clock_offset", 0.0))
+        except (KeyError, TypeError, ValueError, OverflowError):  # Overflow: an infinity
             return None
+        # A file edited by hand, or by another tool: no time a token was given (NaN fails).
+        if not (-1 <= expires_ts <= MAX_UNIX_TIME and abs(clock_offset) <= MAX_UNIX_TIME):
+            return None
+        return Token(value=value, expires_ts=expires_ts, clock_offset=clock_offset)
 
     async def save(self, key: str, token: Token) -> None:
         def update() -> None:

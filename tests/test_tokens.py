@@ -378,6 +378,34 @@ async def test_a_corrupt_file_is_ignored_and_replaced(tmp_path: Path, junk: byte
     assert entries[f"{BASE_URL}|api-user"]["value"] == api.issued[0]
 
 
+@pytest.mark.parametrize(
+    "entry",
+    [
+        '{"value": "x", "expires_at": 1e400}',
+        '{"value": "x", "expires_at": Infinity}',
+        '{"value": "x", "expires_at": 1000000000000000000000000000000}',
+        '{"value": "x", "expires_at": 2000000000, "clock_offset": -1e400}',
+        '{"value": "x", "expires_at": 2000000000, "clock_offset": NaN}',
+    ],
+    ids=["inf", "Infinity", "10**30", "offset-inf", "offset-nan"],
+)
+async def test_a_stored_entry_that_is_no_time_is_ignored_and_replaced(
+    tmp_path: Path, entry: str
+) -> None:
+    """A file edited by hand (or by another tool) is no token, not an OverflowError from
+    every call, nor one whose expires_at cannot be shown or that is never refreshed."""
+    path = tmp_path / "tokens.json"
+    key = f"{BASE_URL}|api-user"
+    path.write_text(f'{{"{key}": {entry}}}')
+    assert await FileTokenStore(path).load(key) is None
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, token_store=FileTokenStore(path))
+    async with http, cn:
+        await cn.agents.read()
+    assert api.token_gets == 1
+    assert json.loads(path.read_text())[key]["value"] == api.issued[0]
+
+
 async def test_memory_store_is_shared_between_clients() -> None:
     store = MemoryTokenStore()
     assert isinstance(store, TokenStore)
