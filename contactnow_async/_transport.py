@@ -243,7 +243,9 @@ class Transport:
                 response, content = await self._exchange(http_request, read)
                 status = response.status_code
             if scope.cancelled_caught:
-                raise self._timed_out(request, http_request, call=attempt_ends >= give_up_at)
+                raise self._timed_out(
+                    request, http_request, call=attempt_ends >= give_up_at, sent=has_slot
+                )
         finally:
             if has_slot:
                 limiter.release()
@@ -257,8 +259,19 @@ class Transport:
             return Fetched(content, response.headers.get("content-type"))
         return self._interpret(request, response, content)
 
-    def _timed_out(self, request: ApiRequest, http_request: httpx.Request, *, call: bool) -> _Fault:
-        """The fault of an attempt cut short by the call's deadline or its own timeout."""
+    def _timed_out(
+        self, request: ApiRequest, http_request: httpx.Request, *, call: bool, sent: bool
+    ) -> _Fault:
+        """The fault of an attempt cut short by the call's deadline or its own timeout
+        (``sent`` false: while it waited for a slot, so nothing left)."""
+        if not sent:
+            message = (
+                f"{request.describe()} was not sent: no slot came free (max_concurrency="
+                f"{self.max_concurrency}) within the deadline of {self.deadline:g}s"
+            )
+            return _Fault(
+                RequestTimeout(message, sent=False), reached_server=False, retry_after=None
+            )
         if call:
             message = (
                 f"{request.describe()} did not finish within the deadline of "

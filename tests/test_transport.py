@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -208,3 +209,33 @@ async def test_a_date_too_large_for_python_is_no_date(header: tuple[str, str]) -
     async with http, cn:
         assert await cn.agents.read() == []
     assert len(calls) == (2 if status == 503 else 1)
+
+
+async def test_a_call_whose_deadline_passes_waiting_for_a_slot_was_not_sent() -> None:
+    """A create that never got a slot never left: its RequestTimeout says so."""
+    slot_taken, release = anyio.Event(), anyio.Event()
+
+    async def hold(request: httpx.Request) -> dict[str, object]:
+        slot_taken.set()
+        with anyio.CancelScope(shield=True):  # the slot is held past the create's deadline
+            await release.wait()
+        return {"success": True, "total": 0, "list": []}
+
+    async def read_holding_the_slot() -> None:
+        with contextlib.suppress(RequestTimeout):
+            await cn.agents.read()
+
+    api = FakeAPI({("database", "agents", "create"): lambda request: {"success": True}})
+    api.routes[READ] = agents_list(AGENT_ROW)
+    cn, http = client_for(api, max_concurrency=1, deadline=0.02)
+    async with http, cn:
+        await cn.agents.read()  # the token is fetched while the slot is free
+        api.routes[READ] = hold
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(read_holding_the_slot)
+            await slot_taken.wait()
+            with pytest.raises(RequestTimeout, match="deadline") as info:
+                await cn.agents.create([{"name": "Ann", "username": "ann", "password": "x"}])
+            release.set()
+    assert info.value.sent is False
+    assert api.calls("database", "agents", "create") == 0
