@@ -24,6 +24,7 @@ fetch if still missing", so N processes make one fetch between them.
 from __future__ import annotations
 
 import contextlib
+import copy as copy_module
 import json
 import math
 import os
@@ -201,9 +202,18 @@ class _Flight:
 
 def _own_copy(error: BaseException) -> BaseException:
     """A new exception of the same type, message and attributes as ``error``."""
-    copy = type(error).__new__(type(error))
-    copy.__dict__.update(error.__dict__)
-    copy.args = error.args
+    try:
+        # Made again from its args, as pickle would: what an OSError, a UnicodeError or
+        # an exception group keeps outside its __dict__ (a file name, its members) too.
+        copy = copy_module.copy(error)
+    except Exception:  # an __init__ with keyword-only arguments, and others
+        copy = None
+    if type(copy) is not type(error) or str(copy) != str(error):
+        # An __init__ that does more with its arguments than keep them (BadArgumentError's
+        # argument is keyword-only): the same type, with the same args and attributes.
+        copy = type(error).__new__(type(error), *error.args)
+        copy.__dict__.update(error.__dict__)
+        copy.args = error.args
     return copy
 
 

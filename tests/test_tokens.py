@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
+import importlib
 import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -115,6 +118,54 @@ async def test_a_failing_token_fetch_is_shared_by_every_waiter() -> None:
         api.fail_token_get = None
         assert len(await cn.agents.read()) == 1
         assert api.token_gets == 2
+
+
+#: ExceptionGroup: a builtin from Python 3.11, the backport anyio requires before it.
+_GROUP: Any = (
+    getattr(builtins, "ExceptionGroup", None)
+    or importlib.import_module("exceptiongroup").ExceptionGroup
+)
+
+
+class _StoreThatCannotSave(MemoryTokenStore):
+    """A store whose save fails with ``error`` (an unwritable file, a store's task group)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+    async def save(self, key: str, token: Token) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        PermissionError(13, "Permission denied", "/etc/tokens.json"),
+        _GROUP("the store failed", [OSError(28, "No space left on device")]),
+        UnicodeEncodeError("ascii", "tök", 1, 2, "ordinal not in range(128)"),
+    ],
+    ids=["oserror", "exception-group", "unicode-error"],
+)
+async def test_each_waiter_gets_a_faithful_copy_of_any_failure(error: Exception) -> None:
+    """Not only ContactNowErrors: a copy says what the original says, of the same type."""
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, token_store=_StoreThatCannotSave(error))
+    errors: list[BaseException] = []
+
+    async def one() -> None:
+        try:
+            await cn.agents.read()
+        except Exception as exc:  # what each waiter gets is the test
+            errors.append(exc)
+
+    async with http, cn:
+        async with anyio.create_task_group() as tg:
+            for _ in range(5):
+                tg.start_soon(one)
+    assert api.token_gets == 1
+    assert len({id(found) for found in errors}) == 5
+    assert {(type(found), str(found)) for found in errors} == {(type(error), str(error))}
 
 
 async def test_a_cancelled_leader_does_not_leave_waiters_hanging() -> None:
