@@ -19,7 +19,7 @@ backfill mode the log rows *are* the events, in uid order, each exactly once:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -145,7 +145,7 @@ class LogCursor:
             return []
         horizon = self._horizon
         matches = self._baseline_matches(fresh) if self._baseline else {}
-        live_rows: Mapping[str, Mapping[str, object]] = snapshot.rows if snapshot else {}
+        live = _live_agents(snapshot, {row.agent_id for row in fresh})
         srvtime = snapshot.server_ts if snapshot is not None else 0
         events: list[AgentEvent] = []
         for index, row in enumerate(fresh):
@@ -166,7 +166,7 @@ class LogCursor:
                 self._baseline.discard(agent_id)
             self.log_id = row.log_id
             before = self._state.get(agent_id)
-            after = self._after(row, before, snapshot, live_rows, srvtime)
+            after = self._after(row, before, live.get(agent_id), srvtime)
             self._state[agent_id] = after
             events.append(
                 AgentEvent(
@@ -230,15 +230,10 @@ class LogCursor:
 
     @staticmethod
     def _after(
-        row: StatusLogEntry,
-        before: LiveAgent | None,
-        snapshot: LiveSnapshot | None,
-        live_rows: Mapping[str, Mapping[str, object]],
-        srvtime: int,
+        row: StatusLogEntry, before: LiveAgent | None, current: LiveAgent | None, srvtime: int
     ) -> LiveAgent:
-        """The agent's state the row describes, with the snapshot's name and call."""
-        live = live_rows.get(row.agent_id)
-        current = snapshot[row.agent_id] if snapshot is not None and live is not None else None
+        """The agent's state the row describes, with the live agent's (``current``) name
+        and call."""
         if (
             current is not None
             and current.started_ts == row.started_ts
@@ -263,6 +258,16 @@ class LogCursor:
             calls=calls,
             raw=row.raw,
         )
+
+
+def _live_agents(snapshot: LiveSnapshot | None, agent_ids: set[str]) -> dict[str, LiveAgent]:
+    """The snapshot's agents of ``agent_ids`` (those it lists), built before the cursor
+    moves: a live row no model can hold fails the read (a record error) with the cursor
+    where it was, so its rows are read again, not lost."""
+    if snapshot is None:
+        return {}
+    rows = snapshot.rows
+    return {agent_id: snapshot[agent_id] for agent_id in agent_ids if agent_id in rows}
 
 
 def _by_log_id(row: StatusLogEntry) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from contactnow_async import ContactNow, VirtualClock
+from contactnow_async import Clock, ContactNow, VirtualClock
 from tests._helpers import FakeAPI, client_for
 
 T0 = 1_700_000_000
@@ -58,14 +58,15 @@ class Centre:
 
 
 @asynccontextmanager
-async def client_of(centre: Centre) -> AsyncIterator[ContactNow]:
-    """A client of ``centre`` on a virtual clock, without retries."""
+async def client_of(centre: Centre, *, clock: Clock | None = None) -> AsyncIterator[ContactNow]:
+    """A client of ``centre`` on a virtual clock (``clock``, or one at ``T0 + 100``),
+    without retries."""
     api = FakeAPI(
         {
             ("ajax", "agents", "read"): centre.ajax,
             ("database", "status_log", "read"): centre.status_log,
         }
     )
-    cn, http = client_for(api, clock=VirtualClock(T0 + 100), max_retries=0)
+    cn, http = client_for(api, clock=clock or VirtualClock(T0 + 100), max_retries=0)
     async with http, cn:
         yield cn

@@ -24,6 +24,7 @@ from contactnow_async import (
 )
 
 from ._hostile import HANG_GUARD, T0, Centre, client_of, live_row, log_row
+from ._support import TickingClock, until
 
 pytestmark = pytest.mark.anyio
 
@@ -222,6 +223,36 @@ async def test_backfill_drops_duplicate_and_backward_uids_and_counts_them(
     assert health.log_rows_dropped == 2
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert any("status_log" in r.getMessage() for r in warnings)
+
+
+async def test_a_live_row_no_model_holds_fails_the_log_read_without_moving_the_cursor() -> None:
+    # Agent 1 stays in one state, so the diff never builds its row; on polls 2 and 3 that
+    # row's srvtime is out of range, while the log's next row is agent 1's.
+    def live(n: int) -> list[dict[str, Any]]:
+        one = live_row(1, "wait", time=T0 + 20)
+        if n in (2, 3):
+            one["srvtime"] = str(10**15)
+        return [one, live_row(2, "call", time=T0 + 10)]
+
+    rows = [log_row(1, "2", "call", T0 + 10), log_row(2, "1", "wait", T0 + 20)]
+
+    def log(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return [row for row in rows[:n] if int(row["uid"]) >= int(params["uid"])]
+
+    clock = TickingClock(T0 + 100)
+    async with client_of(Centre(live, log), clock=clock) as cn:
+        watcher = AgentWatcher(cn, interval=1.0, backfill=True, since_log_id=0, log_every=1)
+        feed = watcher.subscribe(include_health=True, overflow="drop_oldest")
+        async with watcher:
+            await until(clock, lambda: watcher.health.polls >= 5, patience=HANG_GUARD)
+        seen = [item async for item in feed]
+    logged = [item for item in seen if isinstance(item, AgentEvent) and item.source == "status_log"]
+    assert [(e.log_id, e.agent_id, e.status) for e in logged] == [
+        (1, "2", "call"),
+        (2, "1", "wait"),  # read again after the failed reads, not skipped
+    ]
+    health = [item.health.consecutive_failures for item in seen if isinstance(item, HealthEvent)]
+    assert health == [1, 2, 0]  # the read failed while the live row could not be built
 
 
 # --- paging is bounded --------------------------------------------------------------------
