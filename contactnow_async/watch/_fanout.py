@@ -240,7 +240,10 @@ class Fanout:
         self._subscriptions.append(subscription)
 
     async def publish(self, events: list[AgentEvent] | list[HealthEvent]) -> None:
-        """Hand ``events`` to every subscription, in order; forget the closed ones."""
+        """Hand ``events`` to every subscription, in order; forget the closed ones.
+
+        A subscription added while this waits (on a ``block`` one) gets them too.
+        """
         closed = False
         for subscription in self._subscriptions:
             if subscription.closed:

@@ -127,6 +127,10 @@ class AgentWatcher:
         )
         self._health = HealthTracker()
         self._fanout = Fanout()
+        # The snapshot whose events every subscriber has: a late subscriber's picture. The
+        # poller's moves on before its poll's events are handed out (a block subscriber can
+        # hold that for long); one that joins meanwhile starts before them and gets them.
+        self._published: LiveSnapshot | None = None
         self._exit_stack: AsyncExitStack | None = None
 
     # -- the options it runs with -----------------------------------------------
@@ -222,7 +226,7 @@ class AgentWatcher:
         """
         subscription: Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]
         subscription = Subscription(buffer=buffer, overflow=overflow, include_health=include_health)
-        current = self._poller.snapshot
+        current = self._published
         if initial and current is not None and self.initial_events and not self._fanout.finished:
             subscription.prefill(Appearances(current, utc(self.clock.now())))
         self._fanout.add(subscription)
@@ -309,6 +313,7 @@ class AgentWatcher:
             self._fanout.prefill(events)
         elif events:
             await self._fanout.publish(events)
+        self._published = self._poller.snapshot
         return True
 
     async def _publish_health(self) -> None:

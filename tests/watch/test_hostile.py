@@ -194,6 +194,33 @@ async def test_a_state_in_another_wire_form_emits_no_change() -> None:
     ]
 
 
+async def test_a_subscriber_joining_while_a_poll_waits_on_a_block_one_gets_changes_once() -> None:
+    # Poll 2 changes both agents; a block subscriber with room for one change holds the
+    # poller there, and a wallboard joins meanwhile.
+    def live(n: int) -> list[dict[str, Any]]:
+        status = "wait" if n == 1 else "call"
+        return [live_row(uid, status, time=T0 + min(n, 2)) for uid in (1, 2)]
+
+    async with client_of(Centre(live)) as cn:
+        watcher = AgentWatcher(cn, interval=1.0)
+        slow = watcher.subscribe(buffer=1)
+        async with watcher:
+            with anyio.fail_after(HANG_GUARD):
+                # Its two appearances, then poll 2's first change: the poller waits to
+                # hand it the second.
+                for _ in range(3):
+                    await slow.__anext__()
+                late = watcher.subscribe(overflow="drop_oldest")
+                await slow.__anext__()  # poll 2 goes on
+        got = [(e.agent_id, state(e.before), state(e.after)) async for e in late]
+    # The picture it starts with, then the changes after it: none it already shows.
+    shown: dict[str, object] = {}
+    for agent_id, before, after in got:
+        assert shown.get(agent_id) == before, got
+        shown[agent_id] = after
+    assert shown == {"1": ("call", "", T0 + 2), "2": ("call", "", T0 + 2)}
+
+
 # --- backfill: each log row exactly once ------------------------------------------------
 
 
