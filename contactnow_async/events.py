@@ -20,12 +20,17 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from math import isfinite
+from typing import Any, get_args
 
+from ._models import MAX_UNIX_TIME
 from ._models_live import Call, LiveAgent
-from .watch._events import AgentEvent
+from .watch._events import AgentEvent, EventKind, EventSource
 
 __all__ = ["from_dict", "from_json", "to_dict", "to_json"]
+
+_KINDS: tuple[str, ...] = get_args(EventKind)
+_SOURCES: tuple[str, ...] = get_args(EventSource)
 
 
 def _iso(moment: datetime) -> str:
@@ -46,18 +51,64 @@ def _agent_to_dict(agent: LiveAgent | None) -> dict[str, Any] | None:
     }
 
 
-def _agent_from_dict(data: dict[str, Any] | None) -> LiveAgent | None:
+def _agent_from_dict(data: object, key: str) -> LiveAgent | None:
     if data is None:
         return None
+    if not isinstance(data, dict):
+        raise _bad(key, "an agent object or null")
     return LiveAgent(
-        agent_id=str(data["agent_id"]),
-        name=str(data.get("name", "")),
-        status=str(data["status"]),
-        sub_status=str(data.get("sub_status", "")),
-        started_ts=int(data.get("started_ts", 0)),
-        server_ts=int(data.get("server_ts", 0)),
-        calls=tuple(Call(call_id=str(call_id)) for call_id in data.get("calls", ())),
+        agent_id=_text(data, "agent_id", key),
+        name=_text(data, "name", key, ""),
+        status=_text(data, "status", key),
+        sub_status=_text(data, "sub_status", key, ""),
+        started_ts=_unix_time(data, "started_ts", key),
+        server_ts=_unix_time(data, "server_ts", key),
+        calls=tuple(Call(call_id=call_id) for call_id in _call_ids(data, key)),
     )
+
+
+def _bad(key: str, what: str) -> ValueError:
+    return ValueError(f"not an agent event document: {key!r} must be {what}")
+
+
+def _text(data: dict[str, Any], name: str, within: str = "", default: str | None = None) -> str:
+    value = data.get(name, default)
+    if not isinstance(value, str):
+        raise _bad(f"{within}.{name}" if within else name, "text")
+    return value
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _unix_time(data: dict[str, Any], name: str, within: str) -> int:
+    value = data.get(name, 0)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_UNIX_TIME:
+        return value
+    raise _bad(f"{within}.{name}", "a whole number of unix seconds (1970 to 9999)")
+
+
+def _call_ids(data: dict[str, Any], within: str) -> list[str]:
+    calls = data.get("calls", [])
+    if not isinstance(calls, list) or not all(isinstance(call_id, str) for call_id in calls):
+        raise _bad(f"{within}.calls", "a list of call ids (text)")
+    return calls
+
+
+def _moment(data: dict[str, Any], name: str) -> datetime:
+    value = data.get(name)
+    try:
+        moment = (
+            datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
+        )
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise _bad(name, "an ISO 8601 time")
+    if moment.utcoffset() is None:
+        raise _bad(name, "an ISO 8601 time with its zone (Z)")
+    return moment
 
 
 def to_dict(event: AgentEvent) -> dict[str, Any]:
@@ -82,23 +133,48 @@ def to_json(event: AgentEvent) -> str:
 
 
 def from_dict(data: dict[str, Any]) -> AgentEvent:
-    """Rebuild an event from :func:`to_dict`'s output."""
+    """Rebuild an event from :func:`to_dict`'s output.
+
+    Raises ValueError, naming the key, for anything else: a key missing or of
+    another type, an unknown ``kind`` or ``source``, a time without its zone.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"not an agent event document: a JSON object, not {type(data).__name__}")
+    kind = data.get("kind")
+    if kind not in _KINDS:
+        raise _bad("kind", f"one of {', '.join(_KINDS)}")
+    source = data.get("source", "poll")
+    if source not in _SOURCES:
+        raise _bad("source", f"one of {', '.join(_SOURCES)}")
+    log_id = data.get("log_id")
+    if log_id is not None and not _whole(log_id):
+        raise _bad("log_id", "a whole number or null")
+    duration = data.get("previous_duration")
+    if duration is not None and not (
+        (_whole(duration) or isinstance(duration, float)) and isfinite(duration)
+    ):
+        raise _bad("previous_duration", "a finite number of seconds or null")
     return AgentEvent(
-        kind=data["kind"],
-        agent_id=str(data["agent_id"]),
-        before=_agent_from_dict(data.get("before")),
-        after=_agent_from_dict(data.get("after")),
-        changed_at=datetime.fromisoformat(data["changed_at"].replace("Z", "+00:00")),
-        observed_at=datetime.fromisoformat(data["observed_at"].replace("Z", "+00:00")),
-        source=data.get("source", "poll"),
-        log_id=None if data.get("log_id") is None else int(data["log_id"]),
-        previous_duration=None
-        if data.get("previous_duration") is None
-        else float(data["previous_duration"]),
-        id=str(data.get("id", "")),
+        kind=kind,
+        agent_id=_text(data, "agent_id"),
+        before=_agent_from_dict(data.get("before"), "before"),
+        after=_agent_from_dict(data.get("after"), "after"),
+        changed_at=_moment(data, "changed_at"),
+        observed_at=_moment(data, "observed_at"),
+        source=source,
+        log_id=log_id,
+        previous_duration=None if duration is None else float(duration),
+        id=_text(data, "id", default=""),
     )
 
 
 def from_json(text: str | bytes) -> AgentEvent:
-    """Rebuild an event from one line of :func:`to_json`."""
-    return from_dict(json.loads(text))
+    """Rebuild an event from one line of :func:`to_json`; ValueError for anything else
+    (see :func:`from_dict`)."""
+    try:
+        data = json.loads(text)
+    except RecursionError:  # nesting deeper than the parser goes: no event is
+        raise ValueError("not an agent event document: JSON nested too deep") from None
+    except ValueError as exc:  # UnicodeDecodeError too
+        raise ValueError(f"not an agent event document: not JSON ({exc})") from None
+    return from_dict(data)

@@ -1,0 +1,114 @@
+"""The public event JSON codec: every event kind round-trips; anything else is a ValueError."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from contactnow_async import AgentEvent, LiveAgent
+from contactnow_async.events import from_dict, from_json, to_dict, to_json
+from contactnow_async.watch._events import EventKind, EventSource
+
+T0 = 1_795_428_000
+NOW = datetime(2026, 11, 23, 10, 0, 1, 250_000, tzinfo=timezone.utc)
+
+
+def agent(status: str, started_ts: int, *, name: str = "Agent 1") -> LiveAgent:
+    return LiveAgent(agent_id="1226353", name=name, status=status, started_ts=started_ts,
+                     server_ts=started_ts + 1)  # fmt: skip
+
+
+def event(
+    kind: EventKind,
+    before: LiveAgent | None,
+    after: LiveAgent | None,
+    *,
+    source: EventSource = "poll",
+    log_id: int | None = None,
+    previous_duration: float | None = None,
+) -> AgentEvent:
+    return AgentEvent(kind=kind, agent_id="1226353", before=before, after=after,
+                      changed_at=NOW - timedelta(seconds=1), observed_at=NOW, source=source,
+                      log_id=log_id, previous_duration=previous_duration, id="x")  # fmt: skip
+
+
+EVENTS = [
+    event("appeared", None, agent("wait", T0)),
+    event("changed", agent("wait", T0), agent("call", T0 + 42), previous_duration=42.0),
+    event("disappeared", agent("call", T0 + 42), None),
+    event(
+        "changed",
+        agent("wait", 0),
+        # Its server_ts is the last second of 9999.
+        agent("ünïcødé ☎", 253_402_300_798, name="名前 \U0001f600\x00"),
+        source="status_log",
+        log_id=12_345_678_950_123_456_789,
+    ),
+]
+
+
+@pytest.mark.parametrize("original", EVENTS, ids=lambda e: e.kind)
+def test_every_event_kind_round_trips(original: AgentEvent) -> None:
+    assert from_json(to_json(original)) == original
+    assert from_json(to_json(original).encode()) == original
+    assert from_dict(to_dict(original)) == original
+
+
+GOOD = json.loads(to_json(EVENTS[1]))
+
+
+def changed(**changes: Any) -> str:
+    document = dict(GOOD)
+    document.update(changes)
+    return json.dumps(document)
+
+
+def changed_after(**changes: Any) -> str:
+    return changed(after={**GOOD["after"], **changes})
+
+
+HOSTILE = {
+    "not an object": "[]",
+    "null": "null",
+    "a number": "1",
+    "not JSON": "{",
+    "nested too deep": "[" * 100_000 + "]" * 100_000,
+    "no kind": changed(kind=None),
+    "an unknown kind": changed(kind="exploded"),
+    "an unknown source": changed(source="pigeon"),
+    "changed_at a number": changed(changed_at=5),
+    "changed_at not a time": changed(changed_at="yesterday"),
+    "changed_at without a zone": changed(changed_at="2026-11-23T10:00:00"),
+    "observed_at missing": changed(observed_at=None),
+    "log_id infinite": changed(log_id=1).replace('"log_id": 1', '"log_id": 1e400'),
+    "log_id NaN": changed(log_id=1).replace('"log_id": 1', '"log_id": NaN'),
+    "log_id a fraction": changed(log_id=1.5),
+    "log_id true": changed(log_id=True),
+    "log_id text": changed(log_id="12"),
+    "previous_duration text": changed(previous_duration="42"),
+    "previous_duration infinite": changed(previous_duration=1).replace(
+        '"previous_duration": 1', '"previous_duration": Infinity'
+    ),
+    "agent_id a number": changed(agent_id=1226353),
+    "id null": changed(id=None),
+    "before text": changed(before="x"),
+    "before a list": changed(before=[1]),
+    "after without status": changed(after={"agent_id": "1"}),
+    "after status null": changed_after(status=None),
+    "after calls a number": changed_after(calls=5),
+    "after calls text": changed_after(calls="123"),
+    "after calls of numbers": changed_after(calls=[9]),
+    "after started_ts huge": changed_after(started_ts=10**30),
+    "after started_ts negative": changed_after(started_ts=-1),
+    "after started_ts a fraction": changed_after(started_ts=1.7),
+    "after server_ts text": changed_after(server_ts="1795428043"),
+}
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+def test_anything_but_an_event_document_is_a_value_error(text: str) -> None:
+    with pytest.raises(ValueError, match="event"):
+        from_json(text)
