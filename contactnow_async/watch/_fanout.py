@@ -103,10 +103,10 @@ class Subscription(Generic[EventT]):
             while len(self._queue) >= self.buffer:
                 if added:
                     self._readable.set()
-                if self._closed:
-                    raise SubscriptionClosed
                 self._writable = anyio.Event()
                 await self._writable.wait()
+                if self._closed:  # close() emptied the buffer: that room is not for us
+                    raise SubscriptionClosed
             self._queue.append(event)
             added = True
         if added:

@@ -9,6 +9,7 @@ import pytest
 
 from contactnow_async import AgentEvent, AuthenticationError, LiveAgent
 from contactnow_async.watch import Subscription
+from contactnow_async.watch._fanout import SubscriptionClosed
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -64,6 +65,26 @@ async def test_block_applies_backpressure_and_loses_nothing() -> None:
             got.append(item.id)
     assert got == [f"1:{n}" for n in range(50)]
     assert sub.dropped == 0
+
+
+@pytest.mark.anyio
+async def test_a_block_subscription_closed_while_the_publisher_waits_takes_nothing_more() -> None:
+    sub: Subscription[AgentEvent] = Subscription(buffer=1, overflow="block", include_health=False)
+    refused: list[BaseException] = []
+
+    async def produce() -> None:
+        try:
+            await sub.publish([event("1", n) for n in range(5)])
+        except SubscriptionClosed as exc:
+            refused.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(produce)
+        await anyio.wait_all_tasks_blocked()  # the publisher waits for room
+        sub.close()
+    assert refused, "the publisher is told, and stops"
+    assert sub.pending == 0
+    assert [e.id async for e in sub] == []  # closed: nothing is delivered after close()
 
 
 @pytest.mark.anyio
