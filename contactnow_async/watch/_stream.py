@@ -44,7 +44,9 @@ class AgentStream(Generic[EventT]):
 
     @property
     def log_id(self) -> int | None:
-        """The backfill cursor (the last status_log uid delivered to the stream)."""
+        """The backfill cursor: the last status_log uid handed to the stream's buffer,
+        which may be ahead of the events read from it so far. To resume where you left
+        off, save the ``log_id`` of the last event you handled, not this."""
         return self.watcher.log_id
 
     @property
