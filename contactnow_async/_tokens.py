@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import copy as copy_module
 import json
+import logging
 import math
 import os
 import tempfile
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FileTokenStore", "MemoryTokenStore", "TokenManager", "TokenStore"]
 
+logger = logging.getLogger("contactnow_async")
+
 
 @runtime_checkable
 class TokenStore(Protocol):
@@ -54,7 +57,9 @@ class TokenStore(Protocol):
         ...
 
     async def save(self, key: str, token: Token) -> None:
-        """Store ``token`` under ``key``."""
+        """Store ``token`` under ``key``. An error here is logged, and the token is used
+        from memory: the store is a cache, and failing every call for it would fetch a
+        new token each time."""
         ...
 
     async def delete(self, key: str, token: Token) -> None:
@@ -351,7 +356,14 @@ class TokenManager:
                 )
             # Back off: hold this token 1, 2, 4 s before asking for another.
             self._hold_until = now + min(60.0, 2.0 ** (self._short_fetches - 1))
-        await self._store.save(self._key, token)
+        try:
+            await self._store.save(self._key, token)
+        except Exception as exc:  # the token is good without the store (see TokenStore.save)
+            logger.warning(
+                "the token store could not keep the new token (%s: %s); it is used from memory",
+                type(exc).__name__,
+                exc,
+            )
         return token
 
     async def _from_store(self, *, stale: Token | None, refused: bool) -> Token | None:

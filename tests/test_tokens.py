@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
@@ -127,12 +128,20 @@ _GROUP: Any = (
 )
 
 
-class _StoreThatCannotSave(MemoryTokenStore):
-    """A store whose save fails with ``error`` (an unwritable file, a store's task group)."""
+class _StoreThatFails(MemoryTokenStore):
+    """A store whose load (or only its save) fails with ``error`` (an unreadable or
+    unwritable file, a store's task group)."""
 
-    def __init__(self, error: BaseException) -> None:
+    def __init__(self, error: BaseException, *, load: bool = True) -> None:
         super().__init__()
         self.error = error
+        self.fail_load = load
+
+    async def load(self, key: str) -> Token | None:
+        if self.fail_load:
+            await anyio.lowlevel.checkpoint()  # the other callers join the flight meanwhile
+            raise self.error
+        return await super().load(key)
 
     async def save(self, key: str, token: Token) -> None:
         raise self.error
@@ -150,7 +159,7 @@ class _StoreThatCannotSave(MemoryTokenStore):
 async def test_each_waiter_gets_a_faithful_copy_of_any_failure(error: Exception) -> None:
     """Not only ContactNowErrors: a copy says what the original says, of the same type."""
     api = FakeAPI({READ: agents_list(AGENT_ROW)})
-    cn, http = client_for(api, token_store=_StoreThatCannotSave(error))
+    cn, http = client_for(api, token_store=_StoreThatFails(error))
     errors: list[BaseException] = []
 
     async def one() -> None:
@@ -163,9 +172,30 @@ async def test_each_waiter_gets_a_faithful_copy_of_any_failure(error: Exception)
         async with anyio.create_task_group() as tg:
             for _ in range(5):
                 tg.start_soon(one)
-    assert api.token_gets == 1
+    assert api.token_gets == 0  # the store failed before any fetch
     assert len({id(found) for found in errors}) == 5
     assert {(type(found), str(found)) for found in errors} == {(type(error), str(error))}
+
+
+async def test_a_store_that_cannot_save_is_logged_and_the_token_used_from_memory(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Failing every call for the cache would fetch a new token at each call."""
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    store = _StoreThatFails(PermissionError(13, "Permission denied", "/etc/t.json"), load=False)
+    cn, http = client_for(api, token_store=store)
+    async with http, cn:
+        async with anyio.create_task_group() as tg:
+            for _ in range(5):
+                tg.start_soon(cn.agents.read)
+        await cn.agents.read()
+    assert api.token_gets == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "the token store could not keep the new token (PermissionError: [Errno 13] "
+        "Permission denied: '/etc/t.json'); it is used from memory"
+    ]
+    assert api.issued[0] not in warnings[0]
 
 
 async def test_a_cancelled_leader_does_not_leave_waiters_hanging() -> None:
