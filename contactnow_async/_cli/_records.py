@@ -266,7 +266,12 @@ def _zone_option(record_tz: tzinfo | None) -> dict[str, Any]:
 
 def _rows(file: io.TextIOBase, dataset: str | None) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """``(line, record)`` for each row; a row that cannot be a record is ``(line, why)``."""
-    text = file.read()
+    try:
+        text = file.read()
+    except UnicodeDecodeError as exc:
+        name = getattr(file, "name", "-")
+        bad = exc.object[exc.start : exc.start + 1].hex()
+        fail(f"{name}: not UTF-8 text (a byte 0x{bad} in it): save the file as UTF-8")
     if text.lstrip()[:1] == "{":
         rows = _json_lines(text)
     else:
@@ -286,7 +291,7 @@ def _json_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
             continue
         try:
             decoded = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json reads
             yield line, "not a JSON object (one record per line)"
             continue
         yield line, decoded if isinstance(decoded, dict) else "not a JSON object"

@@ -156,3 +156,23 @@ def test_records_create_with_wrong_credentials_stops_at_once(
         ["records", "create", str(leads)], env=served.env(CONTACTNOW_PASSWORD="wr0ng-passw0rd")
     )
     assert_one_error(out, 3)
+
+
+def test_records_create_from_a_file_that_is_not_utf8(
+    invoke: CliInvoker, served: Served, tmp_path: Path
+) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_bytes("HomePhone,FirstName\n07700900206,Zoë\n".encode("latin-1"))
+    line = assert_one_error(invoke(["records", "create", str(leads)], env=served.env()), 2)
+    assert "not UTF-8" in line  # was a UnicodeDecodeError traceback
+
+
+def test_records_create_a_json_line_nested_too_deep(invoke: CliInvoker, served: Served) -> None:
+    deep = '{"a": ' * 100_000 + "1" + "}" * 100_000
+    out = invoke(
+        ["records", "create", "-", "--dataset", "352", "--json"], env=served.env(), input=deep
+    )
+    assert out.code == 4, out  # was a RecursionError traceback
+    assert [json.loads(line) for line in out.stdout.splitlines()] == [
+        {"line": 1, "error": "not a JSON object (one record per line)"}
+    ]
