@@ -24,6 +24,8 @@ from ._common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
+    MAX_SPEED,
+    FiniteFloatRange,
     Settings,
     broken_pipe_guard,
     fail,
@@ -164,7 +166,7 @@ def _hoist_group_options(group: click.Group, ctx: click.Context, args: list[str]
 )
 @click.option(
     "--sim-speed",
-    type=click.FloatRange(min=0.01),
+    type=FiniteFloatRange(0.01, MAX_SPEED),
     default=10.0,
     show_default=True,
     help="Simulated seconds per second with --simulate.",

@@ -7,6 +7,7 @@ import errno
 import io
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -68,6 +69,26 @@ class Settings:
     sim_agents: int = 25
     sim_speed: float = 10.0
     debug: bool = False
+
+
+#: The fastest a simulated centre runs (``--sim-speed``, ``--speed``): 1,000 simulated
+#: seconds per second still lets a 12-hour token last 43 s; far faster, timestamps leave
+#: what a datetime holds and the simulator spins.
+MAX_SPEED = 1_000.0
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange that refuses ``nan`` and ``inf``.
+
+    ``nan`` passes every bound of click's (a comparison with it is false): ``--interval
+    nan`` polled without a pause, and an infinite speed or time overflows later.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 #: ``--cutoff``: the answer time the queue KPIs' service level counts (demo, serve).

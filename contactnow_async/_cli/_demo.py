@@ -34,8 +34,10 @@ from .. import (
 from ..kpis import AVAILABLE, QueueKpis
 from ..simulator import Dwell, FaultKind, Simulator, serve
 from ._common import (
+    MAX_SPEED,
     SIM_PASSWORD,
     SIM_USERNAME,
+    FiniteFloatRange,
     Settings,
     console,
     cutoff_option,
@@ -105,31 +107,31 @@ def event_line(event: AgentEvent) -> str:
 @click.option("--agents", type=click.IntRange(1, 50_000), default=25, show_default=True)
 @click.option(
     "--speed",
-    type=click.FloatRange(min=0.01),
+    type=FiniteFloatRange(0.01, MAX_SPEED),
     default=10.0,
     show_default=True,
     help="Simulated seconds per second.",
 )
 @click.option(
     "--interval",
-    type=click.FloatRange(min=0.05),
+    type=FiniteFloatRange(min=0.05),
     default=1.0,
     show_default=True,
     help="Seconds between polls.",
 )
 @click.option("--backfill", is_flag=True, help="Gap-free events from status_log.")
 @click.option(
-    "--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds."
+    "--duration", type=FiniteFloatRange(min=0), default=None, help="Stop after this many seconds."
 )
 @click.option(
     "--faults",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloatRange(0, 1),
     default=0.0,
     help="Fail this share of requests, to show resilience.",
 )
 @click.option(
     "--queue-interval",
-    type=click.FloatRange(min=1),
+    type=FiniteFloatRange(min=1),
     default=20.0,
     show_default=True,
     help="Seconds between refreshes of the queue panel (reports.calls).",

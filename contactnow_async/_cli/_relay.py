@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ._common import Settings, connect, fail, run, since_log_id_option
+from ._common import FiniteFloatRange, Settings, connect, fail, run, since_log_id_option
 
 
 @click.command()
@@ -23,7 +23,7 @@ from ._common import Settings, connect, fail, run, since_log_id_option
 @since_log_id_option("Start after this status_log id when Redis has no cursor.")
 @click.option(
     "--lease-ttl",
-    type=click.FloatRange(min=0.1),
+    type=FiniteFloatRange(min=0.1),
     default=10.0,
     show_default=True,
     help="Failover time: seconds a dead leader keeps the lease.",
@@ -35,7 +35,7 @@ from ._common import Settings, connect, fail, run, since_log_id_option
     show_default=True,
     help="Approximate stream length cap (0: unbounded).",
 )
-@click.option("--interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
+@click.option("--interval", type=FiniteFloatRange(min=0.05), default=2.0, show_default=True)
 @click.option(
     "--owner", default=None, help="This replica's name in the lease (default: host:pid:random)."
 )

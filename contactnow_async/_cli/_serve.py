@@ -24,6 +24,7 @@ from ._common import (
     EXIT_NETWORK,
     SIM_PASSWORD,
     SIM_USERNAME,
+    FiniteFloatRange,
     Settings,
     connect,
     cutoff_option,
@@ -52,7 +53,7 @@ TOKEN_VARIABLE = "CONTACTNOW_WEB_TOKEN"  # noqa: S105 -- the variable's name, no
 )
 @click.option(
     "--interval",
-    type=click.FloatRange(min=0.05),
+    type=FiniteFloatRange(min=0.05),
     default=2.0,
     show_default=True,
     help="Seconds between polls (without --redis).",
@@ -60,7 +61,7 @@ TOKEN_VARIABLE = "CONTACTNOW_WEB_TOKEN"  # noqa: S105 -- the variable's name, no
 @click.option("--include-offline", is_flag=True, help="Also list offline agents at start.")
 @click.option(
     "--queue-interval",
-    type=click.FloatRange(min=1),
+    type=FiniteFloatRange(min=1),
     default=20.0,
     show_default=True,
     help="Seconds (of the centre's clock) between reads of the queue KPIs.",

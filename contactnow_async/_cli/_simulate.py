@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ._common import EXIT_NETWORK, fail
+from ._common import EXIT_NETWORK, MAX_SPEED, FiniteFloatRange, fail
 
 
 @click.command()
@@ -17,7 +17,7 @@ from ._common import EXIT_NETWORK, fail
 @click.option("--username", default="demo", show_default=True)
 @click.option("--password", default="demo", show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--speed", type=click.FloatRange(min=0.01), default=1.0, show_default=True)
+@click.option("--speed", type=FiniteFloatRange(0.01, MAX_SPEED), default=1.0, show_default=True)
 def simulate(**options: Any) -> None:
     """Serve the ContactNow simulator (for your own tests and wallboards)."""
     from ..simulator import run as run_simulator

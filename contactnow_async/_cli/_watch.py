@@ -9,7 +9,7 @@ import anyio
 import click
 
 from ..events import to_json as event_to_json
-from ._common import Settings, connect, run, since_log_id_option
+from ._common import FiniteFloatRange, Settings, connect, run, since_log_id_option
 from ._demo import event_line
 
 
@@ -20,10 +20,10 @@ from ._demo import event_line
 @click.option("--backfill", is_flag=True, help="Every transition, gap-free, from status_log.")
 @since_log_id_option("Resume the status log after this log id (implies --backfill).")
 @click.option("--agent", "agents", multiple=True, help="Only this agent id (repeatable).")
-@click.option("--interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
+@click.option("--interval", type=FiniteFloatRange(min=0.05), default=2.0, show_default=True)
 @click.option("--include-offline", is_flag=True, help="Also list offline agents.")
 @click.option(
-    "--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds."
+    "--duration", type=FiniteFloatRange(min=0), default=None, help="Stop after this many seconds."
 )
 @click.pass_obj
 def watch(

@@ -305,3 +305,22 @@ def test_the_demo_feed_lists_changes_newest_first_and_names_as_data() -> None:
     text = out.getvalue()
     assert text.index("[red]Late") < text.index("Early")  # newest first, brackets kept
     assert text.count("[red]Late") == 2  # the table shows the name as data too
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["watch", "--interval", "nan", "--duration", "0.2"],  # was a poll without a pause
+        ["watch", "--duration", "nan"],
+        ["--sim-speed", "inf", "watch", "--duration", "0"],  # was an OverflowError traceback
+        ["demo", "--speed", "1e9", "--duration", "0"],  # 1e9 made watch hang past --duration
+        ["demo", "--speed", "nan", "--duration", "0"],
+        ["demo", "--faults", "nan", "--duration", "0"],
+        ["relay", "--redis", "redis://127.0.0.1:1/0", "--lease-ttl", "nan"],
+    ],
+)
+def test_a_number_option_that_is_not_a_finite_number(invoke: CliInvoker, args: list[str]) -> None:
+    out = invoke(["--simulate", *args])
+    assert out.code == 2, out
+    assert "Traceback" not in out.output
+    assert "not a finite number" in out.stderr or "is not in the range" in out.stderr, out
