@@ -29,6 +29,7 @@ from ._common import (
     Settings,
     broken_pipe_guard,
     fail,
+    open_closed_standard_streams,
     tolerate_unencodable_output,
 )
 from ._datasets import datasets
@@ -204,6 +205,7 @@ def main() -> None:
     ``contactnow: error:`` line too, with the usage exit code. A closed stdout
     (``contactnow ... | head``) ends the command quietly with exit code 141.
     """
+    open_closed_standard_streams()
     tolerate_unencodable_output()
     with broken_pipe_guard():
         code = _main()

@@ -176,6 +176,20 @@ def _json_escape(exc: UnicodeError) -> tuple[str, int]:
 codecs.register_error("contactnow.json-escape", _json_escape)
 
 
+def open_closed_standard_streams() -> None:
+    """Give a closed stdin, stdout or stderr (``<&-``) the null device instead.
+
+    Python makes such a stream None, and click and the commands would fail on it with
+    an AttributeError; read, the null device is empty input (as ``</dev/null``), and
+    written, it takes the output as a closed descriptor would.
+    """
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            # open() takes the lowest free descriptor: the closed one, now the null device.
+            stream = open(os.devnull, mode, encoding="utf-8")  # noqa: SIM115 -- open until exit
+            setattr(sys, name, stream)
+
+
 def tolerate_unencodable_output() -> None:
     """Let stdout print any name: what its encoding lacks (a cp1252 or latin-1 locale, a
     lone surrogate from the API) is escaped as ``\\uXXXX`` instead of raising."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import socket
 import subprocess
 import sys
@@ -324,3 +325,30 @@ def test_a_number_option_that_is_not_a_finite_number(invoke: CliInvoker, args: l
     assert out.code == 2, out
     assert "Traceback" not in out.output
     assert "not a finite number" in out.stderr or "is not in the range" in out.stderr, out
+
+
+@pytest.mark.parametrize(
+    ("redirect", "args", "code", "message"),
+    [
+        ("<&-", ["agents", "create", "--name", "A", "--username", "a", "--password-stdin"], 2,
+         "the agent password is empty"),
+        ("<&-", ["records", "create", "-", "--dataset", "1"], 2, "needs a header row"),
+        (">&-", ["--version"], 0, ""),
+    ],
+    ids=["stdin-secret", "stdin-file", "stdout"],
+)  # fmt: skip
+def test_a_closed_stdin_or_stdout(redirect: str, args: list[str], code: int, message: str) -> None:
+    # Python makes sys.stdin (sys.stdout) None when the descriptor is closed: these were an
+    # AttributeError traceback. A closed stdin reads as empty, a closed stdout as /dev/null.
+    command = shlex.join([sys.executable, "-m", "contactnow_async", "--simulate", *args])
+    done = subprocess.run(
+        ["sh", "-c", f"exec {command} {redirect}"],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == code, done
+    assert "Traceback" not in done.stderr
+    assert message in done.stderr
