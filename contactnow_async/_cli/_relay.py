@@ -20,7 +20,9 @@ from ._common import FiniteFloatRange, Settings, connect, fail, run, since_log_i
     help="The Redis Stream to append to.",
 )
 @click.option("--backfill", is_flag=True, help="Gap-free: status_log rows, with a cursor in Redis.")
-@since_log_id_option("Start after this status_log id when Redis has no cursor.")
+@since_log_id_option(
+    "Start after this status_log id when Redis has no cursor (implies --backfill)."
+)
 @click.option(
     "--lease-ttl",
     type=FiniteFloatRange(min=0.1),
@@ -46,6 +48,8 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
         from ..redis import run_relay
     except ImportError:
         fail("the relay needs the 'redis' extra: pip install 'contactnow-async[redis]'")
+    if options["since_log_id"] is not None:
+        options["backfill"] = True  # a status_log position, as for watch: read with backfill
 
     async def main() -> None:
         async with connect(settings) as client:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -414,3 +415,20 @@ def test_flags_override_the_environment(invoke: CliInvoker, served: Served) -> N
 def test_the_secret_check_can_fail() -> None:
     with pytest.raises(AssertionError, match="password printed"):
         assert_no_secret(Outcome(code=0, stdout="", stderr=f"login ops:{PASSWORD}\n"))
+
+
+def test_relay_since_log_id_implies_backfill(
+    invoke: CliInvoker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As for watch: a starting log id is a status_log position, read only with backfill.
+    import contactnow_async.redis
+
+    given: dict[str, Any] = {}
+
+    async def fake_relay(**options: Any) -> None:
+        given.update(options)
+
+    monkeypatch.setattr(contactnow_async.redis, "run_relay", fake_relay)
+    out = invoke(["--simulate", "relay", "--redis", "redis://127.0.0.1:1/0", "--since-log-id", "7"])
+    assert out.code == 0, out
+    assert (given["since_log_id"], given["backfill"]) == (7, True)  # was ignored without --backfill
