@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import socket
@@ -76,7 +77,7 @@ class RedisLease:
         renew_every: float | None = None,
         poll: float | None = None,
     ) -> None:
-        if ttl <= 0:
+        if not 0 < ttl < math.inf:  # NaN fails too
             raise ValueError(f"ttl must be positive seconds, got {ttl!r}")
         self.redis = redis
         self.name = name
@@ -86,6 +87,8 @@ class RedisLease:
         self.poll = poll if poll is not None else min(max(self.ttl / 10, 0.02), 1.0)
         if not 0 < self.renew_every < self.ttl:
             raise ValueError("renew_every must be positive and shorter than ttl")
+        if not 0 < self.poll < math.inf:
+            raise ValueError(f"poll must be positive seconds, got {poll!r}")
         self.key = f"{name}:lease"
         self.fence_key = f"{name}:fence"
         self.fence: int | None = None

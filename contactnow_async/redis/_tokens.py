@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import socket
 import time
@@ -56,7 +57,7 @@ class RedisTokenStore:
         lock_ttl: float = 60.0,
         lock_wait: float = 120.0,
     ) -> None:
-        if lock_ttl <= 0 or lock_wait <= 0:
+        if not (0 < lock_ttl < math.inf and 0 < lock_wait < math.inf):  # NaN fails too
             raise ValueError("lock_ttl and lock_wait must be positive seconds")
         self.redis = redis
         self.egress = egress if egress is not None else socket.gethostname()

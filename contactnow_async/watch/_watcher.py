@@ -9,6 +9,7 @@ only runs them at a fixed rate in a task group it owns.
 from __future__ import annotations
 
 import logging
+import math
 import random
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -94,8 +95,13 @@ class AgentWatcher:
         max_backoff: float = 60.0,
         clock: Clock | None = None,
     ) -> None:
-        if interval <= 0:
-            raise ValueError(f"interval must be positive, got {interval!r}")
+        # Written so that NaN fails too (every comparison with it is false).
+        if not 0 < interval < math.inf:
+            raise ValueError(f"interval must be positive seconds, got {interval!r}")
+        if not 0 <= log_lookback < math.inf:
+            raise ValueError(f"log_lookback must be seconds >= 0, got {log_lookback!r}")
+        if not 0 < max_backoff < math.inf:
+            raise ValueError(f"max_backoff must be positive seconds, got {max_backoff!r}")
         if not 0 <= jitter < 1:
             raise ValueError("jitter is a fraction of the interval in [0, 1)")
         if since_log_id is not None and not backfill:

@@ -243,3 +243,13 @@ async def test_replicas_fail_over_without_gap_or_duplicate(redis: Redis, redis_u
         assert published_event.after.sub_status == row["subcode"]
         assert int(published_event.changed_at.timestamp()) == int(row["uts"])
     assert sim.transitions >= target
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("ttl", float("nan")), ("ttl", float("inf")), ("poll", float("nan")), ("poll", -1.0)],
+)
+def test_lease_times_must_be_finite_positive_seconds(option: str, value: float) -> None:
+    redis = Redis.from_url("redis://127.0.0.1:1/0")  # never connected: only the check runs
+    with pytest.raises(ValueError, match=option):
+        RedisLease(redis, "s", **{option: value})

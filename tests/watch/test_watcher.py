@@ -438,3 +438,25 @@ async def test_ticks_are_fixed_rate_and_a_slow_poll_delays_the_next_without_over
     gaps = [b - a for a, b in itertools.pairwise(offsets)]
     assert all(gap == 1.0 or gap == 2.5 for gap in gaps), gaps
     assert gaps.count(2.5) == (len(offsets) - 1) // 5  # one per slow poll that has a successor
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("interval", float("nan")),
+        ("interval", float("inf")),
+        ("interval", 0),
+        ("log_lookback", float("nan")),
+        ("log_lookback", -1),
+        ("max_backoff", float("nan")),
+        ("max_backoff", float("inf")),
+    ],
+)
+async def test_times_that_are_not_finite_positive_seconds_are_refused(
+    option: str, value: float
+) -> None:
+    """NaN passes a ``<= 0`` check (every comparison with it is false): an interval of NaN
+    polled in a tight loop."""
+    async with client_on(simulator(agents=1)) as cn:
+        with pytest.raises(ValueError, match=option):
+            AgentWatcher(cn, **{option: value})
