@@ -252,4 +252,4 @@ async def test_replicas_fail_over_without_gap_or_duplicate(redis: Redis, redis_u
 def test_lease_times_must_be_finite_positive_seconds(option: str, value: float) -> None:
     redis = Redis.from_url("redis://127.0.0.1:1/0")  # never connected: only the check runs
     with pytest.raises(ValueError, match=option):
-        RedisLease(redis, "s", **{option: value})
+        RedisLease(redis, "s", **{option: value})  # type: ignore[arg-type]  # a float option

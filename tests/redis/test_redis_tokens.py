@@ -138,4 +138,4 @@ async def test_lock_waits_for_its_holder_and_times_out(redis: Redis) -> None:
 def test_store_times_must_be_finite_positive_seconds(option: str, value: float) -> None:
     redis = Redis.from_url("redis://127.0.0.1:1/0")  # never connected: only the check runs
     with pytest.raises(ValueError, match="lock_ttl and lock_wait"):
-        RedisTokenStore(redis, **{option: value})
+        RedisTokenStore(redis, **{option: value})  # type: ignore[arg-type]  # a float option

@@ -459,4 +459,4 @@ async def test_times_that_are_not_finite_positive_seconds_are_refused(
     polled in a tight loop."""
     async with client_on(simulator(agents=1)) as cn:
         with pytest.raises(ValueError, match=option):
-            AgentWatcher(cn, **{option: value})
+            AgentWatcher(cn, **{option: value})  # type: ignore[arg-type]  # one float option
