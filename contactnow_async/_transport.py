@@ -269,10 +269,7 @@ class Transport:
                 f"{request.describe()} was not sent: no slot came free (max_concurrency="
                 f"{self.max_concurrency}) within the deadline of {self.deadline:g}s"
             )
-            return _Fault(
-                RequestTimeout(message, sent=False), reached_server=False, retry_after=None
-            )
-        if call:
+        elif call:
             message = (
                 f"{request.describe()} did not finish within the deadline of "
                 f"{self.deadline:g}s (retries included)"
@@ -282,7 +279,7 @@ class Transport:
                 f"no complete reply from {redact_url(http_request.url)} within "
                 f"timeout={self.timeout:g}s (the whole attempt, not each read)"
             )
-        return _Fault(RequestTimeout(message, sent=True), reached_server=True, retry_after=None)
+        return _Fault(RequestTimeout(message, sent=sent), reached_server=sent, retry_after=None)
 
     def _interpret(self, request: ApiRequest, response: httpx.Response, content: bytes) -> Reply:
         """Turn an HTTP reply into a :class:`Reply`, or the fault it stands for."""
