@@ -12,7 +12,8 @@ wallboard in a browser, defined once here.
     # {"1007": 1700003725, ...}: when each queue's longest wait now began
 
 The definitions, per inbound queue (``reports.calls`` grouped by ``qid``, with
-``qtype=inbound``, over today: from midnight UTC on the centre's clock until now):
+``qtype=inbound``, over today: from midnight on the centre's clock, in its zone (the
+client's ``record_tz``, UTC unless given), until now):
 
 - calls today: ``nc_all``; answered: ``nc_ans``; abandoned: ``oc_abdn``;
 - service level: :func:`~contactnow_async.analytics.service_level` at ``cutoff``
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -83,10 +84,11 @@ class QueueFigures:
         )
 
 
-def midnight_utc(now: float) -> int:
-    """The unix time of the midnight (UTC) that began the day of ``now``."""
-    day = datetime.fromtimestamp(now, tz=timezone.utc).replace(
-        hour=0, minute=0, second=0, microsecond=0
+def midnight(now: float, tz: tzinfo) -> int:
+    """The unix time of the midnight in ``tz`` that began the day of ``now`` (the first
+    one, should the clocks go back over it)."""
+    day = datetime.fromtimestamp(now, tz=tz).replace(
+        hour=0, minute=0, second=0, microsecond=0, fold=0
     )
     return int(day.timestamp())
 
@@ -124,7 +126,8 @@ class QueueKpis:
         self.queues: tuple[QueueFigures, ...] | None = None
         #: Agent id -> the ids of the queues it is assigned to, at the last good read.
         self.queues_of: Mapping[str, frozenset[str]] = {}
-        #: The window the figures count: from ``start_ts`` (midnight) to ``read_ts``.
+        #: The window the figures count: from ``start_ts`` (midnight in the client's
+        #: ``record_tz``) to ``read_ts``.
         self.start_ts: int | None = None
         self.read_ts: int | None = None
         #: True after a failed read: the figures are the last good ones (or None).
@@ -143,8 +146,8 @@ class QueueKpis:
         API's) the figures stay as they were, ``stale`` is set and ``error`` says why.
         """
         now = self.clock.now()
-        start, stop = midnight_utc(now), int(now)
         client = self.client
+        start, stop = midnight(now, client.options.record_tz), int(now)
         try:
             rows = await client.reports.calls(
                 QUEUE_FIGURES,

@@ -22,8 +22,11 @@ from ._sse import Frame
 
 
 @asynccontextmanager
-async def client_on(sim: Simulator, *, password: str = "secret") -> AsyncIterator[ContactNow]:
-    """A ContactNow client talking to ``sim`` in process, on the simulator's clock."""
+async def client_on(
+    sim: Simulator, *, password: str = "secret", **options: Any
+) -> AsyncIterator[ContactNow]:
+    """A ContactNow client talking to ``sim`` in process, on the simulator's clock
+    (``options``: more of the client's, ``record_tz`` say)."""
     async with (
         httpx.AsyncClient(transport=sim.transport()) as http,
         ContactNow(
@@ -33,6 +36,7 @@ async def client_on(sim: Simulator, *, password: str = "secret") -> AsyncIterato
             http_client=http,
             clock=sim.clock,
             retry_backoff=0.0,
+            **options,
         ) as client,
     ):
         yield client

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import anyio
 import pytest
@@ -101,6 +103,43 @@ async def test_the_kpis_are_what_reports_calls_and_the_cdr_say_for_their_window(
         assert queue.service_level == pytest.approx(service_level(calls, 20))
     assert {(a, q) for a, qs in kpis.queues_of.items() for q in qs} == {
         (a.agent_id, a.queue_id) for a in assignments
+    }
+
+
+@pytest.mark.parametrize(
+    ("opened", "now"),
+    [
+        pytest.param("2023-07-14 23:00", "2023-07-15 00:30", id="summer-just-after-midnight"),
+        pytest.param("2023-10-28 23:00", "2023-10-29 02:30", id="the-day-clocks-go-back"),
+    ],
+)
+async def test_today_is_the_centres_day_in_its_zone(opened: str, now: str) -> None:
+    london = ZoneInfo("Europe/London")
+
+    def moment(text: str) -> float:
+        return datetime.fromisoformat(text).replace(tzinfo=london).timestamp()
+
+    clock = VirtualClock(moment(opened) - 3600)  # open since 22:00 yesterday, London time
+    sim = Simulator(
+        username="demo", password="secret", agents=15, seed=4, clock=clock, record_tz=london
+    )
+    clock.advance(moment(now) - clock.now())
+    today = now[:10]
+    async with client_on(sim, record_tz=london) as cn:
+        kpis = QueueKpis(cn, cutoff=20)
+        assert await kpis.refresh()
+        days = await cn.reports.calls(
+            ["qid", "P1D", "nc_all"],
+            start=clock.now() - 86_400,
+            stop=clock.now(),
+            group_by=["qid", "P1D"],
+            qtype="inbound",
+        )
+    assert kpis.start_ts == moment(f"{today} 00:00")  # the day began at midnight in London
+    assert {row.text("P1D") for row in days} == {opened[:10], today}  # calls on both days
+    assert kpis.queues is not None
+    assert {q.queue_id: q.calls for q in kpis.queues} == {
+        row.text("qid"): row.count("nc_all") for row in days if row.text("P1D") == today
     }
 
 
