@@ -151,6 +151,7 @@ async def test_a_reporting_campaign_filter_replaces_the_clients_campaign() -> No
         ({"cutoff": -1}, ValueError, "cutoff"),
         ({"cutoff": float("inf")}, ValueError, "cutoff"),
         ({"cutoff": float("nan")}, ValueError, "cutoff"),
+        ({"cutoff": 20.5}, ValueError, "cutoff must be whole seconds"),  # went as 20
         ({"cutoff": "20"}, TypeError, "cutoff must be a number of seconds, not '20'"),
         ({"stop": float("inf")}, ValueError, "stop must be a finite"),
         ({"start": float("nan")}, ValueError, "start must be a finite"),

@@ -91,7 +91,7 @@ class Reports(Resource):
         """Return ``calls``: one :class:`ReportRow` per group of ``group_by`` with ``fields``
         (and the ``group_by`` fields, asked for too so that each row names its group).
 
-        ``cutoff`` (seconds) is the service-level target ``nc_ans_le``/``_gt`` and
+        ``cutoff`` (whole seconds) is the service-level target ``nc_ans_le``/``_gt`` and
         ``nc_que_le``/``_gt`` count against (the row keeps it as ``row.cutoff``, which
         :func:`~contactnow_async.analytics.service_level` checks).
         """
@@ -103,6 +103,8 @@ class Reports(Resource):
                 raise TypeError(f"cutoff must be a number of seconds, not {cutoff!r}")
             if not 0 <= cutoff < math.inf:
                 raise ValueError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
+            if cutoff != int(cutoff):  # the API counts whole seconds: 20.5 went as 20
+                raise ValueError(f"cutoff must be whole seconds, not {cutoff!r}")
         params = {
             "fields": ",".join(names),
             "range": _range(start, stop),
