@@ -233,7 +233,7 @@ class QueuePanel:
                 "-" if level is None else f"{level:.0%}",
                 "-" if began is None else clock_text(now - began),
             )
-        if not kpis.queues:
+        if kpis.queues == ():  # read, and no call yet (None: nothing read yet)
             table.caption = "no calls yet today" if not kpis.stale else None
         return table
 
