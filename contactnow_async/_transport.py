@@ -61,7 +61,7 @@ class _Fault(Exception):
         error: ContactNowError,
         *,
         reached_server: bool,
-        retry_after: float | None,
+        retry_after: float | None = None,
         transient: bool = True,
     ):
         self.error = error
@@ -158,7 +158,6 @@ class Transport:
                         content_type=response.headers.get("content-type"),
                     ),
                     reached_server=True,
-                    retry_after=None,
                     transient=False,
                 ) from None
             except TooLarge as exc:
@@ -279,7 +278,7 @@ class Transport:
                 f"no complete reply from {redact_url(http_request.url)} within "
                 f"timeout={self.timeout:g}s (the whole attempt, not each read)"
             )
-        return _Fault(RequestTimeout(message, sent=sent), reached_server=sent, retry_after=None)
+        return _Fault(RequestTimeout(message, sent=sent), reached_server=sent)
 
     def _interpret(self, request: ApiRequest, response: httpx.Response, content: bytes) -> Reply:
         """Turn an HTTP reply into a :class:`Reply`, or the fault it stands for."""
@@ -316,7 +315,6 @@ class Transport:
                     status_code=status,
                 ),
                 reached_server=True,
-                retry_after=None,
                 transient=False,
             )
         try:
@@ -329,7 +327,7 @@ class Transport:
         except ResponseFormatError as exc:
             # A garbled 200 may be a proxy's blip; a 204 or a 4xx page says the same again.
             transient = 200 <= status < 300 and status != 204
-            raise _Fault(exc, reached_server=True, retry_after=None, transient=transient) from None
+            raise _Fault(exc, reached_server=True, transient=transient) from None
         if envelope.error:
             # An error text that echoes what was sent must not carry it into messages.
             error = redact_text(envelope.error, request.secrets)
@@ -360,13 +358,11 @@ class Transport:
             raise _Fault(
                 error_cls(f"could not connect to {where}: {_describe(exc)}", sent=False),
                 reached_server=False,
-                retry_after=None,
             ) from exc
         except httpx.TimeoutException as exc:
             raise _Fault(
                 RequestTimeout(f"no reply from {where} in time: {_describe(exc)}", sent=True),
                 reached_server=True,
-                retry_after=None,
             ) from exc
         except httpx.TransportError as exc:
             raise _Fault(
@@ -376,7 +372,6 @@ class Transport:
                     sent=True,
                 ),
                 reached_server=True,
-                retry_after=None,
             ) from exc
         except httpx.DecodingError as exc:  # a body whose Content-Encoding lies
             raise _Fault(
@@ -386,13 +381,11 @@ class Transport:
                     content_type=None if response is None else response.headers.get("content-type"),
                 ),
                 reached_server=True,
-                retry_after=None,
             ) from exc
         except httpx.RequestError as exc:  # anything else httpx raises (redirect loops, ...)
             raise _Fault(
                 TransportError(f"the request to {where} failed: {_describe(exc)}", sent=True),
                 reached_server=True,
-                retry_after=None,
             ) from exc
         return response, content
 
@@ -427,7 +420,6 @@ def _too_big(where: str, response: httpx.Response, size: int, cap: int) -> _Faul
             content_type=response.headers.get("content-type"),
         ),
         reached_server=True,
-        retry_after=None,
         transient=False,  # the same request would bring the same reply
     )
 
@@ -440,7 +432,6 @@ def _undecodable(where: str, response: httpx.Response, exc: EncodingError) -> _F
             content_type=response.headers.get("content-type"),
         ),
         reached_server=True,
-        retry_after=None,
         transient=False,  # a server that lies about its encoding lies again
     )
 
