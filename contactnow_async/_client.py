@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from datetime import timezone, tzinfo
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
+import anyio
 import httpx
 
 from ._clock import Clock, SystemClock
-from ._errors import AuthenticationError, ResponseFormatError, TokenError
+from ._errors import AuthenticationError, RequestTimeout, ResponseFormatError, TokenError
 from ._http import Wire, check_wire, own_http_client
 from ._options import (
     DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -38,7 +40,7 @@ from ._options import (
 )
 from ._redact import install_httpx_log_filter
 from ._refusals import AUTHENTICATION_FAILURE, api_error, is_token_error
-from ._tokens import MemoryTokenStore, TokenManager, TokenStore
+from ._tokens import MemoryTokenStore, TokenManager, TokenStore, TokenTimeout
 from ._transport import ApiRequest, Reply, RetryPolicy, Transport
 from ._wire import Envelope, Format, encode_payload, php_params
 from .resources import Groups
@@ -74,7 +76,7 @@ class ContactNow(Groups):
     ``campaign`` (the contact centre id) is sent as ``campaign=`` on every call.
     ``clock`` is where token deadlines and retry backoff are read (a virtual
     clock in tests). ``timeout`` bounds one attempt from connecting to the last
-    byte (not only each read); ``deadline`` bounds a call across its retries
+    byte (not only each read); ``deadline`` bounds a call, its token and retries included
     (default: every attempt at ``timeout`` plus every backoff at its ceiling).
     ``record_tz`` is the zone of the contact centre's record dates (``ecnow``
     callbacks, process dates), which the API sends without one: UTC unless
@@ -317,7 +319,13 @@ class ContactNow(Groups):
             query = base + fields
         if idempotent is None:
             idempotent = resend_is_safe(script, method, action)
-        token = await self._token_manager.token()
+        # One deadline for the whole call: its token, attempts, a refresh and the resend.
+        deadline = self._transport.deadline
+        give_up_at = math.inf if deadline is None else anyio.current_time() + deadline
+        try:
+            token = await self._token_manager.token(give_up_at)
+        except TokenTimeout as exc:
+            raise self._no_token(ApiRequest(script, method, action, params=()), exc) from None
         resent_for_token = False
         while True:
             # Made whole for each token (not evolved from a tokenless one: half the cost).
@@ -331,7 +339,7 @@ class ContactNow(Groups):
                 idempotent=idempotent,
                 secrets=self._secrets(token),
             )
-            envelope = (await self._transport.send(sent)).envelope
+            envelope = (await self._transport.send(sent, give_up_at)).envelope
             if is_token_error(envelope):
                 if resent_for_token:
                     raise TokenError(
@@ -343,7 +351,10 @@ class ContactNow(Groups):
                     )
                 resent_for_token = True
                 logger.debug("token refused (%s); fetching a new one", envelope.error)
-                token = await self._token_manager.refresh(stale=token)
+                try:
+                    token = await self._token_manager.refresh(stale=token, give_up_at=give_up_at)
+                except TokenTimeout as exc:
+                    raise self._no_token(sent, exc, " again (its token was refused)") from None
                 continue
             if not envelope.success:
                 raise api_error(sent.describe(), envelope)
@@ -352,6 +363,14 @@ class ContactNow(Groups):
 
                 write_result(envelope, what=sent.describe())  # raises WriteError
             return envelope
+
+    def _no_token(self, request: ApiRequest, cut: TokenTimeout, again: str = "") -> RequestTimeout:
+        """The call's deadline passed while it waited for a token: nothing (more) was sent."""
+        return RequestTimeout(
+            f"{request.describe()} was not sent{again}: {cut} did not finish within the "
+            f"deadline of {self._transport.deadline:g}s",
+            sent=False,
+        )
 
     async def _download(
         self, script: str, params: Mapping[str, Any], to: Sink, *, cap: int

@@ -11,7 +11,9 @@ It refreshes:
 
 Either way a refresh is *single flight*: however many calls need a token at
 once, one ``token.php?action=get`` is made and every caller waits for it (and
-shares its failure, if it fails).
+shares its failure, if it fails). A caller may give a time to give up at (its
+call's deadline): a waiter then stops waiting and the fetch goes on for the others;
+a leader's fetch is cut short, and a waiter with more time takes it over.
 
 Stores keep the token between runs, because the vendor asks clients not to
 fetch tokens needlessly: :class:`MemoryTokenStore` (default) and
@@ -43,7 +45,7 @@ from ._errors import TokenError
 if TYPE_CHECKING:
     from ._models import Token
 
-__all__ = ["FileTokenStore", "MemoryTokenStore", "TokenManager", "TokenStore"]
+__all__ = ["FileTokenStore", "MemoryTokenStore", "TokenManager", "TokenStore", "TokenTimeout"]
 
 logger = logging.getLogger("contactnow_async")
 
@@ -205,6 +207,20 @@ class _Flight:
         self.error: BaseException | None = None
 
 
+class TokenTimeout(Exception):
+    """The caller's ``give_up_at`` passed before a token came: ``led`` says whether its
+    own fetch was cut short, or another caller's fetch, which goes on, was waited for."""
+
+    def __init__(self, *, led: bool) -> None:
+        # What it waited for, as the client's RequestTimeout says it.
+        super().__init__(
+            "its token fetch (token.php)"
+            if led
+            else "the token fetch it waited for (another call's)"
+        )
+        self.led = led
+
+
 def _own_copy(error: BaseException) -> BaseException:
     """A new exception of the same type, message and attributes as ``error``."""
     try:
@@ -258,23 +274,25 @@ class TokenManager:
         """The token held now, fresh or not (None before the first call)."""
         return self._token
 
-    async def token(self) -> Token:
-        """Return a token valid for more than ``margin`` seconds, fetching one if needed."""
+    async def token(self, give_up_at: float = math.inf) -> Token:
+        """Return a token valid for more than ``margin`` seconds, fetching one if needed.
+
+        :class:`TokenTimeout` if none came by ``give_up_at`` (on anyio's clock)."""
         token = self._token
         if token is not None:
             now = self._clock.now()
             if token.is_fresh(now, self.margin) or now < self._hold_until:
                 return token
-        return await self._refresh(stale=token)
+        return await self._refresh(stale=token, give_up_at=give_up_at)
 
-    async def refresh(self, *, stale: Token | None) -> Token:
+    async def refresh(self, *, stale: Token | None, give_up_at: float = math.inf) -> Token:
         """Replace ``stale`` (the token a reply refused) with a new one.
 
         If another caller already replaced it, that newer token is returned and
         nothing is fetched: every call that hit the same refused token shares
-        one refresh.
+        one refresh. ``give_up_at`` as for :meth:`token`.
         """
-        return await self._refresh(stale=stale, refused=True)
+        return await self._refresh(stale=stale, refused=True, give_up_at=give_up_at)
 
     async def renew(self) -> Token:
         """Fetch a new token now, whatever the state of the one held or stored.
@@ -293,7 +311,9 @@ class TokenManager:
         if token is not None:
             await self._store.delete(self._key, token)
 
-    async def _refresh(self, *, stale: Token | None, refused: bool = False) -> Token:
+    async def _refresh(
+        self, *, stale: Token | None, refused: bool = False, give_up_at: float = math.inf
+    ) -> Token:
         while True:
             current = self._token
             if (
@@ -304,8 +324,15 @@ class TokenManager:
                 return current
             flight = self._flight
             if flight is None:
-                return await self._lead(stale=stale, refused=refused)
-            await flight.done.wait()
+                # Cut short by this caller's deadline, the fetch ends as a cancelled
+                # leader's does: no shared failure, a waiter with more time takes over.
+                with anyio.CancelScope(deadline=give_up_at):
+                    return await self._lead(stale=stale, refused=refused)
+                raise TokenTimeout(led=True)
+            with anyio.CancelScope(deadline=give_up_at):  # the fetch goes on for the others
+                await flight.done.wait()
+            if not flight.done.is_set():
+                raise TokenTimeout(led=False)
             if flight.token is not None:
                 return flight.token
             if flight.error is not None:

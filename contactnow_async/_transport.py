@@ -2,7 +2,8 @@
 
 For every request it owns, in order:
 
-1. the deadline of the whole call, across its retries (``deadline``);
+1. the deadline of the whole call, across its retries (``deadline``; the client's call
+   passes its own, which began before its token);
 2. a slot in the concurrency limiter (``max_concurrency``);
 3. the httpx exchange, bounded by the deadline of one attempt (``timeout``),
    with the body read under the size cap (``max_response_bytes``), or, for a
@@ -77,7 +78,8 @@ class Transport:
 
     ``timeout`` bounds one attempt from connecting to the last byte read (httpx's
     own timeouts bound each read too); ``deadline`` bounds the whole call, its
-    retries and their backoff included. None means no bound of that kind.
+    retries and their backoff included: from the start of :meth:`send`, or by the
+    ``give_up_at`` it is given (on anyio's clock). None means no bound of that kind.
     """
 
     def __init__(
@@ -125,13 +127,13 @@ class Transport:
         if self._pool is not None:
             await self._pool.aclose()
 
-    async def send(self, request: ApiRequest) -> Reply:
+    async def send(self, request: ApiRequest, give_up_at: float | None = None) -> Reply:
         """Send ``request``, retrying what may be retried; raise the public error otherwise."""
 
         async def read(response: httpx.Response, where: str) -> bytes:
             return await self._read_capped(response, where)
 
-        reply = await self._retrying(request, read)
+        reply = await self._retrying(request, read, give_up_at)
         assert isinstance(reply, Reply)  # read() always gives the body
         return reply
 
@@ -168,10 +170,16 @@ class Transport:
         return await self._retrying(request, read, rewind=sink.rewind)
 
     async def _retrying(
-        self, request: ApiRequest, read: Read, *, rewind: Callable[[], bool] = lambda: True
+        self,
+        request: ApiRequest,
+        read: Read,
+        give_up_at: float | None = None,
+        *,
+        rewind: Callable[[], bool] = lambda: True,
     ) -> Reply | Fetched:
         http_request = self._build(request)
-        give_up_at = math.inf if self.deadline is None else anyio.current_time() + self.deadline
+        if give_up_at is None:  # a call of its own: its deadline starts now
+            give_up_at = math.inf if self.deadline is None else anyio.current_time() + self.deadline
         attempt = 0
         while True:
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -239,3 +240,213 @@ async def test_a_call_whose_deadline_passes_waiting_for_a_slot_was_not_sent() ->
             release.set()
     assert info.value.sent is False
     assert api.calls("database", "agents", "create") == 0
+
+
+def _token_endpoint(api: FakeAPI, *, hold: Callable[[int], Awaitable[None]]) -> list[int]:
+    """Wrap ``api``'s token.php: ``hold(n)`` is awaited before the n-th ``get`` (from 1) is
+    answered. Returns the list of ``get`` numbers that were answered."""
+    inner, answered = api._token, []
+    gets = 0
+
+    async def token_route(request: httpx.Request) -> httpx.Response:
+        nonlocal gets
+        if request.url.params.get("action") != "get":
+            return await inner(request)
+        gets += 1
+        number = gets
+        await hold(number)
+        answered.append(number)
+        return await inner(request)
+
+    api._token = token_route  # type: ignore[method-assign]  # wrap the fake's token endpoint
+    return answered
+
+
+async def _hang(number: int) -> None:
+    await anyio.sleep(60)
+
+
+async def test_a_slow_token_fetch_counts_against_the_call_deadline() -> None:
+    """Waiting for its token is part of the call: its deadline ends it, and says nothing
+    was sent (not a token.php timeout of its own, a deadline later)."""
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    _token_endpoint(api, hold=_hang)
+    cn, http = client_for(api, timeout=30, deadline=0.05, max_retries=0)
+    async with http, cn:
+        started = anyio.current_time()
+        with anyio.fail_after(5), pytest.raises(RequestTimeout) as info:
+            await cn.agents.read()
+        assert anyio.current_time() - started < 1
+    assert info.value.sent is False
+    assert str(info.value) == (
+        "database.php method=agents action=read was not sent: its token fetch (token.php) "
+        "did not finish within the deadline of 0.05s"
+    )
+    assert api.calls("database") == 0
+
+
+async def test_the_token_fetch_and_the_reply_share_one_deadline() -> None:
+    """Each half is under the deadline; together they are over it: the call ends at it."""
+
+    async def slow_read(request: httpx.Request) -> Any:
+        await anyio.sleep(0.08)
+        return agents_list(AGENT_ROW)(request)
+
+    async def slow_token(number: int) -> None:
+        await anyio.sleep(0.08)
+
+    api = FakeAPI({READ: slow_read})
+    _token_endpoint(api, hold=slow_token)
+    cn, http = client_for(api, timeout=30, deadline=0.12, max_retries=0)
+    async with http, cn:
+        with anyio.fail_after(5), pytest.raises(RequestTimeout, match=r"deadline of 0\.12s"):
+            await cn.agents.read()
+
+
+async def test_a_waiter_gives_up_at_its_deadline_and_the_fetch_goes_on() -> None:
+    """A call waiting on another caller's token fetch stops at its own deadline; the
+    fetch is not cancelled, and its token serves the caller that made it and the calls
+    after it. (The waiter is a call whose token was refused: one that began before the
+    fetch, so its deadline comes first.)"""
+    first_read, fetching, release = anyio.Event(), anyio.Event(), anyio.Event()
+    reads = 0
+
+    async def refused_once(request: httpx.Request) -> Any:
+        nonlocal reads
+        reads += 1
+        if reads == 1:
+            first_read.set()
+            await anyio.sleep(0.12)
+            return {"success": False, "error": "Expired token", "expire": -1}
+        return agents_list(AGENT_ROW)(request)
+
+    async def second_held(number: int) -> None:
+        if number == 2:
+            fetching.set()
+            await release.wait()
+
+    api = FakeAPI({READ: refused_once})
+    answered = _token_endpoint(api, hold=second_held)
+    cn, http = client_for(api, timeout=30, deadline=0.2, max_retries=0)
+    renewed = []
+
+    async def renew() -> None:
+        await first_read.wait()
+        await anyio.sleep(0.08)  # then leads the second fetch: its deadline is 0.08 s later
+        renewed.append(await cn.tokens.refresh())
+
+    async with http, cn:
+        await cn.tokens.get()
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tg:
+                started = anyio.current_time()
+                tg.start_soon(renew)
+                with pytest.raises(RequestTimeout) as info:
+                    await cn.agents.read()
+                elapsed = anyio.current_time() - started
+                assert fetching.is_set()
+                release.set()
+            assert len(await cn.agents.read()) == 1
+    assert elapsed < 0.28  # not the fetch's own deadline
+    assert info.value.sent is False
+    assert str(info.value) == (
+        "database.php method=agents action=read was not sent again (its token was refused): "
+        "the token fetch it waited for (another call's) did not finish within the deadline "
+        "of 0.2s"
+    )
+    assert answered == [1, 2]
+    assert [token.value for token in renewed] == api.issued[1:]
+    assert api.token_gets == 2
+    assert reads == 2
+
+
+async def test_a_leader_cut_short_by_its_deadline_hands_the_fetch_over() -> None:
+    """The leader's deadline ends its fetch; a waiter with more time fetches again, and
+    does not inherit the leader's timeout."""
+    fetching = anyio.Event()
+
+    async def first_hangs(number: int) -> None:
+        if number == 1:
+            fetching.set()
+            await anyio.sleep(60)
+
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    answered = _token_endpoint(api, hold=first_hangs)
+    cn, http = client_for(api, timeout=30, deadline=0.05, max_retries=0)
+    outcomes: list[object] = []
+
+    async def read() -> None:
+        try:
+            outcomes.append(await cn.agents.read())
+        except RequestTimeout as exc:
+            outcomes.append(exc)
+
+    async with http, cn:
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read)
+                await fetching.wait()
+                token = await cn.tokens.get()  # waits, then takes over: no deadline
+    assert answered == [2]
+    assert api.issued == [token.value]
+    (cut,) = outcomes
+    assert isinstance(cut, RequestTimeout)
+    assert cut.sent is False
+    assert "its token fetch (token.php) did not finish" in str(cut)
+
+
+async def test_a_refused_token_and_a_slow_refresh_share_the_call_deadline() -> None:
+    """The refusal, the refresh and the resend all count against one deadline."""
+    reads = 0
+
+    async def refused_once(request: httpx.Request) -> Any:
+        nonlocal reads
+        reads += 1
+        if reads == 1:
+            await anyio.sleep(0.1)
+            return {"success": False, "error": "Expired token", "expire": -1}
+        return agents_list(AGENT_ROW)(request)
+
+    async def second_hangs(number: int) -> None:
+        if number == 2:
+            await anyio.sleep(60)
+
+    api = FakeAPI({("database", "agents", "create"): refused_once})
+    _token_endpoint(api, hold=second_hangs)
+    cn, http = client_for(api, timeout=30, deadline=0.15, max_retries=0)
+    async with http, cn:
+        await cn.tokens.get()  # a token the create's first send will use
+        started = anyio.current_time()
+        with anyio.fail_after(5), pytest.raises(RequestTimeout) as info:
+            await cn.agents.create([{"name": "Ann", "username": "ann", "password": "x"}])
+        elapsed = anyio.current_time() - started
+    # Its own deadline for the refresh would have ended it at 0.1 + 0.15 s.
+    assert elapsed < 0.22
+    assert info.value.sent is False  # refused for its token: nothing was done
+    assert str(info.value) == (
+        "database.php method=agents action=create was not sent again (its token was refused): "
+        "its token fetch (token.php) did not finish within the deadline of 0.15s"
+    )
+    assert reads == 1
+
+
+async def test_a_call_with_a_fresh_token_is_bounded_as_before() -> None:
+    """No token to wait for: the deadline bounds the call's own attempts, as it did."""
+    slow = False
+
+    async def read(request: httpx.Request) -> Any:
+        if slow:
+            await anyio.sleep(60)
+        return agents_list(AGENT_ROW)(request)
+
+    api = FakeAPI({READ: read})
+    cn, http = client_for(api, timeout=30, deadline=0.05, max_retries=0)
+    async with http, cn:
+        assert len(await cn.agents.read()) == 1
+        assert len(await cn.agents.read()) == 1
+        slow = True
+        with anyio.fail_after(5), pytest.raises(RequestTimeout) as info:
+            await cn.agents.read()
+    assert info.value.sent is True
+    assert "did not finish within the deadline of 0.05s" in str(info.value)
+    assert api.token_gets == 1
