@@ -316,7 +316,7 @@ async def test_a_waiter_gives_up_at_its_deadline_and_the_fetch_goes_on() -> None
         reads += 1
         if reads == 1:
             first_read.set()
-            await anyio.sleep(0.12)
+            await anyio.sleep(0.36)
             return {"success": False, "error": "Expired token", "expire": -1}
         return agents_list(AGENT_ROW)(request)
 
@@ -327,12 +327,12 @@ async def test_a_waiter_gives_up_at_its_deadline_and_the_fetch_goes_on() -> None
 
     api = FakeAPI({READ: refused_once})
     answered = _token_endpoint(api, hold=second_held)
-    cn, http = client_for(api, timeout=30, deadline=0.2, max_retries=0)
+    cn, http = client_for(api, timeout=30, deadline=0.6, max_retries=0)
     renewed = []
 
     async def renew() -> None:
         await first_read.wait()
-        await anyio.sleep(0.08)  # then leads the second fetch: its deadline is 0.08 s later
+        await anyio.sleep(0.24)  # then leads the second fetch, 0.12 s before the refusal
         renewed.append(await cn.tokens.refresh())
 
     async with http, cn:
@@ -347,12 +347,12 @@ async def test_a_waiter_gives_up_at_its_deadline_and_the_fetch_goes_on() -> None
                 assert fetching.is_set()
                 release.set()
             assert len(await cn.agents.read()) == 1
-    assert elapsed < 0.28  # not the fetch's own deadline
+    assert elapsed < 0.85  # at its deadline (0.6 s), not the fetch's end (released after)
     assert info.value.sent is False
     assert str(info.value) == (
         "database.php method=agents action=read was not sent again (its token was refused): "
         "the token fetch it waited for (another call's) did not finish within the deadline "
-        "of 0.2s"
+        "of 0.6s"
     )
     assert answered == [1, 2]
     assert [token.value for token in renewed] == api.issued[1:]
@@ -403,7 +403,7 @@ async def test_a_refused_token_and_a_slow_refresh_share_the_call_deadline() -> N
         nonlocal reads
         reads += 1
         if reads == 1:
-            await anyio.sleep(0.1)
+            await anyio.sleep(0.3)
             return {"success": False, "error": "Expired token", "expire": -1}
         return agents_list(AGENT_ROW)(request)
 
@@ -413,19 +413,19 @@ async def test_a_refused_token_and_a_slow_refresh_share_the_call_deadline() -> N
 
     api = FakeAPI({("database", "agents", "create"): refused_once})
     _token_endpoint(api, hold=second_hangs)
-    cn, http = client_for(api, timeout=30, deadline=0.15, max_retries=0)
+    cn, http = client_for(api, timeout=30, deadline=0.4, max_retries=0)
     async with http, cn:
         await cn.tokens.get()  # a token the create's first send will use
         started = anyio.current_time()
         with anyio.fail_after(5), pytest.raises(RequestTimeout) as info:
             await cn.agents.create([{"name": "Ann", "username": "ann", "password": "x"}])
         elapsed = anyio.current_time() - started
-    # Its own deadline for the refresh would have ended it at 0.1 + 0.15 s.
-    assert elapsed < 0.22
+    # At the call's deadline (0.4 s): a deadline of the refresh's own would end it at 0.7 s.
+    assert elapsed < 0.6
     assert info.value.sent is False  # refused for its token: nothing was done
     assert str(info.value) == (
         "database.php method=agents action=create was not sent again (its token was refused): "
-        "its token fetch (token.php) did not finish within the deadline of 0.15s"
+        "its token fetch (token.php) did not finish within the deadline of 0.4s"
     )
     assert reads == 1
 
