@@ -50,7 +50,8 @@ class Subscription(Generic[EventT]):
 
     Iteration ends when the watcher stops or :meth:`close` is called; if the
     watcher stopped because of an error (a refused password, say), iteration
-    raises it.
+    raises it. Several tasks may read one subscription: each event goes to one of
+    them (a subscription per task gives each every event).
     """
 
     def __init__(self, *, buffer: int, overflow: Overflow, include_health: bool) -> None:
@@ -181,7 +182,8 @@ class Subscription(Generic[EventT]):
                 if self._error is not None:
                     raise self._error
                 raise StopAsyncIteration
-            self._readable = anyio.Event()
+            if self._readable.is_set():  # spent: a new one (readers that share it wait on one)
+                self._readable = anyio.Event()
             await self._readable.wait()
 
     def _pop(self) -> AgentEvent | HealthEvent | None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from contactnow_async import AgentEvent, AuthenticationError, LiveAgent
 from contactnow_async.watch import Subscription
-from contactnow_async.watch._fanout import SubscriptionClosed
+from contactnow_async.watch._fanout import Overflow, SubscriptionClosed
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -135,3 +136,40 @@ async def test_the_other_policies_take_starting_events_as_any_others() -> None:
     )
     latest.prefill([event("a", 1), event("b", 1), event("a", 2)])
     assert (latest.dropped, await drain(latest)) == (1, ["b:1", "a:2"])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("overflow", ["block", "drop_oldest", "coalesce"])
+async def test_readers_sharing_a_subscription_split_its_events_and_all_end(
+    overflow: Overflow,
+) -> None:
+    """Two tasks reading one subscription (workers taking turns): each event goes to one
+    of them, none is lost, and both end when it finishes. The first reader used to wait
+    for ever on an event the second one had replaced."""
+    sub: Subscription[AgentEvent] = Subscription(
+        buffer=1_000, overflow=overflow, include_health=False
+    )
+    got: dict[str, list[str]] = {"a": [], "b": []}
+
+    async def reader(name: str) -> None:
+        async for item in sub:
+            got[name].append(item.id)
+            await anyio.lowlevel.checkpoint()  # let the other reader take the next one
+
+    async def settle() -> None:  # a few passes of the loop: every reader gets its turn
+        for _ in range(5):
+            await anyio.lowlevel.checkpoint()
+
+    with anyio.fail_after(5):  # a hang guard, not a timing assertion
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(reader, "a")
+            tg.start_soon(reader, "b")
+            await settle()  # both wait on the empty subscription
+            for n in range(20):
+                await sub.publish([event(str(n), n)])
+                await settle()
+            sub.finish()
+    assert sorted(got["a"] + got["b"], key=lambda id_: int(id_.split(":")[1])) == [
+        f"{n}:{n}" for n in range(20)
+    ]
+    assert got["a"] and got["b"]
