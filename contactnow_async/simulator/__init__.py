@@ -21,7 +21,10 @@ Tokens
     once its ``expire`` has passed (or after :meth:`Simulator.expire_tokens`).
     ``token.php?action=validate`` answers ``Invalid token`` for an unknown or
     foreign token (as documented) and the same expired reply. A token error
-    changes nothing. The lifetime, "11 h 59 s", is read literally:
+    changes nothing. ``action=get`` answers the address's current token (and
+    its ``expire``) while it is valid, a new one once it has expired, as TOKEN.md
+    says ("Get a new token if one does not already exist"); the same goes for
+    :meth:`Simulator.issue_token`. The lifetime, "11 h 59 s", is read literally:
     39,659 seconds (:data:`DEFAULT_TOKEN_LIFETIME`). Every reply carries a
     ``Date`` header from the simulator's clock.
 Arguments and payloads

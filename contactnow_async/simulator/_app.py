@@ -206,7 +206,7 @@ class Simulator:
         return SimulatorTransport(self, client=client)
 
     def issue_token(self, address: str = "127.0.0.1") -> str:
-        """Return a new token bound to ``address``, as ``token.php?action=get`` would."""
+        """Return the token of ``address``, as ``token.php?action=get`` would (the current one)."""
         with self._lock:
             now = self.clock.now()
             return self._tokens.issue(address, now=now, lifetime=self.token_lifetime)[0]

@@ -27,12 +27,21 @@ class IssuedTokens:
 
     def __init__(self) -> None:
         self._tokens: dict[str, _Token] = {}
+        self._current: dict[str, str] = {}  # address -> its newest token
 
     def issue(self, address: str, *, now: float, lifetime: float) -> tuple[str, int]:
-        """Return a new token bound to ``address`` and its ``expire`` (a Unix time)."""
+        """Return the token bound to ``address`` and its ``expire`` (a Unix time).
+
+        The current one while it is valid, as TOKEN.md says of ``get`` ("Get a new
+        token if one does not already exist"); a new one once it has expired.
+        """
+        current = self._current.get(address)
+        if current is not None and not _expired(self._tokens[current], now):
+            return current, self._tokens[current].expire
         token = secrets.token_hex(20)
         expire = int(now + lifetime)
         self._tokens[token] = _Token(address=address, expire=expire)
+        self._current[address] = token
         return token, expire
 
     def expire_all(self) -> None:

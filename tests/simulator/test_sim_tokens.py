@@ -180,3 +180,20 @@ async def test_date_header_and_address_over_uvicorn(
         # uvicorn adds no server header of its own either.
         assert response.headers.get_list("server") == ["contactnow-simulator"]
     assert sim.requests[0].client == "127.0.0.1"
+
+
+async def test_get_returns_the_current_token_while_it_is_valid(
+    sim: Simulator, clock: VirtualClock
+) -> None:
+    # TOKEN.md: "get : Get a new token if one does not already exist."
+    async with client_at(sim, "10.0.0.1") as first, client_at(sim, "10.0.0.2") as second:
+        got = await get_token(first)
+        clock.advance(60)
+        assert await get_token(first) == got  # the same token, the same expire
+        assert (await get_token(second))["token"] != got["token"]  # bound to its own address
+        clock.advance(DEFAULT_TOKEN_LIFETIME)
+        fresh = await get_token(first)
+        assert fresh["token"] != got["token"]
+        assert fresh["expire"] == int(clock.now() + DEFAULT_TOKEN_LIFETIME)
+        sim.expire_tokens()
+        assert (await get_token(first))["token"] != fresh["token"]
