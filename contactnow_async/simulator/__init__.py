@@ -24,7 +24,9 @@ Tokens
     changes nothing. ``action=get`` answers the address's current token (and
     its ``expire``) while it is valid, a new one once it has expired, as TOKEN.md
     says ("Get a new token if one does not already exist"); the same goes for
-    :meth:`Simulator.issue_token`. The lifetime, "11 h 59 s", is read literally:
+    :meth:`Simulator.issue_token`. An ``address`` argument to ``get`` binds the
+    token to that address instead of the caller's (the vendor's token reference
+    page). The lifetime, "11 h 59 s", is read literally:
     39,659 seconds (:data:`DEFAULT_TOKEN_LIFETIME`). Every reply carries a
     ``Date`` header from the simulator's clock.
 Arguments and payloads

@@ -197,3 +197,22 @@ async def test_get_returns_the_current_token_while_it_is_valid(
         assert fresh["expire"] == int(clock.now() + DEFAULT_TOKEN_LIFETIME)
         sim.expire_tokens()
         assert (await get_token(first))["token"] != fresh["token"]
+
+
+async def test_get_with_address_binds_the_token_to_that_address(sim: Simulator) -> None:
+    # The vendor's token reference: an optional ``address`` issues a token for another IP.
+    async with client_at(sim, "10.0.0.1") as asker, client_at(sim, "10.0.0.2") as user:
+        got = json_of(
+            await asker.get(
+                "token.php",
+                params={
+                    "action": "get",
+                    "username": "demo",
+                    "password": "demo",
+                    "address": "10.0.0.2",
+                },
+            )
+        )
+        params = api_params(str(got["token"]), "agents", "read")
+        assert json_of(await user.get("ajax.php", params=params))["success"] is True
+        assert json_of(await asker.get("ajax.php", params=params))["error"] == "Invalid token"

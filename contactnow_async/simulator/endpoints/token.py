@@ -14,7 +14,8 @@ __all__ = ["token"]
 
 @endpoint("token", needs_token=False)
 def token(request: Request, state: SimState) -> Reply:
-    """Answer ``action=get`` with a new token bound to the caller, ``validate`` with its expiry."""
+    """Answer ``action=get`` with a token bound to the caller (or to ``address``), ``validate``
+    with its expiry."""
     if request.action == "get":
         username = request.args.get("username", "")
         password = request.args.get("password", "")
@@ -23,8 +24,10 @@ def token(request: Request, state: SimState) -> Reply:
             and secrets.compare_digest(password.encode(), state.password.encode())
         ):
             return error("Authentication failure")
+        # The vendor's token reference: an optional ``address`` issues a token for another IP.
+        address = request.args.get("address", "").strip() or request.address
         issued, expire = state.tokens.issue(
-            request.address, now=state.clock.now(), lifetime=state.token_lifetime
+            address, now=state.clock.now(), lifetime=state.token_lifetime
         )
         return {"success": True, "token": issued, "expire": expire}
     if request.action == "validate":
