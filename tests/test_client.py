@@ -157,6 +157,47 @@ async def test_unknown_agent_filter_is_refused() -> None:
     assert api.requests == []
 
 
+async def test_an_agent_filter_given_by_both_names_is_refused() -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(TypeError, match="agentid"):
+            await cn.agents.read(agentid=1, agent_id=2)
+    assert api.requests == []
+
+
+async def test_agent_mappings_to_write_take_the_attribute_names_too() -> None:
+    bodies: list[bytes] = []
+
+    def write(request: httpx.Request) -> dict[str, object]:
+        bodies.append(request.content)
+        return {"success": True, "total": 1, "bad": 0, "key": 7}
+
+    api = FakeAPI({("database", "agents", "create"): write, ("database", "agents", "update"): write})
+    cn, http = client_for(api)
+    async with http, cn:
+        await cn.agents.create([{"name": "Ann", "user_field": "u", "last_broadcast_message": "m"}])
+        await cn.agents.update([{"agent_id": "5", "userfield": "v"}])
+    # Sent as the API names them: the API ignores a field it does not know, and said
+    # success while the attribute-named fields were lost.
+    assert json.loads(bodies[0]) == [{"name": "Ann", "userfield": "u", "last_broadcast_msg": "m"}]
+    assert json.loads(bodies[1]) == [{"agentid": "5", "userfield": "v"}]
+
+
+async def test_an_agent_mapping_with_an_unknown_or_doubled_field_is_refused() -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match="'nmae'"):
+            await cn.agents.create([{"nmae": "Ann", "password": "agent-secret"}])
+        with pytest.raises(ValueError, match="userfield") as info:
+            await cn.agents.update(
+                [{"agentid": "5", "userfield": "a", "user_field": "b", "pin": "agent-secret"}]
+            )
+        assert "agent-secret" not in str(info.value)
+    assert api.requests == []
+
+
 async def test_create_sends_a_json_array_body() -> None:
     bodies: list[bytes] = []
 

@@ -31,6 +31,8 @@ class Agents(Resource):
             if field not in AGENT_FIELDS:
                 raise TypeError(f"agents.read() got an unknown filter {name!r}")
             if value is not None:
+                if field in params:
+                    raise TypeError(f"agents.read() got {field} twice, by both its names")
                 params[field] = value
         envelope = await self._client.request(
             "database", method="agents", action="read", params=params
@@ -45,15 +47,19 @@ class Agents(Resource):
         raises :class:`~contactnow_async.TransportError` with ``sent=True``:
         read the agents back before trying again.
         """
-        records = to_records(agents, what="agents.create")
+        records = _wire_records(agents, what="agents.create")
         envelope = await self._client.request(
             "database", method="agents", action="create", payload=records, record_name="agent"
         )
         return write_result(envelope, what="agents.create")
 
     async def update(self, agents: Iterable[RecordInput]) -> WriteResult:
-        """Update agents: each record names its ``agentid`` and the fields to change."""
-        records = to_records(agents, what="agents.update")
+        """Update agents: each record names its ``agentid`` and the fields to change.
+
+        A mapping names a field by its wire name or its attribute name (``userfield``
+        or ``user_field``); a field the API does not list is a ``ValueError``.
+        """
+        records = _wire_records(agents, what="agents.update")
         for record in records:
             if not record.get("agentid"):
                 raise ValueError(
@@ -64,3 +70,21 @@ class Agents(Resource):
             "database", method="agents", action="update", payload=records, record_name="agent"
         )
         return write_result(envelope, what="agents.update")
+
+
+def _wire_records(agents: Iterable[RecordInput], *, what: str) -> list[dict[str, Any]]:
+    """The records to write, every field by its wire name: the API ignores a name it does
+    not know (``user_field``) and reports success, so such a field would be lost."""
+    records = to_records(agents, what=what)
+    for index, record in enumerate(records):
+        wire: dict[str, Any] = {}
+        for name, value in record.items():
+            field = AGENT_WIRE_NAMES.get(name, name)
+            if field not in AGENT_FIELDS:
+                raise ValueError(f"{what}: a record has an unknown agent field {name!r}")
+            if field in wire and value is not None and wire[field] is not None:
+                raise ValueError(f"{what}: a record gives {field} twice, by both its names")
+            if value is not None or field not in wire:
+                wire[field] = value
+        records[index] = wire
+    return records
