@@ -393,6 +393,14 @@ async def test_status_log_filters(filters: dict[str, Any], expected: Mapping[str
         ({"tstart": datetime(2023, 11, 14, 22, 13, 20)}, "naive"),  # the zone is a guess
         ({"uid": 5, "uid_range": (1, 2)}, "not both"),
         ({"uid_range": (9, 1)}, "above"),
+        ({"tstart": 1_700_003_600, "tstop": 1_700_000_000}, "after tstop"),  # read nothing
+        (
+            {
+                "tstart": datetime(2023, 11, 14, 23, tzinfo=timezone.utc),
+                "tstop": datetime(2023, 11, 14, 22, tzinfo=timezone.utc),
+            },
+            "after tstop",
+        ),
         ({"agent": []}, "non-empty"),
         ({"agent": "1,2"}, "non-empty"),
     ],

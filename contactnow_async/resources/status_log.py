@@ -31,10 +31,15 @@ class StatusLog(Resource):
         """
         if uid is not None and uid_range is not None:
             raise ValueError("give uid (rows >= uid) or uid_range=(low, high), not both")
+        start = unix_time(tstart, name="tstart")
+        stop = unix_time(tstop, name="tstop")
+        if start is not None and stop is not None and start > stop:
+            # The API answers an empty list, which reads as "no changes" in that window.
+            raise ValueError(f"tstart {start} is after tstop {stop}")
         params: dict[str, Any] = {
             "agent": id_list(agent, name="agent"),
-            "tstart": unix_time(tstart, name="tstart"),
-            "tstop": unix_time(tstop, name="tstop"),
+            "tstart": start,
+            "tstop": stop,
         }
         if uid is not None:
             params["uid"] = int(uid)
