@@ -47,6 +47,15 @@ def _s(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _t(value: Any, name: str) -> str:
+    """A text field that is not a str already: ``null`` is ``""``, a number its text, and
+    a nested value (an object or a list) a ValueError naming the field, not its
+    Python text (``"{'a': 1}"``) kept as if the API had sent it."""
+    if isinstance(value, (dict, list)):
+        raise ValueError(f"field {name!r} is not a scalar")
+    return _s(value)
+
+
 def _i(value: Any, name: str, default: int = 0) -> int:
     """A count, level, uid or unix time as an int; ``null``/empty is ``default``.
 
@@ -154,47 +163,47 @@ class Agent:
         # Text is kept as it is; anything else (null, a number) is read by _s, field by
         # field: a row with a null or two does not send the whole row a slower way.
         if agent_id.__class__ is not str:
-            agent_id = _s(agent_id)
+            agent_id = _t(agent_id, "agentid")
         if name.__class__ is not str:
-            name = _s(name)
+            name = _t(name, "name")
         if moh.__class__ is not str:
-            moh = _s(moh)
+            moh = _t(moh, "moh")
         if user_field.__class__ is not str:
-            user_field = _s(user_field)
+            user_field = _t(user_field, "userfield")
         if filter_.__class__ is not str:
-            filter_ = _s(filter_)
+            filter_ = _t(filter_, "filter")
         if pin.__class__ is not str:
-            pin = _s(pin)
+            pin = _t(pin, "pin")
         if username.__class__ is not str:
-            username = _s(username)
+            username = _t(username, "username")
         if password.__class__ is not str:
-            password = _s(password)
+            password = _t(password, "password")
         if phone.__class__ is not str:
-            phone = _s(phone)
+            phone = _t(phone, "phone")
         if customer.__class__ is not str:
-            customer = _s(customer)
+            customer = _t(customer, "customer")
         if default_status.__class__ is not str:
-            default_status = _s(default_status)
+            default_status = _t(default_status, "default_status")
         if version.__class__ is not str:
-            version = _s(version)
+            version = _t(version, "agent_version")
         if message.__class__ is not str:
-            message = _s(message)
+            message = _t(message, "last_broadcast_msg")
         if selfserve_id.__class__ is not str:
-            selfserve_id = _s(selfserve_id)
+            selfserve_id = _t(selfserve_id, "selfserve_id")
         if aod.__class__ is not str:
-            aod = _s(aod)
+            aod = _t(aod, "aod")
         if aod_lock.__class__ is not str:
-            aod_lock = _s(aod_lock)
+            aod_lock = _t(aod_lock, "aod_lock")
         if audio_id.__class__ is not str:
-            audio_id = _s(audio_id)
+            audio_id = _t(audio_id, "audio_id")
         if level.__class__ is not str:
-            level = _s(level)
+            level = _t(level, "auth_level")
         if admin.__class__ is not str:
-            admin = _s(admin)
+            admin = _t(admin, "auth_admin")
         if supervisor.__class__ is not str:
-            supervisor = _s(supervisor)
+            supervisor = _t(supervisor, "auth_supervisor")
         if reports.__class__ is not str:
-            reports = _s(reports)
+            reports = _t(reports, "auth_reports")
         if cls is not Agent:  # a subclass: its own layout, set through Agent's descriptors
             built = object.__new__(cls)
             values = (
@@ -310,13 +319,13 @@ class StatusLogEntry:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> StatusLogEntry:
-        call_id = _s(record.get("callid"))
+        call_id = _t(record.get("callid"), "callid")
         return cls(
             log_id=_i(record.get("uid"), "uid"),
             started_ts=unix_seconds(record.get("uts"), "uts"),
-            agent_id=_s(record.get("agent")),
-            status=_s(record.get("status")),
-            sub_status=_s(record.get("subcode")),
+            agent_id=_t(record.get("agent"), "agent"),
+            status=_t(record.get("status"), "status"),
+            sub_status=_t(record.get("subcode"), "subcode"),
             call_id=None if call_id in ("", "0") else call_id,
             raw=record,
         )
@@ -342,8 +351,8 @@ class QueueAssignment:
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> QueueAssignment:
         return cls(
-            agent_id=_s(record.get("agentid")),
-            queue_id=_s(record.get("qid")),
+            agent_id=_t(record.get("agentid"), "agentid"),
+            queue_id=_t(record.get("qid"), "qid"),
             level=_i(record.get("level"), "level"),
             raw=record,
         )

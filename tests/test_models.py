@@ -243,6 +243,10 @@ _agent_values = st.one_of(
     )
 )
 def test_the_fast_agent_build_reads_each_field_as_text(record: dict[str, object]) -> None:
+    if any(isinstance(record.get(wire), (dict, list)) for wire in AGENT_FIELDS):
+        with pytest.raises(ValueError, match="not a scalar"):
+            Agent.from_record(record)
+        return
     agent = Agent.from_record(record)
     plain = Agent(
         **{agent_attribute(wire): _s(record.get(wire)) for wire in AGENT_FIELDS}, raw=record
@@ -262,3 +266,22 @@ def test_a_subclass_of_agent_reads_through_its_own_class() -> None:
     mine = Mine.from_record({"agentid": 7, "name": None, "phone": "1"})
     assert type(mine) is Mine
     assert (mine.agent_id, mine.name, mine.phone, mine.moh) == ("7", "", "1", "")
+
+
+@pytest.mark.parametrize("nested", [{"a": "1"}, ["1"]])
+@pytest.mark.parametrize(
+    ("model", "record", "field"),
+    [
+        (Agent, {"agentid": "1", "name": "A"}, "name"),
+        (Agent, {"agentid": "1", "password": "p"}, "password"),
+        (StatusLogEntry, {"uid": "1", "uts": "1700000000", "agent": "1"}, "callid"),
+        (StatusLogEntry, {"uid": "1", "uts": "1700000000", "agent": "1"}, "agent"),
+        (QueueAssignment, {"agentid": "1", "qid": "2", "level": "1"}, "qid"),
+    ],
+)
+def test_a_nested_value_in_a_text_field_is_refused(
+    model: Any, record: dict[str, object], field: str, nested: object
+) -> None:
+    # Not kept as Python's text of it ("{'a': '1'}"), as if the API had sent that.
+    with pytest.raises(ValueError, match=f"{field!r} is not a scalar"):
+        model.from_record({**record, field: nested})
