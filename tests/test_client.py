@@ -18,9 +18,18 @@ from contactnow_async import (
     QueueAssignment,
     Region,
     ResponseFormatError,
+    TokenError,
     WriteError,
 )
-from tests._helpers import AGENT_ROW, PASSWORD, USERNAME, FakeAPI, agents_list, client_for
+from tests._helpers import (
+    AGENT_ROW,
+    PASSWORD,
+    USERNAME,
+    FakeAPI,
+    agents_list,
+    client_for,
+    json_reply,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -510,3 +519,23 @@ async def test_live_single_agent_argument() -> None:
     server = PagingServer([live_row(5)], page=10)
     await _snapshot(server, agent=5)
     assert server.requests[0]["agent"] == "5"
+
+
+# --- tokens -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("expire", [-1, "-1", -1.0, "-1.0"])
+async def test_validate_reads_an_expire_of_minus_one_in_any_form_as_expired(
+    expire: object,
+) -> None:
+    api = FakeAPI()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("action") == "validate":
+            return json_reply({"success": True, "expire": expire})
+        return await api(request)
+
+    cn, http = client_for(handler)
+    async with http, cn:
+        with pytest.raises(TokenError, match="not valid"):
+            await cn.tokens.validate()

@@ -71,14 +71,14 @@ class Tokens(Resource):
         token = await self.get()
         envelope = (await self._send("validate", {"token": token.value})).envelope
         expire = envelope.raw.get("expire")
-        if not envelope.success or str(expire) == "-1":
+        # Read before judging: -1 also arrives as "-1.0", which token_expiry accepts.
+        expires_ts = None if not envelope.success or expire in (None, "") else token_expiry(expire)
+        if not envelope.success or expires_ts == -1:
             raise TokenError(
                 f"token.php says the token is not valid: {envelope.error or 'expired'}",
                 error=envelope.error,
                 envelope=envelope,
             )
-        if expire in (None, ""):
+        if expires_ts is None:
             return token
-        return Token(
-            value=token.value, expires_ts=token_expiry(expire), clock_offset=token.clock_offset
-        )
+        return Token(value=token.value, expires_ts=expires_ts, clock_offset=token.clock_offset)
