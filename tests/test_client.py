@@ -182,7 +182,9 @@ async def test_agent_mappings_to_write_take_the_attribute_names_too() -> None:
         bodies.append(request.content)
         return {"success": True, "total": 1, "bad": 0, "key": 7}
 
-    api = FakeAPI({("database", "agents", "create"): write, ("database", "agents", "update"): write})
+    api = FakeAPI(
+        {("database", "agents", "create"): write, ("database", "agents", "update"): write}
+    )
     cn, http = client_for(api)
     async with http, cn:
         await cn.agents.create([{"name": "Ann", "user_field": "u", "last_broadcast_message": "m"}])
