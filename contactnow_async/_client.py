@@ -27,7 +27,7 @@ import anyio
 import httpx
 
 from ._clock import Clock, SystemClock
-from ._errors import AuthenticationError, RequestTimeout, ResponseFormatError, TokenError
+from ._errors import AuthenticationError, ResponseFormatError, TokenError
 from ._http import Wire, check_wire, own_http_client
 from ._options import (
     DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = ["ClientOptions", "ContactNow", "Region", "resend_is_safe"]
 
 logger = logging.getLogger("contactnow_async")
+_OWN_PARAMS: Final = frozenset({"action", "method", "format", "raw", "token"})  # request()'s own
 
 #: A read whose filters would make the query string longer than this goes as a POST form.
 MAX_QUERY_CHARS: Final = 2000
@@ -288,9 +289,14 @@ class ContactNow(Groups):
         write unless you say ``idempotent=True``.
 
         Raises :class:`APIError` when the API answers ``success: false``, and
-        :class:`WriteError` when a write reports ``bad > 0`` refused records.
+        :class:`WriteError` when a write reports ``bad > 0`` refused records;
+        ValueError for ``params`` that set what the client sends itself (``action``,
+        ``method``, ``format``, ``raw``, ``token``: PHP would read the last of two).
         """
         self._check_open()
+        if params and not _OWN_PARAMS.isdisjoint(params):  # sent twice, PHP reads the last
+            clash = ", ".join(sorted(_OWN_PARAMS.intersection(params)))
+            raise ValueError(f"params may not set {clash}: the client sends it (method=, action=)")
         base: list[tuple[str, str]] = []
         if action is not None:
             base.append(("action", action))
@@ -324,8 +330,9 @@ class ContactNow(Groups):
         give_up_at = math.inf if deadline is None else anyio.current_time() + deadline
         try:
             token = await self._token_manager.token(give_up_at)
-        except TokenTimeout as exc:
-            raise self._no_token(ApiRequest(script, method, action, params=()), exc) from None
+        except TokenTimeout as cut:
+            what = ApiRequest(script, method, action, params=()).describe()
+            raise cut.timeout(what, self._transport.deadline) from None
         resent_for_token = False
         while True:
             # Made whole for each token (not evolved from a tokenless one: half the cost).
@@ -353,8 +360,9 @@ class ContactNow(Groups):
                 logger.debug("token refused (%s); fetching a new one", envelope.error)
                 try:
                     token = await self._token_manager.refresh(stale=token, give_up_at=give_up_at)
-                except TokenTimeout as exc:
-                    raise self._no_token(sent, exc, " again (its token was refused)") from None
+                except TokenTimeout as cut:
+                    again = " again (its token was refused)"
+                    raise cut.timeout(sent.describe(), self._transport.deadline, again) from None
                 continue
             if not envelope.success:
                 raise api_error(sent.describe(), envelope)
@@ -363,14 +371,6 @@ class ContactNow(Groups):
 
                 write_result(envelope, what=sent.describe())  # raises WriteError
             return envelope
-
-    def _no_token(self, request: ApiRequest, cut: TokenTimeout, again: str = "") -> RequestTimeout:
-        """The call's deadline passed while it waited for a token: nothing (more) was sent."""
-        return RequestTimeout(
-            f"{request.describe()} was not sent{again}: {cut} did not finish within the "
-            f"deadline of {self._transport.deadline:g}s",
-            sent=False,
-        )
 
     async def _download(
         self, script: str, params: Mapping[str, Any], to: Sink, *, cap: int

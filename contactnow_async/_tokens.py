@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar, runtime_checkable
 import anyio
 
 from ._clock import Clock
-from ._errors import TokenError
+from ._errors import RequestTimeout, TokenError
 
 if TYPE_CHECKING:
     from ._models import Token
@@ -219,6 +219,15 @@ class TokenTimeout(Exception):
             else "the token fetch it waited for (another call's)"
         )
         self.led = led
+
+    def timeout(self, call: str, deadline: float | None, again: str = "") -> RequestTimeout:
+        """The ``call``'s RequestTimeout: its deadline passed while it waited for a token,
+        so nothing (more) was sent."""
+        return RequestTimeout(
+            f"{call} was not sent{again}: {self} did not finish within the deadline of "
+            f"{deadline:g}s",
+            sent=False,
+        )
 
 
 def _own_copy(error: BaseException) -> BaseException:

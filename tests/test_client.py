@@ -541,3 +541,15 @@ async def test_validate_reads_an_expire_of_minus_one_in_any_form_as_expired(
     async with http, cn:
         with pytest.raises(TokenError, match="not valid"):
             await cn.tokens.validate()
+
+
+@pytest.mark.parametrize("name", ["action", "method", "format", "raw", "token"])
+async def test_request_refuses_params_it_sends_itself(name: str) -> None:
+    """Sent twice, PHP reads the last: ``params={"action": "create"}`` on a read would have
+    the server write what the client then treats (and resends) as a read."""
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match=f"params may not set {name}"):
+            await cn.request("database", method="agents", action="read", params={name: "x"})
+    assert api.requests == []
