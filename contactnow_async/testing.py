@@ -71,15 +71,19 @@ async def contactnow_server(
 
 @pytest.fixture
 async def contactnow_client(
-    contactnow_server: str, contactnow_clock: VirtualClock, anyio_backend: object
+    contactnow_server: str, contactnow_simulator: Simulator, anyio_backend: object
 ) -> AsyncIterator[ContactNow]:
-    """Yield a ContactNow client logged in to the served simulator."""
+    """Yield a ContactNow client logged in to the served simulator.
+
+    It takes the simulator's account and clock, so an overridden
+    ``contactnow_simulator`` (another account, or its own clock) still works.
+    """
     from contactnow_async import ContactNow
 
     async with ContactNow(
         base_url=contactnow_server,
-        username="test",
-        password="test",  # noqa: S106 - the fake server's test account
-        clock=contactnow_clock,
+        username=contactnow_simulator.username,
+        password=contactnow_simulator._password,
+        clock=contactnow_simulator.clock,
     ) as client:
         yield client

@@ -60,3 +60,27 @@ async def test_client_fixture(contactnow_client: Any, contactnow_simulator: Simu
     snapshot = await contactnow_client.live.agents(include_offline=True)
     assert len(snapshot) == 10
     assert contactnow_simulator.stats.token_gets == 1
+
+
+class TestOverriddenSimulator:
+    """A user's own ``contactnow_simulator`` (another account, clock, size) is what
+    ``contactnow_client`` logs in to and keeps time with."""
+
+    @pytest.fixture
+    def contactnow_simulator(self) -> Simulator:
+        return Simulator(
+            username="me",
+            password="secret",
+            agents=3,
+            seed=5,
+            clock=VirtualClock(1_800_000_000.0),
+        )
+
+    @pytest.mark.anyio
+    @pytest.mark.integration
+    async def test_client_uses_its_account_and_clock(
+        self, contactnow_client: Any, contactnow_simulator: Simulator
+    ) -> None:
+        assert contactnow_client.clock is contactnow_simulator.clock
+        snapshot = await contactnow_client.live.agents(include_offline=True)
+        assert len(snapshot) == 3
