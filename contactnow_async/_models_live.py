@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from ._gc import LARGE_ROWS, paused_for
-from ._models import MAX_UNIX_TIME, _s, unix_seconds, utc
+from ._models import MAX_UNIX_TIME, _s, _t, unix_seconds, utc
 from ._wire import xml_list
 
 __all__ = ["Call", "LiveAgent", "live_agents"]
@@ -38,7 +38,9 @@ class Call:
         if record.__class__ is not dict and not isinstance(record, Mapping):
             return cls(call_id=_s(record), raw={"value": record})
         call_id = record.get("callid") or record.get("id") or record.get("uid") or ""
-        return cls(call_id=call_id if call_id.__class__ is str else _s(call_id), raw=record)
+        return cls(
+            call_id=call_id if call_id.__class__ is str else _t(call_id, "callid"), raw=record
+        )
 
     @property
     def record_id(self) -> str | None:
@@ -112,7 +114,7 @@ def _call(item: Any, _new: Any = object.__new__) -> Call:
         return Call.from_record(item)
     call = _new(_NewCall)
     call_id = item.get("callid") or item.get("id") or item.get("uid") or ""
-    call.call_id = call_id if call_id.__class__ is str else _s(call_id)
+    call.call_id = call_id if call_id.__class__ is str else _t(call_id, "callid")
     call.raw = item
     call.__class__ = Call
     return call  # type: ignore[no-any-return]  # a Call now
@@ -210,9 +212,11 @@ def _live_agents(
             is _type(centre) is _type(customer) is _str
         ):  # fmt: skip
             # Null (XML's empty element) is "", anything else its text: never an error.
-            uid, name, status, code, moh, centre, customer = map(
-                _s, (uid, name, status, code, moh, centre, customer)
-            )
+            # An object or a list (an XML element with children) is a ValueError naming it.
+            uid, name, status, code = (
+                _t(uid, "uid"), _t(name, "name"), _t(status, "status"), _t(code, "statuscode")
+            )  # fmt: skip
+            moh, centre, customer = _t(moh, "moh"), _t(centre, "ccname"), _t(customer, "customer")
         # A time is read as unix_seconds() reads it: plain digits inline, else its rule.
         if _type(started) is _str:
             try:

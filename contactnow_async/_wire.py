@@ -263,7 +263,10 @@ def _integer(value: Any) -> int | None:
         return None
     if isinstance(value, bool):
         raise TypeError("a count cannot be a boolean")
-    return int(value)
+    count = int(value)
+    if isinstance(value, float) and count != value:  # int() would make 1.5 a 1
+        raise ValueError(f"a count is a whole number, not {value!r}")
+    return count
 
 
 def _text(value: Any) -> str | None:

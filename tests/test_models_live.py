@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contactnow_async import Call, Envelope, LiveAgent, ResponseFormatError
-from contactnow_async._models import _s, unix_seconds
+from contactnow_async._models import _t, unix_seconds
 from contactnow_async._models_live import live_agents
 from contactnow_async._wire import decode, json_decoder, set_json_decoder, xml_list
 from tests._helpers import FakeAPI, client_for, examples
@@ -30,18 +30,23 @@ def decoder(request: pytest.FixtureRequest) -> Iterator[str]:
         set_json_decoder("auto")
 
 
+_TEXT = ("uid", "name", "status", "statuscode", "moh", "ccname", "customer")
+
+
 def plain(record: Mapping[str, Any]) -> LiveAgent:
     """A row read field by field through attrs' own __init__: the definition."""
+    # The text first, then the times and the calls: the order the fields are checked in.
+    text = {wire: _t(record.get(wire), wire) for wire in _TEXT}
     return LiveAgent(
-        agent_id=_s(record.get("uid")),
-        name=_s(record.get("name")),
-        status=_s(record.get("status")),
-        sub_status=_s(record.get("statuscode")),
+        agent_id=text["uid"],
+        name=text["name"],
+        status=text["status"],
+        sub_status=text["statuscode"],
         started_ts=unix_seconds(record.get("time"), "time"),
         server_ts=unix_seconds(record.get("srvtime"), "srvtime"),
-        moh=_s(record.get("moh")),
-        centre_name=_s(record.get("ccname")),
-        customer=_s(record.get("customer")),
+        moh=text["moh"],
+        centre_name=text["ccname"],
+        customer=text["customer"],
         calls=tuple(Call.from_record(item) for item in xml_list(record.get("call"))),
         raw=record,
     )
@@ -56,8 +61,9 @@ _times = st.one_of(
     st.booleans(),
 )
 _values = st.one_of(
-    st.text(max_size=5), st.integers(-(2**70), 2**70), st.none(), st.booleans(), st.floats()
-)
+    st.text(max_size=5), st.integers(-(2**70), 2**70), st.none(), st.booleans(), st.floats(),
+    st.just({"a": "1"}), st.just(["x"]),  # nested: an XML element with children
+)  # fmt: skip
 _calls = st.one_of(
     st.lists(
         st.one_of(
@@ -221,4 +227,20 @@ async def test_a_time_out_of_range_is_a_record_error(decoder: str) -> None:
     cn, http = client_for(api)
     async with http, cn:
         with pytest.raises(ResponseFormatError, match="'time' is not a unix time"):
+            await cn.live.agents(include_offline=True)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("field", "value"), [("name", {"first": "Ann"}), ("statuscode", ["a", "b"]), ("uid", {})]
+)
+async def test_a_nested_value_in_a_text_field_is_a_record_error(
+    decoder: str, field: str, value: Any
+) -> None:
+    """Not Python's text of it ("{'first': 'Ann'}") kept as if the API had sent it."""
+    row = {**ROWS[0], field: value}
+    api = FakeAPI({LIVE: lambda request: {"success": True, "total": 1, "list": [row]}})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError, match=f"field '{field}' is not a scalar"):
             await cn.live.agents(include_offline=True)

@@ -98,6 +98,8 @@ def test_iso_8859_1_declaration() -> None:
         (b'{"success":true,"list":"nope"}', "wrong shape"),
         (b'{"success":true,"list":[1,2]}', "wrong shape"),
         (b'{"success":true,"total":1e999}', "wrong shape"),
+        (b'{"success":true,"total":1.5}', "a count is a whole number"),
+        (b'{"success":true,"bad":0.5}', "a count is a whole number"),
         (b'{"success":true,"list":' + b"[" * 100_000 + b"]" * 100_000 + b"}", ""),
         (b"plain text", "neither JSON nor XML"),
     ],
