@@ -12,6 +12,7 @@ to be an envelope (an error in place of the file).
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import zlib
 from collections.abc import AsyncGenerator, Callable, Iterator
@@ -203,9 +204,6 @@ class FileTooLarge(TooLarge):
     """The file passed its own cap (not the envelope's)."""
 
 
-_UTF8_BOM: Final = b"\xef\xbb\xbf"
-
-
 def _names_no_file(content_type: str | None) -> bool:
     """Whether a content type says a page or an envelope (text, JSON, XML), never audio."""
     media = (content_type or "").partition(";")[0].strip().lower()
@@ -238,9 +236,9 @@ class _Sniff:
         if self.is_file is None:
             self.kept.append(piece)
             head = b"".join(self.kept)
-            if _UTF8_BOM.startswith(head):  # empty, or a mark not all here yet
+            if codecs.BOM_UTF8.startswith(head):  # empty, or a mark not all here yet
                 return
-            head = head.removeprefix(_UTF8_BOM).lstrip()
+            head = head.removeprefix(codecs.BOM_UTF8).lstrip()
             if not head:
                 return
             self.is_file = head[:1] not in (b"{", b"<")

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from ._models import _i, _s
+from ._models import _i, _t
 
 __all__ = [
     "CampaignField",
@@ -83,13 +83,6 @@ def _flag(value: Any, name: str) -> bool:
     if text in _NO:
         return False
     raise ValueError(f"field {name!r} is not a Y/N or 1/0 flag")
-
-
-def _t(value: Any, name: str) -> str:
-    """A text field; null and empty XML elements are ``""``, a nested value is refused."""
-    if isinstance(value, (dict, list)):
-        raise ValueError(f"field {name!r} is not a scalar")
-    return _s(value)
 
 
 def _id(value: Any, name: str) -> str | None:

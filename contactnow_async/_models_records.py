@@ -18,8 +18,8 @@ from typing import Any
 
 import attrs
 
-from ._models import MAX_UNIX_TIME, utc
-from ._models_ecnow import _flag, _id, _t
+from ._models import MAX_UNIX_TIME, _t, utc
+from ._models_ecnow import _flag, _id
 
 __all__ = [
     "RECORD_ATTRIBUTES",

@@ -20,8 +20,8 @@ from typing import Any
 import attrs
 
 from ._models import _i, unix_seconds, utc
+from ._models import _t as _text
 from ._models_ecnow import QueueType, _id
-from ._models_ecnow import _t as _text
 
 __all__ = [
     "CDR_ATTRIBUTES",

@@ -14,6 +14,7 @@ short, redacted snippet.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -46,7 +47,7 @@ _FALSE = frozenset({"0", "false", "False", "FALSE", "no", ""})
 # patterns here, compiled (and cached by re) when first used, not at import.
 _BARE_KEY = r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:"
 _JUST_DICTS = frozenset({dict})
-_UTF8_BOM = b"\xef\xbb\xbf"
+NESTED = (Mapping, list, tuple, set, frozenset)  # PHP's arrays: flattened in params, no field
 
 
 def _count_records(records: tuple[dict[str, Any], ...]) -> str:
@@ -85,8 +86,7 @@ def decode(
     The format is told by the body itself (``{`` or ``<``), so a server that
     ignores ``format=`` is still understood.
     """
-    if content.startswith(_UTF8_BOM):  # some PHP stacks put one before the JSON
-        content = content[len(_UTF8_BOM) :]
+    content = content.removeprefix(codecs.BOM_UTF8)  # some PHP stacks put one before the JSON
     stripped = content[:64].lstrip() or content.lstrip()  # not a copy of a large body
     with paused_for(len(content) >= LARGE_BODY):  # see _gc
         if stripped[:1] == b"{":
@@ -370,7 +370,7 @@ def _php_flatten(key: str, value: Any, pairs: list[tuple[str, str]]) -> None:
     elif isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
         for index, item in enumerate(items):
-            nested = isinstance(item, (Mapping, list, tuple, set, frozenset))
+            nested = isinstance(item, NESTED)
             _php_flatten(f"{key}[{index}]" if nested else f"{key}[]", item, pairs)
     else:
         pairs.append((key, _wire_scalar(value, key)))
@@ -429,7 +429,7 @@ def _xml_payload(records: list[dict[str, str]], record_name: str) -> bytes:
 
 def _field(name: str, value: Any) -> str:
     """A record's field as the API sends it; not Python's text of a dict or a list."""
-    if isinstance(value, (Mapping, list, tuple, set, frozenset)):
+    if isinstance(value, NESTED):
         raise ValueError(
             f"field {name!r} holds a {type(value).__name__}; "
             "a record's fields are text, numbers or booleans"

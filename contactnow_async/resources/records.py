@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from .._models import WriteResult
 from .._models_records import Record, format_record_time
+from .._wire import NESTED
 from ._base import RecordInput as _Input
 from ._base import Resource, build, id_list, to_records, write_result
 
@@ -62,7 +63,7 @@ class Records(Resource):
         # None is left out on the wire: a search of nothing but None is no filter.
         wanted = {str(name): value for name, value in (search or {}).items() if value is not None}
         for name, value in wanted.items():
-            if isinstance(value, (Mapping, list, tuple, set, frozenset)):
+            if isinstance(value, NESTED):
                 raise ValueError(
                     f"search {name!r} must be a value to match, not a {type(value).__name__}"
                 )
