@@ -54,8 +54,10 @@ class StreamReader:
     another consumer of the group once it has been pending ``claim_idle``
     seconds (``XAUTOCLAIM``: its consumer is taken for dead). So handle events
     idempotently, by ``event.log_id``. The reader itself drops (and
-    acknowledges) an entry whose ``log_id`` it has already returned, among the
-    last ``remember`` uids.
+    acknowledges) a second entry of a ``log_id`` it has already returned in
+    another entry, among the last ``remember`` uids; the entry it returned
+    comes back until it is acknowledged (a claim or a restart hands it out
+    again), so dropping the copy loses nothing.
 
     ``count`` is the most entries one read returns, ``block`` how long (seconds)
     a read waits for new entries. An entry the relay did not write is logged,
@@ -84,7 +86,8 @@ class StreamReader:
         self.block = block
         self.claim_idle = claim_idle
         self.remember = remember
-        self._seen: OrderedDict[int, None] = OrderedDict()
+        # The entry each recent uid was handed out in (its copies in other entries are dropped).
+        self._seen: OrderedDict[int, str] = OrderedDict()
         self._own_pending = True  # the first reads replay this consumer's unacknowledged entries
         self._own_from = "0"
         self._claim_from = "0-0"
@@ -192,10 +195,13 @@ class StreamReader:
                 continue
             uid = event.log_id
             if uid is not None:
-                if uid in self._seen:
+                first = self._seen.get(uid)
+                if first is not None and first != entry_id:  # a copy of an event handed out
                     drop.append(entry_id)
                     continue
-                self._seen[uid] = None
+                # The same entry again (claimed or replayed: never acknowledged) is handed
+                # out again: its handler failed, or did not get as far as the ack.
+                self._seen[uid] = entry_id
                 if len(self._seen) > self.remember:
                     self._seen.popitem(last=False)
             fence_text = {_text(k): _text(v) for k, v in fields.items()}.get("fence")

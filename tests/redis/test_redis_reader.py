@@ -141,3 +141,24 @@ async def test_one_reader_drops_a_duplicate_uid(redis: Redis) -> None:
     assert [e.event.log_id for e in entries] == [1, 2]
     await only.ack(*entries)
     assert (await redis.xpending("s", "g"))["pending"] == 0  # the duplicate was acknowledged
+
+
+async def test_an_entry_handed_out_but_never_acknowledged_comes_back(redis: Redis) -> None:
+    # The handler of uid 1 failed (no ack): once the entry has been pending claim_idle,
+    # the reader claims it (its own) and hands it out again, rather than taking it
+    # for a duplicate of itself and acknowledging it unhandled.
+    await publish(redis, "s", range(1, 3))
+    only = StreamReader(redis, "s", group="g", consumer="c", claim_idle=0.05, block=0.01)
+    await only.create_group()
+    entries = await only.read()
+    assert [e.event.log_id for e in entries] == [1, 2]
+    await only.ack(entries[1])  # 1's handler failed
+    await anyio.sleep(0.1)  # past claim_idle (Redis's clock: no virtual one to move)
+    again = await only.read()
+    assert [(e.id, e.event.log_id, e.claimed) for e in again] == [(entries[0].id, 1, True)]
+    assert (await redis.xpending("s", "g"))["pending"] == 1  # still waiting for its ack
+    # A second entry of the same event is still dropped, while the first is kept.
+    await redis.xadd("s", {"event": (await stream_entries(redis, "s"))[0][1][b"event"],
+                           "log_id": "1"})  # fmt: skip
+    assert await only.read() == []
+    assert (await redis.xpending("s", "g"))["pending"] == 1
