@@ -187,3 +187,13 @@ async def test_record_dates_in_the_centres_zone() -> None:
     async with client(sim) as utc_cn:  # a client told the wrong zone reads a shifted moment
         (shifted,) = await utc_cn.records.read(id=created.key)
         assert shifted.callback_at == callback - timedelta(hours=5)
+
+
+async def test_records_create_takes_the_phone_names_of_the_docs_defaults(cn: ContactNow) -> None:
+    # ECNOW.md's defaults block writes the phones in lower case (homephone, mobilephone,
+    # workphone); field names ignore case, as MySQL's do, so the API takes them.
+    created = await cn.records.create([{"dataset": 351, "mobilephone": "07700900124"}])
+    (record,) = await cn.records.read(id=created.key)
+    assert record.mobile_phone == "07700900124"
+    with pytest.raises(ValueError, match="one of HomePhone"):
+        await cn.records.create([{"dataset": 351, "mobilephone": " "}])

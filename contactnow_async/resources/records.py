@@ -101,7 +101,8 @@ class Records(Resource):
 
         Each record (a mapping with the documented wire names, or a
         :class:`RecordInput`) needs ``dataset`` and one of ``HomePhone``,
-        ``WorkPhone``, ``MobilePhone``: a ValueError says which record lacks them,
+        ``WorkPhone``, ``MobilePhone`` (in any case, as the API reads field names):
+        a ValueError says which record lacks them,
         before anything is sent.
 
         **Not idempotent**: every create adds records, so this is never resent
@@ -160,13 +161,18 @@ class Records(Resource):
 
 def lacks(record: Mapping[str, Any]) -> list[str]:
     """What a record to create lacks of what the API needs: ``dataset``, and ``one of
-    HomePhone, WorkPhone or MobilePhone``; empty when it has both."""
+    HomePhone, WorkPhone or MobilePhone``; empty when it has both. A phone's name
+    ignores case, as the API's field names do (ECNOW.md's defaults write
+    ``homephone``)."""
     missing = []
     if _blank(record.get("dataset")):
         missing.append("dataset")
-    if all(_blank(record.get(phone)) for phone in PHONES):
+    if all(_blank(value) for name, value in record.items() if name.lower() in _PHONE_KEYS):
         missing.append("one of HomePhone, WorkPhone or MobilePhone")
     return missing
+
+
+_PHONE_KEYS = frozenset(phone.lower() for phone in PHONES)
 
 
 def _blank(value: Any) -> bool:
