@@ -105,15 +105,17 @@ def average_handle_time(
     """Seconds an answered call takes an agent on average: talk time (plus ``wrap_time``,
     the agents' total wrap seconds for those calls, if given) over the calls answered.
 
-    ``rows`` are ``reports.calls`` rows with ``sec_call`` and ``nc_ans``, or CDR rows
-    (their answer and disconnect times). None when no call was answered.
+    ``rows`` are ``reports.calls`` rows with ``sec_call`` and ``nc_ans`` (and
+    ``nc_ans_man`` where agents dial by hand: ``sec_call`` counts those calls' time,
+    ``nc_ans`` does not count them), or CDR rows (their answer and disconnect times).
+    None when no call was answered.
     """
     talk = 0.0
     answered = 0
     for row in rows:
         if isinstance(row, ReportRow):
             talk += row.number("sec_call")
-            answered += row.count("nc_ans")
+            answered += row.count("nc_ans") + row.count("nc_ans_man")
         elif row.answered:
             talk += row.talk_time
             answered += 1

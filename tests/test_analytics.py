@@ -100,6 +100,9 @@ def test_average_handle_time() -> None:
     assert average_handle_time(rows) == 150.0
     assert average_handle_time(rows, wrap_time=120.0) == 170.0
     assert average_handle_time([report(sec_call=0.0, nc_ans=0)]) is None
+    # sec_call is every call's agent time, manual ones included; nc_ans leaves those out
+    # (nc_ans_man counts them), so a row with both divides by both.
+    assert average_handle_time([report(sec_call=900.0, nc_ans=2, nc_ans_man=1)]) == 300.0
     calls = [
         cdr(0, answered=True, talk=100),
         cdr(0, answered=True, talk=50),

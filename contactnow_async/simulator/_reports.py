@@ -173,6 +173,10 @@ _FIELDS: dict[str, Callable[[SimCall, ReportContext], Value]] = {
 }
 
 
+def _answered_not_manual(c: SimCall) -> bool:
+    return c.answered and c.dtype != "man"
+
+
 def _answered_in(c: SimCall) -> bool:
     return c.dtype == "in" and c.answered
 
@@ -195,7 +199,9 @@ FIGURES: dict[str, Callable[[SimCall, ReportContext], int | float]] = {
     "nc_wait": lambda c, x: c.sec_que > 0,
     "nc_wrap": lambda c, x: c.wrapped,  # the agent went on to wrap it
     "nc_con": lambda c, x: c.answered and not _outcome(c, x, "answerphone"),
-    "nc_ans": lambda c, x: c.answered,
+    # Not the manual ones (nc_ans_man counts those): the vendor's one sample row
+    # (ReportingExamples.js: ten manual calls, nc_con 8, nc_ans_man 8) has nc_ans 0.
+    "nc_ans": lambda c, x: _answered_not_manual(c),
     "nc_ans_in": lambda c, x: c.answered and c.ctype == "in",
     "nc_ans_man": lambda c, x: c.answered and c.dtype == "man",
     "nc_que": lambda c, x: _lost_in(c),  # placed in the queueing system, not answered
@@ -205,7 +211,8 @@ FIGURES: dict[str, Callable[[SimCall, ReportContext], int | float]] = {
     "nc_que_gt": lambda c, x: _lost_in(c) and c.sec_que > x.cutoff,
     "sec_dur": lambda c, x: c.sec_dur,
     "sec_call": lambda c, x: c.sec_talk,  # agents' time on the call
-    "sec_ans": lambda c, x: c.sec_que + c.sec_ring if c.answered else 0.0,  # time to answer
+    # Time to answer, of the calls nc_ans counts (the same sample: sec_ans 0).
+    "sec_ans": lambda c, x: c.sec_que + c.sec_ring if _answered_not_manual(c) else 0.0,
     "sec_talk_all": lambda c, x: c.sec_talk,
     "sec_talk": lambda c, x: c.sec_talk if c.dtype != "tpt" else 0.0,
     "sec_tpt": lambda c, x: 0.0,

@@ -149,7 +149,25 @@ async def test_a_manual_call_goes_on_the_books_as_one() -> None:
                 },
             )
         )["list"]
+        # In the calls report it is answered as a manual call, and not in nc_ans (nor its
+        # time to answer in sec_ans): the vendor's sample row of ten manual calls has
+        # nc_con 8, nc_ans_man 8, nc_ans 0 and sec_ans 0 (ReportingExamples.js).
+        (figures,) = json_of(
+            await http.get(
+                "reporting.php",
+                params={
+                    "token": token,
+                    "method": "calls",
+                    "fields": "dtype,nc_man,nc_con,nc_ans,nc_ans_man,sec_ans",
+                    "groupby": "dtype",
+                    "range": f"{int(START)}:{int(sim.now())}",
+                    "queue": "2002",
+                },
+            )
+        )["list"]
     assert row == {"aid": uid, "ddi": "01614960001", "ctype": "out", "dtype": "man", "qid": "2002"}
+    assert figures == {"ccid": "10278", "ccnm": "Demo_Centre", "dtype": "man", "nc_man": 1,
+                       "nc_con": 1, "nc_ans": 0, "nc_ans_man": 1, "sec_ans": 0}  # fmt: skip
 
 
 async def test_a_dialled_calls_record_takes_the_disposition_and_the_callback() -> None:

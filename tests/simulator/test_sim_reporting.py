@@ -110,7 +110,8 @@ async def test_every_figure_follows_the_table_from_the_cdr() -> None:
     sim, _ = an_hour_on(agents=12, dwell=Dwell(patience=40))
     cutoff = 15
     figures = [
-        "nc_all", "nc_in", "nc_out", "nc_man", "nc_ans", "nc_ans_in", "nc_que", "nc_wait",
+        "nc_all", "nc_in", "nc_out", "nc_man", "nc_ans", "nc_ans_in", "nc_ans_man", "nc_que",
+        "nc_wait",
         "nc_wrap", "nc_ans_le", "nc_ans_gt", "nc_que_le", "nc_que_gt", "sec_dur", "sec_call",
         "oc_abdn", "oc_sale", "oc_cmpli", "oc_ncmpl",
     ]  # fmt: skip
@@ -138,7 +139,8 @@ async def test_every_figure_follows_the_table_from_the_cdr() -> None:
             "nc_in": sum(c.direction == "in" for c in calls),
             "nc_out": sum(c.dial_type == "out" for c in calls),
             "nc_man": sum(c.dial_type == "man" for c in calls),
-            "nc_ans": sum(c.answered for c in calls),
+            "nc_ans": sum(c.answered and c.dial_type != "man" for c in calls),
+            "nc_ans_man": sum(c.answered and c.dial_type == "man" for c in calls),
             "nc_ans_in": sum(c.answered for c in inbound),
             "nc_que": sum(not c.answered for c in inbound),
             "nc_wait": sum(c.queue_time > 0 for c in calls),
