@@ -8,7 +8,10 @@ client's ``transport`` (its own pool's path, as a default client's) that
 answers with the pre-rendered bytes (request building, body read,
 ``_wire.decode``, ``LiveSnapshot``), then ``watch._diff.PollDiff.compare``
 against the first state's snapshot (the diff's baseline, taken once, untimed),
-which makes the events. The baseline decodes the same bytes alone:
+which makes the events. Beside the JSON rows, a floor (no target): the decode,
+then each row's id and state fields read once (``_common.looked_at``, in C), with
+nothing built: the least a poll that finds the changed agents pays. The baseline
+decodes the same bytes alone:
 ``json.loads`` or ``xmltodict.parse``. The library decodes JSON with the
 standard library for the target rows (orjson, the ``[speed]`` extra, in rows
 of its own). For XML the library's path also runs with xmltodict as its reader
@@ -38,7 +41,7 @@ from contactnow_async.resources.live import LiveSnapshot
 from contactnow_async.simulator import Simulator, VirtualClock
 from contactnow_async.watch._diff import PollDiff
 
-from ._common import PASSWORD, USERNAME, Mode, Row, interleave, now, row, settled
+from ._common import PASSWORD, USERNAME, Mode, Row, interleave, looked_at, now, row, settled
 
 NAME = "3 poll cost"
 TARGETS = {"json": 1.3, "xml": 1.15}
@@ -81,10 +84,16 @@ def mock_client(fmt: str, bodies: dict[str, bytes]) -> ContactNow:
     )  # fmt: skip
 
 
+#: What a poll must read of every live row to tell which agents changed: the id and the state.
+STATE_FIELDS = ("uid", "status", "time", "statuscode")
+
+
 async def measure(
     agents: int, fmt: str, repeats: int, *, reader: str = "ours"
-) -> tuple[list[tuple[float, float]], int]:
-    """[(library s, baseline s)] and the events per poll; ``reader``: "ours", or
+) -> tuple[list[tuple[float, float]], int, list[tuple[float, float]]]:
+    """[(library s, baseline s)], the events per poll, and for JSON with the standard
+    library [(floor s, baseline s)]: the decode, then each row's id and state read
+    once (``_common.looked_at``), no snapshot, no diff; ``reader``: "ours", or
     "orjson" (JSON) or "xmltodict" (XML) in place of the default reader."""
     first, second = await render(agents, fmt)
     bodies = {"ajax": first}
@@ -124,10 +133,23 @@ async def measure(
                 return elapsed
 
             pairs = await interleave(library, baseline, repeats)
+            floors = []
+            if fmt == "json" and reader == "ours":
+
+                async def floor() -> float:
+                    gc.collect()
+                    started = now()
+                    decoded = json.loads(second)
+                    looked_at(decoded["list"], *STATE_FIELDS)
+                    elapsed = settled() - started
+                    del decoded
+                    return elapsed
+
+                floors = await interleave(floor, baseline, repeats)
     finally:
         set_json_decoder("auto")
         _xml._read_plain = plain
-    return pairs, events_seen
+    return pairs, events_seen, floors
 
 
 def _as_if_general(content: bytes) -> dict[str, object]:
@@ -162,7 +184,7 @@ async def run(mode: Mode) -> list[Row]:
         decode_per_agent: dict[int, float] = {}
         for agents in sizes:
             repeats = repeats_for(mode, agents)
-            pairs, events = await measure(agents, fmt, repeats)
+            pairs, events, floors = await measure(agents, fmt, repeats)
             target = TARGETS[fmt]
             rows.append(
                 row(
@@ -174,6 +196,11 @@ async def run(mode: Mode) -> list[Row]:
                     check=lambda r, target=target: r <= target,  # type: ignore[misc]  # bound default
                 )
             )
+            if floors:
+                rows.append(
+                    row(NAME, f"JSON {agents:,} agents: floor (decode, each row's id and state "
+                        "read once, no diff) / decode alone", [f / b for f, b in floors], "x")
+                )  # fmt: skip
             micros = [lib / agents * 1e6 for lib, _ in pairs]
             rows.append(
                 row(NAME, f"{fmt.upper()} {agents:,} agents: library per agent", micros, "µs")
@@ -194,7 +221,7 @@ async def run(mode: Mode) -> list[Row]:
             other = "orjson" if fmt == "json" else "xmltodict"
             if other == "orjson" and not _has_orjson():
                 continue
-            others, _ = await measure(agents, fmt, repeats, reader=other)
+            others, _, _ = await measure(agents, fmt, repeats, reader=other)
             if other == "orjson":
                 rows.append(
                     row(NAME, f"JSON {agents:,} agents, orjson ([speed]): library / json.loads",

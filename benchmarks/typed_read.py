@@ -9,6 +9,11 @@ standard library's JSON decoder (the default install), and with orjson (the
 ``[speed]`` extra) where installed. Figures: library time / baseline time, each
 side timed until the young collection it left due has run (``_common.settled``).
 
+Beside each, a floor (no target): the same request, the same decoder, then each
+row's ten fields read once (``_common.looked_at``, in C), no model: what any
+typed read that checks the values pays before building anything. A target
+below its floor cannot be met by a model built after the decode.
+
 Also the per-row cost of ``Agent.from_record`` (25 of them a ``cn.agents.read()``),
 beside attrs' own ``Agent(*values)`` of the same text for scale: the best of a few
 ``timeit`` repeats each, as the machine is shared.
@@ -19,6 +24,7 @@ from __future__ import annotations
 import gc
 import json
 import timeit
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,10 +32,13 @@ import httpx
 from contactnow_async._models import AGENT_FIELDS, Agent
 from contactnow_async._wire import set_json_decoder
 
-from ._common import Mode, Row, interleave, now, row, settled
+from ._common import Mode, Row, interleave, looked_at, now, row, settled
 from .poll_cost import mock_client, render
 
 NAME = "9 typed read"
+#: A live row's fields, as ``LiveAgent`` reads them.
+LIVE_FIELDS = ("uid", "name", "status", "statuscode", "time", "srvtime", "moh", "ccname",
+               "customer", "call")  # fmt: skip
 #: (agents, repeats) by mode
 SIZES: dict[Mode, tuple[int, int]] = {"full": (10_000, 15), "quick": (10_000, 5), "smoke": (500, 1)}
 TARGETS = {"stdlib": 1.5, "orjson": 1.0}
@@ -64,6 +73,14 @@ def agent_rows(mode: Mode) -> list[Row]:
         row(NAME, "attrs Agent(*values) per agent, for scale",
             [t / number * 1e6 for t in plain], "µs"),
     ]  # fmt: skip
+
+
+def _loads(decoder: str) -> Callable[[bytes], Any]:
+    if decoder == "orjson":
+        import orjson
+
+        return orjson.loads
+    return json.loads
 
 
 def _orjson_installed() -> bool:
@@ -105,8 +122,21 @@ async def run(mode: Mode) -> list[Row]:
                     assert len(typed) == agents
                     return elapsed
 
+                loads = _loads(decoder)
+
+                async def floor(loads: Callable[[bytes], Any] = loads) -> float:
+                    gc.collect()
+                    started = now()
+                    reply = await http.get("http://sim/ajax.php")
+                    decoded = loads(reply.content)
+                    looked_at(decoded["list"], *LIVE_FIELDS)
+                    elapsed = settled() - started
+                    assert len(decoded["list"]) == agents
+                    return elapsed
+
                 await library()  # warm: the token, the first URL
                 pairs = await interleave(library, baseline, repeats)
+                floors = await interleave(floor, baseline, repeats)
             finally:
                 set_json_decoder("auto")
             target = TARGETS[decoder]
@@ -115,6 +145,10 @@ async def run(mode: Mode) -> list[Row]:
                 row(NAME, f"{agents:,} agents, {label}: library / httpx + json.loads",
                     [lib / base for lib, base in pairs], "x", target=f"<= {target}",
                     check=lambda r, target=target: r <= target)  # type: ignore[misc]  # bound default
+            )  # fmt: skip
+            rows.append(
+                row(NAME, f"{agents:,} agents, {label}: floor (decode, each value read once, "
+                    "no model) / httpx + json.loads", [f / base for f, base in floors], "x")
             )  # fmt: skip
             rows.append(
                 row(NAME, f"{agents:,} agents, {label}: library per agent",
