@@ -263,6 +263,30 @@ async def test_search_is_a_wildcard_unless_exact(api: Api) -> None:
     assert await names(ddi="0770090000") == []  # ddi is the whole number
 
 
+async def test_a_cdr_rows_urn_and_qtable_read_back_its_record(
+    api: Api, clock: VirtualClock
+) -> None:
+    # REPORTING.md, "Requesting full customer data from cdr data":
+    # ecnow.php?method=ecnow_records&action=read&urn=THE-URN&table=THE-qTable
+    key = await api.create({"dataset": 351, "MobilePhone": "07700900123"})
+    clock.advance(3600)
+    reply = json_of(
+        await api.http.get(
+            "reporting.php",
+            params={
+                "token": api.token,
+                "method": "cdr",
+                "fields": "urn,qtable",
+                "range": f"{int(START)}:{int(START) + 3600}",
+                "urn": str(key),
+            },
+        )
+    )
+    cdr = reply["list"][0]
+    rows = await api.rows("ecnow", "ecnow_records", urn=cdr["urn"], table=cdr["qtable"])
+    assert [row["id"] for row in rows] == [str(key)]
+
+
 async def test_time_windows_read_callback_and_process_dates(api: Api) -> None:
     reply = await api.write("ecnow", "ecnow_records", "create", [
         {"dataset": 352, "WorkPhone": "1", "callback": "2017-11-26 23:59:59"},

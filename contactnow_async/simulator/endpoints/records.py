@@ -155,7 +155,9 @@ def _read(request: Request, state: SimState) -> Reply:
     """Records matching every filter given; one of table, dataset, id, outcome, agent, ddi
     or search is required. ``search[field]`` matches like SQL ``LIKE '%value%'`` (``%`` and
     ``_`` are wildcards), or whole values with ``type=exact``, ignoring case; ``search[id]``
-    overrides the other search fields and ``search[phone]`` searches the three phones."""
+    overrides the other search fields and ``search[phone]`` searches the three phones.
+    ``urn`` (a CDR row's, with its ``qtable`` as ``table``: REPORTING.md) matches the
+    record's id, which ECNOW.md calls "The record ID/URN"."""
     db = state.scenario.campaigns
     args = request.args
     search = {
@@ -177,6 +179,7 @@ def _read(request: Request, state: SimState) -> Reply:
     in_time = _time_window(db, args)
     datasets = id_list(args.get("dataset", ""))
     ids = id_list(args.get("id", ""))
+    urns = id_list(args.get("urn", ""))
     outcomes = id_list(args.get("outcome", ""))
     agent = args.get("agent", "").strip()
     ddi = args.get("ddi", "").strip()
@@ -186,6 +189,7 @@ def _read(request: Request, state: SimState) -> Reply:
         if (not table or db.table_of(record) == table)
         and (datasets is None or record["datasetid"] in datasets)
         and (ids is None or record["id"] in ids)
+        and (urns is None or record["id"] in urns)
         and (outcomes is None or record["outcomecode"] in outcomes)
         and (not agent or record["AgentRef"] == agent)
         and (not ddi or ddi in (record[phone] for phone in PHONES))
