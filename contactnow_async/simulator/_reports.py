@@ -80,7 +80,9 @@ def _customer(call: SimCall) -> str:
 
 
 def _bill_duration(call: SimCall) -> int:
-    return math.ceil(call.sec_talk) if call.ctype == "out" and call.answered else 0
+    # The whole call, rounded up: ReportingExamples.js's CDR row bills sec_dur
+    # "105.026" as "106.0000" though it was answered 25 s before its end.
+    return math.ceil(call.sec_dur) if call.ctype == "out" and call.answered else 0
 
 
 def _cost(call: SimCall) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -167,6 +168,38 @@ async def test_every_figure_follows_the_table_from_the_cdr() -> None:
         assert row.text("P1D") == "2023-11-14"
         talk = sum(c.talk_time for c in calls)
         assert abs(row.number("sec_call") - talk) <= len(calls)  # whole seconds on the wire
+
+
+async def test_bill_dur_is_the_calls_duration_rounded_up() -> None:
+    # ReportingExamples.js's CDR row: sec_dur "105.026" (tm_init 1501080575, tm_answ
+    # 1501080655, tm_disc 1501080680: 25 s after the answer) bills "106.0000".
+    clock = VirtualClock(START)
+    sim = Simulator(username="u", password="s3cret-pw", agents=20, seed=3, clock=clock)
+    token = sim.issue_token()
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        leads = [{"dataset": 351, "MobilePhone": f"077009001{n:02d}"} for n in range(10)]
+        await http.post(
+            "ecnow.php",
+            params={"token": token, "method": "ecnow_records", "action": "create"},
+            json=leads,
+        )
+        clock.advance(HOUR)
+        cdr = json_of(
+            await http.get(
+                "reporting.php",
+                params={
+                    "token": token,
+                    "method": "cdr",
+                    "fields": "dtype,cres,sec_dur,tm_answ,bill_dur",
+                    "range": f"{int(START)}:{int(START) + HOUR}",
+                    "ctype": "out",
+                },
+            )
+        )
+    billed = [row for row in cdr["list"] if row["cres"] == "Answered"]
+    assert any(row["dtype"] == "out" for row in billed)
+    for row in billed:
+        assert float(row["bill_dur"]) == math.ceil(float(row["sec_dur"])), row
 
 
 async def test_live_calls_become_cdr_rows_with_the_same_id() -> None:
