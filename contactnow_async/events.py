@@ -96,6 +96,14 @@ def _call_ids(data: dict[str, Any], within: str) -> list[str]:
     return calls
 
 
+def _float(number: float) -> float:
+    """``number`` as a float; an int past a float's range is infinite, not an OverflowError."""
+    try:
+        return float(number)
+    except OverflowError:
+        return float("inf")
+
+
 def _moment(data: dict[str, Any], name: str) -> datetime:
     value = data.get(name)
     try:
@@ -151,7 +159,7 @@ def from_dict(data: dict[str, Any]) -> AgentEvent:
         raise _bad("log_id", "a whole number or null")
     duration = data.get("previous_duration")
     if duration is not None and not (
-        (_whole(duration) or isinstance(duration, float)) and isfinite(duration)
+        (_whole(duration) or isinstance(duration, float)) and isfinite(_float(duration))
     ):
         raise _bad("previous_duration", "a finite number of seconds or null")
     return AgentEvent(

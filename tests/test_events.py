@@ -92,6 +92,7 @@ HOSTILE = {
     "previous_duration infinite": changed(previous_duration=1).replace(
         '"previous_duration": 1', '"previous_duration": Infinity'
     ),
+    "previous_duration past a float": changed(previous_duration=10**400),
     "agent_id a number": changed(agent_id=1226353),
     "id null": changed(id=None),
     "before text": changed(before="x"),
