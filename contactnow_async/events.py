@@ -116,6 +116,10 @@ def _moment(data: dict[str, Any], name: str) -> datetime:
         raise _bad(name, "an ISO 8601 time")
     if moment.utcoffset() is None:
         raise _bad(name, "an ISO 8601 time with its zone (Z)")
+    try:
+        moment.astimezone(timezone.utc)  # as to_json writes it
+    except OverflowError:
+        raise _bad(name, "an ISO 8601 time from the year 1 to 9999 in UTC") from None
     return moment
 
 

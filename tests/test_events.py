@@ -93,6 +93,9 @@ HOSTILE = {
         '"previous_duration": 1', '"previous_duration": Infinity'
     ),
     "previous_duration past a float": changed(previous_duration=10**400),
+    # Valid in their zone, but past the year 9999 (or before 1) in UTC: to_json cannot write them.
+    "changed_at past 9999 in UTC": changed(changed_at="9999-12-31T23:59:59-01:00"),
+    "observed_at before year 1 in UTC": changed(observed_at="0001-01-01T00:00:00+01:00"),
     "agent_id a number": changed(agent_id=1226353),
     "id null": changed(id=None),
     "before text": changed(before="x"),
