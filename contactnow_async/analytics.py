@@ -76,8 +76,9 @@ def service_level(
     ``short_abandons=True`` they count against the level too). None when no call
     counts. ``rows`` are ``reports.calls`` rows asked for with this ``cutoff`` and
     the fields ``nc_ans_le``, ``nc_ans_gt``, ``nc_que_gt`` (and ``nc_que_le``), or
-    inbound CDR rows (``queue_time`` and the answer time, or ``result``, asked for).
-    A report row counted against another cutoff raises ValueError.
+    CDR rows (``ctype`` or ``dtype``, to tell the inbound calls, ``sec_que`` and the
+    answer time, or ``cres``, asked for). A report row counted against another cutoff,
+    or a CDR row without its direction, raises ValueError.
     """
     within = counted = 0
     for row in rows:
@@ -90,6 +91,11 @@ def service_level(
             within += row.count("nc_ans_le")
             counted += row.count("nc_ans_le") + row.count("nc_ans_gt") + row.count("nc_que_gt")
             counted += row.count("nc_que_le") if short_abandons else 0
+        elif not (row.dial_type or row.direction):
+            raise ValueError(
+                "a CDR row without its direction cannot be told inbound:"
+                " ask reports.cdr for ctype or dtype too"
+            )
         elif (row.dial_type or row.direction) == "in":
             if row.answered:
                 counted += 1

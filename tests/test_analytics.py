@@ -95,6 +95,14 @@ def test_service_level_from_cdr_rows_matches_the_report_figures() -> None:
     assert service_level([figures], 20) == service_level(calls, 20)
 
 
+def test_service_level_of_cdr_rows_read_without_their_direction_says_so() -> None:
+    # reports.cdr_list(["qid", "cres", "sec_que"], qtype="inbound"): no ctype, no dtype,
+    # so no row says it is inbound; a level of None ("no call counts") would be wrong.
+    answered = CdrRow.from_record({"callid": "1", "qid": "1007", "cres": "Answered", "sec_que": 5})
+    with pytest.raises(ValueError, match="ctype"):
+        service_level([answered], 20)
+
+
 def test_average_handle_time() -> None:
     rows = [report(sec_call=600.0, nc_ans=4), report(sec_call=300.0, nc_ans=2)]
     assert average_handle_time(rows) == 150.0
