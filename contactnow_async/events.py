@@ -9,8 +9,9 @@ Keys (documented in the README; named by the rule of ``docs/fields.md``)::
      "before": {...agent...} | null, "after": {...agent...} | null}
 
 An agent is ``{"agent_id", "name", "status", "sub_status", "started_ts",
-"server_ts", "calls"}`` with the ``*_ts`` in unix seconds and ``calls`` a list
-of call ids.
+"server_ts", "moh", "centre_name", "customer", "calls"}`` with the ``*_ts`` in unix
+seconds and ``calls`` a list of call ids (a document without ``moh``, ``centre_name``
+or ``customer``, written before they were added, reads them as ``""``).
 
 Use :func:`to_json` / :func:`from_json` for one line of JSON, and
 :func:`to_dict` / :func:`from_dict` to embed events in a document of your own.
@@ -47,6 +48,9 @@ def _agent_to_dict(agent: LiveAgent | None) -> dict[str, Any] | None:
         "sub_status": agent.sub_status,
         "started_ts": agent.started_ts,
         "server_ts": agent.server_ts,
+        "moh": agent.moh,
+        "centre_name": agent.centre_name,
+        "customer": agent.customer,
         "calls": [call.call_id for call in agent.calls],
     }
 
@@ -63,6 +67,9 @@ def _agent_from_dict(data: object, key: str) -> LiveAgent | None:
         sub_status=_text(data, "sub_status", key, ""),
         started_ts=_unix_time(data, "started_ts", key),
         server_ts=_unix_time(data, "server_ts", key),
+        moh=_text(data, "moh", key, ""),
+        centre_name=_text(data, "centre_name", key, ""),
+        customer=_text(data, "customer", key, ""),
         calls=tuple(Call(call_id=call_id) for call_id in _call_ids(data, key)),
     )
 

@@ -57,6 +57,27 @@ def test_every_event_kind_round_trips(original: AgentEvent) -> None:
     assert from_dict(to_dict(original)) == original
 
 
+def test_an_event_of_live_rows_round_trips() -> None:
+    # A watcher's agents come from ajax.php rows, which set every field of a LiveAgent.
+    def live(status: str, started: int) -> LiveAgent:
+        return LiveAgent.from_record(
+            {"uid": "1226353", "name": "Agent 1", "status": status, "statuscode": "",
+             "time": str(started), "srvtime": str(started + 1), "moh": "none",
+             "ccname": "Demo_Centre", "customer": "0", "call": []}
+        )  # fmt: skip
+
+    original = event("changed", live("wait", T0), live("call", T0 + 42), previous_duration=42.0)
+    assert from_json(to_json(original)) == original
+
+
+def test_a_document_without_the_later_agent_keys_still_reads() -> None:
+    document = to_dict(EVENTS[1])
+    for agent in (document["before"], document["after"]):
+        for key in ("moh", "centre_name", "customer"):
+            del agent[key]
+    assert from_dict(document) == EVENTS[1]
+
+
 GOOD = json.loads(to_json(EVENTS[1]))
 
 
@@ -105,6 +126,7 @@ HOSTILE = {
     "after calls a number": changed_after(calls=5),
     "after calls text": changed_after(calls="123"),
     "after calls of numbers": changed_after(calls=[9]),
+    "after centre_name null": changed_after(centre_name=None),
     "after started_ts huge": changed_after(started_ts=10**30),
     "after started_ts negative": changed_after(started_ts=-1),
     "after started_ts a fraction": changed_after(started_ts=1.7),

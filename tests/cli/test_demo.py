@@ -29,7 +29,8 @@ EVENT_LINE = re.compile(
     r"^\d\d:\d\d:\d\d (appeared|changed|disappeared)\s+(.+?) \[(\d+)\] (\S+) -> (\S+)"
 )
 DEMO = [sys.executable, "-m", "contactnow_async", "demo"]
-AGENT_KEYS = {"agent_id", "name", "status", "sub_status", "started_ts", "server_ts", "calls"}
+AGENT_KEYS = {"agent_id", "name", "status", "sub_status", "started_ts", "server_ts", "moh",
+              "centre_name", "customer", "calls"}  # fmt: skip
 EVENT_KEYS = {
     "id",
     "kind",
