@@ -338,8 +338,8 @@ def _feed(feed: deque[AgentEvent]) -> Panel:
 def _health(watcher: AgentWatcher) -> Text:
     health = watcher.health
     text = Text()
-    if health.last_success is not None:
-        ago = time.time() - health.last_success.timestamp()
+    if health.last_success_at is not None:
+        ago = time.time() - health.last_success_at.timestamp()
         text.append(
             f"last good poll {max(ago, 0):.1f}s ago", style="green" if health.healthy else "yellow"
         )

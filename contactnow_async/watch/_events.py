@@ -55,15 +55,15 @@ class Health:
     polls: int = 0
     failures: int = 0
     consecutive_failures: int = 0
-    last_success: datetime | None = None
-    last_attempt: datetime | None = None
+    last_success_at: datetime | None = None
+    last_attempt_at: datetime | None = None
     last_error: str | None = None
     log_rows_dropped: int = 0
 
     @property
     def healthy(self) -> bool:
         """True once a poll succeeded and none has failed since."""
-        return self.last_success is not None and self.consecutive_failures == 0
+        return self.last_success_at is not None and self.consecutive_failures == 0
 
 
 @attrs.frozen

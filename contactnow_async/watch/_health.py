@@ -30,8 +30,8 @@ class HealthTracker:
             health,
             polls=health.polls + 1,
             consecutive_failures=0,
-            last_success=observed_at,
-            last_attempt=observed_at,
+            last_success_at=observed_at,
+            last_attempt_at=observed_at,
             log_rows_dropped=log_rows_dropped,
         )
         return health.consecutive_failures > 0
@@ -44,7 +44,7 @@ class HealthTracker:
             polls=health.polls + 1,
             failures=health.failures + 1,
             consecutive_failures=health.consecutive_failures + 1,
-            last_attempt=observed_at,
+            last_attempt_at=observed_at,
             last_error=f"{type(exc).__name__}: {exc}",
         )
         logger.warning(

@@ -90,8 +90,8 @@ def health_json(health: Health) -> dict[str, Any]:
         "polls": health.polls,
         "failures": health.failures,
         "consecutive_failures": health.consecutive_failures,
-        "last_success_at": iso(health.last_success),
-        "last_attempt_at": iso(health.last_attempt),
+        "last_success_at": iso(health.last_success_at),
+        "last_attempt_at": iso(health.last_attempt_at),
         "last_error": health.last_error,
     }
 
