@@ -155,7 +155,9 @@ def from_dict(data: dict[str, Any]) -> AgentEvent:
     """Rebuild an event from :func:`to_dict`'s output.
 
     Raises ValueError, naming the key, for anything else: a key missing or of
-    another type, an unknown ``kind`` or ``source``, a time without its zone.
+    another type, an unknown ``kind`` or ``source``, a time without its zone, parts
+    that disagree (an ``appeared`` event with a ``before``, a ``changed`` one without
+    an ``after``, an agent object of another ``agent_id``).
     """
     if not isinstance(data, dict):
         raise ValueError(f"not an agent event document: a JSON object, not {type(data).__name__}")
@@ -173,11 +175,23 @@ def from_dict(data: dict[str, Any]) -> AgentEvent:
         (_whole(duration) or isinstance(duration, float)) and isfinite(_float(duration))
     ):
         raise _bad("previous_duration", "a finite number of seconds or null")
+    agent_id = _text(data, "agent_id")
+    before = _agent_from_dict(data.get("before"), "before")
+    after = _agent_from_dict(data.get("after"), "after")
+    # The parts agree, as in every event a watcher makes: an appearance has no previous
+    # state, a disappearance no new one, a change a new one; both are the event's agent.
+    if (kind == "appeared") != (before is None) and kind != "changed":
+        raise _bad("before", "null when the agent appeared, an agent object when it disappeared")
+    if (kind == "disappeared") != (after is None):
+        raise _bad("after", "null when the agent disappeared, an agent object otherwise")
+    for key, agent in (("before", before), ("after", after)):
+        if agent is not None and agent.agent_id != agent_id:
+            raise _bad(f"{key}.agent_id", "the event's agent_id")
     return AgentEvent(
         kind=kind,
-        agent_id=_text(data, "agent_id"),
-        before=_agent_from_dict(data.get("before"), "before"),
-        after=_agent_from_dict(data.get("after"), "after"),
+        agent_id=agent_id,
+        before=before,
+        after=after,
         changed_at=_moment(data, "changed_at"),
         observed_at=_moment(data, "observed_at"),
         source=source,

@@ -131,6 +131,15 @@ HOSTILE = {
     "after started_ts negative": changed_after(started_ts=-1),
     "after started_ts a fraction": changed_after(started_ts=1.7),
     "after server_ts text": changed_after(server_ts="1795428043"),
+    # A document whose parts disagree: what no watcher writes, and what a consumer would
+    # trip on (an appearance with a previous state, a change to nothing, another agent).
+    "appeared with a before": changed(kind="appeared"),
+    "disappeared with an after": changed(kind="disappeared"),
+    "changed to nothing": changed(after=None),
+    "appeared with no after": changed(kind="appeared", before=None, after=None),
+    "disappeared with no before": changed(kind="disappeared", before=None, after=None),
+    "after another agent's": changed_after(agent_id="999"),
+    "before another agent's": changed(before={**GOOD["before"], "agent_id": "999"}),
 }
 
 
