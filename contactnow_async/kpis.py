@@ -29,6 +29,7 @@ A queue with no call today has no row in the report, so it is not listed.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Final
@@ -93,6 +94,11 @@ def midnight(now: float, tz: tzinfo) -> int:
     return int(day.timestamp())
 
 
+def _number(value: object) -> bool:
+    """An int or a float, not a bool (nor text that looks like a number)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 class QueueKpis:
     """The inbound queues' KPIs today, read from ``reports.calls`` and ``priorities``.
 
@@ -114,10 +120,11 @@ class QueueKpis:
         cutoff: int = 20,
         clock: Clock | None = None,
     ) -> None:
-        if not every > 0:
+        if not (_number(every) and 0 < every < math.inf):
             raise ValueError(f"every must be a positive number of seconds, not {every!r}")
-        if isinstance(cutoff, bool) or int(cutoff) < 0:
-            raise ValueError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
+        if not (_number(cutoff) and float(cutoff).is_integer() and cutoff >= 0):
+            # Whole seconds, as reports.calls sends it: 20.7 is not silently 20.
+            raise ValueError(f"cutoff must be a whole number of seconds >= 0, not {cutoff!r}")
         self.client = client
         self.every = float(every)
         self.cutoff = int(cutoff)
