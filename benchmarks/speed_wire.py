@@ -11,6 +11,9 @@ caps nothing, so the clients' own costs show), each side makes 300
 - raw aiohttp, what a user would write by hand: one ``ClientSession`` with a
   pool of 20, ``await response.read()`` and ``json.loads``, C=20;
 - the library on plain httpx (``transport="httpx"``), C=20, for reference;
+- a floor (no target): raw aiohttp as above, decoded by orjson, each row made an
+  ``Agent`` (``Agent.from_record``, the library's own), with no client around it:
+  what typed rows cost before any request layer;
 - the vendor's PHP wrapper's style (see ``vendor_style``): sequential, a new
   connection per call (``Connection: close``), the token re-read from a file
   per call.
@@ -31,6 +34,7 @@ import httpx
 
 from contactnow_async import ContactNow
 from contactnow_async._http import chosen
+from contactnow_async._models import Agent
 
 from ._common import PASSWORD, USERNAME, Mode, Row, now, row, served_canned, served_simulator
 from .request_overhead import fetch_token, workers
@@ -56,6 +60,7 @@ def speed_installed() -> bool:
 async def measure(base_url: str, repeats: int, calls: int) -> dict[str, list[float]]:
     """Seconds for ``calls`` calls, per side, per repeat."""
     import aiohttp
+    import orjson
 
     url = f"{base_url}database.php"
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,6 +83,13 @@ async def measure(base_url: str, repeats: int, calls: int) -> dict[str, list[flo
             async def aiohttp_call() -> None:
                 async with session.get(url, params=params) as reply:
                     assert json.loads(await reply.read())["success"]
+
+            async def typed_aiohttp_call() -> None:  # the floor: raw aiohttp, typed rows
+                async with session.get(url, params=params) as reply:
+                    decoded = orjson.loads(await reply.read())
+                assert decoded["success"]
+                for record in decoded["list"]:
+                    Agent.from_record(record)
 
             async def fast_call() -> None:
                 await fast.agents.read()
@@ -103,6 +115,7 @@ async def measure(base_url: str, repeats: int, calls: int) -> dict[str, list[flo
                 "aiohttp": timed(aiohttp_call, CONCURRENCY),
                 "library-httpx": timed(plain_call, CONCURRENCY),
                 "vendor": timed(vendor_call, 1),
+                "typed aiohttp": timed(typed_aiohttp_call, CONCURRENCY),
             }
             for call in (fast_call, aiohttp_call, plain_call):  # warm the pools
                 await workers(CONCURRENCY * 2, CONCURRENCY, call)
@@ -110,7 +123,8 @@ async def measure(base_url: str, repeats: int, calls: int) -> dict[str, list[flo
             times: dict[str, list[float]] = {name: [] for name in sides}
             order = list(sides)
             for index in range(repeats):
-                for name in order[index % 4 :] + order[: index % 4]:
+                shift = index % len(order)
+                for name in order[shift:] + order[:shift]:
                     started = now()
                     await sides[name]()
                     times[name].append(now() - started)
@@ -130,8 +144,8 @@ async def run(mode: Mode) -> list[Row]:
 
 
 def _rows(where: str, times: dict[str, list[float]], calls: int) -> list[Row]:
-    lib, raw, plain, vendor = (
-        times[name] for name in ("library", "aiohttp", "library-httpx", "vendor")
+    lib, raw, plain, vendor, typed = (
+        times[name] for name in ("library", "aiohttp", "library-httpx", "vendor", "typed aiohttp")
     )
     return [
         row(NAME, f"{where}: {calls} reads at C={CONCURRENCY}, library ([speed]) / raw aiohttp",
@@ -140,6 +154,8 @@ def _rows(where: str, times: dict[str, list[float]], calls: int) -> list[Row]:
         row(NAME, f"{where}: library ([speed], C={CONCURRENCY}) / vendor style throughput",
             [v / a for a, v in zip(lib, vendor, strict=True)], "x", target=">= 2",
             check=lambda r: r >= 2),
+        row(NAME, f"{where}: floor: raw aiohttp, orjson and Agent.from_record per row (typed, "
+            "no client) / raw aiohttp", [t / b for t, b in zip(typed, raw, strict=True)], "x"),
         row(NAME, f"{where}: library on plain httpx / raw aiohttp time, C={CONCURRENCY}",
             [a / b for a, b in zip(plain, raw, strict=True)], "x"),
         row(NAME, f"{where}: library ([speed]) calls/s", [calls / t for t in lib], "calls/s"),
