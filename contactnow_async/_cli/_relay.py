@@ -6,7 +6,15 @@ from typing import Any
 
 import click
 
-from ._common import FiniteFloatRange, Settings, connect, fail, run, since_log_id_option
+from ._common import (
+    EXIT_AUTH,
+    FiniteFloatRange,
+    Settings,
+    connect,
+    fail,
+    run,
+    since_log_id_option,
+)
 
 
 @click.command()
@@ -45,6 +53,8 @@ from ._common import FiniteFloatRange, Settings, connect, fail, run, since_log_i
 def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **options: Any) -> None:
     """Relay agent events into a Redis Stream; run on several hosts, one leads (asyncio only)."""
     try:
+        from redis.exceptions import AuthenticationError
+
         from ..redis import run_relay
     except ImportError:
         fail("the relay needs the 'redis' extra: pip install 'contactnow-async[redis]'")
@@ -53,8 +63,15 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
 
     async def main() -> None:
         async with connect(settings) as client:
-            await run_relay(
-                redis_url=redis_url, stream=stream, client=client, maxlen=maxlen or None, **options
-            )
+            try:
+                await run_relay(
+                    redis_url=redis_url,
+                    stream=stream,
+                    client=client,
+                    maxlen=maxlen or None,
+                    **options,
+                )
+            except AuthenticationError as exc:  # the URL is not shown: it holds the password
+                fail(f"Redis refused the relay's credentials in --redis: {exc}", EXIT_AUTH)
 
     run(settings, main)

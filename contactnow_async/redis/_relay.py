@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import AuthenticationError, RedisError
 
 from ..events import to_json as event_to_json
 from ..watch import AgentEvent, AgentWatcher
@@ -154,6 +154,8 @@ class RedisStreamRelay:
                 )
             except LeaseLost as exc:  # noqa: PERF203 -- one try per leadership, not per event
                 logger.warning("relay %s steps down: %s", self.lease.owner, exc)
+            except AuthenticationError:  # a RedisError, but no outage: waiting will not mend it
+                raise
             except (RedisError, OSError) as exc:
                 logger.warning("relay %s: Redis error, retrying: %s", self.lease.owner, exc)
                 await anyio.sleep(retry)

@@ -45,3 +45,14 @@ async def test_the_relay_command_publishes_gap_free_events_and_stops_on_ctrl_c(
     assert None not in uids and len(uids) == len(set(uids))
     assert uids == sorted(uids)  # type: ignore[type-var]  # no None, checked above
     assert {event.source for event in events} == {"status_log"}
+
+
+def test_a_refused_redis_password_is_one_line_and_the_auth_exit_code(redis_url: str) -> None:
+    refused = redis_url.replace("redis://", "redis://nobody:s3cret@")
+    command = [sys.executable, "-m", "contactnow_async", "--simulate", "relay", "--redis", refused]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, timeout=60, check=False)
+    err = done.stderr.decode()
+    assert done.returncode == 3, err  # EXIT_AUTH
+    assert "Traceback" not in err
+    assert "s3cret" not in err
+    assert "contactnow: error: Redis refused" in err

@@ -15,14 +15,16 @@ from datetime import datetime, timezone
 import anyio
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError as RedisAuthenticationError
 
-from contactnow_async import AgentEvent, LiveAgent
+from contactnow_async import AgentEvent, ContactNow, LiveAgent
 from contactnow_async.redis import (
     LeaseLost,
     RedisLease,
     RedisStreamRelay,
     event_from_fields,
     event_to_fields,
+    run_relay,
 )
 from contactnow_async.simulator import Dwell, ScaledClock, Simulator, serve
 
@@ -253,3 +255,12 @@ def test_lease_times_must_be_finite_positive_seconds(option: str, value: float) 
     redis = Redis.from_url("redis://127.0.0.1:1/0")  # never connected: only the check runs
     with pytest.raises(ValueError, match=option):
         RedisLease(redis, "s", **{option: value})  # type: ignore[arg-type]  # a float option
+
+
+async def test_a_refused_redis_password_ends_the_relay(redis_url: str) -> None:
+    # As run() promises: a wrong password is no outage to wait out, so the relay ends
+    # with redis-py's AuthenticationError rather than retrying it for ever.
+    refused = redis_url.replace("redis://", "redis://nobody:wrong@")
+    async with ContactNow(username="demo", password="demo", base_url="http://127.0.0.1:1") as cn:
+        with anyio.fail_after(5), pytest.raises(RedisAuthenticationError):
+            await run_relay(redis_url=refused, stream="s", client=cn, lease_ttl=0.5)
