@@ -163,11 +163,16 @@ class RedisLease:
                 logger.warning("lease %r: renewal failed, retrying (%s)", self.key, exc)
 
     async def release(self) -> None:
-        """Give the lease up now (if still ours), so another replica takes over at once."""
+        """Give the lease up now (if still ours), so another replica takes over at once.
+
+        Waits at most ``ttl`` for Redis: by then the lease has expired anyway.
+        """
         if self.fence is None:
             return
         value, self.fence = self.value, None
-        with anyio.CancelScope(shield=True):
+        # Shielded, so a cancelled holder still hands over; bounded, so a Redis that
+        # stopped answering does not keep a cancelled holder from ending.
+        with anyio.move_on_after(self.ttl, shield=True):
             await self._release(keys=[self.key], args=[value])
 
     @property

@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 
 import anyio
 import pytest
@@ -29,6 +32,7 @@ from contactnow_async.redis import (
 from contactnow_async.simulator import Dwell, ScaledClock, Simulator, serve
 
 from .conftest import REPO, eventually, stream_entries, text
+from .conftest import _start as start_redis
 
 pytestmark = [pytest.mark.redis, pytest.mark.anyio]
 
@@ -264,3 +268,57 @@ async def test_a_refused_redis_password_ends_the_relay(redis_url: str) -> None:
     async with ContactNow(username="demo", password="demo", base_url="http://127.0.0.1:1") as cn:
         with anyio.fail_after(5), pytest.raises(RedisAuthenticationError):
             await run_relay(redis_url=refused, stream="s", client=cn, lease_ttl=0.5)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A redis-server of this test's own, which the test may stop (SIGSTOP)."""
+    binary = shutil.which("redis-server")
+    if binary is None:  # pragma: no cover -- the session's redis_url fixture says why
+        pytest.skip("redis-server is not on PATH")
+    server, port = start_redis(binary, tmp_path)
+    try:
+        yield f"redis://127.0.0.1:{port}/0", server
+    finally:
+        server.send_signal(signal.SIGCONT)
+        server.kill()
+        server.wait()
+
+
+async def test_a_cancelled_relay_does_not_hang_on_a_redis_that_stopped_answering(
+    own_redis: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    # Redis hangs (a stopped process, a network that drops packets): stopping the relay
+    # must not wait for it for ever. Releasing the lease is a courtesy (it expires).
+    url, server = own_redis
+    sim = Simulator(username="demo", password="demo", agents=5, seed=3)
+    ended: list[float] = []
+    async with (
+        serve(sim) as base_url,
+        ContactNow(username="demo", password="demo", base_url=base_url) as cn,
+        Redis.from_url(url) as redis,
+    ):
+        async with anyio.create_task_group() as group:
+
+            async def relay() -> None:
+                try:
+                    await run_relay(redis_url=url, stream="s", client=cn, lease_ttl=1.0)
+                finally:
+                    ended.append(time.monotonic())
+
+            group.start_soon(relay)
+            await eventually(lambda: lease_exists(redis, "s"), within=10)
+            server.send_signal(signal.SIGSTOP)
+            stopped = time.monotonic()
+            group.cancel_scope.cancel()
+            with anyio.CancelScope(shield=True):  # let the relay end, or wake Redis after 5 s
+                with anyio.move_on_after(5):
+                    while not ended:  # noqa: ASYNC110 -- the relay's own end, not an event
+                        await anyio.sleep(0.01)
+                server.send_signal(signal.SIGCONT)
+    assert ended, "the relay did not end"
+    assert ended[0] - stopped < 4, "the cancelled relay waited for Redis to answer again"
+
+
+async def lease_exists(redis: Redis, stream: str) -> bool:
+    return await lease_holder(redis, stream) is not None
