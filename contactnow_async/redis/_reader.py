@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -78,6 +79,13 @@ class StreamReader:
     ) -> None:
         if count < 1:
             raise ValueError("count must be >= 1")
+        if not 0 <= block < math.inf:  # NaN fails too
+            raise ValueError(f"block must be finite seconds >= 0, got {block!r}")
+        if claim_idle is not None and not 0 <= claim_idle < math.inf:
+            # NaN would never come due: a dead consumer's entries would stay pending.
+            raise ValueError(
+                f"claim_idle must be finite seconds >= 0 (None: never claim), got {claim_idle!r}"
+            )
         self.redis = redis
         self.stream = stream
         self.group = group

@@ -164,3 +164,20 @@ async def test_an_entry_handed_out_but_never_acknowledged_comes_back(redis: Redi
                            "log_id": "1"})  # fmt: skip
     assert await only.read() == []
     assert (await redis.xpending("s", "g"))["pending"] == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("claim_idle", float("nan")),  # passed every check, and no entry was ever claimed
+        ("claim_idle", float("inf")),  # None is "never claim"
+        ("claim_idle", -1.0),
+        ("block", float("nan")),
+        ("block", float("inf")),
+        ("block", -1.0),
+    ],
+)
+def test_reader_times_must_be_finite_seconds(option: str, value: float) -> None:
+    redis = Redis.from_url("redis://127.0.0.1:1/0")  # never connected: only the check runs
+    with pytest.raises(ValueError, match=option):
+        StreamReader(redis, "s", group="g", consumer="c", **{option: value})  # type: ignore[arg-type]  # a float option
