@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -145,6 +146,8 @@ class RedisStreamRelay:
         (AuthenticationError) ends the relay. ``watcher_options`` go to
         :class:`~contactnow_async.AgentWatcher` (``interval``, ``page_size``, ...).
         """
+        if not 0 < retry < math.inf:  # NaN fails too
+            raise ValueError(f"retry must be positive seconds, got {retry!r}")
         while True:
             try:
                 fence = await self.lease.acquire()

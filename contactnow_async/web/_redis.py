@@ -9,6 +9,7 @@ reconnects to another replica resumes where it was.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections import deque
@@ -66,6 +67,10 @@ class RedisStreamSource:
     ) -> None:
         if batch < 1:
             raise ValueError("batch must be >= 1")
+        if not 0 <= block < math.inf:  # NaN fails too
+            raise ValueError(f"block must be finite seconds >= 0, got {block!r}")
+        if not 0 < retry < math.inf:
+            raise ValueError(f"retry must be positive seconds, got {retry!r}")
         self.redis = redis
         self.stream = stream
         self.lease_key = f"{stream}:lease"

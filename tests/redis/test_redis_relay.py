@@ -322,3 +322,13 @@ async def test_a_cancelled_relay_does_not_hang_on_a_redis_that_stopped_answering
 
 async def lease_exists(redis: Redis, stream: str) -> bool:
     return await lease_holder(redis, stream) is not None
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0])
+async def test_relay_retry_must_be_finite_seconds(value: float) -> None:
+    # Accepted, NaN ended the relay at its first Redis error, as anyio.sleep's ValueError.
+    redis = Redis.from_url("redis://127.0.0.1:1/0")  # never connected: only the check runs
+    relay = RedisStreamRelay(redis, "s", lease=RedisLease(redis, "s"))
+    async with ContactNow(username="demo", password="demo", base_url="http://127.0.0.1:1") as cn:
+        with anyio.fail_after(5), pytest.raises(ValueError, match="retry"):
+            await relay.run(cn, retry=value)

@@ -201,3 +201,13 @@ async def test_a_replica_starts_while_redis_is_away_and_says_so_until_it_is_back
                 away.set()  # Redis is back
                 await seeded.wait()
                 assert (await http.get("/snapshot")).json()["cursor"] == "0-0"
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("block", float("nan")), ("block", float("inf")), ("retry", float("nan")), ("retry", -1.0)],
+)
+def test_source_times_must_be_finite_seconds(option: str, value: float) -> None:
+    # Accepted, NaN ended the source's task at its first read (block) or first failure (retry).
+    with pytest.raises(ValueError, match=option):
+        RedisStreamSource("redis://127.0.0.1:1/0", **{option: value})  # type: ignore[arg-type]  # a float option
