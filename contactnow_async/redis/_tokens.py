@@ -127,7 +127,9 @@ class RedisTokenStore:
         try:
             yield
         finally:
-            with anyio.CancelScope(shield=True):
+            # Shielded, so a cancelled fetch still frees the lock; bounded, so a Redis that
+            # stopped answering does not keep it from ending (the lock expires by then).
+            with anyio.move_on_after(self.lock_ttl, shield=True):
                 await self._release_lock(keys=[name], args=[holder])
 
     def __repr__(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -132,3 +133,18 @@ async def stream_entries(redis: Redis, stream: str) -> list[tuple[str, dict[byte
 def text(value: object) -> str:
     """A Redis reply as text (bytes decoded)."""
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A redis-server of this test's own, which the test may stop (SIGSTOP)."""
+    binary = shutil.which("redis-server")
+    if binary is None:  # pragma: no cover -- the session's redis_url fixture says why
+        pytest.skip("redis-server is not on PATH")
+    server, port = _start(binary, tmp_path)
+    try:
+        yield f"redis://127.0.0.1:{port}/0", server
+    finally:
+        server.send_signal(signal.SIGCONT)
+        server.kill()
+        server.wait()

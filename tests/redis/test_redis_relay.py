@@ -5,15 +5,12 @@ from __future__ import annotations
 import functools
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
 import anyio
 import pytest
@@ -32,7 +29,6 @@ from contactnow_async.redis import (
 from contactnow_async.simulator import Dwell, ScaledClock, Simulator, serve
 
 from .conftest import REPO, eventually, stream_entries, text
-from .conftest import _start as start_redis
 
 pytestmark = [pytest.mark.redis, pytest.mark.anyio]
 
@@ -268,21 +264,6 @@ async def test_a_refused_redis_password_ends_the_relay(redis_url: str) -> None:
     async with ContactNow(username="demo", password="demo", base_url="http://127.0.0.1:1") as cn:
         with anyio.fail_after(5), pytest.raises(RedisAuthenticationError):
             await run_relay(redis_url=refused, stream="s", client=cn, lease_ttl=0.5)
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A redis-server of this test's own, which the test may stop (SIGSTOP)."""
-    binary = shutil.which("redis-server")
-    if binary is None:  # pragma: no cover -- the session's redis_url fixture says why
-        pytest.skip("redis-server is not on PATH")
-    server, port = start_redis(binary, tmp_path)
-    try:
-        yield f"redis://127.0.0.1:{port}/0", server
-    finally:
-        server.send_signal(signal.SIGCONT)
-        server.kill()
-        server.wait()
 
 
 async def test_a_cancelled_relay_does_not_hang_on_a_redis_that_stopped_answering(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import anyio
 import pytest
@@ -139,3 +141,37 @@ def test_store_times_must_be_finite_positive_seconds(option: str, value: float) 
     redis = Redis.from_url("redis://127.0.0.1:1/0")  # never connected: only the check runs
     with pytest.raises(ValueError, match="lock_ttl and lock_wait"):
         RedisTokenStore(redis, **{option: value})  # type: ignore[arg-type]  # a float option
+
+
+async def test_a_cancelled_fetch_does_not_hang_on_a_redis_that_stopped_answering(
+    own_redis: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    # The lock is released shielded (a cancelled holder still frees it), but a Redis that
+    # stopped answering is waited for at most lock_ttl: the lock expires by then anyway.
+    url, server = own_redis
+    ended: list[float] = []
+    async with Redis.from_url(url) as redis:
+        store = RedisTokenStore(redis, lock_ttl=1.0)
+        async with anyio.create_task_group() as group:
+            holding = anyio.Event()
+
+            async def fetch() -> None:
+                try:
+                    async with store.lock("k"):
+                        holding.set()
+                        await anyio.sleep_forever()
+                finally:
+                    ended.append(time.monotonic())
+
+            group.start_soon(fetch)
+            await holding.wait()
+            server.send_signal(signal.SIGSTOP)
+            stopped = time.monotonic()
+            group.cancel_scope.cancel()
+            with anyio.CancelScope(shield=True):  # let the fetch end, or wake Redis after 5 s
+                with anyio.move_on_after(5):
+                    while not ended:  # noqa: ASYNC110 -- the fetch's own end, not an event
+                        await anyio.sleep(0.01)
+                server.send_signal(signal.SIGCONT)
+    assert ended, "the cancelled fetch did not end"
+    assert ended[0] - stopped < 4, "the cancelled fetch waited for Redis to answer again"
