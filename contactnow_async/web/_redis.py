@@ -50,7 +50,10 @@ class RedisStreamSource:
     itself while Redis still holds everything after it.
 
     Health: Redis reads succeed, and a relay holds the lease ``<stream>:lease``
-    (someone is polling ContactNow). asyncio only, as redis-py's asyncio API is.
+    (someone is polling ContactNow). A read that has not come back for
+    ``stalled_after`` seconds (``block`` + 10 unless given: a Redis that stopped
+    answering, a network that drops packets) counts as failing too. asyncio only,
+    as redis-py's asyncio API is.
     """
 
     kind = "redis"
@@ -63,6 +66,7 @@ class RedisStreamSource:
         block: float = 1.0,
         batch: int = 1000,
         retry: float = 1.0,
+        stalled_after: float | None = None,
         clock: Clock | None = None,
     ) -> None:
         if batch < 1:
@@ -71,16 +75,22 @@ class RedisStreamSource:
             raise ValueError(f"block must be finite seconds >= 0, got {block!r}")
         if not 0 < retry < math.inf:
             raise ValueError(f"retry must be positive seconds, got {retry!r}")
+        if stalled_after is None:
+            stalled_after = block + 10.0
+        if not 0 < stalled_after < math.inf:
+            raise ValueError(f"stalled_after must be positive seconds, got {stalled_after!r}")
         self.redis = redis
         self.stream = stream
         self.lease_key = f"{stream}:lease"
         self.block = block
         self.batch = batch
         self.retry = retry
+        self.stalled_after = stalled_after
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._client: Redis | None = None
         self._consecutive_failures = 0
         self._last_success: datetime | None = None
+        self._last_reply = 0.0  # time.monotonic() of the last read that came back
         self._last_error: str | None = None
         self._relay_leading = False
         self._lease_checked = 0.0
@@ -214,6 +224,7 @@ class RedisStreamSource:
     def _succeeded(self) -> None:
         self._consecutive_failures = 0
         self._last_success = datetime.now(timezone.utc)
+        self._last_reply = time.monotonic()
 
     def _failed(self, exc: Exception) -> None:
         self._consecutive_failures += 1
@@ -290,16 +301,20 @@ class RedisStreamSource:
         return first_key is not None and key >= first_key
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """Redis reads succeed, and a relay leads (holds ``<stream>:lease``)."""
+        """Redis reads succeed (and come back), and a relay leads (holds ``<stream>:lease``)."""
+        waited = time.monotonic() - self._last_reply
+        stalled = self._last_success is not None and waited > self.stalled_after
         healthy = (
             self._last_success is not None
             and self._consecutive_failures == 0
             and self._relay_leading
+            and not stalled
         )
+        error = f"no reply from Redis for {waited:.0f} s" if stalled else self._last_error
         return healthy, {
             "stream": self.stream,
             "relay_leading": self._relay_leading,
             "consecutive_failures": self._consecutive_failures,
             "last_success_at": iso(self._last_success),
-            "last_error": self._last_error,
+            "last_error": error,
         }

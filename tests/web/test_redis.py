@@ -203,9 +203,49 @@ async def test_a_replica_starts_while_redis_is_away_and_says_so_until_it_is_back
                 assert (await http.get("/snapshot")).json()["cursor"] == "0-0"
 
 
+async def test_a_redis_that_stops_answering_makes_the_replica_unhealthy(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stopped Redis (or a network that drops packets) raises nothing: the read just never
+    # comes back, and /healthz said 200 for as long as it did not.
+    client = Redis.from_url(redis_url)
+    hung = anyio.Event()
+    real_xread = client.xread
+
+    async def xread(*args: object, **kwargs: object) -> object:
+        if hung.is_set():
+            await anyio.sleep_forever()
+        return await real_xread(*args, **kwargs)  # type: ignore[arg-type]  # passed through
+
+    async def exists(*keys: object) -> int:
+        return 1  # a relay leads: only the reads can make the replica unhealthy
+
+    monkeypatch.setattr(client, "xread", xread)
+    monkeypatch.setattr(client, "exists", exists)
+    source = RedisStreamSource(client, "web:hung", block=0.02, stalled_after=0.3)
+    web = wallboard_app(source)
+    async with client:
+        with anyio.fail_after(5):
+            async with web.lifespan(), client_for(web) as http:
+                while (await http.get("/healthz")).status_code != 200:  # noqa: ASYNC110 -- polled over HTTP
+                    await anyio.sleep(0.01)
+                hung.set()
+                await anyio.sleep(0.5)
+                health = await http.get("/healthz")
+                assert health.status_code == 503
+                assert health.json()["last_error"].startswith("no reply from Redis for ")
+
+
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("block", float("nan")), ("block", float("inf")), ("retry", float("nan")), ("retry", -1.0)],
+    [
+        ("block", float("nan")),
+        ("block", float("inf")),
+        ("retry", float("nan")),
+        ("retry", -1.0),
+        ("stalled_after", float("nan")),
+        ("stalled_after", 0.0),
+    ],
 )
 def test_source_times_must_be_finite_seconds(option: str, value: float) -> None:
     # Accepted, NaN ended the source's task at its first read (block) or first failure (retry).
