@@ -116,7 +116,8 @@ class RedisTokenStore:
         holder = secrets.token_hex(16)
         deadline = time.monotonic() + self.lock_wait
         delay = 0.005
-        while not await self.redis.set(name, holder, nx=True, px=int(self.lock_ttl * 1000)):
+        ttl_ms = max(1, math.ceil(self.lock_ttl * 1000))  # whole milliseconds: PX 0 is refused
+        while not await self.redis.set(name, holder, nx=True, px=ttl_ms):
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"waited {self.lock_wait:g} s for another process to fetch the ContactNow "

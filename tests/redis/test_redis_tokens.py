@@ -175,3 +175,11 @@ async def test_a_cancelled_fetch_does_not_hang_on_a_redis_that_stopped_answering
                 server.send_signal(signal.SIGCONT)
     assert ended, "the cancelled fetch did not end"
     assert ended[0] - stopped < 4, "the cancelled fetch waited for Redis to answer again"
+
+
+async def test_a_lock_ttl_under_a_millisecond_still_locks(redis: Redis) -> None:
+    # 0.0005 s was sent as PX 0, which Redis refuses ("invalid expire time"): whole
+    # milliseconds, at least one.
+    store = RedisTokenStore(redis, lock_ttl=0.0005)
+    async with store.lock("k"):
+        pass
