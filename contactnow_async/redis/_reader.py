@@ -159,8 +159,7 @@ class StreamReader:
         if next_start != "0-0":
             self._next_claim = 0.0
         return await self._decode(
-            [(_text(entry_id), fields) for entry_id, fields in result[1] if fields is not None],
-            claimed=True,
+            [(_text(entry_id), fields or None) for entry_id, fields in result[1]], claimed=True
         )
 
     async def ack(self, *entries: StreamEntry | str) -> None:
@@ -178,23 +177,27 @@ class StreamReader:
                 yield entry
 
     @staticmethod
-    def _entries(raw: Any) -> list[tuple[str, Mapping[Any, Any]]]:
-        entries: list[tuple[str, Mapping[Any, Any]]] = []
+    def _entries(raw: Any) -> list[tuple[str, Mapping[Any, Any] | None]]:
+        """Each entry's id and fields; None for an entry trimmed away while pending
+        (redis-py gives None or ``{}``: no entry is written without a field)."""
+        entries: list[tuple[str, Mapping[Any, Any] | None]] = []
         if not raw:
             return entries
         streams = raw.items() if isinstance(raw, Mapping) else raw
         for _stream, messages in streams:
             for entry_id, fields in messages:
-                if fields is not None:  # None: trimmed away while pending
-                    entries.append((_text(entry_id), fields))
+                entries.append((_text(entry_id), fields or None))
         return entries
 
     async def _decode(
-        self, entries: Sequence[tuple[str, Mapping[Any, Any]]], *, claimed: bool
+        self, entries: Sequence[tuple[str, Mapping[Any, Any] | None]], *, claimed: bool
     ) -> list[StreamEntry]:
         fresh: list[StreamEntry] = []
         drop: list[str] = []
         for entry_id, fields in entries:
+            if fields is None:  # trimmed away while pending: nothing to hand out, no longer pending
+                drop.append(entry_id)
+                continue
             try:
                 event = event_from_fields(fields)
             except (ValueError, KeyError, TypeError) as exc:

@@ -181,3 +181,36 @@ def test_reader_times_must_be_finite_seconds(option: str, value: float) -> None:
     redis = Redis.from_url("redis://127.0.0.1:1/0")  # never connected: only the check runs
     with pytest.raises(ValueError, match=option):
         StreamReader(redis, "s", group="g", consumer="c", **{option: value})  # type: ignore[arg-type]  # a float option
+
+
+async def test_entries_trimmed_while_pending_are_acknowledged_quietly(
+    redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Trimmed (MAXLEN) or deleted while pending, an entry comes back without its fields
+    # (None, or {} from redis-py 8): nothing to hand out, and not an entry the relay did
+    # not write; it is acknowledged, so it does not stay pending for ever.
+    await publish(redis, "s", range(1, 4))
+    first = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
+    await first.create_group()
+    assert len(await first.read()) == 3  # handed out, never acknowledged
+    await redis.xtrim("s", maxlen=0, approximate=False)
+    again = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
+    with caplog.at_level("WARNING", logger="contactnow_async.redis"):
+        assert await again.read() == []
+    assert not [r for r in caplog.records if "skipping" in r.getMessage()]
+    assert (await redis.xpending("s", "g"))["pending"] == 0
+
+
+async def test_trimmed_entries_at_the_head_of_the_pending_do_not_end_the_replay(
+    redis: Redis,
+) -> None:
+    # A restarted consumer replays its pending entries a page (count) at a time: a page of
+    # trimmed ones ended the replay, and the entries after them were never handed out again.
+    await publish(redis, "s", range(1, 5))
+    first = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
+    await first.create_group()
+    assert len(await first.read()) == 4  # handed out, never acknowledged
+    await redis.xtrim("s", maxlen=2, approximate=False)  # 1 and 2 go
+    again = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, count=2,
+                         block=0.01)  # fmt: skip
+    assert [e.event.log_id for e in await again.read()] == [3, 4]
