@@ -109,8 +109,10 @@ class RedisStreamRelay:
     async def publish(self, events: Sequence[AgentEvent]) -> int:
         """Append ``events`` (in order) while the lease is ours; return how many were new.
 
-        Events at or below the cursor are skipped (already published).
-        Raises LeaseLost, appending nothing, if the lease is no longer ours.
+        Events at or below the cursor are skipped (already published). They go in
+        batches of ``batch``, each appended with the cursor in one step; raises
+        LeaseLost once the lease is no longer ours, having appended nothing more (the
+        batches before it are in the stream, and the cursor says how far).
         """
         appended = 0
         value = self.lease.value
