@@ -258,7 +258,7 @@ def test_ctrl_c_stops_the_demo_cleanly() -> None:
 
 
 def test_watch_json_piped_into_python() -> None:
-    # contactnow --simulate watch --json --duration 6 | python -c '...json.loads...'
+    # contactnow --simulate watch --json --duration 4 | python -c '...json.loads...'
     # (--duration counts from the start, the simulator's and the client's included: enough
     # for the first poll even on a loaded machine)
     writer = subprocess.Popen(
@@ -270,7 +270,7 @@ def test_watch_json_piped_into_python() -> None:
             "watch",
             "--json",
             "--duration",
-            "6",
+            "4",
             "--interval",
             "0.5",
         ],
