@@ -65,6 +65,17 @@ return appended
 """
 
 
+# Record where a leader with no cursor to resume from starts, if the caller's lease is
+# current and no cursor exists yet. KEYS: lease, cursor. ARGV: lease value, log uid.
+# Returns 1 when set, 0 when a cursor exists, -1 when the lease is not the caller's.
+_SEED = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+"""
+
+
 class RedisStreamRelay:
     """Publishes watcher events to the Redis Stream ``stream``, guarded by ``lease``.
 
@@ -100,6 +111,8 @@ class RedisStreamRelay:
         self.cursor_key = f"{stream}:cursor"
         self.published = 0
         self._publish = redis.register_script(_PUBLISH)
+        self._seed_script = redis.register_script(_SEED)
+        self._in_hand = False  # the pump holds events it has not published yet
 
     async def cursor(self) -> int | None:
         """The last status_log uid published to the stream (None before any)."""
@@ -177,6 +190,7 @@ class RedisStreamRelay:
         **watcher_options: Any,
     ) -> None:
         """Watch and publish until the lease is lost (raises LeaseLost)."""
+        self._in_hand = False
         resume = await self.cursor() if backfill else None
         if resume is None:
             resume = since_log_id if backfill else None
@@ -201,10 +215,12 @@ class RedisStreamRelay:
                 # than the subscription's buffer (a long backlog) is drained.
                 try:
                     async for event in subscription:
+                        self._in_hand = True
                         events = [event]
                         while subscription.pending:
                             events.append(await subscription.__anext__())
                         await self.publish(events)
+                        self._in_hand = False
                 except Exception as exc:
                     stop(exc)
 
@@ -220,6 +236,8 @@ class RedisStreamRelay:
                         resume,
                         time.monotonic() - started,
                     )
+                    if backfill and resume is None:
+                        await self._seed(watcher.log_id, pending=subscription.pending)
                     await anyio.sleep_forever()
             except Exception as exc:
                 stop(exc)
@@ -227,6 +245,21 @@ class RedisStreamRelay:
             raise outcome[0]
         # sleep_forever only ends by cancellation, and a cancelled relay does not get here.
         raise LeaseLost(f"lease {self.lease.key!r}: relay stopped")  # pragma: no cover -- see above
+
+    async def _seed(self, start: int | None, *, pending: int) -> None:
+        """With no cursor yet, record where this leader's log starts (``start``, the
+        watcher's cursor after its first poll): a successor that takes over before
+        this leader has published anything resumes there, not from its own now.
+
+        Only while no event is waiting or in hand: every event the watcher has made
+        so far is then in the stream (the cursor exists, and this sets nothing) or
+        none was made, and every later one is after ``start``.
+        """
+        if start is None or pending or self._in_hand:
+            return  # events on their way: publishing them sets the cursor
+        await self._seed_script(
+            keys=[self.lease.key, self.cursor_key], args=[self.lease.value, start]
+        )
 
 
 async def run_relay(

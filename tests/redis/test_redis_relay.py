@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
 import anyio
@@ -26,7 +27,7 @@ from contactnow_async.redis import (
     event_to_fields,
     run_relay,
 )
-from contactnow_async.simulator import Dwell, ScaledClock, Simulator, serve
+from contactnow_async.simulator import Dwell, ScaledClock, Simulator, VirtualClock, serve
 
 from .conftest import REPO, eventually, stream_entries, text
 
@@ -313,3 +314,41 @@ async def test_relay_retry_must_be_finite_seconds(value: float) -> None:
     async with ContactNow(username="demo", password="demo", base_url="http://127.0.0.1:1") as cn:
         with anyio.fail_after(5), pytest.raises(ValueError, match="retry"):
             await relay.run(cn, retry=value)
+
+
+async def test_a_leader_that_published_nothing_hands_over_where_it_started(redis: Redis) -> None:
+    # No cursor in Redis: the first leader starts "from now". If it goes before it has
+    # published anything (a quiet centre), its successor started from *its* now, and
+    # the changes between the two starts were never published.
+    clock = VirtualClock()
+    sim = Simulator(username="demo", password="demo", agents=5, seed=3, clock=clock,
+                    dwell=Dwell.uniform(10**6))  # fmt: skip  # nobody moves on their own
+    # The log's rows are a minute old: within a new leader's look back (the states its
+    # first snapshot shows), so its cursor starts at the last of them, with no event.
+    clock.advance(60)
+    async with ContactNow(
+        username="demo", password="demo", base_url="http://sim/", transport=sim.transport()
+    ) as cn:
+
+        async def lead(owner: str, until: Callable[[], Awaitable[bool]]) -> None:
+            relay = RedisStreamRelay(redis, "quiet", lease=RedisLease(redis, "quiet", ttl=1.0,
+                                                                      owner=owner))  # fmt: skip
+            async with anyio.create_task_group() as group:
+                group.start_soon(functools.partial(relay.run, cn, interval=0.02))
+                await eventually(until, within=10)
+                group.cancel_scope.cancel()
+
+        started = int(sim.status_log()[-1]["uid"])
+        await lead("first", lambda: _is_set(redis, "quiet:cursor"))
+        assert await cursor(redis, "quiet") == started  # where the first leader's log began
+        assert await stream_entries(redis, "quiet") == []  # and it published nothing
+        agent = next(str(row["uid"]) for row in sim.live_agents() if row["status"] == "wait")
+        await cn.control.pause(agent)  # between the two leaders
+        paused = int(sim.status_log()[-1]["uid"])
+        await lead("second", functools.partial(cursor_above, redis, "quiet", paused - 1))
+    uids = [int(fields[b"log_id"]) for _, fields in await stream_entries(redis, "quiet")]
+    assert uids == [paused]  # the change between the two leaders, and nothing before it
+
+
+async def _is_set(redis: Redis, key: str) -> bool:
+    return bool(await redis.exists(key))
