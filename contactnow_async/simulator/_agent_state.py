@@ -3,8 +3,8 @@
 Agents waiting for inbound callers are kept per inbound queue in a heap ordered
 as an arriving caller picks them: the highest ``priority`` level first, then the
 agent waiting longest. Entries go stale when the agent moves (its status or the
-start of its wait changed, it got a record to dial, it lost the assignment) and
-are dropped when met.
+start of its wait changed, it got a record to dial, it lost the assignment, its
+level changed) and are dropped when met.
 """
 
 from __future__ import annotations
@@ -186,6 +186,7 @@ class Waiting:
             and agent.lead is None
             and agent.call is None
             and (agent.uid, qid) in self._priorities
+            and -entry[0] == _level(self._priorities[(agent.uid, qid)][1])  # not since changed
         )
 
 

@@ -432,7 +432,20 @@ class Scenario:
         priority_id = self._next_priority_id
         self._next_priority_id += 1
         self.priorities[(agentid, qid)] = [str(priority_id), level]
+        self._rewait(agentid, qid)  # a waiting agent takes the new queue's callers at once
+        return priority_id
+
+    def set_level(self, agentid: str, qid: str, level: str) -> bool:
+        """Change an assignment's level (False: no such assignment); a waiting agent
+        is taken at the new level from the next caller on."""
+        entry = self.priorities.get((agentid, qid))
+        if entry is None:
+            return False
+        entry[1] = level
+        self._rewait(agentid, qid)
+        return True
+
+    def _rewait(self, agentid: str, qid: str) -> None:
         agent = self.by_uid.get(agentid)
         if agent is not None and qid in self.waiting.qids and agent.status == WAIT:
-            self.waiting.push(agent)  # a waiting agent takes the new queue's callers at once
-        return priority_id
+            self.waiting.push(agent)

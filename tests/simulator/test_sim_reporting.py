@@ -388,6 +388,23 @@ def test_a_caller_goes_to_the_highest_level_then_the_agent_waiting_longest() -> 
     assert [agent.uid if agent else None for agent in picked] == ["2", "3", "1", None]
 
 
+def test_a_level_changed_while_waiting_counts_from_the_next_caller() -> None:
+    # A priority update of a waiting agent: its entry at the old level is stale, and the
+    # one at the new level counts (it was taken at the old level until it waited again).
+    agents = [
+        SimAgent(uid=str(n), index=n, status="wait", statuscode="", since=since, rng=n)
+        for n, since in enumerate([10.0, 50.0])
+    ]
+    priorities = {("0", "1007"): ["1", "100"], ("1", "1007"): ["2", "50"]}
+    waiting = Waiting(["1007"], agents, priorities)
+    for agent in agents:
+        waiting.push(agent)
+    priorities[("0", "1007")][1] = "10"  # 0 drops below 1 ...
+    waiting.push(agents[0])  # ... as Scenario.set_level pushes it again
+    picked = [waiting.pick("1007") for _ in range(3)]
+    assert [agent.uid if agent else None for agent in picked] == ["1", "0", None]
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_control_and_recordings_round_trip_in_either_format(
     fmt: Format, tmp_path: Path

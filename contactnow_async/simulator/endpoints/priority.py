@@ -39,11 +39,9 @@ def priority(request: Request, state: SimState) -> Reply:
                 key = created
                 total += 1
         else:
-            entry = scenario.priorities.get((agentid, qid))
-            if entry is None:
+            if not scenario.set_level(agentid, qid, level):
                 bad += 1
                 continue
-            entry[1] = level
             total += 1
     return write_result(account_id=state.account_id, total=total, bad=bad, key=key)
 
