@@ -436,8 +436,7 @@ class Scenario:
         return priority_id
 
     def set_level(self, agentid: str, qid: str, level: str) -> bool:
-        """Change an assignment's level (False: no such assignment); a waiting agent
-        is taken at the new level from the next caller on."""
+        """Change an assignment's level (False: none); callers see it from the next one."""
         entry = self.priorities.get((agentid, qid))
         if entry is None:
             return False
