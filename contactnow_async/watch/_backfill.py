@@ -115,10 +115,14 @@ class LogCursor:
         """Read the log after the cursor for poll number ``poll`` and return the new
         transitions as events."""
         if self.log_id is None:
-            # First read without since_log_id: a window before the first snapshot, so
-            # rows written late for transitions the snapshot shows are recognised.
-            srvtime = snapshot.server_ts or self._client.clock.now()
-            rows = await self._client.status_log.read(tstart=int(srvtime - self.lookback))
+            # No uid yet (started without since_log_id): a window before the first
+            # snapshot, so rows written late for transitions it shows are recognised.
+            # Anchored at that snapshot, not at this poll: a read that finds no row, or
+            # fails, for longer than the lookback must not let the window pass rows after it.
+            horizon = self._horizon
+            if horizon is None:
+                horizon = snapshot.server_ts or int(self._client.clock.now())
+            rows = await self._client.status_log.read(tstart=int(horizon - self.lookback))
         else:
             rows = await self._client.status_log.read(uid=self.log_id + 1)
         events = self.events(rows, snapshot, observed_at=observed_at)

@@ -6,12 +6,15 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+import anyio
 import pytest
 
-from contactnow_async import LiveSnapshot, StatusLogEntry
+from contactnow_async import AgentEvent, LiveSnapshot, StatusLogEntry
+from contactnow_async.simulator import Dwell, FaultKind, Simulator
 from contactnow_async.watch._backfill import LogCursor
 
 from ._hostile import T0, Centre, client_of, live_row, log_row
+from ._support import TickingClock, client_on, collect, event_rows, log_rows, until
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -60,3 +63,31 @@ def test_each_uid_becomes_one_event_and_a_row_going_back_is_dropped(
     assert "1 row(s) at or before uid 10 and 1 uid(s) twice" in caplog.text
     assert cursor.events(rows, None, observed_at=NOW) == []  # all of them behind the cursor now
     assert cursor.dropped == 6
+
+
+@pytest.mark.anyio
+async def test_a_start_in_a_quiet_centre_loses_no_row_to_a_long_log_outage() -> None:
+    # Nothing in the log for the last log_lookback when the watcher starts: the first read
+    # finds no row and gives the cursor no uid. A move then shows in the next poll, but the
+    # log reads fail for longer than log_lookback: the read that succeeds at last must
+    # still start at the first snapshot, not log_lookback before its own poll.
+    clock = TickingClock()
+    sim = Simulator(username="watch", password="secret", clock=clock, agents=5, seed=4,
+                    dwell=Dwell.uniform(1e9))  # fmt: skip
+    clock.advance(1_000)  # the scenario's first rows are long past
+    start = int(sim.now())
+    waiting = next(str(row["uid"]) for row in sim.live_agents() if row["status"] == "wait")
+    events: list[AgentEvent] = []
+    async with client_on(sim, max_retries=0) as cn, anyio.create_task_group() as tg:
+        async with cn.watch_agents(interval=1.0, backfill=True) as stream:
+            tg.start_soon(collect, stream.subscription, events)
+            assert stream.log_id is None  # no row to start from
+            sim.faults.inject(FaultKind.HTTP_500, script="database", times=12)
+            await cn.control.pause(waiting)
+            await until(sim.clock, lambda: stream.health.failures >= 12 and stream.health.healthy)
+            assert sim.now() > start + 120  # the outage outlasted log_lookback
+            await cn.control.unpause(waiting)
+            await until(sim.clock, lambda: len(event_rows(events)) >= 2 or sim.now() > start + 400)
+    moves = [row for row in log_rows(sim) if row[4] >= start]
+    assert [(r[1], r[2]) for r in moves] == [(waiting, "break"), (waiting, "wait")]
+    assert event_rows(events) == moves
