@@ -80,10 +80,14 @@ class LogCursor:
         return self.log_id is not None
 
     def adopt_snapshot(self, snapshot: LiveSnapshot) -> None:
-        """Take each agent's state from the first snapshot (start without ``since_log_id``)."""
-        for agent_id in snapshot.rows:
-            self._state[agent_id] = snapshot[agent_id]
-            self._baseline.add(agent_id)
+        """Take each agent's state from the first snapshot (start without ``since_log_id``).
+
+        Replaces what an earlier first poll adopted (its log read failed: the watcher
+        starts here), and changes nothing when a row is a record error.
+        """
+        state = {agent_id: snapshot[agent_id] for agent_id in snapshot.rows}
+        self._state = state
+        self._baseline = set(state)
         self._horizon = snapshot.server_ts or int(self._client.clock.now())
 
     def due(self, poll: int, *, changed: bool) -> bool:

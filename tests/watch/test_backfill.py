@@ -91,3 +91,38 @@ async def test_a_start_in_a_quiet_centre_loses_no_row_to_a_long_log_outage() -> 
     moves = [row for row in log_rows(sim) if row[4] >= start]
     assert [(r[1], r[2]) for r in moves] == [(waiting, "break"), (waiting, "wait")]
     assert event_rows(events) == moves
+
+
+@pytest.mark.anyio
+async def test_a_first_poll_whose_log_read_failed_leaves_no_state_behind() -> None:
+    # The first poll's log read fails: the watcher starts at the next good poll. Agent 1
+    # logged out in between, so it is not in that snapshot: when it logs in again it
+    # appears, as it would had the first poll not failed; it did not wait all along.
+    def live(n: int) -> list[dict[str, Any]]:
+        if n == 1:
+            return [live_row(1, time=T0), live_row(2, time=T0)]
+        back = [live_row(1, time=T0 + 110)] if n >= 3 else []
+        return [*back, live_row(2, time=T0)]
+
+    def log(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        if n == 1:
+            return [log_row(1, "1", "wait", 10**20)]  # a record error: the read fails
+        rows = [log_row(1, "1", "wait", T0), log_row(2, "2", "wait", T0),
+                log_row(3, "1", "offline", T0 + 99)]  # fmt: skip
+        if centre.live_reads >= 3:
+            rows.append(log_row(4, "1", "wait", T0 + 110))
+        if "uid" in params:
+            return [row for row in rows if int(row["uid"]) >= int(params["uid"])]
+        return [row for row in rows if row["uts"] >= int(params["tstart"])]
+
+    centre = Centre(live, log)
+    events: list[AgentEvent] = []
+    clock = TickingClock(T0 + 99)
+    async with client_of(centre, clock=clock) as cn, anyio.create_task_group() as tg:
+        async with cn.watch_agents(interval=1.0, backfill=True) as stream:
+            tg.start_soon(collect, stream.subscription, events)
+            assert stream.health.failures == 1
+            await until(clock, lambda: stream.log_id == 4)
+    (event,) = [e for e in events if e.source == "status_log"]
+    assert event.after is not None and event.after.status == "wait"
+    assert (event.kind, event.before, event.previous_duration) == ("appeared", None, None)
