@@ -96,7 +96,9 @@ def midnight(now: float, tz: tzinfo) -> int:
 
 def _number(value: object) -> bool:
     """An int or a float, not a bool (nor text that looks like a number)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return not isinstance(value, int) or abs(value) < 2**53  # 10**400: no float holds it
 
 
 class QueueKpis:

@@ -159,7 +159,9 @@ class StreamReader:
         if next_start != "0-0":
             self._next_claim = 0.0
         return await self._decode(
-            [(_text(entry_id), fields or None) for entry_id, fields in result[1]], claimed=True
+            # Redis before 7.0 answers nil (no id) for an entry deleted while pending.
+            [(_text(entry_id), fields or None) for entry_id, fields in result[1] if entry_id],
+            claimed=True,
         )
 
     async def ack(self, *entries: StreamEntry | str) -> None:

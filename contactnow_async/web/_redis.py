@@ -303,7 +303,11 @@ class RedisStreamSource:
     def health(self) -> tuple[bool, dict[str, Any]]:
         """Redis reads succeed (and come back), and a relay leads (holds ``<stream>:lease``)."""
         waited = time.monotonic() - self._last_reply
-        stalled = self._last_success is not None and waited > self.stalled_after
+        stalled = (
+            self._last_success is not None
+            and self._consecutive_failures == 0  # failing reads say why themselves
+            and waited > self.stalled_after
+        )
         healthy = (
             self._last_success is not None
             and self._consecutive_failures == 0

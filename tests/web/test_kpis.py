@@ -274,11 +274,11 @@ async def test_kpis_need_the_token_and_a_board_without_them_has_none() -> None:
 
 async def test_queue_kpis_check_their_arguments() -> None:
     async with client_on(centre()) as cn:
-        for every in (0, -1.0, math.nan, math.inf, "20", True):
+        for every in (0, -1.0, math.nan, math.inf, "20", True, 10**400):
             with pytest.raises(ValueError, match="every"):
                 QueueKpis(cn, every=every)  # type: ignore[arg-type]  # what a caller may pass
         # 20.7 was cut to 20, "20" read as 20: the level would count against another cutoff.
-        for cutoff in (-1, 20.7, math.nan, math.inf, "20", True, None):
+        for cutoff in (-1, 20.7, math.nan, math.inf, "20", True, None, 10**400):
             with pytest.raises(ValueError, match="cutoff"):
                 QueueKpis(cn, cutoff=cutoff)  # type: ignore[arg-type]  # what a caller may pass
         unread = QueueKpis(cn)
