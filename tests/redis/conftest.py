@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import cast
 
 import anyio
+import anyio.abc
 import pytest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
@@ -148,3 +149,19 @@ def own_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         server.send_signal(signal.SIGCONT)
         server.kill()
         server.wait()
+
+
+async def cancel_while_stopped(
+    server: subprocess.Popen[bytes], group: anyio.abc.TaskGroup, ended: list[float]
+) -> float:
+    """Stop ``server`` (SIGSTOP), cancel ``group``, and wait for its task to append its
+    end time to ``ended``, or wake Redis after 5 s; seconds from the stop to that end."""
+    server.send_signal(signal.SIGSTOP)
+    stopped = time.monotonic()
+    group.cancel_scope.cancel()
+    with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+        while not ended:  # noqa: ASYNC110 -- the task's own end, not an event
+            await anyio.sleep(0.01)
+    server.send_signal(signal.SIGCONT)
+    assert ended, "the cancelled task did not end"
+    return ended[0] - stopped

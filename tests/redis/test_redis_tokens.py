@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from contactnow_async import ContactNow, Token
 from contactnow_async.redis import RedisTokenStore
 from contactnow_async.simulator import Simulator, serve
 
-from .conftest import REPO, eventually, text
+from .conftest import REPO, cancel_while_stopped, eventually, text
 
 pytestmark = [pytest.mark.redis, pytest.mark.anyio]
 
@@ -165,16 +164,8 @@ async def test_a_cancelled_fetch_does_not_hang_on_a_redis_that_stopped_answering
 
             group.start_soon(fetch)
             await holding.wait()
-            server.send_signal(signal.SIGSTOP)
-            stopped = time.monotonic()
-            group.cancel_scope.cancel()
-            with anyio.CancelScope(shield=True):  # let the fetch end, or wake Redis after 5 s
-                with anyio.move_on_after(5):
-                    while not ended:  # noqa: ASYNC110 -- the fetch's own end, not an event
-                        await anyio.sleep(0.01)
-                server.send_signal(signal.SIGCONT)
-    assert ended, "the cancelled fetch did not end"
-    assert ended[0] - stopped < 4, "the cancelled fetch waited for Redis to answer again"
+            took = await cancel_while_stopped(server, group, ended)
+    assert took < 4, "the cancelled fetch waited for Redis to answer again"
 
 
 async def test_a_lock_ttl_under_a_millisecond_still_locks(redis: Redis) -> None:

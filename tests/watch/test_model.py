@@ -97,6 +97,13 @@ async def _runs(sim: Simulator, rng: random.Random, *, since: int | None) -> lis
     return handled
 
 
+def _seeded(seed: int, monkeypatch: pytest.MonkeyPatch) -> tuple[random.Random, Simulator]:
+    """The run's random choices and its centre, the backoff's jitter seeded too."""
+    monkeypatch.setattr(_health, "random", random.Random(seed))
+    rng = random.Random(seed)
+    return rng, _simulator(seed, rng)
+
+
 def _simulator(seed: int, rng: random.Random) -> Simulator:
     return Simulator(username="watch", password="secret", clock=TickingClock(), agents=12,
                      seed=seed, dwell=Dwell.uniform(0.4), log_delay=1.0,
@@ -107,9 +114,7 @@ def _simulator(seed: int, rng: random.Random) -> Simulator:
 async def test_restarts_from_the_last_log_id_deliver_the_log_exactly_once(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_health, "random", random.Random(seed))
-    rng = random.Random(seed)
-    sim = _simulator(seed, rng)
+    rng, sim = _seeded(seed, monkeypatch)
     handled = await _runs(sim, rng, since=0)
     last = handled[-1].log_id
     assert last is not None
@@ -121,9 +126,7 @@ async def test_restarts_from_the_last_log_id_deliver_the_log_exactly_once(
 async def test_a_start_without_since_log_id_then_restarts_deliver_every_later_row_once(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_health, "random", random.Random(seed))
-    rng = random.Random(seed)
-    sim = _simulator(seed, rng)
+    rng, sim = _seeded(seed, monkeypatch)
     assert isinstance(sim.clock, TickingClock)
     sim.clock.advance(rng.choice([0, 100, 1_000]))  # some history, or none
     start = int(sim.now())
