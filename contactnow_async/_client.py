@@ -29,6 +29,7 @@ import httpx
 from ._clock import Clock, SystemClock
 from ._errors import AuthenticationError, ResponseFormatError, TokenError
 from ._http import Wire, check_wire, own_http_client
+from ._lazy import LazyMethod
 from ._options import (
     DEFAULT_MAX_DOWNLOAD_BYTES,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -251,15 +252,9 @@ class ContactNow(Groups):
         #: :func:`contactnow_async.watch.watch_agents` (its overloads type this method).
         watch_agents = _watch_agents
     else:
-
-        def watch_agents(self, **options):
-            """``async with cn.watch_agents() as stream``: see
-            :func:`contactnow_async.watch.watch_agents`."""
-            # The watcher sits above the client; it is imported when first used,
-            # so importing the client never loads it.
-            from .watch import watch_agents
-
-            return watch_agents(self, **options)
+        # The watcher's own function, loaded on first use: importing the client never
+        # loads the watcher, which sits above it.
+        watch_agents = LazyMethod("contactnow_async.watch", "watch_agents")
 
     async def request(
         self,
@@ -289,7 +284,8 @@ class ContactNow(Groups):
         write unless you say ``idempotent=True``.
 
         Raises :class:`APIError` when the API answers ``success: false``, and
-        :class:`WriteError` when a write reports ``bad > 0`` refused records;
+        :class:`WriteError` when a write (a ``payload``, or an ``action`` other than
+        ``read``) reports ``bad > 0`` refused records;
         ValueError for ``params`` that set what the client sends itself (``action``,
         ``method``, ``format``, ``raw``, ``token``: PHP would read the last of two).
         """
@@ -366,8 +362,9 @@ class ContactNow(Groups):
                 continue
             if not envelope.success:
                 raise api_error(sent.describe(), envelope)
-            if envelope.bad and payload is not None:
-                from .resources._base import write_result  # a refused write: rare
+            if envelope.bad and (payload is not None or action not in (None, "read")):
+                # A write (its records in the body or its fields in the query) refused records.
+                from .resources._base import write_result  # rare
 
                 write_result(envelope, what=sent.describe())  # raises WriteError
             return envelope

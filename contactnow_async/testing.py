@@ -85,7 +85,7 @@ async def contactnow_client(
     async with ContactNow(
         base_url=contactnow_server,
         username=contactnow_simulator.username,
-        password=contactnow_simulator._password,
+        password=contactnow_simulator.password,
         clock=contactnow_simulator.clock,
     ) as client:
         yield client

@@ -302,6 +302,27 @@ async def test_write_with_bad_records_raises_write_error() -> None:
     assert "agentid 9 not found" in str(info.value)
 
 
+@pytest.mark.parametrize("payload", [None, [{"agentid": "9", "name": "b"}]])
+async def test_a_request_write_with_bad_records_raises_write_error(
+    payload: list[dict[str, str]] | None,
+) -> None:
+    # A write sent through the escape hatch, with its fields in the query (a delete, say)
+    # or as a payload: refused records are an error either way; a read's reply never has any.
+    refused = {"success": True, "total": 0, "bad": 1, "error": "agentid 9 not found"}
+    api = FakeAPI({("database", "agents", "delete"): lambda request: refused, READ: lambda
+                   request: {"success": True, "total": 1, "bad": 1, "list": []}})  # fmt: skip
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(WriteError, match="agentid 9 not found") as info:
+            await cn.request(
+                "database", method="agents", action="delete", params={"agentid": "9"},
+                payload=payload, idempotent=True,
+            )  # fmt: skip
+        assert info.value.result.bad == 1
+        envelope = await cn.request("database", method="agents", action="read")
+        assert envelope.bad == 1  # a read is returned as it came
+
+
 async def test_api_error_carries_text_and_envelope() -> None:
     api = FakeAPI({READ: lambda request: {"success": False, "error": "Unknown method"}})
     cn, http = client_for(api)

@@ -7,13 +7,16 @@ download, the XML reader at the first XML reply.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import contactnow_async
+import contactnow_async._client
 from contactnow_async.resources import GROUPS
 
 #: What a plain ``import contactnow_async`` must not load.
@@ -160,3 +163,32 @@ def test_a_name_that_is_no_group_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no_such_group"):
         cn.no_such_group  # type: ignore[attr-defined]  # noqa: B018 -- the lookup is the test
     assert not hasattr(cn, "datasets_")
+
+
+def test_watch_agents_is_the_watch_modules_function_loaded_at_first_use() -> None:
+    loaded = _modules_after(MAKE_A_CLIENT)
+    assert "contactnow_async.watch" not in loaded
+    loaded = _modules_after(MAKE_A_CLIENT + "cn.watch_agents")
+    assert "contactnow_async.watch" in loaded
+    from contactnow_async import watch
+
+    cn = contactnow_async.ContactNow(username="u", password="p")
+    assert contactnow_async.ContactNow.watch_agents is watch.watch_agents
+    assert cn.watch_agents.__func__ is watch.watch_agents  # type: ignore[attr-defined]
+    assert cn.watch_agents.__self__ is cn  # type: ignore[attr-defined]
+
+
+def test_the_client_module_imports_no_watcher_at_run_time() -> None:
+    # The watcher sits above the client: _client.py names it only for the type checker.
+    tree = ast.parse(Path(contactnow_async._client.__file__).read_text(encoding="utf-8"))
+    checking = [node for node in ast.walk(tree) if isinstance(node, ast.If)
+                and ast.unparse(node.test) == "TYPE_CHECKING"]  # fmt: skip
+    typing_only = {
+        id(inner) for node in checking for statement in node.body for inner in ast.walk(statement)
+    }
+    imports = [
+        node.module or ""
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and id(node) not in typing_only
+    ]
+    assert [module for module in imports if module.startswith("watch")] == []

@@ -19,7 +19,9 @@ class _HasRecord(Protocol):
     def to_record(self) -> dict[str, Any]: ...
 
 
-RecordInput = Mapping[str, Any] | _HasRecord
+#: What a create or update takes per record: a mapping keyed by the documented wire
+#: names, or a typed input object (``AgentInput``, ``RecordInput``, ...).
+RecordLike = Mapping[str, Any] | _HasRecord
 T = TypeVar("T")
 
 
@@ -32,7 +34,7 @@ class Resource:
         self._client = client
 
 
-def to_records(items: Iterable[RecordInput], *, what: str) -> list[dict[str, Any]]:
+def to_records(items: Iterable[RecordLike], *, what: str) -> list[dict[str, Any]]:
     """Attrs input objects or plain mappings -> wire records; refuses an empty batch."""
     if isinstance(items, Mapping) or hasattr(items, "to_record"):
         raise TypeError(f"{what} takes a list of records, not one record: wrap it in [...]")

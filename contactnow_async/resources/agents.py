@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._models import AGENT_FIELDS, AGENT_WIRE_NAMES, Agent, WriteResult
-from ._base import RecordInput, Resource, build, fields_of, to_records, write_result
+from ._base import RecordLike, Resource, build, fields_of, to_records, write_result
 
 
 class Agents(Resource):
@@ -39,7 +39,7 @@ class Agents(Resource):
         )
         return build(Agent.from_record, envelope, what="agents.read")
 
-    async def create(self, agents: Iterable[RecordInput]) -> WriteResult:
+    async def create(self, agents: Iterable[RecordLike]) -> WriteResult:
         """Create agents; ``key`` of the result is the new agent's id.
 
         **Not idempotent**: the API adds a duplicate on every create, so this is
@@ -53,7 +53,7 @@ class Agents(Resource):
         )
         return write_result(envelope, what="agents.create")
 
-    async def update(self, agents: Iterable[RecordInput]) -> WriteResult:
+    async def update(self, agents: Iterable[RecordLike]) -> WriteResult:
         """Update agents: each record names its ``agentid`` and the fields to change.
 
         A mapping names a field by its wire name or its attribute name (``userfield``
@@ -72,7 +72,7 @@ class Agents(Resource):
         return write_result(envelope, what="agents.update")
 
 
-def _wire_records(agents: Iterable[RecordInput], *, what: str) -> list[dict[str, Any]]:
+def _wire_records(agents: Iterable[RecordLike], *, what: str) -> list[dict[str, Any]]:
     """The records to write, every field by its wire name: the API ignores a name it does
     not know (``user_field``) and reports success, so such a field would be lost."""
     records = to_records(agents, what=what)

@@ -7,7 +7,7 @@ from typing import Any
 
 from .._models import WriteResult
 from .._models_ecnow import Dataset, DatasetStatus
-from ._base import RecordInput, Resource, build, fields_of, id_list, to_records, write_result
+from ._base import RecordLike, Resource, build, fields_of, id_list, to_records, write_result
 
 _STATUSES = frozenset(status.value for status in DatasetStatus.__members__.values())
 
@@ -40,7 +40,7 @@ class Datasets(Resource):
         )
         return build(Dataset.from_record, envelope, what="datasets.read")
 
-    async def create(self, datasets: Iterable[RecordInput]) -> WriteResult:
+    async def create(self, datasets: Iterable[RecordLike]) -> WriteResult:
         """Create datasets (mappings with ``qid``, ``d_status``, ``d_priority``,
         ``description``..., or :class:`DatasetInput`); ``key`` is the new dataset's id.
 
@@ -49,7 +49,7 @@ class Datasets(Resource):
         """
         return await self._write("create", datasets)
 
-    async def update(self, datasets: Iterable[RecordInput]) -> WriteResult:
+    async def update(self, datasets: Iterable[RecordLike]) -> WriteResult:
         """Update datasets: each names its ``dataset`` and the fields to change.
 
         Setting ``d_status`` to ``"LIVE"`` puts the dataset's records on the dialler,
@@ -62,7 +62,7 @@ class Datasets(Resource):
         """Set one dataset's status: ``set_status(351, "LIVE")``."""
         return await self.update([{"dataset": dataset, "d_status": str(status)}])
 
-    async def _write(self, action: str, datasets: Iterable[RecordInput]) -> WriteResult:
+    async def _write(self, action: str, datasets: Iterable[RecordLike]) -> WriteResult:
         what = f"datasets.{action}"
         records = to_records(datasets, what=what)
         for record in records:

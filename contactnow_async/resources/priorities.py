@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._models import QueueAssignment, WriteResult
-from ._base import RecordInput, Resource, build, fields_of, to_records, write_result
+from ._base import RecordLike, Resource, build, fields_of, to_records, write_result
 
 _REQUIRED = ("agentid", "qid", "level")
 
@@ -26,15 +26,15 @@ class Priorities(Resource):
         )
         return build(QueueAssignment.from_record, envelope, what="priorities.read")
 
-    async def create(self, assignments: Iterable[RecordInput]) -> WriteResult:
+    async def create(self, assignments: Iterable[RecordLike]) -> WriteResult:
         """Assign agents to queues. Idempotent: an existing pair gives ``total`` 0."""
         return await self._write("create", assignments)
 
-    async def update(self, assignments: Iterable[RecordInput]) -> WriteResult:
+    async def update(self, assignments: Iterable[RecordLike]) -> WriteResult:
         """Change the level of existing assignments."""
         return await self._write("update", assignments)
 
-    async def _write(self, action: str, assignments: Iterable[RecordInput]) -> WriteResult:
+    async def _write(self, action: str, assignments: Iterable[RecordLike]) -> WriteResult:
         what = f"priorities.{action}"
         records = to_records(assignments, what=what)
         for record in records:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from .._models import WriteResult
 from .._models_records import Record, format_record_time
 from .._wire import NESTED
-from ._base import RecordInput as _Input
+from ._base import RecordLike as _Input
 from ._base import Resource, build, id_list, to_records, write_result
 
 Mode = Literal["active", "live", "callbacks", "live-callbacks", "unexpired"]

@@ -217,6 +217,13 @@ class Simulator:
             self._tokens.expire_all()
 
     @property
+    def password(self) -> str:
+        """The simulated account's password (the one it was made with), for a client to
+        log in with (the ``contactnow_client`` fixture). Read-only: a running
+        simulator keeps its account."""
+        return self._password
+
+    @property
     def requests(self) -> list[RequestRecord]:
         """Return the recorded requests, oldest first (the last ``request_log_size``)."""
         with self._lock:
