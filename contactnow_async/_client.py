@@ -39,7 +39,7 @@ from ._options import (
     normalise_base_url,
     resend_is_safe,
 )
-from ._redact import install_httpx_log_filter
+from ._redact import install_httpx_log_filter, secret_values
 from ._refusals import AUTHENTICATION_FAILURE, api_error, is_token_error
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore, TokenTimeout
 from ._transport import ApiRequest, Reply, RetryPolicy, Transport
@@ -329,6 +329,7 @@ class ContactNow(Groups):
         except TokenTimeout as cut:
             what = ApiRequest(script, method, action, params=()).describe()
             raise cut.timeout(what, self._transport.deadline) from None
+        sent_secrets = secret_values(params, payload)
         resent_for_token = False
         while True:
             # Made whole for each token (not evolved from a tokenless one: half the cost).
@@ -340,7 +341,7 @@ class ContactNow(Groups):
                 body=body,
                 content_type=content_type,
                 idempotent=idempotent,
-                secrets=self._secrets(token),
+                secrets=self._secrets(token, sent_secrets),
             )
             envelope = (await self._transport.send(sent, give_up_at)).envelope
             if is_token_error(envelope):
@@ -367,6 +368,8 @@ class ContactNow(Groups):
                 from .resources._base import write_result  # rare
 
                 write_result(envelope, what=sent.describe())  # raises WriteError
+            if envelope.error:  # the vendor's XML error examples say <success>1</success>
+                raise api_error(sent.describe(), envelope)
             return envelope
 
     async def _download(

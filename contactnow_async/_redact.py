@@ -11,7 +11,8 @@ import json
 import logging
 import re
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import httpx
 
@@ -21,9 +22,25 @@ REDACTED = "<redacted>"
 # keeps them), not at import. A ContactNow token is 40 hex digits; anything that long
 # and hex is hidden too.
 _TOKENISH = r"\b[0-9a-fA-F]{32,}\b"
-_PARAMS_TO_HIDE = r"(?i)\b(token|password|pass|pin)=([^&\s\"'<>]*)"
+_PARAMS_TO_HIDE = r"(?i)\b(token|password|pass|pin)=(?!<redacted>)([^&\s\"'<>]*)"
 _PERCENT = r"%[0-9A-F]{2}"
 _FIELDS_TO_HIDE = r'(?i)("?(?:token|password)"?\s*[:=]\s*"?)([^",}<\s]*)'
+
+
+#: Fields of a record or a query that are an agent's secrets (a reply must not echo them).
+_SECRET_FIELDS = frozenset({"pin", "password"})
+
+
+def secret_values(
+    params: Mapping[str, Any] | None, records: Sequence[Mapping[str, Any]] | None
+) -> tuple[str, ...]:
+    """The values of the secret fields (``pin``, ``password``, in any case) a call sends."""
+    return tuple(
+        str(value)
+        for record in (params or {}, *(records or ()))
+        for name, value in record.items()
+        if value not in (None, "") and str(name).lower() in _SECRET_FIELDS
+    )
 
 
 def redact_url(url: httpx.URL | str) -> str:
@@ -60,6 +77,11 @@ def _variants(secret: str) -> set[str]:
     return {form for form in forms if form}
 
 
+#: A secret this long is hidden wherever it appears; a shorter one (an agent's pin) only
+#: where it stands alone, so that "1234" does not cut "Record id [212345]" to pieces.
+_LONG = 8
+
+
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Hide known secrets (in any form they are echoed in), token-like hex strings and
     ``token=``/``password=`` values."""
@@ -68,7 +90,10 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
         if secret:
             forms |= _variants(secret)
     for form in sorted(forms, key=len, reverse=True):  # longest first: no half-hidden forms
-        text = text.replace(form, REDACTED)
+        if len(form) >= _LONG:
+            text = text.replace(form, REDACTED)
+        elif form in text:  # a short one (a pin) where it stands alone, not inside a number
+            text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(form)}(?![0-9A-Za-z])", REDACTED, text)
     text = re.sub(_PARAMS_TO_HIDE, lambda m: f"{m.group(1)}={REDACTED}", text)
     text = re.sub(_FIELDS_TO_HIDE, lambda m: f"{m.group(1)}{REDACTED}", text)
     return re.sub(_TOKENISH, REDACTED, text)

@@ -20,11 +20,9 @@ _BAD_ARGUMENT = r"(?i)\s*Bad argument\s*:\s*([A-Za-z_][\w.\-]*)"
 
 def is_token_error(envelope: Envelope) -> bool:
     """Whether the API refused the token (nothing was done: safe to resend once)."""
-    if envelope.success:
-        return False
-    if envelope.error in TOKEN_ERRORS:
+    if envelope.error in TOKEN_ERRORS:  # success or not: the error text decides
         return True
-    return str(envelope.raw.get("expire")) == "-1"
+    return not envelope.success and str(envelope.raw.get("expire")) == "-1"
 
 
 def api_error(what: str, envelope: Envelope) -> APIError:

@@ -14,6 +14,7 @@ import pytest
 from contactnow_async import (
     AgentInput,
     APIError,
+    BadArgumentError,
     ContactNow,
     QueueAssignment,
     Region,
@@ -574,3 +575,78 @@ async def test_request_refuses_params_it_sends_itself(name: str) -> None:
         with pytest.raises(ValueError, match=f"params may not set {name}"):
             await cn.request("database", method="agents", action="read", params={name: "x"})
     assert api.requests == []
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+async def test_success_with_an_error_text_is_a_refusal(fmt: str) -> None:
+    # The vendor's XML error examples carry <success>1</success> with the <error>: a
+    # reply is judged by its error text too, not by success alone.
+    def refused(request: httpx.Request) -> httpx.Response:
+        if fmt == "xml":
+            return httpx.Response(
+                200, content=b"<result><success>1</success><error>Bad argument: agent</error>"
+                b"</result>", headers={"content-type": "text/xml"},
+            )  # fmt: skip
+        return json_reply({"success": True, "error": "Bad argument: agent"})
+
+    api = FakeAPI({("agent", None, "ready"): refused, READ: refused})
+    cn, http = client_for(api, format=fmt)
+    async with http, cn:
+        with pytest.raises(BadArgumentError, match="agent") as info:
+            await cn.control.ready(5)
+        assert info.value.argument == "agent"
+        with pytest.raises(APIError, match="Bad argument"):
+            await cn.agents.read()
+
+
+async def test_success_with_a_token_error_text_fetches_a_new_token_once() -> None:
+    api = FakeAPI()
+    calls = []
+
+    def read(request: httpx.Request) -> Mapping[str, Any]:
+        calls.append(request.url.params["token"])
+        if len(calls) == 1:
+            return {"success": True, "error": "Expired token"}
+        return {"success": True, "total": 0, "list": []}
+
+    api.routes[READ] = read
+    cn, http = client_for(api)
+    async with http, cn:
+        assert await cn.agents.read() == []
+    assert api.token_gets == 2
+    assert calls[0] != calls[1]
+
+
+async def test_an_empty_error_text_on_success_is_no_refusal() -> None:
+    api = FakeAPI({READ: lambda request: {"success": True, "error": "", "total": 0, "list": []}})
+    cn, http = client_for(api)
+    async with http, cn:
+        assert await cn.agents.read() == []
+
+
+async def test_an_agents_pin_and_password_echoed_in_an_error_are_redacted() -> None:
+    # The documented errors echo values in brackets ("Record id [2499265] does not exist."):
+    # a refusal that echoes a record's secrets must not carry them into the exception.
+    def echo(request: httpx.Request) -> Mapping[str, Any]:
+        record = json.loads(request.content)[0]
+        return {
+            "success": False,
+            "error": f"Bad argument: pin [{record['pin']}] password [{record['password']}]",
+        }
+
+    def refused(request: httpx.Request) -> Mapping[str, Any]:
+        record = json.loads(request.content)[0]
+        return {"success": True, "total": 0, "bad": 1, "error": f"pin [{record['pin']}]"}
+
+    api = FakeAPI({("database", "agents", "create"): echo,
+                   ("database", "agents", "update"): refused})  # fmt: skip
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(APIError) as created:
+            await cn.agents.create([{"name": "x", "pin": "55512", "password": "agentPW77"}])
+        with pytest.raises(WriteError) as updated:
+            await cn.agents.update([{"agentid": "7", "pin": "55512"}])
+    for error in (created.value, updated.value):
+        assert "55512" not in str(error) and "agentPW77" not in str(error)
+        assert "55512" not in (error.error or "")
+    assert "Bad argument" in str(created.value)

@@ -182,6 +182,10 @@ async def test_a_refused_token_is_replaced_and_the_action_sent_once_more() -> No
         (lambda cn: cn.control.ready(True), TypeError),
         (lambda cn: cn.control.agent_dial(), ValueError),
         (lambda cn: cn.control.manual_dial(1, " "), ValueError),
+        (lambda cn: cn.control.manual_dial(1, None), TypeError),  # not the number "None"
+        (lambda cn: cn.control.manual_dial(1, 1614960001), TypeError),  # its 0 is gone
+        (lambda cn: cn.control.agent_dial(phone=""), ValueError),
+        (lambda cn: cn.control.agent_dial(1, phone=" "), ValueError),
         (lambda cn: cn.control.disposition("", 1), ValueError),
         (lambda cn: cn.control.callback(1, datetime(2026, 1, 1)), ValueError),
     ],

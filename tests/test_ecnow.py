@@ -339,6 +339,26 @@ async def test_a_callback_no_record_date_can_hold_is_a_value_error(callback: Any
     assert api.calls("ecnow") == 0
 
 
+@pytest.mark.parametrize(
+    ("read", "message"),
+    [
+        (lambda cn: cn.records.read(dataset=3, timetype="callback", tstart=1_700_000_100,
+                                    tstop=1_700_000_000), "tstart .* is after tstop"),
+        (lambda cn: cn.records.read(search={"First]Name": "x"}), "holds no"),
+        (lambda cn: cn.records.read(search={"a[b": "x"}), "holds no"),
+    ],
+)  # fmt: skip
+async def test_records_read_refuses_a_window_or_a_search_php_would_misread(
+    read: Callable[[ContactNow], Awaitable[Any]], message: str
+) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match=message):
+            await read(cn)
+    assert api.calls("ecnow") == 0
+
+
 async def test_records_read_sends_search_as_a_php_array() -> None:
     _, api = await call_with(
         {(*RECORDS, "read"): answer(rows())},
@@ -549,6 +569,7 @@ async def test_a_record_update_is_resent_unless_it_appends_notes() -> None:
     cases: list[tuple[dict[str, Any], bool]] = [
         ({"id": 1, "dataset": 3, "outcomecode": 510456}, True),
         ({"id": 1, "dataset": 3, "notes_append": "called"}, False),
+        ({"id": 1, "dataset": 3, "Notes_Append": "called"}, False),  # the API ignores case
     ]
     for update, resent in cases:
         api = FakeAPI({(*RECORDS, "update"): processed_then(httpx.ReadError, ok)})

@@ -19,6 +19,7 @@ from contactnow_async import (
     FileTokenStore,
     Token,
 )
+from contactnow_async._redact import redact_text
 from contactnow_async._wire import decode
 from tests._helpers import PASSWORD, FakeAPI, client_for, json_reply
 
@@ -223,3 +224,13 @@ def test_token_repr_and_str_hide_the_value() -> None:
     token = Token(value="f00d" * 10, expires_ts=1)
     assert "f00d" not in repr(token)
     assert "f00d" not in str(token)
+
+
+def test_a_short_secret_is_hidden_where_it_stands_alone_only() -> None:
+    text = "Bad argument: pin [1234] for agent 212345, pin=1234; 1234"
+    assert redact_text(text, ["1234"]) == (
+        "Bad argument: pin [<redacted>] for agent 212345, pin=<redacted>; <redacted>"
+    )
+    assert redact_text("id 91234567 and x-Pw-9f2c-SECRET-qx-y", ["Pw-9f2c-SECRET-qx"]) == (
+        "id 91234567 and x-<redacted>-y"
+    )

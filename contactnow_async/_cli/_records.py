@@ -20,7 +20,10 @@ from .. import (
     AuthenticationError,
     ContactNow,
     ContactNowError,
+    HTTPStatusError,
+    RateLimitError,
     Record,
+    ResponseFormatError,
     TransportError,
     WriteError,
 )
@@ -218,11 +221,16 @@ def records_create(
             refused.append(exc)  # every row would fail the same way: stop them all
             groups[0].cancel_scope.cancel()
             return
-        except TransportError as exc:
-            note = " (it may have been created: check before sending it again)"
-            results[line] = {"line": line, "error": str(exc) + (note if exc.sent else "")}
         except WriteError as exc:  # the API's own words for the row: "Bad argument: ..."
             results[line] = {"line": line, "error": exc.result.error or str(exc)}
+        except (TransportError, HTTPStatusError, ResponseFormatError) as exc:
+            # Past the server's door (a lost or garbled reply, a gateway's 5xx; not a 429,
+            # which says it was not taken), the record may exist: say so.
+            note = " (it may have been created: check before sending it again)"
+            maybe = exc.sent if isinstance(exc, TransportError) else not isinstance(
+                exc, RateLimitError
+            )  # fmt: skip
+            results[line] = {"line": line, "error": str(exc) + (note if maybe else "")}
         except (ContactNowError, ValueError) as exc:
             results[line] = {"line": line, "error": str(exc)}
         progress.advance(task)

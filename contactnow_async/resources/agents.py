@@ -44,8 +44,10 @@ class Agents(Resource):
 
         **Not idempotent**: the API adds a duplicate on every create, so this is
         never resent once the request may have reached the server. A lost reply
-        raises :class:`~contactnow_async.TransportError` with ``sent=True``:
-        read the agents back before trying again.
+        raises :class:`~contactnow_async.TransportError` with ``sent=True``, a
+        gateway's error :class:`~contactnow_async.HTTPStatusError` (not a 429) or a
+        garbled reply :class:`~contactnow_async.ResponseFormatError`: each came after
+        the request reached the server, so read the agents back before trying again.
         """
         records = _wire_records(agents, what="agents.create")
         envelope = await self._client.request(

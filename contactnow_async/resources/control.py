@@ -90,15 +90,15 @@ class Control(Resource):
         if agent is None and phone is None and not extra:
             raise ValueError("agent_dial needs the agent, or the phone to ring")
         params = _agent(agent) if agent is not None else {}
+        if phone is not None:
+            phone = _number(phone, "phone")
         return await self._act("agent_dial", {**params, "phone": phone, **extra})
 
     async def manual_dial(
         self, agent: AgentId, ddi: str, *, queue: str | int | None = None, **extra: Extra
     ) -> WriteResult:
         """Have the agent dial ``ddi`` by hand (through outbound ``queue`` if given)."""
-        if not str(ddi).strip():
-            raise ValueError("manual_dial needs the number to dial (ddi)")
-        params = {**_agent(agent), "ddi": str(ddi).strip(), "qid": queue}
+        params = {**_agent(agent), "ddi": _number(ddi, "ddi"), "qid": queue}
         return await self._act("manual_dial", {**params, **extra})
 
     async def disposition(
@@ -151,6 +151,15 @@ def _id(value: str | int, name: str) -> str:
     if not text or "," in text:
         raise ValueError(f"{name} must be one id, not {value!r}")
     return text
+
+
+def _number(value: str, name: str) -> str:
+    """A phone number to dial: text (digits, maybe a +), not blank."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be the number as text, not {value!r}")
+    if not value.strip():
+        raise ValueError(f"{name} must be the number to dial, not blank")
+    return value.strip()
 
 
 def _agent(agent: AgentId) -> dict[str, Any]:

@@ -45,7 +45,9 @@ class Datasets(Resource):
         ``description``..., or :class:`DatasetInput`); ``key`` is the new dataset's id.
 
         **Not idempotent**: each create adds a dataset, so it is never resent once
-        the request may have reached the server.
+        the request may have reached the server (a lost reply, ``TransportError`` with
+        ``sent=True``; a gateway's error, not a 429; a garbled reply): read the
+        datasets back before trying again.
         """
         return await self._write("create", datasets)
 

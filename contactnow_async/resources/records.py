@@ -63,6 +63,8 @@ class Records(Resource):
         # None is left out on the wire: a search of nothing but None is no filter.
         wanted = {str(name): value for name, value in (search or {}).items() if value is not None}
         for name, value in wanted.items():
+            if "[" in name or "]" in name:  # PHP would read search[a]b] as search[a]
+                raise ValueError(f"search field {name!r}: a field name holds no [ or ]")
             if isinstance(value, NESTED):
                 raise ValueError(
                     f"search {name!r} must be a value to match, not a {type(value).__name__}"
@@ -76,6 +78,10 @@ class Records(Resource):
         if (tstart is not None or tstop is not None) and timetype not in _TIME_TYPES:
             raise ValueError("tstart/tstop need timetype='callback' or timetype='processdate'")
         tz = self._client.options.record_tz
+        start = None if tstart is None else format_record_time(tstart, tz, "tstart")
+        stop = None if tstop is None else format_record_time(tstop, tz, "tstop")
+        if start is not None and stop is not None and start > stop:  # the same zone and form
+            raise ValueError(f"tstart ({start}) is after tstop ({stop})")
         params: dict[str, Any] = {
             "table": table,
             "dataset": dataset,
@@ -87,8 +93,8 @@ class Records(Resource):
             "type": "exact" if exact and wanted else None,
             "mode": mode,
             "timetype": timetype,
-            "tstart": None if tstart is None else format_record_time(tstart, tz, "tstart"),
-            "tstop": None if tstop is None else format_record_time(tstop, tz, "tstop"),
+            "tstart": start,
+            "tstop": stop,
         }
         envelope = await self._client.request(
             "ecnow", method="ecnow_records", action="read", params=params
@@ -107,8 +113,11 @@ class Records(Resource):
 
         **Not idempotent**: every create adds records, so this is never resent
         once the request may have reached the server. A lost reply raises
-        :class:`~contactnow_async.TransportError` with ``sent=True``: read the
-        records back (``read(ddi=...)``) before trying again.
+        :class:`~contactnow_async.TransportError` with ``sent=True``, a gateway's
+        error :class:`~contactnow_async.HTTPStatusError` (not a 429) or a garbled
+        reply :class:`~contactnow_async.ResponseFormatError`: each came after the
+        request reached the server, so read the records back (``read(ddi=...)``)
+        before trying again.
         """
         wire = self._wire_records("create", records)
         for index, record in enumerate(wire):
@@ -140,7 +149,8 @@ class Records(Resource):
             action="update",
             payload=wire,
             record_name="record",
-            idempotent=not any("notes_append" in record for record in wire),
+            # notes_append (in any case, as the API reads names) adds a line per send.
+            idempotent=not any(str(name).lower() == "notes_append" for r in wire for name in r),
         )
         return write_result(envelope, what="records.update")
 

@@ -176,3 +176,26 @@ def test_records_create_a_json_line_nested_too_deep(invoke: CliInvoker, served: 
     assert [json.loads(line) for line in out.stdout.splitlines()] == [
         {"line": 1, "error": "not a JSON object (one record per line)"}
     ]
+
+
+@pytest.mark.parametrize("fault", ["truncated", "http_502", "drop_after"])
+def test_records_create_says_a_row_may_have_been_created_when_the_reply_was_bad(
+    fault: str, invoke: CliInvoker, served: Served
+) -> None:
+    # A garbled reply or a gateway's error came after the request reached the server: the
+    # record may exist, and sending the file again could create it twice.
+    line = json.dumps({"dataset": 352, "HomePhone": "01614960399", "LastName": "Maybe"})
+    served.sim.faults.inject(fault, script="ecnow", method="ecnow_records", action="create")
+    out = invoke(["records", "create", "-", "--json"], env=served.env(), input=line)
+    assert out.code == 4, out
+    (row,) = [json.loads(text) for text in out.stdout.splitlines()]
+    assert row["error"].endswith("(it may have been created: check before sending it again)")
+
+
+def test_records_create_says_nothing_of_the_kind_for_a_refusal(
+    invoke: CliInvoker, served: Served
+) -> None:
+    line = json.dumps({"dataset": 9999, "HomePhone": "01614960398"})
+    out = invoke(["records", "create", "-", "--json"], env=served.env(), input=line)
+    (row,) = [json.loads(text) for text in out.stdout.splitlines()]
+    assert row["error"] == "Bad argument: dataset [9999] does not exist."

@@ -87,7 +87,11 @@ async def test_a_start_in_a_quiet_centre_loses_no_row_to_a_long_log_outage() -> 
             await until(sim.clock, lambda: stream.health.failures >= 12 and stream.health.healthy)
             assert sim.now() > start + 120  # the outage outlasted log_lookback
             await cn.control.unpause(waiting)
-            await until(sim.clock, lambda: len(event_rows(events)) >= 2 or sim.now() > start + 400)
+            # The outage's length follows the backoff's jitter: wait from the unpause on.
+            unpaused_at = sim.now()
+            await until(
+                sim.clock, lambda: len(event_rows(events)) >= 2 or sim.now() > unpaused_at + 300
+            )
     moves = [row for row in log_rows(sim) if row[4] >= start]
     assert [(r[1], r[2]) for r in moves] == [(waiting, "break"), (waiting, "wait")]
     assert event_rows(events) == moves
