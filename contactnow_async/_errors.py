@@ -3,7 +3,7 @@
 The tree::
 
     ContactNowError                 anything raised by this library
-    ├── APIError                    the API answered ``success: false`` (.error, .envelope)
+    ├── APIError                    the API refused: ``success: false`` or an error text
     │   ├── AuthenticationError     ``Authentication failure``: wrong username or password
     │   ├── BadArgumentError        ``Bad argument: xyz``: the API refused ``xyz`` (.argument)
     │   ├── TokenError              the token was refused again after one fresh token
@@ -46,7 +46,8 @@ class ContactNowError(Exception):
 
 
 class APIError(ContactNowError):
-    """The API answered ``success: false``; ``error`` holds its text."""
+    """The API refused the call: ``success: false``, or an ``error`` text beside
+    ``success: 1`` (the form of the vendor's XML error examples); ``error`` holds the text."""
 
     def __init__(self, message: str, *, error: str | None = None, envelope: Envelope | None = None):
         super().__init__(message)
