@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._errors import ResponseFormatError, WriteError
-from .._models import WriteResult
+from .._models import MAX_UNIX_TIME, WriteResult
 from .._wire import Envelope
 
 if TYPE_CHECKING:
@@ -94,18 +94,34 @@ def write_result(envelope: Envelope, *, what: str) -> WriteResult:
 
 
 def unix_time(value: int | float | datetime | None, *, name: str) -> int | None:
-    """Accept a unix time or an aware datetime; refuse a naive one (whose zone is a guess)."""
+    """Accept a unix time in seconds (1970 to the end of 9999, as the models read them) or
+    an aware datetime; refuse a naive one (whose zone is a guess), and a time past 9999
+    (in milliseconds, most likely: sent as it was, it asked for a window far in the future).
+    """
     if value is None:
         return None
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError(f"{name} is a naive datetime; give it a timezone (e.g. UTC)")
-        return int(value.timestamp())
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        seconds = int(value.timestamp())
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a unix time or a datetime, not {value!r}")
-    if isinstance(value, float) and not math.isfinite(value):  # int() would raise bare
+    elif isinstance(value, float) and not math.isfinite(value):  # int() would raise bare
         raise ValueError(f"{name} must be a finite unix time, not {value!r}")
-    return int(value)
+    else:
+        seconds = int(value)
+    if seconds > MAX_UNIX_TIME:
+        hint = " (in milliseconds? give seconds)" if seconds <= MAX_UNIX_TIME * 1000 else ""
+        raise ValueError(
+            f"{name} {value!r} is past the year 9999{hint}: a unix time is in seconds, "
+            "from 1970 to the end of 9999"
+        )
+    if seconds < 0:
+        raise ValueError(
+            f"{name} {value!r} is before 1970: a unix time is in seconds, from 1970 "
+            "to the end of 9999"
+        )
+    return seconds
 
 
 def id_list(value: str | int | Iterable[str | int] | None, *, name: str) -> str | None:

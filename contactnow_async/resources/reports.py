@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import functools
 import math
+import operator
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
@@ -134,23 +135,42 @@ class Reports(Resource):
 
         Reads ``page_size`` rows a request (``limit``/``start``) until the window is
         read, holding one page at a time. ``callid`` is always asked for (a row is
-        named by it). A window still filling (``stop`` in the future) may shift
-        between pages: a row already yielded on the page before is not yielded again.
-        A page that repeats the one before while the window did not grow (a server
-        that ignores ``start``) raises :class:`~contactnow_async.ResponseFormatError`.
-        ``sort`` is passed to the API as given.
+        named by it). ``sort`` is passed to the API as given.
+
+        When the window ends: a reply's ``total`` is read as the window's row count
+        (REPORTING.md's reply to a request without ``limit`` says ``"total": 68`` of
+        its rows; the simulator counts the window), so paging goes on while fewer
+        rows than ``total`` are read, whatever the length of a page (a server may
+        cut pages short of ``limit``), and an empty page before then raises
+        :class:`~contactnow_async.ResponseFormatError` (how many of how many rows
+        were read), never a partial window. A ``total`` equal to its page's row
+        count may be only that (the envelope's "records affected or returned"):
+        such a reply, or one without ``total``, ends the read with a page shorter
+        than ``page_size``. A ``total`` that is not a whole number >= 0 raises.
+
+        A window still filling (``stop`` in the future) may shift between pages: a
+        row already yielded on the page before is not yielded again. A page
+        repeating more rows of the page before than the window grew by (by the
+        totals; without them, half the page or more) raises
+        :class:`~contactnow_async.ResponseFormatError`: the server ignores ``start``.
         """
         names = _names(fields, frozenset(CDR_FIELDS), what="cdr field", strict=strict)
         if "callid" not in names:
             names.insert(0, "callid")
-        if isinstance(page_size, bool) or not 1 <= int(page_size) <= 100_000:
+        try:  # not int(): it made 1.7 a 1, and "1000" a page size
+            size = operator.index(page_size) if not isinstance(page_size, bool) else None
+        except TypeError:
+            size = None
+        if size is None:
+            raise TypeError(f"page_size must be a whole number of rows, not {page_size!r}")
+        if not 1 <= size <= 100_000:
             raise ValueError(f"page_size must be 1 to 100,000 rows, not {page_size!r}")
         params = {
             "fields": ",".join(names),
             "range": _range(start, stop),
             **_filters(filters, _CDR_FILTERS, strict=strict, what="reports.cdr"),
         }
-        return _CdrPages(self._page, params, int(page_size))
+        return _CdrPages(self._page, params, size)
 
     async def cdr_list(
         self,
@@ -214,8 +234,9 @@ class _CdrPages:
         self._offset = 0
         self._rows: deque[CdrRow] = deque()
         self._seen: frozenset[str] = frozenset()  # the call ids of the page before
+        self._window: int | None = None  # the rows in the window, as the page before said
         self._done = False
-        #: How many rows the window holds, as the last page said (None before the first).
+        #: The ``total`` the last page said (None before the first, or when it said none).
         self.total: int | None = None
 
     def __aiter__(self) -> _CdrPages:
@@ -229,25 +250,44 @@ class _CdrPages:
         return self._rows.popleft()
 
     async def _fetch(self) -> None:
-        params = {**self._params, "limit": self._page_size, "start": self._offset}
+        offset = self._offset
+        params = {**self._params, "limit": self._page_size, "start": offset}
         envelope = await self._fetch_page(params)
         page = build(CdrRow.from_record, envelope, what="reports.cdr")
-        before, total = self.total, envelope.total
-        grew = before is not None and total is not None and total > before
-        rows = deque(row for row in page if row.call_id not in self._seen)
-        if page and not rows and not grew:
-            # Nothing new, and no new calls in the window to have pushed the rows on: the
-            # server ignores start. Reading on would loop, or end with rows never read.
+        total = envelope.total
+        if total is not None and total < 0:
             raise ResponseFormatError(
-                f"reports.cdr: the page at start={self._offset} repeats the page before "
-                "(the server does not page); read a narrower window, or with a page_size "
-                "above its calls"
+                f"reports.cdr: the page at start={offset} says total {total}, not a count of rows"
             )
+        # A total that is just the page's own row count says nothing of the window.
+        window = None if total is None or total == len(page) else total
+        repeats = sum(row.call_id in self._seen for row in page)
+        if repeats:
+            before = self._window
+            grew = None if window is None or before is None else max(window - before, 0)
+            # New calls sorted ahead of the offset push as many rows of the page before
+            # onto this one; more repeats than that (or, the growth unknown, half the page
+            # or more) is a server answering from the top whatever the start.
+            if repeats > (grew if grew is not None else (len(page) - 1) // 2):
+                raise ResponseFormatError(
+                    f"reports.cdr: the page at start={offset} repeats {repeats} of its "
+                    f"{len(page)} rows from the page before, more than new calls explain "
+                    "(the server does not page); read a narrower window, or with a "
+                    "page_size above its calls"
+                )
         self._offset += len(page)
+        if window is not None and not page and self._offset < window:
+            raise ResponseFormatError(
+                f"reports.cdr: an empty page at start={offset} with {self._offset} of "
+                f"{window} rows read (the reply's total); the window is not fully read"
+            )
+        if window is None:
+            self._done = len(page) < self._page_size
+        else:
+            self._done = self._offset >= window
         self.total = total
-        if len(page) < self._page_size or (total is not None and self._offset >= total):
-            self._done = True
-        self._rows = rows
+        self._window = window
+        self._rows = deque(row for row in page if row.call_id not in self._seen)
         self._seen = frozenset(row.call_id for row in page)
 
 

@@ -275,6 +275,28 @@ async def test_the_vendors_examples_get_the_documented_shapes() -> None:
         assert float(row["sec_dur"]) >= 0 and row["tm_init"].isdigit()
 
 
+async def test_a_cdr_page_says_the_windows_total_not_its_own_rows() -> None:
+    # As the documented reply to a request without limit ("total": 68, its rows), and as
+    # the client reads it: total counts the window, on every page, and the pages tile it.
+    sim, _ = an_hour_on()
+    base = {
+        "token": sim.issue_token(),
+        "method": "cdr",
+        "fields": "callid",
+        "range": f"{START}:{START + HOUR}",
+    }
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        whole = json_of(await http.get("reporting.php", params=base))
+        pages = [
+            json_of(await http.get("reporting.php", params={**base, "start": at, "limit": 50}))
+            for at in range(0, whole["total"] + 50, 50)
+        ]
+    assert whole["total"] == len(whole["list"]) > 100
+    assert {page["total"] for page in pages} == {whole["total"]}
+    assert [row for page in pages for row in page["list"]] == whole["list"]
+    assert pages[-1]["list"] == []
+
+
 @pytest.mark.parametrize(
     ("params", "error"),
     [

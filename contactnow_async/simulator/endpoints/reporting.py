@@ -11,6 +11,10 @@ or a comma list; ``campaign`` is a campaign table, and a value that names none
 call) is ignored. ``cutoff`` (seconds, default 20) splits ``nc_ans_le``/``_gt``
 and ``nc_que_le``/``_gt``. A field the simulator does not know is answered as
 null. Dates (``P1D``, ``hour``...) are in the account's ``record_tz``.
+
+``cdr`` pages by ``start`` (rows skipped) and ``limit`` (rows at most); its ``total``
+is the window's row count, every page alike (REPORTING.md's reply to a request
+without ``limit`` says ``"total": 68`` of its rows), not the page's.
 """
 
 from __future__ import annotations

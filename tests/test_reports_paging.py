@@ -1,0 +1,222 @@
+"""``cn.reports.cdr``'s paging through ``MockTransport``: servers that cap their pages, say
+``total`` in either reading, answer a short or empty page before the end, or ignore
+``start`` in a window that grows; and the times and page sizes it refuses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from contactnow_async import ContactNow, ResponseFormatError
+from tests._helpers import FakeAPI, client_for, json_reply
+
+pytestmark = pytest.mark.anyio
+
+CDR = ("reporting", "cdr", "")
+ROWS = [{"callid": str(n)} for n in range(1, 2501)]
+
+
+def capped(
+    cap: int, *, total: Callable[[int, list[Any]], Any] = lambda start, page: len(ROWS)
+) -> Callable[[httpx.Request], httpx.Response]:
+    """A cdr route over :data:`ROWS` that answers at most ``cap`` rows a page, whatever the
+    ``limit``; ``total`` is what it says as ``total`` for a page."""
+
+    def route(request: httpx.Request) -> httpx.Response:
+        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
+        page = ROWS[start : start + min(limit, cap)]
+        return json_reply({"success": True, "total": total(start, page), "list": page})
+
+    return route
+
+
+async def read(
+    route: Callable[[httpx.Request], httpx.Response], page_size: int = 1000
+) -> tuple[list[str], FakeAPI]:
+    api = FakeAPI({CDR: route})
+    cn, http = client_for(api, max_retries=0)
+    async with http, cn:
+        with anyio.fail_after(10):
+            found = await cn.reports.cdr_list("callid", start=0, stop=10, page_size=page_size)
+    return [row.call_id for row in found], api
+
+
+def starts(api: FakeAPI) -> list[int]:
+    return [
+        int(r.url.params["start"]) for r in api.requests if r.url.path.endswith("/reporting.php")
+    ]
+
+
+async def test_a_page_the_server_cut_short_is_not_the_end_while_total_says_more() -> None:
+    got, api = await read(capped(500))
+    assert got == [row["callid"] for row in ROWS]
+    assert starts(api) == [0, 500, 1000, 1500, 2000]
+
+
+@pytest.mark.parametrize("empty", [[], None], ids=["empty-list", "null-list"])
+async def test_an_empty_page_before_total_is_an_error_not_a_partial_window(
+    empty: list[Any] | None,
+) -> None:
+    def route(request: httpx.Request) -> httpx.Response:
+        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
+        page = ROWS[start : start + limit] if start < 1000 else empty
+        return json_reply({"success": True, "total": 2500, "list": page})
+
+    with pytest.raises(ResponseFormatError, match=r"1000 of 2500 rows"):
+        await read(route)
+
+
+@pytest.mark.parametrize("total", [-1, -2500, 2.5, "2.5", "many"])
+async def test_a_total_that_is_not_a_count_is_an_error(total: Any) -> None:
+    with pytest.raises(ResponseFormatError, match="total"):
+        await read(capped(500, total=lambda start, page: total))
+
+
+async def test_a_total_that_counts_the_page_does_not_end_a_full_page() -> None:
+    # The envelope's "records affected or returned": a server whose total is the page's
+    # own row count. A full page with total == page_size is not the end of the window.
+    got, api = await read(capped(10_000, total=lambda start, page: len(page)))
+    assert got == [row["callid"] for row in ROWS]
+    assert starts(api) == [0, 1000, 2000]
+
+
+async def test_a_window_of_exactly_one_page_ends_on_the_empty_page_after_it() -> None:
+    def route(request: httpx.Request) -> httpx.Response:
+        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
+        return json_reply(
+            {"success": True, "total": 1000, "list": ROWS[:1000][start : start + limit]}
+        )
+
+    got, api = await read(route)
+    assert len(got) == 1000 and starts(api) == [0, 1000]
+
+
+async def test_without_total_a_short_page_still_ends_the_read() -> None:
+    def route(request: httpx.Request) -> httpx.Response:
+        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
+        return json_reply({"success": True, "list": ROWS[start : start + min(limit, 500)]})
+
+    got, api = await read(route)
+    assert len(got) == 500 and starts(api) == [0]  # no total: nothing says there is more
+
+
+@pytest.mark.parametrize("says_total", [True, False], ids=["total", "no-total"])
+async def test_a_server_ignoring_start_in_a_growing_window_is_an_error(says_total: bool) -> None:
+    # Newest first, one new call per request, and every request answered from the top:
+    # each page is one new row and 999 repeats. Accepting it read a fraction of the window.
+    state = {"newest": 3000}
+
+    def route(request: httpx.Request) -> httpx.Response:
+        state["newest"] += 1
+        ids = range(state["newest"], state["newest"] - 1000, -1)
+        body: dict[str, Any] = {"success": True, "list": [{"callid": str(n)} for n in ids]}
+        if says_total:
+            body["total"] = state["newest"]
+        return json_reply(body)
+
+    with pytest.raises(ResponseFormatError, match="start=1000"):
+        await read(route)
+
+
+async def test_a_window_filling_newest_first_is_read_once_each() -> None:
+    # The legitimate case beside the one above: start is honoured, one call lands at the
+    # front before each request; the rows it pushes on repeat, and are not yielded twice.
+    state = {"ids": [str(n) for n in range(2500, 0, -1)]}
+
+    def route(request: httpx.Request) -> httpx.Response:
+        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
+        state["ids"].insert(0, str(int(state["ids"][0]) + 1))
+        ids = state["ids"]
+        page = [{"callid": callid} for callid in ids[start : start + limit]]
+        return json_reply({"success": True, "total": len(ids), "list": page})
+
+    got, _ = await read(route)
+    assert len(got) == len(set(got))
+    assert set(map(str, range(1, 2502))) <= set(got)
+
+
+MS = 1_700_000_000_000  # a unix time in milliseconds
+
+
+def _calls(cn: ContactNow, **times: Any) -> Any:
+    return cn.reports.calls("nc_all", group_by="qid", **times)
+
+
+def _cdr(cn: ContactNow, **times: Any) -> Any:
+    return cn.reports.cdr_list("callid", **times)
+
+
+def _agents(cn: ContactNow, **times: Any) -> Any:
+    return cn.reports.agents(**times)
+
+
+def _status_log(cn: ContactNow, **times: Any) -> Any:
+    return cn.status_log.read(tstart=times["start"], tstop=times["stop"])
+
+
+@pytest.mark.parametrize("call", [_calls, _cdr, _agents, _status_log])
+@pytest.mark.parametrize(
+    ("start", "stop", "match"),
+    [
+        (MS, MS + 3_600_000, "milliseconds"),
+        (0, MS, "milliseconds"),
+        (0, 253_402_300_800, "9999"),  # the first second of the year 10000
+        (0, 1e300, "9999"),
+        (-1, 10, "1970"),
+    ],
+)
+async def test_a_time_outside_1970_to_9999_is_refused_before_sending(
+    call: Callable[..., Any], start: Any, stop: Any, match: str
+) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match=match):
+            await call(cn, start=start, stop=stop)
+    assert api.requests == []
+
+
+async def test_the_edges_of_the_time_range_are_sent() -> None:
+    seen: list[str] = []
+
+    def route(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.params["range"])
+        return json_reply({"success": True, "total": 0, "list": []})
+
+    api = FakeAPI({CDR: route})
+    cn, http = client_for(api)
+    end = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+    async with http, cn:
+        await cn.reports.cdr_list("callid", start=0, stop=253_402_300_799)
+        await cn.reports.cdr_list(
+            "callid", start=datetime(1970, 1, 1, tzinfo=timezone.utc), stop=end
+        )
+    assert seen == ["0:253402300799", "0:253402300799"]
+
+
+@pytest.mark.parametrize(
+    ("page_size", "error"),
+    [
+        (1.7, TypeError),
+        (1000.0, TypeError),
+        ("1000", TypeError),
+        (True, TypeError),
+        (0, ValueError),
+        (-5, ValueError),
+        (100_001, ValueError),
+    ],
+)
+async def test_a_page_size_that_is_not_a_whole_count_of_rows_is_refused(
+    page_size: Any, error: type[Exception]
+) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(error, match="page_size"):
+            cn.reports.cdr("callid", start=0, stop=1, page_size=page_size)
+    assert api.requests == []
