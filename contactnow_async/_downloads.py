@@ -4,7 +4,8 @@ their place means.
 A download is a read: it is resent after a transient fault, if what it writes to
 can start again (:meth:`FileSink.rewind`). To a path it writes a temporary file in
 the same directory and renames it over the path once the whole file is there, so
-the path never holds half a recording; to a binary file object it writes as the
+the path never holds half a recording (with the mode a new file gets from ``open``,
+or the one of the file it replaces); to a binary file object it writes as the
 bytes come. An envelope sent instead of the file raises what :meth:`ContactNow.request`
 would raise for it (a refused token is replaced once, as there).
 """
@@ -12,8 +13,10 @@ would raise for it (a refused token is replaced once, as there).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -96,31 +99,25 @@ class FileSink:
 
 
 class PathSink(FileSink):
-    """Writes to a temporary file beside ``path``, renamed over it by :meth:`commit`."""
+    """Writes to a temporary file beside ``path``, renamed over it by :meth:`commit`.
 
-    def __init__(self, path: Path, temp: IO[bytes]) -> None:
+    The temporary file is made as ``open(path, "wb")`` would make the path (mode 0666
+    less the umask), not 0600 as :mod:`tempfile` makes one; :meth:`commit` gives it
+    the mode of the file it replaces, if there is one.
+    """
+
+    def __init__(self, path: Path, temp: IO[bytes], temp_path: str) -> None:
         super().__init__(temp)
         self.path = path
         self.temp = temp
+        self.temp_path = temp_path
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str]) -> PathSink:
-        """A sink for ``path`` (its directory must exist)."""
+        """A sink for ``path``; its directory must exist (an error names it, not the
+        temporary file)."""
         target = Path(path)
-
-        def make() -> IO[bytes]:
-            if target.is_dir():
-                raise IsADirectoryError(f"{target} is a directory: give a file path")
-            # Closed by commit() or discard(), not by a with block: it outlives this call.
-            return tempfile.NamedTemporaryFile(
-                mode="w+b",
-                dir=target.parent,
-                prefix=f".{target.name}.",
-                suffix=".part",
-                delete=False,
-            )
-
-        return cls(target, await anyio.to_thread.run_sync(make))
+        return cls(target, *await anyio.to_thread.run_sync(_temporary, target))
 
     async def commit(self) -> None:
         """Put the finished file in place (atomically: a rename in one directory)."""
@@ -129,7 +126,13 @@ class PathSink(FileSink):
             self.temp.flush()
             os.fsync(self.temp.fileno())
             self.temp.close()
-            os.replace(self.temp.name, self.path)
+            try:
+                mode = stat.S_IMODE(os.stat(self.path).st_mode)
+            except FileNotFoundError:
+                pass  # a new file: the mode it was made with
+            else:
+                os.chmod(self.temp_path, mode)
+            os.replace(self.temp_path, self.path)
 
         await anyio.to_thread.run_sync(finish)
 
@@ -139,9 +142,35 @@ class PathSink(FileSink):
         def remove() -> None:
             self.temp.close()
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.temp.name)
+                os.unlink(self.temp_path)
 
         await anyio.to_thread.run_sync(remove)
+
+
+def _temporary(target: Path) -> tuple[IO[bytes], str]:
+    """A new ``.NAME.XXXX.part`` beside ``target``, open for writing, and its path."""
+    if target.is_dir():
+        raise IsADirectoryError(f"{target} is a directory: give a file path")
+    directory = target.parent
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = str(directory / f".{target.name}.{secrets.token_hex(4)}.part")
+        try:
+            # 0o666: the umask applies, as it does to open(path, "wb").
+            descriptor = os.open(name, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                errno.ENOENT, f"cannot save {target.name}: no such directory", str(directory)
+            ) from None
+        except NotADirectoryError:
+            raise NotADirectoryError(
+                errno.ENOTDIR, f"cannot save {target.name}: not a directory", str(directory)
+            ) from None
+        # Closed by commit() or discard(), not by a with block: it outlives this call.
+        return os.fdopen(descriptor, "w+b"), name
+    raise FileExistsError(errno.EEXIST, "no free temporary name beside the file", str(target))
 
 
 def is_binary_file(value: Any) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -256,3 +258,58 @@ async def test_arguments_are_checked(tmp_path: Path) -> None:
             await cn.recordings.download(1, tmp_path)
     assert api.calls("recording") == 0
     assert leftovers(tmp_path) == []
+
+
+def opened(path: Path) -> None:
+    """Make ``path`` as an ordinary ``open`` does."""
+    with open(path, "wb"):
+        pass
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002], ids=oct)
+async def test_a_new_file_gets_the_mode_open_would_give_it(tmp_path: Path, mask: int) -> None:
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    old = os.umask(mask)
+    try:
+        async with http, cn:
+            await cn.recordings.download(1, tmp_path / "a.wav")
+        opened(tmp_path / "b.wav")
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "a.wav").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "b.wav").stat().st_mode) == 0o666 & ~mask
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o755], ids=oct)
+async def test_a_replaced_file_keeps_its_mode(tmp_path: Path, mode: int) -> None:
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    target = tmp_path / "call.wav"
+    target.write_bytes(b"old")
+    target.chmod(mode)
+    async with http, cn:
+        await cn.recordings.download(1, target)
+    assert target.read_bytes() == AUDIO
+    assert stat.S_IMODE(target.stat().st_mode) == mode
+    assert leftovers(tmp_path) == ["call.wav"]
+
+
+async def test_a_missing_directory_is_named_before_anything_is_fetched(tmp_path: Path) -> None:
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    missing = tmp_path / "no" / "such"
+    (tmp_path / "file").write_bytes(b"")
+    async with http, cn:
+        with pytest.raises(FileNotFoundError) as info:
+            await cn.recordings.download(1, missing / "x.wav")
+        with pytest.raises(NotADirectoryError) as not_dir:
+            await cn.recordings.download(1, tmp_path / "file" / "x.wav")
+    assert info.value.filename == str(missing)
+    assert str(missing) in str(info.value) and ".part" not in str(info.value)
+    assert not_dir.value.filename == str(tmp_path / "file")
+    assert ".part" not in str(not_dir.value)
+    assert api.calls("recording") == 0 and api.token_gets == 0
+    assert leftovers(tmp_path) == ["file"]

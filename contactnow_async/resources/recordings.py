@@ -44,9 +44,12 @@ class Recordings(Resource):
 
         To a path it is written atomically: to a temporary file beside it, renamed over
         the path once complete, so the path never holds a partial recording (a failure
-        leaves it as it was). To a file object the bytes are written as they come, from
-        its current position; it stays open. Returns a :class:`~contactnow_async.Recording`
-        with the byte count and the content type the server gave.
+        leaves it as it was). A new file gets the mode ``open(path, "wb")`` would give
+        it, a replaced one keeps its own; a directory that does not exist raises
+        ``FileNotFoundError`` naming it, before anything is fetched. To a file object
+        the bytes are written as they come, from its current position; it stays open.
+        Returns a :class:`~contactnow_async.Recording` with the byte count and the
+        content type the server gave.
 
         ``max_bytes`` caps the file (default: the client's ``max_download_bytes``,
         512 MiB); ``max_response_bytes`` does not apply, but an error envelope in place
