@@ -7,6 +7,7 @@ import contextlib
 import importlib
 import json
 import os
+import secrets
 import stat
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,18 @@ from contactnow_async import (
     TokenStore,
     VirtualClock,
 )
-from tests._helpers import AGENT_ROW, BASE_URL, FakeAPI, agents_list, client_for, json_reply
+from tests._helpers import (
+    AGENT_ROW,
+    BASE_URL,
+    PASSWORD,
+    USERNAME,
+    FakeAPI,
+    agents_list,
+    client_for,
+    json_reply,
+    script_of,
+)
+from tests.test_ecnow import xml_body
 
 pytestmark = pytest.mark.anyio
 
@@ -351,6 +363,80 @@ async def test_validate_and_refresh() -> None:
         new = await cn.tokens.refresh()
         assert new.value != token.value
         assert api.token_gets == 2
+
+
+# --- a token for another address (token.php's ``address``) ------------------------------
+
+
+class AddressAPI:
+    """``token.php?action=get`` in the format asked for, a new token each time, bound to
+    ``address`` when given; ``agents read`` accepts only a token bound to the caller."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.bound_to: dict[str, str] = {}  # token -> address ("" for the caller's own)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        params = request.url.params
+        body: dict[str, object]
+        if script_of(request) == "token":
+            token = secrets.token_hex(20)
+            self.bound_to[token] = params.get("address", "")
+            body = {"success": True, "token": token, "expire": 1_800_000_000}
+        elif self.bound_to.get(params.get("token", "-")) == "":
+            body = {"success": True, "total": 1, "list": [AGENT_ROW]}
+        else:
+            body = {"success": False, "error": "Invalid token"}
+        if params.get("format") == "xml":
+            return httpx.Response(200, content=xml_body(body, "agent"))
+        return json_reply(body)
+
+    @property
+    def token_gets(self) -> list[httpx.Request]:
+        return [request for request in self.requests if script_of(request) == "token"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize("address", ["203.0.113.7", "2001:db8::7"])
+async def test_get_with_address_asks_token_php_for_a_token_bound_there(
+    fmt: str, address: str
+) -> None:
+    api = AddressAPI()
+    cn, http = client_for(api, format=fmt)
+    async with http, cn:
+        other = await cn.tokens.get(address=address)
+        again = await cn.tokens.get(address=address)  # fetched every time
+        assert len(await cn.agents.read()) == 1  # with a token of the client's own
+        own = await cn.tokens.get()
+    first, second, own_get = api.token_gets
+    for request in (first, second):
+        assert dict(request.url.params) == {
+            "action": "get",
+            "format": fmt,
+            "username": USERNAME,
+            "password": PASSWORD,
+            "address": address,
+        }
+    assert "address" not in own_get.url.params
+    assert len(api.token_gets) == 3  # the shared token was not the other address's
+    assert api.bound_to[other.value] == api.bound_to[again.value] == address
+    assert other.value != again.value
+    assert api.bound_to[own.value] == ""
+    assert other.expires_ts == own.expires_ts == 1_800_000_000
+    assert other.value not in repr(other)
+
+
+@pytest.mark.parametrize(
+    "address", ["", "  ", "10.0.0.2&admin=1", "10.0.0.2?x", "10.0.0.2#x", "10.0.0.2/24", "a b"]
+)
+async def test_get_with_an_address_that_is_no_ip_is_refused_before_sending(address: str) -> None:
+    api = AddressAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match="address must be an IP address"):
+            await cn.tokens.get(address=address)
+    assert api.requests == []
 
 
 # --- stores -----------------------------------------------------------------------------

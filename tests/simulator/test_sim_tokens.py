@@ -8,6 +8,8 @@ from email.utils import parsedate_to_datetime
 import httpx
 import pytest
 
+from contactnow_async import ContactNow, Token
+from contactnow_async._wire import Format
 from contactnow_async.simulator import DEFAULT_TOKEN_LIFETIME, Simulator, VirtualClock
 
 from .._stage import Stage
@@ -216,3 +218,53 @@ async def test_get_with_address_binds_the_token_to_that_address(sim: Simulator) 
         params = api_params(str(got["token"]), "agents", "read")
         assert json_of(await user.get("ajax.php", params=params))["success"] is True
         assert json_of(await asker.get("ajax.php", params=params))["error"] == "Invalid token"
+
+
+class HandedToken:
+    """A token store holding the token handed to this host (as a shared store would)."""
+
+    def __init__(self, token: Token) -> None:
+        self.token: Token | None = token
+
+    async def load(self, key: str) -> Token | None:
+        return self.token
+
+    async def save(self, key: str, token: Token) -> None:
+        self.token = token
+
+    async def delete(self, key: str, token: Token) -> None:
+        if self.token == token:
+            self.token = None
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+async def test_a_token_got_for_another_address_through_the_client_works_there_only(
+    sim: Simulator, fmt: Format
+) -> None:
+    """``cn.tokens.get(address=...)`` on 10.0.0.1 gets a token that a client on 10.0.0.2
+    uses as is, while the 10.0.0.1 client's own token serves 10.0.0.1 and not 10.0.0.2."""
+
+    def client(http: httpx.AsyncClient, store: HandedToken | None = None) -> ContactNow:
+        return ContactNow(
+            username="demo",
+            password="demo",
+            base_url="http://sim/",
+            http_client=http,
+            format=fmt,
+            token_store=store,
+        )
+
+    async with client_at(sim, "10.0.0.1") as here, client_at(sim, "10.0.0.2") as there:
+        async with client(here) as cn:
+            for_there = await cn.tokens.get(address="10.0.0.2")
+            assert len(await cn.agents.read()) == 20  # with a token of its own
+            own = await cn.tokens.get()
+        async with client(there, HandedToken(for_there)) as elsewhere:
+            assert len(await elsewhere.agents.read()) == 20
+            assert elsewhere.tokens.fetches == 0  # the handed token was good there
+        async with client(there, HandedToken(own)) as elsewhere:
+            assert len(await elsewhere.agents.read()) == 20
+            assert elsewhere.tokens.fetches == 1  # "Invalid token" there: it got its own
+    gets = [(r.client, r.args.get("address")) for r in sim.requests if r.action == "get"]
+    assert gets == [("10.0.0.1", "10.0.0.2"), ("10.0.0.1", None), ("10.0.0.2", None)]
+    assert for_there.value != own.value
