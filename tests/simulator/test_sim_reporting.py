@@ -15,7 +15,7 @@ import anyio
 import httpx
 import pytest
 
-from contactnow_async import BadArgumentError, CdrRow, ContactNow
+from contactnow_async import AgentSession, BadArgumentError, CdrRow, ContactNow
 from contactnow_async._wire import Format
 from contactnow_async.simulator import Dwell, Simulator, VirtualClock
 from contactnow_async.simulator._agent_state import SimAgent, Waiting
@@ -447,3 +447,81 @@ async def test_control_and_recordings_round_trip_in_either_format(
     assert refused.value.argument == "agent"
     assert after[on_call.agent_id].status == "wrap"
     assert saved.size == len((tmp_path / "call.wav").read_bytes()) > 44
+
+
+def sessions_in(log: list[dict[str, str]], names: dict[str, str]) -> list[AgentSession]:
+    """The login sessions the status log tells of: from an agent's first row out of
+    ``offline`` to its next ``offline`` row (``logout_ts`` None while still logged in),
+    with the session's first and last row on a call (None for none)."""
+    open_sessions: dict[str, dict[str, int | None]] = {}
+    sessions: list[AgentSession] = []
+
+    def close(agent: str, logout: int | None) -> None:
+        session = open_sessions.pop(agent)
+        sessions.append(
+            AgentSession(
+                agent_id=agent,
+                agent_name=names[agent],
+                login_ts=session["login"],
+                logout_ts=logout,
+                first_activity_ts=session["first"],
+                last_activity_ts=session["last"],
+            )
+        )
+
+    for row in log:
+        agent, when = row["agent"], int(row["uts"])
+        if row["status"] == "offline":
+            if agent in open_sessions:
+                close(agent, when)
+            continue
+        session = open_sessions.setdefault(agent, {"login": when, "first": None, "last": None})
+        if row["callid"] != "0":
+            session["first"] = when if session["first"] is None else session["first"]
+            session["last"] = when
+    for agent in list(open_sessions):
+        close(agent, None)
+    return sessions
+
+
+def by_login(sessions: list[AgentSession]) -> list[AgentSession]:
+    return sorted(sessions, key=lambda session: (session.login_ts or 0, session.agent_id))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_agents_sessions_agree_with_the_status_log_and_the_live_state(fmt: Format) -> None:
+    sim, clock = an_hour_on(agents=12)
+    async with client_of(sim, fmt) as cn:
+        waiting = next(a for a in await cn.live.agents() if a.status == "wait")
+        logged_out_at = int(clock.now())
+        await cn.control.logout(waiting.agent_id)
+        clock.advance(60)
+        stop = int(clock.now())
+        live = await cn.live.agents(include_offline=True)
+        sessions = await cn.reports.agents(start=START, stop=stop)
+        later = await cn.reports.agents(start=START + 1, stop=stop)
+        one = await cn.reports.agents(start=START, stop=stop, agent=waiting.agent_id)
+    names = {agent.agent_id: agent.name for agent in live}
+    told = sessions_in(sim.status_log(visible_only=False), names)
+    # Every session began in the window: each agent has a row at START.
+    assert by_login(sessions) == by_login(told)
+    assert by_login(later) == by_login([s for s in told if s.login_ts != START])
+    assert one == [s for s in sessions if s.agent_id == waiting.agent_id]
+    # The agent logged out through agent.php: its last session ends then.
+    last = max(one, key=lambda session: session.login_ts or 0)
+    assert last.logout_ts == logged_out_at and last.logout_at is not None
+    # Still logged in (no logout) is exactly who is not offline now.
+    assert {s.agent_id for s in sessions if s.logout_ts is None} == {
+        agent.agent_id for agent in live if agent.status != "offline"
+    }
+    for session in sessions:
+        assert session.login_ts is not None and START <= session.login_ts <= stop
+        assert session.logout_ts is None or session.login_ts <= session.logout_ts <= stop
+        if session.first_activity_ts is not None:
+            assert session.last_activity_ts is not None
+            assert session.login_ts <= session.first_activity_ts <= session.last_activity_ts
+    # Not a trivial picture: logins after START, sessions ended and open, with and
+    # without calls.
+    assert later and len(later) < len(sessions)
+    assert {s.logout_ts is None for s in sessions} == {True, False}
+    assert {s.first_activity_ts is None for s in sessions} == {True, False}
