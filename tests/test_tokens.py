@@ -428,8 +428,10 @@ async def test_get_with_address_asks_token_php_for_a_token_bound_there(
 
 
 @pytest.mark.parametrize(
-    "address", ["", "  ", "10.0.0.2&admin=1", "10.0.0.2?x", "10.0.0.2#x", "10.0.0.2/24", "a b"]
-)
+    "address",
+    ["", "  ", "10.0.0.2&admin=1", "10.0.0.2?x", "10.0.0.2#x", "10.0.0.2/24", "a b",
+     "not-an-ip", "10.0.0.999", "example.com"],
+)  # fmt: skip
 async def test_get_with_an_address_that_is_no_ip_is_refused_before_sending(address: str) -> None:
     api = AddressAPI()
     cn, http = client_for(api)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -9,6 +10,7 @@ import anyio
 import click
 
 from ..events import to_json as event_to_json
+from ..watch import HealthEvent
 from ._common import FiniteFloatRange, Settings, connect, run, since_log_id_option
 from ._demo import event_line
 
@@ -34,19 +36,42 @@ def watch(
     duration: float | None,
     **options: Any,
 ) -> None:
-    """Stream agent status changes (JSON lines with --json, for jq and friends)."""
+    """Stream agent status changes (JSON lines with --json, for jq and friends).
+
+    A failed poll, and polling's recovery, are one line each on stderr."""
     if options["since_log_id"] is not None:
         options["backfill"] = True
     wanted = frozenset(agents)
 
+    watcher_log = logging.getLogger("contactnow_async.watch")
+    if not settings.debug:  # the health lines below say it (--debug shows the log as it is)
+        watcher_log.addFilter(_said_by_the_health_lines)
+
     async def main() -> None:
         async with connect(settings) as client:
             with anyio.move_on_after(duration):  # None: no deadline; 0: stop at once
-                async with client.watch_agents(**options) as stream:
+                async with client.watch_agents(include_health=True, **options) as stream:
                     async for event in stream:
-                        if wanted and event.agent_id not in wanted:
-                            continue
-                        click.echo(event_to_json(event) if as_json else event_line(event))
-                        sys.stdout.flush()
+                        if isinstance(event, HealthEvent):
+                            click.echo(health_line(event), err=True)  # stdout stays events
+                        elif not wanted or event.agent_id in wanted:
+                            click.echo(event_to_json(event) if as_json else event_line(event))
+                            sys.stdout.flush()
 
-    run(settings, main)
+    try:
+        run(settings, main)
+    finally:
+        watcher_log.removeFilter(_said_by_the_health_lines)
+
+
+def _said_by_the_health_lines(record: logging.LogRecord) -> bool:
+    """Drop the watcher's own "poll failed" warning: :func:`health_line` prints it."""
+    return not str(record.msg).startswith("poll failed")
+
+
+def health_line(event: HealthEvent) -> str:
+    """A failed poll or polling's recovery, as one line for stderr."""
+    health = event.health
+    if health.healthy:
+        return f"polling recovered after {health.failures} failed poll(s) in all"
+    return f"poll failed ({health.consecutive_failures} in a row): {health.last_error}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,8 @@ class Tokens(Resource):
 
     @property
     def fetches(self) -> int:
-        """How many tokens this client fetched from ``token.php`` so far."""
+        """How many tokens this client fetched from ``token.php`` for itself so far (the
+        tokens :meth:`get` fetches for another ``address`` are not counted)."""
         return self._manager.fetches
 
     def _check_open(self) -> None:
@@ -52,8 +54,10 @@ class Tokens(Resource):
         """
         self._check_open()
         if address is not None:
-            if not address.strip() or any(char in address for char in "&?#/ "):
-                raise ValueError(f"address must be an IP address, not {address!r}")
+            try:
+                address = str(ipaddress.ip_address(address))  # IPv4 or IPv6, nothing else
+            except ValueError:
+                raise ValueError(f"address must be an IP address, not {address!r}") from None
             return await self._fetch(address)
         return await self._manager.token()
 
