@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 from .. import events
 from ..watch._events import AgentEvent
+from ._replies import text as _text
 
 __all__ = ["event_from_fields", "event_to_fields"]
 
@@ -30,10 +31,6 @@ def event_to_fields(event: AgentEvent, *, fence: int | None = None) -> dict[str,
     if fence is not None:
         fields["fence"] = str(fence)
     return fields
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 def event_from_fields(fields: Mapping[str, str] | Mapping[bytes, bytes]) -> AgentEvent:

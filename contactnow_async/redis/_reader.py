@@ -6,8 +6,7 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
 
 import attrs
 from redis.asyncio import Redis
@@ -15,6 +14,7 @@ from redis.exceptions import ResponseError
 
 from ..watch import AgentEvent
 from ._fields import event_from_fields
+from ._replies import Fields, read_entries, stream_entries, text
 
 __all__ = ["StreamEntry", "StreamReader"]
 
@@ -33,10 +33,6 @@ class StreamEntry:
     event: AgentEvent
     fence: int | None = None
     claimed: bool = False
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 class StreamReader:
@@ -120,7 +116,7 @@ class StreamReader:
             raw = await self.redis.xreadgroup(
                 self.group, self.consumer, {self.stream: self._own_from}, count=self.count
             )
-            entries = self._entries(raw)
+            entries = read_entries(raw)
             if not entries:
                 self._own_pending = False
                 break
@@ -139,7 +135,7 @@ class StreamReader:
             count=self.count,
             block=max(1, int(self.block * 1000)),
         )
-        return await self._decode(self._entries(raw), claimed=False)
+        return await self._decode(read_entries(raw), claimed=False)
 
     async def claim(self) -> list[StreamEntry]:
         """Take over entries pending longer than ``claim_idle`` seconds on other consumers."""
@@ -153,16 +149,13 @@ class StreamReader:
             start_id=self._claim_from,
             count=self.count,
         )
-        next_start = _text(result[0])
+        next_start = text(result[0])
         # "0-0": the scan went through the whole pending list; start again next time.
         self._claim_from = next_start
         if next_start != "0-0":
             self._next_claim = 0.0
-        return await self._decode(
-            # Redis before 7.0 answers nil (no id) for an entry deleted while pending.
-            [(_text(entry_id), fields or None) for entry_id, fields in result[1] if entry_id],
-            claimed=True,
-        )
+        # Redis before 7.0 answers nil (no id) for an entry deleted while pending.
+        return await self._decode(stream_entries(result[1]), claimed=True)
 
     async def ack(self, *entries: StreamEntry | str) -> None:
         """Acknowledge entries (or entry ids): the group will not hand them out again."""
@@ -178,21 +171,8 @@ class StreamReader:
             for entry in await self.read():
                 yield entry
 
-    @staticmethod
-    def _entries(raw: Any) -> list[tuple[str, Mapping[Any, Any] | None]]:
-        """Each entry's id and fields; None for an entry trimmed away while pending
-        (redis-py gives None or ``{}``: no entry is written without a field)."""
-        entries: list[tuple[str, Mapping[Any, Any] | None]] = []
-        if not raw:
-            return entries
-        streams = raw.items() if isinstance(raw, Mapping) else raw
-        for _stream, messages in streams:
-            for entry_id, fields in messages:
-                entries.append((_text(entry_id), fields or None))
-        return entries
-
     async def _decode(
-        self, entries: Sequence[tuple[str, Mapping[Any, Any] | None]], *, claimed: bool
+        self, entries: Sequence[tuple[str, Fields | None]], *, claimed: bool
     ) -> list[StreamEntry]:
         fresh: list[StreamEntry] = []
         drop: list[str] = []
@@ -217,7 +197,7 @@ class StreamReader:
                 self._seen[uid] = entry_id
                 if len(self._seen) > self.remember:
                     self._seen.popitem(last=False)
-            fence_text = {_text(k): _text(v) for k, v in fields.items()}.get("fence")
+            fence_text = fields.get("fence")
             fresh.append(
                 StreamEntry(
                     id=entry_id,

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from .._models import Token
 from ._lease import RELEASE_IF_HELD
+from ._replies import text
 
 __all__ = ["RedisTokenStore"]
 
@@ -75,7 +76,7 @@ class RedisTokenStore:
         entry = await self.redis.hgetall(self.redis_key(key))
         if not entry:
             return None
-        fields = {_text(name): _text(value) for name, value in entry.items()}
+        fields = {text(name): text(value) for name, value in entry.items()}
         try:
             return Token(
                 value=fields["value"],
@@ -135,7 +136,3 @@ class RedisTokenStore:
 
     def __repr__(self) -> str:
         return f"RedisTokenStore(egress={self.egress!r}, prefix={self.prefix!r})"
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from .. import events
 from .._clock import Clock, SystemClock
 from ..redis import event_from_fields
+from ..redis._replies import Fields, read_entries, stream_entries, text
 from ._board import Board, Entry, Resume, Viewer
 from ._sources import iso, sse_frame
 
@@ -32,10 +33,6 @@ logger = logging.getLogger("contactnow_async.web")
 
 _ENTRY_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
 StreamKey = tuple[int, int]
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 class RedisStreamSource:
@@ -101,9 +98,7 @@ class RedisStreamSource:
         match = _ENTRY_ID.fullmatch(text)
         return None if match is None else (int(match.group(1)), int(match.group(2)))
 
-    def _entry(
-        self, entry_id: str, fields: Mapping[Any, Any]
-    ) -> tuple[Entry, dict[str, Any]] | None:
+    def _entry(self, entry_id: str, fields: Fields) -> tuple[Entry, dict[str, Any]] | None:
         """A stream entry as a board entry and its event document (None: not the relay's)."""
         key = self.parse_id(entry_id)
         try:
@@ -118,12 +113,14 @@ class RedisStreamSource:
         frame = sse_frame(events.to_json(event), entry_id)
         return Entry(key, entry_id, event.agent_id, frame), document
 
-    def _decode(self, raw: Sequence[Any]) -> list[tuple[Entry, dict[str, Any]]]:
+    def _decode(
+        self, entries: Sequence[tuple[str, Fields | None]]
+    ) -> list[tuple[Entry, dict[str, Any]]]:
         decoded = []
-        for entry_id, fields in raw:
+        for entry_id, fields in entries:
             if fields is None:  # trimmed away between reads
                 continue
-            one = self._entry(_text(entry_id), fields)
+            one = self._entry(entry_id, fields)
             if one is not None:
                 decoded.append(one)
         return decoded
@@ -134,10 +131,11 @@ class RedisStreamSource:
         """Up to ``batch`` entries from ``start`` to ``end``, the id of the last one read
         (None: none), and whether there may be more. Entries the relay did not write are
         skipped (and logged), but counted as read."""
-        raw: Any = await client.xrange(self.stream, min=start, max=end, count=self.batch)
-        raw = raw or []
-        last = _text(raw[-1][0]) if raw else None
-        return self._decode(raw), last, len(raw) >= self.batch
+        entries = stream_entries(
+            await client.xrange(self.stream, min=start, max=end, count=self.batch)
+        )
+        last = entries[-1][0] if entries else None
+        return self._decode(entries), last, len(entries) >= self.batch
 
     async def run(self, board: Board, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         """Fold the retained stream into the board, then follow it until cancelled.
@@ -200,15 +198,15 @@ class RedisStreamSource:
     async def _follow(self, client: Redis, board: Board, last: str) -> None:
         while True:
             try:
-                raw: Any = await client.xread(
-                    {self.stream: last}, count=self.batch, block=max(1, int(self.block * 1000))
+                entries = read_entries(
+                    await client.xread(
+                        {self.stream: last}, count=self.batch, block=max(1, int(self.block * 1000))
+                    )
                 )
-                streams = raw.items() if isinstance(raw, Mapping) else raw or ()
-                for _stream, entries in streams:
-                    for entry, document in self._decode(entries):
-                        board.publish(entry, entry.agent_id, document["after"])
-                    if entries:
-                        last = _text(entries[-1][0])
+                for entry, document in self._decode(entries):
+                    board.publish(entry, entry.agent_id, document["after"])
+                if entries:
+                    last = entries[-1][0]
                 await self._check_lease(client)
                 self._succeeded()
             except (RedisError, OSError) as exc:  # noqa: PERF203 -- one try per read, not per entry
@@ -247,8 +245,8 @@ class RedisStreamSource:
             return
         try:
             if where == "after":
-                tail: Any = await client.xrevrange(self.stream, count=1)
-                newest = self.parse_id(_text(tail[0][0])) if tail else None
+                tail = stream_entries(await client.xrevrange(self.stream, count=1))
+                newest = self.parse_id(tail[0][0]) if tail else None
                 if newest is None or key > newest:
                     viewer.fail("unknown")
                 return
@@ -290,14 +288,14 @@ class RedisStreamSource:
         removed (Redis 7 counts what was added), every entry is there; otherwise only
         a resume from the first entry on, with nothing deleted after it, is whole.
         """
-        deleted = self.parse_id(_text(info.get("max-deleted-entry-id") or b"0-0"))
+        deleted = self.parse_id(text(info.get("max-deleted-entry-id") or b"0-0"))
         if deleted is not None and key < deleted:
             return False
         added = info.get("entries-added")
         if added is not None and int(added) == int(info.get("length", -1)):
             return True
         first = info.get("first-entry")
-        first_key = self.parse_id(_text(first[0])) if first else None
+        first_key = self.parse_id(text(first[0])) if first else None
         return first_key is not None and key >= first_key
 
     def health(self) -> tuple[bool, dict[str, Any]]:

@@ -7,6 +7,7 @@ where a missing server is a broken setup, not a reason to pass.
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import signal
@@ -15,7 +16,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import anyio
 import anyio.abc
@@ -102,10 +103,30 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+# The reply shapes a user's client may give. RESP3 (protocol=3, Redis 6 and later) changes
+# some: XREAD and XREADGROUP answer a dict of streams, each a list holding the list of
+# entries; redis-py 8's unified shapes (legacy_responses=False) drop that inner list.
+# redis-py 8 speaks RESP3 by default, in RESP2's shapes: the plain `redis` fixture.
+PROTOCOLS = [
+    pytest.param({"protocol": 2}, id="resp2"),
+    pytest.param({"protocol": 3}, id="resp3"),
+    *(
+        [pytest.param({"protocol": 3, "legacy_responses": False}, id="resp3-unified")]
+        if "legacy_responses" in inspect.signature(Redis).parameters
+        else []  # redis-py before 8: no unified shapes to try
+    ),
+]
+
+each_protocol = pytest.mark.parametrize("redis", PROTOCOLS, indirect=True)
+"""Runs a test that takes the ``redis`` fixture once with a client of each of PROTOCOLS."""
+
+
 @pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    """A client on an emptied database."""
-    client = Redis.from_url(redis_url)
+async def redis(redis_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Redis]:
+    """A client on an emptied database (made with the options of ``each_protocol``'s
+    parameter, if the test has it)."""
+    options: dict[str, Any] = getattr(request, "param", {})
+    client = Redis.from_url(redis_url, **options)
     await client.flushdb()
     try:
         yield client

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from contactnow_async import AgentEvent, LiveAgent
 from contactnow_async.redis import RedisLease, RedisStreamRelay, StreamReader
 
-from .conftest import REPO, eventually, stream_entries, text
+from .conftest import REPO, each_protocol, eventually, stream_entries, text
 
 pytestmark = [pytest.mark.redis, pytest.mark.anyio]
 
@@ -105,6 +105,7 @@ async def test_three_readers_process_everything_and_claim_a_dead_ones(
     assert by_consumer == {"slow", "fast-1", "fast-2"}
 
 
+@each_protocol
 async def test_reader_drops_duplicates_and_replays_its_own_pending(redis: Redis) -> None:
     await publish(redis, "s", range(1, 4))
     # A uid appended twice (by hand: the relay never does) is handed out once.
@@ -130,6 +131,7 @@ async def test_reader_drops_duplicates_and_replays_its_own_pending(redis: Redis)
     )  # 2 and 3 and the late 1 wait for acks; duplicates and junk acked
 
 
+@each_protocol
 async def test_one_reader_drops_a_duplicate_uid(redis: Redis) -> None:
     await publish(redis, "s", range(1, 3))
     await redis.xadd(
@@ -143,6 +145,7 @@ async def test_one_reader_drops_a_duplicate_uid(redis: Redis) -> None:
     assert (await redis.xpending("s", "g"))["pending"] == 0  # the duplicate was acknowledged
 
 
+@each_protocol
 async def test_an_entry_handed_out_but_never_acknowledged_comes_back(redis: Redis) -> None:
     # The handler of uid 1 failed (no ack): once the entry has been pending claim_idle,
     # the reader claims it (its own) and hands it out again, rather than taking it
@@ -183,6 +186,7 @@ def test_reader_times_must_be_finite_seconds(option: str, value: float) -> None:
         StreamReader(redis, "s", group="g", consumer="c", **{option: value})  # type: ignore[arg-type]  # a float option
 
 
+@each_protocol
 async def test_entries_trimmed_while_pending_are_acknowledged_quietly(
     redis: Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -201,6 +205,7 @@ async def test_entries_trimmed_while_pending_are_acknowledged_quietly(
     assert (await redis.xpending("s", "g"))["pending"] == 0
 
 
+@each_protocol
 async def test_trimmed_entries_at_the_head_of_the_pending_do_not_end_the_replay(
     redis: Redis,
 ) -> None:

@@ -29,7 +29,14 @@ from contactnow_async.redis import (
 )
 from contactnow_async.simulator import Dwell, ScaledClock, Simulator, VirtualClock, serve
 
-from .conftest import REPO, cancel_while_stopped, eventually, stream_entries, text
+from .conftest import (
+    REPO,
+    cancel_while_stopped,
+    each_protocol,
+    eventually,
+    stream_entries,
+    text,
+)
 
 pytestmark = [pytest.mark.redis, pytest.mark.anyio]
 
@@ -63,6 +70,7 @@ def test_fields_round_trip() -> None:
         event_from_fields({"x": "1"})
 
 
+@each_protocol
 async def test_one_holder_and_a_paused_holder_cannot_publish(redis: Redis) -> None:
     first = RedisLease(redis, "s", ttl=0.3, owner="first")
     second = RedisLease(redis, "s", ttl=0.3, owner="second")
@@ -308,6 +316,7 @@ async def test_relay_retry_must_be_finite_seconds(value: float) -> None:
             await relay.run(cn, retry=value)
 
 
+@each_protocol
 async def test_a_leader_that_published_nothing_hands_over_where_it_started(redis: Redis) -> None:
     # No cursor in Redis: the first leader starts "from now". If it goes before it has
     # published anything (a quiet centre), its successor started from *its* now, and

@@ -15,7 +15,7 @@ from contactnow_async import ContactNow, Token
 from contactnow_async.redis import RedisTokenStore
 from contactnow_async.simulator import Simulator, serve
 
-from .conftest import REPO, cancel_while_stopped, eventually, text
+from .conftest import REPO, cancel_while_stopped, each_protocol, eventually, text
 
 pytestmark = [pytest.mark.redis, pytest.mark.anyio]
 
@@ -58,6 +58,7 @@ async def test_four_cold_processes_make_one_token_request(redis: Redis, redis_ur
     assert sim.stats.count("ajax", "agents", "read") == 20
 
 
+@each_protocol
 async def test_a_refused_token_is_replaced_once_for_all(redis: Redis) -> None:
     sim = Simulator(username="demo", password="demo", agents=3, seed=3)
     async with serve(sim) as base_url:
@@ -101,6 +102,7 @@ async def test_egress_addresses_never_share_a_token(redis: Redis) -> None:
     ]
 
 
+@each_protocol
 async def test_store_round_trip_and_compare_and_delete(redis: Redis) -> None:
     store = RedisTokenStore(redis, egress="e", prefix="t:")
     token = Token(value="a" * 40, expires_ts=4_000_000_000, clock_offset=-1.5)
@@ -115,6 +117,7 @@ async def test_store_round_trip_and_compare_and_delete(redis: Redis) -> None:
     assert "a" * 40 not in repr(store)
 
 
+@each_protocol
 async def test_lock_waits_for_its_holder_and_times_out(redis: Redis) -> None:
     store = RedisTokenStore(redis, egress="e", lock_wait=0.2)
     order: list[str] = []

@@ -18,7 +18,7 @@ from contactnow_async.redis import RedisLease, RedisStreamRelay
 from contactnow_async.simulator import Dwell, Simulator
 from contactnow_async.web import RedisStreamSource, Wallboard, wallboard_app
 
-from ..redis.conftest import stream_entries
+from ..redis.conftest import each_protocol, stream_entries
 from ._sse import Frame, client_for, last_id, open_events
 from ._support import client_on, event_rows, log_rows
 
@@ -37,8 +37,9 @@ def parse(entry_id: str) -> tuple[int, int]:
     return key
 
 
-def replica(redis_url: str, stream: str, *, retain: int = 10_000) -> Wallboard:
-    return wallboard_app(RedisStreamSource(redis_url, stream, block=0.02), retain=retain)
+def replica(redis: str | Redis, stream: str, *, retain: int = 10_000) -> Wallboard:
+    """A web replica reading ``stream`` with its own client (a URL), or with ``redis``."""
+    return wallboard_app(RedisStreamSource(redis, stream, block=0.02), retain=retain)
 
 
 @asynccontextmanager
@@ -61,14 +62,15 @@ async def relaying(redis: Redis, stream: str) -> AsyncIterator[Simulator]:
         group.cancel_scope.cancel()
 
 
+@each_protocol
 async def test_a_browser_switching_replicas_misses_nothing_and_sees_nothing_twice(
-    redis: Redis, redis_url: str
+    redis: Redis,
 ) -> None:
     stream = "web:agents"
     async with relaying(redis, stream) as sim:
         since = log_rows(sim)[-1][0]
         # A small window on each replica: a long absence is served from the stream itself.
-        a, b = replica(redis_url, stream, retain=15), replica(redis_url, stream, retain=15)
+        a, b = replica(redis, stream, retain=15), replica(redis, stream, retain=15)
         async with a.lifespan(), b.lifespan(), client_for(a) as http:
             assert (await http.get("/healthz")).json()["relay_leading"] is True
             seen: list[Frame] = []
@@ -114,9 +116,8 @@ async def test_the_snapshot_is_the_stream_folded_and_its_cursor_resumes(
             assert first[0].id is not None and first[0].id > snapshot["cursor"]
 
 
-async def test_lost_or_unknown_ids_reset_and_no_relay_means_unhealthy(
-    redis: Redis, redis_url: str
-) -> None:
+@each_protocol
+async def test_lost_or_unknown_ids_reset_and_no_relay_means_unhealthy(redis: Redis) -> None:
     stream = "web:trimmed"
     for uid in range(1, 11):
         document = {"id": f"log:{uid}", "kind": "changed", "agent_id": "7", "log_id": uid}
@@ -125,7 +126,7 @@ async def test_lost_or_unknown_ids_reset_and_no_relay_means_unhealthy(
         document["after"] = {"agent_id": "7", "name": "Ann", "status": "wait", "sub_status": ""}
         await redis.xadd(stream, {"event": json.dumps(document), "log_id": str(uid)})
     ids = [entry_id for entry_id, _ in await stream_entries(redis, stream)]
-    web = replica(redis_url, stream, retain=3)
+    web = replica(redis, stream, retain=3)
     async with web.lifespan(), client_for(web) as http:
         async with open_events(web, headers={"Last-Event-ID": ids[2]}) as events:
             frames = await events.take(7)  # older than the window, still in Redis
@@ -141,8 +142,9 @@ async def test_lost_or_unknown_ids_reset_and_no_relay_means_unhealthy(
         assert health.json()["relay_leading"] is False
 
 
+@each_protocol
 async def test_entries_the_relay_did_not_write_are_skipped_and_paging_goes_past_them(
-    redis: Redis, redis_url: str
+    redis: Redis,
 ) -> None:
     stream = "web:paged"
 
@@ -156,7 +158,7 @@ async def test_entries_the_relay_did_not_write_are_skipped_and_paging_goes_past_
         await append(uid, "wait")
         if uid in (3, 6):
             await redis.xadd(stream, {"note": "not the relay's"})
-    web = wallboard_app(RedisStreamSource(redis_url, stream, block=0.02, batch=3))
+    web = wallboard_app(RedisStreamSource(redis, stream, block=0.02, batch=3))
     async with web.lifespan(), client_for(web) as http:
         snapshot = (await http.get("/snapshot")).json()
         assert sorted(a["agent_id"] for a in snapshot["agents"]) == ["0", "1", "2"]

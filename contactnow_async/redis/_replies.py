@@ -1,0 +1,60 @@
+"""Stream replies as ``(entry id, fields)`` pairs, in whichever shape the client gives them.
+
+redis-py shapes a reply by the protocol the client speaks (``protocol=2`` or ``3``)
+and, from redis-py 8, by ``legacy_responses``:
+
+- XRANGE, XREVRANGE and XAUTOCLAIM's entries: a list of ``(id, fields)`` in every shape.
+- XREAD and XREADGROUP: RESP2 ``[[stream, entries], ...]``; RESP3
+  ``{stream: [entries]}`` (one more list around a stream's entries); redis-py 8's
+  unified shapes (``legacy_responses=False``) ``{stream: entries}``.
+
+Fields are a dict of bytes (of str with ``decode_responses``). An entry deleted
+while pending comes back with ``None`` or ``{}`` for its fields, or, from Redis 6.2's
+XAUTOCLAIM, as ``(None, None)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+__all__ = ["Fields", "read_entries", "stream_entries", "text"]
+
+Fields = dict[str, str]
+
+
+def text(value: str | bytes) -> str:
+    """A reply's bytes as text (a client with ``decode_responses`` gives str already)."""
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def stream_entries(reply: Iterable[Sequence[Any]] | None) -> list[tuple[str, Fields | None]]:
+    """The entries of an XRANGE, XREVRANGE or XAUTOCLAIM list, as text.
+
+    Fields are None for an entry deleted while pending (no entry is written without a
+    field); an entry without an id (Redis 6.2's nil) is left out.
+    """
+    return [
+        (text(entry_id), {text(k): text(v) for k, v in fields.items()} if fields else None)
+        for entry_id, fields in reply or ()
+        if entry_id is not None
+    ]
+
+
+def read_entries(reply: Any) -> list[tuple[str, Fields | None]]:
+    """The entries of an XREAD or XREADGROUP reply (see the module docstring), every
+    stream's in turn."""
+    if not reply:
+        return []
+    if isinstance(reply, Mapping):
+        per_stream: Iterable[Any] = reply.values()
+    else:
+        per_stream = (entries for _stream, entries in reply)
+    found: list[Sequence[Any]] = []
+    for items in per_stream:
+        for item in items or ():
+            if item and not isinstance(item[0], (list, tuple)):
+                found.append(item)  # (id, fields): the id is bytes, str or None
+            else:
+                found.extend(item)  # RESP3: the stream's entries, inside one more list
+    return stream_entries(found)

@@ -1,0 +1,49 @@
+"""Stream replies in each shape redis-py gives them (no server: the shapes as literals;
+the reader's and the web source's tests read a real redis-server with each protocol)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from contactnow_async.redis._replies import read_entries, stream_entries
+
+ONE = (b"1-0", {b"event": b"{}", b"fence": b"3"})
+TWO = ("2-0", {"event": "{}"})  # a client with decode_responses
+EXPECTED = [("1-0", {"event": "{}", "fence": "3"}), ("2-0", {"event": "{}"})]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param([[b"s", [ONE, TWO]]], id="resp2"),
+        pytest.param({b"s": [[ONE, TWO]]}, id="resp3"),
+        pytest.param({b"s": [ONE, TWO]}, id="resp3-unified"),
+        pytest.param({b"s": [[ONE]], b"t": [[TWO]]}, id="resp3-two-streams"),
+        pytest.param([[b"s", [ONE]], [b"t", [TWO]]], id="resp2-two-streams"),
+    ],
+)
+def test_read_entries_of_every_shape(reply: Any) -> None:
+    assert read_entries(reply) == EXPECTED
+
+
+@pytest.mark.parametrize(
+    "reply", [None, [], {}, [[b"s", []]], {b"s": [[]]}, {b"s": []}, {b"s": None}]
+)
+def test_read_entries_of_nothing(reply: Any) -> None:
+    assert read_entries(reply) == []
+
+
+def test_deleted_entries() -> None:
+    # Deleted while pending: XREADGROUP gives no fields (None, or {} from redis-py 8),
+    # Redis 6.2's XAUTOCLAIM a nil entry, which redis-py makes (None, None).
+    assert stream_entries([(b"1-0", None), (b"2-0", {}), (None, None), ONE]) == [
+        ("1-0", None),
+        ("2-0", None),
+        EXPECTED[0],
+    ]
+    assert read_entries({b"s": [[(b"1-0", {}), (None, None), ONE]]}) == [
+        ("1-0", None),
+        EXPECTED[0],
+    ]
