@@ -9,9 +9,13 @@ Keys (documented in the README; named by the rule of ``docs/fields.md``)::
      "before": {...agent...} | null, "after": {...agent...} | null}
 
 An agent is ``{"agent_id", "name", "status", "sub_status", "started_ts",
-"server_ts", "moh", "centre_name", "customer", "calls"}`` with the ``*_ts`` in unix
-seconds and ``calls`` a list of call ids (a document without ``moh``, ``centre_name``
-or ``customer``, written before they were added, reads them as ``""``).
+"server_ts", "moh", "centre_name", "customer", "calls", "call_records"}`` with the
+``*_ts`` in unix seconds, ``calls`` a list of call ids and ``call_records`` the
+ecnow record of each call whose live row names one, ``{"call_id", "record_id",
+"table"}`` (:attr:`Call.record_id <contactnow_async.Call.record_id>`, wire ``urn``;
+:attr:`Call.table <contactnow_async.Call.table>`, wire ``qtable``; either may be null).
+A document written before they were added reads a missing ``moh``, ``centre_name``
+or ``customer`` as ``""``, and without ``call_records`` its calls without records.
 
 Use :func:`to_json` / :func:`from_json` for one line of JSON, and
 :func:`to_dict` / :func:`from_dict` to embed events in a document of your own.
@@ -52,6 +56,11 @@ def _agent_to_dict(agent: LiveAgent | None) -> dict[str, Any] | None:
         "centre_name": agent.centre_name,
         "customer": agent.customer,
         "calls": [call.call_id for call in agent.calls],
+        "call_records": [
+            {"call_id": call.call_id, "record_id": call.record_id, "table": call.table}
+            for call in agent.calls
+            if call.record_id is not None or call.table is not None
+        ],
     }
 
 
@@ -70,7 +79,7 @@ def _agent_from_dict(data: object, key: str) -> LiveAgent | None:
         moh=_text(data, "moh", key, ""),
         centre_name=_text(data, "centre_name", key, ""),
         customer=_text(data, "customer", key, ""),
-        calls=tuple(Call(call_id=call_id) for call_id in _call_ids(data, key)),
+        calls=_calls(data, key),
     )
 
 
@@ -96,11 +105,28 @@ def _unix_time(data: dict[str, Any], name: str, within: str) -> int:
     raise _bad(f"{within}.{name}", "a whole number of unix seconds (1970 to 9999)")
 
 
-def _call_ids(data: dict[str, Any], within: str) -> list[str]:
-    calls = data.get("calls", [])
-    if not isinstance(calls, list) or not all(isinstance(call_id, str) for call_id in calls):
+def _calls(data: dict[str, Any], within: str) -> tuple[Call, ...]:
+    """The agent's calls, each with its record from ``call_records`` as the live row's
+    wire fields (``urn``, ``qtable``) in its ``raw``, where :class:`Call` reads them."""
+    call_ids = data.get("calls", [])
+    if not isinstance(call_ids, list) or not all(isinstance(call_id, str) for call_id in call_ids):
         raise _bad(f"{within}.calls", "a list of call ids (text)")
-    return calls
+    records = data.get("call_records", [])
+    if not isinstance(records, list):
+        raise _bad(f"{within}.call_records", "a list of call records")
+    wire: dict[str, dict[str, str]] = {}
+    for record in records:
+        if not isinstance(record, dict) or record.get("call_id") not in call_ids:
+            raise _bad(f"{within}.call_records", "a list of objects, each of a call in calls")
+        fields = wire[record["call_id"]] = {}
+        for name, wire_name in (("record_id", "urn"), ("table", "qtable")):
+            value = record.get(name)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise _bad(f"{within}.call_records.{name}", "text or null")
+            fields[wire_name] = value
+    return tuple(Call(call_id=call_id, raw=wire.get(call_id, {})) for call_id in call_ids)
 
 
 def _float(number: float) -> float:
@@ -157,7 +183,8 @@ def from_dict(data: dict[str, Any]) -> AgentEvent:
     Raises ValueError, naming the key, for anything else: a key missing or of
     another type, an unknown ``kind`` or ``source``, a time without its zone, parts
     that disagree (an ``appeared`` event with a ``before``, a ``changed`` one without
-    an ``after``, an agent object of another ``agent_id``).
+    an ``after``, an agent object of another ``agent_id``, a call record of a call not
+    in the agent's ``calls``).
     """
     if not isinstance(data, dict):
         raise ValueError(f"not an agent event document: a JSON object, not {type(data).__name__}")

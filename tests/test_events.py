@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from contactnow_async import AgentEvent, LiveAgent
+from contactnow_async import AgentEvent, Call, LiveAgent
 from contactnow_async.events import from_dict, from_json, to_dict, to_json
 from contactnow_async.watch._events import EventKind, EventSource
 
@@ -16,9 +16,11 @@ T0 = 1_795_428_000
 NOW = datetime(2026, 11, 23, 10, 0, 1, 250_000, tzinfo=timezone.utc)
 
 
-def agent(status: str, started_ts: int, *, name: str = "Agent 1") -> LiveAgent:
+def agent(
+    status: str, started_ts: int, *, name: str = "Agent 1", calls: tuple[Call, ...] = ()
+) -> LiveAgent:
     return LiveAgent(agent_id="1226353", name=name, status=status, started_ts=started_ts,
-                     server_ts=started_ts + 1)  # fmt: skip
+                     server_ts=started_ts + 1, calls=calls)  # fmt: skip
 
 
 def event(
@@ -73,9 +75,41 @@ def test_an_event_of_live_rows_round_trips() -> None:
 def test_a_document_without_the_later_agent_keys_still_reads() -> None:
     document = to_dict(EVENTS[1])
     for agent in (document["before"], document["after"]):
-        for key in ("moh", "centre_name", "customer"):
+        for key in ("moh", "centre_name", "customer", "call_records"):
             del agent[key]
     assert from_dict(document) == EVENTS[1]
+
+
+DIALLED = Call.from_record({"callid": "90000001", "urn": "2499265", "qtable": "Willtest",
+                            "qid": "2001", "direction": "out"})  # fmt: skip
+INBOUND = Call.from_record({"callid": "90000002", "qid": "1001", "direction": "in"})
+
+
+def test_a_call_keeps_the_record_it_is_about() -> None:
+    # The JSON kept only the call ids: a consumer of the relay's stream or of the wallboard
+    # could not link a dialled call to its ecnow record (ajax call[].urn and qtable).
+    original = event("changed", agent("wait", T0), agent("call", T0 + 42, calls=(DIALLED, INBOUND)))
+    document = to_dict(original)
+    assert document["after"]["calls"] == ["90000001", "90000002"]
+    assert document["after"]["call_records"] == [
+        {"call_id": "90000001", "record_id": "2499265", "table": "Willtest"}
+    ]
+    assert document["before"]["call_records"] == []
+    read = from_json(to_json(original))
+    assert read == original
+    assert read.after is not None
+    assert [(c.call_id, c.record_id, c.table) for c in read.after.calls] == [
+        ("90000001", "2499265", "Willtest"),
+        ("90000002", None, None),
+    ]
+    # A document written before call_records reads its calls without a record.
+    del document["after"]["call_records"]
+    old = from_dict(document)
+    assert old.after is not None
+    assert [(c.call_id, c.record_id) for c in old.after.calls] == [
+        ("90000001", None),
+        ("90000002", None),
+    ]
 
 
 GOOD = json.loads(to_json(EVENTS[1]))
@@ -127,6 +161,20 @@ HOSTILE = {
     "after calls text": changed_after(calls="123"),
     "after calls of numbers": changed_after(calls=[9]),
     "after centre_name null": changed_after(centre_name=None),
+    "after call_records an object": changed_after(call_records={}),
+    "after call_records of call ids": changed_after(calls=["9"], call_records=["9"]),
+    "after call_records of another call": changed_after(
+        calls=["9"], call_records=[{"call_id": "8", "record_id": "5", "table": "t"}]
+    ),
+    "after call_records without call_id": changed_after(
+        calls=["9"], call_records=[{"record_id": "5", "table": "t"}]
+    ),
+    "after call_records record_id a number": changed_after(
+        calls=["9"], call_records=[{"call_id": "9", "record_id": 5, "table": "t"}]
+    ),
+    "after call_records table a list": changed_after(
+        calls=["9"], call_records=[{"call_id": "9", "record_id": "5", "table": ["t"]}]
+    ),
     "after started_ts huge": changed_after(started_ts=10**30),
     "after started_ts negative": changed_after(started_ts=-1),
     "after started_ts a fraction": changed_after(started_ts=1.7),

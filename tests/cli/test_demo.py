@@ -30,7 +30,7 @@ EVENT_LINE = re.compile(
 )
 DEMO = [sys.executable, "-m", "contactnow_async", "demo"]
 AGENT_KEYS = {"agent_id", "name", "status", "sub_status", "started_ts", "server_ts", "moh",
-              "centre_name", "customer", "calls"}  # fmt: skip
+              "centre_name", "customer", "calls", "call_records"}  # fmt: skip
 EVENT_KEYS = {
     "id",
     "kind",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import subprocess
@@ -13,8 +14,9 @@ import anyio
 import pytest
 from redis.asyncio import Redis
 
-from contactnow_async import AgentEvent, LiveAgent
+from contactnow_async import AgentEvent, Call, ContactNow, LiveAgent, VirtualClock
 from contactnow_async.redis import RedisLease, RedisStreamRelay, StreamReader
+from contactnow_async.simulator import Simulator
 
 from .conftest import REPO, each_protocol, eventually, stream_entries, text
 
@@ -219,3 +221,36 @@ async def test_trimmed_entries_at_the_head_of_the_pending_do_not_end_the_replay(
     again = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, count=2,
                          block=0.01)  # fmt: skip
     assert [e.event.log_id for e in await again.read()] == [3, 4]
+
+
+async def test_a_reader_links_a_dialled_call_to_its_record(redis: Redis) -> None:
+    # The event JSON kept only a call's id: a consumer of the stream could not tell which
+    # ecnow record (lead) an agent was calling, which the live row names (urn, qtable).
+    sim = Simulator(username="demo", password="demo", agents=10, seed=5, clock=VirtualClock())
+    async with ContactNow(
+        username="demo", password="demo", base_url="http://sim/", transport=sim.transport(),
+        clock=sim.clock, retry_backoff=0.0,
+    ) as cn:  # fmt: skip
+        dataset, *_ = await cn.datasets.read(table="Willtest", state="LIVE")
+        lead = await cn.records.create([{"dataset": dataset.dataset_id, "MobilePhone": "07700"}])
+        # An agent dials it within a minute (simulated: the watcher sleeps on the simulator's
+        # clock, so its polls a simulated second apart come as fast as Redis takes them).
+        until = sim.clock.now() + 300
+        relay = RedisStreamRelay(redis, "s", lease=RedisLease(redis, "s", ttl=5.0), maxlen=None)
+        reader = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
+        await reader.create_group()
+        dialled: list[tuple[Call, AgentEvent]] = []
+        async with anyio.create_task_group() as group:
+            group.start_soon(functools.partial(relay.run, cn, backfill=True, interval=1.0))
+            with anyio.fail_after(20):
+                async for entry in reader:
+                    calls = entry.event.after.calls if entry.event.after else ()
+                    dialled += [(c, entry.event) for c in calls if c.record_id is not None]
+                    if dialled or sim.clock.now() > until:
+                        break
+            group.cancel_scope.cancel()
+    assert dialled, "no event named a call's record"
+    ((call, seen),) = dialled
+    assert (call.record_id, call.table) == (lead.key, "Willtest")
+    (row,) = [row for row in sim.status_log() if row["callid"] == call.call_id]
+    assert row["agent"] == seen.agent_id  # that agent's call with that record
