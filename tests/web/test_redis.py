@@ -18,7 +18,7 @@ from contactnow_async.redis import RedisLease, RedisStreamRelay
 from contactnow_async.simulator import Dwell, Simulator
 from contactnow_async.web import RedisStreamSource, Wallboard, wallboard_app
 
-from ..redis.conftest import each_protocol, stream_entries
+from ..redis.conftest import each_protocol, eventually, stream_entries
 from ._sse import Frame, client_for, last_id, open_events
 from ._support import client_on, event_rows, log_rows
 
@@ -42,9 +42,15 @@ def replica(redis: str | Redis, stream: str, *, retain: int = 10_000) -> Wallboa
     return wallboard_app(RedisStreamSource(redis, stream, block=0.02), retain=retain)
 
 
+async def leading(redis: Redis, stream: str) -> bool:
+    return bool(await redis.exists(f"{stream}:lease"))
+
+
 @asynccontextmanager
-async def relaying(redis: Redis, stream: str) -> AsyncIterator[Simulator]:
-    """A relay of a busy simulated centre into ``stream``, from the log's current end."""
+async def relaying(redis: Redis, stream: str) -> AsyncIterator[tuple[Simulator, int]]:
+    """A relay of a busy simulated centre into ``stream``, from the log's end then (the
+    uid given with the simulator), once it holds the lease: a replica started before
+    that finds no relay leading."""
     sim = Simulator(
         username="demo",
         password="secret",
@@ -58,7 +64,8 @@ async def relaying(redis: Redis, stream: str) -> AsyncIterator[Simulator]:
     async with client_on(sim) as client, anyio.create_task_group() as group:
         run = functools.partial(relay.run, backfill=True, since_log_id=since, interval=1.0)
         group.start_soon(run, client)
-        yield sim
+        await eventually(functools.partial(leading, redis, stream), within=10)
+        yield sim, since
         group.cancel_scope.cancel()
 
 
@@ -67,8 +74,7 @@ async def test_a_browser_switching_replicas_misses_nothing_and_sees_nothing_twic
     redis: Redis,
 ) -> None:
     stream = "web:agents"
-    async with relaying(redis, stream) as sim:
-        since = log_rows(sim)[-1][0]
+    async with relaying(redis, stream) as (sim, since):
         # A small window on each replica: a long absence is served from the stream itself.
         a, b = replica(redis, stream, retain=15), replica(redis, stream, retain=15)
         async with a.lifespan(), b.lifespan(), client_for(a) as http:
