@@ -28,6 +28,7 @@ from ._common import (
     FiniteFloatRange,
     Settings,
     broken_pipe_guard,
+    console,
     fail,
     open_closed_standard_streams,
     tolerate_unencodable_output,
@@ -182,6 +183,9 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     These options go before the command or after it: `contactnow watch --simulate`.
     """
     ctx.obj = Settings(**options)
+    # A closed stdout quiets the shared console (OutputConsole.on_broken_pipe); a command
+    # run after it in the same process (CliRunner, a user's tests) prints again.
+    console.quiet = False
 
 
 cli.add_command(agents)

@@ -16,7 +16,7 @@ import pytest
 
 from contactnow_async._cli._common import EXIT_BROKEN_PIPE
 
-from .conftest import SECRETS, subprocess_env
+from .conftest import SECRETS, CliInvoker, Served, subprocess_env
 
 pytestmark = pytest.mark.integration
 
@@ -188,3 +188,17 @@ def test_nothing_is_left_running(args: list[str], monkeypatch: pytest.MonkeyPatc
     for thread in started:  # anyio's idle worker threads are told to stop as the run ends
         thread.join(timeout=30)
     assert [t for t in started if t.is_alive()] == []
+
+
+def test_a_closed_stdout_leaves_the_next_command_in_the_process_its_output(
+    invoke: CliInvoker, served: Served
+) -> None:
+    # The shared console went quiet for good at a closed stdout: a second command run in
+    # the same process (click's CliRunner, a user's own tests) printed its table to no one.
+    from contactnow_async._cli._common import console
+
+    with pytest.raises(BrokenPipeError):
+        console.on_broken_pipe()
+    out = invoke(["agents", "list"], env=served.env(COLUMNS="200"))
+    assert out.code == 0, out
+    assert "Agent 1" in out.stdout
