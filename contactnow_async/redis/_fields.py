@@ -46,4 +46,8 @@ def event_from_fields(fields: Mapping[str, str] | Mapping[bytes, bytes]) -> Agen
             f"stream entry has no 'event' field (fields: {sorted(text)}): "
             "not written by RedisStreamRelay"
         ) from None
+    document.encode("utf-8")  # UnicodeEncodeError (a ValueError): bytes that were not UTF-8
+    fence = text.get("fence")
+    if fence and not (fence.isascii() and fence.isdigit()):
+        raise ValueError(f"stream entry's fence is not a whole number: {fence[:20]!r}")
     return events.from_json(document)

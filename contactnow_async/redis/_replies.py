@@ -24,8 +24,14 @@ Fields = dict[str, str]
 
 
 def text(value: str | bytes) -> str:
-    """A reply's bytes as text (a client with ``decode_responses`` gives str already)."""
-    return value.decode("utf-8") if isinstance(value, bytes) else value
+    """A reply's bytes as text (a client with ``decode_responses`` gives str already).
+
+    Bytes that are not UTF-8 (an entry some other writer put there) never fail here,
+    where a whole reply is read: they come through as lone surrogates
+    (``surrogateescape``), and the reader of that one entry refuses it
+    (:func:`~contactnow_async.redis._fields.event_from_fields`), skipping only it.
+    """
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
 
 
 def stream_entries(reply: Iterable[Sequence[Any]] | None) -> list[tuple[str, Fields | None]]:

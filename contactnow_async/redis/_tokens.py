@@ -78,6 +78,7 @@ class RedisTokenStore:
             return None
         fields = {text(name): text(value) for name, value in entry.items()}
         try:
+            fields["value"].encode("utf-8")  # not UTF-8 bytes: a damaged entry
             return Token(
                 value=fields["value"],
                 expires_ts=int(fields["expires_at"]),

@@ -254,3 +254,26 @@ async def test_a_reader_links_a_dialled_call_to_its_record(redis: Redis) -> None
     assert (call.record_id, call.table) == (lead.key, "Willtest")
     (row,) = [row for row in sim.status_log() if row["callid"] == call.call_id]
     assert row["agent"] == seen.agent_id  # that agent's call with that record
+
+
+@each_protocol
+async def test_an_entry_that_cannot_be_read_is_skipped_not_a_stall(
+    redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Bytes that are not UTF-8, or a fence that is no number, in an entry some other writer
+    # put there: it was read with the whole reply, before the per-entry check, and every
+    # read (and every restart, replaying its pending entries) raised on it again.
+    await publish(redis, "p", range(1, 2))
+    good = (await stream_entries(redis, "p"))[0][1]
+    await redis.delete("p")
+    await redis.xadd("p", {"event": b"\xff\xfe not utf-8", "log_id": "7"})
+    await redis.xadd("p", {"event": good[b"event"], "log_id": "1", "fence": "not-a-number"})
+    await redis.xadd("p", {"event": good[b"event"], "log_id": "1", "fence": "1"})
+    for consumer in ("c1", "c1"):  # the second: a restart, replaying its own pending first
+        reader = StreamReader(redis, "p", group="g", consumer=consumer, claim_idle=None,
+                              block=0.01)  # fmt: skip
+        await reader.create_group()
+        entries = await reader.read()  # the second time: its pending entry, replayed
+        assert [(e.event.log_id, e.fence) for e in entries] == [(1, 1)]
+    assert (await redis.xpending("p", "g"))["pending"] == 1  # the good one, not yet acked
+    assert sum("skipping stream entry" in r.getMessage() for r in caplog.records) == 2

@@ -118,6 +118,16 @@ async def test_store_round_trip_and_compare_and_delete(redis: Redis) -> None:
 
 
 @each_protocol
+async def test_a_damaged_entry_is_no_token_and_the_next_save_replaces_it(redis: Redis) -> None:
+    store = RedisTokenStore(redis, egress="e", prefix="t:")
+    await redis.hset("t:e|k", mapping={"value": b"\xff\xfe", "expires_at": "9999999999"})
+    assert await store.load("k") is None  # raised UnicodeDecodeError, for every request
+    token = Token(value="a" * 40, expires_ts=4_000_000_000)
+    await store.save("k", token)
+    assert await store.load("k") == token
+
+
+@each_protocol
 async def test_lock_waits_for_its_holder_and_times_out(redis: Redis) -> None:
     store = RedisTokenStore(redis, egress="e", lock_wait=0.2)
     order: list[str] = []

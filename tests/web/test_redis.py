@@ -164,6 +164,7 @@ async def test_entries_the_relay_did_not_write_are_skipped_and_paging_goes_past_
         await append(uid, "wait")
         if uid in (3, 6):
             await redis.xadd(stream, {"note": "not the relay's"})
+            await redis.xadd(stream, {"event": b"\xff\xfe not UTF-8"})  # raised, source down
     web = wallboard_app(RedisStreamSource(redis, stream, block=0.02, batch=3))
     async with web.lifespan(), client_for(web) as http:
         snapshot = (await http.get("/snapshot")).json()
@@ -174,6 +175,7 @@ async def test_entries_the_relay_did_not_write_are_skipped_and_paging_goes_past_
             frames = await events.take(7)  # read from Redis, three entries at a time
             assert [json.loads(f.data)["log_id"] for f in frames] == list(range(1, 8))
             await redis.xadd(stream, {"note": "not the relay's either"})
+            await redis.xadd(stream, {"event": b"\xff not UTF-8 either"})
             await append(8, "call")
             (frame,) = await events.take(1)
             assert json.loads(frame.data)["log_id"] == 8
