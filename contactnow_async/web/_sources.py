@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -168,7 +169,14 @@ class WatcherSource:
                     snapshot = watcher.snapshot
                     agents = {agent_id: agent_json(snapshot[agent_id]) for agent_id in snapshot}
                     log_id = watcher.log_id
-                    board.seed(agents, cursor=str(log_id or 0))  # "0": before any row
+                    # "0": no row read yet (a quiet centre). The board then holds no id below
+                    # its first event: an older one (a browser of an earlier process) is
+                    # reset, not served what followed as if it had the rows in between.
+                    board.seed(
+                        agents,
+                        cursor=str(log_id or 0),
+                        covered_from=None if log_id else math.inf,
+                    )
                     seeded = True
                     for event in early:
                         if event.log_id is not None:  # the first poll's snapshot has the rest

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import anyio
+import anyio.lowlevel
 import pytest
 
 from contactnow_async import AgentWatcher, VirtualClock
@@ -133,3 +135,39 @@ async def test_a_refused_password_makes_the_health_fail_with_the_reason() -> Non
             assert body["healthy"] is False
             assert "AuthenticationError" in body["last_error"]
             assert "wrong-pass" not in reply.text
+
+
+async def test_a_board_started_with_no_log_row_resets_an_id_it_does_not_hold() -> None:
+    # A quiet centre: no status_log row within log_lookback when the wallboard (re)starts,
+    # so the board starts at cursor "0". A browser of the previous process resumes from an
+    # id the board never held: the rows between it and the board's first were not sent,
+    # and only a reset tells it so (it was served the board's events as if it had them all).
+    clock = VirtualClock()
+    sim = Simulator(username="demo", password="secret", agents=4, seed=3, clock=clock,
+                    dwell=Dwell.uniform(1e9))  # fmt: skip
+    clock.advance(1_000)  # the scenario's first rows are long past
+    earlier = log_rows(sim)[-1][0]  # what the previous process's browser saw last, say
+    waiting = next(str(row["uid"]) for row in sim.live_agents() if row["status"] == "wait")
+    async with client_on(sim) as client:
+        watcher = AgentWatcher(client, backfill=True, interval=1.0)
+        wallboard = wallboard_app(watcher)
+        async with wallboard.lifespan():
+            assert wallboard.board.cursor == "0"
+            await client.control.pause(waiting)  # a row the board publishes
+            with anyio.fail_after(30):
+                while wallboard.board.cursor == "0":
+                    await anyio.lowlevel.checkpoint()
+            first = int(wallboard.board.cursor or 0)
+            assert first > earlier
+            for last_event_id in (str(earlier), "1"):
+                async with open_events(
+                    wallboard, headers={"Last-Event-ID": last_event_id}
+                ) as stream:
+                    frame = await stream.next()
+                    assert frame is not None
+                    assert (frame.event, json.loads(frame.data)) == ("reset", {"reason": "expired"})
+            # The board's own events still resume from one of its ids.
+            async with open_events(wallboard, headers={"Last-Event-ID": str(first)}) as stream:
+                await client.control.unpause(waiting)
+                frame = await stream.next()
+                assert frame is not None and frame.event == "agent"
