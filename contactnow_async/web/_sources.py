@@ -20,7 +20,7 @@ import anyio.abc
 from .. import events
 from .._clock import Clock
 from .._models_live import LiveAgent
-from ..watch import AgentEvent, AgentWatcher, Health
+from ..watch import AgentEvent, AgentWatcher, Health, HealthEvent
 from ._board import Board, Entry, Resume, Viewer
 
 logger = logging.getLogger("contactnow_async.web")
@@ -138,21 +138,35 @@ class WatcherSource:
         )
 
     async def run(self, board: Board, *, task_status: anyio.abc.TaskStatus[None]) -> None:
-        """Run the watcher; seed the board from its first poll; publish what follows."""
+        """Run the watcher; seed the board from its first good poll; publish what follows."""
         watcher = self.watcher
         # Subscribed before the first poll, and drained by a task started before it,
         # so a first poll with more events than the buffer cannot block on us.
-        subscription = watcher.subscribe(overflow="block", buffer=self.buffer, initial=False)
+        subscription = watcher.subscribe(
+            overflow="block", buffer=self.buffer, initial=False, include_health=True
+        )
         early: list[AgentEvent] = []
         seeded = False
+        recovered = anyio.Event()  # a good poll after a first one that failed
+
+        def take(event: AgentEvent | HealthEvent) -> None:
+            if isinstance(event, HealthEvent):
+                if event.healthy:
+                    recovered.set()
+            elif seeded:
+                self._publish(board, event)
+            else:
+                early.append(event)
+
+        async def drain() -> None:
+            """What the watcher published so far, into ``take``, in order."""
+            while subscription.pending:
+                take(await subscription.__anext__())
 
         async def pump() -> None:
             try:
                 async for event in subscription:
-                    if seeded:
-                        self._publish(board, event)
-                    else:
-                        early.append(event)
+                    take(event)
             except Exception as exc:  # an AuthenticationError: the watcher has stopped
                 self.error = f"{type(exc).__name__}: {exc}"
                 logger.error("the wallboard's watcher stopped: %s", self.error)
@@ -164,8 +178,15 @@ class WatcherSource:
                     # What the first poll published goes to `early`, in order, whether
                     # the pump took it or this drain does; from the seed on (no await
                     # between it and the replay below) the pump publishes directly.
-                    while subscription.pending:
-                        early.append(await subscription.__anext__())
+                    await drain()
+                    if watcher.health.last_success_at is None:
+                        # The first poll failed (the API is down): serve 503s, /healthz
+                        # saying why, until a poll succeeds, and seed from that one; a
+                        # board seeded empty would never send the agents it listed.
+                        task_status.started()
+                        task_status = anyio.TASK_STATUS_IGNORED
+                        await recovered.wait()
+                        await drain()
                     snapshot = watcher.snapshot
                     agents = {agent_id: agent_json(snapshot[agent_id]) for agent_id in snapshot}
                     log_id = watcher.log_id
