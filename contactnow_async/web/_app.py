@@ -120,8 +120,9 @@ class Wallboard:
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:
         """Run the source for the block: ``FastAPI(lifespan=wallboard.lifespan)``.
 
-        Entered, the board is seeded (the first poll is done; a Redis source that could
-        not read the stream yet seeds it once it can, with 503s until then) and the queue
+        Entered, the board is seeded (the first poll is done; a watcher whose first poll
+        failed, or a Redis source that could not read the stream yet, seeds it once it
+        can, with 503s until then) and the queue
         KPIs' first read has begun; left, every browser's stream ends (browsers reconnect and
         resume), and the source and the KPIs' refreshes stop.
         """
