@@ -11,6 +11,7 @@ import click
 
 from ..events import to_json as event_to_json
 from ..watch import HealthEvent
+from ..watch._health import FAILED_POLL
 from ._common import FiniteFloatRange, Settings, connect, run, since_log_id_option
 from ._demo import event_line
 
@@ -65,8 +66,8 @@ def watch(
 
 
 def _said_by_the_health_lines(record: logging.LogRecord) -> bool:
-    """Drop the watcher's own "poll failed" warning: :func:`health_line` prints it."""
-    return not str(record.msg).startswith("poll failed")
+    """Drop the watcher's own failed-poll warning: :func:`health_line` prints it."""
+    return record.msg != FAILED_POLL
 
 
 def health_line(event: HealthEvent) -> str:
@@ -74,4 +75,4 @@ def health_line(event: HealthEvent) -> str:
     health = event.health
     if health.healthy:
         return f"polling recovered after {health.failures} failed poll(s) in all"
-    return f"poll failed ({health.consecutive_failures} in a row): {health.last_error}"
+    return FAILED_POLL % (health.consecutive_failures, health.last_error)

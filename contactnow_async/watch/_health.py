@@ -13,6 +13,10 @@ from ._events import Health
 
 logger = logging.getLogger("contactnow_async.watch")
 
+#: The warning of a failed poll (its count in a row, the error), as logged and as
+#: ``contactnow watch`` prints it (which filters the logged one out by this text).
+FAILED_POLL = "poll failed (%d in a row): %s"
+
 
 class HealthTracker:
     """Counts polls and failures, remembers the last error, and says how long to back off."""
@@ -47,11 +51,7 @@ class HealthTracker:
             last_attempt_at=observed_at,
             last_error=f"{type(exc).__name__}: {exc}",
         )
-        logger.warning(
-            "poll failed (%d in a row): %s",
-            self.health.consecutive_failures,
-            self.health.last_error,
-        )
+        logger.warning(FAILED_POLL, self.health.consecutive_failures, self.health.last_error)
 
     def backoff(self, interval: float, max_backoff: float) -> float:
         """Seconds to wait after the latest failure: doubling, capped, with jitter."""
