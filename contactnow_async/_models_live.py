@@ -23,7 +23,7 @@ from ._gc import LARGE_ROWS, paused_for
 from ._models import MAX_UNIX_TIME, _s, _t, unix_seconds, utc
 from ._wire import xml_list
 
-__all__ = ["Call", "LiveAgent", "live_agents"]
+__all__ = ["Call", "LiveAgent", "live_agents", "live_agents_distinct"]
 
 
 @attrs.frozen
@@ -171,6 +171,13 @@ def live_agents(records: Iterable[Mapping[str, Any]]) -> list[LiveAgent]:
     1970 to 9999), as :meth:`LiveAgent.from_record` does. Many rows are built
     with the garbage collector paused (see :mod:`._gc`).
     """
+    return live_agents_distinct(records)[0]
+
+
+def live_agents_distinct(records: Iterable[Mapping[str, Any]]) -> tuple[list[LiveAgent], bool]:
+    """:func:`live_agents`, and whether their agent ids are all different (one row per
+    agent), told by the same pass: a set of the ids made after the models reads each
+    of them again, out of the CPU's caches."""
     if iter(records) is records:  # an iterator: read once, so kept
         records = list(records)
     count = operator.length_hint(records)
@@ -194,10 +201,12 @@ def _live_agents(
     _max: int = MAX_UNIX_TIME,
     _building: Any = _NewLiveAgent,
     _built: type[LiveAgent] = LiveAgent,
-) -> list[LiveAgent]:
-    """:func:`live_agents`' loop, reading each row's fields with ``fields``."""
+) -> tuple[list[LiveAgent], bool]:
+    """:func:`live_agents_distinct`' loop, reading each row's fields with ``fields``."""
     agents: list[LiveAgent] = []
     append = agents.append
+    ids: set[str] = set()
+    add_id = ids.add
     server_text = None
     server_ts = 0
     for record in records:
@@ -262,4 +271,5 @@ def _live_agents(
         agent.raw = record
         agent.__class__ = _built
         append(agent)
-    return agents
+        add_id(uid)
+    return agents, len(ids) == len(agents)

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .._models import unix_seconds
-from .._models_live import LiveAgent, live_agents
+from .._models_live import LiveAgent, live_agents, live_agents_distinct
 from ._base import Resource, record_error
 
 logger = logging.getLogger("contactnow_async")
@@ -164,8 +164,8 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
         """
         try:
             if self._rows is None and self._records is not None and self._unique is not False:
-                agents = live_agents(self._records)
-                if len(set(map(_AGENT_ID, agents))) == len(agents):
+                agents, distinct = live_agents_distinct(self._records)
+                if distinct:
                     self._unique = True  # the keys are the agent ids: one row per agent
                     return agents
             return live_agents(self.rows.values())
@@ -189,7 +189,6 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
 
 
 _UID = operator.itemgetter("uid")
-_AGENT_ID = operator.attrgetter("agent_id")
 _JUST_TEXT = frozenset({str})
 
 
