@@ -26,6 +26,9 @@ from ._common import (
 
 #: The longest window read without --yes, in days.
 MAX_WINDOW_DAYS = 31
+#: How far before --since ``--summary`` reads too: each agent's status when the window
+#: opens is its last row before it (a status that began earlier counts from --since).
+SUMMARY_LOOKBACK = timedelta(days=1)
 
 
 @click.command("status-log")
@@ -37,7 +40,12 @@ MAX_WINDOW_DAYS = 31
     help="Start: unix, ISO 8601, now, or an age (90m, 2h, 1d).",
 )
 @click.option("--until", "until_", default="now", show_default=True, help="End, same forms.")
-@click.option("--summary", is_flag=True, help="Time in each status per agent instead of rows.")
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="Time in each status per agent instead of rows (the day before --since is read "
+    "too, for each agent's status when the window opens; none is counted past now).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.option(
     "--yes",
@@ -77,16 +85,18 @@ def status_log(
             EXIT_USAGE,
         )
 
-    async def main() -> list[StatusLogEntry]:
+    async def main() -> tuple[list[StatusLogEntry], datetime]:
         async with connect(settings) as client:
             # "now" is when the read starts, not when the command did: connecting (or
             # starting --simulate's simulator) may take a second that has rows in it.
             high = max(stop, datetime.now(timezone.utc)) if until_ == "now" else stop
-            return await _read_window(client, agent_ids, start, high)
+            low = start - SUMMARY_LOOKBACK if summary else start
+            rows = await _read_window(client, agent_ids, low, high)
+            return rows, _summary_end(rows, high)
 
-    rows = run(settings, main)
+    rows, end = run(settings, main)
     if summary:
-        totals = time_in_status(rows, start, stop)
+        totals = time_in_status(rows, start, max(start, end))
         if as_json:
             emit_json(totals)
             return
@@ -126,6 +136,15 @@ def status_log(
                 for r in rows
             ],
         )
+
+
+def _summary_end(rows: Sequence[StatusLogEntry], high: datetime) -> datetime:
+    """Where the summary's window ends: ``high``, but never past now (an ``--until`` in
+    the future would count each agent's last status until then). Now is the later of our
+    clock and the newest row: a server whose clock runs ahead has already lived it."""
+    newest = max((row.started_ts for row in rows), default=0)
+    now = max(datetime.now(timezone.utc), datetime.fromtimestamp(newest, tz=timezone.utc))
+    return min(high, now)
 
 
 def _pieces(start: datetime, stop: datetime, now: datetime) -> Iterator[tuple[datetime, datetime]]:

@@ -187,31 +187,6 @@ def test_status_log_for_one_agent(invoke: CliInvoker, served: Served) -> None:
     assert {row["agent_id"] for row in rows} == {agent_id}
 
 
-def test_status_log_summary(invoke: CliInvoker, served: Served) -> None:
-    rows = [
-        json.loads(line)
-        for line in _ok(invoke(["status-log", "--json"], env=served.env())).stdout.splitlines()
-    ]
-    begin = min(row["started_ts"] for row in rows)  # the simulator's start: every agent has a row
-    window = ["--since", str(begin), "--until", str(begin + 600)]
-    table = _ok(invoke(["status-log", "--summary", *window], env=served.env())).stdout
-    assert table.splitlines()[0].split()[0] == "agent"
-    data = json.loads(
-        _ok(invoke(["status-log", "--summary", "--json", *window], env=served.env())).stdout
-    )
-    agent_ids = {row["agent_id"] for row in rows}
-    assert len(agent_ids) >= 10
-    assert set(data) == agent_ids
-    for agent_id, spent in data.items():
-        first = min(row["started_ts"] for row in rows if row["agent_id"] == agent_id)
-        assert all(seconds > 0 for seconds in spent.values())
-        # from its first row to the window's end, split between statuses
-        assert sum(spent.values()) == begin + 600 - first
-    one = sorted(data)[0]
-    assert one in table
-    assert f"{sum(data[one].values()):.0f}" != ""
-
-
 def test_status_log_iso_and_unix_times(invoke: CliInvoker, served: Served) -> None:
     now = int(time.time())
     out = _ok(

@@ -1,0 +1,97 @@
+"""``contactnow status-log --summary``: each agent's time in each status over the window,
+and only over it (simulators that have lived an hour on a virtual clock: one long ago, one
+until now)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from contactnow_async.simulator import Simulator, VirtualClock
+
+from .conftest import PASSWORD, USERNAME, CliInvoker, Served, served_in_thread
+
+pytestmark = pytest.mark.integration
+
+START = 1_700_000_000
+
+
+def _lived_an_hour(start: int) -> Iterator[Served]:
+    clock = VirtualClock(start)
+    sim = Simulator(username=USERNAME, password=PASSWORD, agents=10, seed=2, clock=clock)
+    clock.advance(3600)
+    with served_in_thread(sim) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def an_hour() -> Iterator[Served]:
+    """A centre that lived from START to START + 3600, long ago."""
+    yield from _lived_an_hour(START)
+
+
+@pytest.fixture(scope="module")
+def until_now() -> Iterator[Served]:
+    """A centre that lived the hour until now (its clock then stops)."""
+    yield from _lived_an_hour(int(time.time()) - 3600)
+
+
+def _summary(invoke: CliInvoker, served: Served, *args: str) -> dict[str, dict[str, float]]:
+    out = invoke(["status-log", "--summary", "--json", *args], env=served.env())
+    assert out.code == 0, out
+    summary: dict[str, dict[str, float]] = json.loads(out.stdout)
+    return summary
+
+
+def test_status_log_summary_as_a_table_and_as_json(invoke: CliInvoker, an_hour: Served) -> None:
+    window = ["--since", str(START), "--until", str(START + 600)]
+    table = invoke(["status-log", "--summary", *window], env=an_hour.env())
+    assert table.code == 0, table
+    assert table.stdout.splitlines()[0].split()[0] == "agent"
+    data = _summary(invoke, an_hour, *window)
+    assert len(data) == 10
+    for agent_id, spent in data.items():
+        assert all(seconds > 0 for seconds in spent.values())
+        assert sum(spent.values()) == 600  # every agent has a row at START
+        assert agent_id in table.stdout
+
+
+def test_a_status_that_began_before_since_counts_from_since(
+    invoke: CliInvoker, an_hour: Served
+) -> None:
+    # Every agent has a row at START (its first status), so its status at START + 1800 is
+    # known from the log: the summary counted only from each agent's first row in the
+    # window, and left out an agent with no change in it.
+    rows = invoke(
+        ["status-log", "--json", "--since", str(START), "--until", str(START + 3600)],
+        env=an_hour.env(),
+    )
+    agent_ids = {json.loads(line)["agent_id"] for line in rows.stdout.splitlines()}
+    assert len(agent_ids) == 10
+    half = _summary(invoke, an_hour, "--since", str(START + 1800), "--until", str(START + 3600))
+    assert set(half) == agent_ids
+    assert {agent_id: sum(spent.values()) for agent_id, spent in half.items()} == dict.fromkeys(
+        agent_ids, 1800.0
+    )
+    # The rows printed without --summary are still the window's only.
+    shown = invoke(
+        ["status-log", "--json", "--since", str(START + 1800), "--until", str(START + 3600)],
+        env=an_hour.env(),
+    )
+    assert all(json.loads(line)["started_ts"] >= START + 1800 for line in shown.stdout.splitlines())
+
+
+def test_an_until_in_the_future_counts_no_time_that_has_not_passed(
+    invoke: CliInvoker, until_now: Served
+) -> None:
+    # --until tomorrow: each agent's last status ran until tomorrow, a day of time in it.
+    since = int(time.time()) - 1800
+    tomorrow = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86_400))
+    summary = _summary(invoke, until_now, "--since", str(since), "--until", tomorrow)
+    read_by = time.time()
+    assert len(summary) == 10
+    for spent in summary.values():
+        assert 1800 <= sum(spent.values()) <= read_by - since
