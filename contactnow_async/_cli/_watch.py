@@ -12,6 +12,7 @@ import click
 from ..events import to_json as event_to_json
 from ..watch import HealthEvent
 from ..watch._health import FAILED_POLL
+from ..watch._watcher import WATCHER_STOPPED
 from ._common import FiniteFloatRange, Settings, connect, run, since_log_id_option
 from ._demo import event_line
 
@@ -45,7 +46,7 @@ def watch(
     wanted = frozenset(agents)
 
     watcher_log = logging.getLogger("contactnow_async.watch")
-    if not settings.debug:  # the health lines below say it (--debug shows the log as it is)
+    if not settings.debug:  # the health lines and the error line say it (--debug: the log)
         watcher_log.addFilter(_said_by_the_health_lines)
 
     async def main() -> None:
@@ -66,8 +67,9 @@ def watch(
 
 
 def _said_by_the_health_lines(record: logging.LogRecord) -> bool:
-    """Drop the watcher's own failed-poll warning: :func:`health_line` prints it."""
-    return record.msg != FAILED_POLL
+    """Drop the watcher's own failed-poll warning (:func:`health_line` prints it) and its
+    error when a refused password stops it (the command's one error line says it)."""
+    return record.msg not in (FAILED_POLL, WATCHER_STOPPED)
 
 
 def health_line(event: HealthEvent) -> str:

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from .._client import ContactNow
 
 logger = logging.getLogger("contactnow_async.watch")
+#: The error logged when a refused password stops polling; ``contactnow watch`` says it
+#: in its own error line instead (and filters the logged one out by this text).
+WATCHER_STOPPED = "watcher stopped: %s"
 
 _EMPTY = LiveSnapshot({})
 
@@ -292,7 +295,7 @@ class AgentWatcher:
                 await self.clock.sleep_until(tick)
         except AuthenticationError as exc:
             # Polling can never succeed with a refused password: tell every reader.
-            logger.error("watcher stopped: %s", exc)
+            logger.error(WATCHER_STOPPED, exc)
             self._fanout.finish(exc)
             if not started:
                 task_status.started()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import CliInvoker, Served, assert_one_error, run_subprocess
+from .conftest import WRONG_PASSWORD, CliInvoker, Served, assert_one_error, run_subprocess
 
 pytestmark = pytest.mark.integration
 
@@ -58,3 +58,13 @@ def test_simulate_before_or_after_the_command(invoke: CliInvoker, args: list[str
     events = [json.loads(line) for line in out.stdout.splitlines()]
     appeared = {event["agent_id"] for event in events if event["kind"] == "appeared"}
     assert len(appeared) == 3  # every simulated agent, on the first poll
+
+
+def test_a_refused_password_is_one_line_and_exit_3(served: Served) -> None:
+    # The watcher's own "watcher stopped: ..." log line came before the command's error:
+    # the same words twice on stderr, where every error is one line.
+    out = run_subprocess(
+        ["watch", "--json", "--duration", "30"], env=served.env(CONTACTNOW_PASSWORD=WRONG_PASSWORD)
+    )
+    assert "refused" in assert_one_error(out, 3)
+    assert out.stdout == ""
