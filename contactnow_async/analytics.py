@@ -78,7 +78,8 @@ def service_level(
     the fields ``nc_ans_le``, ``nc_ans_gt``, ``nc_que_gt`` (and ``nc_que_le``), or
     CDR rows (``ctype`` or ``dtype``, to tell the inbound calls, ``sec_que`` and the
     answer time, or ``cres``, asked for). A report row counted against another cutoff,
-    or a CDR row without its direction, raises ValueError.
+    or a CDR row read without its direction, ``sec_que`` or both ``cres`` and ``tm_answ``,
+    raises ValueError.
     """
     within = counted = 0
     for row in rows:
@@ -97,6 +98,7 @@ def service_level(
                 " ask reports.cdr for ctype or dtype too"
             )
         elif (row.dial_type or row.direction) == "in":
+            _check_read(row, "service_level", ("sec_que",), ("cres", "tm_answ"))
             if row.answered:
                 counted += 1
                 within += row.queue_time <= cutoff
@@ -113,8 +115,9 @@ def average_handle_time(
 
     ``rows`` are ``reports.calls`` rows with ``sec_call`` and ``nc_ans`` (and
     ``nc_ans_man`` where agents dial by hand: ``sec_call`` counts those calls' time,
-    ``nc_ans`` does not count them), or CDR rows (their answer and disconnect times).
-    None when no call was answered.
+    ``nc_ans`` does not count them), or CDR rows (their answer and disconnect times,
+    ``tm_answ`` and ``tm_disc``: a row read without them raises ValueError). None when
+    no call was answered.
     """
     talk = 0.0
     answered = 0
@@ -123,6 +126,21 @@ def average_handle_time(
             talk += row.number("sec_call")
             answered += row.count("nc_ans") + row.count("nc_ans_man")
         elif row.answered:
+            _check_read(row, "average_handle_time", ("tm_answ",), ("tm_disc",))
             talk += row.talk_time
             answered += 1
     return (talk + wrap_time) / answered if answered else None
+
+
+def _check_read(row: CdrRow, figure: str, *needed: tuple[str, ...]) -> None:
+    """Refuse a CDR row read without a field ``figure`` needs (one of each group): its
+    model reads a missing one as 0 or empty, which would make a figure of it. A row
+    built by hand (no wire record in ``raw``) is taken as it is."""
+    if not row.raw:
+        return
+    for names in needed:
+        if not any(name in row.raw for name in names):
+            raise ValueError(
+                f"{figure}: a CDR row read without {' or '.join(names)}: ask reports.cdr"
+                f" for {' or '.join(names)} too"
+            )

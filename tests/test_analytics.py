@@ -117,3 +117,28 @@ def test_average_handle_time() -> None:
         cdr(9, answered=False),
     ]
     assert average_handle_time(calls) == 75.0
+
+
+def test_cdr_rows_read_without_the_fields_a_figure_needs_say_so() -> None:
+    # reports.cdr_list(["ctype", "cres"]): no sec_que, so every queue time read 0 and the
+    # level was 1.0, every answered call "within the cutoff"; no tm_answ/tm_disc, so every
+    # talk time read 0 and the handle time was 0.0.
+    no_queue_time = CdrRow.from_record({"callid": "1", "ctype": "in", "cres": "Answered"})
+    with pytest.raises(ValueError, match="sec_que"):
+        service_level([no_queue_time], 20)
+    with pytest.raises(ValueError, match="tm_answ"):
+        average_handle_time([no_queue_time])
+    no_answer = CdrRow.from_record({"callid": "2", "ctype": "in", "sec_que": 45})
+    with pytest.raises(ValueError, match="cres"):
+        service_level([no_answer], 20)  # every call read unanswered: a level of 0
+    # With them, the figures are the calls'; a null value is a value, not a missing field.
+    read = CdrRow.from_record(
+        {"callid": "3", "ctype": "in", "cres": "Answered", "sec_que": 30, "tm_answ": 1000,
+         "tm_disc": 1090, "sec_key": None}
+    )  # fmt: skip
+    assert service_level([read], 20) == 0.0
+    assert average_handle_time([read]) == 90.0
+    only_answer_time = CdrRow.from_record(
+        {"callid": "4", "dtype": "in", "sec_que": 5, "tm_answ": 1000, "tm_disc": 1010}
+    )
+    assert service_level([only_answer_time], 20) == 1.0  # tm_answ tells it was answered
