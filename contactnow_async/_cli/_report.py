@@ -133,6 +133,8 @@ def report_calls(
 
     rows = run(settings, main)
     columns = list(dict.fromkeys(name for row in rows for name in row))
+    if not rows:  # no call in the window: the header is what was asked for, as sent
+        columns = list(dict.fromkeys([*_names(fields), *_names(group_by)]))
     if as_json:
         for row in rows:
             emit_json(dict(row))

@@ -110,3 +110,21 @@ def test_report_errors(
 ) -> None:
     out = invoke(["report", *args], env=an_hour.env())
     assert message in assert_one_error(out, code)
+
+
+def test_report_calls_with_no_row_still_prints_its_header(
+    invoke: CliInvoker, an_hour: Served
+) -> None:
+    # The columns came from the rows only: a window without a call printed an empty line
+    # for --csv (no header for a CSV reader) and for the table.
+    before = ["--since", str(START - 7200), "--until", str(START - 3600)]
+    args = ["report", "calls", "--fields", "nc_all,nc_ans", "--group-by", "qid", *before]
+    as_csv = invoke([*args, "--csv"], env=an_hour.env())
+    assert as_csv.code == 0, as_csv
+    assert as_csv.stdout == "nc_all,nc_ans,qid\n"
+    assert list(csv.DictReader(io.StringIO(as_csv.stdout))) == []
+    shown = invoke(args, env=an_hour.env())
+    assert shown.code == 0, shown
+    assert shown.stdout.split()[:5] == ["nc_all", "┃", "nc_ans", "┃", "qid"]
+    as_json = invoke([*args, "--json"], env=an_hour.env())
+    assert (as_json.code, as_json.stdout) == (0, "")
