@@ -24,6 +24,9 @@ REDACTED = "<redacted>"
 _TOKENISH = r"\b[0-9a-fA-F]{32,}\b"
 _PARAMS_TO_HIDE = r"(?i)\b(token|password|pass|pin)=(?!<redacted>)([^&\s\"'<>]*)"
 _PERCENT = r"%[0-9A-F]{2}"
+#: The user info of a URL: ``//user:password@`` (the password may hold anything but
+#: "@", "/" and a space, percent-encoded or not).
+_USER_INFO = r"(//[^\s/?#@:'\"]*):(?!<redacted>@)[^\s/?#@'\"]*@"
 _FIELDS_TO_HIDE = r'(?i)("?(?:token|password)"?\s*[:=]\s*"?)([^",}<\s]*)'
 
 
@@ -44,14 +47,21 @@ def secret_values(
 
 
 def redact_url(url: httpx.URL | str) -> str:
-    """Return the URL without its query string (where the token travels)."""
+    """Return the URL without its query string (where the token travels) and with the
+    password of its user info hidden (a gateway's, in a base URL)."""
     text = str(url)
-    return text.split("?", 1)[0]
+    return redact_user_info(text.split("?", 1)[0])
 
 
 def redact_query(text: str) -> str:
-    """Hide the query of every URL inside ``text`` (an error's or a log line's)."""
-    return re.sub(_QUERY_IN_URL, _cut_query, text)
+    """Hide the query and the user info's password of every URL inside ``text`` (an
+    error's or a log line's)."""
+    return redact_user_info(re.sub(_QUERY_IN_URL, _cut_query, text))
+
+
+def redact_user_info(text: str) -> str:
+    """Hide the password of every ``scheme://user:password@host`` inside ``text``."""
+    return re.sub(_USER_INFO, rf"\1:{REDACTED}@", text)
 
 
 def _variants(secret: str) -> set[str]:

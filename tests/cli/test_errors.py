@@ -82,6 +82,21 @@ def test_unreachable_host(invoke: CliInvoker) -> None:
     assert "127.0.0.1:1" in line
 
 
+def test_a_password_in_the_base_url_is_not_printed(invoke: CliInvoker) -> None:
+    # A gateway's credentials in the URL (httpx sends them as Basic auth) were printed
+    # whole in the error: "could not connect to http://gw:<password>@127.0.0.1:1/...".
+    out = invoke(
+        ["agents", "list"],
+        env={
+            "CONTACTNOW_USERNAME": "ops",
+            "CONTACTNOW_PASSWORD": "api-pass",
+            "CONTACTNOW_BASE_URL": f"http://gw:{PASSWORD}@127.0.0.1:1/",
+        },
+    )  # the invoker fails the test if PASSWORD is printed
+    line = assert_one_error(out, 5)
+    assert "gw:<redacted>@127.0.0.1:1" in line
+
+
 def test_unknown_field(invoke: CliInvoker, served: Served) -> None:
     out = invoke(["agents", "update", "1", "--colour", "red"], env=served.env())
     line = assert_one_error(out, 2)
