@@ -170,34 +170,41 @@ async def test_a_manual_call_goes_on_the_books_as_one() -> None:
                        "nc_con": 1, "nc_ans": 0, "nc_ans_man": 1, "sec_ans": 0}  # fmt: skip
 
 
+async def _dialled_call(
+    sim: Simulator, clock: VirtualClock, http: httpx.AsyncClient, token: str
+) -> tuple[str, str, str]:
+    """Load a record into LIVE dataset 351 and return (record id, callid, agent) of the
+    call the dialler makes with it, once the agent has hung up."""
+    created = json_of(
+        await http.post(
+            "ecnow.php",
+            params=api_params(token, "ecnow_records", "create"),
+            content=b'[{"dataset": 351, "HomePhone": "01614960099"}]',
+        )
+    )
+    record = str(created["key"])
+    while not any(
+        row["call"] and row["call"][0].get("urn") == record for row in list[Any](sim.live_agents())
+    ):
+        clock.advance(5)
+    rows: list[Any] = sim.live_agents()
+    agent = next(row for row in rows if row["call"] and row["call"][0].get("urn") == record)
+    assert await act(sim, "hangup", agent=str(agent["uid"])) == {"success": True}
+    return record, str(agent["call"][0]["callid"]), str(agent["uid"])
+
+
 async def test_a_dialled_calls_record_takes_the_disposition_and_the_callback() -> None:
     clock = VirtualClock(START)
     sim = Simulator(agents=4, seed=2, clock=clock, dwell=Dwell.uniform(600))
     token = sim.issue_token()
     async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
-        created = json_of(
-            await http.post(
-                "ecnow.php",
-                params=api_params(token, "ecnow_records", "create"),
-                content=b'[{"dataset": 351, "HomePhone": "01614960099"}]',
-            )
-        )
-        record = str(created["key"])
-        while not any(
-            row["call"] and row["call"][0].get("urn") == record
-            for row in list[Any](sim.live_agents())
-        ):
-            clock.advance(5)
-        rows: list[Any] = sim.live_agents()
-        agent = next(row for row in rows if row["call"] and row["call"][0].get("urn") == record)
-        callid: str = agent["call"][0]["callid"]
-        assert await act(sim, "hangup", agent=str(agent["uid"])) == {"success": True}
+        record, callid, uid = await _dialled_call(sim, clock, http, token)
         assert await act(sim, "disposition", callid=callid, outcome="501638") == {"success": True}
         for beyond in ("999999999999", "9" * 400):  # unix times no record date can hold
             refused = await act(sim, "callback", callid=callid, callback=beyond)
             assert refused == {"success": False, "error": "Bad argument: callback"}
         assert await act(
-            sim, "callback", callid=callid, callback="2030-01-02 09:00:00", agent=str(agent["uid"])
+            sim, "callback", callid=callid, callback="2030-01-02 09:00:00", agent=uid
         ) == {"success": True}
         (row,) = json_of(
             await http.get(
@@ -205,8 +212,55 @@ async def test_a_dialled_calls_record_takes_the_disposition_and_the_callback() -
             )
         )["list"]
     assert (row["outcomecode"], row["callback"]) == ("501638", "2030-01-02 09:00:00")
-    assert (row["AgentRef"], row["Agent_Specific"]) == (str(agent["uid"]), "1")
-    assert f"Call {callid} by agent {agent['uid']}: outcome 501638" in row["notes"]
+    assert (row["AgentRef"], row["Agent_Specific"]) == (uid, "1")
+    assert f"Call {callid} by agent {uid}: outcome 501638" in row["notes"]
+
+
+async def test_a_refused_callback_or_disposition_changes_no_record() -> None:
+    clock = VirtualClock(START)
+    sim = Simulator(agents=4, seed=2, clock=clock, dwell=Dwell.uniform(600))
+    token = sim.issue_token()
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        record, callid, _ = await _dialled_call(sim, clock, http, token)
+
+        async def read() -> tuple[dict[str, str], dict[str, str]]:
+            (row,) = json_of(
+                await http.get(
+                    "ecnow.php", params=api_params(token, "ecnow_records", "read", id=record)
+                )
+            )["list"]
+            (cdr,) = json_of(
+                await http.get(
+                    "reporting.php",
+                    params={
+                        "token": token,
+                        "method": "cdr",
+                        "fields": "ocid",
+                        "callid": callid,
+                        "range": f"{int(START)}:{int(sim.now())}",
+                    },
+                )
+            )["list"]
+            return row, cdr
+
+        before = await read()
+        refused = await act(sim, "callback", callid=callid, callback="2030-01-02 09:00", agent="9")
+        assert refused == {"success": False, "error": "Bad argument: agent [9] does not exist."}
+        assert await read() == before
+        # ECNOW.md: an EXPIRED record cannot be edited; agent.php cannot either.
+        expired = json_of(
+            await http.post(
+                "ecnow.php",
+                params=api_params(token, "ecnow_datasets", "update"),
+                content=b'[{"dataset": 351, "d_status": "EXPIRED"}]',
+            )
+        )
+        assert expired["total"] == 1
+        before = await read()
+        closed = {"success": False, "error": "Bad argument: dataset [351] is EXPIRED"}
+        assert await act(sim, "callback", callid=callid, callback="2030-01-02 09:00") == closed
+        assert await act(sim, "disposition", callid=callid, outcome="510456") == closed
+        assert await read() == before
 
 
 @pytest.mark.parametrize(

@@ -31,9 +31,12 @@ The article does not list the arguments of ``agent_dial``, ``manual_dial``,
 ``disposition`` and ``callback``; the simulator takes ``phone`` (or ``agent``),
 ``ddi`` (and an optional outbound ``qid``), ``callid`` with ``outcome``, and
 ``callid`` with ``callback`` (a record date, or unix seconds), ``notes`` and an
-optional ``agent`` (that agent's own callback). Agents created through the API
-are offline for ever: every move of theirs is refused. ``unparktpt``,
-``agentdial`` and ``manualdial`` are taken as the underscored names.
+optional ``agent`` (that agent's own callback). A refused action changes nothing;
+``disposition`` and ``callback`` refuse a call whose record is EXPIRED (``Bad
+argument: dataset [350] is EXPIRED``, as ``ecnow_records`` update does: ECNOW.md
+says an expired record cannot be edited). Agents created through the API are
+offline for ever: every move of theirs is refused. ``unparktpt``, ``agentdial``
+and ``manualdial`` are taken as the underscored names.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from collections.abc import Callable
 
 from .._asgi import Request
 from .._calls import SimCall
+from .._campaigns import EXPIRED
 from .._scenario import BREAK, CALL, OFFLINE, WAIT, WRAP, Scenario, SimAgent
 from .._wire import Reply
 from ._conventions import BadArgument, error
@@ -234,6 +238,8 @@ def _disposition(request: Request, state: SimState) -> None:
         raise BadArgument(
             f"Bad argument: outcome [{code}] does not exist." if code else "Bad argument: outcome"
         )
+    if call.record is not None:
+        _open_record(scenario, call.record)
     call.outcome = code  # a live call keeps it for when it ends
     if call.tm_disc:
         scenario.cdr.replace(call)
@@ -257,17 +263,27 @@ def _callback(request: Request, state: SimState) -> None:
         when = None
     if when is None:
         raise BadArgument("Bad argument: callback")
-    record = db.records[call.record]
-    record["callback"] = when
     owner = request.args.get("agent", "").strip() or request.args.get("agentid", "").strip()
+    if owner and owner not in scenario.by_uid:
+        raise BadArgument(f"Bad argument: agent [{owner}] does not exist.")
+    record = _open_record(scenario, call.record)
+    # Every check above, every change below: a refusal changes nothing.
+    record["callback"] = when
     if owner:
-        if owner not in scenario.by_uid:
-            raise BadArgument(f"Bad argument: agent [{owner}] does not exist.")
         record["AgentRef"], record["Agent_Specific"] = owner, "1"
     if "notes" in request.args:
         record["Call_Back_Notes"] = request.args["notes"]
     db.settle(call.record)
     scenario.dialler.schedule(call.record)
+
+
+def _open_record(scenario: Scenario, record_id: int) -> dict[str, str]:
+    """The record a call is about; raises BadArgument once it is EXPIRED (ECNOW.md: an
+    expired record cannot be edited, and ``ecnow_records`` update refuses it so)."""
+    record = scenario.campaigns.records[record_id]
+    if record["ProcessType"] == EXPIRED:
+        raise BadArgument(f"Bad argument: dataset [{record['datasetid']}] is EXPIRED")
+    return record
 
 
 _CALL_ACTIONS: dict[str, Callable[[Request, SimState], None]] = {
