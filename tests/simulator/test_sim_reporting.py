@@ -21,7 +21,7 @@ from contactnow_async.simulator import Dwell, Simulator, VirtualClock
 from contactnow_async.simulator._agent_state import SimAgent, Waiting
 
 from .._stage import Stage
-from .sim_helpers import START, json_of
+from .sim_helpers import START, children, json_of, xml_root
 
 pytestmark = pytest.mark.anyio
 
@@ -324,6 +324,32 @@ async def test_reporting_refusals(params: dict[str, str], error: str) -> None:
     async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
         reply = json_of(await http.get("reporting.php", params={"token": token, **params}))
     assert reply == {"success": False, "error": error}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"method": "cdr", "fields": "callid,a b"}, "a b"),
+        ({"method": "calls", "fields": "nc_all,1x", "groupby": "aid"}, "1x"),
+        ({"method": "agents", "fields": "aid,x<y"}, "x<y"),
+    ],
+)
+async def test_a_field_that_is_no_column_name_is_refused_in_either_format(
+    fmt: str, params: dict[str, str], name: str
+) -> None:
+    # An unknown field is answered as null, but its name is echoed as a key: one that
+    # cannot be a column name made the XML reply unreadable (<a b/>, <1x/>).
+    sim, _ = an_hour_on(agents=2)
+    token = sim.issue_token()
+    query = {"token": token, "format": fmt, "range": f"{int(START)}:{int(START) + HOUR}"}
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        response = await http.get("reporting.php", params={**query, **params})
+    if fmt == "xml":
+        root = xml_root(response)
+        assert children(root) == {"success": "0", "error": f"Bad argument: fields [{name}]"}
+    else:
+        assert json_of(response) == {"success": False, "error": f"Bad argument: fields [{name}]"}
 
 
 async def test_filters_and_an_unknown_field() -> None:

@@ -10,7 +10,8 @@ or a comma list; ``campaign`` is a campaign table, and a value that names none
 (the contact centre id the vendor's PHP wrapper sends as ``campaign`` on every
 call) is ignored. ``cutoff`` (seconds, default 20) splits ``nc_ans_le``/``_gt``
 and ``nc_que_le``/``_gt``. A field the simulator does not know is answered as
-null. Dates (``P1D``, ``hour``...) are in the account's ``record_tz``.
+null; a name that cannot be a column name (``a b``, ``1x``) answers ``Bad argument:
+fields [a b]``. Dates (``P1D``, ``hour``...) are in the account's ``record_tz``.
 
 ``cdr`` pages by ``start`` (rows skipped) and ``limit`` (rows at most); its ``total``
 is the window's row count, every page alike (REPORTING.md's reply to a request
@@ -19,6 +20,7 @@ without ``limit`` says ``"total": 68`` of its rows), not the page's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import cast
 
@@ -40,6 +42,8 @@ from ._registry import SimState, endpoint
 __all__ = ["reporting"]
 
 AGENT_FIELDS = ("aid", "anm", "tm_login", "tm_logout", "tm_first", "tm_last")
+#: What a field name may be: a column name (``nc_all``, ``PT1H``, ``min_10``).
+_COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @endpoint("reporting", item="item")
@@ -52,7 +56,7 @@ def reporting(request: Request, state: SimState) -> Reply:
     start, stop = _range(args)
     if method == "agents":
         return _agents(args, state, start, stop)
-    fields = _names(args, "fields")
+    fields = _fields(args)
     db = state.scenario.campaigns
     ctx = ReportContext(
         db=db,
@@ -114,6 +118,18 @@ def _names(args: Mapping[str, str], name: str) -> list[str]:
     return names
 
 
+def _fields(args: Mapping[str, str], default: tuple[str, ...] = ()) -> list[str]:
+    """``fields``: column names (each one a key of every row, an element name in XML)."""
+    given = [part.strip() for part in args.get("fields", "").split(",") if part.strip()]
+    names = given or list(default)
+    if not names:
+        raise BadArgument("Bad argument: fields")
+    wrong = [name for name in names if _COLUMN.fullmatch(name) is None]
+    if wrong:
+        raise BadArgument(f"Bad argument: fields [{','.join(wrong)}]")
+    return names
+
+
 def _count(args: Mapping[str, str], name: str) -> int | None:
     text = args.get(name, "").strip()
     if not text:
@@ -155,9 +171,7 @@ def _agents(args: Mapping[str, str], state: SimState, start: int, stop: int) -> 
     had none; the third-party code that uses them does not say). ``tm_logout`` is
     ``0`` while the agent is still logged in.
     """
-    fields = [name.strip() for name in args.get("fields", "").split(",") if name.strip()] or list(
-        AGENT_FIELDS
-    )
+    fields = _fields(args, default=AGENT_FIELDS)
     wanted = id_list(args.get("agent", ""))
     logged_in_only = args.get("isset", "").strip() == "tm_login"
     sessions: dict[str, dict[str, str | None]] = {}
