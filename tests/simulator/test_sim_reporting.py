@@ -551,3 +551,37 @@ async def test_agents_sessions_agree_with_the_status_log_and_the_live_state(fmt:
     assert later and len(later) < len(sessions)
     assert {s.logout_ts is None for s in sessions} == {True, False}
     assert {s.first_activity_ts is None for s in sessions} == {True, False}
+
+
+async def test_agents_sessions_see_the_status_log_rows_it_shows_not_newer_ones() -> None:
+    # The sessions are read from the status log: with log_delay, the rows it does not
+    # show yet do not end (or begin) a session yet either.
+    sim, clock = an_hour_on(agents=12, log_delay=30.0)
+    token = sim.issue_token()
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+
+        async def session_and_log(uid: str) -> tuple[dict[str, str], dict[str, str]]:
+            query = {"token": token, "agent": uid, "range": f"{int(START)}:{int(sim.now())}"}
+            sessions = json_of(
+                await http.get("reporting.php", params={**query, "method": "agents"})
+            )["list"]
+            log = json_of(
+                await http.get(
+                    "database.php",
+                    params={"token": token, "method": "status_log", "action": "read", "agent": uid},
+                )
+            )["list"]
+            return sessions[-1], log[-1]
+
+        uid = next(str(row["uid"]) for row in sim.live_agents() if row["status"] == "wait")
+        agent_php = {"token": token, "action": "logout", "agent": uid}
+        assert json_of(await http.get("agent.php", params=agent_php)) == {"success": True}
+        logged_out_at = str(int(sim.now()))
+        clock.advance(10)
+        session, row = await session_and_log(uid)
+        assert row["status"] != "offline"  # not visible yet
+        assert session["tm_logout"] == "0"
+        clock.advance(30)
+        session, row = await session_and_log(uid)
+        assert (row["status"], row["uts"]) == ("offline", logged_out_at)
+        assert session["tm_logout"] == logged_out_at

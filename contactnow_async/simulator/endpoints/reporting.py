@@ -169,14 +169,17 @@ def _agents(args: Mapping[str, str], state: SimState, start: int, stop: int) -> 
 
     ``tm_first`` and ``tm_last`` are the session's first and last call (``0`` when it
     had none; the third-party code that uses them does not say). ``tm_logout`` is
-    ``0`` while the agent is still logged in.
+    ``0`` while the agent is still logged in. Only the rows ``status_log`` shows count:
+    a change newer than ``log_delay`` is in neither yet.
     """
     fields = _fields(args, default=AGENT_FIELDS)
     wanted = id_list(args.get("agent", ""))
     logged_in_only = args.get("isset", "").strip() == "tm_login"
     sessions: dict[str, dict[str, str | None]] = {}
     rows: list[dict[str, str | None]] = []
-    for _, when, uid, status, _, callid in state.scenario.log_rows(visible_before=None):
+    # The rows status_log shows (log_delay), so the sessions agree with what it tells.
+    visible = state.clock.now() - state.log_delay
+    for _, when, uid, status, _, callid in state.scenario.log_rows(visible_before=visible):
         if wanted is not None and uid not in wanted:
             continue
         open_session = sessions.get(uid)
