@@ -52,7 +52,8 @@ Replies
     ``call`` is ``[]`` or ``[{"callid": .., "qid": .., "cli": .., "direction": ..}]``).
     Unknown scripts, methods and actions, unreadable payloads and non-integer
     ``uid``/``tstart``/``tstop``/``start``/``limit`` answer HTTP 200 with
-    ``success: false`` and an ``error`` text.
+    ``success: false`` and an ``error`` text (for an argument, the documented
+    ``Bad argument: uid`` form).
 Writes
     An agents create ignores any ``agentid`` and counts a record without a
     ``name`` or with a non-scalar value as ``bad``; ``key`` is the id of the

@@ -674,7 +674,6 @@ async def test_us_path_prefix(http: httpx.AsyncClient, token: str) -> None:
         ("ecnow.php", {"method": "ecnow_data", "action": "read"}, "Unknown method"),
         ("ecnow.php", {"method": "ecnow_datasets", "action": "delete"}, "Unknown action"),
         ("ecnow.php", {"method": "ecnow_records", "action": "read"}, "Bad argument: one of"),
-        ("database.php", {"method": "status_log", "action": "read", "uid": "x"}, "Invalid uid"),
         ("token.php", {"action": "refresh"}, "Unknown action"),
     ],
 )
@@ -684,6 +683,30 @@ async def test_unknown_requests_answer_success_false(
     reply = json_of(await http.get(path, params={"token": token, **params}))
     assert reply["success"] is False
     assert reply["error"].startswith(error)
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "name"),
+    [
+        ("database.php", {"method": "status_log", "action": "read", "uid": "x"}, "uid"),
+        ("database.php", {"method": "status_log", "action": "read", "uid": "1:2x"}, "uid"),
+        ("database.php", {"method": "status_log", "action": "read", "tstart": "1.5"}, "tstart"),
+        ("database.php", {"method": "status_log", "action": "read", "tstop": "\u0661"}, "tstop"),
+        ("ajax.php", {"method": "agents", "action": "read", "start": "first"}, "start"),
+        ("ajax.php", {"method": "agents", "action": "read", "limit": "10 rows"}, "limit"),
+        ("reporting.php", {"method": "cdr", "fields": "callid", "range": "1:2", "start": "x"},
+         "start"),
+        ("reporting.php", {"method": "cdr", "fields": "callid", "range": "1:2", "start": "-1"},
+         "start"),
+    ],
+)  # fmt: skip
+async def test_a_number_argument_that_is_no_number_answers_the_documented_form(
+    http: httpx.AsyncClient, token: str, path: str, params: dict[str, str], name: str
+) -> None:
+    # The documented refusal is "Bad argument: xyz"; a non-integer start answered
+    # "Invalid start: expected an integer" and a negative one "Bad argument: start".
+    reply = json_of(await http.get(path, params={"token": token, **params}))
+    assert reply == {"success": False, "error": f"Bad argument: {name}"}
 
 
 @pytest.mark.parametrize("body", ["", "not a payload", "[1, 2", "<dxi><agent>", "<other/>", "3"])

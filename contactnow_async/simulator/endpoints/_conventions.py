@@ -24,6 +24,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+# No id, count or unix time of the API has more than 20 digits.
+_INTEGER = re.compile(r"[+-]?[0-9]{1,20}")
 _EXPRESSION = re.compile(r"\s*(not\s+in|in|!=|<>|>=|<=|=|>|<)\s*(.*)\Z", re.IGNORECASE | re.DOTALL)
 
 
@@ -91,11 +93,12 @@ def known_table(tables: Iterable[str], table: str) -> str:
 
 
 def int_argument(name: str, text: str) -> int:
-    """Return ``text`` as an integer; raises BadArgument naming ``name`` otherwise."""
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise BadArgument(f"Invalid {name}: expected an integer") from None
+    """Return ``text`` as an integer (ASCII digits, an optional sign); raises BadArgument
+    in the documented form, ``Bad argument: name``, otherwise."""
+    match = _INTEGER.fullmatch(text.strip())
+    if match is None:
+        raise BadArgument(f"Bad argument: {name}")
+    return int(match.group())
 
 
 def whole_number(text: str) -> int | None:
