@@ -60,7 +60,8 @@ Writes
     last agent created (0 if none). Created agents are offline (``Home``) for
     ever and write one status_log row when created. Updates count an unknown
     ``agentid`` as bad. A priority create skips an existing (agentid, qid)
-    pair (success, ``total`` 0); its ``key`` is the new assignment's id.
+    pair (success, ``total`` 0); its ``key`` is the new assignment's id. A
+    priority record whose ``level`` is not a whole number is bad.
 The scenario
     Each scenario agent moves ``offline -> wait -> call -> wrap -> wait``, with
     ``wait -> break -> wait`` (statuscode ``Lunch``, ``Training`` or

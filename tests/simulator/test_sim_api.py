@@ -436,6 +436,34 @@ async def test_priority_create_read_update(http: httpx.AsyncClient, token: str) 
     assert (absent["total"], absent["bad"]) == (0, 1)
 
 
+async def test_priority_level_is_a_number_or_the_record_is_bad(
+    http: httpx.AsyncClient, token: str, sim: Simulator
+) -> None:
+    # A level is a number (the documented "100", "0"): a level that is none was stored
+    # and read back as it was sent, which the client's QueueAssignment cannot read.
+    uid = sim.agent_ids[0]
+
+    async def send(action: str, qid: str, level: str) -> tuple[int, int]:
+        payload = json.dumps([{"agentid": uid, "qid": qid, "level": level}])
+        reply = json_of(
+            await http.post(
+                "database.php", params=api_params(token, "priority", action), content=payload
+            )
+        )
+        return reply["total"], reply["bad"]
+
+    assert await send("create", "4242", " 20 ") == (1, 0)
+    for level in ("high", "1.5", "-10", "\uff11\uff10"):
+        assert await send("create", "4243", level) == (0, 1), level
+        assert await send("update", "4242", level) == (0, 1), level
+    read = json_of(
+        await http.get("database.php", params=api_params(token, "priority", "read", agent=uid))
+    )
+    levels = {row["qid"]: row["level"] for row in read["list"]}
+    assert "4243" not in levels
+    assert levels["4242"] == "20"
+
+
 async def test_priority_xml(http: httpx.AsyncClient, token: str, sim: Simulator) -> None:
     payload = """<?xml version="1.0" encoding="utf-8" ?>
 <dxi>

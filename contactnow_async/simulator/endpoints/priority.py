@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._asgi import Request
 from .._wire import Reply, text_value
-from ._conventions import error, id_list, payload_records, write_result
+from ._conventions import error, id_list, payload_records, whole_number, write_result
 from ._registry import SimState, endpoint
 
 __all__ = ["priority"]
@@ -54,6 +54,7 @@ def _priority_values(item: object) -> tuple[str, str, str] | None:
         agentid, qid, level = (text_value(item.get(name)) for name in ("agentid", "qid", "level"))
     except TypeError:
         return None
-    if not (agentid and qid and level):
-        return None
-    return agentid, qid, level
+    number = None if level is None else whole_number(level)
+    if not (agentid and qid) or number is None:
+        return None  # all three are required, and a level is a number ("100", "0")
+    return agentid, qid, str(number)
