@@ -89,7 +89,6 @@ class ContactNow(Groups):
 
     __slots__ = (
         "_closed",
-        "_own_http",
         "_password",
         "_token_manager",
         "_transport",
@@ -166,7 +165,6 @@ class ContactNow(Groups):
         check_wire(transport, own=http_client is None)
         self._password = password
         self.clock: Clock = clock if clock is not None else SystemClock()
-        self._own_http = http_client is None
         self._transport = Transport(
             http_client
             or functools.partial(
@@ -235,8 +233,7 @@ class ContactNow(Groups):
         if self._closed:
             return
         self._closed = True
-        if self._own_http:
-            await self._transport.aclose()
+        await self._transport.aclose()  # it closes its pool only if it made it
 
     @property
     def is_closed(self) -> bool:

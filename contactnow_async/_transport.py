@@ -32,15 +32,9 @@ import httpx
 
 from ._clock import Clock, http_date
 from ._encoding import EncodingError, FileTooLarge, TooLarge, read_body, read_file
-from ._errors import (
-    ContactNowError,
-    HTTPStatusError,
-    RateLimitError,
-    RequestTimeout,
-    ResponseFormatError,
-    TransportError,
-)
+from ._errors import HTTPStatusError, RateLimitError, RequestTimeout, ResponseFormatError
 from ._exchange import ApiRequest, Fetched, Reply, Sink
+from ._faults import CLOSED, Fault, exchange_fault, too_big, undecodable
 from ._http import Pool, UrlCache
 from ._options import RetryPolicy
 from ._redact import redact_text, redact_url
@@ -51,24 +45,6 @@ __all__ = ["ApiRequest", "Fetched", "Reply", "RetryPolicy", "Sink", "Transport"]
 Read = Callable[[httpx.Response, str], Awaitable["bytes | int"]]
 
 logger = logging.getLogger("contactnow_async")
-
-
-class _Fault(Exception):
-    """A failed attempt: the public error, whether the server may have processed it,
-    and whether trying again could go differently (``transient``)."""
-
-    def __init__(
-        self,
-        error: ContactNowError,
-        *,
-        reached_server: bool,
-        retry_after: float | None = None,
-        transient: bool = True,
-    ):
-        self.error = error
-        self.reached_server = reached_server
-        self.retry_after = retry_after
-        self.transient = transient
 
 
 class Transport:
@@ -108,12 +84,15 @@ class Transport:
         self.deadline = deadline
         # Made on first use: an anyio limiter belongs to the event loop that runs it.
         self._limiter: anyio.CapacityLimiter | None = None
+        self._closed = False
 
     @property
     def pool(self) -> Pool:
         """Where requests go (the client's own pool is made now if not made yet)."""
         if self._pool is None:
             assert self._make_pool is not None
+            if self._closed:  # a call that began before aclose(): no pool made to leak
+                raise RuntimeError(CLOSED)
             self._pool = self._make_pool()
         return self._pool
 
@@ -123,8 +102,13 @@ class Transport:
         return self.pool.client
 
     async def aclose(self) -> None:
-        """Close the httpx client, if one was made or given."""
-        if self._pool is not None:
+        """Send nothing more, and close the client's own pool if one was made (a
+        client the caller gave is theirs to close).
+
+        A call still running sends no further attempt: it raises RuntimeError.
+        """
+        self._closed = True
+        if self._pool is not None and self._make_pool is not None:
             await self._pool.aclose()
 
     async def send(self, request: ApiRequest, give_up_at: float | None = None) -> Reply:
@@ -152,7 +136,7 @@ class Transport:
                     response, cap=cap, envelope_cap=self.max_response_bytes, write=sink.write
                 )
             except FileTooLarge as exc:
-                raise _Fault(
+                raise Fault(
                     ResponseFormatError(
                         f"the file from {where} is larger than max_download_bytes "
                         f"({exc.size} > {cap}); raise the limit to fetch it",
@@ -163,9 +147,9 @@ class Transport:
                     transient=False,
                 ) from None
             except TooLarge as exc:
-                raise _too_big(where, response, exc.size, self.max_response_bytes) from None
+                raise too_big(where, response, exc.size, self.max_response_bytes) from None
             except EncodingError as exc:
-                raise _undecodable(where, response, exc) from None
+                raise undecodable(where, response, exc) from None
 
         return await self._retrying(request, read, rewind=sink.rewind)
 
@@ -184,7 +168,7 @@ class Transport:
         while True:
             try:
                 return await self._attempt(request, http_request, attempt, give_up_at, read)
-            except _Fault as fault:  # noqa: PERF203 -- one try per attempt is the retry loop
+            except Fault as fault:  # noqa: PERF203 -- one try per attempt is the retry loop
                 retryable = fault.transient and (request.idempotent or not fault.reached_server)
                 if not retryable or attempt >= self.retry.max_retries:
                     raise fault.error from fault.__cause__
@@ -268,7 +252,7 @@ class Transport:
 
     def _timed_out(
         self, request: ApiRequest, http_request: httpx.Request, *, call: bool, sent: bool
-    ) -> _Fault:
+    ) -> Fault:
         """The fault of an attempt cut short by the call's deadline or its own timeout
         (``sent`` false: while it waited for a slot, so nothing left)."""
         if not sent:
@@ -286,14 +270,14 @@ class Transport:
                 f"no complete reply from {redact_url(http_request.url)} within "
                 f"timeout={self.timeout:g}s (the whole attempt, not each read)"
             )
-        return _Fault(RequestTimeout(message, sent=sent), reached_server=sent)
+        return Fault(RequestTimeout(message, sent=sent), reached_server=sent)
 
     def _interpret(self, request: ApiRequest, response: httpx.Response, content: bytes) -> Reply:
         """Turn an HTTP reply into a :class:`Reply`, or the fault it stands for."""
         what = f"{request.script}.php"
         if response.status_code == 429:
             retry_after = self._retry_after(response.headers.get("retry-after"))
-            raise _Fault(
+            raise Fault(
                 RateLimitError(
                     f"{what} throttled the request (HTTP 429"
                     + (f", retry after {retry_after:g}s)" if retry_after is not None else ")"),
@@ -303,7 +287,7 @@ class Transport:
                 retry_after=retry_after,
             )
         if response.status_code >= 500 or response.status_code == 408:
-            raise _Fault(
+            raise Fault(
                 HTTPStatusError(
                     f"{what} answered HTTP {response.status_code} "
                     f"({response.reason_phrase}); the API or a proxy in front of it failed",
@@ -315,7 +299,7 @@ class Transport:
         status = response.status_code
         if 300 <= status < 400:
             location = response.headers.get("location")
-            raise _Fault(
+            raise Fault(
                 HTTPStatusError(
                     f"{what} answered a redirect (HTTP {status}) to "
                     f"{redact_url(location) if location else 'nowhere (no Location)'}; the API "
@@ -335,7 +319,7 @@ class Transport:
         except ResponseFormatError as exc:
             # A garbled 200 may be a proxy's blip; a 204 or a 4xx page says the same again.
             transient = 200 <= status < 300 and status != 204
-            raise _Fault(exc, reached_server=True, transient=transient) from None
+            raise Fault(exc, reached_server=True, transient=transient) from None
         if envelope.error:
             # An error text that echoes what was sent must not carry it into messages.
             error = redact_text(envelope.error, request.secrets)
@@ -355,46 +339,15 @@ class Transport:
         where = redact_url(request.url)
         response: httpx.Response | None = None
         try:
+            if self._closed:  # a call that began before aclose(): a retry, a slot's wait
+                raise RuntimeError(CLOSED)
             response = await self.pool.send(request)
             try:
                 content = await read(response, where)
             finally:
                 await response.aclose()
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            # The request never left: resending cannot duplicate anything.
-            error_cls = TransportError if isinstance(exc, httpx.ConnectError) else RequestTimeout
-            raise _Fault(
-                error_cls(f"could not connect to {where}: {_describe(exc)}", sent=False),
-                reached_server=False,
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise _Fault(
-                RequestTimeout(f"no reply from {where} in time: {_describe(exc)}", sent=True),
-                reached_server=True,
-            ) from exc
-        except httpx.TransportError as exc:
-            raise _Fault(
-                TransportError(
-                    f"the connection to {where} failed after the request was sent: "
-                    f"{_describe(exc)}",
-                    sent=True,
-                ),
-                reached_server=True,
-            ) from exc
-        except httpx.DecodingError as exc:  # a body whose Content-Encoding lies
-            raise _Fault(
-                ResponseFormatError(
-                    f"the reply from {where} could not be decoded: {_describe(exc)}",
-                    status_code=None if response is None else response.status_code,
-                    content_type=None if response is None else response.headers.get("content-type"),
-                ),
-                reached_server=True,
-            ) from exc
-        except httpx.RequestError as exc:  # anything else httpx raises (redirect loops, ...)
-            raise _Fault(
-                TransportError(f"the request to {where} failed: {_describe(exc)}", sent=True),
-                reached_server=True,
-            ) from exc
+        except httpx.RequestError as exc:
+            raise exchange_fault(exc, where, response) from exc
         return response, content
 
     async def _read_capped(self, response: httpx.Response, where: str) -> bytes:
@@ -402,9 +355,9 @@ class Transport:
         try:
             return await read_body(response, cap=cap)
         except TooLarge as exc:
-            raise _too_big(where, response, exc.size, cap) from None
+            raise too_big(where, response, exc.size, cap) from None
         except EncodingError as exc:
-            raise _undecodable(where, response, exc) from None
+            raise undecodable(where, response, exc) from None
 
     def _retry_after(self, value: str | None) -> float | None:
         """``Retry-After`` in seconds (a number, or an HTTP date read on our clock)."""
@@ -417,33 +370,3 @@ class Transport:
             when = http_date(value)
             return None if when is None else max(0.0, when - self._clock.now())
         return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def _too_big(where: str, response: httpx.Response, size: int, cap: int) -> _Fault:
-    return _Fault(
-        ResponseFormatError(
-            f"the reply from {where} is larger than max_response_bytes ({size} > {cap}); "
-            "narrow the request or raise the cap",
-            status_code=response.status_code,
-            content_type=response.headers.get("content-type"),
-        ),
-        reached_server=True,
-        transient=False,  # the same request would bring the same reply
-    )
-
-
-def _undecodable(where: str, response: httpx.Response, exc: EncodingError) -> _Fault:
-    return _Fault(
-        ResponseFormatError(
-            f"the reply from {where} does not decode as its Content-Encoding says ({exc})",
-            status_code=response.status_code,
-            content_type=response.headers.get("content-type"),
-        ),
-        reached_server=True,
-        transient=False,  # a server that lies about its encoding lies again
-    )
-
-
-def _describe(exc: Exception) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {redact_url(text)}" if text else type(exc).__name__

@@ -1,0 +1,116 @@
+"""A call still running when its client is closed: it stops, and opens nothing more."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import anyio
+import anyio.to_thread
+import pytest
+
+from contactnow_async import Token
+from tests.hostile._server import WIRE, Peer, Request, answering, client, reply, serve
+
+CLOSED = "this ContactNow client is closed; create a new one"
+AGENTS = b'{"success":true,"total":1,"list":[{"agentid":"1","name":"Joe"}]}'
+
+pytestmark = pytest.mark.anyio
+
+GUARD = 10
+
+
+class HeldClock:
+    """Real time, but a retry's backoff waits until the test lets it go."""
+
+    def __init__(self) -> None:
+        self.sleeping = anyio.Event()
+        self.woken = anyio.Event()
+
+    def now(self) -> float:
+        return time.time()
+
+    async def sleep_until(self, deadline: float) -> None:
+        self.sleeping.set()
+        await self.woken.wait()
+
+
+async def test_a_call_backing_off_when_the_client_closes_sends_no_retry() -> None:
+    """The first attempt fails (503); the client is closed during the backoff: the
+    retry is not sent (on a closed pool it opened a connection nothing closed, or
+    raised aiohttp's own RuntimeError) and the call says the client is closed."""
+    answered = threading.Event()  # set in the server's thread
+
+    async def unavailable(request: Request, peer: Peer) -> None:
+        await peer.send(reply(503, content_type=None))
+        answered.set()
+
+    clock = HeldClock()
+    outcome: list[BaseException] = []
+    with serve(unavailable) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=2, clock=clock) as cn:
+            await cn.tokens.get()
+
+            async def read() -> None:
+                try:
+                    await cn.agents.read()
+                except Exception as exc:  # what the call ends with is the subject
+                    outcome.append(exc)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read)
+                await clock.sleeping.wait()
+                await cn.aclose()
+                clock.woken.set()
+    (error,) = outcome
+    assert type(error) is RuntimeError
+    assert str(error) == CLOSED
+    assert answered.is_set()
+    assert len(server.data_requests) == 1
+
+
+class HeldStore:
+    """A token store whose first load waits until the test lets it go."""
+
+    def __init__(self) -> None:
+        self.loading = anyio.Event()
+        self.loaded = anyio.Event()
+
+    async def load(self, key: str) -> Token | None:
+        self.loading.set()
+        await self.loaded.wait()
+        return Token("f" * 40, int(time.time()) + 3600)
+
+    async def save(self, key: str, token: Token) -> None:
+        pass
+
+    async def delete(self, key: str, token: Token) -> None:
+        pass
+
+
+async def test_a_call_waiting_for_its_token_when_the_client_closes_opens_nothing() -> None:
+    """The client's own pool is made at the first request: one whose token came
+    after aclose() made a pool (an aiohttp session) that nothing would close."""
+    store = HeldStore()
+    outcome: list[BaseException] = []
+    with serve(answering(AGENTS)) as server, anyio.fail_after(GUARD):
+        async with client(server, token_store=store) as cn:
+
+            async def read() -> None:
+                try:
+                    await cn.agents.read()
+                except Exception as exc:  # what the call ends with is the subject
+                    outcome.append(exc)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read)
+                await store.loading.wait()
+                await cn.aclose()
+                store.loaded.set()
+            made = cn._transport._pool  # whether a pool was made is the subject
+    (error,) = outcome
+    assert type(error) is RuntimeError
+    assert str(error) == CLOSED
+    assert server.requests == []
+    if WIRE["transport"] != "given":
+        assert made is None
