@@ -189,8 +189,21 @@ def _our_headers(content_type: str | None) -> dict[str, str]:
     return headers
 
 
+#: The part of a number ``timeout`` that connecting (and waiting for the pool) may take.
+CONNECT_SHARE = 0.9
+
+
 def own_http_client(wire: Wire, *, timeout: float | httpx.Timeout, max_connections: int) -> Pool:
-    """The pool a client makes for itself: keep-alive connections up to ``max_connections``."""
+    """The pool a client makes for itself: keep-alive connections up to ``max_connections``.
+
+    A number ``timeout`` bounds the whole attempt (the transport's cancel scope); the
+    pool's connect timeout is a little shorter, so a connection that is never accepted
+    ends as httpx's ``ConnectTimeout`` (nothing was sent: a write may be tried again)
+    rather than at the attempt's bound, which cannot tell connecting from waiting.
+    """
+    if not isinstance(timeout, httpx.Timeout):
+        connect = timeout * CONNECT_SHARE
+        timeout = httpx.Timeout(timeout, connect=connect, pool=connect)
     if isinstance(wire, httpx.AsyncBaseTransport):
         # The caller's transport takes every request: no proxy from the environment.
         client = httpx.AsyncClient(timeout=timeout, transport=wire, trust_env=False)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import gzip
 import socket
+import sys
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 
 import anyio
 import pytest
 
-from contactnow_async import ContactNow, ResponseFormatError, TransportError
-from tests.hostile._server import Peer, Request, client, reply, serve
+from contactnow_async import (
+    ContactNow,
+    MemoryTokenStore,
+    RequestTimeout,
+    ResponseFormatError,
+    Token,
+    TransportError,
+)
+from tests.hostile._server import USERNAME, Peer, Request, client, reply, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -122,3 +131,29 @@ async def test_a_reply_that_is_not_http_shows_no_token_anywhere() -> None:
         current = current.__cause__ or current.__context__
     assert "database.php" in shown[0]  # not vacuous: the URL is shown, without its query
     assert token not in "\n".join(shown)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a full accept queue drops SYNs on Linux")
+async def test_a_connection_never_accepted_says_nothing_was_sent(
+    debug_logs: pytest.LogCaptureFixture, wire: str
+) -> None:
+    """A listener whose accept queue is full drops the client's SYN: connecting hangs
+    until the attempt's timeout. Nothing was sent, so even a create is tried again,
+    and the error says ``sent=False`` (the attempt's own bound used to fire first)."""
+    if wire == "given":
+        pytest.skip("the connect timeout of an http_client the caller gives is the caller's")
+    with socket.socket() as listener, socket.socket() as filler:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        filler.settimeout(GUARD)
+        filler.connect(listener.getsockname())  # fills the queue: nothing accepts it
+        port = listener.getsockname()[1]
+        server = type("Full", (), {"base_url": f"http://127.0.0.1:{port}/"})()
+        store = MemoryTokenStore()  # a token at hand: the create is the only request
+        await store.save(f"{server.base_url}|{USERNAME}", Token("f" * 40, int(time.time()) + 3600))
+        with anyio.fail_after(GUARD):
+            async with client(server, timeout=0.5, max_retries=1, token_store=store) as cn:
+                with pytest.raises(RequestTimeout, match="could not connect") as info:
+                    await create_agent(cn)
+    assert info.value.sent is False
+    assert "action=create attempt 1 failed (RequestTimeout); retrying" in debug_logs.text
