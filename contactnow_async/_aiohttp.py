@@ -25,6 +25,7 @@ size cap (``_Body.read_whole``): ``_encoding`` undoes the Content-Encoding under
 from __future__ import annotations
 
 import asyncio
+import inspect
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -121,6 +122,17 @@ def _timeout(extensions: dict[str, Any]) -> aiohttp.ClientTimeout:
     return timeout
 
 
+#: What httpx reads of a reply's head (httpcore lets h11 buffer 100 KiB of it), as
+#: aiohttp's limits, which are per line and a count: a head the plain wire takes is read
+#: here too (aiohttp's defaults refuse a line past 8 KiB, or a 129th header since 3.13.4).
+#: Memory stays bounded: 256 lines of at most 100 KiB each.
+_LINE_LIMIT = 100 * 1024
+_COUNT_LIMIT: dict[str, Any] = (
+    {"max_headers": 256} if "max_headers" in inspect.signature(aiohttp.ClientSession).parameters
+    else {}
+)  # fmt: skip
+
+
 class AiohttpWire(httpx.AsyncBaseTransport):
     """httpx's transport interface over one ``aiohttp.ClientSession`` (module docstring).
 
@@ -142,6 +154,9 @@ class AiohttpWire(httpx.AsyncBaseTransport):
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,  # every request names its own headers: none added
+            max_line_size=_LINE_LIMIT,
+            max_field_size=_LINE_LIMIT,
+            **_COUNT_LIMIT,
         )
         # aiohttp sends a GET again, once, when the connection fails after it was
         # sent: a resend behind the transport's back, and a GET is not always a
