@@ -39,7 +39,7 @@ from ._options import (
     normalise_base_url,
     resend_is_safe,
 )
-from ._redact import install_httpx_log_filter, secret_values
+from ._redact import install_httpx_log_filter, redact_user_info, secret_values
 from ._refusals import AUTHENTICATION_FAILURE, api_error, is_token_error
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore, TokenTimeout
 from ._transport import ApiRequest, Reply, RetryPolicy, Transport
@@ -214,7 +214,8 @@ class ContactNow(Groups):
         return self._transport.retry
 
     def __repr__(self) -> str:
-        return f"<ContactNow base_url={self.base_url!r} username={self.username!r}>"
+        base_url = redact_user_info(self.base_url)  # a gateway password in it: not shown
+        return f"<ContactNow base_url={base_url!r} username={self.username!r}>"
 
     async def __aenter__(self) -> ContactNow:
         self._check_open()

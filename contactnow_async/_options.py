@@ -11,6 +11,7 @@ import attrs
 import httpx
 
 from ._http import Wire
+from ._redact import redact_user_info
 from ._wire import Format
 
 __all__ = [
@@ -93,7 +94,8 @@ class ClientOptions:
     one later could not take effect: they are frozen instead of silently ignored.
     """
 
-    base_url: str
+    # A gateway's password in the URL's user info is sent, never shown.
+    base_url: str = attrs.field(repr=lambda url: repr(redact_user_info(url)))
     username: str
     format: Format = "json"
     timeout: float | httpx.Timeout = 30.0

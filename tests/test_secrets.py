@@ -15,6 +15,7 @@ import pytest
 from contactnow_async import (
     Agent,
     AgentInput,
+    ContactNow,
     ContactNowError,
     FileTokenStore,
     Token,
@@ -234,3 +235,13 @@ def test_a_short_secret_is_hidden_where_it_stands_alone_only() -> None:
     assert redact_text("id 91234567 and x-Pw-9f2c-SECRET-qx-y", ["Pw-9f2c-SECRET-qx"]) == (
         "id 91234567 and x-<redacted>-y"
     )
+
+
+def test_a_base_url_password_is_hidden_from_the_clients_reprs() -> None:
+    # A gateway's credentials in the base URL (sent as Basic auth) were printed whole by
+    # repr(cn) and repr(cn.options), which end up in logs and tracebacks.
+    cn = ContactNow(username="ops", password=PASSWORD, base_url="http://gw:Gw-S3cret@127.0.0.1:9/")
+    assert cn.base_url == "http://gw:Gw-S3cret@127.0.0.1:9/"  # kept, to be sent
+    for text in (repr(cn), repr(cn.options), str(cn.options)):
+        assert "Gw-S3cret" not in text
+        assert "gw:<redacted>@127.0.0.1:9" in text
