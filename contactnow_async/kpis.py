@@ -199,12 +199,14 @@ class QueueKpis:
 
         The earliest ``started_ts`` of the queue's agents (as assigned at the last good
         read) in an available status; a queue none of whose agents is available is left
-        out. The wait is the centre's time now less it.
+        out, and so is an agent whose status start is unknown (``started_ts`` 0: a live
+        row without its ``time``), not taken as waiting since 1970. The wait is the
+        centre's time now less it.
         """
         since: dict[str, float] = {}
         queues_of = self.queues_of
         for agent_id, status, started_ts in agents:
-            if not is_available(status):
+            if not is_available(status) or started_ts <= 0:
                 continue
             for queue_id in queues_of.get(agent_id, ()):
                 if queue_id not in since or started_ts < since[queue_id]:

@@ -284,3 +284,15 @@ async def test_queue_kpis_check_their_arguments() -> None:
         unread = QueueKpis(cn)
         assert unread.queues is None  # nothing before the first read, never made up
         assert "unread" in repr(unread)
+
+
+async def test_an_agent_whose_status_start_is_unknown_sets_no_longest_wait() -> None:
+    # A live row without its "time" (started_ts 0, or absent from the board's JSON) made
+    # its queue's longest wait begin in 1970: a wallboard showed a wait of 56 years.
+    async with client_on(centre()) as cn:
+        kpis = QueueKpis(cn)
+        kpis.queues_of = {"1": frozenset({"q"}), "2": frozenset({"q"}), "3": frozenset({"r"})}
+        since = kpis.waiting_since(
+            [("1", "wait", 0), ("2", "wait", 1_700_000_000), ("3", "wait", 0)]
+        )
+        assert since == {"q": 1_700_000_000}  # queue r: no known wait, left out
