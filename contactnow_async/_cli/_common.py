@@ -230,6 +230,24 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     console.print(table)
 
 
+@contextmanager
+def unlogged(settings: Settings, logger: str, *messages: str) -> Iterator[None]:
+    """Leave ``logger``'s records of ``messages`` (their format strings) out of stderr for
+    the block: the command says each of them in a line of its own (``--debug`` shows
+    the log as it is)."""
+
+    def not_said_by_the_command(record: logging.LogRecord) -> bool:
+        return record.msg not in messages
+
+    log = logging.getLogger(logger)
+    if not settings.debug:
+        log.addFilter(not_said_by_the_command)
+    try:
+        yield
+    finally:
+        log.removeFilter(not_said_by_the_command)
+
+
 def run(settings: Settings, entry: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run an async command; turn every error into one line and an exit code."""
     if settings.debug:

@@ -14,6 +14,7 @@ from ._common import (
     fail,
     run,
     since_log_id_option,
+    unlogged,
 )
 
 
@@ -56,6 +57,7 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
         from redis.exceptions import AuthenticationError
 
         from ..redis import run_relay
+        from ..watch._watcher import WATCHER_STOPPED
     except ImportError:
         fail("the relay needs the 'redis' extra: pip install 'contactnow-async[redis]'")
     if options["since_log_id"] is not None:
@@ -74,4 +76,6 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
             except AuthenticationError as exc:  # the URL is not shown: it holds the password
                 fail(f"Redis refused the relay's credentials in --redis: {exc}", EXIT_AUTH)
 
-    run(settings, main)
+    # A refused password stops the watcher: the command's error line says it, once.
+    with unlogged(settings, "contactnow_async.watch", WATCHER_STOPPED):
+        run(settings, main)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Any
 
@@ -13,7 +12,7 @@ from ..events import to_json as event_to_json
 from ..watch import HealthEvent
 from ..watch._health import FAILED_POLL
 from ..watch._watcher import WATCHER_STOPPED
-from ._common import FiniteFloatRange, Settings, connect, run, since_log_id_option
+from ._common import FiniteFloatRange, Settings, connect, run, since_log_id_option, unlogged
 from ._demo import event_line
 
 
@@ -45,10 +44,6 @@ def watch(
         options["backfill"] = True
     wanted = frozenset(agents)
 
-    watcher_log = logging.getLogger("contactnow_async.watch")
-    if not settings.debug:  # the health lines and the error line say it (--debug: the log)
-        watcher_log.addFilter(_said_by_the_health_lines)
-
     async def main() -> None:
         async with connect(settings) as client:
             with anyio.move_on_after(duration):  # None: no deadline; 0: stop at once
@@ -60,16 +55,9 @@ def watch(
                             click.echo(event_to_json(event) if as_json else event_line(event))
                             sys.stdout.flush()
 
-    try:
+    # A failed poll: the health line says it; a refused password: the error line.
+    with unlogged(settings, "contactnow_async.watch", FAILED_POLL, WATCHER_STOPPED):
         run(settings, main)
-    finally:
-        watcher_log.removeFilter(_said_by_the_health_lines)
-
-
-def _said_by_the_health_lines(record: logging.LogRecord) -> bool:
-    """Drop the watcher's own failed-poll warning (:func:`health_line` prints it) and its
-    error when a refused password stops it (the command's one error line says it)."""
-    return record.msg not in (FAILED_POLL, WATCHER_STOPPED)
 
 
 def health_line(event: HealthEvent) -> str:

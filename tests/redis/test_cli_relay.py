@@ -10,7 +10,16 @@ import pytest
 from redis.asyncio import Redis
 
 from contactnow_async.redis import event_from_fields
+from contactnow_async.simulator import Simulator
 
+from ..cli.conftest import (
+    PASSWORD,
+    USERNAME,
+    WRONG_PASSWORD,
+    assert_one_error,
+    run_subprocess,
+    served_in_thread,
+)
 from .conftest import REPO, eventually, stream_entries
 
 pytestmark = [pytest.mark.redis, pytest.mark.anyio]
@@ -56,3 +65,16 @@ def test_a_refused_redis_password_is_one_line_and_the_auth_exit_code(redis_url: 
     assert "Traceback" not in err
     assert "s3cret" not in err
     assert "contactnow: error: Redis refused" in err
+
+
+def test_a_refused_contactnow_password_is_one_error_line(redis_url: str) -> None:
+    # The watcher's own "watcher stopped: ..." log line came before the command's error
+    # line: the same refusal twice on stderr, where every error is one line.
+    sim = Simulator(username=USERNAME, password=PASSWORD, agents=3, seed=2)
+    with served_in_thread(sim) as served:
+        for extra in ([], ["--backfill", "--since-log-id", "0"]):
+            out = run_subprocess(
+                ["relay", "--redis", redis_url, *extra],
+                env=served.env(CONTACTNOW_PASSWORD=WRONG_PASSWORD),
+            )
+            assert "refused" in assert_one_error(out, 3)
