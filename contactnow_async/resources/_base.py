@@ -55,6 +55,20 @@ def to_records(items: Iterable[RecordLike], *, what: str) -> list[dict[str, Any]
     return records
 
 
+def wire_names(record: Mapping[str, Any], names: Mapping[str, str], *, what: str) -> dict[str, Any]:
+    """A record with each field named by an attribute name (``names``: attribute -> wire)
+    renamed to its wire name: the API ignores a name it does not know and reports
+    success, so such a field would be lost. A field given by both names is refused."""
+    wire: dict[str, Any] = {}
+    for name, value in record.items():
+        field = names.get(name, name)
+        if field in wire and value is not None and wire[field] is not None:
+            raise ValueError(f"{what}: a record gives {field} twice, by both its names")
+        if value is not None or field not in wire:
+            wire[field] = value
+    return wire
+
+
 def fields_of(record: Mapping[str, Any]) -> str:
     """A record's field names for an error message (its values may be secrets)."""
     return "{" + ", ".join(sorted(map(str, record))) + "}"
@@ -125,13 +139,40 @@ def unix_time(value: int | float | datetime | None, *, name: str) -> int | None:
 
 
 def id_list(value: str | int | Iterable[str | int] | None, *, name: str) -> str | None:
-    """One id or several, as the API's comma-separated list."""
+    """One id or several, as the API's comma-separated list; each is text or a whole
+    number (not a bool, None or bytes, which would go as ``True``, ``None``, ``49,50``)."""
     if value is None:
         return None
-    if isinstance(value, (str, int)):
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
         ids = [str(value)]
+    elif isinstance(value, (Mapping, bytes, bytearray)) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be an id or a list of ids, not a {type(value).__name__}")
     else:
-        ids = [str(item) for item in value]
+        ids = [scalar(item, name=name) or "" for item in value]  # None: refused below
     if not ids or any(not item or "," in item for item in ids):
         raise ValueError(f"{name} must be one or more non-empty ids, got {value!r}")
     return ",".join(ids)
+
+
+def scalar(value: str | int | None, *, name: str) -> str | None:
+    """A filter of one value as its text: a list would go as PHP's ``name[]=``, a bool
+    as ``1``, neither of which the API reads as the value meant."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"{name} must be text or a whole number, not {value!r}")
+    return str(value)
+
+
+def whole(value: object, *, name: str) -> int:
+    """A whole number given as an int or its text (not a bool, nor 1.7 cut to 1)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{name} must be a whole number, not {value!r}")

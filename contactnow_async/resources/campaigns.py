@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._models_ecnow import CampaignField
-from ._base import Resource, build
+from ._base import Resource, build, scalar
 
 
 class Campaigns(Resource):
@@ -21,13 +21,13 @@ class Campaigns(Resource):
     async def fields(self, table: str, *, name: str | None = None) -> list[CampaignField]:
         """Return the fields of campaign ``table`` (or only the one called ``name``):
         the standard ones every campaign has and the campaign's own."""
-        if not table:
+        if not scalar(table, name="table"):
             raise ValueError("campaigns.fields needs a table name")
         envelope = await self._client.request(
             "ecnow",
             method="campaign_fields",
             action="read",
-            params={"table": table, "name": name},
+            params={"table": table, "name": scalar(name, name="name")},
         )
         return build(CampaignField.from_record, envelope, what="campaigns.fields")
 

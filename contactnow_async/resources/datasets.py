@@ -7,9 +7,26 @@ from typing import Any
 
 from .._models import WriteResult
 from .._models_ecnow import Dataset, DatasetStatus
-from ._base import RecordLike, Resource, build, fields_of, id_list, to_records, write_result
+from ._base import (
+    RecordLike,
+    Resource,
+    build,
+    fields_of,
+    id_list,
+    scalar,
+    to_records,
+    wire_names,
+    write_result,
+)
 
 _STATUSES = frozenset(status.value for status in DatasetStatus.__members__.values())
+#: DatasetInput's attribute names and the wire names they stand for.
+_NAMES = {
+    "dataset_id": "dataset",
+    "queue_id": "qid",
+    "status": "d_status",
+    "priority": "d_priority",
+}
 
 
 class Datasets(Resource):
@@ -30,10 +47,10 @@ class Datasets(Resource):
         ``dataset`` (its id), ``state`` (``"LIVE"``...), ``table`` (the campaign table)."""
         params: dict[str, Any] = {
             "qid": id_list(queue, name="queue"),
-            "dataset": dataset,
-            "state": None if state is None else str(state),
-            "table": table,
-            "description": description,
+            "dataset": scalar(dataset, name="dataset"),
+            "state": _state(state),
+            "table": scalar(table, name="table"),
+            "description": scalar(description, name="description"),
         }
         envelope = await self._client.request(
             "ecnow", method="ecnow_datasets", action="read", params=params
@@ -66,7 +83,9 @@ class Datasets(Resource):
 
     async def _write(self, action: str, datasets: Iterable[RecordLike]) -> WriteResult:
         what = f"datasets.{action}"
-        records = to_records(datasets, what=what)
+        records = [
+            wire_names(record, _NAMES, what=what) for record in to_records(datasets, what=what)
+        ]
         for record in records:
             _check(record, action=action, what=what)
         envelope = await self._client.request(
@@ -78,6 +97,9 @@ class Datasets(Resource):
 def _check(record: dict[str, Any], *, action: str, what: str) -> None:
     if action == "update" and record.get("dataset") in (None, ""):
         raise ValueError(f"{what}: every record needs a dataset, got one with {fields_of(record)}")
+    for name in ("dataset", "qid"):  # an id: not a bool sent as "1"
+        if record.get(name) is not None:
+            record[name] = scalar(record[name], name=f"{what}: {name}")
     status = record.get("d_status")
     if status is not None:
         record["d_status"] = str(status)
@@ -97,3 +119,14 @@ def _check(record: dict[str, Any], *, action: str, what: str) -> None:
         if not 0 <= level <= 90:
             raise ValueError(f"{what}: d_priority must be a whole number 0 to 90, not {priority!r}")
         record["d_priority"] = level  # 45.0 goes as "45", not "45.0"
+
+
+def _state(state: DatasetStatus | str | None) -> str | None:
+    """The ``state`` filter: one documented status (a typo would read as no datasets)."""
+    if state is None:
+        return None
+    if not isinstance(state, str):  # a list would go as "['LIVE', 'HOLD']"
+        raise TypeError(f"state must be one dataset status, not {state!r}")
+    if str(state).upper() not in _STATUSES:
+        raise ValueError(f"state must be one of {', '.join(sorted(_STATUSES))}, not {state!r}")
+    return str(state).upper()

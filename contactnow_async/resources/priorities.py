@@ -6,9 +6,20 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._models import QueueAssignment, WriteResult
-from ._base import RecordLike, Resource, build, fields_of, to_records, write_result
+from ._base import (
+    RecordLike,
+    Resource,
+    build,
+    fields_of,
+    scalar,
+    to_records,
+    whole,
+    wire_names,
+    write_result,
+)
 
 _REQUIRED = ("agentid", "qid", "level")
+_NAMES = {"agent_id": "agentid", "queue_id": "qid"}  # QueueAssignment's attribute names
 
 
 class Priorities(Resource):
@@ -20,7 +31,10 @@ class Priorities(Resource):
         self, *, agent: str | int | None = None, queue: str | int | None = None
     ) -> list[QueueAssignment]:
         """Return the assignments of one agent, one queue, both, or all."""
-        params: dict[str, Any] = {"agent": agent, "qid": queue}
+        params: dict[str, Any] = {
+            "agent": scalar(agent, name="agent"),
+            "qid": scalar(queue, name="queue"),
+        }
         envelope = await self._client.request(
             "database", method="priority", action="read", params=params
         )
@@ -36,13 +50,22 @@ class Priorities(Resource):
 
     async def _write(self, action: str, assignments: Iterable[RecordLike]) -> WriteResult:
         what = f"priorities.{action}"
-        records = to_records(assignments, what=what)
+        records = [
+            wire_names(record, _NAMES, what=what) for record in to_records(assignments, what=what)
+        ]
         for record in records:
             missing = [name for name in _REQUIRED if record.get(name) in (None, "")]
             if missing:
                 raise ValueError(
                     f"{what}: a record lacks {', '.join(missing)} (it has {fields_of(record)})"
                 )
+            unknown = sorted(set(record) - set(_REQUIRED))
+            if unknown:  # the API ignores a field it does not know, and says success
+                raise ValueError(f"{what}: a record has unknown fields {', '.join(unknown)}")
+            record["agentid"] = scalar(record["agentid"], name=f"{what}: agentid")
+            record["qid"] = scalar(record["qid"], name=f"{what}: qid")
+            # Not True sent as "1", nor 1.5 as "1.5": a level is a whole number.
+            record["level"] = whole(record["level"], name=f"{what}: level")
         envelope = await self._client.request(
             "database", method="priority", action=action, payload=records, record_name="priority"
         )

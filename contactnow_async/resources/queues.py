@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from .._models_ecnow import Queue, QueueType
-from ._base import Resource, build, id_list
+from ._base import Resource, build, id_list, scalar
 
 
 class Queues(Resource):
@@ -29,21 +29,30 @@ class Queues(Resource):
         as given: the vendor's own code leaves deleted queues out with
         ``filter="!= 999"``.
         """
-        if isinstance(type, str):
-            types: str | None = str(type)
-        elif type is None:
+        given: object = type  # whatever the caller passed, whatever its annotation
+        types: list[object] | None
+        if given is None:
             types = None
+        elif isinstance(given, str):
+            types = [str(given)]
+        elif isinstance(given, Iterable) and not isinstance(given, (bytes, Mapping)):
+            types = [str(item) if isinstance(item, str) else item for item in given]
         else:
-            types = ",".join(str(item) for item in type)
+            raise TypeError(f"type must be a queue type or a list of them, not {given!r}")
+        if types is not None and (
+            not types or any(not isinstance(item, str) or not item or "," in item for item in types)
+        ):
+            # An empty list is no filter at all: every queue, not none.
+            raise ValueError(f"type must be one or more queue types, got {given!r}")
         envelope = await self._client.request(
             "database",
             method="queues",
             action="read",
             params={
-                "type": types or None,
-                "table": table,
+                "type": None if types is None else ",".join(map(str, types)),
+                "table": scalar(table, name="table"),
                 "qid": id_list(queue, name="queue"),
-                "filter": filter,
+                "filter": scalar(filter, name="filter"),
             },
         )
         return build(Queue.from_record, envelope, what="queues.read")

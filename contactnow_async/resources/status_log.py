@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from .._models import StatusLogEntry
-from ._base import Resource, build, id_list, unix_time
+from ._base import Resource, build, id_list, unix_time, whole
 
 
 class StatusLog(Resource):
@@ -42,9 +42,13 @@ class StatusLog(Resource):
             "tstop": stop,
         }
         if uid is not None:
-            params["uid"] = int(uid)
+            params["uid"] = whole(uid, name="uid")
         if uid_range is not None:
-            low, high = (int(bound) for bound in uid_range)
+            given: object = uid_range  # whatever the caller passed, whatever its annotation
+            bounds = tuple(given) if isinstance(given, (tuple, list)) else ()
+            if len(bounds) != 2:  # "12" would be read as (1, 2)
+                raise ValueError(f"uid_range must be a pair (low, high), not {uid_range!r}")
+            low, high = (whole(bound, name="uid_range") for bound in bounds)
             if low > high:
                 raise ValueError(f"uid_range low {low} is above high {high}")
             params["uid"] = f"{low}:{high}"
