@@ -48,11 +48,11 @@ def _s(value: Any) -> str:
 
 
 def _t(value: Any, name: str) -> str:
-    """A text field that is not a str already: ``null`` is ``""``, a number its text, and
-    a nested value (an object or a list) a ValueError naming the field, not its
-    Python text (``"{'a': 1}"``) kept as if the API had sent it."""
-    if isinstance(value, (dict, list)):
-        raise ValueError(f"field {name!r} is not a scalar")
+    """Text of a field that is not a str: ``null`` is ``""``, a number its text; a nested
+    value or a bool is a ValueError naming the field, not ``"{'a': 1}"`` or ``"True"``."""
+    if isinstance(value, (dict, list, bool)):  # a bool: not "True", no API text reads so
+        kind = "a boolean, not text" if isinstance(value, bool) else "not a scalar"
+        raise ValueError(f"field {name!r} is {kind}")
     return _s(value)
 
 
@@ -302,10 +302,9 @@ class AgentInput:
 
 @attrs.frozen
 class StatusLogEntry:
-    """One row of ``database.php method=status_log``: an agent entered ``status`` at
-    ``started_ts``.
+    """One row of ``database.php method=status_log``: an agent entered ``status`` at ``started_ts``.
 
-    ``log_id`` is the row's ``uid`` (unique, increasing: the backfill cursor);
+    ``log_id`` is the row's ``uid`` (unique, increasing from 1: the backfill cursor);
     ``call_id`` is None when the row is not about a call (wire ``callid`` "0").
     """
 
@@ -320,8 +319,10 @@ class StatusLogEntry:
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> StatusLogEntry:
         call_id = _t(record.get("callid"), "callid")
+        if (log_id := _i(record.get("uid"), "uid")) <= 0:  # no row of the log has none
+            raise ValueError("field 'uid' is not a log row id (a whole number from 1)")
         return cls(
-            log_id=_i(record.get("uid"), "uid"),
+            log_id=log_id,
             started_ts=unix_seconds(record.get("uts"), "uts"),
             agent_id=_t(record.get("agent"), "agent"),
             status=_t(record.get("status"), "status"),

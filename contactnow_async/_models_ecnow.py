@@ -37,6 +37,9 @@ class _OpenEnum(str, enum.Enum):
     def _missing_(cls, value: object) -> _OpenEnum | None:
         if not isinstance(value, str):
             return None
+        for known in cls:  # "live" is LIVE: not a look-alike member unequal to it
+            if known.value.lower() == value.lower():
+                return known
         member = str.__new__(cls, value)
         member._name_ = value.upper() or "EMPTY"
         member._value_ = value

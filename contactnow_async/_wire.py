@@ -214,7 +214,7 @@ def _load_xml(
         raise _format_error(
             "XML whose root is not <result>", content, status_code, content_type, secrets
         )
-    return {key: value for key, value in root.items() if not key.startswith("@")}
+    return _xml.envelope_fields(root)
 
 
 def _envelope(

@@ -15,9 +15,10 @@ from contactnow_async import (
     DatasetStatus,
     QueueType,
     ResponseFormatError,
+    TokenError,
 )
 from contactnow_async._wire import Format
-from tests._helpers import FakeAPI, client_for
+from tests._helpers import FakeAPI, client_for, json_reply
 from tests.test_ecnow import (
     DOC_DATASET,
     DOC_OUTCOMES,
@@ -80,6 +81,115 @@ async def read_reply(name: str, reply: httpx.Response | dict[str, Any]) -> Any:
     cn, http = client_for(api, max_retries=0)
     async with http, cn:
         return await call(cn)
+
+
+# -- replies ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name", list(READS))
+async def test_a_total_above_the_rows_is_a_format_error(name: str, fmt: Format) -> None:
+    """A reply that says it holds more rows than it carries lost some: a read that
+    returned the rest as if they were all would be silently partial."""
+    key, call, row, item = READS[name]
+    reply = {"success": True, "total": 3, "list": [row]}
+    with pytest.raises(ResponseFormatError, match=r"total.*3.*1"):
+        await call_with({key: answer(reply, item)}, call, format=fmt, max_retries=0)
+
+
+@pytest.mark.parametrize("name", list(READS))
+async def test_a_total_that_agrees_or_is_absent_is_fine(name: str) -> None:
+    _, _, row, _ = READS[name]
+    assert len(await read_reply(name, json_reply({"success": True, "total": 1, "list": [row]})))
+    assert len(await read_reply(name, json_reply({"success": True, "list": [row]})))
+    assert await read_reply(name, json_reply({"success": True, "total": "0", "list": []})) == []
+
+
+@pytest.mark.parametrize("name", list(READS))
+async def test_several_xml_list_elements_are_read_as_one_list(name: str) -> None:
+    """``<list>`` twice: each row read, not one empty model per ``<list>``."""
+    _, _, row, item = READS[name]
+    fields = "".join(f"<{k}>{v}</{k}>" if v else f"<{k}/>" for k, v in row.items())
+    one = f"<list><{item}>{fields}</{item}></list>"
+    body = f"<result><success>1</success>{one}{one}</result>".encode()
+    models = await read_reply(name, httpx.Response(200, content=body))
+    single = await read_reply(
+        name, httpx.Response(200, content=f"<result><success>1</success>{one}</result>".encode())
+    )
+    assert models == single * 2
+
+
+@pytest.mark.parametrize("uid", [None, "", "-3", "0"])
+async def test_a_status_log_row_without_a_uid_is_a_format_error(uid: str | None) -> None:
+    """``log_id`` is the backfill cursor: a row without one is no row of the log."""
+    with pytest.raises(ResponseFormatError, match="uid"):
+        await read_reply("status_log", json_reply(rows({**LOG_ROW, "uid": uid})))
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        ("status_log", "agent"),
+        ("status_log", "status"),
+        ("status_log", "callid"),
+        ("priorities", "agentid"),
+        ("priorities", "qid"),
+        ("queues", "qid"),
+        ("queues", "description"),
+        ("outcomes", "outcome"),
+        ("datasets", "dataset"),
+        ("datasets", "qid"),
+    ],
+)
+@pytest.mark.parametrize("value", [True, False])
+async def test_a_boolean_where_text_is_expected_is_a_format_error(
+    name: str, field: str, value: bool
+) -> None:
+    """JSON ``true`` is no id or text: not ``"True"`` (Python's word, not the API's)."""
+    _, _, row, _ = READS[name]
+    with pytest.raises(ResponseFormatError, match=field):
+        await read_reply(name, json_reply(rows({**row, field: value})))
+
+
+@pytest.mark.parametrize(
+    ("wire", "member"),
+    [
+        ("live", DatasetStatus.LIVE),
+        ("Hold", DatasetStatus.HOLD),
+        ("OUTBOUND", QueueType.OUTBOUND),
+        ("Sms_Out", QueueType.SMS_OUT),
+    ],
+)
+def test_a_documented_state_in_another_case_is_its_member(wire: str, member: Any) -> None:
+    """Not a look-alike member (``<DatasetStatus.LIVE: 'live'>``) unequal to ``LIVE``."""
+    assert type(member)(wire) is member
+
+
+def test_an_undocumented_state_is_still_a_new_member() -> None:
+    assert DatasetStatus("ARCHIVED") == "ARCHIVED"
+    assert QueueType("fax").value == "fax"
+
+
+class ErrorOnValidate(FakeAPI):
+    """Tokens as usual; ``validate`` answers success with the error beside it."""
+
+    async def _token(self, request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("action") != "validate":
+            return await super()._token(request)
+        if request.url.params.get("format") == "xml":
+            body = b"<result><success>1</success><error>Invalid token</error></result>"
+            return httpx.Response(200, content=body)
+        return json_reply({"success": True, "error": "Invalid token"})
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_token_validate_judges_the_error_beside_success(fmt: Format) -> None:
+    """The vendor's XML error examples say ``<success>1</success>`` with the error."""
+    api = ErrorOnValidate()
+    cn, http = client_for(api, format=fmt)
+    async with http, cn:
+        with pytest.raises(TokenError, match="Invalid token"):
+            await cn.tokens.validate()
 
 
 # -- inputs -----------------------------------------------------------------------------

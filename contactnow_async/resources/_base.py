@@ -74,9 +74,26 @@ def fields_of(record: Mapping[str, Any]) -> str:
     return "{" + ", ".join(sorted(map(str, record))) + "}"
 
 
-def build(model: Callable[[Mapping[str, Any]], T], envelope: Envelope, *, what: str) -> list[T]:
-    """Turn the envelope's records into models; a record of the wrong shape is a
-    :class:`ResponseFormatError` (not a bare ``ValueError`` from ``int()``)."""
+def build(
+    model: Callable[[Mapping[str, Any]], T],
+    envelope: Envelope,
+    *,
+    what: str,
+    total_is_rows: bool = True,
+) -> list[T]:
+    """Turn the envelope's records into models; a record of the wrong shape, or a
+    ``total`` other than the rows carried (unless ``total_is_rows`` is False: a page of
+    ``reporting.php``), is a :class:`ResponseFormatError` (not a bare ``ValueError``)."""
+    total = envelope.total
+    if total_is_rows and total is not None and total != len(envelope.records):
+        # A total above the rows: some were lost (a cut or paged reply), and a read
+        # returning the rest as if they were all would be silently partial; below them:
+        # rows the server did not mean to send (repeated?). Either way, not the answer.
+        raise ResponseFormatError(
+            f"{what}: the reply's total says {total} records but it carries "
+            f"{len(envelope.records)}; read again, or narrow the filters",
+            snippet=f"total={total}",
+        )
     models = []
     for record in envelope.records:
         try:

@@ -119,7 +119,7 @@ class Reports(Resource):
         model = functools.partial(
             ReportRow.from_record, cutoff=None if cutoff is None else int(cutoff)
         )
-        return build(model, envelope, what="reports.calls")
+        return build(model, envelope, what="reports.calls", total_is_rows=False)
 
     def cdr(
         self,
@@ -212,7 +212,7 @@ class Reports(Resource):
         envelope = await self._client.request(
             "reporting", method="agents", params=params, idempotent=True
         )
-        return build(AgentSession.from_record, envelope, what="reports.agents")
+        return build(AgentSession.from_record, envelope, what="reports.agents", total_is_rows=False)
 
     async def _page(self, params: dict[str, Any]) -> Envelope:
         return await self._client.request("reporting", method="cdr", params=params, idempotent=True)
@@ -253,7 +253,7 @@ class _CdrPages:
         offset = self._offset
         params = {**self._params, "limit": self._page_size, "start": offset}
         envelope = await self._fetch_page(params)
-        page = build(CdrRow.from_record, envelope, what="reports.cdr")
+        page = build(CdrRow.from_record, envelope, what="reports.cdr", total_is_rows=False)
         total = envelope.total
         if total is not None and total < 0:
             raise ResponseFormatError(

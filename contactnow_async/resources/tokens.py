@@ -76,8 +76,10 @@ class Tokens(Resource):
         envelope = (await self._send("validate", {"token": token.value})).envelope
         expire = envelope.raw.get("expire")
         # Read before judging: -1 also arrives as "-1.0", which token_expiry accepts.
-        expires_ts = None if not envelope.success or expire in (None, "") else token_expiry(expire)
-        if not envelope.success or expires_ts == -1:
+        # An error text beside success 1 is a refusal too (the vendor's XML error form).
+        valid = envelope.success and not envelope.error
+        expires_ts = None if not valid or expire in (None, "") else token_expiry(expire)
+        if not valid or expires_ts == -1:
             raise TokenError(
                 f"token.php says the token is not valid: {envelope.error or 'expired'}",
                 error=envelope.error,
