@@ -34,10 +34,17 @@ async def test_a_slow_drip_ends_at_the_attempt_timeout() -> None:
 
 
 async def test_a_slow_drip_with_retries_ends_at_the_call_deadline() -> None:
-    # Attempt 1 ends at its 0.4 s timeout, attempt 2 at the call's deadline, 0.7 s.
+    # Attempt 1 ends at its 0.5 s timeout, attempt 2 at the call's deadline, 0.9 s (its
+    # own timeout would end it at 1 s). Both bounds are real time here (a real socket),
+    # so the test leaves room for a loaded machine where it can: the token is fetched
+    # before the call, not within its deadline, and attempt 2 has 0.4 s to reach the
+    # server (at 0.4 and 0.7 s, a stall of 0.3 s in the token fetch or the reconnection
+    # left one attempt, and its timeout's message). Any deadline under twice the timeout
+    # proves the same; the drip (every 0.3 s) stays under the per-read timeout too.
     with serve(slow_drip) as server, anyio.fail_after(GUARD):
-        async with client(server, timeout=0.4, max_retries=5, deadline=0.7) as cn:
-            with pytest.raises(RequestTimeout, match=r"deadline of 0\.7s"):
+        async with client(server, timeout=0.5, max_retries=5, deadline=0.9) as cn:
+            await cn.tokens.get()
+            with pytest.raises(RequestTimeout, match=r"deadline of 0\.9s"):
                 await cn.agents.read()
     assert len(server.data_requests) == 2
 
@@ -98,6 +105,6 @@ async def test_a_slot_comes_back_from_a_call_cancelled_with_it_or_waiting_for_it
                     await cn.agents.read()  # waits for the slot until cancelled
                 assert waiting.cancelled_caught
                 tg.cancel_scope.cancel()  # the call holding the slot
-            with anyio.fail_after(2):  # a slot kept by either would hang here
+            with anyio.fail_after(GUARD):  # a slot kept by either would hang here
                 assert await cn.agents.read() == []
     assert len(server.data_requests) == 2
