@@ -129,7 +129,10 @@ async def test_a_damaged_entry_is_no_token_and_the_next_save_replaces_it(redis: 
 
 @each_protocol
 async def test_lock_waits_for_its_holder_and_times_out(redis: Redis) -> None:
-    store = RedisTokenStore(redis, egress="e", lock_wait=0.2)
+    # Waiting for the holder: a guard of 10 s, not a bound (with lock_wait=0.2 s, a
+    # loaded machine that ran the holder's 0.05 s and its release late timed it out).
+    store = RedisTokenStore(redis, egress="e", lock_wait=10)
+    impatient = RedisTokenStore(redis, egress="e", lock_wait=0.2)
     order: list[str] = []
 
     async def second() -> None:
@@ -143,7 +146,7 @@ async def test_lock_waits_for_its_holder_and_times_out(redis: Redis) -> None:
     assert order == ["first", "second"]
     async with store.lock("k"):
         with pytest.raises(TimeoutError, match="another process"):
-            async with store.lock("k"):
+            async with impatient.lock("k"):
                 pass  # pragma: no cover -- never entered
 
 
