@@ -155,6 +155,9 @@ class OutputConsole(Console):
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
+        # What the failed write did not send stays in rich's buffer: dropped, or the
+        # next command run in this process (CliRunner, a user's tests) printed it first.
+        del self._buffer[:]
         raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
 

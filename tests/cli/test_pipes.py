@@ -202,3 +202,21 @@ def test_a_closed_stdout_leaves_the_next_command_in_the_process_its_output(
     out = invoke(["agents", "list"], env=served.env(COLUMNS="200"))
     assert out.code == 0, out
     assert "Agent 1" in out.stdout
+
+
+def test_a_line_a_closed_stdout_refused_is_not_printed_by_the_next_command(
+    invoke: CliInvoker, served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The demo's event line that met the closed stdout stayed in the shared console's
+    # buffer: the next command run in the same process printed it before its own table
+    # (the suite's status-log table began with a time, in a random order).
+    from contactnow_async._cli._common import console
+
+    monkeypatch.setattr(sys, "stdout", _ClosesAfter(0))
+    with pytest.raises(BrokenPipeError):
+        console.print("12:00:00 changed   Agent 7 [7] wait -> call")
+    monkeypatch.undo()
+    out = invoke(["agents", "list"], env=served.env(COLUMNS="200"))
+    assert out.code == 0, out
+    assert out.stdout.split()[0] == "agent_id", out.stdout[:200]
+    assert "12:00:00" not in out.stdout
