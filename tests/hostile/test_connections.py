@@ -152,7 +152,10 @@ async def test_a_connection_never_accepted_says_nothing_was_sent(
         store = MemoryTokenStore()  # a token at hand: the create is the only request
         await store.save(f"{server.base_url}|{USERNAME}", Token("f" * 40, int(time.time()) + 3600))
         with anyio.fail_after(GUARD):
-            async with client(server, timeout=0.5, max_retries=1, token_store=store) as cn:
+            # The pool's connect timeout is 90% of the attempt's: at 0.5 s a loop stalled
+            # 0.05 s on a loaded machine let the attempt's bound fire first (sent=True,
+            # [aiohttp-asyncio] failed so); at 2 s the margin is 0.2 s.
+            async with client(server, timeout=2, max_retries=1, token_store=store) as cn:
                 with pytest.raises(RequestTimeout, match="could not connect") as info:
                     await create_agent(cn)
     assert info.value.sent is False
