@@ -213,6 +213,9 @@ def test_a_line_a_closed_stdout_refused_is_not_printed_by_the_next_command(
     from contactnow_async._cli._common import console
 
     monkeypatch.setattr(sys, "stdout", _ClosesAfter(0))
+    # Not quiet, as a command starts it: a test run before this one in the process may
+    # have closed stdout, and a quiet console writes nothing, so nothing breaks.
+    monkeypatch.setattr(console, "quiet", False)
     with pytest.raises(BrokenPipeError):
         console.print("12:00:00 changed   Agent 7 [7] wait -> call")
     monkeypatch.undo()
