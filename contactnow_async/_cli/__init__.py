@@ -12,6 +12,7 @@ one holds the group with its options, and turns click's errors into exit codes.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -19,7 +20,6 @@ from typing import Any
 import click
 
 from .. import __version__
-from ._agents import agents
 from ._common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -33,26 +33,45 @@ from ._common import (
     open_closed_standard_streams,
     tolerate_unencodable_output,
 )
-from ._datasets import datasets
-from ._demo import demo
-from ._priorities import priorities
-from ._records import records
-from ._relay import relay
-from ._report import report
-from ._serve import serve
-from ._simulate import simulate
-from ._status_log import status_log
-from ._token import token
-from ._watch import watch
+
+#: Each command, and the module of this package that defines it (as an attribute named
+#: after the command, with ``_`` for ``-``): imported when the command is looked up, so
+#: ``contactnow token get`` does not load the demo, the simulator or the web server.
+COMMANDS = {
+    "agents": "._agents",
+    "datasets": "._datasets",
+    "demo": "._demo",
+    "priorities": "._priorities",
+    "records": "._records",
+    "relay": "._relay",
+    "report": "._report",
+    "serve": "._serve",
+    "simulate": "._simulate",
+    "status-log": "._status_log",
+    "token": "._token",
+    "watch": "._watch",
+}
 
 
 class _Group(click.Group):
-    """The top-level group: its options go before or after the command, and a closed
-    stdout (``| head``) ends any command quietly.
+    """The top-level group: its options go before or after the command, a closed stdout
+    (``| head``) ends any command quietly, and a command's module is imported when the
+    command is looked up (``COMMANDS``).
 
     The pipe guard is here rather than around ``cli.main``: click turns a broken pipe
     into exit 1 itself.
     """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        command = getattr(importlib.import_module(module, __name__), cmd_name.replace("-", "_"))
+        assert isinstance(command, click.Command)
+        return command
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, _hoist_group_options(self, ctx, args))
@@ -186,20 +205,6 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     # A closed stdout quiets the shared console (OutputConsole.on_broken_pipe); a command
     # run after it in the same process (CliRunner, a user's tests) prints again.
     console.quiet = False
-
-
-cli.add_command(agents)
-cli.add_command(datasets)
-cli.add_command(demo)
-cli.add_command(priorities)
-cli.add_command(records)
-cli.add_command(relay)
-cli.add_command(report)
-cli.add_command(serve)
-cli.add_command(simulate)
-cli.add_command(status_log)
-cli.add_command(token)
-cli.add_command(watch)
 
 
 def main() -> None:

@@ -1,0 +1,55 @@
+"""The ``contactnow`` group imports a command's module when that command runs.
+
+``contactnow token get`` should not pay for the demo, the simulator, the web server or
+the Redis relay: each command group lives in a module the group imports by name.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+
+#: Modules a command other than demo, simulate, serve or relay has no use for.
+HEAVY = (
+    "contactnow_async._cli._demo",
+    "contactnow_async._cli._relay",
+    "contactnow_async._cli._serve",
+    "contactnow_async._cli._simulate",
+    "contactnow_async.simulator",
+)
+
+
+def _loaded_after(*argv: str) -> set[str]:
+    code = (
+        "import sys, json\n"
+        "from contactnow_async._cli import cli\n"
+        f"cli.main({list(argv)!r}, prog_name='contactnow', standalone_mode=False)\n"
+        "sys.stdout.write('\\n' + json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_a_command_loads_its_own_module_only() -> None:
+    loaded = _loaded_after("token", "--help")
+    assert "contactnow_async._cli._token" in loaded
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_the_group_help_lists_every_command() -> None:
+    from contactnow_async._cli import cli
+
+    with click.Context(cli) as ctx:
+        names = cli.list_commands(ctx)
+        assert names == sorted(names)
+        assert {"agents", "demo", "relay", "serve", "status-log", "watch"} <= set(names)
+        for name in names:
+            command = cli.get_command(ctx, name)
+            assert isinstance(command, click.Command)
+            assert command.name == name
+        assert cli.get_command(ctx, "no-such-command") is None
