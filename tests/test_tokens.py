@@ -74,21 +74,21 @@ async def test_an_expiry_mid_run_makes_exactly_one_refresh() -> None:
     def route(request: httpx.Request) -> dict[str, object]:
         nonlocal reads
         reads += 1
-        if reads == 300:
-            api.expire_all()  # the server forgets the token while 700 calls are under way
+        if reads == 150:
+            api.expire_all()  # the server forgets the token while 350 calls are under way
         return {"success": True, "total": 1, "list": [AGENT_ROW]}
 
     api = FakeAPI({READ: route})
     cn, http = client_for(api)
     async with http, cn:
-        assert len(await _many_reads(cn.agents.read, 1000)) == 1000
+        assert len(await _many_reads(cn.agents.read, 500)) == 500
         assert api.token_gets == 2  # the first, and exactly one refresh
         old = api.issued[0]
         refused = [r for r in api.requests if r.url.params.get("token") == old]
-        assert len(refused) > 300  # the expiry really hit calls in flight
+        assert len(refused) > 150  # the expiry really hit calls in flight
         # A forced expiry between two bursts: again exactly one refresh.
         api.expire_all()
-        assert len(await _many_reads(cn.agents.read, 1000)) == 1000
+        assert len(await _many_reads(cn.agents.read, 500)) == 500
         assert api.token_gets == 3
 
 
