@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import attrs
 
 from ._errors import ResponseFormatError
+from ._values import MAX_UNIX_TIME, _i, _t, unix_seconds, utc
 from ._wire import Envelope
 
 __all__ = [
@@ -40,69 +41,6 @@ AGENT_FIELDS = (
     "customer", "default_status", "agent_version", "last_broadcast_msg", "selfserve_id", "aod",
     "aod_lock", "audio_id", "auth_level", "auth_admin", "auth_supervisor", "auth_reports",
 )  # fmt: skip
-
-
-def _s(value: Any) -> str:
-    """A scalar as text; ``null`` and empty XML elements both become ``""``."""
-    return "" if value is None else str(value)
-
-
-def _t(value: Any, name: str) -> str:
-    """Text of a field that is not a str: ``null`` is ``""``, a number its text; a nested
-    value or a bool is a ValueError naming the field, not ``"{'a': 1}"`` or ``"True"``."""
-    if isinstance(value, (dict, list, bool)):  # a bool: not "True", no API text reads so
-        kind = "a boolean, not text" if isinstance(value, bool) else "not a scalar"
-        raise ValueError(f"field {name!r} is {kind}")
-    return _s(value)
-
-
-def _i(value: Any, name: str, default: int = 0) -> int:
-    """A count, level, uid or unix time as an int; ``null``/empty is ``default``.
-
-    Raises ValueError naming the field (not its value) when it is not a whole number.
-    """
-    if value is None or value == "":
-        return default
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float):
-        if value.is_integer():  # not NaN, not infinite, no fraction
-            return int(value)
-    elif isinstance(value, str):
-        try:
-            return int(value)
-        except (ValueError, OverflowError):
-            pass
-        try:
-            number = float(value)  # "1550245970.0": a whole number written as a float
-        except ValueError:
-            pass
-        else:
-            if number.is_integer():
-                return int(number)
-    raise ValueError(f"field {name!r} is not a whole number")
-
-
-#: The latest unix time a datetime can hold (9999-12-31T23:59:59Z).
-MAX_UNIX_TIME = 253_402_300_799
-
-
-def unix_seconds(value: Any, name: str) -> int:
-    """A moment as an int of unix seconds, from 1970 to the end of 9999; ``null``/empty is 0.
-
-    Raises ValueError naming the field (not its value) for anything else: a time
-    in milliseconds, say, is a year no datetime can hold, so every ``*_at`` of
-    the model would raise later, far from the reply that sent it.
-    """
-    seconds = _i(value, name)
-    if not 0 <= seconds <= MAX_UNIX_TIME:
-        raise ValueError(f"field {name!r} is not a unix time in seconds (1970 to 9999)")
-    return seconds
-
-
-def utc(timestamp: int | float) -> datetime:
-    """A unix time as a timezone-aware UTC datetime."""
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
 
 
 #: Agent attributes whose wire name differs (``AgentInput`` and mapping inputs use it).

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from ._models import _i, _t
+from ._values import _i, _t
 
 __all__ = [
     "CampaignField",

@@ -6,7 +6,7 @@ each is made as a :class:`_NewLiveAgent` (the same slots, ordinary
 ``setattr``: CPython stores into such a slot in a few nanoseconds), filled, and
 then given its public class, with every conversion inline (a text field that
 is text already costs one type check). The rules are those of the rest of the
-models (``_s``, :func:`~contactnow_async._models.unix_seconds`): a value that is
+models (``as_text``, :func:`~contactnow_async._values.unix_seconds`): a value that is
 not plain text or a whole number takes them, which give the same value or
 raise the same error."""
 
@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from ._gc import LARGE_ROWS, paused_for
-from ._models import MAX_UNIX_TIME, _s, _t, unix_seconds, utc
+from ._values import MAX_UNIX_TIME, _t, as_text, unix_seconds, utc
 from ._wire import xml_list
 
 __all__ = ["Call", "LiveAgent", "live_agents", "live_agents_distinct"]
@@ -36,7 +36,7 @@ class Call:
     @classmethod
     def from_record(cls, record: Any) -> Call:
         if record.__class__ is not dict and not isinstance(record, Mapping):
-            return cls(call_id=_s(record), raw={"value": record})
+            return cls(call_id=as_text(record), raw={"value": record})
         call_id = record.get("callid") or record.get("id") or record.get("uid") or ""
         return cls(
             call_id=call_id if call_id.__class__ is str else _t(call_id, "callid"), raw=record
@@ -163,8 +163,8 @@ def own_keys_getter(record: Any, names: tuple[str, ...]) -> Callable[[Any], tupl
 def live_agents(records: Iterable[Mapping[str, Any]]) -> list[LiveAgent]:
     """A :class:`LiveAgent` per wire row, in order; ``raw`` is each row itself.
 
-    Every value is read by the rules of the rest of the models (``_s``,
-    :func:`~contactnow_async._models.unix_seconds`): the usual one (text, a time
+    Every value is read by the rules of the rest of the models (``as_text``,
+    :func:`~contactnow_async._values.unix_seconds`): the usual one (text, a time
     of plain digits in range, ``call`` a list of dicts) inline, any other through
     those rules, which give the same value or raise the same error (ValueError
     naming the field, not its value, for a time that is not unix seconds from

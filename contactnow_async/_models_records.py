@@ -18,8 +18,8 @@ from typing import Any
 
 import attrs
 
-from ._models import MAX_UNIX_TIME, _t, utc
 from ._models_ecnow import _flag, _id
+from ._values import MAX_UNIX_TIME, _t, utc
 
 __all__ = [
     "RECORD_ATTRIBUTES",

@@ -19,9 +19,9 @@ from typing import Any
 
 import attrs
 
-from ._models import _i, unix_seconds, utc
-from ._models import _t as _text
 from ._models_ecnow import QueueType, _id
+from ._values import _i, unix_seconds, utc
+from ._values import _t as _text
 
 __all__ = [
     "CDR_ATTRIBUTES",

@@ -126,7 +126,8 @@ class FileTokenStore:
 
     async def load(self, key: str) -> Token | None:
         # At the first load: the models are not needed at import.
-        from ._models import MAX_UNIX_TIME, Token
+        from ._models import Token
+        from ._values import MAX_UNIX_TIME
 
         entry = (await _in_thread(self._read)).get(key)
         if not isinstance(entry, dict):

@@ -28,8 +28,8 @@ from datetime import datetime, timezone
 from math import isfinite
 from typing import Any, get_args
 
-from ._models import MAX_UNIX_TIME
 from ._models_live import Call, LiveAgent
+from ._values import MAX_UNIX_TIME
 from .watch._events import AgentEvent, EventKind, EventSource
 
 __all__ = ["from_dict", "from_json", "to_dict", "to_json"]

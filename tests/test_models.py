@@ -21,7 +21,9 @@ from contactnow_async import (
     StatusLogEntry,
     Token,
 )
-from contactnow_async._models import AGENT_FIELDS, _s, agent_attribute
+from contactnow_async._models import AGENT_FIELDS, agent_attribute
+from contactnow_async._models_live import live_agents
+from contactnow_async._values import as_text
 from contactnow_async._wire import decode
 from tests._helpers import examples
 
@@ -250,7 +252,7 @@ def test_the_fast_agent_build_reads_each_field_as_text(record: dict[str, object]
         return
     agent = Agent.from_record(record)
     plain = Agent(
-        **{agent_attribute(wire): _s(record.get(wire)) for wire in AGENT_FIELDS}, raw=record
+        **{agent_attribute(wire): as_text(record.get(wire)) for wire in AGENT_FIELDS}, raw=record
     )
     assert agent == plain
     assert agent.raw is record
@@ -286,3 +288,16 @@ def test_a_nested_value_in_a_text_field_is_refused(
     # Not kept as Python's text of it ("{'a': '1'}"), as if the API had sent that.
     with pytest.raises(ValueError, match=f"{field!r} is not a scalar"):
         model.from_record({**record, field: nested})
+
+
+def test_an_id_sent_as_a_whole_json_float_reads_as_the_whole_number() -> None:
+    # PHP's json_encode writes a float id as 12.0: the id is "12", not "12.0", and a
+    # queue assignment or a live row must name the same agent as an int 12 would.
+    assert Agent.from_record({"agentid": 12.0, "phone": 4.4123e10}).agent_id == "12"
+    assert Agent.from_record({"agentid": 12.0, "phone": 4.4123e10}).phone == "44123000000"
+    assert Agent.from_record({"agentid": 12.5}).agent_id == "12.5"  # not a whole number
+    assert Agent.from_record({"agentid": 1e300}).agent_id == "1e+300"  # past exact ints
+    live = live_agents([{"uid": 7.0, "name": "A", "status": "Ready", "time": "1", "srvtime": "1"}])
+    assert live[0].agent_id == "7"
+    entry = StatusLogEntry.from_record({"uid": 3, "agent": 7.0, "status": "Ready"})
+    assert entry.agent_id == "7"

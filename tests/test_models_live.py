@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contactnow_async import Call, Envelope, LiveAgent, ResponseFormatError
-from contactnow_async._models import _t, unix_seconds
 from contactnow_async._models_live import live_agents
+from contactnow_async._values import _t, unix_seconds
 from contactnow_async._wire import decode, json_decoder, set_json_decoder, xml_list
 from tests._helpers import FakeAPI, client_for, examples
 

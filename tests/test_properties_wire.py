@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from contactnow_async import Envelope, ResponseFormatError
 from contactnow_async._encoding import BodyDecoder, EncodingError, TooLarge
-from contactnow_async._models import MAX_UNIX_TIME, token_expiry
+from contactnow_async._models import token_expiry
+from contactnow_async._values import MAX_UNIX_TIME
 from contactnow_async._wire import decode, xml_list
 from tests._helpers import examples
 

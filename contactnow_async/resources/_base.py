@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._errors import ResponseFormatError, WriteError
-from .._models import MAX_UNIX_TIME, WriteResult
+from .._models import WriteResult
+from .._values import MAX_UNIX_TIME
 from .._wire import Envelope
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ import operator
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from .._models import unix_seconds
 from .._models_live import LiveAgent, live_agents, live_agents_distinct
+from .._values import as_text, unix_seconds
 from ._base import Resource, record_error
 
 logger = logging.getLogger("contactnow_async")
@@ -194,7 +194,8 @@ _JUST_TEXT = frozenset({str})
 
 def _key_by_uid(records: Sequence[Mapping[str, Any]], rows: dict[str, Mapping[str, Any]]) -> None:
     """Add ``records`` to ``rows`` by agent id: the ``uid`` as its :class:`LiveAgent`'s
-    ``agent_id`` reads it (text as it is, a missing or null one ``""``, else its text)."""
+    ``agent_id`` reads it (text as it is, a missing or null one ``""``, else its text:
+    :func:`~contactnow_async._values.as_text`)."""
     try:
         uids = list(map(_UID, records))
     except KeyError:
@@ -203,8 +204,7 @@ def _key_by_uid(records: Sequence[Mapping[str, Any]], rows: dict[str, Mapping[st
         rows.update(zip(uids, records, strict=True))  # the usual page: all text, keyed in C
         return
     for record in records:
-        uid = record.get("uid")
-        rows["" if uid is None else str(uid)] = record
+        rows[as_text(record.get("uid"))] = record
 
 
 class Live(Resource):

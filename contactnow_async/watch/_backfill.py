@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .._models import StatusLogEntry, utc
+from .._models import StatusLogEntry
 from .._models_live import Call, LiveAgent
+from .._values import utc
 from ..resources.live import LiveSnapshot
 from ._events import AgentEvent
 

@@ -26,8 +26,8 @@ from typing import Any
 import attrs
 
 from .._errors import ResponseFormatError
-from .._models import utc
 from .._models_live import LiveAgent, own_keys_getter
+from .._values import utc
 from ..resources.live import LiveSnapshot
 from ._events import AgentEvent
 

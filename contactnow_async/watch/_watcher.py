@@ -20,7 +20,7 @@ import anyio.abc
 
 from .._clock import Clock
 from .._errors import AuthenticationError, ContactNowError
-from .._models import utc
+from .._values import utc
 from ..resources.live import DEFAULT_MAX_PAGES, LiveSnapshot
 from ._backfill import LogCursor
 from ._diff import Appearances
