@@ -169,13 +169,8 @@ def _load_json(
         try:
             body = json.loads(re.sub(_BARE_KEY, r'\1"\2":', text))
         except (ValueError, RecursionError):
-            raise _format_error(
-                "a JSON body that does not parse (truncated?)",
-                content,
-                status_code,
-                content_type,
-                secrets,
-            ) from None
+            reason = "a JSON body that does not parse (truncated?)"
+            raise _format_error(reason, content, status_code, content_type, secrets) from None
     if not isinstance(body, dict):
         raise _format_error(
             "JSON that is not an object", content, status_code, content_type, secrets
@@ -205,16 +200,20 @@ def _load_xml(
             content_type,
             secrets,
         ) from None
-    if "result" not in doc:
-        raise _format_error(
-            "XML whose root is not <result>", content, status_code, content_type, secrets
-        )
-    root = doc["result"] or {}  # <result/> is an empty envelope
-    if not isinstance(root, dict):
-        raise _format_error(
-            "XML whose root is not <result>", content, status_code, content_type, secrets
-        )
-    return _xml.envelope_fields(root)
+    # <result/> is an empty envelope.
+    if "result" not in doc or not isinstance(root := doc["result"] or {}, dict):
+        reason = "XML whose root is not <result>"
+        raise _format_error(reason, content, status_code, content_type, secrets)
+    fields = {key: value for key, value in root.items() if not key.startswith("@")}
+    if isinstance(fields.get("list"), list):
+        # <list> given more than once: one list of every one's records, in document order
+        # (not one record per <list>, its fields the record type's name).
+        try:
+            fields["list"] = [record for each in fields["list"] for record in _records(each)]
+        except TypeError as exc:
+            reason = f"an envelope of the wrong shape ({exc})"
+            raise _format_error(reason, content, status_code, content_type, secrets) from None
+    return fields
 
 
 def _envelope(

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 from xml.parsers import expat
 
-__all__ = ["envelope_fields", "parse", "tidy"]
+__all__ = ["parse", "tidy"]
 
 
 class _HasAttributes(Exception):
@@ -125,22 +125,3 @@ def tidy(node: Any) -> Any:
     if isinstance(node, str) and node and not node.strip() and "\n" in node:
         return None  # layout: an element holding only a line break and indentation
     return node
-
-
-def envelope_fields(root: dict[str, Any]) -> dict[str, Any]:
-    """The fields of ``<result>``, its attributes left out; ``<list>`` given more than
-    once is one list of every one's records, in document order (not one record per
-    ``<list>``, its fields the record type's name)."""
-    fields = {key: value for key, value in root.items() if not key.startswith("@")}
-    lists = fields.get("list")
-    if isinstance(lists, list):
-        records: list[Any] = []
-        for each in lists:
-            if isinstance(each, dict):
-                for name, child in each.items():
-                    if not name.startswith("@"):
-                        records.extend(child if isinstance(child, list) else [child])
-            elif each is not None:  # text: the envelope's reader refuses it
-                records.append(each)
-        fields["list"] = records
-    return fields

@@ -63,6 +63,16 @@ def test_one_xml_item_and_many_are_both_lists() -> None:
     assert many.records == ({"agentid": "1"}, {"agentid": "2"})
 
 
+def test_list_given_several_times_is_one_list_of_their_records() -> None:
+    envelope = decode(
+        b"<result><success>1</success><list><agent><agentid>1</agentid></agent></list><list/>"
+        b"<list><agent/><agent><agentid>2</agentid></agent></list></result>"
+    )
+    assert envelope.records == ({"agentid": "1"}, {}, {"agentid": "2"})
+    with pytest.raises(ResponseFormatError, match="wrong shape"):  # text is no record
+        decode(b"<result><success>1</success><list>abc</list><list/></result>")
+
+
 def test_empty_list_elements() -> None:
     assert decode(b"<result><success>1</success><list/></result>").records == ()
     assert decode(b"<result><success>1</success><list>\n  </list></result>").records == ()

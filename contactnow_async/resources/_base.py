@@ -156,19 +156,23 @@ def unix_time(value: int | float | datetime | None, *, name: str) -> int | None:
     return seconds
 
 
-def id_list(value: str | int | Iterable[str | int] | None, *, name: str) -> str | None:
-    """One id or several, as the API's comma-separated list; each is text or a whole
-    number (not a bool, None or bytes, which would go as ``True``, ``None``, ``49,50``)."""
+def id_list(
+    value: str | int | Iterable[str | int] | None, *, name: str, kind: str = "id"
+) -> str | None:
+    """One id (or other ``kind`` of value) or several, as the API's comma-separated list;
+    each is text or a whole number (not a bool, None or bytes, which would go as
+    ``True``, ``None``, ``49,50``)."""
     if value is None:
         return None
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         ids = [str(value)]
     elif isinstance(value, (Mapping, bytes, bytearray)) or not isinstance(value, Iterable):
-        raise TypeError(f"{name} must be an id or a list of ids, not a {type(value).__name__}")
+        raise TypeError(f"{name} must be one {kind} or a list of them, not {value!r}")
     else:
         ids = [scalar(item, name=name) or "" for item in value]  # None: refused below
     if not ids or any(not item or "," in item for item in ids):
-        raise ValueError(f"{name} must be one or more non-empty ids, got {value!r}")
+        # An empty list is no filter at all: everything, not nothing.
+        raise ValueError(f"{name} must be one or more non-empty {kind}s, got {value!r}")
     return ",".join(ids)
 
 

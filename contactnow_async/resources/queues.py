@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from .._models_ecnow import Queue, QueueType
 from ._base import Resource, build, id_list, scalar
@@ -29,27 +29,12 @@ class Queues(Resource):
         as given: the vendor's own code leaves deleted queues out with
         ``filter="!= 999"``.
         """
-        given: object = type  # whatever the caller passed, whatever its annotation
-        types: list[object] | None
-        if given is None:
-            types = None
-        elif isinstance(given, str):
-            types = [str(given)]
-        elif isinstance(given, Iterable) and not isinstance(given, (bytes, Mapping)):
-            types = [str(item) if isinstance(item, str) else item for item in given]
-        else:
-            raise TypeError(f"type must be a queue type or a list of them, not {given!r}")
-        if types is not None and (
-            not types or any(not isinstance(item, str) or not item or "," in item for item in types)
-        ):
-            # An empty list is no filter at all: every queue, not none.
-            raise ValueError(f"type must be one or more queue types, got {given!r}")
         envelope = await self._client.request(
             "database",
             method="queues",
             action="read",
             params={
-                "type": None if types is None else ",".join(map(str, types)),
+                "type": id_list(type, name="type", kind="queue type"),
                 "table": scalar(table, name="table"),
                 "qid": id_list(queue, name="queue"),
                 "filter": scalar(filter, name="filter"),
