@@ -1,4 +1,4 @@
-"""Scale: 5,000 agents, a simulated hour in 20 steps, read in full over uvicorn each step."""
+"""Scale: 5,000 agents, a simulated hour in 10 steps, read in full over uvicorn each step."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from contactnow_async.simulator import Simulator, VirtualClock, serve
 from .sim_helpers import START, api_params
 
 AGENTS = 5_000
-STEPS = 20  # of three simulated minutes: about 5,000 transitions between two reads
+STEPS = 10  # of six simulated minutes: about 10,000 transitions between two reads
 
 
 @pytest.fixture
