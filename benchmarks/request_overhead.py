@@ -4,12 +4,13 @@ Both sides send the same GET (``database.php?action=read&format=json&raw=1&
 method=agents&token=..``) to the same canned-reply server, a minimal asyncio
 protocol in its own process answering fixed bytes (:mod:`benchmarks._canned`:
 the simulator on uvicorn was the bottleneck, and the figure measured noise),
-over warm pools of C connections, C workers each making N/C calls. The
-library runs on plain httpx (``transport="httpx"``: the default without the
-``[speed]`` extra) and decodes JSON with the standard library, as the
-baseline does; the baseline only ``json.loads`` the reply, the library also
-checks the envelope and builds ``Agent`` models (25 per reply). Figure:
-library time / baseline time.
+over warm pools of C connections, C workers each making N/C calls, the two
+sides taking turns in chunks of 200 calls (a side's time for N calls is the
+sum of its chunks). The library runs on plain httpx (``transport="httpx"``:
+the default without the ``[speed]`` extra) and decodes JSON with the standard
+library, as the baseline does; the baseline only ``json.loads`` the reply, the
+library also checks the envelope and builds ``Agent`` models (25 per reply).
+Figure: library time / baseline time.
 """
 
 from __future__ import annotations
@@ -87,13 +88,33 @@ async def measure(
         await workers(concurrency * 2, concurrency, library_call)
         await workers(concurrency * 2, concurrency, baseline_call)
 
+        # The sides take turns in chunks of CHUNK calls, so neither pool idles longer
+        # than httpx's keep-alive expiry (5 s) while the other runs: a pool that has to
+        # reconnect all C connections at once then runs at a fraction of its speed
+        # for about 5 s (httpcore's pool, see RESULTS.md's ninth round), which made
+        # whichever side ran second in a pair the slower one.
+        chunk = min(calls, CHUNK)
+
         async def library() -> float:
-            return await workers(calls, concurrency, library_call)
+            return await workers(chunk, concurrency, library_call)
 
         async def baseline() -> float:
-            return await workers(calls, concurrency, baseline_call)
+            return await workers(chunk, concurrency, baseline_call)
 
-        return await interleave(library, baseline, repeats)
+        per_repeat = calls // chunk
+        turns = await interleave(library, baseline, repeats * per_repeat)
+        return [
+            (
+                sum(lib for lib, _ in turns[index : index + per_repeat]),
+                sum(base for _, base in turns[index : index + per_repeat]),
+            )
+            for index in range(0, len(turns), per_repeat)
+        ]
+
+
+#: Calls a side makes in one turn: shorter than httpx's keep-alive expiry at any speed
+#: seen here (200 calls take 0.1 to 0.8 s).
+CHUNK = 200
 
 
 #: (calls, repeats) by mode; calls is a multiple of every concurrency

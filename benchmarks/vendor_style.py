@@ -66,9 +66,14 @@ async def compare(
         return (now() - started) / vendor_calls
 
     close_client = httpx.AsyncClient(headers={"Connection": "close"})
+    # Kept alive past httpx's 5 s expiry: this pool idles through the vendor's rows, and
+    # a pool reconnecting all its connections at once runs slow for seconds (RESULTS.md).
     pooled = httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    )
+        limits=httpx.Limits(
+            max_connections=concurrency, max_keepalive_connections=concurrency,
+            keepalive_expiry=60,
+        )
+    )  # fmt: skip
 
     async def vendor_connection_close() -> float:
         started = now()

@@ -42,7 +42,8 @@ from ._wire import decode
 
 __all__ = ["ApiRequest", "Fetched", "Reply", "RetryPolicy", "Sink", "Transport"]
 
-Read = Callable[[httpx.Response, str], Awaitable["bytes | int"]]
+#: Reads a reply's body; the URL (token and all) is for error messages, redacted there.
+Read = Callable[[httpx.Response, httpx.URL], Awaitable["bytes | int"]]
 
 logger = logging.getLogger("contactnow_async")
 
@@ -114,8 +115,8 @@ class Transport:
     async def send(self, request: ApiRequest, give_up_at: float | None = None) -> Reply:
         """Send ``request``, retrying what may be retried; raise the public error otherwise."""
 
-        async def read(response: httpx.Response, where: str) -> bytes:
-            return await self._read_capped(response, where)
+        async def read(response: httpx.Response, url: httpx.URL) -> bytes:
+            return await self._read_capped(response, url)
 
         reply = await self._retrying(request, read, give_up_at)
         assert isinstance(reply, Reply)  # read() always gives the body
@@ -127,10 +128,10 @@ class Transport:
         the server sent instead (an error, most often). A reply that is neither, or a
         file past ``cap``, raises :class:`ResponseFormatError`."""
 
-        async def read(response: httpx.Response, where: str) -> bytes | int:
+        async def read(response: httpx.Response, url: httpx.URL) -> bytes | int:
             status = response.status_code
             if not 200 <= status < 300 or status == 204:
-                return await self._read_capped(response, where)  # an error page or envelope
+                return await self._read_capped(response, url)  # an error page or envelope
             try:
                 return await read_file(
                     response, cap=cap, envelope_cap=self.max_response_bytes, write=sink.write
@@ -138,7 +139,7 @@ class Transport:
             except FileTooLarge as exc:
                 raise Fault(
                     ResponseFormatError(
-                        f"the file from {where} is larger than max_download_bytes "
+                        f"the file from {redact_url(url)} is larger than max_download_bytes "
                         f"({exc.size} > {cap}); raise the limit to fetch it",
                         status_code=status,
                         content_type=response.headers.get("content-type"),
@@ -147,9 +148,10 @@ class Transport:
                     transient=False,
                 ) from None
             except TooLarge as exc:
-                raise too_big(where, response, exc.size, self.max_response_bytes) from None
+                limit = self.max_response_bytes
+                raise too_big(redact_url(url), response, exc.size, limit) from None
             except EncodingError as exc:
-                raise undecodable(where, response, exc) from None
+                raise undecodable(redact_url(url), response, exc) from None
 
         return await self._retrying(request, read, rewind=sink.rewind)
 
@@ -336,28 +338,27 @@ class Transport:
         self, request: httpx.Request, read: Read
     ) -> tuple[httpx.Response, bytes | int]:
         """Send and read the body, mapping httpx's errors to whether the server got it."""
-        where = redact_url(request.url)
         response: httpx.Response | None = None
         try:
             if self._closed:  # a call that began before aclose(): a retry, a slot's wait
                 raise RuntimeError(CLOSED)
             response = await self.pool.send(request)
             try:
-                content = await read(response, where)
+                content = await read(response, request.url)
             finally:
                 await response.aclose()
         except httpx.RequestError as exc:
-            raise exchange_fault(exc, where, response) from exc
+            raise exchange_fault(exc, redact_url(request.url), response) from exc
         return response, content
 
-    async def _read_capped(self, response: httpx.Response, where: str) -> bytes:
+    async def _read_capped(self, response: httpx.Response, url: httpx.URL) -> bytes:
         cap = self.max_response_bytes
         try:
             return await read_body(response, cap=cap)
         except TooLarge as exc:
-            raise too_big(where, response, exc.size, cap) from None
+            raise too_big(redact_url(url), response, exc.size, cap) from None
         except EncodingError as exc:
-            raise undecodable(where, response, exc) from None
+            raise undecodable(redact_url(url), response, exc) from None
 
     def _retry_after(self, value: str | None) -> float | None:
         """``Retry-After`` in seconds (a number, or an HTTP date read on our clock)."""
