@@ -218,8 +218,7 @@ async def _read_cdr(
         )
     except TypeError as exc:  # a filter the documents do not list
         fail(str(exc), EXIT_USAGE)
-    if as_csv:
-        click.echo(_csv_line(names))
+    header_due = as_csv  # once the API has answered: not above an error, nor twice
     with Progress(
         TextColumn("reading the CDR"),
         BarColumn(),
@@ -230,6 +229,9 @@ async def _read_cdr(
     ) as progress:
         task = progress.add_task("cdr", total=None)
         async for row in pages:
+            if header_due:
+                click.echo(_csv_line(names))
+                header_due = False
             if as_csv:
                 click.echo(_csv_line(row.raw.get(name) for name in names))
             elif as_json:
@@ -246,6 +248,8 @@ async def _read_cdr(
             else:
                 kept.append(row)
             progress.update(task, advance=1, total=getattr(pages, "total", None))
+    if header_due:  # no call in the window: the header alone, an empty CSV
+        click.echo(_csv_line(names))
     return kept
 
 

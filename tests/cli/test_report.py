@@ -128,3 +128,17 @@ def test_report_calls_with_no_row_still_prints_its_header(
     assert shown.stdout.split()[:5] == ["nc_all", "┃", "nc_ans", "┃", "qid"]
     as_json = invoke([*args, "--json"], env=an_hour.env())
     assert (as_json.code, as_json.stdout) == (0, "")
+
+
+def test_report_cdr_csv_prints_its_header_only_once_the_api_has_answered(
+    invoke: CliInvoker, an_hour: Served
+) -> None:
+    # The header went out before the first request: a refused login left a file that a
+    # CSV reader takes for an empty report, beside the exit code.
+    args = ["report", "cdr", "--csv", "--fields", "qid", *WINDOW]
+    refused = invoke(args, env=an_hour.env(CONTACTNOW_PASSWORD="not-the-password"))
+    assert "password" in assert_one_error(refused, 3)
+    assert refused.stdout == ""
+    before = ["--since", str(START - 7200), "--until", str(START - 3600)]
+    empty = invoke(["report", "cdr", "--csv", "--fields", "qid", *before], env=an_hour.env())
+    assert (empty.code, empty.stdout) == (0, "callid,qid\n")
