@@ -109,6 +109,32 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     return re.sub(_TOKENISH, REDACTED, text)
 
 
+def redacted_snippet(content: bytes, secrets: Iterable[str], size: int) -> str:
+    """The first ``size`` characters of a body, as text, after :func:`redact_text`.
+
+    A wider window is redacted, then cut: a secret straddling the cut is hidden
+    whole. The window's own end may cut a secret too (in its longest echoed form:
+    6 characters a character as JSON's ``\\uXXXX``), and redacting shortens the
+    text, so the window grows until that end lies past ``size`` after redaction,
+    or holds the whole body. Past 64 KiB of a body that redacting shrinks that much,
+    the snippet stops ``margin`` characters short of the redacted window's end instead.
+    """
+    secrets = tuple(secrets)
+    margin = 6 * max((len(secret) for secret in secrets), default=0) + 64
+    window = size + margin
+    while True:
+        text = redact_text(content[:window].decode("utf-8", "replace"), secrets)
+        if window >= len(content):
+            return text[:size]
+        if len(text) >= size + margin or window >= _MAX_WINDOW:
+            return text[: max(0, min(size, len(text) - margin))]
+        window *= 2
+
+
+#: The most of a body :func:`redacted_snippet` redacts to find its snippet.
+_MAX_WINDOW = 64 * 1024
+
+
 class _RedactRequestLogs(logging.Filter):
     """Hide the query (where the token and password travel) in httpx's and httpcore's
     records: httpx logs each URL, httpcore each header, a redirect's Location included."""

@@ -24,7 +24,7 @@ import attrs
 
 from ._errors import ResponseFormatError
 from ._gc import LARGE_BODY, paused_for
-from ._redact import redact_text
+from ._redact import redacted_snippet
 
 __all__ = [
     "Envelope",
@@ -333,10 +333,7 @@ def _format_error(
     content_type: str | None,
     secrets: Iterable[str],
 ) -> ResponseFormatError:
-    secrets = tuple(secrets)
-    # Redact a wider window, then cut: a secret straddling the cut is hidden whole.
-    window = _SNIPPET + max((len(secret) for secret in secrets), default=0) + 64
-    snippet = redact_text(content[:window].decode("utf-8", "replace"), secrets)[:_SNIPPET]
+    snippet = redacted_snippet(content, secrets, _SNIPPET)
     where = f"HTTP {status_code}" if status_code is not None else "the reply"
     ctype = content_type or "no content type"
     return ResponseFormatError(

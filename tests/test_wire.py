@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import urllib.parse
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -143,6 +145,48 @@ def test_a_secret_across_the_snippet_cut_is_not_leaked(cut: int) -> None:
         decode(body, secrets=[password])
     for size in range(6, len(password) + 1):
         assert password[:size] not in info.value.snippet
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["Sup3rS3cretPassw0rd!", "S" * 41, "a&b<c>d e/f" * 4, "\u00e9t\u00e9-" * 6],
+    ids=["password", "long", "escaped", "accented"],
+)
+@pytest.mark.parametrize("copies", [5, 20, 60])
+def test_a_secret_cut_by_the_window_is_not_leaked_when_redaction_shortens_it(
+    secret: str, copies: int
+) -> None:
+    # Redacting the copies ahead shortened the text: a copy cut by the end of the
+    # redacted window then fell inside the snippet (10 "<redacted>" and 40 characters
+    # of a 41-character token). Every cut position, in every form the secret is echoed.
+    forms = [
+        secret,
+        urllib.parse.quote(secret, safe=""),
+        html.escape(secret),
+        json.dumps(secret)[1:-1],
+    ]
+    for form in forms:
+        for shift in range(len(form)):
+            body = b"<html>" + b"x" * shift + form.encode() * copies + b"</html>"
+            with pytest.raises(ResponseFormatError) as info:
+                decode(body, secrets=[secret])
+            snippet = info.value.snippet
+            assert len(snippet) <= 200
+            for size in range(8, len(form) + 1):
+                assert form[:size] not in snippet, (form, shift, snippet)
+
+
+def test_a_body_that_redaction_shrinks_to_nothing_is_not_redacted_whole() -> None:
+    # 2 MB of one secret: the window stops growing at 64 KiB, and the snippet stops short
+    # of the redacted window's end, where a cut copy would be.
+    secret = "Sup3rS3cretPassw0rd!"
+    for shift in range(len(secret)):
+        body = b"<html>" + b"x" * shift + secret.encode() * 100_000
+        with pytest.raises(ResponseFormatError) as info:
+            decode(body, secrets=[secret])
+        assert "<redacted>" in info.value.snippet
+        for size in range(6, len(secret) + 1):
+            assert secret[:size] not in info.value.snippet
 
 
 @settings(max_examples=examples(300), deadline=None)

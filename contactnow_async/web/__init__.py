@@ -2,12 +2,21 @@
 
 The ``web`` extra (``pip install 'contactnow-async[web]'``)::
 
+    from contextlib import asynccontextmanager
+
     from fastapi import FastAPI
     from contactnow_async import AgentWatcher, ContactNow
     from contactnow_async.web import wallboard_app
 
-    wallboard = wallboard_app(AgentWatcher(ContactNow(...), backfill=True))
-    app = FastAPI(lifespan=wallboard.lifespan)
+    cn = ContactNow(...)
+    wallboard = wallboard_app(AgentWatcher(cn, backfill=True))
+
+    @asynccontextmanager
+    async def lifespan(app):
+        async with cn, wallboard.lifespan():  # the client is the caller's to close
+            yield
+
+    app = FastAPI(lifespan=lifespan)
     app.mount("/wallboard", wallboard)
 
 Endpoints (relative to where it is mounted):
