@@ -7,13 +7,24 @@ reaches the caller.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable
+
 import httpx
 
 from ._encoding import EncodingError
 from ._errors import ContactNowError, RequestTimeout, ResponseFormatError, TransportError
-from ._redact import redact_url
+from ._redact import redact_text, redact_url
 
-__all__ = ["CLOSED", "Fault", "describe", "exchange_fault", "too_big", "undecodable"]
+__all__ = [
+    "CLOSED",
+    "Fault",
+    "describe",
+    "exchange_fault",
+    "hidden_cause",
+    "too_big",
+    "undecodable",
+]
 
 #: What a call on a closed client raises (a RuntimeError, as httpx's closed client does).
 CLOSED = "this ContactNow client is closed; create a new one"
@@ -37,25 +48,33 @@ class Fault(Exception):
         self.transient = transient
 
 
-def exchange_fault(exc: httpx.RequestError, where: str, response: httpx.Response | None) -> Fault:
+def exchange_fault(
+    exc: httpx.RequestError,
+    where: str,
+    response: httpx.Response | None,
+    secrets: Iterable[str] = (),
+) -> Fault:
     """The fault an httpx error (or the ``[speed]`` wire's, mapped to httpx's) stands
-    for, and whether the server may have received the request."""
+    for, and whether the server may have received the request. Its text may quote the
+    reply (a head that did not parse): ``secrets`` echoed there are hidden."""
+    secrets = tuple(secrets)
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
         # The request never left: resending cannot duplicate anything.
         error_cls = TransportError if isinstance(exc, httpx.ConnectError) else RequestTimeout
         return Fault(
-            error_cls(f"could not connect to {where}: {describe(exc)}", sent=False),
+            error_cls(f"could not connect to {where}: {describe(exc, secrets)}", sent=False),
             reached_server=False,
         )
     if isinstance(exc, httpx.TimeoutException):
         return Fault(
-            RequestTimeout(f"no reply from {where} in time: {describe(exc)}", sent=True),
+            RequestTimeout(f"no reply from {where} in time: {describe(exc, secrets)}", sent=True),
             reached_server=True,
         )
     if isinstance(exc, httpx.TransportError):
         return Fault(
             TransportError(
-                f"the connection to {where} failed after the request was sent: {describe(exc)}",
+                f"the connection to {where} failed after the request was sent: "
+                f"{describe(exc, secrets)}",
                 sent=True,
             ),
             reached_server=True,
@@ -63,7 +82,7 @@ def exchange_fault(exc: httpx.RequestError, where: str, response: httpx.Response
     if isinstance(exc, httpx.DecodingError):  # a body whose Content-Encoding lies
         return Fault(
             ResponseFormatError(
-                f"the reply from {where} could not be decoded: {describe(exc)}",
+                f"the reply from {where} could not be decoded: {describe(exc, secrets)}",
                 status_code=None if response is None else response.status_code,
                 content_type=None if response is None else response.headers.get("content-type"),
             ),
@@ -71,7 +90,7 @@ def exchange_fault(exc: httpx.RequestError, where: str, response: httpx.Response
         )
     # Anything else httpx raises (redirect loops, ...).
     return Fault(
-        TransportError(f"the request to {where} failed: {describe(exc)}", sent=True),
+        TransportError(f"the request to {where} failed: {describe(exc, secrets)}", sent=True),
         reached_server=True,
     )
 
@@ -101,7 +120,28 @@ def undecodable(where: str, response: httpx.Response, exc: EncodingError) -> Fau
     )
 
 
-def describe(exc: Exception) -> str:
-    """An error's class and text, any URL in it without its query."""
+def describe(exc: Exception, secrets: Iterable[str] = ()) -> str:
+    """An error's class and text, any URL in it without its query, and ``secrets``
+    (and token-like text) hidden."""
     text = str(exc)
-    return f"{type(exc).__name__}: {redact_url(text)}" if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {redact_text(redact_url(text), secrets)}"
+
+
+def hidden_cause(exc: httpx.RequestError, secrets: Iterable[str]) -> httpx.RequestError:
+    """``exc`` to chain to the public error, or, when its text or that of an exception
+    behind it (httpcore's, h11's: they quote a head that did not parse) shows a secret,
+    a copy of it with the text hidden and nothing behind it (a traceback prints the chain)."""
+    secrets = tuple(secrets)
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    if all(redact_text(str(one), secrets) == str(one) for one in chain):
+        return exc
+    copy = type(exc)(redact_text(str(exc), secrets))
+    with contextlib.suppress(RuntimeError):  # the [speed] wire's errors carry no request
+        copy.request = exc.request
+    return copy

@@ -34,7 +34,7 @@ from ._clock import Clock, http_date
 from ._encoding import EncodingError, FileTooLarge, TooLarge, read_body, read_file
 from ._errors import HTTPStatusError, RateLimitError, RequestTimeout, ResponseFormatError
 from ._exchange import ApiRequest, Fetched, Reply, Sink
-from ._faults import CLOSED, Fault, exchange_fault, too_big, undecodable
+from ._faults import CLOSED, Fault, exchange_fault, hidden_cause, too_big, undecodable
 from ._http import Pool, UrlCache
 from ._options import RetryPolicy
 from ._redact import redact_text, redact_url
@@ -233,7 +233,7 @@ class Transport:
                     if self.timeout is not None:
                         attempt_ends = anyio.current_time() + self.timeout
                         scope.deadline = min(give_up_at, attempt_ends)
-                response, content = await self._exchange(http_request, read)
+                response, content = await self._exchange(http_request, read, request.secrets)
                 status = response.status_code
             if scope.cancelled_caught:
                 raise self._timed_out(
@@ -292,7 +292,9 @@ class Transport:
             raise Fault(
                 HTTPStatusError(
                     f"{what} answered HTTP {response.status_code} "
-                    f"({response.reason_phrase}); the API or a proxy in front of it failed",
+                    # The status text may echo what was sent (a PHP header() of a message).
+                    f"({redact_text(response.reason_phrase, request.secrets)}); "
+                    "the API or a proxy in front of it failed",
                     status_code=response.status_code,
                 ),
                 reached_server=True,
@@ -335,9 +337,10 @@ class Transport:
         return Reply(envelope, http_date(response.headers.get("date")))
 
     async def _exchange(
-        self, request: httpx.Request, read: Read
+        self, request: httpx.Request, read: Read, secrets: tuple[str, ...]
     ) -> tuple[httpx.Response, bytes | int]:
-        """Send and read the body, mapping httpx's errors to whether the server got it."""
+        """Send and read the body, mapping httpx's errors to whether the server got it
+        (an error's text may quote the reply: ``secrets`` echoed there are hidden)."""
         response: httpx.Response | None = None
         try:
             if self._closed:  # a call that began before aclose(): a retry, a slot's wait
@@ -348,8 +351,12 @@ class Transport:
             finally:
                 await response.aclose()
         except httpx.RequestError as exc:
-            raise exchange_fault(exc, redact_url(request.url), response) from exc
-        return response, content
+            failed = exc
+        else:
+            return response, content
+        # Raised outside the except block: the error it hides is not its context either.
+        fault = exchange_fault(failed, redact_url(request.url), response, secrets)
+        raise fault from hidden_cause(failed, secrets)
 
     async def _read_capped(self, response: httpx.Response, url: httpx.URL) -> bytes:
         cap = self.max_response_bytes

@@ -5,13 +5,23 @@ from __future__ import annotations
 import secrets
 import traceback
 
+import anyio
 import httpx
 import pytest
 
-from contactnow_async import APIError, ContactNowError, ResponseFormatError
+from contactnow_async import (
+    APIError,
+    ContactNowError,
+    HTTPStatusError,
+    ResponseFormatError,
+    TransportError,
+)
 from tests._helpers import client_for, json_reply, script_of
+from tests.hostile._server import PASSWORD, Behaviour, Peer, Request, client, serve
 
 pytestmark = pytest.mark.anyio
+
+GUARD = 10
 
 # (password, the form a server echoes it in), the forms written out by hand.
 ECHOES = {
@@ -26,13 +36,19 @@ ECHOES = {
 
 
 def texts_of(error: BaseException) -> str:
-    """Everything an error could show: message, repr, attributes, traceback, chain."""
+    """Everything an error could show: message, repr, attributes, traceback, chain
+    (causes and contexts both)."""
     parts = ["".join(traceback.format_exception(error))]
-    current: BaseException | None = error
-    while current is not None:
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
         parts += [str(current), repr(current), *map(repr, current.args)]
         parts += [repr(getattr(current, name, "")) for name in ("error", "snippet")]
-        current = current.__cause__ or current.__context__
+        pending += [current.__cause__, current.__context__]
     return "\n".join(parts)
 
 
@@ -57,3 +73,50 @@ async def test_an_echoed_password_never_reaches_the_exception(
     assert "Login <redacted> refused" in shown  # not vacuous: the echo was there, hidden
     assert echoed not in shown
     assert password not in shown
+
+
+def echoing(head: str) -> Behaviour:
+    """A reply head that echoes the password and the token (``{password}``, ``{token}``)."""
+
+    async def behaviour(request: Request, peer: Peer) -> None:
+        text = head.format(password=PASSWORD, token=request.params["token"])
+        await peer.send(text.encode("latin-1"))
+
+    return behaviour
+
+
+async def test_a_status_text_that_echoes_a_secret_is_hidden() -> None:
+    """The reason phrase of a 5xx went into HTTPStatusError's message as the server wrote it."""
+    head = "HTTP/1.1 500 Login {password} refused for {token}\r\nContent-Length: 0\r\n\r\n"
+    with serve(echoing(head)) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=0) as cn:
+            with pytest.raises(HTTPStatusError) as info:
+                await cn.agents.read()
+    shown = texts_of(info.value)
+    assert "(Login <redacted> refused for <redacted>)" in shown  # not vacuous
+    (token,) = server.tokens
+    assert PASSWORD not in shown
+    assert token not in shown
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "HTTP/1.1 5x0 Login {password} refused for {token}\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-Echo {password} {token}\r\nContent-Length: 0\r\n\r\n",
+        "Login {password} refused for {token}\r\n\r\n",
+    ],
+    ids=["status-line", "header-line", "not-http"],
+)
+async def test_a_malformed_head_that_echoes_a_secret_is_hidden(head: str) -> None:
+    """httpx (h11) and aiohttp quote the line they could not parse in their error: it
+    reached TransportError's message, and, on httpx, the exceptions chained to it."""
+    with serve(echoing(head)) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=0) as cn:
+            with pytest.raises(TransportError, match="after the request was sent") as info:
+                await cn.agents.read()
+    shown = texts_of(info.value)
+    (token,) = server.tokens
+    assert "<redacted>" in shown  # not vacuous: the echo was there, hidden
+    assert PASSWORD not in shown
+    assert token not in shown
