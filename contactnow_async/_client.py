@@ -191,7 +191,7 @@ class ContactNow(Groups):
             clock=self.clock,
             margin=token_margin,
         )
-        install_httpx_log_filter()
+        install_httpx_log_filter(password)
 
     @property
     def base_url(self) -> str:

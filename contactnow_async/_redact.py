@@ -137,14 +137,20 @@ _MAX_WINDOW = 64 * 1024
 
 class _RedactRequestLogs(logging.Filter):
     """Hide the query (where the token and password travel) in httpx's and httpcore's
-    records: httpx logs each URL, httpcore each header, a redirect's Location included."""
+    records: httpx logs each URL, httpcore each header, a redirect's Location included;
+    and the account passwords of this process's clients (a server may echo one in a
+    reply's status text or head, which both log)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passwords: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a broken record is logging's own to report, not ours
             return True
-        redacted = redact_text(redact_query(message))
+        redacted = redact_text(redact_query(message), self.passwords)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
@@ -171,14 +177,16 @@ REQUEST_LOGGERS = (
     "httpcore.socks",
 )
 
-_installed = False
+_installed: _RedactRequestLogs | None = None
 
 
-def install_httpx_log_filter() -> None:
-    """Attach the redacting filter to httpx's and httpcore's loggers, once."""
+def install_httpx_log_filter(password: str = "") -> None:
+    """Attach the redacting filter to httpx's and httpcore's loggers, once; it hides
+    ``password`` (a client's) from then on."""
     global _installed
-    if not _installed:
-        log_filter = _RedactRequestLogs()
+    if _installed is None:
+        _installed = _RedactRequestLogs()
         for name in REQUEST_LOGGERS:
-            logging.getLogger(name).addFilter(log_filter)
-        _installed = True
+            logging.getLogger(name).addFilter(_installed)
+    if password:
+        _installed.passwords.add(password)

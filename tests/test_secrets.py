@@ -245,3 +245,22 @@ def test_a_base_url_password_is_hidden_from_the_clients_reprs() -> None:
     for text in (repr(cn), repr(cn.options), str(cn.options)):
         assert "Gw-S3cret" not in text
         assert "gw:<redacted>@127.0.0.1:9" in text
+
+
+async def test_a_password_echoed_in_a_status_text_is_hidden_from_httpxs_log(
+    all_logs: Collect,
+) -> None:
+    # httpx logs each reply's status line, the status text as the server wrote it: one
+    # that echoes the password (a PHP header() of a message) printed it in the log.
+    def echo(request: httpx.Request) -> httpx.Response:
+        phrase = f"Login {PASSWORD} refused".encode()
+        return httpx.Response(500, content=b"", extensions={"reason_phrase": phrase})
+
+    api = FakeAPI({("database", "agents", "read"): echo})
+    cn, http = client_for(api, max_retries=0)
+    async with http, cn:
+        with pytest.raises(ContactNowError):
+            await cn.agents.read()
+    lines = [line for line in all_logs.lines if line.startswith("httpx ")]
+    assert any('"HTTP/1.1 500 Login <redacted> refused"' in line for line in lines), lines
+    assert not [line for line in all_logs.lines if PASSWORD in line]
