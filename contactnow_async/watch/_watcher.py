@@ -299,6 +299,11 @@ class AgentWatcher:
             self._fanout.finish(exc)
             if not started:
                 task_status.started()
+        except Exception as exc:
+            # Anything else (a closed client, a bug) leaves through the task group to the
+            # ``async with`` block; a reader elsewhere gets it too, not a clean end.
+            self._fanout.finish(exc)
+            raise
 
     async def _poll_once(self, *, starting: bool) -> bool:
         """One poll, its health and its publishing; True if the poll succeeded.

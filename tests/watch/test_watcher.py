@@ -324,6 +324,39 @@ async def test_a_refused_password_ends_the_stream_with_the_error() -> None:
     assert wrong_password.stats.token_gets == 1  # refused once, never retried
 
 
+async def test_a_watcher_stopped_by_any_error_hands_it_to_a_subscriber_elsewhere() -> None:
+    """A reader outside the watcher's block got the end of a clean stop when polling
+    failed with anything but a refused password (here the client closed under it)."""
+    sim = simulator(agents=5, dwell=Dwell.uniform(1.0))
+    ended: list[BaseException | None] = []
+    async with client_on(sim) as cn:
+        watcher = AgentWatcher(cn, interval=1.0)
+        subscription = watcher.subscribe(overflow="coalesce")
+
+        async def read() -> None:
+            try:
+                async for _ in subscription:
+                    pass
+            except RuntimeError as exc:
+                ended.append(exc)
+            else:
+                ended.append(None)
+
+        async def watch() -> None:
+            async with watcher:
+                await until(sim.clock, lambda: watcher.health.polls >= 2)
+                await cn.aclose()
+                await anyio.sleep_forever()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(read)
+            with pytest.raises(Exception) as info:  # noqa: PT011 -- the task group's, checked below
+                await watch()
+    assert info.group_contains(RuntimeError, match="client is closed")
+    (error,) = ended
+    assert isinstance(error, RuntimeError) and "client is closed" in str(error)
+
+
 async def test_paged_snapshots_of_a_moving_centre_invent_no_arrivals_or_departures() -> None:
     # ajax.php answers 7 rows at a time while statuses move between pages.
     sim = simulator(agents=60, dwell=Dwell.uniform(2.0), ajax_page_limit=7)
