@@ -178,8 +178,8 @@ class FileTokenStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:  # closed whatever fails
+                os.fchmod(fd, 0o600)
                 json.dump(entries, file)
                 file.flush()
                 os.fsync(file.fileno())

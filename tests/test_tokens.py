@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import errno
 import importlib
 import json
 import os
@@ -518,6 +519,36 @@ async def test_file_store_is_keyed_by_base_url_and_username(tmp_path: Path) -> N
     assert await store.load(f"{BASE_URL}|ann") == one
     await store.delete(f"{BASE_URL}|ann", one)
     assert await store.load(f"{BASE_URL}|ann") is None
+
+
+async def test_a_file_store_whose_chmod_fails_closes_and_removes_its_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file system that refuses chmod (some network shares): the save fails, and the
+    temporary file's descriptor was left open (removed, it held the space on disk)."""
+    import tempfile
+
+    made: list[int] = []
+    mkstemp = tempfile.mkstemp
+
+    def recording_mkstemp(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        fd, name = mkstemp(*args, **kwargs)
+        made.append(fd)
+        return fd, name
+
+    def refuse(fd: int, mode: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(tempfile, "mkstemp", recording_mkstemp)
+    monkeypatch.setattr(os, "fchmod", refuse)
+    store = FileTokenStore(tmp_path / "tokens.json")
+    with pytest.raises(PermissionError):
+        await store.save(f"{BASE_URL}|ann", Token("a" * 40, 2_000_000_000))
+    (fd,) = made
+    with pytest.raises(OSError, match="Bad file descriptor") as closed:
+        os.fstat(fd)
+    assert closed.value.errno == errno.EBADF
+    assert os.listdir(tmp_path) == []
 
 
 async def test_two_usernames_on_one_file_keep_two_entries(tmp_path: Path) -> None:
