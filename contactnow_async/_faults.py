@@ -13,7 +13,14 @@ from collections.abc import Iterable
 import httpx
 
 from ._encoding import EncodingError
-from ._errors import ContactNowError, RequestTimeout, ResponseFormatError, TransportError
+from ._errors import (
+    ContactNowError,
+    HTTPStatusError,
+    RateLimitError,
+    RequestTimeout,
+    ResponseFormatError,
+    TransportError,
+)
 from ._redact import redact_text, redact_url
 
 __all__ = [
@@ -22,6 +29,7 @@ __all__ = [
     "describe",
     "exchange_fault",
     "hidden_cause",
+    "hook_fault",
     "too_big",
     "undecodable",
 ]
@@ -117,6 +125,21 @@ def undecodable(where: str, response: httpx.Response, exc: EncodingError) -> Fau
         ),
         reached_server=True,
         transient=False,  # a server that lies about its encoding lies again
+    )
+
+
+def hook_fault(exc: httpx.HTTPStatusError, where: str) -> Fault:
+    """The fault of httpx's own ``HTTPStatusError``, raised by a response hook of the
+    caller's ``http_client`` (``raise_for_status``) before the body was read: ours for
+    the status, as :meth:`Transport._interpret` judges it (httpx's quotes the whole URL,
+    token and all, so it is not chained)."""
+    status = exc.response.status_code
+    message = f"{where} answered HTTP {status} (the http_client's response hook raised)"
+    if status == 429:
+        return Fault(RateLimitError(message), reached_server=False)
+    transient = status >= 500 or status == 408
+    return Fault(
+        HTTPStatusError(message, status_code=status), reached_server=True, transient=transient
     )
 
 

@@ -11,7 +11,7 @@ import attrs
 import httpx
 
 from ._http import Wire
-from ._redact import redact_user_info
+from ._redact import REDACTED, redact_user_info
 from ._wire import Format
 
 __all__ = [
@@ -166,9 +166,11 @@ def normalise_base_url(base_url: str) -> str:
         url = httpx.URL(base_url)
         port = url.port
     except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
-        raise ValueError(f"base_url is not a valid URL ({exc}): {base_url!r}") from None
+        message = f"base_url is not a valid URL ({exc}): {base_url!r}"
+        raise ValueError(_without_user_info(message, base_url)) from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
+        message = f"base_url must be an http(s) URL, not {base_url!r}"
+        raise ValueError(_without_user_info(message, base_url))
     if port is not None and not 0 < port < 65536:
         raise ValueError(f"base_url's port must be 1 to 65535, not {port}")
     if url.query:
@@ -176,3 +178,11 @@ def normalise_base_url(base_url: str) -> str:
     text = str(url)
     # Script names are joined onto the path (the US host lives under /api/).
     return text if text.endswith("/") else text + "/"
+
+
+def _without_user_info(message: str, base_url: str) -> str:
+    """``message`` with the user info of ``base_url`` (``user:password@``, a gateway's,
+    before its last ``@``) hidden wherever it shows, however malformed the URL."""
+    head, at, _ = base_url.rpartition("@")
+    user_info = head.split("//", 1)[-1]
+    return message.replace(user_info, REDACTED) if at and user_info else message

@@ -34,7 +34,15 @@ from ._clock import Clock, http_date
 from ._encoding import EncodingError, FileTooLarge, TooLarge, read_body, read_file
 from ._errors import HTTPStatusError, RateLimitError, RequestTimeout, ResponseFormatError
 from ._exchange import ApiRequest, Fetched, Reply, Sink
-from ._faults import CLOSED, Fault, exchange_fault, hidden_cause, too_big, undecodable
+from ._faults import (
+    CLOSED,
+    Fault,
+    exchange_fault,
+    hidden_cause,
+    hook_fault,
+    too_big,
+    undecodable,
+)
 from ._http import Pool, UrlCache
 from ._options import RetryPolicy
 from ._redact import redact_text, redact_url
@@ -351,10 +359,14 @@ class Transport:
             finally:
                 await response.aclose()
         except httpx.RequestError as exc:
+            failed: httpx.RequestError | httpx.HTTPStatusError = exc
+        except httpx.HTTPStatusError as exc:  # the caller's client's raise_for_status hook
             failed = exc
         else:
             return response, content
         # Raised outside the except block: the error it hides is not its context either.
+        if isinstance(failed, httpx.HTTPStatusError):
+            raise hook_fault(failed, redact_url(request.url))
         fault = exchange_fault(failed, redact_url(request.url), response, secrets)
         raise fault from hidden_cause(failed, secrets)
 

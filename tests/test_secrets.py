@@ -22,7 +22,7 @@ from contactnow_async import (
 )
 from contactnow_async._redact import redact_text
 from contactnow_async._wire import decode
-from tests._helpers import PASSWORD, FakeAPI, client_for, json_reply
+from tests._helpers import PASSWORD, USERNAME, FakeAPI, client_for, json_reply
 
 pytestmark = pytest.mark.anyio
 
@@ -264,3 +264,33 @@ async def test_a_password_echoed_in_a_status_text_is_hidden_from_httpxs_log(
     lines = [line for line in all_logs.lines if line.startswith("httpx ")]
     assert any('"HTTP/1.1 500 Login <redacted> refused"' in line for line in lines), lines
     assert not [line for line in all_logs.lines if PASSWORD in line]
+
+
+@pytest.mark.parametrize("status", [500, 429, 404])
+async def test_an_http_client_that_raises_for_status_leaks_no_token(status: int) -> None:
+    # httpx's own HTTPStatusError (a caller's raise_for_status hook) quotes the whole URL,
+    # the token and, from token.php, the password: it reached the caller as it was.
+    async def raise_for_status(response: httpx.Response) -> None:
+        response.raise_for_status()
+
+    api = FakeAPI({("database", "agents", "read"): lambda request: json_reply({}, status=status)})
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(api), event_hooks={"response": [raise_for_status]}
+    )
+    cn = ContactNow(
+        username=USERNAME, password=PASSWORD, base_url="https://api.example.invalid/api/",
+        http_client=http, max_retries=1, retry_backoff=0,
+    )  # fmt: skip
+    async with http, cn:
+        with pytest.raises(ContactNowError) as info:
+            await cn.agents.read()
+    assert info.value.status_code == status  # type: ignore[attr-defined]
+    chain: list[BaseException] = []
+    error: BaseException | None = info.value
+    while error is not None:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    text = "".join(traceback.format_exception(info.value)) + repr(chain)
+    assert api.issued
+    assert api.issued[-1] not in text and PASSWORD not in text
+    assert "token=" not in text

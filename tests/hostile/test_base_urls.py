@@ -24,3 +24,20 @@ def test_a_malformed_base_url_is_a_value_error(base_url: str) -> None:
     with pytest.raises(ValueError, match="base_url") as info:
         ContactNow(username="u", password="p", base_url=base_url)
     assert type(info.value) is ValueError  # not httpx.InvalidURL, not a UnicodeError
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "ftp://gw:S3cret-Gw-Pass@127.0.0.1/api/",
+        "http://gw:S3cret-Gw-Pass@[::1/api/",
+        "http://gw:S3cret-Gw-Pass@127.0.0.1:99999/api/",
+        "https://gw:S3cret-Gw-Pass@127.0.0.1/api/?token=x",
+        "gw:S3cret-Gw-Pass@127.0.0.1",
+    ],
+)
+def test_a_malformed_base_url_does_not_show_its_gateway_password(base_url: str) -> None:
+    # The message quoted the base URL whole: a gateway's password in its user info too.
+    with pytest.raises(ValueError, match="base_url") as info:
+        ContactNow(username="u", password="p", base_url=base_url)
+    assert "S3cret" not in str(info.value)
