@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.resources
+import json
 import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -30,7 +31,7 @@ from ..watch import AgentWatcher
 from ._auth import Guard
 from ._board import Board
 from ._kpis import KpiFeed
-from ._sources import Source, WatcherSource
+from ._sources import Source, WatcherSource, utf8
 from ._stream import EventStream, Receive, Scope, Send
 
 _NO_STORE = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
@@ -39,6 +40,13 @@ _EVENT_STREAM = {
     "cache-control": "no-store",
     "x-accel-buffering": "no",  # nginx: pass each event on at once
 }
+
+
+class _Json(JSONResponse):
+    """Starlette's JSON response, whose text from the API may hold a lone surrogate."""
+
+    def render(self, content: Any) -> bytes:
+        return utf8(json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
 
 
 class _Stream(Response):
@@ -174,9 +182,9 @@ class Wallboard:
                 if self._running
                 else "the wallboard is not running: give your app wallboard.lifespan"
             )
-            return JSONResponse({"error": reason}, status_code=503, headers=_NO_STORE)
+            return _Json({"error": reason}, status_code=503, headers=_NO_STORE)
         if not self.guard.allows(request.headers, request.query_params, stream=stream):
-            return JSONResponse(
+            return _Json(
                 {"error": "a valid access token is needed (Authorization: Bearer ...)"},
                 status_code=401,
                 headers={**_NO_STORE, "www-authenticate": "Bearer"},
@@ -218,7 +226,7 @@ class Wallboard:
             return refused
         board = self.board
         clock = self.clock
-        return JSONResponse(
+        return _Json(
             {
                 "cursor": board.cursor,
                 "server_ts": clock.now(),
@@ -270,12 +278,12 @@ class Wallboard:
         if refused is not None:
             return refused
         if self.kpis is None:
-            return JSONResponse(
+            return _Json(
                 {"error": "this wallboard has no queue KPIs (wallboard_app(kpis=QueueKpis(...)))"},
                 status_code=404,
                 headers=_NO_STORE,
             )
-        return JSONResponse(self.kpis.document(), headers=_NO_STORE)
+        return _Json(self.kpis.document(), headers=_NO_STORE)
 
     async def healthz(self, request: Request) -> Response:
         """``GET /healthz``: 200 while events flow, 503 while the source is failing.
@@ -295,7 +303,7 @@ class Wallboard:
             "viewers": len(self.board.viewers),
             **details,
         }
-        return JSONResponse(body, status_code=200 if healthy else 503, headers=_NO_STORE)
+        return _Json(body, status_code=200 if healthy else 503, headers=_NO_STORE)
 
     async def stream_token(self, request: Request) -> Response:
         """``GET /stream-token``: a short-lived token for an EventSource URL (None: no auth).
@@ -308,9 +316,9 @@ class Wallboard:
             return refused
         minted = self.guard.mint()
         if minted is None:
-            return JSONResponse({"access_token": None, "expires_ts": None}, headers=_NO_STORE)
+            return _Json({"access_token": None, "expires_ts": None}, headers=_NO_STORE)
         token, expires_ts = minted
-        return JSONResponse({"access_token": token, "expires_ts": expires_ts}, headers=_NO_STORE)
+        return _Json({"access_token": token, "expires_ts": expires_ts}, headers=_NO_STORE)
 
 
 def wallboard_app(

@@ -59,7 +59,14 @@ class Source(Protocol):
 def sse_frame(event_json: str, event_id: str | None) -> bytes:
     """One ``event: agent`` SSE frame (the event JSON is one line: it has no newline)."""
     head = f"id: {event_id}\n" if event_id else ""
-    return f"{head}event: agent\ndata: {event_json}\n\n".encode()
+    return utf8(f"{head}event: agent\ndata: {event_json}\n\n")
+
+
+def utf8(json_text: str) -> bytes:
+    """JSON text as UTF-8, a lone surrogate (``"\\ud800"`` from the API decodes to one; it
+    has no UTF-8) written as JSON's own escape of it, ``\\ud800``: one can only be inside
+    a string, where the escape reads back as the same text."""
+    return json_text.encode("utf-8", "backslashreplace")
 
 
 def agent_json(agent: LiveAgent) -> dict[str, Any]:

@@ -261,3 +261,31 @@ def test_source_times_must_be_finite_seconds(option: str, value: float) -> None:
     # Accepted, NaN ended the source's task at its first read (block) or first failure (retry).
     with pytest.raises(ValueError, match=option):
         RedisStreamSource("redis://127.0.0.1:1/0", **{option: value})  # type: ignore[arg-type]  # a float option
+
+
+async def test_an_entry_whose_text_does_not_encode_as_utf_8_is_served_escaped(
+    redis: Redis,
+) -> None:
+    # Valid JSON with an escaped lone surrogate ("\ud800") decodes to a str that has no
+    # UTF-8: the entry's frame raised UnicodeEncodeError, which ended the source's task,
+    # and with it the wallboard's lifespan, at the seed or at the first read after it.
+    stream = "web:surrogate"
+
+    async def append(uid: int, name: str) -> None:
+        document = {"id": f"log:{uid}", "kind": "changed", "agent_id": str(uid), "log_id": uid}
+        document |= {"changed_at": "2026-01-01T00:00:00Z", "observed_at": "2026-01-01T00:00:00Z"}
+        after = {"agent_id": str(uid), "name": name, "status": "wait", "sub_status": ""}
+        await redis.xadd(stream, {"event": json.dumps(document | {"after": after})})
+
+    await append(1, "\ud800Ann")  # read by the seed
+    web = wallboard_app(RedisStreamSource(redis, stream, block=0.02))
+    async with web.lifespan(), client_for(web) as http:
+        snapshot = await http.get("/snapshot")
+        assert snapshot.status_code == 200
+        assert [a["name"] for a in snapshot.json()["agents"]] == ["\ud800Ann"]
+        async with open_events(web) as events:
+            await append(2, "\ud800Bo")  # read by the follow
+            await append(3, "Cy")
+            frames = await events.take(2)
+        assert [json.loads(f.data)["after"]["name"] for f in frames] == ["\ud800Bo", "Cy"]
+        assert b"\\ud800Bo" in frames[0].data.encode()

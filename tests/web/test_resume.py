@@ -7,9 +7,10 @@ import json
 
 import anyio
 import anyio.lowlevel
+import httpx
 import pytest
 
-from contactnow_async import AgentWatcher, VirtualClock
+from contactnow_async import AgentWatcher, ContactNow, VirtualClock
 from contactnow_async.simulator import Dwell, Simulator
 from contactnow_async.web import wallboard_app
 
@@ -196,3 +197,48 @@ async def test_a_board_started_while_the_api_is_down_waits_for_a_good_poll() -> 
     shown = {agent["agent_id"] for agent in snapshot["agents"]}
     assert shown and shown <= set(sim.agent_ids)
     assert int(snapshot["cursor"]) > 0
+
+
+class LoneSurrogateNames(httpx.AsyncBaseTransport):
+    """The simulator's replies with each agent's name ending in ``\\ud800``: valid JSON
+    that decodes to a lone surrogate, as a server we do not control may send."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.inner = sim.transport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        reply = await self.inner.handle_async_request(request)
+        body = (await reply.aread()).replace(b'"name":"Agent ', b'"name":"\\ud800Agent ')
+        headers = [(k, v) for k, v in reply.headers.items() if k.lower() != "content-length"]
+        return httpx.Response(reply.status_code, headers=headers, content=body)
+
+
+async def test_names_that_do_not_encode_as_utf_8_are_served_escaped() -> None:
+    # A lone surrogate in an agent's name made /snapshot a 500, and the first event of
+    # that agent stopped the watcher's events for every browser (UnicodeEncodeError).
+    sim = busy_centre(agents=3)
+    async with (
+        httpx.AsyncClient(transport=LoneSurrogateNames(sim)) as api,
+        ContactNow(
+            base_url="http://sim.test/",
+            username=sim.username,
+            password="secret",
+            http_client=api,
+            clock=sim.clock,
+        ) as client,
+    ):
+        watcher = AgentWatcher(client, backfill=True, interval=1.0)
+        wallboard = wallboard_app(watcher)
+        async with wallboard.lifespan(), client_for(wallboard) as http:
+            snapshot = await http.get("/snapshot")
+            assert snapshot.status_code == 200
+            assert b"\\ud800Agent " in snapshot.content  # JSON's own escape: valid UTF-8
+            names = [agent["name"] for agent in snapshot.json()["agents"]]
+            assert any(name.startswith("\ud800Agent ") for name in names)
+            cursor = snapshot.json()["cursor"]
+            async with open_events(wallboard, headers={"Last-Event-ID": cursor}) as stream:
+                frames = await stream.take(12)
+            assert all(frame.event == "agent" for frame in frames)
+            named = [json.loads(f.data)["after"]["name"] for f in frames]
+            assert any(name.startswith("\ud800Agent ") for name in named)
+            assert (await http.get("/healthz")).status_code == 200
