@@ -37,7 +37,7 @@ from ._stream import EventStream, Receive, Scope, Send
 _NO_STORE = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
 _EVENT_STREAM = {
     "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-store",
+    **_NO_STORE,
     "x-accel-buffering": "no",  # nginx: pass each event on at once
 }
 

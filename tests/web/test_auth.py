@@ -175,3 +175,20 @@ async def test_a_token_set_with_a_trailing_newline_still_lets_its_holder_in() ->
         grant = (await http.get("/stream-token", headers=bearer)).json()
         assert wallboard.guard.check(grant["access_token"])
         assert (await http.get("/snapshot")).status_code == 401
+
+
+async def test_every_response_is_nosniff_and_no_store() -> None:
+    # The event stream, its HEAD and its refusals too: /events answered without nosniff.
+    wallboard = guarded()
+    bearer = {"authorization": f"Bearer {TOKEN}"}
+    async with wallboard.lifespan(), client_for(wallboard) as http:
+        replies = [await http.get(path) for path in ("/", "/snapshot", "/events", "/healthz")]
+        replies += [await http.get(path, headers=bearer) for path in ("/snapshot", "/kpis")]
+        headers = [dict(reply.headers) for reply in replies]
+        for method in ("GET", "HEAD"):
+            async with open_events(wallboard, headers=bearer, method=method) as stream:
+                assert stream.status == 200
+                headers.append(dict(stream.headers))
+    for each in headers:
+        assert each["x-content-type-options"] == "nosniff", each
+        assert each["cache-control"] == "no-store", each
