@@ -91,6 +91,11 @@ class Wallboard:
             heartbeat=heartbeat,
             write_timeout=write_timeout,
         )
+        # Expiries are whole unix seconds of at most 12 digits (what a check reads).
+        if not 1 <= stream_token_ttl <= 1e9:  # NaN fails too
+            raise ValueError(
+                f"stream_token_ttl must be seconds from 1 to 1e9, got {stream_token_ttl!r}"
+            )
         self.guard = Guard(auth_token, stream_ttl=stream_token_ttl)
         self.kpis = None if kpis is None else KpiFeed(kpis, self.board)
         self._running = False
@@ -353,7 +358,8 @@ def wallboard_app(
     ``kpis``: a :class:`~contactnow_async.kpis.QueueKpis` the wallboard refreshes and
     serves (``GET /kpis``, ``event: kpis``); without it the page shows no queue panel.
 
-    Raises ValueError for a watcher without backfill, or an empty ``auth_token``.
+    Raises ValueError for a watcher without backfill, an empty ``auth_token``, or a
+    ``stream_token_ttl`` outside 1 to 1e9 seconds.
     """
     if isinstance(source, AgentWatcher):
         source = WatcherSource(source, buffer=buffer)

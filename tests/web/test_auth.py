@@ -192,3 +192,12 @@ async def test_every_response_is_nosniff_and_no_store() -> None:
     for each in headers:
         assert each["x-content-type-options"] == "nosniff", each
         assert each["cache-control"] == "no-store", each
+
+
+@pytest.mark.parametrize("ttl", [float("inf"), float("nan"), 0.0, -5.0, 0.5, 1e13])
+def test_a_stream_token_ttl_that_cannot_work_is_refused(ttl: float) -> None:
+    # Accepted, infinity or NaN made every /stream-token a 500; 0 or less, or under a
+    # second (expiries are whole seconds), minted tokens already expired; 1e13 minted
+    # tokens no check reads: the page could never open its stream, and kept trying.
+    with pytest.raises(ValueError, match="stream_token_ttl"):
+        guarded(stream_token_ttl=ttl)
