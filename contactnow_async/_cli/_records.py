@@ -309,11 +309,15 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames or any(not (name or "").strip() for name in reader.fieldnames):
         fail("the CSV file needs a header row of field names (HomePhone, FirstName, ...)")
-    for row in reader:
-        if None in row:
-            yield reader.line_num, "more values than the header names"
-            continue
-        yield reader.line_num, {key.strip(): value for key, value in row.items()}
+    try:
+        for row in reader:
+            if None in row:
+                yield reader.line_num, "more values than the header names"
+                continue
+            yield reader.line_num, {key.strip(): value for key, value in row.items()}
+    except csv.Error as exc:  # a field past the csv module's limit (131,072 characters)
+        # line_num counts the lines of the rows read whole: the bad one starts on the next.
+        fail(f"line {reader.line_num + 1}: not CSV the csv module reads ({exc})")
 
 
 def _checked(record: dict[str, Any]) -> dict[str, Any] | str:

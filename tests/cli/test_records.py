@@ -199,3 +199,15 @@ def test_records_create_says_nothing_of_the_kind_for_a_refusal(
     out = invoke(["records", "create", "-", "--json"], env=served.env(), input=line)
     (row,) = [json.loads(text) for text in out.stdout.splitlines()]
     assert row["error"] == "Bad argument: dataset [9999] does not exist."
+
+
+def test_records_create_a_csv_field_past_the_csv_module_limit(
+    invoke: CliInvoker, served: Served, tmp_path: Path
+) -> None:
+    leads = tmp_path / "leads.csv"
+    notes = "x" * 200_000
+    leads.write_text(f"dataset,HomePhone,Notes\n352,01614960397,{notes}\n", encoding="utf-8")
+    gets = served.sim.stats.token_gets
+    line = assert_one_error(invoke(["records", "create", str(leads)], env=served.env()), 2)
+    assert "line 2" in line  # was a csv.Error traceback
+    assert served.sim.stats.token_gets == gets  # nothing sent
