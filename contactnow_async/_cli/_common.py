@@ -332,6 +332,9 @@ def _check_writable(token_file: str) -> None:
     path = Path(token_file).expanduser()
     if path.is_dir():
         fail(f"--token-file {token_file}: is a directory; give a file path")
+    if path.exists() and not path.is_file():
+        # A FIFO hangs the read; a device (/dev/null) would be replaced by the token's file.
+        fail(f"--token-file {token_file}: not a regular file; give a file path")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

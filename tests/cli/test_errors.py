@@ -6,6 +6,10 @@ Exit codes (contactnow_async/_cli/__init__.py): 2 usage, 3 authentication,
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
+
 import pytest
 
 from .conftest import (
@@ -226,3 +230,16 @@ def test_a_malformed_base_url_is_one_line(
     out = invoke(["agents", "list"], env=served.env(CONTACTNOW_BASE_URL=base_url))
     line = assert_one_error(out, 2)
     assert "base_url" in line
+
+
+def test_a_token_file_that_is_not_a_regular_file_is_refused(
+    invoke: CliInvoker, served: Served, tmp_path: Path
+) -> None:
+    # A FIFO: reading the token hung until a writer came; a device such as /dev/null was
+    # replaced by a regular file holding the token where the directory was writable (root).
+    fifo = tmp_path / "token.fifo"
+    os.mkfifo(fifo)
+    out = invoke(["--token-file", str(fifo), "token", "get"], env=served.env())
+    line = assert_one_error(out, 2)
+    assert str(fifo) in line and "not a regular file" in line
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
