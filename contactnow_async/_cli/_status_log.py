@@ -29,6 +29,7 @@ MAX_WINDOW_DAYS = 31
 #: How far before --since ``--summary`` reads too: each agent's status when the window
 #: opens is its last row before it (a status that began earlier counts from --since).
 SUMMARY_LOOKBACK = timedelta(days=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @click.command("status-log")
@@ -90,7 +91,9 @@ def status_log(
             # "now" is when the read starts, not when the command did: connecting (or
             # starting --simulate's simulator) may take a second that has rows in it.
             high = max(stop, datetime.now(timezone.utc)) if until_ == "now" else stop
-            low = start - SUMMARY_LOOKBACK if summary else start
+            # Not before 1970, where the status log holds nothing (and refuses a time).
+            lookback = min(SUMMARY_LOOKBACK, max(start - _EPOCH, timedelta(0)))
+            low = start - lookback if summary else start
             rows = await _read_window(client, agent_ids, low, high)
             return rows, _summary_end(rows, high)
 

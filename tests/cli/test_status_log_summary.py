@@ -12,7 +12,14 @@ import pytest
 
 from contactnow_async.simulator import Simulator, VirtualClock
 
-from .conftest import PASSWORD, USERNAME, CliInvoker, Served, served_in_thread
+from .conftest import (
+    PASSWORD,
+    USERNAME,
+    CliInvoker,
+    Served,
+    assert_one_error,
+    served_in_thread,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -95,3 +102,18 @@ def test_an_until_in_the_future_counts_no_time_that_has_not_passed(
     assert len(summary) == 10
     for spent in summary.values():
         assert 1800 <= sum(spent.values()) <= read_by - since
+
+
+def test_a_summary_from_the_first_day_of_1970_reads_no_earlier(
+    invoke: CliInvoker, served: Served
+) -> None:
+    # The day before --since was read too: before 1970, refused by the status log.
+    window = ["--since", "1970-01-01T05:00:00Z", "--until", "1970-01-01T06:00:00Z"]
+    assert _summary(invoke, served, *window) == {}
+
+
+def test_a_summary_from_before_1970_is_one_error_line(invoke: CliInvoker, served: Served) -> None:
+    # Near year 1, the day before --since was an OverflowError traceback.
+    args = ["status-log", "--summary", "--since", "0001-01-01", "--until", "0001-01-01T00:00:01"]
+    line = assert_one_error(invoke(args, env=served.env()), 2)
+    assert "before 1970" in line
