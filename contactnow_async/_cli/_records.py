@@ -309,6 +309,11 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames or any(not (name or "").strip() for name in reader.fieldnames):
         fail("the CSV file needs a header row of field names (HomePhone, FirstName, ...)")
+    seen: set[str] = set()
+    for name in reader.fieldnames:
+        if name.strip().lower() in seen:  # the API reads field names in any case
+            fail(f"the CSV header names {name.strip()!r} twice: one column would be lost")
+        seen.add(name.strip().lower())
     try:
         for row in reader:
             if None in row:

@@ -211,3 +211,13 @@ def test_records_create_a_csv_field_past_the_csv_module_limit(
     line = assert_one_error(invoke(["records", "create", str(leads)], env=served.env()), 2)
     assert "line 2" in line  # was a csv.Error traceback
     assert served.sim.stats.token_gets == gets  # nothing sent
+
+
+@pytest.mark.parametrize("header", ["dataset,HomePhone,HomePhone", "dataset,HomePhone, homephone"])
+def test_records_create_a_csv_header_naming_a_field_twice(
+    invoke: CliInvoker, served: Served, header: str
+) -> None:
+    # One column's values were dropped without a word (the last one with a name won).
+    out = invoke(["records", "create", "-"], env=served.env(), input=f"{header}\n352,0161,\n")
+    line = assert_one_error(out, 2)
+    assert "HomePhone" in line or "homephone" in line
