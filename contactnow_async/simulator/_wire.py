@@ -101,7 +101,10 @@ def parse_payload(payload: bytes) -> list[object]:
         return _parse_xml(text)
     try:
         decoded = json.loads(text)
-    except ValueError as exc:
+        # PHP's json_decode refuses an unpaired surrogate escape ("\ud800"), which
+        # Python decodes to text no UTF-8 reply could carry.
+        json.dumps(decoded, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError) as exc:
         raise PayloadError("invalid JSON payload") from exc
     if isinstance(decoded, dict):
         return [decoded]
