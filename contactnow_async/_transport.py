@@ -358,9 +358,8 @@ class Transport:
                 content = await read(response, request.url)
             finally:
                 await response.aclose()
-        except httpx.RequestError as exc:
-            failed: httpx.RequestError | httpx.HTTPStatusError = exc
-        except httpx.HTTPStatusError as exc:  # the caller's client's raise_for_status hook
+        # HTTPStatusError: a response hook of the caller's client (raise_for_status).
+        except (httpx.RequestError, httpx.HTTPStatusError) as exc:
             failed = exc
         else:
             return response, content

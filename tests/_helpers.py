@@ -6,6 +6,7 @@ import email.utils
 import json
 import os
 import secrets
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeAlias
 
@@ -157,3 +158,21 @@ def agents_list(*records: Mapping[str, Any]) -> Route:
 
 
 AGENT_ROW: dict[str, Any] = {"agentid": "550423", "name": "Joe Blogs", "password": "Pa$$w0rd"}
+
+
+def exception_texts(error: BaseException) -> list[str]:
+    """Everything an error could show: its traceback, and the message, repr, arguments,
+    ``error`` and ``snippet`` of it and of every exception behind it (causes and
+    contexts both)."""
+    texts = ["".join(traceback.format_exception(error))]
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        texts += [str(current), repr(current), *map(repr, current.args)]
+        texts += [repr(getattr(current, name, "")) for name in ("error", "snippet")]
+        pending += [current.__cause__, current.__context__]
+    return texts

@@ -6,7 +6,6 @@ import itertools
 import logging
 import re
 import secrets
-import traceback
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -22,7 +21,14 @@ from contactnow_async import (
 )
 from contactnow_async._redact import redact_text
 from contactnow_async._wire import decode
-from tests._helpers import PASSWORD, USERNAME, FakeAPI, client_for, json_reply
+from tests._helpers import (
+    PASSWORD,
+    USERNAME,
+    FakeAPI,
+    client_for,
+    exception_texts,
+    json_reply,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -62,23 +68,6 @@ def all_logs() -> Iterator[Collect]:
         root.removeHandler(handler)
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
-
-
-def exception_texts(error: BaseException) -> list[str]:
-    texts = ["".join(traceback.format_exception(error))]
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [error]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        texts += [str(current), repr(current), *map(repr, current.args)]
-        snippet = getattr(current, "snippet", None)
-        if isinstance(snippet, str):
-            texts.append(snippet)
-        pending += [current.__cause__, current.__context__]
-    return texts
 
 
 TOKEN_STYLES: dict[str, Callable[[], str]] = {
@@ -285,12 +274,7 @@ async def test_an_http_client_that_raises_for_status_leaks_no_token(status: int)
         with pytest.raises(ContactNowError) as info:
             await cn.agents.read()
     assert info.value.status_code == status  # type: ignore[attr-defined]
-    chain: list[BaseException] = []
-    error: BaseException | None = info.value
-    while error is not None:
-        chain.append(error)
-        error = error.__cause__ or error.__context__
-    text = "".join(traceback.format_exception(info.value)) + repr(chain)
+    text = "\n".join(exception_texts(info.value))
     assert api.issued
     assert api.issued[-1] not in text and PASSWORD not in text
     assert "token=" not in text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import traceback
 
 import anyio
 import httpx
@@ -16,7 +15,7 @@ from contactnow_async import (
     ResponseFormatError,
     TransportError,
 )
-from tests._helpers import client_for, json_reply, script_of
+from tests._helpers import client_for, exception_texts, json_reply, script_of
 from tests.hostile._server import PASSWORD, Behaviour, Peer, Request, client, serve
 
 pytestmark = pytest.mark.anyio
@@ -36,20 +35,8 @@ ECHOES = {
 
 
 def texts_of(error: BaseException) -> str:
-    """Everything an error could show: message, repr, attributes, traceback, chain
-    (causes and contexts both)."""
-    parts = ["".join(traceback.format_exception(error))]
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [error]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        parts += [str(current), repr(current), *map(repr, current.args)]
-        parts += [repr(getattr(current, name, "")) for name in ("error", "snippet")]
-        pending += [current.__cause__, current.__context__]
-    return "\n".join(parts)
+    """Everything an error could show, as one text (:func:`exception_texts`)."""
+    return "\n".join(exception_texts(error))
 
 
 @pytest.mark.parametrize("channel", ["error-field", "error-page"])

@@ -23,12 +23,17 @@ from ._sse import Frame
 
 @asynccontextmanager
 async def client_on(
-    sim: Simulator, *, password: str = "secret", **options: Any
+    sim: Simulator,
+    *,
+    password: str = "secret",
+    transport: httpx.AsyncBaseTransport | None = None,
+    **options: Any,
 ) -> AsyncIterator[ContactNow]:
-    """A ContactNow client talking to ``sim`` in process, on the simulator's clock
-    (``options``: more of the client's, ``record_tz`` say)."""
+    """A ContactNow client talking to ``sim`` in process (or through ``transport``, in
+    front of it), on the simulator's clock (``options``: more of the client's,
+    ``record_tz`` say)."""
     async with (
-        httpx.AsyncClient(transport=sim.transport()) as http,
+        httpx.AsyncClient(transport=transport or sim.transport()) as http,
         ContactNow(
             base_url="http://sim.test/",
             username=sim.username,

@@ -10,7 +10,7 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-from contactnow_async import AgentWatcher, ContactNow, VirtualClock
+from contactnow_async import AgentWatcher, VirtualClock
 from contactnow_async.simulator import Dwell, Simulator
 from contactnow_async.web import wallboard_app
 
@@ -217,16 +217,7 @@ async def test_names_that_do_not_encode_as_utf_8_are_served_escaped() -> None:
     # A lone surrogate in an agent's name made /snapshot a 500, and the first event of
     # that agent stopped the watcher's events for every browser (UnicodeEncodeError).
     sim = busy_centre(agents=3)
-    async with (
-        httpx.AsyncClient(transport=LoneSurrogateNames(sim)) as api,
-        ContactNow(
-            base_url="http://sim.test/",
-            username=sim.username,
-            password="secret",
-            http_client=api,
-            clock=sim.clock,
-        ) as client,
-    ):
+    async with client_on(sim, transport=LoneSurrogateNames(sim)) as client:
         watcher = AgentWatcher(client, backfill=True, interval=1.0)
         wallboard = wallboard_app(watcher)
         async with wallboard.lifespan(), client_for(wallboard) as http:
