@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ._stage import Stage, staged
+from ._warm import warm_share
 
 # The workers and the many interpreters the tests start (the CLI, servers, relays, the
 # benchmarks) import the package from its sources. Where the environment sets
@@ -22,6 +23,10 @@ if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) and "PYTHONPYCACHEPREFIX" not
     os.environ["PYTHONPYCACHEPREFIX"] = str(
         Path(tempfile.gettempdir()) / "contactnow-tests-pycache"
     )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    warm_share(session.config)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
