@@ -20,6 +20,7 @@ import anyio.abc
 
 from .._clock import Clock
 from .._errors import AuthenticationError, ContactNowError
+from .._faults import CLOSED
 from .._values import utc
 from ..resources.live import DEFAULT_MAX_PAGES, LiveSnapshot
 from ._backfill import LogCursor
@@ -249,10 +250,18 @@ class AgentWatcher:
         if self._fanout.finished:
             raise RuntimeError("an AgentWatcher runs once; create a new one")
         async with AsyncExitStack() as stack:
-            task_group = await stack.enter_async_context(anyio.create_task_group())
-            # Unwound last in, first out: the poller is cancelled, then awaited.
-            stack.callback(task_group.cancel_scope.cancel)
-            await task_group.start(self._run)
+            try:
+                if self.client.is_closed:  # as any call on it: not in the task group's group
+                    raise RuntimeError(CLOSED)
+                task_group = await stack.enter_async_context(anyio.create_task_group())
+                # Unwound last in, first out: the poller is cancelled, then awaited.
+                stack.callback(task_group.cancel_scope.cancel)
+                await task_group.start(self._run)
+            except BaseException as exc:
+                # Failed or cut short before it ran (no __aexit__ follows): a reader of a
+                # subscription taken before it ends too, rather than waiting for ever.
+                self._fanout.finish(exc if isinstance(exc, Exception) else None)
+                raise
             self._exit_stack = stack.pop_all()
         return self
 

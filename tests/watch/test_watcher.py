@@ -357,6 +357,70 @@ async def test_a_watcher_stopped_by_any_error_hands_it_to_a_subscriber_elsewhere
     assert isinstance(error, RuntimeError) and "client is closed" in str(error)
 
 
+class HungPoll(httpx.AsyncBaseTransport):
+    """The simulator, but an ``ajax.php`` request never gets its reply."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.polling = anyio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/ajax.php"):
+            self.polling.set()
+            await anyio.sleep_forever()
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_subscriber_of_a_watcher_whose_start_was_cut_short_ends() -> None:
+    """The first poll runs inside ``async with``: cut short there (the caller's deadline),
+    the watcher never runs, and a reader of a subscription taken before it ends (it
+    waited for ever)."""
+    sim = simulator(agents=5)
+    hung = HungPoll(sim.transport())
+    read: list[AgentEvent] = []
+    async with client_on(sim, transport=hung) as cn:
+        watcher = AgentWatcher(cn, interval=1.0)
+        subscription = watcher.subscribe()
+        with anyio.fail_after(30):  # a hang guard, not a timing assertion
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(collect, subscription, read)
+                with anyio.CancelScope() as start:
+
+                    async def cut_short() -> None:
+                        await hung.polling.wait()
+                        start.cancel()
+
+                    tg.start_soon(cut_short)
+                    async with watcher:
+                        pytest.fail("the first poll never returns")
+        assert start.cancelled_caught
+    assert read == []
+    assert subscription.closed
+    with pytest.raises(RuntimeError, match="runs once"):
+        async with watcher:
+            pass
+
+
+async def test_watching_with_a_closed_client_raises_what_any_call_on_it_raises() -> None:
+    """A RuntimeError, as ``cn.agents.read()`` raises: not one inside an exception group
+    (the first poll's, from the watcher's task group); a subscriber elsewhere gets it."""
+    sim = simulator(agents=5)
+    async with client_on(sim) as cn:
+        watcher = AgentWatcher(cn, interval=1.0)
+        subscription = watcher.subscribe()
+    assert cn.is_closed
+    with pytest.raises(RuntimeError, match="client is closed"):
+        async with watcher:
+            pass
+    with pytest.raises(RuntimeError, match="client is closed"):
+        async for _ in subscription:
+            pass
+    with pytest.raises(RuntimeError, match="client is closed"):
+        async with cn.watch_agents(interval=1.0):
+            pass
+    assert sim.stats.requests == 0
+
+
 async def test_paged_snapshots_of_a_moving_centre_invent_no_arrivals_or_departures() -> None:
     # ajax.php answers 7 rows at a time while statuses move between pages.
     sim = simulator(agents=60, dwell=Dwell.uniform(2.0), ajax_page_limit=7)
