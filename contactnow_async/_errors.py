@@ -6,6 +6,7 @@ The tree::
     ├── APIError                    the API refused: ``success: false`` or an error text
     │   ├── AuthenticationError     ``Authentication failure``: wrong username or password
     │   ├── BadArgumentError        ``Bad argument: xyz``: the API refused ``xyz`` (.argument)
+    │   │   └── LogPositionError    status_log refused a backfill's position (.log_id)
     │   ├── TokenError              the token was refused again after one fresh token
     │   └── WriteError              a write reported ``bad > 0`` records (.result)
     ├── TransportError              the request or its reply was lost on the network
@@ -32,6 +33,7 @@ __all__ = [
     "BadArgumentError",
     "ContactNowError",
     "HTTPStatusError",
+    "LogPositionError",
     "RateLimitError",
     "RequestTimeout",
     "ResponseFormatError",
@@ -80,6 +82,28 @@ class BadArgumentError(APIError):
     ):
         super().__init__(message, error=error, envelope=envelope)
         self.argument = argument
+
+
+class LogPositionError(BadArgumentError):
+    """The status log refused the position a backfill watcher reads after.
+
+    ``log_id`` is that position: ``since_log_id``, or where the watcher's cursor got
+    to. The read after it (``uid`` = ``log_id`` + 1) was refused with ``Bad argument:
+    uid``, and every later poll would be too: the watcher stops and hands this to
+    each subscriber, having handed out nothing after ``log_id``. Resume from a log
+    id the status log has written.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        log_id: int,
+        error: str | None = None,
+        envelope: Envelope | None = None,
+    ):
+        super().__init__(message, argument="uid", error=error, envelope=envelope)
+        self.log_id = log_id
 
 
 class TokenError(APIError):

@@ -33,6 +33,7 @@ from .. import (
     ContactNow,
     ContactNowError,
     FileTokenStore,
+    LogPositionError,
     Region,
     ScaledClock,
 )
@@ -264,6 +265,8 @@ def run(settings: Settings, entry: Callable[[], Coroutine[Any, Any, T]]) -> T:
             traceback.print_exc()
         if isinstance(exc, AuthenticationError):
             code = EXIT_AUTH
+        elif isinstance(exc, LogPositionError):  # --since-log-id: bad input, as a bad flag
+            code = EXIT_USAGE
         elif isinstance(exc, APIError):
             code = EXIT_API
         else:

@@ -76,6 +76,7 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
             except AuthenticationError as exc:  # the URL is not shown: it holds the password
                 fail(f"Redis refused the relay's credentials in --redis: {exc}", EXIT_AUTH)
 
-    # A refused password stops the watcher: the command's error line says it, once.
+    # A refused password or log position stops the watcher: the command's error line
+    # says it, once.
     with unlogged(settings, "contactnow_async.watch", WATCHER_STOPPED):
         run(settings, main)

@@ -55,7 +55,8 @@ def watch(
                             click.echo(event_to_json(event) if as_json else event_line(event))
                             sys.stdout.flush()
 
-    # A failed poll: the health line says it; a refused password: the error line.
+    # A failed poll: the health line says it; a refused password or log position: the
+    # error line.
     with unlogged(settings, "contactnow_async.watch", FAILED_POLL, WATCHER_STOPPED):
         run(settings, main)
 

@@ -158,7 +158,8 @@ class RedisStreamRelay:
         The watcher resumes after the cursor in Redis, or after ``since_log_id``
         when the stream has no cursor yet (None: from now on). Redis errors are
         logged and retried every ``retry`` seconds; a refused password
-        (AuthenticationError) ends the relay. ``watcher_options`` go to
+        (AuthenticationError), or a position the status log refuses
+        (LogPositionError), ends the relay. ``watcher_options`` go to
         :class:`~contactnow_async.AgentWatcher` (``interval``, ``page_size``, ...).
         """
         if not 0 < retry < math.inf:  # NaN fails too

@@ -51,7 +51,8 @@ Replies
     <direction>in</direction></item></call>`` while on a call (the JSON
     ``call`` is ``[]`` or ``[{"callid": .., "qid": .., "cli": .., "direction": ..}]``).
     Unknown scripts, methods and actions, unreadable payloads and non-integer
-    ``uid``/``tstart``/``tstop``/``start``/``limit`` answer HTTP 200 with
+    ``uid``/``tstart``/``tstop``/``start``/``limit`` (or one of more than 20
+    digits: no id, count or time of the API has more) answer HTTP 200 with
     ``success: false`` and an ``error`` text (for an argument, the documented
     ``Bad argument: uid`` form).
 Writes

@@ -6,6 +6,8 @@ backfill mode the log rows *are* the events, in uid order, each exactly once:
 
 - the cursor is the last uid handed out; the next read asks for ``uid >= cursor+1``;
   a row the log has not written yet is read on a later pass, never skipped;
+- a cursor the log refuses to read after (``Bad argument: uid``) stops the watcher
+  with LogPositionError: every later read would be refused too;
 - a row at or before the cursor (a server that went back) or a uid twice in one
   reply is dropped, logged at WARNING and counted (``Health.log_rows_dropped``):
   each uid becomes one event at most, in increasing order;
@@ -23,6 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from .._errors import BadArgumentError, LogPositionError
 from .._models import StatusLogEntry
 from .._models_live import Call, LiveAgent
 from .._values import utc
@@ -129,11 +132,34 @@ class LogCursor:
                 horizon = snapshot.server_ts or int(self._client.clock.now())
             rows = await self._client.status_log.read(tstart=int(horizon - self.lookback))
         else:
-            rows = await self._client.status_log.read(uid=self.log_id + 1)
+            rows = await self._read_after(self.log_id)
         events = self.events(rows, snapshot, observed_at=observed_at)
         self._read_at = poll
         self._unexplained = not self.explains(snapshot)
         return events
+
+    async def _read_after(self, log_id: int) -> list[StatusLogEntry]:
+        """Return the rows after ``log_id``; raises LogPositionError if the log refuses it."""
+        try:
+            return await self._client.status_log.read(uid=log_id + 1)
+        except BadArgumentError as exc:
+            if exc.argument != "uid":
+                raise
+            # The docs give ``uid`` as "ids >= this value", with no upper bound, and an
+            # argument's refusal as ``Bad argument: xyz``. A position the log has not
+            # reached is no row yet (its rows come when written), but one it refuses (the
+            # simulator reads no id of more than 20 digits; the API's bound is not
+            # documented) is refused again on every poll: polling cannot mend an argument.
+            # A failed poll each interval for ever never said why, so the watcher stops
+            # with this instead. Nothing is lost: no event after ``log_id`` was handed
+            # out, and the caller's saved position stands.
+            raise LogPositionError(
+                f"status_log refused to read after log id {log_id} ({exc.error or exc}): "
+                "resume from a log id the status log has written",
+                log_id=log_id,
+                error=exc.error,
+                envelope=exc.envelope,
+            ) from exc
 
     def events(
         self,

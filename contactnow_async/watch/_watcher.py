@@ -19,7 +19,7 @@ import anyio
 import anyio.abc
 
 from .._clock import Clock
-from .._errors import AuthenticationError, ContactNowError
+from .._errors import AuthenticationError, ContactNowError, LogPositionError
 from .._faults import CLOSED
 from .._values import utc
 from ..resources.live import DEFAULT_MAX_PAGES, LiveSnapshot
@@ -34,9 +34,13 @@ if TYPE_CHECKING:
     from .._client import ContactNow
 
 logger = logging.getLogger("contactnow_async.watch")
-#: The error logged when a refused password stops polling; ``contactnow watch`` says it
+#: The error logged when one of ``_STOPS`` stops polling; ``contactnow watch`` says it
 #: in its own error line instead (and filters the logged one out by this text).
 WATCHER_STOPPED = "watcher stopped: %s"
+#: Errors no later poll can mend: a refused password, a log position the log refuses.
+#: They stop the watcher and end every subscriber's stream, instead of a failed poll
+#: reported each interval for ever.
+_STOPS = (AuthenticationError, LogPositionError)
 
 _EMPTY = LiveSnapshot({})
 
@@ -69,7 +73,9 @@ class AgentWatcher:
 
     The poller is a task in an anyio task group owned by the ``async with``
     block: leaving it (or cancelling it) stops everything. A failed poll emits
-    nothing and backs off; ``health`` tells how polling goes.
+    nothing and backs off; ``health`` tells how polling goes. A refused password
+    (AuthenticationError) or a log position the status log refuses
+    (LogPositionError) stops polling and ends every subscriber's stream with it.
 
     Options: ``interval`` (seconds between polls, fixed-rate: a slow poll delays
     the next, never overlaps it), ``jitter`` (a fraction of the interval added at
@@ -302,8 +308,8 @@ class AgentWatcher:
                 if self.jitter:
                     tick += random.uniform(0, self.jitter * self.interval)  # jitter, not a secret
                 await self.clock.sleep_until(tick)
-        except AuthenticationError as exc:
-            # Polling can never succeed with a refused password: tell every reader.
+        except _STOPS as exc:
+            # Polling can never succeed (see _STOPS): tell every reader.
             logger.error(WATCHER_STOPPED, exc)
             self._fanout.finish(exc)
             if not started:
@@ -324,7 +330,7 @@ class AgentWatcher:
         observed_at = utc(self.clock.now())
         try:
             events = await self._poller.poll(observed_at=observed_at)
-        except AuthenticationError:
+        except _STOPS:
             raise
         except ContactNowError as exc:
             self._health.failed(observed_at, exc)

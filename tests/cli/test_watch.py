@@ -70,3 +70,16 @@ def test_a_refused_password_is_one_line_and_exit_3(served: Served) -> None:
     )
     assert "refused" in assert_one_error(out, 3)
     assert out.stdout == ""
+
+
+def test_a_since_log_id_the_status_log_refuses_is_one_line_and_exit_2(
+    invoke: CliInvoker, served: Served
+) -> None:
+    # It printed "poll failed (N in a row): ... Bad argument: uid" every interval until
+    # --duration ended (or for ever), and exited 0. The simulator reads no id of more
+    # than 20 digits: the read after this one asks for uid 10**20.
+    since = str(10**20 - 1)
+    out = invoke(["watch", "--since-log-id", since, "--duration", "5"], env=served.env())
+    line = assert_one_error(out, 2)  # bad input, as a malformed flag
+    assert f"after log id {since}" in line and "Bad argument: uid" in line
+    assert out.stdout == ""

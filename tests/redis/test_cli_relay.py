@@ -6,7 +6,9 @@ import re
 import signal
 import subprocess
 import sys
+from typing import Any
 
+import anyio
 import pytest
 from redis.asyncio import Redis
 
@@ -17,6 +19,7 @@ from ..cli.conftest import (
     PASSWORD,
     USERNAME,
     WRONG_PASSWORD,
+    CliInvoker,
     assert_one_error,
     run_subprocess,
     served_in_thread,
@@ -82,3 +85,28 @@ def test_a_refused_contactnow_password_is_one_error_line(redis_url: str) -> None
                 env=served.env(CONTACTNOW_PASSWORD=WRONG_PASSWORD),
             )
             assert "refused" in assert_one_error(out, 3)
+
+
+def test_a_since_log_id_the_status_log_refuses_is_one_error_line(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The relay reported a failed poll every interval, for ever. The simulator reads no
+    # id of more than 20 digits: the read after this one asks for uid 10**20.
+    import contactnow_async.redis
+
+    relay = contactnow_async.redis.run_relay
+
+    async def bounded(**options: Any) -> None:
+        with anyio.fail_after(30):  # a guard against the endless relay, not a measure
+            await relay(**options)
+
+    monkeypatch.setattr(contactnow_async.redis, "run_relay", bounded)
+    since = str(10**20 - 1)
+    sim = Simulator(username=USERNAME, password=PASSWORD, agents=3, seed=2)
+    with served_in_thread(sim) as served:
+        out = CliInvoker()(
+            ["relay", "--redis", redis_url, "--stream", "refused:agents", "--since-log-id", since],
+            env=served.env(),
+        )
+    line = assert_one_error(out, 2)  # bad input, as a malformed flag
+    assert f"after log id {since}" in line and "Bad argument: uid" in line

@@ -9,7 +9,14 @@ from typing import Any
 import anyio
 import pytest
 
-from contactnow_async import AgentEvent, LiveSnapshot, StatusLogEntry
+from contactnow_async import (
+    AgentEvent,
+    BadArgumentError,
+    HealthEvent,
+    LiveSnapshot,
+    LogPositionError,
+    StatusLogEntry,
+)
 from contactnow_async.simulator import Dwell, FaultKind, Simulator
 from contactnow_async.watch._backfill import LogCursor
 
@@ -130,3 +137,61 @@ async def test_a_first_poll_whose_log_read_failed_leaves_no_state_behind() -> No
     (event,) = [e for e in events if e.source == "status_log"]
     assert event.after is not None and event.after.status == "wait"
     assert (event.kind, event.before, event.previous_duration) == ("appeared", None, None)
+
+
+#: The simulator reads no id of more than 20 digits ("Bad argument: uid"): the read
+#: after this position asks for uid 10**20, 21 digits.
+REFUSED = 10**20 - 1
+
+
+@pytest.mark.anyio
+async def test_a_since_log_id_the_status_log_refuses_ends_the_stream_with_a_typed_error() -> None:
+    # The watcher reported a failed poll every interval, for ever: each read after the
+    # position was refused again, and nothing said the position itself was the fault.
+    sim = Simulator(username="watch", password="secret", clock=TickingClock(), agents=5, seed=4)
+    failed_polls = 0
+
+    async def consume() -> BadArgumentError | None:
+        nonlocal failed_polls
+        async with (
+            client_on(sim) as cn,
+            cn.watch_agents(
+                interval=1.0, backfill=True, since_log_id=REFUSED, include_health=True
+            ) as stream,
+        ):
+            try:
+                async for event in stream:
+                    if isinstance(event, HealthEvent) and not event.health.healthy:
+                        failed_polls += 1
+                        if failed_polls == 3:
+                            return None
+            except BadArgumentError as exc:
+                assert stream.log_id == REFUSED  # where it was: nothing handed out after it
+                return exc
+        raise AssertionError("the stream ended without an error")
+
+    error = await consume()
+    assert failed_polls == 0  # no poll reported as failed: the stream ends, once
+    assert type(error) is LogPositionError
+    assert (error.argument, error.log_id, error.error) == ("uid", REFUSED, "Bad argument: uid")
+    assert f"after log id {REFUSED}" in str(error)
+
+
+@pytest.mark.anyio
+async def test_a_since_log_id_ahead_of_the_log_waits_quietly_for_its_next_rows() -> None:
+    # uid >= N is the documented filter: a position the log has not reached yet is
+    # "no row yet", not a fault. Every row after it is handed out once it is written.
+    clock = TickingClock()
+    sim = Simulator(username="watch", password="secret", clock=clock, agents=10, seed=4,
+                    dwell=Dwell.uniform(1.0))  # fmt: skip
+    since = int(sim.status_log(visible_only=False)[-1]["uid"]) + 30
+    events: list[AgentEvent] = []
+    async with client_on(sim) as cn, anyio.create_task_group() as tg:
+        async with cn.watch_agents(
+            interval=1.0, backfill=True, since_log_id=since, buffer=1_000_000
+        ) as stream:
+            tg.start_soon(collect, stream.subscription, events)
+            await until(clock, lambda: (stream.log_id or 0) >= since + 50)
+            cursor = stream.log_id or 0
+            assert stream.health.failures == 0
+    assert event_rows(events) == [row for row in log_rows(sim) if since < row[0] <= cursor]
