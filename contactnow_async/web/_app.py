@@ -32,9 +32,13 @@ from ._auth import Guard
 from ._board import Board
 from ._kpis import KpiFeed
 from ._sources import Source, WatcherSource, utf8
-from ._stream import EventStream, Receive, Scope, Send
+from ._stream import EventStream, Message, Receive, Scope, Send
 
 _NO_STORE = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
+#: The headers every reply carries, as ASGI sends them: the endpoints' (``_NO_STORE``) and
+#: Starlette's own replies' alike (an unknown path's 404, a wrong method's 405, a CORS
+#: preflight, a crash's 500); ``Wallboard.__call__`` adds those a reply lacks.
+_EVERY_REPLY = tuple((name.encode(), value.encode()) for name, value in _NO_STORE.items())
 _EVENT_STREAM = {
     "content-type": "text/event-stream; charset=utf-8",
     **_NO_STORE,
@@ -124,7 +128,21 @@ class Wallboard:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            # Here, outside Starlette's whole stack: its own replies are made inside it,
+            # out of the endpoints' reach (a crash's 500 by its outermost middleware).
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                given = {bytes(name).lower() for name, _ in headers}
+                headers += [header for header in _EVERY_REPLY if header[0] not in given]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
     def __repr__(self) -> str:
         return f"<Wallboard source={self.source.kind} viewers={len(self.board.viewers)}>"

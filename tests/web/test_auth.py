@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from contactnow_async.web import Wallboard
@@ -192,6 +193,40 @@ async def test_every_response_is_nosniff_and_no_store() -> None:
     for each in headers:
         assert each["x-content-type-options"] == "nosniff", each
         assert each["cache-control"] == "no-store", each
+
+
+class _Crashing(HandSource):
+    """A source whose ``health()`` raises: ``/healthz`` is Starlette's own 500."""
+
+    def health(self) -> tuple[bool, dict[str, object]]:
+        raise RuntimeError("a bug in the source")
+
+
+async def test_starlettes_own_replies_are_nosniff_and_no_store_too() -> None:
+    # Only the endpoints' replies carried the headers: an unknown path (404), a wrong
+    # method (405), a CORS preflight and a crash (500) are Starlette's own replies.
+    origin = "https://board.example"
+    wallboard = Wallboard(_Crashing(), auth_token=TOKEN, cors_origins=[origin])  # type: ignore[arg-type]  # a Source
+    transport = httpx.ASGITransport(app=wallboard, raise_app_exceptions=False)
+    bearer = {"authorization": f"Bearer {TOKEN}"}
+    preflight = {"origin": origin, "access-control-request-method": "GET"}
+    async with (
+        wallboard.lifespan(),
+        httpx.AsyncClient(transport=transport, base_url="http://wallboard.test") as http,
+    ):
+        replies = [
+            await http.get("/no-such-page", headers=bearer),
+            await http.head("/no-such-page"),
+            await http.post("/snapshot", headers=bearer),
+            await http.delete("/"),
+            await http.options("/snapshot", headers=preflight),
+            await http.get("/healthz"),
+        ]
+    assert [reply.status_code for reply in replies] == [404, 404, 405, 405, 200, 500]
+    for reply in replies:
+        assert reply.headers["x-content-type-options"] == "nosniff", reply
+        assert reply.headers["cache-control"] == "no-store", reply
+        assert len(reply.headers.get_list("x-content-type-options")) == 1, reply
 
 
 @pytest.mark.parametrize("ttl", [float("inf"), float("nan"), 0.0, -5.0, 0.5, 1e13])

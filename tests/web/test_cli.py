@@ -83,6 +83,17 @@ def test_the_wallboard_over_a_socket_resumes_from_the_last_event_id_header(serve
     assert all(json.loads(data)["log_id"] == int(event_id) for event_id, data in first)
 
 
+def test_starlettes_own_replies_over_a_socket_are_nosniff(served: str) -> None:
+    # An unknown path (404) and a wrong method (405) answered without the headers that
+    # every endpoint's reply carries.
+    with httpx.Client(base_url=served, timeout=20) as http:
+        replies = [http.get("/no-such-page"), http.post("/snapshot"), http.delete("/")]
+    assert [reply.status_code for reply in replies] == [404, 405, 405]
+    for reply in replies:
+        assert reply.headers["x-content-type-options"] == "nosniff", reply.headers
+        assert reply.headers["cache-control"] == "no-store", reply.headers
+
+
 def read_events(http: httpx.Client, headers: dict[str, str], count: int) -> list[tuple[str, str]]:
     """The first ``count`` (id, data) pairs of ``/events``' agent events (the queue KPIs'
     ``event: kpis`` frames between them have no id, and are skipped)."""
