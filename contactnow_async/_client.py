@@ -88,6 +88,7 @@ class ContactNow(Groups):
     """
 
     __slots__ = (
+        "__weakref__",  # the log filter's reference: it forgets a client that is gone
         "_closed",
         "_password",
         "_token_manager",
@@ -191,7 +192,7 @@ class ContactNow(Groups):
             clock=self.clock,
             margin=token_margin,
         )
-        install_httpx_log_filter(password)
+        install_httpx_log_filter(self, lambda cn: (cn._password, *cn._token_manager.recent))
 
     @property
     def base_url(self) -> str:

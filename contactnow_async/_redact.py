@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import httpx
 
 REDACTED = "<redacted>"
+T = TypeVar("T")
 
 # The patterns are used on error and log paths only: compiled there, at first use (re
 # keeps them), not at import. A ContactNow token is 40 hex digits; anything that long
@@ -95,11 +98,21 @@ _LONG = 8
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Hide known secrets (in any form they are echoed in), token-like hex strings and
     ``token=``/``password=`` values."""
+    return _hide(text, secret_forms(secrets))
+
+
+def secret_forms(secrets: Iterable[str]) -> list[str]:
+    """Every form of ``secrets`` that :func:`redact_text` hides, longest first."""
     forms: set[str] = set()
     for secret in secrets:
         if secret:
             forms |= _variants(secret)
-    for form in sorted(forms, key=len, reverse=True):  # longest first: no half-hidden forms
+    return sorted(forms, key=len, reverse=True)
+
+
+def _hide(text: str, forms: Iterable[str]) -> str:
+    """:func:`redact_text` with the secrets' forms given (longest first: none half-hidden)."""
+    for form in forms:
         if len(form) >= _LONG:
             text = text.replace(form, REDACTED)
         elif form in text:  # a short one (a pin) where it stands alone, not inside a number
@@ -135,22 +148,66 @@ def redacted_snippet(content: bytes, secrets: Iterable[str], size: int) -> str:
 _MAX_WINDOW = 64 * 1024
 
 
+class _Learnt:
+    """What reads a client's secrets, and the forms of those it read last (computing
+    them is most of a redaction's cost; a client's secrets change once a token)."""
+
+    __slots__ = ("_last", "secrets")
+
+    def __init__(self, secrets: Callable[[Any], Iterable[str]]) -> None:
+        self.secrets = secrets
+        self._last: tuple[tuple[str, ...], list[str]] = ((), [])
+
+    def forms(self, client: object) -> list[str]:
+        seen, forms = self._last
+        now = tuple(self.secrets(client))
+        if now != seen:
+            forms = secret_forms(now)
+            self._last = (now, forms)  # one assignment: a thread reads both or neither
+        return forms
+
+
 class _RedactRequestLogs(logging.Filter):
     """Hide the query (where the token and password travel) in httpx's and httpcore's
     records: httpx logs each URL, httpcore each header, a redirect's Location included;
-    and the account passwords of this process's clients (a server may echo one in a
-    reply's status text or head, which both log)."""
+    and the secrets of this process's live clients, whatever their alphabet (a server
+    may echo one in a reply's status text or head, which both log).
+
+    Each client is held by weak reference, with a function that reads its secrets when
+    a record is filtered (not when a request is sent): the filter keeps nothing of a
+    client that is gone.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self.passwords: set[str] = set()
+        self._clients: weakref.WeakKeyDictionary[Any, _Learnt] = weakref.WeakKeyDictionary()
+        # Clients are added in one thread while another logs: the dictionary is copied
+        # under the lock, never iterated while it may change. Reentrant: a finaliser
+        # run by the garbage collector while it is held may log through this filter.
+        self._lock = threading.RLock()
+
+    def learn(self, client: T, secrets: Callable[[T], Iterable[str]]) -> None:
+        """Hide ``secrets(client)`` from every record, for as long as ``client`` lives."""
+        with self._lock:
+            self._clients[client] = _Learnt(secrets)
+
+    def forms(self) -> list[str]:
+        """The forms of every live client's secrets, as they are now, longest first."""
+        with self._lock:
+            clients = list(self._clients.items())
+        if len(clients) == 1:
+            return clients[0][1].forms(clients[0][0])
+        found = {form for client, learnt in clients for form in learnt.forms(client)}
+        return sorted(found, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a broken record is logging's own to report, not ours
             return True
-        redacted = redact_text(redact_query(message), self.passwords)
+        # Known secrets first: a query is cut at a quote (in a header httpcore logs, a
+        # Location), which could leave a secret's tail past it for nothing to match.
+        redacted = redact_query(_hide(message, self.forms()))
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
@@ -178,15 +235,16 @@ REQUEST_LOGGERS = (
 )
 
 _installed: _RedactRequestLogs | None = None
+_installing = threading.Lock()  # two threads' first clients: one filter between them
 
 
-def install_httpx_log_filter(password: str = "") -> None:
+def install_httpx_log_filter(client: T, secrets: Callable[[T], Iterable[str]]) -> None:
     """Attach the redacting filter to httpx's and httpcore's loggers, once; it hides
-    ``password`` (a client's) from then on."""
+    ``secrets(client)`` (read when a record is logged) while ``client`` lives."""
     global _installed
-    if _installed is None:
-        _installed = _RedactRequestLogs()
-        for name in REQUEST_LOGGERS:
-            logging.getLogger(name).addFilter(_installed)
-    if password:
-        _installed.passwords.add(password)
+    with _installing:
+        if _installed is None:
+            _installed = _RedactRequestLogs()
+            for name in REQUEST_LOGGERS:
+                logging.getLogger(name).addFilter(_installed)
+    _installed.learn(client, secrets)

@@ -195,6 +195,8 @@ class FileTokenStore:
 
 #: Tokens in a row that expire within the margin before :class:`TokenError` is raised.
 MAX_SHORT_FETCHES = 3
+#: How many of the tokens a manager held it remembers (:attr:`TokenManager.recent`).
+RECENT_TOKENS = 8
 
 
 class _Flight:
@@ -270,6 +272,9 @@ class TokenManager:
         self._clock = clock
         self.margin = margin
         self._token: Token | None = None
+        #: The values of the last tokens held, newest last: a request sent with one
+        #: may be logged after it was replaced (the log filter hides them all).
+        self.recent: tuple[str, ...] = ()
         self._flight: _Flight | None = None
         self._store_checked = False
         self.fetches = 0
@@ -367,6 +372,8 @@ class TokenManager:
                         if token is None:
                             token = await self._fetch_and_save()
             self._token = flight.token = token
+            if token.value not in self.recent:  # a new tuple: a log filter reads it anywhere
+                self.recent = (*self.recent[1 - RECENT_TOKENS :], token.value)
             return token
         except Exception as exc:
             flight.error = exc

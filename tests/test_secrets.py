@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import re
 import secrets
+import sys
+import threading
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -25,6 +28,7 @@ from tests._helpers import (
     PASSWORD,
     USERNAME,
     FakeAPI,
+    agents_list,
     client_for,
     exception_texts,
     json_reply,
@@ -278,3 +282,106 @@ async def test_an_http_client_that_raises_for_status_leaks_no_token(status: int)
     assert api.issued
     assert api.issued[-1] not in text and PASSWORD not in text
     assert "token=" not in text
+
+
+OPAQUE_TOKENS: dict[str, Callable[[], str]] = {
+    # Tokens no hex pattern catches: a simulator option's, a custom token store's.
+    "dashed": lambda: f"tok-{secrets.token_urlsafe(12)}-Zq",
+    "short": lambda: f"Zq{secrets.randbelow(10**6):06d}",
+}
+
+
+@pytest.mark.parametrize("style", list(OPAQUE_TOKENS))
+async def test_an_opaque_token_echoed_in_a_status_text_is_hidden_from_httpxs_log(
+    style: str, all_logs: Collect
+) -> None:
+    # The filter learnt each client's password, but hid a token only where it looked
+    # like the usual 40 hex digits: httpx's reply line showed any other as echoed.
+    def echo(request: httpx.Request) -> httpx.Response:
+        phrase = f"Token {request.url.params['token']} refused".encode()
+        return httpx.Response(500, content=b"", extensions={"reason_phrase": phrase})
+
+    api = FakeAPI({("database", "agents", "read"): echo}, new_token=OPAQUE_TOKENS[style])
+    cn, http = client_for(api, max_retries=0)
+    async with http, cn:
+        with pytest.raises(ContactNowError):
+            await cn.agents.read()
+    (token,) = api.issued
+    lines = [line for line in all_logs.lines if line.startswith("httpx ")]
+    assert any('"HTTP/1.1 500 Token <redacted> refused"' in line for line in lines), lines
+    assert not [line for line in all_logs.lines if token in line]
+
+
+async def test_a_token_replaced_since_its_request_was_sent_is_still_hidden(
+    all_logs: Collect,
+) -> None:
+    # httpx logs a request once its reply came: one sent with the token a concurrent
+    # call has since replaced is logged after the client holds the new one.
+    api = FakeAPI(
+        {("database", "agents", "read"): agents_list()}, new_token=OPAQUE_TOKENS["dashed"]
+    )
+    cn, http = client_for(api)
+    async with http, cn:
+        await cn.agents.read()
+        api.expire_all()
+        await cn.agents.read()  # refused, a new token, sent again
+        old, new = api.issued
+        logging.getLogger("httpx").info("late reply of a request sent with %s", old)
+        logging.getLogger("httpcore.http11").debug("headers [(b'X-Echo', b'%s')]", new)
+    assert "late reply of a request sent with <redacted>" in all_logs.lines[-2]
+    assert "(b'X-Echo', b'<redacted>')" in all_logs.lines[-1]
+    assert not [line for line in all_logs.lines if old in line or new in line]
+
+
+def test_the_log_filter_forgets_a_client_once_it_is_gone(all_logs: Collect) -> None:
+    # The filter kept every password it learnt, for the life of the process: one per
+    # client ever made, each redacted (and its forms computed) in every later log line.
+    password = f"Gone-{secrets.token_urlsafe(8)}"
+    cn = ContactNow(username=USERNAME, password=password, base_url="http://127.0.0.1:9/")
+    httpx_log = logging.getLogger("httpx")
+    httpx_log.info("echo %s", password)
+    assert all_logs.lines[-1] == "httpx INFO echo <redacted>"
+    del cn
+    gc.collect()
+    httpx_log.info("echo %s", password)
+    assert all_logs.lines[-1] == f"httpx INFO echo {password}"  # nothing of it was kept
+
+
+def test_clients_made_and_logged_in_many_threads_at_once_leave_the_filter_whole(
+    all_logs: Collect,
+) -> None:
+    # Clients are made (and dropped) in some threads while others log through the filter.
+    kept = ContactNow(username=USERNAME, password=PASSWORD, base_url="http://127.0.0.1:9/")
+    httpx_log = logging.getLogger("httpx")
+    failures: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def make() -> None:
+        start.wait()
+        for n in range(300):
+            ContactNow(username=USERNAME, password=f"Many-{n}-pw", base_url="http://127.0.0.1:9/")
+
+    def log() -> None:
+        start.wait()
+        for _ in range(300):
+            try:
+                httpx_log.info("echo %s", PASSWORD)
+            except Exception as exc:  # a filter that raises breaks httpx's own call
+                failures.append(exc)
+                return
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=work) for work in [make, log] * 4]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert not failures
+    assert kept.username == USERNAME
+    echoes = [line for line in all_logs.lines if line.startswith("httpx INFO echo")]
+    assert len(echoes) == 1200
+    assert set(echoes) == {"httpx INFO echo <redacted>"}
