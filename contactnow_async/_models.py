@@ -307,7 +307,8 @@ class WriteResult:
 
     ``key`` is the id of the created record (creates only; ``"0"`` otherwise).
     ``info`` is the API's note on the write, where it gives one (``ecnow``
-    records: "Record is LIVE on the dialer.").
+    records: "Record is LIVE on the dialer."), with any secret the call sent (the
+    password, the token, an agent's pin) that it echoes redacted, as in error texts.
     """
 
     success: bool

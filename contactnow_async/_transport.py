@@ -46,7 +46,7 @@ from ._faults import (
 from ._http import Pool, UrlCache
 from ._options import RetryPolicy
 from ._redact import redact_text, redact_url
-from ._wire import decode
+from ._wire import Envelope, decode
 
 __all__ = ["ApiRequest", "Fetched", "Reply", "RetryPolicy", "Sink", "Transport"]
 
@@ -337,6 +337,8 @@ class Transport:
             error = redact_text(envelope.error, request.secrets)
             if error != envelope.error:
                 envelope = attrs.evolve(envelope, error=error)
+        if request.action != "read":  # a write's note (WriteResult.info) may echo it too
+            envelope = _hide_echoes_in_note(envelope, request.secrets)
         if response.status_code >= 400 and envelope.success:
             raise HTTPStatusError(
                 f"{what} answered HTTP {response.status_code} with a success envelope",
@@ -389,3 +391,15 @@ class Transport:
             when = http_date(value)
             return None if when is None else max(0.0, when - self._clock.now())
         return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _hide_echoes_in_note(envelope: Envelope, secrets: tuple[str, ...]) -> Envelope:
+    """``envelope`` with its ``info`` (the note :class:`~contactnow_async.WriteResult` reads
+    from ``raw``) redacted as its error text is; itself when there is nothing to hide."""
+    info = envelope.raw.get("info")
+    if info in (None, "") or isinstance(info, (dict, list)):
+        return envelope
+    shown = redact_text(str(info), secrets)
+    if shown == str(info):
+        return envelope
+    return attrs.evolve(envelope, raw={**envelope.raw, "info": shown})

@@ -60,7 +60,8 @@ class Envelope:
 
     All fields are optional in the API; ``records`` (the wire ``list``) is always
     a tuple of records (dicts of the record's fields as sent, scalars as
-    strings). ``raw`` is the whole decoded body, for fields the docs do not list.
+    strings). ``raw`` is the whole decoded body, for fields the docs do not list (a
+    client's reply to a write has its ``info`` note redacted there, see ``WriteResult``).
     """
 
     success: bool

@@ -9,7 +9,7 @@ import re
 import secrets
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
 import pytest
@@ -21,8 +21,10 @@ from contactnow_async import (
     ContactNowError,
     FileTokenStore,
     Token,
+    WriteError,
+    WriteResult,
 )
-from contactnow_async._redact import redact_text
+from contactnow_async._redact import REDACTED, redact_text
 from contactnow_async._wire import decode
 from tests._helpers import (
     PASSWORD,
@@ -385,3 +387,60 @@ def test_clients_made_and_logged_in_many_threads_at_once_leave_the_filter_whole(
     echoes = [line for line in all_logs.lines if line.startswith("httpx INFO echo")]
     assert len(echoes) == 1200
     assert set(echoes) == {"httpx INFO echo <redacted>"}
+
+
+#: A write of each kind that builds a WriteResult: its route, and the call.
+WRITES: dict[str, tuple[tuple[str, str | None, str], Callable[[ContactNow], Awaitable[object]]]] = {
+    "agents.create": (
+        ("database", "agents", "create"),
+        lambda cn: cn.agents.create([AgentInput(name="A", password=AGENT_PASSWORD)]),
+    ),
+    "records.create": (
+        ("ecnow", "ecnow_records", "create"),
+        lambda cn: cn.records.create([{"dataset": 3, "HomePhone": "0161"}]),
+    ),
+    "control.ready": (("agent", None, "ready"), lambda cn: cn.control.ready(7)),
+}
+
+
+@pytest.mark.parametrize("write", list(WRITES))
+async def test_a_write_note_that_echoes_a_secret_is_hidden(write: str) -> None:
+    # WriteResult.info is the API's note on a write, as it wrote it: one that echoed the
+    # token or the password (a hostile or misconfigured server) reached the caller's logs.
+    route, call = WRITES[write]
+
+    def echo(request: httpx.Request) -> dict[str, object]:
+        note = f"Done for {request.url.params['token']} as {PASSWORD} with {AGENT_PASSWORD}"
+        return {"success": True, "total": 1, "bad": 0, "key": "5", "info": note}
+
+    api = FakeAPI({route: echo}, new_token=OPAQUE_TOKENS["dashed"])
+    cn, http = client_for(api)
+    async with http, cn:
+        result = await call(cn)
+    assert isinstance(result, WriteResult)
+    # The agent's password is hidden where the write sent it, as in a refusal's text.
+    agents = AGENT_PASSWORD if write != "agents.create" else REDACTED
+    assert result.info == f"Done for {REDACTED} as {REDACTED} with {agents}"
+    assert (result.total, result.key) == (1, "5")  # the rest as it came
+    (token,) = api.issued
+    assert token not in repr(result) and PASSWORD not in repr(result)
+
+
+async def test_a_refused_write_note_that_echoes_a_secret_is_hidden() -> None:
+    # A write with refused records raises WriteError, its result (and note) beside it.
+    def refused(request: httpx.Request) -> dict[str, object]:
+        note = f"token {request.url.params['token']} password {PASSWORD}"
+        return {"success": True, "total": 0, "bad": 1, "error": "Bad argument: x", "info": note}
+
+    api = FakeAPI({("database", "agents", "update"): refused}, new_token=OPAQUE_TOKENS["dashed"])
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(WriteError) as info:
+            await cn.agents.update([{"agentid": "7", "name": "B"}])
+    assert info.value.result.info == f"token {REDACTED} password {REDACTED}"
+    assert info.value.result.error == "Bad argument: x"
+
+
+def test_a_write_note_without_a_secret_is_kept_as_it_came() -> None:
+    envelope = decode(b'{"success":1,"total":1,"key":"9","info":"Record is LIVE on the dialer."}')
+    assert WriteResult.from_envelope(envelope).info == "Record is LIVE on the dialer."

@@ -183,3 +183,30 @@ def test_token_get_with_an_expire_that_is_no_unix_time_is_one_line_and_exit_5(
     assert out.stdout == ""
     assert MOCK_PASSWORD not in out.output
     assert len(requests) == 1  # a reply of the wrong shape is not fetched again
+
+
+# -- contactnow records create ---------------------------------------------------------
+
+
+def test_records_create_prints_a_note_that_echoes_a_secret_redacted(invoke: CliInvoker) -> None:
+    # Each row's line of --json carries the API's note on its write (WriteResult.info):
+    # one that echoed the password or the token printed them.
+    async def created(request: Request, peer: Peer) -> None:
+        note = f"Record for {PASSWORD} ({request.params['token']}) is LIVE on the dialer."
+        body = {"success": True, "total": 1, "bad": 0, "key": "4711", "info": note}
+        await peer.send(_answer(request, body, "record"))
+
+    with serve(created) as server:
+        out = invoke(
+            ["records", "create", "-", "--dataset", "351", "--json"],
+            env=_env(server.base_url),
+            input='{"MobilePhone": "07700900201"}\n',
+        )
+        (token,) = server.tokens
+    assert out.code == 0, out
+    assert json.loads(out.stdout) == {
+        "line": 1,
+        "record_id": "4711",
+        "info": "Record for <redacted> (<redacted>) is LIVE on the dialer.",
+    }
+    assert PASSWORD not in out.output and token not in out.output
