@@ -114,15 +114,15 @@ class BodyDecoder:
         cap: int,
         out: Callable[[bytes], None] | None = None,
     ) -> None:
-        names = [
-            name.strip().lower() for name in (content_encoding or "").split(",") if name.strip()
-        ]
-        names = [name for name in names if name != "identity"]
+        written = [name.strip() for name in (content_encoding or "").split(",") if name.strip()]
+        written = [name for name in written if name.lower() != "identity"]
+        names = [name.lower() for name in written]
         if len(names) > _MAX_STAGES:
             raise EncodingError(f"{len(names)} stacked content encodings")
-        for name in names:
+        for name, as_written in zip(names, written, strict=True):
             if name not in ("gzip", "x-gzip", "deflate"):
-                raise EncodingError(f"unsupported content encoding {name[:40]!r}")
+                # As written, whole: the caller hides a secret it echoes, then cuts it short.
+                raise EncodingError(f"unsupported content encoding {as_written!r}")
         self._stages = [_Inflate("deflate" if n == "deflate" else "gzip") for n in reversed(names)]
         self._cap = cap
         self._size = 0

@@ -34,6 +34,9 @@ __all__ = [
     "undecodable",
 ]
 
+#: The most of an error's detail a message quotes (a header may be as long as the server likes).
+_DETAIL = 80
+
 #: What a call on a closed client raises (a RuntimeError, as httpx's closed client does).
 CLOSED = "this ContactNow client is closed; create a new one"
 
@@ -116,10 +119,17 @@ def too_big(where: str, response: httpx.Response, size: int, cap: int) -> Fault:
     )
 
 
-def undecodable(where: str, response: httpx.Response, exc: EncodingError) -> Fault:
+def undecodable(
+    where: str, response: httpx.Response, exc: EncodingError, secrets: Iterable[str] = ()
+) -> Fault:
+    """The fault of a body that does not decode: its Content-Encoding (the header as the
+    server wrote it, which may echo ``secrets``) is hidden, then cut short."""
+    detail = redact_text(str(exc), secrets)
+    if len(detail) > _DETAIL:
+        detail = detail[: _DETAIL - 3] + "..."
     return Fault(
         ResponseFormatError(
-            f"the reply from {where} does not decode as its Content-Encoding says ({exc})",
+            f"the reply from {where} does not decode as its Content-Encoding says ({detail})",
             status_code=response.status_code,
             content_type=response.headers.get("content-type"),
         ),

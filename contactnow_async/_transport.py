@@ -124,7 +124,7 @@ class Transport:
         """Send ``request``, retrying what may be retried; raise the public error otherwise."""
 
         async def read(response: httpx.Response, url: httpx.URL) -> bytes:
-            return await self._read_capped(response, url)
+            return await self._read_capped(response, url, request.secrets)
 
         reply = await self._retrying(request, read, give_up_at)
         assert isinstance(reply, Reply)  # read() always gives the body
@@ -139,7 +139,8 @@ class Transport:
         async def read(response: httpx.Response, url: httpx.URL) -> bytes | int:
             status = response.status_code
             if not 200 <= status < 300 or status == 204:
-                return await self._read_capped(response, url)  # an error page or envelope
+                # An error page or an envelope.
+                return await self._read_capped(response, url, request.secrets)
             try:
                 return await read_file(
                     response, cap=cap, envelope_cap=self.max_response_bytes, write=sink.write
@@ -159,7 +160,10 @@ class Transport:
                 limit = self.max_response_bytes
                 raise too_big(redact_url(url), response, exc.size, limit) from None
             except EncodingError as exc:
-                raise undecodable(redact_url(url), response, exc) from None
+                failed = exc
+            # Raised outside the except block: the error's text (a header as the server
+            # wrote it) is not the context of the fault either.
+            raise undecodable(redact_url(url), response, failed, request.secrets)
 
         return await self._retrying(request, read, rewind=sink.rewind)
 
@@ -311,10 +315,15 @@ class Transport:
         status = response.status_code
         if 300 <= status < 400:
             location = response.headers.get("location")
+            # Without its query (the token's place), nor what was sent that its path echoes.
+            to = (
+                redact_text(redact_url(location), request.secrets)
+                if location
+                else "nowhere (no Location)"
+            )
             raise Fault(
                 HTTPStatusError(
-                    f"{what} answered a redirect (HTTP {status}) to "
-                    f"{redact_url(location) if location else 'nowhere (no Location)'}; the API "
+                    f"{what} answered a redirect (HTTP {status}) to {to}; the API "
                     "does not redirect its calls: check base_url (http or https, the /api/ path)",
                     status_code=status,
                 ),
@@ -371,14 +380,17 @@ class Transport:
         fault = exchange_fault(failed, redact_url(request.url), response, secrets)
         raise fault from hidden_cause(failed, secrets)
 
-    async def _read_capped(self, response: httpx.Response, url: httpx.URL) -> bytes:
+    async def _read_capped(
+        self, response: httpx.Response, url: httpx.URL, secrets: tuple[str, ...]
+    ) -> bytes:
         cap = self.max_response_bytes
         try:
             return await read_body(response, cap=cap)
         except TooLarge as exc:
             raise too_big(redact_url(url), response, exc.size, cap) from None
         except EncodingError as exc:
-            raise undecodable(redact_url(url), response, exc) from None
+            failed = exc
+        raise undecodable(redact_url(url), response, failed, secrets)  # not in its context
 
     def _retry_after(self, value: str | None) -> float | None:
         """``Retry-After`` in seconds (a number, or an HTTP date read on our clock)."""

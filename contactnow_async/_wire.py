@@ -24,7 +24,7 @@ import attrs
 
 from ._errors import ResponseFormatError
 from ._gc import LARGE_BODY, paused_for
-from ._redact import redacted_snippet
+from ._redact import redact_text, redacted_snippet
 
 __all__ = [
     "Envelope",
@@ -334,11 +334,13 @@ def _format_error(
     content_type: str | None,
     secrets: Iterable[str],
 ) -> ResponseFormatError:
+    secrets = tuple(secrets)
     snippet = redacted_snippet(content, secrets, _SNIPPET)
     where = f"HTTP {status_code}" if status_code is not None else "the reply"
-    ctype = content_type or "no content type"
+    # The reason may quote a field's value, the content type is a header: either may echo.
+    said = redact_text(f"{where} ({content_type or 'no content type'}) carried {reason}", secrets)
     return ResponseFormatError(
-        f"{where} ({ctype}) carried {reason}, not a ContactNow envelope: {snippet!r}",
+        f"{said}, not a ContactNow envelope: {snippet!r}",
         status_code=status_code,
         content_type=content_type,
         snippet=snippet,

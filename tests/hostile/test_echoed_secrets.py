@@ -107,3 +107,70 @@ async def test_a_malformed_head_that_echoes_a_secret_is_hidden(head: str) -> Non
     assert "<redacted>" in shown  # not vacuous: the echo was there, hidden
     assert PASSWORD not in shown
     assert token not in shown
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{{"success": "Login {password} refused for {token}"}}',
+        '{{"success": true, "total": "Login {password} refused for {token}"}}',
+        "<result><success>1</success><bad>{password} {token}</bad></result>",
+    ],
+    ids=["success", "total", "xml-bad"],
+)
+async def test_an_envelope_field_of_the_wrong_shape_that_echoes_a_secret_is_hidden(
+    body: str,
+) -> None:
+    """The snippet of a ResponseFormatError was redacted, but not its reason, which
+    quoted the value it could not read (``success is '...', not a boolean``)."""
+    token = f"tok-{secrets.token_urlsafe(12)}-Zq"  # no hex pattern catches it
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if script_of(request) == "token":
+            return json_reply({"success": True, "token": token, "expire": 2e9})
+        return httpx.Response(200, content=body.format(password=PASSWORD, token=token).encode())
+
+    cn, http = client_for(api, password=PASSWORD, max_retries=0)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError) as info:
+            await cn.agents.read()
+    shown = texts_of(info.value)
+    assert "wrong shape" in shown  # not vacuous: the field's value was read, and hidden
+    assert PASSWORD not in shown
+    assert token not in shown
+
+
+async def test_a_redirect_whose_location_path_echoes_a_secret_is_hidden() -> None:
+    """A Location was shown without its query, but its path as the server wrote it."""
+    head = (
+        "HTTP/1.1 302 Found\r\nLocation: /login/{password}/{token}/\r\n"
+        "Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    with serve(echoing(head)) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=0) as cn:
+            with pytest.raises(HTTPStatusError) as info:
+                await cn.agents.read()
+    shown = texts_of(info.value)
+    (token,) = server.tokens
+    assert "to /login/<redacted>/<redacted>/;" in shown  # not vacuous
+    assert PASSWORD not in shown
+    assert token not in shown
+
+
+@pytest.mark.parametrize("header", ["Content-Type", "Content-Encoding"])
+async def test_a_content_header_that_echoes_a_secret_is_hidden(header: str) -> None:
+    """A ResponseFormatError named the reply's content type, and an unsupported content
+    encoding, as the server wrote them (the encoding in lower case)."""
+    head = (
+        f"HTTP/1.1 200 OK\r\n{header}: x-{{password}}-{{token}}\r\n"
+        "Content-Length: 4\r\nConnection: close\r\n\r\noops"
+    )
+    with serve(echoing(head)) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=0) as cn:
+            with pytest.raises(ResponseFormatError) as info:
+                await cn.agents.read()
+    shown = texts_of(info.value)
+    (token,) = server.tokens
+    assert "x-<redacted>-<redacted>" in shown  # not vacuous
+    assert PASSWORD.lower() not in shown.lower()
+    assert token not in shown
