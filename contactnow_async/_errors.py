@@ -21,6 +21,7 @@ token: URLs are shown without their query string and body snippets are redacted.
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -169,3 +170,22 @@ class ResponseFormatError(ContactNowError):
         self.status_code = status_code
         self.content_type = content_type
         self.snippet = snippet
+
+
+def own_copy(error: BaseException) -> BaseException:
+    """A new exception of the same type, message and attributes as ``error``: what each of
+    several tasks raises for one shared error (raising one object from many tasks grows
+    its traceback each time)."""
+    try:
+        # Made again from its args, as pickle would: what an OSError, a UnicodeError or
+        # an exception group keeps outside its __dict__ (a file name, its members) too.
+        twin = copy.copy(error)
+    except Exception:  # an __init__ with keyword-only arguments, and others
+        twin = None
+    if type(twin) is not type(error) or str(twin) != str(error):
+        # An __init__ that does more with its arguments than keep them (BadArgumentError's
+        # argument is keyword-only): the same type, with the same args and attributes.
+        twin = type(error).__new__(type(error), *error.args)
+        twin.__dict__.update(error.__dict__)
+        twin.args = error.args
+    return twin

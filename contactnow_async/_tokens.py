@@ -26,7 +26,6 @@ fetch if still missing", so N processes make one fetch between them.
 from __future__ import annotations
 
 import contextlib
-import copy as copy_module
 import json
 import logging
 import math
@@ -40,7 +39,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar, runtime_checkable
 import anyio
 
 from ._clock import Clock
-from ._errors import RequestTimeout, TokenError
+from ._errors import RequestTimeout, TokenError, own_copy
 
 if TYPE_CHECKING:
     from ._models import Token
@@ -233,23 +232,6 @@ class TokenTimeout(Exception):
         )
 
 
-def _own_copy(error: BaseException) -> BaseException:
-    """A new exception of the same type, message and attributes as ``error``."""
-    try:
-        # Made again from its args, as pickle would: what an OSError, a UnicodeError or
-        # an exception group keeps outside its __dict__ (a file name, its members) too.
-        copy = copy_module.copy(error)
-    except Exception:  # an __init__ with keyword-only arguments, and others
-        copy = None
-    if type(copy) is not type(error) or str(copy) != str(error):
-        # An __init__ that does more with its arguments than keep them (BadArgumentError's
-        # argument is keyword-only): the same type, with the same args and attributes.
-        copy = type(error).__new__(type(error), *error.args)
-        copy.__dict__.update(error.__dict__)
-        copy.args = error.args
-    return copy
-
-
 class TokenManager:
     """Hands one shared token to every caller and refreshes it single-flight.
 
@@ -353,7 +335,7 @@ class TokenManager:
             if flight.error is not None:
                 # Each waiter raises its own copy, chained from the shared error:
                 # re-raising one object from many tasks grows its traceback each time.
-                raise _own_copy(flight.error) from flight.error
+                raise own_copy(flight.error) from flight.error
             # The leader was cancelled before it finished: take over.
 
     async def _lead(self, *, stale: Token | None, refused: bool) -> Token:

@@ -25,6 +25,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 
 import anyio
 
+from .._errors import own_copy
 from ._events import AgentEvent, HealthEvent
 
 Overflow = Literal["block", "drop_oldest", "coalesce"]
@@ -180,7 +181,9 @@ class Subscription(Generic[EventT]):
                 return event  # type: ignore[return-value]  # EventT is how this subscription was asked for
             if self._closed:
                 if self._error is not None:
-                    raise self._error
+                    # One error for every reader (and every subscription of a Fanout):
+                    # each raise is of a copy of its own, chained from it.
+                    raise own_copy(self._error) from self._error
                 raise StopAsyncIteration
             if self._readable.is_set():  # spent: a new one (readers that share it wait on one)
                 self._readable = anyio.Event()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from datetime import datetime, timezone
 
 import anyio
@@ -96,6 +97,25 @@ async def test_a_finished_subscription_raises_the_watchers_error() -> None:
     assert (await sub.__anext__()).id == "1:1"  # buffered events come first
     with pytest.raises(AuthenticationError):
         await sub.__anext__()
+
+
+@pytest.mark.anyio
+async def test_each_reader_of_a_finished_subscription_raises_its_own_copy() -> None:
+    # Several tasks may read one subscription, and a Fanout hands one error to all of
+    # them: raising one object again and again grew its traceback at every raise.
+    sub: Subscription[AgentEvent] = Subscription(buffer=2, overflow="block", include_health=False)
+    refused = AuthenticationError("refused")
+    sub.finish(refused)
+    raised: list[BaseException] = []
+    for _ in range(3):
+        with pytest.raises(AuthenticationError, match=r"^refused$") as caught:
+            await sub.__anext__()
+        raised.append(caught.value)
+    assert len({id(error) for error in raised}) == 3
+    assert all(error is not refused and error.__cause__ is refused for error in raised)
+    depths = [len(traceback.extract_tb(error.__traceback__)) for error in raised]
+    assert depths == [depths[0]] * 3
+    assert refused.__traceback__ is None  # the shared one is never raised
 
 
 def test_bad_options_are_refused() -> None:
