@@ -167,10 +167,13 @@ class Wallboard:
             group.start_soon(self.board.keep)
             if self.kpis is not None:
                 group.start_soon(self.kpis.run)
-        except BaseException as exc:
+        except BaseException:
             self._running = False
             group.cancel_scope.cancel()
-            await group.__aexit__(type(exc), exc, exc.__traceback__)
+            # start() raised the error of a start that failed (or the cancellation of one cut
+            # short): it goes on below as itself. Handed to the task group, it came out in an
+            # exception group.
+            await group.__aexit__(None, None, None)
             raise
         try:
             yield
@@ -181,8 +184,10 @@ class Wallboard:
             # The body's own exception (if any) propagates as itself, not in a group:
             # the source task never raises, it reports trouble through health(); nor
             # do the KPIs' refreshes (a failed one marks the figures stale).
-            await group.__aexit__(None, None, None)
-            self._running = False
+            try:
+                await group.__aexit__(None, None, None)
+            finally:  # also when a cancellation from outside ends the wait early
+                self._running = False
 
     async def _run_source(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         await self.source.run(self.board, task_status=task_status)

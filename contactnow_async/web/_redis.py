@@ -13,9 +13,9 @@ import math
 import re
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.abc
@@ -33,6 +33,7 @@ logger = logging.getLogger("contactnow_async.web")
 
 _ENTRY_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
 StreamKey = tuple[int, int]
+_T = TypeVar("_T")
 
 
 class RedisStreamSource:
@@ -49,8 +50,9 @@ class RedisStreamSource:
     Health: Redis reads succeed, and a relay holds the lease ``<stream>:lease``
     (someone is polling ContactNow). A read that has not come back for
     ``stalled_after`` seconds (``block`` + 10 unless given: a Redis that stopped
-    answering, a network that drops packets) counts as failing too. asyncio only,
-    as redis-py's asyncio API is.
+    answering, a network that drops packets) counts as failing too; one of the reads
+    that seed the board is then given up and tried again. asyncio only, as redis-py's
+    asyncio API is.
     """
 
     kind = "redis"
@@ -170,7 +172,7 @@ class RedisStreamSource:
                 retained: deque[Entry] = deque(maxlen=board.retain)
                 start, last, more = "-", "0-0", True
                 while more:
-                    batch, read, more = await self._range(client, start)
+                    batch, read, more = await self._answered(self._range(client, start))
                     for entry, document in batch:
                         if document["after"] is None:
                             agents.pop(entry.agent_id, None)
@@ -180,9 +182,9 @@ class RedisStreamSource:
                     if read is not None:
                         start = f"({read}"
                         last = read
-                await self._check_lease(client, force=True)
+                await self._answered(self._check_lease(client, force=True))
                 self._succeeded()
-            except (RedisError, OSError) as exc:
+            except (RedisError, OSError) as exc:  # TimeoutError is an OSError
                 self._failed(exc)
                 if not started:
                     started = True
@@ -194,6 +196,16 @@ class RedisStreamSource:
             if not started:
                 task_status.started()
             return last
+
+    async def _answered(self, read: Awaitable[_T]) -> _T:
+        """``read``'s reply; TimeoutError if none came within ``stalled_after`` seconds.
+
+        A stopped Redis (or a network that drops packets) raises nothing: the read never
+        comes back, and while the board is being seeded that kept the lifespan from starting.
+        """
+        with anyio.move_on_after(self.stalled_after):
+            return await read
+        raise TimeoutError(f"no reply from Redis for {self.stalled_after:g} s")
 
     async def _follow(self, client: Redis, board: Board, last: str) -> None:
         while True:

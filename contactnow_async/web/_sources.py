@@ -178,6 +178,7 @@ class WatcherSource:
                 self.error = f"{type(exc).__name__}: {exc}"
                 logger.error("the wallboard's watcher stopped: %s", self.error)
 
+        failed: list[Exception] = []
         async with anyio.create_task_group() as group:
             group.start_soon(pump)
             try:
@@ -212,9 +213,13 @@ class WatcherSource:
                     early.clear()
                     task_status.started()
                     await anyio.sleep_forever()
+            except Exception as exc:  # a closed client, say: raised below, not in a group
+                failed.append(exc)
             finally:
                 subscription.close()
                 group.cancel_scope.cancel()
+        if failed:
+            raise failed[0]
 
     async def resolve(self, board: Board, viewer: Viewer, resume: Resume) -> None:
         """The board's window is all a watcher retains: anything outside it resets."""

@@ -18,6 +18,7 @@ What the stream writes:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -64,7 +65,10 @@ class EventStream:
             async with anyio.create_task_group() as group:
                 self.viewer.cancel = group.cancel_scope.cancel
                 group.start_soon(self._watch_disconnect, receive, group.cancel_scope)
-                await self._write(send)
+                # ASGI 2.4: a send to a client that went away raises an OSError; the stream
+                # just ends (uvicorn's send says nothing, and the disconnect ends it).
+                with contextlib.suppress(OSError):
+                    await self._write(send)
                 group.cancel_scope.cancel()
         finally:
             self.board.leave(self.viewer)

@@ -246,6 +246,37 @@ async def test_a_redis_that_stops_answering_makes_the_replica_unhealthy(
                 assert health.json()["last_error"].startswith("no reply from Redis for ")
 
 
+async def test_a_redis_that_does_not_answer_at_start_does_not_hold_up_the_lifespan(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stopped Redis (or a network that drops packets) at start: the first read never came
+    # back, so the lifespan never started, and the server could neither serve nor stop.
+    client = Redis.from_url(redis_url)
+    hung = True
+    real_xrange = client.xrange
+
+    async def xrange(*args: object, **kwargs: object) -> object:
+        if hung:
+            await anyio.sleep_forever()
+        return await real_xrange(*args, **kwargs)  # type: ignore[arg-type]  # passed through
+
+    monkeypatch.setattr(client, "xrange", xrange)
+    source = RedisStreamSource(client, "web:mute", block=0.02, retry=0.01, stalled_after=0.2)
+    web = wallboard_app(source)
+    async with client:
+        with anyio.fail_after(10):  # a guard against a hang, not a bound on how soon
+            async with web.lifespan(), client_for(web) as http:
+                health = await http.get("/healthz")
+                assert health.status_code == 503
+                assert health.json()["last_error"].startswith("TimeoutError: no reply from Redis")
+                assert (await http.get("/snapshot")).status_code == 503
+                seeded = anyio.Event()
+                web.board.on_change = seeded.set  # called when the board is seeded
+                hung = False  # Redis answers again
+                await seeded.wait()
+                assert (await http.get("/snapshot")).json()["cursor"] == "0-0"
+
+
 @pytest.mark.parametrize(
     ("option", "value"),
     [

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import json
+from collections.abc import MutableMapping
+from typing import Any
 
 import anyio
 import pytest
@@ -151,6 +153,42 @@ async def test_disconnects_and_shutdown_leave_nothing_running() -> None:
             reply = await http.get(path)
             assert reply.status_code == 503, path  # not running: says so
         assert "lifespan" in (await http.get("/snapshot")).json()["error"]
+
+
+async def test_a_send_that_raises_as_the_client_went_away_ends_the_stream_quietly() -> None:
+    # ASGI 2.4: a server's send to a closed connection raises an OSError. The stream let
+    # it out wrapped in an exception group (its task group's), which no `except OSError`
+    # of a server or a middleware catches: an error logged for a browser that left.
+    source = HandSource()
+    wallboard = board_of(source)
+    written = anyio.Event()
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.body" and written.is_set():
+            raise OSError("the client went away")  # ConnectionResetError, say
+        if message.get("body"):
+            written.set()
+
+    async def receive() -> MutableMapping[str, Any]:
+        await anyio.sleep_forever()
+        raise AssertionError  # pragma: no cover -- never woken
+
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "GET",
+        "path": "/events",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+    }
+    async with wallboard.lifespan():
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(wallboard, scope, receive, send)
+                await written.wait()  # retry: 2000
+                source.publish("1", "call")
+        assert wallboard.board.viewers == set()
 
 
 async def test_head_on_the_events_answers_the_headers_and_ends() -> None:
