@@ -8,6 +8,7 @@ import os
 import secrets
 import socket
 import time
+from contextlib import suppress
 
 import anyio
 from redis.asyncio import Redis
@@ -36,6 +37,15 @@ return 0
 # Delete a key only if it still holds our value: releases a lease, or the token lock.
 RELEASE_IF_HELD = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+# Delete the lease if this owner holds it, whatever its fence: a take whose reply was lost.
+_RELEASE_OWNED = """
+local held = redis.call('GET', KEYS[1])
+if held and string.match(held, '^%d+:(.*)$') == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
@@ -96,6 +106,7 @@ class RedisLease:
         self._acquire = redis.register_script(_ACQUIRE)
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(RELEASE_IF_HELD)
+        self._release_owned = redis.register_script(_RELEASE_OWNED)
 
     @property
     def value(self) -> str:
@@ -114,9 +125,16 @@ class RedisLease:
     async def try_acquire(self) -> int | None:
         """Take the lease if it is free; return the new fencing token, or None."""
         sent = time.monotonic()
-        fence = int(
-            await self._acquire(keys=[self.key, self.fence_key], args=[self.owner, self.ttl_ms])
-        )
+        try:
+            fence = int(
+                await self._acquire(keys=[self.key, self.fence_key], args=[self.owner, self.ttl_ms])
+            )
+        except anyio.get_cancelled_exc_class():
+            # Cancelled once the script was sent, it may have taken the lease all the same:
+            # given up (as release() does), or nobody led for a whole ttl.
+            with anyio.move_on_after(self.ttl, shield=True), suppress(RedisError, OSError):
+                await self._release_owned(keys=[self.key], args=[self.owner])
+            raise
         if fence == 0:
             return None
         self.fence = fence

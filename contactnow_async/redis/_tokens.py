@@ -7,10 +7,11 @@ import secrets
 import socket
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import anyio
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from .._models import Token
 from ._lease import RELEASE_IF_HELD
@@ -119,7 +120,7 @@ class RedisTokenStore:
         deadline = time.monotonic() + self.lock_wait
         delay = 0.005
         ttl_ms = max(1, math.ceil(self.lock_ttl * 1000))  # whole milliseconds: PX 0 is refused
-        while not await self.redis.set(name, holder, nx=True, px=ttl_ms):
+        while not await self._take(name, holder, ttl_ms):
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"waited {self.lock_wait:g} s for another process to fetch the ContactNow "
@@ -134,6 +135,17 @@ class RedisTokenStore:
             # stopped answering does not keep it from ending (the lock expires by then).
             with anyio.move_on_after(self.lock_ttl, shield=True):
                 await self._release_lock(keys=[name], args=[holder])
+
+    async def _take(self, name: str, holder: str, ttl_ms: int) -> bool:
+        """Take the lock ``name`` for ``holder`` if it is free; whether it was taken."""
+        try:
+            return bool(await self.redis.set(name, holder, nx=True, px=ttl_ms))
+        except anyio.get_cancelled_exc_class():
+            # Cancelled once the SET was sent, it may have been carried out all the same:
+            # freed (if ours), or nobody held the lock and every process waited out lock_ttl.
+            with anyio.move_on_after(self.lock_ttl, shield=True), suppress(RedisError, OSError):
+                await self._release_lock(keys=[name], args=[holder])
+            raise
 
     def __repr__(self) -> str:
         return f"RedisTokenStore(egress={self.egress!r}, prefix={self.prefix!r})"

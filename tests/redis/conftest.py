@@ -157,6 +157,24 @@ def text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def lose_first_reply(monkeypatch: pytest.MonkeyPatch, redis: Redis, command: str) -> anyio.Event:
+    """Make ``redis.<command>`` (``evalsha`` for a script) reach Redis, and its first reply
+    not come back: the returned event is set once Redis has carried it out, the caller then
+    waiting as for a reply on its way when a cancellation comes."""
+    real = getattr(redis, command)
+    done = anyio.Event()
+
+    async def carried_out(*args: Any, **kwargs: Any) -> Any:
+        reply = await real(*args, **kwargs)
+        if not done.is_set():
+            done.set()
+            await anyio.sleep_forever()
+        return reply
+
+    monkeypatch.setattr(redis, command, carried_out)
+    return done
+
+
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A redis-server of this test's own, which the test may stop (SIGSTOP)."""

@@ -34,6 +34,7 @@ from .conftest import (
     cancel_while_stopped,
     each_protocol,
     eventually,
+    lose_first_reply,
     stream_entries,
     text,
 )
@@ -308,6 +309,22 @@ async def test_a_cancelled_relay_does_not_hang_on_a_redis_that_stopped_answering
             await eventually(lambda: lease_exists(redis, "s"), within=10)
             took = await cancel_while_stopped(server, group, ended)
     assert took < 4, "the cancelled relay waited for Redis to answer again"
+
+
+async def test_a_replica_cancelled_as_it_takes_the_lease_gives_it_up(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The take was carried out and its reply lost to the cancellation: the replica did not
+    # know it held the lease, so did not release it, and nobody led for a whole ttl.
+    lease = RedisLease(redis, "s", ttl=60, owner="cancelled")
+    taken = lose_first_reply(monkeypatch, redis, "evalsha")
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(lease.acquire)
+            await taken.wait()
+            group.cancel_scope.cancel()
+    assert await redis.get("s:lease") is None
+    assert await RedisLease(redis, "s", owner="next").try_acquire() == 2
 
 
 async def lease_exists(redis: Redis, stream: str) -> bool:

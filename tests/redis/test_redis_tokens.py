@@ -15,7 +15,14 @@ from contactnow_async import ContactNow, Token
 from contactnow_async.redis import RedisTokenStore
 from contactnow_async.simulator import Simulator, serve
 
-from .conftest import REPO, cancel_while_stopped, each_protocol, eventually, text
+from .conftest import (
+    REPO,
+    cancel_while_stopped,
+    each_protocol,
+    eventually,
+    lose_first_reply,
+    text,
+)
 
 pytestmark = [pytest.mark.redis, pytest.mark.anyio]
 
@@ -190,3 +197,24 @@ async def test_a_lock_ttl_under_a_millisecond_still_locks(redis: Redis) -> None:
     store = RedisTokenStore(redis, lock_ttl=0.0005)
     async with store.lock("k"):
         pass
+
+
+async def test_a_fetch_cancelled_as_it_takes_the_lock_leaves_it_free(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Redis carried out the SET and the cancellation came before its reply (a stopped Redis
+    # woken after the cancel does the same): nobody held the lock, and every process waited
+    # out its lock_ttl (a minute) for the token.
+    store = RedisTokenStore(redis, egress="e")
+    taken = lose_first_reply(monkeypatch, redis, "set")
+
+    async def fetch() -> None:
+        async with store.lock("k"):
+            pass  # pragma: no cover -- cancelled before
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(fetch)
+            await taken.wait()
+            group.cancel_scope.cancel()
+    assert await redis.exists(store.redis_key("k") + ":lock") == 0
