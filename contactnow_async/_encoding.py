@@ -24,6 +24,7 @@ import httpx
 __all__ = [
     "ACCEPT_ENCODING",
     "BodyDecoder",
+    "CutShort",
     "EncodingError",
     "FileTooLarge",
     "TooLarge",
@@ -41,6 +42,11 @@ _MAX_STAGES: Final = 4
 
 class EncodingError(Exception):
     """The body does not decode as its ``Content-Encoding`` says."""
+
+
+class CutShort(EncodingError):
+    """The body ends inside its encoded stream: the connection ended before the body did
+    (a body without a declared length has no other sign of it)."""
 
 
 class TooLarge(Exception):
@@ -95,6 +101,8 @@ class _Inflate:
             raise EncodingError(f"{self._kind}: {exc}") from None
         if tail:
             yield tail
+        if self._started and not self._z.eof:
+            raise CutShort(f"{self._kind}: the stream stops before its end (cut short?)")
 
 
 class BodyDecoder:

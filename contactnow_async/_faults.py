@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import httpx
 
-from ._encoding import EncodingError
+from ._encoding import CutShort, EncodingError
 from ._errors import (
     ContactNowError,
     HTTPStatusError,
@@ -134,7 +134,8 @@ def undecodable(
             content_type=response.headers.get("content-type"),
         ),
         reached_server=True,
-        transient=False,  # a server that lies about its encoding lies again
+        # A server that lies about its encoding lies again; a cut connection may not.
+        transient=isinstance(exc, CutShort),
     )
 
 

@@ -62,13 +62,18 @@ def _number(value: Any, name: str) -> float:
         raise ValueError(f"field {name!r} is not a number") from None
     if not math.isfinite(number):
         raise ValueError(f"field {name!r} is not a finite number")
+    if number < 0 and name.startswith("sec_"):  # a cost may be a credit; no time runs back
+        raise ValueError(f"field {name!r} is a negative number of seconds")
     return number
 
 
 def _figure(value: Any, name: str) -> Figure:
     kind = kind_of(name)
     if kind is int:
-        return _i(value, name)
+        count = _i(value, name)
+        if count < 0:  # it made a service level of 500%, or below nought
+            raise ValueError(f"field {name!r} is a negative count")
+        return count
     if kind is float:
         return _number(value, name)
     return _text(value, name)
@@ -79,7 +84,8 @@ class ReportRow(Mapping[str, Figure]):
 
     Counts (``nc_*``, ``oc_*``) are ints, seconds and costs (``sec_*``, ``cost_*``,
     ``bill_*``) floats, group keys and any other field (``ccid``, a field the docs
-    do not list) strings; a null is 0, 0.0 or ``""``. :meth:`count`,
+    do not list) strings; a null is 0, 0.0 or ``""``, a count or seconds below 0 an
+    error (from a read, :class:`~contactnow_async.ResponseFormatError`). :meth:`count`,
     :meth:`number` and :meth:`text` read one with its type. ``cutoff`` is the
     service-level cutoff the figures ``nc_ans_le``/``_gt``, ``nc_que_le``/``_gt``
     were counted against (None when the request gave none). ``raw`` keeps the
@@ -176,7 +182,9 @@ class CdrRow:
     result (``cres``: ``Answered``, ``No Answer``...). ``duration``, ``ring_time``
     and ``queue_time`` are seconds (``sec_dur``, ``sec_ring``, ``sec_que``).
     ``answered_ts`` is None for an unanswered call. ``tag_id``, ``tag``,
-    ``sms_message``, ``ivr_key`` and ``key_time`` are None where the wire says null.
+    ``sms_message``, ``ivr_key`` and ``key_time`` are None where the wire says null. A
+    record without its ``callid`` (it tells the rows of two pages apart), or with
+    seconds below 0, is refused.
     """
 
     call_id: str
@@ -229,11 +237,14 @@ class CdrRow:
         def get(name: str) -> Any:
             return record.get(name)
 
+        call_id = _text(get("callid"), "callid")
+        if not call_id:  # a row is told from the others (across pages) by its call id
+            raise ValueError("field 'callid' is empty: no call detail record lacks one")
         qtype = _text(get("qtype"), "qtype")
         flags = _text(get("flags"), "flags")
         sec_key = get("sec_key")
         return cls(
-            call_id=_text(get("callid"), "callid"),
+            call_id=call_id,
             table=_text(get("qtable"), "qtable"),
             queue_type=QueueType(qtype) if qtype else None,
             queue_id=_id(get("qid"), "qid"),

@@ -220,3 +220,23 @@ async def test_a_page_size_that_is_not_a_whole_count_of_rows_is_refused(
         with pytest.raises(error, match="page_size"):
             cn.reports.cdr("callid", start=0, stop=1, page_size=page_size)
     assert api.requests == []
+
+
+@pytest.mark.parametrize("says_total", [True, False], ids=["total", "no-total"])
+@pytest.mark.parametrize("missing", [None, ""], ids=["null", "empty"])
+async def test_a_row_without_its_callid_is_an_error_not_a_repeat(
+    says_total: bool, missing: str | None
+) -> None:
+    # A row is told from the page before's by its callid: two rows without one, a page
+    # apart, were one repeated row (the second dropped, or the server said not to page).
+    pages = {0: ["1", missing, "2", "3"], 4: [missing, "5", "6"]}
+
+    def route(request: httpx.Request) -> httpx.Response:
+        page = [{"callid": callid} for callid in pages[int(request.url.params["start"])]]
+        body: dict[str, Any] = {"success": True, "list": page}
+        if says_total:
+            body["total"] = 7
+        return json_reply(body)
+
+    with pytest.raises(ResponseFormatError, match="callid"):
+        await read(route, page_size=4)

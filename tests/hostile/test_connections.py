@@ -7,7 +7,9 @@ import socket
 import sys
 import time
 import traceback
+import zlib
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import anyio
 import pytest
@@ -21,6 +23,7 @@ from contactnow_async import (
     TransportError,
 )
 from tests.hostile._server import USERNAME, Peer, Request, client, reply, serve
+from tests.test_recordings import leftovers
 
 pytestmark = pytest.mark.anyio
 
@@ -160,3 +163,31 @@ async def test_a_connection_never_accepted_says_nothing_was_sent(
                     await create_agent(cn)
     assert info.value.sent is False
     assert "action=create attempt 1 failed (RequestTimeout); retrying" in debug_logs.text
+
+
+AUDIO = b"RIFF\x24\x00\x01\x00WAVEfmt " + bytes(range(256)) * 40
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode", "cut"),
+    [("gzip", gzip.compress, 4), ("deflate", zlib.compress, 12)],
+    ids=["gzip-in-its-trailer", "deflate-in-its-data"],
+)
+async def test_a_recording_cut_short_inside_its_encoding_is_never_saved(
+    tmp_path: Path, encoding: str, encode: Callable[[bytes], bytes], cut: int
+) -> None:
+    """No length given: the body ends where the connection does, before the encoded
+    stream's end. Only the encoding can tell the recording is not whole; it was saved
+    as if it were."""
+
+    async def cut_short(request: Request, peer: Peer) -> None:
+        body = encode(AUDIO)[:-cut]
+        headers = [("Content-Encoding", encoding)]
+        await peer.send(reply(200, body, headers=headers, declare_length=False, content_type=None))
+
+    with serve(cut_short) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=1) as cn:
+            with pytest.raises(ResponseFormatError, match="cut short"):
+                await cn.recordings.download(7, tmp_path / "call.wav")
+    assert leftovers(tmp_path) == []  # neither the file nor its temporary one
+    assert len(server.data_requests) == 2  # a read: a cut reply is tried again
