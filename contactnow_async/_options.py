@@ -145,18 +145,19 @@ def check_options(options: ClientOptions) -> None:
         raise ValueError("max_retries must be >= 0")
     if options.max_concurrency < 1:
         raise ValueError("max_concurrency must be >= 1")
-    if isinstance(timeout, (int, float)) and (isinstance(timeout, bool) or timeout <= 0):
+    # "not x >= y": NaN compares false with everything, so a NaN is refused too.
+    if isinstance(timeout, (int, float)) and (isinstance(timeout, bool) or not timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
     if deadline is not None and not deadline > 0:
         raise ValueError(f"deadline must be a positive number of seconds, not {deadline!r}")
-    if options.token_margin < 0:
+    if not options.token_margin >= 0:
         raise ValueError(f"token_margin must be >= 0 seconds, not {options.token_margin!r}")
-    if options.retry_backoff < 0 or options.retry_backoff_max < 0:
+    if not (options.retry_backoff >= 0 and options.retry_backoff_max >= 0):
         raise ValueError("retry_backoff and retry_backoff_max must be >= 0 seconds")
     if not isinstance(options.record_tz, tzinfo):
         raise TypeError(f"record_tz must be a tzinfo (say timezone.utc), not {options.record_tz!r}")
     for name in ("max_response_bytes", "max_download_bytes"):
-        if getattr(options, name) < 1:
+        if not getattr(options, name) >= 1:
             raise ValueError(f"{name} must be >= 1, not {getattr(options, name)!r}")
 
 

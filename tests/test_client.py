@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -87,6 +88,13 @@ async def test_the_client_closes_the_pool_it_made() -> None:
         ({"token_margin": -5}, "token_margin"),
         ({"retry_backoff": -1}, "retry_backoff"),
         ({"max_response_bytes": 0}, "max_response_bytes"),
+        # NaN compares false with everything: each was taken (a NaN cap was no cap at all)
+        ({"timeout": math.nan}, "timeout"),
+        ({"token_margin": math.nan}, "token_margin"),
+        ({"retry_backoff": math.nan}, "retry_backoff"),
+        ({"retry_backoff_max": math.nan}, "retry_backoff"),
+        ({"max_response_bytes": math.nan}, "max_response_bytes"),
+        ({"max_download_bytes": math.nan}, "max_download_bytes"),
     ],
 )
 def test_bad_options_raise_value_error(options: dict[str, Any], message: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import os
 import stat
 from pathlib import Path
@@ -157,6 +158,8 @@ async def test_a_file_over_its_limit_is_refused_whatever_max_response_bytes(
             await cn.recordings.download(1, tmp_path / "big.wav", max_bytes=len(AUDIO) - 1)
         with pytest.raises(ValueError, match="max_bytes"):
             await cn.recordings.download(1, tmp_path / "no.wav", max_bytes=0)
+        with pytest.raises(ValueError, match="max_bytes"):  # it was no cap at all
+            await cn.recordings.download(1, tmp_path / "nan.wav", max_bytes=math.nan)  # type: ignore[arg-type]  # the point
     assert leftovers(tmp_path) == ["ok.wav"]
     assert api.calls("recording") == 2  # a file too big is not fetched again
 

@@ -66,7 +66,7 @@ class Recordings(Resource):
         if not call_id or "," in call_id:
             raise ValueError(f"callid must be one call id, not {callid!r}")
         cap = self._client.options.max_download_bytes if max_bytes is None else max_bytes
-        if isinstance(cap, bool) or cap < 1:
+        if isinstance(cap, bool) or not cap >= 1:  # NaN too: it compares false
             raise ValueError(f"max_bytes must be >= 1, not {max_bytes!r}")
         params = {"callid": call_id}
         if is_binary_file(to):
