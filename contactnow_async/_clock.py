@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import functools
+import math
 import threading
 import time
 from typing import Protocol, runtime_checkable
@@ -70,8 +71,8 @@ class ScaledClock:
     __slots__ = ("_mono0", "_start", "speed")
 
     def __init__(self, speed: float = 1.0, *, start: float | None = None) -> None:
-        if speed <= 0:
-            raise ValueError(f"speed must be positive, got {speed!r}")
+        if not 0 < speed < math.inf:  # NaN too: it made every time NaN
+            raise ValueError(f"speed must be a positive finite number, got {speed!r}")
         self.speed = float(speed)
         self._start = time.time() if start is None else float(start)
         self._mono0 = time.monotonic()

@@ -146,9 +146,9 @@ class Simulator:
     ) -> None:
         if not 0 <= agents <= MAX_AGENTS:
             raise ValueError(f"agents must be between 0 and {MAX_AGENTS}, got {agents!r}")
-        if token_lifetime <= 0:
+        if not token_lifetime > 0:  # NaN too
             raise ValueError(f"token_lifetime must be positive, got {token_lifetime!r}")
-        if log_delay < 0:
+        if not log_delay >= 0:
             raise ValueError(f"log_delay cannot be negative, got {log_delay!r}")
         if log_retention is not None and log_retention < 1:
             raise ValueError(f"log_retention must be at least 1, got {log_retention!r}")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 
 import httpx
 import pytest
 
-from contactnow_async.simulator import Dwell, Simulator, VirtualClock
+from contactnow_async.simulator import Dwell, ScaledClock, Simulator, VirtualClock
 
 from .sim_helpers import START, api_params, json_of
 
@@ -156,11 +157,19 @@ def test_dwell() -> None:
         ({"log_delay": -1}, "log_delay"),
         ({"log_retention": 0}, "log_retention"),
         ({"ajax_page_limit": 0}, "ajax_page_limit"),
+        ({"token_lifetime": math.nan}, "token_lifetime"),  # NaN passed "<= 0"
+        ({"log_delay": math.nan}, "log_delay"),
     ],
 )
 def test_options_are_checked(options: dict[str, int], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         Simulator(**options)  # type: ignore[arg-type]  # the values are right, mypy sees a dict
+
+
+@pytest.mark.parametrize("speed", [0, -1, math.nan, math.inf])
+def test_a_scaled_clock_runs_forward_at_a_finite_speed(speed: float) -> None:
+    with pytest.raises(ValueError, match="speed"):
+        ScaledClock(speed)
 
 
 def test_no_agents() -> None:
