@@ -96,7 +96,9 @@ Calls
     Every documented action moves the agent and writes its status_log row (ready
     to wait, pause to a break, wrap with its subcode, logout to offline...); an
     action the agent's status does not allow answers ``Bad argument: agent [N]
-    is offline`` (or on a call, or has no call). See :mod:`.endpoints.agent_control`.
+    is offline`` (or on a call, or has no call). An action happens at the moment
+    the request played the scenario to (one clock read per request, also for
+    ``ajax.php``'s ``srvtime``). See :mod:`.endpoints.agent_control`.
 The campaign database (``ecnow.php``, ``database.php`` queues and outcome codes)
     Three campaign tables, ``APItestcampaign``, ``BradOutbound`` and ``Willtest``,
     each with the 28 standard record fields and its own (``Willtest`` has the
@@ -138,7 +140,10 @@ The dialler
     names the CDR uses; its status_log rows carry its ``callid``. When the call
     ends the record gets an outcome, its ``ProcessDate``, ``ProcessType`` and a
     line in ``notes``; a non-complete outcome sets a callback an hour later, when
-    it is dialled again (:mod:`._dialler`).
+    it is dialled again (:mod:`._dialler`). A callback set in the past is due
+    from the moment it is set: nothing is dialled back in time. A dialled call
+    nobody answers (outcome ``101``) rang until it ended: its ``sec_ring`` is
+    its ``sec_dur``.
 
 Faults are described in :class:`FaultKind`'s module; see :class:`Faults`.
 """

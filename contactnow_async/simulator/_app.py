@@ -243,16 +243,18 @@ class Simulator:
     def status_log(self, *, visible_only: bool = True) -> list[dict[str, str]]:
         """Return the retained status_log rows, as ``status_log`` reads render them."""
         with self._lock:
-            self._scenario.advance(self.clock.now())
-            visible = self.clock.now() - self.log_delay if visible_only else None
+            now = self.clock.now()  # read once: the rows and the visibility of one moment
+            self._scenario.advance(now)
+            visible = now - self.log_delay if visible_only else None
             return [log_row(row) for row in self._scenario.log_rows(visible_before=visible)]
 
     def live_agents(self, *, include_offline: bool = True) -> list[dict[str, Value]]:
         """Return the live rows exactly as ``ajax.php method=agents`` renders them."""
         with self._lock:
-            self._scenario.advance(self.clock.now())
+            now = self.clock.now()
+            self._scenario.advance(now)
             state = self._state()
-            srvtime = str(int(self.clock.now()))
+            srvtime = str(int(now))
             return [
                 live_row(state, agent, srvtime)
                 for agent in self._scenario.iter_agents()

@@ -127,6 +127,11 @@ class SimCall:
         self.result = result
         if result != ANSWERED:
             self.tm_answ = 0.0
+            if self.dtype != "in":
+                # REPORTING.md: sec_ring runs until "answered/disconnected"; a call the
+                # agent dialled rang until it was given up. (An inbound caller's wait is
+                # sec_que: the vendor's inbound row has sec_ring 0.)
+                self.sec_ring = round(max(0.0, when - self.tm_init), 3)
 
 
 #: A finished call as the CDR keeps it: a plain tuple of atomic values, which the

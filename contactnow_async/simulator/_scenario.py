@@ -219,9 +219,9 @@ class Scenario:
             ring = switch.next_time
             turn = heap[0][0] if heap else math.inf
             if wake <= now and wake <= ring and wake <= turn:
-                # A callback falls due (before any transition at its time): offer it.
+                # A callback falls due (before transitions at its time): offer it, not in the past.
                 dialler.pop_wakes(wake)
-                self.offer(wake)
+                self.offer(max(wake, self.now))
             elif ring <= now and ring <= turn:
                 self._switch_event()
             elif turn <= now:

@@ -51,7 +51,10 @@ class SimState:
     """What a handler reads and changes: the scenario, the issued tokens, the account's settings.
 
     The simulator builds one per request from its own attributes, under its
-    lock, so a handler may change the scenario and the tokens freely.
+    lock, so a handler may change the scenario and the tokens freely. A handler
+    takes the request's time from ``scenario.now`` (what the scenario was played
+    to), not from ``clock``: a moving clock read again is later, and a change
+    stamped then would precede, in the books, events due before it.
     """
 
     scenario: Scenario

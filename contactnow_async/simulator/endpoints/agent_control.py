@@ -63,7 +63,7 @@ def agent_control(request: Request, state: SimState) -> Reply:
     action = _ALIASES.get(request.action, request.action)
     move = _MOVES.get(action)
     if move is not None:
-        move(state.scenario, _agent(request, state.scenario), state.clock.now())
+        move(state.scenario, _agent(request, state.scenario), state.scenario.now)
     elif action in _CALL_ACTIONS:
         _CALL_ACTIONS[action](request, state)
     else:
@@ -173,7 +173,7 @@ _ALIASES = {"unparktpt": "unpark_tpt", "agentdial": "agent_dial", "manualdial": 
 
 
 def _wrap(request: Request, state: SimState) -> None:
-    scenario, now = state.scenario, state.clock.now()
+    scenario, now = state.scenario, state.scenario.now
     agent = _agent(request, scenario)
     subcode = request.args.get("subcode", "").strip()
     if agent.status == WRAP and agent.index >= 0:
@@ -195,7 +195,7 @@ def _dial_in(request: Request, state: SimState) -> None:
         agent = found[0]
     else:
         agent = _agent(request, scenario)
-    _agent_dial(scenario, agent, state.clock.now())
+    _agent_dial(scenario, agent, scenario.now)
 
 
 def _manual_dial(request: Request, state: SimState) -> None:
@@ -217,7 +217,7 @@ def _manual_dial(request: Request, state: SimState) -> None:
         )
         qid = assigned[0] if assigned else "0"
     if _check(agent, (WAIT, WRAP)):
-        scenario.dial(agent, ddi, qid, state.clock.now())
+        scenario.dial(agent, ddi, qid, scenario.now)
 
 
 def _call_of(request: Request, scenario: Scenario) -> SimCall:
@@ -245,7 +245,7 @@ def _disposition(request: Request, state: SimState) -> None:
         scenario.cdr.replace(call)
         if call.record is not None:
             scenario.dialler.apply_outcome(
-                call.record, code, agent_uid=call.agent, callid=call.callid, when=state.clock.now()
+                call.record, code, agent_uid=call.agent, callid=call.callid, when=scenario.now
             )
 
 

@@ -35,7 +35,7 @@ def ajax_agents(request: Request, state: SimState) -> Reply:
         if (include_offline or agent.status != OFFLINE) and (wanted is None or agent.uid in wanted)
     ]
     page = matching[start:] if limit is None else matching[start : start + limit]
-    srvtime = str(int(state.clock.now()))
+    srvtime = str(int(state.scenario.now))
     rows = [live_row(state, agent, srvtime) for agent in page]
     return {"success": True, "total": len(matching), "list": rows}
 

@@ -178,7 +178,7 @@ def _agents(args: Mapping[str, str], state: SimState, start: int, stop: int) -> 
     sessions: dict[str, dict[str, str | None]] = {}
     rows: list[dict[str, str | None]] = []
     # The rows status_log shows (log_delay), so the sessions agree with what it tells.
-    visible = state.clock.now() - state.log_delay
+    visible = state.scenario.now - state.log_delay
     for _, when, uid, status, _, callid in state.scenario.log_rows(visible_before=visible):
         if wanted is not None and uid not in wanted:
             continue

@@ -30,7 +30,7 @@ def status_log(request: Request, state: SimState) -> Reply:
     tstart = args.get("tstart", "").strip()
     tstop = args.get("tstop", "").strip()
     rows = state.scenario.log_rows(
-        visible_before=state.clock.now() - state.log_delay,
+        visible_before=state.scenario.now - state.log_delay,
         uid_low=uid_low,
         uid_high=uid_high,
         agents=id_list(args.get("agent", "")),
