@@ -24,6 +24,7 @@ import anyio
 import attrs
 import click
 from rich.console import Console
+from rich.segment import Segments
 from rich.table import Table
 from rich.text import Text
 
@@ -231,7 +232,18 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     for row in rows:
         # Text, not str: a name such as "[/]" or "[red]x" is data, not rich markup.
         table.add_row(*(Text(printable(value)) for value in row))
-    console.print(table)
+    if console.is_terminal:
+        console.print(table)
+        return
+    # Piped or redirected (cron, `> file`): a value is data to grep, never cut to fit a
+    # screen's width (rich takes 80 columns when there is no terminal).
+    options = console.options.update_width(_UNCUT)
+    options = options.update_width(console.measure(table, options=options).maximum)
+    console.print(Segments(console.render(table, options)), crop=False)
+
+
+#: Wide enough for any table's natural width: what ``print_table`` measures a piped one in.
+_UNCUT = 1_000_000
 
 
 @contextmanager

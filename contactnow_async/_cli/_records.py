@@ -30,6 +30,7 @@ from .. import (
 from ..resources.records import lacks
 from ._common import (
     EXIT_API,
+    EXIT_INTERRUPTED,
     Settings,
     connect,
     emit_json,
@@ -193,7 +194,7 @@ def records_create(
     Each row is sent on its own, so a bad row (no dataset, no phone, refused by the API)
     is reported and never stops the others. Not idempotent: a row whose reply was lost
     may have been created; read it back before sending it again. Exit code 4 if any
-    row failed.
+    row failed; Ctrl-C (exit 130) still reports each row, those not sent too.
     """
     rows = list(_rows(file, dataset))
     results: dict[int, dict[str, Any]] = {}
@@ -209,9 +210,11 @@ def records_create(
     task = progress.add_task("records", total=len(rows))
 
     refused: list[AuthenticationError] = []
+    sending: set[int] = set()  # the lines sent and not yet answered (Ctrl-C: maybe created)
 
     async def create_one(client: ContactNow, line: int, record: dict[str, Any] | str) -> None:
         """Create one row's record; its outcome goes in ``results``, whatever it is."""
+        sending.add(line)
         try:
             if isinstance(record, str):
                 raise ValueError(record)
@@ -226,13 +229,13 @@ def records_create(
         except (TransportError, HTTPStatusError, ResponseFormatError) as exc:
             # Past the server's door (a lost or garbled reply, a gateway's 5xx; not a 429,
             # which says it was not taken), the record may exist: say so.
-            note = " (it may have been created: check before sending it again)"
             maybe = exc.sent if isinstance(exc, TransportError) else not isinstance(
                 exc, RateLimitError
             )  # fmt: skip
-            results[line] = {"line": line, "error": str(exc) + (note if maybe else "")}
+            results[line] = {"line": line, "error": str(exc) + (_MAYBE_CREATED if maybe else "")}
         except (ContactNowError, ValueError) as exc:
             results[line] = {"line": line, "error": str(exc)}
+        sending.discard(line)
         progress.advance(task)
 
     groups: list[anyio.abc.TaskGroup] = []
@@ -254,18 +257,49 @@ def records_create(
         if refused:
             raise refused[0]
 
+    interrupted = False
     with progress:
-        run(settings, main)
+        try:
+            run(settings, main)
+        except SystemExit as exc:  # Ctrl-C: still say what was done, and what was not
+            if exc.code != EXIT_INTERRUPTED:
+                raise
+            interrupted = True
+    unsent = [line for line, _ in rows if line not in results and line not in sending]
+    for line in sending - results.keys():
+        results[line] = {"line": line, "error": "interrupted as it was sent" + _MAYBE_CREATED}
     failed = [results[line] for line in sorted(results) if "error" in results[line]]
+    created = len(results) - len(failed)
     if as_json:
-        for line in sorted(results):
-            emit_json(results[line])
+        for line in sorted([*results, *unsent]):
+            emit_json(results.get(line) or {"line": line, "error": _NOT_SENT})
     else:
-        click.echo(f"created {len(results) - len(failed)} of {len(rows)} records")
+        click.echo(f"created {created} of {len(rows)} records")
         for result in failed:
             click.echo(f"line {result['line']}: {printable(result['error'])}", err=True)
+        if unsent:
+            click.echo(f"{_line_ranges(unsent)}: {_NOT_SENT}", err=True)
+    if interrupted:
+        raise SystemExit(EXIT_INTERRUPTED)
     if failed:
         raise SystemExit(EXIT_API)
+
+
+#: Said of a row whose reply never came: sending the file again could create it twice.
+_MAYBE_CREATED = " (it may have been created: check before sending it again)"
+_NOT_SENT = "not sent (interrupted)"
+
+
+def _line_ranges(lines: list[int]) -> str:
+    """``lines 5-9, 12`` for the sorted line numbers ``lines`` (``line 5`` for one)."""
+    spans: list[list[int]] = []
+    for line in lines:
+        if spans and line == spans[-1][1] + 1:
+            spans[-1][1] = line
+        else:
+            spans.append([line, line])
+    text = ", ".join(f"{low}-{high}" if high > low else f"{low}" for low, high in spans)
+    return f"{'lines' if len(lines) > 1 else 'line'} {text}"
 
 
 def _zone_option(record_tz: tzinfo | None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from ._common import (
     run,
 )
 
-#: The columns of ``report cdr`` as a table (all of them with --csv or --json).
+#: The columns of ``report cdr`` as a table without --fields (all of them with --csv or --json).
 _CDR_TABLE = ("callid", "tm_init", "qid", "aid", "cres", "sec_que", "sec_dur", "ocid")
 
 
@@ -192,9 +192,8 @@ def report_cdr(
 
     rows = run(settings, main)
     if not (as_json or as_csv):
-        print_table(
-            list(_CDR_TABLE), [[_shown(row.raw.get(name)) for name in _CDR_TABLE] for row in rows]
-        )
+        columns = names if fields else list(_CDR_TABLE)  # what was asked for, or a digest
+        print_table(columns, [[_shown(row.raw.get(name)) for name in columns] for row in rows])
 
 
 async def _read_cdr(

@@ -342,6 +342,6 @@ def _filters(
                 hint = f" (did you mean {', '.join(close)}?)" if close else ""
                 raise TypeError(
                     f"{what}() got an unknown filter {name!r}{hint}; the documented ones are "
-                    f"{', '.join(known)} (strict=False sends it anyway)"
+                    f"{', '.join(known)} (strict=False, or --no-strict, sends it anyway)"
                 )
     return {name: _value(value, name) for name, value in given.items()}

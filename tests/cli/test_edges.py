@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 
 import click
 import pytest
@@ -386,3 +387,13 @@ def test_a_closed_stdin_or_stdout(redirect: str, args: list[str], code: int, mes
     assert done.returncode == code, done
     assert "Traceback" not in done.stderr
     assert message in done.stderr
+
+
+def test_a_table_piped_is_not_cut_to_a_screens_width(invoke: CliInvoker, served: Served) -> None:
+    # Redirected (cron, `> file`), rich drew tables 80 columns wide and cut the values that
+    # did not fit: "2026-12-03T12:06:05+0…".
+    out = invoke(["status-log", "--since", "1h"], env=served.env(COLUMNS="60"))
+    assert out.code == 0, out
+    assert "…" not in out.stdout
+    rows = [line.split("│") for line in out.stdout.splitlines()[2:]]
+    assert rows and all(datetime.fromisoformat(row[1].strip()) for row in rows)

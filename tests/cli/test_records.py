@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from .conftest import CliInvoker, Served, assert_one_error
@@ -221,3 +224,41 @@ def test_records_create_a_csv_header_naming_a_field_twice(
     out = invoke(["records", "create", "-"], env=served.env(), input=f"{header}\n352,0161,\n")
     line = assert_one_error(out, 2)
     assert "HomePhone" in line or "homephone" in line
+
+
+def test_records_create_interrupted_reports_what_was_done(
+    invoke: CliInvoker, served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C exited 130 with nothing said: which rows were created, which not, was lost.
+    from contactnow_async.resources.records import Records
+
+    create, calls = Records.create, []
+
+    async def create_then_ctrl_c(self: Records, records: Any) -> Any:
+        calls.append(records)
+        if len(calls) == 3:  # Ctrl-C as this row is sent
+            signal.raise_signal(signal.SIGINT)
+            await anyio.sleep(5)
+        return await create(self, records)
+
+    monkeypatch.setattr(Records, "create", create_then_ctrl_c)
+    leads = "".join(f"352,0161496040{n}\n" for n in range(5))
+    args = ["records", "create", "-", "--concurrency", "1"]
+    out = invoke(args, env=served.env(), input="dataset,HomePhone\n" + leads)
+    assert out.code == 130, out
+    assert out.stdout == "created 2 of 5 records\n"
+    assert out.error_lines == [
+        "line 4: interrupted as it was sent (it may have been created: check before sending "
+        "it again)",
+        "lines 5-6: not sent (interrupted)",
+    ]
+    calls.clear()
+    out = invoke([*args, "--json"], env=served.env(), input="dataset,HomePhone\n" + leads)
+    assert out.code == 130, out
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [row["line"] for row in rows] == [2, 3, 4, 5, 6]
+    assert [row.get("error") for row in rows[2:]] == [
+        "interrupted as it was sent (it may have been created: check before sending it again)",
+        "not sent (interrupted)",
+        "not sent (interrupted)",
+    ]

@@ -103,6 +103,7 @@ def test_report_cdr_as_csv_agrees_with_calls(invoke: CliInvoker, an_hour: Served
         ),
         (["calls", "--fields", "nc_all", "--group-by", "qid", "--since", "soon"], 2, "not a time"),
         (["cdr", "--fields", "callid", "--filter", "quue=1"], 2, "did you mean queue"),
+        (["calls", "--fields", "nc_all", "--group-by", "qid", "--filter", "x=1"], 2, "--no-strict"),
     ],
 )
 def test_report_errors(
@@ -142,3 +143,15 @@ def test_report_cdr_csv_prints_its_header_only_once_the_api_has_answered(
     before = ["--since", str(START - 7200), "--until", str(START - 3600)]
     empty = invoke(["report", "cdr", "--csv", "--fields", "qid", *before], env=an_hour.env())
     assert (empty.code, empty.stdout) == (0, "callid,qid\n")
+
+
+def test_report_cdr_table_shows_the_fields_asked_for(invoke: CliInvoker, an_hour: Served) -> None:
+    # The table showed its eight default columns whatever --fields said: cli was left out,
+    # and the columns not asked for were empty.
+    out = invoke(
+        ["report", "cdr", "--fields", "callid,cli", *WINDOW], env=an_hour.env(COLUMNS="200")
+    )
+    assert out.code == 0, out
+    header, *rows = [line.split() for line in out.stdout.splitlines() if "━" not in line]
+    assert header == ["callid", "┃", "cli"]
+    assert rows and all(len(row) == 3 and row[2].isdigit() for row in rows)
