@@ -322,7 +322,11 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
         fail("no API username: set CONTACTNOW_USERNAME (or pass --username, or --simulate)")
     if not password:
         fail("no API password: set CONTACTNOW_PASSWORD (or use --simulate)")
-    api_url = settings.base_url or os.environ.get("CONTACTNOW_BASE_URL")
+    # A --region flag overrides $CONTACTNOW_BASE_URL (a flag beats a variable); --base-url
+    # overrides --region.
+    api_url = settings.base_url or (
+        None if settings.region else os.environ.get("CONTACTNOW_BASE_URL")
+    )
     region_name = (settings.region or os.environ.get("CONTACTNOW_REGION") or "eu").upper()
     if region_name not in Region.__members__:
         fail(f"unknown region {region_name.lower()!r}: CONTACTNOW_REGION is eu or us")

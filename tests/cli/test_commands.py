@@ -407,3 +407,26 @@ def test_relay_since_log_id_implies_backfill(
     out = invoke(["--simulate", "relay", "--redis", "redis://127.0.0.1:1/0", "--since-log-id", "7"])
     assert out.code == 0, out
     assert (given["since_log_id"], given["backfill"]) == (7, True)  # was ignored without --backfill
+
+
+def test_a_region_flag_overrides_the_base_url_variable(
+    invoke: CliInvoker, served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--region us` went to $CONTACTNOW_BASE_URL: a variable beat the flag. A mock transport
+    # answers in the US host's place (nothing leaves the process).
+    from contactnow_async import ContactNow
+    from contactnow_async._cli import _common
+
+    hosts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        return httpx.Response(200, json={"success": True, "token": "a" * 40, "expire": 2**31})
+
+    class OnMock(ContactNow):
+        def __init__(self, **options: Any) -> None:
+            super().__init__(transport=httpx.MockTransport(handler), **options)
+
+    monkeypatch.setattr(_common, "ContactNow", OnMock)
+    _ok(invoke(["--region", "us", "token", "get"], env=served.env()))
+    assert hosts == ["api.contactnow.8x8.com"]
