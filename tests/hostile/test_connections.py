@@ -154,7 +154,7 @@ async def test_a_connection_never_accepted_says_nothing_was_sent(
         server = type("Full", (), {"base_url": f"http://127.0.0.1:{port}/"})()
         store = MemoryTokenStore()  # a token at hand: the create is the only request
         await store.save(f"{server.base_url}|{USERNAME}", Token("f" * 40, int(time.time()) + 3600))
-        with anyio.fail_after(GUARD):
+        with anyio.fail_after(2 * GUARD):  # two attempts of 4 s and a backoff
             # The pool's connect timeout is 90% of the attempt's: at 0.5 s a loop stalled
             # 0.05 s on a loaded machine let the attempt's bound fire first (sent=True,
             # [aiohttp-asyncio] failed so), and at 2 s a stall of 0.2 s ([httpx-trio], two
