@@ -277,6 +277,9 @@ async def test_write_input_is_checked_before_sending() -> None:
             await cn.agents.update([{"name": "x", "password": "agent-secret"}])
         with pytest.raises(ValueError, match="level"):
             await cn.priorities.create([{"agentid": "1", "qid": "2", "pin": "agent-secret"}])
+        for value in (math.nan, math.inf, -math.inf):  # each went on the wire as "nan"/"inf"
+            with pytest.raises(ValueError, match=r"Age is .*not a finite number"):
+                await cn.records.create([{"HomePhone": "07700900123", "Age": value}])
     assert api.requests == []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Literal
@@ -162,6 +163,8 @@ class Records(Resource):
             for name, value in record.items():
                 if isinstance(value, (datetime, date)):
                     record[name] = format_record_time(value, tz, name)
+                elif isinstance(value, float) and not math.isfinite(value):  # sent as "nan"
+                    raise ValueError(f"records.{action}: {name} is {value!r}, not a finite number")
             if isinstance(record.get("callback"), (int, float)) and not isinstance(
                 record["callback"], bool
             ):

@@ -262,3 +262,22 @@ def test_records_create_interrupted_reports_what_was_done(
         "not sent (interrupted)",
         "not sent (interrupted)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [("NaN", "nan"), ("Infinity", "inf"), ("-Infinity", "-inf"), ("1e400", "inf")],
+)
+def test_records_create_a_json_number_that_is_not_finite_is_refused(
+    invoke: CliInvoker, served: Served, value: str, read: str
+) -> None:
+    before = served.sim.stats.count("ecnow", "ecnow_records")
+    line = '{"HomePhone": "07700900123", "FirstName": "Ann", "Age": ' + value + "}"
+    out = invoke(
+        ["records", "create", "-", "--dataset", "352", "--json"], env=served.env(), input=line
+    )
+    assert out.code == 4, out  # a record was created with Age "nan" or "inf"
+    assert [json.loads(row) for row in out.stdout.splitlines()] == [
+        {"line": 1, "error": f"records.create: Age is {read}, not a finite number"}
+    ]
+    assert served.sim.stats.count("ecnow", "ecnow_records") == before  # nothing sent
