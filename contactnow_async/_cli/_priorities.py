@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import QueueAssignment
-from ._common import Settings, connect, emit_json, print_table, run
+from ._common import EXIT_API, Settings, connect, emit_json, fail, print_table, run
 
 
 @click.group()
@@ -44,12 +44,19 @@ def priorities_set(settings: Settings, agent: str, queue: str, level: int) -> No
     """Assign AGENT to QUEUE at LEVEL (creates it, or updates an existing one)."""
     assignment = QueueAssignment(agent_id=agent, queue_id=queue, level=level)
 
-    async def main() -> str:
+    async def main() -> str | None:
         async with connect(settings) as client:
             created = await client.priorities.create([assignment])
             if created.total:
                 return "assigned"
-            await client.priorities.update([assignment])
-            return "updated"
+            updated = await client.priorities.update([assignment])
+            return "updated" if updated.total else None
 
-    click.echo(f"{run(settings, main)} agent {agent} to queue {queue} at level {level}")
+    done = run(settings, main)
+    if done is None:  # the API took both writes, and wrote nothing
+        fail(
+            f"the API neither created nor updated the assignment of agent {agent} to queue "
+            f"{queue} (both writes reported 0 records)",
+            EXIT_API,
+        )
+    click.echo(f"{done} agent {agent} to queue {queue} at level {level}")

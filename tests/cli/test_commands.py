@@ -13,7 +13,15 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import PASSWORD, CliInvoker, Outcome, Served, assert_no_secret, subprocess_env
+from .conftest import (
+    PASSWORD,
+    CliInvoker,
+    Outcome,
+    Served,
+    assert_no_secret,
+    assert_one_error,
+    subprocess_env,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -430,3 +438,30 @@ def test_a_region_flag_overrides_the_base_url_variable(
     monkeypatch.setattr(_common, "ContactNow", OnMock)
     _ok(invoke(["--region", "us", "token", "get"], env=served.env()))
     assert hosts == ["api.contactnow.8x8.com"]
+
+
+def test_priorities_set_that_writes_nothing_is_an_error(
+    invoke: CliInvoker, served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both writes taken, 0 records each: it printed "updated agent ..." and exited 0.
+    from contactnow_async import ContactNow
+    from contactnow_async._cli import _common
+
+    writes: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token.php"):
+            return httpx.Response(200, json={"success": True, "token": "a" * 40, "expire": 2**31})
+        writes.append(request.url.params["action"])
+        return httpx.Response(200, json={"success": True, "total": 0, "bad": 0})
+
+    class OnMock(ContactNow):
+        def __init__(self, **options: Any) -> None:
+            super().__init__(transport=httpx.MockTransport(handler), **options)
+
+    monkeypatch.setattr(_common, "ContactNow", OnMock)
+    out = invoke(["priorities", "set", "1001", "2002", "50"], env=served.env())
+    assert writes == ["create", "update"]
+    line = assert_one_error(out, 4)
+    assert "neither created nor updated" in line
+    assert out.stdout == ""
