@@ -253,22 +253,32 @@ class Live(Resource):
         totals: set[int] = set()
         offset = 0
         pages = 0
+        last: Mapping[str, Any] | None = None  # the previous page's last row, asked again
+        shifted = False
         while True:
             envelope = await self._client.request(
                 "ajax", method="agents", action="read", params=params
             )
             pages += 1
             total = envelope.total
-            if pages == 1 and total is not None and len(envelope.records) >= max(total, 1):
+            records = envelope.records
+            if pages == 1 and total is not None and len(records) >= max(total, 1):
                 # Every agent in one page (the usual poll): keyed by uid when first needed.
-                return LiveSnapshot(page=envelope.records, total=total)
+                return LiveSnapshot(page=records, total=total)
             known = len(rows)
             # An agent seen on two pages (statuses moved the order) keeps the later row.
-            _key_by_uid(envelope.records, rows)
+            _key_by_uid(records, rows)
             if envelope.total is not None:
                 totals.add(envelope.total)
-            offset += len(envelope.records)
-            if total is None or offset >= total or not envelope.records:
+            if last is not None:
+                # This page starts one row back: the previous page's last agent again,
+                # unless the list moved between the pages (an agent before the boundary
+                # left or came), and then an agent may have slid past unread though the
+                # pages still add up to ``total``.
+                shifted = shifted or not records or records[0].get("uid") != last.get("uid")
+                offset -= 1
+            offset += len(records)
+            if total is None or offset >= total or not records:
                 break
             if pages >= max_pages:
                 logger.warning(
@@ -283,8 +293,11 @@ class Live(Resource):
                 # A page of agents already seen: the server ignores ``start`` (or
                 # everything moved). Paging on would only repeat it; stop, incomplete.
                 break
-            params["start"] = offset
-            params["limit"] = page_size or len(envelope.records)
+            limit = page_size or len(records)
+            # Overlap the next page by one row (not with pages of one: no progress).
+            last = records[-1] if len(records) > 1 else None
+            params["start"] = offset - 1 if last is not None else offset
+            params["limit"] = limit + 1 if last is not None else limit
         final_total = total if total is not None else len(rows)
-        complete = len(totals) <= 1 and len(rows) >= final_total
+        complete = not shifted and len(totals) <= 1 and len(rows) >= final_total
         return LiveSnapshot(rows, total=final_total, complete=complete, pages=pages)

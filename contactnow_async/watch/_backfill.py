@@ -79,6 +79,11 @@ class LogCursor:
         self.dropped = 0
 
     @property
+    def states(self) -> dict[str, LiveAgent]:
+        """Each agent's state as the events so far left it (a copy)."""
+        return dict(self._state)
+
+    @property
     def started(self) -> bool:
         """True once the cursor has a position in the log."""
         return self.log_id is not None

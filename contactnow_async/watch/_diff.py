@@ -59,25 +59,49 @@ class Appearances:
     What a subscriber that joins late starts with: the whole picture, at no cost
     up front however large the centre. An agent whose row is a record error (a
     field no model can hold) is left out with a warning: there is no state to show.
+    ``states`` overrides the snapshot: an agent's state there (None: left out) is the
+    one shown, and an agent only there is shown too (backfill mode, where the events
+    handed out so far may trail the snapshot).
     """
 
-    __slots__ = ("observed_at", "snapshot")
+    __slots__ = ("observed_at", "snapshot", "states")
 
-    def __init__(self, snapshot: LiveSnapshot, observed_at: datetime) -> None:
+    def __init__(
+        self,
+        snapshot: LiveSnapshot,
+        observed_at: datetime,
+        states: Mapping[str, LiveAgent | None] | None = None,
+    ) -> None:
         self.snapshot = snapshot
         self.observed_at = observed_at
+        self.states: Mapping[str, LiveAgent | None] = states or {}
 
     def __len__(self) -> int:
-        return len(self.snapshot)
+        states = self.states
+        if not states:
+            return len(self.snapshot)
+        rows = self.snapshot.rows
+        shown = sum(state is not None for state in states.values())
+        return shown + sum(agent_id not in states for agent_id in rows)
 
     def __iter__(self) -> Iterator[AgentEvent]:
-        for agent_id in self.snapshot.rows:
+        states = self.states
+        rows = self.snapshot.rows
+        for agent_id in rows:
+            if agent_id in states:
+                state = states[agent_id]
+                if state is not None:
+                    yield appeared(state, self.observed_at)
+                continue
             try:
                 agent = self.snapshot[agent_id]
             except ResponseFormatError as exc:
                 logger.warning("agent %r left out of a new subscriber's picture: %s", agent_id, exc)
                 continue
             yield appeared(agent, self.observed_at)
+        for agent_id, state in states.items():
+            if state is not None and agent_id not in rows:
+                yield appeared(state, self.observed_at)
 
 
 # What makes two live rows of one agent the same status.

@@ -21,6 +21,7 @@ import anyio.abc
 from .._clock import Clock
 from .._errors import AuthenticationError, ContactNowError, LogPositionError
 from .._faults import CLOSED
+from .._models_live import LiveAgent
 from .._values import utc
 from ..resources.live import DEFAULT_MAX_PAGES, LiveSnapshot
 from ._backfill import LogCursor
@@ -147,6 +148,8 @@ class AgentWatcher:
         # poller's moves on before its poll's events are handed out (a block subscriber can
         # hold that for long); one that joins meanwhile starts before them and gets them.
         self._published: LiveSnapshot | None = None
+        # A poll's events from the poll until every subscriber has them: not in that picture.
+        self._pending: list[AgentEvent] = []
         self._exit_stack: AsyncExitStack | None = None
 
     # -- the options it runs with -----------------------------------------------
@@ -232,7 +235,8 @@ class AgentWatcher:
 
         A subscriber that joins after the first poll starts with an ``appeared``
         event per agent of the current snapshot (unless ``initial=False``), so
-        every subscriber sees the whole picture, then the changes.
+        every subscriber sees the whole picture, then the changes. In backfill mode
+        the picture is each agent's state as the log events so far left it.
         ``include_health=True`` also delivers :class:`HealthEvent` s.
 
         What a subscriber starts with (that picture, or the first poll's events
@@ -244,9 +248,21 @@ class AgentWatcher:
         subscription = Subscription(buffer=buffer, overflow=overflow, include_health=include_health)
         current = self._published
         if initial and current is not None and self.initial_events and not self._fanout.finished:
-            subscription.prefill(Appearances(current, utc(self.clock.now())))
+            subscription.prefill(Appearances(current, utc(self.clock.now()), self._picture()))
         self._fanout.add(subscription)
         return subscription
+
+    def _picture(self) -> dict[str, LiveAgent | None] | None:
+        """In backfill mode, each agent's state as the events every subscriber has left
+        it: the log events trail the snapshot (a row is written late), and a picture
+        ahead of them would be followed by older changes. None in poll mode."""
+        cursor = self._poller.cursor
+        if cursor is None:
+            return None
+        states: dict[str, LiveAgent | None] = dict(cursor.states)
+        for event in reversed(self._pending):  # the state before the poll's first event
+            states[event.agent_id] = event.before
+        return states
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -336,12 +352,16 @@ class AgentWatcher:
             self._health.failed(observed_at, exc)
             await self._publish_health()
             return False
-        if self._health.succeeded(observed_at, log_rows_dropped=self._poller.log_rows_dropped):
-            await self._publish_health()
-        if starting:
-            self._fanout.prefill(events)
-        elif events:
-            await self._fanout.publish(events)
+        self._pending = events
+        try:
+            if self._health.succeeded(observed_at, log_rows_dropped=self._poller.log_rows_dropped):
+                await self._publish_health()
+            if starting:
+                self._fanout.prefill(events)
+            elif events:
+                await self._fanout.publish(events)
+        finally:
+            self._pending = []
         self._published = self._poller.snapshot
         return True
 

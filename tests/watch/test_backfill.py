@@ -11,8 +11,10 @@ import pytest
 
 from contactnow_async import (
     AgentEvent,
+    AgentWatcher,
     BadArgumentError,
     HealthEvent,
+    LiveAgent,
     LiveSnapshot,
     LogPositionError,
     StatusLogEntry,
@@ -20,7 +22,7 @@ from contactnow_async import (
 from contactnow_async.simulator import Dwell, FaultKind, Simulator
 from contactnow_async.watch._backfill import LogCursor
 
-from ._hostile import T0, Centre, client_of, live_row, log_row
+from ._hostile import HANG_GUARD, T0, Centre, client_of, live_row, log_row
 from ._support import TickingClock, client_on, collect, event_rows, log_rows, until
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -195,3 +197,40 @@ async def test_a_since_log_id_ahead_of_the_log_waits_quietly_for_its_next_rows()
             cursor = stream.log_id or 0
             assert stream.health.failures == 0
     assert event_rows(events) == [row for row in log_rows(sim) if since < row[0] <= cursor]
+
+
+def _state(agent: LiveAgent | None) -> tuple[str, str, int] | None:
+    return None if agent is None else (agent.status, agent.sub_status, agent.started_ts)
+
+
+@pytest.mark.anyio
+async def test_a_subscriber_joining_while_a_log_poll_waits_on_a_block_one_gets_changes_once() -> (
+    None
+):
+    # A late subscriber's picture is the cursor's state less the events being handed
+    # out (it gets those after it). Poll 2 hands out both agents' log rows; a block
+    # subscriber with room for one holds the poller there, and a wallboard joins meanwhile.
+    def live(n: int) -> list[dict[str, Any]]:
+        return [live_row(uid, "wait" if n == 1 else "call", time=T0 + min(n, 2)) for uid in (1, 2)]
+
+    def log(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        rows = [log_row(1, "1", "wait", T0 + 1), log_row(2, "2", "wait", T0 + 1)]
+        if n >= 2:
+            rows += [log_row(3, "1", "call", T0 + 2), log_row(4, "2", "call", T0 + 2)]
+        return [row for row in rows if int(row["uid"]) >= int(params["uid"])]
+
+    async with client_of(Centre(live, log)) as cn:
+        watcher = AgentWatcher(cn, interval=1.0, backfill=True, since_log_id=0, log_every=1)
+        slow = watcher.subscribe(buffer=1)
+        async with watcher:
+            with anyio.fail_after(HANG_GUARD):
+                while (await slow.__anext__()).log_id != 3:  # poll 2's first change
+                    pass
+                late = watcher.subscribe(overflow="drop_oldest")
+                await slow.__anext__()  # poll 2 goes on
+        got = [(e.agent_id, _state(e.before), _state(e.after)) async for e in late]
+    shown: dict[str, object] = {}
+    for agent_id, before, after in got:
+        assert shown.get(agent_id) == before, got
+        shown[agent_id] = after
+    assert shown == {"1": ("call", "", T0 + 2), "2": ("call", "", T0 + 2)}

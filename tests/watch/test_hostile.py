@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
 from contactnow_async import (
@@ -22,6 +23,7 @@ from contactnow_async import (
     ResponseFormatError,
     StatusLogEntry,
 )
+from tests._helpers import FakeAPI, client_for
 
 from ._hostile import HANG_GUARD, T0, Centre, client_of, live_row, log_row
 from ._support import TickingClock, until
@@ -280,6 +282,60 @@ async def test_a_live_row_no_model_holds_fails_the_log_read_without_moving_the_c
     ]
     health = [item.health.consecutive_failures for item in seen if isinstance(item, HealthEvent)]
     assert health == [1, 2, 0]  # the read failed while the live row could not be built
+
+
+async def test_a_late_subscriber_in_backfill_mode_starts_where_the_log_events_are() -> None:
+    # The live status runs ahead of a lagging log: agent 1 shows call, then wrap, while
+    # the log still ends at its wait. A subscriber joining then was shown wrap (the
+    # snapshot), then wait -> call -> wrap as the log caught up: out of order.
+    def live(n: int) -> list[dict[str, Any]]:
+        return [live_row(1, *[("wait", T0), ("call", T0 + 5), ("wrap", T0 + 8)][min(n, 3) - 1])]
+
+    rows = [log_row(1, "1", "wait", T0), log_row(2, "1", "call", T0 + 5),
+            log_row(3, "1", "wrap", T0 + 8)]  # fmt: skip
+
+    def log(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        written = rows if centre.live_reads >= 4 else rows[:1]
+        return [row for row in written if int(row["uid"]) >= int(params["uid"])]
+
+    centre = Centre(live, log)
+    clock = TickingClock(T0 + 100)
+    async with client_of(centre, clock=clock) as cn:
+        async with AgentWatcher(cn, interval=1.0, backfill=True, since_log_id=0) as watcher:
+            await until(clock, lambda: centre.live_reads >= 3, patience=HANG_GUARD)
+            late = watcher.subscribe()
+            await until(clock, lambda: watcher.log_id == 3, patience=HANG_GUARD)
+        got = [(e.kind, state(e.before), state(e.after)) async for e in late]
+    assert got == [
+        ("appeared", None, ("wait", "", T0)),
+        ("changed", ("wait", "", T0), ("call", "", T0 + 5)),
+        ("changed", ("call", "", T0 + 5), ("wrap", "", T0 + 8)),
+    ]
+
+
+async def test_a_paged_snapshot_calls_nobody_gone_when_the_list_shifts_between_pages() -> None:
+    # Pages of 2. Between poll 2's pages agent 1 logs out and agent 5 logs in: the
+    # total stays 4, agent 3 slides onto page one after it was read, and the pages
+    # add up to 4 agents. Agent 3 was called gone, then appeared again.
+    online = [["1", "2", "3", "4"]] * 3 + [["2", "3", "4", "5"]]
+    pages: list[list[str]] = []
+
+    def ajax(request: httpx.Request) -> dict[str, Any]:
+        agents = online[min(len(pages), len(online) - 1)]
+        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
+        pages.append(agents[start : start + limit])
+        return {"success": True, "total": len(agents),
+                "list": [live_row(uid) for uid in pages[-1]]}  # fmt: skip
+
+    api = FakeAPI({("ajax", "agents", "read"): ajax})
+    clock = TickingClock(T0 + 100)
+    cn, http = client_for(api, clock=clock, max_retries=0)
+    async with http, cn, AgentWatcher(cn, interval=1.0, page_size=2) as watcher:
+        feed = watcher.subscribe(overflow="drop_oldest")
+        await until(clock, lambda: watcher.health.polls >= 3, patience=HANG_GUARD)
+    got = [(e.kind, e.agent_id) async for e in feed]
+    assert ("disappeared", "3") not in got
+    assert [e for e in got if e[1] == "3"] == [("appeared", "3")]
 
 
 # --- paging is bounded --------------------------------------------------------------------
