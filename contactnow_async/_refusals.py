@@ -33,7 +33,7 @@ def api_error(what: str, envelope: Envelope) -> APIError:
     bad = re.match(_BAD_ARGUMENT, text or "")
     if bad is not None:
         argument = bad.group(1)
-        if argument.lower() == "one":  # "Bad argument: one of table, dataset ... is required"
+        if argument.lower() == "one":  # "Bad argument: one of table or dataset is required"
             argument = (text or "").split(":", 1)[1].strip()
         return BadArgumentError(
             f"{what} refused the argument {argument!r}: {text}",

@@ -378,13 +378,22 @@ async def test_records_read_sends_search_as_a_php_array() -> None:
 @pytest.mark.parametrize(
     ("filters", "message"),
     [
-        ({}, "needs one of table, dataset"),
+        ({}, "needs a table or a dataset"),
+        # ECNOW.md, ecnow_records filters: "One of these is required: table: the campaign
+        # table name / dataset: the dataset id"; id, outcome, agent, ddi and search follow
+        # after a blank line, and the PHP example reads "All expect from 'table' are
+        # optional". A record id is unique only in its campaign table.
+        ({"id": 411}, "needs a table or a dataset"),
+        ({"outcome": [100, 109]}, "needs a table or a dataset"),
+        ({"agent": 503314}, "needs a table or a dataset"),
+        ({"ddi": "01234567890"}, "needs a table or a dataset"),
+        ({"search": {"FirstName": "jo"}, "mode": "live"}, "needs a table or a dataset"),
         ({"table": "T", "mode": "everything"}, "mode must be one of"),
         ({"table": "T", "tstart": "2017-11-01"}, "need timetype"),
         ({"table": "T", "timetype": "callback", "tstart": datetime(2017, 1, 1)}, "naive"),
         # An empty search is no filter: it was sent as a read of nothing in particular.
-        ({"search": {}}, "needs one of table, dataset"),
-        ({"search": {"FirstName": None}}, "needs one of table, dataset"),
+        ({"search": {}}, "needs a table or a dataset"),
+        ({"search": {"FirstName": None}}, "needs a table or a dataset"),
         # search maps a field to a value: a nested one went out as search[FirstName][a]=b.
         ({"search": {"FirstName": {"a": "b"}}}, "search 'FirstName' must be a value"),
         ({"table": "T", "search": {"phone": ["0161", "0207"]}}, "search 'phone' must be a value"),
@@ -404,7 +413,7 @@ async def test_records_read_is_checked_before_sending(
 async def test_a_long_agent_list_read_goes_as_a_post_form() -> None:
     many = [str(1_000_000 + n) for n in range(300)]
     _, api = await call_with(
-        {(*RECORDS, "read"): answer(rows())}, lambda cn: cn.records.read(outcome=many)
+        {(*RECORDS, "read"): answer(rows())}, lambda cn: cn.records.read(table="T", outcome=many)
     )
     request = sent(api, *RECORDS)
     assert request.method == "POST"
@@ -416,7 +425,7 @@ async def test_a_long_agent_list_read_goes_as_a_post_form() -> None:
     ("ddi", "method"),
     [
         ("1" * 2000, "POST"),  # plain text past the limit (ddi= and 2,000)
-        ("1" * 1990, "GET"),  # plain text within it (the query's own fields aside)
+        ("1" * 1980, "GET"),  # plain text within it (dataset=3 and the query's own aside)
         ("é" * 200, "GET"),  # 200 characters, 1,200 once encoded: within
         ("é" * 340, "POST"),  # 340 characters, 2,040 once encoded (2 UTF-8 bytes each): past it
         ("€" * 230, "POST"),  # 230 characters, 2,070 once encoded (3 UTF-8 bytes each)
@@ -424,7 +433,7 @@ async def test_a_long_agent_list_read_goes_as_a_post_form() -> None:
 )
 async def test_the_encoded_query_length_decides_get_or_post_form(ddi: str, method: str) -> None:
     _, api = await call_with(
-        {(*RECORDS, "read"): answer(rows())}, lambda cn: cn.records.read(ddi=ddi)
+        {(*RECORDS, "read"): answer(rows())}, lambda cn: cn.records.read(dataset=3, ddi=ddi)
     )
     request = sent(api, *RECORDS)
     assert request.method == method

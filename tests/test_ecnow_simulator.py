@@ -84,7 +84,7 @@ async def test_records_round_trip(cn: ContactNow) -> None:
     created = await cn.records.create([lead, {"dataset": 351, "HomePhone": "0161496"}])
     assert (created.total, created.info) == (2, "Record is LIVE on the dialer.")
     first = str(int(created.key or 0) - 1)
-    (record,) = await cn.records.read(id=first)
+    (record,) = await cn.records.read(dataset=352, id=first)
     assert (record.dataset_id, record.first_name, record.mobile_phone) == (
         "352",
         "Jon",
@@ -103,7 +103,7 @@ async def test_records_round_trip(cn: ContactNow) -> None:
     found = await cn.records.read(table="Willtest", search={"lastname": "do"})
     assert [r.record_id for r in found] == [first]
     assert await cn.records.read(table="Willtest", search={"lastname": "do"}, exact=True) == []
-    assert [r.record_id for r in await cn.records.read(ddi="07700900123")] == [first]
+    assert [r.record_id for r in await cn.records.read(table="Willtest", ddi="07700900123")] == [first]
     window = await cn.records.read(
         table="Willtest", timetype="callback", tstart=callback, tstop=callback + timedelta(hours=1)
     )
@@ -113,7 +113,7 @@ async def test_records_round_trip(cn: ContactNow) -> None:
         [RecordInput(record_id=first, dataset_id=352, outcome_id=510456, notes_append="sold")]
     )
     assert done.info == "Record is NOT live on the dialer due having a complete outcome."
-    (record,) = await cn.records.read(id=first, outcome=[510456])
+    (record,) = await cn.records.read(dataset=352, id=first, outcome=[510456])
     assert (record.outcome_id, record.process_type) == ("510456", "COMPLETE")
     assert record.notes.splitlines() == ["loaded by a test", "sold"]
     with pytest.raises(WriteError, match=r"Record id \[2499999\] does not exist\.") as info:
@@ -181,11 +181,11 @@ async def test_record_dates_in_the_centres_zone() -> None:
         created = await cn.records.create(
             [{"dataset": 352, "HomePhone": "1", "callback": callback}]
         )
-        (record,) = await cn.records.read(id=created.key)
+        (record,) = await cn.records.read(dataset=352, id=created.key)
         assert record.raw["callback"] == "2030-01-01 22:04:05"  # the wire: the centre's clock
         assert record.callback_at == callback
     async with client(sim) as utc_cn:  # a client told the wrong zone reads a shifted moment
-        (shifted,) = await utc_cn.records.read(id=created.key)
+        (shifted,) = await utc_cn.records.read(dataset=352, id=created.key)
         assert shifted.callback_at == callback - timedelta(hours=5)
 
 
@@ -193,7 +193,7 @@ async def test_records_create_takes_the_phone_names_of_the_docs_defaults(cn: Con
     # ECNOW.md's defaults block writes the phones in lower case (homephone, mobilephone,
     # workphone); field names ignore case, as MySQL's do, so the API takes them.
     created = await cn.records.create([{"dataset": 351, "mobilephone": "07700900124"}])
-    (record,) = await cn.records.read(id=created.key)
+    (record,) = await cn.records.read(dataset=351, id=created.key)
     assert record.mobile_phone == "07700900124"
     with pytest.raises(ValueError, match="one of HomePhone"):
         await cn.records.create([{"dataset": 351, "mobilephone": " "}])

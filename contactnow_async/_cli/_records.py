@@ -116,8 +116,8 @@ def records_read(
     record_tz: tzinfo | None,
     as_json: bool,
 ) -> None:
-    """Read records; give at least one of --table, --dataset, --id, --outcome, --agent,
-    --ddi or --search."""
+    """Read records of a campaign: give --table or --dataset (--id, --outcome, --agent,
+    --ddi and --search narrow it)."""
     search: dict[str, str] = {}
     for item in searches:
         field, equals, value = item.partition("=")

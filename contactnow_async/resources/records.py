@@ -49,8 +49,8 @@ class Records(Resource):
         tstart: Moment | None = None,
         tstop: Moment | None = None,
     ) -> list[Record]:
-        """Return the records matching every filter; at least one of ``table``,
-        ``dataset``, ``id``, ``outcome``, ``agent``, ``ddi`` or ``search`` is needed.
+        """Return the records matching every filter; ``table`` or ``dataset`` is needed
+        (ECNOW.md: "One of these is required"), the other filters narrow it.
 
         ``search`` maps field names to values (``{"FirstName": "john"}``; ``"phone"``
         searches the three phone fields; an ``"id"`` in it overrides the rest); it
@@ -70,9 +70,12 @@ class Records(Resource):
                 raise ValueError(
                     f"search {name!r} must be a value to match, not a {type(value).__name__}"
                 )
-        if not wanted and all(v is None for v in (table, dataset, id, outcome, agent, ddi)):
+        # ECNOW.md lists id, outcome, agent, ddi and search apart from the required two: a
+        # record id is unique only in its campaign table, which a dataset also names.
+        if _blank(table) and _blank(dataset):
             raise ValueError(
-                "records.read needs one of table, dataset, id, outcome, agent, ddi or search"
+                "records.read needs a table or a dataset (the campaign to read); "
+                "id, outcome, agent, ddi and search only narrow it"
             )
         if mode is not None and mode not in _MODES:
             raise ValueError(f"mode must be one of {', '.join(sorted(_MODES))}, not {mode!r}")
@@ -117,7 +120,7 @@ class Records(Resource):
         :class:`~contactnow_async.TransportError` with ``sent=True``, a gateway's
         error :class:`~contactnow_async.HTTPStatusError` (not a 429) or a garbled
         reply :class:`~contactnow_async.ResponseFormatError`: each came after the
-        request reached the server, so read the records back (``read(ddi=...)``)
+        request reached the server, so read the records back (``read(dataset=..., ddi=...)``)
         before trying again.
         """
         wire = self._wire_records("create", records)

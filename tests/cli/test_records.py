@@ -85,7 +85,10 @@ def test_records_create_from_json_lines_on_stdin(invoke: CliInvoker, served: Ser
         "Bad argument: dataset [9999] does not exist.",
         "not a JSON object",
     ]
-    found = invoke(["records", "read", "--id", created["record_id"], "--json"], env=served.env())
+    found = invoke(
+        ["records", "read", "--dataset", "352", "--id", created["record_id"], "--json"],
+        env=served.env(),
+    )
     (record,) = [json.loads(line) for line in found.stdout.splitlines()]
     assert (record["last_name"], record["dataset_id"]) == ("Lines", "352")
 
@@ -112,7 +115,8 @@ def test_records_read_filters_and_table(invoke: CliInvoker, served: Served) -> N
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["records", "read", "--mode", "live"], "needs one of table, dataset"),
+        (["records", "read", "--mode", "live"], "needs a table or a dataset"),
+        (["records", "read", "--ddi", "01234567890"], "needs a table or a dataset"),
         (["records", "read", "--table", "T", "--search", "nofield"], "give FIELD=VALUE"),
         (["records", "read", "--table", "T", "--since", "1h"], "need --timetype"),
         (["records", "read", "--table", "Nope"], "Bad argument: table [Nope] does not exist."),

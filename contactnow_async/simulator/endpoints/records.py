@@ -32,7 +32,9 @@ WRITABLE = frozenset(
         "outcomecode",
     }
 )  # fmt: skip
-FILTERS = ("table", "dataset", "id", "outcome", "agent", "ddi")
+#: ECNOW.md: "One of these is required: table ... dataset ..." (id, outcome, agent, ddi and
+#: search follow apart, as optional: a record id is unique only in its campaign table).
+REQUIRED_FILTERS = ("table", "dataset")
 #: The documented read modes: which ProcessTypes each keeps.
 _ACTIVE = {"HOLD: New Prospect", "New Prospect", "HOLD: NEEDSMOREWORK", "NEEDSMOREWORK"}
 MODES: dict[str, Callable[[str], bool]] = {
@@ -152,10 +154,10 @@ def _writable(db: CampaignDb, dataset: SimDataset, values: Mapping[str, str]) ->
 
 
 def _read(request: Request, state: SimState) -> Reply:
-    """Records matching every filter given; one of table, dataset, id, outcome, agent, ddi
-    or search is required. ``search[field]`` matches like SQL ``LIKE '%value%'`` (``%`` and
-    ``_`` are wildcards), or whole values with ``type=exact``, ignoring case; ``search[id]``
-    overrides the other search fields and ``search[phone]`` searches the three phones.
+    """Records matching every filter given; table or dataset is required. ``search[field]``
+    matches like SQL ``LIKE '%value%'`` (``%`` and ``_`` are wildcards), or whole values with
+    ``type=exact``, ignoring case; ``search[id]`` overrides the other search fields and
+    ``search[phone]`` searches the three phones.
     ``urn`` (a CDR row's, with its ``qtable`` as ``table``: REPORTING.md) matches the
     record's id, which ECNOW.md calls "The record ID/URN"."""
     db = state.scenario.campaigns
@@ -165,10 +167,8 @@ def _read(request: Request, state: SimState) -> Reply:
         for key, value in args.items()
         if key.startswith("search[") and key.endswith("]") and value.strip()
     }
-    if not search and not any(args.get(name, "").strip() for name in FILTERS):
-        raise BadArgument(
-            "Bad argument: one of table, dataset, id, outcome, agent, ddi or search is required"
-        )
+    if not any(args.get(name, "").strip() for name in REQUIRED_FILTERS):
+        raise BadArgument("Bad argument: one of table or dataset is required")
     table = args.get("table", "").strip()
     if table:
         known_table(db.custom, table)
