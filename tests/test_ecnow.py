@@ -676,6 +676,56 @@ async def test_agents_read_passes_the_filter_expression_as_given() -> None:
     assert params(sent(api, "database", "agents")) == {"filter": "NOT IN (999, 505050)"}
 
 
+# docs/fields.md rule 8: read filters are the API's own filter names. ECNOW.md names the
+# datasets' queue filter "qid: Queue id or comma separated list of queue id's", the priority
+# article "Arguments: agent (optional: agent_id), qid (optional)", DATABASE.md the outcome
+# codes' "uid: match outcome" and "mode: set to system to return just the ... system codes".
+@pytest.mark.parametrize(
+    ("route", "read", "wanted"),
+    [
+        pytest.param(
+            DATASETS, lambda cn: cn.datasets.read(qid=[75674454, "2001"]),
+            {"qid": "75674454,2001"}, id="datasets qid",
+        ),
+        pytest.param(
+            ("database", "priority"), lambda cn: cn.priorities.read(agent=1234, qid=1007),
+            {"agent": "1234", "qid": "1007"}, id="priority qid",
+        ),
+        pytest.param(
+            ("database", "outcomecodes"),
+            lambda cn: cn.outcome_codes.read(uid=[510456, 501638], mode="system"),
+            {"uid": "510456,501638", "mode": "system"}, id="outcomecodes uid mode",
+        ),
+    ],
+)  # fmt: skip
+async def test_reads_take_the_documented_filter_names(
+    route: tuple[str, str], read: Callable[[ContactNow], Awaitable[Any]], wanted: dict[str, str]
+) -> None:
+    _, api = await call_with({(*route, "read"): answer(rows())}, read)
+    assert params(sent(api, *route)) == wanted
+
+
+@pytest.mark.parametrize(
+    ("read", "error", "message"),
+    [
+        (lambda cn: cn.datasets.read(qid=1, queue=2), TypeError, "qid or queue, not both"),
+        (lambda cn: cn.priorities.read(qid=1, queue=2), TypeError, "qid or queue, not both"),
+        (lambda cn: cn.outcome_codes.read(uid=1, outcome=2), TypeError, "uid or outcome"),
+        # DATABASE.md documents one mode, "system": another would be sent and read as none.
+        (lambda cn: cn.outcome_codes.read(mode="all"), ValueError, "mode must be 'system'"),
+    ],
+)
+async def test_documented_filter_names_are_checked_before_sending(
+    read: Callable[[ContactNow], Awaitable[Any]], error: type[Exception], message: str
+) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(error, match=message):
+            await read(cn)
+    assert api.requests == []
+
+
 # -- hostile replies: a ResponseFormatError, never another exception ------------------
 
 HTML = b"<!DOCTYPE html><html><body><h1>Maintenance</h1></body></html>"

@@ -11,6 +11,7 @@ from ._base import (
     RecordLike,
     Resource,
     build,
+    either,
     fields_of,
     id_list,
     scalar,
@@ -42,9 +43,12 @@ class Datasets(Resource):
         state: DatasetStatus | str | None = None,
         table: str | None = None,
         description: str | None = None,
+        qid: str | int | Iterable[str | int] | None = None,
     ) -> list[Dataset]:
-        """Return the datasets matching every filter: ``queue`` (one queue id or several),
-        ``dataset`` (its id), ``state`` (``"LIVE"``...), ``table`` (the campaign table)."""
+        """Return the datasets matching every filter: ``queue`` (one queue id or several;
+        ``qid``, as ECNOW.md names the filter, is the same), ``dataset`` (its id), ``state``
+        (``"LIVE"``...), ``table`` (the campaign table)."""
+        queue = either(qid, queue, names=("qid", "queue"))
         params: dict[str, Any] = {
             "qid": id_list(queue, name="queue"),
             "dataset": scalar(dataset, name="dataset"),

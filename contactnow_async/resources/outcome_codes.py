@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from .._models_ecnow import OutcomeCode
-from ._base import Resource, build, id_list
+from ._base import Resource, build, either, id_list
 
 
 class OutcomeCodes(Resource):
@@ -18,13 +19,22 @@ class OutcomeCodes(Resource):
         *,
         outcome: str | int | Iterable[str | int] | None = None,
         system: bool = False,
+        uid: str | int | Iterable[str | int] | None = None,
+        mode: Literal["system"] | None = None,
     ) -> list[OutcomeCode]:
         """Return the outcome codes (only ``outcome``, one id or several, if given);
-        ``system=True`` returns only the dialler's own system codes."""
+        ``system=True`` returns only the dialler's own system codes. DATABASE.md's names
+        work too: ``uid`` for ``outcome``, ``mode="system"`` for ``system=True``."""
+        outcome = either(uid, outcome, names=("uid", "outcome"))
+        if mode not in (None, "system"):  # the one mode DATABASE.md documents
+            raise ValueError(f"mode must be 'system' (or left out), not {mode!r}")
         envelope = await self._client.request(
             "database",
             method="outcomecodes",
             action="read",
-            params={"uid": id_list(outcome, name="outcome"), "mode": "system" if system else None},
+            params={
+                "uid": id_list(outcome, name="outcome"),
+                "mode": "system" if system or mode else None,
+            },
         )
         return build(OutcomeCode.from_record, envelope, what="outcome_codes.read")

@@ -10,6 +10,7 @@ from ._base import (
     RecordLike,
     Resource,
     build,
+    either,
     fields_of,
     scalar,
     to_records,
@@ -28,9 +29,15 @@ class Priorities(Resource):
     __slots__ = ()
 
     async def read(
-        self, *, agent: str | int | None = None, queue: str | int | None = None
+        self,
+        *,
+        agent: str | int | None = None,
+        queue: str | int | None = None,
+        qid: str | int | None = None,
     ) -> list[QueueAssignment]:
-        """Return the assignments of one agent, one queue, both, or all."""
+        """Return the assignments of one agent, one queue, both, or all (``queue`` or
+        ``qid``, the documented filter name: the same)."""
+        queue = either(qid, queue, names=("qid", "queue"))
         params: dict[str, Any] = {
             "agent": scalar(agent, name="agent"),
             "qid": scalar(queue, name="queue"),
