@@ -103,7 +103,9 @@ async def test_records_round_trip(cn: ContactNow) -> None:
     found = await cn.records.read(table="Willtest", search={"lastname": "do"})
     assert [r.record_id for r in found] == [first]
     assert await cn.records.read(table="Willtest", search={"lastname": "do"}, exact=True) == []
-    assert [r.record_id for r in await cn.records.read(table="Willtest", ddi="07700900123")] == [first]
+    assert [r.record_id for r in await cn.records.read(table="Willtest", ddi="07700900123")] == [
+        first
+    ]
     window = await cn.records.read(
         table="Willtest", timetype="callback", tstart=callback, tstop=callback + timedelta(hours=1)
     )

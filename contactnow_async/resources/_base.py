@@ -176,12 +176,11 @@ def id_list(
     return ",".join(ids)
 
 
-def either(wire: T | None, other: T | None, *, names: tuple[str, str]) -> T | None:
-    """The filter given by its documented wire name or by the library's other name (never
-    both: which one was meant?)."""
+def either(wire: object, other: object, *, names: tuple[str, str]) -> None:
+    """Refuse a filter given both by its documented wire name and by the library's other
+    name (which one was meant?)."""
     if wire is not None and other is not None:
         raise TypeError(f"give {names[0]} or {names[1]}, not both: they are one filter")
-    return wire if wire is not None else other
 
 
 def scalar(value: str | int | None, *, name: str) -> str | None:

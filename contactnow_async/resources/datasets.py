@@ -48,9 +48,9 @@ class Datasets(Resource):
         """Return the datasets matching every filter: ``queue`` (one queue id or several;
         ``qid``, as ECNOW.md names the filter, is the same), ``dataset`` (its id), ``state``
         (``"LIVE"``...), ``table`` (the campaign table)."""
-        queue = either(qid, queue, names=("qid", "queue"))
+        either(qid, queue, names=("qid", "queue"))
         params: dict[str, Any] = {
-            "qid": id_list(queue, name="queue"),
+            "qid": id_list(queue if qid is None else qid, name="queue"),
             "dataset": scalar(dataset, name="dataset"),
             "state": _state(state),
             "table": scalar(table, name="table"),

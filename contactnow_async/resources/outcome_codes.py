@@ -25,7 +25,7 @@ class OutcomeCodes(Resource):
         """Return the outcome codes (only ``outcome``, one id or several, if given);
         ``system=True`` returns only the dialler's own system codes. DATABASE.md's names
         work too: ``uid`` for ``outcome``, ``mode="system"`` for ``system=True``."""
-        outcome = either(uid, outcome, names=("uid", "outcome"))
+        either(uid, outcome, names=("uid", "outcome"))
         if mode not in (None, "system"):  # the one mode DATABASE.md documents
             raise ValueError(f"mode must be 'system' (or left out), not {mode!r}")
         envelope = await self._client.request(
@@ -33,7 +33,7 @@ class OutcomeCodes(Resource):
             method="outcomecodes",
             action="read",
             params={
-                "uid": id_list(outcome, name="outcome"),
+                "uid": id_list(outcome if uid is None else uid, name="outcome"),
                 "mode": "system" if system or mode else None,
             },
         )

@@ -37,10 +37,10 @@ class Priorities(Resource):
     ) -> list[QueueAssignment]:
         """Return the assignments of one agent, one queue, both, or all (``queue`` or
         ``qid``, the documented filter name: the same)."""
-        queue = either(qid, queue, names=("qid", "queue"))
+        either(qid, queue, names=("qid", "queue"))
         params: dict[str, Any] = {
             "agent": scalar(agent, name="agent"),
-            "qid": scalar(queue, name="queue"),
+            "qid": scalar(queue if qid is None else qid, name="queue"),
         }
         envelope = await self._client.request(
             "database", method="priority", action="read", params=params

@@ -208,7 +208,8 @@ async def test_a_dialled_calls_record_takes_the_disposition_and_the_callback() -
         ) == {"success": True}
         (row,) = json_of(
             await http.get(
-                "ecnow.php", params=api_params(token, "ecnow_records", "read", dataset="351", id=record)
+                "ecnow.php",
+                params=api_params(token, "ecnow_records", "read", dataset="351", id=record),
             )
         )["list"]
     assert (row["outcomecode"], row["callback"]) == ("501638", "2030-01-02 09:00:00")
@@ -226,7 +227,8 @@ async def test_a_refused_callback_or_disposition_changes_no_record() -> None:
         async def read() -> tuple[dict[str, str], dict[str, str]]:
             (row,) = json_of(
                 await http.get(
-                    "ecnow.php", params=api_params(token, "ecnow_records", "read", dataset="351", id=record)
+                    "ecnow.php",
+                    params=api_params(token, "ecnow_records", "read", dataset="351", id=record),
                 )
             )["list"]
             (cdr,) = json_of(
