@@ -450,9 +450,7 @@ def _memory() -> tuple[int, int]:
 async def test_memory_stays_flat_over_many_polls() -> None:
     # About ten transitions a poll. The simulator shares this process: keep its own
     # history at a steady size.
-    sim = simulator(
-        agents=100, dwell=Dwell.uniform(10.0), log_retention=1_000, record_requests=False
-    )
+    sim = simulator(agents=40, dwell=Dwell.uniform(4.0), log_retention=1_000, record_requests=False)
     async with client_on(sim) as cn:
         async with AgentWatcher(cn, interval=1.0, backfill=True) as watcher:
             sub = watcher.subscribe(overflow="drop_oldest", buffer=1_000)
