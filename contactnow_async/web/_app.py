@@ -34,14 +34,12 @@ from ._kpis import KpiFeed
 from ._sources import Source, WatcherSource, utf8
 from ._stream import EventStream, Message, Receive, Scope, Send
 
-_NO_STORE = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
-#: The headers every reply carries, as ASGI sends them: the endpoints' (``_NO_STORE``) and
-#: Starlette's own replies' alike (an unknown path's 404, a wrong method's 405, a CORS
-#: preflight, a crash's 500); ``Wallboard.__call__`` adds those a reply lacks.
-_EVERY_REPLY = tuple((name.encode(), value.encode()) for name, value in _NO_STORE.items())
+#: The headers every reply carries, as ASGI sends them: the endpoints' and Starlette's own
+#: replies' alike (an unknown path's 404, a wrong method's 405, a CORS preflight, a crash's
+#: 500). ``Wallboard.__call__`` adds those a reply lacks: the one place they are set.
+_EVERY_REPLY = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
 _EVENT_STREAM = {
     "content-type": "text/event-stream; charset=utf-8",
-    **_NO_STORE,
     "x-accel-buffering": "no",  # nginx: pass each event on at once
 }
 
@@ -210,12 +208,12 @@ class Wallboard:
                 if self._running
                 else "the wallboard is not running: give your app wallboard.lifespan"
             )
-            return _Json({"error": reason}, status_code=503, headers=_NO_STORE)
+            return _Json({"error": reason}, status_code=503)
         if not self.guard.allows(request.headers, request.query_params, stream=stream):
             return _Json(
                 {"error": "a valid access token is needed (Authorization: Bearer ...)"},
                 status_code=401,
-                headers={**_NO_STORE, "www-authenticate": "Bearer"},
+                headers={"www-authenticate": "Bearer"},
             )
         return None
 
@@ -225,7 +223,6 @@ class Wallboard:
         return HTMLResponse(
             html,
             headers={
-                **_NO_STORE,
                 "content-security-policy": policy,
                 "referrer-policy": "no-referrer",
             },
@@ -263,7 +260,6 @@ class Wallboard:
                 "source": self.source.kind,
                 "agents": list(board.agents.values()),
             },
-            headers=_NO_STORE,
         )
 
     async def events(self, request: Request) -> Response:
@@ -309,9 +305,8 @@ class Wallboard:
             return _Json(
                 {"error": "this wallboard has no queue KPIs (wallboard_app(kpis=QueueKpis(...)))"},
                 status_code=404,
-                headers=_NO_STORE,
             )
-        return _Json(self.kpis.document(), headers=_NO_STORE)
+        return _Json(self.kpis.document())
 
     async def healthz(self, request: Request) -> Response:
         """``GET /healthz``: 200 while events flow, 503 while the source is failing.
@@ -331,7 +326,7 @@ class Wallboard:
             "viewers": len(self.board.viewers),
             **details,
         }
-        return _Json(body, status_code=200 if healthy else 503, headers=_NO_STORE)
+        return _Json(body, status_code=200 if healthy else 503)
 
     async def stream_token(self, request: Request) -> Response:
         """``GET /stream-token``: a short-lived token for an EventSource URL (None: no auth).
@@ -344,9 +339,9 @@ class Wallboard:
             return refused
         minted = self.guard.mint()
         if minted is None:
-            return _Json({"access_token": None, "expires_ts": None}, headers=_NO_STORE)
+            return _Json({"access_token": None, "expires_ts": None})
         token, expires_ts = minted
-        return _Json({"access_token": token, "expires_ts": expires_ts}, headers=_NO_STORE)
+        return _Json({"access_token": token, "expires_ts": expires_ts})
 
 
 def wallboard_app(
