@@ -21,7 +21,7 @@ backfill mode the log rows *are* the events, in uid order, each exactly once:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -79,9 +79,10 @@ class LogCursor:
         self.dropped = 0
 
     @property
-    def states(self) -> dict[str, LiveAgent]:
-        """Each agent's state as the events so far left it (a copy)."""
-        return dict(self._state)
+    def states(self) -> Mapping[str, LiveAgent]:
+        """Each agent's state as the events so far left it (the cursor's own: read it, or
+        copy it to keep)."""
+        return self._state
 
     @property
     def started(self) -> bool:

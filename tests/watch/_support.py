@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -126,3 +126,13 @@ def event_rows(events: list[AgentEvent]) -> list[tuple[int, str, str, str, int]]
         assert e.after is not None and e.log_id is not None
         rows.append((e.log_id, e.agent_id, e.after.status, e.after.sub_status, e.after.started_ts))
     return rows
+
+
+def replayed(changes: Sequence[tuple[str, object, object]]) -> dict[str, object]:
+    """Each agent's state after ``changes`` ((agent, before, after), in order) replayed from
+    nothing; fails where a change's ``before`` is not the state those before it left."""
+    shown: dict[str, object] = {}
+    for agent_id, before, after in changes:
+        assert shown.get(agent_id) == before, changes
+        shown[agent_id] = after
+    return shown
