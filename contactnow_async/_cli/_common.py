@@ -316,6 +316,10 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
         ):
             yield client
         return
+    # A flag given empty is what the user typed: refused, not replaced by the variable.
+    for flag, given in (("--username", settings.username), ("--password", settings.password)):
+        if given == "":
+            fail(f"{flag} is empty")
     username = settings.username or os.environ.get("CONTACTNOW_USERNAME")
     password = settings.password or os.environ.get("CONTACTNOW_PASSWORD")
     if not username:

@@ -51,6 +51,16 @@ def test_missing_password(invoke: CliInvoker, served: Served) -> None:
     assert "CONTACTNOW_PASSWORD" in line
 
 
+@pytest.mark.parametrize("flag", ["--username", "--password"])
+def test_an_empty_credential_flag_is_refused_not_replaced_by_the_variable(
+    invoke: CliInvoker, served: Served, flag: str
+) -> None:
+    """``--password ""`` is what the user typed: the variable does not stand in for it."""
+    out = invoke([flag, "", "agents", "list"], env=served.env())
+    line = assert_one_error(out, 2)
+    assert f"{flag} is empty" in line
+
+
 def test_wrong_password(invoke: CliInvoker, served: Served) -> None:
     out = invoke(["agents", "list"], env=served.env(CONTACTNOW_PASSWORD=WRONG_PASSWORD))
     line = assert_one_error(out, 3)
