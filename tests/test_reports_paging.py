@@ -240,3 +240,25 @@ async def test_a_row_without_its_callid_is_an_error_not_a_repeat(
 
     with pytest.raises(ResponseFormatError, match="callid"):
         await read(route, page_size=4)
+
+
+@pytest.mark.parametrize("says_total", [True, False], ids=["total-too-high", "no-total"])
+async def test_a_server_cycling_through_the_same_pages_is_an_error_not_an_endless_read(
+    says_total: bool,
+) -> None:
+    # Full pages A, B, A, B...: each differs from the one before, so no row repeats the
+    # page before; without a total that ends it (or with one it never reaches), the read
+    # went on for ever, yielding the same calls again and again.
+    pages = [[{"callid": f"{name}{n}"} for n in range(1000)] for name in "AB"]
+
+    def route(request: httpx.Request) -> httpx.Response:
+        body: dict[str, Any] = {
+            "success": True,
+            "list": pages[int(request.url.params["start"]) // 1000 % 2],
+        }
+        if says_total:
+            body["total"] = 10**9
+        return json_reply(body)
+
+    with pytest.raises(ResponseFormatError, match=r"start=2000.*same calls as the page at start=0"):
+        await read(route)

@@ -151,8 +151,9 @@ class Reports(Resource):
         A window still filling (``stop`` in the future) may shift between pages: a
         row already yielded on the page before is not yielded again. A page
         repeating more rows of the page before than the window grew by (by the
-        totals; without them, half the page or more) raises
-        :class:`~contactnow_async.ResponseFormatError`: the server ignores ``start``.
+        totals; without them, half the page or more), or the same calls as an earlier
+        page, raises :class:`~contactnow_async.ResponseFormatError`: the server ignores
+        ``start``, or cycles through its pages.
         """
         names = _names(fields, frozenset(CDR_FIELDS), what="cdr field", strict=strict)
         if "callid" not in names:
@@ -235,6 +236,8 @@ class _CdrPages:
         self._rows: deque[CdrRow] = deque()
         self._seen: frozenset[str] = frozenset()  # the call ids of the page before
         self._window: int | None = None  # the rows in the window, as the page before said
+        # Each page read so far, by the hash of its call ids in order: (its start, the window).
+        self._pages: dict[int, tuple[int, int | None]] = {}
         self._done = False
         #: The ``total`` the last page said (None before the first, or when it said none).
         self.total: int | None = None
@@ -275,6 +278,8 @@ class _CdrPages:
                     "(the server does not page); read a narrower window, or with a "
                     "page_size above its calls"
                 )
+        if page:
+            self._check_not_read_before(page, offset, window)
         self._offset += len(page)
         if window is not None and not page and self._offset < window:
             raise ResponseFormatError(
@@ -289,6 +294,22 @@ class _CdrPages:
         self._window = window
         self._rows = deque(row for row in page if row.call_id not in self._seen)
         self._seen = frozenset(row.call_id for row in page)
+
+    def _check_not_read_before(self, page: list[CdrRow], offset: int, window: int | None) -> None:
+        """Raise for a page listing the same calls as an earlier one, in the same order,
+        unless the window grew by the rows between them (new calls sorted ahead): a server
+        cycling through its pages (A, B, A) would otherwise be read for ever."""
+        key = hash(tuple(row.call_id for row in page))
+        earlier = self._pages.get(key)
+        if earlier is not None:
+            at, then = earlier
+            if window is None or then is None or window - then < offset - at:
+                raise ResponseFormatError(
+                    f"reports.cdr: the page at start={offset} lists the same calls as the "
+                    f"page at start={at}, more than new calls explain (the server does not "
+                    "page); read a narrower window, or with a page_size above its calls"
+                )
+        self._pages[key] = (offset, window)
 
 
 def _names(
