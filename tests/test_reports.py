@@ -338,6 +338,27 @@ async def test_cdr_checks_its_arguments_when_called() -> None:
     assert api.calls("reporting") == 0
 
 
+async def test_cdr_takes_the_filters_its_table_documents() -> None:
+    # REPORTING.md's cdr table lists cutoff (and callid, sort) but not team, a filter of
+    # calls only: team went out unchecked, cutoff was refused as unknown.
+    _, api = await call_with(
+        {CDR: answer({"success": True, "total": 0, "list": []})},
+        lambda cn: cn.reports.cdr_list(
+            ["callid"], start=START, stop=STOP, cutoff=30, callid=7, sort="callid"
+        ),
+    )
+    query = params(sent(api, "reporting", "cdr"))
+    assert (query["cutoff"], query["callid"], query["sort"]) == ("30", "7", "callid")
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(TypeError, match="unknown filter 'team'"):
+            cn.reports.cdr(["callid"], start=START, stop=STOP, team=5)
+        with pytest.raises(TypeError, match="unknown filter 'callid'"):
+            await cn.reports.calls(["nc_all"], start=START, stop=STOP, group_by="qid", callid=7)
+    assert api.calls("reporting") == 0
+
+
 async def test_an_unanswered_call_has_no_answer_time() -> None:
     row = {**DOC_CDR_ROW, "aid": "0", "tm_answ": "0", "cres": "Abandoned", "flags": ""}
     found, _ = await call_with(

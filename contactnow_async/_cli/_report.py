@@ -6,9 +6,9 @@ __all__ = ["report"]
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -27,6 +27,8 @@ from ._common import (
     print_table,
     run,
 )
+
+Command = TypeVar("Command", bound=Callable[..., Any])
 
 #: The columns of ``report cdr`` as a table without --fields (all of them with --csv or --json).
 _CDR_TABLE = ("callid", "tm_init", "qid", "aid", "cres", "sec_que", "sec_dur", "ocid")
@@ -69,14 +71,19 @@ _since = click.option(
 _until = click.option(
     "--until", "until_", default="now", show_default=True, help="End, same forms."
 )
-_filter = click.option(
-    "--filter",
-    "filter_items",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="An API filter: campaign, queue, qtype, ctype, agent, dataset, outcome, ddi, cli, "
-    "urn, team (repeatable; VALUE may be a comma list).",
-)
+
+
+def _filter(names: str) -> Callable[[Command], Command]:
+    """``--filter NAME=VALUE``, its help naming the filters the method documents."""
+    return click.option(
+        "--filter",
+        "filter_items",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help=f"An API filter: {names} (repeatable; VALUE may be a comma list).",
+    )
+
+
 _strict = click.option(
     "--no-strict", "loose", is_flag=True, help="Send names the documentation does not list."
 )
@@ -93,7 +100,7 @@ def report() -> None:
 @_since
 @_until
 @click.option("--cutoff", type=click.IntRange(min=0), help="Service-level cutoff in seconds.")
-@_filter
+@_filter("campaign, queue, qtype, ctype, agent, dataset, outcome, ddi, cli, urn, team")
 @_strict
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
@@ -156,7 +163,9 @@ def _shown(value: Any) -> str:
 @click.option("--fields", "fields", multiple=True, help="Comma list (default: every field).")
 @_since
 @_until
-@_filter
+@_filter(
+    "campaign, queue, qtype, ctype, agent, dataset, outcome, cutoff, ddi, cli, urn, callid, sort"
+)
 @click.option("--page-size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @_strict
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per call.")

@@ -52,12 +52,14 @@ CDR_FIELDS: Final = (
     "oc_sale", "oc_cmpl", "oc_cmpli", "oc_ncmpl", "oc_dmc", "cost_cust", "bill_cust",
     "bill_dur", "ivr_key", "sec_key", "orig_qnm",
 )  # fmt: skip
-#: The filters both methods document (``cdr`` also takes ``callid`` and ``sort``).
+#: The filters ``calls`` documents (its ``cutoff`` is an argument of its own).
 FILTERS: Final = (
     "campaign", "queue", "qtype", "ctype", "agent", "dataset", "outcome", "ddi", "cli", "urn",
     "team",
 )  # fmt: skip
-_CDR_FILTERS: Final = (*FILTERS, "callid", "sort")
+#: The filters ``cdr`` documents: not ``team``; ``cutoff``, ``callid`` and ``sort`` besides
+#: (``limit`` and ``start`` are the paging's own).
+_CDR_FILTERS: Final = (*(name for name in FILTERS if name != "team"), "cutoff", "callid", "sort")
 _AGENT_FIELDS: Final = ("aid", "anm", "tm_login", "tm_logout", "tm_first", "tm_last")
 
 
