@@ -291,8 +291,8 @@ def aggregate(
 
     A requested field that is neither a figure nor grouped shows the group's first
     call's value (as MySQL's loose GROUP BY does); every row opens with the
-    contact centre's ``ccid`` and ``ccnm``, as in the documented reply, and carries
-    its group keys, asked for or not.
+    contact centre's ``ccid`` and ``ccnm``, as in the documented reply (asked for in
+    ``fields`` too), and carries its group keys, asked for or not.
     """
     groups: dict[tuple[Value, ...], list[SimCall]] = {}
     for call in calls:
@@ -302,7 +302,8 @@ def aggregate(
         members = groups[key]
         row: dict[str, Value] = {"ccid": ctx.ccid, "ccnm": ctx.ccnm}
         for name in (*fields, *(name for name in group_by if name not in fields)):
-            row[name] = _figure(members, name, ctx)
+            if name not in row:  # ccid, ccnm: the contact centre's, asked for or not
+                row[name] = _figure(members, name, ctx)
         rows.append(row)
     return rows
 

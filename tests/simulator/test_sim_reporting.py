@@ -275,6 +275,27 @@ async def test_the_vendors_examples_get_the_documented_shapes() -> None:
         assert float(row["sec_dur"]) >= 0 and row["tm_init"].isdigit()
 
 
+async def test_calls_asked_for_ccid_and_ccnm_still_name_the_contact_centre() -> None:
+    # Every documented calls row opens with ccid and ccnm unasked; asked for in fields,
+    # they were answered null (fields the simulator did not know).
+    sim, _ = an_hour_on(agents=4)
+    token = sim.issue_token()
+    query = {
+        "token": token, "method": "calls", "range": f"{int(START)}:{int(START) + HOUR}",
+        "groupby": "qid",
+    }  # fmt: skip
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        unasked = json_of(await http.get("reporting.php", params={**query, "fields": "nc_all"}))
+        asked = json_of(
+            await http.get("reporting.php", params={**query, "fields": "ccnm,nc_all,ccid"})
+        )
+    assert unasked["total"] == asked["total"] >= 1
+    for plain, named in zip(unasked["list"], asked["list"], strict=True):
+        assert plain["ccid"] == named["ccid"] == sim.account_id
+        assert plain["ccnm"] == named["ccnm"] and named["ccnm"]
+        assert named["nc_all"] == plain["nc_all"]
+
+
 async def test_a_cdr_page_says_the_windows_total_not_its_own_rows() -> None:
     # As the documented reply to a request without limit ("total": 68, its rows), and as
     # the client reads it: total counts the window, on every page, and the pages tile it.
