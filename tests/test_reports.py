@@ -359,6 +359,40 @@ async def test_cdr_takes_the_filters_its_table_documents() -> None:
     assert api.calls("reporting") == 0
 
 
+MISREAD_CALLS: dict[str, Callable[[ContactNow, Any], Awaitable[Any]]] = {
+    "calls": lambda cn, value: cn.reports.calls(
+        ["nc_all"], start=START, stop=STOP, group_by="qid", agent=value
+    ),
+    "cdr": lambda cn, value: cn.reports.cdr_list(["callid"], start=START, stop=STOP, agent=value),
+    "agents": lambda cn, value: cn.reports.agents(start=START, stop=STOP, agent=value),
+}
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (b"12", TypeError),  # went as "49,50": the bytes' codes
+        ({"12": 1}, TypeError),  # went as its keys
+        ([True], TypeError),  # went as "True"
+        ([None], ValueError),  # went as "None"
+        ([12.5], TypeError),  # went as "12.5"
+        (["1,2"], ValueError),  # went as two values
+        ([], ValueError),  # no filter: every call, not none
+    ],
+    ids=["bytes", "dict", "bool-item", "none-item", "float-item", "comma-item", "empty"],
+)
+@pytest.mark.parametrize("method", ["calls", "cdr", "agents"])
+async def test_a_report_filter_value_the_api_would_misread_is_refused_before_sending(
+    method: str, value: Any, error: type[Exception]
+) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(error, match="agent"):
+            await MISREAD_CALLS[method](cn, value)
+    assert api.calls("reporting") == 0
+
+
 async def test_an_unanswered_call_has_no_answer_time() -> None:
     row = {**DOC_CDR_ROW, "aid": "0", "tm_answ": "0", "cres": "Abandoned", "flags": ""}
     found, _ = await call_with(

@@ -15,7 +15,7 @@ from typing import Any, Final
 from .._errors import ResponseFormatError
 from .._models_reports import AgentSession, CdrRow, ReportRow
 from .._wire import Envelope
-from ._base import Resource, build, unix_time
+from ._base import Resource, build, id_list, unix_time
 
 __all__ = ["CALLS_FIELDS", "CDR_FIELDS", "FILTERS", "GROUP_FIELDS", "Reports"]
 
@@ -342,17 +342,9 @@ def _range(start: Moment, stop: Moment) -> str:
 
 
 def _value(value: FilterValue, name: str) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        items = [str(value)]
-    elif isinstance(value, Iterable):
-        items = [str(item) for item in value]
-    else:
-        raise TypeError(f"filter {name} must be a value or a list of values, not {value!r}")
-    if not items or any(not item for item in items):
-        raise ValueError(f"filter {name} must name one or more values, got {value!r}")
-    return ",".join(items)
+    """A filter's value as the API's comma list; refused when it would go as other values
+    than meant (bytes, a mapping, a bool or None among the items, an item with a comma)."""
+    return id_list(value, name=f"filter {name}", kind="value")
 
 
 def _filters(
