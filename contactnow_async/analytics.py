@@ -39,8 +39,9 @@ def time_in_status(
 ) -> dict[str, dict[str, float]]:
     """Return ``{agent_id: {status: seconds}}`` over ``[start, stop)``.
 
-    Rows may come in any order (they are sorted by uid). Statuses with no time
-    in the window are left out; agents with no time in the window too.
+    Rows may come in any order (they are sorted by uid, the order of the changes: a row
+    stamped before the row ahead of it counts from that row's time). Statuses with no
+    time in the window are left out; agents with no time in the window too.
     """
     low = unix_time(start, name="start")
     high = unix_time(stop, name="stop")
@@ -53,9 +54,14 @@ def time_in_status(
     totals: dict[str, dict[str, float]] = {}
     for agent_id, agent_rows in by_agent.items():
         spent: dict[str, float] = {}
+        # A row stamped before the one ahead of it in uid order (two servers' clocks)
+        # began no earlier than that one: counted from its own time, the two overlapped.
+        began = [row.started_ts for row in agent_rows]
+        for index in range(1, len(began)):
+            began[index] = max(began[index], began[index - 1])
         for index, row in enumerate(agent_rows):
-            until = agent_rows[index + 1].started_ts if index + 1 < len(agent_rows) else high
-            seconds = min(until, high) - max(row.started_ts, low)
+            until = began[index + 1] if index + 1 < len(began) else high
+            seconds = min(until, high) - max(began[index], low)
             if seconds > 0:
                 spent[row.status] = spent.get(row.status, 0.0) + seconds
         if spent:

@@ -36,6 +36,24 @@ def test_each_agents_time_adds_up_to_the_window_once_it_has_a_row_before_it() ->
         assert sum(spent.values()) == stop - start
 
 
+def test_a_row_whose_time_runs_back_is_not_counted_twice() -> None:
+    # uid order is the order of the changes; a later row stamped earlier than the one
+    # before it (two servers' clocks) began no earlier than that one: the agent's
+    # statuses never overlap, and still add up to the window.
+    rows = [
+        row(1, 0, "a", "wait"),
+        row(2, 8, "a", "call"),
+        row(3, 5, "a", "wrap"),  # stamped before the call it follows
+        row(4, 0, "b", "wait"),
+        row(5, 4, "b", "call"),
+        row(6, 4, "b", "wrap"),  # two changes in one second: the call took none of it
+    ]
+    assert time_in_status(rows, 0, 10) == {
+        "a": {"wait": 8.0, "wrap": 2.0},
+        "b": {"wait": 4.0, "wrap": 6.0},
+    }
+
+
 def test_datetimes_are_accepted_and_a_reversed_window_refused() -> None:
     rows = [row(1, 0, "a", "wait")]
     start = datetime.fromtimestamp(0, tz=timezone.utc)
