@@ -27,7 +27,7 @@ from datetime import datetime
 
 from ._models import StatusLogEntry
 from ._models_reports import CdrRow, ReportRow
-from .resources._base import unix_time
+from .resources._base import window_bound
 
 __all__ = ["average_handle_time", "service_level", "time_in_status"]
 
@@ -43,9 +43,8 @@ def time_in_status(
     stamped before the row ahead of it counts from that row's time). Statuses with no
     time in the window are left out; agents with no time in the window too.
     """
-    low = unix_time(start, name="start")
-    high = unix_time(stop, name="stop")
-    assert low is not None and high is not None  # unix_time returns an int for a non-None time
+    low = window_bound(start, name="start")
+    high = window_bound(stop, name="stop")
     if high < low:
         raise ValueError(f"stop ({high}) is before start ({low})")
     by_agent: dict[str, list[StatusLogEntry]] = {}

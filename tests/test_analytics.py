@@ -63,6 +63,11 @@ def test_datetimes_are_accepted_and_a_reversed_window_refused() -> None:
         time_in_status(rows, 60, 0)
     with pytest.raises(ValueError, match="naive"):
         time_in_status(rows, datetime(2026, 1, 1), 60)
+    # No window is no "until now" nor "since ever": it says so, not a bare AssertionError.
+    with pytest.raises(TypeError, match="start must be a unix time or a datetime, not None"):
+        time_in_status(rows, None, 60)  # type: ignore[arg-type]  # what the test is about
+    with pytest.raises(TypeError, match="stop must be a unix time or a datetime, not None"):
+        time_in_status(rows, 0, None)  # type: ignore[arg-type]  # what the test is about
 
 
 # -- service level and average handle time --------------------------------------------

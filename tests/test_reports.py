@@ -155,6 +155,8 @@ async def test_a_reporting_campaign_filter_replaces_the_clients_campaign() -> No
         ({"cutoff": "20"}, TypeError, "cutoff must be a number of seconds, not '20'"),
         ({"stop": float("inf")}, ValueError, "stop must be a finite"),
         ({"start": float("nan")}, ValueError, "start must be a finite"),
+        ({"start": None}, TypeError, "start must be a unix time or a datetime, not None"),
+        ({"stop": None}, TypeError, "stop must be a unix time or a datetime, not None"),
         ({"quene": "1007"}, TypeError, "did you mean queue"),
         ({"agent": []}, ValueError, "one or more"),
     ],

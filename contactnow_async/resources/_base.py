@@ -156,6 +156,15 @@ def unix_time(value: int | float | datetime | None, *, name: str) -> int | None:
     return seconds
 
 
+def window_bound(value: int | float | datetime, *, name: str) -> int:
+    """:func:`unix_time` of a window's start or stop, which must be given: None is a
+    TypeError saying so (a bound left out is neither "since ever" nor "until now")."""
+    seconds = unix_time(value, name=name)
+    if seconds is None:
+        raise TypeError(f"{name} must be a unix time or a datetime, not None")
+    return seconds
+
+
 def id_list(
     value: str | int | Iterable[str | int] | None, *, name: str, kind: str = "id"
 ) -> str | None:

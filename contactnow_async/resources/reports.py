@@ -15,7 +15,7 @@ from typing import Any, Final
 from .._errors import ResponseFormatError
 from .._models_reports import AgentSession, CdrRow, ReportRow
 from .._wire import Envelope
-from ._base import Resource, build, id_list, unix_time
+from ._base import Resource, build, id_list, window_bound
 
 __all__ = ["CALLS_FIELDS", "CDR_FIELDS", "FILTERS", "GROUP_FIELDS", "Reports"]
 
@@ -334,8 +334,7 @@ def _names(
 
 
 def _range(start: Moment, stop: Moment) -> str:
-    low, high = unix_time(start, name="start"), unix_time(stop, name="stop")
-    assert low is not None and high is not None  # unix_time returns an int for a time
+    low, high = window_bound(start, name="start"), window_bound(stop, name="stop")
     if high < low:
         raise ValueError(f"stop ({high}) is before start ({low})")
     return f"{low}:{high}"
