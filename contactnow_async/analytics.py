@@ -22,6 +22,7 @@ know it), and the last status of each agent runs until ``stop``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -84,8 +85,12 @@ def service_level(
     CDR rows (``ctype`` or ``dtype``, to tell the inbound calls, ``sec_que`` and the
     answer time, or ``cres``, asked for). A report row counted against another cutoff,
     or a CDR row read without its direction, ``sec_que`` or both ``cres`` and ``tm_answ``,
-    raises ValueError.
+    raises ValueError; so does a ``cutoff`` below 0, infinite or NaN.
     """
+    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)):
+        raise TypeError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
+    if not 0 <= cutoff < math.inf:  # nan: no wait is within it, a level of 0.0
+        raise ValueError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
     within = counted = 0
     for row in rows:
         if isinstance(row, ReportRow):

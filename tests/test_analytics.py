@@ -118,6 +118,27 @@ def test_service_level_from_cdr_rows_matches_the_report_figures() -> None:
     assert service_level([figures], 20) == service_level(calls, 20)
 
 
+@pytest.mark.parametrize(
+    ("cutoff", "error"),
+    [
+        (float("nan"), ValueError),  # no wait compared <= nan: a level of 0.0
+        (-1, ValueError),  # every answered call "too late": 0.0
+        (float("inf"), ValueError),  # reports.calls refuses it too
+        (None, TypeError),
+        (True, TypeError),
+        ("20", TypeError),
+    ],
+)
+def test_a_cutoff_that_is_no_number_of_seconds_is_refused(cutoff: object, error: type) -> None:
+    calls = [cdr(5, answered=True), cdr(40, answered=False)]
+    with pytest.raises(error, match="cutoff must be a number of seconds >= 0"):
+        service_level(calls, cutoff)  # type: ignore[arg-type]  # what the test is about
+    with pytest.raises(error, match="cutoff must be a number of seconds >= 0"):
+        service_level([], cutoff)  # type: ignore[arg-type]  # what the test is about
+    instant = [cdr(0, answered=True), cdr(40, answered=False)]
+    assert service_level(instant, 0) == 0.5  # 0 is a cutoff: only an instant answer counts
+
+
 def test_service_level_of_cdr_rows_read_without_their_direction_says_so() -> None:
     # reports.cdr_list(["qid", "cres", "sec_que"], qtype="inbound"): no ctype, no dtype,
     # so no row says it is inbound; a level of None ("no call counts") would be wrong.
