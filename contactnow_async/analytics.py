@@ -127,8 +127,12 @@ def average_handle_time(
     ``nc_ans_man`` where agents dial by hand: ``sec_call`` counts those calls' time,
     ``nc_ans`` does not count them), or CDR rows (their answer and disconnect times,
     ``tm_answ`` and ``tm_disc``: a row read without them raises ValueError). None when
-    no call was answered.
+    no call was answered; a ``wrap_time`` below 0, infinite or NaN raises ValueError.
     """
+    if isinstance(wrap_time, bool) or not isinstance(wrap_time, (int, float)):
+        raise TypeError(f"wrap_time must be a number of seconds >= 0, not {wrap_time!r}")
+    if not 0 <= wrap_time < math.inf:  # a negative total took talk time off the figure
+        raise ValueError(f"wrap_time must be a number of seconds >= 0, not {wrap_time!r}")
     talk = 0.0
     answered = 0
     for row in rows:

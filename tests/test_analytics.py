@@ -163,6 +163,25 @@ def test_average_handle_time() -> None:
     assert average_handle_time(calls) == 75.0
 
 
+@pytest.mark.parametrize(
+    ("wrap_time", "error"),
+    [
+        (-100.0, ValueError),  # made 60 s of talk a handle time of -40 s
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        (None, TypeError),
+        (True, TypeError),
+    ],
+)
+def test_a_wrap_time_that_is_no_number_of_seconds_is_refused(
+    wrap_time: object, error: type
+) -> None:
+    calls = [cdr(0, answered=True)]
+    with pytest.raises(error, match="wrap_time must be a number of seconds >= 0"):
+        average_handle_time(calls, wrap_time=wrap_time)  # type: ignore[arg-type]  # what the test is about
+    assert average_handle_time(calls, wrap_time=0) == 60.0
+
+
 def test_cdr_rows_read_without_the_fields_a_figure_needs_say_so() -> None:
     # reports.cdr_list(["ctype", "cres"]): no sec_que, so every queue time read 0 and the
     # level was 1.0, every answered call "within the cutoff"; no tm_answ/tm_disc, so every
