@@ -83,9 +83,10 @@ def service_level(
     counts. ``rows`` are ``reports.calls`` rows asked for with this ``cutoff`` and
     the fields ``nc_ans_le``, ``nc_ans_gt``, ``nc_que_gt`` (and ``nc_que_le``), or
     CDR rows (``ctype`` or ``dtype``, to tell the inbound calls, ``sec_que`` and the
-    answer time, or ``cres``, asked for). A report row counted against another cutoff,
-    or a CDR row read without its direction, ``sec_que`` or both ``cres`` and ``tm_answ``,
-    raises ValueError; so does a ``cutoff`` below 0, infinite or NaN.
+    answer time, or ``cres``, asked for). A report row counted against another cutoff
+    or read without those fields, or a CDR row read without its direction, ``sec_que``
+    or both ``cres`` and ``tm_answ``, raises ValueError; so does a ``cutoff`` below 0,
+    infinite or NaN.
     """
     if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)):
         raise TypeError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
@@ -99,6 +100,8 @@ def service_level(
                     f"this report row was counted against cutoff={row.cutoff!r}, not {cutoff!r}:"
                     f" ask reports.calls(..., cutoff={cutoff!r})"
                 )
+            short = ("nc_que_le",) if short_abandons else ()
+            _check_figures(row, "service_level", ("nc_ans_le", "nc_ans_gt", "nc_que_gt", *short))
             within += row.count("nc_ans_le")
             counted += row.count("nc_ans_le") + row.count("nc_ans_gt") + row.count("nc_que_gt")
             counted += row.count("nc_que_le") if short_abandons else 0
@@ -126,7 +129,7 @@ def average_handle_time(
     ``rows`` are ``reports.calls`` rows with ``sec_call`` and ``nc_ans`` (and
     ``nc_ans_man`` where agents dial by hand: ``sec_call`` counts those calls' time,
     ``nc_ans`` does not count them), or CDR rows (their answer and disconnect times,
-    ``tm_answ`` and ``tm_disc``: a row read without them raises ValueError). None when
+    ``tm_answ`` and ``tm_disc``); a row read without them raises ValueError. None when
     no call was answered; a ``wrap_time`` below 0, infinite or NaN raises ValueError.
     """
     if isinstance(wrap_time, bool) or not isinstance(wrap_time, (int, float)):
@@ -137,6 +140,7 @@ def average_handle_time(
     answered = 0
     for row in rows:
         if isinstance(row, ReportRow):
+            _check_figures(row, "average_handle_time", ("sec_call", "nc_ans"))
             talk += row.number("sec_call")
             answered += row.count("nc_ans") + row.count("nc_ans_man")
         elif row.answered:
@@ -144,6 +148,15 @@ def average_handle_time(
             talk += row.talk_time
             answered += 1
     return (talk + wrap_time) / answered if answered else None
+
+
+def _check_figures(row: ReportRow, figure: str, needed: tuple[str, ...]) -> None:
+    """Refuse a report row without a field ``figure`` needs: a missing count reads as 0,
+    which would make a figure of it (a level without the abandoned calls, say)."""
+    missing = [name for name in needed if name not in row]
+    if missing:
+        names = ", ".join(missing)
+        raise ValueError(f"{figure}: a report row read without {names}: ask reports.calls for it")
 
 
 def _check_read(row: CdrRow, figure: str, *needed: tuple[str, ...]) -> None:

@@ -96,7 +96,8 @@ def test_service_level_from_report_rows() -> None:
     ]
     assert service_level(rows, 20) == 0.8  # 8 of 10; the 3 short abandons do not count
     assert service_level(rows, 20, short_abandons=True) == 8 / 13
-    assert service_level([report(nc_ans_le=0)], 20) is None  # no call: no level
+    no_call = report(nc_ans_le=0, nc_ans_gt=0, nc_que_gt=0)
+    assert service_level([no_call], 20) is None  # no call: no level
     with pytest.raises(ValueError, match="cutoff=30"):
         service_level(rows, 30)  # counted against 20 seconds
     with pytest.raises(ValueError, match="cutoff=None"):
@@ -145,6 +146,23 @@ def test_service_level_of_cdr_rows_read_without_their_direction_says_so() -> Non
     answered = CdrRow.from_record({"callid": "1", "qid": "1007", "cres": "Answered", "sec_que": 5})
     with pytest.raises(ValueError, match="ctype"):
         service_level([answered], 20)
+
+
+def test_report_rows_read_without_the_figures_a_kpi_needs_say_so() -> None:
+    # reports.calls(["qid", "nc_ans_le", "nc_ans_gt"], cutoff=20): no nc_que_gt, so the
+    # callers who gave up after the cutoff read as none and the level was 1.0, not 0.5;
+    # reports.calls(["qid", "nc_ans"]): no sec_call, so the handle time was 0.0.
+    no_abandons = ReportRow.from_record({"qid": "1007", "nc_ans_le": 1, "nc_ans_gt": 0}, cutoff=20)
+    with pytest.raises(ValueError, match="nc_que_gt"):
+        service_level([no_abandons], 20)
+    with pytest.raises(ValueError, match="nc_que_le"):
+        service_level([report(nc_ans_le=1, nc_ans_gt=0, nc_que_gt=1)], 20, short_abandons=True)
+    with pytest.raises(ValueError, match="sec_call"):
+        average_handle_time([ReportRow.from_record({"qid": "1007", "nc_ans": 4})])
+    with pytest.raises(ValueError, match="nc_ans"):
+        average_handle_time([report(sec_call=600.0)])  # no count: "no call answered"
+    whole = report(nc_ans_le=1, nc_ans_gt=0, nc_que_gt=1, sec_call=60.0, nc_ans=1)
+    assert (service_level([whole], 20), average_handle_time([whole])) == (0.5, 60.0)
 
 
 def test_average_handle_time() -> None:
