@@ -11,6 +11,7 @@ defines these figures, for the web wallboard too.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections import deque
@@ -202,6 +203,12 @@ async def run_demo(
                         )
 
 
+def percent_text(share: float) -> str:
+    """``share`` as whole percent, rounded down: 199 calls of 200 within the cutoff are 99%,
+    not a 100% that says none waited longer (the wallboard page's rule too)."""
+    return f"{math.floor(share * 100 + 1e-9)}%"  # 1e-9: 0.29 * 100 is 28.999999999999996
+
+
 class QueuePanel:
     """The inbound queues' figures today and their agents' wait (:mod:`..kpis` defines them)."""
 
@@ -230,7 +237,7 @@ class QueuePanel:
                 str(queue.calls),
                 str(queue.answered),
                 str(queue.abandoned),
-                "-" if level is None else f"{level:.0%}",
+                "-" if level is None else percent_text(level),
                 "-" if began is None else clock_text(now - began),
             )
         if kpis.queues == ():  # read, and no call yet (None: nothing read yet)

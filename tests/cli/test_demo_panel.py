@@ -6,7 +6,7 @@ import pytest
 
 from contactnow_async import ContactNow
 from contactnow_async._cli._demo import QueuePanel
-from contactnow_async.kpis import QueueKpis
+from contactnow_async.kpis import QueueFigures, QueueKpis
 
 pytestmark = pytest.mark.anyio
 
@@ -18,3 +18,18 @@ async def test_before_the_first_read_the_panel_does_not_say_there_were_no_calls(
         assert panel.render([], 0.0).caption != "no calls yet today"  # nothing read yet
         kpis.queues = ()  # a read found no inbound call today
         assert panel.render([], 0.0).caption == "no calls yet today"
+
+
+@pytest.mark.parametrize(
+    ("level", "shown"),
+    [(199 / 200, "99%"), (0.29, "29%"), (0.57, "57%"), (1.0, "100%"), (0.004, "0%"), (None, "-")],
+)
+async def test_the_service_level_is_never_rounded_up_to_a_target_not_met(
+    level: float | None, shown: str
+) -> None:
+    # 199 of 200 calls within the cutoff showed 100%, as if none had waited longer.
+    async with ContactNow(username="u", password="p", base_url="http://127.0.0.1:9/") as cn:
+        kpis = QueueKpis(cn)
+        kpis.queues = (QueueFigures("7", "Sales", 200, 199, 1, level),)
+        table = QueuePanel(kpis).render([], 0.0)
+        assert list(table.columns[4].cells) == [shown]

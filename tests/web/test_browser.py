@@ -8,6 +8,7 @@ README shows it.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -123,10 +124,16 @@ def test_the_page_shows_the_agents_and_a_status_changing(chromium: WebDriver) ->
         assert [row[0] for row in shown] == [
             f"{q['queue_id']} {q['name']}" for q in served_kpis["queues"]
         ]
-        for name, calls, answered, abandoned, level, wait in shown:
+        for (name, calls, answered, abandoned, level, wait), served_queue in zip(
+            shown, served_kpis["queues"], strict=True
+        ):
             assert re.fullmatch(r"\d+ .+ Inbound", name), name
             assert int(answered) + int(abandoned) <= int(calls), (calls, answered, abandoned)
             assert re.fullmatch(r"\d{1,3}%|-", level), level
+            share = served_queue["service_level"]
+            if [int(calls), int(answered)] == [served_queue["calls"], served_queue["answered"]]:
+                # The same figures (no refresh in between): the level rounded down, never up.
+                assert level == ("-" if share is None else f"{math.floor(share * 100 + 1e-9)}%")
             assert re.fullmatch(r"(\d+:)?\d\d:\d\d|-", wait), wait
         note = chromium.find_element(By.ID, "queue-note").text
         assert "answered within 20 s" in note and "stale" not in note
@@ -134,6 +141,17 @@ def test_the_page_shows_the_agents_and_a_status_changing(chromium: WebDriver) ->
         if screenshot:  # for the README: a busier morning than the test needs
             until(chromium, 60, lambda page: sum(int(row[1]) for row in queue_rows(page)) >= 15)
             chromium.save_screenshot(str(REPO / Path(screenshot)))
+
+
+def test_the_page_rounds_a_service_level_down(chromium: WebDriver) -> None:
+    # The page's own percent(), run by the browser: 199 calls of 200 within the cutoff
+    # showed 100%, as if none had waited longer (the demo's panel rounds down too).
+    page = (REPO / "contactnow_async" / "web" / "wallboard.html").read_text(encoding="utf-8")
+    (function,) = re.findall(r"^ *function percent\(share\) \{.*\}$", page, flags=re.M)
+    shown = chromium.execute_script(
+        f"{function} return [0.995, 0.29, 0.57, 1, 0.004, null].map(percent);"
+    )
+    assert shown == ["99%", "29%", "57%", "100%", "0%", "-"]
 
 
 @pytest.mark.redis
