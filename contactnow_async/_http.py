@@ -89,9 +89,16 @@ def chosen(wire: WireName) -> Literal["httpx", "aiohttp"]:
         if not _on_asyncio():
             raise RuntimeError("transport='aiohttp' runs on asyncio only; use 'httpx' on trio")
         return "aiohttp"
-    if _on_asyncio() and _speed_installed() and not urllib.request.getproxies():
+    if _on_asyncio() and _speed_installed() and not _proxy_in_environment():
         return "aiohttp"
     return "httpx"
+
+
+def _proxy_in_environment() -> bool:
+    """Whether the environment names a proxy httpx would send through: ``HTTP_PROXY``,
+    ``HTTPS_PROXY`` or ``ALL_PROXY`` (``NO_PROXY`` alone, or ``FTP_PROXY``, names none)."""
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
 
 
 @functools.cache
@@ -220,7 +227,7 @@ def own_http_client(wire: Wire, *, timeout: float | httpx.Timeout, max_connectio
         transport = httpx.AsyncHTTPTransport(limits=limits, verify=tls_context())
     client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
     # A proxy named in the environment is mounted on the client: then go through it.
-    direct = None if urllib.request.getproxies() else transport
+    direct = None if _proxy_in_environment() else transport
     return Pool(client, direct=direct)
 
 

@@ -40,6 +40,26 @@ async def test_a_proxy_in_the_environment_keeps_httpx(monkeypatch: pytest.Monkey
     assert chosen("auto") == "httpx"  # aiohttp would not read it
 
 
+async def test_no_proxy_alone_names_no_proxy(
+    anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # NO_PROXY (common where a proxy is not) and FTP_PROXY route no request of ours
+    # through a proxy: the [speed] wire and the straight path stay.
+    _no_proxy(monkeypatch)
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    monkeypatch.setenv("FTP_PROXY", "http://127.0.0.1:3128")
+    assert chosen("auto") == ("aiohttp" if anyio_backend == "asyncio" else "httpx")
+
+    async def send(*args: object, **kwargs: object) -> httpx.Response:
+        raise AssertionError("the own pool went through AsyncClient.send")
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", send)
+    with serve(answering(AGENTS_BODY)) as server:
+        async with _own(server, "auto") as cn:
+            agents = await cn.agents.read()
+    assert [agent.agent_id for agent in agents] == ["1"]
+
+
 async def test_aiohttp_on_trio_is_refused(anyio_backend: str) -> None:
     if anyio_backend == "asyncio":
         assert chosen("aiohttp") == "aiohttp"
