@@ -1,0 +1,154 @@
+"""The README's shorter examples, each run as written (its top-level ``await`` awaited)
+against an in-process simulator on a virtual clock: the names a block takes from the
+text around it (``cn``, ``saved_id``, ``handle``, ``call``) are given, nothing else."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from contactnow_async import AgentEvent, ContactNow, HTTPStatusError, Subscription
+from contactnow_async.simulator import Simulator
+
+from .watch._support import TickingClock, client_on, event_rows, log_rows
+
+pytestmark = pytest.mark.anyio
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_block(marker: str) -> str:
+    """The code block after ``<!-- example: marker -->`` in README.md."""
+    text = README.read_text(encoding="utf-8")
+    match = re.search(
+        re.escape(f"<!-- example: {marker} -->") + r"\s*```python\n(.*?)```", text, re.DOTALL
+    )
+    assert match, f"README.md lost its example {marker}"
+    return match.group(1)
+
+
+async def run_block(marker: str, namespace: dict[str, Any]) -> None:
+    """Run the README's block in ``namespace``, awaiting what it awaits; its names stay there."""
+    code = compile(readme_block(marker), str(README), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    awaiting = eval(code, namespace)  # noqa: S307 - our README; a coroutine when it awaits
+    if awaiting is not None:
+        await awaiting
+
+
+@pytest.fixture
+def sim() -> Simulator:
+    return Simulator(username="u", password="secret", agents=20, seed=5, clock=TickingClock())
+
+
+@pytest.fixture
+async def cn(sim: Simulator) -> AsyncIterator[ContactNow]:
+    async with client_on(sim) as client:
+        yield client
+
+
+async def test_the_readme_in_process_simulator() -> None:
+    namespace: dict[str, Any] = {}
+    await run_block("in-process", namespace)
+    sim: Simulator = namespace["sim"]
+    async with namespace["cn"] as cn:
+        with pytest.raises(HTTPStatusError) as raised:
+            await cn.live.agents()
+        assert raised.value.status_code == 503
+        assert [r.status_code for r in sim.requests if r.script == "ajax"] == [503, 503, 503]
+        assert await cn.live.agents()  # the fault was for those three attempts only
+
+
+async def test_the_readme_watcher(cn: ContactNow, sim: Simulator) -> None:
+    printed: list[tuple[Any, ...]] = []
+    with anyio.CancelScope() as scope:
+
+        def print_(*args: Any) -> None:
+            printed.append(args)
+            if len(printed) == 60:
+                scope.cancel()
+
+        await run_block("watch", {"cn": cn, "print": print_})
+    assert len(printed) == 60
+    everyone = {agent["uid"] for agent in sim.live_agents(include_offline=True)}
+    assert {args[1] for args in printed if args[0] == "appeared"} == everyone
+    changed = [args for args in printed if args[0] == "changed"]
+    assert changed and all(before != after for _, _, before, after, _ in changed)
+
+
+async def test_the_readme_subscribers(cn: ContactNow, sim: Simulator) -> None:
+    namespace: dict[str, Any] = {"cn": cn}
+    await run_block("subscribers", namespace)
+    subscriptions: list[Subscription[Any]] = [
+        namespace[name] for name in ("wallboard", "automation", "ticker", "health")
+    ]
+    assert [s.overflow for s in subscriptions] == ["coalesce", "block", "drop_oldest", "block"]
+    online = len(sim.live_agents(include_offline=False))
+    assert [s.pending for s in subscriptions] == [online] * 4  # the first poll's picture
+
+
+async def test_the_readme_resume_from_a_saved_log_id(cn: ContactNow, sim: Simulator) -> None:
+    assert isinstance(sim.clock, TickingClock)
+    sim.clock.advance(900)  # the automation was down for a while
+    history = log_rows(sim)
+    saved = history[len(history) // 2][0]
+    handled: list[AgentEvent] = []
+    namespace: dict[str, Any] = {"cn": cn, "saved_id": saved}
+    with anyio.CancelScope() as scope:
+
+        def handle(event: AgentEvent) -> None:
+            handled.append(event)
+            if sum(e.source == "status_log" for e in handled) == 300:
+                scope.cancel()
+
+        namespace["handle"] = handle
+        await run_block("resume", namespace)
+
+    picture = [e for e in handled if e.source == "poll"]
+    logged = handled[len(picture) :]
+    # The first poll's picture first: every agent online then, with no log_id.
+    assert picture and all(e.kind == "appeared" and e.log_id is None for e in picture)
+    assert len(picture) == len({e.agent_id for e in picture})
+    # Then the log rows right after saved_id, none skipped or repeated; saved_id follows.
+    assert all(e.source == "status_log" for e in logged)
+    assert namespace["saved_id"] == logged[-1].log_id
+    assert event_rows(logged) == [
+        row for row in log_rows(sim) if saved < row[0] <= namespace["saved_id"]
+    ]
+    # Each agent's first log event appears again, without before; its second has one.
+    firsts: dict[str, AgentEvent] = {}
+    seconds: dict[str, AgentEvent] = {}
+    for event in logged:
+        (seconds if event.agent_id in firsts else firsts).setdefault(event.agent_id, event)
+    assert all(
+        e.kind == "appeared" and e.before is None and e.previous_duration is None
+        for e in firsts.values()
+    )
+    assert seconds and all(e.kind == "changed" and e.before for e in seconds.values())
+    # The log rows are older than the picture.
+    assert any(
+        firsts[e.agent_id].changed_at < e.changed_at for e in picture if e.agent_id in firsts
+    )
+
+
+async def test_the_readme_recordings(
+    cn: ContactNow, sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = int(sim.now())
+    assert isinstance(sim.clock, TickingClock)
+    sim.clock.advance(3600)
+    cdr = await cn.reports.cdr_list(["callid", "cres", "flags"], start=start, stop=sim.now())
+    call = next(row for row in cdr if row.recorded)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"cn": cn, "call": call}
+    await run_block("recordings", namespace)
+    recording = namespace["recording"]
+    wav = (tmp_path / "90000001.wav").read_bytes()
+    assert (recording.size, recording.content_type) == (len(wav), "audio/wav")
+    assert wav.startswith(b"RIFF")
+    assert (tmp_path / "copy.wav").read_bytes() == wav
