@@ -370,6 +370,10 @@ class TokenManager:
         now = self._clock.now()
         if token.is_fresh(now, self.margin):
             self._short_fetches, self._hold_until = 0, -math.inf
+        elif token.value in self.recent and token.local_deadline() > now:
+            # token.php hands back the token it gave while that is valid ("a new token if
+            # one does not already exist"): no clock is wrong, it is used until it expires.
+            self._short_fetches, self._hold_until = 0, token.local_deadline()
         else:
             self._short_fetches += 1
             if self._short_fetches > MAX_SHORT_FETCHES:

@@ -21,6 +21,7 @@ import pytest
 from contactnow_async import (
     APIError,
     AuthenticationError,
+    ContactNow,
     FileTokenStore,
     MemoryTokenStore,
     Token,
@@ -28,6 +29,7 @@ from contactnow_async import (
     TokenStore,
     VirtualClock,
 )
+from contactnow_async.simulator import Simulator
 from tests._helpers import (
     AGENT_ROW,
     BASE_URL,
@@ -301,6 +303,36 @@ async def test_proactive_refresh_one_minute_before_the_server_expiry(skew: float
         assert api.token_gets == 2
         reads = [r for r in api.requests if r.url.path.endswith("database.php")]
         assert [r.url.params["token"] for r in reads] == [api.issued[0]] * 2 + [api.issued[1]] * 2
+
+
+async def test_a_server_that_answers_its_current_token_until_expiry_fails_no_call() -> None:
+    """TOKEN.md: ``get`` gives "a new token if one does not already exist"; the simulator
+    hands back the current token, and its ``expire``, until that passes. Inside the margin
+    that was taken for a server clock gone wrong: about 30 token.php calls in the last
+    minute of every token, and a TokenError every eight seconds or so."""
+    clock = VirtualClock(1_700_000_000)
+    sim = Simulator(
+        username=USERNAME, password=PASSWORD, agents=2, seed=1, clock=clock, token_lifetime=3600
+    )
+    async with (
+        httpx.AsyncClient(transport=sim.transport()) as http,
+        ContactNow(
+            base_url="http://sim.test/",
+            username=USERNAME,
+            password=PASSWORD,
+            http_client=http,
+            clock=clock,
+            retry_backoff=0.0,
+        ) as cn,
+    ):
+        first = await cn.tokens.get()
+        clock.set(first.local_deadline() - 59)  # inside the 60 s margin
+        for _ in range(70):  # a call a second, up to 10 s past the token's expiry
+            await cn.agents.read()
+            clock.advance(1)
+        assert sim.stats.token_gets == 3  # the first, its own again, the next one
+        assert (await cn.tokens.get()).value != first.value
+        assert sim.stats.count("database", "agents", "read") == 70  # none refused, resent
 
 
 async def test_reactive_refresh_resends_once() -> None:
