@@ -402,7 +402,15 @@ class TokenManager:
         if stored is None or not stored.is_fresh(self._clock.now(), self.margin):
             return None
         if refused and stale is not None and stored.value == stale.value:
-            await self._store.delete(self._key, stored)
+            try:
+                await self._store.delete(self._key, stored)
+            except Exception as exc:  # housekeeping: the new token's save replaces it
+                logger.warning(
+                    "the token store could not forget the refused token (%s: %s); "
+                    "a new one is fetched all the same",
+                    type(exc).__name__,
+                    exc,
+                )
             return None
         if stale is not None and stored.value == stale.value:
             return None

@@ -538,6 +538,35 @@ async def test_file_store_refetches_when_the_stored_token_is_refused(tmp_path: P
     assert entry["value"] == api.issued[-1]
 
 
+class _ReadOnlyFileStore(FileTokenStore):
+    """A token file on a read-only file system: read, never written."""
+
+    def _write(self, entries: dict[str, object]) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(self.path))
+
+
+async def test_a_refused_token_in_a_store_that_cannot_forget_it_is_still_replaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Forgetting the refused token failed the refresh, so every call failed with the
+    store's OSError, and so did every restart (the refused token stayed in the file)."""
+    path = tmp_path / "tokens.json"
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, token_store=FileTokenStore(path))
+    async with http, cn:
+        await cn.agents.read()
+    api.expire_all()  # the server revoked the stored token early
+    cn2, http2 = client_for(api, token_store=_ReadOnlyFileStore(path))
+    async with http2, cn2:
+        await cn2.agents.read()
+        await cn2.agents.read()
+    assert api.token_gets == 2  # exactly one new token, used from memory
+    assert api.calls("database", "agents", "read") == 4  # 1, then refused + resent + 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("could not forget the refused token" in warning for warning in warnings)
+    assert not any(token in warning for warning in warnings for token in api.issued)
+
+
 async def test_file_store_is_keyed_by_base_url_and_username(tmp_path: Path) -> None:
     store = FileTokenStore(tmp_path / "tokens.json")
     one = Token(value="a" * 40, expires_ts=2_000_000_000)
