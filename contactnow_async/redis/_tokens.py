@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import socket
@@ -18,6 +19,8 @@ from ._lease import RELEASE_IF_HELD
 from ._replies import text
 
 __all__ = ["RedisTokenStore"]
+
+logger = logging.getLogger("contactnow_async.redis")
 
 # Forget a token only if it is still the one stored (another process may have
 # replaced it since this one read it).
@@ -134,7 +137,18 @@ class RedisTokenStore:
             # Shielded, so a cancelled fetch still frees the lock; bounded, so a Redis that
             # stopped answering does not keep it from ending (the lock expires by then).
             with anyio.move_on_after(self.lock_ttl, shield=True):
-                await self._release_lock(keys=[name], args=[holder])
+                try:
+                    await self._release_lock(keys=[name], args=[holder])
+                except (RedisError, OSError) as exc:
+                    # Not the fetch's failure: the token it got is good, and the lock
+                    # expires on its own.
+                    logger.warning(
+                        "could not free the token lock %r (%s: %s); it expires in %g s",
+                        name,
+                        type(exc).__name__,
+                        exc,
+                        self.lock_ttl,
+                    )
 
     async def _take(self, name: str, holder: str, ttl_ms: int) -> bool:
         """Take the lock ``name`` for ``holder`` if it is free; whether it was taken."""

@@ -8,12 +8,14 @@ import sys
 import time
 
 import anyio
+import httpx
 import pytest
 from redis.asyncio import Redis
 
 from contactnow_async import ContactNow, Token
 from contactnow_async.redis import RedisTokenStore
 from contactnow_async.simulator import Simulator, serve
+from tests._helpers import AGENT_ROW, FakeAPI, agents_list, client_for
 
 from .conftest import (
     REPO,
@@ -189,6 +191,32 @@ async def test_a_cancelled_fetch_does_not_hang_on_a_redis_that_stopped_answering
             await holding.wait()
             took = await cancel_while_stopped(server, group, ended)
     assert took < 4, "the cancelled fetch waited for Redis to answer again"
+
+
+async def test_a_token_fetched_as_redis_went_down_is_used_not_thrown_away(
+    own_redis: tuple[str, subprocess.Popen[bytes]], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Redis died while token.php answered: the save failing was logged ("used from
+    # memory"), but freeing the lock raised, so the call failed and the token was lost.
+    url, server = own_redis
+    api = FakeAPI({("database", "agents", "read"): agents_list(AGENT_ROW)})
+    asked = api._token
+
+    async def redis_dies(request: httpx.Request) -> httpx.Response:
+        server.kill()
+        server.wait()
+        return await asked(request)
+
+    api._token = redis_dies  # type: ignore[method-assign]  # wrap the fake's token endpoint
+    async with Redis.from_url(url) as redis:
+        cn, http = client_for(api, token_store=RedisTokenStore(redis, egress="e"))
+        async with http, cn:
+            await cn.agents.read()
+            await cn.agents.read()
+    assert api.token_gets == 1
+    assert api.calls("database", "agents", "read") == 2
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("could not free the token lock" in warning for warning in warnings)
 
 
 async def test_a_lock_ttl_under_a_millisecond_still_locks(redis: Redis) -> None:
