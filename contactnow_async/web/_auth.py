@@ -65,6 +65,7 @@ class Guard:
         if self._token is None:
             return True
         scheme, _, presented = headers.get("authorization", "").partition(" ")
+        presented = _as_sent(presented)
         if scheme.lower() != "bearer" or not presented.strip():
             presented = query.get("access_token", "")
         return self.check(presented.strip(), stream=stream)
@@ -94,3 +95,12 @@ class Guard:
         assert self._token is not None
         message = f"contactnow-wallboard-stream:{expires_ts}".encode("ascii")
         return hmac.new(self._token, message, hashlib.sha256).hexdigest().encode("ascii")
+
+
+def _as_sent(value: str) -> str:
+    """A header's text as its client wrote it: the server read the bytes as Latin-1 (what
+    a browser sends for such characters), every other client sends UTF-8."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:  # not UTF-8 (a browser's Latin-1), or not read as Latin-1 here
+        return value

@@ -178,6 +178,23 @@ async def test_a_token_set_with_a_trailing_newline_still_lets_its_holder_in() ->
         assert (await http.get("/snapshot")).status_code == 401
 
 
+@pytest.mark.parametrize("secret", ["Geheimnis-für-alle", "密码-wallboard-token", "token-voilà"])
+async def test_a_token_beyond_ascii_lets_in_whatever_bytes_its_client_sends(secret: str) -> None:
+    # Servers read header bytes as Latin-1: a client sending the token in UTF-8 (curl, any
+    # HTTP library) was refused, and one beyond Latin-1 worked only in the query string.
+    wallboard = Wallboard(HandSource(), auth_token=secret)  # type: ignore[arg-type]  # a Source
+    sent = [secret.encode("utf-8")]
+    if max(secret) <= "\xff":
+        sent.append(secret.encode("latin-1"))  # what a browser sends for such a token
+    async with wallboard.lifespan(), client_for(wallboard) as http:
+        for token in sent:
+            for wrong in (False, True):
+                header = b"Bearer " + token + (b"x" if wrong else b"")
+                reply = await http.get("/snapshot", headers=[(b"authorization", header)])
+                assert reply.status_code == (401 if wrong else 200), (token, wrong)
+        assert (await http.get("/snapshot", params={"access_token": secret})).status_code == 200
+
+
 async def test_every_response_is_nosniff_and_no_store() -> None:
     # The event stream, its HEAD and its refusals too: /events answered without nosniff.
     wallboard = guarded()
