@@ -12,6 +12,7 @@ never lost and JSON and XML replies of the same data compare equal.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Mapping
 from datetime import datetime
@@ -339,14 +340,15 @@ class WriteResult:
 def token_expiry(value: Any) -> int:
     """``expire`` from ``token.php`` as unix seconds.
 
-    Takes an int or its text (``"1800000000"``, ``"1800000000.0"``); anything else,
+    Takes an int or its text (``"1800000000"``, ``"1800000000.0"``), a fraction of a
+    second rounded down (``1800000000.5`` is ``1800000000``); anything else,
     or a time a datetime cannot hold, is a :class:`ResponseFormatError` that
     shows the value's type, not the value.
     """
     try:
         expire = _i(value, "expire", default=-2)
     except ValueError:
-        expire = -2
+        expire = _whole_seconds(value)
     if expire == -2 or not -1 <= expire <= MAX_UNIX_TIME:
         shown = type(value).__name__ if not isinstance(value, (int, str)) else repr(value)[:40]
         raise ResponseFormatError(
@@ -354,6 +356,19 @@ def token_expiry(value: Any) -> int:
             content_type=None,
         )
     return expire
+
+
+def _whole_seconds(value: Any) -> int:
+    """A time with a fraction of a second (a float, or its text) as the second before it:
+    a token is never held past its expiry; -2 for anything else."""
+    if isinstance(value, (float, str)):
+        try:
+            seconds = float(value)
+        except ValueError:
+            return -2
+        if math.isfinite(seconds):
+            return math.floor(seconds)
+    return -2
 
 
 def _hidden(_: str) -> str:

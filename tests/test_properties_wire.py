@@ -163,7 +163,7 @@ def test_an_expire_is_a_unix_time_in_range_or_a_format_error(value: object) -> N
     assert -1 <= expires <= MAX_UNIX_TIME
     if isinstance(wire, (int, float)) and not isinstance(wire, bool):
         assert math.isfinite(wire)
-        assert expires == wire
+        assert expires == math.floor(wire)  # a fraction: the second before
 
 
 # --- the bounded body decoder -----------------------------------------------------------

@@ -335,6 +335,21 @@ async def test_a_server_that_answers_its_current_token_until_expiry_fails_no_cal
         assert sim.stats.count("database", "agents", "read") == 70  # none refused, resent
 
 
+@pytest.mark.parametrize("expire", [1_800_000_000.5, "1800000000.5", "1.8000000005e9"])
+async def test_an_expire_with_a_fraction_of_a_second_is_a_token(expire: object) -> None:
+    """Refused as "not a unix time", it failed every call without one token to use."""
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    value = "f" * 40
+    api.valid.add(value)
+    api.fail_token_get = lambda: json_reply({"success": True, "token": value, "expire": expire})
+    cn, http = client_for(api)
+    async with http, cn:
+        assert len(await cn.agents.read()) == 1
+        token = await cn.tokens.get()
+    assert token.expires_ts == 1_800_000_000  # the whole second before: never late
+    assert api.token_gets == 1
+
+
 async def test_reactive_refresh_resends_once() -> None:
     api = FakeAPI({READ: agents_list(AGENT_ROW)})
     cn, http = client_for(api)
