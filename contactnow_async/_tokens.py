@@ -11,9 +11,11 @@ It refreshes:
 
 Either way a refresh is *single flight*: however many calls need a token at
 once, one ``token.php?action=get`` is made and every caller waits for it (and
-shares its failure, if it fails). A caller may give a time to give up at (its
-call's deadline): a waiter then stops waiting and the fetch goes on for the others;
-a leader's fetch is cut short, and a waiter with more time takes it over.
+shares its failure, if it fails; an early refresh that fails leaves the token held
+in use until it expires, and is tried again every few seconds). A caller may give
+a time to give up at (its call's deadline): a waiter then stops waiting and the
+fetch goes on for the others; a leader's fetch is cut short, and a waiter with more
+time takes it over.
 
 Stores keep the token between runs, because the vendor asks clients not to
 fetch tokens needlessly: :class:`MemoryTokenStore` (default) and
@@ -196,6 +198,8 @@ class FileTokenStore:
 MAX_SHORT_FETCHES = 3
 #: How many of the tokens a manager held it remembers (:attr:`TokenManager.recent`).
 RECENT_TOKENS = 8
+#: Seconds before an early refresh that failed is tried again (the token held still good).
+RETRY_EARLY_REFRESH = 5.0
 
 
 class _Flight:
@@ -341,18 +345,13 @@ class TokenManager:
     async def _lead(self, *, stale: Token | None, refused: bool) -> Token:
         flight = self._flight = _Flight()
         try:
-            token = await self._from_store(stale=stale, refused=refused)
-            if token is None:
-                lock = getattr(self._store, "lock", None)
-                if lock is None:
-                    token = await self._fetch_and_save()
-                else:
-                    # A store shared between processes serialises the fetch: the
-                    # first holder fetches, the others find its token once inside.
-                    async with lock(self._key):
-                        token = await self._from_store(stale=stale, refused=refused)
-                        if token is None:
-                            token = await self._fetch_and_save()
+            try:
+                token = await self._get(stale=stale, refused=refused)
+            except Exception as exc:
+                held = self._still_valid(stale, refused=refused, error=exc)
+                if held is None:
+                    raise
+                token = held
             self._token = flight.token = token
             if token.value not in self.recent:  # a new tuple: a log filter reads it anywhere
                 self.recent = (*self.recent[1 - RECENT_TOKENS :], token.value)
@@ -363,6 +362,36 @@ class TokenManager:
         finally:
             self._flight = None
             flight.done.set()
+
+    async def _get(self, *, stale: Token | None, refused: bool) -> Token:
+        """The token another process stored, or a new one from ``token.php``."""
+        token = await self._from_store(stale=stale, refused=refused)
+        if token is not None:
+            return token
+        lock = getattr(self._store, "lock", None)
+        if lock is None:
+            return await self._fetch_and_save()
+        # A store shared between processes serialises the fetch: the first holder
+        # fetches, the others find its token once inside.
+        async with lock(self._key):
+            token = await self._from_store(stale=stale, refused=refused)
+            return token if token is not None else await self._fetch_and_save()
+
+    def _still_valid(self, stale: Token | None, *, refused: bool, error: Exception) -> Token | None:
+        """The token held, if its early refresh failed and it has not expired: calls go on
+        with it, and the refresh is tried again after ``RETRY_EARLY_REFRESH`` seconds."""
+        now = self._clock.now()
+        if refused or stale is None or stale != self._token or stale.local_deadline() <= now:
+            return None
+        self._hold_until = min(stale.local_deadline(), now + RETRY_EARLY_REFRESH)
+        logger.warning(
+            "could not refresh the token early (%s: %s); the current one, good for %.0f s "
+            "more, is used meanwhile",
+            type(error).__name__,
+            error,
+            stale.local_deadline() - now,
+        )
+        return stale
 
     async def _fetch_and_save(self) -> Token:
         self.fetches += 1

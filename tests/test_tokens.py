@@ -350,6 +350,44 @@ async def test_an_expire_with_a_fraction_of_a_second_is_a_token(expire: object) 
     assert api.token_gets == 1
 
 
+async def test_an_early_refresh_that_fails_uses_the_token_until_it_expires(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """token.php failing inside the margin failed every call, though the token held had
+    a minute left; each call asked token.php again."""
+    clock = VirtualClock(1_700_000_000)
+    api = FakeAPI({READ: agents_list(AGENT_ROW)}, clock=clock, lifetime=3600)
+    cn, http = client_for(api, clock=clock, max_retries=0)
+    async with http, cn:
+        first = await cn.tokens.get()
+        clock.set(first.local_deadline() - 59)
+        api.fail_token_get = lambda: json_reply({"success": False, "error": "Service down"})
+        assert len(await _many_reads(cn.agents.read, 20)) == 20
+        assert api.token_gets == 2  # one early refresh tried, for all twenty
+        clock.advance(1)
+        await cn.agents.read()
+        assert api.token_gets == 2  # not again at each call
+        clock.advance(10)
+        await cn.agents.read()
+        assert api.token_gets == 3  # tried again a few seconds on
+        api.fail_token_get = None
+        clock.advance(10)
+        await cn.agents.read()
+        assert api.token_gets == 4
+        assert (await cn.tokens.get()).value == api.issued[-1] != first.value
+        # Once the token held has expired, the failure is the call's.
+        clock.set((await cn.tokens.get()).local_deadline())
+        api.fail_token_get = lambda: json_reply({"success": False, "error": "Service down"})
+        with pytest.raises(APIError, match="Service down"):
+            await cn.agents.read()
+    reads = [r for r in api.requests if script_of(r) == "database"]
+    assert {r.url.params["token"] for r in reads[:22]} == {first.value}
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2
+    assert "could not refresh the token early (APIError" in warnings[0]
+    assert not any(token in warning for warning in warnings for token in api.issued)
+
+
 async def test_reactive_refresh_resends_once() -> None:
     api = FakeAPI({READ: agents_list(AGENT_ROW)})
     cn, http = client_for(api)
