@@ -136,6 +136,27 @@ async def test_a_damaged_entry_is_no_token_and_the_next_save_replaces_it(redis: 
     assert await store.load("k") == token
 
 
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"expires_at": "1" + "0" * 30},
+        {"expires_at": "2000000000", "clock_offset": "-inf"},
+        {"expires_at": "2000000000", "clock_offset": "nan"},
+        {"expires_at": "2000000000", "clock_offset": "1e300"},
+    ],
+    ids=["10**30", "offset-minus-inf", "offset-nan", "offset-1e300"],
+)
+async def test_an_entry_whose_times_are_out_of_range_is_no_token(
+    redis: Redis, entry: dict[str, str]
+) -> None:
+    # As FileTokenStore has it: an entry another tool wrote was a token fresh forever
+    # (sent until refused) whose expires_at raised OverflowError when shown.
+    store = RedisTokenStore(redis, egress="e", prefix="t:")
+    for field, value in {"value": "a" * 40, **entry}.items():
+        await redis.hset("t:e|k", field, value)
+    assert await store.load("k") is None
+
+
 @each_protocol
 async def test_lock_waits_for_its_holder_and_times_out(redis: Redis) -> None:
     # Waiting for the holder: a guard of 10 s, not a bound (with lock_wait=0.2 s, a
