@@ -25,6 +25,7 @@ from ._redact import redact_text, redact_url
 
 __all__ = [
     "CLOSED",
+    "OTHER_LOOP",
     "Fault",
     "describe",
     "exchange_fault",
@@ -39,6 +40,13 @@ _DETAIL = 80
 
 #: What a call on a closed client raises (a RuntimeError, as httpx's closed client does).
 CLOSED = "this ContactNow client is closed; create a new one"
+#: What a call from an event loop other than the client's raises (its pool belongs to that one).
+OTHER_LOOP = (
+    "this ContactNow client belongs to the event loop it was entered or first used in, and "
+    "this call comes from another event loop (a second asyncio.run(), a thread with a loop of "
+    "its own, a test runner's loop): its connections belong to that loop. Create a client in "
+    "each event loop, and close it in the loop that used it"
+)
 
 
 class Fault(Exception):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import ssl
+import sys
 import urllib.parse
 import urllib.request
 from typing import Literal
@@ -26,8 +27,9 @@ from typing import Literal
 import httpx
 
 from ._encoding import ACCEPT_ENCODING
+from ._faults import OTHER_LOOP
 
-__all__ = ["Pool", "UrlCache", "Wire", "check_wire", "own_http_client"]
+__all__ = ["LoopBinding", "Pool", "UrlCache", "Wire", "check_wire", "own_http_client"]
 
 WireName = Literal["auto", "httpx", "aiohttp"]
 #: What the client's own pool runs on: a name, or an httpx transport to send through.
@@ -79,6 +81,50 @@ def _on_asyncio() -> bool:
         return bool(sniffio.current_async_library() == "asyncio")
     except sniffio.AsyncLibraryNotFoundError:
         return False
+
+
+class LoopBinding:
+    """The event loop a client's own network pool belongs to: the first that enters or uses
+    the client. Its connections (and aiohttp's session) used from another loop fail
+    obscurely ("Event loop is closed"), hang, or tear the pool's state: refused clearly.
+    ``checked`` false (a pool the caller gave, or one over a test's transport): any loop."""
+
+    __slots__ = ("_checked", "_loop")
+
+    def __init__(self, *, checked: bool) -> None:
+        self._checked = checked
+        self._loop: object | None = None
+
+    def check(self) -> None:
+        """Take the caller's loop as the pool's, or raise RuntimeError from another one."""
+        if not self._checked:
+            return
+        loop = _running_loop()
+        if loop is not self._loop and loop is not None:
+            if self._loop is not None:
+                raise RuntimeError(OTHER_LOOP)
+            self._loop = loop
+
+
+def _running_loop() -> object | None:
+    """The event loop of the caller: asyncio's loop, or trio's run (its token); None outside one."""
+    asyncio = sys.modules.get("asyncio")  # imported by any program on asyncio: not here
+    if asyncio is not None:
+        try:
+            loop: object = asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            return loop
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            token: object = trio.lowlevel.current_trio_token()
+        except RuntimeError:
+            pass
+        else:
+            return token
+    return None
 
 
 def chosen(wire: WireName) -> Literal["httpx", "aiohttp"]:

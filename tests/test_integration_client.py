@@ -5,12 +5,14 @@ Each test has a simulator of its own, on the session's one server (tests/_stage.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
+import anyio.to_thread
 import pytest
 
 from contactnow_async import ContactNow, QueueAssignment, TransportError
+from contactnow_async._http import Wire
 from contactnow_async.simulator import Simulator, VirtualClock
 
 from ._stage import Stage
@@ -143,3 +145,45 @@ async def test_a_read_whose_reply_is_lost_is_retried(cn: ContactNow, sim: Simula
     sim.faults.inject("drop_after", script="database", method="agents", action="read")
     assert await cn.agents.read()
     assert sim.stats.count("database", "agents", "read") == 2
+
+
+def _call_in_another_loop(backend: str, call: Callable[[], Awaitable[object]]) -> BaseException:
+    """Run ``call`` in an event loop of ``backend`` on a thread of its own: what it raised."""
+
+    async def main() -> BaseException:
+        with anyio.fail_after(10):  # a wait on the other loop's connection would hang
+            try:
+                await call()
+            except Exception as exc:  # handed back to the test to check
+                return exc
+        raise AssertionError("a call from another event loop went through")
+
+    return anyio.run(main, backend=backend)
+
+
+@pytest.mark.parametrize("other", ["asyncio", "trio"])
+@pytest.mark.parametrize("wire", ["httpx", "auto"])  # auto: aiohttp on asyncio, when installed
+async def test_a_client_used_from_another_event_loop_says_so(
+    sim: Simulator, stage: Stage, wire: Wire, other: str
+) -> None:
+    # A client made at import and used by two asyncio.run()s, or from a thread with a loop
+    # of its own: its pool's connections belong to the first loop. That raised asyncio's
+    # "Event loop is closed" or "bound to a different event loop", trio's "no running event
+    # loop"; with aiohttp the other loop read a connection of the first (the pool's state
+    # torn: "Future exception was never retrieved").
+    async with stage.showing(sim) as base_url:
+        client = ContactNow(username=USERNAME, password=PASSWORD, base_url=base_url, transport=wire)
+        async with client as cn:
+            await cn.agents.read()
+            for call in (cn.agents.read, cn.tokens.refresh, cn.aclose):
+                failed = await anyio.to_thread.run_sync(_call_in_another_loop, other, call)
+                assert isinstance(failed, RuntimeError)
+                assert "another event loop" in str(failed)
+            assert not cn.is_closed  # the aclose refused did not close it
+            assert await cn.agents.read()  # its own loop's pool is whole
+        # Entered here and first used there (a test runner's fixture on one loop, the test
+        # on another, where this loop, and its server, does not run): refused, not a hang.
+        async with ContactNow(username=USERNAME, password=PASSWORD, base_url=base_url) as cn:
+            failed = await anyio.to_thread.run_sync(_call_in_another_loop, other, cn.agents.read)
+            assert "another event loop" in str(failed)
+            assert await cn.agents.read()
