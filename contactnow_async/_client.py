@@ -28,8 +28,7 @@ import httpx
 
 from ._clock import Clock, SystemClock
 from ._errors import AuthenticationError, ResponseFormatError, TokenError
-from ._faults import CLOSED
-from ._http import LoopBinding, Wire, check_wire, own_http_client
+from ._http import Binding, Wire, check_wire, own_http_client
 from ._lazy import LazyMethod
 from ._options import (
     DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -90,8 +89,8 @@ class ContactNow(Groups):
 
     __slots__ = (
         "__weakref__",  # the log filter's reference: it forgets a client that is gone
+        "_binding",
         "_closed",
-        "_loop",
         "_password",
         "_token_manager",
         "_transport",
@@ -184,7 +183,7 @@ class ContactNow(Groups):
             deadline=options.call_deadline,
         )
         self._closed = False
-        self._loop = LoopBinding(checked=http_client is None and isinstance(transport, str))
+        self._binding = Binding(checked=http_client is None and isinstance(transport, str))
         self.token_store: TokenStore = (
             token_store if token_store is not None else MemoryTokenStore()
         )
@@ -223,6 +222,7 @@ class ContactNow(Groups):
 
     async def __aenter__(self) -> ContactNow:
         self._check_open()
+        self._binding.enter()
         return self
 
     async def __aexit__(
@@ -237,7 +237,7 @@ class ContactNow(Groups):
         """Close the connection pool (unless the caller passed its own ``http_client``)."""
         if self._closed:
             return
-        self._loop.check()
+        self._binding.check()
         self._closed = True
         await self._transport.aclose()  # it closes its pool only if it made it
 
@@ -248,8 +248,8 @@ class ContactNow(Groups):
 
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError(CLOSED)
-        self._loop.check()
+            raise RuntimeError("this ContactNow client is closed; create a new one")
+        self._binding.check()
 
     if TYPE_CHECKING:
         #: ``async with cn.watch_agents() as stream``: see

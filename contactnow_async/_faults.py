@@ -25,6 +25,7 @@ from ._redact import redact_text, redact_url
 
 __all__ = [
     "CLOSED",
+    "ENTERED",
     "OTHER_LOOP",
     "Fault",
     "describe",
@@ -40,6 +41,11 @@ _DETAIL = 80
 
 #: What a call on a closed client raises (a RuntimeError, as httpx's closed client does).
 CLOSED = "this ContactNow client is closed; create a new one"
+#: What a second ``async with`` of an open client raises (its end would close the client).
+ENTERED = (
+    "this ContactNow client is already open in an async with block, which closes it at its "
+    "end: share it as it is, or create another"
+)
 #: What a call from an event loop other than the client's raises (its pool belongs to that one).
 OTHER_LOOP = (
     "this ContactNow client belongs to the event loop it was entered or first used in, and "

@@ -27,9 +27,9 @@ from typing import Literal
 import httpx
 
 from ._encoding import ACCEPT_ENCODING
-from ._faults import OTHER_LOOP
+from ._faults import ENTERED, OTHER_LOOP
 
-__all__ = ["LoopBinding", "Pool", "UrlCache", "Wire", "check_wire", "own_http_client"]
+__all__ = ["Binding", "Pool", "UrlCache", "Wire", "check_wire", "own_http_client"]
 
 WireName = Literal["auto", "httpx", "aiohttp"]
 #: What the client's own pool runs on: a name, or an httpx transport to send through.
@@ -83,17 +83,26 @@ def _on_asyncio() -> bool:
         return False
 
 
-class LoopBinding:
-    """The event loop a client's own network pool belongs to: the first that enters or uses
-    the client. Its connections (and aiohttp's session) used from another loop fail
-    obscurely ("Event loop is closed"), hang, or tear the pool's state: refused clearly.
-    ``checked`` false (a pool the caller gave, or one over a test's transport): any loop."""
+class Binding:
+    """What a client belongs to: one ``async with`` block, and the event loop its own
+    network pool runs in (the first that enters or uses it). Such a pool's connections
+    (and aiohttp's session) used from another loop fail obscurely ("Event loop is
+    closed"), hang, or tear the pool's state: refused clearly. ``checked`` false (a pool
+    the caller gave, or one over a test's transport): any loop."""
 
-    __slots__ = ("_checked", "_loop")
+    __slots__ = ("_checked", "_entered", "_loop")
 
     def __init__(self, *, checked: bool) -> None:
         self._checked = checked
+        self._entered = False
         self._loop: object | None = None
+
+    def enter(self) -> None:
+        """Enter the one ``async with`` block (a second would close the client under it)."""
+        self.check()
+        if self._entered:
+            raise RuntimeError(ENTERED)
+        self._entered = True
 
     def check(self) -> None:
         """Take the caller's loop as the pool's, or raise RuntimeError from another one."""

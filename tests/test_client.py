@@ -62,6 +62,22 @@ async def test_async_with_returns_the_client_and_closing_twice_is_harmless() -> 
     assert http.is_closed
 
 
+async def test_a_client_entered_twice_says_so_instead_of_closing_under_its_block() -> None:
+    # A service enters its shared client in its lifespan; a handler that enters it again
+    # (as if it were its own) closed it at the end of its own block: every later call of
+    # the service, the wallboard's watcher too, failed with "closed; create a new one",
+    # far from the cause. Refused at the second entry now, as httpx refuses it.
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(RuntimeError, match="already open"):
+            async with cn:
+                pass  # pragma: no cover -- refused before
+        assert not cn.is_closed
+        assert await cn.agents.read()
+    assert cn.is_closed
+
+
 async def test_the_client_closes_the_pool_it_made() -> None:
     cn = ContactNow(username=USERNAME, password=PASSWORD)
     async with cn:
