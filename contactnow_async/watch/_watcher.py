@@ -271,20 +271,24 @@ class AgentWatcher:
             raise RuntimeError("this AgentWatcher is already running")
         if self._fanout.finished:
             raise RuntimeError("an AgentWatcher runs once; create a new one")
-        async with AsyncExitStack() as stack:
-            try:
-                if self.client.is_closed:  # as any call on it: not in the task group's group
-                    raise RuntimeError(CLOSED)
-                task_group = await stack.enter_async_context(anyio.create_task_group())
-                # Unwound last in, first out: the poller is cancelled, then awaited.
-                stack.callback(task_group.cancel_scope.cancel)
-                await task_group.start(self._run)
-            except BaseException as exc:
-                # Failed or cut short before it ran (no __aexit__ follows): a reader of a
-                # subscription taken before it ends too, rather than waiting for ever.
-                self._fanout.finish(exc if isinstance(exc, Exception) else None)
-                raise
-            self._exit_stack = stack.pop_all()
+        stack = AsyncExitStack()
+        try:
+            if self.client.is_closed:  # as any call on it: not in the task group's group
+                raise RuntimeError(CLOSED)
+            task_group = await stack.enter_async_context(anyio.create_task_group())
+            # Unwound last in, first out: the poller is cancelled, then awaited.
+            stack.callback(task_group.cancel_scope.cancel)
+            await task_group.start(self._run)
+        except BaseException as exc:
+            # Failed or cut short before it ran (no __aexit__ follows): a reader of a
+            # subscription taken before it ends too, rather than waiting for ever.
+            self._fanout.finish(exc if isinstance(exc, Exception) else None)
+            # start() raised the first poll's error itself; the task group, left with it,
+            # wrapped it in an exception group. Left without it (its poller cancelled),
+            # the error goes on as any call on the client raises it.
+            await stack.aclose()
+            raise
+        self._exit_stack = stack
         return self
 
     async def __aexit__(

@@ -421,6 +421,31 @@ async def test_watching_with_a_closed_client_raises_what_any_call_on_it_raises()
     assert sim.stats.requests == 0
 
 
+async def test_a_first_poll_that_raises_raises_its_error_not_an_exception_group() -> None:
+    """As a closed client's: the error a call raises (a client used from another event
+    loop, ``transport="aiohttp"`` on trio) came out of ``async with`` in an exception group
+    (the watcher's task group, left with it), which ``except RuntimeError`` misses."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("this call cannot be made here")
+
+    sim = simulator(agents=5)
+    async with client_on(sim, transport=httpx.MockTransport(refuse)) as cn:
+        with pytest.raises(RuntimeError, match="cannot be made here"):
+            await cn.live.agents()
+        watcher = AgentWatcher(cn, interval=1.0)
+        subscription = watcher.subscribe()
+        with anyio.fail_after(10), pytest.raises(RuntimeError, match="cannot be made here"):
+            async with watcher:
+                pass  # pragma: no cover -- refused before
+        with pytest.raises(RuntimeError, match="cannot be made here"):
+            async for _ in subscription:
+                pass
+        with anyio.fail_after(10), pytest.raises(RuntimeError, match="cannot be made here"):
+            async with cn.watch_agents(interval=1.0):
+                pass  # pragma: no cover -- refused before
+
+
 async def test_paged_snapshots_of_a_moving_centre_invent_no_arrivals_or_departures() -> None:
     # ajax.php answers 7 rows at a time while statuses move between pages.
     sim = simulator(agents=60, dwell=Dwell.uniform(2.0), ajax_page_limit=7)
