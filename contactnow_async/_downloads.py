@@ -140,7 +140,10 @@ class PathSink(FileSink):
         """Remove the temporary file (the download failed); the path is untouched."""
 
         def remove() -> None:
-            self.temp.close()
+            # The buffer's flush fails again (a full disk): the descriptor closes all
+            # the same, and what was not written is thrown away anyway.
+            with contextlib.suppress(OSError):
+                self.temp.close()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.temp_path)
 
@@ -167,6 +170,10 @@ def _temporary(target: Path) -> tuple[IO[bytes], str]:
         except NotADirectoryError:
             raise NotADirectoryError(
                 errno.ENOTDIR, f"cannot save {target.name}: not a directory", str(directory)
+            ) from None
+        except OSError as exc:  # no write permission, a read-only mount...
+            raise type(exc)(
+                exc.errno, f"cannot save {target.name} there: {exc.strerror}", str(directory)
             ) from None
         # Closed by commit() or discard(), not by a with block: it outlives this call.
         return os.fdopen(descriptor, "w+b"), name

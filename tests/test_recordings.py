@@ -3,6 +3,7 @@ object, its own size limit, and every reply that is not audio."""
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import math
@@ -20,6 +21,7 @@ from contactnow_async import (
     Recording,
     ResponseFormatError,
     TokenError,
+    _downloads,
 )
 from contactnow_async._downloads import FileSink
 from contactnow_async._encoding import _Sniff
@@ -316,3 +318,62 @@ async def test_a_missing_directory_is_named_before_anything_is_fetched(tmp_path:
     assert ".part" not in str(not_dir.value)
     assert api.calls("recording") == 0 and api.token_gets == 0
     assert leftovers(tmp_path) == ["file"]
+
+
+async def test_a_full_disk_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audio sat in the file's buffer until commit() flushed it: ENOSPC there, and
+    again when discard() closed the file, left the ``.part`` file behind."""
+
+    class FullDisk(io.FileIO):
+        def write(self, data: Any) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    opened: list[io.BufferedRandom] = []
+    make_temporary = _downloads._temporary
+
+    def temporary(target: Path) -> tuple[io.BufferedRandom, str]:
+        file, name = make_temporary(target)
+        file.close()
+        opened.append(io.BufferedRandom(FullDisk(name, "r+b")))
+        return opened[-1], name
+
+    monkeypatch.setattr(_downloads, "_temporary", temporary)
+    api = FakeAPI({RECORDING: lambda request: httpx.Response(200, content=AUDIO[:1000])})
+    cn, http = client_for(api)
+    target = tmp_path / "call.wav"
+    target.write_bytes(b"old")
+    async with http, cn:
+        with pytest.raises(OSError, match="No space left") as info:
+            await cn.recordings.download(1, target)
+    assert info.value.errno == errno.ENOSPC
+    assert target.read_bytes() == b"old"
+    assert leftovers(tmp_path) == ["call.wav"]
+    assert opened[0].closed  # its descriptor too
+
+
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EROFS], ids=errno.errorcode.get)
+async def test_a_directory_it_cannot_write_in_is_named_not_the_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """A directory without write permission (or on a read-only mount; these tests may
+    run as root, whom permissions do not stop): the error named ``.call.wav.XXXX.part``,
+    a file the caller never heard of."""
+    real_open = os.open
+
+    def refusing(path: Any, flags: int, mode: int = 0o777, **kwargs: Any) -> int:
+        if str(path).endswith(".part"):
+            raise OSError(code, os.strerror(code), str(path))
+        return real_open(path, flags, mode, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing)
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(OSError, match=r"cannot save call\.wav there") as info:
+            await cn.recordings.download(1, tmp_path / "call.wav")
+    assert info.value.errno == code
+    assert info.value.filename == str(tmp_path)
+    assert "call.wav" in str(info.value) and ".part" not in str(info.value)
+    assert api.calls("recording") == 0
