@@ -336,8 +336,9 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
         fail(f"unknown region {region_name.lower()!r}: CONTACTNOW_REGION is eu or us")
     store = None
     if settings.token_file:
-        _check_writable(settings.token_file)  # before a token is fetched, not after
-        store = FileTokenStore(settings.token_file)
+        # Before a token is fetched, not after; and where the check looked (a ~ no
+        # shell expanded, as in ``--token-file=~/x``, is the home directory).
+        store = FileTokenStore(_check_writable(settings.token_file))
     async with ContactNow(
         username=username,
         password=password,
@@ -350,8 +351,9 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
         yield client
 
 
-def _check_writable(token_file: str) -> None:
-    """Fail with one line if the token file cannot be written (tried, not guessed)."""
+def _check_writable(token_file: str) -> Path:
+    """The token file's path (``~`` expanded); fail with one line if it cannot be
+    written (tried, not guessed)."""
     path = Path(token_file).expanduser()
     if path.is_dir():
         fail(f"--token-file {token_file}: is a directory; give a file path")
@@ -365,6 +367,7 @@ def _check_writable(token_file: str) -> None:
         os.unlink(probe)
     except OSError as exc:
         fail(f"--token-file {token_file}: cannot write there ({exc.strerror or exc})")
+    return path
 
 
 def _format(settings: Settings) -> Any:

@@ -88,6 +88,22 @@ def test_token_file_is_reused_across_runs(
     assert served.sim.stats.token_gets == before + 1  # the second run reused the file's token
 
 
+def test_a_token_file_under_the_home_directory_goes_there(
+    invoke: CliInvoker, served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ``--token-file=~/token.json`` (no shell expands a ~ after "="): the check wrote its
+    # probe in the home directory, but the token went to ./~/token.json, a directory
+    # named "~" made in the working directory.
+    home, elsewhere = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(elsewhere)
+    _ok(invoke(["--token-file=~/token.json", "token", "get"], env=served.env()))
+    assert [path.name for path in home.iterdir()] == ["token.json"]
+    assert list(elsewhere.iterdir()) == []
+
+
 # -- agents -----------------------------------------------------------------------
 
 
