@@ -314,7 +314,7 @@ def _rows(file: io.TextIOBase, dataset: str | None) -> Iterator[tuple[int, dict[
         name = getattr(file, "name", "-")
         bad = exc.object[exc.start : exc.start + 1].hex()
         fail(f"{name}: not UTF-8 text (a byte 0x{bad} in it): save the file as UTF-8")
-    if text.lstrip()[:1] == "{":
+    if text.lstrip()[:1] in ("{", "["):  # an array first: JSON lines, one not a record
         rows = _json_lines(text)
     else:
         rows = _csv_rows(text)
@@ -328,7 +328,9 @@ def _rows(file: io.TextIOBase, dataset: str | None) -> Iterator[tuple[int, dict[
 
 
 def _json_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    for line, raw in enumerate(text.splitlines(), start=1):
+    # Split at line ends only: splitlines() splits at U+2028 and U+0085 too, which a
+    # JSON string may hold as they are.
+    for line, raw in enumerate(io.StringIO(text, newline=None), start=1):
         if not raw.strip():
             continue
         try:

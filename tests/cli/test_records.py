@@ -285,3 +285,30 @@ def test_records_create_a_json_number_that_is_not_finite_is_refused(
         {"line": 1, "error": f"records.create: Age is {read}, not a finite number"}
     ]
     assert served.sim.stats.count("ecnow", "ecnow_records") == before  # nothing sent
+
+
+def test_records_create_json_lines_split_only_at_line_ends(
+    invoke: CliInvoker, served: Served
+) -> None:
+    # JSON lets a string hold U+2028, U+2029 and U+0085 as they are (json.dumps with
+    # ensure_ascii=False writes them so), and a first line may be an array: each row
+    # was split in two at such a character (both refused, every later row numbered one
+    # too many), and a file starting with an array was read as CSV.
+    names = ["Line\u2028Sep", "Para\u2029Sep", "Next\x85Line"]
+    lines = [json.dumps(["not", "a", "record"])] + [
+        json.dumps({"HomePhone": f"0161496040{n}", "FirstName": name}, ensure_ascii=False)
+        for n, name in enumerate(names)
+    ]
+    out = invoke(
+        ["records", "create", "-", "--dataset", "352", "--json"],
+        env=served.env(),
+        input="\r\n".join(lines) + "\r\n",
+    )
+    assert out.code == 4, out
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert rows[0] == {"line": 1, "error": "not a JSON object"}
+    assert [(row["line"], "record_id" in row) for row in rows[1:]] == [
+        (2, True),
+        (3, True),
+        (4, True),
+    ]
