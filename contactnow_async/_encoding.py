@@ -297,7 +297,7 @@ async def read_file(
                 async for chunk in raw:
                     decoder.feed(chunk)
                 decoder.finish()
-            except (TooLarge, EncodingError):
+            except Exception:  # the caps, and whatever writing raised (a full disk)
                 await _wind_down(raw)
                 raise
     return sniff.size if sniff.is_file else b"".join(sniff.kept)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import gc
 import gzip
+import io
 import socket
 import sys
 import time
@@ -10,6 +13,7 @@ import traceback
 import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -193,3 +197,27 @@ async def test_a_recording_cut_short_inside_its_encoding_is_never_saved(
                 await cn.recordings.download(7, tmp_path / "call.wav")
     assert leftovers(tmp_path) == []  # neither the file nor its temporary one
     assert len(server.data_requests) == 2  # a read: a cut reply is tried again
+
+
+async def test_a_file_that_fails_to_take_the_recording_winds_the_reply_down() -> None:
+    """A full disk mid-recording (the file object's write raised): the error is the
+    caller's, and the reply half read was left to the garbage collector, which trio
+    warned about (an unfinished async generator of httpx's)."""
+    body = AUDIO * 40  # several reads' worth: the write fails with more to come
+
+    async def audio(request: Request, peer: Peer) -> None:
+        await peer.send(reply(200, body, content_type="audio/wav"))
+        await peer.wait_for_client_to_leave()
+
+    class FullDisk(io.BytesIO):
+        def write(self, data: Any) -> int:
+            if self.tell() + len(data) > 1000:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return super().write(data)
+
+    with serve(audio) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=1) as cn:
+            with pytest.raises(OSError, match="No space left"):
+                await cn.recordings.download(7, FullDisk())
+        gc.collect()  # what was left unfinished is found (and warned of) now
+    assert len(server.data_requests) == 1  # not a fault of the server's: not tried again
