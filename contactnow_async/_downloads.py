@@ -154,6 +154,13 @@ def _temporary(target: Path) -> tuple[IO[bytes], str]:
     """A new ``.NAME.XXXX.part`` beside ``target``, open for writing, and its path."""
     if target.is_dir():
         raise IsADirectoryError(f"{target} is a directory: give a file path")
+    if target.exists() and not target.is_file():
+        # A rename would replace the device or the pipe itself (/dev/null, as root).
+        raise OSError(
+            errno.EINVAL,
+            "not a regular file (a device, a pipe): pass a binary file object open on it",
+            str(target),
+        )
     directory = target.parent
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):

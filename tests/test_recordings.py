@@ -377,3 +377,24 @@ async def test_a_directory_it_cannot_write_in_is_named_not_the_temporary_file(
     assert info.value.filename == str(tmp_path)
     assert "call.wav" in str(info.value) and ".part" not in str(info.value)
     assert api.calls("recording") == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX named pipes")
+async def test_a_device_or_a_pipe_at_the_path_is_refused_not_replaced(tmp_path: Path) -> None:
+    """The temporary file was renamed over whatever the path held: ``"/dev/null"`` (as
+    root, in a container) became a regular file holding the recording, and a named
+    pipe's reader never got a byte."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    (tmp_path / "link").symlink_to(pipe)
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    async with http, cn:
+        for target in (pipe, tmp_path / "link"):
+            with pytest.raises(OSError, match="not a regular file") as info:
+                await cn.recordings.download(1, target)
+            assert info.value.filename == str(target)
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    assert (tmp_path / "link").is_symlink()
+    assert api.calls("recording") == 0
+    assert leftovers(tmp_path) == ["link", "pipe"]

@@ -46,7 +46,8 @@ class Recordings(Resource):
         the path once complete, so the path never holds a partial recording (a failure
         leaves it as it was). A new file gets the mode ``open(path, "wb")`` would give
         it, a replaced one keeps its own; a directory that does not exist raises
-        ``FileNotFoundError`` naming it, before anything is fetched. To a file object
+        ``FileNotFoundError`` naming it, before anything is fetched, and a path that
+        holds a device or a pipe ``OSError`` (a rename would replace it). To a file object
         the bytes are written as they come, from its current position; it stays open.
         Returns a :class:`~contactnow_async.Recording` with the byte count and the
         content type the server gave.
