@@ -1,4 +1,4 @@
-"""Reading one wire value: text, a whole number, a unix time.
+"""Reading one wire value: text, a whole number, a unix time, an envelope's own field.
 
 The rules every model follows for a field's value (JSON's types, XML's texts, PHP's
 habits): ``null`` and an empty element are ``""`` or the default, a number where text
@@ -8,10 +8,26 @@ naming the field (never its value, which may be a secret).
 
 from __future__ import annotations
 
+import json
+import math
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["MAX_UNIX_TIME", "as_text", "unix_seconds", "utc"]
+__all__ = [
+    "MAX_UNIX_TIME",
+    "NotFinite",
+    "as_text",
+    "count",
+    "finite_float",
+    "finite_json",
+    "flag",
+    "optional_text",
+    "unix_seconds",
+    "utc",
+]
+
+_TRUE = frozenset({"1", "true", "True", "TRUE", "yes"})
+_FALSE = frozenset({"0", "false", "False", "FALSE", "no", ""})
 
 
 def as_text(value: Any) -> str:
@@ -84,3 +100,59 @@ def unix_seconds(value: Any, name: str) -> int:
 def utc(timestamp: int | float) -> datetime:
     """A unix time as a timezone-aware UTC datetime."""
     return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+# -- the envelope's own fields (``success``, ``total``, ``bad``, ``key``, ``error``) ------
+
+
+def flag(value: Any) -> bool:
+    """``success``: a JSON bool, a number, or XML's ``1``/``0`` (and their spellings)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, str):
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+    raise ValueError(f"success is {value!r}, not a boolean")
+
+
+def count(value: Any) -> int | None:
+    """``total`` or ``bad``: a whole number, or None when absent or empty."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise TypeError("a count cannot be a boolean")
+    number = int(value)
+    if isinstance(value, float) and number != value:  # int() would make 1.5 a 1
+        raise ValueError(f"a count is a whole number, not {value!r}")
+    return number
+
+
+def optional_text(value: Any) -> str | None:
+    """``key``, ``error`` or ``account_id``: text, None when absent; not a nested value."""
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    return str(value)
+
+
+class NotFinite(ValueError):
+    """A JSON number no reply holds: NaN, Infinity, or one past a float's range."""
+
+
+def finite_float(literal: str) -> float:
+    """A JSON float literal (or ``NaN``/``Infinity``) as a float; :class:`NotFinite`
+    for one that is not finite."""
+    number = float(literal)
+    if not math.isfinite(number):
+        raise NotFinite("a JSON number that is not finite")
+    return number
+
+
+def finite_json(text: str) -> Any:
+    """``json.loads``, refusing a number that is not finite with :class:`NotFinite`."""
+    return json.loads(text, parse_float=finite_float, parse_constant=finite_float)

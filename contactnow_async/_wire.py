@@ -25,6 +25,7 @@ import attrs
 from ._errors import ResponseFormatError
 from ._gc import LARGE_BODY, paused_for
 from ._redact import redact_text, redacted_snippet
+from ._values import NotFinite, count, finite_json, flag, optional_text
 
 __all__ = [
     "Envelope",
@@ -40,8 +41,6 @@ Format = Literal["json", "xml"]
 JsonDecoder = Literal["auto", "orjson", "stdlib"]
 
 _SNIPPET = 200
-_TRUE = frozenset({"1", "true", "True", "TRUE", "yes"})
-_FALSE = frozenset({"0", "false", "False", "FALSE", "no", ""})
 # The vendor's ajax page prints JSON with bare keys ({success: true, ...}). If a
 # server ever does that for real, quote the keys rather than fail. Like the other
 # patterns here, compiled (and cached by re) when first used, not at import.
@@ -164,13 +163,19 @@ def _load_json(
         raise _format_error(
             "a JSON body that is not valid UTF-8", content, status_code, content_type, secrets
         ) from None
+    # NaN, Infinity and 1e400 are refused: json_encode cannot write one, and read, each
+    # became the text "nan" or "inf" of an id, a name or a created record's key.
     try:
-        body = json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        body = finite_json(text)
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         try:
-            body = json.loads(re.sub(_BARE_KEY, r'\1"\2":', text))
-        except (ValueError, RecursionError):
+            if isinstance(exc, NotFinite):  # no repair makes it a number
+                raise
+            body = finite_json(re.sub(_BARE_KEY, r'\1"\2":', text))
+        except (ValueError, RecursionError) as failed:
             reason = "a JSON body that does not parse (truncated?)"
+            if isinstance(failed, NotFinite):
+                reason = "a JSON number that is not finite (NaN, Infinity, 1e400)"
             raise _format_error(reason, content, status_code, content_type, secrets) from None
     if not isinstance(body, dict):
         raise _format_error(
@@ -230,12 +235,12 @@ def _envelope(
         )
     try:
         return Envelope(
-            success=_boolean(body["success"]),
-            account_id=_text(body.get("account_id")),
-            total=_integer(body.get("total")),
-            bad=_integer(body.get("bad")),
-            key=_text(body.get("key")),
-            error=_text(body.get("error")),
+            success=flag(body["success"]),
+            account_id=optional_text(body.get("account_id")),
+            total=count(body.get("total")),
+            bad=count(body.get("bad")),
+            key=optional_text(body.get("key")),
+            error=optional_text(body.get("error")),
             records=_records(body.get("list")),
             raw=body,
         )
@@ -243,38 +248,6 @@ def _envelope(
         raise _format_error(
             f"an envelope of the wrong shape ({exc})", content, status_code, content_type, secrets
         ) from None
-
-
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return value != 0
-    if isinstance(value, str):
-        if value in _TRUE:
-            return True
-        if value in _FALSE:
-            return False
-    raise ValueError(f"success is {value!r}, not a boolean")
-
-
-def _integer(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise TypeError("a count cannot be a boolean")
-    count = int(value)
-    if isinstance(value, float) and count != value:  # int() would make 1.5 a 1
-        raise ValueError(f"a count is a whole number, not {value!r}")
-    return count
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, (dict, list)):
-        raise TypeError(f"expected text, got {type(value).__name__}")
-    return str(value)
 
 
 def _records(value: Any) -> tuple[dict[str, Any], ...]:

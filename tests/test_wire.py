@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contactnow_async import Envelope, ResponseFormatError
-from contactnow_async._wire import decode, encode_payload
+from contactnow_async._wire import decode, encode_payload, set_json_decoder
 from tests._helpers import examples
 
 # Text XML 1.0 can carry: no control characters but tab/newline/CR, no surrogates.
@@ -93,6 +93,33 @@ def test_iso_8859_1_declaration() -> None:
     assert decode(body.encode("latin-1")).error == "Zo\u00eb"
 
 
+@pytest.mark.parametrize("decoder", ["stdlib", "orjson"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"success":true,"total":1,"list":[{"agentid":NaN,"name":"Ann"}]}',
+        b'{"success":true,"total":1,"list":[{"agentid":"1","name":-Infinity}]}',
+        b'{"success":true,"total":1,"key":1e400}',
+        b"{success: true, total: 1, key: NaN}",  # through the bare-key repair too
+    ],
+)
+def test_a_json_number_that_is_not_finite_is_a_format_error(body: bytes, decoder: str) -> None:
+    """json_encode cannot write NaN, Infinity or 1e400: read, each became the text
+    ``"nan"`` or ``"inf"`` of an agent's id, its name, or a created record's key."""
+    set_json_decoder("stdlib" if decoder == "stdlib" else "orjson")
+    try:
+        with pytest.raises(ResponseFormatError, match="JSON number that is not finite"):
+            decode(body)
+    finally:
+        set_json_decoder("auto")
+
+
+def test_finite_and_large_json_numbers_still_read() -> None:
+    envelope = decode(b'{"success":true,"total":1,"key":550423,"list":[{"x":1.5,"y":1e300}]}')
+    assert envelope.key == "550423"
+    assert envelope.records == ({"x": 1.5, "y": 1e300},)
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
@@ -109,7 +136,7 @@ def test_iso_8859_1_declaration() -> None:
         (b'{"success":true,"total":"many"}', "wrong shape"),
         (b'{"success":true,"list":"nope"}', "wrong shape"),
         (b'{"success":true,"list":[1,2]}', "wrong shape"),
-        (b'{"success":true,"total":1e999}', "wrong shape"),
+        (b'{"success":true,"total":1e999}', "not finite"),
         (b'{"success":true,"total":1.5}', "a count is a whole number"),
         (b'{"success":true,"bad":0.5}', "a count is a whole number"),
         (b'{"success":true,"list":' + b"[" * 100_000 + b"]" * 100_000 + b"}", ""),
