@@ -119,8 +119,8 @@ def flag(value: Any) -> bool:
     raise ValueError(f"success is {value!r}, not a boolean")
 
 
-def count(value: Any) -> int | None:
-    """``total`` or ``bad``: a whole number, or None when absent or empty."""
+def count(value: Any, name: str) -> int | None:
+    """``total`` or ``bad``: a whole number from 0, or None when absent or empty."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -128,6 +128,8 @@ def count(value: Any) -> int | None:
     number = int(value)
     if isinstance(value, float) and number != value:  # int() would make 1.5 a 1
         raise ValueError(f"a count is a whole number, not {value!r}")
+    if number < 0:  # a write's total of -3 records, or -1 refused ones
+        raise ValueError(f"{name} is {number}, not a count (from 0)")
     return number
 
 

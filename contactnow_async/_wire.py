@@ -237,8 +237,8 @@ def _envelope(
         return Envelope(
             success=flag(body["success"]),
             account_id=optional_text(body.get("account_id")),
-            total=count(body.get("total")),
-            bad=count(body.get("bad")),
+            total=count(body.get("total"), "total"),
+            bad=count(body.get("bad"), "bad"),
             key=optional_text(body.get("key")),
             error=optional_text(body.get("error")),
             records=_records(body.get("list")),

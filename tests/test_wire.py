@@ -120,6 +120,17 @@ def test_finite_and_large_json_numbers_still_read() -> None:
     assert envelope.records == ({"x": 1.5, "y": 1e300},)
 
 
+@pytest.mark.parametrize("field", ["total", "bad"])
+@pytest.mark.parametrize("value", ["-3", "-1"])
+def test_a_count_below_zero_is_a_format_error(field: str, value: str) -> None:
+    """A write reported ``total`` -3 as done (``WriteResult(total=-3)``), and ``bad`` -1
+    as a WriteError of "-1 record(s) refused": neither is a count the API sends."""
+    with pytest.raises(ResponseFormatError, match=rf"{field} is {value}, not a count"):
+        decode(f'{{"success":true,"{field}":{value}}}'.encode())
+    with pytest.raises(ResponseFormatError, match=rf"{field} is {value}, not a count"):
+        decode(f"<result><success>1</success><{field}>{value}</{field}></result>".encode())
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
