@@ -288,7 +288,7 @@ class Transport:
 
     def _interpret(self, request: ApiRequest, response: httpx.Response, content: bytes) -> Reply:
         """Turn an HTTP reply into a :class:`Reply`, or the fault it stands for."""
-        what = f"{request.script}.php"
+        what = request.describe()  # which call: a watcher's polls and a call's token share a client
         if response.status_code == 429:
             retry_after = self._retry_after(response.headers.get("retry-after"))
             raise Fault(
@@ -338,9 +338,21 @@ class Transport:
                 secrets=request.secrets,
             )
         except ResponseFormatError as exc:
+            garbled: ResponseFormatError | None = exc
+        else:
+            garbled = None
+        if garbled is not None:
             # A garbled 200 may be a proxy's blip; a 204 or a 4xx page says the same again.
             transient = 200 <= status < 300 and status != 204
-            raise Fault(exc, reached_server=True, transient=transient) from None
+            # Named for the call, and made outside the except block: the context of the
+            # decoder's error (a value it could not read) may quote a secret.
+            named = ResponseFormatError(
+                f"{what}: {garbled}",
+                status_code=garbled.status_code,
+                content_type=garbled.content_type,
+                snippet=garbled.snippet,
+            )
+            raise Fault(named, reached_server=True, transient=transient)
         if envelope.error:
             # An error text that echoes what was sent must not carry it into messages.
             error = redact_text(envelope.error, request.secrets)

@@ -11,7 +11,13 @@ import anyio
 import httpx
 import pytest
 
-from contactnow_async import ContactNow, HTTPStatusError, RequestTimeout, VirtualClock
+from contactnow_async import (
+    ContactNow,
+    HTTPStatusError,
+    RequestTimeout,
+    ResponseFormatError,
+    VirtualClock,
+)
 from contactnow_async._transport import RetryPolicy
 from tests._helpers import AGENT_ROW, FakeAPI, agents_list, client_for
 from tests._loop_time import BACKENDS, backend
@@ -460,3 +466,25 @@ async def test_a_call_with_a_fresh_token_is_bounded_as_before() -> None:
     assert info.value.sent is True
     assert "did not finish within the deadline of 0.05s" in str(info.value)
     assert api.token_gets == 1
+
+
+async def test_a_reply_that_is_not_an_envelope_names_the_call() -> None:
+    """An HTML page, an empty or garbled body said only "HTTP 200 (text/html) carried an
+    HTML page", and a 502 only "agent.php": with a watcher's polls in flight, or a call
+    whose token fetch got the page, which call was it?"""
+    page = httpx.Response(200, content=b"<html>oops</html>", headers={"content-type": "text/html"})
+    gateway = httpx.Response(502, content=b"<html>bad gateway</html>")
+    api = FakeAPI({READ: lambda request: page, ("agent", None, "hangup"): lambda request: gateway})
+    cn, http = client_for(api, max_retries=0)
+    async with http, cn:
+        said = r"^database\.php method=agents action=read: HTTP 200 \(text/html\) carried an HTML"
+        with pytest.raises(ResponseFormatError, match=said):
+            await cn.agents.read()
+        with pytest.raises(HTTPStatusError, match=r"^agent\.php action=hangup answered HTTP 502"):
+            await cn.control.hangup(1)
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    api.fail_token_get = lambda: httpx.Response(200, content=b"")
+    cn, http = client_for(api, max_retries=0)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError, match=r"^token\.php action=get: HTTP 200"):
+            await cn.agents.read()
