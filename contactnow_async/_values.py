@@ -155,6 +155,10 @@ def finite_float(literal: str) -> float:
     return number
 
 
+#: One decoder for every reply (``json.loads`` with keywords would make one a call).
+_FINITE_JSON = json.JSONDecoder(parse_float=finite_float, parse_constant=finite_float)
+
+
 def finite_json(text: str) -> Any:
     """``json.loads``, refusing a number that is not finite with :class:`NotFinite`."""
-    return json.loads(text, parse_float=finite_float, parse_constant=finite_float)
+    return _FINITE_JSON.decode(text)

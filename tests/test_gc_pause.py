@@ -87,7 +87,7 @@ def test_a_large_body_is_decoded_paused_and_the_collector_comes_back(
 ) -> None:
     body = _body(SMALL_LARGE_BODY // 100)
     assert len(body) >= SMALL_LARGE_BODY
-    seen = _collector_seen_by(monkeypatch, json, "loads")
+    seen = _collector_seen_by(monkeypatch, _wire, "finite_json")
     set_json_decoder("stdlib")
     try:
         envelope = decode(body)
