@@ -74,7 +74,7 @@ class ScaledClock:
         if not 0 < speed < math.inf:  # NaN too: it made every time NaN
             raise ValueError(f"speed must be a positive finite number, got {speed!r}")
         self.speed = float(speed)
-        self._start = time.time() if start is None else float(start)
+        self._start = time.time() if start is None else _finite("start", start)
         self._mono0 = time.monotonic()
 
     def now(self) -> float:
@@ -99,37 +99,57 @@ class VirtualClock:
     __slots__ = ("_lock", "_now")
 
     def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self._now = float(start)
+        self._now = _finite("start", start)
         self._lock = threading.Lock()
 
     def now(self) -> float:
         return self._now
 
     def advance(self, seconds: float) -> float:
-        """Move the clock forward by ``seconds`` (>= 0) and return the new time."""
+        """Move the clock forward by ``seconds`` (>= 0) and return the new time.
+
+        Raises ValueError for a negative, infinite or NaN ``seconds``.
+        """
         if seconds < 0:
             raise ValueError(f"a clock cannot go backwards (advance({seconds!r}))")
+        # NaN made every later time NaN; infinity left a simulator playing events for ever.
+        _finite("seconds", seconds)
         with self._lock:
             self._now += seconds
             return self._now
 
     def set(self, when: float) -> float:
-        """Move the clock forward to ``when`` (no-op if already later)."""
+        """Move the clock forward to ``when`` (no-op if already later).
+
+        Raises ValueError for an infinite or NaN ``when``.
+        """
+        when = _finite("when", when)
         with self._lock:
-            self._now = max(self._now, float(when))
+            self._now = max(self._now, when)
             return self._now
 
     async def sleep_until(self, deadline: float) -> None:
-        self.set(deadline)
-        # A checkpoint, so a loop sleeping on a virtual clock still lets other
-        # tasks run and can be cancelled. anyio.lowlevel is imported here, not at
-        # import: only a virtual clock (tests, the simulator) needs it.
+        # anyio.lowlevel is imported here, not at import: only a virtual clock
+        # (tests, the simulator) needs it.
         import anyio.lowlevel
 
+        if deadline == math.inf:  # a time never reached, as on a real clock
+            await anyio.sleep_forever()
+        if math.isfinite(deadline):  # NaN or -inf: returns at once, as a real clock does
+            self.set(deadline)
+        # A checkpoint, so a loop sleeping on a virtual clock still lets other
+        # tasks run and can be cancelled.
         await anyio.lowlevel.checkpoint()
 
     def __repr__(self) -> str:
         return f"VirtualClock(now={self._now!r})"
+
+
+def _finite(name: str, value: float) -> float:
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return value
 
 
 @functools.lru_cache(maxsize=16)

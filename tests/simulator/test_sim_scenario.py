@@ -6,6 +6,8 @@ import json
 import math
 import random
 
+import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
@@ -177,3 +179,38 @@ def test_no_agents() -> None:
     assert sim.live_agents() == []
     assert sim.status_log() == []
     assert sim.agent_ids == []
+
+
+@pytest.mark.parametrize("seconds", [math.nan, math.inf])
+def test_a_virtual_clock_refuses_a_step_it_could_not_take(seconds: float) -> None:
+    # NaN made every later time NaN (and a live read a ValueError); infinity left the
+    # simulator playing events for ever at its next request.
+    clock = VirtualClock(START)
+    with pytest.raises(ValueError, match="finite"):
+        clock.advance(seconds)
+    with pytest.raises(ValueError, match="finite"):
+        clock.set(seconds)
+    with pytest.raises(ValueError, match="finite"):
+        VirtualClock(seconds)
+    with pytest.raises(ValueError, match="finite"):
+        ScaledClock(2.0, start=seconds)
+    assert clock.advance(0) == clock.set(START - 5) == START
+
+
+@pytest.mark.anyio
+async def test_a_virtual_clock_sleeps_for_ever_until_infinity(anyio_backend: str) -> None:
+    clock = VirtualClock(START)
+    woke = []
+
+    async def sleeper() -> None:
+        await clock.sleep_until(math.inf)
+        woke.append(clock.now())
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(sleeper)
+        for _ in range(20):
+            await anyio.lowlevel.checkpoint()
+        assert woke == []  # it jumped the clock to infinity, and woke
+        tasks.cancel_scope.cancel()
+    await clock.sleep_until(math.nan)  # no time to jump to: at once, as a real clock
+    assert clock.now() == START
