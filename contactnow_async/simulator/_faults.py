@@ -27,6 +27,7 @@ back, leaves the server's work done.
 from __future__ import annotations
 
 import enum
+import math
 import random
 import threading
 from collections.abc import Iterable
@@ -121,19 +122,22 @@ class Faults:
     ) -> None:
         """Queue a fault for the next ``times`` requests matching script/method/action.
 
-        ``script`` is the name without ``.php`` (``"database"``); None matches
-        anything. Queued faults apply in the order they were queued.
+        ``script`` is the name with or without ``.php`` (``"database"``); None
+        matches anything. Queued faults apply in the order they were queued.
+
+        Raises ValueError for an unknown kind or an argument out of range.
         """
-        if times < 1:
-            raise ValueError(f"times must be at least 1, got {times!r}")
+        # A status outside 100-599 broke the served connection with a traceback.
+        if html_status not in range(100, 600):
+            raise ValueError(f"html_status must be an HTTP status (100-599), got {html_status!r}")
         fault = Fault(
             kind=FaultKind(kind),
-            latency=float(latency),
+            latency=_latency(latency),
             retry_after=int(retry_after),
-            html_status=int(html_status),
+            html_status=html_status,
         )
         with self._lock:
-            self._queue.append(_Rule(fault, script, method, action, times))
+            self._queue.append(_Rule(fault, _script(script), method, action, _times(times)))
 
     def set_rate(
         self,
@@ -147,17 +151,19 @@ class Faults:
     ) -> None:
         """Fail a random ``rate`` (0..1) of matching requests with one of ``kinds``.
 
-        Replaces any previous rate; the draws come from ``random.Random(seed)``,
-        so a run is repeatable when requests arrive in the same order. The
-        default kinds change nothing on the server (safe to retry).
+        Replaces any previous rate; ``script`` is as for :meth:`inject`. The draws
+        come from ``random.Random(seed)``, so a run is repeatable when requests
+        arrive in the same order. The default kinds change nothing on the server
+        (safe to retry).
         """
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"rate must be between 0 and 1, got {rate!r}")
         chosen = tuple(FaultKind(kind) for kind in kinds)
         if not chosen:
             raise ValueError("set_rate needs at least one fault kind")
+        latency = _latency(latency)
         with self._lock:
-            self._rate = _Rate(rate, chosen, script, method, float(latency), random.Random(seed))
+            self._rate = _Rate(rate, chosen, _script(script), method, latency, random.Random(seed))
 
     def clear(self) -> None:
         """Forget every queued fault and the random rate."""
@@ -196,3 +202,22 @@ class Faults:
         if rate.rng.random() >= rate.rate:
             return None
         return Fault(kind=rate.rng.choice(rate.kinds), latency=rate.latency)
+
+
+def _times(times: object) -> int:
+    # A fractional count never reached 0: the fault applied for ever.
+    if not isinstance(times, int) or times < 1:
+        raise ValueError(f"times must be a whole number of at least 1, got {times!r}")
+    return times
+
+
+def _latency(latency: float) -> float:
+    latency = float(latency)
+    if not 0 <= latency < math.inf:  # NaN too
+        raise ValueError(f"latency must be a finite number of seconds (>= 0), got {latency!r}")
+    return latency
+
+
+def _script(script: str | None) -> str | None:
+    # Requests are matched by the name without .php: "ajax.php" never matched one.
+    return script.removesuffix(".php") if script is not None else None

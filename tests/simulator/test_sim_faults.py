@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -203,3 +205,38 @@ def test_fault_arguments_are_checked(sim: Simulator) -> None:
         sim.faults.set_rate(0.5, kinds=())
     with pytest.raises(ValueError, match="bogus"):
         sim.faults.inject("bogus")
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"times": 1.5}, "times"),  # counted down past 0: applied for ever
+        ({"times": math.inf}, "times"),
+        ({"kind": "latency", "latency": math.nan}, "latency"),
+        ({"kind": "latency", "latency": math.inf}, "latency"),
+        ({"kind": "latency", "latency": -1}, "latency"),
+        ({"kind": "html", "html_status": 99}, "html_status"),  # a traceback under uvicorn
+        ({"kind": "html", "html_status": 600}, "html_status"),
+    ],
+)
+def test_a_fault_out_of_range_is_refused(
+    sim: Simulator, options: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        sim.faults.inject(**{"kind": "http_503", **options})
+    with pytest.raises(ValueError, match="latency"):
+        sim.faults.set_rate(0.5, kinds=["latency"], latency=math.nan)
+    assert sim.faults.pending == 0
+
+
+async def test_a_script_named_with_php_is_the_script(
+    api: httpx.AsyncClient, sim: Simulator, token: str
+) -> None:
+    sim.faults.inject(FaultKind.HTTP_503, script="ajax.php", times=2)
+    statuses = [
+        (await api.get("ajax.php", params=api_params(token, "agents", "read"))).status_code
+        for _ in range(3)
+    ]
+    sim.faults.set_rate(1.0, kinds=["http_500"], script="token.php")
+    rated = await api.get("token.php", params={"action": "validate", "token": token})
+    assert (statuses, sim.faults.pending, rated.status_code) == ([503, 503, 200], 0, 500)
