@@ -10,6 +10,7 @@ handler answers from the scenario.
 from __future__ import annotations
 
 import collections
+import math
 import threading
 from datetime import timezone, tzinfo
 
@@ -146,8 +147,11 @@ class Simulator:
     ) -> None:
         if not 0 <= agents <= MAX_AGENTS:
             raise ValueError(f"agents must be between 0 and {MAX_AGENTS}, got {agents!r}")
-        if not token_lifetime > 0:  # NaN too
-            raise ValueError(f"token_lifetime must be positive, got {token_lifetime!r}")
+        # NaN too; infinity made every token.php get raise OverflowError (no int expire).
+        if not 0 < token_lifetime < math.inf:
+            raise ValueError(
+                f"token_lifetime must be a positive finite number, got {token_lifetime!r}"
+            )
         if not log_delay >= 0:
             raise ValueError(f"log_delay cannot be negative, got {log_delay!r}")
         if log_retention is not None and log_retention < 1:

@@ -160,6 +160,7 @@ def test_dwell() -> None:
         ({"log_retention": 0}, "log_retention"),
         ({"ajax_page_limit": 0}, "ajax_page_limit"),
         ({"token_lifetime": math.nan}, "token_lifetime"),  # NaN passed "<= 0"
+        ({"token_lifetime": math.inf}, "token_lifetime"),  # token.php get raised
         ({"log_delay": math.nan}, "log_delay"),
     ],
 )
