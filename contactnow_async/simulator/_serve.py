@@ -19,6 +19,9 @@ from ._app import SimulatedDisconnect, Simulator
 
 __all__ = ["run", "serve"]
 
+#: The status_log and CDR rows a long-running server keeps (the newest).
+SERVED_RETENTION = 200_000
+
 _INSTALL_HINT = "the simulator server needs uvicorn: pip install 'contactnow-async[sim]'"
 
 
@@ -134,11 +137,23 @@ def run(
     """Serve a new simulator until Ctrl-C (the ``contactnow simulate`` command).
 
     ``speed`` > 1 runs the contact centre faster than real time. Prints one line
-    with the base URL and the username (never the password).
+    with the base URL and the username (never the password). Keeps the newest
+    200,000 status_log and CDR rows and records no requests, so a server left
+    running stays in bounded memory.
     """
     uvicorn = _uvicorn()
     clock: Clock = SystemClock() if speed == 1 else ScaledClock(speed)
-    sim = Simulator(username=username, password=password, agents=agents, seed=seed, clock=clock)
+    sim = Simulator(
+        username=username,
+        password=password,
+        agents=agents,
+        seed=seed,
+        clock=clock,
+        # Nobody outside this process can read sim.requests; the log and the CDR
+        # grew for ever (10 GB a day at 50,000 agents), as the demo's do not.
+        record_requests=False,
+        log_retention=SERVED_RETENTION,
+    )
     sock = _bind(host, port)
     url = _base_url(host, int(sock.getsockname()[1]))
     server = uvicorn.Server(_config(uvicorn, sim))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import socket
 import statistics
 import time
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
-from contactnow_async.simulator import Simulator, VirtualClock, serve
+from contactnow_async.simulator import Simulator, VirtualClock, run, serve
+from contactnow_async.simulator import _serve as serve_module
 
 from .sim_helpers import START, api_params
 
@@ -59,3 +62,26 @@ def test_fifty_thousand_agents_catch_up() -> None:
     assert len(live) == 50_000
     assert len(sim.status_log()) == 50_000
     assert sim.transitions > 50_000
+
+
+def test_the_simulate_command_keeps_bounded_books(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `contactnow simulate` runs until Ctrl-C: its status log and CDR grew for ever
+    # (10 GB a day at 50,000 agents), and it kept 100,000 requests nobody could read.
+    served: list[Simulator] = []
+
+    class Server:
+        def __init__(self, config: SimpleNamespace) -> None:
+            served.append(config.app)
+
+        def run(self, sockets: list[socket.socket]) -> None:
+            raise KeyboardInterrupt  # what uvicorn re-raises after a Ctrl-C
+
+    uvicorn = SimpleNamespace(Config=lambda app, **_: SimpleNamespace(app=app), Server=Server)
+    monkeypatch.setattr(serve_module, "_uvicorn", lambda: uvicorn)
+    run("127.0.0.1", 0, agents=3)
+    (sim,) = served
+    assert "ContactNow simulator at http://127.0.0.1:" in capsys.readouterr().out
+    assert sim.record_requests is False
+    assert sim._scenario.log.retention == sim._scenario.cdr.retention == 200_000
