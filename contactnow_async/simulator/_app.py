@@ -284,6 +284,7 @@ class Simulator:
             process=lambda: self._process(request),
             record=lambda status_code: self._record(request, fault, status_code),
             now=self.now,
+            receive=receive,
         )
 
     def _count(self, request: Request, fault: Fault | None) -> None:

@@ -141,14 +141,25 @@ async def respond(
     process: Callable[[], Response],
     record: Callable[[int], None],
     now: Callable[[], float],
+    receive: Receive | None = None,
 ) -> None:
     """Answer one request: ``process`` it unless ``fault`` rejects it first, then send.
 
     ``record`` is told the HTTP status sent (0 for a dropped connection) just
     before the reply leaves. Raises :class:`SimulatedDisconnect` for a drop.
+    A client that leaves during a latency fault (its timeout) ends the wait:
+    the request is processed, recorded with status 0, and nothing is sent.
     """
-    if fault is not None and fault.kind is FaultKind.LATENCY:
-        await anyio.sleep(fault.latency)
+    if (
+        fault is not None
+        and fault.kind is FaultKind.LATENCY
+        and await _client_left(receive, within=fault.latency)
+    ):
+        # Else uvicorn waited out its graceful shutdown on the sleep, then
+        # cancelled it with a traceback. The work is done, as a slow server's is.
+        process()
+        record(0)
+        return
     if fault is not None and fault.kind in _REJECTED_BEFORE_THE_API:
         if fault.kind is FaultKind.DROP_BEFORE:
             record(0)
@@ -201,6 +212,28 @@ async def _drop(send: Send, partial: bytes, *, now: Callable[[], float]) -> NoRe
     if partial:
         await send({"type": "http.response.body", "body": partial, "more_body": True})
     raise SimulatedDisconnect("simulated connection drop")
+
+
+async def _client_left(receive: Receive | None, *, within: float) -> bool:
+    """Wait ``within`` seconds; return True at once if the client disconnects meanwhile."""
+    if receive is None:
+        await anyio.sleep(within)
+        return False
+    left = False
+    async with anyio.create_task_group() as tasks:
+
+        async def watch() -> None:
+            nonlocal left
+            # The body is read: the next message is the client's disconnect.
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            left = True
+            tasks.cancel_scope.cancel()
+
+        tasks.start_soon(watch)
+        await anyio.sleep(within)
+        tasks.cancel_scope.cancel()
+    return left
 
 
 async def _read_body(receive: Receive) -> bytes:

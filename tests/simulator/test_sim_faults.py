@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from contactnow_async.simulator import FaultKind, Simulator, VirtualClock
+from contactnow_async.simulator import FaultKind, Simulator, VirtualClock, serve
 
 from .._stage import Stage
 from .sim_helpers import api_params, json_of
@@ -58,6 +59,24 @@ async def test_latency(api: httpx.AsyncClient, sim: Simulator, token: str) -> No
     assert json_of(response)["total"] == 1
     assert elapsed >= 0.045  # a lower bound only: the sleep happened
     assert agent_count(sim) == 21
+
+
+@pytest.mark.integration
+async def test_a_client_leaving_during_latency_ends_the_wait(
+    sim: Simulator, token: str, caplog: pytest.LogCaptureFixture, anyio_backend: str
+) -> None:
+    # A client's timeout against a slow server: uvicorn's shutdown waited out its
+    # graceful 5 s on the sleep, then cancelled it with "Exception in ASGI application".
+    sim.faults.inject(FaultKind.LATENCY, latency=600)
+    async with serve(sim) as base_url, httpx.AsyncClient(base_url=base_url, timeout=0.2) as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await create(http, token, "Patient")
+    # The work is done, as a slow server's is, and the request is logged as dropped.
+    assert [(r.script, r.fault, r.status_code) for r in sim.requests] == [
+        ("database", FaultKind.LATENCY, 0)
+    ]
+    assert agent_count(sim) == 21
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 @pytest.mark.parametrize(
