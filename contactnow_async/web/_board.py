@@ -354,6 +354,11 @@ class Board:
             elif now - viewer.last_write >= heartbeat:
                 viewer.beat()
 
+    def reset(self, reason: ResetReason) -> None:
+        """End every viewer's stream with ``event: reset``: the browsers refetch the snapshot."""
+        for viewer in list(self.viewers):
+            viewer.fail(reason)
+
     def close(self) -> None:
         """End every viewer's stream (shutdown): browsers reconnect and resume elsewhere."""
         for viewer in list(self.viewers):

@@ -45,7 +45,9 @@ class RedisStreamSource:
     the stream is not on the board until its next change), then follows it with
     ``XREAD`` (``block`` seconds per read, ``batch`` entries at most). A
     browser's resume older than the board's window is served from the stream
-    itself while Redis still holds everything after it.
+    itself while Redis still holds everything after it. If entries after the
+    source's position were trimmed before it read them, it reads the stream
+    again as at start and resets every browser (``expired``).
 
     Health: Redis reads succeed, and a relay holds the lease ``<stream>:lease``
     (someone is polling ContactNow). A read that has not come back for
@@ -215,15 +217,41 @@ class RedisStreamSource:
                         {self.stream: last}, count=self.batch, block=max(1, int(self.block * 1000))
                     )
                 )
-                for entry, document in self._decode(entries):
-                    board.publish(entry, entry.agent_id, document["after"])
-                if entries:
+                if entries and not await self._read_all_after(client, last):
+                    last = await self._reseed(client, board, last)
+                elif entries:
+                    for entry, document in self._decode(entries):
+                        board.publish(entry, entry.agent_id, document["after"])
                     last = entries[-1][0]
                 await self._check_lease(client)
                 self._succeeded()
             except (RedisError, OSError) as exc:  # noqa: PERF203 -- one try per read, not per entry
                 self._failed(exc)
                 await anyio.sleep(self.retry)
+
+    async def _read_all_after(self, client: Redis, last: str) -> bool:
+        """Whether a read after ``last`` just done saw every entry after it: none was
+        trimmed (or deleted) before it was read. Asked after the read, as Redis only
+        ever removes more."""
+        key = self.parse_id(last)
+        if key is None:  # pragma: no cover -- an id Redis gave
+            return False
+        info: Any = await client.xinfo_stream(self.stream)
+        return self._complete_after(key, info)
+
+    async def _reseed(self, client: Redis, board: Board, last: str) -> str:
+        """Entries after ``last`` were removed before this replica read them (it fell
+        behind the relay's MAXLEN): read the stream again, as at start, and reset every
+        browser, which refetches the snapshot. The new last id."""
+        logger.warning(
+            "entries of %r after %s were trimmed before this replica read them: "
+            "reading the stream again, and every browser refetches the snapshot",
+            self.stream,
+            last,
+        )
+        last = await self._seed(client, board, anyio.TASK_STATUS_IGNORED)
+        board.reset("expired")
+        return last
 
     async def _check_lease(self, client: Redis, *, force: bool = False) -> None:
         now = time.monotonic()

@@ -320,3 +320,55 @@ async def test_an_entry_whose_text_does_not_encode_as_utf_8_is_served_escaped(
             frames = await events.take(2)
         assert [json.loads(f.data)["after"]["name"] for f in frames] == ["\ud800Bo", "Cy"]
         assert b"\\ud800Bo" in frames[0].data.encode()
+
+
+async def test_a_replica_whose_position_was_trimmed_away_resets_its_browsers(
+    redis: Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A replica whose read stalled (GC, SIGSTOP, the network) while the relay's MAXLEN
+    # trimmed the entries after its position read on from what was left: a connected
+    # browser, and one resuming from its last id, got 1, 2, 3 then 16 to 20, with no reset.
+    stream = "web:behind"
+
+    async def append(uid: int) -> None:
+        agent = str(uid % 4)
+        document = {"id": f"log:{uid}", "kind": "changed", "agent_id": agent, "log_id": uid}
+        document |= {"changed_at": "2026-01-01T00:00:00Z", "observed_at": "2026-01-01T00:00:00Z"}
+        after = {"agent_id": agent, "name": "", "status": f"s{uid}", "sub_status": ""}
+        await redis.xadd(stream, {"event": json.dumps(document | {"after": after}), "log_id": uid})
+
+    for uid in range(1, 4):
+        await append(uid)
+    client = Redis.from_url(redis_url)
+    hold, held, release = False, anyio.Event(), anyio.Event()
+    real_xread = client.xread
+
+    async def xread(*args: object, **kwargs: object) -> object:
+        if hold and not release.is_set():
+            held.set()
+            await release.wait()
+        return await real_xread(*args, **kwargs)  # type: ignore[arg-type]  # passed through
+
+    monkeypatch.setattr(client, "xread", xread)
+    web = wallboard_app(RedisStreamSource(client, stream, block=0.02))
+    async with client, web.lifespan(), client_for(web) as http:
+        async with open_events(web, headers={"Last-Event-ID": "0-0"}) as events:
+            frames = await events.take(3)
+            hold = True
+            await held.wait()  # the replica's next read has not reached Redis
+            for uid in range(4, 21):
+                await append(uid)
+            await redis.xtrim(stream, maxlen=5, approximate=False)  # 16 to 20 are left
+            release.set()
+            frame = await events.next()
+            assert frame is not None and frame.event == "reset", frame
+            assert json.loads(frame.data) == {"reason": "expired"}
+        snapshot = (await http.get("/snapshot")).json()
+        entries = await stream_entries(redis, stream)
+        assert snapshot["cursor"] == entries[-1][0]  # the retained stream, read again
+        statuses = {a["agent_id"]: a["status"] for a in snapshot["agents"]}
+        assert statuses == {"0": "s20", "1": "s17", "2": "s18", "3": "s19"}  # not s1 for "1"
+        async with open_events(web, headers={"Last-Event-ID": frames[-1].id or ""}) as events:
+            frame = await events.next()
+            assert frame is not None and frame.event == "reset", frame
+            assert json.loads(frame.data) == {"reason": "expired"}
