@@ -7,6 +7,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import attrs
 from redis.asyncio import Redis
@@ -59,6 +60,13 @@ class StreamReader:
     ``count`` is the most entries one read returns, ``block`` how long (seconds)
     a read waits for new entries. An entry the relay did not write is logged,
     acknowledged and skipped.
+
+    Entries the stream's ``MAXLEN`` trimmed before the group read them, or while
+    they were pending (handed out, not acknowledged: perhaps never handled), are
+    lost to the group: the reader logs each loss at WARNING, with the count and
+    the ids, and counts them in ``entries_lost``. (Entries trimmed unread are
+    told by Redis 7's group lag, and those a claim finds trimmed by its reply;
+    an older Redis tells neither.)
     """
 
     def __init__(
@@ -96,6 +104,8 @@ class StreamReader:
         self._own_from = "0"
         self._claim_from = "0-0"
         self._next_claim = 0.0
+        #: Entries lost to trimming, as this reader found them (see the class docstring).
+        self.entries_lost = 0
 
     async def create_group(self, *, start: str = "0") -> None:
         """Create the group (and the stream) if missing.
@@ -128,6 +138,19 @@ class StreamReader:
             claimed = await self.claim()
             if claimed:
                 return claimed
+        # Where the group stood, and what the stream held, as this read moves the group on:
+        # one transaction (inside it, the read does not block).
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xinfo_groups(self.stream)
+            pipe.xinfo_stream(self.stream)
+            pipe.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=self.count)
+            groups, info, raw = await pipe.execute(raise_on_error=False)
+        if isinstance(raw, Exception):
+            raise raw
+        entries = read_entries(raw)
+        if entries:
+            self._count_unread(groups, info)
+            return await self._decode(entries, claimed=False)
         raw = await self.redis.xreadgroup(
             self.group,
             self.consumer,
@@ -154,7 +177,10 @@ class StreamReader:
         self._claim_from = next_start
         if next_start != "0-0":
             self._next_claim = 0.0
-        # Redis before 7.0 answers nil (no id) for an entry deleted while pending.
+        # Redis 7 names the entries deleted while pending (and drops them from the pending
+        # list); Redis before 7.0 answers nil (no id) for them, which tells nothing.
+        if len(result) > 2 and result[2]:
+            self._lost([text(entry_id) for entry_id in result[2]], "while pending")
         return await self._decode(stream_entries(result[1]), claimed=True)
 
     async def ack(self, *entries: StreamEntry | str) -> None:
@@ -176,9 +202,10 @@ class StreamReader:
     ) -> list[StreamEntry]:
         fresh: list[StreamEntry] = []
         drop: list[str] = []
+        trimmed: list[str] = []
         for entry_id, fields in entries:
             if fields is None:  # trimmed away while pending: nothing to hand out, no longer pending
-                drop.append(entry_id)
+                trimmed.append(entry_id)
                 continue
             try:
                 event = event_from_fields(fields)
@@ -206,9 +233,57 @@ class StreamReader:
                     claimed=claimed,
                 )
             )
-        if drop:
-            await self.ack(*drop)
+        if trimmed:
+            self._lost(trimmed, "while pending")
+        if drop or trimmed:
+            await self.ack(*drop, *trimmed)
         return fresh
+
+    def _count_unread(self, groups: Any, info: Any) -> None:
+        """Count the entries trimmed between the group's position and the stream's oldest
+        entry before the group read them: its lag (Redis 7: entries added after its
+        position, trimmed or not) less the entries left after it."""
+        if isinstance(groups, Exception) or isinstance(info, Exception) or not info:
+            return
+        ours = [group for group in groups if text(group.get("name", b"")) == self.group]
+        lag = ours[0].get("lag") if ours else None
+        first = info.get("first-entry")
+        if lag is None or not first:  # Redis before 7, or XDEL made it unknown
+            return
+        position = text(ours[0]["last-delivered-id"])
+        oldest = text(first[0])
+        if _key(position) >= _key(oldest):
+            return
+        unread = int(lag) - int(info.get("length", 0))
+        if unread > 0:
+            self.entries_lost += unread
+            logger.warning(
+                "%d entries of %r after %s, before %s, were trimmed before group %r read "
+                "them: lost (a longer MAXLEN keeps them)",
+                unread,
+                self.stream,
+                position,
+                oldest,
+                self.group,
+            )
+
+    def _lost(self, ids: Sequence[str], when: str) -> None:
+        self.entries_lost += len(ids)
+        logger.warning(
+            "%d entries (%s to %s) of %r were trimmed %s in group %r, handed out and not "
+            "acknowledged: lost if their handler did not finish",
+            len(ids),
+            ids[0],
+            ids[-1],
+            self.stream,
+            when,
+            self.group,
+        )
 
     def __repr__(self) -> str:
         return f"StreamReader({self.stream!r}, group={self.group!r}, consumer={self.consumer!r})"
+
+
+def _key(entry_id: str) -> tuple[int, ...]:
+    """An entry id ``<ms>-<seq>`` as a comparable pair."""
+    return tuple(int(part) for part in entry_id.split("-"))

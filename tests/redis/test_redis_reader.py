@@ -189,22 +189,72 @@ def test_reader_times_must_be_finite_seconds(option: str, value: float) -> None:
 
 
 @each_protocol
-async def test_entries_trimmed_while_pending_are_acknowledged_quietly(
+async def test_entries_trimmed_while_pending_are_acknowledged_and_counted_as_lost(
     redis: Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Trimmed (MAXLEN) or deleted while pending, an entry comes back without its fields
     # (None, or {} from redis-py 8): nothing to hand out, and not an entry the relay did
-    # not write; it is acknowledged, so it does not stay pending for ever.
+    # not write ("skipping"); it is acknowledged, so it does not stay pending for ever.
+    # It was handed out and never acknowledged, perhaps never handled: that was silent.
     await publish(redis, "s", range(1, 4))
     first = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
     await first.create_group()
-    assert len(await first.read()) == 3  # handed out, never acknowledged
+    ids = [entry.id for entry in await first.read()]  # handed out, never acknowledged
     await redis.xtrim("s", maxlen=0, approximate=False)
     again = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
     with caplog.at_level("WARNING", logger="contactnow_async.redis"):
         assert await again.read() == []
     assert not [r for r in caplog.records if "skipping" in r.getMessage()]
     assert (await redis.xpending("s", "g"))["pending"] == 0
+    assert again.entries_lost == 3
+    (warning,) = [r.getMessage() for r in caplog.records if "lost" in r.getMessage()]
+    assert f"3 entries ({ids[0]} to {ids[-1]})" in warning
+
+
+@each_protocol
+async def test_entries_trimmed_before_the_group_read_them_are_counted_as_lost(
+    redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    # XREADGROUP > went on from the oldest entry left: the entries trimmed between the
+    # group's position and it were skipped without a word.
+    await publish(redis, "s", range(1, 3))
+    reader = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
+    await reader.create_group()
+    await reader.ack(*await reader.read())
+    await publish(redis, "s", range(3, 13))
+    await redis.xtrim("s", maxlen=4, approximate=False)  # 3 to 8 go unread
+    with caplog.at_level("WARNING", logger="contactnow_async.redis"):
+        assert [e.event.log_id for e in await reader.read()] == [9, 10, 11, 12]
+    assert reader.entries_lost == 6
+    (warning,) = [r.getMessage() for r in caplog.records if "lost" in r.getMessage()]
+    assert "6 entries" in warning
+    assert await reader.read() == []
+    assert reader.entries_lost == 6
+    # A group created after a trim has lost nothing: it begins at the oldest entry left.
+    late = StreamReader(redis, "s", group="late", consumer="c", claim_idle=None, block=0.01)
+    await late.create_group()
+    assert len(await late.read()) == 4
+    assert late.entries_lost == 0
+
+
+@each_protocol
+async def test_pending_entries_a_claim_finds_trimmed_are_counted_as_lost(
+    redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Redis 7's XAUTOCLAIM drops entries deleted while pending from the pending list and
+    # names them in a third reply element, which claim() threw away.
+    await publish(redis, "s", range(1, 4))
+    dead = StreamReader(redis, "s", group="g", consumer="dead", claim_idle=None, block=0.01)
+    await dead.create_group()
+    ids = [entry.id for entry in await dead.read()]  # then it dies
+    await redis.xtrim("s", maxlen=1, approximate=False)  # 1 and 2 go
+    alive = StreamReader(redis, "s", group="g", consumer="alive", claim_idle=0.0, block=0.01)
+    with caplog.at_level("WARNING", logger="contactnow_async.redis"):
+        claimed = await alive.claim()
+    assert [(e.event.log_id, e.claimed) for e in claimed] == [(3, True)]
+    assert alive.entries_lost == 2
+    (warning,) = [r.getMessage() for r in caplog.records if "lost" in r.getMessage()]
+    assert f"2 entries ({ids[0]} to {ids[1]})" in warning
 
 
 @each_protocol
