@@ -9,9 +9,10 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import anyio
 import attrs
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
 from ..watch import AgentEvent
 from ._fields import event_from_fields
@@ -61,6 +62,13 @@ class StreamReader:
     a read waits for new entries. An entry the relay did not write is logged,
     acknowledged and skipped.
 
+    Iterating rides out Redis errors as the relay does: a lost connection (or a
+    Redis still loading) is logged and retried every ``retry`` seconds, and a
+    group gone missing (NOGROUP: Redis restarted without its data) is created
+    again from the ``start`` of the last :meth:`create_group` ("0" if none). A
+    refused password, and any other error reply, end the iteration. :meth:`read`,
+    :meth:`claim` and :meth:`ack` raise every error: a caller of them retries.
+
     Entries the stream's ``MAXLEN`` trimmed before the group read them, or while
     they were pending (handed out, not acknowledged: perhaps never handled), are
     lost to the group: the reader logs each loss at WARNING, with the count and
@@ -80,6 +88,7 @@ class StreamReader:
         block: float = 1.0,
         claim_idle: float | None = 30.0,
         remember: int = 100_000,
+        retry: float = 1.0,
     ) -> None:
         if count < 1:
             raise ValueError("count must be >= 1")
@@ -90,6 +99,8 @@ class StreamReader:
             raise ValueError(
                 f"claim_idle must be finite seconds >= 0 (None: never claim), got {claim_idle!r}"
             )
+        if not 0 < retry < math.inf:
+            raise ValueError(f"retry must be positive seconds, got {retry!r}")
         self.redis = redis
         self.stream = stream
         self.group = group
@@ -98,6 +109,8 @@ class StreamReader:
         self.block = block
         self.claim_idle = claim_idle
         self.remember = remember
+        self.retry = retry
+        self._start = "0"  # where create_group() began the group: where a lost one begins again
         # The entry each recent uid was handed out in (its copies in other entries are dropped).
         self._seen: OrderedDict[int, str] = OrderedDict()
         self._own_pending = True  # the first reads replay this consumer's unacknowledged entries
@@ -112,6 +125,7 @@ class StreamReader:
 
         ``start`` is where a new group begins: "0" the oldest entry, "$" new entries only.
         """
+        self._start = start
         try:
             await self.redis.xgroup_create(self.stream, self.group, id=start, mkstream=True)
         except ResponseError as exc:
@@ -194,8 +208,40 @@ class StreamReader:
 
     async def _iterate(self) -> AsyncIterator[StreamEntry]:
         while True:
-            for entry in await self.read():
+            try:
+                entries = await self.read()
+            except AuthenticationError:  # a RedisError, but no outage: waiting will not mend it
+                raise
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                logger.warning(
+                    "group %r of %r is gone (Redis lost its data?): creating group %r "
+                    "again from %s",
+                    self.group,
+                    self.stream,
+                    self.group,
+                    self._start,
+                )
+                # Its pending entries went with it: nothing of this consumer's to replay.
+                self._own_pending, self._own_from, self._claim_from = True, "0", "0-0"
+                await self._recreate()
+                continue
+            except (RedisError, OSError) as exc:
+                logger.warning("reading %r failed, retrying: %s", self.stream, exc)
+                await anyio.sleep(self.retry)
+                continue
+            for entry in entries:
                 yield entry
+
+    async def _recreate(self) -> None:
+        try:
+            await self.create_group(start=self._start)
+        except (RedisError, OSError) as exc:  # the next read tries again
+            if isinstance(exc, AuthenticationError):
+                raise
+            logger.warning("creating group %r of %r failed: %s", self.group, self.stream, exc)
+            await anyio.sleep(self.retry)
 
     async def _decode(
         self, entries: Sequence[tuple[str, Fields | None]], *, claimed: bool

@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from contactnow_async import AgentEvent, Call, ContactNow, LiveAgent, VirtualClock
 from contactnow_async.redis import RedisLease, RedisStreamRelay, StreamReader
@@ -180,6 +181,8 @@ async def test_an_entry_handed_out_but_never_acknowledged_comes_back(redis: Redi
         ("block", float("nan")),
         ("block", float("inf")),
         ("block", -1.0),
+        ("retry", float("nan")),
+        ("retry", 0.0),
     ],
 )
 def test_reader_times_must_be_finite_seconds(option: str, value: float) -> None:
@@ -327,3 +330,40 @@ async def test_an_entry_that_cannot_be_read_is_skipped_not_a_stall(
         assert [(e.event.log_id, e.fence) for e in entries] == [(1, 1)]
     assert (await redis.xpending("p", "g"))["pending"] == 1  # the good one, not yet acked
     assert sum("skipping stream entry" in r.getMessage() for r in caplog.records) == 2
+
+
+async def test_iterating_rides_out_a_lost_connection_and_a_redis_that_restarted_empty(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A lost connection raised ConnectionError out of `async for`, and after Redis restarted
+    # without its data every read raised NOGROUP until the caller created the group again.
+    await publish(redis, "s", range(1, 3))
+    reader = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01,
+                          retry=0.01)  # fmt: skip
+    await reader.create_group()
+    seen: list[int | None] = []
+    real = redis.xreadgroup
+    failures = 0
+
+    async def xreadgroup(*args: Any, **kwargs: Any) -> Any:
+        nonlocal failures
+        if seen and failures == 0:
+            failures += 1
+            raise RedisConnectionError("Connection closed by server.")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(redis, "xreadgroup", xreadgroup)
+    with anyio.fail_after(10), caplog.at_level("WARNING", logger="contactnow_async.redis"):
+        async for entry in reader:
+            seen.append(entry.event.log_id)
+            await reader.ack(entry)
+            if seen == [1, 2]:
+                await redis.flushdb()  # Redis restarted with nothing: no stream, no group
+                await publish(redis, "s", range(1, 5))  # the relay starts over, from uid 1
+            if len(seen) == 4:
+                break
+    assert failures == 1
+    assert seen == [1, 2, 3, 4]  # 1 and 2 again: dropped as copies of what it handed out
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("Connection closed by server" in m for m in messages)
+    assert any("creating group 'g' again" in m for m in messages)
