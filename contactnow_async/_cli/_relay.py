@@ -56,7 +56,7 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
     try:
         from redis.exceptions import AuthenticationError
 
-        from ..redis import run_relay
+        from ..redis import StreamAccountError, run_relay
         from ..watch._watcher import WATCHER_STOPPED
     except ImportError:
         fail("the relay needs the 'redis' extra: pip install 'contactnow-async[redis]'")
@@ -75,6 +75,8 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
                 )
             except AuthenticationError as exc:  # the URL is not shown: it holds the password
                 fail(f"Redis refused the relay's credentials in --redis: {exc}", EXIT_AUTH)
+            except StreamAccountError as exc:  # a setting to change, as a bad flag
+                fail(str(exc))
 
     # A refused password or log position stops the watcher: the command's error line
     # says it, once.

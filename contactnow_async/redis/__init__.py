@@ -29,7 +29,7 @@ except ImportError as exc:  # pragma: no cover -- the extra is installed in the 
 from ._fields import event_from_fields, event_to_fields
 from ._lease import LeaseLost, RedisLease
 from ._reader import StreamEntry, StreamReader
-from ._relay import RedisStreamRelay, run_relay
+from ._relay import RedisStreamRelay, StreamAccountError, run_relay
 from ._tokens import RedisTokenStore
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "RedisLease",
     "RedisStreamRelay",
     "RedisTokenStore",
+    "StreamAccountError",
     "StreamEntry",
     "StreamReader",
     "event_from_fields",

@@ -20,7 +20,7 @@ from ._lease import LeaseLost, RedisLease
 if TYPE_CHECKING:
     from .._client import ContactNow
 
-__all__ = ["RedisStreamRelay", "run_relay"]
+__all__ = ["RedisStreamRelay", "StreamAccountError", "run_relay"]
 
 logger = logging.getLogger("contactnow_async.redis")
 
@@ -76,6 +76,30 @@ return 1
 """
 
 
+# Record the account a stream is relayed for, or check it, if the caller's lease is current.
+# KEYS: lease, account. ARGV: lease value, account ("<base URL>|<username>").
+# Returns 1 when the stream is (now) this account's, -1 when the lease is not the
+# caller's, and the account recorded when it is another.
+_ACCOUNT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local recorded = redis.call('GET', KEYS[2])
+if not recorded then
+  redis.call('SET', KEYS[2], ARGV[2])
+  return 1
+end
+if recorded == ARGV[2] then return 1 end
+return recorded
+"""
+
+
+class StreamAccountError(Exception):
+    """The stream is relayed for another ContactNow account (``<stream>:account``).
+
+    Its cursor is that account's status_log position, and its events that account's
+    agents: a relay for another account gives its own stream name.
+    """
+
+
 class RedisStreamRelay:
     """Publishes watcher events to the Redis Stream ``stream``, guarded by ``lease``.
 
@@ -84,6 +108,10 @@ class RedisStreamRelay:
     the same atomic step. :meth:`run` is the whole relay: wait for the lease,
     resume the watcher from the cursor, publish, step down when the lease is
     lost, wait again.
+
+    The first leader records its account (``<base URL>|<username>``, never the
+    password) in ``<stream>:account``; a leader for another account raises
+    :class:`StreamAccountError` and publishes nothing.
 
     ``maxlen`` bounds the stream (``XADD MAXLEN ~``: Redis trims whole nodes,
     so the stream may hold somewhat more); None keeps everything.
@@ -109,9 +137,11 @@ class RedisStreamRelay:
         self.maxlen = maxlen
         self.batch = batch
         self.cursor_key = f"{stream}:cursor"
+        self.account_key = f"{stream}:account"
         self.published = 0
         self._publish = redis.register_script(_PUBLISH)
         self._seed_script = redis.register_script(_SEED)
+        self._account_script = redis.register_script(_ACCOUNT)
         self._in_hand = False  # the pump holds events it has not published yet
 
     async def cursor(self) -> int | None:
@@ -158,8 +188,9 @@ class RedisStreamRelay:
         The watcher resumes after the cursor in Redis, or after ``since_log_id``
         when the stream has no cursor yet (None: from now on). Redis errors are
         logged and retried every ``retry`` seconds; a refused password
-        (AuthenticationError), or a position the status log refuses
-        (LogPositionError), ends the relay. ``watcher_options`` go to
+        (AuthenticationError), a position the status log refuses
+        (LogPositionError), or a stream of another account (StreamAccountError)
+        ends the relay. ``watcher_options`` go to
         :class:`~contactnow_async.AgentWatcher` (``interval``, ``page_size``, ...).
         """
         if not 0 < retry < math.inf:  # NaN fails too
@@ -192,6 +223,7 @@ class RedisStreamRelay:
     ) -> None:
         """Watch and publish until the lease is lost (raises LeaseLost)."""
         self._in_hand = False
+        await self._claim_account(f"{client.base_url}|{client.username}")
         resume = await self.cursor() if backfill else None
         if resume is None:
             resume = since_log_id if backfill else None
@@ -246,6 +278,21 @@ class RedisStreamRelay:
             raise outcome[0]
         # sleep_forever only ends by cancellation, and a cancelled relay does not get here.
         raise LeaseLost(f"lease {self.lease.key!r}: relay stopped")  # pragma: no cover -- see above
+
+    async def _claim_account(self, account: str) -> None:
+        """Record ``account`` as the stream's, or make sure it is (raises StreamAccountError)."""
+        result = await self._account_script(
+            keys=[self.lease.key, self.account_key], args=[self.lease.value, account]
+        )
+        if isinstance(result, (bytes, str)):
+            recorded = result.decode(errors="replace") if isinstance(result, bytes) else result
+            raise StreamAccountError(
+                f"stream {self.stream!r} is relayed for account {recorded}, not {account}: "
+                f"give this account a stream of its own (--stream)"
+            )
+        if int(result) < 0:
+            self.lease.fence = None
+            raise LeaseLost(f"lease {self.lease.key!r} moved on before the relay began")
 
     async def _seed(self, start: int | None, *, pending: int) -> None:
         """With no cursor yet, record where this leader's log starts (``start``, the

@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from contactnow_async.redis import event_from_fields
@@ -110,3 +111,34 @@ def test_a_since_log_id_the_status_log_refuses_is_one_error_line(
         )
     line = assert_one_error(out, 2)  # bad input, as a malformed flag
     assert f"after log id {since}" in line and "Bad argument: uid" in line
+
+
+def test_a_stream_of_another_account_is_one_error_line(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A relay for another account on the same stream name took it over: it skipped its
+    # rows up to the other account's cursor and published the rest into its stream.
+    import contactnow_async.redis
+
+    relay = contactnow_async.redis.run_relay
+
+    async def bounded(**options: Any) -> None:
+        with anyio.fail_after(30):  # a guard against the endless relay, not a measure
+            await relay(**options)
+
+    monkeypatch.setattr(contactnow_async.redis, "run_relay", bounded)
+    with SyncRedis.from_url(redis_url) as redis:
+        redis.set("other:agents:account", "https://elsewhere.example/api/v2/|someone")
+        redis.set("other:agents:cursor", "41")
+    sim = Simulator(username=USERNAME, password=PASSWORD, agents=3, seed=2)
+    with served_in_thread(sim) as served:
+        out = CliInvoker()(
+            ["relay", "--redis", redis_url, "--stream", "other:agents", "--backfill"],
+            env=served.env(),
+        )
+    line = assert_one_error(out, 2)  # a setting to change, as a bad flag
+    assert "relayed for account https://elsewhere.example/api/v2/|someone" in line
+    assert PASSWORD not in line
+    with SyncRedis.from_url(redis_url) as redis:
+        assert redis.get("other:agents:cursor") == b"41"
+        assert redis.xlen("other:agents") == 0

@@ -23,6 +23,7 @@ from contactnow_async.redis import (
     LeaseLost,
     RedisLease,
     RedisStreamRelay,
+    StreamAccountError,
     event_from_fields,
     event_to_fields,
     run_relay,
@@ -378,3 +379,42 @@ async def test_a_leader_that_published_nothing_hands_over_where_it_started(redis
 
 async def _is_set(redis: Redis, key: str) -> bool:
     return bool(await redis.exists(key))
+
+
+async def test_a_relay_for_another_account_refuses_the_stream(redis: Redis) -> None:
+    # Nothing recorded whose account a stream was: a relay for account B on the same stream
+    # name (the default contactnow:agents) took the lease and A's cursor, skipped B's rows
+    # up to A's uid and published the rest of B's agents into A's stream.
+    clock = VirtualClock()
+    still = Dwell.uniform(10**6)  # nobody moves on their own
+    sims = {
+        name: Simulator(username=name, password="pw", agents=5, seed=3, clock=clock, dwell=still)
+        for name in ("acct_a", "acct_b")
+    }
+    clock.advance(60)  # the log's rows within a leader's look back: a cursor at once
+
+    def client(name: str) -> ContactNow:
+        sim = sims[name]
+        return ContactNow(username=name, password="pw", base_url="http://sim/",
+                          transport=sim.transport(), clock=sim.clock)  # fmt: skip
+
+    def relay(owner: str) -> RedisStreamRelay:
+        return RedisStreamRelay(redis, "shared", lease=RedisLease(redis, "shared", ttl=1.0,
+                                                                  owner=owner))  # fmt: skip
+
+    async with client("acct_a") as cn:
+        async with anyio.create_task_group() as group:
+            group.start_soon(functools.partial(relay("a").run, cn, interval=0.02))
+            await eventually(lambda: _is_set(redis, "shared:cursor"), within=10)
+            group.cancel_scope.cancel()
+    assert text(await redis.get("shared:account")) == "http://sim/|acct_a"  # no password
+    cursor_a = await redis.get("shared:cursor")
+    async with client("acct_b") as cn:
+        with anyio.fail_after(10), pytest.raises(StreamAccountError) as refused:
+            await relay("b").run(cn, interval=0.02)
+    assert "'shared' is relayed for account http://sim/|acct_a, not http://sim/|acct_b" in str(
+        refused.value
+    )
+    assert "pw" not in str(refused.value)
+    assert await redis.get("shared:cursor") == cursor_a
+    assert await redis.get("shared:lease") is None  # given up: A's relays take it again
