@@ -8,6 +8,7 @@ import math
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import anyio
 from redis.asyncio import Redis
@@ -223,7 +224,10 @@ class RedisStreamRelay:
     ) -> None:
         """Watch and publish until the lease is lost (raises LeaseLost)."""
         self._in_hand = False
-        await self._claim_account(f"{client.base_url}|{client.username}")
+        base = urlsplit(client.base_url)
+        # A gateway's user info (user:password@) in the base URL stays out of Redis.
+        host = base._replace(netloc=base.netloc.rpartition("@")[2]).geturl()
+        await self._claim_account(f"{host}|{client.username}")
         resume = await self.cursor() if backfill else None
         if resume is None:
             resume = since_log_id if backfill else None

@@ -393,9 +393,9 @@ async def test_a_relay_for_another_account_refuses_the_stream(redis: Redis) -> N
     }
     clock.advance(60)  # the log's rows within a leader's look back: a cursor at once
 
-    def client(name: str) -> ContactNow:
+    def client(name: str, base_url: str = "http://sim/") -> ContactNow:
         sim = sims[name]
-        return ContactNow(username=name, password="pw", base_url="http://sim/",
+        return ContactNow(username=name, password="pw", base_url=base_url,
                           transport=sim.transport(), clock=sim.clock)  # fmt: skip
 
     def relay(owner: str) -> RedisStreamRelay:
@@ -409,12 +409,13 @@ async def test_a_relay_for_another_account_refuses_the_stream(redis: Redis) -> N
             group.cancel_scope.cancel()
     assert text(await redis.get("shared:account")) == "http://sim/|acct_a"  # no password
     cursor_a = await redis.get("shared:cursor")
-    async with client("acct_b") as cn:
+    async with client("acct_b", "http://gate:s3cret@sim/") as cn:  # a gateway's user info
         with anyio.fail_after(10), pytest.raises(StreamAccountError) as refused:
             await relay("b").run(cn, interval=0.02)
     assert "'shared' is relayed for account http://sim/|acct_a, not http://sim/|acct_b" in str(
         refused.value
     )
     assert "pw" not in str(refused.value)
+    assert "s3cret" not in str(refused.value)
     assert await redis.get("shared:cursor") == cursor_a
     assert await redis.get("shared:lease") is None  # given up: A's relays take it again
