@@ -24,6 +24,7 @@ Use :func:`to_json` / :func:`from_json` for one line of JSON, and
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from math import isfinite
 from typing import Any, get_args
@@ -35,6 +36,7 @@ from .watch._events import AgentEvent, EventKind, EventSource
 __all__ = ["from_dict", "from_json", "to_dict", "to_json"]
 
 _KINDS: tuple[str, ...] = get_args(EventKind)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SOURCES: tuple[str, ...] = get_args(EventSource)
 
 
@@ -173,8 +175,17 @@ def to_dict(event: AgentEvent) -> dict[str, Any]:
 
 
 def to_json(event: AgentEvent) -> str:
-    """The event as one line of JSON."""
-    return json.dumps(to_dict(event), separators=(",", ":"), ensure_ascii=False)
+    """The event as one line of JSON, which UTF-8 can always carry.
+
+    A lone surrogate (a name from the API's ``"\\ud800"``) is written as that escape:
+    it has no UTF-8, and the escape reads back as the same text.
+    """
+    text = json.dumps(to_dict(event), separators=(",", ":"), ensure_ascii=False)
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    # Only inside a string can one be (json.dumps quotes all text), where the escape
+    # is valid JSON for it.
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def from_dict(data: dict[str, Any]) -> AgentEvent:

@@ -112,6 +112,18 @@ def test_a_call_keeps_the_record_it_is_about() -> None:
     ]
 
 
+@pytest.mark.parametrize("name", ["\ud800", "Ann \udfff\ud800 \U0001f600 é"])
+def test_a_lone_surrogate_is_written_as_its_json_escape(name: str) -> None:
+    # The API's "\ud800" decodes to a lone surrogate, which has no UTF-8: the JSON could
+    # not be written anywhere (the relay's publish raised UnicodeEncodeError for ever).
+    original = event("appeared", None, agent("wait", T0, name=name))
+    text = to_json(original)
+    assert "\\ud800" in text
+    assert "\U0001f600 é" in text or "\U0001f600" not in name  # the rest stays as it is
+    assert from_json(text.encode("utf-8")) == original
+    assert from_json(text) == original
+
+
 GOOD = json.loads(to_json(EVENTS[1]))
 
 

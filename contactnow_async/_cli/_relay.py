@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 import click
 
 from ._common import (
     EXIT_AUTH,
+    EXIT_ERROR,
     FiniteFloatRange,
     Settings,
     connect,
@@ -54,6 +56,7 @@ from ._common import (
 def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **options: Any) -> None:
     """Relay agent events into a Redis Stream; run on several hosts, one leads (asyncio only)."""
     try:
+        from redis.asyncio.connection import parse_url
         from redis.exceptions import AuthenticationError
 
         from ..redis import StreamAccountError, run_relay
@@ -62,6 +65,10 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
         fail("the relay needs the 'redis' extra: pip install 'contactnow-async[redis]'")
     if options["since_log_id"] is not None:
         options["backfill"] = True  # a status_log position, as for watch: read with backfill
+    try:
+        parse_url(redis_url)
+    except ValueError as exc:  # not the URL itself: it may hold a password
+        fail(f"--redis: {exc}")
 
     async def main() -> None:
         async with connect(settings) as client:
@@ -77,6 +84,16 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
                 fail(f"Redis refused the relay's credentials in --redis: {exc}", EXIT_AUTH)
             except StreamAccountError as exc:  # a setting to change, as a bad flag
                 fail(str(exc))
+            except ValueError as exc:
+                # The options are checked above: a ValueError of the running relay (a
+                # UnicodeError too) is a bug, not bad input (exit 2).
+                if settings.debug:
+                    traceback.print_exc()
+                fail(
+                    f"the relay stopped on an unexpected error (a bug: run with --debug "
+                    f"and report it): {type(exc).__name__}: {exc}",
+                    EXIT_ERROR,
+                )
 
     # A refused password or log position stops the watcher: the command's error line
     # says it, once.

@@ -151,8 +151,13 @@ def text_value(value: object) -> str | None:
 
 
 def render_json(reply: Reply) -> bytes:
-    """Return ``reply`` as the JSON body."""
-    return json.dumps(reply, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Return ``reply`` as the JSON body.
+
+    A lone surrogate (no UTF-8 has one) is sent as JSON's escape of it, ``\\ud800``, as
+    the API sends such a name; only inside a string can one be, where the escape is valid.
+    """
+    text = json.dumps(reply, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace")
 
 
 def render_xml(reply: Reply, *, item: str) -> bytes:

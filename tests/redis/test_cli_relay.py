@@ -24,6 +24,7 @@ from ..cli.conftest import (
     assert_one_error,
     run_subprocess,
     served_in_thread,
+    subprocess_env,
 )
 from .conftest import REPO, eventually, stream_entries, text
 
@@ -142,3 +143,66 @@ def test_a_stream_of_another_account_is_one_error_line(
     with SyncRedis.from_url(redis_url) as redis:
         assert redis.get("other:agents:cursor") == b"41"
         assert redis.xlen("other:agents") == 0
+
+
+def test_an_unexpected_error_in_the_relay_is_not_a_usage_error(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A UnicodeEncodeError (a ValueError) of the running relay exited 2, the code of a bad
+    # flag, with the codec's message alone: a bug reported as the user's mistake.
+    import contactnow_async.redis
+
+    async def broken(**options: Any) -> None:
+        raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+    monkeypatch.setattr(contactnow_async.redis, "run_relay", broken)
+    out = CliInvoker()(["--simulate", "relay", "--redis", redis_url])
+    line = assert_one_error(out, 1)  # EXIT_ERROR: "a bug: run with --debug and report it"
+    assert "unexpected error" in line and "UnicodeEncodeError" in line
+    # A malformed --redis is still the user's to mend.
+    assert "schemes" in assert_one_error(
+        CliInvoker()(["--simulate", "relay", "--redis", "http://127.0.0.1:1/0"]), 2
+    )
+
+
+async def test_the_relay_command_publishes_a_name_utf_8_cannot_carry(
+    redis: Redis, redis_url: str
+) -> None:
+    # The API's "\ud800" decodes to a lone surrogate: its event's publish raised
+    # UnicodeEncodeError, `contactnow relay` exited 2, and so did every restart, the
+    # cursor still before that row.
+    stream = "cli:odd"
+    sim = Simulator(username=USERNAME, password=PASSWORD, agents=3, seed=2)
+    scenario = sim._scenario  # no request names one: PHP's json_decode refuses it
+    online = next(row["uid"] for row in sim.live_agents() if row["status"] != "offline")
+    agent = scenario.by_uid[str(online)]
+    agent.record = {**scenario.record(agent), "name": "\ud800Ann"}
+    command = [
+        sys.executable, "-m", "contactnow_async", "relay", "--redis", redis_url,
+        "--stream", stream, "--since-log-id", "0", "--interval", "0.2",
+    ]  # fmt: skip
+
+    async def published() -> bool:
+        entries = await stream_entries(redis, stream)
+        names = [event_from_fields(fields).after for _, fields in entries]
+        return any(after is not None and after.name == "\ud800Ann" for after in names)
+
+    async def published_or_ended() -> bool:
+        return relay.poll() is not None or await published()
+
+    with served_in_thread(sim) as served:
+        relay = subprocess.Popen(  # noqa: ASYNC220 -- starting it does not block; the wait is below
+            command,
+            cwd=REPO,
+            env=subprocess_env(**served.env()),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            await eventually(published_or_ended, within=60, every=0.05)
+        finally:
+            relay.send_signal(signal.SIGINT)
+            _, err = relay.communicate(timeout=30)
+    assert relay.returncode == 130, err.decode()
+    assert b"Traceback" not in err
+    assert await published()

@@ -24,6 +24,7 @@ from contactnow_async.redis import (
     RedisLease,
     RedisStreamRelay,
     StreamAccountError,
+    StreamReader,
     event_from_fields,
     event_to_fields,
     run_relay,
@@ -419,3 +420,29 @@ async def test_a_relay_for_another_account_refuses_the_stream(redis: Redis) -> N
     assert "s3cret" not in str(refused.value)
     assert await redis.get("shared:cursor") == cursor_a
     assert await redis.get("shared:lease") is None  # given up: A's relays take it again
+
+
+async def test_a_name_with_a_lone_surrogate_is_published_and_read_back(redis: Redis) -> None:
+    # The API's "\ud800" decodes to a lone surrogate, which UTF-8 has not: publishing its
+    # event raised UnicodeEncodeError, which ended the relay, and every restart (and every
+    # replica) ended on the same row, the cursor still before it.
+    sim = Simulator(username="demo", password="demo", agents=3, seed=3, clock=VirtualClock(),
+                    dwell=Dwell.uniform(10**6))  # fmt: skip  # nobody moves on their own
+    scenario = sim._scenario  # no request names one: PHP's json_decode refuses it
+    online = next(row["uid"] for row in sim.live_agents() if row["status"] != "offline")
+    agent = scenario.by_uid[str(online)]
+    agent.record = {**scenario.record(agent), "name": "\ud800Ann"}
+    async with ContactNow(
+        username="demo", password="demo", base_url="http://sim/", transport=sim.transport()
+    ) as cn:
+        relay = RedisStreamRelay(redis, "odd", lease=RedisLease(redis, "odd", ttl=5.0))
+        last = int(sim.status_log()[-1]["uid"])
+        async with anyio.create_task_group() as group:
+            group.start_soon(functools.partial(relay.run, cn, since_log_id=0, interval=0.02))
+            await eventually(functools.partial(cursor_above, redis, "odd", last - 1), within=10)
+            group.cancel_scope.cancel()
+    reader = StreamReader(redis, "odd", group="g", consumer="c", block=0.01, claim_idle=None)
+    await reader.create_group()
+    read = {entry.event.agent_id: entry.event for entry in await reader.read()}
+    after = read[agent.uid].after
+    assert after is not None and after.name == "\ud800Ann"

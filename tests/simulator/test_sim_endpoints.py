@@ -193,3 +193,21 @@ async def test_a_binary_reply_is_sent_as_it_is(
         assert json_of(got)["success"] is True
         queue_reply = await http.get("database.php", params=api_params(token, "queues", "read"))
         assert json_of(queue_reply)["list"] == [{"qid": "1007"}]
+
+
+@pytest.mark.anyio
+async def test_a_name_with_a_lone_surrogate_is_served(anyio_backend: str) -> None:
+    # The API sends such a name as JSON's "\ud800" escape; the simulator's JSON reply
+    # raised UnicodeEncodeError (no UTF-8 has a lone surrogate) and answered 500.
+    sim = Simulator(agents=2, clock=VirtualClock(START))
+    scenario = sim._scenario  # no request names one: PHP's json_decode refuses it
+    agent = scenario.by_uid[sim.agent_ids[0]]
+    agent.record = {**scenario.record(agent), "name": "\ud800Ann"}
+    token = sim.issue_token()
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        params = api_params(token, "agents", "read", mode="all")
+        reply = await http.get("ajax.php", params=params)
+        assert b'"name":"\\ud800Ann"' in reply.content
+        assert json_of(reply)["list"][0]["name"] == "\ud800Ann"
+        xml = await http.get("ajax.php", params={**params, "format": "xml"})
+        assert "<name>\ufffdAnn</name>" in xml.text  # XML has no escape for one
