@@ -4,7 +4,8 @@ Exit codes: 0 ok, 1 unexpected error, 2 usage (bad flag, missing credentials,
 malformed time), 3 authentication refused, 4 API error (the API said no: an
 unknown agent, a refused record), 5 network (unreachable, timeout, HTTP error,
 a reply that is not the API's), 130 interrupted, 141 stdout closed by its reader
-(``| head``: the output stops there, quietly).
+(``| head``: the output stops there, quietly); SIGTERM ends ``relay`` and ``serve`` by the
+signal (143 in a shell) once they have stopped cleanly.
 
 Each command group lives in a module of its own (``_agents``, ``_watch``, ...); this
 one holds the group with its options, and turns click's errors into exit codes.

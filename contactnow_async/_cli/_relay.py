@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import traceback
 from typing import Any
 
+import anyio
 import click
 
 from ._common import (
@@ -70,7 +73,26 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
     except ValueError as exc:  # not the URL itself: it may hold a password
         fail(f"--redis: {exc}")
 
+    terminated: list[int] = []
+
     async def main() -> None:
+        # SIGTERM (systemd, Docker, Kubernetes stopping it) ends the relay as Ctrl-C does:
+        # cancelled, it gives the lease up, so a replica takes over at once. A handler
+        # on the loop, not a task: the relay's errors leave as themselves, ungrouped.
+        loop = asyncio.get_running_loop()
+        with anyio.CancelScope() as scope:
+
+            def stop(signum: int) -> None:
+                terminated.append(signum)
+                scope.cancel()
+
+            loop.add_signal_handler(signal.SIGTERM, stop, signal.SIGTERM)
+            try:
+                await relay_events()
+            finally:
+                loop.remove_signal_handler(signal.SIGTERM)
+
+    async def relay_events() -> None:
         async with connect(settings) as client:
             try:
                 await run_relay(
@@ -99,3 +121,8 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
     # says it, once.
     with unlogged(settings, "contactnow_async.watch", WATCHER_STOPPED):
         run(settings, main)
+    if terminated:
+        # Ended by the signal itself, as uvicorn ends `contactnow serve`: the shell reports
+        # 143 (128 + SIGTERM), and systemd counts it a clean stop.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)

@@ -206,3 +206,33 @@ async def test_the_relay_command_publishes_a_name_utf_8_cannot_carry(
     assert relay.returncode == 130, err.decode()
     assert b"Traceback" not in err
     assert await published()
+
+
+async def test_sigterm_stops_the_relay_cleanly_and_hands_the_lease_over(
+    redis: Redis, redis_url: str
+) -> None:
+    # systemd, Docker and Kubernetes stop a service with SIGTERM: it killed the relay with
+    # its lease held, so no replica could take over for a whole lease TTL.
+    stream = "cli:term"
+    command = [
+        sys.executable, "-m", "contactnow_async", "--simulate", "relay", "--redis", redis_url,
+        "--stream", stream, "--lease-ttl", "60", "--interval", "0.2", "--owner", "relay-1",
+    ]  # fmt: skip
+    relay = subprocess.Popen(  # noqa: ASYNC220 -- starting it does not block; the wait is below
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+
+        async def leads() -> bool:
+            lease = await redis.get(f"{stream}:lease")
+            return relay.poll() is not None or (lease is not None and text(lease) == "1:relay-1")
+
+        await eventually(leads, within=60, every=0.05)
+    finally:
+        relay.send_signal(signal.SIGTERM)
+        _, err = relay.communicate(timeout=30)
+    # Ended by the signal once stopped, as `contactnow serve` (uvicorn) does: the shell
+    # reports 143, and systemd counts it a clean stop.
+    assert relay.returncode == -signal.SIGTERM, err.decode()
+    assert err == b""
+    assert await redis.get(f"{stream}:lease") is None  # given up, not left to expire
