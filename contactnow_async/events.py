@@ -206,8 +206,8 @@ def from_dict(data: dict[str, Any]) -> AgentEvent:
     if source not in _SOURCES:
         raise _bad("source", f"one of {', '.join(_SOURCES)}")
     log_id = data.get("log_id")
-    if log_id is not None and not _whole(log_id):
-        raise _bad("log_id", "a whole number or null")
+    if log_id is not None and not (_whole(log_id) and log_id >= 0):
+        raise _bad("log_id", "a whole number >= 0 or null")
     duration = data.get("previous_duration")
     if duration is not None and not (
         (_whole(duration) or isinstance(duration, float)) and isfinite(_float(duration))

@@ -155,6 +155,8 @@ HOSTILE = {
     "log_id a fraction": changed(log_id=1.5),
     "log_id true": changed(log_id=True),
     "log_id text": changed(log_id="12"),
+    # No status_log row has one; the relay orders uids as decimal text, without a sign.
+    "log_id negative": changed(log_id=-5),
     "previous_duration text": changed(previous_duration="42"),
     "previous_duration infinite": changed(previous_duration=1).replace(
         '"previous_duration": 1', '"previous_duration": Infinity'

@@ -32,10 +32,21 @@ logger = logging.getLogger("contactnow_async.redis")
 # below the cursor is skipped, so no uid is ever appended twice.
 # Returns the number appended, or -1 when the lease is not the caller's.
 # The fields written are those of event_to_fields().
+# Uids are compared as the decimal text they are (whole numbers >= 0, no leading
+# zero: str(int)), the longer the later: a Lua number is a double, which past
+# 2**53 takes neighbouring uids for one.
 _PUBLISH = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local cursor = redis.call('GET', KEYS[3])
-local last = cursor and tonumber(cursor) or -1
+local function later(uid, than)
+  if not than then return true end
+  if #uid ~= #than then return #uid > #than end
+  for i = 1, #uid do  -- byte by byte: Lua's < on strings follows Redis's locale
+    local a, b = string.byte(uid, i), string.byte(than, i)
+    if a ~= b then return a > b end
+  end
+  return false
+end
+local last = redis.call('GET', KEYS[3])
 local moved = nil
 local maxlen = tonumber(ARGV[2])
 local appended = 0
@@ -48,7 +59,7 @@ for i = 4, #ARGV, 2 do
   end
   entry[#entry + 1] = 'fence'
   entry[#entry + 1] = ARGV[3]
-  if uid == '' or tonumber(uid) > last then
+  if uid == '' or later(uid, last) then
     if maxlen > 0 then
       redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', unpack(entry))
     else
@@ -56,7 +67,7 @@ for i = 4, #ARGV, 2 do
     end
     appended = appended + 1
     if uid ~= '' then
-      last = tonumber(uid)
+      last = uid
       moved = uid
     end
   end
@@ -156,8 +167,12 @@ class RedisStreamRelay:
         Events at or below the cursor are skipped (already published). They go in
         batches of ``batch``, each appended with the cursor in one step; raises
         LeaseLost once the lease is no longer ours, having appended nothing more (the
-        batches before it are in the stream, and the cursor says how far).
+        batches before it are in the stream, and the cursor says how far). ValueError,
+        appending nothing, for a negative ``log_id`` (no status_log row has one).
         """
+        for event in events:
+            if event.log_id is not None and event.log_id < 0:  # ordered as decimal text
+                raise ValueError(f"log_id must be a whole number >= 0, got {event.log_id}")
         appended = 0
         value = self.lease.value
         fence = self.lease.fence

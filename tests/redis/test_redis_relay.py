@@ -446,3 +446,24 @@ async def test_a_name_with_a_lone_surrogate_is_published_and_read_back(redis: Re
     read = {entry.event.agent_id: entry.event for entry in await reader.read()}
     after = read[agent.uid].after
     assert after is not None and after.name == "\ud800Ann"
+
+
+@each_protocol
+async def test_uids_past_a_double_are_ordered_exactly(redis: Redis) -> None:
+    # The script compared uids as Lua numbers (doubles): past 2**53 neighbours compared
+    # equal, and all but the first of them were dropped as published already.
+    lease = RedisLease(redis, "big", ttl=5.0)
+    await lease.acquire()
+    relay = RedisStreamRelay(redis, "big", lease=lease, maxlen=None)
+    base = 2**53
+    uids = [base - 1, base, base + 1, base + 2, 10**19 - 1, 10**19, 12_345_678_950_123_456_789]
+    assert await relay.publish([event(uid) for uid in uids]) == len(uids)
+    assert await relay.cursor() == uids[-1]
+    assert await relay.publish([event(uid) for uid in [*uids, 99]]) == 0  # all published
+    assert await relay.publish([event(uids[-1] + 1)]) == 1
+    published = [int(fields[b"log_id"]) for _, fields in await stream_entries(redis, "big")]
+    assert published == [*uids, uids[-1] + 1]
+    # A uid the event JSON refuses (no status_log row has one) is not published at all.
+    with pytest.raises(ValueError, match="log_id"):
+        await relay.publish([event(uids[-1] + 2), event(-1)])
+    assert await relay.cursor() == uids[-1] + 1
