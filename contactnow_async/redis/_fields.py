@@ -20,7 +20,11 @@ from .. import events
 from ..watch._events import AgentEvent
 from ._replies import text as _text
 
-__all__ = ["event_from_fields", "event_to_fields"]
+__all__ = ["event_from_fields", "event_to_fields", "fence_from_fields"]
+
+#: The largest fence, and its digits: INCR counts in a signed 64-bit integer.
+_MAX_FENCE = 2**63 - 1
+_FENCE_DIGITS = len(str(_MAX_FENCE))
 
 
 def event_to_fields(event: AgentEvent, *, fence: int | None = None) -> dict[str, str]:
@@ -47,7 +51,22 @@ def event_from_fields(fields: Mapping[str, str] | Mapping[bytes, bytes]) -> Agen
             "not written by RedisStreamRelay"
         ) from None
     document.encode("utf-8")  # UnicodeEncodeError (a ValueError): bytes that were not UTF-8
-    fence = text.get("fence")
-    if fence and not (fence.isascii() and fence.isdigit()):
-        raise ValueError(f"stream entry's fence is not a whole number: {fence[:20]!r}")
+    fence_from_fields(text)
     return events.from_json(document)
+
+
+def fence_from_fields(fields: Mapping[str, str]) -> int | None:
+    """The ``fence`` of an entry's (decoded) fields, None without one.
+
+    Raises ValueError for anything a Redis counter (INCR: a signed 64-bit integer) does
+    not hold, such as 5,000 digits, which ``int()`` refuses with its own ValueError.
+    """
+    fence = fields.get("fence")
+    if not fence:
+        return None
+    if not (fence.isascii() and fence.isdigit() and len(fence) <= _FENCE_DIGITS):
+        raise ValueError(f"stream entry's fence is not a whole number: {fence[:20]!r}")
+    number = int(fence)
+    if number > _MAX_FENCE:
+        raise ValueError(f"stream entry's fence is past a Redis counter's range: {fence!r}")
+    return number

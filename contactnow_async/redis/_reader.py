@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
 from ..watch import AgentEvent
-from ._fields import event_from_fields
+from ._fields import event_from_fields, fence_from_fields
 from ._replies import Fields, read_entries, stream_entries, text
 
 __all__ = ["StreamEntry", "StreamReader"]
@@ -255,6 +255,7 @@ class StreamReader:
                 continue
             try:
                 event = event_from_fields(fields)
+                fence = fence_from_fields(fields)
             except (ValueError, KeyError, TypeError) as exc:
                 logger.warning("skipping stream entry %s of %r: %s", entry_id, self.stream, exc)
                 drop.append(entry_id)
@@ -270,15 +271,7 @@ class StreamReader:
                 self._seen[uid] = entry_id
                 if len(self._seen) > self.remember:
                     self._seen.popitem(last=False)
-            fence_text = fields.get("fence")
-            fresh.append(
-                StreamEntry(
-                    id=entry_id,
-                    event=event,
-                    fence=int(fence_text) if fence_text else None,
-                    claimed=claimed,
-                )
-            )
+            fresh.append(StreamEntry(id=entry_id, event=event, fence=fence, claimed=claimed))
         if trimmed:
             self._lost(trimmed, "while pending")
         if drop or trimmed:
