@@ -36,6 +36,12 @@ from .watch._events import AgentEvent, EventKind, EventSource
 __all__ = ["from_dict", "from_json", "to_dict", "to_json"]
 
 _KINDS: tuple[str, ...] = get_args(EventKind)
+#: The keys every document has: all of to_dict's.
+_EVENT_KEYS = ("id", "kind", "agent_id", "changed_at", "observed_at", "source", "log_id",
+               "previous_duration", "before", "after")  # fmt: skip
+#: The keys every agent object has; only those added later (moh, centre_name, customer,
+#: call_records) may be missing, from a document written before them.
+_AGENT_KEYS = ("agent_id", "name", "status", "sub_status", "started_ts", "server_ts", "calls")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SOURCES: tuple[str, ...] = get_args(EventSource)
 
@@ -71,11 +77,12 @@ def _agent_from_dict(data: object, key: str) -> LiveAgent | None:
         return None
     if not isinstance(data, dict):
         raise _bad(key, "an agent object or null")
+    _require(data, _AGENT_KEYS, key)
     return LiveAgent(
         agent_id=_text(data, "agent_id", key),
-        name=_text(data, "name", key, ""),
+        name=_text(data, "name", key),
         status=_text(data, "status", key),
-        sub_status=_text(data, "sub_status", key, ""),
+        sub_status=_text(data, "sub_status", key),
         started_ts=_unix_time(data, "started_ts", key),
         server_ts=_unix_time(data, "server_ts", key),
         moh=_text(data, "moh", key, ""),
@@ -87,6 +94,14 @@ def _agent_from_dict(data: object, key: str) -> LiveAgent | None:
 
 def _bad(key: str, what: str) -> ValueError:
     return ValueError(f"not an agent event document: {key!r} must be {what}")
+
+
+def _require(data: dict[str, Any], names: tuple[str, ...], within: str = "") -> None:
+    """ValueError naming the first of ``names`` that ``data`` lacks."""
+    for name in names:
+        if name not in data:
+            key = f"{within}.{name}" if within else name
+            raise ValueError(f"not an agent event document: {key!r} is missing")
 
 
 def _text(data: dict[str, Any], name: str, within: str = "", default: str | None = None) -> str:
@@ -101,7 +116,7 @@ def _whole(value: object) -> bool:
 
 
 def _unix_time(data: dict[str, Any], name: str, within: str) -> int:
-    value = data.get(name, 0)
+    value = data[name]
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_UNIX_TIME:
         return value
     raise _bad(f"{within}.{name}", "a whole number of unix seconds (1970 to 9999)")
@@ -110,7 +125,7 @@ def _unix_time(data: dict[str, Any], name: str, within: str) -> int:
 def _calls(data: dict[str, Any], within: str) -> tuple[Call, ...]:
     """The agent's calls, each with its record from ``call_records`` as the live row's
     wire fields (``urn``, ``qtable``) in its ``raw``, where :class:`Call` reads them."""
-    call_ids = data.get("calls", [])
+    call_ids = data["calls"]
     if not isinstance(call_ids, list) or not all(isinstance(call_id, str) for call_id in call_ids):
         raise _bad(f"{within}.calls", "a list of call ids (text)")
     records = data.get("call_records", [])
@@ -191,18 +206,20 @@ def to_json(event: AgentEvent) -> str:
 def from_dict(data: dict[str, Any]) -> AgentEvent:
     """Rebuild an event from :func:`to_dict`'s output.
 
-    Raises ValueError, naming the key, for anything else: a key missing or of
-    another type, an unknown ``kind`` or ``source``, a time without its zone, parts
-    that disagree (an ``appeared`` event with a ``before``, a ``changed`` one without
-    an ``after``, an agent object of another ``agent_id``, a call record of a call not
-    in the agent's ``calls``).
+    Raises ValueError, naming the key, for anything else: a key missing (but an agent's
+    ``moh``, ``centre_name``, ``customer`` and ``call_records``, which a document written
+    before them lacks) or of another type, an unknown ``kind`` or ``source``, a time
+    without its zone, parts that disagree (an ``appeared`` event with a ``before``, a
+    ``changed`` one without an ``after``, an agent object of another ``agent_id``, a
+    call record of a call not in the agent's ``calls``).
     """
     if not isinstance(data, dict):
         raise ValueError(f"not an agent event document: a JSON object, not {type(data).__name__}")
+    _require(data, _EVENT_KEYS)
     kind = data.get("kind")
     if kind not in _KINDS:
         raise _bad("kind", f"one of {', '.join(_KINDS)}")
-    source = data.get("source", "poll")
+    source = data["source"]
     if source not in _SOURCES:
         raise _bad("source", f"one of {', '.join(_SOURCES)}")
     log_id = data.get("log_id")
@@ -235,7 +252,7 @@ def from_dict(data: dict[str, Any]) -> AgentEvent:
         source=source,
         log_id=log_id,
         previous_duration=None if duration is None else float(duration),
-        id=_text(data, "id", default=""),
+        id=_text(data, "id"),
     )
 
 

@@ -209,3 +209,25 @@ HOSTILE = {
 def test_anything_but_an_event_document_is_a_value_error(text: str) -> None:
     with pytest.raises(ValueError, match="event"):
         from_json(text)
+
+
+@pytest.mark.parametrize("key", list(GOOD))
+def test_a_document_without_a_key_is_a_value_error_naming_it(key: str) -> None:
+    # A missing key was filled in: source "poll" (for an event with a log_id), log_id
+    # None (for a status_log event), started_ts 0, no calls...
+    document = dict(GOOD)
+    del document[key]
+    with pytest.raises(ValueError, match=rf"'{key}' is missing"):
+        from_dict(document)
+
+
+LATER_AGENT_KEYS = ("moh", "centre_name", "customer", "call_records")
+
+
+@pytest.mark.parametrize("key", [key for key in GOOD["after"] if key not in LATER_AGENT_KEYS])
+@pytest.mark.parametrize("side", ["before", "after"])
+def test_an_agent_without_a_key_is_a_value_error_naming_it(side: str, key: str) -> None:
+    # Only the keys added later may be missing (test above): the others were filled in.
+    document = {**GOOD, side: {k: v for k, v in GOOD[side].items() if k != key}}
+    with pytest.raises(ValueError, match=rf"'{side}\.{key}' is missing"):
+        from_dict(document)

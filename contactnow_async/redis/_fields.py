@@ -40,7 +40,9 @@ def event_to_fields(event: AgentEvent, *, fence: int | None = None) -> dict[str,
 def event_from_fields(fields: Mapping[str, str] | Mapping[bytes, bytes]) -> AgentEvent:
     """Rebuild the event of one stream entry.
 
-    Raises ValueError for an entry without an ``event`` field (not written by the relay).
+    Raises ValueError for an entry the relay did not write: without an ``event`` field,
+    with a ``log_id`` field that is not the event's (or one without the event's), a
+    ``fence`` that is no Redis counter's value.
     """
     text: dict[str, str] = {_text(key): _text(value) for key, value in fields.items()}
     try:
@@ -52,7 +54,15 @@ def event_from_fields(fields: Mapping[str, str] | Mapping[bytes, bytes]) -> Agen
         ) from None
     document.encode("utf-8")  # UnicodeEncodeError (a ValueError): bytes that were not UTF-8
     fence_from_fields(text)
-    return events.from_json(document)
+    event = events.from_json(document)
+    # Readers may deduplicate by the field without parsing the JSON: it must be the event's.
+    field = text.get("log_id")
+    if field != (None if event.log_id is None else str(event.log_id)):
+        raise ValueError(
+            f"stream entry's log_id field ({'none' if field is None else repr(field[:24])}) "
+            f"is not its event's log_id ({event.log_id})"
+        )
+    return event
 
 
 def fence_from_fields(fields: Mapping[str, str]) -> int | None:

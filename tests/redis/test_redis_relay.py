@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
 import anyio
+import attrs
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError as RedisAuthenticationError
@@ -75,6 +76,25 @@ def test_fields_round_trip() -> None:
     assert event_from_fields(encoded) == original
     with pytest.raises(ValueError, match="no 'event' field"):
         event_from_fields({"x": "1"})
+
+
+@pytest.mark.parametrize(
+    "log_id",
+    [{"log_id": "13"}, {"log_id": "012"}, {"log_id": "12.0"}, {"log_id": "x"}, {"log_id": ""}, {}],
+    ids=["another", "a leading zero", "a fraction", "text", "empty", "missing"],
+)
+def test_an_entry_whose_log_id_field_is_not_its_events_is_refused(log_id: dict[str, str]) -> None:
+    # The field readers may deduplicate by without parsing the JSON: one that disagreed
+    # with the event's log_id, or was garbled, was taken as it was.
+    fields = {**event_to_fields(event(12)), "log_id": "", **log_id}
+    if not log_id:
+        del fields["log_id"]
+    with pytest.raises(ValueError, match="log_id"):
+        event_from_fields(fields)
+    poll = attrs.evolve(event(12), source="poll", log_id=None)
+    assert "log_id" not in event_to_fields(poll)
+    with pytest.raises(ValueError, match="log_id"):
+        event_from_fields({**event_to_fields(poll), "log_id": "12"})
 
 
 @each_protocol

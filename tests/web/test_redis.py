@@ -129,7 +129,8 @@ async def test_lost_or_unknown_ids_reset_and_no_relay_means_unhealthy(redis: Red
         document = {"id": f"log:{uid}", "kind": "changed", "agent_id": "7", "log_id": uid}
         document |= {"changed_at": "2026-01-01T00:00:00Z", "observed_at": "2026-01-01T00:00:00Z"}
         document |= {"source": "status_log", "before": None, "previous_duration": None}
-        document["after"] = {"agent_id": "7", "name": "Ann", "status": "wait", "sub_status": ""}
+        document["after"] = {"agent_id": "7", "name": "Ann", "status": "wait", "sub_status": "",
+                             "started_ts": 0, "server_ts": 0, "calls": []}  # fmt: skip
         await redis.xadd(stream, {"event": json.dumps(document), "log_id": str(uid)})
     ids = [entry_id for entry_id, _ in await stream_entries(redis, stream)]
     web = replica(redis, stream, retain=3)
@@ -157,7 +158,9 @@ async def test_entries_the_relay_did_not_write_are_skipped_and_paging_goes_past_
     async def append(uid: int, status: str) -> None:
         document = {"id": f"log:{uid}", "kind": "changed", "agent_id": str(uid % 3), "log_id": uid}
         document |= {"changed_at": "2026-01-01T00:00:00Z", "observed_at": "2026-01-01T00:00:00Z"}
-        after = {"agent_id": str(uid % 3), "name": "", "status": status, "sub_status": ""}
+        document |= {"source": "status_log", "before": None, "previous_duration": None}
+        after = {"agent_id": str(uid % 3), "name": "", "status": status, "sub_status": "",
+                 "started_ts": 0, "server_ts": 0, "calls": []}  # fmt: skip
         await redis.xadd(stream, {"event": json.dumps(document | {"after": after}), "log_id": uid})
 
     for uid in range(1, 8):
@@ -305,8 +308,10 @@ async def test_an_entry_whose_text_does_not_encode_as_utf_8_is_served_escaped(
     async def append(uid: int, name: str) -> None:
         document = {"id": f"log:{uid}", "kind": "changed", "agent_id": str(uid), "log_id": uid}
         document |= {"changed_at": "2026-01-01T00:00:00Z", "observed_at": "2026-01-01T00:00:00Z"}
-        after = {"agent_id": str(uid), "name": name, "status": "wait", "sub_status": ""}
-        await redis.xadd(stream, {"event": json.dumps(document | {"after": after})})
+        document |= {"source": "status_log", "before": None, "previous_duration": None}
+        after = {"agent_id": str(uid), "name": name, "status": "wait", "sub_status": "",
+                 "started_ts": 0, "server_ts": 0, "calls": []}  # fmt: skip
+        await redis.xadd(stream, {"event": json.dumps(document | {"after": after}), "log_id": uid})
 
     await append(1, "\ud800Ann")  # read by the seed
     web = wallboard_app(RedisStreamSource(redis, stream, block=0.02))
