@@ -7,6 +7,7 @@ import functools
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import pytest
@@ -98,6 +99,17 @@ async def test_a_browser_switching_replicas_misses_nothing_and_sees_nothing_twic
     assert len(window) == 60
 
 
+def log_entry(uid: int, agent: str, status: str, *, name: str = "") -> Any:  # xadd's fields
+    """The fields of a stream entry as the relay writes one: a status_log ``changed`` event
+    (written by hand, so a test can make the stream what it needs)."""
+    document = {"id": f"log:{uid}", "kind": "changed", "agent_id": agent, "log_id": uid}
+    document |= {"changed_at": "2026-01-01T00:00:00Z", "observed_at": "2026-01-01T00:00:00Z"}
+    document |= {"source": "status_log", "before": None, "previous_duration": None}
+    document["after"] = {"agent_id": agent, "name": name, "status": status, "sub_status": "",
+                         "started_ts": 0, "server_ts": 0, "calls": []}  # fmt: skip
+    return {"event": json.dumps(document), "log_id": str(uid)}
+
+
 async def test_the_snapshot_is_the_stream_folded_and_its_cursor_resumes(
     redis: Redis, redis_url: str
 ) -> None:
@@ -126,12 +138,7 @@ async def test_the_snapshot_is_the_stream_folded_and_its_cursor_resumes(
 async def test_lost_or_unknown_ids_reset_and_no_relay_means_unhealthy(redis: Redis) -> None:
     stream = "web:trimmed"
     for uid in range(1, 11):
-        document = {"id": f"log:{uid}", "kind": "changed", "agent_id": "7", "log_id": uid}
-        document |= {"changed_at": "2026-01-01T00:00:00Z", "observed_at": "2026-01-01T00:00:00Z"}
-        document |= {"source": "status_log", "before": None, "previous_duration": None}
-        document["after"] = {"agent_id": "7", "name": "Ann", "status": "wait", "sub_status": "",
-                             "started_ts": 0, "server_ts": 0, "calls": []}  # fmt: skip
-        await redis.xadd(stream, {"event": json.dumps(document), "log_id": str(uid)})
+        await redis.xadd(stream, log_entry(uid, "7", "wait", name="Ann"))
     ids = [entry_id for entry_id, _ in await stream_entries(redis, stream)]
     web = replica(redis, stream, retain=3)
     async with web.lifespan(), client_for(web) as http:
@@ -156,12 +163,7 @@ async def test_entries_the_relay_did_not_write_are_skipped_and_paging_goes_past_
     stream = "web:paged"
 
     async def append(uid: int, status: str) -> None:
-        document = {"id": f"log:{uid}", "kind": "changed", "agent_id": str(uid % 3), "log_id": uid}
-        document |= {"changed_at": "2026-01-01T00:00:00Z", "observed_at": "2026-01-01T00:00:00Z"}
-        document |= {"source": "status_log", "before": None, "previous_duration": None}
-        after = {"agent_id": str(uid % 3), "name": "", "status": status, "sub_status": "",
-                 "started_ts": 0, "server_ts": 0, "calls": []}  # fmt: skip
-        await redis.xadd(stream, {"event": json.dumps(document | {"after": after}), "log_id": uid})
+        await redis.xadd(stream, log_entry(uid, str(uid % 3), status))
 
     for uid in range(1, 8):
         await append(uid, "wait")
@@ -306,12 +308,7 @@ async def test_an_entry_whose_text_does_not_encode_as_utf_8_is_served_escaped(
     stream = "web:surrogate"
 
     async def append(uid: int, name: str) -> None:
-        document = {"id": f"log:{uid}", "kind": "changed", "agent_id": str(uid), "log_id": uid}
-        document |= {"changed_at": "2026-01-01T00:00:00Z", "observed_at": "2026-01-01T00:00:00Z"}
-        document |= {"source": "status_log", "before": None, "previous_duration": None}
-        after = {"agent_id": str(uid), "name": name, "status": "wait", "sub_status": "",
-                 "started_ts": 0, "server_ts": 0, "calls": []}  # fmt: skip
-        await redis.xadd(stream, {"event": json.dumps(document | {"after": after}), "log_id": uid})
+        await redis.xadd(stream, log_entry(uid, str(uid), "wait", name=name))
 
     await append(1, "\ud800Ann")  # read by the seed
     web = wallboard_app(RedisStreamSource(redis, stream, block=0.02))
@@ -336,11 +333,7 @@ async def test_a_replica_whose_position_was_trimmed_away_resets_its_browsers(
     stream = "web:behind"
 
     async def append(uid: int) -> None:
-        agent = str(uid % 4)
-        document = {"id": f"log:{uid}", "kind": "changed", "agent_id": agent, "log_id": uid}
-        document |= {"changed_at": "2026-01-01T00:00:00Z", "observed_at": "2026-01-01T00:00:00Z"}
-        after = {"agent_id": agent, "name": "", "status": f"s{uid}", "sub_status": ""}
-        await redis.xadd(stream, {"event": json.dumps(document | {"after": after}), "log_id": uid})
+        await redis.xadd(stream, log_entry(uid, str(uid % 4), f"s{uid}"))
 
     for uid in range(1, 4):
         await append(uid)
