@@ -287,13 +287,13 @@ class Transport:
         return Fault(RequestTimeout(message, sent=sent), reached_server=sent)
 
     def _interpret(self, request: ApiRequest, response: httpx.Response, content: bytes) -> Reply:
-        """Turn an HTTP reply into a :class:`Reply`, or the fault it stands for."""
-        what = request.describe()  # which call: a watcher's polls and a call's token share a client
+        """Turn an HTTP reply into a :class:`Reply`, or the fault it stands for (named for
+        its call, ``request.describe()``: a watcher's polls and a call's token share a client)."""
         if response.status_code == 429:
             retry_after = self._retry_after(response.headers.get("retry-after"))
             raise Fault(
                 RateLimitError(
-                    f"{what} throttled the request (HTTP 429"
+                    f"{request.describe()} throttled the request (HTTP 429"
                     + (f", retry after {retry_after:g}s)" if retry_after is not None else ")"),
                     retry_after=retry_after,
                 ),
@@ -303,7 +303,7 @@ class Transport:
         if response.status_code >= 500 or response.status_code == 408:
             raise Fault(
                 HTTPStatusError(
-                    f"{what} answered HTTP {response.status_code} "
+                    f"{request.describe()} answered HTTP {response.status_code} "
                     # The status text may echo what was sent (a PHP header() of a message).
                     f"({redact_text(response.reason_phrase, request.secrets)}); "
                     "the API or a proxy in front of it failed",
@@ -323,7 +323,7 @@ class Transport:
             )
             raise Fault(
                 HTTPStatusError(
-                    f"{what} answered a redirect (HTTP {status}) to {to}; the API "
+                    f"{request.describe()} answered a redirect (HTTP {status}) to {to}; the API "
                     "does not redirect its calls: check base_url (http or https, the /api/ path)",
                     status_code=status,
                 ),
@@ -347,7 +347,7 @@ class Transport:
             # Named for the call, and made outside the except block: the context of the
             # decoder's error (a value it could not read) may quote a secret.
             named = ResponseFormatError(
-                f"{what}: {garbled}",
+                f"{request.describe()}: {garbled}",
                 status_code=garbled.status_code,
                 content_type=garbled.content_type,
                 snippet=garbled.snippet,
@@ -362,7 +362,8 @@ class Transport:
             envelope = _hide_echoes_in_note(envelope, request.secrets)
         if response.status_code >= 400 and envelope.success:
             raise HTTPStatusError(
-                f"{what} answered HTTP {response.status_code} with a success envelope",
+                f"{request.describe()} answered HTTP {response.status_code} "
+                "with a success envelope",
                 status_code=response.status_code,
             )
         return Reply(envelope, http_date(response.headers.get("date")))
