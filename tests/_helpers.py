@@ -164,7 +164,12 @@ def exception_texts(error: BaseException) -> list[str]:
     """Everything an error could show: its traceback, and the message, repr, arguments,
     ``error`` and ``snippet`` of it and of every exception behind it (causes and
     contexts both)."""
-    texts = ["".join(traceback.format_exception(error))]
+    return ["".join(traceback.format_exception(error)), *chain_texts(error)]
+
+
+def chain_texts(error: BaseException) -> list[str]:
+    """:func:`exception_texts` without the traceback (formatting one is the slow part)."""
+    texts: list[str] = []
     seen: set[int] = set()
     pending: list[BaseException | None] = [error]
     while pending:

@@ -32,7 +32,7 @@ from contactnow_async import (
     Token,
     WriteResult,
 )
-from tests._helpers import PASSWORD, client_for, script_of
+from tests._helpers import PASSWORD, chain_texts, client_for, script_of
 
 pytestmark = pytest.mark.anyio
 
@@ -352,23 +352,6 @@ def _check_typed(value: Any, what: str) -> list[str]:
     return wrong
 
 
-def _chain_texts(error: BaseException) -> list[str]:
-    """What :func:`exception_texts` reads but the traceback (its lines are our source;
-    formatting one for every reply here took a third of the module's time)."""
-    texts: list[str] = []
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [error]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        texts += [str(current), repr(current), *map(repr, current.args)]
-        texts += [repr(getattr(current, name, "")) for name in ("error", "snippet")]
-        pending += [current.__cause__, current.__context__]
-    return texts
-
-
 async def _outcome(
     cn: ContactNow, name: str, target: Target, reply: str, hostile: Hostile
 ) -> list[str]:
@@ -386,7 +369,7 @@ async def _outcome(
         group = name.split(".")[0] + "."  # a record's error names its group's call
         if f"{target.script}.php" not in message and not message.startswith(group):
             problems.append(f"{what}: the message does not name the call: {message[:160]}")
-        if any(secret in text for text in _chain_texts(exc) for secret in (TOKEN, PASSWORD)):
+        if any(secret in text for text in chain_texts(exc) for secret in (TOKEN, PASSWORD)):
             problems.append(f"{what}: the error shows a secret")
         return problems
     except Exception as exc:  # a bare exception: the defect this module looks for

@@ -89,20 +89,26 @@ def test_a_refused_contactnow_password_is_one_error_line(redis_url: str) -> None
             assert "refused" in assert_one_error(out, 3)
 
 
-def test_a_since_log_id_the_status_log_refuses_is_one_error_line(
-    redis_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The relay reported a failed poll every interval, for ever. The simulator reads no
-    # id of more than 20 digits: the read after this one asks for uid 10**20.
+def bound_the_relay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the CLI's relay under a 30 s guard: a relay that does not stop as it should
+    fails the test instead of running for ever (a guard, not a measure)."""
     import contactnow_async.redis
 
     relay = contactnow_async.redis.run_relay
 
     async def bounded(**options: Any) -> None:
-        with anyio.fail_after(30):  # a guard against the endless relay, not a measure
+        with anyio.fail_after(30):
             await relay(**options)
 
     monkeypatch.setattr(contactnow_async.redis, "run_relay", bounded)
+
+
+def test_a_since_log_id_the_status_log_refuses_is_one_error_line(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The relay reported a failed poll every interval, for ever. The simulator reads no
+    # id of more than 20 digits: the read after this one asks for uid 10**20.
+    bound_the_relay(monkeypatch)
     since = str(10**20 - 1)
     sim = Simulator(username=USERNAME, password=PASSWORD, agents=3, seed=2)
     with served_in_thread(sim) as served:
@@ -119,15 +125,7 @@ def test_a_stream_of_another_account_is_one_error_line(
 ) -> None:
     # A relay for another account on the same stream name took it over: it skipped its
     # rows up to the other account's cursor and published the rest into its stream.
-    import contactnow_async.redis
-
-    relay = contactnow_async.redis.run_relay
-
-    async def bounded(**options: Any) -> None:
-        with anyio.fail_after(30):  # a guard against the endless relay, not a measure
-            await relay(**options)
-
-    monkeypatch.setattr(contactnow_async.redis, "run_relay", bounded)
+    bound_the_relay(monkeypatch)
     with SyncRedis.from_url(redis_url) as redis:
         redis.set("other:agents:account", "https://elsewhere.example/api/v2/|someone")
         redis.set("other:agents:cursor", "41")
