@@ -33,6 +33,7 @@ __all__ = [
     "StatusLogEntry",
     "Token",
     "WriteResult",
+    "stored_token",
     "token_expiry",
 ]
 
@@ -401,3 +402,19 @@ class Token:
     def is_fresh(self, now: float, margin: float) -> bool:
         """True if the token is valid for longer than ``margin`` seconds at local time ``now``."""
         return self.local_deadline() - margin > now
+
+
+def stored_token(value: Any, expires_at: Any, clock_offset: Any = 0.0) -> Token | None:
+    """A token a store kept (its ``value``, ``expires_at`` and ``clock_offset``), or None
+    for an entry no token has: a field missing (None) or unreadable, or a time no token
+    was given (a file edited by hand, another tool's entry; NaN and infinities too)."""
+    try:
+        if value is None or expires_at is None:
+            return None
+        expires_ts = int(expires_at)
+        offset = float(clock_offset)
+    except (TypeError, ValueError, OverflowError):  # Overflow: an infinity
+        return None
+    if not (-1 <= expires_ts <= MAX_UNIX_TIME and abs(offset) <= MAX_UNIX_TIME):
+        return None
+    return Token(value=str(value), expires_ts=expires_ts, clock_offset=offset)

@@ -127,22 +127,14 @@ class FileTokenStore:
 
     async def load(self, key: str) -> Token | None:
         # At the first load: the models are not needed at import.
-        from ._models import Token
-        from ._values import MAX_UNIX_TIME
+        from ._models import stored_token
 
         entry = (await _in_thread(self._read)).get(key)
         if not isinstance(entry, dict):
             return None
-        try:
-            value = str(entry["value"])
-            expires_ts = int(entry["expires_at"])
-            clock_offset = float(entry.get("clock_offset", 0.0))
-        except (KeyError, TypeError, ValueError, OverflowError):  # Overflow: an infinity
-            return None
-        # A file edited by hand, or by another tool: no time a token was given (NaN fails).
-        if not (-1 <= expires_ts <= MAX_UNIX_TIME and abs(clock_offset) <= MAX_UNIX_TIME):
-            return None
-        return Token(value=value, expires_ts=expires_ts, clock_offset=clock_offset)
+        return stored_token(
+            entry.get("value"), entry.get("expires_at"), entry.get("clock_offset", 0.0)
+        )
 
     async def save(self, key: str, token: Token) -> None:
         def update() -> None:

@@ -14,8 +14,7 @@ import anyio
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from .._models import Token
-from .._values import MAX_UNIX_TIME
+from .._models import Token, stored_token
 from ._lease import RELEASE_IF_HELD
 from ._replies import text
 
@@ -84,14 +83,11 @@ class RedisTokenStore:
         fields = {text(name): text(value) for name, value in entry.items()}
         try:
             fields["value"].encode("utf-8")  # not UTF-8 bytes: a damaged entry
-            expires_ts = int(fields["expires_at"])
-            clock_offset = float(fields.get("clock_offset", "0"))
         except (KeyError, ValueError):
             return None  # a damaged entry is no token: the next save replaces it
-        # Written by another tool: no time a token was given (NaN fails too).
-        if not (-1 <= expires_ts <= MAX_UNIX_TIME and abs(clock_offset) <= MAX_UNIX_TIME):
-            return None
-        return Token(value=fields["value"], expires_ts=expires_ts, clock_offset=clock_offset)
+        return stored_token(
+            fields["value"], fields.get("expires_at"), fields.get("clock_offset", "0")
+        )
 
     async def save(self, key: str, token: Token) -> None:
         name = self.redis_key(key)
