@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ._schedule import slow_first
 from ._stage import Stage, staged
 from ._warm import warm_share
 
@@ -27,6 +28,20 @@ if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) and "PYTHONPYCACHEPREFIX" not
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     warm_share(session.config)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker: each worker's first share of the tests starts with its part of
+    the ``slow`` ones. ``--dist worksteal`` hands every worker a contiguous share of the
+    collection, and an idle worker takes the back half of the longest queue: a slow test
+    late in the collection ran last, alone, while the other workers had finished (a test
+    that waits 7 s for a timeout made the last 7 s of one run). At each share's head, the
+    slow tests run beside the short ones, and never at the end."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return
+    items[:] = slow_first(items, int(workerinput["workercount"]))
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

@@ -140,6 +140,7 @@ async def test_a_reply_that_is_not_http_shows_no_token_anywhere() -> None:
     assert token not in "\n".join(shown)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="a full accept queue drops SYNs on Linux")
 async def test_a_connection_never_accepted_says_nothing_was_sent(
     debug_logs: pytest.LogCaptureFixture, wire: str
