@@ -51,6 +51,9 @@ def test_each_share_opens_with_its_part_of_the_slow_tests(workers: int, count: i
     for share, head in zip(shares, heads, strict=True):
         assert share[: len(head)] == head  # slow first in each share
     assert max(map(len, heads)) - min(map(len, heads)) <= 1  # spread evenly
+    assert [item for head in heads for item in head] == [  # in runs, as collected
+        item for item in items if item.get_closest_marker("slow")
+    ]
     rest = [item for item in ordered if not item.get_closest_marker("slow")]
     assert rest == [item for item in items if not item.get_closest_marker("slow")]  # in order
 
