@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
 from ._calls import SimCall
 from ._rng import next_uniform
+from ._timetable import Timetable
 
 __all__ = [
     "BREAK",
@@ -146,37 +147,48 @@ class Waiting:
         self,
         qids: Iterable[str],
         agents: list[SimAgent],
-        priorities: dict[tuple[str, str], list[str]],
+        priorities: Mapping[tuple[str, str], Sequence[str]],
     ) -> None:
         self.qids = tuple(qids)
         self._agents = agents
         self._priorities = priorities
-        self._heaps: dict[str, list[tuple[int, float, int]]] = {qid: [] for qid in self.qids}
+        self._lines = {qid: _Line() for qid in self.qids}
+        # Each agent's inbound queues, by uid, worked out once: assignments are only
+        # ever added (see reassigned), and each move into wait asks.
+        self._queues: dict[str, tuple[str, ...]] = {}
 
-    def queues_of(self, agent: SimAgent) -> list[str]:
+    def queues_of(self, agent: SimAgent) -> tuple[str, ...]:
         """The inbound queues ``agent`` is assigned to now (none for created agents)."""
         if agent.index < 0:
-            return []
-        return [qid for qid in self.qids if (agent.uid, qid) in self._priorities]
+            return ()
+        queues = self._queues.get(agent.uid)
+        if queues is None:
+            uid, priorities = agent.uid, self._priorities
+            queues = self._queues[uid] = tuple(q for q in self.qids if (uid, q) in priorities)
+        return queues
+
+    def reassigned(self, agentid: str) -> None:
+        """The agent ``agentid`` got a new queue assignment."""
+        self._queues.pop(agentid, None)
 
     def push(self, agent: SimAgent) -> None:
         """``agent`` waits for callers from now (``agent.since``)."""
+        uid, since, index = agent.uid, agent.since, agent.index
         for qid in self.queues_of(agent):
-            heap = self._heaps[qid]
-            level = _level(self._priorities[(agent.uid, qid)][1])
-            heapq.heappush(heap, (-level, agent.since, agent.index))
-            if len(heap) > 2 * len(self._agents) + 64:  # mostly stale: keep the live ones
-                heap[:] = [entry for entry in heap if self._valid(entry, qid)]
-                heapq.heapify(heap)
+            line = self._lines[qid]
+            line.push(-_level(self._priorities[(uid, qid)][1]), since, index)
+            if line.size > 2 * len(self._agents) + 64:  # mostly stale: keep the live ones
+                line.keep([entry for entry in line.entries() if self._valid(entry, qid)])
 
     def pick(self, qid: str) -> SimAgent | None:
         """The waiting agent who takes the next caller of ``qid`` (now taken out), or None."""
-        heap = self._heaps[qid]
-        while heap:
-            entry = heapq.heappop(heap)
+        line = self._lines[qid]
+        while True:
+            entry = line.pop()
+            if entry is None:
+                return None
             if self._valid(entry, qid):
                 return self._agents[entry[2]]
-        return None
 
     def _valid(self, entry: tuple[int, float, int], qid: str) -> bool:
         agent = self._agents[entry[2]]
@@ -188,6 +200,53 @@ class Waiting:
             and (agent.uid, qid) in self._priorities
             and -entry[0] == _level(self._priorities[(agent.uid, qid)][1])  # not since changed
         )
+
+
+class _Line:
+    """One queue's entries ``(-level, since, index)``, popped smallest first, duplicates
+    kept: a :class:`Timetable` of ``(since, index)`` per level, and a heap of the levels
+    (so a pop compares ints and floats, not tuples)."""
+
+    __slots__ = ("keys", "size", "tables")
+
+    def __init__(self) -> None:
+        self.keys: list[int] = []
+        self.tables: dict[int, Timetable] = {}
+        self.size = 0
+
+    def push(self, key: int, since: float, index: int) -> None:
+        table = self.tables.get(key)
+        if table is None:
+            table = self.tables[key] = Timetable()
+            heapq.heappush(self.keys, key)
+        table.push(since, index)
+        self.size += 1
+
+    def pop(self) -> tuple[int, float, int] | None:
+        keys = self.keys
+        while keys:
+            key = keys[0]
+            table = self.tables[key]
+            if table.times:
+                self.size -= 1
+                since, index = table.pop()
+                return key, since, index
+            heapq.heappop(keys)
+            del self.tables[key]
+        return None
+
+    def entries(self) -> list[tuple[int, float, int]]:
+        return [
+            (key, since, index)
+            for key, table in self.tables.items()
+            for since, index in table.pairs()
+        ]
+
+    def keep(self, entries: list[tuple[int, float, int]]) -> None:
+        """Hold ``entries`` only."""
+        self.keys, self.tables, self.size = [], {}, 0
+        for entry in entries:
+            self.push(*entry)
 
 
 def _level(text: str) -> int:

@@ -41,22 +41,23 @@ CALL_OUTCOMES = (
 class Dialler:
     """Reserves records for waiting agents and writes the outcome of their calls."""
 
-    def __init__(self, db: CampaignDb, priorities: dict[tuple[str, str], list[str]]) -> None:
+    def __init__(self, db: CampaignDb, priorities: dict[tuple[str, str], tuple[str, str]]) -> None:
         self.db = db
         self._priorities = priorities
         #: Record id -> uid of the agent dialling it (reserved, or on the call).
         self.reserved: dict[int, str] = {}
-        self._wakes: list[tuple[float, int]] = []
+        #: A heap of (callback time, record id); the scenario's loop peeks at it (no call).
+        self.wakes: list[tuple[float, int]] = []
 
     @property
     def next_wake(self) -> float:
         """When the next callback falls due (infinity when none is pending)."""
-        return self._wakes[0][0] if self._wakes else math.inf
+        return self.wakes[0][0] if self.wakes else math.inf
 
     def pop_wakes(self, now: float) -> None:
         """Forget the callbacks due by ``now`` (their records are now diallable)."""
-        while self._wakes and self._wakes[0][0] <= now:
-            heapq.heappop(self._wakes)
+        while self.wakes and self.wakes[0][0] <= now:
+            heapq.heappop(self.wakes)
 
     def pick(self, agent_uid: str, now: float) -> int | None:
         """The record ``agent_uid`` would dial at ``now``, or None."""
@@ -160,13 +161,13 @@ class Dialler:
             f"{stamp} Call {callid} by agent {agent_uid}: outcome {code} ({outcome.description})",
         )
         if self.db.settle(record_id) != "EXPIRED" and not outcome.complete:
-            heapq.heappush(self._wakes, (when + CALLBACK_DELAY, record_id))
+            heapq.heappush(self.wakes, (when + CALLBACK_DELAY, record_id))
 
     def schedule(self, record_id: int) -> None:
         """Wake the dialler when a record's future callback falls due."""
         due = self.db.parse_time(self.db.records[record_id]["callback"])
         if due is not None and record_id in self.db.open:
-            heapq.heappush(self._wakes, (due, record_id))
+            heapq.heappush(self.wakes, (due, record_id))
 
 
 def _level(text: str) -> int:

@@ -20,10 +20,11 @@ it (:mod:`._control`); it then becomes a CDR row (:class:`~._calls.Cdr`).
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Iterator
 from datetime import timezone, tzinfo
+
+from contactnow_async._gc import paused_for
 
 from ._agent_records import default_record
 from ._agent_state import (
@@ -39,10 +40,12 @@ from ._agent_state import (
     Waiting,
 )
 from ._calls import ABANDONED, ANSWERED, ARRIVE, NO_ANSWER, Cdr, SimCall, Switch
-from ._campaigns import OUTBOUND_TEAMS, CampaignDb
+from ._campaigns import CampaignDb
 from ._dialler import DIAL_DELAY, Dialler
-from ._rng import exponential, stream
+from ._opening import FIRST_AGENT_UID, QUEUES, open_scenario
+from ._rng import next_uniform
 from ._statuslog import LogRow, StatusLog
+from ._timetable import Timetable
 
 __all__ = [
     "BREAK",
@@ -56,9 +59,7 @@ __all__ = [
     "SimAgent",
 ]
 
-FIRST_AGENT_UID = 1_226_353  # the uid of the documented ajax example
 FIRST_CALLID = 90_000_001
-QUEUES = ("1007", "1008", "1009")
 #: Callers offered to each agent, as a share of what it could take waiting ``wait``
 #: seconds between calls: a little less than the agents on shift can answer.
 OFFERED_LOAD = 0.6
@@ -100,67 +101,24 @@ class Scenario:
         self.active: dict[str, SimCall] = {}
         self._next_callid = FIRST_CALLID
         self._next_agent_uid = FIRST_AGENT_UID + agents
-        self._heap: list[tuple[float, int]] = []
-        # (agentid, qid) -> [priority id, level]
-        self.priorities: dict[tuple[str, str], list[str]] = {}
+        self._timetable = Timetable()
+        # Each status's mean dwell, read once instead of through Dwell.mean at every move.
+        self._means = {status: dwell.mean(status) for status in (OFFLINE, WAIT, CALL, WRAP, BREAK)}
+        # (agentid, qid) -> (priority id, level): tuples, which the collector stops tracking
+        self.priorities: dict[tuple[str, str], tuple[str, str]] = {}
         self._next_priority_id = 1
         self.campaigns = CampaignDb(record_tz=record_tz, start=start)
         self.dialler = Dialler(self.campaigns, self.priorities)
         self.waiting = Waiting(QUEUES, self.agents, self.priorities)
         self.log_rows = self.log.rows
 
-        share = dict.fromkeys(QUEUES, 0.0)
-        for index in range(agents):
-            uid = str(FIRST_AGENT_UID + index)
-            agent = SimAgent(
-                uid=uid,
-                index=index,
-                status=OFFLINE,
-                statuscode=OFFLINE_CODE,
-                since=start,
-                rng=stream(seed, 1, index),
-            )
-            agent.queues = tuple(q for q in QUEUES if agent.draw() < 0.5) or (QUEUES[index % 3],)
-            for qid in agent.queues:
-                self.add_priority(uid, qid, str(int(agent.draw() * 11) * 10))
-                share[qid] += 1 / len(agent.queues)
-            self.agents.append(agent)
-            self.by_uid[uid] = agent
-            self._enter_initial(agent, start)
-            # One row per agent for its initial status, so the log alone implies
-            # the live state at every time.
-            self._write(agent, start, transition=False)
-            agent.due = start + self._dwell(agent)
-            heapq.heappush(self._heap, (agent.due, index))
-        # Outbound queues' teams, after the random draws so the history does not change.
-        for agent in self.agents:
-            for qid, (modulus, remainder, level) in OUTBOUND_TEAMS.items():
-                if agent.index % modulus == remainder:
-                    self.add_priority(agent.uid, qid, level)
-            if agent.status == WAIT:
-                self.waiting.push(agent)
+        with paused_for(True):  # see advance
+            share = open_scenario(self, agents, seed, start)
         cycle = dwell.wait + dwell.call + dwell.wrap
         rates = {qid: OFFERED_LOAD * share[qid] / cycle for qid in QUEUES}
         self.switch = Switch(seed=seed, start=start, rates=rates, patience=dwell.patience)
 
     # -- the scenario ------------------------------------------------------
-
-    def _enter_initial(self, agent: SimAgent, start: float) -> None:
-        u = agent.draw()
-        if u < 0.3:
-            self._enter(agent, OFFLINE)
-        elif u < 0.65:
-            self._enter(agent, WAIT)
-        elif u < 0.9:
-            qid = agent.queues[int(agent.draw() * len(agent.queues))]
-            call = self._inbound_call(qid, f"07700900{int(agent.draw() * 1000):03d}", start)
-            call.connect(agent.uid, start)
-            agent.call = call
-            self._enter(agent, CALL)
-        elif u < 0.95:
-            self._enter(agent, WRAP)
-        else:
-            self._enter(agent, BREAK)
 
     def _enter(self, agent: SimAgent, status: str) -> None:
         agent.status = status
@@ -172,19 +130,36 @@ class Scenario:
             agent.statuscode = ""
 
     def _dwell(self, agent: SimAgent) -> float:
-        return exponential(self.dwell.mean(agent.status), agent.draw())
+        agent.rng, u = next_uniform(agent.rng)
+        return -self._means[agent.status] * math.log1p(-u)  # an exponential dwell
 
     def _write(self, agent: SimAgent, when: float, *, transition: bool = True) -> None:
         agent.since = when
-        callid = agent.call.callid if agent.call is not None else "0"
-        self.log.append(when, agent.uid, agent.status, agent.statuscode, callid)
+        call = agent.call
+        self.log.append(
+            when, agent.uid, agent.status, agent.statuscode, "0" if call is None else call.callid
+        )
         if transition:
             self.transitions += 1
+
+    def _stay(self, agent: SimAgent, when: float) -> None:
+        """``_write`` then ``_schedule`` a dwell later: what most moves end with, in one call."""
+        agent.since = when
+        call = agent.call
+        status = agent.status
+        self.log.append(
+            when, agent.uid, status, agent.statuscode, "0" if call is None else call.callid
+        )
+        self.transitions += 1
+        agent.rng, u = next_uniform(agent.rng)
+        agent.due = due = when - self._means[status] * math.log1p(-u)
+        if agent.index >= 0:
+            self._timetable.push(due, agent.index)
 
     def _schedule(self, agent: SimAgent, due: float) -> None:
         agent.due = due
         if agent.index >= 0:
-            heapq.heappush(self._heap, (due, agent.index))
+            self._timetable.push(due, agent.index)
 
     def new_callid(self) -> str:
         """Allocate the next call id."""
@@ -210,14 +185,25 @@ class Scenario:
         """Play every event due at or before ``now``."""
         if now <= self.now:
             return
-        heap = self._heap
+        # Nothing the scenario makes can be part of a reference cycle (rows are tuples of
+        # strings and numbers, calls and agents hold no references back), so the
+        # collector's passes over the growing books, a third of a big catch-up, find nothing.
+        with paused_for(True):
+            self._play(now)
+        self.now = now
+
+    def _play(self, now: float) -> None:
+        times = self._timetable.times
+        pop = self._timetable.pop
         agents = self.agents
         dialler = self.dialler
-        switch = self.switch
+        wakes = dialler.wakes
+        timetable = self.switch.timetable
+        inf = math.inf
         while True:
-            wake = dialler.next_wake
-            ring = switch.next_time
-            turn = heap[0][0] if heap else math.inf
+            wake = wakes[0][0] if wakes else inf
+            ring = timetable[0][0] if timetable else inf
+            turn = times[0] if times else inf
             if wake <= now and wake <= ring and wake <= turn:
                 # A callback falls due (before transitions at its time): offer it, not in the past.
                 dialler.pop_wakes(wake)
@@ -225,13 +211,12 @@ class Scenario:
             elif ring <= now and ring <= turn:
                 self._switch_event()
             elif turn <= now:
-                when, index = heapq.heappop(heap)
+                when, index = pop()
                 agent = agents[index]
                 if when == agent.due:  # else rescheduled meanwhile: a stale entry
                     self._due(agent, when)
             else:
                 break
-        self.now = now
 
     def _switch_event(self) -> None:
         when, kind, key = self.switch.pop()
@@ -267,8 +252,7 @@ class Scenario:
                 self._keep_waiting(agent, when)
                 return
             self._enter(agent, BREAK if agent.draw() < 0.5 else OFFLINE)
-            self._write(agent, when)
-            self._schedule(agent, when + self._dwell(agent))
+            self._stay(agent, when)
         else:
             self.available(agent, when)
 
@@ -300,8 +284,7 @@ class Scenario:
         self.active[call.callid] = call
         agent.call = call
         self._enter(agent, CALL)
-        self._write(agent, when)
-        self._schedule(agent, when + self._dwell(agent))
+        self._stay(agent, when)
 
     def hang_up(
         self, agent: SimAgent, when: float, *, then: str, code: str | None = None
@@ -332,8 +315,7 @@ class Scenario:
             self._enter(agent, WRAP)
             if code:
                 agent.statuscode = code
-            self._write(agent, when)
-            self._schedule(agent, when + self._dwell(agent))
+            self._stay(agent, when)
         else:
             self.available(agent, when)
         return call
@@ -350,8 +332,7 @@ class Scenario:
         self._enter(agent, status)
         if code is not None:
             agent.statuscode = code
-        self._write(agent, when)
-        self._schedule(agent, when + self._dwell(agent))
+        self._stay(agent, when)
 
     def recode(self, agent: SimAgent, code: str, when: float) -> None:
         """Change the agent's statuscode at ``when`` (a new status_log row, same status)."""
@@ -431,7 +412,8 @@ class Scenario:
             return None
         priority_id = self._next_priority_id
         self._next_priority_id += 1
-        self.priorities[(agentid, qid)] = [str(priority_id), level]
+        self.priorities[(agentid, qid)] = (str(priority_id), level)
+        self.waiting.reassigned(agentid)
         self._rewait(agentid, qid)  # a waiting agent takes the new queue's callers at once
         return priority_id
 
@@ -440,7 +422,7 @@ class Scenario:
         entry = self.priorities.get((agentid, qid))
         if entry is None:
             return False
-        entry[1] = level
+        self.priorities[(agentid, qid)] = (entry[0], level)
         self._rewait(agentid, qid)
         return True
 

@@ -24,14 +24,17 @@ class StatusLog:
 
     def append(self, when: float, agent: str, status: str, subcode: str, callid: str) -> None:
         """Write one row (times only grow with uids)."""
-        self._log.append((self._next_uid, when, agent, status, subcode, callid))
-        self._next_uid += 1
-        if self.retention is not None:
-            kept = len(self._log) - self._head
-            if kept > self.retention:
-                self._head += kept - self.retention
-                if self._head > 4096 and self._head * 2 > len(self._log):
-                    del self._log[: self._head]
+        uid = self._next_uid
+        self._next_uid = uid + 1
+        log = self._log
+        log.append((uid, when, agent, status, subcode, callid))
+        retention = self.retention
+        if retention is not None:
+            kept = len(log) - self._head
+            if kept > retention:
+                self._head += kept - retention
+                if self._head > 4096 and self._head * 2 > len(log):
+                    del log[: self._head]
                     self._head = 0
 
     def rows(

@@ -4,7 +4,14 @@ were optimised). A digest that changes is a change of behaviour, never a speed-u
 
 from __future__ import annotations
 
+import heapq
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contactnow_async.simulator._rng import GOLDEN, MASK, mix, next_uniform
+from contactnow_async.simulator._timetable import Timetable
 
 from .golden_books import catch_up_digest, digest
 
@@ -29,3 +36,28 @@ async def test_a_scripted_hour_keeps_its_books(seed: int) -> None:
 def test_one_big_step_keeps_its_books() -> None:
     expected = "3e590de7d6bcdab52c1bfb8f33c9064f9cce7be53d7521714c4c609e4b6d027c"
     assert catch_up_digest(2_000, 5) == expected
+
+
+@given(st.lists(st.tuples(st.sampled_from([0.0, 1.5, 2.0, 7.25]), st.integers(0, 5))))
+def test_a_timetable_pops_what_a_heap_of_pairs_pops(pairs: list[tuple[float, int]]) -> None:
+    # Pushes and pops interleaved, equal times and duplicate pairs among them.
+    table = Timetable()
+    heap: list[tuple[float, int]] = []
+    popped: list[tuple[float, int]] = []
+    expected: list[tuple[float, int]] = []
+    for n, (time, index) in enumerate(pairs):
+        table.push(time, index)
+        heapq.heappush(heap, (time, index))
+        if n % 3 == 2:
+            popped.append(table.pop())
+            expected.append(heapq.heappop(heap))
+    assert sorted(table.pairs()) == sorted(heap) and len(table) == len(heap)
+    popped += [table.pop() for _ in range(len(heap))]
+    expected += [heapq.heappop(heap) for _ in range(len(heap))]
+    assert popped == expected and not table.times
+
+
+@given(st.integers(0, MASK))
+def test_the_inlined_draw_is_splitmix(state: int) -> None:
+    following = (state + GOLDEN) & MASK
+    assert next_uniform(state) == (following, mix(following) / 2.0**64)
