@@ -305,7 +305,7 @@ class Scenario:
             agent.lead = None
         else:
             u = agent.draw()
-            outcome = call.outcome or next(code for code, upto in CALL_OUTCOMES if u < upto)
+            outcome = call.outcome or _outcome(u)
         call.outcome = outcome
         call.end(when, NO_ANSWER if call.dtype == "out" and outcome == "101" else ANSWERED)
         call.wrapped = then == WRAP
@@ -430,3 +430,11 @@ class Scenario:
         agent = self.by_uid.get(agentid)
         if agent is not None and qid in self.waiting.qids and agent.status == WAIT:
             self.waiting.push(agent)
+
+
+def _outcome(u: float) -> str:
+    """The outcome the uniform ``u`` picks from CALL_OUTCOMES (a loop: no generator a call)."""
+    for code, upto in CALL_OUTCOMES:
+        if u < upto:
+            return code
+    raise AssertionError("CALL_OUTCOMES ends at 1.0, above any uniform draw")

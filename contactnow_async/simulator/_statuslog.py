@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import sys
 from collections.abc import Iterable
 
 __all__ = ["FIRST_LOG_UID", "LogRow", "StatusLog"]
@@ -19,7 +20,11 @@ class StatusLog:
     def __init__(self, retention: int | None) -> None:
         self.retention = retention
         self._log: list[LogRow] = []
-        self._head = 0  # rows before it are purged (compacted now and then)
+        # Only the last ``retention`` rows count (rows() starts there); the older ones
+        # are cut off in one go once they are as many as the kept ones (and 4,096),
+        # rather than a start moved at every append.
+        self._keep = retention or 0
+        self._cut_at = sys.maxsize if retention is None else max(2 * retention, retention + 4096)
         self._next_uid = FIRST_LOG_UID
 
     def append(self, when: float, agent: str, status: str, subcode: str, callid: str) -> None:
@@ -28,14 +33,8 @@ class StatusLog:
         self._next_uid = uid + 1
         log = self._log
         log.append((uid, when, agent, status, subcode, callid))
-        retention = self.retention
-        if retention is not None:
-            kept = len(log) - self._head
-            if kept > retention:
-                self._head += kept - retention
-                if self._head > 4096 and self._head * 2 > len(log):
-                    del log[: self._head]
-                    self._head = 0
+        if len(log) > self._cut_at:
+            del log[: len(log) - self._keep]
 
     def rows(
         self,
@@ -49,7 +48,9 @@ class StatusLog:
     ) -> list[LogRow]:
         """Return the retained rows matching the filters, in uid order."""
         log = self._log
-        lo, hi = self._head, len(log)
+        lo, hi = 0, len(log)
+        if self.retention is not None:
+            lo = max(0, hi - self.retention)
         if visible_before is not None:
             # Times only grow with uids, so the visible rows are a prefix.
             hi = bisect.bisect_right(log, visible_before, lo, hi, key=lambda r: r[1])
