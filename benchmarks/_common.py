@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import datetime
@@ -17,9 +18,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
+
+if TYPE_CHECKING:
+    import httpx
 
 USERNAME = "bench"
 
@@ -164,6 +168,7 @@ def served_simulator(
     rtt: float = 0.0,
     stamps: bool = False,
     dwell: float = 0.0,
+    shared: bool = False,
 ) -> Iterator[str]:
     """A simulator served by uvicorn in a separate process; yields its base URL.
 
@@ -173,23 +178,40 @@ def served_simulator(
     delays every ``database.php`` reply (a stand-in for the network); ``rtt``
     models the network instead, handshakes included (``_server.NetworkModel``);
     ``stamps`` serves each change's wall-clock time (``_server.Stamps``); ``dwell``
-    sets every status's mean dwell (seconds).
+    sets every status's mean dwell (seconds). ``shared``: see :func:`served_canned`.
     """
     args = ["--agents", str(agents), "--latency", str(latency), "--rtt", str(rtt)]
-    args += ["--dwell", str(dwell)]
-    with _served("benchmarks._server", *args, *(["--stamps"] if stamps else [])) as base_url:
+    args += ["--dwell", str(dwell), *(["--stamps"] if stamps else [])]
+    with _served("benchmarks._server", *args, shared=shared) as base_url:
         yield base_url
 
 
 @contextlib.contextmanager
-def served_canned() -> Iterator[str]:
-    """The canned-reply server (``_canned``) in a separate process; yields its base URL."""
-    with _served("benchmarks._canned") as base_url:
+def served_canned(*, shared: bool = False) -> Iterator[str]:
+    """The canned-reply server (``_canned``) in a separate process; yields its base URL.
+
+    ``shared`` (the smoke's): one server for the rest of the run, started by the first
+    benchmark that asks for it and stopped at exit, so that benchmarks 1 and 10 do not
+    each start one; a measured run gives every benchmark a server of its own.
+    """
+    with _served("benchmarks._canned", shared=shared) as base_url:
         yield base_url
 
 
+#: The servers started with ``shared=True``, by command line; stopped at exit.
+_SHARED: dict[tuple[str, ...], str] = {}
+_KEPT = contextlib.ExitStack()
+atexit.register(_KEPT.close)
+
+
 @contextlib.contextmanager
-def _served(module: str, *args: str) -> Iterator[str]:
+def _served(module: str, *args: str, shared: bool = False) -> Iterator[str]:
+    if shared:
+        key = (module, *args)
+        if key not in _SHARED:
+            _SHARED[key] = _KEPT.enter_context(_served(module, *args))
+        yield _SHARED[key]
+        return
     process = subprocess.Popen(
         [sys.executable, "-m", module, *args], stdout=subprocess.PIPE, text=True
     )
@@ -207,6 +229,22 @@ def _served(module: str, *args: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def helper_client(mode: Mode, **options: Any) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` for a benchmark's own requests to its server (plain
+    HTTP on 127.0.0.1: a token, the server's state), which no side of a comparison makes.
+
+    The smoke's loads no CA bundle (``verify=False``: there is no certificate to check),
+    where httpx loads one for every client, ~25 ms of CPU each (14 of them in a smoke).
+    A measured run keeps httpx's default, as its figures were taken: benchmark 8 asks
+    its server while its timed readers read.
+    """
+    import httpx
+
+    if mode == "smoke":
+        options["verify"] = False
+    return httpx.AsyncClient(**options)
 
 
 def now() -> float:

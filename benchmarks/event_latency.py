@@ -22,11 +22,10 @@ import statistics
 import time
 
 import anyio
-import httpx
 
 from contactnow_async import ContactNow
 
-from ._common import PASSWORD, USERNAME, Mode, Row, row, served_simulator
+from ._common import PASSWORD, USERNAME, Mode, Row, helper_client, row, served_simulator
 
 NAME = "11 event latency"
 AGENTS = 1000
@@ -35,21 +34,23 @@ LIMIT_MS = INTERVAL * 1000 + 25
 #: seconds of watching per mode, by mode
 SECONDS: dict[Mode, float] = {"full": 30.0, "quick": 8.0, "smoke": 1.2}
 #: mean seconds in each status, by mode: ~17 changes a second among 1,000 agents
-#: (smoke: ~200, so that its one second sees some)
-DWELL: dict[Mode, float] = {"full": 60.0, "quick": 60.0, "smoke": 1.0}
+#: (smoke: ~200, so that the middle of its one second sees some: ~30 matched a mode)
+DWELL: dict[Mode, float] = {"full": 60.0, "quick": 60.0, "smoke": 5.0}
 
 
-async def _changes(base_url: str, after: int) -> list[list[object]]:
-    async with httpx.AsyncClient() as http:
+async def _changes(base_url: str, after: int, mode: Mode) -> list[list[object]]:
+    async with helper_client(mode) as http:
         reply = await http.get(f"{base_url}bench/changes", params={"after": after})
         return list(json.loads(reply.content))
 
 
-async def watch(base_url: str, *, backfill: bool, seconds: float) -> list[float]:
+async def watch(
+    base_url: str, *, backfill: bool, seconds: float, mode: Mode = "full"
+) -> list[float]:
     """Latencies (seconds) of the changes seen while watching for ``seconds``."""
     delivered: dict[tuple[object, ...], float] = {}
     async with ContactNow(username=USERNAME, password=PASSWORD, base_url=base_url) as cn:
-        log = await _changes(base_url, 0)
+        log = await _changes(base_url, 0, mode)
         first_uid = int(str(log[-1][0])) if log else 0
         started = time.time()
         with anyio.move_on_after(seconds):
@@ -66,7 +67,7 @@ async def watch(base_url: str, *, backfill: bool, seconds: float) -> list[float]
                         delivered.setdefault(seen, at)
         ended = time.time()
     latencies = []
-    for uid, when, agent, status, subcode in await _changes(base_url, first_uid):
+    for uid, when, agent, status, subcode in await _changes(base_url, first_uid, mode):
         moment = float(str(when))
         if not started + INTERVAL < moment < ended - INTERVAL:  # after the first poll, in time
             continue
@@ -76,16 +77,18 @@ async def watch(base_url: str, *, backfill: bool, seconds: float) -> list[float]
     return latencies
 
 
-async def matched(base_url: str, *, backfill: bool, seconds: float) -> list[float]:
+async def matched(
+    base_url: str, *, backfill: bool, seconds: float, mode: Mode = "full"
+) -> list[float]:
     """:func:`watch`, again for twice as long while it matched nothing (three more
     times at most): on a loaded machine the first poll of 1,000 agents can come after
     the smoke's 1.2 s, and only the changes in the middle of the window count."""
     for _ in range(3):
-        latencies = await watch(base_url, backfill=backfill, seconds=seconds)
+        latencies = await watch(base_url, backfill=backfill, seconds=seconds, mode=mode)
         if latencies:
             return latencies
         seconds *= 2
-    return await watch(base_url, backfill=backfill, seconds=seconds)
+    return await watch(base_url, backfill=backfill, seconds=seconds, mode=mode)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -98,7 +101,7 @@ async def run(mode: Mode) -> list[Row]:
     rows = []
     with served_simulator(agents=AGENTS, stamps=True, dwell=DWELL[mode]) as base_url:
         for backfill in (False, True):
-            latencies = await matched(base_url, backfill=backfill, seconds=seconds)
+            latencies = await matched(base_url, backfill=backfill, seconds=seconds, mode=mode)
             if not latencies:
                 raise RuntimeError(f"no change was matched with an event in {seconds * 8:g}s")
             ms = [latency * 1000 for latency in latencies]

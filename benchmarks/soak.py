@@ -119,7 +119,7 @@ async def soak(polls: int, agents: int, *, warmup: int, budget: float) -> dict[s
 SIZES: dict[Mode, tuple[int, int, int, float]] = {
     "full": (FULL_POLLS, AGENTS, 200, FULL_BUDGET),
     "quick": (100, 1000, 20, 10.0),
-    "smoke": (20, 100, 5, 10.0),
+    "smoke": (20, 25, 5, 10.0),
 }
 
 

@@ -36,16 +36,26 @@ from contactnow_async import ContactNow
 from contactnow_async._http import chosen
 from contactnow_async._models import Agent
 
-from ._common import PASSWORD, USERNAME, Mode, Row, now, row, served_canned, served_simulator
-from .request_overhead import fetch_token, workers
+from ._common import (
+    PASSWORD,
+    USERNAME,
+    Mode,
+    Row,
+    helper_client,
+    now,
+    row,
+    served_canned,
+    served_simulator,
+)
+from .request_overhead import WARM, fetch_token, workers
 
 NAME = "10 [speed] wire"
 CALLS = 300
 CONCURRENCY = 20
 #: repeats by mode
 REPEATS: dict[Mode, int] = {"full": 9, "quick": 3, "smoke": 1}
-#: calls per side by mode (smoke: only that it runs)
-CALLS_BY_MODE: dict[Mode, int] = {"full": CALLS, "quick": CALLS, "smoke": 60}
+#: calls per side by mode (smoke: only that it runs, one call a worker)
+CALLS_BY_MODE: dict[Mode, int] = {"full": CALLS, "quick": CALLS, "smoke": CONCURRENCY}
 
 
 def speed_installed() -> bool:
@@ -57,15 +67,18 @@ def speed_installed() -> bool:
     return True
 
 
-async def measure(base_url: str, repeats: int, calls: int) -> dict[str, list[float]]:
-    """Seconds for ``calls`` calls, per side, per repeat."""
+async def measure(
+    base_url: str, repeats: int, calls: int, mode: Mode = "full"
+) -> dict[str, list[float]]:
+    """Seconds for ``calls`` calls, per side, per repeat, after ``WARM[mode]`` untimed
+    calls a worker on each pool."""
     import aiohttp
     import orjson
 
     url = f"{base_url}database.php"
     with tempfile.TemporaryDirectory() as tmp:
         token_file = Path(tmp) / "token"
-        async with httpx.AsyncClient() as http:
+        async with helper_client(mode) as http:
             token = await fetch_token(http, base_url)
         token_file.write_text(token, encoding="utf-8")
         params = {"action": "read", "format": "json", "raw": "1", "method": "agents",
@@ -118,7 +131,7 @@ async def measure(base_url: str, repeats: int, calls: int) -> dict[str, list[flo
                 "typed aiohttp": timed(typed_aiohttp_call, CONCURRENCY),
             }
             for call in (fast_call, aiohttp_call, plain_call):  # warm the pools
-                await workers(CONCURRENCY * 2, CONCURRENCY, call)
+                await workers(CONCURRENCY * WARM[mode], CONCURRENCY, call)
             assert chosen("auto") == "aiohttp"
             times: dict[str, list[float]] = {name: [] for name in sides}
             order = list(sides)
@@ -137,8 +150,8 @@ async def run(mode: Mode) -> list[Row]:
     rows = []
     servers = (("simulator", served_simulator), ("canned server", served_canned))
     for where, serve in servers[1:] if mode == "smoke" else servers:  # smoke: one server
-        with serve() as base_url:
-            times = await measure(base_url, REPEATS[mode], CALLS_BY_MODE[mode])
+        with serve(shared=mode == "smoke") as base_url:  # smoke: benchmark 1's server
+            times = await measure(base_url, REPEATS[mode], CALLS_BY_MODE[mode], mode)
         rows += _rows(where, times, CALLS_BY_MODE[mode])
     return rows
 

@@ -57,7 +57,7 @@ from urllib.parse import parse_qsl
 import anyio
 import attrs
 
-from ._common import Mode, Row, row
+from ._common import Mode, Row, helper_client, row
 
 NAME = "8 sse load"
 SPEED = 2.0
@@ -332,13 +332,11 @@ def _port(url: str) -> int:
     return int(url.rstrip("/").rsplit(":", 1)[1])
 
 
-async def _bench(port: int, **settings: float) -> dict[str, Any]:
+async def _bench(port: int, mode: Mode, **settings: float) -> dict[str, Any]:
     """The server's ``/bench``: ``published`` (when each event was), ``viewers`` (streams
     on the board), ``open`` (connections uvicorn holds). ``settings``: the board's
     ``buffer`` and ``write_timeout`` from now on."""
-    import httpx
-
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+    async with helper_client(mode, base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
         body: dict[str, Any] = (await http.get("/bench", params=settings)).json()
     body["published"] = {int(event_id): at for event_id, at in body["published"]}
     return body
@@ -380,7 +378,7 @@ async def _connect(readers: list[Reader], port: int) -> None:
                 await reader.connected.wait()
 
 
-async def _load(port: int, pid: int, plan: Plan) -> dict[str, Any]:
+async def _load(port: int, pid: int, plan: Plan, mode: Mode) -> dict[str, Any]:
     """Connect the readers, then measure ``plan.windows`` windows one after another."""
     rss_before, _ = _proc(pid)
     readers = [Reader() for _ in range(plan.clients)]
@@ -398,7 +396,7 @@ async def _load(port: int, pid: int, plan: Plan) -> dict[str, Any]:
         closed = sum(reader.closed for reader in readers)
     finally:
         await _close(readers)
-    published = (await _bench(port))["published"]
+    published = (await _bench(port, mode))["published"]
     figures: dict[str, Any] = {"p50": [], "p99": [], "cpu": [], "events": 0, "deliveries": 0}
     for start, end, cpu in spans:
         delays = _delays(readers, published, start, end)
@@ -412,23 +410,23 @@ async def _load(port: int, pid: int, plan: Plan) -> dict[str, Any]:
     return figures
 
 
-async def _held_after(port: int) -> dict[str, Any]:
+async def _held_after(port: int, mode: Mode) -> dict[str, Any]:
     """What the server holds (``_held()``) once every stream is gone (at most 10 s)."""
     for _ in range(50):
-        state = await _bench(port)
+        state = await _bench(port, mode)
         if state["viewers"] == 0 and state["open"] <= 1:  # this request's own connection
             break
         await anyio.sleep(0.2)
-    held: dict[str, Any] = (await _bench(port, held=1))["held"]
+    held: dict[str, Any] = (await _bench(port, mode, held=1))["held"]
     return held
 
 
-async def _slow(port: int, pid: int, plan: Plan) -> dict[str, Any]:
+async def _slow(port: int, pid: int, plan: Plan, mode: Mode) -> dict[str, Any]:
     """Non-reading clients beside 10 readers: the server's RSS each second, and when the
     slow streams were ended and their connections let go."""
     readers = [Reader() for _ in range(10)]
     stuck = [Reader(reads=False) for _ in range(plan.slow)]
-    await _bench(port, **SLOW_SETTINGS)
+    await _bench(port, mode, **SLOW_SETTINGS)
     samples: list[float] = []
     ended_after = released_after = float("nan")
     try:
@@ -437,7 +435,7 @@ async def _slow(port: int, pid: int, plan: Plan) -> dict[str, Any]:
         while time.monotonic() - start < plan.slow_seconds:
             await anyio.sleep(min(1.0, plan.slow_seconds))
             samples.append(_proc(pid)[0])
-            state = await _bench(port)
+            state = await _bench(port, mode)
             elapsed = time.monotonic() - start
             if state["viewers"] <= len(readers) and ended_after != ended_after:  # NaN: not yet
                 ended_after = elapsed
@@ -446,12 +444,12 @@ async def _slow(port: int, pid: int, plan: Plan) -> dict[str, Any]:
                 released_after = elapsed
         end = time.monotonic()
         await anyio.sleep(plan.tail)
-        state = await _bench(port)
+        state = await _bench(port, mode)
     finally:
         await _close(readers + stuck)
     delays = _delays(readers, state["published"], start, end)
     return {
-        "held": await _held_after(port),
+        "held": await _held_after(port, mode),
         "rss_peak": max(samples),
         "rss_end": samples[-1],
         "ended": plan.slow + len(readers) - state["viewers"],
@@ -472,10 +470,10 @@ async def run(mode: Mode) -> list[Row]:
     serve = [sys.executable, "-m", "benchmarks.sse_load", "serve"]
     with _process(simulate) as (_, sim_url), _process([*serve, sim_url]) as (server, url):
         await anyio.sleep(plan.settle)  # the first poll, and a few after it
-        load = await _load(_port(url), server.pid, plan)
+        load = await _load(_port(url), server.pid, plan, mode)
         rss_before_slow, _ = _proc(server.pid)
-        held_before = await _held_after(_port(url))
-        waves = [await _slow(_port(url), server.pid, plan) for _ in range(plan.waves)]
+        held_before = await _held_after(_port(url), mode)
+        waves = [await _slow(_port(url), server.pid, plan, mode) for _ in range(plan.waves)]
     n = f"{plan.clients:,}"
     print(
         f"# {NAME}: {load['events']} events to {n} clients, {load['deliveries']:,} deliveries, "

@@ -27,8 +27,18 @@ import httpx
 
 from contactnow_async import ContactNow
 
-from ._common import PASSWORD, USERNAME, Mode, Row, interleave, now, row, served_simulator
-from .request_overhead import fetch_token, workers
+from ._common import (
+    PASSWORD,
+    USERNAME,
+    Mode,
+    Row,
+    helper_client,
+    interleave,
+    now,
+    row,
+    served_simulator,
+)
+from .request_overhead import WARM, fetch_token, workers
 
 NAME = "2 vendor style"
 DELAY = 0.010
@@ -44,12 +54,19 @@ Pairs = list[tuple[float, float]]
 
 
 async def compare(
-    base_url: str, token_file: Path, *, library_calls: int, vendor_calls: int, repeats: int
+    base_url: str,
+    token_file: Path,
+    *,
+    library_calls: int,
+    vendor_calls: int,
+    repeats: int,
+    mode: Mode = "full",
 ) -> tuple[Pairs, Pairs, Pairs]:
     """[(vendor s/call, library s/call)] for Connection: close, then a new client per
-    call; then [(plain pooled httpx s/call, library s/call)]."""
+    call; then [(plain pooled httpx s/call, library s/call)]; the pools warmed by
+    ``WARM[mode]`` untimed calls a worker."""
     concurrency = 50
-    async with httpx.AsyncClient() as http:
+    async with helper_client(mode) as http:
         token_file.write_text(await fetch_token(http, base_url), encoding="utf-8")  # noqa: ASYNC240 -- the vendor way, on purpose
     url = f"{base_url}database.php"
 
@@ -99,8 +116,8 @@ async def compare(
             reply = await pooled.get(url, params=pooled_params)
             assert json.loads(reply.content)["success"]
 
-        await workers(concurrency * 2, concurrency, call)
-        await workers(concurrency * 2, concurrency, plain_call)
+        await workers(concurrency * WARM[mode], concurrency, call)
+        await workers(concurrency * WARM[mode], concurrency, plain_call)
 
         async def library() -> float:
             return await workers(library_calls, concurrency, call) / library_calls
@@ -118,7 +135,7 @@ async def compare(
 SIZES: dict[Mode, tuple[int, int, int, int]] = {
     "full": (5, 2000, 300, 100),
     "quick": (2, 200, 30, 10),
-    "smoke": (1, 50, 5, 5),
+    "smoke": (1, 50, 1, 1),
 }
 
 
@@ -137,6 +154,7 @@ async def run(mode: Mode) -> list[Row]:
                     library_calls=library_calls,
                     vendor_calls=slow_vendor_calls if slow else fast_vendor_calls,
                     repeats=repeats,
+                    mode=mode,
                 )
             rows.append(
                 row(
