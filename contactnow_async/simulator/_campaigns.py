@@ -9,7 +9,7 @@ and its dataset's status by :meth:`CampaignDb.settle`, the one place it is set.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, tzinfo
 
 import attrs
@@ -196,6 +196,8 @@ class CampaignDb:
         self.records: dict[int, dict[str, str]] = {}
         #: Record id -> dataset id, and the records whose ProcessType the dialler calls.
         self.open: set[int] = set()
+        #: Told the id of every record :meth:`settle` settles (the dialler keeps its index so).
+        self.on_settle: Callable[[int], None] | None = None
         self._next_record = FIRST_RECORD_ID
         self._next_dataset = FIRST_DATASET_ID
         self._seed(start)
@@ -315,6 +317,8 @@ class CampaignDb:
             self.open.add(record_id)
         else:
             self.open.discard(record_id)
+        if self.on_settle is not None:
+            self.on_settle(record_id)
         return kind
 
     def dialler_info(self, record_id: int, *, update: bool = False) -> str:

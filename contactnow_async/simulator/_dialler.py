@@ -48,6 +48,21 @@ class Dialler:
         self.reserved: dict[int, str] = {}
         #: A heap of (callback time, record id); the scenario's loop peeks at it (no call).
         self.wakes: list[tuple[float, int]] = []
+        # The open, unreserved records by dataset, each a heap of (due, record id): all of a
+        # dataset's records share its queue and priority, so a heap's top is its best and,
+        # when not due, none of the others is either. Agent-specific records are apart, by
+        # their agent. A heap cannot drop from its middle: an entry counts while _spots
+        # still holds it, and a stale one is popped once it reaches the top.
+        self._shared: dict[int, list[tuple[float, int]]] = {}
+        self._own: dict[str, dict[int, list[tuple[float, int]]]] = {}
+        #: Record id -> (its agent if agent-specific, dataset id, due): where it is indexed.
+        self._spots: dict[int, tuple[str | None, int, float]] = {}
+        # All of them, by due alone: whether anyone may dial anything yet.
+        self._dues: list[tuple[float, int]] = []
+        self._pushes = 0  # since the heaps were last rebuilt
+        db.on_settle = self._place
+        for record_id in db.open:
+            self._place(record_id)
 
     @property
     def next_wake(self) -> float:
@@ -61,24 +76,22 @@ class Dialler:
 
     def pick(self, agent_uid: str, now: float) -> int | None:
         """The record ``agent_uid`` would dial at ``now``, or None."""
-        best: tuple[tuple[int, int, float, int], int] | None = None
-        for record_id in self.db.open:
-            if record_id in self.reserved:
-                continue
-            record = self.db.records[record_id]
-            dataset = self.db.datasets[int(record["datasetid"])]
-            entry = self._priorities.get((agent_uid, dataset.qid))
-            if entry is None:
-                continue
-            if record["Agent_Specific"] == "1" and record["AgentRef"] != agent_uid:
-                continue
-            due = self.db.parse_time(record["callback"]) or 0.0
-            if due > now:
-                continue
-            key = (-_level(entry[1]), -dataset.priority, due, record_id)
-            if best is None or key < best[0]:
-                best = (key, record_id)
-        return None if best is None else best[1]
+        best: tuple[int, int, float, int] | None = None
+        datasets = self.db.datasets
+        own = self._own.get(agent_uid)
+        for owner, heaps in ((None, self._shared), (agent_uid, own or {})):
+            for dataset_id, heap in heaps.items():
+                dataset = datasets[dataset_id]
+                entry = self._priorities.get((agent_uid, dataset.qid))
+                if entry is None:
+                    continue
+                top = self._top(heap, owner, dataset_id)
+                if top is None or top[0] > now:
+                    continue
+                key = (-_level(entry[1]), -dataset.priority, *top)
+                if best is None or key < best:
+                    best = key
+        return None if best is None else best[3]
 
     def reserve(self, agent_uid: str, now: float) -> int | None:
         """Reserve the record ``agent_uid`` dials next; return its id, or None."""
@@ -87,7 +100,61 @@ class Dialler:
         record_id = self.pick(agent_uid, now)
         if record_id is not None:
             self.reserved[record_id] = agent_uid
+            self._place(record_id)
         return record_id
+
+    def _top(
+        self, heap: list[tuple[float, int]], owner: str | None, dataset_id: int
+    ) -> tuple[float, int] | None:
+        """The heap's first entry that still counts, once the stale ones above it are gone."""
+        spots = self._spots
+        while heap:
+            due, record_id = top = heap[0]
+            if spots.get(record_id) == (owner, dataset_id, due):
+                return top
+            heapq.heappop(heap)
+        return None
+
+    def any_due(self, now: float) -> bool:
+        """Whether some open, unreserved record is due at ``now`` (if not, nobody picks one)."""
+        dues, spots = self._dues, self._spots
+        while dues:
+            due, record_id = dues[0]
+            spot = spots.get(record_id)
+            if spot is not None and spot[2] == due:
+                return due <= now
+            heapq.heappop(dues)
+        return False
+
+    def _place(self, record_id: int) -> None:
+        """Index a record where it now belongs: not at all once closed or reserved."""
+        spot = None
+        if record_id in self.db.open and record_id not in self.reserved:
+            record = self.db.records[record_id]
+            owner = record["AgentRef"] if record["Agent_Specific"] == "1" else None
+            due = self.db.parse_time(record["callback"]) or 0.0
+            spot = (owner, int(record["datasetid"]), due)
+        if spot == self._spots.get(record_id):
+            return
+        if spot is None:
+            del self._spots[record_id]
+            return
+        self._spots[record_id] = spot
+        self._push(record_id, spot)
+        if self._pushes > 2 * len(self._spots) + 1024:
+            self._rebuild()  # mostly stale: amortised over the pushes that made them
+
+    def _push(self, record_id: int, spot: tuple[str | None, int, float]) -> None:
+        owner, dataset_id, due = spot
+        heaps = self._shared if owner is None else self._own.setdefault(owner, {})
+        heapq.heappush(heaps.setdefault(dataset_id, []), (due, record_id))
+        heapq.heappush(self._dues, (due, record_id))
+        self._pushes += 1
+
+    def _rebuild(self) -> None:
+        self._shared, self._own, self._dues, self._pushes = {}, {}, [], 0
+        for record_id, spot in self._spots.items():
+            self._push(record_id, spot)
 
     def still_diallable(self, record_id: int, now: float) -> bool:
         """Whether a reserved record may still be dialled (it was not closed meanwhile)."""
@@ -97,7 +164,8 @@ class Dialler:
 
     def release(self, record_id: int) -> None:
         """Drop a reservation."""
-        self.reserved.pop(record_id, None)
+        if self.reserved.pop(record_id, None) is not None:
+            self._place(record_id)
 
     def dial(self, record_id: int, callid: str, when: float) -> SimCall:
         """The call ``callid`` an agent connects to a reserved record at ``when``; it

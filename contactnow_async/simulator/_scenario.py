@@ -359,12 +359,15 @@ class Scenario:
 
     def offer(self, now: float) -> None:
         """Give the records now diallable to agents in wait, longest waiting first."""
-        if not self.campaigns.open:
+        dialler = self.dialler
+        if not dialler.any_due(now):
             return
         waiting = [a for a in self.agents if a.status == WAIT and a.lead is None]
         waiting.sort(key=lambda agent: (agent.since, agent.index))
         for agent in waiting:
-            agent.lead = self.dialler.reserve(agent.uid, now)
+            if not dialler.any_due(now):
+                break  # the rest would find nothing either
+            agent.lead = dialler.reserve(agent.uid, now)
             if agent.lead is not None and now + DIAL_DELAY < agent.due:
                 self._schedule(agent, now + DIAL_DELAY)
 
