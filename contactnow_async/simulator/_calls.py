@@ -258,11 +258,6 @@ class Switch:
             if rate > 0:
                 self.next_arrival(qid, start)
 
-    @property
-    def next_time(self) -> float:
-        """When the next arrival or give-up is due (infinity when none)."""
-        return self.timetable[0][0] if self.timetable else math.inf
-
     def pop(self) -> tuple[float, int, str]:
         """The next timetable entry: ``(time, ARRIVE, qid)`` or ``(time, GIVE_UP, callid)``."""
         when, _, kind, key = heapq.heappop(self.timetable)

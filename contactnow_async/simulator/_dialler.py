@@ -17,7 +17,6 @@ the record is dialled again once it is due.
 from __future__ import annotations
 
 import heapq
-import math
 
 from ._calls import SimCall
 from ._campaigns import PHONES, CampaignDb
@@ -63,11 +62,6 @@ class Dialler:
         db.on_settle = self._place
         for record_id in db.open:
             self._place(record_id)
-
-    @property
-    def next_wake(self) -> float:
-        """When the next callback falls due (infinity when none is pending)."""
-        return self.wakes[0][0] if self.wakes else math.inf
 
     def pop_wakes(self, now: float) -> None:
         """Forget the callbacks due by ``now`` (their records are now diallable)."""

@@ -13,12 +13,11 @@ works on the scenario's state, as a method would).
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from ._agent_state import BREAK, CALL, OFFLINE, OFFLINE_CODE, WAIT, WRAP, SimAgent
 from ._campaigns import OUTBOUND_TEAMS
-from ._rng import family, mix, next_uniform
+from ._rng import family, mix
 
 if TYPE_CHECKING:
     from ._scenario import Scenario
@@ -40,7 +39,6 @@ def open_scenario(scenario: Scenario, agents: int, seed: int, start: float) -> d
     priorities = scenario.priorities
     append_row = scenario.log.append
     push = scenario._timetable.push
-    means = scenario._means
     # Assignments go straight into the book: no agent waits yet for add_priority to
     # rewait, and every pair is new (the ids are given in add_priority's order).
     next_id = scenario._next_priority_id
@@ -69,8 +67,7 @@ def open_scenario(scenario: Scenario, agents: int, seed: int, start: float) -> d
         _enter_initial(scenario, agent, start)
         call = agent.call
         append_row(start, uid, agent.status, agent.statuscode, "0" if call is None else call.callid)
-        agent.rng, u = next_uniform(agent.rng)
-        agent.due = start - means[agent.status] * math.log1p(-u)  # an exponential dwell
+        agent.due = start + scenario._dwell(agent)
         push(agent.due, index)
     teams = [
         (qid, modulus, remainder, level)

@@ -43,7 +43,7 @@ from ._calls import ABANDONED, ANSWERED, ARRIVE, NO_ANSWER, Cdr, SimCall, Switch
 from ._campaigns import CampaignDb
 from ._dialler import DIAL_DELAY, Dialler
 from ._opening import FIRST_AGENT_UID, QUEUES, open_scenario
-from ._rng import next_uniform
+from ._rng import exponential
 from ._statuslog import LogRow, StatusLog
 from ._timetable import Timetable
 
@@ -130,8 +130,7 @@ class Scenario:
             agent.statuscode = ""
 
     def _dwell(self, agent: SimAgent) -> float:
-        agent.rng, u = next_uniform(agent.rng)
-        return -self._means[agent.status] * math.log1p(-u)  # an exponential dwell
+        return exponential(self._means[agent.status], agent.draw())
 
     def _write(self, agent: SimAgent, when: float, *, transition: bool = True) -> None:
         agent.since = when
@@ -143,18 +142,9 @@ class Scenario:
             self.transitions += 1
 
     def _stay(self, agent: SimAgent, when: float) -> None:
-        """``_write`` then ``_schedule`` a dwell later: what most moves end with, in one call."""
-        agent.since = when
-        call = agent.call
-        status = agent.status
-        self.log.append(
-            when, agent.uid, status, agent.statuscode, "0" if call is None else call.callid
-        )
-        self.transitions += 1
-        agent.rng, u = next_uniform(agent.rng)
-        agent.due = due = when - self._means[status] * math.log1p(-u)
-        if agent.index >= 0:
-            self._timetable.push(due, agent.index)
+        """``_write`` then ``_schedule`` a dwell later: what most moves end with."""
+        self._write(agent, when)
+        self._schedule(agent, when + self._dwell(agent))
 
     def _schedule(self, agent: SimAgent, due: float) -> None:
         agent.due = due

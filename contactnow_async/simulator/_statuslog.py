@@ -23,7 +23,6 @@ class StatusLog:
         # Only the last ``retention`` rows count (rows() starts there); the older ones
         # are cut off in one go once they are as many as the kept ones (and 4,096),
         # rather than a start moved at every append.
-        self._keep = retention or 0
         self._cut_at = sys.maxsize if retention is None else max(2 * retention, retention + 4096)
         self._next_uid = FIRST_LOG_UID
 
@@ -33,8 +32,8 @@ class StatusLog:
         self._next_uid = uid + 1
         log = self._log
         log.append((uid, when, agent, status, subcode, callid))
-        if len(log) > self._cut_at:
-            del log[: len(log) - self._keep]
+        if len(log) > self._cut_at:  # never with no retention
+            del log[: len(log) - (self.retention or 0)]
 
     def rows(
         self,
