@@ -1,5 +1,5 @@
-"""The page in a real browser: headless Chromium (Debian's ``chromium`` and
-``chromium-driver``, driven by selenium) against ``contactnow --simulate serve``, and
+"""The page in a real browser: headless Chromium (Debian's ``chromium``, driven through
+``chromium-driver`` by ``_webdriver``) against ``contactnow --simulate serve``, and
 against ``contactnow serve --redis`` without API credentials (no queue panel).
 
 Set ``CONTACTNOW_WALLBOARD_SCREENSHOT=docs/wallboard.png`` to save the page as the
@@ -12,22 +12,17 @@ import math
 import os
 import re
 import shutil
-import tempfile
 import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import httpx
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.chrome.webdriver import WebDriver
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support.wait import WebDriverWait
 
 from ._served import REPO, serving
+from ._webdriver import Browser, WebDriverError, chrome_session
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -59,7 +54,7 @@ QUEUES = """return document.getElementById('queues').hidden ? null
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[WebDriver]:
+def chromium() -> Iterator[Browser]:
     """A headless Chromium, or a skip saying what to install (a failure in CI)."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
@@ -71,55 +66,43 @@ def chromium() -> Iterator[WebDriver]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason}: CI must run the browser test")
         pytest.skip(reason)
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for flag in FLAGS:
-        options.add_argument(flag)
-    with tempfile.TemporaryDirectory(prefix="wallboard-chromium-") as profile:
-        options.add_argument(f"--user-data-dir={profile}")
-        session = webdriver.Chrome(options=options, service=Service(driver))
-        try:
-            yield session
-        finally:
-            session.quit()
+    with chrome_session(driver=driver, binary=browser, args=FLAGS) as session:
+        yield session
 
 
-def statuses(page: WebDriver) -> dict[str, str]:
+def statuses(page: Browser) -> dict[str, str]:
     return cast("dict[str, str]", page.execute_script(STATUSES))
 
 
-def queue_rows(page: WebDriver) -> list[list[str]]:
+def queue_rows(page: Browser) -> list[list[str]]:
     """The queue panel's rows as their cells' text (none while the panel is hidden)."""
     return cast("list[list[str]]", page.execute_script(QUEUES) or [])
 
 
-def until(page: WebDriver, seconds: float, check: Any) -> Any:
-    return WebDriverWait(page, seconds, poll_frequency=0.05).until(check)
-
-
-def test_the_page_shows_the_agents_and_a_status_changing(chromium: WebDriver) -> None:
+def test_the_page_shows_the_agents_and_a_status_changing(chromium: Browser) -> None:
     with serving() as served:
         chromium.get(served.url)
-        until(chromium, 20, lambda page: len(statuses(page)) > 0)
+        chromium.until(20, lambda page: len(statuses(page)) > 0)
         first = statuses(chromium)
         # At 60 simulated seconds a second, a few simulated minutes are a few seconds.
-        until(
-            chromium,
+        chromium.until(
             20,
             lambda page: any(statuses(page).get(a, s) != s for a, s in first.items()),
         )
-        assert chromium.find_element(By.ID, "connection").get_attribute("data-state") == "live"
+        assert chromium.find("#connection").attribute("data-state") == "live"
         counted, rows, total = chromium.execute_script(COUNTS)  # one moment: events re-render
         assert counted == rows
         assert total == f"{rows} agents"
         # Time in status ticks in the page, at the simulator's pace.
-        clock = chromium.find_element(By.CSS_SELECTOR, "#agents tbody tr td.time")
+        clock = chromium.find("#agents tbody tr td.time")
         before = clock.text
-        until(chromium, 5, lambda _: clock.text != before)
-        assert not chromium.find_element(By.ID, "login").is_displayed()  # no token to ask for
+        chromium.until(5, lambda _: clock.text != before)
+        assert not chromium.find("#login").displayed  # no token to ask for
         # The queue KPIs, read from the reports: a row per inbound queue with calls today
         # (the simulated centre's three, within a few simulated minutes).
-        shown = until(chromium, 20, lambda page: len(queue_rows(page)) == 3 and queue_rows(page))
+        shown = chromium.until(
+            20, lambda page: panel if len(panel := queue_rows(page)) == 3 else None
+        )
         served_kpis = httpx.get(served.url + "kpis", timeout=10).json()
         assert served_kpis["stale"] is False
         assert [row[0] for row in shown] == [
@@ -136,15 +119,15 @@ def test_the_page_shows_the_agents_and_a_status_changing(chromium: WebDriver) ->
                 # The same figures (no refresh in between): the level rounded down, never up.
                 assert level == ("-" if share is None else f"{math.floor(share * 100 + 1e-9)}%")
             assert re.fullmatch(r"(\d+:)?\d\d:\d\d|-", wait), wait
-        note = chromium.find_element(By.ID, "queue-note").text
+        note = chromium.find("#queue-note").text
         assert "answered within 20 s" in note and "stale" not in note
         screenshot = os.environ.get("CONTACTNOW_WALLBOARD_SCREENSHOT")
         if screenshot:  # for the README: a busier morning than the test needs
-            until(chromium, 60, lambda page: sum(int(row[1]) for row in queue_rows(page)) >= 15)
-            chromium.save_screenshot(str(REPO / Path(screenshot)))
+            chromium.until(60, lambda page: sum(int(row[1]) for row in queue_rows(page)) >= 15)
+            chromium.save_screenshot(REPO / Path(screenshot))
 
 
-def test_the_page_rounds_a_service_level_down(chromium: WebDriver) -> None:
+def test_the_page_rounds_a_service_level_down(chromium: Browser) -> None:
     # The page's own percent(), run by the browser: 199 calls of 200 within the cutoff
     # showed 100%, as if none had waited longer (the demo's panel rounds down too).
     page = (REPO / "contactnow_async" / "web" / "wallboard.html").read_text(encoding="utf-8")
@@ -155,29 +138,34 @@ def test_the_page_rounds_a_service_level_down(chromium: WebDriver) -> None:
     assert shown == ["99%", "29%", "57%", "100%", "0%", "-"]
 
 
+def test_chromedriver_s_refusals_come_out_with_its_message(chromium: Browser) -> None:
+    # What chromedriver said, for the failing test's report (not a KeyError on its JSON).
+    with pytest.raises(WebDriverError, match=r"no such element.*#nowhere"):
+        chromium.find("#nowhere")
+    with pytest.raises(WebDriverError, match=r"javascript error.*the page's own"):
+        chromium.execute_script('throw new Error("the page\'s own")')
+
+
 @pytest.mark.redis
 def test_a_redis_board_without_api_credentials_shows_no_queue_panel(
-    chromium: WebDriver, redis_url: str
+    chromium: Browser, redis_url: str
 ) -> None:
     stream = f"wallboard-test:{uuid.uuid4().hex}"
     with serving("--redis", redis_url, "--stream", stream, simulate=False) as served:
         assert any("no queue KPIs" in line for line in served.banner)
         assert httpx.get(served.url + "kpis", timeout=10).status_code == 404
         chromium.get(served.url)
-        until(
-            chromium,
+        chromium.until(
             10,
-            lambda page: (
-                page.find_element(By.ID, "connection").get_attribute("data-state") == "live"
-            ),
+            lambda page: page.find("#connection").attribute("data-state") == "live",
         )
-        assert chromium.find_element(By.ID, "empty").is_displayed()  # no agent yet
-        assert not chromium.find_element(By.ID, "queues").is_displayed()  # no made-up KPIs
+        assert chromium.find("#empty").displayed  # no agent yet
+        assert not chromium.find("#queues").displayed  # no made-up KPIs
         chromium.get("about:blank")  # the stream ends before the server does
 
 
 def test_with_a_token_the_page_asks_for_it_and_streams_with_a_stream_token(
-    chromium: WebDriver,
+    chromium: Browser,
 ) -> None:
     # Beyond Latin-1 too: fetch() refused such a token in a header, and the page showed
     # "reconnecting" for ever. It sends the token's UTF-8, which the server reads back.
@@ -186,20 +174,17 @@ def test_with_a_token_the_page_asks_for_it_and_streams_with_a_stream_token(
         assert any("CONTACTNOW_WEB_TOKEN" in line for line in served.banner)
         assert all(token not in line for line in served.banner)
         chromium.get(served.url + "#token=" + urllib.parse.quote(token))
-        until(chromium, 20, lambda page: len(statuses(page)) > 0)
+        chromium.until(20, lambda page: len(statuses(page)) > 0)
         assert chromium.execute_script("return location.hash") == ""  # not left in the bar
-        until(
-            chromium,
+        chromium.until(
             10,
-            lambda page: (
-                page.find_element(By.ID, "connection").get_attribute("data-state") == "live"
-            ),
+            lambda page: page.find("#connection").attribute("data-state") == "live",
         )
         # A new visitor, without the token: the page asks for it, and then works.
         chromium.execute_script("sessionStorage.clear()")
         chromium.get(served.url)
-        login = chromium.find_element(By.ID, "login")
-        until(chromium, 10, lambda _: login.is_displayed())
-        chromium.find_element(By.ID, "token").send_keys(token)
+        login = chromium.find("#login")
+        chromium.until(10, lambda _: login.displayed)
+        chromium.find("#token").send_keys(token)
         login.submit()
-        until(chromium, 20, lambda page: len(statuses(page)) > 0)
+        chromium.until(20, lambda page: len(statuses(page)) > 0)
