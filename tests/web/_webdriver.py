@@ -75,8 +75,8 @@ class Element:
 
 
 class Browser:
-    """A WebDriver session: ``command`` sends any of the protocol's, the methods the few
-    the tests use."""
+    """A WebDriver session: a method for each command the tests use, ``command`` for any
+    other."""
 
     def __init__(self, http: httpx.Client, session_id: str) -> None:
         self._http = http
