@@ -159,8 +159,21 @@ def _proxy_in_environment() -> bool:
 @functools.cache
 def tls_context() -> ssl.SSLContext:
     """httpx's default TLS context (certifi's CA bundle), made once per process and
-    shared by every client's own pool: loading the bundle takes ~18 ms here."""
+    shared by every client's own pool whose base URL is https: loading the bundle
+    takes ~18 ms here."""
     return httpx.create_ssl_context()
+
+
+@functools.cache
+def no_tls_context() -> ssl.SSLContext:
+    """The context of a pool whose base URL is http (a simulator, a gateway on the host).
+
+    Every request of a client is under its base URL, so such a pool never makes a TLS
+    connection, and loading the CA bundle for it would be wasted. The context still
+    requires a verified certificate and the host name, but trusts no authority: were
+    an https URL ever sent through it, the handshake would fail, never go unverified.
+    """
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 class Pool:
@@ -255,8 +268,12 @@ def _our_headers(content_type: str | None) -> dict[str, str]:
 CONNECT_SHARE = 0.9
 
 
-def own_http_client(wire: Wire, *, timeout: float | httpx.Timeout, max_connections: int) -> Pool:
-    """The pool a client makes for itself: keep-alive connections up to ``max_connections``.
+def own_http_client(
+    wire: Wire, *, timeout: float | httpx.Timeout, max_connections: int, https: bool = True
+) -> Pool:
+    """The pool a client makes for itself: keep-alive connections up to ``max_connections``,
+    verifying TLS with :func:`tls_context` if ``https`` (the base URL's scheme), and with
+    :func:`no_tls_context` if not.
 
     A number ``timeout`` bounds the whole attempt (the transport's cancel scope); the
     pool's connect timeout is a little shorter, so a connection that is never accepted
@@ -273,13 +290,14 @@ def own_http_client(wire: Wire, *, timeout: float | httpx.Timeout, max_connectio
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
+    tls = tls_context() if https else no_tls_context()
     transport: httpx.AsyncBaseTransport
     if chosen(wire) == "aiohttp":
         from ._aiohttp import AiohttpWire  # aiohttp is imported only when it is used
 
-        transport = AiohttpWire(limits=limits, tls=tls_context())
+        transport = AiohttpWire(limits=limits, tls=tls)
     else:
-        transport = httpx.AsyncHTTPTransport(limits=limits, verify=tls_context())
+        transport = httpx.AsyncHTTPTransport(limits=limits, verify=tls)
     client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
     # A proxy named in the environment is mounted on the client: then go through it.
     direct = None if _proxy_in_environment() else transport

@@ -25,6 +25,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import anyio
 import attrs
@@ -56,10 +57,17 @@ Read = Callable[[httpx.Response, httpx.URL], Awaitable["bytes | int"]]
 logger = logging.getLogger("contactnow_async")
 
 
+class MakePool(Protocol):
+    """Makes the client's own pool (:func:`~contactnow_async._http.own_http_client`)."""
+
+    def __call__(self, *, https: bool) -> Pool: ...
+
+
 class Transport:
     """Sends :class:`ApiRequest` s over one ``httpx.AsyncClient``: see the module docstring.
 
-    ``http`` is the client, or a function that makes it at the first request.
+    ``http`` is the client, or a function that makes it at the first request (told
+    whether the base URL is https).
 
     ``timeout`` bounds one attempt from connecting to the last byte read (httpx's
     own timeouts bound each read too); ``deadline`` bounds the whole call, its
@@ -69,7 +77,7 @@ class Transport:
 
     def __init__(
         self,
-        http: httpx.AsyncClient | Callable[[], Pool],
+        http: httpx.AsyncClient | MakePool,
         *,
         base_url: str,
         clock: Clock,
@@ -102,7 +110,8 @@ class Transport:
             assert self._make_pool is not None
             if self._closed:  # a call that began before aclose(): no pool made to leak
                 raise RuntimeError(CLOSED)
-            self._pool = self._make_pool()
+            # Every request is under the base URL: an http one needs no CA bundle loaded.
+            self._pool = self._make_pool(https=self._base_url.startswith("https:"))
         return self._pool
 
     @property

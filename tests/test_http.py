@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import types
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from contactnow_async import ContactNow
 from contactnow_async._encoding import TooLarge, read_body
-from contactnow_async._http import Pool, UrlCache, chosen, tls_context
+from contactnow_async._http import Pool, UrlCache, chosen, no_tls_context, tls_context
 from tests._helpers import PASSWORD, USERNAME
 from tests.hostile._server import PASSWORD as HOSTILE_PASSWORD
 from tests.hostile._server import USERNAME as HOSTILE_USER
@@ -227,6 +228,30 @@ async def test_the_own_pool_keeps_no_cookies(own_wire: str) -> None:
 
 def test_the_tls_context_is_made_once() -> None:
     assert tls_context() is tls_context()
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+async def test_only_an_https_base_url_loads_the_ca_bundle(own_wire: str, scheme: str) -> None:
+    cn = ContactNow(
+        username=USERNAME,
+        password=PASSWORD,
+        base_url=f"{scheme}://127.0.0.1:1/",
+        transport=own_wire,  # type: ignore[arg-type]  # one of the literals
+    )
+    async with cn:
+        wire = cn._transport.http._transport
+        tls = wire._tls if own_wire == "aiohttp" else wire._pool._ssl_context  # type: ignore[attr-defined]  # the wires' own
+    assert tls is (tls_context() if scheme == "https" else no_tls_context())
+
+
+def test_the_http_pools_context_verifies_but_trusts_no_authority() -> None:
+    # Never used for a handshake (every request is under the http base URL); were it
+    # ever, the certificate would be refused rather than taken unverified.
+    context = no_tls_context()
+    assert context is no_tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 0
 
 
 async def test_an_httpx_transport_given_takes_every_request_straight(
