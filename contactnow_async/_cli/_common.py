@@ -291,9 +291,19 @@ def run(settings: Settings, entry: Callable[[], Coroutine[Any, Any, T]]) -> T:
     raise AssertionError("unreachable")  # pragma: no cover -- fail() always exits
 
 
+#: What a command's client runs on (``ContactNow(transport=...)``). A command that asks a
+#: few questions and exits spends more importing the ``[speed]`` extra's aiohttp (~130 ms
+#: of CPU, more than the rest of a simulated ``agents list``) than aiohttp saves it: plain
+#: httpx. The commands that poll until stopped (watch, relay, serve) take ``POLLING_WIRE``.
+ONE_SHOT_WIRE = "httpx"
+POLLING_WIRE = "auto"
+
+
 @asynccontextmanager
 async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNow]:
-    """A client for the configured account, or for an embedded simulator (``--simulate``)."""
+    """A client for the configured account, or for an embedded simulator (``--simulate``),
+    on ``ONE_SHOT_WIRE`` unless ``options`` names a ``transport``."""
+    options.setdefault("transport", ONE_SHOT_WIRE)
     if settings.simulate:
         from ..simulator import Simulator, serve
 

@@ -22,6 +22,7 @@ from .._clock import Clock
 from ..kpis import QueueKpis
 from ._common import (
     EXIT_NETWORK,
+    POLLING_WIRE,
     SIM_PASSWORD,
     SIM_USERNAME,
     FiniteFloatRange,
@@ -188,7 +189,7 @@ def _is_loopback(host: str) -> bool:
 async def _client(settings: Settings) -> AsyncIterator[tuple[ContactNow, Clock | None]]:
     """A client for the account, or for a sped-up simulator and that simulator's clock."""
     if not settings.simulate:
-        async with connect(settings) as client:
+        async with connect(settings, transport=POLLING_WIRE) as client:
             yield client, None
         return
     from ..simulator import Simulator

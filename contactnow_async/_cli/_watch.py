@@ -12,7 +12,15 @@ from ..events import to_json as event_to_json
 from ..watch import HealthEvent
 from ..watch._health import FAILED_POLL
 from ..watch._watcher import WATCHER_STOPPED
-from ._common import FiniteFloatRange, Settings, connect, run, since_log_id_option, unlogged
+from ._common import (
+    POLLING_WIRE,
+    FiniteFloatRange,
+    Settings,
+    connect,
+    run,
+    since_log_id_option,
+    unlogged,
+)
 from ._demo import event_line
 
 
@@ -45,7 +53,7 @@ def watch(
     wanted = frozenset(agents)
 
     async def main() -> None:
-        async with connect(settings) as client:
+        async with connect(settings, transport=POLLING_WIRE) as client:
             with anyio.move_on_after(duration):  # None: no deadline; 0: stop at once
                 async with client.watch_agents(include_health=True, **options) as stream:
                     async for event in stream:

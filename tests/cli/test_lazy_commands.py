@@ -9,8 +9,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import click
+import pytest
+
+import contactnow_async._cli._common as common
+
+from .conftest import CliInvoker, Served
 
 #: Modules a command other than demo, simulate, serve or relay has no use for.
 HEAVY = (
@@ -53,3 +59,20 @@ def test_the_group_help_lists_every_command() -> None:
             assert isinstance(command, click.Command)
             assert command.name == name
         assert cli.get_command(ctx, "no-such-command") is None
+
+
+def test_a_command_that_asks_and_exits_runs_on_plain_httpx(
+    served: Served, invoke: CliInvoker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # aiohttp's import costs such a command more than it saves; watch polls until stopped.
+    wires: list[object] = []
+
+    def recording(**options: Any) -> Any:
+        wires.append(options.get("transport"))
+        return client_class(**options)
+
+    client_class = common.ContactNow
+    monkeypatch.setattr(common, "ContactNow", recording)
+    assert invoke(["agents", "list", "--json"], env=served.env()).code == 0
+    assert invoke(["watch", "--duration", "0"], env=served.env()).code == 0
+    assert wires == ["httpx", "auto"]
