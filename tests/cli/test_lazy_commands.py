@@ -14,7 +14,7 @@ from typing import Any
 import click
 import pytest
 
-import contactnow_async._cli._common as common
+from contactnow_async import ContactNow
 
 from .conftest import CliInvoker, Served
 
@@ -69,10 +69,9 @@ def test_a_command_that_asks_and_exits_runs_on_plain_httpx(
 
     def recording(**options: Any) -> Any:
         wires.append(options.get("transport"))
-        return client_class(**options)
+        return ContactNow(**options)
 
-    client_class = common.ContactNow
-    monkeypatch.setattr(common, "ContactNow", recording)
+    monkeypatch.setattr("contactnow_async._cli._common.ContactNow", recording)
     assert invoke(["agents", "list", "--json"], env=served.env()).code == 0
     assert invoke(["watch", "--duration", "0"], env=served.env()).code == 0
     assert wires == ["httpx", "auto"]
