@@ -35,22 +35,45 @@ from ._common import (
     tolerate_unencodable_output,
 )
 
-#: Each command, and the module of this package that defines it (as an attribute named
-#: after the command, with ``_`` for ``-``): imported when the command is looked up, so
-#: ``contactnow token get`` does not load the demo, the simulator or the web server.
+#: Each command: the module of this package that defines it (as an attribute named after
+#: the command, with ``_`` for ``-``), imported when the command is looked up, so
+#: ``contactnow token get`` does not load the demo, the simulator or the web server; and
+#: its help's first sentence, which ``contactnow --help`` lists without importing any of
+#: them (as pip's command table does; a test holds each to its command's help).
 COMMANDS = {
-    "agents": "._agents",
-    "datasets": "._datasets",
-    "demo": "._demo",
-    "priorities": "._priorities",
-    "records": "._records",
-    "relay": "._relay",
-    "report": "._report",
-    "serve": "._serve",
-    "simulate": "._simulate",
-    "status-log": "._status_log",
-    "token": "._token",
-    "watch": "._watch",
+    "agents": ("._agents", "List, create and update agent records."),
+    "datasets": (
+        "._datasets",
+        "List datasets, and set their status (HOLD, LIVE, EXPIRED).",
+    ),
+    "demo": ("._demo", "A live wallboard of a simulated contact centre (no account needed)."),
+    "priorities": ("._priorities", "List and set agent-to-queue assignments."),
+    "records": ("._records", "Read and create the records (leads) of a campaign."),
+    "relay": (
+        "._relay",
+        "Relay agent events into a Redis Stream; run on several hosts, one leads (asyncio only).",
+    ),
+    "report": (
+        "._report",
+        "Reports: grouped call figures (calls) and call detail records (cdr).",
+    ),
+    "serve": (
+        "._serve",
+        "Serve a live wallboard page with agent events over SSE (needs the 'web' extra).",
+    ),
+    "simulate": (
+        "._simulate",
+        "Serve the ContactNow simulator (for your own tests and wallboards).",
+    ),
+    "status-log": (
+        "._status_log",
+        "Read agent status history (reads a long window in hourly pieces, with progress).",
+    ),
+    "token": ("._token", "Get or check the API token."),
+    "watch": (
+        "._watch",
+        "Stream agent status changes (JSON lines with --json, for jq and friends).",
+    ),
 }
 
 
@@ -67,12 +90,24 @@ class _Group(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        module = COMMANDS.get(cmd_name)
-        if module is None:
+        if cmd_name not in COMMANDS:
             return None
-        command = getattr(importlib.import_module(module, __name__), cmd_name.replace("-", "_"))
+        module = importlib.import_module(COMMANDS[cmd_name][0], __name__)
+        command = getattr(module, cmd_name.replace("-", "_"))
         assert isinstance(command, click.Command)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click's own listing, from the summaries: it would import every command's module
+        # (the simulator, the watcher, the web server) for one line of help each.
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names))
+        rows = [
+            (name, click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit))
+            for name in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, _hoist_group_options(self, ctx, args))

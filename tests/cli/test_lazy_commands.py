@@ -15,6 +15,7 @@ import click
 import pytest
 
 from contactnow_async import ContactNow
+from contactnow_async._cli import COMMANDS
 
 from .conftest import CliInvoker, Served
 
@@ -45,6 +46,27 @@ def test_a_command_loads_its_own_module_only() -> None:
     loaded = _loaded_after("token", "--help")
     assert "contactnow_async._cli._token" in loaded
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_the_group_help_loads_no_command() -> None:
+    loaded = _loaded_after("--help")
+    commands = {f"contactnow_async._cli.{module[1:]}" for module, _ in COMMANDS.values()}
+    assert not loaded & commands, sorted(loaded & commands)
+    assert "contactnow_async.simulator" not in loaded
+
+
+@pytest.mark.parametrize("width", [40, 80, 100, 200])
+def test_the_group_help_lists_each_commands_own_help(width: int) -> None:
+    # The summaries in COMMANDS stand for each command's help: what click would list
+    # from the commands themselves, at any terminal width.
+    from contactnow_async._cli import cli
+
+    with click.Context(cli, terminal_width=width, max_content_width=width) as ctx:
+        ours, clicks = click.HelpFormatter(width=width), click.HelpFormatter(width=width)
+        cli.format_commands(ctx, ours)
+        click.Group.format_commands(cli, ctx, clicks)
+    assert ours.getvalue() == clicks.getvalue()
+    assert ours.getvalue().count("\n") > len(COMMANDS)
 
 
 def test_the_group_help_lists_every_command() -> None:
