@@ -97,3 +97,24 @@ def test_a_command_that_asks_and_exits_runs_on_plain_httpx(
     assert invoke(["agents", "list", "--json"], env=served.env()).code == 0
     assert invoke(["watch", "--duration", "0"], env=served.env()).code == 0
     assert wires == ["httpx", "auto"]
+
+
+def test_a_command_leaves_trio_unloaded() -> None:
+    # Commands run on asyncio; httpcore would import trio (installed here) only to look.
+    code = (
+        "import atexit, json, sys\n"
+        "from contactnow_async._cli_entry import main\n"
+        "atexit.register(lambda: print(json.dumps("
+        "[sorted(sys.modules), sys.modules.get('trio') is None])))\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--simulate", "token", "get"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    loaded, no_trio = json.loads(done.stdout.splitlines()[-1])
+    assert "httpcore" in loaded  # the command sent its requests through it
+    assert no_trio
