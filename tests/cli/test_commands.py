@@ -449,7 +449,7 @@ def test_a_region_flag_overrides_the_base_url_variable(
 
     class OnMock(ContactNow):
         def __init__(self, **options: Any) -> None:
-            super().__init__(transport=httpx.MockTransport(handler), **options)
+            super().__init__(**{**options, "transport": httpx.MockTransport(handler)})
 
     monkeypatch.setattr(_common, "ContactNow", OnMock)
     _ok(invoke(["--region", "us", "token", "get"], env=served.env()))
@@ -473,7 +473,7 @@ def test_priorities_set_that_writes_nothing_is_an_error(
 
     class OnMock(ContactNow):
         def __init__(self, **options: Any) -> None:
-            super().__init__(transport=httpx.MockTransport(handler), **options)
+            super().__init__(**{**options, "transport": httpx.MockTransport(handler)})
 
     monkeypatch.setattr(_common, "ContactNow", OnMock)
     out = invoke(["priorities", "set", "1001", "2002", "50"], env=served.env())

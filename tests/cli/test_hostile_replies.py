@@ -150,7 +150,7 @@ def token_php(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], list[httpx.Req
 
         class OnMock(ContactNow):
             def __init__(self, **options: Any) -> None:
-                super().__init__(transport=httpx.MockTransport(handler), **options)
+                super().__init__(**{**options, "transport": httpx.MockTransport(handler)})
 
         monkeypatch.setattr(_common, "ContactNow", OnMock)
         return requests
