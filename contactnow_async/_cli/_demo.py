@@ -45,6 +45,7 @@ from ._common import (
     printable,
     run,
 )
+from ._watch import event_line
 
 #: The wallboard's groups: a status belongs to the first group whose names hold it.
 GROUPS: tuple[tuple[str, frozenset[str], str], ...] = (
@@ -85,23 +86,6 @@ def clock_text(seconds: float) -> str:
     seconds = max(0, int(seconds))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02}:{rest % 60:02}" if hours else f"{rest // 60:02}:{rest % 60:02}"
-
-
-def event_line(event: AgentEvent) -> str:
-    """One plain line for an event (the demo's output when stdout is not a terminal).
-
-    Names and statuses come from the API: a newline or a terminal escape in them is
-    printed escaped (``\\n``, ``\\x1b``), so an event is always one harmless line.
-    """
-    agent = event.after or event.before
-    name = agent.name if agent is not None and agent.name else event.agent_id
-    before = event.before.status if event.before is not None else "-"
-    after = event.after.status if event.after is not None else "-"
-    code = (
-        f" ({event.after.sub_status})" if event.after is not None and event.after.sub_status else ""
-    )
-    when = event.changed_at.strftime("%H:%M:%S")
-    return printable(f"{when} {event.kind:<11} {name} [{event.agent_id}] {before} -> {after}{code}")
 
 
 @click.command()

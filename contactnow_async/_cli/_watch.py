@@ -8,6 +8,7 @@ from typing import Any
 import anyio
 import click
 
+from .. import AgentEvent
 from ..events import to_json as event_to_json
 from ..watch import HealthEvent
 from ..watch._health import FAILED_POLL
@@ -17,11 +18,11 @@ from ._common import (
     FiniteFloatRange,
     Settings,
     connect,
+    printable,
     run,
     since_log_id_option,
     unlogged,
 )
-from ._demo import event_line
 
 
 @click.command()
@@ -75,3 +76,21 @@ def health_line(event: HealthEvent) -> str:
     if health.healthy:
         return f"polling recovered after {health.failures} failed poll(s) in all"
     return FAILED_POLL % (health.consecutive_failures, health.last_error)
+
+
+def event_line(event: AgentEvent) -> str:
+    """One plain line for an event (``watch`` without ``--json``; the demo's output when
+    stdout is not a terminal).
+
+    Names and statuses come from the API: a newline or a terminal escape in them is
+    printed escaped (``\\n``, ``\\x1b``), so an event is always one harmless line.
+    """
+    agent = event.after or event.before
+    name = agent.name if agent is not None and agent.name else event.agent_id
+    before = event.before.status if event.before is not None else "-"
+    after = event.after.status if event.after is not None else "-"
+    code = (
+        f" ({event.after.sub_status})" if event.after is not None and event.after.sub_status else ""
+    )
+    when = event.changed_at.strftime("%H:%M:%S")
+    return printable(f"{when} {event.kind:<11} {name} [{event.agent_id}] {before} -> {after}{code}")
