@@ -131,7 +131,9 @@ def serve(
                 source = RedisStreamSource(redis_url, stream or "contactnow:agents")
                 notes.append(f"events from the Redis stream {source.stream!r}")
                 if _has_credentials(settings):
-                    client = await stack.enter_async_context(connect(settings))
+                    client = await stack.enter_async_context(
+                        connect(settings, transport=POLLING_WIRE)  # the KPIs poll the reports
+                    )
                     await client.tokens.get()  # a refused password fails here
             else:
                 polled, clock = await stack.enter_async_context(_client(settings))
