@@ -292,11 +292,14 @@ def run(settings: Settings, entry: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 #: What a command's client runs on (``ContactNow(transport=...)``). A command that asks a
-#: few questions and exits spends more importing the ``[speed]`` extra's aiohttp (~130 ms
-#: of CPU, more than the rest of a simulated ``agents list``) than aiohttp saves it: plain
-#: httpx. The commands that poll until stopped (watch, relay, serve) take ``POLLING_WIRE``.
+#: few questions and exits spends more importing the ``[speed]`` extra's aiohttp (~140 ms
+#: of CPU, more than the rest of a simulated ``agents list``) than aiohttp saves it (~0.5 ms
+#: a request): plain httpx. The commands that send ``MANY_REQUESTS`` or more (watch, relay
+#: and serve poll until stopped, records create sends a request a row, a long status-log
+#: window one an hour) take ``MANY_REQUESTS_WIRE``.
 ONE_SHOT_WIRE = "httpx"
-POLLING_WIRE = "auto"
+MANY_REQUESTS_WIRE = "auto"
+MANY_REQUESTS = 300
 
 
 @asynccontextmanager

@@ -31,6 +31,7 @@ from ..resources.records import lacks
 from ._common import (
     EXIT_API,
     EXIT_INTERRUPTED,
+    MANY_REQUESTS_WIRE,
     Settings,
     connect,
     emit_json,
@@ -248,7 +249,7 @@ def records_create(
                 await create_one(client, line, record)
 
         async with (
-            connect(settings, **_zone_option(record_tz)) as client,
+            connect(settings, transport=MANY_REQUESTS_WIRE, **_zone_option(record_tz)) as client,
             anyio.create_task_group() as tg,
         ):
             groups.append(tg)

@@ -13,7 +13,7 @@ import click
 from ._common import (
     EXIT_AUTH,
     EXIT_ERROR,
-    POLLING_WIRE,
+    MANY_REQUESTS_WIRE,
     FiniteFloatRange,
     Settings,
     connect,
@@ -94,7 +94,7 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
                 loop.remove_signal_handler(signal.SIGTERM)
 
     async def relay_events() -> None:
-        async with connect(settings, transport=POLLING_WIRE) as client:
+        async with connect(settings, transport=MANY_REQUESTS_WIRE) as client:
             try:
                 await run_relay(
                     redis_url=redis_url,

@@ -22,7 +22,7 @@ from .._clock import Clock
 from ..kpis import QueueKpis
 from ._common import (
     EXIT_NETWORK,
-    POLLING_WIRE,
+    MANY_REQUESTS_WIRE,
     SIM_PASSWORD,
     SIM_USERNAME,
     FiniteFloatRange,
@@ -132,7 +132,7 @@ def serve(
                 notes.append(f"events from the Redis stream {source.stream!r}")
                 if _has_credentials(settings):
                     client = await stack.enter_async_context(
-                        connect(settings, transport=POLLING_WIRE)  # the KPIs poll the reports
+                        connect(settings, transport=MANY_REQUESTS_WIRE)  # the KPIs poll the reports
                     )
                     await client.tokens.get()  # a refused password fails here
             else:
@@ -191,7 +191,7 @@ def _is_loopback(host: str) -> bool:
 async def _client(settings: Settings) -> AsyncIterator[tuple[ContactNow, Clock | None]]:
     """A client for the account, or for a sped-up simulator and that simulator's clock."""
     if not settings.simulate:
-        async with connect(settings, transport=POLLING_WIRE) as client:
+        async with connect(settings, transport=MANY_REQUESTS_WIRE) as client:
             yield client, None
         return
     from ..simulator import Simulator

@@ -14,6 +14,9 @@ from .. import StatusLogEntry
 from ..analytics import time_in_status
 from ._common import (
     EXIT_USAGE,
+    MANY_REQUESTS,
+    MANY_REQUESTS_WIRE,
+    ONE_SHOT_WIRE,
     OutputConsole,
     Settings,
     connect,
@@ -87,7 +90,8 @@ def status_log(
         )
 
     async def main() -> tuple[list[StatusLogEntry], datetime]:
-        async with connect(settings) as client:
+        wire = MANY_REQUESTS_WIRE if hours >= MANY_REQUESTS else ONE_SHOT_WIRE
+        async with connect(settings, transport=wire) as client:
             # "now" is when the read starts, not when the command did: connecting (or
             # starting --simulate's simulator) may take a second that has rows in it.
             high = max(stop, datetime.now(timezone.utc)) if until_ == "now" else stop

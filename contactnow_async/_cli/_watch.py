@@ -14,7 +14,7 @@ from ..watch import HealthEvent
 from ..watch._health import FAILED_POLL
 from ..watch._watcher import WATCHER_STOPPED
 from ._common import (
-    POLLING_WIRE,
+    MANY_REQUESTS_WIRE,
     FiniteFloatRange,
     Settings,
     connect,
@@ -54,7 +54,7 @@ def watch(
     wanted = frozenset(agents)
 
     async def main() -> None:
-        async with connect(settings, transport=POLLING_WIRE) as client:
+        async with connect(settings, transport=MANY_REQUESTS_WIRE) as client:
             with anyio.move_on_after(duration):  # None: no deadline; 0: stop at once
                 async with client.watch_agents(include_health=True, **options) as stream:
                     async for event in stream:
