@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 
 import anyio
 from redis.asyncio import Redis
-from redis.exceptions import AuthenticationError, RedisError
+from redis.exceptions import AuthenticationError as RedisAuthenticationError
+from redis.exceptions import RedisError
 
+from .._errors import AuthenticationError, ContactNowError
 from ..events import to_json as event_to_json
 from ..watch import AgentEvent, AgentWatcher
 from ._lease import LeaseLost, RedisLease
@@ -202,25 +204,33 @@ class RedisStreamRelay:
         """Relay for ever: hold the lease, watch, publish; on losing it, wait for it again.
 
         The watcher resumes after the cursor in Redis, or after ``since_log_id``
-        when the stream has no cursor yet (None: from now on). Redis errors are
-        logged and retried every ``retry`` seconds; a refused password
-        (AuthenticationError), a position the status log refuses
-        (LogPositionError), or a stream of another account (StreamAccountError)
-        ends the relay. ``watcher_options`` go to
+        when the stream has no cursor yet (None: from now on). A replica that finds
+        the lease taken fetches its token before it waits, so it polls at once when
+        it takes over. Redis errors are logged and retried every ``retry`` seconds;
+        a refused Redis password (redis-py's AuthenticationError), a refused API
+        password (AuthenticationError, raised by a waiting replica at once), a
+        position the status log refuses (LogPositionError), or a stream of another
+        account (StreamAccountError) ends the relay. ``watcher_options`` go to
         :class:`~contactnow_async.AgentWatcher` (``interval``, ``page_size``, ...).
         """
         if not 0 < retry < math.inf:  # NaN fails too
             raise ValueError(f"retry must be positive seconds, got {retry!r}")
+        ready = False
         while True:
             try:
-                fence = await self.lease.acquire()
+                fence = await self.lease.try_acquire()
+                if fence is None:
+                    if not ready:
+                        await self._get_ready(client)
+                        ready = True
+                    fence = await self.lease.acquire()
                 logger.info("relay %s leads with fence %d", self.lease.owner, fence)
                 await self._lead(
                     client, backfill=backfill, since_log_id=since_log_id, **watcher_options
                 )
             except LeaseLost as exc:  # noqa: PERF203 -- one try per leadership, not per event
                 logger.warning("relay %s steps down: %s", self.lease.owner, exc)
-            except AuthenticationError:  # a RedisError, but no outage: waiting will not mend it
+            except RedisAuthenticationError:  # a RedisError, but no outage: waiting won't mend it
                 raise
             except (RedisError, OSError) as exc:
                 logger.warning("relay %s: Redis error, retrying: %s", self.lease.owner, exc)
@@ -228,6 +238,21 @@ class RedisStreamRelay:
             finally:
                 with contextlib.suppress(RedisError, OSError):  # it expires on its own
                     await self.lease.release()
+
+    async def _get_ready(self, client: ContactNow) -> None:
+        """Fetch a token before waiting for the lease: a takeover then polls at once,
+        rather than first fetching one and setting up the HTTP client (imports, TLS),
+        which stalled a new leader's first renewals.
+
+        A refused password ends the relay now, not when this replica takes over;
+        another error is logged, and met again when this replica leads.
+        """
+        try:
+            await client.tokens.get()
+        except AuthenticationError:
+            raise
+        except ContactNowError as exc:
+            logger.warning("relay %s: no token while waiting: %s", self.lease.owner, exc)
 
     async def _lead(
         self,

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
+from typing import Any
 
 import anyio
 import attrs
@@ -19,7 +20,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError as RedisAuthenticationError
 
-from contactnow_async import AgentEvent, ContactNow, LiveAgent
+from contactnow_async import AgentEvent, AuthenticationError, ContactNow, LiveAgent
 from contactnow_async.redis import (
     LeaseLost,
     RedisLease,
@@ -347,6 +348,77 @@ async def test_a_replica_cancelled_as_it_takes_the_lease_gives_it_up(
             group.cancel_scope.cancel()
     assert await redis.get("s:lease") is None
     assert await RedisLease(redis, "s", owner="next").try_acquire() == 2
+
+
+def standby(
+    redis: Redis, sim: Simulator, *, password: str = "demo", **options: Any
+) -> tuple[ContactNow, RedisStreamRelay]:
+    """A client of ``sim``, and a relay of it on the stream "standby", whose lease the
+    test holds first (as "holder")."""
+    cn = ContactNow(username="demo", password=password, base_url="http://sim/",
+                    transport=sim.transport(), **options)  # fmt: skip
+    lease = RedisLease(redis, "standby", ttl=1.0, owner="standby")
+    return cn, RedisStreamRelay(redis, "standby", lease=lease)
+
+
+async def test_a_waiting_replica_fetches_its_token_before_it_takes_over(redis: Redis) -> None:
+    # A replica fetched its token, and made its HTTP client (aiohttp's import, two TLS
+    # contexts), only once it held the lease: the first poll of a new leader began with
+    # up to a second of that on a loaded machine, its renewals waiting behind it.
+    sim = Simulator(username="demo", password="demo", agents=5, seed=3, clock=VirtualClock(),
+                    dwell=Dwell.uniform(10**6))  # fmt: skip  # nobody moves on their own
+    holder = RedisLease(redis, "standby", ttl=60, owner="holder")
+    assert await holder.try_acquire() == 1
+    cn, relay = standby(redis, sim)
+    async with cn, anyio.create_task_group() as group:
+        group.start_soon(functools.partial(relay.run, cn, interval=0.02))
+
+        async def fetched() -> bool:
+            return cn.tokens.fetches > 0
+
+        await eventually(fetched, within=10)
+        assert await redis.get("standby:lease") == b"1:holder"  # still waiting
+        await holder.release()
+        await eventually(lambda: _is_set(redis, "standby:account"), within=10)  # it leads
+        group.cancel_scope.cancel()
+    assert cn.tokens.fetches == 1  # its first poll used the token it had
+    assert sim.stats.token_gets == 1
+
+
+async def test_a_waiting_replica_whose_password_is_refused_ends_at_once(redis: Redis) -> None:
+    # It waited for the lease, days perhaps, to end on the refusal only when it took over.
+    sim = Simulator(username="demo", password="demo", agents=3, seed=3, clock=VirtualClock())
+    assert await RedisLease(redis, "standby", ttl=60, owner="holder").try_acquire() == 1
+    cn, relay = standby(redis, sim, password="wrong")
+    async with cn:
+        with anyio.fail_after(10), pytest.raises(AuthenticationError):
+            await relay.run(cn)
+    assert await redis.get("standby:lease") == b"1:holder"
+
+
+async def test_a_waiting_replica_that_gets_no_token_still_takes_over(
+    redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Fetching the token early is a head start, not a condition: an outage of token.php
+    # while it waits is logged, and the token fetched when it leads.
+    sim = Simulator(username="demo", password="demo", agents=3, seed=3, clock=VirtualClock())
+    sim.faults.inject("http_503", script="token")
+    holder = RedisLease(redis, "standby", ttl=60, owner="holder")
+    assert await holder.try_acquire() == 1
+    cn, relay = standby(redis, sim, max_retries=0)
+
+    async def logged() -> bool:
+        return any("no token while waiting" in r.getMessage() for r in caplog.records)
+
+    with caplog.at_level("WARNING", logger="contactnow_async.redis"):
+        async with cn, anyio.create_task_group() as group:
+            group.start_soon(functools.partial(relay.run, cn, interval=0.02))
+            await eventually(logged, within=10)
+            assert await redis.get("standby:lease") == b"1:holder"  # still waiting
+            await holder.release()
+            await eventually(lambda: _is_set(redis, "standby:account"), within=10)  # it leads
+            group.cancel_scope.cancel()
+    assert sim.stats.token_gets == 2  # the one answered 503, and the one it led with
 
 
 async def lease_exists(redis: Redis, stream: str) -> bool:
