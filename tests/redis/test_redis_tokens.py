@@ -52,7 +52,7 @@ async def test_four_cold_processes_make_one_token_request(redis: Redis, redis_ur
         processes = [start_tokens_process(redis_url, base_url) for _ in range(4)]
         try:
             await eventually(lambda: ready(redis, 4), within=20)
-            await redis.set("test:go", "1")  # all four start their calls at once
+            await redis.rpush("test:go", *["go"] * 4)  # all four start their calls at once
             outputs = [await anyio.to_thread.run_sync(communicate, p) for p in processes]
         finally:
             for process in processes:
