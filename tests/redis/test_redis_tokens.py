@@ -21,16 +21,11 @@ from .conftest import (
     REPO,
     cancel_while_stopped,
     each_protocol,
-    eventually,
     lose_first_reply,
     text,
 )
 
 pytestmark = [pytest.mark.redis, pytest.mark.anyio]
-
-
-async def ready(redis: Redis, count: int) -> bool:
-    return int(await redis.get("test:ready") or 0) >= count
 
 
 def start_tokens_process(redis_url: str, base_url: str) -> subprocess.Popen[bytes]:
@@ -51,7 +46,9 @@ async def test_four_cold_processes_make_one_token_request(redis: Redis, redis_ur
     async with serve(sim) as base_url:
         processes = [start_tokens_process(redis_url, base_url) for _ in range(4)]
         try:
-            await eventually(lambda: ready(redis, 4), within=20)
+            with anyio.fail_after(20):  # each process pushes "ready" as it waits for "go"
+                for _ in processes:
+                    await redis.blpop(["test:ready"])
             await redis.rpush("test:go", *["go"] * 4)  # all four start their calls at once
             outputs = [await anyio.to_thread.run_sync(communicate, p) for p in processes]
         finally:
