@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import cast
 
 import pytest
@@ -68,3 +69,10 @@ def test_one_worker_or_no_slow_test_keeps_the_collection_order() -> None:
 def test_more_slow_tests_than_a_share_holds_keeps_the_collection_order() -> None:
     items = _items(5, {0, 1, 2, 3})
     assert slow_first(items, 4) == items
+
+
+def test_the_collected_tests_are_set_aside_from_the_collector() -> None:
+    from .conftest import GC_YOUNG
+
+    assert gc.get_freeze_count() > 10_000  # the collection and the modules it imported
+    assert gc.get_threshold()[0] == GC_YOUNG
