@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import click
 
-from ._common import EXIT_NETWORK, MAX_SPEED, FiniteFloatRange, fail
+from ._common import EXIT_INTERRUPTED, EXIT_NETWORK, MAX_SPEED, FiniteFloatRange, fail
 
 
 @click.command()
@@ -24,8 +23,9 @@ def simulate(**options: Any) -> None:
 
     host, port = options.pop("host"), options.pop("port")
     try:
-        with contextlib.suppress(KeyboardInterrupt):
-            run_simulator(host, port, **options)
+        run_simulator(host, port, **options)
+    except KeyboardInterrupt:  # stopped cleanly first: the code the README gives Ctrl-C
+        raise SystemExit(EXIT_INTERRUPTED) from None
     except BrokenPipeError:
         raise  # the banner's reader went away: the group's guard ends quietly
     except OSError as exc:  # the port is taken, or the host is not this machine's

@@ -134,7 +134,9 @@ def run(
     seed: int = 1,
     speed: float = 1.0,
 ) -> None:
-    """Serve a new simulator until Ctrl-C (the ``contactnow simulate`` command).
+    """Serve a new simulator until Ctrl-C (the ``contactnow simulate`` command), which
+    stops the server cleanly and then comes out as ``KeyboardInterrupt``, as from any
+    blocking call (``http.server``'s ``serve_forever``): a script tells it from an end.
 
     ``speed`` > 1 runs the contact centre faster than real time. Prints one line
     with the base URL and the username (never the password). Keeps the newest
@@ -163,8 +165,6 @@ def run(
         flush=True,
     )
     try:
-        server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass  # uvicorn re-raises the Ctrl-C it handled; stopping is what was asked
+        server.run(sockets=[sock])  # uvicorn stops, then raises the Ctrl-C it caught
     finally:
         sock.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -313,7 +314,15 @@ def _simulate_on_a_free_port(*args: str) -> tuple[subprocess.Popen[str], int, st
     raise AssertionError("no free port for contactnow simulate in 5 attempts")
 
 
-def test_simulate_serves_the_api(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("stop", "code"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM)],
+    ids=["ctrl-c-exits-130", "sigterm-ends-by-the-signal"],
+)
+def test_simulate_serves_the_api(stop: signal.Signals, code: int) -> None:
+    # The exit codes of the README's table: Ctrl-C is 130 (it was 0, as if the server
+    # had ended of its own accord), SIGTERM ends the process by the signal (143 in a
+    # shell) once uvicorn has stopped.
     proc, port, banner = _simulate_on_a_free_port(
         "--agents", "3", "--username", "u1", "--password", "simulate-Pw-9"
     )
@@ -336,8 +345,9 @@ def test_simulate_serves_the_api(tmp_path: Path) -> None:
         ).json()
         assert refused["success"] is False
     finally:
-        proc.terminate()
+        proc.send_signal(stop)
         out, err = proc.communicate(timeout=15)
+    assert proc.returncode == code, err
     assert "simulate-Pw-9" not in out + err
     assert "Traceback" not in err
 

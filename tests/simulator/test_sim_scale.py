@@ -80,7 +80,8 @@ def test_the_simulate_command_keeps_bounded_books(
 
     uvicorn = SimpleNamespace(Config=lambda app, **_: SimpleNamespace(app=app), Server=Server)
     monkeypatch.setattr(serve_module, "_uvicorn", lambda: uvicorn)
-    run("127.0.0.1", 0, agents=3)
+    with pytest.raises(KeyboardInterrupt):  # the caller's to handle, after a clean stop
+        run("127.0.0.1", 0, agents=3)
     (sim,) = served
     assert "ContactNow simulator at http://127.0.0.1:" in capsys.readouterr().out
     assert sim.record_requests is False
