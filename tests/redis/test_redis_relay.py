@@ -417,7 +417,11 @@ async def test_a_waiting_replica_that_gets_no_token_still_takes_over(
             await eventually(logged, within=10)
             assert await redis.get("standby:lease") == b"1:holder"  # still waiting
             await holder.release()
-            await eventually(lambda: _is_set(redis, "standby:account"), within=10)  # it leads
+
+            async def leads() -> bool:  # the account is set before the first poll's token
+                return await _is_set(redis, "standby:account") and sim.stats.token_gets >= 2
+
+            await eventually(leads, within=10)
             group.cancel_scope.cancel()
     assert sim.stats.token_gets == 2  # the one answered 503, and the one it led with
 
