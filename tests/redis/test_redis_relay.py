@@ -380,7 +380,11 @@ async def test_a_waiting_replica_fetches_its_token_before_it_takes_over(redis: R
         await eventually(fetched, within=10)
         assert await redis.get("standby:lease") == b"1:holder"  # still waiting
         await holder.release()
-        await eventually(lambda: _is_set(redis, "standby:account"), within=10)  # it leads
+
+        async def polled() -> bool:  # it leads, and its first poll asked for something
+            return await _is_set(redis, "standby:account") and sim.stats.requests > 1
+
+        await eventually(polled, within=10)
         group.cancel_scope.cancel()
     assert cn.tokens.fetches == 1  # its first poll used the token it had
     assert sim.stats.token_gets == 1
