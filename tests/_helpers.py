@@ -1,4 +1,5 @@
-"""A fake ContactNow API for ``httpx.MockTransport``, and a client factory around it."""
+"""A fake ContactNow API for ``httpx.MockTransport``, a client factory around it, and a
+free port on 127.0.0.1 for the tests that start a server of their own."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import email.utils
 import json
 import os
 import secrets
+import socket
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeAlias
@@ -21,6 +23,14 @@ BASE_URL = "https://api.test/"
 
 Reply: TypeAlias = "httpx.Response | Mapping[str, Any]"
 Route: TypeAlias = Callable[[httpx.Request], "Reply | Awaitable[Reply]"]
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now (another process may still take
+    it before the caller's server binds it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def examples(ci: int) -> int:

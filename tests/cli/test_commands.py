@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from .._helpers import free_port
 from .conftest import (
     PASSWORD,
     CliInvoker,
@@ -286,16 +286,10 @@ def test_format_xml(invoke: CliInvoker, served: Served) -> None:
 # -- simulate --------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _simulate_on_a_free_port(*args: str) -> tuple[subprocess.Popen[str], int, str]:
     """``contactnow simulate --port N ARGS`` on a free port: the process, N, its banner."""
     for _attempt in range(5):
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "contactnow_async", "simulate", "--port", str(port), *args],
             stdout=subprocess.PIPE,

@@ -11,7 +11,6 @@ import inspect
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -25,13 +24,9 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from .._helpers import free_port
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _serves(port: int, pid: int) -> bool:
@@ -51,7 +46,7 @@ def _serves(port: int, pid: int) -> bool:
 
 def _start(binary: str, directory: Path) -> tuple[subprocess.Popen[bytes], int]:
     for _attempt in range(5):  # the free port may be taken between probe and bind
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             [
                 binary,

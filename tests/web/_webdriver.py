@@ -11,7 +11,6 @@ import base64
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+
+from .._helpers import free_port
 
 #: The key of a web element reference in WebDriver's JSON (the spec's fixed string).
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
@@ -143,13 +144,6 @@ def _send(http: httpx.Client, method: str, path: str, body: dict[str, Any] | Non
     return value
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _wait_ready(http: httpx.Client, driver: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -178,7 +172,7 @@ def chrome_session(*, driver: str, binary: str, args: Sequence[str]) -> Iterator
     """
     with tempfile.TemporaryDirectory(prefix="wallboard-chromium-") as workdir:
         log = Path(workdir) / "chromedriver.log"
-        port = _free_port()
+        port = free_port()
         with log.open("wb") as output:
             # Its own process group, which the browser's processes join: killed as one at
             # the end, and a Ctrl-C at the terminal leaves the teardown to pytest.
