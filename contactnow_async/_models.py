@@ -258,6 +258,25 @@ class StatusLogEntry:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> StatusLogEntry:
+        # One per row of the log a backfill reads: a row of text, uid and uts plain numbers
+        # (as the API sends), built as an Agent is; any other by the rules below (same result).
+        try:
+            uid, uts, agent, status, code, call_id = _log_fields(record)
+        except KeyError:  # a field missing: read as .get() reads it, below
+            uid = uts = None
+        if cls is StatusLogEntry and uid.__class__ is uts.__class__ is str:
+            try:
+                log_id, started_ts = int(uid), int(uts)
+            except ValueError:
+                log_id = started_ts = -1
+            text = agent.__class__ is status.__class__ is code.__class__ is call_id.__class__ is str
+            if text and log_id > 0 and 0 <= started_ts <= MAX_UNIX_TIME:
+                entry: Any = object.__new__(_NewStatusLogEntry)
+                entry.log_id, entry.started_ts, entry.agent_id = log_id, started_ts, agent
+                entry.status, entry.sub_status, entry.raw = status, code, record
+                entry.call_id = None if call_id in ("", "0") else call_id
+                entry.__class__ = StatusLogEntry
+                return entry  # type: ignore[no-any-return]  # a StatusLogEntry now
         call_id = _t(record.get("callid"), "callid")
         if (log_id := _i(record.get("uid"), "uid")) <= 0:  # no row of the log has none
             raise ValueError("field 'uid' is not a log row id (a whole number from 1)")
@@ -275,6 +294,17 @@ class StatusLogEntry:
     def started_at(self) -> datetime:
         """When the agent entered the status (``started_ts`` as a UTC datetime)."""
         return utc(self.started_ts)
+
+
+class _NewStatusLogEntry(StatusLogEntry):
+    """A :class:`StatusLogEntry` being built (see :class:`_NewAgent`)."""
+
+    __slots__ = ()
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__
+
+
+_log_fields = operator.itemgetter("uid", "uts", "agent", "status", "subcode", "callid")
 
 
 @attrs.frozen

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import timezone
 from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from contactnow_async import (
@@ -23,7 +24,7 @@ from contactnow_async import (
 )
 from contactnow_async._models import AGENT_FIELDS, agent_attribute
 from contactnow_async._models_live import live_agents
-from contactnow_async._values import as_text
+from contactnow_async._values import MAX_UNIX_TIME, as_text
 from contactnow_async._wire import decode
 from tests._helpers import examples
 
@@ -260,6 +261,68 @@ def test_the_fast_agent_build_reads_each_field_as_text(record: dict[str, object]
     assert hash(agent) == hash(plain)
     assert type(agent) is Agent  # the fast build's own class never leaves it
     assert all(type(getattr(agent, field.name)) is str for field in attrs.fields(Agent)[:-1])
+
+
+_LOG_ROW = {"uid": "7", "uts": "1700000000", "agent": "1001", "status": "Ready",
+            "subcode": "", "callid": "0"}  # fmt: skip
+_log_numbers = st.one_of(
+    st.integers(-3, 2**40).map(str),  # the API's own: plain digits, within range or not
+    st.sampled_from(["", "0", " 12", "1_000", "+7", "\u0663", "1e3", "12.0", "9" * 5000]),
+    _agent_values,
+)
+_log_texts = st.one_of(st.text(max_size=4), st.sampled_from(["", "0"]), _agent_values)
+
+
+class _ByTheRules(StatusLogEntry):
+    """A subclass: its rows are built by the general rules, never the fast build."""
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    changed=st.fixed_dictionaries(
+        {},
+        optional={"uid": _log_numbers, "uts": _log_numbers, "agent": _log_texts,
+                  "status": _log_texts, "subcode": _log_texts, "callid": _log_texts},
+    ),
+    missing=st.sets(st.sampled_from(sorted(_LOG_ROW)), max_size=2),
+)  # fmt: skip
+@example(changed={"uid": "0"}, missing=set())
+@example(changed={"uts": str(MAX_UNIX_TIME + 1)}, missing=set())
+@example(changed={"callid": ""}, missing=set())
+@example(changed={"callid": 0}, missing=set())
+@example(changed={}, missing={"callid"})
+def test_the_fast_status_log_build_gives_what_the_rules_give(
+    changed: dict[str, object], missing: set[str]
+) -> None:
+    record = {name: value for name, value in {**_LOG_ROW, **changed}.items() if name not in missing}
+    refused: Exception | None = None
+    try:
+        expected = _ByTheRules.from_record(record)
+    except (ValueError, TypeError) as exc:
+        refused = exc
+    if refused is not None:
+        with pytest.raises(type(refused), match=f"^{re.escape(str(refused))}$"):
+            StatusLogEntry.from_record(record)
+        return
+    entry = StatusLogEntry.from_record(record)
+    assert type(entry) is StatusLogEntry  # the fast build's own class never leaves it
+    assert attrs.astuple(entry, recurse=False) == attrs.astuple(expected, recurse=False)
+    assert entry.raw is record
+    assert repr(entry) == repr(expected).replace("_ByTheRules", "StatusLogEntry")
+    assert hash(entry) == hash(StatusLogEntry(**attrs.asdict(expected, recurse=False)))
+    assert {type(value) for value in (entry.log_id, entry.started_ts)} == {int}
+
+
+def test_a_row_of_the_api_takes_the_fast_status_log_build() -> None:
+    entry = StatusLogEntry.from_record(_LOG_ROW)
+    assert (entry.log_id, entry.started_ts, entry.agent_id, entry.call_id) == (
+        7,
+        1_700_000_000,
+        "1001",
+        None,
+    )
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        entry.status = "Busy"  # type: ignore[misc]  # the point: frozen as attrs' own
 
 
 def test_a_subclass_of_agent_reads_through_its_own_class() -> None:
