@@ -253,6 +253,7 @@ async def test_backfill_survives_failing_polls() -> None:
     sim = simulator(agents=20, dwell=Dwell.uniform(0.3))
     sim.faults.set_rate(0.2, [FaultKind.HTTP_500, FaultKind.MALFORMED, FaultKind.TRUNCATED], seed=3)
     events: list[AgentEvent] = []
+    base = first_uid(sim)  # once: the predicate below is checked at every poll
     async with client_on(sim, max_retries=0) as cn, anyio.create_task_group() as tg:
         async with cn.watch_agents(
             interval=1.0, backfill=True, since_log_id=0, buffer=1_000_000
@@ -260,9 +261,7 @@ async def test_backfill_survives_failing_polls() -> None:
             tg.start_soon(collect, stream.subscription, events)
             await until(
                 sim.clock,
-                lambda: (
-                    (stream.log_id or 0) >= first_uid(sim) + 3_000 and stream.health.failures >= 10
-                ),
+                lambda: (stream.log_id or 0) >= base + 3_000 and stream.health.failures >= 10,
             )
             cursor = stream.log_id or 0
     assert event_rows(events) == [row for row in log_rows(sim) if row[0] <= cursor]
@@ -507,6 +506,7 @@ async def test_backfill_over_a_real_socket_matches_the_log() -> None:
 
     sim = simulator(agents=20, dwell=Dwell.uniform(0.5), log_delay=1.0)
     events: list[AgentEvent] = []
+    base = first_uid(sim)  # once: the predicate below is checked at every poll
     async with (
         serve(sim) as base_url,
         ContactNow(base_url=base_url, username="watch", password="secret", clock=sim.clock) as cn,
@@ -514,7 +514,7 @@ async def test_backfill_over_a_real_socket_matches_the_log() -> None:
         cn.watch_agents(interval=1.0, backfill=True, since_log_id=0, buffer=1_000_000) as stream,
     ):
         tg.start_soon(collect, stream.subscription, events)
-        await until(sim.clock, lambda: (stream.log_id or 0) >= first_uid(sim) + 1_000)
+        await until(sim.clock, lambda: (stream.log_id or 0) >= base + 1_000)
         cursor = stream.log_id or 0
     assert event_rows(events) == [row for row in log_rows(sim) if row[0] <= cursor]
 
