@@ -36,8 +36,9 @@ Arguments and payloads
     Content-Type (the vendor's PHP wrapper posts its JSON array as curl's
     default form type): a JSON array, one JSON object, ``<dxi><agent>..``,
     ``<dxi><priority>..`` or the flat ``<dxi><agentid>..</agentid>..</dxi>``
-    (one record). A form or query field ``data`` holding JSON or XML text is
-    also taken as the payload when the body is not one.
+    (one record). A form or query field ``data``, or a multipart file
+    ``easycall`` (ECNOW.md's upload section), holding JSON or XML text is also
+    taken as the payload when the body is not one.
 Replies
     JSON replies carry strings for every scalar except ``success`` (bool) and
     ``total``, ``bad``, ``key``, ``expire`` (ints); ``phone`` and
@@ -119,7 +120,8 @@ The campaign database (``ecnow.php``, ``database.php`` queues and outcome codes)
     callback), ``COMPLETE`` (a complete outcome), with ``HOLD: `` in front while its
     dataset is on HOLD, and ``EXPIRED`` once its dataset is. The documented errors
     are answered as documented (``Record id [N] does not exist.``, as ``bad`` 1 with
-    ``success`` 1); the undocumented ones in the documented ``Bad argument: xyz``
+    ``success`` 1; an ``ecnow.php`` write with no records, ``No file uploaded.
+    Missing 'easycall' section?``); the undocumented ones in the documented ``Bad argument: xyz``
     form: a create without ``dataset`` or without a phone, an unknown dataset, an
     EXPIRED dataset or record (``Bad argument: dataset [350] is EXPIRED``), an
     unknown table or outcome code, a read without one of its required filters.

@@ -55,8 +55,9 @@ def parse_arguments(
     Content-Type says: the vendor's PHP wrapper posts its JSON array with curl's
     default ``application/x-www-form-urlencoded``. Otherwise the body is a form
     (urlencoded or multipart); form fields win over query arguments, as in
-    PHP's ``$_REQUEST``. A form field ``data`` holding JSON or XML text is taken
-    as the payload when the body is not one.
+    PHP's ``$_REQUEST``. A form field ``data``, or the ``easycall`` file that
+    ECNOW.md's upload error names, holding JSON or XML text is taken as the
+    payload when the body is not one.
     """
     arguments = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
     payload: bytes | None = None
@@ -68,8 +69,9 @@ def parse_arguments(
             arguments.update(_parse_multipart(body, content_type))
         else:
             arguments.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    if payload is None and arguments.get("data", "").lstrip()[:1] in ("[", "{", "<"):
-        payload = arguments["data"].encode("utf-8")
+    for field in ("data", "easycall"):
+        if payload is None and arguments.get(field, "").lstrip()[:1] in ("[", "{", "<"):
+            payload = arguments[field].encode("utf-8")
     return arguments, payload
 
 

@@ -540,6 +540,42 @@ async def test_dataset_writes_refused(
     assert (reply["success"], reply["total"], reply["bad"], reply["error"]) == (True, 0, 1, error)
 
 
+@pytest.mark.parametrize("method", ["ecnow_records", "ecnow_datasets"])
+@pytest.mark.parametrize("action", ["create", "update"])
+async def test_a_write_without_records_answers_the_documented_error(
+    http: httpx.AsyncClient, token: str, method: str, action: str
+) -> None:
+    # ECNOW.md, "Creating new lead on ContactNow": a POST without its records ("your
+    # code did not POST a file") answers {success: false, error: "No file uploaded.
+    # Missing 'easycall' section?"}.
+    params = api_params(token, method, action)
+    for body in (b"", b"  \n"):
+        reply = json_of(await http.post("ecnow.php", params=params, content=body))
+        assert reply == {"success": False, "error": "No file uploaded. Missing 'easycall' section?"}
+    root = xml_root(await http.post("ecnow.php", params={**params, "format": "xml"}))
+    assert [(child.tag, child.text) for child in root] == [
+        ("success", "0"),
+        ("error", "No file uploaded. Missing 'easycall' section?"),
+    ]
+
+
+async def test_records_uploaded_as_the_easycall_file_are_written(
+    http: httpx.AsyncClient, token: str, api: Api
+) -> None:
+    # ECNOW.md names the upload's section 'easycall' (its error when none was POSTed):
+    # the records may come as that multipart file rather than as the body.
+    leads = json.dumps([{"dataset": 351, "MobilePhone": "07700900777", "FirstName": "Up"}])
+    reply = json_of(
+        await http.post(
+            "ecnow.php",
+            params=api_params(token, "ecnow_records", "create"),
+            files={"easycall": ("leads.json", leads.encode(), "application/json")},
+        )
+    )
+    assert (reply["success"], reply["total"], reply["bad"]) == (True, 1, 0)
+    assert (await api.record(reply["key"]))["FirstName"] == "Up"
+
+
 # -- the dialler ---------------------------------------------------------------------------
 
 

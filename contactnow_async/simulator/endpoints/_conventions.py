@@ -18,6 +18,7 @@ __all__ = [
     "int_argument",
     "known_table",
     "payload_records",
+    "upload_records",
     "whole_number",
     "write_each",
     "write_result",
@@ -125,6 +126,14 @@ def payload_records(payload: bytes | None) -> list[object]:
     if payload is None or not payload.strip():
         raise PayloadError("no records: send a JSON array or <dxi> XML as the POST body")
     return parse_payload(payload)
+
+
+def upload_records(payload: bytes | None) -> list[object]:
+    """Return the records of an ``ecnow.php`` create/update; with none, raises BadArgument
+    with ECNOW.md's error for a write that "did not POST a file" (its ``easycall`` section)."""
+    if payload is None or not payload.strip():
+        raise BadArgument("No file uploaded. Missing 'easycall' section?")
+    return payload_records(payload)
 
 
 def filter_matches(value: str, expression: str) -> bool:

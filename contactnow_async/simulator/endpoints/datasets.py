@@ -11,7 +11,7 @@ from ._conventions import (
     error,
     id_list,
     known_table,
-    payload_records,
+    upload_records,
     whole_number,
     write_each,
 )
@@ -32,12 +32,12 @@ def datasets(request: Request, state: SimState) -> Reply:
         return error("Unknown action")
     if request.action == "create":
         created, bad, failure = write_each(
-            payload_records(request.payload), lambda item: _create(state, _values(item)).dataset
+            upload_records(request.payload), lambda item: _create(state, _values(item)).dataset
         )
         key = created[-1] if created else 0
     else:
         created, bad, failure = write_each(
-            payload_records(request.payload), lambda item: _update(state, _values(item))
+            upload_records(request.payload), lambda item: _update(state, _values(item))
         )
         key = None
     state.scenario.offer(state.scenario.now)

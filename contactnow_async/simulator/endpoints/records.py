@@ -15,7 +15,7 @@ from ._conventions import (
     error,
     id_list,
     known_table,
-    payload_records,
+    upload_records,
     whole_number,
     write_each,
 )
@@ -53,7 +53,7 @@ def records(request: Request, state: SimState) -> Reply:
     """Answer ``read`` (see :func:`_read`), ``create`` and ``update``."""
     if request.action == "read":
         return _read(request, state)
-    items = payload_records(request.payload) if request.action in ("create", "update") else None
+    items = upload_records(request.payload) if request.action in ("create", "update") else None
     if items is None:
         return error("Unknown action")
     if request.action == "create":
