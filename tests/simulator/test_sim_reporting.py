@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import math
 import wave
 from collections.abc import AsyncIterator
@@ -105,6 +106,67 @@ async def test_every_answered_call_is_in_its_agents_status_log() -> None:
         if not call.answered:  # abandoned in the queue: no agent, no log row
             assert call.agent_id is None
             assert all(row["callid"] != call.call_id for row in log)
+
+
+async def test_each_agents_call_time_and_wraps_in_calls_follow_from_the_status_log() -> None:
+    # REPORTING.md: sec_call is the "sum of agent call time", nc_wrap "the number of
+    # calls with a wrap time greater than zero"; the status_log seed says a row carries
+    # the call id while the agent is on a call. So an answered call is the agent's run of
+    # rows with its callid, from tm_answ to the row at tm_disc that ends it, and a call
+    # is wrapped when that row is wrap.
+    clock = VirtualClock(START)
+    sim = Simulator(username="u", password="pw", agents=16, seed=5, clock=clock)
+    token = sim.issue_token()
+    window = {"token": token, "method": "calls", "range": f"{int(START)}:{int(START) + HOUR}"}
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        leads = [{"dataset": 351, "MobilePhone": f"077009{n:05d}"} for n in range(20)]
+        params = {"token": token, "method": "ecnow_records", "action": "create"}
+        assert json_of(await http.post("ecnow.php", params=params, json=leads))["bad"] == 0
+        for _ in range(12):  # some calls end with no wrap: hangupready
+            clock.advance(HOUR / 12)
+            for row in sim.live_agents()[::5]:
+                if row["status"] == "call":
+                    params = {"token": token, "action": "hangupready", "agent": str(row["uid"])}
+                    assert json_of(await http.get("agent.php", params=params))["success"]
+        cdr = json_of(
+            await http.get(
+                "reporting.php",
+                params={**window, "method": "cdr", "fields": "callid,aid,dtype,tm_answ,tm_disc"},
+            )
+        )["list"]
+        figures = "aid,nc_ans,nc_ans_man,nc_wrap,sec_call"
+        calls = json_of(
+            await http.get("reporting.php", params={**window, "fields": figures, "groupby": "aid"})
+        )["list"]
+    log = sim.status_log()
+    runs: dict[str, tuple[int, dict[str, str]]] = {}  # callid -> (first uts, the row ending it)
+    for agent in {row["agent"] for row in log}:
+        rows = [row for row in log if row["agent"] == agent]
+        for before, row in itertools.pairwise(rows):
+            if before["callid"] != "0" and row["callid"] != before["callid"]:
+                first = min(int(r["uts"]) for r in rows if r["callid"] == before["callid"])
+                assert before["callid"] not in runs  # one run per call
+                runs[before["callid"]] = (first, row)
+    taken = [call for call in cdr if call["aid"] != "0"]
+    assert any(call["dtype"] == "out" and call["tm_answ"] == "0" for call in taken)
+    expected: dict[str, list[int]] = {}  # aid -> answered, wrapped, seconds answered
+    for call in taken:
+        first, ending = runs[call["callid"]]
+        assert (int(ending["uts"]), ending["agent"]) == (int(call["tm_disc"]), call["aid"])
+        mine = expected.setdefault(call["aid"], [0, 0, 0])
+        # A dialled call nobody answered rang in the agent's ear: wrapped all the same.
+        mine[1] += ending["status"] == "wrap"
+        if call["tm_answ"] != "0":
+            assert first == int(call["tm_answ"])
+            mine[0] += 1
+            mine[2] += int(ending["uts"]) - first
+    by_agent = {row["aid"]: row for row in calls if row["aid"] != "0"}
+    assert by_agent.keys() == expected.keys()
+    assert 0 < sum(wrapped for _, wrapped, _ in expected.values()) < len(taken)
+    for aid, (count, wrapped, seconds) in expected.items():
+        row = by_agent[aid]
+        assert (row["nc_ans"] + row["nc_ans_man"], row["nc_wrap"]) == (count, wrapped), aid
+        assert abs(row["sec_call"] - seconds) <= count  # whole seconds in the log
 
 
 async def test_every_figure_follows_the_table_from_the_cdr() -> None:
