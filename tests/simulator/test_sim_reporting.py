@@ -141,12 +141,12 @@ async def test_each_agents_call_time_and_wraps_in_calls_follow_from_the_status_l
     log = sim.status_log()
     runs: dict[str, tuple[int, dict[str, str]]] = {}  # callid -> (first uts, the row ending it)
     for agent in {row["agent"] for row in log}:
-        rows = [row for row in log if row["agent"] == agent]
-        for before, row in itertools.pairwise(rows):
-            if before["callid"] != "0" and row["callid"] != before["callid"]:
+        rows = [entry for entry in log if entry["agent"] == agent]
+        for before, after in itertools.pairwise(rows):
+            if before["callid"] != "0" and after["callid"] != before["callid"]:
                 first = min(int(r["uts"]) for r in rows if r["callid"] == before["callid"])
                 assert before["callid"] not in runs  # one run per call
-                runs[before["callid"]] = (first, row)
+                runs[before["callid"]] = (first, after)
     taken = [call for call in cdr if call["aid"] != "0"]
     assert any(call["dtype"] == "out" and call["tm_answ"] == "0" for call in taken)
     expected: dict[str, list[int]] = {}  # aid -> answered, wrapped, seconds answered
