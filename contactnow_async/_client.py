@@ -417,7 +417,7 @@ class ContactNow(Groups):
             "get", {"username": self.username, "password": self._password, "address": address}
         )
         envelope = reply.envelope
-        if not envelope.success:
+        if not envelope.success or envelope.error:  # an error beside success 1: the XML form
             if envelope.error == AUTHENTICATION_FAILURE:
                 raise AuthenticationError(
                     f"token.php refused the username {self.username!r} or its password "

@@ -62,7 +62,7 @@ async def download(
                 error=envelope.error,
                 envelope=envelope,
             )
-        if envelope.success:
+        if envelope.success and not envelope.error:  # an error beside success 1 refuses
             raise ResponseFormatError(
                 f"{request.script}.php answered an envelope without an error, not a file",
                 content_type=None,

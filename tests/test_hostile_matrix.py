@@ -166,6 +166,7 @@ def _xml(text: str, **options: Any) -> Hostile:
 
 
 FORMAT = ResponseFormatError
+MAX_BYTES = 4096  # the matrix's clients' max_response_bytes
 HTML = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 GOOD = b'{"success":true,"total":0,"list":[]}'
 LAUGHS = (
@@ -309,6 +310,20 @@ REPLIES: dict[str, Hostile] = {
     "deflate that is not": Hostile(GOOD, encoding="deflate", streamed=True, raises=FORMAT),
     "br": Hostile(GOOD, encoding="br", streamed=True, raises=FORMAT),
     "gzip good": Hostile(gzip.compress(GOOD), encoding="gzip", streamed=True),
+    # Past the client's max_response_bytes (MAX_BYTES here): not read to the end.
+    "huge": _json(GOOD.decode()[:-1] + "," + " " * MAX_BYTES + "}", raises=FORMAT),
+    # A Content-Type that is not what the body is: the body tells its format.
+    "json as text/html": Hostile(GOOD, content_type="text/html"),
+    "json as text/plain": Hostile(GOOD, content_type="text/plain"),
+    "json without content-type": Hostile(GOOD, content_type=None),
+    "xml as json": Hostile(b"<result><success>1</success><total>0</total></result>"),
+    "html as json": Hostile(HTML, raises=FORMAT),
+    # A 200 whose envelope is a refusal (the vendor's XML error form says success 1).
+    "200 bad argument": _json('{"success":false,"error":"Bad argument: agent"}', raises=APIError),
+    "200 success with error": _json('{"success":true,"error":"Bad argument: x"}', raises=APIError),
+    "200 xml success with error": _xml(
+        "<result><success>1</success><error>Bad argument: x</error></result>", raises=APIError
+    ),
 }
 
 
@@ -384,7 +399,9 @@ async def test_every_hostile_reply_gives_models_or_a_library_error(name: str) ->
     target = TARGETS[name]
     reply = [REPLIES["html 200"]]
     hits = [0]
-    cn, http = client_for(_handler(target, reply, hits), max_retries=0)
+    cn, http = client_for(
+        _handler(target, reply, hits), max_retries=0, max_response_bytes=MAX_BYTES
+    )
     problems: list[str] = []
     async with http, cn:
         for label, hostile in REPLIES.items():
