@@ -47,6 +47,22 @@ __all__ = [
 class ContactNowError(Exception):
     """Base class of every error raised by contactnow_async."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickle calls the class with ``args`` alone, which an error whose __init__ takes
+        # a keyword-only argument (status_code, argument, result) refuses: a process
+        # pool handing one back raised that TypeError instead.
+        return (_unpickle, (type(self), self.args, self.__dict__))
+
+
+def _unpickle(
+    cls: type[ContactNowError], args: tuple[object, ...], state: dict[str, object]
+) -> ContactNowError:
+    """The error :meth:`ContactNowError.__reduce__` pickled, made without its __init__."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class APIError(ContactNowError):
     """The API refused the call: ``success: false``, or an ``error`` text beside
