@@ -21,6 +21,7 @@ from ._errors import (
     ResponseFormatError,
     TransportError,
 )
+from ._exchange import ApiRequest
 from ._redact import redact_text, redact_url
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "ENTERED",
     "OTHER_LOOP",
     "Fault",
+    "call_url",
     "describe",
     "exchange_fault",
     "hidden_cause",
@@ -71,6 +73,13 @@ class Fault(Exception):
         self.reached_server = reached_server
         self.retry_after = retry_after
         self.transient = transient
+
+
+def call_url(url: httpx.URL | str, request: ApiRequest) -> str:
+    """Where a failed attempt went: the URL without its query, and the call's method and
+    action (one script, ``database.php``, serves agents, queues, the status log...)."""
+    call = request.describe().removeprefix(f"{request.script}.php").strip()
+    return f"{redact_url(url)} ({call})" if call else redact_url(url)
 
 
 def exchange_fault(

@@ -38,6 +38,7 @@ from ._exchange import ApiRequest, Fetched, Reply, Sink
 from ._faults import (
     CLOSED,
     Fault,
+    call_url,
     exchange_fault,
     hidden_cause,
     hook_fault,
@@ -133,7 +134,7 @@ class Transport:
         """Send ``request``, retrying what may be retried; raise the public error otherwise."""
 
         async def read(response: httpx.Response, url: httpx.URL) -> bytes:
-            return await self._read_capped(response, url, request.secrets)
+            return await self._read_capped(response, url, request)
 
         reply = await self._retrying(request, read, give_up_at)
         assert isinstance(reply, Reply)  # read() always gives the body
@@ -149,7 +150,7 @@ class Transport:
             status = response.status_code
             if not 200 <= status < 300 or status == 204:
                 # An error page or an envelope.
-                return await self._read_capped(response, url, request.secrets)
+                return await self._read_capped(response, url, request)
             try:
                 return await read_file(
                     response, cap=cap, envelope_cap=self.max_response_bytes, write=sink.write
@@ -157,7 +158,7 @@ class Transport:
             except FileTooLarge as exc:
                 raise Fault(
                     ResponseFormatError(
-                        f"the file from {redact_url(url)} is larger than max_download_bytes "
+                        f"the file from {call_url(url, request)} is larger than max_download_bytes "
                         f"({exc.size} > {cap}); raise the limit to fetch it",
                         status_code=status,
                         content_type=response.headers.get("content-type"),
@@ -167,12 +168,12 @@ class Transport:
                 ) from None
             except TooLarge as exc:
                 limit = self.max_response_bytes
-                raise too_big(redact_url(url), response, exc.size, limit) from None
+                raise too_big(call_url(url, request), response, exc.size, limit) from None
             except EncodingError as exc:
                 failed = exc
             # Raised outside the except block: the error's text (a header as the server
             # wrote it) is not the context of the fault either.
-            raise undecodable(redact_url(url), response, failed, request.secrets)
+            raise undecodable(call_url(url, request), response, failed, request.secrets)
 
         return await self._retrying(request, read, rewind=sink.rewind)
 
@@ -254,7 +255,7 @@ class Transport:
                     if self.timeout is not None:
                         attempt_ends = anyio.current_time() + self.timeout
                         scope.deadline = min(give_up_at, attempt_ends)
-                response, content = await self._exchange(http_request, read, request.secrets)
+                response, content = await self._exchange(http_request, read, request)
                 status = response.status_code
             if scope.cancelled_caught:
                 raise self._timed_out(
@@ -290,7 +291,7 @@ class Transport:
             )
         else:
             message = (
-                f"no complete reply from {redact_url(http_request.url)} within "
+                f"no complete reply from {call_url(http_request.url, request)} within "
                 f"timeout={self.timeout:g}s (the whole attempt, not each read)"
             )
         return Fault(RequestTimeout(message, sent=sent), reached_server=sent)
@@ -378,17 +379,17 @@ class Transport:
         return Reply(envelope, http_date(response.headers.get("date")))
 
     async def _exchange(
-        self, request: httpx.Request, read: Read, secrets: tuple[str, ...]
+        self, http_request: httpx.Request, read: Read, request: ApiRequest
     ) -> tuple[httpx.Response, bytes | int]:
         """Send and read the body, mapping httpx's errors to whether the server got it
-        (an error's text may quote the reply: ``secrets`` echoed there are hidden)."""
+        (an error's text may quote the reply: the request's secrets echoed there are hidden)."""
         response: httpx.Response | None = None
         try:
             if self._closed:  # a call that began before aclose(): a retry, a slot's wait
                 raise RuntimeError(CLOSED)
-            response = await self.pool.send(request)
+            response = await self.pool.send(http_request)
             try:
-                content = await read(response, request.url)
+                content = await read(response, http_request.url)
             finally:
                 await response.aclose()
         # HTTPStatusError: a response hook of the caller's client (raise_for_status).
@@ -397,22 +398,24 @@ class Transport:
         else:
             return response, content
         # Raised outside the except block: the error it hides is not its context either.
+        where = call_url(http_request.url, request)
         if isinstance(failed, httpx.HTTPStatusError):
-            raise hook_fault(failed, redact_url(request.url))
-        fault = exchange_fault(failed, redact_url(request.url), response, secrets)
-        raise fault from hidden_cause(failed, secrets)
+            raise hook_fault(failed, where)
+        fault = exchange_fault(failed, where, response, request.secrets)
+        raise fault from hidden_cause(failed, request.secrets)
 
     async def _read_capped(
-        self, response: httpx.Response, url: httpx.URL, secrets: tuple[str, ...]
+        self, response: httpx.Response, url: httpx.URL, request: ApiRequest
     ) -> bytes:
         cap = self.max_response_bytes
         try:
             return await read_body(response, cap=cap)
         except TooLarge as exc:
-            raise too_big(redact_url(url), response, exc.size, cap) from None
+            raise too_big(call_url(url, request), response, exc.size, cap) from None
         except EncodingError as exc:
             failed = exc
-        raise undecodable(redact_url(url), response, failed, secrets)  # not in its context
+        # Raised outside the except block: not in its context.
+        raise undecodable(call_url(url, request), response, failed, request.secrets)
 
     def _retry_after(self, value: str | None) -> float | None:
         """``Retry-After`` in seconds (a number, or an HTTP date read on our clock)."""

@@ -16,6 +16,7 @@ from contactnow_async import (
     HTTPStatusError,
     RequestTimeout,
     ResponseFormatError,
+    TransportError,
     VirtualClock,
 )
 from contactnow_async._transport import RetryPolicy
@@ -488,3 +489,37 @@ async def test_a_reply_that_is_not_an_envelope_names_the_call() -> None:
     async with http, cn:
         with pytest.raises(ResponseFormatError, match=r"^token\.php action=get: HTTP 200"):
             await cn.agents.read()
+
+
+async def _refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
+
+
+async def _reset(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadError("connection reset by peer", request=request)
+
+
+async def _hanging(request: httpx.Request) -> httpx.Response:
+    await anyio.sleep(60)
+    raise AssertionError("unreachable")  # pragma: no cover -- cancelled first
+
+
+async def _huge(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, content=b'{"success":true,"list":[]' + b" " * 5000 + b"}")
+
+
+@pytest.mark.parametrize("reply", [_refused, _reset, _hanging, _huge])
+async def test_a_lost_or_oversized_reply_names_the_call(
+    reply: Callable[[httpx.Request], Awaitable[httpx.Response]],
+) -> None:
+    """A connection refused or reset, an attempt timed out or a reply past
+    ``max_response_bytes`` named only the URL (``.../database.php``), which agents,
+    queue assignments, the status log, queues and outcome codes all share: which call?"""
+    api = FakeAPI({READ: reply})
+    cn, http = client_for(api, timeout=0.2, deadline=30, max_retries=0, max_response_bytes=4096)
+    async with http, cn:
+        with anyio.fail_after(10):  # a guard: the bound under test is 0.2 s
+            with pytest.raises((TransportError, ResponseFormatError)) as caught:
+                await cn.agents.read()
+    assert "database.php (method=agents action=read)" in str(caught.value)
+    assert all(token not in str(caught.value) for token in api.issued)
