@@ -35,6 +35,7 @@ from ._options import (
     DEFAULT_MAX_RESPONSE_BYTES,
     ClientOptions,
     Region,
+    check_call,
     check_options,
     normalise_base_url,
     resend_is_safe,
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
 __all__ = ["ClientOptions", "ContactNow", "Region", "resend_is_safe"]
 
 logger = logging.getLogger("contactnow_async")
-_OWN_PARAMS: Final = frozenset({"action", "method", "format", "raw", "token"})  # request()'s own
 
 #: A read whose filters would make the query string longer than this goes as a POST form.
 MAX_QUERY_CHARS: Final = 2000
@@ -294,9 +294,7 @@ class ContactNow(Groups):
         ``method``, ``format``, ``raw``, ``token``: PHP would read the last of two).
         """
         self._check_open()
-        if params and not _OWN_PARAMS.isdisjoint(params):  # sent twice, PHP reads the last
-            clash = ", ".join(sorted(_OWN_PARAMS.intersection(params)))
-            raise ValueError(f"params may not set {clash}: the client sends it (method=, action=)")
+        check_call(script, params, payload)
         base: list[tuple[str, str]] = []
         if action is not None:
             base.append(("action", action))

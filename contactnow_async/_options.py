@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 import random
+from collections.abc import Mapping, Sequence
 from datetime import timezone, tzinfo
-from typing import Final
+from typing import Any, Final
 
 import attrs
 import httpx
@@ -20,6 +21,7 @@ __all__ = [
     "ClientOptions",
     "Region",
     "RetryPolicy",
+    "check_call",
     "check_options",
     "normalise_base_url",
     "resend_is_safe",
@@ -58,6 +60,34 @@ def resend_is_safe(script: str, method: str | None, action: str | None) -> bool:
     if script == "ecnow" and method == "ecnow_datasets" and action == "update":
         return True
     return script == "database" and method == "agents" and action == "update"
+
+
+#: What ``request()`` sends itself: PHP reads the last of a name sent twice.
+_OWN_PARAMS: Final = frozenset({"action", "method", "format", "raw", "token"})
+#: The script names ``check_call`` has let through (most calls ask two or three).
+_SCRIPTS: set[str] = set()
+
+
+def check_call(
+    script: str, params: Mapping[str, Any] | None, payload: Sequence[Mapping[str, Any]] | None
+) -> None:
+    """Refuse what ``request()`` would send other than meant: a script name that is not
+    one (``x?y=1``, ``../x``, ``x#y``: it goes into the URL's path as it is), params that
+    set what the client sends itself, a payload that is not a list of records."""
+    if script not in _SCRIPTS:
+        if not isinstance(script, str):
+            raise TypeError(f"script must be a script's name (text), not {script!r}")
+        if not script or not all(c.isascii() and (c.isalnum() or c in "_-") for c in script):
+            raise ValueError(
+                f"script must be a script's name without .php (database, click2dial), "
+                f"not {script!r}"
+            )
+        _SCRIPTS.add(script)
+    if params and not _OWN_PARAMS.isdisjoint(params):  # sent twice, PHP reads the last
+        clash = ", ".join(sorted(_OWN_PARAMS.intersection(params)))
+        raise ValueError(f"params may not set {clash}: the client sends it (method=, action=)")
+    if isinstance(payload, (Mapping, str, bytes)):  # each record's shape: encode_payload's
+        raise TypeError("payload must be a list of records (mappings): wrap one in [...]")
 
 
 @attrs.frozen(kw_only=True)

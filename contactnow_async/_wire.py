@@ -355,12 +355,10 @@ def encode_payload(
 
     Returns the body and its content type. A single record is still an array
     (the vendor's wrapper wraps it in ``[...]`` too). ``None`` values are left out.
-    Raises ValueError for a field holding a mapping or a list: records are flat.
+    Raises ValueError for a field holding a mapping or a list: records are flat;
+    TypeError for a record that is not a mapping.
     """
-    clean = [
-        {str(key): _field(str(key), value) for key, value in record.items() if value is not None}
-        for record in records
-    ]
+    clean = [_flat(record) for record in records]
     if format == "xml":
         return _xml_payload(clean, record_name), "application/xml"
     return json.dumps(clean, separators=(",", ":")).encode("utf-8"), "application/json"
@@ -397,6 +395,15 @@ def _xml_payload(records: list[dict[str, str]], record_name: str) -> bytes:
         parts.append(f"</{record_name}>")
     parts.append("</dxi>\n")
     return "".join(parts).encode("utf-8")
+
+
+def _flat(record: Mapping[str, Any]) -> dict[str, str]:
+    """A record's fields as the API sends them, ``None`` values left out."""
+    if not isinstance(record, Mapping):  # not "'str' object has no attribute 'items'"
+        raise TypeError(
+            f"payload must be a list of records (mappings), not of {type(record).__name__}"
+        )
+    return {str(key): _field(str(key), value) for key, value in record.items() if value is not None}
 
 
 def _field(name: str, value: Any) -> str:

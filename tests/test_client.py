@@ -605,6 +605,35 @@ async def test_request_refuses_params_it_sends_itself(name: str) -> None:
     assert api.requests == []
 
 
+@pytest.mark.parametrize(
+    ("script", "options", "error"),
+    [
+        # The script is put in the URL's path as it is: "x?y=1" sent "y=1.php" in the
+        # query, "x#y" the whole query (the token too) into a fragment nothing sent,
+        # "../x" to a script outside the API's path, "" to ".php".
+        pytest.param("database?method=agents", {}, ValueError, id="script query"),
+        pytest.param("database#top", {}, ValueError, id="script fragment"),
+        pytest.param("../admin", {}, ValueError, id="script path"),
+        pytest.param("", {}, ValueError, id="script empty"),
+        pytest.param("database.php", {}, ValueError, id="script suffix"),
+        pytest.param(b"database", {}, TypeError, id="script bytes"),
+        # One record where a list of them goes: it failed in the encoder, a bare
+        # AttributeError ("'str' object has no attribute 'items'").
+        pytest.param("database", {"payload": {"name": "Ann"}}, TypeError, id="payload record"),
+        pytest.param("database", {"payload": ["Ann"]}, TypeError, id="payload text"),
+    ],
+)
+async def test_request_refuses_a_script_or_payload_it_would_send_wrongly(
+    script: Any, options: dict[str, Any], error: type[Exception]
+) -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(error, match=r"^(script|payload) must"):
+            await cn.request(script, method="agents", action="create", **options)
+    assert api.requests == []
+
+
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 async def test_success_with_an_error_text_is_a_refusal(fmt: str) -> None:
     # The vendor's XML error examples carry <success>1</success> with the <error>: a
