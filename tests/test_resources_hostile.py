@@ -4,6 +4,7 @@ exception, silently wrong data, or a filter the API would misread."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -237,6 +238,27 @@ REFUSED: list[Any] = [
         lambda cn: cn.datasets.update([{"dataset": True, "d_status": "LIVE"}]), id="dataset bool"
     ),
     pytest.param(lambda cn: cn.datasets.set_status([351], "LIVE"), id="set_status list"),
+    pytest.param(lambda cn: cn.priorities.create([{**PRIORITY, "agentid": " "}]), id="blank id"),
+    # the other groups' one value filters and options: not name[]=..., nor True as "1"
+    pytest.param(lambda cn: cn.agents.read(name=["Ann", "Bob"]), id="agents name list"),
+    pytest.param(lambda cn: cn.agents.read(agent_id=True), id="agents agent_id bool"),
+    pytest.param(lambda cn: cn.agents.read(name={"a": 1}), id="agents name dict"),
+    pytest.param(lambda cn: cn.live.agents(agent=[1, 2]), id="live agent list"),
+    pytest.param(lambda cn: cn.live.agents(agent=True), id="live agent bool"),
+    pytest.param(lambda cn: cn.live.agents(page_size=True), id="live page_size bool"),
+    pytest.param(lambda cn: cn.live.agents(page_size=2.5), id="live page_size fraction"),
+    pytest.param(lambda cn: cn.live.snapshot(max_pages=math.nan), id="live max_pages nan"),
+    pytest.param(lambda cn: cn.records.read(table=["a", "b"]), id="records table list"),
+    pytest.param(lambda cn: cn.records.read(dataset=True), id="records dataset bool"),
+    pytest.param(lambda cn: cn.records.read(table="T", agent=[1, 2]), id="records agent list"),
+    pytest.param(lambda cn: cn.records.read(table="T", ddi=["0123"]), id="records ddi list"),
+    pytest.param(lambda cn: cn.records.read(table="T", timetype="bogus"), id="records timetype"),
+    pytest.param(lambda cn: cn.control.wrap(1, ["Home"]), id="control subcode list"),
+    pytest.param(lambda cn: cn.control.manual_dial(1, "0123", queue=True), id="control queue bool"),
+    pytest.param(lambda cn: cn.control.manual_dial(1, "0123", queue=[5]), id="control queue list"),
+    pytest.param(lambda cn: cn.control.callback(7, 1_800_000_000, notes=["x"]), id="notes list"),
+    pytest.param(lambda cn: cn.control.agent_dial(1, line=[1]), id="control extra list"),
+    pytest.param(lambda cn: cn.tokens.get(address=167772167), id="token address int"),
 ]
 
 

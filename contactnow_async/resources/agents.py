@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._models import AGENT_FIELDS, AGENT_WIRE_NAMES, Agent, WriteResult
-from ._base import RecordLike, Resource, build, fields_of, to_records, write_result
+from ._base import RecordLike, Resource, build, fields_of, scalar, to_records, write_result
 
 
 class Agents(Resource):
@@ -33,7 +33,7 @@ class Agents(Resource):
             if value is not None:
                 if field in params:
                     raise TypeError(f"agents.read() got {field} twice, by both its names")
-                params[field] = value
+                params[field] = scalar(value, name=name)  # not name[]=..., nor True as "1"
         envelope = await self._client.request(
             "database", method="agents", action="read", params=params
         )

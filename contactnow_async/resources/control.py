@@ -22,7 +22,7 @@ from typing import Any
 
 from .._models import WriteResult
 from .._models_records import format_record_time
-from ._base import Resource
+from ._base import Resource, scalar
 
 __all__ = ["Control"]
 
@@ -98,7 +98,7 @@ class Control(Resource):
         self, agent: AgentId, ddi: str, *, queue: str | int | None = None, **extra: Extra
     ) -> WriteResult:
         """Have the agent dial ``ddi`` by hand (through outbound ``queue`` if given)."""
-        params = {**_agent(agent), "ddi": _number(ddi, "ddi"), "qid": queue}
+        params = {**_agent(agent), "ddi": _number(ddi, "ddi"), "qid": scalar(queue, name="queue")}
         return await self._act("manual_dial", {**params, **extra})
 
     async def disposition(
@@ -138,6 +138,9 @@ class Control(Resource):
         return await self._act("callback", {**params, **extra})
 
     async def _act(self, action: str, params: dict[str, Any]) -> WriteResult:
+        # Every argument, an extra keyword too: a list would go as PHP's name[]=..., a
+        # bool as "1" (the ids, numbers and the callback's time are text by now).
+        params = {name: scalar(value, name=name) for name, value in params.items()}
         envelope = await self._client.request(
             "agent", action=action, params=params, idempotent=False
         )

@@ -10,7 +10,7 @@ from typing import Any
 
 from .._models_live import LiveAgent, live_agents, live_agents_distinct
 from .._values import as_text, unix_seconds
-from ._base import Resource, record_error
+from ._base import Resource, record_error, scalar
 
 logger = logging.getLogger("contactnow_async")
 
@@ -241,11 +241,16 @@ class Live(Resource):
         ``max_pages`` bounds the requests: paging stops there, or at a page that
         adds no agent not seen already, and the snapshot is then incomplete.
         """
-        if page_size is not None and page_size < 1:
-            raise ValueError("page_size must be >= 1")
-        if max_pages < 1:
-            raise ValueError("max_pages must be >= 1")
-        params: dict[str, Any] = {"mode": "all" if include_offline else None, "agent": agent}
+        for name, count in (("page_size", page_size), ("max_pages", max_pages)):
+            # Not True sent as limit=1, nor 2.5 as limit=2.5; NaN compared as no bound.
+            if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+                raise TypeError(f"{name} must be a whole number, not {count!r}")
+            if count is not None and count < 1:
+                raise ValueError(f"{name} must be >= 1")
+        params: dict[str, Any] = {
+            "mode": "all" if include_offline else None,
+            "agent": scalar(agent, name="agent"),
+        }
         if page_size is not None:
             params["limit"] = page_size
             params["start"] = 0

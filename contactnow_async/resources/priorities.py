@@ -61,7 +61,7 @@ class Priorities(Resource):
             wire_names(record, _NAMES, what=what) for record in to_records(assignments, what=what)
         ]
         for record in records:
-            missing = [name for name in _REQUIRED if record.get(name) in (None, "")]
+            missing = [name for name in _REQUIRED if _blank(record.get(name))]
             if missing:
                 raise ValueError(
                     f"{what}: a record lacks {', '.join(missing)} (it has {fields_of(record)})"
@@ -77,3 +77,7 @@ class Priorities(Resource):
             "database", method="priority", action=action, payload=records, record_name="priority"
         )
         return write_result(envelope, what=what)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())

@@ -12,7 +12,7 @@ from .._models import WriteResult
 from .._models_records import Record, format_record_time
 from .._wire import NESTED
 from ._base import RecordLike as _Input
-from ._base import Resource, build, id_list, to_records, write_result
+from ._base import Resource, build, id_list, scalar, to_records, write_result
 
 Mode = Literal["active", "live", "callbacks", "live-callbacks", "unexpired"]
 TimeType = Literal["callback", "processdate"]
@@ -79,7 +79,9 @@ class Records(Resource):
             )
         if mode is not None and mode not in _MODES:
             raise ValueError(f"mode must be one of {', '.join(sorted(_MODES))}, not {mode!r}")
-        if (tstart is not None or tstop is not None) and timetype not in _TIME_TYPES:
+        if timetype is not None and timetype not in _TIME_TYPES:
+            raise ValueError(f"timetype must be 'callback' or 'processdate', not {timetype!r}")
+        if (tstart is not None or tstop is not None) and timetype is None:
             raise ValueError("tstart/tstop need timetype='callback' or timetype='processdate'")
         tz = self._client.options.record_tz
         start = None if tstart is None else format_record_time(tstart, tz, "tstart")
@@ -87,12 +89,12 @@ class Records(Resource):
         if start is not None and stop is not None and start > stop:  # the same zone and form
             raise ValueError(f"tstart ({start}) is after tstop ({stop})")
         params: dict[str, Any] = {
-            "table": table,
-            "dataset": dataset,
+            "table": scalar(table, name="table"),  # not table[]=..., nor True as "1"
+            "dataset": scalar(dataset, name="dataset"),
             "id": id_list(id, name="id"),
             "outcome": id_list(outcome, name="outcome"),
-            "agent": agent,
-            "ddi": ddi,
+            "agent": scalar(agent, name="agent"),
+            "ddi": scalar(ddi, name="ddi"),
             "search": wanted or None,
             "type": "exact" if exact and wanted else None,
             "mode": mode,

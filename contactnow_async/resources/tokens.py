@@ -54,6 +54,8 @@ class Tokens(Resource):
         """
         self._check_open()
         if address is not None:
+            if not isinstance(address, str):  # ip_address(167772167) is 10.0.0.7
+                raise TypeError(f"address must be an IP address as text, not {address!r}")
             try:
                 address = str(ipaddress.ip_address(address))  # IPv4 or IPv6, nothing else
             except ValueError:
