@@ -64,8 +64,10 @@ def resend_is_safe(script: str, method: str | None, action: str | None) -> bool:
 
 #: What ``request()`` sends itself: PHP reads the last of a name sent twice.
 _OWN_PARAMS: Final = frozenset({"action", "method", "format", "raw", "token"})
-#: The script names ``check_call`` has let through (most calls ask two or three).
+#: The script names ``check_call`` has let through (most calls ask two or three); a few
+#: are kept, so a program that makes up names cannot grow it without bound.
 _SCRIPTS: set[str] = set()
+_SCRIPTS_KEPT: Final = 32
 
 
 def check_call(
@@ -74,7 +76,7 @@ def check_call(
     """Refuse what ``request()`` would send other than meant: a script name that is not
     one (``x?y=1``, ``../x``, ``x#y``: it goes into the URL's path as it is), params that
     set what the client sends itself, a payload that is not a list of records."""
-    if script not in _SCRIPTS:
+    if script.__class__ is not str or script not in _SCRIPTS:  # a list: not "unhashable"
         if not isinstance(script, str):
             raise TypeError(f"script must be a script's name (text), not {script!r}")
         if not script or not all(c.isascii() and (c.isalnum() or c in "_-") for c in script):
@@ -82,7 +84,8 @@ def check_call(
                 f"script must be a script's name without .php (database, click2dial), "
                 f"not {script!r}"
             )
-        _SCRIPTS.add(script)
+        if len(_SCRIPTS) < _SCRIPTS_KEPT:
+            _SCRIPTS.add(script)
     if params and not _OWN_PARAMS.isdisjoint(params):  # sent twice, PHP reads the last
         clash = ", ".join(sorted(_OWN_PARAMS.intersection(params)))
         raise ValueError(f"params may not set {clash}: the client sends it (method=, action=)")

@@ -617,6 +617,7 @@ async def test_request_refuses_params_it_sends_itself(name: str) -> None:
         pytest.param("", {}, ValueError, id="script empty"),
         pytest.param("database.php", {}, ValueError, id="script suffix"),
         pytest.param(b"database", {}, TypeError, id="script bytes"),
+        pytest.param(["database"], {}, TypeError, id="script list"),  # not "unhashable"
         # One record where a list of them goes: it failed in the encoder, a bare
         # AttributeError ("'str' object has no attribute 'items'").
         pytest.param("database", {"payload": {"name": "Ann"}}, TypeError, id="payload record"),
