@@ -192,6 +192,16 @@ _UID = operator.itemgetter("uid")
 _JUST_TEXT = frozenset({str})
 
 
+def check_pages(page_size: int | None, max_pages: int) -> None:
+    """Refuse a ``page_size`` or ``max_pages`` that is not a whole number from 1."""
+    for name, count in (("page_size", page_size), ("max_pages", max_pages)):
+        # Not True sent as limit=1, nor 2.5 as limit=2.5; NaN compared as no bound.
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            raise TypeError(f"{name} must be a whole number, not {count!r}")
+        if count is not None and count < 1:
+            raise ValueError(f"{name} must be >= 1")
+
+
 def _key_by_uid(records: Sequence[Mapping[str, Any]], rows: dict[str, Mapping[str, Any]]) -> None:
     """Add ``records`` to ``rows`` by agent id: the ``uid`` as its :class:`LiveAgent`'s
     ``agent_id`` reads it (text as it is, a missing or null one ``""``, else its text:
@@ -241,12 +251,7 @@ class Live(Resource):
         ``max_pages`` bounds the requests: paging stops there, or at a page that
         adds no agent not seen already, and the snapshot is then incomplete.
         """
-        for name, count in (("page_size", page_size), ("max_pages", max_pages)):
-            # Not True sent as limit=1, nor 2.5 as limit=2.5; NaN compared as no bound.
-            if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
-                raise TypeError(f"{name} must be a whole number, not {count!r}")
-            if count is not None and count < 1:
-                raise ValueError(f"{name} must be >= 1")
+        check_pages(page_size, max_pages)
         params: dict[str, Any] = {
             "mode": "all" if include_offline else None,
             "agent": scalar(agent, name="agent"),

@@ -23,7 +23,7 @@ from .._errors import AuthenticationError, ContactNowError, LogPositionError
 from .._faults import CLOSED
 from .._models_live import LiveAgent
 from .._values import utc
-from ..resources.live import DEFAULT_MAX_PAGES, LiveSnapshot
+from ..resources.live import DEFAULT_MAX_PAGES, LiveSnapshot, check_pages
 from ._backfill import LogCursor
 from ._diff import Appearances
 from ._events import AgentEvent, Health, HealthEvent
@@ -119,8 +119,7 @@ class AgentWatcher:
             raise ValueError("since_log_id resumes the status log: it needs backfill=True")
         if log_every < 1:
             raise ValueError("log_every must be >= 1")
-        if max_pages < 1:
-            raise ValueError("max_pages must be >= 1")
+        check_pages(page_size, max_pages)  # here, not at the first poll
         cursor = (
             LogCursor(client, since_log_id=since_log_id, log_every=log_every, lookback=log_lookback)
             if backfill

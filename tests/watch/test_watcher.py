@@ -562,6 +562,24 @@ async def test_ticks_are_fixed_rate_and_a_slow_poll_delays_the_next_without_over
 
 
 @pytest.mark.parametrize(
+    ("option", "value", "error"),
+    [
+        ("page_size", 2.5, TypeError),  # was sent as limit=2.5; now the first poll's error
+        ("page_size", True, TypeError),
+        ("page_size", 0, ValueError),
+        ("max_pages", float("nan"), TypeError),
+        ("max_pages", 0, ValueError),
+    ],
+)
+async def test_page_counts_that_are_not_whole_numbers_are_refused_when_made(
+    option: str, value: object, error: type[Exception]
+) -> None:
+    async with client_on(simulator(agents=1)) as cn:
+        with pytest.raises(error, match=option):
+            AgentWatcher(cn, **{option: value})  # type: ignore[arg-type]  # one count option
+
+
+@pytest.mark.parametrize(
     ("option", "value"),
     [
         ("interval", float("nan")),
