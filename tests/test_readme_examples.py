@@ -152,3 +152,44 @@ async def test_the_readme_recordings(
     assert (recording.size, recording.content_type) == (len(wav), "audio/wav")
     assert wav.startswith(b"RIFF")
     assert (tmp_path / "copy.wav").read_bytes() == wav
+
+
+async def test_the_readme_campaign_database(cn: ContactNow, sim: Simulator) -> None:
+    printed: list[tuple[Any, ...]] = []
+    monday, friday = sim.now() - 4 * 86_400, sim.now()
+    namespace: dict[str, Any] = {
+        "cn": cn,
+        "monday": monday,
+        "friday": friday,
+        "print": lambda *args: printed.append(args),
+    }
+    await run_block("campaign-database", namespace)
+    assert "Willtest" in namespace["tables"]
+    assert any(field.name == "FirstName" for field in namespace["fields"])
+    assert namespace["live"] and all(d.status == "LIVE" for d in namespace["live"])
+    (new,) = await cn.datasets.read(table="Willtest", dataset=namespace["new"].key)
+    assert new.status == "LIVE"  # set_status took
+    result = namespace["result"]
+    assert printed == [(result.key, "Record is LIVE on the dialer.")]
+    (record,) = await cn.records.read(table="Willtest", id=result.key)
+    assert (record.dataset_id, record.mobile_phone, record.first_name) == (
+        "351",
+        "07700900123",
+        "Jon",
+    )
+    assert record.outcome_id == "510456"  # the update took
+    assert namespace["queues"] and namespace["codes"]
+    assert all(isinstance(code.complete, bool) for code in namespace["codes"])
+
+
+async def test_the_readme_time_in_status(cn: ContactNow, sim: Simulator) -> None:
+    assert isinstance(sim.clock, TickingClock)
+    sim.clock.advance(2 * 3600)
+    start, stop = int(sim.now()) - 3600, int(sim.now())
+    namespace: dict[str, Any] = {"cn": cn, "start": start, "stop": stop}
+    await run_block("time-in-status", namespace)
+    seconds = namespace["time_in_status"](namespace["rows"], start, stop)
+    assert set(seconds) == {agent["uid"] for agent in sim.live_agents(include_offline=True)}
+    # Every agent has a row before the window (the day before is read too): each of its
+    # seconds in the window is in one status.
+    assert all(sum(by_status.values()) == stop - start for by_status in seconds.values())
