@@ -158,6 +158,7 @@ class Wallboard:
         if self._running:
             raise RuntimeError("this wallboard is already running")
         self._running = True
+        self.board.stopped = False
         group = anyio.create_task_group()
         await group.__aenter__()
         try:
@@ -203,11 +204,12 @@ class Wallboard:
     def _refusal(self, request: Request, *, stream: bool = True) -> Response | None:
         """The 503 or 401 a request gets, or None (``stream=False``: no stream token)."""
         if not self.board.started:
-            reason = (
-                "the wallboard's source has not started yet: see /healthz"
-                if self._running
-                else "the wallboard is not running: give your app wallboard.lifespan"
-            )
+            if not self._running:
+                reason = "the wallboard is not running: give your app wallboard.lifespan"
+            elif self.board.stopped:
+                reason = "the wallboard's source stopped: see /healthz"
+            else:
+                reason = "the wallboard's source has not started yet: see /healthz"
             return _Json({"error": reason}, status_code=503)
         if not self.guard.allows(request.headers, request.query_params, stream=stream):
             return _Json(

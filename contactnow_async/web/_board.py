@@ -211,6 +211,8 @@ class Board:
         self.covered_from: Any = None
         self.viewers: set[Viewer] = set()
         self.started = False
+        #: Set by :meth:`stop`: the source has stopped for good (a refused password).
+        self.stopped = False
         self.published = 0
         #: Called after every change to ``agents`` (the queue KPIs' longest wait follows them).
         self.on_change: Callable[[], object] | None = None
@@ -363,3 +365,13 @@ class Board:
         """End every viewer's stream (shutdown): browsers reconnect and resume elsewhere."""
         for viewer in list(self.viewers):
             viewer.close()
+
+    def stop(self) -> None:
+        """The source stopped for good: end every stream and serve nothing from now on.
+
+        Its last state is no longer the centre's: a browser kept on it would say "live"
+        over agents frozen for ever. Reconnecting, it gets 503s, and shows it is not.
+        """
+        self.started = False
+        self.stopped = True
+        self.close()

@@ -43,7 +43,8 @@ class Source(Protocol):
         """Seed ``board``, report started, then publish every event until cancelled.
 
         A source may report started after a first try that failed, and seed later:
-        meanwhile every endpoint answers 503.
+        meanwhile every endpoint answers 503. One that stops for good (a refused
+        password) calls ``board.stop()``: its streams end, and the endpoints answer 503.
         """
         ...
 
@@ -177,6 +178,7 @@ class WatcherSource:
             except Exception as exc:  # an AuthenticationError: the watcher has stopped
                 self.error = f"{type(exc).__name__}: {exc}"
                 logger.error("the wallboard's watcher stopped: %s", self.error)
+                board.stop()
 
         failed: list[Exception] = []
         async with anyio.create_task_group() as group:
