@@ -273,6 +273,12 @@ async def _serve(wallboard: Any, sock: socket.socket, host: str, notes: list[str
             for listening in self.servers:
                 listening.close()  # first, so browsers reconnect elsewhere, not here
             wallboard.close_streams()
+            for connection in list(self.server_state.connections):
+                # A client that takes nothing (its writes paused) cannot be sent its
+                # stream's end: uvicorn would wait the whole graceful timeout, then log a
+                # traceback per such stream. Dropped now, its stream ends as at a disconnect.
+                if connection.flow is not None and connection.flow.write_paused:
+                    connection.transport.abort()
             await super().shutdown(sockets=sockets)
 
     bound = int(sock.getsockname()[1])

@@ -38,15 +38,17 @@ def _env(token: str | None) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def serving(*args: str, token: str | None = None, simulate: bool = True) -> Iterator[Served]:
-    """Run ``contactnow --simulate serve --port 0 ARGS``; yield once it printed its URL.
+def serving(
+    *args: str, token: str | None = None, simulate: bool = True, demo: tuple[str, ...] = DEMO
+) -> Iterator[Served]:
+    """Run ``contactnow --simulate DEMO serve --port 0 ARGS``; yield once it printed its URL.
 
     ``simulate=False``: ``contactnow serve --port 0 ARGS`` (with ``--redis``: no API
     credentials are in its environment). Leaving the block sends Ctrl-C (SIGINT) and
     waits for the process.
     """
     command = [sys.executable, "-m", "contactnow_async"]
-    command += ["--simulate", *DEMO, "serve", "--interval", "0.2"] if simulate else ["serve"]
+    command += ["--simulate", *demo, "serve", "--interval", "0.2"] if simulate else ["serve"]
     command += ["--port", "0", *args]
     process = subprocess.Popen(
         command,

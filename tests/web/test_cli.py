@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -135,3 +136,24 @@ def test_ctrl_c_ends_the_open_streams_and_the_server_promptly() -> None:
         running.process.send_signal(signal.SIGINT)
         assert running.process.wait(timeout=10) == 130  # as every command on Ctrl-C
         assert ended.wait(5)  # the stream ended; uvicorn did not wait on it
+
+
+def test_ctrl_c_with_a_client_that_reads_nothing_drops_it_at_once_and_quietly() -> None:
+    # A stream whose client takes nothing cannot send its end: uvicorn waited the whole
+    # graceful-shutdown timeout for it, then cancelled it with a traceback per stream
+    # ("Exception in ASGI application"): a thousand frozen browsers, a thousand of them.
+    busy = ("--sim-speed", "600", "--sim-agents", "300")  # about a megabyte a second
+    with serving(demo=busy) as running, socket.socket() as frozen:
+        frozen.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        frozen.connect(("127.0.0.1", int(running.url.rsplit(":", 1)[1].strip("/"))))
+        frozen.sendall(b"GET /events HTTP/1.1\r\nHost: wallboard\r\n\r\n")
+        # Far more than the kernel's and uvicorn's buffers hold, all of it sent to the
+        # frozen client too: its stream is stuck in a write (not yet for write_timeout).
+        with httpx.Client(base_url=running.url, timeout=20) as http:
+            read_events(http, {}, 2_000)
+        running.process.send_signal(signal.SIGINT)
+        assert running.process.wait(timeout=30) == 130
+        assert running.process.stderr is not None
+        errors = running.process.stderr.read()
+    assert "graceful shutdown exceeded" not in errors, errors[-2000:]
+    assert "Exception in ASGI application" not in errors, errors[-2000:]
