@@ -277,7 +277,8 @@ async def _serve(wallboard: Any, sock: socket.socket, host: str, notes: list[str
                 # A client that takes nothing (its writes paused) cannot be sent its
                 # stream's end: uvicorn would wait the whole graceful timeout, then log a
                 # traceback per such stream. Dropped now, its stream ends as at a disconnect.
-                if connection.flow is not None and connection.flow.write_paused:
+                flow = getattr(connection, "flow", None)  # HTTP's (a WebSocket has none)
+                if flow is not None and flow.write_paused:
                     connection.transport.abort()
             await super().shutdown(sockets=sockets)
 
