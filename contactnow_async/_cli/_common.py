@@ -38,6 +38,7 @@ from .. import (
     Region,
     ScaledClock,
 )
+from ._interrupts import second_interrupt_ends_at_once, sigint_restored
 
 T = TypeVar("T")
 
@@ -269,7 +270,8 @@ def run(settings: Settings, entry: Callable[[], Coroutine[Any, Any, T]]) -> T:
     if settings.debug:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     try:
-        return anyio.run(entry)
+        with sigint_restored():
+            return anyio.run(second_interrupt_ends_at_once, entry)
     except KeyboardInterrupt:
         raise SystemExit(EXIT_INTERRUPTED) from None
     except ContactNowError as exc:

@@ -301,6 +301,51 @@ def test_the_password_prompt_interrupted_or_at_end_of_input(
     assert message in err
 
 
+#: ``contactnow agents list`` whose read is stopped by Ctrl-C, stops slowly (as the relay
+#: giving its lease up, a server draining), and gets Ctrl-C again while it stops.
+_CTRL_C_TWICE = """
+import signal, sys
+import anyio
+from contactnow_async.resources.agents import Agents
+
+async def read(self, **options):
+    async with anyio.create_task_group() as tasks:  # as the watcher's and relay's
+        tasks.start_soon(anyio.sleep_forever)
+        signal.raise_signal(signal.SIGINT)
+        try:
+            await anyio.sleep(3600)
+        finally:
+            with anyio.CancelScope(shield=True):
+                signal.raise_signal(signal.SIGINT)
+                await anyio.sleep(3600)
+
+Agents.read = read
+sys.argv = ["contactnow", "agents", "list"]
+from contactnow_async._cli import main
+main()
+"""
+
+
+def test_ctrl_c_twice_stops_at_once() -> None:
+    # The second Ctrl-C was a KeyboardInterrupt raised inside whichever task ran: out of
+    # a task group, a traceback and exit 1; at times asyncio's shutdown then spun at
+    # 100% CPU for ever. Nothing is sent: the patched read never asks the API.
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_TWICE],
+        env=subprocess_env(
+            CONTACTNOW_BASE_URL="http://127.0.0.1:1/",
+            CONTACTNOW_USERNAME=USERNAME,
+            CONTACTNOW_PASSWORD=PASSWORD,
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,  # a hang fails the test, not the suite
+        check=False,
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == ""
+
+
 def test_simulate_on_a_taken_port() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
