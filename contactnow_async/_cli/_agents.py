@@ -10,7 +10,16 @@ import attrs
 import click
 
 from .. import Agent, AgentInput
-from ._common import EXIT_USAGE, Settings, connect, emit_json, fail, print_table, run
+from ._common import (
+    EXIT_USAGE,
+    Settings,
+    connect,
+    emit_json,
+    fail,
+    print_table,
+    refuse_empty,
+    run,
+)
 
 #: What ``agents list --json`` prints: the Agent model's attributes but its secrets and
 #: ``raw`` (both kept out of its repr).
@@ -47,8 +56,8 @@ def agents_list(
 
 
 @agents.command("create")
-@click.option("--name", required=True)
-@click.option("--username", "agent_username", required=True)
+@click.option("--name", required=True, callback=refuse_empty)
+@click.option("--username", "agent_username", required=True, callback=refuse_empty)
 @click.option("--password-stdin", is_flag=True, help="Read the agent's password from stdin.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj

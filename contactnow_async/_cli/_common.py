@@ -104,6 +104,14 @@ cutoff_option = click.option(
 )
 
 
+def refuse_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An option's callback: ``""`` (say, an unset shell variable) is refused, not served
+    on, written to, or taken for the default."""
+    if value == "":
+        raise click.BadParameter("it is empty", ctx, param)
+    return value
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print one clear line on stderr and exit with ``code``."""
     click.echo(f"contactnow: error: {message}", err=True)
@@ -332,7 +340,12 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
             yield client
         return
     # A flag given empty is what the user typed: refused, not replaced by the variable.
-    for flag, given in (("--username", settings.username), ("--password", settings.password)):
+    given_flags = (
+        ("--username", settings.username),
+        ("--password", settings.password),
+        ("--base-url", settings.base_url),  # or the region's host: a real account's
+    )
+    for flag, given in given_flags:
         if given == "":
             fail(f"{flag} is empty")
     username = settings.username or os.environ.get("CONTACTNOW_USERNAME")

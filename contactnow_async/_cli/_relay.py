@@ -18,6 +18,7 @@ from ._common import (
     Settings,
     connect,
     fail,
+    refuse_empty,
     run,
     since_log_id_option,
     unlogged,
@@ -32,6 +33,7 @@ from ._common import (
     "--stream",
     default="contactnow:agents",
     show_default=True,
+    callback=refuse_empty,
     help="The Redis Stream to append to.",
 )
 @click.option("--backfill", is_flag=True, help="Gap-free: status_log rows, with a cursor in Redis.")
@@ -54,7 +56,10 @@ from ._common import (
 )
 @click.option("--interval", type=FiniteFloatRange(min=0.05), default=2.0, show_default=True)
 @click.option(
-    "--owner", default=None, help="This replica's name in the lease (default: host:pid:random)."
+    "--owner",
+    default=None,
+    callback=refuse_empty,
+    help="This replica's name in the lease (default: host:pid:random).",
 )
 @click.pass_obj
 def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **options: Any) -> None:

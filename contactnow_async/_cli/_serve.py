@@ -30,6 +30,7 @@ from ._common import (
     connect,
     cutoff_option,
     fail,
+    refuse_empty,
     run,
 )
 
@@ -41,6 +42,7 @@ TOKEN_VARIABLE = "CONTACTNOW_WEB_TOKEN"  # noqa: S105 -- the variable's name, no
 @click.option(
     "--host",
     default=None,
+    callback=refuse_empty,
     help="Address to listen on (default: 127.0.0.1; another one warns without a token).",
 )
 @click.option("--port", type=click.IntRange(0, 65_535), default=8000, show_default=True)
@@ -50,6 +52,7 @@ TOKEN_VARIABLE = "CONTACTNOW_WEB_TOKEN"  # noqa: S105 -- the variable's name, no
 @click.option(
     "--stream",
     default=None,
+    callback=refuse_empty,
     help="The relay's Redis Stream (with --redis; default contactnow:agents).",
 )
 @click.option(

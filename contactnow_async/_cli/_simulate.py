@@ -6,11 +6,18 @@ from typing import Any
 
 import click
 
-from ._common import EXIT_INTERRUPTED, EXIT_NETWORK, MAX_SPEED, FiniteFloatRange, fail
+from ._common import (
+    EXIT_INTERRUPTED,
+    EXIT_NETWORK,
+    MAX_SPEED,
+    FiniteFloatRange,
+    fail,
+    refuse_empty,
+)
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, callback=refuse_empty)
 @click.option("--port", type=click.IntRange(0, 65_535), default=8080, show_default=True)
 @click.option("--agents", type=click.IntRange(0, 50_000), default=50, show_default=True)
 @click.option("--username", default="demo", show_default=True)

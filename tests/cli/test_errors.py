@@ -51,7 +51,7 @@ def test_missing_password(invoke: CliInvoker, served: Served) -> None:
     assert "CONTACTNOW_PASSWORD" in line
 
 
-@pytest.mark.parametrize("flag", ["--username", "--password"])
+@pytest.mark.parametrize("flag", ["--username", "--password", "--base-url"])
 def test_an_empty_credential_flag_is_refused_not_replaced_by_the_variable(
     invoke: CliInvoker, served: Served, flag: str
 ) -> None:
@@ -59,6 +59,43 @@ def test_an_empty_credential_flag_is_refused_not_replaced_by_the_variable(
     out = invoke([flag, "", "agents", "list"], env=served.env())
     line = assert_one_error(out, 2)
     assert f"{flag} is empty" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["serve", "--host", ""], "--host"),
+        (["simulate", "--host", ""], "--host"),
+        (["serve", "--redis", "redis://127.0.0.1:1/0", "--stream", ""], "--stream"),
+        (["relay", "--redis", "redis://127.0.0.1:1/0", "--stream", ""], "--stream"),
+        (["relay", "--redis", "redis://127.0.0.1:1/0", "--owner", ""], "--owner"),
+        (["agents", "create", "--name", "", "--username", "u", "--password-stdin"], "--name"),
+        (["agents", "create", "--name", "N", "--username", "", "--password-stdin"], "--username"),
+    ],
+)
+def test_an_empty_value_is_refused(
+    invoke: CliInvoker,
+    served: Served,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    flag: str,
+) -> None:
+    # An empty --host (an unset shell variable) served on every interface; an empty
+    # --stream wrote the keys "", ":lease", ... (serve read the default stream instead);
+    # an empty agent username was created. Nothing may be served or sent.
+    from contactnow_async import simulator
+    from contactnow_async._cli import _common, _serve
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("served or sent")
+
+    monkeypatch.setattr(simulator, "run", refuse)
+    monkeypatch.setattr(_serve, "_bind", refuse)
+    monkeypatch.setattr(_common, "ContactNow", refuse)
+    out = invoke(args, env=served.env(), input="agent-Pw-1\n")
+    assert out.code == 2, out
+    assert "Traceback" not in out.output
+    assert f"Invalid value for '{flag}': it is empty" in out.stderr, out
 
 
 def test_wrong_password(invoke: CliInvoker, served: Served) -> None:
