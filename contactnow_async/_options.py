@@ -195,7 +195,8 @@ def check_options(options: ClientOptions) -> None:
 
 
 def normalise_base_url(base_url: str) -> str:
-    """``base_url`` checked (http(s), a host, a valid port, no query) and ending in ``/``."""
+    """``base_url`` checked (http(s), a host, a valid port, no query or fragment) and
+    ending in ``/``."""
     try:
         url = httpx.URL(base_url)
         port = url.port
@@ -209,6 +210,8 @@ def normalise_base_url(base_url: str) -> str:
         raise ValueError(f"base_url's port must be 1 to 65535, not {port}")
     if url.query:
         raise ValueError("base_url must not carry a query string")
+    if url.fragment:  # the script's name would be joined into it, never sent
+        raise ValueError("base_url must not carry a fragment (#...)")
     text = str(url)
     # Script names are joined onto the path (the US host lives under /api/).
     return text if text.endswith("/") else text + "/"

@@ -269,7 +269,14 @@ def test_an_unwritable_token_file_is_refused_before_a_token_is_fetched(
 
 
 @pytest.mark.parametrize(
-    "base_url", ["http://[::1", "http://\N{SNOWMAN}.invalid/", "http://127.0.0.1:99999/"]
+    "base_url",
+    [
+        "http://[::1",
+        "http://\N{SNOWMAN}.invalid/",
+        "http://127.0.0.1:99999/",
+        # The fragment swallowed every script's name: token.php went to "/" (exit 4).
+        "http://127.0.0.1:1/#api",
+    ],
 )
 def test_a_malformed_base_url_is_one_line(
     invoke: CliInvoker, served: Served, base_url: str
