@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -13,12 +14,16 @@ from ._events import AgentEvent
 if TYPE_CHECKING:
     from .._client import ContactNow
 
+_CHANGED_AT = operator.attrgetter("changed_at")
+
 
 class Poller:
     """Makes a poll's events: the diff's in poll mode, the log's in backfill mode.
 
-    A poll either succeeds, returning its events with the diff's baseline
-    moved on, or raises (a :class:`~contactnow_async.ContactNowError`) having
+    In poll mode a poll's changes come out in the order they happened (by
+    ``changed_at``; of one time, in the snapshot's agent order); the first poll's
+    picture stays in agent order. A poll either succeeds, returning its events with
+    the diff's baseline moved on, or raises (a :class:`~contactnow_async.ContactNowError`) having
     changed nothing: no event is invented from an error.
     """
 
@@ -60,9 +65,14 @@ class Poller:
         )
         result = self.diff.compare(current, observed_at=observed_at)
         events = result.events
+        first = self.diff.snapshot is None
         cursor = self.cursor
-        if cursor is not None:
-            first = self.diff.snapshot is None
+        if cursor is None:
+            if not first and len(events) > 1:
+                # The diff finds them in agent order: a reader of the stream saw a later
+                # change before an earlier one. Stable, and only the events: O(events).
+                events = sorted(events, key=_CHANGED_AT)
+        else:
             if first and not cursor.started:
                 cursor.adopt_snapshot(current)
             if cursor.due(self.polls, changed=bool(events) and not first):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import inspect
 import itertools
+import math
 import random
 import sys
 from typing import Any
@@ -23,6 +24,7 @@ from contactnow_async import (
 )
 from contactnow_async.simulator import Dwell, FaultKind, Simulator, VirtualClock
 
+from ._hostile import HANG_GUARD, T0, Centre, client_of, live_row
 from ._support import AjaxSpy, TickingClock, client_on, collect, event_rows, log_rows, until
 
 pytestmark = pytest.mark.anyio
@@ -46,17 +48,23 @@ def simulator(**options: Any) -> Simulator:
 def expected_poll_events(
     snapshots: list[dict[str, tuple[str, str, str]]],
 ) -> list[tuple[str, str, Any]]:
-    """Differences between consecutive snapshots, computed independently of the library."""
+    """Differences between consecutive snapshots, computed independently of the library:
+    the first poll's in agent order, each later poll's in the order they happened (by
+    start time, ties in agent order; a departure, seen at the poll, after them)."""
     expected: list[tuple[str, str, Any]] = []
     previous: dict[str, tuple[str, str, str]] | None = None
     for current in snapshots:
         base = previous or {}
+        found: list[tuple[str, str, Any]] = []
         for uid, state in current.items():
             if uid not in base:
-                expected.append(("appeared", uid, state))
+                found.append(("appeared", uid, state))
             elif base[uid] != state:
-                expected.append(("changed", uid, state))
-        expected.extend(("disappeared", uid, None) for uid in base if uid not in current)
+                found.append(("changed", uid, state))
+        found.extend(("disappeared", uid, None) for uid in base if uid not in current)
+        if previous is not None:
+            found.sort(key=lambda e: math.inf if e[2] is None else float(e[2][2]))
+        expected.extend(found)
         previous = current
     return expected
 
@@ -599,3 +607,31 @@ async def test_times_that_are_not_finite_positive_seconds_are_refused(
     async with client_on(simulator(agents=1)) as cn:
         with pytest.raises(ValueError, match=option):
             AgentWatcher(cn, **{option: value})  # type: ignore[arg-type]  # one float option
+
+
+async def test_a_polls_events_come_out_in_the_order_the_changes_happened() -> None:
+    """A reader of the stream saw a poll's events in agent order: agent 1's change of
+    T0+30 before agent 3's of T0+10."""
+
+    def live(n: int) -> list[dict[str, Any]]:
+        if n == 1:
+            return [live_row(uid, "wait", time=T0) for uid in (1, 2, 3, 4)]
+        if n == 2:  # the same agents (the in-place diff), changed in reverse order; 2 and 4 tie
+            times = {1: T0 + 30, 2: T0 + 20, 3: T0 + 10, 4: T0 + 20}
+            return [live_row(uid, "call", time=times[uid]) for uid in (1, 2, 3, 4)]
+        # Agents come and go (the keyed diff): 5 logged in before 1 changed; 4 is gone.
+        return [live_row(1, "wrap", time=T0 + 50), live_row(2, "call", time=T0 + 20),
+                live_row(3, "call", time=T0 + 10), live_row(5, "wait", time=T0 + 40)]  # fmt: skip
+
+    async with client_of(Centre(live)) as cn, cn.watch_agents(interval=1.0) as stream:
+        with anyio.fail_after(HANG_GUARD):
+            got = [await stream.__anext__() for _ in range(4 + 4 + 3)]
+    picture, second, third = got[:4], got[4:8], got[8:]
+    assert [e.agent_id for e in picture] == ["1", "2", "3", "4"]  # a picture: agent order
+    # By changed_at; the two of one time in the order they had (agent order).
+    assert [e.agent_id for e in second] == ["3", "2", "4", "1"]
+    # A disappearance's changed_at is when the poll saw it: after the changes it saw.
+    assert [(e.kind, e.agent_id) for e in third] == [
+        ("appeared", "5"), ("changed", "1"), ("disappeared", "4")
+    ]  # fmt: skip
+    assert third[-1].changed_at == third[-1].observed_at > third[-2].changed_at
