@@ -235,13 +235,16 @@ class Fanout:
         self._subscriptions: list[Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]]
         self._subscriptions = []
         self.finished = False
+        # The error the fan-out ended with: a subscriber that comes later gets it too.
+        self._error: BaseException | None = None
 
     def add(
         self, subscription: Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]
     ) -> None:
-        """Deliver to ``subscription`` from now on (it ends at once if the fan-out has)."""
+        """Deliver to ``subscription`` from now on (it ends at once, with the error the
+        fan-out ended with, if the fan-out has)."""
         if self.finished:
-            subscription.finish()
+            subscription.finish(self._error)
         self._subscriptions.append(subscription)
 
     async def publish(self, events: list[AgentEvent] | list[HealthEvent]) -> None:
@@ -267,7 +270,13 @@ class Fanout:
             subscription.prefill(events)
 
     def finish(self, error: BaseException | None = None) -> None:
-        """End every subscription after what it holds; ``error`` is raised to its reader."""
+        """End every subscription after what it holds; ``error`` is raised to its reader.
+
+        Only the first call counts: the watcher's exit that follows a stop on an error
+        does not make the error a clean end for a later subscriber."""
+        if self.finished:
+            return
         self.finished = True
+        self._error = error
         for subscription in self._subscriptions:
             subscription.finish(error)

@@ -40,8 +40,8 @@ class HealthTracker:
         )
         return health.consecutive_failures > 0
 
-    def failed(self, observed_at: datetime, exc: ContactNowError) -> None:
-        """Record a failed poll, and log it."""
+    def failed(self, observed_at: datetime, exc: ContactNowError, *, warn: bool = True) -> None:
+        """Record a failed poll, and log it (``warn=False``: the caller says it its own way)."""
         health = self.health
         self.health = attrs.evolve(
             health,
@@ -51,7 +51,8 @@ class HealthTracker:
             last_attempt_at=observed_at,
             last_error=f"{type(exc).__name__}: {exc}",
         )
-        logger.warning(FAILED_POLL, self.health.consecutive_failures, self.health.last_error)
+        if warn:
+            logger.warning(FAILED_POLL, self.health.consecutive_failures, self.health.last_error)
 
     def backoff(self, interval: float, max_backoff: float) -> float:
         """Seconds to wait after the latest failure: doubling, capped, with jitter."""

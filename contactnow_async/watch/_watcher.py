@@ -349,7 +349,10 @@ class AgentWatcher:
         observed_at = utc(self.clock.now())
         try:
             events = await self._poller.poll(observed_at=observed_at)
-        except _STOPS:
+        except _STOPS as exc:
+            # The watcher's last poll: its health says so (it stayed healthy for ever), and
+            # its stop is logged instead of a failed poll.
+            self._health.failed(observed_at, exc, warn=False)
             raise
         except ContactNowError as exc:
             self._health.failed(observed_at, exc)

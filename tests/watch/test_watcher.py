@@ -365,6 +365,72 @@ async def test_a_watcher_stopped_by_any_error_hands_it_to_a_subscriber_elsewhere
     assert isinstance(error, RuntimeError) and "client is closed" in str(error)
 
 
+class PasswordChanged(httpx.AsyncBaseTransport):
+    """The simulator, whose account refuses the client's password once ``changed`` is set
+    (changed in the portal meanwhile): token.php is asked with another one."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.inner = sim.transport()
+        self.changed = False
+
+    def change(self) -> None:
+        self.changed = True
+        self.sim.expire_tokens()  # the next poll needs a new token
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.changed and request.url.path.endswith("token.php"):
+            params = request.url.params.set("password", "an-old-one")
+            request = httpx.Request(request.method, request.url.copy_with(params=params))
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_watcher_stopped_for_good_says_so_in_its_health() -> None:
+    """Its health stayed that of the last good poll, healthy, for ever: a liveness check
+    of ``watcher.health`` passed on a watcher that no longer polled."""
+    sim = simulator(agents=5, dwell=Dwell.uniform(1.0))
+    upstream = PasswordChanged(sim)
+    async with client_on(sim, transport=upstream) as cn:
+        async with AgentWatcher(cn, interval=1.0) as watcher:
+            feed = watcher.subscribe(overflow="coalesce", initial=False)
+            await until(sim.clock, lambda: watcher.health.polls >= 3)
+            upstream.change()
+            with pytest.raises(AuthenticationError):
+                async for _ in feed:
+                    pass
+            health = watcher.health
+    assert not health.healthy
+    assert (health.polls, health.failures, health.consecutive_failures) == (4, 1, 1)
+    assert health.last_error is not None and health.last_error.startswith("AuthenticationError")
+    assert health.last_attempt_at is not None and health.last_success_at is not None
+    assert health.last_attempt_at > health.last_success_at
+
+
+async def test_a_subscriber_that_joins_a_watcher_stopped_by_an_error_gets_the_error() -> None:
+    """It got a clean, empty stream, as if the watcher had been left normally."""
+    sim = simulator(agents=5, dwell=Dwell.uniform(1.0))
+    upstream = PasswordChanged(sim)
+    async with client_on(sim, transport=upstream) as cn:
+        async with AgentWatcher(cn, interval=1.0) as watcher:
+            first = watcher.subscribe(initial=False)
+            await until(sim.clock, lambda: watcher.health.polls >= 2)
+            upstream.change()
+            with pytest.raises(AuthenticationError):
+                async for _ in first:
+                    pass
+            late = watcher.subscribe()
+            with pytest.raises(AuthenticationError):
+                await late.__anext__()
+        after = watcher.subscribe()  # left after the error: the error still tells why
+        with pytest.raises(AuthenticationError):
+            await after.__anext__()
+    # A watcher left normally ends a later subscriber's stream cleanly.
+    async with client_on(sim) as cn:
+        async with AgentWatcher(cn, interval=1.0) as watcher:
+            pass
+        assert [event async for event in watcher.subscribe()] == []
+
+
 class HungPoll(httpx.AsyncBaseTransport):
     """The simulator, but an ``ajax.php`` request never gets its reply."""
 
