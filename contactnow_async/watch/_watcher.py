@@ -150,6 +150,9 @@ class AgentWatcher:
         # A poll's events from the poll until every subscriber has them: not in that picture.
         self._pending: list[AgentEvent] = []
         self._exit_stack: AsyncExitStack | None = None
+        # The error that stopped a running poller (not one of _STOPS): what ``async with``
+        # raises as itself, not in the exception group its task group wraps it in.
+        self._failure: Exception | None = None
 
     # -- the options it runs with -----------------------------------------------
 
@@ -298,11 +301,20 @@ class AgentWatcher:
     ) -> None:
         stack, self._exit_stack = self._exit_stack, None
         self._fanout.finish()
-        if stack is not None:
-            # The poller never raises (it hands its errors to the subscribers), so the
-            # task group is left without the body's exception: that one propagates as
-            # itself, not wrapped in an exception group.
+        if stack is None:
+            return
+        # The task group is left without the body's exception: that one propagates as
+        # itself, not wrapped in an exception group.
+        try:
             await stack.aclose()
+        except BaseException as exc:
+            # The poller raises only an error that stopped it (a closed client, a bug); the
+            # group holding it alone is unwrapped, as the first poll's error is.
+            if self._failure is None or not _only(exc, self._failure):
+                raise
+        else:
+            return
+        raise self._failure
 
     # -- the poll loop -------------------------------------------------------------
 
@@ -337,6 +349,7 @@ class AgentWatcher:
             # Anything else (a closed client, a bug) leaves through the task group to the
             # ``async with`` block; a reader elsewhere gets it too, not a clean end.
             self._fanout.finish(exc)
+            self._failure = exc
             raise
 
     async def _poll_once(self, *, starting: bool) -> bool:
@@ -374,3 +387,11 @@ class AgentWatcher:
     async def _publish_health(self) -> None:
         event = HealthEvent(health=self._health.health, observed_at=utc(self.clock.now()))
         await self._fanout.publish([event])
+
+
+def _only(error: BaseException, failure: Exception) -> bool:
+    """Whether ``error`` is an exception group (of groups) holding ``failure`` alone."""
+    inner = getattr(error, "exceptions", None)  # BaseExceptionGroup, without needing 3.11
+    if not isinstance(inner, tuple) or not inner:
+        return False
+    return all(one is failure or _only(one, failure) for one in inner)
