@@ -27,21 +27,16 @@ fetch if still missing", so N processes make one fetch between them.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import math
-import os
-import tempfile
-import threading
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import anyio
 
 from ._clock import Clock
 from ._errors import RequestTimeout, TokenError, own_copy
+from ._token_file import FileTokenStore
 
 if TYPE_CHECKING:
     from ._models import Token
@@ -93,97 +88,6 @@ class MemoryTokenStore:
 
     def __repr__(self) -> str:
         return f"MemoryTokenStore(<{len(self._tokens)} tokens>)"
-
-
-T = TypeVar("T")
-
-
-async def _in_thread(work: Callable[[], T]) -> T:
-    """Run ``work`` in a worker thread; anyio.to_thread is imported at the first file
-    access, not with the client (a client without a FileTokenStore never needs it)."""
-    import anyio.to_thread
-
-    return await anyio.to_thread.run_sync(work)
-
-
-class FileTokenStore:
-    """Tokens kept in a JSON file, so a restarted process reuses its token.
-
-    The file is written atomically (a temporary file renamed over it) with mode
-    0600, holds one token per base URL and username, and a corrupt or unreadable
-    file is treated as empty (the next save replaces it), as is an entry whose
-    times are out of range.
-    """
-
-    # Saves run in worker threads: two clients of one file in this process must
-    # not lose an entry between one's read and the other's rename.
-    _locks: ClassVar[dict[Path, threading.Lock]] = {}
-    _locks_guard: ClassVar[threading.Lock] = threading.Lock()
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        with self._locks_guard:
-            self._lock = self._locks.setdefault(self.path.absolute(), threading.Lock())
-
-    async def load(self, key: str) -> Token | None:
-        # At the first load: the models are not needed at import.
-        from ._models import stored_token
-
-        entry = (await _in_thread(self._read)).get(key)
-        if not isinstance(entry, dict):
-            return None
-        return stored_token(
-            entry.get("value"), entry.get("expires_at"), entry.get("clock_offset", 0.0)
-        )
-
-    async def save(self, key: str, token: Token) -> None:
-        def update() -> None:
-            with self._lock:
-                entries = self._read()
-                entries[key] = {
-                    "value": token.value,
-                    "expires_at": token.expires_ts,
-                    "clock_offset": token.clock_offset,
-                }
-                self._write(entries)
-
-        await _in_thread(update)
-
-    async def delete(self, key: str, token: Token) -> None:
-        def update() -> None:
-            with self._lock:
-                entries = self._read()
-                entry = entries.get(key)
-                if isinstance(entry, dict) and entry.get("value") == token.value:
-                    del entries[key]
-                    self._write(entries)
-
-        await _in_thread(update)
-
-    def _read(self) -> dict[str, object]:
-        try:
-            entries = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return entries if isinstance(entries, dict) else {}
-
-    def _write(self, entries: dict[str, object]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:  # closed whatever fails
-                os.fchmod(fd, 0o600)
-                json.dump(entries, file)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-
-    def __repr__(self) -> str:
-        return f"FileTokenStore({str(self.path)!r})"
 
 
 #: Tokens in a row that expire within the margin before :class:`TokenError` is raised.

@@ -544,7 +544,8 @@ async def test_file_store_survives_a_restart(tmp_path: Path) -> None:
         assert cn2.tokens.fetches == 0
     assert api.token_gets == 1
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert os.listdir(tmp_path) == ["tokens.json"]  # no temp file left
+    assert sorted(os.listdir(tmp_path)) == ["tokens.json", "tokens.json.lock"]  # no temp file
+    assert stat.S_IMODE(os.stat(tmp_path / "tokens.json.lock").st_mode) == 0o600
 
 
 async def test_refresh_on_a_new_client_replaces_the_stored_token(tmp_path: Path) -> None:
@@ -662,7 +663,7 @@ async def test_a_file_store_whose_chmod_fails_closes_and_removes_its_temporary_f
     with pytest.raises(OSError, match="Bad file descriptor") as closed:
         os.fstat(fd)
     assert closed.value.errno == errno.EBADF
-    assert os.listdir(tmp_path) == []
+    assert os.listdir(tmp_path) == ["tokens.json.lock"]
 
 
 async def test_two_usernames_on_one_file_keep_two_entries(tmp_path: Path) -> None:
@@ -743,4 +744,4 @@ async def test_concurrent_saves_to_one_file_lose_no_entry(tmp_path: Path) -> Non
         for n in range(20):
             tg.start_soon(save, n)
     assert len(json.loads(path.read_text())) == 20
-    assert os.listdir(tmp_path) == ["tokens.json"]
+    assert sorted(os.listdir(tmp_path)) == ["tokens.json", "tokens.json.lock"]

@@ -1,0 +1,247 @@
+"""The token file: tokens kept between runs, and the lock the processes sharing it take."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+import anyio
+
+if TYPE_CHECKING:
+    from ._models import Token
+
+__all__ = ["FileTokenStore"]
+
+logger = logging.getLogger("contactnow_async")
+
+T = TypeVar("T")
+
+#: The lock files the current task holds: the token manager saves inside ``lock(key)``,
+#: and a second flock of the file from this task would wait for itself.
+_HELD: ContextVar[frozenset[Path]] = ContextVar(
+    "contactnow_async_token_file_locks", default=frozenset()
+)
+
+#: Seconds between two tries at a lock another process holds: doubled from the first to
+#: the last. Polled, not a blocking flock: a thread blocked in flock cannot be cancelled.
+FIRST_POLL, LAST_POLL = 0.002, 0.05
+
+
+async def _in_thread(work: Callable[[], T]) -> T:
+    """Run ``work`` in a worker thread; anyio.to_thread is imported at the first file
+    access, not with the client (a client without a FileTokenStore never needs it)."""
+    import anyio.to_thread
+
+    return await anyio.to_thread.run_sync(work)
+
+
+def _has_flock() -> bool:
+    """Whether this platform locks files between processes (Windows has no fcntl)."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    return callable(fcntl.flock)
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the lock on ``fd`` if no other process holds it: whether it was taken."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+class FileTokenStore:
+    """Tokens kept in a JSON file, so a restarted process reuses its token.
+
+    The file is written atomically (a temporary file renamed over it) with mode
+    0600, holds one token per base URL and username, and a corrupt or unreadable
+    file is treated as empty (the next save replaces it), as is an entry whose
+    times are out of range.
+
+    On POSIX the processes sharing the file take turns through a lock file beside it
+    (``path`` + ``.lock``, mode 0600, ``flock``): a save never loses another process's
+    entry, and the token manager holds ``lock(key)`` around a fetch, so processes that
+    start cold at once make one token request. The system frees the lock of a process
+    that dies; a holder alive but stuck is waited for ``lock_wait`` seconds, then the
+    store goes on without the lock (logged). Where no lock file can be made (a read-only
+    directory; warned once) or on Windows, the lock is this process's only.
+    """
+
+    # Saves run in worker threads: two clients of one file in this process must
+    # not lose an entry between one's read and the other's rename.
+    _locks: ClassVar[dict[Path, threading.Lock]] = {}
+    _locks_guard: ClassVar[threading.Lock] = threading.Lock()
+    _warned: ClassVar[set[Path]] = set()
+
+    def __init__(self, path: str | os.PathLike[str], *, lock_wait: float = 60.0) -> None:
+        if not 0 < lock_wait < math.inf:  # NaN fails too
+            raise ValueError("lock_wait must be positive seconds")
+        self.path = Path(path)
+        self.lock_path = Path(f"{self.path}.lock")
+        self.lock_wait = lock_wait
+        self._lock_key = self.lock_path.absolute()
+        with self._locks_guard:
+            self._lock = self._locks.setdefault(self.path.absolute(), threading.Lock())
+
+    async def load(self, key: str) -> Token | None:
+        # At the first load: the models are not needed at import.
+        from ._models import stored_token
+
+        entry = (await _in_thread(self._read)).get(key)
+        if not isinstance(entry, dict):
+            return None
+        return stored_token(
+            entry.get("value"), entry.get("expires_at"), entry.get("clock_offset", 0.0)
+        )
+
+    async def save(self, key: str, token: Token) -> None:
+        def put(entries: dict[str, object]) -> bool:
+            entries[key] = {
+                "value": token.value,
+                "expires_at": token.expires_ts,
+                "clock_offset": token.clock_offset,
+            }
+            return True
+
+        await self._update(put)
+
+    async def delete(self, key: str, token: Token) -> None:
+        def forget(entries: dict[str, object]) -> bool:
+            entry = entries.get(key)
+            if isinstance(entry, dict) and entry.get("value") == token.value:
+                del entries[key]
+                return True
+            return False
+
+        await self._update(forget)
+
+    @asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        """Hold the lock every process using the file shares, around fetching ``key``'s token.
+
+        One lock for the whole file, whatever the key. Waiting for it is cancelled as
+        any await is (a call's deadline); the task holding it may save and delete
+        inside, and take it again, without waiting for itself.
+        """
+        async with self._held():
+            yield
+
+    async def _update(self, change: Callable[[dict[str, object]], bool]) -> None:
+        """Read the file, ``change`` its entries, write them if it says so: under the lock."""
+
+        def update() -> None:
+            with self._lock:
+                entries = self._read()
+                if change(entries):
+                    self._write(entries)
+
+        async with self._held():
+            await _in_thread(update)
+
+    @asynccontextmanager
+    async def _held(self) -> AsyncIterator[None]:
+        held = _HELD.get()
+        if self._lock_key in held:
+            yield
+            return
+        fd = await _in_thread(self._open_lock) if _has_flock() else None
+        try:
+            if fd is not None:
+                await self._wait(fd)
+            mark = _HELD.set(held | {self._lock_key})
+            try:
+                yield
+            finally:
+                _HELD.reset(mark)
+        finally:
+            if fd is not None:
+                os.close(fd)  # frees the lock
+
+    def _open_lock(self) -> int | None:
+        """The lock file opened (made if missing), or None if it cannot be (warned once)."""
+        try:
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(
+                self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600
+            )
+        except OSError as exc:
+            self._warn_once(exc)
+            return None
+
+    async def _wait(self, fd: int) -> None:
+        """Take the lock on ``fd``; after ``lock_wait`` seconds, go on without it."""
+        give_up_at = anyio.current_time() + self.lock_wait
+        delay = FIRST_POLL
+        while True:
+            try:
+                if _try_lock(fd):
+                    return
+            except OSError as exc:  # a file system that has no flock (some network ones)
+                self._warn_once(exc)
+                return
+            if anyio.current_time() >= give_up_at:
+                # Alive (a dead holder's lock is freed) but stuck, or stopped (Ctrl-Z):
+                # waiting on would stop this process too, for a lock that only saves work.
+                logger.warning(
+                    "waited %g s for the token file's lock %s (another process holds it); "
+                    "going on without it",
+                    self.lock_wait,
+                    self.lock_path,
+                )
+                return
+            await anyio.sleep(delay)
+            delay = min(delay * 2, LAST_POLL)
+
+    def _warn_once(self, exc: OSError) -> None:
+        with self._locks_guard:
+            if self._lock_key in self._warned:
+                return
+            self._warned.add(self._lock_key)
+        logger.warning(
+            "cannot lock the token file %s with %s (%s: %s); other processes sharing it may "
+            "each fetch a token, and a save may lose another's entry",
+            self.path,
+            self.lock_path,
+            type(exc).__name__,
+            exc.strerror or exc,
+        )
+
+    def _read(self) -> dict[str, object]:
+        try:
+            entries = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return entries if isinstance(entries, dict) else {}
+
+    def _write(self, entries: dict[str, object]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:  # closed whatever fails
+                os.fchmod(fd, 0o600)
+                json.dump(entries, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def __repr__(self) -> str:
+        return f"FileTokenStore({str(self.path)!r})"
