@@ -26,11 +26,21 @@ logger = logging.getLogger("contactnow_async")
 
 T = TypeVar("T")
 
+
+class _Hold:
+    """A lock file held by a task, and by the tasks it starts while it holds it."""
+
+    __slots__ = ("lock_path", "on")
+
+    def __init__(self, lock_path: Path) -> None:
+        self.lock_path = lock_path
+        self.on = True
+
+
 #: The lock files the current task holds: the token manager saves inside ``lock(key)``,
-#: and a second flock of the file from this task would wait for itself.
-_HELD: ContextVar[frozenset[Path]] = ContextVar(
-    "contactnow_async_token_file_locks", default=frozenset()
-)
+#: and a second flock of the file from this task would wait for itself. A task started
+#: in the hold keeps this context after it ends: ``on`` tells it the hold is over.
+_HOLDS: ContextVar[tuple[_Hold, ...]] = ContextVar("contactnow_async_token_file_holds", default=())
 
 #: Seconds between two tries at a lock another process holds: doubled from the first to
 #: the last. Polled, not a blocking flock: a thread blocked in flock cannot be cancelled.
@@ -155,19 +165,21 @@ class FileTokenStore:
 
     @asynccontextmanager
     async def _held(self) -> AsyncIterator[None]:
-        held = _HELD.get()
-        if self._lock_key in held:
+        holds = tuple(hold for hold in _HOLDS.get() if hold.on)
+        if any(hold.lock_path == self._lock_key for hold in holds):
             yield
             return
         fd = await _in_thread(self._open_lock) if _has_flock() else None
         try:
             if fd is not None:
                 await self._wait(fd)
-            mark = _HELD.set(held | {self._lock_key})
+            hold = _Hold(self._lock_key)
+            mark = _HOLDS.set((*holds, hold))
             try:
                 yield
             finally:
-                _HELD.reset(mark)
+                hold.on = False
+                _HOLDS.reset(mark)
         finally:
             if fd is not None:
                 os.close(fd)  # frees the lock

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,17 @@ def _held_elsewhere(lock_path: Path) -> bool:
     return False
 
 
+@contextmanager
+def _held_here(lock_path: Path) -> Iterator[None]:
+    """The lock held on an open file of its own, as another process holds it."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 @pytest.fixture
 def holder(tmp_path: Path) -> Iterator[Callable[[], None]]:
     """The lock of tmp_path/tokens.json held, as another process would hold it (a lock on
@@ -151,10 +163,8 @@ async def test_a_killed_holder_frees_the_lock(
     assert await store.load("k") == TOKEN
 
 
-async def test_waiting_for_the_lock_is_cancelled_and_leaves_nothing_behind(
-    tmp_path: Path, holder: Callable[[], None], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Every try is LOCK_NB: no worker thread is left blocked in flock by the cancel.
+def _record_tries(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], anyio.Event]:
+    """Every flock operation tried, and an event set at the first that finds the lock held."""
     flock = fcntl.flock
     operations: list[int] = []
     waiting = anyio.Event()
@@ -168,6 +178,14 @@ async def test_waiting_for_the_lock_is_cancelled_and_leaves_nothing_behind(
             raise
 
     monkeypatch.setattr(fcntl, "flock", recording_flock)
+    return operations, waiting
+
+
+async def test_waiting_for_the_lock_is_cancelled_and_leaves_nothing_behind(
+    tmp_path: Path, holder: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every try is LOCK_NB: no worker thread is left blocked in flock by the cancel.
+    operations, waiting = _record_tries(monkeypatch)
     store = FileTokenStore(tmp_path / "tokens.json")
     entered: list[bool] = []
     open_files = len(os.listdir("/proc/self/fd"))
@@ -266,6 +284,32 @@ async def test_the_task_holding_the_lock_saves_and_locks_again_without_waiting_f
                 await store.delete("k", TOKEN)
     assert await store.load("k") is None
     assert not _held_elsewhere(tmp_path / "tokens.json.lock")
+
+
+async def test_a_task_started_in_the_hold_takes_the_lock_itself_once_the_hold_is_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It inherits the holder's context: it saved unlocked, over another process's turn.
+    _, waiting = _record_tries(monkeypatch)
+    store = FileTokenStore(tmp_path / "tokens.json")
+    hold_over = anyio.Event()
+    saved: list[bool] = []
+
+    async def save_later() -> None:
+        await hold_over.wait()
+        await store.save("k", TOKEN)
+        saved.append(True)
+        waiting.set()  # not waiting after all: the assertion below says so
+
+    async with anyio.create_task_group() as group:
+        async with store.lock("k"):
+            group.start_soon(save_later)
+        with _held_here(tmp_path / "tokens.json.lock"):  # another process's turn
+            hold_over.set()
+            await waiting.wait()  # for the other process: saving, it waited for nothing
+            assert saved == []
+    assert saved == [True]
+    assert await store.load("k") == TOKEN
 
 
 @pytest.mark.parametrize("lock_wait", [0, -1, float("nan"), float("inf")])
