@@ -21,8 +21,9 @@ Stores keep the token between runs, because the vendor asks clients not to
 fetch tokens needlessly: :class:`MemoryTokenStore` (default) and
 :class:`FileTokenStore`. A store shared between processes may also have a
 ``lock(key)`` method returning an async context manager (see
-:class:`TokenStore`): the manager then holds it around "look in the store,
-fetch if still missing", so N processes make one fetch between them.
+:class:`TokenStore`; FileTokenStore's is a lock file, RedisTokenStore's a Redis
+key): the manager then holds it around "look in the store, fetch if still
+missing", so N processes make one fetch between them.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ def test_a_token_file_under_the_home_directory_goes_there(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.chdir(elsewhere)
     _ok(invoke(["--token-file=~/token.json", "token", "get"], env=served.env()))
-    assert [path.name for path in home.iterdir()] == ["token.json"]
+    assert sorted(path.name for path in home.iterdir()) == ["token.json", "token.json.lock"]
     assert list(elsewhere.iterdir()) == []
 
 
