@@ -58,10 +58,10 @@ async def _in_thread(work: Callable[[], T]) -> T:
 def _has_flock() -> bool:
     """Whether this platform locks files between processes (Windows has no fcntl)."""
     try:
-        import fcntl
+        import fcntl  # noqa: F401 -- only whether there is one: _try_lock uses it
     except ImportError:
         return False
-    return callable(fcntl.flock)
+    return True
 
 
 def _try_lock(fd: int) -> bool:
@@ -92,8 +92,9 @@ class FileTokenStore:
     directory; warned once) or on Windows, the lock is this process's only.
     """
 
-    # Saves run in worker threads: two clients of one file in this process must
-    # not lose an entry between one's read and the other's rename.
+    # Saves run in worker threads: tasks sharing a hold of the lock file (and, with no lock
+    # file, every client of the file in this process) must not lose an entry between one's
+    # read and the other's rename.
     _locks: ClassVar[dict[Path, threading.Lock]] = {}
     _locks_guard: ClassVar[threading.Lock] = threading.Lock()
     _warned: ClassVar[set[Path]] = set()
@@ -165,6 +166,7 @@ class FileTokenStore:
 
     @asynccontextmanager
     async def _held(self) -> AsyncIterator[None]:
+        """Hold the lock file for the body, or go on in this task's hold of it."""
         holds = tuple(hold for hold in _HOLDS.get() if hold.on)
         if any(hold.lock_path == self._lock_key for hold in holds):
             yield
