@@ -18,8 +18,10 @@ any other events.
 
 from __future__ import annotations
 
+import itertools
+import weakref
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Generic, Literal, Protocol, TypeVar
 
@@ -74,7 +76,7 @@ class Subscription(Generic[EventT]):
         self._backlog: deque[Iterator[AgentEvent]] = deque()
         self._backlog_left = 0
         self._readable = anyio.Event()
-        self._writable = anyio.Event()
+        self._room = anyio.Event()
         self._closed = False
         self._error: BaseException | None = None
 
@@ -90,29 +92,46 @@ class Subscription(Generic[EventT]):
 
     # -- the publisher's side ------------------------------------------------
 
-    async def publish(self, events: Iterable[AgentEvent | HealthEvent]) -> None:
-        """Buffer events by this subscriber's policy (awaits only for ``block``)."""
+    async def publish(self, events: Sequence[AgentEvent | HealthEvent]) -> None:
+        """Buffer events by this subscriber's policy (awaits only for ``block``: room)."""
+        start = self.offer(events)
+        while start < len(events):
+            await self._room.wait()
+            if self._closed:  # close() emptied the buffer: that room is not for us
+                raise SubscriptionClosed
+            start = self.offer(events, start)
+
+    def offer(self, events: Sequence[AgentEvent | HealthEvent], start: int = 0) -> int:
+        """Buffer ``events[start:]`` by this subscriber's policy, without waiting: the
+        index of the first one a full ``block`` buffer has no room for (``len(events)``
+        once all are in), to offer again when a reader has made room."""
         if self._closed:
-            return
+            return len(events)
         if self.overflow != "block":
-            if self._buffer(events):
+            if self._buffer(itertools.islice(events, start, None) if start else events):
                 self._readable.set()
-            return
-        added = False
-        for event in events:
-            if isinstance(event, HealthEvent) and not self.include_health:
-                continue
-            while len(self._queue) >= self.buffer:
-                if added:
+            return len(events)
+        index = start
+        for event in itertools.islice(events, start, None) if start else events:
+            if len(self._queue) >= self.buffer and not (
+                isinstance(event, HealthEvent) and not self.include_health
+            ):
+                if index > start:
                     self._readable.set()
-                self._writable = anyio.Event()
-                await self._writable.wait()
-                if self._closed:  # close() emptied the buffer: that room is not for us
-                    raise SubscriptionClosed
-            self._queue.append(event)
-            added = True
-        if added:
+                self._room = anyio.Event()
+                return index
+            if self.include_health or not isinstance(event, HealthEvent):
+                self._queue.append(event)
+            index += 1
+        if index > start:
             self._readable.set()
+        return index
+
+    @property
+    def room(self) -> anyio.Event:
+        """What a publisher that :meth:`offer` stopped short waits on: set by a read, and
+        by the subscription's end."""
+        return self._room
 
     def prefill(self, events: Backlog) -> None:
         """Hand over the events this subscriber starts with, without waiting.
@@ -157,7 +176,7 @@ class Subscription(Generic[EventT]):
             self._closed = True
             self._error = error
             self._readable.set()
-            self._writable.set()
+            self._room.set()
 
     # -- the consumer's side ---------------------------------------------------
 
@@ -177,7 +196,7 @@ class Subscription(Generic[EventT]):
             event = self._pop()
             if event is not None:
                 self.delivered += 1
-                self._writable.set()
+                self._room.set()
                 return event  # type: ignore[return-value]  # EventT is how this subscription was asked for
             if self._closed:
                 if self._error is not None:
@@ -229,45 +248,59 @@ class Subscription(Generic[EventT]):
 
 
 class Fanout:
-    """A watcher's subscriptions, and the one way events reach them."""
+    """A watcher's subscriptions, and the one way events reach them.
+
+    Subscriptions are held weakly: one its reader dropped without closing it (``break``
+    out of ``async for event in watcher.subscribe()``) goes with its last reference,
+    and a publisher waiting on its full ``block`` buffer (holding only its room, not
+    it) is woken by that and goes on without it, where it waited for ever.
+    """
 
     def __init__(self) -> None:
-        self._subscriptions: list[Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]]
-        self._subscriptions = []
+        self._subscriptions: list[_Ref] = []
         self.finished = False
         # The error the fan-out ended with: a subscriber that comes later gets it too.
         self._error: BaseException | None = None
 
-    def add(
-        self, subscription: Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]
-    ) -> None:
+    def add(self, subscription: AnySubscription) -> None:
         """Deliver to ``subscription`` from now on (it ends at once, with the error the
         fan-out ended with, if the fan-out has)."""
         if self.finished:
             subscription.finish(self._error)
-        self._subscriptions.append(subscription)
+        self._subscriptions.append(weakref.ref(subscription))
 
     async def publish(self, events: list[AgentEvent] | list[HealthEvent]) -> None:
         """Hand ``events`` to every subscription, in order; forget the closed ones.
 
         A subscription added while this waits (on a ``block`` one) gets them too.
         """
-        closed = False
-        for subscription in self._subscriptions:
-            if subscription.closed:
-                closed = True
+        gone = False
+        for ref in self._subscriptions:
+            subscription = ref()
+            if subscription is None or subscription.closed:
+                gone = True
                 continue
-            try:
-                await subscription.publish(events)
-            except SubscriptionClosed:
-                closed = True
-        if closed:
-            self._subscriptions = [s for s in self._subscriptions if not s.closed]
+            start = subscription.offer(events)
+            while start < len(events):
+                room = subscription.room
+                # Not held while waiting (its reader may drop it): its collection wakes us.
+                collected = weakref.finalize(subscription, _wake, room)
+                del subscription
+                await room.wait()
+                collected.detach()
+                subscription = ref()
+                if subscription is None or subscription.closed:
+                    gone = True
+                    break
+                start = subscription.offer(events, start)
+        if gone:
+            self._subscriptions = [ref for ref in self._subscriptions if _open(ref)]
 
     def prefill(self, events: list[AgentEvent]) -> None:
         """Hand every subscription the events it starts with (see :meth:`Subscription.prefill`)."""
-        for subscription in self._subscriptions:
-            subscription.prefill(events)
+        for ref in self._subscriptions:
+            if (subscription := ref()) is not None:
+                subscription.prefill(events)
 
     def finish(self, error: BaseException | None = None) -> None:
         """End every subscription after what it holds; ``error`` is raised to its reader.
@@ -278,5 +311,20 @@ class Fanout:
             return
         self.finished = True
         self._error = error
-        for subscription in self._subscriptions:
-            subscription.finish(error)
+        for ref in self._subscriptions:
+            if (subscription := ref()) is not None:
+                subscription.finish(error)
+
+
+AnySubscription = Subscription[AgentEvent] | Subscription[AgentEvent | HealthEvent]
+_Ref = weakref.ref[AnySubscription]
+
+
+def _wake(room: anyio.Event) -> None:
+    if not room.is_set():
+        room.set()
+
+
+def _open(ref: _Ref) -> bool:
+    subscription = ref()
+    return subscription is not None and not subscription.closed

@@ -11,7 +11,7 @@ import pytest
 
 from contactnow_async import AgentEvent, AuthenticationError, LiveAgent
 from contactnow_async.watch import Subscription
-from contactnow_async.watch._fanout import Overflow, SubscriptionClosed
+from contactnow_async.watch._fanout import Fanout, Overflow, SubscriptionClosed
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -87,6 +87,40 @@ async def test_a_block_subscription_closed_while_the_publisher_waits_takes_nothi
     assert refused, "the publisher is told, and stops"
     assert sub.pending == 0
     assert [e.id async for e in sub] == []  # closed: nothing is delivered after close()
+
+
+@pytest.mark.anyio
+async def test_a_block_subscription_its_reader_dropped_unclosed_no_longer_holds_the_rest() -> None:
+    # `break` out of `async for event in watcher.subscribe()`: nothing closes the
+    # subscription. The publisher waited on its full buffer for ever, and every other
+    # subscriber with it; now the subscription goes with its reader's last reference.
+    fanout = Fanout()
+    kept: Subscription[AgentEvent] = Subscription(buffer=1, overflow="block", include_health=False)
+    fanout.add(kept)
+    got: list[str] = []
+
+    async def read_one_then_drop_it() -> None:
+        dropped: Subscription[AgentEvent] = Subscription(
+            buffer=1, overflow="block", include_health=False
+        )
+        fanout.add(dropped)
+        async for _ in dropped:
+            break  # and return, without close()
+
+    async def produce() -> None:
+        for n in range(20):
+            await fanout.publish([event("1", n)])
+        fanout.finish()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(read_one_then_drop_it)
+        await anyio.wait_all_tasks_blocked()
+        tg.start_soon(produce)
+        with anyio.fail_after(10):  # was: the publisher blocked for ever on the dropped one
+            async for item in kept:
+                got.append(item.id)
+    assert got == [f"1:{n}" for n in range(20)]
+    assert len(fanout._subscriptions) == 1  # the dropped one forgotten
 
 
 @pytest.mark.anyio

@@ -301,6 +301,21 @@ async def test_a_subscriber_that_never_reads_does_not_delay_another() -> None:
     assert delays[-1] <= 1.0  # no event waited for the stalled subscriber beyond one poll
 
 
+async def test_a_block_subscriber_that_breaks_out_and_returns_does_not_stall_the_watcher() -> None:
+    sim = simulator(agents=50, dwell=Dwell.uniform(1.0))
+    async with client_on(sim) as cn, AgentWatcher(cn, interval=1.0) as watcher:
+        ticker = watcher.subscribe(overflow="drop_oldest", buffer=100_000)
+
+        async def take_one() -> None:
+            async for _ in watcher.subscribe(buffer=5):  # block, the default
+                break  # and return, without close()
+
+        await take_one()
+        # Its buffer fills within a poll or two: the poller waited on it for ever.
+        await until(sim.clock, lambda: watcher.health.polls >= 30)
+        assert ticker.pending > 0 and ticker.dropped == 0
+
+
 async def _drain(subscription: Any) -> Any:
     subscription.finish()
     async for event in subscription:
