@@ -124,6 +124,9 @@ class Wallboard:
             middleware=middleware,
             lifespan=self.lifespan,
         )
+        # Not /events/?access_token=... redirected to /events?access_token=...: the
+        # token would be written into a Location header (a proxy's log keeps those).
+        self.app.router.redirect_slashes = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

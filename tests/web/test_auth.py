@@ -62,6 +62,18 @@ async def test_the_token_in_a_header_or_the_query_or_a_stream_token_lets_in() ->
         assert (await http.get("/")).status_code == 200  # the page itself holds no data
 
 
+async def test_a_path_with_a_trailing_slash_is_not_redirected_with_the_token() -> None:
+    # Starlette redirected /events/?access_token=... to /events?access_token=...: the
+    # token written into a Location header, for any proxy's log to keep.
+    wallboard = guarded()
+    async with wallboard.lifespan(), client_for(wallboard) as http:
+        for path in ("/events/", "/snapshot/", "/kpis/", "/stream-token/", "/healthz/"):
+            reply = await http.get(path, params={"access_token": TOKEN})
+            assert reply.status_code == 404, path
+            assert "location" not in reply.headers
+            assert TOKEN not in reply.text
+
+
 async def test_without_a_token_everything_is_open_and_no_stream_token_is_made() -> None:
     wallboard = Wallboard(HandSource())  # type: ignore[arg-type]  # a Source
     async with wallboard.lifespan(), client_for(wallboard) as http:
