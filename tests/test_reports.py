@@ -144,6 +144,8 @@ async def test_a_reporting_campaign_filter_replaces_the_clients_campaign() -> No
     [
         ({"fields": ["nc_al"]}, ValueError, "did you mean nc_all"),
         ({"group_by": ["nc_all"]}, ValueError, "unknown group_by field 'nc_all'"),
+        # Nothing like it: the documented ones (was "'bogus': (strict=False, ...").
+        ({"group_by": ["bogus"]}, ValueError, "'bogus': the documented ones are P1D, P1M, "),
         ({"group_by": ["qnam"]}, ValueError, "did you mean qnm"),
         ({"fields": []}, ValueError, "at least one"),
         ({"start": STOP, "stop": START}, ValueError, "before start"),

@@ -314,6 +314,11 @@ class _CdrPages:
         self._pages[key] = (offset, window)
 
 
+#: An unknown name's error lists the documented ones, when nothing is close to it, if
+#: there are at most this many (group_by's 34: yes; the calls and cdr fields: no).
+_LISTED = 40
+
+
 def _names(
     given: Sequence[str] | str, known: frozenset[str], *, what: str, strict: bool
 ) -> list[str]:
@@ -325,7 +330,12 @@ def _names(
         for name in names:
             if name not in known:
                 close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
-                hint = f"did you mean {', '.join(close)}? " if close else ""
+                if close:
+                    hint = f"did you mean {', '.join(close)}? "
+                else:
+                    hint = f"the documented ones are {', '.join(sorted(known))} " * (
+                        len(known) <= _LISTED
+                    )
                 raise ValueError(
                     f"unknown {what} {name!r}: {hint}(strict=False, or --no-strict, sends "
                     "a name the documentation does not list)"
