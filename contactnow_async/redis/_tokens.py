@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager, suppress
 
 import anyio
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from .._models import Token, stored_token
 from ._lease import RELEASE_IF_HELD
@@ -77,7 +77,20 @@ class RedisTokenStore:
         return f"{self.prefix}{self.egress}|{key}"
 
     async def load(self, key: str) -> Token | None:
-        entry = await self.redis.hgetall(self.redis_key(key))
+        name = self.redis_key(key)
+        try:
+            entry = await self.redis.hgetall(name)
+        except ResponseError as exc:
+            if not str(exc).startswith("WRONGTYPE"):
+                raise
+            # Another program's key: no token, like a damaged entry, and the next save
+            # (DEL, then HSET) replaces it; raising failed every call while the key lived.
+            logger.warning(
+                "token key %r holds a %s, not a token: the next token fetched replaces it",
+                name,
+                text(await self.redis.type(name)),
+            )
+            return None
         if not entry:
             return None
         fields = {text(name): text(value) for name, value in entry.items()}

@@ -133,6 +133,20 @@ async def test_a_damaged_entry_is_no_token_and_the_next_save_replaces_it(redis: 
     assert await store.load("k") == token
 
 
+async def test_a_key_of_another_type_is_no_token_and_the_next_save_replaces_it(
+    redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Another tool's JSON string under the key: every API call raised a bare WRONGTYPE,
+    # naming no key, for as long as the key lived (no expiry: for ever).
+    store = RedisTokenStore(redis, egress="e", prefix="t:")
+    await redis.set("t:e|k", '{"value": "a')
+    assert await store.load("k") is None
+    assert "'t:e|k' holds a string" in caplog.text
+    token = Token(value="a" * 40, expires_ts=4_000_000_000)
+    await store.save("k", token)
+    assert await store.load("k") == token
+
+
 @pytest.mark.parametrize(
     "entry",
     [
