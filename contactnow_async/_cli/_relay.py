@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import traceback
 from typing import Any
@@ -66,7 +67,7 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
     """Relay agent events into a Redis Stream; run on several hosts, one leads (asyncio only)."""
     try:
         from redis.asyncio.connection import parse_url
-        from redis.exceptions import AuthenticationError
+        from redis.exceptions import AuthenticationError, NoPermissionError
 
         from ..redis import StreamAccountError, run_relay
         from ..watch._watcher import WATCHER_STOPPED
@@ -77,7 +78,7 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
     try:
         parse_url(redis_url)
     except ValueError as exc:  # not the URL itself: it may hold a password
-        fail(f"--redis: {exc}")
+        fail(f"--redis: {_without_url_parts(str(exc), redis_url)}")
 
     terminated: list[int] = []
 
@@ -110,6 +111,12 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
                 )
             except AuthenticationError as exc:  # the URL is not shown: it holds the password
                 fail(f"Redis refused the relay's credentials in --redis: {exc}", EXIT_AUTH)
+            except NoPermissionError as exc:
+                fail(
+                    f"the Redis user in --redis may not use what the relay needs "
+                    f"(+@scripting +@stream +@string +@keyspace on the stream's keys): {exc}",
+                    EXIT_AUTH,
+                )
             except StreamAccountError as exc:  # a setting to change, as a bad flag
                 fail(str(exc))
             except ValueError as exc:
@@ -132,3 +139,13 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
         # 143 (128 + SIGTERM), and systemd counts it a clean stop.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.raise_signal(signal.SIGTERM)
+
+
+def _without_url_parts(message: str, url: str) -> str:
+    """``message`` about ``url``, or a general one if it quotes a part of the URL's
+    network location: without an ``@``, a password stands where the port goes, and
+    Python's "Port could not be cast to integer value as '...'" quotes it."""
+    netloc = url.partition("//")[2].partition("/")[0]
+    if any(part in message for part in re.split(r"[:@]", netloc) if part):
+        return "its user, password, host or port does not parse (the URL is not shown)"
+    return message

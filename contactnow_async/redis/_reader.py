@@ -12,10 +12,11 @@ from typing import Any
 import anyio
 import attrs
 from redis.asyncio import Redis
-from redis.exceptions import AuthenticationError, RedisError, ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from ..watch import AgentEvent
 from ._fields import event_from_fields, fence_from_fields
+from ._refusal import refusal
 from ._replies import Fields, read_entries, stream_entries, text
 
 __all__ = ["StreamEntry", "StreamReader"]
@@ -210,8 +211,6 @@ class StreamReader:
         while True:
             try:
                 entries = await self.read()
-            except AuthenticationError:  # a RedisError, but no outage: waiting will not mend it
-                raise
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
@@ -228,6 +227,9 @@ class StreamReader:
                 await self._recreate()
                 continue
             except (RedisError, OSError) as exc:
+                refused = refusal(exc)
+                if refused is not None:  # no outage: waiting will not mend it
+                    raise refused from None  # not its unix socket's ConnectionError wrapper
                 logger.warning("reading %r failed, retrying: %s", self.stream, exc)
                 await anyio.sleep(self.retry)
                 continue
@@ -238,8 +240,9 @@ class StreamReader:
         try:
             await self.create_group(start=self._start)
         except (RedisError, OSError) as exc:  # the next read tries again
-            if isinstance(exc, AuthenticationError):
-                raise
+            refused = refusal(exc)
+            if refused is not None:
+                raise refused from None
             logger.warning("creating group %r of %r failed: %s", self.group, self.stream, exc)
             await anyio.sleep(self.retry)
 

@@ -12,13 +12,13 @@ from urllib.parse import urlsplit
 
 import anyio
 from redis.asyncio import Redis
-from redis.exceptions import AuthenticationError as RedisAuthenticationError
 from redis.exceptions import RedisError
 
 from .._errors import AuthenticationError, ContactNowError
 from ..events import to_json as event_to_json
 from ..watch import AgentEvent, AgentWatcher
 from ._lease import LeaseLost, RedisLease
+from ._refusal import refusal
 
 if TYPE_CHECKING:
     from .._client import ContactNow
@@ -207,7 +207,8 @@ class RedisStreamRelay:
         when the stream has no cursor yet (None: from now on). A replica that finds
         the lease taken fetches its token before it waits, so it polls at once when
         it takes over. Redis errors are logged and retried every ``retry`` seconds;
-        a refused Redis password (redis-py's AuthenticationError), a refused API
+        a refused Redis password (redis-py's AuthenticationError), a command or key
+        the Redis ACL user may not use (NoPermissionError), a refused API
         password (AuthenticationError, raised by a waiting replica at once), a
         position the status log refuses (LogPositionError), or a stream of another
         account (StreamAccountError) ends the relay. ``watcher_options`` go to
@@ -230,9 +231,10 @@ class RedisStreamRelay:
                 )
             except LeaseLost as exc:  # noqa: PERF203 -- one try per leadership, not per event
                 logger.warning("relay %s steps down: %s", self.lease.owner, exc)
-            except RedisAuthenticationError:  # a RedisError, but no outage: waiting won't mend it
-                raise
             except (RedisError, OSError) as exc:
+                refused = refusal(exc)
+                if refused is not None:  # no outage: waiting won't mend it
+                    raise refused from None  # not its unix socket's ConnectionError wrapper
                 logger.warning("relay %s: Redis error, retrying: %s", self.lease.owner, exc)
                 await anyio.sleep(retry)
             finally:

@@ -52,6 +52,7 @@ def _start(binary: str, directory: Path) -> tuple[subprocess.Popen[bytes], int]:
                 binary,
                 "--bind", "127.0.0.1",
                 "--port", str(port),
+                "--unixsocket", str(directory / "redis.sock"),
                 "--dir", str(directory),
                 "--save", "",
                 "--appendonly", "no",
@@ -72,17 +73,19 @@ def _start(binary: str, directory: Path) -> tuple[subprocess.Popen[bytes], int]:
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of a redis-server started for this test session, stopped at its end."""
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The URL and the unix socket of a redis-server started for this test session,
+    stopped at its end."""
     binary = shutil.which("redis-server")
     if binary is None:
         reason = "redis-server is not on PATH (apt-get install -y redis-server)"
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason}: CI must run the Redis tests")
         pytest.skip(reason)
-    server, port = _start(binary, tmp_path_factory.mktemp("redis"))
+    directory = tmp_path_factory.mktemp("redis")
+    server, port = _start(binary, directory)
     try:
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", directory / "redis.sock"
     finally:
         server.terminate()
         try:
@@ -90,6 +93,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: tuple[str, Path]) -> str:
+    """The URL of the session's redis-server."""
+    return redis_server[0]
+
+
+@pytest.fixture(scope="session")
+def redis_socket(redis_server: tuple[str, Path]) -> Path:
+    """The unix socket of the session's redis-server."""
+    return redis_server[1]
 
 
 @pytest.fixture

@@ -143,6 +143,38 @@ def test_a_stream_of_another_account_is_one_error_line(
         assert redis.xlen("other:agents") == 0
 
 
+def test_an_acl_user_that_may_not_run_scripts_is_one_line_and_the_auth_exit_code(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # NOPERM was taken for an outage: logged and retried every second, for ever.
+    bound_the_relay(monkeypatch)
+    user = "cli-relay-without-scripts"
+    with SyncRedis.from_url(redis_url) as redis:
+        redis.acl_setuser(user, enabled=True, passwords=["+s3cret"], keys=["*"],
+                          commands=["+@all", "-@scripting"])  # fmt: skip
+        try:
+            url = redis_url.replace("redis://", f"redis://{user}:s3cret@")
+            out = CliInvoker()(["--simulate", "relay", "--redis", url])
+        finally:
+            redis.acl_deluser(user)
+    line = assert_one_error(out, 3)  # EXIT_AUTH, as for a refused password
+    assert "may not use" in line and "evalsha" in line
+    assert "s3cret" not in out.output
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://default:s3cret", "redis://default:s3cret@127.0.0.1:s3cret/0"],
+    ids=["no-at-sign", "port"],
+)
+def test_a_malformed_redis_url_is_refused_without_its_password(url: str) -> None:
+    # Python's "Port could not be cast to integer value as 's3cret'": without an @, the
+    # password is where the port goes, and the error line showed it.
+    line = assert_one_error(CliInvoker()(["--simulate", "relay", "--redis", url]), 2)
+    assert "s3cret" not in line
+    assert "--redis" in line
+
+
 def test_an_unexpected_error_in_the_relay_is_not_a_usage_error(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

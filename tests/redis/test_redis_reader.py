@@ -8,11 +8,13 @@ import signal
 import subprocess
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError as RedisAuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from contactnow_async import AgentEvent, Call, ContactNow, LiveAgent, VirtualClock
@@ -371,3 +373,18 @@ async def test_iterating_rides_out_a_lost_connection_and_a_redis_that_restarted_
     messages = [r.getMessage() for r in caplog.records]
     assert any("Connection closed by server" in m for m in messages)
     assert any("creating group 'g' again" in m for m in messages)
+
+
+async def test_iterating_ends_on_a_refused_password_over_a_unix_socket(
+    redis_socket: Path,
+) -> None:
+    # redis-py raises that refusal as a ConnectionError (caused by its AuthenticationError)
+    # over a unix socket: taken for a lost connection, it was retried for ever.
+    refused = Redis.from_url(f"unix://nobody:wrong@{redis_socket}")
+    reader = StreamReader(refused, "s", group="g", consumer="c", retry=0.01)
+    try:
+        with anyio.fail_after(5), pytest.raises(RedisAuthenticationError):
+            async for _entry in reader:
+                pass  # pragma: no cover -- nothing is read
+    finally:
+        await refused.aclose()

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -20,6 +21,7 @@ import pytest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError as RedisAuthenticationError
+from redis.exceptions import NoPermissionError
 
 from contactnow_async import AgentEvent, AuthenticationError, ContactNow, LiveAgent
 from contactnow_async.redis import (
@@ -306,6 +308,40 @@ async def test_a_refused_redis_password_ends_the_relay(redis_url: str) -> None:
     async with ContactNow(username="demo", password="demo", base_url="http://127.0.0.1:1") as cn:
         with anyio.fail_after(5), pytest.raises(RedisAuthenticationError):
             await run_relay(redis_url=refused, stream="s", client=cn, lease_ttl=0.5)
+
+
+async def test_a_refused_password_over_a_unix_socket_ends_the_relay(redis_socket: Path) -> None:
+    # Over a unix socket redis-py raises the refusal as a ConnectionError (caused by its
+    # AuthenticationError): taken for an outage, it was retried for ever.
+    refused = f"unix://nobody:wrong@{redis_socket}"
+    async with ContactNow(username="demo", password="demo", base_url="http://127.0.0.1:1") as cn:
+        with anyio.fail_after(5), pytest.raises(RedisAuthenticationError):
+            await run_relay(redis_url=refused, stream="s", client=cn, lease_ttl=0.5)
+
+
+@pytest.mark.parametrize(
+    ("denied", "refusal"),
+    [("-@scripting", "'evalsha' command"), ("-@keyspace", "script can't run this command")],
+    ids=["no-scripts", "no-command-a-script-runs"],
+)
+async def test_an_acl_user_that_may_not_run_the_relays_commands_ends_the_relay(
+    redis: Redis, redis_url: str, denied: str, refusal: str
+) -> None:
+    # An ACL user made for the relay with too few commands: every append and lease take was
+    # refused (NOPERM, or the ERR a script gets for a command inside it), logged and
+    # retried every second for ever.
+    user = "relay-without-" + denied[2:]
+    await redis.acl_setuser(user, enabled=True, passwords=["+pw"], keys=["*"],
+                            commands=["+@all", denied])  # fmt: skip
+    try:
+        url = redis_url.replace("redis://", f"redis://{user}:pw@")
+        async with ContactNow(
+            username="demo", password="demo", base_url="http://127.0.0.1:1"
+        ) as cn:
+            with anyio.fail_after(5), pytest.raises(NoPermissionError, match=refusal):
+                await run_relay(redis_url=url, stream="s", client=cn, lease_ttl=0.5)
+    finally:
+        await redis.acl_deluser(user)
 
 
 async def test_a_cancelled_relay_does_not_hang_on_a_redis_that_stopped_answering(
