@@ -69,7 +69,7 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
         from redis.asyncio.connection import parse_url
         from redis.exceptions import AuthenticationError, NoPermissionError
 
-        from ..redis import StreamAccountError, run_relay
+        from ..redis import StreamAccountError, StreamKeyError, run_relay
         from ..watch._watcher import WATCHER_STOPPED
     except ImportError:
         fail("the relay needs the 'redis' extra: pip install 'contactnow-async[redis]'")
@@ -117,7 +117,10 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
                     f"(+@scripting +@stream +@string +@keyspace on the stream's keys): {exc}",
                     EXIT_AUTH,
                 )
-            except StreamAccountError as exc:  # a setting to change, as a bad flag
+            except (
+                StreamAccountError,
+                StreamKeyError,
+            ) as exc:  # a setting to change, as a bad flag
                 fail(str(exc))
             except ValueError as exc:
                 # The options are checked above: a ValueError of the running relay (a

@@ -27,6 +27,7 @@ except ImportError as exc:  # pragma: no cover -- the extra is installed in the 
     ) from exc
 
 from ._fields import event_from_fields, event_to_fields
+from ._keys import StreamKeyError
 from ._lease import LeaseLost, RedisLease
 from ._reader import StreamEntry, StreamReader
 from ._relay import RedisStreamRelay, StreamAccountError, run_relay
@@ -39,6 +40,7 @@ __all__ = [
     "RedisTokenStore",
     "StreamAccountError",
     "StreamEntry",
+    "StreamKeyError",
     "StreamReader",
     "event_from_fields",
     "event_to_fields",

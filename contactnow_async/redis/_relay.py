@@ -12,13 +12,15 @@ from urllib.parse import urlsplit
 
 import anyio
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from .._errors import AuthenticationError, ContactNowError
 from ..events import to_json as event_to_json
 from ..watch import AgentEvent, AgentWatcher
+from ._keys import check_keys, foreign, is_number
 from ._lease import LeaseLost, RedisLease
 from ._refusal import refusal
+from ._replies import text
 
 if TYPE_CHECKING:
     from .._client import ContactNow
@@ -159,9 +161,18 @@ class RedisStreamRelay:
         self._in_hand = False  # the pump holds events it has not published yet
 
     async def cursor(self) -> int | None:
-        """The last status_log uid published to the stream (None before any)."""
+        """The last status_log uid published to the stream (None before any).
+
+        Raises StreamKeyError for a cursor the relay did not write: the script compares
+        uids as their decimal text, so "007" would skip every uid up to 999.
+        """
         value = await self.redis.get(self.cursor_key)
-        return None if value is None else int(value)
+        if value is None:
+            return None
+        uid = text(value)
+        if not is_number(uid):
+            raise foreign(self.cursor_key, repr(uid[:40]), "a status_log uid (the cursor)")
+        return int(uid)
 
     async def publish(self, events: Sequence[AgentEvent]) -> int:
         """Append ``events`` (in order) while the lease is ours; return how many were new.
@@ -210,8 +221,9 @@ class RedisStreamRelay:
         a refused Redis password (redis-py's AuthenticationError), a command or key
         the Redis ACL user may not use (NoPermissionError), a refused API
         password (AuthenticationError, raised by a waiting replica at once), a
-        position the status log refuses (LogPositionError), or a stream of another
-        account (StreamAccountError) ends the relay. ``watcher_options`` go to
+        position the status log refuses (LogPositionError), a stream of another
+        account (StreamAccountError), or a key of the stream's another program wrote
+        (StreamKeyError) ends the relay. ``watcher_options`` go to
         :class:`~contactnow_async.AgentWatcher` (``interval``, ``page_size``, ...).
         """
         if not 0 < retry < math.inf:  # NaN fails too
@@ -235,6 +247,13 @@ class RedisStreamRelay:
                 refused = refusal(exc)
                 if refused is not None:  # no outage: waiting won't mend it
                     raise refused from None  # not its unix socket's ConnectionError wrapper
+                if isinstance(exc, ResponseError):  # WRONGTYPE, say: raises for a foreign key
+                    await check_keys(
+                        self.redis,
+                        stream=self.stream,
+                        lease=self.lease.key,
+                        fence=self.lease.fence_key,
+                    )
                 logger.warning("relay %s: Redis error, retrying: %s", self.lease.owner, exc)
                 await anyio.sleep(retry)
             finally:

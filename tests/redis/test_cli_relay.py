@@ -143,6 +143,20 @@ def test_a_stream_of_another_account_is_one_error_line(
         assert redis.xlen("other:agents") == 0
 
 
+def test_a_key_another_program_wrote_is_one_error_line(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cursor that is no number ended the relay as "an unexpected error (a bug ...)".
+    bound_the_relay(monkeypatch)
+    with SyncRedis.from_url(redis_url) as redis:
+        redis.set("odd:agents:cursor", "not a uid")
+    out = CliInvoker()(
+        ["--simulate", "relay", "--redis", redis_url, "--stream", "odd:agents", "--backfill"]
+    )
+    line = assert_one_error(out, 2)  # a setting to change, as a bad flag
+    assert "'odd:agents:cursor' holds 'not a uid', not a status_log uid" in line
+
+
 def test_an_acl_user_that_may_not_run_scripts_is_one_line_and_the_auth_exit_code(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -29,6 +29,7 @@ from contactnow_async.redis import (
     RedisLease,
     RedisStreamRelay,
     StreamAccountError,
+    StreamKeyError,
     StreamReader,
     event_from_fields,
     event_to_fields,
@@ -557,6 +558,45 @@ async def test_a_relay_for_another_account_refuses_the_stream(redis: Redis) -> N
     assert "s3cret" not in str(refused.value)
     assert await redis.get("shared:cursor") == cursor_a
     assert await redis.get("shared:lease") is None  # given up: A's relays take it again
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "refused"),
+    [
+        ("cursor", "abc", "'foreign:cursor' holds 'abc', not a status_log uid"),
+        ("cursor", "007", "'foreign:cursor' holds '007', not a status_log uid"),
+        ("cursor", {"a": "1"}, "'foreign:cursor' holds a hash, not a string"),
+        ("fence", "abc", "'foreign:fence' holds 'abc', not a whole number"),
+        ("account", ["x"], "'foreign:account' holds a list, not a string"),
+        ("", "x", "'foreign' holds a string, not a stream"),
+    ],
+    ids=["cursor-text", "cursor-leading-zero", "cursor-hash", "fence-text", "account-list",
+         "stream-string"],
+)  # fmt: skip
+async def test_a_key_another_program_wrote_ends_the_relay_naming_it(
+    redis: Redis, key: str, value: str | dict[str, str] | list[str], refused: str
+) -> None:
+    # A cursor that was no number ended the relay with int()'s ValueError ("a bug" in
+    # `contactnow relay`); "007" was read as 7 but compared by the script as text, so uids
+    # of up to three digits were skipped; a key of another type (WRONGTYPE) or a fence that
+    # INCR refuses was taken for an outage, retried every second for ever, naming no key.
+    name = f"foreign:{key}" if key else "foreign"
+    if isinstance(value, dict):
+        for field, content in value.items():
+            await redis.hset(name, field, content)
+    elif isinstance(value, list):
+        await redis.rpush(name, *value)
+    else:
+        await redis.set(name, value)
+    sim = Simulator(username="demo", password="demo", agents=3, seed=3, clock=VirtualClock())
+    async with ContactNow(
+        username="demo", password="demo", base_url="http://sim/", transport=sim.transport()
+    ) as cn:
+        relay = RedisStreamRelay(redis, "foreign", lease=RedisLease(redis, "foreign", ttl=5.0))
+        with anyio.fail_after(10), pytest.raises(StreamKeyError) as ended:
+            await relay.run(cn, since_log_id=0, interval=0.02, retry=0.01)
+    assert refused in str(ended.value)
+    assert await redis.get("foreign:lease") is None  # given up
 
 
 async def test_a_name_with_a_lone_surrogate_is_published_and_read_back(redis: Redis) -> None:

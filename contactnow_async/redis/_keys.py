@@ -1,0 +1,66 @@
+"""The keys beside the relay's stream, checked when Redis refuses what the relay does."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ._replies import text
+
+__all__ = ["StreamKeyError", "check_keys", "foreign"]
+
+
+class StreamKeyError(Exception):
+    """A key of the relay's stream holds what the relay never writes there.
+
+    Another program's key under the same name, or one edited by hand: waiting will not
+    mend it. Delete the key, or give the relay a stream of its own.
+    """
+
+
+def foreign(key: str, holds: str, expected: str) -> StreamKeyError:
+    """The error for ``key``, which ``holds`` something other than ``expected``."""
+    return StreamKeyError(
+        f"Redis key {key!r} holds {holds}, not {expected}: another program's key, or one "
+        f"edited by hand? Delete it, or give the relay a stream of its own (--stream)"
+    )
+
+
+def is_number(value: str, *, signed: bool = False) -> bool:
+    """Whether ``value`` is a whole number as ``str(int)`` writes it (and INCR does)."""
+    digits = value[1:] if signed and value.startswith("-") else value
+    return (
+        0 < len(digits) <= 40
+        and digits.isascii()
+        and digits.isdigit()
+        and (digits == "0" or not digits.startswith("0"))
+    )
+
+
+async def check_keys(redis: Redis, *, stream: str, lease: str, fence: str) -> None:
+    """Raise StreamKeyError for the first of the relay's keys that holds another type,
+    or a fence INCR cannot count on; errors reaching Redis are left to the caller's
+    retry (the check is made again at the next refusal)."""
+    strings = {
+        lease: "a string (the lease)",
+        fence: "a string (the fencing counter)",
+        f"{stream}:cursor": "a string (the cursor)",
+        f"{stream}:account": "a string (the account)",
+    }
+    expected = {stream: "a stream", **strings}
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for key in expected:
+                pipe.type(key)
+            pipe.get(fence)
+            *types, counter = await pipe.execute(raise_on_error=False)
+    except (RedisError, OSError):
+        return
+    for (key, wanted), kind in zip(expected.items(), types, strict=True):
+        if isinstance(kind, Exception):
+            return
+        kind = text(kind)
+        if kind != "none" and not wanted.startswith(f"a {kind}"):
+            raise foreign(key, f"a {kind}", wanted)
+    if isinstance(counter, (bytes, str)) and not is_number(text(counter), signed=True):
+        raise foreign(fence, repr(text(counter)[:40]), "a whole number (the fencing counter)")
