@@ -26,8 +26,9 @@ redis.call('SET', KEYS[1], fence .. ':' .. ARGV[1], 'PX', ARGV[2])
 return fence
 """
 
-# Extend the lease only if it is still ours (same fencing token and owner).
-_RENEW = """
+# Extend a key's expiry only if it still holds our value: renews a lease (same fencing
+# token and owner), or the token lock while its fetch runs.
+RENEW_IF_HELD = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
@@ -104,7 +105,7 @@ class RedisLease:
         self.fence: int | None = None
         self._valid_until = 0.0  # monotonic: the lease is surely ours before this
         self._acquire = redis.register_script(_ACQUIRE)
-        self._renew = redis.register_script(_RENEW)
+        self._renew = redis.register_script(RENEW_IF_HELD)
         self._release = redis.register_script(RELEASE_IF_HELD)
         self._release_owned = redis.register_script(_RELEASE_OWNED)
 

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from .._models import Token, stored_token
-from ._lease import RELEASE_IF_HELD
+from ._lease import RELEASE_IF_HELD, RENEW_IF_HELD
 from ._replies import text
 
 __all__ = ["RedisTokenStore"]
@@ -48,8 +48,9 @@ class RedisTokenStore:
 
     The store has a ``lock(key)`` the token manager holds around a fetch
     (``SET NX PX``): however many processes start cold at once, one fetches and
-    the others wait and read its token. ``lock_ttl`` bounds how long a crashed
-    holder blocks the others; ``lock_wait`` how long a process waits before
+    the others wait and read its token. The holder renews it every ``lock_ttl / 3``
+    while its fetch runs, however long that takes; ``lock_ttl`` bounds how long a
+    crashed holder blocks the others, ``lock_wait`` how long a process waits before
     raising TimeoutError.
     """
 
@@ -71,6 +72,7 @@ class RedisTokenStore:
         self.lock_wait = lock_wait
         self._delete_if_value = redis.register_script(_DELETE_IF_VALUE)
         self._release_lock = redis.register_script(RELEASE_IF_HELD)
+        self._renew_lock = redis.register_script(RENEW_IF_HELD)
 
     def redis_key(self, key: str) -> str:
         """The Redis key of the token the client calls ``key`` (base URL and username)."""
@@ -143,7 +145,18 @@ class RedisTokenStore:
             await anyio.sleep(delay)
             delay = min(delay * 2, 0.1)
         try:
-            yield
+            # The fetch may outlast lock_ttl (the client's call deadline is 110 s by default):
+            # renewed meanwhile, the lock does not let the waiting processes fetch too.
+            failure: Exception | None = None
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._keep_lock, name, holder, ttl_ms)
+                try:
+                    yield
+                except Exception as exc:  # raised below as itself, not in an exception group
+                    failure = exc
+                group.cancel_scope.cancel()
+            if failure is not None:
+                raise failure
         finally:
             # Shielded, so a cancelled fetch still frees the lock; bounded, so a Redis that
             # stopped answering does not keep it from ending (the lock expires by then).
@@ -160,6 +173,16 @@ class RedisTokenStore:
                         exc,
                         self.lock_ttl,
                     )
+
+    async def _keep_lock(self, name: str, holder: str, ttl_ms: int) -> None:
+        """Renew the lock ``name`` every third of its TTL while ``holder`` has it."""
+        while True:
+            await anyio.sleep(self.lock_ttl / 3)
+            try:
+                if not await self._renew_lock(keys=[name], args=[holder, ttl_ms]):
+                    return  # expired all the same (Redis unreachable meanwhile)
+            except (RedisError, OSError):
+                pass  # tried again next time; if it stays down, the lock expires on its own
 
     async def _take(self, name: str, holder: str, ttl_ms: int) -> bool:
         """Take the lock ``name`` for ``holder`` if it is free; whether it was taken."""

@@ -191,6 +191,17 @@ async def test_lock_waits_for_its_holder_and_times_out(redis: Redis) -> None:
                 pass  # pragma: no cover -- never entered
 
 
+async def test_the_lock_outlives_lock_ttl_while_its_fetch_runs(redis: Redis) -> None:
+    # A fetch may take the client's whole call deadline (110 s by default: three 30 s
+    # attempts and their backoff), past lock_ttl (60 s): the lock expired under a slow
+    # fetch, and the processes waiting for it fetched a token each after all.
+    store = RedisTokenStore(redis, egress="e", prefix="t:", lock_ttl=0.6)
+    async with store.lock("k"):
+        await anyio.sleep(1.5)  # the fetch, slower than lock_ttl
+        assert await redis.exists("t:e|k:lock")  # still held: renewed
+    assert not await redis.exists("t:e|k:lock")  # and freed
+
+
 @pytest.mark.parametrize("option", ["lock_ttl", "lock_wait"])
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), 0])
 def test_store_times_must_be_finite_positive_seconds(option: str, value: float) -> None:
