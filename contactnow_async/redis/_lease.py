@@ -14,13 +14,18 @@ import anyio
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from ._keys import foreign
+
 __all__ = ["LeaseLost", "RedisLease"]
 
 logger = logging.getLogger("contactnow_async.redis")
 
-# Take the lease if nobody holds it; each take draws a new fencing token.
+# Take the lease if nobody holds it; each take draws a new fencing token. -1: the key
+# exists with no expiry, which no holder leaves (another program's key).
 _ACQUIRE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -1 then return -1 end
+if ttl >= 0 then return 0 end
 local fence = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], fence .. ':' .. ARGV[1], 'PX', ARGV[2])
 return fence
@@ -124,7 +129,11 @@ class RedisLease:
         return max(1, int(self.ttl * 1000))
 
     async def try_acquire(self) -> int | None:
-        """Take the lease if it is free; return the new fencing token, or None."""
+        """Take the lease if it is free; return the new fencing token, or None.
+
+        Raises StreamKeyError for a lease key that never expires: no holder left it, and
+        it would keep every replica waiting for ever.
+        """
         sent = time.monotonic()
         try:
             fence = int(
@@ -138,6 +147,8 @@ class RedisLease:
             raise
         if fence == 0:
             return None
+        if fence < 0:
+            raise foreign(self.key, "a key that never expires", "a lease (which always does)")
         self.fence = fence
         self._valid_until = sent + self.ttl
         return fence
