@@ -117,11 +117,8 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
                     f"(+@scripting +@stream +@string +@keyspace on the stream's keys): {exc}",
                     EXIT_AUTH,
                 )
-            except (
-                StreamAccountError,
-                StreamKeyError,
-            ) as exc:  # a setting to change, as a bad flag
-                fail(str(exc))
+            except (StreamAccountError, StreamKeyError) as exc:
+                fail(str(exc))  # a setting to change, as a bad flag
             except ValueError as exc:
                 # The options are checked above: a ValueError of the running relay (a
                 # UnicodeError too) is a bug, not bad input (exit 2).

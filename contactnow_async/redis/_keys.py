@@ -7,7 +7,7 @@ from redis.exceptions import RedisError
 
 from ._replies import text
 
-__all__ = ["StreamKeyError", "check_keys", "foreign"]
+__all__ = ["StreamKeyError", "check_keys", "foreign", "is_number"]
 
 
 class StreamKeyError(Exception):
