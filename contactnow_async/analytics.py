@@ -143,8 +143,12 @@ def average_handle_time(
             _check_figures(row, "average_handle_time", ("sec_call", "nc_ans"))
             talk += row.number("sec_call")
             answered += row.count("nc_ans") + row.count("nc_ans_man")
-        elif row.answered:
+        else:
+            # Every row: one read without tm_answ (nor cres) reads as unanswered, and a
+            # handle time of None would say no call was answered.
             _check_read(row, "average_handle_time", ("tm_answ",), ("tm_disc",))
+            if not row.answered:
+                continue
             talk += row.talk_time
             answered += 1
     return (talk + wrap_time) / answered if answered else None

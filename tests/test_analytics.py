@@ -223,3 +223,18 @@ def test_cdr_rows_read_without_the_fields_a_figure_needs_say_so() -> None:
         {"callid": "4", "dtype": "in", "sec_que": 5, "tm_answ": 1000, "tm_disc": 1010}
     )
     assert service_level([only_answer_time], 20) == 1.0  # tm_answ tells it was answered
+
+
+def test_handle_time_of_cdr_rows_read_without_their_answer_time_says_so() -> None:
+    # reports.cdr_list(["ctype", "sec_que", "tm_disc"]): no tm_answ and no cres, so no row
+    # read as answered and the handle time was None ("no call answered"), not an error.
+    for fields in ({"sec_que": 5}, {"sec_que": 5, "tm_disc": 1090}):
+        calls = [CdrRow.from_record({"callid": "1", "ctype": "in", **fields})]
+        with pytest.raises(ValueError, match="tm_answ"):
+            average_handle_time(calls)
+    no_disconnect = CdrRow.from_record({"callid": "2", "ctype": "in", "tm_answ": 0})
+    with pytest.raises(ValueError, match="tm_disc"):
+        average_handle_time([no_disconnect])  # unanswered, but its fields were never read
+    # Read with both, an unanswered call is no call answered: None, not an error.
+    unanswered = CdrRow.from_record({"callid": "3", "ctype": "in", "tm_answ": 0, "tm_disc": 990})
+    assert average_handle_time([unanswered]) is None
