@@ -7,11 +7,12 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from contactnow_async import ContactNow
+from contactnow_async import ContactNow, ReportRow
 from contactnow_async.simulator import Simulator, VirtualClock
 
 from ._stage import Stage
@@ -64,6 +65,34 @@ async def test_the_readme_queue_kpis(capsys: pytest.CaptureFixture[str], stage: 
         assert calls == len(mine)
         assert answered == sum(call.answered for call in mine)
         assert abandoned == sum(call.result == "Abandoned" for call in mine)
+
+
+class _Reports:
+    """``cn.reports`` of a centre whose one queue answered ``within`` of ``calls`` calls in
+    time and the rest after the cutoff."""
+
+    def __init__(self, within: int, calls: int) -> None:
+        self.within, self.total = within, calls
+
+    async def calls(self, fields: list[str], *, cutoff: int, **_: object) -> list[ReportRow]:
+        values: dict[str, int | float | str] = {
+            "qid": "1007", "qnm": "Sales", "nc_all": self.total, "nc_ans": self.total,
+            "oc_abdn": 0, "nc_ans_le": self.within, "nc_ans_gt": self.total - self.within,
+            "nc_que_gt": 0, "sec_call": 60.0,
+        }  # fmt: skip
+        return [ReportRow({name: values[name] for name in ["qid", *fields]}, cutoff=cutoff)]
+
+
+@pytest.mark.parametrize(("within", "calls", "shown"), [(399, 400, "99%"), (29, 100, "29%")])
+async def test_the_readme_queue_kpis_round_the_level_down_as_the_demo_does(
+    capsys: pytest.CaptureFixture[str], within: int, calls: int, shown: str
+) -> None:
+    # 399 of 400 calls in time printed 100%, a target met that was not (the demo: 99%).
+    queue_kpis = readme_example("queue-kpis", "queue_kpis")
+    cn = SimpleNamespace(reports=_Reports(within, calls))
+    await queue_kpis(cn, datetime.now(timezone.utc), datetime.now(timezone.utc))
+    level = re.search(r"service level (\S+),", capsys.readouterr().out)
+    assert level and level.group(1) == shown
 
 
 async def test_the_readme_automation_wraps_a_call_with_a_code(
