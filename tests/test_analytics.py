@@ -6,9 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contactnow_async import CdrRow, ReportRow, StatusLogEntry
 from contactnow_async.analytics import average_handle_time, service_level, time_in_status
+from tests._helpers import examples
+
+STATUSES = ("wait", "call", "wrap", "break", "offline")
 
 
 def row(uid: int, uts: int, agent: str, status: str) -> StatusLogEntry:
@@ -238,3 +243,108 @@ def test_handle_time_of_cdr_rows_read_without_their_answer_time_says_so() -> Non
     # Read with both, an unanswered call is no call answered: None, not an error.
     unanswered = CdrRow.from_record({"callid": "3", "ctype": "in", "tm_answ": 0, "tm_disc": 990})
     assert average_handle_time([unanswered]) is None
+
+
+# -- properties -------------------------------------------------------------------------
+
+_changes = st.lists(
+    st.tuples(st.integers(0, 400), st.sampled_from("abc"), st.sampled_from(STATUSES)),
+    max_size=20,
+)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(changes=_changes, start=st.integers(0, 400), length=st.integers(0, 200), data=st.data())
+def test_time_in_status_is_each_agents_window_whatever_the_order_of_the_rows(
+    changes: list[tuple[int, str, str]], start: int, length: int, data: st.DataObject
+) -> None:
+    rows = [row(uid, uts, agent, status) for uid, (uts, agent, status) in enumerate(changes, 1)]
+    stop = start + length
+    spent = time_in_status(rows, start, stop)
+    # Shuffled, and with rows read twice (two overlapping reads): the same figures.
+    twice = data.draw(st.lists(st.sampled_from(rows))) if rows else []
+    assert time_in_status(data.draw(st.permutations(rows + twice)), start, stop) == spent
+    for agent, statuses in spent.items():
+        assert all(0 < seconds <= length for seconds in statuses.values())  # none negative
+        first = min((r for r in rows if r.agent_id == agent), key=lambda r: r.log_id)
+        if first.started_ts <= start:  # in a status since before the window: all of it
+            assert sum(statuses.values()) == length
+        else:  # not before its first row, and never past stop
+            assert sum(statuses.values()) == stop - first.started_ts
+
+
+@pytest.mark.parametrize(
+    ("figures", "level", "with_short_abandons"),
+    [
+        # answered in time / (answered + abandoned after the cutoff [+ abandoned sooner])
+        ((80, 10, 5, 5), 80 / 95, 80 / 100),  # 0.8421..., 0.8
+        ((0, 0, 3, 0), None, 0.0),  # three callers gave up at once: no call counts, or 0 of 3
+        ((0, 0, 0, 0), None, None),  # no call: no level (never a ZeroDivisionError)
+        ((10, 0, 0, 0), 1.0, 1.0),
+        ((0, 4, 0, 1), 0.0, 0.0),
+    ],
+)
+def test_service_level_by_hand(
+    figures: tuple[int, int, int, int], level: float | None, with_short_abandons: float | None
+) -> None:
+    # As the wire sends them: counts as text.
+    names = ("nc_ans_le", "nc_ans_gt", "nc_que_le", "nc_que_gt")
+    counts = dict(zip(names, map(str, figures), strict=True))
+    wire = ReportRow.from_record({"qid": "1007", **counts}, cutoff=20)
+    assert service_level([wire], 20) == level
+    assert service_level([wire], 20, short_abandons=True) == with_short_abandons
+
+
+@pytest.mark.parametrize(
+    ("sec_call", "nc_ans", "nc_ans_man", "wrap_time", "handle"),
+    [
+        ("3600.000", "24", "0", 0.0, 150.0),  # 3600 s / 24 calls
+        ("3600.000", "24", "0", 480.0, 170.0),  # (3600 + 480) s / 24 calls
+        ("3600.000", "20", "4", 0.0, 150.0),  # manual calls: 3600 s / (20 + 4) calls
+        ("0.000", "0", "0", 60.0, None),  # no call answered: no handle time
+    ],
+)
+def test_average_handle_time_by_hand(
+    sec_call: str, nc_ans: str, nc_ans_man: str, wrap_time: float, handle: float | None
+) -> None:
+    wire = {"qid": "1007", "sec_call": sec_call, "nc_ans": nc_ans, "nc_ans_man": nc_ans_man}
+    assert average_handle_time([ReportRow.from_record(wire)], wrap_time=wrap_time) == handle
+
+
+_calls = st.lists(
+    st.tuples(
+        st.integers(0, 60), st.booleans(), st.sampled_from(["in", "out"]), st.integers(0, 900)
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(calls=_calls, cutoff=st.integers(0, 40), data=st.data())
+def test_the_figures_of_cdr_rows_are_those_of_their_report_in_any_order(
+    calls: list[tuple[int, bool, str, int]], cutoff: int, data: st.DataObject
+) -> None:
+    rows = [
+        cdr(waited, answered=answered, talk=talk, dial_type=dial_type)
+        for waited, answered, dial_type, talk in calls
+    ]
+    inbound = [r for r in rows if r.dial_type == "in"]
+    # The report of the same calls, by REPORTING.md's definitions.
+    report_row = report(
+        cutoff,
+        nc_ans_le=sum(r.answered and r.queue_time <= cutoff for r in inbound),
+        nc_ans_gt=sum(r.answered and r.queue_time > cutoff for r in inbound),
+        nc_que_le=sum(not r.answered and r.queue_time <= cutoff for r in inbound),
+        nc_que_gt=sum(not r.answered and r.queue_time > cutoff for r in inbound),
+        nc_ans=sum(r.answered for r in rows),
+        sec_call=sum(r.talk_time for r in rows),
+    )
+    shuffled = data.draw(st.permutations(rows))
+    for short in (False, True):
+        level = service_level(rows, cutoff, short_abandons=short)
+        assert level == service_level([report_row], cutoff, short_abandons=short)
+        assert level == service_level(shuffled, cutoff, short_abandons=short)
+        assert level is None or 0.0 <= level <= 1.0
+    handle = average_handle_time(rows)
+    assert handle == average_handle_time([report_row])
+    assert handle == average_handle_time(shuffled)
