@@ -7,14 +7,16 @@ out from the board's agents, make one JSON document::
     {"cutoff": 20, "start_ts": 1700006400, "read_ts": 1700035200,
      "stale": false, "error": null,
      "queues": [{"queue_id": "1007", "name": "Sales Inbound", "calls": 41,
-                 "answered": 37, "abandoned": 4, "service_level": 0.8718,
+                 "answered": 37, "abandoned": 4, "service_level": 0.8717948717948718,
                  "longest_wait_since": 1700035112}, ...]}
 
-``queues`` is None until a read has succeeded (the page then shows no panel); ``stale``
-is true while the last read failed (the figures are the last good ones; ``error`` names
-the failure). ``longest_wait_since`` is when the queue's longest-waiting available agent
-began to wait (None: none is available): the page ticks the wait from it, as it ticks
-each agent's time in status. ``start_ts``/``read_ts`` are the window the figures count.
+``service_level`` is :func:`~contactnow_async.analytics.service_level`'s share, unrounded
+(the page rounds it down to a whole percent), null when no call counts. ``queues`` is None
+until a read has succeeded (the page then shows no panel); ``stale`` is true while the
+last read failed (the figures are the last good ones; ``error`` names the failure).
+``longest_wait_since`` is when the queue's longest-waiting available agent began to wait
+(None: none is available): the page ticks the wait from it, as it ticks each agent's time
+in status. ``start_ts``/``read_ts`` are the window the figures count.
 
 The document is sent as ``event: kpis`` (no ``id:``, so a browser's ``Last-Event-ID``
 stays its last agent event) when it changes: after a read whose figures differ, or when

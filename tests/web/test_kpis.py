@@ -17,7 +17,7 @@ import pytest
 
 from contactnow_async import ContactNow, VirtualClock
 from contactnow_async.analytics import service_level
-from contactnow_async.kpis import AVAILABLE, QUEUE_FIGURES, QueueKpis
+from contactnow_async.kpis import AVAILABLE, QUEUE_FIGURES, QueueKpis, midnight
 from contactnow_async.simulator import Simulator
 from contactnow_async.web import Wallboard
 from contactnow_async.web._sources import agent_json
@@ -296,3 +296,26 @@ async def test_an_agent_whose_status_start_is_unknown_sets_no_longest_wait() -> 
             [("1", "wait", 0), ("2", "wait", 1_700_000_000), ("3", "wait", 0)]
         )
         assert since == {"q": 1_700_000_000}  # queue r: no known wait, left out
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "began"),
+    [
+        # Clocks go forward at midnight: 00:00 never happens, the day begins at 01:00.
+        ("America/Havana", "2023-03-12 12:00", "2023-03-12 01:00-04:00"),
+        ("America/Santiago", "2023-09-03 12:00", "2023-09-03 01:00-03:00"),
+        # Clocks go back at 01:00 to midnight: the day began at the first of two midnights.
+        ("America/Havana", "2023-11-05 00:30", "2023-11-05 00:00-04:00"),
+        # A day of 23 hours elsewhere: its midnight is the usual one.
+        ("Europe/London", "2023-03-26 23:59", "2023-03-26 00:00+00:00"),
+    ],
+)
+async def test_today_begins_at_the_first_moment_of_the_centres_day(
+    zone: str, at: str, began: str
+) -> None:
+    tz = ZoneInfo(zone)
+    for fold in (0, 1):  # Havana's 00:30 on 5 November happens twice: the same day
+        now = datetime.fromisoformat(at).replace(tzinfo=tz, fold=fold).timestamp()
+        assert midnight(now, tz) == datetime.fromisoformat(began).timestamp()
+        yesterday = datetime.fromtimestamp(midnight(now, tz) - 1, tz)
+        assert yesterday.date() < datetime.fromtimestamp(now, tz).date()
