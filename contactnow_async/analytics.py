@@ -17,7 +17,9 @@ the log), service level and average handle time (from report or CDR rows).
 Each status_log row says an agent *entered* a status at ``uts``; the status lasts
 until that agent's next row. Intervals are clipped to the window: a status that
 began before ``start`` counts from ``start`` (pass rows from before the window to
-know it), and the last status of each agent runs until ``stop``.
+know it), and the last status of each agent runs until ``stop``: a ``stop`` still to
+come would count it into the future, so a window of today so far ends now, not at
+midnight tonight.
 """
 
 from __future__ import annotations
