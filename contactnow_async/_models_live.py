@@ -89,7 +89,12 @@ class LiveAgent:
 
     @property
     def time_in_status(self) -> int:
-        """Seconds in the current status when the server answered (``srvtime - time``)."""
+        """Seconds in the current status when the server answered (``srvtime - time``);
+        0 for a row without a start (``time`` missing: not some 54 years) or with one after
+        the server's own clock (not a negative time: an automation acting on a duration
+        over some limit, or a wallboard's longest wait, would take either at its word)."""
+        if self.started_ts <= 0 or self.server_ts < self.started_ts:
+            return 0
         return self.server_ts - self.started_ts
 
     @property

@@ -244,3 +244,21 @@ async def test_a_nested_value_in_a_text_field_is_a_record_error(
     async with http, cn:
         with pytest.raises(ResponseFormatError, match=f"field '{field}' is not a scalar"):
             await cn.live.agents(include_offline=True)
+
+
+@pytest.mark.parametrize(
+    ("time", "srvtime", "seconds"),
+    [
+        ("1700000000", "1700000060", 60),
+        ("1700000060", "1700000060", 0),
+        (None, "1700000060", 0),  # no start: was 1,700,000,060 s (54 years)
+        ("", "1700000060", 0),
+        ("1700000090", "1700000060", 0),  # a start after the server's clock: was -30
+        ("1700000000", None, 0),
+    ],
+)
+def test_time_in_status_is_never_a_lie_of_decades_or_negative(
+    time: str | None, srvtime: str | None, seconds: int
+) -> None:
+    row = {"uid": "1", "name": "A", "status": "call", "time": time, "srvtime": srvtime}
+    assert LiveAgent.from_record(row).time_in_status == seconds
