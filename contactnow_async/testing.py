@@ -10,8 +10,15 @@ the fixtures are there without a ``conftest.py``::
 
 ``contactnow_simulator`` has one API account (username ``test``, password
 ``test``), 10 agents and seed 0, on the ``contactnow_clock`` virtual clock.
-Override a fixture in your own ``conftest.py`` to change them. The async
-fixtures need anyio's pytest plugin and an ``anyio_backend``.
+Override a fixture in your own ``conftest.py`` to change them; a simulator of
+your own takes ``clock=contactnow_clock``, or advancing that clock moves nothing
+(the served fixtures then fail a test that asks for it, saying so)::
+
+    @pytest.fixture
+    def contactnow_simulator(contactnow_clock):
+        return Simulator(username="me", password="pw", agents=3, clock=contactnow_clock)
+
+The async fixtures need anyio's pytest plugin and an ``anyio_backend``.
 
 The plugin is loaded into every pytest run of a project that installs the
 library: that imports the package (``import contactnow_async``: the client, httpx,
@@ -40,7 +47,8 @@ __all__ = [
 
 @pytest.fixture
 def contactnow_clock() -> VirtualClock:
-    """Return a virtual clock: time moves only by ``advance()`` or a sleep on it."""
+    """Return a virtual clock at 1,700,000,000 (2023-11-14): time moves only by ``advance()``
+    or a sleep on it (a watcher's poll interval, a retry's backoff)."""
     from contactnow_async.simulator import VirtualClock
 
     return VirtualClock()
@@ -48,7 +56,8 @@ def contactnow_clock() -> VirtualClock:
 
 @pytest.fixture
 def contactnow_simulator(contactnow_clock: VirtualClock) -> Simulator:
-    """Return a simulator with account ``test``/``test`` and 10 agents, on the virtual clock."""
+    """Return a new simulator for each test: account ``test``/``test``, 10 agents, seed 0,
+    on ``contactnow_clock``."""
     from contactnow_async.simulator import Simulator
 
     return Simulator(
@@ -62,11 +71,23 @@ def contactnow_simulator(contactnow_clock: VirtualClock) -> Simulator:
 
 @pytest.fixture
 async def contactnow_server(
-    contactnow_simulator: Simulator, anyio_backend: object
+    contactnow_simulator: Simulator, anyio_backend: object, request: pytest.FixtureRequest
 ) -> AsyncIterator[str]:
-    """Serve the simulator on 127.0.0.1 (uvicorn) and yield its base URL."""
+    """Serve ``contactnow_simulator`` on 127.0.0.1 and yield its base URL (uvicorn: the
+    ``[sim]`` extra; an async fixture: anyio's pytest plugin)."""
     from contactnow_async.simulator import serve
 
+    # A test that advanced a clock its simulator is not on saw nothing happen, silently.
+    if "contactnow_clock" in request.fixturenames:
+        clock = request.getfixturevalue("contactnow_clock")
+        if contactnow_simulator.clock is not clock:
+            pytest.fail(
+                f"contactnow_simulator is not on contactnow_clock (it is on "
+                f"{contactnow_simulator.clock!r}), so advancing contactnow_clock would not "
+                "move it: build your contactnow_simulator with clock=contactnow_clock, or "
+                "advance contactnow_simulator.clock",
+                pytrace=False,
+            )
     async with serve(contactnow_simulator) as base_url:
         yield base_url
 
@@ -75,10 +96,12 @@ async def contactnow_server(
 async def contactnow_client(
     contactnow_server: str, contactnow_simulator: Simulator, anyio_backend: object
 ) -> AsyncIterator[ContactNow]:
-    """Yield a ContactNow client logged in to the served simulator.
+    """Yield a ContactNow client of the served simulator, on its account and clock.
 
-    It takes the simulator's account and clock, so an overridden
-    ``contactnow_simulator`` (another account, or its own clock) still works.
+    It gets its token on its first call (a fault injected without ``script=``
+    strikes that ``token.php`` request). It takes the simulator's account and
+    clock, so an overridden ``contactnow_simulator`` (another account, or its
+    own clock) still works.
     """
     from contactnow_async import ContactNow
 

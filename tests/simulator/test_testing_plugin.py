@@ -10,6 +10,10 @@ import pytest
 
 from contactnow_async.simulator import Simulator, VirtualClock
 
+# pytester runs a user's test file through pytest in this process, as a user's project
+# would: the plugin comes from its pytest11 entry point, with no conftest.py of ours.
+pytest_plugins = ["pytester"]
+
 
 def test_simulator_fixture(contactnow_simulator: Simulator, contactnow_clock: VirtualClock) -> None:
     assert contactnow_simulator.clock is contactnow_clock
@@ -84,3 +88,47 @@ class TestOverriddenSimulator:
         assert contactnow_client.clock is contactnow_simulator.clock
         snapshot = await contactnow_client.live.agents(include_offline=True)
         assert len(snapshot) == 3
+
+
+#: A user's own tests, as the README teaches them: no conftest.py, both backends.
+USER_TESTS = """
+import pytest
+
+from contactnow_async.simulator import Simulator, VirtualClock
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request):
+    return request.param
+
+
+@pytest.mark.anyio
+async def test_wallboard(contactnow_clock, contactnow_client, contactnow_simulator):
+    contactnow_clock.advance(600)
+    assert len(await contactnow_client.live.agents(include_offline=True)) == 10
+    assert contactnow_simulator.now() == contactnow_clock.now()
+    assert contactnow_simulator.stats.token_gets == 1  # a simulator of its own per test
+
+
+class TestOwnSimulator:
+    @pytest.fixture
+    def contactnow_simulator(self):
+        return Simulator(username="me", password="pw", agents=3, clock=VirtualClock())
+
+    @pytest.mark.anyio
+    async def test_advancing_another_clock(self, contactnow_clock, contactnow_client):
+        contactnow_clock.advance(600)
+"""
+
+
+def test_a_users_project(pytester: pytest.Pytester) -> None:
+    """The fixtures under asyncio and trio from the entry point; a simulator overridden
+    on a clock of its own, in a test that advances ``contactnow_clock`` (which then moves
+    nothing), is an error at setup that says what to do."""
+    pytester.makepyfile(test_user=USER_TESTS)
+    # In this process the plugins' packages are imported already: too late to rewrite them.
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning"
+    )
+    result.assert_outcomes(passed=2, errors=2)
+    result.stdout.fnmatch_lines(["*contactnow_simulator is not on contactnow_clock*"])
