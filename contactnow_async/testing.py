@@ -49,7 +49,7 @@ __all__ = [
 def contactnow_clock() -> VirtualClock:
     """Return a virtual clock at 1,700,000,000 (2023-11-14): time moves only by ``advance()``
     or a sleep on it (a watcher's poll interval, a retry's backoff)."""
-    from contactnow_async.simulator import VirtualClock
+    from contactnow_async import VirtualClock  # not via the simulator: a clock alone
 
     return VirtualClock()
 
