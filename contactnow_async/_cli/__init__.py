@@ -178,6 +178,10 @@ def _hoist_group_options(group: click.Group, ctx: click.Context, args: list[str]
     return [*kept[:at], *moved, *kept[at:]]
 
 
+#: The group's options that say which account to talk to: not for --simulate's own.
+_ACCOUNT = ("username", "password", "region", "base_url", "token_file")
+
+
 @click.group(
     cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -238,6 +242,12 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     These options go before the command or after it: `contactnow watch --simulate`.
     """
     ctx.obj = Settings(**options)
+    if options["simulate"]:
+        # Its own account and address: flags meant for a real one were ignored without a
+        # word (a --token-file nothing was kept in, say).
+        given = [f"--{name.replace('_', '-')}" for name in _ACCOUNT if options[name] is not None]
+        if given:
+            fail(f"{', '.join(given)} cannot go with --simulate (it talks to its own simulator)")
     # A closed stdout quiets the shared console (OutputConsole.on_broken_pipe); a command
     # run after it in the same process (CliRunner, a user's tests) prints again.
     console.quiet = False

@@ -243,9 +243,13 @@ def test_a_command_option_of_the_same_name_stays_the_commands(invoke: CliInvoker
 
 
 def test_values_are_not_taken_for_options_or_commands(invoke: CliInvoker) -> None:
-    # "--simulate" is the name looked for; "agents" is a (simulated away) base URL.
+    # "--simulate" is the name looked for; "agents" is a base URL (refused beside
+    # --simulate, the flag: so each was read as what it is).
     args = ["agents", "list", "--name", "--simulate", "--simulate", "--base-url", "agents"]
     out = invoke([*args, "--json"])
+    assert out.code == 2, out
+    assert out.stderr.startswith("contactnow: error: --base-url cannot go with --simulate")
+    out = invoke(["agents", "list", "--name", "--simulate", "--simulate", "--json"])
     assert out.code == 0, out
     assert out.stdout == ""  # no agent is named "--simulate"
     token = invoke(["token", "get", "--json", "--simulate", "--format", "xml"])

@@ -174,6 +174,22 @@ def test_unknown_region(invoke: CliInvoker, served: Served) -> None:
     assert "CONTACTNOW_REGION" in line
 
 
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--token-file", "tokens.json"], "--token-file"),  # kept nothing, said nothing
+        (["--base-url", "http://127.0.0.1:9/"], "--base-url"),
+        (["--region", "us", "--username", "me"], "--username, --region"),
+    ],
+)
+def test_account_flags_with_simulate_are_refused(
+    invoke: CliInvoker, flags: list[str], named: str
+) -> None:
+    out = invoke([*flags, "--simulate", "token", "get"])
+    line = assert_one_error(out, 2)
+    assert f"{named} cannot go with --simulate" in line
+
+
 # The console script's own door: click's usage errors are one line too.
 
 
