@@ -14,7 +14,8 @@ under trio.
   :class:`~contactnow_async.AgentEvent` s, duplicates dropped by ``log_id``,
   a dead consumer's pending entries claimed.
 
-The entry fields are documented in :func:`event_to_fields`.
+The entry fields are documented in :func:`event_to_fields`; :func:`refusal` tells a
+refused password or ACL user (retrying won't mend it) from an outage.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ._fields import event_from_fields, event_to_fields
 from ._keys import StreamKeyError
 from ._lease import LeaseLost, RedisLease
 from ._reader import StreamEntry, StreamReader
+from ._refusal import refusal
 from ._relay import RedisStreamRelay, StreamAccountError, run_relay
 from ._tokens import RedisTokenStore
 
@@ -44,5 +46,6 @@ __all__ = [
     "StreamReader",
     "event_from_fields",
     "event_to_fields",
+    "refusal",
     "run_relay",
 ]

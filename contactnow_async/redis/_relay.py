@@ -386,6 +386,7 @@ async def run_relay(
     since_log_id: int | None = None,
     interval: float = 2.0,
     owner: str | None = None,
+    redis_timeout: float | None = None,
     **watcher_options: Any,
 ) -> None:
     """Run a lease-holding relay of ``client``'s agent events into ``stream`` until cancelled.
@@ -393,8 +394,21 @@ async def run_relay(
     The ``contactnow relay`` command calls this. Start it on K hosts: one polls and
     publishes, the others wait to take over within about ``lease_ttl`` seconds. See
     :class:`RedisStreamRelay`.
+
+    ``redis_timeout`` bounds every Redis command, connecting included (a
+    ``socket_timeout`` in the URL wins): a quarter of ``lease_ttl`` unless given, so a
+    leader whose Redis stopped answering tries its renewal again before the lease
+    expires, and steps down once it has.
     """
-    redis = Redis.from_url(redis_url)
+    if redis_timeout is None:
+        redis_timeout = lease_ttl / 4
+    if not 0 < redis_timeout < math.inf:  # NaN fails too; None would wait for ever
+        raise ValueError(f"redis_timeout must be positive seconds, got {redis_timeout!r}")
+    # redis-py waits for ever before version 8, and 5 s from it: a renewal that never came
+    # back kept a leader whose lease had expired from knowing it.
+    redis = Redis.from_url(
+        redis_url, socket_timeout=redis_timeout, socket_connect_timeout=redis_timeout
+    )
     try:
         lease = RedisLease(redis, stream, ttl=lease_ttl, owner=owner)
         relay = RedisStreamRelay(redis, stream, lease=lease, maxlen=maxlen)

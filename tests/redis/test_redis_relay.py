@@ -37,6 +37,7 @@ from contactnow_async.redis import (
 )
 from contactnow_async.simulator import Dwell, ScaledClock, Simulator, VirtualClock, serve
 
+from ._stall import logged, stalling
 from .conftest import (
     REPO,
     cancel_while_stopped,
@@ -372,6 +373,42 @@ async def test_a_cancelled_relay_does_not_hang_on_a_redis_that_stopped_answering
     assert took < 4, "the cancelled relay waited for Redis to answer again"
 
 
+async def test_a_leader_whose_redis_stops_answering_gives_up_and_leads_again_after(
+    redis: Redis, redis_url: str
+) -> None:
+    # Redis stops answering, its connections left open (SIGSTOP, a partition): a renewal
+    # or an append waited for ever (redis-py before 8 has no socket timeout; 8 gives 5 s),
+    # saying nothing, the lease expiring under a leader that did not know it.
+    sim = Simulator(username="demo", password="demo", agents=5, seed=3)
+    async with (
+        stalling(redis_url) as stall,
+        serve(sim) as base_url,
+        ContactNow(username="demo", password="demo", base_url=base_url) as cn,
+    ):
+        relay = functools.partial(
+            run_relay, redis_url=stall.url, stream="stall", client=cn, lease_ttl=0.6,
+            redis_timeout=0.15, interval=0.05,
+        )  # fmt: skip
+        async with anyio.create_task_group() as group:
+            group.start_soon(relay)
+            await eventually(lambda: lease_exists(redis, "stall"), within=GUARD)
+            # A renewal or an append gives up (which first depends on the timing), is
+            # logged, and the leader steps down: the lease is let go or expires.
+            with logged("contactnow_async.redis", "Timeout reading from") as gave_up:
+                stall.stop()
+                # Under redis-py 8's own 5 s socket timeout, or none at all, not by then.
+                with anyio.fail_after(4):  # a guard against a hang, not a measure
+                    await gave_up.wait()
+            await eventually(lambda: lease_absent(redis, "stall"), within=GUARD)
+            stall.resume()
+            await eventually(lambda: lease_exists(redis, "stall"), within=GUARD)  # leads again
+            group.cancel_scope.cancel()
+
+
+async def lease_absent(redis: Redis, stream: str) -> bool:
+    return not await lease_exists(redis, stream)
+
+
 async def test_a_replica_cancelled_as_it_takes_the_lease_gives_it_up(
     redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -647,3 +684,11 @@ async def test_uids_past_a_double_are_ordered_exactly(redis: Redis) -> None:
     with pytest.raises(ValueError, match="log_id"):
         await relay.publish([event(uids[-1] + 2), event(-1)])
     assert await relay.cursor() == uids[-1] + 1
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, float("nan"), float("inf")])
+async def test_relay_redis_timeout_must_be_finite_seconds(value: float) -> None:
+    async with ContactNow(username="demo", password="demo", base_url="http://127.0.0.1:1") as cn:
+        with pytest.raises(ValueError, match="redis_timeout"):
+            await run_relay(redis_url="redis://127.0.0.1:1/0", stream="s", client=cn,
+                            redis_timeout=value)  # fmt: skip
