@@ -6,8 +6,8 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import Any, TypeVar
 
 import anyio
 import attrs
@@ -22,6 +22,8 @@ from ._replies import Fields, read_entries, stream_entries, text
 __all__ = ["StreamEntry", "StreamReader"]
 
 logger = logging.getLogger("contactnow_async.redis")
+
+_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -61,7 +63,10 @@ class StreamReader:
 
     ``count`` is the most entries one read returns, ``block`` how long (seconds)
     a read waits for new entries. An entry the relay did not write is logged,
-    acknowledged and skipped.
+    acknowledged and skipped. A Redis command that has not come back after
+    ``stalled_after`` seconds (``block`` + 10 unless given: a Redis that stopped
+    answering, a network that drops packets) is given up, raising TimeoutError; the
+    client's own timeouts are yours (its ``socket_timeout`` must exceed ``block``).
 
     Iterating rides out Redis errors as the relay does: a lost connection (or a
     Redis still loading) is logged and retried every ``retry`` seconds, and a
@@ -90,6 +95,7 @@ class StreamReader:
         claim_idle: float | None = 30.0,
         remember: int = 100_000,
         retry: float = 1.0,
+        stalled_after: float | None = None,
     ) -> None:
         if count < 1:
             raise ValueError("count must be >= 1")
@@ -102,6 +108,12 @@ class StreamReader:
             )
         if not 0 < retry < math.inf:
             raise ValueError(f"retry must be positive seconds, got {retry!r}")
+        if stalled_after is None:
+            stalled_after = block + 10.0
+        if not block < stalled_after < math.inf:  # a quiet blocking read would fail
+            raise ValueError(
+                f"stalled_after must be finite seconds longer than block, got {stalled_after!r}"
+            )
         self.redis = redis
         self.stream = stream
         self.group = group
@@ -111,6 +123,7 @@ class StreamReader:
         self.claim_idle = claim_idle
         self.remember = remember
         self.retry = retry
+        self.stalled_after = stalled_after
         self._start = "0"  # where create_group() began the group: where a lost one begins again
         # The entry each recent uid was handed out in (its copies in other entries are dropped).
         self._seen: OrderedDict[int, str] = OrderedDict()
@@ -128,7 +141,9 @@ class StreamReader:
         """
         self._start = start
         try:
-            await self.redis.xgroup_create(self.stream, self.group, id=start, mkstream=True)
+            await self._answered(
+                self.redis.xgroup_create(self.stream, self.group, id=start, mkstream=True)
+            )
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -138,8 +153,10 @@ class StreamReader:
         then entries claimed from dead consumers, then new ones (waiting up to ``block``).
         """
         while self._own_pending:
-            raw = await self.redis.xreadgroup(
-                self.group, self.consumer, {self.stream: self._own_from}, count=self.count
+            raw = await self._answered(
+                self.redis.xreadgroup(
+                    self.group, self.consumer, {self.stream: self._own_from}, count=self.count
+                )
             )
             entries = read_entries(raw)
             if not entries:
@@ -159,19 +176,21 @@ class StreamReader:
             pipe.xinfo_groups(self.stream)
             pipe.xinfo_stream(self.stream)
             pipe.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=self.count)
-            groups, info, raw = await pipe.execute(raise_on_error=False)
+            groups, info, raw = await self._answered(pipe.execute(raise_on_error=False))
         if isinstance(raw, Exception):
             raise raw
         entries = read_entries(raw)
         if entries:
             self._count_unread(groups, info)
             return await self._decode(entries, claimed=False)
-        raw = await self.redis.xreadgroup(
-            self.group,
-            self.consumer,
-            {self.stream: ">"},
-            count=self.count,
-            block=max(1, int(self.block * 1000)),
+        raw = await self._answered(
+            self.redis.xreadgroup(
+                self.group,
+                self.consumer,
+                {self.stream: ">"},
+                count=self.count,
+                block=max(1, int(self.block * 1000)),
+            )
         )
         return await self._decode(read_entries(raw), claimed=False)
 
@@ -179,13 +198,15 @@ class StreamReader:
         """Take over entries pending longer than ``claim_idle`` seconds on other consumers."""
         idle = self.claim_idle if self.claim_idle is not None else 0.0
         self._next_claim = time.monotonic() + max(idle / 2, 0.01)
-        result = await self.redis.xautoclaim(
-            self.stream,
-            self.group,
-            self.consumer,
-            min_idle_time=int(idle * 1000),
-            start_id=self._claim_from,
-            count=self.count,
+        result = await self._answered(
+            self.redis.xautoclaim(
+                self.stream,
+                self.group,
+                self.consumer,
+                min_idle_time=int(idle * 1000),
+                start_id=self._claim_from,
+                count=self.count,
+            )
         )
         next_start = text(result[0])
         # "0-0": the scan went through the whole pending list; start again next time.
@@ -202,7 +223,17 @@ class StreamReader:
         """Acknowledge entries (or entry ids): the group will not hand them out again."""
         ids = [entry.id if isinstance(entry, StreamEntry) else entry for entry in entries]
         if ids:
-            await self.redis.xack(self.stream, self.group, *ids)
+            await self._answered(self.redis.xack(self.stream, self.group, *ids))
+
+    async def _answered(self, command: Awaitable[_T]) -> _T:
+        """``command``'s reply; TimeoutError if none came within ``stalled_after`` seconds.
+
+        A stopped Redis (or a network that drops packets) raises nothing: without a socket
+        timeout on the client, the read never came back, and nothing was logged.
+        """
+        with anyio.move_on_after(self.stalled_after):
+            return await command
+        raise TimeoutError(f"no reply from Redis for {self.stalled_after:g} s")
 
     def __aiter__(self) -> AsyncIterator[StreamEntry]:
         return self._iterate()
@@ -231,6 +262,10 @@ class StreamReader:
                 if refused is not None:  # no outage: waiting will not mend it
                     raise refused from None  # not its unix socket's ConnectionError wrapper
                 logger.warning("reading %r failed, retrying: %s", self.stream, exc)
+                # A read whose reply was lost (given up, a dropped connection) may have
+                # been carried out, its entries now pending here: replayed, not left
+                # until a claim (claim_idle later, if ever).
+                self._own_pending, self._own_from = True, "0"
                 await anyio.sleep(self.retry)
                 continue
             for entry in entries:

@@ -21,6 +21,7 @@ from contactnow_async import AgentEvent, Call, ContactNow, LiveAgent, VirtualClo
 from contactnow_async.redis import RedisLease, RedisStreamRelay, StreamReader
 from contactnow_async.simulator import Simulator
 
+from ._stall import logged, stalling
 from .conftest import REPO, each_protocol, eventually, stream_entries, text
 
 pytestmark = [pytest.mark.redis, pytest.mark.anyio]
@@ -185,6 +186,9 @@ async def test_an_entry_handed_out_but_never_acknowledged_comes_back(redis: Redi
         ("block", -1.0),
         ("retry", float("nan")),
         ("retry", 0.0),
+        ("stalled_after", float("nan")),
+        ("stalled_after", 0.0),
+        ("stalled_after", 1.0),  # no longer than block: every quiet read would fail
     ],
 )
 def test_reader_times_must_be_finite_seconds(option: str, value: float) -> None:
@@ -388,3 +392,37 @@ async def test_iterating_ends_on_a_refused_password_over_a_unix_socket(
                 pass  # pragma: no cover -- nothing is read
     finally:
         await refused.aclose()
+
+
+async def test_iterating_gives_up_on_a_redis_that_stops_answering_and_reads_on_after(
+    redis: Redis, redis_url: str
+) -> None:
+    # Redis stops answering, its connections left open (SIGSTOP, a partition): with a
+    # client that has no socket timeout (redis-py's default before 8), a read waited for
+    # ever, saying nothing.
+    await publish(redis, "s", range(1, 2))
+    async with stalling(redis_url) as stall:
+        client = Redis.from_url(stall.url, socket_timeout=None, socket_connect_timeout=None)
+        reader = StreamReader(client, "s", group="g", consumer="c", claim_idle=None,
+                              block=0.05, retry=0.01, stalled_after=0.3)  # fmt: skip
+        await reader.create_group()
+        seen: list[int | None] = []
+
+        async def wake_when_given_up(gave_up: anyio.Event) -> None:
+            await gave_up.wait()
+            await publish(redis, "s", range(2, 3))  # to the server, not through the proxy
+            # The read given up reaches Redis now, as after a SIGCONT: entry 2 goes to a
+            # reply nobody reads, pending on this consumer, and comes back in a replay.
+            stall.resume()
+
+        async with client, anyio.create_task_group() as group:
+            with logged("contactnow_async.redis", "no reply from Redis") as gave_up:
+                group.start_soon(wake_when_given_up, gave_up)
+                with anyio.fail_after(10):  # a guard against a hang, not a measure
+                    async for entry in reader:
+                        seen.append(entry.event.log_id)
+                        await reader.ack(entry)
+                        if entry.event.log_id == 2:
+                            break
+                        stall.stop()  # the next read gets no reply
+    assert seen == [1, 2]
