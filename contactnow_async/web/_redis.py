@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from .. import events
 from .._clock import Clock, SystemClock
-from ..redis import event_from_fields
+from ..redis import event_from_fields, refusal
 from ..redis._replies import Fields, read_entries, stream_entries, text
 from ._board import Board, Entry, Resume, Viewer
 from ._sources import iso, sse_frame
@@ -34,6 +34,10 @@ logger = logging.getLogger("contactnow_async.web")
 _ENTRY_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
 StreamKey = tuple[int, int]
 _T = TypeVar("_T")
+
+
+class _Stopped(Exception):
+    """Redis refused the source's password or ACL user: it has stopped the board."""
 
 
 class RedisStreamSource:
@@ -52,9 +56,15 @@ class RedisStreamSource:
     Health: Redis reads succeed, and a relay holds the lease ``<stream>:lease``
     (someone is polling ContactNow). A read that has not come back for
     ``stalled_after`` seconds (``block`` + 10 unless given: a Redis that stopped
-    answering, a network that drops packets) counts as failing too; one of the reads
-    that seed the board is then given up and tried again. asyncio only, as redis-py's
-    asyncio API is.
+    answering, a network that drops packets) counts as failing too, and is given up and
+    tried again (a URL's client also gets it as its socket timeout, unless the URL sets
+    one; your client's timeouts are yours, and its ``socket_timeout`` must exceed
+    ``block``).
+
+    A refused password or ACL user (redis-py's AuthenticationError or
+    NoPermissionError, kept in :attr:`refusal`) is no outage: the source stops for
+    good, and the board with it (as for a watcher's refused password). asyncio only,
+    as redis-py's asyncio API is.
     """
 
     kind = "redis"
@@ -78,8 +88,10 @@ class RedisStreamSource:
             raise ValueError(f"retry must be positive seconds, got {retry!r}")
         if stalled_after is None:
             stalled_after = block + 10.0
-        if not 0 < stalled_after < math.inf:
-            raise ValueError(f"stalled_after must be positive seconds, got {stalled_after!r}")
+        if not block < stalled_after < math.inf:  # a quiet read would count as failing
+            raise ValueError(
+                f"stalled_after must be finite seconds longer than block, got {stalled_after!r}"
+            )
         self.redis = redis
         self.stream = stream
         self.lease_key = f"{stream}:lease"
@@ -95,6 +107,8 @@ class RedisStreamSource:
         self._last_error: str | None = None
         self._relay_leading = False
         self._lease_checked = 0.0
+        #: What stopped the source for good: Redis refused its password or ACL user.
+        self.refusal: RedisError | None = None
 
     @staticmethod
     def parse_id(text: str) -> StreamKey | None:
@@ -136,7 +150,7 @@ class RedisStreamSource:
         (None: none), and whether there may be more. Entries the relay did not write are
         skipped (and logged), but counted as read."""
         entries = stream_entries(
-            await client.xrange(self.stream, min=start, max=end, count=self.batch)
+            await self._answered(client.xrange(self.stream, min=start, max=end, count=self.batch))
         )
         last = entries[-1][0] if entries else None
         return self._decode(entries), last, len(entries) >= self.batch
@@ -149,11 +163,21 @@ class RedisStreamSource:
         than holding up, and so keeping from stopping, the server that runs it.
         """
         own = isinstance(self.redis, str)
-        client = Redis.from_url(self.redis) if isinstance(self.redis, str) else self.redis
+        if isinstance(self.redis, str):
+            # redis-py 8's own 5 s would end every read that blocks longer.
+            timeout = self.stalled_after
+            client = Redis.from_url(
+                self.redis, socket_timeout=timeout, socket_connect_timeout=timeout
+            )
+        else:
+            client = self.redis
         self._client = client
+        self.refusal = None
         try:
             last = await self._seed(client, board, task_status)
             await self._follow(client, board, last)
+        except _Stopped:
+            pass  # the board is stopped, and health() says why
         finally:
             self._client = None
             if own:
@@ -174,7 +198,7 @@ class RedisStreamSource:
                 retained: deque[Entry] = deque(maxlen=board.retain)
                 start, last, more = "-", "0-0", True
                 while more:
-                    batch, read, more = await self._answered(self._range(client, start))
+                    batch, read, more = await self._range(client, start)
                     for entry, document in batch:
                         if document["after"] is None:
                             agents.pop(entry.agent_id, None)
@@ -184,13 +208,13 @@ class RedisStreamSource:
                     if read is not None:
                         start = f"({read}"
                         last = read
-                await self._answered(self._check_lease(client, force=True))
+                await self._check_lease(client, force=True)
                 self._succeeded()
             except (RedisError, OSError) as exc:  # TimeoutError is an OSError
-                self._failed(exc)
-                if not started:
+                if not started:  # before _failed(), which may end the source
                     started = True
                     task_status.started()
+                self._failed(exc, board)
                 await anyio.sleep(self.retry)
                 continue
             # The cursor is the last entry read, one the relay wrote or not ("0-0": none).
@@ -203,7 +227,8 @@ class RedisStreamSource:
         """``read``'s reply; TimeoutError if none came within ``stalled_after`` seconds.
 
         A stopped Redis (or a network that drops packets) raises nothing: the read never
-        comes back, and while the board is being seeded that kept the lifespan from starting.
+        came back, and the replica never read again (while seeding, the lifespan never
+        started).
         """
         with anyio.move_on_after(self.stalled_after):
             return await read
@@ -212,9 +237,10 @@ class RedisStreamSource:
     async def _follow(self, client: Redis, board: Board, last: str) -> None:
         while True:
             try:
+                block = max(1, int(self.block * 1000))
                 entries = read_entries(
-                    await client.xread(
-                        {self.stream: last}, count=self.batch, block=max(1, int(self.block * 1000))
+                    await self._answered(
+                        client.xread({self.stream: last}, count=self.batch, block=block)
                     )
                 )
                 if entries and not await self._read_all_after(client, last):
@@ -226,7 +252,7 @@ class RedisStreamSource:
                 await self._check_lease(client)
                 self._succeeded()
             except (RedisError, OSError) as exc:  # noqa: PERF203 -- one try per read, not per entry
-                self._failed(exc)
+                self._failed(exc, board)
                 await anyio.sleep(self.retry)
 
     async def _read_all_after(self, client: Redis, last: str) -> bool:
@@ -236,7 +262,7 @@ class RedisStreamSource:
         key = self.parse_id(last)
         if key is None:  # pragma: no cover -- an id Redis gave
             return False
-        info: Any = await client.xinfo_stream(self.stream)
+        info: Any = await self._answered(client.xinfo_stream(self.stream))
         return self._complete_after(key, info)
 
     async def _reseed(self, client: Redis, board: Board, last: str) -> str:
@@ -257,15 +283,23 @@ class RedisStreamSource:
         now = time.monotonic()
         if force or now - self._lease_checked >= self.block:
             self._lease_checked = now
-            self._relay_leading = bool(await client.exists(self.lease_key))
+            self._relay_leading = bool(await self._answered(client.exists(self.lease_key)))
 
     def _succeeded(self) -> None:
         self._consecutive_failures = 0
         self._last_success = datetime.now(timezone.utc)
         self._last_reply = time.monotonic()
 
-    def _failed(self, exc: Exception) -> None:
+    def _failed(self, exc: Exception, board: Board) -> None:
+        """Count a failed read; for a refusal, stop the board and raise _Stopped."""
         self._consecutive_failures += 1
+        refused = refusal(exc)
+        if refused is not None:  # no outage: retrying won't mend it
+            self.refusal = refused
+            self._last_error = f"{type(refused).__name__}: {refused}"
+            logger.error("stopped reading %r for good: %s", self.stream, self._last_error)
+            board.stop()
+            raise _Stopped from None
         self._last_error = f"{type(exc).__name__}: {exc}"
         logger.warning(
             "reading %r failed (%d in a row): %s",
@@ -285,7 +319,9 @@ class RedisStreamSource:
             return
         try:
             if where == "after":
-                tail = stream_entries(await client.xrevrange(self.stream, count=1))
+                tail = stream_entries(
+                    await self._answered(client.xrevrange(self.stream, count=1))
+                )
                 newest = self.parse_id(tail[0][0]) if tail else None
                 if newest is None or key > newest:
                     viewer.fail("unknown")
@@ -315,7 +351,7 @@ class RedisStreamSource:
                 return
         # Checked after reading: Redis only ever removes more, so if every entry after
         # the id is there now, the reads above saw them all.
-        info: Any = await client.xinfo_stream(self.stream)
+        info: Any = await self._answered(client.xinfo_stream(self.stream))
         if not self._complete_after(key, info):
             viewer.fail("expired")
             return

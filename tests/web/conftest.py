@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ..redis.conftest import redis, redis_server, redis_url
+from ..redis.conftest import redis, redis_server, redis_socket, redis_url
 
-__all__ = ["redis", "redis_server", "redis_url"]
+__all__ = ["redis", "redis_server", "redis_socket", "redis_url"]

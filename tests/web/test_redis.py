@@ -7,18 +7,22 @@ import functools
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError as RedisAuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoPermissionError
 
 from contactnow_async import VirtualClock
 from contactnow_async.redis import RedisLease, RedisStreamRelay
 from contactnow_async.simulator import Dwell, Simulator
 from contactnow_async.web import RedisStreamSource, Wallboard, wallboard_app
 
+from ..redis._stall import stalling
 from ..redis.conftest import each_protocol, eventually, stream_entries
 from ._sse import Frame, client_for, last_id, open_events
 from ._support import client_on, event_rows, log_rows
@@ -248,7 +252,7 @@ async def test_a_redis_that_stops_answering_makes_the_replica_unhealthy(
                 await anyio.sleep(0.5)
                 health = await http.get("/healthz")
                 assert health.status_code == 503
-                assert health.json()["last_error"].startswith("no reply from Redis for ")
+                assert "no reply from Redis for " in health.json()["last_error"]
 
 
 async def test_a_redis_that_does_not_answer_at_start_does_not_hold_up_the_lifespan(
@@ -291,6 +295,7 @@ async def test_a_redis_that_does_not_answer_at_start_does_not_hold_up_the_lifesp
         ("retry", -1.0),
         ("stalled_after", float("nan")),
         ("stalled_after", 0.0),
+        ("stalled_after", 0.5),  # under block: every quiet read would count as failing
     ],
 )
 def test_source_times_must_be_finite_seconds(option: str, value: float) -> None:
@@ -370,3 +375,84 @@ async def test_a_replica_whose_position_was_trimmed_away_resets_its_browsers(
             frame = await events.next()
             assert frame is not None and frame.event == "reset", frame
             assert json.loads(frame.data) == {"reason": "expired"}
+
+
+@pytest.mark.parametrize("how", ["password", "password-on-a-unix-socket", "acl-user"])
+async def test_a_refused_redis_user_stops_the_wallboard_for_good(
+    redis: Redis, redis_url: str, redis_socket: Path, how: str
+) -> None:
+    # No outage to wait out: it was retried for ever (over a unix socket redis-py raises
+    # the refusal as a ConnectionError caused by it), /healthz naming a failed read.
+    url = {
+        "password": redis_url.replace("redis://", "redis://nobody:s3cret@"),
+        "password-on-a-unix-socket": f"unix://nobody:s3cret@{redis_socket}",
+        "acl-user": redis_url.replace("redis://", "redis://board:s3cret@"),
+    }[how]
+    await redis.acl_setuser("board", enabled=True, passwords=["+s3cret"], keys=["*"],
+                            commands=["+@all", "-xrange"])  # fmt: skip
+    source = RedisStreamSource(url, "web:refused", block=0.02, retry=0.01)
+    web = wallboard_app(source)
+    try:
+        with anyio.fail_after(10):  # a guard against a hang, not a bound on how soon
+            async with web.lifespan(), client_for(web) as http:
+                assert web.board.stopped
+                refused = RedisAuthenticationError if how != "acl-user" else NoPermissionError
+                assert isinstance(source.refusal, refused)
+                health = await http.get("/healthz")
+                assert health.status_code == 503
+                assert health.json()["last_error"].startswith(refused.__name__)
+                assert health.json()["consecutive_failures"] == 1  # not retried
+                assert "s3cret" not in health.text
+                reply = await http.get("/snapshot")
+                assert reply.status_code == 503
+                assert "stopped" in reply.json()["error"]
+    finally:
+        await redis.acl_deluser("board")
+
+
+async def test_a_redis_user_refused_mid_stream_ends_the_streams(
+    redis: Redis, redis_url: str
+) -> None:
+    # An ACL user whose rights were taken away while the wallboard ran: every read was
+    # refused and retried, the browsers' streams open over a board frozen for ever.
+    await redis.acl_setuser("board", enabled=True, passwords=["+s3cret"], keys=["*"],
+                            commands=["+@all"])  # fmt: skip
+    url = redis_url.replace("redis://", "redis://board:s3cret@")
+    web = wallboard_app(RedisStreamSource(url, "web:revoked", block=0.02, retry=0.01))
+    try:
+        with anyio.fail_after(10):  # a guard against a hang, not a bound on how soon
+            async with web.lifespan(), client_for(web) as http:
+                async with open_events(web) as events:
+                    await redis.acl_setuser("board", commands=["-xread"])
+                    while await events.next() is not None:  # ends, as at a shutdown
+                        pass
+                health = await http.get("/healthz")
+                assert health.status_code == 503
+                assert health.json()["last_error"].startswith("NoPermissionError")
+                assert (await http.get("/snapshot")).status_code == 503
+    finally:
+        await redis.acl_deluser("board")
+
+
+async def test_a_read_that_never_comes_back_is_given_up_and_tried_again(
+    redis: Redis, redis_url: str
+) -> None:
+    # A Redis that stopped answering, its connection left open (SIGSTOP, a partition), and
+    # a client without a socket timeout (redis-py's default before 8): /healthz said the
+    # read had stalled, but it was never given up, so the replica never read again.
+    stream = "web:stalled"
+    async with stalling(redis_url) as stall:
+        client = Redis.from_url(stall.url, socket_timeout=None, socket_connect_timeout=None)
+        source = RedisStreamSource(client, stream, block=0.02, retry=0.01, stalled_after=0.3)
+        web = wallboard_app(source)
+        async with client:
+            with anyio.fail_after(10):  # a guard against a hang, not a bound on how soon
+                async with web.lifespan(), client_for(web) as http:
+                    async with open_events(web, headers={"Last-Event-ID": "0-0"}) as events:
+                        stall.stop()
+                        while (await http.get("/healthz")).json()["consecutive_failures"] < 1:  # noqa: ASYNC110 -- polled over HTTP
+                            await anyio.sleep(0.01)
+                        await redis.xadd(stream, log_entry(1, "7", "wait"))
+                        stall.resume()
+                        (frame,) = await events.take(1)  # read again, and on
+                    assert json.loads(frame.data)["log_id"] == 1
