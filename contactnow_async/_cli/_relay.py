@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 import traceback
 from typing import Any
@@ -12,7 +11,6 @@ import anyio
 import click
 
 from ._common import (
-    EXIT_AUTH,
     EXIT_ERROR,
     MANY_REQUESTS_WIRE,
     FiniteFloatRange,
@@ -24,6 +22,7 @@ from ._common import (
     since_log_id_option,
     unlogged,
 )
+from ._redis import check_redis_url, fail_refused
 
 
 @click.command()
@@ -66,7 +65,6 @@ from ._common import (
 def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **options: Any) -> None:
     """Relay agent events into a Redis Stream; run on several hosts, one leads (asyncio only)."""
     try:
-        from redis.asyncio.connection import parse_url
         from redis.exceptions import AuthenticationError, NoPermissionError
 
         from ..redis import StreamAccountError, StreamKeyError, run_relay
@@ -75,10 +73,7 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
         fail("the relay needs the 'redis' extra: pip install 'contactnow-async[redis]'")
     if options["since_log_id"] is not None:
         options["backfill"] = True  # a status_log position, as for watch: read with backfill
-    try:
-        parse_url(redis_url)
-    except ValueError as exc:  # not the URL itself: it may hold a password
-        fail(f"--redis: {_without_url_parts(str(exc), redis_url)}")
+    check_redis_url(redis_url)
 
     terminated: list[int] = []
 
@@ -109,14 +104,8 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
                     maxlen=maxlen or None,
                     **options,
                 )
-            except AuthenticationError as exc:  # the URL is not shown: it holds the password
-                fail(f"Redis refused the relay's credentials in --redis: {exc}", EXIT_AUTH)
-            except NoPermissionError as exc:
-                fail(
-                    f"the Redis user in --redis may not use what the relay needs "
-                    f"(+@scripting +@stream +@string +@keyspace on the stream's keys): {exc}",
-                    EXIT_AUTH,
-                )
+            except (AuthenticationError, NoPermissionError) as exc:
+                fail_refused(exc, who="the relay", needs="+@scripting +@stream +@string +@keyspace")
             except (StreamAccountError, StreamKeyError) as exc:
                 fail(str(exc))  # a setting to change, as a bad flag
             except ValueError as exc:
@@ -139,13 +128,3 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
         # 143 (128 + SIGTERM), and systemd counts it a clean stop.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.raise_signal(signal.SIGTERM)
-
-
-def _without_url_parts(message: str, url: str) -> str:
-    """``message`` about ``url``, or a general one if it quotes a part of the URL's
-    network location: without an ``@``, a password stands where the port goes, and
-    Python's "Port could not be cast to integer value as '...'" quotes it."""
-    netloc = url.partition("//")[2].partition("/")[0]
-    if any(part in message for part in re.split(r"[:@]", netloc) if part):
-        return "its user, password, host or port does not parse (the URL is not shown)"
-    return message

@@ -21,6 +21,7 @@ from .. import AgentWatcher, ContactNow, ScaledClock
 from .._clock import Clock
 from ..kpis import QueueKpis
 from ._common import (
+    EXIT_ERROR,
     EXIT_NETWORK,
     MANY_REQUESTS_WIRE,
     SIM_PASSWORD,
@@ -33,6 +34,7 @@ from ._common import (
     refuse_empty,
     run,
 )
+from ._redis import check_redis_url, fail_refused
 
 #: Where the bearer token comes from: the environment only (a flag shows in ps).
 TOKEN_VARIABLE = "CONTACTNOW_WEB_TOKEN"  # noqa: S105 -- the variable's name, not a secret
@@ -107,6 +109,13 @@ def serve(
         fail("--stream names the relay's stream: give --redis too")
     if redis_url is not None and settings.simulate:
         fail("--simulate watches an embedded simulator, --redis reads a relay: pick one")
+    if redis_url is not None:
+        try:
+            import redis  # noqa: F401 -- only checking the extra is installed
+        except ImportError:
+            fail("--redis needs the 'redis' extra: pip install 'contactnow-async[redis]'")
+        # Here, not in the lifespan: uvicorn printed its traceback, the password in it.
+        check_redis_url(redis_url)
     token = os.environ.get(TOKEN_VARIABLE)
     if token is not None and not token.strip():
         fail(f"{TOKEN_VARIABLE} is set but empty: give it a secret, or unset it")
@@ -166,7 +175,11 @@ def serve(
                 notes.append(
                     f"browsers need the token in ${TOKEN_VARIABLE}: add #token=... to the URL"
                 )
-            await _serve(wallboard, sock, host, notes)
+            if not await _serve(wallboard, sock, host, notes):
+                refused = getattr(source, "refusal", None)  # the Redis source's
+                if refused is not None:
+                    fail_refused(refused, who="the wallboard", needs="+@read")
+                fail("the wallboard's source stopped at start (see the log above)", EXIT_ERROR)
 
     try:
         run(settings, main)
@@ -257,16 +270,23 @@ class QuietEndedStreams(logging.Filter):
         return record.getMessage() != "ASGI callable returned without completing response."
 
 
-async def _serve(wallboard: Any, sock: socket.socket, host: str, notes: list[str]) -> None:
-    """Serve ``wallboard`` until Ctrl-C; print its URL once it is up."""
+async def _serve(wallboard: Any, sock: socket.socket, host: str, notes: list[str]) -> bool:
+    """Serve ``wallboard`` until Ctrl-C; print its URL once it is up.
+
+    False, having served nothing, if its source stopped for good at its first try.
+    """
     import uvicorn
 
     class Server(uvicorn.Server):
         """uvicorn's server, which says when it is up, and ends the event streams first
         on shutdown (it would otherwise wait for them, as for any open response)."""
 
+        stopped_at_start = False
+
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets=sockets)
+            if wallboard.board.stopped:  # at its first read: a refused Redis user, say
+                self.should_exit = self.stopped_at_start = True
             if self.started and not self.should_exit:
                 click.echo(f"contactnow: wallboard at {url} (Ctrl-C to stop)")
                 for note in notes:
@@ -304,3 +324,4 @@ async def _serve(wallboard: Any, sock: socket.socket, host: str, notes: list[str
     await server.serve(sockets=[sock])
     if not server.started:
         fail("the wallboard did not start (see the log above)", EXIT_NETWORK)
+    return not server.stopped_at_start

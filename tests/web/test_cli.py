@@ -60,6 +60,49 @@ def test_another_host_without_a_token_is_served_with_a_warning() -> None:
     assert code == 5
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redis://nobody:s3cret@{host}/0", "Redis refused the wallboard's credentials in --redis"),
+        ("redis://board:s3cret@{host}/0", "may not use what the wallboard needs (+@read"),
+    ],
+    ids=["password", "acl-user"],
+)
+def test_serve_with_a_refused_redis_user_is_one_line_and_the_auth_exit_code(
+    redis_url: str, url: str, message: str
+) -> None:
+    # It served, its source retrying the refusal for ever, every endpoint a 503.
+    from redis import Redis
+
+    with Redis.from_url(redis_url) as admin:
+        admin.acl_setuser("board", enabled=True, passwords=["+s3cret"], keys=["*"],
+                          commands=["+@all", "-xrange"])  # fmt: skip
+        try:
+            host = redis_url.split("//")[1].split("/")[0]
+            code, stdout, stderr = invoke("serve", "--port", "0", "--redis", url.format(host=host))
+        finally:
+            admin.acl_deluser("board")
+    assert code == 3, stderr  # EXIT_AUTH
+    lines = [line for line in stderr.splitlines() if line.startswith("contactnow: error:")]
+    assert len(lines) == 1 and message in lines[0], stderr
+    assert "wallboard at" not in stdout
+    assert "s3cret" not in stdout + stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://:s3cret/0", "redis://user:s3cret@127.0.0.1:xx/0", "http://u:s3cret@h/0"]
+)
+def test_serve_with_a_redis_url_that_does_not_parse_never_shows_its_password(url: str) -> None:
+    # The lifespan raised it: uvicorn printed the traceback, the password in it, and
+    # ended with its own exit code, 3.
+    code, _, stderr = invoke("serve", "--port", "0", "--redis", url)
+    assert code == 2, stderr
+    assert stderr.startswith("contactnow: error: --redis: "), stderr
+    assert "s3cret" not in stderr
+    assert "Traceback" not in stderr
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
     with serving() as running:

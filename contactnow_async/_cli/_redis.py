@@ -1,0 +1,48 @@
+"""The ``--redis`` URL of ``relay`` and ``serve``: checked before use, refusals in one line.
+
+The URL may hold a password: no message here quotes it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NoReturn
+
+from ._common import EXIT_AUTH, fail
+
+
+def check_redis_url(url: str) -> None:
+    """Exit with a usage error, in one line, if redis-py cannot parse ``url``."""
+    from redis.asyncio.connection import parse_url
+
+    try:
+        parse_url(url)
+    except ValueError as exc:  # not the URL itself: it may hold a password
+        fail(f"--redis: {_without_url_parts(str(exc), url)}")
+
+
+def fail_refused(refused: Exception, *, who: str, needs: str) -> NoReturn:
+    """Exit with ``EXIT_AUTH``: Redis refused the password or ACL user in ``--redis``.
+
+    ``who`` is the command's part ("the relay"), ``needs`` the ACL rules it needs.
+    """
+    from redis.exceptions import NoPermissionError
+
+    if isinstance(refused, NoPermissionError):
+        fail(
+            f"the Redis user in --redis may not use what {who} needs "
+            f"({needs} on the stream's keys): {refused}",
+            EXIT_AUTH,
+        )
+    # The URL is not shown: it holds the password.
+    fail(f"Redis refused {who}'s credentials in --redis: {refused}", EXIT_AUTH)
+
+
+def _without_url_parts(message: str, url: str) -> str:
+    """``message`` about ``url``, or a general one if it quotes a part of the URL's
+    network location: without an ``@``, a password stands where the port goes, and
+    Python's "Port could not be cast to integer value as '...'" quotes it."""
+    netloc = url.partition("//")[2].partition("/")[0]
+    if any(part in message for part in re.split(r"[:@]", netloc) if part):
+        return "its user, password, host or port does not parse (the URL is not shown)"
+    return message
