@@ -131,7 +131,8 @@ class RedisStreamRelay:
 
     ``maxlen`` bounds the stream (``XADD MAXLEN ~``: Redis trims whole nodes,
     so the stream may hold somewhat more); None keeps everything.
-    ``batch`` is the most events appended in one script call.
+    ``batch`` is the most events appended in one script call. The timeouts of
+    ``redis`` are yours (:func:`run_relay` bounds every command of the client it makes).
     """
 
     def __init__(

@@ -319,9 +319,7 @@ class RedisStreamSource:
             return
         try:
             if where == "after":
-                tail = stream_entries(
-                    await self._answered(client.xrevrange(self.stream, count=1))
-                )
+                tail = stream_entries(await self._answered(client.xrevrange(self.stream, count=1)))
                 newest = self.parse_id(tail[0][0]) if tail else None
                 if newest is None or key > newest:
                     viewer.fail("unknown")
