@@ -39,10 +39,11 @@ def fail_refused(refused: Exception, *, who: str, needs: str) -> NoReturn:
 
 
 def _without_url_parts(message: str, url: str) -> str:
-    """``message`` about ``url``, or a general one if it quotes a part of the URL's
-    network location: without an ``@``, a password stands where the port goes, and
-    Python's "Port could not be cast to integer value as '...'" quotes it."""
-    netloc = url.partition("//")[2].partition("/")[0]
-    if any(part in message for part in re.split(r"[:@]", netloc) if part):
+    """``message`` about ``url``, or a general one if it quotes any piece of the URL after
+    its scheme: without an ``@``, a password stands where the port goes, and Python's
+    "Port could not be cast to integer value as '...'" quotes it; with a ``#`` or ``?``
+    in the password, the parser's network location ends there, at a piece of it."""
+    pieces = re.split(r"[:@/?#]", url.partition("//")[2])
+    if any(piece in message for piece in pieces if piece):
         return "its user, password, host or port does not parse (the URL is not shown)"
     return message

@@ -177,15 +177,21 @@ def test_an_acl_user_that_may_not_run_scripts_is_one_line_and_the_auth_exit_code
 
 
 @pytest.mark.parametrize(
-    "url",
-    ["redis://default:s3cret", "redis://default:s3cret@127.0.0.1:s3cret/0"],
-    ids=["no-at-sign", "port"],
+    ("url", "secret"),
+    [
+        ("redis://default:s3cret", "s3cret"),
+        ("redis://default:s3cret@127.0.0.1:s3cret/0", "s3cret"),
+        # The parser's network location ends at # or ?: it quoted 's3' as the port.
+        ("redis://default:s3#cret@127.0.0.1:6379", "s3"),
+        ("redis://default:s3?cret@127.0.0.1:6379/0", "s3"),
+    ],
+    ids=["no-at-sign", "port", "hash-in-password", "question-mark-in-password"],
 )
-def test_a_malformed_redis_url_is_refused_without_its_password(url: str) -> None:
+def test_a_malformed_redis_url_is_refused_without_its_password(url: str, secret: str) -> None:
     # Python's "Port could not be cast to integer value as 's3cret'": without an @, the
     # password is where the port goes, and the error line showed it.
     line = assert_one_error(CliInvoker()(["--simulate", "relay", "--redis", url]), 2)
-    assert "s3cret" not in line
+    assert secret not in line
     assert "--redis" in line
 
 
