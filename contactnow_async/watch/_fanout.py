@@ -19,6 +19,7 @@ any other events.
 from __future__ import annotations
 
 import itertools
+import threading
 import weakref
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,6 +32,9 @@ from .._errors import own_copy
 from ._events import AgentEvent, HealthEvent
 
 Overflow = Literal["block", "drop_oldest", "coalesce"]
+#: Seconds between two looks, by a publisher waiting on a full ``block`` buffer, at
+#: whether its subscription is still held (see :meth:`Fanout.publish`).
+RECHECK = 1.0
 OVERFLOW_POLICIES: tuple[Overflow, ...] = ("block", "drop_oldest", "coalesce")
 
 EventT = TypeVar("EventT", AgentEvent, "AgentEvent | HealthEvent")
@@ -283,10 +287,14 @@ class Fanout:
             start = subscription.offer(events)
             while start < len(events):
                 room = subscription.room
-                # Not held while waiting (its reader may drop it): its collection wakes us.
-                collected = weakref.finalize(subscription, _wake, room)
+                # Not held while waiting (its reader may drop it): its collection wakes us,
+                # or, where the cycle collector freed it in another thread (which may not
+                # touch the loop's event), the next look at it.
+                collected = weakref.finalize(subscription, _wake, room, threading.get_ident())
                 del subscription
-                await room.wait()
+                while not room.is_set() and ref() is not None:
+                    with anyio.move_on_after(RECHECK):
+                        await room.wait()
                 collected.detach()
                 subscription = ref()
                 if subscription is None or subscription.closed:
@@ -320,8 +328,8 @@ AnySubscription = Subscription[AgentEvent] | Subscription[AgentEvent | HealthEve
 _Ref = weakref.ref[AnySubscription]
 
 
-def _wake(room: anyio.Event) -> None:
-    if not room.is_set():
+def _wake(room: anyio.Event, thread: int) -> None:
+    if threading.get_ident() == thread and not room.is_set():
         room.set()
 
 

@@ -7,10 +7,12 @@ from datetime import datetime, timezone
 
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 import pytest
 
 from contactnow_async import AgentEvent, AuthenticationError, LiveAgent
 from contactnow_async.watch import Subscription
+from contactnow_async.watch import _fanout as fanout_module
 from contactnow_async.watch._fanout import Fanout, Overflow, SubscriptionClosed
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -121,6 +123,27 @@ async def test_a_block_subscription_its_reader_dropped_unclosed_no_longer_holds_
                 got.append(item.id)
     assert got == [f"1:{n}" for n in range(20)]
     assert len(fanout._subscriptions) == 1  # the dropped one forgotten
+
+
+@pytest.mark.anyio
+async def test_a_block_subscription_freed_in_another_thread_still_lets_the_publisher_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The cycle collector frees a dropped subscription in whichever thread allocates: a
+    # worker's. Its finalizer may not touch the loop's event there (trio raises, asyncio
+    # wakes no one): the waiting publisher's next look at it lets it go on.
+    monkeypatch.setattr(fanout_module, "RECHECK", 0.01, raising=False)
+    fanout = Fanout()
+    held: list[Subscription[AgentEvent]] = [
+        Subscription(buffer=1, overflow="block", include_health=False)
+    ]
+    fanout.add(held[0])
+    with anyio.fail_after(10):  # was: woken from the worker thread, or never
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(fanout.publish, [event("1", n) for n in range(3)])
+            await anyio.wait_all_tasks_blocked()  # the publisher waits for room
+            await anyio.to_thread.run_sync(held.clear)  # the last reference, in a worker
+    assert fanout._subscriptions == []  # and forgotten
 
 
 @pytest.mark.anyio
