@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 import anyio
 
 from contactnow_async import ContactNow, FileTokenStore, Token
+from tests._child import run_then_exit
 
 
 async def save(args: argparse.Namespace) -> None:
@@ -57,11 +57,7 @@ def main() -> None:
     if not sys.stdin.readline():
         raise SystemExit("no go signal")
     role = {"save": save, "burst": burst, "hold": hold}[args.role]
-    anyio.run(role, args, backend="asyncio")
-    # Done, and said so: the interpreter's teardown is CPU for nobody (as tests/redis/_procs).
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    run_then_exit(role, args)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 
 import anyio
 from redis.asyncio import Redis
 
 from contactnow_async import ContactNow
 from contactnow_async.redis import RedisTokenStore, StreamReader
+from tests._child import run_then_exit
 
 
 async def tokens(args: argparse.Namespace) -> None:
@@ -88,13 +87,7 @@ def main() -> None:
     reader_role.add_argument("--claim-idle", type=float, default=0.5)
     args = parser.parse_args()
     role = tokens if args.role == "tokens" else reader
-    anyio.run(role, args, backend="asyncio")
-    # Done, and said so: the interpreter's teardown (a collection of everything redis-py,
-    # httpx and aiohttp made) is 0.1 s of CPU a process for nobody. An error raised above
-    # still ends it the usual way, with its traceback and status 1.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    run_then_exit(role, args)
 
 
 if __name__ == "__main__":
