@@ -117,14 +117,12 @@ class Subscription(Generic[EventT]):
             return len(events)
         index = start
         for event in itertools.islice(events, start, None) if start else events:
-            if len(self._queue) >= self.buffer and not (
-                isinstance(event, HealthEvent) and not self.include_health
-            ):
-                if index > start:
-                    self._readable.set()
-                self._room = anyio.Event()
-                return index
             if self.include_health or not isinstance(event, HealthEvent):
+                if len(self._queue) >= self.buffer:
+                    if index > start:
+                        self._readable.set()
+                    self._room = anyio.Event()
+                    return index
                 self._queue.append(event)
             index += 1
         if index > start:
