@@ -195,10 +195,12 @@ _JUST_TEXT = frozenset({str})
 def check_pages(page_size: int | None, max_pages: int) -> None:
     """Refuse a ``page_size`` or ``max_pages`` that is not a whole number from 1."""
     for name, count in (("page_size", page_size), ("max_pages", max_pages)):
+        if count is None:  # page_size: no paging
+            continue
         # Not True sent as limit=1, nor 2.5 as limit=2.5; NaN compared as no bound.
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+        if isinstance(count, bool) or not isinstance(count, int):
             raise TypeError(f"{name} must be a whole number, not {count!r}")
-        if count is not None and count < 1:
+        if count < 1:
             raise ValueError(f"{name} must be >= 1")
 
 

@@ -332,10 +332,10 @@ def _names(
                 close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
                 if close:
                     hint = f"did you mean {', '.join(close)}? "
+                elif len(known) <= _LISTED:
+                    hint = f"the documented ones are {', '.join(sorted(known))} "
                 else:
-                    hint = f"the documented ones are {', '.join(sorted(known))} " * (
-                        len(known) <= _LISTED
-                    )
+                    hint = ""
                 raise ValueError(
                     f"unknown {what} {name!r}: {hint}(strict=False, or --no-strict, sends "
                     "a name the documentation does not list)"
