@@ -32,12 +32,17 @@ class ApiRequest:
 
     def describe(self) -> str:
         """``database.php method=agents action=read``, for messages and logs."""
-        what = f"{self.script}.php"
+        call = self.call()
+        return f"{self.script}.php {call}" if call else f"{self.script}.php"
+
+    def call(self) -> str:
+        """``method=agents action=read``: which call of its script this is ("" for none)."""
+        parts = []
         if self.method:
-            what += f" method={self.method}"
+            parts.append(f"method={self.method}")
         if self.action:
-            what += f" action={self.action}"
-        return what
+            parts.append(f"action={self.action}")
+        return " ".join(parts)
 
 
 @attrs.frozen

@@ -78,7 +78,7 @@ class Fault(Exception):
 def call_url(url: httpx.URL | str, request: ApiRequest) -> str:
     """Where a failed attempt went: the URL without its query, and the call's method and
     action (one script, ``database.php``, serves agents, queues, the status log...)."""
-    call = request.describe().removeprefix(f"{request.script}.php").strip()
+    call = request.call()
     return f"{redact_url(url)} ({call})" if call else redact_url(url)
 
 
