@@ -10,12 +10,15 @@ import secrets
 import socket
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anyio.lowlevel
 import httpx
 
 from contactnow_async import ContactNow, VirtualClock
+
+if TYPE_CHECKING:
+    from contactnow_async.simulator import Simulator
 
 USERNAME = "api-user"
 PASSWORD = "Pw-9f2c-SECRET-qx"
@@ -191,3 +194,23 @@ def chain_texts(error: BaseException) -> list[str]:
         texts += [repr(getattr(current, name, "")) for name in ("error", "snippet")]
         pending += [current.__cause__, current.__context__]
     return texts
+
+
+class PasswordChanged(httpx.AsyncBaseTransport):
+    """The simulator, whose account refuses the client's password after :meth:`change`
+    (changed in the portal meanwhile): token.php is asked with another one."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.inner = sim.transport()
+        self.changed = False
+
+    def change(self) -> None:
+        self.changed = True
+        self.sim.expire_tokens()  # the next poll needs a new token
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.changed and request.url.path.endswith("token.php"):
+            params = request.url.params.set("password", "an-old-one")
+            request = httpx.Request(request.method, request.url.copy_with(params=params))
+        return await self.inner.handle_async_request(request)

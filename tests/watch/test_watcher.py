@@ -24,6 +24,7 @@ from contactnow_async import (
     WatchOptions,
 )
 from contactnow_async.simulator import Dwell, FaultKind, Simulator, VirtualClock
+from tests._helpers import PasswordChanged
 
 from ._hostile import HANG_GUARD, T0, Centre, client_of, live_row
 from ._support import AjaxSpy, TickingClock, client_on, collect, event_rows, log_rows, until
@@ -397,26 +398,6 @@ async def test_an_error_that_stops_a_running_watcher_comes_out_as_itself() -> No
     async with client_on(sim) as cn:
         with pytest.raises(RuntimeError, match="client is closed"):  # a group is no RuntimeError
             await consume(cn)
-
-
-class PasswordChanged(httpx.AsyncBaseTransport):
-    """The simulator, whose account refuses the client's password once ``changed`` is set
-    (changed in the portal meanwhile): token.php is asked with another one."""
-
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
-        self.inner = sim.transport()
-        self.changed = False
-
-    def change(self) -> None:
-        self.changed = True
-        self.sim.expire_tokens()  # the next poll needs a new token
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.changed and request.url.path.endswith("token.php"):
-            params = request.url.params.set("password", "an-old-one")
-            request = httpx.Request(request.method, request.url.copy_with(params=params))
-        return await self.inner.handle_async_request(request)
 
 
 async def test_a_watcher_stopped_for_good_says_so_in_its_health() -> None:

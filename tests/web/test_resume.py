@@ -13,6 +13,7 @@ import pytest
 from contactnow_async import AgentWatcher, VirtualClock
 from contactnow_async.simulator import Dwell, Simulator
 from contactnow_async.web import wallboard_app
+from tests._helpers import PasswordChanged
 
 from ._sse import Frame, client_for, last_id, open_events
 from ._support import client_on, event_rows, let_pass, log_rows
@@ -138,22 +139,6 @@ async def test_a_refused_password_makes_the_health_fail_with_the_reason() -> Non
             assert "wrong-pass" not in reply.text
 
 
-class PasswordChanged(httpx.AsyncBaseTransport):
-    """The simulator, whose account refuses the client's password once ``changed`` is
-    set (someone changed it in the portal): token.php is asked with another one."""
-
-    def __init__(self, sim: Simulator) -> None:
-        self.inner = sim.transport()
-        self.password = sim.password
-        self.changed = False
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.changed and request.url.path.endswith("token.php"):
-            params = request.url.params.set("password", self.password + "-old")
-            request = httpx.Request(request.method, request.url.copy_with(params=params))
-        return await self.inner.handle_async_request(request)
-
-
 async def test_a_password_refused_mid_stream_ends_the_streams_and_serves_no_stale_board() -> None:
     # The watcher stops for good on a refused password. The browsers' streams stayed open,
     # heartbeats and no events, so the page said "live" over a board frozen for ever, and
@@ -165,8 +150,7 @@ async def test_a_password_refused_mid_stream_ends_the_streams_and_serves_no_stal
         async with wallboard.lifespan(), client_for(wallboard) as http:
             async with open_events(wallboard) as stream:
                 await stream.take(1)
-                upstream.changed = True
-                sim.expire_tokens()  # the next poll needs a new token
+                upstream.change()
                 with anyio.fail_after(30):
                     while await stream.next() is not None:  # ends, as at a shutdown
                         pass
@@ -178,7 +162,7 @@ async def test_a_password_refused_mid_stream_ends_the_streams_and_serves_no_stal
             health = await http.get("/healthz")
             assert health.status_code == 503
             assert "AuthenticationError" in health.json()["last_error"]
-            assert upstream.password not in health.text
+            assert sim.password not in health.text
 
 
 async def test_a_board_started_with_no_log_row_resets_an_id_it_does_not_hold() -> None:
