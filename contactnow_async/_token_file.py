@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import math
@@ -64,6 +65,18 @@ def _has_flock() -> bool:
     return True
 
 
+#: The heartbeats of this process's holds: every one different, so a waiter sees each.
+_BEATS = itertools.count(1)
+
+
+def _last_beat(fd: int) -> bytes:
+    """The lock file's heartbeat, as the holder wrote it last (empty if none or unreadable)."""
+    try:
+        return os.pread(fd, 64, 0)
+    except OSError:
+        return b""
+
+
 def _try_lock(fd: int) -> bool:
     """Take the lock on ``fd`` if no other process holds it: whether it was taken."""
     import fcntl
@@ -87,9 +100,12 @@ class FileTokenStore:
     (``path`` + ``.lock``, mode 0600, ``flock``): a save never loses another process's
     entry, and the token manager holds ``lock(key)`` around a fetch, so processes that
     start cold at once make one token request. The system frees the lock of a process
-    that dies; a holder alive but stuck is waited for ``lock_wait`` seconds, then the
-    store goes on without the lock (logged). Where no lock file can be made (a read-only
-    directory; warned once) or on Windows, the lock is this process's only.
+    that dies. A holder writes a heartbeat into the lock file every ``lock_wait / 3``
+    seconds, so a fetch slower than ``lock_wait`` (a call's deadline is 110 s) is waited
+    for; a holder alive but stuck (stopped: Ctrl-Z) beats no more, and is waited for
+    ``lock_wait`` seconds after its last beat, then the store goes on without the lock
+    (logged). Where no lock file can be made (a read-only directory; warned once) or on
+    Windows, the lock is this process's only.
     """
 
     # Saves run in worker threads: tasks sharing a hold of the lock file (and, with no lock
@@ -173,12 +189,21 @@ class FileTokenStore:
             return
         fd = await _in_thread(self._open_lock) if _has_flock() else None
         try:
-            if fd is not None:
-                await self._wait(fd)
+            beating = fd if fd is not None and await self._wait(fd) else None
             hold = _Hold(self._lock_key)
             mark = _HOLDS.set((*holds, hold))
             try:
-                yield
+                failure: Exception | None = None
+                async with anyio.create_task_group() as group:
+                    if beating is not None:
+                        group.start_soon(self._beat, beating)
+                    try:
+                        yield
+                    except Exception as exc:  # raised below as itself, not in a group
+                        failure = exc
+                    group.cancel_scope.cancel()
+                if failure is not None:
+                    raise failure
             finally:
                 hold.on = False
                 _HOLDS.reset(mark)
@@ -197,18 +222,24 @@ class FileTokenStore:
             self._warn_once(exc)
             return None
 
-    async def _wait(self, fd: int) -> None:
-        """Take the lock on ``fd``; after ``lock_wait`` seconds, go on without it."""
+    async def _wait(self, fd: int) -> bool:
+        """Take the lock on ``fd`` (whether it was taken); once the holder has not beaten
+        for ``lock_wait`` seconds, go on without it."""
         give_up_at = anyio.current_time() + self.lock_wait
+        beat = _last_beat(fd)
         delay = FIRST_POLL
         while True:
             try:
                 if _try_lock(fd):
-                    return
+                    return True
             except OSError as exc:  # a file system that has no flock (some network ones)
                 self._warn_once(exc)
-                return
+                return False
             if anyio.current_time() >= give_up_at:
+                if (beat_now := _last_beat(fd)) != beat:  # alive, and still at it: a slow fetch
+                    beat = beat_now
+                    give_up_at = anyio.current_time() + self.lock_wait
+                    continue
                 # Alive (a dead holder's lock is freed) but stuck, or stopped (Ctrl-Z):
                 # waiting on would stop this process too, for a lock that only saves work.
                 logger.warning(
@@ -217,9 +248,19 @@ class FileTokenStore:
                     self.lock_wait,
                     self.lock_path,
                 )
-                return
+                return False
             await anyio.sleep(delay)
             delay = min(delay * 2, LAST_POLL)
+
+    async def _beat(self, fd: int) -> None:
+        """While this task holds the lock on ``fd``: a new heartbeat in the lock file every
+        third of ``lock_wait``, which tells the processes waiting that the holder lives."""
+        while True:
+            await anyio.sleep(self.lock_wait / 3)
+            try:
+                os.pwrite(fd, b"%10d %20d\n" % (os.getpid(), next(_BEATS)), 0)
+            except OSError:
+                return  # the waiters go on without the lock after lock_wait: work, not harm
 
     def _warn_once(self, exc: OSError) -> None:
         with self._locks_guard:
