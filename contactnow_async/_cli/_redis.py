@@ -19,6 +19,15 @@ def check_redis_url(url: str) -> None:
         parse_url(url)
     except ValueError as exc:  # not the URL itself: it may hold a password
         fail(f"--redis: {_without_url_parts(str(exc), url)}")
+    # redis-py reads the path's digits with every '/' dropped, and anything else as no path:
+    # redis://host/abc was database 0 and redis://host/1/2 database 12, without a word.
+    scheme, _, rest = url.partition("://")
+    path = re.split(r"[?#]", rest, maxsplit=1)[0].partition("/")[2]
+    if scheme.lower() in ("redis", "rediss") and path and not path.isdecimal():
+        fail(
+            "--redis: the URL's path must be a database number, as in redis://host:6379/0 "
+            "(a '/' in a password is written %2F; the URL is not shown)"
+        )
 
 
 def fail_refused(refused: Exception, *, who: str, needs: str) -> NoReturn:

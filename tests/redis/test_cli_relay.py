@@ -195,6 +195,26 @@ def test_a_malformed_redis_url_is_refused_without_its_password(url: str, secret:
     assert "--redis" in line
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["redis://127.0.0.1:1/abc", "redis://127.0.0.1:1/1/2", "redis://u:12/34@127.0.0.1:1/0"],
+    ids=["word", "two-numbers", "slash-in-password"],
+)
+def test_a_redis_url_whose_path_is_not_a_database_number_is_refused(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # redis-py read /abc as database 0 and /1/2 as database 12: the relay wrote elsewhere.
+    import contactnow_async.redis
+
+    async def not_run(**options: Any) -> None:
+        raise AssertionError("the relay ran")
+
+    monkeypatch.setattr(contactnow_async.redis, "run_relay", not_run)
+    line = assert_one_error(CliInvoker()(["--simulate", "relay", "--redis", url]), 2)
+    assert "database number" in line
+    assert "12/34" not in line and "abc" not in line
+
+
 def test_an_unexpected_error_in_the_relay_is_not_a_usage_error(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
