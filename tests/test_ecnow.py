@@ -202,6 +202,7 @@ async def test_dataset_writes_send_the_documented_records(fmt: Format) -> None:
             ),
             await cn.datasets.update([{"dataset": 354, "d_priority": 10.0}]),
             await cn.datasets.set_status(354, DatasetStatus.LIVE),
+            await cn.datasets.update([{"dataset": 354, "d_status": "hold"}]),  # as state= reads
         ]
 
     (created, *_), api = await call_with(routes, writes, format=fmt)
@@ -211,6 +212,7 @@ async def test_dataset_writes_send_the_documented_records(fmt: Format) -> None:
         [{"qid": "2001", "d_priority": "90", "description": "June"}],
         [{"dataset": "354", "d_priority": "10"}],
         [{"dataset": "354", "d_status": "LIVE"}],
+        [{"dataset": "354", "d_status": "HOLD"}],
     ]
     assert all(r.url.params["method"] == "ecnow_datasets" for r in api.requests[1:])
 
@@ -286,6 +288,22 @@ async def test_record_dates_are_read_and_written_in_record_tz() -> None:
     }
     (utc_record,), _ = await call_with(routes, lambda cn: cn.records.read(dataset=3))
     assert utc_record.callback_at == datetime(2017, 12, 10, 10, 0, tzinfo=timezone.utc)
+
+
+async def test_a_day_as_tstop_is_the_whole_day() -> None:
+    """Its midnight would leave the day out: ``tstart=tstop=day`` would read nothing."""
+    _, api = await call_with(
+        {(*RECORDS, "read"): answer(rows())},
+        lambda cn: cn.records.read(
+            dataset=3, timetype="processdate", tstart=date(2017, 11, 26), tstop=date(2017, 11, 26)
+        ),
+    )
+    assert params(sent(api, *RECORDS)) == {
+        "dataset": "3",
+        "timetype": "processdate",
+        "tstart": "2017-11-26 00:00:00",
+        "tstop": "2017-11-26 23:59:59",
+    }
 
 
 @pytest.mark.parametrize(
@@ -492,6 +510,60 @@ async def test_records_create_needs_a_dataset_and_a_phone(
         with pytest.raises(TypeError, match="a list of records"):
             await cn.records.create(one)
     assert api.calls("ecnow") == 0
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+async def test_record_fields_named_by_their_attributes_go_by_their_wire_names(
+    fmt: Format,
+) -> None:
+    """The API ignores a field it does not know and reports success: ``outcome_id`` (a
+    Record's name) sent as given would leave the record on the dialler, silently."""
+    ok = {"success": True, "total": 1, "bad": 0, "key": 5}
+    routes = {(*RECORDS, "create"): answer(ok), (*RECORDS, "update"): answer(ok)}
+
+    async def writes(cn: ContactNow) -> None:
+        await cn.records.create(
+            [{"dataset_id": 3, "mobile_phone": "0123", "first_name": "Jon", "Testy": "x"}]
+        )
+        await cn.records.update(
+            [{"record_id": 5, "dataset_id": 3, "outcome_id": 510456, "callback_notes": "n"}]
+        )
+        # RecordInput's fields are the campaign's own, by their wire names: kept as given.
+        await cn.records.update([RecordInput(record_id=5, dataset_id=3, fields={"last_name": 1})])
+
+    _, api = await call_with(routes, writes, format=fmt)
+    bodies = [body_records(r, "record") for r in api.requests if r.method == "POST"]
+    assert bodies == [
+        [{"dataset": "3", "MobilePhone": "0123", "FirstName": "Jon", "Testy": "x"}],
+        [{"id": "5", "dataset": "3", "outcomecode": "510456", "Call_Back_Notes": "n"}],
+        [{"id": "5", "dataset": "3", "last_name": "1"}],
+    ]
+
+
+async def test_record_writes_refuse_a_field_twice_or_an_id_that_is_a_bool() -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match="gives FirstName twice"):
+            await cn.records.create(
+                [{"dataset": 3, "HomePhone": "1", "FirstName": "a", "first_name": "b"}]
+            )
+        with pytest.raises(TypeError, match="id must be an id, not a bool"):
+            await cn.records.update([{"id": True, "dataset": 3, "FirstName": "a"}])
+        with pytest.raises(TypeError, match="dataset must be an id, not a bool"):
+            await cn.records.create([{"dataset": True, "HomePhone": "1"}])
+    assert api.calls("ecnow") == 0
+
+
+async def test_a_callback_named_in_any_case_is_written_as_a_record_date() -> None:
+    ok = {"success": True, "total": 1, "bad": 0, "key": 5}
+    _, api = await call_with(
+        {(*RECORDS, "create"): answer(ok)},
+        lambda cn: cn.records.create([{"dataset": 3, "HomePhone": "1", "Callback": 1_512_900_000}]),
+    )
+    assert body_records(sent(api, *RECORDS), "record") == [
+        {"dataset": "3", "HomePhone": "1", "Callback": "2017-12-10 10:00:00"}
+    ]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -35,14 +35,20 @@ class Resource:
         self._client = client
 
 
-def to_records(items: Iterable[RecordLike], *, what: str) -> list[dict[str, Any]]:
-    """Attrs input objects or plain mappings -> wire records; refuses an empty batch."""
+def to_records(
+    items: Iterable[RecordLike], *, what: str, names: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Attrs input objects or plain mappings -> wire records; refuses an empty batch.
+
+    ``names`` (attribute -> wire name) renames the fields of a mapping given by its
+    input object's attribute names, as :func:`wire_names` does; an input object's own
+    record is taken as it is (its ``fields`` are the campaign's, by their wire names)."""
     if isinstance(items, Mapping) or hasattr(items, "to_record"):
         raise TypeError(f"{what} takes a list of records, not one record: wrap it in [...]")
     records = []
     for item in items:
         if isinstance(item, Mapping):
-            records.append(dict(item))
+            records.append(dict(item) if names is None else wire_names(item, names, what=what))
         elif hasattr(item, "to_record"):
             records.append(item.to_record())
         else:

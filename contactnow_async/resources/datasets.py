@@ -106,7 +106,8 @@ def _check(record: dict[str, Any], *, action: str, what: str) -> None:
             record[name] = scalar(record[name], name=f"{what}: {name}")
     status = record.get("d_status")
     if status is not None:
-        record["d_status"] = str(status)
+        # "live" is LIVE, as the state filter and DatasetStatus read it.
+        record["d_status"] = str(status).upper()
         if record["d_status"] not in _STATUSES:
             raise ValueError(
                 f"{what}: d_status must be one of {', '.join(sorted(_STATUSES))}, not {status!r}"

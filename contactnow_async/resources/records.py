@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from .._models import WriteResult
-from .._models_records import Record, format_record_time
+from .._models_records import _INPUT_WIRE, Record, format_record_time
 from .._wire import NESTED
 from ._base import RecordLike as _Input
 from ._base import Resource, build, id_list, scalar, to_records, write_result
@@ -20,6 +20,10 @@ Moment = datetime | date | int | float | str
 
 PHONES = ("HomePhone", "WorkPhone", "MobilePhone")
 _MODES = frozenset({"active", "live", "callbacks", "live-callbacks", "unexpired"})
+#: RecordInput's attribute names (a Record's too) and the wire names they stand for: the
+#: API ignores a field it does not know and reports success, so ``{"outcome_id": ...}``
+#: would be lost (a campaign's own field of such a name goes in RecordInput's ``fields``).
+_NAMES = {name: wire for name, wire in _INPUT_WIRE.items() if name != wire}
 _TIME_TYPES = frozenset({"callback", "processdate"})
 
 
@@ -59,7 +63,8 @@ class Records(Resource):
         they stand on the dialler: ``active`` (new or to call again, on hold or
         not), ``live`` (to dial now), ``callbacks``, ``live-callbacks``,
         ``unexpired``. ``timetype`` (``callback`` or ``processdate``) with
-        ``tstart``/``tstop`` picks by that date.
+        ``tstart``/``tstop`` picks by that date, both ends included: a ``date`` as
+        ``tstop`` is the whole of that day (up to ``23:59:59``).
         """
         # None is left out on the wire: a search of nothing but None is no filter.
         wanted = {str(name): value for name, value in (search or {}).items() if value is not None}
@@ -86,6 +91,10 @@ class Records(Resource):
         tz = self._client.options.record_tz
         start = None if tstart is None else format_record_time(tstart, tz, "tstart")
         stop = None if tstop is None else format_record_time(tstop, tz, "tstop")
+        if isinstance(tstop, date) and not isinstance(tstop, datetime):
+            # A day as tstop is the whole day: its midnight would leave the day out (and
+            # tstart=tstop=day would read nothing), as ECNOW.md's example writes it.
+            stop = f"{tstop.isoformat()} 23:59:59"
         if start is not None and stop is not None and start > stop:  # the same zone and form
             raise ValueError(f"tstart ({start}) is after tstop ({stop})")
         params: dict[str, Any] = {
@@ -112,7 +121,9 @@ class Records(Resource):
         tells whether it is on the dialler ("Record is LIVE on the dialer.").
 
         Each record (a mapping with the documented wire names, or a
-        :class:`RecordInput`) needs ``dataset`` and one of ``HomePhone``,
+        :class:`RecordInput`; a mapping's field named by RecordInput's attribute,
+        ``first_name`` or ``outcome_id``, is sent by its wire name, which the API
+        knows) needs ``dataset`` and one of ``HomePhone``,
         ``WorkPhone``, ``MobilePhone`` (in any case, as the API reads field names):
         a ValueError says which record lacks them,
         before anything is sent.
@@ -163,17 +174,22 @@ class Records(Resource):
     def _wire_records(self, action: str, records: Iterable[_Input]) -> list[dict[str, Any]]:
         """Inputs as wire records, every date written in ``record_tz``."""
         tz = self._client.options.record_tz
-        wire = to_records(records, what=f"records.{action}")
+        wire = to_records(records, what=f"records.{action}", names=_NAMES)
         for record in wire:
             for name, value in record.items():
                 if isinstance(value, (datetime, date)):
                     record[name] = format_record_time(value, tz, name)
                 elif isinstance(value, float) and not math.isfinite(value):  # sent as "nan"
                     raise ValueError(f"records.{action}: {name} is {value!r}, not a finite number")
-            if isinstance(record.get("callback"), (int, float)) and not isinstance(
-                record["callback"], bool
-            ):
-                record["callback"] = format_record_time(record["callback"], tz, "callback")
+                elif (  # a unix time; "Callback" too, as the API reads field names
+                    str(name).lower() == "callback"
+                    and isinstance(value, (int, float))
+                    and not isinstance(value, bool)
+                ):
+                    record[name] = format_record_time(value, tz, name)
+            for name in ("id", "dataset"):  # an id: not a bool sent as "1"
+                if isinstance(record.get(name), bool):
+                    raise TypeError(f"records.{action}: {name} must be an id, not a bool")
         return wire
 
 

@@ -14,6 +14,8 @@ from xml.sax.saxutils import escape
 import attrs
 import xmltodict
 
+from contactnow_async._xml import tidy
+
 __all__ = [
     "BinaryReply",
     "PayloadError",
@@ -31,6 +33,8 @@ Reply = Mapping[str, Value]
 
 # Characters XML 1.0 cannot carry at all, not even escaped.
 _REPLACEMENT = "\ufffd"
+# A carriage return as its reference: a parser reads a literal one as a line feed.
+_ESCAPES = {"\r": "&#13;"}
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -116,8 +120,10 @@ def parse_payload(payload: bytes) -> list[object]:
 
 
 def _parse_xml(text: str) -> list[object]:
+    # Whitespace kept, as PHP's XML readers keep it: "  Jon " is stored as sent (JSON's
+    # way too), not stripped; tidy() drops only the indentation between elements.
     try:
-        document = xmltodict.parse(text, disable_entities=True)
+        document = tidy(xmltodict.parse(text, disable_entities=True, strip_whitespace=False))
     except Exception as exc:  # expat's errors and xmltodict's own: all mean "not XML"
         raise PayloadError("invalid XML payload") from exc
     if list(document) != ["dxi"]:
@@ -211,6 +217,6 @@ def _render_scalar(parts: list[str], key: str, value: Value) -> None:
     else:
         text = str(value)
     if text:
-        parts.append(f"<{key}>{escape(_NOT_XML.sub(_REPLACEMENT, text))}</{key}>")
+        parts.append(f"<{key}>{escape(_NOT_XML.sub(_REPLACEMENT, text), _ESCAPES)}</{key}>")
     else:
         parts.append(f"<{key}/>")

@@ -61,7 +61,7 @@ def _read(request: Request, state: SimState) -> Reply:
         and (wanted is None or str(dataset.dataset) in wanted)
         and (not status or dataset.status == status)
         and (not table or dataset.table == table)
-        and (not description or dataset.description.lower() == description)
+        and (not description or dataset.description.strip().lower() == description)
     ]
     return {"success": True, "total": len(rows), "list": rows}
 
@@ -76,7 +76,8 @@ def _values(item: object) -> dict[str, str]:
         except TypeError:
             raise Refused(f"Bad argument: {name}") from None
         if text is not None:
-            values[name] = text.strip() if name != "notes" else text
+            # Texts are stored as sent (a MySQL column keeps spaces); ids and settings trimmed.
+            values[name] = text if name in ("notes", "description") else text.strip()
     return values
 
 
