@@ -23,6 +23,7 @@ from ._values import MAX_UNIX_TIME, _t, utc
 
 __all__ = [
     "RECORD_ATTRIBUTES",
+    "RECORD_INPUT_NAMES",
     "Record",
     "RecordInput",
     "format_record_time",
@@ -198,7 +199,8 @@ class Record:
         return tuple(p for p in (self.home_phone, self.work_phone, self.mobile_phone) if p)
 
 
-_INPUT_WIRE = {
+#: RecordInput's attributes (and a Record's, its dates aside) and the wire field each is.
+RECORD_INPUT_NAMES: dict[str, str] = {
     **{name: wire for name, wire in RECORD_ATTRIBUTES.items() if not name.endswith("_ts")},
     "dataset_id": "dataset",
     "callback": "callback",
@@ -246,7 +248,8 @@ class RecordInput:
         """The record as the API names its fields (a ``callback`` datetime is kept as one)."""
         values = attrs.asdict(self, recurse=False)
         own = values.pop("fields")
-        record = {_INPUT_WIRE[name]: value for name, value in values.items() if value is not None}
+        names = RECORD_INPUT_NAMES
+        record = {names[name]: value for name, value in values.items() if value is not None}
         for key, value in own.items():
             if value is not None:
                 record[str(key)] = value

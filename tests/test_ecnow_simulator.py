@@ -219,17 +219,15 @@ async def test_record_texts_read_back_as_written(
     (XML writes lost the spaces at either end, XML reads the carriage returns)."""
     async with client(sim, write_fmt) as writer, client(sim, read_fmt) as reader:
         for text in AWKWARD_TEXTS:
-            created = await writer.records.create(
-                [{"dataset": 352, "MobilePhone": "0770", "FirstName": text, "Testy": text,
-                  "notes_append": text}]  # fmt: skip
-            )
+            lead = {"dataset": 352, "MobilePhone": "0770", "FirstName": text, "Testy": text}
+            created = await writer.records.create([{**lead, "notes_append": text}])
             (record,) = await reader.records.read(dataset=352, id=created.key)
             assert (record.first_name, record.fields["Testy"], record.notes) == (text,) * 3
         created = await writer.datasets.create(
-            [{"qid": 2001, "description": "  June, \"B\"\r\n", "notes": " n\r\n"}]
+            [{"qid": 2001, "description": '  June, "B"\r\n', "notes": " n\r\n"}]
         )
         (dataset,) = await reader.datasets.read(dataset=created.key)
-        assert (dataset.description, dataset.notes) == ("  June, \"B\"\r\n", " n\r\n")
+        assert (dataset.description, dataset.notes) == ('  June, "B"\r\n', " n\r\n")
 
 
 async def test_a_day_as_tstop_reads_that_whole_day(cn: ContactNow) -> None:

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from .._models import WriteResult
-from .._models_records import _INPUT_WIRE, Record, format_record_time
+from .._models_records import RECORD_INPUT_NAMES, Record, format_record_time
 from .._wire import NESTED
 from ._base import RecordLike as _Input
 from ._base import Resource, build, id_list, scalar, to_records, write_result
@@ -23,7 +23,7 @@ _MODES = frozenset({"active", "live", "callbacks", "live-callbacks", "unexpired"
 #: RecordInput's attribute names (a Record's too) and the wire names they stand for: the
 #: API ignores a field it does not know and reports success, so ``{"outcome_id": ...}``
 #: would be lost (a campaign's own field of such a name goes in RecordInput's ``fields``).
-_NAMES = {name: wire for name, wire in _INPUT_WIRE.items() if name != wire}
+_NAMES = {name: wire for name, wire in RECORD_INPUT_NAMES.items() if name != wire}
 _TIME_TYPES = frozenset({"callback", "processdate"})
 
 
