@@ -494,6 +494,8 @@ async def test_records_create_sends_the_documented_lead(fmt: Format) -> None:
         ({"MobilePhone": "0123"}, "record 1 lacks dataset"),
         ({"dataset": 3, "HomePhone": " ", "WorkPhone": ""}, "one of HomePhone, WorkPhone"),
         ({}, "lacks dataset and one of HomePhone"),
+        ({7: "x", "dataset": 3}, "lacks one of HomePhone"),  # was a bare AttributeError
+        ({"dataset_id": 3, "mobile_phone": " "}, "record 1 lacks one of HomePhone"),
     ],
 )
 async def test_records_create_needs_a_dataset_and_a_phone(
@@ -538,6 +540,20 @@ async def test_record_fields_named_by_their_attributes_go_by_their_wire_names(
         [{"id": "5", "dataset": "3", "outcomecode": "510456", "Call_Back_Notes": "n"}],
         [{"id": "5", "dataset": "3", "last_name": "1"}],
     ]
+
+
+def test_what_a_lead_lacks_counts_its_fields_by_record_input_names() -> None:
+    """The CLI checks each row with ``lacks`` before create renames its fields: a CSV
+    header of RecordInput's names (``dataset_id``, ``mobile_phone``) is a whole lead."""
+    from contactnow_async.resources.records import lacks
+
+    assert lacks({"dataset_id": 3, "mobile_phone": "0123"}) == []
+    # Not RecordInput's names (create would send them as they are): not the API's either.
+    assert lacks({"Dataset_Id": 3, "Mobile_Phone": "0123"}) == [
+        "dataset",
+        "one of HomePhone, WorkPhone or MobilePhone",
+    ]
+    assert lacks({"dataset": 3, "work_phone": ""}) == ["one of HomePhone, WorkPhone or MobilePhone"]
 
 
 async def test_record_writes_refuse_a_field_twice_or_an_id_that_is_a_bool() -> None:

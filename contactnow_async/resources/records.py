@@ -197,16 +197,23 @@ def lacks(record: Mapping[str, Any]) -> list[str]:
     """What a record to create lacks of what the API needs: ``dataset``, and ``one of
     HomePhone, WorkPhone or MobilePhone``; empty when it has both. A phone's name
     ignores case, as the API's field names do (ECNOW.md's defaults write
-    ``homephone``)."""
+    ``homephone``); RecordInput's names (``dataset_id``, ``mobile_phone``) count too,
+    as ``create`` sends them by their wire names."""
     missing = []
-    if _blank(record.get("dataset")):
+    if all(_blank(record.get(name)) for name in ("dataset", "dataset_id")):
         missing.append("dataset")
-    if all(_blank(value) for name, value in record.items() if name.lower() in _PHONE_KEYS):
+    phones = [
+        value
+        for name, value in record.items()
+        if str(name).lower() in _PHONE_KEYS or name in _PHONE_ATTRIBUTES
+    ]
+    if all(_blank(value) for value in phones):
         missing.append("one of HomePhone, WorkPhone or MobilePhone")
     return missing
 
 
 _PHONE_KEYS = frozenset(phone.lower() for phone in PHONES)
+_PHONE_ATTRIBUTES = frozenset(name for name, wire in _NAMES.items() if wire in PHONES)
 
 
 def _blank(value: Any) -> bool:
