@@ -716,6 +716,17 @@ async def test_campaign_tables_and_fields(fmt: Format) -> None:
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("table", ["", "  "])
+async def test_campaign_fields_need_a_table_name(table: str) -> None:
+    """A blank table is no filter (the simulator answers every table's fields): refused."""
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match="needs a table name"):
+            await cn.campaigns.fields(table)
+    assert api.calls("ecnow") == 0
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_queues_read(fmt: Format) -> None:
     queues, api = await call_with(

@@ -21,7 +21,8 @@ class Campaigns(Resource):
     async def fields(self, table: str, *, name: str | None = None) -> list[CampaignField]:
         """Return the fields of campaign ``table`` (or only the one called ``name``):
         the standard ones every campaign has and the campaign's own."""
-        if not scalar(table, name="table"):
+        # A blank one is no filter: every table's fields, not this one's.
+        if not (scalar(table, name="table") or "").strip():
             raise ValueError("campaigns.fields needs a table name")
         envelope = await self._client.request(
             "ecnow",
