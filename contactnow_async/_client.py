@@ -294,7 +294,7 @@ class ContactNow(Groups):
         ``method``, ``format``, ``raw``, ``token``: PHP would read the last of two).
         """
         self._check_open()
-        check_call(script, params, payload)
+        check_call(script, params, payload, idempotent)
         base: list[tuple[str, str]] = []
         if action is not None:
             base.append(("action", action))

@@ -71,11 +71,18 @@ _SCRIPTS_KEPT: Final = 32
 
 
 def check_call(
-    script: str, params: Mapping[str, Any] | None, payload: Sequence[Mapping[str, Any]] | None
+    script: str,
+    params: Mapping[str, Any] | None,
+    payload: Sequence[Mapping[str, Any]] | None,
+    idempotent: bool | None = None,
 ) -> None:
     """Refuse what ``request()`` would send other than meant: a script name that is not
     one (``x?y=1``, ``../x``, ``x#y``: it goes into the URL's path as it is), params that
-    set what the client sends itself, a payload that is not a list of records."""
+    set what the client sends itself, a payload that is not a list of records, an
+    ``idempotent`` other than True, False or None (``"no"`` is truthy: a write would be
+    resent after the server may have done it)."""
+    if idempotent is not None and not isinstance(idempotent, bool):
+        raise TypeError(f"idempotent must be True, False or None, not {idempotent!r}")
     if script.__class__ is not str or script not in _SCRIPTS:  # a list: not "unhashable"
         if not isinstance(script, str):
             raise TypeError(f"script must be a script's name (text), not {script!r}")

@@ -30,7 +30,7 @@ from datetime import datetime
 
 from ._models import StatusLogEntry
 from ._models_reports import CdrRow, ReportRow
-from .resources._base import window_bound
+from .resources._base import boolean, window_bound
 
 __all__ = ["average_handle_time", "service_level", "time_in_status"]
 
@@ -94,6 +94,7 @@ def service_level(
         raise TypeError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
     if not 0 <= cutoff < math.inf:  # nan: no wait is within it, a level of 0.0
         raise ValueError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
+    short_abandons = boolean(short_abandons, name="short_abandons")
     within = counted = 0
     for row in rows:
         if isinstance(row, ReportRow):

@@ -348,3 +348,10 @@ def test_the_figures_of_cdr_rows_are_those_of_their_report_in_any_order(
     handle = average_handle_time(rows)
     assert handle == average_handle_time([report_row])
     assert handle == average_handle_time(shuffled)
+
+
+@pytest.mark.parametrize("value", ["no", 0, None])
+def test_short_abandons_must_be_a_bool(value: object) -> None:
+    """``short_abandons="no"`` is truthy: the quick give-ups counted against the level."""
+    with pytest.raises(TypeError, match="short_abandons must be True or False"):
+        service_level([], 20, short_abandons=value)  # type: ignore[arg-type]  # on purpose

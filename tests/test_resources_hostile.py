@@ -320,3 +320,42 @@ async def test_read_filters_send_the_documented_values() -> None:
         "qid": "1,2",
     }
     assert params(sent(api, "database", "queues")) == {"type": "sms_out", "qid": "5"}
+
+
+#: Every yes-or-no argument of the resource methods, and a call that takes it.
+FLAGS: dict[str, Callable[[ContactNow, Any], Awaitable[Any]]] = {
+    "include_offline": lambda cn, value: cn.live.agents(include_offline=value),
+    "include_offline ": lambda cn, value: cn.live.snapshot(include_offline=value),
+    "system": lambda cn, value: cn.outcome_codes.read(system=value),
+    "exact": lambda cn, value: cn.records.read(table="T", search={"a": "b"}, exact=value),
+    "strict": lambda cn, value: cn.reports.calls(
+        ["nc_all"], start=0, stop=60, group_by=["qid"], strict=value
+    ),
+    "strict ": lambda cn, value: cn.reports.cdr_list(["callid"], start=0, stop=60, strict=value),
+    "logged_in_only": lambda cn, value: cn.reports.agents(start=0, stop=60, logged_in_only=value),
+}
+
+
+@pytest.mark.parametrize("value", ["no", "false", "", 0, 1, None, [False]])
+@pytest.mark.parametrize("flag", list(FLAGS))
+async def test_a_yes_or_no_argument_takes_only_a_bool(flag: str, value: Any) -> None:
+    """``include_offline="no"`` was taken as True (a non-empty text is truthy): a flag is
+    True or False, anything else a TypeError naming it, before anything is sent."""
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(TypeError, match=rf"^{flag.strip()} must be True or False, not "):
+            await FLAGS[flag](cn, value)
+    assert api.requests == []
+
+
+async def test_include_offline_sends_mode_all_only_when_true() -> None:
+    routes = {("ajax", "agents", "read"): answer({"success": True, "total": 0, "list": []})}
+
+    async def read(cn: ContactNow) -> None:
+        await cn.live.agents(include_offline=True)
+        await cn.live.agents(include_offline=False)
+
+    _, api = await call_with(routes, read)
+    modes = [r.url.params.get("mode") for r in api.requests if r.url.path.endswith("/ajax.php")]
+    assert modes == ["all", None]

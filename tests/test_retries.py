@@ -300,3 +300,17 @@ async def test_the_generic_request_can_declare_a_write_idempotent() -> None:
             "ecnow", method="ecnow_records", action="update", payload=[{"id": 1}], idempotent=True
         )
         assert envelope.total == 1
+
+
+@pytest.mark.parametrize("value", ["no", "false", 0, 1])
+async def test_idempotent_must_be_a_bool_or_none(value: object) -> None:
+    """``idempotent="no"`` is truthy: a write was resent after its reply was lost."""
+    api = FakeAPI({("ecnow", "ecnow_records", "create"): lambda request: {"success": True}})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(TypeError, match="idempotent must be True, False or None"):
+            await cn.request(
+                "ecnow", method="ecnow_records", action="create", payload=[{"id": 1}],
+                idempotent=value,  # type: ignore[arg-type]  # the wrong type on purpose
+            )  # fmt: skip
+    assert api.requests == []

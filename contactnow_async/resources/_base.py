@@ -208,6 +208,15 @@ def scalar(value: str | int | None, *, name: str) -> str | None:
     return str(value)
 
 
+def boolean(value: object, *, name: str) -> bool:
+    """A yes-or-no argument, which must be True or False: ``"no"`` or ``"false"`` is
+    truthy, and ``0``/``1`` or None may be a value meant for another argument; any of
+    them taken as its truth would send the opposite of what was meant, or a guess."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, not {value!r}")
+    return value
+
+
 def whole(value: object, *, name: str) -> int:
     """A whole number given as an int or its text (not a bool, nor 1.7 cut to 1)."""
     if isinstance(value, int) and not isinstance(value, bool):

@@ -10,7 +10,7 @@ from typing import Any
 
 from .._models_live import LiveAgent, live_agents, live_agents_distinct
 from .._values import as_text, unix_seconds
-from ._base import Resource, record_error, scalar
+from ._base import Resource, boolean, record_error, scalar
 
 logger = logging.getLogger("contactnow_async")
 
@@ -255,7 +255,7 @@ class Live(Resource):
         """
         check_pages(page_size, max_pages)
         params: dict[str, Any] = {
-            "mode": "all" if include_offline else None,
+            "mode": "all" if boolean(include_offline, name="include_offline") else None,
             "agent": scalar(agent, name="agent"),
         }
         if page_size is not None:

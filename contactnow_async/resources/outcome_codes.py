@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from .._models_ecnow import OutcomeCode
-from ._base import Resource, build, either, id_list
+from ._base import Resource, boolean, build, either, id_list
 
 
 class OutcomeCodes(Resource):
@@ -26,6 +26,7 @@ class OutcomeCodes(Resource):
         ``system=True`` returns only the dialler's own system codes. DATABASE.md's names
         work too: ``uid`` for ``outcome``, ``mode="system"`` for ``system=True``."""
         either(uid, outcome, names=("uid", "outcome"))
+        system = boolean(system, name="system")
         if mode not in (None, "system"):  # the one mode DATABASE.md documents
             raise ValueError(f"mode must be 'system' (or left out), not {mode!r}")
         envelope = await self._client.request(

@@ -12,7 +12,7 @@ from .._models import WriteResult
 from .._models_records import RECORD_INPUT_NAMES, Record, format_record_time
 from .._wire import NESTED
 from ._base import RecordLike as _Input
-from ._base import Resource, build, id_list, scalar, to_records, write_result
+from ._base import Resource, boolean, build, id_list, scalar, to_records, write_result
 
 Mode = Literal["active", "live", "callbacks", "live-callbacks", "unexpired"]
 TimeType = Literal["callback", "processdate"]
@@ -66,6 +66,7 @@ class Records(Resource):
         ``tstart``/``tstop`` picks by that date, both ends included: a ``date`` as
         ``tstop`` is the whole of that day (up to ``23:59:59``).
         """
+        exact = boolean(exact, name="exact")
         # None is left out on the wire: a search of nothing but None is no filter.
         wanted = {str(name): value for name, value in (search or {}).items() if value is not None}
         for name, value in wanted.items():

@@ -15,7 +15,7 @@ from typing import Any, Final
 from .._errors import ResponseFormatError
 from .._models_reports import AgentSession, CdrRow, ReportRow
 from .._wire import Envelope
-from ._base import Resource, build, id_list, window_bound
+from ._base import Resource, boolean, build, id_list, window_bound
 
 __all__ = ["CALLS_FIELDS", "CDR_FIELDS", "FILTERS", "GROUP_FIELDS", "Reports"]
 
@@ -98,6 +98,7 @@ class Reports(Resource):
         ``nc_que_le``/``_gt`` count against (the row keeps it as ``row.cutoff``, which
         :func:`~contactnow_async.analytics.service_level` checks).
         """
+        strict = boolean(strict, name="strict")
         names = _names(fields, CALLS_FIELDS, what="calls field", strict=strict)
         groups = _names(group_by, GROUP_FIELDS, what="group_by field", strict=strict)
         names += [name for name in groups if name not in names]  # each row names its group
@@ -157,6 +158,7 @@ class Reports(Resource):
         page, raises :class:`~contactnow_async.ResponseFormatError`: the server ignores
         ``start``, or cycles through its pages.
         """
+        strict = boolean(strict, name="strict")
         names = _names(fields, frozenset(CDR_FIELDS), what="cdr field", strict=strict)
         if "callid" not in names:
             names.insert(0, "callid")
@@ -210,7 +212,7 @@ class Reports(Resource):
             "fields": ",".join(_AGENT_FIELDS),
             "range": _range(start, stop),
             "agent": _value(agent, "agent"),
-            "isset": "tm_login" if logged_in_only else None,
+            "isset": "tm_login" if boolean(logged_in_only, name="logged_in_only") else None,
         }
         envelope = await self._client.request(
             "reporting", method="agents", params=params, idempotent=True

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Generic, Literal, overload
 
+from ..resources._base import boolean
 from ..resources.live import LiveSnapshot
 from ._events import AgentEvent, Health, HealthEvent
 from ._fanout import EventT, Overflow, Subscription
@@ -102,6 +103,7 @@ def watch_agents(
     :class:`AgentWatcher` plus ``overflow`` and ``buffer`` for the stream's own
     buffer. Also bound as the method ``ContactNow.watch_agents``.
     """
+    include_health = boolean(include_health, name="include_health")
     watcher = AgentWatcher(client, **options)
     # Subscribe before the first poll so the stream gets the initial events itself.
     if include_health:

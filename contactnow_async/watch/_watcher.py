@@ -23,6 +23,7 @@ from .._errors import AuthenticationError, ContactNowError, LogPositionError
 from .._faults import CLOSED
 from .._models_live import LiveAgent
 from .._values import utc
+from ..resources._base import boolean
 from ..resources.live import DEFAULT_MAX_PAGES, LiveSnapshot, check_pages
 from ._backfill import LogCursor
 from ._diff import Appearances
@@ -120,6 +121,9 @@ class AgentWatcher:
         if log_every < 1:
             raise ValueError("log_every must be >= 1")
         check_pages(page_size, max_pages)  # here, not at the first poll
+        include_offline = boolean(include_offline, name="include_offline")  # "no" is truthy
+        initial_events = boolean(initial_events, name="initial_events")
+        backfill = boolean(backfill, name="backfill")
         cursor = (
             LogCursor(client, since_log_id=since_log_id, log_every=log_every, lookback=log_lookback)
             if backfill

@@ -668,6 +668,21 @@ async def test_page_counts_that_are_not_whole_numbers_are_refused_when_made(
             AgentWatcher(cn, **{option: value})  # type: ignore[arg-type]  # one count option
 
 
+@pytest.mark.parametrize("value", ["no", 0, None])
+@pytest.mark.parametrize("option", ["include_offline", "initial_events", "backfill"])
+async def test_yes_or_no_options_that_are_not_bools_are_refused_when_made(
+    option: str, value: object
+) -> None:
+    """``include_offline="no"`` is truthy: it polled offline agents too."""
+    async with client_on(simulator(agents=1)) as cn:
+        with pytest.raises(TypeError, match=f"{option} must be True or False"):
+            AgentWatcher(cn, **{option: value})  # type: ignore[arg-type]  # one flag option
+        with pytest.raises(TypeError, match=f"{option} must be True or False"):
+            cn.watch_agents(**{option: value})  # type: ignore[call-overload]  # one flag option
+        with pytest.raises(TypeError, match="include_health must be True or False"):
+            cn.watch_agents(include_health="no")  # type: ignore[call-overload]  # a wrong type
+
+
 @pytest.mark.parametrize(
     ("option", "value"),
     [
