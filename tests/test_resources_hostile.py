@@ -243,6 +243,11 @@ REFUSED: list[Any] = [
     pytest.param(lambda cn: cn.agents.read(name=["Ann", "Bob"]), id="agents name list"),
     pytest.param(lambda cn: cn.agents.read(agent_id=True), id="agents agent_id bool"),
     pytest.param(lambda cn: cn.agents.read(name={"a": 1}), id="agents name dict"),
+    # an update's agent: one id, not True sent as "1" (another agent), nor 12.0 as "12.0"
+    pytest.param(lambda cn: cn.agents.update([{"agentid": True, "name": "A"}]), id="agentid bool"),
+    pytest.param(lambda cn: cn.agents.update([{"agent_id": 12.0, "name": "A"}]), id="agentid 12.0"),
+    pytest.param(lambda cn: cn.agents.update([{"agentid": " ", "name": "A"}]), id="agentid blank"),
+    pytest.param(lambda cn: cn.agents.update([{"agentid": "1,2", "name": "A"}]), id="agentid 1,2"),
     pytest.param(lambda cn: cn.live.agents(agent=[1, 2]), id="live agent list"),
     pytest.param(lambda cn: cn.live.agents(agent=True), id="live agent bool"),
     pytest.param(lambda cn: cn.live.agents(page_size=True), id="live page_size bool"),

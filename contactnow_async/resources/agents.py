@@ -63,11 +63,16 @@ class Agents(Resource):
         """
         records = _wire_records(agents, what="agents.update")
         for record in records:
-            if not record.get("agentid"):
+            if not record.get("agentid") or _blank(record["agentid"]):
                 raise ValueError(
                     "agents.update: every record needs an agentid, "
                     f"got one with {fields_of(record)}"
                 )
+            # One agent's id: not True sent as "1" (another agent), nor 12.0 as "12.0".
+            agent_id = str(scalar(record["agentid"], name="agents.update: agentid")).strip()
+            if "," in agent_id:
+                raise ValueError(f"agents.update: agentid must be one agent's id, not {agent_id!r}")
+            record["agentid"] = agent_id
         envelope = await self._client.request(
             "database", method="agents", action="update", payload=records, record_name="agent"
         )
@@ -90,3 +95,7 @@ def _wire_records(agents: Iterable[RecordLike], *, what: str) -> list[dict[str, 
                 wire[field] = value
         records[index] = wire
     return records
+
+
+def _blank(value: object) -> bool:
+    return isinstance(value, str) and not value.strip()
