@@ -295,6 +295,34 @@ async def test_agents_update_json_and_flat_xml(http: httpx.AsyncClient, token: s
     assert (unknown["total"], unknown["bad"]) == (0, 2)
 
 
+@pytest.mark.parametrize("text", ["  padded  ", "  ", "two\r\nlines", " a&b<c> "])
+async def test_a_field_reads_back_as_written_in_either_format(
+    http: httpx.AsyncClient, token: str, text: str
+) -> None:
+    """A field's spaces were lost in an XML payload (xmltodict strips text by default, PHP
+    does not; a JSON payload kept them), and a carriage return in an XML reply was read as
+    a line feed (a parser normalises a literal one): the formats disagreed."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace("\r", "&#13;")
+    payloads = {
+        "json": json.dumps([{"name": "Ann", "userfield": text}]),
+        "xml": f"<dxi>\n  <agent>\n    <name>Ann</name>\n    <userfield>{escaped}</userfield>"
+        "\n  </agent>\n</dxi>",
+    }
+    for payload in payloads.values():
+        created = json_of(
+            await http.post(
+                "database.php", params=api_params(token, "agents", "create"), content=payload
+            )
+        )
+        key = str(created["key"])
+        read = api_params(token, "agents", "read", agentid=key)
+        (row,) = json_of(await http.get("database.php", params=read))["list"]
+        reply = xml_root(await http.get("database.php", params={**read, "format": "xml"}))
+        (agent,) = reply.findall("list/agent")
+        assert (row["name"], row["userfield"]) == ("Ann", text)
+        assert children(agent)["userfield"] == text
+
+
 async def test_agents_update_renames_live_row(
     http: httpx.AsyncClient, token: str, sim: Simulator
 ) -> None:
