@@ -188,6 +188,13 @@ async def test_a_refused_token_is_replaced_and_the_action_sent_once_more() -> No
         (lambda cn: cn.control.agent_dial(1, phone=" "), ValueError),
         (lambda cn: cn.control.disposition("", 1), ValueError),
         (lambda cn: cn.control.callback(1, datetime(2026, 1, 1)), ValueError),
+        # An extra keyword naming what an argument sends: which one would the API act on?
+        (lambda cn: cn.control.manual_dial(1, "0161", agentid=2), TypeError),
+        (lambda cn: cn.control.manual_dial(1, "0161", queue=5, qid=6), TypeError),
+        (lambda cn: cn.control.disposition(7, 100, callid=8), TypeError),
+        (lambda cn: cn.control.callback(7, 1_800_000_000, agent=1, agentid=2), TypeError),
+        (lambda cn: cn.control.agent_dial(1, agentid=2), TypeError),
+        (lambda cn: cn.control.agent_dial(agentid=None), ValueError),  # names no agent
     ],
 )
 async def test_arguments_are_checked_before_sending(
@@ -199,6 +206,16 @@ async def test_arguments_are_checked_before_sending(
         with pytest.raises(error):
             await act(cn)
     assert api.calls("agent") == 0
+
+
+async def test_an_extra_wire_name_stands_for_an_argument_left_out() -> None:
+    api = FakeAPI({("agent", None, "manual_dial"): lambda request: {"success": True}})
+    cn, http = client_for(api)
+    async with http, cn:
+        await cn.control.manual_dial(7, "0161", qid=2001)  # queue= by its wire name
+        await cn.control.manual_dial(7, "0161", queue=2001, qid=None)  # None: not sent
+    for request in [r for r in api.requests if r.url.path.endswith("/agent.php")]:
+        assert sent_fields(request) == {"agent": "7", "agentid": "7", "ddi": "0161", "qid": "2001"}
 
 
 async def test_extra_arguments_are_sent_as_given() -> None:

@@ -12,7 +12,8 @@ The agent is sent as ``agent`` and as ``agentid``: the article's text and its
 example URL each use one. The article does not list the arguments of
 ``agent_dial``, ``manual_dial``, ``disposition`` and ``callback``: the ones taken
 here are the API's names elsewhere (``phone``, ``ddi``, ``qid``, ``callid``,
-``outcome``, ``callback``, ``notes``), and any extra keyword is sent as given.
+``outcome``, ``callback``, ``notes``), and any extra keyword is sent as given, unless
+it names what an argument sends already (``agentid=`` beside the agent: refused).
 """
 
 from __future__ import annotations
@@ -87,19 +88,19 @@ class Control(Resource):
         self, agent: AgentId | None = None, *, phone: str | None = None, **extra: Extra
     ) -> WriteResult:
         """Log an agent in by ringing its phone: name the agent, or the ``phone``."""
-        if agent is None and phone is None and not extra:
+        if agent is None and phone is None and all(value is None for value in extra.values()):
             raise ValueError("agent_dial needs the agent, or the phone to ring")
         params = _agent(agent) if agent is not None else {}
         if phone is not None:
             phone = _number(phone, "phone")
-        return await self._act("agent_dial", {**params, "phone": phone, **extra})
+        return await self._act("agent_dial", _with(extra, {**params, "phone": phone}, "agent_dial"))
 
     async def manual_dial(
         self, agent: AgentId, ddi: str, *, queue: str | int | None = None, **extra: Extra
     ) -> WriteResult:
         """Have the agent dial ``ddi`` by hand (through outbound ``queue`` if given)."""
         params = {**_agent(agent), "ddi": _number(ddi, "ddi"), "qid": scalar(queue, name="queue")}
-        return await self._act("manual_dial", {**params, **extra})
+        return await self._act("manual_dial", _with(extra, params, "manual_dial"))
 
     async def disposition(
         self,
@@ -114,7 +115,7 @@ class Control(Resource):
         params = {"callid": _id(call_id, "call_id"), "outcome": _id(outcome, "outcome")}
         if agent is not None:
             params.update(_agent(agent))
-        return await self._act("disposition", {**params, **extra})
+        return await self._act("disposition", _with(extra, params, "disposition"))
 
     async def callback(
         self,
@@ -135,7 +136,7 @@ class Control(Resource):
         }
         if agent is not None:
             params.update(_agent(agent))
-        return await self._act("callback", {**params, **extra})
+        return await self._act("callback", _with(extra, params, "callback"))
 
     async def _act(self, action: str, params: dict[str, Any]) -> WriteResult:
         # Every argument, an extra keyword too: a list would go as PHP's name[]=..., a
@@ -145,6 +146,21 @@ class Control(Resource):
             "agent", action=action, params=params, idempotent=False
         )
         return WriteResult.from_envelope(envelope)
+
+
+def _with(extra: dict[str, Extra], params: dict[str, Any], action: str) -> dict[str, Any]:
+    """``params`` and the extra keywords; an extra naming what ``params`` already sends
+    (``agentid=`` beside the agent, ``qid=`` beside ``queue=``, ``callid=`` beside the
+    call) is refused: which of the two the API would act on is anyone's guess."""
+    twice = sorted(
+        name for name, value in extra.items() if value is not None and params.get(name) is not None
+    )
+    if twice:
+        raise TypeError(
+            f"{action} got {', '.join(twice)} twice: once by its argument, once as an extra "
+            "keyword; give it once"
+        )
+    return {**params, **{name: value for name, value in extra.items() if value is not None}}
 
 
 def _id(value: str | int, name: str) -> str:
