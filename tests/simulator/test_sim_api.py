@@ -492,6 +492,33 @@ async def test_priority_level_is_a_number_or_the_record_is_bad(
     assert levels["4242"] == "20"
 
 
+@pytest.mark.parametrize(
+    ("method", "action", "record", "error"),
+    [
+        ("priority", "create", {"agentid": "1", "qid": "2", "level": "-10"}, "level"),
+        ("priority", "create", {"agentid": "1", "level": "5"}, "qid"),
+        ("priority", "update", {"agentid": "1", "qid": "2", "level": "5"}, "not assigned"),
+        ("agents", "create", {"moh": "none"}, "name"),
+        ("agents", "update", {"agentid": "999", "name": "A"}, "agent [999] does not exist."),
+        ("agents", "update", {"agentid": "999", "name": ["A"]}, "name"),
+    ],
+)
+async def test_a_refused_record_says_why(
+    http: httpx.AsyncClient, token: str, method: str, action: str, record: object, error: str
+) -> None:
+    """A refused agent or priority was ``bad: 1`` and nothing else: the caller's WriteError
+    could not say which field (the envelope's ``error``: "a description of the fault")."""
+    reply = json_of(
+        await http.post(
+            "database.php",
+            params=api_params(token, method, action),
+            content=json.dumps([record]),
+        )
+    )
+    assert (reply["success"], reply["total"], reply["bad"]) == (True, 0, 1)
+    assert reply["error"].startswith("Bad argument: ") and error in reply["error"]
+
+
 async def test_priority_xml(http: httpx.AsyncClient, token: str, sim: Simulator) -> None:
     payload = """<?xml version="1.0" encoding="utf-8" ?>
 <dxi>

@@ -43,9 +43,16 @@ def error(text: str) -> Reply:
     return {"success": False, "error": text}
 
 
-def write_result(*, account_id: str, total: int, bad: int, key: int) -> Reply:
-    """Return the reply of a create or update: records written, records refused, last id."""
-    return {"success": True, "account_id": account_id, "total": total, "bad": bad, "key": key}
+def write_result(*, account_id: str, total: int, bad: int, key: int, failure: str = "") -> Reply:
+    """Return the reply of a create or update: records written, records refused, last id,
+    and the last refusal's text as ``error`` when one was refused (the envelope's field
+    for "a description of the fault")."""
+    reply: dict[str, str | int | bool] = {
+        "success": True, "account_id": account_id, "total": total, "bad": bad, "key": key
+    }  # fmt: skip
+    if failure:
+        reply["error"] = failure
+    return reply
 
 
 def ecnow_write_result(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._agent_records import AGENT_FIELDS, NULLABLE_AGENT_FIELDS, default_record
 from .._asgi import Request
 from .._wire import Reply, text_value
-from ._conventions import error, filter_matches, payload_records, write_result
+from ._conventions import Refused, error, filter_matches, payload_records, write_result
 from ._registry import SimState, endpoint
 
 __all__ = ["agents"]
@@ -20,14 +20,18 @@ def agents(request: Request, state: SimState) -> Reply:
         return error("Unknown action")
     scenario = state.scenario
     total = bad = key = 0
+    failure = ""
     for item in payload_records(request.payload):
-        values = _agent_values(item)
-        if values is None:
+        try:
+            values = _agent_values(item)
+        except Refused as refused:
             bad += 1
+            failure = str(refused)
             continue
         if request.action == "create":
             if not values.get("name"):
                 bad += 1
+                failure = "Bad argument: name"
                 continue
             created: dict[str, str | None] = {
                 name: None if name in NULLABLE_AGENT_FIELDS else "" for name in AGENT_FIELDS
@@ -36,15 +40,21 @@ def agents(request: Request, state: SimState) -> Reply:
             key = int(scenario.create_agent(created).uid)
             total += 1
         else:
-            target = scenario.by_uid.get(values.pop("agentid", None) or "")
+            agentid = values.pop("agentid", None) or ""
+            target = scenario.by_uid.get(agentid)
             if target is None:
                 bad += 1
+                failure = (
+                    f"Bad argument: agent [{agentid}] does not exist."
+                    if agentid
+                    else "Bad argument: agentid"
+                )
                 continue
             if target.record is None:
                 target.record = default_record(target.index, target.uid)
             target.record.update(values)
             total += 1
-    return write_result(account_id=state.account_id, total=total, bad=bad, key=key)
+    return write_result(account_id=state.account_id, total=total, bad=bad, key=key, failure=failure)
 
 
 def _read(request: Request, state: SimState) -> Reply:
@@ -65,10 +75,10 @@ def _matches(name: str, value: str, wanted: str) -> bool:
     return filter_matches(value, wanted) if name == "filter" else value == wanted
 
 
-def _agent_values(item: object) -> dict[str, str | None] | None:
-    """Return the known agent fields of a payload record, or None for a bad record."""
+def _agent_values(item: object) -> dict[str, str | None]:
+    """Return the known agent fields of a payload record; raises Refused for a bad record."""
     if not isinstance(item, dict):
-        return None
+        raise Refused("Bad argument: an agent must be an object")
     values: dict[str, str | None] = {}
     for name, value in item.items():
         if name not in AGENT_FIELDS:
@@ -76,6 +86,6 @@ def _agent_values(item: object) -> dict[str, str | None] | None:
         try:
             text = text_value(value)
         except TypeError:
-            return None
+            raise Refused(f"Bad argument: {name}") from None
         values[name] = "" if text is None and name not in NULLABLE_AGENT_FIELDS else text
     return values

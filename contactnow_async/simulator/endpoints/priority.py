@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._asgi import Request
 from .._wire import Reply, text_value
-from ._conventions import error, id_list, payload_records, whole_number, write_result
+from ._conventions import Refused, error, id_list, payload_records, whole_number, write_result
 from ._registry import SimState, endpoint
 
 __all__ = ["priority"]
@@ -26,12 +26,14 @@ def priority(request: Request, state: SimState) -> Reply:
     if request.action not in ("create", "update"):
         return error("Unknown action")
     total = bad = key = 0
+    failure = ""
     for item in payload_records(request.payload):
-        values = _priority_values(item)
-        if values is None:
+        try:
+            agentid, qid, level = _priority_values(item)
+        except Refused as refused:
             bad += 1
+            failure = str(refused)
             continue
-        agentid, qid, level = values
         if request.action == "create":
             # An existing (agentid, qid) pair is skipped: success, not counted.
             created = scenario.add_priority(agentid, qid, level)
@@ -41,20 +43,27 @@ def priority(request: Request, state: SimState) -> Reply:
         else:
             if not scenario.set_level(agentid, qid, level):
                 bad += 1
+                failure = f"Bad argument: agent [{agentid}] is not assigned to queue [{qid}]"
                 continue
             total += 1
-    return write_result(account_id=state.account_id, total=total, bad=bad, key=key)
+    return write_result(account_id=state.account_id, total=total, bad=bad, key=key, failure=failure)
 
 
-def _priority_values(item: object) -> tuple[str, str, str] | None:
-    """Return a payload record's (agentid, qid, level), or None for a bad record."""
+def _priority_values(item: object) -> tuple[str, str, str]:
+    """Return a payload record's (agentid, qid, level); raises Refused for a bad record."""
     if not isinstance(item, dict):
-        return None
-    try:
-        agentid, qid, level = (text_value(item.get(name)) for name in ("agentid", "qid", "level"))
-    except TypeError:
-        return None
-    number = None if level is None else whole_number(level)
-    if not (agentid and qid) or number is None:
-        return None  # all three are required, and a level is a number ("100", "0")
+        raise Refused("Bad argument: a priority must be an object")
+    values = []
+    for name in ("agentid", "qid", "level"):
+        try:
+            value = text_value(item.get(name))
+        except TypeError:
+            value = None
+        if not value:
+            raise Refused(f"Bad argument: {name}")  # all three are required
+        values.append(value)
+    agentid, qid, level = values
+    number = whole_number(level)
+    if number is None:  # a level is a whole number ("100", "0")
+        raise Refused("Bad argument: level")
     return agentid, qid, str(number)
