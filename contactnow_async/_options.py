@@ -176,8 +176,44 @@ class ClientOptions:
         return attempt * (self.max_retries + 1) + self.retry_backoff_max * self.max_retries
 
 
+#: The options that are counts, and those that are amounts (seconds, bytes): a bool is
+#: neither (``deadline=True`` was a deadline of one second, ``max_response_bytes=True`` a
+#: cap of one byte), text failed a comparison with a bare TypeError, and 2.5 is no count
+#: (``max_concurrency=2.5`` failed at the first call, in anyio's words).
+_COUNTS: Final = ("max_retries", "max_concurrency")
+_AMOUNTS: Final = ("deadline", "token_margin", "retry_backoff", "retry_backoff_max",
+                   "max_response_bytes", "max_download_bytes")  # fmt: skip
+
+
+def _check_types(options: ClientOptions) -> None:
+    for name in _COUNTS:
+        value = getattr(options, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be a whole number, not {value!r}")
+    for name in _AMOUNTS:
+        value = getattr(options, name)
+        if name == "deadline" and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a number, not {value!r}")
+    timeout = options.timeout
+    if not isinstance(timeout, httpx.Timeout) and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+    ):
+        raise TypeError(f"timeout must be seconds or an httpx.Timeout, not {timeout!r}")
+    campaign: object = options.campaign  # sent on every call: True went as "True"
+    if campaign is not None and (
+        isinstance(campaign, bool) or not isinstance(campaign, (str, int))
+    ):
+        raise TypeError(f"campaign must be the contact centre's id (text), not {campaign!r}")
+    username: object = options.username
+    if not isinstance(username, str):
+        raise TypeError(f"username must be text, not {type(username).__name__}")
+
+
 def check_options(options: ClientOptions) -> None:
     """Refuse an option out of range with a ValueError (a TypeError for a wrong type)."""
+    _check_types(options)
     format, timeout, deadline = options.format, options.timeout, options.deadline
     if format not in ("json", "xml"):
         raise ValueError(f"format must be 'json' or 'xml', not {format!r}")

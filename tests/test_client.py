@@ -119,6 +119,40 @@ def test_bad_options_raise_value_error(options: dict[str, Any], message: str) ->
         ContactNow(**options)
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        # A bool is no count nor amount: deadline=True was one second, max_response_bytes=True
+        # a cap of one byte, campaign=True sent as "True" on every call.
+        {"max_retries": True},
+        {"max_concurrency": True},
+        {"deadline": True},
+        {"token_margin": False},
+        {"retry_backoff": True},
+        {"max_response_bytes": True},
+        {"campaign": True},
+        {"timeout": True},
+        # Not a whole count: max_concurrency=2.5 failed only at the first call, in anyio's words.
+        {"max_retries": 2.5},
+        {"max_concurrency": 2.5},
+        # Text: a bare "'<' not supported between instances of 'str' and 'int'", or sent.
+        {"max_retries": "3"},
+        {"deadline": "5"},
+        {"token_margin": "60"},
+        {"retry_backoff_max": "10"},
+        {"max_download_bytes": "1000"},
+        {"timeout": "30"},
+        {"campaign": ["10278"]},
+        {"username": 5},
+    ],
+    ids=lambda options: "-".join(f"{name}={value!r}" for name, value in options.items()),
+)
+def test_options_of_the_wrong_type_raise_type_error_naming_them(options: dict[str, Any]) -> None:
+    (name,) = options
+    with pytest.raises(TypeError, match=f"^{name} must be "):
+        ContactNow(**{"username": USERNAME, "password": PASSWORD, **options})
+
+
 def test_regions() -> None:
     eu = ContactNow(username=USERNAME, password=PASSWORD)
     assert eu.base_url == "https://api-106.dxi.eu/"
