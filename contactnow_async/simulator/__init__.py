@@ -63,7 +63,10 @@ Writes
     ever and write one status_log row when created. Updates count an unknown
     ``agentid`` as bad. A priority create skips an existing (agentid, qid)
     pair (success, ``total`` 0); its ``key`` is the new assignment's id. A
-    priority record whose ``level`` is not a whole number is bad.
+    priority record whose ``level`` is not a whole number is bad. A reply with
+    ``bad`` records carries the last refusal as its ``error`` (``Bad argument:
+    level``), as ``ecnow.php`` writes do. An XML payload's field keeps its spaces,
+    as a JSON one does.
 The scenario
     Each scenario agent moves ``offline -> wait -> call -> wrap -> wait``, with
     ``wait -> break -> wait`` (statuscode ``Lunch``, ``Training`` or
