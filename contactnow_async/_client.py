@@ -79,7 +79,8 @@ class ContactNow(Groups):
     ``clock`` is where token deadlines and retry backoff are read (a virtual
     clock in tests). ``timeout`` bounds one attempt from connecting to the last
     byte (not only each read); ``deadline`` bounds a call, its token and retries included
-    (default: every attempt at ``timeout`` plus every backoff at its ceiling).
+    (default: every attempt at ``timeout`` plus every backoff at its ceiling); a download's
+    ``timeout`` bounds each wait instead, and only your ``deadline`` the whole of it.
     ``record_tz`` is the zone of the contact centre's record dates (``ecnow``
     callbacks, process dates), which the API sends without one: UTC unless
     you say otherwise (``ZoneInfo("Europe/London")``). ``max_response_bytes``
@@ -391,6 +392,7 @@ class ContactNow(Groups):
             transport=self._transport,
             tokens=self._token_manager,
             secrets=self._secrets,
+            deadline=self.options.deadline,  # not the one derived from timeout: see there
         )
 
     async def _send_token_request(self, action: str, params: Mapping[str, Any]) -> Reply:

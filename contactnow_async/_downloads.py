@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import secrets
 import stat
@@ -31,7 +32,7 @@ from ._refusals import api_error, is_token_error
 from ._tokens import TokenManager
 from ._transport import Transport
 
-__all__ = ["FileSink", "PathSink", "download"]
+__all__ = ["FileSink", "PathSink", "Progress", "download"]
 
 
 async def download(
@@ -42,14 +43,21 @@ async def download(
     transport: Transport,
     tokens: TokenManager,
     secrets: Callable[[Token], tuple[str, ...]],
+    deadline: float | None = None,
 ) -> Fetched:
-    """Send ``request`` (its token added) for a file streamed into ``to`` under ``cap`` bytes."""
+    """Send ``request`` (its token added) for a file streamed into ``to`` under ``cap`` bytes.
+
+    ``deadline`` (the client's own, not one derived from ``timeout``) bounds the whole
+    download from here, its resend after a refused token included; ``timeout`` bounds
+    each wait of an attempt (:meth:`Transport.download`).
+    """
+    give_up_at = math.inf if deadline is None else anyio.current_time() + deadline
     token = await tokens.token()
     for attempt in range(2):
         sent = attrs.evolve(
             request, params=(*request.params, ("token", token.value)), secrets=secrets(token)
         )
-        got = await transport.download(sent, to, cap=cap)
+        got = await transport.download(sent, to, cap=cap, give_up_at=give_up_at)
         if isinstance(got, Fetched):
             return got
         envelope = got.envelope
@@ -71,20 +79,33 @@ async def download(
     raise AssertionError("unreachable")  # pragma: no cover -- the loop returns or raises
 
 
-class FileSink:
-    """Writes to a binary file object the caller owns (and closes)."""
+#: Told how a download goes: (bytes written, bytes the reply declares or None).
+Progress = Callable[[int, "int | None"], object]
 
-    def __init__(self, file: IO[bytes]) -> None:
+
+class FileSink:
+    """Writes to a binary file object the caller owns (and closes); ``progress`` is called
+    after each piece with the bytes written so far and the size the reply declares."""
+
+    def __init__(self, file: IO[bytes], progress: Progress | None = None) -> None:
         self._file = file
+        self._progress = progress
         self.written = 0
+        self.expected: int | None = None
         try:
             self._start: int | None = file.tell() if file.seekable() else None
         except (OSError, ValueError):
             self._start = None
 
+    def expect(self, size: int | None) -> None:
+        """The size the reply declares (None: it does not say), for ``progress``."""
+        self.expected = size
+
     def write(self, data: bytes) -> None:
         self._file.write(data)
         self.written += len(data)
+        if self._progress is not None:
+            self._progress(self.written, self.expected)
 
     def rewind(self) -> bool:
         """Go back to where the download began; False if the file cannot seek."""
@@ -106,18 +127,20 @@ class PathSink(FileSink):
     the mode of the file it replaces, if there is one.
     """
 
-    def __init__(self, path: Path, temp: IO[bytes], temp_path: str) -> None:
-        super().__init__(temp)
+    def __init__(
+        self, path: Path, temp: IO[bytes], temp_path: str, progress: Progress | None = None
+    ) -> None:
+        super().__init__(temp, progress)
         self.path = path
         self.temp = temp
         self.temp_path = temp_path
 
     @classmethod
-    async def open(cls, path: str | os.PathLike[str]) -> PathSink:
+    async def open(cls, path: str | os.PathLike[str], progress: Progress | None = None) -> PathSink:
         """A sink for ``path``; its directory must exist (an error names it, not the
         temporary file)."""
         target = Path(path)
-        return cls(target, *await anyio.to_thread.run_sync(_temporary, target))
+        return cls(target, *await anyio.to_thread.run_sync(_temporary, target), progress)
 
     async def commit(self) -> None:
         """Put the finished file in place (atomically: a rename in one directory)."""

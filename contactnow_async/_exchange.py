@@ -62,8 +62,11 @@ class Fetched:
 
 
 class Sink(Protocol):
-    """Where a download's bytes go: written in order; ``rewind`` before a retry
-    (False: it cannot start again, and the download is not retried)."""
+    """Where a download's bytes go: ``expect`` once a reply's head is in (the size it
+    declares, or None), then written in order; ``rewind`` before a retry (False: it
+    cannot start again, and the download is not retried)."""
+
+    def expect(self, size: int | None) -> None: ...
 
     def write(self, data: bytes) -> None: ...
 

@@ -45,6 +45,7 @@ from ._faults import (
     too_big,
     undecodable,
 )
+from ._file_reply import Stall, cut_short, file_too_big
 from ._http import Pool, UrlCache
 from ._options import RetryPolicy
 from ._redact import redact_text, redact_url
@@ -140,42 +141,42 @@ class Transport:
         assert isinstance(reply, Reply)  # read() always gives the body
         return reply
 
-    async def download(self, request: ApiRequest, sink: Sink, *, cap: int) -> Reply | Fetched:
+    async def download(
+        self, request: ApiRequest, sink: Sink, *, cap: int, give_up_at: float = math.inf
+    ) -> Reply | Fetched:
         """Send ``request`` for a file, streamed to ``sink`` under ``cap`` bytes (not
         ``max_response_bytes``): :class:`Fetched`, or the :class:`Reply` of the envelope
-        the server sent instead (an error, most often). A reply that is neither, or a
-        file past ``cap``, raises :class:`ResponseFormatError`."""
+        the server sent instead (an error, most often). A reply that is neither, a file
+        past ``cap`` or short of its length, raises :class:`ResponseFormatError`.
+        ``timeout`` bounds each wait (:class:`Stall`), ``give_up_at`` the whole download."""
+        stall = Stall(self.timeout, sink)
 
         async def read(response: httpx.Response, url: httpx.URL) -> bytes | int:
             status = response.status_code
             if not 200 <= status < 300 or status == 204:
                 # An error page or an envelope.
                 return await self._read_capped(response, url, request)
+            declared = stall.expect(response)
             try:
-                return await read_file(
-                    response, cap=cap, envelope_cap=self.max_response_bytes, write=sink.write
+                got = await read_file(
+                    response, cap=cap, envelope_cap=self.max_response_bytes, write=stall.write
                 )
             except FileTooLarge as exc:
-                raise Fault(
-                    ResponseFormatError(
-                        f"the file from {call_url(url, request)} is larger than max_download_bytes "
-                        f"({exc.size} > {cap}); raise the limit to fetch it",
-                        status_code=status,
-                        content_type=response.headers.get("content-type"),
-                    ),
-                    reached_server=True,
-                    transient=False,
-                ) from None
+                raise file_too_big(call_url(url, request), response, exc.size, cap) from None
             except TooLarge as exc:
                 limit = self.max_response_bytes
                 raise too_big(call_url(url, request), response, exc.size, limit) from None
             except EncodingError as exc:
                 failed = exc
+            else:
+                if isinstance(got, int) and declared is not None and got != declared:
+                    raise cut_short(call_url(url, request), response, got, declared)
+                return got
             # Raised outside the except block: the error's text (a header as the server
             # wrote it) is not the context of the fault either.
             raise undecodable(call_url(url, request), response, failed, request.secrets)
 
-        return await self._retrying(request, read, rewind=sink.rewind)
+        return await self._retrying(request, read, give_up_at, rewind=sink.rewind, stall=stall)
 
     async def _retrying(
         self,
@@ -184,6 +185,7 @@ class Transport:
         give_up_at: float | None = None,
         *,
         rewind: Callable[[], bool] = lambda: True,
+        stall: Stall | None = None,
     ) -> Reply | Fetched:
         http_request = self._build(request)
         if give_up_at is None:  # a call of its own: its deadline starts now
@@ -191,7 +193,7 @@ class Transport:
         attempt = 0
         while True:
             try:
-                return await self._attempt(request, http_request, attempt, give_up_at, read)
+                return await self._attempt(request, http_request, attempt, give_up_at, read, stall)
             except Fault as fault:  # noqa: PERF203 -- one try per attempt is the retry loop
                 retryable = fault.transient and (request.idempotent or not fault.reached_server)
                 if not retryable or attempt >= self.retry.max_retries:
@@ -217,6 +219,7 @@ class Transport:
         attempt: int,
         give_up_at: float,
         read: Read,
+        stall: Stall | None = None,
     ) -> Reply | Fetched:
         limiter = self._limiter
         if limiter is None:
@@ -238,6 +241,8 @@ class Transport:
             # One cancel scope for both bounds: the call's deadline from the start
             # (waiting for a slot included), the attempt's timeout once it has one.
             with anyio.CancelScope(deadline=min(give_up_at, attempt_ends)) as scope:
+                if stall is not None:  # a download: each piece of the file moves the bound
+                    stall.begin(scope, give_up_at)
                 if has_slot:
                     # What the limiter's checkpoints did: a call in a cancelled scope
                     # (or past its deadline) ends here, before anything is sent; and
@@ -258,9 +263,11 @@ class Transport:
                 response, content = await self._exchange(http_request, read, request)
                 status = response.status_code
             if scope.cancelled_caught:
-                raise self._timed_out(
-                    request, http_request, call=attempt_ends >= give_up_at, sent=has_slot
-                )
+                if stall is not None and has_slot and stall.bound(attempt_ends) < give_up_at:
+                    raise stall.timed_out(call_url(http_request.url, request))
+                # A download's attempt not cut by its own bound was cut by the deadline.
+                call = stall is not None or attempt_ends >= give_up_at
+                raise self._timed_out(request, http_request, call=call, sent=has_slot)
         finally:
             if has_slot:
                 limiter.release()

@@ -145,13 +145,21 @@ async def test_the_readme_recordings(
     cdr = await cn.reports.cdr_list(["callid", "cres", "flags"], start=start, stop=sim.now())
     call = next(row for row in cdr if row.recorded)
     monkeypatch.chdir(tmp_path)
-    namespace: dict[str, Any] = {"cn": cn, "call": call}
+    printed: list[tuple[Any, ...]] = []
+    namespace: dict[str, Any] = {
+        "cn": cn,
+        "call": call,
+        "print": lambda *args: printed.append(args),
+    }
     await run_block("recordings", namespace)
     recording = namespace["recording"]
     wav = (tmp_path / "90000001.wav").read_bytes()
     assert (recording.size, recording.content_type) == (len(wav), "audio/wav")
     assert wav.startswith(b"RIFF")
-    assert (tmp_path / "copy.wav").read_bytes() == wav
+    assert (tmp_path / "copy.wav").read_bytes() == (tmp_path / "long.wav").read_bytes() == wav
+    # progress: the bytes so far, growing to the whole file, of the size the reply declared
+    assert printed and printed[-1] == (len(wav), "of", len(wav))
+    assert [done for done, _, _ in printed] == sorted({done for done, _, _ in printed})
 
 
 async def test_the_readme_campaign_database(cn: ContactNow, sim: Simulator) -> None:

@@ -12,6 +12,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -19,6 +20,7 @@ from contactnow_async import (
     APIError,
     BadArgumentError,
     Recording,
+    RequestTimeout,
     ResponseFormatError,
     TokenError,
     _downloads,
@@ -398,3 +400,139 @@ async def test_a_device_or_a_pipe_at_the_path_is_refused_not_replaced(tmp_path: 
     assert (tmp_path / "link").is_symlink()
     assert api.calls("recording") == 0
     assert leftovers(tmp_path) == ["link", "pipe"]
+
+
+# -- long downloads: timeout bounds each wait, progress ------------------------------------
+
+PIECE = 8192
+
+
+def trickle(*, every: float, stall_after: int | None = None, length: bool = True) -> Any:
+    """A route answering AUDIO a piece at a time, ``every`` seconds apart; after
+    ``stall_after`` pieces nothing more comes (for far longer than any test waits)."""
+
+    def route(request: httpx.Request) -> httpx.Response:
+        async def body() -> Any:
+            for n, start in enumerate(range(0, len(AUDIO), PIECE)):
+                await anyio.sleep(60 if n == stall_after else every)
+                yield AUDIO[start : start + PIECE]
+
+        headers = {"content-type": "audio/wav"}
+        if length:
+            headers["content-length"] = str(len(AUDIO))
+        return httpx.Response(200, content=body(), headers=headers)
+
+    return route
+
+
+async def test_a_download_longer_than_timeout_that_keeps_coming_is_not_cut(tmp_path: Path) -> None:
+    """timeout bounded the whole attempt: a recording taking longer than it to arrive
+    (an hour's call on a slow line) raised RequestTimeout however steadily it came, was
+    fetched again from the start max_retries times, and could never be saved."""
+    api = FakeAPI({RECORDING: trickle(every=0.05)})  # 10 pieces: 0.5 s in all
+    seen: list[tuple[int, int | None]] = []
+    cn, http = client_for(api, timeout=0.3, max_retries=0)
+    async with http, cn:
+        start = anyio.current_time()
+        saved = await cn.recordings.download(
+            1, tmp_path / "long.wav", progress=lambda done, size: seen.append((done, size))
+        )
+        took = anyio.current_time() - start
+    assert took > 0.3  # longer than timeout, in one attempt
+    assert saved.size == len(AUDIO) and (tmp_path / "long.wav").read_bytes() == AUDIO
+    assert api.calls("recording") == 1
+    # progress: after each piece, the bytes so far of the size the reply declared
+    assert seen == [(min(n + PIECE, len(AUDIO)), len(AUDIO)) for n in range(0, len(AUDIO), PIECE)]
+
+
+@pytest.mark.parametrize("stall_after", [0, 3])
+async def test_a_stalled_download_is_cut_at_timeout_and_tried_again(
+    tmp_path: Path, stall_after: int
+) -> None:
+    api = FakeAPI({RECORDING: trickle(every=0.01, stall_after=stall_after)})
+    cn, http = client_for(api, timeout=0.3, max_retries=1)
+    target = tmp_path / "x.wav"
+    target.write_bytes(b"old")
+    async with http, cn:
+        with pytest.raises(RequestTimeout) as info:
+            await cn.recordings.download(1, target)
+    message = str(info.value)
+    assert info.value.sent and "timeout=0.3s" in message
+    if stall_after:
+        assert f"stalled: nothing more came for timeout=0.3s after {3 * PIECE:,} bytes" in message
+    else:
+        assert "nothing came from" in message and "each wait" in message
+    assert api.calls("recording") == 2  # a stall is transient: retried from the start
+    assert target.read_bytes() == b"old" and leftovers(tmp_path) == ["x.wav"]
+
+
+async def test_the_clients_own_deadline_still_bounds_a_whole_download(tmp_path: Path) -> None:
+    api = FakeAPI({RECORDING: trickle(every=0.05)})
+    cn, http = client_for(api, timeout=0.3, deadline=0.2)
+    async with http, cn:
+        with pytest.raises(RequestTimeout, match=r"deadline of 0\.2s"):
+            await cn.recordings.download(1, tmp_path / "x.wav")
+    assert leftovers(tmp_path) == []
+
+
+async def test_progress_starts_again_with_a_retry_and_what_it_raises_ends_the_download(
+    tmp_path: Path,
+) -> None:
+    packed = gzip.compress(AUDIO)
+    replies = iter(
+        [
+            httpx.Response(200, content=AUDIO[:1000], headers={"content-length": "5000"}),
+            httpx.Response(200, content=packed, headers={"content-encoding": "gzip"}),
+        ]
+    )
+    api = FakeAPI({RECORDING: lambda request: next(replies)})
+    seen: list[tuple[int, int | None]] = []
+    cn, http = client_for(api)
+    async with http, cn:
+        # The first reply ends short of its Content-Length: retried, from the start.
+        buffer = io.BytesIO(b"head:")
+        buffer.seek(0, io.SEEK_END)
+        await cn.recordings.download(1, buffer, progress=lambda *args: seen.append(args))
+    assert buffer.getvalue() == b"head:" + AUDIO
+    assert seen[0] == (1000, 5000)
+    # then from 0 again (it ends at the file's size, not 1,000 more), of no declared
+    # size: an encoded body's length is not the file's
+    assert {size for _, size in seen[1:]} == {None}
+    assert seen[-1] == (len(AUDIO), None)
+
+    class Enough(Exception):
+        pass
+
+    def stop(done: int, size: int | None) -> None:
+        raise Enough
+
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    target = tmp_path / "x.wav"
+    target.write_bytes(b"old")
+    async with http, cn:
+        with pytest.raises(Enough):
+            await cn.recordings.download(1, target, progress=stop)
+        with pytest.raises(TypeError, match="progress"):
+            await cn.recordings.download(1, target, progress=42)  # type: ignore[arg-type]  # the point
+    assert target.read_bytes() == b"old" and leftovers(tmp_path) == ["x.wav"]
+    assert api.calls("recording") == 1
+
+
+async def test_a_file_cut_short_of_its_content_length_is_not_saved_as_whole(
+    tmp_path: Path,
+) -> None:
+    """A connection's HTTP layer refuses a body short of its Content-Length; an in-process
+    transport (``ContactNow(transport=httpx.MockTransport(...))``) did not, and the cut
+    file was saved as the recording."""
+    cut = httpx.Response(
+        200, content=AUDIO[:1000], headers={"content-type": "audio/wav", "content-length": "5000"}
+    )
+    api = FakeAPI({RECORDING: lambda request: cut})
+    cn, http = client_for(api, max_retries=1)
+    target = tmp_path / "x.wav"
+    async with http, cn:
+        with pytest.raises(ResponseFormatError, match="ended after 1,000 of the 5,000 bytes"):
+            await cn.recordings.download(1, target)
+    assert leftovers(tmp_path) == []
+    assert api.calls("recording") == 2  # transient: a resend may bring the whole file

@@ -8,7 +8,7 @@ from typing import IO, TYPE_CHECKING
 
 import anyio
 
-from .._downloads import FileSink, PathSink, is_binary_file
+from .._downloads import FileSink, PathSink, Progress, is_binary_file
 from .._exchange import Fetched
 from .._models_reports import Recording
 from ._base import Resource
@@ -39,6 +39,7 @@ class Recordings(Resource):
         to: str | os.PathLike[str] | IO[bytes],
         *,
         max_bytes: int | None = None,
+        progress: Progress | None = None,
     ) -> Recording:
         """Save the recording of call ``callid`` to ``to``: a path, or a binary file object.
 
@@ -51,6 +52,15 @@ class Recordings(Resource):
         the bytes are written as they come, from its current position; it stays open.
         Returns a :class:`~contactnow_async.Recording` with the byte count and the
         content type the server gave.
+
+        A long recording is not cut at the client's ``timeout``: here it bounds each
+        wait, for the reply and then for each next piece of the file (a stalled download
+        raises :class:`~contactnow_async.RequestTimeout`, and is tried again from the
+        start where ``to`` can rewind); only the client's own ``deadline``, if it has
+        one, bounds the whole download. ``progress``, if given, is called after each
+        piece with the bytes written so far and the size the reply declares (None when
+        it does not): a retry starts it again from 0, and what it raises ends the
+        download (a path is left as it was).
 
         ``max_bytes`` caps the file (default: the client's ``max_download_bytes``,
         512 MiB); ``max_response_bytes`` does not apply, but an error envelope in place
@@ -69,15 +79,17 @@ class Recordings(Resource):
         cap = self._client.options.max_download_bytes if max_bytes is None else max_bytes
         if isinstance(cap, bool) or not cap >= 1:  # NaN too: it compares false
             raise ValueError(f"max_bytes must be >= 1, not {max_bytes!r}")
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be a function (written, expected), not {progress!r}")
         params = {"callid": call_id}
         if is_binary_file(to):
             file = to
             assert not isinstance(file, (str, os.PathLike))  # is_binary_file said so
-            fetched = await self._download("recording", params, FileSink(file), cap=cap)
+            fetched = await self._download("recording", params, FileSink(file, progress), cap=cap)
             return Recording(call_id, fetched.size, fetched.content_type)
         if not isinstance(to, (str, os.PathLike)):
             raise TypeError(f"to must be a path or a binary file object, not {to!r}")
-        sink = await PathSink.open(to)
+        sink = await PathSink.open(to, progress)
         try:
             fetched = await self._download("recording", params, sink, cap=cap)
             with anyio.CancelScope(shield=True):
