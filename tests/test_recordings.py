@@ -12,7 +12,6 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 
@@ -20,7 +19,6 @@ from contactnow_async import (
     APIError,
     BadArgumentError,
     Recording,
-    RequestTimeout,
     ResponseFormatError,
     TokenError,
     _downloads,
@@ -402,77 +400,7 @@ async def test_a_device_or_a_pipe_at_the_path_is_refused_not_replaced(tmp_path: 
     assert leftovers(tmp_path) == ["link", "pipe"]
 
 
-# -- long downloads: timeout bounds each wait, progress ------------------------------------
-
-PIECE = 8192
-
-
-def trickle(*, every: float, stall_after: int | None = None, length: bool = True) -> Any:
-    """A route answering AUDIO a piece at a time, ``every`` seconds apart; after
-    ``stall_after`` pieces nothing more comes (for far longer than any test waits)."""
-
-    def route(request: httpx.Request) -> httpx.Response:
-        async def body() -> Any:
-            for n, start in enumerate(range(0, len(AUDIO), PIECE)):
-                await anyio.sleep(60 if n == stall_after else every)
-                yield AUDIO[start : start + PIECE]
-
-        headers = {"content-type": "audio/wav"}
-        if length:
-            headers["content-length"] = str(len(AUDIO))
-        return httpx.Response(200, content=body(), headers=headers)
-
-    return route
-
-
-async def test_a_download_longer_than_timeout_that_keeps_coming_is_not_cut(tmp_path: Path) -> None:
-    """timeout bounded the whole attempt: a recording taking longer than it to arrive
-    (an hour's call on a slow line) raised RequestTimeout however steadily it came, was
-    fetched again from the start max_retries times, and could never be saved."""
-    api = FakeAPI({RECORDING: trickle(every=0.05)})  # 10 pieces: 0.5 s in all
-    seen: list[tuple[int, int | None]] = []
-    cn, http = client_for(api, timeout=0.3, max_retries=0)
-    async with http, cn:
-        start = anyio.current_time()
-        saved = await cn.recordings.download(
-            1, tmp_path / "long.wav", progress=lambda done, size: seen.append((done, size))
-        )
-        took = anyio.current_time() - start
-    assert took > 0.3  # longer than timeout, in one attempt
-    assert saved.size == len(AUDIO) and (tmp_path / "long.wav").read_bytes() == AUDIO
-    assert api.calls("recording") == 1
-    # progress: after each piece, the bytes so far of the size the reply declared
-    assert seen == [(min(n + PIECE, len(AUDIO)), len(AUDIO)) for n in range(0, len(AUDIO), PIECE)]
-
-
-@pytest.mark.parametrize("stall_after", [0, 3])
-async def test_a_stalled_download_is_cut_at_timeout_and_tried_again(
-    tmp_path: Path, stall_after: int
-) -> None:
-    api = FakeAPI({RECORDING: trickle(every=0.01, stall_after=stall_after)})
-    cn, http = client_for(api, timeout=0.3, max_retries=1)
-    target = tmp_path / "x.wav"
-    target.write_bytes(b"old")
-    async with http, cn:
-        with pytest.raises(RequestTimeout) as info:
-            await cn.recordings.download(1, target)
-    message = str(info.value)
-    assert info.value.sent and "timeout=0.3s" in message
-    if stall_after:
-        assert f"stalled: nothing more came for timeout=0.3s after {3 * PIECE:,} bytes" in message
-    else:
-        assert "nothing came from" in message and "each wait" in message
-    assert api.calls("recording") == 2  # a stall is transient: retried from the start
-    assert target.read_bytes() == b"old" and leftovers(tmp_path) == ["x.wav"]
-
-
-async def test_the_clients_own_deadline_still_bounds_a_whole_download(tmp_path: Path) -> None:
-    api = FakeAPI({RECORDING: trickle(every=0.05)})
-    cn, http = client_for(api, timeout=0.3, deadline=0.2)
-    async with http, cn:
-        with pytest.raises(RequestTimeout, match=r"deadline of 0\.2s"):
-            await cn.recordings.download(1, tmp_path / "x.wav")
-    assert leftovers(tmp_path) == []
+# -- progress, and a file cut short -------------------------------------------------------
 
 
 async def test_progress_starts_again_with_a_retry_and_what_it_raises_ends_the_download(

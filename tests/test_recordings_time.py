@@ -1,0 +1,114 @@
+"""``cn.recordings.download`` against time: ``timeout`` bounds each wait of a download (for
+the reply, then for each piece of the file), not its length; the client's own
+``deadline`` bounds the whole. On the loop's virtual time (tests/_loop_time.py): the
+fakes' sleeps and the bounds race exactly, however loaded the machine."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from contactnow_async import RequestTimeout
+from tests._helpers import FakeAPI, client_for
+from tests._loop_time import BACKENDS, backend
+from tests.test_recordings import AUDIO, RECORDING, leftovers
+
+pytestmark = pytest.mark.anyio
+
+PIECE = 8192
+PIECES = -(-len(AUDIO) // PIECE)  # 10
+
+
+@pytest.fixture(params=BACKENDS)
+def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    return backend(request.param)
+
+
+def trickle(*, every: float, stall_after: int | None = None) -> Any:
+    """A route answering AUDIO (its Content-Length declared) a piece every ``every``
+    seconds; after ``stall_after`` pieces nothing more comes for an hour."""
+
+    def route(request: httpx.Request) -> httpx.Response:
+        async def body() -> Any:
+            for n, start in enumerate(range(0, len(AUDIO), PIECE)):
+                await anyio.sleep(3600 if n == stall_after else every)
+                yield AUDIO[start : start + PIECE]
+
+        headers = {"content-type": "audio/wav", "content-length": str(len(AUDIO))}
+        return httpx.Response(200, content=body(), headers=headers)
+
+    return route
+
+
+async def test_a_download_longer_than_timeout_that_keeps_coming_is_not_cut() -> None:
+    """timeout bounded the whole attempt, and the deadline derived from it the whole call:
+    a recording taking longer than it to arrive (an hour's call on a slow line) raised
+    RequestTimeout however steadily it came, was fetched again from the start
+    max_retries times, and could never be saved."""
+    api = FakeAPI({RECORDING: trickle(every=10)})  # ten pieces, ten seconds apart
+    cn, http = client_for(api, timeout=30)  # derived deadline: 30 * 3 + 10 * 2 = 110 s
+    buffer = io.BytesIO()
+    async with http, cn:
+        began = anyio.current_time()
+        saved = await cn.recordings.download(1, buffer)
+        took = anyio.current_time() - began
+    assert took == pytest.approx(PIECES * 10)  # past timeout and the derived deadline alike
+    assert saved.size == len(AUDIO) and buffer.getvalue() == AUDIO
+    assert api.calls("recording") == 1
+
+
+async def test_progress_is_told_after_each_piece_of_the_declared_size() -> None:
+    api = FakeAPI({RECORDING: trickle(every=1)})
+    seen: list[tuple[float, int, int | None]] = []
+    cn, http = client_for(api)
+    async with http, cn:
+        began = anyio.current_time()
+        await cn.recordings.download(
+            1,
+            io.BytesIO(),
+            progress=lambda done, size: seen.append((anyio.current_time() - began, done, size)),
+        )
+    assert seen == [
+        (pytest.approx(n + 1), min((n + 1) * PIECE, len(AUDIO)), len(AUDIO)) for n in range(PIECES)
+    ]
+
+
+@pytest.mark.parametrize("stall_after", [0, 3])
+async def test_a_stalled_download_is_cut_at_timeout_and_tried_again(
+    tmp_path: Path, stall_after: int
+) -> None:
+    api = FakeAPI({RECORDING: trickle(every=1, stall_after=stall_after)})
+    cn, http = client_for(api, timeout=30, max_retries=1)
+    target = tmp_path / "x.wav"
+    target.write_bytes(b"old")
+    async with http, cn:
+        began = anyio.current_time()
+        with pytest.raises(RequestTimeout) as info:
+            await cn.recordings.download(1, target)
+        took = anyio.current_time() - began
+    message = str(info.value)
+    assert info.value.sent and "timeout=30s" in message
+    if stall_after:
+        assert f"stalled: nothing more came for timeout=30s after {3 * PIECE:,} bytes" in message
+    else:
+        assert "nothing came from" in message and "each wait" in message
+    # Each attempt: its pieces a second apart, then 30 s of nothing.
+    assert took == pytest.approx(2 * (stall_after + 30))
+    assert api.calls("recording") == 2  # a stall is transient: retried from the start
+    assert target.read_bytes() == b"old" and leftovers(tmp_path) == ["x.wav"]
+
+
+async def test_the_clients_own_deadline_still_bounds_a_whole_download() -> None:
+    api = FakeAPI({RECORDING: trickle(every=10)})
+    cn, http = client_for(api, timeout=30, deadline=45)
+    async with http, cn:
+        began = anyio.current_time()
+        with pytest.raises(RequestTimeout, match=r"deadline of 45s"):
+            await cn.recordings.download(1, io.BytesIO())
+        assert anyio.current_time() - began == pytest.approx(45)
+    assert api.calls("recording") == 1
