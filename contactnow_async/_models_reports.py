@@ -324,7 +324,8 @@ class CdrRow:
 @attrs.frozen
 class AgentSession:
     """A login session of ``reporting.php method=agents`` (a method only third-party code
-    shows): ``login_ts`` to ``logout_ts`` (None while still logged in), and the
+    shows) of agent ``agent_id`` (a record without one is refused):
+    ``login_ts`` to ``logout_ts`` (None while still logged in), and the
     session's first and last activity (``tm_first``, ``tm_last``: None for ``0``;
     their meaning is not documented)."""
 
@@ -338,9 +339,14 @@ class AgentSession:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> AgentSession:
-        """A session from its wire record; ValueError names a field of the wrong type."""
+        """A session from its wire record; ValueError names a field of the wrong type, or
+        an ``aid`` that names no agent (a session is an agent's: without it, sessions of
+        different agents would read as one agent's)."""
+        agent_id = _id(record.get("aid"), "aid")
+        if agent_id is None:
+            raise ValueError("field 'aid' names no agent: a login session is an agent's")
         return cls(
-            agent_id=_text(record.get("aid"), "aid"),
+            agent_id=agent_id,
             agent_name=_text(record.get("anm"), "anm"),
             login_ts=_moment(record.get("tm_login"), "tm_login"),
             logout_ts=_moment(record.get("tm_logout"), "tm_logout"),

@@ -60,7 +60,11 @@ COLUMNS = {
     "`reporting.php agents`": "AgentSession",
 }
 #: What a record needs before any other field can be read.
-BASE: dict[str, dict[str, str]] = {"StatusLogEntry": {"uid": "5"}, "CdrRow": {"callid": "9"}}
+BASE: dict[str, dict[str, str]] = {
+    "StatusLogEntry": {"uid": "5"},
+    "CdrRow": {"callid": "9"},
+    "AgentSession": {"aid": "5"},  # each names what it is: a log row, a call, an agent
+}
 
 
 def wire_pairs() -> list[tuple[str, str, str]]:

@@ -8,7 +8,7 @@ import functools
 import math
 import operator
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -92,7 +92,8 @@ class Reports(Resource):
         **filters: FilterValue,
     ) -> list[ReportRow]:
         """Return ``calls``: one :class:`ReportRow` per group of ``group_by`` with ``fields``
-        (and the ``group_by`` fields, asked for too so that each row names its group).
+        (and the ``group_by`` fields, asked for too so that each row names its group: a
+        row without one raises :class:`~contactnow_async.ResponseFormatError`).
 
         ``cutoff`` (whole seconds) is the service-level target ``nc_ans_le``/``_gt`` and
         ``nc_que_le``/``_gt`` count against (the row keeps it as ``row.cutoff``, which
@@ -120,7 +121,7 @@ class Reports(Resource):
             "reporting", method="calls", params=params, idempotent=True
         )
         model = functools.partial(
-            ReportRow.from_record, cutoff=None if cutoff is None else int(cutoff)
+            _grouped_row, groups=groups, cutoff=None if cutoff is None else int(cutoff)
         )
         return build(model, envelope, what="reports.calls", total_is_rows=False)
 
@@ -221,6 +222,18 @@ class Reports(Resource):
 
     async def _page(self, params: dict[str, Any]) -> Envelope:
         return await self._client.request("reporting", method="cdr", params=params, idempotent=True)
+
+
+def _grouped_row(
+    record: Mapping[str, Any], *, groups: Sequence[str], cutoff: int | None
+) -> ReportRow:
+    """A ``calls`` row, which must name its group: a row without a documented ``group_by``
+    field (a null record, say) is told from no other, and would be summed into the wrong
+    group. (A name sent with ``strict=False`` the server may not know, and leave out.)"""
+    missing = [name for name in groups if name in GROUP_FIELDS and name not in record]
+    if missing:
+        raise ValueError(f"a row without its group_by field {', '.join(missing)}")
+    return ReportRow.from_record(record, cutoff=cutoff)
 
 
 class _CdrPages:
