@@ -24,7 +24,7 @@ from contactnow_async import (
     _downloads,
 )
 from contactnow_async._downloads import FileSink
-from contactnow_async._encoding import _Sniff
+from contactnow_async._encoding import PIECE, _Sniff
 from contactnow_async._wire import Format
 from tests._helpers import FakeAPI, client_for, json_reply
 from tests.test_ecnow import FORMATS
@@ -464,3 +464,30 @@ async def test_a_file_cut_short_of_its_content_length_is_not_saved_as_whole(
             await cn.recordings.download(1, target)
     assert leftovers(tmp_path) == []
     assert api.calls("recording") == 2  # transient: a resend may bring the whole file
+
+
+async def test_a_failed_download_takes_back_what_it_wrote_to_a_file_object() -> None:
+    """To a path a failure left nothing; to a file object it left the recording's first
+    pieces after what the file held, to be read as a recording (or as the next one's
+    start, in a file the caller goes on writing)."""
+
+    class Enough(Exception):
+        pass
+
+    def stop_at_second_piece(done: int, size: int | None) -> None:
+        if done > PIECE:  # the pieces the file is written in
+            raise Enough
+
+    api = FakeAPI({RECORDING: lambda request: httpx.Response(200, content=AUDIO)})
+    cn, http = client_for(api, max_retries=0)
+    buffer = io.BytesIO(b"head:")
+    buffer.seek(0, io.SEEK_END)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError, match="max_download_bytes"):
+            await cn.recordings.download(1, buffer, max_bytes=len(AUDIO) // 2)
+        assert buffer.getvalue() == b"head:" and buffer.tell() == 5
+        with pytest.raises(Enough):
+            await cn.recordings.download(1, buffer, progress=stop_at_second_piece)
+        assert buffer.getvalue() == b"head:" and buffer.tell() == 5
+        await cn.recordings.download(1, buffer)  # and the file goes on from there
+    assert buffer.getvalue() == b"head:" + AUDIO

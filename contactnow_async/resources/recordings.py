@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Awaitable, Callable
 from typing import IO, TYPE_CHECKING
@@ -49,7 +50,9 @@ class Recordings(Resource):
         it, a replaced one keeps its own; a directory that does not exist raises
         ``FileNotFoundError`` naming it, before anything is fetched, and a path that
         holds a device or a pipe ``OSError`` (a rename would replace it). To a file object
-        the bytes are written as they come, from its current position; it stays open.
+        the bytes are written as they come, from its current position; it stays open, and
+        a failure or a cancellation takes back what was written where it can seek (cut
+        back to where the download began), so it holds no partial recording either.
         Returns a :class:`~contactnow_async.Recording` with the byte count and the
         content type the server gave.
 
@@ -85,7 +88,14 @@ class Recordings(Resource):
         if is_binary_file(to):
             file = to
             assert not isinstance(file, (str, os.PathLike))  # is_binary_file said so
-            fetched = await self._download("recording", params, FileSink(file, progress), cap=cap)
+            file_sink = FileSink(file, progress)
+            try:
+                fetched = await self._download("recording", params, file_sink, cap=cap)
+            except BaseException:
+                # Not a half recording left in the caller's file (where it can seek back).
+                with contextlib.suppress(OSError, ValueError):
+                    file_sink.rewind()
+                raise
             return Recording(call_id, fetched.size, fetched.content_type)
         if not isinstance(to, (str, os.PathLike)):
             raise TypeError(f"to must be a path or a binary file object, not {to!r}")
