@@ -28,7 +28,7 @@ import httpx
 
 from ._clock import Clock, SystemClock
 from ._errors import AuthenticationError, ResponseFormatError, TokenError
-from ._http import Binding, Wire, check_wire, own_http_client
+from ._http import Binding, Wire, check_wire, own_http_client, pool_kind
 from ._lazy import LazyMethod
 from ._options import (
     DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -184,7 +184,8 @@ class ContactNow(Groups):
             deadline=options.call_deadline,
         )
         self._closed = False
-        self._binding = Binding(checked=http_client is None and isinstance(transport, str))
+        kind = pool_kind(given=http_client is not None, transport=transport)
+        self._binding = Binding(kind, moved=self._transport.new_library)
         self.token_store: TokenStore = (
             token_store if token_store is not None else MemoryTokenStore()
         )

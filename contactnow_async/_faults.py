@@ -27,6 +27,7 @@ from ._redact import redact_text, redact_url
 __all__ = [
     "CLOSED",
     "ENTERED",
+    "OTHER_LIBRARY",
     "OTHER_LOOP",
     "Fault",
     "call_url",
@@ -54,6 +55,15 @@ OTHER_LOOP = (
     "this call comes from another event loop (a second asyncio.run(), a thread with a loop of "
     "its own, a test runner's loop): its connections belong to that loop. Create a client in "
     "each event loop, and close it in the loop that used it"
+)
+#: What a call under another async library than the one that first used a client given
+#: its own ``http_client`` raises: ``{first}`` and ``{now}`` name them.
+OTHER_LIBRARY = (
+    "this ContactNow client was given an http_client, first used under {first}, and this "
+    "call runs under {now}: httpx's connection pool serves the async library that first used "
+    "it (its locks and connections are made for it). Create a client for each library, each "
+    "with an http_client of its own (or none: the client's own pool); a test's in-memory "
+    "transport, given as transport=, serves both"
 )
 
 

@@ -22,14 +22,24 @@ import ssl
 import sys
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from typing import Literal
 
 import httpx
 
 from ._encoding import ACCEPT_ENCODING
-from ._faults import ENTERED, OTHER_LOOP
+from ._faults import ENTERED, OTHER_LIBRARY, OTHER_LOOP
 
-__all__ = ["Binding", "Pool", "UrlCache", "Wire", "check_wire", "own_http_client"]
+__all__ = [
+    "Binding",
+    "Pool",
+    "PoolKind",
+    "UrlCache",
+    "Wire",
+    "check_wire",
+    "own_http_client",
+    "pool_kind",
+]
 
 WireName = Literal["auto", "httpx", "aiohttp"]
 #: What the client's own pool runs on: a name, or an httpx transport to send through.
@@ -83,19 +93,45 @@ def _on_asyncio() -> bool:
         return False
 
 
+#: Whose pool a client sends through (:class:`Binding`): its own, the caller's
+#: ``http_client``, or the client's own over the caller's ``transport``.
+PoolKind = Literal["own", "http_client", "transport"]
+
+
+def pool_kind(*, given: bool, transport: Wire) -> PoolKind:
+    """Whose pool a client sends through: the ``http_client`` it was ``given``, its own
+    over the caller's ``transport``, or its own."""
+    if given:
+        return "http_client"
+    return "own" if isinstance(transport, str) else "transport"
+
+
 class Binding:
-    """What a client belongs to: one ``async with`` block, and the event loop its own
-    network pool runs in (the first that enters or uses it). Such a pool's connections
-    (and aiohttp's session) used from another loop fail obscurely ("Event loop is
-    closed"), hang, or tear the pool's state: refused clearly. ``checked`` false (a pool
-    the caller gave, or one over a test's transport): any loop."""
+    """What a client belongs to: one ``async with`` block, and where its pool may be used.
 
-    __slots__ = ("_checked", "_entered", "_loop")
+    ``kind`` says whose pool it is:
 
-    def __init__(self, *, checked: bool) -> None:
-        self._checked = checked
+    - ``"own"``: the client's own network pool serves the event loop that first enters
+      or uses it. Its connections (and aiohttp's session) used from another loop fail
+      obscurely ("Event loop is closed"), hang, or tear the pool's state: refused clearly.
+    - ``"http_client"``: the caller's ``httpx.AsyncClient`` serves any loop (a test
+      runner's), but of the async library that first used it: httpcore makes its pool's
+      locks for that one (under the other, asyncio's "no running event loop" or trio's
+      "must be called from async context"), refused clearly.
+    - ``"transport"``: the client's own pool over the caller's transport (a test's, in
+      memory) serves any loop of either library; ``moved`` is called when a call comes
+      from another library than the last one's (the client then makes its per-library
+      state, its concurrency limiter, again).
+    """
+
+    __slots__ = ("_entered", "_kind", "_library", "_loop", "_moved")
+
+    def __init__(self, kind: PoolKind = "own", *, moved: Callable[[], None] | None = None) -> None:
+        self._kind = kind
+        self._moved = moved
         self._entered = False
         self._loop: object | None = None
+        self._library: str | None = None
 
     def enter(self) -> None:
         """Enter the one ``async with`` block (a second would close the client under it)."""
@@ -105,14 +141,32 @@ class Binding:
         self._entered = True
 
     def check(self) -> None:
-        """Take the caller's loop as the pool's, or raise RuntimeError from another one."""
-        if not self._checked:
-            return
+        """Take the caller's loop as the pool's, or raise RuntimeError from another one
+        (another library's, for the caller's ``http_client``)."""
         loop = _running_loop()
-        if loop is not self._loop and loop is not None:
+        if loop is self._loop or loop is None:
+            return
+        if self._kind == "own":
             if self._loop is not None:
                 raise RuntimeError(OTHER_LOOP)
             self._loop = loop
+            return
+        library = _library(loop)
+        if self._library is not None and library != self._library:
+            if self._kind == "http_client":
+                raise RuntimeError(OTHER_LIBRARY.format(first=self._library, now=library))
+            if self._moved is not None:
+                self._moved()
+        # The loop is kept (not its id): a later loop can never be taken for it.
+        self._loop, self._library = loop, library
+
+
+def _library(loop: object) -> str:
+    """The async library of a loop :func:`_running_loop` gave."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None and isinstance(loop, asyncio.AbstractEventLoop):
+        return "asyncio"
+    return "trio"
 
 
 def _running_loop() -> object | None:

@@ -105,6 +105,12 @@ class Transport:
         self._limiter: anyio.CapacityLimiter | None = None
         self._closed = False
 
+    def new_library(self) -> None:
+        """Calls now come from another async library (asyncio, trio) than the last ones
+        (a pool that serves both: a test's transport): the next attempt makes the
+        limiter for it, as an anyio limiter belongs to the library that made it."""
+        self._limiter = None
+
     @property
     def pool(self) -> Pool:
         """Where requests go (the client's own pool is made now if not made yet)."""

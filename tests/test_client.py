@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -25,6 +26,7 @@ from contactnow_async import (
 )
 from tests._helpers import (
     AGENT_ROW,
+    BASE_URL,
     PASSWORD,
     USERNAME,
     FakeAPI,
@@ -83,6 +85,62 @@ async def test_the_client_closes_the_pool_it_made() -> None:
     async with cn:
         http = cn._transport.http  # made at the first request, or here
     assert http.is_closed
+
+
+LIBRARIES = [("asyncio", "trio"), ("trio", "asyncio")]
+
+
+@pytest.mark.parametrize(("first", "then"), LIBRARIES)
+def test_a_client_given_an_http_client_says_so_under_another_async_library(
+    first: str, then: str
+) -> None:
+    # Made at import, used by two anyio.run()s of either library (a script, a test suite
+    # of both backends): the second failed in anyio's limiter with asyncio's "no running
+    # event loop" or trio's "must be called from async context", and the caller's httpx
+    # pool (its httpcore locks, made for the first library) would have failed so next.
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, _ = client_for(api)
+
+    async def read() -> None:
+        assert [agent.agent_id for agent in await cn.agents.read()] == ["550423"]
+
+    anyio.run(read, backend=first)
+    anyio.run(read, backend=first)  # another loop of the same library: not checked
+    for call in (read, cn.tokens.refresh, cn.aclose):
+        with pytest.raises(RuntimeError) as info:
+            anyio.run(call, backend=then)
+        assert f"first used under {first}, and this call runs under {then}" in str(info.value)
+    assert not cn.is_closed  # the aclose refused did not close it
+    anyio.run(read, backend=first)
+    assert api.token_gets == 1
+
+
+@pytest.mark.parametrize(("first", "then"), LIBRARIES)
+def test_a_client_on_a_transport_of_the_callers_serves_either_async_library(
+    first: str, then: str
+) -> None:
+    # The client's own pool over an in-memory transport holds nothing of a library: its
+    # concurrency limiter (anyio's, made for one library) is made again for the other.
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn = ContactNow(
+        username=USERNAME,
+        password=PASSWORD,
+        base_url=BASE_URL,
+        transport=httpx.MockTransport(api),
+        max_concurrency=2,
+    )
+
+    async def read_many() -> None:
+        async with anyio.create_task_group() as tg:
+            for _ in range(5):  # more than max_concurrency: some wait for a slot
+                tg.start_soon(cn.agents.read)
+
+    for backend in (first, then, first):
+        anyio.run(read_many, backend=backend)
+    assert api.token_gets == 1
+    assert sum(READ[0] in str(request.url) for request in api.requests) == 15
+    anyio.run(cn.aclose, backend=then)
+    assert cn.is_closed
 
 
 # --- options ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 import anyio.to_thread
+import httpx
 import pytest
 
 from contactnow_async import ContactNow, QueueAssignment, TransportError
@@ -187,3 +188,27 @@ async def test_a_client_used_from_another_event_loop_says_so(
             failed = await anyio.to_thread.run_sync(_call_in_another_loop, other, cn.agents.read)
             assert "another event loop" in str(failed)
             assert await cn.agents.read()
+
+
+async def test_a_client_given_an_http_client_says_so_under_another_async_library(
+    sim: Simulator, stage: Stage, anyio_backend: str
+) -> None:
+    # The caller's httpx pool, on the network: httpcore makes its locks for the library
+    # that first uses it, and failed under the other with asyncio's "no running event
+    # loop" or trio's "must be called from async context" (the client's limiter first).
+    other = "trio" if anyio_backend == "asyncio" else "asyncio"
+    async with stage.showing(sim) as base_url, httpx.AsyncClient() as http:
+        client = ContactNow(
+            username=USERNAME, password=PASSWORD, base_url=base_url, http_client=http
+        )
+        async with client as cn:
+            await cn.agents.read()
+            for call in (cn.agents.read, cn.tokens.refresh, cn.aclose):
+                failed = await anyio.to_thread.run_sync(_call_in_another_loop, other, call)
+                assert isinstance(failed, RuntimeError)
+                assert f"first used under {anyio_backend}, and this call runs under {other}" in str(
+                    failed
+                )
+            assert not cn.is_closed
+            assert await cn.agents.read()  # its own library's pool is whole
+        assert sim.stats.token_gets == 1
