@@ -170,7 +170,17 @@ def _library(loop: object) -> str:
 
 
 def _running_loop() -> object | None:
-    """The event loop of the caller: asyncio's loop, or trio's run (its token); None outside one."""
+    """The event loop of the caller: trio's run (its token), or asyncio's loop; None outside one.
+
+    Trio is asked first where sniffio says it runs in this thread: a guest run of trio on
+    an asyncio loop (``trio.lowlevel.start_guest_run``) runs its tasks on the host's
+    thread, where asyncio's loop answers too, though the call is trio's.
+    """
+    sniffio = sys.modules.get("sniffio")  # trio imports it: loaded wherever trio is
+    if sniffio is not None and getattr(sniffio.thread_local, "name", None) == "trio":
+        token = _trio_token()
+        if token is not None:
+            return token
     asyncio = sys.modules.get("asyncio")  # imported by any program on asyncio: not here
     if asyncio is not None:
         try:
@@ -179,15 +189,18 @@ def _running_loop() -> object | None:
             pass
         else:
             return loop
+    return _trio_token()  # an older trio, which does not set sniffio's thread-local
+
+
+def _trio_token() -> object | None:
     trio = sys.modules.get("trio")
-    if trio is not None:
-        try:
-            token: object = trio.lowlevel.current_trio_token()
-        except RuntimeError:
-            pass
-        else:
-            return token
-    return None
+    if trio is None:
+        return None
+    try:
+        token: object = trio.lowlevel.current_trio_token()
+    except RuntimeError:
+        return None
+    return token
 
 
 def chosen(wire: WireName) -> Literal["httpx", "aiohttp"]:

@@ -115,6 +115,38 @@ def test_a_client_given_an_http_client_says_so_under_another_async_library(
     assert api.token_gets == 1
 
 
+def test_a_trio_guest_run_on_an_asyncio_loop_is_told_from_the_host() -> None:
+    # trio.lowlevel.start_guest_run: trio's tasks run on an asyncio loop's thread, where
+    # asyncio.get_running_loop() answers the host's loop too. The client took a call from
+    # the guest for one of the host's, and failed in trio's limiter under asyncio ("must
+    # be called from async context") instead of saying which library was which.
+    import asyncio
+
+    import trio
+
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, _ = client_for(api)
+
+    async def guest() -> None:
+        assert [agent.agent_id for agent in await cn.agents.read()] == ["550423"]
+
+    async def host() -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Any] = loop.create_future()
+        trio.lowlevel.start_guest_run(
+            guest,
+            run_sync_soon_threadsafe=loop.call_soon_threadsafe,
+            done_callback=done.set_result,
+            host_uses_signal_set_wakeup_fd=True,
+        )
+        (await done).unwrap()  # the guest's outcome: its read went through
+        with pytest.raises(RuntimeError, match="first used under trio, and this call runs under"):
+            await cn.agents.read()
+
+    asyncio.run(host())
+    assert api.token_gets == 1
+
+
 @pytest.mark.parametrize(("first", "then"), LIBRARIES)
 def test_a_client_on_a_transport_of_the_callers_serves_either_async_library(
     first: str, then: str
