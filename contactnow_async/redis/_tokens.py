@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import secrets
@@ -30,6 +31,20 @@ if redis.call('HGET', KEYS[1], 'value') == ARGV[1] then
 end
 return 0
 """
+
+
+def _on_asyncio() -> None:
+    """Refuse a call outside an asyncio task: redis-py's asyncio client fails there with
+    asyncio's "no running event loop", which names neither the store nor what to use."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no asyncio loop: trio
+        task = None
+    if task is None:  # or a guest run of trio on an asyncio loop
+        raise RuntimeError(
+            "RedisTokenStore runs on asyncio only (redis-py's asyncio client), and this call "
+            "does not: under trio, give the client a FileTokenStore, or a TokenStore of your own"
+        )
 
 
 class RedisTokenStore:
@@ -79,6 +94,7 @@ class RedisTokenStore:
         return f"{self.prefix}{self.egress}|{key}"
 
     async def load(self, key: str) -> Token | None:
+        _on_asyncio()
         name = self.redis_key(key)
         try:
             entry = await self.redis.hgetall(name)
@@ -105,6 +121,7 @@ class RedisTokenStore:
         )
 
     async def save(self, key: str, token: Token) -> None:
+        _on_asyncio()
         name = self.redis_key(key)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(name)
@@ -123,6 +140,7 @@ class RedisTokenStore:
             await pipe.execute()
 
     async def delete(self, key: str, token: Token) -> None:
+        _on_asyncio()
         await self._delete_if_value(keys=[self.redis_key(key)], args=[token.value])
 
     @asynccontextmanager
@@ -131,6 +149,7 @@ class RedisTokenStore:
 
         Raises TimeoutError after ``lock_wait`` seconds without getting it.
         """
+        _on_asyncio()
         name = self.redis_key(key) + ":lock"
         holder = secrets.token_hex(16)
         deadline = time.monotonic() + self.lock_wait

@@ -210,6 +210,38 @@ def test_store_times_must_be_finite_positive_seconds(option: str, value: float) 
         RedisTokenStore(redis, **{option: value})  # type: ignore[arg-type]  # a float option
 
 
+def test_a_trio_client_is_told_the_store_runs_on_asyncio_only() -> None:
+    # The README's shared token, in a trio program: every call failed inside redis-py with
+    # asyncio's "no running event loop", which named neither the store nor what to use.
+    redis = Redis.from_url("redis://127.0.0.1:1/0")  # never connected: refused before
+    store = RedisTokenStore(redis, egress="e")
+    api = FakeAPI({("database", "agents", "read"): agents_list(AGENT_ROW)})
+    cn, http = client_for(api, token_store=store)
+
+    async def read() -> None:
+        async with http, cn:
+            await cn.agents.read()
+
+    with pytest.raises(RuntimeError, match="RedisTokenStore runs on asyncio only") as info:
+        anyio.run(read, backend="trio")
+    assert "FileTokenStore" in str(info.value)
+    assert api.token_gets == 0  # refused before token.php too
+
+    async def each_method() -> None:
+        token = Token("t" * 40, 2_000_000_000)
+        with pytest.raises(RuntimeError, match="asyncio only"):
+            await store.load("k")
+        with pytest.raises(RuntimeError, match="asyncio only"):
+            await store.save("k", token)
+        with pytest.raises(RuntimeError, match="asyncio only"):
+            await store.delete("k", token)
+        with pytest.raises(RuntimeError, match="asyncio only"):
+            async with store.lock("k"):
+                pass  # pragma: no cover -- refused before
+
+    anyio.run(each_method, backend="trio")
+
+
 async def test_a_cancelled_fetch_does_not_hang_on_a_redis_that_stopped_answering(
     own_redis: tuple[str, subprocess.Popen[bytes]],
 ) -> None:
