@@ -70,22 +70,20 @@ class ContactNow(Groups):
         async with ContactNow(username="u", password="p", region=Region.EU) as cn:
             agents = await cn.agents.read(name="Joe Blogs")
 
-    ``base_url`` overrides ``region`` (point it at the simulator in tests).
-    ``http_client`` is used as given and not closed by :meth:`aclose`; else ``transport``
-    says what the client's own runs on (``"auto"``; ``"httpx"`` opts out of aiohttp; an
-    ``httpx.AsyncBaseTransport``, such as ``httpx.MockTransport`` in a test, is sent
-    through, and closed with the client).
-    ``campaign`` (the contact centre id) is sent as ``campaign=`` on every call.
-    ``clock`` is where token deadlines and retry backoff are read (a virtual
-    clock in tests). ``timeout`` bounds one attempt from connecting to the last
-    byte (not only each read); ``deadline`` bounds a call, its token and retries included
-    (default: every attempt at ``timeout`` plus every backoff at its ceiling); a download's
-    ``timeout`` bounds each wait instead, and only your ``deadline`` the whole of it.
-    ``record_tz`` is the zone of the contact centre's record dates (``ecnow``
-    callbacks, process dates), which the API sends without one: UTC unless
-    you say otherwise (``ZoneInfo("Europe/London")``). ``max_response_bytes``
-    caps a reply's decoded body; ``max_download_bytes`` (512 MiB) a downloaded
-    file (a recording) instead. The options are read-only afterwards: see :attr:`options`.
+    ``base_url`` overrides ``region`` (point it at the simulator in tests). ``http_client`` is
+    used as given and not closed by :meth:`aclose`; else ``transport`` says what the client's
+    own runs on (``"auto"``; ``"httpx"`` opts out of aiohttp; an ``httpx.AsyncBaseTransport``,
+    such as ``httpx.MockTransport`` in a test, is sent through, and closed with the client).
+    ``campaign`` (the contact centre id) is sent as ``campaign=`` on every call. ``clock`` is
+    where token deadlines and retry backoff are read (a virtual clock in tests). ``timeout``
+    bounds one attempt from connecting to the last byte (not only each read); ``deadline``
+    bounds a call, its token and retries included (default: every attempt at ``timeout`` plus
+    every backoff at its ceiling); a download's ``timeout`` bounds each wait instead, and only
+    your ``deadline`` the whole of it. ``record_tz`` is the zone of the contact centre's record
+    dates (``ecnow`` callbacks, process dates), which the API sends without one: UTC unless you
+    say otherwise (``ZoneInfo("Europe/London")``). ``max_response_bytes`` caps a reply's decoded
+    body; ``max_download_bytes`` (512 MiB) a downloaded file (a recording) instead. The options
+    are read-only afterwards: see :attr:`options`.
     """
 
     __slots__ = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 
+import attrs
 import httpx
 
 from ._encoding import CutShort, EncodingError
@@ -23,6 +24,7 @@ from ._errors import (
 )
 from ._exchange import ApiRequest
 from ._redact import redact_text, redact_url
+from ._wire import Envelope
 
 __all__ = [
     "CLOSED",
@@ -34,6 +36,7 @@ __all__ = [
     "describe",
     "exchange_fault",
     "hidden_cause",
+    "hide_echoes_in_note",
     "hook_fault",
     "too_big",
     "undecodable",
@@ -212,3 +215,15 @@ def hidden_cause(exc: httpx.RequestError, secrets: Iterable[str]) -> httpx.Reque
     with contextlib.suppress(RuntimeError):  # the [speed] wire's errors carry no request
         copy.request = exc.request
     return copy
+
+
+def hide_echoes_in_note(envelope: Envelope, secrets: tuple[str, ...]) -> Envelope:
+    """``envelope`` with its ``info`` (the note :class:`~contactnow_async.WriteResult` reads
+    from ``raw``) redacted as its error text is; itself when there is nothing to hide."""
+    info = envelope.raw.get("info")
+    if info in (None, "") or isinstance(info, (dict, list)):
+        return envelope
+    shown = redact_text(str(info), secrets)
+    if shown == str(info):
+        return envelope
+    return attrs.evolve(envelope, raw={**envelope.raw, "info": shown})

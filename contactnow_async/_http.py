@@ -177,7 +177,10 @@ def _running_loop() -> object | None:
     thread, where asyncio's loop answers too, though the call is trio's.
     """
     sniffio = sys.modules.get("sniffio")  # trio imports it: loaded wherever trio is
-    if sniffio is not None and getattr(sniffio.thread_local, "name", None) == "trio":
+    if (
+        sniffio is not None
+        and getattr(getattr(sniffio, "thread_local", None), "name", None) == "trio"
+    ):
         token = _trio_token()
         if token is not None:
             return token

@@ -41,6 +41,7 @@ from ._faults import (
     call_url,
     exchange_fault,
     hidden_cause,
+    hide_echoes_in_note,
     hook_fault,
     too_big,
     undecodable,
@@ -49,7 +50,7 @@ from ._file_reply import Stall, cut_short, file_too_big
 from ._http import Pool, UrlCache
 from ._options import RetryPolicy
 from ._redact import redact_text, redact_url
-from ._wire import Envelope, decode
+from ._wire import decode
 
 __all__ = ["ApiRequest", "Fetched", "Reply", "RetryPolicy", "Sink", "Transport"]
 
@@ -106,9 +107,7 @@ class Transport:
         self._closed = False
 
     def new_library(self) -> None:
-        """Calls now come from another async library (asyncio, trio) than the last ones
-        (a pool that serves both: a test's transport): the next attempt makes the
-        limiter for it, as an anyio limiter belongs to the library that made it."""
+        """Calls come from another async library now: the next makes the limiter anew."""
         self._limiter = None
 
     @property
@@ -382,7 +381,7 @@ class Transport:
             if error != envelope.error:
                 envelope = attrs.evolve(envelope, error=error)
         if request.action != "read":  # a write's note (WriteResult.info) may echo it too
-            envelope = _hide_echoes_in_note(envelope, request.secrets)
+            envelope = hide_echoes_in_note(envelope, request.secrets)
         if response.status_code >= 400 and envelope.success:
             raise HTTPStatusError(
                 f"{request.describe()} answered HTTP {response.status_code} "
@@ -441,15 +440,3 @@ class Transport:
             when = http_date(value)
             return None if when is None else max(0.0, when - self._clock.now())
         return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def _hide_echoes_in_note(envelope: Envelope, secrets: tuple[str, ...]) -> Envelope:
-    """``envelope`` with its ``info`` (the note :class:`~contactnow_async.WriteResult` reads
-    from ``raw``) redacted as its error text is; itself when there is nothing to hide."""
-    info = envelope.raw.get("info")
-    if info in (None, "") or isinstance(info, (dict, list)):
-        return envelope
-    shown = redact_text(str(info), secrets)
-    if shown == str(info):
-        return envelope
-    return attrs.evolve(envelope, raw={**envelope.raw, "info": shown})
