@@ -35,6 +35,7 @@ __all__ = [
     "call_url",
     "describe",
     "exchange_fault",
+    "format_fault",
     "hidden_cause",
     "hide_echoes_in_note",
     "hook_fault",
@@ -142,15 +143,24 @@ def exchange_fault(
     )
 
 
-def too_big(where: str, response: httpx.Response, size: int, cap: int) -> Fault:
+def format_fault(message: str, response: httpx.Response, *, transient: bool = True) -> Fault:
+    """The fault of a reply the server sent whole but not as it should be."""
     return Fault(
         ResponseFormatError(
-            f"the reply from {where} is larger than max_response_bytes ({size} > {cap}); "
-            "narrow the request or raise the cap",
+            message,
             status_code=response.status_code,
             content_type=response.headers.get("content-type"),
         ),
         reached_server=True,
+        transient=transient,
+    )
+
+
+def too_big(where: str, response: httpx.Response, size: int, cap: int) -> Fault:
+    return format_fault(
+        f"the reply from {where} is larger than max_response_bytes ({size} > {cap}); "
+        "narrow the request or raise the cap",
+        response,
         transient=False,  # the same request would bring the same reply
     )
 

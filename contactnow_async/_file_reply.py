@@ -12,9 +12,9 @@ import math
 import anyio
 import httpx
 
-from ._errors import RequestTimeout, ResponseFormatError
+from ._errors import RequestTimeout
 from ._exchange import Sink
-from ._faults import Fault
+from ._faults import Fault, format_fault
 
 __all__ = ["Stall", "cut_short", "declared_size", "file_too_big"]
 
@@ -82,14 +82,10 @@ def declared_size(response: httpx.Response) -> int | None:
 
 def file_too_big(where: str, response: httpx.Response, size: int, cap: int) -> Fault:
     """The fault of a file past ``max_download_bytes`` (the same request: the same file)."""
-    return Fault(
-        ResponseFormatError(
-            f"the file from {where} is larger than max_download_bytes ({size} > {cap}); "
-            "raise the limit to fetch it",
-            status_code=response.status_code,
-            content_type=response.headers.get("content-type"),
-        ),
-        reached_server=True,
+    return format_fault(
+        f"the file from {where} is larger than max_download_bytes ({size} > {cap}); "
+        "raise the limit to fetch it",
+        response,
         transient=False,
     )
 
@@ -98,12 +94,8 @@ def cut_short(where: str, response: httpx.Response, got: int, declared: int) -> 
     """The fault of a file ending short of (or past) its ``Content-Length``: a connection's
     HTTP layer refuses one; an in-process transport, or one that does not check, would
     have the cut file saved as the whole recording. A resend may bring all of it."""
-    return Fault(
-        ResponseFormatError(
-            f"the file from {where} ended after {got:,} of the {declared:,} bytes its "
-            "Content-Length declares",
-            status_code=response.status_code,
-            content_type=response.headers.get("content-type"),
-        ),
-        reached_server=True,
+    return format_fault(
+        f"the file from {where} ended after {got:,} of the {declared:,} bytes its "
+        "Content-Length declares",
+        response,
     )

@@ -18,6 +18,8 @@ import httpx
 from contactnow_async import ContactNow, VirtualClock
 
 if TYPE_CHECKING:
+    import pytest
+
     from contactnow_async.simulator import Simulator
 
 USERNAME = "api-user"
@@ -214,3 +216,23 @@ class PasswordChanged(httpx.AsyncBaseTransport):
             params = request.url.params.set("password", "an-old-one")
             request = httpx.Request(request.method, request.url.copy_with(params=params))
         return await self.inner.handle_async_request(request)
+
+
+def record_flock_tries(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], anyio.Event]:
+    """Every flock operation tried, and an event set at the first that finds the lock held."""
+    import fcntl
+
+    flock = fcntl.flock
+    operations: list[int] = []
+    waiting = anyio.Event()
+
+    def recording_flock(fd: int, operation: int) -> None:
+        operations.append(operation)
+        try:
+            flock(fd, operation)
+        except BlockingIOError:
+            waiting.set()
+            raise
+
+    monkeypatch.setattr(fcntl, "flock", recording_flock)
+    return operations, waiting

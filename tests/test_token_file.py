@@ -19,7 +19,7 @@ import pytest
 
 from contactnow_async import FileTokenStore, RequestTimeout, Token
 from contactnow_async.simulator import Simulator, serve
-from tests._helpers import AGENT_ROW, BASE_URL, FakeAPI, agents_list, client_for
+from tests._helpers import AGENT_ROW, BASE_URL, FakeAPI, agents_list, client_for, record_flock_tries
 
 pytestmark = pytest.mark.anyio
 
@@ -163,29 +163,11 @@ async def test_a_killed_holder_frees_the_lock(
     assert await store.load("k") == TOKEN
 
 
-def _record_tries(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], anyio.Event]:
-    """Every flock operation tried, and an event set at the first that finds the lock held."""
-    flock = fcntl.flock
-    operations: list[int] = []
-    waiting = anyio.Event()
-
-    def recording_flock(fd: int, operation: int) -> None:
-        operations.append(operation)
-        try:
-            flock(fd, operation)
-        except BlockingIOError:
-            waiting.set()
-            raise
-
-    monkeypatch.setattr(fcntl, "flock", recording_flock)
-    return operations, waiting
-
-
 async def test_waiting_for_the_lock_is_cancelled_and_leaves_nothing_behind(
     tmp_path: Path, holder: Callable[[], None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Every try is LOCK_NB: no worker thread is left blocked in flock by the cancel.
-    operations, waiting = _record_tries(monkeypatch)
+    operations, waiting = record_flock_tries(monkeypatch)
     store = FileTokenStore(tmp_path / "tokens.json")
     entered: list[bool] = []
     open_files = len(os.listdir("/proc/self/fd"))
@@ -290,7 +272,7 @@ async def test_a_task_started_in_the_hold_takes_the_lock_itself_once_the_hold_is
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # It inherits the holder's context: it saved unlocked, over another process's turn.
-    _, waiting = _record_tries(monkeypatch)
+    _, waiting = record_flock_tries(monkeypatch)
     store = FileTokenStore(tmp_path / "tokens.json")
     hold_over = anyio.Event()
     saved: list[bool] = []

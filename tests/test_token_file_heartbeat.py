@@ -16,6 +16,7 @@ import anyio
 import pytest
 
 from contactnow_async import FileTokenStore, Token
+from tests._helpers import record_flock_tries
 from tests._loop_time import BACKENDS, backend
 
 pytestmark = pytest.mark.anyio
@@ -26,22 +27,6 @@ TOKEN = Token("a" * 40, 2_000_000_000)
 @pytest.fixture(params=BACKENDS)
 def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
     return backend(request.param)
-
-
-def _waiting(monkeypatch: pytest.MonkeyPatch) -> anyio.Event:
-    """An event set once a try at the lock finds it held."""
-    flock = fcntl.flock
-    waiting = anyio.Event()
-
-    def noting_flock(fd: int, operation: int) -> None:
-        try:
-            flock(fd, operation)
-        except BlockingIOError:
-            waiting.set()
-            raise
-
-    monkeypatch.setattr(fcntl, "flock", noting_flock)
-    return waiting
 
 
 async def _hold_for(
@@ -65,7 +50,7 @@ async def test_a_holder_slower_than_lock_wait_is_waited_for_while_it_beats(
     # Without the heartbeat the waiter gave up at 60 s and fetched a token of its own.
     path = tmp_path / "tokens.json"
     holder, waiter = FileTokenStore(path), FileTokenStore(path)
-    held, waiting = anyio.Event(), _waiting(monkeypatch)
+    held, (_, waiting) = anyio.Event(), record_flock_tries(monkeypatch)
     began: list[float] = []
 
     async def hold() -> None:
