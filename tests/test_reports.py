@@ -288,9 +288,10 @@ async def test_cdr_holds_one_page_and_skips_a_row_a_shifting_window_repeats() ->
     async with http, cn:
         pages = cn.reports.cdr(["callid"], start=START, stop=STOP, page_size=3)
         got = [row.call_id async for row in pages]
-    # Row 3 moved from the first page to the second: yielded once, not twice.
-    assert got == ["1", "2", "3", "4", "5", "6", "7"]
-    assert api.calls("reporting") == 3
+    # Row 3 moved from the first page to the second: yielded once, not twice. The call
+    # that pushed it (0, ahead of the offset) is read by a catch-up page from the top.
+    assert got == ["1", "2", "3", "4", "5", "6", "7", "0"]
+    assert api.calls("reporting") == 4
 
 
 @pytest.mark.parametrize("total", [None, 9, 10**9], ids=["no-total", "total-9", "total-1e9"])
@@ -311,7 +312,7 @@ async def test_cdr_refuses_a_server_that_answers_the_same_page_again(total: int 
 
 async def test_cdr_reads_on_while_the_window_fills_by_a_whole_page() -> None:
     # Three calls land at the front between the first two pages: the second page repeats
-    # the first, but the window grew, so the read goes on.
+    # the first, but the window grew, so the read goes on, and comes back for the three.
     state = {"ids": [str(n) for n in range(3, 9)]}
 
     def route(request: httpx.Request) -> httpx.Response:
@@ -326,7 +327,7 @@ async def test_cdr_reads_on_while_the_window_fills_by_a_whole_page() -> None:
     cn, http = client_for(api)
     async with http, cn:
         got = [row.call_id async for row in cn.reports.cdr("callid", start=0, stop=1, page_size=3)]
-    assert got == ["3", "4", "5", "6", "7", "8"]
+    assert got == ["3", "4", "5", "6", "7", "8", "0", "1", "2"]
 
 
 async def test_cdr_checks_its_arguments_when_called() -> None:
@@ -360,6 +361,28 @@ async def test_cdr_takes_the_filters_its_table_documents() -> None:
             cn.reports.cdr(["callid"], start=START, stop=STOP, team=5)
         with pytest.raises(TypeError, match="unknown filter 'callid'"):
             await cn.reports.calls(["nc_all"], start=START, stop=STOP, group_by="qid", callid=7)
+    assert api.calls("reporting") == 0
+
+
+@pytest.mark.parametrize(
+    ("cutoff", "error", "match"),
+    [
+        (-5, ValueError, "cutoff must be a number of seconds >= 0, not -5"),
+        (20.5, ValueError, "cutoff must be whole seconds"),
+        (float("nan"), ValueError, "cutoff"),
+        ("20", TypeError, "cutoff must be a number of seconds, not '20'"),
+        (True, TypeError, "cutoff must be a number of seconds, not True"),
+    ],
+)
+async def test_cdr_checks_its_cutoff_as_calls_does(
+    cutoff: object, error: type[Exception], match: str
+) -> None:
+    # The cdr filter went out as given: -5, "20.5", True as "1".
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(error, match=match):
+            cn.reports.cdr(["callid"], start=START, stop=STOP, cutoff=cutoff)  # type: ignore[arg-type]
     assert api.calls("reporting") == 0
 
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from contactnow_async import ContactNow, ResponseFormatError
+from contactnow_async.simulator import Simulator, VirtualClock
 from tests._helpers import FakeAPI, client_for, json_reply
 
 pytestmark = pytest.mark.anyio
@@ -135,9 +136,11 @@ async def test_a_window_filling_newest_first_is_read_once_each() -> None:
         page = [{"callid": callid} for callid in ids[start : start + limit]]
         return json_reply({"success": True, "total": len(ids), "list": page})
 
-    got, _ = await read(route)
+    got, api = await read(route)
     assert len(got) == len(set(got))
-    assert set(map(str, range(1, 2502))) <= set(got)
+    # Every call, those that landed ahead of the read too: one catch-up page from the top.
+    assert set(got) == set(state["ids"]) and len(got) == 2504
+    assert starts(api) == [0, 1000, 2000, 0]
 
 
 MS = 1_700_000_000_000  # a unix time in milliseconds
@@ -262,3 +265,89 @@ async def test_a_server_cycling_through_the_same_pages_is_an_error_not_an_endles
 
     with pytest.raises(ResponseFormatError, match=r"start=2000.*same calls as the page at start=0"):
         await read(route)
+
+
+class _Busy(httpx.AsyncBaseTransport):
+    """The simulator's transport, its clock moving ``step`` seconds before each CDR page:
+    calls end (and reach the CDR) while the read pages through a window still filling."""
+
+    def __init__(self, sim: Simulator, clock: VirtualClock, step: float) -> None:
+        self._inner, self._clock, self.step = sim.transport(), clock, step
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("method") == "cdr" and "limit" in request.url.params:
+            self._clock.advance(self.step)
+        return await self._inner.handle_async_request(request)
+
+
+@pytest.mark.parametrize("sort", [None, "sec_que", ["aid", "callid"]])
+async def test_a_window_filling_while_it_is_paged_is_read_whole_on_the_simulator(
+    sort: str | list[str] | None,
+) -> None:
+    # Calls reach the CDR when they end, and are listed by when they began (or by the
+    # sort): a call ending mid-read lands ahead of the offset. The read used to end
+    # without them (145 of 150 calls, none said missing).
+    clock = VirtualClock(1_700_000_000)
+    sim = Simulator(username="u", password="pw", agents=20, seed=5, clock=clock)
+    clock.advance(3600)
+    start, stop = 1_700_000_000, 1_700_000_000 + 7200  # an hour on into the future
+    busy = _Busy(sim, clock, 120)
+    async with (
+        httpx.AsyncClient(transport=busy) as http,
+        ContactNow(username="u", password="pw", base_url="http://sim/", http_client=http) as cn,
+    ):
+        with anyio.fail_after(30):
+            pages = cn.reports.cdr("callid", start=start, stop=stop, page_size=20, sort=sort)
+            got = [row.call_id async for row in pages]
+            busy.step = 0  # the window as it stands when the read ended
+            whole = await cn.reports.cdr_list("callid", start=start, stop=stop, page_size=100_000)
+    assert len(got) == len(set(got))
+    assert set(got) == {row.call_id for row in whole} and len(got) > 100
+
+
+async def test_a_window_growing_ahead_faster_than_it_is_read_is_an_error_not_a_chase() -> None:
+    # Five calls land at the front before each request of three rows: every pass from the
+    # top finds new calls and falls further behind. The read gives up, saying how far.
+    state = {"ids": [str(n) for n in range(6, 0, -1)]}
+
+    def route(request: httpx.Request) -> httpx.Response:
+        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
+        newest = int(state["ids"][0])
+        state["ids"][:0] = [str(n) for n in range(newest + 5, newest, -1)]
+        page = [{"callid": callid} for callid in state["ids"][start : start + limit]]
+        return json_reply({"success": True, "total": len(state["ids"]), "list": page})
+
+    with pytest.raises(
+        ResponseFormatError, match=r"grows faster than it is read: \d+ of its \d+ calls"
+    ):
+        await read(route, page_size=3)
+
+
+async def test_a_total_counting_a_call_twice_ends_after_one_pass_finds_nothing_new() -> None:
+    # Four rows, one call listed twice: three calls, never the four the total says. One
+    # pass from the top finds no call not read, and the read ends with the three.
+    rows = [{"callid": callid} for callid in ["1", "2", "2", "3"]]
+
+    def route(request: httpx.Request) -> httpx.Response:
+        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
+        return json_reply({"success": True, "total": 4, "list": rows[start : start + limit]})
+
+    got, api = await read(route, page_size=3)
+    assert got == ["1", "2", "3"]
+    assert starts(api) == [0, 3, 0, 3]
+
+
+async def test_calls_landing_behind_every_page_end_the_read_after_three_passes() -> None:
+    # A call lands just behind the offset of each page after the first: each pass from
+    # the top finds the calls the pass before missed, and misses new ones itself.
+    ids, new = [str(n) for n in range(1, 26)], iter(range(100, 200))
+
+    def route(request: httpx.Request) -> httpx.Response:
+        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
+        if start:
+            ids.insert(start - 1, str(next(new)))
+        page = [{"callid": callid} for callid in ids[start : start + limit]]
+        return json_reply({"success": True, "total": len(ids), "list": page})
+
+    with pytest.raises(ResponseFormatError, match=r"of its \d+ calls read after 3 passes"):
+        await read(route, page_size=10)

@@ -7,15 +7,14 @@ import difflib
 import functools
 import math
 import operator
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from .._errors import ResponseFormatError
 from .._models_reports import AgentSession, CdrRow, ReportRow
 from .._wire import Envelope
 from ._base import Resource, boolean, build, id_list, window_bound
+from ._cdr_pages import CdrPages
 
 __all__ = ["CALLS_FIELDS", "CDR_FIELDS", "FILTERS", "GROUP_FIELDS", "Reports"]
 
@@ -103,26 +102,18 @@ class Reports(Resource):
         names = _names(fields, CALLS_FIELDS, what="calls field", strict=strict)
         groups = _names(group_by, GROUP_FIELDS, what="group_by field", strict=strict)
         names += [name for name in groups if name not in names]  # each row names its group
-        if cutoff is not None:
-            if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)):
-                raise TypeError(f"cutoff must be a number of seconds, not {cutoff!r}")
-            if not 0 <= cutoff < math.inf:
-                raise ValueError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
-            if cutoff != int(cutoff):  # the API counts whole seconds: 20.5 went as 20
-                raise ValueError(f"cutoff must be whole seconds, not {cutoff!r}")
+        cutoff = _cutoff(cutoff)
         params = {
             "fields": ",".join(names),
             "range": _range(start, stop),
             "groupby": ",".join(groups),
-            "cutoff": None if cutoff is None else int(cutoff),
+            "cutoff": cutoff,
             **_filters(filters, FILTERS, strict=strict, what="reports.calls"),
         }
         envelope = await self._client.request(
             "reporting", method="calls", params=params, idempotent=True
         )
-        model = functools.partial(
-            _grouped_row, groups=groups, cutoff=None if cutoff is None else int(cutoff)
-        )
+        model = functools.partial(_grouped_row, groups=groups, cutoff=cutoff)
         return build(model, envelope, what="reports.calls", total_is_rows=False)
 
     def cdr(
@@ -152,8 +143,13 @@ class Reports(Resource):
         such a reply, or one without ``total``, ends the read with a page shorter
         than ``page_size``. A ``total`` that is not a whole number >= 0 raises.
 
-        A window still filling (``stop`` in the future) may shift between pages: a
-        row already yielded on the page before is not yielded again. A page
+        A window still filling (calls reach the CDR when they end) may shift between
+        pages; a call is yielded once however often it is listed. Calls that land ahead
+        of the offset mid-read are read by passes from the top once the last page is
+        read (while the last ``total`` says more calls than were read; one page for a
+        window sorted newest first), so the memory held is one page of rows and the
+        call ids read. A window growing faster than it is read (past twice its size, or
+        after three passes) raises :class:`~contactnow_async.ResponseFormatError`. A page
         repeating more rows of the page before than the window grew by (by the
         totals; without them, half the page or more), or the same calls as an earlier
         page, raises :class:`~contactnow_async.ResponseFormatError`: the server ignores
@@ -171,12 +167,14 @@ class Reports(Resource):
             raise TypeError(f"page_size must be a whole number of rows, not {page_size!r}")
         if not 1 <= size <= 100_000:
             raise ValueError(f"page_size must be 1 to 100,000 rows, not {page_size!r}")
+        if "cutoff" in filters:  # seconds, as reports.calls takes it: -5 and 20.5 went out
+            filters["cutoff"] = _cutoff(filters["cutoff"])
         params = {
             "fields": ",".join(names),
             "range": _range(start, stop),
             **_filters(filters, _CDR_FILTERS, strict=strict, what="reports.cdr"),
         }
-        return _CdrPages(self._page, params, size)
+        return CdrPages(self._page, params, size)
 
     async def cdr_list(
         self,
@@ -236,99 +234,6 @@ def _grouped_row(
     return ReportRow.from_record(record, cutoff=cutoff)
 
 
-class _CdrPages:
-    """The pages of one ``cdr`` read, fetched as iteration needs them (a class, not an async
-    generator: one left half-read holds nothing to finalise)."""
-
-    def __init__(
-        self,
-        fetch: Callable[[dict[str, Any]], Awaitable[Envelope]],
-        params: dict[str, Any],
-        page_size: int,
-    ) -> None:
-        self._fetch_page = fetch
-        self._params = params
-        self._page_size = page_size
-        self._offset = 0
-        self._rows: deque[CdrRow] = deque()
-        self._seen: frozenset[str] = frozenset()  # the call ids of the page before
-        self._window: int | None = None  # the rows in the window, as the page before said
-        # Each page read so far, by the hash of its call ids in order: (its start, the window).
-        self._pages: dict[int, tuple[int, int | None]] = {}
-        self._done = False
-        #: The ``total`` the last page said (None before the first, or when it said none).
-        self.total: int | None = None
-
-    def __aiter__(self) -> _CdrPages:
-        return self
-
-    async def __anext__(self) -> CdrRow:
-        while not self._rows:
-            if self._done:
-                raise StopAsyncIteration
-            await self._fetch()
-        return self._rows.popleft()
-
-    async def _fetch(self) -> None:
-        offset = self._offset
-        params = {**self._params, "limit": self._page_size, "start": offset}
-        envelope = await self._fetch_page(params)
-        page = build(CdrRow.from_record, envelope, what="reports.cdr", total_is_rows=False)
-        total = envelope.total
-        if total is not None and total < 0:
-            raise ResponseFormatError(
-                f"reports.cdr: the page at start={offset} says total {total}, not a count of rows"
-            )
-        # A total that is just the page's own row count says nothing of the window.
-        window = None if total is None or total == len(page) else total
-        repeats = sum(row.call_id in self._seen for row in page)
-        if repeats:
-            before = self._window
-            grew = None if window is None or before is None else max(window - before, 0)
-            # New calls sorted ahead of the offset push as many rows of the page before
-            # onto this one; more repeats than that (or, the growth unknown, half the page
-            # or more) is a server answering from the top whatever the start.
-            if repeats > (grew if grew is not None else (len(page) - 1) // 2):
-                raise ResponseFormatError(
-                    f"reports.cdr: the page at start={offset} repeats {repeats} of its "
-                    f"{len(page)} rows from the page before, more than new calls explain "
-                    "(the server does not page); read a narrower window, or with a "
-                    "page_size above its calls"
-                )
-        if page:
-            self._check_not_read_before(page, offset, window)
-        self._offset += len(page)
-        if window is not None and not page and self._offset < window:
-            raise ResponseFormatError(
-                f"reports.cdr: an empty page at start={offset} with {self._offset} of "
-                f"{window} rows read (the reply's total); the window is not fully read"
-            )
-        if window is None:
-            self._done = len(page) < self._page_size
-        else:
-            self._done = self._offset >= window
-        self.total = total
-        self._window = window
-        self._rows = deque(row for row in page if row.call_id not in self._seen)
-        self._seen = frozenset(row.call_id for row in page)
-
-    def _check_not_read_before(self, page: list[CdrRow], offset: int, window: int | None) -> None:
-        """Raise for a page listing the same calls as an earlier one, in the same order,
-        unless the window grew by the rows between them (new calls sorted ahead): a server
-        cycling through its pages (A, B, A) would otherwise be read for ever."""
-        key = hash(tuple(row.call_id for row in page))
-        earlier = self._pages.get(key)
-        if earlier is not None:
-            at, then = earlier
-            if window is None or then is None or window - then < offset - at:
-                raise ResponseFormatError(
-                    f"reports.cdr: the page at start={offset} lists the same calls as the "
-                    f"page at start={at}, more than new calls explain (the server does not "
-                    "page); read a narrower window, or with a page_size above its calls"
-                )
-        self._pages[key] = (offset, window)
-
-
 #: An unknown name's error lists the documented ones, when nothing is close to it, if
 #: there are at most this many (group_by's 34: yes; the calls and cdr fields: no).
 _LISTED = 40
@@ -356,6 +261,19 @@ def _names(
                     "a name the documentation does not list)"
                 )
     return names
+
+
+def _cutoff(cutoff: object) -> int | None:
+    """The service-level cutoff, in the whole seconds the API counts (20.5 went as 20)."""
+    if cutoff is None:
+        return None
+    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)):
+        raise TypeError(f"cutoff must be a number of seconds, not {cutoff!r}")
+    if not 0 <= cutoff < math.inf:
+        raise ValueError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
+    if cutoff != int(cutoff):
+        raise ValueError(f"cutoff must be whole seconds, not {cutoff!r}")
+    return int(cutoff)
 
 
 def _range(start: Moment, stop: Moment) -> str:

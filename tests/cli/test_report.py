@@ -104,6 +104,13 @@ def test_report_cdr_as_csv_agrees_with_calls(invoke: CliInvoker, an_hour: Served
         (["calls", "--fields", "nc_all", "--group-by", "qid", "--since", "soon"], 2, "not a time"),
         (["cdr", "--fields", "callid", "--filter", "quue=1"], 2, "did you mean queue"),
         (["calls", "--fields", "nc_all", "--group-by", "qid", "--filter", "x=1"], 2, "--no-strict"),
+        (["cdr", "--filter", "cutoff=20s"], 2, "--filter cutoff=20s: give whole seconds"),
+        (["cdr", "--filter", "cutoff=-5"], 2, "cutoff must be a number of seconds >= 0"),
+        (
+            ["calls", "--fields", "nc_all", "--group-by", "qid", "--filter", "cutoff=5"],
+            2,
+            "--cutoff",
+        ),
     ],
 )
 def test_report_errors(
