@@ -76,9 +76,7 @@ class CdrPages:
             self._outrun(f"{self._pass} passes from the top")
         self._pass += 1
         self._found = 0
-        # The window's pages as it stands, and one for calls landing meanwhile: a window
-        # growing faster than that is not chased for ever.
-        self._limit = None
+        self._limit = None  # set by the pass's first page (see _advance)
         self._offset = 0
         self._done = False
         return True
