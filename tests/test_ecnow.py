@@ -680,6 +680,76 @@ async def test_a_record_update_is_resent_unless_it_appends_notes() -> None:
         assert api.calls(*RECORDS, "update") == (2 if resent else 1)
 
 
+async def test_a_search_by_attribute_name_goes_by_its_wire_name() -> None:
+    """As a write's fields do: ``first_name`` sent as given names no column, and the read
+    found nothing, without a word (a Record's ``dataset_id`` is its ``datasetid``)."""
+    search = {"first_name": "jon", "mobile_phone": "0123", "dataset_id": 352, "Testy": "x"}
+    _, api = await call_with(
+        {(*RECORDS, "read"): answer(rows())},
+        lambda cn: cn.records.read(table="Willtest", search=search),
+    )
+    assert params(sent(api, *RECORDS)) == {
+        "table": "Willtest",
+        "search[FirstName]": "jon",
+        "search[MobilePhone]": "0123",
+        "search[datasetid]": "352",
+        "search[Testy]": "x",
+    }
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match="search gives FirstName twice"):
+            await cn.records.read(table="T", search={"FirstName": "a", "first_name": "b"})
+    assert api.calls("ecnow") == 0
+
+
+FLOAT_ID: Any = 2499265.0  # not a RecordInput's type: the mistake
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        # Each went out as "2499265.0", which names no record ("does not exist").
+        (lambda cn: cn.records.update([{"id": 2499265.0, "dataset": 3, "FirstName": "a"}]),
+         r"records.update: id must be an id, not a float \(2499265.0\)"),
+        (lambda cn: cn.records.update([RecordInput(record_id=FLOAT_ID, dataset_id=3)]),
+         "records.update: id must be an id, not a float"),
+        (lambda cn: cn.records.create([{"dataset": 3.0, "HomePhone": "1"}]),
+         "records.create: dataset must be an id, not a float"),
+        (lambda cn: cn.records.create([{"Dataset": 3.0, "HomePhone": "1"}]),
+         "records.create: Dataset must be an id, not a float"),
+        (lambda cn: cn.records.create([{"dataset": 3, "HomePhone": "1", "agent_id": 503314.0}]),
+         "records.create: AgentRef must be an id, not a float"),
+        (lambda cn: cn.records.update([{"id": 1, "dataset": 3, "outcomecode": 510456.0}]),
+         "records.update: outcomecode must be an id, not a float"),
+        (lambda cn: cn.records.update([{"id": 1, "dataset": 3, "AgentRef": True}]),
+         "records.update: AgentRef must be an id, not a bool"),
+        (lambda cn: cn.records.read(table="T", search={"id": 2499265.0}),
+         "search 'id' must be an id, not a float"),
+        (lambda cn: cn.records.read(table="T", search={"record_id": 2499265.0}),
+         "search 'record_id' must be an id, not a float"),
+    ],
+)  # fmt: skip
+async def test_a_float_id_is_refused_before_sending(
+    call: Callable[[ContactNow], Awaitable[Any]], message: str
+) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(TypeError, match=message):
+            await call(cn)
+    assert api.calls("ecnow") == 0
+
+
+async def test_a_search_value_that_is_not_finite_is_refused_before_sending() -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:  # it went out as search[Age]=nan
+        with pytest.raises(ValueError, match="search 'Age' is nan, not a finite number"):
+            await cn.records.read(table="T", search={"Age": float("nan")})
+    assert api.calls("ecnow") == 0
+
+
 def test_the_resend_rule_of_the_campaign_database() -> None:
     assert resend_is_safe("ecnow", "ecnow_records", "read")
     assert resend_is_safe("ecnow", "campaign_fields", "read")

@@ -254,3 +254,15 @@ async def test_record_fields_named_by_their_attributes_are_written(cn: ContactNo
         "07700900125",
     )
     assert (record.outcome_id, record.process_type) == ("510456", "COMPLETE")
+
+
+async def test_a_search_by_attribute_name_finds_the_record(cn: ContactNow) -> None:
+    # It went out as search[first_name], a column no record has: nothing was found.
+    created = await cn.records.create(
+        [RecordInput(dataset_id=352, home_phone="0161", first_name="Zed")]
+    )
+    by_wire = await cn.records.read(table="Willtest", search={"FirstName": "zed"})
+    by_name = await cn.records.read(
+        table="Willtest", search={"first_name": "zed", "dataset_id": 352}
+    )
+    assert [r.record_id for r in by_name] == [r.record_id for r in by_wire] == [created.key]

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from .._models import WriteResult
-from .._models_records import RECORD_INPUT_NAMES, Record, format_record_time
+from .._models_records import RECORD_ATTRIBUTES, RECORD_INPUT_NAMES, Record, format_record_time
 from .._wire import NESTED
 from ._base import RecordLike as _Input
 from ._base import Resource, boolean, build, id_list, scalar, to_records, write_result
@@ -24,6 +24,11 @@ _MODES = frozenset({"active", "live", "callbacks", "live-callbacks", "unexpired"
 #: API ignores a field it does not know and reports success, so ``{"outcome_id": ...}``
 #: would be lost (a campaign's own field of such a name goes in RecordInput's ``fields``).
 _NAMES = {name: wire for name, wire in RECORD_INPUT_NAMES.items() if name != wire}
+#: A Record's attribute names and the record's columns a search names by them (a search
+#: by a name no column has matches nothing): ``dataset_id`` is ``datasetid`` here.
+_SEARCH_NAMES = {name: wire for name, wire in RECORD_ATTRIBUTES.items() if name != wire}
+#: The fields that hold an id (in any case, as the API reads names): 12.0 is no id.
+_ID_FIELDS = frozenset({"id", "dataset", "datasetid", "agentref", "outcomecode"})
 _TIME_TYPES = frozenset({"callback", "processdate"})
 
 
@@ -56,9 +61,10 @@ class Records(Resource):
         """Return the records matching every filter; ``table`` or ``dataset`` is needed
         (ECNOW.md: "One of these is required"), the other filters narrow it.
 
-        ``search`` maps field names to values (``{"FirstName": "john"}``; ``"phone"``
-        searches the three phone fields; an ``"id"`` in it overrides the rest); it
-        matches values containing the text, or equal to it with ``exact=True``.
+        ``search`` maps field names to values (``{"FirstName": "john"}``, or by a
+        Record's attribute name, ``{"first_name": "john"}``, sent by its wire name;
+        ``"phone"`` searches the three phone fields; an ``"id"`` in it overrides the
+        rest); it matches values containing the text, or equal to it with ``exact=True``.
         ``ddi`` matches any of the three phones. ``mode`` picks records by where
         they stand on the dialler: ``active`` (new or to call again, on hold or
         not), ``live`` (to dial now), ``callbacks``, ``live-callbacks``,
@@ -67,15 +73,7 @@ class Records(Resource):
         ``tstop`` is the whole of that day (up to ``23:59:59``).
         """
         exact = boolean(exact, name="exact")
-        # None is left out on the wire: a search of nothing but None is no filter.
-        wanted = {str(name): value for name, value in (search or {}).items() if value is not None}
-        for name, value in wanted.items():
-            if "[" in name or "]" in name:  # PHP would read search[a]b] as search[a]
-                raise ValueError(f"search field {name!r}: a field name holds no [ or ]")
-            if isinstance(value, NESTED):
-                raise ValueError(
-                    f"search {name!r} must be a value to match, not a {type(value).__name__}"
-                )
+        wanted = _search(search)
         # ECNOW.md lists id, outcome, agent, ddi and search apart from the required two: a
         # record id is unique only in its campaign table, which a dataset also names.
         if _blank(table) and _blank(dataset):
@@ -188,10 +186,41 @@ class Records(Resource):
                     and not isinstance(value, bool)
                 ):
                     record[name] = format_record_time(value, tz, name)
-            for name in ("id", "dataset"):  # an id: not a bool sent as "1"
-                if isinstance(record.get(name), bool):
-                    raise TypeError(f"records.{action}: {name} must be an id, not a bool")
+            for name, value in record.items():
+                if str(name).lower() in _ID_FIELDS:
+                    _check_id(value, name=f"records.{action}: {name}")
         return wire
+
+
+def _search(search: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``search`` filter by its wire names (a Record's attribute names renamed), each
+    value checked: what PHP or the API would read as another field or value is refused."""
+    wanted: dict[str, Any] = {}
+    for given, value in (search or {}).items():
+        if value is None:  # left out on the wire: a search of nothing but None is no filter
+            continue
+        name = _SEARCH_NAMES.get(str(given), str(given))
+        if "[" in name or "]" in name:  # PHP would read search[a]b] as search[a]
+            raise ValueError(f"search field {name!r}: a field name holds no [ or ]")
+        if isinstance(value, NESTED):
+            raise ValueError(
+                f"search {given!r} must be a value to match, not a {type(value).__name__}"
+            )
+        if isinstance(value, float) and not math.isfinite(value):  # sent as "nan"
+            raise ValueError(f"search {given!r} is {value!r}, not a finite number")
+        if name.lower() in _ID_FIELDS:
+            _check_id(value, name=f"search {given!r}")
+        if name in wanted:
+            raise ValueError(f"search gives {name} twice, by both its names")
+        wanted[name] = value
+    return wanted
+
+
+def _check_id(value: Any, *, name: str) -> None:
+    """Refuse an id that is a bool (sent as "1", another record) or a float (sent as
+    "2499265.0", which names no record): ``name`` says which argument."""
+    if isinstance(value, (bool, float)):
+        raise TypeError(f"{name} must be an id, not a {type(value).__name__} ({value!r})")
 
 
 def lacks(record: Mapping[str, Any]) -> list[str]:
