@@ -750,6 +750,42 @@ async def test_a_search_value_that_is_not_finite_is_refused_before_sending() -> 
     assert api.calls("ecnow") == 0
 
 
+CREATES: dict[str, tuple[tuple[str, str], Callable[[ContactNow], Awaitable[Any]]]] = {
+    "records": (RECORDS, lambda cn: cn.records.create([{"dataset": 3, "HomePhone": "0161"}])),
+    "datasets": (DATASETS, lambda cn: cn.datasets.create([DatasetInput(queue_id=2001)])),
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name", list(CREATES))
+async def test_a_create_that_created_nothing_raises(name: str, fmt: Format) -> None:
+    """ECNOW.md: a create's ``total`` is "the total number of record that was successfully
+    inserted"; a reply of 0 (none refused either) was returned as a success, with a key."""
+    route, call = CREATES[name]
+    nothing = {"success": True, "total": 0, "bad": 0, "key": 0, "info": "Record NOT live."}
+    api = FakeAPI({(*route, "create"): answer(nothing)})
+    cn, http = client_for(api, format=fmt, max_retries=3)
+    async with http, cn:
+        with pytest.raises(WriteError, match=f"{name}.create: .*nothing created") as info:
+            await call(cn)
+        assert (info.value.result.total, info.value.result.bad) == (0, 0)
+    assert api.calls(*route, "create") == 1  # not resent: it is no transient fault
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name", list(CREATES))
+@pytest.mark.parametrize("total", [None, ""], ids=["null", "empty"])
+async def test_a_create_reply_without_a_total_is_a_format_error(
+    name: str, fmt: Format, total: Any
+) -> None:
+    route, call = CREATES[name]
+    api = FakeAPI({(*route, "create"): answer({"success": True, "total": total, "key": 5})})
+    cn, http = client_for(api, format=fmt)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError, match=f"{name}.create: .* no total"):
+            await call(cn)
+
+
 def test_the_resend_rule_of_the_campaign_database() -> None:
     assert resend_is_safe("ecnow", "ecnow_records", "read")
     assert resend_is_safe("ecnow", "campaign_fields", "read")

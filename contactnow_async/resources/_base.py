@@ -131,6 +131,27 @@ def write_result(envelope: Envelope, *, what: str) -> WriteResult:
     return result
 
 
+def created(envelope: Envelope, *, what: str) -> WriteResult:
+    """:func:`write_result` of a create that adds what it is sent (records, datasets):
+    a reply that says it added nothing and refused nothing (``total`` 0) is a
+    :class:`WriteError`, and one that does not say how many it added (no ``total``) a
+    :class:`ResponseFormatError`; either was returned as a success, with nothing made."""
+    result = write_result(envelope, what=what)
+    if envelope.total is None:
+        raise ResponseFormatError(
+            f"{what}: the reply does not say how many were created (it has no total); "
+            "read them back before trying again",
+            snippet="total=None",
+        )
+    if result.total == 0:
+        raise WriteError(
+            f"{what}: the API reports nothing created and nothing refused (total 0, bad 0)",
+            result=result,
+            envelope=envelope,
+        )
+    return result
+
+
 def unix_time(value: int | float | datetime | None, *, name: str) -> int | None:
     """Accept a unix time in seconds (1970 to the end of 9999, as the models read them) or
     an aware datetime; refuse a naive one (whose zone is a guess), and a time past 9999

@@ -11,6 +11,7 @@ from ._base import (
     RecordLike,
     Resource,
     build,
+    created,
     either,
     fields_of,
     id_list,
@@ -64,6 +65,7 @@ class Datasets(Resource):
     async def create(self, datasets: Iterable[RecordLike]) -> WriteResult:
         """Create datasets (mappings with ``qid``, ``d_status``, ``d_priority``,
         ``description``..., or :class:`DatasetInput`); ``key`` is the new dataset's id.
+        A reply of ``total`` 0 (none created, none refused) raises :class:`WriteError`.
 
         **Not idempotent**: each create adds a dataset, so it is never resent once
         the request may have reached the server (a lost reply, ``TransportError`` with
@@ -95,7 +97,7 @@ class Datasets(Resource):
         envelope = await self._client.request(
             "ecnow", method="ecnow_datasets", action=action, payload=records, record_name="dataset"
         )
-        return write_result(envelope, what=what)
+        return (created if action == "create" else write_result)(envelope, what=what)
 
 
 def _check(record: dict[str, Any], *, action: str, what: str) -> None:

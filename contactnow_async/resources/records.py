@@ -12,7 +12,7 @@ from .._models import WriteResult
 from .._models_records import RECORD_ATTRIBUTES, RECORD_INPUT_NAMES, Record, format_record_time
 from .._wire import NESTED
 from ._base import RecordLike as _Input
-from ._base import Resource, boolean, build, id_list, scalar, to_records, write_result
+from ._base import Resource, boolean, build, created, id_list, scalar, to_records, write_result
 
 Mode = Literal["active", "live", "callbacks", "live-callbacks", "unexpired"]
 TimeType = Literal["callback", "processdate"]
@@ -125,7 +125,8 @@ class Records(Resource):
         knows) needs ``dataset`` and one of ``HomePhone``,
         ``WorkPhone``, ``MobilePhone`` (in any case, as the API reads field names):
         a ValueError says which record lacks them,
-        before anything is sent.
+        before anything is sent. A reply of ``total`` 0 (none created, none refused)
+        raises :class:`~contactnow_async.WriteError`, as a refused record does.
 
         **Not idempotent**: every create adds records, so this is never resent
         once the request may have reached the server. A lost reply raises
@@ -143,7 +144,7 @@ class Records(Resource):
         envelope = await self._client.request(
             "ecnow", method="ecnow_records", action="create", payload=wire, record_name="record"
         )
-        return write_result(envelope, what="records.create")
+        return created(envelope, what="records.create")
 
     async def update(self, records: Iterable[_Input]) -> WriteResult:
         """Change records: each names its ``id`` and ``dataset`` and the fields to set.
