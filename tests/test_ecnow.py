@@ -741,6 +741,28 @@ async def test_a_float_id_is_refused_before_sending(
     assert api.calls("ecnow") == 0
 
 
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        # Each went out as "15000000000.0": a pandas column of phones is floats.
+        ({"dataset": 3, "MobilePhone": 7700900123.0}, "MobilePhone must be a phone number as"),
+        ({"dataset": 3, "homephone": 161496.0}, "homephone must be a phone number as text"),
+        ({"dataset": 3, "work_phone": 161496.0}, "WorkPhone must be a phone number as text"),
+        # It went out as "1", a callback at no date.
+        ({"dataset": 3, "HomePhone": "1", "callback": True}, "callback must be a datetime"),
+    ],
+)
+async def test_a_phone_as_a_float_or_a_callback_as_a_bool_is_refused(
+    record: dict[str, Any], message: str
+) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(TypeError, match=message):
+            await cn.records.create([record])
+    assert api.calls("ecnow") == 0
+
+
 async def test_a_search_value_that_is_not_finite_is_refused_before_sending() -> None:
     api = FakeAPI()
     cn, http = client_for(api)

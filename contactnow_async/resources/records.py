@@ -181,15 +181,18 @@ class Records(Resource):
                     record[name] = format_record_time(value, tz, name)
                 elif isinstance(value, float) and not math.isfinite(value):  # sent as "nan"
                     raise ValueError(f"records.{action}: {name} is {value!r}, not a finite number")
-                elif (  # a unix time; "Callback" too, as the API reads field names
-                    str(name).lower() == "callback"
-                    and isinstance(value, (int, float))
-                    and not isinstance(value, bool)
-                ):
+                elif str(name).lower() == "callback" and isinstance(value, (int, float)):
+                    # A unix time ("Callback" too, as the API reads field names); a bool
+                    # is refused there, not sent as "1".
                     record[name] = format_record_time(value, tz, name)
             for name, value in record.items():
                 if str(name).lower() in _ID_FIELDS:
                     _check_id(value, name=f"records.{action}: {name}")
+                elif str(name).lower() in _PHONE_KEYS and isinstance(value, float):
+                    # A spreadsheet's column of numbers: it went as "7700900123.0".
+                    raise TypeError(
+                        f"records.{action}: {name} must be a phone number as text, not a float"
+                    )
         return wire
 
 
