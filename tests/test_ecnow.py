@@ -728,9 +728,14 @@ FLOAT_ID: Any = 2499265.0  # not a RecordInput's type: the mistake
          "search 'id' must be an id, not a float"),
         (lambda cn: cn.records.read(table="T", search={"record_id": 2499265.0}),
          "search 'record_id' must be an id, not a float"),
+        # A phone as a float, as ddi=7700900123.0 is refused: it went as "7700900123.0".
+        (lambda cn: cn.records.read(table="T", search={"phone": 7700900123.0}),
+         "search 'phone' must be a phone number as text, not a float"),
+        (lambda cn: cn.records.read(table="T", search={"mobile_phone": 7700900123.0}),
+         "search 'mobile_phone' must be a phone number as text"),
     ],
 )  # fmt: skip
-async def test_a_float_id_is_refused_before_sending(
+async def test_a_float_id_or_phone_is_refused_before_sending(
     call: Callable[[ContactNow], Awaitable[Any]], message: str
 ) -> None:
     api = FakeAPI()

@@ -214,6 +214,8 @@ def _search(search: Mapping[str, Any] | None) -> dict[str, Any]:
             raise ValueError(f"search {given!r} is {value!r}, not a finite number")
         if name.lower() in _ID_FIELDS:
             _check_id(value, name=f"search {given!r}")
+        elif (name.lower() == "phone" or name.lower() in _PHONE_KEYS) and isinstance(value, float):
+            raise TypeError(f"search {given!r} must be a phone number as text, not a float")
         if name in wanted:
             raise ValueError(f"search gives {name} twice, by both its names")
         wanted[name] = value
