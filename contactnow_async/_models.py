@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from ._errors import ResponseFormatError
-from ._values import MAX_UNIX_TIME, _i, _t, unix_seconds, utc
+from ._values import MAX_UNIX_TIME, _i, _t, required, unix_seconds, utc
 from ._wire import Envelope
 
 __all__ = [
@@ -311,7 +311,7 @@ _log_fields = operator.itemgetter("uid", "uts", "agent", "status", "subcode", "c
 class QueueAssignment:
     """An agent-to-queue assignment (``method=priority``): ``agentid``, ``qid``, ``level``.
 
-    Also the input of ``cn.priorities.create`` and ``update``.
+    A read row lacking one is refused. Also the input of ``cn.priorities.create``, ``update``.
     """
 
     agent_id: str
@@ -322,9 +322,9 @@ class QueueAssignment:
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> QueueAssignment:
         return cls(
-            agent_id=_t(record.get("agentid"), "agentid"),
-            queue_id=_t(record.get("qid"), "qid"),
-            level=_i(record.get("level"), "level"),
+            agent_id=_t(required(record, "agentid"), "agentid"),
+            queue_id=_t(required(record, "qid"), "qid"),
+            level=_i(required(record, "level"), "level"),
             raw=record,
         )
 

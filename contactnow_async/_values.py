@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "finite_json",
     "flag",
     "optional_text",
+    "required",
     "unix_seconds",
     "utc",
 ]
@@ -51,6 +53,16 @@ def _t(value: Any, name: str) -> str:
         kind = "a boolean, not text" if isinstance(value, bool) else "not a scalar"
         raise ValueError(f"field {name!r} is {kind}")
     return as_text(value)
+
+
+def required(record: Mapping[str, Any], name: str) -> Any:
+    """``record[name]``, for a field a row is nothing without (a queue assignment's agent,
+    queue and level): missing, ``null``, empty or blank is a ValueError naming the field,
+    where :func:`_t` and :func:`_i` would read it as ``""`` or 0."""
+    value = record.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError(f"field {name!r} is missing or empty")
+    return value
 
 
 def _i(value: Any, name: str, default: int = 0) -> int:

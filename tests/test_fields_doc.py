@@ -64,6 +64,7 @@ BASE: dict[str, dict[str, str]] = {
     "StatusLogEntry": {"uid": "5"},
     "CdrRow": {"callid": "9"},
     "AgentSession": {"aid": "5"},  # each names what it is: a log row, a call, an agent
+    "QueueAssignment": {"agentid": "5", "qid": "5", "level": "5"},  # each one required
 }
 
 

@@ -127,6 +127,22 @@ async def test_a_status_log_row_without_a_uid_is_a_format_error(uid: str | None)
         await read_reply("status_log", json_reply(rows({**LOG_ROW, "uid": uid})))
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("value", ["missing", None, "", " "])
+@pytest.mark.parametrize("field", ["agentid", "qid", "level"])
+async def test_a_priority_row_without_its_agent_queue_or_level_is_a_format_error(
+    field: str, value: str | None, fmt: Format
+) -> None:
+    """Not an assignment of agent "" or to queue "", nor one at level 0: the row says
+    nothing of the assignment it stands for."""
+    key, call, _, item = READS["priorities"]
+    row: dict[str, Any] = {**PRIORITY, field: value}
+    if value == "missing":
+        del row[field]
+    with pytest.raises(ResponseFormatError, match=rf"priorities\.read.*'{field}' is missing"):
+        await call_with({key: answer(rows(row), item)}, call, format=fmt, max_retries=0)
+
+
 @pytest.mark.parametrize(
     ("name", "field"),
     [
