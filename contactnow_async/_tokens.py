@@ -137,7 +137,8 @@ class TokenManager:
     """Hands one shared token to every caller and refreshes it single-flight.
 
     ``fetch`` makes the ``token.php?action=get`` request; the manager decides
-    when. ``fetches`` counts the tokens fetched (a test and a benchmark read it).
+    when. ``fetches`` counts the tokens fetched, not the fetches refused or lost (a
+    test and a benchmark read it).
     """
 
     def __init__(
@@ -291,8 +292,8 @@ class TokenManager:
         return stale
 
     async def _fetch_and_save(self) -> Token:
-        self.fetches += 1
         token = await self._fetch()
+        self.fetches += 1  # a token came: a refused or lost fetch gave none
         now = self._clock.now()
         if token.is_fresh(now, self.margin):
             self._short_fetches, self._hold_until = 0, -math.inf

@@ -27,6 +27,7 @@ from contactnow_async import (
     Token,
     TokenError,
     TokenStore,
+    TransportError,
     VirtualClock,
 )
 from contactnow_async.simulator import Simulator
@@ -263,6 +264,35 @@ async def test_authentication_failure_raises_at_once_without_retry() -> None:
         assert len(api.requests) == 1
         assert info.value.error == "Authentication failure"
         assert "wrong-password" not in str(info.value)
+
+
+async def test_a_refused_token_fetch_is_not_counted_as_a_token_fetched() -> None:
+    """``tokens.fetches`` counts the tokens token.php gave: an ``Authentication failure``
+    gave none (nor did a reply lost on the way)."""
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, password="wrong-password", max_retries=0)
+    async with http, cn:
+        with pytest.raises(AuthenticationError):
+            await cn.agents.read()
+        with pytest.raises(AuthenticationError):
+            await cn.tokens.refresh()
+        assert api.calls("token", None, "get") == 2
+        assert cn.tokens.fetches == 0
+
+    async def lost(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("connection reset")
+
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    token_route = api._token
+    api._token = lost  # type: ignore[method-assign]  # token.php's reply never comes
+    cn, http = client_for(api, max_retries=0)
+    async with http, cn:
+        with pytest.raises(TransportError):
+            await cn.agents.read()
+        assert cn.tokens.fetches == 0
+        api._token = token_route  # type: ignore[method-assign]  # and now it does
+        await cn.agents.read()
+        assert cn.tokens.fetches == 1
 
 
 async def test_concurrent_calls_share_one_authentication_failure() -> None:
