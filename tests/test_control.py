@@ -208,6 +208,46 @@ async def test_arguments_are_checked_before_sending(
     assert api.calls("agent") == 0
 
 
+@pytest.mark.parametrize(
+    "when",
+    [
+        "",
+        "tomorrow 10:30",
+        "2026-06-01",  # a day: at what time?
+        "2026-06-01T10:30:00",  # ISO's T
+        "2026-06-01 10:30",
+        "2026-06-01 10:30:00+01:00",  # a zone the API would not read: record_tz is the zone
+        "2026-6-1 10:30:00",
+        "2026-02-30 10:30:00",  # no such day
+        "2026-06-01 25:00:00",
+        "0000-00-00 00:00:00",  # the API's "no callback"
+        "1800000000",  # unix seconds are a number, not text
+        "\uff12\uff10\uff12\uff16-06-01 10:30:00",  # full-width digits
+    ],
+)
+async def test_a_callback_time_the_api_cannot_read_is_refused_before_sending(when: str) -> None:
+    """ECNOW.md writes a record's callback as ``'2017-12-10 10:00:00'``: text in any
+    other form would be read as the API pleases, or as no callback at all."""
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match=r"^when must be a record date 'YYYY-MM-DD HH:MM:SS'"):
+            await cn.control.callback(90000001, when)
+    assert api.calls("agent") == 0
+
+
+async def test_a_callback_time_as_text_is_sent_as_the_record_date_it_is() -> None:
+    api = FakeAPI({("agent", None, "callback"): lambda request: {"success": True}})
+    cn, http = client_for(api, record_tz=ZoneInfo("Europe/London"))
+    async with http, cn:
+        await cn.control.callback(90000001, " 2026-06-01 10:30:00 ")
+        await cn.control.callback(90000001, "2028-02-29 23:59:59")
+    assert [sent_fields(r)["callback"] for r in api.requests if "agent.php" in r.url.path] == [
+        "2026-06-01 10:30:00",
+        "2028-02-29 23:59:59",
+    ]
+
+
 async def test_an_extra_wire_name_stands_for_an_argument_left_out() -> None:
     api = FakeAPI({("agent", None, "manual_dial"): lambda request: {"success": True}})
     cn, http = client_for(api)

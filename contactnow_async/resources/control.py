@@ -18,7 +18,9 @@ it names what an argument sends already (``agentid=`` beside the agent: refused)
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import contextlib
+import re
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from .._models import WriteResult
@@ -128,10 +130,12 @@ class Control(Resource):
     ) -> WriteResult:
         """Call the record of dialled call ``call_id`` back at ``when`` (an aware datetime,
         unix seconds or ``"YYYY-MM-DD HH:MM:SS"``, sent in the client's ``record_tz``);
-        with ``agent``, that agent's own callback."""
+        with ``agent``, that agent's own callback. Text in another form (``"2026-06-01"``,
+        ``"tomorrow"``, ISO's ``T``) or no real moment (``"2026-02-30 10:00:00"``) raises
+        ValueError."""
         params: dict[str, Any] = {
             "callid": _id(call_id, "call_id"),
-            "callback": format_record_time(when, self._client.options.record_tz, "when"),
+            "callback": _callback_time(when, self._client.options.record_tz),
             "notes": notes,
         }
         if agent is not None:
@@ -170,6 +174,26 @@ def _id(value: str | int, name: str) -> str:
     if not text or "," in text:
         raise ValueError(f"{name} must be one id, not {value!r}")
     return text
+
+
+#: A record date as the API writes one (ECNOW.md: ``'callback' => '2017-12-10 10:00:00'``).
+_RECORD_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
+def _callback_time(when: datetime | date | int | float | str, tz: tzinfo) -> str:
+    """``when`` as the record date ``callback`` sends; text must be one already, a real
+    moment: the API would read anything else as it pleases, or as no callback at all."""
+    if not isinstance(when, str):
+        return format_record_time(when, tz, "when")
+    text = when.strip()
+    if _RECORD_DATE.fullmatch(text):
+        with contextlib.suppress(ValueError):  # not 30 February, nor 25 o'clock
+            datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+            return text
+    raise ValueError(
+        "when must be a record date 'YYYY-MM-DD HH:MM:SS' (in record_tz), an aware "
+        f"datetime or unix seconds, not {when!r}"
+    )
 
 
 def _number(value: str, name: str) -> str:
