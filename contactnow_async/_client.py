@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from datetime import timezone, tzinfo
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
-import anyio
 import httpx
 
 from ._clock import Clock, SystemClock
@@ -180,6 +178,7 @@ class ContactNow(Groups):
             max_response_bytes=max_response_bytes,
             timeout=options.attempt_timeout,
             deadline=options.call_deadline,
+            call_bound=options.call_bound,
         )
         self._closed = False
         kind = pool_kind(given=http_client is not None, transport=transport)
@@ -324,13 +323,12 @@ class ContactNow(Groups):
         if idempotent is None:
             idempotent = resend_is_safe(script, method, action)
         # One deadline for the whole call: its token, attempts, a refresh and the resend.
-        deadline = self._transport.deadline
-        give_up_at = math.inf if deadline is None else anyio.current_time() + deadline
+        give_up_at = self._transport.give_up_at()
         try:
             token = await self._token_manager.token(give_up_at)
         except TokenTimeout as cut:
             what = ApiRequest(script, method, action, params=()).describe()
-            raise cut.timeout(what, self._transport.deadline) from None
+            raise cut.timeout(what, self._transport.call_bound) from None
         sent_secrets = secret_values(params, payload)
         resent_for_token = False
         while True:
@@ -361,7 +359,7 @@ class ContactNow(Groups):
                     token = await self._token_manager.refresh(stale=token, give_up_at=give_up_at)
                 except TokenTimeout as cut:
                     again = " again (its token was refused)"
-                    raise cut.timeout(sent.describe(), self._transport.deadline, again) from None
+                    raise cut.timeout(sent.describe(), self._transport.call_bound, again) from None
                 continue
             if not envelope.success:
                 raise api_error(sent.describe(), envelope)

@@ -123,13 +123,11 @@ class TokenTimeout(Exception):
         )
         self.led = led
 
-    def timeout(self, call: str, deadline: float | None, again: str = "") -> RequestTimeout:
-        """The ``call``'s RequestTimeout: its deadline passed while it waited for a token,
-        so nothing (more) was sent."""
+    def timeout(self, call: str, bound: str, again: str = "") -> RequestTimeout:
+        """The ``call``'s RequestTimeout: its ``bound`` (``Transport.call_bound``: its
+        deadline) passed while it waited for a token, so nothing (more) was sent."""
         return RequestTimeout(
-            f"{call} was not sent{again}: {self} did not finish within the deadline of "
-            f"{deadline:g}s",
-            sent=False,
+            f"{call} was not sent{again}: {self} did not finish within {bound}", sent=False
         )
 
 

@@ -76,6 +76,7 @@ class Transport:
     own timeouts bound each read too); ``deadline`` bounds the whole call, its
     retries and their backoff included: from the start of :meth:`send`, or by the
     ``give_up_at`` it is given (on anyio's clock). None means no bound of that kind.
+    ``call_bound`` is how a timeout's message names ``deadline``.
     """
 
     def __init__(
@@ -89,6 +90,7 @@ class Transport:
         max_response_bytes: int,
         timeout: float | None,
         deadline: float | None,
+        call_bound: str,
     ) -> None:
         # A client, or how to make the client's own pool at the first request
         # (where the event loop is known).
@@ -102,6 +104,8 @@ class Transport:
         self.max_response_bytes = max_response_bytes
         self.timeout = timeout
         self.deadline = deadline
+        #: ``deadline`` as a timeout's message names it (``ClientOptions.call_bound``).
+        self.call_bound = call_bound
         # Made on first use: an anyio limiter belongs to the event loop that runs it.
         self._limiter: anyio.CapacityLimiter | None = None
         self._closed = False
@@ -194,7 +198,7 @@ class Transport:
     ) -> Reply | Fetched:
         http_request = self._build(request)
         if give_up_at is None:  # a call of its own: its deadline starts now
-            give_up_at = math.inf if self.deadline is None else anyio.current_time() + self.deadline
+            give_up_at = self.give_up_at()
         attempt = 0
         while True:
             try:
@@ -212,6 +216,10 @@ class Transport:
                 )  # fmt: skip
                 attempt += 1
                 await self._clock.sleep_until(self._clock.now() + delay)
+
+    def give_up_at(self) -> float:
+        """When a call that starts now must end, by its ``deadline`` (on anyio's clock)."""
+        return math.inf if self.deadline is None else anyio.current_time() + self.deadline
 
     def _build(self, request: ApiRequest) -> httpx.Request:
         url = self._urls.url(f"{self._base_url}{request.script}.php", request.params)
@@ -294,12 +302,11 @@ class Transport:
         if not sent:
             message = (
                 f"{request.describe()} was not sent: no slot came free (max_concurrency="
-                f"{self.max_concurrency}) within the deadline of {self.deadline:g}s"
+                f"{self.max_concurrency}) within {self.call_bound}"
             )
         elif call:
             message = (
-                f"{request.describe()} did not finish within the deadline of "
-                f"{self.deadline:g}s (retries included)"
+                f"{request.describe()} did not finish within {self.call_bound} (retries included)"
             )
         else:
             message = (

@@ -64,8 +64,11 @@ def test_the_call_deadline_defaults_to_every_attempt_and_backoff_at_its_bound() 
     )
     assert cn.options.attempt_timeout == 5.0
     assert cn.options.call_deadline == 5.0 * 3 + 4.0 * 2
+    # A timeout's message names what ran out: no deadline was given here.
+    assert cn.options.call_bound == "23s, the time timeout=5s allows a call with max_retries=2"
     explicit = ContactNow(username="u", password="p", base_url="http://127.0.0.1:9/", deadline=7)
     assert explicit.options.call_deadline == 7
+    assert explicit.options.call_bound == "the deadline of 7s"
     with pytest.raises(ValueError, match="deadline"):
         ContactNow(username="u", password="p", base_url="http://127.0.0.1:9/", deadline=0)
 
@@ -300,6 +303,49 @@ async def test_a_slow_token_fetch_counts_against_the_call_deadline() -> None:
         "did not finish within the deadline of 0.05s"
     )
     assert api.calls("database") == 0
+
+
+#: What a message says ran out when only ``timeout=0.3`` bounds a call (no ``deadline=``).
+TIMEOUT_ONLY = "0.3s, the time timeout=0.3s allows a call with max_retries=0"
+
+
+async def test_with_only_a_timeout_a_call_cut_short_names_the_timeout_not_a_deadline() -> None:
+    """The call's bound is derived from ``timeout``: a message speaking of "the deadline"
+    sends the reader looking for a ``deadline=`` nobody gave."""
+
+    async def slow_token(number: int) -> None:
+        await anyio.sleep(0.1)
+
+    async def hangs(request: httpx.Request) -> Any:
+        await anyio.sleep(60)
+
+    api = FakeAPI({READ: hangs})
+    _token_endpoint(api, hold=slow_token)
+    cn, http = client_for(api, timeout=0.3, max_retries=0)
+    async with http, cn:
+        started = anyio.current_time()
+        with anyio.fail_after(5), pytest.raises(RequestTimeout) as info:
+            await cn.agents.read()
+        # The token took 0.1 s of the call's 0.3 s: its one attempt had 0.2 s, not 0.3 s.
+        assert anyio.current_time() - started == pytest.approx(0.3)
+    assert str(info.value) == (
+        f"database.php method=agents action=read did not finish within {TIMEOUT_ONLY} "
+        "(retries included)"
+    )
+    assert "deadline" not in str(info.value)
+
+
+async def test_with_only_a_timeout_a_token_fetch_cut_short_names_the_timeout() -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    _token_endpoint(api, hold=_hang)
+    cn, http = client_for(api, timeout=0.3, max_retries=0)
+    async with http, cn:
+        with anyio.fail_after(5), pytest.raises(RequestTimeout) as info:
+            await cn.agents.read()
+    assert str(info.value) == (
+        "database.php method=agents action=read was not sent: its token fetch (token.php) "
+        f"did not finish within {TIMEOUT_ONLY}"
+    )
 
 
 async def test_the_token_fetch_and_the_reply_share_one_deadline() -> None:
