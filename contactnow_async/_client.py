@@ -33,6 +33,7 @@ from ._options import (
     DEFAULT_MAX_RESPONSE_BYTES,
     ClientOptions,
     Region,
+    call_bound,
     check_call,
     check_options,
     normalise_base_url,
@@ -178,7 +179,7 @@ class ContactNow(Groups):
             max_response_bytes=max_response_bytes,
             timeout=options.attempt_timeout,
             deadline=options.call_deadline,
-            call_bound=options.call_bound,
+            call_bound=call_bound(options),
         )
         self._closed = False
         kind = pool_kind(given=http_client is not None, transport=transport)

@@ -175,17 +175,17 @@ class ClientOptions:
             return None
         return attempt * (self.max_retries + 1) + self.retry_backoff_max * self.max_retries
 
-    @property
-    def call_bound(self) -> str:
-        """:attr:`call_deadline` as a timeout's message names it: the ``deadline`` given, or
-        the time ``timeout`` allows a call (not "the deadline" of a caller who set none)."""
-        bound, attempt = self.call_deadline, self.attempt_timeout
-        if self.deadline is not None or bound is None or attempt is None:
-            return f"the deadline of {bound:g}s" if bound is not None else "no deadline"
-        return (
-            f"{bound:g}s, the time timeout={attempt:g}s allows a call with "
-            f"max_retries={self.max_retries}"
-        )
+
+def call_bound(options: ClientOptions) -> str:
+    """``options.call_deadline`` as a timeout's message names it: the ``deadline`` given,
+    or the time ``timeout`` allows a call (not "the deadline" of a caller who set none)."""
+    bound, attempt = options.call_deadline, options.attempt_timeout
+    if options.deadline is not None or bound is None or attempt is None:
+        return f"the deadline of {bound:g}s" if bound is not None else "no deadline"
+    return (
+        f"{bound:g}s, the time timeout={attempt:g}s allows a call with "
+        f"max_retries={options.max_retries}"
+    )
 
 
 #: The options that are counts, and those that are amounts (seconds, bytes): a bool is

@@ -104,7 +104,7 @@ class Transport:
         self.max_response_bytes = max_response_bytes
         self.timeout = timeout
         self.deadline = deadline
-        #: ``deadline`` as a timeout's message names it (``ClientOptions.call_bound``).
+        #: ``deadline`` as a timeout's message names it (``_options.call_bound``).
         self.call_bound = call_bound
         # Made on first use: an anyio limiter belongs to the event loop that runs it.
         self._limiter: anyio.CapacityLimiter | None = None

@@ -19,6 +19,7 @@ from contactnow_async import (
     TransportError,
     VirtualClock,
 )
+from contactnow_async._options import call_bound
 from contactnow_async._transport import RetryPolicy
 from tests._helpers import AGENT_ROW, FakeAPI, agents_list, client_for
 from tests._loop_time import BACKENDS, backend
@@ -65,10 +66,10 @@ def test_the_call_deadline_defaults_to_every_attempt_and_backoff_at_its_bound() 
     assert cn.options.attempt_timeout == 5.0
     assert cn.options.call_deadline == 5.0 * 3 + 4.0 * 2
     # A timeout's message names what ran out: no deadline was given here.
-    assert cn.options.call_bound == "23s, the time timeout=5s allows a call with max_retries=2"
+    assert call_bound(cn.options) == "23s, the time timeout=5s allows a call with max_retries=2"
     explicit = ContactNow(username="u", password="p", base_url="http://127.0.0.1:9/", deadline=7)
     assert explicit.options.call_deadline == 7
-    assert explicit.options.call_bound == "the deadline of 7s"
+    assert call_bound(explicit.options) == "the deadline of 7s"
     with pytest.raises(ValueError, match="deadline"):
         ContactNow(username="u", password="p", base_url="http://127.0.0.1:9/", deadline=0)
 
