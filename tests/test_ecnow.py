@@ -780,6 +780,8 @@ async def test_a_search_value_that_is_not_finite_is_refused_before_sending() -> 
 CREATES: dict[str, tuple[tuple[str, str], Callable[[ContactNow], Awaitable[Any]]]] = {
     "records": (RECORDS, lambda cn: cn.records.create([{"dataset": 3, "HomePhone": "0161"}])),
     "datasets": (DATASETS, lambda cn: cn.datasets.create([DatasetInput(queue_id=2001)])),
+    # database.php: a create adds an agent every time (a duplicate, if it exists).
+    "agents": (("database", "agents"), lambda cn: cn.agents.create([{"name": "Ann"}])),
 }
 
 

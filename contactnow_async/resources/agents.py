@@ -6,7 +6,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._models import AGENT_FIELDS, AGENT_WIRE_NAMES, Agent, WriteResult
-from ._base import RecordLike, Resource, build, fields_of, scalar, to_records, write_result
+from ._base import (
+    RecordLike,
+    Resource,
+    build,
+    created,
+    fields_of,
+    scalar,
+    to_records,
+    write_result,
+)
 
 
 class Agents(Resource):
@@ -40,7 +49,8 @@ class Agents(Resource):
         return build(Agent.from_record, envelope, what="agents.read")
 
     async def create(self, agents: Iterable[RecordLike]) -> WriteResult:
-        """Create agents; ``key`` of the result is the new agent's id.
+        """Create agents; ``key`` of the result is the new agent's id. A reply of ``total``
+        0 (none created, none refused) raises :class:`~contactnow_async.WriteError`.
 
         **Not idempotent**: the API adds a duplicate on every create, so this is
         never resent once the request may have reached the server. A lost reply
@@ -53,7 +63,7 @@ class Agents(Resource):
         envelope = await self._client.request(
             "database", method="agents", action="create", payload=records, record_name="agent"
         )
-        return write_result(envelope, what="agents.create")
+        return created(envelope, what="agents.create")
 
     async def update(self, agents: Iterable[RecordLike]) -> WriteResult:
         """Update agents: each record names its ``agentid`` and the fields to change.
