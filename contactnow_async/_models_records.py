@@ -12,6 +12,8 @@ default); ``"0000-00-00 00:00:00"`` means "none" and is ``None``.
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, timezone, tzinfo
 from typing import Any
@@ -28,6 +30,7 @@ __all__ = [
     "RecordInput",
     "format_record_time",
     "parse_record_time",
+    "record_date_text",
 ]
 
 _ZERO_DATES = frozenset({"", "0000-00-00 00:00:00", "0000-00-00"})
@@ -83,6 +86,29 @@ def format_record_time(value: datetime | date | int | float | str, tz: tzinfo, n
         raise ValueError(f"{name} is not a moment a record date can hold") from None
     # Not strftime: its %Y writes the year 999 as "999".
     return moment.replace(tzinfo=None, microsecond=0).isoformat(sep=" ")
+
+
+#: A record date as the API writes one (ECNOW.md: ``'callback' => '2017-12-10 10:00:00'``).
+_RECORD_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
+def record_date_text(text: str, name: str, *, day: str | None = None) -> str:
+    """``text`` checked as a record date the API reads, ``"YYYY-MM-DD HH:MM:SS"``, a real
+    moment (not 30 February, nor 25 o'clock); with ``day`` (the time of day to give it,
+    ``"00:00:00"`` or ``"23:59:59"``) a bare ``"YYYY-MM-DD"`` too, as that time of that day.
+    Anything else is a ValueError naming ``name``: the API reads it as it pleases."""
+    stripped = text.strip()
+    if day is not None and len(stripped) == 10:
+        stripped = f"{stripped} {day}"
+    if _RECORD_DATE.fullmatch(stripped):
+        with contextlib.suppress(ValueError):
+            datetime.strptime(stripped, "%Y-%m-%d %H:%M:%S")
+            return stripped
+    also = " (or 'YYYY-MM-DD')" if day is not None else ""
+    raise ValueError(
+        f"{name} must be a record date 'YYYY-MM-DD HH:MM:SS'{also} in record_tz, an aware "
+        f"datetime or unix seconds, not {text!r}"
+    )
 
 
 def _at(timestamp: int | None) -> datetime | None:

@@ -307,6 +307,47 @@ async def test_a_day_as_tstop_is_the_whole_day() -> None:
 
 
 @pytest.mark.parametrize(
+    ("tstart", "tstop", "sent_start", "sent_stop"),
+    [
+        ("2017-11-01", "2017-11-26", "2017-11-01 00:00:00", "2017-11-26 23:59:59"),  # ECNOW.md's
+        (
+            " 2017-11-26 08:00:00",
+            "2017-11-26 17:30:00 ",
+            "2017-11-26 08:00:00",
+            "2017-11-26 17:30:00",
+        ),
+    ],
+)
+async def test_a_time_as_text_is_sent_as_the_record_date_it_is(
+    tstart: str, tstop: str, sent_start: str, sent_stop: str
+) -> None:
+    # A day as text is the day a date is: its tstop went as given, read as its midnight.
+    _, api = await call_with(
+        {(*RECORDS, "read"): answer(rows())},
+        lambda cn: cn.records.read(dataset=3, timetype="callback", tstart=tstart, tstop=tstop),
+    )
+    query = params(sent(api, *RECORDS))
+    assert (query["tstart"], query["tstop"]) == (sent_start, sent_stop)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2017-11-26T08:00:00", "yesterday", "2017-02-30", "2017-11-26 24:00:00", "2017-1-26", ""],
+)
+@pytest.mark.parametrize("name", ["tstart", "tstop"])
+async def test_a_time_as_text_the_api_cannot_read_is_refused_before_sending(
+    text: str, name: str
+) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match=f"{name} must be a record date"):
+            times: dict[str, Any] = {name: text}
+            await cn.records.read(dataset=3, timetype="callback", **times)
+    assert api.calls("ecnow") == 0
+
+
+@pytest.mark.parametrize(
     ("callback", "hours"),
     [("9999-12-31 23:59:59", -5), ("0001-01-01 00:00:00", 9)],  # in UTC: 10000, the year 0
 )

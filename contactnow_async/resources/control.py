@@ -18,13 +18,11 @@ it names what an argument sends already (``agentid=`` beside the agent: refused)
 
 from __future__ import annotations
 
-import contextlib
-import re
 from datetime import date, datetime, tzinfo
 from typing import Any
 
 from .._models import WriteResult
-from .._models_records import format_record_time
+from .._models_records import format_record_time, record_date_text
 from ._base import Resource, scalar
 
 __all__ = ["Control"]
@@ -176,24 +174,12 @@ def _id(value: str | int, name: str) -> str:
     return text
 
 
-#: A record date as the API writes one (ECNOW.md: ``'callback' => '2017-12-10 10:00:00'``).
-_RECORD_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
-
-
 def _callback_time(when: datetime | date | int | float | str, tz: tzinfo) -> str:
     """``when`` as the record date ``callback`` sends; text must be one already, a real
     moment: the API would read anything else as it pleases, or as no callback at all."""
-    if not isinstance(when, str):
-        return format_record_time(when, tz, "when")
-    text = when.strip()
-    if _RECORD_DATE.fullmatch(text):
-        with contextlib.suppress(ValueError):  # not 30 February, nor 25 o'clock
-            datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
-            return text
-    raise ValueError(
-        "when must be a record date 'YYYY-MM-DD HH:MM:SS' (in record_tz), an aware "
-        f"datetime or unix seconds, not {when!r}"
-    )
+    if isinstance(when, str):
+        return record_date_text(when, "when")
+    return format_record_time(when, tz, "when")
 
 
 def _number(value: str, name: str) -> str:

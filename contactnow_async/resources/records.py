@@ -5,11 +5,17 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any, Literal
 
 from .._models import WriteResult
-from .._models_records import RECORD_ATTRIBUTES, RECORD_INPUT_NAMES, Record, format_record_time
+from .._models_records import (
+    RECORD_ATTRIBUTES,
+    RECORD_INPUT_NAMES,
+    Record,
+    format_record_time,
+    record_date_text,
+)
 from .._wire import NESTED
 from ._base import RecordLike as _Input
 from ._base import Resource, boolean, build, created, id_list, scalar, to_records, write_result
@@ -88,8 +94,8 @@ class Records(Resource):
         if (tstart is not None or tstop is not None) and timetype is None:
             raise ValueError("tstart/tstop need timetype='callback' or timetype='processdate'")
         tz = self._client.options.record_tz
-        start = None if tstart is None else format_record_time(tstart, tz, "tstart")
-        stop = None if tstop is None else format_record_time(tstop, tz, "tstop")
+        start = None if tstart is None else _record_time(tstart, tz, "tstart", "00:00:00")
+        stop = None if tstop is None else _record_time(tstop, tz, "tstop", "23:59:59")
         if isinstance(tstop, date) and not isinstance(tstop, datetime):
             # A day as tstop is the whole day: its midnight would leave the day out (and
             # tstart=tstop=day would read nothing), as ECNOW.md's example writes it.
@@ -194,6 +200,16 @@ class Records(Resource):
                         f"records.{action}: {name} must be a phone number as text, not a float"
                     )
         return wire
+
+
+def _record_time(
+    value: datetime | date | int | float | str, tz: tzinfo, name: str, day: str
+) -> str:
+    """A read's ``tstart``/``tstop``: text checked as a record date (a bare day is its
+    ``day`` time: a ``tstop`` day is the whole day, as a ``date`` is), else formatted."""
+    if isinstance(value, str):
+        return record_date_text(value, name, day=day)
+    return format_record_time(value, tz, name)
 
 
 def _search(search: Mapping[str, Any] | None) -> dict[str, Any]:
