@@ -340,9 +340,9 @@ async def test_a_time_as_text_the_api_cannot_read_is_refused_before_sending(
 ) -> None:
     api = FakeAPI()
     cn, http = client_for(api)
+    times: dict[str, Any] = {name: text}
     async with http, cn:
         with pytest.raises(ValueError, match=f"{name} must be a record date"):
-            times: dict[str, Any] = {name: text}
             await cn.records.read(dataset=3, timetype="callback", **times)
     assert api.calls("ecnow") == 0
 
