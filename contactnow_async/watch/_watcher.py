@@ -78,6 +78,9 @@ class AgentWatcher:
     nothing and backs off; ``health`` tells how polling goes. A refused password
     (AuthenticationError) or a log position the status log refuses
     (LogPositionError) stops polling and ends every subscriber's stream with it.
+    Any other error that stops the poller (a closed client, a bug) comes out of
+    ``async with`` as itself, unless the block raised its own: that one wins, the
+    poller's named in a note.
 
     Options: ``interval`` (seconds between polls, fixed-rate: a slow poll delays
     the next, never overlaps it), ``jitter`` (a fraction of the interval added at
@@ -311,14 +314,20 @@ class AgentWatcher:
         # itself, not wrapped in an exception group.
         try:
             await stack.aclose()
-        except BaseException as exc:
+        except BaseException as error:
             # The poller raises only an error that stopped it (a closed client, a bug); the
             # group holding it alone is unwrapped, as the first poll's error is.
-            if self._failure is None or not _only(exc, self._failure):
+            failure = self._failure
+            if failure is None or not _only(error, failure):
                 raise
         else:
             return
-        raise self._failure
+        if exc is None or isinstance(exc, anyio.get_cancelled_exc_class()):
+            raise failure  # the body ended, or was cancelled by that stop
+        # The body's own error (or Ctrl-C) wins, as it would without a watcher: the
+        # poller's goes with it, named in a note unless the body's chain holds it.
+        if not _holds(exc, failure):
+            _add_note(exc, f"the watcher's poller stopped too: {type(failure).__name__}: {failure}")
 
     # -- the poll loop -------------------------------------------------------------
 
@@ -399,3 +408,28 @@ def _only(error: BaseException, failure: Exception) -> bool:
     if not isinstance(inner, tuple) or not inner:
         return False
     return all(one is failure or _only(one, failure) for one in inner)
+
+
+def _holds(error: BaseException, failure: BaseException) -> bool:
+    """Whether ``failure`` is ``error`` or in its chain (its causes and contexts)."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        one = pending.pop()
+        if one is None or id(one) in seen:
+            continue
+        if one is failure:
+            return True
+        seen.add(id(one))
+        pending += [one.__cause__, one.__context__]
+    return False
+
+
+def _add_note(error: BaseException, note: str) -> None:
+    """``error.add_note(note)``, also before Python 3.11 (the exceptiongroup backport,
+    which anyio installs there, prints ``__notes__`` as 3.11 does)."""
+    notes = getattr(error, "__notes__", None)
+    if isinstance(notes, list):
+        notes.append(note)
+    else:
+        error.__notes__ = [note]  # type: ignore[attr-defined]

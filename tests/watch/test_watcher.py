@@ -400,6 +400,59 @@ async def test_an_error_that_stops_a_running_watcher_comes_out_as_itself() -> No
             await consume(cn)
 
 
+class ServiceDown(Exception):
+    """A user's own error, raised in the watcher's block."""
+
+
+async def test_the_blocks_own_error_wins_over_the_pollers_that_stopped_with_it() -> None:
+    """The block raised its own error (here its translation of the stream's end) while
+    the poller stopped with another: the poller's came out of ``async with``, with the
+    block's only in its ``__context__``, and ``except ServiceDown`` missed it."""
+    sim = simulator(agents=5, dwell=Dwell.uniform(1.0))
+
+    async def consume(cn: ContactNow) -> None:
+        async with cn.watch_agents(interval=1.0) as stream:
+            try:
+                async for _ in stream:
+                    if stream.health.polls >= 3:
+                        await cn.aclose()  # another task's shutdown, say
+            except RuntimeError as exc:
+                raise ServiceDown("the agent feed ended") from exc
+
+    async with client_on(sim) as cn:
+        with anyio.fail_after(HANG_GUARD), pytest.raises(ServiceDown) as caught:
+            await consume(cn)
+    error = caught.value.__cause__
+    assert isinstance(error, RuntimeError) and "client is closed" in str(error)
+    assert not getattr(caught.value, "__notes__", [])  # its cause says it already
+
+
+async def test_an_unrelated_error_of_the_block_wins_and_names_the_pollers() -> None:
+    """An error of the block's own (a cleanup that failed, shielded from the cancel
+    the poller's stop sends it) comes out as itself; the poller's is in its notes."""
+    sim = simulator(agents=5, dwell=Dwell.uniform(1.0))
+
+    async def save_state_on_stop(cn: ContactNow) -> None:
+        watcher = AgentWatcher(cn, interval=1.0)
+        feed = watcher.subscribe(overflow="coalesce", initial=False)
+        async with watcher:
+            with anyio.CancelScope(shield=True):
+                await until(sim.clock, lambda: watcher.health.polls >= 2)
+                await cn.aclose()
+                with pytest.raises(RuntimeError, match="client is closed"):
+                    async for _ in feed:
+                        pass
+                raise KeyError("saved state")
+
+    async with client_on(sim) as cn:
+        with anyio.fail_after(HANG_GUARD), pytest.raises(KeyError, match="saved state") as caught:
+            await save_state_on_stop(cn)
+    assert caught.value.__context__ is None
+    (note,) = getattr(caught.value, "__notes__", [])
+    assert note.startswith("the watcher's poller stopped too: RuntimeError: ")
+    assert "client is closed" in note
+
+
 async def test_a_watcher_stopped_for_good_says_so_in_its_health() -> None:
     """Its health stayed that of the last good poll, healthy, for ever: a liveness check
     of ``watcher.health`` passed on a watcher that no longer polled."""
