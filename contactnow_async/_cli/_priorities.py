@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from .. import QueueAssignment
@@ -35,13 +37,33 @@ def priorities_list(
         print_table(["agent", "queue", "level"], [[a.agent_id, a.queue_id, a.level] for a in found])
 
 
-@priorities.command("set")
+#: A negative whole number (``-1``), which click takes for an option's name.
+_NEGATIVE = re.compile(r"-[0-9]+")
+
+
+class _NegativeArguments(click.Command):
+    """A command whose arguments may be given as negative numbers: ``set A Q -1`` was
+    "No such option '-1'"; the ``-1`` now goes to its argument, whose type says what is
+    wrong with it (LEVEL's range). An unknown option among them is still one."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        before = args[: args.index("--")] if "--" in args else args
+        options = {name for param in self.get_params(ctx) for name in param.opts}
+        dashed = [arg.partition("=")[0] for arg in before if arg.startswith("-")]
+        if any(_NEGATIVE.fullmatch(arg) for arg in dashed) and all(
+            arg in options or _NEGATIVE.fullmatch(arg) for arg in dashed
+        ):
+            ctx.ignore_unknown_options = True  # the negative numbers: nothing else is unknown
+        return super().parse_args(ctx, args)
+
+
+@priorities.command("set", cls=_NegativeArguments)
 @click.argument("agent")
 @click.argument("queue")
 @click.argument("level", type=click.IntRange(0, 1_000_000))
 @click.pass_obj
 def priorities_set(settings: Settings, agent: str, queue: str, level: int) -> None:
-    """Assign AGENT to QUEUE at LEVEL (creates it, or updates an existing one)."""
+    """Assign AGENT to QUEUE at LEVEL, 0 to 1000000 (creates it, or updates an existing one)."""
     assignment = QueueAssignment(agent_id=agent, queue_id=queue, level=level)
 
     async def main() -> str | None:

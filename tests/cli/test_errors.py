@@ -211,6 +211,21 @@ def test_usage_errors_are_one_line(args: list[str], served: Served) -> None:
     assert out.stdout == ""
 
 
+@pytest.mark.parametrize("level", ["-1", "-250"])
+def test_a_negative_level_is_refused_by_its_range(invoke: CliInvoker, level: str) -> None:
+    """Not taken for an option: 'No such option: -1' said nothing of the range."""
+    out = invoke(["--simulate", "priorities", "set", "1001", "2002", level])
+    assert out.code == 2, out
+    assert f"'LEVEL': {level} is not in the range 0<=x<=1000000" in out.stderr, out
+    assert "No such option" not in out.stderr
+
+
+def test_an_unknown_option_beside_a_negative_level_is_still_unknown(invoke: CliInvoker) -> None:
+    out = invoke(["--simulate", "priorities", "set", "--bogus", "1001", "2002", "-1"])
+    assert out.code == 2, out
+    assert "No such option '--bogus'" in out.stderr, out
+
+
 # --debug: the traceback and the debug log, still without the password.
 
 
