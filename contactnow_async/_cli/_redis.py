@@ -1,14 +1,15 @@
 """The ``--redis`` URL of ``relay`` and ``serve``: checked before use, refusals in one line.
 
-The URL may hold a password: no message here quotes it.
+The URL may hold a password: no message here quotes it whole (``shown_url`` drops it).
 """
 
 from __future__ import annotations
 
 import re
 from typing import NoReturn
+from urllib.parse import urlsplit
 
-from ._common import EXIT_AUTH, fail
+from ._common import EXIT_AUTH, EXIT_NETWORK, fail
 
 
 def check_redis_url(url: str) -> None:
@@ -30,13 +31,17 @@ def check_redis_url(url: str) -> None:
         )
 
 
-def fail_refused(refused: Exception, *, who: str, needs: str) -> NoReturn:
-    """Exit with ``EXIT_AUTH``: Redis refused the password or ACL user in ``--redis``.
+def fail_refused(refused: Exception, *, who: str, needs: str, url: str) -> NoReturn:
+    """Exit with ``EXIT_AUTH``: Redis refused the password or ACL user in ``--redis``;
+    with ``EXIT_NETWORK`` for its TLS certificate not trusted (``refusal()``'s other kind).
 
-    ``who`` is the command's part ("the relay"), ``needs`` the ACL rules it needs.
+    ``who`` is the command's part ("the relay"), ``needs`` the ACL rules it needs, ``url``
+    the ``--redis`` URL (shown without its password).
     """
-    from redis.exceptions import NoPermissionError
+    from redis.exceptions import AuthenticationError, NoPermissionError
 
+    if not isinstance(refused, (AuthenticationError, NoPermissionError)):
+        fail(f"{who} cannot use Redis at {shown_url(url)}: {refused}", EXIT_NETWORK)
     if isinstance(refused, NoPermissionError):
         fail(
             f"the Redis user in --redis may not use what {who} needs "
@@ -45,6 +50,15 @@ def fail_refused(refused: Exception, *, who: str, needs: str) -> NoReturn:
         )
     # The URL is not shown: it holds the password.
     fail(f"Redis refused {who}'s credentials in --redis: {refused}", EXIT_AUTH)
+
+
+def shown_url(url: str) -> str:
+    """``url`` as a message may show it: without its password, nor its query (which may
+    hold ``ssl_password``). ``url`` is one :func:`check_redis_url` let through."""
+    parts = urlsplit(url)
+    user, _, host = parts.netloc.rpartition("@")
+    user = user.partition(":")[0]
+    return f"{parts.scheme}://{user + '@' if user else ''}{host}{parts.path}"
 
 
 def _without_url_parts(message: str, url: str) -> str:

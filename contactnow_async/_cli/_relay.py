@@ -65,7 +65,8 @@ from ._redis import check_redis_url, fail_refused
 def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **options: Any) -> None:
     """Relay agent events into a Redis Stream; run on several hosts, one leads (asyncio only)."""
     try:
-        from redis.exceptions import AuthenticationError, NoPermissionError
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import NoPermissionError
 
         from ..redis import StreamAccountError, StreamKeyError, run_relay
         from ..watch._watcher import WATCHER_STOPPED
@@ -104,8 +105,15 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
                     maxlen=maxlen or None,
                     **options,
                 )
-            except (AuthenticationError, NoPermissionError) as exc:
-                fail_refused(exc, who="the relay", needs="+@scripting +@stream +@string +@keyspace")
+            # Redis's refusals (refusal(): a password, an ACL rule, a TLS certificate not
+            # trusted); any other Redis error is an outage the relay waits out.
+            except (RedisConnectionError, NoPermissionError) as exc:
+                fail_refused(
+                    exc,
+                    who="the relay",
+                    needs="+@scripting +@stream +@string +@keyspace",
+                    url=redis_url,
+                )
             except (StreamAccountError, StreamKeyError) as exc:
                 fail(str(exc))  # a setting to change, as a bad flag
             except ValueError as exc:

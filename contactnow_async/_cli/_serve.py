@@ -177,8 +177,8 @@ def serve(
                 )
             if not await _serve(wallboard, sock, host, notes):
                 refused = getattr(source, "refusal", None)  # the Redis source's
-                if refused is not None:
-                    fail_refused(refused, who="the wallboard", needs="+@read")
+                if refused is not None and redis_url is not None:
+                    fail_refused(refused, who="the wallboard", needs="+@read", url=redis_url)
                 fail("the wallboard's source stopped at start (see the log above)", EXIT_ERROR)
 
     try:

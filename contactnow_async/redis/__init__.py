@@ -15,7 +15,8 @@ under trio.
   a dead consumer's pending entries claimed.
 
 The entry fields are documented in :func:`event_to_fields`; :func:`refusal` tells a
-refused password or ACL user (retrying won't mend it) from an outage.
+refused password or ACL user, or a TLS certificate not trusted (retrying won't mend
+them), from an outage.
 """
 
 from __future__ import annotations
