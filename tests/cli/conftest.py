@@ -6,10 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import anyio
@@ -175,6 +176,49 @@ def run_subprocess(
     outcome = Outcome(code=done.returncode, stdout=done.stdout, stderr=done.stderr)
     assert_no_secret(outcome)
     return outcome
+
+
+def run_until(
+    args: Sequence[str],
+    wanted: Callable[[str], bool],
+    *,
+    env: Mapping[str, str | None] | None = None,
+    encoding: str = "utf-8",
+) -> tuple[list[str], Outcome]:
+    """Runs ``python -m contactnow_async ARGS`` until a line of its stdout is ``wanted``
+    (or its output ends), then sends SIGINT (Ctrl-C); the lines read, and the outcome.
+
+    For a command that runs until stopped (``watch``): a fixed ``--duration`` lets a
+    loaded machine's late first poll print nothing. A hang fails the test after 60 s.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "contactnow_async", *args],
+        env=subprocess_env(**(env or {})),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    watchdog = threading.Timer(60, proc.kill)  # a hang fails the test, not the suite
+    watchdog.start()
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            lines.append(raw.decode(encoding).rstrip("\n"))
+            if wanted(lines[-1]):
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:  # pragma: no cover -- only when the test already failed
+            proc.kill()
+            proc.wait()
+    outcome = Outcome(
+        code=proc.returncode, stdout="".join(f"{line}\n" for line in lines),
+        stderr=err.decode(encoding, "replace"),
+    )  # fmt: skip
+    assert_no_secret(outcome)
+    return lines, outcome
 
 
 def subprocess_env(**overrides: str | None) -> dict[str, str]:

@@ -21,6 +21,7 @@ from .conftest import (
     Served,
     assert_no_secret,
     assert_one_error,
+    run_until,
     subprocess_env,
 )
 
@@ -373,20 +374,22 @@ def test_agents_create_prompts_without_echo(invoke: CliInvoker, served: Served) 
 
 
 def test_watch_against_a_served_simulator(invoke: CliInvoker, served: Served) -> None:
+    # Read until the line looked for, then Ctrl-C: a fixed --duration (1 s, the token
+    # fetch and the first poll included) let a loaded machine print nothing (seen so).
     agent_id = _agent_id(invoke, served, "Agent 4")
-    out = _ok(
-        invoke(
-            ["watch", "--json", "--include-offline", "--agent", agent_id, "--duration", "1"],
-            env=served.env(),
-        )
+    args = ["watch", "--json", "--include-offline", "--agent", agent_id]
+    lines, out = run_until(args, lambda line: True, env=served.env())
+    assert out.code == 130, out  # stopped by the Ctrl-C, not by an error
+    (first,) = [json.loads(line) for line in lines]  # the first poll shows the agent
+    assert first["agent_id"] == agent_id  # --agent: not Agent 1, the picture's first
+    assert first["kind"] == "appeared"
+    wanted = f"Agent 4 [{agent_id}]"
+    lines, plain = run_until(
+        ["watch", "--include-offline"], lambda line: wanted in line, env=served.env()
     )
-    events = [json.loads(line) for line in out.stdout.splitlines()]
-    assert events  # the first poll shows the agent
-    assert {event["agent_id"] for event in events} == {agent_id}
-    assert events[0]["kind"] == "appeared"
-    plain = _ok(invoke(["watch", "--include-offline", "--duration", "1"], env=served.env()))
-    assert f"Agent 4 [{agent_id}]" in plain.stdout
-    assert "appeared" in plain.stdout
+    assert plain.code == 130, plain
+    assert wanted in lines[-1]
+    assert " appeared " in lines[-1]
 
 
 def test_watch_backfill_resumes_after_a_uid(invoke: CliInvoker, served: Served) -> None:
@@ -395,14 +398,13 @@ def test_watch_backfill_resumes_after_a_uid(invoke: CliInvoker, served: Served) 
         for line in _ok(invoke(["status-log", "--json"], env=served.env())).stdout.splitlines()
     ]
     since = rows[0]["log_id"]
-    out = _ok(
-        invoke(
-            ["watch", "--json", "--since-uid", str(since), "--duration", "1.5"],
-            env=served.env(),
-        )
+    lines, out = run_until(
+        ["watch", "--json", "--since-uid", str(since)],
+        lambda line: json.loads(line)["log_id"] is not None,
+        env=served.env(),
     )
-    events = [json.loads(line) for line in out.stdout.splitlines()]
-    uids = [event["log_id"] for event in events if event["log_id"] is not None]
+    assert out.code == 130, out
+    uids = [event["log_id"] for event in map(json.loads, lines) if event["log_id"] is not None]
     assert uids
     assert min(uids) > since
 

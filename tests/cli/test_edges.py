@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import shlex
-import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -26,6 +24,7 @@ from .conftest import (
     assert_no_secret,
     assert_one_error,
     run_subprocess,
+    run_until,
     served_in_thread,
     subprocess_env,
 )
@@ -119,31 +118,14 @@ def test_a_stdout_that_cannot_encode_a_name(odd: Served, encoding: str) -> None:
 def _watch_until(served: Served, encoding: str, wanted: str) -> tuple[str, int, str]:
     """``watch --include-offline`` with stdout in ``encoding``, until a line holds
     ``wanted`` (or the output ends); then SIGINT. The line ("" if none), exit code, stderr."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "contactnow_async", "watch", "--include-offline"],
-        env=subprocess_env(**served.env(PYTHONIOENCODING=encoding, PYTHONUTF8="0", COLUMNS="200")),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    lines, out = run_until(
+        ["watch", "--include-offline"],
+        lambda line: wanted in line,
+        env=served.env(PYTHONIOENCODING=encoding, PYTHONUTF8="0", COLUMNS="200"),
+        encoding=encoding,
     )
-    watchdog = threading.Timer(60, proc.kill)  # a hang fails the test, not the suite
-    watchdog.start()
-    try:
-        assert proc.stdout is not None
-        found = ""
-        for raw in proc.stdout:
-            if wanted in (text := raw.decode(encoding)):
-                found = text
-                break
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        watchdog.cancel()
-        if proc.poll() is None:  # pragma: no cover -- only when the test already failed
-            proc.kill()
-            proc.wait()
-    stderr = err.decode(encoding, "replace")
-    assert_no_secret(Outcome(code=proc.returncode, stdout=found, stderr=stderr))
-    return found, proc.returncode, stderr
+    found = lines[-1] + "\n" if lines and wanted in lines[-1] else ""
+    return found, out.code, out.stderr
 
 
 # -- times -------------------------------------------------------------------------
