@@ -322,8 +322,8 @@ class AgentWatcher:
                 raise
         else:
             return
-        if exc is None or isinstance(exc, anyio.get_cancelled_exc_class()):
-            raise failure  # the body ended, or was cancelled by that stop
+        if exc is None or isinstance(exc, anyio.get_cancelled_exc_class()) or _echoes(exc, failure):
+            raise failure  # the body ended, was cancelled by that stop, or raised it back
         # The body's own error (or Ctrl-C) wins, as it would without a watcher: the
         # poller's goes with it, named in a note unless the body's chain holds it.
         if not _holds(exc, failure):
@@ -408,6 +408,19 @@ def _only(error: BaseException, failure: Exception) -> bool:
     if not isinstance(inner, tuple) or not inner:
         return False
     return all(one is failure or _only(one, failure) for one in inner)
+
+
+def _echoes(error: BaseException, failure: Exception) -> bool:
+    """Whether ``error`` is only ``failure`` come back: itself, a reader's copy (chained
+    from it), or an exception group of those and cancellations (a task group of the
+    block's own, whose readers it ended)."""
+    if error is failure or (type(error) is type(failure) and error.__cause__ is failure):
+        return True
+    inner = getattr(error, "exceptions", None)  # BaseExceptionGroup, without needing 3.11
+    if not isinstance(inner, tuple) or not inner:
+        return False
+    cancelled = anyio.get_cancelled_exc_class()
+    return all(isinstance(one, cancelled) or _echoes(one, failure) for one in inner)
 
 
 def _holds(error: BaseException, failure: BaseException) -> bool:

@@ -21,6 +21,7 @@ from contactnow_async import (
     AuthenticationError,
     ContactNow,
     HealthEvent,
+    Subscription,
     WatchOptions,
 )
 from contactnow_async.simulator import Dwell, FaultKind, Simulator, VirtualClock
@@ -451,6 +452,31 @@ async def test_an_unrelated_error_of_the_block_wins_and_names_the_pollers() -> N
     (note,) = getattr(caught.value, "__notes__", [])
     assert note.startswith("the watcher's poller stopped too: RuntimeError: ")
     assert "client is closed" in note
+
+
+async def test_the_pollers_error_a_task_group_of_the_block_hands_back_comes_out_as_itself() -> None:
+    """The block's own task group, whose reader got the poller's error, raises it in an
+    exception group: that is the poller's error come back, raised as itself (as a
+    reader's in the block is), not as the block's error with a note."""
+    sim = simulator(agents=5, dwell=Dwell.uniform(1.0))
+
+    async def read(feed: Subscription[AgentEvent]) -> None:
+        async for _ in feed:
+            pass
+
+    async def wallboard(cn: ContactNow) -> None:
+        async with AgentWatcher(cn, interval=1.0) as watcher, anyio.create_task_group() as tg:
+            tg.start_soon(read, watcher.subscribe(overflow="coalesce"))
+            tg.start_soon(read, watcher.subscribe(overflow="coalesce"))
+            await until(sim.clock, lambda: watcher.health.polls >= 2)
+            await cn.aclose()
+            await anyio.sleep_forever()
+
+    async with client_on(sim) as cn:
+        with anyio.fail_after(HANG_GUARD), pytest.raises(RuntimeError) as caught:
+            await wallboard(cn)
+    assert "client is closed" in str(caught.value)
+    assert not getattr(caught.value, "__notes__", [])
 
 
 async def test_a_watcher_stopped_for_good_says_so_in_its_health() -> None:
