@@ -445,4 +445,4 @@ def _add_note(error: BaseException, note: str) -> None:
     if isinstance(notes, list):
         notes.append(note)
     else:
-        error.__notes__ = [note]  # type: ignore[attr-defined]
+        error.__notes__ = [note]  # type: ignore[attr-defined]  # typeshed has it from 3.11
