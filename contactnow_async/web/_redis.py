@@ -62,7 +62,8 @@ class RedisStreamSource:
     ``block``).
 
     A refused password or ACL user (redis-py's AuthenticationError or
-    NoPermissionError, kept in :attr:`refusal`) is no outage: the source stops for
+    NoPermissionError), or a ``rediss://`` certificate not trusted (a ConnectionError
+    saying so), kept in :attr:`refusal`, is no outage: the source stops for
     good, and the board with it (as for a watcher's refused password). asyncio only,
     as redis-py's asyncio API is.
     """
