@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from ._errors import ResponseFormatError
-from ._values import MAX_UNIX_TIME, _i, _t, required, unix_seconds, utc
+from ._values import MAX_UNIX_TIME, _i, _t, required, required_text, unix_seconds, utc
 from ._wire import Envelope
 
 __all__ = [
@@ -102,8 +102,8 @@ class Agent:
         ) = values  # fmt: skip
         # Text is kept as it is; anything else (null, a number) is read by _s, field by
         # field: a row with a null or two does not send the whole row a slower way.
-        if agent_id.__class__ is not str:
-            agent_id = _t(agent_id, "agentid")
+        if agent_id.__class__ is not str or not agent_id.strip():  # no id: ValueError
+            agent_id = required_text(agent_id, "agentid")
         if name.__class__ is not str:
             name = _t(name, "name")
         if moh.__class__ is not str:

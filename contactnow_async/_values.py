@@ -22,8 +22,10 @@ __all__ = [
     "finite_float",
     "finite_json",
     "flag",
+    "missing",
     "optional_text",
     "required",
+    "required_text",
     "unix_seconds",
     "utc",
 ]
@@ -61,8 +63,23 @@ def required(record: Mapping[str, Any], name: str) -> Any:
     where :func:`_t` and :func:`_i` would read it as ``""`` or 0."""
     value = record.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValueError(f"field {name!r} is missing or empty")
+        raise missing(name)
     return value
+
+
+def required_text(value: Any, name: str) -> str:
+    """The text of a field a row is nothing without (an agent's id), read as :func:`_t`
+    reads it: missing (None), ``null``, empty or blank is a ValueError naming the field,
+    where :func:`_t` would read it as ``""``, an agent of no id."""
+    text = _t(value, name)
+    if not text.strip():
+        raise missing(name)
+    return text
+
+
+def missing(name: str) -> ValueError:
+    """The error of a field a row is nothing without that is missing, null, empty or blank."""
+    return ValueError(f"field {name!r} is missing or empty")
 
 
 def _i(value: Any, name: str, default: int = 0) -> int:

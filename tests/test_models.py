@@ -243,9 +243,20 @@ _agent_values = st.one_of(
 @given(
     st.dictionaries(
         st.sampled_from([*AGENT_FIELDS, "extra"]), _agent_values, max_size=len(AGENT_FIELDS)
-    )
+    ),
+    st.one_of(st.none(), st.integers(0, 10**9).map(str)),
 )
-def test_the_fast_agent_build_reads_each_field_as_text(record: dict[str, object]) -> None:
+def test_the_fast_agent_build_reads_each_field_as_text(
+    record: dict[str, object], agent_id: str | None
+) -> None:
+    if agent_id is not None:  # most rows name their agent: the other fields are read
+        record = {**record, "agentid": agent_id}
+    first = record.get("agentid")  # read first: its error, if any, is the one raised
+    if not isinstance(first, (dict, list, bool)) and not as_text(first).strip():
+        # No agent's id (missing, null, empty or blank): no agent of id "".
+        with pytest.raises(ValueError, match="'agentid' is missing or empty"):
+            Agent.from_record(record)
+        return
     if any(isinstance(record.get(wire), (dict, list, bool)) for wire in AGENT_FIELDS):
         # A nested value, or a bool (not "True": no API text reads so), names its field.
         with pytest.raises(ValueError, match=r"not a scalar|boolean, not text"):

@@ -143,6 +143,32 @@ async def test_a_priority_row_without_its_agent_queue_or_level_is_a_format_error
         await call_with({key: answer(rows(row), item)}, call, format=fmt, max_retries=0)
 
 
+#: An id as a server may leave it out: the key missing, null, empty, blank.
+NO_ID: list[str | None] = ["missing", None, "", " "]
+AGENT = {"agentid": "550423", "name": "Joe Blogs"}
+
+
+def without(row: dict[str, Any], field: str, value: str | None) -> dict[str, Any]:
+    """``row`` with ``field`` set to ``value`` (``"missing"``: left out)."""
+    row = {**row, field: value}
+    if value == "missing":
+        del row[field]
+    return row
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("value", NO_ID)
+async def test_an_agent_row_without_its_agentid_is_a_format_error(
+    value: str | None, fmt: Format
+) -> None:
+    """Not an agent of id "": the row says nothing of which agent it is."""
+    route = answer(rows(AGENT, without(AGENT, "agentid", value)), "agent")
+    with pytest.raises(ResponseFormatError, match=r"agents\.read.*'agentid' is missing"):
+        await call_with(
+            {("database", "agents", "read"): route}, lambda cn: cn.agents.read(), format=fmt
+        )
+
+
 @pytest.mark.parametrize(
     ("name", "field"),
     [
