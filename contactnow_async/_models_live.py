@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from ._gc import LARGE_ROWS, paused_for
-from ._values import MAX_UNIX_TIME, _t, as_text, unix_seconds, utc
+from ._values import MAX_UNIX_TIME, _t, as_text, missing, unix_seconds, utc
 from ._wire import xml_list
 
 __all__ = ["Call", "LiveAgent", "live_agents", "live_agents_distinct"]
@@ -173,8 +173,9 @@ def live_agents(records: Iterable[Mapping[str, Any]]) -> list[LiveAgent]:
     of plain digits in range, ``call`` a list of dicts) inline, any other through
     those rules, which give the same value or raise the same error (ValueError
     naming the field, not its value, for a time that is not unix seconds from
-    1970 to 9999), as :meth:`LiveAgent.from_record` does. Many rows are built
-    with the garbage collector paused (see :mod:`._gc`).
+    1970 to 9999), as :meth:`LiveAgent.from_record` does. A row without its ``uid``
+    (missing, null, empty or blank) is a ValueError naming it: no agent's row, not an
+    agent ``""``. Many rows are built with the garbage collector paused (see :mod:`._gc`).
     """
     return live_agents_distinct(records)[0]
 
@@ -231,6 +232,8 @@ def _live_agents(
                 _t(uid, "uid"), _t(name, "name"), _t(status, "status"), _t(code, "statuscode")
             )  # fmt: skip
             moh, centre, customer = _t(moh, "moh"), _t(centre, "ccname"), _t(customer, "customer")
+        if not uid.strip():  # no agent id (missing, null, empty or blank): no agent's row
+            raise missing("uid")
         # A time is read as unix_seconds() reads it: plain digits inline, else its rule.
         if _type(started) is _str:
             try:

@@ -65,7 +65,8 @@ BASE: dict[str, dict[str, str]] = {
     "CdrRow": {"callid": "9"},
     "AgentSession": {"aid": "5"},  # each names what it is: a log row, a call, an agent
     "QueueAssignment": {"agentid": "5", "qid": "5", "level": "5"},  # each one required
-    "Agent": {"agentid": "5"},  # an agent's row names the agent
+    "Agent": {"agentid": "5"},
+    "LiveAgent": {"uid": "5"},  # an agent's row names the agent
 }
 
 

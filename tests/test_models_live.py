@@ -37,6 +37,8 @@ def plain(record: Mapping[str, Any]) -> LiveAgent:
     """A row read field by field through attrs' own __init__: the definition."""
     # The text first, then the times and the calls: the order the fields are checked in.
     text = {wire: _t(record.get(wire), wire) for wire in _TEXT}
+    if not text["uid"].strip():  # no agent's row: missing, null, empty or blank
+        raise ValueError("field 'uid' is missing or empty")
     return LiveAgent(
         agent_id=text["uid"],
         name=text["name"],
@@ -73,7 +75,7 @@ _calls = st.one_of(
     ),
     _values,
 )
-_rows = st.fixed_dictionaries(
+_fields = st.fixed_dictionaries(
     {},
     optional={
         "uid": _values,
@@ -89,6 +91,9 @@ _rows = st.fixed_dictionaries(
         "extra": _values,
     },
 )
+# Most rows with an agent's id (a row without one is refused, whatever else it holds).
+_ids = st.fixed_dictionaries({"uid": st.integers(0, 10**9).map(str)})
+_rows = st.one_of(_fields, st.tuples(_fields, _ids).map(lambda pair: {**pair[0], **pair[1]}))
 
 
 def _outcome(build: Any, rows: Any) -> Any:

@@ -146,6 +146,8 @@ async def test_a_priority_row_without_its_agent_queue_or_level_is_a_format_error
 #: An id as a server may leave it out: the key missing, null, empty, blank.
 NO_ID: list[str | None] = ["missing", None, "", " "]
 AGENT = {"agentid": "550423", "name": "Joe Blogs"}
+LIVE_ROW = {"uid": "3", "name": "Ann", "status": "ready", "statuscode": "", "time": "1700000000",
+            "srvtime": "1700000005", "call": []}  # fmt: skip
 
 
 def without(row: dict[str, Any], field: str, value: str | None) -> dict[str, Any]:
@@ -167,6 +169,42 @@ async def test_an_agent_row_without_its_agentid_is_a_format_error(
         await call_with(
             {("database", "agents", "read"): route}, lambda cn: cn.agents.read(), format=fmt
         )
+
+
+def live_pages(records: list[dict[str, Any]]) -> Callable[[httpx.Request], Any]:
+    """ajax.php answering ``records``, a ``limit``/``start`` page of them if asked."""
+
+    def route(request: httpx.Request) -> Any:
+        start = int(request.url.params.get("start", 0))
+        limit = int(request.url.params.get("limit", len(records)))
+        page = {"success": True, "total": len(records), "list": records[start : start + limit]}
+        return answer(page, "agent")(request)
+
+    return route
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("value", NO_ID)
+async def test_a_live_row_without_its_uid_is_a_format_error(value: str | None, fmt: Format) -> None:
+    """Not an agent "" (two rows without a uid made one, the snapshot's count said
+    "incomplete" and the list nothing): every way of reading the snapshot says so."""
+    records = [without(LIVE_ROW, "uid", value), {**LIVE_ROW, "uid": None}, LIVE_ROW]
+    cn, http = client_for(FakeAPI({("ajax", "agents", "read"): live_pages(records)}), format=fmt)
+    error = r"live\.agents.*'uid' is missing or empty"
+    async with http, cn:
+        with pytest.raises(ResponseFormatError, match=error):
+            await cn.live.agents(include_offline=True)
+        with pytest.raises(ResponseFormatError, match=error):
+            await cn.live.snapshot(page_size=2)  # paged: keyed as the pages come
+        snapshot = await cn.live.snapshot()  # one page: keyed when first asked
+        assert "without its uid" in repr(snapshot)
+        reads: list[Callable[[], object]] = [
+            lambda: snapshot.rows, lambda: len(snapshot), lambda: "3" in snapshot,
+            lambda: snapshot["3"], snapshot.agents, lambda: snapshot.server_ts,
+        ]  # fmt: skip
+        for read in reads:
+            with pytest.raises(ResponseFormatError, match=error):
+                read()
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ import operator
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from .._errors import ResponseFormatError
 from .._models_live import LiveAgent, live_agents, live_agents_distinct
-from .._values import as_text, unix_seconds
+from .._values import as_text, missing, unix_seconds
 from ._base import Resource, boolean, record_error, scalar
 
 logger = logging.getLogger("contactnow_async")
@@ -34,6 +35,11 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
     (the ``total`` changed between pages, or fewer distinct agents than
     ``total`` arrived): an agent missing from an incomplete snapshot may simply
     have been skipped by the paging, so the watcher does not call it gone.
+
+    A row without its ``uid`` (missing, null, empty or blank) is no agent's: keying the
+    rows (any lookup, ``len``, :meth:`agents`) raises the
+    :class:`~contactnow_async.ResponseFormatError` naming ``uid``, as building a row
+    no model can hold does; :meth:`Live.snapshot` raises it at once for a paged read.
     """
 
     __slots__ = ("_agents", "_complete", "_keyed", "_records", "_rows", "_server_ts", "_unique",
@@ -184,7 +190,10 @@ class LiveSnapshot(Mapping[str, LiveAgent]):
         return agent_id in self.rows
 
     def __repr__(self) -> str:
-        state = "complete" if self.complete else "incomplete"
+        try:
+            state = "complete" if self.complete else "incomplete"
+        except ResponseFormatError:  # a row without its uid: a repr says so, not raises
+            return f"<LiveSnapshot with a row without its uid, {self.pages} page(s)>"
         return f"<LiveSnapshot {len(self)} agents, {state}, {self.pages} page(s)>"
 
 
@@ -206,17 +215,22 @@ def check_pages(page_size: int | None, max_pages: int) -> None:
 
 def _key_by_uid(records: Sequence[Mapping[str, Any]], rows: dict[str, Mapping[str, Any]]) -> None:
     """Add ``records`` to ``rows`` by agent id: the ``uid`` as its :class:`LiveAgent`'s
-    ``agent_id`` reads it (text as it is, a missing or null one ``""``, else its text:
-    :func:`~contactnow_async._values.as_text`)."""
+    ``agent_id`` reads it (text as it is, else its text:
+    :func:`~contactnow_async._values.as_text`). A row without one (missing, null, empty
+    or blank) is the record error naming ``uid``: no agent's row, and not an agent ``""``
+    that every such row would be."""
     try:
         uids = list(map(_UID, records))
     except KeyError:
         uids = None
-    if uids is not None and set(map(type, uids)) <= _JUST_TEXT:
+    if uids is not None and set(map(type, uids)) <= _JUST_TEXT and all(map(str.strip, uids)):
         rows.update(zip(uids, records, strict=True))  # the usual page: all text, keyed in C
         return
     for record in records:
-        rows[as_text(record.get("uid"))] = record
+        uid = as_text(record.get("uid"))
+        if not uid.strip():
+            raise record_error("live.agents", record, missing("uid"))
+        rows[uid] = record
 
 
 class Live(Resource):

@@ -211,8 +211,11 @@ class PollDiff:
         """Return the events between the baseline and ``current``, and the next baseline."""
         baseline = self._baseline
         if baseline is None:
+            # Keyed even without initial events: a row without its uid fails this poll (the
+            # record error), not every later one, as a baseline no poll could be diffed with.
+            rows = current.rows
             events = (
-                [appeared(current[agent_id], observed_at) for agent_id in current.rows]
+                [appeared(current[agent_id], observed_at) for agent_id in rows]
                 if self.initial_events
                 else []
             )

@@ -142,6 +142,68 @@ async def test_a_live_time_out_of_range_fails_the_poll_and_says_so(when: object)
     assert [(e.agent_id, e.status) for e in changed] == [("1", "call")]
 
 
+#: A live row's uid as a server may leave it out: missing, null, empty, blank.
+NO_UID: list[object] = ["missing", None, "", " "]
+
+
+def without_uid(row: dict[str, Any], uid: object) -> dict[str, Any]:
+    """``row`` with its uid ``uid`` (``"missing"``: no uid key at all)."""
+    if uid == "missing":
+        del row["uid"]
+    else:
+        row["uid"] = uid
+    return row
+
+
+async def watched(live: Any, *, polls: int, **options: Any) -> list[AgentEvent | HealthEvent]:
+    """What a subscriber got from ``polls`` polls of ``live`` (health events too)."""
+    clock = TickingClock(T0 + 100)
+    async with client_of(Centre(live), clock=clock) as cn:
+        watcher = AgentWatcher(cn, interval=1.0, **options)
+        feed = watcher.subscribe(include_health=True, overflow="drop_oldest")
+        async with watcher:
+            await until(clock, lambda: watcher.health.polls >= polls, patience=HANG_GUARD)
+        return [item async for item in feed]
+
+
+@pytest.mark.parametrize("uid", NO_UID)
+async def test_a_live_row_without_its_uid_fails_the_poll_and_says_so(uid: object) -> None:
+    """Not an agent "" that appears while agent 2 disappears, and back: a failed poll (a
+    health event naming the field) that emits nothing, as any malformed reply."""
+
+    def live(n: int) -> list[dict[str, Any]]:
+        # Polls 2 and 3 send agent 2's row without its uid; on poll 4 agent 1 changes.
+        two = live_row(2) if n not in (2, 3) else without_uid(live_row(2), uid)
+        return [live_row(1, "call" if n >= 4 else "wait", time=T0 + 60 if n >= 4 else T0), two]
+
+    seen = await watched(live, polls=5)
+    health = [item.health for item in seen if isinstance(item, HealthEvent)]
+    assert [h.consecutive_failures for h in health] == [1, 2, 0]
+    assert health[0].last_error is not None
+    assert "ResponseFormatError" in health[0].last_error and "'uid'" in health[0].last_error
+    events = [(e.kind, e.agent_id) for e in seen if isinstance(e, AgentEvent)]
+    assert events == [("appeared", "1"), ("appeared", "2"), ("changed", "1")]
+
+
+@pytest.mark.parametrize("uid", NO_UID)
+async def test_a_first_poll_with_a_row_without_its_uid_fails_without_initial_events(
+    uid: object,
+) -> None:
+    """Without initial events the first poll builds no agent: the row without its uid
+    failed no poll then, and every later one, diffed against that poll's snapshot."""
+
+    def live(n: int) -> list[dict[str, Any]]:
+        # Poll 1 sends agent 2's row without its uid; from poll 3 agent 1 is on a call.
+        two = without_uid(live_row(2), uid) if n == 1 else live_row(2)
+        return [live_row(1, "call" if n >= 3 else "wait", time=T0 + 60 if n >= 3 else T0), two]
+
+    seen = await watched(live, polls=5, initial_events=False)
+    health = [item.health.consecutive_failures for item in seen if isinstance(item, HealthEvent)]
+    assert health == [1, 0]
+    events = [(e.kind, e.agent_id, e.status) for e in seen if isinstance(e, AgentEvent)]
+    assert events == [("changed", "1", "call")]
+
+
 async def test_a_status_log_time_out_of_range_fails_the_poll_and_says_so() -> None:
     def log(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
         return [log_row(1, "1", "wait", T0 * 1000 if n == 1 else T0)]
