@@ -319,6 +319,9 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
     options.setdefault("transport", ONE_SHOT_WIRE)
     if settings.simulate:
         from ..simulator import Simulator, serve
+        from ._simulate import require_sim_extra
+
+        require_sim_extra("--simulate")  # a traceback without the 'sim' extra
 
         sim = Simulator(
             username=SIM_USERNAME,

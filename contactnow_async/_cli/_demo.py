@@ -45,6 +45,7 @@ from ._common import (
     printable,
     run,
 )
+from ._simulate import require_sim_extra
 from ._watch import event_line
 
 #: The wallboard's groups: a status belongs to the first group whose names hold it.
@@ -125,6 +126,7 @@ def clock_text(seconds: float) -> str:
 @click.pass_obj
 def demo(settings: Settings, /, **options: Any) -> None:
     """A live wallboard of a simulated contact centre (no account needed)."""
+    require_sim_extra("the demo")
     run(settings, lambda: run_demo(console=console, **options))
 
 

@@ -26,6 +26,7 @@ from ._common import (
 @click.option("--speed", type=FiniteFloatRange(0.01, MAX_SPEED), default=1.0, show_default=True)
 def simulate(**options: Any) -> None:
     """Serve the ContactNow simulator (for your own tests and wallboards)."""
+    require_sim_extra("the simulate command")
     from ..simulator import run as run_simulator
 
     host, port = options.pop("host"), options.pop("port")
@@ -37,3 +38,15 @@ def simulate(**options: Any) -> None:
         raise  # the banner's reader went away: the group's guard ends quietly
     except OSError as exc:  # the port is taken, or the host is not this machine's
         fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", EXIT_NETWORK)
+
+
+SIM_EXTRA = "pip install 'contactnow-async[sim]'"
+
+
+def require_sim_extra(what: str) -> None:
+    """Fail with one line, not a traceback, when ``what`` would serve a simulator without
+    the 'sim' extra (uvicorn): the 'cli' extra alone installs the command."""
+    try:
+        import uvicorn  # noqa: F401 -- only checking the extra is installed
+    except ImportError:
+        fail(f"{what} needs the 'sim' extra to serve its simulator: {SIM_EXTRA}")

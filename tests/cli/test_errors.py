@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -328,3 +329,27 @@ def test_a_token_file_that_is_not_a_regular_file_is_refused(
     line = assert_one_error(out, 2)
     assert str(fifo) in line and "not a regular file" in line
     assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+# What needs the 'sim' extra (uvicorn): the [cli] extra alone installs the command.
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--simulate", "agents", "list"],
+        ["watch", "--simulate", "--duration", "0"],
+        ["demo", "--duration", "0"],
+        ["simulate", "--port", "0"],
+    ],
+    ids=["--simulate", "watch --simulate", "demo", "simulate"],
+)
+def test_a_command_serving_the_simulator_without_uvicorn_says_which_extra(
+    invoke: CliInvoker, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    """Without the 'sim' extra these were a traceback and exit 1 ("a bug: report it")."""
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn: ImportError
+    out = invoke(args)
+    line = assert_one_error(out, 2)
+    assert "pip install 'contactnow-async[sim]'" in line
+    assert out.stdout == ""
