@@ -321,7 +321,7 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
         from ..simulator import Simulator, serve
         from ._simulate import require_sim_extra
 
-        require_sim_extra("--simulate")  # a traceback without the 'sim' extra
+        require_sim_extra("--simulate")
 
         sim = Simulator(
             username=SIM_USERNAME,
