@@ -137,10 +137,14 @@ def serve(
             notes: list[str] = []
             source: Any
             client: ContactNow | None = None
+            quiet: logging.Filter | None = None
             if redis_url is not None:
                 from ..web import RedisStreamSource
+                from ..web._redis import SOURCE_STOPPED
 
                 source = RedisStreamSource(redis_url, stream or "contactnow:agents")
+                if not settings.debug:  # refused at start, fail_refused below says it
+                    quiet = Unlogged(SOURCE_STOPPED)
                 notes.append(f"events from the Redis stream {source.stream!r}")
                 if _has_credentials(settings):
                     client = await stack.enter_async_context(
@@ -175,7 +179,7 @@ def serve(
                 notes.append(
                     f"browsers need the token in ${TOKEN_VARIABLE}: add #token=... to the URL"
                 )
-            if not await _serve(wallboard, sock, host, notes):
+            if not await _serve(wallboard, sock, host, notes, quiet):
                 refused = getattr(source, "refusal", None)  # the Redis source's
                 if refused is not None and redis_url is not None:
                     fail_refused(refused, who="the wallboard", needs="+@read", url=redis_url)
@@ -261,6 +265,18 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class Unlogged(logging.Filter):
+    """Drops the records of one message (its format string): the command says it in a
+    line of its own."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != self.message
+
+
 class QuietEndedStreams(logging.Filter):
     """Drops uvicorn's error line for a response left incomplete: the wallboard leaves a
     stream so only when its client took nothing for the write timeout (it logs that
@@ -270,12 +286,22 @@ class QuietEndedStreams(logging.Filter):
         return record.getMessage() != "ASGI callable returned without completing response."
 
 
-async def _serve(wallboard: Any, sock: socket.socket, host: str, notes: list[str]) -> bool:
+async def _serve(
+    wallboard: Any,
+    sock: socket.socket,
+    host: str,
+    notes: list[str],
+    quiet_at_start: logging.Filter | None = None,
+) -> bool:
     """Serve ``wallboard`` until Ctrl-C; print its URL once it is up.
 
     False, having served nothing, if its source stopped for good at its first try.
+    ``quiet_at_start`` filters the wallboard's log until then: the caller says why in
+    its error line; a source stopped later is still logged.
     """
     import uvicorn
+
+    web_log = logging.getLogger("contactnow_async.web")
 
     class Server(uvicorn.Server):
         """uvicorn's server, which says when it is up, and ends the event streams first
@@ -287,6 +313,8 @@ async def _serve(wallboard: Any, sock: socket.socket, host: str, notes: list[str
             await super().startup(sockets=sockets)
             if wallboard.board.stopped:  # at its first read: a refused Redis user, say
                 self.should_exit = self.stopped_at_start = True
+            if quiet_at_start is not None:
+                web_log.removeFilter(quiet_at_start)
             if self.started and not self.should_exit:
                 click.echo(f"contactnow: wallboard at {url} (Ctrl-C to stop)")
                 for note in notes:
@@ -321,7 +349,13 @@ async def _serve(wallboard: Any, sock: socket.socket, host: str, notes: list[str
     )
     server = Server(config)
     logging.getLogger("uvicorn.error").addFilter(QuietEndedStreams())
-    await server.serve(sockets=[sock])
+    if quiet_at_start is not None:
+        web_log.addFilter(quiet_at_start)
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        if quiet_at_start is not None:
+            web_log.removeFilter(quiet_at_start)
     if not server.started:
         fail("the wallboard did not start (see the log above)", EXIT_NETWORK)
     return not server.stopped_at_start

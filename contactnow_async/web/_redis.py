@@ -30,6 +30,9 @@ from ._board import Board, Entry, Resume, Viewer
 from ._sources import iso, sse_frame
 
 logger = logging.getLogger("contactnow_async.web")
+#: The error logged when a refusal stops the source for good; ``contactnow serve``, refused
+#: at its first read, says it in its own error line instead (and filters this one out).
+SOURCE_STOPPED = "stopped reading %r for good: %s"
 
 _ENTRY_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
 StreamKey = tuple[int, int]
@@ -298,7 +301,7 @@ class RedisStreamSource:
         if refused is not None:  # no outage: retrying won't mend it
             self.refusal = refused
             self._last_error = f"{type(refused).__name__}: {refused}"
-            logger.error("stopped reading %r for good: %s", self.stream, self._last_error)
+            logger.error(SOURCE_STOPPED, self.stream, self._last_error)
             board.stop()
             raise _Stopped from None
         self._last_error = f"{type(exc).__name__}: {exc}"

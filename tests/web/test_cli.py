@@ -14,6 +14,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from ..cli.conftest import run_subprocess
 from ._served import serving
 
 pytestmark = pytest.mark.integration
@@ -88,6 +89,20 @@ def test_serve_with_a_refused_redis_user_is_one_line_and_the_auth_exit_code(
     assert "wallboard at" not in stdout
     assert "s3cret" not in stdout + stderr
     assert "Traceback" not in stderr
+
+
+def test_serve_refused_by_redis_at_start_prints_one_line_in_a_real_process(
+    redis_url: str,
+) -> None:
+    # In a process of its own (pytest's log capture hides it in CliRunner): the source's
+    # log line of the refusal came first, "stopped reading 'contactnow:agents' for good:
+    # AuthenticationError: ...", then the command's own line saying the same.
+    host = redis_url.split("//")[1].split("/")[0]
+    out = run_subprocess(["serve", "--port", "0", "--redis", f"redis://nobody:s3cret@{host}/0"])
+    assert out.code == 3, out.stderr  # EXIT_AUTH
+    assert len(out.stderr.splitlines()) == 1, out.stderr
+    assert "Redis refused the wallboard's credentials in --redis" in out.stderr
+    assert "s3cret" not in out.output
 
 
 @pytest.mark.parametrize(
