@@ -24,7 +24,7 @@ import anyio
 import attrs
 import click
 from rich.console import Console
-from rich.segment import Segments
+from rich.segment import Segment, Segments
 from rich.table import Table
 from rich.text import Text
 
@@ -248,7 +248,8 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     # screen's width (rich takes 80 columns when there is no terminal).
     options = console.options.update_width(_UNCUT)
     options = options.update_width(console.measure(table, options=options).maximum)
-    console.print(Segments(console.render(table, options)), crop=False)
+    for line in Segment.split_lines(console.render(table, options)):  # a write a line: one
+        console.print(Segments([*line, Segment.line()]), crop=False)  # past a closed pipe fails
 
 
 #: Wide enough for any table's natural width: what ``print_table`` measures a piped one in.

@@ -68,6 +68,17 @@ def test_agents_list_json_into_head_1() -> None:
     _assert_quiet(code, err)
 
 
+def test_agents_list_table_into_head_1() -> None:
+    # contactnow --simulate --sim-agents 2000 agents list | head -1: the table was one
+    # write of all its rows, which the closed pipe cut short without an error (Python's
+    # text stream drops what its buffer could not send): the command ended 0, not 141.
+    got, code, err = _read_lines_then_close(
+        ["--simulate", "--sim-agents", "2000", "agents", "list"], 1
+    )
+    assert got[0].split()[0] == b"agent_id", got
+    _assert_quiet(code, err)
+
+
 def test_status_log_json_into_head_1() -> None:
     got, code, err = _read_lines_then_close(
         ["--simulate", "--sim-agents", "2000", "status-log", "--json"], 1
