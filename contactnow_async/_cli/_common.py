@@ -244,12 +244,12 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     if console.is_terminal:
         console.print(table)
         return
-    # Piped or redirected (cron, `> file`): a value is data to grep, never cut to fit a
-    # screen's width (rich takes 80 columns when there is no terminal).
+    # Piped (cron, `> file`): data to grep, never cut to a screen's width (rich's 80 columns).
     options = console.options.update_width(_UNCUT)
     options = options.update_width(console.measure(table, options=options).maximum)
-    for line in Segment.split_lines(console.render(table, options)):  # a write a line: one
-        console.print(Segments([*line, Segment.line()]), crop=False)  # past a closed pipe fails
+    lines = list(Segment.split_and_crop_lines(console.render(table, options), _UNCUT, pad=False))
+    for at in range(0, len(lines), 64):  # a write per 64 lines: one past a closed pipe fails
+        console.print(Segments([s for line in lines[at : at + 64] for s in line]), crop=False)
 
 
 #: Wide enough for any table's natural width: what ``print_table`` measures a piped one in.
