@@ -29,26 +29,7 @@ from .._errors import ResponseFormatError
 from .._models_live import LiveAgent, own_keys_getter
 from .._values import utc
 from ..resources.live import LiveSnapshot
-from ._events import AgentEvent
-
-
-def poll_event_id(agent: LiveAgent) -> str:
-    """A stable id for a poll event: the agent and when and how its status began."""
-    return f"{agent.agent_id}:{agent.started_ts}:{agent.status}:{agent.sub_status}"
-
-
-def appeared(agent: LiveAgent, observed_at: datetime) -> AgentEvent:
-    """An event for an agent seen for the first time."""
-    return AgentEvent(
-        kind="appeared",
-        agent_id=agent.agent_id,
-        before=None,
-        after=agent,
-        changed_at=utc(agent.started_ts),
-        observed_at=observed_at,
-        id=poll_event_id(agent),
-    )
-
+from ._events import AgentEvent, appeared, poll_event_id
 
 logger = logging.getLogger("contactnow_async.watch")
 
@@ -275,10 +256,33 @@ def _changed_in_place(previous: Baseline, current: Baseline) -> list[Change] | N
 
 
 def _changed(
-    previous: LiveSnapshot, current: LiveSnapshot, agent_id: str, observed_at: datetime
+    previous: LiveSnapshot,
+    current: LiveSnapshot,
+    agent_id: str,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    observed_at: datetime,
 ) -> AgentEvent | None:
-    """The event for an agent whose raw state differs; None when only the wire form did."""
-    return _event(previous[agent_id], current[agent_id], agent_id, observed_at)
+    """The event for an agent whose raw state differs (rows ``old`` then ``new``); None
+    when only the wire form did. A ``new`` row no model can hold fails the poll (its
+    record error); an ``old`` one makes the event ``appeared`` (see :func:`_known`)."""
+    after, before = current.agent(agent_id, new), _known(previous, agent_id, old)
+    return (
+        appeared(after, observed_at)
+        if before is None
+        else _event(before, after, agent_id, observed_at)
+    )
+
+
+def _known(snapshot: LiveSnapshot, agent_id: str, row: Mapping[str, Any]) -> LiveAgent | None:
+    """The agent of a baseline's ``row``, or None when no model can hold it (a field besides
+    its state unreadable, kept while the state stayed): a state never known, not an error
+    that would fail every poll after, whatever the server sent."""
+    try:
+        return snapshot.agent(agent_id, row)
+    except ResponseFormatError as exc:
+        logger.warning("agent %r's previous row could not be read: %s", agent_id, exc)
+        return None
 
 
 def _event(
@@ -377,13 +381,11 @@ def _diff(previous: Baseline, current: Baseline, observed_at: datetime) -> DiffR
         try:
             befores = before_snapshot.agents_of(ids, [old for _, old, _ in changed])
             afters = current_snapshot.agents_of(ids, [new for _, _, new in changed])
-        except (TypeError, ValueError, OverflowError):
-            # A row no model can hold: agent by agent, for the error the first one raises.
-            befores = []
-            afters = []
-            for agent_id, old_row, new_row in changed:
-                befores.append(before_snapshot.agent(agent_id, old_row))
-                afters.append(current_snapshot.agent(agent_id, new_row))
+        except (TypeError, ValueError, OverflowError):  # a row no model can hold
+            made = (
+                _changed(before_snapshot, current_snapshot, *one, observed_at) for one in changed
+            )
+            return DiffResult([event for event in made if event is not None], current)
         return DiffResult(_changed_events(befores, afters, ids, observed_at), current)
 
     before_rows = before_snapshot.rows
@@ -400,7 +402,9 @@ def _diff(previous: Baseline, current: Baseline, observed_at: datetime) -> DiffR
             old.get("status") != row.get("status")
             or old.get("time") != row.get("time")
             or old.get("statuscode") != row.get("statuscode")
-        ) and (event := _changed(before_snapshot, current_snapshot, agent_id, observed_at)):
+        ) and (
+            event := _changed(before_snapshot, current_snapshot, agent_id, old, row, observed_at)
+        ):
             events.append(event)
 
     if matched == len(before_rows):
@@ -415,7 +419,9 @@ def _diff(previous: Baseline, current: Baseline, observed_at: datetime) -> DiffR
         )
         return DiffResult(events, Baseline(carried))
     for agent_id in missing:
-        before = before_snapshot[agent_id]
+        before = _known(before_snapshot, agent_id, before_rows[agent_id])
+        if before is None:  # never known: not taken away either
+            continue
         events.append(
             AgentEvent(
                 kind="disappeared",

@@ -8,6 +8,7 @@ from typing import Literal
 import attrs
 
 from .._models_live import LiveAgent
+from .._values import utc
 
 EventKind = Literal["appeared", "changed", "disappeared"]
 EventSource = Literal["poll", "status_log"]
@@ -77,3 +78,21 @@ class HealthEvent:
     def healthy(self) -> bool:
         """Whether polling is healthy after this change."""
         return self.health.healthy
+
+
+def poll_event_id(agent: LiveAgent) -> str:
+    """A stable id for a poll event: the agent and when and how its status began."""
+    return f"{agent.agent_id}:{agent.started_ts}:{agent.status}:{agent.sub_status}"
+
+
+def appeared(agent: LiveAgent, observed_at: datetime) -> AgentEvent:
+    """An event for an agent seen for the first time."""
+    return AgentEvent(
+        kind="appeared",
+        agent_id=agent.agent_id,
+        before=None,
+        after=agent,
+        changed_at=utc(agent.started_ts),
+        observed_at=observed_at,
+        id=poll_event_id(agent),
+    )

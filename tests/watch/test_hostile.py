@@ -204,6 +204,33 @@ async def test_a_first_poll_with_a_row_without_its_uid_fails_without_initial_eve
     assert events == [("changed", "1", "call")]
 
 
+@pytest.mark.parametrize("then", ["changes", "leaves"])
+async def test_an_unreadable_row_kept_while_its_state_stayed_fails_no_later_poll(
+    then: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Poll 2 sends agent 1's state unchanged beside a server time no model can hold: no
+    change, so no model is made, and the row became the baseline. When agent 1 then
+    changed (or left), every poll failed on that row for ever, whatever the server sent."""
+
+    def live(n: int) -> list[dict[str, Any]]:
+        one = live_row(1)
+        if n == 2:
+            one["srvtime"] = str(10**15)
+        elif n >= 3:
+            one = live_row(1, "call", time=T0 + 60)
+        return [one, live_row(2)] if then == "changes" or n < 3 else [live_row(2)]
+
+    with caplog.at_level(logging.WARNING, logger="contactnow_async.watch"):
+        seen = await watched(live, polls=5)
+    assert [item for item in seen if isinstance(item, HealthEvent)] == []  # no poll failed
+    events = [(e.kind, e.agent_id, e.status) for e in seen if isinstance(e, AgentEvent)]
+    # Its state before is not known: the agent appears in its new one (a log read after
+    # a restart does the same); an agent never known to leave is not said to.
+    later = [("appeared", "1", "call")] if then == "changes" else []
+    assert events == [("appeared", "1", "wait"), ("appeared", "2", "wait"), *later]
+    assert "agent '1''s previous row could not be read" in caplog.text
+
+
 async def test_a_status_log_time_out_of_range_fails_the_poll_and_says_so() -> None:
     def log(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
         return [log_row(1, "1", "wait", T0 * 1000 if n == 1 else T0)]
