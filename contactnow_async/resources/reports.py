@@ -129,7 +129,7 @@ class Reports(Resource):
         """Iterate the call detail records of the window, one :class:`CdrRow` per call.
 
         Reads ``page_size`` rows a request (``limit``/``start``) until the window is
-        read, holding one page at a time. ``callid`` is always asked for (a row is
+        read, holding one page of rows at a time. ``callid`` is always asked for (a row is
         named by it). ``sort`` is passed to the API as given.
 
         When the window ends: a reply's ``total`` is read as the window's row count
