@@ -138,6 +138,18 @@ def test_the_page_rounds_a_service_level_down(chromium: Browser) -> None:
     assert shown == ["99%", "29%", "57%", "100%", "0%", "-"]
 
 
+def test_the_page_reads_a_token_in_its_fragment_as_written(chromium: Browser) -> None:
+    # The page's own fragmentToken(), run by the browser: a "+" is a "+" (URLSearchParams
+    # made it a space), escapes are undone, a "%" that starts none stays.
+    page = (REPO / "contactnow_async" / "web" / "wallboard.html").read_text(encoding="utf-8")
+    (function,) = re.findall(r"^ *function fragmentToken\(hash\) \{.*?^  \}$", page, re.M | re.S)
+    shown = chromium.execute_script(
+        f"{function} return ['#token=a+b/c==', '#token=j%C3%A9t%2Bn', '#token=100%',"
+        " '#x=1&token=t&y=2', '#token=', '#other=1', ''].map(fragmentToken);"
+    )
+    assert shown == ["a+b/c==", "jét+n", "100%", "t", None, None, None]
+
+
 def test_chromedriver_s_refusals_come_out_with_its_message(chromium: Browser) -> None:
     # What chromedriver said, for the failing test's report (not a KeyError on its JSON).
     with pytest.raises(WebDriverError, match=r"no such element.*#nowhere"):
@@ -169,11 +181,13 @@ def test_with_a_token_the_page_asks_for_it_and_streams_with_a_stream_token(
 ) -> None:
     # Beyond Latin-1 too: fetch() refused such a token in a header, and the page showed
     # "reconnecting" for ever. It sends the token's UTF-8, which the server reads back.
-    token = "browser-T0ken-jetón-東京"
+    # A "+" (base64's, as `openssl rand -base64` makes) pasted into #token= as it is: the
+    # page read it as a space, as in a query, and asked for the token.
+    token = "browser-T0ken+jetón-東京/="
     with serving(token=token) as served:
         assert any("CONTACTNOW_WEB_TOKEN" in line for line in served.banner)
         assert all(token not in line for line in served.banner)
-        chromium.get(served.url + "#token=" + urllib.parse.quote(token))
+        chromium.get(served.url + "#token=" + urllib.parse.quote(token, safe="+/="))
         chromium.until(20, lambda page: len(statuses(page)) > 0)
         assert chromium.execute_script("return location.hash") == ""  # not left in the bar
         chromium.until(
