@@ -8,10 +8,13 @@ README shows it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
 import shutil
+import threading
+import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -20,8 +23,12 @@ from typing import cast
 
 import httpx
 import pytest
+import uvicorn
+
+from contactnow_async.web import Wallboard
 
 from ._served import REPO, serving
+from ._support import HandSource
 from ._webdriver import Browser, WebDriverError, chrome_session
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -136,6 +143,46 @@ def test_the_page_rounds_a_service_level_down(chromium: Browser) -> None:
         f"{function} return [0.995, 0.29, 0.57, 1, 0.004, null].map(percent);"
     )
     assert shown == ["99%", "29%", "57%", "100%", "0%", "-"]
+
+
+@contextlib.contextmanager
+def served_in_thread(app: Wallboard) -> Iterator[str]:
+    """``app`` served by uvicorn on 127.0.0.1 in a thread; yields its URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:  # a thread: uvicorn signals nothing else
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def test_the_page_shows_no_time_in_status_for_an_agent_without_a_start(
+    chromium: Browser,
+) -> None:
+    # A live row without a start time is started_ts 0 (LiveAgent's time_in_status is 0):
+    # the page showed the hours since 1970 ("472222:13:20") as its time in status.
+    source = HandSource(agents=("1", "2"))
+    source.agents["2"]["started_ts"] = 0
+    wallboard = Wallboard(source)  # type: ignore[arg-type]  # HandSource is a Source
+    with served_in_thread(wallboard) as url:
+        chromium.get(url)
+        times = """return Object.fromEntries([...document.querySelectorAll('#agents tbody tr')]
+            .map((row) => [row.dataset.agentId, row.cells[3].textContent]))"""
+        shown = chromium.until(
+            10, lambda page: found if len(found := page.execute_script(times)) == 2 else None
+        )
+        chromium.get("about:blank")  # the stream ends before the server does
+    assert re.fullmatch(r"(\d+:)?\d\d:\d\d", shown["1"]), shown
+    assert shown["2"] == "-", shown
 
 
 def test_the_page_reads_a_token_in_its_fragment_as_written(chromium: Browser) -> None:
