@@ -185,6 +185,17 @@ def test_the_page_shows_no_time_in_status_for_an_agent_without_a_start(
     assert shown["2"] == "-", shown
 
 
+def test_the_page_s_own_agent_filter_takes_lists_as_the_events_do(chromium: Browser) -> None:
+    # /page?agent=1,3 streamed agents 1 and 3 (/events splits a comma list) but kept
+    # none of the snapshot's agents ("1,3" is no agent id): an empty board until a change.
+    source = HandSource(agents=("1", "2", "3", "4"))
+    with served_in_thread(Wallboard(source)) as url:  # type: ignore[arg-type]  # a Source
+        chromium.get(url + "?agent=1,%203&agent=4")
+        shown = chromium.until(10, lambda page: found if len(found := statuses(page)) else None)
+        chromium.get("about:blank")  # the stream ends before the server does
+    assert sorted(shown) == ["1", "3", "4"]
+
+
 def test_the_page_reads_a_token_in_its_fragment_as_written(chromium: Browser) -> None:
     # The page's own fragmentToken(), run by the browser: a "+" is a "+" (URLSearchParams
     # made it a space), escapes are undone, a "%" that starts none stays.
