@@ -25,6 +25,7 @@ begin.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -194,10 +195,15 @@ class Board:
         heartbeat: float = 15.0,
         write_timeout: float = 30.0,
     ) -> None:
-        if retain < 1 or buffer < 1:
-            raise ValueError("retain and buffer must be >= 1")
-        if heartbeat <= 0 or write_timeout <= 0:
-            raise ValueError("heartbeat and write_timeout are positive seconds")
+        for name, count in (("retain", retain), ("buffer", buffer)):
+            # NaN or infinity would bound nothing: every event kept, for ever.
+            if isinstance(count, bool) or not 1 <= count < math.inf or count != int(count):
+                raise ValueError(f"{name} must be a whole number >= 1, got {count!r}")
+        for name, seconds in (("heartbeat", heartbeat), ("write_timeout", write_timeout)):
+            # NaN fails too: it made keep() wake every 5 ms and never beat, or never end a
+            # stuck write.
+            if not seconds > 0:
+                raise ValueError(f"{name} must be positive seconds, got {seconds!r}")
         self.parse_id = parse_id
         self.retain = retain
         self.buffer = buffer

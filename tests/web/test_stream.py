@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -272,10 +273,29 @@ def test_one_write_takes_at_most_its_budget_and_leaves_the_rest_buffered() -> No
     assert len(viewer.buffer) == 69
 
 
-def test_a_board_refuses_settings_that_cannot_work() -> None:
-    for settings in ({"retain": 0}, {"buffer": 0}, {"heartbeat": 0}, {"write_timeout": -1}):
-        with pytest.raises(ValueError, match=r">= 1|positive"):
-            Board(parse_id=int, **settings)
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("retain", 0),
+        ("buffer", 0),
+        ("heartbeat", 0),
+        ("write_timeout", -1),
+        # NaN or infinity bounded nothing (every event kept, every browser's backlog
+        # unbounded); a NaN heartbeat woke keep() every 5 ms and never beat, and a NaN
+        # write timeout never ended a stuck write.
+        ("retain", math.nan),
+        ("retain", math.inf),
+        ("buffer", math.nan),
+        ("buffer", 2.5),
+        ("heartbeat", math.nan),
+        ("write_timeout", math.nan),
+    ],
+)
+def test_a_board_refuses_settings_that_cannot_work(option: str, value: float) -> None:
+    with pytest.raises(ValueError, match=rf"^{option} must be .*, got {value!r}$"):
+        Board(parse_id=int, **{option: value})  # type: ignore[arg-type]  # a float, as a caller may pass
+    with pytest.raises(ValueError, match=rf"^{option} must be"):
+        Wallboard(HandSource(), **{option: value})  # type: ignore[arg-type]  # a Source
 
 
 async def test_mounted_under_a_prefix_in_a_starlette_app_with_its_lifespan() -> None:
