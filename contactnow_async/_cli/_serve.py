@@ -103,8 +103,13 @@ def serve(
         import uvicorn  # noqa: F401 -- only checking the extra is installed
 
         from ..web import wallboard_app
+        from ..web._app import cors_allowed
     except ImportError:
         fail("the wallboard needs the 'web' extra: pip install 'contactnow-async[web]'")
+    try:  # here, not once the simulator or the client has started
+        cors_origins = tuple(cors_allowed(cors_origins))
+    except ValueError as exc:
+        fail(f"--cors-origin {exc}")
     if stream is not None and redis_url is None:
         fail("--stream names the relay's stream: give --redis too")
     if redis_url is not None and settings.simulate:

@@ -44,6 +44,35 @@ _EVENT_STREAM = {
 }
 
 
+#: What a browser sends as its ``Origin``: a scheme, ``://``, a host and maybe a port.
+_ORIGIN = re.compile(r"([a-z][a-z0-9+.-]*)://([^/?#@\s]+?)(:[0-9]+)?")
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+def cors_allowed(origins: Iterable[str]) -> list[str]:
+    """``origins`` as a browser's ``Origin`` header writes them (lower case, no default
+    port), for an exact match; ValueError for one no browser ever sends (a path, a slash at
+    the end): CORS would stay shut for it without a word. ``*`` and ``null`` are kept."""
+    if isinstance(origins, str):  # list("https://a.example") is its characters
+        raise TypeError("cors_origins is a list of origins, not one string: [origin, ...]")
+    allowed = []
+    for origin in origins:
+        match = _ORIGIN.fullmatch(origin.lower())
+        if origin in ("*", "null"):
+            allowed.append(origin)
+        elif match is None:
+            raise ValueError(
+                f"{origin!r} is not an origin: scheme://host[:port], with no path, "
+                "no slash at the end"
+            )
+        else:
+            scheme, host, port = match.groups()
+            if port == _DEFAULT_PORTS.get(scheme):
+                port = None
+            allowed.append(f"{scheme}://{host}{port or ''}")
+    return allowed
+
+
 class _Json(JSONResponse):
     """Starlette's JSON response, whose text from the API may hold a lone surrogate."""
 
@@ -101,7 +130,10 @@ class Wallboard:
         self.guard = Guard(auth_token, stream_ttl=stream_token_ttl)
         self.kpis = None if kpis is None else KpiFeed(kpis, self.board)
         self._running = False
-        origins = list(cors_origins)
+        try:
+            origins = cors_allowed(cors_origins)
+        except ValueError as exc:
+            raise ValueError(f"cors_origins: {exc}") from None
         middleware = []
         if origins:
             middleware.append(
@@ -371,7 +403,8 @@ def wallboard_app(
 
     ``auth_token``: the bearer token every data endpoint requires (None: none);
     read it from the environment, never a command line. ``cors_origins``: the
-    origins allowed to call from other pages (none by default). ``retain``:
+    origins allowed to call from other pages (none by default), each
+    ``scheme://host[:port]`` as a browser sends it (or ``*``). ``retain``:
     events kept for browsers that reconnect. ``buffer``: events a browser may fall
     behind by before its stream is reset. ``heartbeat``: seconds of quiet before
     a comment is sent. ``write_timeout``: seconds a client may take to accept one
@@ -381,8 +414,9 @@ def wallboard_app(
     ``kpis``: a :class:`~contactnow_async.kpis.QueueKpis` the wallboard refreshes and
     serves (``GET /kpis``, ``event: kpis``); without it the page shows no queue panel.
 
-    Raises ValueError for a watcher without backfill, an empty ``auth_token``, or a
-    ``stream_token_ttl`` outside 1 to 1e9 seconds.
+    Raises ValueError for a watcher without backfill, an empty ``auth_token``, a
+    ``stream_token_ttl`` outside 1 to 1e9 seconds, or a CORS origin with a path (or a
+    slash at its end: no browser's ``Origin`` has one).
     """
     if isinstance(source, AgentWatcher):
         source = WatcherSource(source, buffer=buffer)

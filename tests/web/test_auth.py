@@ -142,6 +142,21 @@ async def test_no_cors_unless_origins_are_listed() -> None:
         assert "access-control-allow-origin" not in other.headers
 
 
+async def test_cors_origins_are_matched_as_browsers_write_them() -> None:
+    # A browser's Origin is lower case, without its default port or a slash: listed
+    # otherwise, an origin matched none, and CORS stayed shut without a word.
+    listed = guarded(cors_origins=["HTTPS://Ops.Example:443", "http://wall.example:8080"])
+    async with listed.lifespan(), client_for(listed) as http:
+        for origin in ("https://ops.example", "http://wall.example:8080"):
+            reply = await http.get("/healthz", headers={"origin": origin})
+            assert reply.headers["access-control-allow-origin"] == origin
+    for origins in (["https://ops.example/"], ["https://ops.example/board"], ["ops.example"]):
+        with pytest.raises(ValueError, match=r"^cors_origins: '.*' is not an origin"):
+            guarded(cors_origins=origins)
+    with pytest.raises(TypeError, match="not one string"):  # list(str) is its characters
+        guarded(cors_origins="https://ops.example")
+
+
 async def test_the_page_carries_no_secret_and_runs_only_its_own_script() -> None:
     wallboard = guarded()
     async with wallboard.lifespan(), client_for(wallboard) as http:

@@ -34,6 +34,13 @@ def invoke(*args: str, token: str | None = None) -> tuple[int, str, str]:
         (("serve", "--stream", "s"), None, "give --redis too"),
         (("--simulate", "serve", "--redis", "redis://127.0.0.1:1/0"), None, "pick one"),
         (("--simulate", "serve"), " ", "CONTACTNOW_WEB_TOKEN is set but empty"),
+        # No browser's Origin ends in a slash: CORS stayed shut without a word. Refused
+        # before anything starts (192.0.2.1 cannot be bound: nothing is served either way).
+        (
+            ("--simulate", "serve", "--host", "192.0.2.1", "--cors-origin", "https://ops.example/"),
+            None,
+            "--cors-origin 'https://ops.example/' is not an origin",
+        ),
     ],
 )
 def test_serve_refuses_what_cannot_work(
