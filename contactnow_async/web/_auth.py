@@ -9,8 +9,9 @@ stream with that. A stream token is refused (401) once expired; it cannot be
 turned back into the token, nor mint another (``/stream-token`` needs the token
 itself), so one that leaked from a log is good until its expiry and no longer.
 
-Every comparison is :func:`hmac.compare_digest` on bytes: how long a refusal
-takes says nothing about how much of a guess was right.
+Every comparison is :func:`hmac.compare_digest` on bytes of one length (a presented
+token's SHA-256 against the token's, a MAC against a MAC): how long a refusal takes
+says nothing about how much of a guess was right, nor how long the token is.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class Guard:
         # Stripped as a presented token is (a secret read from a file ends in a newline):
         # otherwise no request could ever match it.
         self._token = None if token is None else token.strip().encode("utf-8")
+        # What a presented token is compared with: its digest, so that both sides of the
+        # comparison have one length whatever is presented (compare_digest's time tells
+        # the lengths it was given, and so the token's).
+        self._digest = None if self._token is None else hashlib.sha256(self._token).digest()
         self.stream_ttl = stream_ttl
         self.clock = clock
 
@@ -72,14 +77,15 @@ class Guard:
 
     def check(self, presented: str, *, stream: bool = True) -> bool:
         """Whether ``presented`` is the token or (``stream``) an unexpired stream token."""
-        token = self._token
-        if token is None:
+        expected = self._digest
+        if expected is None:
             return True
         if not presented:
             return False
         match = _STREAM_TOKEN.fullmatch(presented) if stream else None
         if match is None:
-            return hmac.compare_digest(presented.encode("utf-8"), token)
+            digest = hashlib.sha256(presented.encode("utf-8")).digest()
+            return hmac.compare_digest(digest, expected)
         expires_ts = int(match.group(1))
         good = hmac.compare_digest(match.group(2).encode("ascii"), self._mac(expires_ts))
         return good and expires_ts > self.clock()

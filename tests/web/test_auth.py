@@ -85,7 +85,7 @@ async def test_without_a_token_everything_is_open_and_no_stream_token_is_made() 
 
 
 def test_every_comparison_is_hmac_compare_digest(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[object, object]] = []
+    calls: list[tuple[bytes, bytes]] = []
     real: Callable[[bytes, bytes], bool] = hmac.compare_digest
 
     def spy(a: bytes, b: bytes) -> bool:
@@ -100,8 +100,12 @@ def test_every_comparison_is_hmac_compare_digest(monkeypatch: pytest.MonkeyPatch
     assert not guard.check("x" * len(TOKEN))
     assert guard.check(minted[0])
     assert not guard.check(minted[0][:-1] + ("0" if minted[0][-1] != "0" else "1"))
-    assert len(calls) == 4  # each check, right or wrong, went through compare_digest
+    assert not guard.check("x")  # and a guess of another length
+    assert len(calls) == 5  # each check, right or wrong, went through compare_digest
     assert all(type(a) is bytes and type(b) is bytes for a, b in calls)
+    # Of one length, whatever was presented: compare_digest's time tells the lengths it
+    # is given (it compared a guess with the token itself, so told the token's length).
+    assert all(len(a) == len(b) for a, b in calls), [(len(a), len(b)) for a, b in calls]
     # And its answer is the answer: nothing else (an ==) decides.
     monkeypatch.setattr(hmac, "compare_digest", lambda a, b: False)
     assert not guard.check(TOKEN)
