@@ -148,16 +148,17 @@ class RedisStreamSource:
         return decoded
 
     async def _range(
-        self, client: Redis, start: str, end: str = "+"
+        self, client: Redis, start: str, end: str = "+", *, count: int | None = None
     ) -> tuple[list[tuple[Entry, dict[str, Any]]], str | None, bool]:
-        """Up to ``batch`` entries from ``start`` to ``end``, the id of the last one read
-        (None: none), and whether there may be more. Entries the relay did not write are
-        skipped (and logged), but counted as read."""
+        """Up to ``count`` (default ``batch``) entries from ``start`` to ``end``, the id of
+        the last one read (None: none), and whether there may be more. Entries the relay
+        did not write are skipped (and logged), but counted as read."""
+        count = self.batch if count is None else count
         entries = stream_entries(
-            await self._answered(client.xrange(self.stream, min=start, max=end, count=self.batch))
+            await self._answered(client.xrange(self.stream, min=start, max=end, count=count))
         )
         last = entries[-1][0] if entries else None
-        return self._decode(entries), last, len(entries) >= self.batch
+        return self._decode(entries), last, len(entries) >= count
 
     async def run(self, board: Board, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         """Fold the retained stream into the board, then follow it until cancelled.
@@ -339,25 +340,40 @@ class RedisStreamSource:
         """Put the entries after ``key`` up to ``upto`` (where the viewer's live events
         begin) before the viewer's buffer, or reset it if Redis lost some of them."""
         end = upto
-        if end is None:  # pragma: no cover -- a started board always has a cursor
+        upto_key = None if upto is None else self.parse_id(upto)
+        if end is None or upto_key is None:  # pragma: no cover -- a started board has a cursor
             viewer.fail("expired")
             return
+        # The board's window up to ``upto`` ends the backlog (the id is older than all of
+        # it): its frames, shared, not read again. Only what comes before it is read, and
+        # only while it fits: decoding up to ``buffer`` + ``batch`` entries for each browser
+        # too far behind, just to reset it, cost every such browser that much memory at once.
+        window = [entry for entry in board.entries if entry.key <= upto_key]
+        if window:
+            end = f"({window[0].id}"
         backlog: list[Entry] = []
         start, more = f"({key[0]}-{key[1]}", True
         while more:
-            batch, read, more = await self._range(client, start, end)
-            start = f"({read}"
-            backlog.extend(entry for entry, _ in batch)
-            if len(backlog) > board.buffer:
+            room = board.buffer - len(window) - len(backlog)
+            if room < 0:
                 viewer.fail("expired")  # more than a browser may hold: the snapshot is cheaper
                 return
+            # A hundred past the room: entries the relay did not write take none of it.
+            batch, read, more = await self._range(
+                client, start, end, count=min(self.batch, room + 100)
+            )
+            start = f"({read}"
+            backlog.extend(entry for entry, _ in batch)
+        if len(window) + len(backlog) > board.buffer:
+            viewer.fail("expired")
+            return
         # Checked after reading: Redis only ever removes more, so if every entry after
         # the id is there now, the reads above saw them all.
         info: Any = await self._answered(client.xinfo_stream(self.stream))
         if not self._complete_after(key, info):
             viewer.fail("expired")
             return
-        board.prepend(viewer, backlog)
+        board.prepend(viewer, backlog + window)
 
     def _complete_after(self, key: StreamKey, info: Mapping[str, Any]) -> bool:
         """Whether Redis still holds every entry after ``key`` (from ``XINFO STREAM``).

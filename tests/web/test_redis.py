@@ -160,6 +160,38 @@ async def test_lost_or_unknown_ids_reset_and_no_relay_means_unhealthy(redis: Red
         assert health.json()["relay_leading"] is False
 
 
+async def test_a_resume_before_the_window_reads_only_what_the_window_lacks(redis: Redis) -> None:
+    # The window's own frames end the backlog; only the entries before it are read from
+    # Redis, and only while they fit the browser's buffer. Every entry after the id was
+    # decoded again, up to buffer + batch of them for a browser too far behind, just to
+    # reset it: with many such browsers at once, that much memory for each.
+    stream = "web:behind"
+    for uid in range(1, 301):
+        await redis.xadd(stream, log_entry(uid, "7", "wait"))
+    ids = [entry_id for entry_id, _ in await stream_entries(redis, stream)]
+    source = RedisStreamSource(redis, stream, block=0.02)
+    web = wallboard_app(source, retain=5, buffer=8)
+    decoded: list[str] = []
+    decode = source._decode
+
+    def counting(entries: Any) -> Any:
+        decoded.extend(entry_id for entry_id, _ in entries)
+        return decode(entries)
+
+    async with web.lifespan():
+        source._decode = counting  # type: ignore[method-assign]  # counts what is read
+        async with open_events(web, headers={"Last-Event-ID": ids[-9]}) as events:
+            frames = await events.take(8)  # 3 from Redis, then the window's 5
+            assert [f.id for f in frames] == ids[-8:]
+        assert decoded == ids[-8:-5]
+        decoded.clear()
+        async with open_events(web, headers={"Last-Event-ID": ids[0]}) as events:
+            frame = await events.next()  # 299 events: more than the buffer holds
+            assert frame is not None and frame.event == "reset"
+            assert json.loads(frame.data) == {"reason": "expired"}
+        assert decoded == ids[1:104]  # the room left (3), and one read's margin past it
+
+
 @each_protocol
 async def test_entries_the_relay_did_not_write_are_skipped_and_paging_goes_past_them(
     redis: Redis,
