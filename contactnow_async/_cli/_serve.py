@@ -103,7 +103,7 @@ def serve(
         import uvicorn  # noqa: F401 -- only checking the extra is installed
 
         from ..web import wallboard_app
-        from ..web._app import cors_allowed
+        from ..web._auth import cors_allowed
     except ImportError:
         fail("the wallboard needs the 'web' extra: pip install 'contactnow-async[web]'")
     try:  # here, not once the simulator or the client has started

@@ -28,7 +28,7 @@ from starlette.routing import Route
 from .._clock import Clock
 from ..kpis import QueueKpis
 from ..watch import AgentWatcher
-from ._auth import Guard
+from ._auth import Guard, cors_allowed
 from ._board import Board
 from ._kpis import KpiFeed
 from ._sources import Source, WatcherSource, utf8
@@ -42,35 +42,6 @@ _EVENT_STREAM = {
     "content-type": "text/event-stream; charset=utf-8",
     "x-accel-buffering": "no",  # nginx: pass each event on at once
 }
-
-
-#: What a browser sends as its ``Origin``: a scheme, ``://``, a host and maybe a port.
-_ORIGIN = re.compile(r"([a-z][a-z0-9+.-]*)://([^/?#@\s]+?)(:[0-9]+)?")
-_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
-
-
-def cors_allowed(origins: Iterable[str]) -> list[str]:
-    """``origins`` as a browser's ``Origin`` header writes them (lower case, no default
-    port), for an exact match; ValueError for one no browser ever sends (a path, a slash at
-    the end): CORS would stay shut for it without a word. ``*`` and ``null`` are kept."""
-    if isinstance(origins, str):  # list("https://a.example") is its characters
-        raise TypeError("cors_origins is a list of origins, not one string: [origin, ...]")
-    allowed = []
-    for origin in origins:
-        match = _ORIGIN.fullmatch(origin.lower())
-        if origin in ("*", "null"):
-            allowed.append(origin)
-        elif match is None:
-            raise ValueError(
-                f"{origin!r} is not an origin: scheme://host[:port], with no path, "
-                "no slash at the end"
-            )
-        else:
-            scheme, host, port = match.groups()
-            if port == _DEFAULT_PORTS.get(scheme):
-                port = None
-            allowed.append(f"{scheme}://{host}{port or ''}")
-    return allowed
 
 
 class _Json(JSONResponse):

@@ -1,4 +1,5 @@
-"""Who may read the wallboard: one bearer token, compared in constant time.
+"""Who may read the wallboard: one bearer token, compared in constant time; and from which
+other origins (CORS).
 
 The token goes in an ``Authorization: Bearer`` header, or in ``?access_token=``
 where no header can be set (a browser's ``EventSource``). The page never puts the
@@ -20,7 +21,7 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 _STREAM_TOKEN = re.compile(r"s1\.([0-9]{1,12})\.([0-9a-f]{64})")
 
@@ -110,3 +111,32 @@ def _as_sent(value: str) -> str:
         return value.encode("latin-1").decode("utf-8")
     except UnicodeError:  # not UTF-8 (a browser's Latin-1), or not read as Latin-1 here
         return value
+
+
+#: What a browser sends as its ``Origin``: a scheme, ``://``, a host and maybe a port.
+_ORIGIN = re.compile(r"([a-z][a-z0-9+.-]*)://([^/?#@\s]+?)(:[0-9]+)?")
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+def cors_allowed(origins: Iterable[str]) -> list[str]:
+    """``origins`` as a browser's ``Origin`` header writes them (lower case, no default
+    port), for an exact match; ValueError for one no browser ever sends (a path, a slash at
+    the end): CORS would stay shut for it without a word. ``*`` and ``null`` are kept."""
+    if isinstance(origins, str):  # list("https://a.example") is its characters
+        raise TypeError("cors_origins is a list of origins, not one string: [origin, ...]")
+    allowed = []
+    for origin in origins:
+        match = _ORIGIN.fullmatch(origin.lower())
+        if origin in ("*", "null"):
+            allowed.append(origin)
+        elif match is None:
+            raise ValueError(
+                f"{origin!r} is not an origin: scheme://host[:port], with no path, "
+                "no slash at the end"
+            )
+        else:
+            scheme, host, port = match.groups()
+            if port == _DEFAULT_PORTS.get(scheme):
+                port = None
+            allowed.append(f"{scheme}://{host}{port or ''}")
+    return allowed
