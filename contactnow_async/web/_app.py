@@ -10,6 +10,7 @@ import base64
 import hashlib
 import importlib.resources
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -34,6 +35,8 @@ from ._kpis import KpiFeed
 from ._sources import Source, WatcherSource, utf8
 from ._stream import EventStream, Message, Receive, Scope, Send
 
+logger = logging.getLogger("contactnow_async.web")
+
 #: The headers every reply carries, as ASGI sends them: the endpoints' and Starlette's own
 #: replies' alike (an unknown path's 404, a wrong method's 405, a CORS preflight, a crash's
 #: 500). ``Wallboard.__call__`` adds those a reply lacks: the one place they are set.
@@ -49,6 +52,18 @@ class _Json(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return utf8(json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+
+
+class _Told:
+    """A task status that remembers whether it was told (anyio's cannot be asked)."""
+
+    def __init__(self, status: anyio.abc.TaskStatus[None]) -> None:
+        self.status = status
+        self.told = False
+
+    def started(self, value: None = None) -> None:
+        self.told = True
+        self.status.started(value)
 
 
 class _Stream(Response):
@@ -100,6 +115,8 @@ class Wallboard:
             )
         self.guard = Guard(auth_token, stream_ttl=stream_token_ttl)
         self.kpis = None if kpis is None else KpiFeed(kpis, self.board)
+        #: What stopped the source after it started (an error its own health may not say).
+        self.failure: str | None = None
         self._running = False
         try:
             origins = cors_allowed(cors_origins)
@@ -165,6 +182,7 @@ class Wallboard:
             raise RuntimeError("this wallboard is already running")
         self._running = True
         self.board.stopped = False
+        self.failure = None
         group = anyio.create_task_group()
         await group.__aenter__()
         try:
@@ -195,7 +213,19 @@ class Wallboard:
                 self._running = False
 
     async def _run_source(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
-        await self.source.run(self.board, task_status=task_status)
+        status = _Told(task_status)
+        try:
+            await self.source.run(self.board, task_status=status)
+        except Exception as exc:
+            if not status.told:
+                raise  # the lifespan's start raises it
+            # Once started, an error stops the board, as a refused password does. Raised, it
+            # cancelled the task group's host: the app's own lifespan, which closed its client
+            # (and whatever else it held) while the server went on serving.
+            self.failure = f"{type(exc).__name__}: {exc}"
+            if not self.board.stopped:  # a watcher's error is logged by the source itself
+                logger.error("the wallboard's source stopped: %s", self.failure, exc_info=exc)
+                self.board.stop()
 
     def close_streams(self) -> None:
         """End every browser's stream now; they reconnect and resume where they were.
@@ -323,6 +353,8 @@ class Wallboard:
         """
         healthy, details = self.source.health()
         healthy = healthy and self.board.started
+        if self.failure is not None:
+            details["last_error"] = self.failure
         if not self.guard.allows(request.headers, request.query_params):
             details.pop("last_error", None)
         body: dict[str, Any] = {

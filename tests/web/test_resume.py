@@ -165,6 +165,47 @@ async def test_a_password_refused_mid_stream_ends_the_streams_and_serves_no_stal
             assert sim.password not in health.text
 
 
+class Breaks(httpx.AsyncBaseTransport):
+    """The simulator, until :attr:`broken`: then every request raises what no call maps
+    (a bug in a transport of one's own), which stops the watcher's poller."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.inner = sim.transport()
+        self.broken = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.broken:
+            raise RuntimeError("a transport's bug")
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_source_that_fails_once_started_stops_the_board_not_the_app() -> None:
+    # The poller's error left the source task, whose task group's host is the lifespan's
+    # caller: the app's own lifespan was cancelled (its client closed, and whatever else
+    # it held) while the server went on serving. It stops the board, as a refused
+    # password does, and /healthz says why.
+    sim = busy_centre()
+    upstream = Breaks(sim)
+    async with client_on(sim, transport=upstream) as client:
+        wallboard = wallboard_app(AgentWatcher(client, backfill=True, interval=1.0))
+        async with wallboard.lifespan(), client_for(wallboard) as http:
+            async with open_events(wallboard) as stream:
+                await stream.take(1)
+                upstream.broken = True
+                with anyio.fail_after(30):
+                    while await stream.next() is not None:  # ends, as at a shutdown
+                        pass
+            for _ in range(10):  # the body goes on: not cancelled
+                await anyio.lowlevel.checkpoint()
+            reply = await http.get("/snapshot")
+            assert reply.status_code == 503
+            assert "stopped" in reply.json()["error"]
+            health = await http.get("/healthz")
+            assert health.status_code == 503
+            assert "RuntimeError: a transport's bug" in health.json()["last_error"]
+        assert not client.is_closed
+
+
 async def test_a_board_started_with_no_log_row_resets_an_id_it_does_not_hold() -> None:
     # A quiet centre: no status_log row within log_lookback when the wallboard (re)starts,
     # so the board starts at cursor "0". A browser of the previous process resumes from an
