@@ -115,6 +115,15 @@ def serve(
     if redis_url is not None and settings.simulate:
         fail("--simulate watches an embedded simulator, --redis reads a relay: pick one")
     if redis_url is not None:
+        # Taken without a word, and nothing done with them: the relay polls, not the replica.
+        given = click.get_current_context().get_parameter_source("interval")
+        for flag, used in (
+            ("--interval", given != click.core.ParameterSource.DEFAULT),
+            ("--include-offline", include_offline),
+        ):
+            if used:
+                fail(f"{flag} is the poller's: with --redis, `contactnow relay` polls, not serve")
+    if redis_url is not None:
         try:
             import redis  # noqa: F401 -- only checking the extra is installed
         except ImportError:

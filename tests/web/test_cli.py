@@ -34,6 +34,16 @@ def invoke(*args: str, token: str | None = None) -> tuple[int, str, str]:
         (("serve", "--stream", "s"), None, "give --redis too"),
         (("--simulate", "serve", "--redis", "redis://127.0.0.1:1/0"), None, "pick one"),
         (("--simulate", "serve"), " ", "CONTACTNOW_WEB_TOKEN is set but empty"),
+        # The poller's options, with a relay polling: taken without a word, and unused
+        # (192.0.2.1 cannot be bound: nothing is served, nor Redis asked, either way).
+        *(
+            (
+                ("serve", "--host", "192.0.2.1", "--redis", "redis://127.0.0.1:1/0", *flag),
+                None,
+                f"{flag[0]} is the poller's: with --redis",
+            )
+            for flag in (("--interval", "2"), ("--include-offline",))
+        ),
         # No browser's Origin ends in a slash: CORS stayed shut without a word. Refused
         # before anything starts (192.0.2.1 cannot be bound: nothing is served either way).
         (
