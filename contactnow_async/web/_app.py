@@ -418,8 +418,10 @@ def wallboard_app(
     serves (``GET /kpis``, ``event: kpis``); without it the page shows no queue panel.
 
     Raises ValueError for a watcher without backfill, an empty ``auth_token``, a
-    ``stream_token_ttl`` outside 1 to 1e9 seconds, or a CORS origin with a path (or a
-    slash at its end: no browser's ``Origin`` has one).
+    ``retain`` or ``buffer`` that is not a whole number from 1, a ``heartbeat`` or
+    ``write_timeout`` that is not positive seconds, a ``stream_token_ttl`` outside 1 to
+    1e9 seconds, or a CORS origin with a path (or a slash at its end: no browser's
+    ``Origin`` has one).
     """
     if isinstance(source, AgentWatcher):
         source = WatcherSource(source, buffer=buffer)
