@@ -84,8 +84,10 @@ class RedisStreamSource:
         stalled_after: float | None = None,
         clock: Clock | None = None,
     ) -> None:
-        if batch < 1:
-            raise ValueError("batch must be >= 1")
+        # Redis's COUNT is a whole number: 2.5 or NaN made every read fail, for ever.
+        given: object = batch  # what a caller passed, whatever the annotation says
+        if isinstance(given, bool) or not isinstance(given, int) or given < 1:
+            raise ValueError(f"batch must be a whole number >= 1, got {batch!r}")
         if not 0 <= block < math.inf:  # NaN fails too
             raise ValueError(f"block must be finite seconds >= 0, got {block!r}")
         if not 0 < retry < math.inf:

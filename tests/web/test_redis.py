@@ -336,6 +336,14 @@ def test_source_times_must_be_finite_seconds(option: str, value: float) -> None:
         RedisStreamSource("redis://127.0.0.1:1/0", **{option: value})  # type: ignore[arg-type]  # a float option
 
 
+@pytest.mark.parametrize("batch", [0, 2.5, float("nan"), float("inf"), True])
+def test_a_source_s_batch_must_be_a_whole_number(batch: float) -> None:
+    # Accepted, 2.5 or NaN went out as XRANGE's COUNT, which Redis refuses: every read
+    # failed, retried for ever (True read one entry a time).
+    with pytest.raises(ValueError, match=rf"^batch must be a whole number >= 1, got {batch!r}$"):
+        RedisStreamSource("redis://127.0.0.1:1/0", batch=batch)  # type: ignore[arg-type]  # a float
+
+
 async def test_an_entry_whose_text_does_not_encode_as_utf_8_is_served_escaped(
     redis: Redis,
 ) -> None:
