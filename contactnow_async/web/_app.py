@@ -47,11 +47,16 @@ _EVENT_STREAM = {
 }
 
 
+def _json(content: Any) -> bytes:
+    """``content`` as compact JSON in UTF-8; text from the API may hold a lone surrogate."""
+    return utf8(json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+
+
 class _Json(JSONResponse):
-    """Starlette's JSON response, whose text from the API may hold a lone surrogate."""
+    """Starlette's JSON response, written by :func:`_json`."""
 
     def render(self, content: Any) -> bytes:
-        return utf8(json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+        return _json(content)
 
 
 class _Told:
@@ -289,16 +294,17 @@ class Wallboard:
             return refused
         board = self.board
         clock = self.clock
-        return _Json(
+        head = _json(
             {
                 "cursor": board.cursor,
                 "server_ts": clock.now(),
                 # A sped-up simulator's clock (ScaledClock) runs faster: the page ticks with it.
                 "clock_speed": float(getattr(clock, "speed", 1.0)),
                 "source": self.source.kind,
-                "agents": list(board.agents.values()),
             },
-        )
+        )  # the agents (the bulk) encoded once per change of the board, for every browser
+        body = b"".join((head[:-1], b',"agents":', board.agents_json(_json), b"}"))
+        return Response(body, media_type="application/json")
 
     async def events(self, request: Request) -> Response:
         """``GET /events``: the SSE stream, resumed after ``Last-Event-ID`` (header first)."""

@@ -210,6 +210,9 @@ class Board:
         self.heartbeat = heartbeat
         self.write_timeout = write_timeout
         self.agents: dict[str, dict[str, Any]] = {}
+        #: Counts the changes to ``agents``: what :meth:`agents_json` is cached by.
+        self.version = 0
+        self._agents_json: tuple[int, bytes] | None = None
         self.cursor: str | None = None
         self.cursor_key: Any = None
         self.entries: deque[Entry] = deque()
@@ -223,6 +226,16 @@ class Board:
         #: Called after every change to ``agents`` (the queue KPIs' longest wait follows them).
         self.on_change: Callable[[], object] | None = None
 
+    def agents_json(self, encode: Callable[[list[dict[str, Any]]], bytes]) -> bytes:
+        """``agents``' values as ``encode`` writes them, encoded once per change: the
+        browsers that all fetch ``/snapshot`` at once (after a reset, a restart, an outage)
+        share one encoding, where each made its own (some 6 ms at 5,000 agents, on the
+        loop)."""
+        cached = self._agents_json
+        if cached is None or cached[0] != self.version:
+            cached = self._agents_json = (self.version, encode(list(self.agents.values())))
+        return cached[1]
+
     # -- the source's side ---------------------------------------------------------
 
     def seed(
@@ -235,6 +248,7 @@ class Board:
     ) -> None:
         """Start from ``agents`` at ``cursor``; ``entries`` are the retained events up to it."""
         self.agents = dict(agents)
+        self.version += 1
         self.entries = deque(entries)
         while len(self.entries) > self.retain:
             covered_from = self.entries.popleft().key
@@ -256,6 +270,7 @@ class Board:
             self.agents.pop(agent_id, None)
         else:
             self.agents[agent_id] = after
+        self.version += 1
         if self.on_change is not None:
             self.on_change()
         if entry is None:

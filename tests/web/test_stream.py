@@ -232,6 +232,37 @@ async def test_the_snapshot_has_every_agent_and_the_cursor() -> None:
         assert {a["agent_id"]: a["status"] for a in body["agents"]} == {"1": "wait", "2": "call"}
 
 
+async def test_browsers_fetching_the_snapshot_at_once_share_one_encoding_of_the_agents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # After a reset or an outage every browser fetches /snapshot at once: the agents (the
+    # bulk of it) are encoded once per change of the board, not once per browser, and a
+    # change is in the next snapshot.
+    from contactnow_async.web import _app
+
+    encoded: list[Any] = []
+    encode = _app._json
+
+    def counting(content: Any) -> bytes:
+        if isinstance(content, list):
+            encoded.append(content)
+        return encode(content)
+
+    monkeypatch.setattr(_app, "_json", counting)
+    source = HandSource(agents=("1", "2"))
+    wallboard = board_of(source)
+    async with wallboard.lifespan(), client_for(wallboard) as http:
+        first = [(await http.get("/snapshot")).json() for _ in range(20)]
+        assert len(encoded) == 1
+        assert all(body["agents"] == first[0]["agents"] for body in first)
+        cursor = source.publish("2", "call")
+        body = (await http.get("/snapshot")).json()
+        assert len(encoded) == 2
+        assert body["cursor"] == cursor
+        assert {a["agent_id"]: a["status"] for a in body["agents"]} == {"1": "wait", "2": "call"}
+        assert list(body) == ["cursor", "server_ts", "clock_speed", "source", "agents"]
+
+
 async def test_healthz_says_200_or_503_and_keeps_errors_for_token_holders() -> None:
     source = HandSource()
     wallboard = board_of(source)
