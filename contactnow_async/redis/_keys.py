@@ -7,7 +7,7 @@ from redis.exceptions import RedisError
 
 from ._replies import text
 
-__all__ = ["StreamKeyError", "check_keys", "foreign", "is_number"]
+__all__ = ["StreamKeyError", "check_count", "check_keys", "foreign", "is_number"]
 
 
 class StreamKeyError(Exception):
@@ -35,6 +35,14 @@ def is_number(value: str, *, signed: bool = False) -> bool:
         and digits.isdigit()
         and (digits == "0" or not digits.startswith("0"))
     )
+
+
+def check_count(value: object, name: str, *, minimum: int = 1) -> None:
+    """Refuse ``value`` unless it is a whole number >= ``minimum`` (a bool is not one): a
+    Redis COUNT or MAXLEN takes no fraction (2.5 was refused by Redis at every call, for
+    ever), and NaN passed every ``< 1`` check."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
 
 
 async def check_keys(redis: Redis, *, stream: str, lease: str, fence: str) -> None:

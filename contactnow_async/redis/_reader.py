@@ -16,6 +16,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from ..watch import AgentEvent
 from ._fields import event_from_fields, fence_from_fields
+from ._keys import check_count
 from ._refusal import refusal
 from ._replies import Fields, read_entries, stream_entries, text
 
@@ -97,8 +98,8 @@ class StreamReader:
         retry: float = 1.0,
         stalled_after: float | None = None,
     ) -> None:
-        if count < 1:
-            raise ValueError("count must be >= 1")
+        check_count(count, "count")
+        check_count(remember, "remember", minimum=0)
         if not 0 <= block < math.inf:  # NaN fails too
             raise ValueError(f"block must be finite seconds >= 0, got {block!r}")
         if claim_idle is not None and not 0 <= claim_idle < math.inf:

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError, ResponseError
 from .._errors import AuthenticationError, ContactNowError
 from ..events import to_json as event_to_json
 from ..watch import AgentEvent, AgentWatcher
-from ._keys import check_keys, foreign, is_number
+from ._keys import check_count, check_keys, foreign, is_number
 from ._lease import LeaseLost, RedisLease
 from ._refusal import refusal
 from ._replies import text
@@ -144,10 +144,9 @@ class RedisStreamRelay:
         maxlen: int | None = 1_000_000,
         batch: int = 500,
     ) -> None:
-        if maxlen is not None and maxlen < 1:
-            raise ValueError("maxlen must be >= 1 (or None for an unbounded stream)")
-        if batch < 1:
-            raise ValueError("batch must be >= 1")
+        if maxlen is not None:  # None: an unbounded stream
+            check_count(maxlen, "maxlen")
+        check_count(batch, "batch")
         self.redis = redis
         self.stream = stream
         self.lease = lease

@@ -197,6 +197,15 @@ def test_reader_times_must_be_finite_seconds(option: str, value: float) -> None:
         StreamReader(redis, "s", group="g", consumer="c", **{option: value})  # type: ignore[arg-type]  # a float option
 
 
+@pytest.mark.parametrize("option", ["count", "remember"])
+@pytest.mark.parametrize("value", [2.5, float("nan"), True, "10", -1])
+def test_reader_counts_must_be_whole_numbers(option: str, value: object) -> None:
+    # count is XREADGROUP's COUNT: 2.5 or NaN went out and Redis refused every read, for ever.
+    redis = Redis.from_url("redis://127.0.0.1:1/0")  # never connected: only the check runs
+    with pytest.raises(ValueError, match=rf"^{option} must be a whole number >= "):
+        StreamReader(redis, "s", group="g", consumer="c", **{option: value})  # type: ignore[arg-type]  # a bad value
+
+
 @each_protocol
 async def test_entries_trimmed_while_pending_are_acknowledged_and_counted_as_lost(
     redis: Redis, caplog: pytest.LogCaptureFixture

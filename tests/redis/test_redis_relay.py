@@ -303,6 +303,16 @@ def test_lease_times_must_be_finite_positive_seconds(option: str, value: float) 
         RedisLease(redis, "s", **{option: value})  # type: ignore[arg-type]  # a float option
 
 
+@pytest.mark.parametrize("option", ["batch", "maxlen"])
+@pytest.mark.parametrize("value", [2.5, float("nan"), True, "10", 0])
+def test_relay_counts_must_be_whole_numbers(option: str, value: object) -> None:
+    # maxlen is XADD's MAXLEN, batch a slice's step: 2.5 or NaN failed every publish.
+    redis = Redis.from_url("redis://127.0.0.1:1/0")  # never connected: only the check runs
+    lease = RedisLease(redis, "s")
+    with pytest.raises(ValueError, match=rf"^{option} must be a whole number >= 1, got "):
+        RedisStreamRelay(redis, "s", lease=lease, **{option: value})  # type: ignore[arg-type]  # a bad value
+
+
 async def test_a_refused_redis_password_ends_the_relay(redis_url: str) -> None:
     # As run() promises: a wrong password is no outage to wait out, so the relay ends
     # with redis-py's AuthenticationError rather than retrying it for ever.
