@@ -169,10 +169,14 @@ class AiohttpWire(httpx.AsyncBaseTransport):
         if self._session is None:
             self._session = self._open()
         body = request.content or None  # the transport sends bytes, never a stream
+        url = request.url
+        if url.userinfo and "authorization" in request.headers:
+            # Sent as the header made of it (aiohttp refuses both, with a ValueError).
+            url = url.copy_with(userinfo=b"")
         try:
             response = await self._session.request(
                 request.method,
-                yarl.URL(str(request.url), encoded=True),  # httpx encoded it already
+                yarl.URL(str(url), encoded=True),  # httpx encoded it already
                 headers=request.headers.multi_items(),
                 data=body,
                 allow_redirects=False,

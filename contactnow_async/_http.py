@@ -299,6 +299,8 @@ class Pool:
         if headers is None:
             headers = self._headers[content_type] = httpx.Headers(self.client.headers)
             headers.update(_our_headers(content_type))
+            if url.userinfo:  # every request is under the one base URL: made once
+                headers["Authorization"] = basic_auth(url)
         request = httpx.Request(
             method, url, headers=headers, content=body, extensions={"timeout": self._timeout}
         )
@@ -324,6 +326,16 @@ class Pool:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def basic_auth(url: httpx.URL) -> str:
+    """The ``Authorization`` header of the user info in ``url`` (a gateway's login in the
+    base URL), as ``AsyncClient.send`` makes it: the straight path to the transport, which
+    reads only the host and the path, would drop it."""
+    import base64  # only a base URL with user info needs it
+
+    pair = f"{url.username}:{url.password}".encode()
+    return f"Basic {base64.b64encode(pair).decode('ascii')}"
 
 
 def _our_headers(content_type: str | None) -> dict[str, str]:

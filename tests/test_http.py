@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import ssl
 import types
@@ -124,10 +125,10 @@ def test_aiohttp_error_texts_lose_the_query_of_the_url_they_name() -> None:
 
 
 def _own(server: HostileServer, wire: str, **options: Any) -> ContactNow:
+    options.setdefault("base_url", server.base_url)
     return ContactNow(
         username=HOSTILE_USER,
         password=HOSTILE_PASSWORD,
-        base_url=server.base_url,
         transport=wire,  # type: ignore[arg-type]  # one of the literals
         retry_backoff=0,
         **options,
@@ -224,6 +225,43 @@ async def test_the_own_pool_keeps_no_cookies(own_wire: str) -> None:
             await cn.agents.read()
             await cn.agents.read()
     assert [request.headers.get("cookie") for request in server.data_requests] == [None, None]
+
+
+@pytest.mark.parametrize("proxied", [False, True])
+async def test_a_base_url_user_info_is_sent_as_basic_auth_on_every_wire(
+    own_wire: str, proxied: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A gateway in front of the API that asks for its own login: the straight path to
+    # httpx's transport dropped the user info (only AsyncClient.send makes the header).
+    expected = "Basic " + base64.b64encode(b"gw:p@ss:w0rd").decode()
+    with serve(answering(AGENTS_BODY)) as server:
+        if proxied:  # httpx routes (or not: it may bypass loopback) through AsyncClient.send
+            monkeypatch.setenv("HTTP_PROXY", server.base_url)
+        base_url = server.base_url.replace("http://", "http://gw:p%40ss%3Aw0rd@")
+        async with _own(server, own_wire, base_url=base_url) as cn:
+            await cn.agents.read()
+            await cn.agents.create([{"name": "Ann", "username": "ann", "password": "pw"}])
+            await cn.agents.read()  # a GET built once, sent again
+    assert [request.headers.get("authorization") for request in server.requests] == [expected] * 4
+
+
+async def test_a_given_transport_sees_the_base_url_user_info_as_basic_auth() -> None:
+    seen: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization"))
+        if request.url.path.endswith("/token.php"):
+            return httpx.Response(200, json={"success": True, "token": "a" * 40, "expire": 1e10})
+        return httpx.Response(200, content=AGENTS_BODY)
+
+    async with ContactNow(
+        username=USERNAME,
+        password=PASSWORD,
+        base_url="http://gw:secret@127.0.0.1:9/",
+        transport=httpx.MockTransport(answer),
+    ) as cn:
+        await cn.agents.read()
+    assert seen == ["Basic " + base64.b64encode(b"gw:secret").decode()] * 2
 
 
 def test_the_tls_context_is_made_once() -> None:
