@@ -29,7 +29,7 @@ from ._errors import ResponseFormatError, TokenError
 from ._exchange import ApiRequest, Fetched, Sink
 from ._models import Token
 from ._refusals import api_error, is_token_error
-from ._tokens import TokenManager
+from ._tokens import TokenManager, TokenTimeout
 from ._transport import Transport
 
 __all__ = ["FileSink", "PathSink", "Progress", "download"]
@@ -52,7 +52,10 @@ async def download(
     each wait of an attempt (:meth:`Transport.download`).
     """
     give_up_at = math.inf if deadline is None else anyio.current_time() + deadline
-    token = await tokens.token()
+    try:  # the token waited for is within the deadline too, as a call's is
+        token = await tokens.token(give_up_at)
+    except TokenTimeout as cut:
+        raise cut.timeout(request.describe(), transport.call_bound) from None
     for attempt in range(2):
         sent = attrs.evolve(
             request, params=(*request.params, ("token", token.value)), secrets=secrets(token)
@@ -63,7 +66,11 @@ async def download(
         envelope = got.envelope
         if is_token_error(envelope):
             if attempt == 0:
-                token = await tokens.refresh(stale=token)
+                try:
+                    token = await tokens.refresh(stale=token, give_up_at=give_up_at)
+                except TokenTimeout as cut:
+                    again = " again (its token was refused)"
+                    raise cut.timeout(request.describe(), transport.call_bound, again) from None
                 continue
             raise TokenError(
                 f"{request.script}.php refused a freshly fetched token ({envelope.error})",

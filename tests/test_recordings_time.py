@@ -113,3 +113,33 @@ async def test_the_clients_own_deadline_still_bounds_a_whole_download() -> None:
             await cn.recordings.download(1, io.BytesIO())
         assert anyio.current_time() - began == pytest.approx(45)
     assert api.calls("recording") == 1
+
+
+async def test_the_clients_own_deadline_bounds_the_token_a_refused_download_waits_for() -> None:
+    """The download's deadline bounded its attempts, not the token it waited for: a
+    recording refused for its token, whose new token was slow to come, ended long past the
+    deadline (here at 70 s, the new token's own deadline, not at 45 s)."""
+    api = FakeAPI({})
+    issue = api._token
+    first = True
+
+    async def slow_second_token(request: httpx.Request) -> httpx.Response:
+        nonlocal first
+        if not first and request.url.params.get("action") == "get":
+            await anyio.sleep(30)
+        first = False
+        return await issue(request)
+
+    async def refused_late(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(40)
+        return httpx.Response(200, json={"success": False, "error": "Expired token"})
+
+    api._token = slow_second_token  # type: ignore[method-assign]  # wrap the fake's token.php
+    api.routes[RECORDING] = refused_late
+    cn, http = client_for(api, timeout=60, deadline=45)
+    async with http, cn:
+        began = anyio.current_time()
+        with pytest.raises(RequestTimeout, match=r"not sent again .* within the deadline of 45s"):
+            await cn.recordings.download(1, io.BytesIO())
+        assert anyio.current_time() - began == pytest.approx(45)
+    assert api.calls("recording") == 1
