@@ -38,6 +38,7 @@ from ._options import (
     check_options,
     normalise_base_url,
     resend_is_safe,
+    token_key,
 )
 from ._redact import install_httpx_log_filter, redact_user_info, secret_values
 from ._refusals import AUTHENTICATION_FAILURE, api_error, is_token_error
@@ -190,7 +191,7 @@ class ContactNow(Groups):
         self._token_manager = TokenManager(
             self._fetch_token,
             store=self.token_store,
-            key=f"{options.base_url}|{username}",
+            key=token_key(options),
             clock=self.clock,
             margin=token_margin,
         )

@@ -272,6 +272,14 @@ def normalise_base_url(base_url: str) -> str:
     return text if text.endswith("/") else text + "/"
 
 
+def token_key(options: ClientOptions) -> str:
+    """The token store's key of a client: ``<base URL>|<username>``, the base URL without
+    its user info (a gateway's login, password and all, is no part of the API account, and
+    a token file or a Redis key name must not hold it)."""
+    base_url = str(httpx.URL(options.base_url).copy_with(userinfo=b""))
+    return f"{base_url}|{options.username}"
+
+
 def _without_user_info(message: str, base_url: str) -> str:
     """``message`` with the user info of ``base_url`` (``user:password@``, a gateway's,
     before its last ``@``) hidden wherever it shows, however malformed the URL."""

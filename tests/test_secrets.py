@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gc
 import itertools
+import json
 import logging
 import re
 import secrets
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -240,6 +242,21 @@ def test_a_base_url_password_is_hidden_from_the_clients_reprs() -> None:
     for text in (repr(cn), repr(cn.options), str(cn.options)):
         assert "Gw-S3cret" not in text
         assert "gw:<redacted>@127.0.0.1:9" in text
+
+
+async def test_a_base_url_password_stays_out_of_the_token_store(tmp_path: Path) -> None:
+    # The store's key named the base URL whole: the gateway's password was written into
+    # the token file (and, with RedisTokenStore, into a Redis key name and its log lines).
+    api = FakeAPI({("database", "agents", "read"): agents_list()})
+    store = FileTokenStore(tmp_path / "token.json")
+    for _ in range(2):  # the second client finds the first one's token under the same key
+        cn, http = client_for(api, base_url="https://gw:Gw-S3cret@api.test/", token_store=store)
+        async with http, cn:
+            await cn.agents.read()
+    saved = (tmp_path / "token.json").read_text()
+    assert "Gw-S3cret" not in saved
+    assert list(json.loads(saved)) == [f"https://api.test/|{USERNAME}"]
+    assert api.token_gets == 1
 
 
 async def test_a_password_echoed_in_a_status_text_is_hidden_from_httpxs_log(
