@@ -37,6 +37,7 @@ __all__ = [
     "exchange_fault",
     "format_fault",
     "hidden_cause",
+    "hide_echoed_error",
     "hide_echoes_in_note",
     "hook_fault",
     "too_big",
@@ -225,6 +226,21 @@ def hidden_cause(exc: httpx.RequestError, secrets: Iterable[str]) -> httpx.Reque
     with contextlib.suppress(RuntimeError):  # the [speed] wire's errors carry no request
         copy.request = exc.request
     return copy
+
+
+def hide_echoed_error(envelope: Envelope, secrets: tuple[str, ...]) -> Envelope:
+    """``envelope`` with its error text redacted (an error that echoes what was sent must
+    not carry it into messages), in ``raw`` too (an error's envelope, logged, shows it);
+    itself when there is nothing to hide."""
+    if not envelope.error:
+        return envelope
+    error = redact_text(envelope.error, secrets)
+    raw = envelope.raw
+    if isinstance(raw.get("error"), str):
+        raw = {**raw, "error": redact_text(raw["error"], secrets)}
+    if error == envelope.error and raw.get("error") == envelope.raw.get("error"):
+        return envelope
+    return attrs.evolve(envelope, error=error, raw=raw)
 
 
 def hide_echoes_in_note(envelope: Envelope, secrets: tuple[str, ...]) -> Envelope:

@@ -28,7 +28,6 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import anyio
-import attrs
 import httpx
 
 from ._clock import Clock, http_date
@@ -41,6 +40,7 @@ from ._faults import (
     call_url,
     exchange_fault,
     hidden_cause,
+    hide_echoed_error,
     hide_echoes_in_note,
     hook_fault,
     too_big,
@@ -382,11 +382,7 @@ class Transport:
                 snippet=garbled.snippet,
             )
             raise Fault(named, reached_server=True, transient=transient)
-        if envelope.error:
-            # An error text that echoes what was sent must not carry it into messages.
-            error = redact_text(envelope.error, request.secrets)
-            if error != envelope.error:
-                envelope = attrs.evolve(envelope, error=error)
+        envelope = hide_echoed_error(envelope, request.secrets)  # its messages show it
         if request.action != "read":  # a write's note (WriteResult.info) may echo it too
             envelope = hide_echoes_in_note(envelope, request.secrets)
         if response.status_code >= 400 and envelope.success:

@@ -19,6 +19,7 @@ import pytest
 from contactnow_async import (
     Agent,
     AgentInput,
+    APIError,
     ContactNow,
     ContactNowError,
     FileTokenStore,
@@ -461,3 +462,21 @@ async def test_a_refused_write_note_that_echoes_a_secret_is_hidden() -> None:
 def test_a_write_note_without_a_secret_is_kept_as_it_came() -> None:
     envelope = decode(b'{"success":1,"total":1,"key":"9","info":"Record is LIVE on the dialer."}')
     assert WriteResult.from_envelope(envelope).info == "Record is LIVE on the dialer."
+
+
+async def test_an_error_text_that_echoes_a_secret_is_hidden_in_the_raw_reply_too() -> None:
+    # The error's text was hidden, but the envelope the APIError carries kept it as it came
+    # in `raw` (the whole reply, for fields the docs do not list): logging `exc.envelope.raw`
+    # showed the token and the password.
+    def echo(request: httpx.Request) -> dict[str, object]:
+        return {"success": False, "error": f"Bad {request.url.params['token']} for {PASSWORD}"}
+
+    api = FakeAPI({("database", "agents", "read"): echo}, new_token=OPAQUE_TOKENS["dashed"])
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(APIError) as info:
+            await cn.agents.read()
+    envelope = info.value.envelope
+    assert envelope is not None
+    assert envelope.error == envelope.raw["error"] == f"Bad {REDACTED} for {REDACTED}"
+    assert envelope.raw["success"] is False  # the rest as it came
