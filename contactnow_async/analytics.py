@@ -40,14 +40,15 @@ def time_in_status(
     start: int | float | datetime,
     stop: int | float | datetime,
 ) -> dict[str, dict[str, float]]:
-    """Return ``{agent_id: {status: seconds}}`` over ``[start, stop)``.
+    """Return ``{agent_id: {status: seconds}}`` over ``[start, stop)`` (unix seconds, to
+    the fraction, or aware datetimes).
 
     Rows may come in any order (they are sorted by uid, the order of the changes: a row
     stamped before the row ahead of it counts from that row's time). Statuses with no
     time in the window are left out; agents with no time in the window too.
     """
-    low = window_bound(start, name="start")
-    high = window_bound(stop, name="stop")
+    low = _bound(start, name="start")
+    high = _bound(stop, name="stop")
     if high < low:
         raise ValueError(f"stop ({high}) is before start ({low})")
     by_agent: dict[str, list[StatusLogEntry]] = {}
@@ -69,6 +70,15 @@ def time_in_status(
         if spent:
             totals[agent_id] = spent
     return totals
+
+
+def _bound(value: int | float | datetime, *, name: str) -> float:
+    """A window bound as unix seconds, to the fraction given: the checks are
+    :func:`window_bound`'s, whose whole seconds would count up to a second too many
+    (a window of 10.9 to 11.0 was 1 second long) or let a stop before its start by.
+    """
+    window_bound(value, name=name)
+    return value.timestamp() if isinstance(value, datetime) else value
 
 
 def service_level(

@@ -75,6 +75,32 @@ def test_datetimes_are_accepted_and_a_reversed_window_refused() -> None:
         time_in_status(rows, 0, None)  # type: ignore[arg-type]  # what the test is about
 
 
+def test_a_window_of_a_fraction_of_a_second_counts_to_the_fraction() -> None:
+    # Bounds given to the fraction (time.time(), a datetime's microseconds) are the window:
+    # cut to whole seconds, 10.9 to 11.0 counted a whole second, and a stop a fraction
+    # before its start was an empty window, not a mistake.
+    rows = [row(1, 0, "a", "wait"), row(2, 11, "a", "call")]
+    assert time_in_status(rows, 10.9, 11.5) == {"a": {"wait": pytest.approx(0.1), "call": 0.5}}
+    moment = datetime.fromtimestamp(10.25, tz=timezone.utc)
+    assert time_in_status(rows, moment, 10.75) == {"a": {"wait": 0.5}}
+    with pytest.raises(ValueError, match="before start"):
+        time_in_status(rows, 10.5, 10.25)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    changes=st.lists(st.tuples(st.integers(0, 40), st.sampled_from(STATUSES)), max_size=8),
+    bounds=st.lists(st.floats(0, 50, allow_subnormal=False), min_size=2, max_size=2).map(sorted),
+)
+def test_time_in_status_never_exceeds_the_window(
+    changes: list[tuple[int, str]], bounds: list[float]
+) -> None:
+    rows = [row(uid, uts, "a", status) for uid, (uts, status) in enumerate(changes, 1)]
+    start, stop = bounds
+    for statuses in time_in_status(rows, start, stop).values():
+        assert sum(statuses.values()) <= stop - start + 1e-9
+
+
 # -- service level and average handle time --------------------------------------------
 
 
