@@ -13,7 +13,8 @@ An agent is ``{"agent_id", "name", "status", "sub_status", "started_ts",
 ``*_ts`` in unix seconds, ``calls`` a list of call ids and ``call_records`` the
 ecnow record of each call whose live row names one, ``{"call_id", "record_id",
 "table"}`` (:attr:`Call.record_id <contactnow_async.Call.record_id>`, wire ``urn``;
-:attr:`Call.table <contactnow_async.Call.table>`, wire ``qtable``; either may be null).
+:attr:`Call.table <contactnow_async.Call.table>`, wire ``qtable``; either may be null),
+and one for each of the calls that share an id, in order.
 A document written before they were added reads a missing ``moh``, ``centre_name``
 or ``customer`` as ``""``, and without ``call_records`` its calls without records.
 
@@ -64,12 +65,21 @@ def _agent_to_dict(agent: LiveAgent | None) -> dict[str, Any] | None:
         "centre_name": agent.centre_name,
         "customer": agent.customer,
         "calls": [call.call_id for call in agent.calls],
-        "call_records": [
-            {"call_id": call.call_id, "record_id": call.record_id, "table": call.table}
-            for call in agent.calls
-            if call.record_id is not None or call.table is not None
-        ],
+        "call_records": _call_records(agent.calls),
     }
+
+
+def _call_records(calls: tuple[Call, ...]) -> list[dict[str, str | None]]:
+    """The ``call_records`` of ``calls``: one per call with a record; where two calls
+    share an id (a live row's calls without one are all ``""``), one per call of that id,
+    in order, so each call gets its own back."""
+    ids = [call.call_id for call in calls]
+    shared = {call_id for call_id in ids if ids.count(call_id) > 1} if len(ids) > 1 else set()
+    return [
+        {"call_id": call.call_id, "record_id": call.record_id, "table": call.table}
+        for call in calls
+        if call.record_id is not None or call.table is not None or call.call_id in shared
+    ]
 
 
 def _agent_from_dict(data: object, key: str) -> LiveAgent | None:
@@ -131,11 +141,16 @@ def _calls(data: dict[str, Any], within: str) -> tuple[Call, ...]:
     records = data.get("call_records", [])
     if not isinstance(records, list):
         raise _bad(f"{within}.call_records", "a list of call records")
-    wire: dict[str, dict[str, str]] = {}
+    # Each call id's records, in order: the nth of an id is the nth call of that id's.
+    wire: dict[str, list[dict[str, str]]] = {}
     for record in records:
         if not isinstance(record, dict) or record.get("call_id") not in call_ids:
             raise _bad(f"{within}.call_records", "a list of objects, each of a call in calls")
-        fields = wire[record["call_id"]] = {}
+        same = wire.setdefault(record["call_id"], [])
+        if len(same) == call_ids.count(record["call_id"]):
+            raise _bad(f"{within}.call_records", "a list of one object per call at most")
+        fields: dict[str, str] = {}
+        same.append(fields)
         for name, wire_name in (("record_id", "urn"), ("table", "qtable")):
             value = record.get(name)
             if value is None:
@@ -143,7 +158,10 @@ def _calls(data: dict[str, Any], within: str) -> tuple[Call, ...]:
             if not isinstance(value, str):
                 raise _bad(f"{within}.call_records.{name}", "text or null")
             fields[wire_name] = value
-    return tuple(Call(call_id=call_id, raw=wire.get(call_id, {})) for call_id in call_ids)
+    return tuple(
+        Call(call_id=call_id, raw=wire[call_id].pop(0) if wire.get(call_id) else {})
+        for call_id in call_ids
+    )
 
 
 def _float(number: float) -> float:

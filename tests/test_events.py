@@ -112,6 +112,26 @@ def test_a_call_keeps_the_record_it_is_about() -> None:
     ]
 
 
+def test_calls_that_share_an_id_each_keep_their_own_record() -> None:
+    # A live row's calls without a callid are all "": their records were keyed by id, so
+    # the last one's went to every such call (or the one call with a record lost it).
+    first = Call.from_record({"urn": "2499265", "qtable": "Willtest"})
+    second = Call.from_record({"qtable": "Other"})
+    third = Call.from_record({})
+    for calls in [(first, second), (third, first), (first, third, second), (DIALLED, third)]:
+        original = event("changed", agent("wait", T0), agent("call", T0 + 1, calls=calls))
+        read = from_json(to_json(original))
+        assert read.after is not None
+        assert [(c.call_id, c.record_id, c.table) for c in read.after.calls] == [
+            (c.call_id, c.record_id, c.table) for c in calls
+        ]
+    # A document with more records of an id than calls of it is no watcher's.
+    document = to_dict(event("changed", agent("wait", T0), agent("call", T0 + 1, calls=(first,))))
+    document["after"]["call_records"] *= 2
+    with pytest.raises(ValueError, match=r"after\.call_records"):
+        from_dict(document)
+
+
 @pytest.mark.parametrize("name", ["\ud800", "Ann \udfff\ud800 \U0001f600 é"])
 def test_a_lone_surrogate_is_written_as_its_json_escape(name: str) -> None:
     # The API's "\ud800" decodes to a lone surrogate, which has no UTF-8: the JSON could
