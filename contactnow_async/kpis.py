@@ -88,7 +88,9 @@ class QueueFigures:
 def midnight(now: float, tz: tzinfo) -> int:
     """The unix time of the midnight in ``tz`` that began the day of ``now`` (the first
     one, should the clocks go back over it)."""
-    day = datetime.fromtimestamp(now, tz=tz).replace(
+    # The second now is in: a time a microsecond's rounding short of midnight is the day
+    # before (fromtimestamp rounds it up to the next day's, a window ending before it began).
+    day = datetime.fromtimestamp(math.floor(now), tz=tz).replace(
         hour=0, minute=0, second=0, microsecond=0, fold=0
     )
     return int(day.timestamp())

@@ -319,3 +319,15 @@ async def test_today_begins_at_the_first_moment_of_the_centres_day(
         assert midnight(now, tz) == datetime.fromisoformat(began).timestamp()
         yesterday = datetime.fromtimestamp(midnight(now, tz) - 1, tz)
         assert yesterday.date() < datetime.fromtimestamp(now, tz).date()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/London", "America/Havana"])
+async def test_a_moment_a_rounding_short_of_midnight_is_still_the_day_before(zone: str) -> None:
+    # fromtimestamp rounds to the microsecond: 23:59:59.9999996 read as the next midnight,
+    # a window [midnight tomorrow, now] that ends before it begins.
+    tz = ZoneInfo(zone)
+    tomorrow = datetime(2023, 11, 6, tzinfo=tz).timestamp()  # Havana: after a 25-hour day
+    for now in (tomorrow - 4e-7, tomorrow - 1e-6, tomorrow - 0.5):
+        assert midnight(now, tz) <= int(now) < tomorrow
+        assert datetime.fromtimestamp(midnight(now, tz), tz).date() == datetime(2023, 11, 5).date()
+    assert midnight(tomorrow, tz) == tomorrow
