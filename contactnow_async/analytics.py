@@ -25,7 +25,7 @@ midnight tonight.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from ._models import StatusLogEntry
@@ -106,7 +106,7 @@ def service_level(
         raise ValueError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
     short_abandons = boolean(short_abandons, name="short_abandons")
     within = counted = 0
-    for row in rows:
+    for row in _rows(rows):
         if isinstance(row, ReportRow):
             if row.cutoff is None or row.cutoff != cutoff:
                 raise ValueError(
@@ -151,7 +151,7 @@ def average_handle_time(
         raise ValueError(f"wrap_time must be a number of seconds >= 0, not {wrap_time!r}")
     talk = 0.0
     answered = 0
-    for row in rows:
+    for row in _rows(rows):
         if isinstance(row, ReportRow):
             _check_figures(row, "average_handle_time", ("sec_call", "nc_ans"))
             talk += row.number("sec_call")
@@ -165,6 +165,21 @@ def average_handle_time(
             talk += row.talk_time
             answered += 1
     return (talk + wrap_time) / answered if answered else None
+
+
+def _rows(rows: Iterable[ReportRow] | Iterable[CdrRow]) -> Iterator[ReportRow | CdrRow]:
+    """``rows``, each a report or CDR row: one row given alone (a ReportRow iterates its
+    field names) or a wire record is a TypeError saying so, not an AttributeError."""
+    if isinstance(rows, (ReportRow, CdrRow)):
+        raise TypeError(
+            f"rows must be an iterable of rows, not one {type(rows).__name__}: give [row]"
+        )
+    for row in rows:
+        if not isinstance(row, (ReportRow, CdrRow)):
+            raise TypeError(
+                f"rows must hold ReportRow or CdrRow items (from cn.reports), not {row!r:.60}"
+            )
+        yield row
 
 
 def _check_figures(row: ReportRow, figure: str, needed: tuple[str, ...]) -> None:

@@ -4,6 +4,7 @@ service_level and average_handle_time (from report rows or CDR rows)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -194,6 +195,18 @@ def test_report_rows_read_without_the_figures_a_kpi_needs_say_so() -> None:
         average_handle_time([report(sec_call=600.0)])  # no count: "no call answered"
     whole = report(nc_ans_le=1, nc_ans_gt=0, nc_que_gt=1, sec_call=60.0, nc_ans=1)
     assert (service_level([whole], 20), average_handle_time([whole])) == (0.5, 60.0)
+
+
+@pytest.mark.parametrize("figure", [lambda rows: service_level(rows, 20), average_handle_time])
+def test_a_row_given_alone_or_a_wire_record_is_a_type_error_saying_so(figure: Any) -> None:
+    # A ReportRow iterates its field names: service_level(row, 20) failed with
+    # "'str' object has no attribute 'dial_type'", a record with "... no attribute 'raw'".
+    alone = report(nc_ans_le=1, nc_ans_gt=0, nc_que_gt=0, nc_ans=1, sec_call=60.0)
+    with pytest.raises(TypeError, match=r"not one ReportRow: give \[row\]"):
+        figure(alone)
+    with pytest.raises(TypeError, match="rows must hold ReportRow or CdrRow items"):
+        figure([alone, dict(alone)])
+    assert figure([alone]) is not None
 
 
 def test_average_handle_time() -> None:
