@@ -98,7 +98,8 @@ def service_level(
     answer time, or ``cres``, asked for). A report row counted against another cutoff
     or read without those fields, or a CDR row read without its direction, ``sec_que``
     or both ``cres`` and ``tm_answ``, raises ValueError; so does a ``cutoff`` below 0,
-    infinite or NaN.
+    infinite or NaN. A call read twice (two windows that share a second: ``range`` is
+    inclusive) counts once, by its call id.
     """
     if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)):
         raise TypeError(f"cutoff must be a number of seconds >= 0, not {cutoff!r}")
@@ -143,7 +144,8 @@ def average_handle_time(
     ``nc_ans_man`` where agents dial by hand: ``sec_call`` counts those calls' time,
     ``nc_ans`` does not count them), or CDR rows (their answer and disconnect times,
     ``tm_answ`` and ``tm_disc``); a row read without them raises ValueError. None when
-    no call was answered; a ``wrap_time`` below 0, infinite or NaN raises ValueError.
+    no call was answered; a ``wrap_time`` below 0, infinite or NaN raises ValueError. A
+    call's CDR row read twice counts once, as in :func:`service_level`.
     """
     if isinstance(wrap_time, bool) or not isinstance(wrap_time, (int, float)):
         raise TypeError(f"wrap_time must be a number of seconds >= 0, not {wrap_time!r}")
@@ -169,13 +171,23 @@ def average_handle_time(
 
 def _rows(rows: Iterable[ReportRow] | Iterable[CdrRow]) -> Iterator[ReportRow | CdrRow]:
     """``rows``, each a report or CDR row: one row given alone (a ReportRow iterates its
-    field names) or a wire record is a TypeError saying so, not an AttributeError."""
+    field names) or a wire record is a TypeError saying so, not an AttributeError.
+
+    A CDR row read again (its call id's, from the wire: the reads of two windows that
+    share a second, as ``range`` includes both its ends) is left out; rows built by hand
+    (no wire record in ``raw``) are taken as they are."""
     if isinstance(rows, (ReportRow, CdrRow)):
         raise TypeError(
             f"rows must be an iterable of rows, not one {type(rows).__name__}: give [row]"
         )
+    calls: set[str] = set()
     for row in rows:
-        if not isinstance(row, (ReportRow, CdrRow)):
+        if isinstance(row, CdrRow):
+            if row.raw:
+                if row.call_id in calls:
+                    continue
+                calls.add(row.call_id)
+        elif not isinstance(row, ReportRow):
             raise TypeError(
                 f"rows must hold ReportRow or CdrRow items (from cn.reports), not {row!r:.60}"
             )

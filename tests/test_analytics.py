@@ -389,6 +389,40 @@ def test_the_figures_of_cdr_rows_are_those_of_their_report_in_any_order(
     assert handle == average_handle_time(shuffled)
 
 
+def wire_cdr(call_id: int, started: int, waited: int, answered: bool) -> CdrRow:
+    return CdrRow.from_record(
+        {"callid": str(call_id), "ctype": "in", "sec_que": waited, "tm_init": started,
+         "tm_answ": started + waited if answered else 0, "tm_disc": started + waited + 60}
+    )  # fmt: skip
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    calls=st.lists(st.tuples(st.integers(0, 7200), st.integers(0, 60), st.booleans()), max_size=20),
+    cutoff=st.integers(0, 40),
+)
+def test_a_call_read_in_two_windows_that_share_a_second_counts_once(
+    calls: list[tuple[int, int, bool]], cutoff: int
+) -> None:
+    # range=start:stop includes both ends: read hour by hour, a call that began on the hour
+    # is in both hours' rows, and counted twice it moved the level and the handle time.
+    base = 1_700_000_000
+    rows = [
+        wire_cdr(i, base + at, waited, answered)
+        for i, (at, waited, answered) in enumerate(calls, 1)
+    ]
+    hourly = [
+        r
+        for hour in (base, base + 3600)
+        for r in rows
+        if hour <= (r.initiated_ts or 0) <= hour + 3600
+    ]
+    assert service_level(hourly, cutoff) == service_level(rows, cutoff)
+    assert average_handle_time(hourly) == average_handle_time(rows)
+    once = [wire_cdr(1, base + 3600, 30, True), wire_cdr(2, base, 5, True)]
+    assert service_level([*once, once[0]], 20) == 0.5
+
+
 @pytest.mark.parametrize("value", ["no", 0, None])
 def test_short_abandons_must_be_a_bool(value: object) -> None:
     """``short_abandons="no"`` is truthy: the quick give-ups counted against the level."""
