@@ -358,7 +358,10 @@ class Scenario:
             if not dialler.any_due(now):
                 break  # the rest would find nothing either
             agent.lead = dialler.reserve(agent.uid, now)
-            if agent.lead is not None and now + DIAL_DELAY < agent.due:
+            if agent.lead is not None:
+                # It dials DIAL_DELAY seconds from now, as from _keep_waiting: a turn due
+                # sooner connected the call early, its tm_init (the connection less the
+                # ring) before the record was diallable, even before it was created.
                 self._schedule(agent, now + DIAL_DELAY)
 
     # -- agents created through the API ------------------------------------

@@ -139,3 +139,29 @@ async def test_a_dialled_call_nobody_answers_rang_until_it_was_given_up() -> Non
     # The agent heard it ring from the connection to the end, as the status log says.
     on_call = [int(entry["uts"]) for entry in log if entry["callid"] == call["callid"]]
     assert int(row["tm_init"]) <= on_call[0] and log[-1]["uts"] == row["tm_disc"]
+
+
+async def test_no_dialled_call_starts_before_its_record_could_be_dialled() -> None:
+    # Records created while agents wait are offered to them at once; an agent whose own
+    # next turn fell within the 5 s dial delay connected at that turn instead, so its
+    # call's CDR row started (tm_init: the connection less the ring) before the record
+    # existed, and said it rang 5 s when it rang less.
+    clock = VirtualClock(START)
+    sim = Simulator(agents=300, seed=1, clock=clock)
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        books = Books(http, sim.issue_token())
+        created = int(clock.advance(600))
+        leads = [{"dataset": 351, "MobilePhone": f"077009{n:05d}"} for n in range(300)]
+        reply = await http.post(
+            "ecnow.php",
+            params={"token": books.token, "method": "ecnow_records", "action": "create"},
+            json=leads,
+        )
+        assert json_of(reply)["total"] == 300
+        clock.advance(1800)
+        dialled = [row for row in await books.cdr(ctype="out") if row["urn"] != "0"]
+    assert len(dialled) == 300
+    assert min(int(row["tm_init"]) for row in dialled) >= created
+    for row in dialled:  # it rang from the dial until the agent took it
+        if row["cres"] == "Answered":
+            assert int(row["tm_answ"]) - int(row["tm_init"]) in (4, 5, 6), row
