@@ -146,9 +146,9 @@ The dialler
     ends the record gets an outcome, its ``ProcessDate``, ``ProcessType`` and a
     line in ``notes``; a non-complete outcome sets a callback an hour later, when
     it is dialled again (:mod:`._dialler`). A callback set in the past is due
-    from the moment it is set: nothing is dialled back in time. A dialled call
-    nobody answers (outcome ``101``) rang until it ended: its ``sec_ring`` is
-    its ``sec_dur``.
+    from the moment it is set: nothing is dialled back in time. A dialled or
+    manual call nobody answers (outcome ``101``) is ``No Answer`` and rang until
+    it ended: its ``sec_ring`` is its ``sec_dur``.
 
 Faults are described in :class:`FaultKind`'s module; see :class:`Faults`.
 """

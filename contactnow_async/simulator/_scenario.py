@@ -297,7 +297,8 @@ class Scenario:
             u = agent.draw()
             outcome = call.outcome or _outcome(u)
         call.outcome = outcome
-        call.end(when, NO_ANSWER if call.dtype == "out" and outcome == "101" else ANSWERED)
+        # An outbound call, dialled or by hand, given "No answer" was not answered.
+        call.end(when, NO_ANSWER if call.ctype == "out" and outcome == "101" else ANSWERED)
         call.wrapped = then == WRAP
         self._finish(call)
         agent.call = None

@@ -170,6 +170,50 @@ async def test_a_manual_call_goes_on_the_books_as_one() -> None:
                        "nc_con": 1, "nc_ans": 0, "nc_ans_man": 1, "sec_ans": 0}  # fmt: skip
 
 
+async def test_a_manual_call_nobody_answered_is_no_answer_as_a_dialled_one() -> None:
+    # The vendor's sample row has ten manual calls, eight answered (nc_ans_man 8): a
+    # manual call the agent dispositions "No answer" (101) was not answered. It was
+    # "Answered", with a recording, in nc_ans_man and nc_con beside oc_noansw.
+    sim, clock = centre(dwell=Dwell.uniform(600))
+    uid = agent_in(sim, "wait")
+    assert await act(sim, "manual_dial", agent=uid, ddi="01614960001", qid="2002")
+    callid = live(sim, uid)["call"][0]["callid"]
+    assert await act(sim, "disposition", callid=callid, outcome="101") == {"success": True}
+    clock.advance(20)
+    assert await act(sim, "hangup", agent=uid) == {"success": True}
+    token = sim.issue_token()
+    window = {"token": token, "range": f"{int(START)}:{int(sim.now())}", "queue": "2002"}
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        fields = "cres,ocid,flags,tm_answ,sec_ring,sec_dur"
+        (row,) = json_of(
+            await http.get(
+                "reporting.php",
+                params={**window, "method": "cdr", "fields": fields, "callid": callid},
+            )
+        )["list"]
+        (figures,) = json_of(
+            await http.get(
+                "reporting.php",
+                params={
+                    **window,
+                    "method": "calls",
+                    "fields": "nc_man,nc_con,nc_ans_man,oc_noansw",
+                    "groupby": "dtype",
+                },
+            )
+        )["list"]
+        recording = await http.get("recording.php", params={"token": token, "callid": callid})
+    assert (row["cres"], row["ocid"], row["flags"], row["tm_answ"]) == (
+        "No Answer", "101", "processed", "0"
+    )  # fmt: skip
+    assert row["sec_ring"] == row["sec_dur"] and float(row["sec_dur"]) >= 20
+    assert (figures["nc_man"], figures["nc_con"], figures["nc_ans_man"]) == (1, 0, 0)
+    assert figures["oc_noansw"] == 1
+    assert json_of(recording) == {
+        "success": False, "error": f"Bad argument: callid [{callid}] has no recording"
+    }  # fmt: skip
+
+
 async def _dialled_call(
     sim: Simulator, clock: VirtualClock, http: httpx.AsyncClient, token: str
 ) -> tuple[str, str, str]:
