@@ -145,7 +145,9 @@ The dialler
     names the CDR uses; its status_log rows carry its ``callid``. When the call
     ends the record gets an outcome, its ``ProcessDate``, ``ProcessType`` and a
     line in ``notes``; a non-complete outcome sets a callback an hour later, when
-    it is dialled again (:mod:`._dialler`). A callback set in the past is due
+    it is dialled again (:mod:`._dialler`), unless an agent set the record's
+    callback for the call (``agent.php callback``, during it or before its
+    disposition): the outcome keeps that one. A callback set in the past is due
     from the moment it is set: nothing is dialled back in time. A dialled or
     manual call nobody answers (outcome ``101``) is ``No Answer`` and rang until
     it ended: its ``sec_ring`` is its ``sec_dur``.

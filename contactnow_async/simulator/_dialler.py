@@ -47,6 +47,9 @@ class Dialler:
         self.reserved: dict[int, str] = {}
         #: A heap of (callback time, record id); the scenario's loop peeks at it (no call).
         self.wakes: list[tuple[float, int]] = []
+        #: Record id -> the call an agent set its callback for (agent.php), until the
+        #: record's next call ends: that call's outcome keeps the callback.
+        self.called_back: dict[int, str] = {}
         # The open, unreserved records by dataset, each a heap of (due, record id): all of a
         # dataset's records share its queue and priority, so a heap's top is its best and,
         # when not due, none of the others is either. Agent-specific records are apart, by
@@ -200,30 +203,44 @@ class Dialler:
         self.release(record_id)
         if code is None:
             code = next(code for code, upto in CALL_OUTCOMES if u < upto)
-        self.apply_outcome(record_id, code, agent_uid=agent_uid, callid=callid, when=when)
+        asked = self.called_back.pop(record_id, None) == callid
+        self.apply_outcome(
+            record_id, code, agent_uid=agent_uid, callid=callid, when=when, keep_callback=asked
+        )
         return code
 
     def apply_outcome(
-        self, record_id: int, code: str, *, agent_uid: str, callid: str, when: float
+        self,
+        record_id: int,
+        code: str,
+        *,
+        agent_uid: str,
+        callid: str,
+        when: float,
+        keep_callback: bool = False,
     ) -> None:
         """Give a record the outcome ``code`` of call ``callid``: its ProcessDate, a line
-        in its notes, a callback an hour later unless the outcome is complete."""
+        in its notes, a callback an hour later unless the outcome is complete (or, with
+        ``keep_callback``, the one the agent set during the call, already scheduled)."""
         record = self.db.records[record_id]
         outcome = self.db.outcomes[code]
         stamp = self.db.format_time(when)
         record["outcomecode"] = code
         record["ProcessDate"] = stamp
+        due = when + CALLBACK_DELAY
         if outcome.complete:
             record["callback"] = "0000-00-00 00:00:00"
+        elif keep_callback:  # due from now if set in the past: nothing is dialled back then
+            due = max(when, self.db.parse_time(record["callback"]) or when)
         else:
-            record["callback"] = self.db.format_time(when + CALLBACK_DELAY)
+            record["callback"] = self.db.format_time(due)
             record["Call_Back_Notes"] = outcome.description
         self.db.append_note(
             record,
             f"{stamp} Call {callid} by agent {agent_uid}: outcome {code} ({outcome.description})",
         )
         if self.db.settle(record_id) != "EXPIRED" and not outcome.complete:
-            heapq.heappush(self.wakes, (when + CALLBACK_DELAY, record_id))
+            heapq.heappush(self.wakes, (due, record_id))
 
     def schedule(self, record_id: int) -> None:
         """Wake the dialler when a record's future callback falls due."""

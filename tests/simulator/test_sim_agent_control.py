@@ -215,10 +215,10 @@ async def test_a_manual_call_nobody_answered_is_no_answer_as_a_dialled_one() -> 
 
 
 async def _dialled_call(
-    sim: Simulator, clock: VirtualClock, http: httpx.AsyncClient, token: str
+    sim: Simulator, clock: VirtualClock, http: httpx.AsyncClient, token: str, *, end: bool = True
 ) -> tuple[str, str, str]:
     """Load a record into LIVE dataset 351 and return (record id, callid, agent) of the
-    call the dialler makes with it, once the agent has hung up."""
+    call the dialler makes with it, once the agent has hung up (``end``)."""
     created = json_of(
         await http.post(
             "ecnow.php",
@@ -233,8 +233,53 @@ async def _dialled_call(
         clock.advance(5)
     rows: list[Any] = sim.live_agents()
     agent = next(row for row in rows if row["call"] and row["call"][0].get("urn") == record)
-    assert await act(sim, "hangup", agent=str(agent["uid"])) == {"success": True}
+    if end:
+        assert await act(sim, "hangup", agent=str(agent["uid"])) == {"success": True}
     return record, str(agent["call"][0]["callid"]), str(agent["uid"])
+
+
+@pytest.mark.parametrize("during", [True, False], ids=["during-the-call", "then-disposition"])
+async def test_a_callback_the_agent_sets_outlives_the_calls_outcome(during: bool) -> None:
+    # The call's outcome (its end, or a disposition after it) wrote its own callback, an
+    # hour on, over the one the agent had just set: the record was called back then.
+    clock = VirtualClock(START)
+    sim = Simulator(agents=4, seed=2, clock=clock, dwell=Dwell.uniform(600))
+    token = sim.issue_token()
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        record, callid, uid = await _dialled_call(sim, clock, http, token, end=not during)
+        due = "2023-11-15 09:00:00"  # the next morning, some 9 hours on
+        assert await act(sim, "callback", callid=callid, callback=due, notes="after 9") == {
+            "success": True
+        }
+        if during:
+            assert await act(sim, "disposition", callid=callid, outcome="109")
+            clock.advance(20)
+            assert await act(sim, "hangup", agent=uid) == {"success": True}
+        else:
+            assert await act(sim, "disposition", callid=callid, outcome="109")
+        (row,) = json_of(
+            await http.get(
+                "ecnow.php",
+                params=api_params(token, "ecnow_records", "read", dataset="351", id=record),
+            )
+        )["list"]
+        assert (row["outcomecode"], row["callback"]) == ("109", due)
+        assert (row["Call_Back_Notes"], row["ProcessType"]) == ("after 9", "NEEDSMOREWORK")
+
+        async def calls() -> list[dict[str, str]]:
+            fields = "callid,tm_init"  # a token of now: the first expires within 12 hours
+            params = {"token": sim.issue_token(), "method": "cdr", "fields": fields, "urn": record}
+            params["range"] = f"{int(START)}:{int(sim.now())}"
+            rows: list[dict[str, str]] = json_of(await http.get("reporting.php", params=params))[
+                "list"
+            ]
+            return rows
+
+        clock.advance(4 * 3600)  # past the hour the outcome would have called it back
+        assert [row["callid"] for row in await calls()] == [callid]
+        clock.advance(8 * 3600)  # past the callback: called back then
+        first, again = await calls()
+    assert first["callid"] == callid and int(again["tm_init"]) >= int(START) + 38_800
 
 
 async def test_a_dialled_calls_record_takes_the_disposition_and_the_callback() -> None:

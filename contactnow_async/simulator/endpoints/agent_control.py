@@ -245,7 +245,12 @@ def _disposition(request: Request, state: SimState) -> None:
         scenario.cdr.replace(call)
         if call.record is not None:
             scenario.dialler.apply_outcome(
-                call.record, code, agent_uid=call.agent, callid=call.callid, when=scenario.now
+                call.record,
+                code,
+                agent_uid=call.agent,
+                callid=call.callid,
+                when=scenario.now,
+                keep_callback=scenario.dialler.called_back.get(call.record) == call.callid,
             )
 
 
@@ -275,6 +280,8 @@ def _callback(request: Request, state: SimState) -> None:
         record["Call_Back_Notes"] = request.args["notes"]
     db.settle(call.record)
     scenario.dialler.schedule(call.record)
+    # The call's outcome (at its end, or a disposition) keeps it rather than an hour later.
+    scenario.dialler.called_back[call.record] = call.callid
 
 
 def _open_record(scenario: Scenario, record_id: int) -> dict[str, str]:
