@@ -33,7 +33,9 @@ Endpoints (relative to where it is mounted):
     the snapshot) ends the stream. ``?agent=ID`` (repeatable) filters.
 ``GET /snapshot``
     ``{"cursor", "server_ts", "clock_speed", "source", "agents": [...]}``: resume
-    the events from ``cursor``.
+    the events from ``cursor``; ``server_ts`` is the centre's clock now (the host's,
+    corrected by the offset the agents' rows show: see ``_centre.py``), what the page
+    ticks from at ``clock_speed`` to show each agent's time since its ``started_ts``.
 ``GET /kpis``
     the queue KPIs of ``wallboard_app(..., kpis=QueueKpis(client))`` (404 without):
     calls today, answered, abandoned, service level, longest wait; ``/events`` sends

@@ -112,6 +112,7 @@ class Wallboard:
             buffer=buffer,
             heartbeat=heartbeat,
             write_timeout=write_timeout,
+            clock=self.clock,
         )
         # Expiries are whole unix seconds of at most 12 digits (what a check reads).
         if not 1 <= stream_token_ttl <= 1e9:  # NaN fails too
@@ -297,7 +298,7 @@ class Wallboard:
         head = _json(
             {
                 "cursor": board.cursor,
-                "server_ts": clock.now(),
+                "server_ts": board.centre.now(),  # the centre's clock, as the rows tell it
                 # A sped-up simulator's clock (ScaledClock) runs faster: the page ticks with it.
                 "clock_speed": float(getattr(clock, "speed", 1.0)),
                 "source": self.source.kind,
@@ -418,8 +419,9 @@ def wallboard_app(
     behind by before its stream is reset. ``heartbeat``: seconds of quiet before
     a comment is sent. ``write_timeout``: seconds a client may take to accept one
     write. ``stream_token_ttl``: seconds a ``/stream-token`` token is good for.
-    ``clock``: the contact centre's clock, which the page's time in status ticks
-    by (default: the source's; a simulator's own clock when it runs sped up).
+    ``clock``: the host's clock (default: the source's; a sped-up simulator's own): the
+    page's time in status ticks from ``/snapshot``'s ``server_ts``, this clock corrected
+    by the centre's offset from it, as the agents' rows show it (their ``server_ts``).
     ``kpis``: a :class:`~contactnow_async.kpis.QueueKpis` the wallboard refreshes and
     serves (``GET /kpis``, ``event: kpis``); without it the page shows no queue panel.
 

@@ -33,6 +33,9 @@ from typing import Any, Literal, NamedTuple
 
 import anyio
 
+from .._clock import Clock, SystemClock
+from ._centre import CentreClock
+
 logger = logging.getLogger("contactnow_async.web")
 
 #: The comment a quiet stream gets: it keeps proxies from closing an idle
@@ -183,7 +186,8 @@ class Board:
     source). ``retain`` is how many events are kept for resuming, ``buffer``
     how many frames a viewer may fall behind by, ``heartbeat`` the seconds of
     quiet before a stream gets a comment, ``write_timeout`` the seconds one write
-    may wait for a client (see :meth:`keep`).
+    may wait for a client (see :meth:`keep`). ``clock`` is the host's (the wallboard's):
+    :attr:`centre` corrects it by the centre's offset, from every agent published.
     """
 
     def __init__(
@@ -194,6 +198,7 @@ class Board:
         buffer: int = 10_000,
         heartbeat: float = 15.0,
         write_timeout: float = 30.0,
+        clock: Clock | None = None,
     ) -> None:
         for name, count in (("retain", retain), ("buffer", buffer)):
             # NaN or infinity would bound nothing: every event kept, for ever.
@@ -225,6 +230,8 @@ class Board:
         self.published = 0
         #: Called after every change to ``agents`` (the queue KPIs' longest wait follows them).
         self.on_change: Callable[[], object] | None = None
+        #: The centre's clock: what the page's time in status ticks from.
+        self.centre = CentreClock(clock if clock is not None else SystemClock())
 
     def agents_json(self, encode: Callable[[list[dict[str, Any]]], bytes]) -> bytes:
         """``agents``' values as ``encode`` writes them, encoded once per change: the
@@ -270,6 +277,9 @@ class Board:
             self.agents.pop(agent_id, None)
         else:
             self.agents[agent_id] = after
+            server_ts = after.get("server_ts")
+            if isinstance(server_ts, (int, float)):
+                self.centre.observe(server_ts)
         self.version += 1
         if self.on_change is not None:
             self.on_change()

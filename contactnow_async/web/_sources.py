@@ -209,6 +209,7 @@ class WatcherSource:
                         covered_from=None if log_id else math.inf,
                     )
                     seeded = True
+                    board.centre.observe(snapshot.server_ts)  # the first poll's, just read
                     for event in early:
                         if event.log_id is not None:  # the first poll's snapshot has the rest
                             self._publish(board, event)

@@ -27,11 +27,12 @@ async def client_on(
     *,
     password: str = "secret",
     transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock | None = None,
     **options: Any,
 ) -> AsyncIterator[ContactNow]:
     """A ContactNow client talking to ``sim`` in process (or through ``transport``, in
-    front of it), on the simulator's clock (``options``: more of the client's,
-    ``record_tz`` say)."""
+    front of it), on the simulator's clock or ``clock`` (``options``: more of the
+    client's, ``record_tz`` say)."""
     async with (
         httpx.AsyncClient(transport=transport or sim.transport()) as http,
         ContactNow(
@@ -39,7 +40,7 @@ async def client_on(
             username=sim.username,
             password=password,
             http_client=http,
-            clock=sim.clock,
+            clock=clock or sim.clock,
             retry_backoff=0.0,
             **options,
         ) as client,
@@ -145,6 +146,22 @@ class HandSource:
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         return self.healthy, {"last_error": self.error}
+
+
+class SkewedClock:
+    """Another clock's time ``by`` seconds later (earlier, if negative): a host whose clock
+    differs from the centre's. Its sleeps are the other clock's, so a watcher on it
+    still moves a simulator on a VirtualClock."""
+
+    def __init__(self, clock: Clock, by: float) -> None:
+        self.clock = clock
+        self.by = by
+
+    def now(self) -> float:
+        return self.clock.now() + self.by
+
+    async def sleep_until(self, deadline: float) -> None:
+        await self.clock.sleep_until(deadline - self.by)
 
 
 class SteppedClock:

@@ -227,7 +227,9 @@ async def test_the_snapshot_has_every_agent_and_the_cursor() -> None:
         body = reply.json()
         assert body["cursor"] == "101"
         assert body["source"] == "hand"
-        assert body["server_ts"] == source.clock.now()
+        # The centre's clock: the host's, corrected by the offset the last row shows (its
+        # server_ts, 1_700_000_101, read at the host's 1_700_000_000).
+        assert body["server_ts"] == source.clock.now() + 101
         assert body["clock_speed"] == 1.0
         assert {a["agent_id"]: a["status"] for a in body["agents"]} == {"1": "wait", "2": "call"}
 
