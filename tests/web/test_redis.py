@@ -114,6 +114,37 @@ def log_entry(uid: int, agent: str, status: str, *, name: str = "") -> Any:  # x
     return {"event": json.dumps(document), "log_id": str(uid)}
 
 
+def read_at(fields: Any, server_ts: float) -> Any:
+    """A :func:`log_entry`'s fields, its row read when the centre's clock said ``server_ts``."""
+    document = json.loads(fields["event"])
+    document["after"] |= {"started_ts": int(server_ts) - 60, "server_ts": int(server_ts)}
+    return fields | {"event": json.dumps(document)}
+
+
+async def test_the_snapshot_s_clock_is_the_centre_s_as_the_events_followed_show_it(
+    redis: Redis,
+) -> None:
+    # The events were read on the relay's host, and the replica's clock may differ from
+    # both: the offset is what the events say against the replica's clock as they arrive.
+    # The retained entries a replica starts from arrive long after they were read: an
+    # hour-old one is no sign the centre's clock is an hour behind.
+    stream = "web:centre"
+    clock = VirtualClock()
+    await redis.xadd(stream, read_at(log_entry(1, "7", "wait"), clock.now() - 3_600))
+    web = wallboard_app(RedisStreamSource(redis, stream, block=0.02, clock=clock))
+    async with web.lifespan(), client_for(web) as http:
+        assert (await http.get("/snapshot")).json()["server_ts"] == clock.now()
+        await redis.xadd(stream, read_at(log_entry(2, "7", "call"), clock.now() + 300))
+
+        async def followed() -> bool:
+            return bool(web.board.agents["7"]["status"] == "call")
+
+        await eventually(followed, within=10)
+        snapshot = (await http.get("/snapshot")).json()
+    assert snapshot["server_ts"] == clock.now() + 300
+    assert snapshot["server_ts"] - snapshot["agents"][0]["started_ts"] == 60
+
+
 async def test_the_snapshot_is_the_stream_folded_and_its_cursor_resumes(
     redis: Redis, redis_url: str
 ) -> None:
