@@ -53,6 +53,7 @@ class SimCall:
         "record",
         "result",
         "sec_ring",
+        "tm_agent",
         "tm_answ",
         "tm_disc",
         "tm_init",
@@ -80,6 +81,8 @@ class SimCall:
         self.dtype = dtype
         self.tm_init = tm_init
         self.tm_answ = 0.0
+        #: When an agent was put on the call (kept when it ends unanswered).
+        self.tm_agent = 0.0
         self.tm_disc = 0.0
         self.sec_ring = 0.0
         self.agent = "0"
@@ -115,10 +118,15 @@ class SimCall:
         """Seconds an agent spent connected to the caller."""
         return round(max(0.0, self.tm_disc - self.tm_answ), 3) if self.tm_answ else 0.0
 
+    @property
+    def sec_agent(self) -> float:
+        """Seconds an agent spent on the call, answered or not (its status ``call``)."""
+        return round(max(0.0, self.tm_disc - self.tm_agent), 3) if self.tm_agent else 0.0
+
     def connect(self, agent: str, when: float) -> None:
         """An agent takes the call at ``when``."""
         self.agent = agent
-        self.tm_answ = when
+        self.tm_answ = self.tm_agent = when
         self.gives_up_at = math.inf
 
     def end(self, when: float, result: str) -> None:
@@ -138,7 +146,7 @@ class SimCall:
 #: garbage collector stops tracking (a long run keeps many).
 CdrRow = tuple[
     str, str, str, "int | None", str, str, str, str, str, str, "str | None",
-    float, float, float, float, bool,
+    float, float, float, float, bool, float,
 ]  # fmt: skip
 
 
@@ -146,14 +154,14 @@ def _row(call: SimCall) -> CdrRow:
     return (
         call.callid, call.qid, call.agent, call.record, call.dsid, call.cli, call.ddi,
         call.ctype, call.dtype, call.result, call.outcome,
-        call.tm_init, call.tm_answ, call.tm_disc, call.sec_ring, call.wrapped,
+        call.tm_init, call.tm_answ, call.tm_disc, call.sec_ring, call.wrapped, call.tm_agent,
     )  # fmt: skip
 
 
 def _call(row: CdrRow) -> SimCall:
     (
         callid, qid, agent, record, dsid, cli, ddi, ctype, dtype, result, outcome,
-        tm_init, tm_answ, tm_disc, sec_ring, wrapped,
+        tm_init, tm_answ, tm_disc, sec_ring, wrapped, tm_agent,
     ) = row  # fmt: skip
     call = SimCall(
         callid=callid, qid=qid, cli=cli, ddi=ddi, ctype=ctype, dtype=dtype, tm_init=tm_init,
@@ -161,6 +169,7 @@ def _call(row: CdrRow) -> SimCall:
     )  # fmt: skip
     call.agent, call.result, call.outcome = agent, result, outcome
     call.tm_answ, call.tm_disc, call.sec_ring, call.wrapped = tm_answ, tm_disc, sec_ring, wrapped
+    call.tm_agent = tm_agent
     return call
 
 

@@ -212,7 +212,9 @@ FIGURES: dict[str, Callable[[SimCall, ReportContext], int | float]] = {
     "nc_que_le": lambda c, x: _lost_in(c) and c.sec_que <= x.cutoff,
     "nc_que_gt": lambda c, x: _lost_in(c) and c.sec_que > x.cutoff,
     "sec_dur": lambda c, x: c.sec_dur,
-    "sec_call": lambda c, x: c.sec_talk,  # agents' time on the call
+    # The agent's time on the call, answered or not: ReportingExamples.js's row has
+    # sec_call 28 beside sec_talk 0 and sec_dur 25.6 (ten manual calls, two No Answer).
+    "sec_call": lambda c, x: c.sec_agent,
     # Time to answer, of the calls nc_ans counts (the same sample: sec_ans 0).
     "sec_ans": lambda c, x: c.sec_que + c.sec_ring if _answered_not_manual(c) else 0.0,
     "sec_talk_all": lambda c, x: c.sec_talk,
