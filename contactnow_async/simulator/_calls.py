@@ -24,7 +24,9 @@ from collections.abc import Iterable, Mapping
 
 from ._rng import exponential, next_uniform, stream
 
-__all__ = ["ABANDONED", "ANSWERED", "ARRIVE", "GIVE_UP", "NO_ANSWER", "Cdr", "SimCall", "Switch"]
+__all__ = [
+    "ABANDONED", "ANSWERED", "ARRIVE", "GIVE_UP", "NO_ANSWER", "Cdr", "SimCall", "Switch", "Wraps",
+]  # fmt: skip
 
 ANSWERED, ABANDONED, NO_ANSWER = "Answered", "Abandoned", "No Answer"
 #: Timetable entry kinds: a caller reaching a queue, a queued caller giving up.
@@ -91,7 +93,8 @@ class SimCall:
         #: The outcome code: set by a disposition during the call, or when it ends.
         self.outcome: str | None = None
         self.result = ""
-        #: Whether the agent went on to wrap the call (hangupready skips wrap).
+        #: Whether the agent's wrap after the call has lasted more than 0 s (:class:`Wraps`;
+        #: hangupready skips wrap).
         self.wrapped = False
         self.gives_up_at = math.inf
 
@@ -239,6 +242,40 @@ class Cdr:
         lo = bisect.bisect_left(rows, start, self._head, len(rows), key=_started)
         hi = bisect.bisect_right(rows, stop, lo, len(rows), key=_started)
         return [_call(row) for row in rows[lo:hi]]
+
+
+class Wraps:
+    """The wraps under way, until they last: REPORTING.md's ``nc_wrap`` is "the number of
+    calls with a wrap time greater than zero", so a call's CDR row is marked ``wrapped``
+    once its agent's wrap after it has lasted (``hangup`` then ``ready`` at one moment
+    is no wrap), not when it begins."""
+
+    def __init__(self, cdr: Cdr) -> None:
+        self._cdr = cdr
+        self._open: dict[str, tuple[str, float]] = {}  # agent -> (callid, wrap began)
+
+    def begin(self, agent: str, callid: str, when: float) -> None:
+        """The agent wraps ``callid`` (in the CDR already) from ``when``."""
+        self._open[agent] = (callid, when)
+
+    def end(self, agent: str, when: float) -> None:
+        """The agent leaves wrap (or whatever status it is in) at ``when``."""
+        wrap = self._open.pop(agent, None)
+        if wrap is not None and when > wrap[1]:
+            self._mark(wrap[0])
+
+    def settle(self, now: float) -> None:
+        """Mark the wraps still under way that have lasted by ``now``."""
+        for agent, (callid, began) in list(self._open.items()):
+            if began < now:
+                del self._open[agent]
+                self._mark(callid)
+
+    def _mark(self, callid: str) -> None:
+        call = self._cdr.get(callid)
+        if call is not None:  # else purged by the CDR's retention
+            call.wrapped = True
+            self._cdr.replace(call)
 
 
 def _waited(call: SimCall) -> tuple[float, int]:

@@ -39,7 +39,7 @@ from ._agent_state import (
     SimAgent,
     Waiting,
 )
-from ._calls import ABANDONED, ANSWERED, ARRIVE, NO_ANSWER, Cdr, SimCall, Switch
+from ._calls import ABANDONED, ANSWERED, ARRIVE, NO_ANSWER, Cdr, SimCall, Switch, Wraps
 from ._campaigns import CampaignDb
 from ._dialler import DIAL_DELAY, Dialler
 from ._opening import FIRST_AGENT_UID, QUEUES, open_scenario
@@ -97,6 +97,7 @@ class Scenario:
         self.by_uid: dict[str, SimAgent] = {}
         self.log = StatusLog(log_retention)
         self.cdr = Cdr(cdr_retention)
+        self.wraps = Wraps(self.cdr)
         #: Calls in progress (queued or connected), by callid.
         self.active: dict[str, SimCall] = {}
         self._next_callid = FIRST_CALLID
@@ -180,6 +181,7 @@ class Scenario:
         # collector's passes over the growing books, a third of a big catch-up, find nothing.
         with paused_for(True):
             self._play(now)
+            self.wraps.settle(now)
         self.now = now
 
     def _play(self, now: float) -> None:
@@ -248,6 +250,7 @@ class Scenario:
 
     def available(self, agent: SimAgent, when: float) -> None:
         """The agent enters ``wait`` at ``when`` and takes what comes (see the module)."""
+        self.wraps.end(agent.uid, when)
         self._enter(agent, WAIT)
         self._write(agent, when)
         call = self.switch.first_waiting(self.waiting.queues_of(agent))
@@ -273,6 +276,7 @@ class Scenario:
             call.connect(agent.uid, when)
         self.active[call.callid] = call
         agent.call = call
+        self.wraps.end(agent.uid, when)
         self._enter(agent, CALL)
         self._stay(agent, when)
 
@@ -299,10 +303,10 @@ class Scenario:
         call.outcome = outcome
         # An outbound call, dialled or by hand, given "No answer" was not answered.
         call.end(when, NO_ANSWER if call.ctype == "out" and outcome == "101" else ANSWERED)
-        call.wrapped = then == WRAP
         self._finish(call)
         agent.call = None
         if then == WRAP:
+            self.wraps.begin(agent.uid, call.callid, when)
             self._enter(agent, WRAP)
             if code:
                 agent.statuscode = code
@@ -320,6 +324,7 @@ class Scenario:
         if agent.lead is not None and agent.call is None:
             self.dialler.release(agent.lead)
             agent.lead = None
+        self.wraps.end(agent.uid, when)
         self._enter(agent, status)
         if code is not None:
             agent.statuscode = code

@@ -83,6 +83,8 @@ async def check_books(books: Books, log: list[dict[str, str]], now: int) -> None
         if row["callid"] != "0":
             runs.setdefault(row["callid"], []).append(n)
     assert runs.keys() <= {row["callid"] for row in cdr} | live  # no call the CDR never had
+    # Whole seconds of the log: agent call time, and wraps that surely lasted or may have.
+    on_calls, lasted, wraps = 0, 0, 0
     for row in cdr:
         mine = runs.get(row["callid"], [])
         assert bool(mine) == (row["aid"] != "0"), row  # an agent's call is in its log
@@ -93,8 +95,14 @@ async def check_books(books: Books, log: list[dict[str, str]], now: int) -> None
         if mine:
             agent_rows = [entry for entry in log if entry["agent"] == row["aid"]]
             on = [entry for entry in agent_rows if entry["callid"] == row["callid"]]
-            after = agent_rows[agent_rows.index(on[-1]) + 1]
+            at = agent_rows.index(on[-1]) + 1
+            after = agent_rows[at]
             assert after["uts"] == row["tm_disc"] and after["callid"] != row["callid"]
+            on_calls += int(after["uts"]) - int(on[0]["uts"])
+            if after["status"] == "wrap":  # until the agent's next row, or now
+                ends = agent_rows[at + 1]["uts"] if at + 1 < len(agent_rows) else now
+                wraps += 1
+                lasted += int(ends) > int(after["uts"])
             first = int(on[0]["uts"])
             assert first == int(row["tm_answ"] if row["tm_answ"] != "0" else first)
             assert int(row["tm_init"]) <= first
@@ -107,7 +115,7 @@ async def check_books(books: Books, log: list[dict[str, str]], now: int) -> None
         await books.get(
             "reporting",
             method="calls",
-            fields="nc_all,nc_ans,nc_ans_man",
+            fields="nc_all,nc_ans,nc_ans_man,nc_wrap,sec_call",
             groupby="ctype",
             range=window,
         )
@@ -115,6 +123,12 @@ async def check_books(books: Books, log: list[dict[str, str]], now: int) -> None
     totals = [sum(row[name] for row in rows) for name in ("nc_all", "nc_ans", "nc_ans_man")]
     answered = sum(row["cres"] == "Answered" for row in cdr)
     assert (totals[0], totals[1] + totals[2]) == (len(cdr), answered)
+    # REPORTING.md: nc_wrap counts "calls with a wrap time greater than zero" (a wrap
+    # shorter than a second may show as 0 s in the log); sec_call is "agent call time",
+    # answered or not, so the log's runs on the calls, to a second a call.
+    taken = sum(row["aid"] != "0" for row in cdr)
+    assert lasted <= sum(row["nc_wrap"] for row in rows) <= wraps
+    assert abs(sum(row["sec_call"] for row in rows) - on_calls) <= taken
     paged: list[str] = []
     for start in range(0, len(cdr) + 1, 7):
         page = await books.get(

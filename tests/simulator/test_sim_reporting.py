@@ -174,6 +174,50 @@ async def test_each_agents_call_time_and_wraps_in_calls_follow_from_the_status_l
         assert abs(row["sec_call"] - seconds) <= taken_by  # whole seconds in the log
 
 
+async def test_a_wrap_counts_in_nc_wrap_once_it_has_lasted() -> None:
+    # REPORTING.md: nc_wrap is "the number of calls with a wrap time greater than zero".
+    # hangup then ready at one moment is a wrap of 0 s; one still under way counts from
+    # when it has lasted, and the figure it gives does not change when it ends.
+    clock = VirtualClock(START)
+    sim = Simulator(username="u", password="pw", agents=16, seed=5, clock=clock)
+    token = sim.issue_token()
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+
+        async def act(action: str, agent: str) -> None:
+            params = {"token": token, "action": action, "agent": agent}
+            assert json_of(await http.get("agent.php", params=params))["success"]
+
+        async def wrapped(callid: str) -> int:
+            params = {
+                "token": token, "method": "calls", "fields": "nc_all,nc_wrap", "groupby": "aid",
+                "range": f"{int(START)}:{int(clock.now())}", "callid": callid,
+            }  # fmt: skip
+            (row,) = json_of(await http.get("reporting.php", params=params))["list"]
+            assert row["nc_all"] == 1
+            return int(row["nc_wrap"])
+
+        calls: list[tuple[str, str]] = []  # (agent, callid), three agents on calls at once
+        while len(calls) < 3:
+            clock.advance(7)
+            live = {"token": token, "method": "agents", "action": "read"}
+            calls = [
+                (str(row["uid"]), str(row["call"][0]["callid"]))
+                for row in json_of(await http.get("ajax.php", params=live))["list"]
+                if row["status"] == "call"
+            ][:3]
+        (first, none), (second, brief), (third, ongoing) = calls
+        for agent in (first, second, third):
+            await act("hangup", agent)
+        await act("ready", first)  # the same moment: no wrap
+        assert (await wrapped(none), await wrapped(ongoing)) == (0, 0)  # 0 s of wrap so far
+        clock.advance(0.5)
+        await act("ready", second)
+        assert [await wrapped(c) for c in (none, brief, ongoing)] == [0, 1, 1]
+        await act("pause", third)
+        clock.advance(60)
+        assert [await wrapped(c) for c in (none, brief, ongoing)] == [0, 1, 1]
+
+
 async def test_every_figure_follows_the_table_from_the_cdr() -> None:
     sim, _ = an_hour_on(agents=12, dwell=Dwell(patience=40))
     cutoff = 15
