@@ -143,7 +143,11 @@ def average_handle_time(
     ``rows`` are ``reports.calls`` rows with ``sec_call`` and ``nc_ans`` (and
     ``nc_ans_man`` where agents dial by hand: ``sec_call`` counts those calls' time,
     ``nc_ans`` does not count them), or CDR rows (their answer and disconnect times,
-    ``tm_answ`` and ``tm_disc``); a row read without them raises ValueError. None when
+    ``tm_answ`` and ``tm_disc``). ``sec_call`` is the agents' time on calls, answered or
+    not (the vendor's sample: ten manual calls, two unanswered, 28 s of ``sec_call``
+    beside 0 of ``sec_talk``), so from report rows the figure also carries the time
+    agents spent on unanswered calls; CDR rows count answered talk only. A row read
+    without those fields raises ValueError. None when
     no call was answered; a ``wrap_time`` below 0, infinite or NaN raises ValueError. A
     call's CDR row read twice counts once, as in :func:`service_level`.
     """
