@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import Dataset, DatasetStatus
-from ._common import Settings, connect, emit_json, fail, print_table, run
+from ._common import Settings, connect, emit_json, fail, print_table, refuse_empty, run
 
 
 @click.group()
@@ -14,7 +14,7 @@ def datasets() -> None:
 
 
 @datasets.command("list")
-@click.option("--table", help="Only the datasets of this campaign table.")
+@click.option("--table", callback=refuse_empty, help="Only the datasets of this campaign table.")
 @click.option(
     "--state",
     type=click.Choice(["HOLD", "LIVE", "EXPIRED"], case_sensitive=False),
@@ -71,7 +71,7 @@ def datasets_list(
 
 
 @datasets.command("set-status")
-@click.argument("dataset")
+@click.argument("dataset", callback=refuse_empty)
 @click.argument("status", type=click.Choice(["HOLD", "LIVE", "EXPIRED"], case_sensitive=False))
 @click.option("--yes", is_flag=True, help="Confirm EXPIRED, which cannot be undone.")
 @click.pass_obj

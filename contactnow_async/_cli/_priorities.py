@@ -7,7 +7,16 @@ import re
 import click
 
 from .. import QueueAssignment
-from ._common import EXIT_API, Settings, connect, emit_json, fail, print_table, run
+from ._common import (
+    EXIT_API,
+    Settings,
+    connect,
+    emit_json,
+    fail,
+    print_table,
+    refuse_empty,
+    run,
+)
 
 
 @click.group()
@@ -16,8 +25,8 @@ def priorities() -> None:
 
 
 @priorities.command("list")
-@click.option("--agent", default=None)
-@click.option("--queue", default=None)
+@click.option("--agent", default=None, callback=refuse_empty)
+@click.option("--queue", default=None, callback=refuse_empty)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def priorities_list(
@@ -58,8 +67,8 @@ class _NegativeArguments(click.Command):
 
 
 @priorities.command("set", cls=_NegativeArguments)
-@click.argument("agent")
-@click.argument("queue")
+@click.argument("agent", callback=refuse_empty)
+@click.argument("queue", callback=refuse_empty)
 @click.argument("level", type=click.IntRange(0, 1_000_000))
 @click.pass_obj
 def priorities_set(settings: Settings, agent: str, queue: str, level: int) -> None:

@@ -39,6 +39,7 @@ from ._common import (
     parse_time,
     print_table,
     printable,
+    refuse_empty,
     run,
 )
 
@@ -71,12 +72,14 @@ def records() -> None:
 
 
 @records.command("read")
-@click.option("--table", help="The campaign table.")
-@click.option("--dataset", help="A dataset id.")
+@click.option("--table", callback=refuse_empty, help="The campaign table.")
+@click.option("--dataset", callback=refuse_empty, help="A dataset id.")
 @click.option("--id", "ids", multiple=True, help="A record id (repeat for several).")
 @click.option("--outcome", "outcomes", multiple=True, help="An outcome code (repeatable).")
-@click.option("--agent", help="Records assigned to this agent.")
-@click.option("--ddi", help="Records with this phone number in any phone field.")
+@click.option("--agent", callback=refuse_empty, help="Records assigned to this agent.")
+@click.option(
+    "--ddi", callback=refuse_empty, help="Records with this phone number in any phone field."
+)
 @click.option(
     "--search",
     "searches",
@@ -95,8 +98,8 @@ def records() -> None:
     type=click.Choice(["callback", "processdate"]),
     help="Pick records by their callback or process date, with --since/--until.",
 )
-@click.option("--since", help="From this TIME (with --timetype).")
-@click.option("--until", help="Up to this TIME (with --timetype).")
+@click.option("--since", callback=refuse_empty, help="From this TIME (with --timetype).")
+@click.option("--until", callback=refuse_empty, help="Up to this TIME (with --timetype).")
 @_record_tz
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
@@ -170,7 +173,7 @@ def records_read(
 
 @records.command("create")
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
-@click.option("--dataset", help="The dataset of rows that name none.")
+@click.option("--dataset", callback=refuse_empty, help="The dataset of rows that name none.")
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 50),

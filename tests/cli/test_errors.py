@@ -72,6 +72,20 @@ def test_an_empty_credential_flag_is_refused_not_replaced_by_the_variable(
         (["relay", "--redis", "redis://127.0.0.1:1/0", "--owner", ""], "--owner"),
         (["agents", "create", "--name", "", "--username", "u", "--password-stdin"], "--name"),
         (["agents", "create", "--name", "N", "--username", "", "--password-stdin"], "--username"),
+        # A filter given empty read everything, as if it were not given.
+        (["datasets", "list", "--table", ""], "--table"),
+        (["priorities", "list", "--agent", ""], "--agent"),
+        (["priorities", "list", "--queue", ""], "--queue"),
+        (["records", "read", "--table", "", "--dataset", "352"], "--table"),
+        (["records", "read", "--dataset", "352", "--agent", ""], "--agent"),
+        (["records", "read", "--dataset", "352", "--ddi", ""], "--ddi"),
+        (
+            ["records", "read", "--dataset", "352", "--timetype", "callback", "--since", ""],
+            "--since",
+        ),
+        (["records", "create", "-", "--dataset", ""], "--dataset"),
+        (["datasets", "set-status", "", "LIVE"], "DATASET"),
+        (["priorities", "set", "1226374", "", "5"], "QUEUE"),
     ],
 )
 def test_an_empty_value_is_refused(
