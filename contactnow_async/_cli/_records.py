@@ -36,12 +36,12 @@ from ._common import (
     connect,
     emit_json,
     fail,
-    parse_time,
     print_table,
     printable,
     refuse_empty,
     run,
 )
+from ._times import option_time
 
 #: What ``records read --json`` prints: the model's attributes but ``raw``.
 _LISTED = tuple(field.name for field in attrs.fields(Record) if field.name != "raw")
@@ -141,8 +141,8 @@ def records_read(
         "exact": exact,
         "mode": mode,
         "timetype": timetype,
-        "tstart": parse_time(since) if since else None,
-        "tstop": parse_time(until) if until else None,
+        "tstart": option_time("--since", since) if since else None,
+        "tstop": option_time("--until", until) if until else None,
     }
 
     async def main() -> list[Record]:

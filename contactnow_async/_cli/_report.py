@@ -23,10 +23,10 @@ from ._common import (
     connect,
     emit_json,
     fail,
-    parse_time,
     print_table,
     run,
 )
+from ._times import option_time
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -55,10 +55,7 @@ def _filters(items: Sequence[str]) -> dict[str, str | int]:
 
 def _window(since: str, until: str) -> tuple[datetime, datetime]:
     now = datetime.now(timezone.utc)
-    try:
-        start, stop = parse_time(since, now=now), parse_time(until, now=now)
-    except click.BadParameter as exc:
-        fail(exc.message, EXIT_USAGE)
+    start, stop = option_time("--since", since, now=now), option_time("--until", until, now=now)
     if stop < start:
         fail(f"--until ({stop.isoformat()}) is before --since ({start.isoformat()})")
     return start, stop

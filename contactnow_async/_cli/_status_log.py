@@ -22,10 +22,10 @@ from ._common import (
     connect,
     emit_json,
     fail,
-    parse_time,
     print_table,
     run,
 )
+from ._times import option_time
 
 #: The longest window read without --yes, in days.
 MAX_WINDOW_DAYS = 31
@@ -72,10 +72,7 @@ def status_log(
     A window longer than 31 days is refused unless --yes: it is read one hour per request.
     """
     now = datetime.now(timezone.utc)
-    try:
-        start, stop = parse_time(since, now=now), parse_time(until_, now=now)
-    except click.BadParameter as exc:
-        fail(exc.message, EXIT_USAGE)
+    start, stop = option_time("--since", since, now=now), option_time("--until", until_, now=now)
     if start > now:
         fail(f"--since ({start.isoformat()}) is in the future")
     if stop < start:
