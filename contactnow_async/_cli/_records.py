@@ -127,6 +127,8 @@ def records_read(
         field, equals, value = item.partition("=")
         if not equals or not field.strip():
             fail(f"--search {item!r}: give FIELD=VALUE")
+        if field.strip() in search:  # the last one won, silently
+            fail(f"--search {field.strip()} is given twice: a field is searched for one value")
         search[field.strip()] = value
     if (since or until) and timetype is None:
         fail("--since/--until need --timetype callback or processdate")

@@ -38,19 +38,36 @@ def _names(values: Sequence[str]) -> list[str]:
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
-def _filters(items: Sequence[str]) -> dict[str, str | int]:
-    found: dict[str, str | int] = {}
+def _filters(items: Sequence[str]) -> dict[str, str | int | list[str]]:
+    """``--filter NAME=VALUE`` as the library's keywords: a comma list (``agent=1234,5678``)
+    goes as a list, which the library sends as the API's comma list (it refuses a string
+    holding a comma, lest an id be split)."""
+    found: dict[str, str | int | list[str]] = {}
     for item in items:
-        name, equals, value = item.partition("=")
-        if not equals or not name.strip() or not value.strip():
+        name, equals, value = (part.strip() for part in item.partition("="))
+        values = [one.strip() for one in value.split(",")]
+        if not equals or not name or not all(values):
             fail(f"--filter {item!r}: give NAME=VALUE (queue=1007, agent=1234,5678)", EXIT_USAGE)
-        found[name.strip()] = value.strip()
+        if name in found:  # the last one won, silently
+            fail(
+                f"--filter {name} is given twice: give one, its values as a comma list "
+                f"({name}={','.join(_listed(found[name]))},{value})",
+                EXIT_USAGE,
+            )
+        found[name] = values if len(values) > 1 else values[0]
     if "cutoff" in found:  # seconds, checked as a number by the library
         try:
-            found["cutoff"] = int(found["cutoff"])
+            found["cutoff"] = int(",".join(_listed(found["cutoff"])))
         except ValueError:
-            fail(f"--filter cutoff={found['cutoff']}: give whole seconds", EXIT_USAGE)
+            fail(
+                f"--filter cutoff={','.join(_listed(found['cutoff']))}: give whole seconds",
+                EXIT_USAGE,
+            )
     return found
+
+
+def _listed(value: str | int | list[str]) -> list[str]:
+    return value if isinstance(value, list) else [str(value)]
 
 
 def _window(since: str, until: str) -> tuple[datetime, datetime]:
@@ -215,7 +232,7 @@ async def _read_cdr(
     start: datetime,
     stop: datetime,
     page_size: int,
-    filters: Mapping[str, str | int],
+    filters: Mapping[str, str | int | list[str]],
     *,
     loose: bool,
     as_json: bool,

@@ -119,6 +119,11 @@ def test_records_read_filters_and_table(invoke: CliInvoker, served: Served) -> N
         (["records", "read", "--ddi", "01234567890"], "needs a table or a dataset"),
         (["records", "read", "--table", "T", "--search", "nofield"], "give FIELD=VALUE"),
         (["records", "read", "--table", "T", "--since", "1h"], "need --timetype"),
+        # The last one won silently: records with only 079 in a phone were read.
+        (
+            ["records", "read", "--table", "T", "--search", "phone=020", "--search", "phone=079"],
+            "--search phone is given twice",
+        ),
         (["records", "read", "--table", "Nope"], "Bad argument: table [Nope] does not exist."),
     ],
 )

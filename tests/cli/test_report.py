@@ -55,6 +55,38 @@ def test_report_calls_as_json_csv_and_a_table(invoke: CliInvoker, an_hour: Serve
     assert [json.loads(line)["qid"] for line in queue.stdout.splitlines()] == ["1008"]
 
 
+@pytest.mark.parametrize("command", ["calls", "cdr"])
+def test_a_filter_given_a_comma_list_reads_each_value(
+    invoke: CliInvoker, an_hour: Served, command: str
+) -> None:
+    # The help's own example (agent=1234,5678) was refused by the library ("filter queue
+    # must be one or more non-empty values, got '1007,1008'"), exit 2.
+    args = ["report", command, "--fields", "qid", *WINDOW, "--json"]
+    args += ["--group-by", "qid"] if command == "calls" else []
+    out = invoke([*args, "--filter", "queue=1007, 1008"], env=an_hour.env())
+    assert out.code == 0, out
+    assert {json.loads(line).get("qid", json.loads(line).get("queue_id"))
+            for line in out.stdout.splitlines()} == {"1007", "1008"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        # Given twice, the last one won without a word: the 1007 calls were left out.
+        (["queue=1007", "queue=1008"], "--filter queue is given twice"),
+        (["queue=1007,"], "give NAME=VALUE"),
+    ],
+)
+def test_a_filter_given_twice_or_with_an_empty_value_is_refused(
+    invoke: CliInvoker, an_hour: Served, filters: list[str], message: str
+) -> None:
+    args = ["report", "cdr", *WINDOW, "--json"]
+    for item in filters:
+        args += ["--filter", item]
+    line = assert_one_error(invoke(args, env=an_hour.env()), 2)
+    assert message in line
+
+
 def test_report_cdr_as_csv_agrees_with_calls(invoke: CliInvoker, an_hour: Served) -> None:
     out = invoke(
         ["report", "cdr", "--csv", "--fields", "qid,cres,sec_que", "--page-size", "7", *WINDOW],
