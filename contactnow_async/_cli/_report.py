@@ -35,7 +35,11 @@ _CDR_TABLE = ("callid", "tm_init", "qid", "aid", "cres", "sec_que", "sec_dur", "
 
 
 def _names(values: Sequence[str]) -> list[str]:
-    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+    """The names of ``--fields a,b --fields c``, each once (a CSV header naming one twice
+    is one a reader keys by name cannot read)."""
+    return list(
+        dict.fromkeys(name.strip() for value in values for name in value.split(",") if name.strip())
+    )
 
 
 def _filters(items: Sequence[str]) -> dict[str, str | int | list[str]]:

@@ -87,6 +87,16 @@ def test_a_filter_given_twice_or_with_an_empty_value_is_refused(
     assert message in line
 
 
+def test_report_cdr_csv_names_a_field_asked_for_twice_once(
+    invoke: CliInvoker, an_hour: Served
+) -> None:
+    # "callid,qid,sec_dur,qid": a DictReader kept one qid column; --json had each key once.
+    args = ["report", "cdr", "--fields", "qid,sec_dur", "--fields", "qid,callid", *WINDOW]
+    out = invoke([*args, "--csv"], env=an_hour.env())
+    assert out.code == 0, out
+    assert out.stdout.splitlines()[0] == "qid,sec_dur,callid"  # as asked, each once
+
+
 def test_report_cdr_as_csv_agrees_with_calls(invoke: CliInvoker, an_hour: Served) -> None:
     out = invoke(
         ["report", "cdr", "--csv", "--fields", "qid,cres,sec_que", "--page-size", "7", *WINDOW],
