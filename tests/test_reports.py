@@ -147,6 +147,8 @@ async def test_a_reporting_campaign_filter_replaces_the_clients_campaign() -> No
         # Nothing like it: the documented ones (was "'bogus': (strict=False, ...").
         ({"group_by": ["bogus"]}, ValueError, "'bogus': the documented ones are P1D, P1M, "),
         ({"group_by": ["qnam"]}, ValueError, "did you mean qnm"),
+        # Nothing like it among too many to list: no dangling "'bogus': (strict=False".
+        ({"fields": ["bogus"]}, ValueError, r"^unknown calls field 'bogus' \(strict=False, or "),
         ({"fields": []}, ValueError, "at least one"),
         ({"start": STOP, "stop": START}, ValueError, "before start"),
         ({"start": datetime(2026, 1, 1)}, ValueError, "naive"),

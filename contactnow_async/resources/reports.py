@@ -251,13 +251,13 @@ def _names(
             if name not in known:
                 close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
                 if close:
-                    hint = f"did you mean {', '.join(close)}? "
+                    hint = f": did you mean {', '.join(close)}?"
                 elif len(known) <= _LISTED:
-                    hint = f"the documented ones are {', '.join(sorted(known))} "
-                else:
+                    hint = f": the documented ones are {', '.join(sorted(known))}"
+                else:  # too many to list, none alike: the name alone
                     hint = ""
                 raise ValueError(
-                    f"unknown {what} {name!r}: {hint}(strict=False, or --no-strict, sends "
+                    f"unknown {what} {name!r}{hint} (strict=False, or --no-strict, sends "
                     "a name the documentation does not list)"
                 )
     return names
