@@ -41,7 +41,7 @@ from ._common import (
     refuse_empty,
     run,
 )
-from ._times import option_time
+from ._times import option_day_or_time
 
 #: What ``records read --json`` prints: the model's attributes but ``raw``.
 _LISTED = tuple(field.name for field in attrs.fields(Record) if field.name != "raw")
@@ -143,8 +143,8 @@ def records_read(
         "exact": exact,
         "mode": mode,
         "timetype": timetype,
-        "tstart": option_time("--since", since) if since else None,
-        "tstop": option_time("--until", until) if until else None,
+        "tstart": option_day_or_time("--since", since) if since else None,
+        "tstop": option_day_or_time("--until", until) if until else None,
     }
 
     async def main() -> list[Record]:

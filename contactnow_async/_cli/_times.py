@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import re
+from datetime import date, datetime, timezone
 
 import click
 
@@ -23,3 +24,18 @@ def option_time(flag: str, text: str, *, now: datetime | None = None) -> datetim
     if moment < EPOCH:
         fail(f"Invalid value for '{flag}': {text!r} is before 1970 (unix time starts there)")
     return moment
+
+
+def option_day_or_time(flag: str, text: str) -> date | datetime:
+    """A record date's bound: a bare day (``2026-12-04``) as a ``date``, which
+    ``records.read`` reads as that whole day in the record time zone (its midnight in UTC
+    left the day out of ``--until``); anything else as :func:`option_time` reads it."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        try:
+            day = date.fromisoformat(text.strip())
+        except ValueError:  # 2026-02-30: option_time says why, naming the flag
+            return option_time(flag, text)
+        if day < EPOCH.date():
+            fail(f"Invalid value for '{flag}': {text!r} is before 1970 (unix time starts there)")
+        return day
+    return option_time(flag, text)

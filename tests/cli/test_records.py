@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import signal
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import anyio
 import pytest
@@ -110,6 +112,37 @@ def test_records_read_filters_and_table(invoke: CliInvoker, served: Served) -> N
     )  # fmt: skip
     assert window.code == 0, window
     assert {json.loads(line)["record_id"] for line in window.stdout.splitlines()} >= {"412", "413"}
+
+
+def test_records_read_takes_a_bare_day_as_that_whole_day_in_the_record_zone(
+    invoke: CliInvoker, served: Served
+) -> None:
+    # As records.read(tstart=day, tstop=day) does: --until DAY was DAY's midnight in UTC,
+    # which left the day itself out (and --since DAY --until DAY read nothing of it).
+    every = invoke(["records", "read", "--json", "--table", "Willtest"], env=served.env())
+    assert every.code == 0, every
+    processed = {
+        row["record_id"]: row["processed_ts"]
+        for row in map(json.loads, every.stdout.splitlines())
+        if row["processed_ts"]
+    }
+    record_id, stamp = next(iter(processed.items()))
+    day = datetime.fromtimestamp(stamp, ZoneInfo("Europe/London")).date().isoformat()
+    window = invoke(
+        [
+            "records", "read", "--json", "--table", "Willtest", "--timetype", "processdate",
+            "--since", day, "--until", day, "--record-tz", "Europe/London",
+        ],
+        env=served.env(),
+    )  # fmt: skip
+    assert window.code == 0, window
+    rows = [json.loads(line) for line in window.stdout.splitlines()]
+    assert record_id in {row["record_id"] for row in rows}
+    # Only that day's (the simulator's dialler may process more while the test reads).
+    london = ZoneInfo("Europe/London")
+    assert {
+        datetime.fromtimestamp(row["processed_ts"], london).date().isoformat() for row in rows
+    } == {day}
 
 
 @pytest.mark.parametrize(
