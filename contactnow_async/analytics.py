@@ -147,9 +147,9 @@ def average_handle_time(
     not (the vendor's sample: ten manual calls, two unanswered, 28 s of ``sec_call``
     beside 0 of ``sec_talk``), so from report rows the figure also carries the time
     agents spent on unanswered calls; CDR rows count answered talk only. A row read
-    without those fields raises ValueError. None when
-    no call was answered; a ``wrap_time`` below 0, infinite or NaN raises ValueError. A
-    call's CDR row read twice counts once, as in :func:`service_level`.
+    without those fields raises ValueError. None when no call was answered; a
+    ``wrap_time`` below 0, infinite or NaN raises ValueError. A call's CDR row read twice
+    counts once, as in :func:`service_level`.
     """
     if isinstance(wrap_time, bool) or not isinstance(wrap_time, (int, float)):
         raise TypeError(f"wrap_time must be a number of seconds >= 0, not {wrap_time!r}")

@@ -53,25 +53,21 @@ def _filters(items: Sequence[str]) -> dict[str, str | int | list[str]]:
         if not equals or not name or not all(values):
             fail(f"--filter {item!r}: give NAME=VALUE (queue=1007, agent=1234,5678)", EXIT_USAGE)
         if name in found:  # the last one won, silently
+            given = found[name]
+            listed = ",".join(given) if isinstance(given, list) else str(given)
             fail(
                 f"--filter {name} is given twice: give one, its values as a comma list "
-                f"({name}={','.join(_listed(found[name]))},{value})",
+                f"({name}={listed},{value})",
                 EXIT_USAGE,
             )
-        found[name] = values if len(values) > 1 else values[0]
-    if "cutoff" in found:  # seconds, checked as a number by the library
-        try:
-            found["cutoff"] = int(",".join(_listed(found["cutoff"])))
-        except ValueError:
-            fail(
-                f"--filter cutoff={','.join(_listed(found['cutoff']))}: give whole seconds",
-                EXIT_USAGE,
-            )
+        if name == "cutoff":  # seconds, checked as a number by the library
+            try:
+                found[name] = int(value)
+            except ValueError:
+                fail(f"--filter cutoff={value}: give whole seconds", EXIT_USAGE)
+        else:
+            found[name] = values if len(values) > 1 else values[0]
     return found
-
-
-def _listed(value: str | int | list[str]) -> list[str]:
-    return value if isinstance(value, list) else [str(value)]
 
 
 def _window(since: str, until: str) -> tuple[datetime, datetime]:

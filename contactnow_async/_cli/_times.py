@@ -21,8 +21,7 @@ def option_time(flag: str, text: str, *, now: datetime | None = None) -> datetim
         moment = parse_time(text, now=now)
     except click.BadParameter as exc:
         fail(f"Invalid value for '{flag}': {exc.message}")
-    if moment < EPOCH:
-        fail(f"Invalid value for '{flag}': {text!r} is before 1970 (unix time starts there)")
+    _since_1970(flag, text, moment)
     return moment
 
 
@@ -30,12 +29,23 @@ def option_day_or_time(flag: str, text: str) -> date | datetime:
     """A record date's bound: a bare day (``2026-12-04``) as a ``date``, which
     ``records.read`` reads as that whole day in the record time zone (its midnight in UTC
     left the day out of ``--until``); anything else as :func:`option_time` reads it."""
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+    if _DAY.fullmatch(text.strip()):
         try:
             day = date.fromisoformat(text.strip())
         except ValueError:  # 2026-02-30: option_time says why, naming the flag
-            return option_time(flag, text)
-        if day < EPOCH.date():
-            fail(f"Invalid value for '{flag}': {text!r} is before 1970 (unix time starts there)")
-        return day
+            pass
+        else:
+            _since_1970(flag, text, day)
+            return day
     return option_time(flag, text)
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _since_1970(flag: str, text: str, moment: date) -> None:
+    """One error line naming ``flag`` if ``moment`` (a day, or a time) is before 1970:
+    the API refuses a time before unix time starts."""
+    first = EPOCH if isinstance(moment, datetime) else EPOCH.date()  # like with like
+    if moment < first:
+        fail(f"Invalid value for '{flag}': {text!r} is before 1970 (unix time starts there)")
