@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from .. import events
 from .._clock import Clock, SystemClock
 from ..redis import event_from_fields, refusal
+from ..redis._keys import check_count
 from ..redis._replies import Fields, read_entries, stream_entries, text
 from ._board import Board, Entry, Resume, Viewer
 from ._sources import iso, sse_frame
@@ -84,10 +85,7 @@ class RedisStreamSource:
         stalled_after: float | None = None,
         clock: Clock | None = None,
     ) -> None:
-        # Redis's COUNT is a whole number: 2.5 or NaN made every read fail, for ever.
-        given: object = batch  # what a caller passed, whatever the annotation says
-        if isinstance(given, bool) or not isinstance(given, int) or given < 1:
-            raise ValueError(f"batch must be a whole number >= 1, got {batch!r}")
+        check_count(batch, "batch")  # XRANGE's COUNT: 2.5 or NaN failed every read, for ever
         if not 0 <= block < math.inf:  # NaN fails too
             raise ValueError(f"block must be finite seconds >= 0, got {block!r}")
         if not 0 < retry < math.inf:
