@@ -7,6 +7,7 @@ from typing import Any
 
 import anyio
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -139,6 +140,7 @@ async def check_books(books: Books, log: list[dict[str, str]], now: int) -> None
     assert paged == [row["callid"] for row in cdr]
 
 
+@pytest.mark.slow  # seconds of examples: scheduled first (tests/_schedule.py)
 @settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(script=steps, seed=st.integers(1, 50))
 def test_any_agent_actions_leave_books_that_agree(script: list[Step], seed: int) -> None:
