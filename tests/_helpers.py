@@ -38,11 +38,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def examples(ci: int) -> int:
+def examples(ci: int, *, least: int = 20) -> int:
     """Hypothesis examples for a property: ``ci`` where ``CI`` is set (``.ci/run``), a
-    quarter of that otherwise, so the README's test command stays quick while CI searches
-    deeper."""
-    return ci if os.environ.get("CI") else max(ci // 4, 20)
+    quarter of that otherwise but at least ``least`` (lower it for a property whose
+    examples take a second each), so the README's test command stays quick while CI
+    searches deeper."""
+    return ci if os.environ.get("CI") else min(ci, max(ci // 4, least))
 
 
 def json_reply(
