@@ -9,17 +9,16 @@ import os
 import secrets
 import socket
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anyio.lowlevel
 import httpx
+import pytest
 
 from contactnow_async import ContactNow, VirtualClock
 
 if TYPE_CHECKING:
-    import pytest
-
     from contactnow_async.simulator import Simulator
 
 USERNAME = "api-user"
@@ -44,6 +43,20 @@ def examples(ci: int, *, least: int = 20) -> int:
     examples take a second each), so the README's test command stays quick while CI
     searches deeper."""
     return ci if os.environ.get("CI") else min(ci, max(ci // 4, least))
+
+
+def on_each_backend_in_turn(
+    argname: str, values: Sequence[Any], ids: Sequence[str] | None = None
+) -> pytest.MarkDecorator:
+    """Parametrize ``argname`` with ``values``, each run once, on asyncio and trio in turn
+    rather than on both: for a test that runs one algorithm (the watcher's backfill, the
+    decoding of a reply) over many seeds or targets, where the backend changes only how
+    long it takes. Both backends run it; the suite runs it half as often."""
+    backends = ("asyncio", "trio")
+    pairs = [(backends[at % 2], value) for at, value in enumerate(values)]
+    names = ids if ids is not None else [str(value) for value in values]
+    labels = [f"{backend}-{name}" for (backend, _), name in zip(pairs, names, strict=True)]
+    return pytest.mark.parametrize(("anyio_backend", argname), pairs, ids=labels)
 
 
 def json_reply(

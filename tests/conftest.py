@@ -1,14 +1,17 @@
-"""Every async test runs under asyncio and under trio (anyio's pytest plugin); one served stage."""
+"""Every async test runs under asyncio and trio (anyio's pytest plugin; outside CI under one
+of them, tests/_backends.py); one served stage."""
 
 from __future__ import annotations
 
 import gc
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 
 import pytest
 
+from ._backends import both_backends_wanted, one_backend_each
 from ._schedule import slow_first
 from ._stage import Stage, staged
 from ._warm import warm_share
@@ -33,13 +36,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """In an xdist worker: each worker's first share of the tests starts with its part of
+    """Outside CI, each async test on one backend (tests/_backends.py says which).
+
+    In an xdist worker: each worker's first share of the tests starts with its part of
     the ``slow`` ones. ``--dist worksteal`` hands every worker a contiguous share of the
     collection, and an idle worker takes the back half of the longest queue: a slow test
     late in the collection ran last, alone, while the other workers had finished (a test
     that waits 7 s for a timeout made the last 7 s of one run). At each share's head, the
     slow tests run beside the short ones, and never at the end."""
     workerinput = getattr(config, "workerinput", None)
+    if not both_backends_wanted(config):
+        run = workerinput["testrunuid"] if workerinput is not None else uuid.uuid4().hex
+        items[:], dropped = one_backend_each(items, run)
+        config.hook.pytest_deselected(items=dropped)
     if workerinput is None:
         return
     items[:] = slow_first(items, int(workerinput["workercount"]))

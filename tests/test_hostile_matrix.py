@@ -32,7 +32,7 @@ from contactnow_async import (
     Token,
     WriteResult,
 )
-from tests._helpers import PASSWORD, chain_texts, client_for, script_of
+from tests._helpers import PASSWORD, chain_texts, client_for, on_each_backend_in_turn, script_of
 
 pytestmark = pytest.mark.anyio
 
@@ -394,7 +394,7 @@ async def _outcome(
     return _check_typed(value, what)
 
 
-@pytest.mark.parametrize("name", list(TARGETS))
+@on_each_backend_in_turn("name", list(TARGETS))
 async def test_every_hostile_reply_gives_models_or_a_library_error(name: str) -> None:
     target = TARGETS[name]
     reply = [REPLIES["html 200"]]

@@ -20,6 +20,7 @@ import pytest
 from contactnow_async import AgentEvent, ContactNow, ContactNowError
 from contactnow_async.simulator import Dwell, FaultKind, Simulator
 from contactnow_async.watch import _health
+from tests._helpers import on_each_backend_in_turn
 
 from ._support import TickingClock, client_on, event_rows, log_rows
 
@@ -110,7 +111,7 @@ def _simulator(seed: int, rng: random.Random) -> Simulator:
                      ajax_page_limit=rng.choice([3, 5, None]))  # fmt: skip
 
 
-@pytest.mark.parametrize("seed", range(3))
+@on_each_backend_in_turn("seed", range(3))
 async def test_restarts_from_the_last_log_id_deliver_the_log_exactly_once(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -122,7 +123,7 @@ async def test_restarts_from_the_last_log_id_deliver_the_log_exactly_once(
     assert event_rows(handled) == [row for row in log_rows(sim) if row[0] <= last]
 
 
-@pytest.mark.parametrize("seed", range(3))
+@on_each_backend_in_turn("seed", range(3))
 async def test_a_start_without_since_log_id_then_restarts_deliver_every_later_row_once(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:

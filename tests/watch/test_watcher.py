@@ -25,7 +25,7 @@ from contactnow_async import (
     WatchOptions,
 )
 from contactnow_async.simulator import Dwell, FaultKind, Simulator, VirtualClock
-from tests._helpers import PasswordChanged
+from tests._helpers import PasswordChanged, on_each_backend_in_turn
 
 from ._hostile import HANG_GUARD, T0, Centre, client_of, live_row
 from ._support import AjaxSpy, TickingClock, client_on, collect, event_rows, log_rows, until
@@ -185,7 +185,7 @@ def test_watch_options_are_exactly_the_watchers_keywords() -> None:
     assert list(WatchOptions.__annotations__) == keywords
 
 
-@pytest.mark.parametrize("log_delay", [0.0, 2.0], ids=["log-at-once", "log-2-intervals-late"])
+@on_each_backend_in_turn("log_delay", [0.0, 2.0], ids=["log-at-once", "log-2-intervals-late"])
 async def test_backfill_delivers_every_transition_exactly_once_in_order(log_delay: float) -> None:
     # A mean dwell of 0.2 intervals: most transitions happen between two polls.
     sim = simulator(agents=50, dwell=Dwell.uniform(0.2), log_delay=log_delay)

@@ -1,0 +1,55 @@
+"""Outside CI, each async test runs on one of asyncio and trio, not on both."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+BACKENDS = ("asyncio", "trio")
+
+
+def both_backends_wanted(config: pytest.Config) -> bool:
+    """Every async test on both backends: in CI (``CI`` set, as ``.ci/run`` runs), with
+    ``CONTACTNOW_TEST_BACKENDS=both``, or when the run names its tests (a node id, ``-k``),
+    so that ``pytest 'tests/x.py::test_y[trio]'`` runs what it names."""
+    if os.environ.get("CI") or os.environ.get("CONTACTNOW_TEST_BACKENDS") == "both":
+        return True
+    named = any("::" in str(arg) for arg in config.args)
+    return named or bool(config.option.keyword)
+
+
+def one_backend_each(
+    items: list[pytest.Item], run: str
+) -> tuple[list[pytest.Item], list[pytest.Item]]:
+    """(kept, dropped): of each test run on both backends, the run on one of them, picked
+    by a hash of the test's id and ``run`` (the same in every xdist worker of a run, a new
+    one each run: over a few runs every test meets both). A test already paired with one
+    backend (``on_each_backend_in_turn``), or on one only, is kept."""
+    siblings: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        key = _without_backend(item)
+        if key is not None:
+            siblings.setdefault(key, []).append(item)
+    dropped: set[int] = set()
+    for key, group in siblings.items():
+        if len(group) == 2:
+            pick = hashlib.sha256(f"{run}|{key}".encode()).digest()[0] % 2
+            dropped.add(id(group[1 - pick]))
+    kept = [item for item in items if id(item) not in dropped]
+    return kept, [item for item in items if id(item) in dropped]
+
+
+def _without_backend(item: pytest.Item) -> str | None:
+    """The item's id with its backend taken out of its parameters, or None if it has none."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or callspec.params.get("anyio_backend") not in BACKENDS:
+        return None
+    name, _, ids = item.nodeid.partition("[")
+    parts = ids.rstrip("]").split("-")
+    backend = callspec.params["anyio_backend"]
+    if backend not in parts:
+        return None
+    parts.remove(backend)
+    return f"{name}[{'-'.join(parts)}]"
