@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 import attrs
 import xmltodict
 
+from contactnow_async._wire import NOT_XML
 from contactnow_async._xml import tidy
 
 __all__ = [
@@ -35,7 +36,7 @@ Reply = Mapping[str, Value]
 _REPLACEMENT = "\ufffd"
 # A carriage return as its reference: a parser reads a literal one as a line feed.
 _ESCAPES = {"\r": "&#13;"}
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_XML = re.compile(NOT_XML)
 
 
 class PayloadError(ValueError):
