@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from contactnow_async import ContactNow, VirtualClock
+from tests._backends import BACKENDS
 
 if TYPE_CHECKING:
     from contactnow_async.simulator import Simulator
@@ -52,8 +53,7 @@ def on_each_backend_in_turn(
     rather than on both: for a test that runs one algorithm (the watcher's backfill, the
     decoding of a reply) over many seeds or targets, where the backend changes only how
     long it takes. Both backends run it; the suite runs it half as often."""
-    backends = ("asyncio", "trio")
-    pairs = [(backends[at % 2], value) for at, value in enumerate(values)]
+    pairs = [(BACKENDS[at % 2], value) for at, value in enumerate(values)]
     names = ids if ids is not None else [str(value) for value in values]
     labels = [f"{backend}-{name}" for (backend, _), name in zip(pairs, names, strict=True)]
     return pytest.mark.parametrize(("anyio_backend", argname), pairs, ids=labels)

@@ -11,6 +11,8 @@ from ._common import fail, parse_time
 
 #: Where unix time starts: the API refuses a time before it.
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: A bare day, as ``--since 2026-12-04`` gives it.
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def option_time(flag: str, text: str, *, now: datetime | None = None) -> datetime:
@@ -38,9 +40,6 @@ def option_day_or_time(flag: str, text: str) -> date | datetime:
             _since_1970(flag, text, day)
             return day
     return option_time(flag, text)
-
-
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _since_1970(flag: str, text: str, moment: date) -> None:
