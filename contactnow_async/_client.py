@@ -40,7 +40,7 @@ from ._options import (
     resend_is_safe,
     token_key,
 )
-from ._redact import install_httpx_log_filter, redact_user_info, secret_values
+from ._redact import install_httpx_log_filter, own_secrets, redact_user_info, secret_values
 from ._refusals import AUTHENTICATION_FAILURE, api_error, is_token_error
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore, TokenTimeout
 from ._transport import ApiRequest, Reply, RetryPolicy, Transport
@@ -90,6 +90,7 @@ class ContactNow(Groups):
         "__weakref__",  # the log filter's reference: it forgets a client that is gone
         "_binding",
         "_closed",
+        "_own_secrets",
         "_password",
         "_token_manager",
         "_transport",
@@ -165,6 +166,7 @@ class ContactNow(Groups):
         check_options(options)
         check_wire(transport, own=http_client is None)
         self._password = password
+        self._own_secrets = own_secrets(password, options.base_url)  # a gateway's too
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._transport = Transport(
             http_client
@@ -195,7 +197,7 @@ class ContactNow(Groups):
             clock=self.clock,
             margin=token_margin,
         )
-        install_httpx_log_filter(self, lambda cn: (cn._password, *cn._token_manager.recent))
+        install_httpx_log_filter(self, lambda cn: (*cn._own_secrets, *cn._token_manager.recent))
 
     @property
     def base_url(self) -> str:
@@ -439,11 +441,6 @@ class ContactNow(Groups):
         )
 
     def _secrets(self, sent: Token | None, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
-        """What a reply must not echo: the password, the current token and the one sent."""
-        found = [self._password, *extra]
-        current = self._token_manager.current
-        if current is not None:
-            found.append(current.value)
-        if sent is not None:
-            found.append(sent.value)
-        return tuple(secret for secret in found if secret)
+        """What a reply must not echo: the passwords, the current token and the one sent."""
+        tokens = [token.value for token in (self._token_manager.current, sent) if token is not None]
+        return tuple(secret for secret in (*self._own_secrets, *extra, *tokens) if secret)

@@ -7,6 +7,8 @@ snippet goes through :func:`redact_text` first.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import json
 import logging
 import re
@@ -47,6 +49,20 @@ def secret_values(
         for name, value in record.items()
         if value not in (None, "") and str(name).lower() in _SECRET_FIELDS
     )
+
+
+def own_secrets(password: str, base_url: str) -> tuple[str, ...]:
+    """A client's own secrets: its password, and a gateway's in the user info of its base
+    URL (sent as Basic auth, so a gateway or a server behind it may echo it back)."""
+    return tuple(secret for secret in (password, httpx.URL(base_url).password) if secret)
+
+
+#: The secrets of the request this task is sending (the transport sets them for each
+#: call): the log filter hides them in what httpx and httpcore log meanwhile, an agent's
+#: password or pin in a write among them, which no client holds for long.
+SENDING: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "contactnow_async_sending", default=()
+)
 
 
 def redact_url(url: httpx.URL | str) -> str:
@@ -99,6 +115,12 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Hide known secrets (in any form they are echoed in), token-like hex strings and
     ``token=``/``password=`` values."""
     return _hide(text, secret_forms(secrets))
+
+
+@functools.lru_cache(maxsize=16)
+def _sending_forms(secrets: tuple[str, ...]) -> list[str]:
+    """:func:`secret_forms` of a request's secrets (one request logs several records)."""
+    return secret_forms(secrets)
 
 
 def secret_forms(secrets: Iterable[str]) -> list[str]:
@@ -207,7 +229,10 @@ class _RedactRequestLogs(logging.Filter):
             return True
         # Known secrets first: a query is cut at a quote (in a header httpcore logs, a
         # Location), which could leave a secret's tail past it for nothing to match.
-        redacted = redact_query(_hide(message, self.forms()))
+        forms, sending = self.forms(), SENDING.get()
+        if sending:
+            forms = sorted({*forms, *_sending_forms(sending)}, key=len, reverse=True)
+        redacted = redact_query(_hide(message, forms))
         if redacted != message:
             record.msg, record.args = redacted, None
         return True

@@ -49,7 +49,7 @@ from ._faults import (
 from ._file_reply import Stall, cut_short, file_too_big
 from ._http import Pool, UrlCache
 from ._options import RetryPolicy
-from ._redact import redact_text, redact_url
+from ._redact import SENDING, redact_text, redact_url
 from ._wire import decode
 
 __all__ = ["ApiRequest", "Fetched", "Reply", "RetryPolicy", "Sink", "Transport"]
@@ -399,6 +399,7 @@ class Transport:
         """Send and read the body, mapping httpx's errors to whether the server got it
         (an error's text may quote the reply: the request's secrets echoed there are hidden)."""
         response: httpx.Response | None = None
+        sending = SENDING.set(request.secrets)  # hidden from what httpx logs meanwhile
         try:
             if self._closed:  # a call that began before aclose(): a retry, a slot's wait
                 raise RuntimeError(CLOSED)
@@ -412,6 +413,8 @@ class Transport:
             failed = exc
         else:
             return response, content
+        finally:
+            SENDING.reset(sending)
         # Raised outside the except block: the error it hides is not its context either.
         where = call_url(http_request.url, request)
         if isinstance(failed, httpx.HTTPStatusError):

@@ -480,3 +480,48 @@ async def test_an_error_text_that_echoes_a_secret_is_hidden_in_the_raw_reply_too
     assert envelope is not None
     assert envelope.error == envelope.raw["error"] == f"Bad {REDACTED} for {REDACTED}"
     assert envelope.raw["success"] is False  # the rest as it came
+
+
+GATEWAY_PASSWORD = "Gw-S3cret-4u"
+AGENT_PIN = "4821"
+
+
+async def test_a_writes_agent_secrets_echoed_in_a_status_text_are_hidden_from_httpxs_log(
+    all_logs: Collect,
+) -> None:
+    # The filter on httpx's log learnt each client's password and tokens, not what one
+    # write sends: an agent's password and pin, echoed in a refusal's status text,
+    # reached httpx's reply line as written (the exception hid them, the log did not).
+    def echo(request: httpx.Request) -> httpx.Response:
+        phrase = f"Agent {AGENT_PASSWORD} pin {AGENT_PIN} refused".encode()
+        return httpx.Response(500, content=b"", extensions={"reason_phrase": phrase})
+
+    api = FakeAPI({("database", "agents", "create"): echo})
+    cn, http = client_for(api, max_retries=0)
+    async with http, cn:
+        with pytest.raises(ContactNowError) as info:
+            await cn.agents.create([AgentInput(name="A", password=AGENT_PASSWORD, pin=AGENT_PIN)])
+    lines = [line for line in all_logs.lines if line.startswith("httpx ")]
+    assert any('"HTTP/1.1 500 Agent <redacted> pin <redacted> refused"' in line for line in lines)
+    shown = [*all_logs.lines, *exception_texts(info.value)]
+    assert not [text for text in shown if AGENT_PASSWORD in text or AGENT_PIN in text]
+
+
+async def test_a_gateway_password_echoed_in_a_reply_is_hidden(all_logs: Collect) -> None:
+    # A gateway's password (the base URL's user info, sent as Basic auth) is no part of the
+    # account: neither the exception's snippet nor httpx's reply line hid it when echoed.
+    def echo(request: httpx.Request) -> httpx.Response:
+        phrase = f"Gateway login {GATEWAY_PASSWORD} refused".encode()
+        content = f"<html>Gateway login {GATEWAY_PASSWORD} refused</html>".encode()
+        return httpx.Response(502, content=content, extensions={"reason_phrase": phrase})
+
+    api = FakeAPI({("database", "agents", "read"): echo})
+    cn, http = client_for(api, base_url=f"https://gw:{GATEWAY_PASSWORD}@api.test/", max_retries=0)
+    async with http, cn:
+        with pytest.raises(ContactNowError) as info:
+            await cn.agents.read()
+    lines = [line for line in all_logs.lines if line.startswith("httpx ")]
+    assert any('"HTTP/1.1 502 Gateway login <redacted> refused"' in line for line in lines)
+    texts = exception_texts(info.value)
+    assert any("Gateway login <redacted> refused" in text for text in texts), texts
+    assert not [text for text in [*all_logs.lines, *texts] if GATEWAY_PASSWORD in text]
