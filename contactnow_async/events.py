@@ -229,7 +229,8 @@ def from_dict(data: dict[str, Any]) -> AgentEvent:
     before them lacks) or of another type, an unknown ``kind`` or ``source``, a time
     without its zone, parts that disagree (an ``appeared`` event with a ``before``, a
     ``changed`` one without an ``after``, an agent object of another ``agent_id``, a
-    call record of a call not in the agent's ``calls``).
+    call record of a call not in the agent's ``calls``, a ``status_log`` event without its
+    ``log_id`` or a ``poll`` event with one).
     """
     if not isinstance(data, dict):
         raise ValueError(f"not an agent event document: a JSON object, not {type(data).__name__}")
@@ -243,6 +244,8 @@ def from_dict(data: dict[str, Any]) -> AgentEvent:
     log_id = data.get("log_id")
     if log_id is not None and not (_whole(log_id) and log_id >= 0):
         raise _bad("log_id", "a whole number >= 0 or null")
+    if (source == "status_log") != (log_id is not None):  # what a resume reads after
+        raise _bad("log_id", "the row's uid in a status_log event, null in a poll event")
     duration = data.get("previous_duration")
     if duration is not None and not (
         (_whole(duration) or isinstance(duration, float)) and isfinite(_float(duration))

@@ -170,13 +170,15 @@ HOSTILE = {
     "changed_at not a time": changed(changed_at="yesterday"),
     "changed_at without a zone": changed(changed_at="2026-11-23T10:00:00"),
     "observed_at missing": changed(observed_at=None),
-    "log_id infinite": changed(log_id=1).replace('"log_id": 1', '"log_id": 1e400'),
-    "log_id NaN": changed(log_id=1).replace('"log_id": 1', '"log_id": NaN'),
-    "log_id a fraction": changed(log_id=1.5),
-    "log_id true": changed(log_id=True),
-    "log_id text": changed(log_id="12"),
+    "log_id infinite": changed(source="status_log", log_id=1).replace(
+        '"log_id": 1', '"log_id": 1e400'
+    ),
+    "log_id NaN": changed(source="status_log", log_id=1).replace('"log_id": 1', '"log_id": NaN'),
+    "log_id a fraction": changed(source="status_log", log_id=1.5),
+    "log_id true": changed(source="status_log", log_id=True),
+    "log_id text": changed(source="status_log", log_id="12"),
     # No status_log row has one; the relay orders uids as decimal text, without a sign.
-    "log_id negative": changed(log_id=-5),
+    "log_id negative": changed(source="status_log", log_id=-5),
     "previous_duration text": changed(previous_duration="42"),
     "previous_duration infinite": changed(previous_duration=1).replace(
         '"previous_duration": 1', '"previous_duration": Infinity'
@@ -222,6 +224,9 @@ HOSTILE = {
     "disappeared with no before": changed(kind="disappeared", before=None, after=None),
     "after another agent's": changed_after(agent_id="999"),
     "before another agent's": changed(before={**GOOD["before"], "agent_id": "999"}),
+    # A resume reads after a status_log event's log_id: one without it would start afresh.
+    "status_log without a log_id": changed(source="status_log"),
+    "poll with a log_id": changed(log_id=12),
 }
 
 
