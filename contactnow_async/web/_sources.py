@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -26,7 +25,6 @@ from ._board import Board, Entry, Resume, Viewer
 logger = logging.getLogger("contactnow_async.web")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_UID = re.compile(r"[0-9]{1,18}")
 
 
 class Source(Protocol):
@@ -130,8 +128,13 @@ class WatcherSource:
 
     @staticmethod
     def parse_id(text: str) -> int | None:
-        """A status_log uid, or None."""
-        return int(text) if _UID.fullmatch(text) else None
+        """A status_log uid (any the board may have published: ``str(log_id)``), or None."""
+        if not (text.isascii() and text.isdigit()):
+            return None
+        try:
+            return int(text)
+        except ValueError:  # more digits than int() reads: no uid of the log has them
+            return None
 
     @staticmethod
     def _publish(board: Board, event: AgentEvent) -> None:

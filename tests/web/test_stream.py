@@ -54,6 +54,22 @@ async def test_a_resume_within_the_window_starts_right_after_the_id() -> None:
             assert json.loads(frame.data) == {"reason": "expired"}
 
 
+@pytest.mark.parametrize("first_uid", [10**18, 2**63, 10**30])
+async def test_a_resume_after_any_uid_the_board_published_starts_right_after_it(
+    first_uid: int,
+) -> None:
+    # The board publishes str(log_id) for any uid the status log gives (a whole number,
+    # unbounded), but read Last-Event-ID as 1 to 18 digits: a browser reconnecting after
+    # a 19-digit uid (a BIGINT column's) was sent a reset, not the events after it.
+    source = HandSource()
+    source.uid = first_uid
+    wallboard = board_of(source)
+    async with wallboard.lifespan():
+        ids = [source.publish("1", status) for status in ("call", "wrap", "wait")]
+        async with open_events(wallboard, headers={"Last-Event-ID": ids[0]}) as stream:
+            assert [f.id for f in await stream.take(2)] == ids[1:]
+
+
 async def test_agent_filters_pass_only_those_agents() -> None:
     source = HandSource(agents=("1", "2", "3"))
     wallboard = board_of(source)
@@ -347,3 +363,12 @@ async def test_mounted_under_a_prefix_in_a_starlette_app_with_its_lifespan() -> 
         moved = await http.get("/wallboard", follow_redirects=False)
         assert moved.status_code == 307
         assert moved.headers["location"].endswith("/wallboard/")
+
+
+@pytest.mark.parametrize(
+    "text", ["", "-5", "+5", "1e3", " 5", "5 ", "1_0", "١٢", "²", "0x10", "9" * 5000, "12a"]
+)
+def test_an_id_that_is_no_uid_reads_as_none(text: str) -> None:
+    # Only ASCII digits: int() also reads signs, spaces, underscores and other scripts'
+    # digits, and refuses (ValueError) more digits than its limit.
+    assert HandSource.parse_id(text) is None
