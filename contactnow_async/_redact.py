@@ -8,7 +8,6 @@ snippet goes through :func:`redact_text` first.
 from __future__ import annotations
 
 import contextvars
-import functools
 import json
 import logging
 import re
@@ -117,12 +116,6 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     return _hide(text, secret_forms(secrets))
 
 
-@functools.lru_cache(maxsize=16)
-def _sending_forms(secrets: tuple[str, ...]) -> list[str]:
-    """:func:`secret_forms` of a request's secrets (one request logs several records)."""
-    return secret_forms(secrets)
-
-
 def secret_forms(secrets: Iterable[str]) -> list[str]:
     """Every form of ``secrets`` that :func:`redact_text` hides, longest first."""
     forms: set[str] = set()
@@ -180,6 +173,11 @@ class _Learnt:
         self.secrets = secrets
         self._last: tuple[tuple[str, ...], list[str]] = ((), [])
 
+    @property
+    def seen(self) -> tuple[str, ...]:
+        """The secrets read last."""
+        return self._last[0]
+
     def forms(self, client: object) -> list[str]:
         seen, forms = self._last
         now = tuple(self.secrets(client))
@@ -222,6 +220,16 @@ class _RedactRequestLogs(logging.Filter):
         found = {form for client, learnt in clients for form in learnt.forms(client)}
         return sorted(found, key=len, reverse=True)
 
+    def _unknown(self, sending: tuple[str, ...]) -> tuple[str, ...]:
+        """The secrets of the request being sent that no live client's are (most often
+        none: the password and the tokens are known). Kept nowhere once its record is."""
+        if not sending:
+            return ()
+        with self._lock:
+            learnt = list(self._clients.values())
+        known = {secret for one in learnt for secret in one.seen}
+        return tuple(secret for secret in sending if secret not in known)
+
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
@@ -229,9 +237,9 @@ class _RedactRequestLogs(logging.Filter):
             return True
         # Known secrets first: a query is cut at a quote (in a header httpcore logs, a
         # Location), which could leave a secret's tail past it for nothing to match.
-        forms, sending = self.forms(), SENDING.get()
-        if sending:
-            forms = sorted({*forms, *_sending_forms(sending)}, key=len, reverse=True)
+        forms = self.forms()
+        if extra := self._unknown(SENDING.get()):  # a write's agent password or pin
+            forms = sorted({*forms, *secret_forms(extra)}, key=len, reverse=True)
         redacted = redact_query(_hide(message, forms))
         if redacted != message:
             record.msg, record.args = redacted, None
