@@ -26,6 +26,7 @@ MODULES = (
     "typed_read",
     "speed_wire",
     "event_latency",
+    "vendor_php",
 )
 
 

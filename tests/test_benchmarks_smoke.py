@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: last two mostly wait on servers' clocks), run as three tests so that the suite's
 #: workers share them. Benchmarks 1 and 10 go together: the smoke's share one canned server.
 GROUPS = {
-    "clients": ("request_overhead", "vendor_style", "speed_wire", "import_cost"),
+    "clients": ("request_overhead", "vendor_style", "speed_wire", "import_cost", "vendor_php"),
     "watch": ("poll_cost", "token_flight", "fanout", "soak", "event_latency"),
     "wallboard": ("sse_load", "typed_read"),
 }
