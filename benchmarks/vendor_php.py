@@ -56,9 +56,14 @@ echo microtime(true) - $started, "\n";
 """
 
 
+def wrapper_path() -> Path:
+    """Where the vendor's ``api-wrappers.php`` is read from."""
+    return Path(os.environ.get("CONTACTNOW_PHP_WRAPPER", WRAPPER))
+
+
 def missing() -> str | None:
     """What stops the PHP side from running here, or None."""
-    wrapper = Path(os.environ.get("CONTACTNOW_PHP_WRAPPER", WRAPPER))
+    wrapper = wrapper_path()
     if not wrapper.is_file():
         return f"the vendor's api-wrappers.php is not at {wrapper} ($CONTACTNOW_PHP_WRAPPER)"
     php = shutil.which("php")
@@ -72,9 +77,9 @@ def missing() -> str | None:
 
 def php_reads(script: Path, base_url: str, reads: int) -> float:
     """Seconds the wrapper took for ``reads`` agent reads (its own loop, timed in PHP)."""
-    wrapper = os.environ.get("CONTACTNOW_PHP_WRAPPER", str(WRAPPER))
     done = subprocess.run(
-        ["php", str(script), base_url.rstrip("/"), USERNAME, PASSWORD, wrapper, str(reads)],
+        ["php", str(script), base_url.rstrip("/"), USERNAME, PASSWORD, str(wrapper_path()),
+         str(reads)],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     if done.returncode != 0:
