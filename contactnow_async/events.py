@@ -192,7 +192,10 @@ def _moment(data: dict[str, Any], name: str) -> datetime:
 
 
 def to_dict(event: AgentEvent) -> dict[str, Any]:
-    """The event as a JSON-ready dict (see the module docstring for the keys)."""
+    """The event as a JSON-ready dict (see the module docstring for the keys); ValueError
+    for an event whose parts disagree (:func:`check_parts`), which :func:`from_dict`
+    would refuse."""
+    check_parts(event)
     return {
         "id": event.id,
         "kind": event.kind,
@@ -244,8 +247,6 @@ def from_dict(data: dict[str, Any]) -> AgentEvent:
     log_id = data.get("log_id")
     if log_id is not None and not (_whole(log_id) and log_id >= 0):
         raise _bad("log_id", "a whole number >= 0 or null")
-    if (source == "status_log") != (log_id is not None):  # what a resume reads after
-        raise _bad("log_id", "the row's uid in a status_log event, null in a poll event")
     duration = data.get("previous_duration")
     if duration is not None and not (
         (_whole(duration) or isinstance(duration, float)) and isfinite(_float(duration))
@@ -254,16 +255,7 @@ def from_dict(data: dict[str, Any]) -> AgentEvent:
     agent_id = _text(data, "agent_id")
     before = _agent_from_dict(data.get("before"), "before")
     after = _agent_from_dict(data.get("after"), "after")
-    # The parts agree, as in every event a watcher makes: an appearance has no previous
-    # state, a disappearance no new one, a change a new one; both are the event's agent.
-    if (kind == "appeared") != (before is None) and kind != "changed":
-        raise _bad("before", "null when the agent appeared, an agent object when it disappeared")
-    if (kind == "disappeared") != (after is None):
-        raise _bad("after", "null when the agent disappeared, an agent object otherwise")
-    for key, agent in (("before", before), ("after", after)):
-        if agent is not None and agent.agent_id != agent_id:
-            raise _bad(f"{key}.agent_id", "the event's agent_id")
-    return AgentEvent(
+    event = AgentEvent(
         kind=kind,
         agent_id=agent_id,
         before=before,
@@ -275,6 +267,39 @@ def from_dict(data: dict[str, Any]) -> AgentEvent:
         previous_duration=None if duration is None else float(duration),
         id=_text(data, "id"),
     )
+    disagreeing = _disagreement(event)
+    if disagreeing is not None:
+        raise _bad(*disagreeing)
+    return event
+
+
+def check_parts(event: AgentEvent) -> None:
+    """ValueError, naming the part, for an event whose parts disagree (see
+    :func:`_disagreement`): what no watcher makes, and what :func:`from_dict` refuses.
+    :func:`to_dict` (and so :func:`to_json`, and a relay's publish) refuses it too, so
+    that nothing is written that a reader would refuse or skip."""
+    disagreeing = _disagreement(event)
+    if disagreeing is not None:
+        key, what = disagreeing
+        raise ValueError(f"not an agent event a watcher makes: {key!r} must be {what}")
+
+
+def _disagreement(event: AgentEvent) -> tuple[str, str] | None:
+    """The part of ``event`` that disagrees with the rest, and what it must be; None when
+    they agree, as in every event a watcher makes: an appearance has no previous state, a
+    disappearance no new one, a change a new one; both are the event's agent; a
+    ``status_log`` event has its row's uid (what a resume reads after), a poll's none."""
+    kind, before, after = event.kind, event.before, event.after
+    if (kind == "appeared") != (before is None) and kind != "changed":
+        return "before", "null when the agent appeared, an agent object when it disappeared"
+    if (kind == "disappeared") != (after is None):
+        return "after", "null when the agent disappeared, an agent object otherwise"
+    for key, agent in (("before", before), ("after", after)):
+        if agent is not None and agent.agent_id != event.agent_id:
+            return f"{key}.agent_id", "the event's agent_id"
+    if (event.source == "status_log") != (event.log_id is not None):
+        return "log_id", "the row's uid in a status_log event, null in a poll event"
+    return None
 
 
 def from_json(text: str | bytes) -> AgentEvent:

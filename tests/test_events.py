@@ -230,6 +230,24 @@ HOSTILE = {
 }
 
 
+#: Events whose parts disagree, built directly (no watcher makes them).
+DISAGREEING = {
+    "status_log without a log_id": event("appeared", None, agent("wait", T0), source="status_log"),
+    "poll with a log_id": event("appeared", None, agent("wait", T0), log_id=12),
+    "appeared with a before": event("appeared", agent("wait", T0), agent("call", T0)),
+    "changed to nothing": event("changed", agent("wait", T0), None),
+}
+
+
+@pytest.mark.parametrize("odd", DISAGREEING.values(), ids=DISAGREEING.keys())
+def test_an_event_whose_parts_disagree_is_not_written(odd: AgentEvent) -> None:
+    # to_json wrote what from_json then refused: a document no reader can take back.
+    with pytest.raises(ValueError, match="not an agent event a watcher makes"):
+        to_json(odd)
+    with pytest.raises(ValueError, match="not an agent event a watcher makes"):
+        to_dict(odd)
+
+
 @pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
 def test_anything_but_an_event_document_is_a_value_error(text: str) -> None:
     with pytest.raises(ValueError, match="event"):

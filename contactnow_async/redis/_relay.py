@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from .._errors import AuthenticationError, ContactNowError
+from ..events import check_parts
 from ..events import to_json as event_to_json
 from ..watch import AgentEvent, AgentWatcher
 from ._keys import check_count, check_keys, foreign, is_number
@@ -181,11 +182,13 @@ class RedisStreamRelay:
         batches of ``batch``, each appended with the cursor in one step; raises
         LeaseLost once the lease is no longer ours, having appended nothing more (the
         batches before it are in the stream, and the cursor says how far). ValueError,
-        appending nothing, for a negative ``log_id`` (no status_log row has one).
+        appending nothing, for a negative ``log_id`` (no status_log row has one) or an
+        event whose parts disagree (``events.check_parts``), which a reader would skip.
         """
         for event in events:
             if event.log_id is not None and event.log_id < 0:  # ordered as decimal text
                 raise ValueError(f"log_id must be a whole number >= 0, got {event.log_id}")
+            check_parts(event)  # what a reader would skip: refused before anything is sent
         appended = 0
         value = self.lease.value
         fence = self.lease.fence

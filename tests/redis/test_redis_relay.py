@@ -702,3 +702,17 @@ async def test_relay_redis_timeout_must_be_finite_seconds(value: float) -> None:
         with pytest.raises(ValueError, match="redis_timeout"):
             await run_relay(redis_url="redis://127.0.0.1:1/0", stream="s", client=cn,
                             redis_timeout=value)  # fmt: skip
+
+
+@each_protocol
+async def test_an_event_whose_parts_disagree_is_not_published(redis: Redis) -> None:
+    # A status_log event without its log_id (or a poll event with one) was appended, and
+    # every reader then skipped it with a warning: from_json refuses what to_json wrote.
+    lease = RedisLease(redis, "parts", ttl=5.0)
+    await lease.acquire()
+    relay = RedisStreamRelay(redis, "parts", lease=lease, maxlen=None)
+    for odd in (attrs.evolve(event(7), log_id=None), attrs.evolve(event(7), source="poll")):
+        with pytest.raises(ValueError, match="log_id"):
+            await relay.publish([event(5), odd])  # the good one before it is not sent either
+    assert await stream_entries(redis, "parts") == []
+    assert await relay.publish([event(5)]) == 1
