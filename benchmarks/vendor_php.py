@@ -11,8 +11,13 @@ same server (the simulator on uvicorn, in a process of its own): this library's
 ``agents.read()`` 300 times at C=1 and at C=20, on its default wire (aiohttp with the
 ``[speed]`` extra, else httpx) and on plain httpx.
 
-Without php, php-curl or the wrapper, one row says what is missing. The wrapper writes
-its token to ``/tmp/contactNowToken.log`` (its ``TOKEN_FILE``), as it does for any user.
+Without php, php-curl or the wrapper, one row says what is missing. The wrapper runs from
+a copy whose ``TOKEN_FILE`` and ``LOG_FILE`` (``/tmp/contactNowToken.log`` and
+``/tmp/contactNowAPI.log``, the same for every user of the machine) are in a directory of
+this run's: a token left there by an earlier server sends the wrapper down its refresh
+path, where it keeps the whole token reply as its token and makes every later read three
+requests (a refused read, a token, the read again). A run whose wrapper logged a failed
+call is an error, not a figure.
 """
 
 from __future__ import annotations
@@ -75,15 +80,37 @@ def missing() -> str | None:
     return None
 
 
-def php_reads(script: Path, base_url: str, reads: int) -> float:
+#: The wrapper's files, as it defines them, and the name of each in this run's directory.
+_FILES = {
+    "TOKEN_FILE": ("/tmp/contactNowToken.log", "token.log"),  # noqa: S108 -- the wrapper's, replaced
+    "LOG_FILE": ("/tmp/contactNowAPI.log", "api.log"),  # noqa: S108 -- the wrapper's, replaced
+}
+
+
+def private_wrapper(directory: Path) -> Path:
+    """A copy of the wrapper in ``directory`` that keeps its files there (see above)."""
+    text = wrapper_path().read_text(encoding="utf-8")
+    for constant, (path, name) in _FILES.items():
+        define = f"define('{constant}', '{path}');"
+        if define not in text:
+            raise RuntimeError(f"the wrapper has no {define}: another version of it?")
+        text = text.replace(define, f"define('{constant}', '{directory / name}');")
+    copy = directory / "api-wrappers.php"
+    copy.write_text(text, encoding="utf-8")
+    return copy
+
+
+def php_reads(script: Path, wrapper: Path, base_url: str, reads: int) -> float:
     """Seconds the wrapper took for ``reads`` agent reads (its own loop, timed in PHP)."""
     done = subprocess.run(
-        ["php", str(script), base_url.rstrip("/"), USERNAME, PASSWORD, str(wrapper_path()),
-         str(reads)],
+        ["php", str(script), base_url.rstrip("/"), USERNAME, PASSWORD, str(wrapper), str(reads)],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"the PHP wrapper failed: {done.stderr.strip()[-500:]}")
+    log = wrapper.parent / _FILES["LOG_FILE"][1]
+    if log.exists():  # a call it made failed (and was made again): not a figure of reads
+        raise RuntimeError(f"the PHP wrapper logged failed calls: {log.read_text()[-500:]}")
     return float(done.stdout.strip().splitlines()[-1])
 
 
@@ -96,6 +123,7 @@ async def run(mode: Mode) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp, served_simulator(shared=mode == "smoke") as base_url:
         script = Path(tmp) / "reads.php"
         script.write_text(SCRIPT, encoding="utf-8")
+        wrapper = private_wrapper(Path(tmp))
         async with (
             ContactNow(username=USERNAME, password=PASSWORD, base_url=base_url,
                        max_concurrency=CONCURRENCY) as default,
@@ -108,7 +136,7 @@ async def run(mode: Mode) -> list[Row]:
             for client, concurrency in sides.values():  # warm: the token, the pools
                 await workers(reads, concurrency, client.agents.read)
             for _ in range(repeats):
-                times["php"].append(php_reads(script, base_url, reads))
+                times["php"].append(php_reads(script, wrapper, base_url, reads))
                 for name, (client, concurrency) in sides.items():
                     times[name].append(await workers(reads, concurrency, client.agents.read))
     php = times["php"]
