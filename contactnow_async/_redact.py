@@ -57,8 +57,8 @@ def own_secrets(password: str, base_url: str) -> tuple[str, ...]:
 
 
 #: The secrets of the request this task is sending (the transport sets them for each
-#: call): the log filter hides them in what httpx and httpcore log meanwhile, an agent's
-#: password or pin in a write among them, which no client holds for long.
+#: exchange): the log filter hides them in what httpx and httpcore log meanwhile, an
+#: agent's password or pin in a write among them, which no client holds.
 SENDING: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
     "contactnow_async_sending", default=()
 )
@@ -84,12 +84,19 @@ def redact_user_info(text: str) -> str:
 
 def _variants(secret: str) -> set[str]:
     """The forms a secret takes when a server echoes it: as sent in a query string
-    (percent- or ``+``-encoded, in either case), HTML-escaped, or inside JSON text."""
+    (percent- or ``+``-encoded, in either case), HTML-escaped, or inside JSON text; and as
+    the libraries show an echo in a reply's head: httpx reads a status text as ASCII,
+    dropping the rest, and httpcore logs the head as bytes (their repr: each byte past
+    ASCII escaped, and a quote too when the value holds both kinds)."""
     import html  # here, not at import: secrets are redacted on error and log paths only
 
     in_json = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    raw = secret.encode()
     forms = {
         secret,
+        raw.decode("ascii", "ignore"),
+        repr(raw)[2:-1],
+        repr(raw + b'"')[2:-2],  # inside a repr with both quotes, so "'" escaped
         urllib.parse.quote(secret, safe=""),
         urllib.parse.quote(secret),
         urllib.parse.quote_plus(secret),
@@ -108,6 +115,8 @@ def _variants(secret: str) -> set[str]:
 #: A secret this long is hidden wherever it appears; a shorter one (an agent's pin) only
 #: where it stands alone, so that "1234" does not cut "Record id [212345]" to pieces.
 _LONG = 8
+#: Where a short secret starts alone: after no letter or digit, or after a ``\xNN``.
+_ALONE = r"(?:(?<![0-9A-Za-z])|(?<=\\x[0-9a-f]{2}))"
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
@@ -131,7 +140,8 @@ def _hide(text: str, forms: Iterable[str]) -> str:
         if len(form) >= _LONG:
             text = text.replace(form, REDACTED)
         elif form in text:  # a short one (a pin) where it stands alone, not inside a number
-            text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(form)}(?![0-9A-Za-z])", REDACTED, text)
+            # (a bytes repr's \xNN escape before it is no part of it: a letter's byte)
+            text = re.sub(rf"{_ALONE}{re.escape(form)}(?![0-9A-Za-z])", REDACTED, text)
     text = re.sub(_PARAMS_TO_HIDE, lambda m: f"{m.group(1)}={REDACTED}", text)
     text = re.sub(_FIELDS_TO_HIDE, lambda m: f"{m.group(1)}{REDACTED}", text)
     return re.sub(_TOKENISH, REDACTED, text)

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from contactnow_async import (
+    AgentInput,
     APIError,
     ContactNowError,
     HTTPStatusError,
@@ -174,3 +175,40 @@ async def test_a_content_header_that_echoes_a_secret_is_hidden(header: str) -> N
     assert "x-<redacted>-<redacted>" in shown  # not vacuous
     assert PASSWORD.lower() not in shown.lower()
     assert token not in shown
+
+
+#: An agent's password a write sends: not ASCII, and with both kinds of quote.
+AGENT_SECRET = "Pässwort-'q\"-77"
+
+
+def forms_shown(secret: str) -> list[str]:
+    """The forms of ``secret`` a log line or an error may show: as it is; as httpx reads a
+    status text (ASCII only: the rest dropped); as httpcore logs bytes (their repr)."""
+    raw = secret.encode()
+    return [
+        secret,
+        raw.decode("ascii", "ignore"),
+        repr(raw)[2:-1],
+        repr(raw + b'"')[2:-2],  # as inside a repr that escapes "'"
+    ]
+
+
+async def test_a_non_ascii_secret_echoed_in_a_status_text_and_a_header_is_hidden(
+    debug_logs: pytest.LogCaptureFixture,
+) -> None:
+    """httpx reads a status text as ASCII, dropping the rest, and httpcore logs a reply's
+    head as bytes: neither form of a secret with an "ä" was the secret, so both showed."""
+    head = f"HTTP/1.1 500 Agent {AGENT_SECRET} refused\r\nX-Echo: {AGENT_SECRET}\r\n"
+
+    async def behaviour(request: Request, peer: Peer) -> None:
+        await peer.send(f"{head}Content-Length: 0\r\nConnection: close\r\n\r\n".encode())
+
+    with serve(behaviour) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=0) as cn:
+            with pytest.raises(HTTPStatusError) as info:
+                await cn.agents.create([AgentInput(name="A", password=AGENT_SECRET)])
+    shown = texts_of(info.value)
+    assert "Agent <redacted> refused" in shown  # not vacuous: the echo was there, hidden
+    for text in (shown, debug_logs.text):
+        leaks = [form for form in forms_shown(AGENT_SECRET) if form in text]
+        assert not leaks, (leaks, text[-2000:])
