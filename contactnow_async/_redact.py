@@ -222,23 +222,18 @@ class _RedactRequestLogs(logging.Filter):
             self._clients[client] = _Learnt(secrets)
 
     def forms(self) -> list[str]:
-        """The forms of every live client's secrets, as they are now, longest first."""
+        """The forms of every live client's secrets, as they are now, longest first, and of
+        the secrets of the request being sent (``SENDING``) that none of them holds (most
+        often none: an agent's password or pin in a write)."""
         with self._lock:
             clients = list(self._clients.items())
-        if len(clients) == 1:
-            return clients[0][1].forms(clients[0][0])
-        found = {form for client, learnt in clients for form in learnt.forms(client)}
-        return sorted(found, key=len, reverse=True)
-
-    def _unknown(self, sending: tuple[str, ...]) -> tuple[str, ...]:
-        """The secrets of the request being sent that no live client's are (most often
-        none: the password and the tokens are known). Kept nowhere once its record is."""
-        if not sending:
-            return ()
-        with self._lock:
-            learnt = list(self._clients.values())
-        known = {secret for one in learnt for secret in one.seen}
-        return tuple(secret for secret in sending if secret not in known)
+        found = [learnt.forms(client) for client, learnt in clients]  # each reads its secrets
+        known = {secret for _, learnt in clients for secret in learnt.seen}
+        extra = [secret for secret in SENDING.get() if secret not in known]
+        if len(found) == 1 and not extra:
+            return found[0]
+        every = {form for forms in found for form in forms}
+        return sorted(every.union(secret_forms(extra)), key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -247,10 +242,7 @@ class _RedactRequestLogs(logging.Filter):
             return True
         # Known secrets first: a query is cut at a quote (in a header httpcore logs, a
         # Location), which could leave a secret's tail past it for nothing to match.
-        forms = self.forms()
-        if extra := self._unknown(SENDING.get()):  # a write's agent password or pin
-            forms = sorted({*forms, *secret_forms(extra)}, key=len, reverse=True)
-        redacted = redact_query(_hide(message, forms))
+        redacted = redact_query(_hide(message, self.forms()))
         if redacted != message:
             record.msg, record.args = redacted, None
         return True

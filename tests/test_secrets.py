@@ -59,6 +59,24 @@ class Collect(logging.Handler):
         self.lines.append(self.format(record))
 
 
+def status_text(
+    phrase: Callable[[httpx.Request], str], *, status: int = 500, content: bytes = b""
+) -> Callable[[httpx.Request], httpx.Response]:
+    """A route whose reply has ``phrase(request)`` as its status text, which httpx logs as
+    the server wrote it (a PHP header() of a message)."""
+
+    def route(request: httpx.Request) -> httpx.Response:
+        reason = phrase(request).encode()
+        return httpx.Response(status, content=content, extensions={"reason_phrase": reason})
+
+    return route
+
+
+def httpx_lines(logs: Collect) -> list[str]:
+    """The lines httpx's own logger wrote."""
+    return [line for line in logs.lines if line.startswith("httpx ")]
+
+
 @pytest.fixture
 def all_logs() -> Iterator[Collect]:
     handler = Collect()
@@ -265,16 +283,13 @@ async def test_a_password_echoed_in_a_status_text_is_hidden_from_httpxs_log(
 ) -> None:
     # httpx logs each reply's status line, the status text as the server wrote it: one
     # that echoes the password (a PHP header() of a message) printed it in the log.
-    def echo(request: httpx.Request) -> httpx.Response:
-        phrase = f"Login {PASSWORD} refused".encode()
-        return httpx.Response(500, content=b"", extensions={"reason_phrase": phrase})
-
+    echo = status_text(lambda request: f"Login {PASSWORD} refused")
     api = FakeAPI({("database", "agents", "read"): echo})
     cn, http = client_for(api, max_retries=0)
     async with http, cn:
         with pytest.raises(ContactNowError):
             await cn.agents.read()
-    lines = [line for line in all_logs.lines if line.startswith("httpx ")]
+    lines = httpx_lines(all_logs)
     assert any('"HTTP/1.1 500 Login <redacted> refused"' in line for line in lines), lines
     assert not [line for line in all_logs.lines if PASSWORD in line]
 
@@ -317,17 +332,14 @@ async def test_an_opaque_token_echoed_in_a_status_text_is_hidden_from_httpxs_log
 ) -> None:
     # The filter learnt each client's password, but hid a token only where it looked
     # like the usual 40 hex digits: httpx's reply line showed any other as echoed.
-    def echo(request: httpx.Request) -> httpx.Response:
-        phrase = f"Token {request.url.params['token']} refused".encode()
-        return httpx.Response(500, content=b"", extensions={"reason_phrase": phrase})
-
+    echo = status_text(lambda request: f"Token {request.url.params['token']} refused")
     api = FakeAPI({("database", "agents", "read"): echo}, new_token=OPAQUE_TOKENS[style])
     cn, http = client_for(api, max_retries=0)
     async with http, cn:
         with pytest.raises(ContactNowError):
             await cn.agents.read()
     (token,) = api.issued
-    lines = [line for line in all_logs.lines if line.startswith("httpx ")]
+    lines = httpx_lines(all_logs)
     assert any('"HTTP/1.1 500 Token <redacted> refused"' in line for line in lines), lines
     assert not [line for line in all_logs.lines if token in line]
 
@@ -492,16 +504,13 @@ async def test_a_writes_agent_secrets_echoed_in_a_status_text_are_hidden_from_ht
     # The filter on httpx's log learnt each client's password and tokens, not what one
     # write sends: an agent's password and pin, echoed in a refusal's status text,
     # reached httpx's reply line as written (the exception hid them, the log did not).
-    def echo(request: httpx.Request) -> httpx.Response:
-        phrase = f"Agent {AGENT_PASSWORD} pin {AGENT_PIN} refused".encode()
-        return httpx.Response(500, content=b"", extensions={"reason_phrase": phrase})
-
+    echo = status_text(lambda request: f"Agent {AGENT_PASSWORD} pin {AGENT_PIN} refused")
     api = FakeAPI({("database", "agents", "create"): echo})
     cn, http = client_for(api, max_retries=0)
     async with http, cn:
         with pytest.raises(ContactNowError) as info:
             await cn.agents.create([AgentInput(name="A", password=AGENT_PASSWORD, pin=AGENT_PIN)])
-    lines = [line for line in all_logs.lines if line.startswith("httpx ")]
+    lines = httpx_lines(all_logs)
     assert any('"HTTP/1.1 500 Agent <redacted> pin <redacted> refused"' in line for line in lines)
     shown = [*all_logs.lines, *exception_texts(info.value)]
     assert not [text for text in shown if AGENT_PASSWORD in text or AGENT_PIN in text]
@@ -517,17 +526,15 @@ async def test_a_gateway_password_echoed_in_a_reply_is_hidden(
     # A gateway's password (the base URL's user info, sent as Basic auth) is no part of the
     # account: neither the exception's snippet nor httpx's reply line hid it when echoed.
     # httpx reads a status text as ASCII, dropping the rest: "Gw@pss-9" is what it shows.
-    def echo(request: httpx.Request) -> httpx.Response:
-        phrase = f"Gateway login {password} refused".encode()
-        content = f"<html>Gateway login {password} refused</html>".encode()
-        return httpx.Response(502, content=content, extensions={"reason_phrase": phrase})
-
+    content = f"<html>Gateway login {password} refused</html>".encode()
+    echo = status_text(lambda request: f"Gateway login {password} refused", status=502,
+                       content=content)  # fmt: skip
     api = FakeAPI({("database", "agents", "read"): echo})
     cn, http = client_for(api, base_url=f"https://gw:{in_url}@api.test/", max_retries=0)
     async with http, cn:
         with pytest.raises(ContactNowError) as info:
             await cn.agents.read()
-    lines = [line for line in all_logs.lines if line.startswith("httpx ")]
+    lines = httpx_lines(all_logs)
     assert any('"HTTP/1.1 502 Gateway login <redacted> refused"' in line for line in lines)
     texts = exception_texts(info.value)
     assert any("Gateway login <redacted> refused" in text for text in texts), texts
