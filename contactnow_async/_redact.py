@@ -58,10 +58,11 @@ def own_secrets(password: str, base_url: str) -> tuple[str, ...]:
 
 #: The secrets of the request this task is sending (the transport sets them for each
 #: exchange): the log filter hides them in what httpx and httpcore log meanwhile, an
-#: agent's password or pin in a write among them, which no client holds.
-SENDING: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
-    "contactnow_async_sending", default=()
-)
+#: agent's password or pin in a write among them, which no client holds. A list the
+#: transport empties when the exchange ends: a copy of the context made meanwhile (a
+#: deadline's timer handle, which a cancelled one leaves in the loop until it falls due)
+#: then holds no secret.
+SENDING: contextvars.ContextVar[list[str]] = contextvars.ContextVar("contactnow_async_sending")
 
 
 def redact_url(url: httpx.URL | str) -> str:
@@ -229,7 +230,7 @@ class _RedactRequestLogs(logging.Filter):
             clients = list(self._clients.items())
         found = [learnt.forms(client) for client, learnt in clients]  # each reads its secrets
         known = {secret for _, learnt in clients for secret in learnt.seen}
-        extra = [secret for secret in SENDING.get() if secret not in known]
+        extra = [secret for secret in SENDING.get(()) if secret not in known]
         if len(found) == 1 and not extra:
             return found[0]
         every = {form for forms in found for form in forms}

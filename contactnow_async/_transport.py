@@ -399,7 +399,8 @@ class Transport:
         """Send and read the body, mapping httpx's errors to whether the server got it
         (an error's text may quote the reply: the request's secrets echoed there are hidden)."""
         response: httpx.Response | None = None
-        sending = SENDING.set(request.secrets)  # hidden from what httpx logs meanwhile
+        secrets = list(request.secrets)  # hidden from what httpx logs meanwhile
+        sending = SENDING.set(secrets)
         try:
             if self._closed:  # a call that began before aclose(): a retry, a slot's wait
                 raise RuntimeError(CLOSED)
@@ -414,6 +415,7 @@ class Transport:
         else:
             return response, content
         finally:
+            secrets.clear()  # from the copies of this context too (_redact.SENDING)
             SENDING.reset(sending)
         # Raised outside the except block: the error it hides is not its context either.
         where = call_url(http_request.url, request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import itertools
 import json
@@ -27,7 +28,7 @@ from contactnow_async import (
     WriteError,
     WriteResult,
 )
-from contactnow_async._redact import REDACTED, redact_text
+from contactnow_async._redact import REDACTED, SENDING, redact_text
 from contactnow_async._wire import decode
 from tests._helpers import (
     PASSWORD,
@@ -541,3 +542,28 @@ async def test_a_gateway_password_echoed_in_a_reply_is_hidden(
     shown = [*all_logs.lines, *texts]
     for form in (password, password.encode("ascii", "ignore").decode(), in_url):
         assert not [text for text in shown if form in text], form
+
+
+async def test_a_copy_of_the_context_made_while_sending_holds_no_secret_after() -> None:
+    # The log filter learns a write's secrets from a context variable set for the
+    # exchange. Whatever copied the context meanwhile (a deadline's timer handle, which a
+    # cancelled one leaves in the event loop until it falls due) kept the agent's password
+    # and pin for as long as it lived.
+    copies: list[contextvars.Context] = []
+
+    def created(request: httpx.Request) -> dict[str, object]:
+        copies.append(contextvars.copy_context())
+        return {"success": True, "total": 1, "bad": 0, "key": "5"}
+
+    api = FakeAPI({("database", "agents", "create"): created})
+    cn, http = client_for(api)
+    async with http, cn:
+        sent = AgentInput(name="A", password=AGENT_PASSWORD, pin=AGENT_PIN)
+        await cn.agents.create([sent])
+    (copy,) = copies
+    left: list[str] = copy[SENDING]
+    assert left == []
+    held = [value for value in copy.values() if AGENT_PASSWORD in repr(value)]
+    assert not held
+    with pytest.raises(LookupError):
+        SENDING.get()  # and nothing left set in the caller's own context
