@@ -208,6 +208,21 @@ async def test_a_bad_argument_reply_names_the_argument() -> None:
     assert info.value.error == "Bad argument: groupby [nc_all]"
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("total", [3, 1], ids=["rows-lost", "rows-extra"])
+async def test_a_calls_total_unlike_its_rows_is_a_format_error(fmt: Format, total: int) -> None:
+    # ReportingExamples.js: a calls reply's total counts its rows (7, beside a row of
+    # nc_all 10), and calls does not page (no limit/start). Rows short of the total
+    # were returned as the whole report: a wallboard's figures, silently partial.
+    reply = {**rows(DOC_CALLS_ROW, {**DOC_CALLS_ROW, "qnm": "Other"}), "total": total}
+    with pytest.raises(ResponseFormatError, match=f"total says {total} records but it carries 2"):
+        await call_with(
+            {CALLS: answer(reply)},
+            lambda cn: cn.reports.calls("nc_all", start=START, stop=STOP, group_by="qtable,qnm"),
+            format=fmt,
+        )
+
+
 # -- cdr ------------------------------------------------------------------------------
 
 

@@ -92,7 +92,8 @@ class Reports(Resource):
     ) -> list[ReportRow]:
         """Return ``calls``: one :class:`ReportRow` per group of ``group_by`` with ``fields``
         (and the ``group_by`` fields, asked for too so that each row names its group: a
-        row without one raises :class:`~contactnow_async.ResponseFormatError`).
+        row without one raises :class:`~contactnow_async.ResponseFormatError`, as does a
+        reply whose ``total`` is not its number of rows).
 
         ``cutoff`` (whole seconds) is the service-level target ``nc_ans_le``/``_gt`` and
         ``nc_que_le``/``_gt`` count against (the row keeps it as ``row.cutoff``, which
@@ -114,7 +115,9 @@ class Reports(Resource):
             "reporting", method="calls", params=params, idempotent=True
         )
         model = functools.partial(_grouped_row, groups=groups, cutoff=cutoff)
-        return build(model, envelope, what="reports.calls", total_is_rows=False)
+        # Its total counts the rows (ReportingExamples.js: 7, beside a row of nc_all 10):
+        # one unlike them is a reply cut or capped, not the whole report (calls does not page).
+        return build(model, envelope, what="reports.calls")
 
     def cdr(
         self,
