@@ -149,8 +149,9 @@ The dialler
     callback for the call (``agent.php callback``, during it or before its
     disposition): the outcome keeps that one. A callback set in the past is due
     from the moment it is set: nothing is dialled back in time. A dialled or
-    manual call nobody answers (outcome ``101``) is ``No Answer`` and rang until
-    it ended: its ``sec_ring`` is its ``sec_dur``.
+    manual call nobody answers (outcome ``101``) is ``No Answer``, one to a dead
+    line (``104``) ``Dead Line``; either rang until it ended: its ``sec_ring`` is
+    its ``sec_dur``, and it has no recording.
 
 Faults are described in :class:`FaultKind`'s module; see :class:`Faults`.
 """

@@ -25,10 +25,12 @@ from collections.abc import Iterable, Mapping
 from ._rng import exponential, next_uniform, stream
 
 __all__ = [
-    "ABANDONED", "ANSWERED", "ARRIVE", "GIVE_UP", "NO_ANSWER", "Cdr", "SimCall", "Switch", "Wraps",
+    "ABANDONED", "ANSWERED", "ARRIVE", "DEAD_LINE", "GIVE_UP", "NO_ANSWER", "Cdr", "SimCall",
+    "Switch", "Wraps",
 ]  # fmt: skip
 
 ANSWERED, ABANDONED, NO_ANSWER = "Answered", "Abandoned", "No Answer"
+DEAD_LINE = "Dead Line"  # REPORTING.md's cres: "(Answered, Dead Line, No Answer, etc)"
 #: Timetable entry kinds: a caller reaching a queue, a queued caller giving up.
 ARRIVE, GIVE_UP = 0, 1
 _QUEUE_SALT = 2  # the random family of the queues' streams (agents are family 1)

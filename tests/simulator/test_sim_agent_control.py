@@ -214,6 +214,38 @@ async def test_a_manual_call_nobody_answered_is_no_answer_as_a_dialled_one() -> 
     }  # fmt: skip
 
 
+async def test_a_manual_call_to_a_dead_line_is_dead_line_not_answered() -> None:
+    # REPORTING.md: cres is "the call result (Answered, Dead Line, No Answer, etc)", and
+    # oc_dead counts "outcomes - dead lines" (here 104, "Number unobtainable"). A manual
+    # call dispositioned 104 was "Answered", with a recording, in nc_con and nc_ans_man
+    # beside oc_dead: a dead line that a customer had answered.
+    sim, clock = centre(dwell=Dwell.uniform(600))
+    uid = agent_in(sim, "wait")
+    assert await act(sim, "manual_dial", agent=uid, ddi="01614960002", qid="2002")
+    callid = live(sim, uid)["call"][0]["callid"]
+    assert await act(sim, "disposition", callid=callid, outcome="104") == {"success": True}
+    clock.advance(8)
+    assert await act(sim, "hangup", agent=uid) == {"success": True}
+    token = sim.issue_token()
+    window = {"token": token, "range": f"{int(START)}:{int(sim.now())}", "queue": "2002"}
+    cdr = {**window, "method": "cdr", "callid": callid, "fields": "cres,ocid,flags,tm_answ"}
+    calls = {**window, "method": "calls", "groupby": "dtype"}
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        (row,) = json_of(await http.get("reporting.php", params=cdr))["list"]
+        cdr["fields"] = "sec_ring,sec_dur"
+        (times,) = json_of(await http.get("reporting.php", params=cdr))["list"]
+        calls["fields"] = "nc_man,nc_con,nc_ans_man,oc_dead"
+        (figures,) = json_of(await http.get("reporting.php", params=calls))["list"]
+        recording = await http.get("recording.php", params={"token": token, "callid": callid})
+    assert (row["cres"], row["ocid"], row["flags"], row["tm_answ"]) == (
+        "Dead Line", "104", "processed", "0"
+    )  # fmt: skip
+    assert times["sec_ring"] == times["sec_dur"] and float(times["sec_dur"]) >= 8
+    assert (figures["nc_man"], figures["nc_con"], figures["nc_ans_man"]) == (1, 0, 0)
+    assert figures["oc_dead"] == 1
+    assert json_of(recording)["error"] == f"Bad argument: callid [{callid}] has no recording"
+
+
 async def _dialled_call(
     sim: Simulator, clock: VirtualClock, http: httpx.AsyncClient, token: str, *, end: bool = True
 ) -> tuple[str, str, str]:
