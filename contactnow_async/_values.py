@@ -23,6 +23,7 @@ __all__ = [
     "finite_json",
     "flag",
     "missing",
+    "optional_id",
     "optional_text",
     "required",
     "required_text",
@@ -169,6 +170,19 @@ def optional_text(value: Any) -> str | None:
     if isinstance(value, (dict, list)):
         raise TypeError(f"expected text, got {type(value).__name__}")
     return str(value)
+
+
+def optional_id(value: Any, name: str) -> str | None:
+    """``key`` or ``account_id``: an id's text, None when absent. A whole JSON float (PHP
+    writes ``2499265.0``) is the whole number's text; a bool, a fraction or a nested value
+    names no record (``"True"``, ``"1.5"``), and is a ValueError naming the field."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, dict, list)) or (
+        isinstance(value, float) and not value.is_integer()
+    ):
+        raise ValueError(f"{name} is not an id")
+    return as_text(value)
 
 
 class NotFinite(ValueError):

@@ -25,7 +25,7 @@ import attrs
 from ._errors import ResponseFormatError
 from ._gc import LARGE_BODY, paused_for
 from ._redact import redact_text, redacted_snippet
-from ._values import NotFinite, count, finite_json, flag, optional_text
+from ._values import NotFinite, count, finite_json, flag, optional_id, optional_text
 
 __all__ = [
     "Envelope",
@@ -236,10 +236,10 @@ def _envelope(
     try:
         return Envelope(
             success=flag(body["success"]),
-            account_id=optional_text(body.get("account_id")),
+            account_id=optional_id(body.get("account_id"), "account_id"),
             total=count(body.get("total"), "total"),
             bad=count(body.get("bad"), "bad"),
-            key=optional_text(body.get("key")),
+            key=optional_id(body.get("key"), "key"),
             error=optional_text(body.get("error")),
             records=_records(body.get("list")),
             raw=body,

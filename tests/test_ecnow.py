@@ -892,6 +892,21 @@ async def test_campaign_tables_and_fields(fmt: Format) -> None:
     ]  # fmt: skip
 
 
+async def test_a_list_with_gaps_in_its_indices_reads_as_its_rows_in_order() -> None:
+    # ECNOW.md prints the tables as [0], [2], [3]: PHP's json_encode writes such an array
+    # as an object keyed by its indices, not as a JSON list.
+    tables = {
+        "success": True,
+        "total": 3,
+        "list": {"0": {"name": "APItestcampaign"}, "2": {"name": "BradOutbound"},
+                 "3": {"name": "Willtest"}},
+    }  # fmt: skip
+    names, _ = await call_with(
+        {("ecnow", "campaign_tables", "read"): answer(tables)}, lambda cn: cn.campaigns.tables()
+    )
+    assert names == ["APItestcampaign", "BradOutbound", "Willtest"]
+
+
 @pytest.mark.parametrize("table", ["", "  "])
 async def test_campaign_fields_need_a_table_name(table: str) -> None:
     """A blank table is no filter (the simulator answers every table's fields): refused."""

@@ -120,6 +120,23 @@ def test_finite_and_large_json_numbers_still_read() -> None:
     assert envelope.records == ({"x": 1.5, "y": 1e300},)
 
 
+def test_a_created_key_written_as_a_whole_float_is_the_id_it_names() -> None:
+    # The key of a create is an id (ECNOW.md: "[key] => Record ID inserted"): a PHP float
+    # 2499265.0 was the key "2499265.0", which names no record when read back by it.
+    json_key = decode(b'{"success":true,"account_id":10278.0,"total":1,"bad":0,"key":2499265.0}')
+    xml_key = decode(b"<result><success>1</success><total>1</total><key>2499265</key></result>")
+    assert json_key.key == xml_key.key == "2499265"
+    assert json_key.account_id == "10278"
+
+
+@pytest.mark.parametrize("field", ["key", "account_id"])
+@pytest.mark.parametrize("value", ["true", "false", "1.5"])
+def test_a_key_or_account_that_is_no_id_is_a_format_error(field: str, value: str) -> None:
+    # A bool went as the key "True" (or "False"), and 1.5 as "1.5": neither names a record.
+    with pytest.raises(ResponseFormatError, match=f"{field} is not an id"):
+        decode(f'{{"success":true,"total":1,"bad":0,"{field}":{value}}}'.encode())
+
+
 @pytest.mark.parametrize("field", ["total", "bad"])
 @pytest.mark.parametrize("value", ["-3", "-1"])
 def test_a_count_below_zero_is_a_format_error(field: str, value: str) -> None:

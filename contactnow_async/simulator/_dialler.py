@@ -5,8 +5,9 @@ A record is dialled when its dataset is LIVE, its ProcessType is ``New
 Prospect`` or ``NEEDSMOREWORK``, it has a phone and its callback (if any) is
 due, by an agent in ``wait`` assigned (``priority``) to the dataset's outbound
 queue. Among the records an agent could dial it takes the one on the queue it
-is assigned to at the highest level, then the highest dataset priority, then
-the earliest callback, then the lowest id. The record is reserved for that
+is assigned to at the highest level, then the highest dataset priority (within one
+campaign only: ECNOW.md says a dataset's priority does not affect another campaign's
+datasets), then the earliest callback, then the lowest id. The record is reserved for that
 agent, who connects to it :data:`DIAL_DELAY` seconds later. When the call
 ends the agent's random stream picks an outcome (:data:`CALL_OUTCOMES`): the
 record gets its ``outcomecode``, ``ProcessDate`` and a line in its ``notes``; a
@@ -73,7 +74,9 @@ class Dialler:
 
     def pick(self, agent_uid: str, now: float) -> int | None:
         """The record ``agent_uid`` would dial at ``now``, or None."""
-        best: tuple[int, int, float, int] | None = None
+        # Each campaign's best by level, then dataset priority; ECNOW.md: "Dataset
+        # priorities do not affect other Datasets that are on a different Campaign".
+        best: dict[str, tuple[int, int, float, int]] = {}
         datasets = self.db.datasets
         own = self._own.get(agent_uid)
         for owner, heaps in ((None, self._shared), (agent_uid, own or {})):
@@ -86,9 +89,13 @@ class Dialler:
                 if top is None or top[0] > now:
                     continue
                 key = (-_level(entry[1]), -dataset.priority, *top)
-                if best is None or key < best:
-                    best = key
-        return None if best is None else best[3]
+                mine = best.get(dataset.table)
+                if mine is None or key < mine:
+                    best[dataset.table] = key
+        if not best:
+            return None
+        # Between campaigns: the level, then the earliest due, then the lowest id.
+        return min(best.values(), key=_across_campaigns)[3]
 
     def reserve(self, agent_uid: str, now: float) -> int | None:
         """Reserve the record ``agent_uid`` dials next; return its id, or None."""
@@ -247,6 +254,11 @@ class Dialler:
         due = self.db.parse_time(self.db.records[record_id]["callback"])
         if due is not None and record_id in self.db.open:
             heapq.heappush(self.wakes, (due, record_id))
+
+
+def _across_campaigns(key: tuple[int, int, float, int]) -> tuple[int, float, int]:
+    """A campaign's best record compared with another campaign's: its dataset priority left out."""
+    return key[0], key[2], key[3]
 
 
 def _level(text: str) -> int:

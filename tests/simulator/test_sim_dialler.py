@@ -31,9 +31,10 @@ OUTCOMES = ("", "101", "501638", "510456")  # 510456 is complete: it closes the 
 
 def scan_pick(dialler: Dialler, priorities: dict[tuple[str, str], tuple[str, str]],
               agent_uid: str, now: float) -> int | None:  # fmt: skip
-    """The record ``agent_uid`` would dial at ``now``: every open record compared."""
+    """The record ``agent_uid`` would dial at ``now``: every open record compared, by
+    dataset priority within its campaign only (ECNOW.md), not between campaigns."""
     db = dialler.db
-    best: tuple[tuple[int, int, float, int], int] | None = None
+    best: dict[str, tuple[int, int, float, int]] = {}
     for record_id in db.open:
         if record_id in dialler.reserved:
             continue
@@ -48,9 +49,11 @@ def scan_pick(dialler: Dialler, priorities: dict[tuple[str, str], tuple[str, str
         if due > now:
             continue
         key = (-_level(entry[1]), -dataset.priority, due, record_id)
-        if best is None or key < best[0]:
-            best = (key, record_id)
-    return None if best is None else best[1]
+        if dataset.table not in best or key < best[dataset.table]:
+            best[dataset.table] = key
+    if not best:
+        return None
+    return min((level, due, record_id) for level, _, due, record_id in best.values())[2]
 
 
 def _level(text: str) -> int:
@@ -93,8 +96,9 @@ def test_the_index_picks_what_a_scan_picks(script: list[tuple[Any, ...]]) -> Non
     now = START
     db = CampaignDb(record_tz=timezone.utc, start=now)
     db.add_dataset("2001", status=LIVE, priority=5)
-    # The first agent has a level on each queue, so a dataset's priority decides; the
-    # second has a higher one on 2002; the third none, until assigned.
+    # The first agent has a level on each queue, so a dataset's priority decides within
+    # a campaign (2001's datasets), not between (2002's); the second has a higher one on
+    # 2002; the third none, until assigned.
     priorities = {("1001", "2001"): ("1", "50"), ("1001", "2002"): ("2", "50")}
     priorities |= {("1002", "2001"): ("3", "0"), ("1002", "2002"): ("4", "100")}
     dialler = Dialler(db, priorities)

@@ -679,6 +679,31 @@ async def test_the_highest_dataset_priority_is_dialled_first() -> None:
     assert int(high_calls[0]) < int(low_calls[0])
 
 
+async def test_a_dataset_priority_does_not_reach_into_another_campaign() -> None:
+    # ECNOW.md: "Dataset priorities do not affect other Datasets that are on a different
+    # Campaign regardless of its priority." The dialler compared the priorities of every
+    # dataset an agent could dial, so a priority-10 dataset of APItestcampaign went before
+    # a Willtest lead loaded earlier on a queue of the same level.
+    clock = VirtualClock(START)
+    sim = Simulator(agents=1, seed=2, clock=clock)  # agent 0: queues 2001 and 2002
+    token = sim.issue_token()
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        api = Api(http, token)
+        (agent,) = sim.agent_ids
+        levels = [{"agentid": agent, "qid": qid, "level": "100"} for qid in ("2001", "2002")]
+        assert (await api.write("database", "priority", "update", levels))["total"] == 2
+        # 351 (Willtest, priority 0) and 353 (APItestcampaign, priority 10): both LIVE.
+        later = await api.create(
+            {"dataset": 351, "HomePhone": "1"}, {"dataset": 353, "HomePhone": "2"}
+        )
+        earlier = later - 1
+        clock.advance(6 * 3600)
+        first_calls = _calls(await api.record(earlier))
+        later_calls = _calls(await api.record(later))
+    assert first_calls and later_calls
+    assert int(first_calls[0]) < int(later_calls[0])
+
+
 def _history(steps: list[float]) -> tuple[Any, ...]:
     clock = VirtualClock(START)
     sim = Simulator(agents=8, seed=11, clock=clock, dwell=Dwell.uniform(40))
