@@ -329,6 +329,7 @@ class Wallboard:
             last_event_id.strip() if last_event_id else None,
             agents=frozenset(wanted) if wanted else None,
         )
+        viewer.ends = self.guard.ends(request.headers, request.query_params)  # Board.keep()
         if self.kpis is not None and self.kpis.frame is not None:
             viewer.add([self.kpis.frame], first=True)  # the figures now, then what changes
         return _Stream(

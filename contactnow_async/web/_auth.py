@@ -6,9 +6,10 @@ where no header can be set (a browser's ``EventSource``). The page never puts th
 token itself in a URL, where proxies and access logs keep it: it asks
 ``/stream-token`` (with the header) for a **stream token**, ``s1.<expires_ts>.<mac>``
 with ``mac`` an HMAC-SHA256 of the expiry keyed by the token, and opens the
-stream with that. A stream token is refused (401) once expired; it cannot be
-turned back into the token, nor mint another (``/stream-token`` needs the token
-itself), so one that leaked from a log is good until its expiry and no longer.
+stream with that. A stream token is refused (401) once expired, and a stream opened
+with it ends then (the page reconnects with a new one); it cannot be turned back into
+the token, nor mint another (``/stream-token`` needs the token itself), so one that
+leaked from a log is good until its expiry and no longer.
 
 Every comparison is :func:`hmac.compare_digest` on bytes of one length (a presented
 token's SHA-256 against the token's, a MAC against a MAC): how long a refusal takes
@@ -70,11 +71,15 @@ class Guard:
         (``stream=False``: the token itself, not a stream token)."""
         if self._token is None:
             return True
-        scheme, _, presented = headers.get("authorization", "").partition(" ")
-        presented = _as_sent(presented)
-        if scheme.lower() != "bearer" or not presented.strip():
-            presented = query.get("access_token", "")
-        return self.check(presented.strip(), stream=stream)
+        return self.check(_presented(headers, query), stream=stream)
+
+    def ends(self, headers: Mapping[str, str], query: Mapping[str, str]) -> float | None:
+        """When (``time.monotonic()``) the stream token of an allowed request expires; None
+        for the token itself, which does not: a stream lives no longer than its token."""
+        match = _STREAM_TOKEN.fullmatch(_presented(headers, query))
+        if self._token is None or match is None:
+            return None
+        return time.monotonic() + int(match.group(1)) - self.clock()
 
     def check(self, presented: str, *, stream: bool = True) -> bool:
         """Whether ``presented`` is the token or (``stream``) an unexpired stream token."""
@@ -102,6 +107,15 @@ class Guard:
         assert self._token is not None
         message = f"contactnow-wallboard-stream:{expires_ts}".encode("ascii")
         return hmac.new(self._token, message, hashlib.sha256).hexdigest().encode("ascii")
+
+
+def _presented(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
+    """The token a request presents: its ``Authorization: Bearer``, else ``access_token``."""
+    scheme, _, presented = headers.get("authorization", "").partition(" ")
+    presented = _as_sent(presented)
+    if scheme.lower() != "bearer" or not presented.strip():
+        presented = query.get("access_token", "")
+    return presented.strip()
 
 
 def _as_sent(value: str) -> str:

@@ -80,6 +80,7 @@ class Viewer:
         "buffer",
         "cancel",
         "closed",
+        "ends",
         "floor",
         "last_write",
         "limit",
@@ -101,6 +102,8 @@ class Viewer:
         self.cancel: Callable[[], object] | None = None
         self.last_write = time.monotonic()
         self.writing_since: float | None = None
+        #: When (``time.monotonic()``) the stream token it was opened with expires: its end.
+        self.ends: float | None = None
 
     def offer(self, entry: Entry) -> None:
         """Buffer ``entry`` for this viewer (the publisher's side: never awaits)."""
@@ -360,8 +363,9 @@ class Board:
         self.viewers.discard(viewer)
 
     async def keep(self) -> None:
-        """Run for ever: a heartbeat for every viewer quiet for ``heartbeat`` seconds, and
-        the end of every stream whose write has waited ``write_timeout`` seconds.
+        """Run for ever: a heartbeat for every viewer quiet for ``heartbeat`` seconds, the
+        end of every stream whose write has waited ``write_timeout`` seconds, and of every
+        stream whose stream token has expired (:attr:`Viewer.ends`).
 
         One task and one pass over the viewers a few times per period, rather than two
         timers per viewer per write: with a thousand browsers, those timers cost more
@@ -378,6 +382,8 @@ class Board:
         kept, until a later pass met a viewer)."""
         now = time.monotonic()
         for viewer in list(self.viewers):
+            if viewer.ends is not None and now >= viewer.ends:
+                viewer.close()  # the browser reconnects with a new stream token
             since = viewer.writing_since
             if since is not None:
                 if now - since > write_timeout and viewer.cancel is not None:

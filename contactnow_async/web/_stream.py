@@ -13,7 +13,9 @@ What the stream writes:
 - ``event: reset`` with ``{"reason": ...}`` and the end of the stream when the
   browser must refetch ``/snapshot``: its id is unknown or older than the window,
   or it fell behind (its buffer filled up). A write that a client does not take
-  in time ends the connection without more ado (:meth:`Board.keep` cancels it).
+  in time ends the connection without more ado (:meth:`Board.keep` cancels it);
+- the end of the stream, without a reset, when the stream token it was opened with
+  expires (the browser reconnects with a new one, and resumes).
 """
 
 from __future__ import annotations

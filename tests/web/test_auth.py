@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 
+import anyio
 import httpx
 import pytest
 
@@ -194,6 +195,31 @@ async def test_a_stream_token_cannot_mint_another() -> None:
             assert "access_token" not in reply.json()
         async with open_events(wallboard, query={"access_token": grant["access_token"]}) as stream:
             assert stream.status == 200  # what it is for still works
+
+
+async def test_a_stream_opened_with_a_stream_token_ends_at_its_expiry() -> None:
+    # The token was checked only when the stream opened: one that leaked from a log,
+    # opened a moment before its expiry, read every event for ever after. Ended, the page
+    # reconnects with a new stream token and resumes from its last id.
+    source = HandSource()
+    wallboard = Wallboard(source, auth_token=TOKEN, heartbeat=0.02)  # type: ignore[arg-type]  # a Source; keep() passes every 5 ms
+    guard = wallboard.guard
+    minted = guard.mint()
+    assert minted is not None
+    token, expires_ts = minted
+    guard.clock = lambda: expires_ts - 0.05  # a moment before its expiry
+    async with wallboard.lifespan():
+        async with (
+            open_events(wallboard, query={"access_token": token}) as stream,
+            open_events(wallboard, headers={"authorization": f"Bearer {TOKEN}"}) as held,
+        ):
+            event_id = source.publish("1", "call")
+            assert [f.id for f in await stream.take(1)] == [event_id]
+            with anyio.fail_after(5):
+                assert await stream.next() is None  # ended, with no reset
+            guard.clock = lambda: expires_ts + 3600
+            await held.heartbeat()  # the token itself does not expire
+            assert [f.id for f in await held.take(1)] == [event_id]
 
 
 async def test_a_token_set_with_a_trailing_newline_still_lets_its_holder_in() -> None:
