@@ -78,6 +78,18 @@ def redact_query(text: str) -> str:
     return redact_user_info(re.sub(_QUERY_IN_URL, _cut_query, text))
 
 
+def url_error(message: str, url: str) -> str:
+    """``message`` about ``url`` (a Redis URL that does not parse), or a general one if it
+    quotes any piece of the URL after its scheme: without an ``@``, a password stands
+    where the port goes, and Python's "Port could not be cast to integer value as '...'"
+    quotes it; with a ``#`` or ``?`` in the password, the parser's network location ends
+    there, at a piece of it."""
+    pieces = re.split(r"[:@/?#]", url.partition("//")[2])
+    if any(piece in message for piece in pieces if piece):
+        return "its user, password, host or port does not parse (the URL is not shown)"
+    return message
+
+
 def redact_user_info(text: str) -> str:
     """Hide the password of every ``scheme://user:password@host`` inside ``text``."""
     return re.sub(_USER_INFO, rf"\1:{REDACTED}@", text)

@@ -9,6 +9,7 @@ import re
 from typing import NoReturn
 from urllib.parse import urlsplit
 
+from .._redact import url_error
 from ._common import EXIT_AUTH, EXIT_NETWORK, fail
 
 
@@ -19,7 +20,7 @@ def check_redis_url(url: str) -> None:
     try:
         parse_url(url)
     except ValueError as exc:  # not the URL itself: it may hold a password
-        fail(f"--redis: {_without_url_parts(str(exc), url)}")
+        fail(f"--redis: {url_error(str(exc), url)}")
     # redis-py reads the path's digits with every '/' dropped, and anything else as no path:
     # redis://host/abc was database 0 and redis://host/1/2 database 12, without a word.
     scheme, _, rest = url.partition("://")
@@ -59,14 +60,3 @@ def shown_url(url: str) -> str:
     user, _, host = parts.netloc.rpartition("@")
     user = user.partition(":")[0]
     return f"{parts.scheme}://{user + '@' if user else ''}{host}{parts.path}"
-
-
-def _without_url_parts(message: str, url: str) -> str:
-    """``message`` about ``url``, or a general one if it quotes any piece of the URL after
-    its scheme: without an ``@``, a password stands where the port goes, and Python's
-    "Port could not be cast to integer value as '...'" quotes it; with a ``#`` or ``?``
-    in the password, the parser's network location ends there, at a piece of it."""
-    pieces = re.split(r"[:@/?#]", url.partition("//")[2])
-    if any(piece in message for piece in pieces if piece):
-        return "its user, password, host or port does not parse (the URL is not shown)"
-    return message

@@ -20,10 +20,12 @@ from typing import Any, TypeVar
 import anyio
 import anyio.abc
 from redis.asyncio import Redis
+from redis.asyncio.connection import parse_url
 from redis.exceptions import RedisError
 
 from .. import events
 from .._clock import Clock, SystemClock
+from .._redact import url_error
 from ..redis import event_from_fields, refusal
 from ..redis._keys import check_count
 from ..redis._replies import Fields, read_entries, stream_entries, text
@@ -47,8 +49,9 @@ class _Stopped(Exception):
 class RedisStreamSource:
     """The events ``contactnow relay`` appends to ``stream``, read by one task per replica.
 
-    ``redis`` is a URL (the source opens and closes its own client) or a
-    ``redis.asyncio.Redis`` (yours to close). On start the source reads the whole
+    ``redis`` is a URL (the source opens and closes its own client; one that does not
+    parse is a ValueError that quotes no piece of it) or a ``redis.asyncio.Redis`` (yours
+    to close). On start the source reads the whole
     retained stream to know every agent's last state (an agent with no event in
     the stream is not on the board until its next change), then follows it with
     ``XREAD`` (``block`` seconds per read, ``batch`` entries at most). A
@@ -86,6 +89,11 @@ class RedisStreamSource:
         clock: Clock | None = None,
     ) -> None:
         check_count(batch, "batch")  # XRANGE's COUNT: 2.5 or NaN failed every read, for ever
+        if isinstance(redis, str):  # here, not in the lifespan, whose traceback a server prints
+            try:
+                parse_url(redis)
+            except ValueError as exc:  # whose text may quote a piece of the password
+                raise ValueError(f"redis URL: {url_error(str(exc), redis)}") from None
         if not 0 <= block < math.inf:  # NaN fails too
             raise ValueError(f"block must be finite seconds >= 0, got {block!r}")
         if not 0 < retry < math.inf:

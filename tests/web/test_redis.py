@@ -375,6 +375,24 @@ def test_a_source_s_batch_must_be_a_whole_number(batch: float) -> None:
         RedisStreamSource("redis://127.0.0.1:1/0", batch=batch)  # type: ignore[arg-type]  # a float
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:hunter-two@127.0.0.1:6379/0?socket_timeout=abc",
+        "redis://:hunter#two@127.0.0.1:6379/0",  # the host ends at the '#', in the password
+        "redis://default:hunter-two/0",  # no '@': the password stands where the port goes
+    ],
+)
+def test_a_redis_url_that_does_not_parse_is_refused_without_its_password(url: str) -> None:
+    # Taken as it was, it failed in the lifespan with redis-py's message, which quotes
+    # what stands where the port goes: "Port could not be cast to integer value as
+    # 'hunter'", a piece of the password, in the traceback the server prints.
+    with pytest.raises(ValueError, match="redis") as raised:
+        RedisStreamSource(url, "contactnow:agents")
+    assert "hunter" not in str(raised.value)
+    assert raised.value.__suppress_context__
+
+
 async def test_an_entry_whose_text_does_not_encode_as_utf_8_is_served_escaped(
     redis: Redis,
 ) -> None:
