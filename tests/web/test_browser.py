@@ -208,6 +208,23 @@ def test_the_page_reads_a_token_in_its_fragment_as_written(chromium: Browser) ->
     assert shown == ["a+b/c==", "jét+n", "100%", "t", None, None, None]
 
 
+def test_the_page_groups_a_status_named_like_an_object_s_own_property_as_other(
+    chromium: Browser,
+) -> None:
+    # The page's own groupOf(), run by the browser: GROUPS[status] read an Object's
+    # prototype too, so a status "constructor" (the API's text, untrusted) was grouped as
+    # the function Object: its count chip read "function Object() { [native code] }",
+    # NaN, and the agent was counted in no group.
+    page = (REPO / "contactnow_async" / "web" / "wallboard.html").read_text(encoding="utf-8")
+    (groups,) = re.findall(r"^ *const GROUPS = \{.*?\};$", page, re.M | re.S)
+    (function,) = re.findall(r"^ *function groupOf\(status\) \{.*?^  \}$", page, re.M | re.S)
+    shown = chromium.execute_script(
+        f"{groups} {function} return ['constructor', '__proto__', 'toString', 'hasOwnProperty',"
+        " 'Wait', 'call', 'Lunch', 'on hold'].map(groupOf);"
+    )
+    assert shown == ["other"] * 4 + ["wait", "call", "break", "other"]
+
+
 def test_chromedriver_s_refusals_come_out_with_its_message(chromium: Browser) -> None:
     # What chromedriver said, for the failing test's report (not a KeyError on its JSON).
     with pytest.raises(WebDriverError, match=r"no such element.*#nowhere"):
