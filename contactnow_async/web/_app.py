@@ -385,11 +385,15 @@ class Wallboard:
         refused = self._refusal(request, stream=False)
         if refused is not None:
             return refused
+        now = self.guard.clock()
         minted = self.guard.mint()
         if minted is None:
-            return _Json({"access_token": None, "expires_ts": None})
+            return _Json({"access_token": None, "expires_ts": None, "expires_in": None})
         token, expires_ts = minted
-        return _Json({"access_token": token, "expires_ts": expires_ts})
+        # expires_in: the seconds left, on no clock of the browser's (the page renews the
+        # stream before then; a stream lives no longer than its stream token).
+        left = max(expires_ts - now, 0.0)
+        return _Json({"access_token": token, "expires_ts": expires_ts, "expires_in": left})
 
 
 def wallboard_app(

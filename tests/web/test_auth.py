@@ -57,6 +57,7 @@ async def test_the_token_in_a_header_or_the_query_or_a_stream_token_lets_in() ->
         grant = (await http.get("/stream-token", headers=bearer)).json()
         assert grant["access_token"].startswith("s1.")
         assert TOKEN not in grant["access_token"]
+        assert 0 < grant["expires_in"] <= wallboard.guard.stream_ttl  # no browser clock needed
         async with open_events(wallboard, query={"access_token": grant["access_token"]}) as stream:
             assert stream.status == 200
             assert stream.headers["content-type"].startswith("text/event-stream")
@@ -82,6 +83,7 @@ async def test_without_a_token_everything_is_open_and_no_stream_token_is_made() 
         assert (await http.get("/stream-token")).json() == {
             "access_token": None,
             "expires_ts": None,
+            "expires_in": None,
         }
 
 

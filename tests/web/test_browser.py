@@ -225,6 +225,29 @@ def test_the_page_groups_a_status_named_like_an_object_s_own_property_as_other(
     assert shown == ["other"] * 4 + ["wait", "call", "break", "other"]
 
 
+def test_the_page_renews_its_stream_before_the_stream_token_expires(chromium: Browser) -> None:
+    # A stream ends when its stream token expires (a leaked one must not read for ever).
+    # The page waited for that end and showed "reconnecting" for a few seconds at every
+    # expiry (every 10 minutes by default); it now opens the next stream before, from its
+    # last id. A 2-second token here, watched for 3 seconds: past its first expiry.
+    source = HandSource(agents=("1", "2"))
+    wallboard = Wallboard(source, auth_token="renew-T0ken", stream_token_ttl=2, heartbeat=0.5)  # type: ignore[arg-type]  # a Source
+    states = """const el = document.getElementById('connection');
+        window.seenStates = [el.dataset.state];
+        new MutationObserver(() => window.seenStates.push(el.dataset.state))
+            .observe(el, { attributes: true, attributeFilter: ['data-state'] });"""
+    with served_in_thread(wallboard) as url:
+        chromium.get(url + "#token=renew-T0ken")
+        chromium.until(10, lambda page: page.find("#connection").attribute("data-state") == "live")
+        chromium.execute_script(states)
+        time.sleep(3)  # real time: a stream token's expiry is the wall clock's
+        seen = chromium.execute_script("return window.seenStates")
+        shown = statuses(chromium)
+        chromium.get("about:blank")  # the stream ends before the server does
+    assert set(seen) == {"live"}, seen
+    assert sorted(shown) == ["1", "2"]
+
+
 def test_chromedriver_s_refusals_come_out_with_its_message(chromium: Browser) -> None:
     # What chromedriver said, for the failing test's report (not a KeyError on its JSON).
     with pytest.raises(WebDriverError, match=r"no such element.*#nowhere"):
