@@ -9,18 +9,17 @@ import re
 from typing import NoReturn
 from urllib.parse import urlsplit
 
-from .._redact import url_error
 from ._common import EXIT_AUTH, EXIT_NETWORK, fail
 
 
 def check_redis_url(url: str) -> None:
     """Exit with a usage error, in one line, if redis-py cannot parse ``url``."""
-    from redis.asyncio.connection import parse_url
+    from ..redis._keys import check_url
 
     try:
-        parse_url(url)
-    except ValueError as exc:  # not the URL itself: it may hold a password
-        fail(f"--redis: {url_error(str(exc), url)}")
+        check_url(url)
+    except ValueError as exc:  # quotes no piece of the URL: it may hold a password
+        fail(f"--redis: {str(exc).removeprefix('redis URL: ')}")
     # redis-py reads the path's digits with every '/' dropped, and anything else as no path:
     # redis://host/abc was database 0 and redis://host/1/2 database 12, without a word.
     scheme, _, rest = url.partition("://")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.asyncio.connection import parse_url
 from redis.exceptions import RedisError
 
+from .._redact import url_error
 from ._replies import text
 
-__all__ = ["StreamKeyError", "check_count", "check_keys", "foreign", "is_number"]
+__all__ = ["StreamKeyError", "check_count", "check_keys", "check_url", "foreign", "is_number"]
 
 
 class StreamKeyError(Exception):
@@ -43,6 +45,15 @@ def check_count(value: object, name: str, *, minimum: int = 1) -> None:
     ever), and NaN passed every ``< 1`` check."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+
+
+def check_url(url: str) -> None:
+    """Refuse a Redis URL that redis-py cannot parse with a ValueError that quotes no piece
+    of it: redis-py's own message may quote a piece of the password (``url_error``)."""
+    try:
+        parse_url(url)
+    except ValueError as exc:
+        raise ValueError(f"redis URL: {url_error(str(exc), url)}") from None
 
 
 async def check_keys(redis: Redis, *, stream: str, lease: str, fence: str) -> None:

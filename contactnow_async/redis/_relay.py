@@ -18,7 +18,7 @@ from .._errors import AuthenticationError, ContactNowError
 from ..events import check_parts
 from ..events import to_json as event_to_json
 from ..watch import AgentEvent, AgentWatcher
-from ._keys import check_count, check_keys, foreign, is_number
+from ._keys import check_count, check_keys, check_url, foreign, is_number
 from ._lease import LeaseLost, RedisLease
 from ._refusal import refusal
 from ._replies import text
@@ -407,6 +407,7 @@ async def run_relay(
         redis_timeout = lease_ttl / 4
     if not 0 < redis_timeout < math.inf:  # NaN fails too; None would wait for ever
         raise ValueError(f"redis_timeout must be positive seconds, got {redis_timeout!r}")
+    check_url(redis_url)  # redis-py's own refusal may quote a piece of the password
     # redis-py waits for ever before version 8, and 5 s from it: a renewal that never came
     # back kept a leader whose lease had expired from knowing it.
     redis = Redis.from_url(

@@ -20,14 +20,12 @@ from typing import Any, TypeVar
 import anyio
 import anyio.abc
 from redis.asyncio import Redis
-from redis.asyncio.connection import parse_url
 from redis.exceptions import RedisError
 
 from .. import events
 from .._clock import Clock, SystemClock
-from .._redact import url_error
 from ..redis import event_from_fields, refusal
-from ..redis._keys import check_count
+from ..redis._keys import check_count, check_url
 from ..redis._replies import Fields, read_entries, stream_entries, text
 from ._board import Board, Entry, Resume, Viewer
 from ._sources import iso, sse_frame
@@ -90,10 +88,7 @@ class RedisStreamSource:
     ) -> None:
         check_count(batch, "batch")  # XRANGE's COUNT: 2.5 or NaN failed every read, for ever
         if isinstance(redis, str):  # here, not in the lifespan, whose traceback a server prints
-            try:
-                parse_url(redis)
-            except ValueError as exc:  # whose text may quote a piece of the password
-                raise ValueError(f"redis URL: {url_error(str(exc), redis)}") from None
+            check_url(redis)
         if not 0 <= block < math.inf:  # NaN fails too
             raise ValueError(f"block must be finite seconds >= 0, got {block!r}")
         if not 0 < retry < math.inf:

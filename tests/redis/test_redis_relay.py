@@ -716,3 +716,18 @@ async def test_an_event_whose_parts_disagree_is_not_published(redis: Redis) -> N
             await relay.publish([event(5), odd])  # the good one before it is not sent either
     assert await stream_entries(redis, "parts") == []
     assert await relay.publish([event(5)]) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://default:hunter-two/0", "redis://default:hunter#two@127.0.0.1:6379/0"],
+)
+async def test_a_relay_url_that_does_not_parse_is_refused_without_its_password(url: str) -> None:
+    # run_relay() handed the URL to Redis.from_url(), whose refusal quotes what stands
+    # where the port goes ("Port could not be cast to integer value as 'hunter'"): a
+    # piece of the password, in the traceback of the program that called it.
+    async with ContactNow(username="u", password="p", base_url="http://127.0.0.1:9/") as cn:
+        with pytest.raises(ValueError, match="redis URL") as raised:
+            await run_relay(redis_url=url, stream="contactnow:agents", client=cn)
+    assert "hunter" not in str(raised.value)
+    assert raised.value.__suppress_context__

@@ -47,8 +47,11 @@ async def test_four_cold_processes_make_one_token_request(redis: Redis, redis_ur
         processes = [start_tokens_process(redis_url, base_url) for _ in range(4)]
         try:
             with anyio.fail_after(20):  # each process pushes "ready" as it waits for "go"
-                for _ in processes:
-                    await redis.blpop(["test:ready"])
+                ready = 0
+                while ready < len(processes):
+                    # A second a wait, under redis-py's socket timeout (5 s from version 8),
+                    # which four cold interpreters starting on a loaded machine outlasted.
+                    ready += await redis.blpop(["test:ready"], timeout=1) is not None
             await redis.rpush("test:go", *["go"] * 4)  # all four start their calls at once
             outputs = [await anyio.to_thread.run_sync(communicate, p) for p in processes]
         finally:
