@@ -29,6 +29,7 @@ from .._errors import BadArgumentError, LogPositionError
 from .._models import StatusLogEntry
 from .._models_live import Call, LiveAgent
 from .._values import utc
+from ..resources._base import whole
 from ..resources.live import LiveSnapshot
 from ._events import AgentEvent
 
@@ -63,7 +64,9 @@ class LogCursor:
         self.log_every = log_every
         self.lookback = lookback
         self.grace = grace
-        self.log_id = since_log_id  # last uid turned into an event (or skipped as known)
+        # The last uid turned into an event (or skipped as known). Checked here, not at the
+        # first read: a position read back from a file or Redis may be its text.
+        self.log_id = None if since_log_id is None else whole(since_log_id, name="since_log_id")
         # Each agent's state as the events so far left it.
         self._state: dict[str, LiveAgent] = {}
         # Agents whose state came from a snapshot, not from a log row yet:

@@ -271,3 +271,31 @@ async def test_a_server_clock_stepped_back_after_a_start_loses_no_later_row() ->
     assert replayed(start + [(agent, before, after) for _, agent, before, after in got]) == {
         "1": ("wait", "", T0 + 130), "2": ("break", "", T0 + 81)
     }  # fmt: skip
+
+
+@pytest.mark.parametrize("since", [True, 1.5, "12a", [1]])
+@pytest.mark.anyio
+async def test_a_since_log_id_that_is_no_whole_number_is_refused_when_made(since: object) -> None:
+    # It failed at the first poll, inside the task group: True read after uid 1 (the whole
+    # log again), 1.5 said "uid must be a whole number, not 2.5", text raised a TypeError
+    # about concatenating str and int.
+    async with client_of(Centre(lambda n: [live_row(1)])) as cn:
+        with pytest.raises(ValueError, match="since_log_id must be a whole number"):
+            AgentWatcher(cn, backfill=True, since_log_id=since)  # type: ignore[arg-type]  # a wrong type
+
+
+@pytest.mark.anyio
+async def test_a_since_log_id_read_back_as_text_resumes_after_that_uid() -> None:
+    # A position saved to a file or a Redis key and read back is text.
+    log = [log_row(uid, "1", "wait", T0 + uid) for uid in (4, 5, 6)]
+    centre = Centre(
+        lambda n: [live_row(1, "wait", time=T0 + 6)],
+        lambda n, params: [row for row in log if int(row["uid"]) >= int(params["uid"])],
+    )
+    async with client_of(centre) as cn:
+        watcher = AgentWatcher(cn, backfill=True, since_log_id="4")  # type: ignore[arg-type]  # text
+        assert watcher.log_id == 4
+        feed = watcher.subscribe(initial=False)
+        async with watcher:
+            pass
+        assert [e.log_id async for e in feed if e.source == "status_log"] == [5, 6]
