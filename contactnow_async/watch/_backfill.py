@@ -29,6 +29,7 @@ from .._errors import BadArgumentError, LogPositionError
 from .._models import StatusLogEntry
 from .._models_live import Call, LiveAgent
 from .._values import utc
+from ..resources._base import whole
 from ..resources.live import LiveSnapshot
 from ._events import AgentEvent
 
@@ -63,7 +64,9 @@ class LogCursor:
         self.log_every = log_every
         self.lookback = lookback
         self.grace = grace
-        self.log_id = since_log_id  # last uid turned into an event (or skipped as known)
+        # The last uid turned into an event (or skipped as known). Checked here, not at the
+        # first read: a position read back from a file or Redis may be its text.
+        self.log_id = None if since_log_id is None else whole(since_log_id, name="since_log_id")
         # Each agent's state as the events so far left it.
         self._state: dict[str, LiveAgent] = {}
         # Agents whose state came from a snapshot, not from a log row yet:
@@ -72,6 +75,8 @@ class LogCursor:
         # Started without since_log_id: rows before the first snapshot's server time
         # for agents it did not list (offline, say) are history too.
         self._horizon: int | None = None
+        # Agents with an event since that start: the horizon no longer applies to them.
+        self._moved: set[str] = set()
         # The poll of the last good read, and whether the log accounted for its snapshot.
         self._read_at: int | None = None
         self._unexplained = False
@@ -98,6 +103,7 @@ class LogCursor:
         state = {agent_id: snapshot[agent_id] for agent_id in snapshot.rows}
         self._state = state
         self._baseline = set(state)
+        self._moved = set()
         self._horizon = snapshot.server_ts or int(self._client.clock.now())
 
     def due(self, poll: int, *, changed: bool) -> bool:
@@ -191,9 +197,6 @@ class LogCursor:
         events: list[AgentEvent] = []
         for index, row in enumerate(fresh):
             agent_id = row.agent_id
-            if horizon is not None and row.started_ts < horizon:
-                self.log_id = row.log_id  # before the first snapshot: it already shows this
-                continue
             if agent_id in self._baseline:
                 known = self._state[agent_id]
                 last_match = matches.get(agent_id, -1)
@@ -202,9 +205,23 @@ class LogCursor:
                         self._baseline.discard(agent_id)  # the row of the known state itself
                     self.log_id = row.log_id
                     continue
+                if horizon is not None and row.started_ts < horizon:
+                    self.log_id = row.log_id  # before the first snapshot: it shows this
+                    continue
                 if row.started_ts <= known.started_ts and not self._grace_over():
                     break  # history or news? wait until the log shows the known state's row
                 self._baseline.discard(agent_id)
+            elif horizon is not None and row.started_ts < horizon and agent_id not in self._moved:
+                shown = self._state.get(agent_id)
+                if shown is None or row.started_ts <= shown.started_ts:
+                    # History: of an agent the first snapshot did not list, or of the second
+                    # its state began in (the same state twice in it matched the first).
+                    self.log_id = row.log_id
+                    continue
+                # Later than the state the snapshot showed, yet dated before it: the
+                # server's clock stepped back. News, as it would be after a since_log_id.
+            if horizon is not None:
+                self._moved.add(agent_id)  # every later row of it is news, whatever its time
             self.log_id = row.log_id
             before = self._state.get(agent_id)
             after = self._after(row, before, live.get(agent_id), srvtime)

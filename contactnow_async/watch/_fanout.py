@@ -64,6 +64,9 @@ class Subscription(Generic[EventT]):
     def __init__(self, *, buffer: int, overflow: Overflow, include_health: bool) -> None:
         if overflow not in OVERFLOW_POLICIES:
             raise ValueError(f"overflow must be one of {OVERFLOW_POLICIES}, not {overflow!r}")
+        # Not NaN, which passes any bound check and bounds nothing, nor 2.5 or True.
+        if isinstance(buffer, bool) or not isinstance(buffer, int):
+            raise TypeError(f"buffer must be a whole number, not {buffer!r}")
         if buffer < 1:
             raise ValueError("buffer must be >= 1")
         self.buffer = buffer

@@ -280,7 +280,8 @@ class AgentWatcher:
             raise RuntimeError("this AgentWatcher is already running")
         if self._fanout.finished:
             raise RuntimeError("an AgentWatcher runs once; create a new one")
-        stack = AsyncExitStack()
+        # Before the first await: a second task entering meanwhile is refused (no 2nd poller).
+        stack = self._exit_stack = AsyncExitStack()
         try:
             if self.client.is_closed:  # as any call on it: not in the task group's group
                 raise RuntimeError(CLOSED)
@@ -291,13 +292,13 @@ class AgentWatcher:
         except BaseException as exc:
             # Failed or cut short before it ran (no __aexit__ follows): a reader of a
             # subscription taken before it ends too, rather than waiting for ever.
+            self._exit_stack = None
             self._fanout.finish(exc if isinstance(exc, Exception) else None)
             # start() raised the first poll's error itself; the task group, left with it,
             # wrapped it in an exception group. Left without it (its poller cancelled),
             # the error goes on as any call on the client raises it.
             await stack.aclose()
             raise
-        self._exit_stack = stack
         return self
 
     async def __aexit__(

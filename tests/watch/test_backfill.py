@@ -230,3 +230,72 @@ async def test_a_subscriber_joining_while_a_log_poll_waits_on_a_block_one_gets_c
                 await slow.__anext__()  # poll 2 goes on
         got = [(e.agent_id, _state(e.before), _state(e.after)) async for e in late]
     assert replayed(got) == {"1": ("call", "", T0 + 2), "2": ("call", "", T0 + 2)}
+
+
+@pytest.mark.anyio
+async def test_a_server_clock_stepped_back_after_a_start_loses_no_later_row() -> None:
+    # Started without since_log_id at server time T0 + 100, agent 1 waiting since T0, and
+    # agent 2 offline. Then the server's clock steps back 30 s: its next rows are stamped
+    # before the first snapshot. They were dropped as history (rows of an agent after its
+    # snapshot state's own row, or after an event of it), and agent 1's next event was
+    # a change from wait to wait.
+    rows = [log_row(1, "1", "wait", T0), log_row(2, "2", "offline", T0 + 10)]
+
+    def live(n: int) -> list[dict[str, Any]]:
+        return [live_row(1, "wait", time=T0)]
+
+    def log(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        if n == 2:  # agent 2 logs in after the start; then the clock steps back
+            rows.append(log_row(3, "2", "wait", T0 + 105))
+        if n == 3:
+            moves = [(4, "1", "call", 80), (5, "2", "break", 81), (6, "1", "wrap", 85),
+                     (7, "1", "wait", 130)]  # fmt: skip
+            rows.extend(log_row(uid, agent, status, T0 + at) for uid, agent, status, at in moves)
+        if "uid" in params:
+            return [row for row in rows if int(row["uid"]) >= int(params["uid"])]
+        return [row for row in rows if row["uts"] >= int(params["tstart"])]
+
+    clock = TickingClock(T0 + 100)
+    async with client_of(Centre(live, log), clock=clock) as cn:
+        watcher = AgentWatcher(cn, interval=1.0, backfill=True, log_every=1)
+        feed = watcher.subscribe(overflow="drop_oldest", initial=False)
+        async with watcher:
+            await until(clock, lambda: watcher.log_id == 7, patience=HANG_GUARD)
+        got = [(e.log_id, e.agent_id, _state(e.before), _state(e.after)) async for e in feed
+               if e.source == "status_log"]  # fmt: skip
+    assert [(log_id, agent) for log_id, agent, _, _ in got] == [
+        (3, "2"), (4, "1"), (5, "2"), (6, "1"), (7, "1")
+    ]  # fmt: skip
+    # Each event's before is the state the one before it left (agent 1 from its snapshot).
+    start = [("1", None, ("wait", "", T0))]
+    assert replayed(start + [(agent, before, after) for _, agent, before, after in got]) == {
+        "1": ("wait", "", T0 + 130), "2": ("break", "", T0 + 81)
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("since", [True, 1.5, "12a", [1]])
+@pytest.mark.anyio
+async def test_a_since_log_id_that_is_no_whole_number_is_refused_when_made(since: object) -> None:
+    # It failed at the first poll, inside the task group: True read after uid 1 (the whole
+    # log again), 1.5 said "uid must be a whole number, not 2.5", text raised a TypeError
+    # about concatenating str and int.
+    async with client_of(Centre(lambda n: [live_row(1)])) as cn:
+        with pytest.raises(ValueError, match="since_log_id must be a whole number"):
+            AgentWatcher(cn, backfill=True, since_log_id=since)  # type: ignore[arg-type]  # a wrong type
+
+
+@pytest.mark.anyio
+async def test_a_since_log_id_read_back_as_text_resumes_after_that_uid() -> None:
+    # A position saved to a file or a Redis key and read back is text.
+    log = [log_row(uid, "1", "wait", T0 + uid) for uid in (4, 5, 6)]
+    centre = Centre(
+        lambda n: [live_row(1, "wait", time=T0 + 6)],
+        lambda n, params: [row for row in log if int(row["uid"]) >= int(params["uid"])],
+    )
+    async with client_of(centre) as cn:
+        watcher = AgentWatcher(cn, backfill=True, since_log_id="4")  # type: ignore[arg-type]  # text
+        assert watcher.log_id == 4
+        feed = watcher.subscribe(initial=False)
+        async with watcher:
+            pass
+        assert [e.log_id async for e in feed if e.source == "status_log"] == [5, 6]

@@ -182,6 +182,15 @@ def test_bad_options_are_refused() -> None:
         Subscription(buffer=0, overflow="block", include_health=False)
 
 
+@pytest.mark.parametrize("buffer", [float("nan"), 2.5, True, "10"])
+@pytest.mark.anyio
+async def test_a_buffer_that_is_no_whole_number_is_refused(buffer: object) -> None:
+    # NaN passed ``buffer < 1`` (every comparison with it is false) and bounded nothing:
+    # drop_oldest never dropped and block never held the publisher back; 2.5 held 3.
+    with pytest.raises(TypeError, match="buffer must be a whole number"):
+        Subscription(buffer=buffer, overflow="drop_oldest", include_health=False)  # type: ignore[arg-type]  # a wrong type
+
+
 @pytest.mark.anyio
 async def test_block_takes_its_starting_events_outside_the_buffer_and_loses_nothing() -> None:
     sub: Subscription[AgentEvent] = Subscription(buffer=2, overflow="block", include_health=False)

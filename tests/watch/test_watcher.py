@@ -810,3 +810,34 @@ async def test_a_polls_events_come_out_in_the_order_the_changes_happened() -> No
         ("appeared", "5"), ("changed", "1"), ("disappeared", "4")
     ]  # fmt: skip
     assert third[-1].changed_at == third[-1].observed_at > third[-2].changed_at
+
+
+async def test_a_second_task_entering_a_watcher_that_is_starting_is_refused() -> None:
+    """Two tasks entering one watcher at once both got in while its first poll ran: two
+    pollers over one diff, and the first task to leave exited the other's task group
+    (anyio's "cancel scope that isn't the current task's"). The second is refused."""
+
+    def live(n: int) -> list[dict[str, Any]]:
+        return [live_row(1, "call" if n >= 4 else "wait", time=T0 + 50 if n >= 4 else T0)]
+
+    clock = TickingClock(T0 + 100)
+    refused: list[RuntimeError] = []
+    async with client_of(Centre(live), clock=clock) as cn:
+        watcher = AgentWatcher(cn, interval=1.0)
+        feed = watcher.subscribe(overflow="drop_oldest")
+
+        async def enter() -> None:
+            try:
+                async with watcher:
+                    await until(clock, lambda: watcher.health.polls >= 8, patience=HANG_GUARD)
+            except RuntimeError as exc:
+                refused.append(exc)
+
+        with anyio.fail_after(HANG_GUARD):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(enter)
+                tg.start_soon(enter)
+        got = [(e.kind, e.agent_id, e.status) async for e in feed]
+    (error,) = refused
+    assert "already running" in str(error)
+    assert got == [("appeared", "1", "wait"), ("changed", "1", "call")]
