@@ -389,9 +389,7 @@ class Wallboard:
         minted = self.guard.mint()
         if minted is None:
             return _Json({"access_token": None, "expires_ts": None, "expires_in": None})
-        token, expires_ts = minted
-        # expires_in: the seconds left, on no clock of the browser's (the page renews the
-        # stream before then; a stream lives no longer than its stream token).
+        token, expires_ts = minted  # expires_in needs no browser clock: the page renews by it
         left = max(expires_ts - now, 0.0)
         return _Json({"access_token": token, "expires_ts": expires_ts, "expires_in": left})
 
