@@ -100,7 +100,8 @@ RETRY_EARLY_REFRESH = 5.0
 
 
 class _Flight:
-    """One token fetch that many callers wait on."""
+    """One token fetch that many callers wait on: its token, its error, or both (an
+    early refresh that failed hands out the token held)."""
 
     __slots__ = ("done", "error", "token")
 
@@ -230,7 +231,11 @@ class TokenManager:
                 await flight.done.wait()
             if not flight.done.is_set():
                 raise TokenTimeout(led=False)
-            if flight.token is not None:
+            if flight.token is not None and not (
+                # An early refresh that failed hands out the token held: not to a caller
+                # whose reply refused that very token (it would be resent to be refused).
+                refused and flight.token == stale and flight.error is not None
+            ):
                 return flight.token
             if flight.error is not None:
                 # Each waiter raises its own copy, chained from the shared error:
@@ -247,7 +252,7 @@ class TokenManager:
                 held = self._still_valid(stale, refused=refused, error=exc)
                 if held is None:
                     raise
-                token = held
+                token, flight.error = held, exc  # the error: for a waiter the held one fails
             self._token = flight.token = token
             if token.value not in self.recent:  # a new tuple: a log filter reads it anywhere
                 self.recent = (*self.recent[1 - RECENT_TOKENS :], token.value)

@@ -418,6 +418,60 @@ async def test_an_early_refresh_that_fails_uses_the_token_until_it_expires(
     assert not any(token in warning for warning in warnings for token in api.issued)
 
 
+async def test_a_call_whose_token_was_refused_never_gets_that_token_back() -> None:
+    """A call refused while an early refresh ran waited for it; the refresh failed, and
+    the call got back the token held (still good on our clock) as if it were new: it
+    was resent with the token just refused, and raised a TokenError blaming the address
+    instead of the fetch's own failure."""
+    clock = VirtualClock(1_700_000_000)
+    first_sent, refreshing, release = anyio.Event(), anyio.Event(), anyio.Event()
+
+    async def read(request: httpx.Request) -> dict[str, object]:
+        if not first_sent.is_set():
+            first_sent.set()
+            await refreshing.wait()
+            api.expire_all()  # the server no longer takes the token held
+            return {"success": False, "error": "Expired token", "expire": -1}
+        return {"success": True, "total": 1, "list": [AGENT_ROW]}
+
+    api = FakeAPI({READ: read}, clock=clock, lifetime=3600)
+    inner_token = api._token
+
+    async def token_route(request: httpx.Request) -> httpx.Response:
+        if api.token_gets and request.url.params.get("action") == "get":
+            refreshing.set()
+            await release.wait()
+        return await inner_token(request)
+
+    api._token = token_route  # type: ignore[method-assign]  # hold the early refresh
+    cn, http = client_for(api, clock=clock, max_retries=0)
+    errors: list[BaseException] = []
+
+    async def call() -> None:
+        try:
+            await cn.agents.read()
+        except Exception as exc:  # what each call ends with is the subject
+            errors.append(exc)
+
+    async with http, cn:
+        first = await cn.tokens.get()
+        with anyio.fail_after(10):  # a hang guard, not a timing assertion
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(call)  # sent while the token is fresh; answered later
+                await first_sent.wait()
+                clock.set(first.local_deadline() - 59)  # inside the margin now
+                api.fail_token_get = lambda: json_reply({"success": False, "error": "Down"})
+                tg.start_soon(call)  # refreshes early; the first call is refused meanwhile
+                await refreshing.wait()
+                for _ in range(20):  # the refused call joins the refresh in flight
+                    await anyio.lowlevel.checkpoint()
+                release.set()
+    reads = [r for r in api.requests if script_of(r) == "database"]
+    assert [r.url.params["token"] for r in reads] == [first.value, first.value]  # no resend
+    assert [type(error) for error in errors] == [APIError, APIError]
+    assert all("Down" in str(error) for error in errors)
+
+
 async def test_reactive_refresh_resends_once() -> None:
     api = FakeAPI({READ: agents_list(AGENT_ROW)})
     cn, http = client_for(api)
