@@ -253,9 +253,8 @@ class TokenManager:
                 if held is None:
                     raise
                 token, flight.error = held, exc  # the error: for a waiter the held one fails
-            self._token = flight.token = token
-            if token.value not in self.recent:  # a new tuple: a log filter reads it anywhere
-                self.recent = (*self.recent[1 - RECENT_TOKENS :], token.value)
+            self._hold(token)
+            flight.token = token
             return token
         except Exception as exc:
             flight.error = exc
@@ -263,6 +262,12 @@ class TokenManager:
         finally:
             self._flight = None
             flight.done.set()
+
+    def _hold(self, token: Token) -> None:
+        """Hand ``token`` out from now on (and have the log filter hide it)."""
+        self._token = token
+        if token.value not in self.recent:  # a new tuple: a log filter reads it anywhere
+            self.recent = (*self.recent[1 - RECENT_TOKENS :], token.value)
 
     async def _get(self, *, stale: Token | None, refused: bool) -> Token:
         """The token another process stored, or a new one from ``token.php``."""
@@ -316,6 +321,9 @@ class TokenManager:
                 )
             # Back off: hold this token 1, 2, 4 s before asking for another.
             self._hold_until = now + min(60.0, 2.0 ** (self._short_fetches - 1))
+        # Held before the store keeps it: a leader cancelled meanwhile (a file's write, a
+        # Redis round trip) leaves it to the callers waiting, who fetched another.
+        self._hold(token)
         try:
             await self._store.save(self._key, token)
         except Exception as exc:  # the token is good without the store (see TokenStore.save)

@@ -255,6 +255,51 @@ async def test_a_cancelled_leader_does_not_leave_waiters_hanging() -> None:
     assert api.calls("token", None, "get") == 2  # the abandoned fetch and one replacement
 
 
+async def test_a_leader_cancelled_as_its_token_is_stored_leaves_it_to_the_waiters() -> None:
+    """The token had come, and the leader's call was cancelled while the store kept it
+    (a file's write, a Redis round trip): the token was thrown away, and a waiter
+    fetched another."""
+    leading, saving, never = anyio.Event(), anyio.Event(), anyio.Event()
+
+    class SlowStore(MemoryTokenStore):
+        async def load(self, key: str) -> Token | None:
+            leading.set()  # the first caller leads the fetch from here on
+            return await super().load(key)
+
+        async def save(self, key: str, token: Token) -> None:
+            if not saving.is_set():
+                saving.set()
+                await never.wait()  # the leader is cancelled here
+            await super().save(key, token)
+
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, token_store=SlowStore())
+    done: list[int] = []
+
+    async def waiter() -> None:
+        await cn.agents.read()
+        done.append(1)
+
+    async with http, cn:
+        with anyio.fail_after(10):  # a hang guard, not a timing assertion
+            async with anyio.create_task_group() as tg:
+                leader_scope = anyio.CancelScope()
+
+                async def leader() -> None:
+                    with leader_scope:
+                        await cn.agents.read()
+
+                tg.start_soon(leader)
+                await leading.wait()
+                for _ in range(5):
+                    tg.start_soon(waiter)
+                await saving.wait()
+                leader_scope.cancel()
+    assert leader_scope.cancelled_caught
+    assert len(done) == 5
+    assert api.token_gets == 1
+
+
 async def test_authentication_failure_raises_at_once_without_retry() -> None:
     api = FakeAPI({READ: agents_list(AGENT_ROW)})
     cn, http = client_for(api, password="wrong-password", max_retries=5)
