@@ -240,14 +240,19 @@ class _Sniff:
         self.is_file = is_file  # None: not told yet
 
     def __call__(self, piece: bytes) -> None:
-        self.size += len(piece)
+        before, self.size = self.size, self.size + len(piece)
         if self.is_file is None:
             self.kept.append(piece)
-            head = b"".join(self.kept)
-            if codecs.BOM_UTF8.startswith(head):  # empty, or a mark not all here yet
-                return
-            head = head.removeprefix(codecs.BOM_UTF8).lstrip()
+            if before < len(codecs.BOM_UTF8):  # a mark may straddle the pieces: a few bytes
+                head = b"".join(self.kept)
+                if codecs.BOM_UTF8.startswith(head):  # empty, or a mark not all here yet
+                    return
+                head = head.removeprefix(codecs.BOM_UTF8).lstrip()
+            else:  # what came before was a mark and white space: not joined again
+                head = piece.lstrip()
             if not head:
+                if self.size > self._envelope_cap:  # white space only: no file starts so
+                    raise TooLarge(self.size)
                 return
             self.is_file = head[:1] not in (b"{", b"<")
             if self.is_file:

@@ -100,7 +100,8 @@ RETRY_EARLY_REFRESH = 5.0
 
 
 class _Flight:
-    """One token fetch that many callers wait on."""
+    """One token fetch that many callers wait on: its token, its error, or both (an
+    early refresh that failed hands out the token held)."""
 
     __slots__ = ("done", "error", "token")
 
@@ -230,7 +231,11 @@ class TokenManager:
                 await flight.done.wait()
             if not flight.done.is_set():
                 raise TokenTimeout(led=False)
-            if flight.token is not None:
+            if flight.token is not None and not (
+                # An early refresh that failed hands out the token held: not to a caller
+                # whose reply refused that very token (it would be resent to be refused).
+                refused and flight.token == stale and flight.error is not None
+            ):
                 return flight.token
             if flight.error is not None:
                 # Each waiter raises its own copy, chained from the shared error:
@@ -247,10 +252,9 @@ class TokenManager:
                 held = self._still_valid(stale, refused=refused, error=exc)
                 if held is None:
                     raise
-                token = held
-            self._token = flight.token = token
-            if token.value not in self.recent:  # a new tuple: a log filter reads it anywhere
-                self.recent = (*self.recent[1 - RECENT_TOKENS :], token.value)
+                token, flight.error = held, exc  # the error: for a waiter the held one fails
+            self._hold(token)
+            flight.token = token
             return token
         except Exception as exc:
             flight.error = exc
@@ -258,6 +262,12 @@ class TokenManager:
         finally:
             self._flight = None
             flight.done.set()
+
+    def _hold(self, token: Token) -> None:
+        """Hand ``token`` out from now on (and have the log filter hide it)."""
+        self._token = token
+        if token.value not in self.recent:  # a new tuple: a log filter reads it anywhere
+            self.recent = (*self.recent[1 - RECENT_TOKENS :], token.value)
 
     async def _get(self, *, stale: Token | None, refused: bool) -> Token:
         """The token another process stored, or a new one from ``token.php``."""
@@ -311,6 +321,9 @@ class TokenManager:
                 )
             # Back off: hold this token 1, 2, 4 s before asking for another.
             self._hold_until = now + min(60.0, 2.0 ** (self._short_fetches - 1))
+        # Held before the store keeps it: a leader cancelled meanwhile (a file's write, a
+        # Redis round trip) leaves it to the callers waiting, who fetched another.
+        self._hold(token)
         try:
             await self._store.save(self._key, token)
         except Exception as exc:  # the token is good without the store (see TokenStore.save)

@@ -9,9 +9,11 @@ import io
 import math
 import os
 import stat
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio.lowlevel
 import httpx
 import pytest
 
@@ -491,3 +493,36 @@ async def test_a_failed_download_takes_back_what_it_wrote_to_a_file_object() -> 
         assert buffer.getvalue() == b"head:" and buffer.tell() == 5
         await cn.recordings.download(1, buffer)  # and the file goes on from there
     assert buffer.getvalue() == b"head:" + AUDIO
+
+
+async def test_endless_white_space_in_place_of_audio_is_cut_at_max_response_bytes(
+    tmp_path: Path,
+) -> None:
+    """White space alone shows neither a file nor an envelope yet: it was kept, every
+    piece joined to all before it again, with no cap but the file's (512 MiB)."""
+    served = 0
+
+    async def blank() -> AsyncIterator[bytes]:
+        nonlocal served
+        while True:
+            await anyio.lowlevel.checkpoint()  # as a socket's read does: a cancellation ends it
+            served += PIECE
+            yield b" " * PIECE
+
+    def endless(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=blank(), headers={"content-type": "audio/wav"})
+
+    api = FakeAPI({RECORDING: endless})
+    cn, http = client_for(api, max_retries=0, max_response_bytes=PIECE)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError, match="larger than max_response_bytes"):
+            await cn.recordings.download(1, tmp_path / "x.wav", max_bytes=64 * PIECE)
+    assert served <= 2 * PIECE
+    assert leftovers(tmp_path) == []
+    # Only the new piece is looked at past the first bytes, and a file after white
+    # space is still written whole.
+    written: list[bytes] = []
+    sniff = _Sniff(written.append, cap=1 << 20, envelope_cap=8)
+    for piece in (b" ", b"\n\n\n", b"RIFF"):
+        sniff(piece)
+    assert sniff.is_file is True and written == [b" \n\n\nRIFF"]

@@ -255,6 +255,51 @@ async def test_a_cancelled_leader_does_not_leave_waiters_hanging() -> None:
     assert api.calls("token", None, "get") == 2  # the abandoned fetch and one replacement
 
 
+async def test_a_leader_cancelled_as_its_token_is_stored_leaves_it_to_the_waiters() -> None:
+    """The token had come, and the leader's call was cancelled while the store kept it
+    (a file's write, a Redis round trip): the token was thrown away, and a waiter
+    fetched another."""
+    leading, saving, never = anyio.Event(), anyio.Event(), anyio.Event()
+
+    class SlowStore(MemoryTokenStore):
+        async def load(self, key: str) -> Token | None:
+            leading.set()  # the first caller leads the fetch from here on
+            return await super().load(key)
+
+        async def save(self, key: str, token: Token) -> None:
+            if not saving.is_set():
+                saving.set()
+                await never.wait()  # the leader is cancelled here
+            await super().save(key, token)
+
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, token_store=SlowStore())
+    done: list[int] = []
+
+    async def waiter() -> None:
+        await cn.agents.read()
+        done.append(1)
+
+    async with http, cn:
+        with anyio.fail_after(10):  # a hang guard, not a timing assertion
+            async with anyio.create_task_group() as tg:
+                leader_scope = anyio.CancelScope()
+
+                async def leader() -> None:
+                    with leader_scope:
+                        await cn.agents.read()
+
+                tg.start_soon(leader)
+                await leading.wait()
+                for _ in range(5):
+                    tg.start_soon(waiter)
+                await saving.wait()
+                leader_scope.cancel()
+    assert leader_scope.cancelled_caught
+    assert len(done) == 5
+    assert api.token_gets == 1
+
+
 async def test_authentication_failure_raises_at_once_without_retry() -> None:
     api = FakeAPI({READ: agents_list(AGENT_ROW)})
     cn, http = client_for(api, password="wrong-password", max_retries=5)
@@ -416,6 +461,60 @@ async def test_an_early_refresh_that_fails_uses_the_token_until_it_expires(
     assert len(warnings) == 2
     assert "could not refresh the token early (APIError" in warnings[0]
     assert not any(token in warning for warning in warnings for token in api.issued)
+
+
+async def test_a_call_whose_token_was_refused_never_gets_that_token_back() -> None:
+    """A call refused while an early refresh ran waited for it; the refresh failed, and
+    the call got back the token held (still good on our clock) as if it were new: it
+    was resent with the token just refused, and raised a TokenError blaming the address
+    instead of the fetch's own failure."""
+    clock = VirtualClock(1_700_000_000)
+    first_sent, refreshing, release = anyio.Event(), anyio.Event(), anyio.Event()
+
+    async def read(request: httpx.Request) -> dict[str, object]:
+        if not first_sent.is_set():
+            first_sent.set()
+            await refreshing.wait()
+            api.expire_all()  # the server no longer takes the token held
+            return {"success": False, "error": "Expired token", "expire": -1}
+        return {"success": True, "total": 1, "list": [AGENT_ROW]}
+
+    api = FakeAPI({READ: read}, clock=clock, lifetime=3600)
+    inner_token = api._token
+
+    async def token_route(request: httpx.Request) -> httpx.Response:
+        if api.token_gets and request.url.params.get("action") == "get":
+            refreshing.set()
+            await release.wait()
+        return await inner_token(request)
+
+    api._token = token_route  # type: ignore[method-assign]  # hold the early refresh
+    cn, http = client_for(api, clock=clock, max_retries=0)
+    errors: list[BaseException] = []
+
+    async def call() -> None:
+        try:
+            await cn.agents.read()
+        except Exception as exc:  # what each call ends with is the subject
+            errors.append(exc)
+
+    async with http, cn:
+        first = await cn.tokens.get()
+        with anyio.fail_after(10):  # a hang guard, not a timing assertion
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(call)  # sent while the token is fresh; answered later
+                await first_sent.wait()
+                clock.set(first.local_deadline() - 59)  # inside the margin now
+                api.fail_token_get = lambda: json_reply({"success": False, "error": "Down"})
+                tg.start_soon(call)  # refreshes early; the first call is refused meanwhile
+                await refreshing.wait()
+                for _ in range(20):  # the refused call joins the refresh in flight
+                    await anyio.lowlevel.checkpoint()
+                release.set()
+    reads = [r for r in api.requests if script_of(r) == "database"]
+    assert [r.url.params["token"] for r in reads] == [first.value, first.value]  # no resend
+    assert [type(error) for error in errors] == [APIError, APIError]
+    assert all("Down" in str(error) for error in errors)
 
 
 async def test_reactive_refresh_resends_once() -> None:
