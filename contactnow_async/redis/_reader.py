@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import anyio
@@ -74,7 +75,10 @@ class StreamReader:
     group gone missing (NOGROUP: Redis restarted without its data) is created
     again from the ``start`` of the last :meth:`create_group` ("0" if none). A
     refused password, and any other error reply, end the iteration. :meth:`read`,
-    :meth:`claim` and :meth:`ack` raise every error: a caller of them retries.
+    :meth:`claim` and :meth:`ack` raise every error: a caller of them retries (a read
+    after a failed read or claim replays this consumer's pending entries first). A loop
+    that ends mid-batch (its handler raised, a ``break``) leaves the rest of the batch
+    to the next ``async for`` on this reader.
 
     Entries the stream's ``MAXLEN`` trimmed before the group read them, or while
     they were pending (handed out, not acknowledged: perhaps never handled), are
@@ -132,6 +136,10 @@ class StreamReader:
         self._own_from = "0"
         self._claim_from = "0-0"
         self._next_claim = 0.0
+        # Entries read for `async for` and not handed out yet: kept here, not in the
+        # generator, so a loop that ended mid-batch (its handler raised) is followed by
+        # the rest of the batch in the next one, not by newer entries.
+        self._unhanded: deque[StreamEntry] = deque()
         #: Entries lost to trimming, as this reader found them (see the class docstring).
         self.entries_lost = 0
 
@@ -152,7 +160,14 @@ class StreamReader:
     async def read(self) -> list[StreamEntry]:
         """The next entries for this consumer: its own unacknowledged ones first,
         then entries claimed from dead consumers, then new ones (waiting up to ``block``).
+
+        Raising (or cancelled), it may have had entries handed to this consumer that it
+        did not return: the next read replays this consumer's pending entries first.
         """
+        with self._replay_on_failure():
+            return await self._read()
+
+    async def _read(self) -> list[StreamEntry]:
         while self._own_pending:
             raw = await self._answered(
                 self.redis.xreadgroup(
@@ -197,6 +212,10 @@ class StreamReader:
 
     async def claim(self) -> list[StreamEntry]:
         """Take over entries pending longer than ``claim_idle`` seconds on other consumers."""
+        with self._replay_on_failure():
+            return await self._claim()
+
+    async def _claim(self) -> list[StreamEntry]:
         idle = self.claim_idle if self.claim_idle is not None else 0.0
         self._next_claim = time.monotonic() + max(idle / 2, 0.01)
         result = await self._answered(
@@ -226,6 +245,19 @@ class StreamReader:
         if ids:
             await self._answered(self.redis.xack(self.stream, self.group, *ids))
 
+    @contextmanager
+    def _replay_on_failure(self) -> Iterator[None]:
+        """Replay this consumer's pending entries at the next read if the block fails: a
+        read or claim whose reply was lost (given up, a dropped connection, a
+        cancellation), or that failed after Redis answered (acknowledging the entries it
+        skips), has had entries handed to this consumer that nobody returned; without the
+        replay they waited for a claim (``claim_idle``, if ever) or a restart."""
+        try:
+            yield
+        except BaseException:
+            self._own_pending, self._own_from = True, "0"
+            raise
+
     async def _answered(self, command: Awaitable[_T]) -> _T:
         """``command``'s reply; TimeoutError if none came within ``stalled_after`` seconds.
 
@@ -241,6 +273,8 @@ class StreamReader:
 
     async def _iterate(self) -> AsyncIterator[StreamEntry]:
         while True:
+            while self._unhanded:
+                yield self._unhanded.popleft()
             try:
                 entries = await self.read()
             except ResponseError as exc:
@@ -263,14 +297,9 @@ class StreamReader:
                 if refused is not None:  # no outage: waiting will not mend it
                     raise refused from None  # not its unix socket's ConnectionError wrapper
                 logger.warning("reading %r failed, retrying: %s", self.stream, exc)
-                # A read whose reply was lost (given up, a dropped connection) may have
-                # been carried out, its entries now pending here: replayed, not left
-                # until a claim (claim_idle later, if ever).
-                self._own_pending, self._own_from = True, "0"
-                await anyio.sleep(self.retry)
+                await anyio.sleep(self.retry)  # the read replays this consumer's pending
                 continue
-            for entry in entries:
-                yield entry
+            self._unhanded.extend(entries)
 
     async def _recreate(self) -> None:
         try:

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager, suppress
 
 import anyio
 from redis.asyncio import Redis
+from redis.client import NEVER_DECODE
 from redis.exceptions import RedisError, ResponseError
 
 from .._models import Token, stored_token
@@ -97,7 +98,11 @@ class RedisTokenStore:
         _on_asyncio()
         name = self.redis_key(key)
         try:
-            entry = await self.redis.hgetall(name)
+            # As bytes whatever the client's decode_responses: a client that decodes raised
+            # UnicodeDecodeError on a damaged entry, at every request, for as long as it lived.
+            entry = await self.redis.execute_command(  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+                "HGETALL", name, **{NEVER_DECODE: []}
+            )
         except ResponseError as exc:
             if not str(exc).startswith("WRONGTYPE"):
                 raise

@@ -435,3 +435,56 @@ async def test_iterating_gives_up_on_a_redis_that_stops_answering_and_reads_on_a
                             break
                         stall.stop()  # the next read gets no reply
     assert seen == [1, 2]
+
+
+async def test_a_loop_ended_mid_batch_is_followed_by_the_rest_of_the_batch(redis: Redis) -> None:
+    # The entries of a read were handed out by the generator of one `async for`: when its
+    # handler raised, the rest of the batch, pending on this consumer, went with that
+    # generator, and the next loop went on with newer entries (the rest waited for a claim,
+    # claim_idle later, or for ever without one).
+    await publish(redis, "s", range(1, 6))
+    reader = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
+    await reader.create_group()
+    seen: list[int | None] = []
+
+    async def fail_at_2() -> None:
+        async for entry in reader:
+            seen.append(entry.event.log_id)
+            if entry.event.log_id == 2:
+                raise RuntimeError("handler failed")  # 2 is left unacknowledged
+            await reader.ack(entry)
+
+    with pytest.raises(RuntimeError, match="handler failed"):
+        await fail_at_2()
+    await publish(redis, "s", range(6, 7))
+    with anyio.fail_after(10):
+        async for entry in reader:
+            seen.append(entry.event.log_id)
+            await reader.ack(entry)
+            if len(seen) == 5:
+                break
+    assert seen == [1, 2, 3, 4, 5]  # then 6; 2 comes back on a claim or a restart
+
+
+@each_protocol
+async def test_a_read_that_fails_after_redis_answered_is_replayed_by_the_next(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # read() raises every error for its caller to retry; but the entries Redis handed
+    # this consumer in the failed read (here: acknowledging an entry it skips fails)
+    # stayed pending, and the retry read only newer ones.
+    await publish(redis, "s", range(1, 3))
+    await redis.xadd("s", {"junk": "1"})  # skipped, and acknowledged
+    reader = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
+    await reader.create_group()
+    real = redis.xack
+
+    async def xack(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(redis, "xack", real)
+        raise RedisConnectionError("Connection closed by server.")
+
+    monkeypatch.setattr(redis, "xack", xack)
+    with pytest.raises(RedisConnectionError):
+        await reader.read()
+    assert [e.event.log_id for e in await reader.read()] == [1, 2]
+    assert (await redis.xpending("s", "g"))["pending"] == 2  # the junk acknowledged

@@ -136,6 +136,22 @@ async def test_a_damaged_entry_is_no_token_and_the_next_save_replaces_it(redis: 
     assert await store.load("k") == token
 
 
+@each_protocol
+async def test_a_damaged_entry_is_no_token_to_a_client_that_decodes_responses(
+    redis: Redis, redis_url: str, request: pytest.FixtureRequest
+) -> None:
+    # A client with decode_responses=True decoded the reply itself, strictly: the damaged
+    # entry raised UnicodeDecodeError at every request until it expired.
+    options = {**request.node.callspec.params["redis"], "decode_responses": True}
+    async with Redis.from_url(redis_url, **options) as decoding:
+        store = RedisTokenStore(decoding, egress="e", prefix="t:")
+        await redis.hset("t:e|k", mapping={"value": b"\xff\xfe", "expires_at": "9999999999"})
+        assert await store.load("k") is None
+        token = Token(value="a" * 40, expires_ts=4_000_000_000)
+        await store.save("k", token)
+        assert await store.load("k") == token
+
+
 async def test_a_key_of_another_type_is_no_token_and_the_next_save_replaces_it(
     redis: Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
