@@ -62,6 +62,33 @@ def test_an_empty_credential_flag_is_refused_not_replaced_by_the_variable(
     assert f"{flag} is empty" in line
 
 
+#: A password holding a byte that is not UTF-8 (0xff), as Python decodes it from a C
+#: locale's environment or command line: a lone surrogate.
+NOT_UTF8_PASSWORD = "s3\udcffcret-Pw"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "what"),
+    [
+        (["agents", "list"], {"CONTACTNOW_PASSWORD": NOT_UTF8_PASSWORD}, "password"),
+        (["--password", NOT_UTF8_PASSWORD, "agents", "list"], {}, "password"),
+        (["agents", "list"], {"CONTACTNOW_USERNAME": "op\udcffs"}, "username"),
+    ],
+)
+def test_a_credential_that_is_not_utf8_is_refused_without_quoting_it(
+    invoke: CliInvoker, served: Served, args: list[str], env: dict[str, str], what: str
+) -> None:
+    # Was "'utf-8' codec can't encode character '\\udcff' in position 2": a byte of the
+    # password, and where it stands in it.
+    before = len(served.sim.requests)
+    line = assert_one_error(invoke(args, env=served.env(**env)), 2)
+    assert line.endswith(
+        f"the API {what} is not UTF-8 text (CONTACTNOW_{what.upper()} or --{what})"
+    )
+    assert "udcff" not in line
+    assert len(served.sim.requests) == before  # refused before anything was sent
+
+
 @pytest.mark.parametrize(
     ("args", "flag"),
     [
