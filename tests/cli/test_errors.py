@@ -422,3 +422,26 @@ def test_a_command_serving_the_simulator_without_uvicorn_says_which_extra(
     line = assert_one_error(out, 2)
     assert "pip install 'contactnow-async[sim]'" in line
     assert out.stdout == ""
+
+
+@pytest.mark.parametrize("debug", [[], ["--debug"]])
+def test_an_unexpected_error_is_one_line_and_exit_1(
+    invoke: CliInvoker, served: Served, monkeypatch: pytest.MonkeyPatch, debug: list[str]
+) -> None:
+    # A bug (here, a read that raises what the library never does): the README's exit 1,
+    # "a bug: run with --debug and report it". It was Python's traceback, without --debug.
+    from contactnow_async.resources.agents import Agents
+
+    async def read(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the read broke")
+
+    monkeypatch.setattr(Agents, "read", read)
+    out = invoke([*debug, "agents", "list"], env=served.env())
+    assert out.code == 1, out
+    assert out.stderr.splitlines()[-1] == (
+        "contactnow: error: unexpected error (RuntimeError): a bug: run with --debug and report it"
+    )
+    assert ("the read broke" in out.stderr) == bool(debug)  # its text may hold anything
+    assert ("Traceback" in out.stderr) == bool(debug)
+    if not debug:
+        assert_one_error(out, 1)
