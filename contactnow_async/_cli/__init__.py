@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,6 +32,7 @@ from ._common import (
     broken_pipe_guard,
     console,
     fail,
+    is_broken_pipe,
     open_closed_standard_streams,
     tolerate_unencodable_output,
 )
@@ -124,7 +126,22 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         with broken_pipe_guard():
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except (click.ClickException, click.exceptions.Exit, click.Abort):
+                raise  # click's own: _main says them
+            except Exception as exc:
+                if is_broken_pipe(exc):
+                    raise  # the guard's: a quiet exit
+                # A bug: one line, as the README gives exit 1 ("run with --debug and
+                # report it"); not the exception's text, which may hold anything.
+                if isinstance(ctx.obj, Settings) and ctx.obj.debug:
+                    traceback.print_exc()
+                fail(
+                    f"unexpected error ({type(exc).__name__}): a bug: run with --debug and "
+                    "report it",
+                    EXIT_ERROR,
+                )
 
 
 def _arity(params: Iterable[click.Parameter]) -> dict[str, int]:

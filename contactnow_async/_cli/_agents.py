@@ -69,7 +69,7 @@ def agents_create(
     Not idempotent: running it twice creates two agents.
     """
     if password_stdin:
-        secret = sys.stdin.readline().rstrip("\r\n")
+        secret = _stdin_secret("password")
     else:
         secret = click.prompt("Agent password", hide_input=True, confirmation_prompt=True)
     if not secret:
@@ -201,13 +201,28 @@ def agents_update(settings: Settings, /, agent_id: str, **given: Any) -> None:
     click.echo(f"updated agent {agent_id} ({result.total} record)")
 
 
+def _stdin_secret(words: str) -> str:
+    """The agent's new ``words`` (password, pin): one line of stdin, refused in one line
+    if it is not UTF-8 text (the API's).
+
+    A byte that is not was a UnicodeDecodeError traceback, or, where stdin decodes with
+    ``surrogateescape`` (a C locale), an encoding error quoting that byte of the secret.
+    """
+    try:
+        value = sys.stdin.readline().rstrip("\r\n")
+        value.encode("utf-8")  # a lone surrogate: a byte surrogateescape kept
+    except UnicodeError:
+        fail(f"the agent {words} on stdin is not UTF-8 text")
+    return value
+
+
 def _read_secret(field: attrs.Attribute[Any], *, from_stdin: bool, prompt: bool) -> str | None:
     """A secret field's new value from stdin or a hidden prompt, or None when not asked."""
     flag, words = _flag(field.name), field.name.replace("_", " ")
     if from_stdin and prompt:
         fail(f"{flag}-stdin and {flag}-prompt are two ways to give one value: pick one")
     if from_stdin:
-        value = sys.stdin.readline().rstrip("\r\n")
+        value = _stdin_secret(words)
     elif prompt:
         value = click.prompt(f"Agent {words}", hide_input=True, confirmation_prompt=True)
     else:

@@ -354,6 +354,11 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
         fail("no API username: set CONTACTNOW_USERNAME (or pass --username, or --simulate)")
     if not password:
         fail("no API password: set CONTACTNOW_PASSWORD (or use --simulate)")
+    for what, value in (("username", username), ("password", password)):
+        if any("\ud800" <= char <= "\udfff" for char in value):
+            # A byte the locale could not decode, kept as a lone surrogate: the request's
+            # encoding error quoted it, a piece of the secret.
+            fail(f"the API {what} is not UTF-8 text (CONTACTNOW_{what.upper()} or --{what})")
     # A --region flag overrides $CONTACTNOW_BASE_URL (a flag beats a variable); --base-url
     # overrides --region.
     api_url = settings.base_url or (

@@ -133,7 +133,7 @@ class CliInvoker:
         args: Sequence[str],
         *,
         env: Mapping[str, str | None] | None = None,
-        input: str | None = None,
+        input: str | bytes | None = None,
     ) -> Outcome:
         from contactnow_async._cli import cli
 

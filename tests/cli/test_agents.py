@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 
 import attrs
 import pytest
 
 from contactnow_async import AgentInput
+from contactnow_async._cli import _agents
 
 from .conftest import CliInvoker, Served, assert_one_error
 
@@ -112,3 +115,35 @@ def test_secrets_asked_twice(
 def test_an_empty_secret(invoke: CliInvoker, served: Served) -> None:
     out = invoke(["agents", "update", "1", "--password-stdin"], env=served.env(), input="\n")
     assert "the agent password is empty" in assert_one_error(out, 2)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["agents", "create", "--name", "Bo", "--username", "bo", "--password-stdin"], "password"),
+        (["agents", "update", "1", "--pin-stdin"], "pin"),
+    ],
+)
+def test_a_secret_on_stdin_that_is_not_utf8_is_one_error_line(
+    invoke: CliInvoker, served: Served, args: list[str], words: str
+) -> None:
+    # Was a UnicodeDecodeError traceback, exit 1.
+    before = len(served.sim.requests)
+    out = invoke(args, env=served.env(), input=b"\xffXy-9876\n")
+    assert f"the agent {words} on stdin is not UTF-8 text" in assert_one_error(out, 2)
+    assert "Xy-9876" not in out.output
+    assert len(served.sim.requests) == before  # refused before anything was sent
+
+
+def test_a_secret_on_stdin_decoded_with_surrogateescape_is_refused_without_quoting_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A C locale's stdin keeps the byte as a lone surrogate: the request then failed with
+    # "'utf-8' codec can't encode character '\\udcff'", a piece of the secret, exit 2.
+    stdin = io.TextIOWrapper(io.BytesIO(b"\xffXy-9876\n"), "utf-8", "surrogateescape")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    with pytest.raises(SystemExit) as exited:
+        _agents._stdin_secret("password")
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err == "contactnow: error: the agent password on stdin is not UTF-8 text\n"

@@ -62,6 +62,33 @@ def test_an_empty_credential_flag_is_refused_not_replaced_by_the_variable(
     assert f"{flag} is empty" in line
 
 
+#: A password holding a byte that is not UTF-8 (0xff), as Python decodes it from a C
+#: locale's environment or command line: a lone surrogate.
+NOT_UTF8_PASSWORD = "s3\udcffcret-Pw"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "what"),
+    [
+        (["agents", "list"], {"CONTACTNOW_PASSWORD": NOT_UTF8_PASSWORD}, "password"),
+        (["--password", NOT_UTF8_PASSWORD, "agents", "list"], {}, "password"),
+        (["agents", "list"], {"CONTACTNOW_USERNAME": "op\udcffs"}, "username"),
+    ],
+)
+def test_a_credential_that_is_not_utf8_is_refused_without_quoting_it(
+    invoke: CliInvoker, served: Served, args: list[str], env: dict[str, str], what: str
+) -> None:
+    # Was "'utf-8' codec can't encode character '\\udcff' in position 2": a byte of the
+    # password, and where it stands in it.
+    before = len(served.sim.requests)
+    line = assert_one_error(invoke(args, env=served.env(**env)), 2)
+    assert line.endswith(
+        f"the API {what} is not UTF-8 text (CONTACTNOW_{what.upper()} or --{what})"
+    )
+    assert "udcff" not in line
+    assert len(served.sim.requests) == before  # refused before anything was sent
+
+
 @pytest.mark.parametrize(
     ("args", "flag"),
     [
@@ -395,3 +422,26 @@ def test_a_command_serving_the_simulator_without_uvicorn_says_which_extra(
     line = assert_one_error(out, 2)
     assert "pip install 'contactnow-async[sim]'" in line
     assert out.stdout == ""
+
+
+@pytest.mark.parametrize("debug", [[], ["--debug"]])
+def test_an_unexpected_error_is_one_line_and_exit_1(
+    invoke: CliInvoker, served: Served, monkeypatch: pytest.MonkeyPatch, debug: list[str]
+) -> None:
+    # A bug (here, a read that raises what the library never does): the README's exit 1,
+    # "a bug: run with --debug and report it". It was Python's traceback, without --debug.
+    from contactnow_async.resources.agents import Agents
+
+    async def read(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the read broke")
+
+    monkeypatch.setattr(Agents, "read", read)
+    out = invoke([*debug, "agents", "list"], env=served.env())
+    assert out.code == 1, out
+    assert out.stderr.splitlines()[-1] == (
+        "contactnow: error: unexpected error (RuntimeError): a bug: run with --debug and report it"
+    )
+    assert ("the read broke" in out.stderr) == bool(debug)  # its text may hold anything
+    assert ("Traceback" in out.stderr) == bool(debug)
+    if not debug:
+        assert_one_error(out, 1)
