@@ -35,6 +35,7 @@ from ._options import (
     Region,
     call_bound,
     check_call,
+    check_credentials,
     check_options,
     normalise_base_url,
     resend_is_safe,
@@ -136,8 +137,7 @@ class ContactNow(Groups):
         record_tz: tzinfo = timezone.utc,
         transport: Wire = "auto",
     ) -> None:
-        if not username or not password:
-            raise ValueError("username and password are required (the API credentials 8x8 issued)")
+        check_credentials(username, password)
         if base_url is None:
             try:
                 region = Region(region)

@@ -223,6 +223,21 @@ def _check_types(options: ClientOptions) -> None:
         raise TypeError(f"username must be text, not {type(username).__name__}")
 
 
+def check_credentials(username: object, password: object) -> None:
+    """Refuse credentials no request can carry, quoting neither: missing, not text, or not
+    UTF-8 text (a byte a locale could not decode, kept as a lone surrogate, which the first
+    request's encoding error quoted with its position)."""
+    if not username or not password:
+        raise ValueError("username and password are required (the API credentials 8x8 issued)")
+    for name, value in (("username", username), ("password", password)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be text, not {type(value).__name__}")
+        # A lone surrogate is what UTF-8 cannot encode: looked for, not caught, so that no
+        # UnicodeEncodeError (which holds the whole value) is this error's context.
+        if any("\ud800" <= char <= "\udfff" for char in value):
+            raise ValueError(f"the {name} is not UTF-8 text (it is not shown)")
+
+
 def check_options(options: ClientOptions) -> None:
     """Refuse an option out of range with a ValueError (a TypeError for a wrong type)."""
     _check_types(options)

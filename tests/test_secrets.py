@@ -567,3 +567,20 @@ async def test_a_copy_of_the_context_made_while_sending_holds_no_secret_after() 
     assert not held
     with pytest.raises(LookupError):
         SENDING.get()  # and nothing left set in the caller's own context
+
+
+@pytest.mark.parametrize("name", ["username", "password"])
+def test_a_credential_that_is_not_utf8_is_refused_when_made_without_quoting_it(name: str) -> None:
+    # A byte a locale could not decode (an environment variable read under a C locale) is
+    # kept as a lone surrogate: the client took it, and its first request failed with the
+    # encoding error, which quotes that byte of the password and its position.
+    credentials = {"username": USERNAME, "password": PASSWORD, name: "s3\udcffcret"}
+    with pytest.raises(ValueError, match=f"the {name} is not UTF-8 text") as raised:
+        ContactNow(
+            username=credentials["username"],
+            password=credentials["password"],
+            base_url="http://127.0.0.1:9/",
+        )
+    texts = exception_texts(raised.value)
+    assert not [text for text in texts if "\udcff" in text or "\\udcff" in text], texts
+    assert raised.value.__context__ is None  # no encoding error holding the whole value
