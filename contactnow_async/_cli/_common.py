@@ -432,8 +432,8 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(
-            f"{text!r} is not a time: use unix seconds, ISO 8601 (2026-11-23T09:00:00Z), "
-            "'now', or an age like 90m, 2h, 1d"
+            f"{text!r} is not a time: use unix seconds (9 to 11 digits), ISO 8601 "
+            "(2026-11-23T09:00:00Z), 'now', or an age like 90m, 2h, 1d"
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 

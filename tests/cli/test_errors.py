@@ -157,6 +157,16 @@ def test_malformed_time(invoke: CliInvoker, served: Served) -> None:
     assert "'yesterdayish' is not a time" in line
 
 
+def test_a_short_unix_time_is_refused_saying_how_many_digits_one_has(
+    invoke: CliInvoker, served: Served
+) -> None:
+    # "'0' is not a time: use unix seconds": but 0 is unix seconds. Only 9 to 11 digits
+    # are (20261204 is a day, 2026 no time at all), and the line did not say so.
+    out = invoke(["status-log", "--since", "0"], env=served.env())
+    line = assert_one_error(out, 2)
+    assert "'0' is not a time: use unix seconds (9 to 11 digits)" in line
+
+
 def test_malformed_until(invoke: CliInvoker, served: Served) -> None:
     out = invoke(["status-log", "--until", "2026-13-45"], env=served.env())
     assert_one_error(out, 2)
