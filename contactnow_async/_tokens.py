@@ -159,7 +159,6 @@ class TokenManager:
         #: may be logged after it was replaced (the log filter hides them all).
         self.recent: tuple[str, ...] = ()
         self._flight: _Flight | None = None
-        self._store_checked = False
         self.fetches = 0
         # Tokens that came back already inside the margin (expire in the past, -1, a
         # lifetime shorter than the margin, a Date header far ahead): each is used for
