@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -77,6 +78,26 @@ async def test_a_client_leaving_during_latency_ends_the_wait(
     ]
     assert agent_count(sim) == 21
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_client_giving_up_during_latency_in_process_leaves_the_work_done(
+    sim: Simulator, token: str, anyio_backend: str
+) -> None:
+    # In process a client's timeout is a cancel scope around the app: the cancelled
+    # sleep skipped the work and the record, which over a socket are both done, so an
+    # in-process test of "never resend a create the server may have done" saw nothing.
+    sim.faults.inject(FaultKind.LATENCY, latency=600)
+    async with (
+        httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http,
+        anyio.create_task_group() as tasks,
+    ):
+        tasks.start_soon(create, http, token, "Patient")
+        await anyio.wait_all_tasks_blocked()  # the app sleeps out the latency
+        tasks.cancel_scope.cancel()
+    assert [(r.script, r.fault, r.status_code) for r in sim.requests] == [
+        ("database", FaultKind.LATENCY, 0)
+    ]
+    assert agent_count(sim) == 21
 
 
 @pytest.mark.parametrize(
