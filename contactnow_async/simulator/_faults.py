@@ -15,7 +15,8 @@ drop_after     yes         the same broken connection, but the work was done
 truncated      yes         HTTP 200, the first half of the real body (with a matching
                            Content-Length: a complete HTTP reply with a cut body)
 malformed      yes         HTTP 200, a garbage body
-html           no          an HTML error page, HTTP ``html_status`` (200 by default)
+html           no          an HTML error page, HTTP ``html_status`` (200 by default;
+                           200-599, not the bodiless 204 or 304)
 =============  ==========  ==========================================================
 
 "Processed" follows where the fault sits: an overloaded gateway (5xx, 429, an
@@ -127,9 +128,13 @@ class Faults:
 
         Raises ValueError for an unknown kind or an argument out of range.
         """
-        # A status outside 100-599 broke the served connection with a traceback.
-        if html_status not in range(100, 600):
-            raise ValueError(f"html_status must be an HTTP status (100-599), got {html_status!r}")
+        # A status outside 200-599, or one whose reply has no body (204, 304), broke
+        # the served connection with a traceback: uvicorn cannot send the page.
+        if html_status not in range(200, 600) or html_status in (204, 304):
+            raise ValueError(
+                "html_status must be an HTTP status whose reply has a body "
+                f"(200-599, not 204 or 304), got {html_status!r}"
+            )
         fault = Fault(
             kind=FaultKind(kind),
             latency=_latency(latency),
