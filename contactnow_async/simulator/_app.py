@@ -83,7 +83,9 @@ class Stats:
     calls: dict[tuple[str, str, str], int] = attrs.Factory(dict)
 
     def count(self, script: str, method: str | None = None, action: str | None = None) -> int:
-        """Return how many requests hit ``script`` (and ``method``, ``action`` if given)."""
+        """Return how many requests hit ``script`` (and ``method``, ``action`` if given);
+        ``script`` is the name with or without ``.php``, as for a fault."""
+        script = script.removesuffix(".php")  # "ajax.php" counted nothing
         return sum(
             n
             for (s, m, a), n in self.calls.items()

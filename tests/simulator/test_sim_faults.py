@@ -285,3 +285,11 @@ async def test_a_script_named_with_php_is_the_script(
     sim.faults.set_rate(1.0, kinds=["http_500"], script="token.php")
     rated = await api.get("token.php", params={"action": "validate", "token": token})
     assert (statuses, sim.faults.pending, rated.status_code) == ([503, 503, 200], 0, 500)
+
+
+async def test_stats_count_a_script_named_with_php_as_the_script(
+    http: httpx.AsyncClient, sim: Simulator, token: str
+) -> None:
+    # As the fault filters were: count("ajax.php") was 0, whatever had been asked.
+    await http.get("ajax.php", params=api_params(token, "agents", "read"))
+    assert [sim.stats.count(script, "agents") for script in ("ajax", "ajax.php")] == [1, 1]
