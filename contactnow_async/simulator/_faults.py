@@ -138,7 +138,7 @@ class Faults:
         fault = Fault(
             kind=FaultKind(kind),
             latency=_latency(latency),
-            retry_after=int(retry_after),
+            retry_after=_retry_after(retry_after),
             html_status=html_status,
         )
         with self._lock:
@@ -214,6 +214,15 @@ def _times(times: object) -> int:
     if not isinstance(times, int) or times < 1:
         raise ValueError(f"times must be a whole number of at least 1, got {times!r}")
     return times
+
+
+def _retry_after(retry_after: float) -> int:
+    # HTTP's delay-seconds: -1 was sent as it is, 1.5 as 1, NaN raised int()'s error.
+    if not (0 <= retry_after < math.inf and float(retry_after).is_integer()):
+        raise ValueError(
+            f"retry_after must be a whole number of seconds (>= 0), got {retry_after!r}"
+        )
+    return int(retry_after)
 
 
 def _latency(latency: float) -> float:

@@ -262,6 +262,12 @@ def test_fault_arguments_are_checked(sim: Simulator) -> None:
         ({"kind": "html", "html_status": 199}, "html_status"),
         ({"kind": "html", "html_status": 204}, "html_status"),
         ({"kind": "html", "html_status": 304}, "html_status"),
+        # Sent as "Retry-After: -1", which no HTTP date or delay is; NaN and infinity
+        # raised int()'s errors, which did not say which argument.
+        ({"kind": "http_429", "retry_after": -1}, "retry_after"),
+        ({"kind": "http_429", "retry_after": math.nan}, "retry_after"),
+        ({"kind": "http_429", "retry_after": math.inf}, "retry_after"),
+        ({"kind": "http_429", "retry_after": 1.5}, "retry_after"),  # sent as 1
     ],
 )
 def test_a_fault_out_of_range_is_refused(
