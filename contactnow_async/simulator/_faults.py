@@ -147,7 +147,7 @@ class Faults:
     def set_rate(
         self,
         rate: float,
-        kinds: Iterable[FaultKind | str] = SAFE_KINDS,
+        kinds: FaultKind | str | Iterable[FaultKind | str] = SAFE_KINDS,
         *,
         script: str | None = None,
         method: str | None = None,
@@ -156,13 +156,15 @@ class Faults:
     ) -> None:
         """Fail a random ``rate`` (0..1) of matching requests with one of ``kinds``.
 
-        Replaces any previous rate; ``script`` is as for :meth:`inject`. The draws
-        come from ``random.Random(seed)``, so a run is repeatable when requests
-        arrive in the same order. The default kinds change nothing on the server
-        (safe to retry).
+        ``kinds`` is one kind or several. Replaces any previous rate; ``script`` is as
+        for :meth:`inject`. The draws come from ``random.Random(seed)``, so a run is
+        repeatable when requests arrive in the same order. The default kinds change
+        nothing on the server (safe to retry).
         """
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"rate must be between 0 and 1, got {rate!r}")
+        if isinstance(kinds, str):  # one kind (a FaultKind is a str): not its letters
+            kinds = (kinds,)
         chosen = tuple(FaultKind(kind) for kind in kinds)
         if not chosen:
             raise ValueError("set_rate needs at least one fault kind")

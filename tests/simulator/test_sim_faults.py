@@ -299,3 +299,14 @@ async def test_stats_count_a_script_named_with_php_as_the_script(
     # As the fault filters were: count("ajax.php") was 0, whatever had been asked.
     await http.get("ajax.php", params=api_params(token, "agents", "read"))
     assert [sim.stats.count(script, "agents") for script in ("ajax", "ajax.php")] == [1, 1]
+
+
+@pytest.mark.parametrize("kind", ["http_503", FaultKind.HTTP_503], ids=["text", "enum"])
+async def test_a_rate_of_one_kind_named_alone_fails_with_that_kind(
+    http: httpx.AsyncClient, sim: Simulator, token: str, kind: FaultKind | str
+) -> None:
+    # A kind is a string, so it was taken for a collection of kinds: "'h' is not a
+    # valid FaultKind".
+    sim.faults.set_rate(1.0, kinds=kind, script="token")
+    response = await http.get("token.php", params={"action": "validate", "token": token})
+    assert response.status_code == 503
