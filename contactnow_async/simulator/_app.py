@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import math
+import operator
 import threading
 from datetime import timezone, tzinfo
 
@@ -82,12 +83,22 @@ class Stats:
     calls: dict[tuple[str, str, str], int] = attrs.Factory(dict)
 
     def count(self, script: str, method: str | None = None, action: str | None = None) -> int:
-        """Return how many requests hit ``script`` (and ``method``, ``action`` if given)."""
+        """Return how many requests hit ``script`` (and ``method``, ``action`` if given);
+        ``script`` is the name with or without ``.php``, as for a fault."""
+        script = script.removesuffix(".php")  # "ajax.php" counted nothing
         return sum(
             n
             for (s, m, a), n in self.calls.items()
             if s == script and method in (None, m) and action in (None, a)
         )
+
+
+def _whole(name: str, value: object) -> int:
+    """``value`` as an int; ValueError naming ``name`` if it is not one (1.5, NaN, None)."""
+    try:
+        return operator.index(value)  # type: ignore[arg-type]  # any object: checked here
+    except TypeError:
+        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
 
 
 class SimulatorTransport(httpx.AsyncBaseTransport):
@@ -121,7 +132,8 @@ class Simulator:
     option is keyword-only; see the package docstring for the behaviour chosen
     where the vendor's documents are silent.
 
-    Raises ValueError for an out-of-range option.
+    Raises ValueError for an out-of-range option, or a count (``agents``, ``seed``, a
+    retention or limit) that is not a whole number.
     """
 
     def __init__(
@@ -145,6 +157,19 @@ class Simulator:
         request_log_size: int = 100_000,
         record_tz: tzinfo = timezone.utc,
     ) -> None:
+        # A count that is not an int was taken, then broke a request (or a catch-up,
+        # midway through an event) the first time it was used as one.
+        agents, seed = _whole("agents", agents), _whole("seed", seed)
+        if log_retention is not None:
+            log_retention = _whole("log_retention", log_retention)
+        if cdr_retention is not None:
+            cdr_retention = _whole("cdr_retention", cdr_retention)
+        if ajax_page_limit is not None:
+            ajax_page_limit = _whole("ajax_page_limit", ajax_page_limit)
+        if _whole("request_log_size", request_log_size) < 0:
+            raise ValueError(
+                f"request_log_size must be a whole number of at least 0, got {request_log_size!r}"
+            )
         if not 0 <= agents <= MAX_AGENTS:
             raise ValueError(f"agents must be between 0 and {MAX_AGENTS}, got {agents!r}")
         # NaN too; infinity made every token.php get raise OverflowError (no int expire).

@@ -150,16 +150,21 @@ async def respond(
     A client that leaves during a latency fault (its timeout) ends the wait:
     the request is processed, recorded with status 0, and nothing is sent.
     """
-    if (
-        fault is not None
-        and fault.kind is FaultKind.LATENCY
-        and await _client_left(receive, within=fault.latency)
-    ):
-        # Else uvicorn waited out its graceful shutdown on the sleep, then
-        # cancelled it with a traceback. The work is done, as a slow server's is.
-        process()
-        record(0)
-        return
+    if fault is not None and fault.kind is FaultKind.LATENCY:
+        try:
+            left = await _client_left(receive, within=fault.latency)
+        except anyio.get_cancelled_exc_class():
+            # In process a client's timeout cancels the app itself: the work is
+            # done all the same, as it is when a client leaves a served one.
+            process()
+            record(0)
+            raise
+        if left:
+            # Else uvicorn waited out its graceful shutdown on the sleep, then
+            # cancelled it with a traceback. The work is done, as a slow server's is.
+            process()
+            record(0)
+            return
     if fault is not None and fault.kind in _REJECTED_BEFORE_THE_API:
         if fault.kind is FaultKind.DROP_BEFORE:
             record(0)

@@ -15,7 +15,8 @@ drop_after     yes         the same broken connection, but the work was done
 truncated      yes         HTTP 200, the first half of the real body (with a matching
                            Content-Length: a complete HTTP reply with a cut body)
 malformed      yes         HTTP 200, a garbage body
-html           no          an HTML error page, HTTP ``html_status`` (200 by default)
+html           no          an HTML error page, HTTP ``html_status`` (200 by default;
+                           200-599, not the bodiless 204 or 304)
 =============  ==========  ==========================================================
 
 "Processed" follows where the fault sits: an overloaded gateway (5xx, 429, an
@@ -127,13 +128,17 @@ class Faults:
 
         Raises ValueError for an unknown kind or an argument out of range.
         """
-        # A status outside 100-599 broke the served connection with a traceback.
-        if html_status not in range(100, 600):
-            raise ValueError(f"html_status must be an HTTP status (100-599), got {html_status!r}")
+        # A status outside 200-599, or one whose reply has no body (204, 304), broke
+        # the served connection with a traceback: uvicorn cannot send the page.
+        if html_status not in range(200, 600) or html_status in (204, 304):
+            raise ValueError(
+                "html_status must be an HTTP status whose reply has a body "
+                f"(200-599, not 204 or 304), got {html_status!r}"
+            )
         fault = Fault(
             kind=FaultKind(kind),
             latency=_latency(latency),
-            retry_after=int(retry_after),
+            retry_after=_retry_after(retry_after),
             html_status=html_status,
         )
         with self._lock:
@@ -142,7 +147,7 @@ class Faults:
     def set_rate(
         self,
         rate: float,
-        kinds: Iterable[FaultKind | str] = SAFE_KINDS,
+        kinds: FaultKind | str | Iterable[FaultKind | str] = SAFE_KINDS,
         *,
         script: str | None = None,
         method: str | None = None,
@@ -151,13 +156,15 @@ class Faults:
     ) -> None:
         """Fail a random ``rate`` (0..1) of matching requests with one of ``kinds``.
 
-        Replaces any previous rate; ``script`` is as for :meth:`inject`. The draws
-        come from ``random.Random(seed)``, so a run is repeatable when requests
-        arrive in the same order. The default kinds change nothing on the server
-        (safe to retry).
+        ``kinds`` is one kind or several. Replaces any previous rate; ``script`` is as
+        for :meth:`inject`. The draws come from ``random.Random(seed)``, so a run is
+        repeatable when requests arrive in the same order. The default kinds change
+        nothing on the server (safe to retry).
         """
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"rate must be between 0 and 1, got {rate!r}")
+        if isinstance(kinds, str):  # one kind (a FaultKind is a str): not its letters
+            kinds = (kinds,)
         chosen = tuple(FaultKind(kind) for kind in kinds)
         if not chosen:
             raise ValueError("set_rate needs at least one fault kind")
@@ -209,6 +216,15 @@ def _times(times: object) -> int:
     if not isinstance(times, int) or times < 1:
         raise ValueError(f"times must be a whole number of at least 1, got {times!r}")
     return times
+
+
+def _retry_after(retry_after: float) -> int:
+    # HTTP's delay-seconds: -1 was sent as it is, 1.5 as 1, NaN raised int()'s error.
+    if not (0 <= retry_after < math.inf and float(retry_after).is_integer()):
+        raise ValueError(
+            f"retry_after must be a whole number of seconds (>= 0), got {retry_after!r}"
+        )
+    return int(retry_after)
 
 
 def _latency(latency: float) -> float:

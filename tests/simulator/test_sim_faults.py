@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -77,6 +78,26 @@ async def test_a_client_leaving_during_latency_ends_the_wait(
     ]
     assert agent_count(sim) == 21
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_client_giving_up_during_latency_in_process_leaves_the_work_done(
+    sim: Simulator, token: str, anyio_backend: str
+) -> None:
+    # In process a client's timeout is a cancel scope around the app: the cancelled
+    # sleep skipped the work and the record, which over a socket are both done, so an
+    # in-process test of "never resend a create the server may have done" saw nothing.
+    sim.faults.inject(FaultKind.LATENCY, latency=600)
+    async with (
+        httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http,
+        anyio.create_task_group() as tasks,
+    ):
+        tasks.start_soon(create, http, token, "Patient")
+        await anyio.wait_all_tasks_blocked()  # the app sleeps out the latency
+        tasks.cancel_scope.cancel()
+    assert [(r.script, r.fault, r.status_code) for r in sim.requests] == [
+        ("database", FaultKind.LATENCY, 0)
+    ]
+    assert agent_count(sim) == 21
 
 
 @pytest.mark.parametrize(
@@ -236,6 +257,17 @@ def test_fault_arguments_are_checked(sim: Simulator) -> None:
         ({"kind": "latency", "latency": -1}, "latency"),
         ({"kind": "html", "html_status": 99}, "html_status"),  # a traceback under uvicorn
         ({"kind": "html", "html_status": 600}, "html_status"),
+        # Statuses whose reply has no body: uvicorn broke off the page with a traceback.
+        ({"kind": "html", "html_status": 100}, "html_status"),
+        ({"kind": "html", "html_status": 199}, "html_status"),
+        ({"kind": "html", "html_status": 204}, "html_status"),
+        ({"kind": "html", "html_status": 304}, "html_status"),
+        # Sent as "Retry-After: -1", which no HTTP date or delay is; NaN and infinity
+        # raised int()'s errors, which did not say which argument.
+        ({"kind": "http_429", "retry_after": -1}, "retry_after"),
+        ({"kind": "http_429", "retry_after": math.nan}, "retry_after"),
+        ({"kind": "http_429", "retry_after": math.inf}, "retry_after"),
+        ({"kind": "http_429", "retry_after": 1.5}, "retry_after"),  # sent as 1
     ],
 )
 def test_a_fault_out_of_range_is_refused(
@@ -259,3 +291,22 @@ async def test_a_script_named_with_php_is_the_script(
     sim.faults.set_rate(1.0, kinds=["http_500"], script="token.php")
     rated = await api.get("token.php", params={"action": "validate", "token": token})
     assert (statuses, sim.faults.pending, rated.status_code) == ([503, 503, 200], 0, 500)
+
+
+async def test_stats_count_a_script_named_with_php_as_the_script(
+    http: httpx.AsyncClient, sim: Simulator, token: str
+) -> None:
+    # As the fault filters were: count("ajax.php") was 0, whatever had been asked.
+    await http.get("ajax.php", params=api_params(token, "agents", "read"))
+    assert [sim.stats.count(script, "agents") for script in ("ajax", "ajax.php")] == [1, 1]
+
+
+@pytest.mark.parametrize("kind", ["http_503", FaultKind.HTTP_503], ids=["text", "enum"])
+async def test_a_rate_of_one_kind_named_alone_fails_with_that_kind(
+    http: httpx.AsyncClient, sim: Simulator, token: str, kind: FaultKind | str
+) -> None:
+    # A kind is a string, so it was taken for a collection of kinds: "'h' is not a
+    # valid FaultKind".
+    sim.faults.set_rate(1.0, kinds=kind, script="token")
+    response = await http.get("token.php", params={"action": "validate", "token": token})
+    assert response.status_code == 503

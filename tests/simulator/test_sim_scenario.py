@@ -169,6 +169,33 @@ def test_options_are_checked(options: dict[str, int], match: str) -> None:
         Simulator(**options)  # type: ignore[arg-type]  # the values are right, mypy sees a dict
 
 
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        # Taken, then the first catch-up past the count raised TypeError midway through
+        # a hang-up: the call was in the CDR and its agent on it for ever.
+        ({"cdr_retention": 2.5}, "cdr_retention"),
+        ({"log_retention": 100.0}, "log_retention"),  # the first status_log read raised
+        ({"log_retention": math.nan}, "log_retention"),  # kept every row, silently
+        ({"ajax_page_limit": 2.5}, "ajax_page_limit"),  # every ajax read raised
+        ({"agents": 2.5}, "agents"),  # "'float' object cannot be interpreted as an integer"
+        ({"seed": 1.5}, "seed"),  # "unsupported operand type(s) for &"
+        ({"seed": None}, "seed"),
+        ({"request_log_size": -1}, "request_log_size"),  # "maxlen must be non-negative"
+    ],
+)
+def test_a_count_that_is_not_a_whole_number_is_refused_when_made(
+    options: dict[str, object], match: str
+) -> None:
+    with pytest.raises(ValueError, match=f"{match} must be a whole number"):
+        Simulator(clock=VirtualClock(START), **options)  # type: ignore[arg-type]  # wrong on purpose
+
+
+def test_a_huge_or_negative_seed_is_a_seed() -> None:
+    sims = [Simulator(agents=3, seed=seed, clock=VirtualClock(START)) for seed in (2**200, -5)]
+    assert all(len(sim.status_log()) == 3 for sim in sims)
+
+
 @pytest.mark.parametrize("speed", [0, -1, math.nan, math.inf])
 def test_a_scaled_clock_runs_forward_at_a_finite_speed(speed: float) -> None:
     with pytest.raises(ValueError, match="speed"):
