@@ -212,9 +212,7 @@ def _served(module: str, *args: str, shared: bool = False) -> Iterator[str]:
             _SHARED[key] = _KEPT.enter_context(_served(module, *args))
         yield _SHARED[key]
         return
-    process = subprocess.Popen(
-        [sys.executable, "-m", module, *args], stdout=subprocess.PIPE, text=True
-    )
+    process = spawn(module, *args)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -229,6 +227,19 @@ def _served(module: str, *args: str, shared: bool = False) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def spawn(module: str, *args: str) -> subprocess.Popen[str]:
+    """``python -m module args`` in a child process that ends with this one, even killed
+    (``benchmarks._child``); its standard output piped, for the line with its URL."""
+    from ._child import PARENT
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "benchmarks._child", module, *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, PARENT: str(os.getpid())},
+    )
 
 
 def helper_client(mode: Mode, **options: Any) -> httpx.AsyncClient:

@@ -13,7 +13,9 @@ reach ``log_retention`` rows: the server's memory, not the client's), and
 everywhere else (the client, the watcher, httpx: the target).
 The full run stops after 13 minutes if 20,000 polls have not been made by
 then; the row says how many were. Figures: traced and RSS growth from
-warm-up to end, and polls per second.
+warm-up to end, and polls per second; beside them the polls that failed (the watcher
+counts a failed poll as a poll), which must be none for the memory figures to mean
+anything.
 """
 
 from __future__ import annotations
@@ -138,7 +140,16 @@ async def run(mode: Mode) -> list[Row]:
             [figures["end_traced"] - figures["warm_traced"]],
             "MiB",
             target="~0 (bounded)",
-            check=lambda g: g < 0.05 * figures["warm_traced"] + 1,
+            # A poll that failed read nothing: memory that stayed flat then measured nothing.
+            check=lambda g: g < 0.05 * figures["warm_traced"] + 1 and figures["failures"] == 0,
+        ),
+        row(
+            NAME,
+            "polls that failed",
+            [figures["failures"]],
+            "polls",
+            target="0",
+            check=lambda n: n == 0,
         ),
         row(
             NAME,

@@ -57,7 +57,7 @@ from urllib.parse import parse_qsl
 import anyio
 import attrs
 
-from ._common import Mode, Row, helper_client, row
+from ._common import Mode, Row, helper_client, row, spawn
 
 NAME = "8 sse load"
 SPEED = 2.0
@@ -309,15 +309,16 @@ def _proc(pid: int) -> tuple[float, float]:
 
 
 @contextmanager
-def _process(command: list[str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """A child process that prints its URL first; yields it and the URL."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+def _process(module: str, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``python -m module args``, a child process that prints its URL first and ends
+    with this one (``_common.spawn``); yields it and the URL."""
+    process = spawn(module, *args)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
         match = re.search(r"(http://\S+/)", line)
         if match is None:
-            raise RuntimeError(f"{command[2:4]} did not start: {line!r}")
+            raise RuntimeError(f"{[module, *args[:1]]} did not start: {line!r}")
         yield process, match.group(1)
     finally:
         process.terminate()
@@ -465,10 +466,11 @@ async def run(mode: Mode) -> list[Row]:
     plan = PLANS[mode]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
-    simulate = [sys.executable, "-m", "contactnow_async", "simulate", "--port", "0"]
-    simulate += ["--agents", str(plan.agents), "--speed", str(SPEED)]
-    serve = [sys.executable, "-m", "benchmarks.sse_load", "serve"]
-    with _process(simulate) as (_, sim_url), _process([*serve, sim_url]) as (server, url):
+    simulate = ["simulate", "--port", "0", "--agents", str(plan.agents), "--speed", str(SPEED)]
+    with (
+        _process("contactnow_async", *simulate) as (_, sim_url),
+        _process("benchmarks.sse_load", "serve", sim_url) as (server, url),
+    ):
         await anyio.sleep(plan.settle)  # the first poll, and a few after it
         load = await _load(_port(url), server.pid, plan, mode)
         rss_before_slow, _ = _proc(server.pid)

@@ -9,7 +9,8 @@ this repository) runs under ``php`` (php-cli with php-curl): one process calls
 fetches the token, so PHP's start is not counted. Beside it, in the same run and on the
 same server (the simulator on uvicorn, in a process of its own): this library's
 ``agents.read()`` 300 times at C=1 and at C=20, on its default wire (aiohttp with the
-``[speed]`` extra, else httpx) and on plain httpx.
+``[speed]`` extra, else httpx) and on plain httpx. The four sides take turns, each repeat
+in a rotated order, so that no side always runs first.
 
 Without php, php-curl or the wrapper, one row says what is missing. The wrapper runs from
 a copy whose ``TOKEN_FILE`` and ``LOG_FILE`` (``/tmp/contactNowToken.log`` and
@@ -135,10 +136,15 @@ async def run(mode: Mode) -> list[Row]:
                      "httpx C=20": (plain, CONCURRENCY)}  # fmt: skip
             for client, concurrency in sides.values():  # warm: the token, the pools
                 await workers(reads, concurrency, client.agents.read)
-            for _ in range(repeats):
-                times["php"].append(php_reads(script, wrapper, base_url, reads))
-                for name, (client, concurrency) in sides.items():
-                    times[name].append(await workers(reads, concurrency, client.agents.read))
+            order = list(times)  # the sides take turns: each repeat in a rotated order
+            for index in range(repeats):
+                shift = index % len(order)
+                for name in order[shift:] + order[:shift]:
+                    if name == "php":
+                        times[name].append(php_reads(script, wrapper, base_url, reads))
+                    else:
+                        client, concurrency = sides[name]
+                        times[name].append(await workers(reads, concurrency, client.agents.read))
     php = times["php"]
     wire = chosen("auto")  # aiohttp with the [speed] extra, else httpx
     return [

@@ -6,15 +6,18 @@ the library at C=50 (a warm pool): one ``httpx.AsyncClient`` sending
 ``Connection: close`` (a new TCP connection per call, nothing else rebuilt:
 the kind reading), and a fresh ``AsyncClient`` per call (like ``curl_init``
 per call; it also builds an SSL context each time). Three times: over bare
-loopback, where a round trip costs ~0.1 ms and the one-process server's CPU
-caps every client at the same rate; with 10 ms added to every
+loopback, where a round trip costs ~0.1 ms and CPU (the client's, the one-process
+server's) sets the rate; with 10 ms added to every
 ``database.php`` reply by the simulator's latency fault (a stand-in for the
 network that charges no handshake); and behind ``_server.NetworkModel`` with a
 10 ms round trip, where a new connection also pays the TCP and TLS 1.3
 handshakes (two round trips) the real API's HTTPS requires before its first
 request. Figure: vendor time per call / library time per call. Beside it, the
 ceiling of any client built on httpx: a minimal hand-written pooled httpx loop
-at C=50 (``json.loads`` only), against the same server in the same run.
+at C=50 (``json.loads`` only), against the same server in the same run. The library
+runs on its default wire: aiohttp with the ``[speed]`` extra installed, which that
+ceiling does not bound (its row is then aiohttp's lead over httpx, not the library's
+overhead over it: benchmark 1 measures that), else httpx.
 """
 
 from __future__ import annotations
