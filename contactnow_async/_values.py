@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 __all__ = [
     "MAX_UNIX_TIME",
     "NotFinite",
+    "as_level",
     "as_text",
     "count",
     "finite_float",
@@ -29,6 +31,7 @@ __all__ = [
     "required_text",
     "unix_seconds",
     "utc",
+    "whole_text",
 ]
 
 _TRUE = frozenset({"1", "true", "True", "TRUE", "yes"})
@@ -47,6 +50,35 @@ def as_text(value: Any) -> str:
 
 #: Floats hold every whole number below this exactly (2**53); past it, ``1e+300`` stays.
 _EXACT = 2.0**53
+
+
+#: A whole number as the API writes one: ASCII digits, a minus for a negative one, and
+#: PHP's ".0" of a whole float (``"1550245970.0"``). Not what ``int()`` reads besides:
+#: blanks (``" 12 "``), ``+``, ``_``, other scripts' digits, nor an exponent (``"1e3"``).
+_WHOLE = re.compile(r"(-?[0-9]+)(?:\.0+)?")
+
+
+def whole_text(text: str) -> int | None:
+    """The whole number ``text`` writes (see :data:`_WHOLE`), or None if it writes none."""
+    match = _WHOLE.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        return int(match[1])
+    except ValueError:  # more digits than int() reads (sys.get_int_max_str_digits)
+        return None
+
+
+def as_level(value: int | float | str) -> int:
+    """A queue assignment's level: an int, a whole float or its plain text. Not a bool
+    (True was level 1), a fraction cut (1.7 was 1), nor text ``int()`` reads loosely."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and (number := whole_text(value)) is not None:
+        return number
+    raise ValueError(f"level must be a whole number, not {value!r:.40}")
 
 
 def _t(value: Any, name: str) -> str:
