@@ -21,6 +21,7 @@ __all__ = [
     "as_level",
     "as_text",
     "count",
+    "decimal_text",
     "finite_float",
     "finite_json",
     "flag",
@@ -56,6 +57,16 @@ _EXACT = 2.0**53
 #: PHP's ".0" of a whole float (``"1550245970.0"``). Not what ``int()`` reads besides:
 #: blanks (``" 12 "``), ``+``, ``_``, other scripts' digits, nor an exponent (``"1e3"``).
 _WHOLE = re.compile(r"(-?[0-9]+)(?:\.0+)?")
+
+
+#: A number as the API writes one: ASCII digits, a minus, a fraction, and the exponent of
+#: PHP's float texts (``"1.0E-5"``); not blanks, ``+``, ``_``, nor other scripts' digits.
+_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
+def decimal_text(text: str) -> float | None:
+    """The number ``text`` writes (see :data:`_DECIMAL`), or None if it writes none."""
+    return float(text) if _DECIMAL.fullmatch(text) else None
 
 
 def whole_text(text: str) -> int | None:
