@@ -324,7 +324,7 @@ class QueueAssignment:
         return cls(
             agent_id=_t(required(record, "agentid"), "agentid"),
             queue_id=_t(required(record, "qid"), "qid"),
-            level=_i(required(record, "level"), "level"),
+            level=as_level(required(record, "level")),
             raw=record,
         )
 

@@ -20,8 +20,8 @@ from typing import Any
 import attrs
 
 from ._models_ecnow import QueueType, _id
-from ._values import _i, decimal_text, unix_seconds, utc, whole_text
 from ._values import _t as _text
+from ._values import _w, decimal_text, unix_seconds, utc
 
 __all__ = [
     "CDR_ATTRIBUTES",
@@ -66,18 +66,10 @@ def _number(value: Any, name: str) -> float:
     return number
 
 
-def _whole(value: Any, name: str) -> Any:
-    """``value``, refused if it is text no reply writes a whole number as: ``_i`` (as
-    ``int()``) read " 12", "1_2", "+12", "١٢" and "1.2e1" as 12, a count no row meant."""
-    if value.__class__ is str and value and whole_text(value) is None:
-        raise ValueError(f"field {name!r} is not a whole number")
-    return value
-
-
 def _figure(value: Any, name: str) -> Figure:
     kind = kind_of(name)
     if kind is int:
-        count = _i(_whole(value, name), name)
+        count = _w(value, name)
         if count < 0:  # it made a service level of 500%, or below nought
             raise ValueError(f"field {name!r} is a negative count")
         return count
@@ -153,7 +145,7 @@ class ReportRow(Mapping[str, Figure]):
 def _moment(value: Any, name: str) -> int | None:
     """A ``tm_*`` unix time; None for null, empty or ``"0"`` (not answered). One no
     datetime can hold (milliseconds, say) is refused here, not at its ``*_at``."""
-    return unix_seconds(_whole(value, name), name) or None
+    return unix_seconds(_w(value, name), name) or None
 
 
 def _optional_text(value: Any, name: str) -> str | None:
@@ -161,7 +153,7 @@ def _optional_text(value: Any, name: str) -> str | None:
 
 
 def _flag(value: Any, name: str) -> bool:
-    return _i(_whole(value, name), name) > 0
+    return _w(value, name) > 0
 
 
 #: Each CDR field's attribute on :class:`CdrRow` (``callid`` -> ``call_id``...).

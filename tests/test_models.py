@@ -390,3 +390,11 @@ def test_a_queue_assignment_takes_a_level_as_an_int_or_its_plain_text() -> None:
     assert QueueAssignment(agent_id="1", queue_id="2", level="100").level == 100
     assert QueueAssignment(agent_id="1", queue_id="2", level=100.0).level == 100
     assert QueueAssignment(agent_id="1", queue_id="2", level=0).level == 0
+
+
+def test_a_priority_row_whose_level_is_no_whole_number_is_refused() -> None:
+    # " 12", "1_2" and "1.2e1" were read as int() reads them: level 12.
+    for level in (" 12", "1_2", "1.2e1", True):
+        with pytest.raises(ValueError, match="level must be a whole number"):
+            QueueAssignment.from_record({"agentid": "1", "qid": "2", "level": level})
+    assert QueueAssignment.from_record({"agentid": "1", "qid": "2", "level": "5.0"}).level == 5
