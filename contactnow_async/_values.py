@@ -59,14 +59,21 @@ _EXACT = 2.0**53
 _WHOLE = re.compile(r"(-?[0-9]+)(?:\.0+)?")
 
 
-#: A number as the API writes one: ASCII digits, a minus, a fraction, and the exponent of
-#: PHP's float texts (``"1.0E-5"``); not blanks, ``+``, ``_``, nor other scripts' digits.
-_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_LEAD = frozenset("-0123456789")
+_DIGITS = frozenset("0123456789")
 
 
 def decimal_text(text: str) -> float | None:
-    """The number ``text`` writes (see :data:`_DECIMAL`), or None if it writes none."""
-    return float(text) if _DECIMAL.fullmatch(text) else None
+    """The number ``text`` writes as the API writes one (ASCII digits, a minus, a
+    fraction, the exponent of PHP's float texts: ``"1.0E-5"``), or None for what else
+    ``float()`` reads: blanks, ``+``, ``_``, other scripts' digits, ``".5"``, ``"5."``,
+    and the names of NaN and infinity. (Not a pattern: a CDR row has seven of them.)"""
+    if not (text.isascii() and text[:1] in _LEAD and text[-1:] in _DIGITS) or "_" in text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def whole_text(text: str) -> int | None:
@@ -157,9 +164,14 @@ def _w(value: Any, name: str, default: int = 0) -> int:
     """:func:`_i`, refusing text that is no whole number as the API writes one
     (:func:`whole_text`): ``_i`` reads it as ``int()`` does, " 12", "1_2", "+12", "١٢"
     and "1.2e1" as 12. (The status log's and live rows' own fast reads are ``_i``'s.)"""
-    if value.__class__ is str and value and whole_text(value) is None:
+    if value.__class__ is not str or not value:
+        return _i(value, name, default)
+    if value.isdigit() and value.isascii() and len(value) < 20:  # the usual: plain digits
+        return int(value)
+    number = whole_text(value)  # the rarer forms, by the pattern
+    if number is None:
         raise ValueError(f"field {name!r} is not a whole number")
-    return _i(value, name, default)
+    return number
 
 
 #: The latest unix time a datetime can hold (9999-12-31T23:59:59Z).
