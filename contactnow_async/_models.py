@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from ._errors import ResponseFormatError
-from ._values import MAX_UNIX_TIME, _i, _t, required, required_text, unix_seconds, utc
+from ._values import MAX_UNIX_TIME, _i, _t, as_level, required, required_text, unix_seconds, utc
 from ._wire import Envelope
 
 __all__ = [
@@ -316,7 +316,7 @@ class QueueAssignment:
 
     agent_id: str
     queue_id: str
-    level: int = attrs.field(converter=int)
+    level: int = attrs.field(converter=as_level)
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
     @classmethod
@@ -324,7 +324,7 @@ class QueueAssignment:
         return cls(
             agent_id=_t(required(record, "agentid"), "agentid"),
             queue_id=_t(required(record, "qid"), "qid"),
-            level=_i(required(record, "level"), "level"),
+            level=as_level(required(record, "level")),
             raw=record,
         )
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from ._values import _i, _t
+from ._values import _t, _w
 
 __all__ = [
     "CampaignField",
@@ -123,14 +123,14 @@ class Dataset:
             dataset_id=_t(record.get("dataset"), "dataset"),
             queue_id=_id(record.get("qid"), "qid"),
             status=DatasetStatus(_t(record.get("d_status"), "d_status")),
-            priority=_i(record.get("d_priority"), "d_priority"),
+            priority=_w(record.get("d_priority"), "d_priority"),
             notes=_t(record.get("notes"), "notes"),
             description=_t(record.get("description"), "description"),
             callbacks=_t(record.get("callbacks"), "callbacks"),
             crm_account=_t(record.get("crm_account"), "crm_account"),
             crm_campaign=_t(record.get("crm_campaign"), "crm_campaign"),
             locked=_flag(record.get("locked"), "locked"),
-            record_count=None if reccount in (None, "") else _i(reccount, "reccount"),
+            record_count=None if reccount in (None, "") else _w(reccount, "reccount"),
             raw=record,
         )
 
@@ -197,9 +197,9 @@ class CampaignField:
         return cls(
             name=_t(record.get("name"), "name"),
             table=_t(record.get("table"), "table"),
-            position=_i(record.get("position"), "position"),
-            size=_i(record.get("size"), "size"),
-            standard=_i(record.get("standard_field"), "standard_field") > 0,
+            position=_w(record.get("position"), "position"),
+            size=_w(record.get("size"), "size"),
+            standard=_w(record.get("standard_field"), "standard_field") > 0,
             group=_t(record.get("group_name"), "group_name"),
             type=_t(record.get("type"), "type"),
             prompt=_t(record.get("prompt"), "prompt"),
@@ -208,7 +208,7 @@ class CampaignField:
             hidden=_flag(record.get("hidden"), "hidden"),
             hidden_on_script=_flag(record.get("hidden_on_script"), "hidden_on_script"),
             required=_flag(record.get("required"), "required"),
-            order=_i(record.get("order"), "order"),
+            order=_w(record.get("order"), "order"),
             picklist=_t(record.get("picklist"), "picklist"),
             raw=record,
         )
@@ -244,9 +244,9 @@ class Queue:
             description=_t(record.get("description"), "description"),
             caller_id=_t(record.get("callerid"), "callerid"),
             campaign_id=_id(record.get("campaignid"), "campaignid"),
-            level=_i(record.get("level"), "level"),
+            level=_w(record.get("level"), "level"),
             redirect=_t(record.get("redirect"), "redirect"),
-            max_wait=_i(record.get("max_wait"), "max_wait"),
+            max_wait=_w(record.get("max_wait"), "max_wait"),
             filter=_t(record.get("filter"), "filter"),
             numbers=tuple(part.strip() for part in numbers.split(",") if part.strip()),
             raw=record,

@@ -56,7 +56,10 @@ class Call:
 
 def _raw_text(raw: Mapping[str, Any], name: str) -> str | None:
     value = raw.get(name)
-    return None if value in (None, "", "0") or isinstance(value, (dict, list)) else str(value)
+    if isinstance(value, (bool, dict, list)):  # names nothing: not "True", nor an element's
+        return None
+    text = as_text(value)  # read as every model's: 12.0 is "12" (str() made "12.0"), 0 none
+    return None if text in ("", "0") else text
 
 
 @attrs.frozen

@@ -20,8 +20,8 @@ from typing import Any
 import attrs
 
 from ._models_ecnow import QueueType, _id
-from ._values import _i, unix_seconds, utc
 from ._values import _t as _text
+from ._values import _w, decimal_text, unix_seconds, utc
 
 __all__ = [
     "CDR_ATTRIBUTES",
@@ -56,10 +56,9 @@ def _number(value: Any, name: str) -> float:
         return 0.0
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(f"field {name!r} is not a number")
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError(f"field {name!r} is not a number") from None
+    number = decimal_text(value) if isinstance(value, str) else float(value)
+    if number is None:  # float() read " 1.5", "1_0.5" and ".5" too: no reply writes them
+        raise ValueError(f"field {name!r} is not a number")
     if not math.isfinite(number):
         raise ValueError(f"field {name!r} is not a finite number")
     if number < 0 and name.startswith("sec_"):  # a cost may be a credit; no time runs back
@@ -70,7 +69,7 @@ def _number(value: Any, name: str) -> float:
 def _figure(value: Any, name: str) -> Figure:
     kind = kind_of(name)
     if kind is int:
-        count = _i(value, name)
+        count = _w(value, name)
         if count < 0:  # it made a service level of 500%, or below nought
             raise ValueError(f"field {name!r} is a negative count")
         return count
@@ -146,7 +145,7 @@ class ReportRow(Mapping[str, Figure]):
 def _moment(value: Any, name: str) -> int | None:
     """A ``tm_*`` unix time; None for null, empty or ``"0"`` (not answered). One no
     datetime can hold (milliseconds, say) is refused here, not at its ``*_at``."""
-    return unix_seconds(value, name) or None
+    return unix_seconds(_w(value, name), name) or None
 
 
 def _optional_text(value: Any, name: str) -> str | None:
@@ -154,7 +153,7 @@ def _optional_text(value: Any, name: str) -> str | None:
 
 
 def _flag(value: Any, name: str) -> bool:
-    return _i(value, name) > 0
+    return _w(value, name) > 0
 
 
 #: Each CDR field's attribute on :class:`CdrRow` (``callid`` -> ``call_id``...).

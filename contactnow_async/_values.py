@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -17,8 +18,10 @@ from typing import Any
 __all__ = [
     "MAX_UNIX_TIME",
     "NotFinite",
+    "as_level",
     "as_text",
     "count",
+    "decimal_text",
     "finite_float",
     "finite_json",
     "flag",
@@ -29,6 +32,7 @@ __all__ = [
     "required_text",
     "unix_seconds",
     "utc",
+    "whole_text",
 ]
 
 _TRUE = frozenset({"1", "true", "True", "TRUE", "yes"})
@@ -47,6 +51,52 @@ def as_text(value: Any) -> str:
 
 #: Floats hold every whole number below this exactly (2**53); past it, ``1e+300`` stays.
 _EXACT = 2.0**53
+
+
+#: A whole number as the API writes one: ASCII digits, a minus for a negative one, and
+#: PHP's ".0" of a whole float (``"1550245970.0"``). Not what ``int()`` reads besides:
+#: blanks (``" 12 "``), ``+``, ``_``, other scripts' digits, nor an exponent (``"1e3"``).
+_WHOLE = re.compile(r"(-?[0-9]+)(?:\.0+)?")
+
+
+_LEAD = frozenset("-0123456789")
+_DIGITS = frozenset("0123456789")
+
+
+def decimal_text(text: str) -> float | None:
+    """The number ``text`` writes as the API writes one (ASCII digits, a minus, a
+    fraction, the exponent of PHP's float texts: ``"1.0E-5"``), or None for what else
+    ``float()`` reads: blanks, ``+``, ``_``, other scripts' digits, ``".5"``, ``"5."``,
+    and the names of NaN and infinity. (Not a pattern: a CDR row has seven of them.)"""
+    if not (text.isascii() and text[:1] in _LEAD and text[-1:] in _DIGITS) or "_" in text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def whole_text(text: str) -> int | None:
+    """The whole number ``text`` writes (see :data:`_WHOLE`), or None if it writes none."""
+    match = _WHOLE.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        return int(match[1])
+    except ValueError:  # more digits than int() reads (sys.get_int_max_str_digits)
+        return None
+
+
+def as_level(value: int | float | str) -> int:
+    """A queue assignment's level: an int, a whole float or its plain text. Not a bool
+    (True was level 1), a fraction cut (1.7 was 1), nor text ``int()`` reads loosely."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and (number := whole_text(value)) is not None:
+        return number
+    raise ValueError(f"level must be a whole number, not {value!r:.40}")
 
 
 def _t(value: Any, name: str) -> str:
@@ -108,6 +158,20 @@ def _i(value: Any, name: str, default: int = 0) -> int:
             if number.is_integer():
                 return int(number)
     raise ValueError(f"field {name!r} is not a whole number")
+
+
+def _w(value: Any, name: str, default: int = 0) -> int:
+    """:func:`_i`, refusing text that is no whole number as the API writes one
+    (:func:`whole_text`): ``_i`` reads it as ``int()`` does, " 12", "1_2", "+12", "١٢"
+    and "1.2e1" as 12. (The status log's and live rows' own fast reads are ``_i``'s.)"""
+    if value.__class__ is not str or not value:
+        return _i(value, name, default)
+    if value.isdigit() and value.isascii() and len(value) < 20:  # the usual: plain digits
+        return int(value)
+    number = whole_text(value)  # the rarer forms, by the pattern
+    if number is None:
+        raise ValueError(f"field {name!r} is not a whole number")
+    return number
 
 
 #: The latest unix time a datetime can hold (9999-12-31T23:59:59Z).

@@ -12,8 +12,9 @@ wallboard in a browser, defined once here.
     # {"1007": 1700003725, ...}: when each queue's longest wait now began
 
 The definitions, per inbound queue (``reports.calls`` grouped by ``qid``, with
-``qtype=inbound``, over today: from midnight on the centre's clock, in its zone (the
-client's ``record_tz``, UTC unless given), until now):
+``qtype=inbound``, over today: from midnight on the centre's clock (the client's,
+corrected by its token's ``clock_offset``), in its zone (the client's ``record_tz``, UTC
+unless given), until now):
 
 - calls today: ``nc_all``; answered: ``nc_ans``; abandoned: ``oc_abdn``;
 - service level: :func:`~contactnow_async.analytics.service_level` at ``cutoff``
@@ -107,7 +108,9 @@ class QueueKpis:
     """The inbound queues' KPIs today, read from ``reports.calls`` and ``priorities``.
 
     :meth:`refresh` reads them once; :meth:`run` every ``every`` seconds of ``clock``
-    (default: the client's; give a simulator's clock to follow its day and pace). A
+    (default: the client's, its day and now corrected by the API's clock, as the token
+    is, by the token's ``clock_offset``; give a simulator's clock to follow its day and
+    pace). A
     failed read keeps the last good figures and marks them ``stale`` (``error`` names
     what failed); nothing is ever made up: ``queues`` stays None until a read succeeds.
     ``cutoff`` is the service level's target in seconds.
@@ -158,8 +161,13 @@ class QueueKpis:
         """
         now = self.clock.now()
         client = self.client
-        start, stop = midnight(now, client.options.record_tz), int(now)
         try:
+            if self.clock is client.clock:
+                # The host's clock, which may be off the centre's (a container without NTP):
+                # the window was the host's day, yesterday's or tomorrow's figures near
+                # midnight. Corrected as the token's is, by the API's Date when it was got.
+                now += (await client.tokens.get()).clock_offset
+            start, stop = midnight(now, client.options.record_tz), int(now)
             rows = await client.reports.calls(
                 QUEUE_FIGURES,
                 start=start,

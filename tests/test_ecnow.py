@@ -1073,3 +1073,26 @@ async def test_null_fields_read_as_empty(name: str) -> None:
     cn, http = client_for(api)
     async with http, cn:
         assert len(await call(cn)) == 1
+
+
+@pytest.mark.parametrize("loose", [" 12", "1_2", "+12", "\u0661\u0662", "1.2e1"])
+@pytest.mark.parametrize(
+    ("model", "record", "field"),
+    [
+        (Dataset, {"dataset": "351"}, "d_priority"),
+        (Dataset, {"dataset": "351"}, "reccount"),
+        (CampaignField, {"name": "FirstName"}, "position"),
+        (CampaignField, {"name": "FirstName"}, "size"),
+        (Queue, {"qid": "1007"}, "level"),
+        (Queue, {"qid": "1007"}, "max_wait"),
+    ],
+)
+def test_a_whole_number_written_loosely_is_refused_not_read(
+    model: Any, record: dict[str, str], field: str, loose: str
+) -> None:
+    # Read as int() reads text: " 12", "1_2", "+12", "١٢" and "1.2e1" were all 12.
+    with pytest.raises(ValueError, match=f"'{field}' is not a whole number"):
+        model.from_record({**record, field: loose})
+    read = model.from_record({**record, field: "12.0"})  # PHP's whole float: still 12
+    name = {"d_priority": "priority", "reccount": "record_count"}.get(field, field)
+    assert getattr(read, name) == 12

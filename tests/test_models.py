@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import timezone
@@ -375,3 +376,25 @@ def test_an_id_sent_as_a_whole_json_float_reads_as_the_whole_number() -> None:
     assert live[0].agent_id == "7"
     entry = StatusLogEntry.from_record({"uid": 3, "agent": 7.0, "status": "Ready"})
     assert entry.agent_id == "7"
+
+
+@pytest.mark.parametrize("level", [True, 1.7, " 12 ", "1e3", None, math.inf, math.nan, [1]])
+def test_a_queue_assignment_refuses_a_level_that_is_no_whole_number(level: object) -> None:
+    # The level went through int(): True was level 1, 1.7 level 1 and " 12 " level 12,
+    # all sent as if given so, and None or inf a bare TypeError or OverflowError.
+    with pytest.raises(ValueError, match="level must be a whole number"):
+        QueueAssignment(agent_id="1", queue_id="2", level=level)  # type: ignore[arg-type]  # what a caller may pass
+
+
+def test_a_queue_assignment_takes_a_level_as_an_int_or_its_plain_text() -> None:
+    assert QueueAssignment(agent_id="1", queue_id="2", level="100").level == 100
+    assert QueueAssignment(agent_id="1", queue_id="2", level=100.0).level == 100
+    assert QueueAssignment(agent_id="1", queue_id="2", level=0).level == 0
+
+
+def test_a_priority_row_whose_level_is_no_whole_number_is_refused() -> None:
+    # " 12", "1_2" and "1.2e1" were read as int() reads them: level 12.
+    for level in (" 12", "1_2", "1.2e1", True):
+        with pytest.raises(ValueError, match="level must be a whole number"):
+            QueueAssignment.from_record({"agentid": "1", "qid": "2", "level": level})
+    assert QueueAssignment.from_record({"agentid": "1", "qid": "2", "level": "5.0"}).level == 5

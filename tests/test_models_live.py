@@ -267,3 +267,15 @@ def test_time_in_status_is_never_a_lie_of_decades_or_negative(
 ) -> None:
     row = {"uid": "1", "name": "A", "status": "call", "time": time, "srvtime": srvtime}
     assert LiveAgent.from_record(row).time_in_status == seconds
+
+
+@pytest.mark.parametrize(
+    ("urn", "record_id"),
+    [("5", "5"), (5, "5"), (12.0, "12"), (0, None), (0.0, None), ("0", None), (True, None)],
+)
+def test_a_calls_record_id_reads_as_every_other_models_id(urn: object, record_id: str) -> None:
+    # str() of the wire value: PHP's whole float 12.0 was "12.0" (a CDR row's record_id
+    # says "12"), a number 0 was "0", not None as the wire's "0" is, and True was "True".
+    call = Call.from_record({"callid": "9", "urn": urn, "qtable": urn})
+    assert call.record_id == record_id
+    assert call.table == record_id

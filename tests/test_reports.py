@@ -595,3 +595,30 @@ async def test_a_calls_row_without_its_group_is_refused() -> None:
             await call_with({CALLS: answer(rows({"qid": "1", "dsnm": "a"}, row))}, call)
     found, _ = await call_with({CALLS: answer(rows({"qid": "1007", "dsnm": None}))}, call)
     assert [dict(row) for row in found] == [{"qid": "1007", "dsnm": ""}]
+
+
+@pytest.mark.parametrize("loose", [" 12", "12 ", "+12", "1_2", "\u0661\u0662", "1.2e1", "0x0c"])
+def test_a_count_or_a_time_written_loosely_is_refused_not_read(loose: str) -> None:
+    # int() (and float()) read blanks, "+", "_" and other scripts' digits, and a whole
+    # number's float text took exponents: " 12", "1_2" and "1.2e1" were all counted 12.
+    with pytest.raises(ValueError, match="'nc_all'"):
+        ReportRow.from_record({"nc_all": loose})
+    for field in ("tm_answ", "oc_sale"):
+        with pytest.raises(ValueError, match=f"'{field}'"):
+            CdrRow.from_record({"callid": "1", field: loose})
+
+
+@pytest.mark.parametrize("loose", [" 1.5", "1.5 ", "+1.5", "1_0.5", "\u0661.5", ".5", "5."])
+def test_seconds_written_loosely_are_refused_not_read(loose: str) -> None:
+    with pytest.raises(ValueError, match="'sec_dur' is not a number"):
+        CdrRow.from_record({"callid": "1", "sec_dur": loose})
+    with pytest.raises(ValueError, match="'sec_call' is not a number"):
+        ReportRow.from_record({"sec_call": loose})
+
+
+def test_report_numbers_as_the_api_writes_them_are_read() -> None:
+    # Plain digits, PHP's ".0" of a whole float, a minus, and PHP's float texts.
+    assert ReportRow.from_record({"nc_all": "12", "oc_abdn": "3.0"}) == {"nc_all": 12, "oc_abdn": 3}
+    assert CdrRow.from_record({"callid": "1", "tm_answ": "1700000000.0"}).answered_ts == 1700000000
+    row = ReportRow.from_record({"sec_dur": "105.026", "cost_cust": "-0.5", "bill_cust": "1.0E-5"})
+    assert (row["sec_dur"], row["cost_cust"], row["bill_cust"]) == (105.026, -0.5, 1e-5)

@@ -65,7 +65,8 @@ class Datasets(Resource):
     async def create(self, datasets: Iterable[RecordLike]) -> WriteResult:
         """Create datasets (mappings with ``qid``, ``d_status``, ``d_priority``,
         ``description``..., or :class:`DatasetInput`); ``key`` is the new dataset's id.
-        A reply of ``total`` 0 (none created, none refused) raises :class:`WriteError`.
+        A reply of ``total`` 0 (none created, none refused) raises :class:`WriteError`;
+        a field a dataset does not have (``state``, the read's filter) raises ValueError.
 
         **Not idempotent**: each create adds a dataset, so it is never resent once
         the request may have reached the server (a lost reply, ``TransportError`` with
@@ -100,7 +101,17 @@ class Datasets(Resource):
         return (created if action == "create" else write_result)(envelope, what=what)
 
 
+#: A dataset's fields, as ECNOW.md lists a row's.
+_FIELDS = frozenset({
+    "dataset", "qid", "d_status", "d_priority", "notes", "callbacks", "crm_account",
+    "crm_campaign", "description", "locked", "reccount",
+})  # fmt: skip
+
+
 def _check(record: dict[str, Any], *, action: str, what: str) -> None:
+    unknown = sorted(str(name) for name in record if name not in _FIELDS)
+    if unknown:  # the API ignores a field it does not know ("state"), and says success
+        raise ValueError(f"{what}: a record has unknown dataset fields {', '.join(unknown)}")
     if action == "update" and record.get("dataset") in (None, ""):
         raise ValueError(f"{what}: every record needs a dataset, got one with {fields_of(record)}")
     for name in ("dataset", "qid"):  # an id: not a bool sent as "1"

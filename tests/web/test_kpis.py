@@ -331,3 +331,41 @@ async def test_a_moment_a_rounding_short_of_midnight_is_still_the_day_before(zon
         assert midnight(now, tz) <= int(now) < tomorrow
         assert datetime.fromtimestamp(midnight(now, tz), tz).date() == datetime(2023, 11, 5).date()
     assert midnight(tomorrow, tz) == tomorrow
+
+
+class AheadClock:
+    """A host's clock ``ahead`` seconds ahead of the centre's (a container without NTP)."""
+
+    def __init__(self, centre: VirtualClock, ahead: float) -> None:
+        self.centre, self.ahead = centre, ahead
+
+    def now(self) -> float:
+        return self.centre.now() + self.ahead
+
+    async def sleep_until(self, deadline: float) -> None:
+        await self.centre.sleep_until(deadline - self.ahead)
+
+
+async def test_today_is_the_centres_day_when_the_hosts_clock_is_off() -> None:
+    # The window was the host's: at 11:00 in the centre, a host 13 hours ahead asked for
+    # tomorrow's figures (none), and one behind for yesterday's, as the centre's today.
+    sim = centre()
+    assert isinstance(sim.clock, VirtualClock)
+    for ahead in (13 * 3600, -12 * 3600):
+        async with client_on(sim, clock=AheadClock(sim.clock, ahead)) as cn:
+            kpis = QueueKpis(cn, cutoff=20)
+            assert await kpis.refresh()
+            rows = await cn.reports.calls(
+                QUEUE_FIGURES,
+                start=MIDNIGHT,
+                stop=int(sim.clock.now()),
+                group_by="qid",
+                cutoff=20,
+                qtype="inbound",
+            )
+        assert (kpis.start_ts, kpis.read_ts) == (MIDNIGHT, int(sim.clock.now()))
+        assert kpis.queues is not None
+        assert [(q.queue_id, q.calls) for q in kpis.queues] == [
+            (row.text("qid"), row.count("nc_all")) for row in rows
+        ]
+        assert len(kpis.queues) == 3
