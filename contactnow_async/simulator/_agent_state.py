@@ -45,9 +45,16 @@ OFFLINE_CODE = "Home"  # the documented offline statuscode
 LEAVE_AFTER = 8.0
 
 
+#: The shortest mean dwell: below the clock's resolution (about 2.4e-7 s at a 2026 start),
+#: time stood still and an advance never returned. The wire's times are whole seconds.
+MIN_DWELL = 0.001
+
+
 def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"Dwell.{attribute.name} must be a positive number of seconds")
+    if not value >= MIN_DWELL:  # NaN too
+        raise ValueError(
+            f"Dwell.{attribute.name} must be a number of seconds >= {MIN_DWELL}, got {value!r}"
+        )
 
 
 @attrs.frozen

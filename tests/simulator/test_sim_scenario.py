@@ -242,3 +242,12 @@ async def test_a_virtual_clock_sleeps_for_ever_until_infinity(anyio_backend: str
         tasks.cancel_scope.cancel()
     await clock.sleep_until(math.nan)  # no time to jump to: at once, as a real clock
     assert clock.now() == START
+
+
+@pytest.mark.parametrize("mean", [1e-8, 0.0, -1.0, math.nan])
+def test_a_dwell_shorter_than_a_millisecond_is_refused(mean: float) -> None:
+    # Dwell.uniform(1e-8) was taken: below the clock's resolution time stood still, and
+    # the first advance of the clock never returned.
+    with pytest.raises(ValueError, match=r"Dwell\.wait must be a number of seconds >= 0\.001"):
+        Dwell.uniform(mean)
+    assert Dwell.uniform(0.001).wait == 0.001
