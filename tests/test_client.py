@@ -672,6 +672,26 @@ async def test_a_total_that_changes_between_pages_is_incomplete() -> None:
     assert not snapshot.complete
 
 
+async def test_a_later_page_without_total_leaves_the_snapshot_incomplete() -> None:
+    server = PagingServer([live_row(n) for n in range(25)], page=10)
+    server.before_page = [lambda s: None, lambda s: setattr(s, "drop_total", True)]
+    original = PagingServer.__call__
+
+    def answer(request: httpx.Request) -> dict[str, Any]:
+        reply = original(server, request)
+        if getattr(server, "drop_total", False):
+            del reply["total"]  # the server stopped counting: 25 were promised
+        return reply
+
+    api = FakeAPI({("ajax", "agents", "read"): answer})
+    cn, http = client_for(api)
+    async with http, cn:
+        snapshot = await cn.live.snapshot()
+    assert len(snapshot) < 25
+    assert snapshot.total == 25
+    assert not snapshot.complete
+
+
 async def test_an_agent_on_two_pages_is_kept_once() -> None:
     agents = [live_row(n) for n in range(20)]
     server = PagingServer(agents, page=10)

@@ -324,6 +324,8 @@ class Live(Resource):
             last = records[-1] if len(records) > 1 else None
             params["start"] = offset - 1 if last is not None else offset
             params["limit"] = limit + 1 if last is not None else limit
-        final_total = total if total is not None else len(rows)
+        # A later page without ``total`` still owes the count an earlier page gave: the
+        # rows read so far were taken for the whole centre (complete), the rest gone.
+        final_total = total if total is not None else max(totals, default=len(rows))
         complete = not shifted and len(totals) <= 1 and len(rows) >= final_total
         return LiveSnapshot(rows, total=final_total, complete=complete, pages=pages)
