@@ -692,6 +692,24 @@ async def test_a_later_page_without_total_leaves_the_snapshot_incomplete() -> No
     assert not snapshot.complete
 
 
+async def test_one_page_cut_short_does_not_shrink_the_pages_after_it() -> None:
+    server = PagingServer([live_row(n) for n in range(300)], page=50)
+    original = PagingServer.__call__
+
+    def answer(request: httpx.Request) -> dict[str, Any]:
+        reply = original(server, request)
+        if len(server.requests) == 2:
+            reply["list"] = reply["list"][:2]  # the overlapped row and one new agent
+        return reply
+
+    api = FakeAPI({("ajax", "agents", "read"): answer})
+    cn, http = client_for(api)
+    async with http, cn:
+        snapshot = await cn.live.snapshot()
+    assert snapshot.complete
+    assert len(server.requests) <= 8  # pages of 50 again, not of 3, 4, 5, ...
+
+
 async def test_an_agent_on_two_pages_is_kept_once() -> None:
     agents = [live_row(n) for n in range(20)]
     server = PagingServer(agents, page=10)

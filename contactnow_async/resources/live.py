@@ -281,6 +281,7 @@ class Live(Resource):
         pages = 0
         last: Mapping[str, Any] | None = None  # the previous page's last row, asked again
         shifted = False
+        limit = 0  # the longest page the server has sent
         while True:
             envelope = await self._client.request(
                 "ajax", method="agents", action="read", params=params
@@ -319,7 +320,9 @@ class Live(Resource):
                 # A page of agents already seen: the server ignores ``start`` (or
                 # everything moved). Paging on would only repeat it; stop, incomplete.
                 break
-            limit = page_size or len(records)
+            # The longest page yet, not this one: one page cut short made every page
+            # after it one row longer than the last (3, 4, 5, ... rows).
+            limit = page_size or max(limit, len(records))
             # Overlap the next page by one row (not with pages of one: no progress).
             last = records[-1] if len(records) > 1 else None
             params["start"] = offset - 1 if last is not None else offset
