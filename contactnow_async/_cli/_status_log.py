@@ -80,7 +80,7 @@ def status_log(
     hours = _piece_count(start, stop, now)
     if min(stop, now) - start > timedelta(days=MAX_WINDOW_DAYS) and not long_window:
         fail(
-            f"--since {since} is {(min(stop, now) - start).days} days back: that is {hours:,} "
+            f"the window is {(min(stop, now) - start).days} days long: that is {hours:,} "
             f"hourly requests. Narrow the window, or add --yes to read more than "
             f"{MAX_WINDOW_DAYS} days",
             EXIT_USAGE,

@@ -361,6 +361,16 @@ def test_a_status_log_window_past_31_days_needs_yes(
     assert served.sim.stats.requests == before  # refused before a single request
 
 
+def test_a_long_status_log_window_is_refused_naming_its_length(
+    invoke: CliInvoker, served: Served
+) -> None:
+    # "--since 2020-01-01 is 60 days back": 60 days was the window's length (it ends at
+    # --until), not how far back --since is (years).
+    args = ["status-log", "--since", "2020-01-01T00:00:00Z", "--until", "2020-03-01T00:00:00Z"]
+    line = assert_one_error(invoke(args, env=served.env()), 2)
+    assert "the window is 60 days long: that is 1,440 hourly requests" in line
+
+
 def test_a_status_log_window_past_31_days_is_read_with_yes(
     invoke: CliInvoker, served: Served
 ) -> None:
