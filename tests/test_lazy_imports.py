@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -192,3 +193,15 @@ def test_the_client_module_imports_no_watcher_at_run_time() -> None:
         if isinstance(node, ast.ImportFrom) and id(node) not in typing_only
     ]
     assert [module for module in imports if module.startswith("watch")] == []
+
+
+def test_the_web_redis_source_without_redis_py_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # [web] alone installs no redis-py: the source the README names for it says what to add.
+    from contactnow_async import web
+
+    monkeypatch.delitem(sys.modules, "contactnow_async.web._redis", raising=False)
+    monkeypatch.setitem(sys.modules, "redis.asyncio", None)  # import redis.asyncio: ImportError
+    with pytest.raises(ImportError, match=re.escape("pip install 'contactnow-async[redis]'")):
+        web.RedisStreamSource  # noqa: B018 -- the lookup is the test

@@ -80,6 +80,13 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # The Redis source needs the redis extra: imported when asked for, not before.
     if name == "RedisStreamSource":
+        try:
+            import redis.asyncio  # noqa: F401 -- fail with the install hint, not in _redis
+        except ImportError as exc:
+            raise ImportError(
+                "contactnow_async.web.RedisStreamSource needs redis-py: "
+                "pip install 'contactnow-async[redis]'"
+            ) from exc
         from ._redis import RedisStreamSource
 
         return RedisStreamSource
