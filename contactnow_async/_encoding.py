@@ -28,6 +28,7 @@ __all__ = [
     "EncodingError",
     "FileTooLarge",
     "TooLarge",
+    "content_length",
     "read_body",
     "read_file",
 ]
@@ -58,15 +59,22 @@ class TooLarge(Exception):
 
 
 class _Inflate:
-    """One gzip or deflate stage, inflating in bounded pieces."""
+    """One gzip or deflate stage, inflating in bounded pieces.
 
-    __slots__ = ("_head", "_kind", "_started", "_z")
+    A gzip body may be several members one after another (RFC 1952, 2.2: what
+    ``cat a.gz b.gz`` makes), each inflated in turn: the first alone was a body cut
+    short (a file saved without its rest, with nothing to say so). Bytes after the end
+    that start no member (padding, a stray newline) are ignored, as other clients do.
+    """
+
+    __slots__ = ("_done", "_head", "_kind", "_started", "_z")
 
     def __init__(self, kind: str) -> None:
         self._kind = kind
         self._z = zlib.decompressobj(16 + zlib.MAX_WBITS if kind == "gzip" else zlib.MAX_WBITS)
         self._started = False
         self._head = b""
+        self._done = False  # past the end: what follows is ignored
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         if self._kind == "deflate" and not self._started:
@@ -77,7 +85,20 @@ class _Inflate:
                 self._head = data
                 return
             self._head = b""
-        while data:
+        while data and not self._done:
+            if self._z.eof:
+                if self._kind != "gzip":
+                    self._done = True
+                    return
+                data = self._head + data
+                if len(data) < 2:  # the magic bytes of a next member may come apart too
+                    self._head = data
+                    return
+                self._head = b""
+                if not data.startswith(_GZIP_MAGIC):
+                    self._done = True
+                    return
+                self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
             try:
                 out = self._z.decompress(data, PIECE)
             except zlib.error as exc:
@@ -90,11 +111,13 @@ class _Inflate:
             self._started = True
             if out:
                 yield out
-            data = self._z.unconsumed_tail
+            data = self._z.unused_data if self._z.eof else self._z.unconsumed_tail
 
     def flush(self) -> Iterator[bytes]:
-        if self._head:
+        if self._head and not self._z.eof:
             raise EncodingError(f"{self._kind}: a stream of one byte")
+        if self._head == _GZIP_MAGIC[:1]:
+            raise CutShort(f"{self._kind}: a member that stops after its first byte (cut short?)")
         try:
             tail = self._z.flush(PIECE)
         except zlib.error as exc:  # pragma: no cover -- flush after a valid stream does not fail
@@ -103,6 +126,9 @@ class _Inflate:
             yield tail
         if self._started and not self._z.eof:
             raise CutShort(f"{self._kind}: the stream stops before its end (cut short?)")
+
+
+_GZIP_MAGIC: Final = b"\x1f\x8b"
 
 
 class BodyDecoder:
@@ -165,15 +191,37 @@ class BodyDecoder:
             self._push(index + 1, piece)
 
 
+#: A length of more digits than this (leading zeros aside) is past any cap and any file.
+_LENGTH_DIGITS: Final = 19
+
+
+def content_length(response: httpx.Response) -> int | None:
+    """The reply's ``Content-Length`` as a number, or None: absent, or not ASCII digits.
+
+    Leading zeros are read past: aiohttp's parser takes ``0...066`` (66 after 5,000 zeros),
+    where ``int()`` refuses more than 4,300 digits, whatever they are worth, with a
+    ValueError that reached the caller bare. A length of more than 19 digits, past any
+    cap, reads as ``10**19``.
+    """
+    value = response.headers.get("content-length")
+    if value is None:
+        return None
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()):
+        return None
+    digits = value.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _LENGTH_DIGITS else 10**_LENGTH_DIGITS
+
+
 async def read_body(response: httpx.Response, *, cap: int) -> bytes:
     """Read and decode a streamed reply's body; :class:`TooLarge` past ``cap`` decoded
     bytes (or a declared length past it), :class:`EncodingError` if it does not decode.
 
     A stream with a ``read_whole()`` coroutine (the ``[speed]`` wire's) is read with
     it when the reply declares its length: one read instead of a chunk loop."""
-    declared = response.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > cap:
-        raise TooLarge(int(declared))
+    declared = content_length(response)
+    if declared is not None and declared > cap:
+        raise TooLarge(declared)
     if response.is_stream_consumed:
         # An in-memory reply (httpx.MockTransport): httpx read and decoded it already.
         if len(response.content) > cap:
@@ -181,7 +229,7 @@ async def read_body(response: httpx.Response, *, cap: int) -> bytes:
         return response.content
     encoding = response.headers.get("content-encoding")
     read_whole = getattr(response.stream, "read_whole", None)
-    if read_whole is not None and declared is not None and declared.isdigit():
+    if read_whole is not None and declared is not None:
         # A stream that reads a body framed by its declared length (no more than the
         # cap, checked above) at once: the raw bytes are bounded, and the decoded
         # ones are counted as the stages inflate them, as below.
@@ -280,9 +328,9 @@ async def read_file(
     declared length past both caps), :class:`TooLarge` past ``envelope_cap`` bytes of
     envelope and :class:`EncodingError` for a body that does not decode.
     """
-    declared = response.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max(cap, envelope_cap):
-        raise FileTooLarge(int(declared))
+    declared = content_length(response)
+    if declared is not None and declared > max(cap, envelope_cap):
+        raise FileTooLarge(declared)
     # A reply whose content type names a page or an envelope is read as one, whatever
     # its first byte (an error page in plain text is not a recording).
     no_file = _names_no_file(response.headers.get("content-type"))

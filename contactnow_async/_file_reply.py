@@ -12,6 +12,7 @@ import math
 import anyio
 import httpx
 
+from ._encoding import content_length
 from ._errors import RequestTimeout
 from ._exchange import Sink
 from ._faults import Fault, format_fault
@@ -76,8 +77,7 @@ def declared_size(response: httpx.Response) -> int | None:
     is), or None: unknown, or the length of an encoded body, not of the file."""
     if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
         return None
-    declared = response.headers.get("content-length", "").strip()
-    return int(declared) if declared.isdigit() else None
+    return content_length(response)
 
 
 def file_too_big(where: str, response: httpx.Response, size: int, cap: int) -> Fault:

@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from contactnow_async import Envelope, ResponseFormatError
-from contactnow_async._encoding import BodyDecoder, EncodingError, TooLarge
+from contactnow_async._encoding import BodyDecoder, CutShort, EncodingError, TooLarge
 from contactnow_async._models import token_expiry
 from contactnow_async._values import MAX_UNIX_TIME
 from contactnow_async._wire import decode, xml_list
@@ -216,6 +216,25 @@ def test_a_stack_of_encodings_decodes_to_the_body_or_too_large(
             _decode(header, chunks, cap)
     else:
         assert _decode(header, chunks, cap) == body
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(
+    st.binary(max_size=2000),
+    st.lists(st.integers(min_value=0), max_size=4),
+    st.lists(st.integers(min_value=0), max_size=6),
+    st.sampled_from([b"", b"\x00" * 8, b"\n", b"not gzip"]),
+)
+def test_a_gzip_body_of_several_members_decodes_whole(
+    body: bytes, splits: list[int], cuts: list[int], after: bytes
+) -> None:
+    """RFC 1952's members one after another (``cat a.gz b.gz``): all of them, not the first
+    alone; what follows the last that starts no member (padding) is ignored."""
+    wire = b"".join(gzip.compress(part) for part in _chunks(body, splits) or [b""]) + after
+    assert _decode("gzip", _chunks(wire, cuts), cap=10_000) == body
+    second = gzip.compress(b"more")
+    with pytest.raises(CutShort):  # a member that stops before its end is still cut short
+        _decode("gzip", _chunks(gzip.compress(body) + second[:-3], cuts), cap=10_000)
 
 
 @settings(max_examples=examples(100), deadline=None)

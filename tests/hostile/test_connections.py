@@ -200,6 +200,23 @@ async def test_a_recording_cut_short_inside_its_encoding_is_never_saved(
     assert len(server.data_requests) == 2  # a read: a cut reply is tried again
 
 
+async def test_a_recording_gzipped_in_several_members_is_saved_whole(tmp_path: Path) -> None:
+    """A gzip body may be several members one after another (RFC 1952, 2.2): only the
+    first was inflated, and the rest of the recording dropped without a word (no length
+    to compare: an encoded body's is not the file's)."""
+    third = len(AUDIO) // 3
+    body = b"".join(gzip.compress(AUDIO[at : at + third]) for at in range(0, len(AUDIO), third))
+
+    async def members(request: Request, peer: Peer) -> None:
+        headers = [("Content-Encoding", "gzip")]
+        await peer.send(reply(200, body, headers=headers, content_type="audio/wav"))
+
+    with serve(members) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=0) as cn:
+            await cn.recordings.download(7, tmp_path / "call.wav")
+    assert (tmp_path / "call.wav").read_bytes() == AUDIO
+
+
 async def test_a_file_that_fails_to_take_the_recording_winds_the_reply_down() -> None:
     """A full disk mid-recording (the file object's write raised): the error is the
     caller's, and the reply half read was left to the garbage collector, which trio
