@@ -200,7 +200,11 @@ def utc(timestamp: int | float) -> datetime:
 
 
 def flag(value: Any) -> bool:
-    """``success``: a JSON bool, a number, or XML's ``1``/``0`` (and their spellings)."""
+    """``success``: a JSON bool, a number, or XML's ``1``/``0`` (and their spellings).
+
+    Anything else is a ValueError saying what it is, not quoting it: a reply may echo a
+    secret there, and a repr's escapes (a quote, a character past ASCII) are a form of it
+    no redaction looks for."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
@@ -210,29 +214,52 @@ def flag(value: Any) -> bool:
             return True
         if value in _FALSE:
             return False
-    raise ValueError(f"success is {value!r}, not a boolean")
+    raise ValueError(f"success is {_kind(value)}, not a boolean")
+
+
+def _kind(value: Any) -> str:
+    """What a value of the wrong type is, for a message that must not quote it."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "text that names no boolean (1/0, true/false)"
+    return f"a {type(value).__name__}"
 
 
 def count(value: Any, name: str) -> int | None:
-    """``total`` or ``bad``: a whole number from 0, or None when absent or empty."""
+    """``total`` or ``bad``: a whole number from 0, or None when absent or empty.
+
+    Text is read as the API writes a number (:func:`whole_text`: ``"12"``, PHP's
+    ``"12.0"``), as the models read theirs: not as ``int()`` reads it (``" 12"``,
+    ``"1_2"``, ``"+12"``, other scripts' digits were 12, and XML's ``"12.0"`` refused
+    where JSON's ``12.0`` was 12). The error names the field, never its value."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        raise TypeError("a count cannot be a boolean")
-    number = int(value)
-    if isinstance(value, float) and number != value:  # int() would make 1.5 a 1
-        raise ValueError(f"a count is a whole number, not {value!r}")
+    number: int | None = None
+    if isinstance(value, str):
+        number = whole_text(value)
+    elif isinstance(value, bool):
+        raise TypeError(f"{name} is a boolean, not a count")
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():  # int() would make 1.5 a 1
+        number = int(value)
+    elif not isinstance(value, float):
+        raise TypeError(f"{name} is {_kind(value)}, not a count")
+    if number is None:
+        raise ValueError(f"{name} is not a count: a count is a whole number")
     if number < 0:  # a write's total of -3 records, or -1 refused ones
         raise ValueError(f"{name} is {number}, not a count (from 0)")
     return number
 
 
-def optional_text(value: Any) -> str | None:
-    """``key``, ``error`` or ``account_id``: text, None when absent; not a nested value."""
-    if value is None:
+def optional_text(value: Any, name: str = "error") -> str | None:
+    """``error``: text, None when absent, null or ``false`` (PHP's "no error"); not a
+    nested value, nor ``true`` (Python's ``"True"`` is no text the server sent)."""
+    if value is None or value is False:
         return None
-    if isinstance(value, (dict, list)):
-        raise TypeError(f"expected text, got {type(value).__name__}")
+    if isinstance(value, (dict, list, bool)):
+        raise TypeError(f"{name} is {_kind(value)}, not text")
     return str(value)
 
 
@@ -266,6 +293,24 @@ def finite_float(literal: str) -> float:
 _FINITE_JSON = json.JSONDecoder(parse_float=finite_float, parse_constant=finite_float)
 
 
-def finite_json(text: str) -> Any:
-    """``json.loads``, refusing a number that is not finite with :class:`NotFinite`."""
-    return _FINITE_JSON.decode(text)
+def finite_json(text: str, *, past_orjson: bool = False) -> Any:
+    """``json.loads``, refusing a number that is not finite with :class:`NotFinite`.
+
+    The standard library's decoder recurses a level at a time, so how deep it reads
+    depends on the stack it is called from (on 3.10 and 3.11, the recursion limit of
+    1,000 less the frames above): deeper, a RecursionError. orjson reads 1,024 levels
+    from any stack. A body too deep for the first is read again, without recursion, to
+    orjson's depth (:func:`~._json_decoders.nested_json`): with either decoder a reply
+    reads the same wherever it is decoded (one nested 1,000 deep was read by orjson
+    alone). ``past_orjson``: orjson refused this text for its depth, so that reading
+    would refuse it too (:class:`~._json_decoders.TooDeep`): it is refused at once.
+    """
+    try:
+        return _FINITE_JSON.decode(text)
+    except RecursionError:
+        pass  # outside the handler: the deep stack is gone before the second reading
+    from ._json_decoders import TooDeep, nested_json  # only a body this deep needs them
+
+    if past_orjson:
+        raise TooDeep
+    return nested_json(text)

@@ -17,13 +17,21 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
 
 from ._errors import ResponseFormatError
 from ._gc import LARGE_BODY, paused_for
+from ._json_decoders import (
+    MAX_JSON_DEPTH,
+    JsonDecoder,
+    TooDeep,
+    json_decoder,
+    loads_in_use,
+    set_json_decoder,
+)
 from ._redact import redact_text, redacted_snippet
 from ._values import NotFinite, count, finite_json, flag, optional_id, optional_text
 
@@ -33,12 +41,12 @@ __all__ = [
     "JsonDecoder",
     "decode",
     "encode_payload",
+    "json_decoder",
     "php_params",
     "set_json_decoder",
 ]
 
 Format = Literal["json", "xml"]
-JsonDecoder = Literal["auto", "orjson", "stdlib"]
 
 _SNIPPET = 200
 # The vendor's ajax page prints JSON with bare keys ({success: true, ...}). If a
@@ -99,59 +107,26 @@ def decode(
         return _envelope(body, content, status_code, content_type, secrets)
 
 
-# The JSON decoder in use: orjson.loads, or None for the standard library's.
-# Looked up when the first JSON reply is decoded, not at import.
-_fast_loads: Callable[[bytes], Any] | None = None
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_NUMBER = b"0" * 19  # the shortest integer that may not fit in 64 bits
-_looked_up = False
-
-
-def set_json_decoder(decoder: JsonDecoder) -> None:
-    """Decode JSON with ``orjson`` (the ``[speed]`` extra), the standard library, or
-    ``"auto"`` (the default: orjson when it is installed). For tests and benchmarks."""
-    global _fast_loads, _looked_up  # one switch per process
-    if decoder not in ("auto", "orjson", "stdlib"):
-        raise ValueError(f"decoder must be 'auto', 'orjson' or 'stdlib', not {decoder!r}")
-    _fast_loads = None
-    _looked_up = decoder == "stdlib"
-    if decoder == "orjson":
-        import orjson  # raises ImportError without the [speed] extra
-
-        _fast_loads = orjson.loads
-
-
-def json_decoder() -> str:
-    """``"orjson"`` or ``"stdlib"``: what decodes the next JSON reply."""
-    return "stdlib" if _orjson_loads() is None else "orjson"
-
-
-def _orjson_loads() -> Callable[[bytes], Any] | None:
-    global _fast_loads, _looked_up  # one switch per process
-    if not _looked_up:
-        _looked_up = True
-        try:
-            import orjson
-        except ImportError:
-            _fast_loads = None
-        else:
-            _fast_loads = orjson.loads
-    return _fast_loads
+# How orjson names its refusal of a body nested past its limit (the words vary by version).
+_DEPTH_WORDS = r"(?i)depth|recursion"
 
 
 def _load_json(
     content: bytes, status_code: int | None, content_type: str | None, secrets: Iterable[str]
 ) -> dict[str, Any]:
-    loads = _fast_loads if _looked_up else _orjson_loads()
-    # orjson is as strict as the path below (UTF-8, no lone surrogates) or
-    # stricter (NaN): whatever it refuses, the standard library reads or refuses
-    # as before, so both decoders give one answer. It reads an integer past 64
+    loads = loads_in_use()
+    # orjson is as strict as the path below (UTF-8, no lone surrogates, 1,024 levels of
+    # nesting) or stricter (NaN): whatever it refuses, the standard library reads or
+    # refuses as before, so both decoders give one answer. It reads an integer past 64
     # bits as a float, though: a body with 19 digits in a row goes the slow way.
+    past_orjson = False  # refused by orjson for its depth
     if loads is not None and _LONG_NUMBER not in content.translate(_DIGITS_AS_ZERO):
         try:
             fast = loads(content)
-        except (ValueError, RecursionError):
-            pass
+        except (ValueError, RecursionError) as exc:
+            past_orjson = re.search(_DEPTH_WORDS, str(exc)) is not None
         else:
             if isinstance(fast, dict):
                 return fast
@@ -166,16 +141,18 @@ def _load_json(
     # NaN, Infinity and 1e400 are refused: json_encode cannot write one, and read, each
     # became the text "nan" or "inf" of an id, a name or a created record's key.
     try:
-        body = finite_json(text)
-    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+        body = finite_json(text, past_orjson=past_orjson)
+    except (ValueError, RecursionError) as exc:  # RecursionError: a stack already deep
         try:
-            if isinstance(exc, NotFinite):  # no repair makes it a number
+            if isinstance(exc, (NotFinite, TooDeep, RecursionError)):  # no repair helps
                 raise
             body = finite_json(re.sub(_BARE_KEY, r'\1"\2":', text))
         except (ValueError, RecursionError) as failed:
             reason = "a JSON body that does not parse (truncated?)"
             if isinstance(failed, NotFinite):
                 reason = "a JSON number that is not finite (NaN, Infinity, 1e400)"
+            elif isinstance(failed, (TooDeep, RecursionError)):
+                reason = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
             raise _format_error(reason, content, status_code, content_type, secrets) from None
     if not isinstance(body, dict):
         raise _format_error(
