@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import stat
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,39 @@ async def _many_reads(cn_read: object, count: int) -> list[object]:
         for _ in range(count):
             tg.start_soon(one)
     return results
+
+
+async def leader_cancelled(
+    cn: ContactNow,
+    *,
+    leading: anyio.Event,
+    waiters: int,
+    cancel_when: Callable[[], Awaitable[object]],
+) -> tuple[bool, int]:
+    """A leader's ``agents.read()``; once ``leading`` is set, ``waiters`` more calls; the
+    leader cancelled when ``cancel_when()`` returns. Whether the cancel caught it there,
+    and how many waiters' calls got through."""
+    done: list[int] = []
+
+    async def waiter() -> None:
+        await cn.agents.read()
+        done.append(1)
+
+    leader_scope = anyio.CancelScope()
+
+    async def leader() -> None:
+        with leader_scope:
+            await cn.agents.read()
+
+    with anyio.fail_after(30):  # a hang guard, not a timing assertion
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(leader)
+            await leading.wait()
+            for _ in range(waiters):
+                tg.start_soon(waiter)
+            await cancel_when()
+            leader_scope.cancel()
+    return leader_scope.cancelled_caught, len(done)
 
 
 async def test_a_thousand_concurrent_reads_on_a_cold_client_fetch_one_token() -> None:
@@ -228,30 +262,17 @@ async def test_a_cancelled_leader_does_not_leave_waiters_hanging() -> None:
 
     api._token = token_route  # type: ignore[method-assign]  # wrap the fake's token endpoint
     cn, http = client_for(api)
-    done: list[int] = []
 
-    async def waiter() -> None:
-        await cn.agents.read()
-        done.append(1)
+    async def settled() -> None:
+        for _ in range(10):
+            await anyio.lowlevel.checkpoint()
 
     async with http, cn:
-        with anyio.fail_after(30):  # a hang guard, not a timing assertion
-            async with anyio.create_task_group() as tg:
-                leader_scope = anyio.CancelScope()
-
-                async def leader() -> None:
-                    with leader_scope:
-                        await cn.agents.read()
-
-                tg.start_soon(leader)
-                await first_fetch_started.wait()
-                for _ in range(20):
-                    tg.start_soon(waiter)
-                for _ in range(10):
-                    await anyio.lowlevel.checkpoint()
-                leader_scope.cancel()
-    assert leader_scope.cancelled_caught
-    assert len(done) == 20
+        cancelled, done = await leader_cancelled(
+            cn, leading=first_fetch_started, waiters=20, cancel_when=settled
+        )
+    assert cancelled
+    assert done == 20
     assert api.calls("token", None, "get") == 2  # the abandoned fetch and one replacement
 
 
@@ -274,29 +295,12 @@ async def test_a_leader_cancelled_as_its_token_is_stored_leaves_it_to_the_waiter
 
     api = FakeAPI({READ: agents_list(AGENT_ROW)})
     cn, http = client_for(api, token_store=SlowStore())
-    done: list[int] = []
-
-    async def waiter() -> None:
-        await cn.agents.read()
-        done.append(1)
-
     async with http, cn:
-        with anyio.fail_after(10):  # a hang guard, not a timing assertion
-            async with anyio.create_task_group() as tg:
-                leader_scope = anyio.CancelScope()
-
-                async def leader() -> None:
-                    with leader_scope:
-                        await cn.agents.read()
-
-                tg.start_soon(leader)
-                await leading.wait()
-                for _ in range(5):
-                    tg.start_soon(waiter)
-                await saving.wait()
-                leader_scope.cancel()
-    assert leader_scope.cancelled_caught
-    assert len(done) == 5
+        cancelled, done = await leader_cancelled(
+            cn, leading=leading, waiters=5, cancel_when=saving.wait
+        )
+    assert cancelled
+    assert done == 5
     assert api.token_gets == 1
 
 
