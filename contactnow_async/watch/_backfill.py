@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from .._errors import BadArgumentError, LogPositionError
 from .._models import StatusLogEntry
 from .._models_live import Call, LiveAgent
-from .._values import utc
+from .._values import unix_seconds, utc
 from ..resources._base import whole
 from ..resources.live import LiveSnapshot
 from ._events import AgentEvent
@@ -125,7 +125,7 @@ class LogCursor:
             if known is None:
                 if row.get("status") != "offline":
                     return False
-            elif str(known.started_ts) != str(row.get("time")) or known.status != row.get("status"):
+            elif known.status != row.get("status") or not _same_time(known, row.get("time")):
                 return False
         return True
 
@@ -330,3 +330,14 @@ def _live_agents(snapshot: LiveSnapshot | None, agent_ids: set[str]) -> dict[str
 
 def _by_log_id(row: StatusLogEntry) -> int:
     return row.log_id
+
+
+def _same_time(known: LiveAgent, wire: object) -> bool:
+    """Whether a live row's ``time`` is ``known``'s start: as text at once, else read as
+    every live row's time is (PHP's ``"1700000000.0"`` is 1700000000, not another time)."""
+    if str(known.started_ts) == str(wire):
+        return True
+    try:
+        return unix_seconds(wire, "time") == known.started_ts
+    except ValueError:
+        return False

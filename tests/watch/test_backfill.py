@@ -53,6 +53,24 @@ async def test_the_cursor_says_when_a_poll_needs_a_log_read() -> None:
         assert not cursor.due(6, changed=False)
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize("time", [f"{T0}.0", float(T0), f" {T0}"])
+async def test_a_live_time_in_another_wire_form_is_explained_by_its_log_row(time: object) -> None:
+    # The cursor compared the live row's time as text with the log's: "1700000000.0"
+    # (PHP's whole float) never matched, so every poll read the status log again,
+    # whatever log_every said.
+    log = [log_row(1, "1", "wait", T0)]
+
+    def read(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return [row for row in log if int(row["uid"]) >= int(params["uid"])]
+
+    async with client_of(Centre(lambda n: [live_row(1, time=time)], read)) as cn:
+        cursor = LogCursor(cn, since_log_id=0, log_every=3)
+        events = await cursor.read(await cn.live.snapshot(), poll=1, observed_at=NOW)
+        assert [e.log_id for e in events] == [1]
+        assert not cursor.due(2, changed=False), "explained: the next read in 3 polls"
+
+
 def test_log_every_must_be_positive() -> None:
     with pytest.raises(ValueError, match="log_every"):
         LogCursor(None, since_log_id=0, log_every=0)  # type: ignore[arg-type]  # refused before use
