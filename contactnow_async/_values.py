@@ -32,6 +32,7 @@ __all__ = [
     "required_text",
     "unix_seconds",
     "utc",
+    "whole",
     "whole_text",
 ]
 
@@ -87,16 +88,32 @@ def whole_text(text: str) -> int | None:
         return None
 
 
-def as_level(value: int | float | str) -> int:
-    """A queue assignment's level: an int, a whole float or its plain text. Not a bool
-    (True was level 1), a fraction cut (1.7 was 1), nor text ``int()`` reads loosely."""
+def whole(value: object, *, name: str, strict: bool = False) -> int:
+    """A whole number given as an int, a whole float or its text; not a bool (True was
+    1), nor a fraction cut (1.7 was 1). Text is read as ``int()`` reads it, or
+    (``strict``) only as the API writes a number (:func:`whole_text`)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and (number := whole_text(value)) is not None:
-        return number
-    raise ValueError(f"level must be a whole number, not {value!r:.40}")
+    if isinstance(value, str):
+        number = whole_text(value) if strict else _int_text(value)
+        if number is not None:
+            return number
+    raise ValueError(f"{name} must be a whole number, not {value!r:.40}")
+
+
+def _int_text(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def as_level(value: int | float | str) -> int:
+    """A queue assignment's level (:func:`whole`, strict): text ``int()`` reads loosely
+    (``" 12 "``) is no level the API writes."""
+    return whole(value, name="level", strict=True)
 
 
 def _t(value: Any, name: str) -> str:

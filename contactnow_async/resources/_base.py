@@ -236,17 +236,3 @@ def boolean(value: object, *, name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, not {value!r}")
     return value
-
-
-def whole(value: object, *, name: str) -> int:
-    """A whole number given as an int or its text (not a bool, nor 1.7 cut to 1)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    raise ValueError(f"{name} must be a whole number, not {value!r}")

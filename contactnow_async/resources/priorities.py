@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._models import QueueAssignment, WriteResult
+from .._values import whole
 from ._base import (
     RecordLike,
     Resource,
@@ -14,7 +15,6 @@ from ._base import (
     fields_of,
     scalar,
     to_records,
-    whole,
     wire_names,
     write_result,
 )

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from .._models import StatusLogEntry
-from ._base import Resource, build, id_list, unix_time, whole
+from .._values import whole
+from ._base import Resource, build, id_list, unix_time
 
 
 class StatusLog(Resource):

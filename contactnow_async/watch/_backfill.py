@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING
 from .._errors import BadArgumentError, LogPositionError
 from .._models import StatusLogEntry
 from .._models_live import Call, LiveAgent
-from .._values import unix_seconds, utc
-from ..resources._base import whole
+from .._values import unix_seconds, utc, whole
 from ..resources.live import LiveSnapshot
 from ._events import AgentEvent
 
