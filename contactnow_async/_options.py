@@ -13,6 +13,7 @@ import httpx
 
 from ._http import Wire
 from ._redact import REDACTED, redact_user_info
+from ._values import utf8_text
 from ._wire import Format
 
 __all__ = [
@@ -218,9 +219,6 @@ def _check_types(options: ClientOptions) -> None:
         isinstance(campaign, bool) or not isinstance(campaign, (str, int))
     ):
         raise TypeError(f"campaign must be the contact centre's id (text), not {campaign!r}")
-    username: object = options.username
-    if not isinstance(username, str):
-        raise TypeError(f"username must be text, not {type(username).__name__}")
 
 
 def check_credentials(username: object, password: object) -> None:
@@ -232,9 +230,7 @@ def check_credentials(username: object, password: object) -> None:
     for name, value in (("username", username), ("password", password)):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be text, not {type(value).__name__}")
-        # A lone surrogate is what UTF-8 cannot encode: looked for, not caught, so that no
-        # UnicodeEncodeError (which holds the whole value) is this error's context.
-        if any("\ud800" <= char <= "\udfff" for char in value):
+        if not utf8_text(value):
             raise ValueError(f"the {name} is not UTF-8 text (it is not shown)")
 
 

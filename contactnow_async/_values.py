@@ -32,6 +32,7 @@ __all__ = [
     "required_text",
     "unix_seconds",
     "utc",
+    "utf8_text",
     "whole",
     "whole_text",
 ]
@@ -114,6 +115,13 @@ def as_level(value: int | float | str) -> int:
     """A queue assignment's level (:func:`whole`, strict): text ``int()`` reads loosely
     (``" 12 "``) is no level the API writes."""
     return whole(value, name="level", strict=True)
+
+
+def utf8_text(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8: it holds no lone surrogate (a byte a locale could
+    not decode, kept by ``surrogateescape``), the only thing a str holds that UTF-8 cannot.
+    Looked for, not caught: a UnicodeEncodeError holds the whole text, a secret's too."""
+    return not any("\ud800" <= char <= "\udfff" for char in text)
 
 
 def _t(value: Any, name: str) -> str:

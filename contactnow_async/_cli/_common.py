@@ -37,6 +37,7 @@ from .. import (
     Region,
     ScaledClock,
 )
+from .._values import utf8_text
 from ._interrupts import second_interrupt_ends_at_once, sigint_restored
 from ._tables import piped_table
 
@@ -355,9 +356,7 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
     if not password:
         fail("no API password: set CONTACTNOW_PASSWORD (or use --simulate)")
     for what, value in (("username", username), ("password", password)):
-        if any("\ud800" <= char <= "\udfff" for char in value):
-            # A byte the locale could not decode, kept as a lone surrogate: the request's
-            # encoding error quoted it, a piece of the secret.
+        if not utf8_text(value):  # a byte the locale could not decode: quoted, it leaked
             fail(f"the API {what} is not UTF-8 text (CONTACTNOW_{what.upper()} or --{what})")
     # A --region flag overrides $CONTACTNOW_BASE_URL (a flag beats a variable); --base-url
     # overrides --region.
