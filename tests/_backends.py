@@ -1,4 +1,5 @@
-"""Outside CI, each async test runs on one of asyncio and trio, not on both."""
+"""Outside CI, each async test runs on one of asyncio and trio, not on both, and the
+tests marked ``slow`` are left to CI."""
 
 from __future__ import annotations
 
@@ -18,6 +19,24 @@ def both_backends_wanted(config: pytest.Config) -> bool:
         return True
     named = any("::" in str(arg) for arg in config.args)
     return named or bool(config.option.keyword)
+
+
+def slow_wanted(config: pytest.Config) -> bool:
+    """The tests marked ``slow`` (a second or more of CPU each, most in processes of their
+    own: a failover between relays, the benchmarks' smoke run, the demo in a terminal)
+    run in CI, with ``CONTACTNOW_TEST_SLOW=1``, under a ``-m`` of the run's own
+    (``pytest -m slow`` runs them alone) or when the run names its tests. The README's
+    command leaves them out: they were a third of its CPU."""
+    if os.environ.get("CI") or os.environ.get("CONTACTNOW_TEST_SLOW") == "1":
+        return True
+    named = any("::" in str(arg) for arg in config.args)
+    return named or bool(config.option.keyword) or bool(config.option.markexpr)
+
+
+def without_slow(items: list[pytest.Item]) -> tuple[list[pytest.Item], list[pytest.Item]]:
+    """(kept, dropped): ``items`` without, and only, those marked ``slow``."""
+    kept = [item for item in items if item.get_closest_marker("slow") is None]
+    return kept, [item for item in items if item.get_closest_marker("slow") is not None]
 
 
 def one_backend_each(

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ._backends import both_backends_wanted, one_backend_each
+from ._backends import both_backends_wanted, one_backend_each, slow_wanted, without_slow
 from ._schedule import slow_first
 from ._stage import Stage, staged
 from ._warm import warm_share
@@ -36,7 +36,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Outside CI, each async test on one backend (tests/_backends.py says which).
+    """Outside CI, each async test on one backend (tests/_backends.py says which), and
+    none of the ``slow`` ones (``slow_wanted`` says when they run).
 
     In an xdist worker: each worker's first share of the tests starts with its part of
     the ``slow`` ones. ``--dist worksteal`` hands every worker a contiguous share of the
@@ -48,6 +49,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not both_backends_wanted(config):
         run = workerinput["testrunuid"] if workerinput is not None else uuid.uuid4().hex
         items[:], dropped = one_backend_each(items, run)
+        config.hook.pytest_deselected(items=dropped)
+    if not slow_wanted(config):
+        items[:], dropped = without_slow(items)
         config.hook.pytest_deselected(items=dropped)
     if workerinput is None:
         return

@@ -92,6 +92,7 @@ async def test_the_readme_subscribers(cn: ContactNow, sim: Simulator) -> None:
     assert [s.pending for s in subscriptions] == [online] * 4  # the first poll's picture
 
 
+@pytest.mark.slow
 async def test_the_readme_resume_from_a_saved_log_id(cn: ContactNow, sim: Simulator) -> None:
     assert isinstance(sim.clock, TickingClock)
     sim.clock.advance(900)  # the automation was down for a while

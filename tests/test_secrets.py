@@ -380,6 +380,7 @@ def test_the_log_filter_forgets_a_client_once_it_is_gone(all_logs: Collect) -> N
     assert all_logs.lines[-1] == f"httpx INFO echo {password}"  # nothing of it was kept
 
 
+@pytest.mark.slow
 def test_clients_made_and_logged_in_many_threads_at_once_leave_the_filter_whole(
     all_logs: Collect,
 ) -> None:

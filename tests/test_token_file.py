@@ -112,6 +112,7 @@ def holder(tmp_path: Path) -> Iterator[Callable[[], None]]:
         let_go()
 
 
+@pytest.mark.slow
 def test_two_processes_saving_at_once_lose_no_entry(
     tmp_path: Path, children: list[subprocess.Popen[bytes]]
 ) -> None:
@@ -127,6 +128,7 @@ def test_two_processes_saving_at_once_lose_no_entry(
     assert sorted(os.listdir(tmp_path)) == ["tokens.json", "tokens.json.lock"]
 
 
+@pytest.mark.slow
 async def test_four_cold_processes_make_one_token_request(
     tmp_path: Path, children: list[subprocess.Popen[bytes]]
 ) -> None:

@@ -309,6 +309,7 @@ def _simulate_on_a_free_port(*args: str) -> tuple[subprocess.Popen[str], int, st
     raise AssertionError("no free port for contactnow simulate in 5 attempts")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("stop", "code"),
     [(signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM)],

@@ -96,6 +96,7 @@ def _run_encoded(args: list[str], served: Served, encoding: str) -> Outcome:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
 def test_a_stdout_that_cannot_encode_a_name(odd: Served, encoding: str) -> None:
     # A latin-1 locale, or Windows (cp1252) with the output redirected to a file: no

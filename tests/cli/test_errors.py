@@ -371,6 +371,7 @@ def test_a_long_status_log_window_is_refused_naming_its_length(
     assert "the window is 60 days long: that is 1,440 hourly requests" in line
 
 
+@pytest.mark.slow
 def test_a_status_log_window_past_31_days_is_read_with_yes(
     invoke: CliInvoker, served: Served
 ) -> None:

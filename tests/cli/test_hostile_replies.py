@@ -50,6 +50,7 @@ def _answer(request: Request, body: dict[str, Any], item: str) -> bytes:
 # -- contactnow watch ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("time", OUT_OF_RANGE)
 def test_watch_reports_a_live_time_out_of_range_as_a_failed_poll_and_goes_on(time: Any) -> None:
     polls = 0

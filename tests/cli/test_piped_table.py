@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -33,6 +34,7 @@ def drawn_by_rich(columns: list[str], rows: list[list[str]]) -> list[str]:
     return ["".join(segment.text for segment in line).rstrip("\n") for line in lines]
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(400), deadline=None)
 @given(
     st.integers(1, 5).flatmap(

@@ -68,6 +68,7 @@ def test_agents_list_json_into_head_1() -> None:
     _assert_quiet(code, err)
 
 
+@pytest.mark.slow
 def test_agents_list_table_into_head_1() -> None:
     # contactnow --simulate --sim-agents 2000 agents list | head -1: the table was one
     # write of all its rows, which the closed pipe cut short without an error (Python's
@@ -113,6 +114,7 @@ def test_demo_lines_into_head_2() -> None:
     _assert_quiet(code, err)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args",
     [

@@ -65,6 +65,7 @@ async def test_the_relay_command_publishes_gap_free_events_and_stops_on_ctrl_c(
     assert {event.source for event in events} == {"status_log"}
 
 
+@pytest.mark.slow
 def test_a_refused_redis_password_is_one_line_and_the_auth_exit_code(redis_url: str) -> None:
     refused = redis_url.replace("redis://", "redis://nobody:s3cret@")
     command = [sys.executable, "-m", "contactnow_async", "--simulate", "relay", "--redis", refused]
@@ -76,6 +77,7 @@ def test_a_refused_redis_password_is_one_line_and_the_auth_exit_code(redis_url: 
     assert "contactnow: error: Redis refused" in err
 
 
+@pytest.mark.slow
 def test_a_refused_contactnow_password_is_one_error_line(redis_url: str) -> None:
     # The watcher's own "watcher stopped: ..." log line came before the command's error
     # line: the same refusal twice on stderr, where every error is one line.
@@ -235,6 +237,7 @@ def test_an_unexpected_error_in_the_relay_is_not_a_usage_error(
     )
 
 
+@pytest.mark.slow
 async def test_the_relay_command_publishes_a_name_utf_8_cannot_carry(
     redis: Redis, redis_url: str
 ) -> None:
@@ -278,6 +281,7 @@ async def test_the_relay_command_publishes_a_name_utf_8_cannot_carry(
     assert await published()
 
 
+@pytest.mark.slow
 async def test_sigterm_stops_the_relay_cleanly_and_hands_the_lease_over(
     redis: Redis, redis_url: str
 ) -> None:

@@ -41,6 +41,7 @@ def communicate(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
     return process.communicate(timeout=30)
 
 
+@pytest.mark.slow
 async def test_four_cold_processes_make_one_token_request(redis: Redis, redis_url: str) -> None:
     sim = Simulator(username="demo", password="demo", agents=5, seed=3)
     async with serve(sim) as base_url:

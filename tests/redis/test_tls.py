@@ -49,6 +49,7 @@ def assert_untrusted(error: BaseException) -> None:
     assert SECRET not in str(error)
 
 
+@pytest.mark.slow
 async def test_an_untrusted_certificate_ends_the_relay(untrusted_url: str) -> None:
     async with ContactNow(username="demo", password="demo", base_url="http://127.0.0.1:1") as cn:
         with anyio.fail_after(5), pytest.raises(RedisConnectionError) as caught:
@@ -82,6 +83,7 @@ async def test_refusal_tells_an_untrusted_certificate_from_an_outage(untrusted_u
     assert refusal(closed) is None  # an outage: retried
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "who"),
     [

@@ -198,6 +198,7 @@ async def test_fault_filters_and_times(api: httpx.AsyncClient, sim: Simulator, t
     assert sim.faults.pending == 0
 
 
+@pytest.mark.slow
 async def test_rate(api: httpx.AsyncClient, sim: Simulator, token: str) -> None:
     sim.faults.set_rate(0.3, kinds=(FaultKind.HTTP_503, FaultKind.HTTP_500), seed=5)
     statuses = [

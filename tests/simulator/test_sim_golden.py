@@ -33,6 +33,7 @@ def anyio_backend() -> str:
     return "asyncio"  # the books do not depend on the loop: one backend is enough
 
 
+@pytest.mark.slow
 @pytest.mark.anyio
 @pytest.mark.parametrize("seed", sorted(BOOKS))
 async def test_a_scripted_hour_keeps_its_books(seed: int) -> None:

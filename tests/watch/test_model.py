@@ -123,6 +123,7 @@ async def test_restarts_from_the_last_log_id_deliver_the_log_exactly_once(
     assert event_rows(handled) == [row for row in log_rows(sim) if row[0] <= last]
 
 
+@pytest.mark.slow
 @on_each_backend_in_turn("seed", range(3))
 async def test_a_start_without_since_log_id_then_restarts_deliver_every_later_row_once(
     seed: int, monkeypatch: pytest.MonkeyPatch

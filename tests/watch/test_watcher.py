@@ -206,6 +206,7 @@ async def test_backfill_delivers_every_transition_exactly_once_in_order(log_dela
     assert sim.transitions >= 10_000
 
 
+@pytest.mark.slow
 async def test_backfill_without_since_log_id_starts_at_the_first_snapshot() -> None:
     sim = simulator(agents=30, dwell=Dwell.uniform(0.5), log_delay=1.5)
     virtual(sim).advance(500)  # some history before the watcher starts
@@ -614,6 +615,7 @@ async def test_a_first_poll_that_raises_raises_its_error_not_an_exception_group(
                 pass  # pragma: no cover -- refused before
 
 
+@pytest.mark.slow
 async def test_paged_snapshots_of_a_moving_centre_invent_no_arrivals_or_departures() -> None:
     # ajax.php answers 7 rows at a time while statuses move between pages.
     sim = simulator(agents=60, dwell=Dwell.uniform(2.0), ajax_page_limit=7)

@@ -31,7 +31,7 @@ from ._served import REPO, serving
 from ._support import HandSource
 from ._webdriver import Browser, WebDriverError, chrome_session
 
-pytestmark = [pytest.mark.integration, pytest.mark.browser]
+pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.slow]
 
 #: Chromium's flags for a root user on a closed network (no sandbox, no calls home).
 FLAGS = (

@@ -213,6 +213,7 @@ def test_ctrl_c_ends_the_open_streams_and_the_server_promptly() -> None:
         assert ended.wait(5)  # the stream ended; uvicorn did not wait on it
 
 
+@pytest.mark.slow
 def test_ctrl_c_with_a_client_that_reads_nothing_drops_it_at_once_and_quietly() -> None:
     # A stream whose client takes nothing cannot send its end: uvicorn waited the whole
     # graceful-shutdown timeout for it, then cancelled it with a traceback per stream
