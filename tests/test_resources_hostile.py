@@ -309,6 +309,10 @@ REFUSED: list[Any] = [
     pytest.param(lambda cn: cn.priorities.create([{**PRIORITY, "level": True}]), id="level bool"),
     pytest.param(lambda cn: cn.priorities.update([{**PRIORITY, "level": "high"}]), id="level text"),
     pytest.param(lambda cn: cn.priorities.create([{**PRIORITY, "level": 1.5}]), id="level 1.5"),
+    pytest.param(lambda cn: cn.priorities.create([{**PRIORITY, "level": " 12"}]), id="level  12"),
+    pytest.param(lambda cn: cn.priorities.update([{**PRIORITY, "level": -5}]), id="level -5"),
+    pytest.param(lambda cn: cn.priorities.create([{**PRIORITY, "level": "-1"}]), id="level '-1'"),
+    pytest.param(lambda cn: cn.priorities.create([{**PRIORITY, "agentid": "1,2"}]), id="pri 1,2"),
     pytest.param(lambda cn: cn.priorities.create([{**PRIORITY, "lvl": 5}]), id="priority field"),
     pytest.param(
         lambda cn: cn.priorities.create([{**PRIORITY, "agent_id": "9"}]), id="agentid twice"

@@ -229,6 +229,16 @@ def scalar(value: str | int | None, *, name: str) -> str | None:
     return str(value)
 
 
+def one_id(value: str | int, *, name: str) -> str:
+    """A write's one id (an agent's, a queue's) as its text, stripped: not True sent as
+    ``1`` (another agent), nor ``12.0`` as ``"12.0"``, nor ``"1,2"`` (the API's list of
+    two)."""
+    text = str(scalar(value, name=name)).strip()
+    if "," in text:
+        raise ValueError(f"{name} must be one id, not {text!r}")
+    return text
+
+
 def boolean(value: object, *, name: str) -> bool:
     """A yes-or-no argument, which must be True or False: ``"no"`` or ``"false"`` is
     truthy, and ``0``/``1`` or None may be a value meant for another argument; any of

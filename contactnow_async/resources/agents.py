@@ -12,6 +12,7 @@ from ._base import (
     build,
     created,
     fields_of,
+    one_id,
     scalar,
     to_records,
     write_result,
@@ -78,11 +79,7 @@ class Agents(Resource):
                     "agents.update: every record needs an agentid, "
                     f"got one with {fields_of(record)}"
                 )
-            # One agent's id: not True sent as "1" (another agent), nor 12.0 as "12.0".
-            agent_id = str(scalar(record["agentid"], name="agents.update: agentid")).strip()
-            if "," in agent_id:
-                raise ValueError(f"agents.update: agentid must be one agent's id, not {agent_id!r}")
-            record["agentid"] = agent_id
+            record["agentid"] = one_id(record["agentid"], name="agents.update: agentid")
         envelope = await self._client.request(
             "database", method="agents", action="update", payload=records, record_name="agent"
         )

@@ -13,6 +13,7 @@ from ._base import (
     build,
     either,
     fields_of,
+    one_id,
     scalar,
     to_records,
     wire_names,
@@ -69,10 +70,15 @@ class Priorities(Resource):
             unknown = sorted(set(record) - set(_REQUIRED))
             if unknown:  # the API ignores a field it does not know, and says success
                 raise ValueError(f"{what}: a record has unknown fields {', '.join(unknown)}")
-            record["agentid"] = scalar(record["agentid"], name=f"{what}: agentid")
-            record["qid"] = scalar(record["qid"], name=f"{what}: qid")
-            # Not True sent as "1", nor 1.5 as "1.5": a level is a whole number.
-            record["level"] = whole(record["level"], name=f"{what}: level")
+            record["agentid"] = one_id(record["agentid"], name=f"{what}: agentid")
+            record["qid"] = one_id(record["qid"], name=f"{what}: qid")
+            # Not True sent as "1", nor 1.5 as "1.5", nor " 12" as 12: a level is a whole
+            # number as the API writes one (QueueAssignment's rule), and not below 0 (the
+            # CLI's range starts there; the documents show none below).
+            level = whole(record["level"], name=f"{what}: level", strict=True)
+            if level < 0:
+                raise ValueError(f"{what}: level is {level}, below 0")
+            record["level"] = level
         envelope = await self._client.request(
             "database", method="priority", action=action, payload=records, record_name="priority"
         )
