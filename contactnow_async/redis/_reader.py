@@ -19,7 +19,7 @@ from ..watch import AgentEvent
 from ._fields import event_from_fields, fence_from_fields
 from ._keys import check_count
 from ._refusal import refusal
-from ._replies import Fields, read_entries, stream_entries, text
+from ._replies import Fields, read_entries, stream_entries, text, undecoded
 
 __all__ = ["StreamEntry", "StreamReader"]
 
@@ -65,7 +65,10 @@ class StreamReader:
 
     ``count`` is the most entries one read returns, ``block`` how long (seconds)
     a read waits for new entries. An entry the relay did not write is logged,
-    acknowledged and skipped. A Redis command that has not come back after
+    acknowledged and skipped (bytes that are not UTF-8 too: with a ``decode_responses``
+    client, the reader sends its commands on a client of its own that does not decode,
+    made from ``redis``'s connection settings; :meth:`aclose`, or ``async with``, closes
+    it). A Redis command that has not come back after
     ``stalled_after`` seconds (``block`` + 10 unless given: a Redis that stopped
     answering, a network that drops packets) is given up, raising TimeoutError; the
     client's own timeouts are yours (its ``socket_timeout`` must exceed ``block``).
@@ -120,6 +123,9 @@ class StreamReader:
                 f"stalled_after must be finite seconds longer than block, got {stalled_after!r}"
             )
         self.redis = redis
+        # Bytes a decoding client would fail on (the whole reply) are skipped entry by entry.
+        self._own = undecoded(redis)
+        self._redis = redis if self._own is None else self._own
         self.stream = stream
         self.group = group
         self.consumer = consumer
@@ -151,7 +157,7 @@ class StreamReader:
         self._start = start
         try:
             await self._answered(
-                self.redis.xgroup_create(self.stream, self.group, id=start, mkstream=True)
+                self._redis.xgroup_create(self.stream, self.group, id=start, mkstream=True)
             )
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
@@ -170,7 +176,7 @@ class StreamReader:
     async def _read(self) -> list[StreamEntry]:
         while self._own_pending:
             raw = await self._answered(
-                self.redis.xreadgroup(
+                self._redis.xreadgroup(
                     self.group, self.consumer, {self.stream: self._own_from}, count=self.count
                 )
             )
@@ -188,7 +194,7 @@ class StreamReader:
                 return claimed
         # Where the group stood, and what the stream held, as this read moves the group on:
         # one transaction (inside it, the read does not block).
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xinfo_groups(self.stream)
             pipe.xinfo_stream(self.stream)
             pipe.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=self.count)
@@ -200,7 +206,7 @@ class StreamReader:
             self._count_unread(groups, info)
             return await self._decode(entries, claimed=False)
         raw = await self._answered(
-            self.redis.xreadgroup(
+            self._redis.xreadgroup(
                 self.group,
                 self.consumer,
                 {self.stream: ">"},
@@ -219,7 +225,7 @@ class StreamReader:
         idle = self.claim_idle if self.claim_idle is not None else 0.0
         self._next_claim = time.monotonic() + max(idle / 2, 0.01)
         result = await self._answered(
-            self.redis.xautoclaim(
+            self._redis.xautoclaim(
                 self.stream,
                 self.group,
                 self.consumer,
@@ -243,7 +249,7 @@ class StreamReader:
         """Acknowledge entries (or entry ids): the group will not hand them out again."""
         ids = [entry.id if isinstance(entry, StreamEntry) else entry for entry in entries]
         if ids:
-            await self._answered(self.redis.xack(self.stream, self.group, *ids))
+            await self._answered(self._redis.xack(self.stream, self.group, *ids))
 
     @contextmanager
     def _replay_on_failure(self) -> Iterator[None]:
@@ -267,6 +273,19 @@ class StreamReader:
         with anyio.move_on_after(self.stalled_after):
             return await command
         raise TimeoutError(f"no reply from Redis for {self.stalled_after:g} s")
+
+    async def aclose(self) -> None:
+        """Close the connections the reader opened itself (with a ``decode_responses``
+        client; the client passed is the caller's, left open). A read after it opens
+        them again."""
+        if self._own is not None:
+            await self._own.aclose(close_connection_pool=True)
+
+    async def __aenter__(self) -> StreamReader:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     def __aiter__(self) -> AsyncIterator[StreamEntry]:
         return self._iterate()

@@ -11,6 +11,11 @@ and, from redis-py 8, by ``legacy_responses``:
 Fields are a dict of bytes (of str with ``decode_responses``). An entry deleted
 while pending comes back with ``None`` or ``{}`` for its fields, or, from Redis 6.2's
 XAUTOCLAIM, as ``(None, None)``.
+
+A client with ``decode_responses`` decodes a whole reply, strictly, before any of it
+reaches the code here: one entry whose bytes are not UTF-8 fails the reply, and a MULTI/EXEC
+transaction's replies are decoded together (redis-py's per-command ``NEVER_DECODE`` does
+not reach inside EXEC). :func:`undecoded` gives a client of the same server that does not.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["Fields", "read_entries", "stream_entries", "text"]
+from redis.asyncio import ConnectionPool, Redis
+
+__all__ = ["Fields", "read_entries", "stream_entries", "text", "undecoded"]
 
 Fields = dict[str, str]
 
@@ -64,3 +71,15 @@ def read_entries(reply: Any) -> list[tuple[str, Fields | None]]:
             else:
                 found.extend(item)  # RESP3: the stream's entries, inside one more list
     return stream_entries(found)
+
+
+def undecoded(redis: Redis) -> Redis | None:
+    """A client of ``redis``'s server, with its connection settings (protocol, reply
+    shapes, credentials, TLS, timeouts), whose replies are bytes: None when ``redis``'s
+    already are. It is the caller's to close (``aclose(close_connection_pool=True)``);
+    it opens no connection until its first command."""
+    pool = redis.connection_pool
+    if not pool.connection_kwargs.get("decode_responses"):
+        return None
+    settings = {**pool.connection_kwargs, "decode_responses": False}
+    return Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class, **settings))

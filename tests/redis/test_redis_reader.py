@@ -351,6 +351,42 @@ async def test_an_entry_that_cannot_be_read_is_skipped_not_a_stall(
     assert sum("skipping stream entry" in r.getMessage() for r in caplog.records) == 5
 
 
+@each_protocol
+async def test_bytes_that_are_not_utf8_are_skipped_by_a_reader_whose_client_decodes(
+    redis: Redis, redis_url: str, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A client with decode_responses=True decoded each reply whole, strictly: an entry
+    # another writer put there with bytes that are not UTF-8 raised UnicodeDecodeError on
+    # every read, claim and restart, and no entry after it was ever handed out.
+    await redis.xadd("p", {"event": b"\xff\xfe"})
+    await publish(redis, "p", range(1, 4))
+    await redis.xgroup_create("p", "g", id="0")
+    clients = len(await redis.client_list())
+    options = {**request.node.callspec.params["redis"], "decode_responses": True}
+    async with Redis.from_url(redis_url, **options) as decoding:
+        # New entries (one transaction), then a dead consumer's claimed, then a restarted
+        # consumer's own pending replayed: each meets the entry first.
+        for consumer, claim_idle in (("c1", None), ("c2", 0.0), ("c3", None)):
+            if consumer != "c1":  # a consumer of the group's own reads them all
+                await redis.xgroup_setid("p", "g", "0")
+                await redis.xreadgroup("g", "c3" if claim_idle is None else "dead", {"p": ">"})
+            reader = StreamReader(decoding, "p", group="g", consumer=consumer,
+                                  claim_idle=claim_idle, block=0.01)  # fmt: skip
+            try:
+                entries = await reader.read()
+                assert [e.event.log_id for e in entries] == [1, 2, 3]
+                assert entries[0].claimed is (claim_idle is not None)
+                await reader.ack(*entries)
+                await reader.aclose()
+                assert await reader.read() == []  # reconnects
+            finally:
+                await reader.aclose()
+            assert (await redis.xpending("p", "g"))["pending"] == 0  # the bad one acked too
+        assert await decoding.ping()  # the client passed is the caller's, left open
+    assert sum("skipping stream entry" in r.getMessage() for r in caplog.records) == 3
+    assert len(await redis.client_list()) == clients  # no connection left behind
+
+
 async def test_iterating_rides_out_a_lost_connection_and_a_redis_that_restarted_empty(
     redis: Redis, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
