@@ -26,7 +26,7 @@ from .. import events
 from .._clock import Clock, SystemClock
 from ..redis import event_from_fields, refusal
 from ..redis._keys import check_count, check_url
-from ..redis._replies import Fields, read_entries, stream_entries, text
+from ..redis._replies import Fields, read_entries, stream_entries, text, undecoded
 from ._board import Board, Entry, Resume, Viewer
 from ._sources import iso, sse_frame
 
@@ -49,7 +49,9 @@ class RedisStreamSource:
 
     ``redis`` is a URL (the source opens and closes its own client; one that does not
     parse is a ValueError that quotes no piece of it) or a ``redis.asyncio.Redis`` (yours
-    to close). On start the source reads the whole
+    to close; one made with ``decode_responses`` is read through a client of the source's
+    own that does not decode, closed with it, so that an entry whose bytes are not UTF-8
+    is skipped rather than failing every read). On start the source reads the whole
     retained stream to know every agent's last state (an agent with no event in
     the stream is not on the board until its next change), then follows it with
     ``XREAD`` (``block`` seconds per read, ``batch`` entries at most). A
@@ -170,7 +172,7 @@ class RedisStreamSource:
         wallboard is up with an unseeded board (503s; ``/healthz`` says why), rather
         than holding up, and so keeping from stopping, the server that runs it.
         """
-        own = isinstance(self.redis, str)
+        own = True
         if isinstance(self.redis, str):
             # redis-py 8's own 5 s would end every read that blocks longer.
             timeout = self.stalled_after
@@ -178,7 +180,11 @@ class RedisStreamSource:
                 self.redis, socket_timeout=timeout, socket_connect_timeout=timeout
             )
         else:
-            client = self.redis
+            # A decoding client fails a whole reply on one entry that is not UTF-8: the
+            # source reads with a client of its own that does not decode (see _replies).
+            undecoding = undecoded(self.redis)
+            own = undecoding is not None
+            client = self.redis if undecoding is None else undecoding
         self._client = client
         self.refusal = None
         try:
@@ -190,7 +196,7 @@ class RedisStreamSource:
             self._client = None
             if own:
                 with anyio.CancelScope(shield=True):
-                    await client.aclose()
+                    await client.aclose(close_connection_pool=True)
 
     async def _seed(
         self, client: Redis, board: Board, task_status: anyio.abc.TaskStatus[None]

@@ -253,6 +253,38 @@ async def test_entries_the_relay_did_not_write_are_skipped_and_paging_goes_past_
             assert json.loads(frame.data)["log_id"] == 8
 
 
+@each_protocol
+async def test_a_decoding_client_skips_bytes_that_are_not_utf_8(
+    redis: Redis, redis_url: str, request: pytest.FixtureRequest
+) -> None:
+    # A client made with decode_responses=True decoded each XRANGE/XREAD reply whole: an
+    # entry another writer left with bytes that are not UTF-8 failed the seed and every
+    # read after it, so the board never came up and no later event reached it.
+    stream = "web:decoding"
+    await redis.xadd(stream, {"event": b"\xff\xfe not UTF-8"})
+    await redis.xadd(stream, log_entry(1, "1", "wait"))
+    options = {**request.node.callspec.params["redis"], "decode_responses": True}
+    clients = len(await redis.client_list())
+    async with Redis.from_url(redis_url, **options) as decoding:
+        web = wallboard_app(RedisStreamSource(decoding, stream, block=0.02))
+        async with web.lifespan(), client_for(web) as http:
+            snapshot = await http.get("/snapshot")
+            assert snapshot.status_code == 200, snapshot.text
+            assert [a["agent_id"] for a in snapshot.json()["agents"]] == ["1"]
+            async with open_events(web) as events:
+                await redis.xadd(stream, {"event": b"\xff not UTF-8 either"})
+                await redis.xadd(stream, log_entry(2, "2", "call"))
+                (frame,) = await events.take(1)
+            assert json.loads(frame.data)["log_id"] == 2
+        assert await decoding.ping()  # the caller's client: left open
+    # the connections the source opened itself are closed with it
+    await eventually(functools.partial(_clients_back, redis, clients), within=5)
+
+
+async def _clients_back(redis: Redis, clients: int) -> bool:
+    return len(await redis.client_list()) <= clients
+
+
 async def test_a_replica_starts_while_redis_is_away_and_says_so_until_it_is_back(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
