@@ -15,7 +15,9 @@ backfill mode the log rows *are* the events, in uid order, each exactly once:
   the current call when the row is the agent's current status);
 - when the watcher starts without ``since_log_id``, each agent's state comes from
   the first snapshot and the log rows that led to it are recognised and skipped,
-  so the first events are real changes, not a replay of the snapshot.
+  so the first events are real changes, not a replay of the snapshot; rows from before
+  its server time are history (with nobody logged in, no row gives that time: it is
+  ours corrected by the token's ``clock_offset``, never the host's clock alone).
 """
 
 from __future__ import annotations
@@ -93,17 +95,30 @@ class LogCursor:
         """True once the cursor has a position in the log."""
         return self.log_id is not None
 
-    def adopt_snapshot(self, snapshot: LiveSnapshot) -> None:
+    async def adopt(self, snapshot: LiveSnapshot) -> None:
+        """:meth:`adopt_snapshot` with the start line on the server's clock: the
+        snapshot's own time, or for one no row gave a time (nobody logged in) ours
+        corrected by the token's ``clock_offset``, as the token's expiry is."""
+        offset = 0.0 if snapshot.server_ts else await self._clock_offset()
+        self.adopt_snapshot(snapshot, clock_offset=offset)
+
+    def adopt_snapshot(self, snapshot: LiveSnapshot, *, clock_offset: float = 0.0) -> None:
         """Take each agent's state from the first snapshot (start without ``since_log_id``).
 
-        Replaces what an earlier first poll adopted (its log read failed: the watcher
-        starts here), and changes nothing when a row is a record error.
+        The start line is the snapshot's server time, or when it has none our clock plus
+        ``clock_offset`` (the server's clock minus ours). Replaces what an earlier first
+        poll adopted (its log read failed: the watcher starts here), and changes nothing
+        when a row is a record error.
         """
         state = {agent_id: snapshot[agent_id] for agent_id in snapshot.rows}
         self._state = state
         self._baseline = set(state)
         self._moved = set()
-        self._horizon = snapshot.server_ts or int(self._client.clock.now())
+        self._horizon = snapshot.server_ts or int(self._client.clock.now() + clock_offset)
+
+    async def _clock_offset(self) -> float:
+        """The server's clock minus ours, as measured when the token was fetched."""
+        return (await self._client.tokens.get()).clock_offset
 
     def due(self, poll: int, *, changed: bool) -> bool:
         """Whether poll number ``poll`` needs a log read.
@@ -140,7 +155,8 @@ class LogCursor:
             # fails, for longer than the lookback must not let the window pass rows after it.
             horizon = self._horizon
             if horizon is None:
-                horizon = snapshot.server_ts or int(self._client.clock.now())
+                offset = 0.0 if snapshot.server_ts else await self._clock_offset()
+                horizon = snapshot.server_ts or int(self._client.clock.now() + offset)
             rows = await self._client.status_log.read(tstart=int(horizon - self.lookback))
         else:
             rows = await self._read_after(self.log_id)

@@ -74,7 +74,7 @@ class Poller:
                 events = sorted(events, key=_CHANGED_AT)
         else:
             if first and not cursor.started:
-                cursor.adopt_snapshot(current)
+                await cursor.adopt(current)
             if cursor.due(self.polls, changed=bool(events) and not first):
                 log_events = await cursor.read(current, poll=self.polls, observed_at=observed_at)
                 # The log rows are the events; a first poll still shows everyone.

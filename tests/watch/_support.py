@@ -40,9 +40,14 @@ class AjaxSpy(httpx.AsyncBaseTransport):
 
 @asynccontextmanager
 async def client_on(
-    sim: Simulator, *, transport: httpx.AsyncBaseTransport | None = None, **options: Any
+    sim: Simulator,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock | None = None,
+    **options: Any,
 ) -> AsyncIterator[ContactNow]:
-    """A ContactNow client talking to ``sim`` in process, on the simulator's clock."""
+    """A ContactNow client talking to ``sim`` in process, on the simulator's clock (or
+    ``clock``)."""
     async with (
         httpx.AsyncClient(transport=transport or sim.transport()) as http,
         ContactNow(
@@ -50,7 +55,7 @@ async def client_on(
             username=sim.username,
             password="secret",
             http_client=http,
-            clock=sim.clock,
+            clock=clock or sim.clock,
             retry_backoff=0.0,
             **options,
         ) as client,
@@ -92,6 +97,22 @@ class TickingClock(VirtualClock):
         if self._ticked is None:
             self._ticked = anyio.Event()
         await self._ticked.wait()
+
+
+class SkewedClock:
+    """Another clock's time ``by`` seconds later (earlier, if negative): a host whose clock
+    differs from the centre's. Its sleeps are the other clock's, so :func:`until` on that
+    one still wakes with a watcher on this one."""
+
+    def __init__(self, clock: Clock, by: float) -> None:
+        self.clock = clock
+        self.by = by
+
+    def now(self) -> float:
+        return self.clock.now() + self.by
+
+    async def sleep_until(self, deadline: float) -> None:
+        await self.clock.sleep_until(deadline - self.by)
 
 
 async def until(clock: Clock, predicate: Callable[[], bool], *, patience: float = 300.0) -> None:

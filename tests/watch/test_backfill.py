@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -23,7 +24,16 @@ from contactnow_async.simulator import Dwell, FaultKind, Simulator
 from contactnow_async.watch._backfill import LogCursor
 
 from ._hostile import HANG_GUARD, T0, Centre, client_of, live_row, log_row
-from ._support import TickingClock, client_on, collect, event_rows, log_rows, replayed, until
+from ._support import (
+    SkewedClock,
+    TickingClock,
+    client_on,
+    collect,
+    event_rows,
+    log_rows,
+    replayed,
+    until,
+)
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -122,6 +132,41 @@ async def test_a_start_in_a_quiet_centre_loses_no_row_to_a_long_log_outage() -> 
     moves = [row for row in log_rows(sim) if row[4] >= start]
     assert [(r[1], r[2]) for r in moves] == [(waiting, "break"), (waiting, "wait")]
     assert event_rows(events) == moves
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("skew", [30.0, -30.0], ids=["host-ahead", "host-behind"])
+async def test_a_start_in_an_empty_centre_draws_the_line_on_the_centres_clock(
+    skew: float,
+) -> None:
+    # Nobody logged in at the first poll: no live row gave the server's time, and the
+    # start line was the host's clock. 30 s ahead, the login right after the start was
+    # taken for history and never delivered; 30 s behind, the logouts 10 s before the
+    # start were delivered as news. The token's clock_offset gives the centre's time.
+    clock = TickingClock()
+    sim = Simulator(username="watch", password="secret", clock=clock, agents=4, seed=4,
+                    dwell=Dwell.uniform(1e9))  # fmt: skip
+    async with client_on(sim, max_retries=0) as admin:
+        for agent in sim.agent_ids:  # everyone out: history
+            for move in (admin.control.hangup, admin.control.logout):
+                with contextlib.suppress(BadArgumentError):
+                    await move(agent)
+    assert all(row["status"] == "offline" for row in sim.live_agents())
+    clock.advance(10)
+    events: list[AgentEvent] = []
+    async with (
+        client_on(sim, clock=SkewedClock(clock, skew), max_retries=0) as cn,
+        anyio.create_task_group() as tg,
+    ):
+        async with cn.watch_agents(interval=1.0, backfill=True) as stream:
+            tg.start_soon(collect, stream.subscription, events)
+            assert len(stream.snapshot) == 0
+            clock.advance(1)
+            await cn.control.agent_dial(sim.agent_ids[0])
+            login = log_rows(sim)[-1]
+            assert login[1:4] == (sim.agent_ids[0], "wait", "")
+            await until(clock, lambda: (stream.log_id or 0) >= login[0], patience=HANG_GUARD)
+    assert event_rows(events) == [login]
 
 
 @pytest.mark.anyio
