@@ -1,4 +1,5 @@
-"""Outside CI, each async test runs under one backend (tests/_backends.py)."""
+"""Outside CI, each async test runs under one backend, and the slow ones not at all
+(tests/_backends.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any, cast
 
 import pytest
 
-from tests._backends import one_backend_each
+from tests._backends import one_backend_each, slow_wanted, without_slow
 
 
 def item(nodeid: str, **params: Any) -> pytest.Item:
@@ -53,3 +54,44 @@ def test_over_runs_each_backend_is_picked() -> None:
         if entry.nodeid.startswith("t.py::test_a[")
     }
     assert picked == {"t.py::test_a[asyncio]", "t.py::test_a[trio]"}
+
+
+def marked(nodeid: str, *markers: str) -> pytest.Item:
+    found = {name: SimpleNamespace(name=name) for name in markers}
+    return cast("pytest.Item", SimpleNamespace(nodeid=nodeid, get_closest_marker=found.get))
+
+
+def test_outside_ci_the_slow_tests_are_left_out_and_the_rest_kept_in_order() -> None:
+    items = [marked("t.py::a"), marked("t.py::b", "slow"), marked("t.py::c", "integration"),
+             marked("t.py::d", "integration", "slow")]  # fmt: skip
+    kept, dropped = without_slow(items)
+    assert [i.nodeid for i in kept] == ["t.py::a", "t.py::c"]
+    assert [i.nodeid for i in dropped] == ["t.py::b", "t.py::d"]
+
+
+def config(*args: str, keyword: str = "", markexpr: str = "") -> pytest.Config:
+    option = SimpleNamespace(keyword=keyword, markexpr=markexpr)
+    return cast("pytest.Config", SimpleNamespace(args=list(args), option=option))
+
+
+@pytest.mark.parametrize(
+    ("env", "made", "wanted"),
+    [
+        ({}, config("tests"), False),  # the README's command
+        ({"CI": "true"}, config("tests"), True),
+        ({"CONTACTNOW_TEST_SLOW": "1"}, config("tests"), True),
+        ({"CONTACTNOW_TEST_SLOW": "0"}, config("tests"), False),
+        ({}, config("tests/x.py::test_y"), True),  # a named test runs, slow or not
+        ({}, config("tests", keyword="failover"), True),
+        ({}, config("tests", markexpr="slow"), True),  # pytest -m slow: them alone
+        ({}, config("tests", markexpr="not redis"), True),  # a -m of your own decides
+    ],
+)
+def test_when_the_slow_tests_run(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], made: pytest.Config, wanted: bool
+) -> None:
+    for name in ("CI", "CONTACTNOW_TEST_SLOW"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert slow_wanted(made) is wanted
