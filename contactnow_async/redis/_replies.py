@@ -77,9 +77,10 @@ def undecoded(redis: Redis) -> Redis | None:
     """A client of ``redis``'s server, with its connection settings (protocol, reply
     shapes, credentials, TLS, timeouts), whose replies are bytes: None when ``redis``'s
     already are. It is the caller's to close (``aclose(close_connection_pool=True)``);
-    it opens no connection until its first command."""
-    pool = redis.connection_pool
-    if not pool.connection_kwargs.get("decode_responses"):
+    it opens no connection until its first command. A ``RedisCluster`` (no one pool to
+    copy) is read as given: None."""
+    pool = getattr(redis, "connection_pool", None)
+    if pool is None or not pool.connection_kwargs.get("decode_responses"):
         return None
     settings = {**pool.connection_kwargs, "decode_responses": False}
     return Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class, **settings))

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from redis.asyncio import RedisCluster
 
-from contactnow_async.redis._replies import read_entries, stream_entries
+from contactnow_async.redis import StreamReader
+from contactnow_async.redis._replies import read_entries, stream_entries, undecoded
 
 ONE = (b"1-0", {b"event": b"{}", b"fence": b"3"})
 TWO = ("2-0", {"event": "{}"})  # a client with decode_responses
@@ -47,3 +49,13 @@ def test_deleted_entries() -> None:
         ("1-0", None),
         EXPECTED[0],
     ]
+
+
+def test_a_cluster_client_is_read_as_given() -> None:
+    # A RedisCluster has no one connection pool to copy: undecoded() raised
+    # AttributeError, and with it StreamReader(cluster, ...), which the relay's keys
+    # (one hash tag) are made for. No connection is opened here.
+    cluster = RedisCluster(host="127.0.0.1", port=1)
+    assert undecoded(cluster) is None  # type: ignore[arg-type]  # a cluster client: the case
+    reader = StreamReader(cluster, "{cn}:agents", group="g", consumer="c")  # type: ignore[arg-type]
+    assert id(reader._redis) == id(cluster)  # its commands go to the cluster client itself
