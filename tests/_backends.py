@@ -25,11 +25,13 @@ def slow_wanted(config: pytest.Config) -> bool:
     """The tests marked ``slow`` (a second or more of CPU each, most in processes of their
     own: a failover between relays, the benchmarks' smoke run, the demo in a terminal)
     run in CI, with ``CONTACTNOW_TEST_SLOW=1``, under a ``-m`` of the run's own
-    (``pytest -m slow`` runs them alone) or when the run names its tests. The README's
-    command leaves them out: they were a third of its CPU."""
+    (``pytest -m slow`` runs them alone) or when the run names its tests (a node id, a
+    file, ``-k``). The README's command leaves them out: they were a third of its CPU."""
     if os.environ.get("CI") or os.environ.get("CONTACTNOW_TEST_SLOW") == "1":
         return True
-    named = any("::" in str(arg) for arg in config.args)
+    # A file named (``pytest tests/cli/test_demo.py``) is its tests named: one all slow
+    # ran none, "no tests ran" (exit 5). A directory is the README's command, narrower.
+    named = any("::" in str(arg) or str(arg).endswith(".py") for arg in config.args)
     return named or bool(config.option.keyword) or bool(config.option.markexpr)
 
 

@@ -82,6 +82,8 @@ def config(*args: str, keyword: str = "", markexpr: str = "") -> pytest.Config:
         ({"CONTACTNOW_TEST_SLOW": "1"}, config("tests"), True),
         ({"CONTACTNOW_TEST_SLOW": "0"}, config("tests"), False),
         ({}, config("tests/x.py::test_y"), True),  # a named test runs, slow or not
+        ({}, config("tests/cli/test_demo.py"), True),  # a named file: all slow, ran none
+        ({}, config("tests/cli"), False),  # a directory is the README's command, narrower
         ({}, config("tests", keyword="failover"), True),
         ({}, config("tests", markexpr="slow"), True),  # pytest -m slow: them alone
         ({}, config("tests", markexpr="not redis"), True),  # a -m of your own decides

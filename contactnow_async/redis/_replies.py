@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 
 __all__ = ["Fields", "read_entries", "stream_entries", "text", "undecoded"]
 
@@ -77,10 +77,19 @@ def undecoded(redis: Redis) -> Redis | None:
     """A client of ``redis``'s server, with its connection settings (protocol, reply
     shapes, credentials, TLS, timeouts), whose replies are bytes: None when ``redis``'s
     already are. It is the caller's to close (``aclose(close_connection_pool=True)``);
-    it opens no connection until its first command. A ``RedisCluster`` (no one pool to
-    copy) is read as given: None."""
+    it opens no connection until its first command, and keeps the pool's limit (a
+    ``BlockingConnectionPool``'s wait too). A ``RedisCluster`` (no one pool to copy) is
+    read as given: None."""
     pool = getattr(redis, "connection_pool", None)
     if pool is None or not pool.connection_kwargs.get("decode_responses"):
         return None
     settings = {**pool.connection_kwargs, "decode_responses": False}
-    return Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class, **settings))
+    kind = pool.connection_class
+    if isinstance(pool, BlockingConnectionPool):  # its limit, and its wait for a connection
+        blocking = BlockingConnectionPool(
+            max_connections=pool.max_connections, timeout=pool.timeout, connection_class=kind,
+            **settings,
+        )  # fmt: skip
+        return Redis(connection_pool=blocking)
+    own = ConnectionPool(max_connections=pool.max_connections, connection_class=kind, **settings)
+    return Redis(connection_pool=own)

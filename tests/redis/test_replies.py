@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from redis.asyncio import RedisCluster
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 
 from contactnow_async.redis import StreamReader
 from contactnow_async.redis._replies import read_entries, stream_entries, undecoded
@@ -59,3 +59,16 @@ def test_a_cluster_client_is_read_as_given() -> None:
     assert undecoded(cluster) is None  # type: ignore[arg-type]  # a cluster client: the case
     reader = StreamReader(cluster, "{cn}:agents", group="g", consumer="c")  # type: ignore[arg-type]
     assert id(reader._redis) == id(cluster)  # its commands go to the cluster client itself
+
+
+def test_a_blocking_pool_keeps_its_limit_in_the_undecoded_client() -> None:
+    # A client whose pool is a BlockingConnectionPool (at most N connections, waiting
+    # for one): undecoded() gave a plain ConnectionPool of 2**31 connections, which
+    # raised nothing and waited for nothing. No connection is opened here.
+    pool = BlockingConnectionPool(max_connections=3, timeout=7, decode_responses=True)
+    own = undecoded(Redis(connection_pool=pool))
+    assert own is not None
+    assert type(own.connection_pool) is BlockingConnectionPool
+    assert own.connection_pool.max_connections == 3
+    assert own.connection_pool.timeout == 7
+    assert own.connection_pool.connection_kwargs["decode_responses"] is False
