@@ -47,11 +47,11 @@ class StreamReader:
 
     ::
 
-        reader = StreamReader(redis, "contactnow:agents", group="alerts", consumer="worker-1")
-        await reader.create_group()
-        async for entry in reader:
-            await handle(entry.event)
-            await reader.ack(entry)
+        async with StreamReader(redis, "contactnow:agents", group="alerts", consumer="w1") as r:
+            await r.create_group()
+            async for entry in r:
+                await handle(entry.event)
+                await r.ack(entry)
 
     Delivery is at least once: an entry is handed out again until acknowledged,
     after a restart (this consumer's own pending entries come first) or to

@@ -148,22 +148,6 @@ class HandSource:
         return self.healthy, {"last_error": self.error}
 
 
-class SkewedClock:
-    """Another clock's time ``by`` seconds later (earlier, if negative): a host whose clock
-    differs from the centre's. Its sleeps are the other clock's, so a watcher on it
-    still moves a simulator on a VirtualClock."""
-
-    def __init__(self, clock: Clock, by: float) -> None:
-        self.clock = clock
-        self.by = by
-
-    def now(self) -> float:
-        return self.clock.now() + self.by
-
-    async def sleep_until(self, deadline: float) -> None:
-        await self.clock.sleep_until(deadline - self.by)
-
-
 class SteppedClock:
     """Another clock's time, and sleeps that last until the test calls :meth:`step`.
 

@@ -10,8 +10,9 @@ from contactnow_async.simulator import Dwell, Simulator
 from contactnow_async.web import wallboard_app
 from contactnow_async.web._centre import CentreClock
 
+from ..watch._support import SkewedClock
 from ._sse import client_for
-from ._support import SkewedClock, client_on, let_pass
+from ._support import client_on, let_pass
 
 pytestmark = pytest.mark.anyio
 
