@@ -22,7 +22,7 @@ import pytest
 
 from .conftest import SECRETS, subprocess_env
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.integration
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>78]")
 EVENT_LINE = re.compile(
@@ -144,6 +144,7 @@ def _seen_enough(screen: str) -> bool:
     return len(with_rows) >= 2 and with_rows[0] != with_rows[-1]
 
 
+@pytest.mark.slow
 def test_demo_in_a_terminal_shows_a_changing_wallboard() -> None:
     # 120 simulated seconds per second, polled 5 times a second: dozens of redraws and
     # changes in a second or two, then Ctrl-C (a run with --duration ends as cleanly:
@@ -187,6 +188,7 @@ def test_demo_in_a_terminal_shows_a_changing_wallboard() -> None:
         assert secret not in screen
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_a_terminal_restores_it() -> None:
     code, screen = _run_in_pty([*DEMO, "--speed", "30"], interrupt=True)
     assert code == 130, screen[-2000:]
@@ -235,6 +237,7 @@ def test_demo_piped_prints_one_line_per_event() -> None:
     assert {f"Agent {n}" for n in range(1, 26)} == names
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_demo_cleanly() -> None:
     proc = subprocess.Popen(
         [*DEMO, "--speed", "30"],
@@ -257,6 +260,7 @@ def test_ctrl_c_stops_the_demo_cleanly() -> None:
     assert b"Error" not in err
 
 
+@pytest.mark.slow
 def test_watch_json_piped_into_python() -> None:
     # contactnow --simulate watch --json --duration 4 | python -c '...json.loads...'
     # (--duration counts from the start, the simulator's and the client's included: enough
@@ -317,6 +321,7 @@ def test_watch_json_piped_into_python() -> None:
     assert len({event["id"] for event in events}) == len(events)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_watch() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "contactnow_async", "--simulate", "watch", "--json"],
@@ -337,6 +342,7 @@ def test_ctrl_c_stops_watch() -> None:
     assert b"Traceback" not in err
 
 
+@pytest.mark.slow
 def test_demo_with_duration_zero_stops_at_once() -> None:
     # It ran forever: 0 was taken for "no --duration". Without the fix the timeout fails it.
     done = subprocess.run(
