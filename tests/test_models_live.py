@@ -147,6 +147,7 @@ def test_usual_and_odd_rows_mixed_give_the_plain_models(rows: list[dict[str, Any
         assert [hash(agent) for agent in built] == [hash(plain(row)) for row in rows]
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(40), deadline=None)
 @given(st.lists(st.one_of(_usual, _usual, _rows), min_size=33, max_size=40))
 def test_a_long_page_read_by_its_first_rows_keys_gives_the_plain_models(

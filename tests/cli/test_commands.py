@@ -374,6 +374,7 @@ def test_agents_create_prompts_without_echo(invoke: CliInvoker, served: Served) 
 # -- watch -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_watch_against_a_served_simulator(invoke: CliInvoker, served: Served) -> None:
     # Read until the line looked for, then Ctrl-C: a fixed --duration (1 s, the token
     # fetch and the first poll included) let a loaded machine print nothing (seen so).

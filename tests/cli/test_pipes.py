@@ -80,6 +80,7 @@ def test_agents_list_table_into_head_1() -> None:
     _assert_quiet(code, err)
 
 
+@pytest.mark.slow
 def test_status_log_json_into_head_1() -> None:
     got, code, err = _read_lines_then_close(
         ["--simulate", "--sim-agents", "2000", "status-log", "--json"], 1

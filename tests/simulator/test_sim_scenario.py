@@ -133,6 +133,7 @@ def test_log_delay_hides_recent_rows_in_uid_order() -> None:
     assert sim.status_log()[: len(everything)] == everything
 
 
+@pytest.mark.slow
 def test_log_retention_keeps_the_newest_rows() -> None:
     clock = VirtualClock(START)
     kept = Simulator(agents=20, seed=9, clock=clock, dwell=Dwell.uniform(2), log_retention=500)

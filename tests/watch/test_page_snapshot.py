@@ -130,6 +130,7 @@ def test_a_page_snapshot_builds_the_keyed_snapshots_agents(
         assert [agent.raw for agent in agents] == list(page.rows.values())
 
 
+@pytest.mark.slow
 @many
 @given(st.lists(st.tuples(pages, st.integers(0, 3)), min_size=1, max_size=6), st.booleans())
 def test_page_snapshots_give_the_keyed_snapshots_events(

@@ -191,6 +191,7 @@ def read_events(http: httpx.Client, headers: dict[str, str], count: int) -> list
     return events
 
 
+@pytest.mark.slow
 def test_ctrl_c_ends_the_open_streams_and_the_server_promptly() -> None:
     with serving() as running:
         ended = threading.Event()
