@@ -99,8 +99,7 @@ class LogCursor:
         """:meth:`adopt_snapshot` with the start line on the server's clock: the
         snapshot's own time, or for one no row gave a time (nobody logged in) ours
         corrected by the token's ``clock_offset``, as the token's expiry is."""
-        offset = 0.0 if snapshot.server_ts else await self._clock_offset()
-        self.adopt_snapshot(snapshot, clock_offset=offset)
+        self.adopt_snapshot(snapshot, clock_offset=await self._clock_offset(snapshot))
 
     def adopt_snapshot(self, snapshot: LiveSnapshot, *, clock_offset: float = 0.0) -> None:
         """Take each agent's state from the first snapshot (start without ``since_log_id``).
@@ -114,11 +113,16 @@ class LogCursor:
         self._state = state
         self._baseline = set(state)
         self._moved = set()
-        self._horizon = snapshot.server_ts or int(self._client.clock.now() + clock_offset)
+        self._horizon = self._start_line(snapshot, clock_offset)
 
-    async def _clock_offset(self) -> float:
-        """The server's clock minus ours, as measured when the token was fetched."""
-        return (await self._client.tokens.get()).clock_offset
+    def _start_line(self, snapshot: LiveSnapshot, clock_offset: float) -> int:
+        """The snapshot's server time, or ours plus ``clock_offset`` for one without."""
+        return snapshot.server_ts or int(self._client.clock.now() + clock_offset)
+
+    async def _clock_offset(self, snapshot: LiveSnapshot) -> float:
+        """The server's clock minus ours, as measured when the token was fetched; 0 (no
+        token read) for a snapshot whose rows give the server's time."""
+        return 0.0 if snapshot.server_ts else (await self._client.tokens.get()).clock_offset
 
     def due(self, poll: int, *, changed: bool) -> bool:
         """Whether poll number ``poll`` needs a log read.
@@ -155,8 +159,7 @@ class LogCursor:
             # fails, for longer than the lookback must not let the window pass rows after it.
             horizon = self._horizon
             if horizon is None:
-                offset = 0.0 if snapshot.server_ts else await self._clock_offset()
-                horizon = snapshot.server_ts or int(self._client.clock.now() + offset)
+                horizon = self._start_line(snapshot, await self._clock_offset(snapshot))
             rows = await self._client.status_log.read(tstart=int(horizon - self.lookback))
         else:
             rows = await self._read_after(self.log_id)
