@@ -10,6 +10,7 @@ import attrs
 import click
 
 from .. import Agent, AgentInput
+from .._values import utf8_text
 from ._common import (
     EXIT_USAGE,
     Settings,
@@ -209,9 +210,10 @@ def _stdin_secret(words: str) -> str:
     ``surrogateescape`` (a C locale), an encoding error quoting that byte of the secret.
     """
     try:
-        value = sys.stdin.readline().rstrip("\r\n")
-        value.encode("utf-8")  # a lone surrogate: a byte surrogateescape kept
-    except UnicodeError:
+        value: str | None = sys.stdin.readline().rstrip("\r\n")
+    except UnicodeError:  # a strict stdin
+        value = None
+    if value is None or not utf8_text(value):  # or a byte surrogateescape kept
         fail(f"the agent {words} on stdin is not UTF-8 text")
     return value
 
