@@ -8,6 +8,7 @@ import re
 import sys
 import types
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -173,30 +174,31 @@ def test_an_orjson_without_a_depth_limit_is_left_unused(
 ) -> None:
     """orjson before 3.9.15 recursed without limit (CVE-2024-27454): a reply of a million
     ``[`` (2 MB) overflowed the C stack, and the process died of a segfault."""
-    old = types.ModuleType("orjson")
-    old.__version__ = version  # type: ignore[attr-defined]
-    old.loads = json.loads  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "orjson", old)
-    try:
+    with an_orjson(version, monkeypatch):
         set_json_decoder("auto")
         assert json_decoder() == "stdlib"
         with pytest.raises(ImportError, match=r"3\.9\.15 or later"):
             set_json_decoder("orjson")
         assert decode(b'{"success":true}').success is True
-    finally:
-        monkeypatch.undo()
-        set_json_decoder("auto")
 
 
 @pytest.mark.parametrize("version", ["3.9.15", "3.10.0", "4.0"])
 def test_an_orjson_with_the_limit_is_used(version: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    new = types.ModuleType("orjson")
-    new.__version__ = version  # type: ignore[attr-defined]
-    new.loads = json.loads  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "orjson", new)
-    try:
+    with an_orjson(version, monkeypatch):
         set_json_decoder("auto")
         assert json_decoder() == "orjson"
+
+
+@contextmanager
+def an_orjson(version: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """An ``orjson`` of ``version`` (the standard library's loads) for the block; the
+    decoder chosen afresh after it."""
+    fake = types.ModuleType("orjson")
+    fake.__version__ = version  # type: ignore[attr-defined]
+    fake.loads = json.loads  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "orjson", fake)
+    try:
+        yield
     finally:
         monkeypatch.undo()
         set_json_decoder("auto")
