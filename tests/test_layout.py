@@ -69,3 +69,42 @@ def test_the_private_import_rule_sees_a_reach_through() -> None:
         "contactnow_async._models._i"
     ]
     assert _private_imports(resource, "from .._models import LiveAgent\n") == []
+
+
+# --- the test suite's own rule: no property makes Hypothesis build a codec table ---------
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _codec_table_draws(source: str) -> list[int]:
+    """Lines of ``source`` whose strategy draws from Hypothesis' default alphabet (its
+    ``codec="utf-8"``) or names a codec: ``st.text()`` with no alphabet,
+    ``st.from_regex()`` without ``alphabet=``, any ``codec=`` (see ``tests/_text.py``)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        keywords = {keyword.arg for keyword in node.keywords}
+        default_alphabet = (
+            node.func.attr == "text" and not node.args and "alphabet" not in keywords
+        ) or (node.func.attr == "from_regex" and "alphabet" not in keywords)
+        if default_alphabet or "codec" in keywords:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_property_draws_from_a_codec() -> None:
+    offenders = {
+        str(path.relative_to(TESTS)): found
+        for path in sorted(TESTS.rglob("*.py"))
+        if (found := _codec_table_draws(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}, "draw text from tests/_text.py (its docstring says why)"
+
+
+def test_the_codec_rule_sees_the_default_alphabet() -> None:
+    assert _codec_table_draws("st.text()\nst.text(max_size=3)\n") == [1, 2]
+    assert _codec_table_draws("st.characters(codec='utf-8')\n") == [1]
+    assert _codec_table_draws("st.from_regex(r'[0-9]', fullmatch=True)\n") == [1]
+    assert _codec_table_draws("st.text(chars)\nst.text(alphabet=chars, max_size=2)\n") == []
+    assert _codec_table_draws("st.from_regex(r'[0-9]', alphabet=chars)\n") == []

@@ -28,6 +28,7 @@ from contactnow_async._models_live import live_agents
 from contactnow_async._values import MAX_UNIX_TIME, as_text
 from contactnow_async._wire import decode
 from tests._helpers import examples
+from tests._text import text
 
 
 def _escape(text: str) -> str:
@@ -230,13 +231,13 @@ def test_token_deadline_follows_the_server_clock() -> None:
 
 
 _agent_values = st.one_of(
-    st.text(max_size=4),
+    text(max_size=4),
     st.integers(-(2**70), 2**70),
     st.none(),
     st.booleans(),
     st.floats(),
-    st.dictionaries(st.text(max_size=2), st.text(max_size=2), max_size=1),
-    st.lists(st.text(max_size=2), max_size=1),
+    st.dictionaries(text(max_size=2), text(max_size=2), max_size=1),
+    st.lists(text(max_size=2), max_size=1),
 )
 
 
@@ -282,7 +283,7 @@ _log_numbers = st.one_of(
     st.sampled_from(["", "0", " 12", "1_000", "+7", "\u0663", "1e3", "12.0", "9" * 5000]),
     _agent_values,
 )
-_log_texts = st.one_of(st.text(max_size=4), st.sampled_from(["", "0"]), _agent_values)
+_log_texts = st.one_of(text(max_size=4), st.sampled_from(["", "0"]), _agent_values)
 
 
 class _ByTheRules(StatusLogEntry):

@@ -16,6 +16,7 @@ from contactnow_async._models_live import live_agents
 from contactnow_async._values import _t, unix_seconds
 from contactnow_async._wire import decode, json_decoder, set_json_decoder, xml_list
 from tests._helpers import FakeAPI, client_for, examples
+from tests._text import text
 
 pytest.importorskip("orjson", reason="the [speed] extra (orjson) is part of [test]")
 
@@ -63,7 +64,7 @@ _times = st.one_of(
     st.booleans(),
 )
 _values = st.one_of(
-    st.text(max_size=5), st.integers(-(2**70), 2**70), st.none(), st.booleans(), st.floats(),
+    text(max_size=5), st.integers(-(2**70), 2**70), st.none(), st.booleans(), st.floats(),
     st.just({"a": "1"}), st.just(["x"]),  # nested: an XML element with children
 )  # fmt: skip
 _calls = st.one_of(
@@ -112,18 +113,18 @@ def test_the_fast_build_gives_the_plain_models(rows: list[dict[str, Any]]) -> No
 _usual = st.fixed_dictionaries(
     {
         "uid": st.integers(0, 10**9).map(str),
-        "name": st.text(max_size=3),
+        "name": text(max_size=3),
         "status": st.sampled_from(["call", "ready"]),
-        "statuscode": st.one_of(st.text(max_size=2), st.none()),  # XML: <statuscode/>
+        "statuscode": st.one_of(text(max_size=2), st.none()),  # XML: <statuscode/>
         # Few distinct times, so a row often repeats the srvtime before it (the fast
         # build reuses that row's int) and an odd row sits between two usual ones.
         "time": st.sampled_from(["1700000000", "1700000001", "1700000000.0", " 1700000000"]),
         "srvtime": st.sampled_from(
             [*["1700000005"] * 8, "1700000006", 1700000005, "99999999999999", "x"]
         ),
-        "moh": st.text(max_size=2),
-        "ccname": st.text(max_size=2),
-        "customer": st.text(max_size=2),
+        "moh": text(max_size=2),
+        "ccname": text(max_size=2),
+        "customer": text(max_size=2),
         "call": st.one_of(
             st.lists(
                 st.fixed_dictionaries({"callid": st.sampled_from(["1", 2, None])}), max_size=2

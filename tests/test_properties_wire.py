@@ -21,6 +21,7 @@ from contactnow_async._models import token_expiry
 from contactnow_async._values import MAX_UNIX_TIME
 from contactnow_async._wire import decode, xml_list
 from tests._helpers import examples
+from tests._text import text, utf8_chars
 
 # --- the envelope decoder: JSON and XML alike, and nothing but ResponseFormatError ------
 
@@ -134,7 +135,9 @@ def test_any_bytes_decode_or_raise_only_a_format_error(prefix: bytes, tail: byte
 _numbers_as_text = st.one_of(
     st.integers().map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.from_regex(r"-?[0-9]{1,20}(\.[0-9]{0,3})?(e[+-]?[0-9]{1,3})?", fullmatch=True),
+    st.from_regex(
+        r"-?[0-9]{1,20}(\.[0-9]{0,3})?(e[+-]?[0-9]{1,3})?", fullmatch=True, alphabet=utf8_chars
+    ),
 )
 _json_values = st.recursive(
     st.one_of(
@@ -143,10 +146,10 @@ _json_values = st.recursive(
         st.integers(),
         st.integers(min_value=-2, max_value=MAX_UNIX_TIME + 1),
         st.floats(allow_nan=True, allow_infinity=True),
-        st.text(max_size=8),
+        text(max_size=8),
         _numbers_as_text,
     ),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(), children),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(text(), children),
     max_leaves=5,
 )
 
@@ -241,7 +244,7 @@ def test_a_gzip_body_of_several_members_decodes_whole(
 @given(
     st.binary(max_size=500),
     st.lists(st.sampled_from(["gzip", "deflate", "x-gzip", "identity", "br", "GZip"]), max_size=5)
-    | st.text(max_size=20).map(lambda text: [text]),
+    | text(max_size=20).map(lambda text: [text]),
     st.lists(st.integers(min_value=0), max_size=4),
 )
 def test_garbage_under_any_encoding_raises_only_encoding_errors(

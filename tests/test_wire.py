@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from contactnow_async import Envelope, ResponseFormatError
 from contactnow_async._wire import decode, encode_payload, set_json_decoder
 from tests._helpers import examples
+from tests._text import text
 
 # Text XML 1.0 can carry: no control characters but tab/newline/CR, no surrogates.
 xml_text = st.text(
@@ -268,7 +269,7 @@ def test_prefixed_random_bytes_decode_or_raise_format_error(prefix: bytes, tail:
     assert isinstance(envelope, Envelope)
 
 
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5))
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), text(max_size=5))
 
 
 @settings(max_examples=examples(300), deadline=None)
@@ -279,7 +280,7 @@ json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_si
             json_scalars,
             lambda children: (
                 st.lists(children, max_size=3)
-                | st.dictionaries(st.text(max_size=3), children, max_size=3)
+                | st.dictionaries(text(max_size=3), children, max_size=3)
             ),
             max_leaves=8,
         ),

@@ -27,6 +27,7 @@ from contactnow_async._json_decoders import (
 from contactnow_async._values import NotFinite, finite_json
 from contactnow_async._wire import decode
 from tests._helpers import examples
+from tests._text import text
 
 DECODERS = ["stdlib", "orjson"]
 
@@ -114,8 +115,8 @@ _values = st.recursive(
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    | text(),
+    lambda children: st.lists(children) | st.dictionaries(text(), children),
     max_leaves=20,
 )
 

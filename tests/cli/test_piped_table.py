@@ -16,9 +16,10 @@ from rich.text import Text
 from contactnow_async._cli._common import printable
 from contactnow_async._cli._tables import piped_table
 from tests._helpers import examples
+from tests._text import utf8_chars
 
 #: Any text the API may send, as the table shows it (control characters escaped).
-cell = st.text(st.characters(codec="utf-8"), max_size=8).map(printable)
+cell = st.text(utf8_chars, max_size=8).map(printable)
 
 
 def drawn_by_rich(columns: list[str], rows: list[list[str]]) -> list[str]:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from contactnow_async.simulator import Simulator, VirtualClock
 from tests._helpers import examples
+from tests._text import text
 
 from .sim_helpers import START, children, xml_root
 
@@ -23,7 +24,7 @@ words = st.one_of(
     st.sampled_from(["agents", "priority", "status_log", "read", "create", "update", "get", ""]),
     st.text(string.printable, max_size=12),
 )
-argument_values = st.one_of(st.text(max_size=20), st.sampled_from(["all", "1:2", ":", "-5", "xml"]))
+argument_values = st.one_of(text(max_size=20), st.sampled_from(["all", "1:2", ":", "-5", "xml"]))
 arguments = st.dictionaries(
     st.sampled_from(["uid", "agent", "tstart", "tstop", "mode", "start", "limit", "name", "qid"]),
     argument_values,
@@ -37,7 +38,7 @@ bodies = st.one_of(
     st.lists(
         st.dictionaries(
             st.sampled_from(["agentid", "name", "qid", "level", "phone"]),
-            st.one_of(st.none(), st.integers(), st.text(max_size=5), st.lists(st.integers())),
+            st.one_of(st.none(), st.integers(), text(max_size=5), st.lists(st.integers())),
         ),
         max_size=3,
     ).map(lambda records: json.dumps(records).encode()),

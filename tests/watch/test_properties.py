@@ -23,6 +23,7 @@ from contactnow_async.simulator import VirtualClock
 from contactnow_async.watch._backfill import LogCursor
 from contactnow_async.watch._diff import PollDiff
 from tests._helpers import examples
+from tests._text import text
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 T0 = 1_700_000_000
@@ -122,12 +123,12 @@ def test_the_same_states_in_other_wire_forms_and_order_give_no_event(
 
 junk = st.one_of(
     st.none(),
-    st.text(max_size=3),
+    text(max_size=3),
     st.integers(-(10**16), 10**16),
     st.floats(allow_nan=True, allow_infinity=True),
     st.just("wait\x00"),
     st.lists(st.integers(), max_size=2),
-    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+    st.dictionaries(text(max_size=2), st.integers(), max_size=2),
 )
 
 
