@@ -76,6 +76,8 @@ class LogCursor:
         # Started without since_log_id: rows before the first snapshot's server time
         # for agents it did not list (offline, say) are history too.
         self._horizon: int | None = None
+        # When (our clock) that snapshot was adopted: the grace runs from then.
+        self._adopted_at = 0.0
         # Agents with an event since that start: the horizon no longer applies to them.
         self._moved: set[str] = set()
         # The poll of the last good read, and whether the log accounted for its snapshot.
@@ -114,6 +116,7 @@ class LogCursor:
         self._baseline = set(state)
         self._moved = set()
         self._horizon = self._start_line(snapshot, clock_offset)
+        self._adopted_at = self._client.clock.now()
 
     def _start_line(self, snapshot: LiveSnapshot, clock_offset: float) -> int:
         """The snapshot's server time, or ours plus ``clock_offset`` for one without."""
@@ -300,9 +303,10 @@ class LogCursor:
         return matches
 
     def _grace_over(self) -> bool:
-        """A known state's row that never shows up stops holding the cursor after a while."""
-        horizon = self._horizon
-        return horizon is None or self._client.clock.now() > horizon + self.grace
+        """A known state's row that never shows up stops holding the cursor after a while:
+        ``grace`` seconds of our clock from the snapshot's adoption (not from its server
+        time, which a host whose clock is off would reach late or early)."""
+        return self._horizon is None or self._client.clock.now() > self._adopted_at + self.grace
 
     @staticmethod
     def _after(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -20,7 +21,7 @@ from contactnow_async import (
     LogPositionError,
     StatusLogEntry,
 )
-from contactnow_async.simulator import Dwell, FaultKind, Simulator
+from contactnow_async.simulator import Dwell, FaultKind, Simulator, VirtualClock
 from contactnow_async.watch._backfill import LogCursor
 
 from ._hostile import HANG_GUARD, T0, Centre, client_of, live_row, log_row
@@ -100,6 +101,30 @@ def test_each_uid_becomes_one_event_and_a_row_going_back_is_dropped(
     assert "1 row(s) at or before uid 10 and 1 uid(s) twice" in caplog.text
     assert cursor.events(rows, None, observed_at=NOW) == []  # all of them behind the cursor now
     assert cursor.dropped == 6
+
+
+@pytest.mark.parametrize("skew", [-3600.0, 3600.0], ids=["host-behind", "host-ahead"])
+def test_the_grace_for_a_shown_states_own_row_runs_on_the_hosts_clock_from_the_start(
+    skew: float,
+) -> None:
+    # The first snapshot (server time T0 + 100) shows agent 1 in a call since T0 + 100.
+    # A row of agent 1 from that second in another state, before the call's own row
+    # showed up, holds the cursor (history or news?) for `grace` seconds. They were
+    # counted from the snapshot's server time on the host's clock: a host an hour behind
+    # held every agent's events for an hour and five minutes, an hour ahead not at all.
+    clock = VirtualClock(T0 + 100 + skew)
+    cursor = LogCursor(SimpleNamespace(clock=clock), since_log_id=None, grace=300.0)  # type: ignore[arg-type]  # only its clock is read
+    cursor.adopt_snapshot(LiveSnapshot({"1": live_row(1, "call", T0 + 100)}))
+    rows = [
+        StatusLogEntry.from_record(log_row(uid, agent, "wait", uts))
+        for uid, agent, uts in [(1, "1", T0 + 100), (2, "2", T0 + 101)]
+    ]
+    assert cursor.events(rows, None, observed_at=NOW) == []  # held: the call's row may come
+    clock.advance(299)
+    assert cursor.events(rows, None, observed_at=NOW) == []
+    clock.advance(2)
+    events = cursor.events(rows, None, observed_at=NOW)
+    assert [(event.log_id, event.agent_id) for event in events] == [(1, "1"), (2, "2")]
 
 
 @pytest.mark.anyio
