@@ -217,6 +217,9 @@ class Board:
         self.buffer = buffer
         self.heartbeat = heartbeat
         self.write_timeout = write_timeout
+        #: The longest wait between two passes of :meth:`keep` (seconds): an expired stream
+        #: token's stream ends within it, however long the heartbeat and write timeout are.
+        self.longest_pass = 5.0
         self.agents: dict[str, dict[str, Any]] = {}
         #: Counts the changes to ``agents``: what :meth:`agents_json` is cached by.
         self.version = 0
@@ -373,7 +376,7 @@ class Board:
         """
         while True:
             heartbeat, write_timeout = self.heartbeat, self.write_timeout
-            await anyio.sleep(max(0.005, min(heartbeat, write_timeout) / 4))
+            await anyio.sleep(max(0.005, min(heartbeat / 4, write_timeout / 4, self.longest_pass)))
             self._tend(heartbeat, write_timeout)
 
     def _tend(self, heartbeat: float, write_timeout: float) -> None:

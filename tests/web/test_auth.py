@@ -4,6 +4,7 @@ comparisons in constant time, no cross-origin access unless listed, no secret on
 from __future__ import annotations
 
 import hmac
+import math
 from collections.abc import Callable
 
 import anyio
@@ -222,6 +223,26 @@ async def test_a_stream_opened_with_a_stream_token_ends_at_its_expiry() -> None:
             guard.clock = lambda: expires_ts + 3600
             await held.heartbeat()  # the token itself does not expire
             assert [f.id for f in await held.take(1)] == [event_id]
+
+
+async def test_a_stream_token_s_stream_ends_at_its_expiry_without_heartbeats_too() -> None:
+    # Board.keep() ends the streams of expired stream tokens in its passes, which came
+    # every quarter of the heartbeat or the write timeout, whichever is shorter: with
+    # neither wanted (both infinite), never, and a leaked stream token read for ever.
+    source = HandSource()
+    wallboard = Wallboard(source, auth_token=TOKEN, heartbeat=math.inf, write_timeout=math.inf)  # type: ignore[arg-type]  # a Source
+    wallboard.board.longest_pass = 0.01  # passes this often at most: the test need not wait
+    minted = wallboard.guard.mint()
+    assert minted is not None
+    token, expires_ts = minted
+    wallboard.guard.clock = lambda: expires_ts - 0.05  # a moment before its expiry
+    async with (
+        wallboard.lifespan(),
+        open_events(wallboard, query={"access_token": token}) as stream,
+    ):
+        assert stream.status == 200
+        with anyio.fail_after(5):
+            assert await stream.next() is None  # ended, with no reset
 
 
 async def test_a_token_set_with_a_trailing_newline_still_lets_its_holder_in() -> None:

@@ -8,6 +8,7 @@ README shows it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import os
@@ -19,7 +20,7 @@ import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -300,3 +301,31 @@ def test_with_a_token_the_page_asks_for_it_and_streams_with_a_stream_token(
         chromium.find("#token").send_keys(token)
         login.submit()
         chromium.until(20, lambda page: len(statuses(page)) > 0)
+
+
+def test_the_page_opens_one_stream_for_a_stream_token_good_for_months(
+    chromium: Browser,
+) -> None:
+    # The page renews its stream at 80% of the stream token's life with setTimeout, whose
+    # delay is a 32-bit count of milliseconds: past 24.8 days (a ttl the server accepts,
+    # up to 1e9 s) it ran at once, and the page reopened its stream in a loop, asking
+    # /stream-token for a new token each time, never "live" for more than a moment.
+    source = HandSource(agents=("1", "2"))
+    wallboard = Wallboard(source, auth_token="months-T0ken", stream_token_ttl=1e8)  # type: ignore[arg-type]  # a Source
+    grants: list[str] = []
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def counted(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/stream-token":
+            grants.append(scope["path"])
+            loops.append(asyncio.get_running_loop())
+        await wallboard(scope, receive, send)
+
+    with served_in_thread(counted) as url:  # type: ignore[arg-type]  # an ASGI app
+        chromium.get(url + "#token=months-T0ken")
+        chromium.until(10, lambda page: page.find("#connection").attribute("data-state") == "live")
+        # An event through the stream: the page has had time for another round by then.
+        loops[0].call_soon_threadsafe(source.publish, "1", "call")
+        chromium.until(10, lambda page: statuses(page).get("1") == "call")
+        chromium.get("about:blank")  # the stream ends before the server does
+    assert len(grants) == 1, grants
