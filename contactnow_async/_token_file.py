@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -65,6 +66,13 @@ def _has_flock() -> bool:
     return True
 
 
+#: The largest token file read: an entry takes a few hundred bytes, so a larger file is
+#: none this store wrote, and is not read whole into memory (treated as corrupt).
+MAX_FILE_BYTES = 2**20
+
+_NOT_INHERITED = getattr(os, "O_CLOEXEC", 0)
+_NOT_BLOCKING = getattr(os, "O_NONBLOCK", 0)  # neither is on Windows
+
 #: The heartbeats of this process's holds: every one different, so a waiter sees each.
 _BEATS = itertools.count(1)
 
@@ -93,8 +101,8 @@ class FileTokenStore:
 
     The file is written atomically (a temporary file renamed over it) with mode
     0600, holds one token per base URL and username, and a corrupt or unreadable
-    file is treated as empty (the next save replaces it), as is an entry whose
-    times are out of range.
+    file is treated as empty (the next save replaces it), as is one past 1 MiB or
+    not a regular file (a FIFO, a device), and an entry whose times are out of range.
 
     On POSIX the processes sharing the file take turns through a lock file beside it
     (``path`` + ``.lock``, mode 0600, ``flock``): a save never loses another process's
@@ -278,8 +286,20 @@ class FileTokenStore:
 
     def _read(self) -> dict[str, object]:
         try:
-            entries = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            # Not blocking: a FIFO at the path opens at once, to be refused below, not
+            # waited on for a writer in a thread no deadline cancels.
+            fd = os.open(self.path, os.O_RDONLY | _NOT_INHERITED | _NOT_BLOCKING)
+        except OSError:
+            return {}
+        try:
+            with os.fdopen(fd, "rb") as file:  # closed whatever fails
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return {}  # a FIFO, a device (/dev/zero has no end to read to)
+                text = file.read(MAX_FILE_BYTES + 1)
+            if len(text) > MAX_FILE_BYTES:
+                return {}
+            entries = json.loads(text.decode("utf-8"))
+        except (OSError, ValueError, RecursionError):  # Recursion: nested deeper than json reads
             return {}
         return entries if isinstance(entries, dict) else {}
 
