@@ -181,7 +181,8 @@ class PathSink(FileSink):
 
 
 def _temporary(target: Path) -> tuple[IO[bytes], str]:
-    """A new ``.NAME.XXXX.part`` beside ``target``, open for writing, and its path."""
+    """A new ``.NAME.XXXX.part`` beside ``target``, open for writing, and its path (NAME
+    the start of the target's name: the whole one may be as long as the file system takes)."""
     if target.is_dir():
         raise IsADirectoryError(f"{target} is a directory: give a file path")
     if target.exists() and not target.is_file():
@@ -194,7 +195,7 @@ def _temporary(target: Path) -> tuple[IO[bytes], str]:
     directory = target.parent
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        name = str(directory / f".{target.name}.{secrets.token_hex(4)}.part")
+        name = str(directory / f".{target.name[:32]}.{secrets.token_hex(4)}.part")
         try:
             # 0o666: the umask applies, as it does to open(path, "wb").
             descriptor = os.open(name, flags | getattr(os, "O_CLOEXEC", 0), 0o666)

@@ -381,6 +381,20 @@ async def test_a_directory_it_cannot_write_in_is_named_not_the_temporary_file(
     assert api.calls("recording") == 0
 
 
+@pytest.mark.skipif(not hasattr(os, "pathconf"), reason="POSIX name limits")
+async def test_a_name_as_long_as_the_file_system_allows_is_saved(tmp_path: Path) -> None:
+    """The temporary file's name is the path's name and 15 characters more: past the
+    file system's limit, a name open() takes raised "File name too long"."""
+    longest = os.pathconf(tmp_path, "PC_NAME_MAX")
+    target = tmp_path / ("a" * (longest - 4) + ".wav")
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    async with http, cn:
+        await cn.recordings.download(1, target)
+    assert target.read_bytes() == AUDIO
+    assert leftovers(tmp_path) == [target.name]
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX named pipes")
 async def test_a_device_or_a_pipe_at_the_path_is_refused_not_replaced(tmp_path: Path) -> None:
     """The temporary file was renamed over whatever the path held: ``"/dev/null"`` (as
