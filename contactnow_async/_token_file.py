@@ -101,8 +101,9 @@ class FileTokenStore:
 
     The file is written atomically (a temporary file renamed over it) with mode
     0600, holds one token per base URL and username, and a corrupt or unreadable
-    file is treated as empty (the next save replaces it), as is one past 1 MiB or
-    not a regular file (a FIFO, a device), and an entry whose times are out of range.
+    file is treated as empty (the next save replaces it), as is one past 1 MiB, not a
+    regular file (a FIFO, a device) or another user's (on POSIX: it was not written
+    by this store for this user), and an entry whose times are out of range.
 
     On POSIX the processes sharing the file take turns through a lock file beside it
     (``path`` + ``.lock``, mode 0600, ``flock``): a save never loses another process's
@@ -293,8 +294,12 @@ class FileTokenStore:
             return {}
         try:
             with os.fdopen(fd, "rb") as file:  # closed whatever fails
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                facts = os.fstat(fd)
+                if not stat.S_ISREG(facts.st_mode):
                     return {}  # a FIFO, a device (/dev/zero has no end to read to)
+                if hasattr(os, "geteuid") and facts.st_uid != os.geteuid():
+                    # Another user's (left in /tmp): its token would act on their account.
+                    return {}
                 text = file.read(MAX_FILE_BYTES + 1)
             if len(text) > MAX_FILE_BYTES:
                 return {}

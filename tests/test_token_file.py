@@ -339,3 +339,16 @@ async def test_a_file_larger_than_any_token_file_is_not_read(tmp_path: Path) -> 
     assert await store.load("k") is None
     await store.save("k", TOKEN)  # replaced by a file the store reads
     assert await store.load("k") == TOKEN
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX owners")
+async def test_a_file_another_user_owns_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a directory others write to (/tmp), another user could leave a token of theirs
+    # at the path: the calls would act on their account. The store writes its files
+    # 0600, so one of another user's is never the store's own for this one.
+    path = tmp_path / "tokens.json"
+    await FileTokenStore(path).save("k", TOKEN)
+    monkeypatch.setattr(os, "geteuid", lambda: path.stat().st_uid + 1)
+    assert await FileTokenStore(path).load("k") is None
