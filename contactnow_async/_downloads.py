@@ -130,8 +130,8 @@ class PathSink(FileSink):
     """Writes to a temporary file beside ``path``, renamed over it by :meth:`commit`.
 
     The temporary file is made as ``open(path, "wb")`` would make the path (mode 0666
-    less the umask), not 0600 as :mod:`tempfile` makes one; :meth:`commit` gives it
-    the mode of the file it replaces, if there is one.
+    less the umask), not 0600 as :mod:`tempfile` makes one, and no more open than the
+    file it replaces, if there is one; :meth:`commit` gives it that file's mode.
     """
 
     def __init__(
@@ -194,11 +194,17 @@ def _temporary(target: Path) -> tuple[IO[bytes], str]:
         )
     directory = target.parent
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    # 0o666: the umask applies, as it does to open(path, "wb"). A file to replace bounds
+    # it with its own mode from the start (commit() gives that mode exactly): a recording
+    # kept 0600 is not readable by others while the new one comes.
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode) & 0o666
+    except OSError:  # none there (yet)
+        mode = 0o666
     for _ in range(100):
         name = str(directory / f".{target.name[:32]}.{secrets.token_hex(4)}.part")
         try:
-            # 0o666: the umask applies, as it does to open(path, "wb").
-            descriptor = os.open(name, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
+            descriptor = os.open(name, flags | getattr(os, "O_CLOEXEC", 0), mode)
         except FileExistsError:
             continue
         except FileNotFoundError:

@@ -304,6 +304,34 @@ async def test_a_replaced_file_keeps_its_mode(tmp_path: Path, mode: int) -> None
     assert leftovers(tmp_path) == ["call.wav"]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("mode", [0o600, 0o640], ids=oct)
+async def test_a_replaced_file_s_mode_bounds_the_temporary_file_from_the_start(
+    tmp_path: Path, mode: int
+) -> None:
+    # The temporary file was made 0666 less the umask, and given the replaced file's mode
+    # only at the rename: a recording kept 0600 could be read by others all the download.
+    target = tmp_path / "call.wav"
+    target.write_bytes(b"old")
+    target.chmod(mode)
+    seen: list[int] = []
+
+    def look(done: int, size: int | None) -> None:
+        (part,) = tmp_path.glob(".call.wav.*.part")
+        seen.append(stat.S_IMODE(part.stat().st_mode))
+
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    old = os.umask(0o022)
+    try:
+        async with http, cn:
+            await cn.recordings.download(1, target, progress=look)
+    finally:
+        os.umask(old)
+    assert seen and set(seen) == {mode}
+    assert stat.S_IMODE(target.stat().st_mode) == mode
+
+
 async def test_a_missing_directory_is_named_before_anything_is_fetched(tmp_path: Path) -> None:
     api = FakeAPI({RECORDING: audio})
     cn, http = client_for(api)
