@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import json
 import logging
@@ -113,8 +114,8 @@ class FileTokenStore:
     seconds, so a fetch slower than ``lock_wait`` (a call's deadline is 110 s) is waited
     for; a holder alive but stuck (stopped: Ctrl-Z) beats no more, and is waited for
     ``lock_wait`` seconds after its last beat, then the store goes on without the lock
-    (logged). Where no lock file can be made (a read-only directory; warned once) or on
-    Windows, the lock is this process's only.
+    (logged). Where no lock file can be made (a read-only directory) or the one there is
+    another user's (warned once), and on Windows, the lock is this process's only.
     """
 
     # Saves run in worker threads: tasks sharing a hold of the lock file (and, with no lock
@@ -224,12 +225,19 @@ class FileTokenStore:
         """The lock file opened (made if missing), or None if it cannot be (warned once)."""
         try:
             self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-            return os.open(
+            fd = os.open(
                 self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600
             )
         except OSError as exc:
             self._warn_once(exc)
             return None
+        if os.fstat(fd).st_uid != os.geteuid():
+            # Another user's (left in /tmp): held and beaten by them, it would be waited
+            # on for ever.
+            os.close(fd)
+            self._warn_once(PermissionError(errno.EPERM, "the lock file is another user's"))
+            return None
+        return fd
 
     async def _wait(self, fd: int) -> bool:
         """Take the lock on ``fd`` (whether it was taken); once the holder has not beaten

@@ -352,3 +352,23 @@ async def test_a_file_another_user_owns_is_not_read(
     await FileTokenStore(path).save("k", TOKEN)
     monkeypatch.setattr(os, "geteuid", lambda: path.stat().st_uid + 1)
     assert await FileTokenStore(path).load("k") is None
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX owners")
+async def test_a_lock_file_another_user_owns_is_not_waited_on(
+    tmp_path: Path,
+    holder: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Another user's lock file (left in /tmp), held and beaten by them: every token fetch
+    # of this user's waited on it, for ever while the beats came.
+    tries, _ = record_flock_tries(monkeypatch)
+    lock_path = tmp_path / "tokens.json.lock"
+    monkeypatch.setattr(os, "geteuid", lambda: lock_path.stat().st_uid + 1)
+    store = FileTokenStore(tmp_path / "tokens.json", lock_wait=0.05)
+    async with store.lock("k"):
+        pass
+    assert tries == []
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "cannot lock the token file" in warning and "another user" in warning
