@@ -162,7 +162,13 @@ class PathSink(FileSink):
                 pass  # a new file: the mode it was made with
             else:
                 os.chmod(self.temp_path, mode)
-            os.replace(self.temp_path, self.path)
+            try:
+                os.replace(self.temp_path, self.path)
+            except OSError as exc:  # another user's file in a sticky directory (/tmp)...
+                # Named as the path, not as the temporary file (discard() removes it).
+                raise type(exc)(
+                    exc.errno, f"cannot save {self.path.name} there: {exc.strerror}", str(self.path)
+                ) from None
 
         await anyio.to_thread.run_sync(finish)
 

@@ -423,6 +423,31 @@ async def test_a_name_as_long_as_the_file_system_allows_is_saved(tmp_path: Path)
     assert leftovers(tmp_path) == [target.name]
 
 
+async def test_a_file_it_cannot_replace_is_named_not_the_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another user's file in a sticky directory (/tmp): the rename at the end is refused,
+    and the error named ``.call.wav.XXXX.part``, a file already removed."""
+    real_replace = os.replace
+
+    def refusing(source: Any, target: Any, **kwargs: Any) -> None:
+        if str(source).endswith(".part"):
+            raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), source, None, target)
+        real_replace(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "replace", refusing)
+    target = tmp_path / "call.wav"
+    target.write_bytes(b"old")
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(PermissionError, match=r"cannot save call\.wav there") as info:
+            await cn.recordings.download(1, target)
+    assert info.value.errno == errno.EPERM and info.value.filename == str(target)
+    assert ".part" not in str(info.value)
+    assert target.read_bytes() == b"old" and leftovers(tmp_path) == ["call.wav"]
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX named pipes")
 async def test_a_device_or_a_pipe_at_the_path_is_refused_not_replaced(tmp_path: Path) -> None:
     """The temporary file was renamed over whatever the path held: ``"/dev/null"`` (as
