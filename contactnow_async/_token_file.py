@@ -308,10 +308,10 @@ class FileTokenStore:
                 if hasattr(os, "geteuid") and facts.st_uid != os.geteuid():
                     # Another user's (left in /tmp): its token would act on their account.
                     return {}
-                text = file.read(MAX_FILE_BYTES + 1)
-            if len(text) > MAX_FILE_BYTES:
+                content = file.read(MAX_FILE_BYTES + 1)
+            if len(content) > MAX_FILE_BYTES:
                 return {}
-            entries = json.loads(text.decode("utf-8"))
+            entries = json.loads(content.decode("utf-8"))
         except (OSError, ValueError, RecursionError):  # Recursion: nested deeper than json reads
             return {}
         return entries if isinstance(entries, dict) else {}
