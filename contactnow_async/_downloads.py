@@ -130,8 +130,8 @@ class PathSink(FileSink):
     """Writes to a temporary file beside ``path``, renamed over it by :meth:`commit`.
 
     The temporary file is made as ``open(path, "wb")`` would make the path (mode 0666
-    less the umask), not 0600 as :mod:`tempfile` makes one; :meth:`commit` gives it
-    the mode of the file it replaces, if there is one.
+    less the umask), not 0600 as :mod:`tempfile` makes one, and no more open than the
+    file it replaces, if there is one; :meth:`commit` gives it that file's mode.
     """
 
     def __init__(
@@ -162,7 +162,13 @@ class PathSink(FileSink):
                 pass  # a new file: the mode it was made with
             else:
                 os.chmod(self.temp_path, mode)
-            os.replace(self.temp_path, self.path)
+            try:
+                os.replace(self.temp_path, self.path)
+            except OSError as exc:  # another user's file in a sticky directory (/tmp)...
+                # Named as the path, not as the temporary file (discard() removes it).
+                raise type(exc)(
+                    exc.errno, f"cannot save {self.path.name} there: {exc.strerror}", str(self.path)
+                ) from None
 
         await anyio.to_thread.run_sync(finish)
 
@@ -181,7 +187,8 @@ class PathSink(FileSink):
 
 
 def _temporary(target: Path) -> tuple[IO[bytes], str]:
-    """A new ``.NAME.XXXX.part`` beside ``target``, open for writing, and its path."""
+    """A new ``.NAME.XXXX.part`` beside ``target``, open for writing, and its path (NAME
+    the start of the target's name: the whole one may be as long as the file system takes)."""
     if target.is_dir():
         raise IsADirectoryError(f"{target} is a directory: give a file path")
     if target.exists() and not target.is_file():
@@ -193,11 +200,17 @@ def _temporary(target: Path) -> tuple[IO[bytes], str]:
         )
     directory = target.parent
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    # 0o666: the umask applies, as it does to open(path, "wb"). A file to replace bounds
+    # it with its own mode from the start (commit() gives that mode exactly): a recording
+    # kept 0600 is not readable by others while the new one comes.
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode) & 0o666
+    except OSError:  # none there (yet)
+        mode = 0o666
     for _ in range(100):
-        name = str(directory / f".{target.name}.{secrets.token_hex(4)}.part")
+        name = str(directory / f".{target.name[:32]}.{secrets.token_hex(4)}.part")
         try:
-            # 0o666: the umask applies, as it does to open(path, "wb").
-            descriptor = os.open(name, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
+            descriptor = os.open(name, flags | getattr(os, "O_CLOEXEC", 0), mode)
         except FileExistsError:
             continue
         except FileNotFoundError:

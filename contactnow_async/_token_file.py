@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import json
 import logging
 import math
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -65,6 +67,13 @@ def _has_flock() -> bool:
     return True
 
 
+#: The largest token file read: an entry takes a few hundred bytes, so a larger file is
+#: none this store wrote, and is not read whole into memory (treated as corrupt).
+MAX_FILE_BYTES = 2**20
+
+_NOT_INHERITED = getattr(os, "O_CLOEXEC", 0)
+_NOT_BLOCKING = getattr(os, "O_NONBLOCK", 0)  # neither is on Windows
+
 #: The heartbeats of this process's holds: every one different, so a waiter sees each.
 _BEATS = itertools.count(1)
 
@@ -93,8 +102,9 @@ class FileTokenStore:
 
     The file is written atomically (a temporary file renamed over it) with mode
     0600, holds one token per base URL and username, and a corrupt or unreadable
-    file is treated as empty (the next save replaces it), as is an entry whose
-    times are out of range.
+    file is treated as empty (the next save replaces it), as is one past 1 MiB, not a
+    regular file (a FIFO, a device) or another user's (on POSIX: it was not written
+    by this store for this user), and an entry whose times are out of range.
 
     On POSIX the processes sharing the file take turns through a lock file beside it
     (``path`` + ``.lock``, mode 0600, ``flock``): a save never loses another process's
@@ -104,8 +114,8 @@ class FileTokenStore:
     seconds, so a fetch slower than ``lock_wait`` (a call's deadline is 110 s) is waited
     for; a holder alive but stuck (stopped: Ctrl-Z) beats no more, and is waited for
     ``lock_wait`` seconds after its last beat, then the store goes on without the lock
-    (logged). Where no lock file can be made (a read-only directory; warned once) or on
-    Windows, the lock is this process's only.
+    (logged). Where no lock file can be made (a read-only directory) or the one there is
+    another user's (warned once), and on Windows, the lock is this process's only.
     """
 
     # Saves run in worker threads: tasks sharing a hold of the lock file (and, with no lock
@@ -215,12 +225,19 @@ class FileTokenStore:
         """The lock file opened (made if missing), or None if it cannot be (warned once)."""
         try:
             self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-            return os.open(
+            fd = os.open(
                 self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600
             )
         except OSError as exc:
             self._warn_once(exc)
             return None
+        if os.fstat(fd).st_uid != os.geteuid():
+            # Another user's (left in /tmp): held and beaten by them, it would be waited
+            # on for ever.
+            os.close(fd)
+            self._warn_once(PermissionError(errno.EPERM, "the lock file is another user's"))
+            return None
+        return fd
 
     async def _wait(self, fd: int) -> bool:
         """Take the lock on ``fd`` (whether it was taken); once the holder has not beaten
@@ -278,8 +295,24 @@ class FileTokenStore:
 
     def _read(self) -> dict[str, object]:
         try:
-            entries = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            # Not blocking: a FIFO at the path opens at once, to be refused below, not
+            # waited on for a writer in a thread no deadline cancels.
+            fd = os.open(self.path, os.O_RDONLY | _NOT_INHERITED | _NOT_BLOCKING)
+        except OSError:
+            return {}
+        try:
+            with os.fdopen(fd, "rb") as file:  # closed whatever fails
+                facts = os.fstat(fd)
+                if not stat.S_ISREG(facts.st_mode):
+                    return {}  # a FIFO, a device (/dev/zero has no end to read to)
+                if hasattr(os, "geteuid") and facts.st_uid != os.geteuid():
+                    # Another user's (left in /tmp): its token would act on their account.
+                    return {}
+                content = file.read(MAX_FILE_BYTES + 1)
+            if len(content) > MAX_FILE_BYTES:
+                return {}
+            entries = json.loads(content.decode("utf-8"))
+        except (OSError, ValueError, RecursionError):  # Recursion: nested deeper than json reads
             return {}
         return entries if isinstance(entries, dict) else {}
 

@@ -304,6 +304,34 @@ async def test_a_replaced_file_keeps_its_mode(tmp_path: Path, mode: int) -> None
     assert leftovers(tmp_path) == ["call.wav"]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("mode", [0o600, 0o640], ids=oct)
+async def test_a_replaced_file_s_mode_bounds_the_temporary_file_from_the_start(
+    tmp_path: Path, mode: int
+) -> None:
+    # The temporary file was made 0666 less the umask, and given the replaced file's mode
+    # only at the rename: a recording kept 0600 could be read by others all the download.
+    target = tmp_path / "call.wav"
+    target.write_bytes(b"old")
+    target.chmod(mode)
+    seen: list[int] = []
+
+    def look(done: int, size: int | None) -> None:
+        (part,) = tmp_path.glob(".call.wav.*.part")
+        seen.append(stat.S_IMODE(part.stat().st_mode))
+
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    old = os.umask(0o022)
+    try:
+        async with http, cn:
+            await cn.recordings.download(1, target, progress=look)
+    finally:
+        os.umask(old)
+    assert seen and set(seen) == {mode}
+    assert stat.S_IMODE(target.stat().st_mode) == mode
+
+
 async def test_a_missing_directory_is_named_before_anything_is_fetched(tmp_path: Path) -> None:
     api = FakeAPI({RECORDING: audio})
     cn, http = client_for(api)
@@ -379,6 +407,45 @@ async def test_a_directory_it_cannot_write_in_is_named_not_the_temporary_file(
     assert info.value.filename == str(tmp_path)
     assert "call.wav" in str(info.value) and ".part" not in str(info.value)
     assert api.calls("recording") == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "pathconf"), reason="POSIX name limits")
+async def test_a_name_as_long_as_the_file_system_allows_is_saved(tmp_path: Path) -> None:
+    """The temporary file's name is the path's name and 15 characters more: past the
+    file system's limit, a name open() takes raised "File name too long"."""
+    longest = os.pathconf(tmp_path, "PC_NAME_MAX")
+    target = tmp_path / ("a" * (longest - 4) + ".wav")
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    async with http, cn:
+        await cn.recordings.download(1, target)
+    assert target.read_bytes() == AUDIO
+    assert leftovers(tmp_path) == [target.name]
+
+
+async def test_a_file_it_cannot_replace_is_named_not_the_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another user's file in a sticky directory (/tmp): the rename at the end is refused,
+    and the error named ``.call.wav.XXXX.part``, a file already removed."""
+    real_replace = os.replace
+
+    def refusing(source: Any, target: Any, **kwargs: Any) -> None:
+        if str(source).endswith(".part"):
+            raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), source, None, target)
+        real_replace(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "replace", refusing)
+    target = tmp_path / "call.wav"
+    target.write_bytes(b"old")
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(PermissionError, match=r"cannot save call\.wav there") as info:
+            await cn.recordings.download(1, target)
+    assert info.value.errno == errno.EPERM and info.value.filename == str(target)
+    assert ".part" not in str(info.value)
+    assert target.read_bytes() == b"old" and leftovers(tmp_path) == ["call.wav"]
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX named pipes")

@@ -143,3 +143,26 @@ async def test_the_clients_own_deadline_bounds_the_token_a_refused_download_wait
             await cn.recordings.download(1, io.BytesIO())
         assert anyio.current_time() - began == pytest.approx(45)
     assert api.calls("recording") == 1
+
+
+async def test_a_download_cancelled_midway_leaves_the_path_and_the_file_as_they_were(
+    tmp_path: Path,
+) -> None:
+    api = FakeAPI({RECORDING: trickle(every=1)})
+    cn, http = client_for(api)
+    target = tmp_path / "x.wav"
+    target.write_bytes(b"old")
+    buffer = io.BytesIO(b"head:")
+    buffer.seek(0, io.SEEK_END)
+    async with http, cn:
+        for to in (target, buffer):
+            with anyio.CancelScope() as scope:
+
+                def cancel_at_the_third(done: int, size: int | None, scope: Any = scope) -> None:
+                    if done >= 3 * PIECE:
+                        scope.cancel()
+
+                await cn.recordings.download(1, to, progress=cancel_at_the_third)
+            assert scope.cancelled_caught
+    assert target.read_bytes() == b"old" and leftovers(tmp_path) == ["x.wav"]
+    assert buffer.getvalue() == b"head:"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -300,3 +302,73 @@ async def test_a_task_started_in_the_hold_takes_the_lock_itself_once_the_hold_is
 def test_lock_wait_must_be_finite_positive_seconds(tmp_path: Path, lock_wait: float) -> None:
     with pytest.raises(ValueError, match="lock_wait"):
         FileTokenStore(tmp_path / "tokens.json", lock_wait=lock_wait)
+
+
+async def test_a_fifo_at_the_path_is_no_file_and_not_waited_on(tmp_path: Path) -> None:
+    # Opened to be read, a FIFO waits for a writer, then for its end, in a worker thread
+    # no deadline cancels: the store would hang. Here a writer comes, and the entry it
+    # writes is what the store would load.
+    path = tmp_path / "tokens.json"
+    os.mkfifo(path)
+    entry = json.dumps({"k": {"value": TOKEN.value, "expires_at": TOKEN.expires_ts}})
+
+    def write_entry() -> None:
+        with contextlib.suppress(BrokenPipeError):  # the store closed its end first
+            fd = os.open(path, os.O_WRONLY)  # waits for a reader
+            try:
+                os.write(fd, entry.encode())
+            finally:
+                os.close(fd)
+
+    writer = threading.Thread(target=write_entry)
+    writer.start()
+    try:
+        assert await FileTokenStore(path).load("k") is None
+    finally:
+        reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # lets a waiting writer on
+        writer.join()
+        os.close(reader)
+
+
+async def test_a_file_larger_than_any_token_file_is_not_read(tmp_path: Path) -> None:
+    # Read whole, a huge file (or a hostile one) would take as much memory.
+    path = tmp_path / "tokens.json"
+    entries = {"k": {"value": TOKEN.value, "expires_at": TOKEN.expires_ts}, "pad": "x" * 2**20}
+    path.write_text(json.dumps(entries))
+    store = FileTokenStore(path)
+    assert await store.load("k") is None
+    await store.save("k", TOKEN)  # replaced by a file the store reads
+    assert await store.load("k") == TOKEN
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX owners")
+async def test_a_file_another_user_owns_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a directory others write to (/tmp), another user could leave a token of theirs
+    # at the path: the calls would act on their account. The store writes its files
+    # 0600, so one of another user's is never the store's own for this one.
+    path = tmp_path / "tokens.json"
+    await FileTokenStore(path).save("k", TOKEN)
+    monkeypatch.setattr(os, "geteuid", lambda: path.stat().st_uid + 1)
+    assert await FileTokenStore(path).load("k") is None
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX owners")
+async def test_a_lock_file_another_user_owns_is_not_waited_on(
+    tmp_path: Path,
+    holder: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Another user's lock file (left in /tmp), held and beaten by them: every token fetch
+    # of this user's waited on it, for ever while the beats came.
+    tries, _ = record_flock_tries(monkeypatch)
+    lock_path = tmp_path / "tokens.json.lock"
+    monkeypatch.setattr(os, "geteuid", lambda: lock_path.stat().st_uid + 1)
+    store = FileTokenStore(tmp_path / "tokens.json", lock_wait=0.05)
+    async with store.lock("k"):
+        pass
+    assert tries == []
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "cannot lock the token file" in warning and "another user" in warning

@@ -813,7 +813,11 @@ async def test_two_usernames_on_one_file_keep_two_entries(tmp_path: Path) -> Non
     assert keys == [f"{BASE_URL}|api-user", f"{BASE_URL}|other-user"]
 
 
-@pytest.mark.parametrize("junk", [b"{not json", b"[1,2,3]", b"\xff\xfe\x00", b'{"k": 5}', b""])
+@pytest.mark.parametrize(
+    "junk",
+    [b"{not json", b"[1,2,3]", b"\xff\xfe\x00", b'{"k": 5}', b"", b"[" * 100_000],
+    ids=["not-json", "a-list", "not-utf8", "no-entry", "empty", "nested-too-deep"],
+)
 async def test_a_corrupt_file_is_ignored_and_replaced(tmp_path: Path, junk: bytes) -> None:
     path = tmp_path / "tokens.json"
     path.write_bytes(junk)

@@ -1,11 +1,11 @@
 """The ``contactnow`` command: a live demo, and the everyday operations.
 
-Exit codes: 0 ok, 1 unexpected error, 2 usage (bad flag, missing credentials,
-malformed time), 3 authentication refused, 4 API error (the API said no: an
-unknown agent, a refused record), 5 network (unreachable, timeout, HTTP error,
-a reply that is not the API's), 130 interrupted, 141 stdout closed by its reader
-(``| head``: the output stops there, quietly); SIGTERM ends ``relay`` and ``serve`` by the
-signal (143 in a shell) once they have stopped cleanly.
+Exit codes: 0 ok, 1 unexpected error (or output that cannot be written: a full
+disk), 2 usage (bad flag, missing credentials, malformed time), 3 authentication
+refused, 4 API error (the API said no: an unknown agent, a refused record), 5 network
+(unreachable, timeout, HTTP error, a reply that is not the API's), 130 interrupted,
+141 stdout closed by its reader (``| head``: the output stops there, quietly); SIGTERM
+ends ``relay`` and ``serve`` by the signal (143 in a shell) once they have stopped cleanly.
 
 Each command group lives in a module of its own (``_agents``, ``_watch``, ...); this
 one holds the group with its options, and turns click's errors into exit codes.
@@ -13,10 +13,12 @@ one holds the group with its options, and turns click's errors into exit codes.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -131,8 +133,8 @@ class _Group(click.Group):
             except (click.ClickException, click.exceptions.Exit, click.Abort):
                 raise  # click's own: _main says them
             except Exception as exc:
-                if is_broken_pipe(exc):
-                    raise  # the guard's: a quiet exit
+                if is_broken_pipe(exc) or _output_failure(exc) is not None:
+                    raise  # the guards': a quiet exit, or one line from main()
                 # A bug: one line, as the README gives exit 1 ("run with --debug and
                 # report it"); not the exception's text, which may hold anything.
                 if isinstance(ctx.obj, Settings) and ctx.obj.debug:
@@ -270,18 +272,50 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     console.quiet = False
 
 
+#: What a write of the output fails with, besides a closed pipe: a full disk or quota, a
+#: file past its size limit (errors of writes only: not EIO, which a read raises too).
+_OUTPUT_FAILURES = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG") if hasattr(errno, name)
+)
+
+
+def _output_failure(exc: BaseException) -> OSError | None:
+    """The failed write of the output in ``exc`` (or in a group holding it), or None: told
+    by its errno, and by its lack of a file name (an error about a file names it)."""
+    if isinstance(exc, OSError):
+        return exc if exc.errno in _OUTPUT_FAILURES and exc.filename is None else None
+    inner = getattr(exc, "exceptions", None)  # BaseExceptionGroup, as is_broken_pipe reads it
+    for one in inner if isinstance(inner, tuple) else ():
+        if isinstance(one, BaseException) and (failure := _output_failure(one)) is not None:
+            return failure
+    return None
+
+
+@contextmanager
+def _output_guard() -> Iterator[None]:
+    """Turn a failed write of the output (``> file`` on a full disk) into one line, exit 1."""
+    try:
+        yield
+    except Exception as exc:
+        failure = _output_failure(exc)
+        if failure is None:
+            raise
+        fail(f"cannot write the output: {failure.strerror or failure}", EXIT_ERROR)
+
+
 def main() -> None:
     """Entry point of the ``contactnow`` console script.
 
     click's own errors (a bad flag, a missing argument) become one
     ``contactnow: error:`` line too, with the usage exit code. A closed stdout
-    (``contactnow ... | head``) ends the command quietly with exit code 141.
+    (``contactnow ... | head``) ends the command quietly with exit code 141; output that
+    cannot be written (a full disk) ends it with one line and exit code 1.
     """
     open_closed_standard_streams()
     tolerate_unencodable_output()
-    with broken_pipe_guard():
+    with broken_pipe_guard(), _output_guard():
         code = _main()
-        sys.stdout.flush()  # here, where a closed pipe is still caught
+        sys.stdout.flush()  # here, where a closed pipe (or a full disk) is still caught
     raise SystemExit(code)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,9 +18,11 @@ from .conftest import (
     PASSWORD,
     WRONG_PASSWORD,
     CliInvoker,
+    Outcome,
     Served,
     assert_one_error,
     run_subprocess,
+    subprocess_env,
 )
 
 pytestmark = pytest.mark.integration
@@ -419,6 +422,39 @@ def test_a_token_file_that_is_not_a_regular_file_is_refused(
     line = assert_one_error(out, 2)
     assert str(fifo) in line and "not a regular file" in line
     assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def _into_a_full_disk(args: list[str], env: dict[str, str | None]) -> Outcome:
+    """Run ``python -m contactnow_async ARGS`` with its output going to ``/dev/full``."""
+    with FULL.open("wb") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "contactnow_async", *args],
+            env=subprocess_env(**env),
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    return Outcome(code=done.returncode, stdout="", stderr=done.stderr)
+
+
+FULL = Path("/dev/full")  # every write fails with ENOSPC (Linux)
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="/dev/full is Linux's")
+@pytest.mark.parametrize(
+    "args",
+    [["--version"], ["--help"], ["agents", "list"], ["agents", "list", "--json"]],
+    ids=["version", "help", "table", "json"],
+)
+def test_output_to_a_full_disk_is_one_line_not_a_bug(served: Served, args: list[str]) -> None:
+    # ``contactnow agents list > agents.txt`` on a full disk: "unexpected error (OSError):
+    # a bug: run with --debug and report it", and a traceback for --help and --version.
+    out = _into_a_full_disk(args, served.env())
+    line = assert_one_error(out, 1)
+    assert line == "contactnow: error: cannot write the output: No space left on device"
+    assert "Exception ignored" not in out.stderr
 
 
 # What needs the 'sim' extra (uvicorn): the [cli] extra alone installs the command.
