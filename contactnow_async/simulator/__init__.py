@@ -66,7 +66,9 @@ Writes
     priority record whose ``level`` is not a whole number is bad. A reply with
     ``bad`` records carries the last refusal as its ``error`` (``Bad argument:
     level``), as ``ecnow.php`` writes do. An XML payload's field keeps its spaces,
-    as a JSON one does.
+    as a JSON one does, and its empty element (``<userfield/>``) is JSON's ``""``.
+    A ``phone`` or ``auth_reports`` written empty reads back ``null``, as the
+    documented read of the documented create does.
 The scenario
     Each scenario agent moves ``offline -> wait -> call -> wrap -> wait``, with
     ``wait -> break -> wait`` (statuscode ``Lunch``, ``Training`` or

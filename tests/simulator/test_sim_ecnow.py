@@ -457,6 +457,32 @@ async def test_an_xml_payload_creates_records(
     assert (await api.record(reply["key"] - 1))["FirstName"] == "A&B"
 
 
+@pytest.mark.parametrize("empty", ["<FirstName/>", "<FirstName></FirstName>"])
+async def test_an_empty_xml_element_empties_the_field_as_json_does(
+    http: httpx.AsyncClient, token: str, api: Api, empty: str
+) -> None:
+    """An XML update's empty element left the field as it was; JSON's ``""`` empties it.
+    The vendor writes an empty field as an empty element: its XML agent payload has
+    ``<userfield/>`` where the JSON one has ``"userfield": ""`` (seeds/001, "Create an
+    Agent Using database.php Endpoint"), and a reply's ``<phone/>`` is empty."""
+    params = {"token": token, "action": "update"}
+    json_empty = {"id": 414, "dataset": 352, "FirstName": ""}
+    await api.write("ecnow", "ecnow_records", "update", [json_empty])
+    body = f"<dxi><record><id>415</id><dataset>352</dataset>{empty}</record></dxi>"
+    reply = json_of(
+        await http.post("ecnow.php", params={**params, "method": "ecnow_records"}, content=body)
+    )
+    assert (reply["total"], reply["bad"]) == (1, 0)
+    assert [(await api.record(n))["FirstName"] for n in (414, 415)] == ["", ""]
+    body = "<dxi><dataset><dataset>352</dataset><description/></dataset></dxi>"
+    reply = json_of(
+        await http.post("ecnow.php", params={**params, "method": "ecnow_datasets"}, content=body)
+    )
+    assert (reply["total"], reply["bad"]) == (1, 0)
+    (dataset,) = await api.rows("ecnow", "ecnow_datasets", dataset="352")
+    assert dataset["description"] == ""
+
+
 @pytest.mark.parametrize(
     ("method", "action", "item", "error"),
     [
