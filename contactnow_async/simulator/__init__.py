@@ -117,7 +117,8 @@ The campaign database (``ecnow.php``, ``database.php`` queues and outcome codes)
     (EXPIRED, record 411 as documented), 351 (LIVE, two completed records), 352
     (HOLD, priority 50, three new ones) and 353 (``APItestcampaign``, LIVE, empty);
     created datasets count from 354, created records from 2499265 (the documented
-    key). Outcome codes 100-109 are the system's (``mode=system``); 501638 and
+    key). Outcome codes 100-109 are the system's (``mode=system``; 101 is ``Answer
+    Machine (Agent)``, as in the vendor's reporting example); 501638 and
     510456 are the documented ones, with 510457 and 510458.
     Record dates are written in ``record_tz`` (UTC by default). A record's
     ``ProcessType`` follows from its outcome, callback and dataset: ``New
@@ -151,7 +152,7 @@ The dialler
     callback for the call (``agent.php callback``, during it or before its
     disposition): the outcome keeps that one. A callback set in the past is due
     from the moment it is set: nothing is dialled back in time. A dialled or
-    manual call nobody answers (outcome ``101``) is ``No Answer``, one to a dead
+    manual call nobody answers (outcome ``103``) is ``No Answer``, one to a dead
     line (``104``) ``Dead Line``; either rang until it ended: its ``sec_ring`` is
     its ``sec_dur``, and it has no recording.
 
