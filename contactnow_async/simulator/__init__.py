@@ -42,7 +42,8 @@ Arguments and payloads
 Replies
     JSON replies carry strings for every scalar except ``success`` (bool) and
     ``total``, ``bad``, ``key``, ``expire`` (ints); ``phone`` and
-    ``auth_reports`` are ``null`` when empty, as in the documented agents read.
+    ``auth_reports`` are ``null`` when empty, as in the documented agents read, and
+    so are a record's ``URN`` and ``VENDOR_URN``, as in the vendor's record read.
     Keys are quoted (the ajax document's unquoted keys are taken for an
     artefact). XML replies are ``<?xml version="1.0" encoding="utf-8"?>`` with
     root ``<result>``, ``1``/``0`` for success, list items named ``<agent>``,

@@ -71,7 +71,7 @@ class Api:
         key: int = reply["key"]
         return key
 
-    async def record(self, record_id: str | int) -> dict[str, str]:
+    async def record(self, record_id: str | int) -> dict[str, Any]:
         """The record of that id, in whichever campaign table holds it (a read names one)."""
         tables = [row["name"] for row in await self.rows("ecnow", "campaign_tables")]
         (row,) = [
@@ -199,6 +199,21 @@ async def test_the_documented_expired_record(api: Api) -> None:
         "loaddate": "2015-01-23",
     }
     assert record["callback"] == record["ProcessDate"] == "0000-00-00 00:00:00"
+
+
+async def test_a_records_unset_urns_read_null(api: Api) -> None:
+    """A record's URN and VENDOR_URN read ``""`` when unset; the vendor's record reads
+    ``null`` there, beside ``""`` for its other empty fields."""
+    # ReportingExamples.js, getcustomerRecordByCDR's console log: "URN": null,
+    # "VENDOR_URN": null, "Agent_Specific": "", "Address2": "", "flgid": "".
+    key = await api.create({"dataset": 351, "MobilePhone": "07700900555"})
+    for number in (411, key):
+        record = await api.record(number)
+        assert (record["URN"], record["VENDOR_URN"]) == (None, None)
+        assert (record["Agent_Specific"], record["Address2"], record["flgid"]) == ("", "", "")
+    key = await api.create({"dataset": 351, "MobilePhone": "07700900556", "URN": "A-7"})
+    record = await api.record(key)
+    assert (record["URN"], record["VENDOR_URN"]) == ("A-7", None)
 
 
 @pytest.mark.parametrize(
