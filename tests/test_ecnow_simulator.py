@@ -143,7 +143,7 @@ async def test_campaigns_queues_and_outcome_codes(cn: ContactNow) -> None:
     codes = {code.outcome_id: code for code in await cn.outcome_codes.read()}
     assert codes["510456"].complete and codes["510456"].sale
     assert not codes["501638"].complete
-    assert codes["103"].answerphone
+    assert codes["101"].answerphone
     assert codes["510458"].do_not_call
     system = await cn.outcome_codes.read(system=True)
     assert {code.outcome_id for code in system} == {"100", "101", "102", "103", "104", "109"}

@@ -42,7 +42,8 @@ Arguments and payloads
 Replies
     JSON replies carry strings for every scalar except ``success`` (bool) and
     ``total``, ``bad``, ``key``, ``expire`` (ints); ``phone`` and
-    ``auth_reports`` are ``null`` when empty, as in the documented agents read.
+    ``auth_reports`` are ``null`` when empty, as in the documented agents read, and
+    so are a record's ``URN`` and ``VENDOR_URN``, as in the vendor's record read.
     Keys are quoted (the ajax document's unquoted keys are taken for an
     artefact). XML replies are ``<?xml version="1.0" encoding="utf-8"?>`` with
     root ``<result>``, ``1``/``0`` for success, list items named ``<agent>``,
@@ -66,7 +67,9 @@ Writes
     priority record whose ``level`` is not a whole number is bad. A reply with
     ``bad`` records carries the last refusal as its ``error`` (``Bad argument:
     level``), as ``ecnow.php`` writes do. An XML payload's field keeps its spaces,
-    as a JSON one does.
+    as a JSON one does, and its empty element (``<userfield/>``) is JSON's ``""``.
+    A ``phone`` or ``auth_reports`` written empty reads back ``null``, as the
+    documented read of the documented create does.
 The scenario
     Each scenario agent moves ``offline -> wait -> call -> wrap -> wait``, with
     ``wait -> break -> wait`` (statuscode ``Lunch``, ``Training`` or
@@ -115,7 +118,8 @@ The campaign database (``ecnow.php``, ``database.php`` queues and outcome codes)
     (EXPIRED, record 411 as documented), 351 (LIVE, two completed records), 352
     (HOLD, priority 50, three new ones) and 353 (``APItestcampaign``, LIVE, empty);
     created datasets count from 354, created records from 2499265 (the documented
-    key). Outcome codes 100-109 are the system's (``mode=system``); 501638 and
+    key). Outcome codes 100-109 are the system's (``mode=system``; 101 is ``Answer
+    Machine (Agent)``, as in the vendor's reporting example); 501638 and
     510456 are the documented ones, with 510457 and 510458.
     Record dates are written in ``record_tz`` (UTC by default). A record's
     ``ProcessType`` follows from its outcome, callback and dataset: ``New
@@ -149,7 +153,7 @@ The dialler
     callback for the call (``agent.php callback``, during it or before its
     disposition): the outcome keeps that one. A callback set in the past is due
     from the moment it is set: nothing is dialled back in time. A dialled or
-    manual call nobody answers (outcome ``101``) is ``No Answer``, one to a dead
+    manual call nobody answers (outcome ``103``) is ``No Answer``, one to a dead
     line (``104``) ``Dead Line``; either rang until it ended: its ``sec_ring`` is
     its ``sec_dur``, and it has no recording.
 

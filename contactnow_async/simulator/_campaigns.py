@@ -141,9 +141,10 @@ class Outcome:
 
 OUTCOMES = (
     Outcome("100", "Not dialled", complete=False, system=True),
-    Outcome("101", "No answer", complete=False, system=True),
+    # 101 as the vendor's reporting example names it (ReportingExamples.js).
+    Outcome("101", "Answer Machine (Agent)", complete=False, answerphone=True, system=True),
     Outcome("102", "Busy", complete=False, system=True),
-    Outcome("103", "Answer machine", complete=False, answerphone=True, system=True),
+    Outcome("103", "No answer", complete=False, system=True),
     Outcome("104", "Number unobtainable", complete=True, system=True),
     Outcome("109", "Call back", complete=False, dmc=True, system=True),
     Outcome("501638", "Need more information", complete=False, dmc=True, sale=True),

@@ -33,8 +33,8 @@ CALL_OUTCOMES = (
     ("510456", 0.3),  # Sales Completed (complete)
     ("501638", 0.55),  # Need more information
     ("510457", 0.8),  # Not interested (complete)
-    ("103", 0.9),  # Answer machine
-    ("101", 1.0),  # No answer
+    ("101", 0.9),  # Answer Machine (Agent)
+    ("103", 1.0),  # No answer
 )
 
 

@@ -225,7 +225,7 @@ FIGURES: dict[str, Callable[[SimCall, ReportContext], int | float]] = {
     "oc_ama": lambda c, x: _outcome(c, x, "answerphone"),  # dispositioned by the agent
     "oc_amd": lambda c, x: 0,
     "oc_dead": lambda c, x: c.outcome == "104",
-    "oc_noansw": lambda c, x: c.outcome == "101",
+    "oc_noansw": lambda c, x: c.outcome == "103",
     "oc_sale": lambda c, x: _outcome(c, x, "sale"),
     "oc_cmpl": lambda c, x: _outcome(c, x, "complete") and not _outcome(c, x, "sale"),
     "oc_cmpli": lambda c, x: _outcome(c, x, "complete"),

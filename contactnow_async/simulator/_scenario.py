@@ -72,7 +72,7 @@ CALL_OUTCOMES = (
 )
 #: An outbound call, dialled or by hand, given one of these outcomes was not answered:
 #: "No answer" (oc_noansw), "Number unobtainable" (oc_dead, "dead lines").
-_UNANSWERED = {"101": NO_ANSWER, "104": DEAD_LINE}
+_UNANSWERED = {"103": NO_ANSWER, "104": DEAD_LINE}
 
 
 class Scenario:

@@ -141,9 +141,19 @@ def _parse_xml(text: str) -> list[object]:
     ):
         records = inner[keys[0]]
         if isinstance(records, list):
-            return [{} if record is None else record for record in records]
-        return [{} if records is None else records]
-    return [inner]
+            return [_emptied(record) for record in records]
+        return [_emptied(records)]
+    return [_emptied(inner)]
+
+
+def _emptied(record: object) -> object:
+    """A record's empty elements (``<userfield/>``) as ``""``, as PHP reads them: the
+    vendor's XML payload writes so what its JSON one writes ``"userfield": ""``."""
+    if record is None:
+        return {}
+    if not isinstance(record, dict):
+        return record
+    return {name: "" if value is None else value for name, value in record.items()}
 
 
 def text_value(value: object) -> str | None:

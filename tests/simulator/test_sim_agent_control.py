@@ -170,15 +170,59 @@ async def test_a_manual_call_goes_on_the_books_as_one() -> None:
                        "nc_con": 1, "nc_ans": 0, "nc_ans_man": 1, "sec_ans": 0}  # fmt: skip
 
 
-async def test_a_manual_call_nobody_answered_is_no_answer_as_a_dialled_one() -> None:
-    # The vendor's sample row has ten manual calls, eight answered (nc_ans_man 8): a
-    # manual call the agent dispositions "No answer" (101) was not answered. It was
-    # "Answered", with a recording, in nc_ans_man and nc_con beside oc_noansw.
+async def test_outcome_101_is_the_agents_answer_machine() -> None:
+    """System outcome 101 was "No answer", counted in oc_noansw and ending the call No
+    Answer; the vendor's is "Answer Machine (Agent)", counted in oc_ama."""
+    # ReportingExamples.js, fetchCalls' console log: a row of "ocid": "101", "ocnm":
+    # "Answer Machine (Agent)" (REPORTING.md: oc_ama, "answer machine (agent)").
     sim, clock = centre(dwell=Dwell.uniform(600))
     uid = agent_in(sim, "wait")
     assert await act(sim, "manual_dial", agent=uid, ddi="01614960001", qid="2002")
     callid = live(sim, uid)["call"][0]["callid"]
     assert await act(sim, "disposition", callid=callid, outcome="101") == {"success": True}
+    clock.advance(20)
+    assert await act(sim, "hangup", agent=uid) == {"success": True}
+    token = sim.issue_token()
+    window = {"token": token, "range": f"{int(START)}:{int(sim.now())}", "queue": "2002"}
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        codes = json_of(
+            await http.get(
+                "database.php", params=api_params(token, "outcomecodes", "read", uid="101")
+            )
+        )["list"]
+        (row,) = json_of(
+            await http.get(
+                "reporting.php",
+                params={**window, "method": "cdr", "fields": "ocid,ocnm", "callid": callid},
+            )
+        )["list"]
+        (figures,) = json_of(
+            await http.get(
+                "reporting.php",
+                params={
+                    **window,
+                    "method": "calls",
+                    "fields": "oc_ama,oc_noansw",
+                    "groupby": "dtype",
+                },
+            )
+        )["list"]
+    assert [(code["description"], code["answerphone"]) for code in codes] == [
+        ("Answer Machine (Agent)", "1")
+    ]
+    assert (row["ocid"], row["ocnm"]) == ("101", "Answer Machine (Agent)")
+    assert (figures["oc_ama"], figures["oc_noansw"]) == (1, 0)
+
+
+async def test_a_manual_call_nobody_answered_is_no_answer_as_a_dialled_one() -> None:
+    # The vendor's sample row has ten manual calls, eight answered (nc_ans_man 8): a
+    # manual call the agent dispositions "No answer" (103) was not answered. It was
+    # "Answered", with a recording, in nc_ans_man and nc_con beside oc_noansw.
+    sim, clock = centre(dwell=Dwell.uniform(600))
+    uid = agent_in(sim, "wait")
+    assert await act(sim, "manual_dial", agent=uid, ddi="01614960001", qid="2002")
+    callid = live(sim, uid)["call"][0]["callid"]
+    assert await act(sim, "disposition", callid=callid, outcome="103") == {"success": True}
     clock.advance(20)
     assert await act(sim, "hangup", agent=uid) == {"success": True}
     token = sim.issue_token()
@@ -204,7 +248,7 @@ async def test_a_manual_call_nobody_answered_is_no_answer_as_a_dialled_one() -> 
         )["list"]
         recording = await http.get("recording.php", params={"token": token, "callid": callid})
     assert (row["cres"], row["ocid"], row["flags"], row["tm_answ"]) == (
-        "No Answer", "101", "processed", "0"
+        "No Answer", "103", "processed", "0"
     )  # fmt: skip
     assert row["sec_ring"] == row["sec_dur"] and float(row["sec_dur"]) >= 20
     assert (figures["nc_man"], figures["nc_con"], figures["nc_ans_man"]) == (1, 0, 0)

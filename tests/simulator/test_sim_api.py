@@ -151,8 +151,10 @@ async def test_agents_create_json_as_documented(http: httpx.AsyncClient, token: 
     assert read["total"] == 1
     (agent,) = read["list"]
     assert list(agent) == AGENT_KEYS
-    assert agent == {**DOC_AGENT, "agentid": str(reply["key"])}
-    assert all(isinstance(value, str) for value in agent.values())
+    # The empty phone and auth_reports sent read back null, as the documented read shows.
+    nulls = {"phone": None, "auth_reports": None}
+    assert agent == {**DOC_AGENT, "agentid": str(reply["key"]), **nulls}
+    assert all(isinstance(value, str) for key, value in agent.items() if key not in nulls)
 
 
 async def test_agents_create_is_not_idempotent(http: httpx.AsyncClient, token: str) -> None:
@@ -219,6 +221,24 @@ async def test_agents_read_nulls_as_documented(http: httpx.AsyncClient, token: s
     assert all(
         isinstance(agent[key], str) for key in AGENT_KEYS if key not in {"phone", "auth_reports"}
     )
+
+
+async def test_the_documented_agent_reads_back_alike_from_either_payload(
+    http: httpx.AsyncClient, token: str
+) -> None:
+    """The documented create payloads send ``phone`` and ``auth_reports`` empty (JSON
+    ``""``, XML ``<phone/>``); the documented read of the agent created (550423) shows
+    both ``null``, ``userfield`` and ``last_broadcast_msg`` ``""``. A JSON ``""`` read
+    back as ``""``, the XML one as ``null``."""
+    # seeds/001 (Agent Management), "Create an Agent Using database.php Endpoint" and
+    # "Reading an Agent(s) Using database.php Endpoint".
+    for payload in (json.dumps([DOC_AGENT]), DOC_AGENT_XML):
+        params = api_params(token, "agents", "create")
+        created = json_of(await http.post("database.php", params=params, content=payload))
+        read = api_params(token, "agents", "read", agentid=str(created["key"]))
+        (row,) = json_of(await http.get("database.php", params=read))["list"]
+        assert (row["phone"], row["auth_reports"]) == (None, None)
+        assert (row["userfield"], row["last_broadcast_msg"]) == ("", "")
 
 
 async def test_agents_read_filters(http: httpx.AsyncClient, token: str, sim: Simulator) -> None:

@@ -128,7 +128,7 @@ async def test_a_dialled_call_nobody_answers_rang_until_it_was_given_up() -> Non
                 break
         ((agent, call),) = dialled
         assert (
-            await books.get("agent", action="disposition", callid=call["callid"], outcome="101")
+            await books.get("agent", action="disposition", callid=call["callid"], outcome="103")
         )["success"]
         clock.advance(30)
         assert (await books.get("agent", action="hangup", agent=agent))["success"]

@@ -59,7 +59,7 @@ class Books:
         if action == "manual_dial":
             args["ddi"] = "01614960001"
         elif action == "disposition":
-            args = {"action": action, "callid": call, "outcome": "101"}
+            args = {"action": action, "callid": call, "outcome": "103"}
         elif action == "callback":
             args = {"action": action, "callid": call, "callback": str(int(START) + 4000)}
         await self.get("agent", **args)

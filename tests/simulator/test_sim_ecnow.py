@@ -71,7 +71,7 @@ class Api:
         key: int = reply["key"]
         return key
 
-    async def record(self, record_id: str | int) -> dict[str, str]:
+    async def record(self, record_id: str | int) -> dict[str, Any]:
         """The record of that id, in whichever campaign table holds it (a read names one)."""
         tables = [row["name"] for row in await self.rows("ecnow", "campaign_tables")]
         (row,) = [
@@ -199,6 +199,21 @@ async def test_the_documented_expired_record(api: Api) -> None:
         "loaddate": "2015-01-23",
     }
     assert record["callback"] == record["ProcessDate"] == "0000-00-00 00:00:00"
+
+
+async def test_a_records_unset_urns_read_null(api: Api) -> None:
+    """A record's URN and VENDOR_URN read ``""`` when unset; the vendor's record reads
+    ``null`` there, beside ``""`` for its other empty fields."""
+    # ReportingExamples.js, getcustomerRecordByCDR's console log: "URN": null,
+    # "VENDOR_URN": null, "Agent_Specific": "", "Address2": "", "flgid": "".
+    key = await api.create({"dataset": 351, "MobilePhone": "07700900555"})
+    for number in (411, key):
+        record = await api.record(number)
+        assert (record["URN"], record["VENDOR_URN"]) == (None, None)
+        assert (record["Agent_Specific"], record["Address2"], record["flgid"]) == ("", "", "")
+    key = await api.create({"dataset": 351, "MobilePhone": "07700900556", "URN": "A-7"})
+    record = await api.record(key)
+    assert (record["URN"], record["VENDOR_URN"]) == ("A-7", None)
 
 
 @pytest.mark.parametrize(
@@ -455,6 +470,32 @@ async def test_an_xml_payload_creates_records(
     )
     assert (reply["total"], reply["bad"]) == (2, 0)
     assert (await api.record(reply["key"] - 1))["FirstName"] == "A&B"
+
+
+@pytest.mark.parametrize("empty", ["<FirstName/>", "<FirstName></FirstName>"])
+async def test_an_empty_xml_element_empties_the_field_as_json_does(
+    http: httpx.AsyncClient, token: str, api: Api, empty: str
+) -> None:
+    """An XML update's empty element left the field as it was; JSON's ``""`` empties it.
+    The vendor writes an empty field as an empty element: its XML agent payload has
+    ``<userfield/>`` where the JSON one has ``"userfield": ""`` (seeds/001, "Create an
+    Agent Using database.php Endpoint"), and a reply's ``<phone/>`` is empty."""
+    params = {"token": token, "action": "update"}
+    json_empty = {"id": 414, "dataset": 352, "FirstName": ""}
+    await api.write("ecnow", "ecnow_records", "update", [json_empty])
+    body = f"<dxi><record><id>415</id><dataset>352</dataset>{empty}</record></dxi>"
+    reply = json_of(
+        await http.post("ecnow.php", params={**params, "method": "ecnow_records"}, content=body)
+    )
+    assert (reply["total"], reply["bad"]) == (1, 0)
+    assert [(await api.record(n))["FirstName"] for n in (414, 415)] == ["", ""]
+    body = "<dxi><dataset><dataset>352</dataset><description/></dataset></dxi>"
+    reply = json_of(
+        await http.post("ecnow.php", params={**params, "method": "ecnow_datasets"}, content=body)
+    )
+    assert (reply["total"], reply["bad"]) == (1, 0)
+    (dataset,) = await api.rows("ecnow", "ecnow_datasets", dataset="352")
+    assert dataset["description"] == ""
 
 
 @pytest.mark.parametrize(

@@ -87,5 +87,10 @@ def _agent_values(item: object) -> dict[str, str | None]:
             text = text_value(value)
         except TypeError:
             raise Refused(f"Bad argument: {name}") from None
-        values[name] = "" if text is None and name not in NULLABLE_AGENT_FIELDS else text
+        if name in NULLABLE_AGENT_FIELDS:
+            # Sent empty, read back null: the documented create payload's "phone": "" is
+            # the documented read's "phone": null (seed 001).
+            values[name] = text or None
+        else:
+            values[name] = text or ""
     return values

@@ -45,6 +45,8 @@ MODES: dict[str, Callable[[str], bool]] = {
     "unexpired": lambda kind: kind != EXPIRED,
 }  # fmt: skip
 TIME_FIELDS = {"callback": "callback", "processdate": "ProcessDate"}
+#: Fields a read shows ``null`` when empty, as the vendor's record does (ReportingExamples.js).
+NULLABLE = frozenset({"URN", "VENDOR_URN"})
 _TRUE = frozenset({"1", "y", "yes", "true"})
 
 
@@ -184,7 +186,10 @@ def _read(request: Request, state: SimState) -> Reply:
     agent = args.get("agent", "").strip()
     ddi = args.get("ddi", "").strip()
     rows = [
-        {name: record[name] for name in sorted(record, key=str.lower)}
+        {
+            name: None if name in NULLABLE and not record[name] else record[name]
+            for name in sorted(record, key=str.lower)
+        }
         for record in db.records.values()
         if (not table or db.table_of(record) == table)
         and (datasets is None or record["datasetid"] in datasets)
