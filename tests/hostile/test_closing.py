@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 
@@ -114,3 +115,38 @@ async def test_a_call_waiting_for_its_token_when_the_client_closes_opens_nothing
     assert server.requests == []
     if WIRE["transport"] != "given":
         assert made is None
+
+
+async def test_a_download_under_way_when_the_client_closes_ends_at_once() -> None:
+    """Part of the file came, and the rest never does: closing the client ends the
+    download with the closed client's error. On the aiohttp wire it waited for the
+    rest until its timeout (for ever without one): closing the session left a reply
+    being read waiting."""
+    if WIRE["transport"] == "given":
+        pytest.skip("the caller's own http_client is not closed by aclose()")
+    audio = b"RIFF" + bytes(4000)
+
+    async def stalls(request: Request, peer: Peer) -> None:
+        await peer.send(reply(200, audio, content_type="audio/wav")[:-3000])
+        await peer.wait_for_client_to_leave()
+
+    under_way = anyio.Event()
+    outcome: list[BaseException] = []
+    with serve(stalls) as server, anyio.fail_after(GUARD):
+        async with client(server, timeout=GUARD * 6) as cn:
+
+            async def download() -> None:
+                try:
+                    await cn.recordings.download(
+                        7, io.BytesIO(), progress=lambda *_: under_way.set()
+                    )
+                except Exception as exc:  # what the call ends with is the subject
+                    outcome.append(exc)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(download)
+                await under_way.wait()
+                await cn.aclose()
+    (error,) = outcome
+    assert type(error) is RuntimeError
+    assert str(error) == CLOSED
