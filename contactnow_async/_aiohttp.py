@@ -150,8 +150,9 @@ class AiohttpWire(httpx.AsyncBaseTransport):
         self._limits = limits
         self._tls = tls
         self._session: aiohttp.ClientSession | None = None
-        # The replies whose body is still to be read (closed by aclose()).
+        # The replies whose body is still to be read (closed by aclose()), and whether it was.
         self._reading: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()
+        self._closed = False
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -194,6 +195,8 @@ class AiohttpWire(httpx.AsyncBaseTransport):
         except _FAILURES as exc:
             error = _as_httpx(exc)
         else:
+            if self._closed:  # its head came as aclose() ran: its body reads as closed too
+                response.close()
             return httpx.Response(
                 response.status,
                 headers=response.raw_headers,
@@ -208,6 +211,7 @@ class AiohttpWire(httpx.AsyncBaseTransport):
         # never comes (until its timeout; for ever without one), and a read begun after it
         # raises aiohttp's own RuntimeError: each reply is closed first, so its reader
         # raises the error of a closed connection.
+        self._closed = True
         for response in list(self._reading):
             response.close()
         self._reading.clear()
