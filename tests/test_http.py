@@ -464,3 +464,25 @@ async def test_aiohttp_a_reply_whose_head_came_as_the_wire_closed_reads_as_close
         (response,) = got
         with pytest.raises(httpx.ReadError):
             await response.aread()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # aiohttp runs on asyncio only
+async def test_aiohttp_a_reply_being_read_when_the_wire_closes_reads_as_closed() -> None:
+    """aclose() came while a reply's body was still coming: reading it raised aiohttp's
+    own RuntimeError ('Connection closed.'), and a reader already waiting waited for the
+    rest until its timeout (closing aiohttp's session wakes no reader of a body)."""
+    import anyio
+
+    partial = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + AGENTS_BODY[:10]
+
+    async def stalls(request: Request, peer: Peer) -> None:
+        await peer.send(partial)
+        await peer.wait_for_client_to_leave()
+
+    wire = _aiohttp_wire.AiohttpWire(limits=httpx.Limits(), tls=no_tls_context())
+    with serve(stalls) as server, anyio.fail_after(10):
+        url = f"{server.base_url}x.php"
+        response = await wire.handle_async_request(httpx.Request("GET", url))
+        await wire.aclose()
+        with pytest.raises(httpx.ReadError):
+            await response.aread()
