@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import ssl
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -67,10 +68,15 @@ def _as_httpx(exc: BaseException) -> httpx.TransportError:
 
 
 class _Body(httpx.AsyncByteStream):
-    """A reply's body as aiohttp hands it over, its errors mapped."""
+    """A reply's body as aiohttp hands it over, its errors mapped; while open, one of
+    the wire's ``reading`` (see :meth:`AiohttpWire.aclose`)."""
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(
+        self, response: aiohttp.ClientResponse, reading: weakref.WeakSet[aiohttp.ClientResponse]
+    ) -> None:
         self._response = response
+        self._reading = reading
+        reading.add(response)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         content = self._response.content
@@ -97,6 +103,7 @@ class _Body(httpx.AsyncByteStream):
     async def aclose(self) -> None:
         # release() hands a fully read connection back to the pool, and closes
         # one whose body was not read to the end (it cannot be reused).
+        self._reading.discard(self._response)
         self._response.release()
 
 
@@ -143,6 +150,9 @@ class AiohttpWire(httpx.AsyncBaseTransport):
         self._limits = limits
         self._tls = tls
         self._session: aiohttp.ClientSession | None = None
+        # The replies whose body is still to be read (closed by aclose()), and whether it was.
+        self._reading: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()
+        self._closed = False
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -185,15 +195,25 @@ class AiohttpWire(httpx.AsyncBaseTransport):
         except _FAILURES as exc:
             error = _as_httpx(exc)
         else:
+            if self._closed:  # its head came as aclose() ran: its body reads as closed too
+                response.close()
             return httpx.Response(
                 response.status,
                 headers=response.raw_headers,
-                stream=_Body(response),
+                stream=_Body(response, self._reading),
                 request=request,
                 extensions={"reason_phrase": (response.reason or "").encode("latin-1", "replace")},
             )
         raise error  # outside the except block: aiohttp's error is not its context
 
     async def aclose(self) -> None:
+        # Closing the session alone leaves a read of a reply's body waiting for data that
+        # never comes (until its timeout; for ever without one), and a read begun after it
+        # raises aiohttp's own RuntimeError: each reply is closed first, so its reader
+        # raises the error of a closed connection.
+        self._closed = True
+        for response in list(self._reading):
+            response.close()
+        self._reading.clear()
         if self._session is not None:
             await self._session.close()

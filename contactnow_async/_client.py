@@ -237,7 +237,8 @@ class ContactNow(Groups):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (unless the caller passed its own ``http_client``)."""
+        """Close the connection pool (unless the caller passed its own ``http_client``); a
+        call still running is cut short, raising RuntimeError."""
         if self._closed:
             return
         self._binding.check()

@@ -8,11 +8,13 @@ reaches the caller.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterable
 
 import attrs
 import httpx
 
+from ._clock import Clock, http_date
 from ._encoding import CutShort, EncodingError
 from ._errors import (
     ContactNowError,
@@ -40,6 +42,7 @@ __all__ = [
     "hide_echoed_error",
     "hide_echoes_in_note",
     "hook_fault",
+    "retry_after_seconds",
     "too_big",
     "undecodable",
 ]
@@ -199,6 +202,19 @@ def hook_fault(exc: httpx.HTTPStatusError, where: str) -> Fault:
     return Fault(
         HTTPStatusError(message, status_code=status), reached_server=True, transient=transient
     )
+
+
+def retry_after_seconds(value: str | None, clock: Clock) -> float | None:
+    """``Retry-After`` in seconds (a number, or an HTTP date read on ``clock``)."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        when = http_date(value)
+        return None if when is None else max(0.0, when - clock.now())
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def describe(exc: Exception, secrets: Iterable[str] = ()) -> str:

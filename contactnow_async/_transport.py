@@ -43,6 +43,7 @@ from ._faults import (
     hide_echoed_error,
     hide_echoes_in_note,
     hook_fault,
+    retry_after_seconds,
     too_big,
     undecodable,
 )
@@ -109,6 +110,8 @@ class Transport:
         # Made on first use: an anyio limiter belongs to the event loop that runs it.
         self._limiter: anyio.CapacityLimiter | None = None
         self._closed = False
+        # The attempts under way (their scopes): aclose() cuts them short.
+        self._attempts: set[anyio.CancelScope] = set()
 
     def new_library(self) -> None:
         """Calls come from another async library now: the next makes the limiter anew."""
@@ -134,9 +137,12 @@ class Transport:
         """Send nothing more, and close the client's own pool if one was made (a
         client the caller gave is theirs to close).
 
-        A call still running sends no further attempt: it raises RuntimeError.
+        A call still running is cut short (one making its connection sends nothing),
+        and sends no further attempt: it raises RuntimeError.
         """
         self._closed = True
+        for scope in self._attempts:
+            scope.cancel()
         if self._pool is not None and self._make_pool is not None:
             await self._pool.aclose()
 
@@ -254,6 +260,7 @@ class Transport:
             # One cancel scope for both bounds: the call's deadline from the start
             # (waiting for a slot included), the attempt's timeout once it has one.
             with anyio.CancelScope(deadline=min(give_up_at, attempt_ends)) as scope:
+                self._attempts.add(scope)
                 if stall is not None:  # a download: each piece of the file moves the bound
                     stall.begin(scope, give_up_at)
                 if has_slot:
@@ -276,12 +283,15 @@ class Transport:
                 response, content = await self._exchange(http_request, read, request)
                 status = response.status_code
             if scope.cancelled_caught:
+                if self._closed:  # cut short by aclose()
+                    raise RuntimeError(CLOSED)
                 if stall is not None and has_slot and stall.bound(attempt_ends) < give_up_at:
                     raise stall.timed_out(call_url(http_request.url, request))
                 # A download's attempt not cut by its own bound was cut by the deadline.
                 call = stall is not None or attempt_ends >= give_up_at
                 raise self._timed_out(request, http_request, call=call, sent=has_slot)
         finally:
+            self._attempts.discard(scope)
             if has_slot:
                 limiter.release()
             if logger.isEnabledFor(logging.DEBUG):
@@ -319,7 +329,7 @@ class Transport:
         """Turn an HTTP reply into a :class:`Reply`, or the fault it stands for (named for
         its call, ``request.describe()``: a watcher's polls and a call's token share a client)."""
         if response.status_code == 429:
-            retry_after = self._retry_after(response.headers.get("retry-after"))
+            retry_after = retry_after_seconds(response.headers.get("retry-after"), self._clock)
             raise Fault(
                 RateLimitError(
                     f"{request.describe()} throttled the request (HTTP 429"
@@ -339,7 +349,7 @@ class Transport:
                     status_code=response.status_code,
                 ),
                 reached_server=True,
-                retry_after=self._retry_after(response.headers.get("retry-after")),
+                retry_after=retry_after_seconds(response.headers.get("retry-after"), self._clock),
             )
         status = response.status_code
         if 300 <= status < 400:
@@ -436,15 +446,3 @@ class Transport:
             failed = exc
         # Raised outside the except block: not in its context.
         raise undecodable(call_url(url, request), response, failed, request.secrets)
-
-    def _retry_after(self, value: str | None) -> float | None:
-        """``Retry-After`` in seconds (a number, or an HTTP date read on our clock)."""
-        if value is None:
-            return None
-        value = value.strip()
-        try:
-            seconds = float(value)
-        except ValueError:
-            when = http_date(value)
-            return None if when is None else max(0.0, when - self._clock.now())
-        return max(0.0, seconds) if math.isfinite(seconds) else None

@@ -17,7 +17,7 @@ from contactnow_async._http import Pool, UrlCache, chosen, no_tls_context, tls_c
 from tests._helpers import PASSWORD, USERNAME
 from tests.hostile._server import PASSWORD as HOSTILE_PASSWORD
 from tests.hostile._server import USERNAME as HOSTILE_USER
-from tests.hostile._server import HostileServer, answering, serve
+from tests.hostile._server import HostileServer, Peer, Request, answering, serve
 
 aiohttp = pytest.importorskip("aiohttp", reason="the [speed] extra is part of [test]")
 _aiohttp_wire = pytest.importorskip("contactnow_async._aiohttp")
@@ -424,3 +424,65 @@ async def test_a_body_of_declared_length_is_read_whole_and_still_capped(
     else:
         with pytest.raises(TooLarge):
             await read_body(got, cap=len(plain) - 1)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # aiohttp runs on asyncio only
+async def test_aiohttp_a_reply_whose_head_came_as_the_wire_closed_reads_as_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """aclose() came after aiohttp had read a reply's head, before the wire handed the
+    reply over: reading its body raised aiohttp's own RuntimeError ('Connection
+    closed.'), which the transport passes on as it is; it is a closed connection's."""
+    import anyio
+
+    partial = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + AGENTS_BODY[:10]
+    head_in, go_on = anyio.Event(), anyio.Event()
+    request = aiohttp.ClientSession.request
+
+    async def held(session: Any, *args: Any, **kwargs: Any) -> Any:
+        response = await request(session, *args, **kwargs)
+        head_in.set()
+        await go_on.wait()
+        return response
+
+    monkeypatch.setattr(aiohttp.ClientSession, "request", held)
+    wire = _aiohttp_wire.AiohttpWire(limits=httpx.Limits(), tls=no_tls_context())
+    got: list[httpx.Response] = []
+
+    async def send(url: str) -> None:
+        got.append(await wire.handle_async_request(httpx.Request("GET", f"{url}x.php")))
+
+    async def stalls(request: Request, peer: Peer) -> None:
+        await peer.send(partial)
+
+    with serve(stalls) as server, anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(send, server.base_url)
+            await head_in.wait()
+            await wire.aclose()
+            go_on.set()
+        (response,) = got
+        with pytest.raises(httpx.ReadError):
+            await response.aread()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # aiohttp runs on asyncio only
+async def test_aiohttp_a_reply_being_read_when_the_wire_closes_reads_as_closed() -> None:
+    """aclose() came while a reply's body was still coming: reading it raised aiohttp's
+    own RuntimeError ('Connection closed.'), and a reader already waiting waited for the
+    rest until its timeout (closing aiohttp's session wakes no reader of a body)."""
+    import anyio
+
+    partial = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + AGENTS_BODY[:10]
+
+    async def stalls(request: Request, peer: Peer) -> None:
+        await peer.send(partial)
+        await peer.wait_for_client_to_leave()
+
+    wire = _aiohttp_wire.AiohttpWire(limits=httpx.Limits(), tls=no_tls_context())
+    with serve(stalls) as server, anyio.fail_after(10):
+        url = f"{server.base_url}x.php"
+        response = await wire.handle_async_request(httpx.Request("GET", url))
+        await wire.aclose()
+        with pytest.raises(httpx.ReadError):
+            await response.aread()

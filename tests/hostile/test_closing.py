@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
+from typing import Any
 
 import anyio
 import anyio.to_thread
 import pytest
+from httpcore._backends.auto import AutoBackend
 
 from contactnow_async import Token
 from tests.hostile._server import WIRE, Peer, Request, answering, client, reply, serve
@@ -114,3 +117,76 @@ async def test_a_call_waiting_for_its_token_when_the_client_closes_opens_nothing
     assert server.requests == []
     if WIRE["transport"] != "given":
         assert made is None
+
+
+async def test_a_download_under_way_when_the_client_closes_ends_at_once() -> None:
+    """Part of the file came, and the rest never does: closing the client ends the
+    download with the closed client's error. On the aiohttp wire it waited for the
+    rest until its timeout (for ever without one): closing the session left a reply
+    being read waiting; on the caller's own http_client (not closed) it went on."""
+    audio = b"RIFF" + bytes(4000)
+
+    async def stalls(request: Request, peer: Peer) -> None:
+        await peer.send(reply(200, audio, content_type="audio/wav")[:-3000])
+        await peer.wait_for_client_to_leave()
+
+    under_way = anyio.Event()
+    outcome: list[BaseException] = []
+    with serve(stalls) as server, anyio.fail_after(GUARD):
+        async with client(server, timeout=GUARD * 6) as cn:
+
+            async def download() -> None:
+                try:
+                    await cn.recordings.download(
+                        7, io.BytesIO(), progress=lambda *_: under_way.set()
+                    )
+                except Exception as exc:  # what the call ends with is the subject
+                    outcome.append(exc)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(download)
+                await under_way.wait()
+                await cn.aclose()
+    (error,) = outcome
+    assert type(error) is RuntimeError
+    assert str(error) == CLOSED
+
+
+async def test_a_call_connecting_when_the_client_closes_sends_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The call was making its connection when the client closed: it sends nothing and
+    says the client is closed. It sent its request once connected (httpcore's closed pool
+    forgets a connection being made), got its reply, and left that socket to the
+    garbage collector."""
+    if WIRE["transport"] == "aiohttp":
+        pytest.skip("the connection held here is httpcore's")
+    connecting, connect_now = anyio.Event(), anyio.Event()
+    connect = AutoBackend.connect_tcp
+
+    async def held(self: AutoBackend, *args: Any, **kwargs: Any) -> Any:
+        connecting.set()
+        await connect_now.wait()
+        return await connect(self, *args, **kwargs)
+
+    outcome: list[BaseException] = []
+    with serve(answering(AGENTS)) as server, anyio.fail_after(GUARD):
+        async with client(server) as cn:
+            await cn.tokens.get()  # its connection closes with its reply (Connection: close)
+            monkeypatch.setattr(AutoBackend, "connect_tcp", held)
+
+            async def read() -> None:
+                try:
+                    await cn.agents.read()
+                except Exception as exc:  # what the call ends with is the subject
+                    outcome.append(exc)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(read)
+                await connecting.wait()
+                await cn.aclose()
+                connect_now.set()
+    (error,) = outcome
+    assert type(error) is RuntimeError
+    assert str(error) == CLOSED
+    assert server.data_requests == []
