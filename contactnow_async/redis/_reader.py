@@ -148,6 +148,9 @@ class StreamReader:
         self._unhanded: deque[StreamEntry] = deque()
         #: Entries lost to trimming, as this reader found them (see the class docstring).
         self.entries_lost = 0
+        # What the group's lag counts that is gone from after its position (None: not known
+        # yet, taken as none): Redis 7.0 goes on counting entries trimmed unread.
+        self._phantom: int | None = None
 
     async def create_group(self, *, start: str = "0") -> None:
         """Create the group (and the stream) if missing.
@@ -162,6 +165,8 @@ class StreamReader:
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+        else:
+            self._phantom = None  # a new group: its lag counts nothing of the old one's
 
     async def read(self) -> list[StreamEntry]:
         """The next entries for this consumer: its own unacknowledged ones first,
@@ -220,15 +225,18 @@ class StreamReader:
             pipe.xinfo_groups(self.stream)
             pipe.xinfo_stream(self.stream)
             pipe.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=self.count)
-            groups, info, raw = await self._answered(pipe.execute(raise_on_error=False))
+            pipe.xinfo_groups(self.stream)
+            groups, info, raw, after = await self._answered(pipe.execute(raise_on_error=False))
         if isinstance(raw, Exception):
             raise raw
         entries = read_entries(raw)
         if entries:
-            self._count_unread(groups, info)
+            self._count_unread(groups, info, after, read=len(entries))
             return await self._decode(entries, claimed=False), None
-        ours = self._ours(groups)
-        return None, None if ours is None else text(ours["last-delivered-id"])
+        ours = self._ours(groups) or {}
+        lag, position = ours.get("lag"), ours.get("last-delivered-id")
+        self._phantom = None if lag is None else int(lag)  # caught up: none of it is there
+        return None, None if position is None else text(position)
 
     async def claim(self) -> list[StreamEntry]:
         """Take over entries pending longer than ``claim_idle`` seconds on other consumers."""
@@ -379,10 +387,12 @@ class StreamReader:
             await self.ack(*drop, *trimmed)
         return fresh
 
-    def _count_unread(self, groups: Any, info: Any) -> None:
+    def _count_unread(self, groups: Any, info: Any, after: Any, *, read: int) -> None:
         """Count the entries trimmed between the group's position and the stream's oldest
         entry before the group read them: its lag (Redis 7: entries added after its
-        position, trimmed or not) less the entries left after it."""
+        position, trimmed or not) less the entries left after it, and less what the lag
+        still counted of earlier losses (``after``: the groups once ``read`` entries were
+        read from the oldest on, in the same transaction)."""
         ours = self._ours(groups)
         if ours is None or isinstance(info, Exception) or not info:
             return
@@ -394,7 +404,10 @@ class StreamReader:
         oldest = text(first[0])
         if _key(position) >= _key(oldest):
             return
-        unread = int(lag) - int(info.get("length", 0))
+        length = int(info.get("length", 0))
+        unread = int(lag) - length - (self._phantom or 0)
+        lag = (self._ours(after) or {}).get("lag")
+        self._phantom = None if lag is None else int(lag) - (length - read)
         if unread > 0:
             self.entries_lost += unread
             logger.warning(

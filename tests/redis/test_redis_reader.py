@@ -559,3 +559,26 @@ async def test_entries_trimmed_while_a_read_waits_are_counted_as_lost(redis: Red
     assert len(handed) < 500  # MAXLEN trimmed some before the reader saw them
     assert len(handed) + reader.entries_lost == 500
     assert [e.event.log_id for e in handed] == list(range(503 - len(handed), 503))
+
+
+@each_protocol
+async def test_a_second_loss_to_trimming_is_counted_as_itself(
+    redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Redis 7.0 goes on counting the entries trimmed before a group read them in
+    # its lag (the group's read counter counts the entries it delivered): the next loss
+    # was counted with every earlier one again, 12 for 6.
+    await publish(redis, "s", range(1, 3))
+    reader = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
+    await reader.create_group()
+    await reader.ack(*await reader.read())
+    for first in (3, 13):
+        await publish(redis, "s", range(first, first + 10))
+        await redis.xtrim("s", maxlen=4, approximate=False)  # 6 go unread
+        with caplog.at_level("WARNING", logger="contactnow_async.redis"):
+            entries = await reader.read()
+        assert [e.event.log_id for e in entries] == list(range(first + 6, first + 10))
+        await reader.ack(*entries)
+    assert reader.entries_lost == 12
+    warnings = [r.getMessage() for r in caplog.records if "lost" in r.getMessage()]
+    assert [warning.split(" of ")[0] for warning in warnings] == ["6 entries"] * 2
