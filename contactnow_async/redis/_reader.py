@@ -148,6 +148,9 @@ class StreamReader:
         self._unhanded: deque[StreamEntry] = deque()
         #: Entries lost to trimming, as this reader found them (see the class docstring).
         self.entries_lost = 0
+        # What the group's lag counts that is gone from after its position (None: not known
+        # yet, taken as none): Redis 7.0 goes on counting entries trimmed unread.
+        self._phantom: int | None = None
 
     async def create_group(self, *, start: str = "0") -> None:
         """Create the group (and the stream) if missing.
@@ -162,6 +165,8 @@ class StreamReader:
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+        else:
+            self._phantom = None  # a new group: its lag counts nothing of the old one's
 
     async def read(self) -> list[StreamEntry]:
         """The next entries for this consumer: its own unacknowledged ones first,
@@ -192,29 +197,46 @@ class StreamReader:
             claimed = await self.claim()
             if claimed:
                 return claimed
-        # Where the group stood, and what the stream held, as this read moves the group on:
-        # one transaction (inside it, the read does not block).
-        async with self._redis.pipeline(transaction=True) as pipe:
+        new, position = await self._read_new()
+        if new is not None:
+            return new
+        block = max(1, int(self.block * 1000))
+        if position is None:  # where the group stands is unknown: wait in the read itself
+            raw = await self._answered(
+                self._redis.xreadgroup(
+                    self.group, self.consumer, {self.stream: ">"}, count=self.count, block=block
+                )
+            )
+            return await self._decode(read_entries(raw), claimed=False)
+        # Wait for an entry after the group's position, then read as above. A group read
+        # that waits is answered once the relay's script has appended its whole batch and
+        # trimmed the stream: it went on from the oldest entry left, without a word about
+        # the entries trimmed before it.
+        if await self._answered(self._redis.xread({self.stream: position}, count=1, block=block)):
+            new, _ = await self._read_new()
+            return new or []
+        return []
+
+    async def _read_new(self) -> tuple[list[StreamEntry] | None, str | None]:
+        """New entries for this consumer (None: there were none), else the group's position
+        (None: unknown). Read in one transaction with where the group stood and what the
+        stream held, so entries trimmed before the group read them are counted."""
+        async with self._redis.pipeline(transaction=True) as pipe:  # inside it, nothing waits
             pipe.xinfo_groups(self.stream)
             pipe.xinfo_stream(self.stream)
             pipe.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=self.count)
-            groups, info, raw = await self._answered(pipe.execute(raise_on_error=False))
+            pipe.xinfo_groups(self.stream)
+            groups, info, raw, after = await self._answered(pipe.execute(raise_on_error=False))
         if isinstance(raw, Exception):
             raise raw
         entries = read_entries(raw)
         if entries:
-            self._count_unread(groups, info)
-            return await self._decode(entries, claimed=False)
-        raw = await self._answered(
-            self._redis.xreadgroup(
-                self.group,
-                self.consumer,
-                {self.stream: ">"},
-                count=self.count,
-                block=max(1, int(self.block * 1000)),
-            )
-        )
-        return await self._decode(read_entries(raw), claimed=False)
+            self._count_unread(groups, info, after, read=len(entries))
+            return await self._decode(entries, claimed=False), None
+        ours = self._ours(groups) or {}
+        lag, position = ours.get("lag"), ours.get("last-delivered-id")
+        self._phantom = None if lag is None else int(lag)  # caught up: none of it is there
+        return None, None if position is None else text(position)
 
     async def claim(self) -> list[StreamEntry]:
         """Take over entries pending longer than ``claim_idle`` seconds on other consumers."""
@@ -365,22 +387,27 @@ class StreamReader:
             await self.ack(*drop, *trimmed)
         return fresh
 
-    def _count_unread(self, groups: Any, info: Any) -> None:
+    def _count_unread(self, groups: Any, info: Any, after: Any, *, read: int) -> None:
         """Count the entries trimmed between the group's position and the stream's oldest
         entry before the group read them: its lag (Redis 7: entries added after its
-        position, trimmed or not) less the entries left after it."""
-        if isinstance(groups, Exception) or isinstance(info, Exception) or not info:
+        position, trimmed or not) less the entries left after it, and less what the lag
+        still counted of earlier losses (``after``: the groups once ``read`` entries were
+        read from the oldest on, in the same transaction)."""
+        ours = self._ours(groups)
+        if ours is None or isinstance(info, Exception) or not info:
             return
-        ours = [group for group in groups if text(group.get("name", b"")) == self.group]
-        lag = ours[0].get("lag") if ours else None
+        lag = ours.get("lag")
         first = info.get("first-entry")
         if lag is None or not first:  # Redis before 7, or XDEL made it unknown
             return
-        position = text(ours[0]["last-delivered-id"])
+        position = text(ours["last-delivered-id"])
         oldest = text(first[0])
         if _key(position) >= _key(oldest):
             return
-        unread = int(lag) - int(info.get("length", 0))
+        length = int(info.get("length", 0))
+        unread = int(lag) - length - (self._phantom or 0)
+        lag = (self._ours(after) or {}).get("lag")
+        self._phantom = None if lag is None else int(lag) - (length - read)
         if unread > 0:
             self.entries_lost += unread
             logger.warning(
@@ -392,6 +419,13 @@ class StreamReader:
                 oldest,
                 self.group,
             )
+
+    def _ours(self, groups: Any) -> Any:
+        """This reader's group in an ``XINFO GROUPS`` reply (None: not there, or an error)."""
+        if isinstance(groups, Exception):
+            return None
+        ours = [group for group in groups or () if text(group.get("name", b"")) == self.group]
+        return ours[0] if ours else None
 
     def _lost(self, ids: Sequence[str], when: str) -> None:
         self.entries_lost += len(ids)

@@ -34,6 +34,18 @@ return 0
 """
 
 
+# Take the token lock for a holder if it is free, or if the key never expires: no holder
+# leaves one (another program's key, of any type), and it would never be freed. 1: taken,
+# 2: taken from such a key, 0: held.
+_TAKE_LOCK = """
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl >= 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if ttl == -1 then return 2 end
+return 1
+"""
+
+
 def _on_asyncio() -> None:
     """Refuse a call outside an asyncio task: redis-py's asyncio client fails there with
     asyncio's "no running event loop", which names neither the store nor what to use."""
@@ -63,11 +75,12 @@ class RedisTokenStore:
     hosts behind different addresses must not.
 
     The store has a ``lock(key)`` the token manager holds around a fetch
-    (``SET NX PX``): however many processes start cold at once, one fetches and
-    the others wait and read its token. The holder renews it every ``lock_ttl / 3``
+    (a key set with an expiry): however many processes start cold at once, one fetches
+    and the others wait and read its token. The holder renews it every ``lock_ttl / 3``
     while its fetch runs, however long that takes; ``lock_ttl`` bounds how long a
     crashed holder blocks the others, ``lock_wait`` how long a process waits before
-    raising TimeoutError.
+    raising TimeoutError. A lock key without an expiry, which no holder leaves, is taken
+    over (logged).
     """
 
     def __init__(
@@ -87,6 +100,7 @@ class RedisTokenStore:
         self.lock_ttl = lock_ttl
         self.lock_wait = lock_wait
         self._delete_if_value = redis.register_script(_DELETE_IF_VALUE)
+        self._take_lock = redis.register_script(_TAKE_LOCK)
         self._release_lock = redis.register_script(RELEASE_IF_HELD)
         self._renew_lock = redis.register_script(RENEW_IF_HELD)
 
@@ -211,13 +225,19 @@ class RedisTokenStore:
     async def _take(self, name: str, holder: str, ttl_ms: int) -> bool:
         """Take the lock ``name`` for ``holder`` if it is free; whether it was taken."""
         try:
-            return bool(await self.redis.set(name, holder, nx=True, px=ttl_ms))
+            taken = int(await self._take_lock(keys=[name], args=[holder, ttl_ms]))
         except anyio.get_cancelled_exc_class():
-            # Cancelled once the SET was sent, it may have been carried out all the same:
+            # Cancelled once the script was sent, it may have taken the lock all the same:
             # freed (if ours), or nobody held the lock and every process waited out lock_ttl.
             with anyio.move_on_after(self.lock_ttl, shield=True), suppress(RedisError, OSError):
                 await self._release_lock(keys=[name], args=[holder])
             raise
+        if taken == 2:
+            logger.warning(
+                "token lock %r was a key that never expires (another program's?): taken over",
+                name,
+            )
+        return bool(taken)
 
     def __repr__(self) -> str:
         return f"RedisTokenStore(egress={self.egress!r}, prefix={self.prefix!r})"

@@ -211,6 +211,25 @@ async def test_lock_waits_for_its_holder_and_times_out(redis: Redis) -> None:
                 pass  # pragma: no cover -- never entered
 
 
+@pytest.mark.parametrize("kind", ["string", "hash"])
+async def test_a_lock_key_that_never_expires_is_taken_over(
+    redis: Redis, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No holder leaves a lock without an expiry (another program's key, one set by hand):
+    # every process waited lock_wait (2 minutes) for it at every token fetch, for ever, and
+    # then failed its call saying the lock "expires on its own".
+    store = RedisTokenStore(redis, egress="e", prefix="t:", lock_wait=0.5)
+    if kind == "string":
+        await redis.set("t:e|k:lock", "someone")
+    else:
+        await redis.hset("t:e|k:lock", "holder", "someone")
+    with caplog.at_level("WARNING", logger="contactnow_async.redis"), anyio.fail_after(10):
+        async with store.lock("k"):
+            assert 0 < await redis.pttl("t:e|k:lock") <= 60_000  # ours now, and it expires
+    assert not await redis.exists("t:e|k:lock")  # and freed
+    assert any("never expires" in r.getMessage() for r in caplog.records)
+
+
 async def test_the_lock_outlives_lock_ttl_while_its_fetch_runs(redis: Redis) -> None:
     # A fetch may take the client's whole call deadline (110 s by default: three 30 s
     # attempts and their backoff), past lock_ttl (60 s): the lock expired under a slow
@@ -325,11 +344,11 @@ async def test_a_lock_ttl_under_a_millisecond_still_locks(redis: Redis) -> None:
 async def test_a_fetch_cancelled_as_it_takes_the_lock_leaves_it_free(
     redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Redis carried out the SET and the cancellation came before its reply (a stopped Redis
+    # Redis took the lock and the cancellation came before its reply (a stopped Redis
     # woken after the cancel does the same): nobody held the lock, and every process waited
     # out its lock_ttl (a minute) for the token.
     store = RedisTokenStore(redis, egress="e")
-    taken = lose_first_reply(monkeypatch, redis, "set")
+    taken = lose_first_reply(monkeypatch, redis, "evalsha")  # the script that takes it
 
     async def fetch() -> None:
         async with store.lock("k"):
