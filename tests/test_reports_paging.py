@@ -351,3 +351,22 @@ async def test_calls_landing_behind_every_page_end_the_read_after_three_passes()
 
     with pytest.raises(ResponseFormatError, match=r"of its \d+ calls read after 3 passes"):
         await read(route, page_size=10)
+
+
+@pytest.mark.parametrize(
+    "total",
+    [
+        pytest.param(lambda start, page: 2500 if start == 0 else 1500, id="shrinks-mid-read"),
+        pytest.param(lambda start, page: 700, id="below-the-first-page"),
+        pytest.param(lambda start, page: 1, id="one"),
+    ],
+)
+async def test_a_total_below_the_rows_its_own_page_ends_at_does_not_end_the_read(
+    total: Callable[[int, list[Any]], Any],
+) -> None:
+    # A full page whose total is fewer rows than the read holds by its end: that total
+    # counts no window (which cannot be shorter than what was read of it). The read ended
+    # there, 1000 or 2000 calls of the 2500 read and the rest dropped without a word.
+    got, api = await read(capped(10_000, total=total))
+    assert got == [row["callid"] for row in ROWS]
+    assert starts(api) == [0, 1000, 2000]

@@ -144,7 +144,9 @@ class Reports(Resource):
         were read), never a partial window. A ``total`` equal to its page's row
         count may be only that (the envelope's "records affected or returned"):
         such a reply, or one without ``total``, ends the read with a page shorter
-        than ``page_size``. A ``total`` that is not a whole number >= 0 raises.
+        than ``page_size``, as does one whose ``total`` is below the rows read by its
+        page's end (it counts no window). A ``total`` that is not a whole number >= 0
+        raises.
 
         A window still filling (calls reach the CDR when they end) may shift between
         pages; a call is yielded once however often it is listed. Calls that land ahead
