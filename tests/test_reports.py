@@ -151,6 +151,16 @@ async def test_a_reporting_campaign_filter_replaces_the_clients_campaign() -> No
         ({"fields": ["bogus"]}, ValueError, r"^unknown calls field 'bogus' \(strict=False, or "),
         ({"fields": []}, ValueError, "at least one"),
         ({"start": STOP, "stop": START}, ValueError, "before start"),
+        # A fraction of a second before it: both went as STOP, a one-second window.
+        ({"start": STOP + 0.7, "stop": STOP + 0.2}, ValueError, "before start"),
+        (
+            {
+                "start": datetime(2026, 1, 1, 0, 0, 0, 700_000, tzinfo=timezone.utc),
+                "stop": datetime(2026, 1, 1, 0, 0, 0, 200_000, tzinfo=timezone.utc),
+            },
+            ValueError,
+            "before start",
+        ),
         ({"start": datetime(2026, 1, 1)}, ValueError, "naive"),
         ({"cutoff": -1}, ValueError, "cutoff"),
         ({"cutoff": float("inf")}, ValueError, "cutoff"),

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from .._models_reports import AgentSession, CdrRow, ReportRow
 from .._wire import Envelope
-from ._base import Resource, boolean, build, id_list, window_bound
+from ._base import Resource, before, boolean, build, id_list, window_bound
 from ._cdr_pages import CdrPages
 
 __all__ = ["CALLS_FIELDS", "CDR_FIELDS", "FILTERS", "GROUP_FIELDS", "Reports"]
@@ -283,8 +283,8 @@ def _cutoff(cutoff: object) -> int | None:
 
 def _range(start: Moment, stop: Moment) -> str:
     low, high = window_bound(start, name="start"), window_bound(stop, name="stop")
-    if high < low:
-        raise ValueError(f"stop ({high}) is before start ({low})")
+    if before(stop, start):
+        raise ValueError(f"stop ({stop}) is before start ({start})")
     return f"{low}:{high}"
 
 
