@@ -182,8 +182,8 @@ class CdrRow:
     and ``queue_time`` are seconds (``sec_dur``, ``sec_ring``, ``sec_que``).
     ``answered_ts`` is None for an unanswered call. ``tag_id``, ``tag``,
     ``sms_message``, ``ivr_key`` and ``key_time`` are None where the wire says null. A
-    record without its ``callid`` (it tells the rows of two pages apart), or with
-    seconds below 0, is refused.
+    record without its ``callid`` (null, empty or blank: it tells the rows of two pages
+    apart), or with seconds below 0, is refused.
     """
 
     call_id: str
@@ -237,7 +237,7 @@ class CdrRow:
             return record.get(name)
 
         call_id = _text(get("callid"), "callid")
-        if not call_id:  # a row is told from the others (across pages) by its call id
+        if not call_id.strip():  # a row is told from the others (across pages) by its call id
             raise ValueError("field 'callid' is empty: no call detail record lacks one")
         qtype = _text(get("qtype"), "qtype")
         flags = _text(get("flags"), "flags")

@@ -226,7 +226,7 @@ async def test_a_page_size_that_is_not_a_whole_count_of_rows_is_refused(
 
 
 @pytest.mark.parametrize("says_total", [True, False], ids=["total", "no-total"])
-@pytest.mark.parametrize("missing", [None, ""], ids=["null", "empty"])
+@pytest.mark.parametrize("missing", [None, "", " "], ids=["null", "empty", "blank"])
 async def test_a_row_without_its_callid_is_an_error_not_a_repeat(
     says_total: bool, missing: str | None
 ) -> None:
