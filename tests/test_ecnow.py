@@ -1122,6 +1122,19 @@ async def test_null_fields_read_as_empty(name: str) -> None:
         assert len(await call(cn)) == 1
 
 
+@pytest.mark.parametrize("reccount", ["-5", -5, -1.0])
+async def test_a_dataset_of_a_negative_number_of_records_is_an_error(reccount: object) -> None:
+    # It was read as it came: record_count -5.
+    with pytest.raises(ValueError, match="'reccount' is a negative count"):
+        Dataset.from_record({"dataset": "351", "reccount": reccount})
+    api = FakeAPI({(*DATASETS, "read"): answer(rows({"dataset": "351", "reccount": reccount}))})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError, match="reccount"):
+            await cn.datasets.read()
+    assert Dataset.from_record({"dataset": "351", "reccount": "0"}).record_count == 0
+
+
 @pytest.mark.parametrize("loose", [" 12", "1_2", "+12", "\u0661\u0662", "1.2e1"])
 @pytest.mark.parametrize(
     ("model", "record", "field"),
