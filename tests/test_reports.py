@@ -516,6 +516,7 @@ MORE_WRONG: dict[str, list[Mapping[str, Any]]] = {
         {"nc_ans_gt": -4},
         {"oc_abdn": "-1"},
         {"sec_call": -28},
+        {"bill_dur": -60},  # the duration the cost is of: read as it came
     ],
     "cdr": [
         {"sec_dur": "fast"},
@@ -528,6 +529,8 @@ MORE_WRONG: dict[str, list[Mapping[str, Any]]] = {
         {"tm_answ": 1e300},
         {"sec_que": "-80"},
         {"sec_dur": -1.5},
+        {"bill_dur": "-60"},
+        {"oc_sale": "-1"},  # no sale: a flag is 0 or 1, not below nought
     ],
     "agents": [
         {"tm_logout": "later"},
