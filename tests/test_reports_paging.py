@@ -370,3 +370,27 @@ async def test_a_total_below_the_rows_its_own_page_ends_at_does_not_end_the_read
     got, api = await read(capped(10_000, total=total))
     assert got == [row["callid"] for row in ROWS]
     assert starts(api) == [0, 1000, 2000]
+
+
+async def test_a_total_said_by_the_first_page_alone_still_pages_to_it() -> None:
+    # A server that counts the window for the first page only (start=0), and caps its
+    # pages at 500: the second page, short and silent, ended the read at 1000 of 2500.
+    got, api = await read(capped(500, total=lambda start, page: len(ROWS) if start == 0 else None))
+    assert got == [row["callid"] for row in ROWS]
+    assert starts(api) == [0, 500, 1000, 1500, 2000]
+
+
+@pytest.mark.parametrize("says", [None, 0], ids=["no-total", "total-0"])
+async def test_an_empty_page_silent_on_the_window_is_an_error_before_its_total(
+    says: int | None,
+) -> None:
+    # The page before said 2500 rows: an empty page at 1000 that says nothing of the
+    # window (or 0, its own rows) ended the read with 1000 of them, without a word.
+    def route(request: httpx.Request) -> httpx.Response:
+        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
+        if start >= 1000:
+            return json_reply({"success": True, "total": says, "list": []})
+        return json_reply({"success": True, "total": 2500, "list": ROWS[start : start + limit]})
+
+    with pytest.raises(ResponseFormatError, match=r"1000 of 2500 rows"):
+        await read(route)

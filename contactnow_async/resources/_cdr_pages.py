@@ -133,6 +133,9 @@ class CdrPages:
         has reached the window's end."""
         offset = self._offset
         self._offset += len(page)
+        if window is None:  # a page silent on the window: the page before may have said
+            # (a server may count it for the first page alone); a short page ended the read.
+            window = self._window
         if window is not None and not page and self._offset < window:
             raise ResponseFormatError(
                 f"reports.cdr: an empty page at start={offset} with {self._offset} of "

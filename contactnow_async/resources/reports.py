@@ -143,10 +143,11 @@ class Reports(Resource):
         :class:`~contactnow_async.ResponseFormatError` (how many of how many rows
         were read), never a partial window. A ``total`` equal to its page's row
         count may be only that (the envelope's "records affected or returned"):
-        such a reply, or one without ``total``, ends the read with a page shorter
-        than ``page_size``, as does one whose ``total`` is below the rows read by its
-        page's end (it counts no window). A ``total`` that is not a whole number >= 0
-        raises.
+        such a reply, one without ``total``, or one whose ``total`` is below the rows
+        read by its page's end (it counts no window), is read against the last window
+        count a page before said (a server may count it for the first page alone), and
+        without one ends the read with a page shorter than ``page_size``. A ``total``
+        that is not a whole number >= 0 raises.
 
         A window still filling (calls reach the CDR when they end) may shift between
         pages; a call is yielded once however often it is listed. Calls that land ahead
