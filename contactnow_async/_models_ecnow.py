@@ -100,7 +100,7 @@ class Dataset:
 
     ``status`` decides whether its records are dialled; ``priority`` (0 to 90)
     orders the datasets of one campaign, highest first. ``record_count`` is the
-    wire ``reccount`` (None where the reply leaves it empty).
+    wire ``reccount`` (None where the reply leaves it empty; below 0, an error).
     """
 
     dataset_id: str
@@ -130,9 +130,16 @@ class Dataset:
             crm_account=_t(record.get("crm_account"), "crm_account"),
             crm_campaign=_t(record.get("crm_campaign"), "crm_campaign"),
             locked=_flag(record.get("locked"), "locked"),
-            record_count=None if reccount in (None, "") else _w(reccount, "reccount"),
+            record_count=None if reccount in (None, "") else _record_count(reccount),
             raw=record,
         )
+
+
+def _record_count(value: Any) -> int:
+    count = _w(value, "reccount")
+    if count < 0:  # it was read as it came: a dataset of -5 records
+        raise ValueError("field 'reccount' is a negative count")
+    return count
 
 
 @attrs.frozen(kw_only=True)

@@ -61,7 +61,8 @@ def _number(value: Any, name: str) -> float:
         raise ValueError(f"field {name!r} is not a number")
     if not math.isfinite(number):
         raise ValueError(f"field {name!r} is not a finite number")
-    if number < 0 and name.startswith("sec_"):  # a cost may be a credit; no time runs back
+    if number < 0 and (name.startswith("sec_") or name == "bill_dur"):
+        # A cost may be a credit; no time (bill_dur: the time the cost is of) runs back.
         raise ValueError(f"field {name!r} is a negative number of seconds")
     return number
 
@@ -153,7 +154,10 @@ def _optional_text(value: Any, name: str) -> str | None:
 
 
 def _flag(value: Any, name: str) -> bool:
-    return _w(value, name) > 0
+    count = _w(value, name)
+    if count < 0:  # it read as False: no sale, where the call's oc_* count is 0 or 1
+        raise ValueError(f"field {name!r} is a negative count")
+    return count > 0
 
 
 #: Each CDR field's attribute on :class:`CdrRow` (``callid`` -> ``call_id``...).
@@ -182,8 +186,8 @@ class CdrRow:
     and ``queue_time`` are seconds (``sec_dur``, ``sec_ring``, ``sec_que``).
     ``answered_ts`` is None for an unanswered call. ``tag_id``, ``tag``,
     ``sms_message``, ``ivr_key`` and ``key_time`` are None where the wire says null. A
-    record without its ``callid`` (it tells the rows of two pages apart), or with
-    seconds below 0, is refused.
+    record without its ``callid`` (null, empty or blank: it tells the rows of two pages
+    apart), or with seconds or an ``oc_*`` below 0, is refused.
     """
 
     call_id: str
@@ -237,7 +241,7 @@ class CdrRow:
             return record.get(name)
 
         call_id = _text(get("callid"), "callid")
-        if not call_id:  # a row is told from the others (across pages) by its call id
+        if not call_id.strip():  # a row is told from the others (across pages) by its call id
             raise ValueError("field 'callid' is empty: no call detail record lacks one")
         qtype = _text(get("qtype"), "qtype")
         flags = _text(get("flags"), "flags")

@@ -149,7 +149,8 @@ def average_handle_time(
     agents spent on unanswered calls; CDR rows count answered talk only. A row read
     without those fields raises ValueError. None when no call was answered; a
     ``wrap_time`` below 0, infinite or NaN raises ValueError. A call's CDR row read twice
-    counts once, as in :func:`service_level`.
+    counts once, as in :func:`service_level`. Seconds or counts past what a float holds
+    (adding up to infinity) raise ValueError.
     """
     if isinstance(wrap_time, bool) or not isinstance(wrap_time, (int, float)):
         raise TypeError(f"wrap_time must be a number of seconds >= 0, not {wrap_time!r}")
@@ -170,7 +171,19 @@ def average_handle_time(
                 continue
             talk += row.talk_time
             answered += 1
-    return (talk + wrap_time) / answered if answered else None
+    if not answered:
+        return None
+    handled = talk + wrap_time
+    try:
+        average = handled / answered
+    except OverflowError:  # a count no float holds (10**400 calls): no report's figure
+        average = math.inf
+    if not math.isfinite(average):  # each figure finite, their sum not: it returned inf
+        raise ValueError(
+            "average_handle_time: the rows' seconds or counts are past what a float holds"
+            " (seconds adding up to infinity, or more than 1e308 calls): no report's figures"
+        )
+    return average
 
 
 def _rows(rows: Iterable[ReportRow] | Iterable[CdrRow]) -> Iterator[ReportRow | CdrRow]:

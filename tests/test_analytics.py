@@ -226,6 +226,31 @@ def test_average_handle_time() -> None:
 
 
 @pytest.mark.parametrize(
+    ("records", "wrap_time"),
+    [
+        # Each a finite figure, their sum not: the handle time was inf.
+        (
+            [
+                {"qid": "1", "sec_call": 1e308, "nc_ans": 1},
+                {"qid": "2", "sec_call": 1e308, "nc_ans": 1},
+            ],
+            0.0,
+        ),
+        ([{"qid": "1", "sec_call": 1e308, "nc_ans": 1}], 1e308),
+        # A count no float holds: a bare OverflowError from the division.
+        ([{"qid": "1", "sec_call": 60.0, "nc_ans": 10**400}], 0.0),
+    ],
+    ids=["seconds-add-up-to-inf", "with-wrap-time", "count-past-a-float"],
+)
+def test_figures_past_what_a_float_holds_are_a_value_error_not_inf_or_overflow(
+    records: list[dict[str, Any]], wrap_time: float
+) -> None:
+    rows = [ReportRow.from_record(record) for record in records]  # as a reply may send them
+    with pytest.raises(ValueError, match="past what a float holds"):
+        average_handle_time(rows, wrap_time=wrap_time)
+
+
+@pytest.mark.parametrize(
     ("wrap_time", "error"),
     [
         (-100.0, ValueError),  # made 60 s of talk a handle time of -40 s

@@ -578,6 +578,8 @@ async def test_status_log_filters(filters: dict[str, Any], expected: Mapping[str
         ({"uid": 5, "uid_range": (1, 2)}, "not both"),
         ({"uid_range": (9, 1)}, "above"),
         ({"tstart": 1_700_003_600, "tstop": 1_700_000_000}, "after tstop"),  # read nothing
+        # A fraction of a second after it: both went as 1700000000, a window of one second.
+        ({"tstart": 1_700_000_000.7, "tstop": 1_700_000_000.2}, "after tstop"),
         (
             {
                 "tstart": datetime(2023, 11, 14, 23, tzinfo=timezone.utc),

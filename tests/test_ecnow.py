@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -304,6 +305,52 @@ async def test_a_day_as_tstop_is_the_whole_day() -> None:
         "tstart": "2017-11-26 00:00:00",
         "tstop": "2017-11-26 23:59:59",
     }
+
+
+#: London's clocks go back at 01:00 UTC on 27 October 2024: 01:00 to 01:59:59 twice.
+_BACK = datetime(2024, 10, 27, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("tstart", "tstop", "wanted"),
+    [
+        # 01:45 BST to 01:15 GMT, half an hour: refused as "tstart is after tstop".
+        (_BACK - timedelta(minutes=15), _BACK + timedelta(minutes=15), ("01:00:00", "01:59:59")),
+        # The same as unix times.
+        (
+            int((_BACK - timedelta(minutes=15)).timestamp()),
+            int((_BACK + timedelta(minutes=15)).timestamp()),
+            ("01:00:00", "01:59:59"),
+        ),
+        # 01:10 BST to 01:20 GMT: went as 01:10 to 01:20, ten of its seventy minutes.
+        (_BACK - timedelta(minutes=50), _BACK + timedelta(minutes=20), ("01:00:00", "01:59:59")),
+        # 00:30 BST to 01:20 GMT: its BST 01:20 to 01:59 were left out.
+        (_BACK - timedelta(minutes=90), _BACK + timedelta(minutes=20), ("00:30:00", "01:59:59")),
+        # 01:30 BST to 03:00 GMT: its GMT 01:00 to 01:29 were left out.
+        (_BACK - timedelta(minutes=30), _BACK + timedelta(hours=2), ("01:00:00", "03:00:00")),
+        # From 01:30 BST on: the GMT 01:00 to 01:29 too.
+        (_BACK - timedelta(minutes=30), None, ("01:00:00", None)),
+        # Up to 01:20 GMT: the BST 01:20 to 01:59 too.
+        (None, _BACK + timedelta(minutes=20), (None, "01:59:59")),
+        # Windows that do not cross the change are sent as they are.
+        (_BACK - timedelta(minutes=50), _BACK - timedelta(minutes=40), ("01:10:00", "01:20:00")),
+        (_BACK + timedelta(minutes=10), _BACK + timedelta(minutes=20), ("01:10:00", "01:20:00")),
+        (_BACK + timedelta(minutes=10), None, ("01:10:00", None)),
+        (None, _BACK - timedelta(minutes=40), (None, "01:20:00")),
+    ],
+)
+async def test_a_window_crossing_the_hour_the_clocks_go_back_covers_that_whole_hour(
+    tstart: datetime | int | None, tstop: datetime | int | None, wanted: tuple[str | None, ...]
+) -> None:
+    # Record dates are wall times in record_tz: one in the repeated hour names two moments.
+    _, api = await call_with(
+        {(*RECORDS, "read"): answer(rows())},
+        lambda cn: cn.records.read(dataset=3, timetype="callback", tstart=tstart, tstop=tstop),
+        record_tz=ZoneInfo("Europe/London"),
+    )
+    query = params(sent(api, *RECORDS))
+    expected = tuple(None if time is None else f"2024-10-27 {time}" for time in wanted)
+    assert (query.get("tstart"), query.get("tstop")) == expected
 
 
 @pytest.mark.parametrize(
@@ -1073,6 +1120,19 @@ async def test_null_fields_read_as_empty(name: str) -> None:
     cn, http = client_for(api)
     async with http, cn:
         assert len(await call(cn)) == 1
+
+
+@pytest.mark.parametrize("reccount", ["-5", -5, -1.0])
+async def test_a_dataset_of_a_negative_number_of_records_is_an_error(reccount: object) -> None:
+    # It was read as it came: record_count -5.
+    with pytest.raises(ValueError, match="'reccount' is a negative count"):
+        Dataset.from_record({"dataset": "351", "reccount": reccount})
+    api = FakeAPI({(*DATASETS, "read"): answer(rows({"dataset": "351", "reccount": reccount}))})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError, match="reccount"):
+            await cn.datasets.read()
+    assert Dataset.from_record({"dataset": "351", "reccount": "0"}).record_count == 0
 
 
 @pytest.mark.parametrize("loose", [" 12", "1_2", "+12", "\u0661\u0662", "1.2e1"])

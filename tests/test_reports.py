@@ -151,6 +151,16 @@ async def test_a_reporting_campaign_filter_replaces_the_clients_campaign() -> No
         ({"fields": ["bogus"]}, ValueError, r"^unknown calls field 'bogus' \(strict=False, or "),
         ({"fields": []}, ValueError, "at least one"),
         ({"start": STOP, "stop": START}, ValueError, "before start"),
+        # A fraction of a second before it: both went as STOP, a one-second window.
+        ({"start": STOP + 0.7, "stop": STOP + 0.2}, ValueError, "before start"),
+        (
+            {
+                "start": datetime(2026, 1, 1, 0, 0, 0, 700_000, tzinfo=timezone.utc),
+                "stop": datetime(2026, 1, 1, 0, 0, 0, 200_000, tzinfo=timezone.utc),
+            },
+            ValueError,
+            "before start",
+        ),
         ({"start": datetime(2026, 1, 1)}, ValueError, "naive"),
         ({"cutoff": -1}, ValueError, "cutoff"),
         ({"cutoff": float("inf")}, ValueError, "cutoff"),
@@ -506,6 +516,7 @@ MORE_WRONG: dict[str, list[Mapping[str, Any]]] = {
         {"nc_ans_gt": -4},
         {"oc_abdn": "-1"},
         {"sec_call": -28},
+        {"bill_dur": -60},  # the duration the cost is of: read as it came
     ],
     "cdr": [
         {"sec_dur": "fast"},
@@ -518,6 +529,8 @@ MORE_WRONG: dict[str, list[Mapping[str, Any]]] = {
         {"tm_answ": 1e300},
         {"sec_que": "-80"},
         {"sec_dur": -1.5},
+        {"bill_dur": "-60"},
+        {"oc_sale": "-1"},  # no sale: a flag is 0 or 1, not below nought
     ],
     "agents": [
         {"tm_logout": "later"},

@@ -226,7 +226,7 @@ async def test_a_page_size_that_is_not_a_whole_count_of_rows_is_refused(
 
 
 @pytest.mark.parametrize("says_total", [True, False], ids=["total", "no-total"])
-@pytest.mark.parametrize("missing", [None, ""], ids=["null", "empty"])
+@pytest.mark.parametrize("missing", [None, "", " "], ids=["null", "empty", "blank"])
 async def test_a_row_without_its_callid_is_an_error_not_a_repeat(
     says_total: bool, missing: str | None
 ) -> None:
@@ -351,3 +351,46 @@ async def test_calls_landing_behind_every_page_end_the_read_after_three_passes()
 
     with pytest.raises(ResponseFormatError, match=r"of its \d+ calls read after 3 passes"):
         await read(route, page_size=10)
+
+
+@pytest.mark.parametrize(
+    "total",
+    [
+        pytest.param(lambda start, page: 2500 if start == 0 else 1500, id="shrinks-mid-read"),
+        pytest.param(lambda start, page: 700, id="below-the-first-page"),
+        pytest.param(lambda start, page: 1, id="one"),
+    ],
+)
+async def test_a_total_below_the_rows_its_own_page_ends_at_does_not_end_the_read(
+    total: Callable[[int, list[Any]], Any],
+) -> None:
+    # A full page whose total is fewer rows than the read holds by its end: that total
+    # counts no window (which cannot be shorter than what was read of it). The read ended
+    # there, 1000 or 2000 calls of the 2500 read and the rest dropped without a word.
+    got, api = await read(capped(10_000, total=total))
+    assert got == [row["callid"] for row in ROWS]
+    assert starts(api) == [0, 1000, 2000]
+
+
+async def test_a_total_said_by_the_first_page_alone_still_pages_to_it() -> None:
+    # A server that counts the window for the first page only (start=0), and caps its
+    # pages at 500: the second page, short and silent, ended the read at 1000 of 2500.
+    got, api = await read(capped(500, total=lambda start, page: len(ROWS) if start == 0 else None))
+    assert got == [row["callid"] for row in ROWS]
+    assert starts(api) == [0, 500, 1000, 1500, 2000]
+
+
+@pytest.mark.parametrize("says", [None, 0], ids=["no-total", "total-0"])
+async def test_an_empty_page_silent_on_the_window_is_an_error_before_its_total(
+    says: int | None,
+) -> None:
+    # The page before said 2500 rows: an empty page at 1000 that says nothing of the
+    # window (or 0, its own rows) ended the read with 1000 of them, without a word.
+    def route(request: httpx.Request) -> httpx.Response:
+        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
+        if start >= 1000:
+            return json_reply({"success": True, "total": says, "list": []})
+        return json_reply({"success": True, "total": 2500, "list": ROWS[start : start + limit]})
+
+    with pytest.raises(ResponseFormatError, match=r"1000 of 2500 rows"):
+        await read(route)

@@ -192,6 +192,17 @@ def window_bound(value: int | float | datetime, *, name: str) -> int:
     return seconds
 
 
+def before(stop: int | float | datetime, start: int | float | datetime) -> bool:
+    """Whether ``stop`` comes before ``start`` (both checked by :func:`unix_time`), to the
+    fraction given: in the whole seconds sent, a stop a fraction of a second before its
+    start was the same second as it, and went out as a window of one second."""
+    return _exact(stop) < _exact(start)
+
+
+def _exact(value: int | float | datetime) -> float:
+    return value.timestamp() if isinstance(value, datetime) else value
+
+
 def id_list(
     value: str | int | Iterable[str | int] | None, *, name: str, kind: str = "id"
 ) -> str | None:

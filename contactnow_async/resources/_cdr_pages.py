@@ -121,14 +121,21 @@ class CdrPages:
                 f"reports.cdr: the page at start={offset} says total {total}, not a count of rows"
             )
         self.total = total
-        # A total that is just the page's own row count says nothing of the window.
-        return page, None if total is None or total == len(page) else total
+        # A total that is just the page's own row count says nothing of the window; nor
+        # does one below the rows read by this page's end (no window is shorter than what
+        # was read of it): ending there dropped the rest of a window without a word.
+        if total is None or total == len(page) or total < offset + len(page):
+            return page, None
+        return page, total
 
     def _advance(self, page: list[CdrRow], window: int | None) -> None:
         """Move past ``page``: queue its rows not read before, and tell whether the pass
         has reached the window's end."""
         offset = self._offset
         self._offset += len(page)
+        if window is None:  # a page silent on the window: the page before may have said
+            # (a server may count it for the first page alone); a short page ended the read.
+            window = self._window
         if window is not None and not page and self._offset < window:
             raise ResponseFormatError(
                 f"reports.cdr: an empty page at start={offset} with {self._offset} of "

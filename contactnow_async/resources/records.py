@@ -76,7 +76,11 @@ class Records(Resource):
         not), ``live`` (to dial now), ``callbacks``, ``live-callbacks``,
         ``unexpired``. ``timetype`` (``callback`` or ``processdate``) with
         ``tstart``/``tstop`` picks by that date, both ends included: a ``date`` as
-        ``tstop`` is the whole of that day (up to ``23:59:59``).
+        ``tstop`` is the whole of that day (up to ``23:59:59``). A window of moments
+        that crosses the hour the clocks go back in ``record_tz``, from or to a moment
+        in it, takes the whole of that hour: its dates each name two moments, one of
+        them in the window (sent as they were, the ends of such a window read as a
+        reversed window, or left the rest of the hour out).
         """
         exact = boolean(exact, name="exact")
         wanted = _search(search)
@@ -100,6 +104,7 @@ class Records(Resource):
             # A day as tstop is the whole day: its midnight would leave the day out (and
             # tstart=tstop=day would read nothing), as ECNOW.md's example writes it.
             stop = f"{tstop.isoformat()} 23:59:59"
+        start, stop = _across_clocks_back(tstart, tstop, tz, start, stop)
         if start is not None and stop is not None and start > stop:  # the same zone and form
             raise ValueError(f"tstart ({start}) is after tstop ({stop})")
         params: dict[str, Any] = {
@@ -210,6 +215,54 @@ def _record_time(
     if isinstance(value, str):
         return record_date_text(value, name, day=day)
     return format_record_time(value, tz, name)
+
+
+def _across_clocks_back(
+    tstart: Moment | None, tstop: Moment | None, tz: tzinfo, start: str | None, stop: str | None
+) -> tuple[str | None, str | None]:
+    """A read's record dates ``start``/``stop``, widened to the whole hour the clocks go
+    back over (its wall times name two moments each) when the window of moments
+    ``tstart``/``tstop`` crosses that change from or to a moment in it."""
+    low, high = _local(tstart, tz), _local(tstop, tz)
+    if low is not None and low.fold == 0 and (repeated := _repeated(low)) is not None:
+        first, _, back = repeated  # from the hour's first pass: its second is in it too
+        if high is None or high.timestamp() >= back:
+            start = first
+    if high is not None and high.fold == 1 and (repeated := _repeated(high)) is not None:
+        _, last, back = repeated  # to the hour's second pass: its first is in it too
+        if low is None or low.timestamp() < back:
+            stop = last
+    return start, stop
+
+
+def _local(value: Moment | None, tz: tzinfo) -> datetime | None:
+    """A moment (an aware datetime, a unix time) in ``tz``; None for a date or text."""
+    if isinstance(value, datetime):
+        return value.astimezone(tz)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=tz)
+    return None
+
+
+def _repeated(local: datetime) -> tuple[str, str, int] | None:
+    """When ``local``'s wall time is one the clocks go back over: the first and last
+    record dates of the wall times that repeat, and the unix time they go back at."""
+    wall, tz = local.replace(tzinfo=None, fold=0), local.tzinfo
+    first, second = wall.replace(tzinfo=tz), wall.replace(tzinfo=tz, fold=1)
+    before, after = first.utcoffset(), second.utcoffset()
+    if before is None or after is None or before <= after:
+        return None  # one moment (or the clocks go forward over it: no moment)
+    low, high = math.floor(first.timestamp()), math.ceil(second.timestamp())
+    while high - low > 1:  # the first second on the offset after the change
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, tz=tz).utcoffset() == after:
+            high = middle
+        else:
+            low = middle
+    begins, ends = (
+        datetime.fromtimestamp(at, tz=tz).replace(tzinfo=None) for at in (high, high - 1)
+    )
+    return begins.isoformat(sep=" "), ends.isoformat(sep=" "), high
 
 
 def _search(search: Mapping[str, Any] | None) -> dict[str, Any]:

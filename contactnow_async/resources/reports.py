@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from .._models_reports import AgentSession, CdrRow, ReportRow
 from .._wire import Envelope
-from ._base import Resource, boolean, build, id_list, window_bound
+from ._base import Resource, before, boolean, build, id_list, window_bound
 from ._cdr_pages import CdrPages
 
 __all__ = ["CALLS_FIELDS", "CDR_FIELDS", "FILTERS", "GROUP_FIELDS", "Reports"]
@@ -143,8 +143,11 @@ class Reports(Resource):
         :class:`~contactnow_async.ResponseFormatError` (how many of how many rows
         were read), never a partial window. A ``total`` equal to its page's row
         count may be only that (the envelope's "records affected or returned"):
-        such a reply, or one without ``total``, ends the read with a page shorter
-        than ``page_size``. A ``total`` that is not a whole number >= 0 raises.
+        such a reply, one without ``total``, or one whose ``total`` is below the rows
+        read by its page's end (it counts no window), is read against the last window
+        count a page before said (a server may count it for the first page alone), and
+        without one ends the read with a page shorter than ``page_size``. A ``total``
+        that is not a whole number >= 0 raises.
 
         A window still filling (calls reach the CDR when they end) may shift between
         pages; a call is yielded once however often it is listed. Calls that land ahead
@@ -281,8 +284,8 @@ def _cutoff(cutoff: object) -> int | None:
 
 def _range(start: Moment, stop: Moment) -> str:
     low, high = window_bound(start, name="start"), window_bound(stop, name="stop")
-    if high < low:
-        raise ValueError(f"stop ({high}) is before start ({low})")
+    if before(stop, start):
+        raise ValueError(f"stop ({stop}) is before start ({start})")
     return f"{low}:{high}"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from .._models import StatusLogEntry
 from .._values import whole
-from ._base import Resource, build, id_list, unix_time
+from ._base import Resource, before, build, id_list, unix_time
 
 
 class StatusLog(Resource):
@@ -34,9 +34,9 @@ class StatusLog(Resource):
             raise ValueError("give uid (rows >= uid) or uid_range=(low, high), not both")
         start = unix_time(tstart, name="tstart")
         stop = unix_time(tstop, name="tstop")
-        if start is not None and stop is not None and start > stop:
+        if tstart is not None and tstop is not None and before(tstop, tstart):
             # The API answers an empty list, which reads as "no changes" in that window.
-            raise ValueError(f"tstart {start} is after tstop {stop}")
+            raise ValueError(f"tstart {tstart} is after tstop {tstop}")
         params: dict[str, Any] = {
             "agent": id_list(agent, name="agent"),
             "tstart": start,
