@@ -46,19 +46,18 @@ def resend_is_safe(script: str, method: str | None, action: str | None) -> bool:
     """Whether resending this request after it may have been processed is harmless.
 
     Reads change nothing; ``priority`` creates are documented as idempotent (an
-    existing assignment is not duplicated); agent and dataset updates set the
-    same fields again. Creates of agents, datasets and records are not: each
-    one adds a new row. A record update is not either, as far as this rule can
-    tell: its ``notes_append`` adds a line each time it is sent
-    (``cn.records.update`` declares the updates without one idempotent itself).
-    Anything else not a read (the generic scripts, a call without ``action``) is
-    assumed unsafe.
+    existing assignment is not duplicated); agent updates set the same fields
+    again. Creates of agents, datasets and records are not: each one adds a new
+    row. Record and dataset updates are not either, as far as this rule can
+    tell: a record's ``notes_append`` adds a line each time it is sent, and a
+    dataset set to ``EXPIRED`` refuses every edit after it, the resend too
+    (``cn.records.update`` and ``cn.datasets.update`` declare the others
+    idempotent themselves). Anything else not a read (the generic scripts, a
+    call without ``action``) is assumed unsafe.
     """
     if action in ("read", "validate", "get"):
         return True
     if script == "database" and method == "priority" and action in ("create", "update"):
-        return True
-    if script == "ecnow" and method == "ecnow_datasets" and action == "update":
         return True
     return script == "database" and method == "agents" and action == "update"
 

@@ -768,6 +768,36 @@ async def test_a_record_update_is_resent_unless_it_appends_notes() -> None:
         assert api.calls(*RECORDS, "update") == (2 if resent else 1)
 
 
+async def test_a_dataset_update_is_resent_unless_it_expires_the_dataset() -> None:
+    """A resend of an update that expired the dataset finds it EXPIRED and is refused:
+    a lost reply became a WriteError saying nothing was written, of a dataset the first
+    send did expire. Sent once, the lost reply says it may have been done."""
+    ok = {"success": True, "total": 1, "bad": 0}
+    cases: list[tuple[Any, bool]] = [
+        ({"dataset": 351, "d_status": "LIVE", "d_priority": 40}, True),
+        ({"dataset": 351, "d_status": "EXPIRED"}, False),
+        ({"dataset": 351, "d_status": "expired"}, False),  # as the state filter reads it
+        (DatasetInput(dataset_id="351", status=DatasetStatus.EXPIRED), False),
+    ]
+    for update, resent in cases:
+        api = FakeAPI({(*DATASETS, "update"): processed_then(httpx.ReadError, ok)})
+        cn, http = client_for(api)
+        async with http, cn:
+            if resent:
+                assert (await cn.datasets.update([update])).total == 1
+            else:
+                with pytest.raises(TransportError) as info:
+                    await cn.datasets.update([{"dataset": 350, "d_priority": 5}, update])
+                assert info.value.sent is True
+        assert api.calls(*DATASETS, "update") == (2 if resent else 1)
+    api = FakeAPI({(*DATASETS, "update"): processed_then(httpx.ReadError, ok)})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(TransportError):
+            await cn.datasets.set_status(351, DatasetStatus.EXPIRED)
+    assert api.calls(*DATASETS, "update") == 1
+
+
 async def test_a_search_by_attribute_name_goes_by_its_wire_name() -> None:
     """As a write's fields do: ``first_name`` sent as given names no column, and the read
     found nothing, without a word (a Record's ``dataset_id`` is its ``datasetid``)."""
@@ -907,7 +937,9 @@ def test_the_resend_rule_of_the_campaign_database() -> None:
     assert resend_is_safe("ecnow", "ecnow_records", "read")
     assert resend_is_safe("ecnow", "campaign_fields", "read")
     assert resend_is_safe("database", "queues", "read")
-    assert resend_is_safe("ecnow", "ecnow_datasets", "update")
+    # An update may expire its dataset, which refuses a resend: cn.datasets.update
+    # declares the others idempotent itself.
+    assert not resend_is_safe("ecnow", "ecnow_datasets", "update")
     assert not resend_is_safe("ecnow", "ecnow_datasets", "create")
     assert not resend_is_safe("ecnow", "ecnow_records", "create")
     assert not resend_is_safe("ecnow", "ecnow_records", "update")

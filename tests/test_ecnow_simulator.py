@@ -15,6 +15,7 @@ from contactnow_async import (
     DatasetStatus,
     QueueType,
     RecordInput,
+    TransportError,
     WriteError,
 )
 from contactnow_async._wire import Format
@@ -67,6 +68,23 @@ async def test_datasets_round_trip(cn: ContactNow) -> None:
     await cn.datasets.set_status(created.key, DatasetStatus.EXPIRED)
     with pytest.raises(WriteError, match=r"dataset \[354\] is EXPIRED"):
         await cn.datasets.set_status(created.key, "LIVE")
+
+
+async def test_a_lost_reply_to_expiring_a_dataset_is_not_resent(
+    cn: ContactNow, sim: Simulator
+) -> None:
+    """The simulator expires the dataset and drops the reply: a resend was refused
+    ("dataset [351] is EXPIRED"), a WriteError of a change that was made."""
+    sim.faults.inject("drop_after", script="ecnow", method="ecnow_datasets", action="update")
+    with pytest.raises(TransportError) as info:
+        await cn.datasets.set_status(351, DatasetStatus.EXPIRED)
+    assert info.value.sent is True
+    assert sim.stats.count("ecnow", "ecnow_datasets", "update") == 1
+    (dataset,) = await cn.datasets.read(dataset=351)
+    assert dataset.status == DatasetStatus.EXPIRED
+    sim.faults.inject("drop_after", script="ecnow", method="ecnow_datasets", action="update")
+    await cn.datasets.update([{"dataset": 352, "d_priority": 30}])  # resent: the same again
+    assert sim.stats.count("ecnow", "ecnow_datasets", "update") == 3
 
 
 async def test_records_round_trip(cn: ContactNow) -> None:

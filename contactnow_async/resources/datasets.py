@@ -80,7 +80,10 @@ class Datasets(Resource):
 
         Setting ``d_status`` to ``"LIVE"`` puts the dataset's records on the dialler,
         ``"HOLD"`` takes them off, ``"EXPIRED"`` closes them for good. An
-        ``EXPIRED`` dataset refuses every edit (a :class:`WriteError`).
+        ``EXPIRED`` dataset refuses every edit (a :class:`WriteError`). Updates are
+        resent after a transient fault (they set the same fields again), unless one
+        sets ``"EXPIRED"``: a resend would find its dataset closed and be refused, so a
+        lost reply raises ``TransportError`` with ``sent=True`` instead (read it back).
         """
         return await self._write("update", datasets)
 
@@ -96,7 +99,15 @@ class Datasets(Resource):
         for record in records:
             _check(record, action=action, what=what)
         envelope = await self._client.request(
-            "ecnow", method="ecnow_datasets", action=action, payload=records, record_name="dataset"
+            "ecnow",
+            method="ecnow_datasets",
+            action=action,
+            payload=records,
+            record_name="dataset",
+            # An update sets the same fields again, but one that expires its dataset would
+            # find it EXPIRED, refusing every edit: a lost reply must not become a refusal.
+            idempotent=action == "update"
+            and all(record.get("d_status") != "EXPIRED" for record in records),
         )
         return (created if action == "create" else write_result)(envelope, what=what)
 
