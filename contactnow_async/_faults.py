@@ -189,19 +189,20 @@ def undecodable(
     )
 
 
-def hook_fault(exc: httpx.HTTPStatusError, where: str) -> Fault:
+def hook_fault(exc: httpx.HTTPStatusError, where: str, clock: Clock) -> Fault:
     """The fault of httpx's own ``HTTPStatusError``, raised by a response hook of the
     caller's ``http_client`` (``raise_for_status``) before the body was read: ours for
-    the status, as :meth:`Transport._interpret` judges it (httpx's quotes the whole URL,
-    token and all, so it is not chained)."""
+    the status, as :meth:`Transport._interpret` judges it, its ``Retry-After`` read on
+    ``clock`` (httpx's quotes the whole URL, token and all, so it is not chained)."""
     status = exc.response.status_code
+    wait = retry_after_seconds(exc.response.headers.get("retry-after"), clock)
     message = f"{where} answered HTTP {status} (the http_client's response hook raised)"
     if status == 429:
-        return Fault(RateLimitError(message), reached_server=False)
+        limited = RateLimitError(message, retry_after=wait)
+        return Fault(limited, reached_server=False, retry_after=wait)
     transient = status >= 500 or status == 408
-    return Fault(
-        HTTPStatusError(message, status_code=status), reached_server=True, transient=transient
-    )
+    failed = HTTPStatusError(message, status_code=status)
+    return Fault(failed, reached_server=True, retry_after=wait, transient=transient)
 
 
 def retry_after_seconds(value: str | None, clock: Clock) -> float | None:

@@ -430,7 +430,7 @@ class Transport:
         # Raised outside the except block: the error it hides is not its context either.
         where = call_url(http_request.url, request)
         if isinstance(failed, httpx.HTTPStatusError):
-            raise hook_fault(failed, where)
+            raise hook_fault(failed, where, self._clock)
         fault = exchange_fault(failed, where, response, request.secrets)
         raise fault from hidden_cause(failed, request.secrets)
 

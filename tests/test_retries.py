@@ -8,14 +8,24 @@ import httpx
 import pytest
 
 from contactnow_async import (
+    ContactNow,
     HTTPStatusError,
     RateLimitError,
     RequestTimeout,
     ResponseFormatError,
     TransportError,
+    VirtualClock,
     resend_is_safe,
 )
-from tests._helpers import AGENT_ROW, FakeAPI, client_for, json_reply
+from tests._helpers import (
+    AGENT_ROW,
+    BASE_URL,
+    PASSWORD,
+    USERNAME,
+    FakeAPI,
+    client_for,
+    json_reply,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -163,6 +173,40 @@ async def test_429_with_a_long_retry_after_is_raised() -> None:
     assert info.value.retry_after == 3600
     assert info.value.status_code == 429
     assert api.calls(*READ) == 1
+
+
+async def raise_for_status(response: httpx.Response) -> None:
+    response.raise_for_status()
+
+
+@pytest.mark.parametrize(("status", "wait"), [(429, "3600"), (429, "7"), (503, "3600"), (503, "7")])
+async def test_retry_after_is_honoured_behind_a_raise_for_status_hook(
+    status: int, wait: str
+) -> None:
+    """A caller's ``http_client`` whose response hook raises for the status: its 429 or
+    503 was retried after the backoff alone, ``Retry-After`` unread (an hour's too)."""
+    api = FakeAPI({READ: status_then_ok(status, {"success": True}, **{"retry-after": wait})})
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(api), event_hooks={"response": [raise_for_status]}
+    )
+    clock = VirtualClock(1_700_000_000)
+    cn = ContactNow(
+        username=USERNAME, password=PASSWORD, base_url=BASE_URL, http_client=http, clock=clock
+    )
+    async with http, cn:
+        await cn.tokens.get()
+        before = clock.now()
+        if wait == "3600":
+            error = RateLimitError if status == 429 else HTTPStatusError
+            with pytest.raises(error) as info:
+                await cn.agents.read()
+            assert info.value.status_code == status
+            if status == 429:
+                assert info.value.retry_after == 3600  # type: ignore[attr-defined]
+        else:
+            assert await cn.agents.read() == []
+            assert clock.now() - before >= 7
+    assert api.calls(*READ) == (1 if wait == "3600" else 2)
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
