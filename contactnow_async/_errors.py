@@ -143,7 +143,9 @@ class TransportError(ContactNowError):
     """The request or its reply was lost on the network (connection refused, reset, ...).
 
     ``sent`` tells whether the request may have reached the server: when it is
-    true, a create may have been done even though no reply arrived.
+    true, a create may have been done even though no reply arrived. It tells of
+    every attempt of the call: a read or an idempotent write resent after a lost
+    reply says ``sent`` true even when its last attempt could not connect.
     """
 
     def __init__(self, message: str, *, sent: bool = True):

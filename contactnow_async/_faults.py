@@ -42,6 +42,7 @@ __all__ = [
     "hide_echoed_error",
     "hide_echoes_in_note",
     "hook_fault",
+    "last_error",
     "retry_after_seconds",
     "too_big",
     "undecodable",
@@ -145,6 +146,16 @@ def exchange_fault(
         TransportError(f"the request to {where} failed: {describe(exc, secrets)}", sent=True),
         reached_server=True,
     )
+
+
+def last_error(fault: Fault, reached_before: bool) -> ContactNowError:
+    """What a call that gives up at ``fault`` raises: its error, unless that says nothing
+    was sent while an earlier attempt may have reached the server (a read or an idempotent
+    write resent after a lost reply): then a copy that says so, ``sent`` true."""
+    error = fault.error
+    if not reached_before or not isinstance(error, TransportError) or error.sent:
+        return error
+    return type(error)(f"{error}; an earlier attempt may have reached the server", sent=True)
 
 
 def format_fault(message: str, response: httpx.Response, *, transient: bool = True) -> Fault:

@@ -43,6 +43,7 @@ from ._faults import (
     hide_echoed_error,
     hide_echoes_in_note,
     hook_fault,
+    last_error,
     retry_after_seconds,
     too_big,
     undecodable,
@@ -205,22 +206,22 @@ class Transport:
         http_request = self._build(request)
         if give_up_at is None:  # a call of its own: its deadline starts now
             give_up_at = self.give_up_at()
-        attempt = 0
+        attempt, reached = 0, False  # reached: an earlier attempt may have reached the server
         while True:
             try:
                 return await self._attempt(request, http_request, attempt, give_up_at, read, stall)
             except Fault as fault:  # noqa: PERF203 -- one try per attempt is the retry loop
                 retryable = fault.transient and (request.idempotent or not fault.reached_server)
                 if not retryable or attempt >= self.retry.max_retries:
-                    raise fault.error from fault.__cause__
+                    raise last_error(fault, reached) from fault.__cause__
                 delay = self.retry.delay(attempt, fault.retry_after)
                 if delay is None or anyio.current_time() + delay >= give_up_at or not rewind():
-                    raise fault.error from fault.__cause__
+                    raise last_error(fault, reached) from fault.__cause__
                 logger.debug(
                     "%s attempt %d failed (%s); retrying in %.2fs",
                     request.describe(), attempt + 1, type(fault.error).__name__, delay,
                 )  # fmt: skip
-                attempt += 1
+                attempt, reached = attempt + 1, reached or fault.reached_server
                 await self._clock.sleep_until(self._clock.now() + delay)
 
     def give_up_at(self) -> float:

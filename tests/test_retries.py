@@ -142,6 +142,43 @@ async def test_idempotent_writes_are_retried_after_a_lost_reply(
     assert api.calls("database", method, action) == 2
 
 
+async def test_a_resent_update_that_ends_unsent_says_an_earlier_send_may_have_done_it() -> None:
+    """An update's first send was processed and its reply lost; its resends could not
+    connect. The error said ``sent=False`` ("could not connect"): the caller was told
+    the update was not made, when the first send may have made it."""
+    calls = 0
+
+    def route(request: httpx.Request) -> dict[str, object]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise httpx.ReadError("connection reset by peer", request=request)
+        raise httpx.ConnectError("connection refused", request=request)
+
+    api = FakeAPI({("database", "agents", "update"): route})
+    cn, http = client_for(api, max_retries=2)
+    async with http, cn:
+        with pytest.raises(TransportError) as info:
+            await cn.agents.update([{"agentid": "1", "name": "New"}])
+    assert info.value.sent is True
+    assert "an earlier attempt may have reached the server" in str(info.value)
+    assert calls == 3
+
+
+async def test_a_create_never_sent_still_says_so_after_its_retries() -> None:
+    def route(request: httpx.Request) -> dict[str, object]:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    api = FakeAPI({CREATE: route, READ: route})
+    cn, http = client_for(api, max_retries=2)
+    async with http, cn:
+        for call in (lambda: cn.agents.create(NEW_AGENT), cn.agents.read):
+            with pytest.raises(TransportError) as info:
+                await call()
+            assert info.value.sent is False
+            assert "earlier attempt" not in str(info.value)
+
+
 def status_then_ok(
     status: int, reply: dict[str, object], **headers: str
 ) -> Callable[[httpx.Request], httpx.Response]:
