@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 
 import anyio
 
-__all__ = ["Clock", "ScaledClock", "SystemClock", "VirtualClock", "http_date"]
+__all__ = ["Clock", "ScaledClock", "SystemClock", "VirtualClock", "http_date", "sleep_within"]
 
 
 @runtime_checkable
@@ -143,6 +143,14 @@ class VirtualClock:
 
     def __repr__(self) -> str:
         return f"VirtualClock(now={self._now!r})"
+
+
+async def sleep_within(clock: Clock, seconds: float, deadline: float) -> bool:
+    """Sleep ``seconds`` on ``clock``, but never past ``deadline`` on anyio's clock (one
+    slower than real time would outlast it): whether the whole sleep was slept."""
+    with anyio.CancelScope(deadline=deadline) as scope:
+        await clock.sleep_until(clock.now() + seconds)
+    return not scope.cancelled_caught
 
 
 def _finite(name: str, value: float) -> float:

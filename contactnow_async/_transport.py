@@ -30,7 +30,7 @@ from typing import Protocol
 import anyio
 import httpx
 
-from ._clock import Clock, http_date
+from ._clock import Clock, http_date, sleep_within
 from ._encoding import EncodingError, FileTooLarge, TooLarge, read_body, read_file
 from ._errors import HTTPStatusError, RateLimitError, RequestTimeout, ResponseFormatError
 from ._exchange import ApiRequest, Fetched, Reply, Sink
@@ -222,7 +222,8 @@ class Transport:
                     request.describe(), attempt + 1, type(fault.error).__name__, delay,
                 )  # fmt: skip
                 attempt, reached = attempt + 1, reached or fault.reached_server
-                await self._clock.sleep_until(self._clock.now() + delay)
+                if not await sleep_within(self._clock, delay, give_up_at):  # a slow clock
+                    raise last_error(fault, reached) from fault.__cause__
 
     def give_up_at(self) -> float:
         """When a call that starts now must end, by its ``deadline`` (on anyio's clock)."""

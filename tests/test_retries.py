@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 
+import anyio
 import httpx
 import pytest
 
@@ -13,6 +14,7 @@ from contactnow_async import (
     RateLimitError,
     RequestTimeout,
     ResponseFormatError,
+    ScaledClock,
     TransportError,
     VirtualClock,
     resend_is_safe,
@@ -177,6 +179,19 @@ async def test_a_create_never_sent_still_says_so_after_its_retries() -> None:
                 await call()
             assert info.value.sent is False
             assert "earlier attempt" not in str(info.value)
+
+
+async def test_a_backoff_on_a_clock_slower_than_real_time_ends_at_the_deadline() -> None:
+    """The backoff sleeps on the client's clock; the deadline runs on anyio's. A wait of
+    0.02 s on a clock a thousand times slower took 20 s, past a 0.05 s deadline."""
+    api = FakeAPI({READ: status_then_ok(503, {"success": True}, **{"retry-after": "0.02"})})
+    cn, http = client_for(api, clock=ScaledClock(0.001), deadline=0.05)
+    async with http, cn:
+        await cn.tokens.get()
+        with anyio.fail_after(5), pytest.raises(HTTPStatusError) as info:
+            await cn.agents.read()
+    assert info.value.status_code == 503
+    assert api.calls(*READ) == 1
 
 
 def status_then_ok(
