@@ -150,12 +150,16 @@ def exchange_fault(
 
 def last_error(fault: Fault, reached_before: bool) -> ContactNowError:
     """What a call that gives up at ``fault`` raises: its error, unless that says nothing
-    was sent while an earlier attempt may have reached the server (a read or an idempotent
-    write resent after a lost reply): then a copy that says so, ``sent`` true."""
+    was sent (or that the server throttled it) while an earlier attempt may have reached
+    the server (a read or an idempotent write resent after a lost reply): then a copy
+    that says so, ``sent`` true."""
     error = fault.error
-    if not reached_before or not isinstance(error, TransportError) or error.sent:
+    if not reached_before or fault.reached_server:
         return error
-    return type(error)(f"{error}; an earlier attempt may have reached the server", sent=True)
+    message = f"{error}; an earlier attempt may have reached the server"
+    if isinstance(error, RateLimitError):
+        return RateLimitError(message, retry_after=error.retry_after)
+    return type(error)(message, sent=True) if isinstance(error, TransportError) else error
 
 
 def format_fault(message: str, response: httpx.Response, *, transient: bool = True) -> Fault:

@@ -167,6 +167,26 @@ async def test_a_resent_update_that_ends_unsent_says_an_earlier_send_may_have_do
     assert calls == 3
 
 
+async def test_a_resent_update_that_ends_throttled_says_an_earlier_send_may_have_done_it() -> None:
+    calls = 0
+
+    def route(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return httpx.Response(429, headers={"retry-after": "0"})
+
+    api = FakeAPI({("database", "agents", "update"): route})
+    cn, http = client_for(api, max_retries=2)
+    async with http, cn:
+        with pytest.raises(RateLimitError) as info:
+            await cn.agents.update([{"agentid": "1", "name": "New"}])
+    assert "an earlier attempt may have reached the server" in str(info.value)
+    assert info.value.retry_after == 0
+    assert calls == 3
+
+
 async def test_a_create_never_sent_still_says_so_after_its_retries() -> None:
     def route(request: httpx.Request) -> dict[str, object]:
         raise httpx.ConnectError("connection refused", request=request)
