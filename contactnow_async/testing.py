@@ -99,9 +99,9 @@ async def contactnow_client(
     """Yield a ContactNow client of the served simulator, on its account and clock.
 
     It gets its token on its first call (a fault injected without ``script=``
-    strikes that ``token.php`` request). It takes the simulator's account and
-    clock, so an overridden ``contactnow_simulator`` (another account, or its
-    own clock) still works.
+    strikes that ``token.php`` request). It takes the simulator's account, clock
+    and ``record_tz``, so an overridden ``contactnow_simulator`` (another account,
+    its own clock, the centre's zone) still works.
     """
     from contactnow_async import ContactNow
 
@@ -110,5 +110,6 @@ async def contactnow_client(
         username=contactnow_simulator.username,
         password=contactnow_simulator.password,
         clock=contactnow_simulator.clock,
+        record_tz=contactnow_simulator.record_tz,
     ) as client:
         yield client

@@ -195,6 +195,7 @@ class Simulator:
         self.ccname = ccname
         self.address_header = address_header.lower() if address_header else None
         self.record_requests = record_requests
+        self._record_tz = record_tz
         self.faults = Faults()
         self.stats = Stats()
         self._lock = threading.RLock()
@@ -251,6 +252,13 @@ class Simulator:
         log in with (the ``contactnow_client`` fixture). Read-only: a running
         simulator keeps its account."""
         return self._password
+
+    @property
+    def record_tz(self) -> tzinfo:
+        """The zone the simulated account writes record dates in (``record_tz=``), for a
+        client to read them in (the ``contactnow_client`` fixture). Read-only: the records
+        already written keep theirs."""
+        return self._record_tz
 
     @property
     def requests(self) -> list[RequestRecord]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta, timezone
 from typing import Any
 
 import httpx
@@ -88,6 +89,31 @@ class TestOverriddenSimulator:
         assert contactnow_client.clock is contactnow_simulator.clock
         snapshot = await contactnow_client.live.agents(include_offline=True)
         assert len(snapshot) == 3
+
+
+class TestSimulatorInAnotherZone:
+    """A user's own ``contactnow_simulator`` in the centre's zone (``record_tz=``): the
+    client reads the record dates it writes in that zone, not in UTC."""
+
+    @pytest.fixture
+    def contactnow_simulator(self, contactnow_clock: VirtualClock) -> Simulator:
+        zone = timezone(timedelta(hours=-5))
+        return Simulator(username="test", password="test", agents=1, clock=contactnow_clock,
+                         record_tz=zone)  # fmt: skip
+
+    @pytest.mark.anyio
+    @pytest.mark.integration
+    async def test_client_reads_record_dates_in_the_simulators_zone(
+        self,
+        contactnow_client: Any,
+        contactnow_simulator: Simulator,
+        contactnow_clock: VirtualClock,
+    ) -> None:
+        assert contactnow_client.options.record_tz == contactnow_simulator.record_tz
+        # Dataset 351's two records were processed a day and two days before the start.
+        records = await contactnow_client.records.read(dataset=351)
+        start = int(contactnow_clock.now())
+        assert sorted(r.processed_ts for r in records) == [start - 2 * 86_400, start - 86_400]
 
 
 #: A user's own tests, as the README teaches them: no conftest.py, both backends.
