@@ -51,6 +51,23 @@ async def act(sim: Simulator, action: str, **args: str) -> dict[str, Any]:
     return reply
 
 
+async def manual_call(
+    outcome: str, *, ddi: str = "01614960001", seconds: float = 20
+) -> tuple[Simulator, str, dict[str, str]]:
+    """A manual call on queue 2002 dispositioned ``outcome`` and hung up ``seconds`` later:
+    the simulator, the call's id, and a reporting window over it (with a token)."""
+    sim, clock = centre(dwell=Dwell.uniform(600))
+    uid = agent_in(sim, "wait")
+    assert await act(sim, "manual_dial", agent=uid, ddi=ddi, qid="2002")
+    callid = live(sim, uid)["call"][0]["callid"]
+    assert await act(sim, "disposition", callid=callid, outcome=outcome) == {"success": True}
+    clock.advance(seconds)
+    assert await act(sim, "hangup", agent=uid) == {"success": True}
+    window = {"token": sim.issue_token(), "range": f"{int(START)}:{int(sim.now())}",
+              "queue": "2002"}  # fmt: skip
+    return sim, callid, window
+
+
 @pytest.mark.parametrize(
     ("start", "action", "status", "code"),
     [
@@ -175,19 +192,12 @@ async def test_outcome_101_is_the_agents_answer_machine() -> None:
     Answer; the vendor's is "Answer Machine (Agent)", counted in oc_ama."""
     # ReportingExamples.js, fetchCalls' console log: a row of "ocid": "101", "ocnm":
     # "Answer Machine (Agent)" (REPORTING.md: oc_ama, "answer machine (agent)").
-    sim, clock = centre(dwell=Dwell.uniform(600))
-    uid = agent_in(sim, "wait")
-    assert await act(sim, "manual_dial", agent=uid, ddi="01614960001", qid="2002")
-    callid = live(sim, uid)["call"][0]["callid"]
-    assert await act(sim, "disposition", callid=callid, outcome="101") == {"success": True}
-    clock.advance(20)
-    assert await act(sim, "hangup", agent=uid) == {"success": True}
-    token = sim.issue_token()
-    window = {"token": token, "range": f"{int(START)}:{int(sim.now())}", "queue": "2002"}
+    sim, callid, window = await manual_call("101")
     async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
         codes = json_of(
             await http.get(
-                "database.php", params=api_params(token, "outcomecodes", "read", uid="101")
+                "database.php",
+                params=api_params(window["token"], "outcomecodes", "read", uid="101"),
             )
         )["list"]
         (row,) = json_of(
@@ -218,15 +228,8 @@ async def test_a_manual_call_nobody_answered_is_no_answer_as_a_dialled_one() -> 
     # The vendor's sample row has ten manual calls, eight answered (nc_ans_man 8): a
     # manual call the agent dispositions "No answer" (103) was not answered. It was
     # "Answered", with a recording, in nc_ans_man and nc_con beside oc_noansw.
-    sim, clock = centre(dwell=Dwell.uniform(600))
-    uid = agent_in(sim, "wait")
-    assert await act(sim, "manual_dial", agent=uid, ddi="01614960001", qid="2002")
-    callid = live(sim, uid)["call"][0]["callid"]
-    assert await act(sim, "disposition", callid=callid, outcome="103") == {"success": True}
-    clock.advance(20)
-    assert await act(sim, "hangup", agent=uid) == {"success": True}
-    token = sim.issue_token()
-    window = {"token": token, "range": f"{int(START)}:{int(sim.now())}", "queue": "2002"}
+    sim, callid, window = await manual_call("103")
+    token = window["token"]
     async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
         fields = "cres,ocid,flags,tm_answ,sec_ring,sec_dur"
         (row,) = json_of(
@@ -263,15 +266,8 @@ async def test_a_manual_call_to_a_dead_line_is_dead_line_not_answered() -> None:
     # oc_dead counts "outcomes - dead lines" (here 104, "Number unobtainable"). A manual
     # call dispositioned 104 was "Answered", with a recording, in nc_con and nc_ans_man
     # beside oc_dead: a dead line that a customer had answered.
-    sim, clock = centre(dwell=Dwell.uniform(600))
-    uid = agent_in(sim, "wait")
-    assert await act(sim, "manual_dial", agent=uid, ddi="01614960002", qid="2002")
-    callid = live(sim, uid)["call"][0]["callid"]
-    assert await act(sim, "disposition", callid=callid, outcome="104") == {"success": True}
-    clock.advance(8)
-    assert await act(sim, "hangup", agent=uid) == {"success": True}
-    token = sim.issue_token()
-    window = {"token": token, "range": f"{int(START)}:{int(sim.now())}", "queue": "2002"}
+    sim, callid, window = await manual_call("104", ddi="01614960002", seconds=8)
+    token = window["token"]
     cdr = {**window, "method": "cdr", "callid": callid, "fields": "cres,ocid,flags,tm_answ"}
     calls = {**window, "method": "calls", "groupby": "dtype"}
     async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
