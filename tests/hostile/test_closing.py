@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -12,7 +13,7 @@ import anyio.to_thread
 import pytest
 from httpcore._backends.auto import AutoBackend
 
-from contactnow_async import Token
+from contactnow_async import ContactNow, Token
 from tests.hostile._server import WIRE, Peer, Request, answering, client, reply, serve
 
 CLOSED = "this ContactNow client is closed; create a new one"
@@ -21,6 +22,32 @@ AGENTS = b'{"success":true,"total":1,"list":[{"agentid":"1","name":"Joe"}]}'
 pytestmark = pytest.mark.anyio
 
 GUARD = 10
+
+
+async def closed_during(
+    cn: ContactNow,
+    call: Callable[[], Awaitable[object]],
+    reached: anyio.Event,
+    then: anyio.Event | None = None,
+) -> BaseException:
+    """What ``call`` raises when ``cn`` is closed once it has ``reached`` a point (and
+    ``then`` is set after the close, to let the call go on)."""
+    outcome: list[BaseException] = []
+
+    async def run() -> None:
+        try:
+            await call()
+        except Exception as exc:  # what the call ends with is the subject
+            outcome.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        await reached.wait()
+        await cn.aclose()
+        if then is not None:
+            then.set()
+    (error,) = outcome
+    return error
 
 
 class HeldClock:
@@ -49,23 +76,10 @@ async def test_a_call_backing_off_when_the_client_closes_sends_no_retry() -> Non
         answered.set()
 
     clock = HeldClock()
-    outcome: list[BaseException] = []
     with serve(unavailable) as server, anyio.fail_after(GUARD):
         async with client(server, max_retries=2, clock=clock) as cn:
             await cn.tokens.get()
-
-            async def read() -> None:
-                try:
-                    await cn.agents.read()
-                except Exception as exc:  # what the call ends with is the subject
-                    outcome.append(exc)
-
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(read)
-                await clock.sleeping.wait()
-                await cn.aclose()
-                clock.woken.set()
-    (error,) = outcome
+            error = await closed_during(cn, cn.agents.read, clock.sleeping, clock.woken)
     assert type(error) is RuntimeError
     assert str(error) == CLOSED
     assert answered.is_set()
@@ -95,23 +109,10 @@ async def test_a_call_waiting_for_its_token_when_the_client_closes_opens_nothing
     """The client's own pool is made at the first request: one whose token came
     after aclose() made a pool (an aiohttp session) that nothing would close."""
     store = HeldStore()
-    outcome: list[BaseException] = []
     with serve(answering(AGENTS)) as server, anyio.fail_after(GUARD):
         async with client(server, token_store=store) as cn:
-
-            async def read() -> None:
-                try:
-                    await cn.agents.read()
-                except Exception as exc:  # what the call ends with is the subject
-                    outcome.append(exc)
-
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(read)
-                await store.loading.wait()
-                await cn.aclose()
-                store.loaded.set()
+            error = await closed_during(cn, cn.agents.read, store.loading, store.loaded)
             made = cn._transport._pool  # whether a pool was made is the subject
-    (error,) = outcome
     assert type(error) is RuntimeError
     assert str(error) == CLOSED
     assert server.requests == []
@@ -131,23 +132,13 @@ async def test_a_download_under_way_when_the_client_closes_ends_at_once() -> Non
         await peer.wait_for_client_to_leave()
 
     under_way = anyio.Event()
-    outcome: list[BaseException] = []
     with serve(stalls) as server, anyio.fail_after(GUARD):
         async with client(server, timeout=GUARD * 6) as cn:
 
             async def download() -> None:
-                try:
-                    await cn.recordings.download(
-                        7, io.BytesIO(), progress=lambda *_: under_way.set()
-                    )
-                except Exception as exc:  # what the call ends with is the subject
-                    outcome.append(exc)
+                await cn.recordings.download(7, io.BytesIO(), progress=lambda *_: under_way.set())
 
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(download)
-                await under_way.wait()
-                await cn.aclose()
-    (error,) = outcome
+            error = await closed_during(cn, download, under_way)
     assert type(error) is RuntimeError
     assert str(error) == CLOSED
 
@@ -169,24 +160,11 @@ async def test_a_call_connecting_when_the_client_closes_sends_nothing(
         await connect_now.wait()
         return await connect(self, *args, **kwargs)
 
-    outcome: list[BaseException] = []
     with serve(answering(AGENTS)) as server, anyio.fail_after(GUARD):
         async with client(server) as cn:
             await cn.tokens.get()  # its connection closes with its reply (Connection: close)
             monkeypatch.setattr(AutoBackend, "connect_tcp", held)
-
-            async def read() -> None:
-                try:
-                    await cn.agents.read()
-                except Exception as exc:  # what the call ends with is the subject
-                    outcome.append(exc)
-
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(read)
-                await connecting.wait()
-                await cn.aclose()
-                connect_now.set()
-    (error,) = outcome
+            error = await closed_during(cn, cn.agents.read, connecting, connect_now)
     assert type(error) is RuntimeError
     assert str(error) == CLOSED
     assert server.data_requests == []
