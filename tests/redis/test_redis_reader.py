@@ -229,16 +229,22 @@ async def test_entries_trimmed_while_pending_are_acknowledged_and_counted_as_los
     assert f"3 entries ({ids[0]} to {ids[-1]})" in warning
 
 
+async def caught_up(redis: Redis) -> StreamReader:
+    """A reader of ``s`` (group ``g``) that has read and acknowledged entries 1 and 2."""
+    await publish(redis, "s", range(1, 3))
+    reader = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
+    await reader.create_group()
+    await reader.ack(*await reader.read())
+    return reader
+
+
 @each_protocol
 async def test_entries_trimmed_before_the_group_read_them_are_counted_as_lost(
     redis: Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
     # XREADGROUP > went on from the oldest entry left: the entries trimmed between the
     # group's position and it were skipped without a word.
-    await publish(redis, "s", range(1, 3))
-    reader = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
-    await reader.create_group()
-    await reader.ack(*await reader.read())
+    reader = await caught_up(redis)
     await publish(redis, "s", range(3, 13))
     await redis.xtrim("s", maxlen=4, approximate=False)  # 3 to 8 go unread
     with caplog.at_level("WARNING", logger="contactnow_async.redis"):
@@ -568,10 +574,7 @@ async def test_a_second_loss_to_trimming_is_counted_as_itself(
     # Redis 7.0 goes on counting the entries trimmed before a group read them in
     # its lag (the group's read counter counts the entries it delivered): the next loss
     # was counted with every earlier one again, 12 for 6.
-    await publish(redis, "s", range(1, 3))
-    reader = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
-    await reader.create_group()
-    await reader.ack(*await reader.read())
+    reader = await caught_up(redis)
     for first in (3, 13):
         await publish(redis, "s", range(first, first + 10))
         await redis.xtrim("s", maxlen=4, approximate=False)  # 6 go unread
