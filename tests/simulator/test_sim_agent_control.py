@@ -68,6 +68,25 @@ async def manual_call(
     return sim, callid, window
 
 
+async def call_report(
+    http: httpx.AsyncClient, callid: str, window: dict[str, str], cdr: str, calls: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The call's CDR row (fields ``cdr``) and the window's calls figures by dial type
+    (fields ``calls``), each one row."""
+    (row,) = json_of(
+        await http.get(
+            "reporting.php", params={**window, "method": "cdr", "fields": cdr, "callid": callid}
+        )
+    )["list"]
+    (figures,) = json_of(
+        await http.get(
+            "reporting.php",
+            params={**window, "method": "calls", "fields": calls, "groupby": "dtype"},
+        )
+    )["list"]
+    return row, figures
+
+
 @pytest.mark.parametrize(
     ("start", "action", "status", "code"),
     [
@@ -200,23 +219,7 @@ async def test_outcome_101_is_the_agents_answer_machine() -> None:
                 params=api_params(window["token"], "outcomecodes", "read", uid="101"),
             )
         )["list"]
-        (row,) = json_of(
-            await http.get(
-                "reporting.php",
-                params={**window, "method": "cdr", "fields": "ocid,ocnm", "callid": callid},
-            )
-        )["list"]
-        (figures,) = json_of(
-            await http.get(
-                "reporting.php",
-                params={
-                    **window,
-                    "method": "calls",
-                    "fields": "oc_ama,oc_noansw",
-                    "groupby": "dtype",
-                },
-            )
-        )["list"]
+        row, figures = await call_report(http, callid, window, "ocid,ocnm", "oc_ama,oc_noansw")
     assert [(code["description"], code["answerphone"]) for code in codes] == [
         ("Answer Machine (Agent)", "1")
     ]
@@ -231,24 +234,11 @@ async def test_a_manual_call_nobody_answered_is_no_answer_as_a_dialled_one() -> 
     sim, callid, window = await manual_call("103")
     token = window["token"]
     async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
-        fields = "cres,ocid,flags,tm_answ,sec_ring,sec_dur"
-        (row,) = json_of(
-            await http.get(
-                "reporting.php",
-                params={**window, "method": "cdr", "fields": fields, "callid": callid},
-            )
-        )["list"]
-        (figures,) = json_of(
-            await http.get(
-                "reporting.php",
-                params={
-                    **window,
-                    "method": "calls",
-                    "fields": "nc_man,nc_con,nc_ans_man,oc_noansw",
-                    "groupby": "dtype",
-                },
-            )
-        )["list"]
+        cdr, calls = (
+            "cres,ocid,flags,tm_answ,sec_ring,sec_dur",
+            "nc_man,nc_con,nc_ans_man,oc_noansw",
+        )
+        row, figures = await call_report(http, callid, window, cdr, calls)
         recording = await http.get("recording.php", params={"token": token, "callid": callid})
     assert (row["cres"], row["ocid"], row["flags"], row["tm_answ"]) == (
         "No Answer", "103", "processed", "0"
