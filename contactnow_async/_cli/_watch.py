@@ -18,11 +18,11 @@ from ._common import (
     FiniteFloatRange,
     Settings,
     connect,
-    printable,
     run,
     since_log_id_option,
     unlogged,
 )
+from ._text import printable
 
 
 @click.command()
@@ -75,7 +75,8 @@ def health_line(event: HealthEvent) -> str:
     health = event.health
     if health.healthy:
         return f"polling recovered after {health.failures} failed poll(s) in all"
-    return FAILED_POLL % (health.consecutive_failures, health.last_error)
+    # The error's text may be the API's: escaped, as in an event's line.
+    return printable(FAILED_POLL % (health.consecutive_failures, health.last_error))
 
 
 def event_line(event: AgentEvent) -> str:

@@ -211,3 +211,22 @@ def test_records_create_prints_a_note_that_echoes_a_secret_redacted(invoke: CliI
         "info": "Record for <redacted> (<redacted>) is LIVE on the dialer.",
     }
     assert PASSWORD not in out.output and token not in out.output
+
+
+# -- the API's error text --------------------------------------------------------------
+
+
+def test_a_refusal_whose_text_holds_control_characters_is_one_harmless_line(
+    invoke: CliInvoker,
+) -> None:
+    # The API's error text went to stderr as it came: a newline broke the one error line,
+    # an OSC sequence retitled the terminal, a bidi override turned the rest around.
+    async def refused(request: Request, peer: Peer) -> None:
+        body = {"success": False, "error": "No\nway \x1b]0;pwned\x07 \u202eevil"}
+        await peer.send(_answer(request, body, "agent"))
+
+    with serve(refused) as server:
+        out = invoke(["agents", "list"], env=_env(server.base_url))
+    line = assert_one_error(out, 4)
+    assert line.endswith("failed: No\\nway \\x1b]0;pwned\\x07 \\u202eevil"), line
+    assert out.stdout == ""
