@@ -104,10 +104,10 @@ cutoff_option = click.option(
 )
 
 
-def refuse_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def refuse_empty(ctx: click.Context, param: click.Parameter, value: T) -> T:
     """An option's callback: ``""`` (say, an unset shell variable) is refused, not served
-    on, written to, or taken for the default."""
-    if value == "":
+    on, written to, or taken for the default; so is one of a repeated option's values."""
+    if value == "" or (isinstance(value, tuple) and "" in value):
         raise click.BadParameter("it is empty", ctx, param)
     return value
 

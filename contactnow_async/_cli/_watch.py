@@ -18,6 +18,7 @@ from ._common import (
     FiniteFloatRange,
     Settings,
     connect,
+    refuse_empty,
     run,
     since_log_id_option,
     unlogged,
@@ -31,7 +32,13 @@ from ._text import printable
 )
 @click.option("--backfill", is_flag=True, help="Every transition, gap-free, from status_log.")
 @since_log_id_option("Resume the status log after this log id (implies --backfill).")
-@click.option("--agent", "agents", multiple=True, help="Only this agent id (repeatable).")
+@click.option(
+    "--agent",
+    "agents",
+    multiple=True,
+    callback=refuse_empty,
+    help="Only this agent id (repeatable).",
+)
 @click.option("--interval", type=FiniteFloatRange(min=0.05), default=2.0, show_default=True)
 @click.option("--include-offline", is_flag=True, help="Also list offline agents.")
 @click.option(

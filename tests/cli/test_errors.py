@@ -114,6 +114,9 @@ def test_a_credential_that_is_not_utf8_is_refused_without_quoting_it(
             "--since",
         ),
         (["records", "create", "-", "--dataset", ""], "--dataset"),
+        # Watched no agent, printing nothing, for ever (the others refuse an empty id).
+        (["watch", "--agent", ""], "--agent"),
+        (["watch", "--agent", "1226374", "--agent", ""], "--agent"),
         (["datasets", "set-status", "", "LIVE"], "DATASET"),
         (["priorities", "set", "1226374", "", "5"], "QUEUE"),
     ],
