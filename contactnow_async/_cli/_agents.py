@@ -35,8 +35,16 @@ def agents() -> None:
 
 
 @agents.command("list")
-@click.option("--name", default=None, help="Only agents with exactly this name.")
-@click.option("--username", "agent_username", default=None, help="Only agents with this username.")
+@click.option(
+    "--name", default=None, callback=refuse_empty, help="Only agents with exactly this name."
+)
+@click.option(
+    "--username",
+    "agent_username",
+    default=None,
+    callback=refuse_empty,
+    help="Only agents with this username.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def agents_list(
@@ -170,7 +178,7 @@ class _UpdateCommand(click.Command):
 
 
 @agents.command("update", cls=_UpdateCommand)
-@click.argument("agent_id")
+@click.argument("agent_id", callback=refuse_empty)
 @_field_options
 @click.pass_obj
 def agents_update(settings: Settings, /, agent_id: str, **given: Any) -> None:

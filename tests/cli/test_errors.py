@@ -105,6 +105,8 @@ def test_a_credential_that_is_not_utf8_is_refused_without_quoting_it(
         # A filter given empty read everything, as if it were not given.
         (["datasets", "list", "--table", ""], "--table"),
         (["priorities", "list", "--agent", ""], "--agent"),
+        (["agents", "list", "--name", ""], "--name"),
+        (["agents", "list", "--username", ""], "--username"),
         (["priorities", "list", "--queue", ""], "--queue"),
         (["records", "read", "--table", "", "--dataset", "352"], "--table"),
         (["records", "read", "--dataset", "352", "--agent", ""], "--agent"),
@@ -118,6 +120,8 @@ def test_a_credential_that_is_not_utf8_is_refused_without_quoting_it(
         (["watch", "--agent", ""], "--agent"),
         (["watch", "--agent", "1226374", "--agent", ""], "--agent"),
         (["datasets", "set-status", "", "LIVE"], "DATASET"),
+        # Said "every record needs an agentid, got one with {agentid, name}".
+        (["agents", "update", "", "--name", "N"], "AGENT_ID"),
         (["priorities", "set", "1226374", "", "5"], "QUEUE"),
     ],
 )
