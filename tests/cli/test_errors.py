@@ -97,6 +97,9 @@ def test_a_credential_that_is_not_utf8_is_refused_without_quoting_it(
     [
         (["serve", "--host", ""], "--host"),
         (["simulate", "--host", ""], "--host"),
+        # Served an account no client logs in to (ContactNow refuses empty credentials).
+        (["simulate", "--username", ""], "--username"),
+        (["simulate", "--password", ""], "--password"),
         (["serve", "--redis", "redis://127.0.0.1:1/0", "--stream", ""], "--stream"),
         (["relay", "--redis", "redis://127.0.0.1:1/0", "--stream", ""], "--stream"),
         (["relay", "--redis", "redis://127.0.0.1:1/0", "--owner", ""], "--owner"),
