@@ -348,6 +348,8 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
     api_url = settings.base_url or (
         None if settings.region else os.environ.get("CONTACTNOW_BASE_URL")
     )
+    if api_url == "":  # not taken for unset: the region's host is a real account's
+        fail("CONTACTNOW_BASE_URL is set but empty: give the API's URL, or unset it")
     region_name = (settings.region or os.environ.get("CONTACTNOW_REGION") or "eu").upper()
     if region_name not in Region.__members__:
         fail(f"unknown region {region_name.lower()!r}: CONTACTNOW_REGION is eu or us")

@@ -421,6 +421,14 @@ def test_a_malformed_base_url_is_one_line(
     assert "base_url" in line
 
 
+def test_an_empty_base_url_variable_is_named(invoke: CliInvoker, served: Served) -> None:
+    # Said "base_url must be an http(s) URL, not ''": no flag of that name was given, and
+    # the variable was not named (an unset CONTACTNOW_BASE_URL=${URL} in a compose file).
+    out = invoke(["agents", "list"], env=served.env(CONTACTNOW_BASE_URL=""))
+    line = assert_one_error(out, 2)
+    assert "CONTACTNOW_BASE_URL is set but empty" in line, line
+
+
 def test_a_token_file_that_is_not_a_regular_file_is_refused(
     invoke: CliInvoker, served: Served, tmp_path: Path
 ) -> None:
