@@ -38,7 +38,7 @@ from .. import (
 from .._values import utf8_text
 from ._interrupts import second_interrupt_ends_at_once, sigint_restored
 from ._tables import piped_table
-from ._text import json_line, printable
+from ._text import json_line, not_utf8_value, printable
 
 T = TypeVar("T")
 
@@ -258,6 +258,8 @@ def unlogged(settings: Settings, logger: str, *messages: str) -> Iterator[None]:
 
 def run(settings: Settings, entry: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run an async command; turn every error into one line and an exit code."""
+    if (ctx := click.get_current_context(silent=True)) and (why := not_utf8_value(ctx)):
+        fail(why)
     if settings.debug:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     try:

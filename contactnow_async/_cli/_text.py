@@ -7,6 +7,10 @@ import re
 import unicodedata
 from typing import Any
 
+import click
+
+from .._values import utf8_text
+
 #: The characters that reorder the text after them on a screen (Unicode's Bidi_Control),
 #: as a regex class: an agent named "\u202e..." turned the rest of its row around.
 _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -41,3 +45,21 @@ def json_line(data: Any) -> str:
     same text (json.dumps puts them only inside strings, where an escape is valid)."""
     text = json.dumps(data, ensure_ascii=False, default=str)
     return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def not_utf8_value(ctx: click.Context) -> str | None:
+    """Why a value given to ``ctx``'s command cannot be sent, or None: it holds a byte the
+    locale could not decode (``surrogateescape`` keeps it as a lone surrogate, which has
+    no UTF-8; httpx's "'utf-8' codec can't encode character" said so). A path's value is
+    the file system's to read as it is. The value is not quoted: it may be a secret's."""
+    for param in ctx.command.params:
+        if isinstance(param.type, (click.Path, click.File)):
+            continue
+        value = ctx.params.get(param.name or "")
+        values = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(one, str) and not utf8_text(one) for one in values):
+            return (
+                f"Invalid value for {param.get_error_hint(ctx)}: it is not UTF-8 text, which "
+                "the API takes (a byte the locale could not decode: the terminal's encoding?)"
+            )
+    return None

@@ -71,6 +71,27 @@ NOT_UTF8_PASSWORD = "s3\udcffcret-Pw"
 
 
 @pytest.mark.parametrize(
+    "args",
+    [
+        ["agents", "list", "--name", "Zo\udceb"],
+        ["records", "read", "--dataset", "35\udcff"],
+        ["priorities", "list", "--queue", "\udcff"],
+        ["agents", "update", "1226374", "--name", "Zo\udceb"],  # was sent, in the payload
+    ],
+)
+def test_a_value_that_is_not_utf8_is_one_clear_line(
+    invoke: CliInvoker, served: Served, args: list[str]
+) -> None:
+    # A byte a latin-1 terminal typed (Zo\xeb), as Python decodes it from a UTF-8 locale's
+    # command line: was "'utf-8' codec can't encode character '\\udceb' in position 2:
+    # surrogates not allowed".
+    before = len(served.sim.requests)
+    line = assert_one_error(invoke(args, env=served.env()), 2)
+    assert "is not UTF-8 text" in line and "codec" not in line, line
+    assert len(served.sim.requests) == before  # refused before anything was sent
+
+
+@pytest.mark.parametrize(
     ("args", "env", "what"),
     [
         (["agents", "list"], {"CONTACTNOW_PASSWORD": NOT_UTF8_PASSWORD}, "password"),
