@@ -304,6 +304,26 @@ def test_account_flags_with_simulate_are_refused(
     assert f"{named} cannot go with --simulate" in line
 
 
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--sim-agents", "3"], "--sim-agents"),
+        (["--sim-speed", "50"], "--sim-speed"),
+        (["--sim-agents", "25", "--sim-speed", "10"], "--sim-agents, --sim-speed"),  # defaults
+    ],
+)
+def test_simulator_flags_without_simulate_are_refused(
+    invoke: CliInvoker, served: Served, flags: list[str], named: str
+) -> None:
+    # They were ignored without a word: the command talked to the account of the
+    # environment, where the user meant a simulated centre.
+    before = len(served.sim.requests)
+    out = invoke(["agents", "list", *flags], env=served.env())
+    line = assert_one_error(out, 2)
+    assert f"{named} only with --simulate" in line, line
+    assert len(served.sim.requests) == before
+
+
 # The console script's own door: click's usage errors are one line too.
 
 
