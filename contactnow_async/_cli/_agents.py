@@ -21,6 +21,7 @@ from ._common import (
     refuse_empty,
     run,
 )
+from ._text import printable
 
 #: What ``agents list --json`` prints: the Agent model's attributes but its secrets and
 #: ``raw`` (both kept out of its repr).
@@ -93,7 +94,7 @@ def agents_create(
     if as_json:
         emit_json({"agent_id": result.key, "total": result.total})
     else:
-        click.echo(f"created agent {result.key}")
+        click.echo(f"created agent {printable(result.key)}")  # the API's text
 
 
 def _flag(name: str) -> str:
