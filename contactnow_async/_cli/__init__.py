@@ -199,6 +199,13 @@ def _hoist_group_options(group: click.Group, ctx: click.Context, args: list[str]
 
 #: The group's options that say which account to talk to: not for --simulate's own.
 _ACCOUNT = ("username", "password", "region", "base_url", "token_file")
+#: The group's options that shape --simulate's centre: nothing without it.
+_SIMULATOR = ("sim_agents", "sim_speed")
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the option ``name`` of ``ctx`` was given, not left at its default."""
+    return ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
 
 
 @click.group(
@@ -267,6 +274,12 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
         given = [f"--{name.replace('_', '-')}" for name in _ACCOUNT if options[name] is not None]
         if given:
             fail(f"{', '.join(given)} cannot go with --simulate (it talks to its own simulator)")
+    else:
+        # Ignored without a word, the command talked to the account where a simulated
+        # centre was meant.
+        given = [f"--{name.replace('_', '-')}" for name in _SIMULATOR if _given(ctx, name)]
+        if given:
+            fail(f"{', '.join(given)} only with --simulate (without it: the account's API)")
     # A closed stdout quiets the shared console (OutputConsole.on_broken_pipe); a command
     # run after it in the same process (CliRunner, a user's tests) prints again.
     console.quiet = False

@@ -21,6 +21,7 @@ from ._common import (
     refuse_empty,
     run,
 )
+from ._text import printable
 
 #: What ``agents list --json`` prints: the Agent model's attributes but its secrets and
 #: ``raw`` (both kept out of its repr).
@@ -35,8 +36,16 @@ def agents() -> None:
 
 
 @agents.command("list")
-@click.option("--name", default=None, help="Only agents with exactly this name.")
-@click.option("--username", "agent_username", default=None, help="Only agents with this username.")
+@click.option(
+    "--name", default=None, callback=refuse_empty, help="Only agents with exactly this name."
+)
+@click.option(
+    "--username",
+    "agent_username",
+    default=None,
+    callback=refuse_empty,
+    help="Only agents with this username.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def agents_list(
@@ -85,7 +94,7 @@ def agents_create(
     if as_json:
         emit_json({"agent_id": result.key, "total": result.total})
     else:
-        click.echo(f"created agent {result.key}")
+        click.echo(f"created agent {printable(result.key)}")  # the API's text
 
 
 def _flag(name: str) -> str:
@@ -170,7 +179,7 @@ class _UpdateCommand(click.Command):
 
 
 @agents.command("update", cls=_UpdateCommand)
-@click.argument("agent_id")
+@click.argument("agent_id", callback=refuse_empty)
 @_field_options
 @click.pass_obj
 def agents_update(settings: Settings, /, agent_id: str, **given: Any) -> None:

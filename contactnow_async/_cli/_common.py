@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import errno
 import io
-import json
 import logging
 import math
 import os
@@ -13,7 +12,6 @@ import re
 import sys
 import tempfile
 import traceback
-import unicodedata
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta, timezone
@@ -40,6 +38,7 @@ from .. import (
 from .._values import utf8_text
 from ._interrupts import second_interrupt_ends_at_once, sigint_restored
 from ._tables import piped_table
+from ._text import json_line, not_utf8_value, printable
 
 T = TypeVar("T")
 
@@ -105,17 +104,18 @@ cutoff_option = click.option(
 )
 
 
-def refuse_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def refuse_empty(ctx: click.Context, param: click.Parameter, value: T) -> T:
     """An option's callback: ``""`` (say, an unset shell variable) is refused, not served
-    on, written to, or taken for the default."""
-    if value == "":
+    on, written to, or taken for the default; so is one of a repeated option's values."""
+    if value == "" or (isinstance(value, tuple) and "" in value):
         raise click.BadParameter("it is empty", ctx, param)
     return value
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Print one clear line on stderr and exit with ``code``."""
-    click.echo(f"contactnow: error: {message}", err=True)
+    """Print one clear line on stderr and exit with ``code``; what ``message`` quotes
+    (the API's error text, a file's name) is escaped by ``printable``."""
+    click.echo(f"contactnow: error: {printable(message)}", err=True)
     raise SystemExit(code)
 
 
@@ -212,28 +212,13 @@ def tolerate_unencodable_output() -> None:
         sys.stdout.reconfigure(errors="contactnow.json-escape")
 
 
-def printable(value: object) -> str:
-    """``str(value)`` with control characters (newlines, terminal escapes) and lone
-    surrogates escaped, so that a name from the API cannot break a table or a line, or
-    send commands to the terminal."""
-    text = str(value)
-    if text.isprintable():
-        return text
-    return "".join(
-        char.encode("unicode_escape", "backslashreplace").decode("ascii")
-        if unicodedata.category(char) in ("Cc", "Cs")
-        else char
-        for char in text
-    )
-
-
 #: Where commands print tables and the demo its wallboard.
 console = OutputConsole(highlight=False)
 
 
 def emit_json(data: Any) -> None:
-    """Print ``data`` as one line of JSON."""
-    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+    """Print ``data`` as one line of JSON (``json_line``)."""
+    click.echo(json_line(data))
 
 
 def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -273,6 +258,8 @@ def unlogged(settings: Settings, logger: str, *messages: str) -> Iterator[None]:
 
 def run(settings: Settings, entry: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run an async command; turn every error into one line and an exit code."""
+    if (ctx := click.get_current_context(silent=True)) and (why := not_utf8_value(ctx)):
+        fail(why)
     if settings.debug:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     try:
@@ -363,6 +350,8 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
     api_url = settings.base_url or (
         None if settings.region else os.environ.get("CONTACTNOW_BASE_URL")
     )
+    if api_url == "":  # not taken for unset: the region's host is a real account's
+        fail("CONTACTNOW_BASE_URL is set but empty: give the API's URL, or unset it")
     region_name = (settings.region or os.environ.get("CONTACTNOW_REGION") or "eu").upper()
     if region_name not in Region.__members__:
         fail(f"unknown region {region_name.lower()!r}: CONTACTNOW_REGION is eu or us")

@@ -42,10 +42,10 @@ from ._common import (
     Settings,
     console,
     cutoff_option,
-    printable,
     run,
 )
 from ._simulate import require_sim_extra
+from ._text import printable
 from ._watch import event_line
 
 #: The wallboard's groups: a status belongs to the first group whose names hold it.

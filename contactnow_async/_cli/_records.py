@@ -37,10 +37,10 @@ from ._common import (
     emit_json,
     fail,
     print_table,
-    printable,
     refuse_empty,
     run,
 )
+from ._text import printable
 from ._times import option_day_or_time
 
 #: What ``records read --json`` prints: the model's attributes but ``raw``.

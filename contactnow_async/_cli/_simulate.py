@@ -20,8 +20,8 @@ from ._common import (
 @click.option("--host", default="127.0.0.1", show_default=True, callback=refuse_empty)
 @click.option("--port", type=click.IntRange(0, 65_535), default=8080, show_default=True)
 @click.option("--agents", type=click.IntRange(0, 50_000), default=50, show_default=True)
-@click.option("--username", default="demo", show_default=True)
-@click.option("--password", default="demo", show_default=True)
+@click.option("--username", default="demo", show_default=True, callback=refuse_empty)
+@click.option("--password", default="demo", show_default=True, callback=refuse_empty)
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--speed", type=FiniteFloatRange(0.01, MAX_SPEED), default=1.0, show_default=True)
 def simulate(**options: Any) -> None:

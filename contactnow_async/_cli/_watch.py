@@ -18,11 +18,12 @@ from ._common import (
     FiniteFloatRange,
     Settings,
     connect,
-    printable,
+    refuse_empty,
     run,
     since_log_id_option,
     unlogged,
 )
+from ._text import printable
 
 
 @click.command()
@@ -31,7 +32,13 @@ from ._common import (
 )
 @click.option("--backfill", is_flag=True, help="Every transition, gap-free, from status_log.")
 @since_log_id_option("Resume the status log after this log id (implies --backfill).")
-@click.option("--agent", "agents", multiple=True, help="Only this agent id (repeatable).")
+@click.option(
+    "--agent",
+    "agents",
+    multiple=True,
+    callback=refuse_empty,
+    help="Only this agent id (repeatable).",
+)
 @click.option("--interval", type=FiniteFloatRange(min=0.05), default=2.0, show_default=True)
 @click.option("--include-offline", is_flag=True, help="Also list offline agents.")
 @click.option(
@@ -75,7 +82,8 @@ def health_line(event: HealthEvent) -> str:
     health = event.health
     if health.healthy:
         return f"polling recovered after {health.failures} failed poll(s) in all"
-    return FAILED_POLL % (health.consecutive_failures, health.last_error)
+    # The error's text may be the API's: escaped, as in an event's line.
+    return printable(FAILED_POLL % (health.consecutive_failures, health.last_error))
 
 
 def event_line(event: AgentEvent) -> str:

@@ -31,9 +31,18 @@ from .conftest import (
 
 pytestmark = pytest.mark.integration
 
-#: Names an account may hold: rich markup, a terminal escape, a newline, and what a
-#: cp1252 or latin-1 stdout cannot encode.
-ODD_NAMES = ("[/]", "[bold red]Boss", "Esc\x1b[31mRED", "New\nLine", "Zoë ✓ 名前 😀")
+#: Names an account may hold: rich markup, a terminal escape, a newline, a bidi override
+#: (it turns the rest of the line around), a line separator, and what a cp1252 or
+#: latin-1 stdout cannot encode.
+ODD_NAMES = (
+    "[/]",
+    "[bold red]Boss",
+    "Esc\x1b[31mRED",
+    "New\nLine",
+    "Bidi\u202eLIVE",
+    "Line\u2028Sep",
+    "Zoë ✓ 名前 😀",
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +65,10 @@ def test_odd_names_in_a_table(invoke: CliInvoker, odd: Served) -> None:
     out = invoke(["agents", "list"], env=odd.env(COLUMNS="200"))
     assert out.code == 0, out  # "[/]" was a MarkupError traceback
     assert "\x1b" not in out.stdout  # no terminal escape from the API reaches the terminal
-    for shown in ("[/]", "[bold red]Boss", "Esc\\x1b[31mRED", "New\\nLine", "Zoë ✓ 名前 😀"):
+    assert "\u202e" not in out.stdout and "\u2028" not in out.stdout  # was printed as is
+    shown_as = ("[/]", "[bold red]Boss", "Esc\\x1b[31mRED", "New\\nLine", "Bidi\\u202eLIVE",
+                "Line\\u2028Sep", "Zoë ✓ 名前 😀")  # fmt: skip
+    for shown in shown_as:
         assert shown in out.stdout
     assert len(out.stdout.splitlines()) == 2 + 2 + len(ODD_NAMES)  # one line per agent
 
@@ -74,7 +86,9 @@ def test_odd_names_in_watch_lines(invoke: CliInvoker, odd: Served) -> None:
     lines = out.stdout.splitlines()
     assert len(lines) == 2 + len(ODD_NAMES)  # one line per event, even for "New\nLine"
     assert "\x1b" not in out.stdout
+    assert "\u202e" not in out.stdout and "\u2028" not in out.stdout
     assert any("New\\nLine [" in line for line in lines)
+    assert any("Bidi\\u202eLIVE [" in line for line in lines)
     assert any("[bold red]Boss [" in line for line in lines)
 
 

@@ -71,6 +71,27 @@ NOT_UTF8_PASSWORD = "s3\udcffcret-Pw"
 
 
 @pytest.mark.parametrize(
+    "args",
+    [
+        ["agents", "list", "--name", "Zo\udceb"],
+        ["records", "read", "--dataset", "35\udcff"],
+        ["priorities", "list", "--queue", "\udcff"],
+        ["agents", "update", "1226374", "--name", "Zo\udceb"],  # was sent, in the payload
+    ],
+)
+def test_a_value_that_is_not_utf8_is_one_clear_line(
+    invoke: CliInvoker, served: Served, args: list[str]
+) -> None:
+    # A byte a latin-1 terminal typed (Zo\xeb), as Python decodes it from a UTF-8 locale's
+    # command line: was "'utf-8' codec can't encode character '\\udceb' in position 2:
+    # surrogates not allowed".
+    before = len(served.sim.requests)
+    line = assert_one_error(invoke(args, env=served.env()), 2)
+    assert "is not UTF-8 text" in line and "codec" not in line, line
+    assert len(served.sim.requests) == before  # refused before anything was sent
+
+
+@pytest.mark.parametrize(
     ("args", "env", "what"),
     [
         (["agents", "list"], {"CONTACTNOW_PASSWORD": NOT_UTF8_PASSWORD}, "password"),
@@ -97,6 +118,9 @@ def test_a_credential_that_is_not_utf8_is_refused_without_quoting_it(
     [
         (["serve", "--host", ""], "--host"),
         (["simulate", "--host", ""], "--host"),
+        # Served an account no client logs in to (ContactNow refuses empty credentials).
+        (["simulate", "--username", ""], "--username"),
+        (["simulate", "--password", ""], "--password"),
         (["serve", "--redis", "redis://127.0.0.1:1/0", "--stream", ""], "--stream"),
         (["relay", "--redis", "redis://127.0.0.1:1/0", "--stream", ""], "--stream"),
         (["relay", "--redis", "redis://127.0.0.1:1/0", "--owner", ""], "--owner"),
@@ -105,6 +129,8 @@ def test_a_credential_that_is_not_utf8_is_refused_without_quoting_it(
         # A filter given empty read everything, as if it were not given.
         (["datasets", "list", "--table", ""], "--table"),
         (["priorities", "list", "--agent", ""], "--agent"),
+        (["agents", "list", "--name", ""], "--name"),
+        (["agents", "list", "--username", ""], "--username"),
         (["priorities", "list", "--queue", ""], "--queue"),
         (["records", "read", "--table", "", "--dataset", "352"], "--table"),
         (["records", "read", "--dataset", "352", "--agent", ""], "--agent"),
@@ -114,7 +140,12 @@ def test_a_credential_that_is_not_utf8_is_refused_without_quoting_it(
             "--since",
         ),
         (["records", "create", "-", "--dataset", ""], "--dataset"),
+        # Watched no agent, printing nothing, for ever (the others refuse an empty id).
+        (["watch", "--agent", ""], "--agent"),
+        (["watch", "--agent", "1226374", "--agent", ""], "--agent"),
         (["datasets", "set-status", "", "LIVE"], "DATASET"),
+        # Said "every record needs an agentid, got one with {agentid, name}".
+        (["agents", "update", "", "--name", "N"], "AGENT_ID"),
         (["priorities", "set", "1226374", "", "5"], "QUEUE"),
     ],
 )
@@ -273,6 +304,26 @@ def test_account_flags_with_simulate_are_refused(
     assert f"{named} cannot go with --simulate" in line
 
 
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--sim-agents", "3"], "--sim-agents"),
+        (["--sim-speed", "50"], "--sim-speed"),
+        (["--sim-agents", "25", "--sim-speed", "10"], "--sim-agents, --sim-speed"),  # defaults
+    ],
+)
+def test_simulator_flags_without_simulate_are_refused(
+    invoke: CliInvoker, served: Served, flags: list[str], named: str
+) -> None:
+    # They were ignored without a word: the command talked to the account of the
+    # environment, where the user meant a simulated centre.
+    before = len(served.sim.requests)
+    out = invoke(["agents", "list", *flags], env=served.env())
+    line = assert_one_error(out, 2)
+    assert f"{named} only with --simulate" in line, line
+    assert len(served.sim.requests) == before
+
+
 # The console script's own door: click's usage errors are one line too.
 
 
@@ -409,6 +460,14 @@ def test_a_malformed_base_url_is_one_line(
     out = invoke(["agents", "list"], env=served.env(CONTACTNOW_BASE_URL=base_url))
     line = assert_one_error(out, 2)
     assert "base_url" in line
+
+
+def test_an_empty_base_url_variable_is_named(invoke: CliInvoker, served: Served) -> None:
+    # Said "base_url must be an http(s) URL, not ''": no flag of that name was given, and
+    # the variable was not named (an unset CONTACTNOW_BASE_URL=${URL} in a compose file).
+    out = invoke(["agents", "list"], env=served.env(CONTACTNOW_BASE_URL=""))
+    line = assert_one_error(out, 2)
+    assert "CONTACTNOW_BASE_URL is set but empty" in line, line
 
 
 def test_a_token_file_that_is_not_a_regular_file_is_refused(

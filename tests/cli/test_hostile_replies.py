@@ -212,3 +212,39 @@ def test_records_create_prints_a_note_that_echoes_a_secret_redacted(invoke: CliI
         "info": "Record for <redacted> (<redacted>) is LIVE on the dialer.",
     }
     assert PASSWORD not in out.output and token not in out.output
+
+
+# -- the API's error text --------------------------------------------------------------
+
+
+def test_a_refusal_whose_text_holds_control_characters_is_one_harmless_line(
+    invoke: CliInvoker,
+) -> None:
+    # The API's error text went to stderr as it came: a newline broke the one error line,
+    # an OSC sequence retitled the terminal, a bidi override turned the rest around.
+    async def refused(request: Request, peer: Peer) -> None:
+        body = {"success": False, "error": "No\nway \x1b]0;pwned\x07 \u202eevil"}
+        await peer.send(_answer(request, body, "agent"))
+
+    with serve(refused) as server:
+        out = invoke(["agents", "list"], env=_env(server.base_url))
+    line = assert_one_error(out, 4)
+    assert line.endswith("failed: No\\nway \\x1b]0;pwned\\x07 \\u202eevil"), line
+    assert out.stdout == ""
+
+
+def test_agents_create_prints_a_key_with_control_characters_escaped(invoke: CliInvoker) -> None:
+    # The new agent's id is the API's text, printed as it came: a terminal escape in it
+    # reached the terminal.
+    async def created(request: Request, peer: Peer) -> None:
+        body = {"success": True, "total": 1, "key": "77\x1b]0;pwned\x07"}
+        await peer.send(_answer(request, body, "agent"))
+
+    with serve(created) as server:
+        out = invoke(
+            ["agents", "create", "--name", "N", "--username", "n", "--password-stdin"],
+            env=_env(server.base_url),
+            input="agent-Pw-1\n",
+        )
+    assert out.code == 0, out
+    assert out.stdout == "created agent 77\\x1b]0;pwned\\x07\n"

@@ -13,8 +13,8 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from contactnow_async._cli._common import printable
 from contactnow_async._cli._tables import piped_table
+from contactnow_async._cli._text import printable
 from tests._helpers import examples
 from tests._text import utf8_chars
 
