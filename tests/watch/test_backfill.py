@@ -65,6 +65,32 @@ async def test_the_cursor_says_when_a_poll_needs_a_log_read() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_resumed_cursor_takes_a_state_older_than_its_position_as_explained() -> None:
+    # Resumed after uid 5, agent 1 waiting since uid 3: no row of that state comes after
+    # the position, so it never counted as explained and every poll read the status log
+    # again (for as long as agent 1 stayed), whatever log_every said.
+    log = [log_row(3, "1", "wait", T0), log_row(6, "2", "call", T0 + 10)]
+
+    def read(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return [row for row in log if int(row["uid"]) >= int(params["uid"])]
+
+    live = [live_row(1, "wait", time=T0), live_row(2, "call", time=T0 + 10)]
+    async with client_of(Centre(lambda n: live, read)) as cn:
+        cursor = LogCursor(cn, since_log_id=5, log_every=3)
+        events = await cursor.read(await cn.live.snapshot(), poll=1, observed_at=NOW)
+        assert [e.log_id for e in events] == [6]
+        assert not cursor.due(2, changed=False), "explained: the next read in 3 polls"
+        assert cursor.due(4, changed=False)
+        # A state after the first snapshot's, its row not written yet: read until it is.
+        moved = LiveSnapshot({"1": live_row(1, "call", time=T0 + 20), "2": live[1]})
+        assert await cursor.read(moved, poll=4, observed_at=NOW) == []
+        assert cursor.due(5, changed=False)
+        log.append(log_row(7, "1", "call", T0 + 20))
+        assert [e.log_id for e in await cursor.read(moved, poll=5, observed_at=NOW)] == [7]
+        assert not cursor.due(6, changed=False)
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("time", [f"{T0}.0", float(T0), f" {T0}"])
 async def test_a_live_time_in_another_wire_form_is_explained_by_its_log_row(time: object) -> None:
     # The cursor compared the live row's time as text with the log's: "1700000000.0"
