@@ -280,6 +280,7 @@ class Live(Resource):
         offset = 0
         pages = 0
         last: Mapping[str, Any] | None = None  # the previous page's last row, asked again
+        overlap = True  # until the server shows that its pages hold one row at most
         shifted = False
         limit = 0  # the longest page the server has sent
         while True:
@@ -316,15 +317,20 @@ class Live(Resource):
                     total,
                 )
                 break
-            if len(rows) == known:
+            if last is not None and len(records) == 1:
+                # Asked for the last row and one more, it sent one row: pages of one row
+                # at most, where an overlap makes no progress. Read on without it (the
+                # count alone says whether the pages added up).
+                overlap = False
+            elif len(rows) == known:
                 # A page of agents already seen: the server ignores ``start`` (or
                 # everything moved). Paging on would only repeat it; stop, incomplete.
                 break
             # The longest page yet, not this one: one page cut short made every page
             # after it one row longer than the last (3, 4, 5, ... rows).
             limit = page_size or max(limit, len(records))
-            # Overlap the next page by one row (not with pages of one: no progress).
-            last = records[-1] if len(records) > 1 else None
+            # Overlap the next page by one row, pages of one row too (page_size=1).
+            last = records[-1] if overlap else None
             params["start"] = offset - 1 if last is not None else offset
             params["limit"] = limit + 1 if last is not None else limit
         # A later page without ``total`` still owes the count an earlier page gave: the

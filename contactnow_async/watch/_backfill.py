@@ -82,6 +82,10 @@ class LogCursor:
         self._moved: set[str] = set()
         # The poll of the last good read, and whether the log accounted for its snapshot.
         self._read_at: int | None = None
+        # Resumed from a log id: the first read's snapshot, whose states may be older than
+        # that position (no row of them comes until the agent moves): it accounts for them
+        # (one newer, its row written late, is read within log_every polls).
+        self._resumed_at: LiveSnapshot | None = None
         self._unexplained = False
         #: Rows dropped because their uid was not after the last one seen (see the module doc).
         self.dropped = 0
@@ -141,10 +145,11 @@ class LogCursor:
 
     def explains(self, snapshot: LiveSnapshot) -> bool:
         """Whether the events so far account for every agent's state in ``snapshot``."""
+        resumed = self._resumed_at.rows if self._resumed_at is not None else {}
         for agent_id, row in snapshot.rows.items():
             known = self._state.get(agent_id)
             if known is None:
-                if row.get("status") != "offline":
+                if row.get("status") != "offline" and not _same_row(resumed.get(agent_id), row):
                     return False
             elif known.status != row.get("status") or not _same_time(known, row.get("time")):
                 return False
@@ -167,6 +172,8 @@ class LogCursor:
         else:
             rows = await self._read_after(self.log_id)
         events = self.events(rows, snapshot, observed_at=observed_at)
+        if self._read_at is None and self._horizon is None:
+            self._resumed_at = snapshot  # not started from a snapshot: from a log id
         self._read_at = poll
         self._unexplained = not self.explains(snapshot)
         return events
@@ -352,6 +359,16 @@ def _live_agents(snapshot: LiveSnapshot | None, agent_ids: set[str]) -> dict[str
 
 def _by_log_id(row: StatusLogEntry) -> int:
     return row.log_id
+
+
+def _same_row(first: Mapping[str, object] | None, row: Mapping[str, object]) -> bool:
+    """Whether a live row shows the state ``first`` (a row of the same agent) showed, as
+    the server sent them."""
+    return (
+        first is not None
+        and first.get("status") == row.get("status")
+        and first.get("time") == row.get("time")
+    )
 
 
 def _same_time(known: LiveAgent, wire: object) -> bool:

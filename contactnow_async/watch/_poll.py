@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from .._models_live import LiveAgent
 from ..resources.live import LiveSnapshot
 from ._backfill import LogCursor
-from ._diff import PollDiff
+from ._diff import Appearances, PollDiff
 from ._events import AgentEvent
 
 if TYPE_CHECKING:
     from .._client import ContactNow
 
 _CHANGED_AT = operator.attrgetter("changed_at")
+_NOBODY = LiveSnapshot({})
 
 
 class Poller:
@@ -44,6 +47,9 @@ class Poller:
         self.diff = PollDiff(initial_events=initial_events)
         self.cursor = cursor
         self.polls = 0
+        # Backfill resumed from a log id: the first poll's picture, of agents its log
+        # events have not brought yet (a cursor started from a snapshot holds them all).
+        self._first = _NOBODY
 
     @property
     def snapshot(self) -> LiveSnapshot | None:
@@ -75,6 +81,8 @@ class Poller:
         else:
             if first and not cursor.started:
                 await cursor.adopt(current)
+            elif first and self.diff.initial_events:
+                self._first = current
             if cursor.due(self.polls, changed=bool(events) and not first):
                 log_events = await cursor.read(current, poll=self.polls, observed_at=observed_at)
                 # The log rows are the events; a first poll still shows everyone.
@@ -83,3 +91,26 @@ class Poller:
                 events = []
         self.diff.advance(result)
         return events
+
+    def picture(
+        self, published: LiveSnapshot, pending: Sequence[AgentEvent], observed_at: datetime
+    ) -> Appearances:
+        """What a subscriber joining now starts with: an ``appeared`` event per agent as
+        the events every subscriber has left it (``pending``: a poll's, being handed out).
+
+        In poll mode that is ``published``, the snapshot of those events. In backfill
+        mode the log events trail the snapshot (a row is written late): each agent as
+        they left it, one they have not brought yet as the first poll showed it (or
+        not at all): a picture ahead of them would be followed by older changes, or
+        by an agent's appearance again.
+        """
+        cursor = self.cursor
+        if cursor is None:
+            return Appearances(published, observed_at)
+        states: dict[str, LiveAgent | None] = dict(cursor.states)
+        for event in reversed(pending):  # the state before the poll's first event
+            if event.before is None:
+                states.pop(event.agent_id, None)  # its first log event: as before any
+            else:
+                states[event.agent_id] = event.before
+        return Appearances(self._first, observed_at, states)

@@ -21,12 +21,10 @@ import anyio.abc
 from .._clock import Clock
 from .._errors import AuthenticationError, ContactNowError, LogPositionError
 from .._faults import CLOSED
-from .._models_live import LiveAgent
 from .._values import utc
 from ..resources._base import boolean
 from ..resources.live import DEFAULT_MAX_PAGES, LiveSnapshot, check_pages
 from ._backfill import LogCursor
-from ._diff import Appearances
 from ._events import AgentEvent, Health, HealthEvent
 from ._fanout import Fanout, Overflow, Subscription
 from ._health import HealthTracker
@@ -257,21 +255,10 @@ class AgentWatcher:
         subscription = Subscription(buffer=buffer, overflow=overflow, include_health=include_health)
         current = self._published
         if initial and current is not None and self.initial_events and not self._fanout.finished:
-            subscription.prefill(Appearances(current, utc(self.clock.now()), self._picture()))
+            observed_at = utc(self.clock.now())
+            subscription.prefill(self._poller.picture(current, self._pending, observed_at))
         self._fanout.add(subscription)
         return subscription
-
-    def _picture(self) -> dict[str, LiveAgent | None] | None:
-        """In backfill mode, each agent's state as the events every subscriber has left
-        it: the log events trail the snapshot (a row is written late), and a picture
-        ahead of them would be followed by older changes. None in poll mode."""
-        cursor = self._poller.cursor
-        if cursor is None:
-            return None
-        states: dict[str, LiveAgent | None] = dict(cursor.states)
-        for event in reversed(self._pending):  # the state before the poll's first event
-            states[event.agent_id] = event.before
-        return states
 
     # -- lifecycle ---------------------------------------------------------------
 

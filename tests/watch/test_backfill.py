@@ -65,6 +65,32 @@ async def test_the_cursor_says_when_a_poll_needs_a_log_read() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_resumed_cursor_takes_a_state_older_than_its_position_as_explained() -> None:
+    # Resumed after uid 5, agent 1 waiting since uid 3: no row of that state comes after
+    # the position, so it never counted as explained and every poll read the status log
+    # again (for as long as agent 1 stayed), whatever log_every said.
+    log = [log_row(3, "1", "wait", T0), log_row(6, "2", "call", T0 + 10)]
+
+    def read(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return [row for row in log if int(row["uid"]) >= int(params["uid"])]
+
+    live = [live_row(1, "wait", time=T0), live_row(2, "call", time=T0 + 10)]
+    async with client_of(Centre(lambda n: live, read)) as cn:
+        cursor = LogCursor(cn, since_log_id=5, log_every=3)
+        events = await cursor.read(await cn.live.snapshot(), poll=1, observed_at=NOW)
+        assert [e.log_id for e in events] == [6]
+        assert not cursor.due(2, changed=False), "explained: the next read in 3 polls"
+        assert cursor.due(4, changed=False)
+        # A state after the first snapshot's, its row not written yet: read until it is.
+        moved = LiveSnapshot({"1": live_row(1, "call", time=T0 + 20), "2": live[1]})
+        assert await cursor.read(moved, poll=4, observed_at=NOW) == []
+        assert cursor.due(5, changed=False)
+        log.append(log_row(7, "1", "call", T0 + 20))
+        assert [e.log_id for e in await cursor.read(moved, poll=5, observed_at=NOW)] == [7]
+        assert not cursor.due(6, changed=False)
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("time", [f"{T0}.0", float(T0), f" {T0}"])
 async def test_a_live_time_in_another_wire_form_is_explained_by_its_log_row(time: object) -> None:
     # The cursor compared the live row's time as text with the log's: "1700000000.0"
@@ -387,3 +413,57 @@ async def test_a_since_log_id_read_back_as_text_resumes_after_that_uid() -> None
         async with watcher:
             pass
         assert [e.log_id async for e in feed if e.source == "status_log"] == [5, 6]
+
+
+def _shown(events: list[AgentEvent]) -> dict[str, tuple[str, str, int] | None]:
+    """Each agent's state as ``events`` leave a reader that applies each one's ``after``."""
+    shown: dict[str, tuple[str, str, int] | None] = {}
+    for event in events:
+        shown[event.agent_id] = _state(event.after)
+    return {agent: state for agent, state in shown.items() if state is not None}
+
+
+@pytest.mark.parametrize("since", [None, 11], ids=["from-the-snapshot", "since-log-id"])
+@pytest.mark.anyio
+async def test_a_late_subscribers_picture_holds_no_agent_the_log_has_not_brought_yet(
+    since: int | None,
+) -> None:
+    # Agent 1 waits from the start; its status log row (uid 11) is dated before it (and is
+    # the log position a resume starts after: the log has no row of it then). Agent 2
+    # logs in at T0 + 105, and agent 1 goes on a call at T0 + 106, both shown live at once
+    # but written to the log (uids 12, 13) only from the 4th live read. A subscriber
+    # joining between was shown agent 2 and agent 1's call from the live snapshot, then
+    # the log's rows of them: agent 2 appeared twice, agent 1 went to call twice.
+    def live(n: int) -> list[dict[str, Any]]:
+        if n == 1:
+            return [live_row(1, "wait", time=T0)]
+        return [live_row(1, "call", time=T0 + 106), live_row(2, "wait", time=T0 + 105)]
+
+    rows = [log_row(11, "1", "wait", T0)]
+
+    def log(n: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        if centre.live_reads >= 4 and len(rows) == 1:
+            rows.extend([log_row(12, "2", "wait", T0 + 105), log_row(13, "1", "call", T0 + 106)])
+        if "uid" in params:
+            return [row for row in rows if int(row["uid"]) >= int(params["uid"])]
+        return [row for row in rows if row["uts"] >= int(params["tstart"])]
+
+    centre = Centre(live, log)
+    clock = TickingClock(T0 + 100)
+    early: list[AgentEvent] = []
+    async with client_of(centre, clock=clock) as cn:
+        watcher = AgentWatcher(cn, interval=1.0, backfill=True, since_log_id=since, log_every=1)
+        first = watcher.subscribe(overflow="drop_oldest")
+        async with watcher:
+            await until(clock, lambda: centre.live_reads >= 3, patience=HANG_GUARD)
+            early.extend([await first.__anext__() for _ in range(first.pending)])
+            late = watcher.subscribe(overflow="drop_oldest")
+            await until(clock, lambda: watcher.log_id == 13, patience=HANG_GUARD)
+        after = [e async for e in first]
+        got = [e async for e in late]
+    picture, changes = got[: len(got) - len(after)], got[len(got) - len(after) :]
+    # The late one starts where the early one was when it joined, then gets what it got.
+    assert {e.kind for e in picture} <= {"appeared"}
+    assert _shown(picture) == _shown(early)
+    assert [e.id for e in changes] == [e.id for e in after]
+    assert _shown(got) == _shown(early + after)

@@ -423,6 +423,52 @@ async def test_a_paged_snapshot_calls_nobody_gone_when_the_list_shifts_between_p
     assert [e for e in got if e[1] == "3"] == [("appeared", "3")]
 
 
+async def test_pages_of_one_row_call_nobody_gone_when_the_list_shifts_between_pages() -> None:
+    # Pages of 1 were read without the overlap that tells a list that moved: between
+    # poll 2's first and second page agent 1 logs out and agent 5 logs in, agent 2
+    # slides onto the page already read, and the pages add up to the total. Agent 2 was
+    # called gone, then appeared again.
+    online = [["1", "2", "3", "4"]] * 5 + [["2", "3", "4", "5"]]
+    pages: list[list[str]] = []
+
+    def ajax(request: httpx.Request) -> dict[str, Any]:
+        agents = online[min(len(pages), len(online) - 1)]
+        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
+        pages.append(agents[start : start + limit])
+        return {"success": True, "total": len(agents),
+                "list": [live_row(uid) for uid in pages[-1]]}  # fmt: skip
+
+    api = FakeAPI({("ajax", "agents", "read"): ajax})
+    clock = TickingClock(T0 + 100)
+    cn, http = client_for(api, clock=clock, max_retries=0)
+    async with http, cn, AgentWatcher(cn, interval=1.0, page_size=1) as watcher:
+        feed = watcher.subscribe(overflow="drop_oldest")
+        await until(clock, lambda: watcher.health.polls >= 3, patience=HANG_GUARD)
+        assert watcher.snapshot.complete  # the pages of a list that stayed still add up
+    got = [(e.kind, e.agent_id) async for e in feed]
+    assert [e for e in got if e[1] == "2"] == [("appeared", "2")]
+    assert ("disappeared", "1") in got and ("appeared", "5") in got
+
+
+async def test_a_server_with_pages_of_one_row_is_still_read_to_the_end() -> None:
+    # A server that sends one row a page whatever the limit asked: the page that would
+    # overlap the last one is that row alone, so the rest is read without overlap.
+    agents = [str(uid) for uid in range(1, 6)]
+    asked: list[tuple[int, int]] = []
+
+    def ajax(request: httpx.Request) -> dict[str, Any]:
+        start = int(request.url.params.get("start", 0))
+        asked.append((start, int(request.url.params.get("limit", 0))))
+        return {"success": True, "total": len(agents), "list": [live_row(agents[start])]}
+
+    api = FakeAPI({("ajax", "agents", "read"): ajax})
+    cn, http = client_for(api, clock=TickingClock(T0 + 100), max_retries=0)
+    async with http, cn:
+        snapshot = await cn.live.snapshot(page_size=1)
+    assert list(snapshot) == agents and snapshot.complete
+    assert asked == [(0, 1), (0, 2), (1, 1), (2, 1), (3, 1), (4, 1)]
+
+
 # --- paging is bounded --------------------------------------------------------------------
 
 
