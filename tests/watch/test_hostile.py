@@ -20,6 +20,7 @@ from contactnow_async import (
     AgentWatcher,
     HealthEvent,
     LiveAgent,
+    LiveSnapshot,
     ResponseFormatError,
     StatusLogEntry,
 )
@@ -398,11 +399,12 @@ async def test_a_late_subscriber_in_backfill_mode_starts_where_the_log_events_ar
     ]
 
 
-async def test_a_paged_snapshot_calls_nobody_gone_when_the_list_shifts_between_pages() -> None:
-    # Pages of 2. Between poll 2's pages agent 1 logs out and agent 5 logs in: the
-    # total stays 4, agent 3 slides onto page one after it was read, and the pages
-    # add up to 4 agents. Agent 3 was called gone, then appeared again.
-    online = [["1", "2", "3", "4"]] * 3 + [["2", "3", "4", "5"]]
+async def over_shifting_pages(
+    online: list[list[str]], page_size: int
+) -> tuple[list[tuple[str, str]], LiveSnapshot | None]:
+    """The (kind, agent id) of each event of a watcher reading pages of ``page_size`` for
+    3 polls, the agents online at the n-th page read being ``online[n]`` (the last one
+    after), and its last snapshot."""
     pages: list[list[str]] = []
 
     def ajax(request: httpx.Request) -> dict[str, Any]:
@@ -415,10 +417,18 @@ async def test_a_paged_snapshot_calls_nobody_gone_when_the_list_shifts_between_p
     api = FakeAPI({("ajax", "agents", "read"): ajax})
     clock = TickingClock(T0 + 100)
     cn, http = client_for(api, clock=clock, max_retries=0)
-    async with http, cn, AgentWatcher(cn, interval=1.0, page_size=2) as watcher:
+    async with http, cn, AgentWatcher(cn, interval=1.0, page_size=page_size) as watcher:
         feed = watcher.subscribe(overflow="drop_oldest")
         await until(clock, lambda: watcher.health.polls >= 3, patience=HANG_GUARD)
-    got = [(e.kind, e.agent_id) async for e in feed]
+        last = watcher.snapshot
+    return [(e.kind, e.agent_id) async for e in feed], last
+
+
+async def test_a_paged_snapshot_calls_nobody_gone_when_the_list_shifts_between_pages() -> None:
+    # Pages of 2. Between poll 2's pages agent 1 logs out and agent 5 logs in: the
+    # total stays 4, agent 3 slides onto page one after it was read, and the pages
+    # add up to 4 agents. Agent 3 was called gone, then appeared again.
+    got, _ = await over_shifting_pages([["1", "2", "3", "4"]] * 3 + [["2", "3", "4", "5"]], 2)
     assert ("disappeared", "3") not in got
     assert [e for e in got if e[1] == "3"] == [("appeared", "3")]
 
@@ -428,24 +438,8 @@ async def test_pages_of_one_row_call_nobody_gone_when_the_list_shifts_between_pa
     # poll 2's first and second page agent 1 logs out and agent 5 logs in, agent 2
     # slides onto the page already read, and the pages add up to the total. Agent 2 was
     # called gone, then appeared again.
-    online = [["1", "2", "3", "4"]] * 5 + [["2", "3", "4", "5"]]
-    pages: list[list[str]] = []
-
-    def ajax(request: httpx.Request) -> dict[str, Any]:
-        agents = online[min(len(pages), len(online) - 1)]
-        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
-        pages.append(agents[start : start + limit])
-        return {"success": True, "total": len(agents),
-                "list": [live_row(uid) for uid in pages[-1]]}  # fmt: skip
-
-    api = FakeAPI({("ajax", "agents", "read"): ajax})
-    clock = TickingClock(T0 + 100)
-    cn, http = client_for(api, clock=clock, max_retries=0)
-    async with http, cn, AgentWatcher(cn, interval=1.0, page_size=1) as watcher:
-        feed = watcher.subscribe(overflow="drop_oldest")
-        await until(clock, lambda: watcher.health.polls >= 3, patience=HANG_GUARD)
-        assert watcher.snapshot.complete  # the pages of a list that stayed still add up
-    got = [(e.kind, e.agent_id) async for e in feed]
+    got, last = await over_shifting_pages([["1", "2", "3", "4"]] * 5 + [["2", "3", "4", "5"]], 1)
+    assert last is not None and last.complete  # the pages of a list that stayed still add up
     assert [e for e in got if e[1] == "2"] == [("appeared", "2")]
     assert ("disappeared", "1") in got and ("appeared", "5") in got
 
