@@ -256,10 +256,18 @@ def test_values_are_not_taken_for_options_or_commands(invoke: CliInvoker) -> Non
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [
+    [  # a real process each: one in the README's run, all in CI
         (["agents", "update", "1", "--name", "X", "--", "--simulate"], "(--simulate)"),
-        (["watch", "--json", "--format"], "'--format' requires an argument"),
-        (["agents", "list", "--sim-agents", "many", "--simulate"], "'--sim-agents'"),
+        pytest.param(
+            ["watch", "--json", "--format"],
+            "'--format' requires an argument",
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            ["agents", "list", "--sim-agents", "many", "--simulate"],
+            "'--sim-agents'",
+            marks=pytest.mark.slow,
+        ),
     ],
     ids=["after-double-dash", "no-value", "bad-value"],
 )
@@ -413,8 +421,10 @@ def test_a_number_option_that_is_not_a_finite_number(invoke: CliInvoker, args: l
     [
         ("<&-", ["agents", "create", "--name", "A", "--username", "a", "--password-stdin"], 2,
          "the agent password is empty"),
-        ("<&-", ["records", "create", "-", "--dataset", "1"], 2, "needs a header row"),
-        (">&-", ["--version"], 0, ""),
+        # A real process each: the first in the README's run, all in CI.
+        pytest.param("<&-", ["records", "create", "-", "--dataset", "1"], 2, "needs a header row",
+                     marks=pytest.mark.slow),
+        pytest.param(">&-", ["--version"], 0, "", marks=pytest.mark.slow),
     ],
     ids=["stdin-secret", "stdin-file", "stdout"],
 )  # fmt: skip

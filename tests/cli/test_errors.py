@@ -377,13 +377,19 @@ def test_debug_shows_the_traceback_without_the_password(served: Served) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [
+    [  # a real process each (half a second of CPU): two in the README's run, all in CI
         ["--debug", "token", "get"],
-        ["--debug", "token", "validate"],
+        pytest.param(["--debug", "token", "validate"], marks=pytest.mark.slow),
         ["--debug", "agents", "list", "--name", "Agent 1"],
-        ["--debug", "agents", "update", "999999", "--name", "X"],
-        ["--debug", "--format", "xml", "status-log", "--since", "5m"],
-        ["--debug", "--password", PASSWORD, "priorities", "list"],
+        pytest.param(
+            ["--debug", "agents", "update", "999999", "--name", "X"], marks=pytest.mark.slow
+        ),
+        pytest.param(
+            ["--debug", "--format", "xml", "status-log", "--since", "5m"], marks=pytest.mark.slow
+        ),
+        pytest.param(
+            ["--debug", "--password", PASSWORD, "priorities", "list"], marks=pytest.mark.slow
+        ),
     ],
     ids=["token-get", "token-validate", "agents-list", "update-unknown", "xml-log", "flag"],
 )
@@ -504,7 +510,12 @@ FULL = Path("/dev/full")  # every write fails with ENOSPC (Linux)
 @pytest.mark.skipif(not FULL.exists(), reason="/dev/full is Linux's")
 @pytest.mark.parametrize(
     "args",
-    [["--version"], ["--help"], ["agents", "list"], ["agents", "list", "--json"]],
+    [  # a real process each: the table in the README's run, all in CI
+        pytest.param(["--version"], marks=pytest.mark.slow),
+        pytest.param(["--help"], marks=pytest.mark.slow),
+        ["agents", "list"],
+        pytest.param(["agents", "list", "--json"], marks=pytest.mark.slow),
+    ],
     ids=["version", "help", "table", "json"],
 )
 def test_output_to_a_full_disk_is_one_line_not_a_bug(served: Served, args: list[str]) -> None:
