@@ -97,6 +97,12 @@ class LogCursor:
         return self._state
 
     @property
+    def resumed_from(self) -> LiveSnapshot | None:
+        """Resumed from a log id: the snapshot of the first read, whose states may be older
+        than that position; None otherwise (started from a snapshot, or no read yet)."""
+        return self._resumed_at
+
+    @property
     def started(self) -> bool:
         """True once the cursor has a position in the log."""
         return self.log_id is not None

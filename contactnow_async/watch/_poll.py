@@ -47,9 +47,6 @@ class Poller:
         self.diff = PollDiff(initial_events=initial_events)
         self.cursor = cursor
         self.polls = 0
-        # Backfill resumed from a log id: the first poll's picture, of agents its log
-        # events have not brought yet (a cursor started from a snapshot holds them all).
-        self._first = _NOBODY
 
     @property
     def snapshot(self) -> LiveSnapshot | None:
@@ -81,8 +78,6 @@ class Poller:
         else:
             if first and not cursor.started:
                 await cursor.adopt(current)
-            elif first and self.diff.initial_events:
-                self._first = current
             if cursor.due(self.polls, changed=bool(events) and not first):
                 log_events = await cursor.read(current, poll=self.polls, observed_at=observed_at)
                 # The log rows are the events; a first poll still shows everyone.
@@ -113,4 +108,8 @@ class Poller:
                 states.pop(event.agent_id, None)  # its first log event: as before any
             else:
                 states[event.agent_id] = event.before
-        return Appearances(self._first, observed_at, states)
+        # Resumed from a log id, the first poll's snapshot (the cursor's first read, made
+        # by that poll) shows the agents its log events have not brought yet; a cursor
+        # started from a snapshot holds them all.
+        resumed = cursor.resumed_from
+        return Appearances(_NOBODY if resumed is None else resumed, observed_at, states)
