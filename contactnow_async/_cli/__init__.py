@@ -34,6 +34,7 @@ from ._common import (
     broken_pipe_guard,
     console,
     fail,
+    found_in,
     is_broken_pipe,
     open_closed_standard_streams,
     tolerate_unencodable_output,
@@ -295,13 +296,12 @@ _OUTPUT_FAILURES = frozenset(
 def _output_failure(exc: BaseException) -> OSError | None:
     """The failed write of the output in ``exc`` (or in a group holding it), or None: told
     by its errno, and by its lack of a file name (an error about a file names it)."""
-    if isinstance(exc, OSError):
-        return exc if exc.errno in _OUTPUT_FAILURES and exc.filename is None else None
-    inner = getattr(exc, "exceptions", None)  # BaseExceptionGroup, as is_broken_pipe reads it
-    for one in inner if isinstance(inner, tuple) else ():
-        if isinstance(one, BaseException) and (failure := _output_failure(one)) is not None:
-            return failure
-    return None
+    failure = found_in(exc, _is_output_failure)
+    return failure if isinstance(failure, OSError) else None
+
+
+def _is_output_failure(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _OUTPUT_FAILURES and exc.filename is None
 
 
 @contextmanager

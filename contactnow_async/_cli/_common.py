@@ -119,14 +119,21 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise SystemExit(code)
 
 
+def found_in(exc: BaseException, match: Callable[[BaseException], bool]) -> BaseException | None:
+    """``exc`` if it matches, else the first match in the exception group (from a task
+    group) it is, at any depth; None if there is none."""
+    if match(exc):
+        return exc
+    inner = getattr(exc, "exceptions", None)  # BaseExceptionGroup, without needing 3.11
+    for one in inner if isinstance(inner, tuple) else ():
+        if isinstance(one, BaseException) and (found := found_in(one, match)) is not None:
+            return found
+    return None
+
+
 def is_broken_pipe(exc: BaseException) -> bool:
     """A BrokenPipeError, or an exception group (from a task group) holding one."""
-    if isinstance(exc, BrokenPipeError):
-        return True
-    inner = getattr(exc, "exceptions", None)  # BaseExceptionGroup, without needing 3.11
-    return isinstance(inner, tuple) and any(
-        isinstance(one, BaseException) and is_broken_pipe(one) for one in inner
-    )
+    return found_in(exc, lambda one: isinstance(one, BrokenPipeError)) is not None
 
 
 def stop_on_broken_pipe() -> NoReturn:
