@@ -149,3 +149,55 @@ def test_the_concept_tables_say_which_wire_field_an_attribute_reads(
         with contextlib.suppress(ValueError):  # not this field's kind of value
             read.append(getattr(model.from_record({**base, wire: value}), attribute))
     assert any(value != without for value in read), f"{name}.{attribute} does not read {wire}"
+
+
+#: A name or a type: ``name``, ``type``, or one with a word before it (``agent_name``).
+NAME_OR_TYPE = re.compile(r"(?:\A|_)(?:name|type)\Z")
+
+
+def whose_table() -> dict[str, tuple[str, set[str], set[str], set[str]]]:
+    """The "Whose name, whose type" table: for each model it names, the thing the model
+    is and its names and types: its own (bare), another thing's (prefixed), a kind."""
+    rows: dict[str, tuple[str, set[str], set[str], set[str]]] = {}
+    inside = False
+    for line in FIELDS_MD.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("|"):
+            inside = False
+        elif line.startswith("| model | the thing it is |"):
+            inside = True
+        elif inside and not line.startswith("| ---"):
+            model, thing, *columns = (cell.strip() for cell in line.strip().strip("|").split("|"))
+            # A name in brackets is a note: "`centre_name` (the contact centre's)".
+            own, other, kind = (
+                {*re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", cell))} for cell in columns
+            )
+            for name in re.findall(r"`(\w+)`", model):
+                rows[name] = (thing, own, other, kind)
+    return rows
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_whose_table_lists_each_name_and_type_of_a_model(name: str) -> None:
+    found = {a for a in public_attributes(model_class(name)) if NAME_OR_TYPE.search(a)}
+    _, own, other, kind = whose_table().get(name.rpartition(".")[2], ("", set(), set(), set()))
+    assert found == own | other | kind, f"{name}: docs/fields.md's whose table is not {found}"
+
+
+def test_a_bare_name_or_type_is_the_models_own_and_a_prefixed_one_another_things() -> None:
+    rows = whose_table()
+    assert rows, "docs/fields.md has no whose table"
+
+    def prefix(attribute: str) -> str:  # original_queue_name: queue's
+        return attribute.rpartition("_")[0].rpartition("_")[2]
+
+    # The things: those the models are, and those another thing's name or type names.
+    things = {thing.split()[-1] for thing, *_ in rows.values()}
+    things |= {prefix(a) for _, _, other, _ in rows.values() for a in other}
+    for model, (thing, own, other, kind) in rows.items():
+        assert own <= {"name", "type"}, f"{model}: its own {own - {'name', 'type'}} is prefixed"
+        for attribute in other:
+            assert prefix(attribute) != thing.split()[-1], f"{model}.{attribute} is its own"
+        for attribute in kind:
+            assert prefix(attribute) not in things, f"{model}.{attribute} is a thing's"
+        bare = {a for a in other | kind if "_" not in a}
+        assert not bare, f"{model}: {bare} is bare: its own"
