@@ -331,7 +331,7 @@ class Transport:
         """Turn an HTTP reply into a :class:`Reply`, or the fault it stands for (named for
         its call, ``request.describe()``: a watcher's polls and a call's token share a client)."""
         if response.status_code == 429:
-            retry_after = retry_after_seconds(response.headers.get("retry-after"), self._clock)
+            retry_after = retry_after_seconds(response.headers, self._clock)
             raise Fault(
                 RateLimitError(
                     f"{request.describe()} throttled the request (HTTP 429"
@@ -351,7 +351,7 @@ class Transport:
                     status_code=response.status_code,
                 ),
                 reached_server=True,
-                retry_after=retry_after_seconds(response.headers.get("retry-after"), self._clock),
+                retry_after=retry_after_seconds(response.headers, self._clock),
             )
         status = response.status_code
         if 300 <= status < 400:
