@@ -52,6 +52,11 @@ class Reply:
     envelope: Envelope
     server_date: float | None = None
 
+    def resent(self) -> Reply:
+        """This reply, to a resend after an earlier attempt may have reached the server
+        (:attr:`Envelope.resent`)."""
+        return attrs.evolve(self, envelope=attrs.evolve(self.envelope, resent=True))
+
 
 @attrs.frozen
 class Fetched:

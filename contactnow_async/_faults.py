@@ -210,7 +210,7 @@ def hook_fault(exc: httpx.HTTPStatusError, where: str, clock: Clock) -> Fault:
     the status, as :meth:`Transport._interpret` judges it, its ``Retry-After`` read on
     ``clock`` (httpx's quotes the whole URL, token and all, so it is not chained)."""
     status = exc.response.status_code
-    wait = retry_after_seconds(exc.response.headers.get("retry-after"), clock)
+    wait = retry_after_seconds(exc.response.headers, clock)
     message = f"{where} answered HTTP {status} (the http_client's response hook raised)"
     if status == 429:
         limited = RateLimitError(message, retry_after=wait)
@@ -220,8 +220,10 @@ def hook_fault(exc: httpx.HTTPStatusError, where: str, clock: Clock) -> Fault:
     return Fault(failed, reached_server=True, retry_after=wait, transient=transient)
 
 
-def retry_after_seconds(value: str | None, clock: Clock) -> float | None:
-    """``Retry-After`` in seconds (a number, or an HTTP date read on ``clock``)."""
+def retry_after_seconds(headers: httpx.Headers, clock: Clock) -> float | None:
+    """A reply's ``Retry-After`` in seconds: a number, or an HTTP date less the reply's
+    own ``Date`` (both the server's clock: ours may be off), or less ``clock``'s now."""
+    value = headers.get("retry-after")
     if value is None:
         return None
     value = value.strip()
@@ -229,7 +231,8 @@ def retry_after_seconds(value: str | None, clock: Clock) -> float | None:
         seconds = float(value)
     except ValueError:
         when = http_date(value)
-        return None if when is None else max(0.0, when - clock.now())
+        sent = http_date(headers.get("date"))
+        return None if when is None else max(0.0, when - (clock.now() if sent is None else sent))
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 

@@ -341,6 +341,8 @@ class WriteResult:
     ``info`` is the API's note on the write, where it gives one (``ecnow``
     records: "Record is LIVE on the dialer."), with any secret the call sent (the
     password, the token, an agent's pin) that it echoes redacted, as in error texts.
+    ``resent`` is True when the write was sent again after its reply was lost and the lost
+    attempt may have been done: a ``total`` of 0 may then be its own earlier write.
     """
 
     success: bool
@@ -351,6 +353,7 @@ class WriteResult:
     error: str | None = None
     info: str | None = None
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+    resent: bool = False
 
     @classmethod
     def from_envelope(cls, envelope: Envelope) -> WriteResult:
@@ -365,6 +368,7 @@ class WriteResult:
             error=envelope.error,
             info=None if info is None or isinstance(info, (dict, list)) else str(info),
             raw=envelope.raw,
+            resent=envelope.resent,
         )
 
 
@@ -402,10 +406,6 @@ def _whole_seconds(value: Any) -> int:
     return -2
 
 
-def _hidden(_: str) -> str:
-    return "<redacted>"
-
-
 @attrs.frozen
 class Token:
     """An API token and when it expires.
@@ -416,7 +416,7 @@ class Token:
     The value never appears in a repr.
     """
 
-    value: str = attrs.field(repr=_hidden)
+    value: str = attrs.field(repr=lambda _: "<redacted>")
     expires_ts: int
     clock_offset: float = 0.0
 

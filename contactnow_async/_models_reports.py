@@ -56,7 +56,7 @@ def _number(value: Any, name: str) -> float:
         return 0.0
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(f"field {name!r} is not a number")
-    number = decimal_text(value) if isinstance(value, str) else float(value)
+    number = decimal_text(value) if isinstance(value, str) else _float(value, name)
     if number is None:  # float() read " 1.5", "1_0.5" and ".5" too: no reply writes them
         raise ValueError(f"field {name!r} is not a number")
     if not math.isfinite(number):
@@ -65,6 +65,13 @@ def _number(value: Any, name: str) -> float:
         # A cost may be a credit; no time (bill_dur: the time the cost is of) runs back.
         raise ValueError(f"field {name!r} is a negative number of seconds")
     return number
+
+
+def _float(value: float, name: str) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an int past 1e308, which no float holds
+        raise ValueError(f"field {name!r} is not a finite number") from None
 
 
 def _figure(value: Any, name: str) -> Figure:
@@ -132,11 +139,11 @@ class ReportRow(Mapping[str, Figure]):
 
     def number(self, name: str) -> float:
         """Seconds or a cost (``sec_*``, ``cost_*``, ``bill_*``); 0.0 when the row does
-        not have it."""
+        not have it. ValueError (naming the field) for an int past what a float holds."""
         value = self._values.get(name, 0.0)
         if isinstance(value, str):
             raise TypeError(f"{name!r} is not seconds or a cost (sec_*, cost_*, bill_*)")
-        return float(value)
+        return _float(value, name)
 
     def text(self, name: str) -> str:
         """A group key or another text field; ``""`` when the row does not have it."""

@@ -209,7 +209,8 @@ class Transport:
         attempt, reached = 0, False  # reached: an earlier attempt may have reached the server
         while True:
             try:
-                return await self._attempt(request, http_request, attempt, give_up_at, read, stall)
+                got = await self._attempt(request, http_request, attempt, give_up_at, read, stall)
+                return got.resent() if reached and isinstance(got, Reply) else got
             except Fault as fault:  # noqa: PERF203 -- one try per attempt is the retry loop
                 retryable = fault.transient and (request.idempotent or not fault.reached_server)
                 if not retryable or attempt >= self.retry.max_retries:
@@ -309,8 +310,7 @@ class Transport:
     def _timed_out(
         self, request: ApiRequest, http_request: httpx.Request, *, call: bool, sent: bool
     ) -> Fault:
-        """The fault of an attempt cut short by the call's deadline or its own timeout
-        (``sent`` false: while it waited for a slot, so nothing left)."""
+        """The fault of an attempt past the deadline or its timeout (not ``sent``: no slot yet)."""
         if not sent:
             message = (
                 f"{request.describe()} was not sent: no slot came free (max_concurrency="
@@ -331,7 +331,7 @@ class Transport:
         """Turn an HTTP reply into a :class:`Reply`, or the fault it stands for (named for
         its call, ``request.describe()``: a watcher's polls and a call's token share a client)."""
         if response.status_code == 429:
-            retry_after = retry_after_seconds(response.headers.get("retry-after"), self._clock)
+            retry_after = retry_after_seconds(response.headers, self._clock)
             raise Fault(
                 RateLimitError(
                     f"{request.describe()} throttled the request (HTTP 429"
@@ -351,7 +351,7 @@ class Transport:
                     status_code=response.status_code,
                 ),
                 reached_server=True,
-                retry_after=retry_after_seconds(response.headers.get("retry-after"), self._clock),
+                retry_after=retry_after_seconds(response.headers, self._clock),
             )
         status = response.status_code
         if 300 <= status < 400:

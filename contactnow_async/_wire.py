@@ -69,6 +69,8 @@ class Envelope:
     a tuple of records (dicts of the record's fields as sent, scalars as
     strings). ``raw`` is the whole decoded body, for fields the docs do not list (a
     client's reply to a write has its ``info`` note redacted there, see ``WriteResult``).
+    ``resent`` is True for the reply to a resend after an earlier attempt, whose reply was
+    lost, may have reached the server: a write may then find its own earlier work done.
     """
 
     success: bool
@@ -80,6 +82,7 @@ class Envelope:
     # The records are not shown in a repr: they may hold agents' passwords and pins.
     records: tuple[dict[str, Any], ...] = attrs.field(default=(), repr=_count_records)
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+    resent: bool = attrs.field(default=False, repr=False, eq=False)
 
 
 def decode(

@@ -635,3 +635,16 @@ def test_report_numbers_as_the_api_writes_them_are_read() -> None:
     assert CdrRow.from_record({"callid": "1", "tm_answ": "1700000000.0"}).answered_ts == 1700000000
     row = ReportRow.from_record({"sec_dur": "105.026", "cost_cust": "-0.5", "bill_cust": "1.0E-5"})
     assert (row["sec_dur"], row["cost_cust"], row["bill_cust"]) == (105.026, -0.5, 1e-5)
+
+
+@pytest.mark.parametrize("huge", [10**400, -(10**400)], ids=["above", "below"])
+def test_seconds_or_a_cost_past_any_float_are_refused_naming_the_field(huge: int) -> None:
+    # A JSON integer past 1e308 raised a bare OverflowError (float() of it), from the
+    # row's reading and from number() of a row made by hand; the text "1e400" was refused.
+    with pytest.raises(ValueError, match="'sec_call' is not a finite number"):
+        ReportRow.from_record({"sec_call": huge})
+    with pytest.raises(ValueError, match="'cost_cust' is not a finite number"):
+        CdrRow.from_record({"callid": "1", "cost_cust": huge})
+    with pytest.raises(ValueError, match="'bill_cust' is not a finite number") as refused:
+        ReportRow({"bill_cust": huge}).number("bill_cust")
+    assert "0000" not in str(refused.value)  # the field, not its value

@@ -144,6 +144,31 @@ async def test_idempotent_writes_are_retried_after_a_lost_reply(
     assert api.calls("database", method, action) == 2
 
 
+async def test_a_write_resent_after_a_lost_reply_says_so_in_its_result() -> None:
+    """A ``priorities.create`` whose reply was lost (its pair made) is resent and answers
+    ``total`` 0, as for a pair that was there before: ``resent`` tells the two apart
+    from a plain 0. One resent after a refused connection sent nothing before it."""
+    assignment = [{"agentid": "1", "qid": "2", "level": 50}]
+    unchanged = {"success": True, "total": 0, "bad": 0}
+    refused_then = {"calls": 0}
+
+    def unsent_then(request: httpx.Request) -> Mapping[str, object]:
+        refused_then["calls"] += 1
+        if refused_then["calls"] == 1:
+            raise httpx.ConnectError("connection refused", request=request)
+        return unchanged
+
+    for route, resent in [(processed_then(httpx.ReadError, unchanged), True), (unsent_then, False)]:
+        api = FakeAPI({("database", "priority", "create"): route})
+        cn, http = client_for(api)
+        async with http, cn:
+            first = await cn.priorities.create(assignment)
+            again = await cn.priorities.create(assignment)  # no fault: a plain 0
+        assert (first.total, first.resent) == (0, resent)
+        assert (again.total, again.resent) == (0, False)
+        assert api.calls("database", "priority", "create") == 3
+
+
 async def test_a_resent_update_that_ends_unsent_says_an_earlier_send_may_have_done_it() -> None:
     """An update's first send was processed and its reply lost; its resends could not
     connect. The error said ``sent=False`` ("could not connect"): the caller was told

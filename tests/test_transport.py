@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -101,6 +102,30 @@ async def test_the_retry_sleep_is_on_the_injected_clock() -> None:
     assert len(attempts) == 3
     assert clock.now() - started_virtual >= 40  # two Retry-After waits, on the virtual clock
     assert time.monotonic() - started_real < 30  # not slept for real
+
+
+@pytest.mark.parametrize("skew", [3600.0, -3600.0], ids=["server-ahead", "server-behind"])
+async def test_a_retry_after_date_is_read_against_the_replys_own_date(skew: float) -> None:
+    """A ``Retry-After`` date is on the server's clock, and was read against ours: a server
+    an hour ahead made its 5 s an hour's wait (given up), one an hour behind no wait."""
+    clock = VirtualClock()
+    sent_at: list[float] = []
+
+    def busy_then_fine(request: httpx.Request) -> httpx.Response:
+        sent_at.append(clock.now())
+        if len(sent_at) > 1:
+            return httpx.Response(200, json={"success": True, "list": [AGENT_ROW]})
+        server_now = clock.now() + skew
+        headers = {
+            "Date": email.utils.formatdate(server_now, usegmt=True),
+            "Retry-After": email.utils.formatdate(server_now + 5, usegmt=True),
+        }
+        return httpx.Response(503, headers=headers, content=b"busy")
+
+    cn, http = client_for(FakeAPI({READ: busy_then_fine}), clock=clock, deadline=None)
+    async with http, cn:
+        assert len(await cn.agents.read()) == 1
+    assert [when - sent_at[0] for when in sent_at] == [0, 5]  # the server's 5 s, on our clock
 
 
 async def test_one_attempt_is_bounded_in_total_not_per_read() -> None:

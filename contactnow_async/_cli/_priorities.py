@@ -66,6 +66,11 @@ class _NegativeArguments(click.Command):
         return super().parse_args(ctx, args)
 
 
+#: What ``set`` did when its create was resent after a lost reply and found the pair there:
+#: made by the lost attempt, or there before (the update set the level either way).
+_EITHER = "assigned or updated"
+
+
 @priorities.command("set", cls=_NegativeArguments)
 @click.argument("agent", callback=refuse_empty)
 @click.argument("queue", callback=refuse_empty)
@@ -81,6 +86,8 @@ def priorities_set(settings: Settings, agent: str, queue: str, level: int) -> No
             if created.total:
                 return "assigned"
             updated = await client.priorities.update([assignment])
+            if created.resent and updated.total:
+                return _EITHER
             return "updated" if updated.total else None
 
     done = run(settings, main)
@@ -90,4 +97,6 @@ def priorities_set(settings: Settings, agent: str, queue: str, level: int) -> No
             f"{queue} (both writes reported 0 records)",
             EXIT_API,
         )
-    click.echo(f"{done} agent {agent} to queue {queue} at level {level}")
+    lost = " (the create's reply was lost; its resend found the assignment there)"
+    note = lost if done == _EITHER else ""
+    click.echo(f"{done} agent {agent} to queue {queue} at level {level}{note}")

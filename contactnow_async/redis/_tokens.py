@@ -33,6 +33,20 @@ end
 return 0
 """
 
+#: The most bytes a field of a token entry holds (a token is 40 characters): an entry
+#: with one longer is no token, and is not sent to the process that loads it.
+MAX_FIELD_BYTES = 4096
+_FIELDS = ("value", "expires_at", "clock_offset")
+
+# The token entry's fields (ARGV[2]...), or the size of the first past ARGV[1] bytes.
+_LOAD = """
+for i = 2, #ARGV do
+  local size = redis.call('HSTRLEN', KEYS[1], ARGV[i])
+  if size > tonumber(ARGV[1]) then return size end
+end
+return redis.call('HMGET', KEYS[1], unpack(ARGV, 2))
+"""
+
 
 # Take the token lock for a holder if it is free, or if the key never expires: no holder
 # leaves one (another program's key, of any type), and it would never be freed. 1: taken,
@@ -80,7 +94,8 @@ class RedisTokenStore:
     while its fetch runs, however long that takes; ``lock_ttl`` bounds how long a
     crashed holder blocks the others, ``lock_wait`` how long a process waits before
     raising TimeoutError. A lock key without an expiry, which no holder leaves, is taken
-    over (logged).
+    over (logged). A token entry that is damaged, of another type, or with a field past
+    4 KiB (left unread) is no token, and the next token fetched replaces it.
     """
 
     def __init__(
@@ -115,10 +130,10 @@ class RedisTokenStore:
             # As bytes whatever the client's decode_responses: a client that decodes raised
             # UnicodeDecodeError on a damaged entry, at every request, for as long as it lived.
             entry = await self.redis.execute_command(  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
-                "HGETALL", name, **{NEVER_DECODE: []}
+                "EVAL", _LOAD, 1, name, MAX_FIELD_BYTES, *_FIELDS, **{NEVER_DECODE: []}
             )
         except ResponseError as exc:
-            if not str(exc).startswith("WRONGTYPE"):
+            if "WRONGTYPE" not in str(exc):  # the script's error (before Redis 7: "ERR ...")
                 raise
             # Another program's key: no token, like a damaged entry, and the next save
             # (DEL, then HSET) replaces it; raising failed every call while the key lived.
@@ -128,16 +143,21 @@ class RedisTokenStore:
                 text(await self.redis.type(name)),
             )
             return None
-        if not entry:
+        if isinstance(entry, int):  # megabytes, damaged or another tool's: left unread
+            logger.warning(
+                "token key %r holds a field of %d bytes, past %d: no token, the next token "
+                "fetched replaces it",
+                name,
+                entry,
+                MAX_FIELD_BYTES,
+            )
             return None
-        fields = {text(name): text(value) for name, value in entry.items()}
+        value, expires_at, clock_offset = (None if got is None else text(got) for got in entry)
         try:
-            fields["value"].encode("utf-8")  # not UTF-8 bytes: a damaged entry
-        except (KeyError, ValueError):
+            (value or "").encode("utf-8")  # not UTF-8 bytes: a damaged entry
+        except ValueError:
             return None  # a damaged entry is no token: the next save replaces it
-        return stored_token(
-            fields["value"], fields.get("expires_at"), fields.get("clock_offset", "0")
-        )
+        return stored_token(value, expires_at, "0" if clock_offset is None else clock_offset)
 
     async def save(self, key: str, token: Token) -> None:
         _on_asyncio()

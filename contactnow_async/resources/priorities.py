@@ -49,7 +49,8 @@ class Priorities(Resource):
         return build(QueueAssignment.from_record, envelope, what="priorities.read")
 
     async def create(self, assignments: Iterable[RecordLike]) -> WriteResult:
-        """Assign agents to queues. Idempotent: an existing pair gives ``total`` 0."""
+        """Assign agents to queues. Idempotent: an existing pair gives ``total`` 0 (with
+        ``resent`` True, the pair may be the one a lost attempt of this call made)."""
         return await self._write("create", assignments)
 
     async def update(self, assignments: Iterable[RecordLike]) -> WriteResult:

@@ -464,6 +464,37 @@ def test_a_region_flag_overrides_the_base_url_variable(
     assert hosts == ["api.contactnow.8x8.com"]
 
 
+def test_priorities_set_whose_create_was_resent_does_not_claim_an_update(
+    invoke: CliInvoker, served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The create was made and its reply lost; its resend found the pair there (total 0),
+    # and the update then set the level again: it printed "updated agent ...", of an
+    # assignment this very command had made.
+    from contactnow_async import ContactNow
+    from contactnow_async._cli import _common
+
+    writes: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token.php"):
+            return httpx.Response(200, json={"success": True, "token": "a" * 40, "expire": 2**31})
+        writes.append(request.url.params["action"])
+        if len(writes) == 1:
+            raise httpx.ReadError("connection reset by peer", request=request)
+        total = 1 if writes[-1] == "update" else 0
+        return httpx.Response(200, json={"success": True, "total": total, "bad": 0})
+
+    class OnMock(ContactNow):
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**{**options, "transport": httpx.MockTransport(handler)})
+
+    monkeypatch.setattr(_common, "ContactNow", OnMock)
+    out = _ok(invoke(["priorities", "set", "1001", "2002", "50"], env=served.env())).stdout
+    assert writes == ["create", "create", "update"]
+    assert out.startswith("assigned or updated agent 1001 to queue 2002 at level 50")
+    assert "reply was lost" in out
+
+
 def test_priorities_set_that_writes_nothing_is_an_error(
     invoke: CliInvoker, served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:

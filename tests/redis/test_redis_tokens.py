@@ -167,6 +167,26 @@ async def test_a_key_of_another_type_is_no_token_and_the_next_save_replaces_it(
     assert await store.load("k") == token
 
 
+@each_protocol
+@pytest.mark.parametrize("field", ["value", "clock_offset"])
+async def test_an_entry_of_megabytes_is_no_token_and_is_not_sent_whole(
+    redis: Redis, field: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A damaged or hostile entry of 2 MiB was read whole at every load, its value then
+    # sent as the token (until refused) with every request.
+    store = RedisTokenStore(redis, egress="e", prefix="t:")
+    await redis.hset(
+        "t:e|k", mapping={"value": "a" * 40, "expires_at": "4000000000", field: "1" * 2**21}
+    )
+    sent_before = (await redis.info("stats"))["total_net_output_bytes"]
+    assert await store.load("k") is None
+    assert (await redis.info("stats"))["total_net_output_bytes"] - sent_before < 2**16
+    assert "'t:e|k'" in caplog.text and "2097152 bytes" in caplog.text
+    token = Token(value="a" * 40, expires_ts=4_000_000_000)
+    await store.save("k", token)
+    assert await store.load("k") == token
+
+
 @pytest.mark.parametrize(
     "entry",
     [
