@@ -19,7 +19,7 @@ from ..watch import AgentEvent
 from ._fields import event_from_fields, fence_from_fields
 from ._keys import check_count
 from ._refusal import refusal
-from ._replies import Fields, read_entries, stream_entries, text, undecoded
+from ._replies import Fields, entry_key, read_entries, stream_entries, text, undecoded
 
 __all__ = ["StreamEntry", "StreamReader"]
 
@@ -298,10 +298,11 @@ class StreamReader:
 
     async def aclose(self) -> None:
         """Close the connections the reader opened itself (with a ``decode_responses``
-        client; the client passed is the caller's, left open). A read after it opens
-        them again."""
+        client; the client passed is the caller's, left open), in a cancelled scope too
+        (``async with`` cancelled). A read after it opens them again."""
         if self._own is not None:
-            await self._own.aclose(close_connection_pool=True)
+            with anyio.CancelScope(shield=True):
+                await self._own.aclose(close_connection_pool=True)
 
     async def __aenter__(self) -> StreamReader:
         return self
@@ -402,7 +403,7 @@ class StreamReader:
             return
         position = text(ours["last-delivered-id"])
         oldest = text(first[0])
-        if _key(position) >= _key(oldest):
+        if entry_key(position) >= entry_key(oldest):
             return
         length = int(info.get("length", 0))
         unread = int(lag) - length - (self._phantom or 0)
@@ -442,8 +443,3 @@ class StreamReader:
 
     def __repr__(self) -> str:
         return f"StreamReader({self.stream!r}, group={self.group!r}, consumer={self.consumer!r})"
-
-
-def _key(entry_id: str) -> tuple[int, ...]:
-    """An entry id ``<ms>-<seq>`` as a comparable pair."""
-    return tuple(int(part) for part in entry_id.split("-"))

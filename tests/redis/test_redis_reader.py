@@ -393,6 +393,37 @@ async def test_bytes_that_are_not_utf8_are_skipped_by_a_reader_whose_client_deco
     assert len(await redis.client_list()) == clients  # no connection left behind
 
 
+@each_protocol
+async def test_a_reader_on_a_decoding_client_cancelled_in_async_with_closes_its_own_client(
+    redis: Redis, redis_url: str, request: pytest.FixtureRequest
+) -> None:
+    # aclose() ran in the cancelled scope of `async with`: its first await was cancelled,
+    # and the connection of the reader's own (undecoding) client was left open (a
+    # ResourceWarning, and a client on the server, until the garbage collector came).
+    await publish(redis, "p", range(1, 3))
+    clients = len(await redis.client_list())
+    options = {**request.node.callspec.params["redis"], "decode_responses": True}
+    async with Redis.from_url(redis_url, **options) as decoding:
+        handed = anyio.Event()
+
+        async def handle_one() -> None:
+            async with StreamReader(decoding, "p", group="g", consumer="c", block=0.01,
+                                    claim_idle=None) as reader:  # fmt: skip
+                await reader.create_group()
+                async for _entry in reader:
+                    handed.set()
+                    await anyio.sleep_forever()  # a handler at work when cancelled
+
+        with anyio.fail_after(10):  # a guard against a hang, not a measure
+            async with anyio.create_task_group() as group:
+                group.start_soon(handle_one)
+                await handed.wait()
+                assert len(await redis.client_list()) == clients + 1  # the reader's own
+                group.cancel_scope.cancel()
+        assert len(await redis.client_list()) == clients  # no connection left behind
+        assert await decoding.ping()  # the client passed is the caller's, left open
+
+
 async def test_iterating_rides_out_a_lost_connection_and_a_redis_that_restarted_empty(
     redis: Redis, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
