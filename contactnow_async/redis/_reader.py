@@ -151,6 +151,7 @@ class StreamReader:
         # What the group's lag counts that is gone from after its position (None: not known
         # yet, taken as none): Redis 7.0 goes on counting entries trimmed unread.
         self._phantom: int | None = None
+        self._unsure = False  # a reply lost since: what the group's lag counted anew is lost
 
     async def create_group(self, *, start: str = "0") -> None:
         """Create the group (and the stream) if missing.
@@ -235,6 +236,11 @@ class StreamReader:
             return await self._decode(entries, claimed=False), None
         ours = self._ours(groups) or {}
         lag, position = ours.get("lag"), ours.get("last-delivered-id")
+        if self._unsure and lag is not None and self._phantom is not None:
+            # A read whose reply was lost went on past trimmed entries: its retry replays
+            # what it was handed, and the group's position is past them.
+            self._unread(int(lag) - self._phantom, "(past them in a read whose reply was lost)")
+        self._unsure = False
         self._phantom = None if lag is None else int(lag)  # caught up: none of it is there
         return None, None if position is None else text(position)
 
@@ -283,7 +289,7 @@ class StreamReader:
         try:
             yield
         except BaseException:
-            self._own_pending, self._own_from = True, "0"
+            self._own_pending, self._own_from, self._unsure = True, "0", True
             raise
 
     async def _answered(self, command: Awaitable[_T]) -> _T:
@@ -409,17 +415,15 @@ class StreamReader:
         unread = int(lag) - length - (self._phantom or 0)
         lag = (self._ours(after) or {}).get("lag")
         self._phantom = None if lag is None else int(lag) - (length - read)
-        if unread > 0:
-            self.entries_lost += unread
+        self._unread(unread, f"after {position}, before {oldest},")
+
+    def _unread(self, count: int, where: str) -> None:
+        if count > 0:
+            self.entries_lost += count
             logger.warning(
-                "%d entries of %r after %s, before %s, were trimmed before group %r read "
-                "them: lost (a longer MAXLEN keeps them)",
-                unread,
-                self.stream,
-                position,
-                oldest,
-                self.group,
-            )
+                "%d entries of %r %s were trimmed before group %r read them: lost (a longer "
+                "MAXLEN keeps them)", count, self.stream, where, self.group,
+            )  # fmt: skip
 
     def _ours(self, groups: Any) -> Any:
         """This reader's group in an ``XINFO GROUPS`` reply (None: not there, or an error)."""

@@ -616,3 +616,49 @@ async def test_a_second_loss_to_trimming_is_counted_as_itself(
     assert reader.entries_lost == 12
     warnings = [r.getMessage() for r in caplog.records if "lost" in r.getMessage()]
     assert [warning.split(" of ")[0] for warning in warnings] == ["6 entries"] * 2
+
+
+@each_protocol
+async def test_entries_trimmed_before_a_read_whose_reply_was_lost_are_counted_as_lost(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The read that went on past the trimmed entries had its reply lost (cancelled, given
+    # up, a dropped connection): the retry replayed the entries it had been handed from
+    # the pending list, and the loss went uncounted (the group's position was past it).
+    reader = await caught_up(redis)
+    real = redis.pipeline
+
+    async def read_losing_its_reply() -> None:
+        done = anyio.Event()
+
+        def pipeline(*args: Any, **kwargs: Any) -> Any:
+            monkeypatch.setattr(redis, "pipeline", real)  # the next one only
+            pipe = real(*args, **kwargs)
+            execute = pipe.execute
+
+            async def carried_out(*args: Any, **kwargs: Any) -> Any:
+                await execute(*args, **kwargs)
+                done.set()
+                await anyio.sleep_forever()  # its reply never comes
+
+            pipe.execute = carried_out  # type: ignore[method-assign]
+            return pipe
+
+        monkeypatch.setattr(redis, "pipeline", pipeline)
+        with anyio.fail_after(10):  # a guard against a hang, not a measure
+            async with anyio.create_task_group() as group:
+                group.start_soon(reader.read)
+                await done.wait()
+                group.cancel_scope.cancel()
+
+    await publish(redis, "s", range(3, 13))
+    await redis.xtrim("s", maxlen=4, approximate=False)  # 3 to 8 go unread
+    await read_losing_its_reply()
+    assert [e.event.log_id for e in await reader.read()] == [9, 10, 11, 12]
+    assert await reader.read() == []
+    assert reader.entries_lost == 6
+    await publish(redis, "s", range(13, 15))  # nothing trimmed: nothing more lost
+    await read_losing_its_reply()
+    assert [e.event.log_id for e in await reader.read()] == [9, 10, 11, 12, 13, 14]
+    assert await reader.read() == []
+    assert reader.entries_lost == 6
