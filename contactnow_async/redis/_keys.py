@@ -65,6 +65,7 @@ async def check_keys(redis: Redis, *, stream: str, lease: str, fence: str) -> No
         fence: "a string (the fencing counter)",
         f"{stream}:cursor": "a string (the cursor)",
         f"{stream}:account": "a string (the account)",
+        f"{stream}:started": "a string (a first leader's start)",
     }
     expected = {stream: "a stream", **strings}
     try:

@@ -19,7 +19,7 @@ from ..watch import AgentEvent
 from ._fields import event_from_fields, fence_from_fields
 from ._keys import check_count
 from ._refusal import refusal
-from ._replies import Fields, read_entries, stream_entries, text, undecoded
+from ._replies import Fields, entry_key, read_entries, stream_entries, text, undecoded
 
 __all__ = ["StreamEntry", "StreamReader"]
 
@@ -151,6 +151,7 @@ class StreamReader:
         # What the group's lag counts that is gone from after its position (None: not known
         # yet, taken as none): Redis 7.0 goes on counting entries trimmed unread.
         self._phantom: int | None = None
+        self._unsure = False  # a reply lost since: what the group's lag counted anew is lost
 
     async def create_group(self, *, start: str = "0") -> None:
         """Create the group (and the stream) if missing.
@@ -235,6 +236,11 @@ class StreamReader:
             return await self._decode(entries, claimed=False), None
         ours = self._ours(groups) or {}
         lag, position = ours.get("lag"), ours.get("last-delivered-id")
+        if self._unsure and lag is not None and self._phantom is not None:
+            # A read whose reply was lost went on past trimmed entries: its retry replays
+            # what it was handed, and the group's position is past them.
+            self._unread(int(lag) - self._phantom, "(past them in a read whose reply was lost)")
+        self._unsure = False
         self._phantom = None if lag is None else int(lag)  # caught up: none of it is there
         return None, None if position is None else text(position)
 
@@ -283,7 +289,7 @@ class StreamReader:
         try:
             yield
         except BaseException:
-            self._own_pending, self._own_from = True, "0"
+            self._own_pending, self._own_from, self._unsure = True, "0", True
             raise
 
     async def _answered(self, command: Awaitable[_T]) -> _T:
@@ -298,10 +304,11 @@ class StreamReader:
 
     async def aclose(self) -> None:
         """Close the connections the reader opened itself (with a ``decode_responses``
-        client; the client passed is the caller's, left open). A read after it opens
-        them again."""
+        client; the client passed is the caller's, left open), in a cancelled scope too
+        (``async with`` cancelled). A read after it opens them again."""
         if self._own is not None:
-            await self._own.aclose(close_connection_pool=True)
+            with anyio.CancelScope(shield=True):
+                await self._own.aclose(close_connection_pool=True)
 
     async def __aenter__(self) -> StreamReader:
         return self
@@ -402,23 +409,21 @@ class StreamReader:
             return
         position = text(ours["last-delivered-id"])
         oldest = text(first[0])
-        if _key(position) >= _key(oldest):
+        if entry_key(position) >= entry_key(oldest):
             return
         length = int(info.get("length", 0))
         unread = int(lag) - length - (self._phantom or 0)
         lag = (self._ours(after) or {}).get("lag")
         self._phantom = None if lag is None else int(lag) - (length - read)
-        if unread > 0:
-            self.entries_lost += unread
+        self._unread(unread, f"after {position}, before {oldest},")
+
+    def _unread(self, count: int, where: str) -> None:
+        if count > 0:
+            self.entries_lost += count
             logger.warning(
-                "%d entries of %r after %s, before %s, were trimmed before group %r read "
-                "them: lost (a longer MAXLEN keeps them)",
-                unread,
-                self.stream,
-                position,
-                oldest,
-                self.group,
-            )
+                "%d entries of %r %s were trimmed before group %r read them: lost (a longer "
+                "MAXLEN keeps them)", count, self.stream, where, self.group,
+            )  # fmt: skip
 
     def _ours(self, groups: Any) -> Any:
         """This reader's group in an ``XINFO GROUPS`` reply (None: not there, or an error)."""
@@ -442,8 +447,3 @@ class StreamReader:
 
     def __repr__(self) -> str:
         return f"StreamReader({self.stream!r}, group={self.group!r}, consumer={self.consumer!r})"
-
-
-def _key(entry_id: str) -> tuple[int, ...]:
-    """An entry id ``<ms>-<seq>`` as a comparable pair."""
-    return tuple(int(part) for part in entry_id.split("-"))

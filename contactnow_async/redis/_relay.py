@@ -22,6 +22,7 @@ from ._keys import check_count, check_keys, check_url, foreign, is_number
 from ._lease import LeaseLost, RedisLease
 from ._refusal import refusal
 from ._replies import text
+from ._scripts import ACCOUNT, PUBLISH, SEED
 
 if TYPE_CHECKING:
     from .._client import ContactNow
@@ -29,84 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["RedisStreamRelay", "StreamAccountError", "run_relay"]
 
 logger = logging.getLogger("contactnow_async.redis")
-
-# Append a batch of events if, and only if, the caller's lease is current, and
-# move the cursor (the last published log uid) with them, atomically.
-# KEYS: lease, stream, cursor. ARGV: lease value, maxlen (0: none), fence,
-# then (log uid or "", event JSON) per event. An event whose uid is at or
-# below the cursor is skipped, so no uid is ever appended twice.
-# Returns the number appended, or -1 when the lease is not the caller's.
-# The fields written are those of event_to_fields().
-# Uids are compared as the decimal text they are (whole numbers >= 0, no leading
-# zero: str(int)), the longer the later: a Lua number is a double, which past
-# 2**53 takes neighbouring uids for one.
-_PUBLISH = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local function later(uid, than)
-  if not than then return true end
-  if #uid ~= #than then return #uid > #than end
-  for i = 1, #uid do  -- byte by byte: Lua's < on strings follows Redis's locale
-    local a, b = string.byte(uid, i), string.byte(than, i)
-    if a ~= b then return a > b end
-  end
-  return false
-end
-local last = redis.call('GET', KEYS[3])
-local moved = nil
-local maxlen = tonumber(ARGV[2])
-local appended = 0
-for i = 4, #ARGV, 2 do
-  local uid = ARGV[i]
-  local entry = {'event', ARGV[i + 1]}
-  if uid ~= '' then
-    entry[3] = 'log_id'
-    entry[4] = uid
-  end
-  entry[#entry + 1] = 'fence'
-  entry[#entry + 1] = ARGV[3]
-  if uid == '' or later(uid, last) then
-    if maxlen > 0 then
-      redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', unpack(entry))
-    else
-      redis.call('XADD', KEYS[2], '*', unpack(entry))
-    end
-    appended = appended + 1
-    if uid ~= '' then
-      last = uid
-      moved = uid
-    end
-  end
-end
-if moved then redis.call('SET', KEYS[3], moved) end
-return appended
-"""
-
-
-# Record where a leader with no cursor to resume from starts, if the caller's lease is
-# current and no cursor exists yet. KEYS: lease, cursor. ARGV: lease value, log uid.
-# Returns 1 when set, 0 when a cursor exists, -1 when the lease is not the caller's.
-_SEED = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('SET', KEYS[2], ARGV[2])
-return 1
-"""
-
-
-# Record the account a stream is relayed for, or check it, if the caller's lease is current.
-# KEYS: lease, account. ARGV: lease value, account ("<base URL>|<username>").
-# Returns 1 when the stream is (now) this account's, -1 when the lease is not the
-# caller's, and the account recorded when it is another.
-_ACCOUNT = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local recorded = redis.call('GET', KEYS[2])
-if not recorded then
-  redis.call('SET', KEYS[2], ARGV[2])
-  return 1
-end
-if recorded == ARGV[2] then return 1 end
-return recorded
-"""
 
 
 class StreamAccountError(Exception):
@@ -155,10 +78,11 @@ class RedisStreamRelay:
         self.batch = batch
         self.cursor_key = f"{stream}:cursor"
         self.account_key = f"{stream}:account"
+        self.started_key = f"{stream}:started"
         self.published = 0
-        self._publish = redis.register_script(_PUBLISH)
-        self._seed_script = redis.register_script(_SEED)
-        self._account_script = redis.register_script(_ACCOUNT)
+        self._publish = redis.register_script(PUBLISH)
+        self._seed_script = redis.register_script(SEED)
+        self._account_script = redis.register_script(ACCOUNT)
         self._in_hand = False  # the pump holds events it has not published yet
 
     async def cursor(self) -> int | None:
@@ -197,7 +121,10 @@ class RedisStreamRelay:
             for event in events[start : start + self.batch]:
                 args += ["" if event.log_id is None else str(event.log_id), event_to_json(event)]
             result = int(
-                await self._publish(keys=[self.lease.key, self.stream, self.cursor_key], args=args)
+                await self._publish(
+                    keys=[self.lease.key, self.stream, self.cursor_key, self.started_key],
+                    args=args,
+                )
             )
             if result < 0:
                 self.lease.fence = None
@@ -218,11 +145,13 @@ class RedisStreamRelay:
         """Relay for ever: hold the lease, watch, publish; on losing it, wait for it again.
 
         The watcher resumes after the cursor in Redis, or after ``since_log_id``
-        when the stream has no cursor yet (None: from now on). A replica that finds
-        the lease taken fetches its token before it waits, so it polls at once when
-        it takes over. Redis errors are logged and retried every ``retry`` seconds;
-        a refused Redis password (redis-py's AuthenticationError), a command or key
-        the Redis ACL user may not use (NoPermissionError), a refused API
+        when the stream has no cursor yet (None: from now on; a first leader with no
+        log row to start after records its start time, ``<stream>:started``, and a
+        successor resumes before the first row since, reading the log until one comes).
+        A replica that finds the lease taken fetches its token before it waits, so it
+        polls at once when it takes over. Redis errors are logged and retried every
+        ``retry`` seconds; a refused Redis password (redis-py's AuthenticationError), a
+        command or key the Redis ACL user may not use (NoPermissionError), a refused API
         password (AuthenticationError, raised by a waiting replica at once), a
         position the status log refuses (LogPositionError), a stream of another
         account (StreamAccountError), or a key of the stream's another program wrote
@@ -295,9 +224,9 @@ class RedisStreamRelay:
         resume = await self.cursor() if backfill else None
         if resume is None:
             resume = since_log_id if backfill else None
+        # A first leader that went before it published anything, with no uid to record.
+        started = await self.started() if backfill and resume is None else None
         watcher_options.setdefault("initial_events", False)
-        watcher = AgentWatcher(client, backfill=backfill, since_log_id=resume, **watcher_options)
-        subscription = watcher.subscribe(overflow="block", initial=False)
         outcome: list[Exception] = []
 
         async with anyio.create_task_group() as group:
@@ -311,34 +240,41 @@ class RedisStreamRelay:
                 await self.lease.keep()
                 stop(LeaseLost(f"lease {self.lease.key!r} could not be renewed"))
 
-            async def pump() -> None:
-                # Started before the watcher, so a first poll with more events
-                # than the subscription's buffer (a long backlog) is drained.
-                try:
-                    async for event in subscription:
-                        self._in_hand = True
-                        events = [event]
-                        while subscription.pending:
-                            events.append(await subscription.__anext__())
-                        await self.publish(events)
-                        self._in_hand = False
-                except Exception as exc:
-                    stop(exc)
-
             group.start_soon(keep)
-            group.start_soon(pump)
-            started = time.monotonic()
             # Errors leave the task group as themselves, not in an exception group.
             try:
+                if started is not None:
+                    resume = await self._first_row_since(client, started, **watcher_options)
+                watcher = AgentWatcher(
+                    client, backfill=backfill, since_log_id=resume, **watcher_options
+                )
+                subscription = watcher.subscribe(overflow="block", initial=False)
+
+                async def pump() -> None:
+                    # Started before the watcher, so a first poll with more events
+                    # than the subscription's buffer (a long backlog) is drained.
+                    try:
+                        async for event in subscription:
+                            self._in_hand = True
+                            events = [event]
+                            while subscription.pending:
+                                events.append(await subscription.__anext__())
+                            await self.publish(events)
+                            self._in_hand = False
+                    except Exception as exc:
+                        stop(exc)
+
+                group.start_soon(pump)
+                began = time.monotonic()
                 async with watcher:
                     logger.info(
                         "relay %s: watching after uid %s (first poll took %.3f s)",
                         self.lease.owner,
                         resume,
-                        time.monotonic() - started,
+                        time.monotonic() - began,
                     )
                     if backfill and resume is None:
-                        await self._seed(watcher.log_id, pending=subscription.pending)
+                        await self._seed(watcher, pending=subscription.pending)
                     await anyio.sleep_forever()
             except Exception as exc:
                 stop(exc)
@@ -362,20 +298,60 @@ class RedisStreamRelay:
             self.lease.fence = None
             raise LeaseLost(f"lease {self.lease.key!r} moved on before the relay began")
 
-    async def _seed(self, start: int | None, *, pending: int) -> None:
-        """With no cursor yet, record where this leader's log starts (``start``, the
-        watcher's cursor after its first poll): a successor that takes over before
-        this leader has published anything resumes there, not from its own now.
+    async def _seed(self, watcher: AgentWatcher, *, pending: int) -> None:
+        """With no cursor yet, record where this leader's log starts: a successor that
+        takes over before this leader has published anything resumes there, not from
+        its own now.
 
-        Only while no event is waiting or in hand: every event the watcher has made
-        so far is then in the stream (the cursor exists, and this sets nothing) or
-        none was made, and every later one is after ``start``.
+        The watcher's cursor after its first poll, while no event is waiting or in
+        hand: every event the watcher has made so far is then in the stream (the cursor
+        exists, and this sets nothing) or none was made, and every later one is after
+        it. Else (no row in the log's look back, or events on their way) the time its
+        log starts (``<stream>:started``): a successor resumes from the first row since.
         """
-        if start is None or pending or self._in_hand:
-            return  # events on their way: publishing them sets the cursor
+        uid = watcher.log_id
+        if uid is None or pending or self._in_hand:
+            uid = None
+            if watcher.log_start is None:  # no first snapshot: this leader saw nothing
+                return
         await self._seed_script(
-            keys=[self.lease.key, self.cursor_key], args=[self.lease.value, start]
+            keys=[self.lease.key, self.cursor_key, self.started_key],
+            args=[self.lease.value, "" if uid is None else uid, watcher.log_start or 0],
         )
+
+    async def started(self) -> int | None:
+        """When a first leader's log started (unix seconds, the server's clock), recorded
+        when it had no uid to record (see :meth:`run`); None when none is.
+
+        Raises StreamKeyError for a value the relay did not write.
+        """
+        value = await self.redis.get(self.started_key)
+        if value is None:
+            return None
+        started = text(value)
+        if not is_number(started):
+            raise foreign(self.started_key, repr(started[:40]), "a unix time (the start)")
+        return int(started)
+
+    async def _first_row_since(self, client: ContactNow, started: int, **options: Any) -> int:
+        """The uid before the first status_log row since ``started``, once there is one.
+
+        Until then nothing happened that a backfilling leader would publish, so this
+        leader waits for it, reading the log each ``interval``, rather than starting
+        from its own now (the rows written meanwhile would be history to it).
+        """
+        clock = options.get("clock") or client.clock
+        while True:
+            try:
+                rows = await client.status_log.read(tstart=started)
+            except AuthenticationError:
+                raise
+            except ContactNowError as exc:
+                logger.warning("relay %s: reading the status log failed: %s", self.lease.owner, exc)
+                rows = []
+            if rows:
+                return min(row.log_id for row in rows) - 1
+            await clock.sleep_until(clock.now() + options.get("interval", 2.0))
 
 
 async def run_relay(

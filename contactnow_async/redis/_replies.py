@@ -25,7 +25,7 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 
-__all__ = ["Fields", "read_entries", "stream_entries", "text", "undecoded"]
+__all__ = ["Fields", "entry_key", "read_entries", "stream_entries", "text", "undecoded"]
 
 Fields = dict[str, str]
 
@@ -52,6 +52,11 @@ def stream_entries(reply: Iterable[Sequence[Any]] | None) -> list[tuple[str, Fie
         for entry_id, fields in reply or ()
         if entry_id is not None
     ]
+
+
+def entry_key(entry_id: str) -> tuple[int, ...]:
+    """An entry id ``<ms>-<seq>`` as a comparable pair."""
+    return tuple(int(part) for part in entry_id.split("-"))
 
 
 def read_entries(reply: Any) -> list[tuple[str, Fields | None]]:

@@ -103,6 +103,12 @@ class LogCursor:
         return self._resumed_at
 
     @property
+    def start_line(self) -> int | None:
+        """Started without ``since_log_id``: the first snapshot's time on the server's
+        clock (rows from it on are news); None otherwise, or before that snapshot."""
+        return self._horizon
+
+    @property
     def started(self) -> bool:
         """True once the cursor has a position in the log."""
         return self.log_id is not None

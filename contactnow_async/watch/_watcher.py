@@ -210,6 +210,13 @@ class AgentWatcher:
         cursor = self._poller.cursor
         return None if cursor is None else cursor.log_id
 
+    @property
+    def log_start(self) -> int | None:
+        """Backfill started without ``since_log_id``: where its log starts, the first
+        snapshot's time (unix seconds, the server's clock); None otherwise."""
+        cursor = self._poller.cursor
+        return None if cursor is None else cursor.start_line
+
     @overload
     def subscribe(
         self,

@@ -393,6 +393,37 @@ async def test_bytes_that_are_not_utf8_are_skipped_by_a_reader_whose_client_deco
     assert len(await redis.client_list()) == clients  # no connection left behind
 
 
+@each_protocol
+async def test_a_reader_on_a_decoding_client_cancelled_in_async_with_closes_its_own_client(
+    redis: Redis, redis_url: str, request: pytest.FixtureRequest
+) -> None:
+    # aclose() ran in the cancelled scope of `async with`: its first await was cancelled,
+    # and the connection of the reader's own (undecoding) client was left open (a
+    # ResourceWarning, and a client on the server, until the garbage collector came).
+    await publish(redis, "p", range(1, 3))
+    clients = len(await redis.client_list())
+    options = {**request.node.callspec.params["redis"], "decode_responses": True}
+    async with Redis.from_url(redis_url, **options) as decoding:
+        handed = anyio.Event()
+
+        async def handle_one() -> None:
+            async with StreamReader(decoding, "p", group="g", consumer="c", block=0.01,
+                                    claim_idle=None) as reader:  # fmt: skip
+                await reader.create_group()
+                async for _entry in reader:
+                    handed.set()
+                    await anyio.sleep_forever()  # a handler at work when cancelled
+
+        with anyio.fail_after(10):  # a guard against a hang, not a measure
+            async with anyio.create_task_group() as group:
+                group.start_soon(handle_one)
+                await handed.wait()
+                assert len(await redis.client_list()) == clients + 1  # the reader's own
+                group.cancel_scope.cancel()
+        assert len(await redis.client_list()) == clients  # no connection left behind
+        assert await decoding.ping()  # the client passed is the caller's, left open
+
+
 async def test_iterating_rides_out_a_lost_connection_and_a_redis_that_restarted_empty(
     redis: Redis, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -585,3 +616,49 @@ async def test_a_second_loss_to_trimming_is_counted_as_itself(
     assert reader.entries_lost == 12
     warnings = [r.getMessage() for r in caplog.records if "lost" in r.getMessage()]
     assert [warning.split(" of ")[0] for warning in warnings] == ["6 entries"] * 2
+
+
+@each_protocol
+async def test_entries_trimmed_before_a_read_whose_reply_was_lost_are_counted_as_lost(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The read that went on past the trimmed entries had its reply lost (cancelled, given
+    # up, a dropped connection): the retry replayed the entries it had been handed from
+    # the pending list, and the loss went uncounted (the group's position was past it).
+    reader = await caught_up(redis)
+    real = redis.pipeline
+
+    async def read_losing_its_reply() -> None:
+        done = anyio.Event()
+
+        def pipeline(*args: Any, **kwargs: Any) -> Any:
+            monkeypatch.setattr(redis, "pipeline", real)  # the next one only
+            pipe = real(*args, **kwargs)
+            execute = pipe.execute
+
+            async def carried_out(*args: Any, **kwargs: Any) -> Any:
+                await execute(*args, **kwargs)
+                done.set()
+                await anyio.sleep_forever()  # its reply never comes
+
+            pipe.execute = carried_out  # type: ignore[method-assign]
+            return pipe
+
+        monkeypatch.setattr(redis, "pipeline", pipeline)
+        with anyio.fail_after(10):  # a guard against a hang, not a measure
+            async with anyio.create_task_group() as group:
+                group.start_soon(reader.read)
+                await done.wait()
+                group.cancel_scope.cancel()
+
+    await publish(redis, "s", range(3, 13))
+    await redis.xtrim("s", maxlen=4, approximate=False)  # 3 to 8 go unread
+    await read_losing_its_reply()
+    assert [e.event.log_id for e in await reader.read()] == [9, 10, 11, 12]
+    assert await reader.read() == []
+    assert reader.entries_lost == 6
+    await publish(redis, "s", range(13, 15))  # nothing trimmed: nothing more lost
+    await read_losing_its_reply()
+    assert [e.event.log_id for e in await reader.read()] == [9, 10, 11, 12, 13, 14]
+    assert await reader.read() == []
+    assert reader.entries_lost == 6

@@ -563,6 +563,79 @@ async def test_a_leader_that_published_nothing_hands_over_where_it_started(redis
     assert uids == [paused]  # the change between the two leaders, and nothing before it
 
 
+@each_protocol
+async def test_a_leader_that_found_no_log_row_hands_over_when_it_started(redis: Redis) -> None:
+    # No cursor in Redis, and no row of the log within the first leader's look back (a
+    # quiet centre): it had no uid to record, and its successor started from *its* now,
+    # the changes between the two starts never published. It records the time its log
+    # starts (the server's); a successor resumes from the first row written since.
+    clock = VirtualClock()
+    sim = Simulator(username="demo", password="demo", agents=5, seed=3, clock=clock,
+                    dwell=Dwell.uniform(10**6))  # fmt: skip  # nobody moves on their own
+    clock.advance(600)  # the log's rows are older than a new leader's look back
+    async with ContactNow(
+        username="demo", password="demo", base_url="http://sim/", transport=sim.transport()
+    ) as cn:
+
+        async def lead(owner: str, until: Callable[[], Awaitable[bool]]) -> None:
+            relay = RedisStreamRelay(redis, "quiet", lease=RedisLease(redis, "quiet", ttl=1.0,
+                                                                      owner=owner))  # fmt: skip
+            async with anyio.create_task_group() as group:
+                group.start_soon(functools.partial(relay.run, cn, interval=0.02))
+                await eventually(until, within=10)
+                group.cancel_scope.cancel()
+
+        await lead("first", lambda: _is_set(redis, "quiet:started"))
+        assert not await redis.exists("quiet:cursor")  # no uid to start from
+        assert int(await redis.get("quiet:started") or 0) == int(clock.now())  # the server's time
+        agent = next(str(row["uid"]) for row in sim.live_agents() if row["status"] == "wait")
+        await cn.control.pause(agent)  # between the two leaders
+        paused = int(sim.status_log()[-1]["uid"])
+        await lead("second", functools.partial(cursor_above, redis, "quiet", paused - 1))
+    uids = [int(fields[b"log_id"]) for _, fields in await stream_entries(redis, "quiet")]
+    assert uids == [paused]  # the change between the two leaders, and nothing before it
+    assert not await redis.exists("quiet:started")  # the cursor says where from now on
+
+
+async def test_a_successor_of_a_leader_that_found_no_row_waits_for_the_first_row(
+    redis: Redis,
+) -> None:
+    # With no row written since the first leader started, a successor starting from its
+    # own now would take a row written as it starts (before its first snapshot) for
+    # history: it reads the log since that start until a row comes, and resumes there.
+    clock = VirtualClock()
+    sim = Simulator(username="demo", password="demo", agents=5, seed=3, clock=clock,
+                    dwell=Dwell.uniform(10**6))  # fmt: skip  # nobody moves on their own
+    clock.advance(600)  # the log's rows are older than a new leader's look back
+    async with ContactNow(
+        username="demo", password="demo", base_url="http://sim/", transport=sim.transport()
+    ) as cn:
+
+        def relay(owner: str) -> RedisStreamRelay:
+            return RedisStreamRelay(redis, "quiet", lease=RedisLease(redis, "quiet", ttl=1.0,
+                                                                     owner=owner))  # fmt: skip
+
+        async def reads_since_start() -> bool:
+            return sum(r.method == "status_log" and "tstart" in r.args for r in sim.requests) > 3
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(functools.partial(relay("first").run, cn, interval=0.02))
+            await eventually(lambda: _is_set(redis, "quiet:started"), within=10)
+            group.cancel_scope.cancel()
+        started = int(await redis.get("quiet:started") or 0)
+        async with anyio.create_task_group() as group:
+            group.start_soon(functools.partial(relay("second").run, cn, interval=0.02))
+            await eventually(reads_since_start, within=10)  # the second one, waiting
+            assert all(r.args["tstart"] == str(started) for r in sim.requests[-2:])
+            agent = next(str(row["uid"]) for row in sim.live_agents() if row["status"] == "wait")
+            await cn.control.pause(agent)
+            paused = int(sim.status_log()[-1]["uid"])
+            await eventually(functools.partial(cursor_above, redis, "quiet", paused - 1), within=10)
+            group.cancel_scope.cancel()
+    uids = [int(fields[b"log_id"]) for _, fields in await stream_entries(redis, "quiet")]
+    assert uids == [paused]
+
+
 async def _is_set(redis: Redis, key: str) -> bool:
     return bool(await redis.exists(key))
 
@@ -617,9 +690,11 @@ async def test_a_relay_for_another_account_refuses_the_stream(redis: Redis) -> N
         ("account", ["x"], "'foreign:account' holds a list, not a string"),
         ("", "x", "'foreign' holds a string, not a stream"),
         ("lease", "x", "'foreign:lease' holds a key that never expires, not a lease"),
+        ("started", "abc", "'foreign:started' holds 'abc', not a unix time"),
+        ("started", {"a": "1"}, "'foreign:started' holds a hash, not a string"),
     ],
     ids=["cursor-text", "cursor-leading-zero", "cursor-hash", "fence-text", "account-list",
-         "stream-string", "lease-for-ever"],
+         "stream-string", "lease-for-ever", "started-text", "started-hash"],
 )  # fmt: skip
 async def test_a_key_another_program_wrote_ends_the_relay_naming_it(
     redis: Redis, key: str, value: str | dict[str, str] | list[str], refused: str
@@ -642,8 +717,10 @@ async def test_a_key_another_program_wrote_ends_the_relay_naming_it(
         username="demo", password="demo", base_url="http://sim/", transport=sim.transport()
     ) as cn:
         relay = RedisStreamRelay(redis, "foreign", lease=RedisLease(redis, "foreign", ttl=5.0))
+        # A first leader's start is read with no cursor and no since_log_id only.
+        since = None if key == "started" else 0
         with anyio.fail_after(10), pytest.raises(StreamKeyError) as ended:
-            await relay.run(cn, since_log_id=0, interval=0.02, retry=0.01)
+            await relay.run(cn, since_log_id=since, interval=0.02, retry=0.01)
     assert refused in str(ended.value)
     if key != "lease":
         assert await redis.get("foreign:lease") is None  # given up
