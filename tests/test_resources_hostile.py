@@ -307,6 +307,9 @@ REFUSED: list[Any] = [
     # one value filters: a list would go as PHP's table[]=..., a bool as "1"
     pytest.param(lambda cn: cn.queues.read(table=["a", "b"]), id="queues table list"),
     pytest.param(lambda cn: cn.queues.read(filter=True), id="queues filter bool"),
+    # a blank table is no filter: every campaign's queues, not this one's
+    pytest.param(lambda cn: cn.queues.read(table=""), id="queues table empty"),
+    pytest.param(lambda cn: cn.queues.read(table=" "), id="queues table blank"),
     pytest.param(lambda cn: cn.queues.read(type=[]), id="queues type empty"),
     pytest.param(lambda cn: cn.queues.read(type=["outbound", None]), id="queues type None"),
     pytest.param(lambda cn: cn.queues.read(type=True), id="queues type bool"),
