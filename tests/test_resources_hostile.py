@@ -313,6 +313,12 @@ REFUSED: list[Any] = [
     pytest.param(lambda cn: cn.queues.read(type=[]), id="queues type empty"),
     pytest.param(lambda cn: cn.queues.read(type=["outbound", None]), id="queues type None"),
     pytest.param(lambda cn: cn.queues.read(type=True), id="queues type bool"),
+    # a blank id is no filter either: every queue, every outcome code
+    pytest.param(lambda cn: cn.queues.read(queue=" "), id="queues queue blank"),
+    pytest.param(lambda cn: cn.queues.read(queue=[2001, " "]), id="queues queue one blank"),
+    pytest.param(lambda cn: cn.queues.read(type=" "), id="queues type blank"),
+    pytest.param(lambda cn: cn.outcome_codes.read(outcome=" "), id="outcome blank"),
+    pytest.param(lambda cn: cn.outcome_codes.read(uid=["\t"]), id="uid blank"),
     pytest.param(lambda cn: cn.priorities.read(agent=["1", "2"]), id="priorities agent list"),
     pytest.param(lambda cn: cn.priorities.read(queue=True), id="priorities queue bool"),
     pytest.param(lambda cn: cn.campaigns.fields(["Willtest"]), id="fields table list"),
