@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from ._values import _t, _w
+from ._values import _t, _w, required_text
 
 __all__ = [
     "CampaignField",
@@ -246,7 +246,7 @@ class Queue:
     def from_record(cls, record: Mapping[str, Any]) -> Queue:
         numbers = _t(record.get("numbers"), "numbers")
         return cls(
-            queue_id=_t(record.get("qid"), "qid"),
+            queue_id=required_text(record.get("qid"), "qid"),
             type=QueueType(_t(record.get("type"), "type")),
             description=_t(record.get("description"), "description"),
             caller_id=_t(record.get("callerid"), "callerid"),
@@ -279,7 +279,7 @@ class OutcomeCode:
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> OutcomeCode:
         return cls(
-            outcome_id=_t(record.get("outcome"), "outcome"),
+            outcome_id=required_text(record.get("outcome"), "outcome"),
             description=_t(record.get("description"), "description"),
             complete=_flag(record.get("complete"), "complete"),
             sale=_flag(record.get("sale"), "sale"),

@@ -184,6 +184,9 @@ async def test_a_refused_token_is_replaced_and_the_action_sent_once_more() -> No
         (lambda cn: cn.control.manual_dial(1, " "), ValueError),
         (lambda cn: cn.control.manual_dial(1, None), TypeError),  # not the number "None"
         (lambda cn: cn.control.manual_dial(1, 1614960001), TypeError),  # its 0 is gone
+        (lambda cn: cn.control.manual_dial(1, "0161", queue=""), ValueError),  # no queue
+        (lambda cn: cn.control.manual_dial(1, "0161", queue=" "), ValueError),
+        (lambda cn: cn.control.manual_dial(1, "0161", queue="2001,2002"), ValueError),  # two
         (lambda cn: cn.control.agent_dial(phone=""), ValueError),
         (lambda cn: cn.control.agent_dial(1, phone=" "), ValueError),
         (lambda cn: cn.control.disposition("", 1), ValueError),

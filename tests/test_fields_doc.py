@@ -111,6 +111,8 @@ BASE: dict[str, dict[str, str]] = {
     "QueueAssignment": {"agentid": "5", "qid": "5", "level": "5"},  # each one required
     "Agent": {"agentid": "5"},
     "LiveAgent": {"uid": "5"},  # an agent's row names the agent
+    "Queue": {"qid": "5"},
+    "OutcomeCode": {"outcome": "5"},  # a queue's and an outcome code's rows name them
 }
 
 

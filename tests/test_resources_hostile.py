@@ -171,6 +171,19 @@ async def test_an_agent_row_without_its_agentid_is_a_format_error(
         )
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("value", NO_ID)
+@pytest.mark.parametrize(("name", "field"), [("queues", "qid"), ("outcomes", "outcome")])
+async def test_a_queue_or_outcome_row_without_its_id_is_a_format_error(
+    name: str, field: str, value: str | None, fmt: Format
+) -> None:
+    """Not a queue "" nor an outcome code "": the row says nothing of which it is."""
+    key, call, row, item = READS[name]
+    route = answer(rows(row, without(row, field, value)), item)
+    with pytest.raises(ResponseFormatError, match=rf"\.read.*'{field}' is missing"):
+        await call_with({key: route}, call, format=fmt, max_retries=0)
+
+
 def live_pages(records: list[dict[str, Any]]) -> Callable[[httpx.Request], Any]:
     """ajax.php answering ``records``, a ``limit``/``start`` page of them if asked."""
 
@@ -294,9 +307,18 @@ REFUSED: list[Any] = [
     # one value filters: a list would go as PHP's table[]=..., a bool as "1"
     pytest.param(lambda cn: cn.queues.read(table=["a", "b"]), id="queues table list"),
     pytest.param(lambda cn: cn.queues.read(filter=True), id="queues filter bool"),
+    # a blank table is no filter: every campaign's queues, not this one's
+    pytest.param(lambda cn: cn.queues.read(table=""), id="queues table empty"),
+    pytest.param(lambda cn: cn.queues.read(table=" "), id="queues table blank"),
     pytest.param(lambda cn: cn.queues.read(type=[]), id="queues type empty"),
     pytest.param(lambda cn: cn.queues.read(type=["outbound", None]), id="queues type None"),
     pytest.param(lambda cn: cn.queues.read(type=True), id="queues type bool"),
+    # a blank id is no filter either: every queue, every outcome code
+    pytest.param(lambda cn: cn.queues.read(queue=" "), id="queues queue blank"),
+    pytest.param(lambda cn: cn.queues.read(queue=[2001, " "]), id="queues queue one blank"),
+    pytest.param(lambda cn: cn.queues.read(type=" "), id="queues type blank"),
+    pytest.param(lambda cn: cn.outcome_codes.read(outcome=" "), id="outcome blank"),
+    pytest.param(lambda cn: cn.outcome_codes.read(uid=["\t"]), id="uid blank"),
     pytest.param(lambda cn: cn.priorities.read(agent=["1", "2"]), id="priorities agent list"),
     pytest.param(lambda cn: cn.priorities.read(queue=True), id="priorities queue bool"),
     pytest.param(lambda cn: cn.campaigns.fields(["Willtest"]), id="fields table list"),

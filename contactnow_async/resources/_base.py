@@ -217,8 +217,9 @@ def id_list(
         raise TypeError(f"{name} must be one {kind} or a list of them, not {value!r}")
     else:
         ids = [scalar(item, name=name) or "" for item in value]  # None: refused below
-    if not ids or any(not item or "," in item for item in ids):
-        # An empty list is no filter at all: everything, not nothing.
+    if not ids or any(not item.strip() or "," in item for item in ids):
+        # An empty list, or a blank id (a list of none once trimmed), is no filter at
+        # all: everything, not nothing.
         raise ValueError(f"{name} must be one or more non-empty {kind}s, got {value!r}")
     return ",".join(ids)
 

@@ -99,7 +99,8 @@ class Control(Resource):
         self, agent: AgentId, ddi: str, *, queue: str | int | None = None, **extra: Extra
     ) -> WriteResult:
         """Have the agent dial ``ddi`` by hand (through outbound ``queue`` if given)."""
-        params = {**_agent(agent), "ddi": _number(ddi, "ddi"), "qid": scalar(queue, name="queue")}
+        qid = None if queue is None else _id(queue, "queue")  # "" or "1,2" is not one queue
+        params = {**_agent(agent), "ddi": _number(ddi, "ddi"), "qid": qid}
         return await self._act("manual_dial", _with(extra, params, "manual_dial"))
 
     async def disposition(

@@ -29,6 +29,9 @@ class Queues(Resource):
         as given: the vendor's own code leaves deleted queues out with
         ``filter="!= 999"``.
         """
+        if table is not None and not (scalar(table, name="table") or "").strip():
+            # A blank one is no filter: every campaign's queues, not this one's.
+            raise ValueError("queues.read: table must name a campaign table, not be blank")
         envelope = await self._client.request(
             "database",
             method="queues",
