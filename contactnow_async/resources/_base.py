@@ -241,6 +241,15 @@ def scalar(value: str | int | None, *, name: str) -> str | None:
     return str(value)
 
 
+def narrowing(value: str | int | None, *, name: str) -> str | None:
+    """A filter of one value (:func:`scalar`) that must narrow: a blank one is sent as no
+    filter at all, so every table's or dataset's rows would come back as this one's."""
+    text = scalar(value, name=name)
+    if text is not None and not text.strip():
+        raise ValueError(f"{name} must not be blank: a blank {name} filters nothing")
+    return text
+
+
 def one_id(value: str | int, *, name: str) -> str:
     """A write's one id (an agent's, a queue's) as its text, stripped: not True sent as
     ``1`` (another agent), nor ``12.0`` as ``"12.0"``, nor ``"1,2"`` (the API's list of

@@ -15,6 +15,7 @@ from ._base import (
     either,
     fields_of,
     id_list,
+    narrowing,
     scalar,
     to_records,
     wire_names,
@@ -52,9 +53,9 @@ class Datasets(Resource):
         either(qid, queue, names=("qid", "queue"))
         params: dict[str, Any] = {
             "qid": id_list(queue if qid is None else qid, name="queue"),
-            "dataset": scalar(dataset, name="dataset"),
+            "dataset": narrowing(dataset, name="dataset"),
             "state": _state(state),
-            "table": scalar(table, name="table"),
+            "table": narrowing(table, name="table"),
             "description": scalar(description, name="description"),
         }
         envelope = await self._client.request(

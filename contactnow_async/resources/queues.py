@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .._models_ecnow import Queue, QueueType
-from ._base import Resource, build, id_list, scalar
+from ._base import Resource, build, id_list, narrowing, scalar
 
 
 class Queues(Resource):
@@ -29,16 +29,13 @@ class Queues(Resource):
         as given: the vendor's own code leaves deleted queues out with
         ``filter="!= 999"``.
         """
-        if table is not None and not (scalar(table, name="table") or "").strip():
-            # A blank one is no filter: every campaign's queues, not this one's.
-            raise ValueError("queues.read: table must name a campaign table, not be blank")
         envelope = await self._client.request(
             "database",
             method="queues",
             action="read",
             params={
                 "type": id_list(type, name="type", kind="queue type"),
-                "table": scalar(table, name="table"),
+                "table": narrowing(table, name="table"),
                 "qid": id_list(queue, name="queue"),
                 "filter": scalar(filter, name="filter"),
             },

@@ -18,7 +18,7 @@ from .._models_records import (
 )
 from .._wire import NESTED
 from ._base import RecordLike as _Input
-from ._base import Resource, boolean, build, created, id_list, scalar, to_records, write_result
+from ._base import Resource, boolean, build, created, id_list, narrowing, to_records, write_result
 
 Mode = Literal["active", "live", "callbacks", "live-callbacks", "unexpired"]
 TimeType = Literal["callback", "processdate"]
@@ -108,12 +108,12 @@ class Records(Resource):
         if start is not None and stop is not None and start > stop:  # the same zone and form
             raise ValueError(f"tstart ({start}) is after tstop ({stop})")
         params: dict[str, Any] = {
-            "table": scalar(table, name="table"),  # not table[]=..., nor True as "1"
-            "dataset": scalar(dataset, name="dataset"),
+            "table": narrowing(table, name="table"),  # not table[]=..., nor True as "1"
+            "dataset": narrowing(dataset, name="dataset"),
             "id": id_list(id, name="id"),
             "outcome": id_list(outcome, name="outcome"),
-            "agent": scalar(agent, name="agent"),
-            "ddi": scalar(ddi, name="ddi"),
+            "agent": narrowing(agent, name="agent"),
+            "ddi": narrowing(ddi, name="ddi"),
             "search": wanted or None,
             "type": "exact" if exact and wanted else None,
             "mode": mode,
