@@ -551,6 +551,38 @@ async def test_a_second_token_refusal_raises_token_error(refusal: dict[str, obje
         assert api.calls("database", "agents", "read") == 2  # sent, resent once: no loop
 
 
+@pytest.mark.parametrize("expire", [-1, "-1", -1.0, "-1.0", " -1", "-1e0"])
+async def test_an_expire_of_minus_one_in_any_form_is_a_token_refusal(expire: object) -> None:
+    """The vendor's wrapper resends on ``expire == -1`` (PHP's loose ``==``, whatever the
+    error text): ``-1.0`` and ``"-1.0"`` were an APIError, with no new token fetched."""
+    seen: list[str] = []
+
+    def read(request: httpx.Request) -> dict[str, object]:
+        seen.append(request.url.params["token"])
+        if len(seen) == 1:
+            return {"success": False, "error": "Session ended", "expire": expire}
+        return {"success": True, "total": 1, "list": [AGENT_ROW]}
+
+    api = FakeAPI({READ: read})
+    cn, http = client_for(api)
+    async with http, cn:
+        assert len(await cn.agents.read()) == 1
+    assert api.token_gets == 2
+    assert len(seen) == 2
+    assert seen[0] != seen[1]
+
+
+@pytest.mark.parametrize("expire", [-1.5, "-0.5", "-1x", "", None, [-1]])
+async def test_an_expire_that_is_not_minus_one_is_no_token_refusal(expire: object) -> None:
+    api = FakeAPI({READ: lambda request: {"success": False, "error": "Nope", "expire": expire}})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(APIError, match="Nope"):
+            await cn.agents.read()
+    assert api.token_gets == 1
+    assert api.calls(*READ) == 1
+
+
 async def test_a_token_refusal_on_create_is_resent_once() -> None:
     # A refused token means nothing was done: even a create may be resent.
     seen: list[str] = []
