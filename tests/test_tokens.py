@@ -516,9 +516,44 @@ async def test_a_call_whose_token_was_refused_never_gets_that_token_back() -> No
                     await anyio.lowlevel.checkpoint()
                 release.set()
     reads = [r for r in api.requests if script_of(r) == "database"]
-    assert [r.url.params["token"] for r in reads] == [first.value, first.value]  # no resend
+    # No resend; and the call that refreshed early knew the token refused once the first
+    # call said so: it did not send it to be refused too.
+    assert [r.url.params["token"] for r in reads] == [first.value]
     assert [type(error) for error in errors] == [APIError, APIError]
     assert all("Down" in str(error) for error in errors)
+
+
+async def test_calls_made_while_a_refused_token_is_replaced_wait_for_its_replacement() -> None:
+    """A refused token stayed the one handed out until its replacement came: every call
+    started meanwhile sent it too, was refused, and was resent (twice the requests)."""
+    fetching, release = anyio.Event(), anyio.Event()
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    inner_token = api._token
+
+    async def token_route(request: httpx.Request) -> httpx.Response:
+        if api.token_gets:  # the refresh waits until the later calls are under way
+            fetching.set()
+            await release.wait()
+        return await inner_token(request)
+
+    api._token = token_route  # type: ignore[method-assign]  # hold the refresh
+    cn, http = client_for(api)
+    async with http, cn:
+        first = await cn.tokens.get()
+        api.expire_all()
+        with anyio.fail_after(10):  # a hang guard, not a timing assertion
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(cn.agents.read)  # refused: its refresh is held
+                await fetching.wait()
+                for _ in range(10):
+                    tg.start_soon(cn.agents.read)
+                for _ in range(20):
+                    await anyio.lowlevel.checkpoint()
+                release.set()
+    reads = [r.url.params["token"] for r in api.requests if script_of(r) == "database"]
+    assert reads.count(first.value) == 1  # the refused call's only
+    assert len(reads) == 12  # 1 refused, 11 with the new token
+    assert api.token_gets == 2
 
 
 async def test_reactive_refresh_resends_once() -> None:
