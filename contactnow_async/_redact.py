@@ -32,6 +32,8 @@ _PERCENT = r"%[0-9A-F]{2}"
 #: "@", "/" and a space, percent-encoded or not).
 _USER_INFO = r"(//[^\s/?#@:'\"]*):(?!<redacted>@)[^\s/?#@'\"]*@"
 _FIELDS_TO_HIDE = r'(?i)("?(?:token|password)"?\s*[:=]\s*"?)([^",}<\s]*)'
+#: The same fields as XML elements (``format="xml"``): ``<token>...</token>``.
+_ELEMENTS_TO_HIDE = r"(?i)(<(?:token|password)(?:\s[^>]*)?>\s*)([^<\s][^<]*)"
 
 
 #: Fields of a record or a query that are an agent's secrets (a reply must not echo them).
@@ -157,6 +159,7 @@ def _hide(text: str, forms: Iterable[str]) -> str:
             text = re.sub(rf"{_ALONE}{re.escape(form)}(?![0-9A-Za-z])", REDACTED, text)
     text = re.sub(_PARAMS_TO_HIDE, lambda m: f"{m.group(1)}={REDACTED}", text)
     text = re.sub(_FIELDS_TO_HIDE, lambda m: f"{m.group(1)}{REDACTED}", text)
+    text = re.sub(_ELEMENTS_TO_HIDE, lambda m: f"{m.group(1)}{REDACTED}", text)
     return re.sub(_TOKENISH, REDACTED, text)
 
 

@@ -22,7 +22,18 @@ def is_token_error(envelope: Envelope) -> bool:
     """Whether the API refused the token (nothing was done: safe to resend once)."""
     if envelope.error in TOKEN_ERRORS:  # success or not: the error text decides
         return True
-    return not envelope.success and str(envelope.raw.get("expire")) == "-1"
+    return not envelope.success and _is_minus_one(envelope.raw.get("expire"))
+
+
+def _is_minus_one(value: object) -> bool:
+    """``expire == -1`` as the vendor's PHP wrapper compares it (loosely): ``-1``, ``-1.0``,
+    ``"-1.0"``, ``" -1"`` alike; not a bool, nor text that is no number."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return False
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == -1
 
 
 def api_error(what: str, envelope: Envelope) -> APIError:

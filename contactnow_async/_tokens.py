@@ -189,6 +189,10 @@ class TokenManager:
         nothing is fetched: every call that hit the same refused token shares
         one refresh. ``give_up_at`` as for :meth:`token`.
         """
+        if stale is not None and self._token is not None and self._token.value == stale.value:
+            # Refused: not handed out again while its replacement is fetched (each call
+            # started meanwhile would send it to be refused); the calls wait for the fetch.
+            self._token = None
         return await self._refresh(stale=stale, refused=True, give_up_at=give_up_at)
 
     async def renew(self) -> Token:

@@ -585,3 +585,46 @@ def test_a_credential_that_is_not_utf8_is_refused_when_made_without_quoting_it(n
     texts = exception_texts(raised.value)
     assert not [text for text in texts if "\udcff" in text or "\\udcff" in text], texts
     assert raised.value.__context__ is None  # no encoding error holding the whole value
+
+
+OTHER_AGENT_PASSWORD = "Other-Agent-Pw-5k"
+
+
+@pytest.mark.parametrize("style", list(OPAQUE_TOKENS))
+async def test_a_cut_xml_reply_hides_its_token_and_password_elements(
+    style: str, all_logs: Collect
+) -> None:
+    """A JSON reply cut short hid its ``"token":``/``"password":`` values in the error's
+    snippet; the XML one (``format="xml"``) showed ``<token>``/``<password>`` as they came:
+    a token.php reply's new token (any but 40 hex digits), an agent's password."""
+    token = OPAQUE_TOKENS[style]()
+    bodies = {
+        "token": f'<?xml version="1.0"?><result><success>1</success><token>{token}</token>'
+        "<expire>17",
+        "database": "<result><success>1</success><total>1</total><list><agent><agentid>7"
+        f"</agentid><password>{OTHER_AGENT_PASSWORD}</password><PASSWORD> {token} </PASSWORD>",
+    }
+    served = {"token": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        script = request.url.path.rsplit("/", 1)[-1].removesuffix(".php")
+        if script == "token" and served["token"]:
+            body = json.dumps({"success": True, "token": "Zq-good-1", "expire": 1_800_000_000})
+            return httpx.Response(200, content=body.encode())
+        served[script] = served.get(script, 0) + 1
+        return httpx.Response(200, content=bodies[script].encode())
+
+    failures: list[BaseException] = []
+    cn, http = client_for(handler, format="xml", max_retries=0)
+    async with http, cn:
+        for _ in range(2):  # the cut token.php reply, then the cut agents read
+            try:
+                await cn.agents.read()
+            except ContactNowError as exc:
+                failures.append(exc)
+    assert len(failures) == 2
+    assert served == {"token": 1, "database": 1}  # each cut reply was read
+    texts = [*all_logs.lines, *(text for failure in failures for text in exception_texts(failure))]
+    assert any(REDACTED in text for text in texts)
+    leaks = [text for text in texts for secret in (token, OTHER_AGENT_PASSWORD) if secret in text]
+    assert not leaks, [text[-300:] for text in leaks]

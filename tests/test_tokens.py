@@ -516,9 +516,44 @@ async def test_a_call_whose_token_was_refused_never_gets_that_token_back() -> No
                     await anyio.lowlevel.checkpoint()
                 release.set()
     reads = [r for r in api.requests if script_of(r) == "database"]
-    assert [r.url.params["token"] for r in reads] == [first.value, first.value]  # no resend
+    # No resend; and the call that refreshed early knew the token refused once the first
+    # call said so: it did not send it to be refused too.
+    assert [r.url.params["token"] for r in reads] == [first.value]
     assert [type(error) for error in errors] == [APIError, APIError]
     assert all("Down" in str(error) for error in errors)
+
+
+async def test_calls_made_while_a_refused_token_is_replaced_wait_for_its_replacement() -> None:
+    """A refused token stayed the one handed out until its replacement came: every call
+    started meanwhile sent it too, was refused, and was resent (twice the requests)."""
+    fetching, release = anyio.Event(), anyio.Event()
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    inner_token = api._token
+
+    async def token_route(request: httpx.Request) -> httpx.Response:
+        if api.token_gets:  # the refresh waits until the later calls are under way
+            fetching.set()
+            await release.wait()
+        return await inner_token(request)
+
+    api._token = token_route  # type: ignore[method-assign]  # hold the refresh
+    cn, http = client_for(api)
+    async with http, cn:
+        first = await cn.tokens.get()
+        api.expire_all()
+        with anyio.fail_after(10):  # a hang guard, not a timing assertion
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(cn.agents.read)  # refused: its refresh is held
+                await fetching.wait()
+                for _ in range(10):
+                    tg.start_soon(cn.agents.read)
+                for _ in range(20):
+                    await anyio.lowlevel.checkpoint()
+                release.set()
+    reads = [r.url.params["token"] for r in api.requests if script_of(r) == "database"]
+    assert reads.count(first.value) == 1  # the refused call's only
+    assert len(reads) == 12  # 1 refused, 11 with the new token
+    assert api.token_gets == 2
 
 
 async def test_reactive_refresh_resends_once() -> None:
@@ -549,6 +584,38 @@ async def test_a_second_token_refusal_raises_token_error(refusal: dict[str, obje
             await cn.agents.read()
         assert api.token_gets == 2
         assert api.calls("database", "agents", "read") == 2  # sent, resent once: no loop
+
+
+@pytest.mark.parametrize("expire", [-1, "-1", -1.0, "-1.0", " -1", "-1e0"])
+async def test_an_expire_of_minus_one_in_any_form_is_a_token_refusal(expire: object) -> None:
+    """The vendor's wrapper resends on ``expire == -1`` (PHP's loose ``==``, whatever the
+    error text): ``-1.0`` and ``"-1.0"`` were an APIError, with no new token fetched."""
+    seen: list[str] = []
+
+    def read(request: httpx.Request) -> dict[str, object]:
+        seen.append(request.url.params["token"])
+        if len(seen) == 1:
+            return {"success": False, "error": "Session ended", "expire": expire}
+        return {"success": True, "total": 1, "list": [AGENT_ROW]}
+
+    api = FakeAPI({READ: read})
+    cn, http = client_for(api)
+    async with http, cn:
+        assert len(await cn.agents.read()) == 1
+    assert api.token_gets == 2
+    assert len(seen) == 2
+    assert seen[0] != seen[1]
+
+
+@pytest.mark.parametrize("expire", [-1.5, "-0.5", "-1x", "", None, [-1]])
+async def test_an_expire_that_is_not_minus_one_is_no_token_refusal(expire: object) -> None:
+    api = FakeAPI({READ: lambda request: {"success": False, "error": "Nope", "expire": expire}})
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(APIError, match="Nope"):
+            await cn.agents.read()
+    assert api.token_gets == 1
+    assert api.calls(*READ) == 1
 
 
 async def test_a_token_refusal_on_create_is_resent_once() -> None:
