@@ -114,10 +114,12 @@ class Binding:
     - ``"own"``: the client's own network pool serves the event loop that first enters
       or uses it. Its connections (and aiohttp's session) used from another loop fail
       obscurely ("Event loop is closed"), hang, or tear the pool's state: refused clearly.
-    - ``"http_client"``: the caller's ``httpx.AsyncClient`` serves any loop (a test
-      runner's), but of the async library that first used it: httpcore makes its pool's
-      locks for that one (under the other, asyncio's "no running event loop" or trio's
-      "must be called from async context"), refused clearly.
+    - ``"http_client"``: the caller's ``httpx.AsyncClient`` is not refused from another
+      loop (a test runner's), only from another async library than the one that first
+      used it: httpcore makes its pool's locks for that one (under the other, asyncio's
+      "no running event loop" or trio's "must be called from async context"), refused
+      clearly. Its kept-alive connections still belong to the loops that opened them
+      (from another: "Event loop is closed"), which is the caller's pool's to manage.
     - ``"transport"``: the client's own pool over the caller's transport (a test's, in
       memory) serves any loop of either library; ``moved`` is called when a call comes
       from another library than the last one's (the client then makes its per-library

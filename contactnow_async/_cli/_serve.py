@@ -45,7 +45,7 @@ TOKEN_VARIABLE = "CONTACTNOW_WEB_TOKEN"  # noqa: S105 -- the variable's name, no
     "--host",
     default=None,
     callback=refuse_empty,
-    help="Address to listen on (default: 127.0.0.1; another one warns without a token).",
+    help="Address to listen on (default: 127.0.0.1; one off the loopback warns without a token).",
 )
 @click.option("--port", type=click.IntRange(0, 65_535), default=8000, show_default=True)
 @click.option(
