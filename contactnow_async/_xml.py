@@ -52,9 +52,9 @@ def _read_plain(content: bytes) -> dict[str, Any]:
     a list, text beside children is ``#text`` (dropped when only whitespace), and
     a leaf is its text (None when empty, or only a line break and indentation).
     """
-    parents: list[tuple[dict[str, Any] | None, str | None]] = []
+    parents: list[tuple[dict[str, Any] | None, Any]] = []
     children: dict[str, Any] | None = None
-    text: str | None = None
+    text: Any = None  # str, or a list of its runs when more than one
 
     def start(name: str, attributes: list[str]) -> None:
         nonlocal children, text
@@ -65,8 +65,17 @@ def _read_plain(content: bytes) -> dict[str, Any]:
         text = None
 
     def characters(data: str) -> None:
-        nonlocal text
-        text = data if text is None else text + data
+        nonlocal children, text
+        if text is None:
+            text = data
+        else:  # a run after a child element, or past expat's 8 KiB: kept as a list of
+            # runs, joined at the end (appending to a copy of all before was quadratic)
+            if children is None:
+                children = {}  # an element of no child yet: end() reads it as a leaf
+            if text.__class__ is list:
+                text.append(data)
+            else:
+                text = [text, data]
 
     def end(name: str) -> None:
         nonlocal children, text
@@ -76,9 +85,14 @@ def _read_plain(content: bytes) -> dict[str, Any]:
             if value is not None and "\n" in value and value.isspace():
                 value = None
         else:
-            if text is not None and not text.isspace():
-                children["#text"] = text
-            value = children
+            if text.__class__ is list:
+                text = "".join(text)
+            if not children:  # a leaf whose text came in runs
+                value = None if "\n" in text and text.isspace() else text
+            else:
+                if text is not None and not text.isspace():
+                    children["#text"] = text
+                value = children
         children, text = parents.pop()
         if children is None:
             children = {name: value}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Any
 from xml.parsers.expat import ExpatError
 
@@ -72,6 +73,9 @@ def test_the_reader_gives_what_xmltodict_gives(element: str, declaration: str) -
         b'<?xml version="1.0" encoding="ISO-8859-1"?><result><name>\xe9</name></result>',
         b"<result>text<a>1</a>more</result>",
         b"<result/>",
+        # Runs past expat's 8 KiB buffer, in a leaf and beside a child element.
+        b"<result><a>" + b" \n" * 9_000 + b"</a><b>" + b"x&amp;\n" * 3_000 + b"</b></result>",
+        b"<result>" + b"\n" * 9_000 + b"<a>1</a>" + b" \n" * 9_000 + b"<a/></result>",
     ],
 )
 def test_examples_read_alike(content: bytes) -> None:
@@ -90,3 +94,30 @@ def test_examples_read_alike(content: bytes) -> None:
 def test_what_xmltodict_refuses_is_refused_alike(content: bytes) -> None:
     assert _outcome(parse, content) == _outcome(_reference, content)
     assert _outcome(parse, content) in (ExpatError, ValueError)
+
+
+def _best_of(runs: int, content: bytes) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = perf_counter()
+        parse(content)
+        best = min(best, perf_counter() - start)
+    return best
+
+
+@pytest.mark.parametrize(
+    ("pieces", "in_one"),
+    [
+        # Text beside 10,000 child elements: 10,000 runs of one element's text.
+        (
+            b"<r>" + (b"x" * 200 + b"<a/>") * 10_000 + b"</r>",
+            b"<r>" + b"<a>xx</a>" * 10_000 + b"</r>",
+        ),
+        # 8 MB of lines in one element: expat hands it over 8 KiB at a time.
+        (b"<r>" + b"x\n" * 4_000_000 + b"</r>", b"<r>" + b"x" * 8_000_000 + b"</r>"),
+    ],
+    ids=["beside children", "past expat's buffer"],
+)
+def test_text_in_many_runs_reads_in_time_linear_in_its_length(pieces: bytes, in_one: bytes) -> None:
+    # Each run was appended to a copy of the runs before it: gigabytes copied for 2 MB.
+    assert _best_of(2, pieces) < 10 * _best_of(2, in_one) + 0.05
