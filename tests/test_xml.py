@@ -7,11 +7,12 @@ from typing import Any
 from xml.parsers.expat import ExpatError
 
 import pytest
-import xmltodict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contactnow_async._xml import parse, tidy
+from contactnow_async import ResponseFormatError
+from contactnow_async._wire import decode
+from contactnow_async._xml import MAX_XML_DEPTH, parse, read_general
 from tests._helpers import examples
 
 _names = st.sampled_from(["result", "list", "agent", "uid", "name", "call", "item", "a:b"])
@@ -46,8 +47,17 @@ def _element(draw: st.DrawFn, depth: int = 0) -> str:
     return f"<{name}{attributes}>{''.join(parts)}</{name}>"
 
 
+def _nested(depth: int, attribute: bytes = b"") -> bytes:
+    """``depth`` levels of elements, each but the deepest holding two of the next."""
+    inner = b"<a>x</a>"
+    for _ in range(depth - 1):
+        inner = b"<a>" + inner + b"\n<a/></a>"
+    return b"<result" + attribute + b"><success>1</success>" + inner[3:-4] + b"</result>"
+
+
 def _reference(content: bytes) -> Any:
-    return tidy(xmltodict.parse(content, disable_entities=True, strip_whitespace=False))
+    """The general reader, xmltodict's, as parse() takes a document with attributes."""
+    return read_general(content)
 
 
 def _outcome(read: Any, content: bytes) -> Any:
@@ -89,11 +99,14 @@ def test_examples_read_alike(content: bytes) -> None:
         b"<result><a></result>",
         b"",
         b'<?xml version="1.0" encoding="UTF-16"?><result/>',
+        _nested(MAX_XML_DEPTH + 1),
+        _nested(MAX_XML_DEPTH + 1) + b"<junk/>",  # not well formed past the depth
+        _nested(MAX_XML_DEPTH + 1).replace(b"</a>", b'</a><b id="1"/>', 1),
     ],
 )
 def test_what_xmltodict_refuses_is_refused_alike(content: bytes) -> None:
     assert _outcome(parse, content) == _outcome(_reference, content)
-    assert _outcome(parse, content) in (ExpatError, ValueError)
+    assert issubclass(_outcome(parse, content), (ExpatError, ValueError))
 
 
 def _best_of(runs: int, content: bytes) -> float:
@@ -121,3 +134,39 @@ def _best_of(runs: int, content: bytes) -> float:
 def test_text_in_many_runs_reads_in_time_linear_in_its_length(pieces: bytes, in_one: bytes) -> None:
     # Each run was appended to a copy of the runs before it: gigabytes copied for 2 MB.
     assert _best_of(2, pieces) < 10 * _best_of(2, in_one) + 0.05
+
+
+def _leaves(node: Any) -> list[tuple[int, Any]]:
+    """Every key and leaf of a decoded document with its depth, in document order, without
+    recursion (``==`` on a thousand levels of dicts and lists recurses past the limit)."""
+    seen, todo = [], [(0, node)]
+    while todo:
+        depth, node = todo.pop()
+        if isinstance(node, dict):
+            for key, value in reversed(node.items()):
+                todo.append((depth + 1, value))
+                todo.append((depth, key))
+        elif isinstance(node, list):
+            todo.extend((depth, item) for item in reversed(node))
+        else:
+            seen.append((depth, node))
+    return seen
+
+
+def test_nesting_to_the_limit_reads_alike_with_an_attribute_or_without() -> None:
+    # The general reader's tidy() recursed: two levels of Python's stack an element deep
+    # (the dict, the list of repeated ones), a RecursionError past 500 or so.
+    plain = _leaves(parse(_nested(MAX_XML_DEPTH)))
+    with_one = _leaves(parse(_nested(MAX_XML_DEPTH, b' id="1"')))
+    assert with_one == [(0, "result"), (1, "@id"), (2, "1"), *plain[1:]]
+    assert max(depth for depth, _ in plain) == MAX_XML_DEPTH
+
+
+@pytest.mark.parametrize("attribute", [b"", b' id="1"'])
+def test_nesting_past_the_limit_is_refused_by_either_reader(attribute: bytes) -> None:
+    # Read by the fast path, at any depth; a RecursionError from the general reader.
+    content = _nested(MAX_XML_DEPTH + 1, attribute)
+    with pytest.raises(ValueError, match=f"nested deeper than {MAX_XML_DEPTH}"):
+        parse(content)
+    with pytest.raises(ResponseFormatError, match=f"XML nested deeper than {MAX_XML_DEPTH}"):
+        decode(content)
