@@ -69,7 +69,8 @@ _EXPAT = SimpleNamespace(ParserCreate=_parser)  # expat, to xmltodict
 
 def parse(content: bytes) -> dict[str, Any]:
     """``{root_name: value}`` of a document; raises ``ExpatError`` or ``ValueError``
-    (:class:`TooDeep` for one nested too deep) for one the readers refuse."""
+    (:class:`TooDeep` for one nested too deep) for one the readers refuse, and
+    ``LookupError`` for one declaring an encoding Python does not know."""
     try:
         return _read_plain(content)
     except _HasAttributes:
