@@ -178,14 +178,11 @@ def _load_xml(
     try:
         # expat reads the encoding declaration (ISO-8859-1 included) itself.
         doc = _xml.parse(content)
-    except (ExpatError, ValueError, LookupError, RecursionError):
-        raise _format_error(
-            "an XML body that does not parse (truncated?)",
-            content,
-            status_code,
-            content_type,
-            secrets,
-        ) from None
+    except (ExpatError, ValueError, LookupError, RecursionError) as exc:
+        reason = "an XML body that does not parse (truncated?)"
+        if isinstance(exc, _xml.TooDeep):
+            reason = str(exc)  # "XML nested deeper than 1024 levels", as JSON's
+        raise _format_error(reason, content, status_code, content_type, secrets) from None
     # <result/> is an empty envelope.
     if "result" not in doc or not isinstance(root := doc["result"] or {}, dict):
         reason = "XML whose root is not <result>"

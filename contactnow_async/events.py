@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from datetime import datetime, timezone
 from math import isfinite
 from typing import Any, get_args
@@ -73,8 +74,10 @@ def _call_records(calls: tuple[Call, ...]) -> list[dict[str, str | None]]:
     """The ``call_records`` of ``calls``: one per call with a record; where two calls
     share an id (a live row's calls without one are all ``""``), one per call of that id,
     in order, so each call gets its own back."""
-    ids = [call.call_id for call in calls]
-    shared = {call_id for call_id in ids if ids.count(call_id) > 1} if len(ids) > 1 else set()
+    shared = set()
+    if len(calls) > 1:  # counted once, not each id in the list of all: quadratic
+        counts = Counter(call.call_id for call in calls)
+        shared = {call_id for call_id, count in counts.items() if count > 1}
     return [
         {"call_id": call.call_id, "record_id": call.record_id, "table": call.table}
         for call in calls
@@ -143,11 +146,13 @@ def _calls(data: dict[str, Any], within: str) -> tuple[Call, ...]:
         raise _bad(f"{within}.call_records", "a list of call records")
     # Each call id's records, in order: the nth of an id is the nth call of that id's.
     wire: dict[str, list[dict[str, str]]] = {}
+    counts = Counter(call_ids)  # not call_ids.count() for each record: quadratic
     for record in records:
-        if not isinstance(record, dict) or record.get("call_id") not in call_ids:
+        call_id = record.get("call_id") if isinstance(record, dict) else None
+        if not isinstance(call_id, str) or call_id not in counts:
             raise _bad(f"{within}.call_records", "a list of objects, each of a call in calls")
-        same = wire.setdefault(record["call_id"], [])
-        if len(same) == call_ids.count(record["call_id"]):
+        same = wire.setdefault(call_id, [])
+        if len(same) == counts[call_id]:
             raise _bad(f"{within}.call_records", "a list of one object per call at most")
         fields: dict[str, str] = {}
         same.append(fields)
@@ -158,8 +163,9 @@ def _calls(data: dict[str, Any], within: str) -> tuple[Call, ...]:
             if not isinstance(value, str):
                 raise _bad(f"{within}.call_records.{name}", "text or null")
             fields[wire_name] = value
+    each = {call_id: iter(fields) for call_id, fields in wire.items()}  # not pop(0): quadratic
     return tuple(
-        Call(call_id=call_id, raw=wire[call_id].pop(0) if wire.get(call_id) else {})
+        Call(call_id=call_id, raw=next(each[call_id], {}) if call_id in each else {})
         for call_id in call_ids
     )
 

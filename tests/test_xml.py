@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Any
 from xml.parsers.expat import ExpatError
 
 import pytest
-import xmltodict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contactnow_async._xml import parse, tidy
+from contactnow_async import ResponseFormatError
+from contactnow_async._wire import decode
+from contactnow_async._xml import MAX_XML_DEPTH, parse, read_general
 from tests._helpers import examples
 
 _names = st.sampled_from(["result", "list", "agent", "uid", "name", "call", "item", "a:b"])
@@ -45,8 +47,28 @@ def _element(draw: st.DrawFn, depth: int = 0) -> str:
     return f"<{name}{attributes}>{''.join(parts)}</{name}>"
 
 
+def _nested(depth: int, attribute: bytes = b"") -> bytes:
+    """``depth`` levels of elements, each but the deepest holding two of the next."""
+    inner = b"<a>x</a>"
+    for _ in range(depth - 1):
+        inner = b"<a>" + inner + b"\n<a/></a>"
+    return b"<result" + attribute + b"><success>1</success>" + inner[3:-4] + b"</result>"
+
+
+_prologs = st.sampled_from(
+    [
+        '<?xml version="1.0" encoding="utf-8"?>\n',
+        "",
+        "<!DOCTYPE result [<!ELEMENT a ANY><!ATTLIST agent id CDATA #IMPLIED>]>",
+        "<!DOCTYPE result [<!ATTLIST uid type CDATA 'x'>]>",  # a default: refused
+        '<!DOCTYPE result SYSTEM "result.dtd">',
+    ]
+)
+
+
 def _reference(content: bytes) -> Any:
-    return tidy(xmltodict.parse(content, disable_entities=True, strip_whitespace=False))
+    """The general reader, xmltodict's, as parse() takes a document with attributes."""
+    return read_general(content)
 
 
 def _outcome(read: Any, content: bytes) -> Any:
@@ -57,7 +79,7 @@ def _outcome(read: Any, content: bytes) -> Any:
 
 
 @settings(max_examples=examples(200), deadline=None)
-@given(_element(), st.sampled_from(['<?xml version="1.0" encoding="utf-8"?>\n', ""]))
+@given(_element(), _prologs)
 def test_the_reader_gives_what_xmltodict_gives(element: str, declaration: str) -> None:
     content = (declaration + element).encode()
     assert _outcome(parse, content) == _outcome(_reference, content)
@@ -72,6 +94,9 @@ def test_the_reader_gives_what_xmltodict_gives(element: str, declaration: str) -
         b'<?xml version="1.0" encoding="ISO-8859-1"?><result><name>\xe9</name></result>',
         b"<result>text<a>1</a>more</result>",
         b"<result/>",
+        # Runs past expat's 8 KiB buffer, in a leaf and beside a child element.
+        b"<result><a>" + b" \n" * 9_000 + b"</a><b>" + b"x&amp;\n" * 3_000 + b"</b></result>",
+        b"<result>" + b"\n" * 9_000 + b"<a>1</a>" + b" \n" * 9_000 + b"<a/></result>",
     ],
 )
 def test_examples_read_alike(content: bytes) -> None:
@@ -85,8 +110,112 @@ def test_examples_read_alike(content: bytes) -> None:
         b"<result><a></result>",
         b"",
         b'<?xml version="1.0" encoding="UTF-16"?><result/>',
+        b"<!DOCTYPE result [<!ATTLIST a x CDATA 'y'>]><result><a/></result>",
+        b'<!DOCTYPE result SYSTEM "x"><result>&foo;</result>',
+        _nested(MAX_XML_DEPTH + 1),
+        _nested(MAX_XML_DEPTH + 1) + b"<junk/>",  # not well formed past the depth
+        _nested(MAX_XML_DEPTH + 1).replace(b"</a>", b'</a><b id="1"/>', 1),
     ],
 )
 def test_what_xmltodict_refuses_is_refused_alike(content: bytes) -> None:
     assert _outcome(parse, content) == _outcome(_reference, content)
-    assert _outcome(parse, content) in (ExpatError, ValueError)
+    assert issubclass(_outcome(parse, content), (ExpatError, ValueError))
+
+
+def _best_of(runs: int, content: bytes) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = perf_counter()
+        parse(content)
+        best = min(best, perf_counter() - start)
+    return best
+
+
+@pytest.mark.parametrize(
+    ("pieces", "in_one"),
+    [
+        # Text beside 10,000 child elements: 10,000 runs of one element's text.
+        (
+            b"<r>" + (b"x" * 200 + b"<a/>") * 10_000 + b"</r>",
+            b"<r>" + b"<a>xx</a>" * 10_000 + b"</r>",
+        ),
+        # 8 MB of lines in one element: expat hands it over 8 KiB at a time.
+        (b"<r>" + b"x\n" * 4_000_000 + b"</r>", b"<r>" + b"x" * 8_000_000 + b"</r>"),
+    ],
+    ids=["beside children", "past expat's buffer"],
+)
+def test_text_in_many_runs_reads_in_time_linear_in_its_length(pieces: bytes, in_one: bytes) -> None:
+    # Each run was appended to a copy of the runs before it: gigabytes copied for 2 MB.
+    assert _best_of(2, pieces) < 10 * _best_of(2, in_one) + 0.05
+
+
+def _leaves(node: Any) -> list[tuple[int, Any]]:
+    """Every key and leaf of a decoded document with its depth, in document order, without
+    recursion (``==`` on a thousand levels of dicts and lists recurses past the limit)."""
+    seen, todo = [], [(0, node)]
+    while todo:
+        depth, node = todo.pop()
+        if isinstance(node, dict):
+            for key, value in reversed(node.items()):
+                todo.append((depth + 1, value))
+                todo.append((depth, key))
+        elif isinstance(node, list):
+            todo.extend((depth, item) for item in reversed(node))
+        else:
+            seen.append((depth, node))
+    return seen
+
+
+def test_nesting_to_the_limit_reads_alike_with_an_attribute_or_without() -> None:
+    # The general reader's tidy() recursed, three frames an element deep (the dict, the
+    # list of repeated ones, its comprehension): a RecursionError past about 330 levels.
+    plain = _leaves(parse(_nested(MAX_XML_DEPTH)))
+    with_one = _leaves(parse(_nested(MAX_XML_DEPTH, b' id="1"')))
+    assert with_one == [(0, "result"), (1, "@id"), (2, "1"), *plain[1:]]
+    assert max(depth for depth, _ in plain) == MAX_XML_DEPTH
+
+
+@pytest.mark.parametrize("attribute", [b"", b' id="1"'])
+def test_nesting_past_the_limit_is_refused_by_either_reader(attribute: bytes) -> None:
+    # Read by the fast path, at any depth; a RecursionError from the general reader.
+    content = _nested(MAX_XML_DEPTH + 1, attribute)
+    with pytest.raises(ValueError, match=f"nested deeper than {MAX_XML_DEPTH}"):
+        parse(content)
+    with pytest.raises(ResponseFormatError, match=f"XML nested deeper than {MAX_XML_DEPTH}"):
+        decode(content)
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        b'<!ATTLIST a x CDATA "yyyy">',
+        b'<!ATTLIST a x CDATA #FIXED "y">',
+        b"<!ATTLIST a x (y|z) 'z'>",
+    ],
+)
+def test_a_declared_attribute_default_is_refused(declaration: bytes) -> None:
+    # Expat gives every <a/> the default: 50 kB declaring 10 kB for 10,000 of them took
+    # 100 MB to read, a billion laughs without an entity.
+    content = b"<!DOCTYPE result [" + declaration + b"]><result><a/><a/></result>"
+    with pytest.raises(ValueError, match="attribute defaults are disabled"):
+        parse(content)
+    with pytest.raises(ResponseFormatError):
+        decode(content)
+
+
+def test_an_attribute_declared_without_a_default_reads() -> None:
+    content = b"<!DOCTYPE result [<!ATTLIST a x CDATA #IMPLIED>]><result><a/><a/></result>"
+    assert parse(content) == {"result": {"a": [None, None]}}
+
+
+@pytest.mark.parametrize(
+    "doctype", [b'<!DOCTYPE result SYSTEM "x.dtd">', b"<!DOCTYPE result [%p;]>"]
+)
+def test_an_undefined_entity_is_refused_beside_an_external_dtd(doctype: bytes) -> None:
+    # Expat skips an entity it cannot find defined when the DTD has parts it did not
+    # read: "a&foo;b" was "ab", where without the DOCTYPE it is refused.
+    content = doctype + b"<result><success>1</success><error>a&foo;b</error></result>"
+    with pytest.raises(ValueError, match="entity"):
+        parse(content)
+    with pytest.raises(ResponseFormatError):
+        decode(content)
