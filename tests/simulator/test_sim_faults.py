@@ -263,6 +263,10 @@ def test_fault_arguments_are_checked(sim: Simulator) -> None:
         ({"kind": "html", "html_status": 199}, "html_status"),
         ({"kind": "html", "html_status": 204}, "html_status"),
         ({"kind": "html", "html_status": 304}, "html_status"),
+        # Not an int: taken, then h11 refused it ("status code must be integer") and
+        # uvicorn broke the served connection with a traceback.
+        ({"kind": "html", "html_status": 500.0}, "html_status"),
+        ({"kind": "html", "html_status": "500"}, "html_status"),
         # Sent as "Retry-After: -1", which no HTTP date or delay is; NaN and infinity
         # raised int()'s errors, which did not say which argument.
         ({"kind": "http_429", "retry_after": -1}, "retry_after"),
@@ -311,3 +315,27 @@ async def test_a_rate_of_one_kind_named_alone_fails_with_that_kind(
     sim.faults.set_rate(1.0, kinds=kind, script="token")
     response = await http.get("token.php", params={"action": "validate", "token": token})
     assert response.status_code == 503
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        ({"script": 5}, TypeError, "script"),  # AttributeError: no removesuffix
+        ({"method": 5}, TypeError, "method"),  # taken: it never matched a request
+        ({"action": b"read"}, TypeError, "action"),
+        # Taken: no request is ever to them, so the fault never struck.
+        ({"script": "agents"}, ValueError, "'agents' is not one of the scripts"),
+        ({"script": "/ajax.php"}, ValueError, "not one of the scripts"),
+        ({"script": "AJAX"}, ValueError, "not one of the scripts"),
+    ],
+)
+def test_a_fault_filter_that_no_request_can_match_is_refused(
+    sim: Simulator, options: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        sim.faults.inject("http_503", **options)
+    rate_options = {key: value for key, value in options.items() if key != "action"}
+    if rate_options:
+        with pytest.raises(error, match=match):
+            sim.faults.set_rate(0.5, **rate_options)
+    assert (sim.faults.pending, sim.faults.take("ajax", "agents", "")) == (0, None)
