@@ -93,6 +93,23 @@ class Stats:
         )
 
 
+def _typed(name: str, value: object, kind: type, what: str) -> None:
+    """TypeError naming ``name`` unless ``value`` is a ``kind``: a wrong one was taken and
+    broke far from the option (every token.php get, the constructor itself with an
+    AttributeError)."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be {what}, got {value!r}")
+
+
+def _seconds(name: str, value: object) -> None:
+    """TypeError naming ``name`` if ``value`` is no number ("5": the range check raised
+    "'<' not supported between instances of 'int' and 'str'", naming nothing)."""
+    try:
+        _ = value < 0  # type: ignore[operator]  # any object: checked here
+    except TypeError:
+        raise TypeError(f"{name} must be a number of seconds, got {value!r}") from None
+
+
 def _whole(name: str, value: object) -> int:
     """``value`` as an int; ValueError naming ``name`` if it is not one (1.5, NaN, None)."""
     try:
@@ -133,7 +150,8 @@ class Simulator:
     where the vendor's documents are silent.
 
     Raises ValueError for an out-of-range option, or a count (``agents``, ``seed``, a
-    retention or limit) that is not a whole number.
+    retention or limit) that is not a whole number; TypeError for an option of the
+    wrong type (a ``username`` that is not a str, a ``clock`` that is not a clock).
     """
 
     def __init__(
@@ -157,6 +175,23 @@ class Simulator:
         request_log_size: int = 100_000,
         record_tz: tzinfo = timezone.utc,
     ) -> None:
+        for name, text in (
+            ("username", username),
+            ("password", password),
+            ("account_id", account_id),
+            ("ccname", ccname),
+        ):
+            _typed(name, text, str, "a str")
+        if address_header is not None:
+            _typed("address_header", address_header, str, "a header name (str) or None")
+        # Only now() is read; the class itself (clock=VirtualClock) has one too.
+        if clock is not None and (
+            isinstance(clock, type) or not callable(getattr(clock, "now", None))
+        ):
+            raise TypeError(f"clock must be a clock (VirtualClock()...) or None, got {clock!r}")
+        if dwell is not None:
+            _typed("dwell", dwell, Dwell, "a Dwell or None")
+        _typed("record_tz", record_tz, tzinfo, "a tzinfo (say timezone.utc)")
         # A count that is not an int was taken, then broke a request (or a catch-up,
         # midway through an event) the first time it was used as one.
         agents, seed = _whole("agents", agents), _whole("seed", seed)
@@ -173,6 +208,8 @@ class Simulator:
         if not 0 <= agents <= MAX_AGENTS:
             raise ValueError(f"agents must be between 0 and {MAX_AGENTS}, got {agents!r}")
         # NaN too; infinity made every token.php get raise OverflowError (no int expire).
+        _seconds("token_lifetime", token_lifetime)
+        _seconds("log_delay", log_delay)
         if not 0 < token_lifetime < math.inf:
             raise ValueError(
                 f"token_lifetime must be a positive finite number, got {token_lifetime!r}"

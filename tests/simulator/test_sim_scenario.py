@@ -252,3 +252,30 @@ def test_a_dwell_shorter_than_a_millisecond_is_refused(mean: float) -> None:
     with pytest.raises(ValueError, match=r"Dwell\.wait must be a number of seconds >= 0\.001"):
         Dwell.uniform(mean)
     assert Dwell.uniform(0.001).wait == 0.001
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        # Each was taken, then broke far from the option: every token.php get raised
+        # AttributeError inside the app ("'int' object has no attribute 'encode'"), or
+        # the constructor itself raised AttributeError ("'dict' object has no attribute
+        # 'mean'", "'str' object has no attribute 'now'").
+        ({"username": 5}, "username"),
+        ({"password": None}, "password"),
+        ({"account_id": 10278}, "account_id"),
+        ({"ccname": None}, "ccname"),
+        ({"address_header": 5}, "address_header"),
+        ({"clock": "now"}, "clock"),
+        ({"clock": VirtualClock}, "clock"),  # the class, not a clock
+        ({"dwell": {"wait": 5.0}}, "dwell"),
+        ({"record_tz": "Europe/London"}, "record_tz"),
+        ({"token_lifetime": "60"}, "token_lifetime"),
+        ({"log_delay": "5"}, "log_delay"),
+    ],
+)
+def test_an_option_of_the_wrong_type_is_refused_when_made(
+    options: dict[str, object], match: str
+) -> None:
+    with pytest.raises(TypeError, match=match):
+        Simulator(**{"clock": VirtualClock(START), **options})  # type: ignore[arg-type]  # wrong on purpose
