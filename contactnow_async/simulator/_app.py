@@ -32,7 +32,7 @@ from ._asgi import (
     respond,
     response_for,
 )
-from ._faults import Fault, FaultKind, Faults
+from ._faults import Fault, FaultKind, Faults, fault_filter
 from ._scenario import OFFLINE, Dwell, Scenario
 from ._tokens import IssuedTokens
 from ._wire import Value
@@ -84,12 +84,17 @@ class Stats:
 
     def count(self, script: str, method: str | None = None, action: str | None = None) -> int:
         """Return how many requests hit ``script`` (and ``method``, ``action`` if given);
-        ``script`` is the name with or without ``.php``, as for a fault."""
-        script = script.removesuffix(".php")  # "ajax.php" counted nothing
+        ``script`` is the name with or without ``.php``, as for a fault, and checked as
+        one is: a ``script`` no request has (``"agents"``) is a ValueError, a filter not a
+        str a TypeError (each counted 0, so ``count(...) == 0`` passed on a typo)."""
+        if script is None:
+            raise TypeError("script must be a str, got None")
+        name = fault_filter("script", script)  # "ajax.php" counted nothing
+        method, action = fault_filter("method", method), fault_filter("action", action)
         return sum(
             n
             for (s, m, a), n in self.calls.items()
-            if s == script and method in (None, m) and action in (None, a)
+            if s == name and method in (None, m) and action in (None, a)
         )
 
 

@@ -247,6 +247,12 @@ def _html_status(html_status: int) -> int:
     return int(status)
 
 
+def fault_filter(what: str, value: object) -> str | None:
+    """``value`` checked as a ``script``, ``method`` or ``action`` filter (``what``): None,
+    or a str, and a script one of the scripts (without ``.php``)."""
+    return _script(value) if what == "script" else _name(what, value)
+
+
 def _name(what: str, value: object) -> str | None:
     # A filter of another type was taken and never matched a request: a silent no-op.
     if value is not None and not isinstance(value, str):

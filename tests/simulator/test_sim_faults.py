@@ -339,3 +339,22 @@ def test_a_fault_filter_that_no_request_can_match_is_refused(
         with pytest.raises(error, match=match):
             sim.faults.set_rate(0.5, **rate_options)
     assert (sim.faults.pending, sim.faults.take("ajax", "agents", "")) == (0, None)
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        # 0 whatever was asked, so "assert count(...) == 0" passed on a typo.
+        (("agents",), ValueError),
+        (("AJAX",), ValueError),
+        ((5,), TypeError),  # AttributeError: no removesuffix
+        (("ajax", 5), TypeError),
+    ],
+)
+async def test_stats_count_refuses_what_no_request_can_be(
+    http: httpx.AsyncClient, sim: Simulator, token: str, args: tuple[Any, ...], error: type
+) -> None:
+    await http.get("ajax.php", params=api_params(token, "agents", "read"))
+    with pytest.raises(error):
+        sim.stats.count(*args)
+    assert sim.stats.count("ajax", "agents", "read") == 1
