@@ -131,6 +131,15 @@ class SimulatorTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, app: Simulator, *, client: tuple[str, int] = ("127.0.0.1", 123)) -> None:
+        # client="10.0.0.5" was taken, and every request came from "1" (its first letter).
+        pair: object = client  # any object: checked here
+        if not (
+            isinstance(pair, (tuple, list))
+            and len(pair) == 2
+            and isinstance(pair[0], str)
+            and isinstance(pair[1], int)
+        ):
+            raise TypeError(f"client must be a (host, port) pair, got {client!r}")
         self._asgi = httpx.ASGITransport(app=app, client=client)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -279,6 +288,8 @@ class Simulator:
 
     def issue_token(self, address: str = "127.0.0.1") -> str:
         """Return the token of ``address``, as ``token.php?action=get`` would (the current one)."""
+        # A token bound to what no request comes from answered "Invalid token".
+        _typed("address", address, str, "an address (str), say '127.0.0.1'")
         with self._lock:
             now = self.clock.now()
             return self._tokens.issue(address, now=now, lifetime=self.token_lifetime)[0]
