@@ -179,12 +179,13 @@ async def test_an_outcome_given_after_the_call_ends_judges_it_as_one_given_durin
     fields = "nc_man,nc_ans_man,oc_noansw,oc_dead"
     async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
         books = Books(http, sim.issue_token())
-        agent = next(row["uid"] for row in sim.live_agents() if row["status"] in ("wait", "wrap"))
-        assert (await books.get("agent", action="manual_dial", agent=agent, ddi="07700900123"))[
-            "success"
-        ]
-        (call,) = next(row["call"] for row in sim.live_agents() if row["uid"] == agent)
-        callid = call["callid"]
+        live = (await books.get("ajax", method="agents", action="read", mode="all"))["list"]
+        agent = str(next(row["uid"] for row in live if row["status"] in ("wait", "wrap")))
+        dialled = await books.get("agent", action="manual_dial", agent=agent, ddi="07700900123")
+        assert dialled == {"success": True}
+        live = (await books.get("ajax", method="agents", action="read", mode="all"))["list"]
+        (call,) = next(row["call"] for row in live if row["uid"] == agent)
+        callid = str(call["callid"])
         clock.advance(40)
         assert (await books.get("agent", action="hangup", agent=agent))["success"]
         reply = await books.get("agent", action="disposition", callid=callid, outcome=outcome)
