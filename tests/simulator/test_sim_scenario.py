@@ -11,7 +11,7 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-from contactnow_async.simulator import Dwell, ScaledClock, Simulator, VirtualClock
+from contactnow_async.simulator import Dwell, ScaledClock, Simulator, VirtualClock, serve
 
 from .sim_helpers import START, api_params, json_of
 
@@ -279,3 +279,14 @@ def test_an_option_of_the_wrong_type_is_refused_when_made(
 ) -> None:
     with pytest.raises(TypeError, match=match):
         Simulator(**{"clock": VirtualClock(START), **options})  # type: ignore[arg-type]  # wrong on purpose
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("app", [Simulator, "contactnow_async.simulator:Simulator", None])
+async def test_serve_refuses_what_is_no_simulator(app: object, anyio_backend: str) -> None:
+    # serve(Simulator), the class, was taken by uvicorn for an app factory: it served a
+    # new default simulator (account demo/demo, on the system clock), not the test's; a
+    # string was imported as an app; None failed in the server's thread ("see the log").
+    with pytest.raises(TypeError, match="serve"):
+        async with serve(app):  # type: ignore[arg-type]  # wrong on purpose
+            pass
