@@ -127,7 +127,9 @@ class Faults:
         ``script`` is the name with or without ``.php`` (``"database"``); None
         matches anything. Queued faults apply in the order they were queued.
 
-        Raises ValueError for an unknown kind or an argument out of range.
+        Raises ValueError for an unknown kind, an argument out of range, a ``script``
+        no request has, or a ``latency`` fault without ``latency`` seconds; TypeError for
+        a filter that is not a str.
         """
         fault = Fault(
             kind=FaultKind(kind),
@@ -135,6 +137,9 @@ class Faults:
             retry_after=_retry_after(retry_after),
             html_status=_html_status(html_status),
         )
+        # inject("latency") was taken and its "slow" reply came at once: no fault at all.
+        if fault.kind is FaultKind.LATENCY and fault.latency == 0:
+            raise ValueError("a latency fault needs latency= (seconds, more than 0)")
         rule = _Rule(
             fault, _script(script), _name("method", method), _name("action", action), _times(times)
         )

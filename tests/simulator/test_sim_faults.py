@@ -256,6 +256,9 @@ def test_fault_arguments_are_checked(sim: Simulator) -> None:
         ({"kind": "latency", "latency": math.nan}, "latency"),
         ({"kind": "latency", "latency": math.inf}, "latency"),
         ({"kind": "latency", "latency": -1}, "latency"),
+        # Taken, and the "slow" reply came at once: a fault that did nothing.
+        ({"kind": "latency"}, "latency"),
+        ({"kind": "latency", "latency": 0}, "latency"),
         ({"kind": "html", "html_status": 99}, "html_status"),  # a traceback under uvicorn
         ({"kind": "html", "html_status": 600}, "html_status"),
         # Statuses whose reply has no body: uvicorn broke off the page with a traceback.
