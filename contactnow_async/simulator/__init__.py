@@ -155,7 +155,8 @@ The dialler
     from the moment it is set: nothing is dialled back in time. A dialled or
     manual call nobody answers (outcome ``103``) is ``No Answer``, one to a dead
     line (``104``) ``Dead Line``; either rang until it ended: its ``sec_ring`` is
-    its ``sec_dur``, and it has no recording.
+    its ``sec_dur``, and it has no recording, whether the outcome was given during
+    the call or after it (``agent.php disposition`` in wrap).
 
 Faults are described in :class:`FaultKind`'s module; see :class:`Faults`.
 """

@@ -32,7 +32,7 @@ from ._asgi import (
     respond,
     response_for,
 )
-from ._faults import Fault, FaultKind, Faults
+from ._faults import Fault, FaultKind, Faults, fault_filter
 from ._scenario import OFFLINE, Dwell, Scenario
 from ._tokens import IssuedTokens
 from ._wire import Value
@@ -84,13 +84,35 @@ class Stats:
 
     def count(self, script: str, method: str | None = None, action: str | None = None) -> int:
         """Return how many requests hit ``script`` (and ``method``, ``action`` if given);
-        ``script`` is the name with or without ``.php``, as for a fault."""
-        script = script.removesuffix(".php")  # "ajax.php" counted nothing
+        ``script`` is the name with or without ``.php``, as for a fault, and checked as
+        one is: a ``script`` no request has (``"agents"``) is a ValueError, a filter not a
+        str a TypeError (each counted 0, so ``count(...) == 0`` passed on a typo)."""
+        if script is None:
+            raise TypeError("script must be a str, got None")
+        name = fault_filter("script", script)  # "ajax.php" counted nothing
+        method, action = fault_filter("method", method), fault_filter("action", action)
         return sum(
             n
             for (s, m, a), n in self.calls.items()
-            if s == script and method in (None, m) and action in (None, a)
+            if s == name and method in (None, m) and action in (None, a)
         )
+
+
+def _typed(name: str, value: object, kind: type, what: str) -> None:
+    """TypeError naming ``name`` unless ``value`` is a ``kind``: a wrong one was taken and
+    broke far from the option (every token.php get, the constructor itself with an
+    AttributeError)."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be {what}, got {value!r}")
+
+
+def _seconds(name: str, value: object) -> None:
+    """TypeError naming ``name`` if ``value`` is no number ("5": the range check raised
+    "'<' not supported between instances of 'int' and 'str'", naming nothing)."""
+    try:
+        _ = value < 0  # type: ignore[operator]  # any object: checked here
+    except TypeError:
+        raise TypeError(f"{name} must be a number of seconds, got {value!r}") from None
 
 
 def _whole(name: str, value: object) -> int:
@@ -109,6 +131,15 @@ class SimulatorTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, app: Simulator, *, client: tuple[str, int] = ("127.0.0.1", 123)) -> None:
+        # client="10.0.0.5" was taken, and every request came from "1" (its first letter).
+        pair: object = client  # any object: checked here
+        if not (
+            isinstance(pair, (tuple, list))
+            and len(pair) == 2
+            and isinstance(pair[0], str)
+            and isinstance(pair[1], int)
+        ):
+            raise TypeError(f"client must be a (host, port) pair, got {client!r}")
         self._asgi = httpx.ASGITransport(app=app, client=client)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -133,7 +164,8 @@ class Simulator:
     where the vendor's documents are silent.
 
     Raises ValueError for an out-of-range option, or a count (``agents``, ``seed``, a
-    retention or limit) that is not a whole number.
+    retention or limit) that is not a whole number; TypeError for an option of the
+    wrong type (a ``username`` that is not a str, a ``clock`` that is not a clock).
     """
 
     def __init__(
@@ -157,6 +189,23 @@ class Simulator:
         request_log_size: int = 100_000,
         record_tz: tzinfo = timezone.utc,
     ) -> None:
+        for name, text in (
+            ("username", username),
+            ("password", password),
+            ("account_id", account_id),
+            ("ccname", ccname),
+        ):
+            _typed(name, text, str, "a str")
+        if address_header is not None:
+            _typed("address_header", address_header, str, "a header name (str) or None")
+        # Only now() is read; the class itself (clock=VirtualClock) has one too.
+        if clock is not None and (
+            isinstance(clock, type) or not callable(getattr(clock, "now", None))
+        ):
+            raise TypeError(f"clock must be a clock (VirtualClock()...) or None, got {clock!r}")
+        if dwell is not None:
+            _typed("dwell", dwell, Dwell, "a Dwell or None")
+        _typed("record_tz", record_tz, tzinfo, "a tzinfo (say timezone.utc)")
         # A count that is not an int was taken, then broke a request (or a catch-up,
         # midway through an event) the first time it was used as one.
         agents, seed = _whole("agents", agents), _whole("seed", seed)
@@ -173,6 +222,8 @@ class Simulator:
         if not 0 <= agents <= MAX_AGENTS:
             raise ValueError(f"agents must be between 0 and {MAX_AGENTS}, got {agents!r}")
         # NaN too; infinity made every token.php get raise OverflowError (no int expire).
+        _seconds("token_lifetime", token_lifetime)
+        _seconds("log_delay", log_delay)
         if not 0 < token_lifetime < math.inf:
             raise ValueError(
                 f"token_lifetime must be a positive finite number, got {token_lifetime!r}"
@@ -237,6 +288,8 @@ class Simulator:
 
     def issue_token(self, address: str = "127.0.0.1") -> str:
         """Return the token of ``address``, as ``token.php?action=get`` would (the current one)."""
+        # A token bound to what no request comes from answered "Invalid token".
+        _typed("address", address, str, "an address (str), say '127.0.0.1'")
         with self._lock:
             now = self.clock.now()
             return self._tokens.issue(address, now=now, lifetime=self.token_lifetime)[0]

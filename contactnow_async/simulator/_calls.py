@@ -31,6 +31,9 @@ __all__ = [
 
 ANSWERED, ABANDONED, NO_ANSWER = "Answered", "Abandoned", "No Answer"
 DEAD_LINE = "Dead Line"  # REPORTING.md's cres: "(Answered, Dead Line, No Answer, etc)"
+#: An outbound call, dialled or by hand, given one of these outcomes was not answered:
+#: "No answer" (oc_noansw), "Number unobtainable" (oc_dead, "dead lines").
+_UNANSWERED = {"103": NO_ANSWER, "104": DEAD_LINE}
 #: Timetable entry kinds: a caller reaching a queue, a queued caller giving up.
 ARRIVE, GIVE_UP = 0, 1
 _QUEUE_SALT = 2  # the random family of the queues' streams (agents are family 1)
@@ -133,6 +136,21 @@ class SimCall:
         self.agent = agent
         self.tm_answ = self.tm_agent = when
         self.gives_up_at = math.inf
+
+    def result_of(self, outcome: str) -> str:
+        """The result an agent's call ends with given ``outcome``: an outbound one given
+        "No answer" or a dead line was not answered."""
+        return _UNANSWERED.get(outcome, ANSWERED) if self.ctype == "out" else ANSWERED
+
+    def judge(self, outcome: str) -> None:
+        """Give the agent's ended call ``outcome`` (a disposition after its end), and the
+        result it would have ended with had it had that outcome then."""
+        self.outcome = outcome
+        result = self.result_of(outcome)
+        if result == ANSWERED and not self.answered:  # connected after all, as it was
+            self.tm_answ = self.tm_agent
+            self.sec_ring = round(max(0.0, self.tm_agent - self.tm_init), 3)
+        self.end(self.tm_disc, result)
 
     def end(self, when: float, result: str) -> None:
         """The call ends at ``when`` with ``result`` (``Answered``, ``Abandoned``...)."""

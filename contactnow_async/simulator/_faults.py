@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import enum
 import math
+import operator
 import random
 import threading
 from collections.abc import Iterable
@@ -126,23 +127,24 @@ class Faults:
         ``script`` is the name with or without ``.php`` (``"database"``); None
         matches anything. Queued faults apply in the order they were queued.
 
-        Raises ValueError for an unknown kind or an argument out of range.
+        Raises ValueError for an unknown kind, an argument out of range, a ``script``
+        no request has, or a ``latency`` fault without ``latency`` seconds; TypeError for
+        a filter that is not a str.
         """
-        # A status outside 200-599, or one whose reply has no body (204, 304), broke
-        # the served connection with a traceback: uvicorn cannot send the page.
-        if html_status not in range(200, 600) or html_status in (204, 304):
-            raise ValueError(
-                "html_status must be an HTTP status whose reply has a body "
-                f"(200-599, not 204 or 304), got {html_status!r}"
-            )
         fault = Fault(
             kind=FaultKind(kind),
             latency=_latency(latency),
             retry_after=_retry_after(retry_after),
-            html_status=html_status,
+            html_status=_html_status(html_status),
+        )
+        # inject("latency") was taken and its "slow" reply came at once: no fault at all.
+        if fault.kind is FaultKind.LATENCY and fault.latency == 0:
+            raise ValueError("a latency fault needs latency= (seconds, more than 0)")
+        rule = _Rule(
+            fault, _script(script), _name("method", method), _name("action", action), _times(times)
         )
         with self._lock:
-            self._queue.append(_Rule(fault, _script(script), method, action, _times(times)))
+            self._queue.append(rule)
 
     def set_rate(
         self,
@@ -168,9 +170,9 @@ class Faults:
         chosen = tuple(FaultKind(kind) for kind in kinds)
         if not chosen:
             raise ValueError("set_rate needs at least one fault kind")
-        latency = _latency(latency)
+        latency, script, method = _latency(latency), _script(script), _name("method", method)
         with self._lock:
-            self._rate = _Rate(rate, chosen, _script(script), method, latency, random.Random(seed))
+            self._rate = _Rate(rate, chosen, script, method, latency, random.Random(seed))
 
     def clear(self) -> None:
         """Forget every queued fault and the random rate."""
@@ -234,6 +236,47 @@ def _latency(latency: float) -> float:
     return latency
 
 
-def _script(script: str | None) -> str | None:
+def _html_status(html_status: int) -> int:
+    # A status outside 200-599, or one whose reply has no body (204, 304), broke the
+    # served connection with a traceback: uvicorn cannot send the page; so did 500.0
+    # (h11: "status code must be integer").
+    try:
+        status = operator.index(html_status)
+    except TypeError:
+        status = 0
+    if status not in range(200, 600) or status in (204, 304):
+        raise ValueError(
+            "html_status must be an HTTP status whose reply has a body "
+            f"(an int, 200-599, not 204 or 304), got {html_status!r}"
+        )
+    return int(status)
+
+
+def fault_filter(what: str, value: object) -> str | None:
+    """``value`` checked as a ``script``, ``method`` or ``action`` filter (``what``): None,
+    or a str, and a script one of the scripts (without ``.php``)."""
+    return _script(value) if what == "script" else _name(what, value)
+
+
+def _name(what: str, value: object) -> str | None:
+    # A filter of another type was taken and never matched a request: a silent no-op.
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{what} must be a str or None, got {value!r}")
+    return value
+
+
+def _script(script: object) -> str | None:
     # Requests are matched by the name without .php: "ajax.php" never matched one.
-    return script.removesuffix(".php") if script is not None else None
+    name = _name("script", script)
+    if name is None:
+        return None
+    name = name.removesuffix(".php")
+    # A name no request has ("agents", "/ajax.php", "AJAX") was taken, and the fault
+    # never struck. Imported here: the endpoints import this module.
+    from .endpoints._registry import DOCUMENTED_SCRIPTS
+
+    if name not in DOCUMENTED_SCRIPTS:
+        raise ValueError(
+            f"script {script!r}: {name!r} is not one of the scripts {sorted(DOCUMENTED_SCRIPTS)}"
+        )
+    return name

@@ -39,7 +39,7 @@ from ._agent_state import (
     SimAgent,
     Waiting,
 )
-from ._calls import ABANDONED, ANSWERED, ARRIVE, DEAD_LINE, NO_ANSWER, Cdr, SimCall, Switch, Wraps
+from ._calls import ABANDONED, ARRIVE, Cdr, SimCall, Switch, Wraps
 from ._campaigns import CampaignDb
 from ._dialler import DIAL_DELAY, Dialler
 from ._opening import FIRST_AGENT_UID, QUEUES, open_scenario
@@ -70,9 +70,6 @@ CALL_OUTCOMES = (
     ("510457", 0.8),  # Not interested
     ("109", 1.0),  # Call back
 )
-#: An outbound call, dialled or by hand, given one of these outcomes was not answered:
-#: "No answer" (oc_noansw), "Number unobtainable" (oc_dead, "dead lines").
-_UNANSWERED = {"103": NO_ANSWER, "104": DEAD_LINE}
 
 
 class Scenario:
@@ -305,7 +302,7 @@ class Scenario:
             outcome = call.outcome or _outcome(u)
         call.outcome = outcome
         # An outbound call, dialled or by hand, given "No answer" or a dead line was not answered.
-        call.end(when, _UNANSWERED.get(outcome, ANSWERED) if call.ctype == "out" else ANSWERED)
+        call.end(when, call.result_of(outcome))
         self._finish(call)
         agent.call = None
         if then == WRAP:

@@ -97,8 +97,14 @@ async def serve(sim: Simulator, *, host: str = "127.0.0.1", port: int = 0) -> As
     uvicorn runs in a thread with its own asyncio loop, so the caller may run
     asyncio or trio. Leaving the block stops the server and waits for it.
 
-    Raises ImportError without uvicorn, OSError if the address is taken.
+    Raises ImportError without uvicorn, OSError if the address is taken, TypeError if
+    ``sim`` is no simulator (the class ``Simulator`` itself, a string, None).
     """
+    # uvicorn takes a class for an app factory (serve(Simulator) served a new default
+    # simulator, not the test's) and a string for a module to import. (Any other ASGI
+    # app instance is served as it is.)
+    if isinstance(sim, (type, str)) or not callable(sim):
+        raise TypeError(f"serve needs a Simulator (Simulator(...)), got {sim!r}")
     uvicorn = _uvicorn()
     sock = _bind(host, port)
     bound_port = int(sock.getsockname()[1])

@@ -165,3 +165,44 @@ async def test_no_dialled_call_starts_before_its_record_could_be_dialled() -> No
     for row in dialled:  # it rang from the dial until the agent took it
         if row["cres"] == "Answered":
             assert int(row["tm_answ"]) - int(row["tm_init"]) in (4, 5, 6), row
+
+
+@pytest.mark.parametrize(("outcome", "cres"), [("103", "No Answer"), ("104", "Dead Line")])
+async def test_an_outcome_given_after_the_call_ends_judges_it_as_one_given_during_it(
+    outcome: str, cres: str
+) -> None:
+    # An agent hung up a manual call, then gave it "No answer" in wrap (as agents do):
+    # its CDR row said ocid 103 and oc_noansw 1, but still cres Answered, its answer
+    # time, nc_ans_man 1 and a recording; given during the call, it was No Answer.
+    clock = VirtualClock(START)
+    sim = Simulator(agents=6, seed=2, clock=clock)
+    fields = "nc_man,nc_ans_man,oc_noansw,oc_dead"
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        books = Books(http, sim.issue_token())
+        live = (await books.get("ajax", method="agents", action="read", mode="all"))["list"]
+        agent = str(next(row["uid"] for row in live if row["status"] in ("wait", "wrap")))
+        dialled = await books.get("agent", action="manual_dial", agent=agent, ddi="07700900123")
+        assert dialled == {"success": True}
+        live = (await books.get("ajax", method="agents", action="read", mode="all"))["list"]
+        (call,) = next(row["call"] for row in live if row["uid"] == agent)
+        callid = str(call["callid"])
+        clock.advance(40)
+        assert (await books.get("agent", action="hangup", agent=agent))["success"]
+        reply = await books.get("agent", action="disposition", callid=callid, outcome=outcome)
+        assert reply == {"success": True}
+        (row,) = await books.cdr(callid=callid)
+        window = f"{S}:{S + 1000}"
+        rows = await books.get(
+            "reporting", method="calls", fields=fields, range=window, groupby="dtype"
+        )
+        (report,) = [group for group in rows["list"] if group["dtype"] == "man"]
+        recording = await http.get("recording.php", params={"token": books.token, "callid": callid})
+        # Changed back to an answered outcome, it is answered again, as it was.
+        await books.get("agent", action="disposition", callid=callid, outcome="510456")
+        (again,) = await books.cdr(callid=callid)
+    assert (row["cres"], row["tm_answ"]) == (cres, "0")
+    assert float(row["sec_ring"]) == float(row["sec_dur"]) == 40
+    assert (report["nc_man"], report["nc_ans_man"]) == (1, 0)
+    assert (report["oc_noansw"], report["oc_dead"]) == ((1, 0) if outcome == "103" else (0, 1))
+    assert json_of(recording)["success"] is False
+    assert (again["cres"], again["tm_answ"], float(again["sec_ring"])) == ("Answered", str(S), 0)

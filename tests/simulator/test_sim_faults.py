@@ -256,6 +256,9 @@ def test_fault_arguments_are_checked(sim: Simulator) -> None:
         ({"kind": "latency", "latency": math.nan}, "latency"),
         ({"kind": "latency", "latency": math.inf}, "latency"),
         ({"kind": "latency", "latency": -1}, "latency"),
+        # Taken, and the "slow" reply came at once: a fault that did nothing.
+        ({"kind": "latency"}, "latency"),
+        ({"kind": "latency", "latency": 0}, "latency"),
         ({"kind": "html", "html_status": 99}, "html_status"),  # a traceback under uvicorn
         ({"kind": "html", "html_status": 600}, "html_status"),
         # Statuses whose reply has no body: uvicorn broke off the page with a traceback.
@@ -263,6 +266,10 @@ def test_fault_arguments_are_checked(sim: Simulator) -> None:
         ({"kind": "html", "html_status": 199}, "html_status"),
         ({"kind": "html", "html_status": 204}, "html_status"),
         ({"kind": "html", "html_status": 304}, "html_status"),
+        # Not an int: taken, then h11 refused it ("status code must be integer") and
+        # uvicorn broke the served connection with a traceback.
+        ({"kind": "html", "html_status": 500.0}, "html_status"),
+        ({"kind": "html", "html_status": "500"}, "html_status"),
         # Sent as "Retry-After: -1", which no HTTP date or delay is; NaN and infinity
         # raised int()'s errors, which did not say which argument.
         ({"kind": "http_429", "retry_after": -1}, "retry_after"),
@@ -311,3 +318,46 @@ async def test_a_rate_of_one_kind_named_alone_fails_with_that_kind(
     sim.faults.set_rate(1.0, kinds=kind, script="token")
     response = await http.get("token.php", params={"action": "validate", "token": token})
     assert response.status_code == 503
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        ({"script": 5}, TypeError, "script"),  # AttributeError: no removesuffix
+        ({"method": 5}, TypeError, "method"),  # taken: it never matched a request
+        ({"action": b"read"}, TypeError, "action"),
+        # Taken: no request is ever to them, so the fault never struck.
+        ({"script": "agents"}, ValueError, "'agents' is not one of the scripts"),
+        ({"script": "/ajax.php"}, ValueError, "not one of the scripts"),
+        ({"script": "AJAX"}, ValueError, "not one of the scripts"),
+    ],
+)
+def test_a_fault_filter_that_no_request_can_match_is_refused(
+    sim: Simulator, options: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        sim.faults.inject("http_503", **options)
+    rate_options = {key: value for key, value in options.items() if key != "action"}
+    if rate_options:
+        with pytest.raises(error, match=match):
+            sim.faults.set_rate(0.5, **rate_options)
+    assert (sim.faults.pending, sim.faults.take("ajax", "agents", "")) == (0, None)
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        # 0 whatever was asked, so "assert count(...) == 0" passed on a typo.
+        (("agents",), ValueError),
+        (("AJAX",), ValueError),
+        ((5,), TypeError),  # AttributeError: no removesuffix
+        (("ajax", 5), TypeError),
+    ],
+)
+async def test_stats_count_refuses_what_no_request_can_be(
+    http: httpx.AsyncClient, sim: Simulator, token: str, args: tuple[Any, ...], error: type
+) -> None:
+    await http.get("ajax.php", params=api_params(token, "agents", "read"))
+    with pytest.raises(error):
+        sim.stats.count(*args)
+    assert sim.stats.count("ajax", "agents", "read") == 1

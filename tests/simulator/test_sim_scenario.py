@@ -11,7 +11,7 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-from contactnow_async.simulator import Dwell, ScaledClock, Simulator, VirtualClock
+from contactnow_async.simulator import Dwell, ScaledClock, Simulator, VirtualClock, serve
 
 from .sim_helpers import START, api_params, json_of
 
@@ -252,3 +252,41 @@ def test_a_dwell_shorter_than_a_millisecond_is_refused(mean: float) -> None:
     with pytest.raises(ValueError, match=r"Dwell\.wait must be a number of seconds >= 0\.001"):
         Dwell.uniform(mean)
     assert Dwell.uniform(0.001).wait == 0.001
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        # Each was taken, then broke far from the option: every token.php get raised
+        # AttributeError inside the app ("'int' object has no attribute 'encode'"), or
+        # the constructor itself raised AttributeError ("'dict' object has no attribute
+        # 'mean'", "'str' object has no attribute 'now'").
+        ({"username": 5}, "username"),
+        ({"password": None}, "password"),
+        ({"account_id": 10278}, "account_id"),
+        ({"ccname": None}, "ccname"),
+        ({"address_header": 5}, "address_header"),
+        ({"clock": "now"}, "clock"),
+        ({"clock": VirtualClock}, "clock"),  # the class, not a clock
+        ({"dwell": {"wait": 5.0}}, "dwell"),
+        ({"record_tz": "Europe/London"}, "record_tz"),
+        ({"token_lifetime": "60"}, "token_lifetime"),
+        ({"log_delay": "5"}, "log_delay"),
+    ],
+)
+def test_an_option_of_the_wrong_type_is_refused_when_made(
+    options: dict[str, object], match: str
+) -> None:
+    with pytest.raises(TypeError, match=match):
+        Simulator(**{"clock": VirtualClock(START), **options})  # type: ignore[arg-type]  # wrong on purpose
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("app", [Simulator, "contactnow_async.simulator:Simulator", None])
+async def test_serve_refuses_what_is_no_simulator(app: object, anyio_backend: str) -> None:
+    # serve(Simulator), the class, was taken by uvicorn for an app factory: it served a
+    # new default simulator (account demo/demo, on the system clock), not the test's; a
+    # string was imported as an app; None failed in the server's thread ("see the log").
+    with pytest.raises(TypeError, match="serve"):
+        async with serve(app):  # type: ignore[arg-type]  # wrong on purpose
+            pass

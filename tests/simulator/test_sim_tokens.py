@@ -268,3 +268,21 @@ async def test_a_token_got_for_another_address_through_the_client_works_there_on
     gets = [(r.client, r.args.get("address")) for r in sim.requests if r.action == "get"]
     assert gets == [("10.0.0.1", "10.0.0.2"), ("10.0.0.1", None), ("10.0.0.2", None)]
     assert for_there.value != own.value
+
+
+@pytest.mark.parametrize("client", ["10.0.0.5", ("10.0.0.5",), (b"10.0.0.5", 1), ("10.0.0.5", "1")])
+def test_a_transport_address_that_is_no_host_and_port_is_refused(
+    sim: Simulator, client: object
+) -> None:
+    # client="10.0.0.5" was taken: every request came from "1" (its first letter), and a
+    # token issued to "10.0.0.5" answered "Invalid token".
+    with pytest.raises(TypeError, match="client"):
+        sim.transport(client=client)  # type: ignore[arg-type]  # wrong on purpose
+
+
+@pytest.mark.parametrize("address", [("127.0.0.1", 123), b"127.0.0.1", None])
+def test_a_token_address_that_is_no_str_is_refused(sim: Simulator, address: object) -> None:
+    # Taken: a token bound to ("127.0.0.1", 123), an address no request has, answered
+    # "Invalid token" to the transport it was meant for.
+    with pytest.raises(TypeError, match="address"):
+        sim.issue_token(address)  # type: ignore[arg-type]  # wrong on purpose

@@ -242,6 +242,8 @@ def _disposition(request: Request, state: SimState) -> None:
         _open_record(scenario, call.record)
     call.outcome = code  # a live call keeps it for when it ends
     if call.tm_disc:
+        # Its result too: "No answer" given in wrap left an Answered call with a recording.
+        call.judge(code)
         scenario.cdr.replace(call)
         if call.record is not None:
             scenario.dialler.apply_outcome(
