@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -441,25 +442,41 @@ def test_relay_since_log_id_implies_backfill(
     assert (given["since_log_id"], given["backfill"]) == (7, True)  # was ignored without --backfill
 
 
+def _commands_on(
+    monkeypatch: pytest.MonkeyPatch,
+    handler: Callable[[httpx.Request], httpx.Response],
+    *,
+    tokens: bool = True,
+) -> None:
+    """Make the CLI's clients send their requests to ``handler`` (an httpx.MockTransport);
+    ``tokens``: token.php is answered here (a token that lasts), ``handler`` gets the rest."""
+    from contactnow_async import ContactNow
+    from contactnow_async._cli import _common
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if tokens and request.url.path.endswith("/token.php"):
+            return httpx.Response(200, json={"success": True, "token": "a" * 40, "expire": 2**31})
+        return handler(request)
+
+    class OnMock(ContactNow):
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**{**options, "transport": httpx.MockTransport(answer)})
+
+    monkeypatch.setattr(_common, "ContactNow", OnMock)
+
+
 def test_a_region_flag_overrides_the_base_url_variable(
     invoke: CliInvoker, served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # `--region us` went to $CONTACTNOW_BASE_URL: a variable beat the flag. A mock transport
     # answers in the US host's place (nothing leaves the process).
-    from contactnow_async import ContactNow
-    from contactnow_async._cli import _common
-
     hosts: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         hosts.append(request.url.host)
         return httpx.Response(200, json={"success": True, "token": "a" * 40, "expire": 2**31})
 
-    class OnMock(ContactNow):
-        def __init__(self, **options: Any) -> None:
-            super().__init__(**{**options, "transport": httpx.MockTransport(handler)})
-
-    monkeypatch.setattr(_common, "ContactNow", OnMock)
+    _commands_on(monkeypatch, handler, tokens=False)
     _ok(invoke(["--region", "us", "token", "get"], env=served.env()))
     assert hosts == ["api.contactnow.8x8.com"]
 
@@ -470,25 +487,16 @@ def test_priorities_set_whose_create_was_resent_does_not_claim_an_update(
     # The create was made and its reply lost; its resend found the pair there (total 0),
     # and the update then set the level again: it printed "updated agent ...", of an
     # assignment this very command had made.
-    from contactnow_async import ContactNow
-    from contactnow_async._cli import _common
-
     writes: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/token.php"):
-            return httpx.Response(200, json={"success": True, "token": "a" * 40, "expire": 2**31})
         writes.append(request.url.params["action"])
         if len(writes) == 1:
             raise httpx.ReadError("connection reset by peer", request=request)
         total = 1 if writes[-1] == "update" else 0
         return httpx.Response(200, json={"success": True, "total": total, "bad": 0})
 
-    class OnMock(ContactNow):
-        def __init__(self, **options: Any) -> None:
-            super().__init__(**{**options, "transport": httpx.MockTransport(handler)})
-
-    monkeypatch.setattr(_common, "ContactNow", OnMock)
+    _commands_on(monkeypatch, handler)
     out = _ok(invoke(["priorities", "set", "1001", "2002", "50"], env=served.env())).stdout
     assert writes == ["create", "create", "update"]
     assert out.startswith("assigned or updated agent 1001 to queue 2002 at level 50")
@@ -499,22 +507,13 @@ def test_priorities_set_that_writes_nothing_is_an_error(
     invoke: CliInvoker, served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Both writes taken, 0 records each: it printed "updated agent ..." and exited 0.
-    from contactnow_async import ContactNow
-    from contactnow_async._cli import _common
-
     writes: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/token.php"):
-            return httpx.Response(200, json={"success": True, "token": "a" * 40, "expire": 2**31})
         writes.append(request.url.params["action"])
         return httpx.Response(200, json={"success": True, "total": 0, "bad": 0})
 
-    class OnMock(ContactNow):
-        def __init__(self, **options: Any) -> None:
-            super().__init__(**{**options, "transport": httpx.MockTransport(handler)})
-
-    monkeypatch.setattr(_common, "ContactNow", OnMock)
+    _commands_on(monkeypatch, handler)
     out = invoke(["priorities", "set", "1001", "2002", "50"], env=served.env())
     assert writes == ["create", "update"]
     line = assert_one_error(out, 4)

@@ -528,39 +528,53 @@ async def test_relay_retry_must_be_finite_seconds(value: float) -> None:
             await relay.run(cn, retry=value)
 
 
+def _quiet_centre(age: float) -> tuple[VirtualClock, Simulator]:
+    """A simulator whose agents do not move on their own, its log rows ``age`` seconds old."""
+    clock = VirtualClock()
+    sim = Simulator(username="demo", password="demo", agents=5, seed=3, clock=clock,
+                    dwell=Dwell.uniform(10**6))  # fmt: skip
+    clock.advance(age)
+    return clock, sim
+
+
+async def _lead(
+    redis: Redis, cn: ContactNow, owner: str, until: Callable[[], Awaitable[bool]]
+) -> None:
+    """Run a relay of stream "quiet" as ``owner`` until ``until()``, then stop it."""
+    relay = RedisStreamRelay(redis, "quiet", lease=RedisLease(redis, "quiet", ttl=1.0, owner=owner))
+    async with anyio.create_task_group() as group:
+        group.start_soon(functools.partial(relay.run, cn, interval=0.02))
+        await eventually(until, within=10)
+        group.cancel_scope.cancel()
+
+
+async def _second_leader_publishes_a_pause(redis: Redis, cn: ContactNow, sim: Simulator) -> None:
+    """Pause an agent (after a first leader went), then lead again: the pause, and only
+    it, is published."""
+    agent = next(str(row["uid"]) for row in sim.live_agents() if row["status"] == "wait")
+    await cn.control.pause(agent)  # between the two leaders
+    paused = int(sim.status_log()[-1]["uid"])
+    await _lead(redis, cn, "second", functools.partial(cursor_above, redis, "quiet", paused - 1))
+    uids = [int(fields[b"log_id"]) for _, fields in await stream_entries(redis, "quiet")]
+    assert uids == [paused]  # the change between the two leaders, and nothing before it
+
+
 @each_protocol
 async def test_a_leader_that_published_nothing_hands_over_where_it_started(redis: Redis) -> None:
     # No cursor in Redis: the first leader starts "from now". If it goes before it has
     # published anything (a quiet centre), its successor started from *its* now, and
     # the changes between the two starts were never published.
-    clock = VirtualClock()
-    sim = Simulator(username="demo", password="demo", agents=5, seed=3, clock=clock,
-                    dwell=Dwell.uniform(10**6))  # fmt: skip  # nobody moves on their own
     # The log's rows are a minute old: within a new leader's look back (the states its
     # first snapshot shows), so its cursor starts at the last of them, with no event.
-    clock.advance(60)
+    _, sim = _quiet_centre(60)
     async with ContactNow(
         username="demo", password="demo", base_url="http://sim/", transport=sim.transport()
     ) as cn:
-
-        async def lead(owner: str, until: Callable[[], Awaitable[bool]]) -> None:
-            relay = RedisStreamRelay(redis, "quiet", lease=RedisLease(redis, "quiet", ttl=1.0,
-                                                                      owner=owner))  # fmt: skip
-            async with anyio.create_task_group() as group:
-                group.start_soon(functools.partial(relay.run, cn, interval=0.02))
-                await eventually(until, within=10)
-                group.cancel_scope.cancel()
-
         started = int(sim.status_log()[-1]["uid"])
-        await lead("first", lambda: _is_set(redis, "quiet:cursor"))
+        await _lead(redis, cn, "first", lambda: _is_set(redis, "quiet:cursor"))
         assert await cursor(redis, "quiet") == started  # where the first leader's log began
         assert await stream_entries(redis, "quiet") == []  # and it published nothing
-        agent = next(str(row["uid"]) for row in sim.live_agents() if row["status"] == "wait")
-        await cn.control.pause(agent)  # between the two leaders
-        paused = int(sim.status_log()[-1]["uid"])
-        await lead("second", functools.partial(cursor_above, redis, "quiet", paused - 1))
-    uids = [int(fields[b"log_id"]) for _, fields in await stream_entries(redis, "quiet")]
-    assert uids == [paused]  # the change between the two leaders, and nothing before it
+        await _second_leader_publishes_a_pause(redis, cn, sim)
 
 
 @each_protocol
@@ -569,31 +583,14 @@ async def test_a_leader_that_found_no_log_row_hands_over_when_it_started(redis: 
     # quiet centre): it had no uid to record, and its successor started from *its* now,
     # the changes between the two starts never published. It records the time its log
     # starts (the server's); a successor resumes from the first row written since.
-    clock = VirtualClock()
-    sim = Simulator(username="demo", password="demo", agents=5, seed=3, clock=clock,
-                    dwell=Dwell.uniform(10**6))  # fmt: skip  # nobody moves on their own
-    clock.advance(600)  # the log's rows are older than a new leader's look back
+    clock, sim = _quiet_centre(600)  # the log's rows are older than a new leader's look back
     async with ContactNow(
         username="demo", password="demo", base_url="http://sim/", transport=sim.transport()
     ) as cn:
-
-        async def lead(owner: str, until: Callable[[], Awaitable[bool]]) -> None:
-            relay = RedisStreamRelay(redis, "quiet", lease=RedisLease(redis, "quiet", ttl=1.0,
-                                                                      owner=owner))  # fmt: skip
-            async with anyio.create_task_group() as group:
-                group.start_soon(functools.partial(relay.run, cn, interval=0.02))
-                await eventually(until, within=10)
-                group.cancel_scope.cancel()
-
-        await lead("first", lambda: _is_set(redis, "quiet:started"))
+        await _lead(redis, cn, "first", lambda: _is_set(redis, "quiet:started"))
         assert not await redis.exists("quiet:cursor")  # no uid to start from
         assert int(await redis.get("quiet:started") or 0) == int(clock.now())  # the server's time
-        agent = next(str(row["uid"]) for row in sim.live_agents() if row["status"] == "wait")
-        await cn.control.pause(agent)  # between the two leaders
-        paused = int(sim.status_log()[-1]["uid"])
-        await lead("second", functools.partial(cursor_above, redis, "quiet", paused - 1))
-    uids = [int(fields[b"log_id"]) for _, fields in await stream_entries(redis, "quiet")]
-    assert uids == [paused]  # the change between the two leaders, and nothing before it
+        await _second_leader_publishes_a_pause(redis, cn, sim)
     assert not await redis.exists("quiet:started")  # the cursor says where from now on
 
 
@@ -603,10 +600,7 @@ async def test_a_successor_of_a_leader_that_found_no_row_waits_for_the_first_row
     # With no row written since the first leader started, a successor starting from its
     # own now would take a row written as it starts (before its first snapshot) for
     # history: it reads the log since that start until a row comes, and resumes there.
-    clock = VirtualClock()
-    sim = Simulator(username="demo", password="demo", agents=5, seed=3, clock=clock,
-                    dwell=Dwell.uniform(10**6))  # fmt: skip  # nobody moves on their own
-    clock.advance(600)  # the log's rows are older than a new leader's look back
+    _, sim = _quiet_centre(600)  # the log's rows are older than a new leader's look back
     async with ContactNow(
         username="demo", password="demo", base_url="http://sim/", transport=sim.transport()
     ) as cn:
