@@ -193,6 +193,9 @@ def call_bound(options: ClientOptions) -> str:
 #: cap of one byte), text failed a comparison with a bare TypeError, and 2.5 is no count
 #: (``max_concurrency=2.5`` failed at the first call, in anyio's words).
 _COUNTS: Final = ("max_retries", "max_concurrency")
+#: token_margin's bound: a token lasts 11 hours and 59 seconds (TOKEN.md); a margin as
+#: long would have every token refreshed before each call.
+MAX_TOKEN_MARGIN: Final = 11 * 3600
 _AMOUNTS: Final = ("deadline", "token_margin", "retry_backoff", "retry_backoff_max",
                    "max_response_bytes", "max_download_bytes")  # fmt: skip
 
@@ -248,8 +251,11 @@ def check_options(options: ClientOptions) -> None:
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
     if deadline is not None and not deadline > 0:
         raise ValueError(f"deadline must be a positive number of seconds, not {deadline!r}")
-    if not options.token_margin >= 0:
-        raise ValueError(f"token_margin must be >= 0 seconds, not {options.token_margin!r}")
+    if not 0 <= options.token_margin < MAX_TOKEN_MARGIN:  # every token would be due at once
+        raise ValueError(
+            f"token_margin must be from 0 to under {MAX_TOKEN_MARGIN} seconds (a token lasts "
+            f"11 hours and 59 seconds), not {options.token_margin!r}"
+        )
     if not (options.retry_backoff >= 0 and options.retry_backoff_max >= 0):
         raise ValueError("retry_backoff and retry_backoff_max must be >= 0 seconds")
     if not isinstance(options.record_tz, tzinfo):

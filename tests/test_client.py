@@ -197,6 +197,9 @@ def test_a_client_on_a_transport_of_the_callers_serves_either_async_library(
         # NaN compares false with everything: each was taken (a NaN cap was no cap at all)
         ({"timeout": math.nan}, "timeout"),
         ({"token_margin": math.nan}, "token_margin"),
+        # every token would be due at once: each call fetched one, then blamed the API's clock
+        ({"token_margin": math.inf}, "token_margin"),
+        ({"token_margin": 12 * 3600}, "token_margin"),
         ({"retry_backoff": math.nan}, "retry_backoff"),
         ({"retry_backoff_max": math.nan}, "retry_backoff"),
         ({"max_response_bytes": math.nan}, "max_response_bytes"),
