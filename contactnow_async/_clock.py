@@ -110,10 +110,10 @@ class VirtualClock:
 
         Raises ValueError for a negative, infinite or NaN ``seconds``.
         """
-        if seconds < 0:
-            raise ValueError(f"a clock cannot go backwards (advance({seconds!r}))")
         # NaN made every later time NaN; infinity left a simulator playing events for ever.
         _finite("seconds", seconds)
+        if seconds < 0:
+            raise ValueError(f"a clock cannot go backwards (advance({seconds!r}))")
         with self._lock:
             self._now += seconds
             return self._now
@@ -154,6 +154,9 @@ async def sleep_within(clock: Clock, seconds: float, deadline: float) -> bool:
 
 
 def _finite(name: str, value: float) -> float:
+    # Not float() of anything: "5" was taken, and True was a second.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")

@@ -116,7 +116,10 @@ def _seconds(name: str, value: object) -> None:
 
 
 def _whole(name: str, value: object) -> int:
-    """``value`` as an int; ValueError naming ``name`` if it is not one (1.5, NaN, None)."""
+    """``value`` as an int; ValueError naming ``name`` if it is not one (1.5, NaN, None, or
+    a bool: True was one agent)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
     try:
         return operator.index(value)  # type: ignore[arg-type]  # any object: checked here
     except TypeError:

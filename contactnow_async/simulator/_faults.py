@@ -215,14 +215,19 @@ class Faults:
 
 def _times(times: object) -> int:
     # A fractional count never reached 0: the fault applied for ever.
-    if not isinstance(times, int) or times < 1:
+    if isinstance(times, bool) or not isinstance(times, int) or times < 1:
         raise ValueError(f"times must be a whole number of at least 1, got {times!r}")
     return times
 
 
-def _retry_after(retry_after: float) -> int:
-    # HTTP's delay-seconds: -1 was sent as it is, 1.5 as 1, NaN raised int()'s error.
-    if not (0 <= retry_after < math.inf and float(retry_after).is_integer()):
+def _retry_after(retry_after: object) -> int:
+    # HTTP's delay-seconds: -1 was sent as it is, 1.5 as 1, NaN raised int()'s error, True
+    # was a second.
+    if (
+        isinstance(retry_after, bool)
+        or not isinstance(retry_after, (int, float))
+        or not (0 <= retry_after < math.inf and float(retry_after).is_integer())
+    ):
         raise ValueError(
             f"retry_after must be a whole number of seconds (>= 0), got {retry_after!r}"
         )

@@ -276,6 +276,10 @@ def test_fault_arguments_are_checked(sim: Simulator) -> None:
         ({"kind": "http_429", "retry_after": math.nan}, "retry_after"),
         ({"kind": "http_429", "retry_after": math.inf}, "retry_after"),
         ({"kind": "http_429", "retry_after": 1.5}, "retry_after"),  # sent as 1
+        # A bool is no count nor delay: True was taken as 1, "500" raised a bare TypeError.
+        ({"times": True}, "times"),
+        ({"kind": "http_429", "retry_after": True}, "retry_after"),
+        ({"kind": "http_429", "retry_after": "5"}, "retry_after"),
     ],
 )
 def test_a_fault_out_of_range_is_refused(

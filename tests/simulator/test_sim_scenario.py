@@ -163,6 +163,9 @@ def test_dwell() -> None:
         ({"token_lifetime": math.nan}, "token_lifetime"),  # NaN passed "<= 0"
         ({"token_lifetime": math.inf}, "token_lifetime"),  # token.php get raised
         ({"log_delay": math.nan}, "log_delay"),
+        # Not a count: True was one agent, 2.5 failed later in range() with no name.
+        ({"agents": True}, "agents"),
+        ({"agents": 2.5}, "agents"),
     ],
 )
 def test_options_are_checked(options: dict[str, int], match: str) -> None:
@@ -224,6 +227,20 @@ def test_a_virtual_clock_refuses_a_step_it_could_not_take(seconds: float) -> Non
     with pytest.raises(ValueError, match="finite"):
         ScaledClock(2.0, start=seconds)
     assert clock.advance(0) == clock.set(START - 5) == START
+
+
+@pytest.mark.parametrize("seconds", ["5", True, None])
+def test_a_virtual_clock_refuses_what_is_not_a_number_of_seconds(seconds: object) -> None:
+    # VirtualClock("5") was taken (float() of it); advance("5") raised a bare comparison
+    # error and advance(True) moved the clock a second.
+    clock = VirtualClock(START)
+    with pytest.raises(TypeError, match="seconds"):
+        clock.advance(seconds)  # type: ignore[arg-type]  # what is refused
+    with pytest.raises(TypeError, match="seconds"):
+        clock.set(seconds)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="start"):
+        VirtualClock(seconds)  # type: ignore[arg-type]
+    assert clock.now() == START
 
 
 @pytest.mark.anyio
