@@ -242,6 +242,9 @@ def _records(value: Any) -> tuple[dict[str, Any], ...]:
         for name, child in value.items():
             if name.startswith("@"):  # an attribute of <list>, not a record
                 continue
+            if not isinstance(child, (dict, list)) and child is not None:
+                # A record of its own fields (JSON's one object), or <list><a>text</a>
+                raise TypeError(f"list's {name!r} is a {type(child).__name__}, not a record")
             items.extend(child if isinstance(child, list) else [child])
     else:
         raise TypeError(f"list is a {type(value).__name__}")

@@ -165,6 +165,9 @@ def test_a_count_below_zero_is_a_format_error(field: str, value: str) -> None:
         (b'{"success":true,"total":"many"}', "wrong shape"),
         (b'{"success":true,"list":"nope"}', "wrong shape"),
         (b'{"success":true,"list":[1,2]}', "wrong shape"),
+        # One record where the list of them goes: its fields are no records (it said "a
+        # list item is a str", of no list in sight).
+        (b'{"success":true,"list":{"uid":"1","name":"Ann"}}', "list's 'uid' is a str"),
         (b'{"success":true,"total":1e999}', "not finite"),
         (b'{"success":true,"total":1.5}', "a count is a whole number"),
         (b'{"success":true,"bad":0.5}', "a count is a whole number"),
