@@ -11,7 +11,8 @@ reached the server, and so whether a write may be sent again:
 - no connection in time (connecting, or waiting for the pool): ``ConnectTimeout``, not sent;
 - no data in time once connected: ``ReadTimeout``, sent;
 - the connection failed once connected (reset, closed, a body cut short, a
-  reply that is not HTTP): ``ReadError`` or ``RemoteProtocolError``, sent;
+  reply that is not HTTP, a 101 no request asked for): ``ReadError`` or
+  ``RemoteProtocolError``, sent;
 - anything else aiohttp raises: ``TransportError``, sent (the safe assumption).
 
 aiohttp's own resend of a GET whose connection failed is turned off: whether
@@ -195,6 +196,9 @@ class AiohttpWire(httpx.AsyncBaseTransport):
         except _FAILURES as exc:
             error = _as_httpx(exc)
         else:
+            if response.status == 101:  # no request asks for an upgrade: httpx's parser
+                response.close()  # refuses the reply (aiohttp hands it over as final)
+                raise httpx.RemoteProtocolError("a switch of protocols (HTTP 101) not asked for")
             if self._closed:  # its head came as aclose() ran: its body reads as closed too
                 response.close()
             return httpx.Response(
