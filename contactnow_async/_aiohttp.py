@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import io
 import ssl
 import weakref
 from collections.abc import AsyncIterator
@@ -141,6 +142,12 @@ _COUNT_LIMIT: dict[str, Any] = (
 )  # fmt: skip
 
 
+#: The longest body aiohttp sends as bytes without a ``ResourceWarning`` (an error where
+#: warnings are, ``-W error``): a longer one goes as a ``BytesIO`` (sent in pieces, its
+#: length declared all the same).
+_LARGE_BODY = 1 << 20
+
+
 class AiohttpWire(httpx.AsyncBaseTransport):
     """httpx's transport interface over one ``aiohttp.ClientSession`` (module docstring).
 
@@ -179,7 +186,10 @@ class AiohttpWire(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._session is None:
             self._session = self._open()
-        body = request.content or None  # the transport sends bytes, never a stream
+        content = request.content  # the transport sends bytes, never a stream
+        body: bytes | io.BytesIO | None = content or None
+        if len(content) > _LARGE_BODY:  # bytes past it: aiohttp warns (a ResourceWarning)
+            body = io.BytesIO(content)
         url = request.url
         if url.userinfo and "authorization" in request.headers:
             # Sent as the header made of it (aiohttp refuses both, with a ValueError).

@@ -6,6 +6,7 @@ import errno
 import gc
 import gzip
 import io
+import json
 import socket
 import sys
 import time
@@ -26,7 +27,7 @@ from contactnow_async import (
     Token,
     TransportError,
 )
-from tests.hostile._server import USERNAME, Peer, Request, client, reply, serve
+from tests.hostile._server import USERNAME, Peer, Request, answering, client, reply, serve
 from tests.test_recordings import leftovers
 
 pytestmark = pytest.mark.anyio
@@ -239,3 +240,17 @@ async def test_a_file_that_fails_to_take_the_recording_winds_the_reply_down() ->
                 await cn.recordings.download(7, FullDisk())
         gc.collect()  # what was left unfinished is found (and warned of) now
     assert len(server.data_requests) == 1  # not a fault of the server's: not tried again
+
+
+async def test_a_request_body_past_a_mebibyte_is_sent_whole() -> None:
+    """aiohttp warns of a body of bytes past 1 MiB (a ResourceWarning): where warnings are
+    errors (``-W error``, a test suite's ``filterwarnings``), a large create on the [speed]
+    wire raised that warning to the caller, bare, and sent nothing."""
+    rows = [{"name": "A" * 1000, "username": f"u{index}", "password": "x"} for index in range(1100)]
+    with serve(answering(AGENTS)) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=0) as cn:
+            result = await cn.agents.create(rows)
+    assert result.success is True
+    (sent,) = server.data_requests
+    assert len(sent.body) > 1 << 20
+    assert json.loads(sent.body) == rows
