@@ -254,3 +254,25 @@ async def test_a_request_body_past_a_mebibyte_is_sent_whole() -> None:
     (sent,) = server.data_requests
     assert len(sent.body) > 1 << 20
     assert json.loads(sent.body) == rows
+
+
+@pytest.mark.parametrize("cut", ["close", "reset"])
+async def test_a_recording_cut_mid_body_is_the_same_error_on_every_wire(
+    tmp_path: Path, cut: str
+) -> None:
+    """Part of the declared length came, then the connection ended: a broken connection
+    (sent), tried again as a read, and nothing saved."""
+
+    async def cut_mid_body(request: Request, peer: Peer) -> None:
+        await peer.send(reply(200, AUDIO, content_type="audio/wav")[:-3000])
+        if cut == "reset":
+            peer.reset()
+
+    with serve(cut_mid_body) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=1) as cn:
+            with pytest.raises(TransportError, match="after the request was sent") as info:
+                await cn.recordings.download(7, tmp_path / "call.wav")
+    assert type(info.value) is TransportError
+    assert info.value.sent is True
+    assert leftovers(tmp_path) == []
+    assert len(server.data_requests) == 2
