@@ -26,16 +26,19 @@ size cap (``_Body.read_whole``): ``_encoding`` undoes the Content-Encoding under
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import io
 import ssl
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
 import httpx
 import yarl
+from aiohttp.client_proto import ResponseHandler
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ._redact import redact_query, redact_text
 
@@ -109,6 +112,20 @@ class _Body(httpx.AsyncByteStream):
         self._response.release()
 
 
+class _Handler(ResponseHandler):
+    """aiohttp's connection protocol, but a reply that stops parsing inside its body (a bad
+    chunk size, a chunk without its CRLF) ends the body's read with the error: aiohttp's
+    parser drops the body's reader without one, and the read waited for the attempt's
+    timeout (for ever without one) where httpx fails at once. Only that rare path runs here."""
+
+    def set_exception(self, exc: BaseException, *args: Any, **kwargs: Any) -> None:
+        body = self._payload  # a parser's error: not a timeout's or a lost connection's
+        parse_error = isinstance(exc, HttpProcessingError)
+        if parse_error and body is not None and not body.is_eof() and body.exception() is None:
+            body.set_exception(aiohttp.ClientPayloadError(f"the body does not parse: {exc}"))
+        super().set_exception(exc, *args, **kwargs)
+
+
 #: ``ClientTimeout`` objects by the phases they were made from (immutable: shared).
 _timeouts: dict[tuple[Any, Any, Any], aiohttp.ClientTimeout] = {}
 
@@ -168,6 +185,8 @@ class AiohttpWire(httpx.AsyncBaseTransport):
             keepalive_timeout=self._limits.keepalive_expiry or 0,
             ssl=self._tls,
         )
+        handler: Callable[..., ResponseHandler] = _Handler  # see _Handler
+        connector._factory = functools.partial(handler, loop=connector._loop)
         session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import gc
 import gzip
@@ -276,3 +277,39 @@ async def test_a_recording_cut_mid_body_is_the_same_error_on_every_wire(
     assert info.value.sent is True
     assert leftovers(tmp_path) == []
     assert len(server.data_requests) == 2
+
+
+def chunks_then(broken: bytes) -> Callable[[Request, Peer], Awaitable[None]]:
+    """A chunked reply whose first chunk is sound, then ``broken`` a moment later (read
+    apart from the head, where aiohttp's parser meets it inside the body)."""
+
+    async def behaviour(request: Request, peer: Peer) -> None:
+        head = reply(200, headers=[("Transfer-Encoding", "chunked")], declare_length=False)
+        await peer.send(head + b"5\r\n[1,2]\r\n")
+        await asyncio.sleep(0.05)
+        await peer.send(broken)
+
+    return behaviour
+
+
+@pytest.mark.parametrize(
+    "broken", [b"zz\r\n", b"5\r\nhelloXX0\r\n\r\n"], ids=["bad-chunk-size", "chunk-without-crlf"]
+)
+@pytest.mark.parametrize(
+    ("call", "attempts"),
+    [(read_agents, 2), (create_agent, 1)],
+    ids=["read-is-retried", "create-is-never-resent"],
+)
+async def test_a_body_that_stops_parsing_midway_fails_at_once(
+    broken: bytes, call: Callable[[ContactNow], Awaitable[object]], attempts: int
+) -> None:
+    """httpx's parser refuses the broken chunk at once (a broken connection, sent); aiohttp's
+    dropped the body's reader without an error, and the read waited for the attempt's
+    timeout (for ever without one), then a RequestTimeout."""
+    with serve(chunks_then(broken)) as server, anyio.fail_after(GUARD):
+        async with client(server, timeout=2, max_retries=1) as cn:
+            with pytest.raises(TransportError, match="after the request was sent") as info:
+                await call(cn)
+    assert type(info.value) is TransportError
+    assert info.value.sent is True
+    assert len(server.data_requests) == attempts
