@@ -11,7 +11,8 @@ reached the server, and so whether a write may be sent again:
 - no connection in time (connecting, or waiting for the pool): ``ConnectTimeout``, not sent;
 - no data in time once connected: ``ReadTimeout``, sent;
 - the connection failed once connected (reset, closed, a body cut short, a
-  reply that is not HTTP): ``ReadError`` or ``RemoteProtocolError``, sent;
+  reply that is not HTTP, a 101 no request asked for): ``ReadError`` or
+  ``RemoteProtocolError``, sent;
 - anything else aiohttp raises: ``TransportError``, sent (the safe assumption).
 
 aiohttp's own resend of a GET whose connection failed is turned off: whether
@@ -25,15 +26,19 @@ size cap (``_Body.read_whole``): ``_encoding`` undoes the Content-Encoding under
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
+import io
 import ssl
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
 import httpx
 import yarl
+from aiohttp.client_proto import ResponseHandler
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ._redact import redact_query, redact_text
 
@@ -107,6 +112,20 @@ class _Body(httpx.AsyncByteStream):
         self._response.release()
 
 
+class _Handler(ResponseHandler):
+    """aiohttp's connection protocol, but a reply that stops parsing inside its body (a bad
+    chunk size, a chunk without its CRLF) ends the body's read with the error: aiohttp's
+    parser drops the body's reader without one, and the read waited for the attempt's
+    timeout (for ever without one) where httpx fails at once. Only that rare path runs here."""
+
+    def set_exception(self, exc: BaseException, *args: Any, **kwargs: Any) -> None:
+        body = self._payload  # a parser's error: not a timeout's or a lost connection's
+        parse_error = isinstance(exc, HttpProcessingError)
+        if parse_error and body is not None and not body.is_eof() and body.exception() is None:
+            body.set_exception(aiohttp.ClientPayloadError(f"the body does not parse: {exc}"))
+        super().set_exception(exc, *args, **kwargs)
+
+
 #: ``ClientTimeout`` objects by the phases they were made from (immutable: shared).
 _timeouts: dict[tuple[Any, Any, Any], aiohttp.ClientTimeout] = {}
 
@@ -140,6 +159,12 @@ _COUNT_LIMIT: dict[str, Any] = (
 )  # fmt: skip
 
 
+#: The longest body aiohttp sends as bytes without a ``ResourceWarning`` (an error where
+#: warnings are, ``-W error``): a longer one goes as a ``BytesIO`` (sent in pieces, its
+#: length declared all the same).
+_LARGE_BODY = 1 << 20
+
+
 class AiohttpWire(httpx.AsyncBaseTransport):
     """httpx's transport interface over one ``aiohttp.ClientSession`` (module docstring).
 
@@ -160,6 +185,8 @@ class AiohttpWire(httpx.AsyncBaseTransport):
             keepalive_timeout=self._limits.keepalive_expiry or 0,
             ssl=self._tls,
         )
+        handler: Callable[..., ResponseHandler] = _Handler  # see _Handler
+        connector._factory = functools.partial(handler, loop=connector._loop)
         session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -178,7 +205,10 @@ class AiohttpWire(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._session is None:
             self._session = self._open()
-        body = request.content or None  # the transport sends bytes, never a stream
+        content = request.content  # the transport sends bytes, never a stream
+        body: bytes | io.BytesIO | None = content or None
+        if len(content) > _LARGE_BODY:  # bytes past it: aiohttp warns (a ResourceWarning)
+            body = io.BytesIO(content)
         url = request.url
         if url.userinfo and "authorization" in request.headers:
             # Sent as the header made of it (aiohttp refuses both, with a ValueError).
@@ -195,6 +225,9 @@ class AiohttpWire(httpx.AsyncBaseTransport):
         except _FAILURES as exc:
             error = _as_httpx(exc)
         else:
+            if response.status == 101:  # no request asks for an upgrade: httpx's parser
+                response.close()  # refuses the reply (aiohttp hands it over as final)
+                raise httpx.RemoteProtocolError("a switch of protocols (HTTP 101) not asked for")
             if self._closed:  # its head came as aclose() ran: its body reads as closed too
                 response.close()
             return httpx.Response(

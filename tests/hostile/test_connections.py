@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import gc
 import gzip
 import io
+import json
 import socket
 import sys
 import time
@@ -26,7 +28,7 @@ from contactnow_async import (
     Token,
     TransportError,
 )
-from tests.hostile._server import USERNAME, Peer, Request, client, reply, serve
+from tests.hostile._server import USERNAME, Peer, Request, answering, client, reply, serve
 from tests.test_recordings import leftovers
 
 pytestmark = pytest.mark.anyio
@@ -239,3 +241,75 @@ async def test_a_file_that_fails_to_take_the_recording_winds_the_reply_down() ->
                 await cn.recordings.download(7, FullDisk())
         gc.collect()  # what was left unfinished is found (and warned of) now
     assert len(server.data_requests) == 1  # not a fault of the server's: not tried again
+
+
+async def test_a_request_body_past_a_mebibyte_is_sent_whole() -> None:
+    """aiohttp warns of a body of bytes past 1 MiB (a ResourceWarning): where warnings are
+    errors (``-W error``, a test suite's ``filterwarnings``), a large create on the [speed]
+    wire raised that warning to the caller, bare, and sent nothing."""
+    rows = [{"name": "A" * 1000, "username": f"u{index}", "password": "x"} for index in range(1100)]
+    with serve(answering(AGENTS)) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=0) as cn:
+            result = await cn.agents.create(rows)
+    assert result.success is True
+    (sent,) = server.data_requests
+    assert len(sent.body) > 1 << 20
+    assert json.loads(sent.body) == rows
+
+
+@pytest.mark.parametrize("cut", ["close", "reset"])
+async def test_a_recording_cut_mid_body_is_the_same_error_on_every_wire(
+    tmp_path: Path, cut: str
+) -> None:
+    """Part of the declared length came, then the connection ended: a broken connection
+    (sent), tried again as a read, and nothing saved."""
+
+    async def cut_mid_body(request: Request, peer: Peer) -> None:
+        await peer.send(reply(200, AUDIO, content_type="audio/wav")[:-3000])
+        if cut == "reset":
+            peer.reset()
+
+    with serve(cut_mid_body) as server, anyio.fail_after(GUARD):
+        async with client(server, max_retries=1) as cn:
+            with pytest.raises(TransportError, match="after the request was sent") as info:
+                await cn.recordings.download(7, tmp_path / "call.wav")
+    assert type(info.value) is TransportError
+    assert info.value.sent is True
+    assert leftovers(tmp_path) == []
+    assert len(server.data_requests) == 2
+
+
+def chunks_then(broken: bytes) -> Callable[[Request, Peer], Awaitable[None]]:
+    """A chunked reply whose first chunk is sound, then ``broken`` a moment later (read
+    apart from the head, where aiohttp's parser meets it inside the body)."""
+
+    async def behaviour(request: Request, peer: Peer) -> None:
+        head = reply(200, headers=[("Transfer-Encoding", "chunked")], declare_length=False)
+        await peer.send(head + b"5\r\n[1,2]\r\n")
+        await asyncio.sleep(0.05)
+        await peer.send(broken)
+
+    return behaviour
+
+
+@pytest.mark.parametrize(
+    "broken", [b"zz\r\n", b"5\r\nhelloXX0\r\n\r\n"], ids=["bad-chunk-size", "chunk-without-crlf"]
+)
+@pytest.mark.parametrize(
+    ("call", "attempts"),
+    [(read_agents, 2), (create_agent, 1)],
+    ids=["read-is-retried", "create-is-never-resent"],
+)
+async def test_a_body_that_stops_parsing_midway_fails_at_once(
+    broken: bytes, call: Callable[[ContactNow], Awaitable[object]], attempts: int
+) -> None:
+    """httpx's parser refuses the broken chunk at once (a broken connection, sent); aiohttp's
+    dropped the body's reader without an error, and the read waited for the attempt's
+    timeout (for ever without one), then a RequestTimeout."""
+    with serve(chunks_then(broken)) as server, anyio.fail_after(GUARD):
+        async with client(server, timeout=2, max_retries=1) as cn:
+            with pytest.raises(TransportError, match="after the request was sent") as info:
+                await call(cn)
+    assert type(info.value) is TransportError
+    assert info.value.sent is True
+    assert len(server.data_requests) == attempts

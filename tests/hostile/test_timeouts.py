@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 
 import anyio
@@ -109,3 +110,34 @@ async def test_a_slot_comes_back_from_a_call_cancelled_with_it_or_waiting_for_it
             with anyio.fail_after(GUARD):  # a slot kept by either would hang here
                 assert await cn.agents.read() == []
     assert len(server.data_requests) == 2
+
+
+@pytest.mark.parametrize("framing", ["chunked", "close-delimited"])
+@pytest.mark.parametrize("call", ["read", "download"])
+async def test_a_body_that_never_ends_is_cut_at_its_cap_as_it_streams(
+    call: str, framing: str
+) -> None:
+    """No length to refuse before the body: the cap is counted as the body comes, on
+    every wire (a body read whole before it was measured would never end)."""
+    piece = b"RIFF".ljust(0x4000, b"\0")
+    if framing == "chunked":
+        piece = b"%x\r\n%s\r\n" % (len(piece), piece)
+        headers = [("Transfer-Encoding", "chunked")]
+    else:
+        headers = []
+
+    async def endless(request: Request, peer: Peer) -> None:
+        head = reply(200, headers=headers, declare_length=False, content_type="audio/wav")
+        if await peer.send(head):
+            while await peer.send(piece):
+                pass
+
+    with serve(endless) as server, anyio.fail_after(GUARD):
+        async with client(server, max_response_bytes=100_000, max_retries=2) as cn:
+            with pytest.raises(ResponseFormatError, match=r"larger than max_\w+ \(\d+ > 100000\)"):
+                await (
+                    cn.agents.read()
+                    if call == "read"
+                    else cn.recordings.download(7, io.BytesIO(), max_bytes=100_000)
+                )
+    assert len(server.data_requests) == 1  # the same request would bring the same reply
