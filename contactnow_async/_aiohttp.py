@@ -119,7 +119,9 @@ class _Handler(ResponseHandler):
     timeout (for ever without one) where httpx fails at once. Only that rare path runs here."""
 
     def set_exception(self, exc: BaseException, *args: Any, **kwargs: Any) -> None:
-        body = self._payload  # a parser's error: not a timeout's or a lost connection's
+        # A parser's error, not a timeout's or a lost connection's. _payload is aiohttp's own
+        # (a later aiohttp without it: no fix, rather than an error on every failure path).
+        body = getattr(self, "_payload", None)
         parse_error = isinstance(exc, HttpProcessingError)
         if parse_error and body is not None and not body.is_eof() and body.exception() is None:
             body.set_exception(aiohttp.ClientPayloadError(f"the body does not parse: {exc}"))
