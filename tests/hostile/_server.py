@@ -23,10 +23,12 @@ import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+import anyio
 import attrs
 import httpx
+import pytest
 
-from contactnow_async import ContactNow
+from contactnow_async import ContactNow, TransportError
 
 __all__ = [
     "PASSWORD",
@@ -332,3 +334,17 @@ async def client(server: HostileServer, **options: Any) -> AsyncIterator[Contact
         yield await stack.enter_async_context(
             ContactNow(username=USERNAME, password=PASSWORD, base_url=server.base_url, **options)
         )
+
+
+async def fails_after_sending(
+    behaviour: Behaviour, call: Callable[[ContactNow], Awaitable[object]], attempts: int
+) -> None:
+    """``call`` against ``behaviour`` fails as a connection broken once the request was
+    sent (TransportError, ``sent``), after ``attempts`` requests (2 retries allowed)."""
+    with serve(behaviour) as server, anyio.fail_after(10):
+        async with client(server, max_retries=2) as cn:
+            with pytest.raises(TransportError, match="after the request was sent") as info:
+                await call(cn)
+    assert type(info.value) is TransportError
+    assert info.value.sent is True
+    assert len(server.data_requests) == attempts

@@ -28,7 +28,16 @@ from contactnow_async import (
     Token,
     TransportError,
 )
-from tests.hostile._server import USERNAME, Peer, Request, answering, client, reply, serve
+from tests.hostile._server import (
+    USERNAME,
+    Peer,
+    Request,
+    answering,
+    client,
+    fails_after_sending,
+    reply,
+    serve,
+)
 from tests.test_recordings import leftovers
 
 pytestmark = pytest.mark.anyio
@@ -64,13 +73,7 @@ async def test_a_connection_cut_after_the_request_was_read(
     call: Callable[[ContactNow], Awaitable[object]],
     attempts: int,
 ) -> None:
-    with serve(cut) as server, anyio.fail_after(GUARD):
-        async with client(server, max_retries=2) as cn:
-            with pytest.raises(TransportError, match="after the request was sent") as info:
-                await call(cn)
-    assert type(info.value) is TransportError
-    assert info.value.sent is True
-    assert len(server.data_requests) == attempts
+    await fails_after_sending(cut, call, attempts)
 
 
 async def short_body_then_close(request: Request, peer: Peer) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 from collections.abc import Awaitable, Callable
 
-import anyio
 import pytest
 
-from contactnow_async import ContactNow, TransportError
-from tests.hostile._server import Peer, Request, client, serve
+from contactnow_async import ContactNow
+from tests.hostile._server import Peer, Request, fails_after_sending
 
 pytestmark = pytest.mark.anyio
 
@@ -45,10 +44,4 @@ async def test_a_switch_of_protocols_nobody_asked_for_is_a_failed_connection(
     """No request asks for an upgrade: httpx's parser refuses a 101 as a broken reply (a
     TransportError, sent); aiohttp handed it over as the final reply, read as an empty
     body (a ResponseFormatError, and a read not tried again)."""
-    with serve(switches_protocols) as server, anyio.fail_after(GUARD):
-        async with client(server, max_retries=2) as cn:
-            with pytest.raises(TransportError, match="after the request was sent") as info:
-                await call(cn)
-    assert type(info.value) is TransportError
-    assert info.value.sent is True
-    assert len(server.data_requests) == attempts
+    await fails_after_sending(switches_protocols, call, attempts)
