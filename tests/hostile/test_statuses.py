@@ -12,7 +12,6 @@ from tests.hostile._server import Peer, Request, fails_after_sending
 
 pytestmark = pytest.mark.anyio
 
-GUARD = 10
 AGENTS = b'{"success":true,"total":1,"list":[{"agentid":"1","name":"Joe"}]}'
 
 
