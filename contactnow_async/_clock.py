@@ -22,7 +22,15 @@ from typing import Protocol, runtime_checkable
 
 import anyio
 
-__all__ = ["Clock", "ScaledClock", "SystemClock", "VirtualClock", "http_date", "sleep_within"]
+__all__ = [
+    "Clock",
+    "ScaledClock",
+    "SystemClock",
+    "VirtualClock",
+    "http_date",
+    "number_of_seconds",
+    "sleep_within",
+]
 
 
 @runtime_checkable
@@ -153,11 +161,16 @@ async def sleep_within(clock: Clock, seconds: float, deadline: float) -> bool:
     return not scope.cancelled_caught
 
 
-def _finite(name: str, value: float) -> float:
-    # Not float() of anything: "5" was taken, and True was a second.
+def number_of_seconds(name: str, value: object) -> float:
+    """``value`` as a float; TypeError naming ``name`` for what is no number of seconds
+    (not float() of anything: "5" was taken, and True was a second)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number of seconds, got {value!r}")
-    value = float(value)
+    return float(value)
+
+
+def _finite(name: str, value: float) -> float:
+    value = number_of_seconds(name, value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     return value

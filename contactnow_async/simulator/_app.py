@@ -18,7 +18,7 @@ from datetime import timezone, tzinfo
 import attrs
 import httpx
 
-from contactnow_async._clock import Clock, SystemClock
+from contactnow_async._clock import Clock, SystemClock, number_of_seconds
 
 from ._asgi import (
     Receive,
@@ -104,15 +104,6 @@ def _typed(name: str, value: object, kind: type, what: str) -> None:
     AttributeError)."""
     if not isinstance(value, kind):
         raise TypeError(f"{name} must be {what}, got {value!r}")
-
-
-def _seconds(name: str, value: object) -> None:
-    """TypeError naming ``name`` if ``value`` is no number ("5": the range check raised
-    "'<' not supported between instances of 'int' and 'str'", naming nothing)."""
-    try:
-        _ = value < 0  # type: ignore[operator]  # any object: checked here
-    except TypeError:
-        raise TypeError(f"{name} must be a number of seconds, got {value!r}") from None
 
 
 def _whole(name: str, value: object) -> int:
@@ -225,8 +216,9 @@ class Simulator:
         if not 0 <= agents <= MAX_AGENTS:
             raise ValueError(f"agents must be between 0 and {MAX_AGENTS}, got {agents!r}")
         # NaN too; infinity made every token.php get raise OverflowError (no int expire).
-        _seconds("token_lifetime", token_lifetime)
-        _seconds("log_delay", log_delay)
+        # Text or a bool is no number of seconds: the range checks below named nothing.
+        number_of_seconds("token_lifetime", token_lifetime)
+        number_of_seconds("log_delay", log_delay)
         if not 0 < token_lifetime < math.inf:
             raise ValueError(
                 f"token_lifetime must be a positive finite number, got {token_lifetime!r}"
