@@ -4,7 +4,7 @@ wire, the documented replies in JSON and XML, the refusal form, and the resend r
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -236,6 +236,41 @@ async def test_a_callback_time_the_api_cannot_read_is_refused_before_sending(whe
     async with http, cn:
         with pytest.raises(ValueError, match=r"^when must be a record date 'YYYY-MM-DD HH:MM:SS'"):
             await cn.control.callback(90000001, when)
+    assert api.calls("agent") == 0
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        -5,  # was sent as "1969-12-31 23:59:55"
+        -0.5,
+        datetime(1969, 12, 31, 23, 59, 59, tzinfo=timezone.utc),
+        "1969-12-31 23:59:59",  # in record_tz (UTC here)
+        date(2026, 6, 1),  # was sent as its midnight
+        datetime(2026, 6, 1, 10, 30),  # naive: its zone would be a guess
+        float("nan"),
+        float("inf"),
+        253_402_300_800,  # the year 10000
+        10**400,
+    ],
+)
+async def test_a_callback_time_that_is_no_moment_to_call_is_refused_before_sending(
+    when: object,
+) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match=r"^when "):
+            await cn.control.callback(90000001, when)  # type: ignore[arg-type]  # refused
+    assert api.calls("agent") == 0
+
+
+async def test_a_callback_time_as_a_bool_is_refused_by_name() -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(TypeError, match=r"^when must be an aware datetime"):
+            await cn.control.callback(90000001, True)
     assert api.calls("agent") == 0
 
 

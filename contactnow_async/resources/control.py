@@ -18,7 +18,7 @@ it names what an argument sends already (``agentid=`` beside the agent: refused)
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from typing import Any
 
 from .._models import WriteResult
@@ -121,7 +121,7 @@ class Control(Resource):
     async def callback(
         self,
         call_id: str | int,
-        when: datetime | date | int | float | str,
+        when: datetime | int | float | str,
         *,
         agent: AgentId | None = None,
         notes: str | None = None,
@@ -129,9 +129,11 @@ class Control(Resource):
     ) -> WriteResult:
         """Call the record of dialled call ``call_id`` back at ``when`` (an aware datetime,
         unix seconds or ``"YYYY-MM-DD HH:MM:SS"``, sent in the client's ``record_tz``);
-        with ``agent``, that agent's own callback. Text in another form (``"2026-06-01"``,
-        ``"tomorrow"``, ISO's ``T``) or no real moment (``"2026-02-30 10:00:00"``) raises
-        ValueError."""
+        with ``agent``, that agent's own callback. Raises ValueError, before sending, for
+        text in another form (``"2026-06-01"``, ``"tomorrow"``, ISO's ``T``), no real
+        moment (``"2026-02-30 10:00:00"``), a moment before 1970 (negative unix seconds)
+        or past 9999, a number that is not finite, a naive datetime, or a ``date``: a day
+        is no time to call; give the datetime."""
         params: dict[str, Any] = {
             "callid": _id(call_id, "call_id"),
             "callback": _callback_time(when, self._client.options.record_tz),
@@ -175,12 +177,34 @@ def _id(value: str | int, name: str) -> str:
     return text
 
 
+#: The first moment a callback may be: a record date before it is no unix time.
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _callback_time(when: datetime | date | int | float | str, tz: tzinfo) -> str:
     """``when`` as the record date ``callback`` sends; text must be one already, a real
     moment: the API would read anything else as it pleases, or as no callback at all."""
     if isinstance(when, str):
-        return record_date_text(when, "when")
-    return format_record_time(when, tz, "when")
+        text = record_date_text(when, "when")
+        early = datetime.fromisoformat(text).replace(tzinfo=tz) < _EPOCH
+    elif isinstance(when, date) and not isinstance(when, datetime):
+        # Not its midnight, as a record's date would be: text of a bare day is refused too.
+        raise ValueError(
+            f"when must be the moment to call back, not the date {when.isoformat()}: give an "
+            "aware datetime, with the time of day"
+        )
+    elif isinstance(when, bool) or not isinstance(when, (datetime, int, float)):
+        raise TypeError(
+            "when must be an aware datetime, unix seconds or text 'YYYY-MM-DD HH:MM:SS', "
+            f"not {when!r}"
+        )
+    else:
+        text = format_record_time(when, tz, "when")  # refuses naive, NaN, inf, past 9999
+        early = when < _EPOCH if isinstance(when, datetime) else when < 0
+    if early:
+        # Sent, -5 was "1969-12-31 23:59:55": a record date of no unix time.
+        raise ValueError(f"when must be a moment from 1970 on, not {when!r}")
+    return text
 
 
 def _number(value: str, name: str) -> str:
