@@ -208,7 +208,8 @@ def _callback_time(when: datetime | date | int | float | str, tz: tzinfo) -> str
 
 
 def _number(value: str, name: str) -> str:
-    """A phone number to dial: text (digits, maybe a +), not blank."""
+    """A phone number to dial: text, not blank. Its form is not checked: neither ECNOW.md
+    (whose numbers are digits, ``'01234567890'``) nor the article says which the API takes."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be the number as text, not {value!r}")
     if not value.strip():
