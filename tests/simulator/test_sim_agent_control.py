@@ -351,7 +351,9 @@ async def test_a_dialled_calls_record_takes_the_disposition_and_the_callback() -
     async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
         record, callid, uid = await _dialled_call(sim, clock, http, token)
         assert await act(sim, "disposition", callid=callid, outcome="501638") == {"success": True}
-        for beyond in ("999999999999", "9" * 400):  # unix times no record date can hold
+        # Unix times no record date can hold, and unix seconds in other scripts' digits
+        # (float() reads them; no PHP or MySQL number or date is written so).
+        for beyond in ("999999999999", "9" * 400, "\u0661\u0667" + "\u0660" * 8):
             refused = await act(sim, "callback", callid=callid, callback=beyond)
             assert refused == {"success": False, "error": "Bad argument: callback"}
         assert await act(
@@ -450,7 +452,12 @@ async def test_an_impossible_action_answers_the_documented_form(
         ("ready", {"agent": "1", "agentid": "2"}, "Bad argument: agent"),
         ("ready", {"agent": "999"}, "Bad argument: agent [999] does not exist."),
         ("disposition", {"outcome": "101"}, "Bad argument: callid"),
-        ("disposition", {"callid": "1", "outcome": "101"}, "is no agent's call"),
+        (
+            "disposition",
+            {"callid": "1", "outcome": "101"},
+            "Bad argument: callid [1] does not exist.",
+        ),
+        ("callback", {"callid": "1", "callback": "2030-01-02 09:00:00"}, "callid [1] does not"),
         ("callback", {"callid": "", "callback": "x"}, "Bad argument: callid"),
         ("agent_dial", {"phone": "000"}, "is no agent's phone"),
         ("transfer", {"agent": "1"}, "Unknown action"),
@@ -462,6 +469,28 @@ async def test_arguments_the_simulator_refuses(
     sim, _ = centre()
     reply = await act(sim, action, **args)
     assert reply["success"] is False and error in reply["error"]
+
+
+@pytest.mark.parametrize("action", ["disposition", "callback"])
+async def test_an_unanswered_call_is_told_apart_from_an_unknown_one(action: str) -> None:
+    # An unknown call id is answered as ECNOW.md answers an unknown id ("... does not
+    # exist."), as the agent's is; an abandoned call (aid 0) exists, but is no agent's.
+    sim, clock = centre()
+    clock.advance(60)  # seed 9: two inbound calls abandoned by then
+    params = {"token": sim.issue_token(), "method": "cdr", "fields": "callid,aid"}
+    params["range"] = f"{int(START)}:{int(sim.now())}"
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        rows = json_of(await http.get("reporting.php", params=params))["list"]
+    unanswered = next(str(row["callid"]) for row in rows if str(row["aid"]) == "0")
+    args = {"outcome": "101"} if action == "disposition" else {"callback": "2030-01-02 09:00:00"}
+    assert await act(sim, action, callid=unanswered, **args) == {
+        "success": False,
+        "error": f"Bad argument: callid [{unanswered}] is no agent's call",
+    }
+    assert await act(sim, action, callid="99999999", **args) == {
+        "success": False,
+        "error": "Bad argument: callid [99999999] does not exist.",
+    }
 
 
 async def test_a_created_agent_is_offline_for_ever() -> None:

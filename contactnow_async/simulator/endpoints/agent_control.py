@@ -30,8 +30,12 @@ action             from                        to
 The article does not list the arguments of ``agent_dial``, ``manual_dial``,
 ``disposition`` and ``callback``; the simulator takes ``phone`` (or ``agent``),
 ``ddi`` (and an optional outbound ``qid``), ``callid`` with ``outcome``, and
-``callid`` with ``callback`` (a record date, or unix seconds), ``notes`` and an
-optional ``agent`` (that agent's own callback). A refused action changes nothing;
+``callid`` with ``callback`` (a record date, or unix seconds in ASCII digits),
+``notes`` and an optional ``agent`` (that agent's own callback). A ``callid`` the
+simulator never had answers ``Bad argument: callid [..] does not exist.`` (as an
+unknown agent does), one of a call no agent took ``is no agent's call``; a callback
+time in the past is taken (due at once): no document refuses it. A refused action
+changes nothing;
 ``disposition`` and ``callback`` refuse a call whose record is EXPIRED (``Bad
 argument: dataset [350] is EXPIRED``, as ``ecnow_records`` update does: ECNOW.md
 says an expired record cannot be edited). Agents created through the API are
@@ -225,7 +229,9 @@ def _call_of(request: Request, scenario: Scenario) -> SimCall:
     if not callid:
         raise BadArgument("Bad argument: callid")
     call = scenario.active.get(callid) or scenario.cdr.get(callid)
-    if call is None or call.agent == "0":
+    if call is None:  # as ECNOW.md answers an unknown id: "Record id [..] does not exist."
+        raise BadArgument(f"Bad argument: callid [{callid}] does not exist.")
+    if call.agent == "0":
         raise BadArgument(f"Bad argument: callid [{callid}] is no agent's call")
     return call
 
@@ -264,7 +270,9 @@ def _callback(request: Request, state: SimState) -> None:
     db = scenario.campaigns
     text = request.args.get("callback", "").strip()
     try:
-        due = float(text) if text.replace(".", "", 1).isdigit() else db.parse_time(text)
+        # Unix seconds in ASCII digits: float() reads other scripts' digits too ("١٢٣").
+        seconds = text.isascii() and text.replace(".", "", 1).isdigit()
+        due = float(text) if seconds else db.parse_time(text)
         when = None if due is None else db.format_time(due)
     except (ValueError, OverflowError):  # not a date, or a unix time past any record date
         when = None
