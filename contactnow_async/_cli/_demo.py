@@ -78,7 +78,10 @@ def _natural_order(agent: LiveAgent) -> tuple[Any, ...]:
     """Agent 2 before Agent 10: names compared with their numbers as numbers."""
     parts = re.split(r"(\d+)", agent.name or agent.agent_id)
     return (
-        tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold()) for part in parts),
+        # isdecimal, not isdigit: "²" is a digit int() cannot read.
+        tuple(
+            (0, int(part), "") if part.isdecimal() else (1, 0, part.casefold()) for part in parts
+        ),
         agent.agent_id,
     )
 

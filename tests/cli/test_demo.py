@@ -370,3 +370,14 @@ def test_demo_with_a_negative_duration() -> None:
     assert done.stderr.startswith("contactnow: error: ")
     assert "--duration" in done.stderr
     assert done.stdout == ""
+
+
+def test_agents_are_ordered_by_the_numbers_in_their_names() -> None:
+    from contactnow_async import LiveAgent
+    from contactnow_async._cli._demo import _natural_order
+
+    names = ["Agent 10", "Agent 2", "Agent 1²", "²", "agent 3"]  # "²" is a digit, no number
+    agents = [LiveAgent.from_record({"uid": str(i), "name": n}) for i, n in enumerate(names)]
+    assert [a.name for a in sorted(agents, key=_natural_order)] == [
+        "Agent 1²", "Agent 2", "agent 3", "Agent 10", "²"
+    ]  # fmt: skip

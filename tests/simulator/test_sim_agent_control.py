@@ -430,6 +430,7 @@ async def test_a_refused_callback_or_disposition_changes_no_record() -> None:
         ("wrap", "unpause", {}, "is in wrap, not break"),
         ("call", "manual_dial", {"ddi": "0161"}, "is on a call"),
         ("wait", "manual_dial", {"ddi": "call me"}, "Bad argument: ddi"),
+        ("wait", "manual_dial", {"ddi": "0161²"}, "Bad argument: ddi"),  # a digit, not ASCII
         ("wait", "manual_dial", {"ddi": "0161", "qid": "1007"}, "not an outbound queue"),
     ],
 )

@@ -206,7 +206,7 @@ def _manual_dial(request: Request, state: SimState) -> None:
     scenario = state.scenario
     agent = _agent(request, scenario)
     ddi = request.args.get("ddi", "").strip()
-    if not ddi or not ddi.lstrip("+").isdigit():
+    if not ddi or not (ddi.isascii() and ddi.lstrip("+").isdigit()):  # "²" is a digit too
         raise BadArgument("Bad argument: ddi")
     qid = request.args.get("qid", "").strip()
     if qid:
