@@ -352,7 +352,7 @@ class Wallboard:
                 {"error": "this wallboard has no queue KPIs (wallboard_app(kpis=QueueKpis(...)))"},
                 status_code=404,
             )
-        return _Json(self.kpis.document())
+        return Response(self.kpis.document_json(_json), media_type="application/json")
 
     async def healthz(self, request: Request) -> Response:
         """``GET /healthz``: 200 while events flow, 503 while the source is failing.
