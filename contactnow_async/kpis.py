@@ -148,6 +148,9 @@ class QueueKpis:
         self.stale = False
         #: What the last read failed with (an exception's type name), None after a good one.
         self.error: str | None = None
+        #: The reads made so far, good or failed: a new count means new figures or state
+        #: (what a cache of anything worked out from them is keyed by).
+        self.reads = 0
 
     def __repr__(self) -> str:
         queues = "unread" if self.queues is None else f"{len(self.queues)} queues"
@@ -185,6 +188,7 @@ class QueueKpis:
                 logger.warning("reading the queue KPIs failed: %s", type(exc).__name__)
             self.stale = True
             self.error = type(exc).__name__
+            self.reads += 1
             return False
         queues_of: dict[str, set[str]] = {}
         for assignment in assignments:
@@ -193,6 +197,7 @@ class QueueKpis:
         self.queues_of = {agent_id: frozenset(ids) for agent_id, ids in queues_of.items()}
         self.start_ts, self.read_ts = start, stop
         self.stale, self.error = False, None
+        self.reads += 1
         return True
 
     async def run(self, on_refresh: Callable[[], object] | None = None) -> None:

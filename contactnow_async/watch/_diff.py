@@ -29,7 +29,7 @@ from .._errors import ResponseFormatError
 from .._models_live import LiveAgent, own_keys_getter
 from .._values import utc
 from ..resources.live import LiveSnapshot
-from ._events import AgentEvent, appeared, poll_event_id
+from ._events import AgentEvent, EventIds, appeared, poll_event_id
 
 logger = logging.getLogger("contactnow_async.watch")
 
@@ -42,20 +42,23 @@ class Appearances:
     field no model can hold) is left out with a warning: there is no state to show.
     ``states`` overrides the snapshot: an agent's state there (None: left out) is the
     one shown, and an agent only there is shown too (backfill mode, where the events
-    handed out so far may trail the snapshot).
+    handed out so far may trail the snapshot). ``ids`` gives a snapshot's agent the id
+    of the event that brought its state.
     """
 
-    __slots__ = ("observed_at", "snapshot", "states")
+    __slots__ = ("ids", "observed_at", "snapshot", "states")
 
     def __init__(
         self,
         snapshot: LiveSnapshot,
         observed_at: datetime,
         states: Mapping[str, LiveAgent | None] | None = None,
+        ids: EventIds | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.observed_at = observed_at
         self.states: Mapping[str, LiveAgent | None] = states or {}
+        self.ids = ids
 
     def __len__(self) -> int:
         states = self.states
@@ -66,8 +69,7 @@ class Appearances:
         return shown + sum(agent_id not in states for agent_id in rows)
 
     def __iter__(self) -> Iterator[AgentEvent]:
-        states = self.states
-        rows = self.snapshot.rows
+        states, rows, ids = self.states, self.snapshot.rows, self.ids
         for agent_id in rows:
             if agent_id in states:
                 state = states[agent_id]
@@ -79,7 +81,7 @@ class Appearances:
             except ResponseFormatError as exc:
                 logger.warning("agent %r left out of a new subscriber's picture: %s", agent_id, exc)
                 continue
-            yield appeared(agent, self.observed_at)
+            yield appeared(agent, self.observed_at, None if ids is None else ids.current(agent))
         for agent_id, state in states.items():
             if state is not None and agent_id not in rows:
                 yield appeared(state, self.observed_at)

@@ -24,7 +24,11 @@ class AgentEvent:
     watcher saw it. ``source`` tells whether a poll diff or a ``status_log`` row
     produced it (``log_id`` is that row's uid). ``previous_duration`` is the
     number of seconds the agent spent in the previous status, where known.
-    ``id`` is stable across runs and replicas, for deduplication.
+    ``id`` is unique to the event, and the same on every watcher that saw the same
+    changes, for deduplication: a ``status_log`` event's is ``log:<uid>``; a poll
+    event's is made of the agent and its state (:func:`poll_event_id`), with ``#2``,
+    ``#3`` added for the second and later events of that state at one status start
+    (see :class:`EventIds`).
     """
 
     kind: EventKind
@@ -81,12 +85,61 @@ class HealthEvent:
 
 
 def poll_event_id(agent: LiveAgent) -> str:
-    """A stable id for a poll event: the agent and when and how its status began."""
+    """The id of a poll event made of its state: the agent and when and how its status
+    began (:class:`EventIds` tells apart the events of one state at one status start)."""
     return f"{agent.agent_id}:{agent.started_ts}:{agent.status}:{agent.sub_status}"
 
 
-def appeared(agent: LiveAgent, observed_at: datetime) -> AgentEvent:
-    """An event for an agent seen for the first time."""
+class EventIds:
+    """Makes each poll event's id unique: the n-th event of one id at one status start
+    (an agent back in a state within the second it began, or leaving and coming back in
+    it) gets ``#n`` added, so two watchers that saw the same changes agree on every id.
+
+    Work per event, never per agent: it keeps, for each agent that had an event, the
+    status start of the last one and how often each id was given at that start (an id
+    of an earlier start cannot come again).
+    """
+
+    __slots__ = ("_given",)
+
+    def __init__(self) -> None:
+        # Per agent: its last event's status start, and that event's id (the usual case)
+        # or, once one start had two events, how often each id was given at it.
+        self._given: dict[str, tuple[int, str | dict[str, int]]] = {}
+
+    def number(self, events: list[AgentEvent]) -> list[AgentEvent]:
+        """``events`` (a successful poll's, in order) with each poll event's id made unique."""
+        given = self._given
+        for index, event in enumerate(events):
+            state = event.after if event.after is not None else event.before
+            if event.source != "poll" or state is None:
+                continue
+            started, event_id = state.started_ts, event.id
+            seen = given.get(event.agent_id)
+            if seen is None or seen[0] != started:
+                given[event.agent_id] = (started, event_id)
+                continue
+            counts = seen[1]
+            if isinstance(counts, str):
+                counts = {counts: 1}
+                given[event.agent_id] = (started, counts)
+            count = counts[event_id] = counts.get(event_id, 0) + 1
+            if count > 1:  # rare: attrs.evolve's cost is the event's, not the poll's
+                events[index] = attrs.evolve(event, id=f"{event_id}#{count}")
+        return events
+
+    def current(self, agent: LiveAgent) -> str:
+        """The id of the last event that brought ``agent``'s state (for a picture)."""
+        event_id = poll_event_id(agent)
+        seen = self._given.get(agent.agent_id)
+        counts = None if seen is None or seen[0] != agent.started_ts else seen[1]
+        count = counts.get(event_id, 1) if isinstance(counts, dict) else 1
+        return event_id if count == 1 else f"{event_id}#{count}"
+
+
+def appeared(agent: LiveAgent, observed_at: datetime, event_id: str | None = None) -> AgentEvent:
+    """An event for an agent seen for the first time (``event_id``: its id, when not
+    :func:`poll_event_id`'s)."""
     return AgentEvent(
         kind="appeared",
         agent_id=agent.agent_id,
@@ -94,5 +147,5 @@ def appeared(agent: LiveAgent, observed_at: datetime) -> AgentEvent:
         after=agent,
         changed_at=utc(agent.started_ts),
         observed_at=observed_at,
-        id=poll_event_id(agent),
+        id=poll_event_id(agent) if event_id is None else event_id,
     )

@@ -11,7 +11,7 @@ from .._models_live import LiveAgent
 from ..resources.live import LiveSnapshot
 from ._backfill import LogCursor
 from ._diff import Appearances, PollDiff
-from ._events import AgentEvent
+from ._events import AgentEvent, EventIds
 
 if TYPE_CHECKING:
     from .._client import ContactNow
@@ -47,6 +47,7 @@ class Poller:
         self.diff = PollDiff(initial_events=initial_events)
         self.cursor = cursor
         self.polls = 0
+        self.ids = EventIds()
 
     @property
     def snapshot(self) -> LiveSnapshot | None:
@@ -85,7 +86,8 @@ class Poller:
             else:
                 events = []
         self.diff.advance(result)
-        return events
+        # Numbered once the poll has succeeded: a failed one gave no id away.
+        return self.ids.number(events) if events else events
 
     def picture(
         self, published: LiveSnapshot, pending: Sequence[AgentEvent], observed_at: datetime
@@ -101,7 +103,7 @@ class Poller:
         """
         cursor = self.cursor
         if cursor is None:
-            return Appearances(published, observed_at)
+            return Appearances(published, observed_at, ids=self.ids)
         states: dict[str, LiveAgent | None] = dict(cursor.states)
         for event in reversed(pending):  # the state before the poll's first event
             if event.before is None:

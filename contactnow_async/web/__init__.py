@@ -41,7 +41,9 @@ Endpoints (relative to where it is mounted):
     calls today, answered, abandoned, service level, longest wait; ``/events`` sends
     ``event: kpis`` with the same JSON when they change (see ``_kpis.py``).
 ``GET /healthz``
-    the source's health; 200 while events flow, 503 while it is failing.
+    the source's health, and the board's (``centre_clock``: the offset, and the rows
+    whose ``server_ts`` was ignored as implausible); 200 while events flow, 503 while
+    the source is failing.
 ``GET /stream-token``
     a short-lived token for the EventSource URL (see ``_auth.py``).
 

@@ -352,7 +352,7 @@ class Wallboard:
                 {"error": "this wallboard has no queue KPIs (wallboard_app(kpis=QueueKpis(...)))"},
                 status_code=404,
             )
-        return _Json(self.kpis.document())
+        return Response(self.kpis.document_json(_json), media_type="application/json")
 
     async def healthz(self, request: Request) -> Response:
         """``GET /healthz``: 200 while events flow, 503 while the source is failing.
@@ -365,15 +365,7 @@ class Wallboard:
             details["last_error"] = self.failure
         if not self.guard.allows(request.headers, request.query_params):
             details.pop("last_error", None)
-        body: dict[str, Any] = {
-            "healthy": healthy,
-            "source": self.source.kind,
-            "started": self.board.started,
-            "cursor": self.board.cursor,
-            "agents": len(self.board.agents),
-            "viewers": len(self.board.viewers),
-            **details,
-        }
+        body = {"healthy": healthy, "source": self.source.kind, **self.board.health(), **details}
         return _Json(body, status_code=200 if healthy else 503)
 
     async def stream_token(self, request: Request) -> Response:

@@ -239,6 +239,17 @@ class Board:
         #: The centre's clock: what the page's time in status ticks from.
         self.centre = CentreClock(clock if clock is not None else SystemClock())
 
+    def health(self) -> dict[str, Any]:
+        """What ``/healthz`` tells of the board: its cursor, agents, viewers and the
+        centre's clock (``centre_clock``: the offset, and rows ignored as implausible)."""
+        return {
+            "started": self.started,
+            "cursor": self.cursor,
+            "agents": len(self.agents),
+            "viewers": len(self.viewers),
+            "centre_clock": self.centre.health(),
+        }
+
     def agents_json(self, encode: Callable[[list[dict[str, Any]]], bytes]) -> bytes:
         """``agents``' values as ``encode`` writes them, encoded once per change: the
         browsers that all fetch ``/snapshot`` at once (after a reset, a restart, an outage)

@@ -26,6 +26,7 @@ an agent's change moves a queue's longest wait. A new stream gets the current on
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -48,9 +49,32 @@ class KpiFeed:
         #: The last ``event: kpis`` frame sent (None before the first): a new stream's first.
         self.frame: bytes | None = None
         self._sent: dict[str, Any] | None = None
+        # (the read and the board's version it was worked out from, the document, its JSON)
+        self._made: tuple[tuple[int, int], dict[str, Any], bytes | None] | None = None
 
     def document(self) -> dict[str, Any]:
-        """The KPIs as JSON-ready values now (see the module docstring)."""
+        """The KPIs as JSON-ready values (see the module docstring), worked out once per
+        read and per change of the board's agents: nothing in them depends on when they
+        are asked for (the page ticks each wait from ``longest_wait_since``), so every
+        screen polling ``/kpis`` meanwhile shares one. Not to be changed: it is shared."""
+        return self._document()[1]
+
+    def document_json(self, encode: Callable[[dict[str, Any]], bytes]) -> bytes:
+        """:meth:`document` as ``encode`` writes it, encoded once per document."""
+        key, document, encoded = self._document()
+        if encoded is None:
+            encoded = encode(document)
+            self._made = (key, document, encoded)
+        return encoded
+
+    def _document(self) -> tuple[tuple[int, int], dict[str, Any], bytes | None]:
+        key = (self.kpis.reads, self.board.version)
+        made = self._made
+        if made is None or made[0] != key:
+            made = self._made = (key, self._work_out(), None)
+        return made
+
+    def _work_out(self) -> dict[str, Any]:
         kpis = self.kpis
         queues: list[dict[str, Any]] | None = None
         if kpis.queues is not None:

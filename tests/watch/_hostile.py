@@ -8,8 +8,10 @@ from typing import Any
 
 import httpx
 
-from contactnow_async import Clock, ContactNow, VirtualClock
+from contactnow_async import AgentEvent, AgentWatcher, Clock, ContactNow, VirtualClock
 from tests._helpers import FakeAPI, client_for
+
+from ._support import TickingClock, until
 
 T0 = 1_700_000_000
 
@@ -70,3 +72,26 @@ async def client_of(centre: Centre, *, clock: Clock | None = None) -> AsyncItera
     cn, http = client_for(api, clock=clock or VirtualClock(T0 + 100), max_retries=0)
     async with http, cn:
         yield cn
+
+
+# Agent 1 goes wait -> call -> wait within one second (one status start), then leaves and
+# comes back in that state twice; agent 2 stays. Each poll sees each state.
+_REVISITS = [["wait"], ["call"], ["wait"], [], ["wait"], [], ["wait"]]
+
+
+def _revisiting(n: int) -> list[dict[str, Any]]:
+    states = _REVISITS[min(n, len(_REVISITS)) - 1]
+    return [live_row(1, status, time=T0) for status in states] + [live_row(2, "wait", time=T0)]
+
+
+async def revisits() -> tuple[list[AgentEvent], list[AgentEvent]]:
+    """A poll-mode watcher's events of agent 1's revisits (eight), and the picture a
+    subscriber that joins after them starts with."""
+    clock = TickingClock(T0 + 100)
+    async with client_of(Centre(_revisiting), clock=clock) as cn:
+        watcher = AgentWatcher(cn, interval=1.0)
+        feed = watcher.subscribe(overflow="block")
+        async with watcher:
+            await until(clock, lambda: watcher.health.polls >= len(_REVISITS) + 1)
+            late = watcher.subscribe(overflow="block")
+        return [e async for e in feed], [e async for e in late]

@@ -27,7 +27,7 @@ from contactnow_async import (
 from contactnow_async.simulator import Dwell, FaultKind, Simulator, VirtualClock
 from tests._helpers import PasswordChanged, on_each_backend_in_turn
 
-from ._hostile import HANG_GUARD, T0, Centre, client_of, live_row
+from ._hostile import HANG_GUARD, T0, Centre, client_of, live_row, revisits
 from ._support import AjaxSpy, TickingClock, client_on, collect, event_rows, log_rows, until
 
 pytestmark = pytest.mark.anyio
@@ -843,3 +843,19 @@ async def test_a_second_task_entering_a_watcher_that_is_starting_is_refused() ->
     (error,) = refused
     assert "already running" in str(error)
     assert got == [("appeared", "1", "wait"), ("changed", "1", "call")]
+
+
+async def test_poll_event_ids_are_unique_when_an_agent_returns_to_a_state() -> None:
+    """wait -> call -> wait within one second gave the second wait the first one's id
+    ("1:T0:wait:"), and each return after leaving did too: two events, one id."""
+    events, picture = await revisits()
+    ids = [e.id for e in events]
+    assert ids == [
+        f"1:{T0}:wait:", f"2:{T0}:wait:", f"1:{T0}:call:", f"1:{T0}:wait:#2",
+        f"1:{T0}:gone", f"1:{T0}:wait:#3", f"1:{T0}:gone#2", f"1:{T0}:wait:#4",
+    ]  # fmt: skip
+    # A late subscriber's picture has the id of the event that brought each state.
+    assert [e.id for e in picture] == [f"1:{T0}:wait:#4", f"2:{T0}:wait:"]
+    # Two watchers that see the same changes give them the same ids.
+    again, again_picture = await revisits()
+    assert ([e.id for e in again], [e.id for e in again_picture]) == (ids, [e.id for e in picture])

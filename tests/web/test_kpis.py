@@ -199,6 +199,46 @@ async def test_the_wallboard_serves_the_kpis_with_each_queues_longest_wait() -> 
             assert await next_kpis(late) == moved
 
 
+async def test_kpis_are_worked_out_once_per_read_and_change_of_the_board() -> None:
+    """Every screen polling /kpis worked the longest waits out again from the same agents
+    (a pass over every agent per request); now once per change of the board or read."""
+    sim = centre()
+    async with client_on(sim) as cn, board_on(sim, cn) as (wallboard, source, _):
+        feed = wallboard.kpis
+        assert feed is not None
+        worked_out = 0
+        waiting_since = feed.kpis.waiting_since
+
+        def spy(agents: Any) -> dict[str, float]:
+            nonlocal worked_out
+            worked_out += 1
+            return waiting_since(agents)
+
+        feed.kpis.waiting_since = spy  # type: ignore[method-assign]  # counts the passes
+        assignments = await cn.priorities.read()
+        member = next(a.agent_id for a in assignments if a.queue_id == "1007")
+        async with open_events(wallboard) as stream, client_for(wallboard) as http:
+            await next_kpis(stream)
+            source.publish(member, "wait")  # a new board: the event's document is its
+            sent = await next_kpis(stream)
+            worked_out = 0
+            served = [(await http.get("/kpis")).json() for _ in range(3)]
+            assert served == [sent] * 3
+            assert worked_out == 0  # the document the event sent, not worked out again
+            source.publish(member, "call")  # the longest wait moves: fresh figures
+            moved = await next_kpis(stream)
+            assert [(await http.get("/kpis")).json() for _ in range(2)] == [moved] * 2
+            assert worked_out == 1
+            assert moved["queues"] != sent["queues"]
+            assert isinstance(sim.clock, VirtualClock)
+            sim.clock.advance(60)
+            assert await feed.kpis.refresh()  # a new read, the board as it was
+            read = (await http.get("/kpis")).json()
+            assert (await http.get("/kpis")).json() == read
+            assert worked_out == 2
+            assert read["read_ts"] == int(sim.clock.now()) > moved["read_ts"]
+
+
 async def test_a_failed_refresh_keeps_the_last_figures_and_marks_them_stale() -> None:
     sim = centre()
     async with client_on(sim) as cn, board_on(sim, cn) as (wallboard, _, stepped):

@@ -18,12 +18,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoPermissionError
 
 from contactnow_async import VirtualClock
-from contactnow_async.redis import RedisLease, RedisStreamRelay
+from contactnow_async.redis import RedisLease, RedisStreamRelay, StreamReader
 from contactnow_async.simulator import Dwell, Simulator
 from contactnow_async.web import RedisStreamSource, Wallboard, wallboard_app
 
 from ..redis._stall import stalling
 from ..redis.conftest import each_protocol, eventually, stream_entries
+from ..watch._hostile import revisits
 from ._sse import Frame, client_for, last_id, open_events
 from ._support import client_on, event_rows, log_rows
 
@@ -167,6 +168,35 @@ async def test_the_snapshot_is_the_stream_folded_and_its_cursor_resumes(
             async with open_events(web, headers={"Last-Event-ID": snapshot["cursor"]}) as events:
                 first = await events.take(1)
             assert first[0].id is not None and first[0].id > snapshot["cursor"]
+
+
+async def test_a_state_revisited_within_a_second_resumes_and_reads_once_each(
+    redis: Redis,
+) -> None:
+    """An agent back in a state within one second: two poll events that shared one id.
+    A browser resumed after the change between gets the second one once, and a group
+    reader hands out every event, each id once."""
+    events, _ = await revisits()
+    stream = "web:revisits"
+    lease = RedisLease(redis, stream, ttl=5.0)
+    await lease.acquire()
+    try:
+        assert await RedisStreamRelay(redis, stream, lease=lease).publish(events) == len(events)
+    finally:
+        await lease.release()
+    entry_ids = [entry_id for entry_id, _ in await stream_entries(redis, stream)]
+    web = replica(redis, stream)
+    async with web.lifespan():
+        # Resumed after "call": the return to "wait" (events[3]) and all that follows.
+        async with open_events(web, headers={"Last-Event-ID": entry_ids[2]}) as sse:
+            frames = await sse.take(len(events) - 3)
+    assert [frame.id for frame in frames] == entry_ids[3:]
+    assert [json.loads(frame.data)["id"] for frame in frames] == [e.id for e in events[3:]]
+    async with StreamReader(redis, stream, group="g", consumer="c", block=0.01) as reader:
+        await reader.create_group()
+        read = await reader.read()
+    assert [entry.event for entry in read] == events
+    assert len({entry.event.id for entry in read}) == len(events)
 
 
 @each_protocol
