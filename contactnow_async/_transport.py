@@ -11,7 +11,8 @@ For every request it owns, in order:
    cap (``max_download_bytes``) unless an envelope came in its place;
 4. the mapping of httpx's errors to ours, and whether the server may have
    received the request (``sent``);
-5. decoding the body (:func:`~contactnow_async._wire.decode`);
+5. what the reply means: its decoded envelope, or the fault its status or body
+   stands for (:func:`~contactnow_async._reply.interpret`);
 6. retries with exponential backoff and full jitter, at least ``Retry-After``,
    slept on the injected clock, **only where a resend cannot duplicate work**.
 
@@ -30,9 +31,9 @@ from typing import Protocol
 import anyio
 import httpx
 
-from ._clock import Clock, http_date, sleep_within
+from ._clock import Clock, sleep_within
 from ._encoding import EncodingError, FileTooLarge, TooLarge, read_body, read_file
-from ._errors import HTTPStatusError, RateLimitError, RequestTimeout, ResponseFormatError
+from ._errors import RequestTimeout
 from ._exchange import ApiRequest, Fetched, Reply, Sink
 from ._faults import (
     CLOSED,
@@ -40,19 +41,16 @@ from ._faults import (
     call_url,
     exchange_fault,
     hidden_cause,
-    hide_echoed_error,
-    hide_echoes_in_note,
     hook_fault,
     last_error,
-    retry_after_seconds,
     too_big,
     undecodable,
 )
 from ._file_reply import Stall, cut_short, file_too_big
 from ._http import Pool, UrlCache
 from ._options import RetryPolicy
-from ._redact import SENDING, redact_text, redact_url
-from ._wire import decode
+from ._redact import SENDING
+from ._reply import interpret
 
 __all__ = ["ApiRequest", "Fetched", "Reply", "RetryPolicy", "Sink", "Transport"]
 
@@ -305,7 +303,7 @@ class Transport:
                 )  # fmt: skip
         if isinstance(content, int):
             return Fetched(content, response.headers.get("content-type"))
-        return self._interpret(request, response, content)
+        return interpret(request, response, content, clock=self._clock)
 
     def _timed_out(
         self, request: ApiRequest, http_request: httpx.Request, *, call: bool, sent: bool
@@ -326,84 +324,6 @@ class Transport:
                 f"timeout={self.timeout:g}s (the whole attempt, not each read)"
             )
         return Fault(RequestTimeout(message, sent=sent), reached_server=sent)
-
-    def _interpret(self, request: ApiRequest, response: httpx.Response, content: bytes) -> Reply:
-        """Turn an HTTP reply into a :class:`Reply`, or the fault it stands for (named for
-        its call, ``request.describe()``: a watcher's polls and a call's token share a client)."""
-        if response.status_code == 429:
-            retry_after = retry_after_seconds(response.headers, self._clock)
-            raise Fault(
-                RateLimitError(
-                    f"{request.describe()} throttled the request (HTTP 429"
-                    + (f", retry after {retry_after:g}s)" if retry_after is not None else ")"),
-                    retry_after=retry_after,
-                ),
-                reached_server=False,  # a throttled request was refused, not processed
-                retry_after=retry_after,
-            )
-        if response.status_code >= 500 or response.status_code == 408:
-            raise Fault(
-                HTTPStatusError(
-                    f"{request.describe()} answered HTTP {response.status_code} "
-                    # The status text may echo what was sent (a PHP header() of a message).
-                    f"({redact_text(response.reason_phrase, request.secrets)}); "
-                    "the API or a proxy in front of it failed",
-                    status_code=response.status_code,
-                ),
-                reached_server=True,
-                retry_after=retry_after_seconds(response.headers, self._clock),
-            )
-        status = response.status_code
-        if 300 <= status < 400:
-            location = response.headers.get("location")
-            # Without its query (the token's place), nor what was sent that its path echoes.
-            to = (
-                redact_text(redact_url(location), request.secrets)
-                if location
-                else "nowhere (no Location)"
-            )
-            raise Fault(
-                HTTPStatusError(
-                    f"{request.describe()} answered a redirect (HTTP {status}) to {to}; the API "
-                    "does not redirect its calls: check base_url (http or https, the /api/ path)",
-                    status_code=status,
-                ),
-                reached_server=True,
-                transient=False,
-            )
-        try:
-            envelope = decode(
-                content,
-                status_code=status,
-                content_type=response.headers.get("content-type"),
-                secrets=request.secrets,
-            )
-        except ResponseFormatError as exc:
-            garbled: ResponseFormatError | None = exc
-        else:
-            garbled = None
-        if garbled is not None:
-            # A garbled 200 may be a proxy's blip; a 204 or a 4xx page says the same again.
-            transient = 200 <= status < 300 and status != 204
-            # Named for the call, and made outside the except block: the context of the
-            # decoder's error (a value it could not read) may quote a secret.
-            named = ResponseFormatError(
-                f"{request.describe()}: {garbled}",
-                status_code=garbled.status_code,
-                content_type=garbled.content_type,
-                snippet=garbled.snippet,
-            )
-            raise Fault(named, reached_server=True, transient=transient)
-        envelope = hide_echoed_error(envelope, request.secrets)  # its messages show it
-        if request.action != "read":  # a write's note (WriteResult.info) may echo it too
-            envelope = hide_echoes_in_note(envelope, request.secrets)
-        if response.status_code >= 400 and envelope.success:
-            raise HTTPStatusError(
-                f"{request.describe()} answered HTTP {response.status_code} "
-                "with a success envelope",
-                status_code=response.status_code,
-            )
-        return Reply(envelope, http_date(response.headers.get("date")))
 
     async def _exchange(
         self, http_request: httpx.Request, read: Read, request: ApiRequest
