@@ -54,8 +54,9 @@ from ._reply import interpret
 
 __all__ = ["ApiRequest", "Fetched", "Reply", "RetryPolicy", "Sink", "Transport"]
 
-#: Reads a reply's body; the URL (token and all) is for error messages, redacted there.
-Read = Callable[[httpx.Response, httpx.URL], Awaitable["bytes | int"]]
+#: Reads a reply's body; the request's URL (token and all) is for error messages,
+#: redacted there.
+Read = Callable[[httpx.Response, httpx.Request], Awaitable["bytes | int"]]
 
 logger = logging.getLogger("contactnow_async")
 
@@ -148,8 +149,8 @@ class Transport:
     async def send(self, request: ApiRequest, give_up_at: float | None = None) -> Reply:
         """Send ``request``, retrying what may be retried; raise the public error otherwise."""
 
-        async def read(response: httpx.Response, url: httpx.URL) -> bytes:
-            return await self._read_capped(response, url, request)
+        async def read(response: httpx.Response, sent: httpx.Request) -> bytes:
+            return await self._read_capped(response, sent.url, request)
 
         reply = await self._retrying(request, read, give_up_at)
         assert isinstance(reply, Reply)  # read() always gives the body
@@ -165,7 +166,8 @@ class Transport:
         ``timeout`` bounds each wait (:class:`Stall`), ``give_up_at`` the whole download."""
         stall = Stall(self.timeout, sink)
 
-        async def read(response: httpx.Response, url: httpx.URL) -> bytes | int:
+        async def read(response: httpx.Response, sent: httpx.Request) -> bytes | int:
+            url = sent.url
             status = response.status_code
             if not 200 <= status < 300 or status == 204:
                 # An error page or an envelope.
@@ -177,6 +179,12 @@ class Transport:
                 )
             except FileTooLarge as exc:
                 raise file_too_big(call_url(url, request), response, exc.size, cap) from None
+            except httpx.ReadTimeout:
+                if not stall.is_read_timeout(sent):
+                    raise  # shorter than timeout (an httpx.Timeout given): named as httpx names it
+                # The same stall, told the same way on every wire (aiohttp's read timeout
+                # runs from a piece's arrival, so it ends a moment before the bound).
+                raise stall.timed_out(call_url(url, request)) from None
             except TooLarge as exc:
                 limit = self.max_response_bytes
                 raise too_big(call_url(url, request), response, exc.size, limit) from None
@@ -338,7 +346,7 @@ class Transport:
                 raise RuntimeError(CLOSED)
             response = await self.pool.send(http_request)
             try:
-                content = await read(response, http_request.url)
+                content = await read(response, http_request)
             finally:
                 await response.aclose()
         # HTTPStatusError: a response hook of the caller's client (raise_for_status).
