@@ -207,8 +207,9 @@ def undecodable(
 def hook_fault(exc: httpx.HTTPStatusError, where: str, clock: Clock) -> Fault:
     """The fault of httpx's own ``HTTPStatusError``, raised by a response hook of the
     caller's ``http_client`` (``raise_for_status``) before the body was read: ours for
-    the status, as :meth:`Transport._interpret` judges it, its ``Retry-After`` read on
-    ``clock`` (httpx's quotes the whole URL, token and all, so it is not chained)."""
+    the status, as :func:`~contactnow_async._reply.interpret` judges it, its
+    ``Retry-After`` read on ``clock`` (httpx's quotes the whole URL, token and all, so
+    it is not chained)."""
     status = exc.response.status_code
     wait = retry_after_seconds(exc.response.headers, clock)
     message = f"{where} answered HTTP {status} (the http_client's response hook raised)"

@@ -57,6 +57,12 @@ class Stall:
             self.ends = anyio.current_time() + self.timeout
             self.scope.deadline = min(self.give_up_at, self.ends)
 
+    def is_read_timeout(self, request: httpx.Request) -> bool:
+        """Whether the wire's own read timeout of ``request`` is the attempt's ``timeout``
+        (or longer): then a read that timed out is a stall past that bound."""
+        read = (request.extensions.get("timeout") or {}).get("read")
+        return self.timeout is not None and read is not None and read >= self.timeout
+
     def timed_out(self, where: str) -> Fault:
         """The fault of an attempt cut at ``timeout`` (sent: the server may have it)."""
         if self.received:

@@ -11,7 +11,8 @@ For every request it owns, in order:
    cap (``max_download_bytes``) unless an envelope came in its place;
 4. the mapping of httpx's errors to ours, and whether the server may have
    received the request (``sent``);
-5. decoding the body (:func:`~contactnow_async._wire.decode`);
+5. what the reply means: its decoded envelope, or the fault its status or body
+   stands for (:func:`~contactnow_async._reply.interpret`);
 6. retries with exponential backoff and full jitter, at least ``Retry-After``,
    slept on the injected clock, **only where a resend cannot duplicate work**.
 
@@ -30,9 +31,9 @@ from typing import Protocol
 import anyio
 import httpx
 
-from ._clock import Clock, http_date, sleep_within
+from ._clock import Clock, sleep_within
 from ._encoding import EncodingError, FileTooLarge, TooLarge, read_body, read_file
-from ._errors import HTTPStatusError, RateLimitError, RequestTimeout, ResponseFormatError
+from ._errors import RequestTimeout
 from ._exchange import ApiRequest, Fetched, Reply, Sink
 from ._faults import (
     CLOSED,
@@ -40,24 +41,22 @@ from ._faults import (
     call_url,
     exchange_fault,
     hidden_cause,
-    hide_echoed_error,
-    hide_echoes_in_note,
     hook_fault,
     last_error,
-    retry_after_seconds,
     too_big,
     undecodable,
 )
 from ._file_reply import Stall, cut_short, file_too_big
 from ._http import Pool, UrlCache
 from ._options import RetryPolicy
-from ._redact import SENDING, redact_text, redact_url
-from ._wire import decode
+from ._redact import SENDING
+from ._reply import interpret
 
 __all__ = ["ApiRequest", "Fetched", "Reply", "RetryPolicy", "Sink", "Transport"]
 
-#: Reads a reply's body; the URL (token and all) is for error messages, redacted there.
-Read = Callable[[httpx.Response, httpx.URL], Awaitable["bytes | int"]]
+#: Reads a reply's body; the request's URL (token and all) is for error messages,
+#: redacted there.
+Read = Callable[[httpx.Response, httpx.Request], Awaitable["bytes | int"]]
 
 logger = logging.getLogger("contactnow_async")
 
@@ -150,8 +149,8 @@ class Transport:
     async def send(self, request: ApiRequest, give_up_at: float | None = None) -> Reply:
         """Send ``request``, retrying what may be retried; raise the public error otherwise."""
 
-        async def read(response: httpx.Response, url: httpx.URL) -> bytes:
-            return await self._read_capped(response, url, request)
+        async def read(response: httpx.Response, sent: httpx.Request) -> bytes:
+            return await self._read_capped(response, sent.url, request)
 
         reply = await self._retrying(request, read, give_up_at)
         assert isinstance(reply, Reply)  # read() always gives the body
@@ -167,7 +166,8 @@ class Transport:
         ``timeout`` bounds each wait (:class:`Stall`), ``give_up_at`` the whole download."""
         stall = Stall(self.timeout, sink)
 
-        async def read(response: httpx.Response, url: httpx.URL) -> bytes | int:
+        async def read(response: httpx.Response, sent: httpx.Request) -> bytes | int:
+            url = sent.url
             status = response.status_code
             if not 200 <= status < 300 or status == 204:
                 # An error page or an envelope.
@@ -179,6 +179,12 @@ class Transport:
                 )
             except FileTooLarge as exc:
                 raise file_too_big(call_url(url, request), response, exc.size, cap) from None
+            except httpx.ReadTimeout:
+                if not stall.is_read_timeout(sent):
+                    raise  # shorter than timeout (an httpx.Timeout given): named as httpx names it
+                # The same stall, told the same way on every wire (aiohttp's read timeout
+                # runs from a piece's arrival, so it ends a moment before the bound).
+                raise stall.timed_out(call_url(url, request)) from None
             except TooLarge as exc:
                 limit = self.max_response_bytes
                 raise too_big(call_url(url, request), response, exc.size, limit) from None
@@ -305,7 +311,7 @@ class Transport:
                 )  # fmt: skip
         if isinstance(content, int):
             return Fetched(content, response.headers.get("content-type"))
-        return self._interpret(request, response, content)
+        return interpret(request, response, content, clock=self._clock)
 
     def _timed_out(
         self, request: ApiRequest, http_request: httpx.Request, *, call: bool, sent: bool
@@ -327,84 +333,6 @@ class Transport:
             )
         return Fault(RequestTimeout(message, sent=sent), reached_server=sent)
 
-    def _interpret(self, request: ApiRequest, response: httpx.Response, content: bytes) -> Reply:
-        """Turn an HTTP reply into a :class:`Reply`, or the fault it stands for (named for
-        its call, ``request.describe()``: a watcher's polls and a call's token share a client)."""
-        if response.status_code == 429:
-            retry_after = retry_after_seconds(response.headers, self._clock)
-            raise Fault(
-                RateLimitError(
-                    f"{request.describe()} throttled the request (HTTP 429"
-                    + (f", retry after {retry_after:g}s)" if retry_after is not None else ")"),
-                    retry_after=retry_after,
-                ),
-                reached_server=False,  # a throttled request was refused, not processed
-                retry_after=retry_after,
-            )
-        if response.status_code >= 500 or response.status_code == 408:
-            raise Fault(
-                HTTPStatusError(
-                    f"{request.describe()} answered HTTP {response.status_code} "
-                    # The status text may echo what was sent (a PHP header() of a message).
-                    f"({redact_text(response.reason_phrase, request.secrets)}); "
-                    "the API or a proxy in front of it failed",
-                    status_code=response.status_code,
-                ),
-                reached_server=True,
-                retry_after=retry_after_seconds(response.headers, self._clock),
-            )
-        status = response.status_code
-        if 300 <= status < 400:
-            location = response.headers.get("location")
-            # Without its query (the token's place), nor what was sent that its path echoes.
-            to = (
-                redact_text(redact_url(location), request.secrets)
-                if location
-                else "nowhere (no Location)"
-            )
-            raise Fault(
-                HTTPStatusError(
-                    f"{request.describe()} answered a redirect (HTTP {status}) to {to}; the API "
-                    "does not redirect its calls: check base_url (http or https, the /api/ path)",
-                    status_code=status,
-                ),
-                reached_server=True,
-                transient=False,
-            )
-        try:
-            envelope = decode(
-                content,
-                status_code=status,
-                content_type=response.headers.get("content-type"),
-                secrets=request.secrets,
-            )
-        except ResponseFormatError as exc:
-            garbled: ResponseFormatError | None = exc
-        else:
-            garbled = None
-        if garbled is not None:
-            # A garbled 200 may be a proxy's blip; a 204 or a 4xx page says the same again.
-            transient = 200 <= status < 300 and status != 204
-            # Named for the call, and made outside the except block: the context of the
-            # decoder's error (a value it could not read) may quote a secret.
-            named = ResponseFormatError(
-                f"{request.describe()}: {garbled}",
-                status_code=garbled.status_code,
-                content_type=garbled.content_type,
-                snippet=garbled.snippet,
-            )
-            raise Fault(named, reached_server=True, transient=transient)
-        envelope = hide_echoed_error(envelope, request.secrets)  # its messages show it
-        if request.action != "read":  # a write's note (WriteResult.info) may echo it too
-            envelope = hide_echoes_in_note(envelope, request.secrets)
-        if response.status_code >= 400 and envelope.success:
-            raise HTTPStatusError(
-                f"{request.describe()} answered HTTP {response.status_code} "
-                "with a success envelope",
-                status_code=response.status_code,
-            )
-        return Reply(envelope, http_date(response.headers.get("date")))
-
     async def _exchange(
         self, http_request: httpx.Request, read: Read, request: ApiRequest
     ) -> tuple[httpx.Response, bytes | int]:
@@ -418,7 +346,7 @@ class Transport:
                 raise RuntimeError(CLOSED)
             response = await self.pool.send(http_request)
             try:
-                content = await read(response, http_request.url)
+                content = await read(response, http_request)
             finally:
                 await response.aclose()
         # HTTPStatusError: a response hook of the caller's client (raise_for_status).

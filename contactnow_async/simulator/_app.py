@@ -21,6 +21,7 @@ import httpx
 from contactnow_async._clock import Clock, SystemClock, number_of_seconds
 
 from ._asgi import (
+    STOPPING,
     Receive,
     Request,
     Response,
@@ -366,6 +367,7 @@ class Simulator:
             record=lambda status_code: self._record(request, fault, status_code),
             now=self.now,
             receive=receive,
+            stopping=scope.get(STOPPING),
         )
 
     def _count(self, request: Request, fault: Fault | None) -> None:

@@ -8,9 +8,11 @@ before the API sees the request or after it did its work, is decided here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from email.utils import formatdate
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import anyio
 import attrs
@@ -19,12 +21,14 @@ from ._faults import Fault, FaultKind
 from ._wire import BinaryReply, Reply, parse_arguments, render_json, render_xml
 
 __all__ = [
+    "STOPPING",
     "Receive",
     "Request",
     "Response",
     "Scope",
     "Send",
     "SimulatedDisconnect",
+    "Stopping",
     "lifespan",
     "read_request",
     "respond",
@@ -66,6 +70,52 @@ _XML = ((b"content-type", b"text/xml; charset=utf-8"),)
 
 class SimulatedDisconnect(Exception):
     """Raised by the ASGI app to break the connection without a complete reply."""
+
+
+#: The key of a request's ASGI scope where the server that serves it (``serve()``) puts
+#: its :class:`Stopping`.
+STOPPING = "contactnow_async.stopping"
+
+
+class Stopping:
+    """The end of one server's serving, as the requests it serves see it: a latency fault
+    still being waited out then is cut short (an ordinary request finishes as it would).
+
+    :meth:`stop` is called from another thread than the server's event loop.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stopped = False
+        # The waits under way, each with how to run a call in its event loop.
+        self._waits: dict[anyio.CancelScope, Callable[[Callable[[], None]], object]] = {}
+
+    def stop(self) -> None:
+        """Cut short each wait under way (:meth:`cut_short`), and each begun from now on."""
+        with self._lock:
+            self._stopped = True
+            waits = list(self._waits.items())
+        for scope, call_soon in waits:
+            with contextlib.suppress(RuntimeError):  # its loop has closed: nothing waits
+                call_soon(scope.cancel)
+
+    @contextlib.contextmanager
+    def cut_short(self) -> Iterator[anyio.CancelScope]:
+        """A cancel scope that :meth:`stop` cancels; entered after it, one cancelled at once."""
+        import asyncio  # only a served request comes here, on uvicorn's asyncio loop
+
+        call_soon = asyncio.get_running_loop().call_soon_threadsafe
+        with anyio.CancelScope() as scope:
+            with self._lock:
+                if self._stopped:
+                    scope.cancel()
+                else:
+                    self._waits[scope] = call_soon
+            try:
+                yield scope
+            finally:
+                with self._lock:
+                    self._waits.pop(scope, None)
 
 
 @attrs.frozen
@@ -142,28 +192,32 @@ async def respond(
     record: Callable[[int], None],
     now: Callable[[], float],
     receive: Receive | None = None,
+    stopping: Stopping | None = None,
 ) -> None:
     """Answer one request: ``process`` it unless ``fault`` rejects it first, then send.
 
     ``record`` is told the HTTP status sent (0 for a dropped connection) just
     before the reply leaves. Raises :class:`SimulatedDisconnect` for a drop.
     A client that leaves during a latency fault (its timeout) ends the wait:
-    the request is processed, recorded with status 0, and nothing is sent.
+    the request is processed, recorded with status 0, and nothing is sent. So
+    does the server's end (``stopping``), but its client sees the connection break.
     """
     if fault is not None and fault.kind is FaultKind.LATENCY:
         try:
-            left = await _client_left(receive, within=fault.latency)
+            ended = await _wait_out(fault.latency, receive=receive, stopping=stopping)
         except anyio.get_cancelled_exc_class():
             # In process a client's timeout cancels the app itself: the work is
             # done all the same, as it is when a client leaves a served one.
             process()
             record(0)
             raise
-        if left:
+        if ended != "waited":
             # Else uvicorn waited out its graceful shutdown on the sleep, then
             # cancelled it with a traceback. The work is done, as a slow server's is.
             process()
             record(0)
+            if ended == "stopped":  # the client is still there: its connection breaks
+                await _drop(send, b"", now=now)
             return
     if fault is not None and fault.kind in _REJECTED_BEFORE_THE_API:
         if fault.kind is FaultKind.DROP_BEFORE:
@@ -217,6 +271,20 @@ async def _drop(send: Send, partial: bytes, *, now: Callable[[], float]) -> NoRe
     if partial:
         await send({"type": "http.response.body", "body": partial, "more_body": True})
     raise SimulatedDisconnect("simulated connection drop")
+
+
+async def _wait_out(
+    latency: float, *, receive: Receive | None, stopping: Stopping | None
+) -> Literal["waited", "left", "stopped"]:
+    """Wait out a latency fault: to its end, until the client leaves, or until the server
+    that serves the request stops (``stopping``)."""
+    if stopping is None:
+        return "left" if await _client_left(receive, within=latency) else "waited"
+    with stopping.cut_short() as scope:
+        left = await _client_left(receive, within=latency)
+    if scope.cancelled_caught:
+        return "stopped"
+    return "left" if left else "waited"
 
 
 async def _client_left(receive: Receive | None, *, within: float) -> bool:

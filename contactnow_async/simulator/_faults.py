@@ -6,7 +6,8 @@ processed (state changed) before the fault:
 =============  ==========  ==========================================================
 kind           processed?  what the client sees
 =============  ==========  ==========================================================
-latency        yes         the normal reply, ``latency`` seconds late (a real sleep)
+latency        yes         the normal reply, ``latency`` seconds late (a real sleep);
+                           a broken connection if ``serve()`` ends meanwhile
 http_500/502   no          that HTTP status with a short text body
 http_503       no          HTTP 503 with a short text body
 http_429       no          HTTP 429 with a ``Retry-After: <retry_after>`` header

@@ -16,6 +16,7 @@ import anyio.to_thread
 from contactnow_async._clock import Clock, ScaledClock, SystemClock
 
 from ._app import SimulatedDisconnect, Simulator
+from ._asgi import STOPPING, Receive, Scope, Send, Stopping
 
 __all__ = ["run", "serve"]
 
@@ -67,7 +68,21 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(uvicorn: ModuleType, sim: Simulator, **options: Any) -> Any:
+class _Served:
+    """``sim`` as one server serves it: each request's scope carries the server's
+    :class:`Stopping`, which cuts short a latency fault still waited out at its end."""
+
+    def __init__(self, sim: Simulator, stopping: Stopping) -> None:
+        self._sim = sim
+        self._stopping = stopping
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope[STOPPING] = self._stopping
+        await self._sim(scope, receive, send)
+
+
+def _config(uvicorn: ModuleType, sim: Simulator | _Served, **options: Any) -> Any:
     # date_header=False: the simulator sends its own Date, from its clock,
     # because clients derive token deadlines from Date and expire.
     return uvicorn.Config(
@@ -95,7 +110,9 @@ async def serve(sim: Simulator, *, host: str = "127.0.0.1", port: int = 0) -> As
     """Serve ``sim`` on ``host:port`` (0: any free port) and yield its base URL.
 
     uvicorn runs in a thread with its own asyncio loop, so the caller may run
-    asyncio or trio. Leaving the block stops the server and waits for it.
+    asyncio or trio. Leaving the block stops the server and waits for it, and for the
+    requests in flight; a latency fault still being waited out is cut short (its work
+    done, its connection broken), not waited for.
 
     Raises ImportError without uvicorn, OSError if the address is taken, TypeError if
     ``sim`` is no simulator (the class ``Simulator`` itself, a string, None).
@@ -108,8 +125,9 @@ async def serve(sim: Simulator, *, host: str = "127.0.0.1", port: int = 0) -> As
     uvicorn = _uvicorn()
     sock = _bind(host, port)
     bound_port = int(sock.getsockname()[1])
+    stopping = Stopping()
     # log_config=None: leave the caller's logging configuration alone.
-    server = uvicorn.Server(_config(uvicorn, sim, log_config=None))
+    server = uvicorn.Server(_config(uvicorn, _Served(sim, stopping), log_config=None))
     thread = threading.Thread(
         target=server.run,
         kwargs={"sockets": [sock]},
@@ -124,6 +142,7 @@ async def serve(sim: Simulator, *, host: str = "127.0.0.1", port: int = 0) -> As
             await anyio.sleep(0.001)
         yield _base_url(host, bound_port)
     finally:
+        stopping.stop()  # first: a request that comes before uvicorn stops is cut too
         server.should_exit = True
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(thread.join)

@@ -141,3 +141,23 @@ async def test_a_body_that_never_ends_is_cut_at_its_cap_as_it_streams(
                     else cn.recordings.download(7, io.BytesIO(), max_bytes=100_000)
                 )
     assert len(server.data_requests) == 1  # the same request would bring the same reply
+
+
+async def test_a_download_that_stalls_midway_says_so_on_every_wire() -> None:
+    """Part of the file, then nothing: every wire names the stall and the bytes that came
+    (the [speed] wire's own read timeout, which runs from the piece's arrival, ends the
+    wait a moment before the transport's bound: it once came out as a bare ReadTimeout)."""
+
+    async def part_then_nothing(request: Request, peer: Peer) -> None:
+        head = reply(200, headers=[("Content-Length", "100000")], content_type="audio/wav")
+        if await peer.send(head + b"RIFF".ljust(1000, b"\0")):
+            await peer.wait_for_client_to_leave()
+
+    with serve(part_then_nothing) as server, anyio.fail_after(GUARD):
+        async with client(server, timeout=0.5, max_retries=0) as cn:
+            with pytest.raises(RequestTimeout) as info:
+                await cn.recordings.download(7, io.BytesIO())
+    assert type(info.value) is RequestTimeout
+    assert "stalled: nothing more came for timeout=0.5s after 1,000 bytes" in str(info.value)
+    assert info.value.sent is True
+    assert len(server.data_requests) == 1

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 import math
+import threading
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import anyio
+import anyio.to_thread
 import httpx
 import pytest
 
-from contactnow_async.simulator import FaultKind, Simulator, VirtualClock, serve
+from contactnow_async.simulator import FaultKind, Simulator, VirtualClock, _asgi, serve
 
 from .._stage import Stage
 from .sim_helpers import api_params, json_of
@@ -75,6 +79,87 @@ async def test_a_client_leaving_during_latency_ends_the_wait(
     # The work is done, as a slow server's is, and the request is logged as dropped.
     assert [(r.script, r.fault, r.status_code) for r in sim.requests] == [
         ("database", FaultKind.LATENCY, 0)
+    ]
+    assert agent_count(sim) == 21
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.integration
+async def test_leaving_serve_cuts_an_injected_latency_short_and_lets_other_requests_finish(
+    sim: Simulator,
+    token: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    anyio_backend: str,
+) -> None:
+    # serve()'s exit waited out uvicorn's graceful 5 s on a request held in a latency
+    # fault, which then got a 500 from the cancelled app. Now the latency is cut short
+    # at once, its client sees the connection close, and a request that is not held in
+    # a fault (here, one the wrapper below holds until then) still gets its reply.
+    held, arrived, release = threading.Event(), threading.Event(), threading.Event()
+    wait_ended: list[BaseException | None] = []
+    client_left = _asgi._client_left
+
+    async def watched(receive: Any, *, within: float) -> bool:
+        held.set()
+        try:
+            left = await client_left(receive, within=within)
+        except BaseException as exc:
+            wait_ended.append(exc)
+            raise
+        wait_ended.append(None)
+        return left
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and b"action=read" in scope["query_string"]:
+            arrived.set()
+            await anyio.to_thread.run_sync(release.wait, abandon_on_cancel=True)
+        await sim(scope, receive, send)
+
+    monkeypatch.setattr(_asgi, "_client_left", watched)
+    sim.faults.inject(FaultKind.LATENCY, latency=60, action="create")
+    outcomes: dict[str, httpx.Response | Exception] = {}
+
+    async def call(what: str, url: str, **options: Any) -> None:
+        try:
+            outcomes[what] = await http.request(url=url, **options)
+        except httpx.TransportError as exc:
+            outcomes[what] = exc
+        finally:
+            if what == "held in latency":
+                release.set()  # the other request may finish now
+
+    with anyio.fail_after(4):  # a hang guard only: the assertions are below
+        async with httpx.AsyncClient(timeout=60) as http, anyio.create_task_group() as tasks:
+            async with serve(cast("Simulator", app)) as base_url:
+                url = f"{base_url}database.php"
+                content = json.dumps([{"name": "Held"}])
+                params = api_params(token, "agents", "create")
+                tasks.start_soon(
+                    functools.partial(
+                        call, "held in latency", url, method="POST",
+                        params=params, content=content,
+                    )
+                )  # fmt: skip
+                await anyio.to_thread.run_sync(held.wait, abandon_on_cancel=True)
+                tasks.start_soon(
+                    functools.partial(
+                        call, "ordinary", url, method="GET",
+                        params=api_params(token, "agents", "read"),
+                    )
+                )  # fmt: skip
+                await anyio.to_thread.run_sync(arrived.wait, abandon_on_cancel=True)
+            # serve() has ended: both requests are over.
+    assert isinstance(outcomes["held in latency"], httpx.RemoteProtocolError)
+    assert len(wait_ended) == 1
+    assert isinstance(wait_ended[0], asyncio.CancelledError)  # cut, not waited out
+    ordinary_reply = outcomes["ordinary"]
+    assert isinstance(ordinary_reply, httpx.Response)
+    assert ordinary_reply.status_code == 200
+    # The held create is done, as a slow server's is, and logged as dropped.
+    assert [(r.action, r.fault, r.status_code) for r in sim.requests] == [
+        ("create", FaultKind.LATENCY, 0),
+        ("read", None, 200),
     ]
     assert agent_count(sim) == 21
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
