@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import anyio
 
 from ._clock import Clock
 from ._errors import RequestTimeout, TokenError, own_copy
+from ._redact import redact_query, redact_text
 from ._token_file import FileTokenStore
 
 if TYPE_CHECKING:
@@ -137,7 +138,8 @@ class TokenManager:
 
     ``fetch`` makes the ``token.php?action=get`` request; the manager decides
     when. ``fetches`` counts the tokens fetched, not the fetches refused or lost (a
-    test and a benchmark read it).
+    test and a benchmark read it). ``secrets`` (the client's password) and the tokens
+    held are hidden in what it logs of an error (a store's may quote what it was given).
     """
 
     def __init__(
@@ -148,12 +150,14 @@ class TokenManager:
         key: str,
         clock: Clock,
         margin: float = 60.0,
+        secrets: Iterable[str] = (),
     ) -> None:
         self._fetch = fetch
         self._store = store
         self._key = key
         self._clock = clock
         self.margin = margin
+        self._secrets = tuple(secrets)
         self._token: Token | None = None
         #: The values of the last tokens held, newest last: a request sent with one
         #: may be logged after it was replaced (the log filter hides them all).
@@ -294,10 +298,9 @@ class TokenManager:
             return None
         self._hold_until = min(stale.local_deadline(), now + RETRY_EARLY_REFRESH)
         logger.warning(
-            "could not refresh the token early (%s: %s); the current one, good for %.0f s "
+            "could not refresh the token early (%s); the current one, good for %.0f s "
             "more, is used meanwhile",
-            type(error).__name__,
-            error,
+            self._said(error),
             stale.local_deadline() - now,
         )
         return stale
@@ -331,11 +334,16 @@ class TokenManager:
             await self._store.save(self._key, token)
         except Exception as exc:  # the token is good without the store (see TokenStore.save)
             logger.warning(
-                "the token store could not keep the new token (%s: %s); it is used from memory",
-                type(exc).__name__,
-                exc,
+                "the token store could not keep the new token (%s); it is used from memory",
+                self._said(exc, token),
             )
         return token
+
+    def _said(self, error: BaseException, *tokens: Token) -> str:
+        """``error``'s class and text for a log line, the client's secrets, the tokens held
+        and ``tokens`` hidden (with any URL's query, and anything like a token)."""
+        secrets = (*self._secrets, *self.recent, *(token.value for token in tokens))
+        return f"{type(error).__name__}: {redact_text(redact_query(str(error)), secrets)}"
 
     async def _from_store(self, *, stale: Token | None, refused: bool) -> Token | None:
         """A fresh token another process (or an earlier run) left in the store, if any."""
@@ -347,10 +355,9 @@ class TokenManager:
                 await self._store.delete(self._key, stored)
             except Exception as exc:  # housekeeping: the new token's save replaces it
                 logger.warning(
-                    "the token store could not forget the refused token (%s: %s); "
+                    "the token store could not forget the refused token (%s); "
                     "a new one is fetched all the same",
-                    type(exc).__name__,
-                    exc,
+                    self._said(exc, stored),
                 )
             return None
         if stale is not None and stored.value == stale.value:

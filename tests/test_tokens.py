@@ -949,3 +949,41 @@ async def test_concurrent_saves_to_one_file_lose_no_entry(tmp_path: Path) -> Non
             tg.start_soon(save, n)
     assert len(json.loads(path.read_text())) == 20
     assert sorted(os.listdir(tmp_path)) == ["tokens.json", "tokens.json.lock"]
+
+
+class _StoreThatQuotes(MemoryTokenStore):
+    """A store that keeps a token and then fails, its save and its delete both, with an
+    error quoting the token and the password (a store that puts what it was given in its
+    messages)."""
+
+    async def save(self, key: str, token: Token) -> None:
+        await super().save(key, token)
+        raise RuntimeError(f"cannot save {token.value} for {USERNAME}:{PASSWORD}")
+
+    async def delete(self, key: str, token: Token) -> None:
+        raise RuntimeError(f"cannot delete token={token.value} ({PASSWORD!r})")
+
+
+async def test_a_store_error_that_quotes_the_token_or_password_is_logged_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The store's error text went into the warning as it was: token, password and all."""
+    tokens = iter(f"opaque-token-{n}" for n in range(10))  # not hex: hidden as the token
+    api = FakeAPI({READ: agents_list(AGENT_ROW)}, new_token=lambda: next(tokens))
+    cn, http = client_for(api, token_store=_StoreThatQuotes())
+    async with http, cn:
+        await cn.agents.read()
+        api.expire_all()  # the stored token is refused: the store is asked to forget it
+        await cn.agents.read()
+    assert api.token_gets == 2
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(
+        "could not keep the new token (RuntimeError: cannot save <redacted> for" in w
+        for w in warnings
+    )
+    assert any(
+        "could not forget the refused token (RuntimeError: cannot delete token=<redacted>" in w
+        for w in warnings
+    )
+    for secret in (*api.issued, PASSWORD):
+        assert secret not in caplog.text
