@@ -17,6 +17,7 @@ from redis.client import NEVER_DECODE
 from redis.exceptions import RedisError, ResponseError
 
 from .._models import Token, stored_token
+from .._tokens import WrongEventLoop
 from ._lease import RELEASE_IF_HELD, RENEW_IF_HELD
 from ._replies import text
 
@@ -68,7 +69,7 @@ def _on_asyncio() -> None:
     except RuntimeError:  # no asyncio loop: trio
         task = None
     if task is None:  # or a guest run of trio on an asyncio loop
-        raise RuntimeError(
+        raise WrongEventLoop(
             "RedisTokenStore runs on asyncio only (redis-py's asyncio client), and this call "
             "does not: under trio, give the client a FileTokenStore, or a TokenStore of your own"
         )
@@ -93,7 +94,8 @@ class RedisTokenStore:
     and the others wait and read its token. The holder renews it every ``lock_ttl / 3``
     while its fetch runs, however long that takes; ``lock_ttl`` bounds how long a
     crashed holder blocks the others, ``lock_wait`` how long a process waits before
-    raising TimeoutError. A lock key without an expiry, which no holder leaves, is taken
+    raising TimeoutError (the client then fetches a token of its own, as it does while
+    Redis is down: logged once). A lock key without an expiry, which no holder leaves, is taken
     over (logged). A token entry that is damaged, of another type, or with a field past
     4 KiB (left unread) is no token, and the next token fetched replaces it.
     """

@@ -380,3 +380,24 @@ async def test_a_fetch_cancelled_as_it_takes_the_lock_leaves_it_free(
             await taken.wait()
             group.cancel_scope.cancel()
     assert await redis.exists(store.redis_key("k") + ":lock") == 0
+
+
+async def test_a_client_whose_redis_is_down_goes_on_with_a_token_of_its_own(
+    own_redis: tuple[str, subprocess.Popen[bytes]], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Every call failed with redis-py's ConnectionError while Redis was down.
+    url, server = own_redis
+    server.kill()
+    server.wait()
+    api = FakeAPI({("database", "agents", "read"): agents_list(AGENT_ROW)})
+    async with Redis.from_url(url) as redis:
+        cn, http = client_for(api, token_store=RedisTokenStore(redis, egress="e"))
+        async with http, cn:
+            async with anyio.create_task_group() as group:
+                for _ in range(5):
+                    group.start_soon(cn.agents.read)
+            await cn.agents.read()
+    assert api.token_gets == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("the token store could not be read (ConnectionError: ")
