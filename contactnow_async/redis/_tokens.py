@@ -17,6 +17,7 @@ from redis.client import NEVER_DECODE
 from redis.exceptions import RedisError, ResponseError
 
 from .._models import Token, stored_token
+from .._redact import redact_text
 from .._tokens import WrongEventLoop
 from ._lease import RELEASE_IF_HELD, RENEW_IF_HELD
 from ._replies import text
@@ -178,7 +179,16 @@ class RedisTokenStore:
             # past its expiry on Redis' clock goes away on its own.
             if token.expires_ts > time.time():
                 pipe.expireat(name, token.expires_ts)
-            await pipe.execute()
+            try:
+                await pipe.execute()
+            except RedisError as exc:
+                # redis-py's error quotes the command Redis refused, the token in it (an
+                # ACL without HSET: "Command # 2 (HSET <key> value <token> ...)").
+                exc.args = tuple(
+                    redact_text(arg, (token.value,)) if isinstance(arg, str) else arg
+                    for arg in exc.args
+                )
+                raise
 
     async def delete(self, key: str, token: Token) -> None:
         _on_asyncio()
