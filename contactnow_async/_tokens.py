@@ -425,9 +425,9 @@ class TokenManager:
 
     def _said(self, error: BaseException, *tokens: Token | None) -> str:
         """``error``'s class and text for a log line, the client's secrets, the tokens held
-        and ``tokens`` hidden (with any URL's query, and anything like a token)."""
+        and ``tokens`` hidden, then any URL's query (cut at a quote: a secret first, whole)."""
         secrets = (*self._secrets, *self.recent, *(token.value for token in tokens if token))
-        return f"{type(error).__name__}: {redact_text(redact_query(str(error)), secrets)}"
+        return f"{type(error).__name__}: {redact_query(redact_text(str(error), secrets))}"
 
     async def _from_store(self, *, stale: Token | None, refused: bool) -> Token | None:
         """A fresh token another process (or an earlier run) left in the store, if any."""

@@ -1165,3 +1165,25 @@ async def test_a_store_error_that_quotes_the_token_or_password_is_logged_redacte
     )
     for secret in (*api.issued, PASSWORD):
         assert secret not in caplog.text
+
+
+async def test_a_password_with_a_quote_in_a_url_of_a_store_error_is_hidden_whole(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The query was cut first, at the quote, and the password's tail stayed in the log."""
+    password = "pa'ss-word-tail"
+
+    class QuotingStore(MemoryTokenStore):
+        async def save(self, key: str, token: Token) -> None:
+            raise OSError(f"PUT https://store.example/?password={password} failed")
+
+    async def fetch() -> Token:
+        return Token("opaque-token", 2_000_000_000)
+
+    manager = TokenManager(
+        fetch, store=QuotingStore(), key="k", clock=VirtualClock(), secrets=(password,)
+    )
+    await manager.token()
+    (warning,) = _levels(caplog, "WARNING")
+    assert "(OSError: PUT https://store.example/?<redacted> failed)" in warning
+    assert "tail" not in caplog.text
