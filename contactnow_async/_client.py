@@ -196,6 +196,7 @@ class ContactNow(Groups):
             key=token_key(options),
             clock=self.clock,
             margin=token_margin,
+            secrets=self._own_secrets,
         )
         install_httpx_log_filter(self, lambda cn: (*cn._own_secrets, *cn._token_manager.recent))
 

@@ -24,19 +24,25 @@ fetch tokens needlessly: :class:`MemoryTokenStore` (default) and
 :class:`TokenStore`; FileTokenStore's is a lock file, RedisTokenStore's a Redis
 key): the manager then holds it around "look in the store, fetch if still
 missing", so N processes make one fetch between them.
+
+A store that fails (Redis down, a token file's disk gone) is a cache missed, not a
+failed call: the manager fetches and holds a token of this process's own (single
+flight still), warns once until the store answers again, and uses it again then.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import anyio
 
 from ._clock import Clock
 from ._errors import RequestTimeout, TokenError, own_copy
+from ._redact import redact_query, redact_text
 from ._token_file import FileTokenStore
 
 if TYPE_CHECKING:
@@ -49,16 +55,21 @@ logger = logging.getLogger("contactnow_async")
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """Somewhere to keep tokens between calls, keyed by base URL and username."""
+    """Somewhere to keep tokens between calls, keyed by base URL and username.
+
+    The store is a cache: an error any of its methods (and its lock) raise is logged,
+    once until the store answers again, and this process fetches and uses a token of
+    its own meanwhile (the API binds a token to the address that fetched it, and a new
+    one does not revoke the others). Failing every call for it would fetch a new
+    token each time, or none at all.
+    """
 
     async def load(self, key: str) -> Token | None:
         """Return the stored token for ``key``, or None."""
         ...
 
     async def save(self, key: str, token: Token) -> None:
-        """Store ``token`` under ``key``. An error here is logged, and the token is used
-        from memory: the store is a cache, and failing every call for it would fetch a
-        new token each time."""
+        """Store ``token`` under ``key``."""
         ...
 
     async def delete(self, key: str, token: Token) -> None:
@@ -98,6 +109,21 @@ RECENT_TOKENS = 8
 #: Seconds before an early refresh that failed is tried again (the token held still good).
 RETRY_EARLY_REFRESH = 5.0
 
+# What is logged when the store fails (the first time until it answers again: WARNING).
+LOAD_FAILED = (
+    "the token store could not be read (%s); this process uses a token of its own until "
+    "the store answers again (not warned again until then)"
+)
+LOCK_NOT_TAKEN = (
+    "the token store's lock could not be taken (%s); this process fetches its own token "
+    "without it (other processes sharing the store may fetch theirs)"
+)
+LOCK_NOT_FREED = "the token store's lock failed as it was freed (%s); the token fetched is used"
+SAVE_FAILED = "the token store could not keep the new token (%s); it is used from memory"
+DELETE_FAILED = (
+    "the token store could not forget the refused token (%s); a new one is fetched all the same"
+)
+
 
 class _Flight:
     """One token fetch that many callers wait on: its token, its error, or both (an
@@ -109,6 +135,11 @@ class _Flight:
         self.done = anyio.Event()
         self.token: Token | None = None
         self.error: BaseException | None = None
+
+
+class WrongEventLoop(RuntimeError):
+    """A store that cannot run on this event loop (RedisTokenStore under trio): the
+    program's mistake, raised to the call, where a store that fails degrades."""
 
 
 class TokenTimeout(Exception):
@@ -137,7 +168,8 @@ class TokenManager:
 
     ``fetch`` makes the ``token.php?action=get`` request; the manager decides
     when. ``fetches`` counts the tokens fetched, not the fetches refused or lost (a
-    test and a benchmark read it).
+    test and a benchmark read it). ``secrets`` (the client's password) and the tokens
+    held are hidden in what it logs of an error (a store's may quote what it was given).
     """
 
     def __init__(
@@ -148,12 +180,16 @@ class TokenManager:
         key: str,
         clock: Clock,
         margin: float = 60.0,
+        secrets: Iterable[str] = (),
     ) -> None:
         self._fetch = fetch
         self._store = store
         self._key = key
         self._clock = clock
         self.margin = margin
+        self._secrets = tuple(secrets)
+        #: Whether the store's last call failed: its next failure is not warned again.
+        self._store_down = False
         self._token: Token | None = None
         #: The values of the last tokens held, newest last: a request sent with one
         #: may be logged after it was replaced (the log filter hides them all).
@@ -203,7 +239,7 @@ class TokenManager:
         """
         stale = self._token
         if stale is None:
-            stale = await self._store.load(self._key)
+            stale = await self._load()
         return await self._refresh(stale=stale, refused=True)
 
     async def invalidate(self) -> None:
@@ -278,13 +314,42 @@ class TokenManager:
         if token is not None:
             return token
         lock = getattr(self._store, "lock", None)
-        if lock is None:
+        if lock is None or self._store_down:  # down: its lock would fail too, or hang
             return await self._fetch_and_save()
-        # A store shared between processes serialises the fetch: the first holder
-        # fetches, the others find its token once inside.
-        async with lock(self._key):
-            token = await self._from_store(stale=stale, refused=refused)
-            return token if token is not None else await self._fetch_and_save()
+        return await self._get_locked(lock, stale=stale, refused=refused)
+
+    async def _get_locked(
+        self,
+        lock: Callable[[str], AbstractAsyncContextManager[object]],
+        *,
+        stale: Token | None,
+        refused: bool,
+    ) -> Token:
+        """:meth:`_get` in the store's lock: a store shared between processes serialises
+        the fetch, the first holder fetches and the others find its token once inside. A
+        lock that fails is the store's failure, not the call's (only an ``Exception``: a
+        cancellation is no failure)."""
+        token: Token | None = None
+        failure: Exception | None = None  # the body's own (the fetch's)
+        entered = False
+        try:
+            async with lock(self._key):
+                entered = True
+                try:
+                    token = await self._from_store(stale=stale, refused=refused)
+                    if token is None:
+                        token = await self._fetch_and_save()
+                except Exception as exc:
+                    failure = exc
+                    raise
+        except Exception as exc:
+            if entered and token is None and (failure is None or failure is exc):
+                raise  # the fetch's error, or a cancellation the lock's exit replaced
+            # Not taken: fetched without it. Not freed: the token fetched (held) is good.
+            self._store_failed(LOCK_NOT_FREED if entered else LOCK_NOT_TAKEN, exc, token)
+        if failure is not None:  # raised here, after the lock's own error was logged
+            raise failure
+        return token if token is not None else await self._fetch_and_save()
 
     def _still_valid(self, stale: Token | None, *, refused: bool, error: Exception) -> Token | None:
         """The token held, if its early refresh failed and it has not expired: calls go on
@@ -294,10 +359,9 @@ class TokenManager:
             return None
         self._hold_until = min(stale.local_deadline(), now + RETRY_EARLY_REFRESH)
         logger.warning(
-            "could not refresh the token early (%s: %s); the current one, good for %.0f s "
+            "could not refresh the token early (%s); the current one, good for %.0f s "
             "more, is used meanwhile",
-            type(error).__name__,
-            error,
+            self._said(error),
             stale.local_deadline() - now,
         )
         return stale
@@ -329,29 +393,52 @@ class TokenManager:
         self._hold(token)
         try:
             await self._store.save(self._key, token)
-        except Exception as exc:  # the token is good without the store (see TokenStore.save)
-            logger.warning(
-                "the token store could not keep the new token (%s: %s); it is used from memory",
-                type(exc).__name__,
-                exc,
-            )
+        except Exception as exc:  # the token is good without the store (see TokenStore)
+            self._store_failed(SAVE_FAILED, exc, token)
+        else:
+            self._store_answered()
         return token
+
+    async def _load(self) -> Token | None:
+        """The stored token, or None if there is none or the store failed (logged)."""
+        try:
+            stored = await self._store.load(self._key)
+        except WrongEventLoop:
+            raise
+        except Exception as exc:  # a cache missed: this process fetches its own
+            self._store_failed(LOAD_FAILED, exc)
+            return None
+        self._store_answered()
+        return stored
+
+    def _store_failed(self, message: str, error: Exception, *tokens: Token | None) -> None:
+        """Log the store's failure: a warning for the first of an outage, for every
+        other one a debug line (a store down fails every refresh until it is back)."""
+        level = logging.DEBUG if self._store_down else logging.WARNING
+        self._store_down = True
+        logger.log(level, message, self._said(error, *tokens))
+
+    def _store_answered(self) -> None:
+        if self._store_down:
+            self._store_down = False
+            logger.info("the token store answers again; tokens are kept and shared there")
+
+    def _said(self, error: BaseException, *tokens: Token | None) -> str:
+        """``error``'s class and text for a log line, the client's secrets, the tokens held
+        and ``tokens`` hidden, then any URL's query (cut at a quote: a secret first, whole)."""
+        secrets = (*self._secrets, *self.recent, *(token.value for token in tokens if token))
+        return f"{type(error).__name__}: {redact_query(redact_text(str(error), secrets))}"
 
     async def _from_store(self, *, stale: Token | None, refused: bool) -> Token | None:
         """A fresh token another process (or an earlier run) left in the store, if any."""
-        stored = await self._store.load(self._key)
+        stored = await self._load()
         if stored is None or not stored.is_fresh(self._clock.now(), self.margin):
             return None
         if refused and stale is not None and stored.value == stale.value:
             try:
                 await self._store.delete(self._key, stored)
             except Exception as exc:  # housekeeping: the new token's save replaces it
-                logger.warning(
-                    "the token store could not forget the refused token (%s: %s); "
-                    "a new one is fetched all the same",
-                    type(exc).__name__,
-                    exc,
-                )
+                self._store_failed(DELETE_FAILED, exc, stored)
             return None
         if stale is not None and stored.value == stale.value:
             return None

@@ -7,10 +7,11 @@ import contextlib
 import errno
 import importlib
 import json
+import logging
 import os
 import secrets
 import stat
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from contactnow_async import (
     TransportError,
     VirtualClock,
 )
+from contactnow_async._tokens import TokenManager
 from contactnow_async.simulator import Simulator
 from tests._helpers import (
     AGENT_ROW,
@@ -197,7 +199,7 @@ class _StoreThatFails(MemoryTokenStore):
         raise self.error
 
 
-@pytest.mark.parametrize(
+_ERRORS = pytest.mark.parametrize(
     "error",
     [
         PermissionError(13, "Permission denied", "/etc/tokens.json"),
@@ -206,25 +208,201 @@ class _StoreThatFails(MemoryTokenStore):
     ],
     ids=["oserror", "exception-group", "unicode-error"],
 )
+
+
+@_ERRORS
 async def test_each_waiter_gets_a_faithful_copy_of_any_failure(error: Exception) -> None:
     """Not only ContactNowErrors: a copy says what the original says, of the same type."""
-    api = FakeAPI({READ: agents_list(AGENT_ROW)})
-    cn, http = client_for(api, token_store=_StoreThatFails(error))
+    fetches = 0
+
+    async def fetch() -> Token:
+        nonlocal fetches
+        fetches += 1
+        await anyio.lowlevel.checkpoint()  # the other callers join the flight meanwhile
+        raise error
+
+    manager = TokenManager(fetch, store=MemoryTokenStore(), key="k", clock=VirtualClock())
     errors: list[BaseException] = []
 
     async def one() -> None:
         try:
-            await cn.agents.read()
+            await manager.token()
         except Exception as exc:  # what each waiter gets is the test
             errors.append(exc)
 
-    async with http, cn:
-        async with anyio.create_task_group() as tg:
-            for _ in range(5):
-                tg.start_soon(one)
-    assert api.token_gets == 0  # the store failed before any fetch
+    async with anyio.create_task_group() as tg:
+        for _ in range(5):
+            tg.start_soon(one)
+    assert fetches == 1
     assert len({id(found) for found in errors}) == 5
     assert {(type(found), str(found)) for found in errors} == {(type(error), str(error))}
+
+
+class _StoreDown(MemoryTokenStore):
+    """A store shared between processes (it has a lock) that fails every call with
+    ``error`` while ``down`` (Redis down, a token file's disk gone)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+        self.down = True
+        self.locked = 0
+
+    def _answer(self) -> None:
+        if self.down:
+            raise self.error
+
+    async def load(self, key: str) -> Token | None:
+        await anyio.lowlevel.checkpoint()  # the other callers join the flight meanwhile
+        self._answer()
+        return await super().load(key)
+
+    async def save(self, key: str, token: Token) -> None:
+        self._answer()
+        await super().save(key, token)
+
+    async def delete(self, key: str, token: Token) -> None:
+        self._answer()
+        await super().delete(key, token)
+
+    @contextlib.asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        self._answer()
+        self.locked += 1
+        yield
+
+
+def _levels(caplog: pytest.LogCaptureFixture, level: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == level]
+
+
+@_ERRORS
+async def test_a_store_that_is_down_degrades_to_a_token_of_this_process(
+    error: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its load failed every call (one token.php call each, none made): now the calls go
+    on with one token this process fetches, warned once, and the store is used again
+    once it answers."""
+    caplog.set_level(logging.INFO, logger="contactnow_async")
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    store = _StoreDown(error)
+    cn, http = client_for(api, token_store=store)
+    async with http, cn:
+        await _many_reads(cn.agents.read, 5)
+        assert api.token_gets == 1  # single flight still
+        api.expire_all()
+        await cn.agents.read()  # a second refresh in the same outage: not warned again
+        assert api.token_gets == 2
+        assert store.locked == 0
+        (warning,) = _levels(caplog, "WARNING")
+        assert warning.startswith(f"the token store could not be read ({type(error).__name__}")
+        assert "uses a token of its own" in warning
+        store.down = False
+        api.expire_all()
+        await cn.agents.read()  # the store answers: its lock taken, the token kept there
+        assert (api.token_gets, store.locked) == (3, 1)
+        assert any("answers again" in info for info in _levels(caplog, "INFO"))
+    cn2, http2 = client_for(api, token_store=store)
+    async with http2, cn2:
+        await cn2.agents.read()
+    assert api.token_gets == 3  # the second client read the token from the store
+    assert len(_levels(caplog, "WARNING")) == 1
+
+
+async def test_a_store_that_is_down_on_a_refresh_asked_for_degrades_too(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, token_store=_StoreDown(ConnectionError("Redis is down")))
+    async with http, cn:
+        token = await cn.tokens.refresh()
+    assert [token.value] == api.issued
+    assert len(_levels(caplog, "WARNING")) == 1
+
+
+class _LockThatFails(MemoryTokenStore):
+    """A store whose lock fails as it is taken (``on="enter"``) or freed (``"exit"``)."""
+
+    def __init__(self, on: str) -> None:
+        super().__init__()
+        self.on = on
+
+    @contextlib.asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        if self.on == "enter":
+            raise TimeoutError(f"waited 120 s for the lock {PASSWORD}")
+        try:
+            yield
+        finally:
+            raise ConnectionError("Redis went away")
+
+
+async def test_a_lock_that_cannot_be_taken_degrades_to_one_fetch_of_this_process(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, token_store=_LockThatFails("enter"))
+    async with http, cn:
+        await _many_reads(cn.agents.read, 5)
+        await cn.agents.read()
+    assert api.token_gets == 1
+    (warning,) = _levels(caplog, "WARNING")
+    assert warning.startswith("the token store's lock could not be taken (TimeoutError: ")
+    assert PASSWORD not in caplog.text
+
+
+async def test_a_lock_that_fails_as_it_is_freed_keeps_the_token_fetched(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, token_store=_LockThatFails("exit"))
+    async with http, cn:
+        await _many_reads(cn.agents.read, 5)
+        await cn.agents.read()
+    assert api.token_gets == 1
+    (warning,) = _levels(caplog, "WARNING")
+    assert "lock failed as it was freed (ConnectionError: Redis went away)" in warning
+
+
+async def test_a_lock_that_fails_as_it_is_freed_after_a_failed_fetch_raises_the_fetchs_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, password="wrong-password", token_store=_LockThatFails("exit"))
+    async with http, cn:
+        with pytest.raises(AuthenticationError):
+            await cn.agents.read()
+    assert "lock failed as it was freed" in _levels(caplog, "WARNING")[0]
+
+
+async def test_a_call_cancelled_while_it_waits_for_the_stores_lock_is_cancelled(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A store failure is an Exception: the cancellation is no failure to go on after."""
+    waiting = anyio.Event()
+
+    class SlowLock(MemoryTokenStore):
+        @contextlib.asynccontextmanager
+        async def lock(self, key: str) -> AsyncIterator[None]:
+            waiting.set()
+            await anyio.sleep_forever()
+            yield  # pragma: no cover -- never taken
+
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    cn, http = client_for(api, token_store=SlowLock())
+    scope = anyio.CancelScope()
+
+    async def call() -> None:
+        with scope:
+            await cn.agents.read()
+
+    async with http, cn, anyio.create_task_group() as tg:
+        tg.start_soon(call)
+        await waiting.wait()
+        scope.cancel()
+    assert scope.cancelled_caught
+    assert api.token_gets == 0
+    assert not _levels(caplog, "WARNING")  # no store failure
 
 
 async def test_a_store_that_cannot_save_is_logged_and_the_token_used_from_memory(
@@ -949,3 +1127,63 @@ async def test_concurrent_saves_to_one_file_lose_no_entry(tmp_path: Path) -> Non
             tg.start_soon(save, n)
     assert len(json.loads(path.read_text())) == 20
     assert sorted(os.listdir(tmp_path)) == ["tokens.json", "tokens.json.lock"]
+
+
+class _StoreThatQuotes(MemoryTokenStore):
+    """A store that keeps a token and then fails, its save and its delete both, with an
+    error quoting the token and the password (a store that puts what it was given in its
+    messages)."""
+
+    async def save(self, key: str, token: Token) -> None:
+        await super().save(key, token)
+        raise RuntimeError(f"cannot save {token.value} for {USERNAME}:{PASSWORD}")
+
+    async def delete(self, key: str, token: Token) -> None:
+        raise RuntimeError(f"cannot delete token={token.value} ({PASSWORD!r})")
+
+
+async def test_a_store_error_that_quotes_the_token_or_password_is_logged_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The store's error text went into the warning as it was: token, password and all."""
+    tokens = iter(f"opaque-token-{n}" for n in range(10))  # not hex: hidden as the token
+    api = FakeAPI({READ: agents_list(AGENT_ROW)}, new_token=lambda: next(tokens))
+    cn, http = client_for(api, token_store=_StoreThatQuotes())
+    async with http, cn:
+        await cn.agents.read()
+        api.expire_all()  # the stored token is refused: the store is asked to forget it
+        await cn.agents.read()
+    assert api.token_gets == 2
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(
+        "could not keep the new token (RuntimeError: cannot save <redacted> for" in w
+        for w in warnings
+    )
+    assert any(
+        "could not forget the refused token (RuntimeError: cannot delete token=<redacted>" in w
+        for w in warnings
+    )
+    for secret in (*api.issued, PASSWORD):
+        assert secret not in caplog.text
+
+
+async def test_a_password_with_a_quote_in_a_url_of_a_store_error_is_hidden_whole(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The query was cut first, at the quote, and the password's tail stayed in the log."""
+    password = "pa'ss-word-tail"
+
+    class QuotingStore(MemoryTokenStore):
+        async def save(self, key: str, token: Token) -> None:
+            raise OSError(f"PUT https://store.example/?password={password} failed")
+
+    async def fetch() -> Token:
+        return Token("opaque-token", 2_000_000_000)
+
+    manager = TokenManager(
+        fetch, store=QuotingStore(), key="k", clock=VirtualClock(), secrets=(password,)
+    )
+    await manager.token()
+    (warning,) = _levels(caplog, "WARNING")
+    assert "(OSError: PUT https://store.example/?<redacted> failed)" in warning
+    assert "tail" not in caplog.text

@@ -17,6 +17,8 @@ from redis.client import NEVER_DECODE
 from redis.exceptions import RedisError, ResponseError
 
 from .._models import Token, stored_token
+from .._redact import redact_text
+from .._tokens import WrongEventLoop
 from ._lease import RELEASE_IF_HELD, RENEW_IF_HELD
 from ._replies import text
 
@@ -68,7 +70,7 @@ def _on_asyncio() -> None:
     except RuntimeError:  # no asyncio loop: trio
         task = None
     if task is None:  # or a guest run of trio on an asyncio loop
-        raise RuntimeError(
+        raise WrongEventLoop(
             "RedisTokenStore runs on asyncio only (redis-py's asyncio client), and this call "
             "does not: under trio, give the client a FileTokenStore, or a TokenStore of your own"
         )
@@ -93,7 +95,8 @@ class RedisTokenStore:
     and the others wait and read its token. The holder renews it every ``lock_ttl / 3``
     while its fetch runs, however long that takes; ``lock_ttl`` bounds how long a
     crashed holder blocks the others, ``lock_wait`` how long a process waits before
-    raising TimeoutError. A lock key without an expiry, which no holder leaves, is taken
+    raising TimeoutError (the client then fetches a token of its own, as it does while
+    Redis is down: logged once). A lock key without an expiry, which no holder leaves, is taken
     over (logged). A token entry that is damaged, of another type, or with a field past
     4 KiB (left unread) is no token, and the next token fetched replaces it.
     """
@@ -176,7 +179,16 @@ class RedisTokenStore:
             # past its expiry on Redis' clock goes away on its own.
             if token.expires_ts > time.time():
                 pipe.expireat(name, token.expires_ts)
-            await pipe.execute()
+            try:
+                await pipe.execute()
+            except RedisError as exc:
+                # redis-py's error quotes the command Redis refused, the token in it (an
+                # ACL without HSET: "Command # 2 (HSET <key> value <token> ...)").
+                exc.args = tuple(
+                    redact_text(arg, (token.value,)) if isinstance(arg, str) else arg
+                    for arg in exc.args
+                )
+                raise
 
     async def delete(self, key: str, token: Token) -> None:
         _on_asyncio()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 import time
@@ -11,11 +12,12 @@ import anyio
 import httpx
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from contactnow_async import ContactNow, Token
 from contactnow_async.redis import RedisTokenStore
 from contactnow_async.simulator import Simulator, serve
-from tests._helpers import AGENT_ROW, FakeAPI, agents_list, client_for
+from tests._helpers import AGENT_ROW, FakeAPI, agents_list, client_for, exception_texts
 
 from .conftest import (
     REPO,
@@ -380,3 +382,43 @@ async def test_a_fetch_cancelled_as_it_takes_the_lock_leaves_it_free(
             await taken.wait()
             group.cancel_scope.cancel()
     assert await redis.exists(store.redis_key("k") + ":lock") == 0
+
+
+async def test_a_client_whose_redis_is_down_goes_on_with_a_token_of_its_own(
+    own_redis: tuple[str, subprocess.Popen[bytes]], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Every call failed with redis-py's ConnectionError while Redis was down.
+    url, server = own_redis
+    server.kill()
+    server.wait()
+    api = FakeAPI({("database", "agents", "read"): agents_list(AGENT_ROW)})
+    async with Redis.from_url(url) as redis:
+        cn, http = client_for(api, token_store=RedisTokenStore(redis, egress="e"))
+        async with http, cn:
+            async with anyio.create_task_group() as group:
+                for _ in range(5):
+                    group.start_soon(cn.agents.read)
+            await cn.agents.read()
+    assert api.token_gets == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("the token store could not be read (ConnectionError: ")
+
+
+async def test_a_save_redis_refuses_does_not_quote_the_token(redis: Redis, redis_url: str) -> None:
+    # redis-py quotes the command of a transaction that Redis refused in its error: an ACL
+    # user without HSET got "Command # 2 (HSET <key> value <the token> expires_at ...)".
+    user = f"no-hset-{secrets.token_hex(4)}"
+    await redis.acl_setuser(
+        user, enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", "-hset"]
+    )
+    token = Token("opaque-token-value", 2_000_000_000)
+    try:
+        async with Redis.from_url(redis_url, username=user, password="pw") as limited:
+            with pytest.raises(RedisError) as info:
+                await RedisTokenStore(limited, egress="e").save("k", token)
+    finally:
+        await redis.acl_deluser(user)
+    assert "HSET" in str(info.value)  # it still says which command was refused
+    assert "no permissions" in str(info.value)
+    assert not [text for text in exception_texts(info.value) if token.value in text]
