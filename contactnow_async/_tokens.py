@@ -242,12 +242,6 @@ class TokenManager:
             stale = await self._load()
         return await self._refresh(stale=stale, refused=True)
 
-    async def invalidate(self) -> None:
-        """Forget the current token (here and in the store)."""
-        token, self._token = self._token, None
-        if token is not None:
-            await self._store.delete(self._key, token)
-
     async def _refresh(
         self, *, stale: Token | None, refused: bool = False, give_up_at: float = math.inf
     ) -> Token:
