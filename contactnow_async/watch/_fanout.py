@@ -4,7 +4,8 @@
   (backpressure; nothing is lost, every other subscriber waits too).
 - ``drop_oldest``: the oldest buffered event makes room; ``dropped`` counts them.
 - ``coalesce``: at most one pending event per agent, the latest; replaced ones
-  are counted in ``dropped``. Health events are never coalesced.
+  are counted in ``dropped``. Health events are never coalesced: they are read where
+  they came among the agents' (the oldest beyond the buffer make room, as above).
 
 A subscriber that is not ``block`` never delays the poller or anyone else.
 
@@ -74,11 +75,13 @@ class Subscription(Generic[EventT]):
         self.include_health = include_health
         self.dropped = 0
         self.delivered = 0
-        # coalesce keeps {agent_id: event} in arrival order; others a plain deque.
+        # coalesce keeps {agent_id: event} in arrival order, a health event under a key of
+        # its own (``_health`` holds those keys, oldest first); others a plain deque.
         self._queue: deque[AgentEvent | HealthEvent] = deque()
         # An OrderedDict: taking the oldest from a plain dict emptied from the front
         # costs a scan over the deleted slots (a drain of n events was O(n^2)).
-        self._latest: OrderedDict[str, AgentEvent] = OrderedDict()
+        self._latest: OrderedDict[object, AgentEvent | HealthEvent] = OrderedDict()
+        self._health: deque[object] = deque()
         # block's backlog: read before the buffer, outside its bound (see the module doc).
         self._backlog: deque[Iterator[AgentEvent]] = deque()
         self._backlog_left = 0
@@ -161,6 +164,15 @@ class Subscription(Generic[EventT]):
             if isinstance(event, HealthEvent):
                 if not self.include_health:
                     continue
+                if coalesce:  # in arrival order among the agents' events, never coalesced
+                    if len(self._health) >= self.buffer:
+                        del self._latest[self._health.popleft()]
+                        self.dropped += 1
+                    key = object()
+                    self._health.append(key)
+                    self._latest[key] = event
+                    added = True
+                    continue
             elif coalesce:
                 if event.agent_id in self._latest:
                     del self._latest[event.agent_id]  # re-insert: keep arrival order
@@ -189,6 +201,7 @@ class Subscription(Generic[EventT]):
         """Stop receiving; buffered events are discarded."""
         self._queue.clear()
         self._latest.clear()
+        self._health.clear()
         self._backlog.clear()
         self._backlog_left = 0
         self.finish()
@@ -221,7 +234,10 @@ class Subscription(Generic[EventT]):
         if self._queue:
             return self._queue.popleft()
         if self._latest:
-            return self._latest.popitem(last=False)[1]
+            latest = self._latest.popitem(last=False)[1]
+            if isinstance(latest, HealthEvent):
+                self._health.popleft()  # its key: the oldest health event's
+            return latest
         return None
 
     def _from_backlog(self) -> AgentEvent | None:

@@ -11,7 +11,7 @@ import anyio.to_thread
 import pytest
 
 from contactnow_async import AgentEvent, AuthenticationError, LiveAgent
-from contactnow_async.watch import Subscription
+from contactnow_async.watch import Health, HealthEvent, Subscription
 from contactnow_async.watch import _fanout as fanout_module
 from contactnow_async.watch._fanout import Fanout, Overflow, SubscriptionClosed
 
@@ -51,6 +51,27 @@ async def test_coalesce_holds_at_most_one_event_per_agent() -> None:
         assert sub.pending <= 3
     assert sub.dropped == 12
     assert sorted(await drain(sub)) == ["a:4", "b:4", "c:4"]
+
+
+@pytest.mark.anyio
+async def test_coalesce_delivers_health_events_where_they_came_among_the_agents() -> None:
+    """A poll's changes, then its watcher failing, then recovering, then a change: read in
+    that order. Health events went first, ahead of the changes seen before them; the oldest
+    beyond ``buffer`` make room, as drop_oldest's do."""
+    sub: Subscription[AgentEvent | HealthEvent] = Subscription(
+        buffer=2, overflow="coalesce", include_health=True
+    )
+
+    def health(failures: int) -> HealthEvent:
+        return HealthEvent(health=Health(consecutive_failures=failures), observed_at=NOW)
+
+    await sub.publish([event("a", 1), event("b", 1)])
+    await sub.publish([health(n) for n in (1, 2, 3)])  # one more than the buffer holds
+    await sub.publish([event("a", 2)])  # replaces a:1, now after the failures
+    sub.finish()
+    got = [e.id if isinstance(e, AgentEvent) else e.health.consecutive_failures async for e in sub]
+    assert got == ["b:1", 2, 3, "a:2"]
+    assert sub.dropped == 2  # a:1 replaced, the first failure made room
 
 
 @pytest.mark.anyio
