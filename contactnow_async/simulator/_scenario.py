@@ -432,6 +432,11 @@ class Scenario:
         agent = self.by_uid.get(agentid)
         if agent is not None and qid in self.waiting.qids and agent.status == WAIT:
             self.waiting.push(agent)
+            # A caller queued there already is taken now, as by an agent becoming free.
+            call = self.switch.first_waiting((qid,)) if agent.lead is None else None
+            if call is not None and agent.call is None:
+                self.switch.take(call)
+                self._connect(agent, call, self.now)
 
 
 def _outcome(u: float) -> str:

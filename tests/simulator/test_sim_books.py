@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from contactnow_async.simulator import Simulator, VirtualClock
+from contactnow_async.simulator import Dwell, Simulator, VirtualClock
 
 from .sim_helpers import START, json_of
 
@@ -206,3 +206,38 @@ async def test_an_outcome_given_after_the_call_ends_judges_it_as_one_given_durin
     assert (report["oc_noansw"], report["oc_dead"]) == ((1, 0) if outcome == "103" else (0, 1))
     assert json_of(recording)["success"] is False
     assert (again["cres"], again["tm_answ"], float(again["sec_ring"])) == ("Answered", str(S), 0)
+
+
+async def test_an_agent_assigned_a_queue_while_waiting_takes_its_queued_caller_at_once() -> None:
+    # A waiting agent takes a queue's caller at once, and so it does when the assignment
+    # comes while a caller waits: it went on waiting beside the caller, who waited on
+    # (the CDR's sec_que) or gave up, while the live view showed the queue's agent free.
+    clock = VirtualClock(START)
+    sim = Simulator(agents=6, seed=3, clock=clock, dwell=Dwell(wait=5, call=300, patience=900))
+    scenario = sim._scenario  # no request shows a caller still queued: only the CDR, after
+    found = None
+    while found is None:
+        clock.advance(5)
+        sim.catch_up()
+        found = next(
+            (
+                (agent.uid, qid)
+                for qid in ("1007", "1008", "1009")
+                if scenario.switch.waiting(qid)
+                for agent in scenario.agents
+                if agent.status == "wait" and (agent.uid, qid) not in scenario.priorities
+            ),
+            None,
+        )
+    uid, qid = found
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        books = Books(http, sim.issue_token())
+        reply = await http.post(
+            "database.php",
+            params={"token": books.token, "method": "priority", "action": "create"},
+            json=[{"agentid": uid, "qid": qid, "level": "100"}],
+        )
+        assert json_of(reply)["total"] == 1
+        (row,) = (await books.get("ajax", method="agents", action="read", agent=uid))["list"]
+    assert (row["status"], row["time"]) == ("call", str(int(clock.now())))
+    assert row["call"][0]["qid"] == qid
