@@ -253,15 +253,16 @@ class Scenario:
         self.wraps.end(agent.uid, when)
         self._enter(agent, WAIT)
         self._write(agent, when)
+        self._keep_waiting(agent, when)
+
+    def _keep_waiting(self, agent: SimAgent, when: float) -> None:
+        """A waiting agent's next step: the caller queued longest on its queues (also
+        after a record it was to dial closed), a record to dial soon, or callers to come."""
         call = self.switch.first_waiting(self.waiting.queues_of(agent))
         if call is not None:
             self.switch.take(call)
             self._connect(agent, call, when)
             return
-        self._keep_waiting(agent, when)
-
-    def _keep_waiting(self, agent: SimAgent, when: float) -> None:
-        """A waiting agent's next step: a record to dial soon, or callers to come."""
         if self.campaigns.open and agent.index >= 0:
             agent.lead = self.dialler.reserve(agent.uid, when)
         if agent.lead is not None:

@@ -241,3 +241,43 @@ async def test_an_agent_assigned_a_queue_while_waiting_takes_its_queued_caller_a
         (row,) = (await books.get("ajax", method="agents", action="read", agent=uid))["list"]
     assert (row["status"], row["time"]) == ("call", str(int(clock.now())))
     assert row["call"][0]["qid"] == qid
+
+
+async def test_an_agent_whose_record_closed_before_its_dial_takes_a_queued_caller() -> None:
+    # An agent about to dial a record is in wait, not in a queue's line: callers queue. When
+    # the record closes before the dial (its dataset put on HOLD), the agent waits again,
+    # and takes the caller then, as an agent becoming free does; it waited beside them.
+    clock = VirtualClock(START)
+    sim = Simulator(agents=4, seed=2, clock=clock, dwell=Dwell(wait=5, call=60, wrap=5))
+    scenario = sim._scenario  # no request shows a caller still queued: only the CDR, after
+
+    def about_to_dial(agent: Any) -> bool:
+        """In wait with a record, dialling before any other agent moves and before a
+        caller queued on its queues gives up."""
+        lines = [scenario.switch.lines.get(qid, ()) for qid in scenario.waiting.queues_of(agent)]
+        return (
+            agent.status == "wait"
+            and agent.lead is not None
+            and all(other.due > agent.due for other in scenario.agents if other is not agent)
+            and any(call.gives_up_at > agent.due for line in lines for call in line)
+        )
+
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        books = Books(http, sim.issue_token())
+        ecnow = {"token": books.token, "method": "ecnow_records", "action": "create"}
+        leads = [{"dataset": 351, "HomePhone": f"0161496{n:04d}"} for n in range(200)]
+        await http.post("ecnow.php", params=ecnow, json=leads)
+        found = None
+        while found is None:
+            clock.advance(1)
+            sim.catch_up()
+            found = next((agent for agent in scenario.agents if about_to_dial(agent)), None)
+        queues = scenario.waiting.queues_of(found)
+        ecnow["method"], ecnow["action"] = "ecnow_datasets", "update"
+        reply = await http.post(
+            "ecnow.php", params=ecnow, json=[{"dataset": 351, "d_status": "HOLD"}]
+        )
+        assert json_of(reply)["success"] is True
+        clock.advance(found.due - clock.now())  # the dial it was to make: none now
+        (row,) = (await books.get("ajax", method="agents", action="read", agent=found.uid))["list"]
+    assert row["status"] == "call" and row["call"][0]["qid"] in queues
