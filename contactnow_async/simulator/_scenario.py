@@ -322,14 +322,17 @@ class Scenario:
 
     def move(self, agent: SimAgent, status: str, when: float, *, code: str | None = None) -> None:
         """Put the agent in ``status`` (not ``call``) at ``when``, with ``code`` if given."""
-        if agent.lead is not None and agent.call is None:
-            self.dialler.release(agent.lead)
+        lead = agent.lead if agent.call is None else None
+        if lead is not None:
+            self.dialler.release(lead)
             agent.lead = None
         self.wraps.end(agent.uid, when)
         self._enter(agent, status)
         if code is not None:
             agent.statuscode = code
         self._stay(agent, when)
+        if lead is not None:  # the record it was to dial, to the agents still in wait
+            self.offer(when)
 
     def recode(self, agent: SimAgent, code: str, when: float) -> None:
         """Change the agent's statuscode at ``when`` (a new status_log row, same status)."""
@@ -338,20 +341,18 @@ class Scenario:
 
     def dial(self, agent: SimAgent, ddi: str, qid: str, when: float) -> SimCall:
         """The agent dials ``ddi`` by hand at ``when`` (through outbound queue ``qid``)."""
-        if agent.lead is not None:
-            self.dialler.release(agent.lead)
+        lead = agent.lead
+        if lead is not None:
+            self.dialler.release(lead)
             agent.lead = None
         callerid = self.campaigns.queues[qid]["callerid"] if qid != "0" else ""
         call = SimCall(
-            callid=self.new_callid(),
-            qid=qid,
-            cli=callerid,
-            ddi=ddi,
-            ctype="out",
-            dtype="man",
+            callid=self.new_callid(), qid=qid, cli=callerid, ddi=ddi, ctype="out", dtype="man",
             tm_init=when,
-        )
+        )  # fmt: skip
         self._connect(agent, call, when)
+        if lead is not None:  # the record it was to dial, to the agents still in wait
+            self.offer(when)
         return call
 
     def offer(self, now: float) -> None:

@@ -281,3 +281,38 @@ async def test_an_agent_whose_record_closed_before_its_dial_takes_a_queued_calle
         clock.advance(found.due - clock.now())  # the dial it was to make: none now
         (row,) = (await books.get("ajax", method="agents", action="read", agent=found.uid))["list"]
     assert row["status"] == "call" and row["call"][0]["qid"] in queues
+
+
+async def test_a_record_an_agent_gave_up_is_dialled_by_an_agent_still_waiting() -> None:
+    # An agent about to dial a record went on a break (pause): the record was free again,
+    # but an agent in wait on the same outbound queue, with nothing to do, never dialled it
+    # until some later change (another record, a callback falling due) offered it.
+    clock = VirtualClock(START)
+    sim = Simulator(agents=6, seed=4, clock=clock, dwell=Dwell(wait=60, call=60, wrap=5))
+    scenario = sim._scenario  # no request shows which record an agent is about to dial
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        books = Books(http, sim.issue_token())
+        ecnow = {"token": books.token, "method": "ecnow_records", "action": "create"}
+        await http.post("ecnow.php", params=ecnow, json=[{"dataset": 351, "HomePhone": "1"}])
+        pair = None
+        while pair is None:
+            clock.advance(1)
+            sim.catch_up()
+            dialling = [a for a in scenario.agents if a.status == "wait" and a.lead is not None]
+            idle = [
+                agent
+                for agent in scenario.agents
+                if agent.status == "wait"
+                and agent.lead is None
+                and (agent.uid, "2001") in scenario.priorities  # dataset 351's queue
+                and agent.due > clock.now() + 10  # it stays in wait meanwhile
+            ]
+            pair = (dialling[0], idle[0]) if dialling and idle else None
+        gave_up, waiting = pair
+        record = str(gave_up.lead)
+        assert await books.get("agent", action="pause", agent=gave_up.uid) == {"success": True}
+        clock.advance(6)  # the dial an agent makes once it takes a record
+        (row,) = (await books.get("ajax", method="agents", action="read", agent=waiting.uid))[
+            "list"
+        ]
+    assert row["status"] == "call" and row["call"][0]["urn"] == record
