@@ -316,3 +316,48 @@ async def test_a_record_an_agent_gave_up_is_dialled_by_an_agent_still_waiting() 
             "list"
         ]
     assert row["status"] == "call" and row["call"][0]["urn"] == record
+
+
+async def test_an_agent_given_an_outbound_queue_while_waiting_dials_its_records() -> None:
+    # A record waited, diallable, for an agent of its queue; one in wait with nothing to
+    # do was assigned to the queue (priority create), and sat idle beside the record.
+    clock = VirtualClock(START)
+    sim = Simulator(agents=6, seed=4, clock=clock, dwell=Dwell(wait=60, call=60, wrap=5))
+    scenario = sim._scenario  # no request shows when an agent will next move
+    idle = None
+    while idle is None:
+        clock.advance(1)
+        sim.catch_up()
+        on_queue = [
+            agent for agent in scenario.agents if (agent.uid, "2001") in scenario.priorities
+        ]
+        if any(agent.status == "wait" for agent in on_queue):
+            continue  # it would take the record: none of the queue's agents may wait
+        idle = next(
+            (
+                agent
+                for agent in scenario.agents
+                if agent not in on_queue
+                and agent.status == "wait"
+                and agent.lead is None
+                and agent.due > clock.now() + 10  # it stays in wait meanwhile
+            ),
+            None,
+        )
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        books = Books(http, sim.issue_token())
+        ecnow = {"token": books.token, "method": "ecnow_records", "action": "create"}
+        reply = await http.post(
+            "ecnow.php", params=ecnow, json=[{"dataset": 351, "HomePhone": "1"}]
+        )
+        record = str(json_of(reply)["key"])
+        assign = {"token": books.token, "method": "priority", "action": "create"}
+        reply = await http.post(
+            "database.php",
+            params=assign,
+            json=[{"agentid": idle.uid, "qid": "2001", "level": "100"}],
+        )
+        assert json_of(reply)["total"] == 1
+        clock.advance(6)  # the dial an agent makes once it takes a record
+        (row,) = (await books.get("ajax", method="agents", action="read", agent=idle.uid))["list"]
+    assert row["status"] == "call" and row["call"][0]["urn"] == record
