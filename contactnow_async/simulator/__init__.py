@@ -152,7 +152,10 @@ The dialler
     it is dialled again (:mod:`._dialler`), unless an agent set the record's
     callback for the call (``agent.php callback``, during it or before its
     disposition): the outcome keeps that one. A callback set in the past is due
-    from the moment it is set: nothing is dialled back in time. A dialled or
+    from the moment it is set: nothing is dialled back in time. A callback the
+    simulator writes (an outcome's, or one given in unix seconds) is due at the moment
+    it was set for, also in the hour the clocks go back in ``record_tz``, when its date
+    names two (a date given as text is read as the first). A dialled or
     manual call nobody answers (outcome ``103``) is ``No Answer``, one to a dead
     line (``104``) ``Dead Line``; either rang until it ended: its ``sec_ring`` is
     its ``sec_dur``, and it has no recording, whether the outcome was given during

@@ -51,6 +51,10 @@ class Dialler:
         #: Record id -> the call an agent set its callback for (agent.php), until the
         #: record's next call ends: that call's outcome keeps the callback.
         self.called_back: dict[int, str] = {}
+        # Record id -> (its callback text, the moment the simulator wrote it for): in the
+        # hour the clocks go back in record_tz the text names two moments, and read back
+        # as the first, a callback set an hour later was due at once (see due()).
+        self._meant: dict[int, tuple[str, float]] = {}
         # The open, unreserved records by dataset, each a heap of (due, record id): all of a
         # dataset's records share its queue and priority, so a heap's top is its best and,
         # when not due, none of the others is either. Agent-specific records are apart, by
@@ -136,8 +140,7 @@ class Dialler:
         if record_id in self.db.open and record_id not in self.reserved:
             record = self.db.records[record_id]
             owner = record["AgentRef"] if record["Agent_Specific"] == "1" else None
-            due = self.db.parse_time(record["callback"]) or 0.0
-            spot = (owner, int(record["datasetid"]), due)
+            spot = (owner, int(record["datasetid"]), self.due(record_id) or 0.0)
         if spot == self._spots.get(record_id):
             return
         if spot is None:
@@ -162,9 +165,7 @@ class Dialler:
 
     def still_diallable(self, record_id: int, now: float) -> bool:
         """Whether a reserved record may still be dialled (it was not closed meanwhile)."""
-        record = self.db.records[record_id]
-        due = self.db.parse_time(record["callback"]) or 0.0
-        return record_id in self.db.open and due <= now
+        return record_id in self.db.open and (self.due(record_id) or 0.0) <= now
 
     def release(self, record_id: int) -> None:
         """Drop a reservation."""
@@ -238,9 +239,9 @@ class Dialler:
         if outcome.complete:
             record["callback"] = "0000-00-00 00:00:00"
         elif keep_callback:  # due from now if set in the past: nothing is dialled back then
-            due = max(when, self.db.parse_time(record["callback"]) or when)
+            due = max(when, self.due(record_id) or when)
         else:
-            record["callback"] = self.db.format_time(due)
+            self.set_callback(record_id, due)
             record["Call_Back_Notes"] = outcome.description
         self.db.append_note(
             record,
@@ -249,9 +250,24 @@ class Dialler:
         if self.db.settle(record_id) != "EXPIRED" and not outcome.complete:
             heapq.heappush(self.wakes, (due, record_id))
 
+    def set_callback(self, record_id: int, due: float) -> None:
+        """Write ``due`` as the record's callback date, and remember the moment meant."""
+        text = self.db.format_time(due)
+        self.db.records[record_id]["callback"] = text
+        self._meant[record_id] = (text, float(int(due)))  # the second the text is written to
+
+    def due(self, record_id: int) -> float | None:
+        """When the record's callback is due (None: it has none): the moment the simulator
+        wrote it for while the text is unchanged, else the date read in ``record_tz``."""
+        text = self.db.records[record_id]["callback"]
+        meant = self._meant.get(record_id)
+        if meant is not None and meant[0] == text:
+            return meant[1]
+        return self.db.parse_time(text)
+
     def schedule(self, record_id: int) -> None:
         """Wake the dialler when a record's future callback falls due."""
-        due = self.db.parse_time(self.db.records[record_id]["callback"])
+        due = self.due(record_id)
         if due is not None and record_id in self.db.open:
             heapq.heappush(self.wakes, (due, record_id))
 

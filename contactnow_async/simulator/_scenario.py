@@ -253,15 +253,16 @@ class Scenario:
         self.wraps.end(agent.uid, when)
         self._enter(agent, WAIT)
         self._write(agent, when)
+        self._keep_waiting(agent, when)
+
+    def _keep_waiting(self, agent: SimAgent, when: float) -> None:
+        """A waiting agent's next step: the caller queued longest on its queues (also
+        after a record it was to dial closed), a record to dial soon, or callers to come."""
         call = self.switch.first_waiting(self.waiting.queues_of(agent))
         if call is not None:
             self.switch.take(call)
             self._connect(agent, call, when)
             return
-        self._keep_waiting(agent, when)
-
-    def _keep_waiting(self, agent: SimAgent, when: float) -> None:
-        """A waiting agent's next step: a record to dial soon, or callers to come."""
         if self.campaigns.open and agent.index >= 0:
             agent.lead = self.dialler.reserve(agent.uid, when)
         if agent.lead is not None:
@@ -321,14 +322,17 @@ class Scenario:
 
     def move(self, agent: SimAgent, status: str, when: float, *, code: str | None = None) -> None:
         """Put the agent in ``status`` (not ``call``) at ``when``, with ``code`` if given."""
-        if agent.lead is not None and agent.call is None:
-            self.dialler.release(agent.lead)
+        lead = agent.lead if agent.call is None else None
+        if lead is not None:
+            self.dialler.release(lead)
             agent.lead = None
         self.wraps.end(agent.uid, when)
         self._enter(agent, status)
         if code is not None:
             agent.statuscode = code
         self._stay(agent, when)
+        if lead is not None:  # the record it was to dial, to the agents still in wait
+            self.offer(when)
 
     def recode(self, agent: SimAgent, code: str, when: float) -> None:
         """Change the agent's statuscode at ``when`` (a new status_log row, same status)."""
@@ -337,20 +341,18 @@ class Scenario:
 
     def dial(self, agent: SimAgent, ddi: str, qid: str, when: float) -> SimCall:
         """The agent dials ``ddi`` by hand at ``when`` (through outbound queue ``qid``)."""
-        if agent.lead is not None:
-            self.dialler.release(agent.lead)
+        lead = agent.lead
+        if lead is not None:
+            self.dialler.release(lead)
             agent.lead = None
         callerid = self.campaigns.queues[qid]["callerid"] if qid != "0" else ""
         call = SimCall(
-            callid=self.new_callid(),
-            qid=qid,
-            cli=callerid,
-            ddi=ddi,
-            ctype="out",
-            dtype="man",
+            callid=self.new_callid(), qid=qid, cli=callerid, ddi=ddi, ctype="out", dtype="man",
             tm_init=when,
-        )
+        )  # fmt: skip
         self._connect(agent, call, when)
+        if lead is not None:  # the record it was to dial, to the agents still in wait
+            self.offer(when)
         return call
 
     def offer(self, now: float) -> None:
@@ -432,6 +434,11 @@ class Scenario:
         agent = self.by_uid.get(agentid)
         if agent is not None and qid in self.waiting.qids and agent.status == WAIT:
             self.waiting.push(agent)
+            # A caller queued there already is taken now, as by an agent becoming free.
+            call = self.switch.first_waiting((qid,)) if agent.lead is None else None
+            if call is not None and agent.call is None:
+                self.switch.take(call)
+                self._connect(agent, call, self.now)
 
 
 def _outcome(u: float) -> str:

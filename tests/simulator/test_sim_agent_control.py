@@ -4,6 +4,7 @@ an impossible one answers the documented refusal, and a watcher sees the move.""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -342,6 +343,33 @@ async def test_a_callback_the_agent_sets_outlives_the_calls_outcome(during: bool
         clock.advance(8 * 3600)  # past the callback: called back then
         first, again = await calls()
     assert first["callid"] == callid and int(again["tm_init"]) >= int(START) + 38_800
+
+
+async def test_a_callback_in_unix_seconds_keeps_its_moment_when_the_clocks_go_back() -> None:
+    # London's clocks go back at 01:00 UTC on 2026-10-25: a callback an hour after 00:30
+    # UTC is written "01:30:00", which names 00:30 UTC too. Read back as that one, the
+    # record was called back as soon as its call ended.
+    clock = VirtualClock(1_792_886_400.0)  # 2026-10-25 00:00 UTC (01:00 BST)
+    zone = ZoneInfo("Europe/London")
+    sim = Simulator(agents=4, seed=2, clock=clock, dwell=Dwell.uniform(600), record_tz=zone)
+    token = sim.issue_token()
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        record, callid, uid = await _dialled_call(sim, clock, http, token, end=False)
+        due = int(sim.now()) + 3600
+        assert await act(sim, "callback", callid=callid, callback=str(due)) == {"success": True}
+        assert await act(sim, "disposition", callid=callid, outcome="109")
+        assert await act(sim, "hangup", agent=uid) == {"success": True}
+
+        async def calls() -> list[str]:
+            params = {"token": token, "method": "cdr", "fields": "callid,tm_init", "urn": record}
+            params["range"] = f"0:{int(sim.now())}"
+            rows = json_of(await http.get("reporting.php", params=params))["list"]
+            return [row["tm_init"] for row in rows]
+
+        clock.advance(3000)
+        assert len(await calls()) == 1  # not called back before its callback
+        clock.advance(3 * 3600)
+        assert int((await calls())[1]) >= due
 
 
 async def test_a_dialled_calls_record_takes_the_disposition_and_the_callback() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from contactnow_async.simulator import Simulator, VirtualClock
+from contactnow_async.simulator import Dwell, Simulator, VirtualClock
 
 from .sim_helpers import START, json_of
 
@@ -206,3 +206,158 @@ async def test_an_outcome_given_after_the_call_ends_judges_it_as_one_given_durin
     assert (report["oc_noansw"], report["oc_dead"]) == ((1, 0) if outcome == "103" else (0, 1))
     assert json_of(recording)["success"] is False
     assert (again["cres"], again["tm_answ"], float(again["sec_ring"])) == ("Answered", str(S), 0)
+
+
+async def test_an_agent_assigned_a_queue_while_waiting_takes_its_queued_caller_at_once() -> None:
+    # A waiting agent takes a queue's caller at once, and so it does when the assignment
+    # comes while a caller waits: it went on waiting beside the caller, who waited on
+    # (the CDR's sec_que) or gave up, while the live view showed the queue's agent free.
+    clock = VirtualClock(START)
+    sim = Simulator(agents=6, seed=3, clock=clock, dwell=Dwell(wait=5, call=300, patience=900))
+    scenario = sim._scenario  # no request shows a caller still queued: only the CDR, after
+    found = None
+    while found is None:
+        clock.advance(5)
+        sim.catch_up()
+        found = next(
+            (
+                (agent.uid, qid)
+                for qid in ("1007", "1008", "1009")
+                if scenario.switch.waiting(qid)
+                for agent in scenario.agents
+                if agent.status == "wait" and (agent.uid, qid) not in scenario.priorities
+            ),
+            None,
+        )
+    uid, qid = found
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        books = Books(http, sim.issue_token())
+        reply = await http.post(
+            "database.php",
+            params={"token": books.token, "method": "priority", "action": "create"},
+            json=[{"agentid": uid, "qid": qid, "level": "100"}],
+        )
+        assert json_of(reply)["total"] == 1
+        (row,) = (await books.get("ajax", method="agents", action="read", agent=uid))["list"]
+    assert (row["status"], row["time"]) == ("call", str(int(clock.now())))
+    assert row["call"][0]["qid"] == qid
+
+
+async def test_an_agent_whose_record_closed_before_its_dial_takes_a_queued_caller() -> None:
+    # An agent about to dial a record is in wait, not in a queue's line: callers queue. When
+    # the record closes before the dial (its dataset put on HOLD), the agent waits again,
+    # and takes the caller then, as an agent becoming free does; it waited beside them.
+    clock = VirtualClock(START)
+    sim = Simulator(agents=4, seed=2, clock=clock, dwell=Dwell(wait=5, call=60, wrap=5))
+    scenario = sim._scenario  # no request shows a caller still queued: only the CDR, after
+
+    def about_to_dial(agent: Any) -> bool:
+        """In wait with a record, dialling before any other agent moves and before a
+        caller queued on its queues gives up."""
+        lines = [scenario.switch.lines.get(qid, ()) for qid in scenario.waiting.queues_of(agent)]
+        return (
+            agent.status == "wait"
+            and agent.lead is not None
+            and all(other.due > agent.due for other in scenario.agents if other is not agent)
+            and any(call.gives_up_at > agent.due for line in lines for call in line)
+        )
+
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        books = Books(http, sim.issue_token())
+        ecnow = {"token": books.token, "method": "ecnow_records", "action": "create"}
+        leads = [{"dataset": 351, "HomePhone": f"0161496{n:04d}"} for n in range(200)]
+        await http.post("ecnow.php", params=ecnow, json=leads)
+        found = None
+        while found is None:
+            clock.advance(1)
+            sim.catch_up()
+            found = next((agent for agent in scenario.agents if about_to_dial(agent)), None)
+        queues = scenario.waiting.queues_of(found)
+        ecnow["method"], ecnow["action"] = "ecnow_datasets", "update"
+        reply = await http.post(
+            "ecnow.php", params=ecnow, json=[{"dataset": 351, "d_status": "HOLD"}]
+        )
+        assert json_of(reply)["success"] is True
+        clock.advance(found.due - clock.now())  # the dial it was to make: none now
+        (row,) = (await books.get("ajax", method="agents", action="read", agent=found.uid))["list"]
+    assert row["status"] == "call" and row["call"][0]["qid"] in queues
+
+
+async def test_a_record_an_agent_gave_up_is_dialled_by_an_agent_still_waiting() -> None:
+    # An agent about to dial a record went on a break (pause): the record was free again,
+    # but an agent in wait on the same outbound queue, with nothing to do, never dialled it
+    # until some later change (another record, a callback falling due) offered it.
+    clock = VirtualClock(START)
+    sim = Simulator(agents=6, seed=4, clock=clock, dwell=Dwell(wait=60, call=60, wrap=5))
+    scenario = sim._scenario  # no request shows which record an agent is about to dial
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        books = Books(http, sim.issue_token())
+        ecnow = {"token": books.token, "method": "ecnow_records", "action": "create"}
+        await http.post("ecnow.php", params=ecnow, json=[{"dataset": 351, "HomePhone": "1"}])
+        pair = None
+        while pair is None:
+            clock.advance(1)
+            sim.catch_up()
+            dialling = [a for a in scenario.agents if a.status == "wait" and a.lead is not None]
+            idle = [
+                agent
+                for agent in scenario.agents
+                if agent.status == "wait"
+                and agent.lead is None
+                and (agent.uid, "2001") in scenario.priorities  # dataset 351's queue
+                and agent.due > clock.now() + 10  # it stays in wait meanwhile
+            ]
+            pair = (dialling[0], idle[0]) if dialling and idle else None
+        gave_up, waiting = pair
+        record = str(gave_up.lead)
+        assert await books.get("agent", action="pause", agent=gave_up.uid) == {"success": True}
+        clock.advance(6)  # the dial an agent makes once it takes a record
+        (row,) = (await books.get("ajax", method="agents", action="read", agent=waiting.uid))[
+            "list"
+        ]
+    assert row["status"] == "call" and row["call"][0]["urn"] == record
+
+
+async def test_an_agent_given_an_outbound_queue_while_waiting_dials_its_records() -> None:
+    # A record waited, diallable, for an agent of its queue; one in wait with nothing to
+    # do was assigned to the queue (priority create), and sat idle beside the record.
+    clock = VirtualClock(START)
+    sim = Simulator(agents=6, seed=4, clock=clock, dwell=Dwell(wait=60, call=60, wrap=5))
+    scenario = sim._scenario  # no request shows when an agent will next move
+    idle = None
+    while idle is None:
+        clock.advance(1)
+        sim.catch_up()
+        on_queue = [
+            agent for agent in scenario.agents if (agent.uid, "2001") in scenario.priorities
+        ]
+        if any(agent.status == "wait" for agent in on_queue):
+            continue  # it would take the record: none of the queue's agents may wait
+        idle = next(
+            (
+                agent
+                for agent in scenario.agents
+                if agent not in on_queue
+                and agent.status == "wait"
+                and agent.lead is None
+                and agent.due > clock.now() + 10  # it stays in wait meanwhile
+            ),
+            None,
+        )
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        books = Books(http, sim.issue_token())
+        ecnow = {"token": books.token, "method": "ecnow_records", "action": "create"}
+        reply = await http.post(
+            "ecnow.php", params=ecnow, json=[{"dataset": 351, "HomePhone": "1"}]
+        )
+        record = str(json_of(reply)["key"])
+        assign = {"token": books.token, "method": "priority", "action": "create"}
+        reply = await http.post(
+            "database.php",
+            params=assign,
+            json=[{"agentid": idle.uid, "qid": "2001", "level": "100"}],
+        )
+        assert json_of(reply)["total"] == 1
+        clock.advance(6)  # the dial an agent makes once it takes a record
+        (row,) = (await books.get("ajax", method="agents", action="read", agent=idle.uid))["list"]
+    assert row["status"] == "call" and row["call"][0]["urn"] == record

@@ -4,10 +4,12 @@ plain httpx as the vendor's documents describe them (no part of the client libra
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from datetime import timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import anyio
 import httpx
@@ -698,6 +700,34 @@ async def test_a_non_complete_outcome_calls_back_later_and_hold_is_never_dialled
         for record in again:
             assert record["ProcessType"] in ("NEEDSMOREWORK", "COMPLETE")
         assert (await api.record(held))["notes"] == ""
+
+
+async def test_a_callback_an_hour_later_is_kept_over_the_hour_the_clocks_go_back() -> None:
+    # London's clocks go back at 01:00 UTC on 2026-10-25: "01:30:00" that morning names
+    # 00:30 and 01:30 UTC. An outcome at 00:30 UTC sets its callback an hour later, at the
+    # second; read back as the first, the record was dialled again at once.
+    back = 1_792_886_400.0  # 2026-10-25 00:00 UTC (01:00 BST), an hour before
+    clock = VirtualClock(back)
+    zone = ZoneInfo("Europe/London")
+    sim = Simulator(agents=6, seed=5, clock=clock, dwell=Dwell.uniform(30), record_tz=zone)
+    token = sim.issue_token()
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        api = Api(http, token)
+        await api.create(*({"dataset": 351, "HomePhone": f"016149602{n:02d}"} for n in range(12)))
+        clock.advance(3 * 3600)
+        cdr = await api.rows(
+            "reporting", "cdr", fields="callid,urn,ocid,tm_init,tm_disc", range=f"0:{2**31}"
+        )
+    calls: dict[str, list[dict[str, str]]] = {}
+    for call in cdr:
+        if call["urn"] != "0":
+            calls.setdefault(call["urn"], []).append(call)
+    again = [pair for record in calls.values() for pair in itertools.pairwise(record)]
+    # Some record was called back after an outcome in the hour the clocks go back.
+    assert any(back <= int(before["tm_disc"]) < back + 3600 for before, _ in again)
+    for before, after in again:
+        # Whole seconds: the callback is written to the second (the call ended within one).
+        assert int(after["tm_init"]) >= int(before["tm_disc"]) + CALLBACK_DELAY, (before, after)
 
 
 async def test_the_highest_dataset_priority_is_dialled_first() -> None:

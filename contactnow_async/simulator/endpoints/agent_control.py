@@ -276,14 +276,15 @@ def _callback(request: Request, state: SimState) -> None:
         when = None if due is None else db.format_time(due)
     except (ValueError, OverflowError):  # not a date, or a unix time past any record date
         when = None
-    if when is None:
+    if when is None or due is None:
         raise BadArgument("Bad argument: callback")
     owner = request.args.get("agent", "").strip() or request.args.get("agentid", "").strip()
     if owner and owner not in scenario.by_uid:
         raise BadArgument(f"Bad argument: agent [{owner}] does not exist.")
     record = _open_record(scenario, call.record)
     # Every check above, every change below: a refusal changes nothing.
-    record["callback"] = when
+    # The moment meant, kept: in the hour the clocks go back the date names two.
+    scenario.dialler.set_callback(call.record, due)
     if owner:
         record["AgentRef"], record["Agent_Specific"] = owner, "1"
     if "notes" in request.args:

@@ -46,6 +46,8 @@ def priority(request: Request, state: SimState) -> Reply:
                 failure = f"Bad argument: agent [{agentid}] is not assigned to queue [{qid}]"
                 continue
             total += 1
+    # An agent in wait newly on an outbound queue dials its diallable records from now.
+    scenario.offer(scenario.now)
     return write_result(account_id=state.account_id, total=total, bad=bad, key=key, failure=failure)
 
 
