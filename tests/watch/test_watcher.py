@@ -843,3 +843,45 @@ async def test_a_second_task_entering_a_watcher_that_is_starting_is_refused() ->
     (error,) = refused
     assert "already running" in str(error)
     assert got == [("appeared", "1", "wait"), ("changed", "1", "call")]
+
+
+class HeldClock(VirtualClock):
+    """A virtual clock whose sleeps last until cancelled: a watcher between polls waits
+    as on a real clock with a long interval (or backoff) to go."""
+
+    __slots__ = ("sleeping",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleeping = anyio.Event()
+
+    async def sleep_until(self, deadline: float) -> None:
+        self.sleeping.set()
+        await anyio.sleep_forever()
+
+
+async def test_closing_the_client_while_the_watcher_waits_for_its_next_poll_ends_the_stream() -> (
+    None
+):
+    """The client closed while the watcher slept between polls (another task's shutdown):
+    its readers waited until the next tick, a whole interval (or backoff: a minute), to
+    learn it. The wait ends at once, and they get what a closed client raises."""
+    clock = HeldClock()
+    sim = Simulator(username="watch", password="secret", agents=3, seed=7, clock=clock)
+    async with client_on(sim) as cn:
+        watcher = AgentWatcher(cn, interval=30.0, include_offline=True)
+        subscription = watcher.subscribe()
+
+        async def close_between_polls() -> None:
+            async with watcher:
+                await clock.sleeping.wait()  # the first poll is done: the poller waits
+                await cn.aclose()
+                await anyio.wait_all_tasks_blocked()
+                assert subscription.closed
+
+        with pytest.raises(RuntimeError, match="client is closed"):
+            await close_between_polls()
+        events: list[AgentEvent] = []
+        with pytest.raises(RuntimeError, match="client is closed"):
+            await collect(subscription, events)  # the first poll's events, then the error
+    assert [event.kind for event in events] == ["appeared"] * 3
