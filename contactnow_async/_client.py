@@ -184,7 +184,7 @@ class ContactNow(Groups):
             deadline=options.call_deadline,
             call_bound=call_bound(options),
         )
-        # Whether it is closed, and the waits (a watcher's for its next poll) aclose() ends.
+        # Whether it is closed, and the waits (for a token, a watcher's) aclose() ends.
         self._waits = waits_of(self)
         kind = pool_kind(given=http_client is not None, transport=transport)
         self._binding = Binding(kind, moved=self._transport.new_library)
@@ -197,6 +197,7 @@ class ContactNow(Groups):
             key=token_key(options),
             clock=self.clock,
             margin=token_margin,
+            waits=self._waits,
         )
         install_httpx_log_filter(self, lambda cn: (*cn._own_secrets, *cn._token_manager.recent))
 
@@ -239,8 +240,8 @@ class ContactNow(Groups):
 
     async def aclose(self) -> None:
         """Close the connection pool (unless the caller passed its own ``http_client``); a
-        call still running is cut short, raising RuntimeError, and so is a watcher of the
-        client at once, polling or not (its readers get that error)."""
+        call still running (waiting for its token too) is cut short, raising RuntimeError,
+        and so is a watcher of the client, polling or not (its readers get that error)."""
         if self._waits.closed:
             return
         self._binding.check()

@@ -35,8 +35,9 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import anyio
 
-from ._clock import Clock
+from ._clock import Clock, Waits
 from ._errors import RequestTimeout, TokenError, own_copy
+from ._faults import CLOSED
 from ._token_file import FileTokenStore
 
 if TYPE_CHECKING:
@@ -148,6 +149,7 @@ class TokenManager:
         key: str,
         clock: Clock,
         margin: float = 60.0,
+        waits: Waits | None = None,
     ) -> None:
         self._fetch = fetch
         self._store = store
@@ -165,6 +167,8 @@ class TokenManager:
         # what it is worth until _hold_until, so calls do not fetch one token each.
         self._short_fetches = 0
         self._hold_until = -math.inf
+        # The client's: its aclose() ends every wait for a token (RuntimeError).
+        self._waits = waits if waits is not None else Waits()
 
     @property
     def current(self) -> Token | None:
@@ -203,8 +207,14 @@ class TokenManager:
         """
         stale = self._token
         if stale is None:
-            stale = await self._store.load(self._key)
+            with self._waits.within():  # a store stuck: the client's aclose() ends it too
+                stale = await self._store.load(self._key)
         return await self._refresh(stale=stale, refused=True)
+
+    def _check_open(self) -> None:
+        """RuntimeError once the client closed: a wait for a token (a store stuck, say) ends."""
+        if self._waits.closed:
+            raise RuntimeError(CLOSED)
 
     async def invalidate(self) -> None:
         """Forget the current token (here and in the store)."""
@@ -216,6 +226,7 @@ class TokenManager:
         self, *, stale: Token | None, refused: bool = False, give_up_at: float = math.inf
     ) -> Token:
         while True:
+            self._check_open()  # cut short by the client's aclose(), or begun after it
             current = self._token
             if (
                 current is not None
@@ -227,11 +238,13 @@ class TokenManager:
             if flight is None:
                 # Cut short by this caller's deadline, the fetch ends as a cancelled
                 # leader's does: no shared failure, a waiter with more time takes over.
-                with anyio.CancelScope(deadline=give_up_at):
+                with self._waits.within(give_up_at):
                     return await self._lead(stale=stale, refused=refused)
+                self._check_open()
                 raise TokenTimeout(led=True)
-            with anyio.CancelScope(deadline=give_up_at):  # the fetch goes on for the others
+            with self._waits.within(give_up_at):  # the fetch goes on for the others
                 await flight.done.wait()
+            self._check_open()
             if not flight.done.is_set():
                 raise TokenTimeout(led=False)
             if flight.token is not None and not (
