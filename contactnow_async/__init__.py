@@ -25,7 +25,8 @@ from ._errors import (
     WriteError,
 )
 from ._options import ClientOptions, Region
-from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
+from ._token_file import FileTokenStore
+from ._token_store import MemoryTokenStore, TokenStore
 from ._transport import RetryPolicy
 
 if typing.TYPE_CHECKING:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
-from ._clock import Clock, SystemClock
+from ._clock import Clock, SystemClock, waits_of
 from ._errors import AuthenticationError, ResponseFormatError, TokenError
 from ._http import Binding, Wire, check_wire, own_http_client, pool_kind
 from ._lazy import LazyMethod
@@ -90,11 +90,11 @@ class ContactNow(Groups):
     __slots__ = (
         "__weakref__",  # the log filter's reference: it forgets a client that is gone
         "_binding",
-        "_closed",
         "_own_secrets",
         "_password",
         "_token_manager",
         "_transport",
+        "_waits",
         "agents",
         "campaigns",
         "clock",
@@ -184,7 +184,7 @@ class ContactNow(Groups):
             deadline=options.call_deadline,
             call_bound=call_bound(options),
         )
-        self._closed = False
+        self._waits = waits_of(self)  # closed or not; the waits its aclose() ends
         kind = pool_kind(given=http_client is not None, transport=transport)
         self._binding = Binding(kind, moved=self._transport.new_library)
         self.token_store: TokenStore = (
@@ -197,6 +197,7 @@ class ContactNow(Groups):
             clock=self.clock,
             margin=token_margin,
             secrets=self._own_secrets,
+            waits=self._waits,
         )
         install_httpx_log_filter(self, lambda cn: (*cn._own_secrets, *cn._token_manager.recent))
 
@@ -239,20 +240,21 @@ class ContactNow(Groups):
 
     async def aclose(self) -> None:
         """Close the connection pool (unless the caller passed its own ``http_client``); a
-        call still running is cut short, raising RuntimeError."""
-        if self._closed:
+        call still running (waiting for its token too) is cut short, raising RuntimeError,
+        and so is a watcher of the client, polling or not (its readers get that error)."""
+        if self._waits.closed:
             return
         self._binding.check()
-        self._closed = True
+        self._waits.close()
         await self._transport.aclose()  # it closes its pool only if it made it
 
     @property
     def is_closed(self) -> bool:
         """True once :meth:`aclose` was called."""
-        return self._closed
+        return self._waits.closed
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self._waits.closed:
             raise RuntimeError("this ContactNow client is closed; create a new one")
         self._binding.check()
 

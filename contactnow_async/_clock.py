@@ -18,6 +18,8 @@ import functools
 import math
 import threading
 import time
+import weakref
+from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 import anyio
@@ -27,9 +29,11 @@ __all__ = [
     "ScaledClock",
     "SystemClock",
     "VirtualClock",
+    "Waits",
     "http_date",
     "number_of_seconds",
     "sleep_within",
+    "waits_of",
 ]
 
 
@@ -159,6 +163,66 @@ async def sleep_within(clock: Clock, seconds: float, deadline: float) -> bool:
     with anyio.CancelScope(deadline=deadline) as scope:
         await clock.sleep_until(clock.now() + seconds)
     return not scope.cancelled_caught
+
+
+class Waits:
+    """One client's waits other than its requests' (a watcher's for its next poll, say):
+    its ``aclose()`` calls :meth:`close`, which ends them at once."""
+
+    __slots__ = ("_scopes", "closed")
+
+    def __init__(self) -> None:
+        self.closed = False
+        self._scopes: set[anyio.CancelScope] = set()
+
+    def close(self) -> None:
+        """Set ``closed`` and cancel every wait under way (each then ends as its own
+        scope's cancellation does: the code after it reads ``closed``)."""
+        self.closed = True
+        for scope in self._scopes:
+            scope.cancel()
+
+    def within(self, deadline: float = math.inf) -> _Within:
+        """A cancel scope with ``deadline`` (on anyio's clock) that :meth:`close` cancels too."""
+        return _Within(self._scopes, anyio.CancelScope(deadline=deadline))
+
+
+#: Each client's waits: its watchers find them here, not in the client's private state.
+_WAITS: weakref.WeakKeyDictionary[object, Waits] = weakref.WeakKeyDictionary()
+
+
+def waits_of(owner: object) -> Waits:
+    """The :class:`Waits` that ``owner`` ends when it closes (a client takes its own when
+    made; a watcher of it puts there its wait for its next poll)."""
+    waits = _WAITS.get(owner)
+    if waits is None:
+        waits = _WAITS[owner] = Waits()
+    return waits
+
+
+class _Within:
+    """:meth:`Waits.within`: a class, not a generator, so type checkers see that leaving
+    it may swallow its own cancellation (the code after the block runs)."""
+
+    __slots__ = ("_scope", "_scopes")
+
+    def __init__(self, scopes: set[anyio.CancelScope], scope: anyio.CancelScope) -> None:
+        self._scopes = scopes
+        self._scope = scope
+
+    def __enter__(self) -> anyio.CancelScope:
+        scope = self._scope.__enter__()
+        self._scopes.add(scope)
+        return scope
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        self._scopes.discard(self._scope)
+        return self._scope.__exit__(exc_type, exc, tb)
 
 
 def number_of_seconds(name: str, value: object) -> float:

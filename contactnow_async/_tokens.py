@@ -36,14 +36,16 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 import anyio
 
-from ._clock import Clock
+from ._clock import Clock, Waits
 from ._errors import RequestTimeout, TokenError, own_copy
+from ._faults import CLOSED
 from ._redact import redact_query, redact_text
 from ._token_file import FileTokenStore
+from ._token_store import MemoryTokenStore, TokenStore, WrongEventLoop
 
 if TYPE_CHECKING:
     from ._models import Token
@@ -51,55 +53,6 @@ if TYPE_CHECKING:
 __all__ = ["FileTokenStore", "MemoryTokenStore", "TokenManager", "TokenStore", "TokenTimeout"]
 
 logger = logging.getLogger("contactnow_async")
-
-
-@runtime_checkable
-class TokenStore(Protocol):
-    """Somewhere to keep tokens between calls, keyed by base URL and username.
-
-    The store is a cache: an error any of its methods (and its lock) raise is logged,
-    once until the store answers again, and this process fetches and uses a token of
-    its own meanwhile (the API binds a token to the address that fetched it, and a new
-    one does not revoke the others). Failing every call for it would fetch a new
-    token each time, or none at all.
-    """
-
-    async def load(self, key: str) -> Token | None:
-        """Return the stored token for ``key``, or None."""
-        ...
-
-    async def save(self, key: str, token: Token) -> None:
-        """Store ``token`` under ``key``."""
-        ...
-
-    async def delete(self, key: str, token: Token) -> None:
-        """Forget ``token`` under ``key``, if it is still the one stored."""
-        ...
-
-    # Optional, not part of the protocol's required surface (a store without it
-    # still matches): ``def lock(self, key: str) -> AbstractAsyncContextManager[object]``,
-    # a lock shared with every process using the store. The manager holds it
-    # around "look in the store again, fetch if still missing, save".
-
-
-class MemoryTokenStore:
-    """Tokens kept in this process only (the default)."""
-
-    def __init__(self) -> None:
-        self._tokens: dict[str, Token] = {}
-
-    async def load(self, key: str) -> Token | None:
-        return self._tokens.get(key)
-
-    async def save(self, key: str, token: Token) -> None:
-        self._tokens[key] = token
-
-    async def delete(self, key: str, token: Token) -> None:
-        if self._tokens.get(key) == token:
-            del self._tokens[key]
-
-    def __repr__(self) -> str:
-        return f"MemoryTokenStore(<{len(self._tokens)} tokens>)"
 
 
 #: Tokens in a row that expire within the margin before :class:`TokenError` is raised.
@@ -135,11 +88,6 @@ class _Flight:
         self.done = anyio.Event()
         self.token: Token | None = None
         self.error: BaseException | None = None
-
-
-class WrongEventLoop(RuntimeError):
-    """A store that cannot run on this event loop (RedisTokenStore under trio): the
-    program's mistake, raised to the call, where a store that fails degrades."""
 
 
 class TokenTimeout(Exception):
@@ -181,6 +129,7 @@ class TokenManager:
         clock: Clock,
         margin: float = 60.0,
         secrets: Iterable[str] = (),
+        waits: Waits | None = None,
     ) -> None:
         self._fetch = fetch
         self._store = store
@@ -201,6 +150,8 @@ class TokenManager:
         # what it is worth until _hold_until, so calls do not fetch one token each.
         self._short_fetches = 0
         self._hold_until = -math.inf
+        # The client's: its aclose() ends every wait for a token (RuntimeError).
+        self._waits = waits if waits is not None else Waits()
 
     @property
     def current(self) -> Token | None:
@@ -239,13 +190,20 @@ class TokenManager:
         """
         stale = self._token
         if stale is None:
-            stale = await self._load()
+            with self._waits.within():  # a store stuck: the client's aclose() ends it too
+                stale = await self._load()
         return await self._refresh(stale=stale, refused=True)
+
+    def _check_open(self) -> None:
+        """RuntimeError once the client closed: a wait for a token (a store stuck, say) ends."""
+        if self._waits.closed:
+            raise RuntimeError(CLOSED)
 
     async def _refresh(
         self, *, stale: Token | None, refused: bool = False, give_up_at: float = math.inf
     ) -> Token:
         while True:
+            self._check_open()  # cut short by the client's aclose(), or begun after it
             current = self._token
             if (
                 current is not None
@@ -257,11 +215,13 @@ class TokenManager:
             if flight is None:
                 # Cut short by this caller's deadline, the fetch ends as a cancelled
                 # leader's does: no shared failure, a waiter with more time takes over.
-                with anyio.CancelScope(deadline=give_up_at):
+                with self._waits.within(give_up_at):
                     return await self._lead(stale=stale, refused=refused)
+                self._check_open()
                 raise TokenTimeout(led=True)
-            with anyio.CancelScope(deadline=give_up_at):  # the fetch goes on for the others
+            with self._waits.within(give_up_at):  # the fetch goes on for the others
                 await flight.done.wait()
+            self._check_open()
             if not flight.done.is_set():
                 raise TokenTimeout(led=False)
             if flight.token is not None and not (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -18,9 +18,11 @@ from contactnow_async import (
     APIError,
     BadArgumentError,
     ContactNow,
+    MemoryTokenStore,
     QueueAssignment,
     Region,
     ResponseFormatError,
+    Token,
     TokenError,
     WriteError,
 )
@@ -38,6 +40,7 @@ from tests._helpers import (
 pytestmark = pytest.mark.anyio
 
 READ = ("database", "agents", "read")
+CLOSED = "this ContactNow client is closed; create a new one"
 
 
 # --- lifecycle --------------------------------------------------------------------------
@@ -85,6 +88,48 @@ async def test_the_client_closes_the_pool_it_made() -> None:
     async with cn:
         http = cn._transport.http  # made at the first request, or here
     assert http.is_closed
+
+
+class StuckStore(MemoryTokenStore):
+    """A shared token store that stopped answering (a Redis that hangs): no load ends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loading = anyio.Event()
+
+    async def load(self, key: str) -> Token | None:
+        self.loading.set()
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")  # pragma: no cover -- sleep_forever never returns
+
+
+async def test_calls_waiting_for_their_token_when_the_client_closes_end_at_once() -> None:
+    """Closing the client cut short the calls being sent, not those waiting for their
+    token (the fetch one of them leads, stuck in the store): they waited on until their
+    deadline, and then said the token fetch had timed out. They end with the close now."""
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    store = StuckStore()
+    cn, http = client_for(api, token_store=store)
+    ended: list[Exception] = []
+
+    async def call(what: Callable[[], Awaitable[object]]) -> None:
+        try:
+            await what()
+        except Exception as exc:  # what the call ends with is the subject
+            ended.append(exc)
+
+    async with http, cn, anyio.create_task_group() as tg:
+        tg.start_soon(call, cn.agents.read)  # leads the token fetch
+        await store.loading.wait()
+        tg.start_soon(call, cn.agents.read)  # waits for it
+        tg.start_soon(call, cn.tokens.get)  # and so does this
+        tg.start_soon(call, cn.tokens.refresh)  # stuck in the store as well
+        await anyio.wait_all_tasks_blocked()
+        await cn.aclose()
+        await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()  # the calls still waiting: the assertion below names them
+    assert [(type(error), str(error)) for error in ended] == [(RuntimeError, CLOSED)] * 4
+    assert api.requests == []
 
 
 LIBRARIES = [("asyncio", "trio"), ("trio", "asyncio")]

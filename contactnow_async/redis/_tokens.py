@@ -18,7 +18,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from .._models import Token, stored_token
 from .._redact import redact_text
-from .._tokens import WrongEventLoop
+from .._token_store import WrongEventLoop
 from ._lease import RELEASE_IF_HELD, RENEW_IF_HELD
 from ._replies import text
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict, overload
 import anyio
 import anyio.abc
 
-from .._clock import Clock
+from .._clock import Clock, waits_of
 from .._errors import AuthenticationError, ContactNowError, LogPositionError
 from .._faults import CLOSED
 from .._values import utc
@@ -346,7 +346,9 @@ class AgentWatcher:
                     tick = deadline = now + self._health.backoff(self.interval, self.max_backoff)
                 if self.jitter:
                     tick += random.uniform(0, self.jitter * self.interval)  # jitter, not a secret
-                await self.clock.sleep_until(tick)
+                with waits_of(self.client).within():  # its aclose() ends it: the poll says so
+                    if not self.client.is_closed:  # (closed as this poll's events went out)
+                        await self.clock.sleep_until(tick)
         except _STOPS as exc:
             # Polling can never succeed (see _STOPS): tell every reader.
             logger.error(WATCHER_STOPPED, exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import inspect
 import itertools
@@ -631,6 +632,10 @@ async def test_paged_snapshots_of_a_moving_centre_invent_no_arrivals_or_departur
     assert not [e for e in events if e.kind == "disappeared"]
 
 
+def _polled(watcher: AgentWatcher, polls: int) -> bool:
+    return watcher.health.polls >= polls
+
+
 def _memory() -> tuple[int, int]:
     """(live container objects, allocated pymalloc blocks), after a full collection.
 
@@ -655,7 +660,7 @@ async def test_memory_stays_flat_over_many_polls() -> None:
             for start in (200, 900):
                 readings = []
                 for polls in range(start, start + 300, 20):
-                    await until(sim.clock, lambda polls=polls: watcher.health.polls >= polls)
+                    await until(sim.clock, functools.partial(_polled, watcher, polls))
                     readings.append(_memory())
                 lows.append((min(r[0] for r in readings), min(r[1] for r in readings)))
             assert sub.pending <= 1_000
@@ -861,3 +866,45 @@ async def test_poll_event_ids_are_unique_when_an_agent_returns_to_a_state() -> N
     # Two watchers that see the same changes give them the same ids.
     again, again_picture = await revisits()
     assert ([e.id for e in again], [e.id for e in again_picture]) == (ids, [e.id for e in picture])
+
+
+class HeldClock(VirtualClock):
+    """A virtual clock whose sleeps last until cancelled: a watcher between polls waits
+    as on a real clock with a long interval (or backoff) to go."""
+
+    __slots__ = ("sleeping",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleeping = anyio.Event()
+
+    async def sleep_until(self, deadline: float) -> None:
+        self.sleeping.set()
+        await anyio.sleep_forever()
+
+
+async def test_closing_the_client_while_the_watcher_waits_for_its_next_poll_ends_the_stream() -> (
+    None
+):
+    """The client closed while the watcher slept between polls (another task's shutdown):
+    its readers waited until the next tick, a whole interval (or backoff: a minute), to
+    learn it. The wait ends at once, and they get what a closed client raises."""
+    clock = HeldClock()
+    sim = Simulator(username="watch", password="secret", agents=3, seed=7, clock=clock)
+    async with client_on(sim) as cn:
+        watcher = AgentWatcher(cn, interval=30.0, include_offline=True)
+        subscription = watcher.subscribe()
+
+        async def close_between_polls() -> None:
+            async with watcher:
+                await clock.sleeping.wait()  # the first poll is done: the poller waits
+                await cn.aclose()
+                await anyio.wait_all_tasks_blocked()
+                assert subscription.closed
+
+        with pytest.raises(RuntimeError, match="client is closed"):
+            await close_between_polls()
+        events: list[AgentEvent] = []
+        with pytest.raises(RuntimeError, match="client is closed"):
+            await collect(subscription, events)  # the first poll's events, then the error
+    assert [event.kind for event in events] == ["appeared"] * 3
