@@ -528,11 +528,11 @@ MISSING = object()
 #: What a field holds instead of its value: in JSON, and in XML (an element's text).
 WRONG_JSON: dict[str, Any] = {
     "null": None, "missing": MISSING, "number": 12345, "fraction": 1.5,
-    "object": {"a": "1"}, "list": ["1", "2"], "bool": True,
+    "object": {"a": "1"}, "list": ["1", "2"], "bool": True, "echo": ECHO,
 }  # fmt: skip
 WRONG_XML: dict[str, str] = {
     "empty": "<{0}/>", "nested": "<{0}><a>1</a></{0}>", "twice": "<{0}>1</{0}><{0}>2</{0}>",
-    "attribute": '<{0} a="1">1</{0}>', "missing": "",
+    "attribute": '<{0} a="1">1</{0}>', "missing": "", "echo": f"<{{0}}>{ECHO}</{{0}}>",
 }  # fmt: skip
 #: Python's text of a value no wire text is: a field holding one read a value as text.
 PYTHON_TEXTS = ("None", "True", "False", "{'", "['")

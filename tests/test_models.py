@@ -396,6 +396,6 @@ def test_a_queue_assignment_takes_a_level_as_an_int_or_its_plain_text() -> None:
 def test_a_priority_row_whose_level_is_no_whole_number_is_refused() -> None:
     # " 12", "1_2" and "1.2e1" were read as int() reads them: level 12.
     for level in (" 12", "1_2", "1.2e1", True):
-        with pytest.raises(ValueError, match="level must be a whole number"):
+        with pytest.raises(ValueError, match="field 'level' is not a whole number"):
             QueueAssignment.from_record({"agentid": "1", "qid": "2", "level": level})
     assert QueueAssignment.from_record({"agentid": "1", "qid": "2", "level": "5.0"}).level == 5
