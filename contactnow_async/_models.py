@@ -340,8 +340,9 @@ class WriteResult:
     ``key`` is the id of the created record (creates only; ``"0"`` otherwise).
     ``info`` is the API's note on the write, where it gives one (``ecnow``
     records: "Record is LIVE on the dialer."), with any secret the call sent (the
-    password, the token, an agent's pin) that it echoes redacted, as in error texts.
-    ``resent`` is True when the write was sent again after its reply was lost and the lost
+    password, the token, an agent's pin) that it echoes redacted, as in error texts;
+    None for none (null, false) or for no text (``true``, a nested value). ``resent``
+    is True when the write was sent again after its reply was lost and the lost
     attempt may have been done: a ``total`` of 0 may then be its own earlier write.
     """
 
@@ -366,7 +367,7 @@ class WriteResult:
             key=envelope.key,
             account_id=envelope.account_id,
             error=envelope.error,
-            info=None if info is None or isinstance(info, (dict, list)) else str(info),
+            info=None if info is None or isinstance(info, (dict, list, bool)) else str(info),
             raw=envelope.raw,
             resent=envelope.resent,
         )

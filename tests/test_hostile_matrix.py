@@ -520,6 +520,11 @@ ROWS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "reports.cdr": (DOC_CDR_ROW, "row"),
     "reports.agents": (SESSION_ROW, "row"),
+    # A write's reply: the envelope's own fields, beside success.
+    **dict.fromkeys(
+        (name for name, target in TARGETS.items() if target.write),
+        ({"total": "1", "bad": "0", "key": "9", "info": "done", "account_id": "77"}, ""),
+    ),
     # token.php's own fields, beside success.
     "tokens.get": ({"token": TOKEN, "expire": 1_900_000_000}, ""),
     "tokens.validate": ({"expire": 1_900_000_000}, ""),
@@ -528,7 +533,7 @@ MISSING = object()
 #: What a field holds instead of its value: in JSON, and in XML (an element's text).
 WRONG_JSON: dict[str, Any] = {
     "null": None, "missing": MISSING, "number": 12345, "fraction": 1.5,
-    "object": {"a": "1"}, "list": ["1", "2"], "bool": True, "echo": ECHO,
+    "object": {"a": "1"}, "list": ["1", "2"], "bool": True, "false": False, "echo": ECHO,
 }  # fmt: skip
 WRONG_XML: dict[str, str] = {
     "empty": "<{0}/>", "nested": "<{0}><a>1</a></{0}>", "twice": "<{0}>1</{0}><{0}>2</{0}>",
