@@ -107,8 +107,10 @@ class LiveAgent:
 
     @property
     def call_id(self) -> str | None:
-        """The id of the current call, or None when not on a call."""
-        return self.calls[0].call_id if self.calls else None
+        """The id of the current call, or None when not on a call or the call has no id
+        (its ``callid`` missing, empty or ``"0"``, as the status log's)."""
+        call_id = self.calls[0].call_id if self.calls else None
+        return None if call_id in ("", "0") else call_id
 
 
 def _calls(value: Any) -> tuple[Call, ...]:

@@ -525,6 +525,8 @@ ROWS: dict[str, tuple[dict[str, Any], str]] = {
         (name for name, target in TARGETS.items() if target.write),
         ({"total": "1", "bad": "0", "key": "9", "info": "done", "account_id": "77"}, ""),
     ),
+    # The escape hatch's Envelope: each of its own fields.
+    "request": ({"total": "0", "bad": "0", "key": "9", "account_id": "77"}, ""),
     # token.php's own fields, beside success.
     "tokens.get": ({"token": TOKEN, "expire": 1_900_000_000}, ""),
     "tokens.validate": ({"expire": 1_900_000_000}, ""),
