@@ -577,10 +577,11 @@ def _with_field(name: str, field: str, kind: str, fmt: str) -> Hostile:
 def _check_texts(value: Any, what: str) -> list[str]:
     """Values of a model read from a reply with a wrong field: of their declared type
     (``str | None`` is text or None), never Python's text of a null, a bool or a nested
-    value, and a report row's figures text or numbers."""
-    items = value if isinstance(value, list) else [value]
+    value, and a report row's figures text or numbers; a live agent's calls too."""
+    items = list(value) if isinstance(value, list) else [value]
     wrong: list[str] = []
     for item in items:
+        items += getattr(item, "calls", ())  # checked in turn, as models of their own
         values: dict[str, Any]
         if isinstance(item, ReportRow):
             values = dict(item.items())
