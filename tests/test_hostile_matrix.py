@@ -545,13 +545,15 @@ ROWS: dict[str, tuple[dict[str, Any], str]] = {
     # The escape hatch's Envelope: each of its own fields.
     "request": ({"total": "0", "bad": "0", "key": "9", "account_id": "77"}, ""),
     # token.php's own fields, beside success.
-    "tokens.get": ({"token": TOKEN, "expire": 1_900_000_000}, ""),
+    # (tokens.get without an address returns the token the first reply gave.)
+    "tokens.get(address)": ({"token": TOKEN, "expire": 1_900_000_000}, ""),
+    "tokens.refresh": ({"token": TOKEN, "expire": 1_900_000_000}, ""),
     "tokens.validate": ({"expire": 1_900_000_000}, ""),
 }
 MISSING = object()
 #: What a field holds instead of its value: in JSON, and in XML (an element's text).
 WRONG_JSON: dict[str, Any] = {
-    "null": None, "missing": MISSING, "number": 12345, "fraction": 1.5,
+    "null": None, "missing": MISSING, "number": 12345, "fraction": 1.5, "blank": " ",
     "object": {"a": "1"}, "list": ["1", "2"], "bool": True, "false": False, "echo": ECHO,
 }  # fmt: skip
 WRONG_XML: dict[str, str] = {
@@ -599,6 +601,8 @@ def _check_texts(value: Any, what: str) -> list[str]:
     wrong: list[str] = []
     for item in items:
         items += getattr(item, "calls", ())  # checked in turn, as models of their own
+        if isinstance(item, Token) and not item.value.strip():
+            wrong.append(f"{what}: a blank token")
         values: dict[str, Any]
         if isinstance(item, ReportRow):
             values = dict(item.items())
@@ -651,9 +655,12 @@ async def test_every_field_of_every_row_of_the_wrong_kind_gives_models_or_a_libr
                 for kind in kinds:
                     reply[0] = _with_field(name, field, kind, fmt)
                     what = f"{field} {kind} ({fmt})"
+                    before = hits[0]
                     problems += await _outcome(
                         cn, name, target, what, reply[0], _check_texts, field
                     )
+                    if hits[0] == before:  # a value kept from before: the reply unread
+                        problems.append(f"{name} <- {what}: not asked")
     assert not problems, "\n".join(problems)
 
 
