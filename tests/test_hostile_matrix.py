@@ -512,6 +512,8 @@ def test_the_replies_are_what_they_say() -> None:
 RECORD_WIRE = {*RECORD_ATTRIBUTES.values(), "Address1"}
 QUEUE_WIRE = {"qid", "type", "description", "callerid", "campaignid", "level", "redirect",
               "max_wait", "numbers", "filter", "key"}  # fmt: skip
+WRITES = ("agents.create", "priorities.update", "records.create", "datasets.update",
+          "control.ready")  # fmt: skip
 #: A documented row of each read that returns rows, and the XML name of a row.
 ROWS: dict[str, tuple[dict[str, Any], str]] = {
     "agents.read": (MODELS_AGENT_ROW, "agent"),
@@ -537,11 +539,9 @@ ROWS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "reports.cdr": (DOC_CDR_ROW, "row"),
     "reports.agents": (SESSION_ROW, "row"),
-    # A write's reply: the envelope's own fields, beside success.
-    **dict.fromkeys(
-        (name for name, target in TARGETS.items() if target.write),
-        ({"total": "1", "bad": "0", "key": "9", "info": "done", "account_id": "77"}, ""),
-    ),
+    # A write's reply: the envelope's own fields, beside success (a write of each script:
+    # the others read their replies as these do).
+    **dict.fromkeys(WRITES, ({"total": "1", "bad": "0", "key": "9", "info": "x"}, "")),
     # The escape hatch's Envelope: each of its own fields.
     "request": ({"total": "0", "bad": "0", "key": "9", "account_id": "77"}, ""),
     # token.php's own fields, beside success.
@@ -556,9 +556,10 @@ WRONG_JSON: dict[str, Any] = {
     "null": None, "missing": MISSING, "number": 12345, "fraction": 1.5, "blank": " ",
     "object": {"a": "1"}, "list": ["1", "2"], "bool": True, "false": False, "echo": ECHO,
 }  # fmt: skip
+#: (XML's own shapes only: a field missing, or of text, reads as JSON's once decoded.)
 WRONG_XML: dict[str, str] = {
     "empty": "<{0}/>", "nested": "<{0}><a>1</a></{0}>", "twice": "<{0}>1</{0}><{0}>2</{0}>",
-    "attribute": '<{0} a="1">1</{0}>', "missing": "", "echo": f"<{{0}}>{ECHO}</{{0}}>",
+    "attribute": '<{0} a="1">1</{0}>',
 }  # fmt: skip
 #: Python's text of a value no wire text is: a field holding one read a value as text.
 PYTHON_TEXTS = ("None", "True", "False", "{'", "['")
