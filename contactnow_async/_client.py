@@ -432,7 +432,7 @@ class ContactNow(Groups):
                 )
             raise api_error("token.php action=get", envelope)
         value = envelope.raw.get("token")
-        if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value):
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
             raise ResponseFormatError(
                 "token.php answered success without a token", content_type=None
             )

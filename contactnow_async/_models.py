@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from ._errors import ResponseFormatError
-from ._values import MAX_UNIX_TIME, _i, _t, as_level, required, required_text, unix_seconds, utc
+from ._values import MAX_UNIX_TIME, _i, _t, _w, as_level, required, required_text, unix_seconds, utc
 from ._wire import Envelope
 
 __all__ = [
@@ -324,7 +324,7 @@ class QueueAssignment:
         return cls(
             agent_id=_t(required(record, "agentid"), "agentid"),
             queue_id=_t(required(record, "qid"), "qid"),
-            level=as_level(required(record, "level")),
+            level=_w(required(record, "level"), "level"),
             raw=record,
         )
 
@@ -340,8 +340,9 @@ class WriteResult:
     ``key`` is the id of the created record (creates only; ``"0"`` otherwise).
     ``info`` is the API's note on the write, where it gives one (``ecnow``
     records: "Record is LIVE on the dialer."), with any secret the call sent (the
-    password, the token, an agent's pin) that it echoes redacted, as in error texts.
-    ``resent`` is True when the write was sent again after its reply was lost and the lost
+    password, the token, an agent's pin) that it echoes redacted, as in error texts;
+    None for none (null, false) or for no text (``true``, a nested value). ``resent``
+    is True when the write was sent again after its reply was lost and the lost
     attempt may have been done: a ``total`` of 0 may then be its own earlier write.
     """
 
@@ -366,7 +367,7 @@ class WriteResult:
             key=envelope.key,
             account_id=envelope.account_id,
             error=envelope.error,
-            info=None if info is None or isinstance(info, (dict, list)) else str(info),
+            info=None if info is None or isinstance(info, (dict, list, bool)) else str(info),
             raw=envelope.raw,
             resent=envelope.resent,
         )
@@ -378,14 +379,15 @@ def token_expiry(value: Any) -> int:
     Takes an int or its text (``"1800000000"``, ``"1800000000.0"``), a fraction of a
     second rounded down (``1800000000.5`` is ``1800000000``); anything else,
     or a time a datetime cannot hold, is a :class:`ResponseFormatError` that
-    shows the value's type, not the value.
+    shows a number, or else the value's type (text may echo a secret).
     """
     try:
         expire = _i(value, "expire", default=-2)
     except ValueError:
         expire = _whole_seconds(value)
     if expire == -2 or not -1 <= expire <= MAX_UNIX_TIME:
-        shown = type(value).__name__ if not isinstance(value, (int, str)) else repr(value)[:40]
+        digits = isinstance(value, str) and value.isascii() and value.lstrip("-").isdigit()
+        shown = repr(value)[:40] if type(value) is int or digits else type(value).__name__
         raise ResponseFormatError(
             f"token.php answered an expire time that is not a unix time ({shown})",
             content_type=None,
@@ -396,14 +398,11 @@ def token_expiry(value: Any) -> int:
 def _whole_seconds(value: Any) -> int:
     """A time with a fraction of a second (a float, or its text) as the second before it:
     a token is never held past its expiry; -2 for anything else."""
-    if isinstance(value, (float, str)):
-        try:
-            seconds = float(value)
-        except ValueError:
-            return -2
-        if math.isfinite(seconds):
-            return math.floor(seconds)
-    return -2
+    try:
+        seconds = float(value) if isinstance(value, (float, str)) else math.nan
+    except ValueError:
+        return -2
+    return math.floor(seconds) if math.isfinite(seconds) else -2
 
 
 @attrs.frozen

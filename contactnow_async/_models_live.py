@@ -36,7 +36,8 @@ class Call:
     @classmethod
     def from_record(cls, record: Any) -> Call:
         if record.__class__ is not dict and not isinstance(record, Mapping):
-            return cls(call_id=as_text(record), raw={"value": record})
+            # A call given by its id alone; a bool or a nested value is none ("True").
+            return cls(call_id=_t(record, "call"), raw={"value": record})
         call_id = record.get("callid") or record.get("id") or record.get("uid") or ""
         return cls(
             call_id=call_id if call_id.__class__ is str else _t(call_id, "callid"), raw=record
@@ -107,8 +108,10 @@ class LiveAgent:
 
     @property
     def call_id(self) -> str | None:
-        """The id of the current call, or None when not on a call."""
-        return self.calls[0].call_id if self.calls else None
+        """The id of the current call, or None when not on a call or the call has no id
+        (its ``callid`` missing, empty or ``"0"``, as the status log's)."""
+        call_id = self.calls[0].call_id if self.calls else None
+        return None if call_id in ("", "0") else call_id
 
 
 def _calls(value: Any) -> tuple[Call, ...]:

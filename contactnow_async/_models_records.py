@@ -48,9 +48,11 @@ def parse_record_time(value: Any, tz: tzinfo, name: str) -> int | None:
     if text in _ZERO_DATES:
         return None
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"field {name!r} is not a YYYY-MM-DD HH:MM:SS date") from None
+        moment: datetime | None = datetime.fromisoformat(text)
+    except ValueError:  # raised below, not here: its context would quote the text
+        moment = None
+    if moment is None:
+        raise ValueError(f"field {name!r} is not a YYYY-MM-DD HH:MM:SS date")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     seconds = int(moment.timestamp())

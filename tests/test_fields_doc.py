@@ -203,3 +203,37 @@ def test_a_bare_name_or_type_is_the_models_own_and_a_prefixed_one_another_things
             assert prefix(attribute) not in things, f"{model}.{attribute} is a thing's"
         bare = {a for a in other | kind if "_" not in a}
         assert not bare, f"{model}: {bare} is bare: its own"
+
+
+def none_for_null() -> list[tuple[str, str, str]]:
+    """(model, attribute, wire field) for each attribute a concept table says is None
+    for null: the names just before a ``(None for null)``, each paired with the wire
+    field at its place in the model's column."""
+    pairs = []
+    header: list[str] = []
+    for line in FIELDS_MD.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| concept"):
+            header = cells
+        elif line.startswith("| ") and "None for null" in line and header:
+            names = re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", cells[1]))
+            said = re.findall(r"((?:`\w+`[,\s]*)+)\(None for null\)", cells[1])
+            nulls = {name for group in said for name in re.findall(r"`(\w+)`", group)}
+            for column, cell in zip(header[2:], cells[2:], strict=False):
+                wires = re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", cell))
+                if column in COLUMNS and len(wires) == len(names):
+                    pairs += [
+                        (COLUMNS[column], name, wire)
+                        for name, wire in zip(names, wires, strict=True)
+                        if name in nulls
+                    ]
+    return pairs
+
+
+@pytest.mark.parametrize(("name", "attribute", "wire"), none_for_null())
+def test_what_the_concept_tables_say_is_none_for_null_is_none(
+    name: str, attribute: str, wire: str
+) -> None:
+    """A null (JSON's, or XML's empty element) is None there, not 0.0 or ``""``."""
+    model = getattr(contactnow_async, name)
+    assert getattr(model.from_record({**BASE.get(name, {}), wire: None}), attribute) is None

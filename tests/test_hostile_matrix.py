@@ -13,8 +13,9 @@ import gzip
 import io
 import json
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
+from xml.sax.saxutils import escape
 
 import anyio
 import attrs
@@ -32,7 +33,12 @@ from contactnow_async import (
     Token,
     WriteResult,
 )
+from contactnow_async._models_records import RECORD_ATTRIBUTES
 from tests._helpers import PASSWORD, chain_texts, client_for, on_each_backend_in_turn, script_of
+from tests.test_ecnow import DOC_DATASET, DOC_FIELD, DOC_OUTCOMES, DOC_QUEUE, DOC_RECORD
+from tests.test_models import AGENT_ROW as MODELS_AGENT_ROW
+from tests.test_reports import DOC_CALLS_ROW, DOC_CDR_ROW, SESSION_ROW
+from tests.test_resources_hostile import LIVE_ROW, LOG_ROW, PRIORITY
 
 pytestmark = pytest.mark.anyio
 
@@ -194,6 +200,8 @@ def _fields(value: str, **options: Any) -> Hostile:
     return _json(_rows(ROW.replace('"1"', value)), **options)
 
 
+#: What no error shows: the client's, and an agent row's password and pin.
+SECRETS = (TOKEN, PASSWORD, str(MODELS_AGENT_ROW["password"]), str(MODELS_AGENT_ROW["pin"]))
 ECHO = f"{PASSWORD} for {TOKEN}"  # what was sent, echoed back
 
 REPLIES: dict[str, Hostile] = {
@@ -368,7 +376,13 @@ def _check_typed(value: Any, what: str) -> list[str]:
 
 
 async def _outcome(
-    cn: ContactNow, name: str, target: Target, reply: str, hostile: Hostile
+    cn: ContactNow,
+    name: str,
+    target: Target,
+    reply: str,
+    hostile: Hostile,
+    check: Callable[[Any, str], list[str]] = _check_typed,
+    field: str | None = None,
 ) -> list[str]:
     what = f"{name} <- {reply}"
     try:
@@ -384,35 +398,54 @@ async def _outcome(
         group = name.split(".")[0] + "."  # a record's error names its group's call
         if f"{target.script}.php" not in message and not message.startswith(group):
             problems.append(f"{what}: the message does not name the call: {message[:160]}")
-        if any(secret in text for text in chain_texts(exc) for secret in (TOKEN, PASSWORD)):
+        if any(secret in text for text in chain_texts(exc) for secret in SECRETS):
             problems.append(f"{what}: the error shows a secret")
+        if field is not None and isinstance(exc, FORMAT) and field not in message:
+            problems.append(f"{what}: the message does not name the field: {message[:160]}")
         return problems
     except Exception as exc:  # a bare exception: the defect this module looks for
         return [f"{what}: bare {type(exc).__name__}: {exc}"]
     if hostile.raises is not None:
         return [f"{what}: returned {value!r:.100}, not {hostile.raises.__name__}"]
-    return _check_typed(value, what)
+    return check(value, what)
 
 
 @on_each_backend_in_turn("name", list(TARGETS))
 async def test_every_hostile_reply_gives_models_or_a_library_error(name: str) -> None:
     target = TARGETS[name]
+    problems: list[str] = []
+    for fmt, replies in (("json", list(REPLIES)), ("xml", AS_XML)):
+        problems += await _each_reply(name, target, fmt, replies)
+    assert not problems, "\n".join(problems)
+
+
+#: The replies asked for in XML too (format=xml): the JSON ones a server sends anyway,
+#: pages, and broken XML. (The body tells its format: the rest read as in JSON.)
+AS_XML = [
+    "html 200", "html 500", "html 404", "empty", "truncated", "row good", "fields objects",
+    "fields bools", "list object", "xml truncated", "xml row attribute", "success 2 in xml",
+    "200 xml success with error", "total text", "key object",
+]  # fmt: skip
+
+
+async def _each_reply(name: str, target: Target, fmt: str, replies: list[str]) -> list[str]:
     reply = [REPLIES["html 200"]]
     hits = [0]
     cn, http = client_for(
-        _handler(target, reply, hits), max_retries=0, max_response_bytes=MAX_BYTES
+        _handler(target, reply, hits), max_retries=0, max_response_bytes=MAX_BYTES, format=fmt
     )
     problems: list[str] = []
     async with http, cn:
-        for label, hostile in REPLIES.items():
-            reply[0] = hostile
+        for label in replies:
+            reply[0] = hostile = REPLIES[label]
+            label = f"{label} ({fmt})"
             before = hits[0]
             problems += await _outcome(cn, name, target, label, hostile)
             # No retries (max_retries=0): one request, or the pages of a paged read
             # (which stop at a page that adds nothing).
             if not 1 <= hits[0] - before <= 2:
                 problems.append(f"{name} <- {label}: {hits[0] - before} requests")
-    assert not problems, "\n".join(problems)
+    return problems
 
 
 @pytest.mark.parametrize("name", [name for name, target in TARGETS.items() if target.write])
@@ -472,3 +505,204 @@ def test_the_replies_are_what_they_say() -> None:
     for name in ("row good", "rows twice", "list object of rows", "fields 10**30"):
         assert json.loads(REPLIES[name].body)["success"] is True
     assert math.isnan(json.loads(REPLIES["fields NaN"].body)["list"][0]["agentid"])
+
+
+# -- each field of each read's row, of every wrong kind, in JSON and in XML ----------------
+
+RECORD_WIRE = {*RECORD_ATTRIBUTES.values(), "Address1"}
+QUEUE_WIRE = {"qid", "type", "description", "callerid", "campaignid", "level", "redirect",
+              "max_wait", "numbers", "filter", "key"}  # fmt: skip
+WRITES = ("agents.create", "priorities.update", "records.create", "datasets.update",
+          "control.ready")  # fmt: skip
+#: A documented row of each read that returns rows, and the XML name of a row.
+ROWS: dict[str, tuple[dict[str, Any], str]] = {
+    "agents.read": (MODELS_AGENT_ROW, "agent"),
+    "priorities.read": (PRIORITY, "priority"),
+    "status_log.read": (LOG_ROW, "status_log"),
+    "live.agents": (LIVE_ROW, "agent"),
+    "live.snapshot": (LIVE_ROW, "agent"),
+    # The documented fields, and one the docs do not list (each such reads alike).
+    "records.read": ({k: v for k, v in DOC_RECORD.items() if k in RECORD_WIRE}, "record"),
+    "campaigns.tables": ({"name": "Willtest"}, "table"),
+    "campaigns.fields": (DOC_FIELD, "field"),
+    "datasets.read": (DOC_DATASET, "dataset"),
+    "queues.read": ({k: v for k, v in DOC_QUEUE.items() if k in QUEUE_WIRE}, "queue"),
+    "outcome_codes.read": (DOC_OUTCOMES[0], "outcomecode"),
+    # A group key, a count, seconds, a cost, a flag and a text: each figure of a kind
+    # reads alike (the whole documented row made this test take a second more).
+    "reports.calls": (
+        {
+            key: DOC_CALLS_ROW[key]
+            for key in ("qid", "nc_all", "sec_dur", "cost_cust", "ocis_sale", "ccnm", "dsnm")
+        },
+        "row",
+    ),
+    "reports.cdr": (DOC_CDR_ROW, "row"),
+    "reports.agents": (SESSION_ROW, "row"),
+    # A write's reply: the envelope's own fields, beside success (a write of each script:
+    # the others read their replies as these do).
+    **dict.fromkeys(WRITES, ({"total": "1", "bad": "0", "key": "9", "info": "x"}, "")),
+    # The escape hatch's Envelope: each of its own fields.
+    "request": ({"total": "0", "bad": "0", "key": "9", "account_id": "77"}, ""),
+    # token.php's own fields, beside success.
+    # (tokens.get without an address returns the token the first reply gave.)
+    "tokens.get(address)": ({"token": TOKEN, "expire": 1_900_000_000}, ""),
+    "tokens.refresh": ({"token": TOKEN, "expire": 1_900_000_000}, ""),
+    "tokens.validate": ({"expire": 1_900_000_000}, ""),
+}
+MISSING = object()
+#: What a field holds instead of its value: in JSON, and in XML (an element's text).
+WRONG_JSON: dict[str, Any] = {
+    "null": None, "missing": MISSING, "number": 12345, "fraction": 1.5, "blank": " ",
+    "object": {"a": "1"}, "list": ["1", "2"], "bool": True, "false": False, "echo": ECHO,
+}  # fmt: skip
+#: (XML's own shapes only: a field missing, or of text, reads as JSON's once decoded.)
+WRONG_XML: dict[str, str] = {
+    "empty": "<{0}/>", "nested": "<{0}><a>1</a></{0}>", "twice": "<{0}>1</{0}><{0}>2</{0}>",
+    "attribute": '<{0} a="1">1</{0}>',
+}  # fmt: skip
+#: Python's text of a value no wire text is: a field holding one read a value as text.
+PYTHON_TEXTS = ("None", "True", "False", "{'", "['")
+
+
+def _xml_value(name: str, value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return f"<{name}/>"
+    if isinstance(value, list):  # a live row's calls
+        return f"<{name}>" + "".join(_xml_value("item", item) for item in value) + f"</{name}>"
+    if isinstance(value, dict):
+        return f"<{name}>" + "".join(_xml_value(k, v) for k, v in value.items()) + f"</{name}>"
+    return f"<{name}>{escape(str(value))}</{name}>"
+
+
+def _with_field(name: str, field: str, kind: str, fmt: str) -> Hostile:
+    """The good reply of ``name`` with ``field`` holding the wrong ``kind``."""
+    row, item = ROWS[name]
+    if fmt == "json":
+        wrong = dict(row)
+        if WRONG_JSON[kind] is MISSING:
+            del wrong[field]
+        else:
+            wrong[field] = WRONG_JSON[kind]
+        body = {"success": True, **wrong} if not item else {"success": True, "list": [wrong]}
+        return _json(json.dumps(body))
+    fields = "".join(
+        WRONG_XML[kind].format(key) if key == field else _xml_value(key, value)
+        for key, value in row.items()
+    )
+    inner = fields if not item else f"<total>1</total><list><{item}>{fields}</{item}></list>"
+    return _xml(f"<result><success>1</success>{inner}</result>")
+
+
+def _check_texts(value: Any, what: str) -> list[str]:
+    """Values of a model read from a reply with a wrong field: of their declared type
+    (``str | None`` is text or None), never Python's text of a null, a bool or a nested
+    value, and a report row's figures text or numbers; a live agent's calls too."""
+    items = list(value) if isinstance(value, list) else [value]
+    wrong: list[str] = []
+    for item in items:
+        items += getattr(item, "calls", ())  # checked in turn, as models of their own
+        if isinstance(item, Token) and not item.value.strip():
+            wrong.append(f"{what}: a blank token")
+        values: dict[str, Any]
+        if isinstance(item, ReportRow):
+            values = dict(item.items())
+        elif attrs.has(type(item)):
+            values = {f.name: getattr(item, f.name) for f in attrs.fields(type(item))}
+            for field in attrs.fields(type(item)):
+                kinds: dict[str, type] = {"str | None": str, "int | None": int}
+                got = values[field.name]
+                if got is not None and not isinstance(got, kinds.get(str(field.type), object)):
+                    wrong.append(f"{what}: {type(item).__name__}.{field.name} is {got!r}")
+            values.pop("raw", None)
+        else:
+            continue
+        for key, got in values.items():
+            # A mapping of the fields the docs do not list (a record's): each is text.
+            inner = got.items() if isinstance(got, Mapping) else [(key, got)]
+            for each, text in inner:
+                if isinstance(text, (dict, list)) or (
+                    isinstance(text, str) and text.startswith(PYTHON_TEXTS)
+                ):
+                    wrong.append(f"{what}: {type(item).__name__}.{each} is {text!r:.60}")
+    return wrong + _check_typed(value, what)
+
+
+def _good(name: str) -> Hostile:
+    row, item = ROWS[name]
+    body = {"success": True, "total": 1, "list": [row]} if item else {"success": True, **row}
+    return _json(json.dumps(body))
+
+
+@on_each_backend_in_turn("name", list(ROWS))
+async def test_every_field_of_every_row_of_the_wrong_kind_gives_models_or_a_library_error(
+    name: str,
+) -> None:
+    """A null, a number, a nested value or a bool in each field of a documented row (in
+    XML: an empty, nested, repeated or attributed element): a model as docs/fields.md
+    reads it, or a library error naming the call; never a bare exception nor a model
+    holding ``"None"``, ``"True"`` or ``"{'a': '1'}"``."""
+    target = TARGETS[name]
+    row, _ = ROWS[name]
+    problems: list[str] = []
+    for fmt, kinds in (("json", list(WRONG_JSON)), ("xml", list(WRONG_XML))):
+        reply = [_good(name)]
+        hits = [0]
+        cn, http = client_for(_handler(target, reply, hits), max_retries=0, format=fmt)
+        async with http, cn:
+            # The good row reads: each wrong one's outcome is its field's.
+            assert await _outcome(cn, name, target, "good", reply[0], _check_texts) == []
+            for field in row:
+                for kind in kinds:
+                    reply[0] = _with_field(name, field, kind, fmt)
+                    what = f"{field} {kind} ({fmt})"
+                    before = hits[0]
+                    problems += await _outcome(
+                        cn, name, target, what, reply[0], _check_texts, field
+                    )
+                    if hits[0] == before:  # a value kept from before: the reply unread
+                        problems.append(f"{name} <- {what}: not asked")
+    assert not problems, "\n".join(problems)
+
+
+async def _cdr_pages(cn: ContactNow) -> list[Any]:
+    return [row async for row in cn.reports.cdr(["callid"], start=0, stop=10, page_size=1)]
+
+
+#: Each read in pages, asking for pages of one row.
+PAGED: dict[str, Call] = {
+    "live.agents": lambda cn: cn.live.agents(page_size=1),
+    "live.snapshot": lambda cn: cn.live.snapshot(page_size=1),
+    "reports.cdr": _cdr_pages,
+    "reports.cdr_list": lambda cn: cn.reports.cdr_list(["callid"], start=0, stop=10, page_size=1),
+}
+
+
+@on_each_backend_in_turn("name", list(PAGED))
+async def test_every_hostile_reply_as_a_later_page_gives_models_or_a_library_error(
+    name: str,
+) -> None:
+    """The first page good and saying there is more, the next one each hostile reply:
+    the read raises the library's error (or returns what it read, typed), never a bare
+    exception, nor rows built from the broken page."""
+    target = attrs.evolve(TARGETS[name], call=PAGED[name])
+    first = _json(_rows('{"uid":"41","callid":"41","name":"Ann"}', total=2))
+    reply = [first]
+    pages = [0]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if script_of(request) == "token":
+            return httpx.Response(
+                200, json={"success": True, "token": TOKEN, "expire": 1_900_000_000}
+            )
+        pages[0] += 1
+        return (first if pages[0] == 1 else reply[0]).response()
+
+    cn, http = client_for(handle, max_retries=0, max_response_bytes=MAX_BYTES)
+    problems: list[str] = []
+    async with http, cn:
+        for label, hostile in REPLIES.items():
+            reply[0] = hostile
+            pages[0] = 0
+            problems += await _outcome(cn, name, target, f"page 2 {label}", hostile)
+    assert not problems, "\n".join(problems)

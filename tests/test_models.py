@@ -151,6 +151,19 @@ def test_live_agent_call_as_repeated_elements() -> None:
     assert live.calls == (Call(call_id="5"), Call(call_id="6"))
 
 
+@pytest.mark.parametrize(
+    "call", [{"callid": "0"}, {"callid": None}, {"callid": ""}, {"number": "1"}]
+)
+def test_a_live_agents_call_without_an_id_gives_call_id_none(call: dict[str, Any]) -> None:
+    """As the status log's ``callid`` "0" is None: not ``""`` or ``"0"``, a call id no
+    call has (docs/fields.md: ``call_id``, None for "0")."""
+    row = {"uid": "1", "name": "A", "status": "call", "call": [call]}
+    for record in both([row], "agent"):
+        agent = LiveAgent.from_record(record[0])
+        assert agent.call_id is None
+        assert len(agent.calls) == 1  # still on a call
+
+
 def test_status_log_entry_json_equals_xml() -> None:
     rows = [
         {"uid": "12345678901", "uts": "1234567890", "agent": "1234567", "status": "offline",
@@ -396,6 +409,6 @@ def test_a_queue_assignment_takes_a_level_as_an_int_or_its_plain_text() -> None:
 def test_a_priority_row_whose_level_is_no_whole_number_is_refused() -> None:
     # " 12", "1_2" and "1.2e1" were read as int() reads them: level 12.
     for level in (" 12", "1_2", "1.2e1", True):
-        with pytest.raises(ValueError, match="level must be a whole number"):
+        with pytest.raises(ValueError, match="field 'level' is not a whole number"):
             QueueAssignment.from_record({"agentid": "1", "qid": "2", "level": level})
     assert QueueAssignment.from_record({"agentid": "1", "qid": "2", "level": "5.0"}).level == 5
