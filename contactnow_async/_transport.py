@@ -229,7 +229,15 @@ class Transport:
                     request.describe(), attempt + 1, type(fault.error).__name__, delay,
                 )  # fmt: skip
                 attempt, reached = attempt + 1, reached or fault.reached_server
-                if not await sleep_within(self._clock, delay, give_up_at):  # a slow clock
+                with anyio.CancelScope() as backoff:  # aclose() ends the backoff too
+                    self._attempts.add(backoff)
+                    try:
+                        slept = self._closed or await sleep_within(self._clock, delay, give_up_at)
+                    finally:
+                        self._attempts.discard(backoff)
+                if self._closed:
+                    raise RuntimeError(CLOSED)
+                if not slept:  # a slow clock
                     raise last_error(fault, reached) from fault.__cause__
 
     def give_up_at(self) -> float:

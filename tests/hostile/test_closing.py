@@ -65,10 +65,12 @@ class HeldClock:
         await self.woken.wait()
 
 
-async def test_a_call_backing_off_when_the_client_closes_sends_no_retry() -> None:
+@pytest.mark.parametrize("woken", [True, False], ids=["backoff-ends", "backoff-goes-on"])
+async def test_a_call_backing_off_when_the_client_closes_sends_no_retry(woken: bool) -> None:
     """The first attempt fails (503); the client is closed during the backoff: the
     retry is not sent (on a closed pool it opened a connection nothing closed, or
-    raised aiohttp's own RuntimeError) and the call says the client is closed."""
+    raised aiohttp's own RuntimeError) and the call says the client is closed, at once:
+    it slept out its backoff first (a Retry-After of a minute, say), unless woken."""
     answered = threading.Event()  # set in the server's thread
 
     async def unavailable(request: Request, peer: Peer) -> None:
@@ -79,7 +81,8 @@ async def test_a_call_backing_off_when_the_client_closes_sends_no_retry() -> Non
     with serve(unavailable) as server, anyio.fail_after(GUARD):
         async with client(server, max_retries=2, clock=clock) as cn:
             await cn.tokens.get()
-            error = await closed_during(cn, cn.agents.read, clock.sleeping, clock.woken)
+            woke = clock.woken if woken else None
+            error = await closed_during(cn, cn.agents.read, clock.sleeping, woke)
     assert type(error) is RuntimeError
     assert str(error) == CLOSED
     assert answered.is_set()
