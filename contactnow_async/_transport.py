@@ -236,7 +236,7 @@ class Transport:
                     finally:
                         self._attempts.discard(backoff)
                 if self._closed:
-                    raise RuntimeError(CLOSED)
+                    raise RuntimeError(CLOSED) from None
                 if not slept:  # a slow clock
                     raise last_error(fault, reached) from fault.__cause__
 
