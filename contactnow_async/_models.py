@@ -245,7 +245,8 @@ class StatusLogEntry:
     """One row of ``database.php method=status_log``: an agent entered ``status`` at ``started_ts``.
 
     ``log_id`` is the row's ``uid`` (unique, increasing from 1: the backfill cursor);
-    ``call_id`` is None when the row is not about a call (wire ``callid`` "0").
+    ``call_id`` is None when the row is not about a call (wire ``callid`` "0"). A row
+    without its ``agent`` (missing, null, empty or blank) is refused, naming the field.
     """
 
     log_id: int
@@ -270,7 +271,7 @@ class StatusLogEntry:
             except ValueError:
                 log_id = started_ts = -1
             text = agent.__class__ is status.__class__ is code.__class__ is call_id.__class__ is str
-            if text and log_id > 0 and 0 <= started_ts <= MAX_UNIX_TIME:
+            if text and log_id > 0 and 0 <= started_ts <= MAX_UNIX_TIME and agent.strip():
                 entry: Any = object.__new__(_NewStatusLogEntry)
                 entry.log_id, entry.started_ts, entry.agent_id = log_id, started_ts, agent
                 entry.status, entry.sub_status, entry.raw = status, code, record
@@ -283,7 +284,7 @@ class StatusLogEntry:
         return cls(
             log_id=log_id,
             started_ts=unix_seconds(record.get("uts"), "uts"),
-            agent_id=_t(record.get("agent"), "agent"),
+            agent_id=required_text(record.get("agent"), "agent"),  # a row is no one's without
             status=_t(record.get("status"), "status"),
             sub_status=_t(record.get("subcode"), "subcode"),
             call_id=None if call_id in ("", "0") else call_id,

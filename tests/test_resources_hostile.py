@@ -173,11 +173,14 @@ async def test_an_agent_row_without_its_agentid_is_a_format_error(
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("value", NO_ID)
-@pytest.mark.parametrize(("name", "field"), [("queues", "qid"), ("outcomes", "outcome")])
-async def test_a_queue_or_outcome_row_without_its_id_is_a_format_error(
+@pytest.mark.parametrize(
+    ("name", "field"), [("queues", "qid"), ("outcomes", "outcome"), ("status_log", "agent")]
+)
+async def test_a_queue_outcome_or_log_row_without_its_id_is_a_format_error(
     name: str, field: str, value: str | None, fmt: Format
 ) -> None:
-    """Not a queue "" nor an outcome code "": the row says nothing of which it is."""
+    """Not a queue "" nor an outcome code "", nor a status change of agent "" (a backfill
+    made an event of no agent of it): the row says nothing of which it is."""
     key, call, row, item = READS[name]
     route = answer(rows(row, without(row, field, value)), item)
     with pytest.raises(ResponseFormatError, match=rf"\.read.*'{field}' is missing"):
