@@ -39,6 +39,7 @@ from ._common import (
     open_closed_standard_streams,
     tolerate_unencodable_output,
 )
+from ._process_title import hide_from_ps
 
 #: Each command: the module of this package that defines it (as an attribute named after
 #: the command, with ``_`` for ``-``), imported when the command is looked up, so
@@ -217,7 +218,8 @@ def _given(ctx: click.Context, name: str) -> bool:
 @click.option("--username", help="API username (default: $CONTACTNOW_USERNAME).")
 @click.option(
     "--password",
-    help="API password (default: $CONTACTNOW_PASSWORD; prefer the variable: flags show in ps).",
+    help="API password (default: $CONTACTNOW_PASSWORD; prefer the variable: a flag stays in "
+    "the shell's history, and shows in ps until the command hides it as it starts).",
 )
 @click.option(
     "--region",
@@ -269,6 +271,8 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     These options go before the command or after it: `contactnow watch --simulate`.
     """
     ctx.obj = Settings(**options)
+    if options["password"]:
+        hide_from_ps(options["password"])  # ps showed it for as long as the command ran
     if options["simulate"]:
         # Its own account and address: flags meant for a real one were ignored without a
         # word (a --token-file nothing was kept in, say).

@@ -1,0 +1,45 @@
+"""A password given as a flag (``--password``) is hidden from ``ps`` while the command
+runs: its characters in the process's command line become ``x`` (as mysql does)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import PASSWORD, USERNAME, Served, subprocess_env
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/PID/cmdline"),
+]
+
+
+@pytest.mark.parametrize("form", [["--password", PASSWORD], [f"--password={PASSWORD}"]])
+def test_a_password_flag_is_hidden_from_ps(served: Served, form: list[str]) -> None:
+    # `ps` showed it to every user of the machine for as long as the command ran.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "contactnow_async", "--username", USERNAME, *form,
+         "--base-url", served.base_url, "watch", "--json", "--include-offline"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline()  # the first event: the command is running
+        shown = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # pragma: no cover -- only when the test already failed
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert PASSWORD.encode() not in b" ".join(shown)
+    hidden = "x" * len(PASSWORD)
+    assert (hidden.encode() in shown) or (f"--password={hidden}".encode() in shown), shown
+    assert b"--username" in shown  # the rest of the command line is as it was
