@@ -339,6 +339,7 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
         ("--username", settings.username),
         ("--password", settings.password),
         ("--base-url", settings.base_url),  # or the region's host: a real account's
+        ("--token-file", settings.token_file),  # or no file: the token was kept nowhere
     )
     for flag, given in given_flags:
         if given == "":

@@ -55,7 +55,7 @@ def test_missing_password(invoke: CliInvoker, served: Served) -> None:
     assert "CONTACTNOW_PASSWORD" in line
 
 
-@pytest.mark.parametrize("flag", ["--username", "--password", "--base-url"])
+@pytest.mark.parametrize("flag", ["--username", "--password", "--base-url", "--token-file"])
 def test_an_empty_credential_flag_is_refused_not_replaced_by_the_variable(
     invoke: CliInvoker, served: Served, flag: str
 ) -> None:
