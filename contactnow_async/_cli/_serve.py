@@ -242,7 +242,12 @@ async def _client(settings: Settings) -> AsyncIterator[tuple[ContactNow, Clock |
     )
     async with (
         serve_simulator(sim) as base_url,
-        ContactNow(base_url=base_url, username=SIM_USERNAME, password=SIM_PASSWORD) as client,
+        ContactNow(
+            base_url=base_url,
+            username=SIM_USERNAME,
+            password=SIM_PASSWORD,
+            format=settings.wire_format,  # type: ignore[arg-type]  # a Choice of json, xml
+        ) as client,
     ):
         yield client, sim.clock
 
