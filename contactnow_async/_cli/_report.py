@@ -42,6 +42,14 @@ def _names(values: Sequence[str]) -> list[str]:
     )
 
 
+def _some_fields(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -> Any:
+    """An option's callback: a ``--fields`` or ``--group-by`` given that names no field
+    (``""``, ``" , "``: an unset shell variable) is refused, not read as the default."""
+    if value and not _names(value):
+        raise click.BadParameter("it names no field: give a comma list (qid,nc_all)", ctx, param)
+    return value
+
+
 def _filters(items: Sequence[str]) -> dict[str, str | int | list[str]]:
     """``--filter NAME=VALUE`` as the library's keywords: a comma list (``agent=1234,5678``)
     goes as a list, which the library sends as the API's comma list (it refuses a string
@@ -114,8 +122,22 @@ def report() -> None:
 
 
 @report.command("calls")
-@click.option("--fields", "fields", multiple=True, required=True, help="Comma list of fields.")
-@click.option("--group-by", "group_by", multiple=True, required=True, help="Comma list.")
+@click.option(
+    "--fields",
+    "fields",
+    multiple=True,
+    required=True,
+    callback=_some_fields,
+    help="Comma list of fields.",
+)
+@click.option(
+    "--group-by",
+    "group_by",
+    multiple=True,
+    required=True,
+    callback=_some_fields,
+    help="Comma list.",
+)
 @_since
 @_until
 @click.option("--cutoff", type=click.IntRange(min=0), help="Service-level cutoff in seconds.")
@@ -181,7 +203,13 @@ def _shown(value: Any) -> str:
 
 
 @report.command("cdr")
-@click.option("--fields", "fields", multiple=True, help="Comma list (default: every field).")
+@click.option(
+    "--fields",
+    "fields",
+    multiple=True,
+    callback=_some_fields,
+    help="Comma list (default: every field).",
+)
 @_since
 @_until
 @_filter(

@@ -204,3 +204,23 @@ def test_report_cdr_table_shows_the_fields_asked_for(invoke: CliInvoker, an_hour
     header, *rows = [line.split() for line in out.stdout.splitlines() if "━" not in line]
     assert header == ["callid", "┃", "cli"]
     assert rows and all(len(row) == 3 and row[2].isdigit() for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["calls", "--fields", " , ", "--group-by", "qid"], "--fields"),
+        (["calls", "--fields", "nc_all", "--group-by", ","], "--group-by"),
+        (["cdr", "--fields", ""], "--fields"),  # was read as "every field"
+    ],
+)
+def test_a_fields_option_naming_no_field_is_refused_by_its_flag(
+    invoke: CliInvoker, an_hour: Served, args: list[str], flag: str
+) -> None:
+    # The library's words named its own argument ("give at least one group_by field"),
+    # and report cdr --fields "" (an unset shell variable) read every field instead.
+    before = len(an_hour.sim.requests)
+    out = invoke(["report", *args, *WINDOW], env=an_hour.env())
+    assert out.code == 2, out  # click's usage error: main() makes it one line
+    assert f"Invalid value for '{flag}': it names no field" in out.stderr, out
+    assert len(an_hour.sim.requests) == before
