@@ -20,7 +20,13 @@ def datasets() -> None:
     type=click.Choice(["HOLD", "LIVE", "EXPIRED"], case_sensitive=False),
     help="Only datasets in this state.",
 )
-@click.option("--queue", "queues", multiple=True, help="Only those of this queue (repeatable).")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    callback=refuse_empty,
+    help="Only those of this queue (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def datasets_list(

@@ -74,8 +74,16 @@ def records() -> None:
 @records.command("read")
 @click.option("--table", callback=refuse_empty, help="The campaign table.")
 @click.option("--dataset", callback=refuse_empty, help="A dataset id.")
-@click.option("--id", "ids", multiple=True, help="A record id (repeat for several).")
-@click.option("--outcome", "outcomes", multiple=True, help="An outcome code (repeatable).")
+@click.option(
+    "--id", "ids", multiple=True, callback=refuse_empty, help="A record id (repeat for several)."
+)
+@click.option(
+    "--outcome",
+    "outcomes",
+    multiple=True,
+    callback=refuse_empty,
+    help="An outcome code (repeatable).",
+)
 @click.option("--agent", callback=refuse_empty, help="Records assigned to this agent.")
 @click.option(
     "--ddi", callback=refuse_empty, help="Records with this phone number in any phone field."
@@ -122,6 +130,11 @@ def records_read(
 ) -> None:
     """Read records of a campaign: give --table or --dataset (--id, --outcome, --agent,
     --ddi and --search narrow it)."""
+    if not (table or dataset):  # the library's error named records.read's arguments
+        fail(
+            "give --table or --dataset (the campaign to read): --id, --outcome, --agent, "
+            "--ddi and --search only narrow it"
+        )
     search: dict[str, str] = {}
     for item in searches:
         field, equals, value = item.partition("=")

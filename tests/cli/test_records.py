@@ -148,8 +148,8 @@ def test_records_read_takes_a_bare_day_as_that_whole_day_in_the_record_zone(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["records", "read", "--mode", "live"], "needs a table or a dataset"),
-        (["records", "read", "--ddi", "01234567890"], "needs a table or a dataset"),
+        (["records", "read", "--mode", "live"], "give --table or --dataset"),
+        (["records", "read", "--ddi", "01234567890"], "give --table or --dataset"),
         (["records", "read", "--table", "T", "--search", "nofield"], "give FIELD=VALUE"),
         (["records", "read", "--table", "T", "--since", "1h"], "need --timetype"),
         # The last one won silently: records with only 079 in a phone were read.
@@ -350,3 +350,26 @@ def test_records_create_json_lines_split_only_at_line_ends(
         (3, True),
         (4, True),
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["records", "read", "--id", "412"], "give --table or --dataset"),
+        (["records", "read", "--dataset", "351", "--id", ""], "Invalid value for '--id'"),
+        (["records", "read", "--table", "T", "--outcome", ""], "Invalid value for '--outcome'"),
+        (["datasets", "list", "--queue", ""], "Invalid value for '--queue'"),
+        (["status-log", "--agent", ""], "Invalid value for '--agent'"),
+    ],
+)
+def test_a_missing_or_empty_filter_is_named_by_its_flag(
+    invoke: CliInvoker, served: Served, args: list[str], said: str
+) -> None:
+    # The library's words named its own arguments: "records.read needs a table or a
+    # dataset", "id must be one or more non-empty ids, got ['']".
+    before = len(served.sim.requests)
+    out = invoke(args, env=served.env())
+    assert out.code == 2, out
+    assert said in out.stderr, out
+    assert "records.read" not in out.stderr and "got ['']" not in out.stderr
+    assert len(served.sim.requests) == before
