@@ -143,6 +143,8 @@ def records_read(
         if field.strip() in search:  # the last one won, silently
             fail(f"--search {field.strip()} is given twice: a field is searched for one value")
         search[field.strip()] = value
+    if exact and not searches:
+        fail("--exact is how --search matches: give --search FIELD=VALUE too")
     if (since or until) and timetype is None:
         fail("--since/--until need --timetype callback or processdate")
     filters: dict[str, Any] = {
