@@ -16,10 +16,32 @@ import sys
 def hide_from_ps(secret: str) -> None:
     """Overwrite each argument that is ``secret``, or an option's ``--NAME=secret``, with
     ``x`` in the command line ``ps`` shows; best effort (see the module)."""
-    if not secret or not sys.platform.startswith("linux"):
+    if secret:
+        hide_argument(secret, b"x" * len(os.fsencode(secret)))
+
+
+def hide_redis_password(url: str) -> None:
+    """Overwrite the password in the ``--redis`` URL ``url`` with ``x`` in the command
+    line ``ps`` shows, the rest of the URL as it was; best effort (see the module)."""
+    scheme, separator, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")  # the last '@': a password may hold one
+    user, colon, password = userinfo.partition(":")
+    if separator and at and colon and password:
+        masked = b"x" * len(os.fsencode(password))
+        after = f"@{host}{slash}{path}"
+        hide_argument(url, os.fsencode(f"{scheme}://{user}:") + masked + os.fsencode(after))
+
+
+def hide_argument(value: str, shown: bytes) -> None:
+    """Write ``shown`` (as many bytes as ``value`` has) over each argument that is
+    ``value``, or an option's ``--NAME=value``, in the command line ``ps`` shows."""
+    if not value or not sys.platform.startswith("linux"):
         return
     try:
-        needle = os.fsencode(secret)  # argv's bytes, as Python decoded them
+        needle = os.fsencode(value)  # argv's bytes, as Python decoded them
+        if len(shown) != len(needle):  # pragma: no cover -- the callers' own mistake
+            return
         with open("/proc/self/stat", "rb") as stat_file:
             stat = stat_file.read()
         # The fields after the command's name, "(...)", which may hold spaces: the first
@@ -29,7 +51,7 @@ def hide_from_ps(secret: str) -> None:
         with open("/proc/self/mem", "r+b", buffering=0) as memory:
             memory.seek(start)
             arguments = memory.read(end - start).split(b"\0")
-            hidden = [_hidden(argument, needle) for argument in arguments]
+            hidden = [_hidden(argument, needle, shown) for argument in arguments]
             if hidden != arguments:
                 memory.seek(start)
                 memory.write(b"\0".join(hidden))  # same length: nothing else moves
@@ -37,11 +59,10 @@ def hide_from_ps(secret: str) -> None:
         pass
 
 
-def _hidden(argument: bytes, needle: bytes) -> bytes:
-    mask = b"x" * len(needle)
+def _hidden(argument: bytes, needle: bytes, shown: bytes) -> bytes:
     if argument == needle:
-        return mask
+        return shown
     name, equals, value = argument.partition(b"=")
     if equals and name.startswith(b"--") and value == needle:
-        return name + equals + mask
+        return name + equals + shown
     return argument

@@ -43,3 +43,26 @@ def test_a_password_flag_is_hidden_from_ps(served: Served, form: list[str]) -> N
     hidden = "x" * len(PASSWORD)
     assert (hidden.encode() in shown) or (f"--password={hidden}".encode() in shown), shown
     assert b"--username" in shown  # the rest of the command line is as it was
+
+
+def test_the_password_in_a_redis_url_is_hidden_from_ps(served: Served) -> None:
+    # `relay --redis redis://user:PASSWORD@host/0` showed it in ps for as long as the
+    # relay ran (for ever: it waits out a Redis it cannot reach, as here).
+    url = f"redis://relay:{PASSWORD}@127.0.0.1:1/0"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "contactnow_async", "relay", "--redis", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(**served.env()),
+    )
+    try:
+        assert proc.stderr is not None
+        assert b"retrying" in proc.stderr.readline()  # it runs, past the check of --redis
+        shown = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # pragma: no cover -- only when the test already failed
+            proc.kill()
+            proc.wait()
+    assert f"redis://relay:{'x' * len(PASSWORD)}@127.0.0.1:1/0".encode() in shown, shown
