@@ -13,11 +13,11 @@ import os
 import sys
 
 
-def hide_from_ps(secret: str) -> None:
-    """Overwrite each argument that is ``secret``, or an option's ``--NAME=secret``, with
-    ``x`` in the command line ``ps`` shows; best effort (see the module)."""
+def hide_from_ps(option: str, secret: str) -> None:
+    """Overwrite ``secret``, the value of ``option`` (``--password``), with ``x`` in the
+    command line ``ps`` shows; best effort (see the module)."""
     if secret:
-        hide_argument(secret, b"x" * len(os.fsencode(secret)))
+        hide_argument(option, secret, b"x" * len(os.fsencode(secret)))
 
 
 def hide_redis_password(url: str) -> None:
@@ -30,12 +30,13 @@ def hide_redis_password(url: str) -> None:
     if separator and at and colon and password:
         masked = b"x" * len(os.fsencode(password))
         after = f"@{host}{slash}{path}"
-        hide_argument(url, os.fsencode(f"{scheme}://{user}:") + masked + os.fsencode(after))
+        shown = os.fsencode(f"{scheme}://{user}:") + masked + os.fsencode(after)
+        hide_argument("--redis", url, shown)
 
 
-def hide_argument(value: str, shown: bytes) -> None:
-    """Write ``shown`` (as many bytes as ``value`` has) over each argument that is
-    ``value``, or an option's ``--NAME=value``, in the command line ``ps`` shows."""
+def hide_argument(option: str, value: str, shown: bytes) -> None:
+    """Write ``shown`` (as many bytes as ``value`` has) over ``value`` where it is given to
+    ``option`` (``--option value`` or ``--option=value``) in the command line ``ps`` shows."""
     if not value or not sys.platform.startswith("linux"):
         return
     try:
@@ -51,18 +52,17 @@ def hide_argument(value: str, shown: bytes) -> None:
         with open("/proc/self/mem", "r+b", buffering=0) as memory:
             memory.seek(start)
             arguments = memory.read(end - start).split(b"\0")
-            hidden = [_hidden(argument, needle, shown) for argument in arguments]
+            name = os.fsencode(option)
+            hidden = [
+                shown
+                if argument == needle and at > 0 and arguments[at - 1] == name
+                else name + b"=" + shown
+                if argument == name + b"=" + needle
+                else argument
+                for at, argument in enumerate(arguments)
+            ]
             if hidden != arguments:
                 memory.seek(start)
                 memory.write(b"\0".join(hidden))  # same length: nothing else moves
     except (OSError, ValueError, IndexError):  # no /proc, an older kernel, a refused write
         pass
-
-
-def _hidden(argument: bytes, needle: bytes, shown: bytes) -> bytes:
-    if argument == needle:
-        return shown
-    name, equals, value = argument.partition(b"=")
-    if equals and name.startswith(b"--") and value == needle:
-        return name + equals + shown
-    return argument

@@ -14,6 +14,7 @@ from ._common import (
     fail,
     refuse_empty,
 )
+from ._process_title import hide_from_ps
 
 
 @click.command()
@@ -27,6 +28,7 @@ from ._common import (
 def simulate(**options: Any) -> None:
     """Serve the ContactNow simulator (for your own tests and wallboards)."""
     require_sim_extra("the simulate command")
+    hide_from_ps("--password", options["password"])  # the account's, for as long as it serves
     from ..simulator import run as run_simulator
 
     host, port = options.pop("host"), options.pop("port")

@@ -66,3 +66,26 @@ def test_the_password_in_a_redis_url_is_hidden_from_ps(served: Served) -> None:
             proc.kill()
             proc.wait()
     assert f"redis://relay:{'x' * len(PASSWORD)}@127.0.0.1:1/0".encode() in shown, shown
+
+
+def test_the_simulators_password_is_hidden_from_ps_and_nothing_else() -> None:
+    # A value equal to the password given to another option is that option's: left as is.
+    args = ["simulate", "--port", "0", "--username", PASSWORD, "--password", PASSWORD]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "contactnow_async", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        assert b"simulator at" in proc.stdout.readline()  # it serves
+        shown = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # pragma: no cover -- only when the test already failed
+            proc.kill()
+            proc.wait()
+    hidden = ("x" * len(PASSWORD)).encode()
+    assert shown[-5:-1] == [b"--username", PASSWORD.encode(), b"--password", hidden], shown
