@@ -21,6 +21,7 @@ from ._common import (
     OutputConsole,
     Settings,
     connect,
+    console,
     emit_json,
     fail,
     print_table,
@@ -281,7 +282,9 @@ async def _read_cdr(
         BarColumn(),
         MofNCompleteColumn(),
         console=progress_console,
-        disable=not progress_console.is_terminal,
+        # Rows printed to the same screen as they come would be mixed with the bar: a
+        # terminal sees them come, which is progress enough.
+        disable=not progress_console.is_terminal or ((as_json or as_csv) and console.is_terminal),
         transient=True,
     ) as progress:
         task = progress.add_task("cdr", total=None)

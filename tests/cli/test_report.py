@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -224,3 +225,23 @@ def test_a_fields_option_naming_no_field_is_refused_by_its_flag(
     assert out.code == 2, out  # click's usage error: main() makes it one line
     assert f"Invalid value for '{flag}': it names no field" in out.stderr, out
     assert len(an_hour.sim.requests) == before
+
+
+@pytest.mark.parametrize("output", ["--json", "--csv"])
+def test_report_cdr_rows_on_a_terminal_are_not_mixed_with_a_progress_bar(
+    an_hour: Served, output: str
+) -> None:
+    # The bar (on stderr) and the rows (on stdout) shared the screen: the first row was
+    # written after the bar on its line, and stale bars were left among the rows.
+    from .test_demo import _run_in_pty
+
+    args = [sys.executable, "-m", "contactnow_async", "report", "cdr", output, *WINDOW]
+    code, screen = _run_in_pty([*args, "--page-size", "5"], env=an_hour.env())
+    assert code == 0, screen
+    assert "reading the CDR" not in screen
+    rows = screen.replace("\r\n", "\n").splitlines()
+    assert len(rows) > 5  # more than a page: the bar would have been drawn
+    if output == "--json":
+        assert all(json.loads(row) for row in rows)
+    else:
+        assert rows[0].startswith("callid,")
