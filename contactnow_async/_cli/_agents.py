@@ -46,7 +46,7 @@ def agents() -> None:
     callback=refuse_empty,
     help="Only agents with this username.",
 )
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per agent.")
 @click.pass_obj
 def agents_list(
     settings: Settings, name: str | None, agent_username: str | None, as_json: bool
@@ -92,13 +92,19 @@ class _CreateCommand(click.Command):
 
 
 @agents.command("create", cls=_CreateCommand)
-@click.option("--name", required=True, callback=refuse_empty)
-@click.option("--username", "agent_username", required=True, callback=refuse_empty)
+@click.option("--name", required=True, callback=refuse_empty, help="The agent's name.")
+@click.option(
+    "--username",
+    "agent_username",
+    required=True,
+    callback=refuse_empty,
+    help="The agent's login username.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the agent's password from stdin.")
 @click.option(
     "--password", hidden=True, expose_value=False, callback=_refuse_create_password
 )  # the agent's, refused: after the command it is not the group's (the API's) either
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The new agent's id as JSON.")
 @click.pass_obj
 def agents_create(
     settings: Settings, name: str, agent_username: str, password_stdin: bool, as_json: bool

@@ -27,7 +27,7 @@ def datasets() -> None:
     callback=refuse_empty,
     help="Only those of this queue (repeatable).",
 )
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per dataset.")
 @click.pass_obj
 def datasets_list(
     settings: Settings,

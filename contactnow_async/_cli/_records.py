@@ -109,7 +109,7 @@ def records() -> None:
 @click.option("--since", callback=refuse_empty, help="From this TIME (with --timetype).")
 @click.option("--until", callback=refuse_empty, help="Up to this TIME (with --timetype).")
 @_record_tz
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per record.")
 @click.pass_obj
 def records_read(
     settings: Settings,

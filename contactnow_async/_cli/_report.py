@@ -216,7 +216,13 @@ def _shown(value: Any) -> str:
 @_filter(
     "campaign, queue, qtype, ctype, agent, dataset, outcome, cutoff, ddi, cli, urn, callid, sort"
 )
-@click.option("--page-size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.option(
+    "--page-size",
+    type=click.IntRange(1, 100_000),
+    default=1000,
+    show_default=True,
+    help="Calls asked for in each request.",
+)
 @_strict
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per call.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row, fields as sent.")

@@ -57,7 +57,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
     help="Time in each status per agent instead of rows (the day before --since is read "
     "too, for each agent's status when the window opens; none is counted past now).",
 )
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per row (with --summary: one object of seconds per status).",
+)
 @click.option(
     "--yes",
     "long_window",

@@ -39,7 +39,13 @@ from ._text import line_safe_json, printable
     callback=refuse_empty,
     help="Only this agent id (repeatable).",
 )
-@click.option("--interval", type=FiniteFloatRange(min=0.05), default=2.0, show_default=True)
+@click.option(
+    "--interval",
+    type=FiniteFloatRange(min=0.05),
+    default=2.0,
+    show_default=True,
+    help="Seconds between polls.",
+)
 @click.option("--include-offline", is_flag=True, help="Also list offline agents.")
 @click.option(
     "--duration", type=FiniteFloatRange(min=0), default=None, help="Stop after this many seconds."
