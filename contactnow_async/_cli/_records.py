@@ -140,6 +140,8 @@ def records_read(
         field, equals, value = item.partition("=")
         if not equals or not field.strip():
             fail(f"--search {item!r}: give FIELD=VALUE")
+        if not value:  # every value "contains" "": the whole campaign was read
+            fail(f"--search {field.strip()}= is empty: give the VALUE to search for")
         if field.strip() in search:  # the last one won, silently
             fail(f"--search {field.strip()} is given twice: a field is searched for one value")
         search[field.strip()] = value

@@ -151,6 +151,8 @@ def test_records_read_takes_a_bare_day_as_that_whole_day_in_the_record_zone(
         (["records", "read", "--mode", "live"], "give --table or --dataset"),
         (["records", "read", "--ddi", "01234567890"], "give --table or --dataset"),
         (["records", "read", "--table", "T", "--search", "nofield"], "give FIELD=VALUE"),
+        # An unset shell variable: every record of the campaign "contains" "".
+        (["records", "read", "--table", "T", "--search", "phone="], "--search phone= is empty"),
         (["records", "read", "--table", "T", "--since", "1h"], "need --timetype"),
         # Taken without a word, and nothing done with it: every record was read.
         (["records", "read", "--table", "T", "--exact"], "--exact is how --search matches"),
