@@ -63,7 +63,7 @@ class Settings:
     """The group's options, resolved against the environment."""
 
     username: str | None = None
-    password: str | None = None
+    password: str | None = attrs.field(default=None, repr=False)  # a secret
     region: str | None = None
     base_url: str | None = None
     token_file: str | None = None

@@ -1,5 +1,6 @@
 """A password given as a flag (``--password``) is hidden from ``ps`` while the command
-runs: its characters in the process's command line become ``x`` (as mysql does)."""
+runs: its characters in the process's command line become ``x`` (as mysql does); and
+the command's settings leave it out of their repr."""
 
 from __future__ import annotations
 
@@ -89,3 +90,11 @@ def test_the_simulators_password_is_hidden_from_ps_and_nothing_else() -> None:
             proc.wait()
     hidden = ("x" * len(PASSWORD)).encode()
     assert shown[-5:-1] == [b"--username", PASSWORD.encode(), b"--password", hidden], shown
+
+
+def test_the_settings_repr_leaves_the_password_out() -> None:
+    # A debugger, a log of the context or a traceback with locals showed it.
+    from contactnow_async._cli._common import Settings
+
+    assert PASSWORD not in repr(Settings(username=USERNAME, password=PASSWORD))
+    assert USERNAME in repr(Settings(username=USERNAME, password=PASSWORD))
