@@ -51,6 +51,19 @@ def _some_fields(ctx: click.Context, param: click.Parameter, value: Sequence[str
     return value
 
 
+#: The names of the reports methods' own arguments, which a --filter cannot be, and
+#: where each is set instead.
+_SETTINGS = {
+    "start": "the window starts at --since",
+    "stop": "the window ends at --until",
+    "fields": "the fields are --fields",
+    "group_by": "the groups are --group-by",
+    "page_size": "the page size is --page-size",
+    "strict": "--no-strict sends names the documentation does not list",
+    "self": "give one the API documents",
+}
+
+
 def _filters(items: Sequence[str]) -> dict[str, str | int | list[str]]:
     """``--filter NAME=VALUE`` as the library's keywords: a comma list (``agent=1234,5678``)
     goes as a list, which the library sends as the API's comma list (it refuses a string
@@ -61,6 +74,8 @@ def _filters(items: Sequence[str]) -> dict[str, str | int | list[str]]:
         values = [one.strip() for one in value.split(",")]
         if not equals or not name or not all(values):
             fail(f"--filter {item!r}: give NAME=VALUE (queue=1007, agent=1234,5678)", EXIT_USAGE)
+        if name in _SETTINGS:  # Python's "got multiple values for keyword argument"
+            fail(f"--filter {name}: not a filter of the API's; {_SETTINGS[name]}", EXIT_USAGE)
         if name in found:  # the last one won, silently
             given = found[name]
             listed = ",".join(given) if isinstance(given, list) else str(given)

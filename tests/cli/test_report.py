@@ -245,3 +245,30 @@ def test_report_cdr_rows_on_a_terminal_are_not_mixed_with_a_progress_bar(
         assert all(json.loads(row) for row in rows)
     else:
         assert rows[0].startswith("callid,")
+
+
+@pytest.mark.parametrize(
+    ("args", "name", "flag"),
+    [
+        (["cdr", "--filter", "start=1"], "start", "--since"),
+        (["cdr", "--filter", "stop=1"], "stop", "--until"),
+        (["cdr", "--filter", "page_size=5", "--no-strict"], "page_size", "--page-size"),
+        (["cdr", "--filter", "strict=0"], "strict", "--no-strict"),
+        (["cdr", "--filter", "fields=qid"], "fields", "--fields"),
+        (["calls", "--fields", "qid", "--group-by", "qid", "--filter", "group_by=qid"],
+         "group_by", "--group-by"),
+        (["calls", "--fields", "qid", "--group-by", "qid", "--filter", "self=1"], "self", ""),
+    ],
+)  # fmt: skip
+def test_a_filter_named_as_the_commands_own_setting_is_refused_by_its_flag(
+    invoke: CliInvoker, an_hour: Served, args: list[str], name: str, flag: str
+) -> None:
+    # It was Python's own words: "Reports.cdr() got multiple values for keyword argument
+    # 'start'", naming the library's method.
+    before = len(an_hour.sim.requests)
+    out = invoke(["report", *args, *WINDOW], env=an_hour.env())
+    line = assert_one_error(out, 2)
+    assert f"--filter {name}: not a filter" in line, line
+    assert flag in line
+    assert "got multiple values" not in line
+    assert len(an_hour.sim.requests) == before
