@@ -288,9 +288,8 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
                 f"simulator of its own ({_OWN_SIMULATOR[ctx.invoked_subcommand]})"
             )
     if options["password"]:
-        hide_from_ps(
-            "--password", options["password"]
-        )  # ps showed it for as long as the command ran
+        # ps showed it for as long as the command ran (a watch, a relay: for days).
+        hide_from_ps("--password", options["password"])
     if options["simulate"]:
         # Its own account and address: flags meant for a real one were ignored without a
         # word (a --token-file nothing was kept in, say).

@@ -101,9 +101,8 @@ class _CreateCommand(click.Command):
     help="The agent's login username.",
 )
 @click.option("--password-stdin", is_flag=True, help="Read the agent's password from stdin.")
-@click.option(
-    "--password", hidden=True, expose_value=False, callback=_refuse_create_password
-)  # the agent's, refused: after the command it is not the group's (the API's) either
+# The agent's, refused: after the command, it was taken for the group's (the API's).
+@click.option("--password", hidden=True, expose_value=False, callback=_refuse_create_password)
 @click.option("--json", "as_json", is_flag=True, help="The new agent's id as JSON.")
 @click.pass_obj
 def agents_create(
