@@ -229,7 +229,7 @@ def _given(ctx: click.Context, name: str) -> bool:
 )
 @click.option(
     "--region",
-    type=click.Choice(["eu", "us"]),
+    type=click.Choice(["eu", "us"], case_sensitive=False),  # as $CONTACTNOW_REGION is read
     help="API region (default: $CONTACTNOW_REGION or eu).",
 )
 @click.option(

@@ -288,6 +288,15 @@ def test_unknown_region(invoke: CliInvoker, served: Served) -> None:
     assert "CONTACTNOW_REGION" in line
 
 
+def test_the_region_flag_takes_any_case_as_its_variable_does(
+    invoke: CliInvoker, served: Served
+) -> None:
+    # CONTACTNOW_REGION=US was read, --region US refused ("'US' is not one of 'eu', 'us'").
+    out = invoke(["--region", "US", "--base-url", served.base_url, "agents", "list"],
+                 env=served.env())  # fmt: skip
+    assert out.code == 0, out
+
+
 @pytest.mark.parametrize(
     ("flags", "named"),
     [
