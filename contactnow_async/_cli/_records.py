@@ -344,6 +344,10 @@ def _rows(file: io.TextIOBase, dataset: str | None) -> Iterator[tuple[int, dict[
     for line, record in rows:
         if isinstance(record, dict):
             record = {key: value for key, value in record.items() if value not in (None, "")}
+            # The API reads field names in any case: "Dataset" is the row's dataset too.
+            named = [key for key in record if str(key).lower() == "dataset"]
+            if named and "dataset" not in record:
+                record["dataset"] = record.pop(named[0])
             if dataset and "dataset" not in record:
                 record["dataset"] = dataset
             record = _checked(record)

@@ -377,3 +377,22 @@ def test_a_missing_or_empty_filter_is_named_by_its_flag(
     assert said in out.stderr, out
     assert "records.read" not in out.stderr and "got ['']" not in out.stderr
     assert len(served.sim.requests) == before
+
+
+@pytest.mark.parametrize("given", [[], ["--dataset", "352"]])
+def test_a_dataset_column_in_any_case_is_the_rows_dataset(
+    invoke: CliInvoker, served: Served, tmp_path: Path, given: list[str]
+) -> None:
+    # The API reads field names in any case (the header check says so): a "Dataset"
+    # column was "lacks a dataset", and beside --dataset both were sent, the row's lost.
+    name = f"CaseDs{len(given)}"
+    leads = tmp_path / "leads.csv"
+    leads.write_text(f"Dataset,MobilePhone,LastName\n351,07700900301,{name}\n", encoding="utf-8")
+    out = invoke(["records", "create", str(leads), *given], env=served.env())
+    assert out.code == 0, out
+    listed = invoke(
+        ["records", "read", "--json", "--table", "Willtest", "--search", f"LastName={name}"],
+        env=served.env(),
+    )
+    (row,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert row["dataset_id"] == "351"
