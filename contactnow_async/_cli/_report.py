@@ -27,6 +27,7 @@ from ._common import (
     print_table,
     run,
 )
+from ._text import printable
 from ._times import option_time
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -106,6 +107,13 @@ def _csv_line(values: Iterable[Any]) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="").writerow(["" if v is None else v for v in values])
     return out.getvalue()
+
+
+def _echo_csv(values: Iterable[Any]) -> None:
+    """Print one CSV line: the API's text as it is when piped (click would strip what
+    looks like a colour from it), escaped on a terminal (where it could send commands)."""
+    line = _csv_line(values)
+    click.echo(printable(line) if console.is_terminal else line, color=True)
 
 
 _since = click.option(
@@ -205,9 +213,9 @@ def report_calls(
         for row in rows:
             emit_json(dict(row))
     elif as_csv:
-        click.echo(_csv_line(columns))
+        _echo_csv(columns)
         for row in rows:
-            click.echo(_csv_line(row.get(name) for name in columns))
+            _echo_csv(row.get(name) for name in columns)
     else:
         print_table(columns, [[_shown(row.get(name)) for name in columns] for row in rows])
 
@@ -311,10 +319,10 @@ async def _read_cdr(
         task = progress.add_task("cdr", total=None)
         async for row in pages:
             if header_due:
-                click.echo(_csv_line(names))
+                _echo_csv(names)
                 header_due = False
             if as_csv:
-                click.echo(_csv_line(row.raw.get(name) for name in names))
+                _echo_csv(row.raw.get(name) for name in names)
             elif as_json:
                 emit_json(
                     {
@@ -330,7 +338,7 @@ async def _read_cdr(
                 kept.append(row)
             progress.update(task, advance=1, total=getattr(pages, "total", None))
     if header_due:  # no call in the window: the header alone, an empty CSV
-        click.echo(_csv_line(names))
+        _echo_csv(names)
     return kept
 
 

@@ -272,3 +272,29 @@ def test_a_filter_named_as_the_commands_own_setting_is_refused_by_its_flag(
     assert flag in line
     assert "got multiple values" not in line
     assert len(an_hour.sim.requests) == before
+
+
+def test_report_cdr_csv_escapes_control_characters_on_a_terminal_only(
+    invoke: CliInvoker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A name with a terminal escape was written as it is: on a screen, the API's text
+    # sent the terminal commands (the table and --json escape it). Piped, CSV is data.
+    from contactnow_async._cli import _report
+    from contactnow_async._cli._common import OutputConsole
+
+    clock = VirtualClock(START)
+    sim = Simulator(username=USERNAME, password=PASSWORD, agents=3, seed=2, clock=clock)
+    clock.advance(3600)
+    with served_in_thread(sim) as served:
+        args = ["report", "cdr", "--csv", "--fields", "aid,anm", *WINDOW]
+        first = invoke(args, env=served.env())
+        aid = next(row["aid"] for row in csv.DictReader(io.StringIO(first.stdout)) if row["aid"])
+        renamed = invoke(["agents", "update", aid, "--name", "Esc\x1b[31mRED"], env=served.env())
+        assert renamed.code == 0, renamed
+        piped = invoke(args, env=served.env())
+        monkeypatch.setattr(_report, "console", OutputConsole(force_terminal=True))
+        shown = invoke(args, env=served.env())
+    assert "Esc\x1b[31mRED" in piped.stdout  # the data as it is
+    assert shown.code == 0, shown
+    assert "\x1b" not in shown.stdout
+    assert "Esc\\x1b[31mRED" in shown.stdout
