@@ -39,6 +39,7 @@ from ._common import (
     open_closed_standard_streams,
     tolerate_unencodable_output,
 )
+from ._process_title import hide_from_ps
 
 #: Each command: the module of this package that defines it (as an attribute named after
 #: the command, with ``_`` for ``-``), imported when the command is looked up, so
@@ -202,6 +203,12 @@ def _hoist_group_options(group: click.Group, ctx: click.Context, args: list[str]
 _ACCOUNT = ("username", "password", "region", "base_url", "token_file")
 #: The group's options that shape --simulate's centre: nothing without it.
 _SIMULATOR = ("sim_agents", "sim_speed")
+#: The commands that serve a simulator of their own, and what sets it up instead of the
+#: group's options, which they do not use.
+_OWN_SIMULATOR = {
+    "demo": "set it with demo's own --agents and --speed",
+    "simulate": "set it with simulate's own --agents, --speed, --username and --password",
+}
 
 
 def _given(ctx: click.Context, name: str) -> bool:
@@ -217,11 +224,12 @@ def _given(ctx: click.Context, name: str) -> bool:
 @click.option("--username", help="API username (default: $CONTACTNOW_USERNAME).")
 @click.option(
     "--password",
-    help="API password (default: $CONTACTNOW_PASSWORD; prefer the variable: flags show in ps).",
+    help="API password (default: $CONTACTNOW_PASSWORD; prefer the variable: a flag stays in "
+    "the shell's history, and shows in ps until the command hides it as it starts).",
 )
 @click.option(
     "--region",
-    type=click.Choice(["eu", "us"]),
+    type=click.Choice(["eu", "us"], case_sensitive=False),  # as $CONTACTNOW_REGION is read
     help="API region (default: $CONTACTNOW_REGION or eu).",
 )
 @click.option(
@@ -269,6 +277,19 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     These options go before the command or after it: `contactnow watch --simulate`.
     """
     ctx.obj = Settings(**options)
+    if ctx.invoked_subcommand in _OWN_SIMULATOR:
+        # Ignored without a word: `demo --simulate --sim-agents 3` showed 25 agents.
+        flags = {param.name: param.opts[0] for param in ctx.command.params}
+        names = ("simulate", *_SIMULATOR, *_ACCOUNT, "wire_format")
+        given = [flags[name] for name in names if _given(ctx, name)]
+        if given:
+            fail(
+                f"{', '.join(given)} not used by {ctx.invoked_subcommand}: it serves a "
+                f"simulator of its own ({_OWN_SIMULATOR[ctx.invoked_subcommand]})"
+            )
+    if options["password"]:
+        # ps showed it for as long as the command ran (a watch, a relay: for days).
+        hide_from_ps("--password", options["password"])
     if options["simulate"]:
         # Its own account and address: flags meant for a real one were ignored without a
         # word (a --token-file nothing was kept in, say).

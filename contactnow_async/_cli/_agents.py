@@ -46,7 +46,7 @@ def agents() -> None:
     callback=refuse_empty,
     help="Only agents with this username.",
 )
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per agent.")
 @click.pass_obj
 def agents_list(
     settings: Settings, name: str | None, agent_username: str | None, as_json: bool
@@ -65,11 +65,45 @@ def agents_list(
         print_table(_AGENT_COLUMNS, [[getattr(a, c) for c in _AGENT_COLUMNS] for a in found])
 
 
-@agents.command("create")
-@click.option("--name", required=True, callback=refuse_empty)
-@click.option("--username", "agent_username", required=True, callback=refuse_empty)
+def _refuse_create_password(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Refuse the agent's password given as a flag's value: the group's ``--password``
+    (the API's) would otherwise take it, and send it to token.php."""
+    if value is not None:
+        fail(_CREATE_REFUSAL, EXIT_USAGE)
+
+
+_CREATE_REFUSAL = (
+    "--password is not taken from a flag (it would show in ps and the shell history): "
+    "leave it out to type the agent's password unseen, or use --password-stdin to read it "
+    "from stdin (the API's password goes before the command, or in $CONTACTNOW_PASSWORD)"
+)
+
+
+class _CreateCommand(click.Command):
+    """``agents create``: a ``--password`` last, without its value, is refused as one."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.BadOptionUsage as exc:
+            if exc.option_name == "--password":
+                fail(_CREATE_REFUSAL, EXIT_USAGE)
+            raise
+
+
+@agents.command("create", cls=_CreateCommand)
+@click.option("--name", required=True, callback=refuse_empty, help="The agent's name.")
+@click.option(
+    "--username",
+    "agent_username",
+    required=True,
+    callback=refuse_empty,
+    help="The agent's login username.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the agent's password from stdin.")
-@click.option("--json", "as_json", is_flag=True)
+# The agent's, refused: after the command, it was taken for the group's (the API's).
+@click.option("--password", hidden=True, expose_value=False, callback=_refuse_create_password)
+@click.option("--json", "as_json", is_flag=True, help="The new agent's id as JSON.")
 @click.pass_obj
 def agents_create(
     settings: Settings, name: str, agent_username: str, password_stdin: bool, as_json: bool

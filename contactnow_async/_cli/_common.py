@@ -63,7 +63,7 @@ class Settings:
     """The group's options, resolved against the environment."""
 
     username: str | None = None
-    password: str | None = None
+    password: str | None = attrs.field(default=None, repr=False)  # a secret
     region: str | None = None
     base_url: str | None = None
     token_file: str | None = None
@@ -339,6 +339,7 @@ async def connect(settings: Settings, **options: Any) -> AsyncIterator[ContactNo
         ("--username", settings.username),
         ("--password", settings.password),
         ("--base-url", settings.base_url),  # or the region's host: a real account's
+        ("--token-file", settings.token_file),  # or no file: the token was kept nowhere
     )
     for flag, given in given_flags:
         if given == "":

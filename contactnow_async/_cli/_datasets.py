@@ -20,8 +20,14 @@ def datasets() -> None:
     type=click.Choice(["HOLD", "LIVE", "EXPIRED"], case_sensitive=False),
     help="Only datasets in this state.",
 )
-@click.option("--queue", "queues", multiple=True, help="Only those of this queue (repeatable).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    callback=refuse_empty,
+    help="Only those of this queue (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per dataset.")
 @click.pass_obj
 def datasets_list(
     settings: Settings,

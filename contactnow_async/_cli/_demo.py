@@ -93,7 +93,13 @@ def clock_text(seconds: float) -> str:
 
 
 @click.command()
-@click.option("--agents", type=click.IntRange(1, 50_000), default=25, show_default=True)
+@click.option(
+    "--agents",
+    type=click.IntRange(1, 50_000),
+    default=25,
+    show_default=True,
+    help="Agents in the simulated centre.",
+)
 @click.option(
     "--speed",
     type=FiniteFloatRange(0.01, MAX_SPEED),

@@ -25,9 +25,9 @@ def priorities() -> None:
 
 
 @priorities.command("list")
-@click.option("--agent", default=None, callback=refuse_empty)
-@click.option("--queue", default=None, callback=refuse_empty)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--agent", default=None, callback=refuse_empty, help="Only this agent's.")
+@click.option("--queue", default=None, callback=refuse_empty, help="Only this queue's.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per assignment.")
 @click.pass_obj
 def priorities_list(
     settings: Settings, agent: str | None, queue: str | None, as_json: bool

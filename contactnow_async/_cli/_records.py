@@ -74,8 +74,16 @@ def records() -> None:
 @records.command("read")
 @click.option("--table", callback=refuse_empty, help="The campaign table.")
 @click.option("--dataset", callback=refuse_empty, help="A dataset id.")
-@click.option("--id", "ids", multiple=True, help="A record id (repeat for several).")
-@click.option("--outcome", "outcomes", multiple=True, help="An outcome code (repeatable).")
+@click.option(
+    "--id", "ids", multiple=True, callback=refuse_empty, help="A record id (repeat for several)."
+)
+@click.option(
+    "--outcome",
+    "outcomes",
+    multiple=True,
+    callback=refuse_empty,
+    help="An outcome code (repeatable).",
+)
 @click.option("--agent", callback=refuse_empty, help="Records assigned to this agent.")
 @click.option(
     "--ddi", callback=refuse_empty, help="Records with this phone number in any phone field."
@@ -101,7 +109,7 @@ def records() -> None:
 @click.option("--since", callback=refuse_empty, help="From this TIME (with --timetype).")
 @click.option("--until", callback=refuse_empty, help="Up to this TIME (with --timetype).")
 @_record_tz
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per record.")
 @click.pass_obj
 def records_read(
     settings: Settings,
@@ -122,14 +130,23 @@ def records_read(
 ) -> None:
     """Read records of a campaign: give --table or --dataset (--id, --outcome, --agent,
     --ddi and --search narrow it)."""
+    if not (table or dataset):  # the library's error named records.read's arguments
+        fail(
+            "give --table or --dataset (the campaign to read): --id, --outcome, --agent, "
+            "--ddi and --search only narrow it"
+        )
     search: dict[str, str] = {}
     for item in searches:
         field, equals, value = item.partition("=")
         if not equals or not field.strip():
             fail(f"--search {item!r}: give FIELD=VALUE")
+        if not value:  # every value "contains" "": the whole campaign was read
+            fail(f"--search {field.strip()}= is empty: give the VALUE to search for")
         if field.strip() in search:  # the last one won, silently
             fail(f"--search {field.strip()} is given twice: a field is searched for one value")
         search[field.strip()] = value
+    if exact and not searches:
+        fail("--exact is how --search matches: give --search FIELD=VALUE too")
     if (since or until) and timetype is None:
         fail("--since/--until need --timetype callback or processdate")
     filters: dict[str, Any] = {
@@ -327,6 +344,10 @@ def _rows(file: io.TextIOBase, dataset: str | None) -> Iterator[tuple[int, dict[
     for line, record in rows:
         if isinstance(record, dict):
             record = {key: value for key, value in record.items() if value not in (None, "")}
+            # The API reads field names in any case: "Dataset" is the row's dataset too.
+            named = [key for key in record if str(key).lower() == "dataset"]
+            if named and "dataset" not in record:
+                record["dataset"] = record.pop(named[0])
             if dataset and "dataset" not in record:
                 record["dataset"] = dataset
             record = _checked(record)

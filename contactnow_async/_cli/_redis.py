@@ -10,12 +10,14 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 from ._common import EXIT_AUTH, EXIT_NETWORK, fail
+from ._process_title import hide_redis_password
 
 
 def check_redis_url(url: str) -> None:
     """Exit with a usage error, in one line, if redis-py cannot parse ``url``."""
     from ..redis._keys import check_url
 
+    hide_redis_password(url)  # ps showed it for as long as the relay or server ran
     try:
         check_url(url)
     except ValueError as exc:  # quotes no piece of the URL: it may hold a password

@@ -54,7 +54,13 @@ from ._redis import check_redis_url, fail_refused
     show_default=True,
     help="Approximate stream length cap (0: unbounded).",
 )
-@click.option("--interval", type=FiniteFloatRange(min=0.05), default=2.0, show_default=True)
+@click.option(
+    "--interval",
+    type=FiniteFloatRange(min=0.05),
+    default=2.0,
+    show_default=True,
+    help="Seconds between polls of the API (the leader's).",
+)
 @click.option(
     "--owner",
     default=None,

@@ -21,11 +21,13 @@ from ._common import (
     OutputConsole,
     Settings,
     connect,
+    console,
     emit_json,
     fail,
     print_table,
     run,
 )
+from ._text import printable
 from ._times import option_time
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -42,6 +44,27 @@ def _names(values: Sequence[str]) -> list[str]:
     )
 
 
+def _some_fields(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -> Any:
+    """An option's callback: a ``--fields`` or ``--group-by`` given that names no field
+    (``""``, ``" , "``: an unset shell variable) is refused, not read as the default."""
+    if value and not _names(value):
+        raise click.BadParameter("it names no field: give a comma list (qid,nc_all)", ctx, param)
+    return value
+
+
+#: The names of the reports methods' own arguments, which a --filter cannot be, and
+#: where each is set instead.
+_SETTINGS = {
+    "start": "the window starts at --since",
+    "stop": "the window ends at --until",
+    "fields": "the fields are --fields",
+    "group_by": "the groups are --group-by",
+    "page_size": "the page size is --page-size",
+    "strict": "--no-strict sends names the documentation does not list",
+    "self": "give one the API documents",
+}
+
+
 def _filters(items: Sequence[str]) -> dict[str, str | int | list[str]]:
     """``--filter NAME=VALUE`` as the library's keywords: a comma list (``agent=1234,5678``)
     goes as a list, which the library sends as the API's comma list (it refuses a string
@@ -52,6 +75,8 @@ def _filters(items: Sequence[str]) -> dict[str, str | int | list[str]]:
         values = [one.strip() for one in value.split(",")]
         if not equals or not name or not all(values):
             fail(f"--filter {item!r}: give NAME=VALUE (queue=1007, agent=1234,5678)", EXIT_USAGE)
+        if name in _SETTINGS:  # Python's "got multiple values for keyword argument"
+            fail(f"--filter {name}: not a filter of the API's; {_SETTINGS[name]}", EXIT_USAGE)
         if name in found:  # the last one won, silently
             given = found[name]
             listed = ",".join(given) if isinstance(given, list) else str(given)
@@ -84,6 +109,13 @@ def _csv_line(values: Iterable[Any]) -> str:
     return out.getvalue()
 
 
+def _echo_csv(values: Iterable[Any]) -> None:
+    """Print one CSV line: the API's text as it is when piped (click would strip what
+    looks like a colour from it), escaped on a terminal (where it could send commands)."""
+    line = _csv_line(values)
+    click.echo(printable(line) if console.is_terminal else line, color=True)
+
+
 _since = click.option(
     "--since", default="1d", show_default=True, help="Start: unix, ISO 8601, now, or an age (2h)."
 )
@@ -114,8 +146,22 @@ def report() -> None:
 
 
 @report.command("calls")
-@click.option("--fields", "fields", multiple=True, required=True, help="Comma list of fields.")
-@click.option("--group-by", "group_by", multiple=True, required=True, help="Comma list.")
+@click.option(
+    "--fields",
+    "fields",
+    multiple=True,
+    required=True,
+    callback=_some_fields,
+    help="Comma list of fields.",
+)
+@click.option(
+    "--group-by",
+    "group_by",
+    multiple=True,
+    required=True,
+    callback=_some_fields,
+    help="Comma list.",
+)
 @_since
 @_until
 @click.option("--cutoff", type=click.IntRange(min=0), help="Service-level cutoff in seconds.")
@@ -167,9 +213,9 @@ def report_calls(
         for row in rows:
             emit_json(dict(row))
     elif as_csv:
-        click.echo(_csv_line(columns))
+        _echo_csv(columns)
         for row in rows:
-            click.echo(_csv_line(row.get(name) for name in columns))
+            _echo_csv(row.get(name) for name in columns)
     else:
         print_table(columns, [[_shown(row.get(name)) for name in columns] for row in rows])
 
@@ -181,13 +227,25 @@ def _shown(value: Any) -> str:
 
 
 @report.command("cdr")
-@click.option("--fields", "fields", multiple=True, help="Comma list (default: every field).")
+@click.option(
+    "--fields",
+    "fields",
+    multiple=True,
+    callback=_some_fields,
+    help="Comma list (default: every field).",
+)
 @_since
 @_until
 @_filter(
     "campaign, queue, qtype, ctype, agent, dataset, outcome, cutoff, ddi, cli, urn, callid, sort"
 )
-@click.option("--page-size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.option(
+    "--page-size",
+    type=click.IntRange(1, 100_000),
+    default=1000,
+    show_default=True,
+    help="Calls asked for in each request.",
+)
 @_strict
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per call.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row, fields as sent.")
@@ -253,16 +311,18 @@ async def _read_cdr(
         BarColumn(),
         MofNCompleteColumn(),
         console=progress_console,
-        disable=not progress_console.is_terminal,
+        # Rows printed to the same screen as they come would be mixed with the bar: a
+        # terminal sees them come, which is progress enough.
+        disable=not progress_console.is_terminal or ((as_json or as_csv) and console.is_terminal),
         transient=True,
     ) as progress:
         task = progress.add_task("cdr", total=None)
         async for row in pages:
             if header_due:
-                click.echo(_csv_line(names))
+                _echo_csv(names)
                 header_due = False
             if as_csv:
-                click.echo(_csv_line(row.raw.get(name) for name in names))
+                _echo_csv(row.raw.get(name) for name in names)
             elif as_json:
                 emit_json(
                     {
@@ -278,7 +338,7 @@ async def _read_cdr(
                 kept.append(row)
             progress.update(task, advance=1, total=getattr(pages, "total", None))
     if header_due:  # no call in the window: the header alone, an empty CSV
-        click.echo(_csv_line(names))
+        _echo_csv(names)
     return kept
 
 

@@ -47,7 +47,13 @@ TOKEN_VARIABLE = "CONTACTNOW_WEB_TOKEN"  # noqa: S105 -- the variable's name, no
     callback=refuse_empty,
     help="Address to listen on (default: 127.0.0.1; one off the loopback warns without a token).",
 )
-@click.option("--port", type=click.IntRange(0, 65_535), default=8000, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65_535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on (0: any free one).",
+)
 @click.option(
     "--redis", "redis_url", default=None, help="Serve the stream `contactnow relay` writes."
 )
@@ -242,7 +248,12 @@ async def _client(settings: Settings) -> AsyncIterator[tuple[ContactNow, Clock |
     )
     async with (
         serve_simulator(sim) as base_url,
-        ContactNow(base_url=base_url, username=SIM_USERNAME, password=SIM_PASSWORD) as client,
+        ContactNow(
+            base_url=base_url,
+            username=SIM_USERNAME,
+            password=SIM_PASSWORD,
+            format=settings.wire_format,  # type: ignore[arg-type]  # a Choice of json, xml
+        ) as client,
     ):
         yield client, sim.clock
 

@@ -23,6 +23,7 @@ from ._common import (
     emit_json,
     fail,
     print_table,
+    refuse_empty,
     run,
 )
 from ._times import option_time
@@ -36,7 +37,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @click.command("status-log")
-@click.option("--agent", "agent_ids", multiple=True, help="Only this agent id (repeatable).")
+@click.option(
+    "--agent",
+    "agent_ids",
+    multiple=True,
+    callback=refuse_empty,
+    help="Only this agent id (repeatable).",
+)
 @click.option(
     "--since",
     default="1h",
@@ -50,7 +57,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
     help="Time in each status per agent instead of rows (the day before --since is read "
     "too, for each agent's status when the window opens; none is counted past now).",
 )
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per row (with --summary: one object of seconds per status).",
+)
 @click.option(
     "--yes",
     "long_window",

@@ -43,7 +43,12 @@ def json_line(data: Any) -> str:
     """``data`` as one line of JSON, for any reader's idea of a line: the characters of
     ``_JSON_UNSAFE`` are written as their ``\\uXXXX`` escapes, which read back as the
     same text (json.dumps puts them only inside strings, where an escape is valid)."""
-    text = json.dumps(data, ensure_ascii=False, default=str)
+    return line_safe_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def line_safe_json(text: str) -> str:
+    """JSON ``text`` with the characters of ``_JSON_UNSAFE`` written as their ``\\uXXXX``
+    escapes (valid where they can be: inside a string); the same JSON when read back."""
     return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 

@@ -16,7 +16,7 @@ def token() -> None:
 @click.option(
     "--show", is_flag=True, help="Print the whole token (it grants API access: keep it safe)."
 )
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The token and its expiry as JSON.")
 @click.pass_obj
 def token_get(settings: Settings, show: bool, as_json: bool) -> None:
     """Fetch (or reuse) a token and print when it expires."""

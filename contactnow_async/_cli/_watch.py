@@ -23,7 +23,7 @@ from ._common import (
     since_log_id_option,
     unlogged,
 )
-from ._text import printable
+from ._text import line_safe_json, printable
 
 
 @click.command()
@@ -39,7 +39,13 @@ from ._text import printable
     callback=refuse_empty,
     help="Only this agent id (repeatable).",
 )
-@click.option("--interval", type=FiniteFloatRange(min=0.05), default=2.0, show_default=True)
+@click.option(
+    "--interval",
+    type=FiniteFloatRange(min=0.05),
+    default=2.0,
+    show_default=True,
+    help="Seconds between polls.",
+)
 @click.option("--include-offline", is_flag=True, help="Also list offline agents.")
 @click.option(
     "--duration", type=FiniteFloatRange(min=0), default=None, help="Stop after this many seconds."
@@ -68,13 +74,20 @@ def watch(
                         if isinstance(event, HealthEvent):
                             click.echo(health_line(event), err=True)  # stdout stays events
                         elif not wanted or event.agent_id in wanted:
-                            click.echo(event_to_json(event) if as_json else event_line(event))
+                            click.echo(json_event(event) if as_json else event_line(event))
                             sys.stdout.flush()
 
     # A failed poll: the health line says it; a refused password or log position: the
     # error line.
     with unlogged(settings, "contactnow_async.watch", FAILED_POLL, WATCHER_STOPPED):
         run(settings, main)
+
+
+def json_event(event: AgentEvent) -> str:
+    """The event in the documented JSON, as one line for any reader's idea of a line, and
+    harmless on a terminal: a line separator or a bidi control in a name is escaped, as
+    in every other command's ``--json`` (``from_json`` reads the same event back)."""
+    return line_safe_json(event_to_json(event))
 
 
 def health_line(event: HealthEvent) -> str:

@@ -147,3 +147,19 @@ def test_a_secret_on_stdin_decoded_with_surrogateescape_is_refused_without_quoti
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert err == "contactnow: error: the agent password on stdin is not UTF-8 text\n"
+
+
+@pytest.mark.parametrize("form", ["--password Xy-9876", "--password=Xy-9876", "--password"])
+def test_create_refuses_the_agents_password_from_a_flag(
+    invoke: CliInvoker, served: Served, form: str
+) -> None:
+    # `agents create ... --password X` was moved before the command as the API password
+    # (the group's option): the agent's password went to token.php, "refused the
+    # username", exit 3, and the agent was still asked for one.
+    before = len(served.sim.requests)
+    args = ["agents", "create", "--name", "Bo", "--username", "bo", *form.split(" ")]
+    out = invoke([*args, "--password-stdin"], env=served.env(), input="agent-Pw-1\n")
+    line = assert_one_error(out, 2)
+    assert "--password-stdin" in line
+    assert "Xy-9876" not in out.output
+    assert len(served.sim.requests) == before  # refused before anything was sent

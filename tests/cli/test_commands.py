@@ -519,3 +519,19 @@ def test_priorities_set_that_writes_nothing_is_an_error(
     line = assert_one_error(out, 4)
     assert "neither created nor updated" in line
     assert out.stdout == ""
+
+
+def test_serve_simulate_talks_the_wire_format_given() -> None:
+    # `contactnow --simulate --format xml serve` talked JSON to its simulator, without a
+    # word: every other command's --simulate client takes --format.
+    import anyio
+
+    from contactnow_async._cli._common import Settings
+    from contactnow_async._cli._serve import _client
+
+    async def main() -> str:
+        settings = Settings(simulate=True, wire_format="xml", sim_agents=1)
+        async with _client(settings) as (client, _):
+            return str(client.format)
+
+    assert anyio.run(main) == "xml"

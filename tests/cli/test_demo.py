@@ -16,7 +16,7 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pytest
 
@@ -50,18 +50,22 @@ def _run_in_pty(
     *,
     interrupt: bool = False,
     until: Callable[[str], bool] | None = None,
+    env: Mapping[str, str | None] | None = None,
 ) -> tuple[int, str]:
     """Run the command on a 120x40 pseudo-terminal; everything it wrote, and its exit code.
 
     With ``interrupt``, send SIGINT (Ctrl-C) once the wallboard shows agents; with
     ``until``, once what it wrote so far satisfies it (not after a fixed time: on a
-    loaded machine the same seconds show less).
+    loaded machine the same seconds show less). ``env``: variables to set (None: unset).
     """
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    env = subprocess_env(TERM="xterm-256color", COLUMNS="120", LINES="40")
-    env.pop("NO_COLOR", None)
-    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    full_env = subprocess_env(**{**(env or {}), "TERM": "xterm-256color", "COLUMNS": "120"})
+    full_env["LINES"] = "40"
+    full_env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        args, stdin=slave, stdout=slave, stderr=slave, env=full_env, close_fds=True
+    )
     os.close(slave)
     chunks: list[bytes] = []
     try:

@@ -13,6 +13,7 @@ from datetime import datetime
 import click
 import pytest
 
+from contactnow_async.events import from_json
 from contactnow_async.simulator import Simulator
 
 from .conftest import (
@@ -90,6 +91,18 @@ def test_odd_names_in_watch_lines(invoke: CliInvoker, odd: Served) -> None:
     assert any("New\\nLine [" in line for line in lines)
     assert any("Bidi\\u202eLIVE [" in line for line in lines)
     assert any("[bold red]Boss [" in line for line in lines)
+
+
+def test_odd_names_in_watch_json_lines(invoke: CliInvoker, odd: Served) -> None:
+    # A line separator and a bidi override were written as they are: a reader splitting
+    # lines as Python's str.splitlines does cut an event in two; on a terminal the
+    # override turned the rest of the line around. Every other --json escapes them.
+    out = invoke(["watch", "--json", "--include-offline", "--duration", "1"], env=odd.env())
+    assert out.code == 0, out
+    assert "\u2028" not in out.stdout and "\u202e" not in out.stdout
+    events = [from_json(line) for line in out.stdout.splitlines()]
+    assert len(events) == 2 + len(ODD_NAMES)
+    assert set(ODD_NAMES) <= {event.after.name for event in events if event.after is not None}
 
 
 def _run_encoded(args: list[str], served: Served, encoding: str) -> Outcome:
@@ -410,7 +423,8 @@ def test_the_demo_feed_lists_changes_newest_first_and_names_as_data() -> None:
     ],
 )
 def test_a_number_option_that_is_not_a_finite_number(invoke: CliInvoker, args: list[str]) -> None:
-    out = invoke(["--simulate", *args])
+    own_simulator = args[0] == "demo"  # which refuses --simulate: it serves its own
+    out = invoke(args if own_simulator else ["--simulate", *args])
     assert out.code == 2, out
     assert "Traceback" not in out.output
     assert "not a finite number" in out.stderr or "is not in the range" in out.stderr, out

@@ -55,7 +55,7 @@ def test_missing_password(invoke: CliInvoker, served: Served) -> None:
     assert "CONTACTNOW_PASSWORD" in line
 
 
-@pytest.mark.parametrize("flag", ["--username", "--password", "--base-url"])
+@pytest.mark.parametrize("flag", ["--username", "--password", "--base-url", "--token-file"])
 def test_an_empty_credential_flag_is_refused_not_replaced_by_the_variable(
     invoke: CliInvoker, served: Served, flag: str
 ) -> None:
@@ -288,6 +288,15 @@ def test_unknown_region(invoke: CliInvoker, served: Served) -> None:
     assert "CONTACTNOW_REGION" in line
 
 
+def test_the_region_flag_takes_any_case_as_its_variable_does(
+    invoke: CliInvoker, served: Served
+) -> None:
+    # CONTACTNOW_REGION=US was read, --region US refused ("'US' is not one of 'eu', 'us'").
+    out = invoke(["--region", "US", "--base-url", served.base_url, "agents", "list"],
+                 env=served.env())  # fmt: skip
+    assert out.code == 0, out
+
+
 @pytest.mark.parametrize(
     ("flags", "named"),
     [
@@ -322,6 +331,37 @@ def test_simulator_flags_without_simulate_are_refused(
     line = assert_one_error(out, 2)
     assert f"{named} only with --simulate" in line, line
     assert len(served.sim.requests) == before
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--simulate", "--sim-agents", "3"], "--simulate, --sim-agents"),
+        (["--sim-speed", "50"], "--sim-speed"),
+        (["--username", "me", "--base-url", "http://127.0.0.1:9/"], "--username, --base-url"),
+        (["--format", "xml"], "--format"),
+    ],
+)
+@pytest.mark.parametrize("command", ["demo", "simulate"])
+def test_the_groups_options_are_refused_by_the_commands_that_run_their_own_simulator(
+    invoke: CliInvoker,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    flags: list[str],
+    named: str,
+) -> None:
+    # demo and simulate serve a simulator of their own: `demo --simulate --sim-agents 3`
+    # showed 25 agents, `--username me simulate` served the "demo" account, without a word.
+    import contactnow_async.simulator
+
+    served_with: list[object] = []
+    monkeypatch.setattr(contactnow_async.simulator, "run", lambda *a, **k: served_with.append(a))
+    args = [command, "--duration", "0"] if command == "demo" else [command, "--port", "0"]
+    out = invoke([*flags, *args])  # before it: `simulate --username` is simulate's own
+    line = assert_one_error(out, 2)
+    assert f"{named} not used by {command}" in line, line
+    assert "--agents" in line  # what sets its centre instead
+    assert served_with == []
 
 
 # The console script's own door: click's usage errors are one line too.

@@ -4,6 +4,7 @@ takes, and none it does not: read from the commands themselves, so neither drift
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -61,3 +62,22 @@ def test_the_readme_synopsis_names_each_option_of_its_command(line: str) -> None
             if field.name not in ("agent_id", "password", "pin")  # the id is an argument
         }
     assert shown == options_of(command_of(line))
+
+
+def _options_without_help(command: click.Command, path: str) -> Iterator[str]:
+    if isinstance(command, click.Group):
+        with click.Context(command) as ctx:
+            for name in command.list_commands(ctx):
+                found = command.get_command(ctx, name)
+                assert found is not None
+                yield from _options_without_help(found, f"{path} {name}")
+    for param in command.params:
+        own = param.name not in ("help", "version")  # click's own say what they do
+        if isinstance(param, click.Option) and not param.hidden and not param.help and own:
+            yield f"{path} {param.opts[0]}"
+
+
+def test_every_option_says_what_it_does_in_its_help() -> None:
+    # `watch --help` showed "--interval FLOAT RANGE [default: 2.0; x>=0.05]": seconds of
+    # what? 23 options said nothing but their type.
+    assert list(_options_without_help(cli, "contactnow")) == []

@@ -148,10 +148,14 @@ def test_records_read_takes_a_bare_day_as_that_whole_day_in_the_record_zone(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["records", "read", "--mode", "live"], "needs a table or a dataset"),
-        (["records", "read", "--ddi", "01234567890"], "needs a table or a dataset"),
+        (["records", "read", "--mode", "live"], "give --table or --dataset"),
+        (["records", "read", "--ddi", "01234567890"], "give --table or --dataset"),
         (["records", "read", "--table", "T", "--search", "nofield"], "give FIELD=VALUE"),
+        # An unset shell variable: every record of the campaign "contains" "".
+        (["records", "read", "--table", "T", "--search", "phone="], "--search phone= is empty"),
         (["records", "read", "--table", "T", "--since", "1h"], "need --timetype"),
+        # Taken without a word, and nothing done with it: every record was read.
+        (["records", "read", "--table", "T", "--exact"], "--exact is how --search matches"),
         # The last one won silently: records with only 079 in a phone were read.
         (
             ["records", "read", "--table", "T", "--search", "phone=020", "--search", "phone=079"],
@@ -350,3 +354,45 @@ def test_records_create_json_lines_split_only_at_line_ends(
         (3, True),
         (4, True),
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["records", "read", "--id", "412"], "give --table or --dataset"),
+        (["records", "read", "--dataset", "351", "--id", ""], "Invalid value for '--id'"),
+        (["records", "read", "--table", "T", "--outcome", ""], "Invalid value for '--outcome'"),
+        (["datasets", "list", "--queue", ""], "Invalid value for '--queue'"),
+        (["status-log", "--agent", ""], "Invalid value for '--agent'"),
+    ],
+)
+def test_a_missing_or_empty_filter_is_named_by_its_flag(
+    invoke: CliInvoker, served: Served, args: list[str], said: str
+) -> None:
+    # The library's words named its own arguments: "records.read needs a table or a
+    # dataset", "id must be one or more non-empty ids, got ['']".
+    before = len(served.sim.requests)
+    out = invoke(args, env=served.env())
+    assert out.code == 2, out
+    assert said in out.stderr, out
+    assert "records.read" not in out.stderr and "got ['']" not in out.stderr
+    assert len(served.sim.requests) == before
+
+
+@pytest.mark.parametrize("given", [[], ["--dataset", "352"]])
+def test_a_dataset_column_in_any_case_is_the_rows_dataset(
+    invoke: CliInvoker, served: Served, tmp_path: Path, given: list[str]
+) -> None:
+    # The API reads field names in any case (the header check says so): a "Dataset"
+    # column was "lacks a dataset", and beside --dataset both were sent, the row's lost.
+    name = f"CaseDs{len(given)}"
+    leads = tmp_path / "leads.csv"
+    leads.write_text(f"Dataset,MobilePhone,LastName\n351,07700900301,{name}\n", encoding="utf-8")
+    out = invoke(["records", "create", str(leads), *given], env=served.env())
+    assert out.code == 0, out
+    listed = invoke(
+        ["records", "read", "--json", "--table", "Willtest", "--search", f"LastName={name}"],
+        env=served.env(),
+    )
+    (row,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert row["dataset_id"] == "351"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -204,3 +205,96 @@ def test_report_cdr_table_shows_the_fields_asked_for(invoke: CliInvoker, an_hour
     header, *rows = [line.split() for line in out.stdout.splitlines() if "━" not in line]
     assert header == ["callid", "┃", "cli"]
     assert rows and all(len(row) == 3 and row[2].isdigit() for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["calls", "--fields", " , ", "--group-by", "qid"], "--fields"),
+        (["calls", "--fields", "nc_all", "--group-by", ","], "--group-by"),
+        (["cdr", "--fields", ""], "--fields"),  # was read as "every field"
+    ],
+)
+def test_a_fields_option_naming_no_field_is_refused_by_its_flag(
+    invoke: CliInvoker, an_hour: Served, args: list[str], flag: str
+) -> None:
+    # The library's words named its own argument ("give at least one group_by field"),
+    # and report cdr --fields "" (an unset shell variable) read every field instead.
+    before = len(an_hour.sim.requests)
+    out = invoke(["report", *args, *WINDOW], env=an_hour.env())
+    assert out.code == 2, out  # click's usage error: main() makes it one line
+    assert f"Invalid value for '{flag}': it names no field" in out.stderr, out
+    assert len(an_hour.sim.requests) == before
+
+
+@pytest.mark.parametrize("output", ["--json", "--csv"])
+def test_report_cdr_rows_on_a_terminal_are_not_mixed_with_a_progress_bar(
+    an_hour: Served, output: str
+) -> None:
+    # The bar (on stderr) and the rows (on stdout) shared the screen: the first row was
+    # written after the bar on its line, and stale bars were left among the rows.
+    from .test_demo import _run_in_pty
+
+    args = [sys.executable, "-m", "contactnow_async", "report", "cdr", output, *WINDOW]
+    code, screen = _run_in_pty([*args, "--page-size", "5"], env=an_hour.env())
+    assert code == 0, screen
+    assert "reading the CDR" not in screen
+    rows = screen.replace("\r\n", "\n").splitlines()
+    assert len(rows) > 5  # more than a page: the bar would have been drawn
+    if output == "--json":
+        assert all(json.loads(row) for row in rows)
+    else:
+        assert rows[0].startswith("callid,")
+
+
+@pytest.mark.parametrize(
+    ("args", "name", "flag"),
+    [
+        (["cdr", "--filter", "start=1"], "start", "--since"),
+        (["cdr", "--filter", "stop=1"], "stop", "--until"),
+        (["cdr", "--filter", "page_size=5", "--no-strict"], "page_size", "--page-size"),
+        (["cdr", "--filter", "strict=0"], "strict", "--no-strict"),
+        (["cdr", "--filter", "fields=qid"], "fields", "--fields"),
+        (["calls", "--fields", "qid", "--group-by", "qid", "--filter", "group_by=qid"],
+         "group_by", "--group-by"),
+        (["calls", "--fields", "qid", "--group-by", "qid", "--filter", "self=1"], "self", ""),
+    ],
+)  # fmt: skip
+def test_a_filter_named_as_the_commands_own_setting_is_refused_by_its_flag(
+    invoke: CliInvoker, an_hour: Served, args: list[str], name: str, flag: str
+) -> None:
+    # It was Python's own words: "Reports.cdr() got multiple values for keyword argument
+    # 'start'", naming the library's method.
+    before = len(an_hour.sim.requests)
+    out = invoke(["report", *args, *WINDOW], env=an_hour.env())
+    line = assert_one_error(out, 2)
+    assert f"--filter {name}: not a filter" in line, line
+    assert flag in line
+    assert "got multiple values" not in line
+    assert len(an_hour.sim.requests) == before
+
+
+def test_report_cdr_csv_escapes_control_characters_on_a_terminal_only(
+    invoke: CliInvoker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A name with a terminal escape was written as it is: on a screen, the API's text
+    # sent the terminal commands (the table and --json escape it). Piped, CSV is data.
+    from contactnow_async._cli import _report
+    from contactnow_async._cli._common import OutputConsole
+
+    clock = VirtualClock(START)
+    sim = Simulator(username=USERNAME, password=PASSWORD, agents=3, seed=2, clock=clock)
+    clock.advance(3600)
+    with served_in_thread(sim) as served:
+        args = ["report", "cdr", "--csv", "--fields", "aid,anm", *WINDOW]
+        first = invoke(args, env=served.env())
+        aid = next(row["aid"] for row in csv.DictReader(io.StringIO(first.stdout)) if row["aid"])
+        renamed = invoke(["agents", "update", aid, "--name", "Esc\x1b[31mRED"], env=served.env())
+        assert renamed.code == 0, renamed
+        piped = invoke(args, env=served.env())
+        monkeypatch.setattr(_report, "console", OutputConsole(force_terminal=True))
+        shown = invoke(args, env=served.env())
+    assert "Esc\x1b[31mRED" in piped.stdout  # the data as it is
+    assert shown.code == 0, shown
+    assert "\x1b" not in shown.stdout
+    assert "Esc\\x1b[31mRED" in shown.stdout

@@ -1,0 +1,100 @@
+"""A password given as a flag (``--password``) is hidden from ``ps`` while the command
+runs: its characters in the process's command line become ``x`` (as mysql does); and
+the command's settings leave it out of their repr."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import PASSWORD, USERNAME, Served, subprocess_env
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/PID/cmdline"),
+]
+
+
+@pytest.mark.parametrize("form", [["--password", PASSWORD], [f"--password={PASSWORD}"]])
+def test_a_password_flag_is_hidden_from_ps(served: Served, form: list[str]) -> None:
+    # `ps` showed it to every user of the machine for as long as the command ran.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "contactnow_async", "--username", USERNAME, *form,
+         "--base-url", served.base_url, "watch", "--json", "--include-offline"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline()  # the first event: the command is running
+        shown = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # pragma: no cover -- only when the test already failed
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert PASSWORD.encode() not in b" ".join(shown)
+    hidden = "x" * len(PASSWORD)
+    assert (hidden.encode() in shown) or (f"--password={hidden}".encode() in shown), shown
+    assert b"--username" in shown  # the rest of the command line is as it was
+
+
+def test_the_password_in_a_redis_url_is_hidden_from_ps(served: Served) -> None:
+    # `relay --redis redis://user:PASSWORD@host/0` showed it in ps for as long as the
+    # relay ran (for ever: it waits out a Redis it cannot reach, as here).
+    url = f"redis://relay:{PASSWORD}@127.0.0.1:1/0"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "contactnow_async", "relay", "--redis", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(**served.env()),
+    )
+    try:
+        assert proc.stderr is not None
+        assert b"retrying" in proc.stderr.readline()  # it runs, past the check of --redis
+        shown = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # pragma: no cover -- only when the test already failed
+            proc.kill()
+            proc.wait()
+    assert f"redis://relay:{'x' * len(PASSWORD)}@127.0.0.1:1/0".encode() in shown, shown
+
+
+def test_the_simulators_password_is_hidden_from_ps_and_nothing_else() -> None:
+    # A value equal to the password given to another option is that option's: left as is.
+    args = ["simulate", "--port", "0", "--username", PASSWORD, "--password", PASSWORD]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "contactnow_async", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        assert b"simulator at" in proc.stdout.readline()  # it serves
+        shown = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # pragma: no cover -- only when the test already failed
+            proc.kill()
+            proc.wait()
+    hidden = ("x" * len(PASSWORD)).encode()
+    assert shown[-5:-1] == [b"--username", PASSWORD.encode(), b"--password", hidden], shown
+
+
+def test_the_settings_repr_leaves_the_password_out() -> None:
+    # A debugger, a log of the context or a traceback with locals showed it.
+    from contactnow_async._cli._common import Settings
+
+    assert PASSWORD not in repr(Settings(username=USERNAME, password=PASSWORD))
+    assert USERNAME in repr(Settings(username=USERNAME, password=PASSWORD))
