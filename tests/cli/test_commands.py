@@ -64,9 +64,15 @@ def test_token_get_is_masked_by_default(invoke: CliInvoker, served: Served) -> N
 
 
 def test_token_get_json(invoke: CliInvoker, served: Served) -> None:
+    # Without --show, "token" held the masked text: a script took it for the token.
     data = json.loads(_ok(invoke(["token", "get", "--json"], env=served.env())).stdout)
-    assert set(data) == {"token", "expires_at"}
-    assert "--show" in data["token"]
+    assert set(data) == {"token", "token_start", "token_length", "expires_at"}
+    assert data["token"] is None
+    shown = json.loads(_ok(invoke(["token", "get", "--json", "--show"], env=served.env())).stdout)
+    assert set(shown) == {"token", "expires_at"}
+    assert shown["token"].startswith(data["token_start"])
+    assert len(shown["token"]) == data["token_length"]
+    assert len(data["token_start"]) == 4
 
 
 def test_token_validate(invoke: CliInvoker, served: Served) -> None:

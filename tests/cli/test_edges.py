@@ -264,7 +264,7 @@ def test_values_are_not_taken_for_options_or_commands(invoke: CliInvoker) -> Non
     assert out.stdout == ""  # no agent is named "--simulate"
     token = invoke(["token", "get", "--json", "--simulate", "--format", "xml"])
     assert token.code == 0, token
-    assert set(json.loads(token.stdout)) == {"token", "expires_at"}
+    assert set(json.loads(token.stdout)) == {"token", "token_start", "token_length", "expires_at"}
 
 
 @pytest.mark.parametrize(
