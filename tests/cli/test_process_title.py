@@ -19,19 +19,22 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize("form", [["--password", PASSWORD], [f"--password={PASSWORD}"]])
-def test_a_password_flag_is_hidden_from_ps(served: Served, form: list[str]) -> None:
-    # `ps` showed it to every user of the machine for as long as the command ran.
+def _shown_while_running(
+    args: list[str], env: dict[str, str], ready: bytes, *, on_stderr: bool = False
+) -> list[bytes]:
+    """The command line ``ps`` shows of ``contactnow ARGS`` once its first line of output
+    (on stdout, or stderr) holds ``ready``; then it is stopped (Ctrl-C, exit 130)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "contactnow_async", "--username", USERNAME, *form,
-         "--base-url", served.base_url, "watch", "--json", "--include-offline"],
+        [sys.executable, "-m", "contactnow_async", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=subprocess_env(),
-    )  # fmt: skip
+        env=env,
+    )
     try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline()  # the first event: the command is running
+        stream = proc.stderr if on_stderr else proc.stdout
+        assert stream is not None
+        line = stream.readline()
+        assert line and ready in line, line  # it runs (past its checks of the arguments)
         shown = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
@@ -40,6 +43,15 @@ def test_a_password_flag_is_hidden_from_ps(served: Served, form: list[str]) -> N
             proc.kill()
             proc.wait()
     assert proc.returncode == 130, err
+    return shown
+
+
+@pytest.mark.parametrize("form", [["--password", PASSWORD], [f"--password={PASSWORD}"]])
+def test_a_password_flag_is_hidden_from_ps(served: Served, form: list[str]) -> None:
+    # `ps` showed it to every user of the machine for as long as the command ran.
+    args = ["--username", USERNAME, *form, "--base-url", served.base_url, "watch", "--json",
+            "--include-offline"]  # fmt: skip
+    shown = _shown_while_running(args, subprocess_env(), b"")  # the first event
     assert PASSWORD.encode() not in b" ".join(shown)
     hidden = "x" * len(PASSWORD)
     assert (hidden.encode() in shown) or (f"--password={hidden}".encode() in shown), shown
@@ -50,44 +62,15 @@ def test_the_password_in_a_redis_url_is_hidden_from_ps(served: Served) -> None:
     # `relay --redis redis://user:PASSWORD@host/0` showed it in ps for as long as the
     # relay ran (for ever: it waits out a Redis it cannot reach, as here).
     url = f"redis://relay:{PASSWORD}@127.0.0.1:1/0"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "contactnow_async", "relay", "--redis", url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=subprocess_env(**served.env()),
-    )
-    try:
-        assert proc.stderr is not None
-        assert b"retrying" in proc.stderr.readline()  # it runs, past the check of --redis
-        shown = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:  # pragma: no cover -- only when the test already failed
-            proc.kill()
-            proc.wait()
+    env = subprocess_env(**served.env())
+    shown = _shown_while_running(["relay", "--redis", url], env, b"retrying", on_stderr=True)
     assert f"redis://relay:{'x' * len(PASSWORD)}@127.0.0.1:1/0".encode() in shown, shown
 
 
 def test_the_simulators_password_is_hidden_from_ps_and_nothing_else() -> None:
     # A value equal to the password given to another option is that option's: left as is.
     args = ["simulate", "--port", "0", "--username", PASSWORD, "--password", PASSWORD]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "contactnow_async", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=subprocess_env(),
-    )
-    try:
-        assert proc.stdout is not None
-        assert b"simulator at" in proc.stdout.readline()  # it serves
-        shown = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:  # pragma: no cover -- only when the test already failed
-            proc.kill()
-            proc.wait()
+    shown = _shown_while_running(args, subprocess_env(), b"simulator at")
     hidden = ("x" * len(PASSWORD)).encode()
     assert shown[-5:-1] == [b"--username", PASSWORD.encode(), b"--password", hidden], shown
 
