@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -105,9 +106,9 @@ COLUMNS = {
 }
 #: What a record needs before any other field can be read.
 BASE: dict[str, dict[str, str]] = {
-    "StatusLogEntry": {"uid": "5"},
+    "StatusLogEntry": {"uid": "5", "agent": "5"},
     "CdrRow": {"callid": "9"},
-    "AgentSession": {"aid": "5"},  # each names what it is: a log row, a call, an agent
+    "AgentSession": {"aid": "5"},  # each names what it is: a log row (its agent), a call, an agent
     "QueueAssignment": {"agentid": "5", "qid": "5", "level": "5"},  # each one required
     "Agent": {"agentid": "5"},
     "LiveAgent": {"uid": "5"},  # an agent's row names the agent
@@ -121,22 +122,28 @@ def wire_pairs() -> list[tuple[str, str, str]]:
     (the reply's ``account_id``, a filter's ``table`` and an input's ``notes_append`` are
     no model's reading)."""
     pairs = []
+    for header, cells in _concept_rows():
+        names = re.findall(r"`(\w+)`", cells[1].split("(")[0])
+        for column, cell in zip(header[2:], cells[2:], strict=False):
+            wires = re.findall(r"`(\w+)`", cell.split("(")[0])
+            if (
+                column in COLUMNS
+                and len(names) == len(wires) == 1
+                and names[0] not in ("account_id", "table", "notes_append")
+            ):
+                pairs.append((COLUMNS[column], names[0], wires[0]))
+    return pairs
+
+
+def _concept_rows() -> Iterator[tuple[list[str], list[str]]]:
+    """(the table's header cells, the row's cells) for each row of a concept table."""
     header: list[str] = []
     for line in FIELDS_MD.read_text(encoding="utf-8").splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if line.startswith("| concept"):
             header = cells
         elif line.startswith("| ") and not line.startswith("| ---") and header:
-            names = re.findall(r"`(\w+)`", cells[1].split("(")[0])
-            for column, cell in zip(header[2:], cells[2:], strict=False):
-                wires = re.findall(r"`(\w+)`", cell.split("(")[0])
-                if (
-                    column in COLUMNS
-                    and len(names) == len(wires) == 1
-                    and names[0] not in ("account_id", "table", "notes_append")
-                ):
-                    pairs.append((COLUMNS[column], names[0], wires[0]))
-    return pairs
+            yield header, cells
 
 
 @pytest.mark.parametrize(("name", "attribute", "wire"), wire_pairs())
@@ -210,23 +217,20 @@ def none_for_null() -> list[tuple[str, str, str]]:
     for null: the names just before a ``(None for null)``, each paired with the wire
     field at its place in the model's column."""
     pairs = []
-    header: list[str] = []
-    for line in FIELDS_MD.read_text(encoding="utf-8").splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if line.startswith("| concept"):
-            header = cells
-        elif line.startswith("| ") and "None for null" in line and header:
-            names = re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", cells[1]))
-            said = re.findall(r"((?:`\w+`[,\s]*)+)\(None for null\)", cells[1])
-            nulls = {name for group in said for name in re.findall(r"`(\w+)`", group)}
-            for column, cell in zip(header[2:], cells[2:], strict=False):
-                wires = re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", cell))
-                if column in COLUMNS and len(wires) == len(names):
-                    pairs += [
-                        (COLUMNS[column], name, wire)
-                        for name, wire in zip(names, wires, strict=True)
-                        if name in nulls
-                    ]
+    for header, cells in _concept_rows():
+        if "None for null" not in cells[1]:
+            continue
+        names = re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", cells[1]))
+        said = re.findall(r"((?:`\w+`[,\s]*)+)\(None for null\)", cells[1])
+        nulls = {name for group in said for name in re.findall(r"`(\w+)`", group)}
+        for column, cell in zip(header[2:], cells[2:], strict=False):
+            wires = re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", cell))
+            if column in COLUMNS and len(wires) == len(names):
+                pairs += [
+                    (COLUMNS[column], name, wire)
+                    for name, wire in zip(names, wires, strict=True)
+                    if name in nulls
+                ]
     return pairs
 
 
