@@ -365,11 +365,15 @@ class TokenManager:
         self._store_answered()
         return stored
 
-    def _store_failed(self, message: str, error: Exception, *tokens: Token | None) -> None:
+    def _store_failed(
+        self, message: str, error: Exception, *tokens: Token | None, down: bool = True
+    ) -> None:
         """Log the store's failure: a warning for the first of an outage, for every
-        other one a debug line (a store down fails every refresh until it is back)."""
+        other one a debug line (a store down fails every refresh until it is back).
+        ``down=False``: the store answered just before (a delete after its load), so it
+        is not taken for down, and its lock is still held around the fetch."""
         level = logging.DEBUG if self._store_down else logging.WARNING
-        self._store_down = True
+        self._store_down = self._store_down or down
         logger.log(level, message, self._said(error, *tokens))
 
     def _store_answered(self) -> None:
@@ -392,7 +396,7 @@ class TokenManager:
             try:
                 await self._store.delete(self._key, stored)
             except Exception as exc:  # housekeeping: the new token's save replaces it
-                self._store_failed(DELETE_FAILED, exc, stored)
+                self._store_failed(DELETE_FAILED, exc, stored, down=False)
             return None
         if stale is not None and stored.value == stale.value:
             return None

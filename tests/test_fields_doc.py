@@ -106,7 +106,7 @@ COLUMNS = {
 }
 #: What a record needs before any other field can be read.
 BASE: dict[str, dict[str, str]] = {
-    "StatusLogEntry": {"uid": "5", "agent": "5"},
+    "StatusLogEntry": {"uid": "5", "agent": "5"},  # a row is a log entry of an agent
     "CdrRow": {"callid": "9"},
     "AgentSession": {"aid": "5"},  # each names what it is: a log row (its agent), a call, an agent
     "QueueAssignment": {"agentid": "5", "qid": "5", "level": "5"},  # each one required

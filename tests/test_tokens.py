@@ -320,6 +320,29 @@ async def test_a_store_that_is_down_on_a_refresh_asked_for_degrades_too(
     assert len(_levels(caplog, "WARNING")) == 1
 
 
+class _DeleteThatFails(_StoreDown):
+    """A store that answers, but cannot forget a token (a Redis user whose ACL lacks the
+    command, a token file's directory made read-only)."""
+
+    async def delete(self, key: str, token: Token) -> None:
+        raise self.error
+
+
+async def test_a_refused_token_the_store_cannot_forget_is_replaced_in_its_lock() -> None:
+    """The failed delete was taken for the store being down, and its lock skipped: every
+    process that had the refused token fetched one of its own at once, each saving over
+    the others'. It is fetched in the lock, as ever: one process fetches for them all."""
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    store = _DeleteThatFails(ConnectionError("NOPERM this user has no permissions"))
+    store.down = False
+    cn, http = client_for(api, token_store=store)
+    async with http, cn:
+        await cn.agents.read()
+        api.expire_all()  # the server revoked the stored token early
+        await cn.agents.read()
+    assert (api.token_gets, store.locked) == (2, 2)
+
+
 class _LockThatFails(MemoryTokenStore):
     """A store whose lock fails as it is taken (``on="enter"``) or freed (``"exit"``)."""
 

@@ -10,6 +10,7 @@ be done, the arguments stay as they are: the variable is the safe way to give a 
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 
@@ -21,8 +22,12 @@ def hide_from_ps(option: str, secret: str) -> None:
 
 
 def hide_redis_password(url: str) -> None:
-    """Overwrite the password in the ``--redis`` URL ``url`` with ``x`` in the command
-    line ``ps`` shows, the rest of the URL as it was; best effort (see the module)."""
+    """Overwrite the passwords in the ``--redis`` URL ``url`` with ``x`` in the command line
+    ``ps`` shows, the rest of the URL as it was: its userinfo's, and a query's ``password``
+    and ``ssl_password`` (redis-py reads those too: a unix socket's only way to give one);
+    best effort (see the module)."""
+    given = os.fsencode(url)
+    shown = given
     scheme, separator, rest = url.partition("://")
     netloc, slash, path = rest.partition("/")
     userinfo, at, host = netloc.rpartition("@")  # the last '@': a password may hold one
@@ -31,7 +36,13 @@ def hide_redis_password(url: str) -> None:
         masked = b"x" * len(os.fsencode(password))
         after = f"@{host}{slash}{path}"
         shown = os.fsencode(f"{scheme}://{user}:") + masked + os.fsencode(after)
+    shown = _QUERY_PASSWORD.sub(lambda found: found[1] + b"x" * len(found[2]), shown)
+    if shown != given:
         hide_argument("--redis", url, shown)
+
+
+#: A password in a Redis URL's query: its name (and the ? or & before it), and its value.
+_QUERY_PASSWORD = re.compile(rb"([?&](?:ssl_)?password=)([^&#]*)")
 
 
 def hide_argument(option: str, value: str, shown: bytes) -> None:

@@ -29,7 +29,7 @@ from .._errors import ResponseFormatError
 from .._models_live import LiveAgent, own_keys_getter
 from .._values import utc
 from ..resources.live import LiveSnapshot
-from ._events import AgentEvent, EventIds, appeared, poll_event_id
+from ._events import AgentEvent, appeared, poll_event_id
 
 logger = logging.getLogger("contactnow_async.watch")
 
@@ -43,7 +43,8 @@ class Appearances:
     ``states`` overrides the snapshot: an agent's state there (None: left out) is the
     one shown, and an agent only there is shown too (backfill mode, where the events
     handed out so far may trail the snapshot). ``ids`` gives a snapshot's agent the id
-    of the event that brought its state.
+    with ``#n`` of the event that brought its state, where it had one (see
+    :meth:`~._events.EventIds.brought`).
     """
 
     __slots__ = ("ids", "observed_at", "snapshot", "states")
@@ -53,7 +54,7 @@ class Appearances:
         snapshot: LiveSnapshot,
         observed_at: datetime,
         states: Mapping[str, LiveAgent | None] | None = None,
-        ids: EventIds | None = None,
+        ids: Mapping[str, str] | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.observed_at = observed_at
@@ -81,7 +82,7 @@ class Appearances:
             except ResponseFormatError as exc:
                 logger.warning("agent %r left out of a new subscriber's picture: %s", agent_id, exc)
                 continue
-            yield appeared(agent, self.observed_at, None if ids is None else ids.current(agent))
+            yield appeared(agent, self.observed_at, None if ids is None else ids.get(agent_id))
         for agent_id, state in states.items():
             if state is not None and agent_id not in rows:
                 yield appeared(state, self.observed_at)

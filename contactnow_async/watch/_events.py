@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -97,19 +98,26 @@ class EventIds:
 
     Work per event, never per agent: it keeps, for each agent that had an event, the
     status start of the last one and how often each id was given at that start (an id
-    of an earlier start cannot come again).
+    of an earlier start cannot come again); and, for a late subscriber's picture, the
+    ids with ``#n`` of the events that brought the agents' states (:meth:`brought`).
     """
 
-    __slots__ = ("_given",)
+    __slots__ = ("_before", "_brought", "_given")
 
     def __init__(self) -> None:
         # Per agent: its last event's status start, and that event's id (the usual case)
         # or, once one start had two events, how often each id was given at it.
         self._given: dict[str, tuple[int, str | dict[str, int]]] = {}
+        # {agent: the id with #n of the event that brought its state}, as of now and as
+        # of before the last numbering; never changed once made (a picture reads one
+        # after more polls), copied only when an event changes it (rare: a #n).
+        self._brought: dict[str, str] = {}
+        self._before: dict[str, str] = self._brought
 
     def number(self, events: list[AgentEvent]) -> list[AgentEvent]:
         """``events`` (a successful poll's, in order) with each poll event's id made unique."""
-        given = self._given
+        given, before = self._given, self._brought
+        brought: dict[str, str] | None = None  # before's copy, once an event changes it
         for index, event in enumerate(events):
             state = event.after if event.after is not None else event.before
             if event.source != "poll" or state is None:
@@ -118,23 +126,31 @@ class EventIds:
             seen = given.get(event.agent_id)
             if seen is None or seen[0] != started:
                 given[event.agent_id] = (started, event_id)
-                continue
-            counts = seen[1]
-            if isinstance(counts, str):
-                counts = {counts: 1}
-                given[event.agent_id] = (started, counts)
-            count = counts[event_id] = counts.get(event_id, 0) + 1
+                count = 1
+            else:
+                counts = seen[1]
+                if isinstance(counts, str):
+                    counts = {counts: 1}
+                    given[event.agent_id] = (started, counts)
+                count = counts[event_id] = counts.get(event_id, 0) + 1
             if count > 1:  # rare: attrs.evolve's cost is the event's, not the poll's
-                events[index] = attrs.evolve(event, id=f"{event_id}#{count}")
+                event = events[index] = attrs.evolve(event, id=f"{event_id}#{count}")
+                if event.after is not None:
+                    brought = dict(before) if brought is None else brought
+                    brought[event.agent_id] = event.id
+                    continue
+            if event.agent_id in (before if brought is None else brought):
+                brought = dict(before) if brought is None else brought
+                del brought[event.agent_id]  # its state now: the plain id's, or none
+        self._before = before
+        self._brought = before if brought is None else brought
         return events
 
-    def current(self, agent: LiveAgent) -> str:
-        """The id of the last event that brought ``agent``'s state (for a picture)."""
-        event_id = poll_event_id(agent)
-        seen = self._given.get(agent.agent_id)
-        counts = None if seen is None or seen[0] != agent.started_ts else seen[1]
-        count = counts.get(event_id, 1) if isinstance(counts, dict) else 1
-        return event_id if count == 1 else f"{event_id}#{count}"
+    def brought(self, *, before_last: bool = False) -> Mapping[str, str]:
+        """The ids with ``#n`` of the events that brought the agents' states (an agent
+        not there: its state's :func:`poll_event_id`), as they are now or, with
+        ``before_last``, before the last :meth:`number`. Never changed afterwards."""
+        return self._before if before_last else self._brought
 
 
 def appeared(agent: LiveAgent, observed_at: datetime, event_id: str | None = None) -> AgentEvent:

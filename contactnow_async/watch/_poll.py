@@ -103,7 +103,9 @@ class Poller:
         """
         cursor = self.cursor
         if cursor is None:
-            return Appearances(published, observed_at, ids=self.ids)
+            # The ids of published's events: of before the poll being handed out, if any.
+            ids = self.ids.brought(before_last=bool(pending))
+            return Appearances(published, observed_at, ids=ids)
         states: dict[str, LiveAgent | None] = dict(cursor.states)
         for event in reversed(pending):  # the state before the poll's first event
             if event.before is None:

@@ -58,13 +58,28 @@ def test_a_password_flag_is_hidden_from_ps(served: Served, form: list[str]) -> N
     assert b"--username" in shown  # the rest of the command line is as it was
 
 
-def test_the_password_in_a_redis_url_is_hidden_from_ps(served: Served) -> None:
+HIDDEN = "x" * len(PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("url", "hidden"),
+    [
+        (f"redis://relay:{PASSWORD}@127.0.0.1:1/0", f"redis://relay:{HIDDEN}@127.0.0.1:1/0"),
+        # redis-py takes a password in the query too (a unix socket's only way to give one).
+        (
+            f"rediss://127.0.0.1:1/0?db=0&password={PASSWORD}&ssl_password={PASSWORD}",
+            f"rediss://127.0.0.1:1/0?db=0&password={HIDDEN}&ssl_password={HIDDEN}",
+        ),
+    ],
+)
+def test_the_password_in_a_redis_url_is_hidden_from_ps(
+    served: Served, url: str, hidden: str
+) -> None:
     # `relay --redis redis://user:PASSWORD@host/0` showed it in ps for as long as the
     # relay ran (for ever: it waits out a Redis it cannot reach, as here).
-    url = f"redis://relay:{PASSWORD}@127.0.0.1:1/0"
     env = subprocess_env(**served.env())
     shown = _shown_while_running(["relay", "--redis", url], env, b"retrying", on_stderr=True)
-    assert f"redis://relay:{'x' * len(PASSWORD)}@127.0.0.1:1/0".encode() in shown, shown
+    assert hidden.encode() in shown, shown
 
 
 def test_the_simulators_password_is_hidden_from_ps_and_nothing_else() -> None:

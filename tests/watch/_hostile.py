@@ -79,19 +79,23 @@ async def client_of(centre: Centre, *, clock: Clock | None = None) -> AsyncItera
 _REVISITS = [["wait"], ["call"], ["wait"], [], ["wait"], [], ["wait"]]
 
 
-def _revisiting(n: int) -> list[dict[str, Any]]:
+def revisiting(n: int) -> list[dict[str, Any]]:
     states = _REVISITS[min(n, len(_REVISITS)) - 1]
     return [live_row(1, status, time=T0) for status in states] + [live_row(2, "wait", time=T0)]
 
 
-async def revisits() -> tuple[list[AgentEvent], list[AgentEvent]]:
-    """A poll-mode watcher's events of agent 1's revisits (eight), and the picture a
-    subscriber that joins after them starts with."""
+async def revisits(
+    *, join_after: int = len(_REVISITS) + 1
+) -> tuple[list[AgentEvent], list[AgentEvent]]:
+    """A poll-mode watcher's events of agent 1's revisits (eight), and what a subscriber
+    that joins after ``join_after`` polls reads: its picture (after them all, by default),
+    then the events of the polls after it joined."""
     clock = TickingClock(T0 + 100)
-    async with client_of(Centre(_revisiting), clock=clock) as cn:
+    async with client_of(Centre(revisiting), clock=clock) as cn:
         watcher = AgentWatcher(cn, interval=1.0)
         feed = watcher.subscribe(overflow="block")
         async with watcher:
-            await until(clock, lambda: watcher.health.polls >= len(_REVISITS) + 1)
+            await until(clock, lambda: watcher.health.polls >= join_after)
             late = watcher.subscribe(overflow="block")
+            await until(clock, lambda: watcher.health.polls >= len(_REVISITS) + 1)
         return [e async for e in feed], [e async for e in late]

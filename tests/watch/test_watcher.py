@@ -28,7 +28,7 @@ from contactnow_async import (
 from contactnow_async.simulator import Dwell, FaultKind, Simulator, VirtualClock
 from tests._helpers import PasswordChanged, on_each_backend_in_turn
 
-from ._hostile import HANG_GUARD, T0, Centre, client_of, live_row, revisits
+from ._hostile import HANG_GUARD, T0, Centre, client_of, live_row, revisiting, revisits
 from ._support import AjaxSpy, TickingClock, client_on, collect, event_rows, log_rows, until
 
 pytestmark = pytest.mark.anyio
@@ -866,6 +866,39 @@ async def test_poll_event_ids_are_unique_when_an_agent_returns_to_a_state() -> N
     # Two watchers that see the same changes give them the same ids.
     again, again_picture = await revisits()
     assert ([e.id for e in again], [e.id for e in again_picture]) == (ids, [e.id for e in picture])
+
+
+async def test_a_late_subscribers_picture_has_the_ids_of_when_it_joined() -> None:
+    """A picture's ids were worked out as it was read, not as it was taken: a subscriber
+    that joined after agent 1's second wait (``#2``) and read after its later returns got
+    ``#4``, the id of an event it then read again (a reader that drops a repeated id lost
+    agent 1's return: it kept it gone)."""
+    _, late = await revisits(join_after=3)
+    assert [e.id for e in late] == [
+        f"1:{T0}:wait:#2", f"2:{T0}:wait:",  # the picture, as agent 1's second wait left it
+        f"1:{T0}:gone", f"1:{T0}:wait:#3", f"1:{T0}:gone#2", f"1:{T0}:wait:#4",
+    ]  # fmt: skip
+
+
+async def test_a_picture_taken_while_a_poll_is_handed_out_has_the_ids_before_it() -> None:
+    """A subscriber joining while a block subscriber holds up a poll's events starts with
+    the snapshot before them, so with the ids of the events that brought it: agent 1's
+    second wait (``#2``), though the poll held up says it left."""
+    clock = TickingClock(T0 + 100)
+    async with client_of(Centre(revisiting), clock=clock) as cn:
+        watcher = AgentWatcher(cn, interval=1.0)
+        stalled = watcher.subscribe(overflow="block", buffer=2)  # polls 2 and 3 fill it
+        async with watcher:
+            await until(clock, lambda: watcher.health.polls >= 3)
+            await anyio.wait_all_tasks_blocked()  # poll 4's events wait for room in stalled
+            late = watcher.subscribe(overflow="block")
+            stalled.close()
+            await until(clock, lambda: watcher.health.polls >= 8)
+        got = [e.id async for e in late]
+    assert got == [
+        f"1:{T0}:wait:#2", f"2:{T0}:wait:",  # the picture, before poll 4's events
+        f"1:{T0}:gone", f"1:{T0}:wait:#3", f"1:{T0}:gone#2", f"1:{T0}:wait:#4",
+    ]  # fmt: skip
 
 
 class HeldClock(VirtualClock):
