@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from redis.asyncio import Redis
-from redis.asyncio.connection import parse_url
+from redis.asyncio.connection import ConnectionPool, parse_url
 from redis.exceptions import RedisError
 
 from .._redact import url_error
@@ -49,11 +51,23 @@ def check_count(value: object, name: str, *, minimum: int = 1) -> None:
 
 def check_url(url: str) -> None:
     """Refuse a Redis URL that redis-py cannot parse with a ValueError that quotes no piece
-    of it: redis-py's own message may quote a piece of the password (``url_error``)."""
+    of it: redis-py's own message may quote a piece of the password (``url_error``). So is
+    a query argument that no connection of its scheme takes (``ssl_password`` beside
+    ``redis://``, a misspelt one): redis-py parses it, and fails at connecting with a
+    TypeError."""
     try:
         parse_url(url)
     except ValueError as exc:
         raise ValueError(f"redis URL: {url_error(str(exc), url)}") from None
+    try:
+        ConnectionPool.from_url(url).make_connection()  # type: ignore[no-untyped-call]  # made, not connected
+    except TypeError as exc:
+        unknown = re.search(r"keyword argument '(\w+)'", str(exc))  # its name, not value
+        name = f" {unknown.group(1)!r}" if unknown else ""
+        scheme = url.partition(":")[0]
+        raise ValueError(
+            f"redis URL: no {scheme}:// connection takes the query argument{name}"
+        ) from None
 
 
 async def check_keys(redis: Redis, *, stream: str, lease: str, fence: str) -> None:

@@ -123,7 +123,15 @@ def test_serve_refused_by_redis_at_start_prints_one_line_in_a_real_process(
 
 
 @pytest.mark.parametrize(
-    "url", ["redis://:s3cret/0", "redis://user:s3cret@127.0.0.1:xx/0", "http://u:s3cret@h/0"]
+    "url",
+    [
+        "redis://:s3cret/0",
+        "redis://user:s3cret@127.0.0.1:xx/0",
+        "http://u:s3cret@h/0",
+        # Arguments redis-py parses but no connection takes: a bug's message at connect.
+        "redis://127.0.0.1:1/0?ssl_password=s3cret",  # rediss:// only
+        "redis://127.0.0.1:1/0?colour=s3cret",
+    ],
 )
 def test_serve_with_a_redis_url_that_does_not_parse_never_shows_its_password(url: str) -> None:
     # The lifespan raised it: uvicorn printed the traceback, the password in it, and
