@@ -65,17 +65,17 @@ _SETTINGS = {
 }
 
 
-def _filters(items: Sequence[str]) -> dict[str, str | int | list[str]]:
+def _filters(items: Sequence[str], *, paged: bool) -> dict[str, str | int | list[str]]:
     """``--filter NAME=VALUE`` as the library's keywords: a comma list (``agent=1234,5678``)
     goes as a list, which the library sends as the API's comma list (it refuses a string
-    holding a comma, lest an id be split)."""
+    holding a comma, lest an id be split). ``paged``: the command has ``--page-size``."""
     found: dict[str, str | int | list[str]] = {}
     for item in items:
         name, equals, value = (part.strip() for part in item.partition("="))
         values = [one.strip() for one in value.split(",")]
         if not equals or not name or not all(values):
             fail(f"--filter {item!r}: give NAME=VALUE (queue=1007, agent=1234,5678)", EXIT_USAGE)
-        if name in _SETTINGS:  # Python's "got multiple values for keyword argument"
+        if name in _SETTINGS and (paged or name != "page_size"):  # Python's "got multiple..."
             fail(f"--filter {name}: not a filter of the API's; {_SETTINGS[name]}", EXIT_USAGE)
         if name in found:  # the last one won, silently
             given = found[name]
@@ -186,7 +186,7 @@ def report_calls(
     if as_json and as_csv:
         fail("--json and --csv: pick one")
     start, stop = _window(since, until_)
-    filters = _filters(filter_items)
+    filters = _filters(filter_items, paged=False)
     if "cutoff" in filters:  # calls() takes it as an argument: Python's own error said so
         fail("report calls takes the cutoff as --cutoff SECONDS, not --filter", EXIT_USAGE)
 
@@ -266,7 +266,7 @@ def report_cdr(
     if as_json and as_csv:
         fail("--json and --csv: pick one")
     start, stop = _window(since, until_)
-    filters = _filters(filter_items)
+    filters = _filters(filter_items, paged=True)
     names = _names(fields) or list(CDR_FIELDS)
     if "callid" not in names:
         names.insert(0, "callid")  # the API is asked for it anyway: a row is named by it

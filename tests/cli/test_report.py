@@ -298,3 +298,13 @@ def test_report_cdr_csv_escapes_control_characters_on_a_terminal_only(
     assert shown.code == 0, shown
     assert "\x1b" not in shown.stdout
     assert "Esc\\x1b[31mRED" in shown.stdout
+
+
+def test_report_calls_takes_page_size_for_a_filter_name_it_is(
+    invoke: CliInvoker, an_hour: Served
+) -> None:
+    # report calls has no --page-size (one request): the refusal pointed to it all the same.
+    args = ["report", "calls", "--fields", "qid", "--group-by", "qid", "--filter", "page_size=5"]
+    line = assert_one_error(invoke([*args, *WINDOW], env=an_hour.env()), 2)
+    assert "--page-size" not in line, line
+    assert "page_size" in line  # the library's own refusal of a name no document lists
