@@ -183,8 +183,12 @@ class Waits:
             scope.cancel()
 
     def within(self, deadline: float = math.inf) -> _Within:
-        """A cancel scope with ``deadline`` (on anyio's clock) that :meth:`close` cancels too."""
-        return _Within(self._scopes, anyio.CancelScope(deadline=deadline))
+        """A cancel scope with ``deadline`` (on anyio's clock) that :meth:`close` cancels too
+        (one made after it, at once)."""
+        scope = anyio.CancelScope(deadline=deadline)
+        if self.closed:
+            scope.cancel()
+        return _Within(self._scopes, scope)
 
 
 #: Each client's waits: its watchers find them here, not in the client's private state.

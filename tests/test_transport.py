@@ -20,6 +20,7 @@ from contactnow_async import (
     TransportError,
     VirtualClock,
 )
+from contactnow_async._clock import Waits
 from contactnow_async._options import call_bound
 from contactnow_async._transport import RetryPolicy
 from tests._helpers import AGENT_ROW, FakeAPI, agents_list, client_for
@@ -595,3 +596,15 @@ async def test_a_lost_or_oversized_reply_names_the_call(
                 await cn.agents.read()
     assert "database.php (method=agents action=read)" in str(caught.value)
     assert all(token not in str(caught.value) for token in api.issued)
+
+
+async def test_a_wait_begun_after_its_client_closed_ends_at_once() -> None:
+    """``Waits.within()`` entered after ``close()``: a wait that closing would have cut
+    short does not start (each caller checked ``closed`` first, and one that did not
+    waited its whole deadline)."""
+    waits = Waits()
+    waits.close()
+    with anyio.fail_after(5):  # a hang guard only
+        with waits.within() as scope:
+            await anyio.sleep_forever()
+    assert scope.cancelled_caught
