@@ -46,7 +46,11 @@ def _shown_while_running(
     return shown
 
 
-@pytest.mark.parametrize("form", [["--password", PASSWORD], [f"--password={PASSWORD}"]])
+# A real process each: one form in the README's run, every one in CI.
+@pytest.mark.parametrize(
+    "form",
+    [["--password", PASSWORD], pytest.param([f"--password={PASSWORD}"], marks=pytest.mark.slow)],
+)
 def test_a_password_flag_is_hidden_from_ps(served: Served, form: list[str]) -> None:
     # `ps` showed it to every user of the machine for as long as the command ran.
     args = ["--username", USERNAME, *form, "--base-url", served.base_url, "watch", "--json",
@@ -66,9 +70,10 @@ HIDDEN = "x" * len(PASSWORD)
     [
         (f"redis://relay:{PASSWORD}@127.0.0.1:1/0", f"redis://relay:{HIDDEN}@127.0.0.1:1/0"),
         # redis-py takes a password in the query too (a unix socket's only way to give one).
-        (
+        pytest.param(
             f"rediss://127.0.0.1:1/0?db=0&password={PASSWORD}&ssl_password={PASSWORD}",
             f"rediss://127.0.0.1:1/0?db=0&password={HIDDEN}&ssl_password={HIDDEN}",
+            marks=pytest.mark.slow,
         ),
     ],
 )
@@ -82,6 +87,7 @@ def test_the_password_in_a_redis_url_is_hidden_from_ps(
     assert hidden.encode() in shown, shown
 
 
+@pytest.mark.slow
 def test_the_simulators_password_is_hidden_from_ps_and_nothing_else() -> None:
     # A value equal to the password given to another option is that option's: left as is.
     args = ["simulate", "--port", "0", "--username", PASSWORD, "--password", PASSWORD]
