@@ -86,8 +86,10 @@ def _bill_duration(call: SimCall) -> int:
 
 
 def _cost(call: SimCall) -> float:
+    # To the 3 places the CDR's cost_cust shows (ReportingExamples.js: "0.045", bill_cust
+    # "0.0450"), so that calls' sums are the sums of the CDR's costs.
     rate = _MOBILE_RATE if call.ddi.startswith("07") else _LANDLINE_RATE
-    return round(_bill_duration(call) / 60 * rate, 4)
+    return round(_bill_duration(call) / 60 * rate, 3)
 
 
 def _moment(call: SimCall, ctx: ReportContext) -> datetime:

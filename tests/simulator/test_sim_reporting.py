@@ -313,6 +313,35 @@ async def test_bill_dur_is_the_calls_duration_rounded_up() -> None:
         assert float(row["bill_dur"]) == math.ceil(float(row["sec_dur"])), row
 
 
+async def test_calls_costs_are_the_sum_of_the_cdrs_costs() -> None:
+    # The CDR wrote each cost to 3 places (ReportingExamples.js: cost_cust "0.045") while
+    # calls summed the unrounded costs: 106 s to a mobile is 0.1767, "0.177" in the CDR,
+    # and a warehouse summing the CDR disagreed with the wallboard's cost_cust.
+    clock = VirtualClock(START)
+    sim = Simulator(username="u", password="s3cret-pw", agents=20, seed=3, clock=clock)
+    token = sim.issue_token()
+    window = f"{int(START)}:{int(START) + HOUR}"
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
+        leads = [{"dataset": 351, "MobilePhone": f"077009001{n:02d}"} for n in range(10)]
+        await http.post(
+            "ecnow.php",
+            params={"token": token, "method": "ecnow_records", "action": "create"},
+            json=leads,
+        )
+        clock.advance(HOUR)
+        query = {"token": token, "range": window, "fields": "cost_cust,bill_cust"}
+        cdr = json_of(await http.get("reporting.php", params={**query, "method": "cdr"}))
+        calls = json_of(
+            await http.get("reporting.php", params={**query, "method": "calls", "groupby": "P1D"})
+        )
+    costs = [row["cost_cust"] for row in cdr["list"]]
+    assert any(float(cost) > 0 for cost in costs)
+    assert [row["bill_cust"] for row in cdr["list"]] == [f"{float(c):.4f}" for c in costs]
+    (row,) = calls["list"]
+    total = round(sum(float(cost) for cost in costs), 3)
+    assert (row["cost_cust"], row["bill_cust"]) == (total, total)
+
+
 async def test_live_calls_become_cdr_rows_with_the_same_id() -> None:
     sim, clock = an_hour_on(agents=10)
     live: list[Any] = sim.live_agents()
