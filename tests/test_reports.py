@@ -207,6 +207,38 @@ async def test_strict_false_sends_names_the_docs_do_not_list() -> None:
     assert dict(result[0]) == {"qid": "1007", "nc_new": 3, "sec_new": 1.5, "shiny": "7"}
 
 
+OWN_ARGUMENTS: dict[str, Callable[[ContactNow, dict[str, Any]], Awaitable[Any]]] = {
+    "calls": lambda cn, kwargs: cn.reports.calls(
+        ["nc_all"], start=START, stop=STOP, group_by="qid", **kwargs
+    ),
+    "cdr": lambda cn, kwargs: cn.reports.cdr_list(["callid"], start=START, stop=STOP, **kwargs),
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs", "match"),
+    [
+        ("calls", {"range": "0:1"}, "filter 'range' is set by start and stop"),
+        ("calls", {"groupby": "aid"}, "filter 'groupby' is set by group_by"),
+        ("cdr", {"range": "0:1"}, "filter 'range' is set by start and stop"),
+        ("cdr", {"limit": 5}, "filter 'limit' is set by page_size"),
+    ],
+)
+async def test_strict_false_refuses_a_filter_that_would_replace_the_methods_own_argument(
+    method: str, kwargs: dict[str, Any], match: str
+) -> None:
+    # strict=False sent range=0:1 in place of start and stop, groupby=aid in place of
+    # group_by (each row then refused for lacking its qid), and dropped limit=5 for the
+    # page size, each without a word; strict=True's message said strict=False sends them.
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        for strict in (False, True):
+            with pytest.raises(TypeError, match=match):
+                await OWN_ARGUMENTS[method](cn, {**kwargs, "strict": strict})
+    assert api.calls("reporting") == 0
+
+
 async def test_a_bad_argument_reply_names_the_argument() -> None:
     refused = {"success": False, "error": "Bad argument: groupby [nc_all]"}
     api = FakeAPI({CALLS: lambda request: refused})

@@ -60,6 +60,10 @@ FILTERS: Final = (
 #: (``limit`` and ``start`` are the paging's own).
 _CDR_FILTERS: Final = (*(name for name in FILTERS if name != "team"), "cutoff", "callid", "sort")
 _AGENT_FIELDS: Final = ("aid", "anm", "tm_login", "tm_logout", "tm_first", "tm_last")
+#: The parameters a method sets from its own arguments: a filter of the same name, even
+#: with ``strict=False``, would replace them on the wire (or, ``limit``, be replaced).
+_CALLS_OWN: Final = {"range": "start and stop", "groupby": "group_by"}
+_CDR_OWN: Final = {"range": "start and stop", "limit": "page_size"}
 
 
 class Reports(Resource):
@@ -70,7 +74,8 @@ class Reports(Resource):
     names (``queue=1007``, ``agent=[1, 2]``, ``ctype="in"``); a list is sent as a comma
     list. Field names are checked against the documented tables: an unknown one is a
     ValueError naming the close matches; ``strict=False`` sends names (and filters)
-    the documents do not list yet.
+    the documents do not list yet. A filter named as what the method's own arguments
+    send (``range``, ``groupby``, ``cdr``'s ``limit``) is a TypeError, whatever ``strict``.
     """
 
     __slots__ = ()
@@ -109,7 +114,7 @@ class Reports(Resource):
             "range": _range(start, stop),
             "groupby": ",".join(groups),
             "cutoff": cutoff,
-            **_filters(filters, FILTERS, strict=strict, what="reports.calls"),
+            **_filters(filters, FILTERS, strict=strict, what="reports.calls", own=_CALLS_OWN),
         }
         envelope = await self._client.request(
             "reporting", method="calls", params=params, idempotent=True
@@ -178,7 +183,7 @@ class Reports(Resource):
         params = {
             "fields": ",".join(names),
             "range": _range(start, stop),
-            **_filters(filters, _CDR_FILTERS, strict=strict, what="reports.cdr"),
+            **_filters(filters, _CDR_FILTERS, strict=strict, what="reports.cdr", own=_CDR_OWN),
         }
         return CdrPages(self._page, params, size)
 
@@ -296,8 +301,19 @@ def _value(value: FilterValue, name: str) -> str | None:
 
 
 def _filters(
-    given: dict[str, FilterValue], known: tuple[str, ...], *, strict: bool, what: str
+    given: dict[str, FilterValue],
+    known: tuple[str, ...],
+    *,
+    strict: bool,
+    what: str,
+    own: Mapping[str, str],
 ) -> dict[str, str | None]:
+    for name in given:
+        if name in own:
+            raise TypeError(
+                f"{what}(): filter {name!r} is set by {own[name]}, whatever strict "
+                f"says; pass {own[name]}, not the filter"
+            )
     if strict:
         for name in given:
             if name not in known:
