@@ -147,6 +147,9 @@ async def test_a_reporting_campaign_filter_replaces_the_clients_campaign() -> No
         # Nothing like it: the documented ones (was "'bogus': (strict=False, ...").
         ({"group_by": ["bogus"]}, ValueError, "'bogus': the documented ones are P1D, P1M, "),
         ({"group_by": ["qnam"]}, ValueError, "did you mean qnm"),
+        # Another case: nothing alike by difflib, so no hint, and strict=False offered.
+        ({"fields": ["NC_ALL"]}, ValueError, "did you mean nc_all"),
+        ({"group_by": ["pt1h"]}, ValueError, r"'pt1h': did you mean PT1H\?"),
         # Nothing like it among too many to list: no dangling "'bogus': (strict=False".
         ({"fields": ["bogus"]}, ValueError, r"^unknown calls field 'bogus' \(strict=False, or "),
         ({"fields": []}, ValueError, "at least one"),
@@ -237,6 +240,24 @@ async def test_strict_false_refuses_a_filter_that_would_replace_the_methods_own_
             with pytest.raises(TypeError, match=match):
                 await OWN_ARGUMENTS[method](cn, {**kwargs, "strict": strict})
     assert api.calls("reporting") == 0
+
+
+async def test_a_name_given_twice_is_sent_once() -> None:
+    # fields=nc_all,nc_all,qid and groupby=qid,qid went out as given: a field twice in
+    # an XML row reads as a list, not a figure.
+    _, api = await call_with(
+        {CALLS: answer(rows({"qid": "1007", "nc_all": 3}))},
+        lambda cn: cn.reports.calls(
+            ["nc_all", "nc_all", "qid"], start=START, stop=STOP, group_by="qid, qid"
+        ),
+    )
+    query = params(sent(api, "reporting", "calls"))
+    assert (query["fields"], query["groupby"]) == ("nc_all,qid", "qid")
+    _, api = await call_with(
+        {CDR: answer({"success": True, "total": 0, "list": []})},
+        lambda cn: cn.reports.cdr_list("qid,callid,qid", start=START, stop=STOP),
+    )
+    assert params(sent(api, "reporting", "cdr"))["fields"] == "qid,callid"
 
 
 async def test_a_bad_argument_reply_names_the_argument() -> None:

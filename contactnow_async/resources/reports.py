@@ -254,13 +254,16 @@ def _names(
     given: Sequence[str] | str, known: frozenset[str], *, what: str, strict: bool
 ) -> list[str]:
     parts = given.split(",") if isinstance(given, str) else list(given)
-    names = [str(name).strip() for name in parts if str(name).strip()]
+    # Each once: a field twice in an XML row reads as a list, not a figure.
+    names = list(dict.fromkeys(str(name).strip() for name in parts if str(name).strip()))
     if not names:
         raise ValueError(f"give at least one {what}")
     if strict:
         for name in names:
             if name not in known:
-                close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+                # In another case (NC_ALL, pt1h) difflib finds nothing alike.
+                close = [k for k in sorted(known) if k.casefold() == name.casefold()]
+                close = close or difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
                 if close:
                     hint = f": did you mean {', '.join(close)}?"
                 elif len(known) <= _LISTED:
