@@ -57,9 +57,12 @@ def _some_fields(ctx: click.Context, param: click.Parameter, value: Sequence[str
 _SETTINGS = {
     "start": "the window starts at --since",
     "stop": "the window ends at --until",
+    "range": "the window is --since to --until",
     "fields": "the fields are --fields",
     "group_by": "the groups are --group-by",
+    "groupby": "the groups are --group-by",
     "page_size": "the page size is --page-size",
+    "limit": "the page size is --page-size",
     "strict": "--no-strict sends names the documentation does not list",
     "self": "give one the API documents",
 }
@@ -75,7 +78,7 @@ def _filters(items: Sequence[str], *, paged: bool) -> dict[str, str | int | list
         values = [one.strip() for one in value.split(",")]
         if not equals or not name or not all(values):
             fail(f"--filter {item!r}: give NAME=VALUE (queue=1007, agent=1234,5678)", EXIT_USAGE)
-        if name in _SETTINGS and (paged or name != "page_size"):  # Python's "got multiple..."
+        if name in _SETTINGS and (paged or name not in ("page_size", "limit")):
             fail(f"--filter {name}: not a filter of the API's; {_SETTINGS[name]}", EXIT_USAGE)
         if name in found:  # the last one won, silently
             given = found[name]
