@@ -997,6 +997,28 @@ async def test_campaign_fields_need_a_table_name(table: str) -> None:
     assert api.calls("ecnow") == 0
 
 
+@pytest.mark.parametrize("name", ["", "  "])
+async def test_campaign_fields_refuse_a_blank_field_name(name: str) -> None:
+    """A blank name is no filter (every field of the table would come back as this one)."""
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match="name must not be blank"):
+            await cn.campaigns.fields("Willtest", name=name)
+    assert api.calls("ecnow") == 0
+
+
+@pytest.mark.parametrize("description", ["", "  "])
+async def test_datasets_read_refuses_a_blank_description(description: str) -> None:
+    """A blank description is no filter (every dataset would come back as the ones asked for)."""
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match="description must not be blank"):
+            await cn.datasets.read(table="Willtest", description=description)
+    assert api.calls("ecnow") == 0
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_queues_read(fmt: Format) -> None:
     queues, api = await call_with(

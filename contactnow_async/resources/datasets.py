@@ -49,14 +49,15 @@ class Datasets(Resource):
     ) -> list[Dataset]:
         """Return the datasets matching every filter: ``queue`` (one queue id or several;
         ``qid``, as ECNOW.md names the filter, is the same), ``dataset`` (its id), ``state``
-        (``"LIVE"``...), ``table`` (the campaign table)."""
+        (``"LIVE"``...), ``table`` (the campaign table), ``description``. A blank
+        ``table``, ``dataset`` or ``description`` is refused: the API reads it as no filter."""
         either(qid, queue, names=("qid", "queue"))
         params: dict[str, Any] = {
             "qid": id_list(queue if qid is None else qid, name="queue"),
             "dataset": narrowing(dataset, name="dataset"),
             "state": _state(state),
             "table": narrowing(table, name="table"),
-            "description": scalar(description, name="description"),
+            "description": narrowing(description, name="description"),
         }
         envelope = await self._client.request(
             "ecnow", method="ecnow_datasets", action="read", params=params
