@@ -886,6 +886,51 @@ async def test_a_phone_as_a_float_or_a_callback_as_a_bool_is_refused(
     assert api.calls("ecnow") == 0
 
 
+@pytest.mark.parametrize(
+    "callback",
+    [
+        "10/12/2017 10:00",  # the API reads it as it pleases: a zero date, a wrong day
+        "2017-02-30 10:00:00",
+        "2017-12-10T10:00:00+05:00",  # the offset is not read: another moment
+        "tomorrow",
+    ],
+)
+async def test_a_callback_that_is_not_a_record_date_is_refused_before_sending(
+    callback: str,
+) -> None:
+    """A write's callback text is checked as a read's tstart is: it went as it was."""
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match="callback must be a record date"):
+            await cn.records.create([{"dataset": 3, "HomePhone": "0161", "callback": callback}])
+        with pytest.raises(ValueError, match="Callback must be a record date"):
+            await cn.records.update([{"id": 5, "dataset": 3, "Callback": callback}])
+        with pytest.raises(ValueError, match="callback must be a record date"):
+            await cn.records.update([RecordInput(record_id=5, dataset_id=3, callback=callback)])
+    assert api.calls("ecnow") == 0
+
+
+@pytest.mark.parametrize(
+    ("callback", "sent"),
+    [
+        ("2017-12-10 10:00:00", "2017-12-10 10:00:00"),
+        (" 2017-12-10 10:00:00 ", "2017-12-10 10:00:00"),
+        ("2017-12-10", "2017-12-10 00:00:00"),  # the day's start, as a date is sent
+        ("", ""),  # no callback: the zero date
+        ("0000-00-00 00:00:00", "0000-00-00 00:00:00"),
+    ],
+)
+async def test_a_callback_as_record_date_text_is_sent(callback: str, sent: str) -> None:
+    ok = {"success": True, "total": 1, "bad": 0}
+    _, api = await call_with(
+        {(*RECORDS, "update"): answer(ok)},
+        lambda cn: cn.records.update([{"id": 5, "dataset": 3, "callback": callback}]),
+    )
+    (body,) = [body_records(r, "record") for r in api.requests if r.method == "POST"]
+    assert body == [{"id": "5", "dataset": "3", "callback": sent}]
+
+
 async def test_a_search_value_that_is_not_finite_is_refused_before_sending() -> None:
     api = FakeAPI()
     cn, http = client_for(api)

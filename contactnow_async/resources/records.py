@@ -36,6 +36,8 @@ _SEARCH_NAMES = {name: wire for name, wire in RECORD_ATTRIBUTES.items() if name 
 #: The fields that hold an id (in any case, as the API reads names): 12.0 is no id.
 _ID_FIELDS = frozenset({"id", "dataset", "datasetid", "agentref", "outcomecode"})
 _TIME_TYPES = frozenset({"callback", "processdate"})
+#: A callback's texts for none (ECNOW.md's default is "0000-00-00 00:00:00").
+_NO_CALLBACK = frozenset({"", "0000-00-00 00:00:00", "0000-00-00"})
 
 
 class Records(Resource):
@@ -43,7 +45,7 @@ class Records(Resource):
 
     Record dates are read and written in the client's ``record_tz`` (UTC unless
     given): a ``callback`` may be an aware datetime, a unix time or
-    ``"YYYY-MM-DD HH:MM:SS"`` text.
+    ``"YYYY-MM-DD HH:MM:SS"`` text (other text is a ValueError; blank clears it).
     """
 
     __slots__ = ()
@@ -196,6 +198,8 @@ class Records(Resource):
                     # A unix time ("Callback" too, as the API reads field names); a bool
                     # is refused there, not sent as "1".
                     record[name] = format_record_time(value, tz, name)
+                elif str(name).lower() == "callback" and isinstance(value, str):
+                    record[name] = _callback_text(value, name=f"records.{action}: {name}")
             for name, value in record.items():
                 if str(name).lower() in _ID_FIELDS:
                     _check_id(value, name=f"records.{action}: {name}")
@@ -205,6 +209,15 @@ class Records(Resource):
                         f"records.{action}: {name} must be a phone number as text, not a float"
                     )
         return wire
+
+
+def _callback_text(text: str, *, name: str) -> str:
+    """A write's callback text: a record date (a bare day is its start, as a ``date`` is),
+    or blank or the zero date for none; anything else the API reads as it pleases (a
+    zero date, another day: ``"10/12/2017"``, an offset it does not read) is refused."""
+    if text.strip() in _NO_CALLBACK:
+        return text.strip()
+    return record_date_text(text, name, day="00:00:00")
 
 
 def _record_time(
