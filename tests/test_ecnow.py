@@ -503,6 +503,9 @@ async def test_records_read_sends_search_as_a_php_array() -> None:
         # search maps a field to a value: a nested one went out as search[FirstName][a]=b.
         ({"search": {"FirstName": {"a": "b"}}}, "search 'FirstName' must be a value"),
         ({"table": "T", "search": {"phone": ["0161", "0207"]}}, "search 'phone' must be a value"),
+        # A blank value is no search at all (the API skips it): every record of the table.
+        ({"table": "T", "search": {"FirstName": ""}}, "search 'FirstName' is blank"),
+        ({"table": "T", "search": {"LastName": "Dow", "phone": "  "}}, "search 'phone' is blank"),
     ],
 )
 async def test_records_read_is_checked_before_sending(

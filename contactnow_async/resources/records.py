@@ -72,7 +72,8 @@ class Records(Resource):
         ``search`` maps field names to values (``{"FirstName": "john"}``, or by a
         Record's attribute name, ``{"first_name": "john"}``, sent by its wire name;
         ``"phone"`` searches the three phone fields; an ``"id"`` in it overrides the
-        rest); it matches values containing the text, or equal to it with ``exact=True``.
+        rest); it matches values containing the text, or equal to it with ``exact=True``
+        (a None value is left out; a blank one, which the API skips, is a ValueError).
         ``ddi`` matches any of the three phones. ``mode`` picks records by where
         they stand on the dialler: ``active`` (new or to call again, on hold or
         not), ``live`` (to dial now), ``callbacks``, ``live-callbacks``,
@@ -294,6 +295,8 @@ def _search(search: Mapping[str, Any] | None) -> dict[str, Any]:
             )
         if isinstance(value, float) and not math.isfinite(value):  # sent as "nan"
             raise ValueError(f"search {given!r} is {value!r}, not a finite number")
+        if isinstance(value, str) and not value.strip():  # the API skips it: no filter
+            raise ValueError(f"search {given!r} is blank: it would match every record")
         if name.lower() in _ID_FIELDS:
             _check_id(value, name=f"search {given!r}")
         elif (name.lower() == "phone" or name.lower() in _PHONE_KEYS) and isinstance(value, float):
