@@ -605,6 +605,35 @@ async def test_records_create_needs_a_dataset_and_a_phone(
     assert api.calls("ecnow") == 0
 
 
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        # fields={"dataset": 4} replaced dataset_id=3: the lead went to another dataset.
+        (RecordInput(dataset_id=3, home_phone="0161", fields={"dataset": 4}), "dataset twice"),
+        (
+            RecordInput(dataset_id=3, home_phone="0161", fields={"HomePhone": "0207"}),
+            "HomePhone twice",
+        ),
+        # The API reads field names in any case: both went, and one of them was lost.
+        (
+            RecordInput(
+                dataset_id=3, first_name="Jon", fields={"firstname": "Ann", "WorkPhone": "1"}
+            ),
+            "FirstName twice",
+        ),
+        ({"dataset": 3, "MobilePhone": "0123", "mobilephone": "0999"}, "MobilePhone twice"),
+        ({"dataset": 3, "home_phone": "0123", "homephone": "0999"}, "HomePhone twice"),
+    ],
+)
+async def test_a_record_field_given_twice_is_refused(record: Any, message: str) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match=message):
+            await cn.records.create([record])
+    assert api.calls("ecnow") == 0
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_record_fields_named_by_their_attributes_go_by_their_wire_names(
     fmt: Format,

@@ -190,6 +190,12 @@ class Records(Resource):
         tz = self._client.options.record_tz
         wire = to_records(records, what=f"records.{action}", names=_NAMES)
         for record in wire:
+            names: dict[str, str] = {}
+            for name in map(str, record):  # the API reads field names in any case
+                if (first := names.setdefault(name.lower(), name)) != name:
+                    raise ValueError(
+                        f"records.{action}: a record gives {first} twice, as {first} and {name}"
+                    )
             for name, value in record.items():
                 if isinstance(value, (datetime, date)):
                     record[name] = format_record_time(value, tz, name)
