@@ -506,6 +506,9 @@ async def test_records_read_sends_search_as_a_php_array() -> None:
         # A blank value is no search at all (the API skips it): every record of the table.
         ({"table": "T", "search": {"FirstName": ""}}, "search 'FirstName' is blank"),
         ({"table": "T", "search": {"LastName": "Dow", "phone": "  "}}, "search 'phone' is blank"),
+        # ECNOW.md: "supplying id will ignore every other search fields", silently.
+        ({"table": "T", "search": {"id": 34, "FirstName": "jo"}}, "ignores the other search"),
+        ({"table": "T", "search": {"record_id": 34, "phone": "0161"}}, "ignores the other search"),
     ],
 )
 async def test_records_read_is_checked_before_sending(

@@ -71,9 +71,10 @@ class Records(Resource):
 
         ``search`` maps field names to values (``{"FirstName": "john"}``, or by a
         Record's attribute name, ``{"first_name": "john"}``, sent by its wire name;
-        ``"phone"`` searches the three phone fields; an ``"id"`` in it overrides the
-        rest); it matches values containing the text, or equal to it with ``exact=True``
-        (a None value is left out; a blank one, which the API skips, is a ValueError).
+        ``"phone"`` searches the three phone fields; an ``"id"`` in it would override the
+        rest, so it goes alone: ``id=...`` narrows beside a search); it matches values
+        containing the text, or equal to it with ``exact=True`` (a None value is left
+        out; a blank one, which the API skips, is a ValueError).
         ``ddi`` matches any of the three phones. ``mode`` picks records by where
         they stand on the dialler: ``active`` (new or to call again, on hold or
         not), ``live`` (to dial now), ``callbacks``, ``live-callbacks``,
@@ -310,6 +311,12 @@ def _search(search: Mapping[str, Any] | None) -> dict[str, Any]:
         if name in wanted:
             raise ValueError(f"search gives {name} twice, by both its names")
         wanted[name] = value
+    if len(wanted) > 1 and any(name.lower() == "id" for name in wanted):
+        # ECNOW.md: "supplying id will ignore every other search fields".
+        raise ValueError(
+            "search: an id ignores the other search fields; give the id as id=... "
+            "beside the search, or search by the id alone"
+        )
     return wanted
 
 
