@@ -228,6 +228,11 @@ async def test_dataset_writes_send_the_documented_records(fmt: Format) -> None:
         ({"dataset": 1, "d_priority": 45.7}, "d_priority must be"),  # int() made it 45: passed
         ({"dataset": 1, "d_priority": float("nan")}, "d_priority must be"),
         ({"dataset": 1, "d_priority": float("inf")}, "d_priority must be"),  # was OverflowError
+        # The API ignores a field it does not write, and says success: the change was lost.
+        ({"dataset": 1, "state": "LIVE"}, "unknown dataset fields state"),
+        ({"dataset": 1, "locked": 1}, "read-only dataset fields locked"),
+        ({"dataset": 1, "reccount": 0, "callbacks": "all"}, "fields callbacks, reccount"),
+        ({"dataset": 1, "crm_account": 7, "crm_campaign": "x"}, "crm_account, crm_campaign"),
     ],
 )
 async def test_dataset_updates_are_checked_before_sending(
