@@ -891,6 +891,15 @@ FLOAT_ID: Any = 2499265.0  # not a RecordInput's type: the mistake
          "search 'phone' must be a phone number as text, not a float"),
         (lambda cn: cn.records.read(table="T", search={"mobile_phone": 7700900123.0}),
          "search 'mobile_phone' must be a phone number as text"),
+        # ECNOW.md: a "String of phone number". A number has lost its leading 0 (07700...).
+        (lambda cn: cn.records.read(table="T", search={"phone": 7700900123}),
+         "search 'phone' must be a phone number as text, not a whole number"),
+        (lambda cn: cn.records.read(table="T", ddi=7700900123),
+         "ddi must be a phone number as text, not a whole number"),
+        (lambda cn: cn.records.create([{"dataset": 3, "MobilePhone": 7700900123}]),
+         "MobilePhone must be a phone number as text, not a whole number"),
+        (lambda cn: cn.records.update([RecordInput(record_id=1, dataset_id=3, home_phone=True)]),  # type: ignore[arg-type]  # the mistake
+         "HomePhone must be a phone number as text, not a bool"),
     ],
 )  # fmt: skip
 async def test_a_float_id_or_phone_is_refused_before_sending(

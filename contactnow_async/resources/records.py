@@ -87,6 +87,7 @@ class Records(Resource):
         reversed window, or left the rest of the hour out).
         """
         exact = boolean(exact, name="exact")
+        _check_phone(ddi, name="ddi")
         wanted = _search(search)
         # ECNOW.md lists id, outcome, agent, ddi and search apart from the required two: a
         # record id is unique only in its campaign table, which a dataset also names.
@@ -211,11 +212,8 @@ class Records(Resource):
             for name, value in record.items():
                 if str(name).lower() in _ID_FIELDS:
                     _check_id(value, name=f"records.{action}: {name}")
-                elif str(name).lower() in _PHONE_KEYS and isinstance(value, float):
-                    # A spreadsheet's column of numbers: it went as "7700900123.0".
-                    raise TypeError(
-                        f"records.{action}: {name} must be a phone number as text, not a float"
-                    )
+                elif str(name).lower() in _PHONE_KEYS:
+                    _check_phone(value, name=f"records.{action}: {name}")
         return wire
 
 
@@ -306,8 +304,8 @@ def _search(search: Mapping[str, Any] | None) -> dict[str, Any]:
             raise ValueError(f"search {given!r} is blank: it would match every record")
         if name.lower() in _ID_FIELDS:
             _check_id(value, name=f"search {given!r}")
-        elif (name.lower() == "phone" or name.lower() in _PHONE_KEYS) and isinstance(value, float):
-            raise TypeError(f"search {given!r} must be a phone number as text, not a float")
+        elif name.lower() == "phone" or name.lower() in _PHONE_KEYS:
+            _check_phone(value, name=f"search {given!r}")
         if name in wanted:
             raise ValueError(f"search gives {name} twice, by both its names")
         wanted[name] = value
@@ -318,6 +316,16 @@ def _search(search: Mapping[str, Any] | None) -> dict[str, Any]:
             "beside the search, or search by the id alone"
         )
     return wanted
+
+
+def _check_phone(value: Any, *, name: str) -> None:
+    """Refuse a phone that is not text (ECNOW.md: a "String of phone number"): a number
+    has lost its leading 0 (a spreadsheet's 07700900123 is 7700900123), a float went
+    as "7700900123.0" and a bool as "1"."""
+    if value is not None and not isinstance(value, (str, bytes, bytearray)):  # bytes: UTF-8
+        number = isinstance(value, int) and not isinstance(value, bool)
+        kind = "whole number" if number else type(value).__name__
+        raise TypeError(f"{name} must be a phone number as text, not a {kind} ({value!r})")
 
 
 def _check_id(value: Any, *, name: str) -> None:
