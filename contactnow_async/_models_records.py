@@ -280,5 +280,7 @@ class RecordInput:
         record = {names[name]: value for name, value in values.items() if value is not None}
         for key, value in own.items():
             if value is not None:
+                if str(key) in record:  # fields={"dataset": 4} would replace dataset_id
+                    raise ValueError(f"RecordInput gives {key} twice: by attribute and in fields")
                 record[str(key)] = value
         return record

@@ -228,6 +228,11 @@ async def test_dataset_writes_send_the_documented_records(fmt: Format) -> None:
         ({"dataset": 1, "d_priority": 45.7}, "d_priority must be"),  # int() made it 45: passed
         ({"dataset": 1, "d_priority": float("nan")}, "d_priority must be"),
         ({"dataset": 1, "d_priority": float("inf")}, "d_priority must be"),  # was OverflowError
+        # The API ignores a field it does not write, and says success: the change was lost.
+        ({"dataset": 1, "state": "LIVE"}, "unknown dataset fields state"),
+        ({"dataset": 1, "locked": 1}, "read-only dataset fields locked"),
+        ({"dataset": 1, "reccount": 0, "callbacks": "all"}, "fields callbacks, reccount"),
+        ({"dataset": 1, "crm_account": 7, "crm_campaign": "x"}, "crm_account, crm_campaign"),
     ],
 )
 async def test_dataset_updates_are_checked_before_sending(
@@ -503,6 +508,12 @@ async def test_records_read_sends_search_as_a_php_array() -> None:
         # search maps a field to a value: a nested one went out as search[FirstName][a]=b.
         ({"search": {"FirstName": {"a": "b"}}}, "search 'FirstName' must be a value"),
         ({"table": "T", "search": {"phone": ["0161", "0207"]}}, "search 'phone' must be a value"),
+        # A blank value is no search at all (the API skips it): every record of the table.
+        ({"table": "T", "search": {"FirstName": ""}}, "search 'FirstName' is blank"),
+        ({"table": "T", "search": {"LastName": "Dow", "phone": "  "}}, "search 'phone' is blank"),
+        # ECNOW.md: "supplying id will ignore every other search fields", silently.
+        ({"table": "T", "search": {"id": 34, "FirstName": "jo"}}, "ignores the other search"),
+        ({"table": "T", "search": {"record_id": 34, "phone": "0161"}}, "ignores the other search"),
     ],
 )
 async def test_records_read_is_checked_before_sending(
@@ -599,6 +610,35 @@ async def test_records_create_needs_a_dataset_and_a_phone(
         one: Any = {"dataset": 3, "MobilePhone": "1"}  # one record, not a list: the mistake
         with pytest.raises(TypeError, match="a list of records"):
             await cn.records.create(one)
+    assert api.calls("ecnow") == 0
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        # fields={"dataset": 4} replaced dataset_id=3: the lead went to another dataset.
+        (RecordInput(dataset_id=3, home_phone="0161", fields={"dataset": 4}), "dataset twice"),
+        (
+            RecordInput(dataset_id=3, home_phone="0161", fields={"HomePhone": "0207"}),
+            "HomePhone twice",
+        ),
+        # The API reads field names in any case: both went, and one of them was lost.
+        (
+            RecordInput(
+                dataset_id=3, first_name="Jon", fields={"firstname": "Ann", "WorkPhone": "1"}
+            ),
+            "FirstName twice",
+        ),
+        ({"dataset": 3, "MobilePhone": "0123", "mobilephone": "0999"}, "MobilePhone twice"),
+        ({"dataset": 3, "home_phone": "0123", "homephone": "0999"}, "HomePhone twice"),
+    ],
+)
+async def test_a_record_field_given_twice_is_refused(record: Any, message: str) -> None:
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match=message):
+            await cn.records.create([record])
     assert api.calls("ecnow") == 0
 
 
@@ -851,6 +891,15 @@ FLOAT_ID: Any = 2499265.0  # not a RecordInput's type: the mistake
          "search 'phone' must be a phone number as text, not a float"),
         (lambda cn: cn.records.read(table="T", search={"mobile_phone": 7700900123.0}),
          "search 'mobile_phone' must be a phone number as text"),
+        # ECNOW.md: a "String of phone number". A number has lost its leading 0 (07700...).
+        (lambda cn: cn.records.read(table="T", search={"phone": 7700900123}),
+         "search 'phone' must be a phone number as text, not a whole number"),
+        (lambda cn: cn.records.read(table="T", ddi=7700900123),
+         "ddi must be a phone number as text, not a whole number"),
+        (lambda cn: cn.records.create([{"dataset": 3, "MobilePhone": 7700900123}]),
+         "MobilePhone must be a phone number as text, not a whole number"),
+        (lambda cn: cn.records.update([RecordInput(record_id=1, dataset_id=3, home_phone=True)]),  # type: ignore[arg-type]  # the mistake
+         "HomePhone must be a phone number as text, not a bool"),
     ],
 )  # fmt: skip
 async def test_a_float_id_or_phone_is_refused_before_sending(
@@ -884,6 +933,51 @@ async def test_a_phone_as_a_float_or_a_callback_as_a_bool_is_refused(
         with pytest.raises(TypeError, match=message):
             await cn.records.create([record])
     assert api.calls("ecnow") == 0
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [
+        "10/12/2017 10:00",  # the API reads it as it pleases: a zero date, a wrong day
+        "2017-02-30 10:00:00",
+        "2017-12-10T10:00:00+05:00",  # the offset is not read: another moment
+        "tomorrow",
+    ],
+)
+async def test_a_callback_that_is_not_a_record_date_is_refused_before_sending(
+    callback: str,
+) -> None:
+    """A write's callback text is checked as a read's tstart is: it went as it was."""
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match="callback must be a record date"):
+            await cn.records.create([{"dataset": 3, "HomePhone": "0161", "callback": callback}])
+        with pytest.raises(ValueError, match="Callback must be a record date"):
+            await cn.records.update([{"id": 5, "dataset": 3, "Callback": callback}])
+        with pytest.raises(ValueError, match="callback must be a record date"):
+            await cn.records.update([RecordInput(record_id=5, dataset_id=3, callback=callback)])
+    assert api.calls("ecnow") == 0
+
+
+@pytest.mark.parametrize(
+    ("callback", "sent"),
+    [
+        ("2017-12-10 10:00:00", "2017-12-10 10:00:00"),
+        (" 2017-12-10 10:00:00 ", "2017-12-10 10:00:00"),
+        ("2017-12-10", "2017-12-10 00:00:00"),  # the day's start, as a date is sent
+        ("", ""),  # no callback: the zero date
+        ("0000-00-00 00:00:00", "0000-00-00 00:00:00"),
+    ],
+)
+async def test_a_callback_as_record_date_text_is_sent(callback: str, sent: str) -> None:
+    ok = {"success": True, "total": 1, "bad": 0}
+    _, api = await call_with(
+        {(*RECORDS, "update"): answer(ok)},
+        lambda cn: cn.records.update([{"id": 5, "dataset": 3, "callback": callback}]),
+    )
+    (body,) = [body_records(r, "record") for r in api.requests if r.method == "POST"]
+    assert body == [{"id": "5", "dataset": "3", "callback": sent}]
 
 
 async def test_a_search_value_that_is_not_finite_is_refused_before_sending() -> None:
@@ -994,6 +1088,28 @@ async def test_campaign_fields_need_a_table_name(table: str) -> None:
     async with http, cn:
         with pytest.raises(ValueError, match="needs a table name"):
             await cn.campaigns.fields(table)
+    assert api.calls("ecnow") == 0
+
+
+@pytest.mark.parametrize("name", ["", "  "])
+async def test_campaign_fields_refuse_a_blank_field_name(name: str) -> None:
+    """A blank name is no filter (every field of the table would come back as this one)."""
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match="name must not be blank"):
+            await cn.campaigns.fields("Willtest", name=name)
+    assert api.calls("ecnow") == 0
+
+
+@pytest.mark.parametrize("description", ["", "  "])
+async def test_datasets_read_refuses_a_blank_description(description: str) -> None:
+    """A blank description is no filter (every dataset would come back as the ones asked for)."""
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        with pytest.raises(ValueError, match="description must not be blank"):
+            await cn.datasets.read(table="Willtest", description=description)
     assert api.calls("ecnow") == 0
 
 

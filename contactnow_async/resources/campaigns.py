@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._models_ecnow import CampaignField
-from ._base import Resource, build, scalar
+from ._base import Resource, build, narrowing, scalar
 
 
 class Campaigns(Resource):
@@ -28,7 +28,8 @@ class Campaigns(Resource):
             "ecnow",
             method="campaign_fields",
             action="read",
-            params={"table": table, "name": scalar(name, name="name")},
+            # A blank name is no filter either: every field, not the one named.
+            params={"table": table, "name": narrowing(name, name="name")},
         )
         return build(CampaignField.from_record, envelope, what="campaigns.fields")
 

@@ -49,14 +49,15 @@ class Datasets(Resource):
     ) -> list[Dataset]:
         """Return the datasets matching every filter: ``queue`` (one queue id or several;
         ``qid``, as ECNOW.md names the filter, is the same), ``dataset`` (its id), ``state``
-        (``"LIVE"``...), ``table`` (the campaign table)."""
+        (``"LIVE"``...), ``table`` (the campaign table), ``description``. A blank
+        ``table``, ``dataset`` or ``description`` is refused: the API reads it as no filter."""
         either(qid, queue, names=("qid", "queue"))
         params: dict[str, Any] = {
             "qid": id_list(queue if qid is None else qid, name="queue"),
             "dataset": narrowing(dataset, name="dataset"),
             "state": _state(state),
             "table": narrowing(table, name="table"),
-            "description": scalar(description, name="description"),
+            "description": narrowing(description, name="description"),
         }
         envelope = await self._client.request(
             "ecnow", method="ecnow_datasets", action="read", params=params
@@ -67,7 +68,8 @@ class Datasets(Resource):
         """Create datasets (mappings with ``qid``, ``d_status``, ``d_priority``,
         ``description``..., or :class:`DatasetInput`); ``key`` is the new dataset's id.
         A reply of ``total`` 0 (none created, none refused) raises :class:`WriteError`;
-        a field a dataset does not have (``state``, the read's filter) raises ValueError.
+        a field a dataset does not have (``state``, the read's filter) or one only the API
+        sets (``locked``, ``reccount``, ``callbacks``, ``crm_*``) raises ValueError.
 
         **Not idempotent**: each create adds a dataset, so it is never resent once
         the request may have reached the server (a lost reply, ``TransportError`` with
@@ -113,16 +115,19 @@ class Datasets(Resource):
         return (created if action == "create" else write_result)(envelope, what=what)
 
 
-#: A dataset's fields, as ECNOW.md lists a row's.
-_FIELDS = frozenset({
-    "dataset", "qid", "d_status", "d_priority", "notes", "callbacks", "crm_account",
-    "crm_campaign", "description", "locked", "reccount",
-})  # fmt: skip
+#: The fields of a dataset a write sets (DatasetInput's).
+_FIELDS = frozenset({"dataset", "qid", "d_status", "d_priority", "notes", "description"})
+#: The rest of a row's fields, as ECNOW.md lists one: the API's own, which a write leaves.
+_READ_ONLY = frozenset({"callbacks", "crm_account", "crm_campaign", "locked", "reccount"})
 
 
 def _check(record: dict[str, Any], *, action: str, what: str) -> None:
+    # The API ignores a field it does not write ("state", "locked") and says success.
+    read_only = sorted(str(name) for name in record if name in _READ_ONLY)
+    if read_only:
+        raise ValueError(f"{what}: a record has read-only dataset fields {', '.join(read_only)}")
     unknown = sorted(str(name) for name in record if name not in _FIELDS)
-    if unknown:  # the API ignores a field it does not know ("state"), and says success
+    if unknown:
         raise ValueError(f"{what}: a record has unknown dataset fields {', '.join(unknown)}")
     if action == "update" and record.get("dataset") in (None, ""):
         raise ValueError(f"{what}: every record needs a dataset, got one with {fields_of(record)}")

@@ -36,6 +36,8 @@ _SEARCH_NAMES = {name: wire for name, wire in RECORD_ATTRIBUTES.items() if name 
 #: The fields that hold an id (in any case, as the API reads names): 12.0 is no id.
 _ID_FIELDS = frozenset({"id", "dataset", "datasetid", "agentref", "outcomecode"})
 _TIME_TYPES = frozenset({"callback", "processdate"})
+#: A callback's texts for none (ECNOW.md's default is "0000-00-00 00:00:00").
+_NO_CALLBACK = frozenset({"", "0000-00-00 00:00:00", "0000-00-00"})
 
 
 class Records(Resource):
@@ -43,7 +45,7 @@ class Records(Resource):
 
     Record dates are read and written in the client's ``record_tz`` (UTC unless
     given): a ``callback`` may be an aware datetime, a unix time or
-    ``"YYYY-MM-DD HH:MM:SS"`` text.
+    ``"YYYY-MM-DD HH:MM:SS"`` text (other text is a ValueError; blank clears it).
     """
 
     __slots__ = ()
@@ -69,8 +71,10 @@ class Records(Resource):
 
         ``search`` maps field names to values (``{"FirstName": "john"}``, or by a
         Record's attribute name, ``{"first_name": "john"}``, sent by its wire name;
-        ``"phone"`` searches the three phone fields; an ``"id"`` in it overrides the
-        rest); it matches values containing the text, or equal to it with ``exact=True``.
+        ``"phone"`` searches the three phone fields; an ``"id"`` in it would override the
+        rest, so it goes alone: ``id=...`` narrows beside a search); it matches values
+        containing the text, or equal to it with ``exact=True`` (a None value is left
+        out; a blank one, which the API skips, is a ValueError).
         ``ddi`` matches any of the three phones. ``mode`` picks records by where
         they stand on the dialler: ``active`` (new or to call again, on hold or
         not), ``live`` (to dial now), ``callbacks``, ``live-callbacks``,
@@ -83,6 +87,7 @@ class Records(Resource):
         reversed window, or left the rest of the hour out).
         """
         exact = boolean(exact, name="exact")
+        _check_phone(ddi, name="ddi")
         wanted = _search(search)
         # ECNOW.md lists id, outcome, agent, ddi and search apart from the required two: a
         # record id is unique only in its campaign table, which a dataset also names.
@@ -187,6 +192,12 @@ class Records(Resource):
         tz = self._client.options.record_tz
         wire = to_records(records, what=f"records.{action}", names=_NAMES)
         for record in wire:
+            names: dict[str, str] = {}
+            for name in map(str, record):  # the API reads field names in any case
+                if (first := names.setdefault(name.lower(), name)) != name:
+                    raise ValueError(
+                        f"records.{action}: a record gives {first} twice, as {first} and {name}"
+                    )
             for name, value in record.items():
                 if isinstance(value, (datetime, date)):
                     record[name] = format_record_time(value, tz, name)
@@ -196,15 +207,23 @@ class Records(Resource):
                     # A unix time ("Callback" too, as the API reads field names); a bool
                     # is refused there, not sent as "1".
                     record[name] = format_record_time(value, tz, name)
+                elif str(name).lower() == "callback" and isinstance(value, str):
+                    record[name] = _callback_text(value, name=f"records.{action}: {name}")
             for name, value in record.items():
                 if str(name).lower() in _ID_FIELDS:
                     _check_id(value, name=f"records.{action}: {name}")
-                elif str(name).lower() in _PHONE_KEYS and isinstance(value, float):
-                    # A spreadsheet's column of numbers: it went as "7700900123.0".
-                    raise TypeError(
-                        f"records.{action}: {name} must be a phone number as text, not a float"
-                    )
+                elif str(name).lower() in _PHONE_KEYS:
+                    _check_phone(value, name=f"records.{action}: {name}")
         return wire
+
+
+def _callback_text(text: str, *, name: str) -> str:
+    """A write's callback text: a record date (a bare day is its start, as a ``date`` is),
+    or blank or the zero date for none; anything else the API reads as it pleases (a
+    zero date, another day: ``"10/12/2017"``, an offset it does not read) is refused."""
+    if text.strip() in _NO_CALLBACK:
+        return text.strip()
+    return record_date_text(text, name, day="00:00:00")
 
 
 def _record_time(
@@ -281,14 +300,32 @@ def _search(search: Mapping[str, Any] | None) -> dict[str, Any]:
             )
         if isinstance(value, float) and not math.isfinite(value):  # sent as "nan"
             raise ValueError(f"search {given!r} is {value!r}, not a finite number")
+        if isinstance(value, str) and not value.strip():  # the API skips it: no filter
+            raise ValueError(f"search {given!r} is blank: it would match every record")
         if name.lower() in _ID_FIELDS:
             _check_id(value, name=f"search {given!r}")
-        elif (name.lower() == "phone" or name.lower() in _PHONE_KEYS) and isinstance(value, float):
-            raise TypeError(f"search {given!r} must be a phone number as text, not a float")
+        elif name.lower() == "phone" or name.lower() in _PHONE_KEYS:
+            _check_phone(value, name=f"search {given!r}")
         if name in wanted:
             raise ValueError(f"search gives {name} twice, by both its names")
         wanted[name] = value
+    if len(wanted) > 1 and any(name.lower() == "id" for name in wanted):
+        # ECNOW.md: "supplying id will ignore every other search fields".
+        raise ValueError(
+            "search: an id ignores the other search fields; give the id as id=... "
+            "beside the search, or search by the id alone"
+        )
     return wanted
+
+
+def _check_phone(value: Any, *, name: str) -> None:
+    """Refuse a phone that is not text (ECNOW.md: a "String of phone number"): a number
+    has lost its leading 0 (a spreadsheet's 07700900123 is 7700900123), a float went
+    as "7700900123.0" and a bool as "1"."""
+    if value is not None and not isinstance(value, (str, bytes, bytearray)):  # bytes: UTF-8
+        number = isinstance(value, int) and not isinstance(value, bool)
+        kind = "whole number" if number else type(value).__name__
+        raise TypeError(f"{name} must be a phone number as text, not a {kind} ({value!r})")
 
 
 def _check_id(value: Any, *, name: str) -> None:
