@@ -500,6 +500,8 @@ async def test_records_read_sends_search_as_a_php_array() -> None:
         ({"ddi": "01234567890"}, "needs a table or a dataset"),
         ({"search": {"FirstName": "jo"}, "mode": "live"}, "needs a table or a dataset"),
         ({"table": "T", "mode": "everything"}, "mode must be one of"),
+        ({"table": "T", "exact": True}, "exact=True matches a search"),  # was left out
+        ({"table": "T", "exact": True, "search": {"FirstName": None}}, "exact=True matches"),
         ({"table": "T", "tstart": "2017-11-01"}, "need timetype"),
         ({"table": "T", "timetype": "callback", "tstart": datetime(2017, 1, 1)}, "naive"),
         # An empty search is no filter: it was sent as a read of nothing in particular.

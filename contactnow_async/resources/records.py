@@ -74,7 +74,8 @@ class Records(Resource):
         ``"phone"`` searches the three phone fields; an ``"id"`` in it would override the
         rest, so it goes alone: ``id=...`` narrows beside a search); it matches values
         containing the text, or equal to it with ``exact=True`` (a None value is left
-        out; a blank one, which the API skips, is a ValueError).
+        out; a blank one, which the API skips, is a ValueError, as ``exact=True`` without a
+        search is).
         ``ddi`` matches any of the three phones. ``mode`` picks records by where
         they stand on the dialler: ``active`` (new or to call again, on hold or
         not), ``live`` (to dial now), ``callbacks``, ``live-callbacks``,
@@ -96,6 +97,8 @@ class Records(Resource):
                 "records.read needs a table or a dataset (the campaign to read); "
                 "id, outcome, agent, ddi and search only narrow it"
             )
+        if exact and not wanted:  # it would be left out: no search to match exactly
+            raise ValueError("exact=True matches a search's values exactly: give a search")
         if mode is not None and mode not in _MODES:
             raise ValueError(f"mode must be one of {', '.join(sorted(_MODES))}, not {mode!r}")
         if timetype is not None and timetype not in _TIME_TYPES:
