@@ -5,17 +5,26 @@ text around it (``cn``, ``saved_id``, ``handle``, ``call``) are given, nothing e
 from __future__ import annotations
 
 import ast
+import contextlib
+import functools
+import importlib.util
 import re
+import socket
+import sys
+import types
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
+from starlette.applications import Starlette
 
 from contactnow_async import AgentEvent, ContactNow, HTTPStatusError, Subscription
-from contactnow_async.simulator import Simulator
+from contactnow_async.simulator import Simulator, VirtualClock
 
+from ._stage import Stage
 from .watch._support import TickingClock, client_on, event_rows, log_rows
 
 pytestmark = pytest.mark.anyio
@@ -202,3 +211,49 @@ async def test_the_readme_time_in_status(cn: ContactNow, sim: Simulator) -> None
     # Every agent has a row before the window (the day before is read too): each of its
     # seconds in the window is in one status.
     assert all(sum(by_status.values()) == stop - start for by_status in seconds.values())
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # uvicorn runs on asyncio
+async def test_the_readme_fastapi_app_stops_with_browsers_connected(
+    stage: Stage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Served as the README said (a plain uvicorn), its shutdown waited for every open event
+    # stream, and a browser's never ends: the server ran on until the browsers left.
+    uvicorn = pytest.importorskip("uvicorn")
+    if importlib.util.find_spec("fastapi") is None:  # not an extra: Starlette, FastAPI's base
+        monkeypatch.setitem(sys.modules, "fastapi", types.SimpleNamespace(FastAPI=Starlette))
+    sim = Simulator(username="u", password="secret", agents=5, seed=5, clock=VirtualClock())
+    code = readme_block("fastapi").replace(
+        "username=..., password=...", "username='u', password='secret', base_url=BASE_URL"
+    )
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()  # before the server starts: the browsers' requests wait for it
+    port = sock.getsockname()[1]
+    async with stage.showing(sim) as base_url:
+        namespace: dict[str, Any] = {"BASE_URL": base_url, "__name__": "main"}
+        exec(compile(code, str(README), "exec"), namespace)  # noqa: S102 - our README
+        server = namespace["Server"](uvicorn.Config(namespace["app"], log_level="warning"))
+        # No timeout: a stream waits for events, and the test times nothing.
+        web = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=None)  # noqa: S113
+        async with web, anyio.create_task_group() as group, contextlib.AsyncExitStack() as open_:
+            group.start_soon(functools.partial(server.serve, sockets=[sock]))
+            streams = []
+            for _ in range(3):
+                reply = await open_.enter_async_context(web.stream("GET", "/wallboard/events"))
+                assert reply.status_code == 200
+                chunks = reply.aiter_bytes()
+                assert (await anext(chunks)).startswith(b"retry:")
+                streams.append(chunks)
+            server.should_exit = True  # Ctrl-C
+            for chunks in streams:
+                async for _ in chunks:  # each stream ends whole, from the server's side
+                    pass
+    assert not server.server_state.connections
+    assert not server.server_state.tasks
+    wallboard = namespace["wallboard"]
+    assert not wallboard.board.viewers
+    assert not wallboard.board.started
+    with pytest.raises(RuntimeError, match="client is closed"):
+        await namespace["cn"].agents.read()
