@@ -44,7 +44,8 @@ def time_in_status(
     the fraction, or aware datetimes).
 
     Rows may come in any order (they are sorted by uid, the order of the changes: a row
-    stamped before the row ahead of it counts from that row's time). Statuses with no
+    stamped before the row ahead of it counts from that row's time). A row that is not a
+    StatusLogEntry (a wire record), or one row given alone, raises TypeError. Statuses with no
     time in the window are left out; agents with no time in the window too.
     """
     low = _bound(start, name="start")
@@ -52,7 +53,7 @@ def time_in_status(
     if high < low:
         raise ValueError(f"stop ({high}) is before start ({low})")
     by_agent: dict[str, list[StatusLogEntry]] = {}
-    for row in sorted(rows, key=lambda row: row.log_id):
+    for row in sorted(_log_rows(rows), key=lambda row: row.log_id):
         by_agent.setdefault(row.agent_id, []).append(row)
     totals: dict[str, dict[str, float]] = {}
     for agent_id, agent_rows in by_agent.items():
@@ -70,6 +71,19 @@ def time_in_status(
         if spent:
             totals[agent_id] = spent
     return totals
+
+
+def _log_rows(rows: Iterable[StatusLogEntry]) -> Iterator[StatusLogEntry]:
+    """``rows``, each a StatusLogEntry: one row given alone or a wire record is a
+    TypeError saying so, not "not iterable" or "no attribute 'log_id'"."""
+    if isinstance(rows, StatusLogEntry):
+        raise TypeError("rows must be an iterable of rows, not one StatusLogEntry: give [row]")
+    for row in rows:
+        if not isinstance(row, StatusLogEntry):
+            raise TypeError(
+                f"rows must hold StatusLogEntry items (from cn.status_log.read), not {row!r:.60}"
+            )
+        yield row
 
 
 def _bound(value: int | float | datetime, *, name: str) -> float:

@@ -76,6 +76,17 @@ def test_datetimes_are_accepted_and_a_reversed_window_refused() -> None:
         time_in_status(rows, 0, None)  # type: ignore[arg-type]  # what the test is about
 
 
+def test_time_in_status_of_a_row_alone_or_a_wire_record_is_a_type_error_saying_so() -> None:
+    # A wire record (a dict) failed with "'dict' object has no attribute 'log_id'", and one
+    # row given alone with "'StatusLogEntry' object is not iterable".
+    alone = row(1, 0, "a", "wait")
+    with pytest.raises(TypeError, match=r"not one StatusLogEntry: give \[row\]"):
+        time_in_status(alone, 0, 10)  # type: ignore[arg-type]  # what the test is about
+    with pytest.raises(TypeError, match="rows must hold StatusLogEntry items"):
+        time_in_status([alone, {"uid": 2, "uts": 5}], 0, 10)  # type: ignore[list-item]  # the test
+    assert time_in_status([alone], 0, 10) == {"a": {"wait": 10.0}}
+
+
 def test_a_window_of_a_fraction_of_a_second_counts_to_the_fraction() -> None:
     # Bounds given to the fraction (time.time(), a datetime's microseconds) are the window:
     # cut to whole seconds, 10.9 to 11.0 counted a whole second, and a stop a fraction
