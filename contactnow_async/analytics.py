@@ -92,7 +92,13 @@ def _bound(value: int | float | datetime, *, name: str) -> float:
     (a window of 10.9 to 11.0 was 1 second long) or let a stop before its start by.
     """
     window_bound(value, name=name)
-    return value.timestamp() if isinstance(value, datetime) else value
+    seconds = value.timestamp() if isinstance(value, datetime) else value
+    if seconds < 0:  # -0.5: whole seconds toward 0 made it 0, and it passed
+        raise ValueError(
+            f"{name} {value!r} is before 1970: a unix time is in seconds, from 1970"
+            " to the end of 9999"
+        )
+    return seconds
 
 
 def service_level(

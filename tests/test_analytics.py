@@ -87,6 +87,12 @@ def test_time_in_status_of_a_row_alone_or_a_wire_record_is_a_type_error_saying_s
     assert time_in_status([alone], 0, 10) == {"a": {"wait": 10.0}}
 
 
+def test_a_bound_a_fraction_before_1970_is_refused_as_any_before_it_is() -> None:
+    # Cut to whole seconds toward 0, -0.5 passed the check as 0, and then counted as -0.5.
+    with pytest.raises(ValueError, match=r"start -0\.5 is before 1970"):
+        time_in_status([row(1, 0, "a", "wait")], -0.5, 10)
+
+
 def test_a_window_of_a_fraction_of_a_second_counts_to_the_fraction() -> None:
     # Bounds given to the fraction (time.time(), a datetime's microseconds) are the window:
     # cut to whole seconds, 10.9 to 11.0 counted a whole second, and a stop a fraction
