@@ -108,7 +108,10 @@ def status_log(
             lookback = min(SUMMARY_LOOKBACK, max(start - _EPOCH, timedelta(0)))
             low = start - lookback if summary else start
             rows = await _read_window(client, agent_ids, low, high)
-            return rows, _summary_end(rows, high)
+            # Our clock may run ahead of the centre's (a host without NTP): corrected as the
+            # token is, by the API's Date when it was got.
+            offset = (await client.tokens.get()).clock_offset if summary else 0.0
+            return rows, _summary_end(rows, high, offset)
 
     rows, end = run(settings, main)
     if summary:
@@ -154,13 +157,15 @@ def status_log(
         )
 
 
-def _summary_end(rows: Sequence[StatusLogEntry], high: datetime) -> datetime:
-    """Where the summary's window ends: ``high``, but never past now (an ``--until`` in
-    the future would count each agent's last status until then). Now is the later of our
-    clock and the newest row: a server whose clock runs ahead has already lived it."""
+def _summary_end(rows: Sequence[StatusLogEntry], high: datetime, offset: float) -> datetime:
+    """Where the summary's window ends: ``high``, but never past the centre's now (an
+    ``--until`` in the future would count each agent's last status until then). Now is
+    the later of our clock corrected by ``offset`` (the token's ``clock_offset``: the
+    centre's clock less ours) and the newest row: a server has already lived it."""
     newest = max((row.started_ts for row in rows), default=0)
-    now = max(datetime.now(timezone.utc), datetime.fromtimestamp(newest, tz=timezone.utc))
-    return min(high, now)
+    # In unix seconds, not before 1970: a Date of year 1 made a datetime before year 1.
+    now = max(datetime.now(timezone.utc).timestamp() + offset, newest, 0)
+    return min(high, datetime.fromtimestamp(now, tz=timezone.utc))
 
 
 def _pieces(start: datetime, stop: datetime, now: datetime) -> Iterator[tuple[datetime, datetime]]:

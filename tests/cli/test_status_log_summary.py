@@ -117,3 +117,30 @@ def test_a_summary_from_before_1970_is_one_error_line(invoke: CliInvoker, served
     args = ["status-log", "--summary", "--since", "0001-01-01", "--until", "0001-01-01T00:00:01"]
     line = assert_one_error(invoke(args, env=served.env()), 2)
     assert "before 1970" in line
+
+
+#: How far our clock runs ahead of the ``behind`` centre's (a host without NTP).
+AHEAD = 7200
+
+
+@pytest.fixture(scope="module")
+def behind() -> Iterator[tuple[Served, int]]:
+    """A centre that lived an hour until AHEAD seconds ago (its clock then stops), and
+    its now."""
+    now = int(time.time()) - AHEAD
+    for served in _lived_an_hour(now - 3600):
+        yield served, now
+
+
+def test_the_summary_counts_no_time_past_the_centres_now_when_ours_is_ahead(
+    invoke: CliInvoker, behind: tuple[Served, int]
+) -> None:
+    # Until now by our clock, two hours ahead of the centre's, each agent's last status
+    # ran two hours past the centre's now. The API's Date (the token's clock_offset)
+    # says where the centre's now is.
+    served, centre_now = behind
+    summary = _summary(invoke, served, "--since", str(centre_now - 1800))
+    assert len(summary) == 10
+    for spent in summary.values():
+        # Within the Date's whole second, and what our clock ran on while reading.
+        assert 1800 - 2 <= sum(spent.values()) <= 1800 + 2
