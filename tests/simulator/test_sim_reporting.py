@@ -281,9 +281,10 @@ async def test_every_figure_follows_the_table_from_the_cdr() -> None:
         assert abs(row.number("sec_call") - talk) <= len(calls)  # whole seconds on the wire
 
 
-async def test_bill_dur_is_the_calls_duration_rounded_up() -> None:
-    # ReportingExamples.js's CDR row: sec_dur "105.026" (tm_init 1501080575, tm_answ
-    # 1501080655, tm_disc 1501080680: 25 s after the answer) bills "106.0000".
+@contextlib.asynccontextmanager
+async def _dialled_for_an_hour() -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """A centre that has dialled ten mobile leads from START for an hour: a client of its
+    API, and a token."""
     clock = VirtualClock(START)
     sim = Simulator(username="u", password="s3cret-pw", agents=20, seed=3, clock=clock)
     token = sim.issue_token()
@@ -295,6 +296,13 @@ async def test_bill_dur_is_the_calls_duration_rounded_up() -> None:
             json=leads,
         )
         clock.advance(HOUR)
+        yield http, token
+
+
+async def test_bill_dur_is_the_calls_duration_rounded_up() -> None:
+    # ReportingExamples.js's CDR row: sec_dur "105.026" (tm_init 1501080575, tm_answ
+    # 1501080655, tm_disc 1501080680: 25 s after the answer) bills "106.0000".
+    async with _dialled_for_an_hour() as (http, token):
         cdr = json_of(
             await http.get(
                 "reporting.php",
@@ -317,18 +325,8 @@ async def test_calls_costs_are_the_sum_of_the_cdrs_costs() -> None:
     # The CDR wrote each cost to 3 places (ReportingExamples.js: cost_cust "0.045") while
     # calls summed the unrounded costs: 106 s to a mobile is 0.1767, "0.177" in the CDR,
     # and a warehouse summing the CDR disagreed with the wallboard's cost_cust.
-    clock = VirtualClock(START)
-    sim = Simulator(username="u", password="s3cret-pw", agents=20, seed=3, clock=clock)
-    token = sim.issue_token()
     window = f"{int(START)}:{int(START) + HOUR}"
-    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://sim/") as http:
-        leads = [{"dataset": 351, "MobilePhone": f"077009001{n:02d}"} for n in range(10)]
-        await http.post(
-            "ecnow.php",
-            params={"token": token, "method": "ecnow_records", "action": "create"},
-            json=leads,
-        )
-        clock.advance(HOUR)
+    async with _dialled_for_an_hour() as (http, token):
         query = {"token": token, "range": window, "fields": "cost_cust,bill_cust"}
         cdr = json_of(await http.get("reporting.php", params={**query, "method": "cdr"}))
         calls = json_of(
