@@ -637,6 +637,9 @@ async def test_status_log_filters(filters: dict[str, Any], expected: Mapping[str
         ),
         ({"agent": []}, "non-empty"),
         ({"agent": "1,2"}, "non-empty"),
+        ({"tstart": -1}, "before 1970"),
+        ({"tstart": -0.5}, "before 1970"),  # whole seconds toward 0 made it 0: it went
+        ({"tstop": datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=timezone.utc)}, "1970"),
     ],
 )
 async def test_status_log_refuses_bad_filters(filters: dict[str, Any], message: str) -> None:

@@ -162,13 +162,13 @@ def unix_time(value: int | float | datetime | None, *, name: str) -> int | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError(f"{name} is a naive datetime; give it a timezone (e.g. UTC)")
-        seconds = int(value.timestamp())
+        seconds = math.floor(value.timestamp())  # not toward 0: -0.5 is before 1970
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a unix time or a datetime, not {value!r}")
     elif isinstance(value, float) and not math.isfinite(value):  # int() would raise bare
         raise ValueError(f"{name} must be a finite unix time, not {value!r}")
     else:
-        seconds = int(value)
+        seconds = math.floor(value)
     if seconds > MAX_UNIX_TIME:
         hint = " (in milliseconds? give seconds)" if seconds <= MAX_UNIX_TIME * 1000 else ""
         raise ValueError(
