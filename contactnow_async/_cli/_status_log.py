@@ -89,7 +89,11 @@ def status_log(
         fail(f"--since ({start.isoformat()}) is in the future")
     if stop < start:
         fail(f"--until ({stop.isoformat()}) is before --since ({start.isoformat()})")
-    hours = _piece_count(start, stop, now)
+    # --summary reads the day before --since too (a status begun before the window counts
+    # from --since), but not before 1970, where the log holds nothing (and refuses a time).
+    lookback = min(SUMMARY_LOOKBACK, max(start - _EPOCH, timedelta(0)))
+    low = start - lookback if summary else start
+    hours = _piece_count(low, stop, now)  # the requests the read makes
     if min(stop, now) - start > timedelta(days=MAX_WINDOW_DAYS) and not long_window:
         fail(
             f"the window is {(min(stop, now) - start).days} days long: that is {hours:,} "
@@ -104,9 +108,6 @@ def status_log(
             # "now" is when the read starts, not when the command did: connecting (or
             # starting --simulate's simulator) may take a second that has rows in it.
             high = max(stop, datetime.now(timezone.utc)) if until_ == "now" else stop
-            # Not before 1970, where the status log holds nothing (and refuses a time).
-            lookback = min(SUMMARY_LOOKBACK, max(start - _EPOCH, timedelta(0)))
-            low = start - lookback if summary else start
             rows = await _read_window(client, agent_ids, low, high)
             # Our clock may run ahead of the centre's (a host without NTP): corrected as the
             # token is, by the API's Date when it was got.
