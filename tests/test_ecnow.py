@@ -1082,36 +1082,29 @@ async def test_a_list_with_gaps_in_its_indices_reads_as_its_rows_in_order() -> N
     assert names == ["APItestcampaign", "BradOutbound", "Willtest"]
 
 
-@pytest.mark.parametrize("table", ["", "  "])
-async def test_campaign_fields_need_a_table_name(table: str) -> None:
-    """A blank table is no filter (the simulator answers every table's fields): refused."""
+@pytest.mark.parametrize("blank", ["", "  "])
+@pytest.mark.parametrize(
+    ("read", "message"),
+    [
+        (lambda cn, blank: cn.campaigns.fields(blank), "needs a table name"),
+        (lambda cn, blank: cn.campaigns.fields("Willtest", name=blank), "name must not be blank"),
+        (
+            lambda cn, blank: cn.datasets.read(table="Willtest", description=blank),
+            "description must not be blank",
+        ),
+    ],
+    ids=["fields table", "fields name", "datasets description"],
+)
+async def test_a_blank_filter_is_refused_before_sending(
+    read: Callable[[ContactNow, str], Awaitable[object]], message: str, blank: str
+) -> None:
+    """A blank table, field name or description is no filter: the simulator answered every
+    table's fields, every field as the one named, every dataset as those asked for."""
     api = FakeAPI()
     cn, http = client_for(api)
     async with http, cn:
-        with pytest.raises(ValueError, match="needs a table name"):
-            await cn.campaigns.fields(table)
-    assert api.calls("ecnow") == 0
-
-
-@pytest.mark.parametrize("name", ["", "  "])
-async def test_campaign_fields_refuse_a_blank_field_name(name: str) -> None:
-    """A blank name is no filter (every field of the table would come back as this one)."""
-    api = FakeAPI()
-    cn, http = client_for(api)
-    async with http, cn:
-        with pytest.raises(ValueError, match="name must not be blank"):
-            await cn.campaigns.fields("Willtest", name=name)
-    assert api.calls("ecnow") == 0
-
-
-@pytest.mark.parametrize("description", ["", "  "])
-async def test_datasets_read_refuses_a_blank_description(description: str) -> None:
-    """A blank description is no filter (every dataset would come back as the ones asked for)."""
-    api = FakeAPI()
-    cn, http = client_for(api)
-    async with http, cn:
-        with pytest.raises(ValueError, match="description must not be blank"):
-            await cn.datasets.read(table="Willtest", description=description)
+        with pytest.raises(ValueError, match=message):
+            await read(cn, blank)
     assert api.calls("ecnow") == 0
 
 
