@@ -117,10 +117,8 @@ async def test_restarts_from_the_last_log_id_deliver_the_log_exactly_once(
 ) -> None:
     rng, sim = _seeded(seed, monkeypatch)
     handled = await _runs(sim, rng, since=0)
-    last = handled[-1].log_id
-    assert last is not None
     assert len(handled) > 200
-    assert event_rows(handled) == [row for row in log_rows(sim) if row[0] <= last]
+    assert_the_log_once(handled, sim)
 
 
 @pytest.mark.slow
@@ -133,6 +131,19 @@ async def test_a_start_without_since_log_id_then_restarts_deliver_every_later_ro
     sim.clock.advance(rng.choice([0, 100, 1_000]))  # some history, or none
     start = int(sim.now())
     handled = await _runs(sim, rng, since=None)
+    assert_every_row_after_once(handled, sim, start)
+
+
+def assert_the_log_once(handled: list[AgentEvent], sim: Simulator) -> None:
+    """The events handled are the log's rows up to the last of them, each once, in order."""
+    last = handled[-1].log_id
+    assert last is not None
+    assert event_rows(handled) == [row for row in log_rows(sim) if row[0] <= last]
+
+
+def assert_every_row_after_once(handled: list[AgentEvent], sim: Simulator, start: int) -> None:
+    """The events handled hold every log row after ``start`` (unix seconds) up to the last
+    of them, each once, in order, and none before it."""
     last = handled[-1].log_id
     assert last is not None
     got = event_rows(handled)

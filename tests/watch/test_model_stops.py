@@ -16,8 +16,14 @@ from contactnow_async import AgentEvent, ContactNow
 from contactnow_async.simulator import FaultKind, Simulator
 from tests._helpers import on_each_backend_in_turn
 
-from ._support import TickingClock, client_on, event_rows, log_rows
-from .test_model import FAULTS, _move, _seeded
+from ._support import TickingClock, client_on
+from .test_model import (
+    FAULTS,
+    _move,
+    _seeded,
+    assert_every_row_after_once,
+    assert_the_log_once,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -125,9 +131,7 @@ async def test_every_way_of_stopping_then_resuming_delivers_the_log_exactly_once
     rng, sim = _seeded(seed, monkeypatch)
     handled = await _runs(sim, rng, since=0, starts=[])
     assert sim.faults.applied.get(FaultKind.LATENCY), "no reply outlasted the timeout"
-    last = handled[-1].log_id
-    assert last is not None
-    assert event_rows(handled) == [row for row in log_rows(sim) if row[0] <= last]
+    assert_the_log_once(handled, sim)
 
 
 @pytest.mark.slow
@@ -144,13 +148,4 @@ async def test_a_start_without_since_log_id_then_every_way_of_stopping_loses_no_
     # afresh. The log starts where the first to hand one out started.
     start = starts[0]
     assert start is not None
-    last = handled[-1].log_id
-    assert last is not None
-    got = event_rows(handled)
-    rows = log_rows(sim)
-    assert [row[0] for row in got] == sorted({row[0] for row in got})
-    assert set(got) <= set(rows)
-    # As in test_model: rows of the first snapshot's own second may be history or news.
-    assert all(row[4] >= start for row in got)
-    later = [row for row in got if row[4] > start]
-    assert later == [row for row in rows if start < row[4] and row[0] <= last]
+    assert_every_row_after_once(handled, sim, start)
