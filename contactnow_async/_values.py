@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 __all__ = [
+    "EPOCH",
     "MAX_UNIX_TIME",
     "NotFinite",
     "as_level",
@@ -201,6 +202,8 @@ def _w(value: Any, name: str, default: int = 0) -> int:
 
 #: The latest unix time a datetime can hold (9999-12-31T23:59:59Z).
 MAX_UNIX_TIME = 253_402_300_799
+#: Where unix time starts: no record date, log row or window of the API is before it.
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def unix_seconds(value: Any, name: str) -> int:

@@ -11,6 +11,7 @@ import click
 from rich.progress import Progress
 
 from .. import StatusLogEntry
+from .._values import EPOCH
 from ..analytics import time_in_status
 from ._common import (
     EXIT_USAGE,
@@ -33,7 +34,6 @@ MAX_WINDOW_DAYS = 31
 #: How far before --since ``--summary`` reads too: each agent's status when the window
 #: opens is its last row before it (a status that began earlier counts from --since).
 SUMMARY_LOOKBACK = timedelta(days=1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @click.command("status-log")
@@ -91,7 +91,7 @@ def status_log(
         fail(f"--until ({stop.isoformat()}) is before --since ({start.isoformat()})")
     # --summary reads the day before --since too (a status begun before the window counts
     # from --since), but not before 1970, where the log holds nothing (and refuses a time).
-    lookback = min(SUMMARY_LOOKBACK, max(start - _EPOCH, timedelta(0)))
+    lookback = min(SUMMARY_LOOKBACK, max(start - EPOCH, timedelta(0)))
     low = start - lookback if summary else start
     hours = _piece_count(low, stop, now)  # the requests the read makes
     if min(stop, now) - start > timedelta(days=MAX_WINDOW_DAYS) and not long_window:

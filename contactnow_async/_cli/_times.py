@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import click
 
+from .._values import EPOCH
 from ._common import fail, parse_time
 
-#: Where unix time starts: the API refuses a time before it.
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: A bare day, as ``--since 2026-12-04`` gives it.
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 

@@ -18,11 +18,12 @@ it names what an argument sends already (``agentid=`` beside the agent: refused)
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from .._models import WriteResult
 from .._models_records import format_record_time, record_date_text
+from .._values import EPOCH
 from ._base import Resource, scalar
 
 __all__ = ["Control"]
@@ -177,16 +178,12 @@ def _id(value: str | int, name: str) -> str:
     return text
 
 
-#: The first moment a callback may be: a record date before it is no unix time.
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
 def _callback_time(when: datetime | date | int | float | str, tz: tzinfo) -> str:
     """``when`` as the record date ``callback`` sends; text must be one already, a real
     moment: the API would read anything else as it pleases, or as no callback at all."""
     if isinstance(when, str):
         text = record_date_text(when, "when")
-        early = datetime.fromisoformat(text).replace(tzinfo=tz) < _EPOCH
+        early = datetime.fromisoformat(text).replace(tzinfo=tz) < EPOCH
     elif isinstance(when, date) and not isinstance(when, datetime):
         # Not its midnight, as a record's date would be: text of a bare day is refused too.
         raise ValueError(
@@ -200,7 +197,7 @@ def _callback_time(when: datetime | date | int | float | str, tz: tzinfo) -> str
         )
     else:
         text = format_record_time(when, tz, "when")  # refuses naive, NaN, inf, past 9999
-        early = when < _EPOCH if isinstance(when, datetime) else when < 0
+        early = when < EPOCH if isinstance(when, datetime) else when < 0
     if early:
         # Sent, -5 was "1969-12-31 23:59:55": a record date of no unix time.
         raise ValueError(f"when must be a moment from 1970 on, not {when!r}")

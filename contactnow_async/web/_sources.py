@@ -19,12 +19,11 @@ import anyio.abc
 from .. import events
 from .._clock import Clock
 from .._models_live import LiveAgent
+from .._values import EPOCH
 from ..watch import AgentEvent, AgentWatcher, Health, HealthEvent
 from ._board import Board, Entry, Resume, Viewer
 
 logger = logging.getLogger("contactnow_async.web")
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class Source(Protocol):
@@ -77,8 +76,8 @@ def agent_json(agent: LiveAgent) -> dict[str, Any]:
         agent_id=agent.agent_id,
         before=None,
         after=agent,
-        changed_at=_EPOCH,
-        observed_at=_EPOCH,
+        changed_at=EPOCH,
+        observed_at=EPOCH,
     )
     after: dict[str, Any] = events.to_dict(event)["after"]
     return after
