@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from typing import Literal
 
 import pytest
 
@@ -14,11 +15,25 @@ BACKENDS = ("asyncio", "trio")
 def both_backends_wanted(config: pytest.Config) -> bool:
     """Every async test on both backends: in CI (``CI`` set, as ``.ci/run`` runs), with
     ``CONTACTNOW_TEST_BACKENDS=both``, or when the run names its tests (a node id, ``-k``),
-    so that ``pytest 'tests/x.py::test_y[trio]'`` runs what it names."""
+    so that ``pytest 'tests/x.py::test_y[trio]'`` runs what it names. In CI the ``slow``
+    ones still run on one backend each (``thinned``)."""
     if os.environ.get("CI") or os.environ.get("CONTACTNOW_TEST_BACKENDS") == "both":
         return True
     named = any("::" in str(arg) for arg in config.args)
     return named or bool(config.option.keyword)
+
+
+def thinned(config: pytest.Config) -> Literal["all", "slow", "none"]:
+    """Which tests run on one backend (``one_backend_each``): all of them in the README's
+    run; in CI the ``slow`` ones only (a process, a failover or seconds of CPU each: on
+    both backends they were a sixth of CI's CPU), the rest on both; none when the run
+    names its tests or sets ``CONTACTNOW_TEST_BACKENDS=both``."""
+    if not both_backends_wanted(config):
+        return "all"
+    named = any("::" in str(arg) for arg in config.args) or bool(config.option.keyword)
+    if named or os.environ.get("CONTACTNOW_TEST_BACKENDS") == "both":
+        return "none"
+    return "slow"
 
 
 def slow_wanted(config: pytest.Config) -> bool:
@@ -42,14 +57,18 @@ def without_slow(items: list[pytest.Item]) -> tuple[list[pytest.Item], list[pyte
 
 
 def one_backend_each(
-    items: list[pytest.Item], run: str
+    items: list[pytest.Item], run: str, *, slow_only: bool = False
 ) -> tuple[list[pytest.Item], list[pytest.Item]]:
     """(kept, dropped): of each test run on both backends, the run on one of them, picked
     by a hash of the test's id and ``run`` (the same in every xdist worker of a run, a new
     one each run: over a few runs every test meets both). A test already paired with one
-    backend (``on_each_backend_in_turn``), or on one only, is kept."""
+    backend (``on_each_backend_in_turn``), or on one only, is kept. With ``slow_only``,
+    only the tests marked ``slow`` are thinned (CI: each slow test, a process or seconds
+    of CPU, meets one backend a run, every other test both)."""
     siblings: dict[str, list[pytest.Item]] = {}
     for item in items:
+        if slow_only and item.get_closest_marker("slow") is None:
+            continue
         key = _without_backend(item)
         if key is not None:
             siblings.setdefault(key, []).append(item)

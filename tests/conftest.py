@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ._backends import both_backends_wanted, one_backend_each, slow_wanted, without_slow
+from ._backends import one_backend_each, slow_wanted, thinned, without_slow
 from ._schedule import slow_first
 from ._stage import Stage, staged
 from ._warm import warm_share
@@ -37,7 +37,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Outside CI, each async test on one backend (tests/_backends.py says which), and
-    none of the ``slow`` ones (``slow_wanted`` says when they run).
+    none of the ``slow`` ones (``slow_wanted`` says when they run). In CI, each slow test
+    on one backend, the others on both.
 
     In an xdist worker: each worker's first share of the tests starts with its part of
     the ``slow`` ones. ``--dist worksteal`` hands every worker a contiguous share of the
@@ -46,9 +47,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     that waits 7 s for a timeout made the last 7 s of one run). At each share's head, the
     slow tests run beside the short ones, and never at the end."""
     workerinput = getattr(config, "workerinput", None)
-    if not both_backends_wanted(config):
+    thin = thinned(config)
+    if thin != "none":
         run = workerinput["testrunuid"] if workerinput is not None else uuid.uuid4().hex
-        items[:], dropped = one_backend_each(items, run)
+        items[:], dropped = one_backend_each(items, run, slow_only=thin == "slow")
         config.hook.pytest_deselected(items=dropped)
     if not slow_wanted(config):
         items[:], dropped = without_slow(items)

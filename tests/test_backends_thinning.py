@@ -1,5 +1,5 @@
-"""Outside CI, each async test runs under one backend, and the slow ones not at all
-(tests/_backends.py)."""
+"""Outside CI, each async test runs under one backend, and the slow ones not at all; in CI
+the slow ones under one backend, the rest under both (tests/_backends.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pytest
 
-from tests._backends import one_backend_each, slow_wanted, without_slow
+from tests._backends import one_backend_each, slow_wanted, thinned, without_slow
 
 
 def item(nodeid: str, **params: Any) -> pytest.Item:
@@ -97,3 +97,49 @@ def test_when_the_slow_tests_run(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert slow_wanted(made) is wanted
+
+
+def slow_pair(nodeid: str, backend: str, *markers: str) -> pytest.Item:
+    found = {name: SimpleNamespace(name=name) for name in markers}
+    return cast(
+        "pytest.Item",
+        SimpleNamespace(
+            nodeid=f"{nodeid}[{backend}]",
+            callspec=SimpleNamespace(params={"anyio_backend": backend}),
+            get_closest_marker=found.get,
+        ),
+    )
+
+
+@pytest.mark.parametrize("run", ["run-1", "run-2", "run-3"])
+def test_in_ci_a_slow_test_keeps_one_backend_and_a_quick_one_both(run: str) -> None:
+    items = [slow_pair("t.py::test_slow", b, "slow") for b in ("asyncio", "trio")]
+    items += [slow_pair("t.py::test_quick", b) for b in ("asyncio", "trio")]
+    kept, dropped = one_backend_each(items, run, slow_only=True)
+    ids = [entry.nodeid for entry in kept]
+    assert "t.py::test_quick[asyncio]" in ids and "t.py::test_quick[trio]" in ids
+    assert len([i for i in ids if i.startswith("t.py::test_slow[")]) == 1
+    assert [entry.nodeid for entry in dropped] == [
+        i.nodeid for i in items if i.nodeid.startswith("t.py::test_slow[") and i not in kept
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "made", "thin"),
+    [
+        ({}, config("tests"), "all"),  # the README's command
+        ({"CI": "true"}, config("tests"), "slow"),  # .ci/run
+        ({"CI": "true"}, config("tests/x.py::test_y"), "none"),  # what is named runs
+        ({}, config("tests", keyword="failover"), "none"),
+        ({"CONTACTNOW_TEST_BACKENDS": "both"}, config("tests"), "none"),
+        ({"CI": "true", "CONTACTNOW_TEST_BACKENDS": "both"}, config("tests"), "none"),
+    ],
+)
+def test_which_tests_run_on_one_backend(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], made: pytest.Config, thin: str
+) -> None:
+    for name in ("CI", "CONTACTNOW_TEST_BACKENDS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert thinned(made) == thin

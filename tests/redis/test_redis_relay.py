@@ -199,7 +199,7 @@ async def transitions(sim: Simulator, target: int) -> bool:
 
 @pytest.mark.slow
 async def test_replicas_fail_over_without_gap_or_duplicate(redis: Redis, redis_url: str) -> None:
-    # A short TTL, and a leader disrupted once it has published a few hundred rows: six
+    # A short TTL, and a leader disrupted once it has published a few hundred rows: four
     # failovers in seconds. The stream must match the status log row for row.
     # The TTL outlasts a replica's stalls on a loaded machine: at 0.5 s, with two suites
     # on two cores, no leader renewed in time; each new one lost the lease before its
@@ -223,7 +223,7 @@ async def test_replicas_fail_over_without_gap_or_duplicate(redis: Redis, redis_u
             for _ in range(3):
                 replicas.spawn()
             await eventually(lambda: cursor_above(redis, stream, 0), within=GUARD)
-            disruptions = ["SIGKILL"] * 5 + ["SIGSTOP"]
+            disruptions = ["SIGKILL"] * 3 + ["SIGSTOP"]
             for how in disruptions:
                 # Let the leader publish for a while: 0.1 to 0.5 s at this rate, so the
                 # disruption falls anywhere in its renewal cycle.
@@ -262,7 +262,7 @@ async def test_replicas_fail_over_without_gap_or_duplicate(redis: Redis, redis_u
     # The failover times are printed, not asserted: wall-clock limits do not belong in
     # tests on a shared machine. What is asserted is that every disruption was followed
     # by a takeover (a new fence) at all, above, and the stream's content, below.
-    assert len(failovers) == 6
+    assert len(failovers) == len(disruptions)
 
     # Some 10,000 entries: redis-py's blocking client parses them in half the CPU.
     with SyncRedis.from_url(redis_url) as sync_redis:
@@ -275,7 +275,7 @@ async def test_replicas_fail_over_without_gap_or_duplicate(redis: Redis, redis_u
     assert uids == sorted(uids)  # type: ignore[type-var]  # no None, checked above
     fences = [fence for fence, _ in published]
     assert fences == sorted(fences), "an older leader published after a newer one"
-    assert len(set(fences)) >= 7  # the first leader, then one per disruption
+    assert len(set(fences)) >= 1 + len(disruptions)  # the first leader, one per disruption
 
     end = uids[-1]
     assert end is not None

@@ -124,7 +124,7 @@ async def _runs(
 
 
 @pytest.mark.slow
-@on_each_backend_in_turn("seed", range(6))
+@on_each_backend_in_turn("seed", range(4))
 async def test_every_way_of_stopping_then_resuming_delivers_the_log_exactly_once(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -135,7 +135,7 @@ async def test_every_way_of_stopping_then_resuming_delivers_the_log_exactly_once
 
 
 @pytest.mark.slow
-@on_each_backend_in_turn("seed", range(6))
+@on_each_backend_in_turn("seed", range(4))
 async def test_a_start_without_since_log_id_then_every_way_of_stopping_loses_no_later_row(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
