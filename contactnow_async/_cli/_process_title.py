@@ -12,21 +12,29 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Callable
 
 
 def hide_from_ps(option: str, secret: str) -> None:
-    """Overwrite ``secret``, the value of ``option`` (``--password``), with ``x`` in the
-    command line ``ps`` shows; best effort (see the module)."""
+    """Overwrite the value of ``option`` (``--password``) with ``x`` in the command line
+    ``ps`` shows, each time it is given (the command reads the last, ``secret``; an earlier
+    one was as secret); best effort (see the module)."""
     if secret:
-        hide_argument(option, secret, b"x" * len(os.fsencode(secret)))
+        hide_argument(option, lambda given: b"x" * len(given))
 
 
 def hide_redis_password(url: str) -> None:
-    """Overwrite the passwords in the ``--redis`` URL ``url`` with ``x`` in the command line
-    ``ps`` shows, the rest of the URL as it was: its userinfo's, and a query's ``password``
-    and ``ssl_password`` (redis-py reads those too: a unix socket's only way to give one);
-    best effort (see the module)."""
-    given = os.fsencode(url)
+    """Overwrite the passwords in the ``--redis`` URL ``url`` (and in any other given to
+    ``--redis`` before it) with ``x`` in the command line ``ps`` shows, the rest of the URL
+    as it was: its userinfo's, and a query's ``password`` and ``ssl_password`` (redis-py
+    reads those too: a unix socket's only way to give one); best effort (see the module)."""
+    if url:
+        hide_argument("--redis", _without_passwords)
+
+
+def _without_passwords(given: bytes) -> bytes:
+    """A Redis URL's bytes with each password's overwritten with ``x``."""
+    url = os.fsdecode(given)
     shown = given
     scheme, separator, rest = url.partition("://")
     netloc, slash, path = rest.partition("/")
@@ -36,24 +44,47 @@ def hide_redis_password(url: str) -> None:
         masked = b"x" * len(os.fsencode(password))
         after = f"@{host}{slash}{path}"
         shown = os.fsencode(f"{scheme}://{user}:") + masked + os.fsencode(after)
-    shown = _QUERY_PASSWORD.sub(lambda found: found[1] + b"x" * len(found[2]), shown)
-    if shown != given:
-        hide_argument("--redis", url, shown)
+    return _QUERY_PASSWORD.sub(lambda found: found[1] + b"x" * len(found[2]), shown)
 
 
 #: A password in a Redis URL's query: its name (and the ? or & before it), and its value.
 _QUERY_PASSWORD = re.compile(rb"([?&](?:ssl_)?password=)([^&#]*)")
 
 
-def hide_argument(option: str, value: str, shown: bytes) -> None:
-    """Write ``shown`` (as many bytes as ``value`` has) over ``value`` where it is given to
-    ``option`` (``--option value`` or ``--option=value``) in the command line ``ps`` shows."""
-    if not value or not sys.platform.startswith("linux"):
+def hidden_arguments(
+    arguments: list[bytes], option: str, hide: Callable[[bytes], bytes]
+) -> list[bytes]:
+    """``arguments`` with each value given to ``option`` (``--option value`` or
+    ``--option=value``, before any ``--``) replaced by ``hide(value)`` where that has as
+    many bytes (nothing else moves)."""
+    name = os.fsencode(option)
+    hidden = list(arguments)
+    value_next = False  # the argument before was the option itself (not its value)
+    for at, argument in enumerate(arguments):
+        if value_next:
+            value, prefix = argument, b""
+            value_next = False
+        elif argument == b"--":
+            break
+        elif argument == name:
+            value_next = True
+            continue
+        elif argument.startswith(name + b"="):
+            value, prefix = argument[len(name) + 1 :], name + b"="
+        else:
+            continue
+        shown = hide(value)
+        if len(shown) == len(value):
+            hidden[at] = prefix + shown
+    return hidden
+
+
+def hide_argument(option: str, hide: Callable[[bytes], bytes]) -> None:
+    """Write ``hide(value)`` over each value given to ``option`` in the command line ``ps``
+    shows (``hidden_arguments``)."""
+    if not sys.platform.startswith("linux"):
         return
     try:
-        needle = os.fsencode(value)  # argv's bytes, as Python decoded them
-        if len(shown) != len(needle):  # pragma: no cover -- the callers' own mistake
-            return
         with open("/proc/self/stat", "rb") as stat_file:
             stat = stat_file.read()
         # The fields after the command's name, "(...)", which may hold spaces: the first
@@ -63,15 +94,7 @@ def hide_argument(option: str, value: str, shown: bytes) -> None:
         with open("/proc/self/mem", "r+b", buffering=0) as memory:
             memory.seek(start)
             arguments = memory.read(end - start).split(b"\0")
-            name = os.fsencode(option)
-            hidden = [
-                shown
-                if argument == needle and at > 0 and arguments[at - 1] == name
-                else name + b"=" + shown
-                if argument == name + b"=" + needle
-                else argument
-                for at, argument in enumerate(arguments)
-            ]
+            hidden = hidden_arguments(arguments, option, hide)
             if hidden != arguments:
                 memory.seek(start)
                 memory.write(b"\0".join(hidden))  # same length: nothing else moves

@@ -90,10 +90,45 @@ def test_the_password_in_a_redis_url_is_hidden_from_ps(
 @pytest.mark.slow
 def test_the_simulators_password_is_hidden_from_ps_and_nothing_else() -> None:
     # A value equal to the password given to another option is that option's: left as is.
-    args = ["simulate", "--port", "0", "--username", PASSWORD, "--password", PASSWORD]
+    # A password given twice: the command reads the last, ps showed the first.
+    args = ["simulate", "--port", "0", "--username", PASSWORD, "--password", "first-secret",
+            "--password", PASSWORD]  # fmt: skip
     shown = _shown_while_running(args, subprocess_env(), b"simulator at")
     hidden = ("x" * len(PASSWORD)).encode()
-    assert shown[-5:-1] == [b"--username", PASSWORD.encode(), b"--password", hidden], shown
+    assert shown[-7:-1] == [b"--username", PASSWORD.encode(), b"--password", b"x" * 12,
+                            b"--password", hidden], shown  # fmt: skip
+
+
+def _masked(value: bytes) -> bytes:
+    return b"x" * len(value)
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        (["c", "--password", "a", "--password=bb"], ["c", "--password", "x", "--password=xx"]),
+        (["c", "--password=", "w"], ["c", "--password=", "w"]),  # an empty one: nothing to hide
+        (["c", "--password", "--password", "v"],
+         ["c", "--password", "xxxxxxxxxx", "v"]),  # the option's value, whatever it is
+        (["c", "--", "--password", "pw"], ["c", "--", "--password", "pw"]),  # an argument
+        (["c", "--passwords", "pw", "--password-file", "f"],
+         ["c", "--passwords", "pw", "--password-file", "f"]),  # other options
+    ],
+)  # fmt: skip
+def test_every_value_of_the_option_is_hidden_and_nothing_else(
+    given: list[str], shown: list[str]
+) -> None:
+    from contactnow_async._cli._process_title import hidden_arguments
+
+    got = hidden_arguments([a.encode() for a in given], "--password", _masked)
+    assert got == [a.encode() for a in shown]
+
+
+def test_a_hidden_value_of_another_length_is_left_as_it_was() -> None:
+    from contactnow_async._cli._process_title import hidden_arguments
+
+    given = [b"c", b"--redis", b"redis://u:pw@h/0"]
+    assert hidden_arguments(given, "--redis", lambda value: value + b"!") == given
 
 
 def test_the_settings_repr_leaves_the_password_out() -> None:
