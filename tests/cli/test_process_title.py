@@ -137,3 +137,11 @@ def test_the_settings_repr_leaves_the_password_out() -> None:
 
     assert PASSWORD not in repr(Settings(username=USERNAME, password=PASSWORD))
     assert USERNAME in repr(Settings(username=USERNAME, password=PASSWORD))
+
+
+def test_each_redis_url_given_has_its_passwords_hidden() -> None:
+    from contactnow_async._cli._process_title import _without_passwords, hidden_arguments
+
+    given = [b"c", b"--redis", b"redis://u:one@h/0", b"--redis=redis://h/0?password=two"]
+    shown = [b"c", b"--redis", b"redis://u:xxx@h/0", b"--redis=redis://h/0?password=xxx"]
+    assert hidden_arguments(given, "--redis", _without_passwords) == shown
