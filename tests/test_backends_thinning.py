@@ -69,6 +69,14 @@ def test_outside_ci_the_slow_tests_are_left_out_and_the_rest_kept_in_order() -> 
     assert [i.nodeid for i in dropped] == ["t.py::b", "t.py::d"]
 
 
+def _environment(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """Only ``env`` of the variables that choose what runs."""
+    for name in ("CI", "CONTACTNOW_TEST_SLOW", "CONTACTNOW_TEST_BACKENDS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
 def config(*args: str, keyword: str = "", markexpr: str = "") -> pytest.Config:
     option = SimpleNamespace(keyword=keyword, markexpr=markexpr)
     return cast("pytest.Config", SimpleNamespace(args=list(args), option=option))
@@ -92,10 +100,7 @@ def config(*args: str, keyword: str = "", markexpr: str = "") -> pytest.Config:
 def test_when_the_slow_tests_run(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], made: pytest.Config, wanted: bool
 ) -> None:
-    for name in ("CI", "CONTACTNOW_TEST_SLOW"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    _environment(monkeypatch, env)
     assert slow_wanted(made) is wanted
 
 
@@ -138,8 +143,5 @@ def test_in_ci_a_slow_test_keeps_one_backend_and_a_quick_one_both(run: str) -> N
 def test_which_tests_run_on_one_backend(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], made: pytest.Config, thin: str
 ) -> None:
-    for name in ("CI", "CONTACTNOW_TEST_BACKENDS"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    _environment(monkeypatch, env)
     assert thinned(made) == thin
