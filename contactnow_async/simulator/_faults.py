@@ -133,7 +133,7 @@ class Faults:
         a filter that is not a str.
         """
         fault = Fault(
-            kind=FaultKind(kind),
+            kind=_kind(kind),
             latency=_latency(latency),
             retry_after=_retry_after(retry_after),
             html_status=_html_status(html_status),
@@ -168,7 +168,7 @@ class Faults:
             raise ValueError(f"rate must be between 0 and 1, got {rate!r}")
         if isinstance(kinds, str):  # one kind (a FaultKind is a str): not its letters
             kinds = (kinds,)
-        chosen = tuple(FaultKind(kind) for kind in kinds)
+        chosen = tuple(_kind(kind) for kind in kinds)
         if not chosen:
             raise ValueError("set_rate needs at least one fault kind")
         latency, script, method = _latency(latency), _script(script), _name("method", method)
@@ -212,6 +212,15 @@ class Faults:
         if rate.rng.random() >= rate.rate:
             return None
         return Fault(kind=rate.rng.choice(rate.kinds), latency=rate.latency)
+
+
+def _kind(kind: object) -> FaultKind:
+    # Enum's own "'503' is not a valid FaultKind" named none of the kinds to pick from.
+    try:
+        return FaultKind(kind)
+    except ValueError:
+        kinds = ", ".join(member.value for member in FaultKind)
+        raise ValueError(f"unknown fault kind {kind!r}: use one of {kinds}") from None
 
 
 def _times(times: object) -> int:

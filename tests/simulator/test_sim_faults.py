@@ -337,6 +337,17 @@ def test_fault_arguments_are_checked(sim: Simulator) -> None:
         sim.faults.inject("bogus")
 
 
+@pytest.mark.parametrize("kind", ["503", "HTTP_503", "timeout", 503])
+def test_an_unknown_fault_kind_names_the_kinds(sim: Simulator, kind: object) -> None:
+    # "'503' is not a valid FaultKind" (enum's own) named none of the kinds to pick from.
+    listed = r"unknown fault kind .*: use one of latency, http_500, .*, html$"
+    with pytest.raises(ValueError, match=listed):
+        sim.faults.inject(kind)  # type: ignore[arg-type]  # the mistake under test
+    with pytest.raises(ValueError, match=listed):
+        sim.faults.set_rate(0.5, kinds=["http_500", kind])  # type: ignore[list-item]  # as above
+    assert sim.faults.pending == 0
+
+
 @pytest.mark.parametrize(
     ("options", "match"),
     [
