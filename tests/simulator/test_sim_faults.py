@@ -349,6 +349,28 @@ def test_an_unknown_fault_kind_names_the_kinds(sim: Simulator, kind: object) -> 
 
 
 @pytest.mark.parametrize(
+    ("kind", "option", "value"),
+    [
+        ("http_503", "latency", 2.0),  # a 503 at once, not 2 s late
+        ("drop_before", "latency", 5),
+        ("http_503", "retry_after", 30),  # a 503 without Retry-After
+        ("html", "retry_after", 30),
+        ("http_500", "html_status", 500),  # the plain 500, not an HTML page
+        ("http_429", "html_status", 429),
+    ],
+)
+def test_an_option_the_fault_kind_does_not_use_is_refused(
+    sim: Simulator, kind: str, option: str, value: Any
+) -> None:
+    # Taken and ignored: the fault struck without what the option asked for.
+    with pytest.raises(ValueError, match=f"^{option}= is for .* only, not for {kind} "):
+        sim.faults.inject(kind, **{option: value})
+    assert sim.faults.pending == 0
+    sim.faults.inject(kind, latency=0, retry_after=1, html_status=200)  # the defaults, given
+    assert sim.faults.pending == 1
+
+
+@pytest.mark.parametrize(
     ("options", "match"),
     [
         ({"times": 1.5}, "times"),  # counted down past 0: applied for ever
