@@ -1,7 +1,9 @@
 """pytest fixtures for code that talks to ContactNow: a simulator, served and ready.
 
 Installed with the library as a pytest plugin (the ``pytest11`` entry point), so
-the fixtures are there without a ``conftest.py``::
+the fixtures are there without a ``conftest.py`` (naming this module in
+``pytest_plugins`` or ``-p`` as well registers it twice, which pytest refuses; with
+plugin autoload off, ``-p contactnow_async.testing`` loads it)::
 
     @pytest.mark.anyio
     async def test_wallboard(contactnow_client, contactnow_clock, contactnow_simulator):

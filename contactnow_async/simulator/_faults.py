@@ -128,12 +128,16 @@ class Faults:
         ``script`` is the name with or without ``.php`` (``"database"``); None
         matches anything. Queued faults apply in the order they were queued.
 
+        ``latency`` is for a ``latency`` fault, ``retry_after`` for ``http_429`` and
+        ``html_status`` for ``html``.
+
         Raises ValueError for an unknown kind, an argument out of range, a ``script``
-        no request has, or a ``latency`` fault without ``latency`` seconds; TypeError for
-        a filter that is not a str.
+        no request has, a ``latency`` fault without ``latency`` seconds, or one of those
+        three options given to a kind that does not use it (``http_503`` with
+        ``retry_after=30``); TypeError for a filter that is not a str.
         """
         fault = Fault(
-            kind=FaultKind(kind),
+            kind=_kind(kind),
             latency=_latency(latency),
             retry_after=_retry_after(retry_after),
             html_status=_html_status(html_status),
@@ -141,6 +145,7 @@ class Faults:
         # inject("latency") was taken and its "slow" reply came at once: no fault at all.
         if fault.kind is FaultKind.LATENCY and fault.latency == 0:
             raise ValueError("a latency fault needs latency= (seconds, more than 0)")
+        _refuse_unused_options(fault)
         rule = _Rule(
             fault, _script(script), _name("method", method), _name("action", action), _times(times)
         )
@@ -168,7 +173,7 @@ class Faults:
             raise ValueError(f"rate must be between 0 and 1, got {rate!r}")
         if isinstance(kinds, str):  # one kind (a FaultKind is a str): not its letters
             kinds = (kinds,)
-        chosen = tuple(FaultKind(kind) for kind in kinds)
+        chosen = tuple(_kind(kind) for kind in kinds)
         if not chosen:
             raise ValueError("set_rate needs at least one fault kind")
         latency, script, method = _latency(latency), _script(script), _name("method", method)
@@ -212,6 +217,34 @@ class Faults:
         if rate.rng.random() >= rate.rate:
             return None
         return Fault(kind=rate.rng.choice(rate.kinds), latency=rate.latency)
+
+
+def _kind(kind: object) -> FaultKind:
+    # Enum's own "'503' is not a valid FaultKind" named none of the kinds to pick from.
+    try:
+        return FaultKind(kind)
+    except ValueError:
+        kinds = ", ".join(member.value for member in FaultKind)
+        raise ValueError(f"unknown fault kind {kind!r}: use one of {kinds}") from None
+
+
+#: Each option of ``inject`` that one kind uses, with its default.
+_KIND_OPTIONS = (
+    ("latency", FaultKind.LATENCY, 0.0),
+    ("retry_after", FaultKind.HTTP_429, 1),
+    ("html_status", FaultKind.HTML, 200),
+)
+
+
+def _refuse_unused_options(fault: Fault) -> None:
+    # inject("http_503", retry_after=30) was taken and ignored: a 503 without Retry-After,
+    # as latency= on a 5xx sent it at once and html_status= on a 500 sent the plain one.
+    for option, kind, default in _KIND_OPTIONS:
+        if fault.kind is not kind and getattr(fault, option) != default:
+            raise ValueError(
+                f"{option}= is for {kind.value} faults only, not for {fault.kind.value} "
+                f"(it would be ignored): leave it out, or inject a {kind.value} fault"
+            )
 
 
 def _times(times: object) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import socket
 import threading
@@ -114,7 +115,8 @@ async def serve(sim: Simulator, *, host: str = "127.0.0.1", port: int = 0) -> As
     requests in flight; a latency fault still being waited out is cut short (its work
     done, its connection broken), not waited for.
 
-    Raises ImportError without uvicorn, OSError if the address is taken, TypeError if
+    Raises ImportError without uvicorn, OSError naming ``host:port`` if it is taken (or
+    not this machine's), TypeError if
     ``sim`` is no simulator (the class ``Simulator`` itself, a string, None).
     """
     # uvicorn takes a class for an app factory (serve(Simulator) served a new default
@@ -123,7 +125,14 @@ async def serve(sim: Simulator, *, host: str = "127.0.0.1", port: int = 0) -> As
     if isinstance(sim, (type, str)) or not callable(sim):
         raise TypeError(f"serve needs a Simulator (Simulator(...)), got {sim!r}")
     uvicorn = _uvicorn()
-    sock = _bind(host, port)
+    try:
+        sock = _bind(host, port)
+    except OSError as exc:  # "[Errno 98] Address already in use" said neither where nor what
+        taken = exc.errno == errno.EADDRINUSE
+        hint = " (port=0, the default, takes a free port)" if taken else ""
+        raise OSError(
+            exc.errno, f"cannot serve the simulator on {host}:{port}: {exc.strerror or exc}{hint}"
+        ) from exc
     bound_port = int(sock.getsockname()[1])
     stopping = Stopping()
     # log_config=None: leave the caller's logging configuration alone.

@@ -337,6 +337,39 @@ def test_fault_arguments_are_checked(sim: Simulator) -> None:
         sim.faults.inject("bogus")
 
 
+@pytest.mark.parametrize("kind", ["503", "HTTP_503", "timeout", 503])
+def test_an_unknown_fault_kind_names_the_kinds(sim: Simulator, kind: object) -> None:
+    # "'503' is not a valid FaultKind" (enum's own) named none of the kinds to pick from.
+    listed = r"unknown fault kind .*: use one of latency, http_500, .*, html$"
+    with pytest.raises(ValueError, match=listed):
+        sim.faults.inject(kind)  # type: ignore[arg-type]  # the mistake under test
+    with pytest.raises(ValueError, match=listed):
+        sim.faults.set_rate(0.5, kinds=["http_500", kind])  # type: ignore[list-item]  # as above
+    assert sim.faults.pending == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "option", "value"),
+    [
+        ("http_503", "latency", 2.0),  # a 503 at once, not 2 s late
+        ("drop_before", "latency", 5),
+        ("http_503", "retry_after", 30),  # a 503 without Retry-After
+        ("html", "retry_after", 30),
+        ("http_500", "html_status", 500),  # the plain 500, not an HTML page
+        ("http_429", "html_status", 429),
+    ],
+)
+def test_an_option_the_fault_kind_does_not_use_is_refused(
+    sim: Simulator, kind: str, option: str, value: Any
+) -> None:
+    # Taken and ignored: the fault struck without what the option asked for.
+    with pytest.raises(ValueError, match=f"^{option}= is for .* only, not for {kind} "):
+        sim.faults.inject(kind, **{option: value})
+    assert sim.faults.pending == 0
+    sim.faults.inject(kind, latency=0, retry_after=1, html_status=200)  # the defaults, given
+    assert sim.faults.pending == 1
+
+
 @pytest.mark.parametrize(
     ("options", "match"),
     [

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import random
+import socket
 
 import anyio
 import anyio.lowlevel
@@ -307,3 +309,16 @@ async def test_serve_refuses_what_is_no_simulator(app: object, anyio_backend: st
     with pytest.raises(TypeError, match="serve"):
         async with serve(app):  # type: ignore[arg-type]  # wrong on purpose
             pass
+
+
+@pytest.mark.anyio
+async def test_serve_on_a_taken_port_names_the_address(sim: Simulator, anyio_backend: str) -> None:
+    # It was "[Errno 98] Address already in use": no address, nothing to do about it.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError, match=f"127.0.0.1:{port}.*port=0") as raised:
+            async with serve(sim, port=port):
+                pass
+    assert raised.value.errno == errno.EADDRINUSE
