@@ -423,8 +423,8 @@ def wallboard_app(
     Raises ValueError for a watcher without backfill, an empty ``auth_token``, a
     ``retain`` or ``buffer`` that is not a whole number from 1, a ``heartbeat`` or
     ``write_timeout`` that is not positive seconds, a ``stream_token_ttl`` outside 1 to
-    1e9 seconds, or a CORS origin with a path (or a slash at its end: no browser's
-    ``Origin`` has one).
+    1e9 seconds, or a CORS origin no browser's ``Origin`` is (with a path or a slash at
+    its end, a ``*`` in its host, a host beyond ASCII, a port out of range).
     """
     if isinstance(source, AgentWatcher):
         source = WatcherSource(source, buffer=buffer)

@@ -129,13 +129,15 @@ def _as_sent(value: str) -> str:
 
 #: What a browser sends as its ``Origin``: a scheme, ``://``, a host and maybe a port.
 _ORIGIN = re.compile(r"([a-z][a-z0-9+.-]*)://([^/?#@\s]+?)(:[0-9]+)?")
-_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def cors_allowed(origins: Iterable[str]) -> list[str]:
     """``origins`` as a browser's ``Origin`` header writes them (lower case, no default
-    port), for an exact match; ValueError for one no browser ever sends (a path, a slash at
-    the end): CORS would stay shut for it without a word. ``*`` and ``null`` are kept."""
+    port, a port without leading zeros), for an exact match; ValueError for one no browser
+    ever sends (a path, a slash at the end, a ``*`` in the host, a host beyond ASCII, a
+    port out of range): CORS would stay shut for it without a word. ``*`` and ``null`` are
+    kept."""
     if isinstance(origins, str):  # list("https://a.example") is its characters
         raise TypeError("cors_origins is a list of origins, not one string: [origin, ...]")
     allowed = []
@@ -150,7 +152,28 @@ def cors_allowed(origins: Iterable[str]) -> list[str]:
             )
         else:
             scheme, host, port = match.groups()
-            if port == _DEFAULT_PORTS.get(scheme):
-                port = None
-            allowed.append(f"{scheme}://{host}{port or ''}")
+            _check_host(origin, host)
+            number = None if port is None else int(port[1:])
+            if number is not None and not 0 < number <= 65_535:
+                raise ValueError(f"{origin!r} has no port a browser can use: 1 to 65535")
+            shown = "" if number in (None, _DEFAULT_PORTS.get(scheme)) else f":{number}"
+            allowed.append(f"{scheme}://{host}{shown}")
     return allowed
+
+
+def _check_host(origin: str, host: str) -> None:
+    """ValueError for a host no browser's ``Origin`` has: a pattern, or one beyond ASCII."""
+    if "*" in host:  # Starlette matches each origin exactly
+        raise ValueError(
+            f"{origin!r} is a pattern, and origins are matched exactly: list each one "
+            "(or give '*' alone, for any)"
+        )
+    if not host.isascii():
+        try:
+            written = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            written = "xn--..."
+        raise ValueError(
+            f"{origin!r} has a host beyond ASCII, and a browser's Origin writes it in "
+            f"ASCII: give {written}"
+        )

@@ -165,6 +165,30 @@ async def test_cors_origins_are_matched_as_browsers_write_them() -> None:
         guarded(cors_origins="https://ops.example")
 
 
+@pytest.mark.parametrize(
+    ("origin", "says"),
+    [
+        ("https://*.ops.example", "a pattern"),  # Starlette matches origins exactly
+        ("https://wallboard.b\u00fccher.example", "xn--bcher-kva"),  # browsers send punycode
+        ("https://ops.example:65536", "no port"),
+        ("https://ops.example:0", "no port"),
+    ],
+)
+def test_an_origin_no_browser_sends_is_refused_not_left_shut(origin: str, says: str) -> None:
+    # Taken as written, each matched no browser's Origin: CORS stayed shut without a word.
+    with pytest.raises(ValueError, match=r"^cors_origins: ") as refused:
+        guarded(cors_origins=[origin])
+    assert says in str(refused.value)
+
+
+def test_an_origin_s_port_is_matched_as_a_number() -> None:
+    # A browser writes its port without leading zeros (and no default port at all).
+    assert auth.cors_allowed(["https://ops.example:0443", "http://ops.example:08080"]) == [
+        "https://ops.example",
+        "http://ops.example:8080",
+    ]
+
+
 async def test_the_page_carries_no_secret_and_runs_only_its_own_script() -> None:
     wallboard = guarded()
     async with wallboard.lifespan(), client_for(wallboard) as http:
