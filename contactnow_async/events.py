@@ -48,8 +48,14 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SOURCES: tuple[str, ...] = get_args(EventSource)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+def _iso(moment: datetime, key: str) -> str:
+    try:
+        return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    except OverflowError:  # 0001-01-01T00:30+01:00: a time before the year 1 in UTC
+        raise ValueError(
+            f"not an agent event a watcher makes: {key!r} must be a time from the year 1"
+            " to 9999 in UTC"
+        ) from None
 
 
 def _agent_to_dict(agent: LiveAgent | None) -> dict[str, Any] | None:
@@ -206,8 +212,8 @@ def to_dict(event: AgentEvent) -> dict[str, Any]:
         "id": event.id,
         "kind": event.kind,
         "agent_id": event.agent_id,
-        "changed_at": _iso(event.changed_at),
-        "observed_at": _iso(event.observed_at),
+        "changed_at": _iso(event.changed_at, "changed_at"),
+        "observed_at": _iso(event.observed_at, "observed_at"),
         "source": event.source,
         "log_id": event.log_id,
         "previous_duration": event.previous_duration,
@@ -294,7 +300,8 @@ def _disagreement(event: AgentEvent) -> tuple[str, str] | None:
     """The part of ``event`` that disagrees with the rest, and what it must be; None when
     they agree, as in every event a watcher makes: an appearance has no previous state, a
     disappearance no new one, a change a new one; both are the event's agent; a
-    ``status_log`` event has its row's uid (what a resume reads after), a poll's none."""
+    ``status_log`` event has its row's uid (what a resume reads after), a poll's none;
+    the times are aware and ``previous_duration`` finite (or None)."""
     kind, before, after = event.kind, event.before, event.after
     if (kind == "appeared") != (before is None) and kind != "changed":
         return "before", "null when the agent appeared, an agent object when it disappeared"
@@ -305,6 +312,17 @@ def _disagreement(event: AgentEvent) -> tuple[str, str] | None:
             return f"{key}.agent_id", "the event's agent_id"
     if (event.source == "status_log") != (event.log_id is not None):
         return "log_id", "the row's uid in a status_log event, null in a poll event"
+    # What from_dict refuses too: NaN and Infinity are no JSON, a naive time would be
+    # written as the host's local time.
+    if event.log_id is not None and not (_whole(event.log_id) and event.log_id >= 0):
+        return "log_id", "a whole number >= 0 or null"
+    duration = event.previous_duration
+    if duration is not None and not isfinite(_float(duration)):
+        return "previous_duration", "a finite number of seconds or null"
+    if event.changed_at.utcoffset() is None:
+        return "changed_at", "an aware datetime (with its zone)"
+    if event.observed_at.utcoffset() is None:
+        return "observed_at", "an aware datetime (with its zone)"
     return None
 
 

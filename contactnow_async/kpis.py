@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from ._clock import Clock
-from ._errors import ContactNowError
+from ._errors import ContactNowError, ResponseFormatError
 from ._models_reports import ReportRow
 from .analytics import service_level
 
@@ -75,7 +75,13 @@ class QueueFigures:
 
     @classmethod
     def from_row(cls, row: ReportRow, cutoff: int) -> QueueFigures:
-        """The figures of one ``reports.calls`` row of :data:`QUEUE_FIGURES` at ``cutoff``."""
+        """The figures of one ``reports.calls`` row of :data:`QUEUE_FIGURES` at ``cutoff``;
+        ValueError naming the figures a row lacks (each would read as 0)."""
+        missing = [name for name in QUEUE_FIGURES if name not in row]
+        if missing:
+            raise ValueError(
+                f"a reports.calls row of queue {row.text('qid')!r} without {', '.join(missing)}"
+            )
         return cls(
             queue_id=row.text("qid"),
             name=row.text("qnm"),
@@ -160,7 +166,8 @@ class QueueKpis:
         """Read today's figures and assignments; True when both were read.
 
         On failure (any exception: the API's, the network's, a reply that is not the
-        API's) the figures stay as they were, ``stale`` is set and ``error`` says why.
+        API's or lacks a figure of :data:`QUEUE_FIGURES`) the figures stay as they were,
+        ``stale`` is set, ``error`` names the exception's type and the log its message.
         """
         now = self.clock.now()
         client = self.client
@@ -180,12 +187,15 @@ class QueueKpis:
                 qtype="inbound",
             )
             assignments = await client.priorities.read()
-            queues = tuple(QueueFigures.from_row(row, self.cutoff) for row in rows)
+            try:
+                queues = tuple(QueueFigures.from_row(row, self.cutoff) for row in rows)
+            except ValueError as exc:  # the reply left out a figure asked for: not made 0
+                raise ResponseFormatError(f"{exc}: left out of the reply") from None
         except Exception as exc:  # a wallboard keeps its last figures, whatever failed
             if not isinstance(exc, ContactNowError):
                 logger.exception("reading the queue KPIs failed unexpectedly")
             else:
-                logger.warning("reading the queue KPIs failed: %s", type(exc).__name__)
+                logger.warning("reading the queue KPIs failed: %s: %s", type(exc).__name__, exc)
             self.stale = True
             self.error = type(exc).__name__
             self.reads += 1

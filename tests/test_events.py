@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from time import perf_counter
 from typing import Any
 
+import attrs
 import pytest
 
 from contactnow_async import AgentEvent, Call, LiveAgent
@@ -264,6 +266,40 @@ DISAGREEING = {
     "appeared with a before": event("appeared", agent("wait", T0), agent("call", T0)),
     "changed to nothing": event("changed", agent("wait", T0), None),
 }
+
+_CHANGE = EVENTS[1]
+#: Events with a part to_json wrote and from_json (a browser's JSON.parse too) refused:
+#: NaN and Infinity are no JSON; a naive time was read as the host's local time.
+UNREADABLE = {
+    "previous_duration NaN": (
+        "previous_duration",
+        attrs.evolve(_CHANGE, previous_duration=math.nan),
+    ),
+    "previous_duration infinite": (
+        "previous_duration",
+        attrs.evolve(_CHANGE, previous_duration=-math.inf),
+    ),
+    "previous_duration past a float": (
+        "previous_duration",
+        attrs.evolve(_CHANGE, previous_duration=10**400),
+    ),
+    "log_id negative": ("log_id", attrs.evolve(EVENTS[3], log_id=-1)),
+    "changed_at naive": ("changed_at", attrs.evolve(_CHANGE, changed_at=datetime(2026, 11, 23))),
+    "observed_at naive": ("observed_at", attrs.evolve(_CHANGE, observed_at=datetime(2026, 11, 23))),
+    "changed_at before the year 1 in UTC": (
+        "changed_at",
+        attrs.evolve(_CHANGE, changed_at=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))),
+    ),
+}
+
+
+@pytest.mark.parametrize(("key", "odd"), UNREADABLE.values(), ids=UNREADABLE.keys())
+def test_an_event_no_reader_takes_back_is_not_written(key: str, odd: AgentEvent) -> None:
+    # to_json wrote NaN and Infinity (no JSON: from_json and a browser's JSON.parse refuse
+    # them), a naive time as the host's local time, and raised OverflowError for a time
+    # before the year 1 in UTC.
+    with pytest.raises(ValueError, match=rf"not an agent event a watcher makes: '{key}'"):
+        to_json(odd)
 
 
 @pytest.mark.parametrize("odd", DISAGREEING.values(), ids=DISAGREEING.keys())

@@ -41,8 +41,9 @@ def event_from_fields(fields: Mapping[str, str] | Mapping[bytes, bytes]) -> Agen
     """Rebuild the event of one stream entry.
 
     Raises ValueError for an entry the relay did not write: without an ``event`` field,
-    with a ``log_id`` field that is not the event's (or one without the event's), a
-    ``fence`` that is no Redis counter's value.
+    with one that is not UTF-8 (the message says which byte where), with a ``log_id``
+    field that is not the event's (or one without the event's), a ``fence`` that is no
+    Redis counter's value.
     """
     text: dict[str, str] = {_text(key): _text(value) for key, value in fields.items()}
     try:
@@ -52,7 +53,15 @@ def event_from_fields(fields: Mapping[str, str] | Mapping[bytes, bytes]) -> Agen
             f"stream entry has no 'event' field (fields: {sorted(text)}): "
             "not written by RedisStreamRelay"
         ) from None
-    document.encode("utf-8")  # UnicodeEncodeError (a ValueError): bytes that were not UTF-8
+    try:
+        document.encode("utf-8")  # bytes that were not UTF-8 came as lone surrogates (text())
+    except UnicodeEncodeError as exc:  # "can't encode": the reader's error, not the entry's
+        char = ord(document[exc.start])
+        what = f"byte 0x{char - 0xDC00:02x}" if 0xDC80 <= char <= 0xDCFF else f"U+{char:04X}"
+        raise ValueError(
+            f"stream entry's 'event' field is not UTF-8 ({what} at {exc.start}):"
+            " not written by RedisStreamRelay"
+        ) from None
     fence_from_fields(text)
     event = events.from_json(document)
     # Readers may deduplicate by the field without parsing the JSON: it must be the event's.

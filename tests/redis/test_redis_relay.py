@@ -84,6 +84,14 @@ def test_fields_round_trip() -> None:
         event_from_fields({"x": "1"})
 
 
+def test_an_event_field_that_is_not_utf8_is_refused_as_such() -> None:
+    # A reader logged "'utf-8' codec can't encode character '\\udcff' in position 0":
+    # an encoding error, of bytes some other writer put there that did not decode.
+    for event_field in (b"\xff\xfe not UTF-8", b'{"id": "\xc3"}'):
+        with pytest.raises(ValueError, match=r"'event' field is not UTF-8 \(byte 0x"):
+            event_from_fields({b"event": event_field, b"log_id": b"12"})
+
+
 @pytest.mark.parametrize(
     "log_id",
     [{"log_id": "13"}, {"log_id": "012"}, {"log_id": "12.0"}, {"log_id": "x"}, {"log_id": ""}, {}],

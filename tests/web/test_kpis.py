@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import anyio
+import httpx
 import pytest
 
 from contactnow_async import ContactNow, VirtualClock
@@ -22,6 +23,8 @@ from contactnow_async.simulator import Simulator
 from contactnow_async.web import Wallboard
 from contactnow_async.web._sources import agent_json
 
+from .._helpers import FakeAPI, agents_list
+from .._helpers import client_for as fake_client_for
 from ._sse import EventReader, client_for, open_events
 from ._support import HandSource, SteppedClock, client_on
 
@@ -409,3 +412,37 @@ async def test_today_is_the_centres_day_when_the_hosts_clock_is_off() -> None:
             (row.text("qid"), row.count("nc_all")) for row in rows
         ]
         assert len(kpis.queues) == 3
+
+
+#: A reports.calls row of every figure the KPIs ask for.
+SALES = {"qid": "1007", "qnm": "Sales", "nc_all": 10, "nc_ans": 8, "oc_abdn": 2,
+         "nc_ans_le": 6, "nc_ans_gt": 2, "nc_que_gt": 1}  # fmt: skip
+
+
+@pytest.mark.parametrize("left_out", ["oc_abdn", "nc_all", "nc_que_gt"])
+async def test_a_reply_without_a_figure_is_a_failed_read_not_a_zero(
+    left_out: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A row without oc_abdn showed 0 abandoned as a good figure; one without nc_que_gt
+    # was a ValueError logged as unexpected, telling the caller to ask for what it had.
+    rows = [SALES]
+
+    def calls(request: httpx.Request) -> dict[str, Any]:
+        return {"success": True, "total": len(rows), "list": rows}
+
+    clock = VirtualClock(MIDNIGHT + 3600)
+    api = FakeAPI(
+        {("reporting", "calls", ""): calls, ("database", "priority", "read"): agents_list()},
+        clock=clock,
+    )
+    cn, http = fake_client_for(api, clock=clock)
+    async with http, cn:
+        kpis = QueueKpis(cn, cutoff=20)
+        assert await kpis.refresh()
+        good = kpis.queues
+        rows = [{name: value for name, value in SALES.items() if name != left_out}]
+        assert not await kpis.refresh()
+    assert (kpis.queues, kpis.stale, kpis.error) == (good, True, "ResponseFormatError")
+    [record] = [r for r in caplog.records if r.name == "contactnow_async.kpis"]
+    assert (record.levelname, record.exc_info) == ("WARNING", None)
+    assert f"'1007' without {left_out}" in record.getMessage()
