@@ -338,7 +338,7 @@ class QueueAssignment:
 class WriteResult:
     """What a create or update reports: ``total`` records written, ``bad`` refused.
 
-    ``key`` is the id of the created record (creates only; ``"0"`` otherwise).
+    ``key`` is the created record's id (creates; else ``"0"``, or None if the reply has none).
     ``info`` is the API's note on the write, where it gives one (``ecnow``
     records: "Record is LIVE on the dialer."), with any secret the call sent (the
     password, the token, an agent's pin) that it echoes redacted, as in error texts;

@@ -28,7 +28,9 @@ _FENCE_DIGITS = len(str(_MAX_FENCE))
 
 
 def event_to_fields(event: AgentEvent, *, fence: int | None = None) -> dict[str, str]:
-    """The stream entry fields for ``event`` (see the module docstring)."""
+    """The stream entry fields for ``event``, all strings: ``event`` (its JSON, one line of
+    ``contactnow watch --json``), ``log_id`` (its status_log uid; absent for a poll event)
+    and ``fence`` (the publishing leader's fencing token, when given)."""
     fields = {"event": events.to_json(event)}
     if event.log_id is not None:
         fields["log_id"] = str(event.log_id)
