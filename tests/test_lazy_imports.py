@@ -77,11 +77,13 @@ def _modules_after(code: str) -> set[str]:
     return set(json.loads(out))
 
 
+@pytest.mark.slow
 def test_importing_the_package_loads_none_of_the_optional_parts() -> None:
     loaded = _modules_after("import contactnow_async")
     assert [name for name in LAZY if name in loaded] == []
 
 
+@pytest.mark.slow
 def test_importing_the_package_has_no_side_effects() -> None:
     out = subprocess.run(
         [
@@ -104,11 +106,13 @@ MAKE_A_CLIENT = (
 )
 
 
+@pytest.mark.slow
 def test_making_a_client_loads_none_of_the_groups_or_models() -> None:
     loaded = _modules_after(MAKE_A_CLIENT)
     assert [name for name in LAZY if name in loaded] == []
 
 
+@pytest.mark.slow
 def test_the_first_use_of_a_group_loads_that_group_and_its_models_only() -> None:
     loaded = _modules_after(MAKE_A_CLIENT + "cn.agents")
     assert {"contactnow_async.resources.agents", "contactnow_async._models"} <= loaded
@@ -141,6 +145,7 @@ def test_a_star_import_still_gives_every_public_name() -> None:
     assert set(contactnow_async.__all__) <= set(namespace)
 
 
+@pytest.mark.slow
 def test_a_lazy_name_imports_its_module_when_used() -> None:
     loaded = _modules_after("from contactnow_async import AgentWatcher, WatchOptions")
     assert "contactnow_async.watch" in loaded
@@ -148,6 +153,7 @@ def test_a_lazy_name_imports_its_module_when_used() -> None:
     assert set(contactnow_async.__all__) <= set(dir(contactnow_async))
 
 
+@pytest.mark.slow
 def test_an_endpoint_group_is_made_when_first_used() -> None:
     loaded = _modules_after(
         "from contactnow_async import ContactNow\n"
@@ -166,6 +172,7 @@ def test_a_name_that_is_no_group_is_an_attribute_error() -> None:
     assert not hasattr(cn, "datasets_")
 
 
+@pytest.mark.slow
 def test_watch_agents_is_the_watch_modules_function_loaded_at_first_use() -> None:
     loaded = _modules_after(MAKE_A_CLIENT)
     assert "contactnow_async.watch" not in loaded

@@ -148,6 +148,7 @@ async def test_four_cold_processes_make_one_token_request(
     assert sim.stats.count("ajax", "agents", "read") == 20
 
 
+@pytest.mark.slow
 async def test_a_killed_holder_frees_the_lock(
     tmp_path: Path, children: list[subprocess.Popen[bytes]]
 ) -> None:

@@ -401,6 +401,7 @@ def test_watch_against_a_served_simulator(invoke: CliInvoker, served: Served) ->
     assert " appeared " in lines[-1]
 
 
+@pytest.mark.slow
 def test_watch_backfill_resumes_after_a_uid(invoke: CliInvoker, served: Served) -> None:
     rows = [
         json.loads(line)

@@ -361,6 +361,7 @@ def test_demo_with_duration_zero_stops_at_once() -> None:
     assert done.stderr == ""
 
 
+@pytest.mark.slow
 def test_demo_with_a_negative_duration() -> None:
     done = subprocess.run(
         [*DEMO, "--duration", "-0.5"],

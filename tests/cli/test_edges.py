@@ -284,6 +284,7 @@ def test_values_are_not_taken_for_options_or_commands(invoke: CliInvoker) -> Non
     ],
     ids=["after-double-dash", "no-value", "bad-value"],
 )
+@pytest.mark.slow
 def test_group_options_after_the_command_that_are_wrong(args: list[str], message: str) -> None:
     out = run_subprocess(args)
     line = assert_one_error(out, 2)
@@ -348,6 +349,7 @@ main()
 """
 
 
+@pytest.mark.slow
 def test_ctrl_c_twice_stops_at_once() -> None:
     # The second Ctrl-C was a KeyboardInterrupt raised inside whichever task ran: out of
     # a task group, a traceback and exit 1; at times asyncio's shutdown then spun at
@@ -368,6 +370,7 @@ def test_ctrl_c_twice_stops_at_once() -> None:
     assert done.stderr == ""
 
 
+@pytest.mark.slow
 def test_simulate_on_a_taken_port() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -442,6 +445,7 @@ def test_a_number_option_that_is_not_a_finite_number(invoke: CliInvoker, args: l
     ],
     ids=["stdin-secret", "stdin-file", "stdout"],
 )  # fmt: skip
+@pytest.mark.slow
 def test_a_closed_stdin_or_stdout(redirect: str, args: list[str], code: int, message: str) -> None:
     # Python makes sys.stdin (sys.stdout) None when the descriptor is closed: these were an
     # AttributeError traceback. A closed stdin reads as empty, a closed stdout as /dev/null.

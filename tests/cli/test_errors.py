@@ -367,14 +367,15 @@ def test_the_groups_options_are_refused_by_the_commands_that_run_their_own_simul
 # The console script's own door: click's usage errors are one line too.
 
 
+# A real process each: one in the README's run, every one in CI.
 @pytest.mark.parametrize(
     "args",
     [
-        ["--region", "mars", "agents", "list"],
+        pytest.param(["--region", "mars", "agents", "list"], marks=pytest.mark.slow),
         ["agents", "lst"],
-        ["priorities", "set", "1", "1007", "high"],
-        ["agents", "create", "--name", "X"],
-        ["--no-such-flag", "agents", "list"],
+        pytest.param(["priorities", "set", "1", "1007", "high"], marks=pytest.mark.slow),
+        pytest.param(["agents", "create", "--name", "X"], marks=pytest.mark.slow),
+        pytest.param(["--no-such-flag", "agents", "list"], marks=pytest.mark.slow),
     ],
     ids=["bad-choice", "no-such-command", "bad-level", "missing-option", "no-such-flag"],
 )
@@ -403,6 +404,7 @@ def test_an_unknown_option_beside_a_negative_level_is_still_unknown(invoke: CliI
 # --debug: the traceback and the debug log, still without the password.
 
 
+@pytest.mark.slow
 def test_debug_shows_the_traceback_without_the_password(served: Served) -> None:
     out = run_subprocess(
         ["--debug", "agents", "list"], env=served.env(CONTACTNOW_PASSWORD=WRONG_PASSWORD)
@@ -433,12 +435,14 @@ def test_debug_shows_the_traceback_without_the_password(served: Served) -> None:
     ],
     ids=["token-get", "token-validate", "agents-list", "update-unknown", "xml-log", "flag"],
 )
+@pytest.mark.slow
 def test_debug_runs_never_print_the_password(args: list[str], served: Served) -> None:
     out = run_subprocess(args, env=served.env())
     assert out.code in (0, 4), out
     assert "DEBUG" in out.stderr
 
 
+@pytest.mark.slow
 def test_debug_unreachable_host(served: Served) -> None:
     out = run_subprocess(
         ["--debug", "token", "get"], env=served.env(CONTACTNOW_BASE_URL=UNREACHABLE)
@@ -561,6 +565,7 @@ FULL = Path("/dev/full")  # every write fails with ENOSPC (Linux)
     ],
     ids=["version", "help", "table", "json"],
 )
+@pytest.mark.slow
 def test_output_to_a_full_disk_is_one_line_not_a_bug(served: Served, args: list[str]) -> None:
     # ``contactnow agents list > agents.txt`` on a full disk: "unexpected error (OSError):
     # a bug: run with --debug and report it", and a traceback for --help and --version.

@@ -43,6 +43,7 @@ def _loaded_after(*argv: str) -> set[str]:
 
 
 @pytest.mark.parametrize("command", ["token", "watch"])
+@pytest.mark.slow
 def test_a_command_loads_its_own_module_only(command: str) -> None:
     # watch prints the demo's event lines: they live with watch, away from the simulator.
     loaded = _loaded_after(command, "--help")
@@ -50,6 +51,7 @@ def test_a_command_loads_its_own_module_only(command: str) -> None:
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
+@pytest.mark.slow
 def test_the_group_help_loads_no_command() -> None:
     loaded = _loaded_after("--help")
     commands = {f"contactnow_async._cli.{module[1:]}" for module, _ in COMMANDS.values()}
@@ -110,6 +112,7 @@ def test_a_command_that_asks_and_exits_runs_on_plain_httpx(
     assert wires == ["httpx", "httpx", "auto", "auto", "auto"]
 
 
+@pytest.mark.slow
 def test_a_command_leaves_trio_unloaded() -> None:
     # Commands run on asyncio; httpcore would import trio (installed here) only to look.
     code = (

@@ -58,6 +58,7 @@ def _read_lines_then_close(args: Sequence[str], lines: int) -> tuple[list[bytes]
     return got, code, err
 
 
+@pytest.mark.slow
 def test_agents_list_json_into_head_1() -> None:
     # contactnow --simulate --sim-agents 2000 agents list --json | head -1
     # (more than a pipe's buffer: the writes after head left fail)

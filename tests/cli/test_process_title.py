@@ -77,6 +77,7 @@ HIDDEN = "x" * len(PASSWORD)
         ),
     ],
 )
+@pytest.mark.slow
 def test_the_password_in_a_redis_url_is_hidden_from_ps(
     served: Served, url: str, hidden: str
 ) -> None:

@@ -228,6 +228,7 @@ def test_a_fields_option_naming_no_field_is_refused_by_its_flag(
 
 
 @pytest.mark.parametrize("output", ["--json", "--csv"])
+@pytest.mark.slow
 def test_report_cdr_rows_on_a_terminal_are_not_mixed_with_a_progress_bar(
     an_hour: Served, output: str
 ) -> None:

@@ -11,6 +11,7 @@ from .conftest import WRONG_PASSWORD, CliInvoker, Served, assert_one_error, run_
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow
 def test_duration_zero_stops_at_once(served: Served) -> None:
     # It ran forever: 0 was taken for "no --duration". Without the fix the timeout fails it.
     out = run_subprocess(
@@ -21,6 +22,7 @@ def test_duration_zero_stops_at_once(served: Served) -> None:
     assert out.stderr == ""
 
 
+@pytest.mark.slow
 def test_a_negative_duration_is_a_usage_error(served: Served) -> None:
     out = run_subprocess(["watch", "--duration", "-1"], env=served.env())
     assert "--duration" in assert_one_error(out, 2)
@@ -62,6 +64,7 @@ def test_simulate_before_or_after_the_command(invoke: CliInvoker, args: list[str
     assert len(appeared) == 3  # every simulated agent, on the first poll
 
 
+@pytest.mark.slow
 def test_a_refused_password_is_one_line_and_exit_3(served: Served) -> None:
     # The watcher's own "watcher stopped: ..." log line came before the command's error:
     # the same words twice on stderr, where every error is one line.

@@ -31,6 +31,7 @@ from .conftest import REPO, eventually, stream_entries, text
 pytestmark = [pytest.mark.redis, pytest.mark.anyio]
 
 
+@pytest.mark.slow
 async def test_the_relay_command_publishes_gap_free_events_and_stops_on_ctrl_c(
     redis: Redis, redis_url: str
 ) -> None:

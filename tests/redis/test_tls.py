@@ -57,6 +57,7 @@ async def test_an_untrusted_certificate_ends_the_relay(untrusted_url: str) -> No
     assert_untrusted(caught.value)
 
 
+@pytest.mark.slow
 async def test_an_untrusted_certificate_ends_a_stream_reader(untrusted_url: str) -> None:
     redis = Redis.from_url(untrusted_url)
     try:

@@ -108,6 +108,7 @@ def test_serve_with_a_refused_redis_user_is_one_line_and_the_auth_exit_code(
     assert "Traceback" not in stderr
 
 
+@pytest.mark.slow
 def test_serve_refused_by_redis_at_start_prints_one_line_in_a_real_process(
     redis_url: str,
 ) -> None:
@@ -167,6 +168,7 @@ def test_the_wallboard_over_a_socket_resumes_from_the_last_event_id_header(serve
     assert all(json.loads(data)["log_id"] == int(event_id) for event_id, data in first)
 
 
+@pytest.mark.slow
 def test_starlettes_own_replies_over_a_socket_are_nosniff(served: str) -> None:
     # An unknown path (404) and a wrong method (405) answered without the headers that
     # every endpoint's reply carries.

@@ -122,6 +122,7 @@ def read_at(fields: Any, server_ts: float) -> Any:
     return fields | {"event": json.dumps(document)}
 
 
+@pytest.mark.slow
 async def test_the_snapshot_s_clock_is_the_centre_s_as_the_events_followed_show_it(
     redis: Redis,
 ) -> None:
