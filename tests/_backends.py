@@ -25,8 +25,8 @@ def both_backends_wanted(config: pytest.Config) -> bool:
 
 def thinned(config: pytest.Config) -> Literal["all", "slow", "none"]:
     """Which tests run on one backend (``one_backend_each``): all of them in the README's
-    run; in CI the ``slow`` ones only (a process, a failover or seconds of CPU each: on
-    both backends they were a sixth of CI's CPU), the rest on both; none when the run
+    run; in CI the ``slow`` ones only (a process, a failover or seconds of CPU each: the
+    pairs among them cost CI some 13 s of CPU a run), the rest on both; none when the run
     names its tests or sets ``CONTACTNOW_TEST_BACKENDS=both``."""
     if not both_backends_wanted(config):
         return "all"
