@@ -14,7 +14,6 @@ Every typed call (``cn.agents.read``, ``cn.live.agents``, ...) ends up in
 
 from __future__ import annotations
 
-import functools
 import logging
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -26,7 +25,7 @@ import httpx
 
 from ._clock import Clock, SystemClock, waits_of
 from ._errors import AuthenticationError, ResponseFormatError, TokenError
-from ._http import Binding, Wire, check_wire, own_http_client, pool_kind
+from ._http import Binding, PoolMaker, Wire, check_wire, pool_kind
 from ._lazy import LazyMethod
 from ._options import (
     DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -169,10 +168,7 @@ class ContactNow(Groups):
         self._own_secrets = own_secrets(password, options.base_url)  # a gateway's too
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._transport = Transport(
-            http_client
-            or functools.partial(
-                own_http_client, transport, timeout=timeout, max_connections=max_concurrency
-            ),
+            http_client or PoolMaker(transport, timeout=timeout, max_connections=max_concurrency),
             base_url=options.base_url,
             clock=self.clock,
             retry=RetryPolicy(

@@ -25,6 +25,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Literal
 
+import attrs
 import httpx
 
 from ._encoding import ACCEPT_ENCODING
@@ -34,6 +35,7 @@ __all__ = [
     "Binding",
     "Pool",
     "PoolKind",
+    "PoolMaker",
     "UrlCache",
     "Wire",
     "check_wire",
@@ -386,6 +388,26 @@ def own_http_client(
     # A proxy named in the environment is mounted on the client: then go through it.
     direct = None if _proxy_in_environment() else transport
     return Pool(client, direct=direct)
+
+
+@attrs.frozen
+class PoolMaker:
+    """How the client's own pool is made at its first request (:func:`own_http_client`,
+    told whether the base URL is https)."""
+
+    wire: Wire
+    timeout: float | httpx.Timeout
+    max_connections: int
+
+    def __call__(self, *, https: bool) -> Pool:
+        return own_http_client(
+            self.wire, timeout=self.timeout, max_connections=self.max_connections, https=https
+        )
+
+    async def aclose_unmade(self) -> None:
+        """Close the caller's transport when no pool was made (the pool closes it)."""
+        if isinstance(self.wire, httpx.AsyncBaseTransport):
+            await self.wire.aclose()
 
 
 class UrlCache:

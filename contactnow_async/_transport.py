@@ -62,9 +62,11 @@ logger = logging.getLogger("contactnow_async")
 
 
 class MakePool(Protocol):
-    """Makes the client's own pool (:func:`~contactnow_async._http.own_http_client`)."""
+    """Makes the client's own pool (:class:`~contactnow_async._http.PoolMaker`)."""
 
     def __call__(self, *, https: bool) -> Pool: ...
+
+    async def aclose_unmade(self) -> None: ...
 
 
 class Transport:
@@ -143,8 +145,11 @@ class Transport:
         self._closed = True
         for scope in self._attempts:
             scope.cancel()
-        if self._pool is not None and self._make_pool is not None:
-            await self._pool.aclose()
+        if self._make_pool is not None:
+            if self._pool is not None:
+                await self._pool.aclose()
+            else:  # a transport the caller gave is closed with the client, used or not
+                await self._make_pool.aclose_unmade()
 
     async def send(self, request: ApiRequest, give_up_at: float | None = None) -> Reply:
         """Send ``request``, retrying what may be retried; raise the public error otherwise."""

@@ -292,6 +292,29 @@ def test_the_http_pools_context_verifies_but_trusts_no_authority() -> None:
     assert context.cert_store_stats()["x509_ca"] == 0
 
 
+@pytest.mark.parametrize("requests", [0, 1])
+async def test_a_transport_given_is_closed_with_the_client_used_or_not(requests: int) -> None:
+    # Closed only when the client had made its pool (at the first request): a client
+    # closed before any left the caller's transport open, as the docstring says it is not.
+    closed: list[bool] = []
+
+    class Mock(httpx.MockTransport):
+        async def aclose(self) -> None:
+            closed.append(True)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("token.php"):
+            return httpx.Response(200, json={"success": True, "token": "t", "expire": 4102444800})
+        return httpx.Response(200, json={"success": True, "total": 0, "list": []})
+
+    async with ContactNow(
+        username=USERNAME, password=PASSWORD, base_url="http://sim/", transport=Mock(handler)
+    ) as cn:
+        for _ in range(requests):
+            await cn.agents.read()
+    assert closed == [True]
+
+
 async def test_an_httpx_transport_given_takes_every_request_straight(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
