@@ -121,7 +121,11 @@ def relay(settings: Settings, /, redis_url: str, stream: str, maxlen: int, **opt
                     url=redis_url,
                 )
             except (StreamAccountError, StreamKeyError) as exc:
-                fail(str(exc))  # a setting to change, as a bad flag
+                hint = ""
+                if settings.simulate and isinstance(exc, StreamAccountError):
+                    # Its account is the simulator's address, a new port each run.
+                    hint = " (each --simulate run is a centre of its own)"
+                fail(f"{exc}{hint}")  # a setting to change, as a bad flag
             except ValueError as exc:
                 # The options are checked above: a ValueError of the running relay (a
                 # UnicodeError too) is a bug, not bad input (exit 2).

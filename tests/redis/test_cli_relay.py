@@ -146,6 +146,20 @@ def test_a_stream_of_another_account_is_one_error_line(
         assert redis.xlen("other:agents") == 0
 
 
+def test_a_second_simulated_relay_on_a_stream_says_each_run_is_a_centre_of_its_own(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stream's account is the simulator's address, a new port each run: the refusal
+    # named two addresses and said nothing of why they differ.
+    bound_the_relay(monkeypatch)
+    with SyncRedis.from_url(redis_url) as redis:
+        redis.set("sim:agents:account", "http://127.0.0.1:1/|demo")
+    out = CliInvoker()(["--simulate", "relay", "--redis", redis_url, "--stream", "sim:agents"])
+    line = assert_one_error(out, 2)
+    assert "relayed for account http://127.0.0.1:1/|demo" in line
+    assert "each --simulate run is a centre of its own" in line
+
+
 def test_a_key_another_program_wrote_is_one_error_line(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
