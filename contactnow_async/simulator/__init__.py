@@ -161,7 +161,7 @@ The dialler
     its ``sec_dur``, and it has no recording, whether the outcome was given during
     the call or after it (``agent.php disposition`` in wrap).
 
-Faults are described in :class:`FaultKind`'s module; see :class:`Faults`.
+Faults: what each does, :class:`FaultKind`; how to inject them, :class:`Faults`.
 """
 
 from __future__ import annotations

@@ -1,29 +1,6 @@
 """Faults the simulator can inject: slow replies, HTTP errors, lost connections, bad bodies.
 
-What each :class:`FaultKind` does to a request, and whether the request was
-processed (state changed) before the fault:
-
-=============  ==========  ==========================================================
-kind           processed?  what the client sees
-=============  ==========  ==========================================================
-latency        yes         the normal reply, ``latency`` seconds late (a real sleep);
-                           a broken connection if ``serve()`` ends meanwhile
-http_500/502   no          that HTTP status with a short text body
-http_503       no          HTTP 503 with a short text body
-http_429       no          HTTP 429 with a ``Retry-After: <retry_after>`` header
-drop_before    no          the connection breaks after the status line and headers
-drop_after     yes         the same broken connection, but the work was done
-truncated      yes         HTTP 200, the first half of the real body (with a matching
-                           Content-Length: a complete HTTP reply with a cut body)
-malformed      yes         HTTP 200, a garbage body
-html           no          an HTML error page, HTTP ``html_status`` (200 by default;
-                           200-599, not the bodiless 204 or 304)
-=============  ==========  ==========================================================
-
-"Processed" follows where the fault sits: an overloaded gateway (5xx, 429, an
-HTML error page) or a connection lost on the way in rejects the request before
-the API sees it; a connection lost on the way out, or a body mangled on the way
-back, leaves the server's work done.
+What each kind does, and whether the server did its work first: :class:`FaultKind`.
 """
 
 from __future__ import annotations
@@ -41,7 +18,33 @@ __all__ = ["Fault", "FaultKind", "Faults"]
 
 
 class FaultKind(str, enum.Enum):
-    """What goes wrong with a request."""
+    """What goes wrong with a request.
+
+    What each kind does to a request, and whether the request was
+    processed (state changed) before the fault:
+
+    =============  ==========  ==========================================================
+    kind           processed?  what the client sees
+    =============  ==========  ==========================================================
+    latency        yes         the normal reply, ``latency`` seconds late (a real sleep);
+                               a broken connection if ``serve()`` ends meanwhile
+    http_500/502   no          that HTTP status with a short text body
+    http_503       no          HTTP 503 with a short text body
+    http_429       no          HTTP 429 with a ``Retry-After: <retry_after>`` header
+    drop_before    no          the connection breaks after the status line and headers
+    drop_after     yes         the same broken connection, but the work was done
+    truncated      yes         HTTP 200, the first half of the real body (with a matching
+                               Content-Length: a complete HTTP reply with a cut body)
+    malformed      yes         HTTP 200, a garbage body
+    html           no          an HTML error page, HTTP ``html_status`` (200 by default;
+                               200-599, not the bodiless 204 or 304)
+    =============  ==========  ==========================================================
+
+    "Processed" follows where the fault sits: an overloaded gateway (5xx, 429, an
+    HTML error page) or a connection lost on the way in rejects the request before
+    the API sees it; a connection lost on the way out, or a body mangled on the way
+    back, leaves the server's work done.
+    """
 
     LATENCY = "latency"
     HTTP_500 = "http_500"
