@@ -20,7 +20,7 @@ import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import anyio.to_thread
 import attrs
@@ -109,7 +109,16 @@ class FileSink:
         self.expected = size
 
     def write(self, data: bytes) -> None:
-        self._file.write(data)
+        """Write all of ``data``: a raw stream may take part of it and say so."""
+        rest = memoryview(data)
+        while rest:
+            # None: a file-like of the caller's that does not count (it took it all).
+            taken = cast("int | None", self._file.write(rest))
+            if taken is None or taken >= len(rest):
+                break
+            if taken <= 0:  # a non-blocking stream that cannot take more now
+                raise OSError(errno.EAGAIN, "the file object took none of a piece of the file")
+            rest = rest[taken:]
         self.written += len(data)
         if self._progress is not None:
             self._progress(self.written, self.expected)

@@ -593,3 +593,39 @@ async def test_endless_white_space_in_place_of_audio_is_cut_at_max_response_byte
     for piece in (b" ", b"\n\n\n", b"RIFF"):
         sniff(piece)
     assert sniff.is_file is True and written == [b" \n\n\nRIFF"]
+
+
+async def test_a_raw_file_that_takes_part_of_a_piece_gets_the_rest_too() -> None:
+    """A raw stream (``open(path, "wb", buffering=0)``, a pipe) may write fewer bytes than
+    it is given and say so: the rest was dropped, and the cut file reported as whole."""
+
+    class Raw(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            taken = bytes(data[:1000])
+            self.data += taken
+            return len(taken)
+
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    raw = Raw()
+    async with http, cn:
+        recording = await cn.recordings.download(1, raw)  # type: ignore[arg-type]  # raw: no seek
+    assert bytes(raw.data) == AUDIO and recording.size == len(AUDIO)
+
+
+def test_a_file_that_takes_nothing_raises_rather_than_spins() -> None:
+    class Stuck(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            return 0
+
+    with pytest.raises(OSError, match="took none"):
+        FileSink(Stuck()).write(b"x")  # type: ignore[arg-type]  # a raw stream
