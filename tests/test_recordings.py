@@ -180,6 +180,25 @@ async def test_gzip_encoded_audio_is_decoded(tmp_path: Path) -> None:
     assert (tmp_path / "a.wav").read_bytes() == AUDIO
 
 
+async def test_a_cut_gzip_stream_in_an_in_memory_reply_is_not_saved_as_whole(
+    tmp_path: Path,
+) -> None:
+    """httpx decodes an in-memory reply (``MockTransport``) itself and takes a gzip stream
+    cut before its end for a whole one: the first part of the recording was saved as all
+    of it. Over a connection the library's own decoder refused it already."""
+
+    def cut(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "audio/wav", "content-encoding": "gzip"}
+        return httpx.Response(200, content=gzip.compress(AUDIO)[:-50], headers=headers)
+
+    api = FakeAPI({RECORDING: cut})
+    cn, http = client_for(api, max_retries=0)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError, match="stops before its end"):
+            await cn.recordings.download(1, tmp_path / "a.wav")
+    assert leftovers(tmp_path) == []
+
+
 async def test_a_refused_token_is_replaced_once(tmp_path: Path) -> None:
     state = {"refuse": False}
 
