@@ -110,7 +110,8 @@ class FileSink:
 
     def write(self, data: bytes) -> None:
         """Write all of ``data``: a raw stream may take part of it and say so."""
-        rest = memoryview(data)
+        # bytes, as a file-like of the caller's may expect; a view of the rest once cut.
+        rest: bytes | memoryview = data
         while rest:
             # None: a file-like of the caller's that does not count (it took it all).
             taken = cast("int | None", self._file.write(rest))
@@ -118,7 +119,7 @@ class FileSink:
                 break
             if taken <= 0:  # a non-blocking stream that cannot take more now
                 raise OSError(errno.EAGAIN, "the file object took none of a piece of the file")
-            rest = rest[taken:]
+            rest = memoryview(rest)[taken:]
         self.written += len(data)
         if self._progress is not None:
             self._progress(self.written, self.expected)

@@ -648,3 +648,26 @@ def test_a_file_that_takes_nothing_raises_rather_than_spins() -> None:
 
     with pytest.raises(OSError, match="took none"):
         FileSink(Stuck()).write(b"x")  # type: ignore[arg-type]  # a raw stream
+
+
+async def test_a_file_like_of_the_callers_is_given_bytes() -> None:
+    """A writer of the caller's may use what ``bytes`` has (``startswith``, ``decode``):
+    each piece comes as ``bytes``, not as a view of one."""
+
+    class Collector:
+        def __init__(self) -> None:
+            self.pieces: list[bytes] = []
+
+        def seekable(self) -> bool:
+            return False
+
+        def write(self, data: bytes) -> None:
+            assert data.startswith(b"") and isinstance(data, bytes)
+            self.pieces.append(data)
+
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    collector = Collector()
+    async with http, cn:
+        await cn.recordings.download(1, collector)  # type: ignore[arg-type]  # a duck file
+    assert b"".join(collector.pieces) == AUDIO
