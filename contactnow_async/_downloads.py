@@ -101,7 +101,7 @@ class FileSink:
         self.expected: int | None = None
         try:
             self._start: int | None = file.tell() if file.seekable() else None
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # AttributeError: a writer with no seek
             self._start = None
 
     def expect(self, size: int | None) -> None:

@@ -671,3 +671,23 @@ async def test_a_file_like_of_the_callers_is_given_bytes() -> None:
     async with http, cn:
         await cn.recordings.download(1, collector)  # type: ignore[arg-type]  # a duck file
     assert b"".join(collector.pieces) == AUDIO
+
+
+async def test_an_object_with_only_write_is_written_to() -> None:
+    """Any object with ``write`` is taken for a file object; one without ``seekable`` (a
+    writer of the caller's) raised AttributeError before anything was fetched."""
+
+    class Writer:
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def write(self, data: bytes) -> int:
+            self.data += data
+            return len(data)
+
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    writer = Writer()
+    async with http, cn:
+        await cn.recordings.download(1, writer)  # type: ignore[arg-type]  # a duck file
+    assert bytes(writer.data) == AUDIO
