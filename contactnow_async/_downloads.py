@@ -156,6 +156,8 @@ class PathSink(FileSink):
     async def open(cls, path: str | os.PathLike[str], progress: Progress | None = None) -> PathSink:
         """A sink for ``path``; its directory must exist (an error names it, not the
         temporary file)."""
+        if os.fspath(path).endswith((os.sep, os.altsep or os.sep)):  # Path() drops the slash
+            raise IsADirectoryError(errno.EISDIR, "names a directory: give a file path", path)
         target = Path(path)
         return cls(target, *await anyio.to_thread.run_sync(_temporary, target), progress)
 

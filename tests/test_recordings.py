@@ -282,6 +282,8 @@ async def test_arguments_are_checked(tmp_path: Path) -> None:
             await cn.recordings.download(1, 42)  # type: ignore[arg-type]  # the point
         with pytest.raises(IsADirectoryError):
             await cn.recordings.download(1, tmp_path)
+        with pytest.raises(IsADirectoryError, match="a directory"):  # it made a file 'new'
+            await cn.recordings.download(1, f"{tmp_path / 'new'}{os.sep}")
         with pytest.raises(TypeError, match="binary mode"):  # it failed once the audio came
             await cn.recordings.download(1, io.StringIO())  # type: ignore[arg-type]  # the point
     assert api.calls("recording") == 0
