@@ -20,7 +20,7 @@ import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import anyio.to_thread
 import attrs
@@ -101,7 +101,7 @@ class FileSink:
         self.expected: int | None = None
         try:
             self._start: int | None = file.tell() if file.seekable() else None
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # AttributeError: a writer with no seek
             self._start = None
 
     def expect(self, size: int | None) -> None:
@@ -109,7 +109,17 @@ class FileSink:
         self.expected = size
 
     def write(self, data: bytes) -> None:
-        self._file.write(data)
+        """Write all of ``data``: a raw stream may take part of it and say so."""
+        # bytes, as a file-like of the caller's may expect; a view of the rest once cut.
+        rest: bytes | memoryview = data
+        while rest:
+            # None: a file-like of the caller's that does not count (it took it all).
+            taken = cast("int | None", self._file.write(rest))
+            if taken is None or taken >= len(rest):
+                break
+            if taken <= 0:  # a non-blocking stream that cannot take more now
+                raise OSError(errno.EAGAIN, "the file object took none of a piece of the file")
+            rest = memoryview(rest)[taken:]
         self.written += len(data)
         if self._progress is not None:
             self._progress(self.written, self.expected)
@@ -146,6 +156,8 @@ class PathSink(FileSink):
     async def open(cls, path: str | os.PathLike[str], progress: Progress | None = None) -> PathSink:
         """A sink for ``path``; its directory must exist (an error names it, not the
         temporary file)."""
+        if os.fspath(path).endswith((os.sep, os.altsep or os.sep)):  # Path() drops the slash
+            raise IsADirectoryError(errno.EISDIR, "names a directory: give a file path", path)
         target = Path(path)
         return cls(target, *await anyio.to_thread.run_sync(_temporary, target), progress)
 

@@ -335,7 +335,14 @@ async def read_file(
     # its first byte (an error page in plain text is not a recording).
     no_file = _names_no_file(response.headers.get("content-type"))
     sniff = _Sniff(write, cap=cap, envelope_cap=envelope_cap, is_file=False if no_file else None)
-    if response.is_stream_consumed:
+    encoding = response.headers.get("content-encoding")
+    if response.is_stream_consumed and encoding and (sent := await _as_sent(response)):
+        # An in-memory reply decoded by httpx, whose decoders take a gzip stream cut
+        # before its end for a whole one: the body as sent goes through ours instead.
+        decoder = BodyDecoder(encoding, cap=max(cap, envelope_cap), out=sniff)
+        decoder.feed(sent)
+        decoder.finish()
+    elif response.is_stream_consumed:
         # An in-memory reply (httpx.MockTransport): httpx read and decoded it already.
         content = response.content
         for start in range(0, len(content), PIECE):
@@ -354,6 +361,18 @@ async def read_file(
                 await _wind_down(raw)
                 raise
     return sniff.size if sniff.is_file else b"".join(sniff.kept)
+
+
+async def _as_sent(response: httpx.Response) -> bytes:
+    """The body of an in-memory reply as it was sent, before httpx decoded it (its
+    ``httpx.ByteStream`` reads again), or b"" where its stream cannot be read again."""
+    stream = response.stream
+    parts: list[bytes] = []
+    if isinstance(stream, httpx.AsyncByteStream):
+        with contextlib.suppress(httpx.StreamError):
+            async for chunk in stream:
+                parts.append(chunk)  # noqa: PERF401 -- an async for: no comprehension
+    return b"".join(parts)
 
 
 async def _wind_down(raw: AsyncGenerator[bytes, None]) -> None:

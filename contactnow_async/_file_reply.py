@@ -89,8 +89,9 @@ def declared_size(response: httpx.Response) -> int | None:
 def file_too_big(where: str, response: httpx.Response, size: int, cap: int) -> Fault:
     """The fault of a file past ``max_download_bytes`` (the same request: the same file)."""
     return format_fault(
-        f"the file from {where} is larger than max_download_bytes ({size} > {cap}); "
-        "raise the limit to fetch it",
+        f"the file from {where} is larger than its limit of {cap:,} bytes ({size:,} declared "
+        "or read); pass a larger max_bytes= to download() or raise the client's "
+        "max_download_bytes to fetch it",
         response,
         transient=False,
     )

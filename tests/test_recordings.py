@@ -158,7 +158,8 @@ async def test_a_file_over_its_limit_is_refused_whatever_max_response_bytes(
     cn, http = client_for(api, max_response_bytes=1024, max_download_bytes=len(AUDIO))
     async with http, cn:
         assert (await cn.recordings.download(1, tmp_path / "ok.wav")).size == len(AUDIO)
-        with pytest.raises(ResponseFormatError, match="max_download_bytes"):
+        # The limit passed is named, not only the client's (that it did not set here).
+        with pytest.raises(ResponseFormatError, match=r"max_bytes=.*max_download_bytes"):
             await cn.recordings.download(1, tmp_path / "big.wav", max_bytes=len(AUDIO) - 1)
         with pytest.raises(ValueError, match="max_bytes"):
             await cn.recordings.download(1, tmp_path / "no.wav", max_bytes=0)
@@ -178,6 +179,25 @@ async def test_gzip_encoded_audio_is_decoded(tmp_path: Path) -> None:
     async with http, cn:
         await cn.recordings.download(1, tmp_path / "a.wav")
     assert (tmp_path / "a.wav").read_bytes() == AUDIO
+
+
+async def test_a_cut_gzip_stream_in_an_in_memory_reply_is_not_saved_as_whole(
+    tmp_path: Path,
+) -> None:
+    """httpx decodes an in-memory reply (``MockTransport``) itself and takes a gzip stream
+    cut before its end for a whole one: the first part of the recording was saved as all
+    of it. Over a connection the library's own decoder refused it already."""
+
+    def cut(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "audio/wav", "content-encoding": "gzip"}
+        return httpx.Response(200, content=gzip.compress(AUDIO)[:-50], headers=headers)
+
+    api = FakeAPI({RECORDING: cut})
+    cn, http = client_for(api, max_retries=0)
+    async with http, cn:
+        with pytest.raises(ResponseFormatError, match="stops before its end"):
+            await cn.recordings.download(1, tmp_path / "a.wav")
+    assert leftovers(tmp_path) == []
 
 
 async def test_a_refused_token_is_replaced_once(tmp_path: Path) -> None:
@@ -263,6 +283,10 @@ async def test_arguments_are_checked(tmp_path: Path) -> None:
             await cn.recordings.download(1, 42)  # type: ignore[arg-type]  # the point
         with pytest.raises(IsADirectoryError):
             await cn.recordings.download(1, tmp_path)
+        with pytest.raises(IsADirectoryError, match="a directory"):  # it made a file 'new'
+            await cn.recordings.download(1, f"{tmp_path / 'new'}{os.sep}")
+        with pytest.raises(TypeError, match="binary mode"):  # it failed once the audio came
+            await cn.recordings.download(1, io.StringIO())  # type: ignore[arg-type]  # the point
     assert api.calls("recording") == 0
     assert leftovers(tmp_path) == []
 
@@ -593,3 +617,82 @@ async def test_endless_white_space_in_place_of_audio_is_cut_at_max_response_byte
     for piece in (b" ", b"\n\n\n", b"RIFF"):
         sniff(piece)
     assert sniff.is_file is True and written == [b" \n\n\nRIFF"]
+
+
+async def test_a_raw_file_that_takes_part_of_a_piece_gets_the_rest_too() -> None:
+    """A raw stream (``open(path, "wb", buffering=0)``, a pipe) may write fewer bytes than
+    it is given and say so: the rest was dropped, and the cut file reported as whole."""
+
+    class Raw(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            taken = bytes(data[:1000])
+            self.data += taken
+            return len(taken)
+
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    raw = Raw()
+    async with http, cn:
+        recording = await cn.recordings.download(1, raw)  # type: ignore[arg-type]  # raw: no seek
+    assert bytes(raw.data) == AUDIO and recording.size == len(AUDIO)
+
+
+def test_a_file_that_takes_nothing_raises_rather_than_spins() -> None:
+    class Stuck(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            return 0
+
+    with pytest.raises(OSError, match="took none"):
+        FileSink(Stuck()).write(b"x")  # type: ignore[arg-type]  # a raw stream
+
+
+async def test_a_file_like_of_the_callers_is_given_bytes() -> None:
+    """A writer of the caller's may use what ``bytes`` has (``startswith``, ``decode``):
+    each piece comes as ``bytes``, not as a view of one."""
+
+    class Collector:
+        def __init__(self) -> None:
+            self.pieces: list[bytes] = []
+
+        def seekable(self) -> bool:
+            return False
+
+        def write(self, data: bytes) -> None:
+            assert data.startswith(b"") and isinstance(data, bytes)
+            self.pieces.append(data)
+
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    collector = Collector()
+    async with http, cn:
+        await cn.recordings.download(1, collector)  # type: ignore[arg-type]  # a duck file
+    assert b"".join(collector.pieces) == AUDIO
+
+
+async def test_an_object_with_only_write_is_written_to() -> None:
+    """Any object with ``write`` is taken for a file object; one without ``seekable`` (a
+    writer of the caller's) raised AttributeError before anything was fetched."""
+
+    class Writer:
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def write(self, data: bytes) -> int:
+            self.data += data
+            return len(data)
+
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    writer = Writer()
+    async with http, cn:
+        await cn.recordings.download(1, writer)  # type: ignore[arg-type]  # a duck file
+    assert bytes(writer.data) == AUDIO

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Awaitable, Callable
 from typing import IO, TYPE_CHECKING
@@ -85,6 +86,8 @@ class Recordings(Resource):
         if progress is not None and not callable(progress):
             raise TypeError(f"progress must be a function (written, expected), not {progress!r}")
         params = {"callid": call_id}
+        if isinstance(to, io.TextIOBase):
+            raise TypeError(f"to is a text file ({to!r}): open it in binary mode ('wb')")
         if is_binary_file(to):
             file = to
             assert not isinstance(file, (str, os.PathLike))  # is_binary_file said so
