@@ -105,7 +105,7 @@ def test_a_window_of_a_fraction_of_a_second_counts_to_the_fraction() -> None:
         time_in_status(rows, 10.5, 10.25)
 
 
-@settings(max_examples=examples(200), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     changes=st.lists(st.tuples(st.integers(0, 40), st.sampled_from(STATUSES)), max_size=8),
     bounds=st.lists(st.floats(0, 50, allow_subnormal=False), min_size=2, max_size=2).map(sorted),
@@ -334,7 +334,7 @@ _changes = st.lists(
 )
 
 
-@settings(max_examples=examples(200), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(changes=_changes, start=st.integers(0, 400), length=st.integers(0, 200), data=st.data())
 def test_time_in_status_is_each_agents_window_whatever_the_order_of_the_rows(
     changes: list[tuple[int, str, str]], start: int, length: int, data: st.DataObject
@@ -400,7 +400,7 @@ _calls = st.lists(
 )
 
 
-@settings(max_examples=examples(200), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(calls=_calls, cutoff=st.integers(0, 40), data=st.data())
 def test_the_figures_of_cdr_rows_are_those_of_their_report_in_any_order(
     calls: list[tuple[int, bool, str, int]], cutoff: int, data: st.DataObject
@@ -438,7 +438,7 @@ def wire_cdr(call_id: int, started: int, waited: int, answered: bool) -> CdrRow:
     )  # fmt: skip
 
 
-@settings(max_examples=examples(200), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     calls=st.lists(st.tuples(st.integers(0, 7200), st.integers(0, 60), st.booleans()), max_size=20),
     cutoff=st.integers(0, 40),

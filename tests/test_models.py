@@ -205,7 +205,7 @@ names = st.text(
 ).filter(lambda text: text.strip() != "" or "\n" not in text)
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(name=names, status=names, agent=st.integers(0, 10**12).map(str))
 def test_any_text_gives_equal_models_from_json_and_xml(name: str, status: str, agent: str) -> None:
     agent_row = dict(AGENT_ROW, name=name, agentid=agent, userfield=status)
@@ -254,7 +254,7 @@ _agent_values = st.one_of(
 )
 
 
-@settings(max_examples=examples(200), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from([*AGENT_FIELDS, "extra"]), _agent_values, max_size=len(AGENT_FIELDS)
@@ -303,7 +303,7 @@ class _ByTheRules(StatusLogEntry):
     """A subclass: its rows are built by the general rules, never the fast build."""
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     changed=st.fixed_dictionaries(
         {},

@@ -104,7 +104,7 @@ def _outcome(build: Any, rows: Any) -> Any:
         return type(exc), str(exc)
 
 
-@settings(max_examples=examples(200), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(_rows, max_size=4))
 def test_the_fast_build_gives_the_plain_models(rows: list[dict[str, Any]]) -> None:
     assert _outcome(live_agents, rows) == _outcome(lambda rows: [plain(r) for r in rows], rows)
@@ -135,7 +135,7 @@ _usual = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=examples(200), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.one_of(_usual, _usual, _rows), max_size=8))
 def test_usual_and_odd_rows_mixed_give_the_plain_models(rows: list[dict[str, Any]]) -> None:
     built = _outcome(live_agents, rows)
@@ -149,7 +149,7 @@ def test_usual_and_odd_rows_mixed_give_the_plain_models(rows: list[dict[str, Any
 
 
 @pytest.mark.slow
-@settings(max_examples=examples(40), deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(st.lists(st.one_of(_usual, _usual, _rows), min_size=33, max_size=40))
 def test_a_long_page_read_by_its_first_rows_keys_gives_the_plain_models(
     rows: list[dict[str, Any]],
@@ -162,7 +162,7 @@ def test_a_long_page_read_by_its_first_rows_keys_gives_the_plain_models(
     assert _outcome(live_agents, by_uid.values()) == _outcome(live_agents, rows)
 
 
-@settings(max_examples=examples(200), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(_rows, max_size=4), st.sampled_from([b"", b" ", b"\n"]))
 def test_both_json_decoders_give_equal_models(rows: list[dict[str, Any]], pad: bytes) -> None:
     body = pad + json.dumps({"success": True, "total": len(rows), "list": rows}).encode() + pad

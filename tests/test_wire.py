@@ -248,7 +248,7 @@ def test_a_body_that_redaction_shrinks_to_nothing_is_not_redacted_whole() -> Non
             assert secret[:size] not in info.value.snippet
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.binary(max_size=400))
 def test_random_bytes_decode_or_raise_format_error(body: bytes) -> None:
     try:
@@ -258,7 +258,7 @@ def test_random_bytes_decode_or_raise_format_error(body: bytes) -> None:
     assert isinstance(envelope, Envelope)
 
 
-@settings(max_examples=examples(500), deadline=None)
+@settings(max_examples=examples(250), deadline=None)
 @given(
     st.sampled_from([b"{", b"<result>", b"<?xml version='1.0'?><result>", b'{"success":']),
     st.binary(max_size=200),
@@ -275,7 +275,7 @@ def test_prefixed_random_bytes_decode_or_raise_format_error(prefix: bytes, tail:
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), text(max_size=5))
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from(["success", "total", "bad", "key", "error", "account_id", "list"]),
@@ -345,14 +345,14 @@ def test_xml_payload_refuses_text_xml_cannot_carry() -> None:
         encode_payload([{"name": "bell\x07"}], format="xml", record_name="agent")
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(name=xml_text)
 def test_names_survive_a_json_round_trip(name: str) -> None:
     body, _ = encode_payload([{"name": name}], format="json", record_name="agent")
     assert json.loads(body) == [{"name": name}]
 
 
-@settings(max_examples=examples(300), deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(name=xml_text | st.sampled_from(["A&B <x>", "'\"", "]]>", " lead", "trail ", "a\r\nb"]))
 def test_names_survive_an_xml_round_trip(name: str) -> None:
     body, _ = encode_payload([{"name": name, "agentid": "1"}], format="xml", record_name="agent")

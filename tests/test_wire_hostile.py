@@ -130,7 +130,7 @@ def _read(read: Any, text: str) -> object:
         return ValueError
 
 
-@settings(max_examples=examples(500), deadline=None)
+@settings(max_examples=examples(250), deadline=None)
 @given(st.lists(_pieces, max_size=14))
 def test_the_nested_reader_refuses_and_reads_what_the_standard_library_does(
     pieces: list[str],
@@ -139,7 +139,7 @@ def test_the_nested_reader_refuses_and_reads_what_the_standard_library_does(
     assert _read(nested_json, text) == _read(finite_json, text)
 
 
-@settings(max_examples=examples(200), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(_values, st.sampled_from([None, 2]), st.booleans())
 def test_the_nested_reader_reads_any_json_as_the_standard_library(
     value: object, indent: int | None, ensure_ascii: bool

@@ -79,7 +79,7 @@ def _outcome(read: Any, content: bytes) -> Any:
         return type(exc)
 
 
-@settings(max_examples=examples(200), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(_element(), _prologs)
 def test_the_reader_gives_what_xmltodict_gives(element: str, declaration: str) -> None:
     content = (declaration + element).encode()

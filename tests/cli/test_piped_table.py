@@ -36,7 +36,7 @@ def drawn_by_rich(columns: list[str], rows: list[list[str]]) -> list[str]:
 
 
 @pytest.mark.slow
-@settings(max_examples=examples(400), deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.integers(1, 5).flatmap(
         lambda width: st.tuples(

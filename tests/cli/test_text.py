@@ -33,7 +33,7 @@ def test_printable_keeps_what_draws_as_it_should(name: str) -> None:
     assert printable(name) == name
 
 
-@settings(max_examples=examples(400), deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.dictionaries(text(max_size=4), text(max_size=12), max_size=3))
 def test_json_line_is_one_line_that_reads_back_exactly(data: dict[str, str]) -> None:
     line = json_line(data)

@@ -144,7 +144,7 @@ async def check_books(books: Books, log: list[dict[str, str]], now: int) -> None
 # each): 6 in the README's run, 25 in CI's.
 @pytest.mark.slow  # seconds of examples: scheduled first (tests/_schedule.py)
 @settings(
-    max_examples=examples(25, least=6),
+    max_examples=examples(15, least=6),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

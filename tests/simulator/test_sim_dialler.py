@@ -90,7 +90,7 @@ steps = st.one_of(
 )  # fmt: skip
 
 
-@settings(max_examples=examples(200), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(steps, min_size=10, max_size=60))
 def test_the_index_picks_what_a_scan_picks(script: list[tuple[Any, ...]]) -> None:
     now = START

@@ -50,7 +50,7 @@ async def send(request: httpx.Request) -> httpx.Response:
         return await http.send(request)
 
 
-@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     script=names,
     method=words,

@@ -27,7 +27,7 @@ NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 T0 = 1_700_000_000
 MISSING = object()
 
-many = settings(max_examples=examples(400), deadline=None, suppress_health_check=list(HealthCheck))
+many = settings(max_examples=examples(200), deadline=None, suppress_health_check=list(HealthCheck))
 
 uids = st.one_of(
     st.sampled_from(["1", "2", "3", "4", ""]),

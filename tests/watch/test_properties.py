@@ -30,7 +30,7 @@ T0 = 1_700_000_000
 
 State = tuple[str, str, int]  # status, sub-status, start time
 
-quick = settings(max_examples=examples(150), deadline=None)
+quick = settings(max_examples=examples(100), deadline=None)
 
 uids = st.sampled_from([str(n) for n in range(6)])
 states = st.tuples(
