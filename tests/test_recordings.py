@@ -635,12 +635,16 @@ async def test_a_raw_file_that_takes_part_of_a_piece_gets_the_rest_too() -> None
             self.data += taken
             return len(taken)
 
-    api = FakeAPI({RECORDING: audio})
-    cn, http = client_for(api)
     raw = Raw()
-    async with http, cn:
-        recording = await cn.recordings.download(1, raw)  # type: ignore[arg-type]  # raw: no seek
+    recording = await _download_into(raw)
     assert bytes(raw.data) == AUDIO and recording.size == len(AUDIO)
+
+
+async def _download_into(target: Any) -> Any:
+    """The recording the fake API serves, downloaded into ``target`` (no path, no seek)."""
+    cn, http = client_for(FakeAPI({RECORDING: audio}))
+    async with http, cn:
+        return await cn.recordings.download(1, target)
 
 
 def test_a_file_that_takes_nothing_raises_rather_than_spins() -> None:
@@ -670,11 +674,8 @@ async def test_a_file_like_of_the_callers_is_given_bytes() -> None:
             assert data.startswith(b"") and isinstance(data, bytes)
             self.pieces.append(data)
 
-    api = FakeAPI({RECORDING: audio})
-    cn, http = client_for(api)
     collector = Collector()
-    async with http, cn:
-        await cn.recordings.download(1, collector)  # type: ignore[arg-type]  # a duck file
+    await _download_into(collector)
     assert b"".join(collector.pieces) == AUDIO
 
 
@@ -690,9 +691,6 @@ async def test_an_object_with_only_write_is_written_to() -> None:
             self.data += data
             return len(data)
 
-    api = FakeAPI({RECORDING: audio})
-    cn, http = client_for(api)
     writer = Writer()
-    async with http, cn:
-        await cn.recordings.download(1, writer)  # type: ignore[arg-type]  # a duck file
+    await _download_into(writer)
     assert bytes(writer.data) == AUDIO
