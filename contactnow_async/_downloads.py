@@ -20,7 +20,7 @@ import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import anyio.to_thread
 import attrs
@@ -113,9 +113,10 @@ class FileSink:
         # bytes, as a file-like of the caller's may expect; a view of the rest once cut.
         rest: bytes | memoryview = data
         while rest:
-            # None: a file-like of the caller's that does not count (it took it all).
-            taken = cast("int | None", self._file.write(rest))
-            if taken is None or taken >= len(rest):
+            # Not a count (None, True, ...): a file-like of the caller's that does not
+            # count what it takes (it took it all).
+            taken = self._file.write(rest)
+            if taken.__class__ is not int or taken >= len(rest):
                 break
             if taken <= 0:  # a non-blocking stream that cannot take more now
                 raise OSError(errno.EAGAIN, "the file object took none of a piece of the file")

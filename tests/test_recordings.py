@@ -679,6 +679,24 @@ async def test_a_file_like_of_the_callers_is_given_bytes() -> None:
     assert b"".join(collector.pieces) == AUDIO
 
 
+@pytest.mark.parametrize("says", [None, True, "done"])
+async def test_a_writer_that_does_not_count_what_it_takes_gets_each_piece_once(
+    says: object,
+) -> None:
+    # True (a bool, an int) read as "took one byte": the rest of the piece came again.
+    class Writer:
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def write(self, data: bytes) -> object:
+            self.data += data
+            return says
+
+    writer = Writer()
+    await _download_into(writer)
+    assert bytes(writer.data) == AUDIO
+
+
 async def test_an_object_with_only_write_is_written_to() -> None:
     """Any object with ``write`` is taken for a file object; one without ``seekable`` (a
     writer of the caller's) raised AttributeError before anything was fetched."""
