@@ -135,7 +135,9 @@ class Faults:
         ``html_status`` for ``html``.
 
         Raises ValueError for an unknown kind, an argument out of range, a ``script``
-        no request has, a ``latency`` fault without ``latency`` seconds, or one of those
+        no request has, a ``method`` no request to the ``script`` has (to any script the
+        simulator models, without one; ``click2dial``, not modelled, takes any), a
+        ``latency`` fault without ``latency`` seconds, or one of those
         three options given to a kind that does not use it (``http_503`` with
         ``retry_after=30``); TypeError for a filter that is not a str.
         """
@@ -149,9 +151,8 @@ class Faults:
         if fault.kind is FaultKind.LATENCY and fault.latency == 0:
             raise ValueError("a latency fault needs latency= (seconds, more than 0)")
         _refuse_unused_options(fault)
-        rule = _Rule(
-            fault, _script(script), _name("method", method), _name("action", action), _times(times)
-        )
+        name = _script(script)
+        rule = _Rule(fault, name, _method(method, name), _name("action", action), _times(times))
         with self._lock:
             self._queue.append(rule)
 
@@ -179,7 +180,8 @@ class Faults:
         chosen = tuple(_kind(kind) for kind in kinds)
         if not chosen:
             raise ValueError("set_rate needs at least one fault kind")
-        latency, script, method = _latency(latency), _script(script), _name("method", method)
+        latency, script = _latency(latency), _script(script)
+        method = _method(method, script)
         with self._lock:
             self._rate = _Rate(rate, chosen, script, method, latency, random.Random(seed))
 
@@ -294,10 +296,13 @@ def _html_status(html_status: int) -> int:
     return int(status)
 
 
-def fault_filter(what: str, value: object) -> str | None:
+def fault_filter(what: str, value: object, *, script: str | None = None) -> str | None:
     """``value`` checked as a ``script``, ``method`` or ``action`` filter (``what``): None,
-    or a str, and a script one of the scripts (without ``.php``)."""
-    return _script(value) if what == "script" else _name(what, value)
+    or a str, a script one of the scripts (without ``.php``), a method one that requests
+    to ``script`` (checked already; None: to any script the simulator models) have."""
+    if what == "script":
+        return _script(value)
+    return _method(value, script) if what == "method" else _name(what, value)
 
 
 def _name(what: str, value: object) -> str | None:
@@ -322,3 +327,22 @@ def _script(script: object) -> str | None:
             f"script {script!r}: {name!r} is not one of the scripts {sorted(DOCUMENTED_SCRIPTS)}"
         )
     return name
+
+
+def _method(method: object, script: str | None) -> str | None:
+    # A method no request has ("agent" for "agents") was taken, and the fault never
+    # struck: a test of a retry then passed with no fault at all.
+    name = _name("method", method)
+    if name is None:
+        return None
+    from .endpoints import ENDPOINTS  # imported here, as in _script
+
+    known = ENDPOINTS.methods(script)
+    if known is None or name in known:
+        return name
+    if script is None:
+        where = "any script the simulator models (give script= for another)"
+    else:
+        where = f"{script}.php"
+    listed = ", ".join(sorted(known)) or "none: it takes no method"
+    raise ValueError(f"method {name!r}: no request to {where} has it ({listed})")

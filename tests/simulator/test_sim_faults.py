@@ -337,6 +337,41 @@ def test_fault_arguments_are_checked(sim: Simulator) -> None:
         sim.faults.inject("bogus")
 
 
+@pytest.mark.parametrize(
+    ("script", "method", "listed"),
+    [
+        (None, "agent", r"any script the simulator models .* has it \(agents, calls, "),
+        ("database", "ecnow_records", r"database.php has it \(agents, outcomecodes, "),
+        ("reporting", "session", r"reporting.php has it \(agents, calls, cdr\)"),
+        ("token", "get", r"token.php has it \(none: it takes no method\)"),  # get: its action
+    ],
+)
+def test_a_method_no_request_has_is_refused_naming_those_it_could_be(
+    sim: Simulator, script: str | None, method: str, listed: str
+) -> None:
+    # Taken, it never matched a request: a fault that never struck (a test of a retry
+    # passed with no fault at all), a count of 0 whatever was sent.
+    match = f"method '{method}': no request to {listed}"
+    with pytest.raises(ValueError, match=match):
+        sim.faults.inject("http_500", script=script, method=method)
+    with pytest.raises(ValueError, match=match):
+        sim.faults.set_rate(0.5, script=script, method=method)
+    if script is not None:
+        with pytest.raises(ValueError, match=match):
+            sim.stats.count(script, method)
+    assert sim.faults.pending == 0
+
+
+def test_the_methods_requests_have_are_taken() -> None:
+    sim = Simulator()
+    sim.faults.inject("http_500", method="agents")  # ajax's and database's
+    sim.faults.inject("http_500", script="reporting", method="cdr")
+    sim.faults.inject("http_500", script="click2dial", method="dial")  # not modelled: any
+    sim.faults.set_rate(0.1, script="ecnow", method="ecnow_records")
+    assert sim.faults.pending == 3
+    assert sim.stats.count("database", "status_log") == 0
+
+
 @pytest.mark.parametrize("kind", ["503", "HTTP_503", "timeout", 503])
 def test_an_unknown_fault_kind_names_the_kinds(sim: Simulator, kind: object) -> None:
     # "'503' is not a valid FaultKind" (enum's own) named none of the kinds to pick from.

@@ -85,6 +85,8 @@ class Endpoint:
     #: The element name of each ``list`` row in XML replies (``<agent>``).
     item: str = "item"
     needs_token: bool = True
+    #: For an endpoint of no method that answers by it (``reporting.php``): the methods.
+    methods: frozenset[str] = frozenset()
 
 
 class Registry:
@@ -112,14 +114,32 @@ class Registry:
         *,
         item: str = "item",
         needs_token: bool = True,
+        methods: Iterable[str] = (),
     ) -> Callable[[_H], _H]:
         """Return a decorator registering its function as the handler of ``script``/``method``."""
 
         def register(handler: _H) -> _H:
-            self.add(Endpoint(script, method, handler, item=item, needs_token=needs_token))
+            endpoint = Endpoint(
+                script, method, handler, item=item, needs_token=needs_token,
+                methods=frozenset(methods),
+            )  # fmt: skip
+            self.add(endpoint)
             return handler
 
         return register
+
+    def methods(self, script: str | None = None) -> frozenset[str] | None:
+        """The methods requests to ``script`` are answered for (to any script modelled,
+        for None); None for a script API v2 documents that no handler models
+        (``click2dial``): any method may be asked of it."""
+        found: set[str] = set()
+        for name in [script] if script is not None else sorted(self._scripts):
+            endpoints = [e for (owner, _), e in self._endpoints.items() if owner == name]
+            if not endpoints and script is not None:
+                return None
+            for endpoint in endpoints:
+                found |= {endpoint.method} if endpoint.method is not None else endpoint.methods
+        return frozenset(found)
 
     def find(self, script: str, method: str) -> Endpoint | None:
         """Return the endpoint for ``script`` and ``method``, or None."""

@@ -46,11 +46,15 @@ AGENT_FIELDS = ("aid", "anm", "tm_login", "tm_logout", "tm_first", "tm_last")
 _COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-@endpoint("reporting", item="item")
+#: The reports this script answers (``method=``).
+METHODS = frozenset({"calls", "cdr", "agents"})
+
+
+@endpoint("reporting", item="item", methods=METHODS)
 def reporting(request: Request, state: SimState) -> Reply:
     """Answer ``method=calls``, ``cdr`` and ``agents``."""
     method = request.method
-    if method not in ("calls", "cdr", "agents"):
+    if method not in METHODS:
         return error("Unknown method")
     args = request.args
     start, stop = _range(args)
