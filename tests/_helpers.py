@@ -3,13 +3,14 @@ free port on 127.0.0.1 for the tests that start a server of their own."""
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import os
 import secrets
 import socket
 import traceback
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anyio.lowlevel
@@ -175,6 +176,17 @@ def client_for(
     options.setdefault("base_url", BASE_URL)
     options.setdefault("retry_backoff", 0)
     return ContactNow(http_client=http, **options), http
+
+
+@contextlib.asynccontextmanager
+async def sending_nothing_to(script: str) -> AsyncIterator[ContactNow]:
+    """A client (on a :class:`FakeAPI`) whose calls inside the block send no request to
+    ``script``: what a call refused before sending must leave unsent."""
+    api = FakeAPI()
+    cn, http = client_for(api)
+    async with http, cn:
+        yield cn
+    assert api.calls(script) == 0
 
 
 def agents_list(*records: Mapping[str, Any]) -> Route:

@@ -20,7 +20,7 @@ from contactnow_async import (
     WriteResult,
 )
 from contactnow_async._wire import Format
-from tests._helpers import FakeAPI, client_for, json_reply
+from tests._helpers import FakeAPI, client_for, json_reply, sending_nothing_to
 from tests.test_ecnow import FORMATS, HOSTILE
 from tests.test_retries import processed_then
 
@@ -203,12 +203,9 @@ async def test_a_refused_token_is_replaced_and_the_action_sent_once_more() -> No
 async def test_arguments_are_checked_before_sending(
     act: Callable[[ContactNow], Awaitable[Any]], error: type[Exception]
 ) -> None:
-    api = FakeAPI()
-    cn, http = client_for(api)
-    async with http, cn:
+    async with sending_nothing_to("agent") as cn:
         with pytest.raises(error):
             await act(cn)
-    assert api.calls("agent") == 0
 
 
 @pytest.mark.parametrize(
@@ -231,12 +228,9 @@ async def test_arguments_are_checked_before_sending(
 async def test_a_callback_time_the_api_cannot_read_is_refused_before_sending(when: str) -> None:
     """ECNOW.md writes a record's callback as ``'2017-12-10 10:00:00'``: text in any
     other form would be read as the API pleases, or as no callback at all."""
-    api = FakeAPI()
-    cn, http = client_for(api)
-    async with http, cn:
+    async with sending_nothing_to("agent") as cn:
         with pytest.raises(ValueError, match=r"^when must be a record date 'YYYY-MM-DD HH:MM:SS'"):
             await cn.control.callback(90000001, when)
-    assert api.calls("agent") == 0
 
 
 @pytest.mark.parametrize(
@@ -258,13 +252,10 @@ async def test_a_callback_time_the_api_cannot_read_is_refused_before_sending(whe
 async def test_a_callback_time_that_is_no_moment_to_call_is_refused_before_sending(
     when: object,
 ) -> None:
-    api = FakeAPI()
-    cn, http = client_for(api)
-    async with http, cn:
+    async with sending_nothing_to("agent") as cn:
         error: type[Exception] = TypeError if when is True else ValueError
         with pytest.raises(error, match=r"^when must be an aware" if when is True else r"^when "):
             await cn.control.callback(90000001, when)  # type: ignore[arg-type]  # refused
-    assert api.calls("agent") == 0
 
 
 async def test_a_callback_time_as_text_is_sent_as_the_record_date_it_is() -> None:
