@@ -329,6 +329,7 @@ class AgentWatcher:
     async def _run(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         """Poll at a fixed rate until cancelled; the first poll happens before ``start`` returns."""
         started = False
+        waits = waits_of(self.client)  # its aclose() ends a wait between polls
         try:
             deadline = self.clock.now()
             while True:
@@ -346,7 +347,7 @@ class AgentWatcher:
                     tick = deadline = now + self._health.backoff(self.interval, self.max_backoff)
                 if self.jitter:
                     tick += random.uniform(0, self.jitter * self.interval)  # jitter, not a secret
-                with waits_of(self.client).within():  # its aclose() ends it: the poll says so
+                with waits.within():  # ended by the client's aclose(): the next poll says so
                     if not self.client.is_closed:  # (closed as this poll's events went out)
                         await self.clock.sleep_until(tick)
         except _STOPS as exc:
