@@ -86,14 +86,15 @@ class Stats:
     def count(self, script: str, method: str | None = None, action: str | None = None) -> int:
         """Return how many requests hit ``script`` (and ``method``, ``action`` if given);
         ``script`` is the name with or without ``.php``, as for a fault, and checked as
-        one is: a ``script`` no request has (``"agents"``), or a ``method`` no request to it
-        has (``"agent"``), is a ValueError, a filter not a str a TypeError (each counted
-        0, so ``count(...) == 0`` passed on a typo)."""
+        one is: a ``script`` no request has (``"agents"``), a ``method`` no request to it
+        has (``"agent"``) or an ``action`` none to them has (``"reads"``) is a ValueError,
+        a filter not a str a TypeError (each counted 0, so ``count(...) == 0`` passed on a
+        typo)."""
         if script is None:
             raise TypeError("script must be a str, got None")
         name = fault_filter("script", script)  # "ajax.php" counted nothing
         method = fault_filter("method", method, script=name)
-        action = fault_filter("action", action)
+        action = fault_filter("action", action, script=name, method=method)
         return sum(
             n
             for (s, m, a), n in self.calls.items()

@@ -136,7 +136,8 @@ class Faults:
 
         Raises ValueError for an unknown kind, an argument out of range, a ``script``
         no request has, a ``method`` no request to the ``script`` has (to any script the
-        simulator models, without one; ``click2dial``, not modelled, takes any), a
+        simulator models, without one; ``click2dial``, not modelled, takes any), an
+        ``action`` no request to them has (``reporting.php`` takes none), a
         ``latency`` fault without ``latency`` seconds, or one of those
         three options given to a kind that does not use it (``http_503`` with
         ``retry_after=30``); TypeError for a filter that is not a str.
@@ -152,7 +153,8 @@ class Faults:
             raise ValueError("a latency fault needs latency= (seconds, more than 0)")
         _refuse_unused_options(fault)
         name = _script(script)
-        rule = _Rule(fault, name, _method(method, name), _name("action", action), _times(times))
+        method = _method(method, name)
+        rule = _Rule(fault, name, method, _action(action, name, method), _times(times))
         with self._lock:
             self._queue.append(rule)
 
@@ -296,13 +298,16 @@ def _html_status(html_status: int) -> int:
     return int(status)
 
 
-def fault_filter(what: str, value: object, *, script: str | None = None) -> str | None:
+def fault_filter(
+    what: str, value: object, *, script: str | None = None, method: str | None = None
+) -> str | None:
     """``value`` checked as a ``script``, ``method`` or ``action`` filter (``what``): None,
     or a str, a script one of the scripts (without ``.php``), a method one that requests
-    to ``script`` (checked already; None: to any script the simulator models) have."""
+    to ``script`` (checked already; None: to any script the simulator models) have, an
+    action one that requests to ``script`` and ``method`` (checked already) have."""
     if what == "script":
         return _script(value)
-    return _method(value, script) if what == "method" else _name(what, value)
+    return _method(value, script) if what == "method" else _action(value, script, method)
 
 
 def _name(what: str, value: object) -> str | None:
@@ -346,3 +351,22 @@ def _method(method: object, script: str | None) -> str | None:
         where = f"{script}.php"
     listed = ", ".join(sorted(known)) or "none: it takes no method"
     raise ValueError(f"method {name!r}: no request to {where} has it ({listed})")
+
+
+def _action(action: object, script: str | None, method: str | None) -> str | None:
+    # As a method: an action no request has ("reads", "delete") made a fault that never
+    # struck, or a count of 0 whatever was sent.
+    name = _name("action", action)
+    if name is None:
+        return None
+    from .endpoints import ENDPOINTS  # imported here, as in _script
+
+    known = ENDPOINTS.actions(script, method)
+    if known is None or name in known:
+        return name
+    if script is None:
+        where = "any script the simulator models (give script= for another)"
+    else:
+        where = f"{script}.php" + (f"?method={method}" if method is not None else "")
+    listed = ", ".join(sorted(known)) or "none: it takes no action"
+    raise ValueError(f"action {name!r}: no request to {where} has it ({listed})")

@@ -211,3 +211,26 @@ async def test_a_name_with_a_lone_surrogate_is_served(anyio_backend: str) -> Non
         assert json_of(reply)["list"][0]["name"] == "\ud800Ann"
         xml = await http.get("ajax.php", params={**params, "format": "xml"})
         assert "<name>\ufffdAnn</name>" in xml.text  # XML has no escape for one
+
+
+def test_every_declared_action_reaches_its_handler_and_no_other_does() -> None:
+    # The table (ENDPOINTS.actions) is what a fault's or a count's action= is checked
+    # against: an action it lists that the handler refused, or one it left out that the
+    # handler answers, would make a fault that never strikes, or refuse one that would.
+    state = make_state()
+    token = state.tokens.issue("127.0.0.1", now=START, lifetime=60)[0]
+    checked = 0
+    for endpoint in ENDPOINTS:
+        if endpoint.actions is None:
+            continue
+        for action in [*endpoint.actions, "nonesuch"]:
+            script, method = endpoint.script, endpoint.method or ""
+            request = make_request(script, method, action, token=token)
+            try:
+                reply, _ = ENDPOINTS.dispatch(request, state)
+            except Exception as exc:  # a handler given nothing to work with: it was reached
+                reply = {"success": False, "error": repr(exc)}
+            unknown = reply == {"success": False, "error": "Unknown action"}
+            assert unknown == (action == "nonesuch"), (script, method, action, reply)
+            checked += 1
+    assert checked > 40  # agent.php's actions, and every script's

@@ -362,6 +362,39 @@ def test_a_method_no_request_has_is_refused_naming_those_it_could_be(
     assert sim.faults.pending == 0
 
 
+@pytest.mark.parametrize(
+    ("script", "method", "action", "listed"),
+    [
+        (None, None, "reads", r"any script the simulator models .* has it \(agent_dial, "),
+        ("database", "agents", "delete", r"database.php\?method=agents has it \(create, read, "),
+        ("database", None, "validate", r"database.php has it \(create, read, update\)"),
+        ("reporting", "cdr", "read", r"reporting.php\?method=cdr has it \(none: it takes no "),
+        ("token", None, "refresh", r"token.php has it \(get, validate\)"),
+    ],
+)
+def test_an_action_no_request_has_is_refused_naming_those_it_could_be(
+    sim: Simulator, script: str | None, method: str | None, action: str, listed: str
+) -> None:
+    # Taken, it never matched a request: a fault that never struck, a count of 0.
+    match = f"action '{action}': no request to {listed}"
+    with pytest.raises(ValueError, match=match):
+        sim.faults.inject("http_500", script=script, method=method, action=action)
+    if script is not None:
+        with pytest.raises(ValueError, match=match):
+            sim.stats.count(script, method, action)
+    assert sim.faults.pending == 0
+
+
+def test_the_actions_requests_have_are_taken(sim: Simulator) -> None:
+    sim.faults.inject("http_500", action="read")  # every script's but reporting's
+    sim.faults.inject("http_500", script="token", action="validate")
+    sim.faults.inject("http_500", script="agent", action="unparktpt")  # an alias
+    sim.faults.inject("http_500", script="ecnow", method="ecnow_records", action="create")
+    sim.faults.inject("http_500", script="click2dial", action="dial")  # not modelled: any
+    assert sim.faults.pending == 5
+    assert sim.stats.count("ajax", "agents", "read") == 0
+
+
 def test_the_methods_requests_have_are_taken() -> None:
     sim = Simulator()
     sim.faults.inject("http_500", method="agents")  # ajax's and database's

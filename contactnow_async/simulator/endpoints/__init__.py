@@ -23,11 +23,11 @@ are not documented.
 To add an endpoint, write a module that registers its handler and import it
 below::
 
-    @endpoint("database", "queues", item="queue")
+    @endpoint("database", "queues", item="queue", actions=["read"])
     def queues(request: Request, state: SimState) -> Reply:
-        if request.action != "read":
-            return error("Unknown action")
         return {"success": True, "total": 0, "list": []}
+
+Any other action answers ``Unknown action`` before the handler runs.
 
 Register with no method for a script that takes none (``agent.php``), and
 return a :class:`~contactnow_async.simulator._wire.BinaryReply` for a reply

@@ -1,15 +1,17 @@
 """The endpoint registry: which handler answers a ``(script, method)``, and the API's refusals.
 
 A handler is a plain function ``(request, state) -> reply`` registered with
-:func:`endpoint`. It reads ``request.action`` itself, answering
-``error("Unknown action")`` for one it does not know. :meth:`Registry.dispatch`
-applies the rules every script shares, in the vendor's order:
+:func:`endpoint`, with the actions it answers (``actions=``; none for a script that
+takes no action, as ``reporting.php``). That table is what a fault's or a count's
+``action`` filter is checked against. :meth:`Registry.dispatch` applies the rules
+every script shares, in the vendor's order:
 
 1. a script API v2 does not document answers ``Unknown script``;
 2. a token is checked unless the endpoint says ``needs_token=False``
    (``token.php``); a known script with an unknown method still checks it;
 3. a method no handler claims answers ``Unknown method``;
-4. a handler raising :class:`PayloadError` or :class:`BadArgument` answers
+4. an action the handler does not declare answers ``Unknown action``;
+5. a handler raising :class:`PayloadError` or :class:`BadArgument` answers
    ``success: false`` with its text.
 
 Every refusal is HTTP 200 with ``{"success": false, "error": ...}``.
@@ -17,7 +19,7 @@ Every refusal is HTTP 200 with ``{"success": false, "error": ...}``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 import attrs
@@ -87,6 +89,8 @@ class Endpoint:
     needs_token: bool = True
     #: For an endpoint of no method that answers by it (``reporting.php``): the methods.
     methods: frozenset[str] = frozenset()
+    #: The actions it answers; None: it takes no action (any ``action`` is ignored).
+    actions: frozenset[str] | None = None
 
 
 class Registry:
@@ -95,6 +99,10 @@ class Registry:
     def __init__(self, scripts: Iterable[str] = DOCUMENTED_SCRIPTS) -> None:
         self._scripts = frozenset(scripts)
         self._endpoints: dict[tuple[str, str | None], Endpoint] = {}
+
+    def __iter__(self) -> Iterator[Endpoint]:
+        """Every endpoint registered, in the order they were."""
+        return iter(self._endpoints.values())
 
     def add(self, endpoint: Endpoint) -> None:
         """Register ``endpoint``; raises ValueError for an unknown script or a taken key."""
@@ -115,13 +123,16 @@ class Registry:
         item: str = "item",
         needs_token: bool = True,
         methods: Iterable[str] = (),
+        actions: Iterable[str] | None = None,
     ) -> Callable[[_H], _H]:
-        """Return a decorator registering its function as the handler of ``script``/``method``."""
+        """Return a decorator registering its function as the handler of ``script``/``method``
+        for ``actions`` (None: it takes no action)."""
 
         def register(handler: _H) -> _H:
             endpoint = Endpoint(
                 script, method, handler, item=item, needs_token=needs_token,
                 methods=frozenset(methods),
+                actions=None if actions is None else frozenset(actions),
             )  # fmt: skip
             self.add(endpoint)
             return handler
@@ -141,6 +152,20 @@ class Registry:
                 found |= {endpoint.method} if endpoint.method is not None else endpoint.methods
         return frozenset(found)
 
+    def actions(
+        self, script: str | None = None, method: str | None = None
+    ) -> frozenset[str] | None:
+        """The actions requests to ``script`` (any modelled, for None) and ``method`` (any,
+        for None) are answered for; None when one of those may take any (``click2dial``, a
+        script API v2 documents that no handler models)."""
+        if script is not None and self.methods(script) is None:
+            return None
+        found: set[str] = set()
+        for (owner, own_method), endpoint in self._endpoints.items():
+            if script in (None, owner) and method in (None, own_method, *endpoint.methods):
+                found |= endpoint.actions or frozenset()
+        return frozenset(found)
+
     def find(self, script: str, method: str) -> Endpoint | None:
         """Return the endpoint for ``script`` and ``method``, or None."""
         found = self._endpoints.get((script, method))
@@ -158,6 +183,8 @@ class Registry:
                 return refusal, "item"
         if found is None:
             return error("Unknown method"), "item"
+        if found.actions is not None and request.action not in found.actions:
+            return error("Unknown action"), found.item
         try:
             return found.handler(request, state), found.item
         except PayloadError as exc:

@@ -61,7 +61,6 @@ PARKED = "Parked"
 PAUSED = "Paused"
 
 
-@endpoint("agent")
 def agent_control(request: Request, state: SimState) -> Reply:
     """Answer every documented action (see the module docstring)."""
     action = _ALIASES.get(request.action, request.action)
@@ -311,3 +310,5 @@ _CALL_ACTIONS: dict[str, Callable[[Request, SimState], None]] = {
     "disposition": _disposition,
     "callback": _callback,
 }
+# Registered once its actions are known: every move, call action and alias.
+endpoint("agent", actions=[*_MOVES, *_CALL_ACTIONS, *_ALIASES])(agent_control)

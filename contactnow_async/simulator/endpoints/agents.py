@@ -5,19 +5,17 @@ from __future__ import annotations
 from .._agent_records import AGENT_FIELDS, NULLABLE_AGENT_FIELDS, default_record
 from .._asgi import Request
 from .._wire import Reply, text_value
-from ._conventions import Refused, error, filter_matches, payload_records, write_result
+from ._conventions import Refused, filter_matches, payload_records, write_result
 from ._registry import SimState, endpoint
 
 __all__ = ["agents"]
 
 
-@endpoint("database", "agents", item="agent")
+@endpoint("database", "agents", item="agent", actions=["read", "create", "update"])
 def agents(request: Request, state: SimState) -> Reply:
     """Answer ``read`` (filtered by any record field), ``create`` and ``update``."""
     if request.action == "read":
         return _read(request, state)
-    if request.action not in ("create", "update"):
-        return error("Unknown action")
     scenario = state.scenario
     total = bad = key = 0
     failure = ""

@@ -5,21 +5,19 @@ from __future__ import annotations
 from .._asgi import Request
 from .._scenario import OFFLINE, SimAgent
 from .._wire import Reply, Value
-from ._conventions import error, id_list, int_argument
+from ._conventions import id_list, int_argument
 from ._registry import SimState, endpoint
 
 __all__ = ["ajax_agents", "live_row"]
 
 
-@endpoint("ajax", "agents", item="agent")
+@endpoint("ajax", "agents", item="agent", actions=["read"])
 def ajax_agents(request: Request, state: SimState) -> Reply:
     """Answer ``read``: agents logged in (``mode=all``: every agent), paged by ``start``/``limit``.
 
     ``total`` counts every matching agent, not the page; the simulator's
     ``ajax_page_limit`` caps a page whatever ``limit`` asks.
     """
-    if request.action != "read":
-        return error("Unknown action")
     args = request.args
     include_offline = args.get("mode", "").strip().lower() == "all"
     wanted = id_list(args.get("agent", ""))

@@ -8,7 +8,6 @@ from .._wire import Reply, text_value
 from ._conventions import (
     Refused,
     ecnow_write_result,
-    error,
     id_list,
     known_table,
     upload_records,
@@ -22,14 +21,12 @@ __all__ = ["datasets"]
 STATUSES = (HOLD, LIVE, EXPIRED)
 
 
-@endpoint("ecnow", "ecnow_datasets", item="dataset")
+@endpoint("ecnow", "ecnow_datasets", item="dataset", actions=["read", "create", "update"])
 def datasets(request: Request, state: SimState) -> Reply:
     """Answer ``read`` (by ``qid`` list, ``dataset``, ``state``, ``table``, ``description``),
     ``create`` and ``update``."""
     if request.action == "read":
         return _read(request, state)
-    if request.action not in ("create", "update"):
-        return error("Unknown action")
     if request.action == "create":
         created, bad, failure = write_each(
             upload_records(request.payload), lambda item: _create(state, _values(item)).dataset

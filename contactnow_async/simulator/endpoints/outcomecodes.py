@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from .._asgi import Request
 from .._wire import Reply
-from ._conventions import error, id_list
+from ._conventions import id_list
 from ._registry import SimState, endpoint
 
 __all__ = ["outcomecodes"]
 
 
-@endpoint("database", "outcomecodes", item="outcomecode")
+@endpoint("database", "outcomecodes", item="outcomecode", actions=["read"])
 def outcomecodes(request: Request, state: SimState) -> Reply:
     """Answer ``read``: every outcome code, those listed in ``uid``, or with ``mode=system``
     only the dialler's own."""
-    if request.action != "read":
-        return error("Unknown action")
     wanted = id_list(request.args.get("uid", ""))
     system_only = request.args.get("mode", "").strip().lower() == "system"
     rows = [

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from .._asgi import Request
 from .._wire import Reply, text_value
-from ._conventions import Refused, error, id_list, payload_records, whole_number, write_result
+from ._conventions import Refused, id_list, payload_records, whole_number, write_result
 from ._registry import SimState, endpoint
 
 __all__ = ["priority"]
 
 
-@endpoint("database", "priority", item="priority")
+@endpoint("database", "priority", item="priority", actions=["read", "create", "update"])
 def priority(request: Request, state: SimState) -> Reply:
     """Answer ``read`` (by ``agent`` list and ``qid``), ``create`` and ``update``."""
     scenario = state.scenario
@@ -23,8 +23,6 @@ def priority(request: Request, state: SimState) -> Reply:
             if (agents is None or agentid in agents) and (not qid or queue == qid)
         ]
         return {"success": True, "total": len(rows), "list": rows}
-    if request.action not in ("create", "update"):
-        return error("Unknown action")
     total = bad = key = 0
     failure = ""
     for item in payload_records(request.payload):

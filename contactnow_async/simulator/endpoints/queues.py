@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from .._asgi import Request
 from .._wire import Reply
-from ._conventions import error, filter_matches, id_list, known_table
+from ._conventions import filter_matches, id_list, known_table
 from ._registry import SimState, endpoint
 
 __all__ = ["queues"]
 
 
-@endpoint("database", "queues", item="queue")
+@endpoint("database", "queues", item="queue", actions=["read"])
 def queues(request: Request, state: SimState) -> Reply:
     """Answer ``read``: queues by ``qid`` list, ``type`` list (``outbound,inbound``),
     ``table`` (the campaign they serve) and ``filter`` (an expression: ``!= 999``)."""
-    if request.action != "read":
-        return error("Unknown action")
     db = state.scenario.campaigns
     args = request.args
     wanted = id_list(args.get("qid", ""))

@@ -50,7 +50,7 @@ NULLABLE = frozenset({"URN", "VENDOR_URN"})
 _TRUE = frozenset({"1", "y", "yes", "true"})
 
 
-@endpoint("ecnow", "ecnow_records", item="record")
+@endpoint("ecnow", "ecnow_records", item="record", actions=["read", "create", "update"])
 def records(request: Request, state: SimState) -> Reply:
     """Answer ``read`` (see :func:`_read`), ``create`` and ``update``."""
     if request.action == "read":

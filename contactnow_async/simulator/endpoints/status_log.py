@@ -5,20 +5,18 @@ from __future__ import annotations
 from .._asgi import Request
 from .._scenario import LogRow
 from .._wire import Reply
-from ._conventions import error, id_list, int_argument
+from ._conventions import id_list, int_argument
 from ._registry import SimState, endpoint
 
 __all__ = ["log_row", "status_log"]
 
 
-@endpoint("database", "status_log", item="status_log")
+@endpoint("database", "status_log", item="status_log", actions=["read"])
 def status_log(request: Request, state: SimState) -> Reply:
     """Answer ``read``: rows by ``uid`` (``low``, ``low:high``), ``agent``, ``tstart``/``tstop``.
 
     Only rows older than ``log_delay`` seconds are visible.
     """
-    if request.action != "read":
-        return error("Unknown action")
     args = request.args
     uid_low = uid_high = None
     uid = args.get("uid", "").strip()

@@ -12,7 +12,7 @@ from ._registry import SimState, endpoint
 __all__ = ["token"]
 
 
-@endpoint("token", needs_token=False)
+@endpoint("token", needs_token=False, actions=["get", "validate"])
 def token(request: Request, state: SimState) -> Reply:
     """Answer ``action=get`` with a token bound to the caller (or to ``address``), ``validate``
     with its expiry."""
