@@ -329,3 +329,40 @@ def test_the_page_opens_one_stream_for_a_stream_token_good_for_months(
         chromium.until(10, lambda page: statuses(page).get("1") == "call")
         chromium.get("about:blank")  # the stream ends before the server does
     assert len(grants) == 1, grants
+
+
+def test_a_page_reset_again_and_again_waits_longer_before_each_snapshot(
+    chromium: Browser,
+) -> None:
+    # A reset makes the page refetch /snapshot, the server's largest reply. A board too
+    # slow for its stream is reset again as soon as it is back: it refetched in a loop,
+    # as fast as the network went. Resets one after another now wait 1 s, then 2 s...
+    source = HandSource(agents=("1", "2"))
+    wallboard = Wallboard(source)  # type: ignore[arg-type]  # a Source
+    snapshots: list[float] = []
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def counted(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/snapshot":
+            snapshots.append(time.monotonic())
+            loops.append(asyncio.get_running_loop())
+        await wallboard(scope, receive, send)
+
+    with served_in_thread(counted) as url:  # type: ignore[arg-type]  # an ASGI app
+        chromium.get(url)
+        chromium.until(10, lambda page: page.find("#connection").attribute("data-state") == "live")
+        assert source.board is not None
+        started = time.monotonic()
+        shown = set()
+        while time.monotonic() - started < 2.5:  # real time: the page's timers are the browser's
+            loops[0].call_soon_threadsafe(source.board.reset, "lagging")
+            shown.add(chromium.find("#connection").text)
+            time.sleep(0.05)
+        during = [at for at in snapshots if at >= started]
+        # Back to live once the resets stop (the next wait is at most 4 s).
+        chromium.until(10, lambda page: page.find("#connection").attribute("data-state") == "live")
+        chromium.get("about:blank")  # the stream ends before the server does
+    # The first reset at once, then after 1 s (and 2 s more: past the window): one refetch
+    # every 50 ms before.
+    assert 2 <= len(during) <= 4, [round(at - started, 2) for at in during]
+    assert any(text.startswith("catching up in ") for text in shown), shown
