@@ -167,7 +167,8 @@ class QueueKpis:
         #: Each inbound queue's figures at the last good read (None before the first), in
         #: the order of their ids (see the module docstring).
         self.queues: tuple[QueueFigures, ...] | None = None
-        #: Agent id -> the ids of the queues it is assigned to, at the last good read.
+        #: Agent id -> the ids of the inbound queues (those of ``queues``) it is assigned
+        #: to, at the last good read; its outbound queues are not in it.
         self.queues_of: Mapping[str, frozenset[str]] = {}
         #: The window the figures count: from ``start_ts`` (midnight in the client's
         #: ``record_tz``) to ``read_ts``.
@@ -233,9 +234,11 @@ class QueueKpis:
             if queue.type is QueueType.INBOUND and queue.queue_id not in inbound
         ]
         queues = tuple(sorted(reported + idle, key=lambda queue: queue_order(queue.queue_id)))
+        inbound.update(queue.queue_id for queue in idle)
         queues_of: dict[str, set[str]] = {}
         for assignment in assignments:
-            queues_of.setdefault(assignment.agent_id, set()).add(assignment.queue_id)
+            if assignment.queue_id in inbound:  # an outbound queue has no wait on the board
+                queues_of.setdefault(assignment.agent_id, set()).add(assignment.queue_id)
         self.queues = queues
         self.queues_of = {agent_id: frozenset(ids) for agent_id, ids in queues_of.items()}
         self.start_ts, self.read_ts = start, stop
@@ -256,7 +259,8 @@ class QueueKpis:
         """When each queue's longest wait now began, from ``(agent_id, status, started_ts)``.
 
         The earliest ``started_ts`` of the queue's agents (as assigned at the last good
-        read) in an available status; a queue none of whose agents is available is left
+        read) in an available status, for the inbound queues of that read (an agent's
+        outbound queues are not waited on); a queue none of whose agents is available is left
         out, and so is an agent whose status start is unknown (``started_ts`` 0: a live
         row without its ``time``), not taken as waiting since 1970. The wait is the
         centre's time now less it.

@@ -109,8 +109,9 @@ async def test_the_kpis_are_what_reports_calls_and_the_cdr_say_for_their_window(
         assert queue.answered == sum(call.answered for call in calls)
         assert queue.abandoned == sum(call.result == "Abandoned" for call in calls)
         assert queue.service_level == pytest.approx(service_level(calls, 20))
+    # The inbound queues' agents only: an outbound queue has no wait on the board.
     assert {(a, q) for a, qs in kpis.queues_of.items() for q in qs} == {
-        (a.agent_id, a.queue_id) for a in assignments
+        (a.agent_id, a.queue_id) for a in assignments if a.queue_id in INBOUND
     }
 
 
@@ -223,6 +224,18 @@ async def test_a_failed_read_of_the_queues_is_a_failed_refresh() -> None:
         sim.clock.advance(600)
         assert not await kpis.refresh()
     assert (kpis.queues, kpis.stale, kpis.error) == (good, True, "HTTPStatusError")
+
+
+async def test_an_outbound_queue_gets_no_longest_wait() -> None:
+    # An agent assigned to outbound queue 2001 (in priorities) gave it a longest wait.
+    sim = centre()
+    async with client_on(sim) as cn:
+        kpis = QueueKpis(cn, cutoff=20)
+        assert await kpis.refresh()
+        assignments = await cn.priorities.read()
+    assert {"2001", "2002"} < {a.queue_id for a in assignments}
+    since = kpis.waiting_since((a.agent_id, "wait", 1_700_000_000) for a in assignments)
+    assert since == dict.fromkeys(INBOUND, 1_700_000_000)
 
 
 async def test_the_wallboard_lists_every_inbound_queue_before_a_call() -> None:
