@@ -24,7 +24,13 @@ unless given), until now):
   a queue only once the call has ended, in the CDR: the live wait it can show is the
   agents'.
 
-A queue with no call today has no row in the report, so it is not listed.
+The queues listed are the centre's inbound queues (``queues.read``, type ``inbound``,
+deleted ones left out as the vendor's code does, ``filter="!= 999"``), read in the same
+refresh: a queue with no call today has no row in the report and is listed with 0 calls,
+0 answered, 0 abandoned and no service level, named by its ``description``. A queue in
+the report but not in that list (deleted today, after its calls) is listed too, with
+the report's figures. They are in the order of their ids (as numbers; ids that are not
+numbers after those, in text order), whichever have calls.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import attrs
 
 from ._clock import Clock
 from ._errors import ContactNowError, ResponseFormatError
+from ._models_ecnow import Queue, QueueType
 from ._models_reports import ReportRow
 from .analytics import service_level
 
@@ -91,6 +98,20 @@ class QueueFigures:
             service_level=service_level([row], cutoff),
         )
 
+    @classmethod
+    def idle(cls, queue: Queue) -> QueueFigures:
+        """The figures of an inbound queue without a call today (no row in the report)."""
+        return cls(queue.queue_id, queue.description, 0, 0, 0, None)
+
+
+def queue_order(queue_id: str) -> tuple[int, int, str, str]:
+    """Where a queue goes in :attr:`QueueKpis.queues`: ids that are numbers in number
+    order (without ``int``: any length), then the others in text order."""
+    if queue_id.isascii() and queue_id.isdigit():
+        digits = queue_id.lstrip("0")
+        return (0, len(digits), digits, queue_id)
+    return (1, 0, "", queue_id)
+
 
 def midnight(now: float, tz: tzinfo) -> int:
     """The unix time of the midnight in ``tz`` that began the day of ``now`` (the first
@@ -111,7 +132,8 @@ def _number(value: object) -> bool:
 
 
 class QueueKpis:
-    """The inbound queues' KPIs today, read from ``reports.calls`` and ``priorities``.
+    """The inbound queues' KPIs today, read from ``reports.calls``, ``priorities`` and
+    ``queues`` (three requests a refresh, after the token's).
 
     :meth:`refresh` reads them once; :meth:`run` every ``every`` seconds of ``clock``
     (default: the client's, its day and now corrected by the API's clock, as the token
@@ -142,9 +164,11 @@ class QueueKpis:
         self.every = float(every)
         self.cutoff = int(cutoff)
         self.clock: Clock = clock if clock is not None else client.clock
-        #: Each queue's figures at the last good read (None before the first).
+        #: Each inbound queue's figures at the last good read (None before the first), in
+        #: the order of their ids (see the module docstring).
         self.queues: tuple[QueueFigures, ...] | None = None
-        #: Agent id -> the ids of the queues it is assigned to, at the last good read.
+        #: Agent id -> the ids of the inbound queues (those of ``queues``) it is assigned
+        #: to, at the last good read; its outbound queues are not in it.
         self.queues_of: Mapping[str, frozenset[str]] = {}
         #: The window the figures count: from ``start_ts`` (midnight in the client's
         #: ``record_tz``) to ``read_ts``.
@@ -163,10 +187,11 @@ class QueueKpis:
         return f"<QueueKpis {queues} cutoff={self.cutoff}{' stale' if self.stale else ''}>"
 
     async def refresh(self) -> bool:
-        """Read today's figures and assignments; True when both were read.
+        """Read today's figures, the inbound queues and the assignments; True when all
+        three were read.
 
-        On failure (any exception: the API's, the network's, a reply that is not the
-        API's or lacks a figure of :data:`QUEUE_FIGURES`) the figures stay as they were,
+        On failure of any (any exception: the API's, the network's, a reply that is not
+        the API's or lacks a figure of :data:`QUEUE_FIGURES`) the figures stay as they were,
         ``stale`` is set, ``error`` names the exception's type and the log its message.
         """
         now = self.clock.now()
@@ -186,9 +211,10 @@ class QueueKpis:
                 cutoff=self.cutoff,
                 qtype="inbound",
             )
+            listed = await client.queues.read(type=QueueType.INBOUND, filter="!= 999")
             assignments = await client.priorities.read()
             try:
-                queues = tuple(QueueFigures.from_row(row, self.cutoff) for row in rows)
+                reported = [QueueFigures.from_row(row, self.cutoff) for row in rows]
             except ValueError as exc:  # the reply left out a figure asked for: not made 0
                 raise ResponseFormatError(f"{exc}: left out of the reply") from None
         except Exception as exc:  # a wallboard keeps its last figures, whatever failed
@@ -200,9 +226,19 @@ class QueueKpis:
             self.error = type(exc).__name__
             self.reads += 1
             return False
+        inbound = {queue.queue_id for queue in reported}
+        idle = [
+            QueueFigures.idle(queue)
+            for queue in listed
+            # The type again: a reply that ignored the filter lists the outbound ones too.
+            if queue.type is QueueType.INBOUND and queue.queue_id not in inbound
+        ]
+        queues = tuple(sorted(reported + idle, key=lambda queue: queue_order(queue.queue_id)))
+        inbound.update(queue.queue_id for queue in idle)
         queues_of: dict[str, set[str]] = {}
         for assignment in assignments:
-            queues_of.setdefault(assignment.agent_id, set()).add(assignment.queue_id)
+            if assignment.queue_id in inbound:  # an outbound queue has no wait on the board
+                queues_of.setdefault(assignment.agent_id, set()).add(assignment.queue_id)
         self.queues = queues
         self.queues_of = {agent_id: frozenset(ids) for agent_id, ids in queues_of.items()}
         self.start_ts, self.read_ts = start, stop
@@ -223,7 +259,8 @@ class QueueKpis:
         """When each queue's longest wait now began, from ``(agent_id, status, started_ts)``.
 
         The earliest ``started_ts`` of the queue's agents (as assigned at the last good
-        read) in an available status; a queue none of whose agents is available is left
+        read) in an available status, for the inbound queues of that read (an agent's
+        outbound queues are not waited on); a queue none of whose agents is available is left
         out, and so is an agent whose status start is unknown (``started_ts`` 0: a live
         row without its ``time``), not taken as waiting since 1970. The wait is the
         centre's time now less it.

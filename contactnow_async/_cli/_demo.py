@@ -1,12 +1,12 @@
 """``contactnow demo``: a live wallboard over the embedded simulator, or one line per event.
 
 The wallboard shows the agents (polled every ``--interval`` by a watcher) and, above
-them, the inbound queues: calls today, answered, abandoned and the service level at
-``--cutoff`` seconds from ``reports.calls``, refreshed every ``--queue-interval``
-seconds (reports are heavier than a live poll), and the longest an available agent
-of each queue has waited now (API v2 shows a caller in a queue only once the call has
-ended, in the CDR: the live wait it can show is the agents'). ``contactnow_async.kpis``
-defines these figures, for the web wallboard too.
+them, every inbound queue (0 calls until its first): calls today, answered, abandoned
+and the service level at ``--cutoff`` seconds from ``reports.calls``, refreshed every
+``--queue-interval`` seconds (reports are heavier than a live poll), and the longest an
+available agent of each queue has waited now (API v2 shows a caller in a queue only once
+the call has ended, in the CDR: the live wait it can show is the agents').
+``contactnow_async.kpis`` defines these figures, for the web wallboard too.
 """
 
 from __future__ import annotations
@@ -237,8 +237,11 @@ class QueuePanel:
                 "-" if level is None else percent_text(level),
                 "-" if began is None else clock_text(now - began),
             )
-        if kpis.queues == ():  # read, and no call yet (None: nothing read yet)
-            table.caption = "no calls yet today" if not kpis.stale else None
+        if kpis.queues is not None and not kpis.stale:  # None: nothing read yet
+            if not kpis.queues:
+                table.caption = "no inbound queue"
+            elif not any(queue.calls for queue in kpis.queues):
+                table.caption = "no calls yet today"
         return table
 
 

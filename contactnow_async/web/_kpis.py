@@ -10,6 +10,8 @@ out from the board's agents, make one JSON document::
                  "answered": 37, "abandoned": 4, "service_level": 0.8717948717948718,
                  "longest_wait_since": 1700035112}, ...]}
 
+``queues`` has every inbound queue, in the order of their ids, a queue without a call
+today with 0 calls (see :mod:`contactnow_async.kpis`).
 ``service_level`` is :func:`~contactnow_async.analytics.service_level`'s share, unrounded
 (the page rounds it down to a whole percent), null when no call counts. ``queues`` is None
 until a read has succeeded (the page then shows no panel); ``stale`` is true while the

@@ -163,7 +163,7 @@ def test_demo_in_a_terminal_shows_a_changing_wallboard() -> None:
     for group in ("available", "on call", "wrap", "break", "offline"):
         assert group in text
     assert "longest wait" in text
-    # The queue panel, from reports.calls: one row per inbound queue once calls have ended.
+    # The queue panel, from reports.calls and queues.read: one row per inbound queue.
     assert "queues today (service level: answered within 20s)" in text
     assert QUEUE_ROW.search(text)
     assert "latest changes" in text

@@ -7,6 +7,7 @@ import pytest
 from contactnow_async import ContactNow
 from contactnow_async._cli._demo import QueuePanel
 from contactnow_async.kpis import QueueFigures, QueueKpis
+from contactnow_async.simulator import Simulator
 
 pytestmark = pytest.mark.anyio
 
@@ -15,9 +16,26 @@ async def test_before_the_first_read_the_panel_does_not_say_there_were_no_calls(
     async with ContactNow(username="u", password="p", base_url="http://127.0.0.1:9/") as cn:
         kpis = QueueKpis(cn)
         panel = QueuePanel(kpis)
-        assert panel.render([], 0.0).caption != "no calls yet today"  # nothing read yet
-        kpis.queues = ()  # a read found no inbound call today
-        assert panel.render([], 0.0).caption == "no calls yet today"
+        assert panel.render([], 0.0).caption is None  # nothing read yet
+        kpis.queues = ()  # a read found no inbound queue
+        assert panel.render([], 0.0).caption == "no inbound queue"
+        kpis.stale = True  # the title says the refresh failed
+        assert panel.render([], 0.0).caption is None
+
+
+async def test_at_opening_the_panel_lists_every_inbound_queue_with_no_call(
+    contactnow_client: ContactNow, contactnow_simulator: Simulator
+) -> None:
+    # The panel was empty until a queue's first call (no report row, no queue).
+    panel = QueuePanel(QueueKpis(contactnow_client, clock=contactnow_simulator.clock))
+    await panel.refresh()
+    table = panel.render([], contactnow_simulator.clock.now())
+    assert [[str(cell) for cell in column.cells] for column in table.columns] == [
+        ["1007 Sales Inbound", "1008 Support Inbound", "1009 Billing Inbound"],
+        *[["0"] * 3] * 3,
+        *[["-"] * 3] * 2,  # no service level, no one waiting
+    ]
+    assert table.caption == "no calls yet today"
 
 
 @pytest.mark.parametrize(

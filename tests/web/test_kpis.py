@@ -18,7 +18,7 @@ import pytest
 
 from contactnow_async import ContactNow, VirtualClock
 from contactnow_async.analytics import service_level
-from contactnow_async.kpis import AVAILABLE, QUEUE_FIGURES, QueueKpis, midnight
+from contactnow_async.kpis import AVAILABLE, QUEUE_FIGURES, QueueFigures, QueueKpis, midnight
 from contactnow_async.simulator import Simulator
 from contactnow_async.web import Wallboard
 from contactnow_async.web._sources import agent_json
@@ -34,12 +34,16 @@ MIDNIGHT = 1_700_006_400  # 2023-11-15T00:00:00Z
 TOKEN = "kpis-T0ken-for-tests"
 
 
-def centre(at: float = MIDNIGHT + 8 * 3600) -> Simulator:
-    """A centre that opened at 08:00 UTC and has run for three hours."""
+def centre(at: float = MIDNIGHT + 8 * 3600, open_for: float = 3 * 3600) -> Simulator:
+    """A centre that opened at 08:00 UTC and has run for three hours (``open_for``)."""
     clock = VirtualClock(at)
     sim = Simulator(username="demo", password="secret", agents=15, seed=4, clock=clock)
-    clock.advance(3 * 3600)
+    clock.advance(open_for)
     return sim
+
+
+#: The simulator's inbound queues and their names (1099, deleted, is not one of them).
+INBOUND = {"1007": "Sales Inbound", "1008": "Support Inbound", "1009": "Billing Inbound"}
 
 
 async def next_kpis(stream: EventReader) -> dict[str, Any]:
@@ -105,8 +109,9 @@ async def test_the_kpis_are_what_reports_calls_and_the_cdr_say_for_their_window(
         assert queue.answered == sum(call.answered for call in calls)
         assert queue.abandoned == sum(call.result == "Abandoned" for call in calls)
         assert queue.service_level == pytest.approx(service_level(calls, 20))
+    # The inbound queues' agents only: an outbound queue has no wait on the board.
     assert {(a, q) for a, qs in kpis.queues_of.items() for q in qs} == {
-        (a.agent_id, a.queue_id) for a in assignments
+        (a.agent_id, a.queue_id) for a in assignments if a.queue_id in INBOUND
     }
 
 
@@ -145,6 +150,104 @@ async def test_today_is_the_centres_day_in_its_zone(opened: str, now: str) -> No
     assert {q.queue_id: q.calls for q in kpis.queues} == {
         row.text("qid"): row.count("nc_all") for row in days if row.text("P1D") == today
     }
+
+
+async def test_every_inbound_queue_is_listed_before_its_first_call_in_id_order() -> None:
+    # At opening the board was empty (a queue with no call today has no report row), and
+    # a queue showed up, in the report's order, with its first call.
+    sim = centre(open_for=0)
+    async with client_on(sim) as cn:
+        kpis = QueueKpis(cn, cutoff=20)
+        assert await kpis.refresh()
+        assert kpis.queues == tuple(
+            QueueFigures(queue_id, name, 0, 0, 0, None) for queue_id, name in INBOUND.items()
+        )
+        assert isinstance(sim.clock, VirtualClock)
+        sim.clock.advance(60)
+        assert await kpis.refresh()
+        rows = await cn.reports.calls(
+            QUEUE_FIGURES,
+            start=MIDNIGHT,
+            stop=int(sim.clock.now()),
+            group_by="qid",
+            cutoff=20,
+            qtype="inbound",
+        )
+    assert 0 < len(rows) < len(INBOUND)  # some queues have had a call, not all
+    reported = {row.text("qid"): QueueFigures.from_row(row, 20) for row in rows}
+    assert kpis.queues == tuple(
+        reported.get(queue_id, QueueFigures(queue_id, name, 0, 0, 0, None))
+        for queue_id, name in INBOUND.items()
+    )
+
+
+async def test_a_queue_in_the_report_is_listed_whether_the_queue_list_has_it_or_not() -> None:
+    # SALES (1007) has calls but is no longer in the queue list (deleted after its calls);
+    # 12 and 1008 have no call. The ids in number order; an outbound queue of a reply
+    # that ignored the type asked for is not listed.
+    listed = [
+        {"qid": "1008", "type": "inbound", "description": "Support"},
+        {"qid": "12", "type": "Inbound", "description": "Old line"},
+        {"qid": "2001", "type": "outbound", "description": "Dialler"},
+    ]
+    clock = VirtualClock(MIDNIGHT + 3600)
+    api = FakeAPI(
+        {
+            ("reporting", "calls", ""): agents_list(SALES),
+            ("database", "queues", "read"): agents_list(*listed),
+            ("database", "priority", "read"): agents_list(),
+        },
+        clock=clock,
+    )
+    cn, http = fake_client_for(api, clock=clock)
+    async with http, cn:
+        kpis = QueueKpis(cn, cutoff=20)
+        assert await kpis.refresh()
+    [read] = [r for r in api.requests if r.url.params.get("method") == "queues"]
+    assert (read.url.params["type"], read.url.params["filter"]) == ("inbound", "!= 999")
+    assert kpis.queues is not None
+    assert [(q.queue_id, q.name, q.calls) for q in kpis.queues] == [
+        ("12", "Old line", 0),
+        ("1007", "Sales", 10),
+        ("1008", "Support", 0),
+    ]
+
+
+async def test_a_failed_read_of_the_queues_is_a_failed_refresh() -> None:
+    sim = centre()
+    async with client_on(sim) as cn:
+        kpis = QueueKpis(cn, cutoff=20)
+        assert await kpis.refresh()
+        good = kpis.queues
+        sim.faults.inject("http_503", script="database", method="queues", times=50)
+        assert isinstance(sim.clock, VirtualClock)
+        sim.clock.advance(600)
+        assert not await kpis.refresh()
+    assert (kpis.queues, kpis.stale, kpis.error) == (good, True, "HTTPStatusError")
+
+
+async def test_an_outbound_queue_gets_no_longest_wait() -> None:
+    # An agent assigned to outbound queue 2001 (in priorities) gave it a longest wait.
+    sim = centre()
+    async with client_on(sim) as cn:
+        kpis = QueueKpis(cn, cutoff=20)
+        assert await kpis.refresh()
+        assignments = await cn.priorities.read()
+    assert {"2001", "2002"} < {a.queue_id for a in assignments}
+    since = kpis.waiting_since((a.agent_id, "wait", 1_700_000_000) for a in assignments)
+    assert since == dict.fromkeys(INBOUND, 1_700_000_000)
+
+
+async def test_the_wallboard_lists_every_inbound_queue_before_a_call() -> None:
+    sim = centre(open_for=0)
+    async with client_on(sim) as cn, board_on(sim, cn) as (wallboard, _, _):
+        async with open_events(wallboard) as stream, client_for(wallboard) as http:
+            document = await next_kpis(stream)
+            assert (await http.get("/kpis")).json() == document
+    assert [
+        [q[k] for k in ("queue_id", "name", "calls", "answered", "abandoned", "service_level")]
+        for q in document["queues"]
+    ] == [[queue_id, name, 0, 0, 0, None] for queue_id, name in INBOUND.items()]
 
 
 async def test_the_wallboard_serves_the_kpis_with_each_queues_longest_wait() -> None:
@@ -432,7 +535,11 @@ async def test_a_reply_without_a_figure_is_a_failed_read_not_a_zero(
 
     clock = VirtualClock(MIDNIGHT + 3600)
     api = FakeAPI(
-        {("reporting", "calls", ""): calls, ("database", "priority", "read"): agents_list()},
+        {
+            ("reporting", "calls", ""): calls,
+            ("database", "queues", "read"): agents_list(),
+            ("database", "priority", "read"): agents_list(),
+        },
         clock=clock,
     )
     cn, http = fake_client_for(api, clock=clock)
