@@ -52,9 +52,19 @@ COMMANDS = {
         "._datasets",
         "List datasets, and set their status (HOLD, LIVE, EXPIRED).",
     ),
+    "control": (
+        "._control",
+        "Move agents: ready, pause, wrap, hang up, log out, dial, disposition (agent.php).",
+    ),
     "demo": ("._demo", "A live wallboard of a simulated contact centre (no account needed)."),
+    "outcome-codes": (
+        "._queues",
+        "List the outcome codes: how a call can end, and what that does to its record.",
+    ),
     "priorities": ("._priorities", "List and set agent-to-queue assignments."),
+    "queues": ("._queues", "List the centre's queues (inbound, outbound, ivr, sms...)."),
     "records": ("._records", "Read and create the records (leads) of a campaign."),
+    "recordings": ("._recordings", "Download call recordings."),
     "relay": (
         "._relay",
         "Relay agent events into a Redis Stream; run on several hosts, one leads (asyncio only).",

@@ -1,0 +1,179 @@
+"""``contactnow control``: move an agent (``agent.php``), one action a command.
+
+Each action is a write, sent once (the library resends only what provably never reached
+the server): a lost reply is an error saying so, and the agent's live status says what
+happened (``contactnow watch --agent ID``). A move the agent's state does not allow
+(``ready`` for an agent logged out) is the API's refusal, exit 4.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime, tzinfo
+from typing import Any
+
+import click
+
+from .. import ContactNow
+from ._common import Settings, connect, refuse_empty, run
+from ._records import _record_tz, _zone_option
+
+#: The actions that take only the agent: command name, library method, help.
+_MOVES = (
+    ("ready", "ready", "Make AGENT available (after wrap, or back from a break)."),
+    ("pause", "pause", "Pause AGENT: no calls until unpause."),
+    ("unpause", "unpause", "End AGENT's pause: available again."),
+    ("hangup", "hangup", "Hang up AGENT's call; the agent goes on to wrap."),
+    ("hangup-ready", "hangup_ready", "Hang up AGENT's call and make it available, no wrap."),
+    ("logout", "logout", "Log AGENT out (offline)."),
+    ("park", "park", "Park (hold) AGENT's call."),
+    ("unpark", "unpark", "Take AGENT's parked call back."),
+    ("unpark-tpt", "unpark_tpt", "Take AGENT's call back from a third-party transfer."),
+)
+
+#: A callback time that names its moment: unix seconds, or ISO 8601 with a zone.
+_UNIX = re.compile(r"\d{9,11}(\.\d+)?")
+_ISO_WITH_ZONE = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})"
+)
+
+
+@click.group()
+def control() -> None:
+    """Move agents: ready, pause, wrap, hang up, log out, dial, disposition (agent.php)."""
+
+
+def _act(
+    settings: Settings,
+    action: Callable[[ContactNow], Awaitable[object]],
+    done: str,
+    **options: Any,
+) -> None:
+    """Run ``action`` on a client, then print ``done``."""
+
+    async def main() -> None:
+        async with connect(settings, **options) as client:
+            await action(client)
+
+    run(settings, main)
+    click.echo(done)
+
+
+def _move_command(name: str, method: str, summary: str) -> click.Command:
+    @click.argument("agent", callback=refuse_empty)
+    @click.pass_obj
+    def move(settings: Settings, agent: str) -> None:
+        _act(
+            settings,
+            lambda client: getattr(client.control, method)(agent),
+            f"{name}: agent {agent}",
+        )
+
+    move.__doc__ = summary
+    return control.command(name)(move)
+
+
+for _name, _method, _summary in _MOVES:
+    _move_command(_name, _method, _summary)
+
+
+@control.command("wrap")
+@click.argument("agent", callback=refuse_empty)
+@click.option("--subcode", callback=refuse_empty, help="The wrap code to give the call.")
+@click.pass_obj
+def control_wrap(settings: Settings, agent: str, subcode: str | None) -> None:
+    """End AGENT's call and put it in wrap (with a wrap code, if given)."""
+    note = f" ({subcode})" if subcode else ""
+    _act(settings, lambda client: client.control.wrap(agent, subcode), f"wrap: agent {agent}{note}")
+
+
+@control.command("disposition")
+@click.argument("call", callback=refuse_empty)
+@click.argument("outcome", callback=refuse_empty)
+@click.option("--agent", callback=refuse_empty, help="The agent the call is with.")
+@click.pass_obj
+def control_disposition(settings: Settings, call: str, outcome: str, agent: str | None) -> None:
+    """Give CALL the outcome code OUTCOME (its record's too, for a dialled call)."""
+    _act(
+        settings,
+        lambda client: client.control.disposition(call, outcome, agent=agent),
+        f"disposition: call {call} outcome {outcome}",
+    )
+
+
+@control.command("callback")
+@click.argument("call", callback=refuse_empty)
+@click.argument("when", callback=refuse_empty)
+@click.option("--agent", callback=refuse_empty, help="Make it this agent's own callback.")
+@click.option("--notes", help="Notes for the agent who calls back.")
+@_record_tz
+@click.pass_obj
+def control_callback(
+    settings: Settings,
+    call: str,
+    when: str,
+    agent: str | None,
+    notes: str | None,
+    record_tz: tzinfo | None,
+) -> None:
+    """Call the record of dialled CALL back at WHEN.
+
+    WHEN is unix seconds, ISO 8601 with its zone (2026-12-07T10:30:00+01:00, or Z), or
+    the API's own "2026-12-07 10:30:00", in the centre's zone (--record-tz, default UTC).
+    """
+    moment = _callback_time(when)
+    _act(
+        settings,
+        lambda client: client.control.callback(call, moment, agent=agent, notes=notes),
+        f"callback: call {call} at {when.strip()}",
+        **_zone_option(record_tz),
+    )
+
+
+def _callback_time(text: str) -> datetime | float | str:
+    """WHEN as the library takes it: a number, an aware datetime, or the API's text (which
+    the library checks); anything else is refused here, naming the forms."""
+    text = text.strip()
+    if _UNIX.fullmatch(text):
+        return float(text)
+    if _ISO_WITH_ZONE.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            pass  # 2026-02-30T10:00Z: named below
+    elif re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", text):
+        return text  # the library says if it is no real moment
+    raise click.BadParameter(
+        f"{text!r} is not a time to call back: use unix seconds, ISO 8601 with its zone "
+        "(2026-12-07T10:30:00Z) or '2026-12-07 10:30:00' in the centre's zone",
+        param_hint="'WHEN'",
+    )
+
+
+@control.command("agent-dial")
+@click.argument("agent", required=False, callback=refuse_empty)
+@click.option("--phone", callback=refuse_empty, help="Ring this phone (instead of AGENT's).")
+@click.pass_obj
+def control_agent_dial(settings: Settings, agent: str | None, phone: str | None) -> None:
+    """Log AGENT in by ringing its phone (or ring --phone)."""
+    if agent is None and phone is None:
+        raise click.UsageError("give the AGENT, or --phone to ring")
+    who = f"agent {agent}" if agent is not None else f"phone {phone}"
+    _act(
+        settings, lambda client: client.control.agent_dial(agent, phone=phone), f"agent-dial: {who}"
+    )
+
+
+@control.command("manual-dial")
+@click.argument("agent", callback=refuse_empty)
+@click.argument("number", callback=refuse_empty)
+@click.option("--queue", callback=refuse_empty, help="The outbound queue to dial through.")
+@click.pass_obj
+def control_manual_dial(settings: Settings, agent: str, number: str, queue: str | None) -> None:
+    """Have AGENT dial NUMBER by hand."""
+    _act(
+        settings,
+        lambda client: client.control.manual_dial(agent, number, queue=queue),
+        f"manual-dial: agent {agent} to {number}",
+    )

@@ -1,0 +1,70 @@
+"""``contactnow recordings``: download a call's recording (``recording.php``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.progress import DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+from .. import Recording
+from ._common import OutputConsole, Settings, connect, fail, refuse_empty, run
+
+
+@click.group()
+def recordings() -> None:
+    """Download call recordings."""
+
+
+@recordings.command("download")
+@click.argument("call", callback=refuse_empty)
+@click.argument("output", callback=refuse_empty, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option(
+    "--max-mb",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Refuse a recording larger than this (default: 512 MiB).",
+)
+@click.pass_obj
+def recordings_download(
+    settings: Settings, call: str, output: str, force: bool, max_mb: int | None
+) -> None:
+    """Save the recording of CALL (its call id, as the CDR names it) to OUTPUT ('-' for
+    stdout).
+
+    A file is written whole or not at all: OUTPUT never holds part of a recording. A
+    progress bar shows on a terminal.
+    """
+    to_stdout = output == "-"
+    if to_stdout and sys.stdout.isatty():
+        fail("a recording is audio, not text: give a file, or pipe stdout ('-') elsewhere")
+    if not to_stdout and not force and os.path.lexists(output):
+        fail(f"{output} exists: give --force to replace it")
+    cap = None if max_mb is None else max_mb * 1024 * 1024
+    console = OutputConsole(stderr=True)
+
+    async def main() -> Recording:
+        with Progress(
+            TextColumn(f"call {call}"),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=console,
+            disable=not console.is_terminal,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("download", total=None)
+
+            def shown(written: int, expected: int | None) -> None:
+                progress.update(task, completed=written, total=expected)
+
+            async with connect(settings) as client:
+                to = sys.stdout.buffer if to_stdout else output
+                return await client.recordings.download(call, to, max_bytes=cap, progress=shown)
+
+    recording = run(settings, main)
+    kind = f", {recording.content_type}" if recording.content_type else ""
+    where = "stdout" if to_stdout else str(Path(output))
+    click.echo(f"saved call {call} to {where}: {recording.size:,} bytes{kind}", err=to_stdout)

@@ -1,0 +1,206 @@
+"""``contactnow control``, ``queues``, ``outcome-codes`` and ``recordings``, in process
+against a simulator served on 127.0.0.1 whose clock stands still (an hour into its day),
+so that an agent's state is the one the test read."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from contactnow_async import ContactNow
+from contactnow_async._cli._control import _MOVES, _callback_time
+from contactnow_async.simulator import Simulator, VirtualClock
+
+from .conftest import PASSWORD, USERNAME, CliInvoker, Served, assert_one_error, served_in_thread
+
+pytestmark = pytest.mark.integration
+
+START = 1_700_000_000
+HOUR = 3600
+
+
+@pytest.fixture(scope="module")
+def centre() -> Iterator[Served]:
+    clock = VirtualClock(START)
+    sim = Simulator(username=USERNAME, password=PASSWORD, agents=12, seed=3, clock=clock)
+    clock.advance(HOUR)
+    with served_in_thread(sim) as served:
+        yield served
+
+
+def agent_in(served: Served, *statuses: str) -> str:
+    """The id of an agent now in one of ``statuses``."""
+    return next(str(row["uid"]) for row in served.sim.live_agents() if row["status"] in statuses)
+
+
+def status_of(served: Served, agent_id: str) -> tuple[str, str]:
+    (row,) = [row for row in served.sim.live_agents() if row["uid"] == agent_id]
+    return str(row["status"]), str(row["statuscode"])
+
+
+def test_pause_and_unpause_move_the_agent(invoke: CliInvoker, centre: Served) -> None:
+    agent_id = agent_in(centre, "wait")
+    out = invoke(["control", "pause", agent_id], env=centre.env())
+    assert (out.code, out.stdout) == (0, f"pause: agent {agent_id}\n"), out
+    assert status_of(centre, agent_id) == ("break", "Paused")
+    sent = centre.sim.requests[-1]
+    assert (sent.script, sent.action, sent.args["agent"]) == ("agent", "pause", agent_id)
+    out = invoke(["control", "unpause", agent_id], env=centre.env())
+    assert out.code == 0, out
+    assert status_of(centre, agent_id)[0] == "wait"
+
+
+@pytest.mark.parametrize(("command", "method", "summary"), _MOVES)
+def test_each_move_sends_its_action_for_the_agent(
+    invoke: CliInvoker, centre: Served, command: str, method: str, summary: str
+) -> None:
+    # An agent logged out: every move but logout (already done) is refused, one line and
+    # exit 4, after it was sent as the library's method sends it (hangup_ready as
+    # hangupready).
+    agent_id = agent_in(centre, "offline")
+    out = invoke(["control", command, agent_id], env=centre.env())
+    if command == "logout":
+        assert (out.code, out.stdout) == (0, f"logout: agent {agent_id}\n"), out
+    else:
+        line = assert_one_error(out, 4)
+        assert f"agent [{agent_id}] is offline" in line, line
+    sent = centre.sim.requests[-1]
+    wire = {"hangup_ready": "hangupready"}.get(method, method)
+    assert (sent.script, sent.action, sent.args["agent"]) == ("agent", wire, agent_id)
+    assert summary.endswith(".") and "AGENT" in summary
+
+
+def test_wrap_ends_the_call_with_its_wrap_code(invoke: CliInvoker, centre: Served) -> None:
+    agent_id = agent_in(centre, "call")
+    out = invoke(["control", "wrap", agent_id, "--subcode", "Sale"], env=centre.env())
+    assert (out.code, out.stdout) == (0, f"wrap: agent {agent_id} (Sale)\n"), out
+    assert status_of(centre, agent_id) == ("wrap", "Sale")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["control", "callback", "90000001", "tomorrow"], "not a time to call back"),
+        (["control", "callback", "90000001", "2026-12-07T10:30:00"], "with its zone"),
+        (["control", "callback", "90000001", "2026-02-30T10:30:00Z"], "not a time"),
+        (["control", "agent-dial"], "give the AGENT, or --phone"),
+        (["control", "ready", ""], "it is empty"),
+    ],
+)
+def test_a_bad_argument_is_refused_before_anything_is_sent(
+    invoke: CliInvoker, centre: Served, args: list[str], named: str
+) -> None:
+    before = len(centre.sim.requests)
+    out = invoke(args, env=centre.env())
+    assert out.code == 2, out
+    assert named in out.stderr, out.stderr
+    assert len(centre.sim.requests) == before
+
+
+def test_a_callback_time_is_read_as_the_library_takes_it() -> None:
+    assert _callback_time(" 1765103400 ") == 1765103400.0
+    aware = _callback_time("2026-12-07T10:30:00+01:00")
+    assert not isinstance(aware, (str, float)) and aware.utcoffset() is not None
+    assert _callback_time("2026-12-07 10:30:00") == "2026-12-07 10:30:00"  # the API's own
+
+
+def test_a_callback_is_sent_in_the_centre_s_zone(invoke: CliInvoker, centre: Served) -> None:
+    args = ["control", "callback", "90000001", "2026-07-01T09:30:00Z", "--notes", "after lunch"]
+    out = invoke([*args, "--record-tz", "Europe/London"], env=centre.env())
+    assert out.code == 4, out  # no such dialled call in the simulator: its refusal
+    sent = centre.sim.requests[-1]
+    assert sent.action == "callback"
+    assert (sent.args["callback"], sent.args["notes"]) == ("2026-07-01 10:30:00", "after lunch")
+
+
+def test_manual_dial_and_disposition_send_their_arguments(
+    invoke: CliInvoker, centre: Served
+) -> None:
+    agent_id = agent_in(centre, "offline")
+    out = invoke(["control", "manual-dial", agent_id, "01614960001", "--queue", "2001"],
+                 env=centre.env())  # fmt: skip
+    assert out.code == 4, out
+    sent = centre.sim.requests[-1]
+    assert (sent.action, sent.args["ddi"], sent.args["qid"]) == (
+        "manual_dial",
+        "01614960001",
+        "2001",
+    )
+    out = invoke(["control", "disposition", "90000001", "510456"], env=centre.env())
+    assert (out.code, out.stdout) == (0, "disposition: call 90000001 outcome 510456\n"), out
+    sent = centre.sim.requests[-1]
+    assert (sent.action, sent.args["callid"], sent.args["outcome"]) == (
+        "disposition", "90000001", "510456"
+    )  # fmt: skip
+
+
+def test_queues_list(invoke: CliInvoker, centre: Served) -> None:
+    out = invoke(["queues", "list", "--json"], env=centre.env())
+    assert out.code == 0, out
+    listed = [json.loads(line) for line in out.stdout.splitlines()]
+    assert {"inbound", "outbound"} <= {queue["type"] for queue in listed}
+    assert all(queue["filter"] != "999" for queue in listed)  # deleted ones left out
+    assert centre.sim.requests[-1].args["filter"] == "!= 999"
+    everything = invoke(["queues", "list", "--json", "--all"], env=centre.env())
+    assert len(everything.stdout.splitlines()) > len(listed)
+    inbound = invoke(["queues", "list", "--type", "inbound"], env=centre.env())
+    rows = inbound.stdout.splitlines()[2:]  # under the header and its rule
+    assert rows and all(row.split()[2] == "inbound" for row in rows), inbound.stdout
+
+
+def test_outcome_codes_list(invoke: CliInvoker, centre: Served) -> None:
+    out = invoke(["outcome-codes", "list", "--json"], env=centre.env())
+    assert out.code == 0, out
+    codes = [json.loads(line) for line in out.stdout.splitlines()]
+    assert codes and set(codes[0]) == {
+        "outcome_id", "description", "complete", "sale", "dmc", "do_not_call", "answerphone"
+    }  # fmt: skip
+    system = invoke(["outcome-codes", "list", "--system", "--json"], env=centre.env())
+    assert 0 < len(system.stdout.splitlines()) < len(codes)
+    assert centre.sim.requests[-1].args["mode"] == "system"
+
+
+def answered_call(served: Served) -> str:
+    async def main() -> str:
+        async with ContactNow(username=USERNAME, password=PASSWORD, base_url=served.base_url) as cn:
+            cdr = await cn.reports.cdr_list("cres,tm_answ,tm_disc", start=START, stop=START + HOUR)
+        return next(call.call_id for call in cdr if call.answered)
+
+    return anyio.run(main)
+
+
+def test_a_recording_is_saved_whole_and_an_existing_file_kept(
+    invoke: CliInvoker, centre: Served, tmp_path: Path
+) -> None:
+    call_id = answered_call(centre)
+    path = tmp_path / "call.wav"
+    out = invoke(["recordings", "download", call_id, str(path)], env=centre.env())
+    assert out.code == 0, out
+    saved = path.read_bytes()
+    assert saved.startswith(b"RIFF")
+    assert out.stdout == f"saved call {call_id} to {path}: {len(saved):,} bytes, audio/wav\n"
+    path.write_bytes(b"mine")
+    before = len(centre.sim.requests)
+    kept = invoke(["recordings", "download", call_id, str(path)], env=centre.env())
+    assert "exists: give --force to replace it" in assert_one_error(kept, 2)
+    assert path.read_bytes() == b"mine" and len(centre.sim.requests) == before
+    forced = invoke(["recordings", "download", call_id, str(path), "--force"], env=centre.env())
+    assert forced.code == 0 and path.read_bytes() == saved
+    piped = invoke(["recordings", "download", call_id, "-"], env=centre.env())
+    assert piped.code == 0 and piped.stdout.startswith("RIFF"), piped
+    assert piped.stderr.startswith(f"saved call {call_id} to stdout: ")
+
+
+def test_a_call_without_a_recording_leaves_no_file(
+    invoke: CliInvoker, centre: Served, tmp_path: Path
+) -> None:
+    path = tmp_path / "none.wav"
+    out = invoke(["recordings", "download", "1", str(path)], env=centre.env())
+    assert "Bad argument: callid [1]" in assert_one_error(out, 4)
+    assert not path.exists()
+    big = invoke(["recordings", "download", "1", str(path), "--max-mb", "0"], env=centre.env())
+    assert big.code == 2 and "--max-mb" in big.stderr
