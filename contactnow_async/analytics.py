@@ -182,7 +182,9 @@ def average_handle_time(
         if isinstance(row, ReportRow):
             _check_figures(row, "average_handle_time", ("sec_call", "nc_ans"))
             talk += row.number("sec_call")
-            answered += row.count("nc_ans") + row.count("nc_ans_man")
+            answered += row.count("nc_ans")
+            if "nc_ans_man" in row:  # optional: only agents who dial by hand make these
+                answered += row.count("nc_ans_man")
         else:
             # Every row: one read without tm_answ (nor cres) reads as unanswered, and a
             # handle time of None would say no call was answered.
