@@ -47,6 +47,13 @@ def time_in_status(
     stamped before the row ahead of it counts from that row's time). A row that is not a
     StatusLogEntry (a wire record), or one row given alone, raises TypeError. Statuses with no
     time in the window are left out; agents with no time in the window too.
+
+    Each agent's last status is open: it counts up to ``stop`` as given, even a ``stop``
+    still to come (this function has no clock, so the same rows and window always give
+    the same figures, on a simulator's virtual clock too). For a window up to now, give
+    now as ``stop``, on the centre's clock: ``min(stop, time.time() + token.clock_offset)``
+    with the token of ``await cn.tokens.get()``, as ``contactnow status-log --summary``
+    does; a ``stop`` of midnight tonight would count the hours to midnight in it.
     """
     low = _bound(start, name="start")
     high = _bound(stop, name="stop")
