@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from ._models_ecnow import _flag, _id
-from ._values import MAX_UNIX_TIME, _t, utc
+from ._values import EPOCH, MAX_UNIX_TIME, _t, utc
 
 __all__ = [
     "RECORD_ATTRIBUTES",
@@ -29,6 +29,7 @@ __all__ = [
     "Record",
     "RecordInput",
     "format_record_time",
+    "from_1970",
     "parse_record_time",
     "record_date_text",
 ]
@@ -88,6 +89,17 @@ def format_record_time(value: datetime | date | int | float | str, tz: tzinfo, n
         raise ValueError(f"{name} is not a moment a record date can hold") from None
     # Not strftime: its %Y writes the year 999 as "999".
     return moment.replace(tzinfo=None, microsecond=0).isoformat(sep=" ")
+
+
+def from_1970(text: str, tz: tzinfo, name: str, given: object) -> str:
+    """``text``, a record date in ``tz`` (as :func:`format_record_time` or
+    :func:`record_date_text` gave it), if its moment is from 1970 on, as every unix time
+    of the API is: a callback or a window's end before then is a ValueError naming
+    ``name`` (sent, ``-5`` went as ``"1969-12-31 23:59:55"``). ``given`` is what the
+    caller gave, quoted in the message."""
+    if datetime.fromisoformat(text).replace(tzinfo=tz) < EPOCH:
+        raise ValueError(f"{name} must be a moment from 1970 on, not {given!r}")
+    return text
 
 
 #: A record date as the API writes one (ECNOW.md: ``'callback' => '2017-12-10 10:00:00'``).
@@ -242,8 +254,9 @@ class RecordInput:
 
     A create needs ``dataset_id`` and one of the phones; an update needs
     ``record_id`` and ``dataset_id``. ``callback`` is an aware datetime, a unix
-    time or ``"YYYY-MM-DD HH:MM:SS"`` text; ``notes_append`` adds a line to the
-    record's notes; ``fields`` holds the campaign's own fields by wire name.
+    time or ``"YYYY-MM-DD HH:MM:SS"`` text, from 1970 on (an earlier one is a
+    ValueError naming it, before the write sends anything); ``notes_append`` adds a
+    line to the record's notes; ``fields`` holds the campaign's own fields by wire name.
     """
 
     record_id: str | int | None = None

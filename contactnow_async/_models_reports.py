@@ -96,7 +96,9 @@ class ReportRow(Mapping[str, Figure]):
     :meth:`number` and :meth:`text` read one with its type. ``cutoff`` is the
     service-level cutoff the figures ``nc_ans_le``/``_gt``, ``nc_que_le``/``_gt``
     were counted against (None when the request gave none). ``raw`` keeps the
-    wire record; two rows with the same fields and values are equal.
+    wire record; two rows with the same fields and values are equal. A field the row
+    does not have (not asked for, or misspelt) is a KeyError from ``row[name]`` and
+    from the three readers alike, never a 0: ``"nc_ans_man" in row`` tells it.
     """
 
     __slots__ = ("_values", "cutoff", "raw")
@@ -131,23 +133,35 @@ class ReportRow(Mapping[str, Figure]):
         return f"ReportRow({self._values!r})"
 
     def count(self, name: str) -> int:
-        """A count (``nc_*``, ``oc_*``); 0 when the row does not have it."""
-        value = self._values.get(name, 0)
+        """A count (``nc_*``, ``oc_*``). KeyError names a field the row does not have."""
+        value = self._field(name)
         if not isinstance(value, int):
             raise TypeError(f"{name!r} is not a count (nc_*, oc_*)")
         return value
 
     def number(self, name: str) -> float:
-        """Seconds or a cost (``sec_*``, ``cost_*``, ``bill_*``); 0.0 when the row does
-        not have it. ValueError (naming the field) for an int past what a float holds."""
-        value = self._values.get(name, 0.0)
+        """Seconds or a cost (``sec_*``, ``cost_*``, ``bill_*``). KeyError names a field
+        the row does not have; ValueError (naming the field) an int past what a float holds."""
+        value = self._field(name)
         if isinstance(value, str):
             raise TypeError(f"{name!r} is not seconds or a cost (sec_*, cost_*, bill_*)")
         return _float(value, name)
 
     def text(self, name: str) -> str:
-        """A group key or another text field; ``""`` when the row does not have it."""
-        return str(self._values.get(name, ""))
+        """A group key or another text field. KeyError names a field the row does not have."""
+        return str(self._field(name))
+
+    def _field(self, name: str) -> Figure:
+        """The value of ``name``; a field the row lacks is a KeyError, not 0: a typo, or a
+        figure not asked for, read as 0 on a wallboard (the API sends each one asked for)."""
+        try:
+            return self._values[name]
+        except KeyError:
+            fields = ", ".join(self._values) or "none"
+            raise KeyError(
+                f"this report row has no field {name!r} (its fields: {fields}):"
+                f" ask reports.calls for it in fields"
+            ) from None
 
 
 def _moment(value: Any, name: str) -> int | None:

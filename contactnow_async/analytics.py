@@ -47,6 +47,13 @@ def time_in_status(
     stamped before the row ahead of it counts from that row's time). A row that is not a
     StatusLogEntry (a wire record), or one row given alone, raises TypeError. Statuses with no
     time in the window are left out; agents with no time in the window too.
+
+    Each agent's last status is open: it counts up to ``stop`` as given, even a ``stop``
+    still to come (this function has no clock, so the same rows and window always give
+    the same figures, on a simulator's virtual clock too). For a window up to now, give
+    now as ``stop``, on the centre's clock: ``min(stop, time.time() + token.clock_offset)``
+    with the token of ``await cn.tokens.get()``, as ``contactnow status-log --summary``
+    does; a ``stop`` of midnight tonight would count the hours to midnight in it.
     """
     low = _bound(start, name="start")
     high = _bound(stop, name="stop")
@@ -182,7 +189,9 @@ def average_handle_time(
         if isinstance(row, ReportRow):
             _check_figures(row, "average_handle_time", ("sec_call", "nc_ans"))
             talk += row.number("sec_call")
-            answered += row.count("nc_ans") + row.count("nc_ans_man")
+            answered += row.count("nc_ans")
+            if "nc_ans_man" in row:  # optional: only agents who dial by hand make these
+                answered += row.count("nc_ans_man")
         else:
             # Every row: one read without tm_answ (nor cres) reads as unanswered, and a
             # handle time of None would say no call was answered.

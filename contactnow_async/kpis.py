@@ -86,9 +86,8 @@ class QueueFigures:
         ValueError naming the figures a row lacks (each would read as 0)."""
         missing = [name for name in QUEUE_FIGURES if name not in row]
         if missing:
-            raise ValueError(
-                f"a reports.calls row of queue {row.text('qid')!r} without {', '.join(missing)}"
-            )
+            queue = repr(row["qid"]) if "qid" in row else "(no qid)"
+            raise ValueError(f"a reports.calls row of queue {queue} without {', '.join(missing)}")
         return cls(
             queue_id=row.text("qid"),
             name=row.text("qnm"),

@@ -35,6 +35,16 @@ def test_intervals_are_clipped_to_the_window_and_the_last_runs_to_stop() -> None
     }
 
 
+def test_an_open_last_status_counts_up_to_stop_as_given_even_a_stop_to_come() -> None:
+    # No clock: the figures are the rows' and the window's alone. A stop in the future
+    # (on any clock: these rows are of 2286) counts the hours to it; now as stop, none.
+    now = 10_000_000_000
+    rows = [row(1, now - 600, "a", "wait"), row(2, now - 60, "a", "call")]
+    assert time_in_status(rows, now - 3600, now) == {"a": {"wait": 540.0, "call": 60.0}}
+    tonight = now + 5 * 3600
+    assert time_in_status(rows, now - 3600, tonight) == {"a": {"wait": 540.0, "call": 18_060.0}}
+
+
 def test_each_agents_time_adds_up_to_the_window_once_it_has_a_row_before_it() -> None:
     rows = [row(i, 10 * i, str(i % 3), ["wait", "call", "wrap"][i % 2]) for i in range(1, 60)]
     start, stop = 100, 500

@@ -414,22 +414,72 @@ async def test_a_record_date_no_utc_datetime_holds_is_a_format_error(
 
 
 @pytest.mark.parametrize(
-    ("callback", "wire"),
+    ("day", "wire"),
     [
         (datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "0999-01-02 03:04:05"),
         (date(999, 1, 2), "0999-01-02 00:00:00"),
-        (-30_610_310_400, "0999-12-31 00:00:00"),
+        (date(1960, 5, 1), "1960-05-01 00:00:00"),  # a callback's 1970 is no rule of these
     ],
 )
 async def test_record_dates_before_the_year_1000_are_written_with_four_digits(
-    callback: Any, wire: str
+    day: Any, wire: str
 ) -> None:
+    # A campaign's own date field (a callback is a moment from 1970 on: refused below).
     ok = {"success": True, "total": 1, "bad": 0, "key": 5}
     _, api = await call_with(
         {(*RECORDS, "create"): answer(ok)},
-        lambda cn: cn.records.create([{"dataset": 3, "HomePhone": "1", "callback": callback}]),
+        lambda cn: cn.records.create([{"dataset": 3, "HomePhone": "1", "Born": day}]),
     )
-    assert body_records(sent(api, *RECORDS), "record")[0]["callback"] == wire
+    assert body_records(sent(api, *RECORDS), "record")[0]["Born"] == wire
+
+
+BEFORE_1970: list[Any] = [
+    -5,  # was sent as "1969-12-31 23:59:55"
+    -0.5,
+    -30_610_310_400,  # the year 999
+    datetime(1969, 12, 31, 23, 59, 59, tzinfo=timezone.utc),
+    date(1969, 12, 31),
+    "1969-12-31 23:59:59",  # in record_tz (UTC here)
+    "1969-12-31",
+]
+
+
+@pytest.mark.parametrize("callback", BEFORE_1970)
+async def test_a_callback_before_1970_is_refused_naming_it_before_sending(callback: Any) -> None:
+    lead = RecordInput(dataset_id=3, home_phone="1", callback=callback)
+    change = {"id": 5, "dataset": 3, "Callback": callback}  # in any case, as the API reads it
+    async with sending_nothing_to("ecnow") as cn:
+        with pytest.raises(ValueError, match=r"^records\.create: callback must be a moment from"):
+            await cn.records.create([lead])
+        with pytest.raises(ValueError, match=r"^records\.update: Callback must be a moment from"):
+            await cn.records.update([change])
+
+
+@pytest.mark.parametrize("moment", BEFORE_1970)
+@pytest.mark.parametrize("name", ["tstart", "tstop"])
+async def test_a_read_window_end_before_1970_is_refused_naming_it(moment: Any, name: str) -> None:
+    times: dict[str, Any] = {name: moment}
+    async with sending_nothing_to("ecnow") as cn:
+        with pytest.raises(ValueError, match=f"^{name} must be a moment from 1970 on"):
+            await cn.records.read(dataset=3, timetype="callback", **times)
+
+
+async def test_a_callback_from_1970_on_in_record_tz_is_sent() -> None:
+    # 1970 is the unix time's: midnight in Paris (UTC+1) was 23:00 UTC on 31 December 1969.
+    ok = {"success": True, "total": 1, "bad": 0, "key": 5}
+    paris = ZoneInfo("Europe/Paris")
+    _, api = await call_with(
+        {(*RECORDS, "create"): answer(ok)},
+        lambda cn: cn.records.create([{"dataset": 3, "HomePhone": "1", "callback": 0}]),
+        record_tz=paris,
+    )
+    assert body_records(sent(api, *RECORDS), "record")[0]["callback"] == "1970-01-01 01:00:00"
+    api = FakeAPI()
+    cn, http = client_for(api, record_tz=paris)
+    async with http, cn:
+        with pytest.raises(ValueError, match="callback must be a moment from 1970 on"):
+            await cn.records.create([{"dataset": 3, "HomePhone": "1", "callback": "1970-01-01"}])
+    assert api.calls("ecnow") == 0
 
 
 @pytest.mark.parametrize(

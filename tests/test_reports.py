@@ -107,7 +107,7 @@ async def test_calls_sends_the_documented_request_and_types_the_documented_row(
     assert row["sec_dur"] == pytest.approx(25.597082138062)
     assert row["qid"] == "719718" and row["dsnm"] == ""  # null group key: empty text
     assert row.count("oc_ama") == 4 and row.number("cost_cust") == 0.008
-    assert row.text("P1W") == "2017-08-20" and row.text("nothing") == ""
+    assert row.text("P1W") == "2017-08-20"
     assert all(
         type(row[name]) is (int if name[:3] in ("nc_", "oc_") else float) for name in FIGURES
     )
@@ -688,6 +688,21 @@ def test_report_numbers_as_the_api_writes_them_are_read() -> None:
     assert CdrRow.from_record({"callid": "1", "tm_answ": "1700000000.0"}).answered_ts == 1700000000
     row = ReportRow.from_record({"sec_dur": "105.026", "cost_cust": "-0.5", "bill_cust": "1.0E-5"})
     assert (row["sec_dur"], row["cost_cust"], row["bill_cust"]) == (105.026, -0.5, 1e-5)
+
+
+def test_a_field_the_row_lacks_is_a_key_error_naming_it_not_a_zero() -> None:
+    # count/number/text read a field the row lacked as 0, 0.0 or "": a typo (nc_answ), or
+    # a figure reports.calls was not asked for, showed 0 on a wallboard.
+    row = ReportRow.from_record({"qid": "1007", "nc_ans": 3, "sec_call": 40.5})
+    for read in (row.count, row.number, row.text):
+        with pytest.raises(KeyError, match=r"no field 'nc_answ' \(its fields: qid, nc_ans,"):
+            read("nc_answ")
+    with pytest.raises(KeyError, match=r"ask reports\.calls for it in fields"):
+        row.count("oc_abdn")
+    with pytest.raises(KeyError, match="its fields: none"):
+        ReportRow({}).text("qid")
+    assert (row.count("nc_ans"), row.number("sec_call"), row.text("qid")) == (3, 40.5, "1007")
+    assert row.get("nc_answ", 0) == 0  # the mapping's own default, asked for by name
 
 
 @pytest.mark.parametrize("huge", [10**400, -(10**400)], ids=["above", "below"])

@@ -22,8 +22,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from .._models import WriteResult
-from .._models_records import format_record_time, record_date_text
-from .._values import EPOCH
+from .._models_records import format_record_time, from_1970, record_date_text
 from ._base import Resource, scalar
 
 __all__ = ["Control"]
@@ -183,7 +182,6 @@ def _callback_time(when: datetime | date | int | float | str, tz: tzinfo) -> str
     moment: the API would read anything else as it pleases, or as no callback at all."""
     if isinstance(when, str):
         text = record_date_text(when, "when")
-        early = datetime.fromisoformat(text).replace(tzinfo=tz) < EPOCH
     elif isinstance(when, date) and not isinstance(when, datetime):
         # Not its midnight, as a record's date would be: text of a bare day is refused too.
         raise ValueError(
@@ -197,11 +195,7 @@ def _callback_time(when: datetime | date | int | float | str, tz: tzinfo) -> str
         )
     else:
         text = format_record_time(when, tz, "when")  # refuses naive, NaN, inf, past 9999
-        early = when < EPOCH if isinstance(when, datetime) else when < 0
-    if early:
-        # Sent, -5 was "1969-12-31 23:59:55": a record date of no unix time.
-        raise ValueError(f"when must be a moment from 1970 on, not {when!r}")
-    return text
+    return from_1970(text, tz, "when", when)  # sent, -5 was "1969-12-31 23:59:55"
 
 
 def _number(value: str, name: str) -> str:

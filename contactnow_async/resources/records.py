@@ -14,6 +14,7 @@ from .._models_records import (
     RECORD_INPUT_NAMES,
     Record,
     format_record_time,
+    from_1970,
     record_date_text,
 )
 from .._wire import NESTED
@@ -45,7 +46,9 @@ class Records(Resource):
 
     Record dates are read and written in the client's ``record_tz`` (UTC unless
     given): a ``callback`` may be an aware datetime, a unix time or
-    ``"YYYY-MM-DD HH:MM:SS"`` text (other text is a ValueError; blank clears it).
+    ``"YYYY-MM-DD HH:MM:SS"`` text (other text is a ValueError; blank clears it), from 1970
+    on: an earlier one, or a read's ``tstart``/``tstop`` before 1970, is a ValueError
+    naming it, raised before anything is sent.
     """
 
     __slots__ = ()
@@ -202,16 +205,21 @@ class Records(Resource):
                         f"records.{action}: a record gives {first} twice, as {first} and {name}"
                     )
             for name, value in record.items():
+                callback = str(name).lower() == "callback"  # in any case, as the API reads it
                 if isinstance(value, (datetime, date)):
                     record[name] = format_record_time(value, tz, name)
                 elif isinstance(value, float) and not math.isfinite(value):  # sent as "nan"
                     raise ValueError(f"records.{action}: {name} is {value!r}, not a finite number")
-                elif str(name).lower() == "callback" and isinstance(value, (int, float)):
-                    # A unix time ("Callback" too, as the API reads field names); a bool
-                    # is refused there, not sent as "1".
+                elif callback and isinstance(value, (int, float)):
+                    # A unix time; a bool is refused there, not sent as "1".
                     record[name] = format_record_time(value, tz, name)
-                elif str(name).lower() == "callback" and isinstance(value, str):
+                elif callback and isinstance(value, str):
                     record[name] = _callback_text(value, name=f"records.{action}: {name}")
+                written = record[name]
+                if callback and isinstance(written, str) and written not in _NO_CALLBACK:
+                    # A campaign's own date may be older (a birthday): a callback is a moment
+                    # to call, of unix time; -5 went as "1969-12-31 23:59:55".
+                    from_1970(written, tz, f"records.{action}: {name}", value)
             for name, value in record.items():
                 if str(name).lower() in _ID_FIELDS:
                     _check_id(value, name=f"records.{action}: {name}")
@@ -233,10 +241,11 @@ def _record_time(
     value: datetime | date | int | float | str, tz: tzinfo, name: str, day: str
 ) -> str:
     """A read's ``tstart``/``tstop``: text checked as a record date (a bare day is its
-    ``day`` time: a ``tstop`` day is the whole day, as a ``date`` is), else formatted."""
+    ``day`` time: a ``tstop`` day is the whole day, as a ``date`` is), else formatted;
+    a moment before 1970 is refused, as a window's end is everywhere."""
     if isinstance(value, str):
-        return record_date_text(value, name, day=day)
-    return format_record_time(value, tz, name)
+        return from_1970(record_date_text(value, name, day=day), tz, name, value)
+    return from_1970(format_record_time(value, tz, name), tz, name, value)
 
 
 def _across_clocks_back(

@@ -16,7 +16,7 @@ import anyio
 import httpx
 import pytest
 
-from contactnow_async import ContactNow, VirtualClock
+from contactnow_async import ContactNow, ReportRow, VirtualClock
 from contactnow_async.analytics import service_level
 from contactnow_async.kpis import AVAILABLE, QUEUE_FIGURES, QueueFigures, QueueKpis, midnight
 from contactnow_async.simulator import Simulator
@@ -553,3 +553,11 @@ async def test_a_reply_without_a_figure_is_a_failed_read_not_a_zero(
     [record] = [r for r in caplog.records if r.name == "contactnow_async.kpis"]
     assert (record.levelname, record.exc_info) == ("WARNING", None)
     assert f"'1007' without {left_out}" in record.getMessage()
+
+
+def test_a_row_without_its_queue_id_is_refused_naming_what_it_lacks() -> None:
+    # Its message read the queue id with row.text("qid"): "queue ''", and a KeyError
+    # once a field a row lacks is one.
+    row = ReportRow.from_record({name: SALES[name] for name in SALES if name != "qid"})
+    with pytest.raises(ValueError, match=r"of queue \(no qid\) without qid$"):
+        QueueFigures.from_row(row, 20)
