@@ -228,8 +228,12 @@ def emit_json(data: Any) -> None:
     click.echo(json_line(data))
 
 
-def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Print ``rows`` under ``columns`` as a plain table."""
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, none: str) -> None:
+    """Print ``rows`` under ``columns`` as a plain table; without rows, ``none`` (what
+    was looked for, not found) on stderr instead: a header alone looked like a failure."""
+    if not rows:
+        click.echo(printable(none), err=True)
+        return
     cells = [[printable(value) for value in row] for row in rows]
     if console.is_terminal:
         table = Table(*columns, show_edge=False, pad_edge=False)

@@ -187,7 +187,21 @@ def records_read(
             ]
             for r in found
         ],
+        none=_no_records(table, dataset, filters),
     )
+
+
+def _no_records(table: str | None, dataset: str | None, filters: dict[str, Any]) -> str:
+    """What an empty ``records read`` says: where it looked, and the flags that narrowed it."""
+    where = " of ".join(
+        f"{kind} {name}" for kind, name in (("dataset", dataset), ("table", table)) if name
+    )
+    narrowed = [f"--{name}" for name in _NARROWING if filters[name]]
+    return f"no records in {where}" + (f" match {', '.join(narrowed)}" if narrowed else "")
+
+
+#: The filters of ``records read`` that narrow a table or a dataset, as its flags are named.
+_NARROWING = ("id", "outcome", "agent", "ddi", "search", "mode", "timetype")
 
 
 @records.command("create")

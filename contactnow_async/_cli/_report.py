@@ -28,7 +28,7 @@ from ._common import (
     run,
 )
 from ._text import printable
-from ._times import option_time
+from ._times import option_time, shown_window
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -220,7 +220,17 @@ def report_calls(
         for row in rows:
             _echo_csv(row.get(name) for name in columns)
     else:
-        print_table(columns, [[_shown(row.get(name)) for name in columns] for row in rows])
+        print_table(
+            columns,
+            [[_shown(row.get(name)) for name in columns] for row in rows],
+            none=_no_calls(start, stop, filter_items),
+        )
+
+
+def _no_calls(start: datetime, stop: datetime, filter_items: Sequence[str]) -> str:
+    """What an empty table of calls says: the window, and the filters given."""
+    given = f" with {', '.join(filter_items)}" if filter_items else ""
+    return f"no calls {shown_window(start, stop)}{given}"
 
 
 def _shown(value: Any) -> str:
@@ -284,7 +294,11 @@ def report_cdr(
     rows = run(settings, main)
     if not (as_json or as_csv):
         columns = names if fields else list(_CDR_TABLE)  # what was asked for, or a digest
-        print_table(columns, [[_shown(row.raw.get(name)) for name in columns] for row in rows])
+        print_table(
+            columns,
+            [[_shown(row.raw.get(name)) for name in columns] for row in rows],
+            none=_no_calls(start, stop, filter_items),
+        )
 
 
 async def _read_cdr(

@@ -27,7 +27,7 @@ from ._common import (
     refuse_empty,
     run,
 )
-from ._times import option_time
+from ._times import option_time, shown_window
 
 #: The longest window read without --yes, in days.
 MAX_WINDOW_DAYS = 31
@@ -127,6 +127,8 @@ def status_log(
                 [agent, *(f"{spent.get(s, 0):.0f}s" for s in statuses)]
                 for agent, spent in sorted(totals.items())
             ],
+            none=f"{_nothing_logged(agent_ids, start, max(start, end))}, nor in the day "
+            "before it: no time in a status to count",
         )
         return
     if as_json:
@@ -155,7 +157,14 @@ def status_log(
                 ]
                 for r in rows
             ],
+            none=_nothing_logged(agent_ids, start, stop),
         )
+
+
+def _nothing_logged(agent_ids: Sequence[str], start: datetime, stop: datetime) -> str:
+    """What an empty table says: nothing logged in the window (for the agents asked for)."""
+    whose = f" for agent {', '.join(agent_ids)}" if agent_ids else ""
+    return f"no status changes logged{whose} {shown_window(start, stop)}"
 
 
 def _summary_end(rows: Sequence[StatusLogEntry], high: datetime, offset: float) -> datetime:

@@ -41,6 +41,11 @@ def option_day_or_time(flag: str, text: str) -> date | datetime:
     return option_time(flag, text)
 
 
+def shown_window(start: datetime, stop: datetime) -> str:
+    """``from START to STOP``, each to the second, in the zone it was given in."""
+    return f"from {start.isoformat(timespec='seconds')} to {stop.isoformat(timespec='seconds')}"
+
+
 def _since_1970(flag: str, text: str, moment: date) -> None:
     """One error line naming ``flag`` if ``moment`` (a day, or a time) is before 1970:
     the API refuses a time before unix time starts."""
