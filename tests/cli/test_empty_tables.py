@@ -16,6 +16,7 @@ pytestmark = pytest.mark.integration
 SINCE, UNTIL = "2001-01-01T00:00:00Z", "2001-01-01T00:30:00Z"
 WINDOW = ["--since", SINCE, "--until", UNTIL]
 SHOWN = "from 2001-01-01T00:00:00+00:00 to 2001-01-01T00:30:00+00:00"
+NEW_YORK, TOKYO = ["--record-tz", "America/New_York"], ["--record-tz", "Asia/Tokyo"]
 
 
 @pytest.mark.parametrize(
@@ -48,6 +49,20 @@ SHOWN = "from 2001-01-01T00:00:00+00:00 to 2001-01-01T00:30:00+00:00"
             f"no calls {SHOWN}",
         ),
         (["report", "cdr", "--filter", "queue=1007", *WINDOW], f"no calls {SHOWN} with queue=1007"),
+        # A bare day, and a time without an offset, are the centre's (--record-tz), and
+        # the window is shown in its zone (a day was its midnight in UTC).
+        (
+            ["status-log", "--since", "2001-01-01", "--until", "2001-01-02", *NEW_YORK],
+            "no status changes logged from 2001-01-01T00:00:00-05:00 to 2001-01-02T00:00:00-05:00",
+        ),
+        (
+            ["report", "cdr", "--since", "2001-01-01", "--until", "2001-01-01T09:00", *TOKYO],
+            "no calls from 2001-01-01T00:00:00+09:00 to 2001-01-01T09:00:00+09:00",
+        ),
+        (
+            ["report", "calls", "--fields", "nc_all", "--group-by", "qid", *WINDOW, *TOKYO],
+            "no calls from 2001-01-01T09:00:00+09:00 to 2001-01-01T09:30:00+09:00",
+        ),
     ],
     ids=lambda value: " ".join(value[:3]) if isinstance(value, list) else None,
 )

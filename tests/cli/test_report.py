@@ -57,6 +57,22 @@ def test_report_calls_as_json_csv_and_a_table(invoke: CliInvoker, an_hour: Serve
 
 
 @pytest.mark.parametrize("command", ["calls", "cdr"])
+def test_a_time_without_an_offset_is_read_in_the_record_zone(
+    invoke: CliInvoker, an_hour: Served, command: str
+) -> None:
+    # START is 2023-11-14T22:13:20Z, 2023-11-15T07:13:20 in Tokyo (UTC+9, no summer time):
+    # read as UTC, the window was nine hours after the centre's hour, and held no call.
+    args = ["report", command, "--json"]
+    if command == "calls":
+        args += ["--fields", "nc_all", "--group-by", "qid"]
+    utc = invoke([*args, *WINDOW], env=an_hour.env())
+    tokyo = ["--since", "2023-11-15T07:13:20", "--until", "2023-11-15T08:13:20"]
+    local = invoke([*args, *tokyo, "--record-tz", "Asia/Tokyo"], env=an_hour.env())
+    assert (local.code, utc.code) == (0, 0), (local, utc)
+    assert utc.stdout and local.stdout == utc.stdout
+
+
+@pytest.mark.parametrize("command", ["calls", "cdr"])
 def test_a_filter_given_a_comma_list_reads_each_value(
     invoke: CliInvoker, an_hour: Served, command: str
 ) -> None:
