@@ -41,7 +41,7 @@ from ._common import (
     run,
 )
 from ._text import printable
-from ._times import option_day_or_time, record_tz_option
+from ._times import option_day_or_time, record_tz_option, refuse_reversed
 
 #: What ``records read --json`` prints: the model's attributes but ``raw``.
 _LISTED = tuple(field.name for field in attrs.fields(Record) if field.name != "raw")
@@ -147,6 +147,9 @@ def records_read(
         "tstart": option_day_or_time("--since", since, zone=record_tz) if since else None,
         "tstop": option_day_or_time("--until", until, zone=record_tz) if until else None,
     }
+
+    if since and until:
+        refuse_reversed(since, until, filters["tstart"], filters["tstop"], record_tz)
 
     async def main() -> list[Record]:
         async with connect(settings, record_tz=record_tz) as client:

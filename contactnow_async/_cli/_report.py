@@ -28,7 +28,7 @@ from ._common import (
     run,
 )
 from ._text import printable
-from ._times import option_time, record_tz_option, shown_window
+from ._times import option_time, record_tz_option, shown_time, shown_window
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -103,7 +103,7 @@ def _window(since: str, until: str, zone: tzinfo) -> tuple[datetime, datetime]:
     start = option_time("--since", since, now=now, zone=zone)
     stop = option_time("--until", until, now=now, zone=zone)
     if stop < start:
-        fail(f"--until ({stop.isoformat()}) is before --since ({start.isoformat()})")
+        fail(f"--until ({shown_time(stop, zone)}) is before --since ({shown_time(start, zone)})")
     return start, stop
 
 

@@ -27,7 +27,7 @@ from ._common import (
     refuse_empty,
     run,
 )
-from ._times import option_time, record_tz_option, shown_window
+from ._times import option_time, record_tz_option, shown_time, shown_window
 
 #: The longest window read without --yes, in days.
 MAX_WINDOW_DAYS = 31
@@ -89,9 +89,12 @@ def status_log(
     start = option_time("--since", since, now=now, zone=record_tz)
     stop = option_time("--until", until_, now=now, zone=record_tz)
     if start > now:
-        fail(f"--since ({start.isoformat()}) is in the future")
+        fail(f"--since ({shown_time(start, record_tz)}) is in the future")
     if stop < start:
-        fail(f"--until ({stop.isoformat()}) is before --since ({start.isoformat()})")
+        fail(
+            f"--until ({shown_time(stop, record_tz)}) is before --since "
+            f"({shown_time(start, record_tz)})"
+        )
     # --summary reads the day before --since too (a status begun before the window counts
     # from --since), but not before 1970, where the log holds nothing (and refuses a time).
     lookback = min(SUMMARY_LOOKBACK, max(start - EPOCH, timedelta(0)))

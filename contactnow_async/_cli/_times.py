@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 import click
@@ -104,14 +104,27 @@ def option_day_or_time(flag: str, text: str, *, zone: tzinfo) -> date | datetime
 
 def shown_window(start: datetime, stop: datetime, zone: tzinfo) -> str:
     """``from START to STOP``, each to the second, in ``zone``."""
-    return f"from {_shown(start, zone)} to {_shown(stop, zone)}"
+    return f"from {shown_time(start, zone)} to {shown_time(stop, zone)}"
 
 
-def _shown(moment: datetime, zone: tzinfo) -> str:
+def shown_time(moment: datetime, zone: tzinfo) -> str:
+    """``moment`` to the second, in ``zone``: as the user gave it (in --record-tz)."""
     try:
         return moment.astimezone(zone).isoformat(timespec="seconds")
     except OverflowError:  # --until 9999-12-31T23:00Z, east of UTC: past year 9999 there
         return moment.isoformat(timespec="seconds")
+
+
+def refuse_reversed(
+    since: str, until: str, start: date | datetime, stop: date | datetime, zone: tzinfo
+) -> None:
+    """One error line, in the flags' words, if ``--until`` is before ``--since`` (a day is
+    all of it in ``zone``, as ``records.read`` reads it; its refusal named its own
+    arguments, ``tstart`` and ``tstop``)."""
+    first = start if isinstance(start, datetime) else datetime.combine(start, time.min, zone)
+    last = stop if isinstance(stop, datetime) else datetime.combine(stop, time.max, zone)
+    if first.replace(microsecond=0) > last.replace(microsecond=0):  # record dates: seconds
+        fail(f"--until {until.strip()} is before --since {since.strip()}")
 
 
 def _since_1970(flag: str, text: str, moment: date) -> None:
