@@ -62,7 +62,13 @@ def agents_list(
         for agent in found:
             emit_json({name: getattr(agent, name) for name in _LISTED})
     else:
-        print_table(_AGENT_COLUMNS, [[getattr(a, c) for c in _AGENT_COLUMNS] for a in found])
+        named = f" named {name!r}" if name else ""
+        called = f" with username {agent_username!r}" if agent_username else ""
+        print_table(
+            _AGENT_COLUMNS,
+            [[getattr(a, c) for c in _AGENT_COLUMNS] for a in found],
+            none=f"no agent{named}{called}" if named or called else "no agents",
+        )
 
 
 def _refuse_create_password(ctx: click.Context, param: click.Parameter, value: str | None) -> None:

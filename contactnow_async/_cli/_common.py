@@ -1,4 +1,4 @@
-"""What every command shares: configuration, errors and exit codes, output, time parsing."""
+"""What every command shares: configuration, errors and exit codes, output."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ import io
 import logging
 import math
 import os
-import re
 import sys
 import tempfile
 import traceback
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -228,8 +226,12 @@ def emit_json(data: Any) -> None:
     click.echo(json_line(data))
 
 
-def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Print ``rows`` under ``columns`` as a plain table."""
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, none: str) -> None:
+    """Print ``rows`` under ``columns`` as a plain table; without rows, ``none`` (what
+    was looked for, not found) on stderr instead: a header alone looked like a failure."""
+    if not rows:
+        click.echo(printable(none), err=True)
+        return
     cells = [[printable(value) for value in row] for row in rows]
     if console.is_terminal:
         table = Table(*columns, show_edge=False, pad_edge=False)
@@ -401,37 +403,6 @@ def _check_writable(token_file: str) -> Path:
 
 def _format(settings: Settings) -> Any:
     return settings.wire_format
-
-
-_RELATIVE = re.compile(r"^-?(\d+(?:\.\d+)?)\s*([smhdw])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
-
-
-def parse_time(text: str, *, now: datetime | None = None) -> datetime:
-    """A time from the command line: unix seconds, ISO 8601, ``now``, or ``90m`` / ``2h`` ago.
-
-    Raises ``click.BadParameter`` with what is accepted.
-    """
-    text = text.strip()
-    moment = now or datetime.now(timezone.utc)
-    if text == "now":
-        return moment
-    try:
-        if re.fullmatch(r"\d{9,11}(\.\d+)?", text):
-            return datetime.fromtimestamp(float(text), tz=timezone.utc)
-        match = _RELATIVE.match(text)
-        if match:
-            return moment - timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
-    except (OverflowError, OSError, ValueError):  # 999999999w ago: before year 1
-        raise click.BadParameter(f"{text!r} is out of range") from None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not a time: use unix seconds (9 to 11 digits), ISO 8601 "
-            "(2026-11-23T09:00:00Z), 'now', or an age like 90m, 2h, 1d"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def since_log_id_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

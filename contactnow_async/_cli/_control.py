@@ -17,7 +17,7 @@ import click
 
 from .. import ContactNow
 from ._common import Settings, connect, refuse_empty, run
-from ._records import _record_tz, _zone_option
+from ._times import record_tz_option
 
 #: The actions that take only the agent: command name, library method, help.
 _MOVES = (
@@ -32,11 +32,9 @@ _MOVES = (
     ("unpark-tpt", "unpark_tpt", "Take AGENT's call back from a third-party transfer."),
 )
 
-#: A callback time that names its moment: unix seconds, or ISO 8601 with a zone.
+#: A callback time: unix seconds, or a date and a time (its offset, if any, after it).
 _UNIX = re.compile(r"\d{9,11}(\.\d+)?")
-_ISO_WITH_ZONE = re.compile(
-    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})"
-)
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
 
 
 @click.group()
@@ -107,7 +105,10 @@ def control_disposition(settings: Settings, call: str, outcome: str, agent: str 
 @click.argument("when", callback=refuse_empty)
 @click.option("--agent", callback=refuse_empty, help="Make it this agent's own callback.")
 @click.option("--notes", help="Notes for the agent who calls back.")
-@_record_tz
+@record_tz_option(
+    "The centre's time zone, e.g. Europe/London: a WHEN without an offset is read in it, "
+    "and the callback is sent in it (default: UTC)."
+)
 @click.pass_obj
 def control_callback(
     settings: Settings,
@@ -115,38 +116,40 @@ def control_callback(
     when: str,
     agent: str | None,
     notes: str | None,
-    record_tz: tzinfo | None,
+    record_tz: tzinfo,
 ) -> None:
     """Call the record of dialled CALL back at WHEN.
 
-    WHEN is unix seconds, ISO 8601 with its zone (2026-12-07T10:30:00+01:00, or Z), or
-    the API's own "2026-12-07 10:30:00", in the centre's zone (--record-tz, default UTC).
+    WHEN is unix seconds, or a date and time (2026-12-07 10:30) in the centre's zone
+    (--record-tz, default UTC) unless it gives its own offset (2026-12-07T10:30:00Z).
     """
-    moment = _callback_time(when)
+    moment = _callback_time(when, record_tz)
     _act(
         settings,
         lambda client: client.control.callback(call, moment, agent=agent, notes=notes),
         f"callback: call {call} at {when.strip()}",
-        **_zone_option(record_tz),
+        record_tz=record_tz,
     )
 
 
-def _callback_time(text: str) -> datetime | float | str:
-    """WHEN as the library takes it: a number, an aware datetime, or the API's text (which
-    the library checks); anything else is refused here, naming the forms."""
+def _callback_time(text: str, zone: tzinfo) -> datetime | float:
+    """WHEN as the library takes it: unix seconds, or an aware datetime (a date and time
+    without an offset is in ``zone``, as every TIME of the command is); anything else (a
+    bare day, "tomorrow", an age) is refused here, naming the forms."""
     text = text.strip()
     if _UNIX.fullmatch(text):
         return float(text)
-    if _ISO_WITH_ZONE.fullmatch(text):
+    if _DATE_TIME.fullmatch(text):
         try:
-            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            pass  # 2026-02-30T10:00Z: named below
-    elif re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", text):
-        return text  # the library says if it is no real moment
+            pass  # 2026-02-30 10:00: named below
+        else:
+            return moment if moment.tzinfo else moment.replace(tzinfo=zone)
     raise click.BadParameter(
-        f"{text!r} is not a time to call back: use unix seconds, ISO 8601 with its zone "
-        "(2026-12-07T10:30:00Z) or '2026-12-07 10:30:00' in the centre's zone",
+        f"{text!r} is not a time to call back: use unix seconds, or a date and time "
+        "(2026-12-07 10:30, 2026-12-07T10:30:00Z) in the centre's zone (--record-tz) "
+        "unless it gives its own offset",
         param_hint="'WHEN'",
     )
 

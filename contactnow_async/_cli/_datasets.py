@@ -60,6 +60,11 @@ def datasets_list(
                 }
             )
         return
+    where = (
+        f"in table {table}" if table else "",
+        f"in state {state.upper()}" if state else "",
+        f"of queue {', '.join(queues)}" if queues else "",
+    )
     print_table(
         ["dataset", "queue", "status", "priority", "records", "description"],
         [
@@ -73,6 +78,7 @@ def datasets_list(
             ]
             for d in found
         ],
+        none=" ".join(["no datasets", *filter(None, where)]),
     )
 
 

@@ -43,7 +43,13 @@ def priorities_list(
         for item in found:
             emit_json({"agent_id": item.agent_id, "queue_id": item.queue_id, "level": item.level})
     else:
-        print_table(["agent", "queue", "level"], [[a.agent_id, a.queue_id, a.level] for a in found])
+        of = f" of agent {agent}" if agent else ""
+        to = f" to queue {queue}" if queue else ""
+        print_table(
+            ["agent", "queue", "level"],
+            [[a.agent_id, a.queue_id, a.level] for a in found],
+            none=f"no queue assignments{of}{to}",
+        )
 
 
 #: A negative whole number (``-1``), which click takes for an option's name.

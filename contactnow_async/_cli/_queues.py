@@ -77,6 +77,7 @@ def queues_list(
             [q.queue_id, str(q.type), q.description, q.campaign_id or "", " ".join(q.numbers)]
             for q in found
         ],
+        none="no queues match" if types or table or ids else "no queues",
     )
 
 
@@ -115,4 +116,5 @@ def outcome_codes_list(settings: Settings, system: bool, as_json: bool) -> None:
             [c.outcome_id, c.description, *("yes" if getattr(c, f) else "" for f in flags)]
             for c in found
         ],
+        none="no system outcome codes" if system else "no outcome codes",
     )

@@ -41,29 +41,10 @@ from ._common import (
     run,
 )
 from ._text import printable
-from ._times import option_day_or_time
+from ._times import option_day_or_time, record_tz_option, refuse_reversed
 
 #: What ``records read --json`` prints: the model's attributes but ``raw``.
 _LISTED = tuple(field.name for field in attrs.fields(Record) if field.name != "raw")
-
-
-def _zone(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tzinfo | None:
-    if value is None:
-        return None
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"{value!r} is not a time zone (say Europe/London)") from None
-
-
-_record_tz = click.option(
-    "--record-tz",
-    callback=_zone,
-    metavar="ZONE",
-    help="The zone of the centre's record dates, e.g. Europe/London (default: UTC).",
-)
 
 
 @click.group()
@@ -108,7 +89,10 @@ def records() -> None:
 )
 @click.option("--since", callback=refuse_empty, help="From this TIME (with --timetype).")
 @click.option("--until", callback=refuse_empty, help="Up to this TIME (with --timetype).")
-@_record_tz
+@record_tz_option(
+    "The zone of the centre's record dates, e.g. Europe/London (default: UTC): a day in "
+    "--since/--until is that whole day there, a time without an offset that time there."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per record.")
 @click.pass_obj
 def records_read(
@@ -125,7 +109,7 @@ def records_read(
     timetype: Any,
     since: str | None,
     until: str | None,
-    record_tz: tzinfo | None,
+    record_tz: tzinfo,
     as_json: bool,
 ) -> None:
     """Read records of a campaign: give --table or --dataset (--id, --outcome, --agent,
@@ -160,12 +144,15 @@ def records_read(
         "exact": exact,
         "mode": mode,
         "timetype": timetype,
-        "tstart": option_day_or_time("--since", since) if since else None,
-        "tstop": option_day_or_time("--until", until) if until else None,
+        "tstart": option_day_or_time("--since", since, zone=record_tz) if since else None,
+        "tstop": option_day_or_time("--until", until, zone=record_tz) if until else None,
     }
 
+    if since and until:
+        refuse_reversed(since, until, filters["tstart"], filters["tstop"], record_tz)
+
     async def main() -> list[Record]:
-        async with connect(settings, **_zone_option(record_tz)) as client:
+        async with connect(settings, record_tz=record_tz) as client:
             return await client.records.read(**filters)
 
     found = run(settings, main)
@@ -187,7 +174,21 @@ def records_read(
             ]
             for r in found
         ],
+        none=_no_records(table, dataset, filters),
     )
+
+
+def _no_records(table: str | None, dataset: str | None, filters: dict[str, Any]) -> str:
+    """What an empty ``records read`` says: where it looked, and the flags that narrowed it."""
+    where = " of ".join(
+        f"{kind} {name}" for kind, name in (("dataset", dataset), ("table", table)) if name
+    )
+    narrowed = [f"--{name}" for name in _NARROWING if filters[name]]
+    return f"no records in {where}" + (f" match {', '.join(narrowed)}" if narrowed else "")
+
+
+#: The filters of ``records read`` that narrow a table or a dataset, as its flags are named.
+_NARROWING = ("id", "outcome", "agent", "ddi", "search", "mode", "timetype")
 
 
 @records.command("create")
@@ -200,7 +201,7 @@ def records_read(
     show_default=True,
     help="Records sent at once.",
 )
-@_record_tz
+@record_tz_option("The zone of the centre's record dates, e.g. Europe/London (default: UTC).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per row.")
 @click.pass_obj
 def records_create(
@@ -208,7 +209,7 @@ def records_create(
     file: io.TextIOBase,
     dataset: str | None,
     concurrency: int,
-    record_tz: tzinfo | None,
+    record_tz: tzinfo,
     as_json: bool,
 ) -> None:
     """Create a record from each row of FILE: CSV with a header row of field names
@@ -271,7 +272,7 @@ def records_create(
                 await create_one(client, line, record)
 
         async with (
-            connect(settings, transport=MANY_REQUESTS_WIRE, **_zone_option(record_tz)) as client,
+            connect(settings, transport=MANY_REQUESTS_WIRE, record_tz=record_tz) as client,
             anyio.create_task_group() as tg,
         ):
             groups.append(tg)
@@ -323,10 +324,6 @@ def _line_ranges(lines: list[int]) -> str:
             spans.append([line, line])
     text = ", ".join(f"{low}-{high}" if high > low else f"{low}" for low, high in spans)
     return f"{'lines' if len(lines) > 1 else 'line'} {text}"
-
-
-def _zone_option(record_tz: tzinfo | None) -> dict[str, Any]:
-    return {} if record_tz is None else {"record_tz": record_tz}
 
 
 def _rows(file: io.TextIOBase, dataset: str | None) -> Iterator[tuple[int, dict[str, Any] | str]]:

@@ -7,7 +7,7 @@ __all__ = ["report"]
 import csv
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any, TypeVar
 
 import click
@@ -28,7 +28,7 @@ from ._common import (
     run,
 )
 from ._text import printable
-from ._times import option_time
+from ._times import option_time, record_tz_option, shown_time, shown_window
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -98,11 +98,12 @@ def _filters(items: Sequence[str], *, paged: bool) -> dict[str, str | int | list
     return found
 
 
-def _window(since: str, until: str) -> tuple[datetime, datetime]:
+def _window(since: str, until: str, zone: tzinfo) -> tuple[datetime, datetime]:
     now = datetime.now(timezone.utc)
-    start, stop = option_time("--since", since, now=now), option_time("--until", until, now=now)
+    start = option_time("--since", since, now=now, zone=zone)
+    stop = option_time("--until", until, now=now, zone=zone)
     if stop < start:
-        fail(f"--until ({stop.isoformat()}) is before --since ({start.isoformat()})")
+        fail(f"--until ({shown_time(stop, zone)}) is before --since ({shown_time(start, zone)})")
     return start, stop
 
 
@@ -120,7 +121,10 @@ def _echo_csv(values: Iterable[Any]) -> None:
 
 
 _since = click.option(
-    "--since", default="1d", show_default=True, help="Start: unix, ISO 8601, now, or an age (2h)."
+    "--since",
+    default="1d",
+    show_default=True,
+    help="Start: unix, ISO 8601 (without an offset: in --record-tz), now, or an age (2h).",
 )
 _until = click.option(
     "--until", "until_", default="now", show_default=True, help="End, same forms."
@@ -167,6 +171,7 @@ def report() -> None:
 )
 @_since
 @_until
+@record_tz_option()
 @click.option("--cutoff", type=click.IntRange(min=0), help="Service-level cutoff in seconds.")
 @_filter("campaign, queue, qtype, ctype, agent, dataset, outcome, ddi, cli, urn, team")
 @_strict
@@ -179,6 +184,7 @@ def report_calls(
     group_by: tuple[str, ...],
     since: str,
     until_: str,
+    record_tz: tzinfo,
     cutoff: int | None,
     filter_items: tuple[str, ...],
     loose: bool,
@@ -188,7 +194,7 @@ def report_calls(
     """Grouped call figures (reporting.php calls): --fields qid,nc_all,nc_ans --group-by qid."""
     if as_json and as_csv:
         fail("--json and --csv: pick one")
-    start, stop = _window(since, until_)
+    start, stop = _window(since, until_, record_tz)
     filters = _filters(filter_items, paged=False)
     if "cutoff" in filters:  # calls() takes it as an argument: Python's own error said so
         fail("report calls takes the cutoff as --cutoff SECONDS, not --filter", EXIT_USAGE)
@@ -220,7 +226,17 @@ def report_calls(
         for row in rows:
             _echo_csv(row.get(name) for name in columns)
     else:
-        print_table(columns, [[_shown(row.get(name)) for name in columns] for row in rows])
+        print_table(
+            columns,
+            [[_shown(row.get(name)) for name in columns] for row in rows],
+            none=_no_calls(start, stop, record_tz, filter_items),
+        )
+
+
+def _no_calls(start: datetime, stop: datetime, zone: tzinfo, filter_items: Sequence[str]) -> str:
+    """What an empty table of calls says: the window, and the filters given."""
+    given = f" with {', '.join(filter_items)}" if filter_items else ""
+    return f"no calls {shown_window(start, stop, zone)}{given}"
 
 
 def _shown(value: Any) -> str:
@@ -239,6 +255,7 @@ def _shown(value: Any) -> str:
 )
 @_since
 @_until
+@record_tz_option()
 @_filter(
     "campaign, queue, qtype, ctype, agent, dataset, outcome, cutoff, ddi, cli, urn, callid, sort"
 )
@@ -258,6 +275,7 @@ def report_cdr(
     fields: tuple[str, ...],
     since: str,
     until_: str,
+    record_tz: tzinfo,
     filter_items: tuple[str, ...],
     page_size: int,
     loose: bool,
@@ -268,7 +286,7 @@ def report_cdr(
     terminal; --csv and --json print each call as it is read."""
     if as_json and as_csv:
         fail("--json and --csv: pick one")
-    start, stop = _window(since, until_)
+    start, stop = _window(since, until_, record_tz)
     filters = _filters(filter_items, paged=True)
     names = _names(fields) or list(CDR_FIELDS)
     if "callid" not in names:
@@ -284,7 +302,11 @@ def report_cdr(
     rows = run(settings, main)
     if not (as_json or as_csv):
         columns = names if fields else list(_CDR_TABLE)  # what was asked for, or a digest
-        print_table(columns, [[_shown(row.raw.get(name)) for name in columns] for row in rows])
+        print_table(
+            columns,
+            [[_shown(row.raw.get(name)) for name in columns] for row in rows],
+            none=_no_calls(start, stop, record_tz, filter_items),
+        )
 
 
 async def _read_cdr(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import click
@@ -27,7 +27,7 @@ from ._common import (
     refuse_empty,
     run,
 )
-from ._times import option_time
+from ._times import option_time, record_tz_option, shown_time, shown_window
 
 #: The longest window read without --yes, in days.
 MAX_WINDOW_DAYS = 31
@@ -48,9 +48,10 @@ SUMMARY_LOOKBACK = timedelta(days=1)
     "--since",
     default="1h",
     show_default=True,
-    help="Start: unix, ISO 8601, now, or an age (90m, 2h, 1d).",
+    help="Start: unix, ISO 8601 (without an offset: in --record-tz), now, or an age (90m, 2h, 1d).",
 )
 @click.option("--until", "until_", default="now", show_default=True, help="End, same forms.")
+@record_tz_option()
 @click.option(
     "--summary",
     is_flag=True,
@@ -75,6 +76,7 @@ def status_log(
     agent_ids: tuple[str, ...],
     since: str,
     until_: str,
+    record_tz: tzinfo,
     summary: bool,
     as_json: bool,
     long_window: bool,
@@ -84,11 +86,15 @@ def status_log(
     A window longer than 31 days is refused unless --yes: it is read one hour per request.
     """
     now = datetime.now(timezone.utc)
-    start, stop = option_time("--since", since, now=now), option_time("--until", until_, now=now)
+    start = option_time("--since", since, now=now, zone=record_tz)
+    stop = option_time("--until", until_, now=now, zone=record_tz)
     if start > now:
-        fail(f"--since ({start.isoformat()}) is in the future")
+        fail(f"--since ({shown_time(start, record_tz)}) is in the future")
     if stop < start:
-        fail(f"--until ({stop.isoformat()}) is before --since ({start.isoformat()})")
+        fail(
+            f"--until ({shown_time(stop, record_tz)}) is before --since "
+            f"({shown_time(start, record_tz)})"
+        )
     # --summary reads the day before --since too (a status begun before the window counts
     # from --since), but not before 1970, where the log holds nothing (and refuses a time).
     lookback = min(SUMMARY_LOOKBACK, max(start - EPOCH, timedelta(0)))
@@ -127,6 +133,8 @@ def status_log(
                 [agent, *(f"{spent.get(s, 0):.0f}s" for s in statuses)]
                 for agent, spent in sorted(totals.items())
             ],
+            none=f"{_nothing_logged(agent_ids, start, max(start, end), record_tz)}, nor in "
+            "the day before it: no time in a status to count",
         )
         return
     if as_json:
@@ -155,7 +163,14 @@ def status_log(
                 ]
                 for r in rows
             ],
+            none=_nothing_logged(agent_ids, start, stop, record_tz),
         )
+
+
+def _nothing_logged(agent_ids: Sequence[str], start: datetime, stop: datetime, zone: tzinfo) -> str:
+    """What an empty table says: nothing logged in the window (for the agents asked for)."""
+    whose = f" for agent {', '.join(agent_ids)}" if agent_ids else ""
+    return f"no status changes logged{whose} {shown_window(start, stop, zone)}"
 
 
 def _summary_end(rows: Sequence[StatusLogEntry], high: datetime, offset: float) -> datetime:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import anyio
 import pytest
@@ -85,7 +87,7 @@ def test_wrap_ends_the_call_with_its_wrap_code(invoke: CliInvoker, centre: Serve
     ("args", "named"),
     [
         (["control", "callback", "90000001", "tomorrow"], "not a time to call back"),
-        (["control", "callback", "90000001", "2026-12-07T10:30:00"], "with its zone"),
+        (["control", "callback", "90000001", "2026-12-07"], "not a time to call back"),
         (["control", "callback", "90000001", "2026-02-30T10:30:00Z"], "not a time"),
         (["control", "agent-dial"], "give the AGENT, or --phone"),
         (["control", "ready", ""], "it is empty"),
@@ -102,14 +104,21 @@ def test_a_bad_argument_is_refused_before_anything_is_sent(
 
 
 def test_a_callback_time_is_read_as_the_library_takes_it() -> None:
-    assert _callback_time(" 1765103400 ") == 1765103400.0
-    aware = _callback_time("2026-12-07T10:30:00+01:00")
-    assert not isinstance(aware, (str, float)) and aware.utcoffset() is not None
-    assert _callback_time("2026-12-07 10:30:00") == "2026-12-07 10:30:00"  # the API's own
+    paris = ZoneInfo("Europe/Paris")
+    assert _callback_time(" 1765103400 ", paris) == 1765103400.0
+    given = datetime(2026, 12, 7, 10, 30, tzinfo=timezone(timedelta(hours=1)))
+    assert _callback_time("2026-12-07T10:30:00+01:00", paris) == given
+    assert _callback_time("2026-12-07 10:30", paris) == datetime(2026, 12, 7, 10, 30, tzinfo=paris)
 
 
-def test_a_callback_is_sent_in_the_centre_s_zone(invoke: CliInvoker, centre: Served) -> None:
-    args = ["control", "callback", "90000001", "2026-07-01T09:30:00Z", "--notes", "after lunch"]
+@pytest.mark.parametrize(
+    "when", ["2026-07-01 10:30:00", "2026-07-01T10:30", "2026-07-01T09:30:00Z", "1782898200"]
+)
+def test_a_callback_is_sent_in_the_centre_s_zone(
+    invoke: CliInvoker, centre: Served, when: str
+) -> None:
+    # 09:30 UTC is 10:30 in London in July: a time without an offset is the centre's.
+    args = ["control", "callback", "90000001", when, "--notes", "after lunch"]
     out = invoke([*args, "--record-tz", "Europe/London"], env=centre.env())
     assert out.code == 4, out  # no such dialled call in the simulator: its refusal
     sent = centre.sim.requests[-1]

@@ -175,6 +175,48 @@ def test_since_in_the_future(invoke: CliInvoker, served: Served) -> None:
     assert "--since (2099-01-01T00:00:00+00:00) is in the future" in line
 
 
+TOKYO = ["--record-tz", "Asia/Tokyo"]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        # The times as typed, in the zone they were typed in: they were shown in UTC, the
+        # user's 10:00 as 01:00, and to the microsecond.
+        (
+            ["status-log", "--since", "2001-01-01T10:00", "--until", "2001-01-01T09:00", *TOKYO],
+            "--until (2001-01-01T09:00:00+09:00) is before --since (2001-01-01T10:00:00+09:00)",
+        ),
+        (
+            ["report", "cdr", "--since", "2001-01-02", "--until", "2001-01-01", *TOKYO],
+            "--until (2001-01-01T00:00:00+09:00) is before --since (2001-01-02T00:00:00+09:00)",
+        ),
+        (["status-log", "--since", "2099-01-01", *TOKYO], "--since (2099-01-01T00:00:00+09:00)"),
+        # The library's own words named its arguments: "tstart (2001-01-01 00:00:00) is
+        # after tstop (2000-01-01 23:59:59)".
+        (
+            [
+                "records", "read", "--table", "Willtest", "--timetype", "processdate",
+                "--since", "2001-01-01", "--until", "2000-01-01",
+            ],
+            "--until 2000-01-01 is before --since 2001-01-01",
+        ),
+        (
+            [
+                "records", "read", "--table", "Willtest", "--timetype", "callback",
+                "--since", "2001-01-02T10:00", "--until", "2001-01-01", *TOKYO,
+            ],
+            "--until 2001-01-01 is before --since 2001-01-02T10:00",
+        ),
+    ],
+    ids=["status-log", "report", "future", "records", "records-day"],
+)  # fmt: skip
+def test_a_window_refused_says_so_in_the_users_words(
+    invoke: CliInvoker, served: Served, args: list[str], said: str
+) -> None:
+    assert said in assert_one_error(invoke(args, env=served.env()), 2)
+
+
 def test_until_in_the_future_is_not_read_hour_by_hour(invoke: CliInvoker, served: Served) -> None:
     before = served.sim.stats.count("database", "status_log")
     out = invoke(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ from zoneinfo import ZoneInfo
 import anyio
 import pytest
 
-from .conftest import CliInvoker, Served, assert_one_error
+from contactnow_async.simulator import Simulator
+
+from .conftest import PASSWORD, USERNAME, CliInvoker, Served, assert_one_error, served_in_thread
 
 pytestmark = pytest.mark.integration
 
@@ -143,6 +146,45 @@ def test_records_read_takes_a_bare_day_as_that_whole_day_in_the_record_zone(
     assert {
         datetime.fromtimestamp(row["processed_ts"], london).date().isoformat() for row in rows
     } == {day}
+
+
+@pytest.fixture(scope="module")
+def in_tokyo() -> Iterator[Served]:
+    """A centre whose record dates are Tokyo's (UTC+9, no summer time)."""
+    sim = Simulator(username=USERNAME, password=PASSWORD, seed=2, record_tz=ZoneInfo("Asia/Tokyo"))
+    with served_in_thread(sim) as served:
+        yield served
+
+
+def test_records_read_takes_a_time_without_an_offset_in_the_record_zone(
+    invoke: CliInvoker, in_tokyo: Served
+) -> None:
+    # A naive --since/--until was read in UTC, then sent in the record zone: nine hours
+    # after the minute around a record's process time that it names in Tokyo.
+    every = invoke(
+        ["records", "read", "--json", "--table", "Willtest", "--record-tz", "Asia/Tokyo"],
+        env=in_tokyo.env(),
+    )
+    assert every.code == 0, every
+    record_id, stamp = next(
+        (row["record_id"], row["processed_ts"])
+        for row in map(json.loads, every.stdout.splitlines())
+        if row["processed_ts"]
+    )
+    tokyo = ZoneInfo("Asia/Tokyo")
+    since, until = (
+        datetime.fromtimestamp(stamp + edge, tokyo).replace(tzinfo=None).isoformat()
+        for edge in (-60, 60)
+    )
+    window = invoke(
+        [
+            "records", "read", "--json", "--table", "Willtest", "--timetype", "processdate",
+            "--since", since, "--until", until, "--record-tz", "Asia/Tokyo",
+        ],
+        env=in_tokyo.env(),
+    )  # fmt: skip
+    assert window.code == 0, window
+    assert record_id in {json.loads(line)["record_id"] for line in window.stdout.splitlines()}
 
 
 @pytest.mark.parametrize(

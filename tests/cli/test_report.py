@@ -57,6 +57,22 @@ def test_report_calls_as_json_csv_and_a_table(invoke: CliInvoker, an_hour: Serve
 
 
 @pytest.mark.parametrize("command", ["calls", "cdr"])
+def test_a_time_without_an_offset_is_read_in_the_record_zone(
+    invoke: CliInvoker, an_hour: Served, command: str
+) -> None:
+    # START is 2023-11-14T22:13:20Z, 2023-11-15T07:13:20 in Tokyo (UTC+9, no summer time):
+    # read as UTC, the window was nine hours after the centre's hour, and held no call.
+    args = ["report", command, "--json"]
+    if command == "calls":
+        args += ["--fields", "nc_all", "--group-by", "qid"]
+    utc = invoke([*args, *WINDOW], env=an_hour.env())
+    tokyo = ["--since", "2023-11-15T07:13:20", "--until", "2023-11-15T08:13:20"]
+    local = invoke([*args, *tokyo, "--record-tz", "Asia/Tokyo"], env=an_hour.env())
+    assert (local.code, utc.code) == (0, 0), (local, utc)
+    assert utc.stdout and local.stdout == utc.stdout
+
+
+@pytest.mark.parametrize("command", ["calls", "cdr"])
 def test_a_filter_given_a_comma_list_reads_each_value(
     invoke: CliInvoker, an_hour: Served, command: str
 ) -> None:
@@ -163,11 +179,12 @@ def test_report_errors(
     assert message in assert_one_error(out, code)
 
 
-def test_report_calls_with_no_row_still_prints_its_header(
+def test_report_calls_with_no_row_prints_its_csv_header_and_says_so_for_a_table(
     invoke: CliInvoker, an_hour: Served
 ) -> None:
     # The columns came from the rows only: a window without a call printed an empty line
-    # for --csv (no header for a CSV reader) and for the table.
+    # for --csv (no header for a CSV reader) and for the table; then the table was its
+    # header alone, which looked like a failed read.
     before = ["--since", str(START - 7200), "--until", str(START - 3600)]
     args = ["report", "calls", "--fields", "nc_all,nc_ans", "--group-by", "qid", *before]
     as_csv = invoke([*args, "--csv"], env=an_hour.env())
@@ -176,7 +193,10 @@ def test_report_calls_with_no_row_still_prints_its_header(
     assert list(csv.DictReader(io.StringIO(as_csv.stdout))) == []
     shown = invoke(args, env=an_hour.env())
     assert shown.code == 0, shown
-    assert shown.stdout.split()[:5] == ["nc_all", "┃", "nc_ans", "┃", "qid"]
+    assert shown.stdout == ""
+    assert shown.error_lines == [
+        "no calls from 2023-11-14T20:13:20+00:00 to 2023-11-14T21:13:20+00:00"
+    ]
     as_json = invoke([*args, "--json"], env=an_hour.env())
     assert (as_json.code, as_json.stdout) == (0, "")
 

@@ -66,6 +66,19 @@ def test_status_log_summary_as_a_table_and_as_json(invoke: CliInvoker, an_hour: 
         assert agent_id in table.stdout
 
 
+def test_a_time_without_an_offset_is_read_in_the_record_zone(
+    invoke: CliInvoker, an_hour: Served
+) -> None:
+    # START is 2023-11-14T22:13:20Z, 17:13:20 in New York (UTC-5 in November): read as
+    # UTC, the naive times were five hours after the centre's hour, where nothing is logged.
+    utc = _summary(invoke, an_hour, "--since", str(START), "--until", str(START + 600))
+    window = ["--since", "2023-11-14T17:13:20", "--until", "2023-11-14T17:23:20"]
+    assert _summary(invoke, an_hour, *window, "--record-tz", "America/New_York") == utc
+    assert len(utc) == 10
+    # Without --record-tz, UTC: the window of the same wall-clock times, five hours earlier.
+    assert _summary(invoke, an_hour, *window) == {}
+
+
 def test_a_status_that_began_before_since_counts_from_since(
     invoke: CliInvoker, an_hour: Served
 ) -> None:
