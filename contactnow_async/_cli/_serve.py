@@ -13,6 +13,7 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import tzinfo
 from typing import Any
 
 import click
@@ -35,6 +36,7 @@ from ._common import (
     run,
 )
 from ._redis import check_redis_url, fail_refused
+from ._times import record_tz_option
 
 #: Where the bearer token comes from: the environment only (a flag shows in ps).
 TOKEN_VARIABLE = "CONTACTNOW_WEB_TOKEN"  # noqa: S105 -- the variable's name, not a secret
@@ -79,6 +81,10 @@ TOKEN_VARIABLE = "CONTACTNOW_WEB_TOKEN"  # noqa: S105 -- the variable's name, no
     help="Seconds (of the centre's clock) between reads of the queue KPIs.",
 )
 @cutoff_option
+@record_tz_option(
+    "The centre's time zone, e.g. Europe/London: the queue KPIs count its day, from its "
+    "midnight (default: UTC)."
+)
 @click.option(
     "--cors-origin",
     "cors_origins",
@@ -97,6 +103,7 @@ def serve(
     include_offline: bool,
     queue_interval: float,
     cutoff: int,
+    record_tz: tzinfo,
     cors_origins: tuple[str, ...],
 ) -> None:
     """Serve a live wallboard page with agent events over SSE (needs the 'web' extra).
@@ -168,11 +175,12 @@ def serve(
                 notes.append(f"events from the Redis stream {source.stream!r}")
                 if _has_credentials(settings):
                     client = await stack.enter_async_context(
-                        connect(settings, transport=MANY_REQUESTS_WIRE)  # the KPIs poll the reports
+                        # the KPIs poll the reports
+                        connect(settings, transport=MANY_REQUESTS_WIRE, record_tz=record_tz)
                     )
                     await client.tokens.get()  # a refused password fails here
             else:
-                polled, clock = await stack.enter_async_context(_client(settings))
+                polled, clock = await stack.enter_async_context(_client(settings, record_tz))
                 await polled.tokens.get()  # a refused password fails here, not in the page
                 source = AgentWatcher(
                     polled, backfill=True, interval=interval, include_offline=include_offline
@@ -228,10 +236,13 @@ def _is_loopback(host: str) -> bool:
 
 
 @asynccontextmanager
-async def _client(settings: Settings) -> AsyncIterator[tuple[ContactNow, Clock | None]]:
-    """A client for the account, or for a sped-up simulator and that simulator's clock."""
+async def _client(
+    settings: Settings, record_tz: tzinfo
+) -> AsyncIterator[tuple[ContactNow, Clock | None]]:
+    """A client for the account, or for a sped-up simulator and that simulator's clock;
+    its record dates (and the KPIs' day) in ``record_tz``, the simulator's too."""
     if not settings.simulate:
-        async with connect(settings, transport=MANY_REQUESTS_WIRE) as client:
+        async with connect(settings, transport=MANY_REQUESTS_WIRE, record_tz=record_tz) as client:
             yield client, None
         return
     from ..simulator import Simulator
@@ -245,6 +256,7 @@ async def _client(settings: Settings) -> AsyncIterator[tuple[ContactNow, Clock |
         clock=ScaledClock(settings.sim_speed),
         record_requests=False,
         log_retention=200_000,
+        record_tz=record_tz,
     )
     async with (
         serve_simulator(sim) as base_url,
@@ -253,6 +265,7 @@ async def _client(settings: Settings) -> AsyncIterator[tuple[ContactNow, Clock |
             username=SIM_USERNAME,
             password=SIM_PASSWORD,
             format=settings.wire_format,  # type: ignore[arg-type]  # a Choice of json, xml
+            record_tz=record_tz,
         ) as client,
     ):
         yield client, sim.clock

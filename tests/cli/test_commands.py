@@ -8,8 +8,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -538,7 +540,32 @@ def test_serve_simulate_talks_the_wire_format_given() -> None:
 
     async def main() -> str:
         settings = Settings(simulate=True, wire_format="xml", sim_agents=1)
-        async with _client(settings) as (client, _):
+        async with _client(settings, timezone.utc) as (client, _):
             return str(client.format)
 
     assert anyio.run(main) == "xml"
+
+
+def test_serve_record_tz_is_the_day_the_queue_kpis_count() -> None:
+    # `contactnow serve` had no zone: its queue KPIs counted "today" from midnight UTC,
+    # the evening before for a centre in New York. --record-tz is the client's record_tz,
+    # from whose midnight QueueKpis counts.
+    import anyio
+
+    from contactnow_async._cli._common import Settings
+    from contactnow_async._cli._serve import _client
+    from contactnow_async.kpis import QueueKpis
+
+    new_york = ZoneInfo("America/New_York")
+
+    async def main() -> int | None:
+        async with _client(Settings(simulate=True, sim_agents=1), new_york) as (client, clock):
+            kpis = QueueKpis(client, clock=clock)
+            assert await kpis.refresh()
+            return kpis.start_ts
+
+    start = anyio.run(main)
+    assert start is not None
+    midnight = datetime.fromtimestamp(start, new_york)
+    assert (midnight.hour, midnight.minute, midnight.second) == (0, 0, 0)
+    assert datetime.fromtimestamp(start, timezone.utc).hour in (4, 5)  # EDT, EST
