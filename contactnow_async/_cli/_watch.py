@@ -68,6 +68,10 @@ def watch(
 
     async def main() -> None:
         async with connect(settings, transport=MANY_REQUESTS_WIRE) as client:
+            # An id no agent has (a typo) printed nothing, for ever, without a word.
+            for agent_id in sorted(wanted):
+                if not await client.agents.read(agent_id=agent_id):
+                    raise ValueError(f"--agent {agent_id}: the account has no such agent")
             with anyio.move_on_after(duration):  # None: no deadline; 0: stop at once
                 async with client.watch_agents(include_health=True, **options) as stream:
                     async for event in stream:

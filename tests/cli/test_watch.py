@@ -86,3 +86,15 @@ def test_a_since_log_id_the_status_log_refuses_is_one_line_and_exit_2(
     line = assert_one_error(out, 2)  # bad input, as a malformed flag
     assert f"after log id {since}" in line and "Bad argument: uid" in line
     assert out.stdout == ""
+
+
+def test_an_agent_id_the_account_lacks_is_refused_before_watching(
+    invoke: CliInvoker, served: Served
+) -> None:
+    # A typo in --agent printed nothing, for ever, without a word.
+    before = served.sim.stats.count("ajax", "agents")
+    args = ["watch", "--agent", "1226353", "--agent", "999999", "--duration", "3"]
+    out = invoke(args, env=served.env())  # before: 3 s of nothing, exit 0
+    line = assert_one_error(out, 2)
+    assert "--agent 999999: the account has no such agent" in line, line
+    assert served.sim.stats.count("ajax", "agents") == before  # no poll made
