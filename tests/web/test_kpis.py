@@ -34,6 +34,13 @@ MIDNIGHT = 1_700_006_400  # 2023-11-15T00:00:00Z
 TOKEN = "kpis-T0ken-for-tests"
 
 
+async def todays_rows(cn: ContactNow, stop: int) -> list[ReportRow]:
+    """The report ``QueueKpis`` reads (cutoff 20), today up to ``stop``: the test's check."""
+    return await cn.reports.calls(
+        QUEUE_FIGURES, start=MIDNIGHT, stop=stop, group_by="qid", cutoff=20, qtype="inbound"
+    )
+
+
 def centre(at: float = MIDNIGHT + 8 * 3600, open_for: float = 3 * 3600) -> Simulator:
     """A centre that opened at 08:00 UTC and has run for three hours (``open_for``)."""
     clock = VirtualClock(at)
@@ -78,14 +85,7 @@ async def test_the_kpis_are_what_reports_calls_and_the_cdr_say_for_their_window(
         assert await kpis.refresh()
         stop = int(sim.clock.now())
         assert (kpis.start_ts, kpis.read_ts) == (MIDNIGHT, stop)
-        rows = await cn.reports.calls(
-            QUEUE_FIGURES,
-            start=MIDNIGHT,
-            stop=stop,
-            group_by="qid",
-            cutoff=20,
-            qtype="inbound",
-        )
+        rows = await todays_rows(cn, stop)
         cdr = await cn.reports.cdr_list(
             "qid,qtype,ctype,dtype,cres,sec_que,tm_answ",
             start=MIDNIGHT,
@@ -165,14 +165,7 @@ async def test_every_inbound_queue_is_listed_before_its_first_call_in_id_order()
         assert isinstance(sim.clock, VirtualClock)
         sim.clock.advance(60)
         assert await kpis.refresh()
-        rows = await cn.reports.calls(
-            QUEUE_FIGURES,
-            start=MIDNIGHT,
-            stop=int(sim.clock.now()),
-            group_by="qid",
-            cutoff=20,
-            qtype="inbound",
-        )
+        rows = await todays_rows(cn, int(sim.clock.now()))
     assert 0 < len(rows) < len(INBOUND)  # some queues have had a call, not all
     reported = {row.text("qid"): QueueFigures.from_row(row, 20) for row in rows}
     assert kpis.queues == tuple(
@@ -501,14 +494,7 @@ async def test_today_is_the_centres_day_when_the_hosts_clock_is_off() -> None:
         async with client_on(sim, clock=AheadClock(sim.clock, ahead)) as cn:
             kpis = QueueKpis(cn, cutoff=20)
             assert await kpis.refresh()
-            rows = await cn.reports.calls(
-                QUEUE_FIGURES,
-                start=MIDNIGHT,
-                stop=int(sim.clock.now()),
-                group_by="qid",
-                cutoff=20,
-                qtype="inbound",
-            )
+            rows = await todays_rows(cn, int(sim.clock.now()))
         assert (kpis.start_ts, kpis.read_ts) == (MIDNIGHT, int(sim.clock.now()))
         assert kpis.queues is not None
         assert [(q.queue_id, q.calls) for q in kpis.queues] == [
