@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import errno
 import io
@@ -34,7 +35,7 @@ from .. import (
     ScaledClock,
 )
 from .._values import utf8_text
-from ._interrupts import second_interrupt_ends_at_once, sigint_restored
+from ._interrupts import second_interrupt_ends_at_once, sigint_restored, was_interrupted
 from ._tables import piped_table
 from ._text import json_line, not_utf8_value, printable
 
@@ -274,7 +275,9 @@ def run(settings: Settings, entry: Callable[[], Coroutine[Any, Any, T]]) -> T:
     try:
         with sigint_restored():
             return anyio.run(second_interrupt_ends_at_once, entry)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+        if not was_interrupted(exc):  # a cancellation no Ctrl-C made: a bug, shown as one
+            raise
         raise SystemExit(EXIT_INTERRUPTED) from None
     except ContactNowError as exc:
         if settings.debug:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -26,6 +27,7 @@ async def second_interrupt_ends_at_once(entry: Callable[[], Coroutine[Any, Any, 
 
     def interrupted(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGINT, _exit_interrupted)
+        _INTERRUPTED.set()
         stop_cleanly(signum, frame)
 
     signal.signal(signal.SIGINT, interrupted)
@@ -34,6 +36,22 @@ async def second_interrupt_ends_at_once(entry: Callable[[], Coroutine[Any, Any, 
     finally:
         if signal.getsignal(signal.SIGINT) is interrupted:
             signal.signal(signal.SIGINT, stop_cleanly)
+
+
+#: Set at the first Ctrl-C of a command (see :func:`was_interrupted`).
+_INTERRUPTED = threading.Event()
+
+
+def was_interrupted(exc: BaseException) -> bool:
+    """Whether ``exc``, out of the runner, is the end of a command stopped by Ctrl-C.
+
+    From Python 3.11 the runner raises KeyboardInterrupt. Before (anyio's own runner,
+    without ``Task.uncancel``), the command's cancellation came out as CancelledError: a
+    traceback and exit 1 where Ctrl-C means exit 130.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    return isinstance(exc, asyncio.CancelledError) and _INTERRUPTED.is_set()
 
 
 def _exit_interrupted(signum: int, frame: Any) -> None:
@@ -46,6 +64,7 @@ def sigint_restored() -> Iterator[None]:
     """Put back, after the block, the Ctrl-C handler that a second Ctrl-C's would have
     replaced for the runner's shutdown (click's CliRunner: the process goes on)."""
     before = signal.getsignal(signal.SIGINT)
+    _INTERRUPTED.clear()
     try:
         yield
     finally:
