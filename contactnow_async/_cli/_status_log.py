@@ -155,7 +155,7 @@ def status_log(
             [
                 [
                     r.log_id,
-                    r.started_at.isoformat(),
+                    shown_time(r.started_at, record_tz),  # the zone of --since/--until
                     r.agent_id,
                     r.status,
                     r.sub_status,

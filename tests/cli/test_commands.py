@@ -205,6 +205,19 @@ def test_status_log_rows(invoke: CliInvoker, served: Served) -> None:
     assert agent_id in out.stdout  # every agent has a row for its first status
 
 
+def test_status_log_rows_show_their_start_in_the_record_tz(
+    invoke: CliInvoker, served: Served
+) -> None:
+    # --since and --until are read in --record-tz, and a refusal shows them there: the
+    # rows' "started" column was in UTC all the same.
+    args = ["status-log", "--since", "1h", "--until", "now"]
+    utc = _ok(invoke(args, env=served.env())).stdout.splitlines()[2:]
+    tokyo = _ok(invoke([*args, "--record-tz", "Asia/Tokyo"], env=served.env())).stdout
+    rows = tokyo.splitlines()[2:]
+    assert rows and all("+09:00" in row for row in rows), tokyo
+    assert all("+00:00" in row for row in utc[: len(rows)])
+
+
 def test_status_log_json(invoke: CliInvoker, served: Served) -> None:
     out = _ok(invoke(["status-log", "--json"], env=served.env()))
     rows = [json.loads(line) for line in out.stdout.splitlines()]
