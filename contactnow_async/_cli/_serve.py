@@ -375,9 +375,11 @@ async def _serve(
     wildcard = host in ("0.0.0.0", "::", "[::]")  # noqa: S104 -- naming it, not binding it
     shown = "127.0.0.1" if wildcard else host.strip("[]")
     url = f"http://{f'[{shown}]' if ':' in shown else shown}:{bound}/"
+    from ._head_timeout import HeadTimeoutProtocol
+
     config = uvicorn.Config(
         wallboard,
-        http="h11",
+        http=HeadTimeoutProtocol,  # h11's, closing a connection whose request head is late
         lifespan="on",
         log_level="warning",
         # Off: a query string may hold a stream token, and an access log would keep it.

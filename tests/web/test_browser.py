@@ -9,12 +9,10 @@ README shows it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import os
 import re
 import shutil
-import threading
 import time
 import urllib.parse
 import uuid
@@ -24,11 +22,10 @@ from typing import Any, cast
 
 import httpx
 import pytest
-import uvicorn
 
 from contactnow_async.web import Wallboard
 
-from ._served import REPO, serving
+from ._served import REPO, served_in_thread, serving
 from ._support import HandSource
 from ._webdriver import Browser, WebDriverError, chrome_session
 
@@ -144,26 +141,6 @@ def test_the_page_rounds_a_service_level_down(chromium: Browser) -> None:
         f"{function} return [0.995, 0.29, 0.57, 1, 0.004, null].map(percent);"
     )
     assert shown == ["99%", "29%", "57%", "100%", "0%", "-"]
-
-
-@contextlib.contextmanager
-def served_in_thread(app: Wallboard) -> Iterator[str]:
-    """``app`` served by uvicorn on 127.0.0.1 in a thread; yields its URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:  # a thread: uvicorn signals nothing else
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 def test_the_page_shows_no_time_in_status_for_an_agent_without_a_start(
@@ -321,7 +298,7 @@ def test_the_page_opens_one_stream_for_a_stream_token_good_for_months(
             loops.append(asyncio.get_running_loop())
         await wallboard(scope, receive, send)
 
-    with served_in_thread(counted) as url:  # type: ignore[arg-type]  # an ASGI app
+    with served_in_thread(counted) as url:
         chromium.get(url + "#token=months-T0ken")
         chromium.until(10, lambda page: page.find("#connection").attribute("data-state") == "live")
         # An event through the stream: the page has had time for another round by then.
@@ -348,7 +325,7 @@ def test_a_page_reset_again_and_again_waits_longer_before_each_snapshot(
             loops.append(asyncio.get_running_loop())
         await wallboard(scope, receive, send)
 
-    with served_in_thread(counted) as url:  # type: ignore[arg-type]  # an ASGI app
+    with served_in_thread(counted) as url:
         chromium.get(url)
         chromium.until(10, lambda page: page.find("#connection").attribute("data-state") == "live")
         assert source.board is not None
