@@ -71,7 +71,7 @@ COMMANDS = {
     ),
     "report": (
         "._report",
-        "Reports: grouped call figures (calls) and call detail records (cdr).",
+        "Reports: call figures (calls), call detail records (cdr), login sessions (agents).",
     ),
     "serve": (
         "._serve",
