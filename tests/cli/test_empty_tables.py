@@ -54,6 +54,10 @@ NEW_YORK, TOKYO = ["--record-tz", "America/New_York"], ["--record-tz", "Asia/Tok
             ["report", "agents", "--agent", "1001", "--overlapping", *WINDOW],
             f"no login sessions for agent 1001 open {SHOWN}",
         ),
+        (
+            ["campaigns", "fields", "Willtest", "--name", "NoSuchField"],
+            "no field named 'NoSuchField' in table Willtest",
+        ),
         # A bare day, and a time without an offset, are the centre's (--record-tz), and
         # the window is shown in its zone (a day was its midnight in UTC).
         (
