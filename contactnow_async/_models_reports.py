@@ -25,6 +25,7 @@ from ._values import _w, decimal_text, unix_seconds, utc
 
 __all__ = [
     "CDR_ATTRIBUTES",
+    "SESSION_ATTRIBUTES",
     "AgentSession",
     "CdrRow",
     "Figure",
@@ -343,6 +344,13 @@ class CdrRow:
         if self.answered_ts is None or self.disconnected_ts is None:
             return 0.0
         return float(max(0, self.disconnected_ts - self.answered_ts))
+
+
+#: Each field of a login session (``method=agents``) and its :class:`AgentSession` attribute.
+SESSION_ATTRIBUTES: dict[str, str] = {
+    "aid": "agent_id", "anm": "agent_name", "tm_login": "login_ts", "tm_logout": "logout_ts",
+    "tm_first": "first_activity_ts", "tm_last": "last_activity_ts",
+}  # fmt: skip
 
 
 @attrs.frozen

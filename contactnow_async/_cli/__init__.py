@@ -52,6 +52,10 @@ COMMANDS = {
         "._datasets",
         "List datasets, and set their status (HOLD, LIVE, EXPIRED).",
     ),
+    "campaigns": (
+        "._campaigns",
+        "List the campaign tables, and the fields of each (ecnow.php).",
+    ),
     "control": (
         "._control",
         "Move agents: ready, pause, wrap, hang up, log out, dial, disposition (agent.php).",
@@ -71,7 +75,7 @@ COMMANDS = {
     ),
     "report": (
         "._report",
-        "Reports: grouped call figures (calls) and call detail records (cdr).",
+        "Reports: call figures (calls), call detail records (cdr), login sessions (agents).",
     ),
     "serve": (
         "._serve",

@@ -1,10 +1,12 @@
-"""``contactnow report``: grouped call figures (``calls``) and call detail records (``cdr``)."""
+"""``contactnow report``: grouped call figures (``calls``) and call detail records (``cdr``);
+the agents' login sessions (``agents``) are in ``_report_agents``, which this module loads."""
 
 from __future__ import annotations
 
 __all__ = ["report"]
 
 import csv
+import importlib
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone, tzinfo
@@ -149,7 +151,7 @@ _strict = click.option(
 
 @click.group()
 def report() -> None:
-    """Reports: grouped call figures (calls) and call detail records (cdr)."""
+    """Reports: call figures (calls), call detail records (cdr), login sessions (agents)."""
 
 
 @report.command("calls")
@@ -371,3 +373,9 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return str(value) if value is not None and not isinstance(value, (int, float, str)) else value
+
+
+# Last: `report agents` is a module of its own (this one is near the size a module may
+# reach) that adds its command to the group above; loaded by name, as COMMANDS loads a
+# command's module (either module may be imported first).
+importlib.import_module("._report_agents", __package__)

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from .._models_reports import AgentSession, CdrRow, ReportRow
+from .._models_reports import SESSION_ATTRIBUTES, AgentSession, CdrRow, ReportRow
 from .._wire import Envelope
 from ._base import Resource, before, boolean, build, id_list, window_bound
 from ._cdr_pages import CdrPages
@@ -59,7 +59,7 @@ FILTERS: Final = (
 #: The filters ``cdr`` documents: not ``team``; ``cutoff``, ``callid`` and ``sort`` besides
 #: (``limit`` and ``start`` are the paging's own).
 _CDR_FILTERS: Final = (*(name for name in FILTERS if name != "team"), "cutoff", "callid", "sort")
-_AGENT_FIELDS: Final = ("aid", "anm", "tm_login", "tm_logout", "tm_first", "tm_last")
+_AGENT_FIELDS: Final = tuple(SESSION_ATTRIBUTES)
 #: The parameters a method sets from its own arguments: a filter of the same name, even
 #: with ``strict=False``, would replace them on the wire (or, ``limit``, be replaced).
 _CALLS_OWN: Final = {"range": "start and stop", "groupby": "group_by"}

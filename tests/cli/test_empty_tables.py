@@ -49,6 +49,15 @@ NEW_YORK, TOKYO = ["--record-tz", "America/New_York"], ["--record-tz", "Asia/Tok
             f"no calls {SHOWN}",
         ),
         (["report", "cdr", "--filter", "queue=1007", *WINDOW], f"no calls {SHOWN} with queue=1007"),
+        (["report", "agents", *WINDOW], f"no logins {SHOWN}"),
+        (
+            ["report", "agents", "--agent", "1001", "--overlapping", *WINDOW],
+            f"no login sessions for agent 1001 open {SHOWN}",
+        ),
+        (
+            ["campaigns", "fields", "Willtest", "--name", "NoSuchField"],
+            "no field named 'NoSuchField' in table Willtest",
+        ),
         # A bare day, and a time without an offset, are the centre's (--record-tz), and
         # the window is shown in its zone (a day was its midnight in UTC).
         (
@@ -84,3 +93,8 @@ def test_empty_json_and_csv_stay_valid_documents(invoke: CliInvoker, served: Ser
     calls = ["report", "calls", "--fields", "nc_all", "--group-by", "qid", "--csv", *WINDOW]
     header = invoke(calls, env=served.env())
     assert (header.code, header.stdout, header.stderr) == (0, "nc_all,qid\n", "")
+    sessions = invoke(["report", "agents", "--csv", *WINDOW], env=served.env())
+    assert (sessions.code, sessions.stderr) == (0, "")
+    assert sessions.stdout == "aid,anm,tm_login,tm_logout,tm_first,tm_last\n"
+    logins = invoke(["report", "agents", "--json", *WINDOW], env=served.env())
+    assert (logins.code, logins.stdout, logins.stderr) == (0, "", "")

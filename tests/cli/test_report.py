@@ -1,4 +1,4 @@
-"""``contactnow report calls`` and ``contactnow report cdr`` against a served simulator that
+"""``contactnow report calls``, ``report cdr`` and ``report agents`` against a served simulator that
 has lived an hour (a virtual clock, so the hour is fixed)."""
 
 from __future__ import annotations
@@ -9,8 +9,11 @@ import json
 import sys
 from collections.abc import Iterator
 
+import attrs
+import httpx
 import pytest
 
+from contactnow_async import AgentSession
 from contactnow_async.simulator import Simulator, VirtualClock
 
 from .conftest import PASSWORD, USERNAME, CliInvoker, Served, assert_one_error, served_in_thread
@@ -19,6 +22,8 @@ pytestmark = pytest.mark.integration
 
 START = 1_700_000_000
 WINDOW = ["--since", str(START), "--until", str(START + 3600)]
+#: What ``report agents --json`` names a session's fields: its attributes.
+ATTRIBUTES = {field.name for field in attrs.fields(AgentSession)} - {"raw"}
 
 
 @pytest.fixture(autouse=True)
@@ -333,3 +338,92 @@ def test_report_calls_takes_page_size_for_a_filter_name_it_is(
     line = assert_one_error(invoke([*args, *WINDOW], env=an_hour.env()), 2)
     assert "--page-size" not in line, line
     assert "page_size" in line  # the library's own refusal of a name no document lists
+
+
+# -- contactnow report agents ----------------------------------------------------------
+
+
+def test_report_agents_as_json_csv_and_a_table(invoke: CliInvoker, an_hour: Served) -> None:
+    # The library read the login sessions (reports.agents); the command had no way to.
+    as_json = invoke(["report", "agents", "--json", *WINDOW], env=an_hour.env())
+    assert as_json.code == 0, as_json
+    sessions = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert len(sessions) > 3
+    # The Python names of AgentSession (docs/fields.md), moments as unix seconds.
+    assert all(set(session) == ATTRIBUTES for session in sessions)
+    assert all(START <= session["login_ts"] <= START + 3600 for session in sessions)
+    assert an_hour.sim.requests[-1].args["isset"] == "tm_login"
+    as_csv = invoke(["report", "agents", "--csv", *WINDOW], env=an_hour.env())
+    table = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert as_csv.stdout.splitlines()[0] == "aid,anm,tm_login,tm_logout,tm_first,tm_last"
+    assert [(row["aid"], int(row["tm_login"])) for row in table] == [
+        (session["agent_id"], session["login_ts"]) for session in sessions
+    ]
+    agent_id = sessions[0]["agent_id"]
+    tokyo = ["--agent", agent_id, "--record-tz", "Asia/Tokyo"]
+    shown = invoke(["report", "agents", *WINDOW, *tokyo], env=an_hour.env())
+    assert shown.code == 0, shown
+    header, _, *rows = shown.stdout.splitlines()  # the header, its rule, the sessions
+    assert [name.strip() for name in header.split("┃")] == [
+        "agent", "agent name", "login", "logout", "first activity", "last activity"
+    ]  # fmt: skip
+    assert rows and all(row.split()[0] == agent_id for row in rows), shown.stdout
+    assert "T07:13:20+09:00" in rows[0]  # START, in the centre's zone
+    assert an_hour.sim.requests[-1].args["agent"] == agent_id
+
+
+def test_report_agents_overlapping_reads_sessions_begun_before_the_window(
+    invoke: CliInvoker, an_hour: Served
+) -> None:
+    later = ["--since", str(START + 1800), "--until", str(START + 3600), "--json"]
+    begun = invoke(["report", "agents", *later], env=an_hour.env())
+    assert "isset" in an_hour.sim.requests[-1].args
+    open_then = invoke(["report", "agents", *later, "--overlapping"], env=an_hour.env())
+    assert (begun.code, open_then.code) == (0, 0), (begun, open_then)
+    assert "isset" not in an_hour.sim.requests[-1].args
+    begun_at = [json.loads(line)["login_ts"] for line in begun.stdout.splitlines()]
+    open_at = [json.loads(line)["login_ts"] for line in open_then.stdout.splitlines()]
+    assert begun_at and min(begun_at) >= START + 1800
+    assert min(open_at) < START + 1800  # logged in before the window, still in it
+    assert set(begun_at) < set(open_at)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--json", "--csv"], "pick one"),
+        (["--since", "soon"], "not a time"),
+        (["--since", "now", "--until", "1h"], "is before --since"),
+        (["--agent", ""], "Invalid value for '--agent': it is empty"),
+        (["--fields", "aid"], "No such option '--fields'"),
+    ],
+)
+def test_report_agents_refuses_a_bad_flag_before_sending(
+    invoke: CliInvoker, an_hour: Served, args: list[str], message: str
+) -> None:
+    before = len(an_hour.sim.requests)
+    out = invoke(["report", "agents", *args], env=an_hour.env())
+    assert out.code == 2, out
+    assert message in out.stderr, out
+    assert "Traceback" not in out.output
+    assert len(an_hour.sim.requests) == before
+
+
+def test_report_agents_refused_by_the_api_is_one_line(
+    invoke: CliInvoker, an_hour: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # REPORTING.md does not list method=agents: an account's API may answer that it has
+    # no such method. One line and exit 4, and no CSV header above it.
+    from .test_commands import _commands_on
+
+    asked: list[str] = []
+
+    def no_such_method(request: httpx.Request) -> httpx.Response:
+        asked.append(f"{request.url.path} {request.url.params.get('method')}")
+        return httpx.Response(200, json={"success": False, "error": "Unknown method"})
+
+    _commands_on(monkeypatch, no_such_method)
+    out = invoke(["report", "agents", "--csv", *WINDOW], env=an_hour.env())
+    assert "Unknown method" in assert_one_error(out, 4)
+    assert out.stdout == ""
+    assert asked == ["/reporting.php agents"]
