@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from .. import CdrRow, ContactNow, ReportRow
 from .._models_reports import CDR_ATTRIBUTES
+from .._values import MAX_UNIX_TIME
 from ..resources.reports import CDR_FIELDS
 from ._common import (
     EXIT_USAGE,
@@ -247,6 +248,18 @@ def _shown(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _cdr_cell(value: Any, name: str, zone: tzinfo) -> str:
+    """A CDR field for the table: a time (``tm_*``, unix seconds) in ``zone``, as the
+    status log's and the sessions' tables show theirs; 0 or empty (not answered) blank."""
+    if name.startswith("tm_") and isinstance(value, (int, str)) and str(value).isdigit():
+        seconds = int(value)
+        if not seconds:
+            return ""
+        if seconds <= MAX_UNIX_TIME:
+            return shown_time(datetime.fromtimestamp(seconds, timezone.utc), zone)
+    return _shown(value)
+
+
 @report.command("cdr")
 @click.option(
     "--fields",
@@ -306,7 +319,7 @@ def report_cdr(
         columns = names if fields else list(_CDR_TABLE)  # what was asked for, or a digest
         print_table(
             columns,
-            [[_shown(row.raw.get(name)) for name in columns] for row in rows],
+            [[_cdr_cell(row.raw.get(name), name, record_tz) for name in columns] for row in rows],
             none=_no_calls(start, stop, record_tz, filter_items),
         )
 

@@ -232,6 +232,19 @@ def test_report_cdr_table_shows_the_fields_asked_for(invoke: CliInvoker, an_hour
     assert rows and all(len(row) == 3 and row[2].isdigit() for row in rows)
 
 
+def test_report_cdr_table_shows_times_in_the_record_tz(invoke: CliInvoker, an_hour: Served) -> None:
+    # tm_init was raw unix seconds in the table, where status-log and report agents show
+    # their times in --record-tz; an unanswered call's tm_answ (0) is blank.
+    args = ["report", "cdr", "--fields", "callid,tm_init,tm_answ", *WINDOW, "--record-tz"]
+    out = invoke([*args, "Asia/Tokyo"], env=an_hour.env(COLUMNS="200"))
+    assert out.code == 0, out
+    rows = [line.split() for line in out.stdout.splitlines()[2:]]
+    assert rows and all(row[2].endswith("+09:00") for row in rows), out.stdout
+    answered = [row for row in rows if len(row) == 5]
+    assert answered and all(row[4].endswith("+09:00") for row in answered)
+    assert len(answered) < len(rows)  # some calls were not answered: a blank cell
+
+
 @pytest.mark.parametrize(
     ("args", "flag"),
     [
