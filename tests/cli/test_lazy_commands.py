@@ -132,3 +132,18 @@ def test_a_command_leaves_trio_unloaded() -> None:
     loaded, no_trio = json.loads(done.stdout.splitlines()[-1])
     assert "httpcore" in loaded  # the command sent its requests through it
     assert no_trio
+
+
+def test_the_shell_completes_commands_subcommands_and_options() -> None:
+    # What `eval "$(_CONTACTNOW_COMPLETE=bash_source contactnow)"` (the README) asks.
+    from click.shell_completion import BashComplete
+
+    from contactnow_async._cli import cli
+
+    def completed(args: list[str], incomplete: str) -> list[str]:
+        complete = BashComplete(cli, {}, "contactnow", "_CONTACTNOW_COMPLETE")
+        return [item.value for item in complete.get_completions(args, incomplete)]
+
+    assert completed([], "con") == ["control"]
+    assert {"ready", "hangup-ready", "callback"} <= set(completed(["control"], ""))
+    assert "--record-tz" in completed(["report", "cdr"], "--re")
