@@ -213,3 +213,31 @@ def test_a_call_without_a_recording_leaves_no_file(
     assert not path.exists()
     big = invoke(["recordings", "download", "1", str(path), "--max-mb", "0"], env=centre.env())
     assert big.code == 2 and "--max-mb" in big.stderr
+
+
+@pytest.mark.parametrize("fault", ["drop_after", "truncated", "http_502"])
+def test_a_lost_reply_says_the_move_may_have_happened(
+    invoke: CliInvoker, centre: Served, fault: str
+) -> None:
+    # The action reached the agent.php that moved the agent, but no reply came back (or
+    # a garbled one): the line said only that the connection failed, as if nothing was done.
+    agent_id = agent_in(centre, "wait")
+    centre.sim.faults.inject(fault, script="agent", action="pause")
+    out = invoke(["control", "pause", agent_id], env=centre.env())
+    line = assert_one_error(out, 5)
+    assert line.startswith(f"contactnow: error: pause: agent {agent_id}: "), line
+    assert line.endswith(
+        "it may have been done: check the agent's status "
+        f"(contactnow watch --agent {agent_id}) before sending it again"
+    ), line
+    invoke(["control", "unpause", agent_id], env=centre.env())
+
+
+def test_a_lost_reply_of_a_call_s_action_says_to_check_the_call(
+    invoke: CliInvoker, centre: Served
+) -> None:
+    centre.sim.faults.inject("drop_after", script="agent", action="disposition")
+    out = invoke(["control", "disposition", "90000001", "510456"], env=centre.env())
+    line = assert_one_error(out, 5)
+    assert line.startswith("contactnow: error: disposition: call 90000001 outcome 510456: ")
+    assert line.endswith("it may have been done: check before sending it again"), line
