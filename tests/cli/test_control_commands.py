@@ -4,7 +4,9 @@ so that an agent's state is the one the test read."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 
 from contactnow_async import ContactNow
 from contactnow_async._cli._control import _MOVES, _callback_time
+from contactnow_async._downloads import FileSink
 from contactnow_async.simulator import Simulator, VirtualClock
 
 from .conftest import PASSWORD, USERNAME, CliInvoker, Served, assert_one_error, served_in_thread
@@ -241,3 +244,42 @@ def test_a_lost_reply_of_a_call_s_action_says_to_check_the_call(
     line = assert_one_error(out, 5)
     assert line.startswith("contactnow: error: disposition: call 90000001 outcome 510456: ")
     assert line.endswith("it may have been done: check before sending it again"), line
+
+
+def _no_space(self: object, data: bytes) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [
+        ("nodir/call.wav", "cannot save call.wav: no such directory ({tmp}/nodir)"),
+        ("full/call.wav", "cannot save {tmp}/full/call.wav: No space left on device"),
+    ],
+    ids=["no such directory", "full disk"],
+)
+def test_a_recording_that_cannot_be_saved_is_one_line(
+    invoke: CliInvoker,
+    centre: Served,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+    said: str,
+) -> None:
+    # Both were "unexpected error (FileNotFoundError | OSError): a bug: report it".
+    (tmp_path / "full").mkdir()
+    if where.startswith("full"):
+        monkeypatch.setattr(FileSink, "write", _no_space)
+    call_id = answered_call(centre)
+    out = invoke(["recordings", "download", call_id, str(tmp_path / where)], env=centre.env())
+    line = assert_one_error(out, 1)
+    assert line == "contactnow: error: " + said.format(tmp=tmp_path), line
+    assert list((tmp_path / "full").iterdir()) == []  # no partial file, no temporary one
+
+
+def test_a_device_is_refused_before_anything_is_sent(invoke: CliInvoker, centre: Served) -> None:
+    before = len(centre.sim.requests)
+    out = invoke(["recordings", "download", "90000001", os.devnull, "--force"], env=centre.env())
+    line = assert_one_error(out, 2)
+    assert "not a regular file" in line and "'-'" in line, line
+    assert len(centre.sim.requests) == before
