@@ -24,14 +24,14 @@ def recordings() -> None:
 @click.argument("output", callback=refuse_empty, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option(
-    "--max-mb",
+    "--max-mib",
     type=click.IntRange(min=1),
     default=None,
-    help="Refuse a recording larger than this (default: 512 MiB).",
+    help="Refuse a recording larger than this many MiB (1,048,576 bytes; default: 512).",
 )
 @click.pass_obj
 def recordings_download(
-    settings: Settings, call: str, output: str, force: bool, max_mb: int | None
+    settings: Settings, call: str, output: str, force: bool, max_mib: int | None
 ) -> None:
     """Save the recording of CALL (its call id, as the CDR names it) to OUTPUT ('-' for
     stdout).
@@ -47,7 +47,7 @@ def recordings_download(
     if not to_stdout and _is_special(output):
         # The library refuses it (a rename would replace the device itself), after a token.
         fail(f"{output} is not a regular file (a device, a pipe): give '-' and redirect stdout")
-    cap = None if max_mb is None else max_mb * 1024 * 1024
+    cap = None if max_mib is None else max_mib * 1024 * 1024
     console = OutputConsole(stderr=True)
 
     async def main() -> Recording:

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -214,8 +215,8 @@ def test_a_call_without_a_recording_leaves_no_file(
     out = invoke(["recordings", "download", "1", str(path)], env=centre.env())
     assert "Bad argument: callid [1]" in assert_one_error(out, 4)
     assert not path.exists()
-    big = invoke(["recordings", "download", "1", str(path), "--max-mb", "0"], env=centre.env())
-    assert big.code == 2 and "--max-mb" in big.stderr
+    big = invoke(["recordings", "download", "1", str(path), "--max-mib", "0"], env=centre.env())
+    assert big.code == 2 and "--max-mib" in big.stderr
 
 
 @pytest.mark.parametrize("fault", ["drop_after", "truncated", "http_502"])
@@ -283,3 +284,28 @@ def test_a_device_is_refused_before_anything_is_sent(invoke: CliInvoker, centre:
     line = assert_one_error(out, 2)
     assert "not a regular file" in line and "'-'" in line, line
     assert len(centre.sim.requests) == before
+
+
+def test_the_size_cap_is_in_mib_as_named(
+    invoke: CliInvoker, centre: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --max-mb multiplied by 1024 * 1024: MiB under an MB's name.
+    from contactnow_async.resources.recordings import Recordings
+
+    caps: list[int | None] = []
+    download = Recordings.download
+
+    async def recorded(
+        self: Recordings, *args: Any, max_bytes: int | None = None, **kw: Any
+    ) -> Any:
+        caps.append(max_bytes)
+        return await download(self, *args, max_bytes=max_bytes, **kw)
+
+    monkeypatch.setattr(Recordings, "download", recorded)
+    call_id = answered_call(centre)
+    args = ["recordings", "download", call_id, str(tmp_path / "call.wav"), "--max-mib", "2"]
+    out = invoke(args, env=centre.env())
+    assert out.code == 0, out
+    assert caps == [2 * 1024 * 1024]
+    usage = invoke(["recordings", "download", "--help"]).stdout
+    assert "--max-mib" in usage and "--max-mb" not in usage
