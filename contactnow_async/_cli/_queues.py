@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .. import OutcomeCode, Queue
+from .. import OutcomeCode, Queue, QueueType
 from ._common import Settings, connect, emit_json, print_table, refuse_empty, run
 
 
@@ -19,8 +19,10 @@ def queues() -> None:
     "--type",
     "types",
     multiple=True,
+    # The documented types: a typo was sent and answered "no queues match", exit 0.
+    type=click.Choice([queue_type.value for queue_type in QueueType], case_sensitive=False),
     callback=refuse_empty,
-    help="Only queues of this type: inbound, outbound, ivr... (repeatable).",
+    help="Only queues of this type (repeatable).",
 )
 @click.option("--table", callback=refuse_empty, help="Only the queues of this campaign table.")
 @click.option(

@@ -309,3 +309,17 @@ def test_the_size_cap_is_in_mib_as_named(
     assert caps == [2 * 1024 * 1024]
     usage = invoke(["recordings", "download", "--help"]).stdout
     assert "--max-mib" in usage and "--max-mb" not in usage
+
+
+def test_queues_list_refuses_a_type_the_api_does_not_have(
+    invoke: CliInvoker, centre: Served
+) -> None:
+    # --type inboud (a typo) was sent, and answered "no queues match", exit 0.
+    before = len(centre.sim.requests)
+    out = invoke(["queues", "list", "--type", "inboud"], env=centre.env())
+    assert out.code == 2, out
+    assert "'inboud' is not one of" in out.stderr and "'inbound'" in out.stderr, out.stderr
+    assert len(centre.sim.requests) == before
+    upper = invoke(["queues", "list", "--type", "INBOUND", "--json"], env=centre.env())
+    assert upper.code == 0 and upper.stdout, upper
+    assert centre.sim.requests[-1].args["type"] == "inbound"
