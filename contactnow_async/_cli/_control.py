@@ -199,7 +199,10 @@ def control_agent_dial(settings: Settings, agent: str | None, phone: str | None)
     """Log AGENT in by ringing its phone (or ring --phone)."""
     if agent is None and phone is None:
         raise click.UsageError("give the AGENT, or --phone to ring")
-    who = f"agent {agent}" if agent is not None else f"phone {phone}"
+    if agent is None:
+        who = f"phone {phone}"
+    else:
+        who = f"agent {agent}" if phone is None else f"agent {agent} on {phone}"
     _act(
         settings,
         lambda client: client.control.agent_dial(agent, phone=phone),

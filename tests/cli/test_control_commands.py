@@ -323,3 +323,14 @@ def test_queues_list_refuses_a_type_the_api_does_not_have(
     upper = invoke(["queues", "list", "--type", "INBOUND", "--json"], env=centre.env())
     assert upper.code == 0 and upper.stdout, upper
     assert centre.sim.requests[-1].args["type"] == "inbound"
+
+
+def test_agent_dial_says_which_phone_it_rang(invoke: CliInvoker, centre: Served) -> None:
+    # With AGENT and --phone, the line said "agent-dial: agent ID": the phone rung unsaid.
+    agent_id = agent_in(centre, "offline")
+    out = invoke(["control", "agent-dial", agent_id, "--phone", "01614960002"], env=centre.env())
+    assert (out.code, out.stdout) == (0, f"agent-dial: agent {agent_id} on 01614960002\n"), out
+    sent = centre.sim.requests[-1]
+    assert (sent.action, sent.args["agent"], sent.args["phone"]) == (
+        "agent_dial", agent_id, "01614960002"
+    )  # fmt: skip
