@@ -73,14 +73,15 @@ def queues_list(
                 }
             )
         return
-    print_table(
-        ["queue", "type", "description", "campaign", "numbers"],
-        [
-            [q.queue_id, str(q.type), q.description, q.campaign_id or "", " ".join(q.numbers)]
-            for q in found
-        ],
-        none="no queues match" if types or table or ids else "no queues",
-    )
+    # --all: a deleted queue is marked (without the column, it looked live).
+    deleted = ["deleted"] if with_deleted else []
+    rows = [
+        [q.queue_id, str(q.type), q.description, q.campaign_id or "", " ".join(q.numbers)]
+        + (["yes" if q.filter.strip() == "999" else ""] if with_deleted else [])
+        for q in found
+    ]
+    columns = ["queue", "type", "description", "campaign", "numbers", *deleted]
+    print_table(columns, rows, none="no queues match" if types or table or ids else "no queues")
 
 
 @click.group("outcome-codes")

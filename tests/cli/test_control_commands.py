@@ -334,3 +334,15 @@ def test_agent_dial_says_which_phone_it_rang(invoke: CliInvoker, centre: Served)
     assert (sent.action, sent.args["agent"], sent.args["phone"]) == (
         "agent_dial", agent_id, "01614960002"
     )  # fmt: skip
+
+
+def test_queues_list_all_says_which_queues_are_deleted(invoke: CliInvoker, centre: Served) -> None:
+    # --all listed deleted queues among the others, nothing in the table telling them apart.
+    out = invoke(["queues", "list", "--all"], env=centre.env())
+    assert out.code == 0, out
+    header, _, *rows = out.stdout.splitlines()
+    assert header.split()[-1] == "deleted", header
+    deleted = {row.split()[0] for row in rows if row.rstrip().endswith("yes")}
+    assert deleted == {"1099"}, out.stdout
+    plain = invoke(["queues", "list"], env=centre.env())
+    assert "deleted" not in plain.stdout.splitlines()[0]
