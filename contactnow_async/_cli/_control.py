@@ -22,7 +22,7 @@ from .. import (
     ResponseFormatError,
     TransportError,
 )
-from ._common import EXIT_NETWORK, Settings, connect, fail, refuse_empty, run
+from ._common import EXIT_INTERRUPTED, EXIT_NETWORK, Settings, connect, fail, refuse_empty, run
 from ._times import record_tz_option
 
 #: The actions that take only the agent: command name, library method, help.
@@ -56,12 +56,21 @@ def _act(
     agent: str | None = None,
     **options: Any,
 ) -> None:
-    """Run ``action`` on a client, then print ``done``; a reply lost after the request
-    reached the server is one line saying the action may have been done, and how to
-    check (the live status of ``agent``, if the action names one)."""
+    """Run ``action`` on a client, then print ``done``. A reply lost after the request
+    reached the server, or Ctrl-C while it was on its way, is one line saying the action
+    may have been done, and how to check (the live status of ``agent``, if it names one)."""
+    check = (
+        f"check the agent's status (contactnow watch --agent {agent})"
+        if agent is not None
+        else "check"
+    )
+    maybe_done = f"it may have been done: {check} before sending it again"
+    sending = False
 
     async def main() -> None:
+        nonlocal sending
         async with connect(settings, **options) as client:
+            sending = True
             try:
                 await action(client)
             except (TransportError, HTTPStatusError, ResponseFormatError) as exc:
@@ -73,17 +82,15 @@ def _act(
                     reached = not isinstance(exc, RateLimitError)
                 if not reached:
                     raise
-                check = (
-                    f"check the agent's status (contactnow watch --agent {agent})"
-                    if agent is not None
-                    else "check"
-                )
-                fail(
-                    f"{done}: {exc}: it may have been done: {check} before sending it again",
-                    EXIT_NETWORK,
-                )
+                fail(f"{done}: {exc}: {maybe_done}", EXIT_NETWORK)
+            sending = False
 
-    run(settings, main)
+    try:
+        run(settings, main)
+    except SystemExit as exc:
+        if exc.code != EXIT_INTERRUPTED or not sending:
+            raise
+        fail(f"{done}: interrupted as it was sent: {maybe_done}", EXIT_INTERRUPTED)
     click.echo(done)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -346,3 +347,23 @@ def test_queues_list_all_says_which_queues_are_deleted(invoke: CliInvoker, centr
     assert deleted == {"1099"}, out.stdout
     plain = invoke(["queues", "list"], env=centre.env())
     assert "deleted" not in plain.stdout.splitlines()[0]
+
+
+def test_ctrl_c_as_a_move_is_sent_says_it_may_have_been_done(
+    invoke: CliInvoker, centre: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Exit 130 and nothing said: whether the agent was logged out was for the user to guess.
+    from contactnow_async.resources.control import Control
+
+    async def logout_then_ctrl_c(self: Control, agent: Any) -> Any:
+        signal.raise_signal(signal.SIGINT)
+        await anyio.sleep_forever()
+
+    monkeypatch.setattr(Control, "logout", logout_then_ctrl_c)
+    out = invoke(["control", "logout", "1226353"], env=centre.env())
+    line = assert_one_error(out, 130)
+    assert line == (
+        "contactnow: error: logout: agent 1226353: interrupted as it was sent: it may have "
+        "been done: check the agent's status (contactnow watch --agent 1226353) before "
+        "sending it again"
+    ), line
