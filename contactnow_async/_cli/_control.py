@@ -15,8 +15,14 @@ from typing import Any
 
 import click
 
-from .. import ContactNow
-from ._common import Settings, connect, refuse_empty, run
+from .. import (
+    ContactNow,
+    HTTPStatusError,
+    RateLimitError,
+    ResponseFormatError,
+    TransportError,
+)
+from ._common import EXIT_INTERRUPTED, EXIT_NETWORK, Settings, connect, fail, refuse_empty, run
 from ._times import record_tz_option
 
 #: The actions that take only the agent: command name, library method, help.
@@ -46,15 +52,45 @@ def _act(
     settings: Settings,
     action: Callable[[ContactNow], Awaitable[object]],
     done: str,
+    *,
+    agent: str | None = None,
     **options: Any,
 ) -> None:
-    """Run ``action`` on a client, then print ``done``."""
+    """Run ``action`` on a client, then print ``done``. A reply lost after the request
+    reached the server, or Ctrl-C while it was on its way, is one line saying the action
+    may have been done, and how to check (the live status of ``agent``, if it names one)."""
+    check = (
+        f"check the agent's status (contactnow watch --agent {agent})"
+        if agent is not None
+        else "check"
+    )
+    maybe_done = f"it may have been done: {check} before sending it again"
+    sending = False
 
     async def main() -> None:
+        nonlocal sending
         async with connect(settings, **options) as client:
-            await action(client)
+            sending = True
+            try:
+                await action(client)
+            except (TransportError, HTTPStatusError, ResponseFormatError) as exc:
+                # The rule the library resends by: a 429 refused it, and a TransportError
+                # says whether the request may have gone out.
+                if isinstance(exc, TransportError):
+                    reached = exc.sent
+                else:
+                    reached = not isinstance(exc, RateLimitError)
+                if not reached:
+                    raise
+                fail(f"{done}: {exc}: {maybe_done}", EXIT_NETWORK)
+            sending = False
 
-    run(settings, main)
+    try:
+        run(settings, main)
+    except SystemExit as exc:
+        if exc.code != EXIT_INTERRUPTED or not sending:
+            raise
+        fail(f"{done}: interrupted as it was sent: {maybe_done}", EXIT_INTERRUPTED)
     click.echo(done)
 
 
@@ -66,6 +102,7 @@ def _move_command(name: str, method: str, summary: str) -> click.Command:
             settings,
             lambda client: getattr(client.control, method)(agent),
             f"{name}: agent {agent}",
+            agent=agent,
         )
 
     move.__doc__ = summary
@@ -83,7 +120,12 @@ for _name, _method, _summary in _MOVES:
 def control_wrap(settings: Settings, agent: str, subcode: str | None) -> None:
     """End AGENT's call and put it in wrap (with a wrap code, if given)."""
     note = f" ({subcode})" if subcode else ""
-    _act(settings, lambda client: client.control.wrap(agent, subcode), f"wrap: agent {agent}{note}")
+    _act(
+        settings,
+        lambda client: client.control.wrap(agent, subcode),
+        f"wrap: agent {agent}{note}",
+        agent=agent,
+    )
 
 
 @control.command("disposition")
@@ -97,6 +139,7 @@ def control_disposition(settings: Settings, call: str, outcome: str, agent: str 
         settings,
         lambda client: client.control.disposition(call, outcome, agent=agent),
         f"disposition: call {call} outcome {outcome}",
+        agent=agent,
     )
 
 
@@ -128,6 +171,7 @@ def control_callback(
         settings,
         lambda client: client.control.callback(call, moment, agent=agent, notes=notes),
         f"callback: call {call} at {when.strip()}",
+        agent=agent,
         record_tz=record_tz,
     )
 
@@ -162,9 +206,15 @@ def control_agent_dial(settings: Settings, agent: str | None, phone: str | None)
     """Log AGENT in by ringing its phone (or ring --phone)."""
     if agent is None and phone is None:
         raise click.UsageError("give the AGENT, or --phone to ring")
-    who = f"agent {agent}" if agent is not None else f"phone {phone}"
+    if agent is None:
+        who = f"phone {phone}"
+    else:
+        who = f"agent {agent}" if phone is None else f"agent {agent} on {phone}"
     _act(
-        settings, lambda client: client.control.agent_dial(agent, phone=phone), f"agent-dial: {who}"
+        settings,
+        lambda client: client.control.agent_dial(agent, phone=phone),
+        f"agent-dial: {who}",
+        agent=agent,
     )
 
 
@@ -179,4 +229,5 @@ def control_manual_dial(settings: Settings, agent: str, number: str, queue: str 
         settings,
         lambda client: client.control.manual_dial(agent, number, queue=queue),
         f"manual-dial: agent {agent} to {number}",
+        agent=agent,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .. import OutcomeCode, Queue
+from .. import OutcomeCode, Queue, QueueType
 from ._common import Settings, connect, emit_json, print_table, refuse_empty, run
 
 
@@ -19,8 +19,10 @@ def queues() -> None:
     "--type",
     "types",
     multiple=True,
+    # The documented types: a typo was sent and answered "no queues match", exit 0.
+    type=click.Choice([queue_type.value for queue_type in QueueType], case_sensitive=False),
     callback=refuse_empty,
-    help="Only queues of this type: inbound, outbound, ivr... (repeatable).",
+    help="Only queues of this type (repeatable).",
 )
 @click.option("--table", callback=refuse_empty, help="Only the queues of this campaign table.")
 @click.option(
@@ -71,14 +73,15 @@ def queues_list(
                 }
             )
         return
-    print_table(
-        ["queue", "type", "description", "campaign", "numbers"],
-        [
-            [q.queue_id, str(q.type), q.description, q.campaign_id or "", " ".join(q.numbers)]
-            for q in found
-        ],
-        none="no queues match" if types or table or ids else "no queues",
-    )
+    # --all: a deleted queue is marked (without the column, it looked live).
+    deleted = ["deleted"] if with_deleted else []
+    rows = [
+        [q.queue_id, str(q.type), q.description, q.campaign_id or "", " ".join(q.numbers)]
+        + (["yes" if q.filter.strip() == "999" else ""] if with_deleted else [])
+        for q in found
+    ]
+    columns = ["queue", "type", "description", "campaign", "numbers", *deleted]
+    print_table(columns, rows, none="no queues match" if types or table or ids else "no queues")
 
 
 @click.group("outcome-codes")

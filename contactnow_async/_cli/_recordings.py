@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import click
 from rich.progress import DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from .. import Recording
-from ._common import OutputConsole, Settings, connect, fail, refuse_empty, run
+from ._common import EXIT_ERROR, OutputConsole, Settings, connect, fail, refuse_empty, run
 
 
 @click.group()
@@ -23,14 +24,14 @@ def recordings() -> None:
 @click.argument("output", callback=refuse_empty, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option(
-    "--max-mb",
+    "--max-mib",
     type=click.IntRange(min=1),
     default=None,
-    help="Refuse a recording larger than this (default: 512 MiB).",
+    help="Refuse a recording larger than this many MiB (1,048,576 bytes; default: 512).",
 )
 @click.pass_obj
 def recordings_download(
-    settings: Settings, call: str, output: str, force: bool, max_mb: int | None
+    settings: Settings, call: str, output: str, force: bool, max_mib: int | None
 ) -> None:
     """Save the recording of CALL (its call id, as the CDR names it) to OUTPUT ('-' for
     stdout).
@@ -43,7 +44,10 @@ def recordings_download(
         fail("a recording is audio, not text: give a file, or pipe stdout ('-') elsewhere")
     if not to_stdout and not force and os.path.lexists(output):
         fail(f"{output} exists: give --force to replace it")
-    cap = None if max_mb is None else max_mb * 1024 * 1024
+    if not to_stdout and _is_special(output):
+        # The library refuses it (a rename would replace the device itself), after a token.
+        fail(f"{output} is not a regular file (a device, a pipe): give '-' and redirect stdout")
+    cap = None if max_mib is None else max_mib * 1024 * 1024
     console = OutputConsole(stderr=True)
 
     async def main() -> Recording:
@@ -64,7 +68,33 @@ def recordings_download(
                 to = sys.stdout.buffer if to_stdout else output
                 return await client.recordings.download(call, to, max_bytes=cap, progress=shown)
 
-    recording = run(settings, main)
+    try:
+        recording = run(settings, main)
+    except OSError as exc:
+        if to_stdout:
+            raise  # a closed pipe, a full disk: the command's own guards say them
+        fail(_not_saved(output, exc), EXIT_ERROR)
     kind = f", {recording.content_type}" if recording.content_type else ""
     where = "stdout" if to_stdout else str(Path(output))
     click.echo(f"saved call {call} to {where}: {recording.size:,} bytes{kind}", err=to_stdout)
+
+
+def _is_special(output: str) -> bool:
+    """Whether ``output`` is there and is neither a regular file nor a directory."""
+    try:
+        mode = os.stat(output).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _not_saved(output: str, exc: OSError) -> str:
+    """Why ``output`` was not saved, as one line: the library's reason names the file,
+    and the directory where that is where it failed; the system's (a full disk) is
+    said of ``output``."""
+    reason = exc.strerror or str(exc)
+    if not reason.startswith("cannot save"):
+        reason = f"cannot save {output}: {reason}"
+    if exc.filename is not None and os.fspath(exc.filename) != output:
+        reason += f" ({os.fspath(exc.filename)})"
+    return reason

@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 import click
 
-from .. import AgentEvent
+from .. import AgentEvent, ContactNow
 from ..events import to_json as event_to_json
 from ..watch import HealthEvent
 from ..watch._health import FAILED_POLL
@@ -68,10 +68,8 @@ def watch(
 
     async def main() -> None:
         async with connect(settings, transport=MANY_REQUESTS_WIRE) as client:
-            # An id no agent has (a typo) printed nothing, for ever, without a word.
-            for agent_id in sorted(wanted):
-                if not await client.agents.read(agent_id=agent_id):
-                    raise ValueError(f"--agent {agent_id}: the account has no such agent")
+            if wanted:
+                await _check_agents(client, wanted)
             with anyio.move_on_after(duration):  # None: no deadline; 0: stop at once
                 async with client.watch_agents(include_health=True, **options) as stream:
                     async for event in stream:
@@ -85,6 +83,28 @@ def watch(
     # error line.
     with unlogged(settings, "contactnow_async.watch", FAILED_POLL, WATCHER_STOPPED):
         run(settings, main)
+
+
+async def _check_agents(client: ContactNow, wanted: frozenset[str]) -> None:
+    """Refuse an id no agent has (a typo) or a deleted agent's (``filter`` 999): either
+    printed nothing, for ever, without a word. One request, however many ids: the one
+    agent's record, or every agent's (what a poll of the live status reads anyway)."""
+    if len(wanted) == 1:
+        (agent_id,) = wanted
+        agents = await client.agents.read(agent_id=agent_id)
+    else:
+        agents = await client.agents.read()
+    known = {agent.agent_id: agent for agent in agents}
+    for agent_id in sorted(wanted):
+        agent = known.get(agent_id)
+        if agent is None:
+            raise ValueError(f"--agent {agent_id}: the account has no such agent")
+        if agent.filter.strip() == _DELETED:
+            raise ValueError(f"--agent {agent_id}: that agent is deleted (filter 999)")
+
+
+#: An agent's ``filter`` once deleted (the vendor's own code leaves out ``!= 999``).
+_DELETED = "999"
 
 
 def json_event(event: AgentEvent) -> str:

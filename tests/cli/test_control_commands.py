@@ -4,10 +4,14 @@ so that an agent's state is the one the test read."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import signal
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -15,6 +19,7 @@ import pytest
 
 from contactnow_async import ContactNow
 from contactnow_async._cli._control import _MOVES, _callback_time
+from contactnow_async._downloads import FileSink
 from contactnow_async.simulator import Simulator, VirtualClock
 
 from .conftest import PASSWORD, USERNAME, CliInvoker, Served, assert_one_error, served_in_thread
@@ -211,5 +216,154 @@ def test_a_call_without_a_recording_leaves_no_file(
     out = invoke(["recordings", "download", "1", str(path)], env=centre.env())
     assert "Bad argument: callid [1]" in assert_one_error(out, 4)
     assert not path.exists()
-    big = invoke(["recordings", "download", "1", str(path), "--max-mb", "0"], env=centre.env())
-    assert big.code == 2 and "--max-mb" in big.stderr
+    big = invoke(["recordings", "download", "1", str(path), "--max-mib", "0"], env=centre.env())
+    assert big.code == 2 and "--max-mib" in big.stderr
+
+
+@pytest.mark.parametrize("fault", ["drop_after", "truncated", "http_502"])
+def test_a_lost_reply_says_the_move_may_have_happened(
+    invoke: CliInvoker, centre: Served, fault: str
+) -> None:
+    # The action reached the agent.php that moved the agent, but no reply came back (or
+    # a garbled one): the line said only that the connection failed, as if nothing was done.
+    agent_id = agent_in(centre, "wait")
+    centre.sim.faults.inject(fault, script="agent", action="pause")
+    out = invoke(["control", "pause", agent_id], env=centre.env())
+    line = assert_one_error(out, 5)
+    assert line.startswith(f"contactnow: error: pause: agent {agent_id}: "), line
+    assert line.endswith(
+        "it may have been done: check the agent's status "
+        f"(contactnow watch --agent {agent_id}) before sending it again"
+    ), line
+    invoke(["control", "unpause", agent_id], env=centre.env())
+
+
+def test_a_lost_reply_of_a_call_s_action_says_to_check_the_call(
+    invoke: CliInvoker, centre: Served
+) -> None:
+    centre.sim.faults.inject("drop_after", script="agent", action="disposition")
+    out = invoke(["control", "disposition", "90000001", "510456"], env=centre.env())
+    line = assert_one_error(out, 5)
+    assert line.startswith("contactnow: error: disposition: call 90000001 outcome 510456: ")
+    assert line.endswith("it may have been done: check before sending it again"), line
+
+
+def _no_space(self: object, data: bytes) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [
+        ("nodir/call.wav", "cannot save call.wav: no such directory ({tmp}/nodir)"),
+        ("full/call.wav", "cannot save {tmp}/full/call.wav: No space left on device"),
+    ],
+    ids=["no such directory", "full disk"],
+)
+def test_a_recording_that_cannot_be_saved_is_one_line(
+    invoke: CliInvoker,
+    centre: Served,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+    said: str,
+) -> None:
+    # Both were "unexpected error (FileNotFoundError | OSError): a bug: report it".
+    (tmp_path / "full").mkdir()
+    if where.startswith("full"):
+        monkeypatch.setattr(FileSink, "write", _no_space)
+    call_id = answered_call(centre)
+    out = invoke(["recordings", "download", call_id, str(tmp_path / where)], env=centre.env())
+    line = assert_one_error(out, 1)
+    assert line == "contactnow: error: " + said.format(tmp=tmp_path), line
+    assert list((tmp_path / "full").iterdir()) == []  # no partial file, no temporary one
+
+
+def test_a_device_is_refused_before_anything_is_sent(invoke: CliInvoker, centre: Served) -> None:
+    before = len(centre.sim.requests)
+    out = invoke(["recordings", "download", "90000001", os.devnull, "--force"], env=centre.env())
+    line = assert_one_error(out, 2)
+    assert "not a regular file" in line and "'-'" in line, line
+    assert len(centre.sim.requests) == before
+
+
+def test_the_size_cap_is_in_mib_as_named(
+    invoke: CliInvoker, centre: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --max-mb multiplied by 1024 * 1024: MiB under an MB's name.
+    from contactnow_async.resources.recordings import Recordings
+
+    caps: list[int | None] = []
+    download = Recordings.download
+
+    async def recorded(
+        self: Recordings, *args: Any, max_bytes: int | None = None, **kw: Any
+    ) -> Any:
+        caps.append(max_bytes)
+        return await download(self, *args, max_bytes=max_bytes, **kw)
+
+    monkeypatch.setattr(Recordings, "download", recorded)
+    call_id = answered_call(centre)
+    args = ["recordings", "download", call_id, str(tmp_path / "call.wav"), "--max-mib", "2"]
+    out = invoke(args, env=centre.env())
+    assert out.code == 0, out
+    assert caps == [2 * 1024 * 1024]
+    usage = invoke(["recordings", "download", "--help"]).stdout
+    assert "--max-mib" in usage and "--max-mb" not in usage
+
+
+def test_queues_list_refuses_a_type_the_api_does_not_have(
+    invoke: CliInvoker, centre: Served
+) -> None:
+    # --type inboud (a typo) was sent, and answered "no queues match", exit 0.
+    before = len(centre.sim.requests)
+    out = invoke(["queues", "list", "--type", "inboud"], env=centre.env())
+    assert out.code == 2, out
+    assert "'inboud' is not one of" in out.stderr and "'inbound'" in out.stderr, out.stderr
+    assert len(centre.sim.requests) == before
+    upper = invoke(["queues", "list", "--type", "INBOUND", "--json"], env=centre.env())
+    assert upper.code == 0 and upper.stdout, upper
+    assert centre.sim.requests[-1].args["type"] == "inbound"
+
+
+def test_agent_dial_says_which_phone_it_rang(invoke: CliInvoker, centre: Served) -> None:
+    # With AGENT and --phone, the line said "agent-dial: agent ID": the phone rung unsaid.
+    agent_id = agent_in(centre, "offline")
+    out = invoke(["control", "agent-dial", agent_id, "--phone", "01614960002"], env=centre.env())
+    assert (out.code, out.stdout) == (0, f"agent-dial: agent {agent_id} on 01614960002\n"), out
+    sent = centre.sim.requests[-1]
+    assert (sent.action, sent.args["agent"], sent.args["phone"]) == (
+        "agent_dial", agent_id, "01614960002"
+    )  # fmt: skip
+
+
+def test_queues_list_all_says_which_queues_are_deleted(invoke: CliInvoker, centre: Served) -> None:
+    # --all listed deleted queues among the others, nothing in the table telling them apart.
+    out = invoke(["queues", "list", "--all"], env=centre.env())
+    assert out.code == 0, out
+    header, _, *rows = out.stdout.splitlines()
+    assert header.split()[-1] == "deleted", header
+    deleted = {row.split()[0] for row in rows if row.rstrip().endswith("yes")}
+    assert deleted == {"1099"}, out.stdout
+    plain = invoke(["queues", "list"], env=centre.env())
+    assert "deleted" not in plain.stdout.splitlines()[0]
+
+
+def test_ctrl_c_as_a_move_is_sent_says_it_may_have_been_done(
+    invoke: CliInvoker, centre: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Exit 130 and nothing said: whether the agent was logged out was for the user to guess.
+    from contactnow_async.resources.control import Control
+
+    async def logout_then_ctrl_c(self: Control, agent: Any) -> Any:
+        signal.raise_signal(signal.SIGINT)
+        await anyio.sleep_forever()
+
+    monkeypatch.setattr(Control, "logout", logout_then_ctrl_c)
+    out = invoke(["control", "logout", "1226353"], env=centre.env())
+    line = assert_one_error(out, 130)
+    assert line == (
+        "contactnow: error: logout: agent 1226353: interrupted as it was sent: it may have "
+        "been done: check the agent's status (contactnow watch --agent 1226353) before "
+        "sending it again"
+    ), line

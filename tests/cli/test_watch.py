@@ -6,7 +6,18 @@ import json
 
 import pytest
 
-from .conftest import WRONG_PASSWORD, CliInvoker, Served, assert_one_error, run_subprocess
+from contactnow_async.simulator import Simulator
+
+from .conftest import (
+    PASSWORD,
+    USERNAME,
+    WRONG_PASSWORD,
+    CliInvoker,
+    Served,
+    assert_one_error,
+    run_subprocess,
+    served_in_thread,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +109,22 @@ def test_an_agent_id_the_account_lacks_is_refused_before_watching(
     line = assert_one_error(out, 2)
     assert "--agent 999999: the account has no such agent" in line, line
     assert served.sim.stats.count("ajax", "agents") == before  # no poll made
+
+
+def test_the_agent_ids_are_checked_in_one_request_and_a_deleted_one_refused(
+    invoke: CliInvoker,
+) -> None:
+    # One database.php read per --agent: 50 ids were 50 requests before the first poll.
+    # A deleted agent (filter 999) never logs in again: watched, it printed nothing, for ever.
+    sim = Simulator(username=USERNAME, password=PASSWORD, agents=4, seed=2)
+    with served_in_thread(sim) as served:
+        ids = [str(row["uid"]) for row in sim.live_agents()]
+        deleted = ids[-1]
+        done = invoke(["agents", "update", deleted, "--filter", "999"], env=served.env())
+        assert done.code == 0, done
+        before = sim.stats.count("database", "agents")
+        args = ["watch", *(f"--agent={agent_id}" for agent_id in ids), "--duration", "1"]
+        out = invoke(args, env=served.env())
+        line = assert_one_error(out, 2)
+        assert f"--agent {deleted}: that agent is deleted (filter 999)" in line, line
+        assert sim.stats.count("database", "agents") == before + 1
