@@ -309,6 +309,21 @@ async def test_a_day_as_tstop_is_the_whole_day() -> None:
     }
 
 
+async def test_a_day_as_tstop_whose_end_is_from_1970_on_is_sent_as_its_end() -> None:
+    # Its midnight was checked, not the 23:59:59 sent: in Tokyo (UTC+9) 1 January 1970
+    # began in 1969 UTC, and the day as a date was refused (as text it was sent).
+    tokyo = ZoneInfo("Asia/Tokyo")
+    for tstop in (date(1970, 1, 1), "1970-01-01"):
+        _, api = await call_with(
+            {(*RECORDS, "read"): answer(rows())},
+            lambda cn, tstop=tstop: cn.records.read(
+                dataset=3, timetype="processdate", tstart=0, tstop=tstop
+            ),
+            record_tz=tokyo,
+        )
+        assert params(sent(api, *RECORDS))["tstop"] == "1970-01-01 23:59:59"
+
+
 #: London's clocks go back at 01:00 UTC on 27 October 2024: 01:00 to 01:59:59 twice.
 _BACK = datetime(2024, 10, 27, 1, tzinfo=timezone.utc)
 

@@ -110,11 +110,9 @@ class Records(Resource):
             raise ValueError("tstart/tstop need timetype='callback' or timetype='processdate'")
         tz = self._client.options.record_tz
         start = None if tstart is None else _record_time(tstart, tz, "tstart", "00:00:00")
+        # A day as tstop is the whole day: its midnight would leave the day out (and
+        # tstart=tstop=day would read nothing), as ECNOW.md's example writes it.
         stop = None if tstop is None else _record_time(tstop, tz, "tstop", "23:59:59")
-        if isinstance(tstop, date) and not isinstance(tstop, datetime):
-            # A day as tstop is the whole day: its midnight would leave the day out (and
-            # tstart=tstop=day would read nothing), as ECNOW.md's example writes it.
-            stop = f"{tstop.isoformat()} 23:59:59"
         start, stop = _across_clocks_back(tstart, tstop, tz, start, stop)
         if start is not None and stop is not None and start > stop:  # the same zone and form
             raise ValueError(f"tstart ({start}) is after tstop ({stop})")
@@ -241,11 +239,16 @@ def _record_time(
     value: datetime | date | int | float | str, tz: tzinfo, name: str, day: str
 ) -> str:
     """A read's ``tstart``/``tstop``: text checked as a record date (a bare day is its
-    ``day`` time: a ``tstop`` day is the whole day, as a ``date`` is), else formatted;
-    a moment before 1970 is refused, as a window's end is everywhere."""
+    ``day`` time: a ``tstop`` day is the whole day), a ``date`` that day at its ``day``
+    time too, else formatted; a moment before 1970, as sent, is refused, as a window's
+    end is everywhere (a tstop day's midnight may be before 1970 and its end not)."""
     if isinstance(value, str):
-        return from_1970(record_date_text(value, name, day=day), tz, name, value)
-    return from_1970(format_record_time(value, tz, name), tz, name, value)
+        text = record_date_text(value, name, day=day)
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        text = f"{value.isoformat()} {day}"
+    else:
+        text = format_record_time(value, tz, name)
+    return from_1970(text, tz, name, value)
 
 
 def _across_clocks_back(
