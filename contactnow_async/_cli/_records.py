@@ -145,7 +145,7 @@ def records_read(
         "mode": mode,
         "timetype": timetype,
         "tstart": option_day_or_time("--since", since, zone=record_tz) if since else None,
-        "tstop": option_day_or_time("--until", until, zone=record_tz) if until else None,
+        "tstop": option_day_or_time("--until", until, zone=record_tz, end=True) if until else None,
     }
 
     if since and until:

@@ -83,21 +83,24 @@ def option_time(
         moment = parse_time(text, now=now, zone=zone)
     except click.BadParameter as exc:
         fail(f"Invalid value for '{flag}': {exc.message}")
-    _since_1970(flag, text, moment)
+    _since_1970(flag, text, moment, zone)
     return moment
 
 
-def option_day_or_time(flag: str, text: str, *, zone: tzinfo) -> date | datetime:
+def option_day_or_time(flag: str, text: str, *, zone: tzinfo, end: bool = False) -> date | datetime:
     """A record date's bound: a bare day (``2026-12-04``) as a ``date``, which
     ``records.read`` reads as that whole day in the record time zone (its midnight in UTC
-    left the day out of ``--until``); anything else as :func:`option_time` reads it."""
+    left the day out of ``--until``); anything else as :func:`option_time` reads it.
+    A day is checked against 1970 at the moment sent in ``zone``: its midnight, or with
+    ``end`` (``--until``) its 23:59:59."""
     if _DAY.fullmatch(text.strip()):
         try:
             day = date.fromisoformat(text.strip())
         except ValueError:  # 2026-02-30: option_time says why, naming the flag
             pass
         else:
-            _since_1970(flag, text, day)
+            sent = datetime.combine(day, time(23, 59, 59) if end else time.min, zone)
+            _since_1970(flag, text, sent, zone)
             return day
     return option_time(flag, text, zone=zone)
 
@@ -127,9 +130,9 @@ def refuse_reversed(
         fail(f"--until {until.strip()} is before --since {since.strip()}")
 
 
-def _since_1970(flag: str, text: str, moment: date) -> None:
-    """One error line naming ``flag`` if ``moment`` (a day, or a time) is before 1970:
-    the API refuses a time before unix time starts."""
-    first = EPOCH if isinstance(moment, datetime) else EPOCH.date()  # like with like
-    if moment < first:
-        fail(f"Invalid value for '{flag}': {text!r} is before 1970 (unix time starts there)")
+def _since_1970(flag: str, text: str, moment: datetime, zone: tzinfo) -> None:
+    """One error line naming ``flag`` if ``moment`` is before 1970 in UTC: the API refuses
+    a time before unix time starts (in a zone east of UTC, after its own midnight)."""
+    if moment < EPOCH:
+        where = "there" if zone is timezone.utc else f"at {shown_time(EPOCH, zone)} in {zone}"
+        fail(f"Invalid value for '{flag}': {text!r} is before 1970 (unix time starts {where})")

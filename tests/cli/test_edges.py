@@ -208,8 +208,18 @@ TOKYO = ["--record-tz", "Asia/Tokyo"]
             ],
             "--until 2001-01-01 is before --since 2001-01-02T10:00",
         ),
+        # 1 January 1970 in Tokyo began in 1969 UTC: the library refused it, in its own
+        # words ("tstart must be a moment from 1970 on, not datetime.date(1970, 1, 1)").
+        (
+            [
+                "records", "read", "--table", "Willtest", "--timetype", "callback",
+                "--since", "1970-01-01", *TOKYO,
+            ],
+            "Invalid value for '--since': '1970-01-01' is before 1970 (unix time starts at "
+            "1970-01-01T09:00:00+09:00 in Asia/Tokyo)",
+        ),
     ],
-    ids=["status-log", "report", "future", "records", "records-day"],
+    ids=["status-log", "report", "future", "records", "records-day", "records-1970"],
 )  # fmt: skip
 def test_a_window_refused_says_so_in_the_users_words(
     invoke: CliInvoker, served: Served, args: list[str], said: str
