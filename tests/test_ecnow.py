@@ -314,13 +314,11 @@ async def test_a_day_as_tstop_whose_end_is_from_1970_on_is_sent_as_its_end() -> 
     # began in 1969 UTC, and the day as a date was refused (as text it was sent).
     tokyo = ZoneInfo("Asia/Tokyo")
     for tstop in (date(1970, 1, 1), "1970-01-01"):
-        _, api = await call_with(
-            {(*RECORDS, "read"): answer(rows())},
-            lambda cn, tstop=tstop: cn.records.read(
-                dataset=3, timetype="processdate", tstart=0, tstop=tstop
-            ),
-            record_tz=tokyo,
-        )
+
+        async def read(cn: ContactNow, tstop: date | str = tstop) -> list[Record]:
+            return await cn.records.read(dataset=3, timetype="processdate", tstart=0, tstop=tstop)
+
+        _, api = await call_with({(*RECORDS, "read"): answer(rows())}, read, record_tz=tokyo)
         assert params(sent(api, *RECORDS))["tstop"] == "1970-01-01 23:59:59"
 
 
