@@ -1,14 +1,11 @@
 """``contactnow report``: grouped call figures (``calls``) and call detail records (``cdr``);
-the agents' login sessions (``agents``) are in ``_report_agents``, which this module loads."""
+the agents' login sessions (``agents``) are in ``_report_agents``, added to the group here."""
 
 from __future__ import annotations
 
 __all__ = ["report"]
 
-import csv
-import importlib
-import io
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone, tzinfo
 from typing import Any, TypeVar
 
@@ -30,8 +27,9 @@ from ._common import (
     print_table,
     run,
 )
-from ._text import printable
-from ._times import option_time, record_tz_option, shown_time, shown_window
+from ._report_agents import report_agents
+from ._report_window import echo_csv, since_option, until_option, window
+from ._times import record_tz_option, shown_time, shown_window
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -101,39 +99,6 @@ def _filters(items: Sequence[str], *, paged: bool) -> dict[str, str | int | list
     return found
 
 
-def _window(since: str, until: str, zone: tzinfo) -> tuple[datetime, datetime]:
-    now = datetime.now(timezone.utc)
-    start = option_time("--since", since, now=now, zone=zone)
-    stop = option_time("--until", until, now=now, zone=zone)
-    if stop < start:
-        fail(f"--until ({shown_time(stop, zone)}) is before --since ({shown_time(start, zone)})")
-    return start, stop
-
-
-def _csv_line(values: Iterable[Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(["" if v is None else v for v in values])
-    return out.getvalue()
-
-
-def _echo_csv(values: Iterable[Any]) -> None:
-    """Print one CSV line: the API's text as it is when piped (click would strip what
-    looks like a colour from it), escaped on a terminal (where it could send commands)."""
-    line = _csv_line(values)
-    click.echo(printable(line) if console.is_terminal else line, color=True)
-
-
-_since = click.option(
-    "--since",
-    default="1d",
-    show_default=True,
-    help="Start: unix, ISO 8601 (without an offset: in --record-tz), now, or an age (2h).",
-)
-_until = click.option(
-    "--until", "until_", default="now", show_default=True, help="End, same forms."
-)
-
-
 def _filter(names: str) -> Callable[[Command], Command]:
     """``--filter NAME=VALUE``, its help naming the filters the method documents."""
     return click.option(
@@ -155,6 +120,9 @@ def report() -> None:
     """Reports: call figures (calls), call detail records (cdr), login sessions (agents)."""
 
 
+report.add_command(report_agents)
+
+
 @report.command("calls")
 @click.option(
     "--fields",
@@ -172,8 +140,8 @@ def report() -> None:
     callback=_some_fields,
     help="Comma list.",
 )
-@_since
-@_until
+@since_option
+@until_option
 @record_tz_option()
 @click.option("--cutoff", type=click.IntRange(min=0), help="Service-level cutoff in seconds.")
 @_filter("campaign, queue, qtype, ctype, agent, dataset, outcome, ddi, cli, urn, team")
@@ -197,7 +165,7 @@ def report_calls(
     """Grouped call figures (reporting.php calls): --fields qid,nc_all,nc_ans --group-by qid."""
     if as_json and as_csv:
         fail("--json and --csv: pick one")
-    start, stop = _window(since, until_, record_tz)
+    start, stop = window(since, until_, record_tz)
     filters = _filters(filter_items, paged=False)
     if "cutoff" in filters:  # calls() takes it as an argument: Python's own error said so
         fail("report calls takes the cutoff as --cutoff SECONDS, not --filter", EXIT_USAGE)
@@ -225,9 +193,9 @@ def report_calls(
         for row in rows:
             emit_json(dict(row))
     elif as_csv:
-        _echo_csv(columns)
+        echo_csv(columns)
         for row in rows:
-            _echo_csv(row.get(name) for name in columns)
+            echo_csv(row.get(name) for name in columns)
     else:
         print_table(
             columns,
@@ -268,8 +236,8 @@ def _cdr_cell(value: Any, name: str, zone: tzinfo) -> str:
     callback=_some_fields,
     help="Comma list (default: every field).",
 )
-@_since
-@_until
+@since_option
+@until_option
 @record_tz_option()
 @_filter(
     "campaign, queue, qtype, ctype, agent, dataset, outcome, cutoff, ddi, cli, urn, callid, sort"
@@ -301,7 +269,7 @@ def report_cdr(
     terminal; --csv and --json print each call as it is read."""
     if as_json and as_csv:
         fail("--json and --csv: pick one")
-    start, stop = _window(since, until_, record_tz)
+    start, stop = window(since, until_, record_tz)
     filters = _filters(filter_items, paged=True)
     names = _names(fields) or list(CDR_FIELDS)
     if "callid" not in names:
@@ -359,10 +327,10 @@ async def _read_cdr(
         task = progress.add_task("cdr", total=None)
         async for row in pages:
             if header_due:
-                _echo_csv(names)
+                echo_csv(names)
                 header_due = False
             if as_csv:
-                _echo_csv(row.raw.get(name) for name in names)
+                echo_csv(row.raw.get(name) for name in names)
             elif as_json:
                 emit_json(
                     {
@@ -378,7 +346,7 @@ async def _read_cdr(
                 kept.append(row)
             progress.update(task, advance=1, total=getattr(pages, "total", None))
     if header_due:  # no call in the window: the header alone, an empty CSV
-        _echo_csv(names)
+        echo_csv(names)
     return kept
 
 
@@ -386,9 +354,3 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return str(value) if value is not None and not isinstance(value, (int, float, str)) else value
-
-
-# Last: `report agents` is a module of its own (this one is near the size a module may
-# reach) that adds its command to the group above; loaded by name, as COMMANDS loads a
-# command's module (either module may be imported first).
-importlib.import_module("._report_agents", __package__)

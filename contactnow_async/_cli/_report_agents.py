@@ -1,4 +1,5 @@
-"""``contactnow report agents``: the agents' login sessions (``reporting.php`` agents)."""
+"""``contactnow report agents``: the agents' login sessions (``reporting.php`` agents);
+``_report`` adds the command to its group."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import click
 from .. import AgentSession
 from .._models_reports import SESSION_ATTRIBUTES
 from ._common import Settings, connect, emit_json, fail, print_table, refuse_empty, run
-from ._report import _echo_csv, _since, _until, _window, report
+from ._report_window import echo_csv, since_option, until_option, window
 from ._times import record_tz_option, shown_time, shown_window
 
 
-@report.command("agents")
+@click.command("agents")
 @click.option(
     "--agent",
     "agent_ids",
@@ -24,8 +25,8 @@ from ._times import record_tz_option, shown_time, shown_window
     callback=refuse_empty,
     help="Only this agent id (repeatable).",
 )
-@_since
-@_until
+@since_option
+@until_option
 @record_tz_option()
 @click.option(
     "--overlapping",
@@ -52,7 +53,7 @@ def report_agents(
     """
     if as_json and as_csv:
         fail("--json and --csv: pick one")
-    start, stop = _window(since, until_, record_tz)
+    start, stop = window(since, until_, record_tz)
 
     async def main() -> list[AgentSession]:
         async with connect(settings) as client:
@@ -65,9 +66,9 @@ def report_agents(
 
     sessions = run(settings, main)
     if as_csv:  # an empty window: the header alone
-        _echo_csv(SESSION_ATTRIBUTES)
+        echo_csv(SESSION_ATTRIBUTES)
         for session in sessions:
-            _echo_csv(session.raw.get(name) for name in SESSION_ATTRIBUTES)
+            echo_csv(session.raw.get(name) for name in SESSION_ATTRIBUTES)
     elif as_json:
         for session in sessions:
             emit_json({name: getattr(session, name) for name in SESSION_ATTRIBUTES.values()})

@@ -6,9 +6,12 @@ the Redis relay: each command group lives in a module the group imports by name.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,6 +22,8 @@ from contactnow_async._cli import COMMANDS
 
 from .conftest import CliInvoker, Served
 
+#: The command line's package, whose modules are read as text.
+CLI = Path(__file__).resolve().parents[2] / "contactnow_async" / "_cli"
 #: Modules a command other than demo, simulate, serve or relay has no use for.
 HEAVY = (
     "contactnow_async._cli._demo",
@@ -147,3 +152,49 @@ def test_the_shell_completes_commands_subcommands_and_options() -> None:
     assert completed([], "con") == ["control"]
     assert {"ready", "hangup-ready", "callback"} <= set(completed(["control"], ""))
     assert "--record-tz" in completed(["report", "cdr"], "--re")
+
+
+def _loading(node: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of ``node`` run when its module loads: not a function's body."""
+    for child in ast.iter_child_nodes(node):
+        if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            yield child
+            yield from _loading(child)
+
+
+def _cli_imports(path: Path) -> set[str]:
+    """The ``_cli`` modules ``path`` imports as it loads: ``from ._x import``, ``from .
+    import _x``, and ``importlib.import_module("._x", __package__)`` (which hides one
+    from a reader). An import in a function, run later, is no cycle."""
+    found: set[str] = set()
+    for node in _loading(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:
+                found.update(alias.name for alias in node.names)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and str(node.args[0].value).startswith(".")
+        ):
+            found.add(str(node.args[0].value)[1:])
+    return found
+
+
+def test_no_command_module_imports_one_that_imports_it() -> None:
+    # report loaded report agents by name at its last line, and report agents imported
+    # report's private helpers: a cycle that worked in either order only as long as that
+    # line stayed last.
+    modules = {path.stem: path for path in CLI.glob("_*.py") if path.stem != "__init__"}
+    graph = {name: _cli_imports(path) & modules.keys() for name, path in modules.items()}
+    cycles = sorted(
+        f"{first} <-> {second}"
+        for first, imported in graph.items()
+        for second in imported
+        if first < second and first in graph[second]
+    )
+    assert cycles == []

@@ -322,7 +322,7 @@ def test_report_cdr_csv_escapes_control_characters_on_a_terminal_only(
 ) -> None:
     # A name with a terminal escape was written as it is: on a screen, the API's text
     # sent the terminal commands (the table and --json escape it). Piped, CSV is data.
-    from contactnow_async._cli import _report
+    from contactnow_async._cli import _report, _report_window
     from contactnow_async._cli._common import OutputConsole
 
     clock = VirtualClock(START)
@@ -335,7 +335,9 @@ def test_report_cdr_csv_escapes_control_characters_on_a_terminal_only(
         renamed = invoke(["agents", "update", aid, "--name", "Esc\x1b[31mRED"], env=served.env())
         assert renamed.code == 0, renamed
         piped = invoke(args, env=served.env())
-        monkeypatch.setattr(_report, "console", OutputConsole(force_terminal=True))
+        terminal = OutputConsole(force_terminal=True)
+        monkeypatch.setattr(_report, "console", terminal)  # the progress bar's choice
+        monkeypatch.setattr(_report_window, "console", terminal)  # the CSV line's
         shown = invoke(args, env=served.env())
     assert "Esc\x1b[31mRED" in piped.stdout  # the data as it is
     assert shown.code == 0, shown
