@@ -133,8 +133,7 @@ def status_log(
                 [agent, *(f"{spent.get(s, 0):.0f}s" for s in statuses)]
                 for agent, spent in sorted(totals.items())
             ],
-            none=f"{_nothing_logged(agent_ids, start, max(start, end), record_tz)}, nor in "
-            "the day before it: no time in a status to count",
+            none=_nothing_counted(rows, agent_ids, start, max(start, end), record_tz),
         )
         return
     if as_json:
@@ -171,6 +170,24 @@ def _nothing_logged(agent_ids: Sequence[str], start: datetime, stop: datetime, z
     """What an empty table says: nothing logged in the window (for the agents asked for)."""
     whose = f" for agent {', '.join(agent_ids)}" if agent_ids else ""
     return f"no status changes logged{whose} {shown_window(start, stop, zone)}"
+
+
+def _nothing_counted(
+    rows: Sequence[StatusLogEntry],
+    agent_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
+    zone: tzinfo,
+) -> str:
+    """What an empty summary says: nothing logged, or (rows read, the last status of
+    each counted up to the window's end) a window that ends where it starts."""
+    window = shown_window(start, end, zone)
+    if rows and end <= start:
+        return f"no time in a status to count: the window {window} ends where it starts"
+    if rows:  # each status read began at the window's end
+        return f"no time in a status to count {window}"
+    nothing = _nothing_logged(agent_ids, start, end, zone)
+    return f"{nothing}, nor in the day before it: no time in a status to count"
 
 
 def _summary_end(rows: Sequence[StatusLogEntry], high: datetime, offset: float) -> datetime:

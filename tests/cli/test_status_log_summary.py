@@ -161,3 +161,17 @@ def test_the_summary_counts_no_time_past_the_centres_now_when_ours_is_ahead(
     for spent in summary.values():
         # Within the Date's whole second, and what our clock ran on while reading.
         assert 1800 - 2 <= sum(spent.values()) <= 1800 + 2
+
+
+def test_a_window_of_no_time_with_rows_read_does_not_say_nothing_was_logged(
+    invoke: CliInvoker, an_hour: Served
+) -> None:
+    # --since and --until the same second: the agents' rows were read (the day before it
+    # too), but no time is in the window; it said nothing was logged, nor the day before.
+    at = ["--since", str(START + 600), "--until", str(START + 600)]
+    out = invoke(["status-log", "--summary", *at], env=an_hour.env())
+    assert (out.code, out.stdout) == (0, "")
+    assert out.error_lines == [
+        "no time in a status to count: the window from 2023-11-14T22:23:20+00:00 to "
+        "2023-11-14T22:23:20+00:00 ends where it starts"
+    ]
