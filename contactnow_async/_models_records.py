@@ -98,7 +98,11 @@ def from_1970(text: str, tz: tzinfo, name: str, given: object) -> str:
     ``name`` (sent, ``-5`` went as ``"1969-12-31 23:59:55"``). ``given`` is what the
     caller gave, quoted in the message."""
     if datetime.fromisoformat(text).replace(tzinfo=tz) < EPOCH:
-        raise ValueError(f"{name} must be a moment from 1970 on, not {given!r}")
+        # Where 1970 begins in tz: east of UTC a date of 1 January 1970 is before it.
+        first = EPOCH.astimezone(tz).replace(tzinfo=None).isoformat(sep=" ")
+        raise ValueError(
+            f"{name} must be a moment from 1970 on ({first} in record_tz), not {given!r}"
+        )
     return text
 
 

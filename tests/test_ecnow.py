@@ -490,7 +490,11 @@ async def test_a_callback_from_1970_on_in_record_tz_is_sent() -> None:
     api = FakeAPI()
     cn, http = client_for(api, record_tz=paris)
     async with http, cn:
-        with pytest.raises(ValueError, match="callback must be a moment from 1970 on"):
+        # A 1970 date refused as "not from 1970 on" alone: where 1970 begins in record_tz.
+        with pytest.raises(
+            ValueError,
+            match=r"callback must be a moment from 1970 on \(1970-01-01 01:00:00 in record_tz\)",
+        ):
             await cn.records.create([{"dataset": 3, "HomePhone": "1", "callback": "1970-01-01"}])
     assert api.calls("ecnow") == 0
 
