@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import time
 import urllib.parse
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Generator, Iterator
 from typing import Any
 
 import pytest
@@ -68,23 +68,6 @@ def test_a_connection_whose_head_is_late_is_closed(address: tuple[str, int], sen
         assert closed_after(connection) < 5
 
 
-@pytest.mark.integration
-def test_a_reply_longer_than_the_limit_and_the_next_request_are_served(
-    address: tuple[str, int],
-) -> None:
-    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-    with socket.create_connection(address) as connection:
-        connection.settimeout(5)
-        connection.sendall(request)
-        body = b""
-        while b"0\r\n\r\n" not in body:  # the chunked reply's end, 0.5 s on
-            body += connection.recv(4096)
-        assert b"200 OK" in body and all(b"1\r\n%d\r\n" % i in body for i in range(5))
-        connection.sendall(request)  # the same connection: its next head is awaited again
-        again = connection.recv(4096)
-        assert again.startswith(b"HTTP/1.1 200 OK")
-
-
 class Timers:
     """The loop the protocol is given: its timers fire when the test moves time on
     (:meth:`advance`), its tasks (the app's) run when the test says (:meth:`run_tasks`)."""
@@ -105,13 +88,16 @@ class Timers:
         return task
 
     def run_tasks(self) -> None:
-        """Run each task to its end (the app here never waits)."""
-        while self.tasks:
-            coroutine, callbacks = self.tasks.pop(0)
-            with pytest.raises(StopIteration):
+        """Run each task until it ends or waits for :class:`Pause`."""
+        running, self.tasks = self.tasks, []
+        for coroutine, callbacks in running:
+            try:
                 coroutine.send(None)
-            for callback in callbacks:
-                callback(coroutine)
+            except StopIteration:
+                for callback in callbacks:
+                    callback(coroutine)
+            else:
+                self.tasks.append((coroutine, callbacks))
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
@@ -163,6 +149,52 @@ class Transport:
         pass
 
 
+class Pause:
+    """Awaited by an app: its task waits until the test runs the tasks again."""
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield
+
+
+def connected(app: Any) -> tuple[Timers, HeadTimeoutProtocol, Transport]:
+    """The protocol serving ``app`` on a connection just made; uvicorn's keep-alive timeout
+    (after a reply, until a byte comes) a minute, past the head's time limit."""
+    timers = Timers()
+    config = uvicorn.Config(app, log_config=None, lifespan="off", timeout_keep_alive=60)
+    loop: Any = timers  # the loop's call_later and create_task, and no more
+    protocol = HeadTimeoutProtocol(config, ServerState(), {}, _loop=loop)
+    transport = Transport()
+    protocol.connection_made(transport)
+    return timers, protocol, transport
+
+
+async def replying_slowly(scope: Any, receive: Any, send: Any) -> None:
+    """An app whose reply ends only when the test runs the tasks a second time."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"first", "more_body": True})
+    await Pause()
+    await send({"type": "http.response.body", "body": b"last", "more_body": False})
+
+
+def test_a_reply_longer_than_the_limit_and_the_next_request_are_served() -> None:
+    # The head's time is not the request's: a reply under way (an event stream) runs on.
+    timers, protocol, transport = connected(replying_slowly)
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    timers.run_tasks()
+    timers.advance(REQUEST_HEAD_TIMEOUT * 2)
+    timers.run_tasks()
+    assert transport.written.endswith(b"4\r\nlast\r\n0\r\n\r\n") and not transport.closed
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")  # the same connection
+    timers.run_tasks()
+    timers.run_tasks()
+    assert transport.written.count(b"HTTP/1.1 200 OK\r\n") == 2 and not transport.closed
+    # The next head is awaited again, from the last reply.
+    timers.advance(REQUEST_HEAD_TIMEOUT - 0.1)
+    assert not transport.closed
+    timers.advance(0.1)
+    assert transport.closed
+
+
 async def refusing(scope: Any, receive: Any, send: Any) -> None:
     """An app that answers 405 without reading the request's body."""
     await send({"type": "http.response.start", "status": 405, "headers": []})
@@ -173,12 +205,7 @@ def test_a_head_awaited_after_a_body_that_ended_after_its_reply_is_timed() -> No
     # The reply went before the body was all in, and the body's rest came in two pieces:
     # the first stopped the head's timer (a request under way), and none started when the
     # body ended, so the connection waited for its next head for ever.
-    timers = Timers()
-    config = uvicorn.Config(refusing, log_config=None, lifespan="off")
-    loop: Any = timers  # the loop's call_later and create_task, and no more
-    protocol = HeadTimeoutProtocol(config, ServerState(), {}, _loop=loop)
-    transport = Transport()
-    protocol.connection_made(transport)
+    timers, protocol, transport = connected(refusing)
     protocol.data_received(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nx")
     timers.run_tasks()
     assert transport.written.startswith(b"HTTP/1.1 405 ") and not transport.closed
