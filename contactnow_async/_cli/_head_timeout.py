@@ -5,8 +5,9 @@ that connects and sends nothing, or sends a request's head a byte at a time, kep
 socket (a file descriptor, a slot of the kernel's) for as long as it stayed. A wallboard
 left serving for weeks gathers them: port scanners, clients gone without a word. Here a
 connection that has not sent a whole request head :data:`REQUEST_HEAD_TIMEOUT` seconds
-after it opened, or after its last reply, is closed. A request under way (an event
-stream for hours) is not timed: only the wait for a head is.
+after it opened, or after its last reply (after the end of the request's body, when that
+came after the reply), is closed. A request under way (an event stream for hours) is not
+timed: only the wait for a head is.
 
 uvicorn's protocol keeps its h11 connection as ``conn`` and its event loop as ``loop``
 (private, but its own since h11 support began); the head's state is h11's own,
@@ -40,10 +41,13 @@ class HeadTimeoutProtocol(H11Protocol):
         super().handle_events()
         if self.conn.their_state is not h11.IDLE:  # a head came whole: no longer timed
             self._stop_timer()
+        elif self._head_timer is None:  # a body that ended after its reply: the next head
+            self._await_head()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        self._await_head()  # the next request's
+        if self.conn.their_state is h11.IDLE:  # not a pipelined request, nor a body under way
+            self._await_head()  # the next request's, from this reply
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_timer()
