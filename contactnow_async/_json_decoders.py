@@ -36,9 +36,9 @@ SAFE_ORJSON = (3, 9, 15)
 
 #: The deepest nesting of arrays and objects a JSON reply is read to: orjson's limit (it
 #: refuses a 1,025th level), and so the standard library's path's too, on Python 3.10 and
-#: 3.11. From 3.12 the standard library's C decoder reads deeper (its own C recursion
-#: limit, a few thousand levels, from any stack), and a body orjson refuses for its depth
-#: is read by it: deeper replies are read then, with either decoder alike.
+#: 3.11. From 3.12 the standard library's C decoder reads deeper (to its own C recursion
+#: limit, from any stack: some 1,500 levels on 3.12, 10,000 on 3.13), and a body orjson
+#: refuses for its depth is read by it: deeper replies are read then, with either alike.
 MAX_JSON_DEPTH = 1024
 
 
