@@ -161,7 +161,7 @@ class ReportRow(Mapping[str, Figure]):
             fields = ", ".join(self._values) or "none"
             raise KeyError(
                 f"this report row has no field {name!r} (its fields: {fields}):"
-                f" ask reports.calls for it in fields"
+                f" ask reports.calls for it in fields (a group key, in group_by)"
             ) from None
 
 

@@ -226,14 +226,15 @@ class QueueKpis:
             self.reads += 1
             return False
         inbound = {queue.queue_id for queue in reported}
-        idle = [
-            QueueFigures.idle(queue)
-            for queue in listed
-            # The type again: a reply that ignored the filter lists the outbound ones too.
-            if queue.type is QueueType.INBOUND and queue.queue_id not in inbound
-        ]
-        queues = tuple(sorted(reported + idle, key=lambda queue: queue_order(queue.queue_id)))
-        inbound.update(queue.queue_id for queue in idle)
+        idle: dict[str, QueueFigures] = {}
+        for queue in listed:
+            # The type again: a reply that ignored the filter lists the outbound ones too;
+            # a queue listed twice is one queue (its first row), not two rows of zeros.
+            if queue.type is QueueType.INBOUND and queue.queue_id not in inbound:
+                idle.setdefault(queue.queue_id, QueueFigures.idle(queue))
+        figures = [*reported, *idle.values()]
+        queues = tuple(sorted(figures, key=lambda queue: queue_order(queue.queue_id)))
+        inbound.update(idle)
         queues_of: dict[str, set[str]] = {}
         for assignment in assignments:
             if assignment.queue_id in inbound:  # an outbound queue has no wait on the board

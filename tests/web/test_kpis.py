@@ -177,11 +177,12 @@ async def test_every_inbound_queue_is_listed_before_its_first_call_in_id_order()
 async def test_a_queue_in_the_report_is_listed_whether_the_queue_list_has_it_or_not() -> None:
     # SALES (1007) has calls but is no longer in the queue list (deleted after its calls);
     # 12 and 1008 have no call. The ids in number order; an outbound queue of a reply
-    # that ignored the type asked for is not listed.
+    # that ignored the type asked for is not listed, nor a queue listed twice twice.
     listed = [
         {"qid": "1008", "type": "inbound", "description": "Support"},
         {"qid": "12", "type": "Inbound", "description": "Old line"},
         {"qid": "2001", "type": "outbound", "description": "Dialler"},
+        {"qid": "1008", "type": "inbound", "description": "Support again"},  # listed twice
     ]
     clock = VirtualClock(MIDNIGHT + 3600)
     api = FakeAPI(
