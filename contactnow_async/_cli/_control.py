@@ -149,7 +149,7 @@ def control_disposition(settings: Settings, call: str, outcome: str, agent: str 
 @click.option("--agent", callback=refuse_empty, help="Make it this agent's own callback.")
 @click.option("--notes", help="Notes for the agent who calls back.")
 @record_tz_option(
-    "The centre's time zone, e.g. Europe/London: a WHEN without an offset is read in it, "
+    "The centre's time zone, e.g. Europe/London or +01:00: a WHEN without an offset is read in it, "
     "and the callback is sent in it (default: UTC)."
 )
 @click.pass_obj

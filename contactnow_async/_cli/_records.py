@@ -90,7 +90,7 @@ def records() -> None:
 @click.option("--since", callback=refuse_empty, help="From this TIME (with --timetype).")
 @click.option("--until", callback=refuse_empty, help="Up to this TIME (with --timetype).")
 @record_tz_option(
-    "The zone of the centre's record dates, e.g. Europe/London (default: UTC): a day in "
+    "The zone of the centre's record dates, e.g. Europe/London or +01:00 (default: UTC): a day in "
     "--since/--until is that whole day there, a time without an offset that time there."
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per record.")
@@ -201,7 +201,9 @@ _NARROWING = ("id", "outcome", "agent", "ddi", "search", "mode", "timetype")
     show_default=True,
     help="Records sent at once.",
 )
-@record_tz_option("The zone of the centre's record dates, e.g. Europe/London (default: UTC).")
+@record_tz_option(
+    "The zone of the centre's record dates, e.g. Europe/London or +01:00 (default: UTC)."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per row.")
 @click.pass_obj
 def records_create(

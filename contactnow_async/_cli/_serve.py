@@ -82,7 +82,7 @@ TOKEN_VARIABLE = "CONTACTNOW_WEB_TOKEN"  # noqa: S105 -- the variable's name, no
 )
 @cutoff_option
 @record_tz_option(
-    "The centre's time zone, e.g. Europe/London: the queue KPIs count its day, from its "
+    "The centre's time zone, e.g. Europe/London or +01:00: the queue KPIs count its day, from its "
     "midnight (default: UTC)."
 )
 @click.option(

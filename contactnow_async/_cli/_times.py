@@ -19,19 +19,31 @@ _RELATIVE = re.compile(r"^-?(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 
+#: A fixed offset from UTC, as ISO 8601 writes one: +01:00, -0530.
+_OFFSET = re.compile(r"([+-])([01][0-9]|2[0-3]):?([0-5][0-9])")
+
+
 def _zone(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tzinfo:
+    """A named zone (Europe/London: its summer time too), or a fixed offset (+01:00)."""
     if value is None:
         return timezone.utc
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    offset = _OFFSET.fullmatch(value.strip())
+    if offset is not None:
+        sign, hours, minutes = offset.groups()
+        delta = timedelta(hours=int(hours), minutes=int(minutes))
+        return timezone(-delta if sign == "-" else delta)
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"{value!r} is not a time zone (say Europe/London)") from None
+        raise click.BadParameter(
+            f"{value!r} is not a time zone (say Europe/London, or an offset: +01:00)"
+        ) from None
 
 
 def record_tz_option(
-    help: str = "The centre's time zone, e.g. Europe/London: a day, or a time without an "
+    help: str = "The centre's time zone, e.g. Europe/London or +01:00: a day, or a time without an "
     "offset, in --since/--until is read in it (default: UTC).",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--record-tz ZONE``: the centre's zone (the client's ``record_tz``), a ``tzinfo``,

@@ -227,6 +227,30 @@ def test_a_window_refused_says_so_in_the_users_words(
     assert said in assert_one_error(invoke(args, env=served.env()), 2)
 
 
+@pytest.mark.parametrize(
+    ("zone", "shown"),
+    [("+09:00", "+09:00"), ("-0530", "-05:30"), ("Asia/Tokyo", "+09:00")],
+)
+def test_record_tz_takes_a_named_zone_or_a_fixed_offset(
+    invoke: CliInvoker, served: Served, zone: str, shown: str
+) -> None:
+    # "+09:00" was refused as no time zone: a centre's offset is what its staff know.
+    args = ["status-log", "--since", "2099-01-01", "--record-tz", zone]
+    assert f"--since (2099-01-01T00:00:00{shown})" in assert_one_error(
+        invoke(args, env=served.env()), 2
+    )
+
+
+@pytest.mark.parametrize("zone", ["Nowhere/Else", "+25:00", "09:00"])
+def test_record_tz_refuses_what_is_no_zone_nor_offset(
+    invoke: CliInvoker, served: Served, zone: str
+) -> None:
+    out = invoke(["status-log", "--record-tz", zone], env=served.env())
+    assert out.code == 2, out  # click's usage error, naming the option
+    assert "'--record-tz'" in out.stderr
+    assert "is not a time zone (say Europe/London, or an offset: +01:00)" in out.stderr
+
+
 def test_until_in_the_future_is_not_read_hour_by_hour(invoke: CliInvoker, served: Served) -> None:
     before = served.sim.stats.count("database", "status_log")
     out = invoke(
