@@ -111,6 +111,17 @@ def refuse_empty(ctx: click.Context, param: click.Parameter, value: T) -> T:
     return value
 
 
+def agents_option(dest: str = "agent_ids") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--agent ID``, repeatable: only these agents (``dest``: the parameter's name)."""
+    return click.option(
+        "--agent",
+        dest,
+        multiple=True,
+        callback=refuse_empty,
+        help="Only this agent id (repeatable).",
+    )
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print one clear line on stderr and exit with ``code``; what ``message`` quotes
     (the API's error text, a file's name) is escaped by ``printable``."""

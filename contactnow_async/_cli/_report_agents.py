@@ -12,19 +12,21 @@ import click
 
 from .. import AgentSession
 from .._models_reports import SESSION_ATTRIBUTES
-from ._common import Settings, connect, emit_json, fail, print_table, refuse_empty, run
+from ._common import (
+    Settings,
+    agents_option,
+    connect,
+    emit_json,
+    fail,
+    print_table,
+    run,
+)
 from ._report_window import echo_csv, since_option, until_option, window
 from ._times import record_tz_option, shown_time, shown_window
 
 
 @click.command("agents")
-@click.option(
-    "--agent",
-    "agent_ids",
-    multiple=True,
-    callback=refuse_empty,
-    help="Only this agent id (repeatable).",
-)
+@agents_option()
 @since_option
 @until_option
 @record_tz_option()

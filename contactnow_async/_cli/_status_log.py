@@ -20,11 +20,11 @@ from ._common import (
     ONE_SHOT_WIRE,
     OutputConsole,
     Settings,
+    agents_option,
     connect,
     emit_json,
     fail,
     print_table,
-    refuse_empty,
     run,
 )
 from ._times import option_time, record_tz_option, shown_time, shown_window
@@ -37,13 +37,7 @@ SUMMARY_LOOKBACK = timedelta(days=1)
 
 
 @click.command("status-log")
-@click.option(
-    "--agent",
-    "agent_ids",
-    multiple=True,
-    callback=refuse_empty,
-    help="Only this agent id (repeatable).",
-)
+@agents_option()
 @click.option(
     "--since",
     default="1h",

@@ -17,8 +17,8 @@ from ._common import (
     MANY_REQUESTS_WIRE,
     FiniteFloatRange,
     Settings,
+    agents_option,
     connect,
-    refuse_empty,
     run,
     since_log_id_option,
     unlogged,
@@ -32,13 +32,7 @@ from ._text import line_safe_json, printable
 )
 @click.option("--backfill", is_flag=True, help="Every transition, gap-free, from status_log.")
 @since_log_id_option("Resume the status log after this log id (implies --backfill).")
-@click.option(
-    "--agent",
-    "agents",
-    multiple=True,
-    callback=refuse_empty,
-    help="Only this agent id (repeatable).",
-)
+@agents_option("agents")
 @click.option(
     "--interval",
     type=FiniteFloatRange(min=0.05),
