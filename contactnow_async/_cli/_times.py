@@ -46,9 +46,20 @@ def record_tz_option(
     help: str = "The centre's time zone, e.g. Europe/London or +01:00: a day, or a time without an "
     "offset, in --since/--until is read in it (default: UTC).",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``--record-tz ZONE``: the centre's zone (the client's ``record_tz``), a ``tzinfo``,
-    UTC when not given."""
-    return click.option("--record-tz", callback=_zone, metavar="ZONE", help=help)
+    """``--record-tz ZONE``: the centre's zone (the client's ``record_tz``), a ``tzinfo``;
+    ``$CONTACTNOW_RECORD_TZ`` when not given (set once for every command), else UTC."""
+    return click.option(
+        "--record-tz",
+        callback=_zone,
+        metavar="ZONE",
+        envvar=RECORD_TZ_VARIABLE,
+        show_envvar=True,
+        help=help,
+    )
+
+
+#: The variable that gives every command's ``--record-tz`` when the flag is not given.
+RECORD_TZ_VARIABLE = "CONTACTNOW_RECORD_TZ"
 
 
 def parse_time(text: str, *, now: datetime | None = None, zone: tzinfo = timezone.utc) -> datetime:

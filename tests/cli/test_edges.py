@@ -241,6 +241,17 @@ def test_record_tz_takes_a_named_zone_or_a_fixed_offset(
     )
 
 
+def test_the_record_tz_variable_stands_for_the_flag_not_given(
+    invoke: CliInvoker, served: Served
+) -> None:
+    # Set once (CONTACTNOW_RECORD_TZ) for every command, as the credentials are; the flag wins.
+    args = ["status-log", "--since", "2099-01-01"]
+    env = served.env(CONTACTNOW_RECORD_TZ="Asia/Tokyo")
+    assert "(2099-01-01T00:00:00+09:00)" in assert_one_error(invoke(args, env=env), 2)
+    flagged = invoke([*args, "--record-tz", "+01:00"], env=env)
+    assert "(2099-01-01T00:00:00+01:00)" in assert_one_error(flagged, 2)
+
+
 @pytest.mark.parametrize("zone", ["Nowhere/Else", "+25:00", "09:00"])
 def test_record_tz_refuses_what_is_no_zone_nor_offset(
     invoke: CliInvoker, served: Served, zone: str
