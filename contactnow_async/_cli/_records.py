@@ -183,12 +183,15 @@ def _no_records(table: str | None, dataset: str | None, filters: dict[str, Any])
     where = " of ".join(
         f"{kind} {name}" for kind, name in (("dataset", dataset), ("table", table)) if name
     )
-    narrowed = [f"--{name}" for name in _NARROWING if filters[name]]
+    narrowed = [flag for flag, name in _NARROWING if filters[name]]
     return f"no records in {where}" + (f" match {', '.join(narrowed)}" if narrowed else "")
 
 
-#: The filters of ``records read`` that narrow a table or a dataset, as its flags are named.
-_NARROWING = ("id", "outcome", "agent", "ddi", "search", "mode", "timetype")
+#: The filters of ``records read`` that narrow a table or a dataset: (flag, filter).
+_NARROWING = (
+    *((f"--{name}", name) for name in ("id", "outcome", "agent", "ddi", "search", "mode")),
+    ("--timetype", "timetype"), ("--since", "tstart"), ("--until", "tstop"),
+)  # fmt: skip
 
 
 @records.command("create")

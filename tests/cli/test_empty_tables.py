@@ -45,6 +45,21 @@ NEW_YORK, TOKYO = ["--record-tz", "America/New_York"], ["--record-tz", "Asia/Tok
             "no records in dataset 999999 match --outcome",
         ),
         (
+            [
+                "records",
+                "read",
+                "--table",
+                "Willtest",
+                "--timetype",
+                "processdate",
+                "--since",
+                "2001-01-01",
+                "--until",
+                "2001-01-02",
+            ],
+            "no records in table Willtest match --timetype, --since, --until",
+        ),  # fmt: skip
+        (
             ["report", "calls", "--fields", "nc_all", "--group-by", "qid", *WINDOW],
             f"no calls {SHOWN}",
         ),
