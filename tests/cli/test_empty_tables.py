@@ -14,6 +14,8 @@ pytestmark = pytest.mark.integration
 
 #: A window of 2001, long before the simulator's centre opened: nothing logged, no calls.
 SINCE, UNTIL = "2001-01-01T00:00:00Z", "2001-01-01T00:30:00Z"
+#: A window of whole days (records read takes a bare day as that day in its zone).
+DAYS = ["--since", "2001-01-01", "--until", "2001-01-02"]
 WINDOW = ["--since", SINCE, "--until", UNTIL]
 SHOWN = "from 2001-01-01T00:00:00+00:00 to 2001-01-01T00:30:00+00:00"
 NEW_YORK, TOKYO = ["--record-tz", "America/New_York"], ["--record-tz", "Asia/Tokyo"]
@@ -45,20 +47,9 @@ NEW_YORK, TOKYO = ["--record-tz", "America/New_York"], ["--record-tz", "Asia/Tok
             "no records in dataset 999999 match --outcome",
         ),
         (
-            [
-                "records",
-                "read",
-                "--table",
-                "Willtest",
-                "--timetype",
-                "processdate",
-                "--since",
-                "2001-01-01",
-                "--until",
-                "2001-01-02",
-            ],
+            ["records", "read", "--table", "Willtest", "--timetype", "processdate", *DAYS],
             "no records in table Willtest match --timetype, --since, --until",
-        ),  # fmt: skip
+        ),
         (
             ["report", "calls", "--fields", "nc_all", "--group-by", "qid", *WINDOW],
             f"no calls {SHOWN}",
