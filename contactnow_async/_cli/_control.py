@@ -8,6 +8,7 @@ happened (``contactnow watch --agent ID``). A move the agent's state does not al
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, tzinfo
@@ -23,7 +24,7 @@ from .. import (
     TransportError,
 )
 from ._common import EXIT_INTERRUPTED, EXIT_NETWORK, Settings, connect, fail, refuse_empty, run
-from ._times import record_tz_option
+from ._times import parse_time, record_tz_option
 
 #: The actions that take only the agent: command name, library method, help.
 _MOVES = (
@@ -184,12 +185,8 @@ def _callback_time(text: str, zone: tzinfo) -> datetime | float:
     if _UNIX.fullmatch(text):
         return float(text)
     if _DATE_TIME.fullmatch(text):
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            pass  # 2026-02-30 10:00: named below
-        else:
-            return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+        with contextlib.suppress(click.BadParameter):  # 2026-02-30 10:00: named below
+            return parse_time(text, zone=zone)  # every TIME's rule for the zone
     raise click.BadParameter(
         f"{text!r} is not a time to call back: use unix seconds, or a date and time "
         "(2026-12-07 10:30, 2026-12-07T10:30:00Z) in the centre's zone (--record-tz) "

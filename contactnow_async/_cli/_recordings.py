@@ -45,7 +45,8 @@ def recordings_download(
     if not to_stdout and not force and os.path.lexists(output):
         fail(f"{output} exists: give --force to replace it")
     if not to_stdout and _is_special(output):
-        # The library refuses it (a rename would replace the device itself), after a token.
+        # The library refuses it too, as an OSError (exit 1 here): refused here as a usage
+        # error, with the command's own way round it.
         fail(f"{output} is not a regular file (a device, a pipe): give '-' and redirect stdout")
     cap = None if max_mib is None else max_mib * 1024 * 1024
     console = OutputConsole(stderr=True)
