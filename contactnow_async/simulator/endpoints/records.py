@@ -188,7 +188,9 @@ def _read(request: Request, state: SimState) -> Reply:
     rows = [
         {
             name: None if name in NULLABLE and not record[name] else record[name]
-            for name in sorted(record, key=str.lower)
+            # In the documented order: names compared in capitals, as MySQL's case-blind
+            # collation does ("AgentRef" before "Agent_Specific": "_" sorts after letters).
+            for name in sorted(record, key=str.upper)
         }
         for record in db.records.values()
         if (not table or db.table_of(record) == table)
