@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from time import perf_counter
+from functools import partial
 from typing import Any
 
 import attrs
@@ -15,6 +14,7 @@ import pytest
 from contactnow_async import AgentEvent, Call, LiveAgent
 from contactnow_async.events import from_dict, from_json, to_dict, to_json
 from contactnow_async.watch._events import EventKind, EventSource
+from tests._helpers import cpu_seconds
 
 T0 = 1_795_428_000
 NOW = datetime(2026, 11, 23, 10, 0, 1, 250_000, tzinfo=timezone.utc)
@@ -141,15 +141,6 @@ def _with_calls(count: int) -> AgentEvent:
     return event("changed", agent("wait", T0), agent("call", T0 + 1, calls=calls))
 
 
-def _best_of_3(work: Callable[[AgentEvent], object], original: AgentEvent) -> float:
-    best = float("inf")
-    for _ in range(3):
-        start = perf_counter()
-        work(original)
-        best = min(best, perf_counter() - start)
-    return best
-
-
 def test_an_agent_of_many_calls_is_written_and_read_in_linear_time() -> None:
     # Each call record was looked up in the list of call ids (and counted there), in both
     # directions: a 1.2 MB line of 20,000 calls took 13 s to read and 8 s to write.
@@ -157,7 +148,7 @@ def test_an_agent_of_many_calls_is_written_and_read_in_linear_time() -> None:
     # noise stays well inside the margin between them).
     small, large = _with_calls(500), _with_calls(4_000)
     for work in (to_json, lambda event: from_json(to_json(event))):
-        assert _best_of_3(work, large) < 24 * _best_of_3(work, small) + 0.02
+        assert cpu_seconds(partial(work, large)) < 24 * cpu_seconds(partial(work, small)) + 0.02
     assert from_json(to_json(large)) == large
 
 

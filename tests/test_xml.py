@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from time import perf_counter
 from typing import Any
 from xml.parsers.expat import ExpatError
 
@@ -14,7 +13,7 @@ from hypothesis import strategies as st
 from contactnow_async import ResponseFormatError
 from contactnow_async._wire import decode
 from contactnow_async._xml import MAX_XML_DEPTH, parse, read_general
-from tests._helpers import examples
+from tests._helpers import cpu_seconds, examples
 
 _names = st.sampled_from(["result", "list", "agent", "uid", "name", "call", "item", "a:b"])
 _text = st.text(st.sampled_from(list("ab <>&\n\t\r é€\"'")), max_size=6)
@@ -123,15 +122,6 @@ def test_what_xmltodict_refuses_is_refused_alike(content: bytes) -> None:
     assert issubclass(_outcome(parse, content), (ExpatError, ValueError))
 
 
-def _best_of(runs: int, content: bytes) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        start = perf_counter()
-        parse(content)
-        best = min(best, perf_counter() - start)
-    return best
-
-
 @pytest.mark.parametrize(
     "document",
     [
@@ -149,7 +139,7 @@ def test_text_in_many_runs_reads_in_time_linear_in_its_length(
     # Eight times the runs: linear is 8 times the time, quadratic 64 (a loaded machine's
     # noise stays well inside the margin between them).
     small, large = document(5_000), document(40_000)
-    assert _best_of(2, large) < 24 * _best_of(2, small) + 0.05
+    assert cpu_seconds(lambda: parse(large)) < 24 * cpu_seconds(lambda: parse(small)) + 0.05
 
 
 def _leaves(node: Any) -> list[tuple[int, Any]]:
