@@ -29,6 +29,7 @@ from ._errors import ResponseFormatError, TokenError
 from ._exchange import ApiRequest, Fetched, Sink
 from ._models import Token
 from ._refusals import api_error, is_token_error
+from ._threads import run_owned
 from ._tokens import TokenManager, TokenTimeout
 from ._transport import Transport
 
@@ -160,7 +161,7 @@ class PathSink(FileSink):
         if os.fspath(path).endswith((os.sep, os.altsep or os.sep)):  # Path() drops the slash
             raise IsADirectoryError(errno.EISDIR, "names a directory: give a file path", path)
         target = Path(path)
-        return cls(target, *await anyio.to_thread.run_sync(_temporary, target), progress)
+        return cls(target, *await run_owned(lambda: _temporary(target), _drop), progress)
 
     async def commit(self) -> None:
         """Put the finished file in place (atomically: a rename in one directory)."""
@@ -188,15 +189,18 @@ class PathSink(FileSink):
     async def discard(self) -> None:
         """Remove the temporary file (the download failed); the path is untouched."""
 
-        def remove() -> None:
-            # The buffer's flush fails again (a full disk): the descriptor closes all
-            # the same, and what was not written is thrown away anyway.
-            with contextlib.suppress(OSError):
-                self.temp.close()
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.temp_path)
+        await anyio.to_thread.run_sync(_drop, (self.temp, self.temp_path))
 
-        await anyio.to_thread.run_sync(remove)
+
+def _drop(temporary: tuple[IO[bytes], str]) -> None:
+    """Close and remove a temporary file (:func:`_temporary`'s)."""
+    file, name = temporary
+    # The buffer's flush fails again (a full disk): the descriptor closes all the same,
+    # and what was not written is thrown away anyway.
+    with contextlib.suppress(OSError):
+        file.close()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name)
 
 
 def _temporary(target: Path) -> tuple[IO[bytes], str]:

@@ -18,13 +18,16 @@ own ``gc.disable()`` is left as it was). The young collection then due runs
 once, at the next allocation, over the new objects.
 
 The switch is the process's: another thread allocating in that stretch (a few
-milliseconds per thousand agents) is not collected until it ends.
+milliseconds per thousand agents) is not collected until it ends. Pauses in several
+threads at once (a client per event loop) are counted as one: the collector comes back
+when the last of them ends, as it was before the first began.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from types import TracebackType
 
 __all__ = ["LARGE_BODY", "LARGE_ROWS", "paused_for"]
@@ -39,14 +42,26 @@ LARGE_BODY = 4 * 1024 * 1024
 LARGE_ROWS = 1000
 
 
+#: The pauses under way in this process, and whether the collector was on before the
+#: first of them: a pause read and switched it on its own, so one that began as another's
+#: ended could take that one's "off" for the application's, and leave it off for good.
+_guard = threading.Lock()
+_pauses = 0
+_resume = False
+
+
 class _Paused:
     """The collector off from ``__enter__`` to ``__exit__`` (see the module)."""
 
-    __slots__ = ("_resume",)
+    __slots__ = ()
 
     def __enter__(self) -> None:
-        self._resume = gc.isenabled()
-        gc.disable()
+        global _pauses, _resume
+        with _guard:
+            if not _pauses:
+                _resume = gc.isenabled()
+                gc.disable()
+            _pauses += 1
 
     def __exit__(
         self,
@@ -54,8 +69,11 @@ class _Paused:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._resume:
-            gc.enable()
+        global _pauses
+        with _guard:
+            _pauses -= 1
+            if not _pauses and _resume:
+                gc.enable()
 
 
 _AS_IS = contextlib.nullcontext()

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 import anyio
 
+from ._threads import run_owned
+
 if TYPE_CHECKING:
     from ._models import Token
 
@@ -76,6 +78,12 @@ _NOT_BLOCKING = getattr(os, "O_NONBLOCK", 0)  # neither is on Windows
 
 #: The heartbeats of this process's holds: every one different, so a waiter sees each.
 _BEATS = itertools.count(1)
+
+
+def _close(fd: int | None) -> None:
+    """Close a lock file :meth:`FileTokenStore._open_lock` opened (if it did)."""
+    if fd is not None:
+        os.close(fd)
 
 
 def _last_beat(fd: int) -> bytes:
@@ -197,7 +205,7 @@ class FileTokenStore:
         if any(hold.lock_path == self._lock_key for hold in holds):
             yield
             return
-        fd = await _in_thread(self._open_lock) if _has_flock() else None
+        fd = await run_owned(self._open_lock, _close) if _has_flock() else None
         try:
             beating = fd if fd is not None and await self._wait(fd) else None
             hold = _Hold(self._lock_key)

@@ -278,3 +278,36 @@ def cpu_seconds(work: Callable[[], object], runs: int = 3) -> float:
         work()
         best = min(best, time.thread_time() - start)
     return best
+
+
+class LateThreads:
+    """``anyio.to_thread.run_sync`` as it goes under asyncio's own cancellation
+    (``task.cancel()``, ``asyncio.timeout``): the wait for the thread ends at once, and the
+    work goes on in its thread. Each call waits until :meth:`finish` runs its work, as the
+    thread would finish it; ``started`` is set at the first call."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import anyio.to_thread
+
+        self.started = anyio.Event()
+        self._pending: list[tuple[Callable[[], Any], Any]] = []
+        monkeypatch.setattr(anyio.to_thread, "run_sync", self._run_sync)
+
+    async def _run_sync(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        import asyncio
+
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((lambda: work(*args), done))
+        self.started.set()
+        return await done
+
+    def finish(self) -> list[Any]:
+        """Run the work of every call, as its thread would: what each made (dropped if its
+        caller no longer waits)."""
+        made = []
+        for work, done in self._pending:
+            made.append(result := work())
+            if not done.done():
+                done.set_result(result)
+        self._pending.clear()
+        return made

@@ -71,6 +71,20 @@ def test_restored_after_an_error() -> None:
     assert gc.isenabled()
 
 
+def test_pauses_that_overlap_end_with_the_last_one() -> None:
+    """Two threads' pauses (each with a client of its own) overlap, and the first ends
+    first: the collector stays off until the second ends, then comes back on. Each pause
+    read and switched the collector on its own, so a pause that began as another ended
+    could find it off, take it for the application's, and leave it off for good."""
+    first, second = paused_for(True), paused_for(True)
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the second still decodes
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
 # The decoder's threshold, lowered for these tests (the real one is megabytes).
 SMALL_LARGE_BODY = 64 * 1024
 

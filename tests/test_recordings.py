@@ -28,7 +28,7 @@ from contactnow_async import (
 from contactnow_async._downloads import FileSink
 from contactnow_async._encoding import PIECE, _Sniff
 from contactnow_async._wire import Format
-from tests._helpers import FakeAPI, client_for, json_reply
+from tests._helpers import FakeAPI, LateThreads, client_for, json_reply
 from tests.test_ecnow import FORMATS
 
 pytestmark = pytest.mark.anyio
@@ -712,3 +712,27 @@ async def test_an_object_with_only_write_is_written_to() -> None:
     writer = Writer()
     await _download_into(writer)
     assert bytes(writer.data) == AUDIO
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # asyncio's own cancellation
+async def test_a_task_cancelled_while_its_temporary_file_is_made_leaves_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """asyncio's ``task.cancel()`` (``asyncio.timeout``, a web framework ending the handler
+    of a client gone) ends the wait for the worker thread making the temporary file, and
+    the thread goes on: the file it then made was left open and on disk."""
+    import asyncio
+
+    api = FakeAPI({RECORDING: audio})
+    cn, http = client_for(api)
+    threads = LateThreads(monkeypatch)
+    async with http, cn:
+        task = asyncio.ensure_future(cn.recordings.download(1, tmp_path / "call.wav"))
+        await threads.started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        (temp, _), *_ = threads.finish()  # the thread ends after its caller is gone
+    assert temp.closed
+    assert leftovers(tmp_path) == []
+    assert api.calls("recording") == 0

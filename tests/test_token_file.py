@@ -21,7 +21,15 @@ import pytest
 
 from contactnow_async import FileTokenStore, RequestTimeout, Token
 from contactnow_async.simulator import Simulator, serve
-from tests._helpers import AGENT_ROW, BASE_URL, FakeAPI, agents_list, client_for, record_flock_tries
+from tests._helpers import (
+    AGENT_ROW,
+    BASE_URL,
+    FakeAPI,
+    LateThreads,
+    agents_list,
+    client_for,
+    record_flock_tries,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -190,6 +198,32 @@ async def test_waiting_for_the_lock_is_cancelled_and_leaves_nothing_behind(
     assert len(os.listdir("/proc/self/fd")) == open_files  # its lock file closed
     holder()  # the other process lets go: the cancelled waiter took nothing
     assert not _held_elsewhere(tmp_path / "tokens.json.lock")
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # asyncio's own cancellation
+async def test_a_task_cancelled_while_its_lock_file_opens_leaves_it_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """asyncio's ``task.cancel()`` (``asyncio.timeout`` around a call on a cold client)
+    ends the wait for the worker thread opening the lock file, and the thread goes on:
+    the descriptor it then opened was never closed, one more with each such cancel."""
+    import asyncio
+
+    store = FileTokenStore(tmp_path / "tokens.json")
+    threads = LateThreads(monkeypatch)
+
+    async def take_lock() -> None:
+        async with store.lock("k"):
+            pass  # pragma: no cover -- cancelled before
+
+    task = asyncio.ensure_future(take_lock())
+    await threads.started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (fd,) = threads.finish()  # the thread opens the lock file after its caller is gone
+    with pytest.raises(OSError, match=os.strerror(errno.EBADF)):
+        os.fstat(fd)
 
 
 async def test_a_call_s_deadline_bounds_its_wait_for_the_lock(
