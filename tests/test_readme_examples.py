@@ -180,6 +180,50 @@ async def test_the_readme_recordings(
     assert [done for done, _, _ in printed] == sorted({done for done, _, _ in printed})
 
 
+async def test_the_readme_client(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert isinstance(sim.clock, TickingClock)
+    t0 = int(sim.now())
+    sim.clock.advance(3600)
+    t1 = int(sim.now())
+    live = sim.live_agents(include_offline=False)
+    on_a_call = next(str(agent["uid"]) for agent in live if agent["status"] == "call")
+    other = next(str(agent["uid"]) for agent in live if agent["uid"] != on_a_call)
+    async with client_on(sim) as cn:
+        cdr = await cn.reports.cdr_list(["callid", "cres", "flags"], start=t0, stop=t1)
+    recorded = next(call.call_id for call in cdr if call.recorded)
+    monkeypatch.chdir(tmp_path)
+    printed: list[tuple[Any, ...]] = []
+    namespace: dict[str, Any] = {
+        "SIM": sim, "t0": t0, "t1": t1, "print": lambda *args: printed.append(args)
+    }  # fmt: skip
+    # The account, its agents, call and campaign table become the simulator's.
+    replace = {
+        'username="u", password="p", region=Region.EU': (
+            'username="u", password="secret", base_url="http://sim.test/",'
+            " transport=SIM.transport(), clock=SIM.clock"
+        ),
+        'wrap("1234"': f"wrap({on_a_call!r}",
+        '"1234"': repr(other),
+        '"5678"': repr(on_a_call),
+        '"90000001"': repr(recorded),
+        '{"table": "X"}': '{"table": "Willtest"}',
+    }
+    await run_block("client", namespace, replace=replace)
+    result = namespace["result"]
+    assert printed == [(result.key,)]  # the new agent's id
+    (ann,) = [a for a in sim.live_agents(include_offline=True) if a["uid"] == result.key]
+    assert ann["name"] == "Ann Lee"  # the update took
+    assert namespace["agents"] == []  # no Joe Blogs in the simulator
+    assert namespace["queues"] and all(q.agent_id == other for q in namespace["queues"])
+    assert len(namespace["live"]) == len(sim.live_agents(include_offline=True))
+    assert namespace["rows"] and all("nc_all" in row for row in namespace["rows"])
+    assert (tmp_path / "call.wav").read_bytes().startswith(b"RIFF")
+    assert namespace["token"].value and namespace["token"].expires_at
+    assert namespace["envelope"].records
+
+
 async def test_the_readme_transports() -> None:
     # The README's three ways to choose the wire: each option as it names it.
     def handler(request: httpx.Request) -> httpx.Response:
