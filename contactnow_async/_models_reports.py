@@ -122,7 +122,19 @@ class ReportRow(Mapping[str, Figure]):
         return cls(values, cutoff=cutoff, raw=record)
 
     def __getitem__(self, name: str) -> Figure:
-        return self._values[name]
+        """The value of ``name``; a field the row lacks is a KeyError, not 0: a typo, or a
+        figure not asked for, read as 0 on a wallboard (the API sends each one asked for)."""
+        try:
+            return self._values[name]
+        except KeyError:
+            fields = ", ".join(self._values) or "none"
+            raise KeyError(
+                f"this report row has no field {name!r} (its fields: {fields}):"
+                f" ask reports.calls for it in fields (a group key, in group_by)"
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values  # without the message a missing field's KeyError builds
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
@@ -135,7 +147,7 @@ class ReportRow(Mapping[str, Figure]):
 
     def count(self, name: str) -> int:
         """A count (``nc_*``, ``oc_*``). KeyError names a field the row does not have."""
-        value = self._field(name)
+        value = self[name]
         if not isinstance(value, int):
             raise TypeError(f"{name!r} is not a count (nc_*, oc_*)")
         return value
@@ -143,26 +155,14 @@ class ReportRow(Mapping[str, Figure]):
     def number(self, name: str) -> float:
         """Seconds or a cost (``sec_*``, ``cost_*``, ``bill_*``). KeyError names a field
         the row does not have; ValueError (naming the field) an int past what a float holds."""
-        value = self._field(name)
+        value = self[name]
         if isinstance(value, str):
             raise TypeError(f"{name!r} is not seconds or a cost (sec_*, cost_*, bill_*)")
         return _float(value, name)
 
     def text(self, name: str) -> str:
         """A group key or another text field. KeyError names a field the row does not have."""
-        return str(self._field(name))
-
-    def _field(self, name: str) -> Figure:
-        """The value of ``name``; a field the row lacks is a KeyError, not 0: a typo, or a
-        figure not asked for, read as 0 on a wallboard (the API sends each one asked for)."""
-        try:
-            return self._values[name]
-        except KeyError:
-            fields = ", ".join(self._values) or "none"
-            raise KeyError(
-                f"this report row has no field {name!r} (its fields: {fields}):"
-                f" ask reports.calls for it in fields (a group key, in group_by)"
-            ) from None
+        return str(self[name])
 
 
 def _moment(value: Any, name: str) -> int | None:

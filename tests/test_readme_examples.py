@@ -1,6 +1,7 @@
 """The README's shorter examples, each run as written (its top-level ``await`` awaited)
 against an in-process simulator on a virtual clock: the names a block takes from the
-text around it (``cn``, ``saved_id``, ``handle``, ``call``) are given, nothing else."""
+text around it (``cn``, ``saved_id``, ``handle``, ``call``, ``t0``) are given, and an
+account's agent ids become the simulator's; nothing else is changed."""
 
 from __future__ import annotations
 
@@ -42,9 +43,16 @@ def readme_block(marker: str) -> str:
     return match.group(1)
 
 
-async def run_block(marker: str, namespace: dict[str, Any]) -> None:
-    """Run the README's block in ``namespace``, awaiting what it awaits; its names stay there."""
-    code = compile(readme_block(marker), str(README), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+async def run_block(
+    marker: str, namespace: dict[str, Any], *, replace: dict[str, str] | None = None
+) -> None:
+    """Run the README's block in ``namespace``, awaiting what it awaits; its names stay there.
+    ``replace`` maps a text of the block to what is run in its place (an account's ids)."""
+    text = readme_block(marker)
+    for old, new in (replace or {}).items():
+        assert old in text, f"README.md's example {marker} lost {old}"
+        text = text.replace(old, new)
+    code = compile(text, str(README), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     awaiting = eval(code, namespace)  # noqa: S307 - our README; a coroutine when it awaits
     if awaiting is not None:
         await awaiting
@@ -170,6 +178,76 @@ async def test_the_readme_recordings(
     # progress: the bytes so far, growing to the whole file, of the size the reply declared
     assert printed and printed[-1] == (len(wav), "of", len(wav))
     assert [done for done, _, _ in printed] == sorted({done for done, _, _ in printed})
+
+
+async def test_the_readme_client(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert isinstance(sim.clock, TickingClock)
+    t0 = int(sim.now())
+    sim.clock.advance(3600)
+    t1 = int(sim.now())
+    live = sim.live_agents(include_offline=False)
+    on_a_call = next(str(agent["uid"]) for agent in live if agent["status"] == "call")
+    other = next(str(agent["uid"]) for agent in live if agent["uid"] != on_a_call)
+    async with client_on(sim) as cn:
+        cdr = await cn.reports.cdr_list(["callid", "cres", "flags"], start=t0, stop=t1)
+    recorded = next(call.call_id for call in cdr if call.recorded)
+    monkeypatch.chdir(tmp_path)
+    printed: list[tuple[Any, ...]] = []
+    namespace: dict[str, Any] = {
+        "SIM": sim, "t0": t0, "t1": t1, "print": lambda *args: printed.append(args)
+    }  # fmt: skip
+    # The account, its agents, call and campaign table become the simulator's.
+    replace = {
+        'username="u", password="p", region=Region.EU': (
+            'username="u", password="secret", base_url="http://sim.test/",'
+            " transport=SIM.transport(), clock=SIM.clock"
+        ),
+        'wrap("1234"': f"wrap({on_a_call!r}",
+        '"1234"': repr(other),
+        '"5678"': repr(on_a_call),
+        '"90000001"': repr(recorded),
+        '{"table": "X"}': '{"table": "Willtest"}',
+    }
+    await run_block("client", namespace, replace=replace)
+    result = namespace["result"]
+    assert printed == [(result.key,)]  # the new agent's id
+    (ann,) = [a for a in sim.live_agents(include_offline=True) if a["uid"] == result.key]
+    assert ann["name"] == "Ann Lee"  # the update took
+    assert namespace["agents"] == []  # no Joe Blogs in the simulator
+    assert namespace["queues"] and all(q.agent_id == other for q in namespace["queues"])
+    assert len(namespace["live"]) == len(sim.live_agents(include_offline=True))
+    assert namespace["rows"] and all("nc_all" in row for row in namespace["rows"])
+    assert (tmp_path / "call.wav").read_bytes().startswith(b"RIFF")
+    assert namespace["token"].value and namespace["token"].expires_at
+    assert namespace["envelope"].records
+
+
+async def test_the_readme_transports() -> None:
+    # The README's three ways to choose the wire: each option as it names it.
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"success": True})
+
+    await run_block("transports", {"ContactNow": ContactNow, "httpx": httpx, "handler": handler})
+
+
+async def test_the_readme_reports(cn: ContactNow, sim: Simulator) -> None:
+    assert isinstance(sim.clock, TickingClock)
+    start = int(sim.now())
+    sim.clock.advance(3600)
+    stop = int(sim.now())
+    answered = await cn.reports.cdr_list(["aid", "cres"], start=start, stop=stop)
+    agents = sorted({call.agent_id for call in answered if call.agent_id})[:2]
+    namespace: dict[str, Any] = {"cn": cn, "midnight": start, "now": stop, "t0": start, "t1": stop}
+    # The README's agent ids are an account's; the simulator's are its own.
+    ids = {'"1234"': repr(agents[0]), '"5678"': repr(agents[1])}
+    await run_block("reports", namespace, replace=ids)
+    rows = namespace["rows"]
+    assert rows and all(isinstance(row["qid"], str) for row in rows)
+    assert isinstance(rows[0]["nc_all"], int) and isinstance(rows[0]["sec_dur"], float)
+    assert namespace["call"].call_id  # the cdr loop ran
+    assert namespace["calls"] and namespace["sessions"]
 
 
 async def test_the_readme_campaign_database(cn: ContactNow, sim: Simulator) -> None:

@@ -21,6 +21,7 @@ from contactnow_async import AgentEvent, Call, ContactNow, LiveAgent, VirtualClo
 from contactnow_async.redis import RedisLease, RedisStreamRelay, StreamEntry, StreamReader
 from contactnow_async.simulator import Simulator
 
+from ..test_readme_examples import run_block
 from ._stall import logged, stalling
 from .conftest import REPO, each_protocol, eventually, stream_entries, text
 
@@ -138,6 +139,23 @@ async def test_reader_drops_duplicates_and_replays_its_own_pending(redis: Redis)
 
 
 @each_protocol
+async def test_the_readme_consumer_group(redis: Redis) -> None:
+    # The README's reader, run as written: each relayed event handled, then acknowledged.
+    await publish(redis, "contactnow:agents", range(1, 6))
+    handled: list[AgentEvent] = []
+    with anyio.CancelScope() as scope:
+
+        async def handle(event: AgentEvent) -> None:
+            handled.append(event)
+            if len(handled) == 5:
+                scope.cancel()
+
+        await run_block("stream-reader", {"redis": redis, "handle": handle})
+    assert [e.log_id for e in handled] == [1, 2, 3, 4, 5]
+    groups = await redis.xinfo_groups("contactnow:agents")
+    assert [text(group["name"]) for group in groups] == ["alerts"]
+
+
 async def test_one_reader_drops_a_duplicate_uid(redis: Redis) -> None:
     await publish(redis, "s", range(1, 3))
     await redis.xadd(
