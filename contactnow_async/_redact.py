@@ -99,10 +99,11 @@ def redact_user_info(text: str) -> str:
 
 def _variants(secret: str) -> set[str]:
     """The forms a secret takes when a server echoes it: as sent in a query string
-    (percent- or ``+``-encoded, in either case), HTML-escaped, or inside JSON text; and as
-    the libraries show an echo in a reply's head: httpx reads a status text as ASCII,
-    dropping the rest, and httpcore logs the head as bytes (their repr: each byte past
-    ASCII escaped, and a quote too when the value holds both kinds)."""
+    (percent- or ``+``-encoded, in either case, as Python or PHP's urlencode writes it),
+    HTML-escaped, or inside JSON text; and as the libraries show an echo in a reply's
+    head: httpx reads a status text as ASCII, dropping the rest, and httpcore logs the
+    head as bytes (their repr: each byte past ASCII escaped, and a quote too when the
+    value holds both kinds)."""
     import html  # here, not at import: secrets are redacted on error and log paths only
 
     in_json = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
@@ -115,6 +116,8 @@ def _variants(secret: str) -> set[str]:
         urllib.parse.quote(secret, safe=""),
         urllib.parse.quote(secret),
         urllib.parse.quote_plus(secret),
+        # PHP's urlencode (http_build_query's too) writes ~ as %7E, which Python leaves.
+        urllib.parse.quote_plus(secret).replace("~", "%7E"),
         html.escape(secret),
         html.escape(secret, quote=False),
         # The API is PHP: htmlspecialchars writes ' as &#039;, json_encode / as \/.

@@ -28,6 +28,7 @@ ECHOES = {
     "percent-encoded": ("pä/ss", "p%C3%A4%2Fss"),
     "percent-encoded-lower-case": ("pä/ss", "p%c3%a4%2fss"),
     "plus-encoded": ("pä ss/1", "p%C3%A4+ss%2F1"),
+    "plus-encoded-by-php": ("pä ss~1", "p%C3%A4+ss%7E1"),  # urlencode writes ~ as %7E
     "html-escaped": ("p<ä>&\"'ss", "p&lt;ä&gt;&amp;&quot;&#x27;ss"),
     "html-escaped-by-php": ("p<ä>&\"'ss", "p&lt;ä&gt;&amp;&quot;&#039;ss"),  # htmlspecialchars
     "json-escaped": ('pä/ss"q', 'p\\u00e4/ss\\"q'),
