@@ -33,6 +33,10 @@ ECHOES = {
     "html-escaped-by-php": ("p<ä>&\"'ss", "p&lt;ä&gt;&amp;&quot;&#039;ss"),  # htmlspecialchars
     "json-escaped": ('pä/ss"q', 'p\\u00e4/ss\\"q'),
     "json-escaped-by-php": ('pä/ss"q', 'p\\u00e4\\/ss\\"q'),  # json_encode escapes "/" too
+    # A PHP stack trace quotes a string argument's first 15 bytes, then "...", each byte
+    # past ASCII (and a backslash, a control character) escaped.
+    "cut-by-a-php-stack-trace": ("pä/ss-is-long-enough", "p\\xC3\\xA4/ss-is-long-..."),
+    "escaped-by-a-php-stack-trace": ("pä\\ss\n", "p\\xC3\\xA4\\\\ss\\n"),
 }
 
 
