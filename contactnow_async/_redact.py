@@ -113,6 +113,15 @@ def _php_escaped(raw: bytes) -> str:
     )
 
 
+def _php_entities(secret: str) -> str:
+    """``secret`` as PHP's ``htmlentities`` writes it: each character HTML 4 names by its
+    name (``&auml;``, ``&lt;``), ``'`` as ``&#039;``."""
+    from html.entities import codepoint2name  # on error and log paths only, as html
+
+    named = {code: f"&{name};" for code, name in codepoint2name.items()}
+    return secret.translate({**named, ord("'"): "&#039;"})
+
+
 def _variants(secret: str) -> set[str]:
     """The forms a secret takes when a server echoes it: as sent in a query string
     (percent- or ``+``-encoded, in either case, as Python or PHP's urlencode writes it),
@@ -138,6 +147,7 @@ def _variants(secret: str) -> set[str]:
         html.escape(secret, quote=False),
         # The API is PHP: htmlspecialchars writes ' as &#039;, json_encode / as \/.
         html.escape(secret).replace("&#x27;", "&#039;"),
+        _php_entities(secret),  # htmlentities: &auml; for ä too
         *in_json,
         *(form.replace("/", "\\/") for form in in_json),
     }

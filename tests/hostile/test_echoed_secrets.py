@@ -31,6 +31,7 @@ ECHOES = {
     "plus-encoded-by-php": ("pä ss~1", "p%C3%A4+ss%7E1"),  # urlencode writes ~ as %7E
     "html-escaped": ("p<ä>&\"'ss", "p&lt;ä&gt;&amp;&quot;&#x27;ss"),
     "html-escaped-by-php": ("p<ä>&\"'ss", "p&lt;ä&gt;&amp;&quot;&#039;ss"),  # htmlspecialchars
+    "html-entities-by-php": ("p<ä>&\"'ss", "p&lt;&auml;&gt;&amp;&quot;&#039;ss"),  # htmlentities
     "json-escaped": ('pä/ss"q', 'p\\u00e4/ss\\"q'),
     "json-escaped-by-php": ('pä/ss"q', 'p\\u00e4\\/ss\\"q'),  # json_encode escapes "/" too
     # A PHP stack trace quotes a string argument's first 15 bytes, then "...", each byte
