@@ -97,10 +97,36 @@ def redact_user_info(text: str) -> str:
     return re.sub(_USER_INFO, rf"\1:{REDACTED}@", text)
 
 
+#: How many bytes of a string argument a PHP stack trace quotes (``...`` after them): an
+#: uncaught exception's page, on an API that shows its errors.
+_PHP_CUT = 15
+#: How a PHP stack trace writes the bytes it escapes (``smart_str_append_escaped``).
+_PHP_ESCAPES = {10: "\\n", 13: "\\r", 9: "\\t", 12: "\\f", 11: "\\v", 27: "\\e", 92: "\\\\"}
+
+
+def _php_escaped(raw: bytes) -> str:
+    """``raw`` as a PHP stack trace quotes it: a control byte, a backslash and each byte
+    past ASCII escaped (``\\n``, ``\\\\``, ``\\xC3``), the rest as it is."""
+    return "".join(
+        chr(byte) if 32 <= byte <= 126 and byte != 92 else _PHP_ESCAPES.get(byte, f"\\x{byte:02X}")
+        for byte in raw
+    )
+
+
+def _php_entities(secret: str) -> str:
+    """``secret`` as PHP's ``htmlentities`` writes it: each character HTML 4 names by its
+    name (``&auml;``, ``&lt;``), ``'`` as ``&#039;``."""
+    from html.entities import codepoint2name  # on error and log paths only, as html
+
+    named = {code: f"&{name};" for code, name in codepoint2name.items()}
+    return secret.translate({**named, ord("'"): "&#039;"})
+
+
 def _variants(secret: str) -> set[str]:
     """The forms a secret takes when a server echoes it: as sent in a query string
-    (percent- or ``+``-encoded, in either case), HTML-escaped, or inside JSON text; and as
-    the libraries show an echo in a reply's head: httpx reads a status text as ASCII,
+    (percent- or ``+``-encoded, in either case, as Python or PHP's urlencode writes it),
+    HTML-escaped, inside JSON text, or cut as a PHP stack trace quotes it; and as the
+    libraries show an echo in a reply's head: httpx reads a status text as ASCII,
     dropping the rest, and httpcore logs the head as bytes (their repr: each byte past
     ASCII escaped, and a quote too when the value holds both kinds)."""
     import html  # here, not at import: secrets are redacted on error and log paths only
@@ -115,13 +141,19 @@ def _variants(secret: str) -> set[str]:
         urllib.parse.quote(secret, safe=""),
         urllib.parse.quote(secret),
         urllib.parse.quote_plus(secret),
+        # PHP's urlencode (http_build_query's too) writes ~ as %7E, which Python leaves.
+        urllib.parse.quote_plus(secret).replace("~", "%7E"),
         html.escape(secret),
         html.escape(secret, quote=False),
         # The API is PHP: htmlspecialchars writes ' as &#039;, json_encode / as \/.
         html.escape(secret).replace("&#x27;", "&#039;"),
+        _php_entities(secret),  # htmlentities: &auml; for ä too
         *in_json,
         *(form.replace("/", "\\/") for form in in_json),
     }
+    # A PHP stack trace's argument: its first 15 bytes (then "..." if there were more).
+    in_trace = _php_escaped(raw[:_PHP_CUT]) + ("..." if len(raw) > _PHP_CUT else "")
+    forms |= {in_trace, html.escape(in_trace), html.escape(in_trace).replace("&#x27;", "&#039;")}
     # %2F and %2f are the same byte: a server may echo either case.
     forms |= {re.sub(_PERCENT, lambda m: m.group(0).lower(), form) for form in forms if "%" in form}
     return {form for form in forms if form}

@@ -39,7 +39,7 @@ from ._common import (
     open_closed_standard_streams,
     tolerate_unencodable_output,
 )
-from ._process_title import hide_from_ps
+from ._process_title import hide_base_url_password, hide_from_ps
 
 #: Each command: the module of this package that defines it (as an attribute named after
 #: the command, with ``_`` for ``-``), imported when the command is looked up, so
@@ -304,6 +304,8 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     if options["password"]:
         # ps showed it for as long as the command ran (a watch, a relay: for days).
         hide_from_ps("--password", options["password"])
+    if options["base_url"]:  # a gateway's password in it, as long
+        hide_base_url_password(options["base_url"])
     if options["simulate"]:
         # Its own account and address: flags meant for a real one were ignored without a
         # word (a --token-file nothing was kept in, say).

@@ -32,8 +32,17 @@ def hide_redis_password(url: str) -> None:
         hide_argument("--redis", _without_passwords)
 
 
+def hide_base_url_password(url: str) -> None:
+    """Overwrite the password in the user info of the ``--base-url`` URL ``url`` (a
+    gateway's, sent as Basic auth), and of any other given to ``--base-url`` before it,
+    with ``x`` in the command line ``ps`` shows; best effort (see the module)."""
+    if url:
+        hide_argument("--base-url", _without_passwords)
+
+
 def _without_passwords(given: bytes) -> bytes:
-    """A Redis URL's bytes with each password's overwritten with ``x``."""
+    """A URL's bytes (``--redis``, ``--base-url``) with each password's overwritten with
+    ``x``."""
     url = os.fsdecode(given)
     shown = given
     scheme, separator, rest = url.partition("://")

@@ -65,6 +65,18 @@ def test_a_password_flag_is_hidden_from_ps(served: Served, form: list[str]) -> N
 HIDDEN = "x" * len(PASSWORD)
 
 
+def test_a_gateways_password_in_the_base_url_flag_is_hidden_from_ps(served: Served) -> None:
+    # `--base-url https://gw:PASSWORD@host/` (a gateway's Basic auth, which the client
+    # hides from every message and log) showed it in ps for as long as the command ran.
+    gateway = served.base_url.replace("://", f"://gw:{PASSWORD}@", 1)
+    env = subprocess_env(**served.env(CONTACTNOW_BASE_URL=None))
+    shown = _shown_while_running(
+        ["--base-url", gateway, "watch", "--json", "--include-offline"], env, b""
+    )
+    assert PASSWORD.encode() not in b" ".join(shown)
+    assert gateway.replace(PASSWORD, HIDDEN).encode() in shown, shown
+
+
 @pytest.mark.parametrize(
     ("url", "hidden"),
     [

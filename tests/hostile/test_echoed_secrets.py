@@ -28,10 +28,16 @@ ECHOES = {
     "percent-encoded": ("pä/ss", "p%C3%A4%2Fss"),
     "percent-encoded-lower-case": ("pä/ss", "p%c3%a4%2fss"),
     "plus-encoded": ("pä ss/1", "p%C3%A4+ss%2F1"),
+    "plus-encoded-by-php": ("pä ss~1", "p%C3%A4+ss%7E1"),  # urlencode writes ~ as %7E
     "html-escaped": ("p<ä>&\"'ss", "p&lt;ä&gt;&amp;&quot;&#x27;ss"),
     "html-escaped-by-php": ("p<ä>&\"'ss", "p&lt;ä&gt;&amp;&quot;&#039;ss"),  # htmlspecialchars
+    "html-entities-by-php": ("p<ä>&\"'ss", "p&lt;&auml;&gt;&amp;&quot;&#039;ss"),  # htmlentities
     "json-escaped": ('pä/ss"q', 'p\\u00e4/ss\\"q'),
     "json-escaped-by-php": ('pä/ss"q', 'p\\u00e4\\/ss\\"q'),  # json_encode escapes "/" too
+    # A PHP stack trace quotes a string argument's first 15 bytes, then "...", each byte
+    # past ASCII (and a backslash, a control character) escaped.
+    "cut-by-a-php-stack-trace": ("pä/ss-is-long-enough", "p\\xC3\\xA4/ss-is-long-..."),
+    "escaped-by-a-php-stack-trace": ("pä\\ss\n", "p\\xC3\\xA4\\\\ss\\n"),
 }
 
 
