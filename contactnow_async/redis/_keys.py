@@ -54,7 +54,7 @@ def check_url(url: str) -> None:
     of it: redis-py's own message may quote a piece of the password (``url_error``). So is
     a query argument that no connection of its scheme takes (``ssl_password`` beside
     ``redis://``, a misspelt one): redis-py parses it, and fails at connecting with a
-    TypeError."""
+    TypeError; and a value it reads only then (``ssl_cert_reqs=bogus``: a RedisError)."""
     try:
         parse_url(url)
     except ValueError as exc:
@@ -68,6 +68,8 @@ def check_url(url: str) -> None:
         raise ValueError(
             f"redis URL: no {scheme}:// connection takes the query argument{name}"
         ) from None
+    except RedisError as exc:
+        raise ValueError(f"redis URL: {url_error(str(exc), url)}") from None
 
 
 async def check_keys(redis: Redis, *, stream: str, lease: str, fence: str) -> None:

@@ -132,6 +132,8 @@ def test_serve_refused_by_redis_at_start_prints_one_line_in_a_real_process(
         # Arguments redis-py parses but no connection takes: a bug's message at connect.
         "redis://127.0.0.1:1/0?ssl_password=s3cret",  # rediss:// only
         "redis://127.0.0.1:1/0?colour=s3cret",
+        # One redis-py refuses at connect with its own error (a RedisError): "a bug".
+        "rediss://:s3cret@127.0.0.1:1/0?ssl_cert_reqs=bogus",
     ],
 )
 def test_serve_with_a_redis_url_that_does_not_parse_never_shows_its_password(url: str) -> None:
