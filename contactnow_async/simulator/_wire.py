@@ -111,7 +111,8 @@ def parse_payload(payload: bytes) -> list[object]:
         # PHP's json_decode refuses an unpaired surrogate escape ("\ud800"), which
         # Python decodes to text no UTF-8 reply could carry.
         json.dumps(decoded, ensure_ascii=False).encode("utf-8")
-    except (ValueError, UnicodeEncodeError) as exc:
+    # RecursionError: nested past the decoder's depth (PHP's json_decode refuses past 512).
+    except (ValueError, UnicodeEncodeError, RecursionError) as exc:
         raise PayloadError("invalid JSON payload") from exc
     if isinstance(decoded, dict):
         return [decoded]

@@ -817,7 +817,9 @@ async def test_a_number_argument_that_is_no_number_answers_the_documented_form(
     ["", "not a payload", "[1, 2", "<dxi><agent>", "<other/>", "3",
      # An unpaired surrogate escape: PHP's json_decode refuses it (JSON_ERROR_UTF16); the
      # simulator stored it and answered 500 when it wrote the row back.
-     '[{"name": "\\ud800x", "username": "x", "password": "Passw0rd!"}]'],
+     '[{"name": "\\ud800x", "username": "x", "password": "Passw0rd!"}]',
+     # Past any decoder's depth (PHP's json_decode stops at 512): answered 500, a traceback.
+     "[" * 100_000 + "]" * 100_000],
 )  # fmt: skip
 async def test_bad_payloads_answer_success_false(
     http: httpx.AsyncClient, token: str, body: str
