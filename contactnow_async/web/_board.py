@@ -69,14 +69,15 @@ class Viewer:
     """One connected browser: a bounded buffer of SSE frames, filled by the board.
 
     ``limit`` bounds the frames waiting to be written (a backlog on joining adds
-    its own length). ``agents`` (None: all) filters by agent id; ``floor`` drops
-    events at or below a key the browser already has (a replica behind the
-    one it came from).
+    its own length until it is written). ``agents`` (None: all) filters by agent
+    id; ``floor`` drops events at or below a key the browser already has (a
+    replica behind the one it came from).
     """
 
     __slots__ = (
         "_ready",
         "agents",
+        "bound",
         "buffer",
         "cancel",
         "closed",
@@ -92,6 +93,8 @@ class Viewer:
         self, *, limit: int, agents: frozenset[str] | None = None, floor: Any = None
     ) -> None:
         self.limit = limit
+        #: ``limit`` without a backlog: what it comes back to as the backlog is written.
+        self.bound = limit
         self.agents = agents
         self.floor = floor
         self.buffer: deque[bytes] = deque()
@@ -173,6 +176,8 @@ class Viewer:
             frame = buffer.popleft()
             frames.append(frame)
             size += len(frame)
+        if self.limit > self.bound:  # a backlog is at the front: written first, its room goes
+            self.limit = max(self.bound, self.limit - len(frames))
         if not buffer and not self.closed:
             self._ready = anyio.Event()
         return frames

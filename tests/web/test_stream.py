@@ -322,6 +322,27 @@ def test_one_write_takes_at_most_its_budget_and_leaves_the_rest_buffered() -> No
     assert len(viewer.buffer) == 69
 
 
+def test_a_resumed_browser_falls_behind_by_buffer_events_at_most_once_its_backlog_is_sent() -> None:
+    # The backlog a resume adds is allowed on top of the buffer while it waits to be
+    # written; it widened the bound for good, so a browser resumed with a backlog of n
+    # fell buffer + n events behind before its reset.
+    board = Board(parse_id=int, buffer=3)
+    board.seed({}, cursor="100")
+    for uid in range(101, 107):
+        board.publish(Entry(uid, str(uid), "1", f"{uid}".encode()), "1", None)
+    viewer, resume = board.join("100")
+    assert resume is None and len(viewer.buffer) == 6
+    for uid in range(107, 110):  # the whole backlog waits, and a buffer's worth of events
+        board.publish(Entry(uid, str(uid), "1", f"{uid}".encode()), "1", None)
+    assert viewer.reset is None and len(viewer.buffer) == 9
+    assert len(viewer.take()) == 9
+    for uid in range(110, 113):
+        board.publish(Entry(uid, str(uid), "1", f"{uid}".encode()), "1", None)
+    assert viewer.reset is None
+    board.publish(Entry(113, "113", "1", b"113"), "1", None)
+    assert viewer.reset == "lagging"
+
+
 @pytest.mark.parametrize(
     ("option", "value"),
     [
