@@ -242,6 +242,26 @@ async def test_a_board_started_with_no_log_row_resets_an_id_it_does_not_hold() -
                 assert frame is not None and frame.event == "agent"
 
 
+async def test_a_board_at_cursor_0_resets_a_browser_at_0_too() -> None:
+    # A board that started with no status_log row in its lookback is at "0", as the
+    # previous process's was: a browser of that process, at "0", was kept as it was (no
+    # reset) however much had changed while no wallboard ran, its agents stale until
+    # each changed again. "0" is no position in the log: the board cannot vouch for it.
+    clock = VirtualClock()
+    sim = Simulator(username="demo", password="secret", agents=4, seed=3, clock=clock,
+                    dwell=Dwell.uniform(1e9))  # fmt: skip
+    clock.advance(1_000)  # the changes made while no wallboard ran are past the lookback
+    async with client_on(sim) as client:
+        wallboard = wallboard_app(AgentWatcher(client, backfill=True, interval=1.0))
+        async with wallboard.lifespan():
+            assert wallboard.board.cursor == "0"
+            async with open_events(wallboard, headers={"Last-Event-ID": "0"}) as stream:
+                with anyio.fail_after(30):  # no event comes: without the reset, none at all
+                    frame = await stream.next()
+                assert frame is not None
+                assert (frame.event, json.loads(frame.data)) == ("reset", {"reason": "expired"})
+
+
 async def test_a_board_started_while_the_api_is_down_waits_for_a_good_poll() -> None:
     # The first polls fail: the board was seeded empty at cursor "0", served that as the
     # snapshot, and the agents the first good poll listed (poll events, without an id)
