@@ -349,9 +349,11 @@ class Board:
         if self.cursor_key is None or key > self.cursor_key:
             viewer.floor = key
             return viewer, Resume("after", key, self.cursor)
-        if key == self.cursor_key and (self.entries or key >= self.covered_from):
-            # Nothing since: unless the board is at a seed that is no position in the log
-            # ("0", a quiet start: a browser of an earlier process at "0" may be stale).
+        if key == self.cursor_key and (
+            self.entries or key >= self.covered_from or last_event_id == self.cursor
+        ):
+            # Nothing since. A seed that is no position in the log (a quiet start's) is
+            # vouched for only as this board gave it: another board's may be stale.
             return viewer, None
         first = self.entries[0].key if self.entries else None
         if (self.covered_from is not None and key >= self.covered_from) or (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import secrets
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -24,6 +25,17 @@ from ..watch import AgentEvent, AgentWatcher, Health, HealthEvent
 from ._board import Board, Entry, Resume, Viewer
 
 logger = logging.getLogger("contactnow_async.web")
+
+
+#: This process's mark in a quiet start's cursor (:func:`quiet_cursor`).
+_QUIET = secrets.token_hex(4)
+
+
+def quiet_cursor() -> str:
+    """The cursor of a board that started before any status_log row: ``0.`` and a mark of
+    this process. A browser with the ``0`` of another process (or an earlier one) may have
+    missed what changed while no wallboard ran: the board resets it."""
+    return f"0.{_QUIET}"
 
 
 class Source(Protocol):
@@ -127,7 +139,10 @@ class WatcherSource:
 
     @staticmethod
     def parse_id(text: str) -> int | None:
-        """A status_log uid (any the board may have published: ``str(log_id)``), or None."""
+        """A status_log uid (any the board may have published: ``str(log_id)``), or None;
+        a quiet start's cursor (``0.`` and this process's mark, :func:`quiet_cursor`) is 0."""
+        if text.startswith("0.") and len(text) == len(quiet_cursor()):
+            return 0
         if not (text.isascii() and text.isdigit()):
             return None
         try:
@@ -202,12 +217,13 @@ class WatcherSource:
                     snapshot = watcher.snapshot
                     agents = {agent_id: agent_json(snapshot[agent_id]) for agent_id in snapshot}
                     log_id = watcher.log_id
-                    # "0": no row read yet (a quiet centre). The board then holds no id below
-                    # its first event: an older one (a browser of an earlier process) is
-                    # reset, not served what followed as if it had the rows in between.
+                    # No row read yet (a quiet centre): a cursor of this process's own, at
+                    # key 0. The board then holds no id below its first event: an older one
+                    # (a browser of an earlier process) is reset, not served what followed
+                    # as if it had the rows in between; so is another process's cursor.
                     board.seed(
                         agents,
-                        cursor=str(log_id or 0),
+                        cursor=str(log_id) if log_id else quiet_cursor(),
                         covered_from=None if log_id else math.inf,
                     )
                     seeded = True

@@ -13,6 +13,7 @@ import pytest
 from contactnow_async import AgentWatcher, VirtualClock
 from contactnow_async.simulator import Dwell, Simulator
 from contactnow_async.web import wallboard_app
+from contactnow_async.web._sources import quiet_cursor
 from tests._helpers import PasswordChanged
 
 from ._sse import Frame, client_for, last_id, open_events
@@ -208,9 +209,10 @@ async def test_a_source_that_fails_once_started_stops_the_board_not_the_app() ->
 
 async def test_a_board_started_with_no_log_row_resets_an_id_it_does_not_hold() -> None:
     # A quiet centre: no status_log row within log_lookback when the wallboard (re)starts,
-    # so the board starts at cursor "0". A browser of the previous process resumes from an
-    # id the board never held: the rows between it and the board's first were not sent,
-    # and only a reset tells it so (it was served the board's events as if it had them all).
+    # so the board starts at a quiet cursor ("0." and its process's mark). A browser of
+    # the previous process resumes from an id the board never held: the rows between it
+    # and the board's first were not sent, and only a reset tells it so (it was served the
+    # board's events as if it had them all).
     clock = VirtualClock()
     sim = Simulator(username="demo", password="secret", agents=4, seed=3, clock=clock,
                     dwell=Dwell.uniform(1e9))  # fmt: skip
@@ -221,10 +223,10 @@ async def test_a_board_started_with_no_log_row_resets_an_id_it_does_not_hold() -
         watcher = AgentWatcher(client, backfill=True, interval=1.0)
         wallboard = wallboard_app(watcher)
         async with wallboard.lifespan():
-            assert wallboard.board.cursor == "0"
+            assert wallboard.board.cursor == quiet_cursor()
             await client.control.pause(waiting)  # a row the board publishes
             with anyio.fail_after(30):
-                while wallboard.board.cursor == "0":
+                while wallboard.board.cursor == quiet_cursor():
                     await anyio.lowlevel.checkpoint()
             first = int(wallboard.board.cursor or 0)
             assert first > earlier
@@ -242,24 +244,34 @@ async def test_a_board_started_with_no_log_row_resets_an_id_it_does_not_hold() -
                 assert frame is not None and frame.event == "agent"
 
 
-async def test_a_board_at_cursor_0_resets_a_browser_at_0_too() -> None:
-    # A board that started with no status_log row in its lookback is at "0", as the
+async def test_a_quiet_board_resumes_its_own_cursor_and_resets_another_process_s() -> None:
+    # A board that started with no status_log row in its lookback was at "0", as the
     # previous process's was: a browser of that process, at "0", was kept as it was (no
-    # reset) however much had changed while no wallboard ran, its agents stale until
-    # each changed again. "0" is no position in the log: the board cannot vouch for it.
+    # reset) however much had changed while no wallboard ran, its agents stale until each
+    # changed again. Its cursor is its own now: the page's resume from it (the snapshot's
+    # cursor) goes on, and any other process's is reset.
     clock = VirtualClock()
     sim = Simulator(username="demo", password="secret", agents=4, seed=3, clock=clock,
                     dwell=Dwell.uniform(1e9))  # fmt: skip
     clock.advance(1_000)  # the changes made while no wallboard ran are past the lookback
+    waiting = next(str(row["uid"]) for row in sim.live_agents() if row["status"] == "wait")
     async with client_on(sim) as client:
         wallboard = wallboard_app(AgentWatcher(client, backfill=True, interval=1.0))
-        async with wallboard.lifespan():
-            assert wallboard.board.cursor == "0"
-            async with open_events(wallboard, headers={"Last-Event-ID": "0"}) as stream:
-                with anyio.fail_after(30):  # no event comes: without the reset, none at all
+        async with wallboard.lifespan(), client_for(wallboard) as http:
+            cursor = (await http.get("/snapshot")).json()["cursor"]
+            assert cursor == wallboard.board.cursor == quiet_cursor()
+            for other in ("0", "0." + "f" * (len(cursor) - 2)):  # an earlier process's
+                async with open_events(wallboard, headers={"Last-Event-ID": other}) as stream:
+                    with anyio.fail_after(30):  # no event comes: without the reset, none
+                        frame = await stream.next()
+                    assert frame is not None
+                    expired = ("reset", {"reason": "expired"})
+                    assert (frame.event, json.loads(frame.data)) == expired
+            async with open_events(wallboard, headers={"Last-Event-ID": cursor}) as stream:
+                await client.control.pause(waiting)
+                with anyio.fail_after(30):
                     frame = await stream.next()
-                assert frame is not None
-                assert (frame.event, json.loads(frame.data)) == ("reset", {"reason": "expired"})
+                assert frame is not None and frame.event == "agent"
 
 
 async def test_a_board_started_while_the_api_is_down_waits_for_a_good_poll() -> None:
