@@ -153,7 +153,11 @@ def _variants(secret: str) -> set[str]:
     }
     # A PHP stack trace's argument: its first 15 bytes (then "..." if there were more).
     in_trace = _php_escaped(raw[:_PHP_CUT]) + ("..." if len(raw) > _PHP_CUT else "")
-    forms |= {in_trace, html.escape(in_trace), html.escape(in_trace).replace("&#x27;", "&#039;")}
+    trace_json = json.dumps(in_trace)[1:-1]  # that trace inside a JSON reply
+    forms |= {
+        in_trace, html.escape(in_trace), html.escape(in_trace).replace("&#x27;", "&#039;"),
+        trace_json, trace_json.replace("/", "\\/"),
+    }  # fmt: skip
     # %2F and %2f are the same byte: a server may echo either case.
     forms |= {re.sub(_PERCENT, lambda m: m.group(0).lower(), form) for form in forms if "%" in form}
     return {form for form in forms if form}

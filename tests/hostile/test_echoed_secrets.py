@@ -38,6 +38,8 @@ ECHOES = {
     # past ASCII (and a backslash, a control character) escaped.
     "cut-by-a-php-stack-trace": ("pä/ss-is-long-enough", "p\\xC3\\xA4/ss-is-long-..."),
     "escaped-by-a-php-stack-trace": ("pä\\ss\n", "p\\xC3\\xA4\\\\ss\\n"),
+    # That trace inside a JSON reply (json_encode: each backslash doubled, "/" as "\/").
+    "php-stack-trace-in-json": ("pä/ss-is-long-enough", "p\\\\xC3\\\\xA4\\/ss-is-long-..."),
 }
 
 

@@ -143,7 +143,8 @@ async def test_the_readme_consumer_group(redis: Redis) -> None:
     # The README's reader, run as written: each relayed event handled, then acknowledged.
     await publish(redis, "contactnow:agents", range(1, 6))
     handled: list[AgentEvent] = []
-    with anyio.CancelScope() as scope:
+    # A guard, not a bound: fewer than 5 events hung the test instead of failing it.
+    with anyio.fail_after(30), anyio.CancelScope() as scope:
 
         async def handle(event: AgentEvent) -> None:
             handled.append(event)
