@@ -262,7 +262,7 @@ def records_create(
                 exc, RateLimitError
             )  # fmt: skip
             results[line] = {"line": line, "error": str(exc) + (_MAYBE_CREATED if maybe else "")}
-        except (ContactNowError, ValueError) as exc:
+        except (ContactNowError, ValueError, TypeError) as exc:  # TypeError: a phone as a number
             results[line] = {"line": line, "error": str(exc)}
         sending.discard(line)
         progress.advance(task)

@@ -438,3 +438,27 @@ def test_a_dataset_column_in_any_case_is_the_rows_dataset(
     )
     (row,) = [json.loads(line) for line in listed.stdout.splitlines()]
     assert row["dataset_id"] == "351"
+
+
+def test_records_create_a_row_records_create_refuses_as_a_type_error_is_reported(
+    invoke: CliInvoker, served: Served
+) -> None:
+    # A phone as a JSON number (its leading 0 lost) or a dataset as a float is a TypeError
+    # from records.create: it ended the whole run as "unexpected error", the created rows
+    # unreported.
+    lines = "\n".join(
+        [
+            json.dumps({"dataset": 352, "HomePhone": "01614960391"}),
+            json.dumps({"dataset": 352, "HomePhone": 1614960392}),
+            json.dumps({"dataset": 352.0, "HomePhone": "01614960393"}),
+        ]
+    )
+    out = invoke(
+        ["records", "create", "-", "--json", "--concurrency", "1"], env=served.env(), input=lines
+    )
+    assert out.code == 4, out
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [row["line"] for row in rows] == [1, 2, 3]
+    assert "record_id" in rows[0]
+    assert "HomePhone" in rows[1]["error"]
+    assert "dataset" in rows[2]["error"]
