@@ -30,6 +30,7 @@ from .. import (
 from ..resources.records import lacks
 from ._common import (
     EXIT_API,
+    EXIT_AUTH,
     EXIT_INTERRUPTED,
     MANY_REQUESTS_WIRE,
     Settings,
@@ -238,7 +239,7 @@ def records_create(
     )
     task = progress.add_task("records", total=len(rows))
 
-    refused: list[AuthenticationError] = []
+    refused: dict[int, AuthenticationError] = {}  # by line: the API refused the credentials
     sending: set[int] = set()  # the lines sent and not yet answered (Ctrl-C: maybe created)
 
     async def create_one(client: ContactNow, line: int, record: dict[str, Any] | str) -> None:
@@ -250,7 +251,8 @@ def records_create(
             created = await client.records.create([record])
             results[line] = {"line": line, "record_id": created.key, "info": created.info}
         except AuthenticationError as exc:
-            refused.append(exc)  # every row would fail the same way: stop them all
+            refused[line] = exc  # every row would fail the same way: stop them all
+            sending.discard(line)  # refused: nothing was done
             groups[0].cancel_scope.cancel()
             return
         except WriteError as exc:  # the API's own words for the row: "Bad argument: ..."
@@ -284,16 +286,24 @@ def records_create(
             for line, record in rows:
                 tg.start_soon(limited, client, line, record)
         if refused:
-            raise refused[0]
+            raise next(iter(refused.values()))
 
-    interrupted = False
+    stopped: int | str | None = None
+    not_sent = _NOT_SENT
     with progress:
         try:
             run(settings, main)
         except SystemExit as exc:  # Ctrl-C: still say what was done, and what was not
-            if exc.code != EXIT_INTERRUPTED:
+            # Credentials refused midway (a password changed): the rows done are said too.
+            if exc.code not in (EXIT_INTERRUPTED, EXIT_AUTH) or (
+                exc.code == EXIT_AUTH and not results
+            ):
                 raise
-            interrupted = True
+            stopped = exc.code
+            if exc.code == EXIT_AUTH:
+                not_sent = "not sent (the API refused the credentials)"
+    for line, why in refused.items():
+        results[line] = {"line": line, "error": str(why)}
     unsent = [line for line, _ in rows if line not in results and line not in sending]
     for line in sending - results.keys():
         results[line] = {"line": line, "error": "interrupted as it was sent" + _MAYBE_CREATED}
@@ -301,15 +311,15 @@ def records_create(
     created = len(results) - len(failed)
     if as_json:
         for line in sorted([*results, *unsent]):
-            emit_json(results.get(line) or {"line": line, "error": _NOT_SENT})
+            emit_json(results.get(line) or {"line": line, "error": not_sent})
     else:
         click.echo(f"created {created} of {len(rows)} records")
         for result in failed:
             click.echo(f"line {result['line']}: {printable(result['error'])}", err=True)
         if unsent:
-            click.echo(f"{_line_ranges(unsent)}: {_NOT_SENT}", err=True)
-    if interrupted:
-        raise SystemExit(EXIT_INTERRUPTED)
+            click.echo(f"{_line_ranges(unsent)}: {not_sent}", err=True)
+    if stopped is not None:
+        raise SystemExit(stopped)
     if failed:
         raise SystemExit(EXIT_API)
 

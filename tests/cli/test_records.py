@@ -462,3 +462,32 @@ def test_records_create_a_row_records_create_refuses_as_a_type_error_is_reported
     assert "record_id" in rows[0]
     assert "HomePhone" in rows[1]["error"]
     assert "dataset" in rows[2]["error"]
+
+
+def test_records_create_refused_credentials_midway_reports_what_was_done(
+    invoke: CliInvoker, served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The account's password changed midway (the token's refresh refused): exit 3 with
+    # one line, the rows already created unreported, as if none had been.
+    from contactnow_async import AuthenticationError
+    from contactnow_async.resources.records import Records
+
+    create, calls = Records.create, []
+
+    async def create_then_refused(self: Records, records: Any) -> Any:
+        calls.append(records)
+        if len(calls) == 3:
+            raise AuthenticationError("Authentication failure", error="Authentication failure")
+        return await create(self, records)
+
+    monkeypatch.setattr(Records, "create", create_then_refused)
+    leads = "".join(f"352,0161496041{n}\n" for n in range(5))
+    args = ["records", "create", "-", "--concurrency", "1"]
+    out = invoke(args, env=served.env(), input="dataset,HomePhone\n" + leads)
+    assert out.code == 3, out
+    assert out.stdout == "created 2 of 5 records\n"
+    assert out.error_lines == [
+        "contactnow: error: Authentication failure",
+        "line 4: Authentication failure",
+        "lines 5-6: not sent (the API refused the credentials)",
+    ]
