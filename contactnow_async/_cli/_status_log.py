@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
+import attrs
 import click
 from rich.progress import Progress
 
@@ -108,13 +109,24 @@ def status_log(
             # "now" is when the read starts, not when the command did: connecting (or
             # starting --simulate's simulator) may take a second that has rows in it.
             high = max(stop, datetime.now(timezone.utc)) if until_ == "now" else stop
-            rows = await _read_window(client, agent_ids, low, high)
+            rows = await _read_window(client, agent_ids, low, high, reached)
             # Our clock may run ahead of the centre's (a host without NTP): corrected as the
             # token is, by the API's Date when it was got.
             offset = (await client.tokens.get()).clock_offset if summary else 0.0
             return rows, _summary_end(rows, high, offset)
 
-    rows, end = run(settings, main)
+    reached = _Reached()
+    try:
+        rows, end = run(settings, main)
+    except SystemExit as exc:  # an error line said why: say how far the read got too
+        if exc.code and reached.pieces and reached.up_to is not None:
+            click.echo(
+                f"status-log: {reached.pieces} of {reached.total} hourly requests read, "
+                f"{shown_window(low, reached.up_to, record_tz)}, before it stopped; nothing "
+                "was printed",
+                err=True,
+            )
+        raise
     if summary:
         totals = time_in_status(rows, start, max(start, end))
         if as_json:
@@ -221,21 +233,33 @@ def _piece_count(start: datetime, stop: datetime, now: datetime) -> int:
     return hourly + (1 if reached < stop else 0)
 
 
+@attrs.define
+class _Reached:
+    """How far a window's read got: its pieces read, of how many, up to when."""
+
+    pieces: int = 0
+    total: int = 0
+    up_to: datetime | None = None
+
+
 async def _read_window(
-    client: Any, agent_ids: Sequence[str], start: datetime, stop: datetime
+    client: Any, agent_ids: Sequence[str], start: datetime, stop: datetime, reached: _Reached
 ) -> list[StatusLogEntry]:
-    """Read [start, stop] an hour at a time, with a progress bar when stderr is a terminal."""
+    """Read [start, stop] an hour at a time, with a progress bar when stderr is a terminal;
+    ``reached`` follows how far it got."""
     now = datetime.now(timezone.utc)
     rows: dict[int, StatusLogEntry] = {}
     progress_console = OutputConsole(stderr=True)
     with Progress(
         console=progress_console, disable=not progress_console.is_terminal, transient=True
     ) as progress:
-        task = progress.add_task("reading status_log", total=_piece_count(start, stop, now))
+        reached.total = _piece_count(start, stop, now)
+        task = progress.add_task("reading status_log", total=reached.total)
         for low, high in _pieces(start, stop, now):
             for row in await client.status_log.read(
                 agent=list(agent_ids) or None, tstart=low, tstop=high
             ):
                 rows[row.log_id] = row  # the pieces share their edges: keep each row once
             progress.advance(task)
+            reached.pieces, reached.up_to = reached.pieces + 1, high
     return [rows[log_id] for log_id in sorted(rows)]

@@ -582,3 +582,32 @@ def test_serve_record_tz_is_the_day_the_queue_kpis_count() -> None:
     midnight = datetime.fromtimestamp(start, new_york)
     assert (midnight.hour, midnight.minute, midnight.second) == (0, 0, 0)
     assert datetime.fromtimestamp(start, timezone.utc).hour in (4, 5)  # EDT, EST
+
+
+def test_status_log_failing_midway_says_how_far_it_read(
+    invoke: CliInvoker, served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long window failing at its 3rd hourly request was one error line: which hours had
+    # been read, where to go on from, was not said.
+    from contactnow_async.resources.status_log import StatusLog
+
+    read, pieces = StatusLog.read, []
+
+    async def read_then_fail(self: StatusLog, **filters: Any) -> Any:
+        pieces.append(filters)
+        if len(pieces) == 3:  # this hour's request and its 2 retries answer HTTP 500
+            served.sim.faults.inject("http_500", script="database", method="status_log", times=3)
+        return await read(self, **filters)
+
+    monkeypatch.setattr(StatusLog, "read", read_then_fail)
+    since = "2026-12-01T00:00:00+00:00"
+    out = invoke(
+        ["status-log", "--since", since, "--until", "2026-12-01T05:00:00+00:00", "--json"],
+        env=served.env(),
+    )
+    assert out.code == 5, out
+    assert out.stdout == ""
+    assert out.error_lines[1:] == [
+        f"status-log: 2 of 5 hourly requests read, from {since} to 2026-12-01T02:00:00+00:00, "
+        "before it stopped; nothing was printed"
+    ]
