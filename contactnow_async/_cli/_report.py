@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone, tzinfo
 from typing import Any, TypeVar
 
+import attrs
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -17,6 +18,7 @@ from .._models_reports import CDR_ATTRIBUTES
 from .._values import MAX_UNIX_TIME
 from ..resources.reports import CDR_FIELDS
 from ._common import (
+    EXIT_BROKEN_PIPE,
     EXIT_USAGE,
     OutputConsole,
     Settings,
@@ -275,14 +277,27 @@ def report_cdr(
     if "callid" not in names:
         names.insert(0, "callid")  # the API is asked for it anyway: a row is named by it
 
+    reached = _CdrReached()
+
     async def main() -> list[CdrRow]:
         async with connect(settings) as client:
             return await _read_cdr(
-                client, names, start, stop, page_size, filters, loose=loose, as_json=as_json,
-                as_csv=as_csv,
+                client, names, start, stop, page_size, filters, reached, loose=loose,
+                as_json=as_json, as_csv=as_csv,
             )  # fmt: skip
 
-    rows = run(settings, main)
+    try:
+        rows = run(settings, main)
+    except SystemExit as exc:  # an error line said why: say how far the read got too
+        if exc.code and exc.code != EXIT_BROKEN_PIPE and reached.calls:
+            of = "" if reached.total is None else f" of {reached.total}"
+            done = "printed" if as_json or as_csv else "read"
+            nothing = "" if as_json or as_csv else "; nothing was printed"
+            click.echo(
+                f"report cdr: {reached.calls}{of} calls {done} before it stopped{nothing}",
+                err=True,
+            )
+        raise
     if not (as_json or as_csv):
         columns = names if fields else list(_CDR_TABLE)  # what was asked for, or a digest
         print_table(
@@ -299,12 +314,14 @@ async def _read_cdr(
     stop: datetime,
     page_size: int,
     filters: Mapping[str, str | int | list[str]],
+    reached: _CdrReached,
     *,
     loose: bool,
     as_json: bool,
     as_csv: bool,
 ) -> list[CdrRow]:
-    """Print each row as it comes (--json, --csv) or keep them for a table."""
+    """Print each row as it comes (--json, --csv) or keep them for a table; ``reached``
+    follows how far the read got."""
     kept: list[CdrRow] = []
     progress_console = OutputConsole(stderr=True)
     try:
@@ -344,10 +361,19 @@ async def _read_cdr(
                 )
             else:
                 kept.append(row)
-            progress.update(task, advance=1, total=getattr(pages, "total", None))
+            reached.calls, reached.total = reached.calls + 1, getattr(pages, "total", None)
+            progress.update(task, advance=1, total=reached.total)
     if header_due:  # no call in the window: the header alone, an empty CSV
         echo_csv(names)
     return kept
+
+
+@attrs.define
+class _CdrReached:
+    """How far a CDR read got: the calls read, of the window's ``total`` (None: unsaid)."""
+
+    calls: int = 0
+    total: int | None = None
 
 
 def _json_value(value: Any) -> Any:

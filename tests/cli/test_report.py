@@ -8,6 +8,7 @@ import io
 import json
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 import httpx
@@ -442,3 +443,42 @@ def test_report_agents_refused_by_the_api_is_one_line(
     assert "Unknown method" in assert_one_error(out, 4)
     assert out.stdout == ""
     assert asked == ["/reporting.php agents"]
+
+
+@pytest.mark.parametrize(
+    ("form", "said"),
+    [
+        ((), "read before it stopped; nothing was printed"),
+        (("--json",), "printed before it stopped"),
+    ],
+)
+def test_report_cdr_failing_midway_says_how_far_it_read(
+    invoke: CliInvoker,
+    an_hour: Served,
+    monkeypatch: pytest.MonkeyPatch,
+    form: tuple[str, ...],
+    said: str,
+) -> None:
+    # A read failing at its 3rd page was one error line: how many calls had been read (a
+    # table's rows, all lost) or printed, of how many, was not said.
+    from contactnow_async.resources._cdr_pages import CdrPages
+
+    read_page, pages = CdrPages._read_page, []
+
+    async def read_then_fail(self: CdrPages, offset: int) -> Any:
+        pages.append(offset)
+        if len(pages) == 3:  # this page's request and its 2 retries answer HTTP 500
+            an_hour.sim.faults.inject("http_500", script="reporting", times=3)
+        return await read_page(self, offset)
+
+    monkeypatch.setattr(CdrPages, "_read_page", read_then_fail)
+    out = invoke(["report", "cdr", *WINDOW, "--page-size", "5", *form], env=an_hour.env())
+    assert out.code == 5, out
+    assert len(out.stdout.splitlines()) == (10 if form else 0)
+    assert out.error_lines[1:] == [f"report cdr: 10 of {len(_calls(invoke, an_hour))} calls {said}"]
+
+
+def _calls(invoke: CliInvoker, served: Served) -> list[str]:
+    out = invoke(["report", "cdr", *WINDOW, "--json"], env=served.env())
+    assert out.code == 0, out
+    return out.stdout.splitlines()
