@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import tzinfo
 from typing import Any
@@ -391,13 +392,22 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
         seen.add(name.strip().lower())
     try:
         for row in reader:
+            # line_num is the row's last line: a quoted value may hold line breaks.
+            values = [value for key, value in row.items() if key is not None]
+            values += row.get(None) or []  # the values past the header, under None
+            breaks = sum(len(_LINE_BREAK.findall(value)) for value in values if value)
+            line = reader.line_num - breaks
             if None in row:
-                yield reader.line_num, "more values than the header names"
+                yield line, "more values than the header names"
                 continue
-            yield reader.line_num, {key.strip(): value for key, value in row.items()}
+            yield line, {key.strip(): value for key, value in row.items()}
     except csv.Error as exc:  # a field past the csv module's limit (131,072 characters)
         # line_num counts the lines of the rows read whole: the bad one starts on the next.
         fail(f"line {reader.line_num + 1}: not CSV the csv module reads ({exc})")
+
+
+#: A line break as the csv module's reader counts lines (``newline=""``: all three kinds).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _checked(record: dict[str, Any]) -> dict[str, Any] | str:

@@ -491,3 +491,18 @@ def test_records_create_refused_credentials_midway_reports_what_was_done(
         "line 4: Authentication failure",
         "lines 5-6: not sent (the API refused the credentials)",
     ]
+
+
+def test_records_create_names_a_csv_row_by_the_line_it_starts_on(
+    invoke: CliInvoker, served: Served
+) -> None:
+    # A quoted value over two lines made its row "line 3" (where it ends), where an editor
+    # shows it starting on line 2.
+    leads = 'dataset,HomePhone,Notes\n350,01614960381,"two\r\nlines"\n\n351,,"a\rb\nc"\n351,,one\n'
+    out = invoke(["records", "create", "-"], env=served.env(), input=leads)
+    assert out.code == 4, out
+    assert out.error_lines == [
+        "line 2: Bad argument: dataset [350] is EXPIRED",
+        "line 5: lacks one of HomePhone, WorkPhone or MobilePhone",
+        "line 8: lacks one of HomePhone, WorkPhone or MobilePhone",
+    ]
