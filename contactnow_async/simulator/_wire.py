@@ -114,11 +114,30 @@ def parse_payload(payload: bytes) -> list[object]:
     # RecursionError: nested past the decoder's depth (PHP's json_decode refuses past 512).
     except (ValueError, UnicodeEncodeError, RecursionError) as exc:
         raise PayloadError("invalid JSON payload") from exc
+    if _nesting(decoded) > PHP_JSON_DEPTH:  # what Python's decoder reads deeper than PHP's
+        raise PayloadError("invalid JSON payload")
     if isinstance(decoded, dict):
         return [decoded]
     if isinstance(decoded, list):
         return decoded
     raise PayloadError("the payload is not a JSON array or object")
+
+
+#: How deep PHP's ``json_decode`` reads arrays and objects by default (deeper: an error).
+PHP_JSON_DEPTH = 512
+
+
+def _nesting(value: object) -> int:
+    """How deep arrays and objects nest in a decoded JSON value (``[1]`` is 1), without
+    recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        node, depth = todo.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth)
+            children = node.values() if isinstance(node, dict) else node
+            todo.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _parse_xml(text: str) -> list[object]:

@@ -819,7 +819,9 @@ async def test_a_number_argument_that_is_no_number_answers_the_documented_form(
      # simulator stored it and answered 500 when it wrote the row back.
      '[{"name": "\\ud800x", "username": "x", "password": "Passw0rd!"}]',
      # Past any decoder's depth (PHP's json_decode stops at 512): answered 500, a traceback.
-     "[" * 100_000 + "]" * 100_000],
+     "[" * 100_000 + "]" * 100_000,
+     # Past PHP's 512 levels, which Python's decoder reads: PHP refuses it as not JSON.
+     '[{"name": ' + "[" * 512 + "]" * 512 + "}]"],
 )  # fmt: skip
 async def test_bad_payloads_answer_success_false(
     http: httpx.AsyncClient, token: str, body: str
@@ -829,3 +831,14 @@ async def test_bad_payloads_answer_success_false(
     )
     assert reply["success"] is False
     assert reply["error"]
+
+
+async def test_a_payload_512_levels_deep_is_json_as_php_reads_it(
+    http: httpx.AsyncClient, token: str
+) -> None:
+    body = '[{"name": ' + "[" * 510 + "]" * 510 + "}]"  # 512 levels: the list, the object, 510
+    reply = json_of(
+        await http.post("database.php", params=api_params(token, "agents", "create"), content=body)
+    )
+    assert reply["error"] != "invalid JSON payload"  # read, then refused as an agent
+    assert reply["bad"] == 1
