@@ -264,7 +264,7 @@ def records_create(
             maybe = exc.sent if isinstance(exc, TransportError) else not isinstance(
                 exc, RateLimitError
             )  # fmt: skip
-            results[line] = {"line": line, "error": str(exc) + (_MAYBE_CREATED if maybe else "")}
+            results[line] = _failed(line, str(exc), maybe_created=maybe)
         except (ContactNowError, ValueError, TypeError) as exc:  # TypeError: a phone as a number
             results[line] = {"line": line, "error": str(exc)}
         sending.discard(line)
@@ -307,7 +307,7 @@ def records_create(
         results[line] = {"line": line, "error": str(why)}
     unsent = [line for line, _ in rows if line not in results and line not in sending]
     for line in sending - results.keys():
-        results[line] = {"line": line, "error": "interrupted as it was sent" + _MAYBE_CREATED}
+        results[line] = _failed(line, "interrupted as it was sent", maybe_created=True)
     failed = [results[line] for line in sorted(results) if "error" in results[line]]
     created = len(results) - len(failed)
     if as_json:
@@ -327,6 +327,17 @@ def records_create(
 
 #: Said of a row whose reply never came: sending the file again could create it twice.
 _MAYBE_CREATED = " (it may have been created: check before sending it again)"
+
+
+def _failed(line: int, error: str, *, maybe_created: bool) -> dict[str, Any]:
+    """A row's result that is no record: its ``error``, and, where the row may have been
+    created all the same, that said in the text and as ``maybe_created: true`` (``--json``:
+    a script need not read the text to know which rows to check)."""
+    if not maybe_created:
+        return {"line": line, "error": error}
+    return {"line": line, "error": error + _MAYBE_CREATED, "maybe_created": True}
+
+
 _NOT_SENT = "not sent (interrupted)"
 
 

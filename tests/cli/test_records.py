@@ -281,6 +281,7 @@ def test_records_create_says_a_row_may_have_been_created_when_the_reply_was_bad(
     assert out.code == 4, out
     (row,) = [json.loads(text) for text in out.stdout.splitlines()]
     assert row["error"].endswith("(it may have been created: check before sending it again)")
+    assert row["maybe_created"] is True  # a script need not read the text
 
 
 def test_records_create_says_nothing_of_the_kind_for_a_refusal(
@@ -289,7 +290,7 @@ def test_records_create_says_nothing_of_the_kind_for_a_refusal(
     line = json.dumps({"dataset": 9999, "HomePhone": "01614960398"})
     out = invoke(["records", "create", "-", "--json"], env=served.env(), input=line)
     (row,) = [json.loads(text) for text in out.stdout.splitlines()]
-    assert row["error"] == "Bad argument: dataset [9999] does not exist."
+    assert row == {"line": 1, "error": "Bad argument: dataset [9999] does not exist."}
 
 
 def test_records_create_a_csv_field_past_the_csv_module_limit(
@@ -350,6 +351,7 @@ def test_records_create_interrupted_reports_what_was_done(
         "not sent (interrupted)",
         "not sent (interrupted)",
     ]
+    assert [row.get("maybe_created", False) for row in rows] == [False, False, True, False, False]
 
 
 @pytest.mark.parametrize(
