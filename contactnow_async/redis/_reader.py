@@ -20,6 +20,7 @@ from ._fields import event_from_fields, fence_from_fields
 from ._keys import check_count
 from ._refusal import refusal
 from ._replies import Fields, entry_key, read_entries, stream_entries, text, undecoded
+from ._scripts import create_group
 
 __all__ = ["StreamEntry", "StreamReader"]
 
@@ -160,9 +161,7 @@ class StreamReader:
         """
         self._start = start
         try:
-            await self._answered(
-                self._redis.xgroup_create(self.stream, self.group, id=start, mkstream=True)
-            )
+            await self._answered(create_group(self._redis, self.stream, self.group, start))
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise

@@ -1,8 +1,12 @@
-"""The relay's Lua scripts: each checks, inside Redis, that the caller's lease is current."""
+"""The Lua scripts of the relay (each checks, inside Redis, that the caller's lease is
+current), and the one that creates a reader's consumer group."""
 
 from __future__ import annotations
 
-__all__ = ["ACCOUNT", "PUBLISH", "SEED"]
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+__all__ = ["ACCOUNT", "CREATE_GROUP", "PUBLISH", "SEED", "create_group"]
 
 # Append a batch of events if, and only if, the caller's lease is current, and
 # move the cursor (the last published log uid) with them, atomically (a first
@@ -92,3 +96,47 @@ end
 if recorded == ARGV[2] then return 1 end
 return recorded
 """
+
+
+# Create a consumer group (and its stream) and record how many entries the stream had
+# up to the group's position (ENTRIESREAD, Redis 7): XGROUP CREATE leaves that count
+# unknown, and Redis 7.0 then reckons the group's lag from the entries left, so entries
+# trimmed before its first read were never counted as lost. The count is Redis's own
+# estimate at creation (its lag then), when nothing has been trimmed unread yet.
+# KEYS: stream. ARGV: group, start. Returns 1, or the BUSYGROUP error of a group that exists.
+CREATE_GROUP = """
+local created = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], ARGV[2], 'MKSTREAM')
+if type(created) == 'table' and created.err then return created end
+local function fields(reply)
+  local found = {}
+  for i = 1, #reply - 1, 2 do found[reply[i]] = reply[i + 1] end
+  return found
+end
+-- The group exists: a command refused from here on (an ACL rule) leaves it without a count.
+local stream = redis.pcall('XINFO', 'STREAM', KEYS[1])
+if stream.err then return 1 end
+local added = fields(stream)['entries-added']
+if not added then return 1 end  -- before Redis 7: no count to record
+local groups = redis.pcall('XINFO', 'GROUPS', KEYS[1])
+if groups.err then return 1 end
+for _, group in ipairs(groups) do
+  local info = fields(group)
+  if info['name'] == ARGV[1] and not info['entries-read'] and info['lag'] then
+    redis.pcall('XGROUP', 'SETID', KEYS[1], ARGV[1], info['last-delivered-id'],
+                'ENTRIESREAD', added - info['lag'])
+  end
+end
+return 1
+"""
+
+
+async def create_group(redis: Redis, stream: str, group: str, start: str) -> None:
+    """Create ``group`` of ``stream`` at ``start`` with CREATE_GROUP (raises BUSYGROUP's
+    ResponseError); a script Redis refuses (an ACL user that may not run scripts, or
+    XGROUP in one) falls back to a plain ``XGROUP CREATE``, which raises its own error."""
+    try:
+        await redis.register_script(CREATE_GROUP)(keys=[stream], args=[group, start])
+    except ResponseError as exc:
+        if "BUSYGROUP" in str(exc):
+            raise
+        await redis.xgroup_create(stream, group, id=start, mkstream=True)

@@ -281,6 +281,43 @@ async def test_entries_trimmed_before_the_group_read_them_are_counted_as_lost(
 
 
 @each_protocol
+@pytest.mark.parametrize("start", ["0", "$"])
+async def test_entries_trimmed_before_a_new_groups_first_read_are_counted_as_lost(
+    redis: Redis, start: str
+) -> None:
+    # A group created before the relay's first entry (a new stream) had no count of the
+    # entries it read (Redis 7.0: XGROUP CREATE without ENTRIESREAD), so its lag counted
+    # only the entries left, and those trimmed before its first read went unnoticed.
+    reader = StreamReader(redis, "s", group="g", consumer="c", claim_idle=None, block=0.01)
+    await reader.create_group(start=start)
+    await publish(redis, "s", range(1, 13))
+    await redis.xtrim("s", maxlen=4, approximate=False)  # 1 to 8 go unread
+    assert [e.event.log_id for e in await reader.read()] == [9, 10, 11, 12]
+    assert reader.entries_lost == 8
+
+
+@pytest.mark.parametrize("denied", ["-@scripting", "-xgroup|setid"])
+async def test_a_reader_whose_acl_user_may_not_run_the_groups_script_creates_it(
+    redis: Redis, redis_url: str, denied: str
+) -> None:
+    # create_group() runs a script: a user without it creates the group as before.
+    user = "reader-without-" + denied[1:].replace("|", "-")
+    await redis.acl_setuser(user, enabled=True, passwords=["+pw"], keys=["*"],
+                            commands=["+@all", denied])  # fmt: skip
+    try:
+        limited = Redis.from_url(redis_url.replace("redis://", f"redis://{user}:pw@"))
+        async with limited:
+            reader = StreamReader(limited, "s", group="g", consumer="c", claim_idle=None,
+                                  block=0.01)  # fmt: skip
+            await reader.create_group()
+            await reader.create_group()  # BUSYGROUP: there already
+            await publish(redis, "s", range(1, 3))
+            assert [e.event.log_id for e in await reader.read()] == [1, 2]
+    finally:
+        await redis.acl_deluser(user)
+
+
+@each_protocol
 async def test_pending_entries_a_claim_finds_trimmed_are_counted_as_lost(
     redis: Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
