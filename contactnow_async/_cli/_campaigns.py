@@ -3,10 +3,14 @@ campaign_tables and campaign_fields)."""
 
 from __future__ import annotations
 
+import attrs
 import click
 
 from .. import CampaignField
 from ._common import Settings, connect, emit_json, print_table, refuse_empty, run
+
+#: What ``campaigns fields --json`` writes of each field: its attributes but ``raw``.
+_FIELD_LISTED = tuple(f.name for f in attrs.fields(CampaignField) if f.name != "raw")
 
 
 @click.group()
@@ -53,25 +57,7 @@ def campaigns_fields(settings: Settings, table: str, name: str | None, as_json: 
     flags = ("standard", "required", "readonly", "search", "hidden")
     if as_json:
         for field in found:
-            emit_json(
-                {
-                    "name": field.name,
-                    "table": field.table,
-                    "position": field.position,
-                    "size": field.size,
-                    "standard": field.standard,
-                    "group": field.group,
-                    "type": field.type,
-                    "prompt": field.prompt,
-                    "readonly": field.readonly,
-                    "search": field.search,
-                    "hidden": field.hidden,
-                    "hidden_on_script": field.hidden_on_script,
-                    "required": field.required,
-                    "order": field.order,
-                    "picklist": field.picklist,
-                }
-            )
+            emit_json({name: getattr(field, name) for name in _FIELD_LISTED})
         return
     print_table(
         ["field", "type", "size", "group", "prompt", *flags],

@@ -27,15 +27,10 @@ from ._board import Board, Entry, Resume, Viewer
 logger = logging.getLogger("contactnow_async.web")
 
 
-#: This process's mark in a quiet start's cursor (:func:`quiet_cursor`).
-_QUIET = secrets.token_hex(4)
-
-
-def quiet_cursor() -> str:
-    """The cursor of a board that started before any status_log row: ``0.`` and a mark of
-    this process. A browser with the ``0`` of another process (or an earlier one) may have
-    missed what changed while no wallboard ran: the board resets it."""
-    return f"0.{_QUIET}"
+#: The cursor of a board that started before any status_log row: ``0.`` and a mark of this
+#: process. A browser with the ``0`` of another process (or an earlier one) may have missed
+#: what changed while no wallboard ran: the board resets it.
+QUIET_CURSOR = f"0.{secrets.token_hex(4)}"
 
 
 class Source(Protocol):
@@ -140,8 +135,8 @@ class WatcherSource:
     @staticmethod
     def parse_id(text: str) -> int | None:
         """A status_log uid (any the board may have published: ``str(log_id)``), or None;
-        a quiet start's cursor (``0.`` and this process's mark, :func:`quiet_cursor`) is 0."""
-        if text.startswith("0.") and len(text) == len(quiet_cursor()):
+        a quiet start's cursor (``0.`` and a process's mark, :data:`QUIET_CURSOR`) is 0."""
+        if text.startswith("0.") and len(text) == len(QUIET_CURSOR):
             return 0
         if not (text.isascii() and text.isdigit()):
             return None
@@ -223,7 +218,7 @@ class WatcherSource:
                     # as if it had the rows in between; so is another process's cursor.
                     board.seed(
                         agents,
-                        cursor=str(log_id) if log_id else quiet_cursor(),
+                        cursor=str(log_id) if log_id else QUIET_CURSOR,
                         covered_from=None if log_id else math.inf,
                     )
                     seeded = True

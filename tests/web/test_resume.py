@@ -13,7 +13,7 @@ import pytest
 from contactnow_async import AgentWatcher, VirtualClock
 from contactnow_async.simulator import Dwell, Simulator
 from contactnow_async.web import wallboard_app
-from contactnow_async.web._sources import quiet_cursor
+from contactnow_async.web._sources import QUIET_CURSOR
 from tests._helpers import PasswordChanged
 
 from ._sse import Frame, client_for, last_id, open_events
@@ -223,10 +223,10 @@ async def test_a_board_started_with_no_log_row_resets_an_id_it_does_not_hold() -
         watcher = AgentWatcher(client, backfill=True, interval=1.0)
         wallboard = wallboard_app(watcher)
         async with wallboard.lifespan():
-            assert wallboard.board.cursor == quiet_cursor()
+            assert wallboard.board.cursor == QUIET_CURSOR
             await client.control.pause(waiting)  # a row the board publishes
             with anyio.fail_after(30):
-                while wallboard.board.cursor == quiet_cursor():
+                while wallboard.board.cursor == QUIET_CURSOR:
                     await anyio.lowlevel.checkpoint()
             first = int(wallboard.board.cursor or 0)
             assert first > earlier
@@ -259,7 +259,7 @@ async def test_a_quiet_board_resumes_its_own_cursor_and_resets_another_process_s
         wallboard = wallboard_app(AgentWatcher(client, backfill=True, interval=1.0))
         async with wallboard.lifespan(), client_for(wallboard) as http:
             cursor = (await http.get("/snapshot")).json()["cursor"]
-            assert cursor == wallboard.board.cursor == quiet_cursor()
+            assert cursor == wallboard.board.cursor == QUIET_CURSOR
             for other in ("0", "0." + "f" * (len(cursor) - 2)):  # an earlier process's
                 async with open_events(wallboard, headers={"Last-Event-ID": other}) as stream:
                     with anyio.fail_after(30):  # no event comes: without the reset, none
