@@ -8,6 +8,7 @@ snippet goes through :func:`redact_text` first.
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import logging
 import re
@@ -113,13 +114,19 @@ def _php_escaped(raw: bytes) -> str:
     )
 
 
-def _php_entities(secret: str) -> str:
-    """``secret`` as PHP's ``htmlentities`` writes it: each character HTML 4 names by its
-    name (``&auml;``, ``&lt;``), ``'`` as ``&#039;``."""
-    from html.entities import codepoint2name  # on error and log paths only, as html
+@functools.cache
+def _entities() -> dict[int, str]:
+    """PHP's ``htmlentities`` table: each character HTML 4 names, by its name (``&auml;``,
+    ``&lt;``), and ``'`` as ``&#039;``. Built at first use (error and log paths only),
+    once: building it was half the cost of finding a secret's forms."""
+    from html.entities import codepoint2name
 
-    named = {code: f"&{name};" for code, name in codepoint2name.items()}
-    return secret.translate({**named, ord("'"): "&#039;"})
+    return {**{code: f"&{name};" for code, name in codepoint2name.items()}, ord("'"): "&#039;"}
+
+
+def _php_entities(secret: str) -> str:
+    """``secret`` as PHP's ``htmlentities`` writes it (``_entities``)."""
+    return secret.translate(_entities())
 
 
 def _variants(secret: str) -> set[str]:
@@ -212,8 +219,9 @@ def redacted_snippet(content: bytes, secrets: Iterable[str], size: int) -> str:
     secrets = tuple(secrets)
     margin = 6 * max((len(secret) for secret in secrets), default=0) + 64
     window = size + margin
+    forms = secret_forms(secrets)  # once, for every window
     while True:
-        text = redact_text(content[:window].decode("utf-8", "replace"), secrets)
+        text = _hide(content[:window].decode("utf-8", "replace"), forms)
         if window >= len(content):
             return text[:size]
         if len(text) >= size + margin or window >= _MAX_WINDOW:
