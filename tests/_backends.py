@@ -1,5 +1,13 @@
 """Outside CI, each async test runs on one of asyncio and trio, not on both, and the
-tests marked ``slow`` are left to CI."""
+tests marked ``slow`` are left to CI. In CI, the ``slow`` tests and those marked
+``backend_neutral`` run on one backend a run, the others on both.
+
+``backend_neutral`` marks a module whose tests check what the backend cannot change: a
+decoder, a simulator's books, a matrix of hostile replies, all behind the in-process
+transport. The machinery a backend does change (tokens shared by concurrent calls,
+retries and deadlines, cancellation, the watcher's tasks, sockets, threads, streams) has
+modules of its own, which run on both; a neutral module's thousand cases run it again
+the same way. Which backend a neutral test meets changes from run to run."""
 
 from __future__ import annotations
 
@@ -10,6 +18,8 @@ from typing import Literal
 import pytest
 
 BACKENDS = ("asyncio", "trio")
+#: The markers of the tests CI runs on one backend a run.
+THINNED_IN_CI = ("slow", "backend_neutral")
 
 
 def both_backends_wanted(config: pytest.Config) -> bool:
@@ -25,9 +35,10 @@ def both_backends_wanted(config: pytest.Config) -> bool:
 
 def thinned(config: pytest.Config) -> Literal["all", "slow", "none"]:
     """Which tests run on one backend (``one_backend_each``): all of them in the README's
-    run; in CI the ``slow`` ones only (a process, a failover or seconds of CPU each: the
-    pairs among them cost CI some 13 s of CPU a run), the rest on both; none when the run
-    names its tests or sets ``CONTACTNOW_TEST_BACKENDS=both``."""
+    run; in CI the ``slow`` and ``backend_neutral`` ones (a process, a failover or seconds
+    of CPU each: the pairs among them cost CI some 13 s of CPU a run; the neutral
+    modules' pairs some 27 s), the rest on both; none when the run names its tests or sets
+    ``CONTACTNOW_TEST_BACKENDS=both``."""
     if not both_backends_wanted(config):
         return "all"
     named = any("::" in str(arg) for arg in config.args) or bool(config.option.keyword)
@@ -63,11 +74,12 @@ def one_backend_each(
     by a hash of the test's id and ``run`` (the same in every xdist worker of a run, a new
     one each run: over a few runs every test meets both). A test already paired with one
     backend (``on_each_backend_in_turn``), or on one only, is kept. With ``slow_only``,
-    only the tests marked ``slow`` are thinned (CI: each slow test, a process or seconds
-    of CPU, meets one backend a run, every other test both)."""
+    only the tests marked ``slow`` or ``backend_neutral`` are thinned (CI: each slow
+    test, a process or seconds of CPU, and each neutral one meets one backend a run,
+    every other test both)."""
     siblings: dict[str, list[pytest.Item]] = {}
     for item in items:
-        if slow_only and item.get_closest_marker("slow") is None:
+        if slow_only and not any(item.get_closest_marker(name) for name in THINNED_IN_CI):
             continue
         key = _without_backend(item)
         if key is not None:

@@ -37,8 +37,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Outside CI, each async test on one backend (tests/_backends.py says which), and
-    none of the ``slow`` ones (``slow_wanted`` says when they run). In CI, each slow test
-    on one backend, the others on both.
+    none of the ``slow`` ones (``slow_wanted`` says when they run). In CI, each slow or
+    ``backend_neutral`` test on one backend, the others on both.
 
     In an xdist worker: each worker's first share of the tests starts with its part of
     the ``slow`` ones. ``--dist worksteal`` hands every worker a contiguous share of the

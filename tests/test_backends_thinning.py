@@ -1,5 +1,6 @@
 """Outside CI, each async test runs under one backend, and the slow ones not at all; in CI
-the slow ones under one backend, the rest under both (tests/_backends.py)."""
+the slow and backend-neutral ones under one backend, the rest under both
+(tests/_backends.py)."""
 
 from __future__ import annotations
 
@@ -127,6 +128,27 @@ def test_in_ci_a_slow_test_keeps_one_backend_and_a_quick_one_both(run: str) -> N
     assert [entry.nodeid for entry in dropped] == [
         i.nodeid for i in items if i.nodeid.startswith("t.py::test_slow[") and i not in kept
     ]
+
+
+@pytest.mark.parametrize("run", ["run-1", "run-2", "run-3"])
+def test_in_ci_a_backend_neutral_test_keeps_one_backend(run: str) -> None:
+    items = [slow_pair("t.py::test_neutral", b, "backend_neutral") for b in ("asyncio", "trio")]
+    items += [slow_pair("t.py::test_quick", b) for b in ("asyncio", "trio")]
+    kept, dropped = one_backend_each(items, run, slow_only=True)
+    ids = [entry.nodeid for entry in kept]
+    assert "t.py::test_quick[asyncio]" in ids and "t.py::test_quick[trio]" in ids
+    assert len([i for i in ids if i.startswith("t.py::test_neutral[")]) == 1
+    assert len(dropped) == 1
+
+
+def test_over_runs_a_backend_neutral_test_meets_both_backends() -> None:
+    items = [slow_pair("t.py::test_neutral", b, "backend_neutral") for b in ("asyncio", "trio")]
+    met = {
+        entry.nodeid
+        for run in range(20)
+        for entry in one_backend_each(items, f"run-{run}", slow_only=True)[0]
+    }
+    assert met == {"t.py::test_neutral[asyncio]", "t.py::test_neutral[trio]"}
 
 
 @pytest.mark.parametrize(

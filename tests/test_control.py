@@ -24,7 +24,8 @@ from tests._helpers import FakeAPI, client_for, json_reply, sending_nothing_to
 from tests.test_ecnow import FORMATS, HOSTILE
 from tests.test_retries import processed_then
 
-pytestmark = pytest.mark.anyio
+# The backend changes nothing these tests check: CI runs each on one a run (tests/_backends.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.backend_neutral]
 
 Act = Callable[[ContactNow], Awaitable[WriteResult]]
 AGENT = {"agent": "1226353", "agentid": "1226353"}

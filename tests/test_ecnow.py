@@ -34,7 +34,8 @@ from contactnow_async._wire import Format
 from tests._helpers import FakeAPI, Route, client_for, json_reply, sending_nothing_to
 from tests.test_retries import processed_then
 
-pytestmark = pytest.mark.anyio
+# The backend changes nothing these tests check: CI runs each on one a run (tests/_backends.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.backend_neutral]
 
 FORMATS = [pytest.param("json", id="json"), pytest.param("xml", id="xml")]
 

@@ -21,7 +21,8 @@ from contactnow_async import (
 from contactnow_async._wire import Format
 from contactnow_async.simulator import Simulator, VirtualClock
 
-pytestmark = pytest.mark.anyio
+# The backend changes nothing these tests check: CI runs each on one a run (tests/_backends.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.backend_neutral]
 
 START = 1_700_000_000.0
 FORMATS = [pytest.param("json", id="json"), pytest.param("xml", id="xml")]

@@ -40,7 +40,8 @@ from tests.test_models import AGENT_ROW as MODELS_AGENT_ROW
 from tests.test_reports import DOC_CALLS_ROW, DOC_CDR_ROW, SESSION_ROW
 from tests.test_resources_hostile import LIVE_ROW, LOG_ROW, PRIORITY
 
-pytestmark = pytest.mark.anyio
+# The backend changes nothing these tests check: CI runs each on one a run (tests/_backends.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.backend_neutral]
 
 TOKEN = "f00d" * 10
 

@@ -16,7 +16,8 @@ from contactnow_async import ContactNow, ResponseFormatError
 from contactnow_async.simulator import Simulator, VirtualClock
 from tests._helpers import FakeAPI, client_for, json_reply
 
-pytestmark = pytest.mark.anyio
+# The backend changes nothing these tests check: CI runs each on one a run (tests/_backends.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.backend_neutral]
 
 CDR = ("reporting", "cdr", "")
 ROWS = [{"callid": str(n)} for n in range(1, 2501)]

@@ -33,7 +33,8 @@ from tests.test_ecnow import (
     sent,
 )
 
-pytestmark = pytest.mark.anyio
+# The backend changes nothing these tests check: CI runs each on one a run (tests/_backends.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.backend_neutral]
 
 LOG_ROW = {"uid": "7", "uts": "1700000000", "agent": "1", "status": "wait", "subcode": "",
            "callid": "0"}  # fmt: skip

@@ -26,7 +26,8 @@ from contactnow_async import (
 )
 from tests._helpers import PASSWORD, USERNAME, client_for, script_of
 
-pytestmark = pytest.mark.anyio
+# The backend changes nothing these tests check: CI runs each on one a run (tests/_backends.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.backend_neutral]
 
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
 

@@ -15,7 +15,8 @@ from contactnow_async.simulator import Dwell, Simulator, VirtualClock
 from ..watch._support import TickingClock, client_on
 from .sim_helpers import START, api_params, json_of
 
-pytestmark = pytest.mark.anyio
+# The backend changes nothing these tests check: CI runs each on one a run (tests/_backends.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.backend_neutral]
 
 
 def centre(**options: Any) -> tuple[Simulator, VirtualClock]:

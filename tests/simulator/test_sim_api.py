@@ -26,7 +26,8 @@ from .sim_helpers import (
     xml_root,
 )
 
-pytestmark = pytest.mark.anyio
+# The backend changes nothing these tests check: CI runs each on one a run (tests/_backends.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.backend_neutral]
 
 DOC_AGENT_XML = """<?xml version='1.0' encoding='utf-8' ?>
 <dxi>

@@ -12,7 +12,8 @@ from contactnow_async.simulator import Dwell, Simulator, VirtualClock
 
 from .sim_helpers import START, json_of
 
-pytestmark = pytest.mark.anyio
+# The backend changes nothing these tests check: CI runs each on one a run (tests/_backends.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.backend_neutral]
 
 #: What to ask of an agent in each status (each one allowed from it).
 MOVES = {

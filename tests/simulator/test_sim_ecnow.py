@@ -20,7 +20,8 @@ from contactnow_async.simulator._dialler import CALLBACK_DELAY, DIAL_DELAY
 
 from .sim_helpers import START, api_params, json_of, xml_root
 
-pytestmark = pytest.mark.anyio
+# The backend changes nothing these tests check: CI runs each on one a run (tests/_backends.py).
+pytestmark = [pytest.mark.anyio, pytest.mark.backend_neutral]
 
 RECORD_KEYS = {
     "id", "datasetid", "AgentRef", "Agent_Specific", "callback", "Call_Back_Notes",
