@@ -40,7 +40,7 @@ from ._options import (
     resend_is_safe,
     token_key,
 )
-from ._redact import install_httpx_log_filter, own_secrets, redact_user_info, secret_values
+from ._redact import install_httpx_log_filter, own_secrets, redact_user_info, reused, secret_values
 from ._refusals import AUTHENTICATION_FAILURE, api_error, is_token_error
 from ._tokens import MemoryTokenStore, TokenManager, TokenStore, TokenTimeout
 from ._transport import ApiRequest, Reply, RetryPolicy, Transport
@@ -89,6 +89,7 @@ class ContactNow(Groups):
     __slots__ = (
         "__weakref__",  # the log filter's reference: it forgets a client that is gone
         "_binding",
+        "_last_secrets",
         "_own_secrets",
         "_password",
         "_token_manager",
@@ -166,6 +167,7 @@ class ContactNow(Groups):
         check_wire(transport, own=http_client is None)
         self._password = password
         self._own_secrets = own_secrets(password, options.base_url)  # a gateway's too
+        self._last_secrets: tuple[str, ...] = ()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._transport = Transport(
             http_client or PoolMaker(transport, timeout=timeout, max_connections=max_concurrency),
@@ -443,4 +445,6 @@ class ContactNow(Groups):
     def _secrets(self, sent: Token | None, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
         """What a reply must not echo: the passwords, the current token and the one sent."""
         tokens = [token.value for token in (self._token_manager.current, sent) if token is not None]
-        return tuple(secret for secret in (*self._own_secrets, *extra, *tokens) if secret)
+        found = tuple(secret for secret in (*self._own_secrets, *extra, *tokens) if secret)
+        self._last_secrets = reused(self._last_secrets, found)  # their forms found once
+        return self._last_secrets

@@ -25,7 +25,7 @@ from ._errors import (
     TransportError,
 )
 from ._exchange import ApiRequest
-from ._redact import redact_text, redact_url
+from ._redact import as_tuple, redact_text, redact_url
 from ._wire import Envelope
 
 __all__ = [
@@ -110,7 +110,7 @@ def exchange_fault(
     """The fault an httpx error (or the ``[speed]`` wire's, mapped to httpx's) stands
     for, and whether the server may have received the request. Its text may quote the
     reply (a head that did not parse): ``secrets`` echoed there are hidden."""
-    secrets = tuple(secrets)
+    secrets = as_tuple(secrets)
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
         # The request never left: resending cannot duplicate anything.
         error_cls = TransportError if isinstance(exc, httpx.ConnectError) else RequestTimeout
@@ -250,7 +250,7 @@ def hidden_cause(exc: httpx.RequestError, secrets: Iterable[str]) -> httpx.Reque
     """``exc`` to chain to the public error, or, when its text or that of an exception
     behind it (httpcore's, h11's: they quote a head that did not parse) shows a secret,
     a copy of it with the text hidden and nothing behind it (a traceback prints the chain)."""
-    secrets = tuple(secrets)
+    secrets = as_tuple(secrets)
     chain: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and current not in chain:

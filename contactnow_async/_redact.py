@@ -183,8 +183,41 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     return _hide(text, secret_forms(secrets))
 
 
+class Secrets(tuple[str, ...]):
+    """Secrets that find their forms (:func:`secret_forms`) once: an error redacts several
+    texts with its request's secrets, and a client's requests share theirs until its
+    token changes (``ContactNow._secrets``). Finding them was most of an error's cost.
+    The forms live as long as the secrets do, in whatever holds them (a client, a
+    request): nothing of them is kept anywhere else."""
+
+    # A tuple subclass takes no slots: the forms go in the instance's __dict__.
+
+
 def secret_forms(secrets: Iterable[str]) -> list[str]:
-    """Every form of ``secrets`` that :func:`redact_text` hides, longest first."""
+    """Every form of ``secrets`` that :func:`redact_text` hides, longest first (found once
+    for a :class:`Secrets`; the list is shared, never changed)."""
+    if not isinstance(secrets, Secrets):
+        return _forms_of(secrets)
+    forms: list[str] | None = secrets.__dict__.get("forms")
+    if forms is None:
+        forms = secrets.__dict__["forms"] = _forms_of(secrets)
+    return forms
+
+
+def reused(last: tuple[str, ...], found: tuple[str, ...]) -> Secrets:
+    """``last`` when it is :class:`Secrets` holding what ``found`` holds (as a client's
+    requests do until its token changes: their forms are found once), else ``found``
+    as new :class:`Secrets`."""
+    return last if isinstance(last, Secrets) and last == found else Secrets(found)
+
+
+def as_tuple(secrets: Iterable[str]) -> tuple[str, ...]:
+    """``secrets`` as a tuple: the very one when it is a tuple already (a :class:`Secrets`
+    keeps the forms it found)."""
+    return secrets if isinstance(secrets, tuple) else tuple(secrets)
+
+
+def _forms_of(secrets: Iterable[str]) -> list[str]:
     forms: set[str] = set()
     for secret in secrets:
         if secret:
@@ -216,7 +249,7 @@ def redacted_snippet(content: bytes, secrets: Iterable[str], size: int) -> str:
     or holds the whole body. Past 64 KiB of a body that redacting shrinks that much,
     the snippet stops ``margin`` characters short of the redacted window's end instead.
     """
-    secrets = tuple(secrets)
+    secrets = as_tuple(secrets)
     margin = 6 * max((len(secret) for secret in secrets), default=0) + 64
     window = size + margin
     forms = secret_forms(secrets)  # once, for every window

@@ -32,7 +32,7 @@ from ._json_decoders import (
     loads_in_use,
     set_json_decoder,
 )
-from ._redact import redact_text, redacted_snippet
+from ._redact import as_tuple, redact_text, redacted_snippet
 from ._values import NotFinite, count, finite_json, flag, optional_id, optional_text
 
 __all__ = [
@@ -287,7 +287,7 @@ def _format_error(
     content_type: str | None,
     secrets: Iterable[str],
 ) -> ResponseFormatError:
-    secrets = tuple(secrets)
+    secrets = as_tuple(secrets)
     snippet = redacted_snippet(content, secrets, _SNIPPET)
     where = f"HTTP {status_code}" if status_code is not None else "the reply"
     # The reason may quote a field's value, the content type is a header: either may echo.

@@ -11,7 +11,7 @@ import re
 import secrets
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 
 import httpx
@@ -27,6 +27,7 @@ from contactnow_async import (
     Token,
     WriteError,
     WriteResult,
+    _redact,
 )
 from contactnow_async._redact import REDACTED, SENDING, redact_text
 from contactnow_async._wire import decode
@@ -42,6 +43,7 @@ from tests._helpers import (
 
 pytestmark = pytest.mark.anyio
 
+READ = ("database", "agents", "read")
 WRONG_PASSWORD = "Wr0ng-Pa55w0rd-zz"
 AGENT_PASSWORD = "Agent-Pa55-77q"
 
@@ -628,3 +630,53 @@ async def test_a_cut_xml_reply_hides_its_token_and_password_elements(
     assert any(REDACTED in text for text in texts)
     leaks = [text for text in texts for secret in (token, OTHER_AGENT_PASSWORD) if secret in text]
     assert not leaks, [text[-300:] for text in leaks]
+
+
+def test_secrets_find_their_forms_once_and_hide_what_a_plain_tuple_hides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    found = _count_forms_found(monkeypatch)
+    text = f"echo {PASSWORD} and {PASSWORD.replace('-', '%2D')} and {AGENT_PASSWORD}"
+    plain = (PASSWORD, AGENT_PASSWORD)
+    assert redact_text(text, plain) == redact_text(text, plain)
+    assert len(found) == 2  # a plain tuple: found for each text
+    kept = _redact.Secrets(plain)
+    assert redact_text(text, kept) == redact_text(text, kept) == redact_text(text, plain)
+    assert len(found) == 4  # Secrets: once, then kept
+    assert _redact.reused(kept, plain) is kept  # the same secrets: the same object
+    assert _redact.reused(kept, (PASSWORD,)) == (PASSWORD,)  # others: new ones
+    assert _redact.reused(plain, plain) is not plain  # a plain tuple is not reused
+
+
+async def test_a_clients_failing_calls_find_the_secrets_forms_once_a_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each error quotes an HTML reply, redacted: finding the forms of the password and the
+    # token was most of its cost, paid again for every error of every call.
+    api = FakeAPI({READ: lambda _: httpx.Response(200, html=f"<b>{PASSWORD}</b> down")})
+    cn, http = client_for(api, max_retries=0)
+    found = _count_forms_found(monkeypatch)
+    async with http, cn:
+        for _ in range(5):
+            with pytest.raises(ContactNowError) as caught:
+                await cn.agents.read()
+            assert PASSWORD not in "".join(exception_texts(caught.value))
+        assert len(found) == 1
+        api.expire_all()  # a new token: new secrets, their forms found once more
+        for _ in range(3):
+            with pytest.raises(ContactNowError):
+                await cn.agents.read()
+    assert len(found) == 2
+    assert api.token_gets == 2
+
+
+def _count_forms_found(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    real = _redact._forms_of
+
+    def counted(secrets: Iterable[str]) -> list[str]:
+        found.append(tuple(secrets))
+        return real(found[-1])
+
+    monkeypatch.setattr(_redact, "_forms_of", counted)
+    return found
