@@ -117,28 +117,20 @@ def slow_pair(nodeid: str, backend: str, *markers: str) -> pytest.Item:
     )
 
 
+@pytest.mark.parametrize("marker", ["slow", "backend_neutral"])
 @pytest.mark.parametrize("run", ["run-1", "run-2", "run-3"])
-def test_in_ci_a_slow_test_keeps_one_backend_and_a_quick_one_both(run: str) -> None:
-    items = [slow_pair("t.py::test_slow", b, "slow") for b in ("asyncio", "trio")]
+def test_in_ci_a_slow_or_neutral_test_keeps_one_backend_and_a_quick_one_both(
+    run: str, marker: str
+) -> None:
+    items = [slow_pair("t.py::test_marked", b, marker) for b in ("asyncio", "trio")]
     items += [slow_pair("t.py::test_quick", b) for b in ("asyncio", "trio")]
     kept, dropped = one_backend_each(items, run, slow_only=True)
     ids = [entry.nodeid for entry in kept]
     assert "t.py::test_quick[asyncio]" in ids and "t.py::test_quick[trio]" in ids
-    assert len([i for i in ids if i.startswith("t.py::test_slow[")]) == 1
+    assert len([i for i in ids if i.startswith("t.py::test_marked[")]) == 1
     assert [entry.nodeid for entry in dropped] == [
-        i.nodeid for i in items if i.nodeid.startswith("t.py::test_slow[") and i not in kept
+        i.nodeid for i in items if i.nodeid.startswith("t.py::test_marked[") and i not in kept
     ]
-
-
-@pytest.mark.parametrize("run", ["run-1", "run-2", "run-3"])
-def test_in_ci_a_backend_neutral_test_keeps_one_backend(run: str) -> None:
-    items = [slow_pair("t.py::test_neutral", b, "backend_neutral") for b in ("asyncio", "trio")]
-    items += [slow_pair("t.py::test_quick", b) for b in ("asyncio", "trio")]
-    kept, dropped = one_backend_each(items, run, slow_only=True)
-    ids = [entry.nodeid for entry in kept]
-    assert "t.py::test_quick[asyncio]" in ids and "t.py::test_quick[trio]" in ids
-    assert len([i for i in ids if i.startswith("t.py::test_neutral[")]) == 1
-    assert len(dropped) == 1
 
 
 def test_over_runs_a_backend_neutral_test_meets_both_backends() -> None:
