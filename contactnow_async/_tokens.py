@@ -44,12 +44,11 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 import anyio
-import sniffio
 
 from ._clock import Clock, Waits
 from ._errors import RequestTimeout, TokenError, own_copy
 from ._faults import CLOSED
-from ._http import _running_loop
+from ._http import _on_asyncio, _running_loop
 from ._redact import redact_query, redact_text
 from ._token_file import FileTokenStore
 from ._token_store import MemoryTokenStore, TokenStore, WrongEventLoop
@@ -256,15 +255,15 @@ class TokenManager:
         starter: the backend's own), which no caller's deadline or cancellation ends."""
         flight = self._flight = _Flight()
         fly = functools.partial(self._fly, flight, stale=stale, refused=refused)
-        if sniffio.current_async_library() == "trio":
+        if _on_asyncio():  # asked without sniffio, which only trio requires
+            import asyncio
+
+            flight.task = asyncio.get_running_loop().create_task(fly())
+        else:
             import trio.lowlevel
 
             # The starter's context, as asyncio's create_task gives its task.
             trio.lowlevel.spawn_system_task(fly, context=contextvars.copy_context())
-        else:
-            import asyncio
-
-            flight.task = asyncio.get_running_loop().create_task(fly())
         return flight
 
     async def _fly(self, flight: _Flight, *, stale: Token | None, refused: bool) -> None:
