@@ -239,11 +239,12 @@ class ContactNow(Groups):
     async def aclose(self) -> None:
         """Close the connection pool (unless the caller passed its own ``http_client``); a
         call still running (waiting for its token too) is cut short, raising RuntimeError,
-        and so is a watcher of the client, polling or not (its readers get that error)."""
+        as is a watcher of the client (its readers get that error) and a token fetch."""
         if self._waits.closed:
             return
         self._binding.check()
         self._waits.close()
+        await self._token_manager.aclose()  # returns once the fetch it cancelled has ended
         await self._transport.aclose()  # it closes its pool only if it made it
 
     @property
@@ -261,8 +262,7 @@ class ContactNow(Groups):
         #: :func:`contactnow_async.watch.watch_agents` (its overloads type this method).
         watch_agents = _watch_agents
     else:
-        # The watcher's own function, loaded on first use: importing the client never
-        # loads the watcher, which sits above it.
+        # The watcher's own, loaded on first use: importing the client never loads the watcher.
         watch_agents = LazyMethod("contactnow_async.watch", "watch_agents")
 
     async def request(

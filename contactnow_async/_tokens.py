@@ -12,10 +12,13 @@ It refreshes:
 Either way a refresh is *single flight*: however many calls need a token at
 once, one ``token.php?action=get`` is made and every caller waits for it (and
 shares its failure, if it fails; an early refresh that fails leaves the token held
-in use until it expires, and is tried again every few seconds). A caller may give
-a time to give up at (its call's deadline): a waiter then stops waiting and the
-fetch goes on for the others; a leader's fetch is cut short, and a waiter with more
-time takes it over.
+in use until it expires, and is tried again every few seconds). The fetch runs in a
+task of the client's own, not in the task of the call that needed it first: a caller
+may give a time to give up at (its call's deadline), and stops waiting then, but no
+caller's deadline or cancellation cuts the fetch short. It goes on, bounded by the
+client's own limits on a token request (``timeout``, retries, ``deadline``), until it
+brings a token or fails, and the callers after it get what it brought; the client's
+``aclose()`` cancels it.
 
 Stores keep the token between runs, because the vendor asks clients not to
 fetch tokens needlessly: :class:`MemoryTokenStore` (default) and
@@ -32,6 +35,8 @@ flight still), warns once until the store answers again, and uses it again then.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable
@@ -43,6 +48,7 @@ import anyio
 from ._clock import Clock, Waits
 from ._errors import RequestTimeout, TokenError, own_copy
 from ._faults import CLOSED
+from ._http import _on_asyncio, _running_loop
 from ._redact import redact_query, redact_text
 from ._token_file import FileTokenStore
 from ._token_store import MemoryTokenStore, TokenStore, WrongEventLoop
@@ -80,19 +86,23 @@ DELETE_FAILED = (
 
 class _Flight:
     """One token fetch that many callers wait on: its token, its error, or both (an
-    early refresh that failed hands out the token held)."""
+    early refresh that failed hands out the token held). ``done`` is set as its task
+    ends; ``loop`` is the event loop it runs on, ``task`` its asyncio task (kept: the
+    loop holds only a weak reference)."""
 
-    __slots__ = ("done", "error", "token")
+    __slots__ = ("done", "error", "loop", "task", "token")
 
     def __init__(self) -> None:
         self.done = anyio.Event()
         self.token: Token | None = None
         self.error: BaseException | None = None
+        self.loop = _running_loop()
+        self.task: object = None
 
 
 class TokenTimeout(Exception):
-    """The caller's ``give_up_at`` passed before a token came: ``led`` says whether its
-    own fetch was cut short, or another caller's fetch, which goes on, was waited for."""
+    """The caller's ``give_up_at`` passed before a token came: ``led`` says whether the
+    fetch it waited for was started for it or for another caller (either goes on)."""
 
     def __init__(self, *, led: bool) -> None:
         # What it waited for, as the client's RequestTimeout says it.
@@ -212,18 +222,20 @@ class TokenManager:
             ):
                 return current
             flight = self._flight
-            if flight is None:
-                # Cut short by this caller's deadline, the fetch ends as a cancelled
-                # leader's does: no shared failure, a waiter with more time takes over.
-                with self._waits.within(give_up_at):
-                    return await self._lead(stale=stale, refused=refused)
-                self._check_open()
-                raise TokenTimeout(led=True)
-            with self._waits.within(give_up_at):  # the fetch goes on for the others
+            led = flight is None or flight.loop is not _running_loop()  # its loop gone
+            if led:
+                flight = self._start(stale=stale, refused=refused)
+            assert flight is not None  # for mypy: started above if there was none
+            with self._waits.within(give_up_at) as scope:  # the fetch goes on regardless
                 await flight.done.wait()
             self._check_open()
-            if not flight.done.is_set():
-                raise TokenTimeout(led=False)
+            if (
+                scope.cancelled_caught
+                or not flight.done.is_set()
+                # Its deadline and the token request's own passed at once: the call's.
+                or (flight.token is None and anyio.current_time() >= give_up_at)
+            ):
+                raise TokenTimeout(led=led)
             if flight.token is not None and not (
                 # An early refresh that failed hands out the token held: not to a caller
                 # whose reply refused that very token (it would be resent to be refused).
@@ -231,30 +243,58 @@ class TokenManager:
             ):
                 return flight.token
             if flight.error is not None:
+                if led:  # the caller that started the fetch raises its error itself
+                    raise flight.error
                 # Each waiter raises its own copy, chained from the shared error:
                 # re-raising one object from many tasks grows its traceback each time.
                 raise own_copy(flight.error) from flight.error
-            # The leader was cancelled before it finished: take over.
+            # Cancelled with the event loop it ran on, not by aclose(): fetched again.
 
-    async def _lead(self, *, stale: Token | None, refused: bool) -> Token:
+    def _start(self, *, stale: Token | None, refused: bool) -> _Flight:
+        """Start a fetch in a task of the manager's own (anyio has no task outliving its
+        starter: the backend's own), which no caller's deadline or cancellation ends."""
         flight = self._flight = _Flight()
+        fly = functools.partial(self._fly, flight, stale=stale, refused=refused)
+        if _on_asyncio():  # asked without sniffio, which only trio requires
+            import asyncio
+
+            flight.task = asyncio.get_running_loop().create_task(fly())
+        else:
+            import trio.lowlevel
+
+            # The starter's context, as asyncio's create_task gives its task.
+            trio.lowlevel.spawn_system_task(fly, context=contextvars.copy_context())
+        return flight
+
+    async def _fly(self, flight: _Flight, *, stale: Token | None, refused: bool) -> None:
+        """The fetch of ``flight``: its outcome kept there, never raised (a trio system
+        task must not raise), but for the cancellation of the run's end (it ends the
+        task). The client's ``aclose()`` cancels it: it then ends with no outcome."""
         try:
-            try:
-                token = await self._get(stale=stale, refused=refused)
-            except Exception as exc:
-                held = self._still_valid(stale, refused=refused, error=exc)
-                if held is None:
-                    raise
-                token, flight.error = held, exc  # the error: for a waiter the held one fails
-            self._hold(token)
-            flight.token = token
-            return token
+            with self._waits.within():
+                try:
+                    token = await self._get(stale=stale, refused=refused)
+                except Exception as exc:
+                    held = self._still_valid(stale, refused=refused, error=exc)
+                    if held is None:
+                        raise
+                    token, flight.error = held, exc  # for a refused caller the held one fails
+                self._hold(token)
+                flight.token = token
         except Exception as exc:
             flight.error = exc
-            raise
         finally:
-            self._flight = None
+            if self._flight is flight:
+                self._flight = None
             flight.done.set()
+
+    async def aclose(self) -> None:
+        """Wait for the fetch under way to end, once the client's ``aclose()`` has closed
+        its waits (which cancels it); shielded: a closing client leaves no task behind."""
+        flight = self._flight
+        if flight is not None and flight.loop is _running_loop():
+            with anyio.CancelScope(shield=True):
+                await flight.done.wait()
 
     def _hold(self, token: Token) -> None:
         """Hand ``token`` out from now on (and have the log filter hide it)."""
@@ -342,8 +382,8 @@ class TokenManager:
                 )
             # Back off: hold this token 1, 2, 4 s before asking for another.
             self._hold_until = now + min(60.0, 2.0 ** (self._short_fetches - 1))
-        # Held before the store keeps it: a leader cancelled meanwhile (a file's write, a
-        # Redis round trip) leaves it to the callers waiting, who fetched another.
+        # Held before the store keeps it: the calls that start meanwhile (a file's write, a
+        # Redis round trip) use it at once.
         self._hold(token)
         try:
             await self._store.save(self._key, token)

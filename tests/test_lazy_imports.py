@@ -78,6 +78,28 @@ def _modules_after(code: str) -> set[str]:
 
 
 @pytest.mark.slow
+def test_the_core_alone_fetches_a_token_and_reads_without_sniffio_or_trio() -> None:
+    # anyio and httpx do without sniffio, which only trio requires: a core install on
+    # asyncio has neither. A token fetch runs in a task of the client's own, made by
+    # the backend's own means: asyncio's is found without sniffio.
+    _modules_after(
+        "sys.modules.update(dict.fromkeys(('sniffio', 'trio')))\n"
+        "import asyncio\n"
+        "from contactnow_async import ContactNow\n"
+        "from contactnow_async.simulator import Simulator, VirtualClock\n"
+        "async def main():\n"
+        "    sim = Simulator(username='u', password='p', agents=3, clock=VirtualClock())\n"
+        "    async with ContactNow(\n"
+        "        base_url='http://sim/', username='u', password='p',\n"
+        "        transport=sim.transport(), clock=sim.clock,\n"
+        "    ) as cn:\n"
+        "        assert len(await cn.agents.read()) == 3\n"
+        "        assert cn.tokens.fetches == 1\n"
+        "asyncio.run(main())"
+    )  # check=True: a failure is the test's
+
+
+@pytest.mark.slow
 def test_importing_the_package_loads_none_of_the_optional_parts() -> None:
     loaded = _modules_after("import contactnow_async")
     assert [name for name in LAZY if name in loaded] == []

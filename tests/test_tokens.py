@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import errno
+import gc
 import importlib
 import json
 import logging
@@ -19,6 +20,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
+import sniffio
 
 from contactnow_async import (
     APIError,
@@ -32,7 +34,7 @@ from contactnow_async import (
     TransportError,
     VirtualClock,
 )
-from contactnow_async._tokens import TokenManager
+from contactnow_async._tokens import TokenManager, TokenTimeout
 from contactnow_async.simulator import Simulator
 from tests._helpers import (
     AGENT_ROW,
@@ -452,13 +454,13 @@ async def test_a_store_that_cannot_save_is_logged_and_the_token_used_from_memory
 async def test_a_cancelled_leader_does_not_leave_waiters_hanging() -> None:
     api = FakeAPI({READ: agents_list(AGENT_ROW)})
     first_fetch_started = anyio.Event()
-    never = anyio.Event()
+    release = anyio.Event()
     inner_token = api._token
 
     async def token_route(request: httpx.Request) -> httpx.Response:
         if request.url.params.get("action") == "get" and not first_fetch_started.is_set():
             first_fetch_started.set()
-            await never.wait()  # the leader's fetch hangs until it is cancelled
+            await release.wait()  # the fetch the leader started, slow
         return await inner_token(request)
 
     api._token = token_route  # type: ignore[method-assign]  # wrap the fake's token endpoint
@@ -467,6 +469,7 @@ async def test_a_cancelled_leader_does_not_leave_waiters_hanging() -> None:
     async def settled() -> None:
         for _ in range(10):
             await anyio.lowlevel.checkpoint()
+        release.set()  # the leader is cancelled before the fetch runs on: it ends after
 
     async with http, cn:
         cancelled, done = await leader_cancelled(
@@ -474,14 +477,17 @@ async def test_a_cancelled_leader_does_not_leave_waiters_hanging() -> None:
         )
     assert cancelled
     assert done == 20
-    assert api.calls("token", None, "get") == 2  # the abandoned fetch and one replacement
+    # One fetch: the leader's cancellation no longer cuts it short (a waiter used to fetch
+    # again), it runs in a task of the client's own.
+    assert api.calls("token", None, "get") == 1
 
 
 async def test_a_leader_cancelled_as_its_token_is_stored_leaves_it_to_the_waiters() -> None:
     """The token had come, and the leader's call was cancelled while the store kept it
-    (a file's write, a Redis round trip): the token was thrown away, and a waiter
-    fetched another."""
-    leading, saving, never = anyio.Event(), anyio.Event(), anyio.Event()
+    (a file's write, a Redis round trip): the fetch, in a task of the client's own, keeps
+    it and hands it to the waiters. (The save used to hang for ever here, cut short only
+    by the leader's cancellation; nothing cancels it now, so it is let go on.)"""
+    leading, saving, release = anyio.Event(), anyio.Event(), anyio.Event()
 
     class SlowStore(MemoryTokenStore):
         async def load(self, key: str) -> Token | None:
@@ -491,18 +497,160 @@ async def test_a_leader_cancelled_as_its_token_is_stored_leaves_it_to_the_waiter
         async def save(self, key: str, token: Token) -> None:
             if not saving.is_set():
                 saving.set()
-                await never.wait()  # the leader is cancelled here
+                await release.wait()  # the leader is cancelled here
             await super().save(key, token)
 
     api = FakeAPI({READ: agents_list(AGENT_ROW)})
     cn, http = client_for(api, token_store=SlowStore())
+
+    async def saving_then_released() -> None:
+        await saving.wait()
+        release.set()  # the leader is cancelled before the save runs on: it ends after
+
     async with http, cn:
         cancelled, done = await leader_cancelled(
-            cn, leading=leading, waiters=5, cancel_when=saving.wait
+            cn, leading=leading, waiters=5, cancel_when=saving_then_released
         )
     assert cancelled
     assert done == 5
     assert api.token_gets == 1
+
+
+async def test_a_token_fetch_slower_than_every_callers_deadline_is_made_once() -> None:
+    """Each caller gives up at its deadline; the fetch the first one started goes on, and
+    its token serves the callers after it. (A caller's deadline used to cut the fetch
+    short, the next caller started it again from scratch, and no token ever came.)"""
+    release = anyio.Event()
+    fetches = 0
+
+    async def fetch() -> Token:
+        nonlocal fetches
+        fetches += 1
+        await release.wait()  # token.php slower than every caller's deadline
+        return Token("a" * 40, 2_000_000_000)
+
+    manager = TokenManager(fetch, store=MemoryTokenStore(), key="k", clock=VirtualClock())
+    for started in (True, False, False):
+        with pytest.raises(TokenTimeout) as info:
+            await manager.token(give_up_at=anyio.current_time())  # a deadline passed already
+        assert info.value.led is started
+    await anyio.wait_all_tasks_blocked()
+    assert fetches == 1
+    release.set()
+    token = await manager.token()
+    assert token.value == "a" * 40
+    assert await manager.token() == token
+    assert fetches == 1
+
+
+async def test_the_failure_of_a_fetch_its_first_caller_gave_up_on_is_shared_by_the_others() -> None:
+    """The callers still waiting when the fetch fails each raise a copy of its error; a
+    caller after the failure starts a new fetch."""
+    release = anyio.Event()
+    fetches = 0
+
+    async def fetch() -> Token:
+        nonlocal fetches
+        fetches += 1
+        if fetches == 1:
+            await release.wait()
+            raise ConnectionError("token.php unreachable")
+        return Token("b" * 40, 2_000_000_000)
+
+    manager = TokenManager(fetch, store=MemoryTokenStore(), key="k", clock=VirtualClock())
+    with pytest.raises(TokenTimeout):
+        await manager.token(give_up_at=anyio.current_time())
+    errors: list[BaseException] = []
+
+    async def wait() -> None:
+        try:
+            await manager.token()
+        except ConnectionError as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(3):
+            tg.start_soon(wait)
+        await anyio.wait_all_tasks_blocked()
+        release.set()
+    assert fetches == 1
+    assert len({id(error) for error in errors}) == 3
+    assert {str(error) for error in errors} == {"token.php unreachable"}
+    assert (await manager.token()).value == "b" * 40
+    assert fetches == 2
+
+
+def _hanging_token_php(api: FakeAPI) -> tuple[anyio.Event, list[str]]:
+    """Make ``api``'s token.php hang until cancelled: the event is set once a fetch has
+    begun, the list gets ``"cancelled"`` when one is."""
+    fetching, ended = anyio.Event(), []
+
+    async def token_route(request: httpx.Request) -> httpx.Response:
+        fetching.set()
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            ended.append("cancelled")
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover -- sleep_forever never returns
+
+    api._token = token_route  # type: ignore[method-assign]  # wrap the fake's token endpoint
+    return fetching, ended
+
+
+async def _a_call_that_stops_waiting(cn: ContactNow, fetching: anyio.Event) -> None:
+    """A call that starts the token fetch and is cancelled while it waits for it."""
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(cn.agents.read)
+        await fetching.wait()
+        tg.cancel_scope.cancel()
+
+
+async def test_aclose_ends_the_token_fetch_no_call_waits_for_any_more() -> None:
+    """The fetch goes on after its caller stopped waiting; the client's aclose() cancels
+    it and returns once its task has ended."""
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    fetching, ended = _hanging_token_php(api)
+    cn, http = client_for(api)
+    async with http:
+        await _a_call_that_stops_waiting(cn, fetching)
+        await anyio.wait_all_tasks_blocked()
+        assert ended == []  # the caller gone, the fetch goes on
+        await cn.aclose()
+        assert ended == ["cancelled"]
+        if sniffio.current_async_library() == "asyncio":
+            import asyncio
+
+            assert not [
+                task
+                for task in asyncio.all_tasks()
+                if "TokenManager" in getattr(task.get_coro(), "__qualname__", "")
+            ]
+        with pytest.raises(RuntimeError, match="closed"):
+            await cn.agents.read()
+
+
+@pytest.mark.parametrize("library", ["asyncio", "trio"])
+def test_a_run_that_ends_without_aclose_ends_the_token_fetch(
+    library: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The event loop's end cancels the fetch's task: no task is left pending ("Task was
+    destroyed but it is pending!"), and a trio run ends cleanly."""
+    api = FakeAPI({READ: agents_list(AGENT_ROW)})
+    outcome: list[list[str]] = []
+
+    async def main() -> None:
+        fetching, ended = _hanging_token_php(api)
+        outcome.append(ended)
+        cn, _ = client_for(api)
+        await _a_call_that_stops_waiting(cn, fetching)
+        await anyio.wait_all_tasks_blocked()
+
+    with caplog.at_level(logging.ERROR):
+        anyio.run(main, backend=library)
+        gc.collect()
+    assert outcome == [["cancelled"]]
+    assert [record.getMessage() for record in caplog.records] == []
 
 
 async def test_authentication_failure_raises_at_once_without_retry() -> None:

@@ -450,39 +450,57 @@ async def test_a_waiter_gives_up_at_its_deadline_and_the_fetch_goes_on() -> None
     assert reads == 2
 
 
-async def test_a_leader_cut_short_by_its_deadline_hands_the_fetch_over() -> None:
-    """The leader's deadline ends its fetch; a waiter with more time fetches again, and
-    does not inherit the leader's timeout."""
-    fetching = anyio.Event()
+async def test_a_token_fetch_that_outlasts_its_callers_deadlines_goes_on_for_later_calls() -> None:
+    """Calls whose token was refused late in their deadline wait for the one fetch of its
+    replacement and give up at their deadlines; none of them cuts that fetch short, and
+    the call after it uses its token. (This replaces a test of the old behaviour, where
+    the first caller's deadline cut the fetch short and a waiter fetched again: each
+    call then started the fetch from scratch, and no token ever came.)"""
+    api = FakeAPI()
 
-    async def first_hangs(number: int) -> None:
-        if number == 1:
-            fetching.set()
-            await anyio.sleep(60)
+    async def refused_late(request: httpx.Request) -> Any:
+        await anyio.sleep(1.5)
+        if request.url.params["token"] == api.issued[0]:
+            return {"success": False, "error": "Expired token", "expire": -1}
+        return agents_list(AGENT_ROW)(request)
 
-    api = FakeAPI({READ: agents_list(AGENT_ROW)})
-    answered = _token_endpoint(api, hold=first_hangs)
-    cn, http = client_for(api, timeout=30, deadline=0.05, max_retries=0)
-    outcomes: list[object] = []
+    async def slow_after_first(number: int) -> None:
+        if number > 1:
+            await anyio.sleep(1.0)  # within the fetch's own deadline, past its callers'
 
-    async def read() -> None:
-        try:
-            outcomes.append(await cn.agents.read())
-        except RequestTimeout as exc:
-            outcomes.append(exc)
+    api.routes[READ] = refused_late
+    answered = _token_endpoint(api, hold=slow_after_first)
+    cn, http = client_for(api, timeout=30, deadline=2, max_retries=0)
+    cut: list[RequestTimeout] = []
+
+    async def read(after: float) -> None:
+        await anyio.sleep(after)
+        with pytest.raises(RequestTimeout) as info:
+            await cn.agents.read()
+        cut.append(info.value)
 
     async with http, cn:
-        with anyio.fail_after(5):
+        await cn.tokens.get()
+        with anyio.fail_after(60):  # a hang guard, on the loop's virtual time
             async with anyio.create_task_group() as tg:
-                tg.start_soon(read)
-                await fetching.wait()
-                token = await cn.tokens.get()  # waits, then takes over: no deadline
-    assert answered == [2]
-    assert api.issued == [token.value]
-    (cut,) = outcomes
-    assert isinstance(cut, RequestTimeout)
-    assert cut.sent is False
-    assert "its token fetch (token.php) did not finish" in str(cut)
+                # Refused at 1.5, 1.7 and 1.9 s; they give up at 2.0, 2.2 and 2.4 s; the
+                # fetch the first began at 1.5 s ends at 2.5 s.
+                for after in (0.0, 0.2, 0.4):
+                    tg.start_soon(read, after)
+            await anyio.sleep(1)
+            assert len(await cn.agents.read()) == 1
+    assert answered == [1, 2]
+    assert api.calls("token", None, "get") == 2
+    assert [timeout.sent for timeout in cut] == [False] * 3
+    again = "database.php method=agents action=read was not sent again (its token was refused): "
+    assert [str(timeout) for timeout in cut] == [
+        f"{again}its token fetch (token.php) did not finish within the deadline of 2s",
+        *[
+            f"{again}the token fetch it waited for (another call's) did not finish within "
+            "the deadline of 2s"
+        ]
+        * 2,
+    ]
 
 
 async def test_a_refused_token_and_a_slow_refresh_share_the_call_deadline() -> None:
