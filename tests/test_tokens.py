@@ -580,6 +580,55 @@ async def test_the_failure_of_a_fetch_its_first_caller_gave_up_on_is_shared_by_t
     assert fetches == 2
 
 
+class _FetchAborted(BaseException):
+    """Not an Exception and not a cancellation (as KeyboardInterrupt or SystemExit)."""
+
+
+async def test_a_fetch_ended_by_a_base_exception_raises_it_in_its_callers_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The caller that started the fetch raises the BaseException itself, a waiter a copy;
+    the next call fetches again. (The fetch's task used to end with it: on asyncio no
+    caller saw it ("Task exception was never retrieved") and each fetched again, for ever;
+    on trio the system task crashed the run, TrioInternalError.)"""
+    release = anyio.Event()
+    fetches = 0
+    aborted = _FetchAborted("the fetch was stopped")
+
+    async def fetch() -> Token:
+        nonlocal fetches
+        fetches += 1
+        if fetches == 1:
+            await release.wait()
+            raise aborted
+        return Token("c" * 40, 2_000_000_000)
+
+    manager = TokenManager(fetch, store=MemoryTokenStore(), key="k", clock=VirtualClock())
+    raised: dict[str, BaseException] = {}
+
+    async def call(role: str) -> None:
+        try:
+            await manager.token()
+        except _FetchAborted as exc:
+            raised[role] = exc
+
+    with caplog.at_level(logging.ERROR):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call, "started")
+            await anyio.wait_all_tasks_blocked()
+            tg.start_soon(call, "waited")
+            await anyio.wait_all_tasks_blocked()
+            release.set()
+        assert raised.keys() == {"started", "waited"}
+        assert raised["started"] is aborted
+        assert raised["waited"] is not aborted
+        assert str(raised["waited"]) == str(aborted)
+        assert (await manager.token()).value == "c" * 40
+        gc.collect()
+    assert fetches == 2
+    assert [record.getMessage() for record in caplog.records] == []
+
+
 def _hanging_token_php(api: FakeAPI) -> tuple[anyio.Event, list[str]]:
     """Make ``api``'s token.php hang until cancelled: the event is set once a fetch has
     begun, the list gets ``"cancelled"`` when one is."""
