@@ -237,9 +237,10 @@ class TokenManager:
             ):
                 raise TokenTimeout(led=led)
             if flight.token is not None and not (
-                # An early refresh that failed hands out the token held: not to a caller
-                # whose reply refused that very token (it would be resent to be refused).
-                refused and flight.token == stale and flight.error is not None
+                # Not to a caller that refused that very token (it would be resent to be
+                # refused): an early refresh that failed hands out the token held, and a
+                # fetch begun for another caller may find it in the store. One of its own.
+                refused and not led and stale is not None and flight.token.value == stale.value
             ):
                 return flight.token
             if flight.error is not None:
@@ -248,7 +249,7 @@ class TokenManager:
                 # Each waiter raises its own copy, chained from the shared error:
                 # re-raising one object from many tasks grows its traceback each time.
                 raise own_copy(flight.error) from flight.error
-            # Cancelled with the event loop it ran on, not by aclose(): fetched again.
+            # Cancelled with its event loop (not by aclose()), or it brought the refused token.
 
     def _start(self, *, stale: Token | None, refused: bool) -> _Flight:
         """Start a fetch in a task of the manager's own (anyio has no task outliving its

@@ -580,6 +580,56 @@ async def test_the_failure_of_a_fetch_its_first_caller_gave_up_on_is_shared_by_t
     assert fetches == 2
 
 
+@pytest.mark.parametrize("refusal", ["renew", "refresh"])
+async def test_a_token_refused_is_not_handed_back_by_a_fetch_begun_for_another_call(
+    refusal: str,
+) -> None:
+    """A call's fetch (nothing held yet) is still reading the store when renew(), or a
+    refresh() of the token a reply refused, joins it; the store holds that very token.
+    (The fetch found it there and handed it back: renew() returned the token it was to
+    replace.) The refusing call now fetches one of its own; the others get the stored one."""
+    reading = anyio.Event()
+    stored = Token("s" * 40, 2_000_000_000)
+
+    class SlowStore(MemoryTokenStore):
+        async def load(self, key: str) -> Token | None:
+            if not reading.is_set():  # the first call's fetch waits here
+                reading.set()
+                await anyio.lowlevel.checkpoint()
+                await anyio.wait_all_tasks_blocked()
+            return await super().load(key)
+
+    store = SlowStore()
+    await store.save("k", stored)
+    fetches = 0
+
+    async def fetch() -> Token:
+        nonlocal fetches
+        fetches += 1
+        return Token("n" * 40, 2_000_000_000)
+
+    manager = TokenManager(fetch, store=store, key="k", clock=VirtualClock())
+    got: dict[str, Token] = {}
+
+    async def call() -> None:
+        got["call"] = await manager.token()
+
+    async def refuse() -> None:
+        if refusal == "renew":
+            got["refusing"] = await manager.renew()
+        else:
+            got["refusing"] = await manager.refresh(stale=stored)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(call)
+        await reading.wait()
+        tg.start_soon(refuse)
+    assert got["call"] == stored
+    assert got["refusing"].value == "n" * 40
+    assert fetches == 1
+    assert await store.load("k") == got["refusing"]
+
+
 class _FetchAborted(BaseException):
     """Not an Exception and not a cancellation (as KeyboardInterrupt or SystemExit)."""
 
