@@ -268,10 +268,10 @@ class TokenManager:
         return flight
 
     async def _fly(self, flight: _Flight, *, stale: Token | None, refused: bool) -> None:
-        """The fetch of ``flight``: its outcome kept there, a BaseException too, never
-        raised (a trio system task must not raise; an asyncio task's error nobody awaits
-        is lost), but for the cancellation of the run's end (it ends the task). The
-        client's ``aclose()`` cancels it: it then ends with no outcome."""
+        """The fetch of ``flight``: its outcome kept there, a BaseException too, raised
+        only as the run's end's cancellation (it ends the task) or on asyncio as SystemExit
+        or KeyboardInterrupt (a trio system task must not raise; an asyncio task's error
+        nobody awaits is lost). ``aclose()`` cancels it: it then ends with no outcome."""
         try:
             with self._waits.within():
                 try:
@@ -283,10 +283,12 @@ class TokenManager:
                     token, flight.error = held, exc  # for a refused caller the held one fails
                 self._hold(token)
                 flight.token = token
-        except BaseException as exc:  # KeyboardInterrupt, SystemExit: its starter raises it
+        except BaseException as exc:  # a store's own, SystemExit...: its starter raises it
             if isinstance(exc, anyio.get_cancelled_exc_class()):
                 raise  # the run's end: the task ends as it says (a trio system task may)
             flight.error = exc
+            if flight.task is not None and isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise  # asyncio stops its loop with these, from any task (caller or not)
         finally:
             if self._flight is flight:
                 self._flight = None

@@ -679,6 +679,36 @@ async def test_a_fetch_ended_by_a_base_exception_raises_it_in_its_callers_once(
     assert [record.getMessage() for record in caplog.records] == []
 
 
+def test_system_exit_in_a_token_fetch_no_call_waits_for_stops_asyncio_run() -> None:
+    """On asyncio a SystemExit (or KeyboardInterrupt) in any task stops the loop with it;
+    the fetch's task too, though its caller gave up on it. (It was kept for the callers,
+    and with none left it was lost: the program went on.)"""
+    import asyncio
+
+    gave_up, ended = asyncio.Event(), asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    async def fetch() -> Token:
+        await gave_up.wait()
+        ended.set()
+        raise SystemExit(3)
+
+    async def main() -> None:
+        manager = TokenManager(fetch, store=MemoryTokenStore(), key="k", clock=VirtualClock())
+        with pytest.raises(TokenTimeout):
+            await manager.token(give_up_at=anyio.current_time())
+        tasks.extend(task for task in asyncio.all_tasks() if task is not asyncio.current_task())
+        gave_up.set()
+        await ended.wait()
+        await asyncio.sleep(0)  # the fetch's task has ended
+
+    with pytest.raises(SystemExit) as info:
+        asyncio.run(main())
+    assert info.value.code == 3
+    (task,) = tasks
+    assert task.exception() is info.value  # read: not logged as never retrieved
+
+
 def _hanging_token_php(api: FakeAPI) -> tuple[anyio.Event, list[str]]:
     """Make ``api``'s token.php hang until cancelled: the event is set once a fetch has
     begun, the list gets ``"cancelled"`` when one is."""
