@@ -237,9 +237,10 @@ class TokenManager:
             ):
                 raise TokenTimeout(led=led)
             if flight.token is not None and not (
-                # An early refresh that failed hands out the token held: not to a caller
-                # whose reply refused that very token (it would be resent to be refused).
-                refused and flight.token == stale and flight.error is not None
+                # Not to a caller that refused that very token (it would be resent to be
+                # refused): an early refresh that failed hands out the token held, and a
+                # fetch begun for another caller may find it in the store. One of its own.
+                refused and not led and stale is not None and flight.token.value == stale.value
             ):
                 return flight.token
             if flight.error is not None:
@@ -248,7 +249,7 @@ class TokenManager:
                 # Each waiter raises its own copy, chained from the shared error:
                 # re-raising one object from many tasks grows its traceback each time.
                 raise own_copy(flight.error) from flight.error
-            # Cancelled with the event loop it ran on, not by aclose(): fetched again.
+            # Cancelled with its event loop (not by aclose()), or it brought the refused token.
 
     def _start(self, *, stale: Token | None, refused: bool) -> _Flight:
         """Start a fetch in a task of the manager's own (anyio has no task outliving its
@@ -267,9 +268,10 @@ class TokenManager:
         return flight
 
     async def _fly(self, flight: _Flight, *, stale: Token | None, refused: bool) -> None:
-        """The fetch of ``flight``: its outcome kept there, never raised (a trio system
-        task must not raise), but for the cancellation of the run's end (it ends the
-        task). The client's ``aclose()`` cancels it: it then ends with no outcome."""
+        """The fetch of ``flight``: its outcome kept there, a BaseException too, raised
+        only as the run's end's cancellation (it ends the task) or on asyncio as SystemExit
+        or KeyboardInterrupt (a trio system task must not raise; an asyncio task's error
+        nobody awaits is lost). ``aclose()`` cancels it: it then ends with no outcome."""
         try:
             with self._waits.within():
                 try:
@@ -281,8 +283,12 @@ class TokenManager:
                     token, flight.error = held, exc  # for a refused caller the held one fails
                 self._hold(token)
                 flight.token = token
-        except Exception as exc:
+        except BaseException as exc:  # a store's own, SystemExit...: its starter raises it
+            if isinstance(exc, anyio.get_cancelled_exc_class()):
+                raise  # the run's end: the task ends as it says (a trio system task may)
             flight.error = exc
+            if flight.task is not None and isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise  # asyncio stops its loop with these, from any task (caller or not)
         finally:
             if self._flight is flight:
                 self._flight = None

@@ -580,6 +580,135 @@ async def test_the_failure_of_a_fetch_its_first_caller_gave_up_on_is_shared_by_t
     assert fetches == 2
 
 
+@pytest.mark.parametrize("refusal", ["renew", "refresh"])
+async def test_a_token_refused_is_not_handed_back_by_a_fetch_begun_for_another_call(
+    refusal: str,
+) -> None:
+    """A call's fetch (nothing held yet) is still reading the store when renew(), or a
+    refresh() of the token a reply refused, joins it; the store holds that very token.
+    (The fetch found it there and handed it back: renew() returned the token it was to
+    replace.) The refusing call now fetches one of its own; the others get the stored one."""
+    reading = anyio.Event()
+    stored = Token("s" * 40, 2_000_000_000)
+
+    class SlowStore(MemoryTokenStore):
+        async def load(self, key: str) -> Token | None:
+            if not reading.is_set():  # the first call's fetch waits here
+                reading.set()
+                await anyio.lowlevel.checkpoint()
+                await anyio.wait_all_tasks_blocked()
+            return await super().load(key)
+
+    store = SlowStore()
+    await store.save("k", stored)
+    fetches = 0
+
+    async def fetch() -> Token:
+        nonlocal fetches
+        fetches += 1
+        return Token("n" * 40, 2_000_000_000)
+
+    manager = TokenManager(fetch, store=store, key="k", clock=VirtualClock())
+    got: dict[str, Token] = {}
+
+    async def call() -> None:
+        got["call"] = await manager.token()
+
+    async def refuse() -> None:
+        if refusal == "renew":
+            got["refusing"] = await manager.renew()
+        else:
+            got["refusing"] = await manager.refresh(stale=stored)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(call)
+        await reading.wait()
+        tg.start_soon(refuse)
+    assert got["call"] == stored
+    assert got["refusing"].value == "n" * 40
+    assert fetches == 1
+    assert await store.load("k") == got["refusing"]
+
+
+class _FetchAborted(BaseException):
+    """Not an Exception and not a cancellation (as KeyboardInterrupt or SystemExit)."""
+
+
+async def test_a_fetch_ended_by_a_base_exception_raises_it_in_its_callers_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The caller that started the fetch raises the BaseException itself, a waiter a copy;
+    the next call fetches again. (The fetch's task used to end with it: on asyncio no
+    caller saw it ("Task exception was never retrieved") and each fetched again, for ever;
+    on trio the system task crashed the run, TrioInternalError.)"""
+    release = anyio.Event()
+    fetches = 0
+    aborted = _FetchAborted("the fetch was stopped")
+
+    async def fetch() -> Token:
+        nonlocal fetches
+        fetches += 1
+        if fetches == 1:
+            await release.wait()
+            raise aborted
+        return Token("c" * 40, 2_000_000_000)
+
+    manager = TokenManager(fetch, store=MemoryTokenStore(), key="k", clock=VirtualClock())
+    raised: dict[str, BaseException] = {}
+
+    async def call(role: str) -> None:
+        try:
+            await manager.token()
+        except _FetchAborted as exc:
+            raised[role] = exc
+
+    with caplog.at_level(logging.ERROR):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call, "started")
+            await anyio.wait_all_tasks_blocked()
+            tg.start_soon(call, "waited")
+            await anyio.wait_all_tasks_blocked()
+            release.set()
+        assert raised.keys() == {"started", "waited"}
+        assert raised["started"] is aborted
+        assert raised["waited"] is not aborted
+        assert str(raised["waited"]) == str(aborted)
+        assert (await manager.token()).value == "c" * 40
+        gc.collect()
+    assert fetches == 2
+    assert [record.getMessage() for record in caplog.records] == []
+
+
+def test_system_exit_in_a_token_fetch_no_call_waits_for_stops_asyncio_run() -> None:
+    """On asyncio a SystemExit (or KeyboardInterrupt) in any task stops the loop with it;
+    the fetch's task too, though its caller gave up on it. (It was kept for the callers,
+    and with none left it was lost: the program went on.)"""
+    import asyncio
+
+    gave_up, ended = asyncio.Event(), asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    async def fetch() -> Token:
+        await gave_up.wait()
+        ended.set()
+        raise SystemExit(3)
+
+    async def main() -> None:
+        manager = TokenManager(fetch, store=MemoryTokenStore(), key="k", clock=VirtualClock())
+        with pytest.raises(TokenTimeout):
+            await manager.token(give_up_at=anyio.current_time())
+        tasks.extend(task for task in asyncio.all_tasks() if task is not asyncio.current_task())
+        gave_up.set()
+        await ended.wait()
+        await asyncio.sleep(0)  # the fetch's task has ended
+
+    with pytest.raises(SystemExit) as info:
+        asyncio.run(main())
+    assert info.value.code == 3
+    (task,) = tasks
+    assert task.exception() is info.value  # read: not logged as never retrieved
+
+
 def _hanging_token_php(api: FakeAPI) -> tuple[anyio.Event, list[str]]:
     """Make ``api``'s token.php hang until cancelled: the event is set once a fetch has
     begun, the list gets ``"cancelled"`` when one is."""

@@ -38,6 +38,10 @@ return 0
 #: The most bytes a field of a token entry holds (a token is 40 characters): an entry
 #: with one longer is no token, and is not sent to the process that loads it.
 MAX_FIELD_BYTES = 4096
+#: Seconds a holder waits (shielded: cancelled too, by the client's aclose() say) for Redis
+#: to free the lock, at most lock_ttl: one that does not answer by then is let go, and the
+#: lock expires on its own (a closing client is not held for lock_ttl, a minute).
+RELEASE_WAIT = 5.0
 _FIELDS = ("value", "expires_at", "clock_offset")
 
 # The token entry's fields (ARGV[2]...), or the size of the first past ARGV[1] bytes.
@@ -94,7 +98,8 @@ class RedisTokenStore:
     (a key set with an expiry): however many processes start cold at once, one fetches
     and the others wait and read its token. The holder renews it every ``lock_ttl / 3``
     while its fetch runs, however long that takes; ``lock_ttl`` bounds how long a
-    crashed holder blocks the others, ``lock_wait`` how long a process waits before
+    crashed holder blocks the others (a holder frees it when done, and waits at most
+    ``RELEASE_WAIT``, 5 s, for Redis to answer), ``lock_wait`` how long a process waits before
     raising TimeoutError (the client then fetches a token of its own, as it does while
     Redis is down: logged once). A lock key without an expiry, which no holder leaves, is taken
     over (logged). A token entry that is damaged, of another type, or with a field past
@@ -229,8 +234,8 @@ class RedisTokenStore:
                 raise failure
         finally:
             # Shielded, so a cancelled fetch still frees the lock; bounded, so a Redis that
-            # stopped answering does not keep it from ending (the lock expires by then).
-            with anyio.move_on_after(self.lock_ttl, shield=True):
+            # stopped answering does not keep it (or aclose()) from ending for long.
+            with anyio.move_on_after(min(self.lock_ttl, RELEASE_WAIT), shield=True):
                 try:
                     await self._release_lock(keys=[name], args=[holder])
                 except (RedisError, OSError) as exc:
@@ -261,7 +266,8 @@ class RedisTokenStore:
         except anyio.get_cancelled_exc_class():
             # Cancelled once the script was sent, it may have taken the lock all the same:
             # freed (if ours), or nobody held the lock and every process waited out lock_ttl.
-            with anyio.move_on_after(self.lock_ttl, shield=True), suppress(RedisError, OSError):
+            bound = min(self.lock_ttl, RELEASE_WAIT)
+            with anyio.move_on_after(bound, shield=True), suppress(RedisError, OSError):
                 await self._release_lock(keys=[name], args=[holder])
             raise
         if taken == 2:

@@ -7,6 +7,7 @@ import secrets
 import subprocess
 import sys
 import time
+from typing import Any
 
 import anyio
 import httpx
@@ -16,6 +17,7 @@ from redis.exceptions import RedisError
 
 from contactnow_async import ContactNow, Token
 from contactnow_async.redis import RedisTokenStore
+from contactnow_async.redis._tokens import RELEASE_WAIT
 from contactnow_async.simulator import Simulator, serve
 from tests._helpers import AGENT_ROW, FakeAPI, agents_list, client_for, exception_texts
 
@@ -422,3 +424,41 @@ async def test_a_save_redis_refuses_does_not_quote_the_token(redis: Redis, redis
     assert "HSET" in str(info.value)  # it still says which command was refused
     assert "no permissions" in str(info.value)
     assert not [text for text in exception_texts(info.value) if token.value in text]
+
+
+@pytest.mark.parametrize("cancelled", ["holding the lock", "taking the lock"])
+async def test_closing_a_client_waits_seconds_not_lock_ttl_to_free_the_token_lock(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch, cancelled: str
+) -> None:
+    """aclose() ends the fetch and waits for it, and so for its lock's release (shielded):
+    bounded by RELEASE_WAIT, not by lock_ttl (a minute), which a Redis that stopped
+    answering would hold a closing client for. The lock expires on its own by then."""
+    from tests.test_tokens import _a_call_that_stops_waiting, _hanging_token_php
+
+    store = RedisTokenStore(redis, prefix=f"t{secrets.token_hex(4)}:")  # lock_ttl: 60 s
+    time_left: list[float] = []
+    release_lock, take_lock = store._release_lock, store._take_lock
+
+    async def release_timed(**kwargs: Any) -> Any:
+        time_left.append(anyio.current_effective_deadline() - anyio.current_time())
+        return await release_lock(**kwargs)
+
+    api = FakeAPI({("database", "agents", "read"): agents_list(AGENT_ROW)})
+    fetching, ended = _hanging_token_php(api)
+
+    async def taken_reply_lost(**kwargs: Any) -> Any:
+        await take_lock(**kwargs)  # Redis took the lock; its reply does not come back
+        fetching.set()
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")  # pragma: no cover -- sleep_forever never returns
+
+    monkeypatch.setattr(store, "_release_lock", release_timed)
+    if cancelled == "taking the lock":
+        monkeypatch.setattr(store, "_take_lock", taken_reply_lost)
+    cn, http = client_for(api, token_store=store)
+    async with http:
+        await _a_call_that_stops_waiting(cn, fetching)  # the fetch goes on, in the lock
+        await cn.aclose()
+    assert ended == (["cancelled"] if cancelled == "holding the lock" else [])
+    assert len(time_left) == 1
+    assert 0 < time_left[0] <= RELEASE_WAIT < store.lock_ttl
