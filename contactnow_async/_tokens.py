@@ -218,14 +218,15 @@ class TokenManager:
             if (
                 current is not None
                 and current != stale
+                # Nor a copy of the token refused (the same value, another clock offset).
+                and not (refused and stale is not None and current.value == stale.value)
                 and current.is_fresh(self._clock.now(), self.margin)
             ):
                 return current
             flight = self._flight
             led = flight is None or flight.loop is not _running_loop()  # its loop gone
-            if led:
+            if flight is None or led:
                 flight = self._start(stale=stale, refused=refused)
-            assert flight is not None  # for mypy: started above if there was none
             with self._waits.within(give_up_at) as scope:  # the fetch goes on regardless
                 await flight.done.wait()
             self._check_open()

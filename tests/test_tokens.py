@@ -18,6 +18,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+import attrs
 import httpx
 import pytest
 import sniffio
@@ -580,7 +581,7 @@ async def test_the_failure_of_a_fetch_its_first_caller_gave_up_on_is_shared_by_t
     assert fetches == 2
 
 
-@pytest.mark.parametrize("refusal", ["renew", "refresh"])
+@pytest.mark.parametrize("refusal", ["renew", "refresh", "refresh-its-copy"])
 async def test_a_token_refused_is_not_handed_back_by_a_fetch_begun_for_another_call(
     refusal: str,
 ) -> None:
@@ -617,8 +618,10 @@ async def test_a_token_refused_is_not_handed_back_by_a_fetch_begun_for_another_c
     async def refuse() -> None:
         if refusal == "renew":
             got["refusing"] = await manager.renew()
-        else:
+        elif refusal == "refresh":
             got["refusing"] = await manager.refresh(stale=stored)
+        else:  # the same token as this process measured it: another clock offset
+            got["refusing"] = await manager.refresh(stale=attrs.evolve(stored, clock_offset=3))
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(call)
