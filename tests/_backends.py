@@ -37,7 +37,7 @@ def thinned(config: pytest.Config) -> Literal["all", "slow", "none"]:
     """Which tests run on one backend (``one_backend_each``): all of them in the README's
     run; in CI the ``slow`` and ``backend_neutral`` ones (a process, a failover or seconds
     of CPU each: the pairs among them cost CI some 13 s of CPU a run; the neutral
-    modules' pairs some 27 s), the rest on both; none when the run names its tests or sets
+    modules' pairs some 24 s), the rest on both; none when the run names its tests or sets
     ``CONTACTNOW_TEST_BACKENDS=both``."""
     if not both_backends_wanted(config):
         return "all"
