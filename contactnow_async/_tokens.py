@@ -35,7 +35,6 @@ flight still), warns once until the store answers again, and uses it again then.
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import logging
 import math
@@ -48,7 +47,8 @@ import anyio
 from ._clock import Clock, Waits
 from ._errors import RequestTimeout, TokenError, own_copy
 from ._faults import CLOSED
-from ._http import _on_asyncio, _running_loop
+from ._http import _running_loop
+from ._own_task import start_own_task
 from ._redact import redact_query, redact_text
 from ._token_file import FileTokenStore
 from ._token_store import MemoryTokenStore, TokenStore, WrongEventLoop
@@ -255,17 +255,13 @@ class TokenManager:
     def _start(self, *, stale: Token | None, refused: bool) -> _Flight:
         """Start a fetch in a task of the manager's own (anyio has no task outliving its
         starter: the backend's own), which no caller's deadline or cancellation ends."""
-        flight = self._flight = _Flight()
-        fly = functools.partial(self._fly, flight, stale=stale, refused=refused)
-        if _on_asyncio():  # asked without sniffio, which only trio requires
-            import asyncio
-
-            flight.task = asyncio.get_running_loop().create_task(fly())
-        else:
-            import trio.lowlevel
-
-            # The starter's context, as asyncio's create_task gives its task.
-            trio.lowlevel.spawn_system_task(fly, context=contextvars.copy_context())
+        flight = _Flight()
+        flight.task = start_own_task(
+            functools.partial(self._fly, flight, stale=stale, refused=refused)
+        )
+        # Joined by callers only once its task is made (an eager task may have ended already).
+        if not flight.done.is_set():
+            self._flight = flight
         return flight
 
     async def _fly(self, flight: _Flight, *, stale: Token | None, refused: bool) -> None:

@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import stat
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -710,6 +711,41 @@ def test_system_exit_in_a_token_fetch_no_call_waits_for_stops_asyncio_run() -> N
     assert info.value.code == 3
     (task,) = tasks
     assert task.exception() is info.value  # read: not logged as never retrieved
+
+
+def test_a_fetch_whose_task_the_loop_refuses_leaves_no_flight_nor_coroutine_behind() -> None:
+    """A loop that will not start the fetch's task (closing, or its task factory fails):
+    the call raises why, and the next one fetches. (The flight was kept with no task to
+    end it, so every later call waited for it till its deadline, and the fetch's coroutine,
+    never awaited, was warned of as the loop's garbage.)"""
+    import asyncio
+
+    async def fetch() -> Token:
+        return Token("d" * 40, 2_000_000_000)
+
+    def refusing(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("Event loop is closed")
+
+    async def main() -> Token | None:
+        manager = TokenManager(fetch, store=MemoryTokenStore(), key="k", clock=VirtualClock())
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(refusing)
+        with pytest.raises(RuntimeError, match="Event loop is closed"):
+            await manager.token()
+        loop.set_task_factory(None)
+        after = loop.create_task(manager.token())
+        await anyio.wait_all_tasks_blocked()  # it has its token, or waits for ever
+        if after.done():
+            return after.result()
+        after.cancel()
+        return None
+
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        got = asyncio.run(main())
+        gc.collect()
+    assert got is not None and got.value == "d" * 40
+    assert [str(found.message) for found in warned] == []
 
 
 def _hanging_token_php(api: FakeAPI) -> tuple[anyio.Event, list[str]]:
