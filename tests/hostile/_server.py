@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import http
 import json
 import secrets
@@ -304,9 +305,12 @@ def serve(behaviour: Behaviour) -> Iterator[HostileServer]:
         server.stop()
 
 
-#: One TLS context for every test's httpx client: each would load a CA bundle
-#: (50 ms) to talk plain http to 127.0.0.1.
-_TLS = ssl.create_default_context()
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every test's httpx client: each would load a CA bundle (50 ms)
+    to talk plain http to 127.0.0.1. Made at first use: each worker imports this module
+    at collection, and most never start a hostile server."""
+    return ssl.create_default_context()
 
 
 #: What :func:`client` runs on: set for each test by the ``wire`` fixture (conftest).
@@ -329,7 +333,7 @@ async def client(server: HostileServer, **options: Any) -> AsyncIterator[Contact
             options["transport"] = WIRE["transport"]
         elif "http_client" not in options:
             options["http_client"] = await stack.enter_async_context(
-                httpx.AsyncClient(timeout=options["timeout"], verify=_TLS)
+                httpx.AsyncClient(timeout=options["timeout"], verify=_tls())
             )
         yield await stack.enter_async_context(
             ContactNow(username=USERNAME, password=PASSWORD, base_url=server.base_url, **options)
