@@ -45,8 +45,9 @@ from typing import TYPE_CHECKING
 import anyio
 
 from ._clock import Clock, Waits
-from ._errors import RequestTimeout, TokenError, own_copy
+from ._errors import TokenError, own_copy
 from ._faults import CLOSED
+from ._flight import Flight, TokenTimeout
 from ._http import _running_loop
 from ._own_task import start_own_task
 from ._redact import redact_query, redact_text
@@ -84,43 +85,6 @@ DELETE_FAILED = (
 )
 
 
-class _Flight:
-    """One token fetch that many callers wait on: its token, its error, or both (an
-    early refresh that failed hands out the token held). ``done`` is set as its task
-    ends; ``loop`` is the event loop it runs on, ``task`` its asyncio task (kept: the
-    loop holds only a weak reference)."""
-
-    __slots__ = ("done", "error", "loop", "task", "token")
-
-    def __init__(self) -> None:
-        self.done = anyio.Event()
-        self.token: Token | None = None
-        self.error: BaseException | None = None
-        self.loop = _running_loop()
-        self.task: object = None
-
-
-class TokenTimeout(Exception):
-    """The caller's ``give_up_at`` passed before a token came: ``led`` says whether the
-    fetch it waited for was started for it or for another caller (either goes on)."""
-
-    def __init__(self, *, led: bool) -> None:
-        # What it waited for, as the client's RequestTimeout says it.
-        super().__init__(
-            "its token fetch (token.php)"
-            if led
-            else "the token fetch it waited for (another call's)"
-        )
-        self.led = led
-
-    def timeout(self, call: str, bound: str, again: str = "") -> RequestTimeout:
-        """The ``call``'s RequestTimeout: its ``bound`` (``Transport.call_bound``: its
-        deadline) passed while it waited for a token, so nothing (more) was sent."""
-        return RequestTimeout(
-            f"{call} was not sent{again}: {self} did not finish within {bound}", sent=False
-        )
-
-
 class TokenManager:
     """Hands one shared token to every caller and refreshes it single-flight.
 
@@ -153,7 +117,7 @@ class TokenManager:
         #: The values of the last tokens held, newest last: a request sent with one
         #: may be logged after it was replaced (the log filter hides them all).
         self.recent: tuple[str, ...] = ()
-        self._flight: _Flight | None = None
+        self._flight: Flight | None = None
         self.fetches = 0
         # Tokens that came back already inside the margin (expire in the past, -1, a
         # lifetime shorter than the margin, a Date header far ahead): each is used for
@@ -227,8 +191,12 @@ class TokenManager:
             led = flight is None or flight.loop is not _running_loop()  # its loop gone
             if flight is None or led:
                 flight = self._start(stale=stale, refused=refused)
-            with self._waits.within(give_up_at) as scope:  # the fetch goes on regardless
-                await flight.done.wait()
+            flight.waiting += 1
+            try:
+                with self._waits.within(give_up_at) as scope:  # the fetch goes on regardless
+                    await flight.done.wait()
+            finally:
+                flight.waiting -= 1
             self._check_open()
             if (
                 scope.cancelled_caught
@@ -252,10 +220,10 @@ class TokenManager:
                 raise own_copy(flight.error) from flight.error
             # Cancelled with its event loop (not by aclose()), or it brought the refused token.
 
-    def _start(self, *, stale: Token | None, refused: bool) -> _Flight:
+    def _start(self, *, stale: Token | None, refused: bool) -> Flight:
         """Start a fetch in a task of the manager's own (anyio has no task outliving its
         starter: the backend's own), which no caller's deadline or cancellation ends."""
-        flight = _Flight()
+        flight = Flight()
         flight.task = start_own_task(
             functools.partial(self._fly, flight, stale=stale, refused=refused)
         )
@@ -264,7 +232,7 @@ class TokenManager:
             self._flight = flight
         return flight
 
-    async def _fly(self, flight: _Flight, *, stale: Token | None, refused: bool) -> None:
+    async def _fly(self, flight: Flight, *, stale: Token | None, refused: bool) -> None:
         """The fetch of ``flight``: its outcome kept there, a BaseException too, raised
         only as the run's end's cancellation (it ends the task) or on asyncio as SystemExit
         or KeyboardInterrupt (a trio system task must not raise; an asyncio task's error
@@ -284,6 +252,12 @@ class TokenManager:
             if isinstance(exc, anyio.get_cancelled_exc_class()):
                 raise  # the run's end: the task ends as it says (a trio system task may)
             flight.error = exc
+            if not flight.waiting:  # every call gave up: each said only that it timed out
+                logger.warning(
+                    "the token fetch failed after every call waiting for it had given up "
+                    "(the next call fetches again): %s",
+                    self._said(exc),
+                )
             if flight.task is not None and isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise  # asyncio stops its loop with these, from any task (caller or not)
         finally:

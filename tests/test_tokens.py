@@ -582,6 +582,36 @@ async def test_the_failure_of_a_fetch_its_first_caller_gave_up_on_is_shared_by_t
     assert fetches == 2
 
 
+async def test_a_fetch_that_fails_once_every_caller_gave_up_says_why_in_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nobody is left to raise its error: the calls only said that the fetch did not
+    finish in time, so a refused password (say) showed as timeouts for ever. The fetch
+    says it once, the client's secrets hidden; with a call still waiting, that call
+    raises it and nothing is logged."""
+    caplog.set_level(logging.INFO, logger="contactnow_async")
+    release = anyio.Event()
+
+    async def fetch() -> Token:
+        await release.wait()
+        raise AuthenticationError(f"token.php refused the password {PASSWORD}")
+
+    manager = TokenManager(
+        fetch, store=MemoryTokenStore(), key="k", clock=VirtualClock(), secrets=(PASSWORD,)
+    )
+    with pytest.raises(TokenTimeout):
+        await manager.token(give_up_at=anyio.current_time())
+    release.set()
+    await anyio.wait_all_tasks_blocked()
+    (warning,) = _levels(caplog, "WARNING")
+    assert "every call waiting for it had given up" in warning
+    assert "AuthenticationError: token.php refused the password <redacted>" in warning
+    caplog.clear()
+    with pytest.raises(AuthenticationError):  # a caller waits: it raises, nothing logged
+        await manager.token()
+    assert _levels(caplog, "WARNING") == []
+
+
 @pytest.mark.parametrize("refusal", ["renew", "refresh", "refresh-its-copy"])
 async def test_a_token_refused_is_not_handed_back_by_a_fetch_begun_for_another_call(
     refusal: str,
