@@ -29,7 +29,9 @@ from typing import Generic, Literal, Protocol, TypeVar
 
 import anyio
 
+from .._clock import Waits
 from .._errors import own_copy
+from .._faults import CLOSED
 from ._events import AgentEvent, HealthEvent
 
 Overflow = Literal["block", "drop_oldest", "coalesce"]
@@ -290,10 +292,13 @@ class Fanout:
             subscription.finish(self._error)
         self._subscriptions.append(weakref.ref(subscription))
 
-    async def publish(self, events: list[AgentEvent] | list[HealthEvent]) -> None:
+    async def publish(
+        self, events: list[AgentEvent] | list[HealthEvent], waits: Waits | None = None
+    ) -> None:
         """Hand ``events`` to every subscription, in order; forget the closed ones.
 
-        A subscription added while this waits (on a ``block`` one) gets them too.
+        A subscription added while this waits (on a ``block`` one) gets them too. The
+        client's ``waits`` end that wait (its aclose()): RuntimeError, as a closed client.
         """
         gone = False
         for ref in self._subscriptions:
@@ -309,10 +314,13 @@ class Fanout:
                 # touch the loop's event), the next look at it.
                 collected = weakref.finalize(subscription, _wake, room, threading.get_ident())
                 del subscription
-                while not room.is_set() and ref() is not None:
-                    with anyio.move_on_after(RECHECK):
-                        await room.wait()
+                with waits.within() if waits is not None else anyio.CancelScope():
+                    while not room.is_set() and ref() is not None:
+                        with anyio.move_on_after(RECHECK):
+                            await room.wait()
                 collected.detach()
+                if waits is not None and waits.closed:
+                    raise RuntimeError(CLOSED)
                 subscription = ref()
                 if subscription is None or subscription.closed:
                     gone = True

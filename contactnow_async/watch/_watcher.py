@@ -389,7 +389,7 @@ class AgentWatcher:
             if starting:
                 self._fanout.prefill(events)
             elif events:
-                await self._fanout.publish(events)
+                await self._fanout.publish(events, waits_of(self.client))
         finally:
             self._pending = []
         self._published = self._poller.snapshot
@@ -397,7 +397,7 @@ class AgentWatcher:
 
     async def _publish_health(self) -> None:
         event = HealthEvent(health=self._health.health, observed_at=utc(self.clock.now()))
-        await self._fanout.publish([event])
+        await self._fanout.publish([event], waits_of(self.client))
 
 
 def _only(error: BaseException, failure: Exception) -> bool:

@@ -941,3 +941,33 @@ async def test_closing_the_client_while_the_watcher_waits_for_its_next_poll_ends
         with pytest.raises(RuntimeError, match="client is closed"):
             await collect(subscription, events)  # the first poll's events, then the error
     assert [event.kind for event in events] == ["appeared"] * 3
+
+
+async def test_closing_the_client_ends_a_watcher_held_up_by_a_full_block_subscriber() -> None:
+    """The poller waited for room in a ``block`` subscriber nobody read, and the client's
+    aclose() (another task's shutdown) did not end that wait: the watcher, and its other
+    readers, stayed stalled for ever. The wait ends, and they get what a closed client
+    raises, as the README says of every watcher of a closed client."""
+    clock = TickingClock(T0 + 100)
+    async with client_of(Centre(revisiting), clock=clock) as cn:
+        watcher = AgentWatcher(cn, interval=1.0)
+        stalled = watcher.subscribe(overflow="block", buffer=1)  # never read
+        reader = watcher.subscribe()
+
+        async def close_while_held_up() -> None:
+            async with watcher:
+                await until(clock, lambda: watcher.health.polls >= 2)
+                await anyio.wait_all_tasks_blocked()  # the poller waits for room in stalled
+                polls = watcher.health.polls
+                await cn.aclose()
+                await anyio.wait_all_tasks_blocked()
+                assert reader.closed
+                assert watcher.health.polls == polls
+
+        with anyio.fail_after(HANG_GUARD), pytest.raises(RuntimeError, match="client is closed"):
+            await close_while_held_up()
+        events: list[AgentEvent] = []
+        with pytest.raises(RuntimeError, match="client is closed"):
+            await collect(reader, events)
+    assert events  # what came before the close, then the error
+    assert stalled.closed
