@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -315,22 +315,34 @@ def test_records_create_a_csv_header_naming_a_field_twice(
     assert "HomePhone" in line or "homephone" in line
 
 
-def test_records_create_interrupted_reports_what_was_done(
-    invoke: CliInvoker, served: Served, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Ctrl-C exited 130 with nothing said: which rows were created, which not, was lost.
+def _at_the_third_create(
+    monkeypatch: pytest.MonkeyPatch, happen: Callable[[], Awaitable[None]]
+) -> list[Any]:
+    """``records.create`` as usual, but ``happen`` first at its third call (the third row,
+    sent one at a time); the calls made, which a test clears to run the command again."""
     from contactnow_async.resources.records import Records
 
     create, calls = Records.create, []
 
-    async def create_then_ctrl_c(self: Records, records: Any) -> Any:
+    async def create_after(self: Records, records: Any) -> Any:
         calls.append(records)
-        if len(calls) == 3:  # Ctrl-C as this row is sent
-            signal.raise_signal(signal.SIGINT)
-            await anyio.sleep(5)
+        if len(calls) == 3:
+            await happen()
         return await create(self, records)
 
-    monkeypatch.setattr(Records, "create", create_then_ctrl_c)
+    monkeypatch.setattr(Records, "create", create_after)
+    return calls
+
+
+def test_records_create_interrupted_reports_what_was_done(
+    invoke: CliInvoker, served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C exited 130 with nothing said: which rows were created, which not, was lost.
+    async def ctrl_c() -> None:  # as the third row is sent
+        signal.raise_signal(signal.SIGINT)
+        await anyio.sleep(5)
+
+    calls = _at_the_third_create(monkeypatch, ctrl_c)
     leads = "".join(f"352,0161496040{n}\n" for n in range(5))
     args = ["records", "create", "-", "--concurrency", "1"]
     out = invoke(args, env=served.env(), input="dataset,HomePhone\n" + leads)
@@ -472,17 +484,11 @@ def test_records_create_refused_credentials_midway_reports_what_was_done(
     # The account's password changed midway (the token's refresh refused): exit 3 with
     # one line, the rows already created unreported, as if none had been.
     from contactnow_async import AuthenticationError
-    from contactnow_async.resources.records import Records
 
-    create, calls = Records.create, []
+    async def refused() -> None:
+        raise AuthenticationError("Authentication failure", error="Authentication failure")
 
-    async def create_then_refused(self: Records, records: Any) -> Any:
-        calls.append(records)
-        if len(calls) == 3:
-            raise AuthenticationError("Authentication failure", error="Authentication failure")
-        return await create(self, records)
-
-    monkeypatch.setattr(Records, "create", create_then_refused)
+    _at_the_third_create(monkeypatch, refused)
     leads = "".join(f"352,0161496041{n}\n" for n in range(5))
     args = ["records", "create", "-", "--concurrency", "1"]
     out = invoke(args, env=served.env(), input="dataset,HomePhone\n" + leads)
